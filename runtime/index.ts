@@ -1,0 +1,142 @@
+// tsgrad runtime: the user-facing API (grad, valueAndGrad, vjp, the decorator, the types) and the
+// registry that generated code fills in.
+//
+// The transformer emits, beside each @differentiable function `f`, three plain functions
+//   f_grad(x, y)          → [dx, dy]            fused forward + backward, no cache object
+//   f_forward(x, y)       → { value, cache }    forward pass that keeps what backward needs
+//   f_backward(cache, df) → [dx, dy]            backward pass, run later
+// and registers them with `registerGradient(f, { grad, forward, backward })`. Everything here is a
+// thin lookup over that registry; no derivative is computed at run time by this file.
+
+/** The gradient of a value of type T has the same shape as T. */
+export type Grad<T> = T extends number
+  ? number
+  : T extends Float64Array
+    ? Float64Array
+    : T extends readonly number[]
+      ? number[]
+      : T extends object
+        ? { -readonly [K in keyof T]: Grad<T[K]> }
+        : never;
+
+/** One gradient per parameter, in order: [x: number, y: number] → [x: number, y: number]. */
+export type Grads<P extends readonly unknown[]> = { -readonly [K in keyof P]: Grad<P[K]> };
+
+/** The gradients picked by `wrt`, in the order `wrt` lists them. */
+export type GradsAt<P extends readonly unknown[], W extends readonly number[]> = {
+  -readonly [K in keyof W]: Grad<P[W[K]]>;
+};
+
+/** A function tsgrad can differentiate: numbers in, a number out. */
+export type ScalarFunction = (...args: any[]) => number;
+
+/** Indices of the parameters of F, usable in `wrt`. */
+export type ParamIndex<F extends ScalarFunction> = Exclude<keyof Parameters<F>, keyof unknown[]> extends infer K
+  ? K extends `${infer N extends number}`
+    ? N
+    : never
+  : never;
+
+export interface GradOptions<W extends readonly number[]> {
+  /** Parameter indices to differentiate with respect to, e.g. `{ wrt: [1] }`. Default: all. */
+  wrt: W;
+}
+
+/** What generated code registers for each differentiable function. */
+export interface CompiledGradient {
+  grad: (...args: any[]) => number[];
+  forward: (...args: any[]) => { value: number; cache: unknown };
+  backward: (cache: any, dout: number) => number[];
+}
+
+const registry = new WeakMap<Function, CompiledGradient>();
+
+/** Called by generated code: `registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward })`. */
+export function registerGradient<F extends Function>(f: F, compiled: CompiledGradient): F {
+  registry.set(f, compiled);
+  return f;
+}
+
+/** True when `f` was compiled by tsgrad's transformer (or code generator). */
+export function isDifferentiable(f: Function): boolean {
+  return registry.has(f);
+}
+
+const SETUP_HELP =
+  "tsgrad's transformer did not compile this function. Mark it /** @differentiable */ and build with " +
+  'the transformer: tsconfig "plugins": [{ "transform": "tsgrad/transformer" }] and `tspc` (ts-patch), ' +
+  'the Vite/Vitest plugin `tsgrad/vite`, or generated code from `tsgrad gen`. See the README, "Setup".';
+
+function compiled(f: Function, api: string): CompiledGradient {
+  if (typeof f !== "function") throw new TypeError(`tsgrad: ${api}(f) needs a function, got ${typeof f}`);
+  const found = registry.get(f);
+  if (!found) throw new Error(`tsgrad: ${api}(${f.name || "<anonymous>"}) has no gradient. ${SETUP_HELP}`);
+  return found;
+}
+
+function picker(wrt: readonly number[] | undefined, arity: number): (all: number[]) => any {
+  if (wrt === undefined) return (all) => all;
+  for (const i of wrt) {
+    if (!Number.isInteger(i) || i < 0 || i >= arity) {
+      throw new RangeError(`tsgrad: wrt index ${i} is out of range for a function of ${arity} parameter(s)`);
+    }
+  }
+  return (all) => wrt.map((i) => all[i]);
+}
+
+/**
+ * grad(f)(...args) → one gradient per parameter; grad(f, { wrt: [1] })(...args) → [d/dargs[1]].
+ * With the transformer and `f` known statically, `grad(f)` compiles to the generated `f_grad`.
+ */
+export function grad<F extends ScalarFunction>(f: F): (...args: Parameters<F>) => Grads<Parameters<F>>;
+export function grad<F extends ScalarFunction, const W extends readonly ParamIndex<F>[]>(
+  f: F,
+  options: GradOptions<W>,
+): (...args: Parameters<F>) => GradsAt<Parameters<F>, W>;
+export function grad(f: ScalarFunction, options?: GradOptions<readonly number[]>): (...args: any[]) => any {
+  const { grad: g } = compiled(f, "grad");
+  if (options?.wrt === undefined) return g;
+  const pick = picker(options.wrt, f.length);
+  return (...args) => pick(g(...args));
+}
+
+/** valueAndGrad(f)(...args) → { value, grad }: the value of f and its gradients, from one forward pass. */
+export function valueAndGrad<F extends ScalarFunction>(
+  f: F,
+): (...args: Parameters<F>) => { value: number; grad: Grads<Parameters<F>> };
+export function valueAndGrad<F extends ScalarFunction, const W extends readonly ParamIndex<F>[]>(
+  f: F,
+  options: GradOptions<W>,
+): (...args: Parameters<F>) => { value: number; grad: GradsAt<Parameters<F>, W> };
+export function valueAndGrad(f: ScalarFunction, options?: GradOptions<readonly number[]>): (...args: any[]) => any {
+  const { forward, backward } = compiled(f, "valueAndGrad");
+  const pick = picker(options?.wrt, f.length);
+  return (...args) => {
+    const { value, cache } = forward(...args);
+    return { value, grad: pick(backward(cache, 1)) };
+  };
+}
+
+/** The result of `vjp(f)(...args)`: the value, and the backward pass to run later. */
+export interface Vjp<P extends readonly unknown[]> {
+  value: number;
+  /** Runs the backward pass with the given gradient on the output; may be called more than once. */
+  backward(dout: number): Grads<P>;
+}
+
+/** vjp(f)(...args) runs the forward pass and keeps its cache; `backward(dout)` runs the backward pass. */
+export function vjp<F extends ScalarFunction>(f: F): (...args: Parameters<F>) => Vjp<Parameters<F>> {
+  const { forward, backward } = compiled(f, "vjp");
+  return (...args) => {
+    const { value, cache } = forward(...args);
+    return { value, backward: (dout: number) => backward(cache, dout) as Grads<Parameters<F>> };
+  };
+}
+
+/**
+ * Marks a class method for tsgrad; the transformer does the work, so at run time this returns the
+ * method unchanged. Works as a standard (TC39) decorator and as a legacy `experimentalDecorators` one.
+ */
+export function differentiable<T>(value: T, context?: unknown, descriptor?: PropertyDescriptor): any {
+  return descriptor ?? value;
+}

@@ -1,0 +1,46 @@
+// Which values need an adjoint: those that depend on a parameter (varied) and reach the result
+// through differentiable operations (useful). No adjoint, no backward line, for anything else.
+//   f(x, k) { const s = Math.floor(k); const t = x * s; return t }   → active: x, t (not k, s)
+// Also refuses a gradient that would have to flow through a call tsgrad cannot see into.
+
+import { Code, DiffError } from "./diagnostics.js";
+import { type Stmt, type StagedFunction, forEachDef, refsOf } from "./ir.js";
+
+export interface Activity {
+  active: ReadonlySet<string>;
+  errors: DiffError[];
+}
+
+export function analyzeActivity(fn: StagedFunction): Activity {
+  const varied = new Set(fn.params);
+  forEachDef(fn.body, (d) => {
+    if (d.op !== null && d.args.some((a) => a.k === "ref" && varied.has(a.name))) varied.add(d.name);
+  });
+
+  const useful = new Set([fn.result]);
+  const errors: DiffError[] = [];
+  const backward = (body: readonly Stmt[]): void => {
+    for (let i = body.length - 1; i >= 0; i--) {
+      const s = body[i];
+      if (s.k === "if") {
+        backward(s.then);
+        backward(s.else);
+      } else if (s.k === "def" && useful.has(s.name)) {
+        if (s.op !== null) s.args.forEach((a) => a.k === "ref" && useful.add(a.name));
+        else if (s.opaqueCall && [...refsOf(s.value)].some((n) => varied.has(n))) {
+          errors.push(
+            new DiffError(
+              Code.NotDifferentiableCall,
+              s.opaqueCall,
+              `a gradient flows through \`${s.opaqueCall.getText()}\`, but that function is not marked @differentiable; add /** @differentiable */ to its declaration`,
+            ),
+          );
+        }
+      }
+    }
+  };
+  backward(fn.body);
+
+  const active = new Set([...varied].filter((n) => useful.has(n)));
+  return { active, errors };
+}

@@ -1,0 +1,273 @@
+// The only builder of output nodes. Turns the optimized forward and backward passes into the
+// generated functions, with ts.factory, comments attached, and parentheses exactly where the
+// precedence needs them:
+//   f_grad(x, y): [dx: number, dy: number]     forward pass, then backward pass, fused
+//   f_forward(x, y) → { value, cache }         the forward pass of vjp, keeping what backward reads
+//   f_backward(cache, df) → [dx, dy]           its backward pass
+// Created nodes point at the user's nodes (setOriginalNode), so errors and source maps land on
+// user code.
+
+import ts from "typescript";
+import { type BStmt, type Expr, type Stmt } from "./ir.js";
+
+const f = ts.factory;
+
+// ---- expressions ----------------------------------------------------------------------------
+
+const PRECEDENCE: Record<string, number> = {
+  "??": 3, "||": 3, "&&": 4,
+  "==": 8, "!=": 8, "===": 8, "!==": 8,
+  "<": 9, ">": 9, "<=": 9, ">=": 9,
+  "+": 11, "-": 11,
+  "*": 12, "/": 12, "%": 12,
+  "**": 13,
+};
+const UNARY = 14;
+const CONDITIONAL = 2;
+
+function precedenceOf(e: Expr): number {
+  if (e.k === "binary") return PRECEDENCE[e.op] ?? 1;
+  if (e.k === "unary" || (e.k === "num" && e.value < 0)) return UNARY;
+  if (e.k === "cond") return CONDITIONAL;
+  return 20;
+}
+
+/** IR → TypeScript expression, parenthesized where precedence or associativity needs it. */
+export function exprToTs(e: Expr): ts.Expression {
+  switch (e.k) {
+    case "num":
+      return numberLiteral(e.value);
+    case "ref":
+      return f.createIdentifier(e.name);
+    case "global":
+      return globalToTs(e.text);
+    case "unary": {
+      const operator = e.op === "-" ? ts.SyntaxKind.MinusToken : ts.SyntaxKind.ExclamationToken;
+      // - -1 would read as a decrement; -(a * b) needs its parentheses.
+      const needsParens = precedenceOf(e.arg) < UNARY || e.arg.k === "unary" || (e.arg.k === "num" && e.arg.value < 0);
+      return f.createPrefixUnaryExpression(operator, wrap(exprToTs(e.arg), needsParens));
+    }
+    case "binary": {
+      const p = PRECEDENCE[e.op] ?? 1;
+      const rightAssoc = e.op === "**";
+      // (-a) ** 2: a unary operand on the left of ** is a syntax error without parentheses.
+      const leftParens = precedenceOf(e.left) < p || (rightAssoc && precedenceOf(e.left) <= UNARY && precedenceOf(e.left) >= p);
+      const rightParens = precedenceOf(e.right) < p || (!rightAssoc && precedenceOf(e.right) === p);
+      return f.createBinaryExpression(wrap(exprToTs(e.left), leftParens), binaryToken(e.op), wrap(exprToTs(e.right), rightParens));
+    }
+    case "call":
+      return f.createCallExpression(globalToTs(e.callee), undefined, e.args.map(exprToTs));
+    case "cond":
+      return f.createConditionalExpression(
+        wrap(exprToTs(e.test), precedenceOf(e.test) <= CONDITIONAL),
+        f.createToken(ts.SyntaxKind.QuestionToken),
+        wrap(exprToTs(e.then), precedenceOf(e.then) < CONDITIONAL),
+        f.createToken(ts.SyntaxKind.ColonToken),
+        wrap(exprToTs(e.else), precedenceOf(e.else) < CONDITIONAL),
+      );
+  }
+}
+
+function wrap(e: ts.Expression, parens: boolean): ts.Expression {
+  return parens ? f.createParenthesizedExpression(e) : e;
+}
+
+function numberLiteral(v: number): ts.Expression {
+  if (Number.isNaN(v)) return f.createIdentifier("NaN");
+  if (!Number.isFinite(v)) return v > 0 ? f.createIdentifier("Infinity") : f.createPrefixUnaryExpression(ts.SyntaxKind.MinusToken, f.createIdentifier("Infinity"));
+  if (v < 0 || Object.is(v, -0)) return f.createPrefixUnaryExpression(ts.SyntaxKind.MinusToken, f.createNumericLiteral(String(-v)));
+  return f.createNumericLiteral(String(v));
+}
+
+/** "Math.PI" → Math.PI; "this.k" → this.k; "g_grad" → g_grad. */
+function globalToTs(text: string): ts.Expression {
+  const parts = text.split(".");
+  let e: ts.Expression = parts[0] === "this" ? f.createThis() : parts[0] === "true" ? f.createTrue() : parts[0] === "false" ? f.createFalse() : f.createIdentifier(parts[0]);
+  for (const p of parts.slice(1)) e = f.createPropertyAccessExpression(e, p);
+  return e;
+}
+
+function binaryToken(op: string): ts.BinaryOperator {
+  const kind = TOKENS[op];
+  if (kind === undefined) throw new Error(`tsgrad: no token for operator ${op}`);
+  return kind;
+}
+
+const TOKENS: Record<string, ts.BinaryOperator> = {
+  "+": ts.SyntaxKind.PlusToken, "-": ts.SyntaxKind.MinusToken, "*": ts.SyntaxKind.AsteriskToken,
+  "/": ts.SyntaxKind.SlashToken, "%": ts.SyntaxKind.PercentToken, "**": ts.SyntaxKind.AsteriskAsteriskToken,
+  "<": ts.SyntaxKind.LessThanToken, ">": ts.SyntaxKind.GreaterThanToken,
+  "<=": ts.SyntaxKind.LessThanEqualsToken, ">=": ts.SyntaxKind.GreaterThanEqualsToken,
+  "==": ts.SyntaxKind.EqualsEqualsToken, "!=": ts.SyntaxKind.ExclamationEqualsToken,
+  "===": ts.SyntaxKind.EqualsEqualsEqualsToken, "!==": ts.SyntaxKind.ExclamationEqualsEqualsToken,
+  "&&": ts.SyntaxKind.AmpersandAmpersandToken, "||": ts.SyntaxKind.BarBarToken, "??": ts.SyntaxKind.QuestionQuestionToken,
+};
+
+const printer = ts.createPrinter({ removeComments: true });
+const scratch = ts.createSourceFile("expr.ts", "", ts.ScriptTarget.Latest);
+
+/** An IR expression as one line of TypeScript, for comments: `1 / (1 + Math.exp(-x))`. */
+export function printExpr(e: Expr): string {
+  return printer.printNode(ts.EmitHint.Expression, exprToTs(e), scratch);
+}
+
+// ---- statements -----------------------------------------------------------------------------
+
+const numberType = () => f.createKeywordTypeNode(ts.SyntaxKind.NumberKeyword);
+
+function comment<T extends ts.Node>(node: T, text: string): T {
+  return ts.addSyntheticLeadingComment(node, ts.SyntaxKind.SingleLineCommentTrivia, ` ${text}`, true);
+}
+
+function declareConst(name: string, value: ts.Expression, flags: ts.NodeFlags = ts.NodeFlags.Const): ts.Statement {
+  return f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(name, undefined, undefined, value)], flags));
+}
+
+/** Forward statements: `const num = x + sigy; // numerator`, `let y_1: number;`, branches. */
+export function emitForward(body: readonly Stmt[]): ts.Statement[] {
+  return body.map((s): ts.Statement => {
+    if (s.k === "let") {
+      return f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(s.name, undefined, numberType())], ts.NodeFlags.Let));
+    }
+    if (s.k === "if") {
+      return ts.setOriginalNode(f.createIfStatement(exprToTs(s.test), f.createBlock(emitForward(s.then), true), s.else.length ? f.createBlock(emitForward(s.else), true) : undefined), s.source);
+    }
+    const value = exprToTs(s.value);
+    const line = s.assign ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value)) : declareConst(s.name, value);
+    ts.setOriginalNode(line, s.source);
+    return s.note ? ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.note}`, false) : line;
+  });
+}
+
+/** Backward statements; a comment line `// f = num * invden` heads each block. */
+export function emitBackward(body: readonly BStmt[]): ts.Statement[] {
+  const out: ts.Statement[] = [];
+  let pending: string | undefined;
+  for (const s of body) {
+    if (s.k === "comment") {
+      pending = `${s.def.name} = ${printExpr(s.def.value)}`;
+      continue;
+    }
+    let line: ts.Statement;
+    if (s.k === "acc") {
+      line = s.declare
+        ? declareConst(s.adj, exprToTs(s.value), ts.NodeFlags.Let)
+        : f.createExpressionStatement(f.createBinaryExpression(f.createIdentifier(s.adj), ts.SyntaxKind.PlusEqualsToken, exprToTs(s.value)));
+    } else if (s.k === "zero") {
+      line = declareConst(s.adj, f.createNumericLiteral(0), ts.NodeFlags.Let);
+    } else if (s.k === "grads") {
+      const pattern = f.createArrayBindingPattern(s.names.map((n) => (n ? f.createBindingElement(undefined, undefined, n) : f.createOmittedExpression())));
+      line = f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(pattern, undefined, undefined, f.createCallExpression(exprToTs(s.callee), undefined, s.args.map(exprToTs)))], ts.NodeFlags.Const));
+    } else {
+      line = f.createIfStatement(exprToTs(s.test), f.createBlock(emitBackward(s.then), true), s.else.length ? f.createBlock(emitBackward(s.else), true) : undefined);
+    }
+    if (pending) comment(line, pending);
+    pending = undefined;
+    out.push(line);
+  }
+  return out;
+}
+
+// ---- generated functions --------------------------------------------------------------------
+
+export interface FunctionShape {
+  /** The user's function name, for doc comments: `f`. */
+  name: string;
+  params: readonly string[];
+  /** The parameter adjoint names, or undefined where no gradient reaches the parameter (→ 0). */
+  gradients: readonly (string | undefined)[];
+  exported: boolean;
+  /** Emit class methods (with `static` when the user's method is static) instead of functions. */
+  method?: { isStatic: boolean; className: string };
+  source: ts.Node;
+}
+
+const tupleType = (shape: FunctionShape) =>
+  f.createTupleTypeNode(shape.params.map((p) => f.createNamedTupleMember(undefined, f.createIdentifier(`d${p}`), undefined, numberType())));
+
+const gradientTuple = (shape: FunctionShape) =>
+  f.createArrayLiteralExpression(shape.gradients.map((g) => (g ? f.createIdentifier(g) : f.createNumericLiteral(0))));
+
+const parameters = (names: readonly string[]) => names.map((p) => f.createParameterDeclaration(undefined, undefined, p, undefined, numberType()));
+
+function declareFunction(shape: FunctionShape, name: string, params: ts.ParameterDeclaration[], type: ts.TypeNode | undefined, body: ts.Statement[], doc: string): ts.Statement | ts.ClassElement {
+  const block = f.createBlock(body, true);
+  let node: ts.FunctionDeclaration | ts.MethodDeclaration;
+  if (shape.method) {
+    const modifiers = shape.method.isStatic ? [f.createModifier(ts.SyntaxKind.StaticKeyword)] : undefined;
+    node = f.createMethodDeclaration(modifiers, undefined, name, undefined, undefined, params, type, block);
+  } else {
+    const modifiers = shape.exported ? [f.createModifier(ts.SyntaxKind.ExportKeyword)] : undefined;
+    node = f.createFunctionDeclaration(modifiers, undefined, name, undefined, params, type, block);
+  }
+  ts.setOriginalNode(node, shape.source);
+  return ts.addSyntheticLeadingComment(node, ts.SyntaxKind.MultiLineCommentTrivia, `* ${doc} `, true);
+}
+
+/** Puts `// heading` above the first statement, before any comment it already has. */
+function withHeading(statements: ts.Statement[], heading: string): ts.Statement[] {
+  if (statements.length) {
+    const existing = ts.getSyntheticLeadingComments(statements[0]) ?? [];
+    const line: ts.SynthesizedComment = { kind: ts.SyntaxKind.SingleLineCommentTrivia, text: ` ${heading}`, hasTrailingNewLine: true, pos: -1, end: -1 };
+    ts.setSyntheticLeadingComments(statements[0], [line, ...existing]);
+  }
+  return statements;
+}
+
+/** f_grad: forward pass, then backward pass, one function, no cache object. */
+export function emitGrad(shape: FunctionShape, name: string, forward: readonly Stmt[], backward: readonly BStmt[]) {
+  const body = [
+    ...withHeading(emitForward(forward), "forward pass"),
+    ...withHeading(emitBackward(backward), "backward pass"),
+    f.createReturnStatement(gradientTuple(shape)),
+  ];
+  return declareFunction(shape, name, parameters(shape.params), tupleType(shape), body, `Gradient of \`${shape.name}\` with respect to each parameter (generated by tsgrad).`);
+}
+
+/** f_forward: the forward pass, returning the value and the cache its backward pass reads. */
+export function emitForwardFunction(shape: FunctionShape, name: string, forward: readonly Stmt[], result: string, cache: readonly string[]) {
+  const cacheObject = f.createObjectLiteralExpression(cache.map((c) => f.createShorthandPropertyAssignment(c)));
+  const ret = f.createReturnStatement(f.createObjectLiteralExpression([f.createPropertyAssignment("value", f.createIdentifier(result)), f.createPropertyAssignment("cache", cacheObject)]));
+  const body = [...emitForward(forward), ret];
+  return declareFunction(shape, name, parameters(shape.params), undefined, body, `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`);
+}
+
+/** f_backward(cache, df): the backward pass of vjp, given the gradient on the output. */
+export function emitBackwardFunction(shape: FunctionShape, name: string, forwardName: string, seed: string, backward: readonly BStmt[], cache: readonly string[]) {
+  // ReturnType<typeof f_forward>["cache"]; for methods Model["f_forward"] or typeof Model.f_forward.
+  const m = shape.method;
+  const forwardType = !m
+    ? f.createTypeQueryNode(f.createIdentifier(forwardName))
+    : m.isStatic
+      ? f.createTypeQueryNode(f.createQualifiedName(f.createIdentifier(m.className), forwardName))
+      : f.createIndexedAccessTypeNode(f.createTypeReferenceNode(m.className), f.createLiteralTypeNode(f.createStringLiteral(forwardName)));
+  const cacheType = f.createIndexedAccessTypeNode(f.createTypeReferenceNode("ReturnType", [forwardType]), f.createLiteralTypeNode(f.createStringLiteral("cache")));
+  const params = [f.createParameterDeclaration(undefined, undefined, "cache", undefined, cacheType), ...parameters([seed])];
+  const unpack = cache.length
+    ? [f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(f.createObjectBindingPattern(cache.map((c) => f.createBindingElement(undefined, undefined, c))), undefined, undefined, f.createIdentifier("cache"))], ts.NodeFlags.Const))]
+    : [];
+  const body = [...unpack, ...emitBackward(backward), f.createReturnStatement(gradientTuple(shape))];
+  return declareFunction(shape, name, params, tupleType(shape), body, `Backward pass of \`${shape.name}\` for vjp: gradients from the cache and the output's gradient \`${seed}\` (generated by tsgrad).`);
+}
+
+/** registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward }); */
+export function emitRegistration(register: ts.Expression, target: ts.Expression, names: { grad: ts.Expression; forward: ts.Expression; backward: ts.Expression }): ts.Statement {
+  const table = f.createObjectLiteralExpression([
+    f.createPropertyAssignment("grad", names.grad),
+    f.createPropertyAssignment("forward", names.forward),
+    f.createPropertyAssignment("backward", names.backward),
+  ]);
+  return f.createExpressionStatement(f.createCallExpression(register, undefined, [target, table]));
+}
+
+/** import { registerGradient } from "tsgrad"; and imports of other modules' generated gradients. */
+export function emitImport(names: readonly string[], from: string): ts.Statement {
+  return f.createImportDeclaration(
+    undefined,
+    f.createImportClause(undefined, undefined, f.createNamedImports(names.map((n) => f.createImportSpecifier(false, undefined, f.createIdentifier(n))))),
+    f.createStringLiteral(from),
+  );
+}
+
+export const identifier = (name: string) => f.createIdentifier(name);
+export const propertyOf = (target: ts.Expression, name: string) => f.createPropertyAccessExpression(target, name);

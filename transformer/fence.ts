@@ -1,0 +1,241 @@
+// Rejects, before anything is transformed, what tsgrad cannot differentiate correctly yet. Takes a
+// @differentiable function; returns one DiffError per offending node (all of them, not only the
+// first), each saying what is unsupported and what to do instead. Staging may assume that a
+// function with no fence errors uses only the supported language:
+//   statements   const/let, assignment and = += -= *= /= **= ++ --, if/else, return, blocks
+//   expressions  number literals, locals, + - * / % ** and unary -, Math functions and constants,
+//                calls, ternaries, comparisons and && || ! in conditions, `this.field` reads
+
+import ts from "typescript";
+import type { FunctionNode } from "./annotations.js";
+import { Code, DiffError } from "./diagnostics.js";
+
+const LOOP_HELP =
+  "loops are not supported yet in @differentiable functions; unroll it, or compute the loop in a function without a gradient path";
+
+export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
+  const errors: DiffError[] = [];
+  const fail = (code: Code, node: ts.Node, message: string): void => void errors.push(new DiffError(code, node, message));
+
+  checkSignature(fn, checker, fail);
+  if (!fn.body) return errors;
+  if (ts.isBlock(fn.body)) fn.body.statements.forEach((s) => statement(s));
+  else expression(fn.body);
+  return errors;
+
+  function statement(s: ts.Statement): void {
+    switch (s.kind) {
+      case ts.SyntaxKind.VariableStatement:
+        return variables(s as ts.VariableStatement);
+      case ts.SyntaxKind.ExpressionStatement:
+        return effect((s as ts.ExpressionStatement).expression);
+      case ts.SyntaxKind.IfStatement: {
+        const i = s as ts.IfStatement;
+        expression(i.expression);
+        statement(i.thenStatement);
+        if (i.elseStatement) statement(i.elseStatement);
+        return;
+      }
+      case ts.SyntaxKind.ReturnStatement: {
+        const r = s as ts.ReturnStatement;
+        if (r.expression) expression(r.expression);
+        else fail(Code.UnsupportedStatement, s, "`return` needs a value: a @differentiable function returns a number on every path");
+        return;
+      }
+      case ts.SyntaxKind.Block:
+        return (s as ts.Block).statements.forEach(statement);
+      case ts.SyntaxKind.EmptyStatement:
+        return;
+      case ts.SyntaxKind.ForStatement:
+      case ts.SyntaxKind.ForOfStatement:
+      case ts.SyntaxKind.ForInStatement:
+      case ts.SyntaxKind.WhileStatement:
+      case ts.SyntaxKind.DoStatement:
+        return fail(Code.UnsupportedLoop, s, `\`${firstWord(s)}\` ${LOOP_HELP}`);
+      case ts.SyntaxKind.FunctionDeclaration:
+      case ts.SyntaxKind.ClassDeclaration:
+        return fail(Code.UnsupportedDeclaration, s, "nested functions and classes are not supported in a @differentiable function; move them to module level");
+      default:
+        return fail(Code.UnsupportedStatement, s, `\`${firstWord(s)}\` statements are not supported in a @differentiable function; use const/let, assignments, if/else and return`);
+    }
+  }
+
+  function variables(v: ts.VariableStatement): void {
+    const flags = v.declarationList.flags;
+    if (!(flags & (ts.NodeFlags.Const | ts.NodeFlags.Let))) {
+      return fail(Code.UnsupportedDeclaration, v, "`var` is not supported in a @differentiable function; use `const` or `let`");
+    }
+    for (const d of v.declarationList.declarations) {
+      if (!ts.isIdentifier(d.name)) {
+        fail(Code.UnsupportedDeclaration, d.name, "destructuring is not supported yet in a @differentiable function; declare one variable per value");
+      } else if (d.initializer) {
+        expression(d.initializer);
+      }
+    }
+  }
+
+  /** An expression statement must be an assignment to a local: `x = e`, `x += e`, `x++`. */
+  function effect(e: ts.Expression): void {
+    if (ts.isBinaryExpression(e) && isAssignment(e.operatorToken.kind)) {
+      target(e.left);
+      return expression(e.right);
+    }
+    if ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator)) {
+      return target(e.operand);
+    }
+    fail(Code.SideEffect, e, "only assignments to local variables may stand as statements in a @differentiable function; remove this expression or move it outside");
+  }
+
+  function target(e: ts.Expression): void {
+    if (!ts.isIdentifier(e)) {
+      return fail(Code.UnsupportedExpression, e, "only local variables can be assigned in a @differentiable function (no fields or elements yet)");
+    }
+    if (!isLocal(e)) {
+      fail(Code.MutableCapture, e, `\`${e.text}\` is declared outside this @differentiable function; assigning it is a side effect tsgrad cannot differentiate. Pass it in as a parameter or return it`);
+    }
+  }
+
+  function expression(e: ts.Expression): void {
+    switch (e.kind) {
+      case ts.SyntaxKind.NumericLiteral:
+      case ts.SyntaxKind.TrueKeyword:
+      case ts.SyntaxKind.FalseKeyword:
+        return;
+      case ts.SyntaxKind.Identifier:
+        return identifier(e as ts.Identifier);
+      case ts.SyntaxKind.ParenthesizedExpression:
+      case ts.SyntaxKind.AsExpression:
+      case ts.SyntaxKind.NonNullExpression:
+      case ts.SyntaxKind.SatisfiesExpression:
+        return expression((e as ts.ParenthesizedExpression).expression);
+      case ts.SyntaxKind.PrefixUnaryExpression: {
+        const u = e as ts.PrefixUnaryExpression;
+        if (isIncrement(u.operator)) return fail(Code.UnsupportedExpression, e, "`++`/`--` inside an expression is not supported; write it as its own statement");
+        if (u.operator === ts.SyntaxKind.TildeToken) return fail(Code.UnsupportedExpression, e, "bitwise operators have no derivative; compute this value outside the function");
+        return expression(u.operand);
+      }
+      case ts.SyntaxKind.PostfixUnaryExpression:
+        return fail(Code.UnsupportedExpression, e, "`++`/`--` inside an expression is not supported; write it as its own statement");
+      case ts.SyntaxKind.BinaryExpression:
+        return binaryExpression(e as ts.BinaryExpression);
+      case ts.SyntaxKind.ConditionalExpression: {
+        const c = e as ts.ConditionalExpression;
+        [c.condition, c.whenTrue, c.whenFalse].forEach(expression);
+        return;
+      }
+      case ts.SyntaxKind.CallExpression:
+        return call(e as ts.CallExpression);
+      case ts.SyntaxKind.PropertyAccessExpression:
+        return property(e as ts.PropertyAccessExpression);
+      case ts.SyntaxKind.ElementAccessExpression:
+      case ts.SyntaxKind.ArrayLiteralExpression:
+        return fail(Code.UnsupportedExpression, e, "arrays are not supported yet in @differentiable functions; pass the elements as number parameters");
+      case ts.SyntaxKind.ObjectLiteralExpression:
+        return fail(Code.UnsupportedExpression, e, "objects are not supported yet in @differentiable functions; pass the fields as number parameters");
+      case ts.SyntaxKind.ArrowFunction:
+      case ts.SyntaxKind.FunctionExpression:
+        return fail(Code.UnsupportedDeclaration, e, "closures are not supported in a @differentiable function; move the function to module level and mark it @differentiable");
+      default:
+        return fail(Code.UnsupportedExpression, e, `this expression (${ts.SyntaxKind[e.kind]}) is not supported in a @differentiable function; compute it outside and pass the number in`);
+    }
+  }
+
+  function binaryExpression(b: ts.BinaryExpression): void {
+    const op = b.operatorToken.kind;
+    if (isAssignment(op)) return fail(Code.UnsupportedExpression, b, "an assignment inside an expression is not supported; write it as its own statement");
+    if (op === ts.SyntaxKind.CommaToken) return fail(Code.UnsupportedExpression, b, "the comma operator is not supported; write one statement per value");
+    if (BITWISE.has(op)) return fail(Code.UnsupportedExpression, b.operatorToken, "bitwise operators have no derivative; compute this value outside the function");
+    if ((op === ts.SyntaxKind.AmpersandAmpersandToken || op === ts.SyntaxKind.BarBarToken || op === ts.SyntaxKind.QuestionQuestionToken) && isNumber(b)) {
+      return fail(Code.UnsupportedExpression, b, "`&&`, `||` and `??` are supported in conditions only; for a number use a ternary `c ? a : b`");
+    }
+    expression(b.left);
+    expression(b.right);
+  }
+
+  function call(c: ts.CallExpression): void {
+    const callee = c.expression;
+    if (c.arguments.some(ts.isSpreadElement)) {
+      return fail(Code.UnsupportedExpression, c, "spread arguments are not supported; pass each number explicitly");
+    }
+    const mathName = mathMember(callee);
+    if (mathName === undefined && !ts.isIdentifier(callee) && !(ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression))) {
+      return fail(Code.UnsupportedExpression, callee, "only calls of named functions are supported in a @differentiable function");
+    }
+    if (ts.isIdentifier(callee)) identifier(callee);
+    c.arguments.forEach(expression);
+  }
+
+  function property(p: ts.PropertyAccessExpression): void {
+    if (mathMember(p) !== undefined) return;
+    if (p.expression.kind === ts.SyntaxKind.ThisKeyword) return; // this.k: a constant of the instance
+    const t = checker.getTypeAtLocation(p);
+    if (ts.isIdentifier(p.expression) && t.flags & ts.TypeFlags.NumberLiteral) return; // an enum member or a const field
+    fail(Code.UnsupportedExpression, p, "property reads are not supported yet in @differentiable functions (objects land with arrays); pass the number as a parameter");
+  }
+
+  function identifier(id: ts.Identifier): void {
+    const symbol = checker.getSymbolAtLocation(id);
+    const decl = symbol?.valueDeclaration;
+    if (!decl || isLocal(id)) return;
+    if (ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
+      fail(Code.MutableCapture, id, `\`${id.text}\` is a mutable variable outside this @differentiable function; its value could change between the forward and backward pass. Pass it in as a parameter, or make it const`);
+    }
+  }
+
+  /** Declared inside fn (a parameter or a local)? */
+  function isLocal(id: ts.Identifier): boolean {
+    const decl = checker.getSymbolAtLocation(id)?.valueDeclaration;
+    if (!decl) return false;
+    for (let n: ts.Node | undefined = decl.parent; n; n = n.parent) if (n === fn) return true;
+    return false;
+  }
+
+  function isNumber(e: ts.Expression): boolean {
+    return (checker.getTypeAtLocation(e).flags & ts.TypeFlags.NumberLike) !== 0;
+  }
+}
+
+function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (code: Code, node: ts.Node, message: string) => void): void {
+  if (fn.asteriskToken) fail(Code.UnsupportedFunctionForm, fn, "generators cannot be @differentiable");
+  if ((ts.getModifiers(fn) ?? []).some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)) {
+    fail(Code.UnsupportedFunctionForm, fn, "async functions cannot be @differentiable; differentiate the synchronous computation inside");
+  }
+  for (const p of fn.parameters) {
+    if (!ts.isIdentifier(p.name)) fail(Code.UnsupportedParameter, p, "destructured parameters are not supported yet; take each number as its own parameter");
+    else if (p.dotDotDotToken) fail(Code.UnsupportedParameter, p, "rest parameters are not supported; take each number as its own parameter");
+    else if (p.questionToken || p.initializer) fail(Code.UnsupportedParameter, p, "optional and default parameters are not supported in a @differentiable function; make the parameter required");
+    else if (!(checker.getTypeAtLocation(p).flags & ts.TypeFlags.Number)) {
+      fail(Code.UnsupportedParameter, p, `parameter \`${p.name.text}\` has type \`${checker.typeToString(checker.getTypeAtLocation(p))}\`; only \`number\` parameters are supported so far (arrays and objects come later)`);
+    }
+  }
+  const signature = checker.getSignatureFromDeclaration(fn);
+  const ret = signature && checker.getReturnTypeOfSignature(signature);
+  if (ret && !(ret.flags & ts.TypeFlags.NumberLike)) {
+    fail(Code.UnsupportedReturnType, fn.type ?? fn.name ?? fn, `a @differentiable function must return \`number\`, this one returns \`${checker.typeToString(ret)}\``);
+  }
+}
+
+function mathMember(e: ts.Expression): string | undefined {
+  return ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "Math" ? e.name.text : undefined;
+}
+
+function isAssignment(op: ts.SyntaxKind): boolean {
+  return op >= ts.SyntaxKind.FirstAssignment && op <= ts.SyntaxKind.LastAssignment;
+}
+
+function isIncrement(op: ts.SyntaxKind): boolean {
+  return op === ts.SyntaxKind.PlusPlusToken || op === ts.SyntaxKind.MinusMinusToken;
+}
+
+function firstWord(s: ts.Node): string {
+  return s.getText().split(/[\s(]/)[0];
+}
+
+const BITWISE = new Set([
+  ts.SyntaxKind.AmpersandToken,
+  ts.SyntaxKind.BarToken,
+  ts.SyntaxKind.CaretToken,
+  ts.SyntaxKind.LessThanLessThanToken,
+  ts.SyntaxKind.GreaterThanGreaterThanToken,
+  ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken,
+]);

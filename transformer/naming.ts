@@ -1,0 +1,85 @@
+// Every naming convention lives here. Names are readable and collision-free, and they depend only
+// on the input, so the same source always gives byte-identical output.
+//
+//   user variable            num          (kept)
+//   its later versions       x_1, x_2     (x = x * 2 makes x_1)
+//   a temporary              exp_y, prod  (after the operation and, where short, its operand)
+//   the adjoint of v         dv           (dnum, dx_1)
+//   generated functions      f_grad, f_forward, f_backward
+
+export class Namer {
+  private readonly taken = new Set<string>();
+
+  /** `reserved`: names visible in the scope (globals, other functions) that must not be shadowed. */
+  constructor(reserved: Iterable<string> = []) {
+    for (const n of reserved) this.taken.add(n);
+  }
+
+  /** Claims `want` if free, else want_2, want_3, ... */
+  fresh(want: string): string {
+    const base = sanitize(want);
+    if (!this.taken.has(base)) return this.claim(base);
+    for (let i = 2; ; i++) {
+      const candidate = `${base}_${i}`;
+      if (!this.taken.has(candidate)) return this.claim(candidate);
+    }
+  }
+
+  /** The next version of a user variable: x → x_1, x_1 → x_2. */
+  version(user: string): string {
+    for (let i = 1; ; i++) {
+      const candidate = `${user}_${i}`;
+      if (!this.taken.has(candidate)) return this.claim(candidate);
+    }
+  }
+
+  /** The adjoint's name: num → dnum, x_1 → dx_1; on collision dnum_2. */
+  adjoint(primal: string): string {
+    return this.fresh(`d${primal}`);
+  }
+
+  /** A copy that shares what is taken so far; generated functions each get their own. */
+  fork(): Namer {
+    return new Namer(this.taken);
+  }
+
+  has(name: string): boolean {
+    return this.taken.has(name);
+  }
+
+  claim(name: string): string {
+    this.taken.add(name);
+    return name;
+  }
+}
+
+function sanitize(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9_$]/g, "_");
+  return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned;
+}
+
+/** A temporary's name from its operation: Math.exp(y) → exp_y, a * b → prod, xpy ** 2 → xpy_sq. */
+export function tempName(op: string, operands: readonly (string | undefined)[]): string {
+  const word = OP_WORDS[op] ?? op.replace(/^Math\./, "");
+  const [first, second] = operands;
+  if (op === "**" && first && second === "2") return `${first}_sq`;
+  if (operands.length === 1 && first && first.length <= 8) return `${word}_${first}`;
+  return word;
+}
+
+const OP_WORDS: Record<string, string> = {
+  "+": "sum",
+  "-": "diff",
+  "*": "prod",
+  "/": "quot",
+  "**": "pow",
+  neg: "neg",
+  sigmoid: "sig",
+  copy: "copy",
+};
+
+export const generatedNames = (fn: string) => ({
+  grad: `${fn}_grad`,
+  forward: `${fn}_forward`,
+  backward: `${fn}_backward`,
+});

@@ -1,0 +1,321 @@
+// The one place the phase order is written; every host (tsc plugin, Vite plugin, CLI) calls it.
+//
+//   annotations → fence → stage → activity → reverse → optimize → emit
+//
+// compileFunction runs the phases for one @differentiable function; transformFile places the
+// generated functions beside their originals in a source file, registers them with the runtime,
+// and rewrites `grad(f)` to the generated `f_grad` where f is known statically.
+
+import ts from "typescript";
+import { analyzeActivity } from "./activity.js";
+import { type Differentiable, findDifferentiable, resolveFunction } from "./annotations.js";
+import { Code, DiffError, toDiagnostic } from "./diagnostics.js";
+import * as emit from "./emit.js";
+import { fence } from "./fence.js";
+import { type Expr, type StagedFunction, num, ref } from "./ir.js";
+import { Namer, generatedNames } from "./naming.js";
+import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.js";
+import { reverse } from "./reverse.js";
+import { stage } from "./stage.js";
+
+export type Stage = "staged" | "reverse" | "final";
+
+const RUNTIME = "tsgrad";
+const REGISTER = "registerGradient";
+const API = new Set(["grad", "valueAndGrad", "vjp"]);
+
+/** What a file needs imported for its generated code: module → names. */
+type Imports = Map<string, Set<string>>;
+
+interface FileContext {
+  checker: ts.TypeChecker;
+  file: ts.SourceFile;
+  imports: Imports;
+}
+
+export interface CompiledFunction {
+  d: Differentiable;
+  staged: StagedFunction;
+  /** f_grad, f_forward, f_backward (functions, or methods for a class method). */
+  members: (ts.Statement | ts.ClassElement)[];
+}
+
+/** Runs every phase for one function. Returns its generated functions, or why it cannot. */
+export function compileFunction(d: Differentiable, ctx: FileContext, stageName: Stage = "final"): CompiledFunction | DiffError[] {
+  const errors = fence(d.fn, ctx.checker);
+  if (errors.length) return errors;
+  try {
+    const names = generatedNames(d.name);
+    const namer = new Namer(Object.values(names));
+    const staged = stage(d, { checker: ctx.checker, namer, gradOf: (callee, call) => gradOf(callee, call, ctx) });
+    const activity = analyzeActivity(staged);
+    if (activity.errors.length) return activity.errors;
+    const shape = shapeOf(d);
+
+    if (stageName === "staged") {
+      const body = [...emit.emitForward(staged.body), ts.factory.createReturnStatement(emit.identifier(staged.result))];
+      return { d, staged, members: [ts.factory.createFunctionDeclaration(undefined, undefined, `${d.name}_staged`, undefined, [], undefined, ts.factory.createBlock(body, true))] };
+    }
+    const raw = stageName === "reverse";
+
+    // grad: the seed 1 folds away; only what the backward pass reads is computed.
+    const g = reverse(staged, activity, namer.fork(), num(1));
+    const gBackward = raw ? g.backward : finishBackward(g.backward);
+    const gForward = raw ? staged.body : pruneForward(staged.body, readsOf(gBackward));
+    const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gBackward) };
+    const gradFn = emit.emitGrad(gShape, names.grad, gForward, gBackward);
+    if (raw) return { d, staged, members: [gradFn] };
+
+    // vjp: the forward pass keeps a cache, the backward pass takes the output's gradient.
+    const vjpNamer = namer.fork();
+    const seed = vjpNamer.adjoint(staged.result);
+    const v = reverse(staged, activity, vjpNamer, ref(seed));
+    const vBackward = finishBackward(v.backward);
+    const reads = readsOf(vBackward);
+    const vForward = pruneForward(staged.body, [...reads, staged.result]);
+    const cache = definedIn(staged).filter((n) => reads.has(n));
+    const vShape = { ...shape, gradients: gradientsOf(v.paramAdjoints, vBackward) };
+    return {
+      d,
+      staged,
+      members: [
+        gradFn,
+        emit.emitForwardFunction(vShape, names.forward, vForward, staged.result, cache),
+        emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache),
+      ],
+    };
+  } catch (e) {
+    if (e instanceof DiffError) return [e];
+    throw e;
+  }
+}
+
+function shapeOf(d: Differentiable): emit.FunctionShape {
+  const params = d.fn.parameters.map((p) => (p.name as ts.Identifier).text);
+  const method = ts.isMethodDeclaration(d.fn)
+    ? { isStatic: (ts.getModifiers(d.fn) ?? []).some((m) => m.kind === ts.SyntaxKind.StaticKeyword), className: className(d.fn) }
+    : undefined;
+  return { name: d.name, params, gradients: [], exported: d.exported, method, source: d.fn };
+}
+
+function className(m: ts.MethodDeclaration): string {
+  const c = m.parent;
+  if ((ts.isClassDeclaration(c) || ts.isClassExpression(c)) && c.name) return c.name.text;
+  throw new DiffError(Code.UnsupportedFunctionForm, m, "methods of anonymous classes cannot be @differentiable; give the class a name");
+}
+
+/** A parameter's adjoint if the backward pass writes it, else undefined (its gradient is 0). */
+function gradientsOf(adjoints: readonly string[], backward: Parameters<typeof accumulated>[0]): (string | undefined)[] {
+  const written = new Set(accumulated(backward));
+  return adjoints.map((a) => (written.has(a) ? a : undefined));
+}
+
+/** Parameters, then forward names in definition order: the order of the vjp cache. */
+function definedIn(fn: StagedFunction): string[] {
+  const names = [...fn.params];
+  const visit = (body: StagedFunction["body"]) =>
+    body.forEach((s) => {
+      if ((s.k === "def" || s.k === "let") && !names.includes(s.name)) names.push(s.name);
+      if (s.k === "if") {
+        visit(s.then);
+        visit(s.else);
+      }
+    });
+  visit(fn.body);
+  return names;
+}
+
+/**
+ * The expression naming a callee's generated gradient at a call site: `g(x)` → `g_grad`,
+ * `m.g(x)` → `m.g_grad`. A callee imported by name gets its `g_grad` imported from the same module.
+ */
+function gradOf(callee: Differentiable, call: ts.CallExpression, ctx: FileContext): Expr {
+  const text = `${call.expression.getText()}_grad`;
+  if (ts.isIdentifier(call.expression)) {
+    const symbol = ctx.checker.getSymbolAtLocation(call.expression);
+    const decl = symbol?.declarations?.[0];
+    if (decl && (ts.isImportSpecifier(decl) || ts.isImportClause(decl))) {
+      const from = (ts.isImportSpecifier(decl) ? decl.parent.parent.parent : decl.parent).moduleSpecifier as ts.StringLiteral;
+      const imported = `${callee.name}_grad`;
+      addImport(ctx.imports, from.text, imported === text ? imported : `${imported} as ${text}`);
+    }
+  }
+  if (ts.isMethodDeclaration(callee.fn) && !ts.isPropertyAccessExpression(call.expression)) {
+    throw new DiffError(Code.UnsupportedExpression, call, "call the method through its class, `Model.m(x)`");
+  }
+  return { k: "global", text };
+}
+
+function addImport(imports: Imports, from: string, name: string): void {
+  if (!imports.has(from)) imports.set(from, new Set());
+  imports.get(from)!.add(name);
+}
+
+// ---- whole files ------------------------------------------------------------------------------
+
+export interface FileResult {
+  file: ts.SourceFile;
+  diagnostics: ts.Diagnostic[];
+  compiled: CompiledFunction[];
+}
+
+/**
+ * Transforms one file: generated functions after each @differentiable function (inside the class
+ * for methods), their registration with the runtime, `grad(f)` → `f_grad`, and the imports the
+ * generated code needs. Diagnostics come back as data; nothing throws for user errors.
+ */
+export function transformFile(file: ts.SourceFile, program: ts.Program, context: ts.TransformationContext, stageName: Stage = "final"): FileResult {
+  const ctx: FileContext = { checker: program.getTypeChecker(), file, imports: new Map() };
+  const diagnostics: ts.Diagnostic[] = [];
+  const compiled = new Map<ts.Node, CompiledFunction>();
+  for (const d of findDifferentiable(file)) {
+    const result = compileFunction(d, ctx, stageName);
+    if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
+    else compiled.set(d.anchor, result);
+  }
+  if (compiled.size === 0 && !mentionsApi(file)) return { file, diagnostics, compiled: [] };
+
+  const registerId = ts.factory.createIdentifier(REGISTER);
+  const withGenerated = <T extends ts.Node>(nodes: readonly T[]): T[] =>
+    nodes.flatMap((n) => {
+      const c = compiled.get(ts.getOriginalNode(n));
+      if (!c) return [n];
+      const members = c.members as unknown as T[];
+      if (ts.isMethodDeclaration(c.d.fn) || stageName !== "final") return [n, ...members];
+      const names = generatedNames(c.d.name);
+      const registration = emit.emitRegistration(registerId, emit.identifier(c.d.name), {
+        grad: emit.identifier(names.grad),
+        forward: emit.identifier(names.forward),
+        backward: emit.identifier(names.backward),
+      });
+      return [n, ...members, registration as unknown as T];
+    });
+
+  const visit = (node: ts.Node): ts.Node => {
+    if (ts.isCallExpression(node)) {
+      const rewritten = rewriteApiCall(node, ctx, diagnostics);
+      if (rewritten) return rewritten;
+    }
+    const visited = ts.visitEachChild(node, visit, context);
+    if (ts.isBlock(visited)) return ts.factory.updateBlock(visited, withGenerated(visited.statements));
+    if (ts.isModuleBlock(visited)) return ts.factory.updateModuleBlock(visited, withGenerated(visited.statements));
+    if (ts.isClassDeclaration(visited) || ts.isClassExpression(visited)) return withMethodGradients(visited, compiled, registerId, stageName);
+    return visited;
+  };
+  const statements = withGenerated(file.statements.map((s) => visit(s) as ts.Statement));
+  const needsRuntime = stageName === "final" && compiled.size > 0;
+  if (needsRuntime) addImport(ctx.imports, RUNTIME, REGISTER);
+  const imports = [...ctx.imports].map(([from, names]) => importOf([...names], from));
+  return { file: ts.factory.updateSourceFile(file, [...imports, ...statements]), diagnostics, compiled: [...compiled.values()] };
+}
+
+function importOf(names: string[], from: string): ts.Statement {
+  const specifiers = names.map((n) => {
+    const [name, alias] = n.split(" as ");
+    return ts.factory.createImportSpecifier(false, alias ? ts.factory.createIdentifier(name) : undefined, ts.factory.createIdentifier(alias ?? name));
+  });
+  return ts.factory.createImportDeclaration(undefined, ts.factory.createImportClause(undefined, undefined, ts.factory.createNamedImports(specifiers)), ts.factory.createStringLiteral(from));
+}
+
+/** Class members plus generated methods, and `static { registerGradient(...) }` for them. */
+function withMethodGradients<T extends ts.ClassDeclaration | ts.ClassExpression>(cls: T, compiled: Map<ts.Node, CompiledFunction>, registerId: ts.Identifier, stageName: Stage): T {
+  const original = ts.getOriginalNode(cls) as T;
+  const methods = original.members.filter((m) => compiled.has(m));
+  if (methods.length === 0) return cls;
+  const members: ts.ClassElement[] = [];
+  for (const m of cls.members) {
+    members.push(m);
+    const c = compiled.get(ts.getOriginalNode(m));
+    if (c) members.push(...(c.members as ts.ClassElement[]));
+  }
+  if (stageName === "final") {
+    const registrations = methods.map((m) => {
+      const c = compiled.get(m)!;
+      const isStatic = (ts.canHaveModifiers(m) ? (ts.getModifiers(m) ?? []) : []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
+      const owner = isStatic ? ts.factory.createThis() : emit.propertyOf(ts.factory.createThis(), "prototype");
+      const names = generatedNames(c.d.name);
+      return emit.emitRegistration(registerId, emit.propertyOf(owner, c.d.name), {
+        grad: emit.propertyOf(owner, names.grad),
+        forward: emit.propertyOf(owner, names.forward),
+        backward: emit.propertyOf(owner, names.backward),
+      });
+    });
+    members.push(ts.factory.createClassStaticBlockDeclaration(ts.factory.createBlock(registrations, true)));
+  }
+  const f = ts.factory;
+  return (ts.isClassDeclaration(cls)
+    ? f.updateClassDeclaration(cls, cls.modifiers, cls.name, cls.typeParameters, cls.heritageClauses, members)
+    : f.updateClassExpression(cls as ts.ClassExpression, cls.modifiers, cls.name, cls.typeParameters, cls.heritageClauses, members)) as T;
+}
+
+function mentionsApi(file: ts.SourceFile): boolean {
+  return file.text.includes(RUNTIME);
+}
+
+/**
+ * grad(f) where f is a @differentiable function of this file → f_grad; obj.m → obj.m_grad.bind(obj).
+ * grad(g) where g is a function tsgrad did not compile → a diagnostic. Anything else is left to
+ * the runtime lookup (a function value passed around).
+ */
+function rewriteApiCall(call: ts.CallExpression, ctx: FileContext, diagnostics: ts.Diagnostic[]): ts.Expression | undefined {
+  const api = apiName(call.expression, ctx.checker);
+  const arg = call.arguments[0];
+  if (!api || !arg) return undefined;
+  const target = resolveFunction(ctx.checker, arg);
+  if (target === "unmarked") {
+    diagnostics.push(toDiagnostic(new DiffError(Code.GradOfNonDifferentiable, arg, `${api}(${arg.getText()}) needs a function marked @differentiable; add /** @differentiable */ to \`${arg.getText()}\` (or the @differentiable decorator on a method)`)));
+    return undefined;
+  }
+  if (!target || api !== "grad" || call.arguments.length !== 1) return undefined;
+  const sameFile = target.fn.getSourceFile() === ctx.file;
+  if (ts.isIdentifier(arg) && sameFile && !ts.isMethodDeclaration(target.fn)) {
+    return ts.setOriginalNode(emit.identifier(generatedNames(target.name).grad), call);
+  }
+  if (ts.isPropertyAccessExpression(arg) && ts.isMethodDeclaration(target.fn) && (ts.isIdentifier(arg.expression) || arg.expression.kind === ts.SyntaxKind.ThisKeyword)) {
+    // obj.m → obj.m_grad.bind(obj): the method keeps its `this`.
+    const owner = arg.expression.kind === ts.SyntaxKind.ThisKeyword ? ts.factory.createThis() : emit.identifier((arg.expression as ts.Identifier).text);
+    const gradMethod = emit.propertyOf(owner, generatedNames(target.name).grad);
+    return ts.factory.createCallExpression(emit.propertyOf(gradMethod, "bind"), undefined, [owner]);
+  }
+  return undefined;
+}
+
+/** `grad` imported from "tsgrad" (by name or through a namespace) → "grad". */
+function apiName(callee: ts.Expression, checker: ts.TypeChecker): string | undefined {
+  const id = ts.isPropertyAccessExpression(callee) ? callee.name : callee;
+  if (!ts.isIdentifier(id) || !API.has(id.text)) return undefined;
+  const symbol = checker.getSymbolAtLocation(ts.isPropertyAccessExpression(callee) ? callee.expression : callee);
+  const decl = symbol?.declarations?.[0];
+  if (!decl) return undefined;
+  const importDecl = ts.isImportSpecifier(decl) ? decl.parent.parent.parent : ts.isNamespaceImport(decl) ? decl.parent.parent : undefined;
+  if (!importDecl || !ts.isStringLiteral(importDecl.moduleSpecifier) || importDecl.moduleSpecifier.text !== RUNTIME) return undefined;
+  if (ts.isImportSpecifier(decl)) return (decl.propertyName ?? decl.name).getText();
+  return id.text;
+}
+
+// ---- text output (CLI, Vite, gen) ---------------------------------------------------------------
+
+/** Runs transformFile through ts.transform and returns the resulting TypeScript text. */
+export function transformToText(file: ts.SourceFile, program: ts.Program, stageName: Stage = "final"): { text: string; diagnostics: ts.Diagnostic[]; compiled: CompiledFunction[] } {
+  let result: FileResult | undefined;
+  const transformed = ts.transform(file, [(context) => (sf) => (result = transformFile(sf, program, context, stageName)).file], program.getCompilerOptions());
+  const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
+  const text = printer.printFile(transformed.transformed[0]);
+  transformed.dispose();
+  return { text, diagnostics: result!.diagnostics, compiled: result!.compiled };
+}
+
+/** Just the generated functions of a file (or of one function), as TypeScript text, unformatted. */
+export function generatedText(file: ts.SourceFile, program: ts.Program, options: { stage?: Stage; fn?: string } = {}): { text: string; diagnostics: ts.Diagnostic[] } {
+  const ctx: FileContext = { checker: program.getTypeChecker(), file, imports: new Map() };
+  const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
+  const diagnostics: ts.Diagnostic[] = [];
+  const parts: string[] = [];
+  for (const d of findDifferentiable(file)) {
+    if (options.fn && d.name !== options.fn) continue;
+    const result = compileFunction(d, ctx, options.stage ?? "final");
+    if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
+    else parts.push(...result.members.map((m) => printer.printNode(ts.EmitHint.Unspecified, m, file)));
+  }
+  return { text: parts.join("\n\n") + "\n", diagnostics };
+}

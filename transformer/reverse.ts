@@ -1,0 +1,105 @@
+// Builds the backward pass: the staged statements in exact reverse order, each active operation
+// turned into one line per active operand, `d<operand> += <local gradient> * d<output>`, by rule
+// lookup (runtime/rules/scalar.ts). No op-specific math lives here.
+//   f = num * invden      →  // f = num * invden
+//                            dnum += invden * df;   dinvden += num * df;
+// Branches replay the forward decision (the same test over the same immutable values). Whether a
+// line declares (`let dv = ...`) or accumulates (`dv += ...`) is decided later, in optimize.ts.
+
+import ts from "typescript";
+import type { Activity } from "./activity.js";
+import { type BStmt, type Def, type Expr, type Stmt, type StagedFunction, binary, ref, substitute } from "./ir.js";
+import type { Namer } from "./naming.js";
+import { exprFromTs } from "./stage.js";
+import { scalarRules } from "../runtime/rules/scalar.js";
+
+export interface Reversed {
+  backward: BStmt[];
+  /** The adjoint name of each parameter, in order. */
+  paramAdjoints: string[];
+}
+
+/**
+ * `seed` is the gradient on the result: the literal 1 for grad (folded away: `let dnum = invden`),
+ * the parameter `df` for a backward pass called with the output's gradient.
+ */
+export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, seed: Expr): Reversed {
+  const adjoints = new Map<string, string>();
+  const adjointOf = (primal: string): string => {
+    let name = adjoints.get(primal);
+    if (!name) adjoints.set(primal, (name = namer.adjoint(primal)));
+    return name;
+  };
+  const active = (e: Expr) => e.k === "ref" && activity.active.has(e.name);
+  const gradientOf = (d: Def): Expr => (d.name === fn.result ? seed : ref(adjointOf(d.name)));
+
+  const block = (body: readonly Stmt[]): BStmt[] => {
+    const out: BStmt[] = [];
+    for (let i = body.length - 1; i >= 0; i--) {
+      const s = body[i];
+      if (s.k === "if") {
+        out.push({ k: "if", test: s.test, then: block(s.then), else: block(s.else) });
+      } else if (s.k === "def" && s.op !== null && activity.active.has(s.name) && s.args.some(active)) {
+        out.push({ k: "comment", def: s }, ...operation(s, gradientOf(s)));
+      }
+    }
+    return out;
+  };
+
+  const operation = (d: Def, g: Expr): BStmt[] => {
+    if (d.op === "call") return callGradients(d, g);
+    const rule = scalarRules[d.op!];
+    if (rule.kind === "route") return [routeTo(d, 0, g)];
+    return d.args.flatMap((arg, i): BStmt[] => {
+      if (!active(arg)) return [];
+      const template = rule.kind === "variadic" ? rule.partial : rule.partials[i];
+      const local = instantiate(template, d, arg);
+      return [{ k: "acc", adj: adjointOf((arg as { name: string }).name), value: binary("*", local, g) }];
+    });
+  };
+
+  /** max/min: `if (m === a) da += dm; else if (m === b) db += dm; ...` — the first operand that won. */
+  const routeTo = (d: Def, i: number, g: Expr): BStmt => {
+    const arg = d.args[i];
+    const take: BStmt[] = active(arg) ? [{ k: "acc", adj: adjointOf((arg as { name: string }).name), value: g }] : [];
+    if (i === d.args.length - 1) return { k: "if", test: { k: "global", text: "true" }, then: take, else: [] };
+    return { k: "if", test: binary("===", ref(d.name), arg), then: take, else: [routeTo(d, i + 1, g)] };
+  };
+
+  /** u = g(a, b) → const [du_da, du_db] = g_grad(a, b); da += du_da * du; db += du_db * du. */
+  const callGradients = (d: Def, g: Expr): BStmt[] => {
+    const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${d.name}_d${(arg as { name: string }).name}`) : ""));
+    const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args: d.args }];
+    d.args.forEach((arg, i) => {
+      if (active(arg)) lines.push({ k: "acc", adj: adjointOf((arg as { name: string }).name), value: binary("*", ref(names[i]), g) });
+    });
+    return lines;
+  };
+
+  const backward = block(fn.body);
+  const paramAdjoints = fn.params.map(adjointOf);
+  return { backward, paramAdjoints };
+}
+
+/** A rule template with the operation's names put in: "-a / (b * b)" for invden = 1 / den → -1 / (den * den). */
+function instantiate(template: string, d: Def, operand: Expr): Expr {
+  const [a, b] = d.args;
+  const names = new Map<string, Expr>([["x", operand], ["y", ref(d.name)]]);
+  if (a) names.set("a", a);
+  if (b) names.set("b", b);
+  return substitute(parseTemplate(template), names);
+}
+
+const templates = new Map<string, Expr>();
+
+/** Parses a rule template once; its placeholders become refs that substitute() replaces. */
+function parseTemplate(text: string): Expr {
+  let parsed = templates.get(text);
+  if (!parsed) {
+    const file = ts.createSourceFile("rule.ts", text, ts.ScriptTarget.Latest, true);
+    const statement = file.statements[0] as ts.ExpressionStatement;
+    parsed = exprFromTs(statement.expression, (id) => ({ k: "ref", name: id.text }));
+    templates.set(text, parsed);
+  }
+  return parsed;
+}

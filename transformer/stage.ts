@@ -1,0 +1,427 @@
+// Lowers a fenced @differentiable function to staged form (see ir.ts): one operation per
+// statement, every intermediate named, every assignment a new name.
+//
+//   const den = sigx + xpy ** 2;     →   const xpy_sq = xpy ** 2;  const den = sigx + xpy_sq;
+//   x = x * 2;                       →   const x_1 = x * 2;
+//   if (c) y = a; else y = b;        →   let y_1; if (c) { y_1 = a; } else { y_1 = b; }
+//   if (c) return a; rest; return b  →   if (c) { f = a; } else { rest; f = b; }
+//   1 / (1 + Math.exp(-x))           →   one "sigmoid" operation, so its derivative is (1 - s) * s
+//
+// Branch joins assign one shared name in each branch (a phi written as assignments), early returns
+// move the rest of the block into the other branch, and values no gradient flows through
+// (comparisons, Math.floor, calls of unmarked functions) become single opaque operations.
+
+import ts from "typescript";
+import { resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
+import { Code, DiffError } from "./diagnostics.js";
+import { type Def, type Expr, type Stmt, type StagedFunction, num, ref, refsOf, substitute } from "./ir.js";
+import { Namer, tempName } from "./naming.js";
+import { constantSources, piecewiseConstant, scalarRules } from "../runtime/rules/scalar.js";
+
+export interface StageContext {
+  checker: ts.TypeChecker;
+  namer: Namer;
+  /** The expression naming the generated gradient of a differentiable callee: `g` → `g_grad`. */
+  gradOf(callee: Differentiable, call: ts.CallExpression): Expr;
+}
+
+/** Where a staged value goes: a fresh const (the default), a named const, or a join variable. */
+interface Want {
+  name: string;
+  assign: boolean;
+  note?: string;
+}
+
+export function stage(d: Differentiable, ctx: StageContext): StagedFunction {
+  return new Stager(d.fn, ctx).run(d.name);
+}
+
+class Stager {
+  private body: Stmt[] = [];
+  private env = new Map<ts.Symbol, string | undefined>();
+  private readonly declared = new Set<string>();
+  private result = "";
+  private resultIsJoin = false;
+
+  constructor(
+    private readonly fn: FunctionNode,
+    private readonly ctx: StageContext,
+  ) {}
+
+  run(fnName: string): StagedFunction {
+    const { namer } = this.ctx;
+    const params = this.fn.parameters.map((p) => {
+      const name = namer.claim((p.name as ts.Identifier).text);
+      this.env.set(this.symbol(p.name), name);
+      this.declared.add(name);
+      return name;
+    });
+    for (const local of declaredNames(this.fn)) namer.claim(local);
+    this.result = namer.fresh(fnName);
+    const body = this.fn.body!;
+    if (!ts.isBlock(body)) {
+      this.value(body, { name: this.result, assign: false });
+    } else {
+      this.resultIsJoin = hasNestedReturn(body);
+      if (this.resultIsJoin) this.body.push({ k: "let", name: this.result });
+      this.list(body.statements);
+    }
+    return { name: fnName, params, body: this.body, result: this.result };
+  }
+
+  // ---- statements -------------------------------------------------------------------------
+
+  /** Stages a statement list; an `if` that returns takes the rest of the list into its branches. */
+  private list(statements: readonly ts.Statement[]): void {
+    for (let i = 0; i < statements.length; i++) {
+      const s = statements[i];
+      const rest = statements.slice(i + 1);
+      if (ts.isReturnStatement(s)) {
+        this.value(s.expression!, { name: this.result, assign: this.resultIsJoin, note: trailingComment(s) });
+        return;
+      }
+      if (ts.isBlock(s) && containsReturn(s)) return this.list([...s.statements, ...rest]);
+      if (ts.isIfStatement(s) && containsReturn(s)) return this.returningIf(s, rest);
+      this.statement(s);
+    }
+  }
+
+  private statement(s: ts.Statement): void {
+    if (ts.isVariableStatement(s)) return this.variables(s);
+    if (ts.isExpressionStatement(s)) return this.assignment(s.expression, trailingComment(s));
+    if (ts.isIfStatement(s)) return this.joiningIf(s);
+    if (ts.isBlock(s)) return this.list(s.statements);
+    if (ts.isEmptyStatement(s)) return;
+    throw new DiffError(Code.UnsupportedStatement, s, "this statement is not supported in a @differentiable function");
+  }
+
+  private variables(s: ts.VariableStatement): void {
+    const note = trailingComment(s);
+    for (const d of s.declarationList.declarations) {
+      const id = d.name as ts.Identifier;
+      const name = this.declare(id.text);
+      this.env.set(this.symbol(id), d.initializer ? name : undefined);
+      if (d.initializer) this.value(d.initializer, { name, assign: false, note });
+    }
+  }
+
+  /** x = e, x += e, x++ → a new version of x. */
+  private assignment(e: ts.Expression, note?: string): void {
+    if (ts.isBinaryExpression(e)) {
+      const id = e.left as ts.Identifier;
+      const want = { name: this.ctx.namer.version(id.text), assign: false, note };
+      const op = COMPOUND[e.operatorToken.kind];
+      if (e.operatorToken.kind === ts.SyntaxKind.EqualsToken) this.value(e.right, want);
+      else if (op) this.operation(op, [this.current(id), this.value(e.right)], e, want);
+      else throw new DiffError(Code.UnsupportedExpression, e.operatorToken, `\`${e.operatorToken.getText()}\` has no derivative; use = += -= *= /= %= or **=`);
+      this.env.set(this.symbol(id), want.name);
+      return;
+    }
+    const u = e as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression;
+    const id = u.operand as ts.Identifier;
+    const want = { name: this.ctx.namer.version(id.text), assign: false, note };
+    const op = u.operator === ts.SyntaxKind.PlusPlusToken ? "+" : "-";
+    this.operation(op, [this.current(id), num(1)], e, want);
+    this.env.set(this.symbol(id), want.name);
+  }
+
+  /** An `if` that does not return: both branches, then a join for each variable they change. */
+  private joiningIf(s: ts.IfStatement): void {
+    const test = this.condition(s.expression);
+    const before = new Map(this.env);
+    const thenBranch = this.branch(before, [s.thenStatement]);
+    const elseBranch = this.branch(before, s.elseStatement ? [s.elseStatement] : []);
+    const joins: Stmt[] = [];
+    for (const [symbol, old] of before) {
+      const a = thenBranch.env.get(symbol);
+      const b = elseBranch.env.get(symbol);
+      if (a === b) continue;
+      const joined = join(symbol.name, old, [thenBranch, a], [elseBranch, b], this.ctx.namer, s);
+      joins.push({ k: "let", name: joined });
+      this.env.set(symbol, joined);
+    }
+    this.body.push(...joins, { k: "if", test, then: thenBranch.body, else: elseBranch.body, source: s });
+  }
+
+  /** An `if` with a return inside: the rest of the list runs at the end of each branch. */
+  private returningIf(s: ts.IfStatement, rest: readonly ts.Statement[]): void {
+    const test = this.condition(s.expression);
+    const before = new Map(this.env);
+    const thenBranch = this.branch(before, [s.thenStatement, ...rest]);
+    const elseBranch = this.branch(before, [...(s.elseStatement ? [s.elseStatement] : []), ...rest]);
+    this.body.push({ k: "if", test, then: thenBranch.body, else: elseBranch.body, source: s });
+  }
+
+  private branch(env: Map<ts.Symbol, string | undefined>, statements: readonly ts.Statement[]): Branch {
+    const [savedBody, savedEnv] = [this.body, this.env];
+    this.body = [];
+    this.env = new Map(env);
+    this.list(statements);
+    const out = { body: this.body, env: this.env };
+    [this.body, this.env] = [savedBody, savedEnv];
+    return out;
+  }
+
+  // ---- expressions ------------------------------------------------------------------------
+
+  /** Stages a number-valued expression; returns an atom (num, ref or global) holding its value. */
+  private value(e: ts.Expression, want?: Want): Expr {
+    const atom = this.atom(e);
+    if (atom) return want ? this.emit(want, atom, "copy", [atom], e) : atom;
+    if (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e)) {
+      return this.value(e.expression, want);
+    }
+    if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.PlusToken) return this.value(e.operand, want);
+    if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.MinusToken) {
+      return this.operation("neg", [this.value(e.operand)], e, want);
+    }
+    const arithmetic = ts.isBinaryExpression(e) ? ARITHMETIC[e.operatorToken.kind] : undefined;
+    if (arithmetic && ts.isBinaryExpression(e)) {
+      const sigmoidArg = matchSigmoid(e);
+      if (sigmoidArg) return this.operation("sigmoid", [this.value(sigmoidArg)], e, want);
+      return this.operation(arithmetic, [this.value(e.left), this.value(e.right)], e, want);
+    }
+    if (ts.isConditionalExpression(e)) return this.ternary(e, want);
+    if (ts.isCallExpression(e)) return this.call(e, want);
+    return this.opaque(e, want);
+  }
+
+  /** Literals, locals and constants: values that need no statement of their own. */
+  private atom(e: ts.Expression): Expr | undefined {
+    if (ts.isNumericLiteral(e)) return num(Number(e.text));
+    if (ts.isIdentifier(e)) return this.isLocal(e) ? this.current(e) : { k: "global", text: e.text };
+    if (ts.isPropertyAccessExpression(e)) return { k: "global", text: e.getText() };
+    return undefined;
+  }
+
+  private call(e: ts.CallExpression, want?: Want): Expr {
+    const callee = e.expression.getText();
+    if (scalarRules[callee]) return this.operation(callee, e.arguments.map((a) => this.value(a)), e, want);
+    if (piecewiseConstant.has(callee) || constantSources.has(callee)) return this.opaque(e, want);
+    if (callee.startsWith("Math.")) {
+      throw new DiffError(Code.UnsupportedExpression, e.expression, `\`${callee}\` has no derivative rule in tsgrad; write the computation with supported Math functions`);
+    }
+    const target = resolveFunction(this.ctx.checker, e.expression);
+    if (target === "unmarked" || target === undefined) return this.opaque(e, want, e);
+    const args = e.arguments.map((a) => this.value(a));
+    return this.emit(want ?? this.temp(target.name, args), { k: "call", callee, args }, "call", args, e, this.ctx.gradOf(target, e));
+  }
+
+  /** c ? a : b → a join variable assigned in each branch, so only the taken side is evaluated. */
+  private ternary(e: ts.ConditionalExpression, want?: Want): Expr {
+    const target = want ?? { name: this.ctx.namer.fresh("choice"), assign: false };
+    const test = this.condition(e.condition);
+    const assign = { ...target, assign: true };
+    const before = new Map(this.env);
+    const [savedBody] = [this.body];
+    this.body = [];
+    this.value(e.whenTrue, assign);
+    const thenBody = this.body;
+    this.body = [];
+    this.env = new Map(before);
+    this.value(e.whenFalse, assign);
+    const elseBody = this.body;
+    this.body = savedBody;
+    this.env = before;
+    if (!target.assign) this.body.push({ k: "let", name: target.name });
+    this.body.push({ k: "if", test, then: thenBody, else: elseBody, source: e });
+    return ref(target.name);
+  }
+
+  /** A value no gradient flows through, kept as one expression: `const k = Math.floor(x * 3)`. */
+  private opaque(e: ts.Expression, want?: Want, opaqueCall?: ts.Node): Expr {
+    const value = this.condition(e);
+    const hint = ts.isCallExpression(e) ? e.expression.getText() : "value";
+    const target = want ?? this.temp(hint, ts.isCallExpression(e) ? e.arguments.map((a): Expr => this.atom(a) ?? { k: "global", text: "" }) : []);
+    const def: Def = { k: "def", name: target.name, value, op: null, args: [], assign: target.assign, source: e, note: target.note, opaqueCall };
+    this.body.push(def);
+    return ref(target.name);
+  }
+
+  /** One differentiable operation, its operands already staged. */
+  private operation(op: string, args: Expr[], source: ts.Node, want?: Want): Expr {
+    return this.emit(want ?? this.temp(op, args), valueOf(op, args), op, args, source);
+  }
+
+  private emit(want: Want, value: Expr, op: string | null, args: Expr[], source: ts.Node, callee?: Expr): Expr {
+    this.body.push({ k: "def", name: want.name, value, op, args, callee, assign: want.assign, source, note: want.note });
+    return ref(want.name);
+  }
+
+  private temp(op: string, args: readonly Expr[]): Want {
+    const names = args.map((a) => (a.k === "ref" ? a.name : a.k === "num" ? String(a.value) : undefined));
+    return { name: this.ctx.namer.fresh(tempName(op, names)), assign: false };
+  }
+
+  /** A condition or opaque value as one expression over current names: `x > 0 && y < 1`. */
+  private condition(e: ts.Expression): Expr {
+    return exprFromTs(e, (id) => (this.isLocal(id) ? this.current(id) : { k: "global", text: id.text }));
+  }
+
+  // ---- names ------------------------------------------------------------------------------
+
+  private declare(user: string): string {
+    const name = this.declared.has(user) ? this.ctx.namer.fresh(user) : user;
+    this.declared.add(name);
+    return name;
+  }
+
+  private current(id: ts.Identifier): Expr {
+    const name = this.env.get(this.symbol(id));
+    if (name === undefined) throw new DiffError(Code.UnsupportedExpression, id, `\`${id.text}\` is read before it is assigned`);
+    return ref(name);
+  }
+
+  private isLocal(id: ts.Identifier): boolean {
+    const s = this.ctx.checker.getSymbolAtLocation(id);
+    return s !== undefined && this.env.has(s);
+  }
+
+  private symbol(node: ts.Node): ts.Symbol {
+    const s = this.ctx.checker.getSymbolAtLocation(node);
+    if (!s) throw new DiffError(Code.UnsupportedExpression, node, "tsgrad could not resolve this name");
+    return s;
+  }
+}
+
+interface Branch {
+  body: Stmt[];
+  env: Map<ts.Symbol, string | undefined>;
+}
+
+/**
+ * The join of a variable changed in a branch. A name first defined inside one branch becomes the
+ * join variable (no new name); the other branch assigns it, by renaming its own definition or by
+ * copying the value it had before: then { y_1 = a } else { y_1 = y }.
+ */
+function join(user: string, old: string | undefined, a: [Branch, string | undefined], b: [Branch, string | undefined], namer: Namer, source: ts.Node): string {
+  const inside = (name: string | undefined) => name !== undefined && name !== old;
+  const joined = inside(a[1]) ? a[1]! : inside(b[1]) ? b[1]! : namer.version(user);
+  for (const [branch, name] of [a, b]) {
+    if (name === undefined) continue;
+    if (inside(name)) rename(branch.body, name, joined);
+    else branch.body.push({ k: "def", name: joined, value: ref(name), op: "copy", args: [ref(name)], assign: true, source });
+  }
+  return joined;
+}
+
+/** Renames a name defined in this branch to the join variable; its own `let` moves out. */
+function rename(body: Stmt[], from: string, to: string): void {
+  const map = new Map([[from, ref(to)]]);
+  for (let i = body.length - 1; i >= 0; i--) {
+    const s = body[i];
+    if (s.k === "let" && s.name === from) body.splice(i, 1);
+    else if (s.k === "def") {
+      if (s.name === from) [s.name, s.assign] = [to, true];
+      s.value = substituteRefs(s.value, map);
+      s.args = s.args.map((x) => substituteRefs(x, map));
+    } else if (s.k === "if") {
+      s.test = substituteRefs(s.test, map);
+      rename(s.then, from, to);
+      rename(s.else, from, to);
+    }
+  }
+}
+
+function substituteRefs(e: Expr, map: Map<string, Expr>): Expr {
+  return refsOf(e).size === 0 ? e : substitute(e, map);
+}
+
+/** The forward expression of an operation over its atoms: ("*", [a, b]) → a * b. */
+function valueOf(op: string, args: Expr[]): Expr {
+  if (op === "neg") return { k: "unary", op: "-", arg: args[0] };
+  if (op === "copy") return args[0];
+  if (op === "sigmoid") {
+    const exp: Expr = { k: "call", callee: "Math.exp", args: [{ k: "unary", op: "-", arg: args[0] }] };
+    return { k: "binary", op: "/", left: num(1), right: { k: "binary", op: "+", left: num(1), right: exp } };
+  }
+  if (op.startsWith("Math.")) return { k: "call", callee: op, args };
+  return { k: "binary", op, left: args[0], right: args[1] };
+}
+
+/** `1 / (1 + Math.exp(-u))` or `1 / (Math.exp(-u) + 1)` → u. */
+function matchSigmoid(e: ts.BinaryExpression): ts.Expression | undefined {
+  if (e.operatorToken.kind !== ts.SyntaxKind.SlashToken || !isOne(e.left)) return undefined;
+  const den = skip(e.right);
+  if (!ts.isBinaryExpression(den) || den.operatorToken.kind !== ts.SyntaxKind.PlusToken) return undefined;
+  const exp = isOne(den.left) ? skip(den.right) : isOne(den.right) ? skip(den.left) : undefined;
+  if (!exp || !ts.isCallExpression(exp) || exp.expression.getText() !== "Math.exp" || exp.arguments.length !== 1) return undefined;
+  const arg = skip(exp.arguments[0]);
+  return ts.isPrefixUnaryExpression(arg) && arg.operator === ts.SyntaxKind.MinusToken ? arg.operand : undefined;
+}
+
+const isOne = (e: ts.Expression) => ts.isNumericLiteral(skip(e)) && Number((skip(e) as ts.NumericLiteral).text) === 1;
+const skip = (e: ts.Expression): ts.Expression => (ts.isParenthesizedExpression(e) ? skip(e.expression) : e);
+
+/**
+ * A TypeScript expression as an IR expression, for conditions, opaque values and rule templates.
+ * `resolve` maps identifiers: locals to their current names, the rest to globals.
+ */
+export function exprFromTs(e: ts.Expression, resolve: (id: ts.Identifier) => Expr): Expr {
+  const go = (x: ts.Expression) => exprFromTs(x, resolve);
+  if (ts.isNumericLiteral(e)) return num(Number(e.text));
+  if (ts.isIdentifier(e)) return resolve(e);
+  if (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e)) {
+    return go(e.expression);
+  }
+  if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword) return { k: "global", text: e.getText() };
+  if (ts.isPropertyAccessExpression(e)) return { k: "global", text: e.getText() };
+  if (ts.isPrefixUnaryExpression(e)) {
+    if (e.operator === ts.SyntaxKind.PlusToken) return go(e.operand);
+    if (e.operator === ts.SyntaxKind.MinusToken) return { k: "unary", op: "-", arg: go(e.operand) };
+    if (e.operator === ts.SyntaxKind.ExclamationToken) return { k: "unary", op: "!", arg: go(e.operand) };
+  }
+  if (ts.isBinaryExpression(e)) return { k: "binary", op: e.operatorToken.getText(), left: go(e.left), right: go(e.right) };
+  if (ts.isConditionalExpression(e)) return { k: "cond", test: go(e.condition), then: go(e.whenTrue), else: go(e.whenFalse) };
+  if (ts.isCallExpression(e)) return { k: "call", callee: e.expression.getText(), args: e.arguments.map(go) };
+  throw new DiffError(Code.UnsupportedExpression, e, `this expression (${ts.SyntaxKind[e.kind]}) is not supported in a @differentiable function`);
+}
+
+const ARITHMETIC: Partial<Record<ts.SyntaxKind, string>> = {
+  [ts.SyntaxKind.PlusToken]: "+",
+  [ts.SyntaxKind.MinusToken]: "-",
+  [ts.SyntaxKind.AsteriskToken]: "*",
+  [ts.SyntaxKind.SlashToken]: "/",
+  [ts.SyntaxKind.PercentToken]: "%",
+  [ts.SyntaxKind.AsteriskAsteriskToken]: "**",
+};
+
+const COMPOUND: Partial<Record<ts.SyntaxKind, string>> = {
+  [ts.SyntaxKind.PlusEqualsToken]: "+",
+  [ts.SyntaxKind.MinusEqualsToken]: "-",
+  [ts.SyntaxKind.AsteriskEqualsToken]: "*",
+  [ts.SyntaxKind.SlashEqualsToken]: "/",
+  [ts.SyntaxKind.PercentEqualsToken]: "%",
+  [ts.SyntaxKind.AsteriskAsteriskEqualsToken]: "**",
+};
+
+function containsReturn(node: ts.Node): boolean {
+  if (ts.isReturnStatement(node)) return true;
+  if (ts.isFunctionLike(node)) return false;
+  return ts.forEachChild(node, (c) => (containsReturn(c) ? true : undefined)) ?? false;
+}
+
+/** A return inside an if or block, so the result is assigned on several paths. */
+function hasNestedReturn(body: ts.Block): boolean {
+  return body.statements.some((s) => !ts.isReturnStatement(s) && containsReturn(s));
+}
+
+/** Names the user declares in the body; they keep their names, generated ones go around them. */
+function declaredNames(fn: FunctionNode): string[] {
+  const names: string[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name)) names.push(n.name.text);
+    if (ts.isIdentifier(n) && !ts.isPropertyAccessExpression(n.parent)) names.push(n.text);
+    ts.forEachChild(n, visit);
+  };
+  if (fn.body) visit(fn.body);
+  return names;
+}
+
+/** `const num = x + sigy; // numerator` → "numerator". */
+function trailingComment(s: ts.Statement): string | undefined {
+  const text = s.getSourceFile().text;
+  const range = ts.getTrailingCommentRanges(text, s.getEnd())?.[0];
+  if (!range || range.kind !== ts.SyntaxKind.SingleLineCommentTrivia) return undefined;
+  return text.slice(range.pos + 2, range.end).trim();
+}
