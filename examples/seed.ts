@@ -2,7 +2,8 @@
 // plain TypeScript and differentiated by tsgrad. `npm start` prints their values and gradients.
 
 /** f(x, y) = x * y: the multiply gate swaps its inputs. At (4, -3): -12, gradients (-3, 4). */
-export /** @differentiable */ function multiply(x: number, y: number): number {
+/** @differentiable */
+export function multiply(x: number, y: number): number {
   return x * y;
 }
 

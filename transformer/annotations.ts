@@ -17,10 +17,16 @@ export interface Differentiable {
 }
 
 const TAG = "differentiable";
+const JSDOC_TAG = /^\/\*\*[\s\S]*@differentiable\b/;
 
-/** `/** @differentiable *\/ function f` or `@differentiable f() {}` → true. */
+/**
+ * `/** @differentiable *\/ function f` or `@differentiable f() {}` → true. The JSDoc is read from
+ * the comment text, because tsc skips parsing JSDoc tags in .ts files (JSDocParsingMode).
+ */
 export function isMarked(node: ts.Node): boolean {
-  if (ts.getJSDocTags(node).some((t) => t.tagName.text === TAG)) return true;
+  const text = node.getSourceFile().text;
+  const comments = ts.getLeadingCommentRanges(text, node.getFullStart()) ?? [];
+  if (comments.some((c) => JSDOC_TAG.test(text.slice(c.pos, c.end)))) return true;
   if (ts.canHaveDecorators(node)) {
     return (ts.getDecorators(node) ?? []).some((d) => decoratorName(d) === TAG);
   }

@@ -1,0 +1,79 @@
+// Compiles TypeScript source through the same pipeline tsc uses (the ts-patch transformer) and
+// loads the result, so tests can call the generated gradients. Files go under .tsgrad-tmp/ in the
+// repository, where `import ... from "tsgrad"` resolves to the built runtime.
+
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import ts from "typescript";
+import tsgradTransformer from "../transformer/index.js";
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const tmp = join(root, ".tsgrad-tmp", "cases");
+
+export const compilerOptions: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  strict: true,
+  skipLibCheck: true,
+  types: [],
+};
+
+export interface Compiled {
+  /** The loaded module: the user's exports plus the generated f_grad / f_forward / f_backward. */
+  module: Record<string, any>;
+  /** tsgrad's and TypeScript's errors, formatted as tsc prints them. */
+  diagnostics: ts.Diagnostic[];
+  js: string;
+}
+
+/** Writes `source` to a file named after its hash, compiles it with the transformer, imports it. */
+export async function compile(source: string): Promise<Compiled> {
+  const { diagnostics, js, file } = compileToJs(source);
+  const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" }));
+  return { module: await import(pathToFileURL(file).href), diagnostics, js };
+}
+
+/** Compiles without loading; for tests of diagnostics. */
+export function compileToJs(source: string): { diagnostics: ts.Diagnostic[]; js: string; file: string; sourceFile: string } {
+  mkdirSync(tmp, { recursive: true });
+  const name = createHash("sha1").update(source).digest("hex").slice(0, 12);
+  const sourceFile = join(tmp, `case_${name}.ts`);
+  writeFileSync(sourceFile, source);
+  const program = ts.createProgram([sourceFile], compilerOptions);
+  const diagnostics: ts.Diagnostic[] = [...ts.getPreEmitDiagnostics(program)];
+  let js = "";
+  const file = sourceFile.replace(/\.ts$/, ".js");
+  program.emit(undefined, (f, text) => {
+    if (f.endsWith(".js")) {
+      js = text;
+      writeFileSync(file, text);
+    }
+  }, undefined, false, { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] });
+  return { diagnostics, js, file, sourceFile };
+}
+
+/** Central finite differences of f at args, one partial per argument (the oracle for gradients). */
+export function numericGradient(f: (...args: number[]) => number, args: number[], h = 1e-6): number[] {
+  return args.map((_, i) => {
+    const plus = args.slice();
+    const minus = args.slice();
+    plus[i] += h;
+    minus[i] -= h;
+    return (f(...plus) - f(...minus)) / (2 * h);
+  });
+}
+
+/** Asserts analytic ≈ numeric under |a - n| <= tol * max(1, |a| + |n|). */
+export function expectClose(analytic: readonly number[], numeric: readonly number[], tol = 1e-6): void {
+  analytic.forEach((a, i) => {
+    const n = numeric[i];
+    const err = Math.abs(a - n) / Math.max(1, Math.abs(a) + Math.abs(n));
+    if (!(err <= tol)) throw new Error(`gradient ${i}: analytic ${a} vs numeric ${n} (relative error ${err})`);
+  });
+}
+
+export const readText = (path: string) => readFileSync(path, "utf8");
