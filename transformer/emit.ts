@@ -127,7 +127,9 @@ function declareConst(name: string, value: ts.Expression, flags: ts.NodeFlags = 
 export function emitForward(body: readonly Stmt[]): ts.Statement[] {
   return body.map((s): ts.Statement => {
     if (s.k === "let") {
-      return f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(s.name, undefined, numberType())], ts.NodeFlags.Let));
+      const type = s.type === "boolean" ? f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword) : numberType();
+      const definite = s.hoisted ? f.createToken(ts.SyntaxKind.ExclamationToken) : undefined;
+      return f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(s.name, definite, type)], ts.NodeFlags.Let));
     }
     if (s.k === "if") {
       return ts.setOriginalNode(f.createIfStatement(exprToTs(s.test), f.createBlock(emitForward(s.then), true), s.else.length ? f.createBlock(emitForward(s.else), true) : undefined), s.source);
@@ -150,9 +152,13 @@ export function emitBackward(body: readonly BStmt[]): ts.Statement[] {
     }
     let line: ts.Statement;
     if (s.k === "acc") {
+      // dv += -e reads better as dv -= e.
+      const negated = s.value.k === "unary" && s.value.op === "-" ? s.value.arg : s.value.k === "num" && s.value.value < 0 ? { k: "num" as const, value: -s.value.value } : undefined;
       line = s.declare
         ? declareConst(s.adj, exprToTs(s.value), ts.NodeFlags.Let)
-        : f.createExpressionStatement(f.createBinaryExpression(f.createIdentifier(s.adj), ts.SyntaxKind.PlusEqualsToken, exprToTs(s.value)));
+        : negated
+          ? f.createExpressionStatement(f.createBinaryExpression(f.createIdentifier(s.adj), ts.SyntaxKind.MinusEqualsToken, exprToTs(negated)))
+          : f.createExpressionStatement(f.createBinaryExpression(f.createIdentifier(s.adj), ts.SyntaxKind.PlusEqualsToken, exprToTs(s.value)));
     } else if (s.k === "zero") {
       line = declareConst(s.adj, f.createNumericLiteral(0), ts.NodeFlags.Let);
     } else if (s.k === "grads") {

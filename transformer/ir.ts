@@ -37,12 +37,20 @@ export interface Def {
   note?: string;
   /** For op null: set when the value comes from a call of a function tsgrad cannot differentiate. */
   opaqueCall?: ts.Node;
+  /** Values are numbers, but a condition kept in a local (`const pos = x > 0`) is a boolean. */
+  type?: "boolean";
 }
 
-/** `let name: number;` — a join variable that each branch of the following `if` assigns. */
+/**
+ * `let name: number;` — a join variable that each branch of the following `if` assigns; or, with
+ * `hoisted`, a value computed inside a branch that the backward pass reads outside it
+ * (`let t!: number;`: assigned on the paths that read it, which TypeScript cannot see).
+ */
 export interface Let {
   k: "let";
   name: string;
+  hoisted?: boolean;
+  type?: "boolean";
 }
 
 export interface If {

@@ -90,9 +90,15 @@ const NEGATED: Record<string, string> = { "===": "!==", "!==": "===", "==": "!="
 
 // ---- backward pass --------------------------------------------------------------------------
 
-/** Simplifies, drops zero and empty work, then decides declarations. `known`: adjoints declared already. */
-export function finishBackward(body: readonly BStmt[]): BStmt[] {
-  return declare(clean(body), new Set());
+/**
+ * Simplifies, drops zero and empty work, then decides declarations. `outputs` (the parameters'
+ * adjoints) are read after the backward pass, so they are never declared inside a branch.
+ */
+export function finishBackward(body: readonly BStmt[], outputs: readonly string[]): BStmt[] {
+  const cleaned = clean(body);
+  const total = mentions(cleaned);
+  for (const o of outputs) total.set(o, (total.get(o) ?? 0) + 1);
+  return declare(cleaned, new Set(), total);
 }
 
 function clean(body: readonly BStmt[]): BStmt[] {
@@ -123,25 +129,47 @@ function dropEmptyComments(body: BStmt[]): BStmt[] {
   return body.filter((s, i) => s.k !== "comment" || (i + 1 < body.length && body[i + 1].k !== "comment"));
 }
 
-function declare(body: BStmt[], declared: Set<string>): BStmt[] {
+/**
+ * The first top-level write of an adjoint declares it. An adjoint written inside an `if` and also
+ * mentioned outside it (or in both branches) is declared `let dv = 0` before the `if`; one that
+ * lives in a single branch is declared there, like any other.
+ */
+function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string, number>): BStmt[] {
   const out: BStmt[] = [];
   for (const s of body) {
     if (s.k === "acc" && !declared.has(s.adj)) {
       declared.add(s.adj);
       out.push({ ...s, declare: true });
-    } else if (s.k === "grads") {
-      out.push(s);
     } else if (s.k === "if") {
+      const inThen = mentions(s.then);
+      const inElse = mentions(s.else);
       for (const adj of accumulated([s])) {
-        if (!declared.has(adj)) {
+        const inside = (inThen.get(adj) ?? 0) + (inElse.get(adj) ?? 0);
+        const shared = inside < (total.get(adj) ?? 0) || (inThen.has(adj) && inElse.has(adj));
+        if (!declared.has(adj) && shared) {
           declared.add(adj);
           out.push({ k: "zero", adj });
         }
       }
-      out.push({ ...s, then: declare(s.then, new Set(declared)), else: declare(s.else, new Set(declared)) });
+      out.push({ ...s, then: declare(s.then, new Set(declared), total), else: declare(s.else, new Set(declared), total) });
     } else out.push(s);
   }
   return out;
+}
+
+/** How many times each adjoint is written or read in a backward body. */
+function mentions(body: readonly BStmt[], counts: Map<string, number> = new Map()): Map<string, number> {
+  const bump = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
+  for (const s of body) {
+    if (s.k === "acc") {
+      bump(s.adj);
+      refsOf(s.value).forEach(bump);
+    } else if (s.k === "if") {
+      mentions(s.then, counts);
+      mentions(s.else, counts);
+    }
+  }
+  return counts;
 }
 
 /** Adjoints the backward pass writes, in order of first write. */

@@ -60,7 +60,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
 
     // grad: the seed 1 folds away; only what the backward pass reads is computed.
     const g = reverse(staged, activity, namer.fork(), num(1));
-    const gBackward = raw ? g.backward : finishBackward(g.backward);
+    const gBackward = raw ? g.backward : finishBackward(g.backward, g.paramAdjoints);
     const gForward = raw ? staged.body : pruneForward(staged.body, readsOf(gBackward));
     const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gBackward) };
     const gradFn = emit.emitGrad(gShape, names.grad, gForward, gBackward);
@@ -70,7 +70,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const vjpNamer = namer.fork();
     const seed = vjpNamer.adjoint(staged.result);
     const v = reverse(staged, activity, vjpNamer, ref(seed));
-    const vBackward = finishBackward(v.backward);
+    const vBackward = finishBackward(v.backward, v.paramAdjoints);
     const reads = readsOf(vBackward);
     const vForward = pruneForward(staged.body, [...reads, staged.result]);
     const cache = definedIn(staged).filter((n) => reads.has(n));

@@ -66,7 +66,7 @@ class Stager {
       if (this.resultIsJoin) this.body.push({ k: "let", name: this.result });
       this.list(body.statements);
     }
-    return { name: fnName, params, body: this.body, result: this.result };
+    return { name: fnName, params, body: hoistBranchValues(this.body), result: this.result };
   }
 
   // ---- statements -------------------------------------------------------------------------
@@ -233,7 +233,8 @@ class Stager {
     const value = this.condition(e);
     const hint = ts.isCallExpression(e) ? e.expression.getText() : "value";
     const target = want ?? this.temp(hint, ts.isCallExpression(e) ? e.arguments.map((a): Expr => this.atom(a) ?? { k: "global", text: "" }) : []);
-    const def: Def = { k: "def", name: target.name, value, op: null, args: [], assign: target.assign, source: e, note: target.note, opaqueCall };
+    const type = this.ctx.checker.getTypeAtLocation(e).flags & ts.TypeFlags.BooleanLike ? ("boolean" as const) : undefined;
+    const def: Def = { k: "def", name: target.name, value, op: null, args: [], assign: target.assign, source: e, note: target.note, opaqueCall, type };
     this.body.push(def);
     return ref(target.name);
   }
@@ -282,6 +283,33 @@ class Stager {
     if (!s) throw new DiffError(Code.UnsupportedExpression, node, "tsgrad could not resolve this name");
     return s;
   }
+}
+
+/**
+ * Values defined inside branches are block-scoped, but the backward pass (a separate `if`) reads
+ * them: each top-level `if` gets `let t!: number;` before it for the values its branches define.
+ */
+function hoistBranchValues(body: Stmt[]): Stmt[] {
+  return body.flatMap((s) => {
+    if (s.k !== "if") return [s];
+    const lets: Stmt[] = [];
+    const visit = (stmts: Stmt[]) =>
+      stmts.forEach((t) => {
+        if (t.k === "def" && !t.assign) {
+          t.assign = true;
+          lets.push({ k: "let", name: t.name, hoisted: true, type: t.type });
+        } else if (t.k === "if") {
+          visit(t.then);
+          visit(t.else);
+        } else if (t.k === "let") {
+          lets.push(t);
+        }
+      });
+    visit(s.then);
+    visit(s.else);
+    const strip = (stmts: Stmt[]): Stmt[] => stmts.filter((t) => t.k !== "let").map((t) => (t.k === "if" ? { ...t, then: strip(t.then), else: strip(t.else) } : t));
+    return [...lets, { ...s, then: strip(s.then), else: strip(s.else) }];
+  });
 }
 
 interface Branch {
