@@ -37,6 +37,30 @@ export async function compile(source: string): Promise<Compiled> {
   return { module: await import(pathToFileURL(file).href), diagnostics, js };
 }
 
+/**
+ * Compiles several files together (names relative to a fresh folder, e.g. "lib.ts", "main.ts"),
+ * then imports `entry`. For calls across modules.
+ */
+export async function compileProject(files: Record<string, string>, entry: string): Promise<Compiled> {
+  const name = createHash("sha1").update(JSON.stringify(files)).digest("hex").slice(0, 12);
+  const dir = join(tmp, `project_${name}`);
+  mkdirSync(dir, { recursive: true });
+  const paths = Object.entries(files).map(([file, text]) => {
+    writeFileSync(join(dir, file), text);
+    return join(dir, file);
+  });
+  const program = ts.createProgram(paths, compilerOptions);
+  const diagnostics: ts.Diagnostic[] = [...ts.getPreEmitDiagnostics(program)];
+  const outputs = new Map<string, string>();
+  program.emit(undefined, (f, text) => {
+    if (f.endsWith(".js")) writeFileSync(f, text), outputs.set(f, text);
+  }, undefined, false, { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] });
+  const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" }));
+  const main = join(dir, entry.replace(/\.ts$/, ".js"));
+  return { module: await import(pathToFileURL(main).href), diagnostics, js: outputs.get(main) ?? "" };
+}
+
 /** Compiles without loading; for tests of diagnostics. */
 export function compileToJs(source: string): { diagnostics: ts.Diagnostic[]; js: string; file: string; sourceFile: string } {
   mkdirSync(tmp, { recursive: true });

@@ -190,8 +190,11 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     return false;
   }
 
+  /** number, a number literal, or a union of them (`x && 1` is `0 | 1`). */
   function isNumber(e: ts.Expression): boolean {
-    return (checker.getTypeAtLocation(e).flags & ts.TypeFlags.NumberLike) !== 0;
+    const t = checker.getTypeAtLocation(e);
+    const parts = t.isUnion() ? t.types : [t];
+    return parts.some((p) => (p.flags & ts.TypeFlags.NumberLike) !== 0);
   }
 }
 

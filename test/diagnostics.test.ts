@@ -1,0 +1,89 @@
+// Every refusal is a TypeScript diagnostic at the exact node: one test per diagnostic code,
+// asserting the code, the line and column, and that the message says what to do instead.
+
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+import { compileToJs } from "./harness.js";
+
+/** Compiles `source`; returns tsgrad's diagnostics as { code, line, column, text } (1-based). */
+function refusals(source: string) {
+  const { diagnostics } = compileToJs(source);
+  return diagnostics
+    .filter((d) => d.source === "tsgrad")
+    .map((d) => {
+      const { line, character } = d.file!.getLineAndCharacterOfPosition(d.start!);
+      return { code: d.code, line: line + 1, column: character + 1, text: ts.flattenDiagnosticMessageText(d.messageText, "\n"), at: d.file!.text.slice(d.start!, d.start! + d.length!) };
+    });
+}
+
+/** The single diagnostic of a differentiable function whose body is `body` (line 3 onward). */
+function only(body: string, params = "x: number", preamble = "") {
+  const found = refusals(`${preamble}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+describe("refused at compile time, at the node", () => {
+  it("94002 loops", () => {
+    const d = only("  let s = 0;\n  for (let i = 0; i < 3; i++) s += x;\n  return s;");
+    expect(d).toMatchObject({ code: 94002, line: 5, column: 3 });
+    expect(d.text).toMatch(/loops are not supported yet.*unroll/);
+    expect(only("  let s = x;\n  while (s < 10) s = s * 2;\n  return s;")).toMatchObject({ code: 94002, line: 5, column: 3 });
+  });
+  it("94001 other statements", () => {
+    const d = only("  switch (x) { default: return x; }");
+    expect(d).toMatchObject({ code: 94001, line: 4, column: 3 });
+    expect(d.text).toMatch(/`switch` statements are not supported/);
+    expect(only("  try { return x; } finally {}")).toMatchObject({ code: 94001, line: 4 });
+  });
+  it("94003 arrays, objects and property reads", () => {
+    expect(only("  const a = [x, x];\n  return x;")).toMatchObject({ code: 94003, line: 4, column: 13, at: "[x, x]" });
+    expect(only("  return p.k * x;", "x: number", "const p = { k: 2 };")).toMatchObject({ code: 94003, line: 4, column: 10, at: "p.k" });
+    expect(only("  return x && 1;").text).toMatch(/ternary/);
+  });
+  it("94004 parameters that are not numbers", () => {
+    const d = only("  return 1;", "x: number[]");
+    expect(d).toMatchObject({ code: 94004, line: 3, column: 19, at: "x: number[]" });
+    expect(d.text).toMatch(/only `number` parameters/);
+  });
+  it("94005 a function that does not return a number", () => {
+    const found = refusals("/** @differentiable */\nexport function f(x: number): boolean {\n  return x > 0;\n}\n");
+    expect(found[0]).toMatchObject({ code: 94005, line: 2, at: "boolean" });
+  });
+  it("94006 a gradient through an unannotated call", () => {
+    const d = only("  return helper(x) * 2;", "x: number", "function helper(a: number): number { return a * a; }");
+    expect(d).toMatchObject({ code: 94006, line: 4, column: 10, at: "helper(x)" });
+    expect(d.text).toMatch(/add \/\*\* @differentiable \*\//);
+  });
+  it("94007 grad of a function that is not differentiable", () => {
+    const found = refusals('import { grad } from "tsgrad";\nfunction g(x: number): number { return x; }\nexport const dg = grad(g);\n');
+    expect(found).toEqual([expect.objectContaining({ code: 94007, line: 3, column: 24, at: "g" })]);
+  });
+  it("94008 mutable state outside the function", () => {
+    expect(only("  return x * k;", "x: number", "let k = 2;")).toMatchObject({ code: 94008, line: 4, column: 14, at: "k" });
+    expect(only("  k = x;\n  return x;", "x: number", "let k = 2;")).toMatchObject({ code: 94008, line: 4, column: 3 });
+  });
+  it("94010 var, destructuring and nested functions", () => {
+    expect(only("  var y = x;\n  return y;")).toMatchObject({ code: 94010, line: 4, column: 3 });
+    expect(only("  const g = (a: number) => a;\n  return x;")).toMatchObject({ code: 94010, line: 4, column: 13 });
+  });
+  it("94011 expression statements with side effects", () => {
+    expect(only("  console.log(x);\n  return x;")).toMatchObject({ code: 94011, line: 4, column: 3 });
+  });
+  it("94012 async functions and generators", () => {
+    const found = refusals("/** @differentiable */\nexport async function f(x: number) {\n  return x;\n}\n");
+    expect(found.map((d) => d.code)).toContain(94012);
+  });
+  it("a Math function without a rule", () => {
+    expect(only("  return Math.clz32(x);")).toMatchObject({ code: 94003, line: 4, column: 10, at: "Math.clz32" });
+  });
+  it("reports every problem of a function, not only the first", () => {
+    const found = refusals("/** @differentiable */\nexport function f(x: number): number {\n  for (;;) {}\n  while (x) {}\n  return x;\n}\n");
+    expect(found.map((d) => [d.code, d.line])).toEqual([[94002, 3], [94002, 4]]);
+  });
+  it("a refused function does not stop the others in the file", () => {
+    const { js } = compileToJs("/** @differentiable */\nexport function bad(x: number): number { for (;;) {} }\n/** @differentiable */\nexport function good(x: number): number { return x * x; }\n");
+    expect(js).toContain("good_grad");
+    expect(js).not.toContain("bad_grad");
+  });
+});
