@@ -58,12 +58,21 @@ function sanitize(name: string): string {
   return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned;
 }
 
-/** A temporary's name from its operation: Math.exp(y) → exp_y, a * b → prod, xpy ** 2 → xpy_sq. */
+/**
+ * A temporary's name from its operation, in the seed's style where the operands have short names:
+ *   x + y → xpy    w0 * x0 → w0x0    xpy ** 2 → xpysqr    Math.exp(y) → exp_y
+ * and a word for the operation otherwise: sum, diff, prod, quot, pow.
+ */
 export function tempName(op: string, operands: readonly (string | undefined)[]): string {
   const word = OP_WORDS[op] ?? op.replace(/^Math\./, "");
-  const [first, second] = operands;
-  if (op === "**" && first && second === "2") return `${first}_sq`;
-  if (operands.length === 1 && first && first.length <= 8) return `${word}_${first}`;
+  const [a, b] = operands;
+  const short = (n: string | undefined): n is string => n !== undefined && /^[A-Za-z]\w{0,2}$/.test(n);
+  if (op === "**" && a && b === "2") return `${a}sqr`;
+  if (operands.length === 2 && short(a) && short(b)) {
+    if (op === "+") return `${a}p${b}`;
+    if (op === "*") return `${a}${b}`;
+  }
+  if (operands.length === 1 && a && a.length <= 8) return `${word}_${a}`;
   return word;
 }
 

@@ -54,7 +54,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
 
     if (stageName === "staged") {
       const body = [...emit.emitForward(staged.body), ts.factory.createReturnStatement(emit.identifier(staged.result))];
-      return { d, staged, members: [ts.factory.createFunctionDeclaration(undefined, undefined, `${d.name}_staged`, undefined, [], undefined, ts.factory.createBlock(body, true))] };
+      return { d, staged, members: [emit.emitStaged(shape, `${d.name}_staged`, body)] };
     }
     const raw = stageName === "reverse";
 
