@@ -14,7 +14,6 @@ export const Code = {
   NotDifferentiableCall: 94006,
   GradOfNonDifferentiable: 94007,
   MutableCapture: 94008,
-  Recursion: 94009,
   UnsupportedDeclaration: 94010,
   SideEffect: 94011,
   UnsupportedFunctionForm: 94012,
