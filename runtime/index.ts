@@ -140,3 +140,4 @@ export function vjp<F extends ScalarFunction>(f: F): (...args: Parameters<F>) =>
 export function differentiable<T>(value: T, context?: unknown, descriptor?: PropertyDescriptor): any {
   return descriptor ?? value;
 }
+export { numericGrad, checkGradient, relativeError, type NumericGradOptions, type CheckGradientOptions, type GradientCheckEntry, type GradientCheckResult } from "./check.js";
