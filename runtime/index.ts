@@ -9,7 +9,9 @@
 // thin lookup over that registry; no derivative is computed at run time by this file.
 
 /** The gradient of a value of type T has the same shape as T. */
-export type Grad<T> = T extends number
+export type Grad<T> = unknown extends T
+  ? any
+  : T extends number
   ? number
   : T extends Float64Array
     ? Float64Array
@@ -20,7 +22,7 @@ export type Grad<T> = T extends number
         : never;
 
 /** One gradient per parameter, in order: [x: number, y: number] → [x: number, y: number]. */
-export type Grads<P extends readonly unknown[]> = { -readonly [K in keyof P]: Grad<P[K]> };
+export type Grads<P extends readonly unknown[]> = { -readonly [K in keyof P]-?: Grad<P[K]> };
 
 /** The gradients picked by `wrt`, in the order `wrt` lists them. */
 export type GradsAt<P extends readonly unknown[], W extends readonly number[]> = {
@@ -31,11 +33,13 @@ export type GradsAt<P extends readonly unknown[], W extends readonly number[]> =
 export type ScalarFunction = (...args: any[]) => number;
 
 /** Indices of the parameters of F, usable in `wrt`. */
-export type ParamIndex<F extends ScalarFunction> = Exclude<keyof Parameters<F>, keyof unknown[]> extends infer K
-  ? K extends `${infer N extends number}`
-    ? N
-    : never
-  : never;
+export type ParamIndex<F extends ScalarFunction> = number extends Parameters<F>["length"]
+  ? number // a function typed loosely (any, rest parameters): indices are checked at run time
+  : Exclude<keyof Parameters<F>, keyof unknown[]> extends infer K
+    ? K extends `${infer N extends number}`
+      ? N
+      : never
+    : never;
 
 export interface GradOptions<W extends readonly number[]> {
   /** Parameter indices to differentiate with respect to, e.g. `{ wrt: [1] }`. Default: all. */
