@@ -66,7 +66,7 @@ function sanitize(name: string): string {
 export function tempName(op: string, operands: readonly (string | undefined)[]): string {
   const word = OP_WORDS[op] ?? op.replace(/^Math\./, "");
   const [a, b] = operands;
-  const short = (n: string | undefined): n is string => n !== undefined && /^[A-Za-z]\w{0,2}$/.test(n);
+  const short = (n: string | undefined): n is string => n !== undefined && /^[A-Za-z]\w?$/.test(n);
   if (op === "**" && a && b === "2") return `${a}sqr`;
   if (operands.length === 2 && short(a) && short(b)) {
     if (op === "+") return `${a}p${b}`;

@@ -1,0 +1,40 @@
+// Golden files: the generated code of each seed example, exactly as `tsgrad print` shows it,
+// committed under test/baselines/ and reviewed like source. A change in generated code shows up
+// as a diff here. To accept a reviewed change: UPDATE_BASELINES=1 npx vitest run test/baselines.test.ts
+
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+import { format } from "../transformer/format.js";
+import { generatedText, type Stage } from "../transformer/pipeline.js";
+import { compilerOptions, root } from "./harness.js";
+
+const seedFile = join(root, "examples", "seed.ts");
+const program = ts.createProgram([seedFile], compilerOptions);
+const update = process.env.UPDATE_BASELINES === "1";
+
+async function baseline(fn: string, stage: Stage, name: string): Promise<void> {
+  const { text, diagnostics } = generatedText(program.getSourceFile(seedFile)!, program, { fn, stage });
+  expect(diagnostics).toEqual([]);
+  const actual = await format(text);
+  const path = join(root, "test", "baselines", name);
+  if (update) writeFileSync(path, actual);
+  expect(existsSync(path), `missing baseline ${name}; create it with UPDATE_BASELINES=1`).toBe(true);
+  expect(actual).toBe(readFileSync(path, "utf8"));
+}
+
+describe("generated code baselines (test/baselines/)", () => {
+  for (const fn of ["multiply", "addThenMultiply", "max", "neuron", "staged", "circuit"]) {
+    it(`${fn}: f_grad, f_forward, f_backward`, () => baseline(fn, "final", `seed.${fn}.ts`));
+  }
+  it("staged: the staged forward pass", () => baseline("staged", "staged", "seed.staged.stage-staged.ts"));
+  it("staged: the raw reverse pass before clean-up", () => baseline("staged", "reverse", "seed.staged.stage-reverse.ts"));
+
+  it("is deterministic: the same input gives byte-identical output", async () => {
+    const again = ts.createProgram([seedFile], compilerOptions);
+    const a = await format(generatedText(program.getSourceFile(seedFile)!, program).text);
+    const b = await format(generatedText(again.getSourceFile(seedFile)!, again).text);
+    expect(a).toBe(b);
+  });
+});
