@@ -1,0 +1,187 @@
+// The `tsgrad` command, run as users run it (node dist/transformer/cli.js, so `npm test` builds
+// first): print shows formatted generated code for each stage, refusals come out as tsc-style
+// diagnostics with exit 1, and gen writes plain .ts files that plain tsc (no plugin) compiles into
+// correct gradients, checked against the seed's numbers and against finite differences.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { format } from "../transformer/format.js";
+import { expectClose, numericGradient, root } from "./harness.js";
+
+const cli = join(root, "dist/transformer/cli.js");
+const tmp = join(root, ".tsgrad-tmp/cli-test");
+
+function run(args: string[], cwd = root): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Writes files (path → text) under .tsgrad-tmp/cli-test/<name>/, fresh each time. */
+function project(name: string, files: Record<string, string>): string {
+  const dir = join(tmp, name);
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+const LOOP = `/** @differentiable */
+export function sum3(x: number): number {
+  let s = 0;
+  for (let i = 0; i < 3; i++) s += x * i;
+  return s;
+}
+`;
+
+beforeAll(() => {
+  if (!existsSync(cli)) throw new Error("dist/transformer/cli.js is missing: run `npm run build` (npm test does)");
+});
+
+describe("tsgrad print", () => {
+  it("prints a function's generated code, formatted, named after the user's variables", async () => {
+    const r = run(["print", "examples/seed.ts", "--fn", "staged"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("let dnum = invden;");
+    expect(r.stdout).toContain("export function staged_grad(x: number, y: number)");
+    expect(r.stdout).toContain("export function staged_backward(");
+    expect(r.stdout).not.toContain("multiply_grad"); // --fn selects one function
+    expect(await format(r.stdout)).toBe(r.stdout); // already prettier-formatted
+  });
+
+  it("is byte-identical from run to run", () => {
+    expect(run(["print", "examples/seed.ts"]).stdout).toBe(run(["print", "examples/seed.ts"]).stdout);
+  });
+
+  it("--stage staged prints the forward pass, one operation per line", () => {
+    const r = run(["print", "examples/seed.ts", "--fn", "staged", "--stage", "staged"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("function staged_staged(");
+    const body = r.stdout.split("\n").filter((l) => /^\s+const /.test(l));
+    expect(body).toContain("  const xpy = x + y;");
+    expect(body).toContain("  const xpysqr = xpy ** 2;");
+    expect(body).toContain("  const den = sigx + xpysqr; // denominator");
+    expect(body).toContain("  const invden = 1 / den;");
+    expect(r.stdout).not.toContain("backward pass");
+    for (const line of body) expect(line.split("//")[0].match(/;/g)).toHaveLength(1);
+  });
+
+  it("--stage reverse and final both print the backward pass", () => {
+    for (const stage of ["reverse", "final"]) {
+      const r = run(["print", "examples/seed.ts", "--fn", "multiply", "--stage", stage]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain("multiply_grad");
+    }
+  });
+
+  it("a refused function is a tsc-style diagnostic at its line and column, exit 1", () => {
+    const dir = project("loop", { "loop.ts": LOOP });
+    const r = run(["print", "loop.ts"], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^loop\.ts\(4,3\): error TS94002: tsgrad: .*for/m);
+    expect(r.stdout).toBe("");
+  });
+
+  it("an unknown --fn, a missing file and a bad --stage are errors", () => {
+    expect(run(["print", "examples/seed.ts", "--fn", "nope"]).status).toBe(1);
+    expect(run(["print", "examples/nope.ts"]).status).toBe(1);
+    expect(run(["print", "examples/seed.ts", "--stage", "backwards"]).status).toBe(2);
+  });
+});
+
+describe("tsgrad --help, --version, usage errors", () => {
+  it("--help prints usage", () => {
+    const r = run(["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage:/);
+    expect(r.stdout).toContain("tsgrad gen");
+  });
+
+  it("--version prints package.json's version", () => {
+    const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    expect(run(["--version"]).stdout).toBe(`${version}\n`);
+  });
+
+  it("an unknown command, an unknown option, gen without --out: usage and exit 2", () => {
+    for (const args of [["frobnicate"], [], ["print", "examples/seed.ts", "--bogus"], ["gen", "examples"]]) {
+      const r = run(args);
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toContain("Usage:");
+    }
+  });
+});
+
+describe("tsgrad gen", () => {
+  // A small project: the seed in a subfolder, a module whose @differentiable function calls one
+  // from the seed (so its gradient imports `staged_grad`), and a main that calls the runtime API.
+  const MAIN = `import { grad, valueAndGrad, vjp } from "tsgrad";
+import { staged } from "./lib/seed.js";
+
+/** @differentiable */
+export function twice(x: number, y: number): number {
+  return 2 * staged(x, y);
+}
+
+export const result = {
+  grad: grad(staged)(3, -4),
+  twice: valueAndGrad(twice)(3, -4),
+  vjp: vjp(staged)(3, -4).backward(2),
+};
+`;
+  // Plain tsc, no "plugins": what an esbuild/swc/Bun/TypeScript 7 user has.
+  const TSCONFIG = JSON.stringify({
+    compilerOptions: { target: "es2022", module: "nodenext", moduleResolution: "nodenext", strict: true, skipLibCheck: true, types: [], rootDir: ".", outDir: "../js" },
+    include: ["**/*.ts"],
+  });
+
+  it("writes plain TypeScript that plain tsc compiles into correct gradients", async () => {
+    const dir = project("gen", { "src/lib/seed.ts": readFileSync(join(root, "examples/seed.ts"), "utf8"), "src/main.ts": MAIN });
+    const r = run(["gen", "src", "--out", "out"], dir);
+    expect(r.stderr).toContain("wrote 2 files");
+    expect(r.status).toBe(0);
+    const seedOut = readFileSync(join(dir, "out/lib/seed.ts"), "utf8");
+    expect(seedOut).toContain("export function staged_grad(");
+    expect(await format(seedOut)).toBe(seedOut);
+    expect(readFileSync(join(dir, "out/main.ts"), "utf8")).toMatch(/import \{ staged_grad \} from "\.\/lib\/seed\.js"/);
+
+    writeFileSync(join(dir, "out/tsconfig.json"), TSCONFIG);
+    const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "out")], { encoding: "utf8" });
+    expect(tsc.stdout + tsc.stderr).toBe(""); // type-checks under --strict
+    expect(tsc.status).toBe(0);
+
+    const main = await import(pathToFileURL(join(dir, "js/main.js")).href);
+    const seed = await import(pathToFileURL(join(dir, "js/lib/seed.js")).href);
+    const [dx, dy] = main.result.grad;
+    expect(dx).toBeCloseTo(2.0595697955721652, 12);
+    expect(dy).toBeCloseTo(1.5922327514838093, 12);
+    expectClose(main.result.grad, numericGradient(seed.staged, [3, -4]));
+    expect(main.result.twice.value).toBeCloseTo(2 * 1.5456448841066441, 12);
+    expectClose(main.result.twice.grad, numericGradient(main.twice, [3, -4]));
+    expectClose(main.result.vjp, [2 * dx, 2 * dy], 1e-14);
+    // Every seed example's generated gradient against finite differences.
+    const points: Record<string, number[]> = { multiply: [4, -3], addThenMultiply: [-2, 5, -4], neuron: [2, -3, -3, -1, -2], circuit: [3, -4, 2, -1.5] };
+    for (const [name, at] of Object.entries(points)) expectClose(seed[`${name}_grad`](...at), numericGradient(seed[name], at));
+  });
+
+  it("writes nothing and exits 1 when a function is refused", () => {
+    const dir = project("gen-refused", { "src/ok.ts": "export const one = 1;\n", "src/loop.ts": LOOP });
+    const r = run(["gen", "src", "--out", "out"], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/src\/loop\.ts\(4,3\): error TS94002/);
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+
+  it("keeps paths relative to the inputs' common folder, copies files with nothing to transform", () => {
+    const dir = project("gen-paths", { "a/x.ts": "export const x: number = 1;\n", "b/c/y.ts": "export const y = 2;\n", "b/c/types.d.ts": "export {};\n" });
+    const r = run(["gen", "a/x.ts", "b", "--out", "out"], dir);
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, "out/a/x.ts"), "utf8")).toBe("export const x: number = 1;\n");
+    expect(existsSync(join(dir, "out/b/c/y.ts"))).toBe(true);
+    expect(existsSync(join(dir, "out/b/c/types.d.ts"))).toBe(false);
+  });
+});
