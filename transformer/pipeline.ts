@@ -159,12 +159,14 @@ export interface FileResult {
   compiled: CompiledFunction[];
 }
 
-/**
- * Transforms one file: generated functions after each @differentiable function (inside the class
- * for methods), their registration with the runtime, `grad(f)` → `f_grad`, and the imports the
- * generated code needs. Diagnostics come back as data; nothing throws for user errors.
- */
-export function transformFile(file: ts.SourceFile, program: ts.Program, context: ts.TransformationContext, stageName: Stage = "final"): FileResult {
+/** What a file gets: compiled functions by anchor, and the diagnostics of the refused ones. */
+interface FilePlan {
+  ctx: FileContext;
+  compiled: Map<ts.Node, CompiledFunction>;
+  diagnostics: ts.Diagnostic[];
+}
+
+function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage): FilePlan {
   const ctx: FileContext = { checker: program.getTypeChecker(), file, imports: new Map() };
   const diagnostics: ts.Diagnostic[] = [];
   const compiled = new Map<ts.Node, CompiledFunction>();
@@ -173,40 +175,74 @@ export function transformFile(file: ts.SourceFile, program: ts.Program, context:
     if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
     else compiled.set(d.anchor, result);
   }
+  return { ctx, compiled, diagnostics };
+}
+
+/** registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward }) for a function. */
+function registrationOf(c: CompiledFunction): ts.Statement {
+  const names = generatedNames(c.d.name);
+  return emit.emitRegistration(emit.identifier(REGISTER), emit.identifier(c.d.name), {
+    grad: emit.identifier(names.grad),
+    forward: emit.identifier(names.forward),
+    backward: emit.identifier(names.backward),
+  });
+}
+
+/** static { registerGradient(this.prototype.m, { grad: this.prototype.m_grad, ... }); } for methods. */
+function staticRegistration(methods: readonly CompiledFunction[]): ts.ClassElement {
+  const registrations = methods.map((c) => {
+    const isStatic = (ts.getModifiers(c.d.fn) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
+    const owner = isStatic ? ts.factory.createThis() : emit.propertyOf(ts.factory.createThis(), "prototype");
+    const names = generatedNames(c.d.name);
+    return emit.emitRegistration(emit.identifier(REGISTER), emit.propertyOf(owner, c.d.name), {
+      grad: emit.propertyOf(owner, names.grad),
+      forward: emit.propertyOf(owner, names.forward),
+      backward: emit.propertyOf(owner, names.backward),
+    });
+  });
+  return ts.factory.createClassStaticBlockDeclaration(ts.factory.createBlock(registrations, true));
+}
+
+/** The imports generated code needs: the runtime's registerGradient, other modules' f_grad. */
+function importsOf(plan: FilePlan, stageName: Stage): ts.Statement[] {
+  if (stageName === "final" && plan.compiled.size > 0) addImport(plan.ctx.imports, RUNTIME, REGISTER);
+  return [...plan.ctx.imports].map(([from, names]) => importOf([...names], from));
+}
+
+const compiledMethodsOf = (cls: ts.ClassLikeDeclaration, plan: FilePlan) =>
+  cls.members.flatMap((m) => plan.compiled.get(m) ?? []);
+
+/**
+ * Transforms one file for tsc: generated functions after each @differentiable function (inside
+ * the class for methods), their registration with the runtime, `grad(f)` → `f_grad`, and the
+ * imports the generated code needs. Diagnostics come back as data; nothing throws for user errors.
+ */
+export function transformFile(file: ts.SourceFile, program: ts.Program, context: ts.TransformationContext, stageName: Stage = "final"): FileResult {
+  const plan = planFile(file, program, stageName);
+  const { compiled, diagnostics } = plan;
   if (compiled.size === 0 && !mentionsApi(file)) return { file, diagnostics, compiled: [] };
 
-  const registerId = ts.factory.createIdentifier(REGISTER);
   const withGenerated = <T extends ts.Node>(nodes: readonly T[]): T[] =>
     nodes.flatMap((n) => {
       const c = compiled.get(ts.getOriginalNode(n));
       if (!c) return [n];
-      const members = c.members as unknown as T[];
-      if (ts.isMethodDeclaration(c.d.fn) || stageName !== "final") return [n, ...members];
-      const names = generatedNames(c.d.name);
-      const registration = emit.emitRegistration(registerId, emit.identifier(c.d.name), {
-        grad: emit.identifier(names.grad),
-        forward: emit.identifier(names.forward),
-        backward: emit.identifier(names.backward),
-      });
-      return [n, ...members, registration as unknown as T];
+      const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c)];
+      return [n, ...(c.members as unknown as T[]), ...(registration as unknown as T[])];
     });
 
   const visit = (node: ts.Node): ts.Node => {
     if (ts.isCallExpression(node)) {
-      const rewritten = rewriteApiCall(node, ctx, diagnostics);
+      const rewritten = rewriteApiCall(node, plan.ctx, diagnostics);
       if (rewritten) return rewritten;
     }
     const visited = ts.visitEachChild(node, visit, context);
     if (ts.isBlock(visited)) return ts.factory.updateBlock(visited, withGenerated(visited.statements));
     if (ts.isModuleBlock(visited)) return ts.factory.updateModuleBlock(visited, withGenerated(visited.statements));
-    if (ts.isClassDeclaration(visited) || ts.isClassExpression(visited)) return withMethodGradients(visited, compiled, registerId, stageName);
+    if (ts.isClassDeclaration(visited) || ts.isClassExpression(visited)) return withMethodGradients(visited, plan, stageName);
     return visited;
   };
   const statements = withGenerated(file.statements.map((s) => visit(s) as ts.Statement));
-  const needsRuntime = stageName === "final" && compiled.size > 0;
-  if (needsRuntime) addImport(ctx.imports, RUNTIME, REGISTER);
-  const imports = [...ctx.imports].map(([from, names]) => importOf([...names], from));
-  return { file: ts.factory.updateSourceFile(file, [...imports, ...statements]), diagnostics, compiled: [...compiled.values()] };
+  return { file: ts.factory.updateSourceFile(file, [...importsOf(plan, stageName), ...statements]), diagnostics, compiled: [...compiled.values()] };
 }
 
 function importOf(names: string[], from: string): ts.Statement {
@@ -218,30 +254,11 @@ function importOf(names: string[], from: string): ts.Statement {
 }
 
 /** Class members plus generated methods, and `static { registerGradient(...) }` for them. */
-function withMethodGradients<T extends ts.ClassDeclaration | ts.ClassExpression>(cls: T, compiled: Map<ts.Node, CompiledFunction>, registerId: ts.Identifier, stageName: Stage): T {
-  const original = ts.getOriginalNode(cls) as T;
-  const methods = original.members.filter((m) => compiled.has(m));
+function withMethodGradients<T extends ts.ClassDeclaration | ts.ClassExpression>(cls: T, plan: FilePlan, stageName: Stage): T {
+  const methods = compiledMethodsOf(ts.getOriginalNode(cls) as T, plan);
   if (methods.length === 0) return cls;
-  const members: ts.ClassElement[] = [];
-  for (const m of cls.members) {
-    members.push(m);
-    const c = compiled.get(ts.getOriginalNode(m));
-    if (c) members.push(...(c.members as ts.ClassElement[]));
-  }
-  if (stageName === "final") {
-    const registrations = methods.map((m) => {
-      const c = compiled.get(m)!;
-      const isStatic = (ts.canHaveModifiers(m) ? (ts.getModifiers(m) ?? []) : []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
-      const owner = isStatic ? ts.factory.createThis() : emit.propertyOf(ts.factory.createThis(), "prototype");
-      const names = generatedNames(c.d.name);
-      return emit.emitRegistration(registerId, emit.propertyOf(owner, c.d.name), {
-        grad: emit.propertyOf(owner, names.grad),
-        forward: emit.propertyOf(owner, names.forward),
-        backward: emit.propertyOf(owner, names.backward),
-      });
-    });
-    members.push(ts.factory.createClassStaticBlockDeclaration(ts.factory.createBlock(registrations, true)));
-  }
+  const members = cls.members.flatMap((m) => [m, ...((plan.compiled.get(ts.getOriginalNode(m))?.members ?? []) as ts.ClassElement[])]);
+  if (stageName === "final") members.push(staticRegistration(methods));
   const f = ts.factory;
   return (ts.isClassDeclaration(cls)
     ? f.updateClassDeclaration(cls, cls.modifiers, cls.name, cls.typeParameters, cls.heritageClauses, members)
@@ -293,16 +310,62 @@ function apiName(callee: ts.Expression, checker: ts.TypeChecker): string | undef
   return id.text;
 }
 
-// ---- text output (CLI, Vite, gen) ---------------------------------------------------------------
+/**
+ * Where imports go in a file without any: after the header comment (the leading comments followed
+ * by a blank line), never between a function and its JSDoc. 0 when there is no header.
+ */
+function afterHeaderComment(text: string): number {
+  let at = 0;
+  for (const range of ts.getLeadingCommentRanges(text, 0) ?? []) {
+    const gap = text.slice(range.end).match(/^\s*/)![0];
+    if (/\n[ \t]*\r?\n/.test(gap)) at = range.end;
+  }
+  return at;
+}
 
-/** Runs transformFile through ts.transform and returns the resulting TypeScript text. */
+// ---- text output (CLI gen, Vite) ----------------------------------------------------------------
+
+/**
+ * The transformed file as TypeScript text, for `tsgrad gen` and the Vite plugin. The user's text
+ * is kept byte for byte (comments, blank lines, layout); generated code is spliced in after each
+ * function, imports after the file's own imports, and `grad(f)` calls are replaced in place.
+ */
 export function transformToText(file: ts.SourceFile, program: ts.Program, stageName: Stage = "final"): { text: string; diagnostics: ts.Diagnostic[]; compiled: CompiledFunction[] } {
-  let result: FileResult | undefined;
-  const transformed = ts.transform(file, [(context) => (sf) => (result = transformFile(sf, program, context, stageName)).file], program.getCompilerOptions());
+  const plan = planFile(file, program, stageName);
   const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
-  const text = printer.printFile(transformed.transformed[0]);
-  transformed.dispose();
-  return { text, diagnostics: result!.diagnostics, compiled: result!.compiled };
+  const print = (n: ts.Node) => printer.printNode(ts.EmitHint.Unspecified, n, file);
+  const edits: { pos: number; end: number; text: string }[] = [];
+
+  for (const [anchor, c] of plan.compiled) {
+    const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c)];
+    const chunks = [...c.members, ...registration].map(print);
+    edits.push({ pos: anchor.end, end: anchor.end, text: `\n\n${chunks.join("\n\n")}` });
+  }
+  const walk = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) {
+      const rewritten = rewriteApiCall(node, plan.ctx, plan.diagnostics);
+      if (rewritten) return void edits.push({ pos: node.getStart(file), end: node.end, text: print(rewritten) });
+    }
+    if ((ts.isClassDeclaration(node) || ts.isClassExpression(node)) && stageName === "final") {
+      const methods = compiledMethodsOf(node, plan);
+      if (methods.length) edits.push({ pos: node.members.end, end: node.members.end, text: `\n\n${print(staticRegistration(methods))}\n` });
+    }
+    ts.forEachChild(node, walk);
+  };
+  walk(file);
+
+  const imports = importsOf(plan, stageName).map(print);
+  if (imports.length) {
+    const lastImport = [...file.statements].reverse().find(ts.isImportDeclaration);
+    const at = lastImport ? lastImport.end : afterHeaderComment(file.text);
+    edits.push({ pos: at, end: at, text: at > 0 ? `\n${lastImport ? "" : "\n"}${imports.join("\n")}` : `${imports.join("\n")}\n\n` });
+  }
+
+  // Apply from the end backwards; at one position, the edit made first must end up first.
+  let text = file.text;
+  const order = edits.map((e, i) => ({ ...e, i })).sort((a, b) => b.pos - a.pos || b.i - a.i);
+  for (const e of order) text = text.slice(0, e.pos) + e.text + text.slice(e.end);
+  return { text, diagnostics: plan.diagnostics, compiled: [...plan.compiled.values()] };
 }
 
 /** Just the generated functions of a file (or of one function), as TypeScript text, unformatted. */
