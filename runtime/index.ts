@@ -91,6 +91,7 @@ function picker(wrt: readonly number[] | undefined, arity: number): (all: number
 /**
  * grad(f)(...args) → one gradient per parameter; grad(f, { wrt: [1] })(...args) → [d/dargs[1]].
  * With the transformer and `f` known statically, `grad(f)` compiles to the generated `f_grad`.
+ * The returned functions pass their `this` on, so the gradient of a method can be bound.
  */
 export function grad<F extends ScalarFunction>(f: F): (...args: Parameters<F>) => Grads<Parameters<F>>;
 export function grad<F extends ScalarFunction, const W extends readonly ParamIndex<F>[]>(
@@ -101,7 +102,9 @@ export function grad(f: ScalarFunction, options?: GradOptions<readonly number[]>
   const { grad: g } = compiled(f, "grad");
   if (options?.wrt === undefined) return g;
   const pick = picker(options.wrt, f.length);
-  return (...args) => pick(g(...args));
+  return function (this: unknown, ...args) {
+    return pick(g.apply(this, args));
+  };
 }
 
 /** valueAndGrad(f)(...args) → { value, grad }: the value of f and its gradients, from one forward pass. */
@@ -115,9 +118,9 @@ export function valueAndGrad<F extends ScalarFunction, const W extends readonly 
 export function valueAndGrad(f: ScalarFunction, options?: GradOptions<readonly number[]>): (...args: any[]) => any {
   const { forward, backward } = compiled(f, "valueAndGrad");
   const pick = picker(options?.wrt, f.length);
-  return (...args) => {
-    const { value, cache } = forward(...args);
-    return { value, grad: pick(backward(cache, 1)) };
+  return function (this: unknown, ...args) {
+    const { value, cache } = forward.apply(this, args);
+    return { value, grad: pick(backward.call(this, cache, 1)) };
   };
 }
 
@@ -131,9 +134,9 @@ export interface Vjp<P extends readonly unknown[]> {
 /** vjp(f)(...args) runs the forward pass and keeps its cache; `backward(dout)` runs the backward pass. */
 export function vjp<F extends ScalarFunction>(f: F): (...args: Parameters<F>) => Vjp<Parameters<F>> {
   const { forward, backward } = compiled(f, "vjp");
-  return (...args) => {
-    const { value, cache } = forward(...args);
-    return { value, backward: (dout: number) => backward(cache, dout) as Grads<Parameters<F>> };
+  return function (this: unknown, ...args) {
+    const { value, cache } = forward.apply(this, args);
+    return { value, backward: (dout: number) => backward.call(this, cache, dout) as Grads<Parameters<F>> };
   };
 }
 

@@ -2,7 +2,7 @@
 // loads the result, so tests can call the generated gradients. Files go under .tsgrad-tmp/ in the
 // repository, where `import ... from "tsgrad"` resolves to the built runtime.
 
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -42,7 +42,7 @@ export async function compile(source: string): Promise<Compiled> {
  * then imports `entry`. For calls across modules.
  */
 export async function compileProject(files: Record<string, string>, entry: string): Promise<Compiled> {
-  const name = createHash("sha1").update(JSON.stringify(files)).digest("hex").slice(0, 12);
+  const name = `${createHash("sha1").update(JSON.stringify(files)).digest("hex").slice(0, 10)}_${randomUUID().slice(0, 8)}`;
   const dir = join(tmp, `project_${name}`);
   mkdirSync(dir, { recursive: true });
   const paths = Object.entries(files).map(([file, text]) => {
@@ -64,7 +64,8 @@ export async function compileProject(files: Record<string, string>, entry: strin
 /** Compiles without loading; for tests of diagnostics. */
 export function compileToJs(source: string): { diagnostics: ts.Diagnostic[]; js: string; file: string; sourceFile: string } {
   mkdirSync(tmp, { recursive: true });
-  const name = createHash("sha1").update(source).digest("hex").slice(0, 12);
+  // A unique name per call: test files run in parallel workers and may compile the same source.
+  const name = `${createHash("sha1").update(source).digest("hex").slice(0, 10)}_${randomUUID().slice(0, 8)}`;
   const sourceFile = join(tmp, `case_${name}.ts`);
   writeFileSync(sourceFile, source);
   const program = ts.createProgram([sourceFile], compilerOptions);

@@ -161,6 +161,9 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     if (mathName === undefined && !ts.isIdentifier(callee) && !(ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression))) {
       return fail(Code.UnsupportedExpression, callee, "only calls of named functions are supported in a @differentiable function");
     }
+    if (mathName === undefined && ts.isPropertyAccessExpression(callee) && !isNamespaceLike(callee.expression)) {
+      return fail(Code.UnsupportedExpression, callee, "method calls on values are not supported in a @differentiable function; call a function of a module or class (`M.f(x)`), or compute the value outside");
+    }
     if (ts.isIdentifier(callee)) identifier(callee);
     c.arguments.forEach(expression);
   }
@@ -182,6 +185,13 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     }
   }
 
+  /** `M` in `M.f(x)`: a namespace import, a module, a class or an enum, not a value. */
+  function isNamespaceLike(e: ts.Expression): boolean {
+    let symbol = checker.getSymbolAtLocation(e);
+    if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+    return symbol !== undefined && (symbol.flags & (ts.SymbolFlags.Module | ts.SymbolFlags.Class | ts.SymbolFlags.Enum)) !== 0;
+  }
+
   /** Declared inside fn (a parameter or a local)? */
   function isLocal(id: ts.Identifier): boolean {
     const decl = checker.getSymbolAtLocation(id)?.valueDeclaration;
@@ -190,9 +200,10 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     return false;
   }
 
-  /** number, a number literal, or a union of them (`x && 1` is `0 | 1`). */
+  /** number, a number literal, a union with them (`x && 1` is `0 | 1`), or any: it may carry a number. */
   function isNumber(e: ts.Expression): boolean {
     const t = checker.getTypeAtLocation(e);
+    if (t.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return true;
     const parts = t.isUnion() ? t.types : [t];
     return parts.some((p) => (p.flags & ts.TypeFlags.NumberLike) !== 0);
   }
@@ -204,7 +215,8 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (code: 
     fail(Code.UnsupportedFunctionForm, fn, "async functions cannot be @differentiable; differentiate the synchronous computation inside");
   }
   for (const p of fn.parameters) {
-    if (!ts.isIdentifier(p.name)) fail(Code.UnsupportedParameter, p, "destructured parameters are not supported yet; take each number as its own parameter");
+    if (ts.isIdentifier(p.name) && p.name.text === "this") fail(Code.UnsupportedParameter, p, "a `this` parameter is not supported in a @differentiable function; pass the value as an ordinary parameter");
+    else if (!ts.isIdentifier(p.name)) fail(Code.UnsupportedParameter, p, "destructured parameters are not supported yet; take each number as its own parameter");
     else if (p.dotDotDotToken) fail(Code.UnsupportedParameter, p, "rest parameters are not supported; take each number as its own parameter");
     else if (p.questionToken || p.initializer) fail(Code.UnsupportedParameter, p, "optional and default parameters are not supported in a @differentiable function; make the parameter required");
     else if (!(checker.getTypeAtLocation(p).flags & ts.TypeFlags.Number)) {

@@ -64,7 +64,7 @@ function sanitize(name: string): string {
  * and a word for the operation otherwise: sum, diff, prod, quot, pow.
  */
 export function tempName(op: string, operands: readonly (string | undefined)[]): string {
-  const word = OP_WORDS[op] ?? op.replace(/^Math\./, "");
+  const word = Object.hasOwn(OP_WORDS, op) ? OP_WORDS[op] : op.replace(/^Math\./, "").replace(/\./g, "_");
   const [a, b] = operands;
   const short = (n: string | undefined): n is string => n !== undefined && /^[A-Za-z]\w?$/.test(n);
   if (op === "**" && a && b === "2") return `${a}sqr`;

@@ -5,7 +5,7 @@
 //   prune         forward values the backward pass (or the result, for vjp) never reads are not
 //                 computed; empty branches disappear
 
-import { type BStmt, type Expr, type Stmt, num, refsOf } from "./ir.js";
+import { type BStmt, type Expr, type Stmt, num, refsOf, substitute } from "./ir.js";
 
 // ---- expressions ----------------------------------------------------------------------------
 
@@ -94,11 +94,41 @@ const NEGATED: Record<string, string> = { "===": "!==", "!==": "===", "==": "!="
  * Simplifies, drops zero and empty work, then decides declarations. `outputs` (the parameters'
  * adjoints) are read after the backward pass, so they are never declared inside a branch.
  */
-export function finishBackward(body: readonly BStmt[], outputs: readonly string[]): BStmt[] {
-  const cleaned = clean(body);
+export function finishBackward(body: readonly BStmt[], outputs: readonly string[], adjoints: ReadonlySet<string>): BStmt[] {
+  const cleaned = withoutDeadAdjoints(clean(body), adjoints);
   const total = mentions(cleaned);
   for (const o of outputs) total.set(o, (total.get(o) ?? 0) + 1);
   return declare(cleaned, new Set(), total);
+}
+
+/**
+ * An adjoint whose every write simplified away (`dv += 0 * g`) is a known zero: its reads become 0,
+ * which may drop more writes, until nothing changes. `const [du_da] = g_grad(a)` goes with its reads.
+ */
+function withoutDeadAdjoints(body: BStmt[], adjoints: ReadonlySet<string>): BStmt[] {
+  for (;;) {
+    const written = new Set(accumulated(body));
+    const dead = new Map([...adjoints].filter((a) => !written.has(a)).map((a): [string, Expr] => [a, num(0)]));
+    const read = readsOf(body);
+    if (![...dead.keys()].some((a) => read.has(a))) return dropUnusedGrads(body, read);
+    body = clean(zeroReads(body, dead));
+  }
+}
+
+function zeroReads(body: readonly BStmt[], dead: ReadonlyMap<string, Expr>): BStmt[] {
+  return body.map((s) => {
+    if (s.k === "acc") return { ...s, value: substitute(s.value, dead) };
+    if (s.k === "if") return { ...s, then: zeroReads(s.then, dead), else: zeroReads(s.else, dead) };
+    return s;
+  });
+}
+
+function dropUnusedGrads(body: readonly BStmt[], read: ReadonlySet<string>): BStmt[] {
+  return body.flatMap((s): BStmt[] => {
+    if (s.k === "grads") return s.names.some((n) => n && read.has(n)) ? [{ ...s, names: s.names.map((n) => (read.has(n) ? n : "")) }] : [];
+    if (s.k === "if") return [{ ...s, then: dropUnusedGrads(s.then, read), else: dropUnusedGrads(s.else, read) }];
+    return [s];
+  });
 }
 
 function clean(body: readonly BStmt[]): BStmt[] {

@@ -60,7 +60,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
 
     // grad: the seed 1 folds away; only what the backward pass reads is computed.
     const g = reverse(staged, activity, namer.fork(), num(1));
-    const gBackward = raw ? g.backward : finishBackward(g.backward, g.paramAdjoints);
+    const gBackward = raw ? g.backward : finishBackward(g.backward, g.paramAdjoints, g.adjoints);
     const gForward = raw ? staged.body : pruneForward(staged.body, readsOf(gBackward));
     const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gBackward) };
     const gradFn = emit.emitGrad(gShape, names.grad, gForward, gBackward);
@@ -69,8 +69,9 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     // vjp: the forward pass keeps a cache, the backward pass takes the output's gradient.
     const vjpNamer = namer.fork();
     const seed = vjpNamer.adjoint(staged.result);
+    const cacheParam = vjpNamer.fresh("cache");
     const v = reverse(staged, activity, vjpNamer, ref(seed));
-    const vBackward = finishBackward(v.backward, v.paramAdjoints);
+    const vBackward = finishBackward(v.backward, v.paramAdjoints, v.adjoints);
     const reads = readsOf(vBackward);
     const vForward = pruneForward(staged.body, [...reads, staged.result]);
     const cache = definedIn(staged).filter((n) => reads.has(n));
@@ -81,7 +82,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       members: [
         gradFn,
         emit.emitForwardFunction(vShape, names.forward, vForward, staged.result, cache),
-        emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache),
+        emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache, cacheParam),
       ],
     };
   } catch (e) {
@@ -283,16 +284,16 @@ function rewriteApiCall(call: ts.CallExpression, ctx: FileContext, diagnostics: 
     diagnostics.push(toDiagnostic(new DiffError(Code.GradOfNonDifferentiable, arg, `${api}(${arg.getText()}) needs a function marked @differentiable; add /** @differentiable */ to \`${arg.getText()}\` (or the @differentiable decorator on a method)`)));
     return undefined;
   }
-  if (!target || api !== "grad" || call.arguments.length !== 1) return undefined;
-  const sameFile = target.fn.getSourceFile() === ctx.file;
-  if (ts.isIdentifier(arg) && sameFile && !ts.isMethodDeclaration(target.fn)) {
+  if (!target) return undefined;
+  const simple = api === "grad" && call.arguments.length === 1;
+  if (ts.isIdentifier(arg) && simple && target.fn.getSourceFile() === ctx.file && !ts.isMethodDeclaration(target.fn)) {
     return ts.setOriginalNode(emit.identifier(generatedNames(target.name).grad), call);
   }
   if (ts.isPropertyAccessExpression(arg) && ts.isMethodDeclaration(target.fn) && (ts.isIdentifier(arg.expression) || arg.expression.kind === ts.SyntaxKind.ThisKeyword)) {
-    // obj.m → obj.m_grad.bind(obj): the method keeps its `this`.
+    // A method keeps its `this`: grad(obj.m) → obj.m_grad.bind(obj); vjp(obj.m) → vjp(obj.m).bind(obj).
     const owner = arg.expression.kind === ts.SyntaxKind.ThisKeyword ? ts.factory.createThis() : emit.identifier((arg.expression as ts.Identifier).text);
-    const gradMethod = emit.propertyOf(owner, generatedNames(target.name).grad);
-    return ts.factory.createCallExpression(emit.propertyOf(gradMethod, "bind"), undefined, [owner]);
+    const bound = simple ? emit.propertyOf(owner, generatedNames(target.name).grad) : call;
+    return ts.factory.createCallExpression(emit.propertyOf(bound, "bind"), undefined, [owner]);
   }
   return undefined;
 }

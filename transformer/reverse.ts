@@ -15,6 +15,8 @@ import { scalarRules } from "../runtime/rules/scalar.js";
 
 export interface Reversed {
   backward: BStmt[];
+  /** Every adjoint name the backward pass uses. */
+  adjoints: ReadonlySet<string>;
   /** The adjoint name of each parameter, in order. */
   paramAdjoints: string[];
 }
@@ -78,7 +80,7 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
 
   const backward = block(fn.body);
   const paramAdjoints = fn.params.map(adjointOf);
-  return { backward, paramAdjoints };
+  return { backward, paramAdjoints, adjoints: new Set(adjoints.values()) };
 }
 
 /** A rule template with the operation's names put in: "-a / (b * b)" for invden = 1 / den → -1 / (den * den). */

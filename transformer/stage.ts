@@ -42,6 +42,8 @@ class Stager {
   private readonly declared = new Set<string>();
   private result = "";
   private resultIsJoin = false;
+  /** Set once a return sits under a flag: TypeScript cannot see the result is always assigned. */
+  private guarded = false;
 
   constructor(
     private readonly fn: FunctionNode,
@@ -66,6 +68,7 @@ class Stager {
       if (this.resultIsJoin) this.body.push({ k: "let", name: this.result });
       this.list(body.statements);
     }
+    if (this.guarded) this.body.forEach((st) => st.k === "let" && st.name === this.result && (st.hoisted = true));
     return { name: fnName, params, body: hoistBranchValues(this.body), result: this.result };
   }
 
@@ -78,10 +81,18 @@ class Stager {
       const rest = statements.slice(i + 1);
       if (ts.isReturnStatement(s)) {
         this.value(s.expression!, { name: this.result, assign: this.resultIsJoin, note: trailingComment(s) });
+        if (this.env.has(RETURNED)) this.setReturned(true, s);
         return;
       }
       if (ts.isBlock(s) && containsReturn(s)) return this.list([...s.statements, ...rest]);
-      if (ts.isIfStatement(s) && containsReturn(s)) return this.returningIf(s, rest);
+      if (ts.isIfStatement(s) && containsReturn(s)) {
+        // Moving the rest into the branch that falls through is exact when every path then
+        // returns and the other branch always returns (so nothing is copied twice).
+        const oneSideReturns = returns(s.thenStatement) || (s.elseStatement !== undefined && returns(s.elseStatement));
+        const allPathsReturn = returns(s) || rest.some(returns);
+        if (oneSideReturns && allPathsReturn) return this.returningIf(s, rest);
+        return this.guardedIf(s, rest);
+      }
       this.statement(s);
     }
   }
@@ -127,17 +138,39 @@ class Stager {
 
   /** An `if` that does not return: both branches, then a join for each variable they change. */
   private joiningIf(s: ts.IfStatement): void {
-    const test = this.condition(s.expression);
+    this.join(this.test(s.expression), [s.thenStatement], s.elseStatement ? [s.elseStatement] : [], s);
+  }
+
+  /**
+   * An `if` that returns on some paths of both branches: returns set a flag, and the rest of the
+   * list runs under `if (!returned)`. Copying the rest into each branch instead would double the
+   * code for every such `if` in a row.
+   */
+  private guardedIf(s: ts.IfStatement, rest: readonly ts.Statement[]): void {
+    if (!this.env.has(RETURNED)) this.setReturned(false, s);
+    this.guarded = true;
+    this.joiningIf(s);
+    if (rest.length) this.join({ k: "unary", op: "!", arg: ref(this.env.get(RETURNED)!) }, rest, [], s);
+  }
+
+  /** returned = true / false, as a new version of the flag. */
+  private setReturned(value: boolean, source: ts.Node): void {
+    const name = this.env.has(RETURNED) ? this.ctx.namer.version("returned") : this.ctx.namer.fresh("returned");
+    this.body.push({ k: "def", name, value: { k: "global", text: String(value) }, op: null, args: [], assign: false, source, type: "boolean" });
+    this.env.set(RETURNED, name);
+  }
+
+  private join(test: Expr, thenStatements: readonly ts.Statement[], elseStatements: readonly ts.Statement[], s: ts.Node): void {
     const before = new Map(this.env);
-    const thenBranch = this.branch(before, [s.thenStatement]);
-    const elseBranch = this.branch(before, s.elseStatement ? [s.elseStatement] : []);
+    const thenBranch = this.branch(before, thenStatements);
+    const elseBranch = this.branch(before, elseStatements);
     const joins: Stmt[] = [];
     for (const [symbol, old] of before) {
       const a = thenBranch.env.get(symbol);
       const b = elseBranch.env.get(symbol);
       if (a === b) continue;
       const joined = join(symbol.name, old, [thenBranch, a], [elseBranch, b], this.ctx.namer, s);
-      joins.push({ k: "let", name: joined });
+      joins.push({ k: "let", name: joined, type: this.isBoolean(symbol) ? "boolean" : undefined });
       this.env.set(symbol, joined);
     }
     this.body.push(...joins, { k: "if", test, then: thenBranch.body, else: elseBranch.body, source: s });
@@ -145,7 +178,7 @@ class Stager {
 
   /** An `if` with a return inside: the rest of the list runs at the end of each branch. */
   private returningIf(s: ts.IfStatement, rest: readonly ts.Statement[]): void {
-    const test = this.condition(s.expression);
+    const test = this.test(s.expression);
     const before = new Map(this.env);
     const thenBranch = this.branch(before, [s.thenStatement, ...rest]);
     const elseBranch = this.branch(before, [...(s.elseStatement ? [s.elseStatement] : []), ...rest]);
@@ -196,9 +229,10 @@ class Stager {
 
   private call(e: ts.CallExpression, want?: Want): Expr {
     const callee = e.expression.getText();
-    if (scalarRules[callee]) return this.operation(callee, e.arguments.map((a) => this.value(a)), e, want);
+    const isMath = callee.startsWith("Math.");
+    if (isMath && Object.hasOwn(scalarRules, callee)) return this.operation(callee, e.arguments.map((a) => this.value(a)), e, want);
     if (piecewiseConstant.has(callee) || constantSources.has(callee)) return this.opaque(e, want);
-    if (callee.startsWith("Math.")) {
+    if (isMath) {
       throw new DiffError(Code.UnsupportedExpression, e.expression, `\`${callee}\` has no derivative rule in tsgrad; write the computation with supported Math functions`);
     }
     const target = resolveFunction(this.ctx.checker, e.expression);
@@ -210,7 +244,7 @@ class Stager {
   /** c ? a : b → a join variable assigned in each branch, so only the taken side is evaluated. */
   private ternary(e: ts.ConditionalExpression, want?: Want): Expr {
     const target = want ?? { name: this.ctx.namer.fresh("choice"), assign: false };
-    const test = this.condition(e.condition);
+    const test = this.test(e.condition);
     const assign = { ...target, assign: true };
     const before = new Map(this.env);
     const [savedBody] = [this.body];
@@ -254,6 +288,18 @@ class Stager {
     return { name: this.ctx.namer.fresh(tempName(op, names)), assign: false };
   }
 
+  /**
+   * A branch's test. The backward pass replays it; a test that calls a function (Math.random(),
+   * anything with a side effect) is evaluated once, into a boolean, so both passes agree.
+   */
+  private test(e: ts.Expression): Expr {
+    const test = this.condition(e);
+    if (!hasCall(test)) return test;
+    const name = this.ctx.namer.fresh("cond");
+    this.body.push({ k: "def", name, value: test, op: null, args: [], assign: false, source: e, type: "boolean" });
+    return ref(name);
+  }
+
   /** A condition or opaque value as one expression over current names: `x > 0 && y < 1`. */
   private condition(e: ts.Expression): Expr {
     return exprFromTs(e, (id) => (this.isLocal(id) ? this.current(id) : { k: "global", text: id.text }));
@@ -271,6 +317,13 @@ class Stager {
     const name = this.env.get(this.symbol(id));
     if (name === undefined) throw new DiffError(Code.UnsupportedExpression, id, `\`${id.text}\` is read before it is assigned`);
     return ref(name);
+  }
+
+  /** The return flag, or a user variable holding a condition: its join is a boolean. */
+  private isBoolean(symbol: ts.Symbol): boolean {
+    if (symbol === RETURNED) return true;
+    const decl = symbol.valueDeclaration;
+    return decl !== undefined && (this.ctx.checker.getTypeAtLocation(decl).flags & ts.TypeFlags.BooleanLike) !== 0;
   }
 
   private isLocal(id: ts.Identifier): boolean {
@@ -310,6 +363,32 @@ function hoistBranchValues(body: Stmt[]): Stmt[] {
     const strip = (stmts: Stmt[]): Stmt[] => stmts.filter((t) => t.k !== "let").map((t) => (t.k === "if" ? { ...t, then: strip(t.then), else: strip(t.else) } : t));
     return [...lets, { ...s, then: strip(s.then), else: strip(s.else) }];
   });
+}
+
+/** The flag of guardedIf, kept in the environment like a variable (a symbol no user name has). */
+const RETURNED = { name: "returned" } as ts.Symbol;
+
+/** Does every path through this statement return? */
+function returns(s: ts.Statement): boolean {
+  if (ts.isReturnStatement(s)) return true;
+  if (ts.isBlock(s)) return s.statements.some(returns);
+  if (ts.isIfStatement(s)) return s.elseStatement !== undefined && returns(s.thenStatement) && returns(s.elseStatement);
+  return false;
+}
+
+function hasCall(e: Expr): boolean {
+  switch (e.k) {
+    case "call":
+      return true;
+    case "unary":
+      return hasCall(e.arg);
+    case "binary":
+      return hasCall(e.left) || hasCall(e.right);
+    case "cond":
+      return hasCall(e.test) || hasCall(e.then) || hasCall(e.else);
+    default:
+      return false;
+  }
 }
 
 interface Branch {

@@ -35,7 +35,8 @@ export const scalarRules: Readonly<Record<string, Rule>> = {
   "-": binary("1", "-1"),
   "*": binary("b", "a"),
   "/": binary("1 / b", "-a / (b * b)"),
-  "%": binary("1", "-Math.trunc(a / b)"),
+  // a % b = a - q * b with q the integer quotient actually used: q = round((a - y) / b).
+  "%": binary("1", "-Math.round((a - y) / b)"),
   "**": power,
   "Math.pow": power,
   "Math.exp": unary("y"),
@@ -52,7 +53,8 @@ export const scalarRules: Readonly<Record<string, Rule>> = {
   "Math.asin": unary("1 / Math.sqrt(1 - x * x)"),
   "Math.acos": unary("-1 / Math.sqrt(1 - x * x)"),
   "Math.atan": unary("1 / (1 + x * x)"),
-  "Math.atan2": binary("b / (a * a + b * b)", "-a / (a * a + b * b)"),
+  // b / (a² + b²) and -a / (a² + b²), divided by hypot twice so tiny operands do not underflow.
+  "Math.atan2": binary("b / Math.hypot(a, b) / Math.hypot(a, b)", "-a / Math.hypot(a, b) / Math.hypot(a, b)"),
   "Math.sinh": unary("Math.cosh(x)"),
   "Math.cosh": unary("Math.sinh(x)"),
   "Math.tanh": unary("1 - y * y"),
