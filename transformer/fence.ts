@@ -66,7 +66,9 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       return fail(Code.UnsupportedDeclaration, v, "`var` is not supported in a @differentiable function; use `const` or `let`");
     }
     for (const d of v.declarationList.declarations) {
-      if (!ts.isIdentifier(d.name)) {
+      if (ts.isIdentifier(d.name) && d.name.text === "Math") {
+        fail(Code.UnsupportedDeclaration, d.name, "a local named `Math` would hide the Math functions the generated gradient calls; rename it");
+      } else if (!ts.isIdentifier(d.name)) {
         fail(Code.UnsupportedDeclaration, d.name, "destructuring is not supported yet in a @differentiable function; declare one variable per value");
       } else if (d.initializer) {
         expression(d.initializer);

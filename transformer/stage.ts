@@ -40,6 +40,7 @@ class Stager {
   private body: Stmt[] = [];
   private env = new Map<ts.Symbol, string | undefined>();
   private readonly declared = new Set<string>();
+  private calleeGradients = new Set<string>();
   private result = "";
   private resultIsJoin = false;
   /** Set once a return sits under a flag: TypeScript cannot see the result is always assigned. */
@@ -59,6 +60,7 @@ class Stager {
       return name;
     });
     for (const local of declaredNames(this.fn)) namer.claim(local);
+    this.calleeGradients = calleeGradientNames(this.fn, this.ctx.checker);
     this.result = namer.fresh(fnName);
     const body = this.fn.body!;
     if (!ts.isBlock(body)) {
@@ -307,8 +309,9 @@ class Stager {
 
   // ---- names ------------------------------------------------------------------------------
 
+  /** A local keeps its name unless it is taken, or it would hide a callee's `g_grad`. */
   private declare(user: string): string {
-    const name = this.declared.has(user) ? this.ctx.namer.fresh(user) : user;
+    const name = this.declared.has(user) || this.calleeGradients.has(user) ? this.ctx.namer.fresh(user) : user;
     this.declared.add(name);
     return name;
   }
@@ -519,6 +522,20 @@ function declaredNames(fn: FunctionNode): string[] {
   const visit = (n: ts.Node): void => {
     if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name)) names.push(n.name.text);
     if (ts.isIdentifier(n) && !ts.isPropertyAccessExpression(n.parent)) names.push(n.text);
+    ts.forEachChild(n, visit);
+  };
+  if (fn.body) visit(fn.body);
+  return names;
+}
+
+/** `g_grad` for each call `g(...)` of a differentiable function: names the backward pass calls. */
+function calleeGradientNames(fn: FunctionNode, checker: ts.TypeChecker): Set<string> {
+  const names = new Set<string>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
+      const target = resolveFunction(checker, n.expression);
+      if (target && target !== "unmarked") names.add(`${n.expression.text}_grad`);
+    }
     ts.forEachChild(n, visit);
   };
   if (fn.body) visit(fn.body);
