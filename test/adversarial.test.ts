@@ -1,0 +1,813 @@
+// Adversarial review of the compiler: each test asserts the CORRECT behaviour, so a test for a
+// real bug fails until the compiler is fixed. Such tests carry a `// BUG:` comment saying what goes
+// wrong and where the cause probably is. Every other test is a tricky case that works today and is
+// kept as a regression test.
+//
+//   1. derivative rules at ordinary and edge points (runtime/rules/scalar.ts)
+//   2. staging: shadowing, joins, early returns, ternaries, reassignment (transformer/stage.ts)
+//   3. what must be refused with a diagnostic rather than silently get a wrong gradient
+//   4. generated names colliding with the user's names
+//   5. the compiler must not crash on odd but valid TypeScript
+//   6. vjp: f_forward / f_backward agree with f and f_grad, for any dout
+//
+// The oracle is central finite differences (numericGradient) away from kinks, and a hand
+// derivation at kinks and edge points.
+
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+import { compile, compileToJs, expectClose, numericGradient } from "./harness.js";
+
+type F = (...a: number[]) => number;
+type G = (...a: number[]) => number[];
+
+/** Compiles one exported function `f` with the given parameters and body. */
+async function fn(body: string, params = "x: number, y: number", preamble = ""): Promise<{ f: F; g: G; m: Record<string, any> }> {
+  const { module } = await compile(`${preamble}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`);
+  return { f: module.f, g: module.f_grad, m: module };
+}
+
+/** f_grad against finite differences at each point, and vjp against f_grad (see checkVjp). */
+async function checkFd(body: string, points: number[][], params?: string, tol = 1e-6, preamble = ""): Promise<void> {
+  const { f, g, m } = await fn(body, params, preamble);
+  for (const p of points) {
+    expectClose(g(...p), numericGradient(f, p), tol);
+    checkVjp(m, "f", p);
+  }
+}
+
+/**
+ * f_forward gives f's value; f_backward(cache, dout) gives dout * f_grad for several dout, and
+ * running it twice on one cache gives the same answer (the cache is not consumed).
+ */
+function checkVjp(m: Record<string, any>, name: string, args: number[]): void {
+  const value = m[name](...args);
+  const grad: number[] = m[`${name}_grad`](...args);
+  const { value: v, cache } = m[`${name}_forward`](...args);
+  expect(v).toBe(value);
+  for (const dout of [1, -2.5, 0.125, 1]) {
+    const back: number[] = m[`${name}_backward`](cache, dout);
+    expectClose(back, grad.map((gi) => gi * dout), 1e-12);
+  }
+}
+
+/** tsgrad's diagnostic codes for `source` (compiles without loading; never throws for user errors). */
+function codes(source: string): number[] {
+  return compileToJs(source).diagnostics.filter((d) => d.source === "tsgrad").map((d) => d.code);
+}
+
+/** The tsgrad diagnostic codes of one differentiable `f(x, y)` with `body`. */
+function refusedCodes(body: string, params = "x: number, y: number", preamble = ""): number[] {
+  return codes(`${preamble}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`);
+}
+
+/** TypeScript's own errors on the user's source (to be sure a case is valid TypeScript). */
+function tsErrors(source: string): string[] {
+  return compileToJs(source)
+    .diagnostics.filter((d) => d.source !== "tsgrad" && d.category === ts.DiagnosticCategory.Error)
+    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// 1. Derivative rules
+// ------------------------------------------------------------------------------------------------
+
+describe("rules: every unary Math rule against finite differences, several points of its domain", () => {
+  const domains: Record<string, number[]> = {
+    exp: [-3, 0, 2.5], expm1: [-2, 1e-9, 1.5], log: [0.01, 1, 40], log1p: [-0.9, 0, 3], log2: [0.3, 8],
+    log10: [0.2, 1000], sqrt: [1e-4, 2, 1e6], cbrt: [-8, -0.01, 0.02, 27], sin: [-4, 0, 1.2], cos: [-4, 0, 1.2],
+    tan: [-1.2, 0, 1.4], asin: [-0.99, 0, 0.7], acos: [-0.7, 0, 0.99], atan: [-50, 0, 3], sinh: [-3, 0, 2],
+    cosh: [-3, 0, 2], tanh: [-5, 0, 0.5], asinh: [-10, 0, 2], acosh: [1.01, 3, 100], atanh: [-0.9, 0, 0.5],
+    abs: [-3, 2],
+  };
+  for (const [name, xs] of Object.entries(domains)) {
+    it(`Math.${name} at ${xs.join(", ")}`, async () => {
+      const { f, g } = await fn(`return Math.${name}(x);`, "x: number");
+      for (const x of xs) expectClose(g(x), numericGradient(f, [x], Math.min(1e-6, Math.abs(x) / 100 || 1e-6)), 1e-5);
+    });
+  }
+});
+
+describe("rules: powers", () => {
+  it("x ** 0 has gradient 0 everywhere, also at 0 and for negative x", async () => {
+    const { g } = await fn("return x ** 0 + Math.pow(x, 0);", "x: number");
+    for (const x of [0, -2, 3]) expect(g(x)).toEqual([0]);
+  });
+  it("x ** y: hand values at 0 and at negative bases (the documented conventions)", async () => {
+    const { g } = await fn("return x ** y;");
+    expect(g(0, 2)).toEqual([0, 0]); // 0 ** y is 0 for y > 0: no gradient on y
+    expect(g(0, 1)).toEqual([1, 0]); // d/dx x at 0
+    expect(g(0, 3)).toEqual([0, 0]);
+    expect(g(-2, 2)).toEqual([-4, 0]); // y-gradient 0 where the base is <= 0
+    expect(g(-2, 3)).toEqual([12, 0]);
+    expectClose(g(1.5, -0.5), numericGradient((x, y) => x ** y, [1.5, -0.5]));
+  });
+  it("x ** 2 at 0 and Math.max(0, x) ** 2 for x <= 0 have gradient 0", async () => {
+    const { g } = await fn("return x ** 2 + Math.max(0, y) ** 2;");
+    expect(g(0, -1)).toEqual([0, 0]);
+    expect(g(0, 0)).toEqual([0, 0]);
+  });
+  it("x ** x and Math.pow(x, x): both operands are the same variable", async () => {
+    const { g } = await fn("return x ** x + Math.pow(x, x);", "x: number");
+    expectClose(g(1.7), [2 * 1.7 ** 1.7 * (1 + Math.log(1.7))]);
+  });
+  it("2 ** x, Math.E ** x and a negative constant exponent", async () => {
+    await checkFd("return 2 ** x + Math.E ** y + x ** -2 + (x * y) ** -0.5;", [[1.3, 0.4], [0.2, 2]]);
+  });
+  it("(-x) ** 2 and -(x ** 2) are emitted with the right parentheses", async () => {
+    await checkFd("return (-x) ** 2 + -(x ** 2) * y + (-x) ** 3;", [[1.3, 0.4], [-0.7, 2]]);
+  });
+});
+
+describe("rules: % (remainder)", () => {
+  it("d(a % b) = (1, -trunc(a / b)), positive and negative operands", async () => {
+    const { g } = await fn("return x % y;");
+    expect(g(5.5, 2)).toEqual([1, -2]);
+    expect(g(-5.5, 2)).toEqual([1, 2]);
+    expect(g(5.5, -2)).toEqual([1, 2]);
+    await checkFd("return x % y;", [[7.3, 2.1], [-7.3, 2.1], [0.3, 5]]);
+  });
+  it("the gradient on the divisor matches the quotient % actually used (1 % 0.1)", async () => {
+    // BUG: 1 % 0.1 is 0.09999999999999995 = 1 - 9 * 0.1 (the float 0.1 is a bit more than 1/10,
+    // so the true quotient is 9, and the function is 1 - 9b on a neighbourhood above b = 0.1), but
+    // the rule's -Math.trunc(a / b) rounds 1 / 0.1 to 10 and gives -10. A rule consistent with the
+    // value computed: "-Math.round((a - y) / b)" (runtime/rules/scalar.ts, "%").
+    const { f, g } = await fn("return x % y;");
+    expect(f(1, 0.1)).toBeCloseTo(1 - 9 * 0.1, 15);
+    expect(g(1, 0.1)[1]).toBe(-9);
+  });
+});
+
+describe("rules: atan2 and hypot", () => {
+  it("atan2 in all four quadrants and on the axes", async () => {
+    await checkFd("return Math.atan2(x, y);", [[1, 2], [1, -2], [-1, -2], [-1, 2], [0, 1], [1, 0], [-1, 0]]); // not (0, -1): the branch cut);
+  });
+  it("atan2(x, x) is constant where x > 0: its gradient is exactly 0", async () => {
+    const { g } = await fn("return Math.atan2(x, x);", "x: number");
+    expect(g(3)).toEqual([0]);
+  });
+  it("atan2 with tiny operands: the true gradient (5e169) is finite", async () => {
+    // BUG: b / (a * a + b * b) underflows: 1e-170 squared is 0, so the rule gives Infinity and
+    // -Infinity where the gradient is 5e169 / -5e169. Dividing twice by Math.hypot(a, b) keeps it
+    // finite: "(b / h) / h" (runtime/rules/scalar.ts, "Math.atan2").
+    const { g } = await fn("return Math.atan2(x, y);");
+    const [dx, dy] = g(1e-170, 1e-170);
+    expect(Number.isFinite(dx) && Number.isFinite(dy)).toBe(true);
+    expectClose([dx / 5e169, dy / -5e169], [1, 1], 1e-12);
+  });
+  it("hypot: 0 at the origin, one argument is |x|, repeated and constant operands", async () => {
+    const { g } = await fn("return Math.hypot(x, y);");
+    expect(g(0, 0)).toEqual([0, 0]);
+    expectClose(g(3, 4), [0.6, 0.8]);
+    const one = await fn("return Math.hypot(x) + Math.hypot(x, x) + Math.hypot(x, 0) + Math.hypot(3, x);", "x: number");
+    expect(one.g(0)).toEqual([0]);
+    expectClose(one.g(-2), [-1 - Math.SQRT2 - 1 + -2 / Math.hypot(3, 2)]);
+  });
+  it("hypot with huge and tiny operands stays finite", async () => {
+    const { g } = await fn("return Math.hypot(x, y);");
+    expectClose(g(3e200, 4e200), [0.6, 0.8]);
+    expectClose(g(3e-200, 4e-200), [0.6, 0.8]);
+  });
+});
+
+describe("rules: kinks (abs, max, min) and the seed's routing", () => {
+  it("abs'(0) = 0, also for -0", async () => {
+    const { g } = await fn("return Math.abs(x);", "x: number");
+    expect(g(0)).toEqual([0]);
+    expect(Math.abs(g(-0)[0])).toBe(0);
+    expect(g(-2)).toEqual([-1]);
+  });
+  it("max/min with ties route everything to the first operand that won", async () => {
+    const { g } = await fn("return Math.max(x, y) + 10 * Math.min(x, y);");
+    expect(g(1, 1)).toEqual([11, 0]);
+    expect(g(2, 1)).toEqual([1, 10]);
+  });
+  it("max/min against constants, ties at the constant", async () => {
+    const { g } = await fn("return Math.max(x, 0) + Math.max(0, y) + Math.min(x, 0) * 3;");
+    expect(g(0, 0)).toEqual([1 + 3, 0]); // x wins its ties (first operand); y loses to the constant 0
+    expect(g(-1, -1)).toEqual([3, 0]);
+    expect(g(1, 1)).toEqual([1, 1]);
+  });
+  it("max of the same variable twice, and of one or no argument", async () => {
+    const { f, g } = await fn("return Math.max(x, x) + Math.max(x) + Math.min(y, y, y) + Math.max() * 0 + Math.min(x, 2 * x);");
+    expect(f(1, 2)).toBeNaN(); // -Infinity * 0 is NaN: the test only checks that it compiles the way JS does
+    expect(g(1, 2)).toEqual([3, 1]);
+    expect(g(-1, 2)).toEqual([4, 1]);
+  });
+});
+
+describe("rules: sqrt near 0, sigmoid recognition and saturation", () => {
+  it("sqrt at tiny and denormal arguments is finite", async () => {
+    const { g } = await fn("return Math.sqrt(x);", "x: number");
+    for (const x of [1e-300, 5e-324, 1e-20]) {
+      const [d] = g(x);
+      expect(Number.isFinite(d)).toBe(true);
+      expectClose([d * 2 * Math.sqrt(x)], [1], 1e-12);
+    }
+  });
+  it("the sigmoid pattern saturates to 0 gradient, not NaN", async () => {
+    const { g } = await fn("return 1 / (1 + Math.exp(-x));", "x: number");
+    expect(g(-800)).toEqual([0]);
+    expect(g(800)).toEqual([0]);
+    expectClose(g(0), [0.25]);
+  });
+  it("look-alikes of the sigmoid are not taken for it", async () => {
+    await checkFd(
+      "return 1 / (1 + Math.exp(x)) + 2 / (1 + Math.exp(-x)) + 1 / (2 + Math.exp(-y)) + 1 / (1 - Math.exp(-y)) + 1 / (Math.exp(-x) + 1) + 1 / (1 + Math.exp(-(x * y)));",
+      [[0.3, 0.7], [-1.1, 2]],
+    );
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// 2. Staging
+// ------------------------------------------------------------------------------------------------
+
+describe("staging: shadowing and names", () => {
+  it("a block-scoped const shadows an outer variable of the same name", () =>
+    checkFd("const t = x * 2; let r = 0; { const t = y * y; r = t + x; } return r * t;", [[0.3, 1.7]]));
+  it("a shadowing let assigned inside a branch leaves the outer variable alone", () =>
+    checkFd("let t = x; if (x > 0) { let t = y; t = t * x; t *= 3; } else { t = t * y; } return t * y + t;", [[0.5, 2], [-0.5, 2]]));
+  it("the same name declared in both branches and in nested blocks", () =>
+    checkFd(
+      "let r = x; if (x > y) { const u = x * y; r = u + 1; } else { const u = x - y; { const u2 = u * u; r = u2; } } const u = r * 2; return u + r;",
+      [[2, 1], [1, 2]],
+    ));
+  it("locals named like generated names: x_1, xpy, dx, prod, f, df, f_grad-like", () =>
+    checkFd(
+      "const x_1 = y * 3; x = x * 2; const xpy = x + y; const dx = xpy * x_1; const prod = dx * x; const f = prod + 1; const df = f * f; return df + x;",
+      [[0.4, 1.1]],
+    ));
+  it("a local named like the function itself", async () => {
+    const { module } = await compile("/** @differentiable */\nexport function sq(x: number): number { const sq = x * x; return sq * x; }\n");
+    expectClose(module.sq_grad(2), [12]);
+    checkVjp(module, "sq", [2]);
+  });
+});
+
+describe("staging: reassignment, joins and branches", () => {
+  it("x * x, x = x * x, parameters reassigned several times", () =>
+    checkFd("x = x * x; y += x; x = x * y; y = y * y; return x * y + x * x;", [[0.7, 1.3], [-1.2, 0.4]]));
+  it("reassignment inside a branch, use after the branch", () =>
+    checkFd("let s = x; if (y > 0) { s = s * y; s = s + x; } return s * s + y;", [[1.5, 2], [1.5, -2]]));
+  it("else-if chain assigning different variables in each arm", () =>
+    checkFd(
+      "let a = x; let b = y; let c = 1; if (x > 1) { a = x * x; } else if (x > 0) { b = y * y; } else if (x > -1) { c = x * y; } else { a = 1; b = 2; c = 3; } return a * b * c + a + b + c;",
+      [[2, 0.5], [0.5, 0.5], [-0.5, 0.5], [-2, 0.5]],
+    ));
+  it("a variable declared without initializer, assigned in every arm", () =>
+    checkFd("let z: number; if (x > 0) { z = x * y; } else if (y > 0) z = Math.exp(x); else { z = y; } return z * z;", [[1, 2], [-1, 2], [-1, -2]]));
+  it("compound assignments inside branches", () =>
+    checkFd("let s = x; if (x > 0) { s *= y; s += x; } else { s /= y; s **= 2; s -= y; } s %= 7; return s;", [[1.5, 2], [-1.5, 2]]));
+  it("a branch that reads a variable, then reassigns it, and the other branch that only reads it", () =>
+    checkFd("let s = x * y; if (x > 0) { const t = s * 2; s = t + s; } else { y = s * 3; } return s + y;", [[1, 2], [-1, 2]]));
+  it("deeply nested ifs that each change the same variable", () =>
+    checkFd(
+      "let s = x; if (x > 0) { s = s * 2; if (y > 0) { s = s * y; if (x > 1) { s = s + y; } } else { s = s - y; } } return s * x;",
+      [[2, 1], [0.5, 1], [0.5, -1], [-1, 1]],
+    ));
+  it("++ / -- on parameters inside branches", () =>
+    checkFd("if (x > 0) { x++; y--; } else { --x; ++y; } return x * y;", [[1, 2], [-1, 2]]));
+  it("the value of a variable before a branch is read after the branch changed it", () =>
+    checkFd("let s = x; const before = s; if (y > 0) s = s * y; return s * before;", [[1.3, 2], [1.3, -2]]));
+});
+
+describe("staging: early returns", () => {
+  it("returns in nested ifs with code between them", () =>
+    checkFd(
+      "let s = x; if (x > 0) { s = s * y; if (y > 1) { return s * s; } s = s + 1; } else { if (y < 0) return y * x; s = s - y; } const t = s * x; if (t > 5) return t; return t * y;",
+      [[1, 2], [1, 0.5], [3, 0.9], [-1, -2], [-1, 2]],
+    ));
+  it("an else-if chain where only the middle arm returns", () =>
+    checkFd("let s = x; if (x > 1) s = s * 2; else if (x > 0) return s * 3 * y; else s = s - y; return s * y;", [[2, 1.5], [0.5, 1.5], [-1, 1.5]]));
+  it("a ternary with Math.random() in its condition is consistent between forward and backward", async () => {
+    // BUG: same cause as "Math.random() in an if condition" below (reverse.ts replays the test).
+    const { m } = await fn("return Math.random() < 0.5 ? x * 2 : x * 3;", "x: number");
+    let mismatches = 0;
+    for (let i = 0; i < 100; i++) {
+      const { value, cache } = m.f_forward(1);
+      if (m.f_backward(cache, 1)[0] !== value) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+  });
+  it("a return inside a bare block, and a return after a joining if", () =>
+    checkFd("let s = x; if (y > 0) s = s * y; { const t = s + 1; if (t > 2) { return t * t; } } return s;", [[3, 2], [0.1, 2], [0.1, -2]]));
+  it("early return of a ternary, and a ternary after early returns", () =>
+    checkFd("if (x > 2) return y > 0 ? x * y : x - y; const t = x > 0 ? x : -x; return y < 0 ? t * y : t + y;", [[3, 1], [3, -1], [1, 1], [-1, -1]]));
+  it("sequential ifs that return on some paths only: generated code grows linearly, not 2^n", () => {
+    // BUG: stage.ts returningIf stages `rest` in both branches, so n ifs of the form
+    // `if (c) { if (d) return ...; s = ...; }` in a row give 2^n copies of the tail (n = 12 takes
+    // about 70 s to compile). The branch that always returns needs no copy of the rest; for the
+    // other, the rest could be staged once after a join, as joiningIf does.
+    const size = (n: number) => {
+      const body = [...Array(n).keys()].map((i) => `if (x > ${i}) { if (y > ${i}) return x * ${i + 1}; s = s + x; }`).join("\n");
+      return compileToJs(`/** @differentiable */\nexport function f(x: number, y: number): number {\nlet s = y;\n${body}\nreturn s * y;\n}\n`).js.length;
+    };
+    expect(size(8) / size(4)).toBeLessThan(4);
+  });
+  it("...and its gradient is right", async () => {
+    const n = 4;
+    const body = [...Array(n).keys()].map((i) => `if (x > ${i}) { if (y > ${i}) return x * ${i + 1}; s = s + x; }`).join("\n");
+    const ref = (x: number, y: number) => { let s = y; for (let i = 0; i < n; i++) if (x > i) { if (y > i) return x * (i + 1); s = s + x; } return s * y; };
+    const { g } = await fn(`let s = y;\n${body}\nreturn s * y;`);
+    for (const p of [[5.5, 2.5], [5.5, 10], [2.5, 1.5], [-1, 3]]) expectClose(g(...p), numericGradient(ref, p));
+  });
+});
+
+describe("staging: ternaries", () => {
+  it("ternaries nested in ternaries, on both sides", () =>
+    checkFd("return x > 0 ? (y > 0 ? x * y : x - y) : y > 0 ? x + y * y : -x * y;", [[1, 2], [1, -2], [-1, 2], [-1, -2]]));
+  it("a ternary inside a condition and inside a ternary's condition", () =>
+    checkFd("let r = x; if ((x > 0 ? x : -x) > 1) r = r * y; return (y > 0 ? y : x) > 1 ? r * x : r + y;", [[2, 3], [0.5, 3], [-2, 0.5], [2, -3]]));
+  it("a ternary as an operand, a call argument, and in a compound assignment", () =>
+    checkFd("let s = (x > 0 ? x : -x) * y; s += Math.exp(y > 0 ? x : y); s *= x > y ? x : y; return s;", [[1, 2], [-1, 0.5], [2, -1]]));
+  it("a ternary whose sides are constants and parameters (copies)", () =>
+    checkFd("const a = x > 0 ? 1 : y; const b = y > 0 ? x : 2; return a * b + (x > y ? x : y);", [[1, 2], [-1, 2], [1, -2]]));
+  it("a ternary only evaluates the taken side: no NaN from the other", async () => {
+    const { g } = await fn("return x > 0 ? Math.sqrt(x) * y : Math.log(-x) + (y > 0 ? Math.log(y) : 0);");
+    expectClose(g(-2, -1), [-0.5, 0]);
+    expectClose(g(4, -1), [0.25 * -1, 2]);
+  });
+});
+
+describe("staging: calls", () => {
+  const lib = `
+/** @differentiable */
+export function g(a: number, b: number): number { return a * a * b + Math.sin(b); }
+/** @differentiable */
+export function h(a: number): number { return a > 0 ? g(a, a) : -a; }
+`;
+  it("repeated arguments g(x, x), nested calls and calls in conditions", async () => {
+    const { module } = await compile(`${lib}
+/** @differentiable */
+export function f(x: number, y: number): number {
+  let s = g(x, x) + g(g(x, y), y) + h(x * y);
+  if (g(y, x) > 1) s = s * h(x);
+  return s;
+}
+`);
+    for (const p of [[0.7, 1.2], [-0.7, 1.2], [0.2, -0.3]]) {
+      expectClose(module.f_grad(...p), numericGradient(module.f, p));
+      checkVjp(module, "f", p);
+    }
+  });
+  it("recursion through a ternary and mutual recursion", async () => {
+    const { module } = await compile(`
+/** @differentiable */
+export function p(x: number, n: number): number { return n <= 0 ? 1 : x * p(x, n - 1); }
+/** @differentiable */
+export function even(x: number, n: number): number { if (n <= 0) return x; return odd(x * x, n - 1) + x; }
+/** @differentiable */
+export function odd(x: number, n: number): number { if (n <= 0) return 2 * x; return even(Math.sin(x), n - 1); }
+`);
+    expectClose(module.p_grad(1.5, 4), [4 * 1.5 ** 3, 0]);
+    // only d/dx: in n the function is piecewise constant with jumps at integers
+    expectClose([module.even_grad(0.6, 3)[0]], [numericGradient(module.even, [0.6, 3])[0]]);
+    checkVjp(module, "even", [0.6, 3]);
+  });
+});
+
+describe("optimize: a local gradient that folds to 0", () => {
+  // BUG (all four): optimize.ts clean() drops `dv += 0 * g` when the local gradient folds to the
+  // literal 0, but when that was the only write of dv, a later block still reads dv (the block of
+  // v's own definition), so the generated code throws "ReferenceError: dpow is not defined".
+  // A dropped write should make dv a known zero: drop the reads of dv too (or declare `let dv = 0`).
+  const cases: [string, string, (x: number, y: number) => number[]][] = [
+    ["an intermediate times the literal 0", "return Math.pow(x, 3) * 0 + x * y;", (x, y) => [y, x]],
+    ["an intermediate to the power 0", "return (x * y) ** 0 + x;", () => [1, 0]],
+    ["Math.pow(intermediate, 0)", "return Math.pow(x * y, 0) * 3 + y;", () => [0, 1]],
+    ["Math.atan2(0, intermediate): the first operand's partial is -0 / (t * t)", "return Math.atan2(0, x * y) + x;", () => [1, 0]],
+  ];
+  for (const [name, body, expected] of cases) {
+    it(name, async () => {
+      const { g, m } = await fn(body);
+      expectClose(g(1.5, 2), expected(1.5, 2));
+      checkVjp(m, "f", [1.5, 2]);
+    });
+  }
+});
+
+// ------------------------------------------------------------------------------------------------
+// 3. Refused with a diagnostic, never silently wrong
+// ------------------------------------------------------------------------------------------------
+
+describe("refusals: number-valued expressions tsgrad cannot differentiate", () => {
+  it("&&, || and ?? on numbers, comma, bitwise, ~", () => {
+    for (const body of ["return x && y;", "return x || y;", "return (x as number | undefined) ?? y;", "return (x, y);", "return x | 0;", "return ~x;", "return x << 1;", "return (x > 0 && x) || y;"]) {
+      expect(refusedCodes(body)).toContain(94003);
+    }
+  });
+  it("`&&` / `||` on a value typed any still carries the number: refuse it", () => {
+    // BUG: the fence checks `isNumber` on the type of `z && ...`, which is `any` here, so it lets the
+    // expression through; stage.ts then treats it as an opaque (no-gradient) value and the
+    // gradient is silently 0 instead of 2 (fence.ts, binaryExpression / isNumber: `any` should count).
+    expect(refusedCodes("const z: any = x; return z && x * 2;")).toContain(94003);
+  });
+  it("...and its gradient is not silently 0", async () => {
+    // BUG: same cause as above; f_grad(3) is [0, 0], the function is 2x.
+    const { g } = await fn("const z: any = x; return z && x * 2;");
+    expect(g(3, 1)).toEqual([2, 0]);
+  });
+  it("template strings, typeof, string concatenation, void, <number> casts", () => {
+    for (const body of ["return parseFloat(`${x}`);", 'return typeof x === "number" ? x : 0;', 'return parseFloat("1" + x);', "return void x ?? x;", "return <number>x * y;"]) {
+      expect(refusedCodes(body).length).toBeGreaterThan(0);
+    }
+  });
+  it("Number(x) and parseFloat(...) of x are refused", () => {
+    expect(refusedCodes("return Number(x) * y;").length).toBeGreaterThan(0);
+    expect(refusedCodes("return parseFloat(String(x)) * y;").length).toBeGreaterThan(0);
+  });
+  it("a method call on a local, x.valueOf(), is refused (or differentiated), not silently 0", async () => {
+    // BUG: fence.call accepts any `a.b(...)` callee; stage.ts turns x.valueOf() into an opaque value
+    // whose callee is the raw text "x.valueOf" (exprFromTs keeps `e.expression.getText()`), so
+    // activity.ts sees no reference to x and no TS94006 is raised: the gradient is silently 0.
+    const found = refusedCodes("return x.valueOf() * y;");
+    if (found.length === 0) {
+      const { g } = await fn("return x.valueOf() * y;");
+      expect(g(2, 3)).toEqual([3, 2]);
+    } else expect(found).toContain(94006);
+  });
+  it("parseFloat(x.toFixed(20)) is refused, not silently 0", () => {
+    // BUG: same as x.valueOf(): the x inside the callee text is invisible to the activity analysis.
+    expect(refusedCodes("return parseFloat(x.toFixed(20)) * y;").length).toBeGreaterThan(0);
+  });
+  it("a method call on a reassigned local reads the current version of the local", async () => {
+    // BUG: the opaque value prints the callee's source text `x.valueOf`, so after `x = x * 2` the
+    // generated forward pass reads the parameter x instead of x_1: f_forward(1, 1).value is 1, f(1, 1) is 2.
+    // (stage.ts exprFromTs: the callee of a call is not resolved through the environment.)
+    const source = "x = x * 2; return Math.floor(x.valueOf()) + 0 * y;";
+    if (refusedCodes(source).length > 0) return;
+    const { f, m } = await fn(source);
+    expect(m.f_forward(1, 1).value).toBe(f(1, 1));
+  });
+  it("a gradient through an unmarked function, direct or in an argument of a Math call", () => {
+    const pre = "function helper(a: number): number { return a * a; }";
+    expect(refusedCodes("return helper(x) * y;", undefined, pre)).toContain(94006);
+    expect(refusedCodes("return Math.exp(helper(x + y));", undefined, pre)).toContain(94006);
+    expect(refusedCodes("const k = helper(x); return k > 1 ? y : 2 * y;", undefined, pre)).toEqual([]); // only a condition: fine
+  });
+  it("Math functions without a rule (fround, clz32, imul) are refused, not crashed on", () => {
+    expect(refusedCodes("return Math.fround(x) * y;")).toContain(94003);
+    expect(refusedCodes("return Math.clz32(x) * y;").length).toBeGreaterThan(0);
+    expect(refusedCodes("return Math.imul(x, 2) + y;").length).toBeGreaterThan(0);
+  });
+  it("Math?.exp(x) (optional chaining on Math) is refused, not crashed on", () => {
+    expect(() => refusedCodes("return Math?.exp(x) * y;")).not.toThrow();
+    expect(refusedCodes("return Math?.exp(x) * y;").length).toBeGreaterThan(0);
+  });
+  it("+ of a boolean, Math.sign and comparisons as values pass no gradient (correctly)", async () => {
+    const { g } = await fn("const b = x > y; return +b * x + +(y > 0) * y + Math.sign(x) * 3;");
+    expect(g(2, 1)).toEqual([1, 1]);
+    expect(g(1, 2)).toEqual([0, 1]);
+  });
+});
+
+describe("refusals: a user function whose name is also a rule's name", () => {
+  it("a user function named `copy` is called, not taken for the identity", async () => {
+    // BUG: stage.ts call() looks the callee's text up in scalarRules before resolving it, and
+    // scalarRules has the internal ops "copy", "neg" and "sigmoid": `copy(x)` is compiled as x, so
+    // the value AND the gradient are wrong (f_forward(2).value is 2, f(2) is 10; gradient 1, not 5 —
+    // and the unmarked function should have been refused with TS94006 anyway).
+    const pre = "function copy(v: number): number { return v * 5; }";
+    const found = refusedCodes("return copy(x) * y;", undefined, pre);
+    expect(found).toContain(94006);
+  });
+  it("a user @differentiable function named `sigmoid` (here tanh) is the user's, not the built-in", async () => {
+    // BUG: same cause: sigmoid(x) becomes 1 / (1 + Math.exp(-x)) with (1 - s) * s, ignoring the
+    // user's definition. Value and gradient are both wrong.
+    const { module } = await compile(`
+/** @differentiable */
+export function sigmoid(a: number): number { return Math.tanh(a); }
+/** @differentiable */
+export function f(x: number): number { return sigmoid(x) * 2; }
+`);
+    expect(module.f_forward(0.5).value).toBeCloseTo(2 * Math.tanh(0.5), 15);
+    expectClose(module.f_grad(0.5), [2 * (1 - Math.tanh(0.5) ** 2)]);
+  });
+  it("a user function named `neg`", async () => {
+    // BUG: same cause ("neg" is an internal op of scalarRules).
+    const { module } = await compile(`
+/** @differentiable */
+export function neg(a: number): number { return a * a; }
+/** @differentiable */
+export function f(x: number): number { return neg(x) + 1; }
+`);
+    expect(module.f(3)).toBe(10);
+    expect(module.f_forward(3).value).toBe(10);
+    expectClose(module.f_grad(3), [6]);
+  });
+  it("a user function named `toString` / `constructor` does not crash the compiler", () => {
+    // BUG: scalarRules is a plain object, so scalarRules["toString"] is Object.prototype.toString:
+    // stage.ts takes it for a rule and emit.ts throws "no token for operator toString" (a crash of
+    // tsc, not a diagnostic). Use a Map or Object.hasOwn (stage.ts call()).
+    const source = `
+/** @differentiable */
+function toString(a: number): number { return a * 3; }
+/** @differentiable */
+export function f(x: number): number { return toString(x) * x; }
+`;
+    expect(tsErrors(source)).toEqual([]);
+    expect(() => compileToJs(source)).not.toThrow();
+  });
+  it("...and when it compiles, its gradient is right", async () => {
+    // BUG: see above.
+    const { module } = await compile(`
+/** @differentiable */
+function toString(a: number): number { return a * 3; }
+/** @differentiable */
+export function f(x: number): number { return toString(x) * x; }
+`);
+    expectClose(module.f_grad(2), [12]);
+  });
+});
+
+describe("refusals: conditions that are not the same when replayed backward", () => {
+  it("Math.random() in an if condition: the backward pass must follow the branch the forward took", async () => {
+    // BUG: reverse.ts replays `if (Math.random() < 0.5)` in the backward pass, which draws a new
+    // random number: about half the time the gradient of the other branch is returned. The test
+    // of a branch should be staged into a const (a boolean local) and cached, or Math.random in a
+    // condition refused. Checked through vjp: value 2x ↔ gradient 2, value 3x ↔ gradient 3.
+    const { m } = await fn("if (Math.random() < 0.5) return x * 2; return x * 3;", "x: number");
+    let mismatches = 0;
+    for (let i = 0; i < 200; i++) {
+      const { value, cache } = m.f_forward(1);
+      const [dx] = m.f_backward(cache, 1);
+      if (dx !== value) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+  });
+  it("Math.random() stored in a local first is cached and consistent", async () => {
+    const { m } = await fn("const r = Math.random(); if (r < 0.5) return x * 2; return x * r;", "x: number");
+    for (let i = 0; i < 50; i++) {
+      const { value, cache } = m.f_forward(1);
+      expect(m.f_backward(cache, 1)[0]).toBe(value);
+    }
+  });
+  it("a call with a side effect in a condition is evaluated once per forward pass", async () => {
+    // BUG: same cause as Math.random(): f_grad evaluates the condition `tick() === 1` in the
+    // forward pass and again in the backward pass, so the backward takes the other branch.
+    const { m } = await fn(
+      "if (tick() === 1) return x * 2; return x * 3;",
+      "x: number",
+      "let calls = 0;\nexport function tick(): number { calls++; return calls % 2; }",
+    );
+    for (let i = 0; i < 4; i++) {
+      const { value, cache } = m.f_forward(1);
+      expect(m.f_backward(cache, 1)[0]).toBe(value);
+    }
+  });
+});
+
+describe("refusals: odd signatures", () => {
+  it("a `this: number` parameter is not a gradient slot", async () => {
+    // BUG: checkSignature accepts `this: number` as a number parameter; the generated f_grad has a
+    // `this` parameter that TypeScript erases, so f_grad(3) returns [0, 6]: grad(f)(3)[0] is 0 where
+    // the derivative of x * x is 6. `this` parameters should be skipped (or refused).
+    const source = "/** @differentiable */\nexport function f(this: number, x: number): number { return x * x; }\n";
+    const found = codes(source);
+    if (found.length > 0) return;
+    const { module } = await compile(source);
+    expect(module.f_grad(3)).toEqual([6]);
+  });
+  it("destructured, optional, default and rest parameters, and non-number returns, are refused", () => {
+    expect(refusedCodes("return 1;", "{ x }: { x: number }")).toContain(94004);
+    expect(refusedCodes("return x;", "x = 1")).toContain(94004);
+    expect(refusedCodes("return 1;", "...x: number[]")).toContain(94004);
+    expect(codes("/** @differentiable */\nexport function f(x: number): number | string { return x; }\n")).toContain(94005);
+  });
+});
+
+describe("accepted constants: enums, const objects, this.field, Math constants", () => {
+  it("numeric enum members and `as const` fields are constants", () =>
+    checkFd(
+      "return x * E.A + y * E.B + x * y * K.k + Math.LN2 * x;",
+      [[0.5, 1.5]],
+      undefined,
+      1e-6,
+      "enum E { A = 2, B = A * 3 }\nconst K = { k: 4 } as const;",
+    ));
+  it("a module-level `let` is refused (it could change between forward and backward)", () => {
+    expect(refusedCodes("return x * k;", undefined, "let k = 2;")).toContain(94008);
+  });
+  it("this.field in methods, through grad, valueAndGrad and vjp", async () => {
+    const { module } = await compile(`
+import { grad, valueAndGrad, vjp } from "tsgrad";
+export class Model {
+  constructor(readonly scale: number) {}
+  /** @differentiable */
+  loss(x: number, y: number): number { return this.scale * (x - y) ** 2; }
+}
+const m = new Model(3);
+export const viaGrad = grad(m.loss)(2, 0.5);
+export function viaValueAndGrad() { return valueAndGrad(m.loss)(2, 0.5); }
+export function viaVjp() { return vjp(m.loss)(2, 0.5).backward(1); }
+export function viaWrt() { return grad(m.loss, { wrt: [1] })(2, 0.5); }
+`);
+    expectClose(module.viaGrad, [9, -9]);
+    // BUG: grad(m.loss) is rewritten to m.loss_grad.bind(m), but valueAndGrad(m.loss), vjp(m.loss)
+    // and grad(m.loss, { wrt }) go through the run-time registry, which calls the generated
+    // methods without `this`: "Cannot read properties of undefined (reading 'scale')". Either
+    // rewrite these call sites too (pipeline.ts rewriteApiCall) or refuse them with a diagnostic.
+    expectClose(module.viaVjp(), [9, -9]);
+    expect(module.viaValueAndGrad().value).toBe(6.75);
+    expectClose(module.viaWrt(), [-9]);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// 4. Generated names against the user's names
+// ------------------------------------------------------------------------------------------------
+
+describe("names: generated code must not collide with the user's names", () => {
+  it("a local named `cache` (read by the backward pass) does not break f_backward", async () => {
+    // BUG: emit.ts emitBackwardFunction names its parameter `cache` and unpacks
+    // `const { x, cache } = cache;`: a SyntaxError when the module loads. The namer should
+    // reserve `cache` (or name the parameter from the namer) — naming.ts / pipeline.ts.
+    const { m } = await fn("const cache = x * x; return cache * x;", "x: number");
+    expectClose(m.f_grad(2), [12]);
+    checkVjp(m, "f", [2]);
+  });
+  it("a parameter named `cache`", async () => {
+    // BUG: same cause.
+    const { m } = await fn("return cache * cache * y;", "cache: number, y: number");
+    checkVjp(m, "f", [2, 3]);
+  });
+  it("a local named like a callee's generated gradient (g_grad)", async () => {
+    // BUG: the backward pass calls `g_grad(x)`, which resolves to the user's local number
+    // `g_grad`: "g_grad is not a function". The namer should reserve the callee gradient names
+    // (pipeline.ts gradOf / naming.ts), or rename the user's local.
+    const { m } = await fn("const g_grad = x * 2; return g(x) * g_grad;", "x: number", "/** @differentiable */\nexport function g(a: number): number { return a * a; }");
+    expectClose(m.f_grad(1.5), [3 * 1.5 ** 2 * 2]);
+  });
+  it("a local named Math does not break the rules' Math.* calls", async () => {
+    // BUG: the `%` and `**` rules emit Math.trunc / Math.log, which resolve to the user's local
+    // `Math` (a number): TypeError at run time. Rare, but valid TypeScript; emit could refer to
+    // globalThis.Math, or the fence refuse a local named Math.
+    const source = "const Math = 2; return (x % y) * Math + x ** y;";
+    const found = refusedCodes(source);
+    if (found.length > 0) return;
+    const { f, g } = await fn(source);
+    expectClose(g(2.5, 1.5), numericGradient(f, [2.5, 1.5]));
+  });
+  it("a module-level const named like a temporary (xpy, prod, exp_x)", () =>
+    checkFd("return (x + y) * (x * y) * Math.exp(x) + xpy + prod + exp_x;", [[0.3, 0.9]], undefined, 1e-6, "const xpy = 1, prod = 2, exp_x = 3;"));
+});
+
+// ------------------------------------------------------------------------------------------------
+// 5. Odd but valid TypeScript: a diagnostic or a right gradient, never a crash
+// ------------------------------------------------------------------------------------------------
+
+describe("odd but valid TypeScript inside a @differentiable function", () => {
+  const odd: [string, string][] = [
+    ["labeled block", "lbl: { if (x > 0) break lbl; } return x * y;"],
+    ["empty statements and nested blocks", ";;{ ; { const t = x * y; ; } } return x;"],
+    ["debugger", "debugger; return x;"],
+    ["a number used as a condition", "if (x) return y * x; return y;"],
+    ["a condition on a number with !", "return !x ? y : x * y;"],
+    ["x! and satisfies", "return (x! satisfies number) * y;"],
+    ["a local typed with a literal union", "const k: 1 | 2 = x > 0 ? 1 : 2; return k * x * y;"],
+    ["an unused local that would be NaN", "const unused = Math.log(-1); return x * y;"],
+    ["a boolean local reassigned", "let b = x > 0; if (y > 0) b = !b; return b ? x * y : y;"],
+    ["a let with several declarators", "let a = x, b = y * a, c: number; c = a + b; return a * b * c;"],
+    ["self-assignment", "let s = x; s = s; x = x; return s * x * y;"],
+    ["a switch", "switch (true) { default: return x; }"],
+    ["an in-expression assignment", "let s = 0; return (s = x) * y;"],
+    ["a class expression", "const C = class {}; return x * y;"],
+    ["new", "return new Number(x).valueOf() * y;"],
+    ["instanceof in a condition", "if ((x as unknown) instanceof Object) return y; return x * y;"],
+    ["huge and tiny literal exponents", "return Math.pow(x, 1e3) * 1e-300 + (x * x) ** 1e-308 * y;"],
+    ["a bigint-free numeric separator and hex literal", "return x * 1_000 + y * 0x10 + 0b11 * x + 0o7 * y + .5 * x;"],
+    ["a comparison chain with === on booleans", "return (x > 0) === (y > 0) ? x : y;"],
+    ["a nested arrow", "const sq = (v: number) => v * v; return sq(x) * y;"],
+    ["a for loop with a continue", "let s = 0; for (let i = 0; i < 2; i++) { if (i) continue; s += x; } return s * y;"],
+    ["throw in a branch", "if (x < -100) throw new Error('x'); return x * y;"],
+    ["return without a value after a throw", "if (x > 1e300) { throw 1; } return x * y;"],
+    ["a label on an if", "lbl: if (x > 0) { return x * y; } return y;"],
+    ["optional call on Math", "return Math.exp?.(x) * y;"],
+    ["an element access on Math", 'return Math["exp"](x) * y;'],
+    ["a parenthesized callee", "return (Math.exp)(x) * y;"],
+    ["a getter", "return x * obj.k * y;"],
+  ];
+  const preamble = "const obj = { get k(): number { return 2; } };";
+  for (const [name, body] of odd) {
+    it(name, async () => {
+      const source = `${preamble}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`;
+      let result: ReturnType<typeof compileToJs> | undefined;
+      expect(() => (result = compileToJs(source))).not.toThrow();
+      const found = result!.diagnostics.filter((d) => d.source === "tsgrad");
+      const tsOwn = result!.diagnostics.filter((d) => d.source !== "tsgrad" && d.category === ts.DiagnosticCategory.Error);
+      if (found.length > 0 || tsOwn.length > 0) return; // refused (or not valid TypeScript): fine
+      // Accepted: then its gradient must be right.
+      const { f, g } = await fn(body, undefined, preamble);
+      for (const p of [[0.7, 1.3], [-0.4, 2.2]]) expectClose(g(...p), numericGradient(f, p));
+    });
+  }
+});
+
+// ------------------------------------------------------------------------------------------------
+// 6. vjp and valueAndGrad
+// ------------------------------------------------------------------------------------------------
+
+describe("vjp: f_forward / f_backward agree with f and f_grad, for any dout", () => {
+  const bodies = [
+    "return x * y;",
+    "let s = x; if (x > y) { s = s * y; } else { s = Math.exp(s); } return s * s;",
+    "if (x > 0) return Math.max(x, y) * 2; const t = x * y; return t > 0 ? t : -t;",
+    "const z = x > 0 ? Math.log(x) : x; let r: number; if (y > 0) r = z * y; else r = z; return r ** 2;",
+    "return Math.max(x, y, 1) - Math.min(0, x * y) + Math.hypot(x, y) + Math.abs(x - y);",
+    "return 1 / (1 + Math.exp(-(x * y))) + Math.atan2(y, x + 3) + (x % 2);",
+    "return 3;",
+    "return y;",
+  ];
+  for (const body of bodies) {
+    it(body, async () => {
+      const { m } = await fn(body);
+      for (const p of [[0.7, 1.3], [-0.4, 2.2], [1.5, -0.6], [0, 0]]) checkVjp(m, "f", p);
+    });
+  }
+  it("the runtime API: grad, valueAndGrad, vjp and wrt agree", async () => {
+    const { module } = await compile(`
+import { grad, valueAndGrad, vjp } from "tsgrad";
+/** @differentiable */
+export function f(x: number, y: number): number { let s = x; if (y > 0) s = s * y; return s * x; }
+const fv: (x: number, y: number) => number = f;
+export const a = grad(f)(1.5, 2);
+export const b = grad(fv)(1.5, 2);
+export const c = valueAndGrad(f)(1.5, 2);
+export const d = vjp(f)(1.5, 2).backward(3);
+export const e = grad(f, { wrt: [1, 0] })(1.5, 2);
+`);
+    expectClose(module.a, [6, 2.25]);
+    expectClose(module.b, [6, 2.25]);
+    expect(module.c.value).toBe(4.5);
+    expectClose(module.c.grad, [6, 2.25]);
+    expectClose(module.d, [18, 6.75]);
+    expectClose(module.e, [2.25, 6]);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// 7. Random programs (differential testing): branches, early returns, joins, reassignment
+// ------------------------------------------------------------------------------------------------
+
+describe("random programs: f_grad against finite differences, f_forward against f, f_backward against f_grad", () => {
+  /** A small deterministic generator of @differentiable bodies over x and y (seeded LCG). */
+  function program(seed: number): string {
+    let s = seed;
+    const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)];
+    const expr = (vars: string[], d: number): string => {
+      if (d <= 0 || rnd() < 0.3) return rnd() < 0.8 ? pick(vars) : (rnd() * 3).toFixed(1);
+      const a = expr(vars, d - 1);
+      const b = expr(vars, d - 1);
+      return pick([`(${a} + ${b})`, `(${a} * ${b})`, `(${a} - ${b})`, `Math.sin(${a})`, `Math.tanh(${a})`, `(${a} > ${b} ? ${a} : ${b})`, `Math.max(${a}, ${b})`, `(${a}) ** 2`, `Math.hypot(${a}, ${b})`, `(${a} / (1 + ${b} * ${b}))`]);
+    };
+    const lines: string[] = [];
+    let n = 0;
+    const block = (vars: string[], depth: number): void => {
+      const count = 1 + Math.floor(rnd() * 4);
+      for (let i = 0; i < count; i++) {
+        const r = rnd();
+        if (r < 0.3) {
+          const v = `v${n++}`;
+          lines.push(`let ${v} = ${expr(vars, 2)};`);
+          vars.push(v);
+        } else if (r < 0.6) lines.push(`${pick(vars)} ${pick(["=", "+=", "*=", "-="])} ${expr(vars, 2)};`);
+        else if (r < 0.85 && depth < 3) {
+          lines.push(`if (${pick(vars)} > ${expr(vars, 1)}) {`);
+          block([...vars], depth + 1);
+          if (rnd() < 0.3) lines.push(`return ${expr(vars, 2)};`);
+          lines.push("} else {");
+          block([...vars], depth + 1);
+          lines.push("}");
+        } else if (depth > 0 && rnd() < 0.5) {
+          lines.push(`return ${expr(vars, 2)};`);
+          return;
+        }
+      }
+    };
+    block(["x", "y"], 0);
+    return `${lines.join("\n")}\nreturn x * y;`;
+  }
+
+  /** Accepts the analytic gradient if it matches central differences with h = 1e-6 or 1e-8. */
+  function closeToFd(f: F, g: number[], p: number[]): boolean {
+    return [1e-6, 1e-8].some((h) => {
+      const n = numericGradient(f, p, h);
+      return g.every((gi, i) => !Number.isFinite(n[i]) || Math.abs(gi - n[i]) <= 1e-4 * Math.max(1, Math.abs(gi) + Math.abs(n[i])));
+    });
+  }
+
+  // Points with 4 decimals: away from the 1-decimal constants the programs compare against.
+  const points = [[0.7133, 1.3171], [-0.4127, 0.9213], [1.9377, -0.6119]];
+  for (const seed of [2, 3, 4, 5, 11, 17, 23, 29, 31, 37, 41, 43]) {
+    it(`seed ${seed}`, async () => {
+      const body = program(seed);
+      if (tsErrors(`/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`).length) return; // e.g. unreachable code
+      const { f, g, m } = await fn(body);
+      for (const p of points) {
+        expect(closeToFd(f, g(...p), p), `${body}\nat ${p}: ${g(...p)}`).toBe(true);
+        checkVjp(m, "f", p);
+      }
+    });
+  }
+});
