@@ -181,6 +181,8 @@ class Stager {
   /** An `if` with a return inside: the rest of the list runs at the end of each branch. */
   private returningIf(s: ts.IfStatement, rest: readonly ts.Statement[]): void {
     const test = this.test(s.expression);
+    // Under a return flag, code after an enclosing branch reads the flag: join it like any variable.
+    if (this.env.has(RETURNED)) return this.join(test, [s.thenStatement, ...rest], [...(s.elseStatement ? [s.elseStatement] : []), ...rest], s);
     const before = new Map(this.env);
     const thenBranch = this.branch(before, [s.thenStatement, ...rest]);
     const elseBranch = this.branch(before, [...(s.elseStatement ? [s.elseStatement] : []), ...rest]);
