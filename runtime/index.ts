@@ -148,3 +148,4 @@ export function differentiable<T>(value: T, context?: unknown, descriptor?: Prop
   return descriptor ?? value;
 }
 export { numericGrad, checkGradient, relativeError, type NumericGradOptions, type CheckGradientOptions, type GradientCheckEntry, type GradientCheckResult } from "./check.js";
+export { ValueStack, saved } from "./stack.js";

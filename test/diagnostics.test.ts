@@ -24,11 +24,17 @@ function only(body: string, params = "x: number", preamble = "") {
 }
 
 describe("refused at compile time, at the node", () => {
-  it("94002 loops", () => {
-    const d = only("  let s = 0;\n  for (let i = 0; i < 3; i++) s += x;\n  return s;");
-    expect(d).toMatchObject({ code: 94002, line: 5, column: 3 });
-    expect(d.text).toMatch(/loops are not supported yet.*unroll/);
-    expect(only("  let s = x;\n  while (s < 10) s = s * 2;\n  return s;")).toMatchObject({ code: 94002, line: 5, column: 3 });
+  it("94002 loops tsgrad cannot differentiate yet", () => {
+    const forIn = only("  let s = 0;\n  for (const k in { a: 1 }) s += x;\n  return s;");
+    expect(forIn).toMatchObject({ code: 94002, line: 5, column: 3 });
+    expect(forIn.text).toMatch(/for\.\.\.in.*counting `for` loop/);
+    expect(only("  let s = 0;\n  for (const v of [1, 2]) s += v * x;\n  return s;")).toMatchObject({ code: 94002, line: 5, column: 3 });
+    const ret = only("  let s = x;\n  while (s < 10) {\n    if (s > 5) return s;\n    s = s * 2;\n  }\n  return s;");
+    expect(ret).toMatchObject({ code: 94002, line: 6, column: 16 });
+    expect(ret.text).toMatch(/`return` inside a loop.*break/);
+    expect(only("  let s = x;\n  outer: while (s < 10) {\n    s = s * 2;\n    break outer;\n  }\n  return s;")).toMatchObject({ code: 94002, line: 5, column: 3 });
+    const test = only("  let s = x;\n  while (s < Math.random()) s = s * 2;\n  return s;");
+    expect(test).toMatchObject({ code: 94002, line: 5, column: 10 });
   });
   it("94001 other statements", () => {
     const d = only("  switch (x) { default: return x; }");
@@ -78,11 +84,11 @@ describe("refused at compile time, at the node", () => {
     expect(only("  return Math.clz32(x);")).toMatchObject({ code: 94003, line: 4, column: 10, at: "Math.clz32" });
   });
   it("reports every problem of a function, not only the first", () => {
-    const found = refusals("/** @differentiable */\nexport function f(x: number): number {\n  for (;;) {}\n  while (x) {}\n  return x;\n}\n");
-    expect(found.map((d) => [d.code, d.line])).toEqual([[94002, 3], [94002, 4]]);
+    const found = refusals("/** @differentiable */\nexport function f(x: number): number {\n  for (const k in {}) {}\n  try {} finally {}\n  return x;\n}\n");
+    expect(found.map((d) => [d.code, d.line])).toEqual([[94002, 3], [94001, 4]]);
   });
   it("a refused function does not stop the others in the file", () => {
-    const { js } = compileToJs("/** @differentiable */\nexport function bad(x: number): number { for (;;) {} }\n/** @differentiable */\nexport function good(x: number): number { return x * x; }\n");
+    const { js } = compileToJs("/** @differentiable */\nexport function bad(x: number): number { for (const k in {}) {} return x; }\n/** @differentiable */\nexport function good(x: number): number { return x * x; }\n");
     expect(js).toContain("good_grad");
     expect(js).not.toContain("bad_grad");
   });

@@ -73,12 +73,12 @@ const [dx, dy] = grad(f)(2, 3);
 console.log(JSON.stringify({ dx, dy }));
 `;
 
-// The `for` statement is on line 4.
+// The `for...in` statement is on line 4.
 const BAD_SOURCE = `/** @differentiable */
 export function sumTimes(x: number): number {
   let s = 0;
-  for (let i = 0; i < 3; i++) {
-    s += x * i;
+  for (const k in { a: 1 }) {
+    s += x;
   }
   return s;
 }

@@ -12,10 +12,14 @@ export interface Activity {
 }
 
 export function analyzeActivity(fn: StagedFunction): Activity {
+  // A loop feeds its headers back into its body: repeat until nothing changes.
   const varied = new Set(fn.params);
-  forEachDef(fn.body, (d) => {
-    if (d.op !== null && d.args.some((a) => a.k === "ref" && varied.has(a.name))) varied.add(d.name);
-  });
+  for (let size = -1; size !== varied.size; ) {
+    size = varied.size;
+    forEachDef(fn.body, (d) => {
+      if (d.op !== null && d.args.some((a) => a.k === "ref" && varied.has(a.name))) varied.add(d.name);
+    });
+  }
 
   const useful = new Set([fn.result]);
   const errors: DiffError[] = [];
@@ -25,6 +29,11 @@ export function analyzeActivity(fn: StagedFunction): Activity {
       if (s.k === "if") {
         backward(s.then);
         backward(s.else);
+      } else if (s.k === "loop") {
+        for (let size = -1; size !== useful.size; ) {
+          size = useful.size;
+          backward(s.body);
+        }
       } else if (s.k === "def" && useful.has(s.name)) {
         if (s.op !== null) s.args.forEach((a) => a.k === "ref" && useful.add(a.name));
         else if (s.opaqueCall && [...refsOf(s.value)].some((n) => varied.has(n))) {
@@ -40,7 +49,8 @@ export function analyzeActivity(fn: StagedFunction): Activity {
     }
   };
   backward(fn.body);
+  const unique = new Map(errors.map((e) => [e.node, e]));
 
   const active = new Set([...varied].filter((n) => useful.has(n)));
-  return { active, errors };
+  return { active, errors: [...unique.values()] };
 }

@@ -8,7 +8,7 @@
 // user code.
 
 import ts from "typescript";
-import { type BStmt, type Expr, type Stmt } from "./ir.js";
+import { type BLoop, type BStmt, type Counter, type Expr, type Loop, type Stmt, binary, num, ref } from "./ir.js";
 
 const f = ts.factory;
 
@@ -123,9 +123,30 @@ function declareConst(name: string, value: ts.Expression, flags: ts.NodeFlags = 
   return f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(name, undefined, undefined, value)], flags));
 }
 
-/** Forward statements: `const num = x + sigy; // numerator`, `let y_1: number;`, branches. */
+/** The stack loops save values on: `saved` (the runtime's shared one, or vjp's own). */
+let stack = "saved";
+
+/** Emits with `name` as the stack's identifier. */
+export function withStack<T>(name: string, build: () => T): T {
+  const outer = stack;
+  stack = name;
+  try {
+    return build();
+  } finally {
+    stack = outer;
+  }
+}
+
+const stackCall = (method: string, args: ts.Expression[]) => f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(stack), method), undefined, args);
+
+/** Forward statements: `const num = x + sigy; // numerator`, `let y_1: number;`, branches, loops. */
 export function emitForward(body: readonly Stmt[]): ts.Statement[] {
-  return body.map((s): ts.Statement => {
+  return body.flatMap((s): ts.Statement | ts.Statement[] => {
+    if (s.k === "loop") return emitLoop(s);
+    if (s.k === "push") {
+      const value = s.type === "boolean" ? f.createConditionalExpression(f.createIdentifier(s.name), undefined, f.createNumericLiteral(1), undefined, f.createNumericLiteral(0)) : f.createIdentifier(s.name);
+      return f.createExpressionStatement(stackCall("push", [value]));
+    }
     if (s.k === "let") {
       const type = s.type === "boolean" ? f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword) : numberType();
       const definite = s.hoisted ? f.createToken(ts.SyntaxKind.ExclamationToken) : undefined;
@@ -135,14 +156,73 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
       return ts.setOriginalNode(f.createIfStatement(exprToTs(s.test), f.createBlock(emitForward(s.then), true), s.else.length ? f.createBlock(emitForward(s.else), true) : undefined), s.source);
     }
     const value = exprToTs(s.value);
-    const line = s.assign ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value)) : declareConst(s.name, value);
+    const line = s.assign ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value)) : declareConst(s.name, value, s.mutable ? ts.NodeFlags.Let : ts.NodeFlags.Const);
     ts.setOriginalNode(line, s.source);
     return s.note ? ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.note}`, false) : line;
   });
 }
 
+/**
+ * A forward loop as the user wrote it: `for (let i = 0; i < n; i++)`, or `while (test)` and
+ * `do ... while (test)` with a count of iterations for the backward loop when it needs one.
+ */
+function emitLoop(s: Loop): ts.Statement[] {
+  const body = emitForward(s.body);
+  const out: ts.Statement[] = [];
+  if (s.count) {
+    out.push(declareConst(s.count, f.createNumericLiteral(0), ts.NodeFlags.Let));
+    body.unshift(f.createExpressionStatement(f.createPostfixIncrement(f.createIdentifier(s.count))));
+  }
+  const block = f.createBlock(body, true);
+  let loop: ts.Statement;
+  if (s.counter) {
+    const c = s.counter;
+    const init = f.createVariableDeclarationList([f.createVariableDeclaration(c.name, undefined, undefined, exprToTs(c.from))], ts.NodeFlags.Let);
+    loop = f.createForStatement(init, exprToTs(binary(c.op, ref(c.name), c.to)), step(c.name, c.step), block);
+  } else if (s.kind === "do") loop = f.createDoStatement(block, exprToTs(s.test));
+  else loop = f.createWhileStatement(exprToTs(s.test), block);
+  out.push(ts.setOriginalNode(loop, s.source));
+  return out;
+}
+
+const step = (name: string, by: 1 | -1) => (by === 1 ? f.createPostfixIncrement(f.createIdentifier(name)) : f.createPostfixDecrement(f.createIdentifier(name)));
+
+/**
+ * The backward loop: iterations in reverse. A counter runs back from its last value
+ * (`for (let i = n - 1; i >= 0; i--)`); other loops run as many times as the forward loop counted.
+ */
+function emitBackwardLoop(s: BLoop): ts.Statement {
+  const body = f.createBlock(emitBackward(s.body, reassignedIn([s])), true);
+  const c = s.loop.counter;
+  if (c) {
+    const init = f.createVariableDeclarationList([f.createVariableDeclaration(c.name, undefined, undefined, exprToTs(lastValue(c)))], ts.NodeFlags.Let);
+    return f.createForStatement(init, exprToTs(binary(c.step === 1 ? ">=" : "<=", ref(c.name), c.from)), step(c.name, c.step === 1 ? -1 : 1), body);
+  }
+  const n = s.index!;
+  const init = f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, undefined, f.createIdentifier(s.loop.count!))], ts.NodeFlags.Let);
+  return f.createForStatement(init, exprToTs(binary(">", ref(n), num(0))), step(n, -1), body);
+}
+
+/** The counter's value in the last iteration: i < n → Math.ceil(n) - 1 (n - 1 for an integer literal). */
+function lastValue(c: Counter): Expr {
+  const round = c.op === "<" || c.op === ">=" ? Math.ceil : Math.floor;
+  const shift = c.op === "<" ? -1 : c.op === ">" ? 1 : 0;
+  if (c.to.k === "num") return num(round(c.to.value) + shift);
+  const rounded: Expr = { k: "call", callee: c.op === "<" || c.op === ">=" ? "Math.ceil" : "Math.floor", args: [c.to] };
+  return shift === 0 ? rounded : binary(shift > 0 ? "+" : "-", rounded, num(1));
+}
+
+/** `for (let i = 0; i < n; i++)` → its header text, for the comment above the backward loop. */
+function loopHeading(s: Loop): string {
+  const node = s.source;
+  if (ts.isForStatement(node)) return `for (${node.initializer?.getText() ?? ""}; ${node.condition?.getText() ?? ""}; ${node.incrementor?.getText() ?? ""})`;
+  if (ts.isWhileStatement(node)) return `while (${node.expression.getText()})`;
+  if (ts.isDoStatement(node)) return `do ... while (${node.expression.getText()})`;
+  return "loop";
+}
+
 /** Backward statements; a comment line `// f = num * invden` heads each block. */
-export function emitBackward(body: readonly BStmt[]): ts.Statement[] {
+export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<string> = reassignedIn(body)): ts.Statement[] {
   const out: ts.Statement[] = [];
   let pending: string | undefined;
   for (const s of body) {
@@ -150,8 +230,23 @@ export function emitBackward(body: readonly BStmt[]): ts.Statement[] {
       pending = `${s.def.name} = ${printExpr(s.def.value)}`;
       continue;
     }
+    if (s.k === "recompute") {
+      const lines = emitForward(s.body);
+      if (lines.length) comment(lines[0], "recompute this iteration's values");
+      out.push(...lines);
+      continue;
+    }
     let line: ts.Statement;
-    if (s.k === "acc") {
+    if (s.k === "loop") {
+      line = comment(emitBackwardLoop(s), `${loopHeading(s.loop)}, in reverse`);
+    } else if (s.k === "pop") {
+      const popped = s.type === "boolean" ? binary("===", { k: "global", text: `${stack}.pop()` }, num(1)) : undefined;
+      const value = popped ? exprToTs(popped) : stackCall("pop", []);
+      line = s.declare ? declareConst(s.name, value, reassigned.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const) : f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value));
+      if (body.indexOf(s) === 0) comment(line, "restore this iteration's saved values");
+    } else if (s.k === "set") {
+      line = s.declare ? declareConst(s.adj, exprToTs(s.value), ts.NodeFlags.Let) : f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.adj), exprToTs(s.value)));
+    } else if (s.k === "acc") {
       // dv += -e reads better as dv -= e.
       const negated = s.value.k === "unary" && s.value.op === "-" ? s.value.arg : s.value.k === "num" && s.value.value < 0 ? { k: "num" as const, value: -s.value.value } : undefined;
       line = s.declare
@@ -165,11 +260,30 @@ export function emitBackward(body: readonly BStmt[]): ts.Statement[] {
       const pattern = f.createArrayBindingPattern(s.names.map((n) => (n ? f.createBindingElement(undefined, undefined, n) : f.createOmittedExpression())));
       line = f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(pattern, undefined, undefined, f.createCallExpression(exprToTs(s.callee), undefined, s.args.map(exprToTs)))], ts.NodeFlags.Const));
     } else {
-      line = f.createIfStatement(exprToTs(s.test), f.createBlock(emitBackward(s.then), true), s.else.length ? f.createBlock(emitBackward(s.else), true) : undefined);
+      line = f.createIfStatement(exprToTs(s.test), f.createBlock(emitBackward(s.then, reassigned), true), s.else.length ? f.createBlock(emitBackward(s.else, reassigned), true) : undefined);
     }
     if (pending) comment(line, pending);
     pending = undefined;
     out.push(line);
+  }
+  return out;
+}
+
+/** Names a backward pass assigns from the stack (`x = saved.pop()`): declared with let. */
+export function reassignedIn(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
+  for (const s of body) {
+    if (s.k === "pop" && !s.declare) out.add(s.name);
+    else if (s.k === "loop") reassignedIn(s.body, out);
+    else if (s.k === "if") reassignedIn(s.then, out), reassignedIn(s.else, out);
+  }
+  return out;
+}
+
+/** Names the outermost backward loops assign from the stack: the function must declare them. */
+function outermostLoopPops(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
+  for (const s of body) {
+    if (s.k === "loop") s.body.forEach((t) => t.k === "pop" && !t.declare && out.add(t.name));
+    else if (s.k === "if") outermostLoopPops(s.then, out), outermostLoopPops(s.else, out);
   }
   return out;
 }
@@ -235,16 +349,21 @@ export function emitGrad(shape: FunctionShape, name: string, forward: readonly S
   return declareFunction(shape, name, parameters(shape.params), tupleType(shape), body, `Gradient of \`${shape.name}\` with respect to each parameter (generated by tsgrad).`);
 }
 
-/** f_forward: the forward pass, returning the value and the cache its backward pass reads. */
-export function emitForwardFunction(shape: FunctionShape, name: string, forward: readonly Stmt[], result: string, cache: readonly string[]) {
-  const cacheObject = f.createObjectLiteralExpression(cache.map((c) => f.createShorthandPropertyAssignment(c)));
+/**
+ * f_forward: the forward pass, returning the value and the cache its backward pass reads. With
+ * loops that save values, it fills a stack of its own (`newStack`), kept in the cache.
+ */
+export function emitForwardFunction(shape: FunctionShape, name: string, forward: readonly Stmt[], result: string, cache: readonly string[], newStack?: string) {
+  const entries = [...cache, ...(newStack ? [stack] : [])];
+  const cacheObject = f.createObjectLiteralExpression(entries.map((c) => f.createShorthandPropertyAssignment(c)));
   const ret = f.createReturnStatement(f.createObjectLiteralExpression([f.createPropertyAssignment("value", f.createIdentifier(result)), f.createPropertyAssignment("cache", cacheObject)]));
-  const body = [...emitForward(forward), ret];
+  const own = newStack ? [declareConst(stack, f.createNewExpression(f.createIdentifier(newStack), undefined, []))] : [];
+  const body = [...own, ...emitForward(forward), ret];
   return declareFunction(shape, name, parameters(shape.params), undefined, body, `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`);
 }
 
 /** f_backward(cache, df): the backward pass of vjp, given the gradient on the output. */
-export function emitBackwardFunction(shape: FunctionShape, name: string, forwardName: string, seed: string, backward: readonly BStmt[], cache: readonly string[], cacheParam: string) {
+export function emitBackwardFunction(shape: FunctionShape, name: string, forwardName: string, seed: string, backward: readonly BStmt[], cache: readonly string[], cacheParam: string, usesStack = false) {
   // ReturnType<typeof f_forward>["cache"]; for methods Model["f_forward"] or typeof Model.f_forward.
   const m = shape.method;
   const forwardType = !m
@@ -254,10 +373,17 @@ export function emitBackwardFunction(shape: FunctionShape, name: string, forward
       : f.createIndexedAccessTypeNode(f.createTypeReferenceNode(m.className), f.createLiteralTypeNode(f.createStringLiteral(forwardName)));
   const cacheType = f.createIndexedAccessTypeNode(f.createTypeReferenceNode("ReturnType", [forwardType]), f.createLiteralTypeNode(f.createStringLiteral("cache")));
   const params = [f.createParameterDeclaration(undefined, undefined, cacheParam, undefined, cacheType), ...parameters([seed])];
+  // Loop headers restored from the stack are assigned: `let` for them, declared if not cached.
+  const reassigned = reassignedIn(backward);
+  const topLevel = outermostLoopPops(backward);
+  const flags = cache.some((c) => topLevel.has(c)) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
   const unpack = cache.length
-    ? [f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(f.createObjectBindingPattern(cache.map((c) => f.createBindingElement(undefined, undefined, c))), undefined, undefined, f.createIdentifier(cacheParam))], ts.NodeFlags.Const))]
+    ? [f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(f.createObjectBindingPattern(cache.map((c) => f.createBindingElement(undefined, undefined, c))), undefined, undefined, f.createIdentifier(cacheParam))], flags))]
     : [];
-  const body = [...unpack, ...emitBackward(backward), f.createReturnStatement(gradientTuple(shape))];
+  const declared = [...topLevel].filter((n) => !cache.includes(n)).map((n) => f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, numberType())], ts.NodeFlags.Let)));
+  // vjp's backward may run more than once: it pops from a replay of the cached stack.
+  const replay = usesStack ? [declareConst(stack, f.createCallExpression(f.createPropertyAccessExpression(f.createPropertyAccessExpression(f.createIdentifier(cacheParam), stack), "replay"), undefined, []))] : [];
+  const body = [...unpack, ...declared, ...replay, ...emitBackward(backward, reassigned), f.createReturnStatement(gradientTuple(shape))];
   return declareFunction(shape, name, params, tupleType(shape), body, `Backward pass of \`${shape.name}\` for vjp: gradients from the cache and the output's gradient \`${seed}\` (generated by tsgrad).`);
 }
 

@@ -10,13 +10,12 @@ import ts from "typescript";
 import type { FunctionNode } from "./annotations.js";
 import { Code, DiffError } from "./diagnostics.js";
 
-const LOOP_HELP =
-  "loops are not supported yet in @differentiable functions; unroll it, or compute the loop in a function without a gradient path";
 
 export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   const errors: DiffError[] = [];
   const fail = (code: Code, node: ts.Node, message: string): void => void errors.push(new DiffError(code, node, message));
 
+  let loopDepth = 0;
   checkSignature(fn, checker, fail);
   if (!fn.body) return errors;
   if (ts.isBlock(fn.body)) fn.body.statements.forEach((s) => statement(s));
@@ -38,6 +37,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       }
       case ts.SyntaxKind.ReturnStatement: {
         const r = s as ts.ReturnStatement;
+        if (loopDepth > 0) return fail(Code.UnsupportedLoop, s, "`return` inside a loop is not supported yet; `break` out of the loop and return after it");
         if (r.expression) expression(r.expression);
         else fail(Code.UnsupportedStatement, s, "`return` needs a value: a @differentiable function returns a number on every path");
         return;
@@ -46,12 +46,30 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         return (s as ts.Block).statements.forEach(statement);
       case ts.SyntaxKind.EmptyStatement:
         return;
-      case ts.SyntaxKind.ForStatement:
-      case ts.SyntaxKind.ForOfStatement:
-      case ts.SyntaxKind.ForInStatement:
       case ts.SyntaxKind.WhileStatement:
-      case ts.SyntaxKind.DoStatement:
-        return fail(Code.UnsupportedLoop, s, `\`${firstWord(s)}\` ${LOOP_HELP}`);
+      case ts.SyntaxKind.DoStatement: {
+        const w = s as ts.WhileStatement | ts.DoStatement;
+        expression(w.expression);
+        return loopBody(w.statement);
+      }
+      case ts.SyntaxKind.ForStatement: {
+        const f = s as ts.ForStatement;
+        if (f.initializer && ts.isVariableDeclarationList(f.initializer)) variableList(f.initializer, f.initializer);
+        else if (f.initializer) effect(f.initializer);
+        if (f.condition) expression(f.condition);
+        if (f.incrementor) effect(f.incrementor);
+        return loopBody(f.statement);
+      }
+      case ts.SyntaxKind.ForOfStatement:
+        return fail(Code.UnsupportedLoop, s, "`for...of` iterates over arrays, which are not supported yet; use `for (let i = 0; i < n; i++)`");
+      case ts.SyntaxKind.ForInStatement:
+        return fail(Code.UnsupportedLoop, s, "`for...in` iterates over object keys, which have no derivative; use a counting `for` loop");
+      case ts.SyntaxKind.BreakStatement:
+      case ts.SyntaxKind.ContinueStatement:
+        if ((s as ts.BreakStatement).label) return fail(Code.UnsupportedLoop, s, "labelled `break` and `continue` are not supported; use a flag variable to leave the outer loop");
+        return;
+      case ts.SyntaxKind.LabeledStatement:
+        return fail(Code.UnsupportedLoop, s, "labelled statements are not supported in a @differentiable function; remove the label and use a flag variable");
       case ts.SyntaxKind.FunctionDeclaration:
       case ts.SyntaxKind.ClassDeclaration:
         return fail(Code.UnsupportedDeclaration, s, "nested functions and classes are not supported in a @differentiable function; move them to module level");
@@ -60,12 +78,22 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     }
   }
 
+  function loopBody(body: ts.Statement): void {
+    loopDepth++;
+    statement(body);
+    loopDepth--;
+  }
+
   function variables(v: ts.VariableStatement): void {
-    const flags = v.declarationList.flags;
+    variableList(v.declarationList, v);
+  }
+
+  function variableList(list: ts.VariableDeclarationList, node: ts.Node): void {
+    const flags = list.flags;
     if (!(flags & (ts.NodeFlags.Const | ts.NodeFlags.Let))) {
-      return fail(Code.UnsupportedDeclaration, v, "`var` is not supported in a @differentiable function; use `const` or `let`");
+      return fail(Code.UnsupportedDeclaration, node, "`var` is not supported in a @differentiable function; use `const` or `let`");
     }
-    for (const d of v.declarationList.declarations) {
+    for (const d of list.declarations) {
       if (ts.isIdentifier(d.name) && d.name.text === "Math") {
         fail(Code.UnsupportedDeclaration, d.name, "a local named `Math` would hide the Math functions the generated gradient calls; rename it");
       } else if (!ts.isIdentifier(d.name)) {

@@ -39,6 +39,13 @@ export interface Def {
   opaqueCall?: ts.Node;
   /** Values are numbers, but a condition kept in a local (`const pos = x > 0`) is a boolean. */
   type?: "boolean";
+  /** Declared with `let`: a loop's header variable, overwritten by the loop (see Loop). */
+  mutable?: boolean;
+  /**
+   * The end of a loop iteration, `x = x_1`: writes a header variable the next iteration reads.
+   * Unlike a join, it overwrites a live value, so the backward pass resets the header's adjoint.
+   */
+  overwrite?: boolean;
 }
 
 /**
@@ -61,7 +68,44 @@ export interface If {
   source: ts.Node;
 }
 
-export type Stmt = Def | Let | If;
+/**
+ * A loop in staged form. Its body is SSA like any block and ends with `header = value` writes
+ * (Def.overwrite) for each variable the loop carries to its next iteration; the test reads the
+ * headers. Two shapes:
+ *   counter   for (let i = 0; i < n; i++): i is read-only in the body, the backward pass runs
+ *             for (let i = last; i >= 0; i--) without saving anything for it
+ *   general   while/do/for: the forward pass counts iterations, the backward pass runs that many
+ */
+export interface Loop {
+  k: "loop";
+  kind: "while" | "do";
+  counter?: Counter;
+  /** The loop test over header names and constants; `true` when a counter is the whole test. */
+  test: Expr;
+  body: Stmt[];
+  /** Header names: mutable variables declared before the loop, overwritten at each iteration's end. */
+  carried: string[];
+  source: ts.Node;
+  /** Set by reverse.ts: the name counting iterations, for loops without a counter. */
+  count?: string;
+}
+
+export interface Counter {
+  name: string;
+  from: Expr;
+  to: Expr;
+  op: "<" | "<=" | ">" | ">=";
+  step: 1 | -1;
+}
+
+/** `saved.push(x)`: set by reverse.ts at the end of an iteration, for what its backward pass reads. */
+export interface Push {
+  k: "push";
+  name: string;
+  type?: "boolean";
+}
+
+export type Stmt = Def | Let | If | Loop | Push;
 
 /** A staged function: parameters, body, and the name holding the result. */
 export interface StagedFunction {
@@ -78,10 +122,28 @@ export interface StagedFunction {
  */
 export type BStmt =
   | { k: "acc"; adj: string; value: Expr; declare?: boolean }
+  /** `dv = value`: after an overwrite the adjoint restarts (`dx = 0`, folded into the next write). */
+  | { k: "set"; adj: string; value: Expr; declare?: boolean }
   | { k: "zero"; adj: string }
   | { k: "if"; test: Expr; then: BStmt[]; else: BStmt[] }
   | { k: "grads"; names: string[]; callee: Expr; args: Expr[] }
-  | { k: "comment"; def: Def };
+  | { k: "comment"; def: Def }
+  | BLoop
+  /** `const t = saved.pop()` (declare) or `x = saved.pop()`: a saved value restored under its own name. */
+  | { k: "pop"; name: string; declare: boolean; type?: "boolean" }
+  /** Forward statements recomputed inside a backward loop, from restored values. */
+  | { k: "recompute"; body: Stmt[] };
+
+/** The backward loop of a Loop: its iterations in reverse, each restoring its values first. */
+export interface BLoop {
+  k: "loop";
+  loop: Loop;
+  body: BStmt[];
+  /** Adjoints of values defined in the body: declared inside, fresh each iteration. */
+  locals: ReadonlySet<string>;
+  /** For a loop without a counter: the name running its iterations down, set by save.ts. */
+  index?: string;
+}
 
 export const num = (value: number): Expr => ({ k: "num", value });
 export const ref = (name: string): Expr => ({ k: "ref", name });
@@ -130,13 +192,32 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Expr>): Expr {
   }
 }
 
-/** Visits every Def, in order, also inside branches. */
+/** Visits every Def, in order, also inside branches and loops. */
 export function forEachDef(body: readonly Stmt[], visit: (d: Def) => void): void {
   for (const s of body) {
     if (s.k === "def") visit(s);
     else if (s.k === "if") {
       forEachDef(s.then, visit);
       forEachDef(s.else, visit);
+    } else if (s.k === "loop") forEachDef(s.body, visit);
+  }
+}
+
+/** Every name a forward statement list reads (tests, values, loop bounds, pushes). */
+export function forwardReads(body: readonly Stmt[], out: Set<string> = new Set()): Set<string> {
+  for (const s of body) {
+    if (s.k === "def") refsOf(s.value, out);
+    else if (s.k === "push") out.add(s.name);
+    else if (s.k === "if") {
+      refsOf(s.test, out);
+      forwardReads(s.then, out);
+      forwardReads(s.else, out);
+    } else if (s.k === "loop") {
+      refsOf(s.test, out);
+      if (s.counter) refsOf(s.counter.from, out), refsOf(s.counter.to, out);
+      forwardReads(s.body, out);
+      s.carried.forEach((c) => out.add(c));
     }
   }
+  return out;
 }

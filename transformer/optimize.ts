@@ -5,7 +5,7 @@
 //   prune         forward values the backward pass (or the result, for vjp) never reads are not
 //                 computed; empty branches disappear
 
-import { type BStmt, type Expr, type Stmt, num, refsOf, substitute } from "./ir.js";
+import { type BStmt, type Expr, type Stmt, forwardReads, num, refsOf, substitute } from "./ir.js";
 
 // ---- expressions ----------------------------------------------------------------------------
 
@@ -95,10 +95,10 @@ const NEGATED: Record<string, string> = { "===": "!==", "!==": "===", "==": "!="
  * adjoints) are read after the backward pass, so they are never declared inside a branch.
  */
 export function finishBackward(body: readonly BStmt[], outputs: readonly string[], adjoints: ReadonlySet<string>): BStmt[] {
-  const cleaned = withoutDeadAdjoints(clean(body), adjoints);
+  const cleaned = foldResets(withoutDeadAdjoints(clean(body), adjoints));
   const total = mentions(cleaned);
   for (const o of outputs) total.set(o, (total.get(o) ?? 0) + 1);
-  return declare(cleaned, new Set(), total);
+  return declare(cleaned, new Set(), total, adjoints);
 }
 
 /**
@@ -117,8 +117,9 @@ function withoutDeadAdjoints(body: BStmt[], adjoints: ReadonlySet<string>): BStm
 
 function zeroReads(body: readonly BStmt[], dead: ReadonlyMap<string, Expr>): BStmt[] {
   return body.map((s) => {
-    if (s.k === "acc") return { ...s, value: substitute(s.value, dead) };
+    if (s.k === "acc" || s.k === "set") return { ...s, value: substitute(s.value, dead) };
     if (s.k === "if") return { ...s, then: zeroReads(s.then, dead), else: zeroReads(s.else, dead) };
+    if (s.k === "loop") return { ...s, body: zeroReads(s.body, dead) };
     return s;
   });
 }
@@ -127,6 +128,7 @@ function dropUnusedGrads(body: readonly BStmt[], read: ReadonlySet<string>): BSt
   return body.flatMap((s): BStmt[] => {
     if (s.k === "grads") return s.names.some((n) => n && read.has(n)) ? [{ ...s, names: s.names.map((n) => (read.has(n) ? n : "")) }] : [];
     if (s.k === "if") return [{ ...s, then: dropUnusedGrads(s.then, read), else: dropUnusedGrads(s.else, read) }];
+    if (s.k === "loop") return [{ ...s, body: dropUnusedGrads(s.body, read) }];
     return [s];
   });
 }
@@ -137,9 +139,38 @@ function clean(body: readonly BStmt[]): BStmt[] {
     if (s.k === "acc") {
       const value = simplify(s.value);
       if (!isNum(value, 0)) out.push({ ...s, value });
+    } else if (s.k === "set") {
+      out.push({ ...s, value: simplify(s.value) });
     } else if (s.k === "if") {
       out.push(...cleanIf(simplify(s.test), clean(s.then), clean(s.else)));
+    } else if (s.k === "loop") {
+      // A loop whose iterations propagate nothing has no backward loop (and saves nothing).
+      const loopBody = clean(s.body);
+      if (loopBody.some((t) => t.k !== "comment" && t.k !== "set")) out.push({ ...s, body: loopBody });
     } else out.push(s);
+  }
+  return dropEmptyComments(out);
+}
+
+/**
+ * `dx = 0` then, before anything reads dx, `dx -= domx` → `dx = -domx`: the restart of an
+ * overwritten variable's adjoint folds into its first new contribution.
+ */
+function foldResets(body: readonly BStmt[]): BStmt[] {
+  const out: BStmt[] = body.map((s) => (s.k === "if" ? { ...s, then: foldResets(s.then), else: foldResets(s.else) } : s.k === "loop" ? { ...s, body: foldResets(s.body) } : s));
+  for (let i = 0; i < out.length; i++) {
+    const reset = out[i];
+    if (reset.k !== "set" || !isNum(reset.value, 0)) continue;
+    for (let j = i + 1; j < out.length; j++) {
+      const next = out[j];
+      if (next.k === "comment") continue;
+      if ((next.k === "acc" || next.k === "set") && next.adj === reset.adj && !refsOf(next.value).has(reset.adj)) {
+        out[j] = { k: "set", adj: reset.adj, value: next.value };
+        out.splice(i, 1);
+        i--;
+      }
+      if ((next.k !== "acc" && next.k !== "set") || next.adj === reset.adj || refsOf(next.value).has(reset.adj)) break;
+    }
   }
   return dropEmptyComments(out);
 }
@@ -164,12 +195,21 @@ function dropEmptyComments(body: BStmt[]): BStmt[] {
  * mentioned outside it (or in both branches) is declared `let dv = 0` before the `if`; one that
  * lives in a single branch is declared there, like any other.
  */
-function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string, number>): BStmt[] {
+function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string, number>, adjoints: ReadonlySet<string>): BStmt[] {
   const out: BStmt[] = [];
   for (const s of body) {
-    if (s.k === "acc" && !declared.has(s.adj)) {
+    if ((s.k === "acc" || s.k === "set") && !declared.has(s.adj)) {
       declared.add(s.adj);
       out.push({ ...s, declare: true });
+    } else if (s.k === "loop") {
+      // Adjoints of values from outside the loop accumulate across iterations: declared before it.
+      for (const adj of mentions(s.body).keys()) {
+        if (!declared.has(adj) && !s.locals.has(adj) && adjoints.has(adj)) {
+          declared.add(adj);
+          out.push({ k: "zero", adj });
+        }
+      }
+      out.push({ ...s, body: declare(s.body, new Set(declared), total, adjoints) });
     } else if (s.k === "if") {
       const inThen = mentions(s.then);
       const inElse = mentions(s.else);
@@ -181,23 +221,23 @@ function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string
           out.push({ k: "zero", adj });
         }
       }
-      out.push({ ...s, then: declare(s.then, new Set(declared), total), else: declare(s.else, new Set(declared), total) });
+      out.push({ ...s, then: declare(s.then, new Set(declared), total, adjoints), else: declare(s.else, new Set(declared), total, adjoints) });
     } else out.push(s);
   }
   return out;
 }
 
-/** How many times each adjoint is written or read in a backward body. */
+/** How many times each name is written or read in a backward body. */
 function mentions(body: readonly BStmt[], counts: Map<string, number> = new Map()): Map<string, number> {
   const bump = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
   for (const s of body) {
-    if (s.k === "acc") {
+    if (s.k === "acc" || s.k === "set") {
       bump(s.adj);
       refsOf(s.value).forEach(bump);
     } else if (s.k === "if") {
       mentions(s.then, counts);
       mentions(s.else, counts);
-    }
+    } else if (s.k === "loop") mentions(s.body, counts);
   }
   return counts;
 }
@@ -205,27 +245,54 @@ function mentions(body: readonly BStmt[], counts: Map<string, number> = new Map(
 /** Adjoints the backward pass writes, in order of first write. */
 export function accumulated(body: readonly BStmt[], out: string[] = []): string[] {
   for (const s of body) {
-    if (s.k === "acc" && !out.includes(s.adj)) out.push(s.adj);
+    if ((s.k === "acc" || s.k === "set") && !out.includes(s.adj)) out.push(s.adj);
     if (s.k === "if") {
       accumulated(s.then, out);
       accumulated(s.else, out);
-    }
+    } else if (s.k === "loop") accumulated(s.body, out);
   }
   return out;
 }
 
-/** Primal names the backward pass reads (for liveness and the vjp cache). */
+/**
+ * Names the backward pass reads that it does not define itself (for liveness, the vjp cache, and
+ * what a backward loop needs restored): values, tests, loop bounds and counts, minus what backward
+ * loops pop or recompute.
+ */
 export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
-    if (s.k === "acc") refsOf(s.value, out);
+    if (s.k === "acc" || s.k === "set") refsOf(s.value, out);
     else if (s.k === "grads") s.args.forEach((a) => refsOf(a, out));
     else if (s.k === "if") {
       refsOf(s.test, out);
       readsOf(s.then, out);
       readsOf(s.else, out);
-    }
+    } else if (s.k === "loop") {
+      const { counter, count } = s.loop;
+      if (counter) refsOf(counter.from, out), refsOf(counter.to, out);
+      if (count) out.add(count);
+      const inner = readsOf(s.body);
+      const defined = definedBy(s.body);
+      if (counter) defined.add(counter.name);
+      inner.forEach((n) => defined.has(n) || out.add(n));
+    } else if (s.k === "recompute") forwardReads(s.body, out);
   }
   return out;
+}
+
+/** Names a backward body defines before reading them: popped and recomputed values. */
+function definedBy(body: readonly BStmt[]): Set<string> {
+  const names = new Set<string>();
+  const forward = (stmts: readonly Stmt[]) =>
+    stmts.forEach((t) => {
+      if (t.k === "def" || t.k === "let") names.add(t.name);
+      else if (t.k === "if") forward(t.then), forward(t.else);
+    });
+  for (const s of body) {
+    if (s.k === "pop") names.add(s.name);
+    else if (s.k === "recompute") forward(s.body);
+  }
+  return names;
 }
 
 // ---- forward pass ---------------------------------------------------------------------------
@@ -241,7 +308,20 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
         refsOf(s.value, live);
         out.push(s);
       } else if (s.k === "let" && live.has(s.name)) out.push(s);
-      else if (s.k === "if") {
+      else if (s.k === "push") {
+        live.add(s.name);
+        out.push(s);
+      } else if (s.k === "loop") {
+        // A loop runs if anything after it reads what it carries, or it saves values for a backward loop.
+        const saves = hasPush(s.body);
+        if (!s.carried.some((c) => live.has(c)) && !saves && !(s.count && live.has(s.count))) continue;
+        s.carried.forEach((c) => live.add(c));
+        keep(s.body);
+        const body = keep(s.body);
+        refsOf(s.test, live);
+        if (s.counter) refsOf(s.counter.to, live);
+        out.push({ ...s, body });
+      } else if (s.k === "if") {
         const then = keep(s.then);
         const otherwise = keep(s.else);
         if (then.length || otherwise.length) {
@@ -252,6 +332,7 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
     }
     return out.reverse();
   };
+  const hasPush = (stmts: readonly Stmt[]): boolean => stmts.some((t) => t.k === "push" || (t.k === "loop" && hasPush(t.body)) || (t.k === "if" && (hasPush(t.then) || hasPush(t.else))));
   // Two passes: a join variable's `let` comes before the branch that makes it live.
   keep(body);
   return keep(body);

@@ -12,10 +12,11 @@ import { type Differentiable, findDifferentiable, resolveFunction } from "./anno
 import { Code, DiffError, toDiagnostic } from "./diagnostics.js";
 import * as emit from "./emit.js";
 import { fence } from "./fence.js";
-import { type Expr, type StagedFunction, num, ref } from "./ir.js";
+import { type Expr, type StagedFunction, type Stmt, num, ref } from "./ir.js";
 import { Namer, generatedNames } from "./naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.js";
 import { reverse } from "./reverse.js";
+import { save } from "./save.js";
 import { stage } from "./stage.js";
 
 export type Stage = "staged" | "reverse" | "final";
@@ -59,11 +60,14 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const raw = stageName === "reverse";
 
     // grad: the seed 1 folds away; only what the backward pass reads is computed.
-    const g = reverse(staged, activity, namer.fork(), num(1));
-    const gBackward = raw ? g.backward : finishBackward(g.backward, g.paramAdjoints, g.adjoints);
-    const gForward = raw ? staged.body : pruneForward(staged.body, readsOf(gBackward));
-    const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gBackward) };
-    const gradFn = emit.emitGrad(gShape, names.grad, gForward, gBackward);
+    const gNamer = namer.fork();
+    const g = reverse(staged, activity, gNamer, num(1));
+    const gFinished = raw ? g.backward : finishBackward(g.backward, g.paramAdjoints, g.adjoints);
+    const gSaved = save(staged.body, gFinished, gNamer);
+    const gForward = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
+    const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gSaved.backward) };
+    const gStack = savesValues(gSaved.forward) ? runtimeName(ctx, "saved", gNamer) : undefined;
+    const gradFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, names.grad, gForward, gSaved.backward));
     if (raw) return { d, staged, members: [gradFn] };
 
     // vjp: the forward pass keeps a cache, the backward pass takes the output's gradient.
@@ -71,18 +75,21 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const seed = vjpNamer.adjoint(staged.result);
     const cacheParam = vjpNamer.fresh("cache");
     const v = reverse(staged, activity, vjpNamer, ref(seed));
-    const vBackward = finishBackward(v.backward, v.paramAdjoints, v.adjoints);
+    const vSaved = save(staged.body, finishBackward(v.backward, v.paramAdjoints, v.adjoints), vjpNamer);
+    const vBackward = vSaved.backward;
     const reads = readsOf(vBackward);
-    const vForward = pruneForward(staged.body, [...reads, staged.result]);
-    const cache = definedIn(staged).filter((n) => reads.has(n));
+    const vForward = pruneForward(vSaved.forward, [...reads, staged.result]);
+    const cache = definedIn({ ...staged, body: vSaved.forward }).filter((n) => reads.has(n));
     const vShape = { ...shape, gradients: gradientsOf(v.paramAdjoints, vBackward) };
+    const ownStack = savesValues(vSaved.forward) ? runtimeName(ctx, "ValueStack") : undefined;
+    const vStack = ownStack ? vjpNamer.fresh("saved") : "saved";
     return {
       d,
       staged,
       members: [
         gradFn,
-        emit.emitForwardFunction(vShape, names.forward, vForward, staged.result, cache),
-        emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache, cacheParam),
+        emit.withStack(vStack, () => emit.emitForwardFunction(vShape, names.forward, vForward, staged.result, cache, ownStack)),
+        emit.withStack(vStack, () => emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache, cacheParam, ownStack !== undefined)),
       ],
     };
   } catch (e) {
@@ -111,12 +118,42 @@ function gradientsOf(adjoints: readonly string[], backward: Parameters<typeof ac
   return adjoints.map((a) => (written.has(a) ? a : undefined));
 }
 
+/** Does any loop push values for its backward loop? */
+function savesValues(body: readonly Stmt[]): boolean {
+  return body.some((s) => s.k === "push" || (s.k === "loop" && savesValues(s.body)) || (s.k === "if" && (savesValues(s.then) || savesValues(s.else))));
+}
+
+/**
+ * The local name of a runtime export the generated code uses, imported once per file; aliased
+ * (`saved as saved_2`) when the file declares that name itself.
+ */
+function runtimeName(ctx: FileContext, name: string, locals?: Namer): string {
+  const taken = new Set<string>();
+  ctx.file.statements.forEach((s) => {
+    if (ts.isImportDeclaration(s)) {
+      const bindings = s.importClause?.namedBindings;
+      if (bindings && ts.isNamedImports(bindings) && ts.isStringLiteral(s.moduleSpecifier) && s.moduleSpecifier.text === RUNTIME) {
+        if (bindings.elements.some((e) => (e.propertyName ?? e.name).text === name && e.name.text === name)) return; // already imported as itself
+      }
+      s.importClause?.name && taken.add(s.importClause.name.text);
+      if (bindings && ts.isNamedImports(bindings)) bindings.elements.forEach((e) => taken.add(e.name.text));
+      if (bindings && ts.isNamespaceImport(bindings)) taken.add(bindings.name.text);
+    } else if ((ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s)) && s.name) taken.add(s.name.text);
+    else if (ts.isVariableStatement(s)) s.declarationList.declarations.forEach((d) => ts.isIdentifier(d.name) && taken.add(d.name.text));
+  });
+  let local = name;
+  for (let i = 2; taken.has(local) || locals?.has(local); i++) local = `${name}_${i}`;
+  addImport(ctx.imports, RUNTIME, local === name ? name : `${name} as ${local}`);
+  return local;
+}
+
 /** Parameters, then forward names in definition order: the order of the vjp cache. */
 function definedIn(fn: StagedFunction): string[] {
   const names = [...fn.params];
   const visit = (body: StagedFunction["body"]) =>
     body.forEach((s) => {
       if ((s.k === "def" || s.k === "let") && !names.includes(s.name)) names.push(s.name);
+      if (s.k === "loop" && s.count && !names.includes(s.count)) names.push(s.count);
       if (s.k === "if") {
         visit(s.then);
         visit(s.else);

@@ -8,7 +8,7 @@
 
 import ts from "typescript";
 import type { Activity } from "./activity.js";
-import { type BStmt, type Def, type Expr, type Stmt, type StagedFunction, binary, ref, substitute } from "./ir.js";
+import { type BStmt, type Def, type Expr, type Loop, type Stmt, type StagedFunction, binary, num, ref, substitute } from "./ir.js";
 import type { Namer } from "./naming.js";
 import { exprFromTs } from "./stage.js";
 import { scalarRules } from "../runtime/rules/scalar.js";
@@ -41,11 +41,33 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
       const s = body[i];
       if (s.k === "if") {
         out.push({ k: "if", test: s.test, then: block(s.then), else: block(s.else) });
+      } else if (s.k === "loop") {
+        out.push({ k: "loop", loop: s, body: block(s.body), locals: localAdjoints(s) });
       } else if (s.k === "def" && s.op !== null && activity.active.has(s.name) && s.args.some(active)) {
         out.push({ k: "comment", def: s }, ...operation(s, gradientOf(s)));
       }
+      // x = x_1 at the end of an iteration: what x held before is another value, with its own gradient.
+      if (s.k === "def" && s.overwrite && activity.active.has(s.name)) {
+        if (!s.args.some(active)) out.push({ k: "comment", def: s });
+        out.push({ k: "set", adj: adjointOf(s.name), value: num(0) });
+      }
     }
     return out;
+  };
+
+  /** The adjoints of values a loop body defines (inner loops' too): fresh in each backward iteration. */
+  const localAdjoints = (loop: Loop): Set<string> => {
+    const names = new Set<string>();
+    const visit = (body: readonly Stmt[]) =>
+      body.forEach((s) => {
+        if (s.k === "def" && !s.overwrite && activity.active.has(s.name)) names.add(adjointOf(s.name));
+        else if (s.k === "if") {
+          visit(s.then);
+          visit(s.else);
+        } else if (s.k === "loop") visit(s.body);
+      });
+    visit(loop.body);
+    return names;
   };
 
   const operation = (d: Def, g: Expr): BStmt[] => {

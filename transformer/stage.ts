@@ -14,7 +14,7 @@
 import ts from "typescript";
 import { resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
 import { Code, DiffError } from "./diagnostics.js";
-import { type Def, type Expr, type Stmt, type StagedFunction, num, ref, refsOf, substitute } from "./ir.js";
+import { type Counter, type Def, type Expr, type Stmt, type StagedFunction, forEachDef, forwardReads, num, ref, refsOf, substitute } from "./ir.js";
 import { Namer, tempName } from "./naming.js";
 import { constantSources, piecewiseConstant, scalarRules } from "../runtime/rules/scalar.js";
 
@@ -45,6 +45,11 @@ class Stager {
   private resultIsJoin = false;
   /** Set once a return sits under a flag: TypeScript cannot see the result is always assigned. */
   private guarded = false;
+  /** What ends the statement list being staged: `return` in the function, break/continue in a loop. */
+  private scope: ExitScope = FUNCTION_SCOPE;
+  /** The bodies enclosing the one being staged (branches and loops), for "is this name read yet?". */
+  private readonly outer: Stmt[][] = [];
+  private loopDepth = 0;
 
   constructor(
     private readonly fn: FunctionNode,
@@ -76,23 +81,29 @@ class Stager {
 
   // ---- statements -------------------------------------------------------------------------
 
-  /** Stages a statement list; an `if` that returns takes the rest of the list into its branches. */
+  /**
+   * Stages a statement list; an `if` that exits (returns, or in a loop breaks or continues) takes
+   * the rest of the list into its branches.
+   */
   private list(statements: readonly ts.Statement[]): void {
+    const { scope } = this;
+    const exits = (n: ts.Statement) => alwaysExits(n, scope);
     for (let i = 0; i < statements.length; i++) {
       const s = statements[i];
       const rest = statements.slice(i + 1);
-      if (ts.isReturnStatement(s)) {
-        this.value(s.expression!, { name: this.result, assign: this.resultIsJoin, note: trailingComment(s) });
-        if (this.env.has(RETURNED)) this.setReturned(true, s);
+      if (scope.isExit(s)) {
+        if (ts.isReturnStatement(s)) this.value(s.expression!, { name: this.result, assign: this.resultIsJoin, note: trailingComment(s) });
+        if (ts.isBreakStatement(s)) this.setFlag(scope.done!, true, s);
+        if (this.env.has(scope.flag)) this.setFlag(scope.flag, true, s);
         return;
       }
-      if (ts.isBlock(s) && containsReturn(s)) return this.list([...s.statements, ...rest]);
-      if (ts.isIfStatement(s) && containsReturn(s)) {
+      if (ts.isBlock(s) && containsExit(s, scope)) return this.list([...s.statements, ...rest]);
+      if (ts.isIfStatement(s) && containsExit(s, scope)) {
         // Moving the rest into the branch that falls through is exact when every path then
-        // returns and the other branch always returns (so nothing is copied twice).
-        const oneSideReturns = returns(s.thenStatement) || (s.elseStatement !== undefined && returns(s.elseStatement));
-        const allPathsReturn = returns(s) || rest.some(returns);
-        if (oneSideReturns && allPathsReturn) return this.returningIf(s, rest);
+        // exits and the other branch always exits (so nothing is copied twice).
+        const oneSideExits = exits(s.thenStatement) || (s.elseStatement !== undefined && exits(s.elseStatement));
+        const allPathsExit = exits(s) || rest.some(exits) || scope !== FUNCTION_SCOPE;
+        if (oneSideExits && allPathsExit) return this.returningIf(s, rest);
         return this.guardedIf(s, rest);
       }
       this.statement(s);
@@ -103,14 +114,15 @@ class Stager {
     if (ts.isVariableStatement(s)) return this.variables(s);
     if (ts.isExpressionStatement(s)) return this.assignment(s.expression, trailingComment(s));
     if (ts.isIfStatement(s)) return this.joiningIf(s);
+    if (ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s)) return this.loop(s);
     if (ts.isBlock(s)) return this.list(s.statements);
     if (ts.isEmptyStatement(s)) return;
     throw new DiffError(Code.UnsupportedStatement, s, "this statement is not supported in a @differentiable function");
   }
 
-  private variables(s: ts.VariableStatement): void {
-    const note = trailingComment(s);
-    for (const d of s.declarationList.declarations) {
+  private variables(s: ts.VariableStatement | ts.VariableDeclarationList): void {
+    const note = ts.isVariableStatement(s) ? trailingComment(s) : undefined;
+    for (const d of (ts.isVariableStatement(s) ? s.declarationList : s).declarations) {
       const id = d.name as ts.Identifier;
       const name = this.declare(id.text);
       this.env.set(this.symbol(id), d.initializer ? name : undefined);
@@ -149,23 +161,177 @@ class Stager {
    * code for every such `if` in a row.
    */
   private guardedIf(s: ts.IfStatement, rest: readonly ts.Statement[]): void {
-    if (!this.env.has(RETURNED)) this.setReturned(false, s);
-    this.guarded = true;
+    const { flag } = this.scope;
+    if (!this.env.has(flag)) this.setFlag(flag, false, s);
+    if (flag === RETURNED) this.guarded = true;
     this.joiningIf(s);
-    if (rest.length) this.join({ k: "unary", op: "!", arg: ref(this.env.get(RETURNED)!) }, rest, [], s);
+    if (rest.length) this.join({ k: "unary", op: "!", arg: ref(this.env.get(flag)!) }, rest, [], s);
   }
 
-  /** returned = true / false, as a new version of the flag. */
-  private setReturned(value: boolean, source: ts.Node): void {
-    const name = this.env.has(RETURNED) ? this.ctx.namer.version("returned") : this.ctx.namer.fresh("returned");
+  /** returned = true / false (or a loop's skip and done), as a new version of the flag. */
+  private setFlag(flag: ts.Symbol, value: boolean, source: ts.Node): void {
+    const name = this.env.has(flag) ? this.ctx.namer.version(flag.name) : this.ctx.namer.fresh(flag.name);
     this.body.push({ k: "def", name, value: { k: "global", text: String(value) }, op: null, args: [], assign: false, source, type: "boolean" });
-    this.env.set(RETURNED, name);
+    this.env.set(flag, name);
+  }
+
+  // ---- loops --------------------------------------------------------------------------------
+
+  /**
+   * A loop: each variable it assigns gets a header (a `let` before the loop, reused from the
+   * variable's own declaration where nothing else reads that value); the body is staged like any
+   * block, and ends by writing each header's new value (`x = x_1`). break and continue become
+   * flags, like early returns: `done` ends the loop at its test, `skip` skips the rest of the body.
+   */
+  private loop(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement): void {
+    const counter = ts.isForStatement(s) ? this.counterOf(s) : undefined;
+    if (ts.isForStatement(s) && !counter && s.initializer) {
+      if (ts.isVariableDeclarationList(s.initializer)) this.variables(s.initializer);
+      else this.assignment(s.initializer);
+    }
+    const scope: ExitScope = { flag: { name: "skip" } as ts.Symbol, done: { name: "done" } as ts.Symbol, isExit: (n) => (ts.isBreakStatement(n) || ts.isContinueStatement(n)) && !n.label };
+    const breaks = containsBreak(s.statement);
+    if (breaks) this.setFlag(scope.done!, false, s);
+    const carried = this.carriedBy(s, counter?.symbol);
+    if (breaks) carried.push(scope.done!);
+    const headers = carried.map((symbol) => this.header(symbol, s));
+    carried.forEach((symbol, i) => this.env.set(symbol, headers[i]));
+    const test = this.loopTest(s, counter !== undefined, breaks ? this.env.get(scope.done!) : undefined);
+
+    const [savedBody, savedScope] = [this.body, this.scope];
+    this.outer.push(savedBody);
+    this.body = [];
+    this.scope = scope;
+    this.loopDepth++;
+    const before = new Map(this.env);
+    if (counter) this.env.set(counter.symbol, counter.counter.name);
+    this.list([s.statement]);
+    const update = ts.isForStatement(s) && !counter ? s.incrementor : undefined;
+    if (update && breaks) this.joinWith(negate(ref(this.env.get(scope.done!)!)), () => this.assignment(update), () => {}, s);
+    else if (update) this.assignment(update);
+    carried.forEach((symbol, i) => {
+      const current = this.env.get(symbol);
+      if (current !== undefined && current !== headers[i]) {
+        this.body.push({ k: "def", name: headers[i], value: ref(current), op: "copy", args: [ref(current)], assign: true, overwrite: true, source: s });
+      }
+    });
+    const body = this.body;
+    this.loopDepth--;
+    [this.body, this.scope] = [savedBody, savedScope];
+    this.outer.pop();
+    // After the loop, the variables it assigns are its headers; what the body declared is gone.
+    this.env = before;
+    carried.forEach((symbol, i) => this.env.set(symbol, headers[i]));
+    this.body.push({ k: "loop", kind: ts.isDoStatement(s) ? "do" : "while", counter: counter?.counter, test, body, carried: headers, source: s });
+  }
+
+  /**
+   * The header of a variable the loop assigns: the variable itself, made `let`, when its current
+   * value is read by nothing staged so far (and, at the top level, nothing can read it later);
+   * otherwise a new version initialised from it: `let x_1 = x;`.
+   */
+  private header(symbol: ts.Symbol, source: ts.Node): string {
+    const current = this.env.get(symbol);
+    const flag = symbol.valueDeclaration === undefined;
+    if (current !== undefined && (this.loopDepth === 0 || flag) && !this.readSoFar(current)) {
+      const def = this.findDef(current);
+      const param = def === undefined && this.fn.parameters.some((p) => this.symbol(p.name) === symbol);
+      if (param || (def && !readsOutput(def.op))) {
+        if (def) def.mutable = true;
+        return current;
+      }
+    }
+    const name = this.ctx.namer.version(symbol.name);
+    const type = this.isBoolean(symbol) ? ("boolean" as const) : undefined;
+    if (current === undefined) this.body.push({ k: "let", name, hoisted: true, type });
+    else this.body.push({ k: "def", name, value: ref(current), op: "copy", args: [ref(current)], assign: false, mutable: true, source, type });
+    return name;
+  }
+
+  private readSoFar(name: string): boolean {
+    return [...this.outer, this.body].some((b) => forwardReads(b).has(name));
+  }
+
+  private findDef(name: string): Def | undefined {
+    let found: Def | undefined;
+    for (const b of [...this.outer, this.body]) forEachDef(b, (d) => d.name === name && !d.assign && (found = d));
+    return found;
+  }
+
+  /** Variables declared before the loop that it assigns, in order of first assignment. */
+  private carriedBy(s: ts.IterationStatement, counter: ts.Symbol | undefined): ts.Symbol[] {
+    const out: ts.Symbol[] = [];
+    const visit = (n: ts.Node): void => {
+      const target = assignedIdentifier(n);
+      if (target) {
+        const symbol = this.ctx.checker.getSymbolAtLocation(target);
+        if (symbol && symbol !== counter && this.env.has(symbol) && !out.includes(symbol)) out.push(symbol);
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(s);
+    return out;
+  }
+
+  /** The loop's test over its headers; a counter loop's test is its counter. */
+  private loopTest(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement, counted: boolean, done: string | undefined): Expr {
+    const condition = counted ? undefined : ts.isForStatement(s) ? s.condition : s.expression;
+    let test: Expr = { k: "global", text: "true" };
+    if (condition) {
+      test = this.condition(condition);
+      if (hasImpureCall(test)) throw new DiffError(Code.UnsupportedLoop, condition, "a loop test that calls a function is not supported; compute the value into a variable in the loop body and test that");
+    }
+    if (done === undefined) return test;
+    const notDone = negate(ref(done));
+    return condition ? { k: "binary", op: "&&", left: notDone, right: test } : notDone;
+  }
+
+  /**
+   * for (let i = A; i < B; i++) with A an integer literal, B not changed by the loop, i not
+   * assigned in the body and no break: its backward loop runs i back down, saving nothing.
+   */
+  private counterOf(s: ts.ForStatement): { symbol: ts.Symbol; counter: Counter } | undefined {
+    const init = s.initializer;
+    if (!init || !ts.isVariableDeclarationList(init) || init.declarations.length !== 1 || !(init.flags & ts.NodeFlags.Let)) return undefined;
+    const d = init.declarations[0];
+    if (!ts.isIdentifier(d.name) || !d.initializer) return undefined;
+    const from = integerLiteral(d.initializer);
+    const symbol = this.ctx.checker.getSymbolAtLocation(d.name);
+    const cond = s.condition && skip(s.condition);
+    if (from === undefined || !symbol || !cond || !ts.isBinaryExpression(cond) || !ts.isIdentifier(cond.left)) return undefined;
+    if (this.ctx.checker.getSymbolAtLocation(cond.left) !== symbol) return undefined;
+    const op = COUNTER_TESTS[cond.operatorToken.kind];
+    const step = s.incrementor && stepOf(s.incrementor, symbol, this.ctx.checker);
+    if (!op || !step || (step === 1) !== (op === "<" || op === "<=")) return undefined;
+    const assignedInLoop = new Set<ts.Symbol>();
+    const visit = (n: ts.Node): void => {
+      const target = assignedIdentifier(n);
+      const sym = target && this.ctx.checker.getSymbolAtLocation(target);
+      if (sym) assignedInLoop.add(sym);
+      ts.forEachChild(n, visit);
+    };
+    visit(s.statement);
+    if (assignedInLoop.has(symbol) || containsBreak(s.statement)) return undefined;
+    let boundVaries = false;
+    const bound = (n: ts.Node): void => {
+      if (ts.isIdentifier(n) && assignedInLoop.has(this.ctx.checker.getSymbolAtLocation(n)!)) boundVaries = true;
+      if (ts.isCallExpression(n) && hasImpureCall(this.condition(n))) boundVaries = true;
+      ts.forEachChild(n, bound);
+    };
+    bound(cond.right);
+    if (boundVaries) return undefined;
+    const to = this.value(cond.right);
+    return { symbol, counter: { name: this.declare(d.name.text), from: num(from), to, op, step } };
   }
 
   private join(test: Expr, thenStatements: readonly ts.Statement[], elseStatements: readonly ts.Statement[], s: ts.Node): void {
+    this.joinWith(test, () => this.list(thenStatements), () => this.list(elseStatements), s);
+  }
+
+  private joinWith(test: Expr, thenStage: () => void, elseStage: () => void, s: ts.Node): void {
     const before = new Map(this.env);
-    const thenBranch = this.branch(before, thenStatements);
-    const elseBranch = this.branch(before, elseStatements);
+    const thenBranch = this.branchWith(before, thenStage);
+    const elseBranch = this.branchWith(before, elseStage);
     const joins: Stmt[] = [];
     for (const [symbol, old] of before) {
       const a = thenBranch.env.get(symbol);
@@ -182,7 +348,7 @@ class Stager {
   private returningIf(s: ts.IfStatement, rest: readonly ts.Statement[]): void {
     const test = this.test(s.expression);
     // Under a return flag, code after an enclosing branch reads the flag: join it like any variable.
-    if (this.env.has(RETURNED)) return this.join(test, [s.thenStatement, ...rest], [...(s.elseStatement ? [s.elseStatement] : []), ...rest], s);
+    if (this.env.has(this.scope.flag) || this.scope !== FUNCTION_SCOPE) return this.join(test, [s.thenStatement, ...rest], [...(s.elseStatement ? [s.elseStatement] : []), ...rest], s);
     const before = new Map(this.env);
     const thenBranch = this.branch(before, [s.thenStatement, ...rest]);
     const elseBranch = this.branch(before, [...(s.elseStatement ? [s.elseStatement] : []), ...rest]);
@@ -190,12 +356,18 @@ class Stager {
   }
 
   private branch(env: Map<ts.Symbol, string | undefined>, statements: readonly ts.Statement[]): Branch {
+    return this.branchWith(env, () => this.list(statements));
+  }
+
+  private branchWith(env: Map<ts.Symbol, string | undefined>, stage: () => void): Branch {
     const [savedBody, savedEnv] = [this.body, this.env];
+    this.outer.push(savedBody);
     this.body = [];
     this.env = new Map(env);
-    this.list(statements);
+    stage();
     const out = { body: this.body, env: this.env };
     [this.body, this.env] = [savedBody, savedEnv];
+    this.outer.pop();
     return out;
   }
 
@@ -326,9 +498,9 @@ class Stager {
 
   /** The return flag, or a user variable holding a condition: its join is a boolean. */
   private isBoolean(symbol: ts.Symbol): boolean {
-    if (symbol === RETURNED) return true;
     const decl = symbol.valueDeclaration;
-    return decl !== undefined && (this.ctx.checker.getTypeAtLocation(decl).flags & ts.TypeFlags.BooleanLike) !== 0;
+    if (decl === undefined) return true; // returned, skip, done: flags tsgrad made
+    return (this.ctx.checker.getTypeAtLocation(decl).flags & ts.TypeFlags.BooleanLike) !== 0;
   }
 
   private isLocal(id: ts.Identifier): boolean {
@@ -349,6 +521,7 @@ class Stager {
  */
 function hoistBranchValues(body: Stmt[]): Stmt[] {
   return body.flatMap((s) => {
+    if (s.k === "loop") return [{ ...s, body: hoistBranchValues(s.body) }];
     if (s.k !== "if") return [s];
     const lets: Stmt[] = [];
     const visit = (stmts: Stmt[]) =>
@@ -365,7 +538,8 @@ function hoistBranchValues(body: Stmt[]): Stmt[] {
       });
     visit(s.then);
     visit(s.else);
-    const strip = (stmts: Stmt[]): Stmt[] => stmts.filter((t) => t.k !== "let").map((t) => (t.k === "if" ? { ...t, then: strip(t.then), else: strip(t.else) } : t));
+    const strip = (stmts: Stmt[]): Stmt[] =>
+      stmts.filter((t) => t.k !== "let").map((t) => (t.k === "if" ? { ...t, then: strip(t.then), else: strip(t.else) } : t.k === "loop" ? { ...t, body: hoistBranchValues(t.body) } : t));
     return [...lets, { ...s, then: strip(s.then), else: strip(s.else) }];
   });
 }
@@ -373,12 +547,100 @@ function hoistBranchValues(body: Stmt[]): Stmt[] {
 /** The flag of guardedIf, kept in the environment like a variable (a symbol no user name has). */
 const RETURNED = { name: "returned" } as ts.Symbol;
 
-/** Does every path through this statement return? */
-function returns(s: ts.Statement): boolean {
-  if (ts.isReturnStatement(s)) return true;
-  if (ts.isBlock(s)) return s.statements.some(returns);
-  if (ts.isIfStatement(s)) return s.elseStatement !== undefined && returns(s.thenStatement) && returns(s.elseStatement);
+/**
+ * What ends a statement list early: `return` in a function body; `break` and `continue` in a loop
+ * body (where `done`, the flag the loop test reads, records a break). `flag` marks the rest of the
+ * list skipped when an exit sits in only some paths.
+ */
+interface ExitScope {
+  flag: ts.Symbol;
+  done?: ts.Symbol;
+  isExit(s: ts.Node): boolean;
+}
+
+const FUNCTION_SCOPE: ExitScope = { flag: RETURNED, isExit: ts.isReturnStatement };
+
+/** Does every path through this statement exit? */
+function alwaysExits(s: ts.Statement, scope: ExitScope): boolean {
+  if (scope.isExit(s)) return true;
+  if (ts.isBlock(s)) return s.statements.some((t) => alwaysExits(t, scope));
+  if (ts.isIfStatement(s)) return s.elseStatement !== undefined && alwaysExits(s.thenStatement, scope) && alwaysExits(s.elseStatement, scope);
   return false;
+}
+
+/** An exit of this scope inside the node (break/continue of nested loops belong to those). */
+function containsExit(node: ts.Node, scope: ExitScope): boolean {
+  if (scope.isExit(node)) return true;
+  if (ts.isFunctionLike(node) || (scope !== FUNCTION_SCOPE && ts.isIterationStatement(node, false))) return false;
+  return ts.forEachChild(node, (c) => (containsExit(c, scope) ? true : undefined)) ?? false;
+}
+
+function containsBreak(node: ts.Node): boolean {
+  if (ts.isBreakStatement(node)) return true;
+  if (ts.isFunctionLike(node) || ts.isIterationStatement(node, false)) return false;
+  return ts.forEachChild(node, (c) => (containsBreak(c) ? true : undefined)) ?? false;
+}
+
+/** `x` in `x = e`, `x += e`, `x++`. */
+function assignedIdentifier(n: ts.Node): ts.Identifier | undefined {
+  if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment && ts.isIdentifier(n.left)) return n.left;
+  if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && ts.isIdentifier(n.operand)) return n.operand;
+  return undefined;
+}
+
+/** `3`, `-1` → the integer; anything else → undefined. */
+function integerLiteral(e: ts.Expression): number | undefined {
+  const x = skip(e);
+  if (ts.isNumericLiteral(x)) return Number.isInteger(Number(x.text)) ? Number(x.text) : undefined;
+  if (ts.isPrefixUnaryExpression(x) && x.operator === ts.SyntaxKind.MinusToken) {
+    const v = integerLiteral(x.operand);
+    return v === undefined ? undefined : -v;
+  }
+  return undefined;
+}
+
+/** i++, ++i, i += 1 → 1; i--, --i, i -= 1 → -1; anything else → undefined. */
+function stepOf(e: ts.Expression, symbol: ts.Symbol, checker: ts.TypeChecker): 1 | -1 | undefined {
+  const target = assignedIdentifier(e);
+  if (!target || checker.getSymbolAtLocation(target) !== symbol) return undefined;
+  if (ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) return e.operator === ts.SyntaxKind.PlusPlusToken ? 1 : -1;
+  const b = e as ts.BinaryExpression;
+  if (integerLiteral(b.right) !== 1) return undefined;
+  return b.operatorToken.kind === ts.SyntaxKind.PlusEqualsToken ? 1 : b.operatorToken.kind === ts.SyntaxKind.MinusEqualsToken ? -1 : undefined;
+}
+
+const COUNTER_TESTS: Partial<Record<ts.SyntaxKind, Counter["op"]>> = {
+  [ts.SyntaxKind.LessThanToken]: "<",
+  [ts.SyntaxKind.LessThanEqualsToken]: "<=",
+  [ts.SyntaxKind.GreaterThanToken]: ">",
+  [ts.SyntaxKind.GreaterThanEqualsToken]: ">=",
+};
+
+const negate = (e: Expr): Expr => ({ k: "unary", op: "!", arg: e });
+
+/** Does the rule of this operation read its output (exp: y)? Then the output must not be overwritten. */
+function readsOutput(op: string | null): boolean {
+  if (op === null || op === "call") return false;
+  const rule = scalarRules[op];
+  if (!rule || rule.kind === "route") return true;
+  const templates = rule.kind === "variadic" ? [rule.partial] : rule.partials;
+  return templates.some((t) => /\by\b/.test(t));
+}
+
+/** A call other than a pure Math function (Math.random, user functions): not safe to evaluate twice. */
+export function hasImpureCall(e: Expr): boolean {
+  switch (e.k) {
+    case "call":
+      return !(e.callee.startsWith("Math.") && e.callee !== "Math.random") || e.args.some(hasImpureCall);
+    case "unary":
+      return hasImpureCall(e.arg);
+    case "binary":
+      return hasImpureCall(e.left) || hasImpureCall(e.right);
+    case "cond":
+      return hasImpureCall(e.test) || hasImpureCall(e.then) || hasImpureCall(e.else);
+    default:
+      return false;
+  }
 }
 
 function hasCall(e: Expr): boolean {
@@ -507,15 +769,9 @@ const COMPOUND: Partial<Record<ts.SyntaxKind, string>> = {
   [ts.SyntaxKind.AsteriskAsteriskEqualsToken]: "**",
 };
 
-function containsReturn(node: ts.Node): boolean {
-  if (ts.isReturnStatement(node)) return true;
-  if (ts.isFunctionLike(node)) return false;
-  return ts.forEachChild(node, (c) => (containsReturn(c) ? true : undefined)) ?? false;
-}
-
 /** A return inside an if or block, so the result is assigned on several paths. */
 function hasNestedReturn(body: ts.Block): boolean {
-  return body.statements.some((s) => !ts.isReturnStatement(s) && containsReturn(s));
+  return body.statements.some((s) => !ts.isReturnStatement(s) && containsExit(s, FUNCTION_SCOPE));
 }
 
 /** Names the user declares in the body; they keep their names, generated ones go around them. */

@@ -1,0 +1,49 @@
+// The stack generated loops save values on: what an iteration overwrites and its backward pass
+// needs is pushed in the forward loop and popped, in reverse, by the backward loop.
+//   forward:  saved.push(x);  x = x_1;        backward:  x = saved.pop();
+// A Float64Array that doubles when full, so a loop allocates nothing per iteration (and nothing at
+// all once the stack has grown to the largest loop seen). f_grad uses the shared `saved`; a vjp
+// forward pass gets its own stack, kept in its cache, so its backward pass can run later.
+
+const INITIAL_CAPACITY = 1024;
+
+export class ValueStack {
+  private data: Float64Array;
+  private top = 0;
+
+  constructor(capacity = INITIAL_CAPACITY) {
+    this.data = new Float64Array(capacity);
+  }
+
+  push(value: number): void {
+    if (this.top === this.data.length) this.grow();
+    this.data[this.top++] = value;
+  }
+
+  pop(): number {
+    if (this.top === 0) throw new Error("tsgrad: the saved-value stack is empty (a backward pass popped more than its forward pass pushed)");
+    return this.data[--this.top];
+  }
+
+  /** How many values are saved. */
+  get size(): number {
+    return this.top;
+  }
+
+  /** A stack over the same values, to pop from without consuming these (vjp's backward may run twice). */
+  replay(): ValueStack {
+    const copy = Object.create(ValueStack.prototype) as ValueStack;
+    copy.data = this.data;
+    copy.top = this.top;
+    return copy;
+  }
+
+  private grow(): void {
+    const bigger = new Float64Array(this.data.length * 2);
+    bigger.set(this.data);
+    this.data = bigger;
+  }
+}
+
+/** The stack f_grad functions share: every forward loop's pushes are popped by its backward loop. */
+export const saved = new ValueStack();
