@@ -3,6 +3,7 @@
 // finite differences.
 
 import { checkGradient, grad, valueAndGrad, vjp } from "tsgrad";
+import { expSeries, logisticMap, newtonSqrt, springEnergy, totalPaid } from "./loops.js";
 import { addThenMultiply, circuit, max, multiply, neuron, staged } from "./seed.js";
 
 interface Example {
@@ -19,6 +20,12 @@ const examples: Example[] = [
   { title: "sigmoid neuron", f: neuron, names: ["w0", "w1", "w2", "x0", "x1"], args: [2, -3, -3, -1, -2] },
   { title: "staged computation", f: staged, names: ["x", "y"], args: [3, -4] },
   { title: "circuit 2 * (x * y + max(z, w))", f: circuit, names: ["x", "y", "z", "w"], args: [3, -4, 2, -1] },
+  // Loops (examples/loops.ts): the backward loop replays the iterations in reverse.
+  { title: "Newton's method for sqrt(a), 20 steps (d/da = 1 / (2 sqrt(a)) = 0.25 at a = 4)", f: newtonSqrt, names: ["a"], args: [4] },
+  { title: "exp(x) summed as a series until the term is below 1e-16 (d/dx = exp(x))", f: expSeries, names: ["x"], args: [1.5] },
+  { title: "logistic map x = r x (1 - x), 50 steps", f: logisticMap, names: ["r", "x0"], args: [3.2, 0.4] },
+  { title: "spring-mass system, 200 Euler steps: final energy", f: springEnergy, names: ["k", "m", "x0"], args: [3, 1.5, 0.7] },
+  { title: "loan paid off in a while loop: total paid", f: totalPaid, names: ["principal", "monthlyRate", "payment"], args: [1000, 0.01, 100] },
 ];
 
 const fmt = (v: number) => String(Object.is(v, -0) ? 0 : v);

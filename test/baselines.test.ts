@@ -11,11 +11,12 @@ import { generatedText, type Stage } from "../transformer/pipeline.js";
 import { compilerOptions, root } from "./harness.js";
 
 const seedFile = join(root, "examples", "seed.ts");
-const program = ts.createProgram([seedFile], compilerOptions);
+const loopsFile = join(root, "examples", "loops.ts");
+const program = ts.createProgram([seedFile, loopsFile], compilerOptions);
 const update = process.env.UPDATE_BASELINES === "1";
 
-async function baseline(fn: string, stage: Stage, name: string): Promise<void> {
-  const { text, diagnostics } = generatedText(program.getSourceFile(seedFile)!, program, { fn, stage });
+async function baseline(fn: string, stage: Stage, name: string, file = seedFile): Promise<void> {
+  const { text, diagnostics } = generatedText(program.getSourceFile(file)!, program, { fn, stage });
   expect(diagnostics).toEqual([]);
   const actual = await format(text);
   const path = join(root, "test", "baselines", name);
@@ -27,6 +28,9 @@ async function baseline(fn: string, stage: Stage, name: string): Promise<void> {
 describe("generated code baselines (test/baselines/)", () => {
   for (const fn of ["multiply", "addThenMultiply", "max", "neuron", "staged", "circuit"]) {
     it(`${fn}: f_grad, f_forward, f_backward`, () => baseline(fn, "final", `seed.${fn}.ts`));
+  }
+  for (const fn of ["newtonSqrt", "expSeries", "logisticMap", "springEnergy", "totalPaid"]) {
+    it(`loops ${fn}: f_grad, f_forward, f_backward`, () => baseline(fn, "final", `loops.${fn}.ts`, loopsFile));
   }
   it("staged: the staged forward pass", () => baseline("staged", "staged", "seed.staged.stage-staged.ts"));
   it("staged: the raw reverse pass before clean-up", () => baseline("staged", "reverse", "seed.staged.stage-reverse.ts"));

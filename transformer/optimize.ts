@@ -169,7 +169,7 @@ function foldResets(body: readonly BStmt[]): BStmt[] {
         out.splice(i, 1);
         i--;
       }
-      if ((next.k !== "acc" && next.k !== "set") || next.adj === reset.adj || refsOf(next.value).has(reset.adj)) break;
+      if (mentions([next]).has(reset.adj) || next.k === "grads") break;
     }
   }
   return dropEmptyComments(out);
