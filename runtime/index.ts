@@ -149,3 +149,12 @@ export function differentiable<T>(value: T, context?: unknown, descriptor?: Prop
 }
 export { numericGrad, checkGradient, relativeError, type NumericGradOptions, type CheckGradientOptions, type GradientCheckEntry, type GradientCheckResult } from "./check.js";
 export { ValueStack, saved } from "./stack.js";
+
+/**
+ * The value of `x`, through which no gradient flows: in a @differentiable function, the backward
+ * pass treats `stopGradient(x)` as a constant (JAX's stop_gradient, PyTorch's detach). At run time
+ * it returns `x` unchanged.
+ */
+export function stopGradient<T>(x: T): T {
+  return x;
+}

@@ -99,3 +99,89 @@ export function resolveFunction(checker: ts.TypeChecker, expr: ts.Expression): D
   }
   return undefined;
 }
+
+// ---- custom derivatives -------------------------------------------------------------------------
+
+/**
+ * A derivative the user wrote for a function, in the form
+ *   /** @derivative softplus *\/
+ *   function softplusDerivative(x: number, y: number, dy: number): [number] { return [dy / (1 + Math.exp(-x))]; }
+ * It receives the function's arguments, its value `y` and the gradient `dy` on that value, and
+ * returns one gradient per argument. Generated code calls it in the backward pass in place of
+ * differentiating the function (which may be a library function tsgrad cannot see into).
+ */
+export interface CustomDerivative {
+  fn: ts.FunctionDeclaration;
+  name: string;
+  file: ts.SourceFile;
+  /** The declaration of the function it differentiates. */
+  of: ts.Declaration;
+  ofName: string;
+}
+
+const DERIVATIVE_TAG = /^\/\*\*[\s\S]*@derivative\s+([A-Za-z_$][\w$]*)/;
+const derivativeCache = new WeakMap<ts.Program, { byTarget: Map<ts.Declaration, CustomDerivative>; problems: DerivativeProblem[] }>();
+
+export interface DerivativeProblem {
+  node: ts.Node;
+  message: string;
+}
+
+/** Every `@derivative f` function of the program, by the declaration of f; and what is wrong with the others. */
+export function customDerivatives(program: ts.Program): { byTarget: Map<ts.Declaration, CustomDerivative>; problems: DerivativeProblem[] } {
+  const cached = derivativeCache.get(program);
+  if (cached) return cached;
+  const checker = program.getTypeChecker();
+  const byTarget = new Map<ts.Declaration, CustomDerivative>();
+  const problems: DerivativeProblem[] = [];
+  for (const file of program.getSourceFiles()) {
+    if (file.isDeclarationFile || !file.text.includes("@derivative")) continue;
+    for (const statement of file.statements) {
+      if (!ts.isFunctionDeclaration(statement) || !statement.name) continue;
+      const comments = ts.getLeadingCommentRanges(file.text, statement.getFullStart()) ?? [];
+      const tag = comments.map((c) => DERIVATIVE_TAG.exec(file.text.slice(c.pos, c.end))).find((m) => m);
+      if (!tag) continue;
+      let symbol = checker.resolveName(tag[1], statement, ts.SymbolFlags.Value, false);
+      if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+      const of = symbol?.valueDeclaration ?? symbol?.declarations?.[0];
+      const target = of && (ts.isFunctionLike(of) ? of : ts.isVariableDeclaration(of) && of.initializer && ts.isFunctionLike(skipParens(of.initializer)) ? skipParens(of.initializer) : undefined);
+      if (!of || !target || !ts.isFunctionLike(target)) {
+        problems.push({ node: statement.name, message: `@derivative ${tag[1]}: no function named \`${tag[1]}\` is in scope here; import it, or fix the name` });
+        continue;
+      }
+      const arity = target.parameters.length;
+      if (statement.parameters.length !== arity + 2) {
+        problems.push({
+          node: statement.name,
+          message: `the derivative of \`${tag[1]}\` takes its ${arity} argument(s), its value and the gradient on its value (${arity + 2} parameters), and returns ${arity} gradient(s); \`${statement.name.text}\` has ${statement.parameters.length} parameters`,
+        });
+        continue;
+      }
+      byTarget.set(of, { fn: statement, name: statement.name.text, file, of, ofName: tag[1] });
+    }
+  }
+  const result = { byTarget, problems };
+  derivativeCache.set(program, result);
+  return result;
+}
+
+/** The custom derivative of the function `expr` names, if the user wrote one. */
+export function derivativeFor(checker: ts.TypeChecker, program: ts.Program, expr: ts.Expression): CustomDerivative | undefined {
+  let symbol = checker.getSymbolAtLocation(skipParens(expr));
+  if (!symbol) return undefined;
+  if (symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+  const decl = symbol.valueDeclaration ?? symbol.declarations?.[0];
+  return decl ? customDerivatives(program).byTarget.get(decl) : undefined;
+}
+
+/** Is `expr` the runtime's export `name` (imported from "tsgrad", by name or through a namespace)? */
+export function isRuntimeExport(checker: ts.TypeChecker, expr: ts.Expression, name: string): boolean {
+  const id = ts.isPropertyAccessExpression(expr) ? expr.name : expr;
+  if (!ts.isIdentifier(id)) return false;
+  const symbol = checker.getSymbolAtLocation(ts.isPropertyAccessExpression(expr) ? expr.expression : expr);
+  const decl = symbol?.declarations?.[0];
+  if (!decl) return false;
+  const importDecl = ts.isImportSpecifier(decl) ? decl.parent.parent.parent : ts.isNamespaceImport(decl) ? decl.parent.parent : undefined;
+  if (!importDecl || !ts.isStringLiteral(importDecl.moduleSpecifier) || importDecl.moduleSpecifier.text !== "tsgrad") return false;
+  return ts.isImportSpecifier(decl) ? (decl.propertyName ?? decl.name).text === name : id.text === name;
+}

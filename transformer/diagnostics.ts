@@ -17,6 +17,7 @@ export const Code = {
   UnsupportedDeclaration: 94010,
   SideEffect: 94011,
   UnsupportedFunctionForm: 94012,
+  InvalidDerivative: 94013,
 } as const;
 export type Code = (typeof Code)[keyof typeof Code];
 

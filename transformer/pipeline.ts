@@ -6,9 +6,10 @@
 // generated functions beside their originals in a source file, registers them with the runtime,
 // and rewrites `grad(f)` to the generated `f_grad` where f is known statically.
 
+import path from "node:path";
 import ts from "typescript";
 import { analyzeActivity } from "./activity.js";
-import { type Differentiable, findDifferentiable, resolveFunction } from "./annotations.js";
+import { customDerivatives, type Differentiable, derivativeFor, findDifferentiable, isRuntimeExport, resolveFunction } from "./annotations.js";
 import { Code, DiffError, toDiagnostic } from "./diagnostics.js";
 import * as emit from "./emit.js";
 import { fence } from "./fence.js";
@@ -30,6 +31,7 @@ type Imports = Map<string, Set<string>>;
 
 interface FileContext {
   checker: ts.TypeChecker;
+  program: ts.Program;
   file: ts.SourceFile;
   imports: Imports;
 }
@@ -48,7 +50,13 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
   try {
     const names = generatedNames(d.name);
     const namer = new Namer(Object.values(names));
-    const staged = stage(d, { checker: ctx.checker, namer, gradOf: (callee, call) => gradOf(callee, call, ctx) });
+    const staged = stage(d, {
+      checker: ctx.checker,
+      namer,
+      gradOf: (callee, call) => gradOf(callee, call, ctx),
+      derivativeOf: (call) => derivativeOf(call, ctx),
+      isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),
+    });
     const activity = analyzeActivity(staged);
     if (activity.errors.length) return activity.errors;
     const shape = shapeOf(d);
@@ -184,6 +192,23 @@ function gradOf(callee: Differentiable, call: ts.CallExpression, ctx: FileContex
   return { k: "global", text };
 }
 
+/**
+ * The expression naming the user's derivative of a callee: its name in this file, or imported
+ * from the module that declares it (`./derivatives.js`, relative, as ESM TypeScript writes it).
+ */
+function derivativeOf(call: ts.CallExpression, ctx: FileContext): Expr | undefined {
+  const custom = derivativeFor(ctx.checker, ctx.program, call.expression);
+  if (!custom) return undefined;
+  if (custom.file !== ctx.file) addImport(ctx.imports, moduleSpecifier(ctx.file.fileName, custom.file.fileName), custom.name);
+  return { k: "global", text: custom.name };
+}
+
+/** "/p/src/a.ts", "/p/src/lib/b.ts" → "./lib/b.js". */
+function moduleSpecifier(from: string, to: string): string {
+  const rel = path.posix.relative(path.posix.dirname(from.replace(/\\/g, "/")), to.replace(/\\/g, "/")).replace(/\.(m|c)?tsx?$/, (_m, k: string | undefined) => `.${k ?? ""}js`);
+  return rel.startsWith(".") ? rel : `./${rel}`;
+}
+
 function addImport(imports: Imports, from: string, name: string): void {
   if (!imports.has(from)) imports.set(from, new Set());
   imports.get(from)!.add(name);
@@ -205,8 +230,8 @@ interface FilePlan {
 }
 
 function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage): FilePlan {
-  const ctx: FileContext = { checker: program.getTypeChecker(), file, imports: new Map() };
-  const diagnostics: ts.Diagnostic[] = [];
+  const ctx: FileContext = { checker: program.getTypeChecker(), program, file, imports: new Map() };
+  const diagnostics: ts.Diagnostic[] = derivativeProblems(program, file);
   const compiled = new Map<ts.Node, CompiledFunction>();
   for (const d of findDifferentiable(file)) {
     const result = compileFunction(d, ctx, stageName);
@@ -214,6 +239,13 @@ function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage): F
     else compiled.set(d.anchor, result);
   }
   return { ctx, compiled, diagnostics };
+}
+
+/** `@derivative f` functions of this file that tsgrad cannot use, as diagnostics at their names. */
+function derivativeProblems(program: ts.Program, file: ts.SourceFile): ts.Diagnostic[] {
+  return customDerivatives(program)
+    .problems.filter((p) => p.node.getSourceFile() === file)
+    .map((p) => toDiagnostic(new DiffError(Code.InvalidDerivative, p.node, p.message)));
 }
 
 /** registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward }) for a function. */
@@ -408,7 +440,7 @@ export function transformToText(file: ts.SourceFile, program: ts.Program, stageN
 
 /** Just the generated functions of a file (or of one function), as TypeScript text, unformatted. */
 export function generatedText(file: ts.SourceFile, program: ts.Program, options: { stage?: Stage; fn?: string } = {}): { text: string; diagnostics: ts.Diagnostic[] } {
-  const ctx: FileContext = { checker: program.getTypeChecker(), file, imports: new Map() };
+  const ctx: FileContext = { checker: program.getTypeChecker(), program, file, imports: new Map() };
   const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
   const diagnostics: ts.Diagnostic[] = [];
   const parts: string[] = [];

@@ -72,6 +72,7 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
 
   const operation = (d: Def, g: Expr): BStmt[] => {
     if (d.op === "call") return callGradients(d, g);
+    if (d.op === "custom") return customGradients(d, g);
     const rule = scalarRules[d.op!];
     if (rule.kind === "route") return [routeTo(d, 0, g)];
     return d.args.flatMap((arg, i): BStmt[] => {
@@ -96,6 +97,16 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
     const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args: d.args }];
     d.args.forEach((arg, i) => {
       if (active(arg)) lines.push({ k: "acc", adj: adjointOf((arg as { name: string }).name), value: binary("*", ref(names[i]), g) });
+    });
+    return lines;
+  };
+
+  /** u = f(a, b) with the user's derivative: const [da_u, db_u] = fDerivative(a, b, u, du); da += da_u; ... */
+  const customGradients = (d: Def, g: Expr): BStmt[] => {
+    const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${(arg as { name: string }).name}_${d.name}`) : ""));
+    const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args: [...d.args, ref(d.name), g] }];
+    d.args.forEach((arg, i) => {
+      if (active(arg)) lines.push({ k: "acc", adj: adjointOf((arg as { name: string }).name), value: ref(names[i]) });
     });
     return lines;
   };

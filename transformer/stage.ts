@@ -23,6 +23,10 @@ export interface StageContext {
   namer: Namer;
   /** The expression naming the generated gradient of a differentiable callee: `g` → `g_grad`. */
   gradOf(callee: Differentiable, call: ts.CallExpression): Expr;
+  /** The expression naming the user's derivative of the callee, if there is one: `softplus` → `softplusDerivative`. */
+  derivativeOf(call: ts.CallExpression): Expr | undefined;
+  /** Is this callee the runtime's `stopGradient`? */
+  isStopGradient(callee: ts.Expression): boolean;
 }
 
 /** Where a staged value goes: a fresh const (the default), a named const, or a join variable. */
@@ -410,6 +414,19 @@ class Stager {
     if (piecewiseConstant.has(callee) || constantSources.has(callee)) return this.opaque(e, want);
     if (isMath) {
       throw new DiffError(Code.UnsupportedExpression, e.expression, `\`${callee}\` has no derivative rule in tsgrad; write the computation with supported Math functions`);
+    }
+    if (this.ctx.isStopGradient(e.expression)) {
+      // stopGradient(v): the value of v, through which no gradient flows.
+      if (e.arguments.length !== 1) throw new DiffError(Code.UnsupportedExpression, e, "stopGradient takes one value");
+      const value = this.value(e.arguments[0]);
+      const target = want ?? this.temp("stop", [value]);
+      this.body.push({ k: "def", name: target.name, value, op: null, args: [], assign: target.assign, source: e, note: target.note });
+      return ref(target.name);
+    }
+    const custom = this.ctx.derivativeOf(e);
+    if (custom) {
+      const args = e.arguments.map((a) => this.value(a));
+      return this.emit(want ?? this.temp(e.expression.getText(), args), { k: "call", callee, args }, "custom", args, e, custom);
     }
     const target = resolveFunction(this.ctx.checker, e.expression);
     if (target === "unmarked" || target === undefined) return this.opaque(e, want, e);

@@ -1,0 +1,93 @@
+// Custom derivatives (`@derivative f`) and stopGradient: the backward pass calls the user's
+// derivative in place of differentiating f, across modules and in loops; stopGradient cuts flow.
+
+import { describe, expect, it } from "vitest";
+import { compile, compileProject, compileToJs, expectClose, numericGradient } from "./harness.js";
+
+const LIB = `
+/** log(1 + exp(x)); for large x the naive derivative exp(x) / (1 + exp(x)) would be Infinity / Infinity. */
+export function softplus(x: number): number {
+  return x > 30 ? x : Math.log1p(Math.exp(x));
+}
+
+/** @derivative softplus */
+export function softplusDerivative(x: number, y: number, dy: number): [number] {
+  return [dy / (1 + Math.exp(-x))];
+}
+`;
+
+describe("custom derivatives", () => {
+  it("are called by the backward pass, for a function of another module, inside a loop", async () => {
+    const { module: m, js } = await compileProject(
+      {
+        "lib.ts": LIB,
+        "main.ts": `import { softplus } from "./lib.js";
+/** @differentiable */
+export function loss(w: number, b: number): number {
+  let s = 0;
+  for (let i = 0; i < 3; i++) s += softplus(w * i + b);
+  return s;
+}`,
+      },
+      "main.ts",
+    );
+    expect(js).toMatch(/import \{[^}]*softplusDerivative[^}]*\} from "\.\/lib\.js"/);
+    expect(js).toContain("softplusDerivative(");
+    for (const args of [[0.3, -0.2], [2, 1]]) {
+      expectClose(m.loss_grad(...args), numericGradient(m.loss, args));
+      const { cache } = m.loss_forward(...args);
+      expect(m.loss_backward(cache, 1)).toEqual(m.loss_grad(...args));
+    }
+    // Where the naive formula overflows, the user's derivative stays finite: d/db = sum of sigmoids = 3.
+    expect(m.loss_grad(0, 800)).toEqual([3, 3]);
+  });
+
+  it("take precedence over differentiating a @differentiable function, and receive y and dy", async () => {
+    const { module: m } = await compile(`
+/** @differentiable */
+export function cube(x: number): number {
+  return x * x * x;
+}
+export const seen: number[] = [];
+/** @derivative cube */
+export function cubeDerivative(x: number, y: number, dy: number): [number] {
+  seen.push(x, y, dy);
+  return [3 * x * x * dy];
+}
+/** @differentiable */
+export function f(x: number): number {
+  return 2 * cube(x + 1);
+}`);
+    expect(m.f_grad(1)).toEqual([24]);
+    expect(m.seen).toEqual([2, 8, 2]);
+  });
+
+  it("a derivative with the wrong number of parameters, or of an unknown function, is an error at its name", () => {
+    const { diagnostics } = compileToJs(`
+export function g(x: number, y: number): number { return x * y; }
+/** @derivative g */
+export function gDerivative(x: number, dy: number): [number, number] { return [dy, dy]; }
+/** @derivative nowhere */
+export function lost(x: number, y: number, dy: number): [number] { return [dy]; }
+`);
+    const ours = diagnostics.filter((d) => d.code === 94013);
+    expect(ours.map((d) => d.file!.text.slice(d.start!, d.start! + d.length!))).toEqual(["gDerivative", "lost"]);
+    expect(String(ours[0].messageText)).toMatch(/its 2 argument\(s\), its value and the gradient on its value \(4 parameters\)/);
+    expect(String(ours[1].messageText)).toMatch(/no function named `nowhere`/);
+  });
+});
+
+describe("stopGradient", () => {
+  it("passes the value and no gradient", async () => {
+    const { module: m } = await compile(`
+import { stopGradient } from "tsgrad";
+/** @differentiable */
+export function f(x: number, y: number): number {
+  const scale = stopGradient(x * y);
+  return scale * x + y;
+}`);
+    expect(m.f(2, 3)).toBe(15);
+    // d/dx = scale = 6 (not 2xy + ...), d/dy = 1.
+    expect(m.f_grad(2, 3)).toEqual([6, 1]);
+  });
+});
