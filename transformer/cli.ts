@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The `tsgrad` command; wiring only: arguments → project.ts (a program) → pipeline.ts → format.ts.
 //
-//   tsgrad print <file.ts> [--fn name] [--stage staged|reverse|final]
-//       the generated code of a file (or one function), formatted, on stdout
+//   tsgrad print <file.ts> [--fn name] [--stage staged|reverse|final] [--report]
+//       the generated code of a file (or one function), formatted, on stdout; or what it keeps in memory
 //   tsgrad gen <files or folders...> --out <folder>
 //       every file transformed to plain TypeScript that needs no plugin, under <folder>
 //
@@ -18,10 +18,13 @@ import { formatDiagnostics } from "./diagnostics.js";
 import { format } from "./format.js";
 import { generatedText, type Stage, transformToText } from "./pipeline.js";
 import { createProgram, readProjectConfig } from "./project.js";
+import { formatReport } from "./report.js";
 
 const USAGE = `Usage:
-  tsgrad print <file.ts> [--fn <name>] [--stage staged|reverse|final]
-      Print the code generated for the @differentiable functions of a file (or one of them).
+  tsgrad print <file.ts> [--fn <name>] [--stage staged|reverse|final] [--report]
+      Print the code generated for the @differentiable functions of a file (or one of them),
+      or with --report what each gradient keeps in memory: its vjp cache, and per loop the
+      values saved per iteration.
   tsgrad gen <files or folders...> --out <folder>
       Write the transformed files, plain TypeScript that needs no compiler plugin
       (for esbuild, swc, Bun, TypeScript 7), keeping their paths under the inputs' common folder.
@@ -29,6 +32,7 @@ const USAGE = `Usage:
 Options:
   --fn <name>      print only this function's generated code
   --stage <stage>  staged (one operation per line), reverse (before optimization), final (default)
+  --report         print what each gradient keeps in memory instead of the code
   --out <folder>   where gen writes
   --project <path> the tsconfig.json to use (default: the nearest one above the first input)
   -h, --help       this text
@@ -49,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       stage: { type: "string" },
       out: { type: "string" },
       project: { type: "string" },
+      report: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -62,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** `tsgrad print file.ts`: generatedText of one file, formatted. */
-async function print(inputs: string[], opts: { fn?: string; stage?: string; project?: string }): Promise<number> {
+async function print(inputs: string[], opts: { fn?: string; stage?: string; project?: string; report?: boolean }): Promise<number> {
   if (inputs.length !== 1) throw new UsageError("print takes exactly one file");
   const stage = (opts.stage ?? "final") as Stage;
   if (!STAGES.includes(stage)) throw new UsageError(`--stage must be one of ${STAGES.join(", ")}`);
@@ -71,9 +76,12 @@ async function print(inputs: string[], opts: { fn?: string; stage?: string; proj
   if (!TS_EXTENSIONS.test(file)) throw new UsageError(`'${inputs[0]}' is not a TypeScript file`);
   const { program, configErrors } = programOf([file], opts.project);
   const sourceFile = program.getSourceFile(file)!;
-  const { text, diagnostics } = generatedText(sourceFile, program, { stage, fn: opts.fn });
+  const { text, diagnostics, reports } = generatedText(sourceFile, program, { stage, fn: opts.fn });
   const errors = [...configErrors, ...program.getSyntacticDiagnostics(sourceFile), ...diagnostics];
-  if (text.trim()) write(process.stdout, await format(text));
+  if (opts.report && reports.length) {
+    const relativeReports = reports.map((r) => ({ ...r, file: relative(process.cwd(), r.file) }));
+    write(process.stdout, `${formatReport(relativeReports)}\n`);
+  } else if (text.trim()) write(process.stdout, await format(text));
   else if (errors.length === 0) {
     if (opts.fn) return fail(`tsgrad: no @differentiable function named '${opts.fn}' in ${inputs[0]}`);
     write(process.stderr, `tsgrad: no @differentiable functions in ${inputs[0]}\n`);

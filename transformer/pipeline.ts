@@ -1,6 +1,6 @@
 // The one place the phase order is written; every host (tsc plugin, Vite plugin, CLI) calls it.
 //
-//   annotations → fence → stage → activity → reverse → optimize → emit
+//   annotations → fence → stage → activity → reverse → optimize → save → emit
 //
 // compileFunction runs the phases for one @differentiable function; transformFile places the
 // generated functions beside their originals in a source file, registers them with the runtime,
@@ -17,6 +17,7 @@ import { type Expr, type StagedFunction, type Stmt, num, ref } from "./ir.js";
 import { Namer, generatedNames } from "./naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.js";
 import { reverse } from "./reverse.js";
+import { type FunctionReport, loopReports } from "./report.js";
 import { save } from "./save.js";
 import { stage } from "./stage.js";
 
@@ -39,6 +40,8 @@ interface FileContext {
 export interface CompiledFunction {
   d: Differentiable;
   staged: StagedFunction;
+  /** What its gradient keeps in memory (for `tsgrad print --report`); absent for the early stages. */
+  report?: FunctionReport;
   /** f_grad, f_forward, f_backward (functions, or methods for a class method). */
   members: (ts.Statement | ts.ClassElement)[];
 }
@@ -91,9 +94,12 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const vShape = { ...shape, gradients: gradientsOf(v.paramAdjoints, vBackward) };
     const ownStack = savesValues(vSaved.forward) ? runtimeName(ctx, "ValueStack") : undefined;
     const vStack = ownStack ? vjpNamer.fresh("saved") : "saved";
+    const start = d.fn.getSourceFile().getLineAndCharacterOfPosition(d.fn.getStart());
+    const report: FunctionReport = { name: d.name, file: d.fn.getSourceFile().fileName, line: start.line + 1, cache, loops: loopReports(vBackward) };
     return {
       d,
       staged,
+      report,
       members: [
         gradFn,
         emit.withStack(vStack, () => emit.emitForwardFunction(vShape, names.forward, vForward, staged.result, cache, ownStack)),
@@ -439,16 +445,20 @@ export function transformToText(file: ts.SourceFile, program: ts.Program, stageN
 }
 
 /** Just the generated functions of a file (or of one function), as TypeScript text, unformatted. */
-export function generatedText(file: ts.SourceFile, program: ts.Program, options: { stage?: Stage; fn?: string } = {}): { text: string; diagnostics: ts.Diagnostic[] } {
+export function generatedText(file: ts.SourceFile, program: ts.Program, options: { stage?: Stage; fn?: string } = {}): { text: string; diagnostics: ts.Diagnostic[]; reports: FunctionReport[] } {
   const ctx: FileContext = { checker: program.getTypeChecker(), program, file, imports: new Map() };
   const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
   const diagnostics: ts.Diagnostic[] = [];
   const parts: string[] = [];
+  const reports: FunctionReport[] = [];
   for (const d of findDifferentiable(file)) {
     if (options.fn && d.name !== options.fn) continue;
     const result = compileFunction(d, ctx, options.stage ?? "final");
     if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
-    else parts.push(...result.members.map((m) => printer.printNode(ts.EmitHint.Unspecified, m, file)));
+    else {
+      parts.push(...result.members.map((m) => printer.printNode(ts.EmitHint.Unspecified, m, file)));
+      if (result.report) reports.push(result.report);
+    }
   }
-  return { text: parts.join("\n\n") + "\n", diagnostics };
+  return { text: parts.join("\n\n") + "\n", diagnostics, reports };
 }
