@@ -164,6 +164,23 @@ export function callsInLoop(x: number): number {
   for (let i = 0; i < 4; i++) y = square(y) * 0.5 + Math.exp(-y);
   return y;
 }
+/** An unannotated helper: fine where no gradient flows through it, as a loop bound. */
+export function count(n: number): number {
+  calls++;
+  return Math.round(n);
+}
+export let calls = 0;
+/** @differentiable */
+export function helperBound(x: number, n: number): number {
+  let y = x;
+  for (let i = 0; i < count(n); i++) y = Math.sin(y) + x;
+  let j = 0;
+  do {
+    y = y * 0.9;
+    j++;
+  } while (j < count(n) / 2);
+  return y;
+}
 /** @differentiable */
 export function zeroTrips(x: number, n: number): number {
   let y = x;
@@ -189,6 +206,17 @@ describe("loop forms and exits", () => {
   });
   it("variables that swap through a temporary", () => check(m, "swap", [0.3, -0.2]));
   it("calls of differentiable functions in the body", () => check(m, "callsInLoop", [0.9]));
+  it("a loop test that calls an unannotated helper is evaluated once per test, as JavaScript does", () => {
+    const before = m.calls;
+    m.helperBound(0.4, 4);
+    const perCall = m.calls - before;
+    expect(perCall).toBe(5 + 2); // i = 0..4 (5 tests), j = 1, 2 (2 tests)
+    const g = check(m, "helperBound", [0.4, 4.2]);
+    expect(g[1]).toBe(0); // no gradient through the bound
+    const [dx] = m.helperBound_grad(0.4, 4);
+    expect(m.calls - before).toBeGreaterThan(perCall); // the gradient ran the loops too...
+    expect(dx).toBeCloseTo(numericGradient(m.helperBound, [0.4, 4])[0], 6);
+  });
   it("a loop that runs zero times, with a non-integer bound", () => {
     expect(m.zeroTrips_grad(0.5, 0)).toEqual([2, 0]);
     check(m, "zeroTrips", [0.9, 2.5]); // runs i = 0, 1, 2

@@ -175,7 +175,13 @@ function emitLoop(s: Loop): ts.Statement[] {
   }
   const block = f.createBlock(body, true);
   let loop: ts.Statement;
-  if (s.counter) {
+  if (s.pre) {
+    // for (;;) { const cond = f(i); if (!cond) break; ... }: the test runs where JavaScript runs it.
+    const exit = f.createIfStatement(exprToTs({ k: "unary", op: "!", arg: s.test }), f.createBreakStatement());
+    const test = [...emitForward(s.pre), exit];
+    const inner = s.kind === "do" ? [...body, ...test] : [...test, ...body];
+    loop = f.createForStatement(undefined, undefined, undefined, f.createBlock(inner, true));
+  } else if (s.counter) {
     const c = s.counter;
     const init = f.createVariableDeclarationList([f.createVariableDeclaration(c.name, undefined, undefined, exprToTs(c.from))], ts.NodeFlags.Let);
     loop = f.createForStatement(init, exprToTs(binary(c.op, ref(c.name), c.to)), step(c.name, c.step), block);

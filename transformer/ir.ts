@@ -82,6 +82,11 @@ export interface Loop {
   counter?: Counter;
   /** The loop test over header names and constants; `true` when a counter is the whole test. */
   test: Expr;
+  /**
+   * Statements that compute the test, run before it each time it is evaluated: a test that calls
+   * a function (`i < count(n)`) is evaluated once per iteration into a boolean, as in a branch.
+   */
+  pre?: Stmt[];
   body: Stmt[];
   /** Header names: mutable variables declared before the loop, overwritten at each iteration's end. */
   carried: string[];
@@ -214,6 +219,7 @@ export function forwardReads(body: readonly Stmt[], out: Set<string> = new Set()
       forwardReads(s.else, out);
     } else if (s.k === "loop") {
       refsOf(s.test, out);
+      if (s.pre) forwardReads(s.pre, out);
       if (s.counter) refsOf(s.counter.from, out), refsOf(s.counter.to, out);
       forwardReads(s.body, out);
       s.carried.forEach((c) => out.add(c));

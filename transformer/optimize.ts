@@ -319,6 +319,7 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
         keep(s.body);
         const body = keep(s.body);
         refsOf(s.test, live);
+        if (s.pre) forwardReads(s.pre, live);
         if (s.counter) refsOf(s.counter.to, live);
         out.push({ ...s, body });
       } else if (s.k === "if") {

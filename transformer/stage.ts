@@ -200,7 +200,11 @@ class Stager {
     if (breaks) carried.push(scope.done!);
     const headers = carried.map((symbol) => this.header(symbol, s));
     carried.forEach((symbol, i) => this.env.set(symbol, headers[i]));
+    const [outerBody] = [this.body];
+    this.body = [];
     const test = this.loopTest(s, counter !== undefined, breaks ? this.env.get(scope.done!) : undefined);
+    const pre = this.body;
+    this.body = outerBody;
 
     const [savedBody, savedScope] = [this.body, this.scope];
     this.outer.push(savedBody);
@@ -226,7 +230,7 @@ class Stager {
     // After the loop, the variables it assigns are its headers; what the body declared is gone.
     this.env = before;
     carried.forEach((symbol, i) => this.env.set(symbol, headers[i]));
-    this.body.push({ k: "loop", kind: ts.isDoStatement(s) ? "do" : "while", counter: counter?.counter, test, body, carried: headers, source: s });
+    this.body.push({ k: "loop", kind: ts.isDoStatement(s) ? "do" : "while", counter: counter?.counter, test, pre: pre.length ? pre : undefined, body, carried: headers, source: s });
   }
 
   /**
@@ -281,9 +285,10 @@ class Stager {
   private loopTest(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement, counted: boolean, done: string | undefined): Expr {
     const condition = counted ? undefined : ts.isForStatement(s) ? s.condition : s.expression;
     let test: Expr = { k: "global", text: "true" };
+    // A test that calls a function is computed by statements run before each evaluation (pre).
     if (condition) {
       test = this.condition(condition);
-      if (hasImpureCall(test)) throw new DiffError(Code.UnsupportedLoop, condition, "a loop test that calls a function is not supported; compute the value into a variable in the loop body and test that");
+      if (hasImpureCall(test)) test = this.test(condition);
     }
     if (done === undefined) return test;
     const notDone = negate(ref(done));
