@@ -5,7 +5,7 @@
 // all once the stack has grown to the largest loop seen). f_grad uses the shared `saved`; a vjp
 // forward pass gets its own stack, kept in its cache, so its backward pass can run later.
 
-const INITIAL_CAPACITY = 1024;
+const INITIAL_CAPACITY = 64;
 
 export class ValueStack {
   private data: Float64Array;
@@ -23,6 +23,24 @@ export class ValueStack {
   pop(): number {
     if (this.top === 0) throw new Error("tsgrad: the saved-value stack is empty (a backward pass popped more than its forward pass pushed)");
     return this.data[--this.top];
+  }
+
+  /**
+   * `n` slots on top of the stack, as an array a counting loop indexes directly (`x_saved[i] = x`,
+   * later `x = x_saved[i]`): one view per loop run, nothing per iteration. A negative or NaN
+   * count (a loop that runs zero times) gives an empty frame.
+   */
+  frame(n: number): Float64Array {
+    const length = n > 0 ? n : 0;
+    while (this.top + length > this.data.length) this.grow();
+    const view = this.data.subarray(this.top, this.top + length);
+    this.top += length;
+    return view;
+  }
+
+  /** Gives a frame's slots back, after its backward loop. */
+  release(frame: Float64Array): void {
+    this.top -= frame.length;
   }
 
   /** How many values are saved. */
@@ -46,4 +64,4 @@ export class ValueStack {
 }
 
 /** The stack f_grad functions share: every forward loop's pushes are popped by its backward loop. */
-export const saved = new ValueStack();
+export const saved = new ValueStack(1024);

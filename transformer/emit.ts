@@ -8,7 +8,7 @@
 // user code.
 
 import ts from "typescript";
-import { type BLoop, type BStmt, type Counter, type Expr, type Loop, type Stmt, binary, num, ref } from "./ir.js";
+import { type BLoop, type BStmt, type Expr, type Loop, type Slot, type Stmt, binary, lastValue, num, ref } from "./ir.js";
 
 const f = ts.factory;
 
@@ -145,6 +145,7 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
     if (s.k === "loop") return emitLoop(s);
     if (s.k === "push") {
       const value = s.type === "boolean" ? f.createConditionalExpression(f.createIdentifier(s.name), undefined, f.createNumericLiteral(1), undefined, f.createNumericLiteral(0)) : f.createIdentifier(s.name);
+      if (s.slot) return f.createExpressionStatement(f.createAssignment(slotAccess(s.slot), value));
       return f.createExpressionStatement(stackCall("push", [value]));
     }
     if (s.k === "let") {
@@ -173,6 +174,7 @@ function emitLoop(s: Loop): ts.Statement[] {
     out.push(declareConst(s.count, f.createNumericLiteral(0), ts.NodeFlags.Let));
     body.unshift(f.createExpressionStatement(f.createPostfixIncrement(f.createIdentifier(s.count))));
   }
+  for (const frame of s.frames ?? []) out.push(declareConst(frame.array, stackCall("frame", [exprToTs(frame.length)])));
   const block = f.createBlock(body, true);
   let loop: ts.Statement;
   if (s.pre) {
@@ -191,6 +193,8 @@ function emitLoop(s: Loop): ts.Statement[] {
   return out;
 }
 
+const slotAccess = (slot: Slot) => f.createElementAccessExpression(f.createIdentifier(slot.array), exprToTs(slot.index));
+
 const step = (name: string, by: 1 | -1) => (by === 1 ? f.createPostfixIncrement(f.createIdentifier(name)) : f.createPostfixDecrement(f.createIdentifier(name)));
 
 /**
@@ -207,15 +211,6 @@ function emitBackwardLoop(s: BLoop): ts.Statement {
   const n = s.index!;
   const init = f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, undefined, f.createIdentifier(s.loop.count!))], ts.NodeFlags.Let);
   return f.createForStatement(init, exprToTs(binary(">", ref(n), num(0))), step(n, -1), body);
-}
-
-/** The counter's value in the last iteration: i < n → Math.ceil(n) - 1 (n - 1 for an integer literal). */
-function lastValue(c: Counter): Expr {
-  const round = c.op === "<" || c.op === ">=" ? Math.ceil : Math.floor;
-  const shift = c.op === "<" ? -1 : c.op === ">" ? 1 : 0;
-  if (c.to.k === "num") return num(round(c.to.value) + shift);
-  const rounded: Expr = { k: "call", callee: c.op === "<" || c.op === ">=" ? "Math.ceil" : "Math.floor", args: [c.to] };
-  return shift === 0 ? rounded : binary(shift > 0 ? "+" : "-", rounded, num(1));
 }
 
 /** `for (let i = 0; i < n; i++)` → its header text, for the comment above the backward loop. */
@@ -244,10 +239,17 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
     }
     let line: ts.Statement;
     if (s.k === "loop") {
+      // Invariants first, then the loop; its frames go back to the stack after it.
+      const before = emitForward(s.before ?? []);
       line = comment(emitBackwardLoop(s), `${loopHeading(s.loop)}, in reverse`);
+      if (pending) comment(before[0] ?? line, pending);
+      pending = undefined;
+      out.push(...before, line);
+      for (const frame of [...(s.loop.frames ?? [])].reverse()) out.push(f.createExpressionStatement(stackCall("release", [f.createIdentifier(frame.array)])));
+      continue;
     } else if (s.k === "pop") {
-      const popped = s.type === "boolean" ? binary("===", { k: "global", text: `${stack}.pop()` }, num(1)) : undefined;
-      const value = popped ? exprToTs(popped) : stackCall("pop", []);
+      const read = s.slot ? slotAccess(s.slot) : stackCall("pop", []);
+      const value = s.type === "boolean" ? f.createBinaryExpression(read, ts.SyntaxKind.EqualsEqualsEqualsToken, f.createNumericLiteral(1)) : read;
       line = s.declare ? declareConst(s.name, value, reassigned.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const) : f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value));
       if (body.indexOf(s) === 0) comment(line, "restore this iteration's saved values");
     } else if (s.k === "set") {

@@ -91,8 +91,22 @@ export interface Loop {
   /** Header names: mutable variables declared before the loop, overwritten at each iteration's end. */
   carried: string[];
   source: ts.Node;
-  /** Set by reverse.ts: the name counting iterations, for loops without a counter. */
+  /** Set by save.ts: the name counting iterations, for loops without a counter. */
   count?: string;
+  /** Set by save.ts: arrays taken from the stack before a counting loop, one slot per iteration. */
+  frames?: Frame[];
+}
+
+/** `const x_saved = saved.frame(n)`: where a counting loop keeps one value per iteration. */
+export interface Frame {
+  array: string;
+  length: Expr;
+}
+
+/** `x_saved[i]`: the slot of iteration i in a frame. */
+export interface Slot {
+  array: string;
+  index: Expr;
 }
 
 export interface Counter {
@@ -108,6 +122,8 @@ export interface Push {
   k: "push";
   name: string;
   type?: "boolean";
+  /** `x_saved[i] = x` into a frame instead of `saved.push(x)`. */
+  slot?: Slot;
 }
 
 export type Stmt = Def | Let | If | Loop | Push;
@@ -135,7 +151,7 @@ export type BStmt =
   | { k: "comment"; def: Def }
   | BLoop
   /** `const t = saved.pop()` (declare) or `x = saved.pop()`: a saved value restored under its own name. */
-  | { k: "pop"; name: string; declare: boolean; type?: "boolean" }
+  | { k: "pop"; name: string; declare: boolean; type?: "boolean"; slot?: Slot }
   /** Forward statements recomputed inside a backward loop, from restored values. */
   | { k: "recompute"; body: Stmt[] };
 
@@ -148,6 +164,27 @@ export interface BLoop {
   locals: ReadonlySet<string>;
   /** For a loop without a counter: the name running its iterations down, set by save.ts. */
   index?: string;
+  /** Recomputed values that do not change from one iteration to the next: computed once, before. */
+  before?: Stmt[];
+}
+
+/** The counter's value in the last iteration: i < n → Math.ceil(n) - 1 (n - 1 for an integer literal). */
+export function lastValue(c: Counter): Expr {
+  const up = c.op === "<" || c.op === ">=";
+  const shift = c.op === "<" ? -1 : c.op === ">" ? 1 : 0;
+  if (c.to.k === "num") return num((up ? Math.ceil : Math.floor)(c.to.value) + shift);
+  const rounded: Expr = { k: "call", callee: up ? "Math.ceil" : "Math.floor", args: [c.to] };
+  return shift === 0 ? rounded : binary(shift > 0 ? "+" : "-", rounded, num(1));
+}
+
+/** How many iterations a counting loop runs (negative when none: the runtime clamps it). */
+export function tripCount(c: Counter): Expr {
+  return c.step === 1 ? binary("+", binary("-", lastValue(c), c.from), num(1)) : binary("+", binary("-", c.from, lastValue(c)), num(1));
+}
+
+/** The iteration's slot index: i - A counting up from A, A - i counting down. */
+export function slotIndex(c: Counter): Expr {
+  return c.step === 1 ? binary("-", ref(c.name), c.from) : binary("-", c.from, ref(c.name));
 }
 
 export const num = (value: number): Expr => ({ k: "num", value });

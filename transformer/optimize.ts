@@ -271,8 +271,15 @@ export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): S
       const { counter, count } = s.loop;
       if (counter) refsOf(counter.from, out), refsOf(counter.to, out);
       if (count) out.add(count);
+      s.loop.frames?.forEach((frame) => out.add(frame.array));
+      const before = new Set<string>();
+      if (s.before) {
+        forwardReads(s.before, before);
+        const made = definedBy([{ k: "recompute", body: s.before }]);
+        before.forEach((n) => made.has(n) || out.add(n));
+      }
       const inner = readsOf(s.body);
-      const defined = definedBy(s.body);
+      const defined = definedBy([...s.body, ...(s.before ? [{ k: "recompute" as const, body: s.before }] : [])]);
       if (counter) defined.add(counter.name);
       inner.forEach((n) => defined.has(n) || out.add(n));
     } else if (s.k === "recompute") forwardReads(s.body, out);

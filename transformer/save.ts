@@ -18,9 +18,9 @@
 //     x = x_1;
 //   }
 
-import { type BLoop, type BStmt, type Def, type Expr, type Let, type Loop, type Push, type Stmt, refsOf } from "./ir.js";
+import { type BLoop, type BStmt, type Def, type Expr, type Frame, type Let, type Loop, type Push, type Stmt, refsOf, slotIndex, tripCount } from "./ir.js";
 import type { Namer } from "./naming.js";
-import { readsOf } from "./optimize.js";
+import { readsOf, simplify } from "./optimize.js";
 import { hasImpureCall } from "./stage.js";
 
 /** Operations cheaper to redo than to save and restore. */
@@ -28,16 +28,17 @@ const CHEAP = new Set(["copy", "neg", "+", "-", "*", "/", "Math.abs", "Math.max"
 
 export function save(forward: readonly Stmt[], backward: readonly BStmt[], namer: Namer): { forward: Stmt[]; backward: BStmt[] } {
   const replaced = new Map<Loop, Loop>();
-  const visit = (body: readonly BStmt[]): BStmt[] =>
+  // Frames are declared beside their loop, so only loops at the function's top level get them.
+  const visit = (body: readonly BStmt[], topLevel: boolean): BStmt[] =>
     body.map((s) => {
-      if (s.k === "if") return { ...s, then: visit(s.then), else: visit(s.else) };
+      if (s.k === "if") return { ...s, then: visit(s.then, false), else: visit(s.else, false) };
       if (s.k !== "loop") return s;
-      const inner = visit(s.body);
-      const saved = planLoop({ ...s.loop, body: withLoops(s.loop.body, replaced) }, { ...s, body: inner }, namer);
+      const inner = visit(s.body, false);
+      const saved = planLoop({ ...s.loop, body: withLoops(s.loop.body, replaced) }, { ...s, body: inner }, namer, topLevel);
       replaced.set(s.loop, saved.loop);
       return saved.backward;
     });
-  const newBackward = visit(backward);
+  const newBackward = visit(backward, true);
   return { forward: withLoops(forward, replaced), backward: newBackward };
 }
 
@@ -85,7 +86,11 @@ function levelOf(body: readonly Stmt[]): Level {
 
 const cheap = (d: Def) => !d.mutable && (d.op === null ? !d.opaqueCall && !hasImpureCall(d.value) : CHEAP.has(d.op));
 
-function planLoop(loop: Loop, backward: BLoop, namer: Namer): { loop: Loop; backward: BLoop } {
+/**
+ * `outermost`: a counting loop at the function's top level keeps its values in frames, arrays
+ * indexed by the counter (`x_saved[i] = x`), as one would by hand; other loops push and pop.
+ */
+function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean): { loop: Loop; backward: BLoop } {
   const level = levelOf(loop.body);
   const restored = new Set<string>();
   const recomputed = new Set<Def>();
@@ -108,20 +113,42 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer): { loop: Loop; back
   const typeOf = (name: string) => level.defs.get(name)?.[0]?.type ?? level.lets.get(name)?.type;
   // Body values in the order they are made, then the headers' values from the start of the iteration.
   const order = [...level.order.filter((n) => restored.has(n) && !loop.carried.includes(n)), ...loop.carried.filter((n) => restored.has(n))];
-  const pushes: Push[] = order.map((name) => ({ k: "push", name, type: typeOf(name) }));
+  const counter = outermost && !loop.pre ? loop.counter : undefined;
+  const frames: Frame[] = counter ? order.map((name) => ({ array: namer.fresh(`${name}_saved`), length: simplify(tripCount(counter)) })) : [];
+  const slotOf = (i: number) => (counter ? { array: frames[i].array, index: simplify(slotIndex(counter)) } : undefined);
+  const pushes: Push[] = order.map((name, i) => ({ k: "push", name, type: typeOf(name), slot: slotOf(i) }));
   const end = trailingWrites(loop.body);
   const body = [...loop.body.slice(0, end), ...pushes, ...loop.body.slice(end)];
 
-  const pops: BStmt[] = [...order].reverse().map((name) => ({ k: "pop", name, declare: !loop.carried.includes(name), type: typeOf(name) }));
-  const names = new Set([...recomputed].map((d) => d.name));
+  const pops: BStmt[] = order.map((name, i): BStmt => ({ k: "pop", name, declare: !loop.carried.includes(name), type: typeOf(name), slot: slotOf(i) })).reverse();
+  // Recomputed values that depend on nothing the iteration changes are computed once, before the loop.
+  const invariant = invariantDefs(loop, recomputed, restored, level);
+  const names = new Set([...recomputed].filter((d) => !invariant.has(d)).map((d) => d.name));
   // An inner loop's headers, restored by its own backward loop, are declared here when not popped here.
   const inner: Stmt[] = [...innerLoopPops(backward.body)].filter((n) => !restored.has(n)).map((name) => ({ k: "let", name, hoisted: true, type: typeOf(name) }));
-  const redo = [...inner, ...recompute(loop.body, recomputed, names)];
+  const redo = [...inner, ...recompute(loop.body, new Set([...recomputed].filter((d) => !invariant.has(d))), names)];
+  const before = recompute(loop.body, invariant, new Set([...invariant].map((d) => d.name)));
   const count = loop.counter ? undefined : namer.fresh("iterations");
   const index = loop.counter ? undefined : namer.fresh("k");
-  const saving: Loop = { ...loop, body, count };
+  const saving: Loop = { ...loop, body, count, frames: frames.length ? frames : undefined };
   const prefix: BStmt[] = redo.length ? [...pops, { k: "recompute", body: redo }] : pops;
-  return { loop: saving, backward: { ...backward, loop: saving, body: [...prefix, ...backward.body], index } };
+  return { loop: saving, backward: { ...backward, loop: saving, body: [...prefix, ...backward.body], index, before: before.length ? before : undefined } };
+}
+
+/**
+ * Recomputed defs outside any branch whose operands are all loop invariant (defined before the
+ * loop, or such defs themselves): `neg_k = -k` in a loop that never changes k.
+ */
+function invariantDefs(loop: Loop, recomputed: ReadonlySet<Def>, restored: ReadonlySet<string>, level: Level): Set<Def> {
+  const varying = new Set<string>([...loop.carried, ...restored, ...level.fromLoops, ...(loop.counter ? [loop.counter.name] : [])]);
+  const out = new Set<Def>();
+  for (const [name, defs] of level.defs) {
+    const d = defs[0];
+    const fixed = defs.length === 1 && recomputed.has(d) && level.tests.get(d)!.length === 0 && [...refsOf(d.value)].every((r) => !varying.has(r) && (!level.defs.has(r) || [...out].some((o) => o.name === r)));
+    if (fixed) out.add(d);
+    else varying.add(name);
+  }
+  return out;
 }
 
 /** Names the backward loops directly inside this body assign from the stack (their headers). */

@@ -25,12 +25,12 @@ export function totalPaid_grad(
   let dbalance = 0;
   let dpayment = 0;
   let dmonthlyRate = 0;
+  const sum = 1 + monthlyRate;
   // while (balance > 0), in reverse
   for (let k = iterations; k > 0; k--) {
     // restore this iteration's saved values
     balance = saved.pop();
     // recompute this iteration's values
-    const sum = 1 + monthlyRate;
     const balance_1 = balance * sum;
     const p = Math.min(payment, balance_1);
     // paid = paid_1
@@ -94,12 +94,12 @@ export function totalPaid_backward(
   let dbalance = 0;
   let dpayment = 0;
   let dmonthlyRate = 0;
+  const sum = 1 + monthlyRate;
   // while (balance > 0), in reverse
   for (let k = iterations; k > 0; k--) {
     // restore this iteration's saved values
     balance = saved.pop();
     // recompute this iteration's values
-    const sum = 1 + monthlyRate;
     const balance_1 = balance * sum;
     const p = Math.min(payment, balance_1);
     // paid = paid_1
