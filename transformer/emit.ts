@@ -119,8 +119,8 @@ function comment<T extends ts.Node>(node: T, text: string): T {
   return ts.addSyntheticLeadingComment(node, ts.SyntaxKind.SingleLineCommentTrivia, ` ${text}`, true);
 }
 
-function declareConst(name: string, value: ts.Expression, flags: ts.NodeFlags = ts.NodeFlags.Const): ts.Statement {
-  return f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(name, undefined, undefined, value)], flags));
+function declareConst(name: string, value: ts.Expression, flags: ts.NodeFlags = ts.NodeFlags.Const, type?: ts.TypeNode): ts.Statement {
+  return f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(name, undefined, type, value)], flags));
 }
 
 /** The stack loops save values on: `saved` (the runtime's shared one, or vjp's own). */
@@ -157,7 +157,11 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
       return ts.setOriginalNode(f.createIfStatement(exprToTs(s.test), f.createBlock(emitForward(s.then), true), s.else.length ? f.createBlock(emitForward(s.else), true) : undefined), s.source);
     }
     const value = exprToTs(s.value);
-    const line = s.assign ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value)) : declareConst(s.name, value, s.mutable ? ts.NodeFlags.Let : ts.NodeFlags.Const);
+    // `const done_1: boolean = !done`: in a loop, TypeScript cannot infer a boolean from another it narrows.
+    const annotate = s.type === "boolean" && (s.value.k === "ref" || (s.value.k === "unary" && s.value.op === "!"));
+    const line = s.assign
+      ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value))
+      : declareConst(s.name, value, s.mutable ? ts.NodeFlags.Let : ts.NodeFlags.Const, annotate ? f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword) : undefined);
     ts.setOriginalNode(line, s.source);
     return s.note ? ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.note}`, false) : line;
   });
@@ -171,7 +175,8 @@ function emitLoop(s: Loop): ts.Statement[] {
   const body = emitForward(s.body);
   const out: ts.Statement[] = [];
   if (s.count) {
-    out.push(declareConst(s.count, f.createNumericLiteral(0), ts.NodeFlags.Let));
+    const zero = f.createNumericLiteral(0);
+    out.push(s.countHoisted ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.count), zero)) : declareConst(s.count, zero, ts.NodeFlags.Let));
     body.unshift(f.createExpressionStatement(f.createPostfixIncrement(f.createIdentifier(s.count))));
   }
   for (const frame of s.frames ?? []) out.push(declareConst(frame.array, stackCall("frame", [exprToTs(frame.length)])));
@@ -287,10 +292,10 @@ export function reassignedIn(body: readonly BStmt[], out: Set<string> = new Set(
   return out;
 }
 
-/** Names the outermost backward loops assign from the stack: the function must declare them. */
-function outermostLoopPops(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
+/** Names the outermost backward loops assign from the stack (the function must declare them), with their types. */
+function outermostLoopPops(body: readonly BStmt[], out: Map<string, "boolean" | undefined> = new Map()): Map<string, "boolean" | undefined> {
   for (const s of body) {
-    if (s.k === "loop") s.body.forEach((t) => t.k === "pop" && !t.declare && out.add(t.name));
+    if (s.k === "loop") s.body.forEach((t) => t.k === "pop" && !t.declare && out.set(t.name, t.type));
     else if (s.k === "if") outermostLoopPops(s.then, out), outermostLoopPops(s.else, out);
   }
   return out;
@@ -388,7 +393,9 @@ export function emitBackwardFunction(shape: FunctionShape, name: string, forward
   const unpack = cache.length
     ? [f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(f.createObjectBindingPattern(cache.map((c) => f.createBindingElement(undefined, undefined, c))), undefined, undefined, f.createIdentifier(cacheParam))], flags))]
     : [];
-  const declared = [...topLevel].filter((n) => !cache.includes(n)).map((n) => f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, numberType())], ts.NodeFlags.Let)));
+  const declared = [...topLevel]
+    .filter(([n]) => !cache.includes(n))
+    .map(([n, type]) => f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, type === "boolean" ? f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword) : numberType())], ts.NodeFlags.Let)));
   // vjp's backward may run more than once: it pops from a replay of the cached stack.
   const replay = usesStack ? [declareConst(stack, f.createCallExpression(f.createPropertyAccessExpression(f.createPropertyAccessExpression(f.createIdentifier(cacheParam), stack), "replay"), undefined, []))] : [];
   const body = [...unpack, ...declared, ...replay, ...emitBackward(backward, reassigned), f.createReturnStatement(gradientTuple(shape))];

@@ -90,6 +90,10 @@ export interface Loop {
   body: Stmt[];
   /** Header names: mutable variables declared before the loop, overwritten at each iteration's end. */
   carried: string[];
+  /** The headers that hold booleans (flags, conditions), saved as 1 or 0. */
+  booleans?: string[];
+  /** Set by save.ts when the count is declared earlier (`let iterations!: number`), outside a branch. */
+  countHoisted?: boolean;
   source: ts.Node;
   /** Set by save.ts: the name counting iterations, for loops without a counter. */
   count?: string;

@@ -144,9 +144,10 @@ function clean(body: readonly BStmt[]): BStmt[] {
     } else if (s.k === "if") {
       out.push(...cleanIf(simplify(s.test), clean(s.then), clean(s.else)));
     } else if (s.k === "loop") {
-      // A loop whose iterations propagate nothing has no backward loop (and saves nothing).
+      // A loop whose iterations propagate nothing has no backward loop (and saves nothing); one
+      // that only overwrites a variable still runs, to reset its adjoint (`y = 3` in the loop: dy = 0).
       const loopBody = clean(s.body);
-      if (loopBody.some((t) => t.k !== "comment" && t.k !== "set")) out.push({ ...s, body: loopBody });
+      if (loopBody.some((t) => t.k !== "comment")) out.push({ ...s, body: loopBody });
     } else out.push(s);
   }
   return dropEmptyComments(out);

@@ -39,7 +39,29 @@ export function save(forward: readonly Stmt[], backward: readonly BStmt[], namer
       return saved.backward;
     });
   const newBackward = visit(backward, true);
-  return { forward: withLoops(forward, replaced), backward: newBackward };
+  return { forward: hoistCounts(withLoops(forward, replaced)), backward: newBackward };
+}
+
+/**
+ * A loop's count is read after the loop, by its backward loop (and an enclosing loop's push): for
+ * a loop inside a branch, `let iterations!: number;` goes before the branch, like the branch's
+ * other values (see hoistBranchValues in stage.ts), and the loop starts it at 0.
+ */
+function hoistCounts(body: readonly Stmt[]): Stmt[] {
+  return body.flatMap((s): Stmt[] => {
+    if (s.k === "loop") return [{ ...s, body: hoistCounts(s.body) }];
+    if (s.k !== "if") return [s];
+    const counts: string[] = [];
+    const inBranch = (stmts: readonly Stmt[]): Stmt[] =>
+      stmts.map((t) => {
+        if (t.k === "if") return { ...t, then: inBranch(t.then), else: inBranch(t.else) };
+        if (t.k !== "loop") return t;
+        if (t.count) counts.push(t.count);
+        return { ...t, countHoisted: t.count !== undefined, body: hoistCounts(t.body) };
+      });
+    const hoisted = { ...s, then: inBranch(s.then), else: inBranch(s.else) };
+    return [...counts.map((name): Stmt => ({ k: "let", name, hoisted: true })), hoisted];
+  });
 }
 
 /** Puts the saving version of each inner loop in place of the staged one. */
@@ -58,11 +80,12 @@ interface Level {
   lets: Map<string, Let>;
   /** Names an inner loop leaves behind (its headers and count): only restoring brings them back. */
   fromLoops: Set<string>;
+  booleans: Set<string>;
   order: string[];
 }
 
 function levelOf(body: readonly Stmt[]): Level {
-  const level: Level = { defs: new Map(), tests: new Map(), lets: new Map(), fromLoops: new Set(), order: [] };
+  const level: Level = { defs: new Map(), tests: new Map(), lets: new Map(), fromLoops: new Set(), booleans: new Set(), order: [] };
   const note = (name: string) => level.order.includes(name) || level.order.push(name);
   const visit = (stmts: readonly Stmt[], tests: Expr[]) =>
     stmts.forEach((s) => {
@@ -78,6 +101,7 @@ function levelOf(body: readonly Stmt[]): Level {
         visit(s.else, [...tests, s.test]);
       } else if (s.k === "loop") {
         [...s.carried, ...(s.count ? [s.count] : [])].forEach((n) => (level.fromLoops.add(n), note(n)));
+        s.booleans?.forEach((n) => level.booleans.add(n));
       }
     });
   visit(body, []);
@@ -110,7 +134,7 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean)
     } else if (defs || level.lets.has(name)) restored.add(name);
   }
 
-  const typeOf = (name: string) => level.defs.get(name)?.[0]?.type ?? level.lets.get(name)?.type;
+  const typeOf = (name: string) => level.defs.get(name)?.[0]?.type ?? level.lets.get(name)?.type ?? (loop.booleans?.includes(name) || level.booleans.has(name) ? "boolean" : undefined);
   // Body values in the order they are made, then the headers' values from the start of the iteration.
   const order = [...level.order.filter((n) => restored.has(n) && !loop.carried.includes(n)), ...loop.carried.filter((n) => restored.has(n))];
   const counter = outermost && !loop.pre ? loop.counter : undefined;

@@ -54,6 +54,8 @@ class Stager {
   /** The bodies enclosing the one being staged (branches and loops), for "is this name read yet?". */
   private readonly outer: Stmt[][] = [];
   private loopDepth = 0;
+  /** Tests of the branches and loops being staged: read, though not yet in any body. */
+  private readonly pendingTests: Expr[] = [];
 
   constructor(
     private readonly fn: FunctionNode,
@@ -211,6 +213,7 @@ class Stager {
     this.body = [];
     this.scope = scope;
     this.loopDepth++;
+    this.pendingTests.push(test);
     const before = new Map(this.env);
     if (counter) this.env.set(counter.symbol, counter.counter.name);
     this.list([s.statement]);
@@ -224,13 +227,15 @@ class Stager {
       }
     });
     const body = this.body;
+    this.pendingTests.pop();
     this.loopDepth--;
     [this.body, this.scope] = [savedBody, savedScope];
     this.outer.pop();
     // After the loop, the variables it assigns are its headers; what the body declared is gone.
     this.env = before;
     carried.forEach((symbol, i) => this.env.set(symbol, headers[i]));
-    this.body.push({ k: "loop", kind: ts.isDoStatement(s) ? "do" : "while", counter: counter?.counter, test, pre: pre.length ? pre : undefined, body, carried: headers, source: s });
+    const booleans = headers.filter((_, i) => this.isBoolean(carried[i]));
+    this.body.push({ k: "loop", kind: ts.isDoStatement(s) ? "do" : "while", counter: counter?.counter, test, pre: pre.length ? pre : undefined, body, carried: headers, booleans: booleans.length ? booleans : undefined, source: s });
   }
 
   /**
@@ -257,7 +262,7 @@ class Stager {
   }
 
   private readSoFar(name: string): boolean {
-    return [...this.outer, this.body].some((b) => forwardReads(b).has(name));
+    return [...this.outer, this.body].some((b) => forwardReads(b).has(name)) || this.pendingTests.some((t) => refsOf(t).has(name));
   }
 
   private findDef(name: string): Def | undefined {
@@ -339,8 +344,10 @@ class Stager {
 
   private joinWith(test: Expr, thenStage: () => void, elseStage: () => void, s: ts.Node): void {
     const before = new Map(this.env);
+    this.pendingTests.push(test);
     const thenBranch = this.branchWith(before, thenStage);
     const elseBranch = this.branchWith(before, elseStage);
+    this.pendingTests.pop();
     const joins: Stmt[] = [];
     for (const [symbol, old] of before) {
       const a = thenBranch.env.get(symbol);
@@ -359,8 +366,10 @@ class Stager {
     // Under a return flag, code after an enclosing branch reads the flag: join it like any variable.
     if (this.env.has(this.scope.flag) || this.scope !== FUNCTION_SCOPE) return this.join(test, [s.thenStatement, ...rest], [...(s.elseStatement ? [s.elseStatement] : []), ...rest], s);
     const before = new Map(this.env);
+    this.pendingTests.push(test);
     const thenBranch = this.branch(before, [s.thenStatement, ...rest]);
     const elseBranch = this.branch(before, [...(s.elseStatement ? [s.elseStatement] : []), ...rest]);
+    this.pendingTests.pop();
     this.body.push({ k: "if", test, then: thenBranch.body, else: elseBranch.body, source: s });
   }
 
@@ -447,11 +456,13 @@ class Stager {
     const before = new Map(this.env);
     const [savedBody] = [this.body];
     this.body = [];
+    this.pendingTests.push(test);
     this.value(e.whenTrue, assign);
     const thenBody = this.body;
     this.body = [];
     this.env = new Map(before);
     this.value(e.whenFalse, assign);
+    this.pendingTests.pop();
     const elseBody = this.body;
     this.body = savedBody;
     this.env = before;
@@ -715,6 +726,14 @@ function rename(body: Stmt[], from: string, to: string): void {
       s.test = substituteRefs(s.test, map);
       rename(s.then, from, to);
       rename(s.else, from, to);
+    } else if (s.k === "loop") {
+      // The variable may be the loop's header: its writes and its test go with the new name.
+      s.test = substituteRefs(s.test, map);
+      if (s.counter) s.counter = { ...s.counter, to: substituteRefs(s.counter.to, map) };
+      if (s.pre) rename(s.pre, from, to);
+      s.carried = s.carried.map((c) => (c === from ? to : c));
+      s.booleans = s.booleans?.map((c) => (c === from ? to : c));
+      rename(s.body, from, to);
     }
   }
 }
