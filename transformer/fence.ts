@@ -2,7 +2,8 @@
 // @differentiable function; returns one DiffError per offending node (all of them, not only the
 // first), each saying what is unsupported and what to do instead. Staging may assume that a
 // function with no fence errors uses only the supported language:
-//   statements   const/let, assignment and = += -= *= /= **= ++ --, if/else, return, blocks
+//   statements   const/let, assignment and = += -= *= /= **= ++ --, if/else, return, blocks,
+//                for/while/do with break and continue (no labels, no return inside a loop)
 //   expressions  number literals, locals, + - * / % ** and unary -, Math functions and constants,
 //                calls, ternaries, comparisons and && || ! in conditions, `this.field` reads
 

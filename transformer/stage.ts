@@ -6,6 +6,7 @@
 //   if (c) y = a; else y = b;        →   let y_1; if (c) { y_1 = a; } else { y_1 = b; }
 //   if (c) return a; rest; return b  →   if (c) { f = a; } else { rest; f = b; }
 //   1 / (1 + Math.exp(-x))           →   one "sigmoid" operation, so its derivative is (1 - s) * s
+//   for (...) x = x * a;             →   for (...) { const x_1 = x * a; x = x_1; }   (x: the loop's header)
 //
 // Branch joins assign one shared name in each branch (a phi written as assignments), early returns
 // move the rest of the block into the other branch, and values no gradient flows through
