@@ -413,13 +413,17 @@ describe("minimal: a boolean carried by a loop, generated code under tsc --stric
 // 5. Refusals: what must get TS94002 rather than a wrong gradient
 // ------------------------------------------------------------------------------------------------
 
+// return inside loops (supported): the return leaves every enclosing loop.
+suite("return inside loops", [
+  { name: "return inside a for", params: xy, body: "for (let i = 0; i < 3; i++) { if (x > i) return x * y; } return y;", points: [[0.7, 1.3], [2.5, 1.3], [-0.5, 1.3]] },
+  { name: "return inside a while in a branch", params: xy, body: "if (y > 0) { while (x < 3) { x = x + 1; if (x > 2) return x * y; } } return y;", points: [[0.7, 1.3], [0.7, -1.3]] },
+  { name: "return inside a nested inner loop", params: xy, body: "let s = x; for (let i = 0; i < 2; i++) { for (let j = 0; j < 2; j++) { s = s * y; if (s > 5) return s; } } return s;", points: [[0.7, 1.3], [2.7, 1.9], [0.7, 3.1]] },
+]);
+
 describe("refusals", () => {
   const codes = (body: string, preamble = "") =>
     compileToJs(`${preamble}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`).diagnostics.filter((d) => d.source === "tsgrad").map((d) => d.code);
   const refused: [string, string][] = [
-    ["return inside a for", "for (let i = 0; i < 3; i++) { if (x > i) return x; } return y;"],
-    ["return inside a while in a branch", "if (y > 0) { while (x < 3) { x = x + 1; if (x > 2) return x * y; } } return y;"],
-    ["return inside a nested inner loop", "let s = x; for (let i = 0; i < 2; i++) { for (let j = 0; j < 2; j++) { s = s * y; if (s > 5) return s; } } return s;"],
     ["for...of", "let s = 0; for (const v of [x, y]) s += v; return s;"],
     ["for...in", "let s = x; for (const k in { a: 1 }) s = s * y; return s;"],
     ["a labelled loop with break label", "let s = x; outer: for (let i = 0; i < 3; i++) { for (let j = 0; j < 3; j++) { if (j > i) break outer; s = s * y; } } return s;"],

@@ -182,6 +182,40 @@ export function helperBound(x: number, n: number): number {
   return y;
 }
 /** @differentiable */
+export function firstAbove(x: number, y: number): number {
+  let s = x;
+  for (let i = 0; i < 10; i++) {
+    s = s * y + 0.1;
+    if (s > 2) return s * x;
+  }
+  return -s;
+}
+/** @differentiable */
+export function nestedReturn(x: number, y: number): number {
+  let s = x;
+  for (let i = 0; i < 4; i++) {
+    if (y > 0) {
+      for (let j = 0; j < 3; j++) {
+        s = Math.sin(s) + y;
+        if (s > 1.2) return s * s;
+      }
+    }
+    s = s * 1.1;
+  }
+  return s + y;
+}
+/** @differentiable */
+export function whileReturn(x: number): number {
+  let s = x;
+  while (s < 100) {
+    s = s * 2 + x;
+    if (s > 50) {
+      return Math.exp(s * 0.01);
+    }
+  }
+  return s;
+}
+/** @differentiable */
 export function zeroTrips(x: number, n: number): number {
   let y = x;
   for (let i = 0; i < n; i++) y = y * y;
@@ -206,6 +240,16 @@ describe("loop forms and exits", () => {
   });
   it("variables that swap through a temporary", () => check(m, "swap", [0.3, -0.2]));
   it("calls of differentiable functions in the body", () => check(m, "callsInLoop", [0.9]));
+  it("return inside a loop, inside a nested loop in a branch, or never reached", () => {
+    expect(m.firstAbove(0.5, 1.5)).toBeCloseTo(0.5 * (((0.5 * 1.5 + 0.1) * 1.5 + 0.1) * 1.5 + 0.1), 12); // returns in the 3rd iteration
+    check(m, "firstAbove", [0.5, 1.5]);
+    check(m, "firstAbove", [0.5, 0.5]); // never above 2: falls through to return -s
+    check(m, "nestedReturn", [0.3, 0.7]); // returns from the inner loop
+    check(m, "nestedReturn", [0.3, 0.2]); // never returns early
+    check(m, "nestedReturn", [0.3, -0.5]); // skips the inner loop
+    check(m, "whileReturn", [0.7]);
+    check(m, "whileReturn", [30]);
+  });
   it("a loop test that calls an unannotated helper is evaluated once per test, as JavaScript does", () => {
     const before = m.calls;
     m.helperBound(0.4, 4);

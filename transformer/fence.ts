@@ -3,7 +3,7 @@
 // first), each saying what is unsupported and what to do instead. Staging may assume that a
 // function with no fence errors uses only the supported language:
 //   statements   const/let, assignment and = += -= *= /= **= ++ --, if/else, return, blocks,
-//                for/while/do with break and continue (no labels, no return inside a loop)
+//                for/while/do with break, continue and return (no labels)
 //   expressions  number literals, locals, + - * / % ** and unary -, Math functions and constants,
 //                calls, ternaries, comparisons and && || ! in conditions, `this.field` reads
 
@@ -16,7 +16,6 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   const errors: DiffError[] = [];
   const fail = (code: Code, node: ts.Node, message: string): void => void errors.push(new DiffError(code, node, message));
 
-  let loopDepth = 0;
   checkSignature(fn, checker, fail);
   if (!fn.body) return errors;
   if (ts.isBlock(fn.body)) fn.body.statements.forEach((s) => statement(s));
@@ -38,7 +37,6 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       }
       case ts.SyntaxKind.ReturnStatement: {
         const r = s as ts.ReturnStatement;
-        if (loopDepth > 0) return fail(Code.UnsupportedLoop, s, "`return` inside a loop is not supported yet; `break` out of the loop and return after it");
         if (r.expression) expression(r.expression);
         else fail(Code.UnsupportedStatement, s, "`return` needs a value: a @differentiable function returns a number on every path");
         return;
@@ -80,9 +78,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   }
 
   function loopBody(body: ts.Statement): void {
-    loopDepth++;
     statement(body);
-    loopDepth--;
   }
 
   function variables(v: ts.VariableStatement): void {

@@ -100,10 +100,13 @@ class Stager {
       const rest = statements.slice(i + 1);
       if (scope.isExit(s)) {
         if (ts.isReturnStatement(s)) this.value(s.expression!, { name: this.result, assign: this.resultIsJoin, note: trailingComment(s) });
-        if (ts.isBreakStatement(s)) this.setFlag(scope.done!, true, s);
+        // A return inside a loop is a break that also sets the function's `returned` flag.
+        if (ts.isReturnStatement(s) && scope !== FUNCTION_SCOPE) this.setFlag(RETURNED, true, s);
+        if (ts.isBreakStatement(s) || (ts.isReturnStatement(s) && scope !== FUNCTION_SCOPE)) this.setFlag(scope.done!, true, s);
         if (this.env.has(scope.flag)) this.setFlag(scope.flag, true, s);
         return;
       }
+      if (isLoop(s) && containsReturn(s)) return this.returningLoop(s, rest);
       if (ts.isBlock(s) && containsExit(s, scope)) return this.list([...s.statements, ...rest]);
       if (ts.isIfStatement(s) && containsExit(s, scope)) {
         // Moving the rest into the branch that falls through is exact when every path then
@@ -115,6 +118,25 @@ class Stager {
       }
       this.statement(s);
     }
+  }
+
+  /**
+   * A loop with a return inside: the return sets `returned` and leaves every enclosing loop; the
+   * rest of the list runs under `if (!returned)`, and an enclosing loop stops too.
+   */
+  private returningLoop(s: ts.IterationStatement, rest: readonly ts.Statement[]): void {
+    if (!this.env.has(RETURNED)) this.setFlag(RETURNED, false, s);
+    this.guarded = true;
+    this.loop(s as ts.WhileStatement | ts.DoStatement | ts.ForStatement);
+    const returned = ref(this.env.get(RETURNED)!);
+    // In an enclosing loop: done ||= returned (it stops), skip ||= returned (its iteration ends).
+    for (const flag of [this.scope.done, this.scope === FUNCTION_SCOPE ? undefined : this.scope.flag]) {
+      if (!flag || !this.env.has(flag)) continue;
+      const name = this.ctx.namer.version(flag.name);
+      this.body.push({ k: "def", name, value: { k: "binary", op: "||", left: ref(this.env.get(flag)!), right: returned }, op: null, args: [], assign: false, source: s, type: "boolean" });
+      this.env.set(flag, name);
+    }
+    if (rest.length) this.join(negate(returned), rest, [], s);
   }
 
   private statement(s: ts.Statement): void {
@@ -196,11 +218,16 @@ class Stager {
       if (ts.isVariableDeclarationList(s.initializer)) this.variables(s.initializer);
       else this.assignment(s.initializer);
     }
-    const scope: ExitScope = { flag: { name: "skip" } as ts.Symbol, done: { name: "done" } as ts.Symbol, isExit: (n) => (ts.isBreakStatement(n) || ts.isContinueStatement(n)) && !n.label };
-    const breaks = containsBreak(s.statement);
+    const scope: ExitScope = {
+      flag: { name: "skip" } as ts.Symbol,
+      done: { name: "done" } as ts.Symbol,
+      isExit: (n) => ((ts.isBreakStatement(n) || ts.isContinueStatement(n)) && !n.label) || ts.isReturnStatement(n),
+    };
+    const breaks = leavesLoop(s.statement);
     if (breaks) this.setFlag(scope.done!, false, s);
     const carried = this.carriedBy(s, counter?.symbol);
     if (breaks) carried.push(scope.done!);
+    if (containsReturn(s)) carried.push(RETURNED);
     const headers = carried.map((symbol) => this.header(symbol, s));
     carried.forEach((symbol, i) => this.env.set(symbol, headers[i]));
     const [outerBody] = [this.body];
@@ -326,7 +353,7 @@ class Stager {
       ts.forEachChild(n, visit);
     };
     visit(s.statement);
-    if (assignedInLoop.has(symbol) || containsBreak(s.statement)) return undefined;
+    if (assignedInLoop.has(symbol) || leavesLoop(s.statement)) return undefined;
     let boundVaries = false;
     const bound = (n: ts.Node): void => {
       if (ts.isIdentifier(n) && assignedInLoop.has(this.ctx.checker.getSymbolAtLocation(n)!)) boundVaries = true;
@@ -605,15 +632,27 @@ function alwaysExits(s: ts.Statement, scope: ExitScope): boolean {
 /** An exit of this scope inside the node (break/continue of nested loops belong to those). */
 function containsExit(node: ts.Node, scope: ExitScope): boolean {
   if (scope.isExit(node)) return true;
-  if (ts.isFunctionLike(node) || (scope !== FUNCTION_SCOPE && ts.isIterationStatement(node, false))) return false;
+  if (ts.isFunctionLike(node)) return false;
+  // An inner loop's break and continue are its own; a return inside it leaves this loop too.
+  if (scope !== FUNCTION_SCOPE && ts.isIterationStatement(node, false)) return containsReturn(node);
   return ts.forEachChild(node, (c) => (containsExit(c, scope) ? true : undefined)) ?? false;
 }
 
-function containsBreak(node: ts.Node): boolean {
-  if (ts.isBreakStatement(node)) return true;
-  if (ts.isFunctionLike(node) || ts.isIterationStatement(node, false)) return false;
-  return ts.forEachChild(node, (c) => (containsBreak(c) ? true : undefined)) ?? false;
+/** Can the loop end from inside its body: a break of its own, or a return at any depth? */
+function leavesLoop(node: ts.Node): boolean {
+  if (ts.isBreakStatement(node) || ts.isReturnStatement(node)) return true;
+  if (ts.isFunctionLike(node)) return false;
+  if (ts.isIterationStatement(node, false)) return containsReturn(node);
+  return ts.forEachChild(node, (c) => (leavesLoop(c) ? true : undefined)) ?? false;
 }
+
+function containsReturn(node: ts.Node): boolean {
+  if (ts.isReturnStatement(node)) return true;
+  if (ts.isFunctionLike(node)) return false;
+  return ts.forEachChild(node, (c) => (containsReturn(c) ? true : undefined)) ?? false;
+}
+
+const isLoop = (s: ts.Node): s is ts.IterationStatement => ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s);
 
 /** `x` in `x = e`, `x += e`, `x++`. */
 function assignedIdentifier(n: ts.Node): ts.Identifier | undefined {
