@@ -75,7 +75,7 @@ describe("tsgrad print", () => {
     const r = run(["print", "examples/loops.ts", "--report"]);
     expect(r.status).toBe(0);
     const block = (name: string) => r.stdout.split("\n\n").find((b) => b.startsWith(`${name}  `))!;
-    expect(block("newtonSqrt")).toMatch(/^newtonSqrt {2}examples[/\\]loops\.ts:\d+\n {2}vjp cache: a\n {2}for \(let i = 0; i < 20; i\+\+\) {2}line \d+\n {4}saves per iteration: x \(1 number, 8 bytes\)\n {4}recomputes: nothing$/);
+    expect(block("newtonSqrt")).toMatch(/^newtonSqrt {2}examples[/\\]loops\.ts:\d+\n {2}vjp cache: a\n {2}for \(let i = 0; i < 20; i\+\+\) {2}line \d+\n {4}saves per iteration: x \(1 number, 8 bytes, in x_saved\)\n {4}recomputes: nothing$/);
     expect(block("totalPaid")).toContain("saves per iteration: balance (1 number, 8 bytes)");
     expect(block("totalPaid")).toContain("counts its iterations");
     const seed = run(["print", "examples/seed.ts", "--report", "--fn", "staged"]);

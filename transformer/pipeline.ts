@@ -95,7 +95,9 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const ownStack = savesValues(vSaved.forward) ? runtimeName(ctx, "ValueStack") : undefined;
     const vStack = ownStack ? vjpNamer.fresh("saved") : "saved";
     const start = d.fn.getSourceFile().getLineAndCharacterOfPosition(d.fn.getStart());
-    const report: FunctionReport = { name: d.name, file: d.fn.getSourceFile().fileName, line: start.line + 1, cache, loops: loopReports(vBackward) };
+    const loops = loopReports(vBackward);
+    const frames = new Set(loops.flatMap((l) => l.frames));
+    const report: FunctionReport = { name: d.name, file: d.fn.getSourceFile().fileName, line: start.line + 1, cache: cache.filter((n) => !frames.has(n)), loops };
     return {
       d,
       staged,

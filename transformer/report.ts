@@ -17,6 +17,8 @@ export interface LoopReport {
   recomputed: string[];
   /** The loop counts its iterations in a number the backward loop reads (no counter to run back). */
   counted: boolean;
+  /** The arrays a counting loop saves into, one slot per iteration (empty when it pushes). */
+  frames: string[];
 }
 
 export interface FunctionReport {
@@ -36,7 +38,8 @@ export function loopReports(backward: readonly BStmt[], depth = 0, out: LoopRepo
     const recomputed = s.body.flatMap((t) => (t.k === "recompute" ? defsIn(t.body) : []));
     const source = s.loop.source;
     const file = source.getSourceFile();
-    out.push({ heading: heading(s.loop), line: file.getLineAndCharacterOfPosition(source.getStart(file)).line + 1, depth, saved, recomputed, counted: s.loop.count !== undefined });
+    const frames = (s.loop.frames ?? []).map((f) => f.array);
+    out.push({ heading: heading(s.loop), line: file.getLineAndCharacterOfPosition(source.getStart(file)).line + 1, depth, saved, recomputed, counted: s.loop.count !== undefined, frames });
     loopReports(s.body, depth + 1, out);
   }
   return out;
@@ -61,7 +64,8 @@ export function formatReport(reports: readonly FunctionReport[]): string {
       for (const l of r.loops) {
         const pad = "  ".repeat(l.depth + 1);
         lines.push(`${pad}${l.heading}  line ${l.line}`);
-        const perIteration = l.saved.length ? `${l.saved.join(", ")} (${numbers(l.saved.length)})` : "nothing";
+        const where = l.frames.length ? `, in ${l.frames.join(", ")}` : "";
+        const perIteration = l.saved.length ? `${l.saved.join(", ")} (${numbers(l.saved.length)}${where})` : "nothing";
         lines.push(`${pad}  saves per iteration: ${perIteration}`);
         lines.push(`${pad}  recomputes: ${l.recomputed.length ? l.recomputed.join(", ") : "nothing"}`);
         if (l.counted) lines.push(`${pad}  counts its iterations (one number per run of the loop)`);
