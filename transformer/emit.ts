@@ -8,7 +8,7 @@
 // user code.
 
 import ts from "typescript";
-import { type BLoop, type BStmt, type Expr, type Loop, type Slot, type Stmt, binary, lastValue, num, ref } from "./ir.js";
+import { type BLoop, type BStmt, type Expr, type Loop, type Slot, type Stmt, binary, lastValue, num, ref, restoredHeaders } from "./ir.js";
 
 const f = ts.factory;
 
@@ -292,15 +292,6 @@ export function reassignedIn(body: readonly BStmt[], out: Set<string> = new Set(
   return out;
 }
 
-/** Names the outermost backward loops assign from the stack (the function must declare them), with their types. */
-function outermostLoopPops(body: readonly BStmt[], out: Map<string, "boolean" | undefined> = new Map()): Map<string, "boolean" | undefined> {
-  for (const s of body) {
-    if (s.k === "loop") s.body.forEach((t) => t.k === "pop" && !t.declare && out.set(t.name, t.type));
-    else if (s.k === "if") outermostLoopPops(s.then, out), outermostLoopPops(s.else, out);
-  }
-  return out;
-}
-
 // ---- generated functions --------------------------------------------------------------------
 
 export interface FunctionShape {
@@ -388,7 +379,7 @@ export function emitBackwardFunction(shape: FunctionShape, name: string, forward
   const params = [f.createParameterDeclaration(undefined, undefined, cacheParam, undefined, cacheType), ...parameters([seed])];
   // Loop headers restored from the stack are assigned: `let` for them, declared if not cached.
   const reassigned = reassignedIn(backward);
-  const topLevel = outermostLoopPops(backward);
+  const topLevel = restoredHeaders(backward);
   const flags = cache.some((c) => topLevel.has(c)) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
   const unpack = cache.length
     ? [f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(f.createObjectBindingPattern(cache.map((c) => f.createBindingElement(undefined, undefined, c))), undefined, undefined, f.createIdentifier(cacheParam))], flags))]

@@ -268,3 +268,15 @@ export function forwardReads(body: readonly Stmt[], out: Set<string> = new Set()
   }
   return out;
 }
+
+/**
+ * The names the backward loops directly in a body (through branches, not inside other loops)
+ * assign from the stack (`x = saved.pop()`): loop headers the enclosing code must declare.
+ */
+export function restoredHeaders(body: readonly BStmt[], out: Map<string, "boolean" | undefined> = new Map()): Map<string, "boolean" | undefined> {
+  for (const s of body) {
+    if (s.k === "loop") s.body.forEach((t) => t.k === "pop" && !t.declare && out.set(t.name, t.type));
+    else if (s.k === "if") restoredHeaders(s.then, out), restoredHeaders(s.else, out);
+  }
+  return out;
+}

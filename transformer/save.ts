@@ -18,7 +18,7 @@
 //     x = x_1;
 //   }
 
-import { type BLoop, type BStmt, type Def, type Expr, type Frame, type Let, type Loop, type Push, type Stmt, refsOf, slotIndex, tripCount } from "./ir.js";
+import { type BLoop, type BStmt, type Def, type Expr, type Frame, type Let, type Loop, type Push, type Stmt, refsOf, restoredHeaders, slotIndex, tripCount } from "./ir.js";
 import type { Namer } from "./naming.js";
 import { readsOf, simplify } from "./optimize.js";
 import { hasImpureCall } from "./stage.js";
@@ -149,7 +149,7 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean)
   const invariant = invariantDefs(loop, recomputed, restored, level);
   const names = new Set([...recomputed].filter((d) => !invariant.has(d)).map((d) => d.name));
   // An inner loop's headers, restored by its own backward loop, are declared here when not popped here.
-  const inner: Stmt[] = [...innerLoopPops(backward.body)].filter((n) => !restored.has(n)).map((name) => ({ k: "let", name, hoisted: true, type: typeOf(name) }));
+  const inner: Stmt[] = [...restoredHeaders(backward.body).keys()].filter((n) => !restored.has(n)).map((name) => ({ k: "let", name, hoisted: true, type: typeOf(name) }));
   const redo = [...inner, ...recompute(loop.body, new Set([...recomputed].filter((d) => !invariant.has(d))), names)];
   const before = recompute(loop.body, invariant, new Set([...invariant].map((d) => d.name)));
   const count = loop.counter ? undefined : namer.fresh("iterations");
@@ -171,15 +171,6 @@ function invariantDefs(loop: Loop, recomputed: ReadonlySet<Def>, restored: Reado
     const fixed = defs.length === 1 && recomputed.has(d) && level.tests.get(d)!.length === 0 && [...refsOf(d.value)].every((r) => !varying.has(r) && (!level.defs.has(r) || [...out].some((o) => o.name === r)));
     if (fixed) out.add(d);
     else varying.add(name);
-  }
-  return out;
-}
-
-/** Names the backward loops directly inside this body assign from the stack (their headers). */
-function innerLoopPops(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
-  for (const s of body) {
-    if (s.k === "loop") s.body.forEach((t) => t.k === "pop" && !t.declare && out.add(t.name));
-    else if (s.k === "if") innerLoopPops(s.then, out), innerLoopPops(s.else, out);
   }
   return out;
 }

@@ -531,7 +531,7 @@ class Stager {
    */
   private test(e: ts.Expression): Expr {
     const test = this.condition(e);
-    if (!hasCall(test)) return test;
+    if (!hasCall(test, () => true)) return test;
     const name = this.ctx.namer.fresh("cond");
     this.body.push({ k: "def", name, value: test, op: null, args: [], assign: false, source: e, type: "boolean" });
     return ref(name);
@@ -702,34 +702,25 @@ function readsOutput(op: string | null): boolean {
 
 /** A call other than a pure Math function (Math.random, user functions): not safe to evaluate twice. */
 export function hasImpureCall(e: Expr): boolean {
+  return hasCall(e, (callee) => !callee.startsWith("Math.") || callee === "Math.random");
+}
+
+/** Does the expression call a function `counts` picks? */
+function hasCall(e: Expr, counts: (callee: string) => boolean): boolean {
   switch (e.k) {
     case "call":
-      return !(e.callee.startsWith("Math.") && e.callee !== "Math.random") || e.args.some(hasImpureCall);
+      return counts(e.callee) || e.args.some((a) => hasCall(a, counts));
     case "unary":
-      return hasImpureCall(e.arg);
+      return hasCall(e.arg, counts);
     case "binary":
-      return hasImpureCall(e.left) || hasImpureCall(e.right);
+      return hasCall(e.left, counts) || hasCall(e.right, counts);
     case "cond":
-      return hasImpureCall(e.test) || hasImpureCall(e.then) || hasImpureCall(e.else);
+      return hasCall(e.test, counts) || hasCall(e.then, counts) || hasCall(e.else, counts);
     default:
       return false;
   }
 }
 
-function hasCall(e: Expr): boolean {
-  switch (e.k) {
-    case "call":
-      return true;
-    case "unary":
-      return hasCall(e.arg);
-    case "binary":
-      return hasCall(e.left) || hasCall(e.right);
-    case "cond":
-      return hasCall(e.test) || hasCall(e.then) || hasCall(e.else);
-    default:
-      return false;
-  }
-}
 
 interface Branch {
   body: Stmt[];
