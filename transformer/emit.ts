@@ -231,7 +231,12 @@ function loopHeading(s: Loop): string {
 export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<string> = reassignedIn(body)): ts.Statement[] {
   const out: ts.Statement[] = [];
   let pending: string | undefined;
+  let notes: string[] = [];
   for (const s of body) {
+    if (s.k === "note") {
+      notes.push(s.text);
+      continue;
+    }
     if (s.k === "comment") {
       pending = `${s.def.name} = ${printExpr(s.def.value)}`;
       continue;
@@ -275,8 +280,10 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
     } else {
       line = f.createIfStatement(exprToTs(s.test), f.createBlock(emitBackward(s.then, reassigned), true), s.else.length ? f.createBlock(emitBackward(s.else, reassigned), true) : undefined);
     }
+    for (const note of notes) comment(line, note);
     if (pending) comment(line, pending);
     pending = undefined;
+    notes = [];
     out.push(line);
   }
   return out;

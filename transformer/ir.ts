@@ -153,6 +153,8 @@ export type BStmt =
   | { k: "if"; test: Expr; then: BStmt[]; else: BStmt[] }
   | { k: "grads"; names: string[]; callee: Expr; args: Expr[] }
   | { k: "comment"; def: Def }
+  /** A comment of its own, on the next line: `// this iteration's local gradients, per unit of dx`. */
+  | { k: "note"; text: string }
   | BLoop
   /** `const t = saved.pop()` (declare) or `x = saved.pop()`: a saved value restored under its own name. */
   | { k: "pop"; name: string; declare: boolean; type?: "boolean"; slot?: Slot }

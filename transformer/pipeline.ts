@@ -1,6 +1,6 @@
 // The one place the phase order is written; every host (tsc plugin, Vite plugin, CLI) calls it.
 //
-//   annotations → fence → stage → activity → reverse → optimize → save → emit
+//   annotations → fence → stage → activity → reverse → optimize → preaccumulate → save → emit
 //
 // compileFunction runs the phases for one @differentiable function; transformFile places the
 // generated functions beside their originals in a source file, registers them with the runtime,
@@ -9,7 +9,7 @@
 import path from "node:path";
 import ts from "typescript";
 import { analyzeActivity } from "./activity.js";
-import { customDerivatives, type Differentiable, derivativeFor, findDifferentiable, isRuntimeExport, resolveFunction } from "./annotations.js";
+import { type CustomDerivative, customDerivatives, type Differentiable, derivativeFor, findDifferentiable, isRuntimeExport, resolveFunction } from "./annotations.js";
 import { Code, DiffError, toDiagnostic } from "./diagnostics.js";
 import * as emit from "./emit.js";
 import { fence } from "./fence.js";
@@ -18,6 +18,7 @@ import { Namer, generatedNames } from "./naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.js";
 import { reverse } from "./reverse.js";
 import { type FunctionReport, loopReports } from "./report.js";
+import { preaccumulate } from "./preaccumulate.js";
 import { save } from "./save.js";
 import { stage } from "./stage.js";
 
@@ -35,6 +36,19 @@ interface FileContext {
   program: ts.Program;
   file: ts.SourceFile;
   imports: Imports;
+  /** Names generated code binds user derivatives to in this file: imports, and aliases of the file's own. */
+  derivatives: { custom: CustomDerivative; local: string }[];
+  /** Top-level names generated code declares or imports whatever the functions need: f_grad, registerGradient, ... */
+  generated: Set<string>;
+}
+
+/** The runtime's names generated code may import; kept free for it. */
+const RUNTIME_NAMES = [REGISTER, "saved", "ValueStack"];
+
+function fileContext(file: ts.SourceFile, program: ts.Program): FileContext {
+  const generated = new Set(RUNTIME_NAMES);
+  for (const d of findDifferentiable(file)) if (!ts.isMethodDeclaration(d.fn)) Object.values(generatedNames(d.name)).forEach((n) => generated.add(n));
+  return { checker: program.getTypeChecker(), program, file, imports: new Map(), derivatives: [], generated };
 }
 
 export interface CompiledFunction {
@@ -73,7 +87,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     // grad: the seed 1 folds away; only what the backward pass reads is computed.
     const gNamer = namer.fork();
     const g = reverse(staged, activity, gNamer, num(1));
-    const gFinished = raw ? g.backward : finishBackward(g.backward, g.paramAdjoints, g.adjoints);
+    const gFinished = raw ? g.backward : preaccumulate(finishBackward(g.backward, g.paramAdjoints, g.adjoints), g.adjoints, gNamer);
     const gSaved = save(staged.body, gFinished, gNamer);
     const gForward = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
     const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gSaved.backward) };
@@ -86,7 +100,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const seed = vjpNamer.adjoint(staged.result);
     const cacheParam = vjpNamer.fresh("cache");
     const v = reverse(staged, activity, vjpNamer, ref(seed));
-    const vSaved = save(staged.body, finishBackward(v.backward, v.paramAdjoints, v.adjoints), vjpNamer);
+    const vSaved = save(staged.body, preaccumulate(finishBackward(v.backward, v.paramAdjoints, v.adjoints), v.adjoints, vjpNamer), vjpNamer);
     const vBackward = vSaved.backward;
     const reads = readsOf(vBackward);
     const vForward = pruneForward(vSaved.forward, [...reads, staged.result]);
@@ -202,14 +216,90 @@ function gradOf(callee: Differentiable, call: ts.CallExpression, ctx: FileContex
 }
 
 /**
- * The expression naming the user's derivative of a callee: its name in this file, or imported
- * from the module that declares it (`./derivatives.js`, relative, as ESM TypeScript writes it).
+ * The expression naming the user's derivative of a callee, `softplus(x)` → `softplusD`, or
+ * undefined when there is none. Refuses calls of a function whose derivative is refused (rather
+ * than differentiate around it), and calls that leave a defaulted argument out (the derivative
+ * takes every argument, and the default's value is not at the call).
  */
-function derivativeOf(call: ts.CallExpression, ctx: FileContext): Expr | undefined {
+function derivativeOf(call: ts.CallExpression, ctx: FileContext, namer: Namer): Expr | undefined {
   const custom = derivativeFor(ctx.checker, ctx.program, call.expression);
   if (!custom) return undefined;
-  if (custom.file !== ctx.file) addImport(ctx.imports, moduleSpecifier(ctx.file.fileName, custom.file.fileName), custom.name);
-  return { k: "global", text: custom.name };
+  const callee = call.expression.getText();
+  if ("refused" in custom) {
+    const { node } = custom.refused;
+    throw new DiffError(Code.InvalidDerivative, call.expression, `\`${callee}\` has a @derivative tsgrad cannot use (\`${node.getText()}\`, ${where(node)}; see the error there); fix it, or remove its tag`);
+  }
+  const missing = custom.ofParams.slice(call.arguments.length);
+  if (missing.length || call.arguments.some(ts.isSpreadElement)) {
+    const all = custom.ofParams.join(", ");
+    throw new DiffError(Code.InvalidDerivative, call, `the derivative \`${custom.name}\` takes every argument of \`${callee}\`, but this call leaves ${missing.map((p) => `\`${p}\``).join(", ") || "them"} to a default; pass them all: \`${callee}(${all})\``);
+  }
+  return { k: "global", text: derivativeName(custom, call, ctx, namer) };
+}
+
+/**
+ * The name generated code calls a user's derivative by, at `at` (a call in the function `namer`
+ * names the locals of), reserved in that namer so no generated local hides it:
+ *   a name the file already has for it, not hidden at `at`     softplusD   (its own, or the user's import)
+ *   else an import under a free name, from another module     import { softplusD as softplusD_2 } from "./d.js"
+ *   else an alias of the file's own derivative                 const softplusD_2 = softplusD;
+ * A name chosen for one function is reused by the others. Free means: no local of this function,
+ * nothing in scope at `at`, and nothing generated code adds to the file (f_grad, imports).
+ */
+function derivativeName(custom: CustomDerivative, at: ts.Node, ctx: FileContext, namer: Namer): string {
+  const elsewhere = custom.file !== ctx.file;
+  if (elsewhere && !custom.exportedAs) {
+    throw new DiffError(Code.InvalidDerivative, custom.nameNode, `\`${custom.name}\` is the derivative of \`${custom.ofName}\`, which ${path.basename(ctx.file.fileName)} calls in a @differentiable function; its gradient imports \`${custom.name}\`, so export it`);
+  }
+  const visible = (name: string, symbol?: ts.Symbol) => !namer.has(name) && ctx.checker.resolveName(name, at, SCOPE_MEANING, false) === symbol;
+  const known = [...boundNames(custom, ctx), ...ctx.derivatives.filter((b) => b.custom === custom).map((b) => ({ text: b.local, root: b.local, symbol: undefined }))];
+  const reused = known.find((b) => visible(b.root, b.symbol) && (b.symbol || !ctx.generated.has(b.root) || true));
+  if (reused) return namer.claim(reused.root), reused.text;
+
+  let local = custom.name;
+  for (let i = 2; !visible(local) || ctx.generated.has(local); i++) local = `${custom.name}_${i}`;
+  ctx.generated.add(local);
+  ctx.derivatives.push({ custom, local });
+  if (elsewhere) addImport(ctx.imports, moduleSpecifier(ctx.file.fileName, custom.file.fileName), custom.exportedAs === local ? local : `${custom.exportedAs} as ${local}`);
+  return namer.claim(local);
+}
+
+/** What a name can mean at a use: a value, a type or a namespace (an import binds all three). */
+const SCOPE_MEANING = ts.SymbolFlags.Value | ts.SymbolFlags.Type | ts.SymbolFlags.Namespace;
+
+/**
+ * The names the user's file has for a derivative, with the symbol each is bound to:
+ *   its own declaration                          function softplusD   → softplusD
+ *   an import of it                              import { softplusD as spd } → spd
+ *   a namespace import of its module             import * as D        → D.softplusD
+ */
+function boundNames(custom: CustomDerivative, ctx: FileContext): { text: string; root: string; symbol: ts.Symbol | undefined }[] {
+  const { checker } = ctx;
+  const own = checker.getSymbolAtLocation(custom.nameNode);
+  const resolved = (s: ts.Symbol | undefined) => (s && s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
+  if (!elsewhereFile(custom, ctx)) return [{ text: custom.name, root: custom.name, symbol: own }];
+  const found: { text: string; root: string; symbol: ts.Symbol | undefined }[] = [];
+  for (const s of ctx.file.statements) {
+    const clause = ts.isImportDeclaration(s) && !s.importClause?.isTypeOnly ? s.importClause : undefined;
+    if (!clause) continue;
+    const names = [clause.name, ...(clause.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements.filter((e) => !e.isTypeOnly).map((e) => e.name) : [])];
+    for (const name of names) {
+      const symbol = name && checker.getSymbolAtLocation(name);
+      if (symbol && resolved(symbol) === own) found.push({ text: name!.text, root: name!.text, symbol });
+    }
+    const ns = clause.namedBindings && ts.isNamespaceImport(clause.namedBindings) ? clause.namedBindings.name : undefined;
+    const nsSymbol = ns && checker.getSymbolAtLocation(ns);
+    if (ns && nsSymbol && resolved(nsSymbol) === checker.getSymbolAtLocation(custom.file)) found.push({ text: `${ns.text}.${custom.exportedAs}`, root: ns.text, symbol: nsSymbol });
+  }
+  return found;
+}
+
+const elsewhereFile = (custom: CustomDerivative, ctx: FileContext) => custom.file !== ctx.file;
+
+/** `file.ts:12`, for messages that point at another declaration. */
+function where(node: ts.Node): string {
+  const file = node.getSourceFile();
+  return `${path.basename(file.fileName)}:${file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1}`;
 }
 
 /** "/p/src/a.ts", "/p/src/lib/b.ts" → "./lib/b.js". */

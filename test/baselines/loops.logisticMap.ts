@@ -21,16 +21,17 @@ export function logisticMap_grad(r: number, x0: number): [dr: number, dx0: numbe
     // recompute this iteration's values
     const rx = r * x;
     const diff = 1 - x;
-    // x = x_1
-    let dx_1 = dx;
+    // this iteration's local gradients, per unit of dx
     // x_1 = rx * diff
-    let drx = diff * dx_1;
-    let ddiff = rx * dx_1;
+    let drx = diff;
+    let ddiff = rx;
     // diff = 1 - x
-    dx = -ddiff;
+    let dx_step = -ddiff;
     // rx = r * x
-    dr += x * drx;
-    dx += r * drx;
+    dr += x * drx * dx;
+    dx_step += r * drx;
+    // the iteration's gradient, applied to dx once
+    dx = dx_step * dx;
   }
   saved.release(x_saved);
   // x = x0
@@ -72,16 +73,17 @@ export function logisticMap_backward(
     // recompute this iteration's values
     const rx = r * x;
     const diff = 1 - x;
-    // x = x_1
-    let dx_1 = dx;
+    // this iteration's local gradients, per unit of dx
     // x_1 = rx * diff
-    let drx = diff * dx_1;
-    let ddiff = rx * dx_1;
+    let drx = diff;
+    let ddiff = rx;
     // diff = 1 - x
-    dx = -ddiff;
+    let dx_step = -ddiff;
     // rx = r * x
-    dr += x * drx;
-    dx += r * drx;
+    dr += x * drx * dx;
+    dx_step += r * drx;
+    // the iteration's gradient, applied to dx once
+    dx = dx_step * dx;
   }
   saved.release(x_saved);
   // x = x0

@@ -18,16 +18,17 @@ export function newtonSqrt_grad(a: number): [da: number] {
   for (let i = 19; i >= 0; i--) {
     // restore this iteration's saved values
     x = x_saved[i];
-    // x = x_1
-    let dx_1 = dx;
+    // this iteration's local gradients, per unit of dx
     // x_1 = 0.5 * sum
-    let dsum = 0.5 * dx_1;
+    let dsum = 0.5;
     // sum = x + quot
-    dx = dsum;
+    let dx_step = dsum;
     let dquot = dsum;
     // quot = a / x
-    da += (1 / x) * dquot;
-    dx += (-a / (x * x)) * dquot;
+    da += (1 / x) * dquot * dx;
+    dx_step += (-a / (x * x)) * dquot;
+    // the iteration's gradient, applied to dx once
+    dx = dx_step * dx;
   }
   saved.release(x_saved);
   // x = a
@@ -66,16 +67,17 @@ export function newtonSqrt_backward(
   for (let i = 19; i >= 0; i--) {
     // restore this iteration's saved values
     x = x_saved[i];
-    // x = x_1
-    let dx_1 = dx;
+    // this iteration's local gradients, per unit of dx
     // x_1 = 0.5 * sum
-    let dsum = 0.5 * dx_1;
+    let dsum = 0.5;
     // sum = x + quot
-    dx = dsum;
+    let dx_step = dsum;
     let dquot = dsum;
     // quot = a / x
-    da += (1 / x) * dquot;
-    dx += (-a / (x * x)) * dquot;
+    da += (1 / x) * dquot * dx;
+    dx_step += (-a / (x * x)) * dquot;
+    // the iteration's gradient, applied to dx once
+    dx = dx_step * dx;
   }
   saved.release(x_saved);
   // x = a
