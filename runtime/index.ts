@@ -149,6 +149,8 @@ export function differentiable<T>(value: T, context?: unknown, descriptor?: Prop
 }
 export { numericGrad, checkGradient, relativeError, type NumericGradOptions, type CheckGradientOptions, type GradientCheckEntry, type GradientCheckResult } from "./check.js";
 export { ValueStack, saved } from "./stack.js";
+// Matrix and vector ops, their Into variants, backward kernels and derivative rules (ops/index.ts).
+export * from "./ops/index.js";
 
 /**
  * The value of `x`, through which no gradient flows: in a @differentiable function, the backward
