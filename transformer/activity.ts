@@ -4,7 +4,7 @@
 // Also refuses a gradient that would have to flow through a call tsgrad cannot see into.
 
 import { Code, DiffError } from "./diagnostics.js";
-import { type Stmt, type StagedFunction, forEachDef, refsOf } from "./ir.js";
+import { type Stmt, type StagedFunction, forEachDef, operandName, refsOf } from "./ir.js";
 
 export interface Activity {
   active: ReadonlySet<string>;
@@ -17,7 +17,7 @@ export function analyzeActivity(fn: StagedFunction): Activity {
   for (let size = -1; size !== varied.size; ) {
     size = varied.size;
     forEachDef(fn.body, (d) => {
-      if (d.op !== null && d.args.some((a) => a.k === "ref" && varied.has(a.name))) varied.add(d.name);
+      if (d.op !== null && d.args.some((a) => varied.has(operandName(a)!))) varied.add(d.name);
     });
   }
 
@@ -35,7 +35,7 @@ export function analyzeActivity(fn: StagedFunction): Activity {
           backward(s.body);
         }
       } else if (s.k === "def" && useful.has(s.name)) {
-        if (s.op !== null) s.args.forEach((a) => a.k === "ref" && useful.add(a.name));
+        if (s.op !== null) s.args.forEach((a) => operandName(a) && useful.add(operandName(a)!));
         else if (s.opaqueCall && [...refsOf(s.value)].some((n) => varied.has(n))) {
           errors.push(
             new DiffError(

@@ -9,6 +9,7 @@
 
 import ts from "typescript";
 import { type BLoop, type BStmt, type Expr, type Loop, type Slot, type Stmt, binary, lastValue, num, ref, restoredHeaders } from "./ir.js";
+import type { ValueKind } from "./fence.js";
 
 const f = ts.factory;
 
@@ -57,6 +58,10 @@ export function exprToTs(e: Expr): ts.Expression {
     }
     case "call":
       return f.createCallExpression(globalToTs(e.callee), undefined, e.args.map(exprToTs));
+    case "elem":
+      return f.createElementAccessExpression(f.createIdentifier(e.array), exprToTs(e.index));
+    case "length":
+      return f.createPropertyAccessExpression(f.createIdentifier(e.array), "length");
     case "cond":
       return f.createConditionalExpression(
         wrap(exprToTs(e.test), precedenceOf(e.test) <= CONDITIONAL),
@@ -267,11 +272,13 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
     } else if (s.k === "acc") {
       // dv += -e reads better as dv -= e.
       const negated = s.value.k === "unary" && s.value.op === "-" ? s.value.arg : s.value.k === "num" && s.value.value < 0 ? { k: "num" as const, value: -s.value.value } : undefined;
+      // da[i] += e for an element of an array's gradient.
+      const target = s.index ? exprToTs({ k: "elem", array: s.adj, index: s.index }) : f.createIdentifier(s.adj);
       line = s.declare
         ? declareConst(s.adj, exprToTs(s.value), ts.NodeFlags.Let)
         : negated
-          ? f.createExpressionStatement(f.createBinaryExpression(f.createIdentifier(s.adj), ts.SyntaxKind.MinusEqualsToken, exprToTs(negated)))
-          : f.createExpressionStatement(f.createBinaryExpression(f.createIdentifier(s.adj), ts.SyntaxKind.PlusEqualsToken, exprToTs(s.value)));
+          ? f.createExpressionStatement(f.createBinaryExpression(target, ts.SyntaxKind.MinusEqualsToken, exprToTs(negated)))
+          : f.createExpressionStatement(f.createBinaryExpression(target, ts.SyntaxKind.PlusEqualsToken, exprToTs(s.value)));
     } else if (s.k === "zero") {
       line = declareConst(s.adj, f.createNumericLiteral(0), ts.NodeFlags.Let);
     } else if (s.k === "grads") {
@@ -305,6 +312,8 @@ export interface FunctionShape {
   /** The user's function name, for doc comments: `f`. */
   name: string;
   params: readonly string[];
+  /** Each parameter's kind; its gradient has the same kind. */
+  kinds: readonly ValueKind[];
   /** The parameter adjoint names, or undefined where no gradient reaches the parameter (→ 0). */
   gradients: readonly (string | undefined)[];
   exported: boolean;
@@ -313,13 +322,38 @@ export interface FunctionShape {
   source: ts.Node;
 }
 
+/** number → number; an array parameter takes `readonly number[]` or `Float64Array`; its gradient `number[]` or `Float64Array`. */
+function typeOf(kind: ValueKind, gradient: boolean): ts.TypeNode {
+  if (kind === "Float64Array") return f.createTypeReferenceNode("Float64Array");
+  if (kind === "number[]") {
+    const array = f.createArrayTypeNode(numberType());
+    return gradient ? array : f.createTypeOperatorNode(ts.SyntaxKind.ReadonlyKeyword, array);
+  }
+  return numberType();
+}
+
 const tupleType = (shape: FunctionShape) =>
-  f.createTupleTypeNode(shape.params.map((p) => f.createNamedTupleMember(undefined, f.createIdentifier(`d${p}`), undefined, numberType())));
+  f.createTupleTypeNode(shape.params.map((p, i) => f.createNamedTupleMember(undefined, f.createIdentifier(`d${p}`), undefined, typeOf(shape.kinds[i], true))));
+
+/** `new Float64Array(a.length)` or `new Array<number>(a.length).fill(0)`: a zero gradient for array `a`. */
+function zeroArray(kind: ValueKind, array: string): ts.Expression {
+  const length = [f.createPropertyAccessExpression(f.createIdentifier(array), "length")];
+  if (kind === "Float64Array") return f.createNewExpression(f.createIdentifier("Float64Array"), undefined, length);
+  const empty = f.createNewExpression(f.createIdentifier("Array"), [numberType()], length);
+  return f.createCallExpression(f.createPropertyAccessExpression(empty, "fill"), undefined, [f.createNumericLiteral(0)]);
+}
 
 const gradientTuple = (shape: FunctionShape) =>
-  f.createArrayLiteralExpression(shape.gradients.map((g) => (g ? f.createIdentifier(g) : f.createNumericLiteral(0))));
+  f.createArrayLiteralExpression(
+    shape.gradients.map((g, i) => (g ? f.createIdentifier(g) : shape.kinds[i] === "number" ? f.createNumericLiteral(0) : zeroArray(shape.kinds[i], shape.params[i]))),
+  );
 
-const parameters = (names: readonly string[]) => names.map((p) => f.createParameterDeclaration(undefined, undefined, p, undefined, numberType()));
+/** `const da = new Float64Array(a.length);` for each array parameter whose gradient the backward pass writes. */
+const arrayGradients = (shape: FunctionShape) =>
+  shape.params.flatMap((p, i) => (shape.kinds[i] !== "number" && shape.gradients[i] ? [declareConst(shape.gradients[i]!, zeroArray(shape.kinds[i], p))] : []));
+
+const parameters = (names: readonly string[], kinds?: readonly ValueKind[]) =>
+  names.map((p, i) => f.createParameterDeclaration(undefined, undefined, p, undefined, typeOf(kinds?.[i] ?? "number", false)));
 
 function declareFunction(shape: FunctionShape, name: string, params: ts.ParameterDeclaration[], type: ts.TypeNode | undefined, body: ts.Statement[], doc: string): ts.Statement | ts.ClassElement {
   const block = f.createBlock(body, true);
@@ -347,17 +381,17 @@ function withHeading(statements: ts.Statement[], heading: string): ts.Statement[
 
 /** f_staged (for `tsgrad print --stage staged`): the staged forward pass alone. */
 export function emitStaged(shape: FunctionShape, name: string, body: ts.Statement[]) {
-  return declareFunction({ ...shape, exported: false }, name, parameters(shape.params), numberType(), body, `\`${shape.name}\` in staged form: one operation per line (generated by tsgrad).`);
+  return declareFunction({ ...shape, exported: false }, name, parameters(shape.params, shape.kinds), numberType(), body, `\`${shape.name}\` in staged form: one operation per line (generated by tsgrad).`);
 }
 
 /** f_grad: forward pass, then backward pass, one function, no cache object. */
 export function emitGrad(shape: FunctionShape, name: string, forward: readonly Stmt[], backward: readonly BStmt[]) {
   const body = [
     ...withHeading(emitForward(forward), "forward pass"),
-    ...withHeading(emitBackward(backward), "backward pass"),
+    ...withHeading([...arrayGradients(shape), ...emitBackward(backward)], "backward pass"),
     f.createReturnStatement(gradientTuple(shape)),
   ];
-  return declareFunction(shape, name, parameters(shape.params), tupleType(shape), body, `Gradient of \`${shape.name}\` with respect to each parameter (generated by tsgrad).`);
+  return declareFunction(shape, name, parameters(shape.params, shape.kinds), tupleType(shape), body, `Gradient of \`${shape.name}\` with respect to each parameter (generated by tsgrad).`);
 }
 
 /**
@@ -370,7 +404,7 @@ export function emitForwardFunction(shape: FunctionShape, name: string, forward:
   const ret = f.createReturnStatement(f.createObjectLiteralExpression([f.createPropertyAssignment("value", f.createIdentifier(result)), f.createPropertyAssignment("cache", cacheObject)]));
   const own = newStack ? [declareConst(stack, f.createNewExpression(f.createIdentifier(newStack), undefined, []))] : [];
   const body = [...own, ...emitForward(forward), ret];
-  return declareFunction(shape, name, parameters(shape.params), undefined, body, `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`);
+  return declareFunction(shape, name, parameters(shape.params, shape.kinds), undefined, body, `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`);
 }
 
 /** f_backward(cache, df): the backward pass of vjp, given the gradient on the output. */
@@ -396,7 +430,7 @@ export function emitBackwardFunction(shape: FunctionShape, name: string, forward
     .map(([n, type]) => f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, type === "boolean" ? f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword) : numberType())], ts.NodeFlags.Let)));
   // vjp's backward may run more than once: it pops from a replay of the cached stack.
   const replay = usesStack ? [declareConst(stack, f.createCallExpression(f.createPropertyAccessExpression(f.createPropertyAccessExpression(f.createIdentifier(cacheParam), stack), "replay"), undefined, []))] : [];
-  const body = [...unpack, ...declared, ...replay, ...emitBackward(backward, reassigned), f.createReturnStatement(gradientTuple(shape))];
+  const body = [...unpack, ...declared, ...replay, ...arrayGradients(shape), ...emitBackward(backward, reassigned), f.createReturnStatement(gradientTuple(shape))];
   return declareFunction(shape, name, params, tupleType(shape), body, `Backward pass of \`${shape.name}\` for vjp: gradients from the cache and the output's gradient \`${seed}\` (generated by tsgrad).`);
 }
 

@@ -12,6 +12,22 @@ import type { FunctionNode } from "./annotations.js";
 import { Code, DiffError } from "./diagnostics.js";
 
 
+/** The parameter types tsgrad differentiates; a gradient has the same kind as its parameter. */
+export type ValueKind = "number" | "Float64Array" | "number[]";
+
+/** number → "number", Float64Array → "Float64Array", number[] or readonly number[] → "number[]". */
+export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefined {
+  if (t.flags & ts.TypeFlags.Number) return "number";
+  if (t.getSymbol()?.getName() === "Float64Array") return "Float64Array";
+  if (checker.isArrayType(t)) {
+    const [element] = checker.getTypeArguments(t as ts.TypeReference);
+    if (element && element.flags & ts.TypeFlags.Number) return "number[]";
+  }
+  return undefined;
+}
+
+const isArrayKind = (k: ValueKind | undefined) => k === "Float64Array" || k === "number[]";
+
 export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   const errors: DiffError[] = [];
   const fail = (code: Code, node: ts.Node, message: string): void => void errors.push(new DiffError(code, node, message));
@@ -114,6 +130,9 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   }
 
   function target(e: ts.Expression): void {
+    if (ts.isElementAccessExpression(e)) {
+      return fail(Code.UnsupportedExpression, e, "writing array elements is not supported yet in a @differentiable function; keep the value in a local number (parameters are read-only: the backward pass reads them as they were)");
+    }
     if (!ts.isIdentifier(e)) {
       return fail(Code.UnsupportedExpression, e, "only local variables can be assigned in a @differentiable function (no fields or elements yet)");
     }
@@ -155,8 +174,9 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       case ts.SyntaxKind.PropertyAccessExpression:
         return property(e as ts.PropertyAccessExpression);
       case ts.SyntaxKind.ElementAccessExpression:
+        return element(e as ts.ElementAccessExpression);
       case ts.SyntaxKind.ArrayLiteralExpression:
-        return fail(Code.UnsupportedExpression, e, "arrays are not supported yet in @differentiable functions; pass the elements as number parameters");
+        return fail(Code.UnsupportedExpression, e, "array literals are not supported yet in @differentiable functions; take the array as a parameter (number[] or Float64Array)");
       case ts.SyntaxKind.ObjectLiteralExpression:
         return fail(Code.UnsupportedExpression, e, "objects are not supported yet in @differentiable functions; pass the fields as number parameters");
       case ts.SyntaxKind.ArrowFunction:
@@ -195,8 +215,17 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     c.arguments.forEach(expression);
   }
 
+  /** a[i]: an element of an array parameter, at an index computed from numbers. */
+  function element(e: ts.ElementAccessExpression): void {
+    if (!ts.isIdentifier(e.expression) || !isLocal(e.expression) || !isArrayKind(kindOf(checker.getTypeAtLocation(e.expression), checker))) {
+      return fail(Code.UnsupportedExpression, e, "only elements of array parameters (number[] or Float64Array) can be read in a @differentiable function");
+    }
+    expression(e.argumentExpression);
+  }
+
   function property(p: ts.PropertyAccessExpression): void {
     if (mathMember(p) !== undefined) return;
+    if (p.name.text === "length" && ts.isIdentifier(p.expression) && isLocal(p.expression) && isArrayKind(kindOf(checker.getTypeAtLocation(p.expression), checker))) return;
     if (p.expression.kind === ts.SyntaxKind.ThisKeyword) return; // this.k: a constant of the instance
     const t = checker.getTypeAtLocation(p);
     if (ts.isIdentifier(p.expression) && t.flags & ts.TypeFlags.NumberLiteral) return; // an enum member or a const field
@@ -204,12 +233,19 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   }
 
   function identifier(id: ts.Identifier): void {
+    if (isArrayKind(kindOf(checker.getTypeAtLocation(id), checker)) && !isCallee(id)) {
+      return fail(Code.UnsupportedExpression, id, `the array \`${id.text}\` can only be indexed (\`${id.text}[i]\`) or measured (\`${id.text}.length\`) in a @differentiable function so far; copies, array arguments and array results come later`);
+    }
     const symbol = checker.getSymbolAtLocation(id);
     const decl = symbol?.valueDeclaration;
     if (!decl || isLocal(id)) return;
     if (ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
       fail(Code.MutableCapture, id, `\`${id.text}\` is a mutable variable outside this @differentiable function; its value could change between the forward and backward pass. Pass it in as a parameter, or make it const`);
     }
+  }
+
+  function isCallee(id: ts.Identifier): boolean {
+    return ts.isCallExpression(id.parent) && id.parent.expression === id;
   }
 
   /** `M` in `M.f(x)`: a namespace import, a module, a class or an enum, not a value. */
@@ -246,8 +282,8 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (code: 
     else if (!ts.isIdentifier(p.name)) fail(Code.UnsupportedParameter, p, "destructured parameters are not supported yet; take each number as its own parameter");
     else if (p.dotDotDotToken) fail(Code.UnsupportedParameter, p, "rest parameters are not supported; take each number as its own parameter");
     else if (p.questionToken || p.initializer) fail(Code.UnsupportedParameter, p, "optional and default parameters are not supported in a @differentiable function; make the parameter required");
-    else if (!(checker.getTypeAtLocation(p).flags & ts.TypeFlags.Number)) {
-      fail(Code.UnsupportedParameter, p, `parameter \`${p.name.text}\` has type \`${checker.typeToString(checker.getTypeAtLocation(p))}\`; only \`number\` parameters are supported so far (arrays and objects come later)`);
+    else if (!kindOf(checker.getTypeAtLocation(p), checker)) {
+      fail(Code.UnsupportedParameter, p, `parameter \`${p.name.text}\` has type \`${checker.typeToString(checker.getTypeAtLocation(p))}\`; only \`number\`, \`number[]\` and \`Float64Array\` parameters are supported so far (objects come later)`);
     }
   }
   const signature = checker.getSignatureFromDeclaration(fn);

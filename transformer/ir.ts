@@ -5,11 +5,16 @@
 
 import type ts from "typescript";
 
-/** A pure scalar expression. `ref` names an IR value; `global` is text used as is (Math.PI, this.k). */
+/**
+ * A pure scalar expression. `ref` names an IR value; `global` is text used as is (Math.PI, this.k);
+ * `elem` reads an element of an array parameter (`a[i]`), `length` its length (`a.length`).
+ */
 export type Expr =
   | { k: "num"; value: number }
   | { k: "ref"; name: string }
   | { k: "global"; text: string }
+  | { k: "elem"; array: string; index: Expr }
+  | { k: "length"; array: string }
   | { k: "unary"; op: "-" | "!"; arg: Expr }
   | { k: "binary"; op: string; left: Expr; right: Expr }
   | { k: "call"; callee: string; args: Expr[] }
@@ -146,7 +151,8 @@ export interface StagedFunction {
  * and the comment naming the forward line a block differentiates.
  */
 export type BStmt =
-  | { k: "acc"; adj: string; value: Expr; declare?: boolean }
+  /** With `index`, the adjoint is an array and the line adds to one element: `da[i] += value`. */
+  | { k: "acc"; adj: string; value: Expr; declare?: boolean; index?: Expr }
   /** `dv = value`: after an overwrite the adjoint restarts (`dx = 0`, folded into the next write). */
   | { k: "set"; adj: string; value: Expr; declare?: boolean }
   | { k: "zero"; adj: string }
@@ -179,6 +185,8 @@ export function lastValue(c: Counter): Expr {
   const up = c.op === "<" || c.op === ">=";
   const shift = c.op === "<" ? -1 : c.op === ">" ? 1 : 0;
   if (c.to.k === "num") return num((up ? Math.ceil : Math.floor)(c.to.value) + shift);
+  // i < a.length: an integer already.
+  if (c.to.k === "length") return shift === 0 ? c.to : binary(shift > 0 ? "+" : "-", c.to, num(1));
   const rounded: Expr = { k: "call", callee: up ? "Math.ceil" : "Math.floor", args: [c.to] };
   return shift === 0 ? rounded : binary(shift > 0 ? "+" : "-", rounded, num(1));
 }
@@ -191,6 +199,11 @@ export function tripCount(c: Counter): Expr {
 /** The iteration's slot index: i - A counting up from A, A - i counting down. */
 export function slotIndex(c: Counter): Expr {
   return c.step === 1 ? binary("-", ref(c.name), c.from) : binary("-", c.from, ref(c.name));
+}
+
+/** The value an operand reads that can carry a gradient: `x` → x, `a[i]` → a; numbers and globals none. */
+export function operandName(e: Expr): string | undefined {
+  return e.k === "ref" ? e.name : e.k === "elem" ? e.array : undefined;
 }
 
 export const num = (value: number): Expr => ({ k: "num", value });
@@ -218,6 +231,13 @@ export function refsOf(e: Expr, out: Set<string> = new Set()): Set<string> {
       refsOf(e.then, out);
       refsOf(e.else, out);
       break;
+    case "elem":
+      out.add(e.array);
+      refsOf(e.index, out);
+      break;
+    case "length":
+      out.add(e.array);
+      break;
   }
   return out;
 }
@@ -235,6 +255,8 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Expr>): Expr {
       return { ...e, args: e.args.map((a) => substitute(a, map)) };
     case "cond":
       return { ...e, test: substitute(e.test, map), then: substitute(e.then, map), else: substitute(e.else, map) };
+    case "elem":
+      return { ...e, index: substitute(e.index, map) };
     default:
       return e;
   }

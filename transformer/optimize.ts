@@ -98,7 +98,18 @@ export function finishBackward(body: readonly BStmt[], outputs: readonly string[
   const cleaned = foldResets(withoutDeadAdjoints(clean(body), adjoints));
   const total = mentions(cleaned);
   for (const o of outputs) total.set(o, (total.get(o) ?? 0) + 1);
-  return declare(cleaned, new Set(), total, adjoints);
+  // An array parameter's gradient is allocated before the backward pass (emit.ts), never here.
+  return declare(cleaned, indexedAdjoints(cleaned), total, adjoints);
+}
+
+/** Adjoints written element by element (`da[i] += ...`): arrays. */
+export function indexedAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
+  for (const s of body) {
+    if (s.k === "acc" && s.index) out.add(s.adj);
+    else if (s.k === "if") indexedAdjoints(s.then, out), indexedAdjoints(s.else, out);
+    else if (s.k === "loop") indexedAdjoints(s.body, out);
+  }
+  return out;
 }
 
 /**
@@ -262,8 +273,10 @@ export function accumulated(body: readonly BStmt[], out: string[] = []): string[
  */
 export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
-    if (s.k === "acc" || s.k === "set") refsOf(s.value, out);
-    else if (s.k === "grads") s.args.forEach((a) => refsOf(a, out));
+    if (s.k === "acc" || s.k === "set") {
+      refsOf(s.value, out);
+      if (s.k === "acc" && s.index) refsOf(s.index, out);
+    } else if (s.k === "grads") s.args.forEach((a) => refsOf(a, out));
     else if (s.k === "if") {
       refsOf(s.test, out);
       readsOf(s.then, out);

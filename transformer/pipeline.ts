@@ -12,7 +12,7 @@ import { analyzeActivity } from "./activity.js";
 import { type CustomDerivative, customDerivatives, type Differentiable, derivativeFor, findDifferentiable, isRuntimeExport, resolveFunction } from "./annotations.js";
 import { Code, DiffError, toDiagnostic } from "./diagnostics.js";
 import * as emit from "./emit.js";
-import { fence } from "./fence.js";
+import { fence, kindOf } from "./fence.js";
 import { type Expr, type StagedFunction, type Stmt, num, ref } from "./ir.js";
 import { Namer, generatedNames } from "./naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.js";
@@ -76,7 +76,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     });
     const activity = analyzeActivity(staged);
     if (activity.errors.length) return activity.errors;
-    const shape = shapeOf(d);
+    const shape = shapeOf(d, ctx.checker);
 
     if (stageName === "staged") {
       const body = [...emit.emitForward(staged.body), ts.factory.createReturnStatement(emit.identifier(staged.result))];
@@ -103,6 +103,8 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const vSaved = save(staged.body, preaccumulate(finishBackward(v.backward, v.paramAdjoints, v.adjoints), v.adjoints, vjpNamer), vjpNamer);
     const vBackward = vSaved.backward;
     const reads = readsOf(vBackward);
+    // An array parameter's length sizes its gradient: the backward pass reads it.
+    shape.params.forEach((p, i) => shape.kinds[i] !== "number" && reads.add(p));
     const vForward = pruneForward(vSaved.forward, [...reads, staged.result]);
     const cache = definedIn({ ...staged, body: vSaved.forward }).filter((n) => reads.has(n));
     const vShape = { ...shape, gradients: gradientsOf(v.paramAdjoints, vBackward) };
@@ -128,12 +130,14 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
   }
 }
 
-function shapeOf(d: Differentiable): emit.FunctionShape {
+function shapeOf(d: Differentiable, checker: ts.TypeChecker): emit.FunctionShape {
   const params = d.fn.parameters.map((p) => (p.name as ts.Identifier).text);
+  // The fence let through only parameters of a kind it knows.
+  const kinds = d.fn.parameters.map((p) => kindOf(checker.getTypeAtLocation(p), checker) ?? "number");
   const method = ts.isMethodDeclaration(d.fn)
     ? { isStatic: (ts.getModifiers(d.fn) ?? []).some((m) => m.kind === ts.SyntaxKind.StaticKeyword), className: className(d.fn) }
     : undefined;
-  return { name: d.name, params, gradients: [], exported: d.exported, method, source: d.fn };
+  return { name: d.name, params, kinds, gradients: [], exported: d.exported, method, source: d.fn };
 }
 
 function className(m: ts.MethodDeclaration): string {

@@ -8,7 +8,7 @@
 
 import ts from "typescript";
 import type { Activity } from "./activity.js";
-import { type BStmt, type Def, type Expr, type Loop, type Stmt, type StagedFunction, binary, num, ref, substitute } from "./ir.js";
+import { type BStmt, type Def, type Expr, type Loop, type Stmt, type StagedFunction, binary, num, operandName, ref, substitute } from "./ir.js";
 import type { Namer } from "./naming.js";
 import { exprFromTs } from "./stage.js";
 import { scalarRules } from "../runtime/rules/scalar.js";
@@ -32,7 +32,9 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
     if (!name) adjoints.set(primal, (name = namer.adjoint(primal)));
     return name;
   };
-  const active = (e: Expr) => e.k === "ref" && activity.active.has(e.name);
+  const active = (e: Expr) => activity.active.has(operandName(e)!);
+  /** `dx += value`, or for an element of an array parameter `da[i] += value`. */
+  const addTo = (operand: Expr, value: Expr): BStmt => ({ k: "acc", adj: adjointOf(operandName(operand)!), value, ...(operand.k === "elem" ? { index: operand.index } : {}) });
   const gradientOf = (d: Def): Expr => (d.name === fn.result ? seed : ref(adjointOf(d.name)));
 
   const block = (body: readonly Stmt[]): BStmt[] => {
@@ -79,34 +81,34 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
       if (!active(arg)) return [];
       const template = rule.kind === "variadic" ? rule.partial : rule.partials[i];
       const local = instantiate(template, d, arg);
-      return [{ k: "acc", adj: adjointOf((arg as { name: string }).name), value: binary("*", local, g) }];
+      return [addTo(arg, binary("*", local, g))];
     });
   };
 
   /** max/min: `if (m === a) da += dm; else if (m === b) db += dm; ...` — the first operand that won. */
   const routeTo = (d: Def, i: number, g: Expr): BStmt => {
     const arg = d.args[i];
-    const take: BStmt[] = active(arg) ? [{ k: "acc", adj: adjointOf((arg as { name: string }).name), value: g }] : [];
+    const take: BStmt[] = active(arg) ? [addTo(arg, g)] : [];
     if (i === d.args.length - 1) return { k: "if", test: { k: "global", text: "true" }, then: take, else: [] };
     return { k: "if", test: binary("===", ref(d.name), arg), then: take, else: [routeTo(d, i + 1, g)] };
   };
 
   /** u = g(a, b) → const [du_da, du_db] = g_grad(a, b); da += du_da * du; db += du_db * du. */
   const callGradients = (d: Def, g: Expr): BStmt[] => {
-    const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${d.name}_d${(arg as { name: string }).name}`) : ""));
+    const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${d.name}_d${operandName(arg)}`) : ""));
     const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args: d.args }];
     d.args.forEach((arg, i) => {
-      if (active(arg)) lines.push({ k: "acc", adj: adjointOf((arg as { name: string }).name), value: binary("*", ref(names[i]), g) });
+      if (active(arg)) lines.push(addTo(arg, binary("*", ref(names[i]), g)));
     });
     return lines;
   };
 
   /** u = f(a, b) with the user's derivative: const [da_u, db_u] = fDerivative(a, b, u, du); da += da_u; ... */
   const customGradients = (d: Def, g: Expr): BStmt[] => {
-    const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${(arg as { name: string }).name}_${d.name}`) : ""));
+    const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${operandName(arg)}_${d.name}`) : ""));
     const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args: [...d.args, ref(d.name), g] }];
     d.args.forEach((arg, i) => {
-      if (active(arg)) lines.push({ k: "acc", adj: adjointOf((arg as { name: string }).name), value: ref(names[i]) });
+      if (active(arg)) lines.push(addTo(arg, ref(names[i])));
     });
     return lines;
   };

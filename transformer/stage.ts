@@ -445,6 +445,8 @@ class Stager {
   private atom(e: ts.Expression): Expr | undefined {
     if (ts.isNumericLiteral(e)) return num(Number(e.text));
     if (ts.isIdentifier(e)) return this.isLocal(e) ? this.current(e) : { k: "global", text: e.text };
+    // a[i] and a.length of an array parameter (the fence allows no other arrays).
+    if (ts.isElementAccessExpression(e) || (ts.isPropertyAccessExpression(e) && isLength(e))) return this.condition(e);
     if (ts.isPropertyAccessExpression(e)) return { k: "global", text: e.getText() };
     return undefined;
   }
@@ -811,6 +813,14 @@ export function exprFromTs(e: ts.Expression, resolve: (id: ts.Identifier) => Exp
     return go(e.expression);
   }
   if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword) return { k: "global", text: e.getText() };
+  if (ts.isPropertyAccessExpression(e) && isLength(e)) {
+    const array = resolve(e.expression as ts.Identifier);
+    if (array.k === "ref") return { k: "length", array: array.name };
+  }
+  if (ts.isElementAccessExpression(e) && ts.isIdentifier(e.expression)) {
+    const array = resolve(e.expression);
+    if (array.k === "ref") return { k: "elem", array: array.name, index: go(e.argumentExpression) };
+  }
   if (ts.isPropertyAccessExpression(e)) return { k: "global", text: e.getText() };
   if (ts.isPrefixUnaryExpression(e)) {
     if (e.operator === ts.SyntaxKind.PlusToken) return go(e.operand);
@@ -822,6 +832,9 @@ export function exprFromTs(e: ts.Expression, resolve: (id: ts.Identifier) => Exp
   if (ts.isCallExpression(e)) return { k: "call", callee: e.expression.getText(), args: e.arguments.map(go) };
   throw new DiffError(Code.UnsupportedExpression, e, `this expression (${ts.SyntaxKind[e.kind]}) is not supported in a @differentiable function`);
 }
+
+/** `a.length` on a plain identifier. */
+const isLength = (e: ts.PropertyAccessExpression) => e.name.text === "length" && ts.isIdentifier(e.expression);
 
 const ARITHMETIC: Partial<Record<ts.SyntaxKind, string>> = {
   [ts.SyntaxKind.PlusToken]: "+",

@@ -1,0 +1,193 @@
+// Array parameters: number[] and Float64Array read element by element with computed indices and
+// .length, in loops. The gradient of an array parameter is an array of the same kind and length,
+// checked against finite differences element by element, against vjp, and against hand
+// derivations; what is not supported yet is refused at the node.
+
+import { beforeAll, describe, expect, it } from "vitest";
+import ts from "typescript";
+import { compile, compileToJs, expectClose } from "./harness.js";
+
+const source = `
+/** @differentiable */
+export function dotp(a: Float64Array, b: number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    s += a[i] * b[i];
+  }
+  return s;
+}
+
+/** Horner's rule over readonly coefficients, counting down. */
+/** @differentiable */
+export function poly(c: readonly number[], x: number): number {
+  let y = 0;
+  for (let i = c.length - 1; i >= 0; i--) y = y * x + c[i];
+  return Math.sin(y);
+}
+
+/** Neighbouring elements, an element in a branch test, and an element read twice. */
+/** @differentiable */
+export function smoothness(u: Float64Array, w: number): number {
+  let e = 0;
+  for (let i = 0; i + 1 < u.length; i++) {
+    const d = u[i + 1] - u[i];
+    if (u[i] > 0) e += w * d * d;
+    else e += d * d * u[i];
+  }
+  return e;
+}
+
+/** A log-sum-exp with a while loop and a stable maximum. */
+/** @differentiable */
+export function logSumExp(z: number[]): number {
+  let m = z[0];
+  for (let i = 1; i < z.length; i++) m = Math.max(m, z[i]);
+  let s = 0;
+  let i = 0;
+  while (i < z.length) {
+    s += Math.exp(z[i] - m);
+    i++;
+  }
+  return m + Math.log(s);
+}
+
+/** An array that reaches no gradient, and one element used alone. */
+/** @differentiable */
+export function firstOnly(a: Float64Array, unused: number[], k: number): number {
+  return a[0] * k + unused.length;
+}
+`;
+
+let m: Record<string, any>;
+let js: string;
+
+beforeAll(async () => {
+  ({ module: m, js } = await compile(source));
+});
+
+/** Central differences of f in every element of every array argument (and every number argument). */
+function numericGradient(f: (...args: any[]) => number, args: any[], h = 1e-6): any[] {
+  const perturb = (i: number, j: number | undefined, delta: number) =>
+    args.map((a, k) => {
+      if (k !== i) return a;
+      if (j === undefined) return a + delta;
+      const copy = a instanceof Float64Array ? Float64Array.from(a) : [...a];
+      copy[j] += delta;
+      return copy;
+    });
+  return args.map((a, i) => {
+    const d = (j?: number) => (f(...perturb(i, j, h)) - f(...perturb(i, j, -h))) / (2 * h);
+    if (typeof a === "number") return d();
+    const g = Array.from(a as ArrayLike<number>, (_, j) => d(j));
+    return a instanceof Float64Array ? Float64Array.from(g) : g;
+  });
+}
+
+/** f_grad against finite differences, kinds and lengths; vjp's backward (twice) against f_grad. */
+function check(name: string, args: any[], tol = 1e-6): any[] {
+  const g: any[] = m[`${name}_grad`](...args);
+  const n = numericGradient(m[name], args);
+  g.forEach((gi, i) => {
+    if (typeof args[i] === "number") return expectClose([gi], [n[i]], tol);
+    expect(gi.constructor, `the gradient of argument ${i} has its kind`).toBe(args[i].constructor);
+    expect(gi.length).toBe(args[i].length);
+    expectClose(Array.from(gi), Array.from(n[i]), tol);
+  });
+  const { value, cache } = m[`${name}_forward`](...args);
+  expect(value).toBe(m[name](...args));
+  const scaled = (k: number) => g.map((gi) => (typeof gi === "number" ? k * gi : Array.from(gi as ArrayLike<number>, (v) => k * v)));
+  const flat = (r: any[]) => r.map((x) => (typeof x === "number" ? x : Array.from(x as ArrayLike<number>)));
+  expect(flat(m[`${name}_backward`](cache, 1))).toEqual(flat(g));
+  flat(m[`${name}_backward`](cache, 3)).forEach((x, i) => expectClose([x].flat(), [scaled(3)[i]].flat(), 1e-14));
+  return g;
+}
+
+const rand = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.sin(seed * 97.3 + i * 12.9898) * 1.5);
+
+describe("array parameters", () => {
+  it("a dot product: the gradients are the other array, of the same kinds", () => {
+    const a = Float64Array.from(rand(7, 1));
+    const b = rand(7, 2);
+    const [da, db] = check("dotp", [a, b]);
+    expect(da).toBeInstanceOf(Float64Array);
+    expect(Array.isArray(db)).toBe(true);
+    expect(Array.from(da)).toEqual(b);
+    expect(db).toEqual(Array.from(a));
+    expect(js).toContain("da[i] += b[i] * ds");
+  });
+
+  it("Horner's rule counting down, with a readonly number[]", () => {
+    const c = rand(6, 3).map((v) => v * 0.3);
+    const x = 0.7;
+    const [dc, dx] = check("poly", [c, x]);
+    // d sin(p(x)) / dc_k = cos(p(x)) x^k
+    const p = c.reduceRight((y, ck) => y * x + ck, 0);
+    c.forEach((_, k) => expect(dc[k]).toBeCloseTo(Math.cos(p) * x ** k, 12));
+    const dp = c.reduce((s, ck, k) => s + (k > 0 ? k * ck * x ** (k - 1) : 0), 0);
+    expect(dx).toBeCloseTo(Math.cos(p) * dp, 12);
+  });
+
+  it("neighbouring elements, elements in branch tests, an element read twice", () => {
+    check("smoothness", [Float64Array.from(rand(9, 4)), 0.8]);
+    check("smoothness", [Float64Array.from(rand(2, 5)), -1.3]);
+  });
+
+  it("log-sum-exp with Math.max over elements and a while loop: the gradient is the softmax", () => {
+    const z = rand(5, 6);
+    const [dz] = check("logSumExp", [z]);
+    const m0 = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - m0));
+    const total = e.reduce((s, v) => s + v, 0);
+    dz.forEach((v: number, i: number) => expect(v).toBeCloseTo(e[i] / total, 12));
+  });
+
+  it("an array no gradient reaches gets zeros of its kind and length", () => {
+    const [da, dunused, dk] = check("firstOnly", [Float64Array.of(2, 3, 4), [1, 2], 5]);
+    expect(Array.from(da)).toEqual([5, 0, 0]);
+    expect(dunused).toEqual([0, 0]);
+    expect(dk).toBe(2);
+  });
+
+  it("an empty array: zero iterations, an empty gradient", () => {
+    const [da, db] = m.dotp_grad(new Float64Array(0), []);
+    expect(da).toBeInstanceOf(Float64Array);
+    expect(da.length).toBe(0);
+    expect(db).toEqual([]);
+  });
+
+  it("the grad API types and returns the arrays", async () => {
+    const runtime = await import("tsgrad" as string);
+    const [da, db] = runtime.grad(m.dotp)(Float64Array.of(1, 2), [3, 4]);
+    expect(Array.from(da)).toEqual([3, 4]);
+    expect(db).toEqual([1, 2]);
+  });
+});
+
+describe("arrays that are refused, at the node", () => {
+  const refused = (body: string, params = "a: Float64Array, x: number") => {
+    const src = `/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`;
+    const { diagnostics } = compileToJs(src);
+    const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && d.code >= 94000);
+    expect(errors.length, `expected a tsgrad error for:\n${body}`).toBeGreaterThan(0);
+    const d = errors[0];
+    return { text: src.slice(d.start!, d.start! + d.length!), message: ts.flattenDiagnosticMessageText(d.messageText, "\n") };
+  };
+
+  it("writing an element", () => {
+    const r = refused("a[0] = x;\nreturn a[0];");
+    expect(r.text).toBe("a[0]");
+    expect(r.message).toMatch(/writing array elements is not supported/);
+  });
+
+  it("an array copied to a local, passed to a function, or returned", () => {
+    expect(refused("const b = a;\nreturn b[0];").text).toBe("a");
+    expect(refused("return g(a);", "a: Float64Array").message).toMatch(/can only be indexed/);
+    expect(refused("return Math.max(...[x]);").message).toMatch(/spread|array literals/);
+  });
+
+  it("a parameter of another type names the supported ones", () => {
+    const r = refused("return a.x;", "a: { x: number }");
+    expect(r.text).toBe("a: { x: number }");
+    expect(r.message).toMatch(/number\[\]/);
+  });
+});
