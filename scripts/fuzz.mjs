@@ -1,0 +1,118 @@
+// Property-based gradient checking at scale: thousands of random @differentiable programs, with a
+// fresh seed each time, each compiled through tsgrad's transformer (dist/) and checked against
+// central finite differences of itself (test/fuzz/, which `npm test` runs with a fixed seed).
+//
+//   npm run fuzz                                  # 2,000 programs, a new seed (printed)
+//   npm run fuzz -- --runs 10000                  # more programs
+//   npm run fuzz -- --seed 1234                   # the same programs again
+//   npm run fuzz -- --seed 1234 --path 17:3:0     # replay (and shrink) one failure, as printed
+//   npm run fuzz -- --shrink-seconds 600          # more time to shrink a failure (default 300)
+//   npm run fuzz -- --all                         # include programs that may trigger a known bug
+//                                                 # (test/fuzz/known-bugs.ts; skipped by default)
+//
+// On a failure it prints the smallest failing program fast-check shrank it to, as TypeScript, with
+// the seed and path that replay it, and exits with 1.
+//
+// The fuzzer's modules are TypeScript (test/fuzz/*.ts); Node 20 runs no TypeScript, so they are
+// transpiled (types stripped, nothing else) to .tsgrad-tmp/fuzz-lib/ first. Programs are written
+// to .tsgrad-tmp/fuzz/run-<pid>/ (removed when everything passes), where `import ... from "tsgrad"`
+// resolves to this package's dist/.
+
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import ts from "typescript";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+function usage(message) {
+  console.error(`fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--all]`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const options = { runs: 2000, seed: undefined, path: undefined, shrinkSeconds: 300, all: false };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split("=", 2);
+    const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
+    const integer = () => {
+      const v = value();
+      if (!/^-?\d+$/.test(v)) usage(`${flag} takes an integer, got ${v}`);
+      return Number(v);
+    };
+    if (flag === "--runs") options.runs = integer();
+    else if (flag === "--seed") options.seed = integer();
+    else if (flag === "--path") options.path = value();
+    else if (flag === "--shrink-seconds") options.shrinkSeconds = integer();
+    else if (flag === "--all") options.all = true;
+    else if (flag === "--help" || flag === "-h") usage("property-based gradient checking of random programs");
+    else usage(`unknown option ${argv[i]}`);
+  }
+  if (options.runs < 1) usage("--runs must be at least 1");
+  return options;
+}
+
+/** Transpiles test/fuzz/*.ts to JavaScript beside nothing else, and imports the entry points. */
+async function loadFuzzer() {
+  const src = join(root, "test", "fuzz");
+  const out = join(root, ".tsgrad-tmp", "fuzz-lib", String(process.pid));
+  mkdirSync(out, { recursive: true });
+  for (const file of readdirSync(src).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))) {
+    const { outputText } = ts.transpileModule(readFileSync(join(src, file), "utf8"), {
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: false },
+      fileName: file,
+    });
+    writeFileSync(join(out, file.replace(/\.ts$/, ".js")), outputText);
+  }
+  const load = (name) => import(pathToFileURL(join(out, `${name}.js`)).href);
+  return { out, run: await load("run"), compile: await load("compile"), check: await load("check") };
+}
+
+const options = parseArgs(process.argv.slice(2));
+const seed = options.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
+
+let transformer;
+try {
+  ({ default: transformer } = await import(pathToFileURL(join(root, "dist/transformer/index.js")).href));
+} catch (e) {
+  console.error("fuzz: dist/ is missing or stale; run `npm run build` first (npm run fuzz does).\n" + e);
+  process.exit(2);
+}
+const fuzzer = await loadFuzzer();
+
+// The options of test/harness.ts.
+const compilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  strict: true,
+  skipLibCheck: true,
+  types: [],
+};
+const outDir = join(root, ".tsgrad-tmp", "fuzz", `run-${process.pid}`);
+const compile = fuzzer.compile.createCompiler({ transformer, outDir, compilerOptions });
+
+console.log(`tsgrad fuzz: ${options.path ? "replaying one program" : `${options.runs} random programs`}, seed ${seed}`);
+console.log(`  (again: npm run fuzz -- --seed ${seed}${options.path ? ` --path ${options.path}` : ` --runs ${options.runs}`}${options.all ? " --all" : ""})`);
+const stats = fuzzer.check.emptyStats();
+const started = Date.now();
+const progress = setInterval(() => {
+  const s = (Date.now() - started) / 1000;
+  console.log(`  ${stats.passed} programs checked at ${stats.points} points, ${stats.skipped} + ${stats.known} skipped, ${s.toFixed(0)} s`);
+}, 15_000);
+
+const result = await fuzzer.run.fuzz({ seed, runs: options.runs, path: options.path, compile, stats, shrinkMs: options.shrinkSeconds * 1000, check: { includeKnownBugs: options.all } });
+clearInterval(progress);
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+rmSync(fuzzer.out, { recursive: true, force: true });
+if (result.failed) {
+  console.log(`\n${result.report}\n`);
+  console.log(`FAILED after ${seconds} s; the compiled programs are in ${outDir}`);
+  process.exit(1);
+}
+rmSync(outDir, { recursive: true, force: true });
+console.log(
+  `passed: ${stats.passed} programs checked at ${stats.points} points, ${seconds} s, seed ${seed}\n` +
+    `  also drawn and skipped: ${stats.skipped} with no point where finite differences can be trusted, ` +
+    `${stats.known} that may trigger a known bug (test/fuzz/known-bugs.ts${options.all ? "" : "; --all checks them"})`,
+);

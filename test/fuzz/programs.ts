@@ -1,0 +1,603 @@
+// Random well-formed `/** @differentiable */` programs for property-based gradient checking.
+//
+// Takes nothing; gives fast-check arbitraries of program *templates* and a printer that turns a
+// template into TypeScript source (what tsgrad compiles and what a failure shows) or into an
+// instrumented JavaScript twin (the independent reference: same arithmetic, plus hooks that record
+// which side of every branch, kink and jump a run took; see reference.ts).
+//
+// Templates are context-free so fast-check can shrink them freely: a variable is an index taken
+// modulo the variables in scope where it is printed, an assignment target likewise modulo the
+// assignable ones, a call an index modulo the helpers declared before, and a `break` outside any
+// loop prints nothing. Every template, shrunk or not, prints to a program that type-checks.
+//
+//   { k: "unary", fn: "Math.log", w: 0, a: { k: "ref", i: 4 } }   with x, y in scope
+//   → Math.log(1 + x * x)            (4 mod 2 = 0 → x; w picks the positive form 1 + a * a)
+//
+// Inputs stay inside each operation's domain by construction: an operand of a restricted op is
+// wrapped in a form whose range is that domain (log and sqrt of something positive, asin of
+// something in [-0.9, 0.9], ...). Kinks and branch thresholds are not avoided here but at the
+// points (reference.ts rejects a point whose finite-difference stencil crosses one).
+//
+// Extension point: everything is scalar today. Arrays (issue: arrays) add a parameter type to
+// `ParamType` (with its TypeScript spelling in `paramTs` and point generation in `pointArb`), an
+// `index` Expr kind (`a[i]` with i a loop counter or constant, printed by `Printer.expr`), and a
+// `for (let i = 0; i < a.length; i++)` loop form.
+
+import fc from "fast-check";
+
+// ------------------------------------------------------------------------------------------------
+// Operations and their domains (mirrors runtime/rules/scalar.ts; test/fuzz.test.ts checks that
+// every rule there is generated here).
+// ------------------------------------------------------------------------------------------------
+
+/** Where a unary operation is smooth and its derivative moderate. */
+export type Domain = "any" | "pos" | "unit" | "gt1" | "nonzero" | "tan";
+
+export const unaryOps = {
+  "Math.exp": "any",
+  "Math.expm1": "any",
+  "Math.log": "pos",
+  "Math.log1p": "pos",
+  "Math.log2": "pos",
+  "Math.log10": "pos",
+  "Math.sqrt": "pos",
+  "Math.cbrt": "nonzero", // cbrt'(0) is infinite
+  "Math.sin": "any",
+  "Math.cos": "any",
+  "Math.tan": "tan",
+  "Math.asin": "unit",
+  "Math.acos": "unit",
+  "Math.atan": "any",
+  "Math.sinh": "any",
+  "Math.cosh": "any",
+  "Math.tanh": "any",
+  "Math.asinh": "any",
+  "Math.acosh": "gt1",
+  "Math.atanh": "unit",
+  "Math.abs": "any", // kink at 0: recorded by the reference
+} as const satisfies Record<string, Domain>;
+export type UnaryOp = keyof typeof unaryOps;
+
+export const binaryOps = ["+", "-", "*"] as const;
+export const variadicOps = ["Math.max", "Math.min", "Math.hypot"] as const;
+export const piecewiseOps = ["Math.floor", "Math.ceil", "Math.round", "Math.trunc", "Math.sign"] as const;
+/** How `**` is generated: integer exponent of anything, constant or variable exponent of a positive base, constant positive base. */
+export const powForms = ["int", "posConst", "posVar", "constBase", "Math.pow"] as const;
+
+/**
+ * Every rule name of runtime/rules/scalar.ts the generator produces, with the Expr kind that
+ * produces it (copy: `const v = x`; neg: unary minus; sigmoid: `1 / (1 + Math.exp(-a))`).
+ */
+export const generatedRules: readonly string[] = [
+  "copy", "neg", "sigmoid", "/", "%", "**", "Math.pow", "Math.atan2",
+  ...binaryOps, ...variadicOps, ...Object.keys(unaryOps),
+];
+
+// ------------------------------------------------------------------------------------------------
+// Templates
+// ------------------------------------------------------------------------------------------------
+
+export type Expr =
+  | { k: "const"; v: number }
+  | { k: "ref"; i: number }
+  | { k: "bin"; op: (typeof binaryOps)[number]; a: Expr; b: Expr }
+  /** a / b with b made positive by form w. */
+  | { k: "div"; a: Expr; b: Expr; w: number }
+  /** a % b with b made positive by form w. */
+  | { k: "mod"; a: Expr; b: Expr; w: number }
+  | { k: "neg"; a: Expr }
+  /** fn(a) with a brought into fn's domain by form w. */
+  | { k: "unary"; fn: UnaryOp; a: Expr; w: number }
+  | { k: "pow"; form: (typeof powForms)[number]; a: Expr; b: Expr; w: number; c: number }
+  | { k: "variadic"; fn: (typeof variadicOps)[number]; args: Expr[] }
+  | { k: "atan2"; a: Expr; b: Expr }
+  | { k: "sigmoid"; a: Expr }
+  | { k: "piecewise"; fn: (typeof piecewiseOps)[number]; a: Expr; b: Expr }
+  | { k: "ternary"; c: Cond; a: Expr; b: Expr }
+  /** A call of helper i (mod the helpers declared before this function) on the first args. */
+  | { k: "call"; i: number; args: Expr[] };
+
+export type Cond =
+  | { k: "cmp"; op: ">" | "<" | ">=" | "<="; a: Expr; b: Expr }
+  | { k: "and" | "or"; a: Cond; b: Cond }
+  | { k: "not"; a: Cond };
+
+export type LoopForm = "for" | "forDown" | "while" | "do";
+
+export type Stmt =
+  | { k: "decl"; konst: boolean; e: Expr }
+  | { k: "assign"; target: number; op: "=" | "+=" | "-=" | "*="; e: Expr }
+  | { k: "divAssign"; target: number; e: Expr; w: number }
+  | { k: "step"; target: number; op: "++" | "--" }
+  | { k: "if"; c: Cond; then: Stmt[]; else: Stmt[] | null }
+  /** A loop of at most `trips` iterations; `c`, if any, is a data-dependent extra exit test. */
+  | { k: "loop"; form: LoopForm; trips: number; c: Cond | null; body: Stmt[] }
+  | { k: "exit"; kind: "break" | "continue"; c: Cond }
+  | { k: "return"; c: Cond; e: Expr };
+
+export type ParamType = "number";
+
+export interface FnTemplate {
+  params: ParamType[];
+  body: Stmt[];
+  ret: Expr;
+}
+
+/** A module: helpers h0, h1, ... (each may call the ones before it), the function under test f, and candidate points for f. */
+export interface Program {
+  helpers: FnTemplate[];
+  main: FnTemplate;
+  points: number[][];
+}
+
+// ------------------------------------------------------------------------------------------------
+// Arbitraries
+// ------------------------------------------------------------------------------------------------
+
+export interface Sizes {
+  /** Nesting depth of expressions. */
+  exprDepth: number;
+  /** Nesting depth of if/loop statements. */
+  stmtDepth: number;
+  /** Statements per block. */
+  blockLength: number;
+  helpers: number;
+  /** Parameters of f (helpers take 1 or 2). */
+  maxParams: number;
+  points: number;
+}
+
+export const defaultSizes: Sizes = { exprDepth: 3, stmtDepth: 2, blockLength: 4, helpers: 2, maxParams: 3, points: 3 };
+
+// Constants: none is an integer, so a loop counter compared with one is never at a tie.
+const constants = [0.5, 1.5, 0.3, -0.7, 2.5, 1.3, -1.5, 0.25, 3.5, -0.4] as const;
+const REF_RANGE = 15;
+const FORM_RANGE = 11;
+
+/** Builds the arbitraries for one set of sizes (memoised per depth: the grammar is small). */
+export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Program> {
+  const s = { ...defaultSizes, ...sizes };
+  const w = fc.nat(FORM_RANGE);
+  const constant = fc.constantFrom(...constants).map((v): Expr => ({ k: "const", v }));
+  const leaf: fc.Arbitrary<Expr> = fc.oneof(
+    { weight: 4, arbitrary: fc.nat(REF_RANGE).map((i): Expr => ({ k: "ref", i })) },
+    { weight: 1, arbitrary: constant },
+  );
+
+  const exprs: fc.Arbitrary<Expr>[] = [leaf];
+  const conds: fc.Arbitrary<Cond>[] = [];
+    // a comparison is mostly against a threshold constant, sometimes against another expression
+  const condOf = (e: fc.Arbitrary<Expr>): fc.Arbitrary<Cond> => {
+    const rhs = fc.oneof({ weight: 2, arbitrary: constant }, { weight: 1, arbitrary: e });
+    const cmp = fc.record({ k: fc.constant("cmp" as const), op: fc.constantFrom(">" as const, "<" as const, ">=" as const, "<=" as const), a: e, b: rhs });
+    return fc.oneof(
+      { withCrossShrink: true },
+      { weight: 6, arbitrary: cmp },
+      { weight: 1, arbitrary: fc.record({ k: fc.constantFrom("and" as const, "or" as const), a: cmp, b: cmp }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant("not" as const), a: cmp }) },
+    );
+  };
+  conds.push(condOf(leaf));
+  for (let d = 1; d <= s.exprDepth; d++) {
+    const sub = exprs[d - 1];
+    const rec = <T>(r: { [K in keyof T]: fc.Arbitrary<T[K]> }) => fc.record(r) as fc.Arbitrary<any>;
+    const kind = <K extends Expr["k"]>(k: K) => fc.constant(k);
+    exprs.push(
+      // withCrossShrink: a failing compound expression also shrinks toward a mere variable
+      fc.oneof(
+        { withCrossShrink: true },
+        { weight: 6, arbitrary: leaf },
+        { weight: 6, arbitrary: rec({ k: kind("bin"), op: fc.constantFrom(...binaryOps), a: sub, b: sub }) },
+        { weight: 2, arbitrary: rec({ k: kind("div"), a: sub, b: sub, w }) },
+        { weight: 1, arbitrary: rec({ k: kind("mod"), a: sub, b: sub, w }) },
+        { weight: 1, arbitrary: rec({ k: kind("neg"), a: sub }) },
+        { weight: 7, arbitrary: rec({ k: kind("unary"), fn: fc.constantFrom(...(Object.keys(unaryOps) as UnaryOp[])), a: sub, w }) },
+        { weight: 2, arbitrary: rec({ k: kind("pow"), form: fc.constantFrom(...powForms), a: sub, b: sub, w, c: fc.nat(7) }) },
+        { weight: 2, arbitrary: rec({ k: kind("variadic"), fn: fc.constantFrom(...variadicOps), args: fc.array(sub, { minLength: 2, maxLength: 3 }) }) },
+        { weight: 1, arbitrary: rec({ k: kind("atan2"), a: sub, b: sub }) },
+        { weight: 1, arbitrary: rec({ k: kind("sigmoid"), a: sub }) },
+        { weight: 1, arbitrary: rec({ k: kind("piecewise"), fn: fc.constantFrom(...piecewiseOps), a: sub, b: sub }) },
+        { weight: 1, arbitrary: rec({ k: kind("ternary"), c: conds[d - 1], a: sub, b: sub }) },
+        { weight: 2, arbitrary: rec({ k: kind("call"), i: fc.nat(3), args: fc.array(sub, { minLength: 2, maxLength: 2 }) }) },
+      ),
+    );
+    conds.push(condOf(sub));
+  }
+  // statements use shallower expressions than the returned one (the printed forms nest quickly)
+  const expr = exprs[Math.max(0, s.exprDepth - 1)];
+  const small = exprs[Math.max(0, s.exprDepth - 2)];
+  const cond = conds[Math.max(0, s.exprDepth - 2)];
+  const target = fc.nat(REF_RANGE);
+
+  const simple: fc.Arbitrary<Stmt> = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ k: fc.constant("decl" as const), konst: fc.boolean(), e: expr }) },
+    { weight: 4, arbitrary: fc.record({ k: fc.constant("assign" as const), target, op: fc.constantFrom("=" as const, "+=" as const, "-=" as const, "*=" as const), e: expr }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("divAssign" as const), target, e: small, w }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("step" as const), target, op: fc.constantFrom("++" as const, "--" as const) }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("exit" as const), kind: fc.constantFrom("break" as const, "continue" as const), c: cond }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("return" as const), c: cond, e: small }) },
+  );
+  const blocks: fc.Arbitrary<Stmt[]>[] = [fc.array(simple, { maxLength: s.blockLength })];
+  for (let d = 1; d <= s.stmtDepth; d++) {
+    const inner = blocks[d - 1];
+    const stmt: fc.Arbitrary<Stmt> = fc.oneof(
+      { withCrossShrink: true },
+      { weight: 6, arbitrary: simple },
+      { weight: 2, arbitrary: fc.record({ k: fc.constant("if" as const), c: cond, then: inner, else: fc.option(inner, { nil: null }) }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          k: fc.constant("loop" as const),
+          form: fc.constantFrom<LoopForm>("for", "forDown", "while", "do"),
+          trips: fc.integer({ min: 0, max: 3 }),
+          c: fc.option(cond, { nil: null, freq: 3 }),
+          body: inner,
+        }),
+      },
+    );
+    blocks.push(fc.array(stmt, { maxLength: s.blockLength }));
+  }
+  const fn = (minParams: number, maxParams: number): fc.Arbitrary<FnTemplate> =>
+    fc.record({
+      params: fc.array(fc.constant("number" as ParamType), { minLength: minParams, maxLength: maxParams }),
+      body: blocks[s.stmtDepth],
+      ret: exprs[s.exprDepth],
+    });
+  return fc.record({
+    helpers: fc.array(fn(1, 2), { maxLength: s.helpers }),
+    main: fn(1, s.maxParams),
+    points: fc.array(pointArb(s.maxParams), { minLength: s.points, maxLength: s.points }),
+  });
+}
+
+/** A point: coordinates in [-2, 2] with three decimals (readable in a failure report). */
+export function pointArb(dims: number): fc.Arbitrary<number[]> {
+  // noBias: fast-check's bias toward small integers would put most points next to 0, a kink of abs
+  return fc.array(fc.noBias(fc.integer({ min: -2000, max: 2000 })).map((n) => n / 1000), { minLength: dims, maxLength: dims });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Printing
+// ------------------------------------------------------------------------------------------------
+
+/** "ts": the source tsgrad compiles. "reference": plain JavaScript with `$.` hooks (reference.ts). */
+export type Mode = "ts" | "reference";
+
+export const paramTs: Record<ParamType, string> = { number: "number" };
+
+// Precedence of what an expression prints as: operands of lower precedence get parentheses.
+const TERNARY = 1, ADD = 2, MUL = 3, UNARY = 4, POW = 5, ATOM = 6;
+interface Printed { s: string; p: number }
+const at = (x: Printed, min: number) => (x.p >= min ? x.s : `(${x.s})`);
+const fmt = (v: number) => (Object.is(v, -0) ? "0" : String(v));
+
+interface Scope {
+  vars: string[];
+  mutable: string[];
+  inLoop: boolean;
+}
+
+/** Prints one module; the names of f and the helpers carry `prefix` so several programs can share a module. */
+export class Printer {
+  private lines: string[] = [];
+  /** Constructs met while printing that known bugs are keyed on (known-bugs.ts), e.g. "return-max-min-in-loop". */
+  readonly features = new Set<string>();
+  private counters = { v: 0, i: 0, k: 0 };
+  private helpers: { name: string; arity: number }[] = [];
+
+  constructor(private readonly mode: Mode, private readonly prefix = "") {}
+
+  static module(program: Program, mode: Mode, prefix = ""): string {
+    return Printer.print(program, mode, prefix).lines.join("\n");
+  }
+
+  static print(program: Program, mode: Mode, prefix = ""): Printer {
+    const p = new Printer(mode, prefix);
+    program.helpers.forEach((h, i) => p.fn(h, `${prefix}h${i}`, ["a", "b", "c"]));
+    p.fn(program.main, `${prefix}f`, ["x", "y", "z"]);
+    return p;
+  }
+
+  private fn(t: FnTemplate, name: string, paramNames: string[]): void {
+    const params = t.params.map((_, i) => paramNames[i]);
+    this.counters = { v: 0, i: 0, k: 0 };
+    const sig = this.mode === "ts" ? params.map((p, i) => `${p}: ${paramTs[t.params[i]]}`).join(", ") : params.join(", ");
+    if (this.mode === "ts") this.lines.push("/** @differentiable */", `export function ${name}(${sig}): number {`);
+    else this.lines.push(`function ${name}(${sig}) {`);
+    const scope: Scope = { vars: [...params], mutable: [...params], inLoop: false };
+    this.block(t.body, scope, 1);
+    this.lines.push(`  return ${this.expr(t.ret, scope).s};`, "}", "");
+    this.helpers.push({ name, arity: params.length });
+  }
+
+  private emit(depth: number, text: string): void {
+    this.lines.push("  ".repeat(depth) + text);
+  }
+
+  private block(stmts: readonly Stmt[], outer: Scope, depth: number): void {
+    const scope: Scope = { vars: [...outer.vars], mutable: [...outer.mutable], inLoop: outer.inLoop };
+    for (const st of stmts) this.stmt(st, scope, depth);
+  }
+
+  private stmt(st: Stmt, scope: Scope, depth: number): void {
+    const pick = (xs: string[], i: number) => xs[i % xs.length];
+    switch (st.k) {
+      case "decl": {
+        const e = this.expr(st.e, scope).s;
+        const v = `v${this.counters.v++}`;
+        this.emit(depth, `${st.konst ? "const" : "let"} ${v} = ${e};`);
+        scope.vars.push(v);
+        if (!st.konst) scope.mutable.push(v);
+        return;
+      }
+      case "assign": {
+        const v = pick(scope.mutable, st.target);
+        this.emit(depth, `${v} ${st.op} ${this.expr(st.e, scope).s};`);
+        return this.assigned(depth, v);
+      }
+      case "divAssign": {
+        const v = pick(scope.mutable, st.target);
+        this.emit(depth, `${v} /= ${this.positive(st.e, st.w, scope).s};`);
+        return this.assigned(depth, v);
+      }
+      case "step": {
+        const v = pick(scope.mutable, st.target);
+        this.emit(depth, `${v}${st.op};`);
+        return this.assigned(depth, v);
+      }
+      case "exit":
+        if (scope.inLoop) this.emit(depth, `if (${this.cond(st.c, scope)}) ${st.kind};`);
+        return;
+      case "return":
+        if (scope.inLoop && st.e.k === "variadic" && st.e.fn !== "Math.hypot") this.features.add("return-max-min-in-loop");
+        if (scope.inLoop && !readsVariable(st.c)) this.features.add("return-under-constant-condition-in-loop");
+        this.emit(depth, `if (${this.cond(st.c, scope)}) return ${this.expr(st.e, scope).s};`);
+        return;
+      case "if":
+        this.emit(depth, `if (${this.cond(st.c, scope)}) {`);
+        this.block(st.then, scope, depth + 1);
+        if (st.else) {
+          this.emit(depth, "} else {");
+          this.block(st.else, scope, depth + 1);
+        }
+        this.emit(depth, "}");
+        return;
+      case "loop":
+        return this.loop(st, scope, depth);
+    }
+  }
+
+  /**
+   * for (let i0 = 0; i0 < 3; i0++) { ... }          for (let i0 = 3; i0 > 0; i0--) { ... }
+   * let k0 = 0; while (k0 < 3) { k0++; ... }        let k0 = 0; do { k0++; ... } while (k0 < 3);
+   * A data-dependent exit test is added with &&. Counters are read-only (the trip count stays
+   * small); a while counter is bumped first, so `continue` cannot skip it.
+   */
+  private loop(st: Extract<Stmt, { k: "loop" }>, scope: Scope, depth: number): void {
+    const inner: Scope = { vars: [...scope.vars], mutable: [...scope.mutable], inLoop: true };
+    const extra = (test: string) => (st.c ? `${test} && ${this.condAt(st.c, scope)}` : test);
+    if (st.form === "for" || st.form === "forDown") {
+      const i = `i${this.counters.i++}`;
+      const head = st.form === "for" ? `let ${i} = 0; ${extra(`${i} < ${st.trips}`)}; ${i}++` : `let ${i} = ${st.trips}; ${extra(`${i} > 0`)}; ${i}--`;
+      this.emit(depth, `for (${head}) {`);
+      inner.vars.push(i);
+      this.block(st.body, inner, depth + 1);
+      this.emit(depth, "}");
+      return;
+    }
+    const k = `k${this.counters.k++}`;
+    this.emit(depth, `let ${k} = 0;`);
+    this.emit(depth, st.form === "while" ? `while (${extra(`${k} < ${st.trips}`)}) {` : "do {");
+    this.emit(depth + 1, `${k}++;`);
+    inner.vars.push(k);
+    this.block(st.body, inner, depth + 1);
+    this.emit(depth, st.form === "while" ? "}" : `} while (${extra(`${k} < ${st.trips}`)});`);
+    scope.vars.push(k);
+  }
+
+  private cond(c: Cond, scope: Scope): string {
+    const cmpName = { ">": "gt", "<": "lt", ">=": "ge", "<=": "le" } as const;
+    switch (c.k) {
+      case "cmp": {
+        const a = this.expr(c.a, scope);
+        const b = this.expr(c.b, scope);
+        return this.mode === "ts" ? `${at(a, ADD)} ${c.op} ${at(b, ADD)}` : `$.${cmpName[c.op]}(${a.s}, ${b.s})`;
+      }
+      case "and":
+      case "or":
+        return `${this.condAt(c.a, scope)} ${c.k === "and" ? "&&" : "||"} ${this.condAt(c.b, scope)}`;
+      case "not":
+        return `!(${this.cond(c.a, scope)})`;
+    }
+  }
+
+  /** A condition as an operand of && / ||: parenthesised unless it is a comparison or a negation. */
+  private condAt(c: Cond, scope: Scope): string {
+    const s = this.cond(c, scope);
+    return c.k === "cmp" || c.k === "not" ? s : `(${s})`;
+  }
+
+  /** Math.fn(args), or in the reference the hook $.fn(args) that also records the side taken. */
+  private call(fn: string, args: Printed[], hooked: boolean): Printed {
+    const name = hooked && this.mode === "reference" ? `$.${fn.replace("Math.", "")}` : fn;
+    return { s: `${name}(${args.map((a) => a.s).join(", ")})`, p: ATOM };
+  }
+
+  /** An expression; in the reference, each operation's value also passes through $.v (which records its size). */
+  expr(e: Expr, scope: Scope): Printed {
+    const p = this.node(e, scope);
+    return e.k === "const" || e.k === "ref" ? p : this.seen(p);
+  }
+
+  private seen(p: Printed): Printed {
+    return this.mode === "reference" ? { s: `$.v(${p.s})`, p: ATOM } : p;
+  }
+
+  /** After an assignment, the reference records the new value too. */
+  private assigned(depth: number, name: string): void {
+    if (this.mode === "reference") this.emit(depth, `$.v(${name});`);
+  }
+
+  private node(e: Expr, scope: Scope): Printed {
+    switch (e.k) {
+      case "const":
+        return { s: fmt(e.v), p: e.v < 0 ? UNARY : ATOM };
+      case "ref":
+        return { s: scope.vars[e.i % scope.vars.length], p: ATOM };
+      case "bin": {
+        const prec = e.op === "*" ? MUL : ADD;
+        return { s: `${at(this.expr(e.a, scope), prec)} ${e.op} ${at(this.expr(e.b, scope), prec + 1)}`, p: prec };
+      }
+      case "div":
+        return { s: `${at(this.expr(e.a, scope), MUL)} / ${at(this.positive(e.b, e.w, scope), UNARY)}`, p: MUL };
+      case "mod": {
+        const a = this.expr(e.a, scope);
+        const b = this.positive(e.b, e.w, scope);
+        return this.mode === "ts" ? { s: `${at(a, MUL)} % ${at(b, UNARY)}`, p: MUL } : { s: `$.mod(${a.s}, ${b.s})`, p: ATOM };
+      }
+      case "neg":
+        return this.neg(this.expr(e.a, scope));
+      case "unary": {
+        const a = this.inDomain(unaryOps[e.fn], e.a, e.w, scope);
+        return this.call(e.fn, [a], e.fn === "Math.abs");
+      }
+      case "pow":
+        return this.pow(e, scope);
+      case "variadic":
+        return this.call(e.fn, e.args.map((a) => this.expr(a, scope)), true);
+      case "atan2":
+        return this.call("Math.atan2", [this.expr(e.a, scope), this.expr(e.b, scope)], true);
+      case "sigmoid": {
+        // recognised by tsgrad as one operation, differentiated as (1 - s) * s
+        return { s: `1 / (1 + Math.exp(${this.neg(this.expr(e.a, scope)).s}))`, p: MUL };
+      }
+      case "piecewise": {
+        // a * floor(b): piecewise constant, no gradient through b (but its jumps are recorded)
+        const b = this.call(e.fn, [this.expr(e.b, scope)], true);
+        return { s: `${at(this.expr(e.a, scope), MUL)} * ${b.s}`, p: MUL };
+      }
+      case "ternary": {
+        const c = this.cond(e.c, scope);
+        return { s: `${c} ? ${at(this.expr(e.a, scope), ADD)} : ${at(this.expr(e.b, scope), ADD)}`, p: TERNARY };
+      }
+      case "call": {
+        if (this.helpers.length === 0) return this.expr(e.args[0], scope);
+        const h = this.helpers[e.i % this.helpers.length];
+        const args = Array.from({ length: h.arity }, (_, j) => this.expr(e.args[j % e.args.length], scope));
+        return { s: `${h.name}(${args.map((a) => a.s).join(", ")})`, p: ATOM };
+      }
+    }
+  }
+
+  private neg(a: Printed): Printed {
+    // -x, -Math.sin(x), -(x * y), -(x ** 2) (JavaScript refuses -x ** 2), -(-x)
+    return { s: a.p === ATOM && !a.s.startsWith("-") ? `-${a.s}` : `-(${a.s})`, p: UNARY };
+  }
+
+  /**
+   * a ** b in one of its smooth forms:
+   *   int        a ** 2, a ** 3            (any base)
+   *   posConst   P ** 0.5, P ** -1, ...     (P > 0)
+   *   posVar     P ** b                     (P > 0, any exponent)
+   *   constBase  2 ** b, 0.5 ** b
+   *   Math.pow   Math.pow(P, b)
+   */
+  private pow(e: Extract<Expr, { k: "pow" }>, scope: Scope): Printed {
+    const powOf = (base: Printed, exp: Printed): Printed => ({ s: `${at(base, ATOM)} ** ${at(exp, UNARY)}`, p: POW });
+    const num = (v: number): Printed => ({ s: fmt(v), p: v < 0 ? UNARY : ATOM });
+    switch (e.form) {
+      case "int":
+        return powOf(this.expr(e.a, scope), num([2, 3, 2, 4][e.c % 4]));
+      case "posConst":
+        return powOf(this.positive(e.a, e.w, scope), num([0.5, -1, 1.5, -0.5, 2.5, 3, -2, 0.3][e.c % 8]));
+      case "posVar":
+        return powOf(this.positive(e.a, e.w, scope), this.expr(e.b, scope));
+      case "constBase":
+        return powOf(num([2, 0.5, 1.5, 3][e.c % 4]), this.expr(e.b, scope));
+      case "Math.pow":
+        return this.call("Math.pow", [this.positive(e.a, e.w, scope), this.expr(e.b, scope)], false);
+    }
+  }
+
+  /** A positive value (>= about 0.01 at moderate inputs) made from a: the operand of log, sqrt, a divisor, ... */
+  private positive(a: Expr, w: number, scope: Scope): Printed {
+    return this.seen(this.positiveForm(a, w, scope));
+  }
+
+  private positiveForm(a: Expr, w: number, scope: Scope): Printed {
+    const e = this.expr(a, scope);
+    const sq = `${at(e, MUL)} * ${at(e, UNARY)}`;
+    switch (w % 6) {
+      case 0:
+        return { s: `1 + ${sq}`, p: ADD };
+      case 1:
+        return { s: `Math.exp(${e.s})`, p: ATOM };
+      case 2:
+        return { s: `2 + Math.sin(${e.s})`, p: ADD };
+      case 3:
+        return { s: `Math.cosh(${e.s})`, p: ATOM };
+      case 4:
+        return { s: `1.5 + Math.tanh(${e.s})`, p: ADD };
+      default:
+        return { s: `0.5 + ${sq}`, p: ADD };
+    }
+  }
+
+  /** a brought into a domain: Math.asin(0.9 * Math.tanh(a)), Math.acosh(1.1 + a * a), ... */
+  private inDomain(domain: Domain, a: Expr, w: number, scope: Scope): Printed {
+    return this.seen(this.domainForm(domain, a, w, scope));
+  }
+
+  private domainForm(domain: Domain, a: Expr, w: number, scope: Scope): Printed {
+    switch (domain) {
+      case "any":
+        return this.expr(a, scope);
+      case "pos":
+        return this.positive(a, w, scope);
+      case "nonzero": {
+        const p = this.positive(a, w >> 1, scope);
+        return w % 2 ? this.neg(p) : p;
+      }
+      case "gt1": {
+        const e = this.expr(a, scope);
+        return [
+          { s: `1.1 + ${at(e, MUL)} * ${at(e, UNARY)}`, p: ADD },
+          { s: `1 + Math.exp(${e.s})`, p: ADD },
+          { s: `Math.cosh(${e.s}) + 0.25`, p: ADD },
+        ][w % 3];
+      }
+      case "unit": {
+        const e = this.expr(a, scope);
+        return [
+          { s: `0.9 * Math.tanh(${e.s})`, p: MUL },
+          { s: `0.9 * Math.sin(${e.s})`, p: MUL },
+          { s: `Math.cos(${e.s}) * 0.8`, p: MUL },
+        ][w % 3];
+      }
+      case "tan": {
+        const e = this.expr(a, scope);
+        return [
+          { s: `1.3 * Math.tanh(${e.s})`, p: MUL },
+          { s: `Math.sin(${e.s})`, p: ATOM },
+        ][w % 2];
+      }
+    }
+  }
+}
+
+/** The TypeScript source of a program: helpers h0, h1, ... and f. */
+export const programSource = (p: Program, prefix = ""): string => Printer.module(p, "ts", prefix);
+
+/** Whether a template reads any variable (else it is a constant expression such as `0.5 > -0.4`). */
+export function readsVariable(t: Expr | Cond | Expr[]): boolean {
+  if (Array.isArray(t)) return t.some(readsVariable);
+  if (t.k === "ref") return true;
+  if (t.k === "const") return false;
+  return Object.values(t).some((v) => typeof v === "object" && v !== null && readsVariable(v as Expr));
+}
+
+/** The constructs of a program that known bugs are keyed on. */
+export const programFeatures = (p: Program): ReadonlySet<string> => Printer.print(p, "ts").features;
+
+/** The number of parameters of f. */
+export const arity = (p: Program): number => p.main.params.length;
