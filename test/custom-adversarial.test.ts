@@ -9,10 +9,11 @@
 //
 // Where a program is one tsgrad cannot handle, a compile-time diagnostic (error TS94xxx) is an
 // acceptable answer; a module that fails to load, or loads and gives a wrong gradient, is not.
-// The tests that fail are bugs, each minimised and marked `// BUG:` with its cause, and run as
-// `it.fails` until fixed (vitest reports it when one starts passing, so it cannot go stale).
+// Bugs found here are minimised and marked `// BUG:` with their cause, and run as `it.fails`
+// until fixed (vitest reports it when one starts passing, so it cannot go stale); fixed ones say
+// `Fixed:` and what was wrong.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createHash, randomUUID } from "node:crypto";
@@ -52,6 +53,44 @@ async function project(files: Record<string, string>, entry: string): Promise<{ 
   const main = join(dir, entry.replace(/\.ts$/, ".js"));
   nodeLoad(main);
   return { module: await import(pathToFileURL(main).href), js, dir };
+}
+
+interface Refusal {
+  file: string;
+  code: number;
+  line: number;
+  column: number;
+  /** The source text the diagnostic covers. */
+  at: string;
+  text: string;
+}
+
+/** A tsgrad diagnostic as a test reads it: file (relative), code, 1-based line and column, its text. */
+function refusal(d: ts.Diagnostic, dir: string): Refusal {
+  const { line, character } = d.file!.getLineAndCharacterOfPosition(d.start!);
+  const text = ts.flattenDiagnosticMessageText(d.messageText, "\n");
+  return { file: d.file!.fileName.slice(dir.length + 1), code: d.code, line: line + 1, column: character + 1, at: d.file!.text.slice(d.start!, d.start! + d.length!), text };
+}
+
+/** tsgrad's diagnostics for one module, compiled as the tsc plugin compiles it. */
+function refusals(source: string): Refusal[] {
+  const { diagnostics, sourceFile } = compileToJs(source);
+  return diagnostics.filter((d) => d.source === "tsgrad").map((d) => refusal(d, dirname(sourceFile)));
+}
+
+/** tsgrad's diagnostics for a project of several modules, as the tsc plugin reports them. */
+function refusalsIn(files: Record<string, string>): Refusal[] {
+  const dir = join(root, ".tsgrad-tmp", "cases", `custom_adv_refusals_${randomUUID().slice(0, 8)}`);
+  const paths = Object.entries(files).map(([file, text]) => {
+    const path = join(dir, file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+    return path;
+  });
+  const program = ts.createProgram(paths, compilerOptions);
+  const diagnostics: ts.Diagnostic[] = [];
+  program.emit(undefined, () => {}, undefined, false, { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] });
+  return diagnostics.filter((d) => d.source === "tsgrad").map((d) => refusal(d, dir));
 }
 
 /**
@@ -333,83 +372,101 @@ export function f(x: number, n: number): number {
     check(m, "f", [-1.1]);
   });
 
-  // BUG: two derivatives with the same name in different modules (`derivative`, a natural name
-  // for a library's convention) are both imported under that one name: the generated module has
-  // `import { derivative } from "./d1.js"; import { derivative } from "./d2.js";`. Node refuses
-  // it ("SyntaxError: Identifier 'derivative' has already been declared"); vitest's module runner
-  // loads it and both calls go to d2's derivative: f = cube(x) + tri(x) at 0.7 gives 6, not 4.47.
-  // No diagnostic either way. pipeline.ts derivativeOf() adds `custom.name` unaliased and
-  // returns it as a global; it needs an alias (`derivative as derivative_2`) per module, as
-  // runtimeName() does for the runtime's names.
-  it.fails("two derivatives with the same name in two modules", async () => {
-    await errorOrCorrect(
-      async () =>
-        (await project(
-          {
-            "d1.ts": `export function cube(x: number): number { return x * x * x; }\n/** @derivative cube */\nexport function derivative(x: number, y: number, dy: number): [number] { return [3 * x * x * dy]; }`,
-            "d2.ts": `export function tri(x: number): number { return 3 * x; }\n/** @derivative tri */\nexport function derivative(x: number, y: number, dy: number): [number] { return [3 * dy]; }`,
-            "main.ts": `import { cube } from "./d1.js";\nimport { tri } from "./d2.js";\nexport { saved as __saved } from "tsgrad";\n/** @differentiable */\nexport function f(x: number): number { return cube(x) + tri(x); }`,
-          },
-          "main.ts",
-        )).module,
-      (m) => check(m, "f", [0.7], [3 * 0.49 + 3]),
-    );
+  // Fixed: derivativeOf() imported every derivative under its bare name, so two `derivative`s of
+  // two modules were imported twice under one name (Node: "Identifier 'derivative' has already
+  // been declared"; vitest's runner: both calls went to d2's). Now the second is aliased, and a
+  // parameter named like the first gets an alias of its own.
+  it("two derivatives with the same name in two modules, and a parameter with that name", async () => {
+    const files = {
+      "d1.ts": `export function cube(x: number): number { return x * x * x; }\n/** @derivative cube */\nexport function derivative(x: number, y: number, dy: number): [number] { return [3 * x * x * dy]; }`,
+      "d2.ts": `export function tri(x: number): number { return 3 * x; }\n/** @derivative tri */\nexport function derivative(x: number, y: number, dy: number): [number] { return [3 * dy]; }`,
+      "main.ts": `import { cube } from "./d1.js";\nimport { tri } from "./d2.js";\nexport { saved as __saved } from "tsgrad";\n/** @differentiable */\nexport function f(x: number): number { return cube(x) + tri(x); }\n/** @differentiable */\nexport function g(derivative: number): number { return cube(derivative) * tri(2); }`,
+    };
+    const { module: m, js } = await project(files, "main.ts");
+    const main = js.get("main.js")!;
+    expect(main).toContain(`import { derivative, derivative as derivative_3 } from "./d1.js";`);
+    expect(main).toContain(`import { derivative as derivative_2 } from "./d2.js";`);
+    // Hand: f = x³ + 3x → 3x² + 3; g = 6 derivative³ → 18 derivative².
+    check(m, "f", [0.7], [3 * 0.49 + 3]);
+    check(m, "g", [0.7], [18 * 0.49]);
+    expect(strictErrorsOf(files)).toEqual([]);
   });
 
-  // BUG: the caller already imports the derivative by its name (to use it itself); generated code
-  // imports it a second time, `import { softplusD } from "./lib/derivs/d.js"` twice: Node's
-  // "SyntaxError: Identifier 'softplusD' has already been declared" (vitest's runner hides it).
-  // pipeline.ts derivativeOf() does not look at the file's own imports (runtimeName() does).
-  it.fails("a caller that imports the derivative itself", async () => {
-    await errorOrCorrect(
-      async () =>
-        (await project(
-          {
-            "lib/math.ts": MATH,
-            "lib/derivs/d.ts": DERIVS,
-            "main.ts": `import { softplus } from "./lib/math.js";\nimport { softplusD } from "./lib/derivs/d.js";\nexport { saved as __saved } from "tsgrad";\nexport const slope = (x: number) => softplusD(x, softplus(x), 1)[0];\n/** @differentiable */\nexport function f(x: number): number { return softplus(x) * x; }`,
-          },
-          "main.ts",
-        )).module,
-      (m) => check(m, "f", [0.7]),
-    );
+  // Fixed: a caller that imports the derivative itself got a second import of the same name. Now
+  // the file's own binding is reused: an import (also renamed), or a namespace import of the
+  // derivative's module; a new import only where a parameter hides both.
+  it("a caller that imports the derivative itself (by name, renamed, or through a namespace)", async () => {
+    const files = {
+      "lib/math.ts": MATH,
+      "lib/derivs/d.ts": DERIVS,
+      "main.ts": `import { softplus } from "./lib/math.js";
+import { softplusD } from "./lib/derivs/d.js";
+export { saved as __saved } from "tsgrad";
+export const slope = (x: number) => softplusD(x, softplus(x), 1)[0];
+/** @differentiable */
+export function f(x: number): number { return softplus(x) * x; }`,
+      "renamed.ts": `import { softplus } from "./lib/math.js";
+import { softplusD as spd } from "./lib/derivs/d.js";
+import * as D from "./lib/derivs/d.js";
+export { saved as __saved } from "tsgrad";
+export const slope = (x: number) => spd(x, softplus(x), 1)[0] + D.cubeD(x, 0, 0)[0];
+/** @differentiable */
+export function f(x: number): number { return softplus(x) * x; }
+/** @differentiable */
+export function g(spd: number): number { return softplus(spd) * 2; }
+/** @differentiable */
+export function h(spd: number, D: number): number { return softplus(spd) * D; }`,
+    };
+    const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+    const { module: m, js } = await project(files, "main.ts");
+    expect(js.get("main.js")!.match(/import \{[^}]*softplusD[^}]*\}/g)).toHaveLength(1);
+    // Hand: d/dx softplus(x) x = sigmoid(x) x + softplus(x).
+    check(m, "f", [0.7], [sigmoid(0.7) * 0.7 + Math.log1p(Math.exp(0.7))]);
+    const { module: r, js: js2 } = await project(files, "renamed.ts");
+    const renamed = js2.get("renamed.js")!;
+    expect(renamed).toMatch(/function f_grad[^]*= spd\(x, /);
+    expect(renamed).toMatch(/function g_grad[^]*= D\.softplusD\(spd, /);
+    expect(renamed).toMatch(/function h_grad[^]*= softplusD\(spd, /);
+    expect(renamed).toContain(`import { softplusD } from "./lib/derivs/d.js";`);
+    check(r, "f", [0.7], [sigmoid(0.7) * 0.7 + Math.log1p(Math.exp(0.7))]);
+    check(r, "g", [-0.4], [2 * sigmoid(-0.4)]);
+    check(r, "h", [-0.4, 1.5], [1.5 * sigmoid(-0.4), Math.log1p(Math.exp(-0.4))]);
+    expect(strictErrorsOf(files)).toEqual([]);
   });
 
-  // BUG: the caller's module declares its own top-level `softplusD` (something else); generated
-  // code adds `import { softplusD } from "./lib/derivs/d.js"` beside it: Node's "SyntaxError:
-  // Identifier 'softplusD' has already been declared" (under vitest's runner the local wins).
-  it.fails("a caller whose module declares a name equal to the derivative's", async () => {
-    await errorOrCorrect(
-      async () =>
-        (await project(
-          {
-            "lib/math.ts": MATH,
-            "lib/derivs/d.ts": DERIVS,
-            "main.ts": `import { softplus } from "./lib/math.js";\nexport { saved as __saved } from "tsgrad";\nexport function softplusD(): string { return "mine"; }\n/** @differentiable */\nexport function f(x: number): number { return softplus(x) * x; }`,
-          },
-          "main.ts",
-        )).module,
-      (m) => check(m, "f", [0.7]),
-    );
+  // Fixed: the caller's module declares its own `softplusD`, and the generated import of the
+  // derivative collided with it (Node: "Identifier 'softplusD' has already been declared").
+  it("a caller whose module declares a name equal to the derivative's", async () => {
+    const files = {
+      "lib/math.ts": MATH,
+      "lib/derivs/d.ts": DERIVS,
+      "main.ts": `import { softplus } from "./lib/math.js";\nexport { saved as __saved } from "tsgrad";\nexport function softplusD(): string { return "mine"; }\n/** @differentiable */\nexport function f(x: number): number { return softplus(x) * x; }`,
+    };
+    const { module: m, js } = await project(files, "main.ts");
+    expect(js.get("main.js")).toContain(`import { softplusD as softplusD_2 } from "./lib/derivs/d.js";`);
+    expect(m.softplusD()).toBe("mine");
+    check(m, "f", [0.7], [0.7 / (1 + Math.exp(-0.7)) + Math.log1p(Math.exp(0.7))]);
+    expect(strictErrorsOf(files)).toEqual([]);
   });
 
-  // BUG: a derivative not exported from its module is imported anyway: Node fails to load the
-  // caller ("The requested module './d.js' does not provide an export named 'cubeD'"); under
-  // vitest's runner, f_grad throws "cubeD is not a function". No diagnostic. annotations.ts customDerivatives()
-  // should refuse (TS94013) a derivative in another module that is not exported, or the
-  // derivative should only be used from its own module.
-  it.fails("a derivative its module does not export", async () => {
-    await errorOrCorrect(
-      async () =>
-        (await project(
-          {
-            "d.ts": `export function cube(x: number): number { return x * x * x; }\n/** @derivative cube */\nfunction cubeD(x: number, y: number, dy: number): [number] { return [3 * x * x * dy]; }`,
-            "main.ts": `import { cube } from "./d.js";\nexport { saved as __saved } from "tsgrad";\n/** @differentiable */\nexport function f(x: number): number { return cube(x); }`,
-          },
-          "main.ts",
-        )).module,
-      (m) => check(m, "f", [0.7], [3 * 0.49]),
-    );
+  // Fixed: a derivative its module does not export was imported anyway (Node: "does not provide
+  // an export named 'cubeD'"). Now TS94013 at the derivative's name, saying to export it; used
+  // only in its own module, it needs no export; exported under another name, that name is imported.
+  it("a derivative its module does not export is TS94013 at its name when another module uses it", async () => {
+    const d = `export function cube(x: number): number { return x * x * x; }\n/** @derivative cube */\nfunction cubeD(x: number, y: number, dy: number): [number] { return [3 * x * x * dy]; }`;
+    const caller = `import { cube } from "./d.js";\nexport { saved as __saved } from "tsgrad";\n/** @differentiable */\nexport function f(x: number): number { return cube(x); }\n/** @differentiable */\nexport function g(x: number): number { return cube(x) * 2; }`;
+    const found = refusalsIn({ "d.ts": d, "main.ts": caller });
+    // Once, though two functions call it.
+    expect(found).toEqual([expect.objectContaining({ file: "d.ts", code: 94013, line: 3, column: 10, at: "cubeD" })]);
+    expect(found[0].text).toMatch(/`cubeD` is the derivative of `cube`, which main\.ts calls in a @differentiable function; .*export it/);
+
+    const own = await compile(`${d}\nexport { saved as __saved } from "tsgrad";\n/** @differentiable */\nexport function f(x: number): number { return cube(x); }`);
+    check(own.module, "f", [0.7], [3 * 0.49]);
+
+    const files = { "d.ts": `${d}\nexport { cubeD as cubeDerivative };`, "main.ts": caller };
+    const { module: m, js } = await project(files, "main.ts");
+    expect(js.get("main.js")).toContain(`import { cubeDerivative as cubeD } from "./d.js";`);
+    check(m, "f", [0.7], [3 * 0.49]);
   });
 });
 
@@ -443,11 +500,11 @@ export function f(x: number, n: number): number {
 // ---- 3. what a derivative's shape can get wrong ------------------------------------------------
 
 describe("custom derivatives: error or correct, never wrong", () => {
-  // BUG: a local (or parameter) of the caller named like the derivative shadows it in the
-  // generated backward pass: `const cubeD = x + 1; ... cubeD(cubeD, f, 1)` → TypeError "cubeD is
-  // not a function". pipeline.ts derivativeOf() returns `{ k: "global", text: custom.name }`
-  // without reserving the name in the function's Namer (or aliasing it).
-  it.fails("a local of the caller with the derivative's name", async () => {
+  // Fixed: a local or parameter of the caller named like the derivative hid it in the generated
+  // backward pass (`cubeD(cubeD, f, 1)`: "cubeD is not a function"). Now the gradient calls an
+  // alias the namer reserves: `const cubeD_2 = cubeD;` beside the derivative (its own module), or
+  // an aliased import (another module). An arrow derivative's alias follows its const.
+  it("a local or a parameter of the caller with the derivative's name", async () => {
     const src = (body: string, param = "x") => `
 export { saved as __saved } from "tsgrad";
 export function cube(x: number): number { return x * x * x; }
@@ -455,95 +512,123 @@ export function cube(x: number): number { return x * x * x; }
 export function cubeD(x: number, y: number, dy: number): [number] { return [3 * x * x * dy]; }
 /** @differentiable */
 export function f(${param}: number): number { ${body} }`;
-    await errorOrCorrect(async () => (await compile(src("const cubeD = x + 1; return cube(cubeD);"))).module, (m) => check(m, "f", [0.5], [3 * 1.5 * 1.5]));
-    await errorOrCorrect(async () => (await compile(src("return cube(cubeD);", "cubeD"))).module, (m) => check(m, "f", [0.5], [3 * 0.25]));
+    const local = await compile(src("const cubeD = x + 1; return cube(cubeD);"));
+    expect(local.js).toContain("const cubeD_2 = cubeD;");
+    check(local.module, "f", [0.5], [3 * 1.5 * 1.5]);
+    const param = await compile(src("return cube(cubeD);", "cubeD"));
+    check(param.module, "f", [0.5], [3 * 0.25]);
+
+    const arrow = `
+export { saved as __saved } from "tsgrad";
+export const sq = (x: number): number => x * x;
+/** @differentiable */
+export function h(sqD: number): number { return sq(sqD) * 3; }
+/** @derivative sq */
+const sqD = (x: number, y: number, dy: number): [number] => [2 * x * dy];`;
+    const { module: m, js } = await compile(arrow);
+    expect(js).toMatch(/const sqD = \([^]*\n\/\/ `sqD`, for gradients where a local of that name hides it \(generated by tsgrad\)\nconst sqD_2 = sqD;/);
+    check(m, "h", [0.5], [3]);
+    expect(strictErrorsOf({ "arrow.ts": arrow, "local.ts": src("const cubeD = x + 1; return cube(cubeD);") })).toEqual([]);
   });
 
-  // BUG: the target has a defaulted parameter and the call omits it: `q(x)` calls
-  // `qD(x, q_x, dq_x)` with 3 of its 4 parameters, so `yy` gets the value, `v` the gradient and
-  // `dv` undefined: gradient NaN. stage.ts call() passes the call's arguments, not the target's
-  // parameters; the arity check in customDerivatives() counts parameters, not what calls pass.
-  it.fails("a target with a defaulted parameter, called without it", async () => {
-    await errorOrCorrect(
-      async () =>
-        (await compile(`
+  // Fixed: a call leaving a defaulted argument out gave the derivative too few arguments (its `dv`
+  // undefined: NaN). The default's value is not at the call, so such a call is TS94013 at the
+  // call; calls passing every argument use the derivative.
+  it("a target with a defaulted or optional parameter: calls passing every argument, else TS94013 at the call", async () => {
+    const lib = `
 export { saved as __saved } from "tsgrad";
 export function q(x: number, yy: number = 2): number { return x * yy; }
 /** @derivative q */
 export function qD(x: number, yy: number, v: number, dv: number): [number, number] { return [yy * dv, x * dv]; }
-/** @differentiable */
-export function f(x: number): number { return q(x); }`)).module,
-      (m) => check(m, "f", [0.7], [2]),
-    );
+export function o(x: number, k?: number): number { return x * (k ?? 1); }
+/** @derivative o */
+export function oD(x: number, k: number | undefined, v: number, dv: number): [number, number] { return [(k ?? 1) * dv, x * dv]; }`;
+    const found = refusals(`${lib}\n/** @differentiable */\nexport function f(x: number): number { return q(x) * 2; }\n/** @differentiable */\nexport function g(x: number): number { return o(x) * 2; }`);
+    expect(found.map((d) => [d.code, d.line, d.column, d.at])).toEqual([[94013, 10, 47, "q(x)"], [94013, 12, 47, "o(x)"]]);
+    expect(found[0].text).toMatch(/leaves `yy` to a default; pass them all: `q\(x, yy\)`/);
+    const { module: m } = await compile(`${lib}\n/** @differentiable */\nexport function f(x: number, y: number): number { return q(x, y) + o(y, x); }`);
+    check(m, "f", [0.7, 1.3], [1.3 + 1.3, 0.7 + 0.7]);
   });
 
-  // BUG: a rest parameter counts as one: `r(x, x)` calls `rD(x, x, r_x, dr_x)`, whose third
-  // parameter `dv` receives the value: gradient [value + undefined] = NaN, no diagnostic.
-  it.fails("a target with a rest parameter", async () => {
-    await errorOrCorrect(
-      async () =>
-        (await compile(`
-export { saved as __saved } from "tsgrad";
+  // Fixed: a rest parameter counted as one argument, so the derivative's `dv` got the value: NaN.
+  // Now TS94013 at the derivative, and at each call of the function it was written for (a call
+  // must not quietly go on without the derivative the user wrote).
+  it("a target with a rest parameter is TS94013 at the derivative, and at its calls", () => {
+    const found = refusals(`
 export function r(...xs: number[]): number { return xs[0] * xs[1]; }
 /** @derivative r */
 export function rD(xs: number, v: number, dv: number): [number] { return [dv]; }
 /** @differentiable */
-export function f(x: number): number { return r(x, x); }`)).module,
-      (m) => check(m, "f", [0.7], [1.4]),
-    );
+export function f(x: number): number { return r(x, x); }`);
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([[94013, 4, "rD"], [94013, 6, "r"]]);
+    expect(found[0].text).toMatch(/`r` takes a rest parameter \(`\.\.\.xs: number\[\]`\)/);
+    expect(found[1].text).toMatch(/`r` has a @derivative tsgrad cannot use \(`rD`, case_\w+\.ts:4; see the error there\)/);
   });
 
-  // BUG: a derivative typed to return a number (not a tuple) passes the check (only parameters are
-  // counted); generated code destructures it, `const [dx_s] = sqD(x, s, 1)`: TypeError "not
-  // iterable" at run time. The return type is known to the checker: customDerivatives() could
-  // require a tuple of the target's arity (TS94013).
-  it.fails("a derivative that returns a number instead of a tuple", async () => {
-    await errorOrCorrect(
-      async () =>
-        (await compile(`
-export { saved as __saved } from "tsgrad";
+  // Fixed: a derivative typed to return a number, or a tuple of too few (or too many) gradients,
+  // passed (only parameters were counted) and failed at run time ("not iterable", NaN). The
+  // checker's return type must be a tuple of one number per argument; an inferred `number[]` too.
+  it("a derivative that returns a number, too few or too many gradients, or an array is TS94013 at its name", () => {
+    const found = refusals(`
 export function sq(x: number): number { return x * x; }
 /** @derivative sq */
 export function sqD(x: number, y: number, dy: number): number { return 2 * x * dy; }
-/** @differentiable */
-export function f(x: number): number { return sq(x); }`)).module,
-      (m) => check(m, "f", [0.7], [1.4]),
-    );
-  });
-
-  // BUG: a derivative returning fewer gradients than arguments (typed `[number]` for a function of
-  // two) also passes: the second gradient is undefined and the result NaN.
-  it.fails("a derivative that returns too few gradients", async () => {
-    await errorOrCorrect(
-      async () =>
-        (await compile(`
-export { saved as __saved } from "tsgrad";
 export function mul(a: number, b: number): number { return a * b; }
 /** @derivative mul */
 export function mulD(a: number, b: number, y: number, dy: number): [number] { return [b * dy]; }
-/** @differentiable */
-export function f(x: number, y: number): number { return mul(x, y); }`)).module,
-      (m) => check(m, "f", [0.7, 2], [2, 0.7]),
-    );
+export function neg(a: number): number { return -a; }
+/** @derivative neg */
+export const negD = (a: number, y: number, dy: number) => [-dy];
+/** @derivative neg */
+export function negD2(a: number, y: number, dy: number): [number, number] { return [-dy, 0]; }
+export function id(a: number): number { return a; }
+/** @derivative id */
+export function idD(a: number, y: number, dy: number): [number?] { return [dy]; }`);
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([[94013, 4, "sqD"], [94013, 7, "mulD"], [94013, 10, "negD"], [94013, 12, "negD2"], [94013, 15, "idD"]]);
+    expect(found[0].text).toBe("tsgrad: `sqD` returns `number`; a derivative returns one gradient per argument: declare its return type as `[number]` and return a tuple of that many numbers");
+    expect(found[1].text).toMatch(/`mulD` returns `\[number\]`; .*`\[number, number\]`/);
+    expect(found[2].text).toMatch(/`negD` returns `number\[\]`/);
+    expect(found[3].text).toMatch(/`negD2` returns `\[number, number\]`; .*`\[number\]`/);
+    expect(found[4].text).toMatch(/`idD` returns `\[\(number \| undefined\)\?\]`/);
   });
 
-  // BUG: `@derivative` on an arrow function (`export const d = (...) => ...`) is silently ignored
-  // (customDerivatives() only reads function declarations): a @differentiable target is then
-  // differentiated from its body, not with the user's derivative (here a straight-through
-  // estimator), and nothing says so. It should be used, or be TS94013.
-  it.fails("a derivative written as an arrow function", async () => {
-    await errorOrCorrect(
-      async () =>
-        (await compile(`
+  // Fixed: `@derivative` on an arrow function was ignored, and the target was differentiated from
+  // its body. Now a `const` holding an arrow function or function expression is a derivative like
+  // a function declaration; a `let` is TS94013 (it could hold another function by the time the
+  // gradient calls it).
+  it("a derivative written as an arrow function or a function expression, in this module or another", async () => {
+    const { module: m } = await compile(`
 export { saved as __saved } from "tsgrad";
 /** @differentiable */
 export function quant(x: number): number { return x * x; }
 /** @derivative quant */
 export const quantD = (x: number, y: number, dy: number): [number] => [dy];
+export function cube(x: number): number { return x * x * x; }
+/** @derivative cube */
+export const cubeD = function (x: number, y: number, dy: number): [number] { return [3 * x * x * dy]; };
 /** @differentiable */
-export function f(x: number): number { return quant(x) * 3; }`)).module,
-      (m) => expect(m.f_grad(0.7)).toEqual([3]),
-    );
+export function f(x: number): number { return quant(x) * 3 + cube(x); }`);
+    // Straight-through for quant: 3 * 1, plus 3x².
+    check(m, "f", [0.7], [3 + 3 * 0.49]);
+
+    const files = {
+      "d.ts": `export function sp(x: number): number { return Math.log1p(Math.exp(x)); }\n/** @derivative sp */\nexport const spD = (x: number, y: number, dy: number): [number] => [dy / (1 + Math.exp(-x))];`,
+      "main.ts": `import { sp } from "./d.js";\nexport { saved as __saved } from "tsgrad";\n/** @differentiable */\nexport function f(x: number): number { return sp(x) * sp(x); }`,
+    };
+    const { module: p, js } = await project(files, "main.ts");
+    expect(js.get("main.js")).toContain(`import { spD } from "./d.js";`);
+    check(p, "f", [0.3], [(2 * Math.log1p(Math.exp(0.3))) / (1 + Math.exp(-0.3))]);
+    expect(strictErrorsOf(files)).toEqual([]);
+
+    const found = refusals(`
+export function sq(x: number): number { return x * x; }
+/** @derivative sq */
+export let sqD = (x: number, y: number, dy: number): [number] => [2 * x * dy];
+/** @derivative sq */
+export const notAFunction = 3;`);
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([[94013, 4, "sqD"], [94013, 6, "notAFunction"]]);
+    expect(found[0].text).toMatch(/declare `sqD` with `const`/);
+    expect(found[1].text).toMatch(/@derivative goes on a function declaration, or on a `const` holding an arrow function or function expression/);
   });
 
   it("a derivative for a method is TS94013; a method calling a function with a derivative uses it", async () => {
@@ -576,23 +661,77 @@ export class Model {
     expect(m.seen).toEqual([0.6, 1.6, 2.6].reverse().map((v) => expect.closeTo(v, 12)));
   });
 
-  // NOTE (documented behaviour, not a bug by the README's letter): a @differentiable function with
-  // a custom derivative is differentiated from its body by grad(f) itself; the derivative is used
-  // only by callers. So grad(f) and grad(x => f(x)) differ when the derivative is not f's true one
-  // (a straight-through estimator, a clipped gradient). JAX's custom_vjp applies to grad(f) too.
-  it("grad(f) of a function that has a custom derivative differentiates f's body (the derivative is for callers)", async () => {
+  // Fixed (was documented as intended): grad(f) of a function with its own derivative
+  // differentiated f's body while every caller used the derivative, so grad(f) and
+  // grad((x) => f(x)) disagreed for a straight-through estimator. Now f's gradient is the
+  // derivative too (as JAX's custom_vjp): forward `const y = f(x)`, backward `fD(x, y, dy)`.
+  it("grad(f), f_grad and vjp of a function that has a custom derivative use that derivative", async () => {
+    const { module: m, js } = await compile(`
+import { grad, vjp } from "tsgrad";
+export { saved as __saved } from "tsgrad";
+export const seen: number[] = [];
+/** @differentiable */
+export function quant(x: number, k: number): number { return Math.round(x * k) / k; }
+/** @derivative quant */
+export function quantD(x: number, k: number, y: number, dy: number): [number, number] { seen.push(y); return [dy, 0]; }
+/** @differentiable */
+export function caller(x: number): number { return quant(x, 4) * x; }
+export const direct = (x: number, k: number) => grad(quant)(x, k);
+export const viaVjp = (x: number, k: number) => vjp(quant)(x, k).backward(2);`);
+    expect(js).toMatch(/function quant_grad\(x, k\) \{[^}]*const y = quant\(x, k\);[^}]*const \[dx_y, dk_y\] = quantD\(x, k, y, 1\);/);
+    expect(m.direct(0.7, 4)).toEqual([1, 0]); // straight through; the body's gradient would be [0, ...]
+    expect(m.seen).toEqual([0.75]);
+    expect(m.viaVjp(0.7, 4)).toEqual([2, 0]);
+    check(m, "quant", [0.7, 4], [1, 0]);
+    // Hand: d/dx quant(x, 4) x, straight through = x + quant(x, 4).
+    check(m, "caller", [0.7], [0.7 + 0.75]);
+  });
+
+  it("a function with its own derivative needs no body tsgrad can differentiate; its signature is still checked", async () => {
     const { module: m } = await compile(`
-import { grad } from "tsgrad";
 export { saved as __saved } from "tsgrad";
 /** @differentiable */
-export function quant(x: number): number { return x * x; }
-/** @derivative quant */
-export function quantD(x: number, y: number, dy: number): [number] { return [dy]; }
+export function smoothAbs(x: number): number {
+  switch (Math.sign(x)) { case -1: return -x; default: return x; }
+}
+/** @derivative smoothAbs */
+export function smoothAbsD(x: number, y: number, dy: number): [number] { return [Math.tanh(10 * x) * dy]; }`);
+    check(m, "smoothAbs", [0.3], [Math.tanh(3)]);
+    const found = refusals(`
 /** @differentiable */
-export function caller(x: number): number { return quant(x); }
-export const direct = (x: number) => grad(quant)(x);`);
-    expect(m.direct(0.7)).toEqual([1.4]); // f's own body
-    expect(m.caller_grad(0.7)).toEqual([1]); // the custom derivative
+export function g(x: number, k: number = 2): boolean { return x * k > 0; }
+/** @derivative g */
+export function gD(x: number, k: number, y: number, dy: number): [number, number] { return [dy, dy]; }
+/** @differentiable */
+export function h(x: number[]): number { return x[0]; }
+/** @derivative h */
+export function hD(x: number[], y: number, dy: number): [number] { return [dy]; }`);
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([[94004, 3, "k: number = 2"], [94005, 3, "boolean"], [94004, 7, "x: number[]"]]);
+    expect(found[2].text).toMatch(/a function with its own derivative takes `number` parameters/);
+  });
+
+  it("a derivative that calls grad of its own function, or a second derivative of one function, is TS94013; so is that function's gradient", () => {
+    const found = refusals(`
+import { grad, valueAndGrad } from "tsgrad";
+/** @differentiable */
+export function f(x: number): number { return x * x; }
+/** @derivative f */
+export function fD(x: number, y: number, dy: number): [number] { return [Math.min(1, grad(f)(x)[0]) * dy]; }
+/** @differentiable */
+export function g(x: number): number { return x * x; }
+/** @derivative g */
+export function gD(x: number, y: number, dy: number): [number] { return [dy]; }
+/** @derivative g */
+export function gD2(x: number, y: number, dy: number): [number] { return [valueAndGrad(f)(x).grad[0] * dy]; }`);
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([
+      [94013, 6, "fD"],
+      [94013, 12, "gD2"],
+      [94013, 4, "f"],
+      [94013, 8, "g"],
+    ]);
+    expect(found[0].text).toMatch(/`fD` calls `grad\(f\)`, but the gradient of `f` is `fD` itself: the two would call each other forever/);
+    expect(found[1].text).toMatch(/`g` already has a derivative, `gD` \(case_\w+\.ts:10\); keep one of the two/);
+    expect(found[2].text).toMatch(/`f` has a @derivative tsgrad cannot use \(`fD`, case_\w+\.ts:6; see the error there\)/);
   });
 
   it("wrong arity for 0- and 3-parameter targets is TS94013 at the derivative's name", () => {
@@ -941,5 +1080,33 @@ describe("tsgrad print --report", () => {
     expect(out).toContain("for (let i = 0; i < n; i++)");
     // The call's value (read by its derivative) is kept, one per iteration.
     expect(out).toMatch(/saves per iteration: .*sp/);
+  });
+
+  // Fixed: `tsgrad print file.ts` built its program from the file alone, so a derivative declared
+  // in a module the file does not import (a derivatives module that imports the library) was not
+  // seen, though tsc, building the whole project, uses it: print showed other code than the build.
+  // Now a file of a tsconfig project is printed with the whole project in the program; a file
+  // outside any project has only itself and its imports, and derivatives elsewhere are unseen.
+  it("print sees the derivatives of the whole tsconfig project the file belongs to", () => {
+    const dir = join(root, ".tsgrad-tmp", "cases", `print_project_${randomUUID().slice(0, 8)}`);
+    const files: Record<string, string> = {
+      "src/math.ts": MATH,
+      "src/derivs.ts": `import { softplus } from "./math.js";\n/** @derivative softplus */\nexport function softplusD(x: number, y: number, dy: number): [number] { return [dy / (1 + Math.exp(-x))]; }`,
+      "src/main.ts": `import { softplus } from "./math.js";\n/** @differentiable */\nexport function f(x: number): number { return softplus(x) * x; }`,
+    };
+    for (const [file, text] of Object.entries(files)) mkdirSync(dirname(join(dir, file)), { recursive: true }), writeFileSync(join(dir, file), text);
+    const print = (cwd: string) => spawnSync(process.execPath, [join(root, "dist", "transformer", "cli.js"), "print", "src/main.ts"], { encoding: "utf8", cwd });
+
+    // Outside any project (the repository's tsconfig does not include .tsgrad-tmp): softplus has
+    // no derivative in the program, and no gradient of its own.
+    const alone = print(dir);
+    expect(alone.status).toBe(1);
+    expect(alone.stderr).toMatch(/src\/main\.ts\(3,47\): error TS94006: .*softplus/);
+
+    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", strict: true, noEmit: true }, include: ["src"] }));
+    const inProject = print(dir);
+    expect(inProject.stderr).toBe("");
+    expect(inProject.status).toBe(0);
+    expect(inProject.stdout).toMatch(/const \[dx_softplus_x\] = softplusD\(x, softplus_x, dsoftplus_x\);/);
   });
 });

@@ -3,6 +3,7 @@
 // reference such as `g` in `grad(g)` or `g(x)` to the declaration it names, across modules.
 
 import ts from "typescript";
+import { shortPosition } from "./diagnostics.js";
 
 export type FunctionNode = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression | ts.MethodDeclaration;
 
@@ -106,72 +107,237 @@ export function resolveFunction(checker: ts.TypeChecker, expr: ts.Expression): D
  * A derivative the user wrote for a function, in the form
  *   /** @derivative softplus *\/
  *   function softplusDerivative(x: number, y: number, dy: number): [number] { return [dy / (1 + Math.exp(-x))]; }
+ * or `export const softplusDerivative = (x: number, y: number, dy: number): [number] => [...]`.
  * It receives the function's arguments, its value `y` and the gradient `dy` on that value, and
  * returns one gradient per argument. Generated code calls it in the backward pass in place of
  * differentiating the function (which may be a library function tsgrad cannot see into).
  */
 export interface CustomDerivative {
-  fn: ts.FunctionDeclaration;
+  fn: ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression;
   name: string;
+  /** Its name in its declaration: where diagnostics about it go. */
+  nameNode: ts.Identifier;
+  /** The top-level statement that declares it. */
+  statement: ts.FunctionDeclaration | ts.VariableStatement;
   file: ts.SourceFile;
+  /** The name its module exports it under (`export { d as softplusD }` → "softplusD"); undefined if not exported. */
+  exportedAs?: string;
   /** The declaration of the function it differentiates. */
   of: ts.Declaration;
   ofName: string;
+  /** That function's parameter names: a call must pass each (a defaulted one too), since the derivative receives them all. */
+  ofParams: string[];
 }
 
-const DERIVATIVE_TAG = /^\/\*\*[\s\S]*@derivative\s+([A-Za-z_$][\w$]*)/;
-const derivativeCache = new WeakMap<ts.Program, { byTarget: Map<ts.Declaration, CustomDerivative>; problems: DerivativeProblem[] }>();
-
+/** A `@derivative` tsgrad cannot use: what is wrong, at the derivative's name. */
 export interface DerivativeProblem {
   node: ts.Node;
   message: string;
+  /** The function it was written for, when that much is known: calls of it refuse too, rather than differentiate around it. */
+  of?: ts.Declaration;
 }
 
+export interface CustomDerivatives {
+  byTarget: Map<ts.Declaration, CustomDerivative>;
+  /** Targets whose derivative is refused, with why. */
+  refused: Map<ts.Declaration, DerivativeProblem>;
+  problems: DerivativeProblem[];
+}
+
+const DERIVATIVE_TAG = /^\/\*\*[\s\S]*@derivative\s+([A-Za-z_$][\w$]*)/;
+const DERIVATIVE_FORMS = "@derivative goes on a function declaration, or on a `const` holding an arrow function or function expression";
+const API = ["grad", "valueAndGrad", "vjp"];
+const derivativeCache = new WeakMap<ts.Program, CustomDerivatives>();
+
 /** Every `@derivative f` function of the program, by the declaration of f; and what is wrong with the others. */
-export function customDerivatives(program: ts.Program): { byTarget: Map<ts.Declaration, CustomDerivative>; problems: DerivativeProblem[] } {
+export function customDerivatives(program: ts.Program): CustomDerivatives {
   const cached = derivativeCache.get(program);
   if (cached) return cached;
   const checker = program.getTypeChecker();
-  const byTarget = new Map<ts.Declaration, CustomDerivative>();
-  const problems: DerivativeProblem[] = [];
+  const result: CustomDerivatives = { byTarget: new Map(), refused: new Map(), problems: [] };
+  const refuse = (problem: DerivativeProblem): void => {
+    result.problems.push(problem);
+    if (problem.of && !result.refused.has(problem.of)) result.refused.set(problem.of, problem);
+  };
   for (const file of program.getSourceFiles()) {
     if (file.isDeclarationFile || !file.text.includes("@derivative")) continue;
     for (const statement of file.statements) {
-      if (!ts.isFunctionDeclaration(statement) || !statement.name) continue;
-      const comments = ts.getLeadingCommentRanges(file.text, statement.getFullStart()) ?? [];
-      const tag = comments.map((c) => DERIVATIVE_TAG.exec(file.text.slice(c.pos, c.end))).find((m) => m);
+      const tag = derivativeTag(statement);
       if (!tag) continue;
-      let symbol = checker.resolveName(tag[1], statement, ts.SymbolFlags.Value, false);
-      if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
-      const of = symbol?.valueDeclaration ?? symbol?.declarations?.[0];
-      const target = of && (ts.isFunctionLike(of) ? of : ts.isVariableDeclaration(of) && of.initializer && ts.isFunctionLike(skipParens(of.initializer)) ? skipParens(of.initializer) : undefined);
-      if (!of || !target || !ts.isFunctionLike(target)) {
-        problems.push({ node: statement.name, message: `@derivative ${tag[1]}: no function named \`${tag[1]}\` is in scope here; import it, or fix the name` });
+      const of = targetOf(checker, tag, statement);
+      const found = derivativeDeclaration(statement, tag);
+      if ("message" in found) {
+        refuse({ ...found, of });
         continue;
       }
-      const arity = target.parameters.length;
-      if (statement.parameters.length !== arity + 2) {
-        problems.push({
-          node: statement.name,
-          message: `the derivative of \`${tag[1]}\` takes its ${arity} argument(s), its value and the gradient on its value (${arity + 2} parameters), and returns ${arity} gradient(s); \`${statement.name.text}\` has ${statement.parameters.length} parameters`,
-        });
-        continue;
-      }
-      byTarget.set(of, { fn: statement, name: statement.name.text, file, of, ofName: tag[1] });
+      const checked = checkDerivative(checker, found, tag, of);
+      if ("message" in checked) refuse(checked);
+      else if (result.byTarget.has(checked.of)) {
+        const first = result.byTarget.get(checked.of)!;
+        refuse({ node: checked.nameNode, of: checked.of, message: `\`${tag}\` already has a derivative, \`${first.name}\` (${shortPosition(first.nameNode)}); keep one of the two` });
+      } else result.byTarget.set(checked.of, checked);
     }
   }
-  const result = { byTarget, problems };
+  for (const of of result.refused.keys()) result.byTarget.delete(of);
   derivativeCache.set(program, result);
   return result;
 }
 
-/** The custom derivative of the function `expr` names, if the user wrote one. */
-export function derivativeFor(checker: ts.TypeChecker, program: ts.Program, expr: ts.Expression): CustomDerivative | undefined {
+/** `/** @derivative softplus *\/ function d(...)` → "softplus". */
+function derivativeTag(statement: ts.Statement): string | undefined {
+  const text = statement.getSourceFile().text;
+  const comments = ts.getLeadingCommentRanges(text, statement.getFullStart()) ?? [];
+  return comments.map((c) => DERIVATIVE_TAG.exec(text.slice(c.pos, c.end))).find((m) => m)?.[1];
+}
+
+type Declared = Pick<CustomDerivative, "fn" | "name" | "nameNode" | "statement" | "file">;
+
+/**
+ * The tagged statement as a derivative, or why it cannot be one:
+ *   function d(x, y, dy) { ... }            → d
+ *   export const d = (x, y, dy) => [...]    → d (a const: generated code calls what it holds)
+ *   let d = ..., class D, an overload       → a problem
+ */
+function derivativeDeclaration(statement: ts.Statement, tag: string): Declared | DerivativeProblem {
+  const file = statement.getSourceFile();
+  if (ts.isFunctionDeclaration(statement) && statement.name) {
+    if (!statement.body) return { node: statement.name, message: `@derivative ${tag}: \`${statement.name.text}\` has no body; put the tag on the declaration that has one` };
+    return { fn: statement, name: statement.name.text, nameNode: statement.name, statement, file };
+  }
+  if (ts.isVariableStatement(statement)) {
+    const [decl, ...more] = statement.declarationList.declarations;
+    const init = decl.initializer && skipParens(decl.initializer);
+    const node = ts.isIdentifier(decl.name) ? decl.name : decl;
+    if (more.length || !ts.isIdentifier(decl.name) || !init || !(ts.isArrowFunction(init) || ts.isFunctionExpression(init))) {
+      return { node, message: `@derivative ${tag}: ${DERIVATIVE_FORMS}, one per statement` };
+    }
+    if (!(statement.declarationList.flags & ts.NodeFlags.Const)) {
+      return { node, message: `@derivative ${tag}: declare \`${decl.name.text}\` with \`const\`; generated code calls it later, and a variable could hold another function by then` };
+    }
+    return { fn: init, name: decl.name.text, nameNode: decl.name, statement, file };
+  }
+  const named = (statement as { name?: ts.Node }).name;
+  return { node: named && ts.isIdentifier(named) ? named : statement, message: `@derivative ${tag}: ${DERIVATIVE_FORMS}` };
+}
+
+/**
+ * The checks a derivative passes before generated code calls it, each an error at its name:
+ *   the tag names a function in scope           @derivative nowhere  → "no function named `nowhere`"
+ *   that function has no rest parameter         r(...xs)             → its arguments are not a fixed list
+ *   its parameters are f's plus y and dy        (x, dy) for f(x, y)  → "4 parameters"
+ *   it returns a tuple of one number per f's    number, [number] for f(a, b) → "declare `[number, number]`"
+ *   parameter (the checker's view of its type)
+ *   it does not call grad(f) of its own f       f's gradient is this derivative: they would recurse
+ */
+function checkDerivative(checker: ts.TypeChecker, d: Declared, tag: string, of: ts.Declaration | undefined): CustomDerivative | DerivativeProblem {
+  const at = d.nameNode;
+  const target = of && functionOf(of);
+  if (!of || !target) return { node: at, message: `@derivative ${tag}: no function named \`${tag}\` is in scope here; import it, or fix the name` };
+
+  const rest = target.parameters.find((p) => p.dotDotDotToken);
+  if (rest) {
+    return { node: at, of, message: `\`${tag}\` takes a rest parameter (\`${rest.getText()}\`), so its arguments are no fixed list a derivative could take and return gradients for; give the derivative to a function of fixed parameters that calls \`${tag}\`` };
+  }
+  const arity = target.parameters.length;
+  if (d.fn.parameters.length !== arity + 2) {
+    return {
+      node: at,
+      of,
+      message: `the derivative of \`${tag}\` takes its ${arity} argument(s), its value and the gradient on its value (${arity + 2} parameters), and returns ${arity} gradient(s); \`${d.name}\` has ${d.fn.parameters.length} parameters`,
+    };
+  }
+  const returned = gradientsProblem(checker, d.fn, arity);
+  if (returned) return { node: at, of, message: `\`${d.name}\` ${returned}` };
+  const recursive = apiCallOf(checker, d.fn, of);
+  if (recursive) {
+    return { node: at, of, message: `\`${d.name}\` calls \`${recursive}\`, but the gradient of \`${tag}\` is \`${d.name}\` itself: the two would call each other forever; take the gradient of a separate @differentiable copy of \`${tag}\`` };
+  }
+  const ofParams = target.parameters.map((p, i) => (ts.isIdentifier(p.name) ? p.name.text : `argument ${i + 1}`));
+  return { ...d, of, ofName: tag, ofParams, exportedAs: exportedName(checker, d) };
+}
+
+/** `@derivative softplus` above `statement` → the declaration `softplus` names there, following imports. */
+function targetOf(checker: ts.TypeChecker, tag: string, statement: ts.Statement): ts.Declaration | undefined {
+  let symbol = checker.resolveName(tag, statement, ts.SymbolFlags.Value, false);
+  if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+  const of = symbol?.valueDeclaration ?? symbol?.declarations?.[0];
+  return of && functionOf(of) ? of : undefined;
+}
+
+/** A function's declaration → the function-like node: `function f` itself, `const f = (x) => ...` its arrow. */
+function functionOf(decl: ts.Declaration): ts.SignatureDeclaration | undefined {
+  if (ts.isFunctionLike(decl)) return decl;
+  if (ts.isVariableDeclaration(decl) && decl.initializer) {
+    const init = skipParens(decl.initializer);
+    if (ts.isFunctionLike(init)) return init;
+  }
+  return undefined;
+}
+
+/**
+ * What is wrong with a derivative's return type for a function of `arity` arguments, per the
+ * checker (so an inferred `number[]` counts as written):
+ *   [number, number] for arity 2   → undefined (fine)
+ *   number, number[], [number]     → "returns `number`; ... declare its return type as `[number, number]`"
+ */
+function gradientsProblem(checker: ts.TypeChecker, fn: CustomDerivative["fn"], arity: number): string | undefined {
+  const signature = checker.getSignatureFromDeclaration(fn);
+  if (!signature) return undefined;
+  const type = checker.getReturnTypeOfSignature(signature);
+  const want = `[${Array.from({ length: arity }, () => "number").join(", ")}]`;
+  const fix = `a derivative returns one gradient per argument: declare its return type as \`${want}\` and return a tuple of that many numbers`;
+  const problem = `returns \`${checker.typeToString(type)}\`; ${fix}`;
+  if (!checker.isTupleType(type)) return problem;
+  const tuple = (type as ts.TypeReference).target as ts.TupleType;
+  if (tuple.elementFlags.length !== arity || tuple.elementFlags.some((f) => !(f & ts.ElementFlags.Required))) return problem;
+  const elements = checker.getTypeArguments(type as ts.TypeReference).slice(0, arity);
+  return elements.every((e) => checker.isTypeAssignableTo(e, checker.getNumberType())) ? undefined : problem;
+}
+
+/** `grad(f)` (or valueAndGrad, vjp) of the function `of` inside `fn` → its text, e.g. "grad(f)". */
+function apiCallOf(checker: ts.TypeChecker, fn: ts.Node, of: ts.Declaration): string | undefined {
+  let found: string | undefined;
+  const visit = (n: ts.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(n) && n.arguments.length && API.some((api) => isRuntimeExport(checker, n.expression, api))) {
+      let symbol = checker.getSymbolAtLocation(skipParens(n.arguments[0]));
+      if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+      if (symbol?.valueDeclaration === of) found = `${n.expression.getText()}(${n.arguments[0].getText()})`;
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(fn);
+  return found;
+}
+
+/**
+ * The name a derivative's module exports it under: `export function d` → "d",
+ * `export { d as softplusD }` → "softplusD"; undefined when the module does not export it.
+ */
+function exportedName(checker: ts.TypeChecker, d: Declared): string | undefined {
+  const module = checker.getSymbolAtLocation(d.file);
+  const own = checker.getSymbolAtLocation(d.nameNode);
+  if (!module || !own) return undefined;
+  const names = checker
+    .getExportsOfModule(module)
+    .filter((e) => e === own || (e.flags & ts.SymbolFlags.Alias && checker.getAliasedSymbol(e) === own) || e.declarations?.includes(d.statement as ts.Declaration))
+    .map((e) => e.name);
+  return names.includes(d.name) ? d.name : names[0];
+}
+
+/**
+ * The user's derivative of the function `expr` names (`softplus` in `softplus(x)`), if one was
+ * written; `{ refused }` when one was written that tsgrad cannot use.
+ */
+export function derivativeFor(checker: ts.TypeChecker, program: ts.Program, expr: ts.Expression): CustomDerivative | { refused: DerivativeProblem } | undefined {
   let symbol = checker.getSymbolAtLocation(skipParens(expr));
   if (!symbol) return undefined;
   if (symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
   const decl = symbol.valueDeclaration ?? symbol.declarations?.[0];
-  return decl ? customDerivatives(program).byTarget.get(decl) : undefined;
+  if (!decl) return undefined;
+  const all = customDerivatives(program);
+  const refused = all.refused.get(decl);
+  return refused ? { refused } : all.byTarget.get(decl);
 }
 
 /** Is `expr` the runtime's export `name` (imported from "tsgrad", by name or through a namespace)? */

@@ -46,6 +46,25 @@ export function toDiagnostic(error: DiffError): ts.Diagnostic {
   };
 }
 
+/**
+ * Each diagnostic once: two functions calling one unusable derivative get the same error at it.
+ * Order kept (the first of equals stays).
+ */
+export function uniqueDiagnostics(diagnostics: readonly ts.Diagnostic[]): ts.Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.file?.fileName}:${d.start}:${d.code}:${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+    return !seen.has(key) && Boolean(seen.add(key));
+  });
+}
+
+/** A node's file and line, for a message that points at another declaration: `derivs.ts:12`. */
+export function shortPosition(node: ts.Node): string {
+  const file = node.getSourceFile();
+  const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
+  return `${file.fileName.split(/[\\/]/).pop()}:${line + 1}`;
+}
+
 /** `file.ts(3,7): error TS94002: tsgrad: ...`, the form tsc prints. */
 export function formatDiagnostics(diagnostics: readonly ts.Diagnostic[], cwd = process.cwd()): string {
   return ts.formatDiagnostics(diagnostics, {

@@ -10,9 +10,9 @@ import path from "node:path";
 import ts from "typescript";
 import { analyzeActivity } from "./activity.js";
 import { type CustomDerivative, customDerivatives, type Differentiable, derivativeFor, findDifferentiable, isRuntimeExport, resolveFunction } from "./annotations.js";
-import { Code, DiffError, toDiagnostic } from "./diagnostics.js";
+import { Code, DiffError, shortPosition, toDiagnostic, uniqueDiagnostics } from "./diagnostics.js";
 import * as emit from "./emit.js";
-import { fence, kindOf } from "./fence.js";
+import { fence, kindOf, matrixOpOf } from "./fence.js";
 import { type Expr, type StagedFunction, type Stmt, num, ref } from "./ir.js";
 import { Namer, generatedNames } from "./naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.js";
@@ -46,9 +46,10 @@ interface FileContext {
 const RUNTIME_NAMES = [REGISTER, "saved", "ValueStack"];
 
 function fileContext(file: ts.SourceFile, program: ts.Program): FileContext {
+  const checker = program.getTypeChecker(); // first: binding sets the parent links findDifferentiable reads
   const generated = new Set(RUNTIME_NAMES);
   for (const d of findDifferentiable(file)) if (!ts.isMethodDeclaration(d.fn)) Object.values(generatedNames(d.name)).forEach((n) => generated.add(n));
-  return { checker: program.getTypeChecker(), program, file, imports: new Map(), derivatives: [], generated };
+  return { checker, program, file, imports: new Map(), derivatives: [], generated };
 }
 
 export interface CompiledFunction {
@@ -62,21 +63,28 @@ export interface CompiledFunction {
 
 /** Runs every phase for one function. Returns its generated functions, or why it cannot. */
 export function compileFunction(d: Differentiable, ctx: FileContext, stageName: Stage = "final"): CompiledFunction | DiffError[] {
-  const errors = fence(d.fn, ctx.checker);
+  const own = ownDerivative(d, ctx);
+  if (own instanceof DiffError) return [own];
+  const errors = own ? signatureErrors(d, ctx.checker) : fence(d.fn, ctx.checker);
   if (errors.length) return errors;
   try {
     const names = generatedNames(d.name);
     const namer = new Namer(Object.values(names));
-    const staged = stage(d, {
-      checker: ctx.checker,
-      namer,
-      gradOf: (callee, call) => gradOf(callee, call, ctx),
-      derivativeOf: (call) => derivativeOf(call, ctx),
-      isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),
-    });
+    const staged = own
+      ? stageThroughDerivative(d, own, ctx, namer)
+      : stage(d, {
+          checker: ctx.checker,
+          namer,
+          gradOf: (callee, call) => gradOf(callee, call, ctx),
+          derivativeOf: (call) => derivativeOf(call, ctx, namer),
+          isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),
+      matrixOp: (callee) => matrixOpOf(callee, ctx.checker),
+        });
     const activity = analyzeActivity(staged);
     if (activity.errors.length) return activity.errors;
     const shape = shapeOf(d, ctx.checker);
+    // A Matrix parameter's gradient starts as zerosLike(W).
+    if (shape.kinds.includes("Matrix")) shape.zeros = runtimeName(ctx, "zerosLike", namer);
 
     if (stageName === "staged") {
       const body = [...emit.emitForward(staged.body), ts.factory.createReturnStatement(emit.identifier(staged.result))];
@@ -86,7 +94,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
 
     // grad: the seed 1 folds away; only what the backward pass reads is computed.
     const gNamer = namer.fork();
-    const g = reverse(staged, activity, gNamer, num(1));
+    const g = reverse(staged, activity, gNamer, num(1), (name) => runtimeName(ctx, name, gNamer));
     const gFinished = raw ? g.backward : preaccumulate(finishBackward(g.backward, g.paramAdjoints, g.adjoints), g.adjoints, gNamer);
     const gSaved = save(staged.body, gFinished, gNamer);
     const gForward = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
@@ -99,7 +107,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const vjpNamer = namer.fork();
     const seed = vjpNamer.adjoint(staged.result);
     const cacheParam = vjpNamer.fresh("cache");
-    const v = reverse(staged, activity, vjpNamer, ref(seed));
+    const v = reverse(staged, activity, vjpNamer, ref(seed), (name) => runtimeName(ctx, name, vjpNamer));
     const vSaved = save(staged.body, preaccumulate(finishBackward(v.backward, v.paramAdjoints, v.adjoints), v.adjoints, vjpNamer), vjpNamer);
     const vBackward = vSaved.backward;
     const reads = readsOf(vBackward);
@@ -130,14 +138,67 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
   }
 }
 
+/**
+ * The user's derivative of `d` itself, if it has one: then grad(f), vjp(f) and every caller use
+ * that derivative, and f's body is not differentiated (it may even be beyond tsgrad). A refused
+ * derivative refuses f's gradient too, rather than quietly differentiate the body instead.
+ */
+function ownDerivative(d: Differentiable, ctx: FileContext): CustomDerivative | DiffError | undefined {
+  if (ts.isMethodDeclaration(d.fn)) return undefined;
+  const name = ts.isFunctionDeclaration(d.fn) ? d.fn.name! : ((d.anchor as ts.VariableStatement).declarationList.declarations[0].name as ts.Identifier);
+  const custom = derivativeFor(ctx.checker, ctx.program, name);
+  if (custom && "refused" in custom) {
+    const { node } = custom.refused;
+    return new DiffError(Code.InvalidDerivative, name, `\`${d.name}\` has a @derivative tsgrad cannot use (\`${node.getText()}\`, ${shortPosition(node)}; see the error there), which its gradient would call; fix it, or remove its tag`);
+  }
+  return custom;
+}
+
+/**
+ * The fence's errors about the signature alone (parameters, return type, async): a body the
+ * user's derivative stands for is not checked. Its parameters must be numbers, whose gradients
+ * the derivative returns one number each for.
+ */
+function signatureErrors(d: Differentiable, checker: ts.TypeChecker): DiffError[] {
+  const body = d.fn.body;
+  const errors = fence(d.fn, checker).filter((e) => !body || e.node.pos < body.pos || e.node.end > body.end);
+  const reported = new Set(errors.map((e) => e.node));
+  for (const p of d.fn.parameters) {
+    if (reported.has(p) || checker.getTypeAtLocation(p).flags & ts.TypeFlags.NumberLike) continue;
+    errors.push(new DiffError(Code.UnsupportedParameter, p, `a function with its own derivative takes \`number\` parameters, one gradient each; \`${p.getText()}\` is not one`));
+  }
+  return errors;
+}
+
+/**
+ * A function with its own derivative, staged as one call of itself, so its gradient is the
+ * user's derivative exactly as at every call of it:
+ *   /** @differentiable *\/ function f(x, k) { ... }   and   /** @derivative f *\/ function fD(x, k, y, dy)
+ *   → forward  const y = f(x, k);        backward  const [dx_y, dk_y] = fD(x, k, y, dy);
+ */
+function stageThroughDerivative(d: Differentiable, custom: CustomDerivative, ctx: FileContext, namer: Namer): StagedFunction {
+  const params = d.fn.parameters.map((p) => namer.claim((p.name as ts.Identifier).text));
+  const clash = params.indexOf(d.name);
+  if (clash >= 0) {
+    throw new DiffError(Code.UnsupportedParameter, d.fn.parameters[clash], `the parameter \`${d.name}\` hides the function \`${d.name}\`, which its gradient calls for the value its derivative receives; rename the parameter`);
+  }
+  namer.claim(d.name);
+  const derivative = derivativeName(custom, d.fn, ctx, namer);
+  const result = namer.fresh("y");
+  const args = params.map(ref);
+  const call: Stmt = { k: "def", name: result, value: { k: "call", callee: d.name, args }, op: "custom", args, callee: { k: "global", text: derivative }, assign: false, source: d.fn };
+  return { name: d.name, params, body: [call], result };
+}
+
 function shapeOf(d: Differentiable, checker: ts.TypeChecker): emit.FunctionShape {
   const params = d.fn.parameters.map((p) => (p.name as ts.Identifier).text);
   // The fence let through only parameters of a kind it knows.
   const kinds = d.fn.parameters.map((p) => kindOf(checker.getTypeAtLocation(p), checker) ?? "number");
+  const types = d.fn.parameters.map((p) => p.type?.getText());
   const method = ts.isMethodDeclaration(d.fn)
     ? { isStatic: (ts.getModifiers(d.fn) ?? []).some((m) => m.kind === ts.SyntaxKind.StaticKeyword), className: className(d.fn) }
     : undefined;
-  return { name: d.name, params, kinds, gradients: [], exported: d.exported, method, source: d.fn };
+  return { name: d.name, params, kinds, types, gradients: [], exported: d.exported, method, source: d.fn };
 }
 
 function className(m: ts.MethodDeclaration): string {
@@ -231,7 +292,7 @@ function derivativeOf(call: ts.CallExpression, ctx: FileContext, namer: Namer): 
   const callee = call.expression.getText();
   if ("refused" in custom) {
     const { node } = custom.refused;
-    throw new DiffError(Code.InvalidDerivative, call.expression, `\`${callee}\` has a @derivative tsgrad cannot use (\`${node.getText()}\`, ${where(node)}; see the error there); fix it, or remove its tag`);
+    throw new DiffError(Code.InvalidDerivative, call.expression, `\`${callee}\` has a @derivative tsgrad cannot use (\`${node.getText()}\`, ${shortPosition(node)}; see the error there); fix it, or remove its tag`);
   }
   const missing = custom.ofParams.slice(call.arguments.length);
   if (missing.length || call.arguments.some(ts.isSpreadElement)) {
@@ -251,13 +312,26 @@ function derivativeOf(call: ts.CallExpression, ctx: FileContext, namer: Namer): 
  * nothing in scope at `at`, and nothing generated code adds to the file (f_grad, imports).
  */
 function derivativeName(custom: CustomDerivative, at: ts.Node, ctx: FileContext, namer: Namer): string {
+  const mine = chosenIn(namer);
+  if (mine.has(custom)) return mine.get(custom)!;
+  const text = chooseDerivativeName(custom, at, ctx, namer);
+  mine.set(custom, text);
+  return text;
+}
+
+/** The derivative names a function's gradient uses so far, by its namer: each call of one derivative uses the first's. */
+const chosen = new WeakMap<Namer, Map<CustomDerivative, string>>();
+const chosenIn = (namer: Namer) => chosen.get(namer) ?? chosen.set(namer, new Map()).get(namer)!;
+
+function chooseDerivativeName(custom: CustomDerivative, at: ts.Node, ctx: FileContext, namer: Namer): string {
   const elsewhere = custom.file !== ctx.file;
   if (elsewhere && !custom.exportedAs) {
     throw new DiffError(Code.InvalidDerivative, custom.nameNode, `\`${custom.name}\` is the derivative of \`${custom.ofName}\`, which ${path.basename(ctx.file.fileName)} calls in a @differentiable function; its gradient imports \`${custom.name}\`, so export it`);
   }
-  const visible = (name: string, symbol?: ts.Symbol) => !namer.has(name) && ctx.checker.resolveName(name, at, SCOPE_MEANING, false) === symbol;
-  const known = [...boundNames(custom, ctx), ...ctx.derivatives.filter((b) => b.custom === custom).map((b) => ({ text: b.local, root: b.local, symbol: undefined }))];
-  const reused = known.find((b) => visible(b.root, b.symbol) && (b.symbol || !ctx.generated.has(b.root) || true));
+  // `name` means `binding` at `at` (undefined: nothing, so generated code may bind it) and no local hides it.
+  const visible = (name: string, binding?: ts.Declaration) => !namer.has(name) && declarationOf(ctx.checker.resolveName(name, at, SCOPE_MEANING, false)) === binding;
+  const generated = ctx.derivatives.filter((b) => b.custom === custom).map((b) => ({ text: b.local, root: b.local, binding: undefined }));
+  const reused = [...boundNames(custom, ctx), ...generated].find((b) => visible(b.root, b.binding));
   if (reused) return namer.claim(reused.root), reused.text;
 
   let local = custom.name;
@@ -271,40 +345,45 @@ function derivativeName(custom: CustomDerivative, at: ts.Node, ctx: FileContext,
 /** What a name can mean at a use: a value, a type or a namespace (an import binds all three). */
 const SCOPE_MEANING = ts.SymbolFlags.Value | ts.SymbolFlags.Type | ts.SymbolFlags.Namespace;
 
+/** A binding of a derivative in the user's file: `D.softplusD` has root `D`, bound by `binding`. */
+interface Bound {
+  text: string;
+  root: string;
+  binding: ts.Declaration | undefined;
+}
+
 /**
- * The names the user's file has for a derivative, with the symbol each is bound to:
- *   its own declaration                          function softplusD   → softplusD
- *   an import of it                              import { softplusD as spd } → spd
- *   a namespace import of its module             import * as D        → D.softplusD
+ * The names the user's file already has for a derivative:
+ *   its own declaration                          function softplusD            → softplusD
+ *   an import of it                              import { softplusD as spd }   → spd
+ *   a namespace import of its module             import * as D                 → D.softplusD
  */
-function boundNames(custom: CustomDerivative, ctx: FileContext): { text: string; root: string; symbol: ts.Symbol | undefined }[] {
+function boundNames(custom: CustomDerivative, ctx: FileContext): Bound[] {
+  if (custom.file === ctx.file) return [{ text: custom.name, root: custom.name, binding: custom.nameNode.parent as ts.Declaration }];
   const { checker } = ctx;
+  const target = (name: ts.Identifier) => {
+    const symbol = checker.getSymbolAtLocation(name);
+    return symbol && symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+  };
   const own = checker.getSymbolAtLocation(custom.nameNode);
-  const resolved = (s: ts.Symbol | undefined) => (s && s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
-  if (!elsewhereFile(custom, ctx)) return [{ text: custom.name, root: custom.name, symbol: own }];
-  const found: { text: string; root: string; symbol: ts.Symbol | undefined }[] = [];
+  const module = checker.getSymbolAtLocation(custom.file);
+  const found: Bound[] = [];
   for (const s of ctx.file.statements) {
     const clause = ts.isImportDeclaration(s) && !s.importClause?.isTypeOnly ? s.importClause : undefined;
+    const bindings = clause?.namedBindings;
     if (!clause) continue;
-    const names = [clause.name, ...(clause.namedBindings && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements.filter((e) => !e.isTypeOnly).map((e) => e.name) : [])];
-    for (const name of names) {
-      const symbol = name && checker.getSymbolAtLocation(name);
-      if (symbol && resolved(symbol) === own) found.push({ text: name!.text, root: name!.text, symbol });
+    if (clause.name && target(clause.name) === own) found.push({ text: clause.name.text, root: clause.name.text, binding: clause });
+    if (bindings && ts.isNamedImports(bindings)) {
+      for (const e of bindings.elements) if (!e.isTypeOnly && target(e.name) === own) found.push({ text: e.name.text, root: e.name.text, binding: e });
     }
-    const ns = clause.namedBindings && ts.isNamespaceImport(clause.namedBindings) ? clause.namedBindings.name : undefined;
-    const nsSymbol = ns && checker.getSymbolAtLocation(ns);
-    if (ns && nsSymbol && resolved(nsSymbol) === checker.getSymbolAtLocation(custom.file)) found.push({ text: `${ns.text}.${custom.exportedAs}`, root: ns.text, symbol: nsSymbol });
+    if (bindings && ts.isNamespaceImport(bindings) && target(bindings.name) === module) {
+      found.push({ text: `${bindings.name.text}.${custom.exportedAs}`, root: bindings.name.text, binding: bindings });
+    }
   }
   return found;
 }
 
-const elsewhereFile = (custom: CustomDerivative, ctx: FileContext) => custom.file !== ctx.file;
-
-/** `file.ts:12`, for messages that point at another declaration. */
-function where(node: ts.Node): string {
-  const file = node.getSourceFile();
-  return `${path.basename(file.fileName)}:${file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1}`;
-}
+const declarationOf = (symbol: ts.Symbol | undefined) => symbol?.declarations?.[0];
 
 /** "/p/src/a.ts", "/p/src/lib/b.ts" → "./lib/b.js". */
 function moduleSpecifier(from: string, to: string): string {
@@ -333,7 +412,7 @@ interface FilePlan {
 }
 
 function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage): FilePlan {
-  const ctx: FileContext = { checker: program.getTypeChecker(), program, file, imports: new Map() };
+  const ctx = fileContext(file, program);
   const diagnostics: ts.Diagnostic[] = derivativeProblems(program, file);
   const compiled = new Map<ts.Node, CompiledFunction>();
   for (const d of findDifferentiable(file)) {
@@ -341,7 +420,7 @@ function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage): F
     if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
     else compiled.set(d.anchor, result);
   }
-  return { ctx, compiled, diagnostics };
+  return { ctx, compiled, diagnostics: uniqueDiagnostics(diagnostics) };
 }
 
 /** `@derivative f` functions of this file that tsgrad cannot use, as diagnostics at their names. */
@@ -376,10 +455,32 @@ function staticRegistration(methods: readonly CompiledFunction[]): ts.ClassEleme
   return ts.factory.createClassStaticBlockDeclaration(ts.factory.createBlock(registrations, true));
 }
 
-/** The imports generated code needs: the runtime's registerGradient, other modules' f_grad. */
+/**
+ * What generated code needs at the top of the file: imports (the runtime's registerGradient,
+ * other modules' f_grad and derivatives), then the aliases of the file's own function derivatives.
+ */
 function importsOf(plan: FilePlan, stageName: Stage): ts.Statement[] {
   if (stageName === "final" && plan.compiled.size > 0) addImport(plan.ctx.imports, RUNTIME, REGISTER);
-  return [...plan.ctx.imports].map(([from, names]) => importOf([...names], from));
+  const imports = [...plan.ctx.imports].map(([from, names]) => importOf([...names], from));
+  return [...imports, ...(aliasesAfter(plan.ctx).get(plan.ctx.file) ?? [])];
+}
+
+/**
+ * Aliases of the file's own derivatives, for gradients whose locals hide a derivative's name:
+ *   const softplusD_2 = softplusD;
+ * by where each goes: a function declaration's with the imports (the file itself as the key; the
+ * function exists from the start), a const's right after that const (before it, it has no value).
+ */
+function aliasesAfter(ctx: FileContext): Map<ts.Node, ts.Statement[]> {
+  const after = new Map<ts.Node, ts.Statement[]>();
+  for (const { custom, local } of ctx.derivatives) {
+    if (custom.file !== ctx.file) continue;
+    const at = ts.isFunctionDeclaration(custom.statement) ? ctx.file : custom.statement;
+    const alias = ts.factory.createVariableStatement(undefined, ts.factory.createVariableDeclarationList([ts.factory.createVariableDeclaration(local, undefined, undefined, emit.identifier(custom.name))], ts.NodeFlags.Const));
+    ts.addSyntheticLeadingComment(alias, ts.SyntaxKind.SingleLineCommentTrivia, ` \`${custom.name}\`, for gradients where a local of that name hides it (generated by tsgrad)`, true);
+    after.set(at, [...(after.get(at) ?? []), alias]);
+  }
+  return after;
 }
 
 const compiledMethodsOf = (cls: ts.ClassLikeDeclaration, plan: FilePlan) =>
@@ -395,12 +496,14 @@ export function transformFile(file: ts.SourceFile, program: ts.Program, context:
   const { compiled, diagnostics } = plan;
   if (compiled.size === 0 && !mentionsApi(file)) return { file, diagnostics, compiled: [] };
 
+  const aliases = aliasesAfter(plan.ctx);
   const withGenerated = <T extends ts.Node>(nodes: readonly T[]): T[] =>
     nodes.flatMap((n) => {
+      const alias = (aliases.get(ts.getOriginalNode(n)) ?? []) as unknown as T[];
       const c = compiled.get(ts.getOriginalNode(n));
-      if (!c) return [n];
+      if (!c) return [n, ...alias];
       const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c)];
-      return [n, ...(c.members as unknown as T[]), ...(registration as unknown as T[])];
+      return [n, ...alias, ...(c.members as unknown as T[]), ...(registration as unknown as T[])];
     });
 
   const visit = (node: ts.Node): ts.Node => {
@@ -527,6 +630,9 @@ export function transformToText(file: ts.SourceFile, program: ts.Program, stageN
   };
   walk(file);
 
+  for (const [statement, aliases] of aliasesAfter(plan.ctx)) {
+    if (statement !== file) edits.push({ pos: statement.end, end: statement.end, text: `\n${aliases.map(print).join("\n")}` });
+  }
   const imports = importsOf(plan, stageName).map(print);
   if (imports.length) {
     const lastImport = [...file.statements].reverse().find(ts.isImportDeclaration);
@@ -543,9 +649,9 @@ export function transformToText(file: ts.SourceFile, program: ts.Program, stageN
 
 /** Just the generated functions of a file (or of one function), as TypeScript text, unformatted. */
 export function generatedText(file: ts.SourceFile, program: ts.Program, options: { stage?: Stage; fn?: string } = {}): { text: string; diagnostics: ts.Diagnostic[]; reports: FunctionReport[] } {
-  const ctx: FileContext = { checker: program.getTypeChecker(), program, file, imports: new Map() };
+  const ctx = fileContext(file, program);
   const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
-  const diagnostics: ts.Diagnostic[] = [];
+  const diagnostics: ts.Diagnostic[] = options.fn ? [] : derivativeProblems(program, file);
   const parts: string[] = [];
   const reports: FunctionReport[] = [];
   for (const d of findDifferentiable(file)) {
@@ -557,5 +663,5 @@ export function generatedText(file: ts.SourceFile, program: ts.Program, options:
       if (result.report) reports.push(result.report);
     }
   }
-  return { text: parts.join("\n\n") + "\n", diagnostics, reports };
+  return { text: parts.join("\n\n") + "\n", diagnostics: uniqueDiagnostics(diagnostics), reports };
 }

@@ -2,8 +2,9 @@
 //
 // Takes a path inside the user's project; finds the nearest tsconfig.json above it and uses its
 // compiler options (falling back to strict ESNext/NodeNext defaults when there is none).
-// Guarantees: one program for all inputs, nothing emitted, and for the long-lived Vite host a
-// cache of parsed files so a rebuild after an edit re-parses only what changed.
+// Guarantees: one program for all inputs, holding the whole project when the inputs belong to it
+// (as tsc's does), nothing emitted, and for the long-lived Vite host a cache of parsed files so a
+// rebuild after an edit re-parses only what changed.
 
 import { dirname, resolve } from "node:path";
 import ts from "typescript";
@@ -40,9 +41,19 @@ export function readProjectConfig(from: string, configPath?: string): ProjectCon
   return { options: parsed.options, configPath: found, fileNames: parsed.fileNames, errors };
 }
 
-/** One program over `files` with the options of the project they are in; never emits. */
+/**
+ * One program over `files` with the options of the project they are in; never emits. When the
+ * files belong to that project (its `include`/`files` list them), the program holds every file of
+ * the project, as the program tsc builds does; so what tsgrad finds across modules (a custom
+ * derivative in a module the file does not import) is what the build finds:
+ *   src/main.ts in a project of src/**   → src/main.ts, src/derivatives.ts, ...
+ *   scratch.ts outside any project       → scratch.ts and what it imports
+ */
 export function createProgram(files: readonly string[], config = readProjectConfig(files[0] ?? process.cwd())): ts.Program {
-  return ts.createProgram(files.map((f) => resolve(f)), { ...config.options, noEmit: true });
+  const inputs = files.map((f) => resolve(f));
+  const project = config.fileNames.map((f) => resolve(f));
+  const roots = inputs.some((f) => project.includes(f)) ? [...new Set([...inputs, ...project])] : inputs;
+  return ts.createProgram(roots, { ...config.options, noEmit: true });
 }
 
 /**
