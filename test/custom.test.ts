@@ -77,6 +77,45 @@ export function lost(x: number, y: number, dy: number): [number] { return [dy]; 
   });
 });
 
+describe("custom derivatives of a function's own gradient, and in other forms", () => {
+  it("grad(f) of a function with its own derivative is that derivative (the README's straight-through quantize)", async () => {
+    const { module: m } = await compile(`
+import { grad, valueAndGrad } from "tsgrad";
+/** @differentiable */
+export function quantize(x: number): number { return Math.round(x * 4) / 4; }
+/** @derivative quantize */
+export function quantizeDerivative(x: number, y: number, dy: number): [number] { return [dy]; }
+/** @differentiable */
+export function loss(x: number): number { return quantize(x) * quantize(x); }
+export const direct = (x: number) => grad(quantize)(x);
+export const both = (x: number) => valueAndGrad(quantize)(x);`);
+    expect(m.direct(0.7)).toEqual([1]); // the body's gradient would be 0
+    expect(m.both(0.7)).toEqual({ value: 0.75, grad: [1] });
+    const { value, cache } = m.quantize_forward(0.7);
+    expect(value).toBe(0.75);
+    expect(m.quantize_backward(cache, 3)).toEqual([3]);
+    // Hand, straight through: d/dx q(x)² = 2 q(x).
+    expect(m.loss_grad(0.7)).toEqual([1.5]);
+  });
+
+  it("a derivative may be a const holding an arrow function, in another module too", async () => {
+    const { module: m, js } = await compileProject(
+      {
+        "lib.ts": `export function softplus(x: number): number { return x > 30 ? x : Math.log1p(Math.exp(x)); }
+/** @derivative softplus */
+export const softplusDerivative = (x: number, y: number, dy: number): [number] => [dy / (1 + Math.exp(-x))];`,
+        "main.ts": `import { softplus } from "./lib.js";
+/** @differentiable */
+export function f(w: number, b: number): number { return softplus(w * b) + b; }`,
+      },
+      "main.ts",
+    );
+    expect(js).toContain(`import { softplusDerivative } from "./lib.js";`);
+    for (const args of [[0.3, -0.2], [2, 1]]) expectClose(m.f_grad(...args), numericGradient(m.f, args));
+    expect(m.f_grad(1, 800)).toEqual([800, 2]); // sigmoid(800) = 1, where exp(800) / (1 + exp(800)) is NaN
+  });
+});
+
 describe("stopGradient", () => {
   it("passes the value and no gradient", async () => {
     const { module: m } = await compile(`

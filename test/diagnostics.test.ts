@@ -75,6 +75,17 @@ describe("refused at compile time, at the node", () => {
     const found = refusals("/** @differentiable */\nexport async function f(x: number) {\n  return x;\n}\n");
     expect(found.map((d) => d.code)).toContain(94012);
   });
+  it("94013 a derivative tsgrad cannot use, at its name; and the calls of its function", () => {
+    const found = refusals(
+      "export function sq(x: number): number { return x * x; }\n/** @derivative sq */\nexport function sqD(x: number, y: number, dy: number): number { return 2 * x * dy; }\n/** @differentiable */\nexport function f(x: number): number { return sq(x); }\n",
+    );
+    expect(found).toEqual([
+      expect.objectContaining({ code: 94013, line: 3, column: 17, at: "sqD" }),
+      expect.objectContaining({ code: 94013, line: 5, column: 47, at: "sq" }),
+    ]);
+    expect(found[0].text).toMatch(/declare its return type as `\[number\]`/);
+    expect(found[1].text).toMatch(/`sq` has a @derivative tsgrad cannot use \(`sqD`, case_\w+\.ts:3; see the error there\); fix it/);
+  });
   it("a Math function without a rule", () => {
     expect(only("  return Math.clz32(x);")).toMatchObject({ code: 94003, line: 4, column: 10, at: "Math.clz32" });
   });
