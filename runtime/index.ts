@@ -8,6 +8,8 @@
 // and registers them with `registerGradient(f, { grad, forward, backward })`. Everything here is a
 // thin lookup over that registry; no derivative is computed at run time by this file.
 
+import type { Matrix } from "./ops/matrix.js";
+
 /** The gradient of a value of type T has the same shape as T. */
 export type Grad<T> = unknown extends T
   ? any
@@ -15,6 +17,10 @@ export type Grad<T> = unknown extends T
   ? number
   : T extends Float64Array
     ? Float64Array
+    : T extends Int32Array
+    ? Int32Array
+    : T extends Matrix
+    ? Matrix
     : T extends readonly number[]
       ? number[]
       : T extends object

@@ -281,6 +281,12 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
           : f.createExpressionStatement(f.createBinaryExpression(target, ts.SyntaxKind.PlusEqualsToken, exprToTs(s.value)));
     } else if (s.k === "zero") {
       line = declareConst(s.adj, f.createNumericLiteral(0), ts.NodeFlags.Let);
+    } else if (s.k === "alloc") {
+      line = declareConst(s.adj, zeroBuffer(s.vector, s.like, s.zeros));
+    } else if (s.k === "kernel") {
+      // addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores
+      line = f.createExpressionStatement(f.createCallExpression(f.createIdentifier(s.callee), undefined, s.args.map(exprToTs)));
+      ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.math}`, false);
     } else if (s.k === "grads") {
       const pattern = f.createArrayBindingPattern(s.names.map((n) => (n ? f.createBindingElement(undefined, undefined, n) : f.createOmittedExpression())));
       line = f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(pattern, undefined, undefined, f.createCallExpression(exprToTs(s.callee), undefined, s.args.map(exprToTs)))], ts.NodeFlags.Const));
@@ -314,6 +320,10 @@ export interface FunctionShape {
   params: readonly string[];
   /** Each parameter's kind; its gradient has the same kind. */
   kinds: readonly ValueKind[];
+  /** The user's type annotation of each parameter (`Matrix`, maybe imported under another name). */
+  types?: readonly (string | undefined)[];
+  /** The local name of the runtime's zerosLike, when a parameter is a Matrix. */
+  zeros?: string;
   /** The parameter adjoint names, or undefined where no gradient reaches the parameter (→ 0). */
   gradients: readonly (string | undefined)[];
   exported: boolean;
@@ -323,8 +333,9 @@ export interface FunctionShape {
 }
 
 /** number → number; an array parameter takes `readonly number[]` or `Float64Array`; its gradient `number[]` or `Float64Array`. */
-function typeOf(kind: ValueKind, gradient: boolean): ts.TypeNode {
-  if (kind === "Float64Array") return f.createTypeReferenceNode("Float64Array");
+function typeOf(kind: ValueKind, gradient: boolean, written?: string): ts.TypeNode {
+  if (kind === "Float64Array" || kind === "Int32Array") return f.createTypeReferenceNode(kind);
+  if (kind === "Matrix") return f.createTypeReferenceNode(written ?? "Matrix");
   if (kind === "number[]") {
     const array = f.createArrayTypeNode(numberType());
     return gradient ? array : f.createTypeOperatorNode(ts.SyntaxKind.ReadonlyKeyword, array);
@@ -333,27 +344,34 @@ function typeOf(kind: ValueKind, gradient: boolean): ts.TypeNode {
 }
 
 const tupleType = (shape: FunctionShape) =>
-  f.createTupleTypeNode(shape.params.map((p, i) => f.createNamedTupleMember(undefined, f.createIdentifier(`d${p}`), undefined, typeOf(shape.kinds[i], true))));
+  f.createTupleTypeNode(shape.params.map((p, i) => f.createNamedTupleMember(undefined, f.createIdentifier(`d${p}`), undefined, typeOf(shape.kinds[i], true, shape.types?.[i]))));
+
+/** `zerosLike(h)` for a matrix, `new Float64Array(v.length)` for a vector: a matrix op's adjoint buffer. */
+function zeroBuffer(vector: boolean, like: string, zeros: string): ts.Expression {
+  if (vector) return zeroArray("Float64Array", like);
+  return f.createCallExpression(f.createIdentifier(zeros), undefined, [f.createIdentifier(like)]);
+}
 
 /** `new Float64Array(a.length)` or `new Array<number>(a.length).fill(0)`: a zero gradient for array `a`. */
-function zeroArray(kind: ValueKind, array: string): ts.Expression {
+function zeroArray(kind: ValueKind, array: string, zeros?: string): ts.Expression {
+  if (kind === "Matrix") return f.createCallExpression(f.createIdentifier(zeros!), undefined, [f.createIdentifier(array)]);
   const length = [f.createPropertyAccessExpression(f.createIdentifier(array), "length")];
-  if (kind === "Float64Array") return f.createNewExpression(f.createIdentifier("Float64Array"), undefined, length);
+  if (kind === "Float64Array" || kind === "Int32Array") return f.createNewExpression(f.createIdentifier(kind), undefined, length);
   const empty = f.createNewExpression(f.createIdentifier("Array"), [numberType()], length);
   return f.createCallExpression(f.createPropertyAccessExpression(empty, "fill"), undefined, [f.createNumericLiteral(0)]);
 }
 
 const gradientTuple = (shape: FunctionShape) =>
   f.createArrayLiteralExpression(
-    shape.gradients.map((g, i) => (g ? f.createIdentifier(g) : shape.kinds[i] === "number" ? f.createNumericLiteral(0) : zeroArray(shape.kinds[i], shape.params[i]))),
+    shape.gradients.map((g, i) => (g ? f.createIdentifier(g) : shape.kinds[i] === "number" ? f.createNumericLiteral(0) : zeroArray(shape.kinds[i], shape.params[i], shape.zeros))),
   );
 
 /** `const da = new Float64Array(a.length);` for each array parameter whose gradient the backward pass writes. */
 const arrayGradients = (shape: FunctionShape) =>
-  shape.params.flatMap((p, i) => (shape.kinds[i] !== "number" && shape.gradients[i] ? [declareConst(shape.gradients[i]!, zeroArray(shape.kinds[i], p))] : []));
+  shape.params.flatMap((p, i) => (shape.kinds[i] !== "number" && shape.gradients[i] ? [declareConst(shape.gradients[i]!, zeroArray(shape.kinds[i], p, shape.zeros))] : []));
 
-const parameters = (names: readonly string[], kinds?: readonly ValueKind[]) =>
-  names.map((p, i) => f.createParameterDeclaration(undefined, undefined, p, undefined, typeOf(kinds?.[i] ?? "number", false)));
+const parameters = (names: readonly string[], kinds?: readonly ValueKind[], types?: readonly (string | undefined)[]) =>
+  names.map((p, i) => f.createParameterDeclaration(undefined, undefined, p, undefined, typeOf(kinds?.[i] ?? "number", false, types?.[i])));
 
 function declareFunction(shape: FunctionShape, name: string, params: ts.ParameterDeclaration[], type: ts.TypeNode | undefined, body: ts.Statement[], doc: string): ts.Statement | ts.ClassElement {
   const block = f.createBlock(body, true);
@@ -381,7 +399,7 @@ function withHeading(statements: ts.Statement[], heading: string): ts.Statement[
 
 /** f_staged (for `tsgrad print --stage staged`): the staged forward pass alone. */
 export function emitStaged(shape: FunctionShape, name: string, body: ts.Statement[]) {
-  return declareFunction({ ...shape, exported: false }, name, parameters(shape.params, shape.kinds), numberType(), body, `\`${shape.name}\` in staged form: one operation per line (generated by tsgrad).`);
+  return declareFunction({ ...shape, exported: false }, name, parameters(shape.params, shape.kinds, shape.types), numberType(), body, `\`${shape.name}\` in staged form: one operation per line (generated by tsgrad).`);
 }
 
 /** f_grad: forward pass, then backward pass, one function, no cache object. */
@@ -391,7 +409,7 @@ export function emitGrad(shape: FunctionShape, name: string, forward: readonly S
     ...withHeading([...arrayGradients(shape), ...emitBackward(backward)], "backward pass"),
     f.createReturnStatement(gradientTuple(shape)),
   ];
-  return declareFunction(shape, name, parameters(shape.params, shape.kinds), tupleType(shape), body, `Gradient of \`${shape.name}\` with respect to each parameter (generated by tsgrad).`);
+  return declareFunction(shape, name, parameters(shape.params, shape.kinds, shape.types), tupleType(shape), body, `Gradient of \`${shape.name}\` with respect to each parameter (generated by tsgrad).`);
 }
 
 /**
@@ -404,7 +422,7 @@ export function emitForwardFunction(shape: FunctionShape, name: string, forward:
   const ret = f.createReturnStatement(f.createObjectLiteralExpression([f.createPropertyAssignment("value", f.createIdentifier(result)), f.createPropertyAssignment("cache", cacheObject)]));
   const own = newStack ? [declareConst(stack, f.createNewExpression(f.createIdentifier(newStack), undefined, []))] : [];
   const body = [...own, ...emitForward(forward), ret];
-  return declareFunction(shape, name, parameters(shape.params, shape.kinds), undefined, body, `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`);
+  return declareFunction(shape, name, parameters(shape.params, shape.kinds, shape.types), undefined, body, `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`);
 }
 
 /** f_backward(cache, df): the backward pass of vjp, given the gradient on the output. */

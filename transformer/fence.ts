@@ -8,17 +8,23 @@
 //                calls, ternaries, comparisons and && || ! in conditions, `this.field` reads
 
 import ts from "typescript";
-import type { FunctionNode } from "./annotations.js";
+import { type FunctionNode, isRuntimeExport } from "./annotations.js";
+import { matrixRules } from "../runtime/ops/index.js";
 import { Code, DiffError } from "./diagnostics.js";
 
 
-/** The parameter types tsgrad differentiates; a gradient has the same kind as its parameter. */
-export type ValueKind = "number" | "Float64Array" | "number[]";
+/**
+ * The parameter types tsgrad differentiates; a gradient has the same kind as its parameter.
+ * Int32Array holds integer data (class labels): its gradient is all zeros.
+ */
+export type ValueKind = "number" | "Float64Array" | "number[]" | "Matrix" | "Int32Array";
 
-/** number → "number", Float64Array → "Float64Array", number[] or readonly number[] → "number[]". */
+/** number → "number", Float64Array → "Float64Array", number[] or readonly number[] → "number[]", tsgrad's Matrix → "Matrix". */
 export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefined {
   if (t.flags & ts.TypeFlags.Number) return "number";
-  if (t.getSymbol()?.getName() === "Float64Array") return "Float64Array";
+  const symbol = t.getSymbol()?.getName();
+  if (symbol === "Float64Array" || symbol === "Int32Array") return symbol;
+  if (symbol === "Matrix" && ["rows", "cols", "data"].every((p) => t.getProperty(p))) return "Matrix";
   if (checker.isArrayType(t)) {
     const [element] = checker.getTypeArguments(t as ts.TypeReference);
     if (element && element.flags & ts.TypeFlags.Number) return "number[]";
@@ -27,10 +33,18 @@ export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefin
 }
 
 const isArrayKind = (k: ValueKind | undefined) => k === "Float64Array" || k === "number[]";
+const isBufferKind = (k: ValueKind | undefined) => isArrayKind(k) || k === "Matrix" || k === "Int32Array";
+
+/** `matmul` in `matmul(X, W)`: the runtime's matrix op a call names (a key of matrixRules), if any. */
+export function matrixOpOf(callee: ts.Expression, checker: ts.TypeChecker): string | undefined {
+  return Object.keys(matrixRules).find((name) => isRuntimeExport(checker, callee, name));
+}
 
 export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   const errors: DiffError[] = [];
   const fail = (code: Code, node: ts.Node, message: string): void => void errors.push(new DiffError(code, node, message));
+  /** How many branches and loops enclose the node being checked. */
+  let depth = 0;
 
   checkSignature(fn, checker, fail);
   if (!fn.body) return errors;
@@ -47,8 +61,10 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       case ts.SyntaxKind.IfStatement: {
         const i = s as ts.IfStatement;
         expression(i.expression);
+        depth++;
         statement(i.thenStatement);
         if (i.elseStatement) statement(i.elseStatement);
+        depth--;
         return;
       }
       case ts.SyntaxKind.ReturnStatement: {
@@ -94,7 +110,9 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   }
 
   function loopBody(body: ts.Statement): void {
+    depth++;
     statement(body);
+    depth--;
   }
 
   function variables(v: ts.VariableStatement): void {
@@ -166,7 +184,10 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         return binaryExpression(e as ts.BinaryExpression);
       case ts.SyntaxKind.ConditionalExpression: {
         const c = e as ts.ConditionalExpression;
-        [c.condition, c.whenTrue, c.whenFalse].forEach(expression);
+        expression(c.condition);
+        depth++;
+        [c.whenTrue, c.whenFalse].forEach(expression);
+        depth--;
         return;
       }
       case ts.SyntaxKind.CallExpression:
@@ -212,7 +233,16 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       return fail(Code.UnsupportedExpression, callee, "method calls on values are not supported in a @differentiable function; call a function of a module or class (`M.f(x)`), or compute the value outside");
     }
     if (ts.isIdentifier(callee)) identifier(callee);
+    if (matrixOpOf(callee, checker)) return matrixCall(c);
     c.arguments.forEach(expression);
+  }
+
+  /** matmul(X, W1): matrices, vectors and labels go in by name; numbers as any expression. */
+  function matrixCall(c: ts.CallExpression): void {
+    if (depth > 0) return fail(Code.UnsupportedStatement, c, "matrix operations inside loops and branches are not supported yet; compute them at the top level of the function");
+    for (const arg of c.arguments) {
+      if (!(ts.isIdentifier(arg) && isBufferKind(kindOf(checker.getTypeAtLocation(arg), checker)))) expression(arg);
+    }
   }
 
   /** a[i]: an element of an array parameter, at an index computed from numbers. */
@@ -233,7 +263,11 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   }
 
   function identifier(id: ts.Identifier): void {
-    if (isArrayKind(kindOf(checker.getTypeAtLocation(id), checker)) && !isCallee(id)) {
+    const kind = kindOf(checker.getTypeAtLocation(id), checker);
+    if ((kind === "Matrix" || kind === "Int32Array") && !isCallee(id)) {
+      return fail(Code.UnsupportedExpression, id, `\`${id.text}\` can only be passed to tsgrad's matrix operations (matmul, addBias, relu, sum, ...) in a @differentiable function so far`);
+    }
+    if (isArrayKind(kind) && !isCallee(id)) {
       return fail(Code.UnsupportedExpression, id, `the array \`${id.text}\` can only be indexed (\`${id.text}[i]\`) or measured (\`${id.text}.length\`) in a @differentiable function so far; copies, array arguments and array results come later`);
     }
     const symbol = checker.getSymbolAtLocation(id);

@@ -159,6 +159,14 @@ export type BStmt =
   | { k: "if"; test: Expr; then: BStmt[]; else: BStmt[] }
   | { k: "grads"; names: string[]; callee: Expr; args: Expr[] }
   | { k: "comment"; def: Def }
+  /**
+   * `addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores`: a matrix op's rule (runtime/ops)
+   * adding one operand's gradient into its buffer `adj`. `like` is the operand, whose shape the
+   * buffer has; `zeros` the runtime function allocating it (zerosLike).
+   */
+  | { k: "kernel"; adj: string; callee: string; args: Expr[]; math: string; like: string; vector: boolean; zeros: string }
+  /** `const dh = zerosLike(h)` (or `new Float64Array(v.length)`): a buffer before its first kernel. */
+  | { k: "alloc"; adj: string; like: string; vector: boolean; zeros: string }
   /** A comment of its own, on the next line: `// this iteration's local gradients, per unit of dx`. */
   | { k: "note"; text: string }
   | BLoop
@@ -200,6 +208,9 @@ export function tripCount(c: Counter): Expr {
 export function slotIndex(c: Counter): Expr {
   return c.step === 1 ? binary("-", ref(c.name), c.from) : binary("-", c.from, ref(c.name));
 }
+
+/** `matrix:matmul`: the op of a matrix operation's Def (the rest is a key of runtime/ops' matrixRules). */
+export const MATRIX_OP = "matrix:";
 
 /** The value an operand reads that can carry a gradient: `x` → x, `a[i]` → a; numbers and globals none. */
 export function operandName(e: Expr): string | undefined {

@@ -70,7 +70,7 @@ export function tempName(op: string, operands: readonly (string | undefined)[]):
   if (op === "**" && a && b === "2") return `${a}sqr`;
   if (operands.length === 2 && short(a) && short(b)) {
     if (op === "+") return `${a}p${b}`;
-    if (op === "*") return `${a}${b}`;
+    if (op === "*" || op === "matmul") return `${a}${b}`;
   }
   if (operands.length === 1 && a && a.length <= 8) return `${word}_${a}`;
   return word;
@@ -85,6 +85,9 @@ const OP_WORDS: Record<string, string> = {
   neg: "neg",
   sigmoid: "sig",
   copy: "copy",
+  // matrix ops (runtime/ops)
+  matmul: "prod",
+  addBias: "biased",
 };
 
 export const generatedNames = (fn: string) => ({

@@ -98,14 +98,15 @@ export function finishBackward(body: readonly BStmt[], outputs: readonly string[
   const cleaned = foldResets(withoutDeadAdjoints(clean(body), adjoints));
   const total = mentions(cleaned);
   for (const o of outputs) total.set(o, (total.get(o) ?? 0) + 1);
-  // An array parameter's gradient is allocated before the backward pass (emit.ts), never here.
-  return declare(cleaned, indexedAdjoints(cleaned), total, adjoints);
+  // An array or matrix parameter's gradient is allocated before the backward pass (emit.ts), never here.
+  const buffers = [...indexedAdjoints(cleaned)].filter((a) => outputs.includes(a));
+  return declare(cleaned, new Set(buffers), total, adjoints);
 }
 
-/** Adjoints written element by element (`da[i] += ...`): arrays. */
+/** Adjoints written element by element (`da[i] += ...`) or by kernels: arrays and matrices. */
 export function indexedAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
-    if (s.k === "acc" && s.index) out.add(s.adj);
+    if ((s.k === "acc" && s.index) || s.k === "kernel") out.add(s.adj);
     else if (s.k === "if") indexedAdjoints(s.then, out), indexedAdjoints(s.else, out);
     else if (s.k === "loop") indexedAdjoints(s.body, out);
   }
@@ -128,11 +129,21 @@ function withoutDeadAdjoints(body: BStmt[], adjoints: ReadonlySet<string>): BStm
 
 function zeroReads(body: readonly BStmt[], dead: ReadonlyMap<string, Expr>): BStmt[] {
   return body.map((s) => {
+    // A kernel or a call whose gradient argument is a known zero adds nothing: addMatmulNT(dA, 0, B).
+    if ((s.k === "kernel" && s.args.some((a) => a.k === "ref" && dead.has(a.name))) || ((s.k === "acc" || s.k === "set") && callsWith(s.value, dead))) return { k: "acc", adj: s.adj, value: num(0) };
     if (s.k === "acc" || s.k === "set") return { ...s, value: substitute(s.value, dead) };
     if (s.k === "if") return { ...s, then: zeroReads(s.then, dead), else: zeroReads(s.else, dead) };
     if (s.k === "loop") return { ...s, body: zeroReads(s.body, dead) };
     return s;
   });
+}
+
+/** Does `e` call a runtime kernel with one of `names` as an argument? (`innerProduct(A, dy)`) */
+function callsWith(e: Expr, names: ReadonlyMap<string, Expr>): boolean {
+  if (e.k === "call") return e.args.some((a) => (a.k === "ref" && names.has(a.name)) || callsWith(a, names));
+  if (e.k === "binary") return callsWith(e.left, names) || callsWith(e.right, names);
+  if (e.k === "unary") return callsWith(e.arg, names);
+  return false;
 }
 
 function dropUnusedGrads(body: readonly BStmt[], read: ReadonlySet<string>): BStmt[] {
@@ -213,6 +224,10 @@ function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string
     if ((s.k === "acc" || s.k === "set") && !declared.has(s.adj)) {
       declared.add(s.adj);
       out.push({ ...s, declare: true });
+    } else if (s.k === "kernel" && !declared.has(s.adj)) {
+      // A matrix buffer starts at zero, then each kernel adds into it.
+      declared.add(s.adj);
+      out.push({ k: "alloc", adj: s.adj, like: s.like, vector: s.vector, zeros: s.zeros }, s);
     } else if (s.k === "loop") {
       // Adjoints of values from outside the loop accumulate across iterations: declared before it.
       for (const adj of mentions(s.body).keys()) {
@@ -246,6 +261,9 @@ function mentions(body: readonly BStmt[], counts: Map<string, number> = new Map(
     if (s.k === "acc" || s.k === "set") {
       bump(s.adj);
       refsOf(s.value).forEach(bump);
+    } else if (s.k === "kernel") {
+      bump(s.adj);
+      s.args.forEach((a) => refsOf(a).forEach(bump));
     } else if (s.k === "if") {
       mentions(s.then, counts);
       mentions(s.else, counts);
@@ -257,7 +275,7 @@ function mentions(body: readonly BStmt[], counts: Map<string, number> = new Map(
 /** Adjoints the backward pass writes, in order of first write. */
 export function accumulated(body: readonly BStmt[], out: string[] = []): string[] {
   for (const s of body) {
-    if ((s.k === "acc" || s.k === "set") && !out.includes(s.adj)) out.push(s.adj);
+    if ((s.k === "acc" || s.k === "set" || s.k === "kernel") && !out.includes(s.adj)) out.push(s.adj);
     if (s.k === "if") {
       accumulated(s.then, out);
       accumulated(s.else, out);
@@ -277,6 +295,8 @@ export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): S
       refsOf(s.value, out);
       if (s.k === "acc" && s.index) refsOf(s.index, out);
     } else if (s.k === "grads") s.args.forEach((a) => refsOf(a, out));
+    else if (s.k === "kernel") s.args.forEach((a) => refsOf(a, out)), out.add(s.like);
+    else if (s.k === "alloc") out.add(s.like);
     else if (s.k === "if") {
       refsOf(s.test, out);
       readsOf(s.then, out);

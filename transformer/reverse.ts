@@ -8,10 +8,12 @@
 
 import ts from "typescript";
 import type { Activity } from "./activity.js";
-import { type BStmt, type Def, type Expr, type Loop, type Stmt, type StagedFunction, binary, num, operandName, ref, substitute } from "./ir.js";
+import { type BStmt, type Def, type Expr, type Loop, type Stmt, type StagedFunction, MATRIX_OP, binary, num, operandName, ref, substitute } from "./ir.js";
 import type { Namer } from "./naming.js";
 import { exprFromTs } from "./stage.js";
 import { scalarRules } from "../runtime/rules/scalar.js";
+import { matrixRules } from "../runtime/ops/index.js";
+import type { MatrixRule } from "../runtime/ops/rule.js";
 
 export interface Reversed {
   backward: BStmt[];
@@ -25,7 +27,7 @@ export interface Reversed {
  * `seed` is the gradient on the result: the literal 1 for grad (folded away: `let dnum = invden`),
  * the parameter `df` for a backward pass called with the output's gradient.
  */
-export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, seed: Expr): Reversed {
+export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, seed: Expr, runtime: (exported: string) => string = (n) => n): Reversed {
   const adjoints = new Map<string, string>();
   const adjointOf = (primal: string): string => {
     let name = adjoints.get(primal);
@@ -75,6 +77,7 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
   const operation = (d: Def, g: Expr): BStmt[] => {
     if (d.op === "call") return callGradients(d, g);
     if (d.op === "custom") return customGradients(d, g);
+    if (d.op!.startsWith(MATRIX_OP)) return matrixGradients(d, g, matrixRules[d.op!.slice(MATRIX_OP.length) as keyof typeof matrixRules]);
     const rule = scalarRules[d.op!];
     if (rule.kind === "route") return [routeTo(d, 0, g)];
     return d.args.flatMap((arg, i): BStmt[] => {
@@ -113,6 +116,25 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
     return lines;
   };
 
+  /**
+   * scores = matmul(hidden, W2) → addMatmulNT(dhidden, dscores, W2); addMatmulTN(dW2, hidden, dscores)
+   * by the op's rule (runtime/ops): its template names become the operands, y, dy and their adjoints.
+   */
+  const matrixGradients = (d: Def, g: Expr, rule: MatrixRule): BStmt[] =>
+    d.args.flatMap((arg, i): BStmt[] => {
+      const grad = rule.grads[i];
+      if (!grad || !active(arg)) return [];
+      const names = new Map<string, Expr>([["y", ref(d.name)], ["dy", g]]);
+      rule.params.forEach((p, j) => names.set(p, d.args[j]));
+      const adj = adjointOf(operandName(arg)!);
+      names.set(`d${rule.params[i]}`, ref(adj));
+      const args = grad.args.map((a) => names.get(a)!);
+      const math = grad.math.replace(/[A-Za-z_]\w*/g, (w) => (names.has(w) ? printName(names.get(w)!) : w));
+      if (grad.kind === "contribution") return [{ k: "acc", adj, value: { k: "call", callee: runtime(grad.call), args } }];
+      const vector = rule.kinds[i] === "vector";
+      return [{ k: "kernel", adj, callee: runtime(grad.call), args, math, like: operandName(arg)!, vector, zeros: vector ? "" : runtime("zerosLike") }];
+    });
+
   const backward = block(fn.body);
   const paramAdjoints = fn.params.map(adjointOf);
   return { backward, paramAdjoints, adjoints: new Set(adjoints.values()) };
@@ -139,4 +161,9 @@ function parseTemplate(text: string): Expr {
     templates.set(text, parsed);
   }
   return parsed;
+}
+
+/** A name for the comment of a kernel line: a ref's name, a number's digits. */
+function printName(e: Expr): string {
+  return e.k === "ref" ? e.name : e.k === "num" ? String(e.value) : "?";
 }

@@ -15,7 +15,7 @@
 import ts from "typescript";
 import { resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
 import { Code, DiffError } from "./diagnostics.js";
-import { type Counter, type Def, type Expr, type Stmt, type StagedFunction, forEachDef, forwardReads, num, ref, refsOf, substitute } from "./ir.js";
+import { type Counter, type Def, type Expr, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, num, ref, refsOf, substitute } from "./ir.js";
 import { Namer, tempName } from "./naming.js";
 import { constantSources, piecewiseConstant, scalarRules } from "../runtime/rules/scalar.js";
 
@@ -28,6 +28,8 @@ export interface StageContext {
   derivativeOf(call: ts.CallExpression): Expr | undefined;
   /** Is this callee the runtime's `stopGradient`? */
   isStopGradient(callee: ts.Expression): boolean;
+  /** The runtime's matrix op this callee names (`matmul`), if it is one. */
+  matrixOp(callee: ts.Expression): string | undefined;
 }
 
 /** Where a staged value goes: a fresh const (the default), a named const, or a join variable. */
@@ -466,6 +468,12 @@ class Stager {
       const target = want ?? this.temp("stop", [value]);
       this.body.push({ k: "def", name: target.name, value, op: null, args: [], assign: target.assign, source: e, note: target.note });
       return ref(target.name);
+    }
+    const matrixOp = this.ctx.matrixOp(e.expression);
+    if (matrixOp) {
+      // hidden = relu(z): one operation, differentiated by the op's rule in runtime/ops.
+      const args = e.arguments.map((a) => this.value(a));
+      return this.emit(want ?? this.temp(matrixOp, args), { k: "call", callee, args }, MATRIX_OP + matrixOp, args, e);
     }
     const custom = this.ctx.derivativeOf(e);
     if (custom) {
