@@ -144,7 +144,7 @@ export interface CustomDerivatives {
   problems: DerivativeProblem[];
 }
 
-const DERIVATIVE_TAG = /^\/\*\*[\s\S]*@derivative\s+([A-Za-z_$][\w$]*)/;
+const DERIVATIVE_TAG = /^\/\*\*[\s\S]*@derivative\s+([A-Za-z_$][\w$.]*)/;
 const DERIVATIVE_FORMS = "@derivative goes on a function declaration, or on a `const` holding an arrow function or function expression";
 const API = ["grad", "valueAndGrad", "vjp"];
 const derivativeCache = new WeakMap<ts.Program, CustomDerivatives>();
@@ -223,6 +223,7 @@ function derivativeDeclaration(statement: ts.Statement, tag: string): Declared |
 /**
  * The checks a derivative passes before generated code calls it, each an error at its name:
  *   the tag names a function in scope           @derivative nowhere  → "no function named `nowhere`"
+ *   (not a method, not overloaded)              @derivative Model.m  → "derivatives of methods ..."
  *   that function has no rest parameter         r(...xs)             → its arguments are not a fixed list
  *   its parameters are f's plus y and dy        (x, dy) for f(x, y)  → "4 parameters"
  *   it returns a tuple of one number per f's    number, [number] for f(a, b) → "declare `[number, number]`"
@@ -232,7 +233,12 @@ function derivativeDeclaration(statement: ts.Statement, tag: string): Declared |
 function checkDerivative(checker: ts.TypeChecker, d: Declared, tag: string, of: ts.Declaration | undefined): CustomDerivative | DerivativeProblem {
   const at = d.nameNode;
   const target = of && functionOf(of);
+  if (tag.includes(".")) return { node: at, message: `@derivative ${tag}: derivatives of methods are not supported; give the derivative to a function the method calls` };
   if (!of || !target) return { node: at, message: `@derivative ${tag}: no function named \`${tag}\` is in scope here; import it, or fix the name` };
+  const signatures = (checker.getSymbolAtLocation((of as ts.NamedDeclaration).name ?? of)?.declarations ?? []).filter(ts.isFunctionLike);
+  if (signatures.length > 1) {
+    return { node: at, of, message: `\`${tag}\` is overloaded, and a derivative is for one list of parameters; give it to a function with one signature that calls \`${tag}\`` };
+  }
 
   const rest = target.parameters.find((p) => p.dotDotDotToken);
   if (rest) {

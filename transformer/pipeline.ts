@@ -295,9 +295,12 @@ function derivativeOf(call: ts.CallExpression, ctx: FileContext, namer: Namer): 
     throw new DiffError(Code.InvalidDerivative, call.expression, `\`${callee}\` has a @derivative tsgrad cannot use (\`${node.getText()}\`, ${shortPosition(node)}; see the error there); fix it, or remove its tag`);
   }
   const missing = custom.ofParams.slice(call.arguments.length);
+  const all = `\`${callee}(${custom.ofParams.join(", ")})\``;
   if (missing.length || call.arguments.some(ts.isSpreadElement)) {
-    const all = custom.ofParams.join(", ");
-    throw new DiffError(Code.InvalidDerivative, call, `the derivative \`${custom.name}\` takes every argument of \`${callee}\`, but this call leaves ${missing.map((p) => `\`${p}\``).join(", ") || "them"} to a default; pass them all: \`${callee}(${all})\``);
+    throw new DiffError(Code.InvalidDerivative, call, `the derivative \`${custom.name}\` takes every argument of \`${callee}\`, but this call leaves ${missing.map((p) => `\`${p}\``).join(", ") || "them"} to a default; pass them all: ${all}`);
+  }
+  if (call.arguments.length > custom.ofParams.length) {
+    throw new DiffError(Code.InvalidDerivative, call, `the derivative \`${custom.name}\` takes the ${custom.ofParams.length} argument(s) of ${all}, and this call passes ${call.arguments.length}; pass exactly those`);
   }
   return { k: "global", text: derivativeName(custom, call, ctx, namer) };
 }
@@ -326,7 +329,7 @@ const chosenIn = (namer: Namer) => chosen.get(namer) ?? chosen.set(namer, new Ma
 function chooseDerivativeName(custom: CustomDerivative, at: ts.Node, ctx: FileContext, namer: Namer): string {
   const elsewhere = custom.file !== ctx.file;
   if (elsewhere && !custom.exportedAs) {
-    throw new DiffError(Code.InvalidDerivative, custom.nameNode, `\`${custom.name}\` is the derivative of \`${custom.ofName}\`, which ${path.basename(ctx.file.fileName)} calls in a @differentiable function; its gradient imports \`${custom.name}\`, so export it`);
+    throw new DiffError(Code.InvalidDerivative, custom.nameNode, `\`${custom.name}\` (the derivative of \`${custom.ofName}\`) is not exported, but the gradients ${path.basename(ctx.file.fileName)} generates call it and must import it; export it`);
   }
   // `name` means `binding` at `at` (undefined: nothing, so generated code may bind it) and no local hides it.
   const visible = (name: string, binding?: ts.Declaration) => !namer.has(name) && declarationOf(ctx.checker.resolveName(name, at, SCOPE_MEANING, false)) === binding;
