@@ -12,7 +12,7 @@ import { type BStmt, type Expr, type Stmt, forwardReads, num, refsOf, substitute
 const isNum = (e: Expr, v?: number): e is { k: "num"; value: number } => e.k === "num" && (v === undefined || e.value === v);
 const TRUE: Expr = { k: "global", text: "true" };
 const FALSE: Expr = { k: "global", text: "false" };
-const boolOf = (e: Expr): boolean | undefined => (e.k === "global" && (e.text === "true" || e.text === "false") ? e.text === "true" : undefined);
+export const boolOf = (e: Expr): boolean | undefined => (e.k === "global" && (e.text === "true" || e.text === "false") ? e.text === "true" : undefined);
 
 /** Bottom-up algebraic clean-up. Only literal zeros are folded, so NaN/Infinity operands are kept honest. */
 export function simplify(e: Expr): Expr {

@@ -52,6 +52,8 @@ function rolesOf(loop: BLoop, adjoints: ReadonlySet<string>): Roles | undefined 
       if (!loop.locals.has(name)) readOutside.add(name);
     }
     if (s.k === "grads") continue;
+    // `dx_1 += 1` (a return's seed inside the loop) is not linear in the adjoints: no per-unit form.
+    if (![...reads].some((n) => adjoints.has(n)) && !(s.value.k === "num" && s.value.value === 0)) return undefined;
     if (s.k === "set" && !loop.locals.has(s.adj)) setOutside.add(s.adj);
     written.add(s.adj);
   }

@@ -150,8 +150,8 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean)
   const names = new Set([...recomputed].filter((d) => !invariant.has(d)).map((d) => d.name));
   // An inner loop's headers, restored by its own backward loop, are declared here when not popped here.
   const inner: Stmt[] = [...restoredHeaders(backward.body).keys()].filter((n) => !restored.has(n)).map((name) => ({ k: "let", name, hoisted: true, type: typeOf(name) }));
-  const redo = [...inner, ...recompute(loop.body, new Set([...recomputed].filter((d) => !invariant.has(d))), names)];
-  const before = recompute(loop.body, invariant, new Set([...invariant].map((d) => d.name)));
+  const redo = declareJoins([...inner, ...recompute(loop.body, new Set([...recomputed].filter((d) => !invariant.has(d))), names)]);
+  const before = declareJoins(recompute(loop.body, invariant, new Set([...invariant].map((d) => d.name))));
   const count = loop.counter ? undefined : namer.fresh("iterations");
   const index = loop.counter ? undefined : namer.fresh("k");
   const saving: Loop = { ...loop, body, count, frames: frames.length ? frames : undefined };
@@ -180,6 +180,24 @@ function trailingWrites(body: readonly Stmt[]): number {
   let i = body.length;
   while (i > 0 && body[i - 1].k === "def" && (body[i - 1] as Def).overwrite) i--;
   return i;
+}
+
+/**
+ * A recomputed join assignment whose `let` is outside the loop (`f = Math.max(x, c)` for a return
+ * inside the loop) gets a `let` of its own: the backward pass must not assign an outer binding.
+ */
+function declareJoins(redo: Stmt[]): Stmt[] {
+  const declared = new Set<string>();
+  const assigned: Def[] = [];
+  const visit = (body: readonly Stmt[]) =>
+    body.forEach((s) => {
+      if (s.k === "let") declared.add(s.name);
+      else if (s.k === "def" && s.assign && !assigned.some((d) => d.name === s.name)) assigned.push(s);
+      else if (s.k === "if") visit(s.then), visit(s.else);
+    });
+  visit(redo);
+  const missing = assigned.filter((d) => !declared.has(d.name)).map((d): Stmt => ({ k: "let", name: d.name, hoisted: true, type: d.type }));
+  return missing.length ? [...missing, ...redo] : redo;
 }
 
 /** The forward statements that recompute the chosen defs, with the branches around them. */

@@ -17,6 +17,7 @@ import { resolveFunction, type Differentiable, type FunctionNode } from "./annot
 import { Code, DiffError } from "./diagnostics.js";
 import { type Counter, type Def, type Expr, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, num, ref, refsOf, substitute } from "./ir.js";
 import { Namer, tempName } from "./naming.js";
+import { boolOf, simplify } from "./optimize.js";
 import { constantSources, piecewiseConstant, scalarRules } from "../runtime/rules/scalar.js";
 
 export interface StageContext {
@@ -85,7 +86,7 @@ class Stager {
       this.list(body.statements);
     }
     if (this.guarded) this.body.forEach((st) => st.k === "let" && st.name === this.result && (st.hoisted = true));
-    return { name: fnName, params, body: hoistBranchValues(this.body), result: this.result };
+    return { name: fnName, params, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result };
   }
 
   // ---- statements -------------------------------------------------------------------------
@@ -839,6 +840,24 @@ export function exprFromTs(e: ts.Expression, resolve: (id: ts.Identifier) => Exp
   if (ts.isConditionalExpression(e)) return { k: "cond", test: go(e.condition), then: go(e.whenTrue), else: go(e.whenFalse) };
   if (ts.isCallExpression(e)) return { k: "call", callee: e.expression.getText(), args: e.arguments.map(go) };
   throw new DiffError(Code.UnsupportedExpression, e, `this expression (${ts.SyntaxKind[e.kind]}) is not supported in a @differentiable function`);
+}
+
+/**
+ * if (0.5 < 0.7) {A} else {B} → A: a test over constants is decided here, once, so the forward
+ * and backward passes (which simplify tests) agree on the branch and on where its values live.
+ */
+function foldConstantBranches(body: readonly Stmt[]): Stmt[] {
+  return body.flatMap((s): Stmt[] => {
+    if (s.k === "if") {
+      const then = foldConstantBranches(s.then);
+      const otherwise = foldConstantBranches(s.else);
+      const known = boolOf(simplify(s.test));
+      if (known !== undefined) return known ? then : otherwise;
+      return [{ ...s, then, else: otherwise }];
+    }
+    if (s.k === "loop") return [{ ...s, body: foldConstantBranches(s.body), pre: s.pre && foldConstantBranches(s.pre) }];
+    return [s];
+  });
 }
 
 /** `a.length` on a plain identifier. */
