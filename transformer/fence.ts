@@ -92,7 +92,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         return loopBody(f.statement);
       }
       case ts.SyntaxKind.ForOfStatement:
-        return fail(Code.UnsupportedLoop, s, "`for...of` iterates over arrays, which are not supported yet; use `for (let i = 0; i < n; i++)`");
+        return fail(Code.UnsupportedLoop, s, "`for...of` is not supported yet; write `for (let i = 0; i < a.length; i++)` and read `a[i]`");
       case ts.SyntaxKind.ForInStatement:
         return fail(Code.UnsupportedLoop, s, "`for...in` iterates over object keys, which have no derivative; use a counting `for` loop");
       case ts.SyntaxKind.BreakStatement:
