@@ -7,6 +7,7 @@
 //   npm run fuzz -- --seed 1234                   # the same programs again
 //   npm run fuzz -- --seed 1234 --path 17:3:0     # replay (and shrink) one failure, as printed
 //   npm run fuzz -- --shrink-seconds 600          # more time to shrink a failure (default 300)
+//   npm run fuzz -- --large                       # larger programs: deeper nesting, longer blocks
 //   npm run fuzz -- --all                         # include programs that may trigger a known bug
 //                                                 # (test/fuzz/known-bugs.ts; skipped by default)
 //
@@ -26,12 +27,12 @@ import ts from "typescript";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 function usage(message) {
-  console.error(`fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--all]`);
+  console.error(`fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--large] [--all]`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const options = { runs: 2000, seed: undefined, path: undefined, shrinkSeconds: 300, all: false };
+  const options = { runs: 2000, seed: undefined, path: undefined, shrinkSeconds: 300, all: false, large: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
@@ -45,6 +46,7 @@ function parseArgs(argv) {
     else if (flag === "--path") options.path = value();
     else if (flag === "--shrink-seconds") options.shrinkSeconds = integer();
     else if (flag === "--all") options.all = true;
+    else if (flag === "--large") options.large = true;
     else if (flag === "--help" || flag === "-h") usage("property-based gradient checking of random programs");
     else usage(`unknown option ${argv[i]}`);
   }
@@ -69,7 +71,7 @@ async function loadFuzzer() {
 }
 
 const options = parseArgs(process.argv.slice(2));
-const seed = options.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
+const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
 
 let transformer;
 try {
@@ -93,7 +95,9 @@ const outDir = join(root, ".tsgrad-tmp", "fuzz", `run-${process.pid}`);
 const compile = fuzzer.compile.createCompiler({ transformer, outDir, compilerOptions });
 
 console.log(`tsgrad fuzz: ${options.path ? "replaying one program" : `${options.runs} random programs`}, seed ${seed}`);
-console.log(`  (again: npm run fuzz -- --seed ${seed}${options.path ? ` --path ${options.path}` : ` --runs ${options.runs}`}${options.all ? " --all" : ""})`);
+const flags = `${options.large ? " --large" : ""}${options.all ? " --all" : ""}`;
+console.log(`  (again: npm run fuzz -- --seed ${seed}${options.path ? ` --path ${options.path}` : ` --runs ${options.runs}`}${flags})`);
+const sizes = options.large ? { stmtDepth: 3, blockLength: 6, helpers: 3 } : {};
 const stats = fuzzer.check.emptyStats();
 const started = Date.now();
 const progress = setInterval(() => {
@@ -101,7 +105,7 @@ const progress = setInterval(() => {
   console.log(`  ${stats.passed} programs checked at ${stats.points} points, ${stats.skipped} + ${stats.known} skipped, ${s.toFixed(0)} s`);
 }, 15_000);
 
-const result = await fuzzer.run.fuzz({ seed, runs: options.runs, path: options.path, compile, stats, shrinkMs: options.shrinkSeconds * 1000, check: { includeKnownBugs: options.all } });
+const result = await fuzzer.run.fuzz({ seed, runs: options.runs, path: options.path, compile, stats, shrinkMs: options.shrinkSeconds * 1000, check: { includeKnownBugs: options.all }, sizes, replayFlags: flags });
 clearInterval(progress);
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 rmSync(fuzzer.out, { recursive: true, force: true });

@@ -9,8 +9,9 @@
 //      parameter, and each agrees with finite differences: |g - d| <= 1e-5 max(1, |g| + |d|) for
 //      some trusted estimate d; it fails only when two estimates agree with each other to 1e-6 and
 //      g is further than 1e-5 from both (so a wrong gradient is told from a poor estimate);
-//   3. grad(f) from the runtime is f_grad; vjp(f)'s value is f's, exactly; backward(1) is f_grad
-//      (to 1e-12), backward(-2.5) is -2.5 f_grad, a second backward(1) gives the same.
+//   3. grad(f) from the runtime is f_grad; valueAndGrad(f) gives f's value and f_grad; vjp(f)'s
+//      value is f's, exactly; backward(1) is f_grad (to 1e-12), backward(-2.5) is -2.5 f_grad, a
+//      second backward(1) gives the same.
 
 import fc from "fast-check";
 import { CompileError, type Compile, type Module } from "./compile.js";
@@ -22,10 +23,12 @@ export const TOL = 1e-5;
 export const AGREE = 1e-6;
 export const VJP_TOL = 1e-12;
 
-const close = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(a) + Math.abs(b));
+/** |a - b| <= tol max(1, |a| + |b|), both finite (Infinity would be "close" to anything). */
+const close = (a: number, b: number, tol: number) =>
+  Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) <= tol * Math.max(1, Math.abs(a) + Math.abs(b));
 
 /** What the module of one program exports besides its functions. */
-export const MODULE_HEADER = `export { saved as __saved, grad as __grad, vjp as __vjp } from "tsgrad";\n\n`;
+export const MODULE_HEADER = `export { saved as __saved, grad as __grad, valueAndGrad as __valueAndGrad, vjp as __vjp } from "tsgrad";\n\n`;
 
 export type Result =
   | { status: "pass"; points: number }
@@ -86,6 +89,10 @@ function checkAt(m: Module, o: Oracle, n: number): string | undefined {
 
   const viaGrad: number[] = m.__grad(m.f)(...p);
   if (!viaGrad.every((x, i) => Object.is(x, g[i]))) return `grad(f) gives [${viaGrad}], f_grad [${g}]`;
+  const vg = m.__valueAndGrad(m.f)(...p);
+  if (!Object.is(vg.value, value) || !vg.grad.every((x: number, i: number) => close(x, g[i], VJP_TOL))) {
+    return `valueAndGrad(f) gives ${vg.value} and [${vg.grad}]; f gives ${value}, f_grad [${g}]`;
+  }
   const { value: v, backward } = m.__vjp(m.f)(...p);
   if (!Object.is(v, value)) return `vjp(f) value ${v}, f's value ${value}`;
   const b1: number[] = backward(1);

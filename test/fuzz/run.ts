@@ -22,6 +22,8 @@ export interface FuzzOptions {
   path?: string;
   sizes?: Partial<Sizes>;
   check?: Partial<CheckOptions>;
+  /** Options of `npm run fuzz` that the replay command must repeat (sizes, known bugs), e.g. " --large". */
+  replayFlags?: string;
   /** Counts of the first phase, updated as it runs (for progress reports). */
   stats?: Stats;
 }
@@ -53,7 +55,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzResult> {
   const shrinkNote = best === shrunk ? `shrunk ${shrunk.numShrinks} times${shrunk.interrupted ? `, stopped after ${o.shrinkMs / 1000} s` : ""}` : "not shrunk";
   const report = [
     `tsgrad fuzz: a generated program fails (seed ${o.seed}, program ${found.numRuns} of ${o.runs}, ${shrinkNote})`,
-    `replay it: npm run fuzz -- --seed ${o.seed} --path ${best.counterexamplePath}${o.check?.includeKnownBugs ? " --all" : ""}`,
+    `replay it: npm run fuzz -- --seed ${o.seed} --path ${best.counterexamplePath}${o.replayFlags ?? ""}`,
     "",
     message,
   ].join("\n");
