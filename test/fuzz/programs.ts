@@ -18,9 +18,10 @@
 // something in [-0.9, 0.9], ...). Kinks and branch thresholds are not avoided here but at the
 // points (reference.ts rejects a point whose finite-difference stencil crosses one).
 //
-// Extension point: everything is scalar today. Arrays (issue: arrays) add a parameter type to
-// `ParamType` (with its TypeScript spelling in `paramTs` and point generation in `pointArb`), an
-// `index` Expr kind (`a[i]` with i a loop counter or constant, printed by `Printer.expr`), and a
+// Extension point: the generator is scalar (number parameters, number locals). Arrays add a
+// parameter type to `ParamType` (its TypeScript spelling in `paramTs`, its values in `pointArb`,
+// flattened for finite differences in reference.ts and compared per element in check.ts), an
+// `index` Expr kind (`a[i]` with i a loop counter or a constant, printed by `Printer.node`), and a
 // `for (let i = 0; i < a.length; i++)` loop form.
 
 import fc from "fast-check";
@@ -162,7 +163,7 @@ export interface Sizes {
 export const defaultSizes: Sizes = { exprDepth: 3, stmtDepth: 2, blockLength: 4, helpers: 2, maxParams: 3, points: 3 };
 
 // Constants: none is an integer, so a loop counter compared with one is never at a tie.
-// SCALE is a module-level constant every module declares; Math.PI a Math constant.
+// SCALE is a module-level constant (declared by the modules that use it); Math.PI a Math constant.
 const SCALE = 0.75;
 const constants = [0.5, 1.5, 0.3, -0.7, 2.5, 1.3, -1.5, 0.25, 3.5, -0.4, SCALE, Math.PI] as const;
 const constantNames = new Map<number, string>([[SCALE, "SCALE"], [Math.PI, "Math.PI"]]);
@@ -181,7 +182,7 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
 
   const exprs: fc.Arbitrary<Expr>[] = [leaf];
   const conds: fc.Arbitrary<Cond>[] = [];
-    // a comparison is mostly against a threshold constant, sometimes against another expression
+  // a comparison is mostly against a threshold constant, sometimes against another expression
   const condOf = (e: fc.Arbitrary<Expr>): fc.Arbitrary<Cond> => {
     const rhs = fc.oneof({ weight: 2, arbitrary: constant }, { weight: 1, arbitrary: e });
     const cmp = fc.record({ k: fc.constant("cmp" as const), op: fc.constantFrom(">" as const, "<" as const, ">=" as const, "<=" as const), a: e, b: rhs });
@@ -297,12 +298,13 @@ interface Scope {
   inLoop: boolean;
 }
 
-/** Prints one program as a module: `const SCALE`, helpers h0, h1, ..., then f. */
+/** Prints one program as a module: `const SCALE` if used, helpers h0, h1, ..., then f. */
 export class Printer {
   private lines: string[] = [];
   /** Constructs met while printing that known bugs are keyed on (known-bugs.ts); see the "return" case. */
   readonly features = new Set<string>();
   private counters = { v: 0, i: 0, k: 0, b: 0 };
+  private usesScale = false;
   private helpers: { name: string; arity: number }[] = [];
 
   private constructor(private readonly mode: Mode) {}
@@ -313,9 +315,9 @@ export class Printer {
 
   static print(program: Program, mode: Mode): Printer {
     const p = new Printer(mode);
-    p.lines.push(`const SCALE = ${SCALE};`, "");
     program.helpers.forEach((h, i) => p.fn(h, `h${i}`, ["a", "b", "c"]));
     p.fn(program.main, "f", ["x", "y", "z"]);
+    if (p.usesScale) p.lines.unshift(`const SCALE = ${SCALE};`, "");
     return p;
   }
 
@@ -486,6 +488,7 @@ export class Printer {
   private node(e: Expr, scope: Scope): Printed {
     switch (e.k) {
       case "const":
+        this.usesScale ||= e.v === SCALE;
         return { s: fmt(e.v), p: e.v < 0 ? UNARY : ATOM };
       case "ref":
         return { s: scope.vars[e.i % scope.vars.length], p: ATOM };
