@@ -51,6 +51,17 @@ export function logSumExp(z: number[]): number {
   return m + Math.log(s);
 }
 
+/** for...of over an array parameter, with a continue. */
+/** @differentiable */
+export function sumSq(a: number[], w: number): number {
+  let s = 0;
+  for (const v of a) {
+    if (v < -1) continue;
+    s += w * v * v;
+  }
+  return s;
+}
+
 /** An array that reaches no gradient, and one element used alone. */
 /** @differentiable */
 export function firstOnly(a: Float64Array, unused: number[], k: number): number {
@@ -141,6 +152,14 @@ describe("array parameters", () => {
     dz.forEach((v: number, i: number) => expect(v).toBeCloseTo(e[i] / total, 12));
   });
 
+  it("for...of with continue: d/da_i = 2 w a_i where a_i >= -1, d/dw = the sum of those squares", () => {
+    const a = [0.5, -1.5, 1.2, -0.3];
+    const [da, dw] = check("sumSq", [a, 0.7]);
+    expect(da).toEqual(a.map((v) => (v < -1 ? 0 : 2 * 0.7 * v)));
+    expect(dw).toBeCloseTo(a.filter((v) => v >= -1).reduce((t, v) => t + v * v, 0), 14);
+    expect(js).toContain("// for (const v of a), in reverse");
+  });
+
   it("an array no gradient reaches gets zeros of its kind and length", () => {
     const [da, dunused, dk] = check("firstOnly", [Float64Array.of(2, 3, 4), [1, 2], 5]);
     expect(Array.from(da)).toEqual([5, 0, 0]);
@@ -183,6 +202,11 @@ describe("arrays that are refused, at the node", () => {
     expect(refused("const b = a;\nreturn b[0];").text).toBe("a");
     expect(refused("return g(a);", "a: Float64Array").message).toMatch(/can only be indexed/);
     expect(refused("return Math.max(...[x]);").message).toMatch(/spread|array literals/);
+  });
+
+  it("for...of with break, or over something else than an array parameter", () => {
+    expect(refused("let s = 0;\nfor (const v of a) {\n  if (v > x) break;\n  s += v;\n}\nreturn s;").message).toMatch(/`break` and `return` inside `for...of`/);
+    expect(refused("let s = 0;\nfor (const v of [x, 2]) s += v;\nreturn s;").text).toBe("[x, 2]");
   });
 
   it("a parameter of another type names the supported ones", () => {

@@ -28,7 +28,7 @@ describe("refused at compile time, at the node", () => {
     const forIn = only("  let s = 0;\n  for (const k in { a: 1 }) s += x;\n  return s;");
     expect(forIn).toMatchObject({ code: 94002, line: 5, column: 3 });
     expect(forIn.text).toMatch(/for\.\.\.in.*counting `for` loop/);
-    expect(only("  let s = 0;\n  for (const v of [1, 2]) s += v * x;\n  return s;")).toMatchObject({ code: 94002, line: 5, column: 3 });
+    expect(only("  let s = 0;\n  for (const v of [1, 2]) s += v * x;\n  return s;")).toMatchObject({ code: 94002, line: 5, column: 19, at: "[1, 2]" });
     expect(only("  let s = x;\n  outer: while (s < 10) {\n    s = s * 2;\n    break outer;\n  }\n  return s;")).toMatchObject({ code: 94002, line: 5, column: 3 });
   });
   it("94001 other statements", () => {

@@ -229,6 +229,7 @@ function loopHeading(s: Loop): string {
   if (ts.isForStatement(node)) return `for (${node.initializer?.getText() ?? ""}; ${node.condition?.getText() ?? ""}; ${node.incrementor?.getText() ?? ""})`;
   if (ts.isWhileStatement(node)) return `while (${node.expression.getText()})`;
   if (ts.isDoStatement(node)) return `do ... while (${node.expression.getText()})`;
+  if (ts.isForOfStatement(node)) return `for (${node.initializer.getText()} of ${node.expression.getText()})`;
   return "loop";
 }
 

@@ -92,7 +92,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         return loopBody(f.statement);
       }
       case ts.SyntaxKind.ForOfStatement:
-        return fail(Code.UnsupportedLoop, s, "`for...of` is not supported yet; write `for (let i = 0; i < a.length; i++)` and read `a[i]`");
+        return forOf(s as ts.ForOfStatement);
       case ts.SyntaxKind.ForInStatement:
         return fail(Code.UnsupportedLoop, s, "`for...in` iterates over object keys, which have no derivative; use a counting `for` loop");
       case ts.SyntaxKind.BreakStatement:
@@ -107,6 +107,30 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       default:
         return fail(Code.UnsupportedStatement, s, `\`${firstWord(s)}\` statements are not supported in a @differentiable function; use const/let, assignments, if/else and return`);
     }
+  }
+
+  /** for (const v of a): over an array parameter, one element per iteration, to the end. */
+  function forOf(s: ts.ForOfStatement): void {
+    const init = s.initializer;
+    if (s.awaitModifier) return fail(Code.UnsupportedLoop, s, "`for await` cannot be differentiated");
+    if (!ts.isIdentifier(s.expression) || !isLocal(s.expression) || !isArrayKind(kindOf(checker.getTypeAtLocation(s.expression), checker))) {
+      return fail(Code.UnsupportedLoop, s.expression, "`for...of` is supported over an array parameter (number[] or Float64Array); for anything else write `for (let i = 0; i < n; i++)`");
+    }
+    if (!ts.isVariableDeclarationList(init) || init.declarations.length !== 1 || !ts.isIdentifier(init.declarations[0].name)) {
+      return fail(Code.UnsupportedLoop, init, "`for...of` needs one new variable: `for (const v of a)`");
+    }
+    if (leaves(s.statement)) {
+      return fail(Code.UnsupportedLoop, s, "`break` and `return` inside `for...of` are not supported yet; write `for (let i = 0; i < a.length; i++)` with the test in its condition or a flag");
+    }
+    loopBody(s.statement);
+  }
+
+  /** A break of this loop (not of a loop inside it), or a return, in its body. */
+  function leaves(n: ts.Node, nested = false): boolean {
+    if ((ts.isBreakStatement(n) && !nested) || ts.isReturnStatement(n)) return true;
+    if (ts.isFunctionLike(n)) return false;
+    const inner = nested || ts.isIterationStatement(n, false);
+    return ts.forEachChild(n, (c) => (leaves(c, inner) ? true : undefined)) ?? false;
   }
 
   function loopBody(body: ts.Statement): void {

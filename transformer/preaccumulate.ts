@@ -97,10 +97,13 @@ function perUnit(loop: BLoop, adjoints: ReadonlySet<string>, namer: Namer): BLoo
       known.set(s.adj, value);
     } else body.push({ ...s, value });
   }
-  // c per unit of c stayed 1 (`s += a[i] * b[i]` passes ds through unchanged): c needs no update.
+  // c per unit of c stayed 1 (`s += a[i] * b[i]` passes ds through): c needs no update, and the
+  // copies of c are gone (`da[i] += b[i] * ds`); the note stays while per-unit locals remain.
   const writes = body.filter((s) => (s.k === "acc" || s.k === "set") && s.adj === cStep);
   if (writes.length === 1 && writes[0].k === "set" && writes[0].value.k === "num" && writes[0].value.value === 1) {
-    return { ...loop, body: body.filter((s) => s !== writes[0] && s.k !== "note") };
+    const rest = body.filter((s) => s !== writes[0]);
+    const perUnitLocals = rest.some((s) => (s.k === "acc" || s.k === "set") && loop.locals.has(s.adj));
+    return { ...loop, body: perUnitLocals ? rest : rest.filter((s) => s.k !== "note") };
   }
   body.push({ k: "note", text: `the iteration's gradient, applied to ${c} once` });
   body.push({ k: "set", adj: c, value: binary("*", ref(cStep), ref(c)) });

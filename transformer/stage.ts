@@ -130,7 +130,7 @@ class Stager {
   private returningLoop(s: ts.IterationStatement, rest: readonly ts.Statement[]): void {
     if (!this.env.has(RETURNED)) this.setFlag(RETURNED, false, s);
     this.guarded = true;
-    this.loop(s as ts.WhileStatement | ts.DoStatement | ts.ForStatement);
+    this.loop(s as ts.WhileStatement | ts.DoStatement | ts.ForStatement | ts.ForOfStatement);
     const returned = ref(this.env.get(RETURNED)!);
     // In an enclosing loop: done ||= returned (it stops), skip ||= returned (its iteration ends).
     for (const flag of [this.scope.done, this.scope === FUNCTION_SCOPE ? undefined : this.scope.flag]) {
@@ -146,7 +146,7 @@ class Stager {
     if (ts.isVariableStatement(s)) return this.variables(s);
     if (ts.isExpressionStatement(s)) return this.assignment(s.expression, trailingComment(s));
     if (ts.isIfStatement(s)) return this.joiningIf(s);
-    if (ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s)) return this.loop(s);
+    if (ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s) || ts.isForOfStatement(s)) return this.loop(s);
     if (ts.isBlock(s)) return this.list(s.statements);
     if (ts.isEmptyStatement(s)) return;
     throw new DiffError(Code.UnsupportedStatement, s, "this statement is not supported in a @differentiable function");
@@ -215,8 +215,8 @@ class Stager {
    * block, and ends by writing each header's new value (`x = x_1`). break and continue become
    * flags, like early returns: `done` ends the loop at its test, `skip` skips the rest of the body.
    */
-  private loop(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement): void {
-    const counter = ts.isForStatement(s) ? this.counterOf(s) : undefined;
+  private loop(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement | ts.ForOfStatement): void {
+    const counter = ts.isForStatement(s) ? this.counterOf(s) : ts.isForOfStatement(s) ? this.elementCounter(s) : undefined;
     if (ts.isForStatement(s) && !counter && s.initializer) {
       if (ts.isVariableDeclarationList(s.initializer)) this.variables(s.initializer);
       else this.assignment(s.initializer);
@@ -246,7 +246,8 @@ class Stager {
     this.loopDepth++;
     this.pendingTests.push(test);
     const before = new Map(this.env);
-    if (counter) this.env.set(counter.symbol, counter.counter.name);
+    if (counter?.symbol) this.env.set(counter.symbol, counter.counter.name);
+    if (ts.isForOfStatement(s)) this.element(s, counter!.counter);
     this.list([s.statement]);
     const update = ts.isForStatement(s) && !counter ? s.incrementor : undefined;
     if (update && breaks) this.joinWith(negate(ref(this.env.get(scope.done!)!)), () => this.assignment(update), () => {}, s);
@@ -267,6 +268,27 @@ class Stager {
     carried.forEach((symbol, i) => this.env.set(symbol, headers[i]));
     const booleans = headers.filter((_, i) => this.isBoolean(carried[i]));
     this.body.push({ k: "loop", kind: ts.isDoStatement(s) ? "do" : "while", counter: counter?.counter, test, pre: pre.length ? pre : undefined, body, carried: headers, booleans: booleans.length ? booleans : undefined, source: s });
+  }
+
+  /**
+   * for (const v of a) → for (let i = 0; i < a.length; i++) with `const v = a[i]` first in the body
+   * (the fence allows it over an array parameter, with no break or return inside).
+   */
+  private elementCounter(s: ts.ForOfStatement): { symbol: undefined; counter: Counter } {
+    const array = this.value(s.expression);
+    if (array.k !== "ref") throw new DiffError(Code.UnsupportedLoop, s.expression, "`for...of` goes over an array parameter here");
+    const name = this.declare(this.ctx.namer.fresh("i"));
+    return { symbol: undefined, counter: { name, from: num(0), to: { k: "length", array: array.name }, op: "<", step: 1 } };
+  }
+
+  /** `const v = a[i]`: the element a for...of iteration binds. */
+  private element(s: ts.ForOfStatement, counter: Counter): void {
+    const decl = (s.initializer as ts.VariableDeclarationList).declarations[0];
+    const to = counter.to as { k: "length"; array: string };
+    const value: Expr = { k: "elem", array: to.array, index: ref(counter.name) };
+    const name = this.declare((decl.name as ts.Identifier).text);
+    this.body.push({ k: "def", name, value, op: "copy", args: [value], assign: false, source: decl });
+    this.env.set(this.symbol(decl.name), name);
   }
 
   /**
@@ -318,8 +340,8 @@ class Stager {
   }
 
   /** The loop's test over its headers; a counter loop's test is its counter. */
-  private loopTest(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement, counted: boolean, done: string | undefined): Expr {
-    const condition = counted ? undefined : ts.isForStatement(s) ? s.condition : s.expression;
+  private loopTest(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement | ts.ForOfStatement, counted: boolean, done: string | undefined): Expr {
+    const condition = counted || ts.isForOfStatement(s) ? undefined : ts.isForStatement(s) ? s.condition : s.expression;
     let test: Expr = { k: "global", text: "true" };
     // A test that calls a function is computed by statements run before each evaluation (pre).
     if (condition) {
@@ -663,7 +685,7 @@ function containsReturn(node: ts.Node): boolean {
   return ts.forEachChild(node, (c) => (containsReturn(c) ? true : undefined)) ?? false;
 }
 
-const isLoop = (s: ts.Node): s is ts.IterationStatement => ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s);
+const isLoop = (s: ts.Node): s is ts.IterationStatement => ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s) || ts.isForOfStatement(s);
 
 /** `x` in `x = e`, `x += e`, `x++`. */
 function assignedIdentifier(n: ts.Node): ts.Identifier | undefined {
