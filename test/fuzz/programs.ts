@@ -303,6 +303,7 @@ export class Printer {
   private lines: string[] = [];
   /** Constructs met while printing that known bugs are keyed on (known-bugs.ts); see the "return" case. */
   readonly features = new Set<string>();
+  private readonly fnFeatures = new Set<string>();
   private counters = { v: 0, i: 0, k: 0, b: 0 };
   private usesScale = false;
   private helpers: { name: string; arity: number }[] = [];
@@ -328,8 +329,10 @@ export class Printer {
     if (this.mode === "ts") this.lines.push("/** @differentiable */", `export function ${name}(${sig}): number {`);
     else this.lines.push(`function ${name}(${sig}) {`);
     const scope: Scope = { vars: [...params], mutable: [...params], flags: [], inLoop: false };
+    this.fnFeatures.clear();
     this.block(t.body, scope, 1);
     this.lines.push(`  return ${this.expr(t.ret, scope).s};`, "}", "");
+    if (this.fnFeatures.has("constant-max-return-in-loop") && readsOutput(t.ret)) this.features.add("constant-max-return-in-loop-and-output-read");
     this.helpers.push({ name, arity: params.length });
   }
 
@@ -385,8 +388,7 @@ export class Printer {
         if (scope.inLoop) this.emit(depth, `if (${this.cond(st.c, scope)}) ${st.kind};`);
         return;
       case "return":
-        // e.g. (a bug now fixed) a return of Math.max inside a loop:
-        //   if (scope.inLoop && st.e.k === "variadic") this.features.add("return-max-min-in-loop");
+        if (scope.inLoop && st.e.k === "variadic" && st.e.fn !== "Math.hypot" && !readsVariable(st.c)) this.fnFeatures.add("constant-max-return-in-loop");
         this.emit(depth, `if (${this.cond(st.c, scope)}) return ${this.expr(st.e, scope).s};`);
         return;
       case "if":
@@ -636,6 +638,29 @@ export class Printer {
 
 /** The TypeScript source of a program: helpers h0, h1, ... and f. */
 export const programSource = (p: Program): string => Printer.module(p, "ts");
+
+/** Whether a condition reads any variable (else it is constant, such as `0.5 < 2.5`). */
+function readsVariable(t: Expr | Cond | Expr[]): boolean {
+  if (Array.isArray(t)) return t.some(readsVariable);
+  if (t.k === "ref" || t.k === "flag") return true;
+  if (t.k === "const") return false;
+  return Object.values(t).some((v) => typeof v === "object" && v !== null && readsVariable(v as Expr));
+}
+
+/** Whether the derivative rule of the operation at the top of `e` reads its output (exp' = y, ...). */
+function readsOutput(e: Expr): boolean {
+  switch (e.k) {
+    case "unary":
+      return ["Math.exp", "Math.expm1", "Math.sqrt", "Math.cbrt", "Math.tan", "Math.tanh"].includes(e.fn);
+    case "pow":
+    case "variadic":
+    case "mod":
+    case "sigmoid":
+      return true;
+    default:
+      return false;
+  }
+}
 
 /** The constructs of a program that known bugs are keyed on. */
 export const programFeatures = (p: Program): ReadonlySet<string> => Printer.print(p, "ts").features;
