@@ -4,7 +4,7 @@
 // Also refuses a gradient that would have to flow through a call tsgrad cannot see into.
 
 import { Code, DiffError } from "./diagnostics.js";
-import { type Stmt, type StagedFunction, forEachDef, operandName, refsOf } from "./ir.js";
+import { type Stmt, type StagedFunction, forEachDef, forEachStore, operandName, refsOf } from "./ir.js";
 
 export interface Activity {
   active: ReadonlySet<string>;
@@ -19,6 +19,8 @@ export function analyzeActivity(fn: StagedFunction): Activity {
     forEachDef(fn.body, (d) => {
       if (d.op !== null && d.args.some((a) => varied.has(operandName(a)!))) varied.add(d.name);
     });
+    // h[j] = v: a local array varies once any value written into it does.
+    forEachStore(fn.body, (st) => varied.has(operandName(st.value)!) && varied.add(st.array));
   }
 
   const useful = new Set([fn.result]);
@@ -34,6 +36,9 @@ export function analyzeActivity(fn: StagedFunction): Activity {
           size = useful.size;
           backward(s.body);
         }
+      } else if (s.k === "store" && useful.has(s.array)) {
+        const v = operandName(s.value);
+        if (v) useful.add(v);
       } else if (s.k === "def" && useful.has(s.name)) {
         if (s.op !== null) s.args.forEach((a) => operandName(a) && useful.add(operandName(a)!));
         else if (s.opaqueCall && [...refsOf(s.value)].some((n) => varied.has(n))) {

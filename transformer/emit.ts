@@ -161,6 +161,13 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
     if (s.k === "if") {
       return ts.setOriginalNode(f.createIfStatement(exprToTs(s.test), f.createBlock(emitForward(s.then), true), s.else.length ? f.createBlock(emitForward(s.else), true) : undefined), s.source);
     }
+    if (s.k === "array") return ts.setOriginalNode(declareConst(s.name, newArray(s.kind, exprToTs(s.length))), s.source);
+    if (s.k === "store") {
+      // h[j] = v, h[j] += v
+      const target = exprToTs({ k: "elem", array: s.array, index: s.index });
+      const token = s.add ? ts.SyntaxKind.PlusEqualsToken : ts.SyntaxKind.EqualsToken;
+      return ts.setOriginalNode(f.createExpressionStatement(f.createBinaryExpression(target, token, exprToTs(s.value))), s.source);
+    }
     const value = exprToTs(s.value);
     // `const done_1: boolean = !done`: in a loop, TypeScript cannot infer a boolean from another it narrows.
     const annotate = s.type === "boolean" && (s.value.k === "ref" || (s.value.k === "unary" && s.value.op === "!"));
@@ -269,7 +276,8 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
       line = s.declare ? declareConst(s.name, value, reassigned.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const) : f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value));
       if (body.indexOf(s) === 0) comment(line, "restore this iteration's saved values");
     } else if (s.k === "set") {
-      line = s.declare ? declareConst(s.adj, exprToTs(s.value), ts.NodeFlags.Let) : f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.adj), exprToTs(s.value)));
+      const target = s.index ? exprToTs({ k: "elem", array: s.adj, index: s.index }) : f.createIdentifier(s.adj);
+      line = s.declare ? declareConst(s.adj, exprToTs(s.value), ts.NodeFlags.Let) : f.createExpressionStatement(f.createAssignment(target, exprToTs(s.value)));
     } else if (s.k === "acc") {
       // dv += -e reads better as dv -= e.
       const negated = s.value.k === "unary" && s.value.op === "-" ? s.value.arg : s.value.k === "num" && s.value.value < 0 ? { k: "num" as const, value: -s.value.value } : undefined;
@@ -347,6 +355,13 @@ function typeOf(kind: ValueKind, gradient: boolean, written?: string): ts.TypeNo
 const tupleType = (shape: FunctionShape) =>
   f.createTupleTypeNode(shape.params.map((p, i) => f.createNamedTupleMember(undefined, f.createIdentifier(`d${p}`), undefined, typeOf(shape.kinds[i], true, shape.types?.[i]))));
 
+/** `new Float64Array(n)` or `new Array<number>(n).fill(0)`: a zero array of length n. */
+function newArray(kind: "Float64Array" | "number[]", length: ts.Expression): ts.Expression {
+  if (kind === "Float64Array") return f.createNewExpression(f.createIdentifier("Float64Array"), undefined, [length]);
+  const empty = f.createNewExpression(f.createIdentifier("Array"), [numberType()], [length]);
+  return f.createCallExpression(f.createPropertyAccessExpression(empty, "fill"), undefined, [f.createNumericLiteral(0)]);
+}
+
 /** `zerosLike(h)` for a matrix, `new Float64Array(v.length)` for a vector: a matrix op's adjoint buffer. */
 function zeroBuffer(vector: boolean, like: string, zeros: string): ts.Expression {
   if (vector) return zeroArray("Float64Array", like);
@@ -356,10 +371,9 @@ function zeroBuffer(vector: boolean, like: string, zeros: string): ts.Expression
 /** `new Float64Array(a.length)` or `new Array<number>(a.length).fill(0)`: a zero gradient for array `a`. */
 function zeroArray(kind: ValueKind, array: string, zeros?: string): ts.Expression {
   if (kind === "Matrix") return f.createCallExpression(f.createIdentifier(zeros!), undefined, [f.createIdentifier(array)]);
-  const length = [f.createPropertyAccessExpression(f.createIdentifier(array), "length")];
-  if (kind === "Float64Array" || kind === "Int32Array") return f.createNewExpression(f.createIdentifier(kind), undefined, length);
-  const empty = f.createNewExpression(f.createIdentifier("Array"), [numberType()], length);
-  return f.createCallExpression(f.createPropertyAccessExpression(empty, "fill"), undefined, [f.createNumericLiteral(0)]);
+  const length = f.createPropertyAccessExpression(f.createIdentifier(array), "length");
+  if (kind === "Int32Array") return f.createNewExpression(f.createIdentifier(kind), undefined, [length]);
+  return newArray(kind === "Float64Array" ? kind : "number[]", length);
 }
 
 const gradientTuple = (shape: FunctionShape) =>

@@ -10,6 +10,7 @@
 import ts from "typescript";
 import { type FunctionNode, isRuntimeExport } from "./annotations.js";
 import { matrixRules } from "../runtime/ops/index.js";
+import { arrayCreation } from "./stage.js";
 import { Code, DiffError } from "./diagnostics.js";
 
 
@@ -153,6 +154,11 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         fail(Code.UnsupportedDeclaration, d.name, "a local named `Math` would hide the Math functions the generated gradient calls; rename it");
       } else if (!ts.isIdentifier(d.name)) {
         fail(Code.UnsupportedDeclaration, d.name, "destructuring is not supported yet in a @differentiable function; declare one variable per value");
+      } else if (d.initializer && arrayCreation(d.initializer)) {
+        // const h = new Float64Array(n): at the top level, const, its length any number.
+        if (depth > 0 || !(flags & ts.NodeFlags.Const)) {
+          fail(Code.UnsupportedDeclaration, d, "an array created in a @differentiable function must be a `const` at the function's top level (not in a loop or branch) for now");
+        } else expression(arrayCreation(d.initializer)!.length);
       } else if (d.initializer) {
         expression(d.initializer);
       }
@@ -173,7 +179,14 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
   function target(e: ts.Expression): void {
     if (ts.isElementAccessExpression(e)) {
-      return fail(Code.UnsupportedExpression, e, "writing array elements is not supported yet in a @differentiable function; keep the value in a local number (parameters are read-only: the backward pass reads them as they were)");
+      if (!ts.isIdentifier(e.expression) || !isCreatedArray(e.expression)) {
+        return fail(Code.UnsupportedExpression, e, "only arrays the function creates (`const h = new Float64Array(n)`) can be written in a @differentiable function; parameters are read-only (the backward pass reads them as they were): copy into a local array first");
+      }
+      const op = e.parent && ts.isBinaryExpression(e.parent) ? e.parent.operatorToken.kind : undefined;
+      if (op !== undefined && op !== ts.SyntaxKind.EqualsToken && op !== ts.SyntaxKind.PlusEqualsToken && op !== ts.SyntaxKind.MinusEqualsToken) {
+        return fail(Code.UnsupportedExpression, e.parent, "only `=`, `+=`, `-=`, `++` and `--` write array elements for now; read the element into a local, compute, and assign it");
+      }
+      return expression(e.argumentExpression);
     }
     if (!ts.isIdentifier(e)) {
       return fail(Code.UnsupportedExpression, e, "only local variables can be assigned in a @differentiable function (no fields or elements yet)");
@@ -271,15 +284,19 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
   /** a[i]: an element of an array parameter, at an index computed from numbers. */
   function element(e: ts.ElementAccessExpression): void {
+    if (ts.isIdentifier(e.expression) && isCreatedArray(e.expression)) return expression(e.argumentExpression);
     if (!ts.isIdentifier(e.expression) || !isLocal(e.expression) || !isArrayKind(kindOf(checker.getTypeAtLocation(e.expression), checker))) {
-      return fail(Code.UnsupportedExpression, e, "only elements of array parameters (number[] or Float64Array) can be read in a @differentiable function");
+      return fail(Code.UnsupportedExpression, e, "only elements of array parameters (number[] or Float64Array) and of arrays the function creates can be read in a @differentiable function");
+    }
+    if (!isParameter(e.expression) && !isCreatedArray(e.expression)) {
+      return fail(Code.UnsupportedExpression, e, "this array is neither a parameter nor created here with `new Float64Array(n)` or `new Array(n).fill(0)`; tsgrad cannot follow its elements");
     }
     expression(e.argumentExpression);
   }
 
   function property(p: ts.PropertyAccessExpression): void {
     if (mathMember(p) !== undefined) return;
-    if (p.name.text === "length" && ts.isIdentifier(p.expression) && isLocal(p.expression) && isArrayKind(kindOf(checker.getTypeAtLocation(p.expression), checker))) return;
+    if (p.name.text === "length" && ts.isIdentifier(p.expression) && isLocal(p.expression) && (isArrayKind(kindOf(checker.getTypeAtLocation(p.expression), checker)) || isCreatedArray(p.expression))) return;
     if (p.expression.kind === ts.SyntaxKind.ThisKeyword) return; // this.k: a constant of the instance
     const t = checker.getTypeAtLocation(p);
     if (ts.isIdentifier(p.expression) && t.flags & ts.TypeFlags.NumberLiteral) return; // an enum member or a const field
@@ -291,7 +308,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     if ((kind === "Matrix" || kind === "Int32Array") && !isCallee(id)) {
       return fail(Code.UnsupportedExpression, id, `\`${id.text}\` can only be passed to tsgrad's matrix operations (matmul, addBias, relu, sum, ...) in a @differentiable function so far`);
     }
-    if (isArrayKind(kind) && !isCallee(id)) {
+    if ((isArrayKind(kind) || isCreatedArray(id)) && !isCallee(id)) {
       return fail(Code.UnsupportedExpression, id, `the array \`${id.text}\` can only be indexed (\`${id.text}[i]\`) or measured (\`${id.text}.length\`) in a @differentiable function so far; copies, array arguments and array results come later`);
     }
     const symbol = checker.getSymbolAtLocation(id);
@@ -300,6 +317,17 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     if (ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
       fail(Code.MutableCapture, id, `\`${id.text}\` is a mutable variable outside this @differentiable function; its value could change between the forward and backward pass. Pass it in as a parameter, or make it const`);
     }
+  }
+
+  /** `h` declared in fn as `const h = new Float64Array(n)` (or `new Array(n).fill(0)`). */
+  function isCreatedArray(id: ts.Identifier): boolean {
+    const decl = checker.getSymbolAtLocation(id)?.valueDeclaration;
+    return decl !== undefined && isLocal(id) && ts.isVariableDeclaration(decl) && decl.initializer !== undefined && arrayCreation(decl.initializer) !== undefined;
+  }
+
+  function isParameter(id: ts.Identifier): boolean {
+    const decl = checker.getSymbolAtLocation(id)?.valueDeclaration;
+    return decl !== undefined && ts.isParameter(decl) && decl.parent === fn;
   }
 
   function isCallee(id: ts.Identifier): boolean {

@@ -40,6 +40,11 @@ export interface Def {
   source: ts.Node;
   /** A user comment to keep on this line. */
   note?: string;
+  /**
+   * The value reads an element of a local array (`const h_j = h[j]`, `x > h[j]`): it holds what the
+   * element was then, which a later write may change, so it is saved, never recomputed.
+   */
+  snapshot?: boolean;
   /** For op null: set when the value comes from a call of a function tsgrad cannot differentiate. */
   opaqueCall?: ts.Node;
   /** Values are numbers, but a condition kept in a local (`const pos = x > 0`) is a boolean. */
@@ -135,7 +140,26 @@ export interface Push {
   slot?: Slot;
 }
 
-export type Stmt = Def | Let | If | Loop | Push;
+/** `const h = new Float64Array(n)`: an array the function creates, written then read (its elements change). */
+export interface ArrayDecl {
+  k: "array";
+  name: string;
+  length: Expr;
+  kind: "Float64Array" | "number[]";
+  source: ts.Node;
+}
+
+/** `h[j] = v` or, with `add`, `h[j] += v`: a write to an element of a local array; `value` is an atom. */
+export interface Store {
+  k: "store";
+  array: string;
+  index: Expr;
+  value: Expr;
+  add: boolean;
+  source: ts.Node;
+}
+
+export type Stmt = Def | Let | If | Loop | Push | ArrayDecl | Store;
 
 /** A staged function: parameters, body, and the name holding the result. */
 export interface StagedFunction {
@@ -153,8 +177,8 @@ export interface StagedFunction {
 export type BStmt =
   /** With `index`, the adjoint is an array and the line adds to one element: `da[i] += value`. */
   | { k: "acc"; adj: string; value: Expr; declare?: boolean; index?: Expr }
-  /** `dv = value`: after an overwrite the adjoint restarts (`dx = 0`, folded into the next write). */
-  | { k: "set"; adj: string; value: Expr; declare?: boolean }
+  /** `dv = value`: after an overwrite the adjoint restarts (`dx = 0`, folded into the next write); with `index`, one element: `dh[j] = 0`. */
+  | { k: "set"; adj: string; value: Expr; declare?: boolean; index?: Expr }
   | { k: "zero"; adj: string }
   | { k: "if"; test: Expr; then: BStmt[]; else: BStmt[] }
   | { k: "grads"; names: string[]; callee: Expr; args: Expr[] }
@@ -284,11 +308,27 @@ export function forEachDef(body: readonly Stmt[], visit: (d: Def) => void): void
   }
 }
 
+/** Visits every ArrayDecl (the fence keeps them at the function's top level). */
+export function forEachArray(body: readonly Stmt[], visit: (a: ArrayDecl) => void): void {
+  for (const s of body) if (s.k === "array") visit(s);
+}
+
+/** Visits every Store, in order, also inside branches and loops. */
+export function forEachStore(body: readonly Stmt[], visit: (s: Store) => void): void {
+  for (const s of body) {
+    if (s.k === "store") visit(s);
+    else if (s.k === "if") forEachStore(s.then, visit), forEachStore(s.else, visit);
+    else if (s.k === "loop") forEachStore(s.body, visit);
+  }
+}
+
 /** Every name a forward statement list reads (tests, values, loop bounds, pushes). */
 export function forwardReads(body: readonly Stmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
     if (s.k === "def") refsOf(s.value, out);
     else if (s.k === "push") out.add(s.name);
+    else if (s.k === "store") refsOf(s.value, out), refsOf(s.index, out), out.add(s.array);
+    else if (s.k === "array") refsOf(s.length, out);
     else if (s.k === "if") {
       refsOf(s.test, out);
       forwardReads(s.then, out);

@@ -98,15 +98,28 @@ export function finishBackward(body: readonly BStmt[], outputs: readonly string[
   const cleaned = foldResets(withoutDeadAdjoints(clean(body), adjoints));
   const total = mentions(cleaned);
   for (const o of outputs) total.set(o, (total.get(o) ?? 0) + 1);
-  // An array or matrix parameter's gradient is allocated before the backward pass (emit.ts), never here.
-  const buffers = [...indexedAdjoints(cleaned)].filter((a) => outputs.includes(a));
+  // Array and matrix gradients are allocated before their first write: a parameter's by emit.ts
+  // before the backward pass, a local array's by an alloc at its start, a matrix's by one before
+  // its first kernel (declare, below).
+  const kernels = kernelAdjoints(cleaned);
+  const buffers = [...indexedAdjoints(cleaned)].filter((a) => outputs.includes(a) || !kernels.has(a));
   return declare(cleaned, new Set(buffers), total, adjoints);
+}
+
+/** Adjoints some matrix kernel adds into. */
+function kernelAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
+  for (const s of body) {
+    if (s.k === "kernel") out.add(s.adj);
+    else if (s.k === "if") kernelAdjoints(s.then, out), kernelAdjoints(s.else, out);
+    else if (s.k === "loop") kernelAdjoints(s.body, out);
+  }
+  return out;
 }
 
 /** Adjoints written element by element (`da[i] += ...`) or by kernels: arrays and matrices. */
 export function indexedAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
-    if ((s.k === "acc" && s.index) || s.k === "kernel") out.add(s.adj);
+    if (((s.k === "acc" || s.k === "set") && s.index) || s.k === "kernel") out.add(s.adj);
     else if (s.k === "if") indexedAdjoints(s.then, out), indexedAdjoints(s.else, out);
     else if (s.k === "loop") indexedAdjoints(s.body, out);
   }
@@ -183,11 +196,11 @@ function foldResets(body: readonly BStmt[]): BStmt[] {
   const out: BStmt[] = body.map((s) => (s.k === "if" ? { ...s, then: foldResets(s.then), else: foldResets(s.else) } : s.k === "loop" ? { ...s, body: foldResets(s.body) } : s));
   for (let i = 0; i < out.length; i++) {
     const reset = out[i];
-    if (reset.k !== "set" || !isNum(reset.value, 0)) continue;
+    if (reset.k !== "set" || !isNum(reset.value, 0) || reset.index) continue;
     for (let j = i + 1; j < out.length; j++) {
       const next = out[j];
       if (next.k === "comment") continue;
-      if ((next.k === "acc" || next.k === "set") && next.adj === reset.adj && !refsOf(next.value).has(reset.adj)) {
+      if ((next.k === "acc" || next.k === "set") && next.adj === reset.adj && !next.index && !refsOf(next.value).has(reset.adj)) {
         out[j] = { k: "set", adj: reset.adj, value: next.value };
         out.splice(i, 1);
         i--;
@@ -293,7 +306,7 @@ export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): S
   for (const s of body) {
     if (s.k === "acc" || s.k === "set") {
       refsOf(s.value, out);
-      if (s.k === "acc" && s.index) refsOf(s.index, out);
+      if ((s.k === "acc" || s.k === "set") && s.index) refsOf(s.index, out);
     } else if (s.k === "grads") s.args.forEach((a) => refsOf(a, out));
     else if (s.k === "kernel") s.args.forEach((a) => refsOf(a, out)), out.add(s.like);
     else if (s.k === "alloc") out.add(s.like);
@@ -349,13 +362,22 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
         refsOf(s.value, live);
         out.push(s);
       } else if (s.k === "let" && live.has(s.name)) out.push(s);
-      else if (s.k === "push") {
+      else if (s.k === "store" && live.has(s.array)) {
+        // h[j] = v: needed by whatever later reads h.
+        refsOf(s.value, live);
+        refsOf(s.index, live);
+        out.push(s);
+      } else if (s.k === "array" && live.has(s.name)) {
+        refsOf(s.length, live);
+        out.push(s);
+      } else if (s.k === "push") {
         live.add(s.name);
         out.push(s);
       } else if (s.k === "loop") {
         // A loop runs if anything after it reads what it carries, or it saves values for a backward loop.
         const saves = hasPush(s.body);
-        if (!s.carried.some((c) => live.has(c)) && !saves && !(s.count && live.has(s.count))) continue;
+        const fills = writesTo(s.body, live);
+        if (!s.carried.some((c) => live.has(c)) && !saves && !fills && !(s.count && live.has(s.count))) continue;
         s.carried.forEach((c) => live.add(c));
         keep(s.body);
         const body = keep(s.body);
@@ -374,6 +396,8 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
     }
     return out.reverse();
   };
+  const writesTo = (stmts: readonly Stmt[], arrays: ReadonlySet<string>): boolean =>
+    stmts.some((t) => (t.k === "store" && arrays.has(t.array)) || (t.k === "loop" && writesTo(t.body, arrays)) || (t.k === "if" && (writesTo(t.then, arrays) || writesTo(t.else, arrays))));
   const hasPush = (stmts: readonly Stmt[]): boolean => stmts.some((t) => t.k === "push" || (t.k === "loop" && hasPush(t.body)) || (t.k === "if" && (hasPush(t.then) || hasPush(t.else))));
   // Two passes: a join variable's `let` comes before the branch that makes it live.
   keep(body);

@@ -247,7 +247,7 @@ function definedIn(fn: StagedFunction): string[] {
   const names = [...fn.params];
   const visit = (body: StagedFunction["body"]) =>
     body.forEach((s) => {
-      if ((s.k === "def" || s.k === "let") && !names.includes(s.name)) names.push(s.name);
+      if ((s.k === "def" || s.k === "let" || s.k === "array") && !names.includes(s.name)) names.push(s.name);
       if (s.k === "loop" && s.count && !names.includes(s.count)) names.push(s.count);
       if (s.k === "loop") s.frames?.forEach((frame) => names.push(frame.array));
       if (s.k === "if") {

@@ -43,6 +43,8 @@ function rolesOf(loop: BLoop, adjoints: ReadonlySet<string>): Roles | undefined 
   for (const s of loop.body) {
     if (s.k === "comment") continue;
     if (s.k !== "acc" && s.k !== "set" && s.k !== "grads") return undefined;
+    // A local array's gradient (dh[j] = 0, dx += dh[j]) is read and reset element by element: left as is.
+    if (s.k !== "grads" && ((s.k === "set" && s.index) || readsElementOf(s.value, adjoints))) return undefined;
     const reads = s.k === "grads" ? new Set(s.args.flatMap((a) => [...refsOf(a)])) : refsOf(s.value);
     for (const name of reads) {
       if (!adjoints.has(name)) continue;
@@ -128,4 +130,22 @@ function mentions(s: BStmt, name: string): boolean {
 
 function writesOf(body: readonly BStmt[], adj: string): number {
   return body.filter((s) => (s.k === "acc" || s.k === "set") && s.adj === adj).length;
+}
+
+/** Does `e` read an element of an adjoint array (`dh[j]`)? */
+function readsElementOf(e: Expr, adjoints: ReadonlySet<string>): boolean {
+  switch (e.k) {
+    case "elem":
+      return adjoints.has(e.array) || readsElementOf(e.index, adjoints);
+    case "unary":
+      return readsElementOf(e.arg, adjoints);
+    case "binary":
+      return readsElementOf(e.left, adjoints) || readsElementOf(e.right, adjoints);
+    case "call":
+      return e.args.some((a) => readsElementOf(a, adjoints));
+    case "cond":
+      return readsElementOf(e.test, adjoints) || readsElementOf(e.then, adjoints) || readsElementOf(e.else, adjoints);
+    default:
+      return false;
+  }
 }

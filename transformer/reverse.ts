@@ -8,7 +8,7 @@
 
 import ts from "typescript";
 import type { Activity } from "./activity.js";
-import { type BStmt, type Def, type Expr, type Loop, type Stmt, type StagedFunction, MATRIX_OP, binary, num, operandName, ref, substitute } from "./ir.js";
+import { type BStmt, type Def, type Expr, type Loop, type Stmt, type StagedFunction, type Store, MATRIX_OP, binary, forEachArray, num, operandName, ref, substitute } from "./ir.js";
 import type { Namer } from "./naming.js";
 import { exprFromTs } from "./stage.js";
 import { scalarRules } from "../runtime/rules/scalar.js";
@@ -47,6 +47,8 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
         out.push({ k: "if", test: s.test, then: block(s.then), else: block(s.else) });
       } else if (s.k === "loop") {
         out.push({ k: "loop", loop: s, body: block(s.body), locals: localAdjoints(s) });
+      } else if (s.k === "store" && activity.active.has(s.array)) {
+        out.push(...store(s));
       } else if (s.k === "def" && s.op !== null && activity.active.has(s.name) && s.args.some(active)) {
         out.push({ k: "comment", def: s }, ...operation(s, gradientOf(s)));
       }
@@ -57,6 +59,19 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
       }
     }
     return out;
+  };
+
+  /**
+   * h[j] = v  →  dv += dh[j]; dh[j] = 0   (the element's old value is gone: its gradient restarts)
+   * h[j] += v →  dv += dh[j]
+   */
+  const store = (st: Store): BStmt[] => {
+    const dh = adjointOf(st.array);
+    const element: Expr = { k: "elem", array: dh, index: st.index };
+    const lines: BStmt[] = active(st.value) ? [addTo(st.value, element)] : [];
+    if (!st.add) lines.push({ k: "set", adj: dh, index: st.index, value: num(0) });
+    const text = `${st.array}[${printName(st.index)}] ${st.add ? "+=" : "="} ${printName(st.value)}`;
+    return lines.length ? [{ k: "note", text }, ...lines] : [];
   };
 
   /** The adjoints of values a loop body defines (inner loops' too): fresh in each backward iteration. */
@@ -135,7 +150,10 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
       return [{ k: "kernel", adj, callee: runtime(grad.call), args, math, like: operandName(arg)!, vector, zeros: vector ? "" : runtime("zerosLike") }];
     });
 
-  const backward = block(fn.body);
+  // A local array's gradient: one number per element, zero before the backward pass starts.
+  const arrays: BStmt[] = [];
+  forEachArray(fn.body, (a) => activity.active.has(a.name) && arrays.push({ k: "alloc", adj: adjointOf(a.name), like: a.name, vector: true, zeros: "" }));
+  const backward = [...arrays, ...block(fn.body)];
   const paramAdjoints = fn.params.map(adjointOf);
   return { backward, paramAdjoints, adjoints: new Set(adjoints.values()) };
 }
@@ -163,7 +181,12 @@ function parseTemplate(text: string): Expr {
   return parsed;
 }
 
-/** A name for the comment of a kernel line: a ref's name, a number's digits. */
+/** A short text for a comment: a ref's name, a number's digits, `a[i]`, `i + 1`. */
 function printName(e: Expr): string {
-  return e.k === "ref" ? e.name : e.k === "num" ? String(e.value) : "?";
+  if (e.k === "ref") return e.name;
+  if (e.k === "num") return String(e.value);
+  if (e.k === "global") return e.text;
+  if (e.k === "elem") return `${e.array}[${printName(e.index)}]`;
+  if (e.k === "binary") return `${printName(e.left)} ${e.op} ${printName(e.right)}`;
+  return "...";
 }

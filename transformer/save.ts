@@ -108,7 +108,7 @@ function levelOf(body: readonly Stmt[]): Level {
   return level;
 }
 
-const cheap = (d: Def) => !d.mutable && (d.op === null ? !d.opaqueCall && !hasImpureCall(d.value) : CHEAP.has(d.op));
+const cheap = (d: Def) => !d.mutable && !d.snapshot && (d.op === null ? !d.opaqueCall && !hasImpureCall(d.value) : CHEAP.has(d.op));
 
 /**
  * `outermost`: a counting loop at the function's top level keeps its values in frames, arrays

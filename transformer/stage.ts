@@ -60,6 +60,8 @@ class Stager {
   private loopDepth = 0;
   /** Tests of the branches and loops being staged: read, though not yet in any body. */
   private readonly pendingTests: Expr[] = [];
+  /** Arrays the function creates (`const h = new Float64Array(n)`): their elements change. */
+  private readonly localArrays = new Set<string>();
 
   constructor(
     private readonly fn: FunctionNode,
@@ -86,6 +88,8 @@ class Stager {
       this.list(body.statements);
     }
     if (this.guarded) this.body.forEach((st) => st.k === "let" && st.name === this.result && (st.hoisted = true));
+    // A value computed from a local array's element (a test, Math.floor(h[j])) is saved, not recomputed.
+    forEachDef(this.body, (d) => [...refsOf(d.value)].some((n) => this.localArrays.has(n)) && (d.snapshot = true));
     return { name: fnName, params, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result };
   }
 
@@ -158,12 +162,18 @@ class Stager {
       const id = d.name as ts.Identifier;
       const name = this.declare(id.text);
       this.env.set(this.symbol(id), d.initializer ? name : undefined);
-      if (d.initializer) this.value(d.initializer, { name, assign: false, note });
+      const created = d.initializer && arrayCreation(d.initializer);
+      if (created) {
+        this.localArrays.add(name);
+        this.body.push({ k: "array", name, kind: created.kind, length: this.condition(created.length), source: d });
+      } else if (d.initializer) this.value(d.initializer, { name, assign: false, note });
     }
   }
 
   /** x = e, x += e, x++ → a new version of x. */
   private assignment(e: ts.Expression, note?: string): void {
+    const target = ts.isBinaryExpression(e) ? e.left : (e as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operand;
+    if (ts.isElementAccessExpression(target)) return this.store(e, target);
     if (ts.isBinaryExpression(e)) {
       const id = e.left as ts.Identifier;
       const want = { name: this.ctx.namer.version(id.text), assign: false, note };
@@ -180,6 +190,34 @@ class Stager {
     const op = u.operator === ts.SyntaxKind.PlusPlusToken ? "+" : "-";
     this.operation(op, [this.current(id), num(1)], e, want);
     this.env.set(this.symbol(id), want.name);
+  }
+
+  /** h[j] = e, h[j] += e, h[j] -= e, h[j]++ on a local array (the fence allows no other writes). */
+  private store(e: ts.Expression, target: ts.ElementAccessExpression): void {
+    const array = (this.current(target.expression as ts.Identifier) as { name: string }).name;
+    const index = this.condition(target.argumentExpression);
+    const write = (value: Expr, add: boolean): void => void this.body.push({ k: "store", array, index, value, add, source: e });
+    if (!ts.isBinaryExpression(e)) return write(num((e as ts.PrefixUnaryExpression).operator === ts.SyntaxKind.PlusPlusToken ? 1 : -1), true);
+    const kind = e.operatorToken.kind;
+    if (kind === ts.SyntaxKind.EqualsToken) return write(this.value(e.right), false);
+    if (kind === ts.SyntaxKind.PlusEqualsToken) return write(this.value(e.right), true);
+    if (kind === ts.SyntaxKind.MinusEqualsToken) return write(this.operation("neg", [this.value(e.right)], e), true);
+    throw new DiffError(Code.UnsupportedExpression, e.operatorToken, `\`${e.operatorToken.getText()}\` on an array element is not supported yet; write \`h[j] = h[j] * v\` with a local first`);
+  }
+
+  /** `const h_j = h[j]`: what an element of a local array holds now, kept for the backward pass. */
+  private snapshot(e: ts.ElementAccessExpression, want?: Want): Expr {
+    const value = this.condition(e);
+    const index = value.k === "elem" && value.index.k === "ref" ? value.index.name : "elem";
+    const target = want ?? { name: this.ctx.namer.fresh(`${(value as { array: string }).array}_${index}`), assign: false };
+    this.body.push({ k: "def", name: target.name, value, op: "copy", args: [value], assign: target.assign, source: e, note: target.note, snapshot: true });
+    return ref(target.name);
+  }
+
+  private isLocalArray(e: ts.Expression): boolean {
+    if (!ts.isIdentifier(e) || !this.isLocal(e)) return false;
+    const current = this.env.get(this.symbol(e));
+    return current !== undefined && this.localArrays.has(current);
   }
 
   /** An `if` that does not return: both branches, then a join for each variable they change. */
@@ -346,7 +384,7 @@ class Stager {
     // A test that calls a function is computed by statements run before each evaluation (pre).
     if (condition) {
       test = this.condition(condition);
-      if (hasImpureCall(test)) test = this.test(condition);
+      if (hasImpureCall(test) || [...refsOf(test)].some((n) => this.localArrays.has(n))) test = this.test(condition);
     }
     if (done === undefined) return test;
     const notDone = negate(ref(done));
@@ -446,6 +484,7 @@ class Stager {
 
   /** Stages a number-valued expression; returns an atom (num, ref or global) holding its value. */
   private value(e: ts.Expression, want?: Want): Expr {
+    if (ts.isElementAccessExpression(e) && this.isLocalArray(e.expression)) return this.snapshot(e, want);
     const atom = this.atom(e);
     if (atom) return want ? this.emit(want, atom, "copy", [atom], e) : atom;
     if (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e)) {
@@ -564,7 +603,7 @@ class Stager {
    */
   private test(e: ts.Expression): Expr {
     const test = this.condition(e);
-    if (!hasCall(test, () => true)) return test;
+    if (!hasCall(test, () => true) && ![...refsOf(test)].some((n) => this.localArrays.has(n))) return test;
     const name = this.ctx.namer.fresh("cond");
     this.body.push({ k: "def", name, value: test, op: null, args: [], assign: false, source: e, type: "boolean" });
     return ref(name);
@@ -880,6 +919,18 @@ function foldConstantBranches(body: readonly Stmt[]): Stmt[] {
     if (s.k === "loop") return [{ ...s, body: foldConstantBranches(s.body), pre: s.pre && foldConstantBranches(s.pre) }];
     return [s];
   });
+}
+
+/** new Float64Array(n), new Array(n).fill(0), new Array<number>(n).fill(0) → its kind and length. */
+export function arrayCreation(e: ts.Expression): { kind: "Float64Array" | "number[]"; length: ts.Expression } | undefined {
+  const isNew = (x: ts.Expression, name: string): x is ts.NewExpression => ts.isNewExpression(x) && ts.isIdentifier(x.expression) && x.expression.text === name && x.arguments?.length === 1;
+  if (isNew(e, "Float64Array")) return { kind: "Float64Array", length: e.arguments![0] };
+  if (ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression) && e.expression.name.text === "fill" && e.arguments.length === 1) {
+    const [fill] = e.arguments;
+    const inner = e.expression.expression;
+    if (ts.isNumericLiteral(fill) && Number(fill.text) === 0 && isNew(inner, "Array")) return { kind: "number[]", length: inner.arguments![0] };
+  }
+  return undefined;
 }
 
 /** `a.length` on a plain identifier. */

@@ -1,0 +1,150 @@
+// Arrays a @differentiable function creates (new Float64Array(n), new Array(n).fill(0)), written
+// with = += -= ++ and read back: elements overwritten, read before and after, in loops over time
+// steps. Every gradient against central finite differences and vjp; the refusals at the node.
+
+import { beforeAll, describe, expect, it } from "vitest";
+import ts from "typescript";
+import { compile, compileToJs, expectClose } from "./harness.js";
+
+const source = `
+/** A dense layer into a local array, then a ReLU and a sum of squares. */
+/** @differentiable */
+export function layer(W: Float64Array, x: Float64Array, n: number): number {
+  const m = x.length;
+  const h = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < m; i++) {
+      h[j] += W[j * m + i] * x[i];
+    }
+  }
+  let s = 0;
+  for (let j = 0; j < n; j++) {
+    const r = h[j] > 0 ? h[j] : 0;
+    s += r * r;
+  }
+  return s;
+}
+
+/** One element written, read, overwritten with what it held, read again. */
+/** @differentiable */
+export function overwrite(x: number, y: number): number {
+  const h = new Array(2).fill(0);
+  h[0] = x * x;
+  const a = h[0];
+  h[0] = a * y;
+  h[1] -= h[0];
+  h[1]++;
+  return h[0] + a * h[1];
+}
+
+/** A recurrence through the previous element: c[i] = c[i - 1] * x + a[i]. */
+/** @differentiable */
+export function horner(a: number[], x: number): number {
+  const c = new Float64Array(a.length);
+  c[0] = a[0];
+  for (let i = 1; i < a.length; i++) c[i] = c[i - 1] * x + a[i];
+  return c[a.length - 1];
+}
+
+/** Time steps of explicit diffusion: u is overwritten in place every step. */
+/** @differentiable */
+export function diffuse(u0: Float64Array, k: number, steps: number): number {
+  const n = u0.length;
+  const u = new Float64Array(n);
+  const next = new Float64Array(n);
+  for (let i = 0; i < n; i++) u[i] = u0[i];
+  for (let t = 0; t < steps; t++) {
+    for (let i = 1; i + 1 < n; i++) next[i] = u[i] + k * (u[i - 1] - 2 * u[i] + u[i + 1]);
+    for (let i = 1; i + 1 < n; i++) u[i] = Math.sin(next[i]);
+  }
+  let e = 0;
+  for (let i = 0; i < n; i++) e += u[i] * u[i] * (i + 1);
+  return e;
+}
+`;
+
+let m: Record<string, any>;
+let js: string;
+
+beforeAll(async () => {
+  ({ module: m, js } = await compile(source));
+});
+
+/** Central differences in every number argument and every element of every array argument. */
+function numeric(f: (...args: any[]) => number, args: any[], h = 1e-6): number[][] {
+  return args.map((a, i) => {
+    const at = (j: number | undefined, d: number) =>
+      f(...args.map((b, k) => (k !== i ? b : j === undefined ? b + d : Object.assign(b instanceof Float64Array ? Float64Array.from(b) : [...b], { [j]: b[j] + d }))));
+    if (typeof a === "number") return [(at(undefined, h) - at(undefined, -h)) / (2 * h)];
+    return Array.from(a as ArrayLike<number>, (_, j) => (at(j, h) - at(j, -h)) / (2 * h));
+  });
+}
+
+/** `counts`: indices of integer arguments (a length, a number of steps), whose gradient is 0 and not a difference. */
+function check(name: string, args: any[], counts: number[] = [], tol = 1e-6): any[] {
+  const g: any[] = m[`${name}_grad`](...args);
+  const n = numeric((...xs: any[]) => m[name](...xs.map((x, i) => (counts.includes(i) ? args[i] : x))), args);
+  g.forEach((gi, i) => expectClose(typeof gi === "number" ? [gi] : Array.from(gi), counts.includes(i) ? [0] : n[i], tol));
+  const { value, cache } = m[`${name}_forward`](...args);
+  expect(value).toBe(m[name](...args));
+  for (const scale of [1, -2]) {
+    const back = m[`${name}_backward`](cache, scale);
+    back.forEach((bi: any, i: number) => expectClose(typeof bi === "number" ? [bi] : Array.from(bi), (typeof g[i] === "number" ? [g[i]] : Array.from(g[i] as number[])).map((v) => v * scale), 1e-12));
+  }
+  return g;
+}
+
+describe("arrays the function creates", () => {
+  it("a dense layer accumulated into h, then a ReLU read twice from h", () => {
+    const W = Float64Array.from([0.5, -0.3, 0.8, 0.1, 0.7, -0.6, -0.9, 0.2, 0.4, 0.3, -0.5, 0.6]);
+    check("layer", [W, Float64Array.from([0.9, -0.4, 0.3]), 4], [2]);
+    expect(js).toContain("const dh = new Float64Array(h.length)");
+  });
+
+  it("an element written, read, overwritten, decremented, incremented: d/dx and d/dy by hand", () => {
+    const [x, y] = [0.7, -1.3];
+    const [dx, dy] = check("overwrite", [x, y]);
+    // f = x²y + x²(1 - x²y) = x²y + x² - x⁴y
+    expect(dx).toBeCloseTo(2 * x * y + 2 * x - 4 * x ** 3 * y, 12);
+    expect(dy).toBeCloseTo(x * x - x ** 4, 12);
+  });
+
+  it("a recurrence through the previous element (Horner)", () => {
+    const a = [0.3, -1.2, 0.8, 0.5, -0.7];
+    const [da, dx] = check("horner", [a, 0.9]);
+    // c[n-1] = Σ a[i] x^(n-1-i)
+    a.forEach((_, i) => expect(da[i]).toBeCloseTo(0.9 ** (a.length - 1 - i), 12));
+    expect(dx).toBeCloseTo(a.reduce((s, ai, i) => s + ai * (a.length - 1 - i) * 0.9 ** (a.length - 2 - i), 0), 12);
+  });
+
+  it("time steps that overwrite a local array in place", () => {
+    check("diffuse", [Float64Array.from([0.1, 0.5, -0.3, 0.8, 0.2, -0.4]), 0.2, 7], [2]);
+  });
+});
+
+describe("array writes that are refused, at the node", () => {
+  const refused = (body: string, params = "a: Float64Array, x: number") => {
+    const src = `const table = [1, 2, 3];\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`;
+    const { diagnostics } = compileToJs(src);
+    const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && d.code >= 94000);
+    expect(errors.length, `expected a tsgrad error for:\n${body}`).toBeGreaterThan(0);
+    const d = errors[0];
+    return { text: src.slice(d.start!, d.start! + d.length!), message: ts.flattenDiagnosticMessageText(d.messageText, "\n") };
+  };
+
+  it("a parameter's element", () => {
+    const r = refused("a[0] = x;\nreturn a[0];");
+    expect(r.text).toBe("a[0]");
+    expect(r.message).toMatch(/parameters are read-only/);
+  });
+
+  it("an array created inside a loop, or with let", () => {
+    expect(refused("let s = 0;\nfor (let i = 0; i < 2; i++) {\n  const h = new Float64Array(2);\n  h[0] = x;\n  s += h[0];\n}\nreturn s;").message).toMatch(/top level/);
+    expect(refused("let h = new Float64Array(2);\nh[0] = x;\nreturn h[0];").message).toMatch(/`const`/);
+  });
+
+  it("*= on an element, and an array tsgrad did not see made", () => {
+    expect(refused("const h = new Float64Array(2);\nh[0] = x;\nh[0] *= x;\nreturn h[0];").message).toMatch(/only `=`, `\+=`, `-=`/);
+    expect(refused("return table[0] * x;").message).toMatch(/only elements of array parameters|neither a parameter/);
+  });
+});
