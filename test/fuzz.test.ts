@@ -152,9 +152,33 @@ export function f(x: number): number {
     expect(m.f_grad(0.2)).toEqual([0]);
   });
 
+  // Open (test/fuzz/known-bugs.ts); a wrong gradient. Cause: the value assigned in the branch
+  // and the variable the loop carries share one name, y_1 (`let y_1; if (x > 0) y_1 = Math.exp(y);
+  // else y_1 = y; for (...) { y_1 = y_1 + 1; }`). exp's rule reads its output (`dy += y_1 * dy_1`),
+  // but by the time the backward pass runs the loop has overwritten y_1 (e^0.4 + 1 instead of
+  // e^0.4), and nothing saves the value the rule needs. The same for every rule that reads its
+  // output (sqrt, %, tanh, ...; found as y %= ... in a nested branch, before a loop in the outer
+  // one). Without the branch, or with a second if instead of the loop, the gradient is right.
+  it.fails("y = Math.exp(y) in a branch, then a loop that updates y: exp' reads the branch's value, not the loop's", async () => {
+    const { module: m } = await compile(`/** @differentiable */
+export function f(x: number, y: number): number {
+  if (x > 0) {
+    y = Math.exp(y);
+  }
+  for (let i = 0; i < 1; i++) {
+    y += 1;
+  }
+  return y;
+}
+`);
+    const g = m.f_grad(0.7, 0.4); // [0, e^0.4] = [0, 1.4918...]; tsgrad gives [0, e^0.4 + 1]
+    expectClose(g, [0, Math.exp(0.4)]);
+  });
+
   it("every open bug in known-bugs.ts has its it.fails test above", () => {
     expect(knownBugs.map((b) => b.test)).toEqual([
       "a return of Math.max inside a loop under a constant test, and a last return whose rule reads its value: f declared once",
+      "y = Math.exp(y) in a branch, then a loop that updates y: exp' reads the branch's value, not the loop's",
     ]);
   });
 });

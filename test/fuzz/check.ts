@@ -55,7 +55,7 @@ export async function checkProgram(program: Program, compile: Compile, options: 
     m = await compile(MODULE_HEADER + source);
   } catch (e) {
     const why = e instanceof CompileError ? e.message : String((e as Error)?.stack ?? e);
-    return { status: "fail", message: report(source, undefined, `does not compile:\n${why}`) };
+    return { status: "fail", message: report(source, undefined, `does not compile, or its output does not load:\n${why}`) };
   }
   for (const o of accepted) {
     let problem: string | undefined;
@@ -72,7 +72,7 @@ export async function checkProgram(program: Program, compile: Compile, options: 
 function checkAt(m: Module, o: Oracle, n: number): string | undefined {
   const p = o.point;
   const value = m.f(...p);
-  if (!Object.is(value, o.value)) return `f(...) = ${value}, but the reference twin computes ${o.value} (a fuzzer bug)`;
+  if (!Object.is(value, o.value)) return `f(...) = ${value}, but the reference twin computes ${o.value} (the fuzzer's printer, or the transformer changed f)`;
 
   const depth = m.__saved.size;
   const g: number[] = m.f_grad(...p);

@@ -23,6 +23,10 @@ export const knownBugs: readonly KnownBug[] = [
     feature: "constant-max-return-in-loop-and-output-read",
     test: "a return of Math.max inside a loop under a constant test, and a last return whose rule reads its value: f declared once",
   },
+  {
+    feature: "loop-after-branch-assign-reading-output",
+    test: "y = Math.exp(y) in a branch, then a loop that updates y: exp' reads the branch's value, not the loop's",
+  },
 ];
 
 /** The known bug a program may trigger, if any. */

@@ -358,11 +358,13 @@ export class Printer {
       }
       case "assign": {
         const v = pick(scope.mutable, st.target);
+        if (depth > 1 && st.op === "=" && readsOutput(st.e)) this.fnFeatures.add("nested-assign-reads-output");
         this.emit(depth, `${v} ${st.op} ${this.expr(st.e, scope).s};`);
         return this.assigned(depth, v);
       }
       case "posAssign": {
         const v = pick(scope.mutable, st.target);
+        if (depth > 1 && st.op === "%=") this.fnFeatures.add("nested-assign-reads-output");
         const p = this.positive(st.e, st.w, scope).s;
         this.emit(depth, st.op === "%=" && this.mode === "reference" ? `${v} = $.mod(${v}, ${p});` : `${v} ${st.op} ${p};`);
         return this.assigned(depth, v);
@@ -412,6 +414,7 @@ export class Printer {
    * small); a while counter is bumped first, so `continue` cannot skip it.
    */
   private loop(st: Extract<Stmt, { k: "loop" }>, scope: Scope, depth: number): void {
+    if (this.fnFeatures.has("nested-assign-reads-output")) this.features.add("loop-after-branch-assign-reading-output");
     const inner: Scope = { vars: [...scope.vars], mutable: [...scope.mutable], flags: [...scope.flags], inLoop: true };
     const extra = (test: string) => (st.c ? `${test} && ${this.condAt(st.c, scope)}` : test);
     if (st.form !== "while" && st.form !== "do") {
