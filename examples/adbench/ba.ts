@@ -9,64 +9,62 @@
 // Each row of the Jacobian depends on 15 inputs only (the camera, the point, the weight), so the
 // 2×15 block of an observation is two reverse sweeps: the gradients of e_x and of e_y.
 //
-//   grad(baReprojectionError)(cam, X, w, φx, φy, 0) → [∂e_x/∂cam (11), ∂e_x/∂X (3), ∂e_x/∂w, ...]
+//   grad(baReprojectionError)(r1, ..., k2, X1, X2, X3, w, φx, φy, 0) → [∂e_x/∂r1, ..., ∂e_x/∂w, ...]
 //   baJacobian(ba) → { rows, cols, vals }: ADBench's CSR layout, 31p nonzeros
 
 import { grad } from "tsgrad";
 import { BA_CAMERA_SIZE, type BaInput } from "./io.js";
 
 /**
- * One coordinate of the weighted reprojection error, w·(proj(cam, X) − φ)[coord], coord 0 for
- * x and 1 for y. `cam` holds r1 r2 r3 C1 C2 C3 f u0 v0 k1 k2; `X` the point.
+ * One coordinate of the weighted reprojection error, w·(proj(camera, X) − feature)[coord], coord
+ * 0 for x and 1 for y. The camera is r1 r2 r3 (Rodrigues vector), C1 C2 C3 (centre), f (focal
+ * length), u0 v0 (principal point), k1 k2 (radial distortion), as in the data files.
  * @differentiable
  */
 export function baReprojectionError(
-  cam: Float64Array,
-  X: Float64Array,
+  r1: number, r2: number, r3: number, C1: number, C2: number, C3: number, f: number, u0: number, v0: number, k1: number, k2: number,
+  X1: number, X2: number, X3: number,
   w: number,
   featureX: number,
   featureY: number,
   coord: number,
 ): number {
   // The point relative to the camera centre.
-  const px = X[0] - cam[3];
-  const py = X[1] - cam[4];
-  const pz = X[2] - cam[5];
+  const px = X1 - C1;
+  const py = X2 - C2;
+  const pz = X3 - C3;
 
-  // Rotate it by the Rodrigues vector r (axis r/θ, angle θ = |r|).
-  const r0 = cam[0];
-  const r1 = cam[1];
-  const r2 = cam[2];
-  const theta2 = r0 * r0 + r1 * r1 + r2 * r2;
+  // Rotate it by r (the axis a = r/θ, the angle θ = |r|).
+  const theta2 = r1 * r1 + r2 * r2 + r3 * r3;
   let camX = 0;
   let camY = 0;
   let camZ = 0;
   if (theta2 !== 0) {
-    // X cos θ + (v × X) sin θ + v (v·X)(1 − cos θ), with v = r/θ
+    // p cos θ + (a × p) sin θ + a (a·p)(1 − cos θ)
     const theta = Math.sqrt(theta2);
     const cosTheta = Math.cos(theta);
     const sinTheta = Math.sin(theta);
-    const v0 = r0 / theta;
-    const v1 = r1 / theta;
-    const v2 = r2 / theta;
-    const along = (v0 * px + v1 * py + v2 * pz) * (1 - cosTheta);
-    camX = px * cosTheta + (v1 * pz - v2 * py) * sinTheta + v0 * along;
-    camY = py * cosTheta + (v2 * px - v0 * pz) * sinTheta + v1 * along;
-    camZ = pz * cosTheta + (v0 * py - v1 * px) * sinTheta + v2 * along;
+    const a1 = r1 / theta;
+    const a2 = r2 / theta;
+    const a3 = r3 / theta;
+    const along = (a1 * px + a2 * py + a3 * pz) * (1 - cosTheta);
+    camX = px * cosTheta + (a2 * pz - a3 * py) * sinTheta + a1 * along;
+    camY = py * cosTheta + (a3 * px - a1 * pz) * sinTheta + a2 * along;
+    camZ = pz * cosTheta + (a1 * py - a2 * px) * sinTheta + a3 * along;
   } else {
-    // θ = 0: X + r × X, the first-order form, which keeps the derivatives in r
-    camX = px + (r1 * pz - r2 * py);
-    camY = py + (r2 * px - r0 * pz);
-    camZ = pz + (r0 * py - r1 * px);
+    // θ = 0: p + r × p, the first-order form, which keeps the derivatives in r
+    camX = px + (r2 * pz - r3 * py);
+    camY = py + (r3 * px - r1 * pz);
+    camZ = pz + (r1 * py - r2 * px);
   }
 
   // Perspective division, radial distortion, then to pixels.
   const ux = camX / camZ;
   const uy = camY / camZ;
   const radius2 = ux * ux + uy * uy;
-  const distortion = 1 + cam[9] * radius2 + cam[10] * radius2 * radius2;
-  const projX = cam[6] * distortion * ux + cam[7];
-  const projY = cam[6] * distortion * uy + cam[8];
+  const distortion = 1 + k1 * radius2 + k2 * radius2 * radius2;
+  const projX = f * distortion * ux + u0;
+  const projY = f * distortion * uy + v0;
 
   return coord === 0 ? w * (projX - featureX) : w * (projY - featureY);
 }
@@ -82,31 +80,29 @@ export function baWeightError(w: number): number {
 /** The residual vector ADBench computes: [e_0x, e_0y, e_1x, ..., e_(p−1)y, ω_0, ..., ω_(p−1)]. */
 export function baResiduals(ba: BaInput, out = new Float64Array(3 * ba.p)): Float64Array {
   for (let i = 0; i < ba.p; i++) {
-    const cam = camera(ba, i);
-    const X = point(ba, i);
-    const w = ba.weights[i];
-    const fx = ba.features[2 * i];
-    const fy = ba.features[2 * i + 1];
-    out[2 * i] = baReprojectionError(cam, X, w, fx, fy, 0);
-    out[2 * i + 1] = baReprojectionError(cam, X, w, fx, fy, 1);
-    out[2 * ba.p + i] = baWeightError(w);
+    out[2 * i] = reprojectionError(ba, i, 0);
+    out[2 * i + 1] = reprojectionError(ba, i, 1);
+    out[2 * ba.p + i] = baWeightError(ba.weights[i]);
   }
   return out;
 }
 
 /**
  * Observation i's 2×15 block into `block` (row-major, 30 numbers): rows e_x and e_y; columns
- * the 11 camera parameters, the 3 point coordinates, the weight. Two reverse sweeps.
+ * the 11 camera parameters, the 3 point coordinates, the weight. Two reverse sweeps, each
+ * returning the gradient on all 18 arguments, of which the first 15 are the block's row.
  */
 export function baBlock(ba: BaInput, i: number, block: Float64Array = new Float64Array(30)): Float64Array {
-  const cam = camera(ba, i);
-  const X = point(ba, i);
-  const w = ba.weights[i];
+  const c = BA_CAMERA_SIZE * ba.camIndex[i];
+  const t = 3 * ba.pointIndex[i];
+  const { cams, points } = ba;
   for (let coord = 0; coord < 2; coord++) {
-    const [dcam, dX, dw] = grad(baReprojectionError)(cam, X, w, ba.features[2 * i], ba.features[2 * i + 1], coord);
-    block.set(dcam, 15 * coord);
-    block.set(dX, 15 * coord + BA_CAMERA_SIZE);
-    block[15 * coord + 14] = dw;
+    const row = grad(baReprojectionError)(
+      cams[c], cams[c + 1], cams[c + 2], cams[c + 3], cams[c + 4], cams[c + 5], cams[c + 6], cams[c + 7], cams[c + 8], cams[c + 9], cams[c + 10],
+      points[t], points[t + 1], points[t + 2],
+      ba.weights[i], ba.features[2 * i], ba.features[2 * i + 1], coord,
+    );
+    for (let j = 0; j < 15; j++) block[15 * coord + j] = row[j];
   }
   return block;
 }
@@ -159,14 +155,14 @@ export function baJacobian(
   return { nrows: 3 * p, ncols: weightColumns + p, rows, cols, vals };
 }
 
-/** Observation i's camera, as a view into `ba.cams` (11 numbers). */
-function camera(ba: BaInput, i: number): Float64Array {
-  const c = ba.camIndex[i];
-  return ba.cams.subarray(BA_CAMERA_SIZE * c, BA_CAMERA_SIZE * (c + 1));
-}
-
-/** Observation i's point, as a view into `ba.points` (3 numbers). */
-function point(ba: BaInput, i: number): Float64Array {
-  const t = ba.pointIndex[i];
-  return ba.points.subarray(3 * t, 3 * t + 3);
+/** baReprojectionError for observation i of `ba`. */
+function reprojectionError(ba: BaInput, i: number, coord: number): number {
+  const c = BA_CAMERA_SIZE * ba.camIndex[i];
+  const t = 3 * ba.pointIndex[i];
+  const { cams, points } = ba;
+  return baReprojectionError(
+    cams[c], cams[c + 1], cams[c + 2], cams[c + 3], cams[c + 4], cams[c + 5], cams[c + 6], cams[c + 7], cams[c + 8], cams[c + 9], cams[c + 10],
+    points[t], points[t + 1], points[t + 2],
+    ba.weights[i], ba.features[2 * i], ba.features[2 * i + 1], coord,
+  );
 }
