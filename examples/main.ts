@@ -5,7 +5,9 @@
 import { checkGradient, grad, valueAndGrad, vjp } from "tsgrad";
 import { expSeries, logisticMap, newtonSqrt, springEnergy, totalPaid } from "./loops.js";
 import { addThenMultiply, circuit, max, multiply, neuron, staged } from "./seed.js";
-import { accuracy, initNetwork, spiralData, train } from "./network.js";
+import { accuracy, initNetwork, networkLoss, spiralData, train } from "./network.js";
+import { loopsLoss } from "./network/loops.js";
+import { REG } from "./network/params.js";
 
 interface Example {
   title: string;
@@ -51,6 +53,15 @@ for (const { title, f, names, args } of examples) {
   const acc = accuracy(net, X, y);
   console.log(`  training accuracy ${(100 * acc).toFixed(1)}% (${((performance.now() - start) / 1000).toFixed(1)} s)`);
   if (acc < 0.97) process.exitCode = 1;
+  // The same loss written with loops over Float64Array (examples/network/loops.ts): the same gradient.
+  const [mW1, mb1, mW2, mb2] = grad(networkLoss)(net.W1, net.b1, net.W2, net.b2, X, y);
+  const [lW1, lb1, lW2, lb2] = grad(loopsLoss)(net.W1.data, net.b1.data, net.W2.data, net.b2.data, X.data, y, REG);
+  let worst = 0;
+  for (const [loops, matrices] of [[lW1, mW1], [lb1, mb1], [lW2, mW2], [lb2, mb2]] as const) {
+    loops.forEach((g, i) => (worst = Math.max(worst, Math.abs(g - matrices.data[i]) / Math.max(1, Math.abs(g)))));
+  }
+  console.log(`  the loop version's gradient (examples/network/loops.ts) differs from the matrix version's by at most ${worst.toExponential(1)}`);
+  if (!(worst < 1e-10)) process.exitCode = 1;
 }
 
 // grad(staged) compiled to a direct reference to the generated staged_grad; vjp keeps a cache.

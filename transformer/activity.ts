@@ -13,7 +13,7 @@ export interface Activity {
 
 export function analyzeActivity(fn: StagedFunction): Activity {
   // A loop feeds its headers back into its body: repeat until nothing changes.
-  const varied = new Set(fn.params);
+  const varied = new Set(fn.params.filter((p) => !fn.data?.includes(p)));
   for (let size = -1; size !== varied.size; ) {
     size = varied.size;
     forEachDef(fn.body, (d) => {

@@ -285,6 +285,8 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   /** a[i]: an element of an array parameter, at an index computed from numbers. */
   function element(e: ts.ElementAccessExpression): void {
     if (ts.isIdentifier(e.expression) && isCreatedArray(e.expression)) return expression(e.argumentExpression);
+    // y[i] of an Int32Array parameter: integer data (a class label), used as an index or a constant.
+    if (ts.isIdentifier(e.expression) && isParameter(e.expression) && kindOf(checker.getTypeAtLocation(e.expression), checker) === "Int32Array") return expression(e.argumentExpression);
     if (!ts.isIdentifier(e.expression) || !isLocal(e.expression) || !isArrayKind(kindOf(checker.getTypeAtLocation(e.expression), checker))) {
       return fail(Code.UnsupportedExpression, e, "only elements of array parameters (number[] or Float64Array) and of arrays the function creates can be read in a @differentiable function");
     }
@@ -296,7 +298,8 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
   function property(p: ts.PropertyAccessExpression): void {
     if (mathMember(p) !== undefined) return;
-    if (p.name.text === "length" && ts.isIdentifier(p.expression) && isLocal(p.expression) && (isArrayKind(kindOf(checker.getTypeAtLocation(p.expression), checker)) || isCreatedArray(p.expression))) return;
+    const kind = ts.isIdentifier(p.expression) ? kindOf(checker.getTypeAtLocation(p.expression), checker) : undefined;
+    if (p.name.text === "length" && ts.isIdentifier(p.expression) && isLocal(p.expression) && (isArrayKind(kind) || kind === "Int32Array" || isCreatedArray(p.expression))) return;
     if (p.expression.kind === ts.SyntaxKind.ThisKeyword) return; // this.k: a constant of the instance
     const t = checker.getTypeAtLocation(p);
     if (ts.isIdentifier(p.expression) && t.flags & ts.TypeFlags.NumberLiteral) return; // an enum member or a const field

@@ -165,6 +165,8 @@ export type Stmt = Def | Let | If | Loop | Push | ArrayDecl | Store;
 export interface StagedFunction {
   name: string;
   params: string[];
+  /** Parameters holding integer data (Int32Array labels): read, never differentiated. */
+  data?: string[];
   body: Stmt[];
   result: string;
 }

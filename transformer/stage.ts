@@ -88,9 +88,12 @@ class Stager {
       this.list(body.statements);
     }
     if (this.guarded) this.body.forEach((st) => st.k === "let" && st.name === this.result && (st.hoisted = true));
-    // A value computed from a local array's element (a test, Math.floor(h[j])) is saved, not recomputed.
-    forEachDef(this.body, (d) => [...refsOf(d.value)].some((n) => this.localArrays.has(n)) && (d.snapshot = true));
-    return { name: fnName, params, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result };
+    // A value computed from a local array's element (a test, Math.floor(h[j])) is saved, not
+    // recomputed, unless the array is final by then (written only by statements before).
+    const changing = new Set([...this.localArrays].filter((a) => !finalWhenRead(this.body, a)));
+    forEachDef(this.body, (d) => [...refsOf(d.value)].some((n) => changing.has(n)) && (d.snapshot = true));
+    const data = this.fn.parameters.filter((p) => this.ctx.checker.getTypeAtLocation(p).getSymbol()?.getName() === "Int32Array").map((p) => (p.name as ts.Identifier).text);
+    return { name: fnName, params, data, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result };
   }
 
   // ---- statements -------------------------------------------------------------------------
@@ -210,7 +213,8 @@ class Stager {
     const value = this.condition(e);
     const index = value.k === "elem" && value.index.k === "ref" ? value.index.name : "elem";
     const target = want ?? { name: this.ctx.namer.fresh(`${(value as { array: string }).array}_${index}`), assign: false };
-    this.body.push({ k: "def", name: target.name, value, op: "copy", args: [value], assign: target.assign, source: e, note: target.note, snapshot: true });
+    // Marked `snapshot` at the end of staging, unless the array is final by the time it is read.
+    this.body.push({ k: "def", name: target.name, value, op: "copy", args: [value], assign: target.assign, source: e, note: target.note });
     return ref(target.name);
   }
 
@@ -919,6 +923,24 @@ function foldConstantBranches(body: readonly Stmt[]): Stmt[] {
     if (s.k === "loop") return [{ ...s, body: foldConstantBranches(s.body), pre: s.pre && foldConstantBranches(s.pre) }];
     return [s];
   });
+}
+
+/**
+ * Is local array `a` read only by top-level statements after every one that writes it? Then it
+ * holds its final values whenever it is read (the backward pass never writes it), and a read can
+ * be recomputed: the usual case of an array filled by one loop and read by the next ones.
+ */
+function finalWhenRead(body: readonly Stmt[], a: string): boolean {
+  const writes = (s: Stmt): boolean => (s.k === "store" && s.array === a) || (s.k === "if" && (s.then.some(writes) || s.else.some(writes))) || (s.k === "loop" && s.body.some(writes));
+  // Every read of an element is a def (a snapshot, a captured test, an opaque value).
+  const reads = (s: Stmt): boolean => {
+    let found = false;
+    forEachDef([s], (d) => (found ||= refsOf(d.value).has(a)));
+    return found;
+  };
+  const lastWrite = body.reduce((last, s, i) => (writes(s) ? i : last), -1);
+  const firstRead = body.findIndex(reads);
+  return firstRead < 0 || firstRead > lastWrite;
 }
 
 /** new Float64Array(n), new Array(n).fill(0), new Array<number>(n).fill(0) → its kind and length. */
