@@ -5,8 +5,10 @@
 //   β_ik = α_k + Σ_j q_kj − ½‖Q_k (x_i − μ_k)‖²
 //
 // Q_k is lower triangular with diagonal exp(q_kj) and the l_k below it; LSE is log-sum-exp.
-// tsgrad reads arrays only as parameters (no local arrays), so Q_k (x_i − μ_k) is never formed:
-// each of its rows is a scalar sum, squared and added into ‖·‖² as soon as it is known.
+// The diagonals and Σ_j q_kj are computed once, into local arrays. Q_k (x_i − μ_k) is never
+// formed: each of its rows is a scalar sum, squared and added into ‖·‖² as soon as it is known
+// (an array rewritten for every point would have its reads saved for the backward pass, where a
+// scalar row costs one saved number).
 //
 //   gmmObjective(g.alphas, g.means, g.icf, g.x, g.d, g.K, g.n, g.wishartGamma, g.wishartM)
 //   gmmGradient(g) → Float64Array in ADBench's order [alphas | means | icf]
@@ -35,6 +37,16 @@ export function gmmObjective(
   const icfSize = (d * (d + 1)) / 2;
   const stored = x.length / d; // n points, or one that stands for all n (the 2.5M files)
 
+  // Q_k's diagonal exp(q_kj), and Σ_j q_kj, for every component.
+  const diagonal = new Float64Array(K * d);
+  const sumQ = new Float64Array(K);
+  for (let k = 0; k < K; k++) {
+    for (let j = 0; j < d; j++) {
+      diagonal[k * d + j] = Math.exp(icf[k * icfSize + j]);
+      sumQ[k] += icf[k * icfSize + j];
+    }
+  }
+
   // Σ_i LSE_k(β_ik): for each point, log-sum-exp over the components in one pass, keeping the
   // largest β so far (top) and Σ exp(β − top), rescaled when a larger β comes.
   let sumLse = 0;
@@ -43,21 +55,18 @@ export function gmmObjective(
     let top = 0;
     let sumExp = 0;
     for (let k = 0; k < K; k++) {
-      const qk = k * icfSize; // q_k starts here in icf, and l_k d entries later
-      let sumQ = 0;
+      const lk = k * icfSize + d; // where l_k starts in icf
       let sqnorm = 0; // ‖Q_k (x_i − μ_k)‖², one row at a time
       for (let j = 0; j < d; j++) {
-        const q = icf[qk + j];
-        sumQ += q;
         // Row j of Q_k (x_i − μ_k): exp(q_kj)·(x_ij − μ_kj) + Σ_{a<j} Q_k[j, a]·(x_ia − μ_ka).
         // Q_k[j, a] is l_k entry a·(2d − 3 − a)/2 + j − 1 (column-major, below the diagonal).
-        let row = Math.exp(q) * (x[xi + j] - means[k * d + j]);
+        let row = diagonal[k * d + j] * (x[xi + j] - means[k * d + j]);
         for (let a = 0; a < j; a++) {
-          row += icf[qk + d + (a * (2 * d - 3 - a)) / 2 + j - 1] * (x[xi + a] - means[k * d + a]);
+          row += icf[lk + (a * (2 * d - 3 - a)) / 2 + j - 1] * (x[xi + a] - means[k * d + a]);
         }
         sqnorm += row * row;
       }
-      const beta = alphas[k] + sumQ - 0.5 * sqnorm;
+      const beta = alphas[k] + sumQ[k] - 0.5 * sqnorm;
       if (k === 0) {
         top = beta;
         sumExp = 1;
@@ -81,16 +90,10 @@ export function gmmObjective(
   // The Wishart prior's terms that depend on the parameters.
   let prior = 0;
   for (let k = 0; k < K; k++) {
-    const qk = k * icfSize;
     let squares = 0; // Σ_j exp(q_kj)² + Σ_t l_kt², Q_k's squared Frobenius norm
-    let sumQ = 0;
-    for (let j = 0; j < d; j++) {
-      const diagonal = Math.exp(icf[qk + j]);
-      squares += diagonal * diagonal;
-      sumQ += icf[qk + j];
-    }
-    for (let t = 0; t < icfSize - d; t++) squares += icf[qk + d + t] * icf[qk + d + t];
-    prior += 0.5 * wishartGamma * wishartGamma * squares - wishartM * sumQ;
+    for (let j = 0; j < d; j++) squares += diagonal[k * d + j] * diagonal[k * d + j];
+    for (let t = 0; t < icfSize - d; t++) squares += icf[k * icfSize + d + t] * icf[k * icfSize + d + t];
+    prior += 0.5 * wishartGamma * wishartGamma * squares - wishartM * sumQ[k];
   }
 
   const constant = stopGradient(gmmConstant(d, K, n, wishartGamma, wishartM));
