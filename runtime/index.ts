@@ -55,6 +55,8 @@ export interface GradOptions<W extends readonly number[]> {
 /** What generated code registers for each differentiable function. */
 export interface CompiledGradient {
   grad: (...args: any[]) => number[];
+  /** f_gradInto(grads, ...args): f_grad into the buffers of an earlier result (older builds have none). */
+  gradInto?: (grads: any, ...args: any[]) => any;
   forward: (...args: any[]) => { value: number; cache: unknown };
   backward: (cache: any, dout: number) => number[];
 }
@@ -111,6 +113,30 @@ export function grad(f: ScalarFunction, options?: GradOptions<readonly number[]>
   return function (this: unknown, ...args) {
     return pick(g.apply(this, args));
   };
+}
+
+/**
+ * gradInto(f)(grads, ...args) → grads: the gradient written into the buffers of an earlier result,
+ * for training loops that allocate nothing per step:
+ *   const grads = grad(loss)(W, b, X, y);          // once: arrays of the right kinds and lengths
+ *   for (...) { gradInto(loss)(grads, W, b, X, y); ... }   // zeroed and refilled in place
+ * Array (and Matrix) gradients are filled in place, number gradients overwritten, and `grads`
+ * itself is returned. Local arrays of f come from the runtime's stack, so code over numbers and
+ * arrays allocates nothing; matrix operations still allocate their results.
+ */
+export function gradInto<F extends ScalarFunction>(f: F): (grads: Grads<Parameters<F>>, ...args: Parameters<F>) => Grads<Parameters<F>> {
+  const c = compiled(f, "gradInto");
+  if (c.gradInto) return c.gradInto as any;
+  // Compiled by an older tsgrad: copy a fresh gradient in (allocates, but gives the same result).
+  return function (this: unknown, grads: any[], ...args: any[]) {
+    const fresh = c.grad.apply(this, args);
+    fresh.forEach((g: any, i) => {
+      if (typeof g === "number") grads[i] = g;
+      else if (g && "data" in g) grads[i].data.set(g.data);
+      else for (let j = 0; j < g.length; j++) grads[i][j] = g[j];
+    });
+    return grads;
+  } as any;
 }
 
 /** valueAndGrad(f)(...args) → { value, grad }: the value of f and its gradients, from one forward pass. */

@@ -10,6 +10,11 @@ const INITIAL_CAPACITY = 64;
 export class ValueStack {
   private data: Float64Array;
   private top = 0;
+  /**
+   * The views frame() made, by the slot they start at: a training step that takes the same
+   * frames at the same places each time gets the same views back, so it allocates nothing.
+   */
+  private views: (Float64Array | undefined)[] = [];
 
   constructor(capacity = INITIAL_CAPACITY) {
     this.data = new Float64Array(capacity);
@@ -33,9 +38,19 @@ export class ValueStack {
   frame(n: number): Float64Array {
     const length = n > 0 ? n : 0;
     while (this.top + length > this.data.length) this.grow();
-    const view = this.data.subarray(this.top, this.top + length);
+    let view = this.views[this.top];
+    if (view === undefined || view.length !== length) view = this.views[this.top] = this.data.subarray(this.top, this.top + length);
     this.top += length;
     return view;
+  }
+
+  /**
+   * A frame of `n` zeros: the local arrays of f_grad (`const h = saved.zeros(n)`) and their
+   * gradients, given back with release() at the end, so a gradient allocates no arrays of its own.
+   */
+  zeros(n: number): Float64Array {
+    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`tsgrad: an array of length ${n} (a length must be a whole number >= 0)`);
+    return this.frame(n).fill(0);
   }
 
   /** Gives a frame's slots back, after its backward loop. */
@@ -53,6 +68,7 @@ export class ValueStack {
     const copy = Object.create(ValueStack.prototype) as ValueStack;
     copy.data = this.data;
     copy.top = this.top;
+    copy.views = [];
     return copy;
   }
 
@@ -60,6 +76,7 @@ export class ValueStack {
     const bigger = new Float64Array(this.data.length * 2);
     bigger.set(this.data);
     this.data = bigger;
+    this.views = [];
   }
 }
 

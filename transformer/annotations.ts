@@ -146,7 +146,7 @@ export interface CustomDerivatives {
 
 const DERIVATIVE_TAG = /^\/\*\*[\s\S]*@derivative\s+([A-Za-z_$][\w$.]*)/;
 const DERIVATIVE_FORMS = "@derivative goes on a function declaration, or on a `const` holding an arrow function or function expression";
-const API = ["grad", "valueAndGrad", "vjp"];
+const API = ["grad", "gradInto", "valueAndGrad", "vjp"];
 const derivativeCache = new WeakMap<ts.Program, CustomDerivatives>();
 
 /** Every `@derivative f` function of the program, by the declaration of f; and what is wrong with the others. */

@@ -81,6 +81,7 @@ const OP_WORDS: Record<string, string> = {
   "-": "diff",
   "*": "prod",
   "/": "quot",
+  "%": "rem",
   "**": "pow",
   neg: "neg",
   sigmoid: "sig",
@@ -92,6 +93,7 @@ const OP_WORDS: Record<string, string> = {
 
 export const generatedNames = (fn: string) => ({
   grad: `${fn}_grad`,
+  gradInto: `${fn}_gradInto`,
   forward: `${fn}_forward`,
   backward: `${fn}_backward`,
 });

@@ -26,7 +26,7 @@ export type Stage = "staged" | "reverse" | "final";
 
 const RUNTIME = "tsgrad";
 const REGISTER = "registerGradient";
-const API = new Set(["grad", "valueAndGrad", "vjp"]);
+const API = new Set(["grad", "gradInto", "valueAndGrad", "vjp"]);
 
 /** What a file needs imported for its generated code: module → names. */
 type Imports = Map<string, Set<string>>;
@@ -78,7 +78,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
           gradOf: (callee, call) => gradOf(callee, call, ctx),
           derivativeOf: (call) => derivativeOf(call, ctx, namer),
           isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),
-      matrixOp: (callee) => matrixOpOf(callee, ctx.checker),
+          matrixOp: (callee) => matrixOpOf(callee, ctx.checker),
         });
     const activity = analyzeActivity(staged);
     if (activity.errors.length) return activity.errors;
@@ -99,9 +99,11 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const gSaved = save(staged.body, gFinished, gNamer);
     const gForward = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
     const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gSaved.backward) };
-    const gStack = savesValues(gSaved.forward) ? runtimeName(ctx, "saved", gNamer) : undefined;
+    // The stack keeps what loops save, and lends f_grad its local arrays.
+    const gStack = savesValues(gSaved.forward) || gForward.some((s) => s.k === "array") ? runtimeName(ctx, "saved", gNamer) : undefined;
     const gradFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, names.grad, gForward, gSaved.backward));
     if (raw) return { d, staged, members: [gradFn] };
+    const gradIntoFn = emit.withStack(gStack ?? "saved", () => emit.emitGradInto(gShape, names.gradInto, gNamer.fresh("grads"), gForward, gSaved.backward));
 
     // vjp: the forward pass keeps a cache, the backward pass takes the output's gradient.
     const vjpNamer = namer.fork();
@@ -128,6 +130,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       report,
       members: [
         gradFn,
+        gradIntoFn,
         emit.withStack(vStack, () => emit.emitForwardFunction(vShape, names.forward, vForward, staged.result, cache, ownStack)),
         emit.withStack(vStack, () => emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache, cacheParam, ownStack !== undefined)),
       ],
@@ -438,6 +441,7 @@ function registrationOf(c: CompiledFunction): ts.Statement {
   const names = generatedNames(c.d.name);
   return emit.emitRegistration(emit.identifier(REGISTER), emit.identifier(c.d.name), {
     grad: emit.identifier(names.grad),
+    gradInto: emit.identifier(names.gradInto),
     forward: emit.identifier(names.forward),
     backward: emit.identifier(names.backward),
   });
@@ -451,6 +455,7 @@ function staticRegistration(methods: readonly CompiledFunction[]): ts.ClassEleme
     const names = generatedNames(c.d.name);
     return emit.emitRegistration(emit.identifier(REGISTER), emit.propertyOf(owner, c.d.name), {
       grad: emit.propertyOf(owner, names.grad),
+      gradInto: emit.propertyOf(owner, names.gradInto),
       forward: emit.propertyOf(owner, names.forward),
       backward: emit.propertyOf(owner, names.backward),
     });
@@ -563,14 +568,16 @@ function rewriteApiCall(call: ts.CallExpression, ctx: FileContext, diagnostics: 
     return undefined;
   }
   if (!target) return undefined;
-  const simple = api === "grad" && call.arguments.length === 1;
+  // grad(f) → f_grad and gradInto(f) → f_gradInto: nothing looked up at run time.
+  const simple = (api === "grad" || api === "gradInto") && call.arguments.length === 1;
+  const generated = (name: string) => generatedNames(name)[api === "gradInto" ? "gradInto" : "grad"];
   if (ts.isIdentifier(arg) && simple && target.fn.getSourceFile() === ctx.file && !ts.isMethodDeclaration(target.fn)) {
-    return ts.setOriginalNode(emit.identifier(generatedNames(target.name).grad), call);
+    return ts.setOriginalNode(emit.identifier(generated(target.name)), call);
   }
   if (ts.isPropertyAccessExpression(arg) && ts.isMethodDeclaration(target.fn) && (ts.isIdentifier(arg.expression) || arg.expression.kind === ts.SyntaxKind.ThisKeyword)) {
     // A method keeps its `this`: grad(obj.m) → obj.m_grad.bind(obj); vjp(obj.m) → vjp(obj.m).bind(obj).
     const owner = arg.expression.kind === ts.SyntaxKind.ThisKeyword ? ts.factory.createThis() : emit.identifier((arg.expression as ts.Identifier).text);
-    const bound = simple ? emit.propertyOf(owner, generatedNames(target.name).grad) : call;
+    const bound = simple ? emit.propertyOf(owner, generated(target.name)) : call;
     return ts.factory.createCallExpression(emit.propertyOf(bound, "bind"), undefined, [owner]);
   }
   return undefined;
@@ -662,9 +669,17 @@ export function generatedText(file: ts.SourceFile, program: ts.Program, options:
     const result = compileFunction(d, ctx, options.stage ?? "final");
     if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
     else {
-      parts.push(...result.members.map((m) => printer.printNode(ts.EmitHint.Unspecified, m, file)));
+      // f_gradInto is f_grad writing into given buffers: print leaves it out (gen and the plugins emit it).
+      const shown = result.members.filter((m) => !isNamed(m, generatedNames(d.name).gradInto));
+      parts.push(...shown.map((m) => printer.printNode(ts.EmitHint.Unspecified, m, file)));
       if (result.report) reports.push(result.report);
     }
   }
   return { text: parts.join("\n\n") + "\n", diagnostics: uniqueDiagnostics(diagnostics), reports };
+}
+
+/** Is this generated function or method called `name`? */
+function isNamed(member: ts.Statement | ts.ClassElement, name: string): boolean {
+  const id = (member as ts.FunctionDeclaration | ts.MethodDeclaration).name;
+  return id !== undefined && ts.isIdentifier(id) && id.text === name;
 }

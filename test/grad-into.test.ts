@@ -1,0 +1,85 @@
+// gradInto(f)(grads, ...args): the gradient written into the buffers of an earlier result, for
+// training loops that allocate nothing per step. Checked against grad(f), for buffer reuse, for
+// the runtime stack left as found, and for the heap: bytes per call measured on the young
+// generation, against grad(f) on the same function (the meter must see its arrays).
+
+import { beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import v8 from "node:v8";
+import { compile, root } from "./harness.js";
+import { initParams } from "../examples/network/params.js";
+import { spiral } from "../examples/network/spiral.js";
+
+const source = `export { grad, gradInto } from "tsgrad";
+${readFileSync(join(root, "examples/network/loops.ts"), "utf8")}
+
+/** Numbers and a Float64Array, with a loop that saves values. */
+/** @differentiable */
+export function mixed(a: Float64Array, x: number, y: number): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s = Math.sin(s + a[i] * x) * y;
+  return s;
+}
+`;
+
+let m: Record<string, any>;
+let runtime: any;
+
+beforeAll(async () => {
+  ({ module: m } = await compile(source));
+  runtime = await import("tsgrad" as string);
+});
+
+/** Young-generation bytes per call of `run`, over batches small enough to fit between scavenges. */
+function bytesPerCall(run: () => void, calls = 200): number {
+  for (let i = 0; i < 50; i++) run(); // warm up (and let V8 optimize)
+  const samples: number[] = [];
+  for (let attempt = 0; attempt < 20 && samples.length < 5; attempt++) {
+    const before = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space")!.space_used_size;
+    for (let i = 0; i < calls; i++) run();
+    const after = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space")!.space_used_size;
+    if (after >= before) samples.push((after - before) / calls); // a scavenge in between: try again
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+describe("gradInto", () => {
+  const data = spiral({ seed: 1 });
+  const p = initParams({ d: 2, h: 100, k: 3 }, 3, 0.5);
+  const args = () => [p.W1, p.b1, p.W2, p.b2, data.X, data.y, 1e-3];
+
+  it("writes grad(f)'s values into the earlier result's buffers and returns them", () => {
+    const expected = m.loopsLoss_grad(...args());
+    const grads = m.grad(m.loopsLoss)(...args());
+    grads[0].fill(123); // stale values must be overwritten, not added to
+    const buffers = [...grads];
+    const out = m.gradInto(m.loopsLoss)(grads, ...args());
+    expect(out).toBe(grads);
+    buffers.forEach((b, i) => typeof b !== "number" && expect(out[i]).toBe(b));
+    out.forEach((g: any, i: number) => expect(typeof g === "number" ? g : Array.from(g)).toEqual(typeof expected[i] === "number" ? expected[i] : Array.from(expected[i])));
+  });
+
+  it("numbers, arrays and a loop that saves values; the stack is left as it was", () => {
+    const a = Float64Array.of(0.3, -0.2, 0.5, 0.9);
+    const expected = m.mixed_grad(a, 0.7, 1.1);
+    const before = runtime.saved.size;
+    const grads = m.mixed_grad(a, 0.1, 0.2);
+    m.mixed_gradInto(grads, a, 0.7, 1.1);
+    expect(runtime.saved.size).toBe(before);
+    expect([Array.from(grads[0]), grads[1], grads[2]]).toEqual([Array.from(expected[0]), expected[1], expected[2]]);
+  });
+
+  it("a training step allocates no arrays: bytes per call against grad's", () => {
+    const grads = m.loopsLoss_grad(...args());
+    const a = args();
+    const into = bytesPerCall(() => m.loopsLoss_gradInto(grads, ...a));
+    const fresh = bytesPerCall(() => m.loopsLoss_grad(...a));
+    // grad allocates dW1, db1, dW2, db2, dX, dy and the local arrays (their objects are on this
+    // heap, their data outside it: over 1 kB a call); gradInto at
+    // most V8's box for the number gradient it stores (dreg).
+    expect(fresh).toBeGreaterThan(500);
+    expect(into, `gradInto ${into} B/call, grad ${fresh} B/call`).toBeLessThan(64);
+  });
+});
