@@ -54,7 +54,7 @@ describe("property-based gradient checking", () => {
   it("the oracle rejects a point whose stencil crosses a kink, and trusts finite differences elsewhere", () => {
     const absOfX: Program = {
       helpers: [],
-      main: { params: ["number"], body: [], ret: { k: "unary", fn: "Math.abs", a: { k: "ref", i: 0 }, w: 0 } },
+      main: { params: ["number"], body: [], ret: { k: "unary", fn: "Math.abs", a: { k: "ref", i: 0 }, w: 0 }, sink: false },
       points: [[0], [-0.3]],
     };
     expect(programSource(absOfX)).toContain("return Math.abs(x);");

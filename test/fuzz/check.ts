@@ -1,5 +1,6 @@
-// The property: a random program's gradient from tsgrad agrees with finite differences of the
-// program itself, and its vjp agrees with its f_grad.
+// The property: the gradients tsgrad compiles for a random program's functions (f and its
+// helpers h0, h1, ...) agree with finite differences of the program itself, and their vjp with
+// their f_grad.
 //
 // Takes a Program and a compiler; gives pass, skip (no candidate point the oracle accepts, so
 // nothing was compiled) or fail with a report that shows the program as TypeScript, the point,
@@ -15,7 +16,7 @@
 
 import fc from "fast-check";
 import { CompileError, type Compile, type Module } from "./compile.js";
-import { programArbitrary, programSource, arity, type Program, type Sizes } from "./programs.js";
+import { functionsOf, programArbitrary, programSource, type Program, type Sizes } from "./programs.js";
 import { knownBugIn } from "./known-bugs.js";
 import { acceptedPoints, defaultLimits, type Limits, type Oracle } from "./reference.js";
 
@@ -44,69 +45,78 @@ export interface CheckOptions {
 }
 const defaultOptions: CheckOptions = { maxPoints: 2, limits: defaultLimits, includeKnownBugs: false };
 
-/** Compiles `program` with `compile` and checks it at up to maxPoints accepted points. */
+/**
+ * Compiles `program` with `compile` and checks f, then each helper (they are @differentiable
+ * functions too), at up to maxPoints accepted points each.
+ */
 export async function checkProgram(program: Program, compile: Compile, options: Partial<CheckOptions> = {}): Promise<Result> {
   const { maxPoints, limits } = { ...defaultOptions, ...options };
-  const { accepted, rejected } = acceptedPoints(program, maxPoints, limits);
-  if (!accepted.length) return { status: "skip", reasons: rejected };
+  const oracles = functionsOf(program).map(([name]) => ({ name, ...acceptedPoints(program, maxPoints, limits, name) }));
+  const points = oracles.reduce((n, o) => n + o.accepted.length, 0);
+  if (!points) return { status: "skip", reasons: oracles.flatMap((o) => o.rejected) };
   const source = programSource(program);
   let m: Module;
   try {
     m = await compile(MODULE_HEADER + source);
   } catch (e) {
     const why = e instanceof CompileError ? e.message : String((e as Error)?.stack ?? e);
-    return { status: "fail", message: report(source, undefined, `does not compile, or its output does not load:\n${why}`) };
+    return { status: "fail", message: report(source, "", undefined, `does not compile, or its output does not load:\n${why}`) };
   }
-  for (const o of accepted) {
-    let problem: string | undefined;
-    try {
-      problem = checkAt(m, o, arity(program));
-    } catch (e) {
-      problem = `threw ${String((e as Error)?.stack ?? e)}`;
+  for (const { name, accepted } of oracles) {
+    for (const o of accepted) {
+      let problem: string | undefined;
+      try {
+        problem = checkAt(m, name, o);
+      } catch (e) {
+        problem = `threw ${String((e as Error)?.stack ?? e)}`;
+      }
+      if (problem) return { status: "fail", message: report(source, name, o, problem) };
     }
-    if (problem) return { status: "fail", message: report(source, o, problem) };
   }
-  return { status: "pass", points: accepted.length };
+  return { status: "pass", points };
 }
 
-function checkAt(m: Module, o: Oracle, n: number): string | undefined {
+/** Checks function `name` of the compiled module at one accepted point. */
+function checkAt(m: Module, name: string, o: Oracle): string | undefined {
   const p = o.point;
-  const value = m.f(...p);
-  if (!Object.is(value, o.value)) return `f(...) = ${value}, but the reference twin computes ${o.value} (the fuzzer's printer, or the transformer changed f)`;
+  const n = p.length;
+  const f = m[name];
+  const value = f(...p);
+  if (!Object.is(value, o.value)) return `${name}(...) = ${value}, but the reference twin computes ${o.value} (the fuzzer's printer, or the transformer changed ${name})`;
 
   const depth = m.__saved.size;
-  const g: number[] = m.f_grad(...p);
-  if (m.__saved.size !== depth) return `f_grad left the shared saved-value stack at ${m.__saved.size} values (was ${depth})`;
-  if (!Array.isArray(g) || g.length !== n) return `f_grad returned ${JSON.stringify(g)}, not ${n} numbers`;
+  const g: number[] = m[`${name}_grad`](...p);
+  if (m.__saved.size !== depth) return `${name}_grad left the shared saved-value stack at ${m.__saved.size} values (was ${depth})`;
+  if (!Array.isArray(g) || g.length !== n) return `${name}_grad returned ${JSON.stringify(g)}, not ${n} numbers`;
   for (let i = 0; i < n; i++) {
     const estimates = o.estimates[i];
     if (estimates.some((d) => close(g[i], d, TOL))) continue;
     const confident = estimates.some((d, j) => estimates.some((e, k) => k > j && close(d, e, AGREE)));
     if (confident || !Number.isFinite(g[i])) {
-      return `f_grad(...)[${i}] = ${g[i]}, but finite differences give ${estimates.join(" / ")}\n  f_grad:             [${g.join(", ")}]\n  finite differences: [${o.estimates.map((es) => es[0]).join(", ")}]`;
+      return `${name}_grad(...)[${i}] = ${g[i]}, but finite differences give ${estimates.join(" / ")}\n  ${name}_grad:${" ".repeat(Math.max(1, 14 - name.length))}[${g.join(", ")}]\n  finite differences: [${o.estimates.map((es) => es[0]).join(", ")}]`;
     }
   }
 
-  const viaGrad: number[] = m.__grad(m.f)(...p);
-  if (!viaGrad.every((x, i) => Object.is(x, g[i]))) return `grad(f) gives [${viaGrad}], f_grad [${g}]`;
-  const vg = m.__valueAndGrad(m.f)(...p);
+  const viaGrad: number[] = m.__grad(f)(...p);
+  if (!viaGrad.every((x, i) => Object.is(x, g[i]))) return `grad(${name}) gives [${viaGrad}], ${name}_grad [${g}]`;
+  const vg = m.__valueAndGrad(f)(...p);
   if (!Object.is(vg.value, value) || !vg.grad.every((x: number, i: number) => close(x, g[i], VJP_TOL))) {
-    return `valueAndGrad(f) gives ${vg.value} and [${vg.grad}]; f gives ${value}, f_grad [${g}]`;
+    return `valueAndGrad(${name}) gives ${vg.value} and [${vg.grad}]; ${name} gives ${value}, ${name}_grad [${g}]`;
   }
-  const { value: v, backward } = m.__vjp(m.f)(...p);
-  if (!Object.is(v, value)) return `vjp(f) value ${v}, f's value ${value}`;
+  const { value: v, backward } = m.__vjp(f)(...p);
+  if (!Object.is(v, value)) return `vjp(${name}) value ${v}, ${name}'s value ${value}`;
   const b1: number[] = backward(1);
   const b2: number[] = backward(1);
   const b3: number[] = backward(-2.5);
   if (m.__saved.size !== depth) return `vjp left the shared saved-value stack at ${m.__saved.size} values (was ${depth})`;
-  if (!b1.every((x, i) => close(x, g[i], VJP_TOL))) return `vjp backward(1) = [${b1}], f_grad = [${g}]`;
-  if (!b2.every((x, i) => Object.is(x, b1[i]))) return `vjp backward(1) twice: [${b1}] then [${b2}]`;
-  if (!b3.every((x, i) => close(x, -2.5 * b1[i], VJP_TOL))) return `vjp backward(-2.5) = [${b3}], -2.5 backward(1) = [${b1.map((x) => -2.5 * x)}]`;
+  if (!b1.every((x, i) => close(x, g[i], VJP_TOL))) return `vjp(${name}) backward(1) = [${b1}], ${name}_grad = [${g}]`;
+  if (!b2.every((x, i) => Object.is(x, b1[i]))) return `vjp(${name}) backward(1) twice: [${b1}] then [${b2}]`;
+  if (!b3.every((x, i) => close(x, -2.5 * b1[i], VJP_TOL))) return `vjp(${name}) backward(-2.5) = [${b3}], -2.5 backward(1) = [${b1.map((x) => -2.5 * x)}]`;
   return undefined;
 }
 
-function report(source: string, o: Oracle | undefined, problem: string): string {
-  const where = o ? `at f(${o.point.join(", ")}) = ${o.value}: ` : "";
+function report(source: string, name: string, o: Oracle | undefined, problem: string): string {
+  const where = o ? `at ${name}(${o.point.join(", ")}) = ${o.value}: ` : "";
   return `${where}${problem}\n\n${source}`;
 }
 

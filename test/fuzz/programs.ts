@@ -134,6 +134,12 @@ export interface FnTemplate {
   params: ParamType[];
   body: Stmt[];
   ret: Expr;
+  /**
+   * Also return the sum of every number variable in scope at the end (`return e + (v1 + v0 + x)`),
+   * so that each value the body computes reaches the result and its gradient is checked (as
+   * Csmith prints a checksum of all variables); dead values would get no adjoint at all.
+   */
+  sink: boolean;
 }
 
 /** A module: helpers h0, h1, ... (each may call the ones before it), the function under test f, and candidate points for f. */
@@ -175,8 +181,10 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   const s = { ...defaultSizes, ...sizes };
   const w = fc.nat(FORM_RANGE);
   const constant = fc.constantFrom(...constants).map((v): Expr => ({ k: "const", v }));
+  // index 0 is the variable written last (Scope): favour it, so values flow on to the result
+  const index = fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.nat(REF_RANGE) });
   const leaf: fc.Arbitrary<Expr> = fc.oneof(
-    { weight: 4, arbitrary: fc.nat(REF_RANGE).map((i): Expr => ({ k: "ref", i })) },
+    { weight: 4, arbitrary: index.map((i): Expr => ({ k: "ref", i })) },
     { weight: 1, arbitrary: constant },
   );
 
@@ -224,7 +232,7 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   const expr = exprs[Math.max(0, s.exprDepth - 1)];
   const small = exprs[Math.max(0, s.exprDepth - 2)];
   const cond = conds[Math.max(0, s.exprDepth - 2)];
-  const target = fc.nat(REF_RANGE);
+  const target = index;
 
   const simple: fc.Arbitrary<Stmt> = fc.oneof(
     { weight: 5, arbitrary: fc.record({ k: fc.constant("decl" as const), konst: fc.boolean(), e: expr }) },
@@ -248,8 +256,9 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
         arbitrary: fc.record({
           k: fc.constant("loop" as const),
           form: fc.constantFrom<LoopForm>("for", "forDown", "forStep", "forBreak", "while", "do"),
-          trips: fc.integer({ min: 0, max: 3 }),
-          c: fc.option(cond, { nil: null, freq: 3 }),
+          trips: fc.constantFrom(1, 2, 3, 0),
+          // a data-dependent exit test now and then (with one, loops often stop at once)
+          c: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: cond }),
           body: inner,
         }),
       },
@@ -261,6 +270,7 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
       params: fc.array(fc.constant("number" as ParamType), { minLength: minParams, maxLength: maxParams }),
       body: blocks[s.stmtDepth],
       ret: exprs[s.exprDepth],
+      sink: fc.boolean(),
     });
   return fc.record({
     helpers: fc.array(fn(1, 2), { maxLength: s.helpers }),
@@ -290,6 +300,24 @@ interface Printed { s: string; p: number }
 const at = (x: Printed, min: number) => (x.p >= min ? x.s : `(${x.s})`);
 const fmt = (v: number) => constantNames.get(v) ?? (Object.is(v, -0) ? "0" : String(v));
 
+/** Moves `name` to the front: variables are listed most recently written first. */
+function recent(names: string[], name: string): void {
+  const i = names.indexOf(name);
+  if (i > 0) names.unshift(...names.splice(i, 1));
+}
+
+/** After a block: the enclosing scope's variables take the order the block left them in. */
+function adopt(outer: Scope, inner: Scope): void {
+  outer.vars = inner.vars.filter((v) => outer.vars.includes(v));
+  outer.mutable = inner.mutable.filter((v) => outer.mutable.includes(v));
+}
+
+/**
+ * What a block can see. `vars` and `mutable` list the most recently written variable first, so a
+ * small index (what fast-check generates most and shrinks to) reads or updates the value just
+ * computed: programs chain their values (x → v0 → v0 again in a loop → the result) instead of
+ * leaving most of them dead.
+ */
 interface Scope {
   vars: string[];
   mutable: string[];
@@ -331,7 +359,10 @@ export class Printer {
     const scope: Scope = { vars: [...params], mutable: [...params], flags: [], inLoop: false };
     this.fnFeatures.clear();
     this.block(t.body, scope, 1);
-    this.lines.push(`  return ${this.expr(t.ret, scope).s};`, "}", "");
+    const ret = this.expr(t.ret, scope);
+    const sunk = scope.vars.filter((v) => !/^[ik]\d/.test(v)); // not the loop counters
+    const total = this.seen({ s: sunk.length > 1 ? `(${sunk.join(" + ")})` : sunk[0], p: ATOM });
+    this.lines.push(`  return ${t.sink ? `${at(ret, ADD)} + ${total.s}` : ret.s};`, "}", "");
     if (this.fnFeatures.has("constant-max-return-in-loop") && readsOutput(t.ret)) this.features.add("constant-max-return-in-loop-and-output-read");
     this.helpers.push({ name, arity: params.length });
   }
@@ -343,6 +374,7 @@ export class Printer {
   private block(stmts: readonly Stmt[], outer: Scope, depth: number): void {
     const scope: Scope = { vars: [...outer.vars], mutable: [...outer.mutable], flags: [...outer.flags], inLoop: outer.inLoop };
     for (const st of stmts) this.stmt(st, scope, depth);
+    adopt(outer, scope);
   }
 
   private stmt(st: Stmt, scope: Scope, depth: number): void {
@@ -352,27 +384,27 @@ export class Printer {
         const e = this.expr(st.e, scope).s;
         const v = `v${this.counters.v++}`;
         this.emit(depth, `${st.konst ? "const" : "let"} ${v} = ${e};`);
-        scope.vars.push(v);
-        if (!st.konst) scope.mutable.push(v);
+        scope.vars.unshift(v);
+        if (!st.konst) scope.mutable.unshift(v);
         return;
       }
       case "assign": {
         const v = pick(scope.mutable, st.target);
         if (depth > 1 && st.op === "=" && readsOutput(st.e)) this.fnFeatures.add("nested-assign-reads-output");
         this.emit(depth, `${v} ${st.op} ${this.expr(st.e, scope).s};`);
-        return this.assigned(depth, v);
+        return this.assigned(depth, v, scope);
       }
       case "posAssign": {
         const v = pick(scope.mutable, st.target);
         if (depth > 1 && st.op === "%=") this.fnFeatures.add("nested-assign-reads-output");
         const p = this.positive(st.e, st.w, scope).s;
         this.emit(depth, st.op === "%=" && this.mode === "reference" ? `${v} = $.mod(${v}, ${p});` : `${v} ${st.op} ${p};`);
-        return this.assigned(depth, v);
+        return this.assigned(depth, v, scope);
       }
       case "powAssign": {
         const v = pick(scope.mutable, st.target);
         this.emit(depth, `${v} **= ${st.c + 2};`);
-        return this.assigned(depth, v);
+        return this.assigned(depth, v, scope);
       }
       case "flag": {
         const c = this.cond(st.c, scope);
@@ -384,7 +416,7 @@ export class Printer {
       case "step": {
         const v = pick(scope.mutable, st.target);
         this.emit(depth, `${v}${st.op};`);
-        return this.assigned(depth, v);
+        return this.assigned(depth, v, scope);
       }
       case "exit":
         if (scope.inLoop) this.emit(depth, `if (${this.cond(st.c, scope)}) ${st.kind};`);
@@ -432,6 +464,7 @@ export class Printer {
       }
       inner.vars.push(i);
       this.block(st.body, inner, depth + 1);
+      adopt(scope, inner);
       this.emit(depth, "}");
       return;
     }
@@ -441,6 +474,7 @@ export class Printer {
     this.emit(depth + 1, `${k}++;`);
     inner.vars.push(k);
     this.block(st.body, inner, depth + 1);
+    adopt(scope, inner);
     this.emit(depth, st.form === "while" ? "}" : `} while (${extra(`${k} < ${st.trips}`)});`);
     scope.vars.push(k);
   }
@@ -486,8 +520,10 @@ export class Printer {
   }
 
   /** After an assignment, the reference records the new value too. */
-  private assigned(depth: number, name: string): void {
+  private assigned(depth: number, name: string, scope: Scope): void {
     if (this.mode === "reference") this.emit(depth, `$.v(${name});`);
+    recent(scope.vars, name);
+    recent(scope.mutable, name);
   }
 
   private node(e: Expr, scope: Scope): Printed {
@@ -668,5 +704,5 @@ function readsOutput(e: Expr): boolean {
 /** The constructs of a program that known bugs are keyed on. */
 export const programFeatures = (p: Program): ReadonlySet<string> => Printer.print(p, "ts").features;
 
-/** The number of parameters of f. */
-export const arity = (p: Program): number => p.main.params.length;
+/** The functions of a program by name, f first: [["f", main], ["h0", helpers[0]], ...]. */
+export const functionsOf = (p: Program): [string, FnTemplate][] => [["f", p.main], ...p.helpers.map((h, i): [string, FnTemplate] => [`h${i}`, h])];

@@ -12,7 +12,7 @@
 // straddles a branch, a kink or a jump; a point with no such estimate for some coordinate is
 // rejected (fast-check then counts the program as skipped if no point is left).
 
-import { Printer, arity, type Program } from "./programs.js";
+import { Printer, functionsOf, type Program } from "./programs.js";
 
 export interface Run {
   value: number;
@@ -24,8 +24,8 @@ export interface Run {
 }
 export type Reference = (args: readonly number[]) => Run;
 
-/** Builds the instrumented twin of `program`: args → f's value and the path it took. */
-export function reference(program: Program): Reference {
+/** Builds the instrumented twin of `program`'s function `name` (f, h0, ...): args → its value and the path it took. */
+export function reference(program: Program, name = "f"): Reference {
   const path: number[] = [];
   let largest = 0;
   let singular = false;
@@ -73,7 +73,7 @@ export function reference(program: Program): Reference {
     trunc: (x: number) => record(Math.trunc(x)),
     sign: (x: number) => record(Math.sign(x)),
   };
-  const source = `"use strict";\n${Printer.module(program, "reference")}\nreturn f;`;
+  const source = `"use strict";\n${Printer.module(program, "reference")}\nreturn ${name};`;
   const f = new Function("$", source)(hooks) as (...args: number[]) => number;
   return (args) => {
     path.length = 0;
@@ -150,16 +150,20 @@ export function oracleAt(ref: Reference, point: readonly number[], limits: Limit
   return { point: [...point], value: base.value, estimates };
 }
 
-/** The oracle at each of a program's candidate points that it accepts, at most `max` of them. */
-export function acceptedPoints(program: Program, max: number, limits: Limits = defaultLimits): { ref: Reference; accepted: Oracle[]; rejected: string[] } {
-  const ref = reference(program);
+/**
+ * The oracle at each of a program's candidate points that it accepts for function `name`, at
+ * most `max` of them (a point's first coordinates, as many as the function has parameters).
+ */
+export function acceptedPoints(program: Program, max: number, limits: Limits = defaultLimits, name = "f"): { accepted: Oracle[]; rejected: string[] } {
+  const ref = reference(program, name);
+  const arity = new Map(functionsOf(program)).get(name)!.params.length;
   const accepted: Oracle[] = [];
   const rejected: string[] = [];
   for (const p of program.points) {
     if (accepted.length >= max) break;
-    const o = oracleAt(ref, p.slice(0, arity(program)), limits);
+    const o = oracleAt(ref, p.slice(0, arity), limits);
     if (typeof o === "string") rejected.push(o);
     else accepted.push(o);
   }
-  return { ref, accepted, rejected };
+  return { accepted, rejected };
 }
