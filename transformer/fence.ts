@@ -120,18 +120,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     if (!ts.isVariableDeclarationList(init) || init.declarations.length !== 1 || !ts.isIdentifier(init.declarations[0].name)) {
       return fail(Code.UnsupportedLoop, init, "`for...of` needs one new variable: `for (const v of a)`");
     }
-    if (leaves(s.statement)) {
-      return fail(Code.UnsupportedLoop, s, "`break` and `return` inside `for...of` are not supported yet; write `for (let i = 0; i < a.length; i++)` with the test in its condition or a flag");
-    }
     loopBody(s.statement);
-  }
-
-  /** A break of this loop (not of a loop inside it), or a return, in its body. */
-  function leaves(n: ts.Node, nested = false): boolean {
-    if ((ts.isBreakStatement(n) && !nested) || ts.isReturnStatement(n)) return true;
-    if (ts.isFunctionLike(n)) return false;
-    const inner = nested || ts.isIterationStatement(n, false);
-    return ts.forEachChild(n, (c) => (leaves(c, inner) ? true : undefined)) ?? false;
   }
 
   function loopBody(body: ts.Statement): void {

@@ -60,6 +60,8 @@ class Stager {
   private loopDepth = 0;
   /** Tests of the branches and loops being staged: read, though not yet in any body. */
   private readonly pendingTests: Expr[] = [];
+  /** The indexes of for...of loops with a break, variables tsgrad makes (not booleans, unlike flags). */
+  private readonly indexes = new Set<ts.Symbol>();
   /** Arrays the function creates (`const h = new Float64Array(n)`): their elements change. */
   private readonly localArrays = new Set<string>();
 
@@ -258,7 +260,11 @@ class Stager {
    * flags, like early returns: `done` ends the loop at its test, `skip` skips the rest of the body.
    */
   private loop(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement | ts.ForOfStatement): void {
-    const counter = ts.isForStatement(s) ? this.counterOf(s) : ts.isForOfStatement(s) ? this.elementCounter(s) : undefined;
+    const breaks = leavesLoop(s.statement);
+    // for...of: a counting loop over the array; with a break or return inside, a general loop
+    // carrying its index (a variable tsgrad makes, like the flags).
+    const counter = ts.isForStatement(s) ? this.counterOf(s) : ts.isForOfStatement(s) && !breaks ? this.elementCounter(s) : undefined;
+    const index = ts.isForOfStatement(s) && breaks ? this.elementIndex(s) : undefined;
     if (ts.isForStatement(s) && !counter && s.initializer) {
       if (ts.isVariableDeclarationList(s.initializer)) this.variables(s.initializer);
       else this.assignment(s.initializer);
@@ -268,16 +274,16 @@ class Stager {
       done: { name: "done" } as ts.Symbol,
       isExit: (n) => ((ts.isBreakStatement(n) || ts.isContinueStatement(n)) && !n.label) || ts.isReturnStatement(n),
     };
-    const breaks = leavesLoop(s.statement);
     if (breaks) this.setFlag(scope.done!, false, s);
     const carried = this.carriedBy(s, counter?.symbol);
+    if (index) carried.push(index.symbol);
     if (breaks) carried.push(scope.done!);
     if (containsReturn(s)) carried.push(RETURNED);
     const headers = carried.map((symbol) => this.header(symbol, s));
     carried.forEach((symbol, i) => this.env.set(symbol, headers[i]));
     const [outerBody] = [this.body];
     this.body = [];
-    const test = this.loopTest(s, counter !== undefined, breaks ? this.env.get(scope.done!) : undefined);
+    const test = this.loopTest(s, counter !== undefined, breaks ? this.env.get(scope.done!) : undefined, index && { index: ref(this.env.get(index.symbol)!), array: index.array });
     const pre = this.body;
     this.body = outerBody;
 
@@ -289,11 +295,12 @@ class Stager {
     this.pendingTests.push(test);
     const before = new Map(this.env);
     if (counter?.symbol) this.env.set(counter.symbol, counter.counter.name);
-    if (ts.isForOfStatement(s)) this.element(s, counter!.counter);
+    if (ts.isForOfStatement(s)) this.element(s, counter ? ref(counter.counter.name) : ref(this.env.get(index!.symbol)!), counter ? (counter.counter.to as { array: string }).array : index!.array);
     this.list([s.statement]);
-    const update = ts.isForStatement(s) && !counter ? s.incrementor : undefined;
-    if (update && breaks) this.joinWith(negate(ref(this.env.get(scope.done!)!)), () => this.assignment(update), () => {}, s);
-    else if (update) this.assignment(update);
+    const incrementor = ts.isForStatement(s) && !counter ? s.incrementor : undefined;
+    const update = incrementor ? () => this.assignment(incrementor) : index ? () => this.nextIndex(index.symbol, s) : undefined;
+    if (update && breaks) this.joinWith(negate(ref(this.env.get(scope.done!)!)), update, () => {}, s);
+    else if (update) update();
     carried.forEach((symbol, i) => {
       const current = this.env.get(symbol);
       if (current !== undefined && current !== headers[i]) {
@@ -323,11 +330,29 @@ class Stager {
     return { symbol: undefined, counter: { name, from: num(0), to: { k: "length", array: array.name }, op: "<", step: 1 } };
   }
 
+  /** for...of with a break: its index, `let i = 0` before the loop, carried like a flag. */
+  private elementIndex(s: ts.ForOfStatement): { symbol: ts.Symbol; array: string } {
+    const array = this.value(s.expression);
+    if (array.k !== "ref") throw new DiffError(Code.UnsupportedLoop, s.expression, "`for...of` goes over an array parameter here");
+    const symbol = { name: "i" } as ts.Symbol;
+    this.indexes.add(symbol);
+    const name = this.ctx.namer.fresh("i");
+    this.body.push({ k: "def", name, value: num(0), op: null, args: [], assign: false, source: s });
+    this.env.set(symbol, name);
+    return { symbol, array: array.name };
+  }
+
+  /** i = i + 1 at the end of a for...of iteration (not after a break: the caller guards it). */
+  private nextIndex(symbol: ts.Symbol, s: ts.Node): void {
+    const name = this.ctx.namer.version(symbol.name);
+    this.body.push({ k: "def", name, value: { k: "binary", op: "+", left: ref(this.env.get(symbol)!), right: num(1) }, op: null, args: [], assign: false, source: s });
+    this.env.set(symbol, name);
+  }
+
   /** `const v = a[i]`: the element a for...of iteration binds. */
-  private element(s: ts.ForOfStatement, counter: Counter): void {
+  private element(s: ts.ForOfStatement, index: Expr, array: string): void {
     const decl = (s.initializer as ts.VariableDeclarationList).declarations[0];
-    const to = counter.to as { k: "length"; array: string };
-    const value: Expr = { k: "elem", array: to.array, index: ref(counter.name) };
+    const value: Expr = { k: "elem", array, index };
     const name = this.declare((decl.name as ts.Identifier).text);
     this.body.push({ k: "def", name, value, op: "copy", args: [value], assign: false, source: decl });
     this.env.set(this.symbol(decl.name), name);
@@ -382,9 +407,9 @@ class Stager {
   }
 
   /** The loop's test over its headers; a counter loop's test is its counter. */
-  private loopTest(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement | ts.ForOfStatement, counted: boolean, done: string | undefined): Expr {
+  private loopTest(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement | ts.ForOfStatement, counted: boolean, done: string | undefined, element?: { index: Expr; array: string }): Expr {
     const condition = counted || ts.isForOfStatement(s) ? undefined : ts.isForStatement(s) ? s.condition : s.expression;
-    let test: Expr = { k: "global", text: "true" };
+    let test: Expr = element ? { k: "binary", op: "<", left: element.index, right: { k: "length", array: element.array } } : { k: "global", text: "true" };
     // A test that calls a function is computed by statements run before each evaluation (pre).
     if (condition) {
       test = this.condition(condition);
@@ -392,7 +417,7 @@ class Stager {
     }
     if (done === undefined) return test;
     const notDone = negate(ref(done));
-    return condition ? { k: "binary", op: "&&", left: notDone, right: test } : notDone;
+    return condition || element ? { k: "binary", op: "&&", left: notDone, right: test } : notDone;
   }
 
   /**
@@ -635,6 +660,7 @@ class Stager {
 
   /** The return flag, or a user variable holding a condition: its join is a boolean. */
   private isBoolean(symbol: ts.Symbol): boolean {
+    if (this.indexes.has(symbol)) return false;
     const decl = symbol.valueDeclaration;
     if (decl === undefined) return true; // returned, skip, done: flags tsgrad made
     return (this.ctx.checker.getTypeAtLocation(decl).flags & ts.TypeFlags.BooleanLike) !== 0;
