@@ -168,7 +168,8 @@ function invariantDefs(loop: Loop, recomputed: ReadonlySet<Def>, restored: Reado
   const out = new Set<Def>();
   for (const [name, defs] of level.defs) {
     const d = defs[0];
-    const fixed = defs.length === 1 && recomputed.has(d) && level.tests.get(d)!.length === 0 && [...refsOf(d.value)].every((r) => !varying.has(r) && (!level.defs.has(r) || [...out].some((o) => o.name === r)));
+    // A join's assignment stays in the loop: before it, it would overwrite the join's own value.
+    const fixed = defs.length === 1 && !d.assign && recomputed.has(d) && level.tests.get(d)!.length === 0 && [...refsOf(d.value)].every((r) => !varying.has(r) && (!level.defs.has(r) || [...out].some((o) => o.name === r)));
     if (fixed) out.add(d);
     else varying.add(name);
   }

@@ -368,7 +368,8 @@ class Stager {
     const flag = symbol.valueDeclaration === undefined;
     if (current !== undefined && (this.loopDepth === 0 || flag) && !this.readSoFar(current)) {
       const def = this.findDef(current);
-      const param = def === undefined && this.fn.parameters.some((p) => this.symbol(p.name) === symbol);
+      // A parameter never reassigned so far (current is its own name); not a join made from it.
+      const param = def === undefined && this.fn.parameters.some((p) => this.symbol(p.name) === symbol && (p.name as ts.Identifier).text === current);
       if (param || (def && !readsOutput(def.op))) {
         if (def) def.mutable = true;
         return current;

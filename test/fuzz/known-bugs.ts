@@ -18,16 +18,7 @@ export interface KnownBug {
 // Fixed so far (regression tests in test/fuzz.test.ts): a return of Math.max/min inside a loop
 // (save.ts declares recomputed joins), a return under a constant test inside a loop
 // (preaccumulate.ts skips affine iterations), a loop under a constant test (stage.ts folds it).
-export const knownBugs: readonly KnownBug[] = [
-  {
-    feature: "constant-max-return-in-loop-and-output-read",
-    test: "a return of Math.max inside a loop under a constant test, and a last return whose rule reads its value: f declared once",
-  },
-  {
-    feature: "loop-after-branch-assign-reading-output",
-    test: "y = Math.exp(y) in a branch, then a loop that updates y: exp' reads the branch's value, not the loop's",
-  },
-];
+export const knownBugs: readonly KnownBug[] = [];
 
 /** The known bug a program may trigger, if any. */
 export function knownBugIn(program: Program): KnownBug | undefined {
