@@ -15,9 +15,11 @@ export interface KnownBug {
   test: string;
 }
 
-// Fixed so far (regression tests in test/fuzz.test.ts): a return of Math.max/min inside a loop
-// (save.ts declares recomputed joins), a return under a constant test inside a loop
-// (preaccumulate.ts skips affine iterations), a loop under a constant test (stage.ts folds it).
+// Found and fixed so far, each with its regression test in test/fuzz.test.ts: a return of
+// Math.max/min inside a loop assigned the function's own binding; a return under a constant test
+// inside a loop lost its gradient; a loop under a constant test read its frame out of scope; a
+// return of Math.max under a constant test in a loop declared f twice; y = Math.exp(y) in a
+// branch before a loop that updates y gave e^y + 1 for e^y.
 export const knownBugs: readonly KnownBug[] = [];
 
 /** The known bug a program may trigger, if any. */

@@ -331,7 +331,6 @@ export class Printer {
   private lines: string[] = [];
   /** Constructs met while printing that known bugs are keyed on (known-bugs.ts); see the "return" case. */
   readonly features = new Set<string>();
-  private readonly fnFeatures = new Set<string>();
   private counters = { v: 0, i: 0, k: 0, b: 0 };
   private usesScale = false;
   private helpers: { name: string; arity: number }[] = [];
@@ -357,13 +356,11 @@ export class Printer {
     if (this.mode === "ts") this.lines.push("/** @differentiable */", `export function ${name}(${sig}): number {`);
     else this.lines.push(`function ${name}(${sig}) {`);
     const scope: Scope = { vars: [...params], mutable: [...params], flags: [], inLoop: false };
-    this.fnFeatures.clear();
     this.block(t.body, scope, 1);
     const ret = this.expr(t.ret, scope);
     const sunk = scope.vars.filter((v) => !/^[ik]\d/.test(v)); // not the loop counters
     const total = this.seen({ s: sunk.length > 1 ? `(${sunk.join(" + ")})` : sunk[0], p: ATOM });
     this.lines.push(`  return ${t.sink ? `${at(ret, ADD)} + ${total.s}` : ret.s};`, "}", "");
-    if (this.fnFeatures.has("constant-max-return-in-loop") && readsOutput(t.ret)) this.features.add("constant-max-return-in-loop-and-output-read");
     this.helpers.push({ name, arity: params.length });
   }
 
@@ -390,13 +387,11 @@ export class Printer {
       }
       case "assign": {
         const v = pick(scope.mutable, st.target);
-        if (depth > 1 && st.op === "=" && readsOutput(st.e)) this.fnFeatures.add("nested-assign-reads-output");
         this.emit(depth, `${v} ${st.op} ${this.expr(st.e, scope).s};`);
         return this.assigned(depth, v, scope);
       }
       case "posAssign": {
         const v = pick(scope.mutable, st.target);
-        if (depth > 1 && st.op === "%=") this.fnFeatures.add("nested-assign-reads-output");
         const p = this.positive(st.e, st.w, scope).s;
         this.emit(depth, st.op === "%=" && this.mode === "reference" ? `${v} = $.mod(${v}, ${p});` : `${v} ${st.op} ${p};`);
         return this.assigned(depth, v, scope);
@@ -422,7 +417,8 @@ export class Printer {
         if (scope.inLoop) this.emit(depth, `if (${this.cond(st.c, scope)}) ${st.kind};`);
         return;
       case "return":
-        if (scope.inLoop && st.e.k === "variadic" && st.e.fn !== "Math.hypot" && !readsVariable(st.c)) this.fnFeatures.add("constant-max-return-in-loop");
+        // A known bug is keyed on what the printer sees, e.g. (fixed since) a return of max in a loop:
+        //   if (scope.inLoop && st.e.k === "variadic") this.features.add("return-max-in-loop");
         this.emit(depth, `if (${this.cond(st.c, scope)}) return ${this.expr(st.e, scope).s};`);
         return;
       case "if":
@@ -446,7 +442,6 @@ export class Printer {
    * small); a while counter is bumped first, so `continue` cannot skip it.
    */
   private loop(st: Extract<Stmt, { k: "loop" }>, scope: Scope, depth: number): void {
-    if (this.fnFeatures.has("nested-assign-reads-output")) this.features.add("loop-after-branch-assign-reading-output");
     const inner: Scope = { vars: [...scope.vars], mutable: [...scope.mutable], flags: [...scope.flags], inLoop: true };
     const extra = (test: string) => (st.c ? `${test} && ${this.condAt(st.c, scope)}` : test);
     if (st.form !== "while" && st.form !== "do") {
@@ -677,29 +672,6 @@ export class Printer {
 
 /** The TypeScript source of a program: helpers h0, h1, ... and f. */
 export const programSource = (p: Program): string => Printer.module(p, "ts");
-
-/** Whether a condition reads any variable (else it is constant, such as `0.5 < 2.5`). */
-function readsVariable(t: Expr | Cond | Expr[]): boolean {
-  if (Array.isArray(t)) return t.some(readsVariable);
-  if (t.k === "ref" || t.k === "flag") return true;
-  if (t.k === "const") return false;
-  return Object.values(t).some((v) => typeof v === "object" && v !== null && readsVariable(v as Expr));
-}
-
-/** Whether the derivative rule of the operation at the top of `e` reads its output (exp' = y, ...). */
-function readsOutput(e: Expr): boolean {
-  switch (e.k) {
-    case "unary":
-      return ["Math.exp", "Math.expm1", "Math.sqrt", "Math.cbrt", "Math.tan", "Math.tanh"].includes(e.fn);
-    case "pow":
-    case "variadic":
-    case "mod":
-    case "sigmoid":
-      return true;
-    default:
-      return false;
-  }
-}
 
 /** The constructs of a program that known bugs are keyed on. */
 export const programFeatures = (p: Program): ReadonlySet<string> => Printer.print(p, "ts").features;
