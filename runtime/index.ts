@@ -8,7 +8,7 @@
 // and registers them with `registerGradient(f, { grad, forward, backward })`. Everything here is a
 // thin lookup over that registry; no derivative is computed at run time by this file.
 
-import type { Matrix } from "./ops/matrix.js";
+import { type Matrix, zeros } from "./ops/matrix.js";
 
 /** The gradient of a value of type T has the same shape as T. */
 export type Grad<T> = unknown extends T
@@ -54,11 +54,12 @@ export interface GradOptions<W extends readonly number[]> {
 
 /** What generated code registers for each differentiable function. */
 export interface CompiledGradient {
-  grad: (...args: any[]) => number[];
+  /** Absent for a function that returns an array (it has vjp and jacobian, no gradient). */
+  grad?: (...args: any[]) => number[];
   /** f_gradInto(grads, ...args): f_grad into the buffers of an earlier result (older builds have none). */
   gradInto?: (grads: any, ...args: any[]) => any;
-  forward: (...args: any[]) => { value: number; cache: unknown };
-  backward: (cache: any, dout: number) => number[];
+  forward: (...args: any[]) => { value: any; cache: unknown };
+  backward: (cache: any, dout: any) => any[];
 }
 
 const registry = new WeakMap<Function, CompiledGradient>();
@@ -86,6 +87,13 @@ function compiled(f: Function, api: string): CompiledGradient {
   return found;
 }
 
+/** f_grad, or an error saying what to use for a function that returns an array. */
+function gradientOf(f: Function, api: string): (...args: any[]) => any[] {
+  const g = compiled(f, api).grad;
+  if (!g) throw new TypeError(`tsgrad: ${api}(${f.name || "<anonymous>"}): it returns an array, so it has no gradient; use vjp(f) with the output's gradient, or jacobian(f)`);
+  return g;
+}
+
 function picker(wrt: readonly number[] | undefined, arity: number): (all: number[]) => any {
   if (wrt === undefined) return (all) => all;
   for (const i of wrt) {
@@ -107,7 +115,7 @@ export function grad<F extends ScalarFunction, const W extends readonly ParamInd
   options: GradOptions<W>,
 ): (...args: Parameters<F>) => GradsAt<Parameters<F>, W>;
 export function grad(f: ScalarFunction, options?: GradOptions<readonly number[]>): (...args: any[]) => any {
-  const { grad: g } = compiled(f, "grad");
+  const g = gradientOf(f, "grad");
   if (options?.wrt === undefined) return g;
   const pick = picker(options.wrt, f.length);
   return function (this: unknown, ...args) {
@@ -127,9 +135,10 @@ export function grad(f: ScalarFunction, options?: GradOptions<readonly number[]>
 export function gradInto<F extends ScalarFunction>(f: F): (grads: Grads<Parameters<F>>, ...args: Parameters<F>) => Grads<Parameters<F>> {
   const c = compiled(f, "gradInto");
   if (c.gradInto) return c.gradInto as any;
+  const g = gradientOf(f, "gradInto");
   // Compiled by an older tsgrad: copy a fresh gradient in (allocates, but gives the same result).
   return function (this: unknown, grads: any[], ...args: any[]) {
-    const fresh = c.grad.apply(this, args);
+    const fresh = g.apply(this, args);
     fresh.forEach((g: any, i) => {
       if (typeof g === "number") grads[i] = g;
       else if (g && "data" in g) grads[i].data.set(g.data);
@@ -148,6 +157,7 @@ export function valueAndGrad<F extends ScalarFunction, const W extends readonly 
   options: GradOptions<W>,
 ): (...args: Parameters<F>) => { value: number; grad: GradsAt<Parameters<F>, W> };
 export function valueAndGrad(f: ScalarFunction, options?: GradOptions<readonly number[]>): (...args: any[]) => any {
+  gradientOf(f, "valueAndGrad"); // a clear error for a function that returns an array
   const { forward, backward } = compiled(f, "valueAndGrad");
   const pick = picker(options?.wrt, f.length);
   return function (this: unknown, ...args) {
@@ -156,20 +166,57 @@ export function valueAndGrad(f: ScalarFunction, options?: GradOptions<readonly n
   };
 }
 
+/** A function tsgrad differentiates: it returns a number, or an array it creates. */
+export type DifferentiableFunction = (...args: any[]) => number | Float64Array | number[];
+
 /** The result of `vjp(f)(...args)`: the value, and the backward pass to run later. */
-export interface Vjp<P extends readonly unknown[]> {
-  value: number;
-  /** Runs the backward pass with the given gradient on the output; may be called more than once. */
-  backward(dout: number): Grads<P>;
+export interface Vjp<P extends readonly unknown[], R = number> {
+  value: R;
+  /**
+   * Runs the backward pass with the given gradient on the output (a number, or an array of the
+   * output's length for a function returning an array); may be called more than once.
+   */
+  backward(dout: R extends number ? number : ArrayLike<number>): Grads<P>;
 }
 
 /** vjp(f)(...args) runs the forward pass and keeps its cache; `backward(dout)` runs the backward pass. */
-export function vjp<F extends ScalarFunction>(f: F): (...args: Parameters<F>) => Vjp<Parameters<F>> {
+export function vjp<F extends DifferentiableFunction>(f: F): (...args: Parameters<F>) => Vjp<Parameters<F>, ReturnType<F>> {
   const { forward, backward } = compiled(f, "vjp");
-  return function (this: unknown, ...args) {
+  return function (this: unknown, ...args: any[]) {
     const { value, cache } = forward.apply(this, args);
-    return { value, backward: (dout: number) => backward.call(this, cache, dout) as Grads<Parameters<F>> };
-  };
+    return { value, backward: (dout: any) => backward.call(this, cache, dout) as Grads<Parameters<F>> };
+  } as any;
+}
+
+/** The Jacobian block of one parameter: a number's is a column (Float64Array, one entry per output), an array's a Matrix (outputs × elements). */
+export type JacobianBlock<T> = T extends number ? Float64Array : Matrix;
+export type Jacobians<P extends readonly unknown[]> = { -readonly [K in keyof P]-?: JacobianBlock<P[K]> };
+
+/**
+ * jacobian(f)(...args) for f returning an array of m numbers: one block per parameter, row i the
+ * gradient of output i (by m backward passes over one forward pass). A number parameter's block
+ * is a Float64Array of m entries; an array parameter's, an m × length Matrix.
+ */
+export function jacobian<F extends (...args: any[]) => Float64Array | number[]>(f: F): (...args: Parameters<F>) => Jacobians<Parameters<F>> {
+  const { forward, backward } = compiled(f, "jacobian");
+  return function (this: unknown, ...args: any[]) {
+    const { value, cache } = forward.apply(this, args);
+    const m = (value as ArrayLike<number>).length;
+    const blocks: (Float64Array | Matrix)[] = args.map((a) => (typeof a === "number" ? new Float64Array(m) : zeros(m, a.length)));
+    const seed = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      seed.fill(0);
+      seed[i] = 1;
+      const row = backward.call(this, cache, seed);
+      row.forEach((g: any, p: number) => {
+        const block = blocks[p];
+        if (typeof g === "number") (block as Float64Array)[i] = g;
+        else if (block instanceof Float64Array) return;
+        else (block as Matrix).data.set(g as ArrayLike<number>, i * (block as Matrix).cols);
+      });
+    }
+    return blocks;
+  } as any;
 }
 
 /**
@@ -180,7 +227,7 @@ export function differentiable<T>(value: T, context?: unknown, descriptor?: Prop
   return descriptor ?? value;
 }
 export { numericGrad, checkGradient, relativeError, type NumericGradOptions, type CheckGradientOptions, type GradientCheckEntry, type GradientCheckResult } from "./check.js";
-export { ValueStack, saved } from "./stack.js";
+export { ValueStack, saved, scratch } from "./stack.js";
 // Matrix and vector ops, their Into variants, backward kernels and derivative rules (ops/index.ts).
 export * from "./ops/index.js";
 

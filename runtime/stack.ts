@@ -82,3 +82,10 @@ export class ValueStack {
 
 /** The stack f_grad functions share: every forward loop's pushes are popped by its backward loop. */
 export const saved = new ValueStack(1024);
+
+/**
+ * Where f_grad takes the arrays the function creates and their gradients (`scratch.zeros(n)`),
+ * given back in reverse order when it returns: nothing for the garbage collector, and apart from
+ * `saved`, whose values loops push and pop in between.
+ */
+export const scratch = new ValueStack(1024);

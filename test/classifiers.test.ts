@@ -326,31 +326,3 @@ describe("training the linear classifiers on the spiral (300 points)", () => {
     expect(m.linearAccuracy(W, b, X, Int32Array.of(1, 1, 0, 1))).toBe(0);
   });
 });
-
-// Found while writing these examples (the loop version of the two-layer network,
-// examples/network/loops.ts, has the same pattern: ReLU's input pushed in the hidden loop, then
-// `scores` created): since a1f1943, f_grad takes local arrays and their gradients from the
-// saved-value stack (`saved.zeros`) and releases them only at the very end. An array created
-// after a loop that pushes sits on top of the pushed values, so the loop's backward `saved.pop()`
-// reads the array's slots (here dh[0] and h[0]) instead of the values it saved. The classifiers
-// above create their arrays before any loop that saves, so they are not affected.
-describe("known tsgrad bug", () => {
-  it.fails("a local array created after a loop that saves values: the loop's backward pops the array's slots", async () => {
-    const { module: f } = await compile(`
-/** @differentiable */
-export function f(a: number, n: number): number {
-  let x = a;
-  let k = 0;
-  while (k < n) {
-    x = Math.sin(x);
-    k++;
-  }
-  const h = new Float64Array(1);
-  h[0] = x;
-  return h[0];
-}`);
-    const expected = Math.cos(0.5) * Math.cos(Math.sin(0.5)) * Math.cos(Math.sin(Math.sin(0.5))); // d sin(sin(sin(a))) / da
-    const [da] = f.f_grad(0.5, 3); // 0.8082 today; the chain rule gives 0.6973
-    expect(da).toBeCloseTo(expected, 12);
-  });
-});

@@ -46,6 +46,24 @@ export function horner(a: number[], x: number): number {
   return c[a.length - 1];
 }
 
+/**
+ * An array made after a loop that saves values (found by the classifier examples): the array
+ * comes from the scratch stack, not from the one the loop pushes on, so the loop's backward pass
+ * pops its own values.
+ */
+/** @differentiable */
+export function afterLoop(a: number, n: number): number {
+  let x = a;
+  let k = 0;
+  while (k < n) {
+    x = Math.sin(x);
+    k++;
+  }
+  const h = new Float64Array(1);
+  h[0] = x;
+  return h[0];
+}
+
 /** Time steps of explicit diffusion: u is overwritten in place every step. */
 /** @differentiable */
 export function diffuse(u0: Float64Array, k: number, steps: number): number {
@@ -115,6 +133,11 @@ describe("arrays the function creates", () => {
     // c[n-1] = Σ a[i] x^(n-1-i)
     a.forEach((_, i) => expect(da[i]).toBeCloseTo(0.9 ** (a.length - 1 - i), 12));
     expect(dx).toBeCloseTo(a.reduce((s, ai, i) => s + ai * (a.length - 1 - i) * 0.9 ** (a.length - 2 - i), 0), 12);
+  });
+
+  it("an array made after a loop that pushes values: d sin(sin(sin(a))) / da", () => {
+    const [da] = check("afterLoop", [0.5, 3], [1]);
+    expect(da).toBeCloseTo(Math.cos(0.5) * Math.cos(Math.sin(0.5)) * Math.cos(Math.sin(Math.sin(0.5))), 14);
   });
 
   it("time steps that overwrite a local array in place", () => {

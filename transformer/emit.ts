@@ -291,7 +291,8 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
     } else if (s.k === "zero") {
       line = declareConst(s.adj, f.createNumericLiteral(0), ts.NodeFlags.Let);
     } else if (s.k === "alloc") {
-      line = declareConst(s.adj, zeroBuffer(s.vector, s.like, s.zeros));
+      const copy = s.from && f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier("Float64Array"), "from"), undefined, [f.createIdentifier(s.from)]);
+      line = declareConst(s.adj, copy || zeroBuffer(s.vector, s.like, s.zeros));
     } else if (s.k === "kernel") {
       // addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores
       line = f.createExpressionStatement(f.createCallExpression(f.createIdentifier(s.callee), undefined, s.args.map(exprToTs)));
@@ -418,8 +419,8 @@ export function emitStaged(shape: FunctionShape, name: string, body: ts.Statemen
 }
 
 /** f_grad: forward pass, then backward pass, one function, no cache object. */
-export function emitGrad(shape: FunctionShape, name: string, forward: readonly Stmt[], backward: readonly BStmt[]) {
-  const { forwardLines, backwardLines, release } = pooledPasses(forward, backward);
+export function emitGrad(shape: FunctionShape, name: string, forward: readonly Stmt[], backward: readonly BStmt[], scratch = "scratch") {
+  const { forwardLines, backwardLines, release } = pooledPasses(forward, backward, scratch);
   const body = [
     ...withHeading(forwardLines, "forward pass"),
     ...withHeading([...arrayGradients(shape), ...backwardLines], "backward pass"),
@@ -434,8 +435,8 @@ export function emitGrad(shape: FunctionShape, name: string, forward: readonly S
  * (`grads = f_grad(...)` once, then `f_gradInto(grads, ...)` each step): arrays are zeroed and
  * filled in place, numbers overwritten, and `grads` itself returned, so nothing is allocated.
  */
-export function emitGradInto(shape: FunctionShape, name: string, grads: string, forward: readonly Stmt[], backward: readonly BStmt[]) {
-  const { forwardLines, backwardLines, release } = pooledPasses(forward, backward);
+export function emitGradInto(shape: FunctionShape, name: string, grads: string, forward: readonly Stmt[], backward: readonly BStmt[], scratch = "scratch") {
+  const { forwardLines, backwardLines, release } = pooledPasses(forward, backward, scratch);
   const slot = (i: number) => f.createElementAccessExpression(f.createIdentifier(grads), i);
   const zeroFill = (target: ts.Expression, kind: ValueKind) =>
     f.createExpressionStatement(f.createCallExpression(f.createPropertyAccessExpression(kind === "Matrix" ? f.createPropertyAccessExpression(target, "data") : target, "fill"), undefined, [f.createNumericLiteral(0)]));
@@ -463,11 +464,13 @@ export function emitGradInto(shape: FunctionShape, name: string, grads: string, 
 }
 
 /**
- * The forward and backward lines of f_grad with local arrays taken from the stack, zeroed, and
- * given back at the end: `const h = saved.zeros(n)`, its gradient `dh` right after it (before
- * any loop takes a frame, so they are released last), and `saved.release(dh); saved.release(h)`.
+ * The forward and backward lines of f_grad with local arrays taken from the runtime's `scratch`
+ * stack, zeroed, and given back at the end: `const h = scratch.zeros(n)`, its gradient `dh`
+ * right after it, and `scratch.release(dh); scratch.release(h)`. A stack of their own: on the
+ * stack loops save values on, an array made after a loop would sit on what the loop pushed.
  */
-function pooledPasses(forward: readonly Stmt[], backward: readonly BStmt[]): { forwardLines: ts.Statement[]; backwardLines: ts.Statement[]; release: ts.Statement[] } {
+function pooledPasses(forward: readonly Stmt[], backward: readonly BStmt[], scratch: string): { forwardLines: ts.Statement[]; backwardLines: ts.Statement[]; release: ts.Statement[] } {
+  const call = (method: string, args: ts.Expression[]) => f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(scratch), method), undefined, args);
   const locals = new Set(forward.flatMap((s) => (s.k === "array" ? [s.name] : [])));
   const allocs = new Map(backward.flatMap((s) => (s.k === "alloc" && s.vector && locals.has(s.like) ? [[s.like, s] as const] : [])));
   const order: string[] = [];
@@ -475,11 +478,11 @@ function pooledPasses(forward: readonly Stmt[], backward: readonly BStmt[]): { f
     if (s.k !== "array") return emitForward([s]);
     const alloc = allocs.get(s.name);
     order.push(s.name, ...(alloc ? [alloc.adj] : []));
-    const take = (name: string, length: ts.Expression) => ts.setOriginalNode(declareConst(name, stackCall("zeros", [length])), s.source);
+    const take = (name: string, length: ts.Expression) => ts.setOriginalNode(declareConst(name, call("zeros", [length])), s.source);
     return [take(s.name, exprToTs(s.length)), ...(alloc ? [take(alloc.adj, f.createPropertyAccessExpression(f.createIdentifier(s.name), "length"))] : [])];
   });
   const backwardLines = emitBackward(backward.filter((s) => !(s.k === "alloc" && allocs.get(s.like) === s)));
-  const release = order.reverse().map((n) => f.createExpressionStatement(stackCall("release", [f.createIdentifier(n)])));
+  const release = order.reverse().map((n) => f.createExpressionStatement(call("release", [f.createIdentifier(n)])));
   return { forwardLines, backwardLines, release };
 }
 
@@ -497,7 +500,7 @@ export function emitForwardFunction(shape: FunctionShape, name: string, forward:
 }
 
 /** f_backward(cache, df): the backward pass of vjp, given the gradient on the output. */
-export function emitBackwardFunction(shape: FunctionShape, name: string, forwardName: string, seed: string, backward: readonly BStmt[], cache: readonly string[], cacheParam: string, usesStack = false) {
+export function emitBackwardFunction(shape: FunctionShape, name: string, forwardName: string, seed: string, backward: readonly BStmt[], cache: readonly string[], cacheParam: string, usesStack = false, seedKind: ValueKind = "number") {
   // ReturnType<typeof f_forward>["cache"]; for methods Model["f_forward"] or typeof Model.f_forward.
   const m = shape.method;
   const forwardType = !m
@@ -506,7 +509,7 @@ export function emitBackwardFunction(shape: FunctionShape, name: string, forward
       ? f.createTypeQueryNode(f.createQualifiedName(f.createIdentifier(m.className), forwardName))
       : f.createIndexedAccessTypeNode(f.createTypeReferenceNode(m.className), f.createLiteralTypeNode(f.createStringLiteral(forwardName)));
   const cacheType = f.createIndexedAccessTypeNode(f.createTypeReferenceNode("ReturnType", [forwardType]), f.createLiteralTypeNode(f.createStringLiteral("cache")));
-  const params = [f.createParameterDeclaration(undefined, undefined, cacheParam, undefined, cacheType), ...parameters([seed])];
+  const params = [f.createParameterDeclaration(undefined, undefined, cacheParam, undefined, cacheType), ...parameters([seed], [seedKind])];
   // Loop headers restored from the stack are assigned: `let` for them, declared if not cached.
   const reassigned = reassignedIn(backward);
   const topLevel = restoredHeaders(backward);
@@ -524,10 +527,10 @@ export function emitBackwardFunction(shape: FunctionShape, name: string, forward
 }
 
 /** registerGradient(f, { grad: f_grad, gradInto: f_gradInto, forward: f_forward, backward: f_backward }); */
-export function emitRegistration(register: ts.Expression, target: ts.Expression, names: { grad: ts.Expression; gradInto: ts.Expression; forward: ts.Expression; backward: ts.Expression }): ts.Statement {
+export function emitRegistration(register: ts.Expression, target: ts.Expression, names: { grad?: ts.Expression; gradInto?: ts.Expression; forward: ts.Expression; backward: ts.Expression }): ts.Statement {
   const table = f.createObjectLiteralExpression([
-    f.createPropertyAssignment("grad", names.grad),
-    f.createPropertyAssignment("gradInto", names.gradInto),
+    ...(names.grad ? [f.createPropertyAssignment("grad", names.grad)] : []),
+    ...(names.gradInto ? [f.createPropertyAssignment("gradInto", names.gradInto)] : []),
     f.createPropertyAssignment("forward", names.forward),
     f.createPropertyAssignment("backward", names.backward),
   ]);

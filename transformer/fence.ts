@@ -70,6 +70,14 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       }
       case ts.SyntaxKind.ReturnStatement: {
         const r = s as ts.ReturnStatement;
+        // return h: an array the function made, as its last statement (a vector-valued function).
+        if (r.expression && ts.isIdentifier(r.expression) && isCreatedArray(r.expression)) {
+          const body = fn.body as ts.Block;
+          if (depth > 0 || body.statements[body.statements.length - 1] !== s) {
+            fail(Code.UnsupportedStatement, s, "a @differentiable function returns its array with one `return` at the end of the function for now");
+          }
+          return;
+        }
         if (r.expression) expression(r.expression);
         else fail(Code.UnsupportedStatement, s, "`return` needs a value: a @differentiable function returns a number on every path");
         return;
@@ -366,8 +374,9 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (code: 
   }
   const signature = checker.getSignatureFromDeclaration(fn);
   const ret = signature && checker.getReturnTypeOfSignature(signature);
-  if (ret && !(ret.flags & ts.TypeFlags.NumberLike)) {
-    fail(Code.UnsupportedReturnType, fn.type ?? fn.name ?? fn, `a @differentiable function must return \`number\`, this one returns \`${checker.typeToString(ret)}\``);
+  const kind = ret && kindOf(ret, checker);
+  if (ret && !(ret.flags & ts.TypeFlags.NumberLike) && kind !== "Float64Array" && kind !== "number[]") {
+    fail(Code.UnsupportedReturnType, fn.type ?? fn.name ?? fn, `a @differentiable function must return \`number\` (or an array it creates: \`number[]\`, \`Float64Array\`), this one returns \`${checker.typeToString(ret)}\``);
   }
 }
 

@@ -169,6 +169,8 @@ export interface StagedFunction {
   data?: string[];
   body: Stmt[];
   result: string;
+  /** Set when the function returns an array it made (`result` names it): its vjp takes an array. */
+  resultKind?: "Float64Array" | "number[]";
 }
 
 /**
@@ -191,8 +193,11 @@ export type BStmt =
    * buffer has; `zeros` the runtime function allocating it (zerosLike).
    */
   | { k: "kernel"; adj: string; callee: string; args: Expr[]; math: string; like: string; vector: boolean; zeros: string }
-  /** `const dh = zerosLike(h)` (or `new Float64Array(v.length)`): a buffer before its first kernel. */
-  | { k: "alloc"; adj: string; like: string; vector: boolean; zeros: string }
+  /**
+   * `const dh = zerosLike(h)` (or `new Float64Array(v.length)`): a buffer before its first kernel;
+   * with `from`, a copy of the returned array's gradient (`Float64Array.from(dh)`).
+   */
+  | { k: "alloc"; adj: string; like: string; vector: boolean; zeros: string; from?: string }
   /** A comment of its own, on the next line: `// this iteration's local gradients, per unit of dx`. */
   | { k: "note"; text: string }
   | BLoop

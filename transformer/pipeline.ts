@@ -43,7 +43,7 @@ interface FileContext {
 }
 
 /** The runtime's names generated code may import; kept free for it. */
-const RUNTIME_NAMES = [REGISTER, "saved", "ValueStack"];
+const RUNTIME_NAMES = [REGISTER, "saved", "scratch", "ValueStack"];
 
 function fileContext(file: ts.SourceFile, program: ts.Program): FileContext {
   const checker = program.getTypeChecker(); // first: binding sets the parent links findDifferentiable reads
@@ -59,6 +59,8 @@ export interface CompiledFunction {
   report?: FunctionReport;
   /** f_grad, f_forward, f_backward (functions, or methods for a class method). */
   members: (ts.Statement | ts.ClassElement)[];
+  /** It returns an array: no f_grad or f_gradInto, only the vjp pair. */
+  vector?: boolean;
 }
 
 /** Runs every phase for one function. Returns its generated functions, or why it cannot. */
@@ -99,11 +101,14 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const gSaved = save(staged.body, gFinished, gNamer);
     const gForward = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
     const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gSaved.backward) };
-    // The stack keeps what loops save, and lends f_grad its local arrays.
-    const gStack = savesValues(gSaved.forward) || gForward.some((s) => s.k === "array") ? runtimeName(ctx, "saved", gNamer) : undefined;
-    const gradFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, names.grad, gForward, gSaved.backward));
-    if (raw) return { d, staged, members: [gradFn] };
-    const gradIntoFn = emit.withStack(gStack ?? "saved", () => emit.emitGradInto(gShape, names.gradInto, gNamer.fresh("grads"), gForward, gSaved.backward));
+    // The stack keeps what loops save; another, `scratch`, lends f_grad its local arrays.
+    const gStack = savesValues(gSaved.forward) ? runtimeName(ctx, "saved", gNamer) : undefined;
+    const scratch = gForward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", gNamer) : "scratch";
+    // A function returning an array has no gradient, only vjp (and jacobian): no f_grad.
+    const vector = staged.resultKind !== undefined;
+    const gradFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, names.grad, gForward, gSaved.backward, scratch));
+    if (raw && !vector) return { d, staged, members: [gradFn] };
+    const gradIntoFn = emit.withStack(gStack ?? "saved", () => emit.emitGradInto(gShape, names.gradInto, gNamer.fresh("grads"), gForward, gSaved.backward, scratch));
 
     // vjp: the forward pass keeps a cache, the backward pass takes the output's gradient.
     const vjpNamer = namer.fork();
@@ -128,11 +133,11 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       d,
       staged,
       report,
+      vector,
       members: [
-        gradFn,
-        gradIntoFn,
+        ...(vector ? [] : [gradFn, gradIntoFn]),
         emit.withStack(vStack, () => emit.emitForwardFunction(vShape, names.forward, vForward, staged.result, cache, ownStack)),
-        emit.withStack(vStack, () => emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache, cacheParam, ownStack !== undefined)),
+        emit.withStack(vStack, () => emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache, cacheParam, ownStack !== undefined, staged.resultKind)),
       ],
     };
   } catch (e) {
@@ -440,8 +445,8 @@ function derivativeProblems(program: ts.Program, file: ts.SourceFile): ts.Diagno
 function registrationOf(c: CompiledFunction): ts.Statement {
   const names = generatedNames(c.d.name);
   return emit.emitRegistration(emit.identifier(REGISTER), emit.identifier(c.d.name), {
-    grad: emit.identifier(names.grad),
-    gradInto: emit.identifier(names.gradInto),
+    grad: c.vector ? undefined : emit.identifier(names.grad),
+    gradInto: c.vector ? undefined : emit.identifier(names.gradInto),
     forward: emit.identifier(names.forward),
     backward: emit.identifier(names.backward),
   });
@@ -454,8 +459,8 @@ function staticRegistration(methods: readonly CompiledFunction[]): ts.ClassEleme
     const owner = isStatic ? ts.factory.createThis() : emit.propertyOf(ts.factory.createThis(), "prototype");
     const names = generatedNames(c.d.name);
     return emit.emitRegistration(emit.identifier(REGISTER), emit.propertyOf(owner, c.d.name), {
-      grad: emit.propertyOf(owner, names.grad),
-      gradInto: emit.propertyOf(owner, names.gradInto),
+      grad: c.vector ? undefined : emit.propertyOf(owner, names.grad),
+      gradInto: c.vector ? undefined : emit.propertyOf(owner, names.gradInto),
       forward: emit.propertyOf(owner, names.forward),
       backward: emit.propertyOf(owner, names.backward),
     });

@@ -152,7 +152,9 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
 
   // A local array's gradient: one number per element, zero before the backward pass starts.
   const arrays: BStmt[] = [];
-  forEachArray(fn.body, (a) => activity.active.has(a.name) && arrays.push({ k: "alloc", adj: adjointOf(a.name), like: a.name, vector: true, zeros: "" }));
+  // The returned array's gradient starts as a copy of the output's (the backward pass writes it).
+  const from = fn.resultKind && seed.k === "ref" ? seed.name : undefined;
+  forEachArray(fn.body, (a) => activity.active.has(a.name) && arrays.push({ k: "alloc", adj: adjointOf(a.name), like: a.name, vector: true, zeros: "", ...(a.name === fn.result && from ? { from } : {}) }));
   const backward = [...arrays, ...block(fn.body)];
   const paramAdjoints = fn.params.map(adjointOf);
   return { backward, paramAdjoints, adjoints: new Set(adjoints.values()) };

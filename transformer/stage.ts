@@ -95,7 +95,9 @@ class Stager {
     const changing = new Set([...this.localArrays].filter((a) => !finalWhenRead(this.body, a)));
     forEachDef(this.body, (d) => [...refsOf(d.value)].some((n) => changing.has(n)) && (d.snapshot = true));
     const data = this.fn.parameters.filter((p) => this.ctx.checker.getTypeAtLocation(p).getSymbol()?.getName() === "Int32Array").map((p) => (p.name as ts.Identifier).text);
-    return { name: fnName, params, data, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result };
+    const returned = this.localArrays.has(this.result) ? this.body.find((st) => st.k === "array" && st.name === this.result) : undefined;
+    const resultKind = returned?.k === "array" ? returned.kind : undefined;
+    return { name: fnName, params, data, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result, resultKind };
   }
 
   // ---- statements -------------------------------------------------------------------------
@@ -111,7 +113,8 @@ class Stager {
       const s = statements[i];
       const rest = statements.slice(i + 1);
       if (scope.isExit(s)) {
-        if (ts.isReturnStatement(s)) this.value(s.expression!, { name: this.result, assign: this.resultIsJoin, note: trailingComment(s) });
+        if (ts.isReturnStatement(s) && this.isLocalArray(s.expression!)) this.result = (this.current(s.expression as ts.Identifier) as { name: string }).name;
+        else if (ts.isReturnStatement(s)) this.value(s.expression!, { name: this.result, assign: this.resultIsJoin, note: trailingComment(s) });
         // A return inside a loop is a break that also sets the function's `returned` flag.
         if (ts.isReturnStatement(s) && scope !== FUNCTION_SCOPE) this.setFlag(RETURNED, true, s);
         if (ts.isBreakStatement(s) || (ts.isReturnStatement(s) && scope !== FUNCTION_SCOPE)) this.setFlag(scope.done!, true, s);
