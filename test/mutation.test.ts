@@ -53,7 +53,7 @@ describe("mutation check: a wrong derivative rule makes the property fail", () =
 
   for (const { op, broken, spelled, why } of mutations) {
     it(`${why}: the fuzzer finds a failing program that uses ${op}`, async () => {
-      const result = await withBrokenRule(op, broken, () => fuzz({ seed: SEED, runs: 200, compile, shrinkMs: 15_000 }));
+      const result = await withBrokenRule(op, broken, () => fuzz({ seed: SEED, runs: 200, compile, shrinkMs: 5_000 }));
       expect(result.failed, `the property passed with the broken rule ${op}`).toBe(true);
       expect(result.report).toMatch(/finite differences give/);
       const program = result.report.slice(result.report.indexOf("/** @differentiable */"));
