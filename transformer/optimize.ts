@@ -57,10 +57,19 @@ function simplifyBinary(op: string, l: Expr, r: Expr): Expr {
       if (isNum(r, 1)) return l;
       if (isNum(l, 0)) return num(0);
       break;
-    case "+":
+    case "+": {
       if (isNum(l, 0)) return r;
       if (isNum(r, 0)) return l;
+      // Math.ceil(n) - 1 + 1 → Math.ceil(n): a loop's trip count from its last value. Only on an
+      // integer (a - 1 + 1 is not a for tiny a), with integer shifts.
+      const right = r as Expr;
+      const integer = (e: Expr) => e.k === "length" || (e.k === "call" && (e.callee === "Math.ceil" || e.callee === "Math.floor"));
+      if (right.k === "num" && Number.isInteger(right.value) && l.k === "binary" && (l.op === "-" || l.op === "+") && l.right.k === "num" && Number.isInteger(l.right.value) && integer(l.left)) {
+        const shift = right.value + (l.op === "-" ? -l.right.value : l.right.value);
+        return shift === 0 ? l.left : simplifyBinary(shift > 0 ? "+" : "-", l.left, num(Math.abs(shift)));
+      }
       break;
+    }
     case "-":
       if (isNum(r, 0)) return l;
       if (isNum(l, 0)) return simplify({ k: "unary", op: "-", arg: r });
