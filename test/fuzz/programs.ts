@@ -605,7 +605,9 @@ export class Printer {
 
   /** A positive value (>= about 0.01 at moderate inputs) made from a: the operand of log, sqrt, a divisor, ... */
   private positive(a: Expr, w: number, scope: Scope): Printed {
-    return this.seen(this.positiveForm(a, w, scope));
+    const p = this.positiveForm(a, w, scope);
+    // the reference also checks it is not ~0 in floating point (Math.exp(-746) is 0)
+    return this.mode === "reference" ? { s: `$.pos(${p.s})`, p: ATOM } : p;
   }
 
   private positiveForm(a: Expr, w: number, scope: Scope): Printed {

@@ -19,7 +19,10 @@ export interface Run {
   path: string;
   /** The largest |value| of any operation or assignment on the way (Infinity if one overflowed or was NaN). */
   largest: number;
-  /** An operation ran exactly where its derivative is undefined and tsgrad has no convention (atan2 at the origin). */
+  /**
+   * An operation ran where its derivative is undefined and tsgrad has no convention (atan2 at the
+   * origin), or a value meant to be positive was ~0.
+   */
   singular: boolean;
 }
 export type Reference = (args: readonly number[]) => Run;
@@ -40,6 +43,12 @@ export function reference(program: Program, name = "f"): Reference {
       const m = Math.abs(x);
       largest = m > largest || m !== m ? (m !== m ? Infinity : m) : largest;
       return x;
+    },
+    // a value meant to be positive (the operand of log, sqrt, cbrt, a divisor): at ~0 (exp
+    // underflows) their derivatives are Infinity, and 0 * Infinity is NaN
+    pos: (x: number) => {
+      if (!(x >= 1e-6)) singular = true;
+      return hooks.v(x);
     },
     gt: (a: number, b: number) => cmp(a, b, a > b),
     lt: (a: number, b: number) => cmp(a, b, a < b),
@@ -121,7 +130,7 @@ export function oracleAt(ref: Reference, point: readonly number[], limits: Limit
   if (!(base.largest <= limits.maxIntermediate)) return `an intermediate value reaches ${base.largest}`;
   // e.g. atan2(a, a) at a = x * Math.round(x) = 0 for every x near 0: f is smooth, but the chain
   // rule multiplies 0 by atan2's 0 / 0
-  if (base.singular) return "an operation runs exactly at a point where its derivative is undefined";
+  if (base.singular) return "an operation runs where its derivative is undefined (atan2 at the origin) or infinite (log, sqrt, cbrt or a division of ~0)";
   const estimates: number[][] = [];
   for (let i = 0; i < point.length; i++) {
     const s = Math.max(1, Math.abs(point[i]));
