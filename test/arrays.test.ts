@@ -81,6 +81,16 @@ export function firstNegative(a: Float64Array, x: number): number {
   return x * x;
 }
 
+/** Counting loops that start at an integer expression: a length, an enclosing counter. */
+/** @differentiable */
+export function pairs(a: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    for (let j = i + 1; j < a.length; j++) s += Math.exp(a[i] - a[j]);
+  }
+  return s;
+}
+
 /** An array that reaches no gradient, and one element used alone. */
 /** @differentiable */
 export function firstOnly(a: Float64Array, unused: number[], k: number): number {
@@ -177,6 +187,22 @@ describe("array parameters", () => {
     expect(da).toEqual(a.map((v) => (v < -1 ? 0 : 2 * 0.7 * v)));
     expect(dw).toBeCloseTo(a.filter((v) => v >= -1).reduce((t, v) => t + v * v, 0), 14);
     expect(js).toContain("// for (const v of a), in reverse");
+  });
+
+  it("counting loops from a.length - 1 down, and from i + 1: frames indexed by the counter, nothing pushed for it", () => {
+    check("poly", [[0.3, -0.5, 0.8, 0.2], -0.6]);
+    const a = Float64Array.of(0.4, -0.3, 0.9, 0.1, -0.7);
+    const [da] = check("pairs", [a]);
+    // d/da_k Σ_{i<j} exp(a_i - a_j) = Σ_{j>k} exp(a_k - a_j) - Σ_{i<k} exp(a_i - a_k)
+    a.forEach((_, k) => {
+      let expected = 0;
+      for (let j = k + 1; j < a.length; j++) expected += Math.exp(a[k] - a[j]);
+      for (let i = 0; i < k; i++) expected -= Math.exp(a[i] - a[k]);
+      expect(da[k]).toBeCloseTo(expected, 13);
+    });
+    expect(js).toMatch(/for \(let i = c\.length - 1; i >= 0; i--\)/);
+    expect(js).toMatch(/y_saved\[c\.length - 1 - i\] = y/);
+    expect(js).toMatch(/for \(let j = a\.length - 1; j >= i \+ 1; j--\)/);
   });
 
   it("for...of with break and with return: the elements the loop reached get gradients", () => {

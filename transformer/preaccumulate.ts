@@ -93,7 +93,7 @@ function perUnit(loop: BLoop, adjoints: ReadonlySet<string>, namer: Namer): BLoo
       else body.push({ ...s, adj: cStep, value });
       known.set(c, ref(cStep));
     } else if (roles.sums.includes(s.adj)) {
-      body.push({ ...s, value: binary("*", value, ref(c)) });
+      body.push({ ...s, value: simplify(binary("*", value, ref(c))) });
     } else if (value.k === "num" && value.value === 1 && s.declare && writesOf(loop.body, s.adj) === 1) {
       // A copy of c (`let dx_1 = dx`, per unit: 1) is folded into the lines reading it.
       known.set(s.adj, value);

@@ -60,6 +60,8 @@ class Stager {
   private loopDepth = 0;
   /** Tests of the branches and loops being staged: read, though not yet in any body. */
   private readonly pendingTests: Expr[] = [];
+  /** Counters of the counting loops being staged: integers, fixed while an inner loop runs. */
+  private readonly counters = new Set<string>();
   /** The indexes of for...of loops with a break, variables tsgrad makes (not booleans, unlike flags). */
   private readonly indexes = new Set<ts.Symbol>();
   /** Arrays the function creates (`const h = new Float64Array(n)`): their elements change. */
@@ -298,6 +300,7 @@ class Stager {
     this.pendingTests.push(test);
     const before = new Map(this.env);
     if (counter?.symbol) this.env.set(counter.symbol, counter.counter.name);
+    if (counter) this.counters.add(counter.counter.name);
     if (ts.isForOfStatement(s)) this.element(s, counter ? ref(counter.counter.name) : ref(this.env.get(index!.symbol)!), counter ? (counter.counter.to as { array: string }).array : index!.array);
     this.list([s.statement]);
     const incrementor = ts.isForStatement(s) && !counter ? s.incrementor : undefined;
@@ -331,6 +334,26 @@ class Stager {
     if (array.k !== "ref") throw new DiffError(Code.UnsupportedLoop, s.expression, "`for...of` goes over an array parameter here");
     const name = this.declare(this.ctx.namer.fresh("i"));
     return { symbol: undefined, counter: { name, from: num(0), to: { k: "length", array: array.name }, op: "<", step: 1 } };
+  }
+
+  /**
+   * Is `e` an integer that cannot change while the loop it starts runs: integer literals, array
+   * lengths and enclosing loops' counters, with + - *. (A counter starting anywhere else, say at
+   * a number parameter, might step through non-integers, which the backward loop cannot replay.)
+   */
+  private isIntegerExpr(e: ts.Expression): boolean {
+    const x = skip(e);
+    if (ts.isNumericLiteral(x)) return Number.isInteger(Number(x.text));
+    if (ts.isPropertyAccessExpression(x) && isLength(x)) return this.isLocal(x.expression as ts.Identifier);
+    if (ts.isIdentifier(x)) {
+      const current = this.isLocal(x) ? this.env.get(this.symbol(x)) : undefined;
+      return current !== undefined && this.counters.has(current);
+    }
+    if (ts.isPrefixUnaryExpression(x) && x.operator === ts.SyntaxKind.MinusToken) return this.isIntegerExpr(x.operand);
+    if (ts.isBinaryExpression(x) && [ts.SyntaxKind.PlusToken, ts.SyntaxKind.MinusToken, ts.SyntaxKind.AsteriskToken].includes(x.operatorToken.kind)) {
+      return this.isIntegerExpr(x.left) && this.isIntegerExpr(x.right);
+    }
+    return false;
   }
 
   /** for...of with a break: its index, `let i = 0` before the loop, carried like a flag. */
@@ -433,7 +456,9 @@ class Stager {
     if (!init || !ts.isVariableDeclarationList(init) || init.declarations.length !== 1 || !(init.flags & ts.NodeFlags.Let)) return undefined;
     const d = init.declarations[0];
     if (!ts.isIdentifier(d.name) || !d.initializer) return undefined;
-    const from = integerLiteral(d.initializer);
+    // An integer literal, or an integer expression of lengths and enclosing counters (i + 1, a.length - 1).
+    const literal = integerLiteral(d.initializer);
+    const from = literal !== undefined ? num(literal) : this.isIntegerExpr(d.initializer) ? this.condition(d.initializer) : undefined;
     const symbol = this.ctx.checker.getSymbolAtLocation(d.name);
     const cond = s.condition && skip(s.condition);
     if (from === undefined || !symbol || !cond || !ts.isBinaryExpression(cond) || !ts.isIdentifier(cond.left)) return undefined;
@@ -459,7 +484,7 @@ class Stager {
     bound(cond.right);
     if (boundVaries) return undefined;
     const to = this.value(cond.right);
-    return { symbol, counter: { name: this.declare(d.name.text), from: num(from), to, op, step } };
+    return { symbol, counter: { name: this.declare(d.name.text), from, to, op, step } };
   }
 
   private join(test: Expr, thenStatements: readonly ts.Statement[], elseStatements: readonly ts.Statement[], s: ts.Node): void {
