@@ -1,0 +1,199 @@
+// npm run bench: every workload, timed side by side, written to BENCHMARKS.md.
+//
+//   npm run bench                          build, check, time everything (~10 min here), write BENCHMARKS.md
+//   node scripts/bench.mjs --quick         fewer rounds; writes .tsgrad-tmp/BENCHMARKS.quick.md
+//   node scripts/bench.mjs --dry-run       compile and run the correctness checks only; writes nothing
+//   node scripts/bench.mjs --only gmm-1k   the workloads whose id matches (a regular expression)
+//   node scripts/bench.mjs --out FILE      write the results there instead
+//
+// For each workload (the seed's staged example and sigmoid neuron, a 1,000-step logistic map,
+// the two-layer spiral network in its matrix-op and loop versions, ADBench GMM on every instance
+// in ../shared/adbench/gmm/, ADBench BA on ba1): the forward pass, tsgrad's generated gradient,
+// a hand-written gradient, central finite differences and TensorFlow.js (@tensorflow/tfjs, cpu
+// backend, float32). Everything is compiled here through tsgrad's transformer from dist/
+// (scripts/bench/compile.mjs), checked for correctness first (a disagreement exits 1 before any
+// timing), then timed in interleaved rounds (scripts/bench/measure.mjs). BENCHMARKS.md is
+// generated from the results (scripts/bench/report.mjs); never edit it by hand.
+//
+// Needs node --expose-gc (the allocation measurement calls gc()); without it, the script
+// starts itself again with the flag.
+
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = fileURLToPath(import.meta.url);
+const root = resolve(dirname(here), "..");
+const data = resolve(root, "..", "shared", "adbench");
+
+if (typeof globalThis.gc !== "function") {
+  const r = spawnSync(process.execPath, ["--expose-gc", here, ...process.argv.slice(2)], { stdio: "inherit" });
+  process.exit(r.status ?? 1);
+}
+
+const { compileExamples, compileScalar } = await import("./bench/compile.mjs");
+const { measure, bytesPerCall, sinkValue, median: medianOf } = await import("./bench/measure.mjs");
+const { initTfjs, tfjsVersion } = await import("./bench/tfjs.mjs");
+const W = await import("./bench/workloads.mjs");
+const { summarize, renderMarkdown } = await import("./bench/report.mjs");
+
+// ---------------------------------------------------------------------------------------------
+// Options.
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const option = (name) => {
+  const i = argv.indexOf(name);
+  if (i < 0) return undefined;
+  if (i + 1 >= argv.length) usage(`${name} needs a value`);
+  return argv[i + 1];
+};
+function usage(message) {
+  console.error(`bench: ${message}\nusage: node scripts/bench.mjs [--quick] [--dry-run] [--only REGEX] [--out FILE]`);
+  process.exit(2);
+}
+for (const a of argv) if (a.startsWith("--") && !["--quick", "--dry-run", "--only", "--out"].includes(a)) usage(`unknown option ${a}`);
+const quick = flag("--quick");
+const dryRun = flag("--dry-run");
+const only = option("--only") ? new RegExp(option("--only")) : null;
+const out = resolve(option("--out") ?? (quick || only ? join(root, ".tsgrad-tmp", "BENCHMARKS.quick.md") : join(root, "BENCHMARKS.md")));
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+const log = (s = "") => console.log(s);
+
+// ---------------------------------------------------------------------------------------------
+// Compile, load.
+
+log(`tsgrad benchmark (scripts/bench.mjs)${quick ? ", --quick" : ""}${dryRun ? ", --dry-run" : ""}`);
+log(`node ${process.version}, ${os.cpus()[0]?.model ?? "unknown CPU"} × ${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+
+let m;
+try {
+  m = { ...(await compileExamples(root)), scalar: await compileScalar(root) };
+} catch (e) {
+  console.error(`bench: FAILED: ${e.message}`);
+  process.exit(1);
+}
+m.runtime = await import("tsgrad");
+const runtimeUrl = import.meta.resolve("tsgrad");
+if (!runtimeUrl.startsWith(pathToFileURL(join(root, "dist")).href)) {
+  console.error(`bench: FAILED: "tsgrad" resolved to ${runtimeUrl}, not this package's dist/`);
+  process.exit(1);
+}
+await initTfjs();
+log(`compiled through the transformer, TensorFlow.js ${tfjsVersion()} (cpu backend) loaded (${elapsed()})\n`);
+
+const gmmInstances = [
+  "1k/gmm_d2_K5", "1k/gmm_d2_K10", "1k/gmm_d10_K5", "1k/gmm_d10_K25", "1k/gmm_d20_K10", "1k/gmm_d64_K10",
+  "10k/gmm_d2_K5", "10k/gmm_d10_K5",
+  "2.5M/gmm_d2_K5", "2.5M/gmm_d10_K5",
+];
+// Order: small to large; the 2.5M instances last (their tape grows the shared stack to ~2 GB).
+const workloads = [
+  ...W.scalarWorkloads(m),
+  W.networkWorkload(m, m.runtime.matrix),
+  W.baWorkload(m, data),
+  ...gmmInstances.map((name) => W.gmmWorkload(m, data, name, { quick })),
+].filter((w) => !only || only.test(w.id));
+if (workloads.length === 0) usage(`--only ${option("--only")} matches no workload`);
+
+// ---------------------------------------------------------------------------------------------
+// 1. Correctness, before any timing.
+
+log("Correctness (error = |a − b| / max(1, |a| + |b|), the largest over all entries)");
+// A failed check keeps what it vouches for (its `entries`, or the whole workload) from being
+// timed; the rest is timed and written, BENCHMARKS.md says what failed, and the run exits 1.
+const checks = [];
+let failed = 0;
+for (const w of workloads) {
+  const results = w.check();
+  w.wrong = new Set();
+  for (const c of results) {
+    c.ok = c.error <= c.tolerance;
+    if (!c.ok) {
+      failed++;
+      if (c.entries) c.entries.forEach((label) => w.wrong.add(label));
+      else w.failed = true;
+    }
+    log(`  ${c.ok ? "ok  " : "FAIL"} ${w.title}: ${c.what}: ${fmtError(c.error)} (tolerance ${fmtError(c.tolerance)})`);
+  }
+  checks.push({ workload: w, results });
+}
+log(failed ? `  ${failed} check(s) FAILED: what they cover is not timed (${elapsed()})\n` : `  all agree (${elapsed()})\n`);
+if (dryRun) {
+  log("--dry-run: no timing, nothing written.");
+  process.exit(failed ? 1 : 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Timing: each workload's entries side by side.
+
+const scaleOptions = (o) =>
+  quick ? { ...o, rounds: Math.max(o.warmupCalls === 1 ? 1 : 5, Math.ceil(o.rounds / 3)), batchNs: o.batchNs / 2, warmupNs: o.warmupNs / 3 } : o;
+const results = [];
+for (const w of workloads) {
+  if (w.failed) {
+    log(`${w.title}: not timed (a correctness check failed)`);
+    results.push({ workload: w, failed: true, entries: [], about: w.about });
+    continue;
+  }
+  globalThis.gc();
+  const options = scaleOptions(w.options);
+  const entries = measure(w.entries().filter((e) => !w.wrong.has(e.label)), options);
+  const result = { workload: w, options, entries, about: w.about };
+  if (w.allocation) {
+    globalThis.gc();
+    result.allocation = w.allocation.map((a) =>
+      w.wrong.has(a.entry) ? { name: a.name, wrong: true } : { name: a.name, bytes: bytesPerCall(a.fn, a.args, { calls: 4, samples: quick ? 5 : 9 }) },
+    );
+  }
+  w.release?.();
+  results.push(result);
+  const line = entries.map((e) => `${e.label} ${fmtTime(e.median)}`).join(", ");
+  log(`${w.title} (${options.rounds} rounds, ${elapsed()}): ${line}`);
+}
+log();
+
+// ---------------------------------------------------------------------------------------------
+// 3. The report.
+
+const env = {
+  date: new Date().toISOString().slice(0, 10),
+  node: process.version,
+  v8: process.versions.v8,
+  platform: `${process.platform}/${process.arch}`,
+  cpu: os.cpus()[0]?.model ?? "unknown",
+  cpus: os.cpus().length,
+  memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  loadAverage: os.loadavg(),
+  tfjs: tfjsVersion(),
+  quick,
+  only: option("--only"),
+  seconds: (Date.now() - started) / 1000,
+  // How much longer than its CPU time a batch took on the wall clock: the machine's contention.
+  wallOverCpu: medianOf(results.flatMap((r) => r.entries.flatMap((e) => e.wallTimes.map((w, i) => w / e.times[i])))) || 1,
+};
+const summary = summarize(results, m);
+const markdown = renderMarkdown({ env, results, checks, summary, m, failed });
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, markdown);
+for (const line of summary.console) log(line);
+log(`\nwrote ${relative(process.cwd(), out) || out} in ${elapsed()}`);
+if (failed) {
+  console.error(`bench: FAILED: ${failed} correctness check(s) disagree (see above and the file); exit 1.`);
+  process.exitCode = 1;
+}
+if (sinkValue() === 42.4242) log(""); // keeps the results observable
+
+function fmtError(e) {
+  return e === 0 ? "0" : e.toExponential(1);
+}
+function fmtTime(ns) {
+  if (ns < 1e3) return `${ns.toFixed(0)} ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(1)} µs`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(1)} ms`;
+  return `${(ns / 1e9).toFixed(2)} s`;
+}

@@ -1,0 +1,280 @@
+// BENCHMARKS.md from the measurements of scripts/bench.mjs: the ratios per workload, the targets
+// met or missed, the comparison with ADBench's published ratios, and, where a target is missed,
+// why, with the generated lines that show it (scripts/bench/reasons.mjs).
+
+import { median, pairedRatio } from "./measure.mjs";
+import { reasonsFor } from "./reasons.mjs";
+
+/** Published ratios time(gradient) / time(objective), as quoted in issue 5 (ADBench paper). */
+export const PUBLISHED = {
+  gmm: [
+    { instance: "10k/gmm_d2_K5", d: 2, K: 5, handCpp: "1.9", tapenade: "3.7" },
+    { instance: "10k/gmm_d10_K5", d: 10, K: 5, handCpp: "2.9", tapenade: "7.7" },
+  ],
+  ba: { handCpp: "6.5–7.4", tapenade: "8.4–8.9" },
+};
+
+/** Our targets (issue 5, and issue 4 for the network's gradient / forward). */
+const TARGET = { gmmSmall: 3, gmmD64: 6, ba: 8, scalarHand: 1.1, arrayHand: 1.15, networkForward: 3 };
+
+// ---------------------------------------------------------------------------------------------
+
+/** Ratios and targets per row of every workload. */
+export function summarize(results) {
+  const rows = [];
+  for (const r of results) {
+    const w = r.workload;
+    const byLabel = new Map(r.entries.map((e) => [e.label, e]));
+    for (const row of w.rows) {
+      const get = (label) => (label ? byLabel.get(label) : undefined);
+      const forward = get(row.forward);
+      const tsgrad = get(row.tsgrad);
+      if (r.failed || !tsgrad) {
+        // Its gradient failed a correctness check: not timed.
+        rows.push({ workload: w, name: row.name, kind: w.kind, failed: true, targets: [{ what: "a correct gradient", met: false, short: "wrong gradient" }] });
+        continue;
+      }
+      const hand = get(row.hand);
+      // The objective every gradient here is divided by: the hand-written forward pass where there
+      // is one (as ADBench divides Tapenade's and the hand-written C++ gradients by the same C++
+      // objective), else the function tsgrad differentiates (plain code already: the scalars).
+      const handForward = get(row.handForward);
+      const objective = handForward ?? forward;
+      const fd = get(row.fd);
+      const tfjs = get(row.tfjs);
+      const fdEstimate = !fd && w.estimateFd ? w.estimateFd(forward.median) : undefined;
+      const out = {
+        workload: w,
+        name: row.name,
+        kind: w.kind,
+        rounds: r.options.rounds,
+        t: {
+          forward: stats(forward),
+          tsgrad: stats(tsgrad),
+          hand: stats(hand),
+          handForward: stats(handForward),
+          objective: stats(objective),
+          fd: fd ? stats(fd) : fdEstimate ? { median: fdEstimate, estimated: true } : undefined,
+          tfjs: stats(tfjs),
+        },
+        gradOverObjective: pairedRatio(tsgrad, objective),
+        handOverObjective: pairedRatio(hand, objective),
+        gradOverOwnForward: pairedRatio(tsgrad, forward),
+        ownForwardOverObjective: handForward ? pairedRatio(forward, handForward) : undefined,
+        tsgradOverHand: pairedRatio(tsgrad, hand),
+        tfjsOverTsgrad: tfjs ? pairedRatio(tfjs, tsgrad) : undefined,
+        fdOverTsgrad: fd ? pairedRatio(fd, tsgrad) : fdEstimate ? { median: fdEstimate / tsgrad.median, estimated: true } : undefined,
+      };
+      out.targets = targetsOf(out);
+      rows.push(out);
+    }
+  }
+  const consoleLines = ["Ratios (median over rounds of the per-round ratio):"];
+  for (const row of rows) {
+    if (row.failed) {
+      consoleLines.push(`  ${row.name.padEnd(36)} WRONG GRADIENT: not timed`);
+      continue;
+    }
+    const t = row.targets.map((x) => `${x.met ? "met" : "MISSED"}: ${x.short}`).join("; ");
+    consoleLines.push(
+      `  ${row.name.padEnd(36)} tsgrad/forward ${x2(row.gradOverObjective.median).padStart(7)}  hand/forward ${x2(row.handOverObjective.median).padStart(7)}  tsgrad/hand ${x2(row.tsgradOverHand.median).padStart(6)}  tfjs/tsgrad ${row.tfjsOverTsgrad ? x2(row.tfjsOverTsgrad.median).padStart(7) : "      –"}${t ? `   [${t}]` : ""}`,
+    );
+  }
+  return { rows, console: consoleLines };
+}
+
+const stats = (e) => (e ? { median: e.median, q1: e.q1, q3: e.q3, scale: e.scale } : undefined);
+
+function targetsOf(row) {
+  const w = row.workload;
+  const out = [];
+  const add = (what, value, limit, short) => out.push({ what, value, limit, met: value <= limit, short: `${short} ${x2(value)} ≤ ${limit}` });
+  add(
+    row.kind === "scalar" ? "tsgrad within 1.1x of hand-written (scalar workloads)" : "tsgrad within 1.15x of hand-written (array workloads)",
+    row.tsgradOverHand.median,
+    row.kind === "scalar" ? TARGET.scalarHand : TARGET.arrayHand,
+    "tsgrad/hand",
+  );
+  if (w.gmm && w.gmm.d <= 10) add("GMM gradient / objective at most 3 for d ≤ 10", row.gradOverObjective.median, TARGET.gmmSmall, "gradient/objective");
+  if (w.gmm && w.gmm.d === 64) add("GMM gradient / objective at most 6 at d = 64", row.gradOverObjective.median, TARGET.gmmD64, "gradient/objective");
+  if (w.id === "ba1") add("BA Jacobian / objective at most 8", row.gradOverObjective.median, TARGET.ba, "Jacobian/objective");
+  if (w.id === "network") {
+    // Issue 4's "at most 3x the forward pass alone", read both ways: against the function tsgrad
+    // differentiates, and against the hand-written forward pass (the objective of the tables).
+    add("gradient at most 3x its own forward pass (issue 4)", row.gradOverOwnForward.median, TARGET.networkForward, "gradient/own forward");
+    add("gradient at most 3x the hand-written forward pass", row.gradOverObjective.median, TARGET.networkForward, "gradient/hand forward");
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting.
+
+const x2 = (v) => (v === undefined ? "–" : v >= 100 ? `${v.toFixed(0)}x` : v >= 10 ? `${v.toFixed(1)}x` : `${v.toFixed(2)}x`);
+const ratio = (r) => (r ? (r.estimated ? `${x2(r.median)} (est.)` : `${x2(r.median)} (${r.q1.toFixed(2)}–${r.q3.toFixed(2)})`) : "–");
+
+export function fmtTime(ns) {
+  if (ns === undefined) return "–";
+  if (ns < 1e3) return `${ns.toFixed(0)} ns`;
+  if (ns < 1e4) return `${(ns / 1e3).toFixed(2)} µs`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(1)} µs`;
+  if (ns < 1e7) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(1)} ms`;
+  return `${(ns / 1e9).toFixed(2)} s`;
+}
+const time = (s) => (s ? `${fmtTime(s.median)}${s.estimated ? " (est.)" : ""}${s.scale && s.scale !== 1 ? " (extrap.)" : ""}` : "–");
+const fmtBytes = (b) => (Math.abs(b) < 1024 ? `${Math.round(b)} B` : Math.abs(b) < 2 ** 20 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 2 ** 20).toFixed(2)} MiB`);
+
+/** A markdown table; `left` columns (by index) are left-aligned, the others (numbers) right-aligned. */
+function table(header, lines, left = [0]) {
+  const rule = header.map((_, i) => (left.includes(i) ? "---" : "---:"));
+  return [`| ${header.join(" | ")} |`, `| ${rule.join(" | ")} |`, ...lines.map((l) => `| ${l.join(" | ")} |`)].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const WRONG = "**wrong gradient: not timed** (see Correctness)";
+
+export function renderMarkdown({ env, results, checks, summary, m, failed }) {
+  const { rows } = summary;
+  const md = [];
+  const push = (...lines) => md.push(...lines);
+  push(
+    "# Benchmarks",
+    "",
+    `Generated by \`npm run bench\` (\`scripts/bench.mjs\`) on ${env.date}${env.quick ? " with `--quick` (fewer rounds: rougher numbers)" : ""}${env.only ? ` for the workloads matching \`${env.only}\` only` : ""}. Do not edit by hand: run it again.`,
+    "",
+    `Machine: ${env.cpu} × ${env.cpus} (\`os.cpus()\`), ${env.memory}; Node ${env.node} (V8 ${env.v8}), ${env.platform}. Load average when the run ended: ${env.loadAverage.map((l) => l.toFixed(2)).join(", ")} (a shared machine: absolute times move from run to run, the ratios much less). The run took ${Math.round(env.seconds / 60)} min.`,
+    "",
+    "How: everything is TypeScript compiled in the run through tsgrad's transformer (`dist/`) and checked for correctness first (below; a disagreement makes the run exit 1, and what it covers is not timed). Then each workload's entries (forward pass, tsgrad, hand-written, finite differences, TensorFlow.js) are warmed up and run in interleaved rounds whose order rotates, each round timing one batch of calls per entry, after a garbage collection. A time is the median over rounds of the time per call; a ratio is the median over rounds of the per-round ratio, so both sides of a ratio were measured at the same moment. Compare ratios, not absolute times, and only within this file.",
+    "",
+    `Times are CPU time of the process (\`process.cpuUsage()\`, user + system), not wall-clock time: this machine is shared (see the load average), and a batch's wall-clock time includes the time it waited for a core. In this run the wall-clock time of a batch was ${env.wallOverCpu.toFixed(2)} times its CPU time (median over all batches).`,
+    "",
+    ...(failed
+      ? [
+          `**${failed} correctness check(s) failed in this run** (\`npm run bench\` exited 1): ${checks
+            .flatMap((c) => c.results.filter((x) => !x.ok).map((x) => `${c.workload.title}: ${x.what}, error ${x.error.toExponential(1)}`))
+            .join("; ")}. What they cover was not timed; see [Correctness](#correctness-checked-before-timing).`,
+          "",
+        ]
+      : []),
+    `TensorFlow.js is \`@tensorflow/tfjs\` ${env.tfjs}, the pure-JavaScript package on its \`cpu\` backend; **it computes in float32**, tsgrad and the rest in float64. Its inputs are made into tensors once, before timing (as a training loop keeps its parameters in tensors); each timed call computes the gradient with \`tf.grads\` inside \`tf.tidy\` and reads it back with \`dataSync()\`.`,
+    "",
+  );
+
+  // Summary table.
+  push(
+    "## Results",
+    "",
+    "Ratios of median times, with the interquartile range of the per-round ratio in parentheses.",
+    "",
+    "- *gradient / objective* is ADBench's figure of merit, time(gradient) / time(objective). Both gradients of a workload are divided by the same objective: the hand-written forward pass where there is one (the network, GMM, BA: as ADBench divides Tapenade's and the hand-written C++ gradients by one C++ objective), else the function tsgrad differentiates (the scalar workloads, plain code already). The targets are read from these columns.",
+    "- *tsgrad's forward / objective*: the function tsgrad differentiates, run as plain code, against that objective (BA's `baResiduals` evaluates each residual coordinate by a separate call of an 18-argument function, so it is slower than the hand-written residuals; against it, tsgrad's Jacobian would look cheaper than it is).",
+    "- *FD* is central finite differences, one pair of objective calls per partial.",
+    "",
+    table(
+      ["workload", "tsgrad gradient / objective", "hand-written gradient / objective", "tsgrad / hand-written", "TensorFlow.js / tsgrad", "FD / tsgrad", "tsgrad's forward / objective"],
+      rows.map((r) =>
+        r.failed
+          ? [r.name, WRONG, "", "", "", "", ""]
+          : [r.name, ratio(r.gradOverObjective), ratio(r.handOverObjective), ratio(r.tsgradOverHand), ratio(r.tfjsOverTsgrad), ratio(r.fdOverTsgrad), r.ownForwardOverObjective ? ratio(r.ownForwardOverObjective) : "(the same)"],
+      ),
+    ),
+    "",
+    "Median time per call:",
+    "",
+    table(
+      ["workload", "tsgrad's forward", "tsgrad gradient", "hand-written forward", "hand-written gradient", "finite differences", "TensorFlow.js", "rounds"],
+      rows.map((r) =>
+        r.failed
+          ? [r.name, WRONG, "", "", "", "", "", ""]
+          : [r.name, time(r.t.forward), time(r.t.tsgrad), time(r.t.handForward), time(r.t.hand), time(r.t.fd), time(r.t.tfjs), String(r.rounds)],
+      ),
+    ),
+    "",
+    "*(est.)*: estimated, not run; *(extrap.)*: measured on part of the work and scaled up (see the workload's notes below).",
+    "",
+  );
+
+  // Targets.
+  push(
+    "## Targets",
+    "",
+    table(
+      ["workload", "target", "measured", ""],
+      rows.flatMap((r) => r.targets.map((t) => [r.name, t.what, r.failed ? "wrong gradient" : x2(t.value), t.met ? "met" : "**missed**"])),
+      [0, 1, 3],
+    ),
+    "",
+  );
+
+  // Where we stand.
+  push(...whereWeStand(rows, m));
+
+  // Allocation.
+  const alloc = results.find((r) => r.allocation);
+  if (alloc) {
+    push(
+      "## Bytes allocated per training step (network)",
+      "",
+      "Heap bytes (V8 heap plus ArrayBuffer memory) allocated by one gradient call, the work of one training step (the SGD update itself, `sgdStep` in examples/network/params.ts, allocates nothing): over 4 calls with no garbage collection in between (`gc()` first), minus the same measurement around an empty loop; the median of several samples. Measured after timing, so every function is optimized.",
+      "",
+      table(["gradient", "bytes per step"], alloc.allocation.map((a) => [a.name, a.wrong ? WRONG : fmtBytes(a.bytes)])),
+      "",
+    );
+  }
+
+  // Workload notes.
+  push("## The workloads", "");
+  for (const r of results) push(`- **${r.workload.title}** (\`--only ${r.workload.id}\`): ${r.about}`);
+  push("");
+
+  // Correctness.
+  push(
+    "## Correctness, checked before timing",
+    "",
+    "Largest error |a − b| / max(1, |a| + |b|) (ADBench's measure: relative for large values, absolute below 1) over all entries compared. Reference outputs are ADBench's hand-written C++ results in `../shared/adbench/reference/`.",
+    "",
+    table(
+      ["workload", "check", "error", "tolerance", ""],
+      checks.flatMap((c) =>
+        c.results.map((x) => [c.workload.title, x.what, x.error === 0 ? "0" : x.error.toExponential(1), x.tolerance === 0 ? "0" : x.tolerance.toExponential(0), x.ok ? "ok" : "**FAILED**"]),
+      ),
+      [0, 1, 4],
+    ),
+    "",
+  );
+  return md.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const ours = (row, key) => (!row ? "not run" : row.failed ? "wrong gradient" : x2(row[key].median));
+
+function whereWeStand(rows, m) {
+  const out = ["## Where we stand", ""];
+  const find = (pred) => rows.find(pred);
+  out.push(
+    "ADBench's published ratios time(gradient) / time(objective), as quoted in issue 5 from the ADBench paper (Srajer, Habib, Fitzgibbon 2018), beside ours from this run. Theirs are C++ (hand-written derivatives, and Tapenade, a source-to-source AD tool like tsgrad) against a C++ objective; ours are TypeScript against a TypeScript objective on V8.",
+    "",
+  );
+  const lines = [];
+  for (const p of PUBLISHED.gmm) {
+    const r = find((x) => x.workload.gmm && `${x.workload.gmm.n}/gmm_d${x.workload.gmm.d}_K${x.workload.gmm.K}` === p.instance);
+    lines.push([`GMM d = ${p.d}, K = ${p.K} (${p.instance})`, p.handCpp, p.tapenade, ours(r, "handOverObjective"), ours(r, "gradOverObjective"), `≤ ${TARGET.gmmSmall}`]);
+  }
+  const d64 = find((x) => x.workload.gmm && x.workload.gmm.d === 64);
+  lines.push(["GMM d = 64, K = 10 (1k)", "–", "–", ours(d64, "handOverObjective"), ours(d64, "gradOverObjective"), `≤ ${TARGET.gmmD64}`]);
+  const ba = find((x) => x.workload.id === "ba1");
+  lines.push(["BA Jacobian (ba1)", PUBLISHED.ba.handCpp, PUBLISHED.ba.tapenade, ours(ba, "handOverObjective"), ours(ba, "gradOverObjective"), `≤ ${TARGET.ba}`]);
+  out.push(table(["", "hand-written C++ (published)", "Tapenade (published)", "hand-written TS (ours)", "tsgrad (ours)", "our target"], lines), "");
+
+  const missed = rows.flatMap((r) => r.targets.filter((t) => !t.met).map((t) => ({ row: r, target: t })));
+  if (missed.length === 0) {
+    out.push("Every target was met in this run.", "");
+  } else {
+    out.push(`Missed in this run: ${missed.map(({ row, target }) => `${row.name} (${target.short.replace("≤", "target ≤")})`).join("; ")}. Why:`, "");
+  }
+  out.push(...reasonsFor(rows, m));
+  return out;
+}

@@ -1,0 +1,500 @@
+// The workloads of scripts/bench.mjs. Each one gives
+//
+//   setup()   → its inputs (read from files, made by seeded generators)
+//   check()   → correctness checks run before any timing: [{ what, error, tolerance, entries }];
+//               a check that fails keeps its `entries` (labels) from being timed, or, without
+//               `entries`, the whole workload
+//   entries() → what to time side by side: entry(label, fn, args) (see measure.mjs)
+//   rows      → the lines of the results table, naming the entries that are the forward pass,
+//               tsgrad's gradient, the hand-written gradient (and its own forward pass), central
+//               finite differences and TensorFlow.js
+//
+// Errors are ADBench's measure |x − y| / max(1, |x| + |y|) unless said otherwise: a relative
+// error for large values, an absolute one below 1.
+
+import { join } from "node:path";
+import { entry, median } from "./measure.mjs";
+import { baBlocksTfjs, gmmTfjs, logisticTfjs, networkTfjs, neuronTfjs, stagedTfjs } from "./tfjs.mjs";
+
+/** Largest ADBench error over two array-likes of one length. */
+export function maxError(xs, ys) {
+  if (xs.length !== ys.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const e = Math.abs(xs[i] - ys[i]) / Math.max(1, Math.abs(xs[i]) + Math.abs(ys[i]));
+    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
+  }
+  return worst;
+}
+
+const flat = (arrays) => {
+  const out = new Float64Array(arrays.reduce((s, a) => s + a.length, 0));
+  let at = 0;
+  for (const a of arrays) out.set(a, at), (at += a.length);
+  return out;
+};
+
+// Tolerances. tsgrad against hand-written code: the same arithmetic in another order.
+// Finite differences (step 1e-6·max(1, |x|)): truncation and rounding of the differences.
+// TensorFlow.js: float32 (about 7 digits), through sums of up to 10^4 terms.
+// GMM's objective is a sum over n points, so its differences lose more to rounding (~1e-16·|E|/h).
+const TOL = { exact: 1e-10, fd: 1e-6, fdGmm: 1e-5, tfjsScalar: 1e-5, tfjsArray: 1e-3, adbench: 1e-8 };
+
+// ---------------------------------------------------------------------------------------------
+// Central finite differences.
+
+/** fd(...args) → all partials of f over its `arity` number arguments; each call spelled out. */
+function scalarFd(f, arity) {
+  const names = Array.from({ length: arity }, (_, i) => `a${i}`);
+  const lines = names.map((n, i) => {
+    const at = (sign) => names.map((m, j) => (j === i ? `${m} ${sign} h` : m)).join(", ");
+    return `h = 1e-6 * Math.max(1, Math.abs(${n})); out[${i}] = (f(${at("+")}) - f(${at("-")})) / (2 * h);`;
+  });
+  return new Function("f", `return function fd(${names.join(", ")}) {
+    const out = new Array(${arity});
+    let h;
+    ${lines.join("\n    ")}
+    return out;
+  };`)(f);
+}
+
+/**
+ * fd() → the partials of objective() (which reads `arrays`) at the given flat indices into the
+ * arrays laid end to end (all of them when `indices` is undefined), by perturbing in place.
+ */
+function arraysFd(objective, arrays, indices) {
+  const where = [];
+  arrays.forEach((a, k) => {
+    for (let j = 0; j < a.length; j++) where.push([k, j]);
+  });
+  const picked = indices ? indices.map((i) => where[i]) : where;
+  const arrayOf = Int32Array.from(picked, ([k]) => k);
+  const slotOf = Int32Array.from(picked, ([, j]) => j);
+  return function fd() {
+    const out = new Float64Array(picked.length);
+    for (let p = 0; p < picked.length; p++) {
+      const a = arrays[arrayOf[p]];
+      const j = slotOf[p];
+      const x = a[j];
+      const h = 1e-6 * Math.max(1, Math.abs(x));
+      a[j] = x + h;
+      const plus = objective();
+      a[j] = x - h;
+      const minus = objective();
+      a[j] = x;
+      out[p] = (plus - minus) / (2 * h);
+    }
+    return out;
+  };
+}
+
+/** `count` indices spread evenly over 0..total-1 (all of them when count >= total). */
+const spread = (total, count) =>
+  count >= total ? undefined : Array.from({ length: count }, (_, j) => Math.floor(((j + 0.5) * total) / count));
+
+// ---------------------------------------------------------------------------------------------
+// Scalar workloads: the seed's staged example, the sigmoid neuron, the logistic map.
+
+function scalarWorkload({ id, title, f, grad, hand, args, tfjs, about }) {
+  const fd = scalarFd(f, args.length);
+  return {
+    id,
+    title,
+    kind: "scalar",
+    about,
+    options: { rounds: 31, batchNs: 4e6, warmupNs: 3e8 },
+    check() {
+      const g = grad(...args);
+      const h = hand(...args);
+      const d = fd(...args);
+      const t = tfjs();
+      return [
+        { what: "tsgrad vs hand-written", error: maxError(g, h), tolerance: TOL.exact },
+        { what: "tsgrad vs central differences", error: maxError(g, d), tolerance: TOL.fd },
+        { what: "TensorFlow.js (float32) vs tsgrad", error: maxError(t, g), tolerance: TOL.tfjsScalar, entries: ["tfjs"] },
+      ];
+    },
+    entries: () => [
+      entry("forward", f, args),
+      entry("tsgrad", grad, args),
+      entry("hand", hand, args),
+      entry("FD", fd, args),
+      entry("tfjs", tfjs),
+    ],
+    rows: [{ name: title, forward: "forward", tsgrad: "tsgrad", hand: "hand", fd: "FD", tfjs: "tfjs" }],
+  };
+}
+
+export function scalarWorkloads(m) {
+  return [
+    scalarWorkload({
+      id: "staged",
+      title: "seed: staged f(x, y)",
+      about: "examples/seed.ts `staged` at (3, −4); hand-written: the notes' backward pass (scripts/bench/scalar.ts)",
+      f: m.seed.staged,
+      grad: m.seed.staged_grad,
+      hand: m.scalar.stagedHand,
+      args: [3, -4],
+      tfjs: stagedTfjs(3, -4),
+    }),
+    scalarWorkload({
+      id: "neuron",
+      title: "seed: sigmoid neuron",
+      about: "examples/seed.ts `neuron` at w = (2, −3, −3), x = (−1, −2); gradient on all five",
+      f: m.seed.neuron,
+      grad: m.seed.neuron_grad,
+      hand: m.scalar.neuronHand,
+      args: [2, -3, -3, -1, -2],
+      tfjs: neuronTfjs(2, -3, -3, -1, -2),
+    }),
+    scalarWorkload({
+      id: "logistic",
+      title: "logistic map, 1,000 steps",
+      about: "x ← r x (1 − x) from x0, r = 2.8, x0 = 0.3 (scripts/bench/scalar.ts); hand-written: a reverse loop over a Float64Array allocated once",
+      f: m.scalar.logistic,
+      grad: m.scalar.logistic_grad,
+      hand: m.scalar.logisticHand,
+      args: [2.8, 0.3],
+      tfjs: logisticTfjs(2.8, 0.3, m.scalar.STEPS),
+    }),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two-layer network on the spiral (examples/network.ts, network/loops.ts, network/hand.ts).
+
+export function networkWorkload(m, matrix) {
+  const { spiral, params: P, network, networkLoops: L, networkHand: H } = m;
+  const { X, y } = spiral.spiral({ seed: 0 });
+  // Parameters halfway through training (some ReLUs on, some off), not the tiny initial ones.
+  const params = P.initParams(P.SPIRAL_NET, 1);
+  H.train(params, X, y, { steps: 300, stepSize: 1 });
+  const { d, h, k } = P.SPIRAL_NET;
+  const { W1, b1, W2, b2 } = params;
+  const reg = P.REG;
+  const mats = [matrix(d, h, W1.slice()), matrix(1, h, b1.slice()), matrix(h, k, W2.slice()), matrix(1, k, b2.slice()), matrix(y.length, d, X.slice())];
+  const matArgs = [...mats, y];
+  const loopArgs = [W1, b1, W2, b2, X, y, reg];
+  const work = H.makeWorkspace(y.length, P.SPIRAL_NET);
+  const grads = P.zeroParams(P.SPIRAL_NET);
+  const handArgs = [params, X, y, grads, work, reg];
+  const loss = () => L.loopsLoss(W1, b1, W2, b2, X, y, reg);
+  const fd = arraysFd(loss, [W1, b1, W2, b2]);
+  // Timed on 100 of the partials (each costs the same two calls), × P / 100.
+  const P = W1.length + b1.length + W2.length + b2.length;
+  const fdTimed = arraysFd(loss, [W1, b1, W2, b2], spread(P, 100));
+  const tfjs = networkTfjs(params, X, y, reg);
+  // f_gradInto, where this build of tsgrad generates it: the gradient into earlier buffers.
+  const matInto = network.networkLoss_gradInto;
+  const loopInto = L.loopsLoss_gradInto;
+  const matIntoArgs = matInto ? [network.networkLoss_grad(...matArgs), ...matArgs] : null;
+  const loopIntoArgs = loopInto ? [L.loopsLoss_grad(...loopArgs), ...loopArgs] : null;
+
+  const handGradient = () => (H.lossAndGradHand(...handArgs), flat([grads.W1, grads.b1, grads.W2, grads.b2]));
+  const rows = [
+    { name: "network, matrix ops: `grad`", forward: "matrix forward", tsgrad: "matrix tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" },
+    ...(matInto ? [{ name: "network, matrix ops: `gradInto`", forward: "matrix forward", tsgrad: "matrix tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }] : []),
+    { name: "network, loops: `grad`", forward: "loops forward", tsgrad: "loops tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" },
+    ...(loopInto ? [{ name: "network, loops: `gradInto`", forward: "loops forward", tsgrad: "loops tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }] : []),
+  ];
+  return {
+    id: "network",
+    title: "two-layer network (spiral)",
+    kind: "array",
+    about: `examples/network.ts (matrix ops) and examples/network/loops.ts (loops over Float64Array), D = ${d}, H = ${h}, K = ${k}, N = ${y.length}, ${W1.length + b1.length + W2.length + b2.length} parameters, after 300 training steps; hand-written: examples/network/hand.ts lossAndGradHand (workspace and gradient buffers allocated once); finite differences (of \`loopsLoss\`; timed on 100 of the partials, × ${(P / 100).toFixed(2)}) and TensorFlow.js on W1, b1, W2, b2`,
+    options: { rounds: 31, batchNs: 1e7, warmupNs: 5e8 },
+    check() {
+      const hand = handGradient();
+      const loops = L.loopsLoss_grad(...loopArgs);
+      const mat = network.networkLoss_grad(...matArgs);
+      const checks = [
+        { what: "hand-written vs central differences (all partials)", error: maxError(fd(), hand), tolerance: TOL.fd },
+        { what: "tsgrad `grad` (matrix ops) vs hand-written", error: maxError(flat(mat.slice(0, 4).map((g) => g.data)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad"] },
+        { what: "tsgrad `grad` (loops) vs hand-written", error: maxError(flat(loops.slice(0, 4)), hand), tolerance: TOL.exact, entries: ["loops tsgrad"] },
+      ];
+      if (matInto) checks.push({ what: "tsgrad `gradInto` (matrix ops) vs hand-written", error: maxError(flat(matInto(...matIntoArgs).slice(0, 4).map((g) => g.data)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad into"] });
+      if (loopInto) checks.push({ what: "tsgrad `gradInto` (loops) vs hand-written", error: maxError(flat(loopInto(...loopIntoArgs).slice(0, 4)), hand), tolerance: TOL.exact, entries: ["loops tsgrad into"] });
+      checks.push({ what: "TensorFlow.js (float32) vs hand-written", error: maxError(flat(tfjs()), hand), tolerance: TOL.tfjsArray, entries: ["tfjs"] });
+      return checks;
+    },
+    entries: () => [
+      entry("matrix forward", network.networkLoss, matArgs),
+      entry("matrix tsgrad", network.networkLoss_grad, matArgs),
+      ...(matInto ? [entry("matrix tsgrad into", matInto, matIntoArgs)] : []),
+      entry("loops forward", L.loopsLoss, loopArgs),
+      entry("loops tsgrad", L.loopsLoss_grad, loopArgs),
+      ...(loopInto ? [entry("loops tsgrad into", loopInto, loopIntoArgs)] : []),
+      entry("hand forward", H.lossHand, [params, X, y, work, reg]),
+      entry("hand", H.lossAndGradHand, handArgs),
+      entry("FD", fdTimed, [], { scale: P / 100 }),
+      entry("tfjs", tfjs),
+    ],
+    rows,
+    /** Functions whose bytes allocated per call (one training step's gradient) are reported. */
+    allocation: [
+      { name: "tsgrad, matrix ops: `networkLoss_grad`", entry: "matrix tsgrad", fn: network.networkLoss_grad, args: matArgs },
+      ...(matInto ? [{ name: "tsgrad, matrix ops: `networkLoss_gradInto`", entry: "matrix tsgrad into", fn: matInto, args: matIntoArgs }] : []),
+      { name: "tsgrad, loops: `loopsLoss_grad`", entry: "loops tsgrad", fn: L.loopsLoss_grad, args: loopArgs },
+      ...(loopInto ? [{ name: "tsgrad, loops: `loopsLoss_gradInto`", entry: "loops tsgrad into", fn: loopInto, args: loopIntoArgs }] : []),
+      { name: "hand-written: `lossAndGradHand`", entry: "hand", fn: H.lossAndGradHand, args: handArgs },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ADBench GMM (examples/adbench/gmm.ts, gmm-hand.ts) on one instance.
+
+/**
+ * `name` like "1k/gmm_d2_K5". Big instances (2.5M) are timed in few rounds, their finite
+ * differences estimated from the objective's time, and TensorFlow.js timed on one chunk of
+ * 100,000 points of the 25 (all chunks are the same work: the one stored point, replicated).
+ */
+export function gmmWorkload(m, data, name, { quick = false } = {}) {
+  const { io, gmm, gmmHand } = m;
+  const big = name.startsWith("2.5M");
+  let state;
+  const setup = () => {
+    if (state) return state;
+    const g = io.readGmm(join(data, "gmm", `${name}.txt`));
+    const ref = io.readGmmReference(join(data, "reference", "gmm", name));
+    const args = [g.alphas, g.means, g.icf, g.x, g.d, g.K, g.n, g.wishartGamma, g.wishartM];
+    const ws = gmmHand.makeGmmWorkspace(g.d, g.K);
+    const out = new Float64Array(ref.gradient.length);
+    const P = out.length;
+    // Finite differences on `count` partials, extrapolated to all P (each partial is two calls
+    // of the objective): as many as fit in ~0.3 s per call (0.1 s in --quick).
+    let fdCount = 0;
+    let fdIndices;
+    if (!big) {
+      const t = [];
+      for (let r = 0; r < 5; r++) {
+        const t0 = performance.now();
+        gmm.gmmObjective(...args);
+        t.push(performance.now() - t0);
+      }
+      const budgetMs = quick ? 100 : 300;
+      fdCount = Math.min(P, Math.max(2, Math.floor(budgetMs / (2 * median(t.slice(2))))));
+      fdIndices = spread(P, fdCount);
+    }
+    const objective = () => gmm.gmmObjective(...args);
+    const fd = big ? null : arraysFd(objective, [g.alphas, g.means, g.icf], fdIndices);
+    const chunk = 100_000;
+    const chunks = Math.ceil(g.n / chunk);
+    const tfjs = gmmTfjs(g, chunk, big ? 1 : chunks);
+    state = { g, ref, args, ws, out, P, fd, fdCount, fdIndices, tfjs, chunks };
+    return state;
+  };
+  const [size, file] = name.split("/");
+  const [, d, K] = /gmm_d(\d+)_K(\d+)/.exec(file);
+  const rounds = big ? (quick ? 1 : 3) : Number(d) >= 64 ? 7 : 11;
+  return {
+    id: `gmm-${size}-d${d}-K${K}`,
+    title: `GMM ${size} d=${d} K=${K}`,
+    kind: "array",
+    gmm: { n: size, d: Number(d), K: Number(K) },
+    big,
+    options: big ? { rounds, batchNs: 0, warmupNs: 0, warmupCalls: 1 } : { rounds, batchNs: 2e7, warmupNs: 5e8 },
+    get about() {
+      const s = setup();
+      const fdHow = big
+        ? `estimated as 2 × ${s.P} parameters × the objective's time (not run)`
+        : s.fdCount >= s.P
+          ? `all ${s.P} partials`
+          : `${s.fdCount} of ${s.P} partials timed, × ${(s.P / s.fdCount).toFixed(1)}`;
+      const tfjsHow = big ? `one of ${s.chunks} identical chunks of 100,000 points timed, × ${s.chunks}` : `${s.chunks === 1 ? "all points in one batch" : `${s.chunks} chunks`}`;
+      return `../shared/adbench/gmm/${name}.txt: n = ${s.g.n.toLocaleString("en-US")}${big ? " (one point stored, replicated)" : ""}, ${s.P} parameters. Finite differences: ${fdHow}. TensorFlow.js: ${tfjsHow}.`;
+    },
+    setup,
+    check() {
+      const s = setup();
+      const { g, ref, args, ws, out } = s;
+      const runtime = m.runtime;
+      const before = runtime.saved.size;
+      const tsgrad = gmm.gmmGradient(g);
+      const balanced = runtime.saved.size === before;
+      gmmHand.gmmGradientHand(...args, ws, out);
+      const checks = [
+        { what: "objective vs reference", error: maxError([gmm.gmmValue(g)], [ref.objective]), tolerance: TOL.adbench },
+        { what: "hand-written objective vs reference", error: maxError([gmmHand.gmmObjectiveHand(...args, ws)], [ref.objective]), tolerance: TOL.adbench },
+        { what: "tsgrad vs reference gradient", error: maxError(tsgrad, ref.gradient), tolerance: TOL.adbench },
+        { what: "hand-written vs reference gradient", error: maxError(out, ref.gradient), tolerance: TOL.adbench },
+        { what: "tsgrad vs hand-written", error: maxError(tsgrad, out), tolerance: big ? 1e-9 : TOL.exact },
+        { what: "tsgrad leaves the saved-value stack as it found it", error: balanced ? 0 : Infinity, tolerance: 0 },
+      ];
+      if (s.fd) {
+        const picked = s.fdIndices ?? Array.from({ length: s.P }, (_, i) => i);
+        checks.push({
+          what: `tsgrad vs central differences (${picked.length} of ${s.P} partials)`,
+          error: maxError(s.fd(), picked.map((i) => tsgrad[i])),
+          tolerance: TOL.fdGmm,
+        });
+      }
+      // Big: the timed one-chunk gradient, its data term × the number of chunks (they are equal).
+      checks.push({
+        what: big ? `TensorFlow.js (float32, one chunk × ${s.chunks}) vs tsgrad` : "TensorFlow.js (float32) vs tsgrad",
+        error: maxError(s.tfjs(big ? s.chunks : 1), tsgrad),
+        tolerance: TOL.tfjsArray,
+        entries: ["tfjs"],
+      });
+      return checks;
+    },
+    entries() {
+      const s = setup();
+      return [
+        entry("forward", gmm.gmmObjective, s.args),
+        entry("tsgrad", gmm.gmmObjective_grad, s.args),
+        entry("hand forward", gmmHand.gmmObjectiveHand, [...s.args, s.ws]),
+        entry("hand", gmmHand.gmmGradientHand, [...s.args, s.ws, s.out]),
+        ...(s.fd ? [entry("FD", s.fd, [], { scale: s.P / s.fdCount })] : []),
+        entry("tfjs", s.tfjs, [big ? s.chunks : 1], { scale: big ? s.chunks : 1 }),
+      ];
+    },
+    /** 2.5M: finite differences are not run; their time is 2P objective calls. */
+    estimateFd: big ? (forwardNs) => 2 * setup().P * forwardNs : null,
+    rows: [{ name: `GMM ${size} d=${d} K=${K}`, forward: "forward", tsgrad: "tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }],
+    release() {
+      state = undefined;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ADBench BA (examples/adbench/ba.ts, ba-hand.ts): the sparse Jacobian of ba1.
+
+/**
+ * jacobian() → the BA Jacobian in ADBench's CSR layout (rows 2i, 2i + 1: observation i's 2 × 15
+ * block in its camera, point and weight columns; row 2p + i: ∂(1 − w_i²)/∂w_i), filled into
+ * arrays allocated once, as ADBench's C++ modules refill theirs. block(ba, i, out) gives the 30
+ * numbers of observation i, weight(ba, i) the last row's one. Each call of this factory compiles
+ * its own loop (new Function), so each entry's calls of its block function stay monomorphic.
+ *
+ * Not examples/adbench/ba.ts's baJacobian: that one allocates its 12 MB of CSR arrays on every
+ * call, and V8 deoptimized it again and again here (its second loop destructures an array), so
+ * that it took several times the blocks it assembles, for all four gradients alike.
+ */
+function csrJacobian(ba, block, weight) {
+  const { n, m, p } = ba;
+  const J = { nrows: 3 * p, ncols: 11 * n + 3 * m + p, rows: new Int32Array(3 * p + 1), cols: new Int32Array(31 * p), vals: new Float64Array(31 * p) };
+  const fill = new Function("ba", "J", "block", "weight", `
+    const buffer = new Float64Array(30);
+    return function jacobian() {
+      const { rows, cols, vals } = J;
+      const p = ba.p;
+      const pointColumns = 11 * ba.n;
+      const weightColumns = pointColumns + 3 * ba.m;
+      let nz = 0;
+      for (let i = 0; i < p; i++) {
+        block(ba, i, buffer);
+        const camColumn = 11 * ba.camIndex[i];
+        const pointColumn = pointColumns + 3 * ba.pointIndex[i];
+        for (let r = 0; r < 2; r++) {
+          const b = 15 * r;
+          for (let j = 0; j < 11; j++) {
+            cols[nz] = camColumn + j;
+            vals[nz++] = buffer[b + j];
+          }
+          for (let j = 0; j < 3; j++) {
+            cols[nz] = pointColumn + j;
+            vals[nz++] = buffer[b + 11 + j];
+          }
+          cols[nz] = weightColumns + i;
+          vals[nz++] = buffer[b + 14];
+          rows[2 * i + r + 1] = nz;
+        }
+      }
+      for (let i = 0; i < p; i++) {
+        cols[nz] = weightColumns + i;
+        vals[nz++] = weight(ba, i);
+        rows[2 * p + i + 1] = nz;
+      }
+      return J;
+    };`);
+  return fill(ba, J, block, weight);
+}
+
+export function baWorkload(m, data) {
+  const { io, ba, baHand } = m;
+  const input = io.readBa(join(data, "ba", "ba1_n49_m7776_p31843.txt"));
+  const ref = io.readBaReference(join(data, "reference", "ba", "ba_block_Manual.txt"));
+  const { p } = input;
+  const residuals = new Float64Array(3 * p);
+  const f = ba.baReprojectionError;
+  // The block by central differences: 15 inputs × 2 evaluations × 2 rows per observation.
+  const fdBlock = new Function("f", "cams", "points", `
+    return function fdBlock(ba, i, block) {
+      const c = 11 * ba.camIndex[i];
+      const t = 3 * ba.pointIndex[i];
+      ${Array.from({ length: 11 }, (_, j) => `const a${j} = cams[c + ${j}];`).join(" ")}
+      const a11 = points[t], a12 = points[t + 1], a13 = points[t + 2], a14 = ba.weights[i];
+      const fx = ba.features[2 * i], fy = ba.features[2 * i + 1];
+      let h;
+      for (let coord = 0; coord < 2; coord++) {
+        ${Array.from({ length: 15 }, (_, j) => {
+          const at = (sign) => Array.from({ length: 15 }, (_, q) => (q === j ? `a${q} ${sign} h` : `a${q}`)).join(", ");
+          return `h = 1e-6 * Math.max(1, Math.abs(a${j})); block[15 * coord + ${j}] = (f(${at("+")}, fx, fy, coord) - f(${at("-")}, fx, fy, coord)) / (2 * h);`;
+        }).join("\n        ")}
+      }
+      return block;
+    };`)(f, input.cams, input.points);
+  const fdWeight = (b, i) => {
+    const w = b.weights[i];
+    const h = 1e-6 * Math.max(1, Math.abs(w));
+    return (ba.baWeightError(w + h) - ba.baWeightError(w - h)) / (2 * h);
+  };
+  const blocksTfjs = baBlocksTfjs(input);
+  let tfjsBlocks;
+  const tfjsBlock = (_, i, block) => {
+    const [bx, by] = tfjsBlocks;
+    for (let j = 0; j < 15; j++) {
+      block[j] = bx[j * p + i];
+      block[15 + j] = by[j * p + i];
+    }
+    return block;
+  };
+  const tfjsFill = csrJacobian(input, tfjsBlock, (b, i) => tfjsBlocks[2][i]);
+  const jacobians = {
+    tsgrad: csrJacobian(input, ba.baBlock, (b, i) => ba.baWeightError_grad(b.weights[i])[0]),
+    hand: csrJacobian(input, baHand.baBlockHand, (b, i) => -2 * b.weights[i]),
+    fd: csrJacobian(input, fdBlock, fdWeight),
+    tfjs: () => {
+      tfjsBlocks = blocksTfjs();
+      return tfjsFill();
+    },
+  };
+  const vals = (J) => J.vals.slice();
+  return {
+    id: "ba1",
+    title: "BA ba1 Jacobian",
+    kind: "array",
+    about: `../shared/adbench/ba/ba1_n49_m7776_p31843.txt: ${input.n} cameras, ${input.m.toLocaleString("en-US")} points, ${p.toLocaleString("en-US")} observations; the Jacobian (${(3 * p).toLocaleString("en-US")} × ${(11 * input.n + 3 * input.m + p).toLocaleString("en-US")}, ${(31 * p).toLocaleString("en-US")} nonzeros, ADBench's CSR layout) against the residual vector. tsgrad: \`baBlock\` (examples/adbench/ba.ts), two reverse sweeps of \`baReprojectionError\` per observation; hand-written: \`baBlockHand\` (ba-hand.ts), one forward pass and both rows by hand; finite differences: each observation's 2 × 15 block from 60 residual evaluations; TensorFlow.js: the blocks of all observations from two vectorized sweeps (and a third for the weight rows). All four fill CSR arrays allocated once with the same loop (scripts/bench/workloads.mjs \`csrJacobian\`, not ba.ts's \`baJacobian\`, which allocates 12 MB per call and was repeatedly deoptimized by V8 here). Objective: the residual vector, \`baResidualsHand\`; tsgrad's forward, \`baResiduals\`, evaluates each coordinate by its own call of the 18-argument \`baReprojectionError\`.`,
+    options: { rounds: 21, batchNs: 5e7, warmupNs: 1e9 },
+    check() {
+      const J = vals(jacobians.tsgrad());
+      const expected = new Float64Array(31 * p);
+      for (let i = 0; i < p; i++) {
+        for (let r = 0; r < 2; r++) expected.set(ref.block[r], 30 * i + 15 * r);
+        expected[30 * p + i] = ref.weightErrorGrad;
+      }
+      const expectedResiduals = new Float64Array(3 * p);
+      for (let i = 0; i < p; i++) expectedResiduals.set(ref.residual, 2 * i), (expectedResiduals[2 * p + i] = ref.weightError);
+      return [
+        { what: "residuals vs reference", error: maxError(ba.baResiduals(input, residuals), expectedResiduals), tolerance: TOL.adbench },
+        { what: "hand-written residuals vs reference", error: maxError(baHand.baResidualsHand(input, residuals), expectedResiduals), tolerance: TOL.adbench },
+        { what: "tsgrad Jacobian vs reference", error: maxError(J, expected), tolerance: TOL.adbench },
+        { what: "tsgrad Jacobian vs examples/adbench/ba.ts baJacobian (layout)", error: maxError(jacobians.tsgrad().cols, ba.baJacobian(input).cols) + maxError(jacobians.tsgrad().rows, ba.baJacobian(input).rows), tolerance: 0 },
+        { what: "hand-written Jacobian vs tsgrad", error: maxError(vals(jacobians.hand()), J), tolerance: TOL.exact },
+        { what: "tsgrad vs central differences (every block)", error: maxError(vals(jacobians.fd()), J), tolerance: TOL.fd },
+        { what: "TensorFlow.js (float32) vs tsgrad", error: maxError(vals(jacobians.tfjs()), J), tolerance: TOL.tfjsArray, entries: ["tfjs"] },
+      ];
+    },
+    entries: () => [
+      entry("forward", ba.baResiduals, [input, residuals]),
+      entry("tsgrad", jacobians.tsgrad),
+      entry("hand forward", baHand.baResidualsHand, [input, residuals]),
+      entry("hand", jacobians.hand),
+      entry("FD", jacobians.fd),
+      entry("tfjs", jacobians.tfjs),
+    ],
+    rows: [{ name: "BA ba1 Jacobian", forward: "forward", tsgrad: "tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }],
+  };
+}
