@@ -181,8 +181,8 @@ export function networkWorkload(m, matrix) {
   const loss = () => L.loopsLoss(W1, b1, W2, b2, X, y, reg);
   const fd = arraysFd(loss, [W1, b1, W2, b2]);
   // Timed on 100 of the partials (each costs the same two calls), × P / 100.
-  const P = W1.length + b1.length + W2.length + b2.length;
-  const fdTimed = arraysFd(loss, [W1, b1, W2, b2], spread(P, 100));
+  const count = W1.length + b1.length + W2.length + b2.length;
+  const fdTimed = arraysFd(loss, [W1, b1, W2, b2], spread(count, 100));
   const tfjs = networkTfjs(params, X, y, reg);
   // f_gradInto, where this build of tsgrad generates it: the gradient into earlier buffers.
   const matInto = network.networkLoss_gradInto;
@@ -201,7 +201,7 @@ export function networkWorkload(m, matrix) {
     id: "network",
     title: "two-layer network (spiral)",
     kind: "array",
-    about: `examples/network.ts (matrix ops) and examples/network/loops.ts (loops over Float64Array), D = ${d}, H = ${h}, K = ${k}, N = ${y.length}, ${W1.length + b1.length + W2.length + b2.length} parameters, after 300 training steps; hand-written: examples/network/hand.ts lossAndGradHand (workspace and gradient buffers allocated once); finite differences (of \`loopsLoss\`; timed on 100 of the partials, × ${(P / 100).toFixed(2)}) and TensorFlow.js on W1, b1, W2, b2`,
+    about: `examples/network.ts (matrix ops) and examples/network/loops.ts (loops over Float64Array), D = ${d}, H = ${h}, K = ${k}, N = ${y.length}, ${W1.length + b1.length + W2.length + b2.length} parameters, after 300 training steps; hand-written: examples/network/hand.ts lossAndGradHand (workspace and gradient buffers allocated once); finite differences (of \`loopsLoss\`; timed on 100 of the partials, × ${(count / 100).toFixed(2)}) and TensorFlow.js on W1, b1, W2, b2`,
     options: { rounds: 31, batchNs: 1e7, warmupNs: 5e8 },
     check() {
       const hand = handGradient();
@@ -226,7 +226,7 @@ export function networkWorkload(m, matrix) {
       ...(loopInto ? [entry("loops tsgrad into", loopInto, loopIntoArgs)] : []),
       entry("hand forward", H.lossHand, [params, X, y, work, reg]),
       entry("hand", H.lossAndGradHand, handArgs),
-      entry("FD", fdTimed, [], { scale: P / 100 }),
+      entry("FD", fdTimed, [], { scale: count / 100 }),
       entry("tfjs", tfjs),
     ],
     rows,
