@@ -172,10 +172,11 @@ export function f(x: number, y: number): number {
   return y;
 }
 `);
-    const g = m.f_grad(0.7, 0.4); // [0, e^0.4] = [0, 1.4918...]; tsgrad gives [0, e^0.4 + 1]
+    const g = m.f_grad(0.7, 0.4); // [0, e^0.4] = [0, 1.4918...]; tsgrad gave [0, e^0.4 + 1]
     expectClose(g, [0, Math.exp(0.4)]);
   });
 
+  // An open bug gets an entry in known-bugs.ts and an it.fails test here, listed below.
   it("every open bug in known-bugs.ts has its it.fails test above", () => {
     expect(knownBugs.map((b) => b.test)).toEqual([]);
   });
