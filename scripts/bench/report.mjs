@@ -65,6 +65,10 @@ export function summarize(results) {
         tfjsOverTsgrad: tfjs ? pairedRatio(tfjs, tsgrad) : undefined,
         fdOverTsgrad: fd ? pairedRatio(fd, tsgrad) : fdEstimate ? { median: fdEstimate / tsgrad.median, estimated: true } : undefined,
       };
+      const ablated = get(row.ablation);
+      if (ablated) {
+        out.ablation = { label: row.ablation, overHand: pairedRatio(ablated, hand), overObjective: pairedRatio(ablated, objective), overTsgrad: pairedRatio(ablated, tsgrad) };
+      }
       out.targets = targetsOf(out);
       rows.push(out);
     }
@@ -77,7 +81,7 @@ export function summarize(results) {
     }
     const t = row.targets.map((x) => `${x.met ? "met" : "MISSED"}: ${x.short}`).join("; ");
     consoleLines.push(
-      `  ${row.name.padEnd(36)} tsgrad/forward ${x2(row.gradOverObjective.median).padStart(7)}  hand/forward ${x2(row.handOverObjective.median).padStart(7)}  tsgrad/hand ${x2(row.tsgradOverHand.median).padStart(6)}  tfjs/tsgrad ${row.tfjsOverTsgrad ? x2(row.tfjsOverTsgrad.median).padStart(7) : "      –"}${t ? `   [${t}]` : ""}`,
+      `  ${row.name.padEnd(36)} tsgrad/objective ${x2(row.gradOverObjective.median).padStart(7)}  hand/objective ${x2(row.handOverObjective.median).padStart(7)}  tsgrad/hand ${x2(row.tsgradOverHand.median).padStart(6)}  tfjs/tsgrad ${row.tfjsOverTsgrad ? x2(row.tfjsOverTsgrad.median).padStart(7) : "      –"}${t ? `   [${t}]` : ""}`,
     );
   }
   return { rows, console: consoleLines };
@@ -146,9 +150,9 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
     "",
     `Machine: ${env.cpu} × ${env.cpus} (\`os.cpus()\`), ${env.memory}; Node ${env.node} (V8 ${env.v8}), ${env.platform}. Load average when the run ended: ${env.loadAverage.map((l) => l.toFixed(2)).join(", ")} (a shared machine: absolute times move from run to run, the ratios much less). The run took ${Math.round(env.seconds / 60)} min.`,
     "",
-    "How: everything is TypeScript compiled in the run through tsgrad's transformer (`dist/`) and checked for correctness first (below; a disagreement makes the run exit 1, and what it covers is not timed). Then each workload's entries (forward pass, tsgrad, hand-written, finite differences, TensorFlow.js) are warmed up and run in interleaved rounds whose order rotates, each round timing one batch of calls per entry, after a garbage collection. A time is the median over rounds of the time per call; a ratio is the median over rounds of the per-round ratio, so both sides of a ratio were measured at the same moment. Compare ratios, not absolute times, and only within this file.",
+    "How: everything is TypeScript compiled in the run through tsgrad's transformer (`dist/`) and checked for correctness first (below; a disagreement makes the run exit 1, and what it covers is not timed). Then each workload's entries (forward pass, tsgrad, hand-written, finite differences, TensorFlow.js) are warmed up and run in interleaved rounds whose order rotates, each round timing one batch of calls per entry, after a full garbage collection and a pause in which V8's background threads finish sweeping (untimed). A time is the median over rounds of the time per call; a ratio is the median over rounds of the per-round ratio, so both sides of a ratio were measured at the same moment. Compare ratios, not absolute times, and only within this file.",
     "",
-    `Times are CPU time of the process (\`process.cpuUsage()\`, user + system), not wall-clock time: this machine is shared (see the load average), and a batch's wall-clock time includes the time it waited for a core. In this run the wall-clock time of a batch was ${env.wallOverCpu.toFixed(2)} times its CPU time (median over all batches).`,
+    `Times are CPU time of the process (\`process.cpuUsage()\`, user + system), not wall-clock time: this machine is shared (see the load average), and a batch's wall-clock time includes the time it waited for a core. The CPU time counts V8's helper threads too (parallel scavenges, for example): work the batch's own garbage causes. In this run the wall-clock time of a batch was ${env.wallOverCpu.toFixed(2)} times its CPU time (median over all batches).`,
     "",
     ...(failed
       ? [
@@ -249,6 +253,43 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
 
 // ---------------------------------------------------------------------------------------------
 
+/** "below", "above" or "within" a published figure ("1.9" or a range "6.5–7.4"). */
+function against(value, published) {
+  const [lo, hi = lo] = published.split("–").map(Number);
+  return value < lo ? "below" : value > hi ? "above" : "within";
+}
+
+/** Sentences comparing this run's ratios with the published ones. */
+function standings(find, ba) {
+  const out = [];
+  const gmm = PUBLISHED.gmm
+    .map((p) => ({ p, r: find((x) => x.workload.gmm && `${x.workload.gmm.n}/gmm_d${x.workload.gmm.d}_K${x.workload.gmm.K}` === p.instance) }))
+    .filter(({ r }) => r && !r.failed);
+  const n = (v) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  if (gmm.length) {
+    const vs = (v, p) => {
+      const t = against(v, p.tapenade);
+      const h = against(v, p.handCpp);
+      return t === h ? `${t} Tapenade's ${p.tapenade} and the hand-written C++'s ${p.handCpp}` : `${t} Tapenade's ${p.tapenade}, ${h} the hand-written C++'s ${p.handCpp}`;
+    };
+    const tsgrad = gmm.map(({ p, r }) => `${n(r.gradOverObjective.median)} at d = ${p.d} (${vs(r.gradOverObjective.median, p)})`).join(" and ");
+    const hand = gmm.map(({ p, r }) => `${n(r.handOverObjective.median)} at d = ${p.d}`).join(" and ");
+    out.push(`GMM with 10k points, gradient / objective: tsgrad ${tsgrad}; the hand-written TypeScript gradient ${hand}.`);
+  }
+  if (ba && !ba.failed) {
+    const v = ba.gradOverObjective.median;
+    out.push(
+      `BA, Jacobian / objective: tsgrad ${n(v)} (${against(v, PUBLISHED.ba.handCpp)} the hand-written C++'s ${PUBLISHED.ba.handCpp}, ${against(v, PUBLISHED.ba.tapenade)} Tapenade's ${PUBLISHED.ba.tapenade}); the hand-written TypeScript Jacobian ${n(ba.handOverObjective.median)}.`,
+    );
+  }
+  if (out.length) {
+    out.push(
+      "A ratio measures what a gradient adds to its own language's objective: it is lower where the objective is relatively slow, so these say how tsgrad compares with the hand-written code and with Tapenade as AD tools, not that TypeScript is as fast as C++.",
+    );
+  }
+  return out.flatMap((l) => [l, ""]).slice(0, -1);
+}
+
 const ours = (row, key) => (!row ? "not run" : row.failed ? "wrong gradient" : x2(row[key].median));
 
 function whereWeStand(rows, m) {
@@ -269,6 +310,8 @@ function whereWeStand(rows, m) {
   lines.push(["BA Jacobian (ba1)", PUBLISHED.ba.handCpp, PUBLISHED.ba.tapenade, ours(ba, "handOverObjective"), ours(ba, "gradOverObjective"), `≤ ${TARGET.ba}`]);
   out.push(table(["", "hand-written C++ (published)", "Tapenade (published)", "hand-written TS (ours)", "tsgrad (ours)", "our target"], lines), "");
 
+  out.push(...standings(find, ba), "");
+
   const missed = rows.flatMap((r) => r.targets.filter((t) => !t.met).map((t) => ({ row: r, target: t })));
   if (missed.length === 0) {
     out.push("Every target was met in this run.", "");
@@ -276,5 +319,21 @@ function whereWeStand(rows, m) {
     out.push(`Missed in this run: ${missed.map(({ row, target }) => `${row.name} (${target.short.replace("≤", "target ≤")})`).join("; ")}. Why:`, "");
   }
   out.push(...reasonsFor(rows, m));
+
+  // Ablations: what the gradient on data arguments costs.
+  const ablated = rows.filter((r) => r.ablation);
+  if (ablated.length) {
+    out.push(
+      "### What the gradient on the data costs",
+      "",
+      "`f_grad` differentiates with respect to every array parameter, data included (`X` of the network, `x` of GMM), and `grad(f, { wrt })` only picks from its result. To measure what that costs, the benchmark rebuilds the generated function from its own source without the lines that accumulate the data's gradient (everything else byte for byte; the parameter gradients are checked to be unchanged) and times it beside the others:",
+      "",
+      table(
+        ["workload", "tsgrad / hand-written", "without the data's gradient / hand-written", "gradient / objective", "without / objective"],
+        ablated.map((r) => [r.name, x2(r.tsgradOverHand.median), x2(r.ablation.overHand.median), x2(r.gradOverObjective.median), x2(r.ablation.overObjective.median)]),
+      ),
+      "",
+    );
+  }
   return out;
 }

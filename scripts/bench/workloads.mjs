@@ -37,8 +37,11 @@ const flat = (arrays) => {
 // Tolerances. tsgrad against hand-written code: the same arithmetic in another order.
 // Finite differences (step 1e-6·max(1, |x|)): truncation and rounding of the differences.
 // TensorFlow.js: float32 (about 7 digits), through sums of up to 10^4 terms.
-// GMM's objective is a sum over n points, so its differences lose more to rounding (~1e-16·|E|/h).
+// GMM's objective is a sum over n points (|E| up to 1e6), so its differences lose more to
+// rounding (~1e-16·|E|/h): there the step is 1e-5·max(1, |x|) and the tolerance 1e-5 (measured:
+// at most 3.4e-6 over 64 partials of every 1k and 10k instance; 7e-5 with a step of 1e-6).
 const TOL = { exact: 1e-10, fd: 1e-6, fdGmm: 1e-5, tfjsScalar: 1e-5, tfjsArray: 1e-3, adbench: 1e-8 };
+const GMM_FD_STEP = 1e-5;
 
 // ---------------------------------------------------------------------------------------------
 // Central finite differences.
@@ -60,9 +63,10 @@ function scalarFd(f, arity) {
 
 /**
  * fd() → the partials of objective() (which reads `arrays`) at the given flat indices into the
- * arrays laid end to end (all of them when `indices` is undefined), by perturbing in place.
+ * arrays laid end to end (all of them when `indices` is undefined), by perturbing in place, with
+ * steps step·max(1, |x|).
  */
-function arraysFd(objective, arrays, indices) {
+function arraysFd(objective, arrays, indices, step = 1e-6) {
   const where = [];
   arrays.forEach((a, k) => {
     for (let j = 0; j < a.length; j++) where.push([k, j]);
@@ -76,7 +80,7 @@ function arraysFd(objective, arrays, indices) {
       const a = arrays[arrayOf[p]];
       const j = slotOf[p];
       const x = a[j];
-      const h = 1e-6 * Math.max(1, Math.abs(x));
+      const h = step * Math.max(1, Math.abs(x));
       a[j] = x + h;
       const plus = objective();
       a[j] = x - h;
@@ -91,6 +95,20 @@ function arraysFd(objective, arrays, indices) {
 /** `count` indices spread evenly over 0..total-1 (all of them when count >= total). */
 const spread = (total, count) =>
   count >= total ? undefined : Array.from({ length: count }, (_, j) => Math.floor(((j + 0.5) * total) / count));
+
+/**
+ * An ablation: the generated function `fn` rebuilt from its own source without the lines whose
+ * code matches `drop` (e.g. the lines that accumulate the gradient on a data argument nobody
+ * asked for), to measure what those lines cost. The names the source uses from its module (the
+ * runtime's exports, and `extra`) are passed in. null when no line matches: nothing to ablate.
+ */
+export function withoutLines(fn, drop, runtime, extra = {}) {
+  const lines = fn.toString().split("\n");
+  const kept = lines.filter((l) => !drop.test(l.replace(/\/\/.*$/, "")));
+  if (kept.length === lines.length) return null;
+  const scope = { ...runtime, ...extra };
+  return new Function(...Object.keys(scope), `return ${kept.join("\n")}`)(...Object.values(scope));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Scalar workloads: the seed's staged example, the sigmoid neuron, the logistic map.
@@ -191,10 +209,13 @@ export function networkWorkload(m, matrix) {
   const loopIntoArgs = loopInto ? [L.loopsLoss_grad(...loopArgs), ...loopArgs] : null;
 
   const handGradient = () => (H.lossAndGradHand(...handArgs), flat([grads.W1, grads.b1, grads.W2, grads.b2]));
+  // Ablations: tsgrad's code without the lines that compute the gradient on the data X.
+  const matNoData = withoutLines(network.networkLoss_grad, /\(dX,/, m.runtime, { REG: P.REG });
+  const loopNoData = withoutLines(L.loopsLoss_grad, /^\s*dX\[/, m.runtime);
   const rows = [
-    { name: "network, matrix ops: `grad`", forward: "matrix forward", tsgrad: "matrix tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" },
+    { name: "network, matrix ops: `grad`", forward: "matrix forward", tsgrad: "matrix tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: matNoData && "matrix tsgrad, no dX" },
     ...(matInto ? [{ name: "network, matrix ops: `gradInto`", forward: "matrix forward", tsgrad: "matrix tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }] : []),
-    { name: "network, loops: `grad`", forward: "loops forward", tsgrad: "loops tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" },
+    { name: "network, loops: `grad`", forward: "loops forward", tsgrad: "loops tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: loopNoData && "loops tsgrad, no dX" },
     ...(loopInto ? [{ name: "network, loops: `gradInto`", forward: "loops forward", tsgrad: "loops tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }] : []),
   ];
   return {
@@ -202,7 +223,7 @@ export function networkWorkload(m, matrix) {
     title: "two-layer network (spiral)",
     kind: "array",
     about: `examples/network.ts (matrix ops) and examples/network/loops.ts (loops over Float64Array), D = ${d}, H = ${h}, K = ${k}, N = ${y.length}, ${W1.length + b1.length + W2.length + b2.length} parameters, after 300 training steps; hand-written: examples/network/hand.ts lossAndGradHand (workspace and gradient buffers allocated once); finite differences (of \`loopsLoss\`; timed on 100 of the partials, × ${(count / 100).toFixed(2)}) and TensorFlow.js on W1, b1, W2, b2`,
-    options: { rounds: 31, batchNs: 1e7, warmupNs: 5e8 },
+    options: { rounds: 31, batchNs: 2e7, warmupNs: 5e8 },
     check() {
       const hand = handGradient();
       const loops = L.loopsLoss_grad(...loopArgs);
@@ -215,14 +236,18 @@ export function networkWorkload(m, matrix) {
       if (matInto) checks.push({ what: "tsgrad `gradInto` (matrix ops) vs hand-written", error: maxError(flat(matInto(...matIntoArgs).slice(0, 4).map((g) => g.data)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad into"] });
       if (loopInto) checks.push({ what: "tsgrad `gradInto` (loops) vs hand-written", error: maxError(flat(loopInto(...loopIntoArgs).slice(0, 4)), hand), tolerance: TOL.exact, entries: ["loops tsgrad into"] });
       checks.push({ what: "TensorFlow.js (float32) vs hand-written", error: maxError(flat(tfjs()), hand), tolerance: TOL.tfjsArray, entries: ["tfjs"] });
+      if (matNoData) checks.push({ what: "ablation: tsgrad (matrix ops) without its dX lines vs hand-written", error: maxError(flat(matNoData(...matArgs).slice(0, 4).map((g) => g.data)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad, no dX"] });
+      if (loopNoData) checks.push({ what: "ablation: tsgrad (loops) without its dX lines vs hand-written", error: maxError(flat(loopNoData(...loopArgs).slice(0, 4)), hand), tolerance: TOL.exact, entries: ["loops tsgrad, no dX"] });
       return checks;
     },
     entries: () => [
       entry("matrix forward", network.networkLoss, matArgs),
       entry("matrix tsgrad", network.networkLoss_grad, matArgs),
+      ...(matNoData ? [entry("matrix tsgrad, no dX", matNoData, matArgs)] : []),
       ...(matInto ? [entry("matrix tsgrad into", matInto, matIntoArgs)] : []),
       entry("loops forward", L.loopsLoss, loopArgs),
       entry("loops tsgrad", L.loopsLoss_grad, loopArgs),
+      ...(loopNoData ? [entry("loops tsgrad, no dX", loopNoData, loopArgs)] : []),
       ...(loopInto ? [entry("loops tsgrad into", loopInto, loopIntoArgs)] : []),
       entry("hand forward", H.lossHand, [params, X, y, work, reg]),
       entry("hand", H.lossAndGradHand, handArgs),
@@ -277,11 +302,16 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
       fdIndices = spread(P, fdCount);
     }
     const objective = () => gmm.gmmObjective(...args);
-    const fd = big ? null : arraysFd(objective, [g.alphas, g.means, g.icf], fdIndices);
+    const fd = big ? null : arraysFd(objective, [g.alphas, g.means, g.icf], fdIndices, GMM_FD_STEP);
+    // The check: the same 64 partials (all of them for up to 64 parameters) whatever the timing.
+    const checkIndices = spread(P, 64) ?? Array.from({ length: P }, (_, i) => i);
+    const fdCheck = big ? null : arraysFd(objective, [g.alphas, g.means, g.icf], checkIndices, GMM_FD_STEP);
     const chunk = 100_000;
     const chunks = Math.ceil(g.n / chunk);
+    // Ablation (10k instances): tsgrad's code without the lines that accumulate ∂E/∂x.
+    const noData = size === "10k" ? withoutLines(gmm.gmmObjective_grad, /^\s*dx\[/, m.runtime) : null;
     const tfjs = gmmTfjs(g, chunk, big ? 1 : chunks);
-    state = { g, ref, args, ws, out, P, fd, fdCount, fdIndices, tfjs, chunks };
+    state = { g, ref, args, ws, out, P, fd, fdCount, fdIndices, fdCheck, checkIndices, tfjs, chunks, noData };
     return state;
   };
   const [size, file] = name.split("/");
@@ -321,13 +351,16 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
         { what: "tsgrad vs hand-written", error: maxError(tsgrad, out), tolerance: big ? 1e-9 : TOL.exact },
         { what: "tsgrad leaves the saved-value stack as it found it", error: balanced ? 0 : Infinity, tolerance: 0 },
       ];
-      if (s.fd) {
-        const picked = s.fdIndices ?? Array.from({ length: s.P }, (_, i) => i);
+      if (s.fdCheck) {
         checks.push({
-          what: `tsgrad vs central differences (${picked.length} of ${s.P} partials)`,
-          error: maxError(s.fd(), picked.map((i) => tsgrad[i])),
+          what: `tsgrad vs central differences (${s.checkIndices.length} of ${s.P} partials, step 1e-5)`,
+          error: maxError(s.fdCheck(), s.checkIndices.map((i) => tsgrad[i])),
           tolerance: TOL.fdGmm,
         });
+      }
+      if (s.noData) {
+        const [a, b, c] = s.noData(...args);
+        checks.push({ what: "ablation: tsgrad without its dx lines vs tsgrad", error: maxError(flat([a, b, c]), tsgrad), tolerance: 0, entries: ["tsgrad, no dx"] });
       }
       // Big: the timed one-chunk gradient, its data term × the number of chunks (they are equal).
       checks.push({
@@ -343,6 +376,7 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
       return [
         entry("forward", gmm.gmmObjective, s.args),
         entry("tsgrad", gmm.gmmObjective_grad, s.args),
+        ...(s.noData ? [entry("tsgrad, no dx", s.noData, s.args)] : []),
         entry("hand forward", gmmHand.gmmObjectiveHand, [...s.args, s.ws]),
         entry("hand", gmmHand.gmmGradientHand, [...s.args, s.ws, s.out]),
         ...(s.fd ? [entry("FD", s.fd, [], { scale: s.P / s.fdCount })] : []),
@@ -351,7 +385,7 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
     },
     /** 2.5M: finite differences are not run; their time is 2P objective calls. */
     estimateFd: big ? (forwardNs) => 2 * setup().P * forwardNs : null,
-    rows: [{ name: `GMM ${size} d=${d} K=${K}`, forward: "forward", tsgrad: "tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }],
+    rows: [{ name: `GMM ${size} d=${d} K=${K}`, forward: "forward", tsgrad: "tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: size === "10k" ? "tsgrad, no dx" : undefined }],
     release() {
       state = undefined;
     },
