@@ -9,12 +9,16 @@
 /** A line without its `//` comment (the generated comments quote forward lines: `// x = mul(a, b)`). */
 const codeOf = (line) => line.replace(/\/\/.*$/, "");
 
-/** The lines of fn's source whose code matches `pattern`, trimmed, with their line number in the function. */
-function grep(fn, pattern, max = 6) {
+/**
+ * The lines of fn's source whose code matches `pattern`, trimmed, with their line number in the
+ * function; with `backward`, only the lines after the `// backward pass` comment.
+ */
+function grep(fn, pattern, max = 6, backward = false) {
   const lines = fn.toString().split("\n");
+  const start = backward ? Math.max(0, lines.findIndex((l) => /\/\/ backward pass/.test(l))) : 0;
   const hits = [];
   lines.forEach((line, i) => {
-    if (pattern.test(codeOf(line))) hits.push({ n: i + 1, text: line.trim() });
+    if (i >= start && pattern.test(codeOf(line))) hits.push({ n: i + 1, text: line.trim() });
   });
   return hits.slice(0, max);
 }
@@ -28,8 +32,8 @@ const code = (name, hits) => ["```js", `// ${name}`, ...hits.map((h) => `/* ${St
 const x2 = (v) => `${v.toFixed(2)}x`;
 
 /** One reason: a sentence and its evidence, kept only if the evidence is there. */
-function reason(text, fnName, fn, pattern, max) {
-  const hits = fn ? grep(fn, pattern, max) : [];
+function reason(text, fnName, fn, pattern, max, backward = false) {
+  const hits = fn ? grep(fn, pattern, max, backward) : [];
   return hits.length ? { text, evidence: code(fnName, hits) } : null;
 }
 
@@ -114,7 +118,7 @@ function networkReasons(rows, m) {
     out.push(
       ...render(
         "Two-layer network, matrix ops",
-        `${matrix.map((r) => `${r.name}: tsgrad / hand-written ${x2(r.tsgradOverHand.median)}, gradient / objective ${x2(r.gradOverObjective.median)} (its own forward pass: ${x2(r.gradOverOwnForward.median)})`).join("; ")}. The hand-written backprop (examples/network/hand.ts) computes only the four parameter gradients, into buffers it allocates once, each matrix product as one sum per entry. The generated \`networkLoss_grad\` (\`npx tsgrad print examples/network.ts --fn networkLoss\`) does more:`,
+        `${matrix.map((r) => `${r.name}: tsgrad / hand-written ${x2(r.tsgradOverHand.median)}, gradient / objective ${x2(r.gradOverObjective.median)} (its own forward pass: ${x2(r.gradOverOwnForward.median)})`).join("; ")}. ${matrix[0].ownForwardOverObjective ? ` The function itself, \`networkLoss\` run as plain code, takes ${x2(matrix[0].ownForwardOverObjective.median)} the hand-written forward pass: each matrix op allocates its result.` : ""} The hand-written backprop (examples/network/hand.ts) computes only the four parameter gradients, into buffers it allocates once, each matrix product as one sum per entry. The generated \`networkLoss_grad\` (\`npx tsgrad print examples/network.ts --fn networkLoss\`) does more:`,
         [
           reason(
             "It computes the gradient on the data `X` too (a fifth matrix product, as large as the first layer's forward product), because `f_grad` differentiates with respect to every array parameter; `grad(f, { wrt })` only picks from the result afterwards (see the table below for what it costs).",
@@ -152,7 +156,7 @@ function networkReasons(rows, m) {
             "adds into gradient arrays inside its innermost loops, a load and a store per multiply-add (here, for each point, class and hidden unit, into `dW2` and `dhidden`), where the hand-written code sums each entry of a product in a local and writes it once (examples/network/hand.ts measured that 1.3–1.6x faster in V8);",
             "loopsLoss_grad",
             lg,
-            /^\s*d(W2|hidden|W1)\[[^\]]*\] \+=/,
+            /^\s*d(W2|hidden|W1)\[[^\]]*\*[^\]]*\] \+=/,
           ),
           reason(
             "pushes values per iteration that the hand-written code keeps in its workspace arrays (`hidden`, `probs`): the pre-activation of each hidden unit of each point, and per point the running maximum and the exponential of each class;",
@@ -177,15 +181,6 @@ function gmmReasons(rows, m, all) {
         : `${r.name}: gradient / objective ${x2(r.gradOverObjective.median)} (hand-written ${x2(r.handOverObjective.median)}), tsgrad / hand-written ${x2(r.tsgradOverHand.median)}`,
     )
     .join("; ");
-  // The same d and K at 10k and 2.5M points: what a tape that fits no cache adds.
-  const pairs = [];
-  for (const big of all.filter((r) => r.workload.gmm?.n === "2.5M" && !r.failed)) {
-    const small = all.find((r) => r.workload.gmm?.n === "10k" && r.workload.gmm.d === big.workload.gmm.d && r.workload.gmm.K === big.workload.gmm.K && !r.failed);
-    if (small) pairs.push(`d = ${big.workload.gmm.d}: ${x2(small.gradOverObjective.median)} at 10k points, ${x2(big.gradOverObjective.median)} at 2.5M (hand-written: ${x2(small.handOverObjective.median)} and ${x2(big.handOverObjective.median)})`);
-  }
-  const scaling = pairs.length
-    ? [{ text: `The tape is read back from memory, not from cache, once it is large: gradient / objective ${pairs.join("; ")}.`, evidence: [] }]
-    : [];
   return render(
     "GMM",
     `Missed: ${list}. The hand-written gradient (examples/adbench/gmm-hand.ts) makes one pass over the points, keeping x_i − μ_k and Q_k(x_i − μ_k) of the current point in small arrays for all of its partials, and saves nothing per point. The generated \`gmmObjective_grad\` (\`npx tsgrad print examples/adbench/gmm.ts --fn gmmObjective\`) runs the forward loop over all points and components first, saving what its reverse loop needs, then the reverse loop:`,
@@ -202,8 +197,9 @@ function gmmReasons(rows, m, all) {
         "gmmObjective_grad",
         g,
         /const diff_2 = |dx\[xi \+ a\]|dicf\[lk \+|let ddiff_2 = icf/,
+        6,
+        true,
       ),
-      ...scaling,
     ],
   );
 }
@@ -212,6 +208,14 @@ function baReasons(rows, m) {
   return render(
     "BA",
     `Missed: ${rows.map((r) => (r.failed ? `${r.name}: wrong gradient` : `${r.name}: Jacobian / objective ${x2(r.gradOverObjective.median)}, tsgrad / hand-written ${x2(r.tsgradOverHand.median)}`)).join("; ")}. tsgrad's block is two reverse sweeps of the scalar residual, each with its own forward pass (rotation, projection, distortion), where the hand-written block runs the forward pass once and both rows' backward passes from it.`,
-    [reason("Two sweeps per observation, each a full forward and backward pass:", "baBlock (examples/adbench/ba.ts)", m.ba.baBlock, /for \(let coord|_grad\(/)],
+    [
+      reason("Two sweeps per observation, each a full forward and backward pass:", "baBlock (examples/adbench/ba.ts)", m.ba.baBlock, /for \(let coord|_grad\(/),
+      reason(
+        "Each sweep returns a new array of all 18 gradients (the feature and `coord` arguments' too), of which the block keeps 15: two arrays per observation, where the hand-written block writes its 30 numbers into the caller's buffer.",
+        "baReprojectionError_grad",
+        m.ba.baReprojectionError_grad,
+        /^\s*return \[/,
+      ),
+    ],
   );
 }

@@ -316,7 +316,18 @@ function whereWeStand(rows, m) {
   if (missed.length === 0) {
     out.push("Every target was met in this run.", "");
   } else {
-    out.push(`Missed in this run: ${missed.map(({ row, target }) => `${row.name} (${target.short.replace("≤", "target ≤")})`).join("; ")}. Why:`, "");
+    // Grouped by target: "<target>: missed on A (x), B (y); met on C (z)".
+    const byTarget = new Map();
+    for (const r of rows) for (const t of r.targets) byTarget.set(t.what, [...(byTarget.get(t.what) ?? []), { r, t }]);
+    const value = ({ r, t }) => `${r.name} (${r.failed ? "wrong gradient" : x2(t.value)})`;
+    out.push("Missed in this run:", "");
+    for (const [what, list] of byTarget) {
+      const miss = list.filter(({ t }) => !t.met);
+      if (!miss.length) continue;
+      const met = list.filter(({ t }) => t.met);
+      out.push(`- ${what}: missed on ${miss.map(value).join(", ")}${met.length ? `; met on ${met.map(value).join(", ")}` : ""}.`);
+    }
+    out.push("", "Why, workload by workload:", "");
   }
   out.push(...reasonsFor(rows, m));
 
