@@ -33,16 +33,20 @@ if (typeof globalThis.gc !== "function") {
   process.exit(r.status ?? 1);
 }
 
-const { compileExamples, compileScalar } = await import("./bench/compile.mjs");
-const { measure, bytesPerCall, sinkValue, median: medianOf } = await import("./bench/measure.mjs");
+const { compileExamples, compileScalar, loadExamples, loadScalar } = await import("./bench/compile.mjs");
+const { measure, finish, bytesPerCall, sinkValue, median: medianOf } = await import("./bench/measure.mjs");
 const { initTfjs, tfjsVersion } = await import("./bench/tfjs.mjs");
 const W = await import("./bench/workloads.mjs");
 const { summarize, renderMarkdown } = await import("./bench/report.mjs");
 
+// A timing process (see 2. below): TSGRAD_BENCH_CHILD holds what to time; it prints one line,
+// BENCH-RESULT followed by the JSON of the measurements.
+const child = process.env.TSGRAD_BENCH_CHILD ? JSON.parse(process.env.TSGRAD_BENCH_CHILD) : null;
+
 // ---------------------------------------------------------------------------------------------
 // Options.
 
-const argv = process.argv.slice(2);
+const argv = child ? [] : process.argv.slice(2);
 const flag = (name) => argv.includes(name);
 const option = (name) => {
   const i = argv.indexOf(name);
@@ -55,14 +59,14 @@ function usage(message) {
   process.exit(2);
 }
 for (const a of argv) if (a.startsWith("--") && !["--quick", "--dry-run", "--only", "--out"].includes(a)) usage(`unknown option ${a}`);
-const quick = flag("--quick");
+const quick = child ? child.quick : flag("--quick");
 const dryRun = flag("--dry-run");
 const only = option("--only") ? new RegExp(option("--only")) : null;
 const out = resolve(option("--out") ?? (quick || only ? join(root, ".tsgrad-tmp", "BENCHMARKS.quick.md") : join(root, "BENCHMARKS.md")));
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
-const log = (s = "") => console.log(s);
+const log = (s = "") => child || console.log(s);
 
 // ---------------------------------------------------------------------------------------------
 // Compile, load.
@@ -72,7 +76,7 @@ log(`node ${process.version}, ${os.cpus()[0]?.model ?? "unknown CPU"} × ${os.cp
 
 let m;
 try {
-  m = { ...(await compileExamples(root)), scalar: await compileScalar(root) };
+  m = child ? { ...(await loadExamples(root)), scalar: await loadScalar(root) } : { ...(await compileExamples(root)), scalar: await compileScalar(root) };
 } catch (e) {
   console.error(`bench: FAILED: ${e.message}`);
   process.exit(1);
@@ -92,12 +96,31 @@ const gmmInstances = [
   "2.5M/gmm_d2_K5", "2.5M/gmm_d10_K5",
 ];
 // Order: small to large; the 2.5M instances last (their tape grows the shared stack to ~2 GB).
-const workloads = [
-  ...W.scalarWorkloads(m),
-  W.networkWorkload(m, m.runtime.matrix),
-  W.baWorkload(m, data),
-  ...gmmInstances.map((name) => W.gmmWorkload(m, data, name, { quick })),
-].filter((w) => !only || only.test(w.id));
+// Each made only if chosen (a timing process makes one).
+const factories = [
+  ...["staged", "neuron", "logistic"].map((id) => ({ id, make: () => W.scalarWorkloads(m).find((w) => w.id === id) })),
+  { id: "network", make: () => W.networkWorkload(m, m.runtime.matrix) },
+  { id: "ba1", make: () => W.baWorkload(m, data) },
+  ...gmmInstances.map((name) => ({ id: W.gmmId(name), make: () => W.gmmWorkload(m, data, name, { quick }) })),
+];
+
+if (child) {
+  // A timing process: one workload, its rounds, its measurements as JSON on stdout.
+  const w = factories.find((f) => f.id === child.id).make();
+  const skip = new Set(child.skip);
+  const entries = measure(w.entries().filter((e) => !skip.has(e.label)), child.options);
+  const out = { entries: entries.map(({ label, scale, times, wallTimes }) => ({ label, scale, times, wallTimes })) };
+  if (child.allocation && w.allocation) {
+    globalThis.gc();
+    out.allocation = w.allocation.map((a) =>
+      skip.has(a.entry) ? { name: a.name, wrong: true } : { name: a.name, bytes: bytesPerCall(a.fn, a.args, { calls: 4, samples: quick ? 5 : 9 }) },
+    );
+  }
+  process.stdout.write(`BENCH-RESULT ${JSON.stringify(out)}\n`);
+  process.exit(0);
+}
+
+const workloads = factories.filter((f) => !only || only.test(f.id)).map((f) => f.make());
 if (workloads.length === 0) usage(`--only ${option("--only")} matches no workload`);
 
 // ---------------------------------------------------------------------------------------------
@@ -129,7 +152,12 @@ if (dryRun) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. Timing: each workload's entries side by side.
+// 2. Timing: each workload's entries side by side, in several fresh processes one after the
+// other (3, 5 for the scalar workloads; 1 with --quick and for the 2.5M instances), each running
+// its share of the rounds;
+// the rounds of all are pooled. Between processes V8 compiles the same code differently (which
+// loops get on-stack replacement, what is inlined): one process alone gave tsgrad / hand-written
+// on GMM anywhere from 1.3 to 1.7 from run to run, each with a tight interquartile range.
 
 const scaleOptions = (o) =>
   quick ? { ...o, rounds: Math.max(o.warmupCalls === 1 ? 1 : 5, Math.ceil(o.rounds / 3)), batchNs: o.batchNs / 2, warmupNs: o.warmupNs / 3 } : o;
@@ -140,20 +168,40 @@ for (const w of workloads) {
     results.push({ workload: w, failed: true, entries: [], about: w.about });
     continue;
   }
-  globalThis.gc();
   const options = scaleOptions(w.options);
-  const entries = measure(w.entries().filter((e) => !w.wrong.has(e.label)), options);
-  const result = { workload: w, options, entries, about: w.about };
-  if (w.allocation) {
-    globalThis.gc();
-    result.allocation = w.allocation.map((a) =>
-      w.wrong.has(a.entry) ? { name: a.name, wrong: true } : { name: a.name, bytes: bytesPerCall(a.fn, a.args, { calls: 4, samples: quick ? 5 : 9 }) },
-    );
+  const processes = quick ? 1 : w.processes ?? (w.kind === "scalar" ? 5 : 3);
+  const perProcess = { ...options, rounds: Math.max(1, Math.ceil(options.rounds / processes)) };
+  const pooled = new Map();
+  const perProcessEntries = [];
+  let allocation;
+  for (let p = 0; p < processes; p++) {
+    const spec = { id: w.id, quick, options: perProcess, skip: [...w.wrong], allocation: p === 0 };
+    const r = spawnSync(process.execPath, ["--expose-gc", here], {
+      env: { ...process.env, TSGRAD_BENCH_CHILD: JSON.stringify(spec) },
+      encoding: "utf8",
+      maxBuffer: 1 << 26,
+    });
+    const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("BENCH-RESULT "));
+    if (r.status !== 0 || !line) {
+      console.error(`bench: FAILED: the timing process for ${w.id} exited ${r.status}:\n${r.stderr}`);
+      process.exit(1);
+    }
+    const out = JSON.parse(line.slice("BENCH-RESULT ".length));
+    perProcessEntries.push(finish(out.entries.map((e) => ({ ...e }))));
+    for (const e of out.entries) {
+      const into = pooled.get(e.label) ?? pooled.set(e.label, { label: e.label, scale: e.scale, times: [], wallTimes: [] }).get(e.label);
+      into.times.push(...e.times);
+      into.wallTimes.push(...e.wallTimes);
+    }
+    allocation ??= out.allocation;
   }
+  const entries = finish([...pooled.values()]);
+  const result = { workload: w, options: { ...options, rounds: perProcess.rounds * processes, processes }, entries, perProcess: perProcessEntries, about: w.about };
+  if (allocation) result.allocation = allocation;
   w.release?.();
   results.push(result);
   const line = entries.map((e) => `${e.label} ${fmtTime(e.median)}`).join(", ");
-  log(`${w.title} (${options.rounds} rounds, ${elapsed()}): ${line}`);
+  log(`${w.title} (${processes} × ${perProcess.rounds} rounds, ${elapsed()}): ${line}`);
 }
 log();
 

@@ -67,8 +67,16 @@ const importFrom = (dir, rel) => import(pathToFileURL(join(dir, rel.replace(/\.t
 /** The examples, compiled and imported: { seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand }. */
 export async function compileExamples(root) {
   const src = join(root, "examples");
-  const out = join(root, ".tsgrad-tmp", "bench", "examples");
-  await compile(root, EXAMPLE_FILES.map((f) => join(src, f)), src, out);
+  await compile(root, EXAMPLE_FILES.map((f) => join(src, f)), src, examplesOut(root));
+  return loadExamples(root);
+}
+
+const examplesOut = (root) => join(root, ".tsgrad-tmp", "bench", "examples");
+const scalarOut = (root) => join(root, ".tsgrad-tmp", "bench", "scalar");
+
+/** The examples as compileExamples last compiled them (the benchmark's timing processes). */
+export async function loadExamples(root) {
+  const out = examplesOut(root);
   const [seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand] = await Promise.all(
     EXAMPLE_FILES.map((f) => importFrom(out, f)),
   );
@@ -78,7 +86,9 @@ export async function compileExamples(root) {
 /** scripts/bench/scalar.ts (the recurrence and the scalar hand-written gradients), compiled and imported. */
 export async function compileScalar(root) {
   const src = join(root, "scripts", "bench");
-  const out = join(root, ".tsgrad-tmp", "bench", "scalar");
-  await compile(root, [join(src, "scalar.ts")], src, out);
-  return importFrom(out, "scalar.ts");
+  await compile(root, [join(src, "scalar.ts")], src, scalarOut(root));
+  return loadScalar(root);
 }
+
+/** scripts/bench/scalar.ts as compileScalar last compiled it. */
+export const loadScalar = (root) => importFrom(scalarOut(root), "scalar.ts");

@@ -142,6 +142,11 @@ export function measure(entries, { rounds, batchNs, warmupNs, warmupCalls = 2, s
       e.wallTimes.push(t.wall * e.scale);
     }
   }
+  return finish(entries);
+}
+
+/** Each entry's median and quartiles over its rounds (also for rounds pooled from several processes). */
+export function finish(entries) {
   for (const e of entries) {
     e.median = median(e.times);
     e.q1 = quantile(e.times, 0.25);

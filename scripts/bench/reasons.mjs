@@ -89,11 +89,19 @@ function scalarReasons(rows, m) {
     }
     const a = operations(g);
     const b = operations(h);
+    const each = r.tsgradOverHandPerProcess.filter(Number.isFinite);
+    const bimodal = each.length > 1 && Math.min(...each) <= 1.1 && Math.max(...each) > 1.1;
     lines.push(
       `- ${r.name}: tsgrad / hand-written ${x2(r.tsgradOverHand.median)} (interquartile range of the per-round ratio ${r.tsgradOverHand.q1.toFixed(2)}–${r.tsgradOverHand.q3.toFixed(2)}). The generated \`${gName}\` does ${a.ops} arithmetic operations and ${a.math} Math calls, the hand-written \`${hName}\` ${b.ops} and ${b.math}` +
         (r.workload.id === "logistic"
-          ? `; per step, both save one number (\`x_saved[step] = x\`, a frame on tsgrad's stack, against the hand-written code's preallocated \`Float64Array\`), and the generated reverse loop recomputes \`r * x\` and \`1 - x\` where the hand-written one folds the step into \`dx *= r * (1 - 2 * xi)\`.`
-          : `, and both return a new array of the gradients: the same work, at ${Math.round(r.t.tsgrad.median)} and ${Math.round(r.t.hand.median)} ns per call, where a difference of a few ns is V8's inlining and register choices, and the run-to-run noise on this shared machine, more than the code.`),
+          ? `; per step, both save one number (\`x_saved[step] = x\`, a frame on tsgrad's stack, against the hand-written code's preallocated \`Float64Array\`), and the generated reverse loop recomputes \`r * x\` and \`1 - x\` where the hand-written one folds the step into \`dx *= r * (1 - 2 * xi)\`.` +
+            (r.ablation
+              ? ` The same generated function with its tape in a Float64Array allocated once, nothing else changed, runs at ${x2(r.ablation.overHand.median)} the hand-written code (Ablations, below): the loops cost what the hand-written ones do, and the difference is how V8 compiles the tape's frame from the runtime's stack (\`const x_saved = saved.frame(1000)\`, \`saved.release(x_saved)\`). That depends on what V8 has seen before: in a process that had already called \`saved.frame\` a million times, the unchanged function also ran at the hand-written speed, and in one process out of two or three of a plain script it did; in this run's timing processes it mostly did not (see the per-process ratios).`
+              : "")
+          : `, and both return a new array of the gradients: the same work, at ${Math.round(r.t.tsgrad.median)} and ${Math.round(r.t.hand.median)} ns per call, where a difference of a few ns is V8's inlining and register choices, and the run-to-run noise on this shared machine, more than the code.`) +
+        (bimodal
+          ? ` Measured in each timing process alone, tsgrad / hand-written was ${each.map((v) => v.toFixed(2)).join(", ")}: in some processes the generated code ran as fast as the hand-written code, in others slower, with no deoptimization (\`--trace-deopt\`) and nothing allocated per step; V8 compiled the same function to two different speeds, and the target is missed in the processes where it chose the slower one.`
+          : ""),
     );
   }
   return ["### Scalar workloads", "", ...lines, ""];

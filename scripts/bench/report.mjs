@@ -47,7 +47,7 @@ export function summarize(results) {
         workload: w,
         name: row.name,
         kind: w.kind,
-        rounds: r.options.rounds,
+        rounds: `${r.options.processes} × ${r.options.rounds / r.options.processes}`,
         t: {
           forward: stats(forward),
           tsgrad: stats(tsgrad),
@@ -65,9 +65,23 @@ export function summarize(results) {
         tfjsOverTsgrad: tfjs ? pairedRatio(tfjs, tsgrad) : undefined,
         fdOverTsgrad: fd ? pairedRatio(fd, tsgrad) : fdEstimate ? { median: fdEstimate / tsgrad.median, estimated: true } : undefined,
       };
+      // The same ratio in each process alone (V8 may compile the same code differently in each).
+      out.tsgradOverHandPerProcess = (r.perProcess ?? []).map((entries) => {
+        const by = new Map(entries.map((e) => [e.label, e]));
+        return by.has(row.tsgrad) && by.has(row.hand) ? pairedRatio(by.get(row.tsgrad), by.get(row.hand)).median : NaN;
+      });
       const ablated = get(row.ablation);
       if (ablated) {
-        out.ablation = { label: row.ablation, overHand: pairedRatio(ablated, hand), overObjective: pairedRatio(ablated, objective), overTsgrad: pairedRatio(ablated, tsgrad) };
+        out.ablation = {
+          label: row.ablation,
+          what: row.ablationWhat,
+          overHand: pairedRatio(ablated, hand),
+          overObjective: pairedRatio(ablated, objective),
+          perProcess: (r.perProcess ?? []).map((entries) => {
+            const by = new Map(entries.map((e) => [e.label, e]));
+            return by.has(row.ablation) && by.has(row.hand) ? pairedRatio(by.get(row.ablation), by.get(row.hand)).median : NaN;
+          }),
+        };
       }
       out.targets = targetsOf(out);
       rows.push(out);
@@ -150,7 +164,7 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
     "",
     `Machine: ${env.cpu} × ${env.cpus} (\`os.cpus()\`), ${env.memory}; Node ${env.node} (V8 ${env.v8}), ${env.platform}. Load average when the run ended: ${env.loadAverage.map((l) => l.toFixed(2)).join(", ")} (a shared machine: absolute times move from run to run, the ratios much less). The run took ${Math.round(env.seconds / 60)} min.`,
     "",
-    "How: everything is TypeScript compiled in the run through tsgrad's transformer (`dist/`) and checked for correctness first (below; a disagreement makes the run exit 1, and what it covers is not timed). Then each workload's entries (forward pass, tsgrad, hand-written, finite differences, TensorFlow.js) are warmed up and run in interleaved rounds whose order rotates, each round timing one batch of calls per entry, after a full garbage collection and a pause in which V8's background threads finish sweeping (untimed). A time is the median over rounds of the time per call; a ratio is the median over rounds of the per-round ratio, so both sides of a ratio were measured at the same moment. Compare ratios, not absolute times, and only within this file.",
+    "How: everything is TypeScript compiled in the run through tsgrad's transformer (`dist/`) and checked for correctness first (below; a disagreement makes the run exit 1, and what it covers is not timed). Then each workload's entries (forward pass, tsgrad, hand-written, finite differences, TensorFlow.js) are warmed up and run in interleaved rounds whose order rotates, each round timing one batch of calls per entry, after a full garbage collection and a pause in which V8's background threads finish sweeping (untimed). Each workload is timed in three fresh Node processes, one after the other (one with `--quick`, and for the 2.5M instances), each warming up and running its share of the rounds, and the rounds of all of them are pooled: V8 compiles the same code differently from one process to the next (which loops it replaces on the stack, what it inlines), and a single process gave, for example, tsgrad / hand-written on GMM anywhere from 1.3 to 1.7 from run to run, each with a narrow interquartile range. A time is the median over the pooled rounds of the time per call; a ratio is the median over the pooled rounds of the per-round ratio, so both sides of a ratio were measured at the same moment. Compare ratios, not absolute times, and only within this file.",
     "",
     `Times are CPU time of the process (\`process.cpuUsage()\`, user + system), not wall-clock time: this machine is shared (see the load average), and a batch's wall-clock time includes the time it waited for a core. The CPU time counts V8's helper threads too (parallel scavenges, for example): work the batch's own garbage causes. In this run the wall-clock time of a batch was ${env.wallOverCpu.toFixed(2)} times its CPU time (median over all batches).`,
     "",
@@ -174,25 +188,35 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
     "",
     "- *gradient / objective* is ADBench's figure of merit, time(gradient) / time(objective). Both gradients of a workload are divided by the same objective: the hand-written forward pass where there is one (the network, GMM, BA: as ADBench divides Tapenade's and the hand-written C++ gradients by one C++ objective), else the function tsgrad differentiates (the scalar workloads, plain code already). The targets are read from these columns.",
     "- *tsgrad's forward / objective*: the function tsgrad differentiates, run as plain code, against that objective (BA's `baResiduals` evaluates each residual coordinate by a separate call of an 18-argument function, so it is slower than the hand-written residuals; against it, tsgrad's Jacobian would look cheaper than it is).",
+    "- *(in each process)*: tsgrad / hand-written measured in each timing process alone. Where these differ by more than their noise, V8 compiled the same code to different speeds in different processes, and the pooled median says which way most rounds went.",
     "- *FD* is central finite differences, one pair of objective calls per partial.",
     "",
     table(
-      ["workload", "tsgrad gradient / objective", "hand-written gradient / objective", "tsgrad / hand-written", "TensorFlow.js / tsgrad", "FD / tsgrad", "tsgrad's forward / objective"],
+      ["workload", "tsgrad gradient / objective", "hand-written gradient / objective", "tsgrad / hand-written", "(in each process)", "TensorFlow.js / tsgrad", "FD / tsgrad", "tsgrad's forward / objective"],
       rows.map((r) =>
         r.failed
-          ? [r.name, WRONG, "", "", "", "", ""]
-          : [r.name, ratio(r.gradOverObjective), ratio(r.handOverObjective), ratio(r.tsgradOverHand), ratio(r.tfjsOverTsgrad), ratio(r.fdOverTsgrad), r.ownForwardOverObjective ? ratio(r.ownForwardOverObjective) : "(the same)"],
+          ? [r.name, WRONG, "", "", "", "", "", ""]
+          : [
+              r.name,
+              ratio(r.gradOverObjective),
+              ratio(r.handOverObjective),
+              ratio(r.tsgradOverHand),
+              r.tsgradOverHandPerProcess.map((v) => v.toFixed(2)).join(", "),
+              ratio(r.tfjsOverTsgrad),
+              ratio(r.fdOverTsgrad),
+              r.ownForwardOverObjective ? ratio(r.ownForwardOverObjective) : "(the same)",
+            ],
       ),
     ),
     "",
     "Median time per call:",
     "",
     table(
-      ["workload", "tsgrad's forward", "tsgrad gradient", "hand-written forward", "hand-written gradient", "finite differences", "TensorFlow.js", "rounds"],
+      ["workload", "tsgrad's forward", "tsgrad gradient", "hand-written forward", "hand-written gradient", "finite differences", "TensorFlow.js", "processes × rounds"],
       rows.map((r) =>
         r.failed
           ? [r.name, WRONG, "", "", "", "", "", ""]
-          : [r.name, time(r.t.forward), time(r.t.tsgrad), time(r.t.handForward), time(r.t.hand), time(r.t.fd), time(r.t.tfjs), String(r.rounds)],
+          : [r.name, time(r.t.forward), time(r.t.tsgrad), time(r.t.handForward), time(r.t.hand), time(r.t.fd), time(r.t.tfjs), r.rounds],
       ),
     ),
     "",
@@ -331,17 +355,18 @@ function whereWeStand(rows, m) {
   }
   out.push(...reasonsFor(rows, m));
 
-  // Ablations: what the gradient on data arguments costs.
+  // Ablations: the generated code with one thing changed, timed beside the rest.
   const ablated = rows.filter((r) => r.ablation);
   if (ablated.length) {
     out.push(
-      "### What the gradient on the data costs",
+      "### Ablations: the generated code with one thing changed",
       "",
-      "`f_grad` differentiates with respect to every array parameter, data included (`X` of the network, `x` of GMM), and `grad(f, { wrt })` only picks from its result. To measure what that costs, the benchmark rebuilds the generated function from its own source without the lines that accumulate the data's gradient (everything else byte for byte; the parameter gradients are checked to be unchanged) and times it beside the others:",
+      "To measure what one feature of the generated code costs, the benchmark rebuilds the generated function from its own source with that one thing changed (everything else byte for byte; the results are checked to be unchanged, see Correctness) and times it beside the others. *Without the gradient on the data*: `f_grad` differentiates with respect to every array parameter, data included (`X` of the network, `x` of GMM), and `grad(f, { wrt })` only picks from its result; here the lines that accumulate the data's gradient are left out. *Own tape*: the frame of the saved-value stack a counting loop keeps its values in (`const x_saved = saved.frame(1000)`) replaced by a Float64Array allocated once, as the hand-written loop keeps its tape.",
       "",
       table(
-        ["workload", "tsgrad / hand-written", "without the data's gradient / hand-written", "gradient / objective", "without / objective"],
-        ablated.map((r) => [r.name, x2(r.tsgradOverHand.median), x2(r.ablation.overHand.median), x2(r.gradOverObjective.median), x2(r.ablation.overObjective.median)]),
+        ["workload", "the generated code…", "tsgrad / hand-written", "changed / hand-written", "(in each process)", "gradient / objective", "changed / objective"],
+        ablated.map((r) => [r.name, r.ablation.what, x2(r.tsgradOverHand.median), x2(r.ablation.overHand.median), r.ablation.perProcess.map((v) => v.toFixed(2)).join(", "), x2(r.gradOverObjective.median), x2(r.ablation.overObjective.median)]),
+        [0, 1],
       ),
       "",
     );

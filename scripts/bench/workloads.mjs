@@ -110,10 +110,28 @@ export function withoutLines(fn, drop, runtime, extra = {}) {
   return new Function(...Object.keys(scope), `return ${kept.join("\n")}`)(...Object.values(scope));
 }
 
+/**
+ * Another ablation: the generated `fn` with each frame of the saved-value stack of constant size
+ * (`const x_saved = saved.frame(1000)`, given back by `saved.release(x_saved)`) replaced by a
+ * Float64Array allocated once, as a hand-written reverse loop keeps its tape. null if it has none.
+ */
+export function withOwnTapes(fn, runtime) {
+  const tapes = {};
+  let src = fn.toString();
+  src = src.replace(/const (\w+) = saved\.frame\((\d+)\);/g, (_, name, n) => {
+    tapes[`${name}_tape`] = new Float64Array(Number(n));
+    return `const ${name} = ${name}_tape;`;
+  });
+  if (!Object.keys(tapes).length) return null;
+  for (const name of Object.keys(tapes)) src = src.replace(new RegExp(`\\s*saved\\.release\\(${name.replace(/_tape$/, "")}\\);`), "");
+  const scope = { ...runtime, ...tapes };
+  return new Function(...Object.keys(scope), `return ${src}`)(...Object.values(scope));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scalar workloads: the seed's staged example, the sigmoid neuron, the logistic map.
 
-function scalarWorkload({ id, title, f, grad, hand, args, tfjs, about }) {
+function scalarWorkload({ id, title, f, grad, hand, args, tfjs, about, ablation }) {
   const fd = scalarFd(f, args.length);
   return {
     id,
@@ -130,20 +148,23 @@ function scalarWorkload({ id, title, f, grad, hand, args, tfjs, about }) {
         { what: "tsgrad vs hand-written", error: maxError(g, h), tolerance: TOL.exact },
         { what: "tsgrad vs central differences", error: maxError(g, d), tolerance: TOL.fd },
         { what: "TensorFlow.js (float32) vs tsgrad", error: maxError(t, g), tolerance: TOL.tfjsScalar, entries: ["tfjs"] },
+        ...(ablation ? [{ what: `ablation: tsgrad ${ablation.what} vs tsgrad`, error: maxError(ablation.fn(...args), g), tolerance: 0, entries: [ablation.label] }] : []),
       ];
     },
     entries: () => [
       entry("forward", f, args),
       entry("tsgrad", grad, args),
+      ...(ablation ? [entry(ablation.label, ablation.fn, args)] : []),
       entry("hand", hand, args),
       entry("FD", fd, args),
       entry("tfjs", tfjs),
     ],
-    rows: [{ name: title, forward: "forward", tsgrad: "tsgrad", hand: "hand", fd: "FD", tfjs: "tfjs" }],
+    rows: [{ name: title, forward: "forward", tsgrad: "tsgrad", hand: "hand", fd: "FD", tfjs: "tfjs", ablation: ablation?.label, ablationWhat: ablation?.what }],
   };
 }
 
 export function scalarWorkloads(m) {
+  const ownTape = withOwnTapes(m.scalar.logistic_grad, m.runtime);
   return [
     scalarWorkload({
       id: "staged",
@@ -174,6 +195,7 @@ export function scalarWorkloads(m) {
       hand: m.scalar.logisticHand,
       args: [2.8, 0.3],
       tfjs: logisticTfjs(2.8, 0.3, m.scalar.STEPS),
+      ablation: ownTape && { label: "tsgrad, own tape", fn: ownTape, what: "with its tape in a Float64Array allocated once (not `saved.frame`)" },
     }),
   ];
 }
@@ -213,9 +235,9 @@ export function networkWorkload(m, matrix) {
   const matNoData = withoutLines(network.networkLoss_grad, /\(dX,/, m.runtime, { REG: P.REG });
   const loopNoData = withoutLines(L.loopsLoss_grad, /^\s*dX\[/, m.runtime);
   const rows = [
-    { name: "network, matrix ops: `grad`", forward: "matrix forward", tsgrad: "matrix tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: matNoData && "matrix tsgrad, no dX" },
+    { name: "network, matrix ops: `grad`", forward: "matrix forward", tsgrad: "matrix tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: matNoData && "matrix tsgrad, no dX", ablationWhat: "without its lines for the gradient on X" },
     ...(matInto ? [{ name: "network, matrix ops: `gradInto`", forward: "matrix forward", tsgrad: "matrix tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }] : []),
-    { name: "network, loops: `grad`", forward: "loops forward", tsgrad: "loops tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: loopNoData && "loops tsgrad, no dX" },
+    { name: "network, loops: `grad`", forward: "loops forward", tsgrad: "loops tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: loopNoData && "loops tsgrad, no dX", ablationWhat: "without its lines for the gradient on X" },
     ...(loopInto ? [{ name: "network, loops: `gradInto`", forward: "loops forward", tsgrad: "loops tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }] : []),
   ];
   return {
@@ -269,6 +291,13 @@ export function networkWorkload(m, matrix) {
 // ---------------------------------------------------------------------------------------------
 // ADBench GMM (examples/adbench/gmm.ts, gmm-hand.ts) on one instance.
 
+/** The id of a GMM instance's workload: "1k/gmm_d2_K5" → "gmm-1k-d2-K5". */
+export function gmmId(name) {
+  const [size, file] = name.split("/");
+  const [, d, K] = /gmm_d(\d+)_K(\d+)/.exec(file);
+  return `gmm-${size}-d${d}-K${K}`;
+}
+
 /**
  * `name` like "1k/gmm_d2_K5". Big instances (2.5M) are timed in few rounds, their finite
  * differences estimated from the objective's time, and TensorFlow.js timed on one chunk of
@@ -287,18 +316,13 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
     const out = new Float64Array(ref.gradient.length);
     const P = out.length;
     // Finite differences on `count` partials, extrapolated to all P (each partial is two calls
-    // of the objective): as many as fit in ~0.3 s per call (0.1 s in --quick).
+    // of the objective): about 3·10^7 multiply-adds of objective per timed call (1·10^7 in
+    // --quick), counted as n·K·(d(d+1)/2 + d) per objective call; the same in every process.
     let fdCount = 0;
     let fdIndices;
     if (!big) {
-      const t = [];
-      for (let r = 0; r < 5; r++) {
-        const t0 = performance.now();
-        gmm.gmmObjective(...args);
-        t.push(performance.now() - t0);
-      }
-      const budgetMs = quick ? 100 : 300;
-      fdCount = Math.min(P, Math.max(2, Math.floor(budgetMs / (2 * median(t.slice(2))))));
+      const work = g.n * g.K * ((g.d * (g.d + 1)) / 2 + g.d);
+      fdCount = Math.min(P, Math.max(2, Math.floor((quick ? 1e7 : 3e7) / (2 * work))));
       fdIndices = spread(P, fdCount);
     }
     const objective = () => gmm.gmmObjective(...args);
@@ -318,7 +342,8 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
   const [, d, K] = /gmm_d(\d+)_K(\d+)/.exec(file);
   const rounds = big ? (quick ? 1 : 3) : Number(d) >= 64 ? 7 : 11;
   return {
-    id: `gmm-${size}-d${d}-K${K}`,
+    id: gmmId(name),
+    processes: big ? 1 : undefined,
     title: `GMM ${size} d=${d} K=${K}`,
     kind: "array",
     gmm: { n: size, d: Number(d), K: Number(K) },
@@ -385,7 +410,7 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
     },
     /** 2.5M: finite differences are not run; their time is 2P objective calls. */
     estimateFd: big ? (forwardNs) => 2 * setup().P * forwardNs : null,
-    rows: [{ name: `GMM ${size} d=${d} K=${K}`, forward: "forward", tsgrad: "tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: size === "10k" ? "tsgrad, no dx" : undefined }],
+    rows: [{ name: `GMM ${size} d=${d} K=${K}`, forward: "forward", tsgrad: "tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: size === "10k" ? "tsgrad, no dx" : undefined, ablationWhat: "without its lines for the gradient on x" }],
     release() {
       state = undefined;
     },
