@@ -8,6 +8,8 @@
 //   npm run fuzz -- --seed 1234 --path 17:3:0     # replay (and shrink) one failure, as printed
 //   npm run fuzz -- --shrink-seconds 600          # more time to shrink a failure (default 300)
 //   npm run fuzz -- --large                       # larger programs: deeper nesting, longer blocks
+//   npm run fuzz -- --arrays                      # array programs only (the default mixes them
+//   npm run fuzz -- --scalar                      # half and half with scalar ones), or scalar only
 //   npm run fuzz -- --all                         # include programs that may trigger a known bug
 //                                                 # (test/fuzz/known-bugs.ts; skipped by default)
 //
@@ -27,12 +29,13 @@ import ts from "typescript";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 function usage(message) {
-  console.error(`fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--large] [--all]`);
+  console.error(`fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--large] [--arrays | --scalar] [--all]`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const options = { runs: 2000, seed: undefined, path: undefined, shrinkSeconds: 300, all: false, large: false };
+  // arrays: as Sizes.arrays (programs.ts): "mixed", true (array programs only) or false (scalar only)
+  const options = { runs: 2000, seed: undefined, path: undefined, shrinkSeconds: 300, all: false, large: false, arrays: "mixed" };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
@@ -47,6 +50,8 @@ function parseArgs(argv) {
     else if (flag === "--shrink-seconds") options.shrinkSeconds = integer();
     else if (flag === "--all") options.all = true;
     else if (flag === "--large") options.large = true;
+    else if (flag === "--arrays") options.arrays = true;
+    else if (flag === "--scalar") options.arrays = false;
     else if (flag === "--help" || flag === "-h") usage("property-based gradient checking of random programs");
     else usage(`unknown option ${argv[i]}`);
   }
@@ -94,10 +99,11 @@ const compilerOptions = {
 const outDir = join(root, ".tsgrad-tmp", "fuzz", `run-${process.pid}`);
 const compile = fuzzer.compile.createCompiler({ transformer, outDir, compilerOptions });
 
-console.log(`tsgrad fuzz: ${options.path ? "replaying one program" : `${options.runs} random programs`}, seed ${seed}`);
-const flags = `${options.large ? " --large" : ""}${options.all ? " --all" : ""}`;
+const kinds = { mixed: "scalar and array", true: "array", false: "scalar" }[String(options.arrays)];
+console.log(`tsgrad fuzz: ${options.path ? "replaying one program" : `${options.runs} random ${kinds} programs`}, seed ${seed}`);
+const flags = `${options.large ? " --large" : ""}${{ mixed: "", true: " --arrays", false: " --scalar" }[String(options.arrays)]}${options.all ? " --all" : ""}`;
 console.log(`  (again: npm run fuzz -- --seed ${seed}${options.path ? ` --path ${options.path}` : ` --runs ${options.runs}`}${flags})`);
-const sizes = options.large ? { stmtDepth: 3, blockLength: 6, helpers: 3 } : {};
+const sizes = { ...(options.large ? { stmtDepth: 3, blockLength: 6, helpers: 3 } : {}), arrays: options.arrays };
 const stats = fuzzer.check.emptyStats();
 const started = Date.now();
 const progress = setInterval(() => {

@@ -15,10 +15,17 @@
 //      same, and backward(-2) is -2 backward(1) exactly: scaling by a power of 2 rounds nothing,
 //      so any difference is a term that does not scale with the output's gradient. (With -2.5 a
 //      gradient of 1e-5 left after cancelling terms of 1e7 differed in its fourth digit.)
+//   4. gradInto(f) writes f_grad into the gradients it is given (arrays filled with junk first,
+//      which it must zero), in place, and returns them; vjp's backward runs after another f_grad
+//      (its cache must not share the stacks f_grad reuses); neither stack (saved, scratch) is left
+//      changed, and no argument is written.
+// The gradient of an array parameter must be an array of the same kind (Float64Array for
+// Float64Array, an Array for number[] and readonly number[]) and length; it is compared element by
+// element with the finite differences of the point's coordinates that element takes.
 
 import fc from "fast-check";
 import { CompileError, type Compile, type Module } from "./compile.js";
-import { functionsOf, programArbitrary, programSource, type Program, type Sizes } from "./programs.js";
+import { argsOf, functionsOf, programArbitrary, programSource, type ParamType, type Program, type Sizes } from "./programs.js";
 import { knownBugIn } from "./known-bugs.js";
 import { acceptedPoints, defaultLimits, type Limits, type Oracle } from "./reference.js";
 
@@ -33,7 +40,7 @@ const close = (a: number, b: number, tol: number) =>
   Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) <= tol * Math.max(1, Math.abs(a) + Math.abs(b));
 
 /** What the module of one program exports besides its functions. */
-export const MODULE_HEADER = `export { saved as __saved, grad as __grad, valueAndGrad as __valueAndGrad, vjp as __vjp } from "tsgrad";\n\n`;
+export const MODULE_HEADER = `export { saved as __saved, scratch as __scratch, grad as __grad, gradInto as __gradInto, valueAndGrad as __valueAndGrad, vjp as __vjp } from "tsgrad";\n\n`;
 
 export type Result =
   | { status: "pass"; points: number }
@@ -64,63 +71,134 @@ export async function checkProgram(program: Program, compile: Compile, options: 
     m = await compile(MODULE_HEADER + source);
   } catch (e) {
     const why = e instanceof CompileError ? e.message : String((e as Error)?.stack ?? e);
-    return { status: "fail", message: report(source, "", undefined, `does not compile, or its output does not load:\n${why}`) };
+    return { status: "fail", message: report(source, "", [], undefined, `does not compile, or its output does not load:\n${why}`) };
   }
+  const params = new Map(functionsOf(program));
   for (const { name, accepted } of oracles) {
     for (const o of accepted) {
       let problem: string | undefined;
       try {
-        problem = checkAt(m, name, o);
+        problem = checkAt(m, name, params.get(name)!.params, o);
       } catch (e) {
         problem = `threw ${String((e as Error)?.stack ?? e)}`;
       }
-      if (problem) return { status: "fail", message: report(source, name, o, problem) };
+      if (problem) return { status: "fail", message: report(source, name, params.get(name)!.params, o, problem) };
     }
   }
   return { status: "pass", points };
 }
 
-/** Checks function `name` of the compiled module at one accepted point. */
-function checkAt(m: Module, name: string, o: Oracle): string | undefined {
-  const p = o.point;
-  const n = p.length;
+type Arg = number | number[] | Float64Array;
+
+/**
+ * A gradient (f_grad's, vjp's, ...) as the point's coordinates, after checking its shape:
+ * for (x: number, y: Float64Array of 2), [0.5, Float64Array [1, 2]] → [0.5, 1, 2];
+ * [0.5, [1, 2]] → "`what`[1] is an Array, not a Float64Array of 2".
+ */
+export function flatGradient(params: readonly ParamType[], g: unknown, what: string): number[] | string {
+  if (!Array.isArray(g) || g.length !== params.length) return `${what} returned ${show(g)}, not ${params.length} gradients`;
+  const flat: number[] = [];
+  for (let i = 0; i < params.length; i++) {
+    const t = params[i];
+    const gi = g[i];
+    if (t === "number") {
+      if (typeof gi !== "number") return `${what}[${i}] is ${show(gi)}, not a number`;
+      flat.push(gi);
+      continue;
+    }
+    const kind = t.array === "Float64Array" ? "Float64Array" : "Array";
+    const ok = kind === "Float64Array" ? gi instanceof Float64Array : Array.isArray(gi) && gi.every((v) => typeof v === "number");
+    if (!ok || gi.length !== t.n) return `${what}[${i}] is ${show(gi)}, not ${kind === "Array" ? "an Array" : "a Float64Array"} of ${t.n} numbers (the gradient of a ${t.array})`;
+    flat.push(...gi);
+  }
+  return flat;
+}
+
+/** Which gradient a coordinate is: (x: number, y: array) → 0: "[0]", 2: "[1][1]". */
+function coordinate(params: readonly ParamType[], k: number): string {
+  for (let i = 0; i < params.length; i++) {
+    const t = params[i];
+    if (t === "number") {
+      if (k-- === 0) return `[${i}]`;
+    } else if (k < t.n) return `[${i}][${k}]`;
+    else k -= t.n;
+  }
+  return `[?${k}]`;
+}
+
+/** Arguments as a call would spell them: 0.5, Float64Array.of(1, 2), [3] */
+function showArgs(args: readonly unknown[]): string {
+  return args.map(show).join(", ");
+}
+
+function show(x: unknown): string {
+  if (x instanceof Float64Array) return `Float64Array.of(${Array.from(x).join(", ")})`;
+  if (Array.isArray(x)) return `[${x.map(show).join(", ")}]`;
+  return typeof x === "number" ? String(x) : JSON.stringify(x) ?? String(x);
+}
+
+/** Checks function `name` (of these parameters) of the compiled module at one accepted point. */
+function checkAt(m: Module, name: string, params: readonly ParamType[], o: Oracle): string | undefined {
+  // fresh arguments for every call: one a gradient wrote into cannot hide it from the next
+  const args = (): Arg[] => argsOf(params, o.point);
   const f = m[name];
-  const value = f(...p);
+  const value = f(...args());
   if (!Object.is(value, o.value)) return `${name}(...) = ${value}, but the reference twin computes ${o.value} (the fuzzer's printer, or the transformer changed ${name})`;
 
-  const depth = m.__saved.size;
-  const g: number[] = m[`${name}_grad`](...p);
-  if (m.__saved.size !== depth) return `${name}_grad left the shared saved-value stack at ${m.__saved.size} values (was ${depth})`;
-  if (!Array.isArray(g) || g.length !== n) return `${name}_grad returned ${JSON.stringify(g)}, not ${n} numbers`;
-  for (let i = 0; i < n; i++) {
-    const estimates = o.estimates[i];
-    if (estimates.some((d) => close(g[i], d, TOL))) continue;
-    const confident = estimates.some((d, j) => estimates.some((e, k) => k > j && close(d, e, AGREE)));
-    if (confident || !Number.isFinite(g[i])) {
-      return `${name}_grad(...)[${i}] = ${g[i]}, but finite differences give ${estimates.join(" / ")}\n  ${name}_grad:${" ".repeat(Math.max(1, 14 - name.length))}[${g.join(", ")}]\n  finite differences: [${o.estimates.map((es) => es[0]).join(", ")}]`;
+  const stacks = () => `saved ${m.__saved.size}, scratch ${m.__scratch.size}`;
+  const depth = stacks();
+  const given = args();
+  const g = flatGradient(params, m[`${name}_grad`](...given), `${name}_grad(...)`);
+  if (stacks() !== depth) return `${name}_grad left the shared stacks at ${stacks()} values (was ${depth})`;
+  if (typeof g === "string") return g;
+  if (show(given) !== show(args())) return `${name}_grad changed its arguments to ${showArgs(given)}`;
+  for (let k = 0; k < g.length; k++) {
+    const estimates = o.estimates[k];
+    if (estimates.some((d) => close(g[k], d, TOL))) continue;
+    const confident = estimates.some((d, j) => estimates.some((e, i) => i > j && close(d, e, AGREE)));
+    if (confident || !Number.isFinite(g[k])) {
+      return `${name}_grad(...)${coordinate(params, k)} = ${g[k]}, but finite differences give ${estimates.join(" / ")}\n  ${name}_grad:${" ".repeat(Math.max(1, 14 - name.length))}[${g.join(", ")}]\n  finite differences: [${o.estimates.map((es) => es[0]).join(", ")}]`;
     }
   }
+  const same = (x: number[], y: number[], eq: (a: number, b: number) => boolean) => x.every((v, k) => eq(v, y[k]));
 
-  const viaGrad: number[] = m.__grad(f)(...p);
-  if (!viaGrad.every((x, i) => Object.is(x, g[i]))) return `grad(${name}) gives [${viaGrad}], ${name}_grad [${g}]`;
-  const vg = m.__valueAndGrad(f)(...p);
-  if (!Object.is(vg.value, value) || !vg.grad.every((x: number, i: number) => close(x, g[i], VJP_TOL))) {
-    return `valueAndGrad(${name}) gives ${vg.value} and [${vg.grad}]; ${name} gives ${value}, ${name}_grad [${g}]`;
+  const viaGrad = flatGradient(params, m.__grad(f)(...args()), `grad(${name})(...)`);
+  if (typeof viaGrad === "string") return viaGrad;
+  if (!same(viaGrad, g, Object.is)) return `grad(${name}) gives [${viaGrad}], ${name}_grad [${g}]`;
+  const vg = m.__valueAndGrad(f)(...args());
+  const vgGrad = flatGradient(params, vg.grad, `valueAndGrad(${name})(...).grad`);
+  if (typeof vgGrad === "string") return vgGrad;
+  if (!Object.is(vg.value, value) || !same(vgGrad, g, (a, b) => close(a, b, VJP_TOL))) {
+    return `valueAndGrad(${name}) gives ${vg.value} and [${vgGrad}]; ${name} gives ${value}, ${name}_grad [${g}]`;
   }
-  const { value: v, backward } = m.__vjp(f)(...p);
+
+  // gradInto: the arrays of an earlier result, filled with junk, zeroed and refilled in place
+  const grads = m.__grad(f)(...args());
+  const buffers = grads.map((x: Arg, i: number) => (typeof x === "number" ? (grads[i] = 1e3) : x.fill(1e3)));
+  const into = m.__gradInto(f)(grads, ...args());
+  if (into !== grads || grads.some((x: Arg, i: number) => typeof x !== "number" && x !== buffers[i])) return `gradInto(${name}) did not fill the gradients it was given in place`;
+  const viaInto = flatGradient(params, into, `gradInto(${name})(...)`);
+  if (typeof viaInto === "string") return viaInto;
+  if (!same(viaInto, g, (a, b) => a === b)) return `gradInto(${name}) gives [${viaInto}], ${name}_grad [${g}]`;
+  if (stacks() !== depth) return `grad, valueAndGrad or gradInto left the shared stacks at ${stacks()} values (was ${depth})`;
+
+  const { value: v, backward } = m.__vjp(f)(...args());
   if (!Object.is(v, value)) return `vjp(${name}) value ${v}, ${name}'s value ${value}`;
-  const b1: number[] = backward(1);
-  const b2: number[] = backward(1);
-  const b3: number[] = backward(-2);
-  if (m.__saved.size !== depth) return `vjp left the shared saved-value stack at ${m.__saved.size} values (was ${depth})`;
-  if (!b1.every((x, i) => close(x, g[i], VJP_TOL))) return `vjp(${name}) backward(1) = [${b1}], ${name}_grad = [${g}]`;
-  if (!b2.every((x, i) => Object.is(x, b1[i]))) return `vjp(${name}) backward(1) twice: [${b1}] then [${b2}]`;
-  if (!b3.every((x, i) => x === -2 * b1[i])) return `vjp(${name}) backward(-2) = [${b3}], -2 backward(1) = [${b1.map((x) => -2 * x)}]`;
+  m[`${name}_grad`](...args()); // between the forward and the backward pass
+  const b1 = flatGradient(params, backward(1), `vjp(${name}) backward(1)`);
+  const b2 = flatGradient(params, backward(1), `vjp(${name}) backward(1)`);
+  const b3 = flatGradient(params, backward(-2), `vjp(${name}) backward(-2)`);
+  if (stacks() !== depth) return `vjp left the shared stacks at ${stacks()} values (was ${depth})`;
+  for (const b of [b1, b2, b3]) if (typeof b === "string") return b;
+  const [one, again, minus2] = [b1, b2, b3] as number[][];
+  if (!same(one, g, (a, b) => close(a, b, VJP_TOL))) return `vjp(${name}) backward(1) = [${one}], ${name}_grad = [${g}]`;
+  if (!same(again, one, Object.is)) return `vjp(${name}) backward(1) twice: [${one}] then [${again}]`;
+  if (!same(minus2, one, (a, b) => a === -2 * b)) return `vjp(${name}) backward(-2) = [${minus2}], -2 backward(1) = [${one.map((x) => -2 * x)}]`;
   return undefined;
 }
 
-function report(source: string, name: string, o: Oracle | undefined, problem: string): string {
-  const where = o ? `at ${name}(${o.point.join(", ")}) = ${o.value}: ` : "";
+function report(source: string, name: string, params: readonly ParamType[], o: Oracle | undefined, problem: string): string {
+  const where = o ? `at ${name}(${showArgs(argsOf(params, o.point))}) = ${o.value}: ` : "";
   return `${where}${problem}\n\n${source}`;
 }
 

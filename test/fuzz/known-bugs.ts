@@ -20,7 +20,22 @@ export interface KnownBug {
 // inside a loop lost its gradient; a loop under a constant test read its frame out of scope; a
 // return of Math.max under a constant test in a loop declared f twice; y = Math.exp(y) in a
 // branch before a loop that updates y gave e^y + 1 for e^y.
-export const knownBugs: readonly KnownBug[] = [];
+export const knownBugs: readonly KnownBug[] = [
+  {
+    // `const u = new Float64Array(2); ... for (let i = u.length - 1; i >= 0; i--)`: f_grad and
+    // f_forward drop the declaration of u (no gradient flows through it) but keep the loop, whose
+    // initializer reads u.length: "ReferenceError: u is not defined".
+    feature: "local-length-in-loop-init",
+    test: "a local array read only in a loop's initializer: f_grad and f_forward must keep its declaration",
+  },
+  {
+    // `if (x > 0.5) return 1; const u = new Float64Array(1); u[0] = x; return u[0];`: the backward
+    // pass, under `if (!returned)`, adds into du, which is declared nowhere (nor is u in f_grad):
+    // "ReferenceError: du is not defined".
+    feature: "array-after-return",
+    test: "an array created after an early return: its gradient array is declared",
+  },
+];
 
 /** The known bug a program may trigger, if any. */
 export function knownBugIn(program: Program): KnownBug | undefined {

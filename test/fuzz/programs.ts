@@ -18,11 +18,15 @@
 // something in [-0.9, 0.9], ...). Kinks and branch thresholds are not avoided here but at the
 // points (reference.ts rejects a point whose finite-difference stencil crosses one).
 //
-// Extension point: the generator is scalar (number parameters, number locals). Arrays add a
-// parameter type to `ParamType` (its TypeScript spelling in `paramTs`, its values in `pointArb`,
-// flattened for finite differences in reference.ts and compared per element in check.ts), an
-// `index` Expr kind (`a[i]` with i a loop counter or a constant, printed by `Printer.node`), and a
-// `for (let i = 0; i < a.length; i++)` loop form.
+// Arrays (Sizes.arrays; off, the generator is the scalar one, drawing exactly as before): array
+// parameters of a length fixed by the template (`x: Float64Array` of 3, flattened to 3 coordinates
+// of a point), arrays created at the top level (`const h0 = new Float64Array(x.length)`), element
+// reads and writes (`h0[i0 + 1] += ...`), `.length`, and loops over arrays. An index is in range by
+// construction: the printer knows every array's length and every loop counter's range, and wraps
+// an index that could leave [0, n) (`i0 % x.length`); the reference twin asserts it.
+//
+//   { k: "elem", arr: 0, ix: { form: 3, of: 0, c: 0 } }   in `for (let i0 = 0; i0 + 1 < x.length; i0++)`
+//   → x[i0 + 1]                                            (i0 <= n - 2, so i0 + 1 < n)
 
 import fc from "fast-check";
 
@@ -96,7 +100,11 @@ export type Expr =
   | { k: "piecewise"; fn: (typeof piecewiseOps)[number]; a: Expr; b: Expr }
   | { k: "ternary"; c: Cond; a: Expr; b: Expr }
   /** A call of helper i (mod the helpers declared before this function) on the first args. */
-  | { k: "call"; i: number; args: Expr[] };
+  | { k: "call"; i: number; args: Expr[] }
+  /** An element of an array in scope (arr mod those: local arrays, most recently written first, then parameters); with none, ref `ix.of`. */
+  | { k: "elem"; arr: number; ix: Index }
+  /** x.length (a constant for the gradient); with no array in scope, a constant. */
+  | { k: "len"; arr: number };
 
 export type Cond =
   | { k: "cmp"; op: ">" | "<" | ">=" | "<="; a: Expr; b: Expr }
@@ -126,9 +134,58 @@ export type Stmt =
   /** A loop of at most `trips` iterations; `c`, if any, is a data-dependent extra exit test. */
   | { k: "loop"; form: LoopForm; trips: number; c: Cond | null; body: Stmt[] }
   | { k: "exit"; kind: "break" | "continue"; c: Cond }
-  | { k: "return"; c: Cond; e: Expr };
+  | { k: "return"; c: Cond; e: Expr }
+  /** A local array declared here; only at the function's top level (elsewhere it prints nothing, as tsgrad refuses it). */
+  | { k: "newArray"; a: LocalArray }
+  /** h0[ix] = e, += e, -= e on a local array (arr mod those in scope; none: nothing printed). */
+  | { k: "store"; arr: number; ix: Index; op: "=" | "+=" | "-="; e: Expr }
+  | { k: "storeStep"; arr: number; ix: Index; op: "++" | "--" }
+  /** A loop over an array in scope (arr mod those; with none, `for (let i0 = 0; i0 < 2; i0++)`); `c` an extra exit test. */
+  | { k: "arrayLoop"; form: ArrayLoopForm; arr: number; c: Cond | null; body: Stmt[] };
 
-export type ParamType = "number";
+/** How an array parameter is declared; its gradient has the same kind (`number[]` for a readonly one). */
+export const arrayKinds = ["Float64Array", "number[]", "readonly number[]"] as const;
+export type ArrayKind = (typeof arrayKinds)[number];
+
+/** A number, or an array of n numbers (n fixed by the template: the printer keeps indices below it). */
+export type ParamType = "number" | { array: ArrayKind; n: number };
+
+/**
+ * An index into an array of n elements (see Printer.index), i an enclosing loop counter (`of` mod
+ * those in scope, innermost first; with none, the constant form), c a small constant:
+ *   constant   c mod n                     counter   i
+ *   reversed   x.length - 1 - i            next      i + 1
+ *   previous   i - 1                       clamped   Math.min(i + c, x.length - 1)
+ *   data       Math.floor(Math.abs(v) * 2) % x.length, v a number variable (`of` mod those in
+ *              scope): piecewise constant, its jumps recorded by the reference like floor's
+ * A form that could leave [0, n) for its counter's range is wrapped: (i + 1) % x.length.
+ */
+export const indexForms = ["constant", "counter", "reversed", "next", "previous", "clamped", "data"] as const;
+export interface Index {
+  form: (typeof indexForms)[number];
+  of: number;
+  c: number;
+}
+
+/**
+ * up     for (let i0 = 0; i0 < x.length; i0++)         down   for (let i0 = x.length - 1; i0 >= 0; i0--)
+ * from1  for (let i0 = 1; i0 < x.length; i0++)         pairs  for (let i0 = 0; i0 + 1 < x.length; i0++)
+ * inner  for (let i1 = i0 + 1; i1 < x.length; i1++)   (i0 the innermost enclosing for counter, else 0)
+ * of     for (const e0 of x)                           (an array parameter; over a local array, as up)
+ */
+export const arrayLoopForms = ["up", "down", "from1", "pairs", "inner", "of"] as const;
+export type ArrayLoopForm = (typeof arrayLoopForms)[number];
+
+/**
+ * `const u0 = new Float64Array(n)` or `new Array<number>(n).fill(0)`: n = len + 1 for len < 4, else
+ * the length of array parameter len - 4 (mod those there are); with `init`, then filled by a loop:
+ * `for (let i0 = 0; i0 < u0.length; i0++) u0[i0] = <init>;` (init sees i0, not u0).
+ */
+export interface LocalArray {
+  kind: "Float64Array" | "Array";
+  len: number;
+  init: Expr | null;
+}
 
 export interface FnTemplate {
   params: ParamType[];
@@ -140,6 +197,8 @@ export interface FnTemplate {
    * Csmith prints a checksum of all variables); dead values would get no adjoint at all.
    */
   sink: boolean;
+  /** Arrays created before the body (array programs only): `const h0 = new Float64Array(x.length);` */
+  locals?: LocalArray[];
 }
 
 /** A module: helpers h0, h1, ... (each may call the ones before it), the function under test f, and candidate points for f. */
@@ -164,9 +223,18 @@ export interface Sizes {
   /** Parameters of f (helpers take 1 or 2). */
   maxParams: number;
   points: number;
+  /**
+   * Array programs: f's parameters may be arrays (helpers keep numbers: an array cannot be passed
+   * yet), functions create local arrays, read and write elements and loop over arrays. false: the
+   * scalar generator, which draws exactly as it did before arrays; "mixed": either, half and half.
+   */
+  arrays: boolean | "mixed";
 }
 
-export const defaultSizes: Sizes = { exprDepth: 3, stmtDepth: 2, blockLength: 4, helpers: 2, maxParams: 3, points: 3 };
+export const defaultSizes: Sizes = { exprDepth: 3, stmtDepth: 2, blockLength: 4, helpers: 2, maxParams: 3, points: 3, arrays: false };
+
+/** Array parameters have 1 to MAX_LENGTH elements: a point of an array program has maxParams * MAX_LENGTH coordinates. */
+export const MAX_LENGTH = 4;
 
 // Constants: none is an integer, so a loop counter compared with one is never at a tie.
 // SCALE is a module-level constant (declared by the modules that use it); Math.PI a Math constant.
@@ -179,6 +247,14 @@ const FORM_RANGE = 11;
 /** Builds the arbitraries for one set of sizes (memoised per depth: the grammar is small). */
 export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Program> {
   const s = { ...defaultSizes, ...sizes };
+  if (s.arrays === "mixed") return fc.oneof(programArbitrary({ ...s, arrays: false }), programArbitrary({ ...s, arrays: true }));
+  // Array-only choices are appended to the scalar ones (fc.oneof draws the same for the same list).
+  const arrays = s.arrays;
+  const withArrays = <T>(...xs: T[]): T[] => (arrays ? xs : []);
+  // mostly a constant or the counter itself (shrinking goes to the constant)
+  const form = fc.oneof(...indexForms.map((f, i) => ({ weight: i < 2 ? 4 : 1, arbitrary: fc.constant(f) })));
+  const ix: fc.Arbitrary<Index> = fc.record({ form, of: fc.nat(3), c: fc.nat(7) });
+  const arr = fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.nat(3) });
   const w = fc.nat(FORM_RANGE);
   const constant = fc.constantFrom(...constants).map((v): Expr => ({ k: "const", v }));
   // index 0 is the variable written last (Scope): favour it, so values flow on to the result
@@ -186,6 +262,10 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   const leaf: fc.Arbitrary<Expr> = fc.oneof(
     { weight: 4, arbitrary: index.map((i): Expr => ({ k: "ref", i })) },
     { weight: 1, arbitrary: constant },
+    ...withArrays(
+      { weight: 4, arbitrary: fc.record({ k: fc.constant("elem" as const), arr, ix }) as fc.Arbitrary<Expr> },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant("len" as const), arr }) as fc.Arbitrary<Expr> },
+    ),
   );
 
   const exprs: fc.Arbitrary<Expr>[] = [leaf];
@@ -233,6 +313,7 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   const small = exprs[Math.max(0, s.exprDepth - 2)];
   const cond = conds[Math.max(0, s.exprDepth - 2)];
   const target = index;
+  const localArray: fc.Arbitrary<LocalArray> = fc.record({ kind: fc.constantFrom("Float64Array" as const, "Array" as const), len: fc.nat(7), init: fc.option(small, { nil: null }) });
 
   const simple: fc.Arbitrary<Stmt> = fc.oneof(
     { weight: 5, arbitrary: fc.record({ k: fc.constant("decl" as const), konst: fc.boolean(), e: expr }) },
@@ -243,10 +324,22 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
     { weight: 1, arbitrary: fc.record({ k: fc.constant("step" as const), target, op: fc.constantFrom("++" as const, "--" as const) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("exit" as const), kind: fc.constantFrom("break" as const, "continue" as const), c: cond }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("return" as const), c: cond, e: small }) },
+    ...withArrays<fc.WeightedArbitrary<Stmt>>(
+      { weight: 5, arbitrary: fc.record({ k: fc.constant("store" as const), arr, ix, op: fc.constantFrom("=" as const, "+=" as const, "-=" as const), e: expr }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant("storeStep" as const), arr, ix, op: fc.constantFrom("++" as const, "--" as const) }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant("newArray" as const), a: localArray }) },
+    ),
   );
   const blocks: fc.Arbitrary<Stmt[]>[] = [fc.array(simple, { maxLength: s.blockLength })];
   for (let d = 1; d <= s.stmtDepth; d++) {
     const inner = blocks[d - 1];
+    const arrayLoop = fc.record({
+      k: fc.constant("arrayLoop" as const),
+      form: fc.constantFrom(...arrayLoopForms),
+      arr,
+      c: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: cond }),
+      body: inner,
+    });
     const stmt: fc.Arbitrary<Stmt> = fc.oneof(
       { withCrossShrink: true },
       { weight: 6, arbitrary: simple },
@@ -262,20 +355,21 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
           body: inner,
         }),
       },
+      ...withArrays<fc.WeightedArbitrary<Stmt>>({ weight: 3, arbitrary: arrayLoop }),
     );
     blocks.push(fc.array(stmt, { maxLength: s.blockLength }));
   }
-  const fn = (minParams: number, maxParams: number): fc.Arbitrary<FnTemplate> =>
-    fc.record({
-      params: fc.array(fc.constant("number" as ParamType), { minLength: minParams, maxLength: maxParams }),
-      body: blocks[s.stmtDepth],
-      ret: exprs[s.exprDepth],
-      sink: fc.boolean(),
-    });
+  const number = fc.constant("number" as ParamType);
+  const arrayParam = fc.record({ array: fc.constantFrom(...arrayKinds), n: fc.integer({ min: 1, max: MAX_LENGTH }) });
+  const fn = (minParams: number, maxParams: number, param: fc.Arbitrary<ParamType>): fc.Arbitrary<FnTemplate> => {
+    const scalar = { params: fc.array(param, { minLength: minParams, maxLength: maxParams }), body: blocks[s.stmtDepth], ret: exprs[s.exprDepth], sink: fc.boolean() };
+    return arrays ? fc.record({ ...scalar, locals: fc.array(localArray, { maxLength: 2 }) }) : fc.record(scalar);
+  };
+  const mainParam = arrays ? fc.oneof({ weight: 1, arbitrary: number }, { weight: 2, arbitrary: arrayParam }) : number;
   return fc.record({
-    helpers: fc.array(fn(1, 2), { maxLength: s.helpers }),
-    main: fn(1, s.maxParams),
-    points: fc.array(pointArb(s.maxParams), { minLength: s.points, maxLength: s.points }),
+    helpers: fc.array(fn(1, 2, number), { maxLength: s.helpers }),
+    main: fn(1, s.maxParams, mainParam),
+    points: fc.array(pointArb(s.maxParams * (arrays ? MAX_LENGTH : 1)), { minLength: s.points, maxLength: s.points }),
   });
 }
 
@@ -292,7 +386,24 @@ export function pointArb(dims: number): fc.Arbitrary<number[]> {
 /** "ts": the source tsgrad compiles. "reference": plain JavaScript with `$.` hooks (reference.ts). */
 export type Mode = "ts" | "reference";
 
-export const paramTs: Record<ParamType, string> = { number: "number" };
+/** A parameter's TypeScript type: "number", "Float64Array", "readonly number[]". */
+export const paramTs = (t: ParamType): string => (t === "number" ? "number" : t.array);
+
+/** Coordinates a parameter takes in a point: 1 for a number, n for an array of n. */
+export const dimsOf = (params: readonly ParamType[]): number => params.reduce((d, t) => d + (t === "number" ? 1 : t.n), 0);
+
+/**
+ * A point's coordinates as the arguments of a function with these parameters, each array of its
+ * kind: (x: number, y: Float64Array of 2) at [0.1, 0.2, 0.3] → [0.1, Float64Array [0.2, 0.3]].
+ */
+export function argsOf(params: readonly ParamType[], flat: readonly number[]): (number | number[] | Float64Array)[] {
+  let k = 0;
+  return params.map((t) => {
+    if (t === "number") return flat[k++];
+    const xs = flat.slice(k, (k += t.n));
+    return t.array === "Float64Array" ? Float64Array.from(xs) : xs;
+  });
+}
 
 // Precedence of what an expression prints as: operands of lower precedence get parentheses.
 const TERNARY = 1, ADD = 2, MUL = 3, UNARY = 4, POW = 5, ATOM = 6;
@@ -310,6 +421,8 @@ function recent(names: string[], name: string): void {
 function adopt(outer: Scope, inner: Scope): void {
   outer.vars = inner.vars.filter((v) => outer.vars.includes(v));
   outer.mutable = inner.mutable.filter((v) => outer.mutable.includes(v));
+  // arrays are created at the top level only, and visible to the end of the function
+  outer.arrays = inner.arrays;
 }
 
 /**
@@ -324,15 +437,45 @@ interface Scope {
   /** Boolean locals. */
   flags: string[];
   inLoop: boolean;
+  /** Arrays: local ones most recently written first, then parameters. */
+  arrays: ArrayInScope[];
+  /** Counters of the enclosing loops, innermost first, with the values they take in the body. */
+  counters: Counter[];
 }
+
+interface ArrayInScope {
+  name: string;
+  n: number;
+  local: boolean;
+}
+
+/** A loop counter and the range [lo, hi] it stays in where it is visible; `start`: a `for` counter, which may start an inner counting loop. */
+interface Counter {
+  name: string;
+  lo: number;
+  hi: number;
+  start: boolean;
+}
+
+/** A scope for a nested block: the same names, copied (the block's own go when it ends). */
+const nested = (s: Scope, inLoop = s.inLoop): Scope => ({
+  vars: [...s.vars],
+  mutable: [...s.mutable],
+  flags: [...s.flags],
+  inLoop,
+  arrays: [...s.arrays],
+  counters: [...s.counters],
+});
 
 /** Prints one program as a module: `const SCALE` if used, helpers h0, h1, ..., then f. */
 export class Printer {
   private lines: string[] = [];
   /** Constructs met while printing that known bugs are keyed on (known-bugs.ts); see the "return" case. */
   readonly features = new Set<string>();
-  private counters = { v: 0, i: 0, k: 0, b: 0 };
+  private counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0 };
   private usesScale = false;
+  /** The function printed so far has a `return` before its last line. */
+  private returned = false;
   private helpers: { name: string; arity: number }[] = [];
 
   private constructor(private readonly mode: Mode) {}
@@ -351,16 +494,21 @@ export class Printer {
 
   private fn(t: FnTemplate, name: string, paramNames: string[]): void {
     const params = t.params.map((_, i) => paramNames[i]);
-    this.counters = { v: 0, i: 0, k: 0, b: 0 };
-    const sig = this.mode === "ts" ? params.map((p, i) => `${p}: ${paramTs[t.params[i]]}`).join(", ") : params.join(", ");
+    this.counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0 };
+    this.returned = false;
+    const sig = this.mode === "ts" ? params.map((p, i) => `${p}: ${paramTs(t.params[i])}`).join(", ") : params.join(", ");
     if (this.mode === "ts") this.lines.push("/** @differentiable */", `export function ${name}(${sig}): number {`);
     else this.lines.push(`function ${name}(${sig}) {`);
-    const scope: Scope = { vars: [...params], mutable: [...params], flags: [], inLoop: false };
+    const numbers = params.filter((_, i) => t.params[i] === "number");
+    const arrays = t.params.flatMap((p, i): ArrayInScope[] => (p === "number" ? [] : [{ name: params[i], n: p.n, local: false }]));
+    const scope: Scope = { vars: numbers, mutable: [...numbers], flags: [], inLoop: false, arrays, counters: [] };
+    for (const a of t.locals ?? []) this.newArray(a, scope);
     this.block(t.body, scope, 1);
     const ret = this.expr(t.ret, scope);
-    const sunk = scope.vars.filter((v) => !/^[ik]\d/.test(v)); // not the loop counters
+    // not the loop counters; every element of the local arrays
+    const sunk = [...scope.vars.filter((v) => !/^[ik]\d/.test(v)), ...scope.arrays.filter((a) => a.local).flatMap((a) => Array.from({ length: a.n }, (_, j) => `${a.name}[${j}]`))];
     const total = this.seen({ s: sunk.length > 1 ? `(${sunk.join(" + ")})` : sunk[0], p: ATOM });
-    this.lines.push(`  return ${t.sink ? `${at(ret, ADD)} + ${total.s}` : ret.s};`, "}", "");
+    this.lines.push(`  return ${t.sink && sunk.length ? `${at(ret, ADD)} + ${total.s}` : ret.s};`, "}", "");
     this.helpers.push({ name, arity: params.length });
   }
 
@@ -369,13 +517,15 @@ export class Printer {
   }
 
   private block(stmts: readonly Stmt[], outer: Scope, depth: number): void {
-    const scope: Scope = { vars: [...outer.vars], mutable: [...outer.mutable], flags: [...outer.flags], inLoop: outer.inLoop };
+    const scope = nested(outer);
     for (const st of stmts) this.stmt(st, scope, depth);
     adopt(outer, scope);
   }
 
   private stmt(st: Stmt, scope: Scope, depth: number): void {
     const pick = (xs: string[], i: number) => xs[i % xs.length];
+    // a function of arrays alone has no number to assign before its first `let`
+    if ((st.k === "assign" || st.k === "posAssign" || st.k === "powAssign" || st.k === "step") && !scope.mutable.length) return;
     switch (st.k) {
       case "decl": {
         const e = this.expr(st.e, scope).s;
@@ -420,6 +570,7 @@ export class Printer {
         // A known bug is keyed on what the printer sees, e.g. (fixed since) a return of max in a loop:
         //   if (scope.inLoop && st.e.k === "variadic") this.features.add("return-max-in-loop");
         this.emit(depth, `if (${this.cond(st.c, scope)}) return ${this.expr(st.e, scope).s};`);
+        this.returned = true;
         return;
       case "if":
         this.emit(depth, `if (${this.cond(st.c, scope)}) {`);
@@ -432,7 +583,115 @@ export class Printer {
         return;
       case "loop":
         return this.loop(st, scope, depth);
+      case "newArray":
+        // tsgrad refuses an array created in a loop or a branch
+        if (depth !== 1) return;
+        // known bug: an array created after an early return has no gradient array (known-bugs.ts)
+        if (this.returned) this.features.add("array-after-return");
+        return this.newArray(st.a, scope);
+      case "store":
+      case "storeStep": {
+        const locals = scope.arrays.filter((a) => a.local);
+        if (!locals.length) return;
+        const a = locals[st.arr % locals.length];
+        const element = `${a.name}[${this.index(st.ix, a, scope)}]`;
+        this.emit(depth, st.k === "store" ? `${element} ${st.op} ${this.expr(st.e, scope).s};` : `${element}${st.op};`);
+        if (this.mode === "reference") this.emit(depth, `$.v(${element});`);
+        scope.arrays.splice(scope.arrays.indexOf(a), 1);
+        scope.arrays.unshift(a);
+        return;
+      }
+      case "arrayLoop":
+        return this.arrayLoop(st, scope, depth);
     }
+  }
+
+  /** const u0 = new Float64Array(x.length);   const u1 = new Array<number>(3).fill(0); */
+  private newArray(a: LocalArray, scope: Scope): void {
+    const params = scope.arrays.filter((p) => !p.local);
+    const of = a.len >= 4 && params.length ? params[(a.len - 4) % params.length] : undefined;
+    const n = of ? of.n : (a.len % 4) + 1;
+    const length = of ? `${of.name}.length` : String(n);
+    const name = `u${this.counters.u++}`;
+    const made = a.kind === "Float64Array" ? `new Float64Array(${length})` : `new Array${this.mode === "ts" ? "<number>" : ""}(${length}).fill(0)`;
+    this.emit(1, `const ${name} = ${made};`);
+    if (a.init) {
+      const i = `i${this.counters.i++}`;
+      const inner = nested(scope, true);
+      inner.vars.push(i);
+      inner.counters.unshift({ name: i, lo: 0, hi: n - 1, start: true });
+      this.emit(1, `for (let ${i} = 0; ${i} < ${name}.length; ${i}++) {`);
+      this.emit(2, `${name}[${i}] = ${this.expr(a.init, inner).s};`);
+      if (this.mode === "reference") this.emit(2, `$.v(${name}[${i}]);`);
+      this.emit(1, "}");
+    }
+    scope.arrays.unshift({ name, n, local: true });
+  }
+
+  /**
+   * A loop over an array (forms at ArrayLoopForm); its counter joins scope.counters with its range,
+   * for the indices of the body. With no array in scope, a counting loop of 2 iterations.
+   */
+  private arrayLoop(st: Extract<Stmt, { k: "arrayLoop" }>, scope: Scope, depth: number): void {
+    if (!scope.arrays.length) return this.loop({ k: "loop", form: "for", trips: 2, c: st.c, body: st.body }, scope, depth);
+    const a = scope.arrays[st.arr % scope.arrays.length];
+    const inner = nested(scope, true);
+    const extra = (test: string) => (st.c ? `${test} && ${this.condAt(st.c, scope)}` : test);
+    if (st.form === "of" && !a.local) {
+      const e = `e${this.counters.e++}`;
+      this.emit(depth, `for (const ${e} of ${a.name}) {`);
+      if (st.c) this.emit(depth + 1, `if (${this.cond(st.c, scope)}) break;`);
+      inner.vars.unshift(e);
+    } else {
+      const i = `i${this.counters.i++}`;
+      const outer = scope.counters.find((c) => c.start);
+      const n = a.n;
+      const [init, test, lo, hi] = {
+        up: ["0", `${i} < ${a.name}.length`, 0, n - 1],
+        of: ["0", `${i} < ${a.name}.length`, 0, n - 1],
+        down: [`${a.name}.length - 1`, `${i} >= 0`, 0, n - 1],
+        from1: ["1", `${i} < ${a.name}.length`, 1, n - 1],
+        pairs: ["0", `${i} + 1 < ${a.name}.length`, 0, n - 2],
+        inner: [outer ? `${outer.name} + 1` : "0", `${i} < ${a.name}.length`, outer ? outer.lo + 1 : 0, n - 1],
+      }[st.form] as [string, string, number, number];
+      // known bug: a local array read only in a loop's initializer is dropped as dead (known-bugs.ts)
+      if (st.form === "down" && a.local) this.features.add("local-length-in-loop-init");
+      this.emit(depth, `for (let ${i} = ${init}; ${extra(test)}; ${i}${st.form === "down" ? "--" : "++"}) {`);
+      inner.vars.push(i);
+      inner.counters.unshift({ name: i, lo, hi, start: true });
+    }
+    this.block(st.body, inner, depth + 1);
+    adopt(scope, inner);
+    this.emit(depth, "}");
+  }
+
+  /**
+   * An index into array a, in [0, a.n) for every value the counters in scope can take (forms at
+   * Index): `i0`, `x.length - 1 - i0`, `(i0 + 1) % x.length` where i0 + 1 could reach x's length.
+   * The reference checks it (`$.index`), and records a data-dependent one (`$.jump`).
+   */
+  private index(ix: Index, a: ArrayInScope, scope: Scope): string {
+    const form = ix.form;
+    const len = `${a.name}.length`;
+    const constant = String(ix.c % a.n);
+    if (form === "data" && scope.vars.length) {
+      const v = scope.vars[ix.of % scope.vars.length];
+      const e = `Math.floor(Math.abs(${v}) * 2) % ${len}`;
+      return this.mode === "reference" ? `$.jump(${e}, ${a.n})` : e;
+    }
+    if (form === "constant" || form === "data" || !scope.counters.length) return constant;
+    const i = scope.counters[ix.of % scope.counters.length];
+    // the index printed, and the range it takes over the counter's [lo, hi]
+    const [e, lo, hi]: [string, number, number] = {
+      counter: [i.name, i.lo, i.hi],
+      reversed: [`${len} - 1 - ${i.name}`, a.n - 1 - i.hi, a.n - 1 - i.lo],
+      next: [`${i.name} + 1`, i.lo + 1, i.hi + 1],
+      previous: [`${i.name} - 1`, i.lo - 1, i.hi - 1],
+      clamped: [`Math.min(${i.name} + ${ix.c % 3}, ${len} - 1)`, 0, a.n - 1],
+    }[form] as [string, number, number];
+    // an empty range: the loop never runs; otherwise wrap what could leave [0, n)
+    const safe = i.hi < i.lo || (lo >= 0 && hi < a.n) ? e : lo >= 0 ? `(${e}) % ${len}` : `Math.abs(${e}) % ${len}`;
+    return this.mode === "reference" ? `$.index(${safe}, ${a.n})` : safe;
   }
 
   /**
@@ -442,7 +701,7 @@ export class Printer {
    * small); a while counter is bumped first, so `continue` cannot skip it.
    */
   private loop(st: Extract<Stmt, { k: "loop" }>, scope: Scope, depth: number): void {
-    const inner: Scope = { vars: [...scope.vars], mutable: [...scope.mutable], flags: [...scope.flags], inLoop: true };
+    const inner = nested(scope, true);
     const extra = (test: string) => (st.c ? `${test} && ${this.condAt(st.c, scope)}` : test);
     if (st.form !== "while" && st.form !== "do") {
       const i = `i${this.counters.i++}`;
@@ -458,6 +717,7 @@ export class Printer {
         this.emit(depth + 1, `if (${st.c ? `${test} || ${this.condAt(st.c, scope)}` : test}) break;`);
       }
       inner.vars.push(i);
+      inner.counters.unshift(st.form === "forDown" ? { name: i, lo: 1, hi: st.trips, start: true } : { name: i, lo: 0, hi: st.trips - 1, start: true });
       this.block(st.body, inner, depth + 1);
       adopt(scope, inner);
       this.emit(depth, "}");
@@ -468,10 +728,14 @@ export class Printer {
     this.emit(depth, st.form === "while" ? `while (${extra(`${k} < ${st.trips}`)}) {` : "do {");
     this.emit(depth + 1, `${k}++;`);
     inner.vars.push(k);
+    // bumped before the body: 1 to trips inside (a do loop runs once at least), 0 to trips after
+    const most = Math.max(1, st.trips);
+    inner.counters.unshift({ name: k, lo: 1, hi: most, start: false });
     this.block(st.body, inner, depth + 1);
     adopt(scope, inner);
     this.emit(depth, st.form === "while" ? "}" : `} while (${extra(`${k} < ${st.trips}`)});`);
     scope.vars.push(k);
+    scope.counters.unshift({ name: k, lo: 0, hi: most, start: false });
   }
 
   private cond(c: Cond, scope: Scope): string {
@@ -527,7 +791,17 @@ export class Printer {
         this.usesScale ||= e.v === SCALE;
         return { s: fmt(e.v), p: e.v < 0 ? UNARY : ATOM };
       case "ref":
+        // a function of arrays alone: before its first local, the first element of an array
+        if (!scope.vars.length) return { s: `${scope.arrays[0].name}[0]`, p: ATOM };
         return { s: scope.vars[e.i % scope.vars.length], p: ATOM };
+      case "elem": {
+        if (!scope.arrays.length) return this.node({ k: "ref", i: e.ix.of }, scope);
+        const a = scope.arrays[e.arr % scope.arrays.length];
+        return { s: `${a.name}[${this.index(e.ix, a, scope)}]`, p: ATOM };
+      }
+      case "len":
+        if (!scope.arrays.length) return this.node({ k: "const", v: constants[e.arr % constants.length] }, scope);
+        return { s: `${scope.arrays[e.arr % scope.arrays.length].name}.length`, p: ATOM };
       case "bin": {
         const prec = e.op === "*" ? MUL : ADD;
         return { s: `${at(this.expr(e.a, scope), prec)} ${e.op} ${at(this.expr(e.b, scope), prec + 1)}`, p: prec };

@@ -11,8 +11,14 @@
 // used only if every point of its stencil took exactly the path the base point took, so it never
 // straddles a branch, a kink or a jump; a point with no such estimate for some coordinate is
 // rejected (fast-check then counts the program as skipped if no point is left).
+//
+// A function of arrays takes a point's coordinates in order, an array taking as many as it has
+// elements (programs.ts argsOf): finite differences perturb one element at a time. Each index
+// goes through `$.index`, which throws if it is outside its array (a bug of the generator, which
+// keeps indices in range by construction); a data-dependent index (`Math.floor(Math.abs(v) * 2)
+// % x.length`) through `$.jump`, which records it, as floor's value is.
 
-import { Printer, functionsOf, type Program } from "./programs.js";
+import { Printer, argsOf, dimsOf, functionsOf, type Program } from "./programs.js";
 
 export interface Run {
   value: number;
@@ -25,9 +31,9 @@ export interface Run {
    */
   singular: boolean;
 }
-export type Reference = (args: readonly number[]) => Run;
+export type Reference = (point: readonly number[]) => Run;
 
-/** Builds the instrumented twin of `program`'s function `name` (f, h0, ...): args → its value and the path it took. */
+/** Builds the instrumented twin of `program`'s function `name` (f, h0, ...): a point's coordinates → its value and the path it took. */
 export function reference(program: Program, name = "f"): Reference {
   const path: number[] = [];
   let largest = 0;
@@ -81,14 +87,24 @@ export function reference(program: Program, name = "f"): Reference {
     round: (x: number) => record(Math.round(x)),
     trunc: (x: number) => record(Math.trunc(x)),
     sign: (x: number) => record(Math.sign(x)),
+    index: (i: number, n: number) => {
+      if (!(Number.isInteger(i) && i >= 0 && i < n)) throw new Error(`the fuzzer printed an index outside its array: ${i} of ${n} elements`);
+      return i;
+    },
+    // a NaN or infinite operand makes the index NaN: such a point is rejected, like one where log(0) ran
+    jump: (i: number, n: number) => {
+      if (!Number.isFinite(i)) return (singular = true), 0;
+      return record(hooks.index(i, n));
+    },
   };
   const source = `"use strict";\n${Printer.module(program, "reference")}\nreturn ${name};`;
-  const f = new Function("$", source)(hooks) as (...args: number[]) => number;
-  return (args) => {
+  const f = new Function("$", source)(hooks) as (...args: unknown[]) => number;
+  const params = new Map(functionsOf(program)).get(name)!.params;
+  return (point) => {
     path.length = 0;
     largest = 0;
     singular = false;
-    const value = f(...args);
+    const value = f(...argsOf(params, point));
     return { value, path: path.join(","), largest, singular };
   };
 }
@@ -165,7 +181,7 @@ export function oracleAt(ref: Reference, point: readonly number[], limits: Limit
  */
 export function acceptedPoints(program: Program, max: number, limits: Limits = defaultLimits, name = "f"): { accepted: Oracle[]; rejected: string[] } {
   const ref = reference(program, name);
-  const arity = new Map(functionsOf(program)).get(name)!.params.length;
+  const arity = dimsOf(new Map(functionsOf(program)).get(name)!.params);
   const accepted: Oracle[] = [];
   const rejected: string[] = [];
   for (const p of program.points) {
