@@ -5,11 +5,12 @@
 //   numericGrad(f, [3, -4])                      → [dx, dy] by central differences
 //   checkGradient(f, [3, -4], grad(f)(3, -4))    → { ok, maxRelativeError, entries }
 //
-// Only `number` parameters are supported for now. The result types already follow `Grads<P>`
-// (gradients mirror their parameters), so number[] / Float64Array parameters can be added inside
-// `numericParam` later without changing this API.
+// Parameters may be numbers, number arrays, Float64Arrays, matrices and objects of them; the
+// numeric gradient has the same shape as the arguments (`Grads<P>`), and every number in them is
+// moved in turn (Int32Array labels are data: their gradient is zeros).
 
 import type { Grads, ScalarFunction } from "./index.js";
+import { cloneValue, numberSlots, zeroGradient } from "./tree.js";
 
 export interface NumericGradOptions {
   /** Step of the central difference. Default 1e-5, as in the CS231n notes. */
@@ -27,6 +28,8 @@ export interface CheckGradientOptions extends NumericGradOptions {
 /** One compared scalar: parameter `index`, its analytic and numeric derivative, their relative error. */
 export interface GradientCheckEntry {
   index: number;
+  /** Where the number is in the arguments: `[0]`, `[1][3]`, `[0].layer.W[2]`. */
+  path: string;
   analytic: number;
   numeric: number;
   relativeError: number;
@@ -41,10 +44,11 @@ export interface GradientCheckResult {
 }
 
 /**
- * Central differences, one per parameter: (f(.., x+h, ..) - f(.., x-h, ..)) / 2h.
- *   numericGrad((x, y) => x * y, [3, -4]) → [-4, 3] (up to ~1e-10)
- * Central (not forward) differences because their error is O(h²) instead of O(h).
- * `args` is not modified.
+ * Central differences, one per number of the arguments: (f(.., x+h, ..) - f(.., x-h, ..)) / 2h.
+ *   numericGrad((x, y) => x * y, [3, -4])                 → [-4, 3] (up to ~1e-10)
+ *   numericGrad(dot, [Float64Array.of(1, 2), [3, 4]])     → [Float64Array [3, 4], [1, 2]]
+ * Central (not forward) differences because their error is O(h²) instead of O(h). The arguments
+ * are copied once and the copy is moved, so `args` is never modified.
  */
 export function numericGrad<F extends ScalarFunction>(
   f: F,
@@ -53,29 +57,20 @@ export function numericGrad<F extends ScalarFunction>(
 ): Grads<Parameters<F>> {
   const h = options.h ?? 1e-5;
   if (!(h > 0 && Number.isFinite(h))) throw new RangeError(`tsgrad: numericGrad needs a finite h > 0, got ${h}`);
-  return args.map((_, i) => numericParam(f, args, i, h)) as Grads<Parameters<F>>;
-}
-
-/** The numeric gradient on parameter i; the one place a new parameter kind would be added. */
-function numericParam(f: ScalarFunction, args: readonly unknown[], i: number, h: number): number {
-  const x = args[i];
-  if (typeof x !== "number") {
-    throw new TypeError(`tsgrad: numericGrad supports number parameters only; parameter ${i} is ${describe(x)}`);
-  }
-  // Evaluate on a copy so the caller's array is never touched: [3, -4] → [3 + h, -4], [3 - h, -4].
-  const at = (xi: number) => {
-    const moved = args.slice();
-    moved[i] = xi;
-    return f(...moved);
-  };
-  return (at(x + h) - at(x - h)) / (2 * h);
-}
-
-function describe(x: unknown): string {
-  if (x === null) return "null";
-  if (Array.isArray(x)) return "an array";
-  if (ArrayBuffer.isView(x)) return `a ${x.constructor.name}`;
-  return `a ${typeof x}`;
+  const moved = args.map(cloneValue);
+  const inputs = numberSlots(moved); // first: it names a value of the wrong kind by its path
+  const gradient = args.map(zeroGradient);
+  const outputs = numberSlots(gradient);
+  inputs.forEach((slot, k) => {
+    const x = slot.get();
+    slot.set(x + h);
+    const up = f(...moved);
+    slot.set(x - h);
+    const down = f(...moved);
+    slot.set(x);
+    outputs[k].set((up - down) / (2 * h));
+  });
+  return gradient as Grads<Parameters<F>>;
 }
 
 /**
@@ -104,11 +99,15 @@ export function checkGradient<F extends ScalarFunction>(
   if (given.length !== args.length) {
     throw new RangeError(`tsgrad: checkGradient got ${given.length} analytic gradient(s) for ${args.length} parameter(s)`);
   }
-  const numeric = numericGrad(f, args, options) as readonly number[];
-  const entries = numeric.map((n, index): GradientCheckEntry => {
-    const a = given[index];
-    if (typeof a !== "number") throw new TypeError(`tsgrad: analytic gradient ${index} is ${describe(a)}, expected a number`);
-    return { index, analytic: a, numeric: n, relativeError: relativeError(a, n) };
+  const numeric = numberSlots(numericGrad(f, args, options) as unknown[]);
+  const analyticSlots = numberSlots(given.slice());
+  if (analyticSlots.length !== numeric.length || analyticSlots.some((a, k) => a.path !== numeric[k].path)) {
+    const first = analyticSlots.find((a, k) => a.path !== numeric[k]?.path)?.path ?? numeric[analyticSlots.length]?.path;
+    throw new TypeError(`tsgrad: the analytic gradient does not have the shape of the arguments (first difference at ${first}); gradients mirror their parameters`);
+  }
+  const entries = numeric.map((n, k): GradientCheckEntry => {
+    const a = analyticSlots[k].get();
+    return { index: Number(n.path.slice(1, n.path.indexOf("]"))), path: n.path, analytic: a, numeric: n.get(), relativeError: relativeError(a, n.get()) };
   });
   // Math.max propagates NaN, and `NaN <= tolerance` is false: a NaN gradient never passes.
   const maxRelativeError = entries.reduce((m, e) => Math.max(m, e.relativeError), 0);

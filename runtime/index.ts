@@ -8,7 +8,8 @@
 // and registers them with `registerGradient(f, { grad, forward, backward })`. Everything here is a
 // thin lookup over that registry; no derivative is computed at run time by this file.
 
-import { type Matrix, zeros } from "./ops/matrix.js";
+import type { Matrix } from "./ops/matrix.js";
+import { copyGradient, fillJacobianRow, jacobianBlock } from "./tree.js";
 
 /** The gradient of a value of type T has the same shape as T. */
 export type Grad<T> = unknown extends T
@@ -139,11 +140,7 @@ export function gradInto<F extends ScalarFunction>(f: F): (grads: Grads<Paramete
   // Compiled by an older tsgrad: copy a fresh gradient in (allocates, but gives the same result).
   return function (this: unknown, grads: any[], ...args: any[]) {
     const fresh = g.apply(this, args);
-    fresh.forEach((g: any, i) => {
-      if (typeof g === "number") grads[i] = g;
-      else if (g && "data" in g) grads[i].data.set(g.data);
-      else for (let j = 0; j < g.length; j++) grads[i][j] = g[j];
-    });
+    fresh.forEach((g: any, i) => (grads[i] = copyGradient(grads[i], g)));
     return grads;
   } as any;
 }
@@ -188,8 +185,17 @@ export function vjp<F extends DifferentiableFunction>(f: F): (...args: Parameter
   } as any;
 }
 
-/** The Jacobian block of one parameter: a number's is a column (Float64Array, one entry per output), an array's a Matrix (outputs × elements). */
-export type JacobianBlock<T> = T extends number ? Float64Array : Matrix;
+/**
+ * The Jacobian block of one parameter: a number's is a column (Float64Array, one entry per output),
+ * an array's a Matrix (outputs × elements), an object's an object of blocks with the same keys.
+ */
+export type JacobianBlock<T> = T extends number
+  ? Float64Array
+  : T extends Float64Array | Int32Array | Matrix | readonly number[]
+    ? Matrix
+    : T extends object
+      ? { -readonly [K in keyof T]: JacobianBlock<T[K]> }
+      : never;
 export type Jacobians<P extends readonly unknown[]> = { -readonly [K in keyof P]-?: JacobianBlock<P[K]> };
 
 /**
@@ -202,18 +208,13 @@ export function jacobian<F extends (...args: any[]) => Float64Array | number[]>(
   return function (this: unknown, ...args: any[]) {
     const { value, cache } = forward.apply(this, args);
     const m = (value as ArrayLike<number>).length;
-    const blocks: (Float64Array | Matrix)[] = args.map((a) => (typeof a === "number" ? new Float64Array(m) : zeros(m, a.length)));
+    const blocks = args.map((a) => jacobianBlock(a, m));
     const seed = new Float64Array(m);
     for (let i = 0; i < m; i++) {
       seed.fill(0);
       seed[i] = 1;
       const row = backward.call(this, cache, seed);
-      row.forEach((g: any, p: number) => {
-        const block = blocks[p];
-        if (typeof g === "number") (block as Float64Array)[i] = g;
-        else if (block instanceof Float64Array) return;
-        else (block as Matrix).data.set(g as ArrayLike<number>, i * (block as Matrix).cols);
-      });
+      row.forEach((g: any, p: number) => fillJacobianRow(blocks[p], g, i));
     }
     return blocks;
   } as any;

@@ -45,7 +45,8 @@ describe("refused at compile time, at the node", () => {
   it("94004 parameters that are not numbers", () => {
     const d = only("  return 1;", "x: string[]");
     expect(d).toMatchObject({ code: 94004, line: 3, column: 19, at: "x: string[]" });
-    expect(d.text).toMatch(/only `number`, `number\[\]` and `Float64Array` parameters/);
+    expect(d.text).toMatch(/`string\[\]` is not a number, a number array, a Float64Array, a Matrix or an object of them/);
+    expect(d.text).toMatch(/tsgrad differentiates `number`, `number\[\]`, `Float64Array`, `Matrix` and objects of them/);
   });
   it("94005 a function that does not return a number", () => {
     const found = refusals("/** @differentiable */\nexport function f(x: number): boolean {\n  return x > 0;\n}\n");

@@ -178,9 +178,30 @@ describe("numericGrad", () => {
     for (const h of [0, -1e-5, NaN, Infinity]) expect(() => numericGrad(sin, [1], { h })).toThrow(RangeError);
   });
 
-  it("names a parameter kind it does not support yet", () => {
-    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    expect(() => numericGrad(sum, [[1, 2]])).toThrow(/parameter 0 is an array/);
+  it("arrays, Float64Arrays, matrices and objects: a gradient of the same shape, the arguments untouched", () => {
+    // f = sum_i a_i^2 * b_i + p.s * p.v[0] * M[1]: df/da_i = 2 a_i b_i, df/db_i = a_i^2, ...
+    const f = (a: number[], b: Float64Array, p: { s: number; v: Float64Array; M: { rows: number; cols: number; data: Float64Array } }, labels: Int32Array) =>
+      a.reduce((acc, ai, i) => acc + ai * ai * b[i], 0) + p.s * p.v[0] * p.M.data[1] + labels[0];
+    const a = [1, -2];
+    const b = Float64Array.of(3, 0.5);
+    const p = { s: 2, v: Float64Array.of(4, 7), M: { rows: 1, cols: 2, data: Float64Array.of(0, 5) } };
+    const labels = Int32Array.of(1);
+    const [da, db, dp, dl] = numericGrad(f, [a, b, p, labels]) as any;
+    expect(da[0]).toBeCloseTo(6, 6);
+    expect(da[1]).toBeCloseTo(-2, 6);
+    expect(Array.from(db).map((v: number) => +v.toFixed(6))).toEqual([1, 4]);
+    expect(db).toBeInstanceOf(Float64Array);
+    expect(dp.s).toBeCloseTo(20, 6);
+    expect(Array.from(dp.v).map((v: number) => +v.toFixed(6))).toEqual([10, 0]);
+    expect(Array.from(dp.M.data).map((v: number) => +v.toFixed(6))).toEqual([0, 8]);
+    expect([dp.M.rows, dp.M.cols]).toEqual([1, 2]);
+    expect(Array.from(dl)).toEqual([0]); // labels are data
+    expect(a).toEqual([1, -2]);
+    expect(Array.from(p.v)).toEqual([4, 7]);
+  });
+
+  it("names a value it cannot take a gradient of", () => {
+    expect(() => numericGrad((s: string) => s.length, ["ab"] as any)).toThrow(/\[0\] is a string/);
   });
 });
 
@@ -237,6 +258,18 @@ describe("checkGradient", () => {
     const r = checkGradient(mul, [3, -4], [NaN, 3]);
     expect(r.ok).toBe(false);
     expect(r.maxRelativeError).toBeNaN();
+  });
+
+  it("compares arrays and objects entry by entry, naming where each number is", () => {
+    const f = (w: Float64Array, p: { s: number }) => p.s * (w[0] * w[0] + w[1]);
+    const good = checkGradient(f, [Float64Array.of(2, 3), { s: 0.5 }], [Float64Array.of(2, 0.5), { s: 7 }]);
+    expect(good.ok).toBe(true);
+    expect(good.entries.map((e) => e.path)).toEqual(["[0][0]", "[0][1]", "[1].s"]);
+    expect(good.entries.map((e) => e.index)).toEqual([0, 0, 1]);
+    const bad = checkGradient(f, [Float64Array.of(2, 3), { s: 0.5 }], [Float64Array.of(2, 0.5), { s: 6 }]);
+    expect(bad.ok).toBe(false);
+    expect(bad.entries.find((e) => e.relativeError > 1e-3)!.path).toBe("[1].s");
+    expect(() => checkGradient(f, [Float64Array.of(2, 3), { s: 0.5 }], [Float64Array.of(2), { s: 7 }])).toThrow(/shape of the arguments/);
   });
 
   it("rejects an analytic gradient of the wrong length", () => {

@@ -8,8 +8,7 @@
 // user code.
 
 import ts from "typescript";
-import { type BLoop, type BStmt, type Expr, type Loop, type Slot, type Stmt, binary, lastValue, num, ref, restoredHeaders } from "./ir.js";
-import type { ValueKind } from "./fence.js";
+import { type BLoop, type BStmt, type Expr, type Loop, type Param, type ParamTree, type Slot, type Stmt, type ValueKind, binary, lastValue, leavesOf, num, ref, restoredHeaders } from "./ir.js";
 
 const f = ts.factory;
 
@@ -327,11 +326,14 @@ export function reassignedIn(body: readonly BStmt[], out: Set<string> = new Set(
 export interface FunctionShape {
   /** The user's function name, for doc comments: `f`. */
   name: string;
+  /** The staged parameters: the user's parameters, or the fields of object parameters (leaves). */
   params: readonly string[];
   /** Each parameter's kind; its gradient has the same kind. */
   kinds: readonly ValueKind[];
-  /** The user's type annotation of each parameter (`Matrix`, maybe imported under another name). */
+  /** The user's type annotation of each parameter (`Matrix`, maybe imported under another name; `Model["W"]` for a field). */
   types?: readonly (string | undefined)[];
+  /** The parameters as declared, when some are objects: generated functions take these and unpack their fields. */
+  signature?: readonly Param[];
   /** The local name of the runtime's zerosLike, when a parameter is a Matrix. */
   zeros?: string;
   /** The parameter adjoint names, or undefined where no gradient reaches the parameter (→ 0). */
@@ -353,8 +355,28 @@ function typeOf(kind: ValueKind, gradient: boolean, written?: string): ts.TypeNo
   return numberType();
 }
 
+/** The parameters as declared: each a leaf unless the function has object parameters. */
+function userParams(shape: FunctionShape): readonly Param[] {
+  return shape.signature ?? shape.params.map((name, i) => ({ name, tree: { k: "leaf", name, kind: shape.kinds[i] }, type: shape.types?.[i] }));
+}
+
+/** For each staged parameter (leaf), where the user passes it: parameter index and field keys. */
+function leafPaths(shape: FunctionShape): { param: number; keys: string[] }[] {
+  const at = new Map(userParams(shape).flatMap((p, param) => leavesOf(p.tree).map((l) => [l.name, { param, keys: l.path }] as const)));
+  return shape.params.map((name) => at.get(name)!);
+}
+
+/** A gradient's type: a leaf's kind, or for an object the same fields, `{ W: Float64Array; reg: number }`. */
+function gradientType(shape: FunctionShape, tree: ParamTree): ts.TypeNode {
+  if (tree.k === "leaf") {
+    const i = shape.params.indexOf(tree.name);
+    return typeOf(shape.kinds[i], true, shape.types?.[i]);
+  }
+  return f.createTypeLiteralNode(tree.fields.map((fl) => f.createPropertySignature(undefined, fl.key, undefined, gradientType(shape, fl.tree))));
+}
+
 const tupleType = (shape: FunctionShape) =>
-  f.createTupleTypeNode(shape.params.map((p, i) => f.createNamedTupleMember(undefined, f.createIdentifier(`d${p}`), undefined, typeOf(shape.kinds[i], true, shape.types?.[i]))));
+  f.createTupleTypeNode(userParams(shape).map((p) => f.createNamedTupleMember(undefined, f.createIdentifier(`d${p.name}`), undefined, gradientType(shape, p.tree))));
 
 /** `new Float64Array(n)` or `new Array<number>(n).fill(0)`: a zero array of length n. */
 function newArray(kind: "Float64Array" | "number[]", length: ts.Expression): ts.Expression {
@@ -377,10 +399,21 @@ function zeroArray(kind: ValueKind, array: string, zeros?: string): ts.Expressio
   return newArray(kind === "Float64Array" ? kind : "number[]", length);
 }
 
-const gradientTuple = (shape: FunctionShape) =>
-  f.createArrayLiteralExpression(
-    shape.gradients.map((g, i) => (g ? f.createIdentifier(g) : shape.kinds[i] === "number" ? f.createNumericLiteral(0) : zeroArray(shape.kinds[i], shape.params[i], shape.zeros))),
+/** A staged parameter's gradient: its adjoint, or zero (`0`, `new Float64Array(a.length)`) if nothing reaches it. */
+function leafGradient(shape: FunctionShape, i: number): ts.Expression {
+  const g = shape.gradients[i];
+  return g ? f.createIdentifier(g) : shape.kinds[i] === "number" ? f.createNumericLiteral(0) : zeroArray(shape.kinds[i], shape.params[i], shape.zeros);
+}
+
+/** `{ W: dW, reg: dreg }` for an object parameter: its leaves' gradients under the same keys. */
+function gradientValue(shape: FunctionShape, tree: ParamTree): ts.Expression {
+  if (tree.k === "leaf") return leafGradient(shape, shape.params.indexOf(tree.name));
+  return f.createObjectLiteralExpression(
+    tree.fields.map((fl) => f.createPropertyAssignment(fl.key, gradientValue(shape, fl.tree))),
   );
+}
+
+const gradientTuple = (shape: FunctionShape) => f.createArrayLiteralExpression(userParams(shape).map((p) => gradientValue(shape, p.tree)));
 
 /** `const da = new Float64Array(a.length);` for each array parameter whose gradient the backward pass writes. */
 const arrayGradients = (shape: FunctionShape) =>
@@ -388,6 +421,47 @@ const arrayGradients = (shape: FunctionShape) =>
 
 const parameters = (names: readonly string[], kinds?: readonly ValueKind[], types?: readonly (string | undefined)[]) =>
   names.map((p, i) => f.createParameterDeclaration(undefined, undefined, p, undefined, typeOf(kinds?.[i] ?? "number", false, types?.[i])));
+
+/** The user's parameters: an object parameter under its type as written (`model: Model`). */
+const signatureParameters = (shape: FunctionShape) =>
+  shape.signature
+    ? shape.signature.map((p) => f.createParameterDeclaration(undefined, undefined, p.name, undefined, p.tree.k === "leaf" ? typeOf(p.tree.kind, false, p.type) : p.type ? f.createTypeReferenceNode(p.type) : undefined))
+    : parameters(shape.params, shape.kinds, shape.types);
+
+/**
+ * `const { W1, b1, layer: { W: layer_W } } = model;` at the top of a generated function: the fields
+ * of object parameters its body reads, under their staged names. Fields it does not read are left out.
+ */
+function unpackFields(shape: FunctionShape, body: readonly ts.Statement[]): ts.Statement[] {
+  if (!shape.signature) return [];
+  const used = new Set<string>();
+  // Identifiers read, not property names (`cache.W`, `{ W: dW }`); built nodes have no parent links.
+  const visit = (n: ts.Node): void => {
+    if (ts.isIdentifier(n)) used.add(n.text);
+    else if (ts.isPropertyAccessExpression(n)) visit(n.expression);
+    else if (ts.isPropertyAssignment(n)) visit(n.initializer);
+    else ts.forEachChild(n, visit);
+  };
+  body.forEach(visit);
+  const pattern = (tree: ParamTree): ts.ObjectBindingPattern | undefined => {
+    if (tree.k === "leaf") return undefined;
+    const elements = tree.fields.flatMap((fl): ts.BindingElement[] => {
+      if (fl.tree.k === "leaf") return used.has(fl.tree.name) ? [f.createBindingElement(undefined, fl.key === fl.tree.name ? undefined : fl.key, fl.tree.name)] : [];
+      const inner = pattern(fl.tree);
+      return inner ? [f.createBindingElement(undefined, fl.key, inner)] : [];
+    });
+    return elements.length ? f.createObjectBindingPattern(elements) : undefined;
+  };
+  return shape.signature.flatMap((p) => {
+    const binding = pattern(p.tree);
+    return binding ? [f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(binding, undefined, undefined, f.createIdentifier(p.name))], ts.NodeFlags.Const))] : [];
+  });
+}
+
+/** A generated function taking the user's parameters, their fields unpacked first. */
+function declareWithParameters(shape: FunctionShape, name: string, extra: ts.ParameterDeclaration[], type: ts.TypeNode | undefined, body: ts.Statement[], doc: string) {
+  return declareFunction(shape, name, [...extra, ...signatureParameters(shape)], type, [...unpackFields(shape, body), ...body], doc);
+}
 
 function declareFunction(shape: FunctionShape, name: string, params: ts.ParameterDeclaration[], type: ts.TypeNode | undefined, body: ts.Statement[], doc: string): ts.Statement | ts.ClassElement {
   const block = f.createBlock(body, true);
@@ -415,7 +489,7 @@ function withHeading(statements: ts.Statement[], heading: string): ts.Statement[
 
 /** f_staged (for `tsgrad print --stage staged`): the staged forward pass alone. */
 export function emitStaged(shape: FunctionShape, name: string, body: ts.Statement[]) {
-  return declareFunction({ ...shape, exported: false }, name, parameters(shape.params, shape.kinds, shape.types), numberType(), body, `\`${shape.name}\` in staged form: one operation per line (generated by tsgrad).`);
+  return declareWithParameters({ ...shape, exported: false }, name, [], numberType(), body, `\`${shape.name}\` in staged form: one operation per line (generated by tsgrad).`);
 }
 
 /** f_grad: forward pass, then backward pass, one function, no cache object. */
@@ -427,7 +501,7 @@ export function emitGrad(shape: FunctionShape, name: string, forward: readonly S
     ...release,
     f.createReturnStatement(gradientTuple(shape)),
   ];
-  return declareFunction(shape, name, parameters(shape.params, shape.kinds, shape.types), tupleType(shape), body, `Gradient of \`${shape.name}\` with respect to each parameter (generated by tsgrad).`);
+  return declareWithParameters(shape, name, [], tupleType(shape), body, `Gradient of \`${shape.name}\` with respect to each parameter (generated by tsgrad).`);
 }
 
 /**
@@ -437,7 +511,9 @@ export function emitGrad(shape: FunctionShape, name: string, forward: readonly S
  */
 export function emitGradInto(shape: FunctionShape, name: string, grads: string, forward: readonly Stmt[], backward: readonly BStmt[], scratch = "scratch") {
   const { forwardLines, backwardLines, release } = pooledPasses(forward, backward, scratch);
-  const slot = (i: number) => f.createElementAccessExpression(f.createIdentifier(grads), i);
+  // grads[1] for a parameter, grads[0].layer.W for a field of an object parameter.
+  const paths = leafPaths(shape);
+  const slot = (i: number) => paths[i].keys.reduce<ts.Expression>((e, key) => f.createPropertyAccessExpression(e, key), f.createElementAccessExpression(f.createIdentifier(grads), paths[i].param));
   const zeroFill = (target: ts.Expression, kind: ValueKind) =>
     f.createExpressionStatement(f.createCallExpression(f.createPropertyAccessExpression(kind === "Matrix" ? f.createPropertyAccessExpression(target, "data") : target, "fill"), undefined, [f.createNumericLiteral(0)]));
   const buffers = shape.params.flatMap((_, i): ts.Statement[] => {
@@ -459,8 +535,8 @@ export function emitGradInto(shape: FunctionShape, name: string, grads: string, 
     ...numbers,
     f.createReturnStatement(f.createIdentifier(grads)),
   ];
-  const params = [f.createParameterDeclaration(undefined, undefined, grads, undefined, tupleType(shape)), ...parameters(shape.params, shape.kinds, shape.types)];
-  return declareFunction(shape, name, params, tupleType(shape), body, `Gradient of \`${shape.name}\` written into \`${grads}\`, the buffers of an earlier result (generated by tsgrad).`);
+  const gradsParam = f.createParameterDeclaration(undefined, undefined, grads, undefined, tupleType(shape));
+  return declareWithParameters(shape, name, [gradsParam], tupleType(shape), body, `Gradient of \`${shape.name}\` written into \`${grads}\`, the buffers of an earlier result (generated by tsgrad).`);
 }
 
 /**
@@ -496,7 +572,7 @@ export function emitForwardFunction(shape: FunctionShape, name: string, forward:
   const ret = f.createReturnStatement(f.createObjectLiteralExpression([f.createPropertyAssignment("value", f.createIdentifier(result)), f.createPropertyAssignment("cache", cacheObject)]));
   const own = newStack ? [declareConst(stack, f.createNewExpression(f.createIdentifier(newStack), undefined, []))] : [];
   const body = [...own, ...emitForward(forward), ret];
-  return declareFunction(shape, name, parameters(shape.params, shape.kinds, shape.types), undefined, body, `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`);
+  return declareWithParameters(shape, name, [], undefined, body, `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`);
 }
 
 /** f_backward(cache, df): the backward pass of vjp, given the gradient on the output. */

@@ -12,13 +12,10 @@ import { type FunctionNode, isRuntimeExport } from "./annotations.js";
 import { matrixRules } from "../runtime/ops/index.js";
 import { arrayCreation } from "./stage.js";
 import { Code, DiffError } from "./diagnostics.js";
+import type { ValueKind } from "./ir.js";
 
 
-/**
- * The parameter types tsgrad differentiates; a gradient has the same kind as its parameter.
- * Int32Array holds integer data (class labels): its gradient is all zeros.
- */
-export type ValueKind = "number" | "Float64Array" | "number[]" | "Matrix" | "Int32Array";
+export type { ValueKind } from "./ir.js";
 
 /** number → "number", Float64Array → "Float64Array", number[] or readonly number[] → "number[]", tsgrad's Matrix → "Matrix". */
 export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefined {
@@ -31,6 +28,39 @@ export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefin
     if (element && element.flags & ts.TypeFlags.Number) return "number[]";
   }
   return undefined;
+}
+
+/**
+ * The shape of an object parameter's type, field by field, or why tsgrad cannot differentiate it:
+ *   interface Model { W: Float64Array; b: number[]; layer: { reg: number } }
+ *   → [W: "Float64Array", b: "number[]", layer: [reg: "number"]]
+ * Fields are required data properties of a kind tsgrad knows, or objects of them.
+ */
+export type TypeTree = ValueKind | { key: string; tree: TypeTree }[];
+
+export function typeTree(t: ts.Type, checker: ts.TypeChecker, depth = 0): TypeTree | { error: string } {
+  const kind = kindOf(t, checker);
+  if (kind) return kind;
+  const shown = checker.typeToString(t);
+  if (!(t.flags & ts.TypeFlags.Object) || t.isUnion() || checker.isArrayType(t) || checker.isTupleType(t) || t.getCallSignatures().length) {
+    return { error: `\`${shown}\` is not a number, a number array, a Float64Array, a Matrix or an object of them` };
+  }
+  if (checker.getIndexInfosOfType(t).length) return { error: `\`${shown}\` has an index signature; tsgrad needs the fields by name (an interface or a type literal)` };
+  if (depth > 8) return { error: `\`${shown}\` nests objects too deeply (or refers to itself)` };
+  const fields: { key: string; tree: TypeTree }[] = [];
+  for (const p of checker.getPropertiesOfType(t)) {
+    const decl = p.valueDeclaration;
+    if (!(p.flags & ts.SymbolFlags.Property) || (decl && !ts.isPropertySignature(decl) && !ts.isPropertyDeclaration(decl) && !ts.isPropertyAssignment(decl))) {
+      return { error: `field \`${p.name}\` of \`${shown}\` is not a data property (methods and accessors have no gradient)` };
+    }
+    if (p.flags & ts.SymbolFlags.Optional) return { error: `field \`${p.name}\` of \`${shown}\` is optional; make it required (the gradient has every field)` };
+    if (!/^[A-Za-z_$][\w$]*$/.test(p.name)) return { error: `field \`${p.name}\` of \`${shown}\` is not an identifier` };
+    const tree = typeTree(checker.getTypeOfSymbol(p), checker, depth + 1);
+    if (!Array.isArray(tree) && typeof tree === "object") return { error: `field \`${p.name}\`: ${tree.error}` };
+    fields.push({ key: p.name, tree });
+  }
+  if (!fields.length) return { error: `\`${shown}\` has no fields` };
+  return fields;
 }
 
 const isArrayKind = (k: ValueKind | undefined) => k === "Float64Array" || k === "number[]";
@@ -147,10 +177,16 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       return fail(Code.UnsupportedDeclaration, node, "`var` is not supported in a @differentiable function; use `const` or `let`");
     }
     for (const d of list.declarations) {
+      const part = d.initializer !== undefined && isParamPart(d.initializer);
       if (ts.isIdentifier(d.name) && d.name.text === "Math") {
         fail(Code.UnsupportedDeclaration, d.name, "a local named `Math` would hide the Math functions the generated gradient calls; rename it");
+      } else if (part && !(flags & ts.NodeFlags.Const) && !isNumber(d.initializer!)) {
+        fail(Code.UnsupportedDeclaration, d, "a parameter's arrays and fields are read-only: name them with `const` (`const { W } = model`, `const W = model.W`, `const b = a`)");
+      } else if (part && flags & ts.NodeFlags.Const) {
+        // const { W1, b1 } = model, const layer = model.layer: names for read-only fields.
+        if (!ts.isIdentifier(d.name)) pattern(d.name, fail);
       } else if (!ts.isIdentifier(d.name)) {
-        fail(Code.UnsupportedDeclaration, d.name, "destructuring is not supported yet in a @differentiable function; declare one variable per value");
+        fail(Code.UnsupportedDeclaration, d.name, "destructuring is supported for the fields of an object parameter (`const { W, b } = model`); declare one variable per value");
       } else if (d.initializer && arrayCreation(d.initializer)) {
         // const h = new Float64Array(n): at the top level, const, its length any number.
         if (depth > 0 || !(flags & ts.NodeFlags.Const)) {
@@ -185,8 +221,11 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       }
       return expression(e.argumentExpression);
     }
+    if (ts.isPropertyAccessExpression(e) && isParamPart(e.expression)) {
+      return fail(Code.UnsupportedExpression, e, "an object parameter's fields are read-only (the backward pass reads them as they were); compute the new value in a local");
+    }
     if (!ts.isIdentifier(e)) {
-      return fail(Code.UnsupportedExpression, e, "only local variables can be assigned in a @differentiable function (no fields or elements yet)");
+      return fail(Code.UnsupportedExpression, e, "only local variables and elements of arrays the function creates can be assigned in a @differentiable function");
     }
     if (!isLocal(e)) {
       fail(Code.MutableCapture, e, `\`${e.text}\` is declared outside this @differentiable function; assigning it is a side effect tsgrad cannot differentiate. Pass it in as a parameter or return it`);
@@ -275,19 +314,23 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   function matrixCall(c: ts.CallExpression): void {
     if (depth > 0) return fail(Code.UnsupportedStatement, c, "matrix operations inside loops and branches are not supported yet; compute them at the top level of the function");
     for (const arg of c.arguments) {
-      if (!(ts.isIdentifier(arg) && isBufferKind(kindOf(checker.getTypeAtLocation(arg), checker)))) expression(arg);
+      const named = ts.isIdentifier(arg) || (ts.isPropertyAccessExpression(arg) && isParamPart(arg));
+      if (!(named && isBufferKind(kindOf(checker.getTypeAtLocation(arg), checker)))) expression(arg);
     }
   }
 
   /** a[i]: an element of an array parameter, at an index computed from numbers. */
   function element(e: ts.ElementAccessExpression): void {
     if (ts.isIdentifier(e.expression) && isCreatedArray(e.expression)) return expression(e.argumentExpression);
+    // model.W[i] (or W[i] after `const { W } = model`): an element of an array field of a parameter.
+    const fieldKind = isParamPart(e.expression) ? kindOf(checker.getTypeAtLocation(e.expression), checker) : undefined;
+    if (isArrayKind(fieldKind) || fieldKind === "Int32Array") return expression(e.argumentExpression);
     // y[i] of an Int32Array parameter: integer data (a class label), used as an index or a constant.
     if (ts.isIdentifier(e.expression) && isParameter(e.expression) && kindOf(checker.getTypeAtLocation(e.expression), checker) === "Int32Array") return expression(e.argumentExpression);
     if (!ts.isIdentifier(e.expression) || !isLocal(e.expression) || !isArrayKind(kindOf(checker.getTypeAtLocation(e.expression), checker))) {
       return fail(Code.UnsupportedExpression, e, "only elements of array parameters (number[] or Float64Array) and of arrays the function creates can be read in a @differentiable function");
     }
-    if (!isParameter(e.expression) && !isCreatedArray(e.expression)) {
+    if (!isParameter(e.expression) && !isCreatedArray(e.expression) && !isParamPart(e.expression)) {
       return fail(Code.UnsupportedExpression, e, "this array is neither a parameter nor created here with `new Float64Array(n)` or `new Array(n).fill(0)`; tsgrad cannot follow its elements");
     }
     expression(e.argumentExpression);
@@ -295,6 +338,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
   function property(p: ts.PropertyAccessExpression): void {
     if (mathMember(p) !== undefined) return;
+    if (isParamPart(p.expression)) return field(p);
     const kind = ts.isIdentifier(p.expression) ? kindOf(checker.getTypeAtLocation(p.expression), checker) : undefined;
     if (p.name.text === "length" && ts.isIdentifier(p.expression) && isLocal(p.expression) && (isArrayKind(kind) || kind === "Int32Array" || isCreatedArray(p.expression))) return;
     if (p.expression.kind === ts.SyntaxKind.ThisKeyword) return; // this.k: a constant of the instance
@@ -303,7 +347,26 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     fail(Code.UnsupportedExpression, p, "property reads are not supported yet in @differentiable functions (objects land with arrays); pass the number as a parameter");
   }
 
+  /** model.reg, model.W.length: a number field of an object parameter, or an array field's length. */
+  function field(p: ts.PropertyAccessExpression): void {
+    const kind = kindOf(checker.getTypeAtLocation(p), checker);
+    const of = kindOf(checker.getTypeAtLocation(p.expression), checker);
+    if (kind === "number" || (p.name.text === "length" && (isArrayKind(of) || of === "Int32Array"))) return;
+    if (kind === "Matrix" || kind === "Int32Array" || isArrayKind(kind)) {
+      return fail(Code.UnsupportedExpression, p, `the field \`${p.getText()}\` can only be indexed, measured (\`.length\`) or passed to tsgrad's matrix operations in a @differentiable function so far`);
+    }
+    fail(Code.UnsupportedExpression, p, `the object \`${p.getText()}\` can only be read field by field (\`${p.getText()}.${firstField(p) ?? "x"}\`) in a @differentiable function; objects are not passed on or copied yet`);
+  }
+
+  function firstField(e: ts.Expression): string | undefined {
+    const tree = typeTree(checker.getTypeAtLocation(e), checker);
+    return Array.isArray(tree) ? tree[0].key : undefined;
+  }
+
   function identifier(id: ts.Identifier): void {
+    if (!isCallee(id) && isParamPart(id) && Array.isArray(typeTree(checker.getTypeAtLocation(id), checker))) {
+      return fail(Code.UnsupportedExpression, id, `the object \`${id.text}\` can only be read field by field (\`${id.text}.${firstField(id)}\`) in a @differentiable function; objects are not passed on or copied yet`);
+    }
     const kind = kindOf(checker.getTypeAtLocation(id), checker);
     if ((kind === "Matrix" || kind === "Int32Array") && !isCallee(id)) {
       return fail(Code.UnsupportedExpression, id, `\`${id.text}\` can only be passed to tsgrad's matrix operations (matmul, addBias, relu, sum, ...) in a @differentiable function so far`);
@@ -323,6 +386,22 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   function isCreatedArray(id: ts.Identifier): boolean {
     const decl = checker.getSymbolAtLocation(id)?.valueDeclaration;
     return decl !== undefined && isLocal(id) && ts.isVariableDeclaration(decl) && decl.initializer !== undefined && arrayCreation(decl.initializer) !== undefined;
+  }
+
+  /**
+   * Read-only data of a parameter: the parameter, a field of an object parameter (`model.layer.W`),
+   * or a const naming one (`const { W } = model`, `const layer = model.layer`, `({ W }: Model)`).
+   */
+  function isParamPart(e: ts.Expression): boolean {
+    const x = skipWrappers(e);
+    if (ts.isPropertyAccessExpression(x)) return Array.isArray(typeTree(checker.getTypeAtLocation(x.expression), checker)) && isParamPart(x.expression);
+    if (!ts.isIdentifier(x)) return false;
+    if (isParameter(x)) return true;
+    let decl: ts.Node | undefined = checker.getSymbolAtLocation(x)?.valueDeclaration;
+    if (!decl || !isLocal(x)) return false;
+    while (ts.isBindingElement(decl)) decl = decl.parent.parent; // { W } → the declaration it destructures
+    if (ts.isParameter(decl)) return decl.parent === fn;
+    return ts.isVariableDeclaration(decl) && (ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const) !== 0 && decl.initializer !== undefined && isParamPart(decl.initializer);
   }
 
   function isParameter(id: ts.Identifier): boolean {
@@ -364,12 +443,15 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (code: 
     fail(Code.UnsupportedFunctionForm, fn, "async functions cannot be @differentiable; differentiate the synchronous computation inside");
   }
   for (const p of fn.parameters) {
+    const tree = typeTree(checker.getTypeAtLocation(p), checker);
     if (ts.isIdentifier(p.name) && p.name.text === "this") fail(Code.UnsupportedParameter, p, "a `this` parameter is not supported in a @differentiable function; pass the value as an ordinary parameter");
-    else if (!ts.isIdentifier(p.name)) fail(Code.UnsupportedParameter, p, "destructured parameters are not supported yet; take each number as its own parameter");
     else if (p.dotDotDotToken) fail(Code.UnsupportedParameter, p, "rest parameters are not supported; take each number as its own parameter");
     else if (p.questionToken || p.initializer) fail(Code.UnsupportedParameter, p, "optional and default parameters are not supported in a @differentiable function; make the parameter required");
-    else if (!kindOf(checker.getTypeAtLocation(p), checker)) {
-      fail(Code.UnsupportedParameter, p, `parameter \`${p.name.text}\` has type \`${checker.typeToString(checker.getTypeAtLocation(p))}\`; only \`number\`, \`number[]\` and \`Float64Array\` parameters are supported so far (objects come later)`);
+    else if (!Array.isArray(tree) && typeof tree === "object") {
+      fail(Code.UnsupportedParameter, p, `parameter \`${p.name.getText()}\` has type \`${checker.typeToString(checker.getTypeAtLocation(p))}\`: ${tree.error}. tsgrad differentiates \`number\`, \`number[]\`, \`Float64Array\`, \`Matrix\` and objects of them (\`Int32Array\` labels are data)`);
+    } else if (!ts.isIdentifier(p.name)) {
+      if (!Array.isArray(tree)) fail(Code.UnsupportedParameter, p, "only an object parameter can be destructured");
+      else pattern(p.name, fail);
     }
   }
   const signature = checker.getSignatureFromDeclaration(fn);
@@ -379,6 +461,20 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (code: 
     fail(Code.UnsupportedReturnType, fn.type ?? fn.name ?? fn, `a @differentiable function must return \`number\` (or an array it creates: \`number[]\`, \`Float64Array\`), this one returns \`${checker.typeToString(ret)}\``);
   }
 }
+
+/** `{ W, layer: { b } }`: field names only, no rest, defaults or computed keys (every field is required data). */
+function pattern(name: ts.BindingName, fail: (code: Code, node: ts.Node, message: string) => void): void {
+  if (!ts.isObjectBindingPattern(name)) return fail(Code.UnsupportedDeclaration, name, "array destructuring is not supported in a @differentiable function; read the elements by index");
+  for (const el of name.elements) {
+    if (el.dotDotDotToken) fail(Code.UnsupportedDeclaration, el, "a rest element (`...rest`) would copy the object; name the fields you read");
+    else if (el.initializer) fail(Code.UnsupportedDeclaration, el, "defaults in destructuring are not supported: the fields of a parameter are all required");
+    else if (el.propertyName && !ts.isIdentifier(el.propertyName)) fail(Code.UnsupportedDeclaration, el, "computed or quoted keys are not supported in destructuring; write the field name");
+    else if (!ts.isIdentifier(el.name)) pattern(el.name, fail);
+  }
+}
+
+const skipWrappers = (e: ts.Expression): ts.Expression =>
+  ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e) ? skipWrappers(e.expression) : e;
 
 function mathMember(e: ts.Expression): string | undefined {
   return ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "Math" ? e.name.text : undefined;

@@ -161,10 +161,40 @@ export interface Store {
 
 export type Stmt = Def | Let | If | Loop | Push | ArrayDecl | Store;
 
+/**
+ * The values tsgrad differentiates; a gradient has the same kind as its value. Int32Array holds
+ * integer data (class labels): its gradient is all zeros.
+ */
+export type ValueKind = "number" | "Float64Array" | "number[]" | "Matrix" | "Int32Array";
+
+/**
+ * A parameter as the user declared it. A number or an array is one leaf, one staged parameter; an
+ * object is a tree whose leaves are staged parameters, named after the user's fields:
+ *   model: { W: Float64Array; reg: number }  →  leaves W, reg (staged params), read as model.W, model.reg
+ */
+export type ParamTree = { k: "leaf"; name: string; kind: ValueKind } | { k: "object"; fields: { key: string; tree: ParamTree }[] };
+
+export interface Param {
+  /** The name the generated functions give the parameter (the user's, or one for a destructured one). */
+  name: string;
+  tree: ParamTree;
+  /** The user's type annotation, as written (`Model`, `Matrix`). */
+  type?: string;
+}
+
+/** Every leaf of a tree with its path: model → [{ path: ["W"], leaf W }, { path: ["reg"], leaf reg }]. */
+export function leavesOf(tree: ParamTree, path: string[] = []): { path: string[]; name: string; kind: ValueKind }[] {
+  if (tree.k === "leaf") return [{ path, name: tree.name, kind: tree.kind }];
+  return tree.fields.flatMap((f) => leavesOf(f.tree, [...path, f.key]));
+}
+
 /** A staged function: parameters, body, and the name holding the result. */
 export interface StagedFunction {
   name: string;
+  /** The staged parameters: the leaves of `signature`, in order. */
   params: string[];
+  /** The parameters as declared; absent when each is a leaf (params). */
+  signature?: Param[];
   /** Parameters holding integer data (Int32Array labels): read, never differentiated. */
   data?: string[];
   body: Stmt[];

@@ -13,7 +13,7 @@ import { type CustomDerivative, customDerivatives, type Differentiable, derivati
 import { Code, DiffError, shortPosition, toDiagnostic, uniqueDiagnostics } from "./diagnostics.js";
 import * as emit from "./emit.js";
 import { fence, kindOf, matrixOpOf } from "./fence.js";
-import { type Expr, type StagedFunction, type Stmt, num, ref } from "./ir.js";
+import { type Expr, type StagedFunction, type Stmt, leavesOf, num, ref } from "./ir.js";
 import { Namer, generatedNames } from "./naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.js";
 import { reverse } from "./reverse.js";
@@ -84,7 +84,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
         });
     const activity = analyzeActivity(staged);
     if (activity.errors.length) return activity.errors;
-    const shape = shapeOf(d, ctx.checker);
+    const shape = shapeOf(d, staged, ctx.checker);
     // A Matrix parameter's gradient starts as zerosLike(W).
     if (shape.kinds.includes("Matrix")) shape.zeros = runtimeName(ctx, "zerosLike", namer);
 
@@ -198,15 +198,20 @@ function stageThroughDerivative(d: Differentiable, custom: CustomDerivative, ctx
   return { name: d.name, params, body: [call], result };
 }
 
-function shapeOf(d: Differentiable, checker: ts.TypeChecker): emit.FunctionShape {
-  const params = d.fn.parameters.map((p) => (p.name as ts.Identifier).text);
-  // The fence let through only parameters of a kind it knows.
-  const kinds = d.fn.parameters.map((p) => kindOf(checker.getTypeAtLocation(p), checker) ?? "number");
-  const types = d.fn.parameters.map((p) => p.type?.getText());
+function shapeOf(d: Differentiable, staged: StagedFunction, checker: ts.TypeChecker): emit.FunctionShape {
   const method = ts.isMethodDeclaration(d.fn)
     ? { isStatic: (ts.getModifiers(d.fn) ?? []).some((m) => m.kind === ts.SyntaxKind.StaticKeyword), className: className(d.fn) }
     : undefined;
-  return { name: d.name, params, kinds, types, gradients: [], exported: d.exported, method, source: d.fn };
+  const common = { name: d.name, gradients: [], exported: d.exported, method, source: d.fn };
+  const { signature } = staged;
+  if (!signature) {
+    // The fence let through only parameters of a kind it knows.
+    const kinds = d.fn.parameters.map((p) => kindOf(checker.getTypeAtLocation(p), checker) ?? "number");
+    return { ...common, params: staged.params, kinds, types: d.fn.parameters.map((p) => p.type?.getText()) };
+  }
+  // Fields of object parameters: a Matrix field's gradient is typed `Model["W"]`, as the user's type says.
+  const leaves = signature.flatMap((p) => leavesOf(p.tree).map((l) => ({ ...l, type: !l.path.length ? p.type : l.kind === "Matrix" && p.type ? `${p.type}${l.path.map((k) => `["${k}"]`).join("")}` : undefined })));
+  return { ...common, params: staged.params, kinds: leaves.map((l) => l.kind), types: leaves.map((l) => l.type), signature };
 }
 
 function className(m: ts.MethodDeclaration): string {

@@ -177,7 +177,7 @@ function parseTemplate(text: string): Expr {
   if (!parsed) {
     const file = ts.createSourceFile("rule.ts", text, ts.ScriptTarget.Latest, true);
     const statement = file.statements[0] as ts.ExpressionStatement;
-    parsed = exprFromTs(statement.expression, (id) => ({ k: "ref", name: id.text }));
+    parsed = exprFromTs(statement.expression, (x) => (ts.isIdentifier(x) ? { k: "ref", name: x.text } : undefined));
     templates.set(text, parsed);
   }
   return parsed;

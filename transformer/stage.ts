@@ -15,7 +15,8 @@
 import ts from "typescript";
 import { resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
 import { Code, DiffError } from "./diagnostics.js";
-import { type Counter, type Def, type Expr, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, num, ref, refsOf, substitute } from "./ir.js";
+import { type Counter, type Def, type Expr, type Param, type ParamTree, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, leavesOf, num, ref, refsOf, substitute } from "./ir.js";
+import { type TypeTree, typeTree } from "./fence.js";
 import { Namer, tempName } from "./naming.js";
 import { boolOf, simplify } from "./optimize.js";
 import { constantSources, piecewiseConstant, scalarRules } from "../runtime/rules/scalar.js";
@@ -66,6 +67,10 @@ class Stager {
   private readonly indexes = new Set<ts.Symbol>();
   /** Arrays the function creates (`const h = new Float64Array(n)`): their elements change. */
   private readonly localArrays = new Set<string>();
+  /** Object parameters and the consts naming an object inside one (`const layer = model.layer`). */
+  private readonly objects = new Map<ts.Symbol, ParamTree>();
+  /** Consts that name part of an object parameter (`const { W } = model`): no statement of their own. */
+  private readonly aliases = new Set<ts.Symbol>();
 
   constructor(
     private readonly fn: FunctionNode,
@@ -74,13 +79,9 @@ class Stager {
 
   run(fnName: string): StagedFunction {
     const { namer } = this.ctx;
-    const params = this.fn.parameters.map((p) => {
-      const name = namer.claim((p.name as ts.Identifier).text);
-      this.env.set(this.symbol(p.name), name);
-      this.declared.add(name);
-      return name;
-    });
-    for (const local of declaredNames(this.fn)) namer.claim(local);
+    const signature = this.parameters();
+    const params = signature.flatMap((p) => leavesOf(p.tree).map((l) => l.name));
+    params.forEach((name) => this.declared.add(name));
     this.calleeGradients = calleeGradientNames(this.fn, this.ctx.checker);
     this.result = namer.fresh(fnName);
     const body = this.fn.body!;
@@ -96,10 +97,72 @@ class Stager {
     // recomputed, unless the array is final by then (written only by statements before).
     const changing = new Set([...this.localArrays].filter((a) => !finalWhenRead(this.body, a)));
     forEachDef(this.body, (d) => [...refsOf(d.value)].some((n) => changing.has(n)) && (d.snapshot = true));
-    const data = this.fn.parameters.filter((p) => this.ctx.checker.getTypeAtLocation(p).getSymbol()?.getName() === "Int32Array").map((p) => (p.name as ts.Identifier).text);
+    const data = signature.flatMap((p) => leavesOf(p.tree).filter((l) => l.kind === "Int32Array").map((l) => l.name));
     const returned = this.localArrays.has(this.result) ? this.body.find((st) => st.k === "array" && st.name === this.result) : undefined;
     const resultKind = returned?.k === "array" ? returned.kind : undefined;
-    return { name: fnName, params, data, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result, resultKind };
+    const objects = signature.some((p) => p.tree.k === "object");
+    return { name: fnName, params, signature: objects ? signature : undefined, data, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result, resultKind };
+  }
+
+  /**
+   * The parameters as declared, each object's fields named as staged parameters (leaves):
+   *   (x: number, model: Model)   →  x, and model with leaves W, reg   (read as model.W, model.reg)
+   *   ({ W, reg }: Model)         →  model with leaves W, reg          (a name for the generated code)
+   * A field is named after the user's const for it (`const { W1 } = model` → W1), else its key
+   * where nothing else in the function has that name, else its path (`model_layer_W`). Every
+   * const naming part of an object is bound here once (they never change).
+   */
+  private parameters(): Param[] {
+    const { namer, checker } = this.ctx;
+    this.fn.parameters.forEach((p) => ts.isIdentifier(p.name) && namer.claim(p.name.text));
+    for (const local of declaredNames(this.fn)) namer.claim(local);
+    const paths = objectPaths(this.fn, checker);
+    const aliasOf = new Map<string, string>();
+    for (const [symbol, at] of paths) if (at.keys.length && !aliasOf.has(pathKey(at))) aliasOf.set(pathKey(at), symbol.name);
+    const leafNames = new Set<string>();
+    const nameLeaf = (param: number, prefix: string, keys: string[]): string => {
+      const alias = aliasOf.get(pathKey({ param, keys }));
+      const key = keys[keys.length - 1];
+      const name = alias !== undefined && !leafNames.has(alias) ? alias : key !== undefined && !namer.has(key) && !RESERVED.has(key) ? namer.claim(key) : namer.fresh([prefix, ...keys].join("_"));
+      leafNames.add(name);
+      return name;
+    };
+    const build = (t: TypeTree, param: number, prefix: string, keys: string[]): ParamTree =>
+      Array.isArray(t) ? { k: "object", fields: t.map((f) => ({ key: f.key, tree: build(f.tree, param, prefix, [...keys, f.key]) })) } : { k: "leaf", name: keys.length ? nameLeaf(param, prefix, keys) : prefix, kind: t };
+    const signature = this.fn.parameters.map((p, i): Param => {
+      const t = typeTree(checker.getTypeAtLocation(p), checker) as TypeTree; // the fence let through only these
+      const name = ts.isIdentifier(p.name) ? p.name.text : namer.fresh(parameterName(p));
+      if (ts.isIdentifier(p.name) && !Array.isArray(t)) this.env.set(this.symbol(p.name), name);
+      return { name, tree: build(t, i, name, []), type: p.type?.getText() };
+    });
+    for (const [symbol, at] of paths) {
+      const tree = at.keys.reduce<ParamTree | undefined>((node, key) => (node?.k === "object" ? node.fields.find((f) => f.key === key)?.tree : undefined), signature[at.param].tree);
+      if (!tree) continue;
+      if (!this.fn.parameters.some((p) => p.name === symbol.valueDeclaration?.name)) this.aliases.add(symbol);
+      if (tree.k === "leaf") this.env.set(symbol, tree.name);
+      else this.objects.set(symbol, tree);
+    }
+    return signature;
+  }
+
+  /** The object (or field) an expression names: `model.layer` → its tree; undefined if it names none. */
+  private treeOf(e: ts.Expression): ParamTree | undefined {
+    const x = skipWrappers(e);
+    if (ts.isIdentifier(x)) {
+      const symbol = this.ctx.checker.getSymbolAtLocation(x);
+      return symbol && this.objects.get(symbol);
+    }
+    if (ts.isPropertyAccessExpression(x)) {
+      const base = this.treeOf(x.expression);
+      return base?.k === "object" ? base.fields.find((f) => f.key === x.name.text)?.tree : undefined;
+    }
+    return undefined;
+  }
+
+  /** `model.W` → ref(W), the staged parameter of that field; undefined for anything else. */
+  private fieldRef(e: ts.Expression): Expr | undefined {
+    const tree = ts.isPropertyAccessExpression(e) ? this.treeOf(e) : undefined;
+    return tree?.k === "leaf" ? ref(tree.name) : undefined;
   }
 
   // ---- statements -------------------------------------------------------------------------
@@ -169,7 +232,9 @@ class Stager {
   private variables(s: ts.VariableStatement | ts.VariableDeclarationList): void {
     const note = ts.isVariableStatement(s) ? trailingComment(s) : undefined;
     for (const d of (ts.isVariableStatement(s) ? s.declarationList : s).declarations) {
-      const id = d.name as ts.Identifier;
+      // const { W1, b1 } = model, const W = model.W: names for fields, bound once in parameters().
+      if (!ts.isIdentifier(d.name) || this.aliases.has(this.symbol(d.name))) continue;
+      const id = d.name;
       const name = this.declare(id.text);
       this.env.set(this.symbol(id), d.initializer ? name : undefined);
       const created = d.initializer && arrayCreation(d.initializer);
@@ -344,7 +409,7 @@ class Stager {
   private isIntegerExpr(e: ts.Expression): boolean {
     const x = skip(e);
     if (ts.isNumericLiteral(x)) return Number.isInteger(Number(x.text));
-    if (ts.isPropertyAccessExpression(x) && isLength(x)) return this.isLocal(x.expression as ts.Identifier);
+    if (ts.isPropertyAccessExpression(x) && isLength(x)) return this.condition(x).k === "length";
     if (ts.isIdentifier(x)) {
       const current = this.isLocal(x) ? this.env.get(this.symbol(x)) : undefined;
       return current !== undefined && this.counters.has(current);
@@ -567,6 +632,8 @@ class Stager {
   private atom(e: ts.Expression): Expr | undefined {
     if (ts.isNumericLiteral(e)) return num(Number(e.text));
     if (ts.isIdentifier(e)) return this.isLocal(e) ? this.current(e) : { k: "global", text: e.text };
+    const field = this.fieldRef(e);
+    if (field) return field;
     // a[i] and a.length of an array parameter (the fence allows no other arrays).
     if (ts.isElementAccessExpression(e) || (ts.isPropertyAccessExpression(e) && isLength(e))) return this.condition(e);
     if (ts.isPropertyAccessExpression(e)) return { k: "global", text: e.getText() };
@@ -669,7 +736,7 @@ class Stager {
 
   /** A condition or opaque value as one expression over current names: `x > 0 && y < 1`. */
   private condition(e: ts.Expression): Expr {
-    return exprFromTs(e, (id) => (this.isLocal(id) ? this.current(id) : { k: "global", text: id.text }));
+    return exprFromTs(e, (x) => (!ts.isIdentifier(x) ? this.fieldRef(x) : this.isLocal(x) ? this.current(x) : { k: "global", text: x.text }));
   }
 
   // ---- names ------------------------------------------------------------------------------
@@ -932,22 +999,27 @@ const skip = (e: ts.Expression): ts.Expression => (ts.isParenthesizedExpression(
 
 /**
  * A TypeScript expression as an IR expression, for conditions, opaque values and rule templates.
- * `resolve` maps identifiers: locals to their current names, the rest to globals.
+ * `resolve` maps identifiers (locals to their current names, the rest to globals) and property
+ * reads that name a value (`model.W` → W; undefined: the read stays as written, `this.k`).
  */
-export function exprFromTs(e: ts.Expression, resolve: (id: ts.Identifier) => Expr): Expr {
+export function exprFromTs(e: ts.Expression, resolve: (e: ts.Identifier | ts.PropertyAccessExpression) => Expr | undefined): Expr {
   const go = (x: ts.Expression) => exprFromTs(x, resolve);
   if (ts.isNumericLiteral(e)) return num(Number(e.text));
-  if (ts.isIdentifier(e)) return resolve(e);
+  if (ts.isIdentifier(e)) return resolve(e) ?? { k: "global", text: e.text };
   if (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e)) {
     return go(e.expression);
   }
   if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword) return { k: "global", text: e.getText() };
+  if (ts.isPropertyAccessExpression(e)) {
+    const field = resolve(e);
+    if (field) return field;
+  }
   if (ts.isPropertyAccessExpression(e) && isLength(e)) {
-    const array = resolve(e.expression as ts.Identifier);
+    const array = go(e.expression);
     if (array.k === "ref") return { k: "length", array: array.name };
   }
-  if (ts.isElementAccessExpression(e) && ts.isIdentifier(e.expression)) {
-    const array = resolve(e.expression);
+  if (ts.isElementAccessExpression(e)) {
+    const array = go(e.expression);
     if (array.k === "ref") return { k: "elem", array: array.name, index: go(e.argumentExpression) };
   }
   if (ts.isPropertyAccessExpression(e)) return { k: "global", text: e.getText() };
@@ -1010,8 +1082,77 @@ export function arrayCreation(e: ts.Expression): { kind: "Float64Array" | "numbe
   return undefined;
 }
 
-/** `a.length` on a plain identifier. */
-const isLength = (e: ts.PropertyAccessExpression) => e.name.text === "length" && ts.isIdentifier(e.expression);
+/** `a.length` (or `model.W.length`): the length of the array it reads, if it names one. */
+const isLength = (e: ts.PropertyAccessExpression) => e.name.text === "length" && (ts.isIdentifier(e.expression) || ts.isPropertyAccessExpression(e.expression));
+
+const skipWrappers = (e: ts.Expression): ts.Expression =>
+  ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e) ? skipWrappers(e.expression) : e;
+
+/** Where a name points inside an object parameter: parameter index and field keys. */
+interface ObjectPath {
+  param: number;
+  keys: string[];
+}
+
+const pathKey = (at: ObjectPath) => `${at.param}.${at.keys.join(".")}`;
+
+/**
+ * Every name in fn for an object parameter or part of one, in source order:
+ *   (model: Model) { const { W1, layer } = model; const b = layer.b; }
+ *   → model [0], W1 [0, W1], layer [0, layer], b [0, layer, b]
+ * Only `const` declarations name parts (the fence refuses `let` for objects and arrays of them).
+ */
+function objectPaths(fn: FunctionNode, checker: ts.TypeChecker): Map<ts.Symbol, ObjectPath> {
+  const paths = new Map<ts.Symbol, ObjectPath>();
+  const bind = (name: ts.BindingName, at: ObjectPath): void => {
+    if (ts.isIdentifier(name)) {
+      const symbol = checker.getSymbolAtLocation(name);
+      if (symbol) paths.set(symbol, at);
+    } else if (ts.isObjectBindingPattern(name)) {
+      for (const el of name.elements) {
+        const key = el.propertyName ?? el.name;
+        if (ts.isIdentifier(key)) bind(el.name, { param: at.param, keys: [...at.keys, key.text] });
+      }
+    }
+  };
+  const pathOf = (e: ts.Expression): ObjectPath | undefined => {
+    const x = skipWrappers(e);
+    if (ts.isIdentifier(x)) {
+      const symbol = checker.getSymbolAtLocation(x);
+      return symbol && paths.get(symbol);
+    }
+    if (!ts.isPropertyAccessExpression(x)) return undefined;
+    const base = pathOf(x.expression);
+    return base && { param: base.param, keys: [...base.keys, x.name.text] };
+  };
+  // Objects, and arrays too: `const b = a` names the parameter's array, it does not copy it.
+  fn.parameters.forEach((p, i) => {
+    const tree = typeTree(checker.getTypeAtLocation(p), checker);
+    if (Array.isArray(tree) || (typeof tree === "string" && tree !== "number")) bind(p.name, { param: i, keys: [] });
+  });
+  const visit = (n: ts.Node): void => {
+    if (ts.isVariableDeclaration(n) && n.initializer && ts.getCombinedNodeFlags(n) & ts.NodeFlags.Const) {
+      const at = pathOf(n.initializer);
+      if (at) bind(n.name, at);
+    }
+    ts.forEachChild(n, visit);
+  };
+  if (fn.body) visit(fn.body);
+  return paths;
+}
+
+/** A name for a destructured parameter in generated code: `{ W, b }: Model` → model; untyped → params. */
+function parameterName(p: ts.ParameterDeclaration): string {
+  const type = p.type && ts.isTypeReferenceNode(p.type) ? p.type.typeName : undefined;
+  const text = type ? (ts.isIdentifier(type) ? type.text : type.right.text) : "params";
+  return text[0].toLowerCase() + text.slice(1);
+}
+
+/** Words that are valid field names but not variable names: such a field is named by its path. */
+const RESERVED = new Set(
+  ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with " +
+    "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity Math").split(" "),
+);
 
 const ARITHMETIC: Partial<Record<ts.SyntaxKind, string>> = {
   [ts.SyntaxKind.PlusToken]: "+",
