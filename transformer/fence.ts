@@ -191,6 +191,9 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         // const h = new Float64Array(n): at the top level, const, its length any number.
         if (depth > 0 || !(flags & ts.NodeFlags.Const)) {
           fail(Code.UnsupportedDeclaration, d, "an array created in a @differentiable function must be a `const` at the function's top level (not in a loop or branch) for now");
+        } else if (afterReturn(d)) {
+          // The code after an early return runs as a branch (`if (!returned)`), and arrays live at the top level.
+          fail(Code.UnsupportedDeclaration, d, "an array created after an early `return` is not supported yet; create it before the first `return` (its length must be known there)");
         } else expression(arrayCreation(d.initializer)!.length);
       } else if (d.initializer) {
         expression(d.initializer);
@@ -380,6 +383,16 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     if (ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
       fail(Code.MutableCapture, id, `\`${id.text}\` is a mutable variable outside this @differentiable function; its value could change between the forward and backward pass. Pass it in as a parameter, or make it const`);
     }
+  }
+
+  /** Does a `return` come before node's top-level statement (inside an earlier `if` or loop)? */
+  function afterReturn(node: ts.Node): boolean {
+    if (!fn.body || !ts.isBlock(fn.body)) return false;
+    let top: ts.Node = node;
+    while (top.parent && top.parent !== fn.body) top = top.parent;
+    const index = fn.body.statements.indexOf(top as ts.Statement);
+    const hasReturn = (n: ts.Node): boolean => ts.isReturnStatement(n) || ts.forEachChild(n, hasReturn) === true;
+    return fn.body.statements.slice(0, Math.max(index, 0)).some(hasReturn);
   }
 
   /** `h` declared in fn as `const h = new Float64Array(n)` (or `new Array(n).fill(0)`). */

@@ -392,7 +392,7 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
         const body = keep(s.body);
         refsOf(s.test, live);
         if (s.pre) forwardReads(s.pre, live);
-        if (s.counter) refsOf(s.counter.to, live);
+        if (s.counter) refsOf(s.counter.from, live), refsOf(s.counter.to, live);
         out.push({ ...s, body });
       } else if (s.k === "if") {
         const then = keep(s.then);
