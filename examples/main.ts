@@ -56,7 +56,7 @@ for (const { title, f, names, args } of examples) {
   console.log(`  training accuracy ${(100 * acc).toFixed(1)}% (${((performance.now() - start) / 1000).toFixed(1)} s)`);
   if (acc < 0.97) process.exitCode = 1;
   // The same loss written with loops over Float64Array (examples/network/loops.ts): the same gradient.
-  const [mW1, mb1, mW2, mb2] = grad(networkLoss)(net.W1, net.b1, net.W2, net.b2, X, y);
+  const [{ W1: mW1, b1: mb1, W2: mW2, b2: mb2 }] = grad(networkLoss)(net, X, y);
   const [lW1, lb1, lW2, lb2] = grad(loopsLoss)(net.W1.data, net.b1.data, net.W2.data, net.b2.data, X.data, y, REG);
   let worst = 0;
   for (const [loops, matrices] of [[lW1, mW1], [lb1, mb1], [lW2, mW2], [lb2, mb2]] as const) {

@@ -8,20 +8,22 @@ import { type Matrix, addBias, grad, matmul, matrix, mul, relu, softmaxCrossEntr
 import { REG, SPIRAL_NET, initParams } from "./network/params.js";
 import { spiral } from "./network/spiral.js";
 
-/** @differentiable */
-export function networkLoss(W1: Matrix, b1: Matrix, W2: Matrix, b2: Matrix, X: Matrix, y: Int32Array): number {
-  const hidden = relu(addBias(matmul(X, W1), b1)); // ReLU activation
-  const scores = addBias(matmul(hidden, W2), b2);
-  const dataLoss = softmaxCrossEntropy(scores, y); // mean of -log(softmax) at the labels
-  const regLoss = 0.5 * REG * (sum(mul(W1, W1)) + sum(mul(W2, W2)));
-  return dataLoss + regLoss;
-}
-
+/** The network's parameters: two layers of weights and biases. */
 export interface Network {
   W1: Matrix;
   b1: Matrix;
   W2: Matrix;
   b2: Matrix;
+}
+
+/** @differentiable */
+export function networkLoss(net: Network, X: Matrix, y: Int32Array): number {
+  const { W1, b1, W2, b2 } = net;
+  const hidden = relu(addBias(matmul(X, W1), b1)); // ReLU activation
+  const scores = addBias(matmul(hidden, W2), b2);
+  const dataLoss = softmaxCrossEntropy(scores, y); // mean of -log(softmax) at the labels
+  const regLoss = 0.5 * REG * (sum(mul(W1, W1)) + sum(mul(W2, W2)));
+  return dataLoss + regLoss;
 }
 
 /** The network's parameters as matrices over network/params.ts's seeded initialization. */
@@ -43,15 +45,22 @@ export function accuracy(net: Network, X: Matrix, y: Int32Array): number {
   return right / scores.rows;
 }
 
+/**
+ * The gradient of the loss with respect to the network alone: tsgrad compiles this call to
+ * `networkLoss_grad_net`, which computes no gradient for the data X.
+ */
+export const networkGrad = grad(networkLoss, { wrt: [0] });
+
 /** Full-batch gradient descent with tsgrad's gradient; `onProgress` every `every` steps. */
 export function train(net: Network, X: Matrix, y: Int32Array, steps: number, stepSize: number, every: number, onProgress: (step: number, loss: number) => void): void {
-  const lossGrad = grad(networkLoss, { wrt: [0, 1, 2, 3] });
   for (let step = 0; step <= steps; step++) {
-    if (step % every === 0) onProgress(step, networkLoss(net.W1, net.b1, net.W2, net.b2, X, y));
+    if (step % every === 0) onProgress(step, networkLoss(net, X, y));
     if (step === steps) break;
-    const [dW1, db1, dW2, db2] = lossGrad(net.W1, net.b1, net.W2, net.b2, X, y);
-    for (const [param, g] of [[net.W1, dW1], [net.b1, db1], [net.W2, dW2], [net.b2, db2]] as const) {
-      for (let i = 0; i < param.data.length; i++) param.data[i] -= stepSize * g.data[i];
+    const [dnet] = networkGrad(net, X, y);
+    for (const key of ["W1", "b1", "W2", "b2"] as const) {
+      const param = net[key].data;
+      const g = dnet[key].data;
+      for (let i = 0; i < param.length; i++) param[i] -= stepSize * g[i];
     }
   }
 }

@@ -133,16 +133,23 @@ export function grad(f: ScalarFunction, options?: GradOptions<readonly number[]>
  * itself is returned. Local arrays of f come from the runtime's stack, so code over numbers and
  * arrays allocates nothing; matrix operations still allocate their results.
  */
-export function gradInto<F extends ScalarFunction>(f: F): (grads: Grads<Parameters<F>>, ...args: Parameters<F>) => Grads<Parameters<F>> {
+export function gradInto<F extends ScalarFunction>(f: F): (grads: Grads<Parameters<F>>, ...args: Parameters<F>) => Grads<Parameters<F>>;
+export function gradInto<F extends ScalarFunction, const W extends readonly ParamIndex<F>[]>(
+  f: F,
+  options: GradOptions<W>,
+): (grads: GradsAt<Parameters<F>, W>, ...args: Parameters<F>) => GradsAt<Parameters<F>, W>;
+export function gradInto(f: ScalarFunction, options?: GradOptions<readonly number[]>): (grads: any, ...args: any[]) => any {
   const c = compiled(f, "gradInto");
-  if (c.gradInto) return c.gradInto as any;
+  if (c.gradInto && options?.wrt === undefined) return c.gradInto;
   const g = gradientOf(f, "gradInto");
-  // Compiled by an older tsgrad: copy a fresh gradient in (allocates, but gives the same result).
+  const pick = picker(options?.wrt, f.length);
+  // With wrt (where the transformer did not compile grad(f, { wrt }) to its own gradient), or
+  // compiled by an older tsgrad: copy a fresh gradient in (allocates, but gives the same result).
   return function (this: unknown, grads: any[], ...args: any[]) {
-    const fresh = g.apply(this, args);
-    fresh.forEach((g: any, i) => (grads[i] = copyGradient(grads[i], g)));
+    const fresh = pick(g.apply(this, args));
+    fresh.forEach((g: any, i: number) => (grads[i] = copyGradient(grads[i], g)));
     return grads;
-  } as any;
+  };
 }
 
 /** valueAndGrad(f)(...args) → { value, grad }: the value of f and its gradients, from one forward pass. */

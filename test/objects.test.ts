@@ -205,7 +205,7 @@ describe("object parameters", () => {
     expect(g[0].layer.b).toEqual(dm.layer.b);
     const back = runtime.vjp(m.predict)(model(), x).backward(2);
     expect(back[0].bias).toBeCloseTo(2 * dm.bias, 14);
-    expect(Array.from(back[1])).toEqual(Array.from(dx, (v) => 2 * v));
+    expect(Array.from(back[1])).toEqual(Array.from(dx as Float64Array, (v) => 2 * v));
     expect(runtime.grad(m.predict, { wrt: [0] })(model(), x)[0].scale).toBe(dm.scale);
     // gradInto refills the same buffers and overwrites the numbers.
     const grads = m.predict_grad(model(), Float64Array.of(5, 5, 5));

@@ -189,11 +189,11 @@ describe("numericGrad", () => {
     const [da, db, dp, dl] = numericGrad(f, [a, b, p, labels]) as any;
     expect(da[0]).toBeCloseTo(6, 6);
     expect(da[1]).toBeCloseTo(-2, 6);
-    expect(Array.from(db).map((v: number) => +v.toFixed(6))).toEqual([1, 4]);
+    expect(Array.from(db as ArrayLike<number>).map((v) => +v.toFixed(6))).toEqual([1, 4]);
     expect(db).toBeInstanceOf(Float64Array);
     expect(dp.s).toBeCloseTo(20, 6);
-    expect(Array.from(dp.v).map((v: number) => +v.toFixed(6))).toEqual([10, 0]);
-    expect(Array.from(dp.M.data).map((v: number) => +v.toFixed(6))).toEqual([0, 8]);
+    expect(Array.from(dp.v as ArrayLike<number>).map((v) => +v.toFixed(6))).toEqual([10, 0]);
+    expect(Array.from(dp.M.data as ArrayLike<number>).map((v) => +v.toFixed(6))).toEqual([0, 8]);
     expect([dp.M.rows, dp.M.cols]).toEqual([1, 2]);
     expect(Array.from(dl)).toEqual([0]); // labels are data
     expect(a).toEqual([1, -2]);

@@ -40,6 +40,8 @@ interface FileContext {
   derivatives: { custom: CustomDerivative; local: string }[];
   /** Top-level names generated code declares or imports whatever the functions need: f_grad, registerGradient, ... */
   generated: Set<string>;
+  /** The parameter lists `grad(f, { wrt: [...] })` asks for, by function: each gets a gradient of its own. */
+  wrts: Map<ts.Node, number[][]>;
 }
 
 /** The runtime's names generated code may import; kept free for it. */
@@ -49,7 +51,50 @@ function fileContext(file: ts.SourceFile, program: ts.Program): FileContext {
   const checker = program.getTypeChecker(); // first: binding sets the parent links findDifferentiable reads
   const generated = new Set(RUNTIME_NAMES);
   for (const d of findDifferentiable(file)) if (!ts.isMethodDeclaration(d.fn)) Object.values(generatedNames(d.name)).forEach((n) => generated.add(n));
-  return { checker, program, file, imports: new Map(), derivatives: [], generated };
+  const wrts = wrtCalls(file, checker);
+  for (const [fn, lists] of wrts) {
+    const d = findDifferentiable(file).find((x) => x.fn === fn)!;
+    lists.forEach((wrt) => Object.values(wrtNames(d, wrt)).forEach((n) => generated.add(n)));
+  }
+  return { checker, program, file, imports: new Map(), derivatives: [], generated, wrts };
+}
+
+/**
+ * The literal `wrt` lists of `grad(f, { wrt: [0, 2] })` and `gradInto(f, { wrt: [...] })` calls in
+ * the file, for f a @differentiable function declared in it (not a method), by f: distinct lists,
+ * in the order first met. Other calls are left to the runtime, which picks from the full gradient.
+ */
+function wrtCalls(file: ts.SourceFile, checker: ts.TypeChecker): Map<ts.Node, number[][]> {
+  const found = new Map<ts.Node, number[][]>();
+  const visit = (n: ts.Node): void => {
+    const wrt = ts.isCallExpression(n) ? staticWrt(n, checker, file) : undefined;
+    if (wrt) {
+      const lists = found.get(wrt.fn) ?? found.set(wrt.fn, []).get(wrt.fn)!;
+      if (!lists.some((l) => l.join() === wrt.list.join())) lists.push(wrt.list);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(file);
+  return found;
+}
+
+/** `grad(f, { wrt: [0] })` with f a function of this file and wrt literal indices in range → f and [0]. */
+function staticWrt(call: ts.CallExpression, checker: ts.TypeChecker, file: ts.SourceFile): { fn: ts.Node; list: number[]; api: string } | undefined {
+  const api = apiName(call.expression, checker);
+  const [arg, options] = call.arguments;
+  if ((api !== "grad" && api !== "gradInto") || !arg || !options || call.arguments.length !== 2 || !ts.isIdentifier(arg) || !ts.isObjectLiteralExpression(options)) return undefined;
+  const target = resolveFunction(checker, arg);
+  if (!target || target === "unmarked" || target.fn.getSourceFile() !== file || ts.isMethodDeclaration(target.fn)) return undefined;
+  if (options.properties.length !== 1) return undefined;
+  const [prop] = options.properties;
+  if (!ts.isPropertyAssignment(prop) || prop.name.getText() !== "wrt") return undefined;
+  let list: ts.Expression = prop.initializer;
+  while (ts.isAsExpression(list) || ts.isParenthesizedExpression(list) || ts.isSatisfiesExpression(list)) list = list.expression;
+  if (!ts.isArrayLiteralExpression(list) || !list.elements.length || !list.elements.every(ts.isNumericLiteral)) return undefined;
+  const indices = list.elements.map((e) => Number((e as ts.NumericLiteral).text));
+  const arity = target.fn.parameters.length;
+  if (indices.some((i) => !Number.isInteger(i) || i < 0 || i >= arity) || new Set(indices).size !== indices.length) return undefined;
+  return { fn: target.fn, list: indices, api };
 }
 
 export interface CompiledFunction {
@@ -63,15 +108,20 @@ export interface CompiledFunction {
   vector?: boolean;
 }
 
-/** Runs every phase for one function. Returns its generated functions, or why it cannot. */
-export function compileFunction(d: Differentiable, ctx: FileContext, stageName: Stage = "final"): CompiledFunction | DiffError[] {
+/**
+ * Runs every phase for one function. Returns its generated functions, or why it cannot. `wrts`:
+ * the parameter lists `grad(f, { wrt })` asks for in this file, each compiled to a gradient of
+ * those parameters alone (`f_grad_net`), where the others are data and get no backward line.
+ */
+export function compileFunction(d: Differentiable, ctx: FileContext, stageName: Stage = "final", wrts: readonly (readonly number[])[] = []): CompiledFunction | DiffError[] {
   const own = ownDerivative(d, ctx);
   if (own instanceof DiffError) return [own];
   const errors = own ? signatureErrors(d, ctx.checker) : fence(d.fn, ctx.checker);
   if (errors.length) return errors;
   try {
     const names = generatedNames(d.name);
-    const namer = new Namer(Object.values(names));
+    const variants = wrts.map((wrt) => ({ wrt, ...wrtNames(d, wrt) }));
+    const namer = new Namer([...Object.values(names), ...variants.flatMap((v) => [v.grad, v.gradInto])]);
     const staged = own
       ? stageThroughDerivative(d, own, ctx, namer)
       : stage(d, {
@@ -95,20 +145,27 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const raw = stageName === "reverse";
 
     // grad: the seed 1 folds away; only what the backward pass reads is computed.
-    const gNamer = namer.fork();
-    const g = reverse(staged, activity, gNamer, num(1), (name) => runtimeName(ctx, name, gNamer));
-    const gFinished = raw ? g.backward : preaccumulate(finishBackward(g.backward, g.paramAdjoints, g.adjoints), g.adjoints, gNamer);
-    const gSaved = save(staged.body, gFinished, gNamer);
-    const gForward = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
-    const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gSaved.backward) };
-    // The stack keeps what loops save; another, `scratch`, lends f_grad its local arrays.
-    const gStack = savesValues(gSaved.forward) ? runtimeName(ctx, "saved", gNamer) : undefined;
-    const scratch = gForward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", gNamer) : "scratch";
+    const gradient = (fnNames: { grad: string; gradInto: string }, wrt?: readonly number[]) => {
+      const gNamer = namer.fork();
+      // Parameters grad(f, { wrt }) leaves out are data: inactive, so no line computes their gradient.
+      const target = wrt ? { ...staged, data: [...(staged.data ?? []), ...leavesOutside(staged, wrt)] } : staged;
+      const g = reverse(target, wrt ? analyzeActivity(target) : activity, gNamer, num(1), (name) => runtimeName(ctx, name, gNamer));
+      const gFinished = raw ? g.backward : preaccumulate(finishBackward(g.backward, g.paramAdjoints, g.adjoints), g.adjoints, gNamer);
+      const gSaved = save(staged.body, gFinished, gNamer);
+      const gForward = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
+      const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gSaved.backward), wrt };
+      // The stack keeps what loops save; another, `scratch`, lends f_grad its local arrays.
+      const gStack = savesValues(gSaved.forward) ? runtimeName(ctx, "saved", gNamer) : undefined;
+      const scratch = gForward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", gNamer) : "scratch";
+      const gradFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, fnNames.grad, gForward, gSaved.backward, scratch));
+      const gradIntoFn = emit.withStack(gStack ?? "saved", () => emit.emitGradInto(gShape, fnNames.gradInto, gNamer.fresh("grads"), gForward, gSaved.backward, scratch));
+      return { gradFn, gradIntoFn };
+    };
     // A function returning an array has no gradient, only vjp (and jacobian): no f_grad.
     const vector = staged.resultKind !== undefined;
-    const gradFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, names.grad, gForward, gSaved.backward, scratch));
+    const { gradFn, gradIntoFn } = gradient(names);
     if (raw && !vector) return { d, staged, members: [gradFn] };
-    const gradIntoFn = emit.withStack(gStack ?? "saved", () => emit.emitGradInto(gShape, names.gradInto, gNamer.fresh("grads"), gForward, gSaved.backward, scratch));
+    const specialized = vector || raw ? [] : variants.flatMap((v) => Object.values(gradient(v, v.wrt)));
 
     // vjp: the forward pass keeps a cache, the backward pass takes the output's gradient.
     const vjpNamer = namer.fork();
@@ -135,7 +192,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       report,
       vector,
       members: [
-        ...(vector ? [] : [gradFn, gradIntoFn]),
+        ...(vector ? [] : [gradFn, gradIntoFn, ...specialized]),
         emit.withStack(vStack, () => emit.emitForwardFunction(vShape, names.forward, vForward, staged.result, cache, ownStack)),
         emit.withStack(vStack, () => emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache, cacheParam, ownStack !== undefined, staged.resultKind)),
       ],
@@ -218,6 +275,22 @@ function className(m: ts.MethodDeclaration): string {
   const c = m.parent;
   if ((ts.isClassDeclaration(c) || ts.isClassExpression(c)) && c.name) return c.name.text;
   throw new DiffError(Code.UnsupportedFunctionForm, m, "methods of anonymous classes cannot be @differentiable; give the class a name");
+}
+
+/**
+ * The names of the gradient of f with respect to some parameters, after them:
+ *   networkLoss(net, X, y), wrt [0] → networkLoss_grad_net, networkLoss_gradInto_net
+ */
+export function wrtNames(d: Differentiable, wrt: readonly number[]): { grad: string; gradInto: string } {
+  const names = generatedNames(d.name);
+  const suffix = wrt.map((i) => (ts.isIdentifier(d.fn.parameters[i].name) ? d.fn.parameters[i].name.text : `${i}`)).join("_");
+  return { grad: `${names.grad}_${suffix}`, gradInto: `${names.gradInto}_${suffix}` };
+}
+
+/** The staged parameters (leaves) of the user's parameters not in `wrt`. */
+function leavesOutside(staged: StagedFunction, wrt: readonly number[]): string[] {
+  const signature = staged.signature ?? staged.params.map((name) => ({ name, tree: { k: "leaf", name, kind: "number" } as const }));
+  return signature.flatMap((p, i) => (wrt.includes(i) ? [] : leavesOf(p.tree).map((l) => l.name)));
 }
 
 /** A parameter's adjoint if the backward pass writes it, else undefined (its gradient is 0). */
@@ -432,7 +505,7 @@ function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage): F
   const diagnostics: ts.Diagnostic[] = derivativeProblems(program, file);
   const compiled = new Map<ts.Node, CompiledFunction>();
   for (const d of findDifferentiable(file)) {
-    const result = compileFunction(d, ctx, stageName);
+    const result = compileFunction(d, ctx, stageName, ctx.wrts.get(d.fn) ?? []);
     if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
     else compiled.set(d.anchor, result);
   }
@@ -581,6 +654,11 @@ function rewriteApiCall(call: ts.CallExpression, ctx: FileContext, diagnostics: 
   // grad(f) → f_grad and gradInto(f) → f_gradInto: nothing looked up at run time.
   const simple = (api === "grad" || api === "gradInto") && call.arguments.length === 1;
   const generated = (name: string) => generatedNames(name)[api === "gradInto" ? "gradInto" : "grad"];
+  // grad(f, { wrt: [0] }) → f_grad_net: the gradient of those parameters alone.
+  const wrt = staticWrt(call, ctx.checker, ctx.file);
+  if (wrt && ctx.wrts.has(wrt.fn) && ts.isIdentifier(arg)) {
+    return ts.setOriginalNode(emit.identifier(wrtNames(target, wrt.list)[api === "gradInto" ? "gradInto" : "grad"]), call);
+  }
   if (ts.isIdentifier(arg) && simple && target.fn.getSourceFile() === ctx.file && !ts.isMethodDeclaration(target.fn)) {
     return ts.setOriginalNode(emit.identifier(generated(target.name)), call);
   }
@@ -676,7 +754,7 @@ export function generatedText(file: ts.SourceFile, program: ts.Program, options:
   const reports: FunctionReport[] = [];
   for (const d of findDifferentiable(file)) {
     if (options.fn && d.name !== options.fn) continue;
-    const result = compileFunction(d, ctx, options.stage ?? "final");
+    const result = compileFunction(d, ctx, options.stage ?? "final", ctx.wrts.get(d.fn) ?? []);
     if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
     else {
       // f_gradInto is f_grad writing into given buffers: print leaves it out (gen and the plugins emit it).

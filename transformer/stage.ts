@@ -138,7 +138,7 @@ class Stager {
     for (const [symbol, at] of paths) {
       const tree = at.keys.reduce<ParamTree | undefined>((node, key) => (node?.k === "object" ? node.fields.find((f) => f.key === key)?.tree : undefined), signature[at.param].tree);
       if (!tree) continue;
-      if (!this.fn.parameters.some((p) => p.name === symbol.valueDeclaration?.name)) this.aliases.add(symbol);
+      if (!this.fn.parameters.some((p) => ts.isIdentifier(p.name) && checker.getSymbolAtLocation(p.name) === symbol)) this.aliases.add(symbol);
       if (tree.k === "leaf") this.env.set(symbol, tree.name);
       else this.objects.set(symbol, tree);
     }

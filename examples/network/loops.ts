@@ -4,6 +4,8 @@
 //
 //   npx tsgrad print examples/network/loops.ts --fn loopsLoss
 
+import { grad, gradInto } from "tsgrad";
+
 /**
  * scores = relu(X·W1 + b1)·W2 + b2 over n rows of d inputs; the mean softmax loss at the labels y
  * plus 0.5 · reg · (ΣW1² + ΣW2²). W1 is d × h, W2 is h × k, both row-major.
@@ -50,3 +52,11 @@ export function loopsLoss(W1: Float64Array, b1: Float64Array, W2: Float64Array, 
   for (let j = 0; j < W2.length; j++) squares += W2[j] * W2[j];
   return dataLoss / n + 0.5 * reg * squares;
 }
+
+/**
+ * The gradient on the weights and biases alone, the four a training step needs: tsgrad compiles
+ * these calls to `loopsLoss_grad_W1_b1_W2_b2` and `loopsLoss_gradInto_W1_b1_W2_b2`, which compute
+ * no gradient for the data X and reg.
+ */
+export const weightsGrad = grad(loopsLoss, { wrt: [0, 1, 2, 3] });
+export const weightsGradInto = gradInto(loopsLoss, { wrt: [0, 1, 2, 3] });

@@ -109,7 +109,7 @@ function scalarReasons(rows, m) {
 
 function networkReasons(rows, m) {
   const out = [];
-  const g = m.network.networkLoss_grad;
+  const g = m.network.networkLoss_grad_net;
   const wrong = rows.filter((r) => r.failed);
   if (wrong.length) {
     out.push(
@@ -126,24 +126,18 @@ function networkReasons(rows, m) {
     out.push(
       ...render(
         "Two-layer network, matrix ops",
-        `${matrix.map((r) => `${r.name}: tsgrad / hand-written ${x2(r.tsgradOverHand.median)}, gradient / objective ${x2(r.gradOverObjective.median)} (its own forward pass: ${x2(r.gradOverOwnForward.median)})`).join("; ")}. ${matrix[0].ownForwardOverObjective ? ` The function itself, \`networkLoss\` run as plain code, takes ${x2(matrix[0].ownForwardOverObjective.median)} the hand-written forward pass: each matrix op allocates its result.` : ""} The hand-written backprop (examples/network/hand.ts) computes only the four parameter gradients, into buffers it allocates once, each matrix product as one sum per entry. The generated \`networkLoss_grad\` (\`npx tsgrad print examples/network.ts --fn networkLoss\`) does more:`,
+        `${matrix.map((r) => `${r.name}: tsgrad / hand-written ${x2(r.tsgradOverHand.median)}, gradient / objective ${x2(r.gradOverObjective.median)} (its own forward pass: ${x2(r.gradOverOwnForward.median)})`).join("; ")}. ${matrix[0].ownForwardOverObjective ? ` The function itself, \`networkLoss\` run as plain code, takes ${x2(matrix[0].ownForwardOverObjective.median)} the hand-written forward pass: each matrix op allocates its result.` : ""} The hand-written backprop (examples/network/hand.ts) computes only the four parameter gradients, into buffers it allocates once, each matrix product as one sum per entry. So does the generated \`networkLoss_grad_net\` (what \`grad(networkLoss, { wrt: [0] })\` compiles to; \`npx tsgrad print examples/network.ts --fn networkLoss\`: no gradient on the data X, whose cost \`grad(networkLoss)\` shows in the ablations below), but:`,
         [
           reason(
-            "It computes the gradient on the data `X` too (a fifth matrix product, as large as the first layer's forward product), because `f_grad` differentiates with respect to every array parameter; `grad(f, { wrt })` only picks from the result afterwards (see the table below for what it costs).",
-            "networkLoss_grad",
-            g,
-            /dX = |\(dX,/,
-          ),
-          reason(
             `It allocates: ${allocs} forward intermediates (\`matmul\`, \`addBias\`, \`relu\`, and \`mul(W1, W1)\`, \`mul(W2, W2)\` for the regularizer, which the hand-written code sums directly) and ${zeros} gradient buffers with \`zerosLike\` per call, three of them N × H = ${300 * 100} numbers; \`gradInto\` reuses only the five parameter gradients.`,
-            "networkLoss_grad",
+            "networkLoss_grad_net",
             g,
             /zerosLike\(|= mul\(/,
             12,
           ),
           reason(
             "It copies: an adjoint that passes through `addBias` unchanged is copied into a new buffer (`dprod = dscores`, `dXW1 = dbiased`: N × H numbers) before the product that reads it, where the hand-written code reads `dscores` and `dhidden` directly.",
-            "networkLoss_grad",
+            "networkLoss_grad_net",
             g,
             /addTo\(/,
           ),
@@ -153,22 +147,21 @@ function networkReasons(rows, m) {
   }
   const loops = rows.filter((r) => !r.failed && /loops/.test(r.name));
   if (loops.length) {
-    const lg = m.networkLoops.loopsLoss_grad;
+    const lg = m.networkLoops.loopsLoss_grad_W1_b1_W2_b2;
     out.push(
       ...render(
         "Two-layer network, loops",
-        `${loops.map((r) => `${r.name}: tsgrad / hand-written ${x2(r.tsgradOverHand.median)}, gradient / objective ${x2(r.gradOverObjective.median)} (its own forward pass: ${x2(r.gradOverOwnForward.median)})`).join("; ")}. The generated \`loopsLoss_grad\` (\`npx tsgrad print examples/network/loops.ts --fn loopsLoss\`):`,
+        `${loops.map((r) => `${r.name}: tsgrad / hand-written ${x2(r.tsgradOverHand.median)}, gradient / objective ${x2(r.gradOverObjective.median)} (its own forward pass: ${x2(r.gradOverOwnForward.median)})`).join("; ")}. The generated \`loopsLoss_grad_W1_b1_W2_b2\` (what \`grad(loopsLoss, { wrt: [0, 1, 2, 3] })\` compiles to; \`npx tsgrad print examples/network/loops.ts --fn loopsLoss\`) computes, like the hand-written code, no gradient on the data X, but:`,
         [
-          reason("computes the gradient on the data `X` in the first layer's reverse loop, which the hand-written code skips (see the table below for what it costs);", "loopsLoss_grad", lg, /dX\[/),
           reason(
             "adds into gradient arrays inside its innermost loops, a load and a store per multiply-add (here, for each point, class and hidden unit, into `dW2` and `dhidden`), where the hand-written code sums each entry of a product in a local and writes it once (examples/network/hand.ts measured that 1.3–1.6x faster in V8);",
-            "loopsLoss_grad",
+            "loopsLoss_grad_W1_b1_W2_b2",
             lg,
             /^\s*d(W2|hidden|W1)\[[^\]]*\*[^\]]*\] \+=/,
           ),
           reason(
             "pushes values per iteration that the hand-written code keeps in its workspace arrays (`hidden`, `probs`): the pre-activation of each hidden unit of each point, and per point the running maximum and the exponential of each class;",
-            "loopsLoss_grad",
+            "loopsLoss_grad_W1_b1_W2_b2",
             lg,
             /saved\.push\(|saved\.pop\(\)/,
             8,

@@ -212,8 +212,8 @@ export function networkWorkload(m, matrix) {
   const { d, h, k } = P.SPIRAL_NET;
   const { W1, b1, W2, b2 } = params;
   const reg = P.REG;
-  const mats = [matrix(d, h, W1.slice()), matrix(1, h, b1.slice()), matrix(h, k, W2.slice()), matrix(1, k, b2.slice()), matrix(y.length, d, X.slice())];
-  const matArgs = [...mats, y];
+  const net = { W1: matrix(d, h, W1.slice()), b1: matrix(1, h, b1.slice()), W2: matrix(h, k, W2.slice()), b2: matrix(1, k, b2.slice()) };
+  const matArgs = [net, matrix(y.length, d, X.slice()), y];
   const loopArgs = [W1, b1, W2, b2, X, y, reg];
   const work = H.makeWorkspace(y.length, P.SPIRAL_NET);
   const grads = P.zeroParams(P.SPIRAL_NET);
@@ -224,21 +224,24 @@ export function networkWorkload(m, matrix) {
   const count = W1.length + b1.length + W2.length + b2.length;
   const fdTimed = arraysFd(loss, [W1, b1, W2, b2], spread(count, 100));
   const tfjs = networkTfjs(params, X, y, reg);
-  // f_gradInto, where this build of tsgrad generates it: the gradient into earlier buffers.
-  const matInto = network.networkLoss_gradInto;
-  const loopInto = L.loopsLoss_gradInto;
-  const matIntoArgs = matInto ? [network.networkLoss_grad(...matArgs), ...matArgs] : null;
-  const loopIntoArgs = loopInto ? [L.loopsLoss_grad(...loopArgs), ...loopArgs] : null;
+  // The gradients a training step asks for, `grad(f, { wrt })` compiled to the weights' alone
+  // (networkLoss_grad_net, loopsLoss_grad_W1_b1_W2_b2), as the hand-written backprop computes; and
+  // their gradInto twins, into the buffers of an earlier result.
+  const matGrad = network.networkLoss_grad_net;
+  const loopGrad = L.loopsLoss_grad_W1_b1_W2_b2;
+  const matInto = network.networkLoss_gradInto_net;
+  const loopInto = L.loopsLoss_gradInto_W1_b1_W2_b2;
+  const matIntoArgs = [matGrad(...matArgs), ...matArgs];
+  const loopIntoArgs = [loopGrad(...loopArgs), ...loopArgs];
+  const matWeights = (g) => flat([g[0].W1.data, g[0].b1.data, g[0].W2.data, g[0].b2.data]);
 
   const handGradient = () => (H.lossAndGradHand(...handArgs), flat([grads.W1, grads.b1, grads.W2, grads.b2]));
-  // Ablations: tsgrad's code without the lines that compute the gradient on the data X.
-  const matNoData = withoutLines(network.networkLoss_grad, /\(dX,/, m.runtime, { REG: P.REG });
-  const loopNoData = withoutLines(L.loopsLoss_grad, /^\s*dX\[/, m.runtime);
+  // Ablations: the gradient of every parameter, the data X included (`grad(f)`).
   const rows = [
-    { name: "network, matrix ops: `grad`", forward: "matrix forward", tsgrad: "matrix tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: matNoData && "matrix tsgrad, no dX", ablationWhat: "without its lines for the gradient on X" },
-    ...(matInto ? [{ name: "network, matrix ops: `gradInto`", forward: "matrix forward", tsgrad: "matrix tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }] : []),
-    { name: "network, loops: `grad`", forward: "loops forward", tsgrad: "loops tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: loopNoData && "loops tsgrad, no dX", ablationWhat: "without its lines for the gradient on X" },
-    ...(loopInto ? [{ name: "network, loops: `gradInto`", forward: "loops forward", tsgrad: "loops tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }] : []),
+    { name: "network, matrix ops: `grad(networkLoss, { wrt: [0] })`", forward: "matrix forward", tsgrad: "matrix tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: "matrix tsgrad, all", ablationWhat: "`grad(networkLoss)`, with the gradient on X" },
+    { name: "network, matrix ops: `gradInto`", forward: "matrix forward", tsgrad: "matrix tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" },
+    { name: "network, loops: `grad(loopsLoss, { wrt: [0, 1, 2, 3] })`", forward: "loops forward", tsgrad: "loops tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: "loops tsgrad, all", ablationWhat: "`grad(loopsLoss)`, with the gradients on X and reg" },
+    { name: "network, loops: `gradInto`", forward: "loops forward", tsgrad: "loops tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" },
   ];
   return {
     id: "network",
@@ -248,29 +251,27 @@ export function networkWorkload(m, matrix) {
     options: { rounds: 31, batchNs: 2e7, warmupNs: 5e8 },
     check() {
       const hand = handGradient();
-      const loops = L.loopsLoss_grad(...loopArgs);
-      const mat = network.networkLoss_grad(...matArgs);
       const checks = [
         { what: "hand-written vs central differences (all partials)", error: maxError(fd(), hand), tolerance: TOL.fd },
-        { what: "tsgrad `grad` (matrix ops) vs hand-written", error: maxError(flat(mat.slice(0, 4).map((g) => g.data)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad"] },
-        { what: "tsgrad `grad` (loops) vs hand-written", error: maxError(flat(loops.slice(0, 4)), hand), tolerance: TOL.exact, entries: ["loops tsgrad"] },
+        { what: "tsgrad `grad` wrt the weights (matrix ops) vs hand-written", error: maxError(matWeights(matGrad(...matArgs)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad"] },
+        { what: "tsgrad `grad` wrt the weights (loops) vs hand-written", error: maxError(flat(loopGrad(...loopArgs)), hand), tolerance: TOL.exact, entries: ["loops tsgrad"] },
+        { what: "tsgrad `gradInto` (matrix ops) vs hand-written", error: maxError(matWeights(matInto(...matIntoArgs)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad into"] },
+        { what: "tsgrad `gradInto` (loops) vs hand-written", error: maxError(flat(loopInto(...loopIntoArgs)), hand), tolerance: TOL.exact, entries: ["loops tsgrad into"] },
+        { what: "tsgrad `grad` of every parameter (matrix ops) vs hand-written", error: maxError(matWeights(network.networkLoss_grad(...matArgs)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad, all"] },
+        { what: "tsgrad `grad` of every parameter (loops) vs hand-written", error: maxError(flat(L.loopsLoss_grad(...loopArgs).slice(0, 4)), hand), tolerance: TOL.exact, entries: ["loops tsgrad, all"] },
+        { what: "TensorFlow.js (float32) vs hand-written", error: maxError(flat(tfjs()), hand), tolerance: TOL.tfjsArray, entries: ["tfjs"] },
       ];
-      if (matInto) checks.push({ what: "tsgrad `gradInto` (matrix ops) vs hand-written", error: maxError(flat(matInto(...matIntoArgs).slice(0, 4).map((g) => g.data)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad into"] });
-      if (loopInto) checks.push({ what: "tsgrad `gradInto` (loops) vs hand-written", error: maxError(flat(loopInto(...loopIntoArgs).slice(0, 4)), hand), tolerance: TOL.exact, entries: ["loops tsgrad into"] });
-      checks.push({ what: "TensorFlow.js (float32) vs hand-written", error: maxError(flat(tfjs()), hand), tolerance: TOL.tfjsArray, entries: ["tfjs"] });
-      if (matNoData) checks.push({ what: "ablation: tsgrad (matrix ops) without its dX lines vs hand-written", error: maxError(flat(matNoData(...matArgs).slice(0, 4).map((g) => g.data)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad, no dX"] });
-      if (loopNoData) checks.push({ what: "ablation: tsgrad (loops) without its dX lines vs hand-written", error: maxError(flat(loopNoData(...loopArgs).slice(0, 4)), hand), tolerance: TOL.exact, entries: ["loops tsgrad, no dX"] });
       return checks;
     },
     entries: () => [
       entry("matrix forward", network.networkLoss, matArgs),
-      entry("matrix tsgrad", network.networkLoss_grad, matArgs),
-      ...(matNoData ? [entry("matrix tsgrad, no dX", matNoData, matArgs)] : []),
-      ...(matInto ? [entry("matrix tsgrad into", matInto, matIntoArgs)] : []),
+      entry("matrix tsgrad", matGrad, matArgs),
+      entry("matrix tsgrad, all", network.networkLoss_grad, matArgs),
+      entry("matrix tsgrad into", matInto, matIntoArgs),
       entry("loops forward", L.loopsLoss, loopArgs),
-      entry("loops tsgrad", L.loopsLoss_grad, loopArgs),
-      ...(loopNoData ? [entry("loops tsgrad, no dX", loopNoData, loopArgs)] : []),
-      ...(loopInto ? [entry("loops tsgrad into", loopInto, loopIntoArgs)] : []),
+      entry("loops tsgrad", loopGrad, loopArgs),
+      entry("loops tsgrad, all", L.loopsLoss_grad, loopArgs),
+      entry("loops tsgrad into", loopInto, loopIntoArgs),
       entry("hand forward", H.lossHand, [params, X, y, work, reg]),
       entry("hand", H.lossAndGradHand, handArgs),
       entry("FD", fdTimed, [], { scale: count / 100 }),
@@ -279,10 +280,10 @@ export function networkWorkload(m, matrix) {
     rows,
     /** Functions whose bytes allocated per call (one training step's gradient) are reported. */
     allocation: [
-      { name: "tsgrad, matrix ops: `networkLoss_grad`", entry: "matrix tsgrad", fn: network.networkLoss_grad, args: matArgs },
-      ...(matInto ? [{ name: "tsgrad, matrix ops: `networkLoss_gradInto`", entry: "matrix tsgrad into", fn: matInto, args: matIntoArgs }] : []),
-      { name: "tsgrad, loops: `loopsLoss_grad`", entry: "loops tsgrad", fn: L.loopsLoss_grad, args: loopArgs },
-      ...(loopInto ? [{ name: "tsgrad, loops: `loopsLoss_gradInto`", entry: "loops tsgrad into", fn: loopInto, args: loopIntoArgs }] : []),
+      { name: "tsgrad, matrix ops: `networkLoss_grad_net`", entry: "matrix tsgrad", fn: matGrad, args: matArgs },
+      { name: "tsgrad, matrix ops: `networkLoss_gradInto_net`", entry: "matrix tsgrad into", fn: matInto, args: matIntoArgs },
+      { name: "tsgrad, loops: `loopsLoss_grad_W1_b1_W2_b2`", entry: "loops tsgrad", fn: loopGrad, args: loopArgs },
+      { name: "tsgrad, loops: `loopsLoss_gradInto_W1_b1_W2_b2`", entry: "loops tsgrad into", fn: loopInto, args: loopIntoArgs },
       { name: "hand-written: `lossAndGradHand`", entry: "hand", fn: H.lossAndGradHand, args: handArgs },
     ],
   };
