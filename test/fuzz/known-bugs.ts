@@ -19,21 +19,19 @@ export interface KnownBug {
 // Math.max/min inside a loop assigned the function's own binding; a return under a constant test
 // inside a loop lost its gradient; a loop under a constant test read its frame out of scope; a
 // return of Math.max under a constant test in a loop declared f twice; y = Math.exp(y) in a
-// branch before a loop that updates y gave e^y + 1 for e^y.
+// branch before a loop that updates y gave e^y + 1 for e^y; a local array read only by a loop's
+// start (`for (let i = u.length - 1; ...)`) was dropped from the forward pass (ReferenceError); an
+// array created after an early return had no gradient array (now refused at its declaration).
 export const knownBugs: readonly KnownBug[] = [
   {
-    // `const u = new Float64Array(2); ... for (let i = u.length - 1; i >= 0; i--)`: f_grad and
-    // f_forward drop the declaration of u (no gradient flows through it) but keep the loop, whose
-    // initializer reads u.length: "ReferenceError: u is not defined".
-    feature: "local-length-in-loop-init",
-    test: "a local array read only in a loop's initializer: f_grad and f_forward must keep its declaration",
-  },
-  {
-    // `if (x > 0.5) return 1; const u = new Float64Array(1); u[0] = x; return u[0];`: the backward
-    // pass, under `if (!returned)`, adds into du, which is declared nowhere (nor is u in f_grad):
-    // "ReferenceError: du is not defined".
-    feature: "array-after-return",
-    test: "an array created after an early return: its gradient array is declared",
+    // `if (x > 0.7) { x = 2 * x; } else { x = x / 2; u[0] = x; } return u[0];`: the element write
+    // stores x_2, a name the staged branch never defines (its value is x_1, joined after the if),
+    // so f_forward throws "x_2 is not defined" and f_grad loses the gradient through u[0]
+    // (0 instead of 0.5 at x = 0.5). A wrong gradient. The same when the write's index reads x
+    // (`u[Math.floor(x)] = 3`); keyed on a variable copied into an element, or a data-dependent
+    // index, in a branch.
+    feature: "store-of-variable-in-branch",
+    test: "a variable reassigned in both branches of an if, copied into an element in one: the element's gradient",
   },
 ];
 

@@ -135,7 +135,7 @@ export type Stmt =
   | { k: "loop"; form: LoopForm; trips: number; c: Cond | null; body: Stmt[] }
   | { k: "exit"; kind: "break" | "continue"; c: Cond }
   | { k: "return"; c: Cond; e: Expr }
-  /** A local array declared here; only at the function's top level (elsewhere it prints nothing, as tsgrad refuses it). */
+  /** A local array declared here; only at the function's top level before any `return` (elsewhere it prints nothing, as tsgrad refuses it). */
   | { k: "newArray"; a: LocalArray }
   /** h0[ix] = e, += e, -= e on a local array (arr mod those in scope; none: nothing printed). */
   | { k: "store"; arr: number; ix: Index; op: "=" | "+=" | "-="; e: Expr }
@@ -171,7 +171,7 @@ export interface Index {
  * up     for (let i0 = 0; i0 < x.length; i0++)         down   for (let i0 = x.length - 1; i0 >= 0; i0--)
  * from1  for (let i0 = 1; i0 < x.length; i0++)         pairs  for (let i0 = 0; i0 + 1 < x.length; i0++)
  * inner  for (let i1 = i0 + 1; i1 < x.length; i1++)   (i0 the innermost enclosing for counter, else 0)
- * of     for (const e0 of x)                           (an array parameter; over a local array, as up)
+ * of     for (const e0 of x)                           (x an array parameter, arr mod those; with none, as up)
  */
 export const arrayLoopForms = ["up", "down", "from1", "pairs", "inner", "of"] as const;
 export type ArrayLoopForm = (typeof arrayLoopForms)[number];
@@ -437,6 +437,8 @@ interface Scope {
   /** Boolean locals. */
   flags: string[];
   inLoop: boolean;
+  /** Inside a branch of an `if`. */
+  inBranch: boolean;
   /** Arrays: local ones most recently written first, then parameters. */
   arrays: ArrayInScope[];
   /** Counters of the enclosing loops, innermost first, with the values they take in the body. */
@@ -463,6 +465,7 @@ const nested = (s: Scope, inLoop = s.inLoop): Scope => ({
   mutable: [...s.mutable],
   flags: [...s.flags],
   inLoop,
+  inBranch: s.inBranch,
   arrays: [...s.arrays],
   counters: [...s.counters],
 });
@@ -501,9 +504,10 @@ export class Printer {
     else this.lines.push(`function ${name}(${sig}) {`);
     const numbers = params.filter((_, i) => t.params[i] === "number");
     const arrays = t.params.flatMap((p, i): ArrayInScope[] => (p === "number" ? [] : [{ name: params[i], n: p.n, local: false }]));
-    const scope: Scope = { vars: numbers, mutable: [...numbers], flags: [], inLoop: false, arrays, counters: [] };
+    const scope: Scope = { vars: numbers, mutable: [...numbers], flags: [], inLoop: false, inBranch: false, arrays, counters: [] };
     for (const a of t.locals ?? []) this.newArray(a, scope);
-    this.block(t.body, scope, 1);
+    // in the function's own scope, not a block's: what the top level declares reaches the return
+    for (const st of t.body) this.stmt(st, scope, 1);
     const ret = this.expr(t.ret, scope);
     // not the loop counters; every element of the local arrays
     const sunk = [...scope.vars.filter((v) => !/^[ik]\d/.test(v)), ...scope.arrays.filter((a) => a.local).flatMap((a) => Array.from({ length: a.n }, (_, j) => `${a.name}[${j}]`))];
@@ -516,8 +520,9 @@ export class Printer {
     this.lines.push("  ".repeat(depth) + text);
   }
 
-  private block(stmts: readonly Stmt[], outer: Scope, depth: number): void {
+  private block(stmts: readonly Stmt[], outer: Scope, depth: number, branch = false): void {
     const scope = nested(outer);
+    scope.inBranch ||= branch;
     for (const st of stmts) this.stmt(st, scope, depth);
     adopt(outer, scope);
   }
@@ -574,10 +579,10 @@ export class Printer {
         return;
       case "if":
         this.emit(depth, `if (${this.cond(st.c, scope)}) {`);
-        this.block(st.then, scope, depth + 1);
+        this.block(st.then, scope, depth + 1, true);
         if (st.else) {
           this.emit(depth, "} else {");
-          this.block(st.else, scope, depth + 1);
+          this.block(st.else, scope, depth + 1, true);
         }
         this.emit(depth, "}");
         return;
@@ -585,16 +590,17 @@ export class Printer {
         return this.loop(st, scope, depth);
       case "newArray":
         // tsgrad refuses an array created in a loop or a branch
-        if (depth !== 1) return;
-        // known bug: an array created after an early return has no gradient array (known-bugs.ts)
-        if (this.returned) this.features.add("array-after-return");
-        return this.newArray(st.a, scope);
+        // tsgrad refuses an array created in a loop or a branch, or after an early return
+        if (depth === 1 && !this.returned) this.newArray(st.a, scope);
+        return;
       case "store":
       case "storeStep": {
         const locals = scope.arrays.filter((a) => a.local);
         if (!locals.length) return;
         const a = locals[st.arr % locals.length];
         const element = `${a.name}[${this.index(st.ix, a, scope)}]`;
+        // known bug: `u0[0] = x` or `u0[<reads x>] = ...` in a branch where x is reassigned, joined after the if (known-bugs.ts)
+        if (scope.inBranch && ((st.k === "store" && st.e.k === "ref") || st.ix.form === "data")) this.features.add("store-of-variable-in-branch");
         this.emit(depth, st.k === "store" ? `${element} ${st.op} ${this.expr(st.e, scope).s};` : `${element}${st.op};`);
         if (this.mode === "reference") this.emit(depth, `$.v(${element});`);
         scope.arrays.splice(scope.arrays.indexOf(a), 1);
@@ -634,7 +640,10 @@ export class Printer {
    */
   private arrayLoop(st: Extract<Stmt, { k: "arrayLoop" }>, scope: Scope, depth: number): void {
     if (!scope.arrays.length) return this.loop({ k: "loop", form: "for", trips: 2, c: st.c, body: st.body }, scope, depth);
-    const a = scope.arrays[st.arr % scope.arrays.length];
+    // for...of goes over a parameter (arr mod those), the other forms over any array
+    const params = scope.arrays.filter((p) => !p.local);
+    const over = st.form === "of" && params.length ? params : scope.arrays;
+    const a = over[st.arr % over.length];
     const inner = nested(scope, true);
     const extra = (test: string) => (st.c ? `${test} && ${this.condAt(st.c, scope)}` : test);
     if (st.form === "of" && !a.local) {
@@ -654,8 +663,6 @@ export class Printer {
         pairs: ["0", `${i} + 1 < ${a.name}.length`, 0, n - 2],
         inner: [outer ? `${outer.name} + 1` : "0", `${i} < ${a.name}.length`, outer ? outer.lo + 1 : 0, n - 1],
       }[st.form] as [string, string, number, number];
-      // known bug: a local array read only in a loop's initializer is dropped as dead (known-bugs.ts)
-      if (st.form === "down" && a.local) this.features.add("local-length-in-loop-init");
       this.emit(depth, `for (let ${i} = ${init}; ${extra(test)}; ${i}${st.form === "down" ? "--" : "++"}) {`);
       inner.vars.push(i);
       inner.counters.unshift({ name: i, lo, hi, start: true });
@@ -690,7 +697,7 @@ export class Printer {
       clamped: [`Math.min(${i.name} + ${ix.c % 3}, ${len} - 1)`, 0, a.n - 1],
     }[form] as [string, number, number];
     // an empty range: the loop never runs; otherwise wrap what could leave [0, n)
-    const safe = i.hi < i.lo || (lo >= 0 && hi < a.n) ? e : lo >= 0 ? `(${e}) % ${len}` : `Math.abs(${e}) % ${len}`;
+    const safe = i.hi < i.lo || (lo >= 0 && hi < a.n) ? e : lo >= 0 ? `${e.includes(" ") ? `(${e})` : e} % ${len}` : `Math.abs(${e}) % ${len}`;
     return this.mode === "reference" ? `$.index(${safe}, ${a.n})` : safe;
   }
 
