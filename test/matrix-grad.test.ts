@@ -33,6 +33,21 @@ export function everyOp(A: Matrix, B: Matrix, v: Float64Array, w: Float64Array, 
   const u = matvec(A, v);
   return mean(z) + sum(p) * 0.1 + dot(u, w) + mean(mul(A, A));
 }
+
+/**
+ * Gradients that pass through add and addBias unchanged: a fresh buffer that would only copy
+ * another's shares it. add(a, b) gives da and db the same gradient; only one may share it, since
+ * the earlier mul(a, b) adds into both afterwards in the backward pass.
+ */
+/** @differentiable */
+export function passThrough(A: Matrix, B: Matrix, c: Matrix): number {
+  const a = relu(A);
+  const b = exp(B);
+  const p = mul(a, b);
+  const s = add(a, b);
+  const t = addBias(s, c);
+  return sum(mul(t, t)) + sum(p);
+}
 `;
 
 let m: Record<string, any>;
@@ -113,6 +128,19 @@ describe("matrix operations in @differentiable functions", () => {
     const { cache } = m.everyOp_forward(...args);
     const back = m.everyOp_backward(cache, 2);
     expectAllClose(back[0].data, g[0].data.map((v: number) => 2 * v), 1e-14);
+  });
+});
+
+describe("gradients shared where an op passes them through unchanged", () => {
+  it("add and addBias: one buffer shared per gradient, the same values as finite differences", () => {
+    const args = [rand(3, 4, 5, 0.8), rand(3, 4, 6, 0.5), rand(1, 4, 7, 0.5)];
+    const g = m.passThrough_grad(...args);
+    for (const i of [0, 1, 2]) expectAllClose(g[i].data, numeric(m.passThrough, args, i), 1e-6);
+    const body = js.slice(js.indexOf("function passThrough_grad("), js.indexOf("function passThrough_gradInto("));
+    expect(body).toMatch(/const ds = dt; \/\/ ds \+= dt \(ds was zero\): dt's buffer, shared/);
+    // da shares ds, db does not (or mul(a, b)'s addition into da would change db).
+    expect(body.match(/ = ds; /g)?.length).toBe(1);
+    expect(body).toMatch(/addTo\(d[ab], ds\)/);
   });
 });
 

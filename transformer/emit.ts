@@ -291,7 +291,8 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
       line = declareConst(s.adj, f.createNumericLiteral(0), ts.NodeFlags.Let);
     } else if (s.k === "alloc") {
       const copy = s.from && f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier("Float64Array"), "from"), undefined, [f.createIdentifier(s.from)]);
-      line = declareConst(s.adj, copy || zeroBuffer(s.vector, s.like, s.zeros));
+      line = declareConst(s.adj, s.same ? f.createIdentifier(s.same) : copy || zeroBuffer(s.vector, s.like, s.zeros));
+      if (s.same) ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.adj} += ${s.same} (${s.adj} was zero): ${s.same}'s buffer, shared`, false);
     } else if (s.k === "kernel") {
       // addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores
       line = f.createExpressionStatement(f.createCallExpression(f.createIdentifier(s.callee), undefined, s.args.map(exprToTs)));
@@ -557,7 +558,7 @@ export function emitGradInto(shape: FunctionShape, name: string, grads: string, 
 function pooledPasses(forward: readonly Stmt[], backward: readonly BStmt[], scratch: string): { forwardLines: ts.Statement[]; backwardLines: ts.Statement[]; release: ts.Statement[] } {
   const call = (method: string, args: ts.Expression[]) => f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(scratch), method), undefined, args);
   const locals = new Set(forward.flatMap((s) => (s.k === "array" ? [s.name] : [])));
-  const allocs = new Map(backward.flatMap((s) => (s.k === "alloc" && s.vector && locals.has(s.like) ? [[s.like, s] as const] : [])));
+  const allocs = new Map(backward.flatMap((s) => (s.k === "alloc" && s.vector && !s.same && locals.has(s.like) ? [[s.like, s] as const] : [])));
   const order: string[] = [];
   const forwardLines = forward.flatMap((s): ts.Statement[] => {
     if (s.k !== "array") return emitForward([s]);

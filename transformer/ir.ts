@@ -222,12 +222,13 @@ export type BStmt =
    * adding one operand's gradient into its buffer `adj`. `like` is the operand, whose shape the
    * buffer has; `zeros` the runtime function allocating it (zerosLike).
    */
-  | { k: "kernel"; adj: string; callee: string; args: Expr[]; math: string; like: string; vector: boolean; zeros: string }
+  | { k: "kernel"; adj: string; callee: string; args: Expr[]; math: string; like: string; vector: boolean; zeros: string; identity?: boolean }
   /**
    * `const dh = zerosLike(h)` (or `new Float64Array(v.length)`): a buffer before its first kernel;
-   * with `from`, a copy of the returned array's gradient (`Float64Array.from(dh)`).
+   * with `from`, a copy of the returned array's gradient (`Float64Array.from(dh)`); with `same`,
+   * that gradient's own buffer (`const dprod = dscores`, see optimize.ts).
    */
-  | { k: "alloc"; adj: string; like: string; vector: boolean; zeros: string; from?: string }
+  | { k: "alloc"; adj: string; like: string; vector: boolean; zeros: string; from?: string; same?: string }
   /** A comment of its own, on the next line: `// this iteration's local gradients, per unit of dx`. */
   | { k: "note"; text: string }
   | BLoop

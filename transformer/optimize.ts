@@ -240,7 +240,7 @@ function dropEmptyComments(body: BStmt[]): BStmt[] {
  * mentioned outside it (or in both branches) is declared `let dv = 0` before the `if`; one that
  * lives in a single branch is declared there, like any other.
  */
-function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string, number>, adjoints: ReadonlySet<string>): BStmt[] {
+function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string, number>, adjoints: ReadonlySet<string>, aliased: Set<string> = new Set()): BStmt[] {
   const out: BStmt[] = [];
   for (const s of body) {
     if ((s.k === "acc" || s.k === "set") && !declared.has(s.adj)) {
@@ -249,7 +249,15 @@ function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string
     } else if (s.k === "kernel" && !declared.has(s.adj)) {
       // A matrix buffer starts at zero, then each kernel adds into it.
       declared.add(s.adj);
-      out.push({ k: "alloc", adj: s.adj, like: s.like, vector: s.vector, zeros: s.zeros }, s);
+      const source = s.identity && s.args[1].k === "ref" && !aliased.has(s.args[1].name) ? s.args[1].name : undefined;
+      if (source) {
+        // dprod += dscores into a fresh buffer is dscores itself: share it. Nothing writes dscores
+        // after this block (its contributions all come before), so later kernels adding into
+        // dprod change no number still to be read. One sharer per buffer (add(A, B) gives dA and
+        // dB the same dy: the second gets a copy, or writes into dA would reach dB).
+        aliased.add(source);
+        out.push({ k: "alloc", adj: s.adj, like: s.like, vector: s.vector, zeros: s.zeros, same: source });
+      } else out.push({ k: "alloc", adj: s.adj, like: s.like, vector: s.vector, zeros: s.zeros }, s);
     } else if (s.k === "loop") {
       // Adjoints of values from outside the loop accumulate across iterations: declared before it.
       for (const adj of mentions(s.body).keys()) {
@@ -318,7 +326,7 @@ export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): S
       if ((s.k === "acc" || s.k === "set") && s.index) refsOf(s.index, out);
     } else if (s.k === "grads") s.args.forEach((a) => refsOf(a, out));
     else if (s.k === "kernel") s.args.forEach((a) => refsOf(a, out)), out.add(s.like);
-    else if (s.k === "alloc") out.add(s.like);
+    else if (s.k === "alloc") out.add(s.same ?? s.like);
     else if (s.k === "if") {
       refsOf(s.test, out);
       readsOf(s.then, out);

@@ -147,7 +147,9 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
       const math = grad.math.replace(/[A-Za-z_]\w*/g, (w) => (names.has(w) ? printName(names.get(w)!) : w));
       if (grad.kind === "contribution") return [{ k: "acc", adj, value: { k: "call", callee: runtime(grad.call), args } }];
       const vector = rule.kinds[i] === "vector";
-      return [{ k: "kernel", adj, callee: runtime(grad.call), args, math, like: operandName(arg)!, vector, zeros: vector ? "" : runtime("zerosLike") }];
+      // addTo(dA, dy): the operand's gradient is the output's, unchanged (addBias, add).
+      const identity = grad.call === "addTo" && grad.args.length === 2 && grad.args[1] === "dy";
+      return [{ k: "kernel", adj, callee: runtime(grad.call), args, math, like: operandName(arg)!, vector, zeros: vector ? "" : runtime("zerosLike"), identity }];
     });
 
   // A local array's gradient: one number per element, zero before the backward pass starts.

@@ -135,12 +135,6 @@ function networkReasons(rows, m) {
             /zerosLike\(|= mul\(/,
             12,
           ),
-          reason(
-            "It copies: an adjoint that passes through `addBias` unchanged is copied into a new buffer (`dprod = dscores`, `dXW1 = dbiased`: N × H numbers) before the product that reads it, where the hand-written code reads `dscores` and `dhidden` directly.",
-            "networkLoss_grad_net",
-            g,
-            /addTo\(/,
-          ),
         ],
       ),
     );
