@@ -9,7 +9,7 @@
 // thin lookup over that registry; no derivative is computed at run time by this file.
 
 import type { Matrix } from "./ops/matrix.js";
-import { copyGradient, fillJacobianRow, jacobianBlock } from "./tree.js";
+import { copyGradient, fillJacobianRow, jacobianBlock, numberSlots, zeroGradient } from "./tree.js";
 
 /** The gradient of a value of type T has the same shape as T. */
 export type Grad<T> = unknown extends T
@@ -91,7 +91,7 @@ function compiled(f: Function, api: string): CompiledGradient {
 /** f_grad, or an error saying what to use for a function that returns an array. */
 function gradientOf(f: Function, api: string): (...args: any[]) => any[] {
   const g = compiled(f, api).grad;
-  if (!g) throw new TypeError(`tsgrad: ${api}(${f.name || "<anonymous>"}): it returns an array, so it has no gradient; use vjp(f) with the output's gradient, or jacobian(f)`);
+  if (!g) throw new TypeError(`tsgrad: ${api}(${f.name || "<anonymous>"}): it returns an array or an object, so it has no gradient; use vjp(f) with the output's gradient, or jacobian(f)`);
   return g;
 }
 
@@ -170,17 +170,23 @@ export function valueAndGrad(f: ScalarFunction, options?: GradOptions<readonly n
   };
 }
 
-/** A function tsgrad differentiates: it returns a number, or an array it creates. */
-export type DifferentiableFunction = (...args: any[]) => number | Float64Array | number[];
+/** What a @differentiable function returns: a number, an array it creates, or an object of those. */
+export type Output = number | Float64Array | number[] | object;
+
+/** A function tsgrad differentiates. */
+export type DifferentiableFunction = (...args: any[]) => Output;
+
+/** The gradient on an output: a number for a number, an array of its length for an array, an object of those for an object. */
+export type OutputGrad<R> = R extends number ? number : R extends Float64Array | readonly number[] ? ArrayLike<number> : { [K in keyof R]: OutputGrad<R[K]> };
 
 /** The result of `vjp(f)(...args)`: the value, and the backward pass to run later. */
 export interface Vjp<P extends readonly unknown[], R = number> {
   value: R;
   /**
-   * Runs the backward pass with the given gradient on the output (a number, or an array of the
-   * output's length for a function returning an array); may be called more than once.
+   * Runs the backward pass with the given gradient on the output (a number; an array of the
+   * output's length for an array; for an object, one per field); may be called more than once.
    */
-  backward(dout: R extends number ? number : ArrayLike<number>): Grads<P>;
+  backward(dout: OutputGrad<R>): Grads<P>;
 }
 
 /** vjp(f)(...args) runs the forward pass and keeps its cache; `backward(dout)` runs the backward pass. */
@@ -206,21 +212,24 @@ export type JacobianBlock<T> = T extends number
 export type Jacobians<P extends readonly unknown[]> = { -readonly [K in keyof P]-?: JacobianBlock<P[K]> };
 
 /**
- * jacobian(f)(...args) for f returning an array of m numbers: one block per parameter, row i the
- * gradient of output i (by m backward passes over one forward pass). A number parameter's block
- * is a Float64Array of m entries; an array parameter's, an m × length Matrix.
+ * jacobian(f)(...args) for f returning m numbers (an array, or an object of numbers and arrays,
+ * its numbers counted field by field): one block per parameter, row i the gradient of output i
+ * (by m backward passes over one forward pass). A number parameter's block is a Float64Array of
+ * m entries; an array parameter's, an m × length Matrix; an object's, an object of blocks.
  */
-export function jacobian<F extends (...args: any[]) => Float64Array | number[]>(f: F): (...args: Parameters<F>) => Jacobians<Parameters<F>> {
+export function jacobian<F extends (...args: any[]) => Exclude<Output, number>>(f: F): (...args: Parameters<F>) => Jacobians<Parameters<F>> {
   const { forward, backward } = compiled(f, "jacobian");
   return function (this: unknown, ...args: any[]) {
     const { value, cache } = forward.apply(this, args);
-    const m = (value as ArrayLike<number>).length;
+    // The seed has the output's shape; its numbers are set to 1 one at a time.
+    const seed = [zeroGradient(value)];
+    const slots = numberSlots(seed);
+    const m = slots.length;
     const blocks = args.map((a) => jacobianBlock(a, m));
-    const seed = new Float64Array(m);
     for (let i = 0; i < m; i++) {
-      seed.fill(0);
-      seed[i] = 1;
-      const row = backward.call(this, cache, seed);
+      slots[i].set(1);
+      const row = backward.call(this, cache, seed[0]);
+      slots[i].set(0);
       row.forEach((g: any, p: number) => fillJacobianRow(blocks[p], g, i));
     }
     return blocks;

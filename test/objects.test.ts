@@ -89,6 +89,16 @@ export function aliasSum(a: Float64Array, w: number): number {
   return s + b[0] * b.length;
 }
 
+/** A function returning an object: a number computed in it, an array it made, a copied number. */
+/** @differentiable */
+export function stats(v: Float64Array, p: { s: number }): { mean: number; squares: Float64Array; s: number } {
+  let total = 0;
+  for (let i = 0; i < v.length; i++) total += v[i];
+  const squares = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) squares[i] = p.s * v[i] * v[i];
+  return { mean: total / v.length, squares, s: p.s };
+}
+
 /** The types: gradients mirror the objects, no casts. */
 export function typed(m: Model, x: Float64Array): number {
   const [dm, dx] = grad(predict)(m, x);
@@ -101,7 +111,11 @@ export function typed(m: Model, x: Float64Array): number {
   const back = vjp(predict)(m, x).backward(1)[0].bias;
   const [[bm]] = [grad(predict, { wrt: [0] })(m, x)];
   const block: Matrix = jacobian(scaled)({ s: 1, v: x })[0].v;
-  return W.length + b.length + s + value + again.length + into[0].bias + back + bm.bias + block.rows;
+  const out = vjp(stats)(x, { s: 2 });
+  const mean: number = out.value.mean;
+  const [dv, dp] = out.backward({ mean: 1, squares: [0, 0, 0], s: 0 });
+  const J: Matrix = jacobian(stats)(x, { s: 2 })[0];
+  return W.length + b.length + s + value + again.length + into[0].bias + back + bm.bias + block.rows + mean + dv.length + dp.s + J.rows;
 }
 `;
 
@@ -226,6 +240,33 @@ describe("object parameters", () => {
     expect(Array.from(J.s)).toEqual([1, 4, 9]);
     expect([J.v.rows, J.v.cols]).toEqual([3, 3]);
     expect(Array.from(J.v.data)).toEqual([3, 0, 0, 0, -6, 0, 0, 0, 9]);
+  });
+
+  it("a function returning an object: vjp takes one gradient per field, jacobian counts its numbers field by field", () => {
+    const v = Float64Array.of(1, -2, 3);
+    const p = { s: 1.5 };
+    const out = runtime.vjp(m.stats)(v, p);
+    expect(out.value.mean).toBeCloseTo(2 / 3, 15);
+    expect(Array.from(out.value.squares)).toEqual([1.5, 6, 13.5]);
+    // f = a·mean + Σ c_i squares_i + e·s: df/dv_i = a/n + 2 s c_i v_i, df/ds = Σ c_i v_i² + e.
+    const seed = { mean: 0.3, squares: Float64Array.of(1, 0.5, -1), s: 2 };
+    const [dv, dp] = out.backward(seed);
+    expect(Array.from(dv)).toEqual([0.1 + 2 * 1.5 * 1 * 1, 0.1 + 2 * 1.5 * 0.5 * -2, 0.1 + 2 * 1.5 * -1 * 3].map((x) => expect.closeTo(x, 14)));
+    expect(dp.s).toBeCloseTo(1 + 0.5 * 4 - 9 + 2, 14);
+    expect(Array.from(seed.squares)).toEqual([1, 0.5, -1]); // the output's gradient is not written
+    // The same through finite differences of the scalar <seed, f(v, p)>.
+    const inner = (vv: Float64Array, pp: { s: number }) => {
+      const r = m.stats(vv, pp);
+      return seed.mean * r.mean + r.squares.reduce((a: number, q: number, i: number) => a + seed.squares[i] * q, 0) + seed.s * r.s;
+    };
+    check(inner, [v, p], [dv, dp]);
+    // Rows: mean, squares[0..2], s; columns of the v block: v_0..v_2.
+    const [Jv, Jp] = runtime.jacobian(m.stats)(v, p);
+    expect([Jv.rows, Jv.cols]).toEqual([5, 3]);
+    expect(Array.from(Jv.data.slice(0, 3)).map((x: number) => +x.toFixed(12))).toEqual([1 / 3, 1 / 3, 1 / 3].map((x) => +x.toFixed(12)));
+    expect(Array.from(Jv.data.slice(3, 12))).toEqual([3, 0, 0, 0, -6, 0, 0, 0, 9]);
+    expect(Array.from(Jp.s)).toEqual([0, 1, 4, 9, 1]);
+    expect(() => runtime.grad(m.stats)).toThrow(/returns an array or an object/);
   });
 
   it("the types follow the objects (typed() compiles under strict with no casts) and run", () => {

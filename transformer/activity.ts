@@ -4,7 +4,7 @@
 // Also refuses a gradient that would have to flow through a call tsgrad cannot see into.
 
 import { Code, DiffError } from "./diagnostics.js";
-import { type Stmt, type StagedFunction, forEachDef, forEachStore, operandName, refsOf } from "./ir.js";
+import { type Stmt, type StagedFunction, forEachDef, forEachStore, operandName, refsOf, resultNames } from "./ir.js";
 
 export interface Activity {
   active: ReadonlySet<string>;
@@ -23,7 +23,7 @@ export function analyzeActivity(fn: StagedFunction): Activity {
     forEachStore(fn.body, (st) => varied.has(operandName(st.value)!) && varied.add(st.array));
   }
 
-  const useful = new Set([fn.result]);
+  const useful = new Set(resultNames(fn));
   const errors: DiffError[] = [];
   const backward = (body: readonly Stmt[]): void => {
     for (let i = body.length - 1; i >= 0; i--) {

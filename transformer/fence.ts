@@ -108,6 +108,8 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
           }
           return;
         }
+        // return { loss, h }: numbers and arrays the function made, as its last statement.
+        if (r.expression && ts.isObjectLiteralExpression(skipWrappers(r.expression))) return objectReturn(r, skipWrappers(r.expression) as ts.ObjectLiteralExpression);
         if (r.expression) expression(r.expression);
         else fail(Code.UnsupportedStatement, s, "`return` needs a value: a @differentiable function returns a number on every path");
         return;
@@ -145,6 +147,25 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         return fail(Code.UnsupportedDeclaration, s, "nested functions and classes are not supported in a @differentiable function; move them to module level");
       default:
         return fail(Code.UnsupportedStatement, s, `\`${firstWord(s)}\` statements are not supported in a @differentiable function; use const/let, assignments, if/else and return`);
+    }
+  }
+
+  /** `return { loss: a + b, h }` at the end: each field a number, or an array the function made. */
+  function objectReturn(r: ts.ReturnStatement, o: ts.ObjectLiteralExpression): void {
+    const body = fn.body as ts.Block;
+    if (depth > 0 || body.statements[body.statements.length - 1] !== r) {
+      return fail(Code.UnsupportedStatement, r, "a @differentiable function returns its object with one `return` at the end of the function for now");
+    }
+    for (const p of o.properties) {
+      if (ts.isShorthandPropertyAssignment(p)) {
+        // `{ h }`: the name's symbol is the property's; the variable's is the shorthand's value symbol.
+        const decl = checker.getShorthandAssignmentValueSymbol(p)?.valueDeclaration;
+        const created = decl !== undefined && ts.isVariableDeclaration(decl) && decl.initializer !== undefined && arrayCreation(decl.initializer) !== undefined;
+        if (!created) expression(p.name);
+      } else if (ts.isPropertyAssignment(p) && ts.isIdentifier(p.name)) {
+        const v = skipWrappers(p.initializer);
+        if (!(ts.isIdentifier(v) && isCreatedArray(v))) expression(p.initializer);
+      } else fail(Code.UnsupportedExpression, p, "a returned object lists its fields by name (`{ loss, h: out }`): no spreads, methods or computed keys");
     }
   }
 
@@ -470,8 +491,10 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (code: 
   const signature = checker.getSignatureFromDeclaration(fn);
   const ret = signature && checker.getReturnTypeOfSignature(signature);
   const kind = ret && kindOf(ret, checker);
-  if (ret && !(ret.flags & ts.TypeFlags.NumberLike) && kind !== "Float64Array" && kind !== "number[]") {
-    fail(Code.UnsupportedReturnType, fn.type ?? fn.name ?? fn, `a @differentiable function must return \`number\` (or an array it creates: \`number[]\`, \`Float64Array\`), this one returns \`${checker.typeToString(ret)}\``);
+  const fields = ret && !kind ? typeTree(ret, checker) : undefined;
+  const flat = Array.isArray(fields) && fields.every((f) => f.tree === "number" || f.tree === "Float64Array" || f.tree === "number[]");
+  if (ret && !(ret.flags & ts.TypeFlags.NumberLike) && kind !== "Float64Array" && kind !== "number[]" && !flat) {
+    fail(Code.UnsupportedReturnType, fn.type ?? fn.name ?? fn, `a @differentiable function must return \`number\`, an array it creates (\`number[]\`, \`Float64Array\`) or an object of those (\`{ loss: number; h: Float64Array }\`); this one returns \`${checker.typeToString(ret)}\``);
   }
 }
 

@@ -200,8 +200,20 @@ export interface StagedFunction {
   body: Stmt[];
   result: string;
   /** Set when the function returns an array it made (`result` names it): its vjp takes an array. */
-  resultKind?: "Float64Array" | "number[]";
+  resultKind?: "Float64Array" | "number[]" | "object";
+  /** Set when it returns an object (`return { loss, h }`): its fields, each a value of the body. */
+  outputs?: Output[];
 }
+
+/** A field of a returned object: `loss` → a number the body computes, `h` → an array it made. */
+export interface Output {
+  key: string;
+  name: string;
+  kind: "number" | "Float64Array" | "number[]";
+}
+
+/** The values a function returns: its result, or the fields of the object it returns. */
+export const resultNames = (fn: StagedFunction): string[] => (fn.outputs ? fn.outputs.map((o) => o.name) : [fn.result]);
 
 /**
  * Backward statements: `adj += value` (optimize marks the first one at the top level a declaration,

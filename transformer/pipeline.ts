@@ -13,7 +13,7 @@ import { type CustomDerivative, customDerivatives, type Differentiable, derivati
 import { Code, DiffError, shortPosition, toDiagnostic, uniqueDiagnostics } from "./diagnostics.js";
 import * as emit from "./emit.js";
 import { fence, kindOf, matrixOpOf } from "./fence.js";
-import { type Expr, type StagedFunction, type Stmt, leavesOf, num, ref } from "./ir.js";
+import { type Expr, type StagedFunction, type Stmt, leavesOf, num, ref, resultNames } from "./ir.js";
 import { Namer, generatedNames } from "./naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.js";
 import { reverse } from "./reverse.js";
@@ -139,7 +139,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     if (shape.kinds.includes("Matrix")) shape.zeros = runtimeName(ctx, "zerosLike", namer);
 
     if (stageName === "staged") {
-      const body = [...emit.emitForward(staged.body), ts.factory.createReturnStatement(emit.identifier(staged.result))];
+      const body = [...emit.emitForward(staged.body), ts.factory.createReturnStatement(emit.resultValue(staged.outputs ?? staged.result))];
       return { d, staged, members: [emit.emitStaged(shape, `${d.name}_staged`, body)] };
     }
     const raw = stageName === "reverse";
@@ -161,23 +161,26 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       const gradIntoFn = emit.withStack(gStack ?? "saved", () => emit.emitGradInto(gShape, fnNames.gradInto, gNamer.fresh("grads"), gForward, gSaved.backward, scratch));
       return { gradFn, gradIntoFn };
     };
-    // A function returning an array has no gradient, only vjp (and jacobian): no f_grad.
+    // A function returning an array or an object has no gradient, only vjp (and jacobian): no f_grad.
     const vector = staged.resultKind !== undefined;
-    const { gradFn, gradIntoFn } = gradient(names);
-    if (raw && !vector) return { d, staged, members: [gradFn] };
+    const gradients = vector ? [] : Object.values(gradient(names));
+    if (raw && !vector) return { d, staged, members: [gradients[0]] };
     const specialized = vector || raw ? [] : variants.flatMap((v) => Object.values(gradient(v, v.wrt)));
 
-    // vjp: the forward pass keeps a cache, the backward pass takes the output's gradient.
+    // vjp: the forward pass keeps a cache, the backward pass takes the output's gradient (for an
+    // object, `dout`, unpacked into one gradient per field: dloss, dh).
     const vjpNamer = namer.fork();
-    const seed = vjpNamer.adjoint(staged.result);
+    const outputs = staged.outputs?.map((o) => ({ ...o, seed: vjpNamer.adjoint(o.name) }));
+    const seed = outputs ? vjpNamer.fresh("dout") : vjpNamer.adjoint(staged.result);
+    const seeds = outputs ? new Map(outputs.map((o) => [o.name, ref(o.seed)] as const)) : ref(seed);
     const cacheParam = vjpNamer.fresh("cache");
-    const v = reverse(staged, activity, vjpNamer, ref(seed), (name) => runtimeName(ctx, name, vjpNamer));
+    const v = reverse(staged, activity, vjpNamer, seeds, (name) => runtimeName(ctx, name, vjpNamer));
     const vSaved = save(staged.body, preaccumulate(finishBackward(v.backward, v.paramAdjoints, v.adjoints), v.adjoints, vjpNamer), vjpNamer);
     const vBackward = vSaved.backward;
     const reads = readsOf(vBackward);
     // An array parameter's length sizes its gradient: the backward pass reads it.
     shape.params.forEach((p, i) => shape.kinds[i] !== "number" && reads.add(p));
-    const vForward = pruneForward(vSaved.forward, [...reads, staged.result]);
+    const vForward = pruneForward(vSaved.forward, [...reads, ...resultNames(staged)]);
     const cache = definedIn({ ...staged, body: vSaved.forward }).filter((n) => reads.has(n));
     const vShape = { ...shape, gradients: gradientsOf(v.paramAdjoints, vBackward) };
     const ownStack = savesValues(vSaved.forward) ? runtimeName(ctx, "ValueStack") : undefined;
@@ -192,9 +195,10 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       report,
       vector,
       members: [
-        ...(vector ? [] : [gradFn, gradIntoFn, ...specialized]),
-        emit.withStack(vStack, () => emit.emitForwardFunction(vShape, names.forward, vForward, staged.result, cache, ownStack)),
-        emit.withStack(vStack, () => emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache, cacheParam, ownStack !== undefined, staged.resultKind)),
+        ...gradients,
+        ...specialized,
+        emit.withStack(vStack, () => emit.emitForwardFunction(vShape, names.forward, vForward, staged.outputs ?? staged.result, cache, ownStack)),
+        emit.withStack(vStack, () => emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache, cacheParam, ownStack !== undefined, outputs ?? staged.resultKind)),
       ],
     };
   } catch (e) {

@@ -25,9 +25,11 @@ export interface Reversed {
 
 /**
  * `seed` is the gradient on the result: the literal 1 for grad (folded away: `let dnum = invden`),
- * the parameter `df` for a backward pass called with the output's gradient.
+ * the parameter `df` for a backward pass called with the output's gradient; for a function
+ * returning an object, one per field's value (`loss` → ref(dloss), `h` → ref(dh)).
  */
-export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, seed: Expr, runtime: (exported: string) => string = (n) => n): Reversed {
+export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, seed: Expr | ReadonlyMap<string, Expr>, runtime: (exported: string) => string = (n) => n): Reversed {
+  const seeds = seed instanceof Map ? seed : new Map([[fn.result, seed as Expr]]);
   const adjoints = new Map<string, string>();
   const adjointOf = (primal: string): string => {
     let name = adjoints.get(primal);
@@ -37,7 +39,7 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
   const active = (e: Expr) => activity.active.has(operandName(e)!);
   /** `dx += value`, or for an element of an array parameter `da[i] += value`. */
   const addTo = (operand: Expr, value: Expr): BStmt => ({ k: "acc", adj: adjointOf(operandName(operand)!), value, ...(operand.k === "elem" ? { index: operand.index } : {}) });
-  const gradientOf = (d: Def): Expr => (d.name === fn.result ? seed : ref(adjointOf(d.name)));
+  const gradientOf = (d: Def): Expr => seeds.get(d.name) ?? ref(adjointOf(d.name));
 
   const block = (body: readonly Stmt[]): BStmt[] => {
     const out: BStmt[] = [];
@@ -154,9 +156,12 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
 
   // A local array's gradient: one number per element, zero before the backward pass starts.
   const arrays: BStmt[] = [];
-  // The returned array's gradient starts as a copy of the output's (the backward pass writes it).
-  const from = fn.resultKind && seed.k === "ref" ? seed.name : undefined;
-  forEachArray(fn.body, (a) => activity.active.has(a.name) && arrays.push({ k: "alloc", adj: adjointOf(a.name), like: a.name, vector: true, zeros: "", ...(a.name === fn.result && from ? { from } : {}) }));
+  // A returned array's gradient starts as a copy of the output's (the backward pass writes it).
+  const fromOf = (a: string) => {
+    const s = fn.resultKind ? seeds.get(a) : undefined;
+    return s?.k === "ref" ? { from: s.name } : {};
+  };
+  forEachArray(fn.body, (a) => activity.active.has(a.name) && arrays.push({ k: "alloc", adj: adjointOf(a.name), like: a.name, vector: true, zeros: "", ...fromOf(a.name) }));
   const backward = [...arrays, ...block(fn.body)];
   const paramAdjoints = fn.params.map(adjointOf);
   return { backward, paramAdjoints, adjoints: new Set(adjoints.values()) };

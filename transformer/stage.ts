@@ -15,7 +15,7 @@
 import ts from "typescript";
 import { resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
 import { Code, DiffError } from "./diagnostics.js";
-import { type Counter, type Def, type Expr, type Param, type ParamTree, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, leavesOf, num, ref, refsOf, substitute } from "./ir.js";
+import { type Counter, type Def, type Expr, type Output, type Param, type ParamTree, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, leavesOf, num, ref, refsOf, substitute } from "./ir.js";
 import { type TypeTree, typeTree } from "./fence.js";
 import { Namer, tempName } from "./naming.js";
 import { boolOf, simplify } from "./optimize.js";
@@ -51,6 +51,8 @@ class Stager {
   private readonly declared = new Set<string>();
   private calleeGradients = new Set<string>();
   private result = "";
+  /** The fields of a returned object literal (`return { loss, h }`), set at that return. */
+  private outputs?: Output[];
   private resultIsJoin = false;
   /** Set once a return sits under a flag: TypeScript cannot see the result is always assigned. */
   private guarded = false;
@@ -99,9 +101,31 @@ class Stager {
     forEachDef(this.body, (d) => [...refsOf(d.value)].some((n) => changing.has(n)) && (d.snapshot = true));
     const data = signature.flatMap((p) => leavesOf(p.tree).filter((l) => l.kind === "Int32Array").map((l) => l.name));
     const returned = this.localArrays.has(this.result) ? this.body.find((st) => st.k === "array" && st.name === this.result) : undefined;
-    const resultKind = returned?.k === "array" ? returned.kind : undefined;
+    const resultKind = this.outputs ? "object" : returned?.k === "array" ? returned.kind : undefined;
     const objects = signature.some((p) => p.tree.k === "object");
-    return { name: fnName, params, signature: objects ? signature : undefined, data, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result, resultKind };
+    return { name: fnName, params, signature: objects ? signature : undefined, data, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result, resultKind, outputs: this.outputs };
+  }
+
+  /**
+   * return { loss: a + b, h }: each number field staged into a value of its own (named after its
+   * key), each array field the array the function made. The fence allows it only at the end.
+   */
+  private objectResult(e: ts.ObjectLiteralExpression): void {
+    this.outputs = e.properties.map((p): Output => {
+      const key = (p.name as ts.Identifier).text;
+      // `{ h }`: the variable h is the shorthand's value symbol (the name's own symbol is the property).
+      const symbol = ts.isShorthandPropertyAssignment(p) ? this.ctx.checker.getShorthandAssignmentValueSymbol(p) : undefined;
+      const current = symbol ? this.env.get(symbol) : undefined;
+      const value = (p as ts.PropertyAssignment).initializer;
+      const array = current ?? (this.isLocalArray(value) ? (this.current(value as ts.Identifier) as { name: string }).name : undefined);
+      const decl = array !== undefined ? this.body.find((st) => st.k === "array" && st.name === array) : undefined;
+      if (decl?.k === "array") return { key, name: decl.name, kind: decl.kind };
+      const name = this.ctx.namer.fresh(key);
+      if (symbol && current !== undefined) this.emit({ name, assign: false }, ref(current), "copy", [ref(current)], p);
+      else if (symbol) this.emit({ name, assign: false }, { k: "global", text: key }, null, [], p); // a module constant
+      else this.value(value, { name, assign: false });
+      return { key, name, kind: "number" };
+    });
   }
 
   /**
@@ -178,7 +202,8 @@ class Stager {
       const s = statements[i];
       const rest = statements.slice(i + 1);
       if (scope.isExit(s)) {
-        if (ts.isReturnStatement(s) && this.isLocalArray(s.expression!)) this.result = (this.current(s.expression as ts.Identifier) as { name: string }).name;
+        if (ts.isReturnStatement(s) && ts.isObjectLiteralExpression(skipWrappers(s.expression!))) this.objectResult(skipWrappers(s.expression!) as ts.ObjectLiteralExpression);
+        else if (ts.isReturnStatement(s) && this.isLocalArray(s.expression!)) this.result = (this.current(s.expression as ts.Identifier) as { name: string }).name;
         else if (ts.isReturnStatement(s)) this.value(s.expression!, { name: this.result, assign: this.resultIsJoin, note: trailingComment(s) });
         // A return inside a loop is a break that also sets the function's `returned` flag.
         if (ts.isReturnStatement(s) && scope !== FUNCTION_SCOPE) this.setFlag(RETURNED, true, s);
@@ -1182,7 +1207,9 @@ function declaredNames(fn: FunctionNode): string[] {
   const names: string[] = [];
   const visit = (n: ts.Node): void => {
     if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name)) names.push(n.name.text);
-    if (ts.isIdentifier(n) && !ts.isPropertyAccessExpression(n.parent)) names.push(n.text);
+    // Not field names: `model.W`, `{ loss: l }`, `{ W: weights } = model`.
+    const isKey = (ts.isPropertyAccessExpression(n.parent) && n.parent.name === n) || (ts.isPropertyAssignment(n.parent) && n.parent.name === n) || (ts.isBindingElement(n.parent) && n.parent.propertyName === n);
+    if (ts.isIdentifier(n) && !isKey) names.push(n.text);
     ts.forEachChild(n, visit);
   };
   if (fn.body) visit(fn.body);
