@@ -271,3 +271,44 @@ describe("arrays that are refused, at the node", () => {
     expect(r.message).toMatch(/number\[\]/);
   });
 });
+
+describe("reads and writes out of range on every run that reaches them: TS94014 at the node", () => {
+  const diagnosticsOf = (body: string, params = "a: Float64Array, x: number") => {
+    const src = `/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`;
+    return compileToJs(src).diagnostics
+      .filter((d) => d.code === 94014)
+      .map((d) => ({ text: src.slice(d.start!, d.start! + d.length!), message: ts.flattenDiagnosticMessageText(d.messageText, "\n") }));
+  };
+
+  it("the classic off-by-one bounds: <= a.length, a[i + 1] up to the end, a[i - 1] from 0", () => {
+    expect(diagnosticsOf("let s = 0;\nfor (let i = 0; i <= a.length; i++) s += a[i] * x;\nreturn s;")).toEqual([
+      { text: "a[i]", message: expect.stringMatching(/reads a\.length in the loop's last iteration, past the end of `a`/) },
+    ]);
+    expect(diagnosticsOf("let s = 0;\nfor (let i = 0; i < a.length; i++) s += a[i + 1] - a[i];\nreturn s * x;")).toEqual([{ text: "a[i + 1]", message: expect.stringMatching(/last iteration/) }]);
+    expect(diagnosticsOf("let s = 0;\nfor (let i = 0; i < a.length; i++) s += a[i] - a[i - 1];\nreturn s * x;")).toEqual([
+      { text: "a[i - 1]", message: expect.stringMatching(/index -1 in the loop's first iteration.*start the loop at 1/) },
+    ]);
+    expect(diagnosticsOf("let s = 0;\nfor (let i = a.length; i >= 0; i--) s += a[i];\nreturn s * x;")).toHaveLength(1);
+    expect(diagnosticsOf("let s = 0;\nfor (let i = 0; i < a.length - 1; i++) s += a[i + 2];\nreturn s * x;")).toHaveLength(1);
+  });
+
+  it("constant indices: negative, fractional, past a constant length (reads and writes)", () => {
+    expect(diagnosticsOf("return a[-1] * x;")[0].message).toMatch(/index -1, which no array has/);
+    expect(diagnosticsOf("return a[0.5] * x;")).toHaveLength(1);
+    expect(diagnosticsOf("const h = new Float64Array(3);\nh[3] = x;\nreturn h[0];")).toEqual([{ text: "h[3]", message: expect.stringMatching(/past the end of `h`, which has 3 element/) }]);
+  });
+
+  it("never a guess: reads under a branch, loops that can exit early, bounds it cannot relate, are accepted", () => {
+    for (const body of [
+      "let s = 0;\nfor (let i = 0; i < a.length; i++) s += a[i] - (i > 0 ? a[i - 1] : 0);\nreturn s * x;",
+      "let s = 0;\nfor (let i = 0; i < a.length; i++) { if (i + 1 < a.length) s += a[i + 1]; }\nreturn s * x;",
+      "let s = 0;\nfor (let i = 0; i <= a.length; i++) { if (i === a.length) break; s += a[i]; }\nreturn s * x;",
+      "let s = 0;\nfor (let i = 1; i < a.length; i++) s += a[i] - a[i - 1];\nreturn s * x;",
+      "let s = 0;\nfor (let i = 0; i + 1 < a.length; i++) s += a[i + 1];\nreturn s * x;",
+      "let s = 0;\nfor (let i = a.length - 1; i >= 1; i--) s += a[i - 1];\nreturn s * x;",
+      "const h = new Float64Array(3);\nh[2] = x;\nreturn h[2] + a[0];",
+    ]) {
+      expect(diagnosticsOf(body), body).toEqual([]);
+    }
+  });
+});

@@ -18,6 +18,7 @@ export const Code = {
   SideEffect: 94011,
   UnsupportedFunctionForm: 94012,
   InvalidDerivative: 94013,
+  OutOfRange: 94014,
 } as const;
 export type Code = (typeof Code)[keyof typeof Code];
 

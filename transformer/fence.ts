@@ -11,6 +11,7 @@ import ts from "typescript";
 import { type FunctionNode, isRuntimeExport } from "./annotations.js";
 import { matrixRules } from "../runtime/ops/index.js";
 import { arrayCreation } from "./stage.js";
+import { outOfRange } from "./bounds.js";
 import { Code, DiffError } from "./diagnostics.js";
 import type { ValueKind } from "./ir.js";
 
@@ -81,6 +82,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   if (!fn.body) return errors;
   if (ts.isBlock(fn.body)) fn.body.statements.forEach((s) => statement(s));
   else expression(fn.body);
+  for (const o of outOfRange(fn, checker)) fail(Code.OutOfRange, o.node, o.message);
   return errors;
 
   function statement(s: ts.Statement): void {

@@ -1,0 +1,176 @@
+// Finds element reads and writes that are out of range on every run that reaches them, so the
+// fence can refuse them at the node (a read past the end gives `undefined`, then NaN, in the
+// function and in its gradient alike). Only what the code proves, never a guess:
+//   a[-1], a[0.5]                                      a constant index that is never valid
+//   const h = new Float64Array(3); h[3]                a constant index past a constant length
+//   for (let i = 0; i <= a.length; i++) s += a[i]      the last iteration reads a[a.length]
+//   for (let i = 0; i < a.length; i++) d += a[i + 1]   the last iteration reads a[a.length]
+//   for (let i = 0; i < n; i++) d += a[i - 1]          the first iteration reads a[-1]
+// A loop bound proves a read only when the read runs on every iteration: directly in the loop's
+// body (not under an if, a ternary or an inner loop) of a loop with no break, continue or return.
+
+import ts from "typescript";
+import { arrayCreation } from "./stage.js";
+
+/** An element access the program is certain to make out of range, and why. */
+export interface OutOfRange {
+  node: ts.ElementAccessExpression;
+  message: string;
+}
+
+/** What a counting loop's counter ranges over: low ≤ i (a constant) and i ≤ length(array) + offset. */
+interface CounterRange {
+  low?: number;
+  high?: { array: string; offset: number };
+}
+
+export function outOfRange(fn: ts.SignatureDeclaration & { body?: ts.ConciseBody }, checker: ts.TypeChecker): OutOfRange[] {
+  const found: OutOfRange[] = [];
+  const counters = new Map<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isForStatement(n)) {
+      const c = counterOf(n, checker);
+      if (c) counters.set(c.symbol, { loop: n, range: c.range });
+    }
+    if (ts.isElementAccessExpression(n)) {
+      const problem = constantProblem(n, checker) ?? loopProblem(n, counters, checker);
+      if (problem) found.push({ node: n, message: problem });
+    }
+    ts.forEachChild(n, visit);
+  };
+  if (fn.body) visit(fn.body);
+  return found;
+}
+
+/** a[-1], a[1.5], and h[3] of `const h = new Float64Array(3)`. */
+function constantProblem(e: ts.ElementAccessExpression, checker: ts.TypeChecker): string | undefined {
+  const index = constantOf(e.argumentExpression);
+  if (index === undefined) return undefined;
+  if (index < 0 || !Number.isInteger(index)) return `\`${e.getText()}\` reads index ${index}, which no array has (indices are integers from 0); it would read \`undefined\``;
+  const decl = ts.isIdentifier(e.expression) ? checker.getSymbolAtLocation(e.expression)?.valueDeclaration : undefined;
+  const created = decl && ts.isVariableDeclaration(decl) && decl.initializer ? arrayCreation(decl.initializer) : undefined;
+  const length = created && constantOf(created.length);
+  if (length !== undefined && index >= length) return `\`${e.getText()}\` is past the end of \`${e.expression.getText()}\`, which has ${length} element(s) (indices 0 to ${length - 1})`;
+  return undefined;
+}
+
+/** a[i + c] in the body of `for (let i = ...; i < a.length; i++)` where the first or last iteration misses. */
+function loopProblem(e: ts.ElementAccessExpression, counters: ReadonlyMap<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>, checker: ts.TypeChecker): string | undefined {
+  const index = counterPlus(e.argumentExpression, checker);
+  const c = index && counters.get(index.symbol);
+  if (!index || !c || !runsEveryIteration(e, c.loop)) return undefined;
+  const { low, high } = c.range;
+  const text = e.getText();
+  if (high && high.array === arrayText(e.expression) && high.offset + index.offset >= 0) {
+    const at = high.offset + index.offset === 0 ? `${high.array}.length` : `${high.array}.length + ${high.offset + index.offset}`;
+    return `\`${text}\` reads ${at} in the loop's last iteration, past the end of \`${high.array}\`; it would read \`undefined\` (bound the loop with \`<\` one lower, or index \`${high.array}[${index.name}]\`)`;
+  }
+  if (low !== undefined && low + index.offset < 0) {
+    return `\`${text}\` reads index ${low + index.offset} in the loop's first iteration, before the start of \`${e.expression.getText()}\`; start the loop at ${-index.offset}`;
+  }
+  return undefined;
+}
+
+/**
+ * for (let i = F; i < B; i++) or (let i = F; i >= L; i--), i never assigned in the body: the
+ * constants among its bounds and, where B is `a.length` (± a constant), its largest value.
+ */
+function counterOf(loop: ts.ForStatement, checker: ts.TypeChecker): { symbol: ts.Symbol; range: CounterRange } | undefined {
+  const init = loop.initializer;
+  if (!init || !ts.isVariableDeclarationList(init) || init.declarations.length !== 1) return undefined;
+  const [d] = init.declarations;
+  const symbol = ts.isIdentifier(d.name) ? checker.getSymbolAtLocation(d.name) : undefined;
+  const cond = loop.condition;
+  if (!symbol || !d.initializer || !cond || !ts.isBinaryExpression(cond) || !ts.isIdentifier(cond.left) || checker.getSymbolAtLocation(cond.left) !== symbol) return undefined;
+  const step = stepOf(loop.incrementor, symbol, checker);
+  if (step === undefined || assigns(loop.statement, symbol, checker)) return undefined;
+  const op = cond.operatorToken.kind;
+  const from = constantOf(d.initializer);
+  if (step === 1 && (op === ts.SyntaxKind.LessThanToken || op === ts.SyntaxKind.LessThanEqualsToken)) {
+    const bound = lengthPlus(cond.right);
+    const high = bound && { array: bound.array, offset: bound.offset - (op === ts.SyntaxKind.LessThanToken ? 1 : 0) };
+    return { symbol, range: { low: from, high } };
+  }
+  if (step === -1 && (op === ts.SyntaxKind.GreaterThanEqualsToken || op === ts.SyntaxKind.GreaterThanToken)) {
+    const to = constantOf(cond.right);
+    const start = lengthPlus(d.initializer);
+    return { symbol, range: { low: to === undefined ? undefined : to + (op === ts.SyntaxKind.GreaterThanToken ? 1 : 0), high: start } };
+  }
+  return undefined;
+}
+
+/** i++, ++i, i += 1 → 1; i--, --i, i -= 1 → -1. */
+function stepOf(e: ts.Expression | undefined, symbol: ts.Symbol, checker: ts.TypeChecker): 1 | -1 | undefined {
+  if (!e) return undefined;
+  if ((ts.isPostfixUnaryExpression(e) || ts.isPrefixUnaryExpression(e)) && ts.isIdentifier(e.operand) && checker.getSymbolAtLocation(e.operand) === symbol) {
+    return e.operator === ts.SyntaxKind.PlusPlusToken ? 1 : e.operator === ts.SyntaxKind.MinusMinusToken ? -1 : undefined;
+  }
+  if (ts.isBinaryExpression(e) && ts.isIdentifier(e.left) && checker.getSymbolAtLocation(e.left) === symbol && constantOf(e.right) === 1) {
+    return e.operatorToken.kind === ts.SyntaxKind.PlusEqualsToken ? 1 : e.operatorToken.kind === ts.SyntaxKind.MinusEqualsToken ? -1 : undefined;
+  }
+  return undefined;
+}
+
+/** Is the counter assigned anywhere in the loop's body? */
+function assigns(body: ts.Node, symbol: ts.Symbol, checker: ts.TypeChecker): boolean {
+  const target = (t: ts.Expression) => ts.isIdentifier(t) && checker.getSymbolAtLocation(t) === symbol;
+  const found = (n: ts.Node): boolean =>
+    (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment && target(n.left)) ||
+    ((ts.isPostfixUnaryExpression(n) || ts.isPrefixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && target(n.operand)) ||
+    ts.forEachChild(n, found) === true;
+  return found(body);
+}
+
+/** Does `e` run on every iteration of `loop`: in its body, under no branch or inner loop, and the loop has no exit but its test? */
+function runsEveryIteration(e: ts.Node, loop: ts.ForStatement): boolean {
+  for (let n = e.parent; n !== loop; n = n.parent) {
+    if (!n || ts.isIfStatement(n) || ts.isConditionalExpression(n) || ts.isIterationStatement(n, false) || ts.isFunctionLike(n)) return false;
+    if (ts.isBinaryExpression(n) && [ts.SyntaxKind.AmpersandAmpersandToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.QuestionQuestionToken].includes(n.operatorToken.kind)) return false;
+  }
+  if (e.pos < loop.statement.pos) return false; // in the header, not the body
+  const exits = (n: ts.Node): boolean => ts.isBreakStatement(n) || ts.isContinueStatement(n) || ts.isReturnStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, exits) === true);
+  return !exits(loop.statement);
+}
+
+/** i, i + 2, 2 + i, i - 1 → the counter's symbol and the constant added. */
+function counterPlus(e: ts.Expression, checker: ts.TypeChecker): { symbol: ts.Symbol; name: string; offset: number } | undefined {
+  const x = skip(e);
+  if (ts.isIdentifier(x)) {
+    const symbol = checker.getSymbolAtLocation(x);
+    return symbol && { symbol, name: x.text, offset: 0 };
+  }
+  if (!ts.isBinaryExpression(x)) return undefined;
+  const op = x.operatorToken.kind;
+  if (op !== ts.SyntaxKind.PlusToken && op !== ts.SyntaxKind.MinusToken) return undefined;
+  const sign = op === ts.SyntaxKind.PlusToken ? 1 : -1;
+  const right = constantOf(x.right);
+  const left = right !== undefined ? counterPlus(x.left, checker) : undefined;
+  if (left && right !== undefined) return { ...left, offset: left.offset + sign * right };
+  const constant = constantOf(x.left);
+  const counter = sign === 1 && constant !== undefined ? counterPlus(x.right, checker) : undefined;
+  return counter && { ...counter, offset: counter.offset + constant! };
+}
+
+/** a.length, a.length - 2, model.W.length + 1 → the array's text and the constant added. */
+function lengthPlus(e: ts.Expression): { array: string; offset: number } | undefined {
+  const x = skip(e);
+  if (ts.isPropertyAccessExpression(x) && x.name.text === "length") return { array: arrayText(x.expression), offset: 0 };
+  if (!ts.isBinaryExpression(x)) return undefined;
+  const op = x.operatorToken.kind;
+  const c = constantOf(x.right);
+  const base = c !== undefined && (op === ts.SyntaxKind.PlusToken || op === ts.SyntaxKind.MinusToken) ? lengthPlus(x.left) : undefined;
+  return base && { array: base.array, offset: base.offset + (op === ts.SyntaxKind.PlusToken ? c! : -c!) };
+}
+
+/** The text naming an array, `model.W` for `model . W`, so a bound and a read compare. */
+const arrayText = (e: ts.Expression): string => skip(e).getText().replace(/\s+/g, "");
+
+/** 3, -1, (2), 1.5 → the number; anything else undefined. */
+function constantOf(e: ts.Expression): number | undefined {
+  const x = skip(e);
+  if (ts.isNumericLiteral(x)) return Number(x.text);
+  if (ts.isPrefixUnaryExpression(x) && x.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(skip(x.operand))) return -Number((skip(x.operand) as ts.NumericLiteral).text);
+  return undefined;
+}
+
+const skip = (e: ts.Expression): ts.Expression => (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) ? skip(e.expression) : e);
