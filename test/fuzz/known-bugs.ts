@@ -28,8 +28,10 @@ export const knownBugs: readonly KnownBug[] = [
     // stores x_2, a name the staged branch never defines (its value is x_1, joined after the if),
     // so f_forward throws "x_2 is not defined" and f_grad loses the gradient through u[0]
     // (0 instead of 0.5 at x = 0.5). A wrong gradient. The same when the write's index reads x
-    // (`u[Math.floor(x)] = 3`); keyed on a variable copied into an element, or a data-dependent
-    // index, in a branch.
+    // (`u[Math.floor(x)] = 3`), when x is assigned in a nested if or loop of the branch, or when
+    // the write comes first in a loop that assigns x after it; keyed on an if that assigns a
+    // variable anywhere inside it and copies it into an element (or reads it in an element write's
+    // index) anywhere inside it.
     feature: "store-of-variable-in-branch",
     test: "a variable reassigned in both branches of an if, copied into an element in one: the element's gradient",
   },

@@ -423,6 +423,8 @@ function adopt(outer: Scope, inner: Scope): void {
   outer.mutable = inner.mutable.filter((v) => outer.mutable.includes(v));
   // arrays are created at the top level only, and visible to the end of the function
   outer.arrays = inner.arrays;
+  outer.written.push(...inner.written);
+  outer.copied.push(...inner.copied);
 }
 
 /**
@@ -437,8 +439,12 @@ interface Scope {
   /** Boolean locals. */
   flags: string[];
   inLoop: boolean;
-  /** Inside a branch of an `if`. */
-  inBranch: boolean;
+  /**
+   * For a known bug's trigger, what this block did, nested blocks included: the variables it
+   * assigned, and those it copied into an element (`u0[1] = x`) or read in an element write's index.
+   */
+  written: string[];
+  copied: string[];
   /** Arrays: local ones most recently written first, then parameters. */
   arrays: ArrayInScope[];
   /** Counters of the enclosing loops, innermost first, with the values they take in the body. */
@@ -465,7 +471,8 @@ const nested = (s: Scope, inLoop = s.inLoop): Scope => ({
   mutable: [...s.mutable],
   flags: [...s.flags],
   inLoop,
-  inBranch: s.inBranch,
+  written: [],
+  copied: [],
   arrays: [...s.arrays],
   counters: [...s.counters],
 });
@@ -504,7 +511,7 @@ export class Printer {
     else this.lines.push(`function ${name}(${sig}) {`);
     const numbers = params.filter((_, i) => t.params[i] === "number");
     const arrays = t.params.flatMap((p, i): ArrayInScope[] => (p === "number" ? [] : [{ name: params[i], n: p.n, local: false }]));
-    const scope: Scope = { vars: numbers, mutable: [...numbers], flags: [], inLoop: false, inBranch: false, arrays, counters: [] };
+    const scope: Scope = { vars: numbers, mutable: [...numbers], flags: [], inLoop: false, written: [], copied: [], arrays, counters: [] };
     for (const a of t.locals ?? []) this.newArray(a, scope);
     // in the function's own scope, not a block's: what the top level declares reaches the return
     for (const st of t.body) this.stmt(st, scope, 1);
@@ -520,11 +527,12 @@ export class Printer {
     this.lines.push("  ".repeat(depth) + text);
   }
 
-  private block(stmts: readonly Stmt[], outer: Scope, depth: number, branch = false): void {
+  /** Prints a block in a scope of its own, and gives that scope back (for what it wrote and copied). */
+  private block(stmts: readonly Stmt[], outer: Scope, depth: number): Scope {
     const scope = nested(outer);
-    scope.inBranch ||= branch;
     for (const st of stmts) this.stmt(st, scope, depth);
     adopt(outer, scope);
+    return scope;
   }
 
   private stmt(st: Stmt, scope: Scope, depth: number): void {
@@ -577,15 +585,19 @@ export class Printer {
         this.emit(depth, `if (${this.cond(st.c, scope)}) return ${this.expr(st.e, scope).s};`);
         this.returned = true;
         return;
-      case "if":
+      case "if": {
         this.emit(depth, `if (${this.cond(st.c, scope)}) {`);
-        this.block(st.then, scope, depth + 1, true);
+        const branches = [this.block(st.then, scope, depth + 1)];
         if (st.else) {
           this.emit(depth, "} else {");
-          this.block(st.else, scope, depth + 1, true);
+          branches.push(this.block(st.else, scope, depth + 1));
         }
         this.emit(depth, "}");
+        // known bug: an if that assigns x (in a branch, a loop in it, ...) and copies x into an element (known-bugs.ts)
+        const written = branches.flatMap((b) => b.written);
+        if (branches.some((b) => b.copied.some((v) => written.includes(v)))) this.features.add("store-of-variable-in-branch");
         return;
+      }
       case "loop":
         return this.loop(st, scope, depth);
       case "newArray":
@@ -599,8 +611,9 @@ export class Printer {
         if (!locals.length) return;
         const a = locals[st.arr % locals.length];
         const element = `${a.name}[${this.index(st.ix, a, scope)}]`;
-        // known bug: `u0[0] = x` or `u0[<reads x>] = ...` in a branch where x is reassigned, joined after the if (known-bugs.ts)
-        if (scope.inBranch && ((st.k === "store" && st.e.k === "ref") || st.ix.form === "data")) this.features.add("store-of-variable-in-branch");
+        // for a known bug: `u0[0] = x` or `u0[<reads x>] = ...` (see the "if" case)
+        const read = (i: number) => (scope.vars.length ? [scope.vars[i % scope.vars.length]] : []);
+        scope.copied.push(...(st.k === "store" && st.e.k === "ref" ? read(st.e.i) : []), ...(st.ix.form === "data" ? read(st.ix.of) : []));
         this.emit(depth, st.k === "store" ? `${element} ${st.op} ${this.expr(st.e, scope).s};` : `${element}${st.op};`);
         if (this.mode === "reference") this.emit(depth, `$.v(${element});`);
         scope.arrays.splice(scope.arrays.indexOf(a), 1);
@@ -696,8 +709,9 @@ export class Printer {
       previous: [`${i.name} - 1`, i.lo - 1, i.hi - 1],
       clamped: [`Math.min(${i.name} + ${ix.c % 3}, ${len} - 1)`, 0, a.n - 1],
     }[form] as [string, number, number];
-    // an empty range: the loop never runs; otherwise wrap what could leave [0, n)
-    const safe = i.hi < i.lo || (lo >= 0 && hi < a.n) ? e : lo >= 0 ? `${e.includes(" ") ? `(${e})` : e} % ${len}` : `Math.abs(${e}) % ${len}`;
+    // wrap what could leave [0, n), even where the loop never runs (hi < lo): tsgrad refuses
+    // `u0[i1 + 1]` in `for (let i1 = ...; i1 < u0.length; i1++)` as out of range whenever it runs
+    const safe = lo >= 0 && hi < a.n ? e : lo >= 0 ? `${e.includes(" ") ? `(${e})` : e} % ${len}` : `Math.abs(${e}) % ${len}`;
     return this.mode === "reference" ? `$.index(${safe}, ${a.n})` : safe;
   }
 
@@ -788,6 +802,7 @@ export class Printer {
   /** After an assignment, the reference records the new value too. */
   private assigned(depth: number, name: string, scope: Scope): void {
     if (this.mode === "reference") this.emit(depth, `$.v(${name});`);
+    scope.written.push(name);
     recent(scope.vars, name);
     recent(scope.mutable, name);
   }
