@@ -99,14 +99,15 @@ export function checkGradient<F extends ScalarFunction>(
   if (given.length !== args.length) {
     throw new RangeError(`tsgrad: checkGradient got ${given.length} analytic gradient(s) for ${args.length} parameter(s)`);
   }
+  // Paired by path, not position: an object's keys may come in another order than the argument's.
   const numeric = numberSlots(numericGrad(f, args, options) as unknown[]);
-  const analyticSlots = numberSlots(given.slice());
-  if (analyticSlots.length !== numeric.length || analyticSlots.some((a, k) => a.path !== numeric[k].path)) {
-    const first = analyticSlots.find((a, k) => a.path !== numeric[k]?.path)?.path ?? numeric[analyticSlots.length]?.path;
-    throw new TypeError(`tsgrad: the analytic gradient does not have the shape of the arguments (first difference at ${first}); gradients mirror their parameters`);
+  const byPath = new Map(numberSlots(given.slice()).map((s) => [s.path, s]));
+  const missing = numeric.find((n) => !byPath.has(n.path))?.path ?? (byPath.size !== numeric.length ? [...byPath.keys()].find((p) => !numeric.some((n) => n.path === p)) : undefined);
+  if (missing !== undefined) {
+    throw new TypeError(`tsgrad: the analytic gradient does not have the shape of the arguments (first difference at ${missing}); gradients mirror their parameters`);
   }
-  const entries = numeric.map((n, k): GradientCheckEntry => {
-    const a = analyticSlots[k].get();
+  const entries = numeric.map((n): GradientCheckEntry => {
+    const a = byPath.get(n.path)!.get();
     return { index: Number(n.path.slice(1, n.path.indexOf("]"))), path: n.path, analytic: a, numeric: n.get(), relativeError: relativeError(a, n.get()) };
   });
   // Math.max propagates NaN, and `NaN <= tolerance` is false: a NaN gradient never passes.

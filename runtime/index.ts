@@ -56,7 +56,7 @@ export interface GradOptions<W extends readonly number[]> {
 /** What generated code registers for each differentiable function. */
 export interface CompiledGradient {
   /** Absent for a function that returns an array (it has vjp and jacobian, no gradient). */
-  grad?: (...args: any[]) => number[];
+  grad?: (...args: any[]) => any[];
   /** f_gradInto(grads, ...args): f_grad into the buffers of an earlier result (older builds have none). */
   gradInto?: (grads: any, ...args: any[]) => any;
   forward: (...args: any[]) => { value: any; cache: unknown };

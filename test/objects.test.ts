@@ -263,7 +263,7 @@ describe("object parameters", () => {
     // Rows: mean, squares[0..2], s; columns of the v block: v_0..v_2.
     const [Jv, Jp] = runtime.jacobian(m.stats)(v, p);
     expect([Jv.rows, Jv.cols]).toEqual([5, 3]);
-    expect(Array.from(Jv.data.slice(0, 3)).map((x: number) => +x.toFixed(12))).toEqual([1 / 3, 1 / 3, 1 / 3].map((x) => +x.toFixed(12)));
+    expect(Array.from(Jv.data.slice(0, 3) as Float64Array).map((x) => +x.toFixed(12))).toEqual([1 / 3, 1 / 3, 1 / 3].map((x) => +x.toFixed(12)));
     expect(Array.from(Jv.data.slice(3, 12))).toEqual([3, 0, 0, 0, -6, 0, 0, 0, 9]);
     expect(Array.from(Jp.s)).toEqual([0, 1, 4, 9, 1]);
     expect(() => runtime.grad(m.stats)).toThrow(/returns an array or an object/);

@@ -60,7 +60,7 @@ export function exprToTs(e: Expr): ts.Expression {
     case "elem":
       return f.createElementAccessExpression(f.createIdentifier(e.array), exprToTs(e.index));
     case "length":
-      return f.createPropertyAccessExpression(f.createIdentifier(e.array), "length");
+      return f.createPropertyAccessExpression(f.createIdentifier(e.array), e.prop ?? "length");
     case "cond":
       return f.createConditionalExpression(
         wrap(exprToTs(e.test), precedenceOf(e.test) <= CONDITIONAL),

@@ -51,7 +51,8 @@ export function typeTree(t: ts.Type, checker: ts.TypeChecker, depth = 0): TypeTr
   const fields: { key: string; tree: TypeTree }[] = [];
   for (const p of checker.getPropertiesOfType(t)) {
     const decl = p.valueDeclaration;
-    if (!(p.flags & ts.SymbolFlags.Property) || (decl && !ts.isPropertySignature(decl) && !ts.isPropertyDeclaration(decl) && !ts.isPropertyAssignment(decl))) {
+    const data = decl && (ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl) || ts.isPropertyAssignment(decl) || ts.isParameter(decl)); // a constructor's `public w: number` too
+    if (!(p.flags & ts.SymbolFlags.Property) || (decl && !data)) {
       return { error: `field \`${p.name}\` of \`${shown}\` is not a data property (methods and accessors have no gradient)` };
     }
     if (p.flags & ts.SymbolFlags.Optional) return { error: `field \`${p.name}\` of \`${shown}\` is optional; make it required (the gradient has every field)` };
@@ -79,6 +80,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   let depth = 0;
 
   checkSignature(fn, checker, fail);
+  hiddenGlobals(fn, fail);
   if (!fn.body) return errors;
   if (ts.isBlock(fn.body)) fn.body.statements.forEach((s) => statement(s));
   else expression(fn.body);
@@ -201,9 +203,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     }
     for (const d of list.declarations) {
       const part = d.initializer !== undefined && isParamPart(d.initializer);
-      if (ts.isIdentifier(d.name) && d.name.text === "Math") {
-        fail(Code.UnsupportedDeclaration, d.name, "a local named `Math` would hide the Math functions the generated gradient calls; rename it");
-      } else if (part && !(flags & ts.NodeFlags.Const) && !isNumber(d.initializer!)) {
+      if (part && !(flags & ts.NodeFlags.Const) && !isNumber(d.initializer!)) {
         fail(Code.UnsupportedDeclaration, d, "a parameter's arrays and fields are read-only: name them with `const` (`const { W } = model`, `const W = model.W`, `const b = a`)");
       } else if (part && flags & ts.NodeFlags.Const) {
         // const { W1, b1 } = model, const layer = model.layer: names for read-only fields.
@@ -377,7 +377,11 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   function field(p: ts.PropertyAccessExpression): void {
     const kind = kindOf(checker.getTypeAtLocation(p), checker);
     const of = kindOf(checker.getTypeAtLocation(p.expression), checker);
-    if (kind === "number" || (p.name.text === "length" && (isArrayKind(of) || of === "Int32Array"))) return;
+    if (p.name.text === "length" && (isArrayKind(of) || of === "Int32Array")) return;
+    // M.rows, model.W.cols: a matrix's shape, a number like an array's length.
+    if ((p.name.text === "rows" || p.name.text === "cols") && of === "Matrix") return;
+    if (of === "Matrix") return fail(Code.UnsupportedExpression, p, `a matrix's \`${p.name.text}\` cannot be read in a @differentiable function; use its \`rows\` and \`cols\`, and tsgrad's matrix operations for its entries`);
+    if (kind === "number") return;
     if (kind === "Matrix" || kind === "Int32Array" || isArrayKind(kind)) {
       return fail(Code.UnsupportedExpression, p, `the field \`${p.getText()}\` can only be indexed, measured (\`.length\`) or passed to tsgrad's matrix operations in a @differentiable function so far`);
     }
@@ -471,6 +475,21 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     const parts = t.isUnion() ? t.types : [t];
     return parts.some((p) => (p.flags & ts.TypeFlags.NumberLike) !== 0);
   }
+}
+
+/** Globals generated code calls: a local of the same name would hide them. */
+const GENERATED_GLOBALS = new Set(["Math", "Float64Array", "Int32Array", "Array"]);
+
+/** `const Math = ...`, `const { m: Float64Array } = p`, `(Array: number)`: refused at the name. */
+function hiddenGlobals(fn: FunctionNode, fail: (code: Code, node: ts.Node, message: string) => void): void {
+  const visit = (n: ts.Node): void => {
+    const name = (ts.isVariableDeclaration(n) || ts.isBindingElement(n) || ts.isParameter(n)) && ts.isIdentifier(n.name) ? n.name : undefined;
+    if (name && GENERATED_GLOBALS.has(name.text)) {
+      fail(Code.UnsupportedDeclaration, name, `a local named \`${name.text}\` would hide the global \`${name.text}\` the generated gradient uses; rename it`);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(fn);
 }
 
 function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (code: Code, node: ts.Node, message: string) => void): void {

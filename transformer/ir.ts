@@ -14,7 +14,8 @@ export type Expr =
   | { k: "ref"; name: string }
   | { k: "global"; text: string }
   | { k: "elem"; array: string; index: Expr }
-  | { k: "length"; array: string }
+  /** `a.length`, or with `prop` a matrix's `M.rows` / `M.cols`: an integer. */
+  | { k: "length"; array: string; prop?: "rows" | "cols" }
   | { k: "unary"; op: "-" | "!"; arg: Expr }
   | { k: "binary"; op: string; left: Expr; right: Expr }
   | { k: "call"; callee: string; args: Expr[] }

@@ -183,7 +183,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const vForward = pruneForward(vSaved.forward, [...reads, ...resultNames(staged)]);
     const cache = definedIn({ ...staged, body: vSaved.forward }).filter((n) => reads.has(n));
     const vShape = { ...shape, gradients: gradientsOf(v.paramAdjoints, vBackward) };
-    const ownStack = savesValues(vSaved.forward) ? runtimeName(ctx, "ValueStack") : undefined;
+    const ownStack = savesValues(vSaved.forward) ? runtimeName(ctx, "ValueStack", vjpNamer) : undefined;
     const vStack = ownStack ? vjpNamer.fresh("saved") : "saved";
     const start = d.fn.getSourceFile().getLineAndCharacterOfPosition(d.fn.getStart());
     const loops = loopReports(vBackward);

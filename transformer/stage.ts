@@ -81,10 +81,11 @@ class Stager {
 
   run(fnName: string): StagedFunction {
     const { namer } = this.ctx;
+    this.calleeGradients = calleeGradientNames(this.fn, this.ctx.checker);
     const signature = this.parameters();
     const params = signature.flatMap((p) => leavesOf(p.tree).map((l) => l.name));
-    params.forEach((name) => this.declared.add(name));
-    this.calleeGradients = calleeGradientNames(this.fn, this.ctx.checker);
+    // Locals declared later go around every name the generated functions bind at their top.
+    [...params, ...signature.map((p) => p.name)].forEach((name) => this.declared.add(name));
     this.result = namer.fresh(fnName);
     const body = this.fn.body!;
     if (!ts.isBlock(body)) {
@@ -143,11 +144,15 @@ class Stager {
     const paths = objectPaths(this.fn, checker);
     const aliasOf = new Map<string, string>();
     for (const [symbol, at] of paths) if (at.keys.length && !aliasOf.has(pathKey(at))) aliasOf.set(pathKey(at), symbol.name);
+    // Leaves are unpacked at the top of the generated functions, beside the parameters: an alias
+    // declared in an inner scope may not take a parameter's name there, nor two leaves one name.
     const leafNames = new Set<string>();
+    const paramNames = new Set(this.fn.parameters.flatMap((p) => (ts.isIdentifier(p.name) ? [p.name.text] : [])));
+    const free = (name: string) => !leafNames.has(name) && !paramNames.has(name) && !this.calleeGradients.has(name) && !RESERVED.has(name);
     const nameLeaf = (param: number, prefix: string, keys: string[]): string => {
       const alias = aliasOf.get(pathKey({ param, keys }));
       const key = keys[keys.length - 1];
-      const name = alias !== undefined && !leafNames.has(alias) ? alias : key !== undefined && !namer.has(key) && !RESERVED.has(key) ? namer.claim(key) : namer.fresh([prefix, ...keys].join("_"));
+      const name = alias !== undefined && free(alias) ? namer.claim(alias) : key !== undefined && free(key) && !namer.has(key) ? namer.claim(key) : namer.fresh([prefix, ...keys].join("_"));
       leafNames.add(name);
       return name;
     };
@@ -157,7 +162,10 @@ class Stager {
       const t = typeTree(checker.getTypeAtLocation(p), checker) as TypeTree; // the fence let through only these
       const name = ts.isIdentifier(p.name) ? p.name.text : namer.fresh(parameterName(p));
       if (ts.isIdentifier(p.name) && !Array.isArray(t)) this.env.set(this.symbol(p.name), name);
-      return { name, tree: build(t, i, name, []), type: p.type?.getText() };
+      paramNames.add(name);
+      // An unannotated parameter (a contextually typed arrow's) gets its type written out.
+      const type = p.type?.getText() ?? checker.typeToString(checker.getTypeAtLocation(p), this.fn, ts.TypeFormatFlags.NoTruncation);
+      return { name, tree: build(t, i, name, []), type };
     });
     for (const [symbol, at] of paths) {
       const tree = at.keys.reduce<ParamTree | undefined>((node, key) => (node?.k === "object" ? node.fields.find((f) => f.key === key)?.tree : undefined), signature[at.param].tree);
@@ -434,7 +442,7 @@ class Stager {
   private isIntegerExpr(e: ts.Expression): boolean {
     const x = skip(e);
     if (ts.isNumericLiteral(x)) return Number.isInteger(Number(x.text));
-    if (ts.isPropertyAccessExpression(x) && isLength(x)) return this.condition(x).k === "length";
+    if (ts.isPropertyAccessExpression(x) && (isLength(x) || x.name.text === "rows" || x.name.text === "cols")) return this.condition(x).k === "length";
     if (ts.isIdentifier(x)) {
       const current = this.isLocal(x) ? this.env.get(this.symbol(x)) : undefined;
       return current !== undefined && this.counters.has(current);
@@ -659,8 +667,11 @@ class Stager {
     if (ts.isIdentifier(e)) return this.isLocal(e) ? this.current(e) : { k: "global", text: e.text };
     const field = this.fieldRef(e);
     if (field) return field;
-    // a[i] and a.length of an array parameter (the fence allows no other arrays).
-    if (ts.isElementAccessExpression(e) || (ts.isPropertyAccessExpression(e) && isLength(e))) return this.condition(e);
+    // a[i] and a.length of an array parameter (the fence allows no other arrays), M.rows of a matrix.
+    if (ts.isElementAccessExpression(e) || (ts.isPropertyAccessExpression(e) && (isLength(e) || e.name.text === "rows" || e.name.text === "cols"))) {
+      const read = this.condition(e);
+      if (read.k !== "global") return read;
+    }
     if (ts.isPropertyAccessExpression(e)) return { k: "global", text: e.getText() };
     return undefined;
   }
@@ -1043,6 +1054,10 @@ export function exprFromTs(e: ts.Expression, resolve: (e: ts.Identifier | ts.Pro
     const array = go(e.expression);
     if (array.k === "ref") return { k: "length", array: array.name };
   }
+  if (ts.isPropertyAccessExpression(e) && (e.name.text === "rows" || e.name.text === "cols")) {
+    const matrix = go(e.expression);
+    if (matrix.k === "ref") return { k: "length", array: matrix.name, prop: e.name.text };
+  }
   if (ts.isElementAccessExpression(e)) {
     const array = go(e.expression);
     if (array.k === "ref") return { k: "elem", array: array.name, index: go(e.argumentExpression) };
@@ -1170,13 +1185,14 @@ function objectPaths(fn: FunctionNode, checker: ts.TypeChecker): Map<ts.Symbol, 
 function parameterName(p: ts.ParameterDeclaration): string {
   const type = p.type && ts.isTypeReferenceNode(p.type) ? p.type.typeName : undefined;
   const text = type ? (ts.isIdentifier(type) ? type.text : type.right.text) : "params";
-  return text[0].toLowerCase() + text.slice(1);
+  const name = text[0].toLowerCase() + text.slice(1);
+  return RESERVED.has(name) ? "params" : name;
 }
 
 /** Words that are valid field names but not variable names: such a field is named by its path. */
 const RESERVED = new Set(
   ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with " +
-    "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity Math").split(" "),
+    "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity Math Float64Array Int32Array Array").split(" "),
 );
 
 const ARITHMETIC: Partial<Record<ts.SyntaxKind, string>> = {
