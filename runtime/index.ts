@@ -131,7 +131,7 @@ export function grad(f: ScalarFunction, options?: GradOptions<readonly number[]>
  *   for (...) { gradInto(loss)(grads, W, b, X, y); ... }   // zeroed and refilled in place
  * Array (and Matrix) gradients are filled in place, number gradients overwritten, and `grads`
  * itself is returned. Local arrays of f come from the runtime's stack, so code over numbers and
- * arrays allocates nothing; matrix operations still allocate their results.
+ * arrays allocates nothing; matrix operations write into matrices lent by the runtime's pool.
  */
 export function gradInto<F extends ScalarFunction>(f: F): (grads: Grads<Parameters<F>>, ...args: Parameters<F>) => Grads<Parameters<F>>;
 export function gradInto<F extends ScalarFunction, const W extends readonly ParamIndex<F>[]>(

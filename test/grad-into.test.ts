@@ -83,3 +83,57 @@ describe("gradInto", () => {
     expect(into, `gradInto ${into} B/call, grad ${fresh} B/call`).toBeLessThan(64);
   });
 });
+
+// The network again, with matrix operations and its weights in one object, as in examples/network.ts.
+const matrixSource = `import { type Matrix, addBias, grad, gradInto, matmul, mul, relu, softmaxCrossEntropy, sum } from "tsgrad";
+export { matrix } from "tsgrad";
+export interface Net { W1: Matrix; b1: Matrix; W2: Matrix; b2: Matrix }
+/** @differentiable */
+export function netLoss(net: Net, X: Matrix, y: Int32Array): number {
+  const { W1, b1, W2, b2 } = net;
+  const hidden = relu(addBias(matmul(X, W1), b1));
+  const scores = addBias(matmul(hidden, W2), b2);
+  return softmaxCrossEntropy(scores, y) + 0.5e-3 * (sum(mul(W1, W1)) + sum(mul(W2, W2)));
+}
+export const netGrad = grad(netLoss, { wrt: [0] });
+export const netGradInto = gradInto(netLoss, { wrt: [0] });
+`;
+
+describe("gradInto with matrix operations", () => {
+  let n: Record<string, any>;
+  beforeAll(async () => {
+    ({ module: n } = await compile(matrixSource));
+  }, 60_000);
+  const data = spiral({ seed: 1 });
+  const p = initParams({ d: 2, h: 100, k: 3 }, 3, 0.5);
+  const args = () => {
+    const { matrix } = n;
+    const net = { W1: matrix(2, 100, p.W1), b1: matrix(1, 100, p.b1), W2: matrix(100, 3, p.W2), b2: matrix(1, 3, p.b2) };
+    return [net, matrix(data.X.length / 2, 2, data.X), data.y];
+  };
+
+  it("the same values as the full gradient, in the same buffers, the intermediates back in the pool", () => {
+    const a = args();
+    const [full] = n.netLoss_grad(...a);
+    const grads = n.netGrad(...a);
+    grads[0].W1.data.fill(7);
+    const W1 = grads[0].W1;
+    expect(n.netGradInto(grads, ...a)).toBe(grads);
+    expect(grads[0].W1).toBe(W1);
+    for (const k of ["W1", "b1", "W2", "b2"]) expect(Array.from(grads[0][k].data)).toEqual(Array.from(full[k].data));
+    // A second call takes the intermediates the first gave back: same values again.
+    n.netGradInto(grads, ...a);
+    for (const k of ["W1", "b1", "W2", "b2"]) expect(Array.from(grads[0][k].data)).toEqual(Array.from(full[k].data));
+  });
+
+  it("a training step allocates no matrix: bytes per call against grad's", () => {
+    const a = args();
+    const grads = n.netGrad(...a);
+    const into = bytesPerCall(() => n.netGradInto(grads, ...a));
+    const fresh = bytesPerCall(() => n.netGrad(...a));
+    // netGrad allocates the four gradient matrices and its result; netGradInto reuses them, and
+    // both take the intermediates (N × H matrices) from the runtime's pool.
+    expect(fresh).toBeGreaterThan(200);
+    expect(into, `gradInto ${into} B/call, grad ${fresh} B/call`).toBeLessThan(64);
+  });
+});

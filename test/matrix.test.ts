@@ -423,7 +423,7 @@ describe("the rule table mirrors the ops", () => {
   };
   const kernels = new Set(rules.flatMap(([, r]) => r.grads.flatMap((g) => (g ? [g.call] : []))));
   const intos = new Set(rules.flatMap(([, r]) => (r.into ? [r.into] : [])));
-  const helpers = new Set(["matrix", "zeros", "zerosLike", "fromRows", "toRows", "copyMatrix", "at", "setAt", "isMatrix", "shapeOf"]);
+  const helpers = new Set(["matrix", "zeros", "zerosLike", "fromRows", "toRows", "copyMatrix", "at", "setAt", "isMatrix", "shapeOf", "MatrixPool"]);
 
   it.each(rules)("%s is an exported function with the rule's parameters, and its Into variant takes out first", (name, rule) => {
     expect(typeof fn(name)).toBe("function");

@@ -394,7 +394,7 @@ function newArray(kind: "Float64Array" | "number[]", length: ts.Expression): ts.
 /** `zerosLike(h)` for a matrix, `new Float64Array(v.length)` for a vector: a matrix op's adjoint buffer. */
 function zeroBuffer(vector: boolean, like: string, zeros: string): ts.Expression {
   if (vector) return zeroArray("Float64Array", like);
-  return f.createCallExpression(f.createIdentifier(zeros), undefined, [f.createIdentifier(like)]);
+  return f.createCallExpression(globalToTs(zeros), undefined, [f.createIdentifier(like)]);
 }
 
 /** `new Float64Array(a.length)` or `new Array<number>(a.length).fill(0)`: a zero gradient for array `a`. */
@@ -499,8 +499,8 @@ export function emitStaged(shape: FunctionShape, name: string, body: ts.Statemen
 }
 
 /** f_grad: forward pass, then backward pass, one function, no cache object. */
-export function emitGrad(shape: FunctionShape, name: string, forward: readonly Stmt[], backward: readonly BStmt[], scratch = "scratch") {
-  const { forwardLines, backwardLines, release } = pooledPasses(forward, backward, scratch);
+export function emitGrad(shape: FunctionShape, name: string, forward: readonly Stmt[], backward: readonly BStmt[], scratch = "scratch", matrices?: LentMatrices) {
+  const { forwardLines, backwardLines, release } = pooledPasses(forward, backward, scratch, matrices);
   const body = [
     ...withHeading(forwardLines, "forward pass"),
     ...withHeading([...arrayGradients(shape), ...backwardLines], "backward pass"),
@@ -516,8 +516,8 @@ export function emitGrad(shape: FunctionShape, name: string, forward: readonly S
  * (`grads = f_grad(...)` once, then `f_gradInto(grads, ...)` each step): arrays are zeroed and
  * filled in place, numbers overwritten, and `grads` itself returned, so nothing is allocated.
  */
-export function emitGradInto(shape: FunctionShape, name: string, grads: string, forward: readonly Stmt[], backward: readonly BStmt[], scratch = "scratch") {
-  const { forwardLines, backwardLines, release } = pooledPasses(forward, backward, scratch);
+export function emitGradInto(shape: FunctionShape, name: string, grads: string, forward: readonly Stmt[], backward: readonly BStmt[], scratch = "scratch", matrices?: LentMatrices) {
+  const { forwardLines, backwardLines, release } = pooledPasses(forward, backward, scratch, matrices);
   // grads[1] for a parameter, grads[0].layer.W for a field of an object parameter; with wrt, the
   // position in wrt (a parameter not in it has no slot: its gradient is not returned).
   const paths = leafPaths(shape);
@@ -555,7 +555,13 @@ export function emitGradInto(shape: FunctionShape, name: string, grads: string, 
  * right after it, and `scratch.release(dh); scratch.release(h)`. A stack of their own: on the
  * stack loops save values on, an array made after a loop would sit on what the loop pushed.
  */
-function pooledPasses(forward: readonly Stmt[], backward: readonly BStmt[], scratch: string): { forwardLines: ts.Statement[]; backwardLines: ts.Statement[]; release: ts.Statement[] } {
+/** The matrices f_grad took from the runtime's pool (pool.ts), given back before it returns. */
+export interface LentMatrices {
+  pool: string;
+  lent: readonly string[];
+}
+
+function pooledPasses(forward: readonly Stmt[], backward: readonly BStmt[], scratch: string, matrices?: LentMatrices): { forwardLines: ts.Statement[]; backwardLines: ts.Statement[]; release: ts.Statement[] } {
   const call = (method: string, args: ts.Expression[]) => f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(scratch), method), undefined, args);
   const locals = new Set(forward.flatMap((s) => (s.k === "array" ? [s.name] : [])));
   const allocs = new Map(backward.flatMap((s) => (s.k === "alloc" && s.vector && !s.same && locals.has(s.like) ? [[s.like, s] as const] : [])));
@@ -569,7 +575,8 @@ function pooledPasses(forward: readonly Stmt[], backward: readonly BStmt[], scra
   });
   const backwardLines = emitBackward(backward.filter((s) => !(s.k === "alloc" && allocs.get(s.like) === s)));
   const release = order.reverse().map((n) => f.createExpressionStatement(call("release", [f.createIdentifier(n)])));
-  return { forwardLines, backwardLines, release };
+  const giveBack = (matrices?.lent ?? []).map((n) => f.createExpressionStatement(f.createCallExpression(globalToTs(`${matrices!.pool}.release`), undefined, [f.createIdentifier(n)])));
+  return { forwardLines, backwardLines, release: [...release, ...giveBack] };
 }
 
 /**

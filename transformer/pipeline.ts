@@ -13,12 +13,13 @@ import { type CustomDerivative, customDerivatives, type Differentiable, derivati
 import { Code, DiffError, shortPosition, toDiagnostic, uniqueDiagnostics } from "./diagnostics.js";
 import * as emit from "./emit.js";
 import { fence, kindOf, matrixOpOf } from "./fence.js";
-import { type Expr, type StagedFunction, type Stmt, leavesOf, num, ref, resultNames } from "./ir.js";
+import { type Expr, type StagedFunction, type Stmt, MATRIX_OP, leavesOf, num, ref, resultNames } from "./ir.js";
 import { Namer, generatedNames } from "./naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.js";
 import { reverse } from "./reverse.js";
 import { type FunctionReport, loopReports } from "./report.js";
 import { preaccumulate } from "./preaccumulate.js";
+import { poolMatrices } from "./pool.js";
 import { save } from "./save.js";
 import { stage } from "./stage.js";
 
@@ -45,7 +46,7 @@ interface FileContext {
 }
 
 /** The runtime's names generated code may import; kept free for it. */
-const RUNTIME_NAMES = [REGISTER, "saved", "scratch", "ValueStack"];
+const RUNTIME_NAMES = [REGISTER, "saved", "scratch", "ValueStack", "matrixPool"];
 
 function fileContext(file: ts.SourceFile, program: ts.Program): FileContext {
   const checker = program.getTypeChecker(); // first: binding sets the parent links findDifferentiable reads
@@ -152,13 +153,20 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       const g = reverse(target, wrt ? analyzeActivity(target) : activity, gNamer, num(1), (name) => runtimeName(ctx, name, gNamer));
       const gFinished = raw ? g.backward : preaccumulate(finishBackward(g.backward, g.paramAdjoints, g.adjoints), g.adjoints, gNamer);
       const gSaved = save(staged.body, gFinished, gNamer);
-      const gForward = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
-      const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gSaved.backward), wrt };
+      const pruned = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
+      // Matrices come from the runtime's pool and go back to it before f_grad returns.
+      const usesMatrices = !raw && pruned.some((s) => s.k === "def" && s.op?.startsWith(MATRIX_OP));
+      const pool = usesMatrices ? runtimeName(ctx, "matrixPool", gNamer) : undefined;
+      const lent = pool ? poolMatrices(pruned, gSaved.backward, pool, (name) => runtimeName(ctx, name, gNamer)) : { forward: pruned, backward: gSaved.backward, lent: [] };
+      const gForward = lent.forward;
+      const gBackward = lent.backward;
+      const matrices = pool ? { pool, lent: lent.lent } : undefined;
+      const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gBackward), wrt };
       // The stack keeps what loops save; another, `scratch`, lends f_grad its local arrays.
       const gStack = savesValues(gSaved.forward) ? runtimeName(ctx, "saved", gNamer) : undefined;
       const scratch = gForward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", gNamer) : "scratch";
-      const gradFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, fnNames.grad, gForward, gSaved.backward, scratch));
-      const gradIntoFn = emit.withStack(gStack ?? "saved", () => emit.emitGradInto(gShape, fnNames.gradInto, gNamer.fresh("grads"), gForward, gSaved.backward, scratch));
+      const gradFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, fnNames.grad, gForward, gBackward, scratch, matrices));
+      const gradIntoFn = emit.withStack(gStack ?? "saved", () => emit.emitGradInto(gShape, fnNames.gradInto, gNamer.fresh("grads"), gForward, gBackward, scratch, matrices));
       return { gradFn, gradIntoFn };
     };
     // A function returning an array or an object has no gradient, only vjp (and jacobian): no f_grad.

@@ -20,6 +20,7 @@ import { softmaxRules } from "./softmax.js";
 // The Matrix type, constructors and element access.
 export { type Matrix, matrix, zeros, zerosLike, fromRows, toRows, copyMatrix, at, setAt, isMatrix } from "./matrix.js";
 export { shapeOf } from "./shape.js";
+export { MatrixPool, matrixPool } from "./pool.js";
 
 // The ops and their ...Into variants.
 export { matmul, matmulInto, matvec, matvecInto, transpose, transposeInto, dot } from "./linear.js";

@@ -96,6 +96,7 @@ const matmulRule = rule({
   kinds: ["matrix", "matrix"],
   output: "matrix",
   into: "matmulInto",
+  size: ["A.rows", "B.cols"],
   grads: [accumulate("addMatmulNT(dA, dy, B)", "dA += dy · Bᵀ"), accumulate("addMatmulTN(dB, A, dy)", "dB += Aᵀ · dy")],
 });
 
@@ -165,6 +166,7 @@ const matvecRule = rule({
   kinds: ["matrix", "vector"],
   output: "vector",
   into: "matvecInto",
+  size: ["A.rows"],
   grads: [accumulate("addOuter(dA, dy, x)", "dA += dy · xᵀ"), accumulate("addMatvecT(dx, A, dy)", "dx += Aᵀ · dy")],
 });
 
@@ -205,6 +207,7 @@ const transposeRule = rule({
   kinds: ["matrix"],
   output: "matrix",
   into: "transposeInto",
+  size: ["A.cols", "A.rows"],
   grads: [accumulate("addTransposed(dA, dy)", "dA += dyᵀ")],
 });
 

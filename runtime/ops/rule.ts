@@ -56,6 +56,11 @@ export interface MatrixRule {
   readonly output: OutputKind;
   /** The variant writing y into a preallocated buffer, called `into(out, ...params)`; null for number-valued ops. */
   readonly into: string | null;
+  /**
+   * y's shape from the operands', for a buffer to write it into: ["A.rows", "B.cols"] (a matrix),
+   * ["A.rows"] (a vector's length). Default: the shape of the first operand.
+   */
+  readonly size?: readonly string[];
   /** One entry per parameter, in the same order: how its gradient is computed, or null. */
   readonly grads: readonly (OperandGrad | null)[];
 }

@@ -111,6 +111,7 @@ const logSumExpRule = rule({
   kinds: ["matrix"],
   output: "matrix",
   into: "logSumExpInto",
+  size: ["A.rows", "1"],
   grads: [accumulate("addLogSumExpGrad(dA, dy, A, y)", "dA += dy ⊙ exp(A - y) (dy, y broadcast over each row)")],
 });
 
