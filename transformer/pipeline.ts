@@ -1,6 +1,8 @@
 // The one place the phase order is written; every host (tsc plugin, Vite plugin, CLI) calls it.
 //
-//   annotations → fence → stage → activity → reverse → optimize → preaccumulate → save → emit
+//   annotations → fence → stage → activity → reverse → optimize → preaccumulate → save → pool → emit
+//
+// (pool: f_grad's matrices lent by the runtime's pool; bounds.ts is part of the fence.)
 //
 // compileFunction runs the phases for one @differentiable function; transformFile places the
 // generated functions beside their originals in a source file, registers them with the runtime,
