@@ -305,12 +305,11 @@ export function f(x: number): number {
   // (Found too: an array created after an early return had no gradient array, a ReferenceError in
   // f_grad; tsgrad now refuses it at the declaration, and the generator no longer prints one.)
 
-  // Open, a wrong gradient: x is reassigned in both branches (joined as x_1 after the if), and
-  // one branch copies it into an element. The staged write stores `u[0] = x_2`, a name nothing
-  // defines: f_forward (vjp) throws "ReferenceError: x_2 is not defined", and f_grad, which keeps
-  // no forward code for it, loses the gradient through u[0]: 0 instead of 0.5 at x = 0.5
-  // (f(x) = x / 2 there). With `u[0] = 1 * x`, or with x assigned in one branch only, it is right.
-  it.fails("a variable reassigned in both branches of an if, copied into an element in one: the element's gradient", async () => {
+  // Was a wrong gradient: x is reassigned in both branches (joined as x_1 after the if), and one
+  // branch copies it into an element. The staged write stored `u[0] = x_2`, a name the join had
+  // renamed: f_forward (vjp) threw "ReferenceError: x_2 is not defined", and f_grad lost the
+  // gradient through u[0] (0 instead of 0.5 at x = 0.5). The join now renames element writes too.
+  it("a variable reassigned in both branches of an if, copied into an element in one: the element's gradient", async () => {
     const { module: m } = await compile(`export { vjp } from "tsgrad";
 
 /** @differentiable */
@@ -326,14 +325,36 @@ export function f(x: number): number {
 }
 `);
     expect(m.f(0.5)).toBe(0.25);
-    expect(m.f_grad(0.5)).toEqual([0.5]); // tsgrad: [0]
+    expect(m.f_grad(0.5)).toEqual([0.5]);
     expect(m.vjp(m.f)(0.5).backward(1)).toEqual([0.5]);
+    expect(m.f_grad(0.9)).toEqual([0]); // the other branch leaves u[0] at 0
+  });
+
+  it("a join variable read by an element write's index and by an array's later writes", async () => {
+    const { module: m } = await compile(`
+/** @differentiable */
+export function g(x: number, w: number): number {
+  const u = new Float64Array(3);
+  let k = 0;
+  if (x > 0) {
+    k = 1;
+    u[k] = w * x;
+  } else {
+    k = 2;
+    u[k] += w;
+  }
+  u[k - 1] += x;
+  return u[0] + u[1] * u[2] + u[k] * w;
+}
+`);
+    // x > 0: u = [x, w x, 0], f = x + 0 + w x · w → df/dx = 1 + w², df/dw = 2 w x.
+    expect(m.g_grad(0.5, 3)).toEqual([1 + 9, 2 * 3 * 0.5]);
+    // x <= 0: u = [0, x, w], f = 0 + x w + w · w → df/dx = w, df/dw = x + 2 w.
+    expect(m.g_grad(-0.5, 3)).toEqual([3, -0.5 + 6]);
   });
 
   // An open bug gets an entry in known-bugs.ts and an it.fails test here, listed below.
   it("every open bug in known-bugs.ts has its it.fails test above", () => {
-    expect(knownBugs.map((b) => b.test)).toEqual([
-      "a variable reassigned in both branches of an if, copied into an element in one: the element's gradient",
-    ]);
+    expect(knownBugs.map((b) => b.test)).toEqual([]);
   });
 });

@@ -987,6 +987,12 @@ function rename(body: Stmt[], from: string, to: string): void {
       if (s.name === from) [s.name, s.assign] = [to, true];
       s.value = substituteRefs(s.value, map);
       s.args = s.args.map((x) => substituteRefs(x, map));
+    } else if (s.k === "store") {
+      // u[i] = x, u[x] += 1: a write reads the name too.
+      s.value = substituteRefs(s.value, map);
+      s.index = substituteRefs(s.index, map);
+    } else if (s.k === "array") {
+      s.length = substituteRefs(s.length, map);
     } else if (s.k === "if") {
       s.test = substituteRefs(s.test, map);
       rename(s.then, from, to);
@@ -994,7 +1000,7 @@ function rename(body: Stmt[], from: string, to: string): void {
     } else if (s.k === "loop") {
       // The variable may be the loop's header: its writes and its test go with the new name.
       s.test = substituteRefs(s.test, map);
-      if (s.counter) s.counter = { ...s.counter, to: substituteRefs(s.counter.to, map) };
+      if (s.counter) s.counter = { ...s.counter, from: substituteRefs(s.counter.from, map), to: substituteRefs(s.counter.to, map) };
       if (s.pre) rename(s.pre, from, to);
       s.carried = s.carried.map((c) => (c === from ? to : c));
       s.booleans = s.booleans?.map((c) => (c === from ? to : c));

@@ -21,21 +21,10 @@ export interface KnownBug {
 // return of Math.max under a constant test in a loop declared f twice; y = Math.exp(y) in a
 // branch before a loop that updates y gave e^y + 1 for e^y; a local array read only by a loop's
 // start (`for (let i = u.length - 1; ...)`) was dropped from the forward pass (ReferenceError); an
-// array created after an early return had no gradient array (now refused at its declaration).
-export const knownBugs: readonly KnownBug[] = [
-  {
-    // `if (x > 0.7) { x = 2 * x; } else { x = x / 2; u[0] = x; } return u[0];`: the element write
-    // stores x_2, a name the staged branch never defines (its value is x_1, joined after the if),
-    // so f_forward throws "x_2 is not defined" and f_grad loses the gradient through u[0]
-    // (0 instead of 0.5 at x = 0.5). A wrong gradient. The same when the write's index reads x
-    // (`u[Math.floor(x)] = 3`), when x is assigned in a nested if or loop of the branch, or when
-    // the write comes first in a loop that assigns x after it; keyed on an if that assigns a
-    // variable anywhere inside it and copies it into an element (or reads it in an element write's
-    // index) anywhere inside it.
-    feature: "store-of-variable-in-branch",
-    test: "a variable reassigned in both branches of an if, copied into an element in one: the element's gradient",
-  },
-];
+// array created after an early return had no gradient array (now refused at its declaration); a
+// variable reassigned in both branches of an if and written into an element in one stored a name
+// the branch no longer defined (a wrong gradient: the branch join renamed defs, not element writes).
+export const knownBugs: readonly KnownBug[] = [];
 
 /** The known bug a program may trigger, if any. */
 export function knownBugIn(program: Program): KnownBug | undefined {
