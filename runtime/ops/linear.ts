@@ -8,6 +8,9 @@ import type { Matrix } from "./matrix.js";
 import { accumulate, rule } from "./rule.js";
 import { checkGradBuffer, checkNoAlias, checkOut, checkSameLength, fail, shapeOf } from "./shape.js";
 
+/** Below this many columns, products sum each entry as one dot product (see multiply). */
+const NARROW = 16;
+
 // ---------------------------------------------------------------------------------------------
 // matmul: y = A · B, A m×k, B k×n, y m×n
 
@@ -36,10 +39,23 @@ export function matmulInto(out: Matrix, A: Matrix, B: Matrix): Matrix {
   return out;
 }
 
-// out += A · B, in i-k-j order so the inner loop walks rows of B and out contiguously.
+// out += A · B, in i-k-j order so the inner loop walks rows of B and out contiguously; for a
+// narrow B (a few columns, as in scores = hidden · W2) the inner loop would be a few steps long,
+// so each entry is one dot product summed in a local instead (measured faster in V8 below ~16).
 function multiply(out: Matrix, A: Matrix, B: Matrix): void {
   const m = A.rows, k = A.cols, n = B.cols;
   const a = A.data, b = B.data, o = out.data;
+  if (n < NARROW) {
+    for (let i = 0; i < m; i++) {
+      const ai = i * k;
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[ai + p] * b[p * n + j];
+        o[i * n + j] += s;
+      }
+    }
+    return;
+  }
   for (let i = 0; i < m; i++) {
     const oi = i * n;
     for (let p = 0; p < k; p++) {
@@ -81,6 +97,17 @@ export function addMatmulTN(dst: Matrix, X: Matrix, Y: Matrix): void {
   checkNoAlias("addMatmulTN", dst.data, "its second factor", Y.data);
   const k = X.rows, m = X.cols, n = Y.cols;
   const x = X.data, yv = Y.data, d = dst.data;
+  if (n < NARROW) {
+    // A narrow Y (dW2 += hiddenᵀ · dscores): one dot product per entry, summed in a local.
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += x[p * m + i] * yv[p * n + j];
+        d[i * n + j] += s;
+      }
+    }
+    return;
+  }
   for (let p = 0; p < k; p++) {
     for (let i = 0; i < m; i++) {
       const xpi = x[p * m + i];
