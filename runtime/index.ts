@@ -20,8 +20,8 @@ export type Grad<T> = unknown extends T
     ? Float64Array
     : T extends Int32Array
     ? Int32Array
-    : T extends Matrix
-    ? Matrix
+    : T extends Matrix<infer R, infer C>
+    ? Matrix<R, C>
     : T extends readonly number[]
       ? number[]
       : T extends object

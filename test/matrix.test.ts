@@ -221,14 +221,16 @@ describe("forward ops against naive references", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("shape errors name the op and both shapes", () => {
+  // Shapes known only when the code runs (`Matrix`, not `Matrix<2, 3>`): the types cannot tell.
+  const z = (rows: number, cols: number): Matrix => zeros(rows, cols);
   const cases: [string, () => unknown, string][] = [
-    ["matmul", () => matmul(zeros(3, 2), zeros(3, 4)), "matmul: cannot multiply 3×2 by 3×4 (inner sizes 2 and 3 differ)"],
+    ["matmul", () => matmul(z(3, 2), z(3, 4)), "matmul: cannot multiply 3×2 by 3×4 (inner sizes 2 and 3 differ)"],
     ["matvec", () => matvec(zeros(3, 2), new Float64Array(3)), "matvec: cannot multiply 3×2 by a vector of length 3 (inner sizes 2 and 3 differ)"],
-    ["add", () => add(zeros(2, 3), zeros(3, 2)), "add: shapes 2×3 and 3×2 differ (element-wise operands must have the same shape)"],
-    ["sub", () => sub(zeros(2, 3), zeros(2, 2)), "sub: shapes 2×3 and 2×2 differ"],
-    ["mul", () => mul(zeros(1, 3), zeros(3, 1)), "mul: shapes 1×3 and 3×1 differ"],
+    ["add", () => add(z(2, 3), z(3, 2)), "add: shapes 2×3 and 3×2 differ (element-wise operands must have the same shape)"],
+    ["sub", () => sub(z(2, 3), z(2, 2)), "sub: shapes 2×3 and 2×2 differ"],
+    ["mul", () => mul(z(1, 3), z(3, 1)), "mul: shapes 1×3 and 3×1 differ"],
     ["dot", () => dot(new Float64Array(3), new Float64Array(4)), "dot: vector lengths 3 and 4 differ"],
-    ["addBias", () => addBias(zeros(5, 3), zeros(3, 1)), "addBias: cannot broadcast a 3×1 bias over the rows of 5×3 (the bias must be 1×3)"],
+    ["addBias", () => addBias(z(5, 3), z(3, 1)), "addBias: cannot broadcast a 3×1 bias over the rows of 5×3 (the bias must be 1×3)"],
     ["softmaxCrossEntropy labels", () => softmaxCrossEntropy(zeros(5, 3), [0, 1]), "softmaxCrossEntropy: 2 labels for 5×3 scores (one label per row is needed)"],
     ["softmaxCrossEntropy class", () => softmaxCrossEntropy(zeros(2, 3), [0, 3]), "softmaxCrossEntropy: label 3 of row 1 is not a class of 2×3 scores (0 to 2)"],
     ["softmaxCrossEntropy integer", () => softmaxCrossEntropy(zeros(1, 3), [0.5]), "label 0.5 of row 0"],

@@ -14,6 +14,12 @@ import {
   type GradientCheckResult,
   type Grads,
   type ParamIndex,
+  type Matrix,
+  add,
+  addBias,
+  matmul,
+  matrix,
+  transpose,
 } from "../runtime/index.js";
 
 function f(x: number, y: number): number {
@@ -85,5 +91,33 @@ describe("type errors", () => {
     expect(() => grad(name)).toThrow(/tsgrad\/transformer/);
     // @ts-expect-error the same for vjp
     expect(() => vjp(name)).toThrow(/tsgrad\/transformer/);
+  });
+});
+
+describe("matrix shapes where the types tell", () => {
+  it("a shape written as a literal is in the type, and a mismatch is a compile error naming both sizes", () => {
+    const A = matrix(2, 3);
+    const B = matrix(3, 5);
+    expectTypeOf(A).toEqualTypeOf<Matrix<2, 3>>();
+    expectTypeOf(matmul(A, B)).toEqualTypeOf<Matrix<2, 5>>();
+    expectTypeOf(transpose(A)).toEqualTypeOf<Matrix<3, 2>>();
+    // @ts-expect-error inner sizes 3 and 2 differ: Property '"tsgrad: inner sizes differ"' is missing ... [3, 2]
+    expect(() => matmul(A, A)).toThrow("matmul: cannot multiply 2×3 by 2×3");
+    // @ts-expect-error 2×3 + 3×5: row counts and column counts differ
+    expect(() => add(A, B)).toThrow("add: shapes 2×3 and 3×5 differ");
+    const H = 100;
+    const W1 = matrix(2, H);
+    // @ts-expect-error a bias of 3 columns over a 2×100 matrix
+    expect(() => addBias(W1, matrix(1, 3))).toThrow(/addBias/);
+    expectTypeOf(addBias(W1, matrix(1, H))).toEqualTypeOf<Matrix<2, 100>>();
+  });
+
+  it("a shape known only when the code runs is a plain Matrix, checked by the op", () => {
+    const n: number = 3;
+    const data = matrix(n, 2);
+    expectTypeOf(data).toEqualTypeOf<Matrix<number, 2>>();
+    const loose: Matrix = matrix(2, 3);
+    expectTypeOf(matmul(data, matrix(2, 4))).toEqualTypeOf<Matrix<number, 4>>();
+    expect(() => matmul(loose, loose)).toThrow("inner sizes 3 and 2 differ");
   });
 });

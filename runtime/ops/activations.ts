@@ -6,7 +6,7 @@ import type { Matrix } from "./matrix.js";
 import { accumulate, rule, type MatrixRule } from "./rule.js";
 import { checkElementwiseAlias, checkGradBuffer, checkOut, checkSameShape } from "./shape.js";
 
-function result(A: Matrix): Matrix {
+function result<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return { rows: A.rows, cols: A.cols, data: new Float64Array(A.rows * A.cols) };
 }
 
@@ -30,16 +30,16 @@ function unary(math: string, into: string, template: string, gradMath: string): 
 // relu: y = max(0, A)
 
 /** max(0, A) entry by entry (NaN stays NaN). */
-export function relu(A: Matrix): Matrix {
+export function relu<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return reluInto(result(A), A);
 }
 
 /** out = max(0, A); out may be A. Returns out. */
-export function reluInto(out: Matrix, A: Matrix): Matrix {
+export function reluInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkUnaryInto("reluInto", out, A);
   const o = out.data, a = A.data;
   for (let i = 0; i < o.length; i++) o[i] = a[i] > 0 ? a[i] : a[i] <= 0 ? 0 : a[i];
-  return out;
+  return out as Matrix<R, C>;
 }
 
 /**
@@ -58,16 +58,16 @@ const reluRule = unary("y = max(0, A)", "reluInto", "addReluGrad(dA, dy, y)", "d
 // exp: y = exp(A)
 
 /** exp(A) entry by entry. */
-export function exp(A: Matrix): Matrix {
+export function exp<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return expInto(result(A), A);
 }
 
 /** out = exp(A); out may be A. Returns out. */
-export function expInto(out: Matrix, A: Matrix): Matrix {
+export function expInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkUnaryInto("expInto", out, A);
   const o = out.data, a = A.data;
   for (let i = 0; i < o.length; i++) o[i] = Math.exp(a[i]);
-  return out;
+  return out as Matrix<R, C>;
 }
 
 // exp' = exp: the kernel is addMul (elementwise.ts), dA += dy ⊙ y.
@@ -77,16 +77,16 @@ const expRule = unary("y = exp(A)", "expInto", "addMul(dA, dy, y)", "dA += dy �
 // log: y = log(A), NaN where A < 0 and -Infinity where A = 0, as Math.log
 
 /** log(A) entry by entry. */
-export function log(A: Matrix): Matrix {
+export function log<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return logInto(result(A), A);
 }
 
 /** out = log(A); out may be A. Returns out. */
-export function logInto(out: Matrix, A: Matrix): Matrix {
+export function logInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkUnaryInto("logInto", out, A);
   const o = out.data, a = A.data;
   for (let i = 0; i < o.length; i++) o[i] = Math.log(a[i]);
-  return out;
+  return out as Matrix<R, C>;
 }
 
 /** dst += X ⊘ Y, the element-wise quotient (log's dA += dy ⊘ A). */
@@ -102,16 +102,16 @@ const logRule = unary("y = log(A)", "logInto", "addDiv(dA, dy, A)", "dA += dy �
 // tanh: y = tanh(A)
 
 /** tanh(A) entry by entry. */
-export function tanh(A: Matrix): Matrix {
+export function tanh<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return tanhInto(result(A), A);
 }
 
 /** out = tanh(A); out may be A. Returns out. */
-export function tanhInto(out: Matrix, A: Matrix): Matrix {
+export function tanhInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkUnaryInto("tanhInto", out, A);
   const o = out.data, a = A.data;
   for (let i = 0; i < o.length; i++) o[i] = Math.tanh(a[i]);
-  return out;
+  return out as Matrix<R, C>;
 }
 
 /** dst += dy ⊙ (1 - y²), tanh' from its output. */
@@ -127,12 +127,12 @@ const tanhRule = unary("y = tanh(A)", "tanhInto", "addTanhGrad(dA, dy, y)", "dA 
 // sigmoid: y = 1 / (1 + exp(-A))
 
 /** The logistic sigmoid 1 / (1 + exp(-A)) entry by entry, without overflow for large |A|. */
-export function sigmoid(A: Matrix): Matrix {
+export function sigmoid<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return sigmoidInto(result(A), A);
 }
 
 /** out = sigmoid(A); out may be A. Returns out. */
-export function sigmoidInto(out: Matrix, A: Matrix): Matrix {
+export function sigmoidInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkUnaryInto("sigmoidInto", out, A);
   const o = out.data, a = A.data;
   for (let i = 0; i < o.length; i++) {
@@ -144,7 +144,7 @@ export function sigmoidInto(out: Matrix, A: Matrix): Matrix {
       o[i] = e / (1 + e);
     }
   }
-  return out;
+  return out as Matrix<R, C>;
 }
 
 /** dst += dy ⊙ (1 - y) ⊙ y, the seed's sigmoid derivative from its output. */

@@ -5,11 +5,11 @@
 //
 // Element-wise ...Into variants may write over an operand: addInto(A, A, B) is A += B.
 
-import type { Matrix } from "./matrix.js";
+import type { Matrix, SameSize } from "./matrix.js";
 import { accumulate, contribution, rule } from "./rule.js";
 import { checkElementwiseAlias, checkGradBuffer, checkNoAlias, checkOut, checkSameShape, fail, gradData, shapeOf } from "./shape.js";
 
-function result(A: Matrix): Matrix {
+function result<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return { rows: A.rows, cols: A.cols, data: new Float64Array(A.rows * A.cols) };
 }
 
@@ -68,17 +68,17 @@ export function innerProduct(X: Matrix, Y: Matrix): number {
 // add: y = A + B
 
 /** A + B, entry by entry. */
-export function add(A: Matrix, B: Matrix): Matrix {
+export function add<R extends number, C extends number, R2 extends number, C2 extends number>(A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
   checkSameShape("add", A, B);
   return addInto(result(A), A, B);
 }
 
 /** out = A + B; out may be A or B. Returns out. */
-export function addInto(out: Matrix, A: Matrix, B: Matrix): Matrix {
+export function addInto<R extends number, C extends number, R2 extends number, C2 extends number>(out: Matrix, A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
   checkBinaryInto("addInto", out, A, B);
   const o = out.data, a = A.data, b = B.data;
   for (let i = 0; i < o.length; i++) o[i] = a[i] + b[i];
-  return out;
+  return out as Matrix<R, C>;
 }
 
 const addRule = rule({
@@ -94,17 +94,17 @@ const addRule = rule({
 // sub: y = A - B
 
 /** A - B, entry by entry. */
-export function sub(A: Matrix, B: Matrix): Matrix {
+export function sub<R extends number, C extends number, R2 extends number, C2 extends number>(A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
   checkSameShape("sub", A, B);
   return subInto(result(A), A, B);
 }
 
 /** out = A - B; out may be A or B. Returns out. */
-export function subInto(out: Matrix, A: Matrix, B: Matrix): Matrix {
+export function subInto<R extends number, C extends number, R2 extends number, C2 extends number>(out: Matrix, A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
   checkBinaryInto("subInto", out, A, B);
   const o = out.data, a = A.data, b = B.data;
   for (let i = 0; i < o.length; i++) o[i] = a[i] - b[i];
-  return out;
+  return out as Matrix<R, C>;
 }
 
 const subRule = rule({
@@ -120,17 +120,17 @@ const subRule = rule({
 // mul: y = A ⊙ B (element-wise; matmul is the matrix product)
 
 /** A ⊙ B, entry by entry. */
-export function mul(A: Matrix, B: Matrix): Matrix {
+export function mul<R extends number, C extends number, R2 extends number, C2 extends number>(A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
   checkSameShape("mul", A, B);
   return mulInto(result(A), A, B);
 }
 
 /** out = A ⊙ B; out may be A or B. Returns out. */
-export function mulInto(out: Matrix, A: Matrix, B: Matrix): Matrix {
+export function mulInto<R extends number, C extends number, R2 extends number, C2 extends number>(out: Matrix, A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
   checkBinaryInto("mulInto", out, A, B);
   const o = out.data, a = A.data, b = B.data;
   for (let i = 0; i < o.length; i++) o[i] = a[i] * b[i];
-  return out;
+  return out as Matrix<R, C>;
 }
 
 const mulRule = rule({
@@ -146,17 +146,17 @@ const mulRule = rule({
 // scale: y = s · A, s a number
 
 /** s · A. */
-export function scale(A: Matrix, s: number): Matrix {
+export function scale<R extends number, C extends number>(A: Matrix<R, C>, s: number): Matrix<R, C> {
   return scaleInto(result(A), A, s);
 }
 
 /** out = s · A; out may be A. Returns out. */
-export function scaleInto(out: Matrix, A: Matrix, s: number): Matrix {
+export function scaleInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>, s: number): Matrix<R, C> {
   checkOut("scaleInto", out, A.rows, A.cols);
   checkElementwiseAlias("scaleInto", out.data, "A", A.data);
   const o = out.data, a = A.data;
   for (let i = 0; i < o.length; i++) o[i] = s * a[i];
-  return out;
+  return out as Matrix<R, C>;
 }
 
 const scaleRule = rule({
@@ -178,13 +178,13 @@ function checkBias(op: string, A: Matrix, b: Matrix): void {
 }
 
 /** A with the row b added to each of its rows: addBias(N×H, 1×H) → N×H. */
-export function addBias(A: Matrix, b: Matrix): Matrix {
+export function addBias<R extends number, C extends number, C2 extends number>(A: Matrix<R, C>, b: Matrix<number, C2> & SameSize<C, C2, "column counts">): Matrix<R, C> {
   checkBias("addBias", A, b);
   return addBiasInto(result(A), A, b);
 }
 
 /** out = A + b on every row; out may be A. Returns out. */
-export function addBiasInto(out: Matrix, A: Matrix, b: Matrix): Matrix {
+export function addBiasInto<R extends number, C extends number, C2 extends number>(out: Matrix, A: Matrix<R, C>, b: Matrix<number, C2> & SameSize<C, C2, "column counts">): Matrix<R, C> {
   checkBias("addBiasInto", A, b);
   checkOut("addBiasInto", out, A.rows, A.cols);
   checkElementwiseAlias("addBiasInto", out.data, "A", A.data);
@@ -193,7 +193,7 @@ export function addBiasInto(out: Matrix, A: Matrix, b: Matrix): Matrix {
   else checkElementwiseAlias("addBiasInto", out.data, "b", b.data);
   const m = A.rows, n = A.cols, o = out.data, a = A.data, bias = b.data;
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) o[i * n + j] = a[i * n + j] + bias[j];
-  return out;
+  return out as Matrix<R, C>;
 }
 
 /** dst[0, j] += Σᵢ X[i, j]: the column sums of X added into a 1×cols row (addBias's db). */

@@ -4,7 +4,7 @@
 // which dimension analysis recovers: dW must be the shape of W, and only dD · Xᵀ has that shape.
 // Backward kernels add into their first argument and allocate nothing.
 
-import type { Matrix } from "./matrix.js";
+import type { Matrix, SameSize } from "./matrix.js";
 import { accumulate, rule } from "./rule.js";
 import { checkGradBuffer, checkNoAlias, checkOut, checkSameLength, fail, shapeOf } from "./shape.js";
 
@@ -21,22 +21,22 @@ function checkMatmul(op: string, A: Matrix, B: Matrix): void {
 }
 
 /** A · B: matmul(2×3, 3×4) → 2×4. */
-export function matmul(A: Matrix, B: Matrix): Matrix {
+export function matmul<R extends number, K extends number, K2 extends number, C extends number>(A: Matrix<R, K>, B: Matrix<K2, C> & SameSize<K, K2, "inner sizes">): Matrix<R, C> {
   checkMatmul("matmul", A, B);
-  const out: Matrix = { rows: A.rows, cols: B.cols, data: new Float64Array(A.rows * B.cols) };
+  const out: Matrix<R, C> = { rows: A.rows, cols: B.cols, data: new Float64Array(A.rows * B.cols) };
   multiply(out, A, B);
   return out;
 }
 
 /** out = A · B; out must not share memory with A or B. Returns out. */
-export function matmulInto(out: Matrix, A: Matrix, B: Matrix): Matrix {
+export function matmulInto<R extends number, K extends number, K2 extends number, C extends number>(out: Matrix, A: Matrix<R, K>, B: Matrix<K2, C> & SameSize<K, K2, "inner sizes">): Matrix<R, C> {
   checkMatmul("matmulInto", A, B);
   checkOut("matmulInto", out, A.rows, B.cols);
   checkNoAlias("matmulInto", out.data, "A", A.data);
   checkNoAlias("matmulInto", out.data, "B", B.data);
   out.data.fill(0);
   multiply(out, A, B);
-  return out;
+  return out as Matrix<R, C>;
 }
 
 // out += A · B, in i-k-j order so the inner loop walks rows of B and out contiguously; for a
@@ -201,18 +201,18 @@ const matvecRule = rule({
 // transpose: y = Aᵀ, A m×n, y n×m
 
 /** Aᵀ: transpose(2×3) → 3×2. */
-export function transpose(A: Matrix): Matrix {
-  const out: Matrix = { rows: A.cols, cols: A.rows, data: new Float64Array(A.rows * A.cols) };
+export function transpose<R extends number, C extends number>(A: Matrix<R, C>): Matrix<C, R> {
+  const out: Matrix<C, R> = { rows: A.cols, cols: A.rows, data: new Float64Array(A.rows * A.cols) };
   transposeData(out.data, A);
   return out;
 }
 
 /** out = Aᵀ; out must not share memory with A. Returns out. */
-export function transposeInto(out: Matrix, A: Matrix): Matrix {
+export function transposeInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<C, R> {
   checkOut("transposeInto", out, A.cols, A.rows);
   checkNoAlias("transposeInto", out.data, "A", A.data);
   transposeData(out.data, A);
-  return out;
+  return out as Matrix<C, R>;
 }
 
 function transposeData(o: Float64Array, A: Matrix): void {

@@ -13,12 +13,31 @@
 
 import { fail, shapeOf } from "./shape.js";
 
-export interface Matrix {
-  readonly rows: number;
-  readonly cols: number;
+/**
+ * `Matrix<R, C>` carries its shape in its type where it is known when written: `matrix(2, 3)` is a
+ * `Matrix<2, 3>`, and `matmul` of a `Matrix<2, 3>` and a `Matrix<4, 5>` is a compile error. Shapes
+ * from data (`matrix(n, d, X)` with n a number) are `Matrix<number, number>`, plain `Matrix`,
+ * checked when the op runs.
+ */
+export interface Matrix<R extends number = number, C extends number = number> {
+  readonly rows: R;
+  readonly cols: C;
   /** rows * cols entries, row by row: entry (i, j) is data[i * cols + j]. */
   readonly data: Float64Array;
 }
+
+/**
+ * Two sizes an op needs equal: when both are known in the types and differ, a type error naming
+ * both (`Property '"tsgrad: inner sizes differ"' is missing ... [3, 4]`); when either is only
+ * `number`, nothing here (the op checks it when it runs).
+ */
+export type SameSize<A extends number, B extends number, What extends string> = number extends A
+  ? unknown
+  : number extends B
+    ? unknown
+    : [A] extends [B]
+      ? unknown
+      : { [K in `tsgrad: ${What} differ`]: [A, B] };
 
 function checkSize(op: string, rows: number, cols: number): void {
   if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0) {
@@ -31,7 +50,7 @@ function checkSize(op: string, rows: number, cols: number): void {
  * view of it; any other array-like is copied. Without `data`, the matrix is all zeros.
  *   matrix(2, 2, [1, 2, 3, 4])  →  [[1, 2], [3, 4]]
  */
-export function matrix(rows: number, cols: number, data?: Float64Array | ArrayLike<number>): Matrix {
+export function matrix<R extends number, C extends number>(rows: R, cols: C, data?: Float64Array | ArrayLike<number>): Matrix<R, C> {
   checkSize("matrix", rows, cols);
   let values: Float64Array;
   if (data === undefined) values = new Float64Array(rows * cols);
@@ -44,12 +63,12 @@ export function matrix(rows: number, cols: number, data?: Float64Array | ArrayLi
 }
 
 /** A rows × cols matrix of zeros. */
-export function zeros(rows: number, cols: number): Matrix {
+export function zeros<R extends number, C extends number>(rows: R, cols: C): Matrix<R, C> {
   return matrix(rows, cols);
 }
 
 /** A matrix of zeros with the shape of A: the gradient buffer of A. */
-export function zerosLike(A: Matrix): Matrix {
+export function zerosLike<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return matrix(A.rows, A.cols);
 }
 
@@ -72,7 +91,7 @@ export function toRows(A: Matrix): number[][] {
 }
 
 /** A copy of A with its own data. */
-export function copyMatrix(A: Matrix): Matrix {
+export function copyMatrix<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return { rows: A.rows, cols: A.cols, data: A.data.slice() };
 }
 

@@ -32,12 +32,12 @@ function rowLogSumExp(a: Float64Array, start: number, n: number): number {
 // softmax: y[i, j] = exp(A[i, j]) / Σₖ exp(A[i, k]), each row of y sums to 1
 
 /** The softmax of each row of A: softmax([[0, ln 3]]) → [[0.25, 0.75]]. */
-export function softmax(A: Matrix): Matrix {
+export function softmax<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return softmaxInto({ rows: A.rows, cols: A.cols, data: new Float64Array(A.rows * A.cols) }, A);
 }
 
 /** out = softmax(A) row by row; out may be A. Returns out. */
-export function softmaxInto(out: Matrix, A: Matrix): Matrix {
+export function softmaxInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkOut("softmaxInto", out, A.rows, A.cols);
   checkElementwiseAlias("softmaxInto", out.data, "A", A.data);
   const m = A.rows, n = A.cols, a = A.data, o = out.data;
@@ -50,7 +50,7 @@ export function softmaxInto(out: Matrix, A: Matrix): Matrix {
     }
     for (let j = start; j < start + n; j++) o[j] /= s;
   }
-  return out;
+  return out as Matrix<R, C>;
 }
 
 /** dst[i, :] += y[i, :] ⊙ (dy[i, :] - Σⱼ dy[i, j] y[i, j]): softmax's gradient, row by row, from its output. */
@@ -80,17 +80,17 @@ const softmaxRule = rule({
 // broadcasts like one (sum, mean, scale and sub with another rows×1 column all apply to it)
 
 /** log Σⱼ exp(A[i, j]) for each row i, as a rows×1 matrix: logSumExp(2×3) → 2×1. */
-export function logSumExp(A: Matrix): Matrix {
+export function logSumExp<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, 1> {
   return logSumExpInto({ rows: A.rows, cols: 1, data: new Float64Array(A.rows) }, A);
 }
 
 /** out = logSumExp(A), out a rows×1 matrix not sharing memory with A. Returns out. */
-export function logSumExpInto(out: Matrix, A: Matrix): Matrix {
+export function logSumExpInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, 1> {
   checkOut("logSumExpInto", out, A.rows, 1);
   checkNoAlias("logSumExpInto", out.data, "A", A.data);
   const m = A.rows, n = A.cols, a = A.data, o = out.data;
   for (let i = 0; i < m; i++) o[i] = rowLogSumExp(a, i * n, n);
-  return out;
+  return out as Matrix<R, 1>;
 }
 
 /** dst[i, j] += dy[i, 0] · exp(A[i, j] - y[i, 0]): the row's softmax, recomputed from A and y, times dy. */
