@@ -140,13 +140,25 @@ export function indexedAdjoints(body: readonly BStmt[], out: Set<string> = new S
  * which may drop more writes, until nothing changes. `const [du_da] = g_grad(a)` goes with its reads.
  */
 function withoutDeadAdjoints(body: BStmt[], adjoints: ReadonlySet<string>): BStmt[] {
+  let before = "";
   for (;;) {
-    const written = new Set(accumulated(body));
+    // Written: added into, set, or started as a copy of the output's gradient (a returned array's).
+    const written = new Set([...accumulated(body), ...copiedIn(body)]);
     const dead = new Map([...adjoints].filter((a) => !written.has(a)).map((a): [string, Expr] => [a, num(0)]));
     const read = readsOf(body);
-    if (![...dead.keys()].some((a) => read.has(a))) return dropUnusedGrads(body, read);
+    const deadReads = [...dead.keys()].filter((a) => read.has(a));
+    // Each round removes reads of dead adjoints; a round that changes neither what is dead nor
+    // what of it is read would repeat for ever (a guard: every read form is zeroed below).
+    const state = `${[...dead.keys()].join()}|${deadReads.join()}`;
+    if (!deadReads.length || state === before) return dropUnusedGrads(body, read);
+    before = state;
     body = clean(zeroReads(body, dead));
   }
+}
+
+/** Adjoints that start as a copy of the output's gradient (`const du = Float64Array.from(dout)`). */
+function copiedIn(body: readonly BStmt[]): string[] {
+  return body.flatMap((s) => (s.k === "alloc" && s.from ? [s.adj] : []));
 }
 
 function zeroReads(body: readonly BStmt[], dead: ReadonlyMap<string, Expr>): BStmt[] {
