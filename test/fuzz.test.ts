@@ -8,7 +8,8 @@
 // A failure prints the smallest failing program fast-check shrinks it to, with the seed and path
 // that replay it (`npm run fuzz -- --seed S --path P`).
 
-import { rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,10 +17,10 @@ import { scalarRules } from "../runtime/rules/scalar.js";
 import tsgradTransformer from "../transformer/index.js";
 import { compile, compilerOptions, expectClose, numericGradient, root } from "./harness.js";
 import { createCompiler } from "./fuzz/compile.js";
-import { knownBugs } from "./fuzz/known-bugs.js";
+import { knownBugIn, knownBugs } from "./fuzz/known-bugs.js";
 import { checkProgram, type Result } from "./fuzz/check.js";
 import type { Compile, Module } from "./fuzz/compile.js";
-import { arrayKinds, arrayLoopForms, generatedRules, indexForms, programArbitrary, programSource, type Program } from "./fuzz/programs.js";
+import { arrayKinds, arrayLoopForms, generatedRules, indexForms, programArbitrary, programSource, returnedArray, type Program } from "./fuzz/programs.js";
 import { acceptedPoints } from "./fuzz/reference.js";
 import { fuzz } from "./fuzz/run.js";
 
@@ -77,6 +78,7 @@ describe("property-based gradient checking", () => {
       "u0[i]++": /u\d\[[^\]]+\]\+\+;/,
       "u0[i]--": /u\d\[[^\]]+\]--;/,
       "length as a number": /(Math\.\w+\(|\* )\w+\.length[),;]/,
+      "returns an array": /\): (Float64Array|number\[\]) \{\n[^]*?\n  return u\d;\n\}/,
     };
     expect(Object.keys(spelled)).toEqual(expect.arrayContaining([...arrayLoopForms, ...indexForms]));
     const absent = Object.entries(spelled).filter(([, re]) => !re.test(text)).map(([what]) => what);
@@ -139,9 +141,11 @@ describe("the property fails on a wrong array gradient", () => {
     const m: Module = await compileFast(source);
     return { ...m, f_grad: (...args: unknown[]) => { const g = m.f_grad(...args); mutate(g); return g; } };
   };
-  /** The first of the seed's array programs (with an array parameter) that fails, and why. */
-  async function firstFailure(compile: Compile): Promise<{ result: Result; checked: number }> {
-    const programs = fc.sample(programArbitrary({ arrays: true }), { seed: SEED, numRuns: 100 }).filter((p) => p.main.params.some((t) => t !== "number"));
+  /** The first of the seed's array programs (with an array parameter, f returning an array or not) that fails, and why. */
+  async function firstFailure(compile: Compile, arrayValued = false): Promise<{ result: Result; checked: number }> {
+    const programs = fc
+      .sample(programArbitrary({ arrays: true }), { seed: SEED, numRuns: 200 })
+      .filter((p) => p.main.params.some((t) => t !== "number") && (returnedArray(p.main) !== undefined) === arrayValued && !knownBugIn(p));
     let checked = 0;
     for (const p of programs) {
       const result = await checkProgram(p, compile);
@@ -167,6 +171,20 @@ describe("the property fails on a wrong array gradient", () => {
       g.forEach((x, i) => (g[i] = x instanceof Float64Array ? Array.from(x) : Array.isArray(x) ? Float64Array.from(x) : x));
     }));
     expect(result.status === "fail" && result.message).toMatch(/f_grad\(\.\.\.\)\[\d\] is .*, not (an Array|a Float64Array) of \d numbers/);
+  }, 60_000);
+
+  it("for f returning an array: vjp's backward off by 1e-3 in one element of an array gradient fails", async () => {
+    const compile: Compile = async (source) => {
+      const m: Module = await compileFast(source);
+      const vjp = (f: unknown) => (...args: unknown[]) => {
+        const { value, backward } = m.__vjp(f)(...args);
+        return { value, backward: (dout: unknown) => backward(dout).map((g: any) => (typeof g === "number" ? g : (g.length && (g[0] += 1e-3), g))) };
+      };
+      return { ...m, __vjp: vjp };
+    };
+    const { result, checked } = await firstFailure(compile, true);
+    expect(checked).toBeLessThan(5);
+    expect(result.status === "fail" && result.message).toMatch(/vjp\(f\) backward\(w\)\(\.\.\.\)\[\d\]\[0\] = .*, but finite differences give/);
   }, 60_000);
 });
 
@@ -352,6 +370,32 @@ export function g(x: number, w: number): number {
     // x <= 0: u = [0, x, w], f = 0 + x w + w · w → df/dx = w, df/dw = x + 2 w.
     expect(m.g_grad(-0.5, 3)).toEqual([3, -0.5 + 6]);
   });
+
+  // Fixed (3f8be2d). Was a compiler hang: on a function that returns an array it only adds into
+  // (`u[0] += x`, no `=` write of any element), optimize.ts's withoutDeadAdjoints took du, the
+  // returned array's gradient (the backward pass's input, read and never written), for a known
+  // zero, and looped for ever replacing its reads; tsc, the Vite plugin and `tsgrad print` hung.
+  // Compiled in a child process first (a loop in this one could not be interrupted), with a time
+  // limit. f(x) = [x], so vjp(f)(0.5).backward([2]) = [2].
+  it("a function returning an array it only adds into: tsgrad compiles it", async () => {
+    const source = `/** @differentiable */
+export function f(x: number): Float64Array {
+  const u = new Float64Array(1);
+  u[0] += x;
+  return u;
+}
+`;
+    const dir = join(root, ".tsgrad-tmp", "cases");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `fuzz-hang-${process.pid}.ts`);
+    writeFileSync(file, source);
+    const printed = spawnSync(process.execPath, [join(root, "dist", "transformer", "cli.js"), "print", file], { encoding: "utf8", timeout: 20_000 });
+    rmSync(file, { force: true });
+    expect(printed.error, "tsgrad print did not finish in 20 s").toBeUndefined();
+    expect(printed.stdout).toContain("function f_backward");
+    const { module: m } = await compile(`export { vjp } from "tsgrad";\n\n${source}`);
+    expect(Array.from(m.vjp(m.f)(0.5).backward([2]))).toEqual([2]);
+  }, 60_000);
 
   // An open bug gets an entry in known-bugs.ts and an it.fails test here, listed below.
   it("every open bug in known-bugs.ts has its it.fails test above", () => {

@@ -27,7 +27,7 @@ import fc from "fast-check";
 import { CompileError, type Compile, type Module } from "./compile.js";
 import { argsOf, functionsOf, programArbitrary, programSource, type ParamType, type Program, type Sizes } from "./programs.js";
 import { knownBugIn } from "./known-bugs.js";
-import { acceptedPoints, defaultLimits, type Limits, type Oracle } from "./reference.js";
+import { OUTPUT_WEIGHTS, acceptedPoints, defaultLimits, type Limits, type Oracle } from "./reference.js";
 
 export const TOL = 1e-5;
 export const AGREE = 1e-6;
@@ -40,7 +40,7 @@ const close = (a: number, b: number, tol: number) =>
   Number.isFinite(a) && Number.isFinite(b) && Math.abs(a - b) <= tol * Math.max(1, Math.abs(a) + Math.abs(b));
 
 /** What the module of one program exports besides its functions. */
-export const MODULE_HEADER = `export { saved as __saved, scratch as __scratch, grad as __grad, gradInto as __gradInto, valueAndGrad as __valueAndGrad, vjp as __vjp } from "tsgrad";\n\n`;
+export const MODULE_HEADER = `export { saved as __saved, scratch as __scratch, grad as __grad, gradInto as __gradInto, valueAndGrad as __valueAndGrad, vjp as __vjp, jacobian as __jacobian } from "tsgrad";\n\n`;
 
 export type Result =
   | { status: "pass"; points: number }
@@ -139,6 +139,7 @@ function show(x: unknown): string {
 
 /** Checks function `name` (of these parameters) of the compiled module at one accepted point. */
 function checkAt(m: Module, name: string, params: readonly ParamType[], o: Oracle): string | undefined {
+  if (o.outputs) return checkArrayValuedAt(m, name, params, o);
   // fresh arguments for every call: one a gradient wrote into cannot hide it from the next
   const args = (): Arg[] => argsOf(params, o.point);
   const f = m[name];
@@ -152,15 +153,8 @@ function checkAt(m: Module, name: string, params: readonly ParamType[], o: Oracl
   if (stacks() !== depth) return `${name}_grad left the shared stacks at ${stacks()} values (was ${depth})`;
   if (typeof g === "string") return g;
   if (show(given) !== show(args())) return `${name}_grad changed its arguments to ${showArgs(given)}`;
-  for (let k = 0; k < g.length; k++) {
-    const estimates = o.estimates[k];
-    if (estimates.some((d) => close(g[k], d, TOL))) continue;
-    const confident = estimates.some((d, j) => estimates.some((e, i) => i > j && close(d, e, AGREE)));
-    if (confident || !Number.isFinite(g[k])) {
-      return `${name}_grad(...)${coordinate(params, k)} = ${g[k]}, but finite differences give ${estimates.join(" / ")}\n  ${name}_grad:${" ".repeat(Math.max(1, 14 - name.length))}[${g.join(", ")}]\n  finite differences: [${o.estimates.map((es) => es[0]).join(", ")}]`;
-    }
-  }
-  const same = (x: number[], y: number[], eq: (a: number, b: number) => boolean) => x.every((v, k) => eq(v, y[k]));
+  const wrong = againstDifferences(`${name}_grad`, params, g, o);
+  if (wrong) return wrong;
 
   const viaGrad = flatGradient(params, m.__grad(f)(...args()), `grad(${name})(...)`);
   if (typeof viaGrad === "string") return viaGrad;
@@ -197,8 +191,88 @@ function checkAt(m: Module, name: string, params: readonly ParamType[], o: Oracl
   return undefined;
 }
 
+const same = (x: number[], y: number[], eq: (a: number, b: number) => boolean) => x.length === y.length && x.every((v, k) => eq(v, y[k]));
+
+/**
+ * A gradient against the oracle's finite differences, coordinate by coordinate: what disagrees
+ * ("f_grad(...)[1][2] = 0.3, but finite differences give 0.5 / 0.5000001"), or undefined.
+ */
+function againstDifferences(what: string, params: readonly ParamType[], g: number[], o: Oracle): string | undefined {
+  for (let k = 0; k < g.length; k++) {
+    const estimates = o.estimates[k];
+    if (estimates.some((d) => close(g[k], d, TOL))) continue;
+    const confident = estimates.some((d, j) => estimates.some((e, i) => i > j && close(d, e, AGREE)));
+    if (confident || !Number.isFinite(g[k])) {
+      return `${what}(...)${coordinate(params, k)} = ${g[k]}, but finite differences give ${estimates.join(" / ")}\n  ${what}:${" ".repeat(Math.max(1, 18 - what.length))}[${g.join(", ")}]\n  finite differences: [${o.estimates.map((es) => es[0]).join(", ")}]`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * f returning an array of m numbers (f_grad does not exist): its outputs are the twin's exactly;
+ * vjp's backward(w), w = OUTPUT_WEIGHTS, agrees with finite differences of Σ w_i f_i, is the same
+ * twice, is linear (backward(-2w) = -2 backward(w)), and leaves w as it was; jacobian(f) has a
+ * block of the right shape per parameter (a Float64Array of m for a number, an m × n Matrix for
+ * an array), and Jᵀ w is backward(w).
+ */
+function checkArrayValuedAt(m: Module, name: string, params: readonly ParamType[], o: Oracle): string | undefined {
+  const args = (): Arg[] => argsOf(params, o.point);
+  const f = m[name];
+  const out = f(...args());
+  const outputs = o.outputs!;
+  if (!(out instanceof Float64Array || Array.isArray(out)) || !same(Array.from(out), outputs, Object.is)) {
+    return `${name}(...) = ${show(out)}, but the reference twin computes [${outputs}] (the fuzzer's printer, or the transformer changed ${name})`;
+  }
+  const stacks = () => `saved ${m.__saved.size}, scratch ${m.__scratch.size}`;
+  const depth = stacks();
+  const w = outputs.map((_, i) => OUTPUT_WEIGHTS[i]);
+  const given = args();
+  const { value, backward } = m.__vjp(f)(...given);
+  if (!same(Array.from(value as ArrayLike<number>), outputs, Object.is)) return `vjp(${name}) value ${show(value)}, ${name}'s value [${outputs}]`;
+  const seed = [...w];
+  const g = flatGradient(params, backward(seed), `vjp(${name}) backward(w)`);
+  if (typeof g === "string") return g;
+  if (!same(seed, w, Object.is)) return `vjp(${name}) backward wrote into the output's gradient it was given: [${seed}]`;
+  if (show(given) !== show(args())) return `vjp(${name}) changed its arguments to ${showArgs(given)}`;
+  const wrong = againstDifferences(`vjp(${name}) backward(w)`, params, g, o);
+  if (wrong) return `${wrong}\n  (w = [${w}], the weights of ${name}'s outputs in the sum differentiated)`;
+  const again = flatGradient(params, backward([...w]), `vjp(${name}) backward(w)`);
+  const minus2 = flatGradient(params, backward(w.map((x) => -2 * x)), `vjp(${name}) backward(-2w)`);
+  if (typeof again === "string") return again;
+  if (typeof minus2 === "string") return minus2;
+  if (!same(again, g, Object.is)) return `vjp(${name}) backward(w) twice: [${g}] then [${again}]`;
+  if (!same(minus2, g, (a, b) => a === -2 * b)) return `vjp(${name}) backward(-2w) = [${minus2}], -2 backward(w) = [${g.map((x) => -2 * x)}]`;
+
+  const blocks = m.__jacobian(f)(...args());
+  const jw = jacobianTimes(params, blocks, w);
+  if (typeof jw === "string") return `jacobian(${name}): ${jw}`;
+  if (!same(jw, g, (a, b) => close(a, b, VJP_TOL))) return `jacobian(${name}) gives Jᵀw = [${jw}], vjp's backward(w) [${g}]`;
+  if (stacks() !== depth) return `vjp or jacobian left the shared stacks at ${stacks()} values (was ${depth})`;
+  return undefined;
+}
+
+/** Jᵀ w from jacobian(f)'s blocks, flattened like a gradient; or what is wrong with their shapes. */
+function jacobianTimes(params: readonly ParamType[], blocks: unknown, w: number[]): number[] | string {
+  if (!Array.isArray(blocks) || blocks.length !== params.length) return `${blocks} is not one block per parameter`;
+  const out: number[] = [];
+  for (let p = 0; p < params.length; p++) {
+    const t = params[p];
+    const b = blocks[p];
+    if (t === "number") {
+      if (!(b instanceof Float64Array) || b.length !== w.length) return `block ${p} is ${show(b)}, not a Float64Array of ${w.length}`;
+      out.push(w.reduce((s, wi, i) => s + wi * b[i], 0));
+      continue;
+    }
+    const { rows, cols, data } = (b ?? {}) as { rows?: number; cols?: number; data?: Float64Array };
+    if (rows !== w.length || cols !== t.n || !(data instanceof Float64Array)) return `block ${p} is ${rows}×${cols}, not a ${w.length}×${t.n} Matrix`;
+    for (let j = 0; j < t.n; j++) out.push(w.reduce((s, wi, i) => s + wi * data[i * t.n + j], 0));
+  }
+  return out;
+}
+
 function report(source: string, name: string, params: readonly ParamType[], o: Oracle | undefined, problem: string): string {
-  const where = o ? `at ${name}(${showArgs(argsOf(params, o.point))}) = ${o.value}: ` : "";
+  const where = o ? `at ${name}(${showArgs(argsOf(params, o.point))}) = ${o.outputs ? `[${o.outputs.join(", ")}]` : o.value}: ` : "";
   return `${where}${problem}\n\n${source}`;
 }
 

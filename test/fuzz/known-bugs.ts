@@ -23,7 +23,8 @@ export interface KnownBug {
 // start (`for (let i = u.length - 1; ...)`) was dropped from the forward pass (ReferenceError); an
 // array created after an early return had no gradient array (now refused at its declaration); a
 // variable reassigned in both branches of an if and written into an element in one stored a name
-// the branch no longer defined (a wrong gradient: the branch join renamed defs, not element writes).
+// the branch no longer defined (a wrong gradient: the branch join renamed defs, not element writes);
+// a function returning an array it only adds into (`u[0] += x; return u;`) hung the compiler.
 export const knownBugs: readonly KnownBug[] = [];
 
 /** The known bug a program may trigger, if any. */

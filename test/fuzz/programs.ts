@@ -197,8 +197,15 @@ export interface FnTemplate {
    * Csmith prints a checksum of all variables); dead values would get no adjoint at all.
    */
   sink: boolean;
-  /** Arrays created before the body (array programs only): `const h0 = new Float64Array(x.length);` */
+  /** Arrays created before the body (array programs only): `const u0 = new Float64Array(x.length);` */
   locals?: LocalArray[];
+  /**
+   * Array programs' f only: return the array `locals[returns]` (mod their number; with none, a
+   * number as usual) after adding `ret` (and the sink) into its first element, so f is
+   * vector-valued (checked through vjp and jacobian; its early returns print nothing, as tsgrad
+   * wants one return of an array, at the end).
+   */
+  returns?: number | null;
 }
 
 /** A module: helpers h0, h1, ... (each may call the ones before it), the function under test f, and candidate points for f. */
@@ -361,14 +368,16 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   }
   const number = fc.constant("number" as ParamType);
   const arrayParam = fc.record({ array: fc.constantFrom(...arrayKinds), n: fc.integer({ min: 1, max: MAX_LENGTH }) });
-  const fn = (minParams: number, maxParams: number, param: fc.Arbitrary<ParamType>): fc.Arbitrary<FnTemplate> => {
+  const fn = (minParams: number, maxParams: number, param: fc.Arbitrary<ParamType>, vector = false): fc.Arbitrary<FnTemplate> => {
     const scalar = { params: fc.array(param, { minLength: minParams, maxLength: maxParams }), body: blocks[s.stmtDepth], ret: exprs[s.exprDepth], sink: fc.boolean() };
-    return arrays ? fc.record({ ...scalar, locals: fc.array(localArray, { maxLength: 2 }) }) : fc.record(scalar);
+    if (!arrays) return fc.record(scalar);
+    const returns = fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(1) });
+    return fc.record({ ...scalar, locals: fc.array(localArray, { maxLength: 2 }), ...(vector ? { returns } : {}) });
   };
   const mainParam = arrays ? fc.oneof({ weight: 1, arbitrary: number }, { weight: 2, arbitrary: arrayParam }) : number;
   return fc.record({
     helpers: fc.array(fn(1, 2, number), { maxLength: s.helpers }),
-    main: fn(1, s.maxParams, mainParam),
+    main: fn(1, s.maxParams, mainParam, true),
     points: fc.array(pointArb(s.maxParams * (arrays ? MAX_LENGTH : 1)), { minLength: s.points, maxLength: s.points }),
   });
 }
@@ -388,6 +397,19 @@ export type Mode = "ts" | "reference";
 
 /** A parameter's TypeScript type: "number", "Float64Array", "readonly number[]". */
 export const paramTs = (t: ParamType): string => (t === "number" ? "number" : t.array);
+
+/** The number of elements of a local array: (len 5, one array parameter of 3) → 3; (len 2) → 3. */
+export function localLength(a: LocalArray, params: readonly ParamType[]): number {
+  const arrays = params.flatMap((t) => (t === "number" ? [] : [t.n]));
+  return a.len >= 4 && arrays.length ? arrays[(a.len - 4) % arrays.length] : (a.len % 4) + 1;
+}
+
+/** The array a function returns (FnTemplate.returns), as its index among t.locals and its length; undefined for a number. */
+export function returnedArray(t: FnTemplate): { index: number; local: LocalArray; n: number } | undefined {
+  if (t.returns == null || !t.locals?.length) return undefined;
+  const index = t.returns % t.locals.length;
+  return { index, local: t.locals[index], n: localLength(t.locals[index], t.params) };
+}
 
 /** Coordinates a parameter takes in a point: 1 for a number, n for an array of n. */
 export const dimsOf = (params: readonly ParamType[]): number => params.reduce((d, t) => d + (t === "number" ? 1 : t.n), 0);
@@ -423,8 +445,6 @@ function adopt(outer: Scope, inner: Scope): void {
   outer.mutable = inner.mutable.filter((v) => outer.mutable.includes(v));
   // arrays are created at the top level only, and visible to the end of the function
   outer.arrays = inner.arrays;
-  outer.written.push(...inner.written);
-  outer.copied.push(...inner.copied);
 }
 
 /**
@@ -439,12 +459,6 @@ interface Scope {
   /** Boolean locals. */
   flags: string[];
   inLoop: boolean;
-  /**
-   * For a known bug's trigger, what this block did, nested blocks included: the variables it
-   * assigned, and those it copied into an element (`u0[1] = x`) or read in an element write's index.
-   */
-  written: string[];
-  copied: string[];
   /** Arrays: local ones most recently written first, then parameters. */
   arrays: ArrayInScope[];
   /** Counters of the enclosing loops, innermost first, with the values they take in the body. */
@@ -471,8 +485,6 @@ const nested = (s: Scope, inLoop = s.inLoop): Scope => ({
   mutable: [...s.mutable],
   flags: [...s.flags],
   inLoop,
-  written: [],
-  copied: [],
   arrays: [...s.arrays],
   counters: [...s.counters],
 });
@@ -486,6 +498,9 @@ export class Printer {
   private usesScale = false;
   /** The function printed so far has a `return` before its last line. */
   private returned = false;
+  /** The function being printed returns an array (FnTemplate.returns). */
+  private vector = false;
+
   private helpers: { name: string; arity: number }[] = [];
 
   private constructor(private readonly mode: Mode) {}
@@ -507,11 +522,14 @@ export class Printer {
     this.counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0 };
     this.returned = false;
     const sig = this.mode === "ts" ? params.map((p, i) => `${p}: ${paramTs(t.params[i])}`).join(", ") : params.join(", ");
-    if (this.mode === "ts") this.lines.push("/** @differentiable */", `export function ${name}(${sig}): number {`);
+    const vector = returnedArray(t);
+    this.vector = vector !== undefined;
+    const type = !vector ? "number" : vector.local.kind === "Float64Array" ? "Float64Array" : "number[]";
+    if (this.mode === "ts") this.lines.push("/** @differentiable */", `export function ${name}(${sig}): ${type} {`);
     else this.lines.push(`function ${name}(${sig}) {`);
     const numbers = params.filter((_, i) => t.params[i] === "number");
     const arrays = t.params.flatMap((p, i): ArrayInScope[] => (p === "number" ? [] : [{ name: params[i], n: p.n, local: false }]));
-    const scope: Scope = { vars: numbers, mutable: [...numbers], flags: [], inLoop: false, written: [], copied: [], arrays, counters: [] };
+    const scope: Scope = { vars: numbers, mutable: [...numbers], flags: [], inLoop: false, arrays, counters: [] };
     for (const a of t.locals ?? []) this.newArray(a, scope);
     // in the function's own scope, not a block's: what the top level declares reaches the return
     for (const st of t.body) this.stmt(st, scope, 1);
@@ -519,7 +537,15 @@ export class Printer {
     // not the loop counters; every element of the local arrays
     const sunk = [...scope.vars.filter((v) => !/^[ik]\d/.test(v)), ...scope.arrays.filter((a) => a.local).flatMap((a) => Array.from({ length: a.n }, (_, j) => `${a.name}[${j}]`))];
     const total = this.seen({ s: sunk.length > 1 ? `(${sunk.join(" + ")})` : sunk[0], p: ATOM });
-    this.lines.push(`  return ${t.sink && sunk.length ? `${at(ret, ADD)} + ${total.s}` : ret.s};`, "}", "");
+    const value = t.sink && sunk.length ? `${at(ret, ADD)} + ${total.s}` : ret.s;
+    if (vector) {
+      // u0[0] += <ret>; return u0;
+      const u = `u${vector.index}`;
+      this.emit(1, `${u}[0] += ${value};`);
+      if (this.mode === "reference") this.emit(1, `$.v(${u}[0]);`);
+      this.lines.push(`  return ${u};`, "}", "");
+    } else this.lines.push(`  return ${value};`, "}", "");
+    this.vector = false;
     this.helpers.push({ name, arity: params.length });
   }
 
@@ -527,12 +553,10 @@ export class Printer {
     this.lines.push("  ".repeat(depth) + text);
   }
 
-  /** Prints a block in a scope of its own, and gives that scope back (for what it wrote and copied). */
-  private block(stmts: readonly Stmt[], outer: Scope, depth: number): Scope {
+  private block(stmts: readonly Stmt[], outer: Scope, depth: number): void {
     const scope = nested(outer);
     for (const st of stmts) this.stmt(st, scope, depth);
     adopt(outer, scope);
-    return scope;
   }
 
   private stmt(st: Stmt, scope: Scope, depth: number): void {
@@ -580,24 +604,21 @@ export class Printer {
         if (scope.inLoop) this.emit(depth, `if (${this.cond(st.c, scope)}) ${st.kind};`);
         return;
       case "return":
+        if (this.vector) return; // a function returning an array returns once, at the end
         // A known bug is keyed on what the printer sees, e.g. (fixed since) a return of max in a loop:
         //   if (scope.inLoop && st.e.k === "variadic") this.features.add("return-max-in-loop");
         this.emit(depth, `if (${this.cond(st.c, scope)}) return ${this.expr(st.e, scope).s};`);
         this.returned = true;
         return;
-      case "if": {
+      case "if":
         this.emit(depth, `if (${this.cond(st.c, scope)}) {`);
-        const branches = [this.block(st.then, scope, depth + 1)];
+        this.block(st.then, scope, depth + 1);
         if (st.else) {
           this.emit(depth, "} else {");
-          branches.push(this.block(st.else, scope, depth + 1));
+          this.block(st.else, scope, depth + 1);
         }
         this.emit(depth, "}");
-        // known bug: an if that assigns x (in a branch, a loop in it, ...) and copies x into an element (known-bugs.ts)
-        const written = branches.flatMap((b) => b.written);
-        if (branches.some((b) => b.copied.some((v) => written.includes(v)))) this.features.add("store-of-variable-in-branch");
         return;
-      }
       case "loop":
         return this.loop(st, scope, depth);
       case "newArray":
@@ -611,9 +632,6 @@ export class Printer {
         if (!locals.length) return;
         const a = locals[st.arr % locals.length];
         const element = `${a.name}[${this.index(st.ix, a, scope)}]`;
-        // for a known bug: `u0[0] = x` or `u0[<reads x>] = ...` (see the "if" case)
-        const read = (i: number) => (scope.vars.length ? [scope.vars[i % scope.vars.length]] : []);
-        scope.copied.push(...(st.k === "store" && st.e.k === "ref" ? read(st.e.i) : []), ...(st.ix.form === "data" ? read(st.ix.of) : []));
         this.emit(depth, st.k === "store" ? `${element} ${st.op} ${this.expr(st.e, scope).s};` : `${element}${st.op};`);
         if (this.mode === "reference") this.emit(depth, `$.v(${element});`);
         scope.arrays.splice(scope.arrays.indexOf(a), 1);
@@ -629,7 +647,7 @@ export class Printer {
   private newArray(a: LocalArray, scope: Scope): void {
     const params = scope.arrays.filter((p) => !p.local);
     const of = a.len >= 4 && params.length ? params[(a.len - 4) % params.length] : undefined;
-    const n = of ? of.n : (a.len % 4) + 1;
+    const n = of ? of.n : (a.len % 4) + 1; // as localLength
     const length = of ? `${of.name}.length` : String(n);
     const name = `u${this.counters.u++}`;
     const made = a.kind === "Float64Array" ? `new Float64Array(${length})` : `new Array${this.mode === "ts" ? "<number>" : ""}(${length}).fill(0)`;
@@ -802,7 +820,6 @@ export class Printer {
   /** After an assignment, the reference records the new value too. */
   private assigned(depth: number, name: string, scope: Scope): void {
     if (this.mode === "reference") this.emit(depth, `$.v(${name});`);
-    scope.written.push(name);
     recent(scope.vars, name);
     recent(scope.mutable, name);
   }

@@ -17,11 +17,17 @@
 // goes through `$.index`, which throws if it is outside its array (a bug of the generator, which
 // keeps indices in range by construction); a data-dependent index (`Math.floor(Math.abs(v) * 2)
 // % x.length`) through `$.jump`, which records it, as floor's value is.
+//
+// A function that returns an array of m numbers is differentiated as the number Σ w_i f_i, w the
+// first m of OUTPUT_WEIGHTS: its gradient is what vjp's backward(w) gives (check.ts).
 
 import { Printer, argsOf, dimsOf, functionsOf, type Program } from "./programs.js";
 
 export interface Run {
+  /** f's value; for f returning an array, the weighted sum Σ w_i f_i (OUTPUT_WEIGHTS), whose gradient is vjp's backward(w). */
   value: number;
+  /** The array f returned, if it returned one. */
+  outputs?: number[];
   path: string;
   /** The largest |value| of any operation or assignment on the way (Infinity if one overflowed or was NaN). */
   largest: number;
@@ -32,6 +38,9 @@ export interface Run {
   singular: boolean;
 }
 export type Reference = (point: readonly number[]) => Run;
+
+/** The weights of an array's outputs: none a power of 2 (so a mixed-up output would not cancel), none equal. */
+export const OUTPUT_WEIGHTS = [1, -0.75, 0.5, 1.25, -1.5, 0.3] as const;
 
 /** Builds the instrumented twin of `program`'s function `name` (f, h0, ...): a point's coordinates → its value and the path it took. */
 export function reference(program: Program, name = "f"): Reference {
@@ -98,14 +107,17 @@ export function reference(program: Program, name = "f"): Reference {
     },
   };
   const source = `"use strict";\n${Printer.module(program, "reference")}\nreturn ${name};`;
-  const f = new Function("$", source)(hooks) as (...args: unknown[]) => number;
+  const f = new Function("$", source)(hooks) as (...args: unknown[]) => number | ArrayLike<number>;
   const params = new Map(functionsOf(program)).get(name)!.params;
   return (point) => {
     path.length = 0;
     largest = 0;
     singular = false;
-    const value = f(...argsOf(params, point));
-    return { value, path: path.join(","), largest, singular };
+    const result = f(...argsOf(params, point));
+    if (typeof result === "number") return { value: result, path: path.join(","), largest, singular };
+    const outputs: number[] = Array.from(result);
+    const value = outputs.reduce((sum, y, i) => sum + OUTPUT_WEIGHTS[i] * y, 0);
+    return { value, outputs, path: path.join(","), largest, singular };
   };
 }
 
@@ -129,6 +141,8 @@ export const defaultLimits: Limits = { maxValue: 1e4, maxGradient: 1e5, maxInter
 export interface Oracle {
   point: number[];
   value: number;
+  /** What f returned, if an array (value is then Σ w_i outputs_i). */
+  outputs?: number[];
   /** Per coordinate, the estimates whose stencils stayed on the base point's path (at least one). */
   estimates: number[][];
 }
@@ -172,7 +186,7 @@ export function oracleAt(ref: Reference, point: readonly number[], limits: Limit
     if (valid.some((d) => Math.abs(d) > limits.maxGradient)) return `a derivative estimate for coordinate ${i} is too large`;
     estimates.push(valid);
   }
-  return { point: [...point], value: base.value, estimates };
+  return { point: [...point], value: base.value, outputs: base.outputs, estimates };
 }
 
 /**
