@@ -14,7 +14,9 @@
 //                                                 # (test/fuzz/known-bugs.ts; skipped by default)
 //
 // On a failure it prints the smallest failing program fast-check shrank it to, as TypeScript, with
-// the seed and path that replay it, and exits with 1.
+// the seed and path that replay it, and exits with 1. A compile that takes longer than
+// --hang-seconds (default 120) is a compiler hang: the program is printed as generated (a hang
+// cannot be shrunk in process) and the run ends (SIGTERM, exit status 143).
 //
 // The fuzzer's modules are TypeScript (test/fuzz/*.ts); Node 20 runs no TypeScript, so they are
 // transpiled (types stripped, nothing else) to .tsgrad-tmp/fuzz-lib/ first. Programs are written
@@ -22,6 +24,7 @@
 // resolves to this package's dist/.
 
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
@@ -29,13 +32,13 @@ import ts from "typescript";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 function usage(message) {
-  console.error(`fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--large] [--arrays | --scalar] [--all]`);
+  console.error(`fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--hang-seconds S] [--large] [--arrays | --scalar] [--all]`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
   // arrays: as Sizes.arrays (programs.ts): "mixed", true (array programs only) or false (scalar only)
-  const options = { runs: 2000, seed: undefined, path: undefined, shrinkSeconds: 300, all: false, large: false, arrays: "mixed" };
+  const options = { runs: 2000, seed: undefined, path: undefined, shrinkSeconds: 300, hangSeconds: 120, all: false, large: false, arrays: "mixed" };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
@@ -48,6 +51,7 @@ function parseArgs(argv) {
     else if (flag === "--seed") options.seed = integer();
     else if (flag === "--path") options.path = value();
     else if (flag === "--shrink-seconds") options.shrinkSeconds = integer();
+    else if (flag === "--hang-seconds") options.hangSeconds = integer();
     else if (flag === "--all") options.all = true;
     else if (flag === "--large") options.large = true;
     else if (flag === "--arrays") options.arrays = true;
@@ -97,11 +101,45 @@ const compilerOptions = {
   types: [],
 };
 const outDir = join(root, ".tsgrad-tmp", "fuzz", `run-${process.pid}`);
-const compile = fuzzer.compile.createCompiler({ transformer, outDir, compilerOptions });
+
+/**
+ * `compile`, watched by a thread of its own: a compiler stuck in a loop holds this thread, so
+ * nothing here could report it (not even the progress timer). The watchdog sees when the current
+ * compile started (seconds, in shared memory; 0 between compiles), and after `limit` seconds
+ * writes the newest program of outDir (the one being compiled) to stderr and ends the process.
+ */
+function watched(compile, limit) {
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const clock = () => Math.max(1, Math.round(performance.timeOrigin / 1000 + performance.now() / 1000) % 2 ** 30);
+  const watchdog = new Worker(
+    `const { workerData: { started, limit, outDir, seed, flags } } = require("node:worker_threads");
+    const { readdirSync, readFileSync, statSync, writeSync } = require("node:fs");
+    const { join } = require("node:path");
+    const clock = ${clock.toString()};
+    setInterval(() => {
+      const t = Atomics.load(started, 0);
+      if (!t || clock() - t < limit) return;
+      const newest = readdirSync(outDir).filter((f) => f.endsWith(".ts")).map((f) => join(outDir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+      writeSync(2, "\\ntsgrad fuzz: the compiler has not finished a program in " + limit + " s (a hang?), seed " + seed + flags + ":\\n\\n" + (newest ? readFileSync(newest, "utf8") : "(not found)") + "\\n" + (newest ? "(" + newest + ")\\n" : ""));
+      process.kill(process.pid, "SIGTERM"); // process.exit would end this thread alone
+    }, 1000);`,
+    { eval: true, workerData: { started, limit, outDir, seed, flags } },
+  );
+  watchdog.unref();
+  return async (source) => {
+    Atomics.store(started, 0, clock());
+    try {
+      return await compile(source);
+    } finally {
+      Atomics.store(started, 0, 0);
+    }
+  };
+}
 
 const kinds = { mixed: "scalar and array", true: "array", false: "scalar" }[String(options.arrays)];
 console.log(`tsgrad fuzz: ${options.path ? "replaying one program" : `${options.runs} random ${kinds} programs`}, seed ${seed}`);
 const flags = `${options.large ? " --large" : ""}${{ mixed: "", true: " --arrays", false: " --scalar" }[String(options.arrays)]}${options.all ? " --all" : ""}`;
+const compile = watched(fuzzer.compile.createCompiler({ transformer, outDir, compilerOptions }), options.hangSeconds);
 console.log(`  (again: npm run fuzz -- --seed ${seed}${options.path ? ` --path ${options.path}` : ` --runs ${options.runs}`}${flags})`);
 const sizes = { ...(options.large ? { stmtDepth: 3, blockLength: 6, helpers: 3 } : {}), arrays: options.arrays };
 const stats = fuzzer.check.emptyStats();
