@@ -20,13 +20,14 @@
 //
 // Arrays (Sizes.arrays; off, the generator is the scalar one, drawing exactly as before): array
 // parameters of a length fixed by the template (`x: Float64Array` of 3, flattened to 3 coordinates
-// of a point), arrays created at the top level (`const h0 = new Float64Array(x.length)`), element
-// reads and writes (`h0[i0 + 1] += ...`), `.length`, and loops over arrays. An index is in range by
+// of a point), arrays created at the top level before any return (`const u0 = new
+// Float64Array(x.length)`, maybe filled by a loop), element reads and writes (`u0[i0 + 1] += ...`),
+// `.length`, loops over arrays, and an f that returns one of its arrays. An index is in range by
 // construction: the printer knows every array's length and every loop counter's range, and wraps
-// an index that could leave [0, n) (`i0 % x.length`); the reference twin asserts it.
+// an index that could leave [0, n) (`(i0 + 1) % x.length`); the reference twin asserts it.
 //
-//   { k: "elem", arr: 0, ix: { form: 3, of: 0, c: 0 } }   in `for (let i0 = 0; i0 + 1 < x.length; i0++)`
-//   → x[i0 + 1]                                            (i0 <= n - 2, so i0 + 1 < n)
+//   { k: "elem", arr: 0, ix: { form: "next", of: 0, c: 0 } }   in `for (let i0 = 0; i0 + 1 < x.length; i0++)`
+//   → x[i0 + 1]                                                 (i0 <= n - 2, so i0 + 1 < n)
 
 import fc from "fast-check";
 
