@@ -22,10 +22,16 @@
 // The gradient of an array parameter must be an array of the same kind (Float64Array for
 // Float64Array, an Array for number[] and readonly number[]) and length; it is compared element by
 // element with the finite differences of the point's coordinates that element takes.
+// The gradient of an object parameter is an object of the same keys (in order), each field's
+// gradient of its kind, nested objects included; it is flattened field by field, depth first, as
+// the point is (programs.ts argsOf), and a disagreeing number is named by its path (`[0].m2.w4[1]`).
+// gradInto must refill every buffer of it in place (the nested objects and arrays it was given).
+// f returning `{ s, u }` is checked like f returning an array, seeded with an object of the same
+// keys, and its jacobian has an object of blocks for an object parameter.
 
 import fc from "fast-check";
 import { CompileError, type Compile, type Module } from "./compile.js";
-import { argsOf, functionsOf, programArbitrary, programSource, type ParamType, type Program, type Sizes } from "./programs.js";
+import { argsOf, functionsOf, isObj, keysOf, programArbitrary, programSource, type ParamType, type Program, type Sizes } from "./programs.js";
 import { knownBugIn } from "./known-bugs.js";
 import { OUTPUT_WEIGHTS, acceptedPoints, defaultLimits, type Limits, type Oracle } from "./reference.js";
 
@@ -88,7 +94,7 @@ export async function checkProgram(program: Program, compile: Compile, options: 
   return { status: "pass", points };
 }
 
-type Arg = number | number[] | Float64Array;
+type Arg = any;
 
 /**
  * A gradient (f_grad's, vjp's, ...) as the point's coordinates, after checking its shape:
@@ -97,33 +103,73 @@ type Arg = number | number[] | Float64Array;
  */
 export function flatGradient(params: readonly ParamType[], g: unknown, what: string): number[] | string {
   if (!Array.isArray(g) || g.length !== params.length) return `${what} returned ${show(g)}, not ${params.length} gradients`;
+  const keys = keysOf(params);
   const flat: number[] = [];
-  for (let i = 0; i < params.length; i++) {
-    const t = params[i];
-    const gi = g[i];
+  const one = (t: ParamType, gi: any, at: string): string | undefined => {
     if (t === "number") {
-      if (typeof gi !== "number") return `${what}[${i}] is ${show(gi)}, not a number`;
+      if (typeof gi !== "number") return `${what}${at} is ${show(gi)}, not a number`;
       flat.push(gi);
-      continue;
+      return undefined;
+    }
+    if (isObj(t)) {
+      const ks = keys.get(t)!;
+      const plain = typeof gi === "object" && gi !== null && !Array.isArray(gi) && !ArrayBuffer.isView(gi);
+      if (!plain || Object.keys(gi).join() !== ks.join()) return `${what}${at} is ${show(gi)}, not an object of the keys ${ks.join(", ")} (the gradient of an object)`;
+      for (let j = 0; j < ks.length; j++) {
+        const wrong = one(t.obj[j].t, gi[ks[j]], `${at}.${ks[j]}`);
+        if (wrong) return wrong;
+      }
+      return undefined;
     }
     const kind = t.array === "Float64Array" ? "Float64Array" : "Array";
     const ok = kind === "Float64Array" ? gi instanceof Float64Array : Array.isArray(gi) && gi.every((v) => typeof v === "number");
-    if (!ok || gi.length !== t.n) return `${what}[${i}] is ${show(gi)}, not ${kind === "Array" ? "an Array" : "a Float64Array"} of ${t.n} numbers (the gradient of a ${t.array})`;
+    if (!ok || gi.length !== t.n) return `${what}${at} is ${show(gi)}, not ${kind === "Array" ? "an Array" : "a Float64Array"} of ${t.n} numbers (the gradient of a ${t.array})`;
     flat.push(...gi);
+    return undefined;
+  };
+  for (let i = 0; i < params.length; i++) {
+    const wrong = one(params[i], g[i], `[${i}]`);
+    if (wrong) return wrong;
   }
   return flat;
 }
 
+/** The path of every coordinate: (x: number, y: array of 2, z: { s0: number }) → ["[0]", "[1][0]", "[1][1]", "[2].s0"]. */
+export function coordinates(params: readonly ParamType[]): string[] {
+  const keys = keysOf(params);
+  const out: string[] = [];
+  const one = (t: ParamType, at: string): void => {
+    if (t === "number") out.push(at);
+    else if (isObj(t)) t.obj.forEach((f, j) => one(f.t, `${at}.${keys.get(t)![j]}`));
+    else for (let k = 0; k < t.n; k++) out.push(`${at}[${k}]`);
+  };
+  params.forEach((t, i) => one(t, `[${i}]`));
+  return out;
+}
+
 /** Which gradient a coordinate is: (x: number, y: array) → 0: "[0]", 2: "[1][1]". */
 function coordinate(params: readonly ParamType[], k: number): string {
-  for (let i = 0; i < params.length; i++) {
-    const t = params[i];
-    if (t === "number") {
-      if (k-- === 0) return `[${i}]`;
-    } else if (k < t.n) return `[${i}][${k}]`;
-    else k -= t.n;
+  return coordinates(params)[k] ?? `[?${k}]`;
+}
+
+/**
+ * Every array and object inside the gradients of a list (not the list itself), depth first, for
+ * gradInto's in-place check; with `junk`, numbers in objects are set to it and arrays filled with it.
+ */
+function buffersOf(g: unknown, junk?: number, out: object[] = []): object[] {
+  if (Array.isArray(g) && g.some((x) => typeof x === "object")) {
+    for (const x of g) buffersOf(x, junk, out);
+  } else if (g instanceof Float64Array || Array.isArray(g)) {
+    out.push(g);
+    if (junk !== undefined) g.fill(junk);
+  } else if (typeof g === "object" && g !== null) {
+    out.push(g);
+    for (const [k, v] of Object.entries(g)) {
+      if (typeof v !== "number") buffersOf(v, junk, out);
+      else if (junk !== undefined) (g as Record<string, number>)[k] = junk;
+    }
   }
-  return `[?${k}]`;
+  return out;
 }
 
 /** Arguments as a call would spell them: 0.5, Float64Array.of(1, 2), [3] */
@@ -134,6 +180,7 @@ function showArgs(args: readonly unknown[]): string {
 function show(x: unknown): string {
   if (x instanceof Float64Array) return `Float64Array.of(${Array.from(x).join(", ")})`;
   if (Array.isArray(x)) return `[${x.map(show).join(", ")}]`;
+  if (typeof x === "object" && x !== null && !ArrayBuffer.isView(x)) return `{ ${Object.entries(x).map(([k, v]) => `${k}: ${show(v)}`).join(", ")} }`;
   return typeof x === "number" ? String(x) : JSON.stringify(x) ?? String(x);
 }
 
@@ -168,9 +215,14 @@ function checkAt(m: Module, name: string, params: readonly ParamType[], o: Oracl
 
   // gradInto: the arrays of an earlier result, filled with junk, zeroed and refilled in place
   const grads = m.__grad(f)(...args());
-  const buffers = grads.map((x: Arg, i: number) => (typeof x === "number" ? (grads[i] = 1e3) : x.fill(1e3)));
+  grads.forEach((x: Arg, i: number) => typeof x === "number" && (grads[i] = 1e3));
+  // arrays (nested ones included) filled with junk, numbers in objects overwritten with it
+  const inside = (x: Arg, junk?: number): object[] => (typeof x === "number" ? [] : buffersOf([x], junk));
+  const buffers = grads.map((x: Arg) => inside(x, 1e3));
   const into = m.__gradInto(f)(grads, ...args());
-  if (into !== grads || grads.some((x: Arg, i: number) => typeof x !== "number" && x !== buffers[i])) return `gradInto(${name}) did not fill the gradients it was given in place`;
+  if (into !== grads || grads.some((x: Arg, i: number) => { const now = inside(x); return now.length !== buffers[i].length || now.some((b, j) => b !== buffers[i][j]); })) {
+    return `gradInto(${name}) did not fill the gradients it was given in place (every array and object of them)`;
+  }
   const viaInto = flatGradient(params, into, `gradInto(${name})(...)`);
   if (typeof viaInto === "string") return viaInto;
   if (!same(viaInto, g, (a, b) => a === b)) return `gradInto(${name}) gives [${viaInto}], ${name}_grad [${g}]`;
@@ -221,7 +273,13 @@ function checkArrayValuedAt(m: Module, name: string, params: readonly ParamType[
   const f = m[name];
   const out = f(...args());
   const outputs = o.outputs!;
-  if (!(out instanceof Float64Array || Array.isArray(out)) || !same(Array.from(out), outputs, Object.is)) {
+  // f returning { s, u }: its outputs s, then u's elements; seeded with { s: w0, u: [w1, ...] } (u's kind)
+  const objectValued = typeof out === "object" && out !== null && !Array.isArray(out) && !ArrayBuffer.isView(out);
+  const flatOut = (v: any): number[] | undefined =>
+    objectValued ? (typeof v?.s === "number" && (v.u instanceof Float64Array || Array.isArray(v.u)) && Object.keys(v).join() === "s,u" ? [v.s, ...Array.from(v.u as ArrayLike<number>)] : undefined) : v instanceof Float64Array || Array.isArray(v) ? Array.from(v) : undefined;
+  const seedOf = (w: number[]): any => (objectValued ? { s: w[0], u: out.u instanceof Float64Array ? Float64Array.from(w.slice(1)) : w.slice(1) } : w);
+  const fo = flatOut(out);
+  if (!fo || !same(fo, outputs, Object.is)) {
     return `${name}(...) = ${show(out)}, but the reference twin computes [${outputs}] (the fuzzer's printer, or the transformer changed ${name})`;
   }
   const stacks = () => `saved ${m.__saved.size}, scratch ${m.__scratch.size}`;
@@ -229,16 +287,17 @@ function checkArrayValuedAt(m: Module, name: string, params: readonly ParamType[
   const w = outputs.map((_, i) => OUTPUT_WEIGHTS[i]);
   const given = args();
   const { value, backward } = m.__vjp(f)(...given);
-  if (!same(Array.from(value as ArrayLike<number>), outputs, Object.is)) return `vjp(${name}) value ${show(value)}, ${name}'s value [${outputs}]`;
-  const seed = [...w];
+  const fv = flatOut(value);
+  if (!fv || !same(fv, outputs, Object.is)) return `vjp(${name}) value ${show(value)}, ${name}'s value [${outputs}]`;
+  const seed = seedOf(w);
   const g = flatGradient(params, backward(seed), `vjp(${name}) backward(w)`);
   if (typeof g === "string") return g;
-  if (!same(seed, w, Object.is)) return `vjp(${name}) backward wrote into the output's gradient it was given: [${seed}]`;
+  if (show(seed) !== show(seedOf(w))) return `vjp(${name}) backward wrote into the output's gradient it was given: ${show(seed)}`;
   if (show(given) !== show(args())) return `vjp(${name}) changed its arguments to ${showArgs(given)}`;
   const wrong = againstDifferences(`vjp(${name}) backward(w)`, params, g, o);
   if (wrong) return `${wrong}\n  (w = [${w}], the weights of ${name}'s outputs in the sum differentiated)`;
-  const again = flatGradient(params, backward([...w]), `vjp(${name}) backward(w)`);
-  const minus2 = flatGradient(params, backward(w.map((x) => -2 * x)), `vjp(${name}) backward(-2w)`);
+  const again = flatGradient(params, backward(seedOf(w)), `vjp(${name}) backward(w)`);
+  const minus2 = flatGradient(params, backward(seedOf(w.map((x) => -2 * x))), `vjp(${name}) backward(-2w)`);
   if (typeof again === "string") return again;
   if (typeof minus2 === "string") return minus2;
   if (!same(again, g, Object.is)) return `vjp(${name}) backward(w) twice: [${g}] then [${again}]`;
@@ -255,18 +314,31 @@ function checkArrayValuedAt(m: Module, name: string, params: readonly ParamType[
 /** Jᵀ w from jacobian(f)'s blocks, flattened like a gradient; or what is wrong with their shapes. */
 function jacobianTimes(params: readonly ParamType[], blocks: unknown, w: number[]): number[] | string {
   if (!Array.isArray(blocks) || blocks.length !== params.length) return `${blocks} is not one block per parameter`;
+  const keys = keysOf(params);
   const out: number[] = [];
-  for (let p = 0; p < params.length; p++) {
-    const t = params[p];
-    const b = blocks[p];
+  const one = (t: ParamType, b: any, at: string): string | undefined => {
     if (t === "number") {
-      if (!(b instanceof Float64Array) || b.length !== w.length) return `block ${p} is ${show(b)}, not a Float64Array of ${w.length}`;
+      if (!(b instanceof Float64Array) || b.length !== w.length) return `block ${at} is ${show(b)}, not a Float64Array of ${w.length}`;
       out.push(w.reduce((s, wi, i) => s + wi * b[i], 0));
-      continue;
+      return undefined;
+    }
+    if (isObj(t)) {
+      const ks = keys.get(t)!;
+      if (typeof b !== "object" || b === null || Object.keys(b).join() !== ks.join()) return `block ${at} is ${show(b)}, not an object of blocks keyed ${ks.join(", ")}`;
+      for (let j = 0; j < ks.length; j++) {
+        const wrong = one(t.obj[j].t, b[ks[j]], `${at}.${ks[j]}`);
+        if (wrong) return wrong;
+      }
+      return undefined;
     }
     const { rows, cols, data } = (b ?? {}) as { rows?: number; cols?: number; data?: Float64Array };
-    if (rows !== w.length || cols !== t.n || !(data instanceof Float64Array)) return `block ${p} is ${rows}×${cols}, not a ${w.length}×${t.n} Matrix`;
+    if (rows !== w.length || cols !== t.n || !(data instanceof Float64Array)) return `block ${at} is ${rows}×${cols}, not a ${w.length}×${t.n} Matrix`;
     for (let j = 0; j < t.n; j++) out.push(w.reduce((s, wi, i) => s + wi * data[i * t.n + j], 0));
+    return undefined;
+  };
+  for (let p = 0; p < params.length; p++) {
+    const wrong = one(params[p], blocks[p], String(p));
+    if (wrong) return wrong;
   }
   return out;
 }

@@ -148,8 +148,39 @@ export type Stmt =
 export const arrayKinds = ["Float64Array", "number[]", "readonly number[]"] as const;
 export type ArrayKind = (typeof arrayKinds)[number];
 
-/** A number, or an array of n numbers (n fixed by the template: the printer keeps indices below it). */
-export type ParamType = "number" | { array: ArrayKind; n: number };
+/** A number, or an array of n numbers (n fixed by the template: the printer keeps indices below it), or an object (object programs' f only). */
+export type ParamType = "number" | { array: ArrayKind; n: number } | ObjType;
+
+/** A field of an object parameter: a number, an array or a nested object. */
+export type FieldType = "number" | { array: ArrayKind; n: number } | ObjType;
+
+/**
+ * An object type: its fields in order, keyed by the printer (`s0` a number, `w1` an array, `m2` an
+ * object: a counter per function, so every key, and every name bound to one, is unique in f), as a
+ * type literal or (iface) an interface declared before f. inList (parameters only): destructured
+ * in f's parameter list, `({ s0, w1 }: T0, y: number)`.
+ */
+export interface ObjType {
+  obj: Field[];
+  iface: boolean;
+  inList?: boolean;
+}
+
+/**
+ * How a field is read (how mod 4), from its object's base (the parameter, a name bound to the
+ * object, or a path):
+ *   0 path          x.s0, x.m2.w4[i]            (an object's fields then from the path)
+ *   1 destructured  const { s0, m2 } = x;        (an object's fields then from its name)
+ *   2 renamed       const { s0: s0r } = x;       an object: nested, const { m2: { s3: s3r } } = x;
+ *   3 alias         const m2 = x.m2;
+ * In a parameter list every field is bound (0 → 1, 3 → 2, objects 1): there is no base to read from.
+ */
+export interface Field {
+  t: FieldType;
+  how: number;
+}
+
+export const isObj = (t: ParamType | FieldType): t is ObjType => typeof t === "object" && "obj" in t;
 
 /**
  * An index into an array of n elements (see Printer.index), i an enclosing loop counter (`of` mod
@@ -207,6 +238,8 @@ export interface FnTemplate {
    * wants one return of an array, at the end).
    */
   returns?: number | null;
+  /** Object programs' f returning an array: return `{ s: <ret>, u: u0 }` instead (u0 unchanged). */
+  retObj?: boolean;
 }
 
 /** A module: helpers h0, h1, ... (each may call the ones before it), the function under test f, and candidate points for f. */
@@ -237,6 +270,12 @@ export interface Sizes {
    * scalar generator, which draws exactly as it did before arrays; "mixed": either, half and half.
    */
   arrays: boolean | "mixed";
+  /**
+   * Object programs (array programs whose f also takes object parameters, fields read by path,
+   * through const aliases and destructuring, and may return `{ s, u }`). With arrays "mixed", a
+   * third family beside scalar and array programs.
+   */
+  objects?: boolean;
 }
 
 export const defaultSizes: Sizes = { exprDepth: 3, stmtDepth: 2, blockLength: 4, helpers: 2, maxParams: 3, points: 3, arrays: false };
@@ -255,7 +294,11 @@ const FORM_RANGE = 11;
 /** Builds the arbitraries for one set of sizes (memoised per depth: the grammar is small). */
 export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Program> {
   const s = { ...defaultSizes, ...sizes };
-  if (s.arrays === "mixed") return fc.oneof(programArbitrary({ ...s, arrays: false }), programArbitrary({ ...s, arrays: true }));
+  if (s.arrays === "mixed") {
+    const two = [programArbitrary({ ...s, arrays: false, objects: false }), programArbitrary({ ...s, arrays: true, objects: false })];
+    return s.objects ? fc.oneof(...two, programArbitrary({ ...s, arrays: true, objects: true })) : fc.oneof(...two);
+  }
+  if (s.objects) return objectProgramArbitrary(s);
   // Array-only choices are appended to the scalar ones (fc.oneof draws the same for the same list).
   const arrays = s.arrays;
   const withArrays = <T>(...xs: T[]): T[] => (arrays ? xs : []);
@@ -383,6 +426,31 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   });
 }
 
+/**
+ * Object programs: array programs whose f takes 1 to maxParams parameters, numbers, arrays and
+ * objects nested up to 3 levels (param → object → object), and may return `{ s, u0 }`.
+ * The array generator's choices are drawn as they are; only f's parameters and `retObj` differ.
+ */
+function objectProgramArbitrary(s: Sizes): fc.Arbitrary<Program> {
+  const base = programArbitrary({ ...s, objects: false, arrays: true });
+  const number = fc.constant("number" as const);
+  const array = fc.record({ array: fc.constantFrom(...arrayKinds), n: fc.integer({ min: 1, max: MAX_LENGTH }) });
+  const how = fc.nat(3);
+  const leaf: fc.Arbitrary<FieldType> = fc.oneof({ weight: 3, arbitrary: number }, { weight: 2, arbitrary: array });
+  const objOf = (field: fc.Arbitrary<FieldType>, max: number) => fc.record({ obj: fc.array(fc.record({ t: field, how }), { minLength: 1, maxLength: max }), iface: fc.boolean() });
+  const inner2 = objOf(leaf, 2);
+  const inner1 = objOf(fc.oneof({ weight: 4, arbitrary: leaf }, { weight: 1, arbitrary: inner2 as fc.Arbitrary<FieldType> }), 3);
+  const top = fc.record({
+    obj: fc.array(fc.record({ t: fc.oneof({ weight: 4, arbitrary: leaf }, { weight: 2, arbitrary: inner1 as fc.Arbitrary<FieldType> }), how }), { minLength: 1, maxLength: 4 }),
+    iface: fc.boolean(),
+    inList: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  });
+  const param: fc.Arbitrary<ParamType> = fc.oneof({ weight: 1, arbitrary: number }, { weight: 1, arbitrary: array }, { weight: 3, arbitrary: top });
+  return fc
+    .record({ program: base, params: fc.array(param, { minLength: 1, maxLength: s.maxParams }), retObj: fc.boolean() })
+    .map(({ program, params, retObj }) => ({ ...program, main: { ...program.main, params, retObj } }));
+}
+
 /** A point: coordinates in [-2, 2] with three decimals (readable in a failure report). */
 export function pointArb(dims: number): fc.Arbitrary<number[]> {
   // noBias: fast-check's bias toward small integers would put most points next to 0, a kink of abs
@@ -397,11 +465,11 @@ export function pointArb(dims: number): fc.Arbitrary<number[]> {
 export type Mode = "ts" | "reference";
 
 /** A parameter's TypeScript type: "number", "Float64Array", "readonly number[]". */
-export const paramTs = (t: ParamType): string => (t === "number" ? "number" : t.array);
+export const paramTs = (t: ParamType): string => (t === "number" ? "number" : isObj(t) ? `{ ${t.obj.map((f, i) => `f${i}: ${paramTs(f.t)}`).join("; ")} }` : t.array);
 
 /** The number of elements of a local array: (len 5, one array parameter of 3) → 3; (len 2) → 3. */
 export function localLength(a: LocalArray, params: readonly ParamType[]): number {
-  const arrays = params.flatMap((t) => (t === "number" ? [] : [t.n]));
+  const arrays = params.flatMap((t) => (t === "number" || isObj(t) ? [] : [t.n]));
   return a.len >= 4 && arrays.length ? arrays[(a.len - 4) % arrays.length] : (a.len % 4) + 1;
 }
 
@@ -413,19 +481,47 @@ export function returnedArray(t: FnTemplate): { index: number; local: LocalArray
 }
 
 /** Coordinates a parameter takes in a point: 1 for a number, n for an array of n. */
-export const dimsOf = (params: readonly ParamType[]): number => params.reduce((d, t) => d + (t === "number" ? 1 : t.n), 0);
+export const dimsOf = (params: readonly ParamType[]): number => params.reduce((d, t) => d + (t === "number" ? 1 : isObj(t) ? dimsOf(t.obj.map((f) => f.t)) : t.n), 0);
+
+/**
+ * The keys of an object type's fields, as the printer names them (a counter per function, in the
+ * order of f's parameters, depth first): { s0: number; m1: { w2: Float64Array } }.
+ */
+export function keysOf(params: readonly ParamType[]): Map<ObjType, string[]> {
+  const keys = new Map<ObjType, string[]>();
+  let c = 0;
+  const walk = (t: ObjType) => {
+    keys.set(t, t.obj.map((f) => `${f.t === "number" ? "s" : isObj(f.t) ? "m" : "w"}${c++}`));
+    for (const f of t.obj) if (isObj(f.t)) walk(f.t);
+  };
+  for (const t of params) if (isObj(t)) walk(t);
+  return keys;
+}
+
+/** A point's first `dims` coordinates, or, for a function of more, the point cycled with a shift (kept in [-2, 2], three decimals). */
+export function pointFor(p: readonly number[], dims: number): number[] {
+  if (p.length >= dims) return p.slice(0, dims);
+  return Array.from({ length: dims }, (_, k) => {
+    if (k < p.length) return p[k];
+    const v = p[k % p.length] + 0.613 * Math.floor(k / p.length);
+    return Math.round(((((v + 2) % 4) + 4) % 4 - 2) * 1000) / 1000;
+  });
+}
 
 /**
  * A point's coordinates as the arguments of a function with these parameters, each array of its
  * kind: (x: number, y: Float64Array of 2) at [0.1, 0.2, 0.3] → [0.1, Float64Array [0.2, 0.3]].
  */
-export function argsOf(params: readonly ParamType[], flat: readonly number[]): (number | number[] | Float64Array)[] {
+export function argsOf(params: readonly ParamType[], flat: readonly number[]): any[] {
   let k = 0;
-  return params.map((t) => {
+  const keys = keysOf(params);
+  const one = (t: ParamType): any => {
     if (t === "number") return flat[k++];
+    if (isObj(t)) return Object.fromEntries(t.obj.map((f, i) => [keys.get(t)![i], one(f.t)]));
     const xs = flat.slice(k, (k += t.n));
     return t.array === "Float64Array" ? Float64Array.from(xs) : xs;
-  });
+  };
+  return params.map(one);
 }
 
 // Precedence of what an expression prints as: operands of lower precedence get parentheses.
@@ -470,6 +566,8 @@ interface ArrayInScope {
   name: string;
   n: number;
   local: boolean;
+  /** An object parameter's field (x.w1, or a name bound to it): not for `for...of`, which tsgrad takes over array parameters only. */
+  field?: boolean;
 }
 
 /** A loop counter and the range [lo, hi] it stays in where it is visible; `start`: a `for` counter, which may start an inner counting loop. */
@@ -478,6 +576,13 @@ interface Counter {
   lo: number;
   hi: number;
   start: boolean;
+}
+
+/** What f's body reads of its object parameters: the lines that bind fields, and the numbers and arrays they expose (by name or path). */
+interface Exposed {
+  lines: string[];
+  vars: string[];
+  arrays: ArrayInScope[];
 }
 
 /** A scope for a nested block: the same names, copied (the block's own go when it ends). */
@@ -503,6 +608,8 @@ export class Printer {
   private vector = false;
 
   private helpers: { name: string; arity: number }[] = [];
+  /** Number parameters after one destructured in the parameter list (known bug "list-destructuring-then-loop-write"). */
+  private afterList = new Set<string>();
 
   private constructor(private readonly mode: Mode) {}
 
@@ -522,15 +629,47 @@ export class Printer {
     const params = t.params.map((_, i) => paramNames[i]);
     this.counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0 };
     this.returned = false;
-    const sig = this.mode === "ts" ? params.map((p, i) => `${p}: ${paramTs(t.params[i])}`).join(", ") : params.join(", ");
+    // object parameters: their types (interfaces declared before f), their fields bound or read by path
+    const keys = keysOf(t.params);
+    const interfaces: string[] = [];
+    const typeOf = (ft: ParamType): string => {
+      if (!isObj(ft)) return paramTs(ft);
+      const literal = `{ ${ft.obj.map((f, i) => `${keys.get(ft)![i]}: ${typeOf(f.t)}`).join("; ")} }`;
+      if (!ft.iface) return literal;
+      const iface = `T${interfaces.length}`;
+      interfaces.push(`interface ${iface} ${literal}`);
+      return iface;
+    };
+    const exposed: Exposed = { lines: [], vars: [], arrays: [] };
+    const decl = params.map((p, i) => {
+      const pt = t.params[i];
+      if (!isObj(pt)) return this.mode === "ts" ? `${p}: ${paramTs(pt)}` : p;
+      const type = this.mode === "ts" ? `: ${typeOf(pt)}` : "";
+      if (pt.inList) {
+        const { entries, rest } = this.fieldsOf(null, pt, keys, exposed);
+        rest();
+        this.features.add("object-in-list");
+        return `{ ${entries.join(", ")} }${type}`;
+      }
+      this.exposeObject(p, pt, keys, exposed);
+      return `${p}${type}`;
+    });
+    const sig = decl.join(", ");
+    const firstList = t.params.findIndex((pt) => isObj(pt) && pt.inList === true);
+    this.afterList = new Set(firstList < 0 ? [] : params.filter((_, i) => i > firstList && t.params[i] === "number"));
     const vector = returnedArray(t);
     this.vector = vector !== undefined;
-    const type = !vector ? "number" : vector.local.kind === "Float64Array" ? "Float64Array" : "number[]";
-    if (this.mode === "ts") this.lines.push("/** @differentiable */", `export function ${name}(${sig}): ${type} {`);
-    else this.lines.push(`function ${name}(${sig}) {`);
-    const numbers = params.filter((_, i) => t.params[i] === "number");
-    const arrays = t.params.flatMap((p, i): ArrayInScope[] => (p === "number" ? [] : [{ name: params[i], n: p.n, local: false }]));
-    const scope: Scope = { vars: numbers, mutable: [...numbers], flags: [], inLoop: false, arrays, counters: [] };
+    const arrayType = !vector ? "number" : vector.local.kind === "Float64Array" ? "Float64Array" : "number[]";
+    const object = vector !== undefined && t.retObj === true;
+    const type = object ? `{ s: number; u: ${arrayType} }` : arrayType;
+    if (this.mode === "ts") {
+      for (const i of interfaces) this.lines.push(i, "");
+      this.lines.push("/** @differentiable */", `export function ${name}(${sig}): ${type} {`);
+    } else this.lines.push(`function ${name}(${sig}) {`);
+    for (const line of exposed.lines) this.emit(1, line);
+    const numbers = [...params.filter((_, i) => t.params[i] === "number"), ...exposed.vars];
+    const arrays = [...t.params.flatMap((p, i): ArrayInScope[] => (p === "number" || isObj(p) ? [] : [{ name: params[i], n: p.n, local: false }])), ...exposed.arrays];
+    const scope: Scope = { vars: numbers, mutable: params.filter((_, i) => t.params[i] === "number"), flags: [], inLoop: false, arrays, counters: [] };
     for (const a of t.locals ?? []) this.newArray(a, scope);
     // in the function's own scope, not a block's: what the top level declares reaches the return
     for (const st of t.body) this.stmt(st, scope, 1);
@@ -542,12 +681,82 @@ export class Printer {
     if (vector) {
       // u0[0] += <ret>; return u0;
       const u = `u${vector.index}`;
-      this.emit(1, `${u}[0] += ${value};`);
-      if (this.mode === "reference") this.emit(1, `$.v(${u}[0]);`);
-      this.lines.push(`  return ${u};`, "}", "");
+      if (object) {
+        // return { s: <ret>, u: u0 };
+        this.features.add("returns-object");
+        this.lines.push(`  return { s: ${value}, u: ${u} };`, "}", "");
+      } else {
+        this.emit(1, `${u}[0] += ${value};`);
+        if (this.mode === "reference") this.emit(1, `$.v(${u}[0]);`);
+        this.lines.push(`  return ${u};`, "}", "");
+      }
     } else this.lines.push(`  return ${value};`, "}", "");
     this.vector = false;
     this.helpers.push({ name, arity: params.length });
+  }
+
+  /** `const { ... } = x;` and the rest of what reads object x's fields (Field.how). */
+  private exposeObject(base: string, t: ObjType, keys: Map<ObjType, string[]>, out: Exposed): void {
+    const { entries, rest } = this.fieldsOf(base, t, keys, out);
+    if (entries.length) out.lines.push(`const { ${entries.join(", ")} } = ${base};`);
+    rest();
+  }
+
+  /**
+   * The fields of object t read from `base` (null: t is destructured in a parameter list): the
+   * entries of its destructuring pattern, and `rest`, which adds the lines that must follow that
+   * pattern (aliases, the fields of objects bound by it). Each number or array read is added to
+   * `out` under the name or path it is read by.
+   */
+  private fieldsOf(base: string | null, t: ObjType, keys: Map<ObjType, string[]>, out: Exposed): { entries: string[]; rest: () => void } {
+    const entries: string[] = [];
+    const aliases: string[] = [];
+    const after: (() => void)[] = [];
+    const leaf = (ft: FieldType, name: string) => {
+      if (ft === "number") out.vars.push(name);
+      else if (!isObj(ft)) out.arrays.push({ name, n: ft.n, local: false, field: true });
+    };
+    t.obj.forEach((f, i) => {
+      const key = keys.get(t)![i];
+      let how = f.how % 4;
+      if (base === null) how = isObj(f.t) ? 1 : how === 0 ? 1 : how === 3 ? 2 : how;
+      const path = `${base}.${key}`;
+      const sub = isObj(f.t) ? f.t : undefined;
+      if (how === 2 && sub) {
+        // nested: const { m2: { s3: s3r, w4 } } = x; what it leaves unbound read by path
+        const nested = this.fieldsOf(path, sub, keys, out);
+        if (nested.entries.length) {
+          this.features.add("nested-destructuring");
+          entries.push(`${key}: { ${nested.entries.join(", ")} }`);
+          after.push(nested.rest);
+          return;
+        }
+        after.push(nested.rest);
+        return;
+      }
+      if (how === 0) {
+        if (sub) after.push(() => this.exposeObject(path, sub, keys, out));
+        else after.push(() => leaf(f.t, path));
+      } else if (how === 1) {
+        entries.push(key);
+        if (sub) after.push(() => this.exposeObject(key, sub, keys, out));
+        else leaf(f.t, key);
+      } else if (how === 2) {
+        entries.push(`${key}: ${key}r`);
+        leaf(f.t, `${key}r`);
+      } else {
+        aliases.push(`const ${key} = ${path};`);
+        if (sub) after.push(() => this.exposeObject(key, sub, keys, out));
+        else after.push(() => leaf(f.t, key));
+      }
+    });
+    return {
+      entries,
+      rest: () => {
+        out.lines.push(...aliases);
+        for (const a of after) a();
+      },
+    };
   }
 
   private emit(depth: number, text: string): void {
@@ -646,7 +855,7 @@ export class Printer {
 
   /** const u0 = new Float64Array(x.length);   const u1 = new Array<number>(3).fill(0); */
   private newArray(a: LocalArray, scope: Scope): void {
-    const params = scope.arrays.filter((p) => !p.local);
+    const params = scope.arrays.filter((p) => !p.local && !p.field);
     const of = a.len >= 4 && params.length ? params[(a.len - 4) % params.length] : undefined;
     const n = of ? of.n : (a.len % 4) + 1; // as localLength
     const length = of ? `${of.name}.length` : String(n);
@@ -673,12 +882,12 @@ export class Printer {
   private arrayLoop(st: Extract<Stmt, { k: "arrayLoop" }>, scope: Scope, depth: number): void {
     if (!scope.arrays.length) return this.loop({ k: "loop", form: "for", trips: 2, c: st.c, body: st.body }, scope, depth);
     // for...of goes over a parameter (arr mod those), the other forms over any array
-    const params = scope.arrays.filter((p) => !p.local);
+    const params = scope.arrays.filter((p) => !p.local && !p.field);
     const over = st.form === "of" && params.length ? params : scope.arrays;
     const a = over[st.arr % over.length];
     const inner = nested(scope, true);
     const extra = (test: string) => (st.c ? `${test} && ${this.condAt(st.c, scope)}` : test);
-    if (st.form === "of" && !a.local) {
+    if (st.form === "of" && !a.local && !a.field) {
       const e = `e${this.counters.e++}`;
       this.emit(depth, `for (const ${e} of ${a.name}) {`);
       if (st.c) this.emit(depth + 1, `if (${this.cond(st.c, scope)}) break;`);
@@ -820,6 +1029,7 @@ export class Printer {
 
   /** After an assignment, the reference records the new value too. */
   private assigned(depth: number, name: string, scope: Scope): void {
+    if (scope.inLoop && this.afterList.has(name)) this.features.add("list-destructuring-then-loop-write");
     if (this.mode === "reference") this.emit(depth, `$.v(${name});`);
     recent(scope.vars, name);
     recent(scope.mutable, name);

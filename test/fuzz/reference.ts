@@ -19,9 +19,13 @@
 // % x.length`) through `$.jump`, which records it, as floor's value is.
 //
 // A function that returns an array of m numbers is differentiated as the number Σ w_i f_i, w the
-// first m of OUTPUT_WEIGHTS: its gradient is what vjp's backward(w) gives (check.ts).
+// first m of OUTPUT_WEIGHTS: its gradient is what vjp's backward(w) gives (check.ts). One that
+// returns an object `{ s, u }` (object programs) counts its outputs field by field: s, then u's.
+//
+// Object parameters take a point's coordinates field by field, depth first (programs.ts argsOf);
+// a function of more coordinates than a candidate point has gets the point cycled (pointFor).
 
-import { Printer, argsOf, dimsOf, functionsOf, type Program } from "./programs.js";
+import { Printer, argsOf, dimsOf, functionsOf, pointFor, type Program } from "./programs.js";
 
 export interface Run {
   /** f's value; for f returning an array, the weighted sum Σ w_i f_i (OUTPUT_WEIGHTS), whose gradient is vjp's backward(w). */
@@ -107,7 +111,7 @@ export function reference(program: Program, name = "f"): Reference {
     },
   };
   const source = `"use strict";\n${Printer.module(program, "reference")}\nreturn ${name};`;
-  const f = new Function("$", source)(hooks) as (...args: unknown[]) => number | ArrayLike<number>;
+  const f = new Function("$", source)(hooks) as (...args: unknown[]) => number | ArrayLike<number> | { s: number; u: ArrayLike<number> };
   const params = new Map(functionsOf(program)).get(name)!.params;
   return (point) => {
     path.length = 0;
@@ -115,7 +119,7 @@ export function reference(program: Program, name = "f"): Reference {
     singular = false;
     const result = f(...argsOf(params, point));
     if (typeof result === "number") return { value: result, path: path.join(","), largest, singular };
-    const outputs: number[] = Array.from(result);
+    const outputs: number[] = "s" in result ? [result.s, ...Array.from(result.u)] : Array.from(result);
     const value = outputs.reduce((sum, y, i) => sum + OUTPUT_WEIGHTS[i] * y, 0);
     return { value, outputs, path: path.join(","), largest, singular };
   };
@@ -200,7 +204,7 @@ export function acceptedPoints(program: Program, max: number, limits: Limits = d
   const rejected: string[] = [];
   for (const p of program.points) {
     if (accepted.length >= max) break;
-    const o = oracleAt(ref, p.slice(0, arity), limits);
+    const o = oracleAt(ref, pointFor(p, arity), limits);
     if (typeof o === "string") rejected.push(o);
     else accepted.push(o);
   }
