@@ -18,22 +18,28 @@ export interface OutOfRange {
   message: string;
 }
 
-/** What a counting loop's counter ranges over: low ≤ i (a constant) and i ≤ length(array) + offset. */
+/**
+ * What a counting loop's counter ranges over: low ≤ i (a constant) and i ≤ length(array) + offset;
+ * `step` says which end the first iteration is at. `array` identifies the array by its binding
+ * (a key from arrayKey), `text` is how the code wrote it.
+ */
 interface CounterRange {
   low?: number;
-  high?: { array: string; offset: number };
+  high?: { array: string; text: string; offset: number };
+  step: 1 | -1;
 }
 
 export function outOfRange(fn: ts.SignatureDeclaration & { body?: ts.ConciseBody }, checker: ts.TypeChecker): OutOfRange[] {
   const found: OutOfRange[] = [];
+  const keys = arrayKeys(checker);
   const counters = new Map<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>();
   const visit = (n: ts.Node): void => {
     if (ts.isForStatement(n)) {
-      const c = counterOf(n, checker);
+      const c = counterOf(n, checker, keys);
       if (c) counters.set(c.symbol, { loop: n, range: c.range });
     }
     if (ts.isElementAccessExpression(n)) {
-      const problem = constantProblem(n, checker) ?? loopProblem(n, counters, checker);
+      const problem = constantProblem(n, checker) ?? loopProblem(n, counters, checker, keys);
       if (problem) found.push({ node: n, message: problem });
     }
     ts.forEachChild(n, visit);
@@ -46,36 +52,68 @@ export function outOfRange(fn: ts.SignatureDeclaration & { body?: ts.ConciseBody
 function constantProblem(e: ts.ElementAccessExpression, checker: ts.TypeChecker): string | undefined {
   const index = constantOf(e.argumentExpression);
   if (index === undefined) return undefined;
-  if (index < 0 || !Number.isInteger(index)) return `\`${e.getText()}\` reads index ${index}, which no array has (indices are integers from 0); it would read \`undefined\``;
+  if (index < 0 || !Number.isInteger(index)) return `\`${e.getText()}\` ${access(e).verb} index ${index}, which no array has (indices are integers from 0); ${access(e).outcome}`;
   const decl = ts.isIdentifier(e.expression) ? checker.getSymbolAtLocation(e.expression)?.valueDeclaration : undefined;
   const created = decl && ts.isVariableDeclaration(decl) && decl.initializer ? arrayCreation(decl.initializer) : undefined;
   const length = created && constantOf(created.length);
-  if (length !== undefined && index >= length) return `\`${e.getText()}\` is past the end of \`${e.expression.getText()}\`, which has ${length} element(s) (indices 0 to ${length - 1})`;
+  if (length !== undefined && index >= length) return `\`${e.getText()}\` ${access(e).verb} past the end of \`${e.expression.getText()}\`, which has ${length} element(s) (indices 0 to ${length - 1}); ${access(e).outcome}`;
   return undefined;
 }
 
 /** a[i + c] in the body of `for (let i = ...; i < a.length; i++)` where the first or last iteration misses. */
-function loopProblem(e: ts.ElementAccessExpression, counters: ReadonlyMap<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>, checker: ts.TypeChecker): string | undefined {
+function loopProblem(e: ts.ElementAccessExpression, counters: ReadonlyMap<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>, checker: ts.TypeChecker, keys: ArrayKeys): string | undefined {
   const index = counterPlus(e.argumentExpression, checker);
   const c = index && counters.get(index.symbol);
   if (!index || !c || !runsEveryIteration(e, c.loop)) return undefined;
-  const { low, high } = c.range;
+  const { low, high, step } = c.range;
   const text = e.getText();
-  if (high && high.array === arrayText(e.expression) && high.offset + index.offset >= 0) {
-    const at = high.offset + index.offset === 0 ? `${high.array}.length` : `${high.array}.length + ${high.offset + index.offset}`;
-    return `\`${text}\` reads ${at} in the loop's last iteration, past the end of \`${high.array}\`; it would read \`undefined\` (bound the loop with \`<\` one lower, or index \`${high.array}[${index.name}]\`)`;
+  const { verb, outcome } = access(e);
+  // Counting up, i is largest in the last iteration; counting down, in the first.
+  const [atHigh, atLow] = step === 1 ? ["last", "first"] : ["first", "last"];
+  if (high && high.array === keys(e.expression) && high.offset + index.offset >= 0) {
+    const at = high.offset + index.offset === 0 ? `${high.text}.length` : `${high.text}.length + ${high.offset + index.offset}`;
+    return `\`${text}\` ${verb} ${at} in the loop's ${atHigh} iteration, past the end of \`${high.text}\`; ${outcome} (keep \`${index.name}${index.offset ? ` + ${index.offset}` : ""}\` below \`${high.text}.length\`)`;
   }
   if (low !== undefined && low + index.offset < 0) {
-    return `\`${text}\` reads index ${low + index.offset} in the loop's first iteration, before the start of \`${e.expression.getText()}\`; start the loop at ${-index.offset}`;
+    const fix = step === 1 ? `start the loop at ${-index.offset}` : `stop the loop at ${-index.offset} (\`${index.name} >= ${-index.offset}\`)`;
+    return `\`${text}\` ${verb} index ${low + index.offset} in the loop's ${atLow} iteration, before the start of \`${e.expression.getText()}\`; ${outcome} (${fix})`;
   }
   return undefined;
+}
+
+/** A read or a write (`a[i] = v`, `a[i] += v`, `a[i]++`), for the message. */
+function access(e: ts.ElementAccessExpression): { verb: string; outcome: string } {
+  const p = e.parent;
+  const written =
+    (ts.isBinaryExpression(p) && p.left === e && p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment) ||
+    ((ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) && (p.operator === ts.SyntaxKind.PlusPlusToken || p.operator === ts.SyntaxKind.MinusMinusToken));
+  return written ? { verb: "writes", outcome: "the write would be lost (or grow a number[])" } : { verb: "reads", outcome: "it would read `undefined`" };
+}
+
+/** Identifies an array by the binding it is read through: `a` → its symbol, `model.W` → its symbol + ".W". */
+type ArrayKeys = (e: ts.Expression) => string | undefined;
+
+function arrayKeys(checker: ts.TypeChecker): ArrayKeys {
+  const ids = new Map<ts.Symbol, number>();
+  const key: ArrayKeys = (e) => {
+    const x = skip(e);
+    if (ts.isPropertyAccessExpression(x)) {
+      const base = key(x.expression);
+      return base && `${base}.${x.name.text}`;
+    }
+    const symbol = ts.isIdentifier(x) ? checker.getSymbolAtLocation(x) : undefined;
+    if (!symbol) return undefined;
+    if (!ids.has(symbol)) ids.set(symbol, ids.size);
+    return `#${ids.get(symbol)}`;
+  };
+  return key;
 }
 
 /**
  * for (let i = F; i < B; i++) or (let i = F; i >= L; i--), i never assigned in the body: the
  * constants among its bounds and, where B is `a.length` (± a constant), its largest value.
  */
-function counterOf(loop: ts.ForStatement, checker: ts.TypeChecker): { symbol: ts.Symbol; range: CounterRange } | undefined {
+function counterOf(loop: ts.ForStatement, checker: ts.TypeChecker, keys: ArrayKeys): { symbol: ts.Symbol; range: CounterRange } | undefined {
   const init = loop.initializer;
   if (!init || !ts.isVariableDeclarationList(init) || init.declarations.length !== 1) return undefined;
   const [d] = init.declarations;
@@ -87,14 +125,14 @@ function counterOf(loop: ts.ForStatement, checker: ts.TypeChecker): { symbol: ts
   const op = cond.operatorToken.kind;
   const from = constantOf(d.initializer);
   if (step === 1 && (op === ts.SyntaxKind.LessThanToken || op === ts.SyntaxKind.LessThanEqualsToken)) {
-    const bound = lengthPlus(cond.right);
-    const high = bound && { array: bound.array, offset: bound.offset - (op === ts.SyntaxKind.LessThanToken ? 1 : 0) };
-    return { symbol, range: { low: from, high } };
+    const bound = lengthPlus(cond.right, keys);
+    const high = bound && { ...bound, offset: bound.offset - (op === ts.SyntaxKind.LessThanToken ? 1 : 0) };
+    return { symbol, range: { low: from, high, step } };
   }
   if (step === -1 && (op === ts.SyntaxKind.GreaterThanEqualsToken || op === ts.SyntaxKind.GreaterThanToken)) {
     const to = constantOf(cond.right);
-    const start = lengthPlus(d.initializer);
-    return { symbol, range: { low: to === undefined ? undefined : to + (op === ts.SyntaxKind.GreaterThanToken ? 1 : 0), high: start } };
+    const start = lengthPlus(d.initializer, keys);
+    return { symbol, range: { low: to === undefined ? undefined : to + (op === ts.SyntaxKind.GreaterThanToken ? 1 : 0), high: start, step } };
   }
   return undefined;
 }
@@ -151,19 +189,19 @@ function counterPlus(e: ts.Expression, checker: ts.TypeChecker): { symbol: ts.Sy
   return counter && { ...counter, offset: counter.offset + constant! };
 }
 
-/** a.length, a.length - 2, model.W.length + 1 → the array's text and the constant added. */
-function lengthPlus(e: ts.Expression): { array: string; offset: number } | undefined {
+/** a.length, a.length - 2, model.W.length + 1 → the array (its key and text) and the constant added. */
+function lengthPlus(e: ts.Expression, keys: ArrayKeys): { array: string; text: string; offset: number } | undefined {
   const x = skip(e);
-  if (ts.isPropertyAccessExpression(x) && x.name.text === "length") return { array: arrayText(x.expression), offset: 0 };
+  if (ts.isPropertyAccessExpression(x) && x.name.text === "length") {
+    const array = keys(x.expression);
+    return array === undefined ? undefined : { array, text: skip(x.expression).getText(), offset: 0 };
+  }
   if (!ts.isBinaryExpression(x)) return undefined;
   const op = x.operatorToken.kind;
   const c = constantOf(x.right);
-  const base = c !== undefined && (op === ts.SyntaxKind.PlusToken || op === ts.SyntaxKind.MinusToken) ? lengthPlus(x.left) : undefined;
-  return base && { array: base.array, offset: base.offset + (op === ts.SyntaxKind.PlusToken ? c! : -c!) };
+  const base = c !== undefined && (op === ts.SyntaxKind.PlusToken || op === ts.SyntaxKind.MinusToken) ? lengthPlus(x.left, keys) : undefined;
+  return base && { ...base, offset: base.offset + (op === ts.SyntaxKind.PlusToken ? c! : -c!) };
 }
-
-/** The text naming an array, `model.W` for `model . W`, so a bound and a read compare. */
-const arrayText = (e: ts.Expression): string => skip(e).getText().replace(/\s+/g, "");
 
 /** 3, -1, (2), 1.5 → the number; anything else undefined. */
 function constantOf(e: ts.Expression): number | undefined {

@@ -51,7 +51,8 @@ export function typeTree(t: ts.Type, checker: ts.TypeChecker, depth = 0): TypeTr
   const fields: { key: string; tree: TypeTree }[] = [];
   for (const p of checker.getPropertiesOfType(t)) {
     const decl = p.valueDeclaration;
-    const data = decl && (ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl) || ts.isPropertyAssignment(decl) || ts.isParameter(decl)); // a constructor's `public w: number` too
+    // A constructor's `public w: number` too, and `{ b }` in an inferred return type.
+    const data = decl && (ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl) || ts.isPropertyAssignment(decl) || ts.isShorthandPropertyAssignment(decl) || ts.isParameter(decl));
     if (!(p.flags & ts.SymbolFlags.Property) || (decl && !data)) {
       return { error: `field \`${p.name}\` of \`${shown}\` is not a data property (methods and accessors have no gradient)` };
     }
@@ -83,6 +84,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   hiddenGlobals(fn, fail);
   if (!fn.body) return errors;
   if (ts.isBlock(fn.body)) fn.body.statements.forEach((s) => statement(s));
+  else if (ts.isObjectLiteralExpression(skipWrappers(fn.body))) objectReturn(undefined, skipWrappers(fn.body) as ts.ObjectLiteralExpression);
   else expression(fn.body);
   for (const o of outOfRange(fn, checker)) fail(Code.OutOfRange, o.node, o.message);
   return errors;
@@ -154,21 +156,29 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     }
   }
 
-  /** `return { loss: a + b, h }` at the end: each field a number, or an array the function made. */
-  function objectReturn(r: ts.ReturnStatement, o: ts.ObjectLiteralExpression): void {
-    const body = fn.body as ts.Block;
-    if (depth > 0 || body.statements[body.statements.length - 1] !== r) {
+  /** `return { loss: a + b, h }` at the end (or an arrow's `=> ({ ... })`): each field a number, or an array the function made. */
+  function objectReturn(r: ts.ReturnStatement | undefined, o: ts.ObjectLiteralExpression): void {
+    const body = fn.body!;
+    if (r && (depth > 0 || !ts.isBlock(body) || body.statements[body.statements.length - 1] !== r)) {
       return fail(Code.UnsupportedStatement, r, "a @differentiable function returns its object with one `return` at the end of the function for now");
     }
+    const arrays = new Map<ts.Symbol, string>();
+    const once = (p: ts.ObjectLiteralElementLike, symbol: ts.Symbol | undefined) => {
+      const first = symbol && arrays.get(symbol);
+      if (first) fail(Code.UnsupportedExpression, p, `the array \`${symbol!.name}\` is returned in two fields (\`${first}\` and \`${p.name!.getText()}\`); return it in one (the caller can read it twice)`);
+      else if (symbol) arrays.set(symbol, p.name!.getText());
+    };
     for (const p of o.properties) {
       if (ts.isShorthandPropertyAssignment(p)) {
         // `{ h }`: the name's symbol is the property's; the variable's is the shorthand's value symbol.
         const decl = checker.getShorthandAssignmentValueSymbol(p)?.valueDeclaration;
         const created = decl !== undefined && ts.isVariableDeclaration(decl) && decl.initializer !== undefined && arrayCreation(decl.initializer) !== undefined;
         if (!created) expression(p.name);
+        else once(p, checker.getShorthandAssignmentValueSymbol(p));
       } else if (ts.isPropertyAssignment(p) && ts.isIdentifier(p.name)) {
         const v = skipWrappers(p.initializer);
         if (!(ts.isIdentifier(v) && isCreatedArray(v))) expression(p.initializer);
+        else once(p, checker.getSymbolAtLocation(v));
       } else fail(Code.UnsupportedExpression, p, "a returned object lists its fields by name (`{ loss, h: out }`): no spreads, methods or computed keys");
     }
   }

@@ -270,6 +270,10 @@ function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string
         aliased.add(source);
         out.push({ k: "alloc", adj: s.adj, like: s.like, vector: s.vector, zeros: s.zeros, same: source });
       } else out.push({ k: "alloc", adj: s.adj, like: s.like, vector: s.vector, zeros: s.zeros }, s);
+    } else if (s.k === "alloc") {
+      // const du_2 = Float64Array.from(du): declared here, not again before a loop that adds into it.
+      declared.add(s.adj);
+      out.push(s);
     } else if (s.k === "loop") {
       // Adjoints of values from outside the loop accumulate across iterations: declared before it.
       for (const adj of mentions(s.body).keys()) {

@@ -45,6 +45,8 @@ interface FileContext {
   generated: Set<string>;
   /** The parameter lists `grad(f, { wrt: [...] })` asks for, by function: each gets a gradient of its own. */
   wrts: Map<ts.Node, number[][]>;
+  /** Their generated names, by function and list (`"0,2"`). */
+  specialized: Map<ts.Node, Map<string, { grad: string; gradInto: string }>>;
 }
 
 /** The runtime's names generated code may import; kept free for it. */
@@ -55,11 +57,40 @@ function fileContext(file: ts.SourceFile, program: ts.Program): FileContext {
   const generated = new Set(RUNTIME_NAMES);
   for (const d of findDifferentiable(file)) if (!ts.isMethodDeclaration(d.fn)) Object.values(generatedNames(d.name)).forEach((n) => generated.add(n));
   const wrts = wrtCalls(file, checker);
+  // Specialized gradients' names: after the parameters, never a name the file declares at its
+  // top level or another generated one (h(a, b, a_b) with [0, 1] and [2]: h_grad_a_b, h_grad_a_b_2).
+  const taken = new Set([...generated, ...topLevelNames(file)]);
+  const specialized = new Map<ts.Node, Map<string, { grad: string; gradInto: string }>>();
   for (const [fn, lists] of wrts) {
     const d = findDifferentiable(file).find((x) => x.fn === fn)!;
-    lists.forEach((wrt) => Object.values(wrtNames(d, wrt)).forEach((n) => generated.add(n)));
+    const byList = new Map<string, { grad: string; gradInto: string }>();
+    for (const wrt of lists) {
+      const base = wrtNames(d, wrt);
+      let names = base;
+      for (let i = 2; taken.has(names.grad) || taken.has(names.gradInto); i++) names = { grad: `${base.grad}_${i}`, gradInto: `${base.gradInto}_${i}` };
+      Object.values(names).forEach((n) => (taken.add(n), generated.add(n)));
+      byList.set(wrt.join(), names);
+    }
+    specialized.set(fn, byList);
   }
-  return { checker, program, file, imports: new Map(), derivatives: [], generated, wrts };
+  return { checker, program, file, imports: new Map(), derivatives: [], generated, wrts, specialized };
+}
+
+/** Names the file declares at its top level: functions, classes, variables, imports. */
+function topLevelNames(file: ts.SourceFile): string[] {
+  const names: string[] = [];
+  const bind = (n: ts.BindingName) => (ts.isIdentifier(n) ? names.push(n.text) : n.elements.forEach((e) => !ts.isOmittedExpression(e) && bind(e.name)));
+  for (const s of file.statements) {
+    if ((ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s) || ts.isEnumDeclaration(s)) && s.name) names.push(s.name.text);
+    else if (ts.isVariableStatement(s)) s.declarationList.declarations.forEach((d) => bind(d.name));
+    else if (ts.isImportDeclaration(s) && s.importClause) {
+      const c = s.importClause;
+      if (c.name) names.push(c.name.text);
+      if (c.namedBindings && ts.isNamedImports(c.namedBindings)) c.namedBindings.elements.forEach((e) => names.push(e.name.text));
+      if (c.namedBindings && ts.isNamespaceImport(c.namedBindings)) names.push(c.namedBindings.name.text);
+    }
+  }
+  return names;
 }
 
 /**
@@ -123,7 +154,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
   if (errors.length) return errors;
   try {
     const names = generatedNames(d.name);
-    const variants = wrts.map((wrt) => ({ wrt, ...wrtNames(d, wrt) }));
+    const variants = wrts.map((wrt) => ({ wrt, ...(ctx.specialized.get(d.fn)?.get(wrt.join()) ?? wrtNames(d, wrt)) }));
     const namer = new Namer([...Object.values(names), ...variants.flatMap((v) => [v.grad, v.gradInto])]);
     const staged = own
       ? stageThroughDerivative(d, own, ctx, namer)
@@ -670,11 +701,16 @@ function rewriteApiCall(call: ts.CallExpression, ctx: FileContext, diagnostics: 
   const generated = (name: string) => generatedNames(name)[api === "gradInto" ? "gradInto" : "grad"];
   // grad(f, { wrt: [0] }) → f_grad_net: the gradient of those parameters alone.
   const wrt = staticWrt(call, ctx.checker, ctx.file);
-  if (wrt && ctx.wrts.has(wrt.fn) && ts.isIdentifier(arg)) {
-    return ts.setOriginalNode(emit.identifier(wrtNames(target, wrt.list)[api === "gradInto" ? "gradInto" : "grad"]), call);
+  // The rewrite names a top-level function: not where a local of that name hides it (then the
+  // runtime looks the gradient up instead).
+  const visible = (name: string) => ctx.checker.resolveName(name, call, ts.SymbolFlags.Value, false) === undefined;
+  const names = wrt && ts.isIdentifier(arg) ? ctx.specialized.get(wrt.fn)?.get(wrt.list.join()) : undefined;
+  if (names) {
+    const name = names[api === "gradInto" ? "gradInto" : "grad"];
+    return visible(name) ? ts.setOriginalNode(emit.identifier(name), call) : undefined;
   }
   if (ts.isIdentifier(arg) && simple && target.fn.getSourceFile() === ctx.file && !ts.isMethodDeclaration(target.fn)) {
-    return ts.setOriginalNode(emit.identifier(generated(target.name)), call);
+    return visible(generated(target.name)) ? ts.setOriginalNode(emit.identifier(generated(target.name)), call) : undefined;
   }
   if (ts.isPropertyAccessExpression(arg) && ts.isMethodDeclaration(target.fn) && (ts.isIdentifier(arg.expression) || arg.expression.kind === ts.SyntaxKind.ThisKeyword)) {
     // A method keeps its `this`: grad(obj.m) → obj.m_grad.bind(obj); vjp(obj.m) → vjp(obj.m).bind(obj).

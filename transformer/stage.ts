@@ -88,7 +88,9 @@ class Stager {
     [...params, ...signature.map((p) => p.name)].forEach((name) => this.declared.add(name));
     this.result = namer.fresh(fnName);
     const body = this.fn.body!;
-    if (!ts.isBlock(body)) {
+    if (!ts.isBlock(body) && ts.isObjectLiteralExpression(skipWrappers(body))) {
+      this.objectResult(skipWrappers(body) as ts.ObjectLiteralExpression); // (x) => ({ a, b })
+    } else if (!ts.isBlock(body)) {
       this.value(body, { name: this.result, assign: false });
     } else {
       this.resultIsJoin = hasNestedReturn(body);
