@@ -8,8 +8,9 @@
 //   npm run fuzz -- --seed 1234 --path 17:3:0     # replay (and shrink) one failure, as printed
 //   npm run fuzz -- --shrink-seconds 600          # more time to shrink a failure (default 300)
 //   npm run fuzz -- --large                       # larger programs: deeper nesting, longer blocks
-//   npm run fuzz -- --arrays                      # array programs only (the default mixes them
-//   npm run fuzz -- --scalar                      # half and half with scalar ones), or scalar only
+//   npm run fuzz -- --arrays                      # array programs only (the default mixes scalar,
+//   npm run fuzz -- --objects                     # array and object programs, a third each), object
+//   npm run fuzz -- --scalar                      # programs only, or scalar only
 //   npm run fuzz -- --all                         # include programs that may trigger a known bug
 //                                                 # (test/fuzz/known-bugs.ts; skipped by default)
 //
@@ -32,13 +33,14 @@ import ts from "typescript";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 function usage(message) {
-  console.error(`fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--hang-seconds S] [--large] [--arrays | --scalar] [--all]`);
+  console.error(`fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--hang-seconds S] [--large] [--arrays | --objects | --scalar] [--all]`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  // arrays: as Sizes.arrays (programs.ts): "mixed", true (array programs only) or false (scalar only)
-  const options = { runs: 2000, seed: undefined, path: undefined, shrinkSeconds: 300, hangSeconds: 120, all: false, large: false, arrays: "mixed" };
+  // arrays: as Sizes.arrays (programs.ts): "mixed", true (array programs only) or false (scalar only);
+  // objects: with "mixed", object programs are a third family; with arrays true, object programs only
+  const options = { runs: 2000, seed: undefined, path: undefined, shrinkSeconds: 300, hangSeconds: 120, all: false, large: false, arrays: "mixed", objects: true };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
@@ -54,8 +56,9 @@ function parseArgs(argv) {
     else if (flag === "--hang-seconds") options.hangSeconds = integer();
     else if (flag === "--all") options.all = true;
     else if (flag === "--large") options.large = true;
-    else if (flag === "--arrays") options.arrays = true;
-    else if (flag === "--scalar") options.arrays = false;
+    else if (flag === "--arrays") (options.arrays = true), (options.objects = false);
+    else if (flag === "--objects") (options.arrays = true), (options.objects = true);
+    else if (flag === "--scalar") (options.arrays = false), (options.objects = false);
     else if (flag === "--help" || flag === "-h") usage("property-based gradient checking of random programs");
     else usage(`unknown option ${argv[i]}`);
   }
@@ -136,12 +139,13 @@ function watched(compile, limit) {
   };
 }
 
-const kinds = { mixed: "scalar and array", true: "array", false: "scalar" }[String(options.arrays)];
+const family = options.arrays === "mixed" ? "mixed" : options.objects ? "objects" : String(options.arrays);
+const kinds = { mixed: "scalar, array and object", objects: "object", true: "array", false: "scalar" }[family];
 console.log(`tsgrad fuzz: ${options.path ? "replaying one program" : `${options.runs} random ${kinds} programs`}, seed ${seed}`);
-const flags = `${options.large ? " --large" : ""}${{ mixed: "", true: " --arrays", false: " --scalar" }[String(options.arrays)]}${options.all ? " --all" : ""}`;
+const flags = `${options.large ? " --large" : ""}${{ mixed: "", objects: " --objects", true: " --arrays", false: " --scalar" }[family]}${options.all ? " --all" : ""}`;
 const compile = watched(fuzzer.compile.createCompiler({ transformer, outDir, compilerOptions }), options.hangSeconds);
 console.log(`  (again: npm run fuzz -- --seed ${seed}${options.path ? ` --path ${options.path}` : ` --runs ${options.runs}`}${flags})`);
-const sizes = { ...(options.large ? { stmtDepth: 3, blockLength: 6, helpers: 3 } : {}), arrays: options.arrays };
+const sizes = { ...(options.large ? { stmtDepth: 3, blockLength: 6, helpers: 3 } : {}), arrays: options.arrays, objects: options.objects };
 const stats = fuzzer.check.emptyStats();
 const started = Date.now();
 const progress = setInterval(() => {

@@ -26,10 +26,12 @@ export interface KnownBug {
 // the branch no longer defined (a wrong gradient: the branch join renamed defs, not element writes);
 // a function returning an array it only adds into (`u[0] += x; return u;`) hung the compiler.
 export const knownBugs: readonly KnownBug[] = [
-  // A number parameter that follows an object destructured in the parameter list, reassigned in a
-  // loop: `f({ s0 }: { s0: number }, z: number) { for (...) z = z * 2; return z; }` is refused,
-  // TS94003 "tsgrad could not resolve this name" at the pattern (found by the object fuzzer).
+  // An object destructured in the parameter list, and a variable a loop carries whose value on
+  // entry is a parameter or a branch's join: the function is refused, TS94003 "tsgrad could not
+  // resolve this name" at the pattern (found by the object fuzzer). Keyed broadly: any assignment
+  // inside a loop of a function with a parameter-list pattern.
   { feature: "list-destructuring-then-loop-write", test: "a number parameter after one destructured in the parameter list, reassigned in a loop: tsgrad compiles it" },
+  { feature: "list-destructuring-then-loop-write", test: "a parameter destructured in the list, and a loop carrying a ternary's value: tsgrad compiles it" },
 ];
 
 /** The known bug a program may trigger, if any. */

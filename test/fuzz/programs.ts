@@ -447,8 +447,9 @@ function objectProgramArbitrary(s: Sizes): fc.Arbitrary<Program> {
   });
   const param: fc.Arbitrary<ParamType> = fc.oneof({ weight: 1, arbitrary: number }, { weight: 1, arbitrary: array }, { weight: 3, arbitrary: top });
   return fc
-    .record({ program: base, params: fc.array(param, { minLength: 1, maxLength: s.maxParams }), retObj: fc.boolean() })
-    .map(({ program, params, retObj }) => ({ ...program, main: { ...program.main, params, retObj } }));
+    .record({ program: base, params: fc.array(param, { minLength: 1, maxLength: s.maxParams }), retObj: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }) })
+    // retObj: f returns { s, u0 } (given a local array; `returns` picks which)
+    .map(({ program, params, retObj }) => ({ ...program, main: { ...program.main, params, retObj, returns: retObj ? program.main.returns ?? 0 : program.main.returns } }));
 }
 
 /** A point: coordinates in [-2, 2] with three decimals (readable in a failure report). */
@@ -608,8 +609,8 @@ export class Printer {
   private vector = false;
 
   private helpers: { name: string; arity: number }[] = [];
-  /** Number parameters after one destructured in the parameter list (known bug "list-destructuring-then-loop-write"). */
-  private afterList = new Set<string>();
+  /** The function has an object parameter destructured in its parameter list (known bug "list-destructuring-then-loop-write"). */
+  private listed = false;
 
   private constructor(private readonly mode: Mode) {}
 
@@ -655,8 +656,7 @@ export class Printer {
       return `${p}${type}`;
     });
     const sig = decl.join(", ");
-    const firstList = t.params.findIndex((pt) => isObj(pt) && pt.inList === true);
-    this.afterList = new Set(firstList < 0 ? [] : params.filter((_, i) => i > firstList && t.params[i] === "number"));
+    this.listed = t.params.some((pt) => isObj(pt) && pt.inList === true);
     const vector = returnedArray(t);
     this.vector = vector !== undefined;
     const arrayType = !vector ? "number" : vector.local.kind === "Float64Array" ? "Float64Array" : "number[]";
@@ -1029,7 +1029,7 @@ export class Printer {
 
   /** After an assignment, the reference records the new value too. */
   private assigned(depth: number, name: string, scope: Scope): void {
-    if (scope.inLoop && this.afterList.has(name)) this.features.add("list-destructuring-then-loop-write");
+    if (scope.inLoop && this.listed) this.features.add("list-destructuring-then-loop-write");
     if (this.mode === "reference") this.emit(depth, `$.v(${name});`);
     recent(scope.vars, name);
     recent(scope.mutable, name);
