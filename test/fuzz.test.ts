@@ -541,11 +541,34 @@ export function f({ s0 }: { s0: number }): number {
     expect(m.f_grad({ s0: 0.5 })).toEqual([{ s0: 1 }]);
   }, 60_000);
 
+  // The same refusal with no assignment at all, as the fuzzer shrank it (seed 99, --objects):
+  // returns inside nested loops and a branch. Each half alone (the if/else, or the inner loop)
+  // compiles. At y = [0.5, 0.2], f = y[1] (returned by the inner loop at i0 = 1, i1 = 0).
+  it.fails("a parameter destructured in the list, and returns inside nested loops: tsgrad compiles it", async () => {
+    const { module: m } = await compile(`/** @differentiable */
+export function f({ s0 }: { s0: number }, y: Float64Array): number {
+  for (let i0 = 0; i0 < y.length; i0++) {
+    if (y.length > i0) {
+    } else {
+      if (s0 > y[i0]) return y.length;
+    }
+    for (let i1 = 0; i1 < y.length && y.length > 0.5; i1++) {
+      if (i0 > 0.5) return y[y.length - 1 - i1];
+    }
+  }
+  return s0;
+}
+`);
+    expect(m.f({ s0: 0.1 }, Float64Array.of(0.5, 0.2))).toBe(0.2);
+    expect(m.f_grad({ s0: 0.1 }, Float64Array.of(0.5, 0.2))).toEqual([{ s0: 0 }, Float64Array.of(0, 1)]);
+  }, 60_000);
+
   // An open bug gets an entry in known-bugs.ts and an it.fails test here, listed below.
   it("every open bug in known-bugs.ts has its it.fails test above", () => {
     expect(knownBugs.map((b) => b.test)).toEqual([
       "a number parameter after one destructured in the parameter list, reassigned in a loop: tsgrad compiles it",
       "a parameter destructured in the list, and a loop carrying a ternary's value: tsgrad compiles it",
+      "a parameter destructured in the list, and returns inside nested loops: tsgrad compiles it",
     ]);
   });
 });

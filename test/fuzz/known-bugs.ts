@@ -28,10 +28,12 @@ export interface KnownBug {
 export const knownBugs: readonly KnownBug[] = [
   // An object destructured in the parameter list, and a variable a loop carries whose value on
   // entry is a parameter or a branch's join: the function is refused, TS94003 "tsgrad could not
-  // resolve this name" at the pattern (found by the object fuzzer). Keyed broadly: any assignment
-  // inside a loop of a function with a parameter-list pattern.
+  // resolve this name" at the pattern (found by the object fuzzer); also with returns inside nested
+  // loops and branches (the third test). Keyed broadly: any assignment or return inside a loop of
+  // a function with a parameter-list pattern.
   { feature: "list-destructuring-then-loop-write", test: "a number parameter after one destructured in the parameter list, reassigned in a loop: tsgrad compiles it" },
   { feature: "list-destructuring-then-loop-write", test: "a parameter destructured in the list, and a loop carrying a ternary's value: tsgrad compiles it" },
+  { feature: "list-destructuring-then-loop-write", test: "a parameter destructured in the list, and returns inside nested loops: tsgrad compiles it" },
 ];
 
 /** The known bug a program may trigger, if any. */

@@ -28,6 +28,20 @@
 //
 //   { k: "elem", arr: 0, ix: { form: "next", of: 0, c: 0 } }   in `for (let i0 = 0; i0 + 1 < x.length; i0++)`
 //   → x[i0 + 1]                                                 (i0 <= n - 2, so i0 + 1 < n)
+//
+// Objects (Sizes.objects, with arrays): f's parameters may also be objects (ObjType) of numbers,
+// arrays and nested objects, up to 3 levels, as type literals or interfaces declared before f.
+// Keys are printed from a counter (`s0` a number, `w1` an array, `m2` an object), unique in f, so
+// every name bound to a field is too. Each field is read by the form its template picks (Field):
+// by path (`x.m2.s3`), destructured (`const { s0, w1 } = x;`), renamed (`const { s0: s0r } = x;`),
+// nested (`const { m2: { s3: s3r } } = x;`), through an alias (`const m2 = x.m2;`), or in the
+// parameter list (`({ s0, m2 }: T0, y: number)`); what it binds joins the numbers and arrays in
+// scope (field arrays are never iterated with for...of, which tsgrad takes over array parameters
+// only). Fields are never written, and objects never passed on (tsgrad refuses both). A point's
+// coordinates fill an object field by field, depth first (argsOf); f may return `{ s, u0 }`.
+//
+//   { obj: [{ t: "number", how: 2 }, { t: { array: "Float64Array", n: 2 }, how: 0 }], iface: false }   as x
+//   → f(x: { s0: number; w1: Float64Array })   const { s0: s0r } = x;   ... s0r ... x.w1[i0] ...
 
 import fc from "fast-check";
 
@@ -817,6 +831,7 @@ export class Printer {
         if (this.vector) return; // a function returning an array returns once, at the end
         // A known bug is keyed on what the printer sees, e.g. (fixed since) a return of max in a loop:
         //   if (scope.inLoop && st.e.k === "variadic") this.features.add("return-max-in-loop");
+        if (scope.inLoop && this.listed) this.features.add("list-destructuring-then-loop-write");
         this.emit(depth, `if (${this.cond(st.c, scope)}) return ${this.expr(st.e, scope).s};`);
         this.returned = true;
         return;
