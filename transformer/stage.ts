@@ -495,7 +495,7 @@ class Stager {
     if (current !== undefined && (this.loopDepth === 0 || flag) && !this.readSoFar(current)) {
       const def = this.findDef(current);
       // A parameter never reassigned so far (current is its own name); not a join made from it.
-      const param = def === undefined && this.fn.parameters.some((p) => this.symbol(p.name) === symbol && (p.name as ts.Identifier).text === current);
+      const param = def === undefined && this.fn.parameters.some((p) => ts.isIdentifier(p.name) && this.symbol(p.name) === symbol && p.name.text === current);
       if (param || (def && !readsOutput(def.op))) {
         if (def) def.mutable = true;
         return current;
