@@ -514,11 +514,11 @@ export function f(x: number): Float64Array {
     expect(Array.from(m.vjp(m.f)(0.5).backward([2]))).toEqual([2]);
   }, 60_000);
 
-  // Open (found by the object fuzzer): a number parameter that follows an object destructured in
-  // the parameter list, and is reassigned in a loop, makes tsgrad refuse the function: TS94003
-  // "tsgrad could not resolve this name", at the pattern `{ s0 }`. Without the loop (or with the
-  // parameters swapped, or the object destructured in the body) it compiles. f(p, z) = 2z.
-  it.fails("a number parameter after one destructured in the parameter list, reassigned in a loop: tsgrad compiles it", async () => {
+  // Fixed (01b6c04). Was (found by the object fuzzer): a number parameter that follows an object
+  // destructured in the parameter list, and is reassigned in a loop, made tsgrad refuse the
+  // function: TS94003 "tsgrad could not resolve this name", at the pattern `{ s0 }`. Without the
+  // loop (or with the parameters swapped, or the object destructured in the body) it compiled. f(p, z) = 2z.
+  it("a number parameter after one destructured in the parameter list, reassigned in a loop: tsgrad compiles it", async () => {
     const { module: m } = await compile(`/** @differentiable */
 export function f({ s0 }: { s0: number }, z: number): number {
   for (let i = 0; i < 1; i++) z = z * 2;
@@ -528,9 +528,9 @@ export function f({ s0 }: { s0: number }, z: number): number {
     expect(m.f_grad({ s0: 0.5 }, 0.3)).toEqual([{ s0: 0 }, 2]);
   }, 60_000);
 
-  // The same refusal, with one parameter: the loop carries v, whose value on entry is a join (a
+  // The same refusal (fixed with it), with one parameter: the loop carries v, whose value on entry is a join (a
   // ternary here; an `if` that assigns v too). With `let v = s0` it compiles. f = s0² at s0 > 0.
-  it.fails("a parameter destructured in the list, and a loop carrying a ternary's value: tsgrad compiles it", async () => {
+  it("a parameter destructured in the list, and a loop carrying a ternary's value: tsgrad compiles it", async () => {
     const { module: m } = await compile(`/** @differentiable */
 export function f({ s0 }: { s0: number }): number {
   let v = s0 > 0 ? 1 : 2;
@@ -541,10 +541,10 @@ export function f({ s0 }: { s0: number }): number {
     expect(m.f_grad({ s0: 0.5 })).toEqual([{ s0: 1 }]);
   }, 60_000);
 
-  // The same refusal with no assignment at all, as the fuzzer shrank it (seed 99, --objects):
+  // The same refusal (fixed with it) with no assignment at all, as the fuzzer shrank it (seed 99, --objects):
   // returns inside nested loops and a branch. Each half alone (the if/else, or the inner loop)
   // compiles. At y = [0.5, 0.2], f = y[1] (returned by the inner loop at i0 = 1, i1 = 0).
-  it.fails("a parameter destructured in the list, and returns inside nested loops: tsgrad compiles it", async () => {
+  it("a parameter destructured in the list, and returns inside nested loops: tsgrad compiles it", async () => {
     const { module: m } = await compile(`/** @differentiable */
 export function f({ s0 }: { s0: number }, y: Float64Array): number {
   for (let i0 = 0; i0 < y.length; i0++) {
@@ -565,10 +565,6 @@ export function f({ s0 }: { s0: number }, y: Float64Array): number {
 
   // An open bug gets an entry in known-bugs.ts and an it.fails test here, listed below.
   it("every open bug in known-bugs.ts has its it.fails test above", () => {
-    expect(knownBugs.map((b) => b.test)).toEqual([
-      "a number parameter after one destructured in the parameter list, reassigned in a loop: tsgrad compiles it",
-      "a parameter destructured in the list, and a loop carrying a ternary's value: tsgrad compiles it",
-      "a parameter destructured in the list, and returns inside nested loops: tsgrad compiles it",
-    ]);
+    expect(knownBugs.map((b) => b.test)).toEqual([]);
   });
 });
