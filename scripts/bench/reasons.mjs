@@ -121,18 +121,17 @@ function networkReasons(rows, m) {
   }
   const matrix = rows.filter((r) => !r.failed && /matrix/.test(r.name));
   if (matrix.length) {
-    const zeros = count(g, /zerosLike\(/);
-    const allocs = count(g, /= (matmul|addBias|relu|mul)\(/);
+    const passes = count(g, /^\s*(const \w+ = \w+Into\(|add\w+\(|const \w+ = matrixPool\.zerosLike)/);
     out.push(
       ...render(
         "Two-layer network, matrix ops",
         `${matrix.map((r) => `${r.name}: tsgrad / hand-written ${x2(r.tsgradOverHand.median)}, gradient / objective ${x2(r.gradOverObjective.median)} (its own forward pass: ${x2(r.gradOverOwnForward.median)})`).join("; ")}. ${matrix[0].ownForwardOverObjective ? ` The function itself, \`networkLoss\` run as plain code, takes ${x2(matrix[0].ownForwardOverObjective.median)} the hand-written forward pass: each matrix op allocates its result.` : ""} The hand-written backprop (examples/network/hand.ts) computes only the four parameter gradients, into buffers it allocates once, each matrix product as one sum per entry. So does the generated \`networkLoss_grad_net\` (what \`grad(networkLoss, { wrt: [0] })\` compiles to; \`npx tsgrad print examples/network.ts --fn networkLoss\`: no gradient on the data X, whose cost \`grad(networkLoss)\` shows in the ablations below), but:`,
         [
           reason(
-            `It allocates: ${allocs} forward intermediates (\`matmul\`, \`addBias\`, \`relu\`, and \`mul(W1, W1)\`, \`mul(W2, W2)\` for the regularizer, which the hand-written code sums directly) and ${zeros} gradient buffers with \`zerosLike\` per call, three of them N × H = ${300 * 100} numbers; \`gradInto\` reuses only the five parameter gradients.`,
+            `It makes one pass over memory per op and per gradient: ${passes} lines each walk a whole matrix (the forward ops writing into matrices lent by \`matrixPool\`, so nothing is allocated per call; the gradient buffers zeroed from the pool; each kernel), where the hand-written code fuses them (the bias and the ReLU with the product's entry, dhidden masked as it is summed, the regularizer summed from W directly instead of \`mul(W1, W1)\` into a matrix).`,
             "networkLoss_grad_net",
             g,
-            /zerosLike\(|= mul\(/,
+            /Into\(|matrixPool\.zerosLike|= mul/,
             12,
           ),
         ],
