@@ -6,7 +6,7 @@
 //   numberSlots([2, { W: Float64Array.of(1, 3) }])
 //   → [{ path: "[0]", ... }, { path: "[1].W[0]", ... }, { path: "[1].W[1]", ... }]
 
-import { type Matrix, matrix } from "./ops/matrix.js";
+import { isMatrix, matrix } from "./ops/matrix.js";
 
 /** One number inside a value: read and write it in place; `path` names it (`[1].W[0]`). */
 export interface Slot {
@@ -14,9 +14,6 @@ export interface Slot {
   get(): number;
   set(v: number): void;
 }
-
-const isMatrix = (v: unknown): v is Matrix =>
-  typeof v === "object" && v !== null && (v as Matrix).data instanceof Float64Array && typeof (v as Matrix).rows === "number" && typeof (v as Matrix).cols === "number";
 
 const isNumberArray = (v: unknown): v is number[] | Float64Array => Array.isArray(v) || v instanceof Float64Array;
 

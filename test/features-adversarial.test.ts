@@ -12,12 +12,10 @@
 // `it.fails(...)` with such a comment until it is fixed.
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
-import { transformToText } from "../transformer/pipeline.js";
-import { compile, compileProject, compileToJs, compilerOptions, root } from "./harness.js";
+import { compile, compileProject, compileToJs, genStrictErrors } from "./harness.js";
 
 let runtime: any;
 beforeAll(async () => {
@@ -91,19 +89,7 @@ function tsgradErrors(source: string): { code: number; text: string; message: st
 
 /** Generated code as `tsgrad gen` writes it, compiled again with plain tsc --strict: its errors. */
 function strictErrors(source: string, name: string): string[] {
-  const dir = join(root, ".tsgrad-tmp", "features-adversarial", name);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "source.ts");
-  writeFileSync(file, source);
-  const program = ts.createProgram([file], { ...compilerOptions, noEmit: true });
-  const { text, diagnostics } = transformToText(program.getSourceFile(file)!, program);
-  expect(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
-  const out = join(dir, "generated.ts");
-  writeFileSync(out, text);
-  const lines = text.split("\n");
-  return ts.getPreEmitDiagnostics(ts.createProgram([out], { ...compilerOptions, noEmit: true })).map(
-    (d) => `TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, " ")} | ${d.start === undefined ? "" : lines[d.file!.getLineAndCharacterOfPosition(d.start).line].trim()}`,
-  );
+  return genStrictErrors(source, join("features-adversarial", name)).map((e) => `TS${e.code} ${e.text.replace(/\n/g, " ")} | ${e.line}`);
 }
 
 /** The body of a generated function in compiled JS, up to its closing brace at column 0. */

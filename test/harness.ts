@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 import tsgradTransformer from "../transformer/index.js";
+import { transformToText } from "../transformer/pipeline.js";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const tmp = join(root, ".tsgrad-tmp", "cases");
@@ -102,3 +103,25 @@ export function expectClose(analytic: readonly number[], numeric: readonly numbe
 }
 
 export const readText = (path: string) => readFileSync(path, "utf8");
+
+/**
+ * Generated code as `tsgrad gen` writes it (under .tsgrad-tmp/<folder>/), compiled again with plain
+ * tsc --strict: its errors, each with the generated line it is on. tsgrad itself must accept `source`.
+ */
+export function genStrictErrors(source: string, folder: string): { code: number; text: string; line: string }[] {
+  const dir = join(root, ".tsgrad-tmp", folder);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "source.ts");
+  writeFileSync(file, source);
+  const program = ts.createProgram([file], { ...compilerOptions, noEmit: true });
+  const { text, diagnostics } = transformToText(program.getSourceFile(file)!, program);
+  if (diagnostics.length) throw new Error(`tsgrad refused the source: ${diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")).join("; ")}`);
+  const out = join(dir, "generated.ts");
+  writeFileSync(out, text);
+  const lines = text.split("\n");
+  return ts.getPreEmitDiagnostics(ts.createProgram([out], { ...compilerOptions, noEmit: true })).map((d) => ({
+    code: d.code,
+    text: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+    line: d.start === undefined ? "" : lines[d.file!.getLineAndCharacterOfPosition(d.start).line].trim(),
+  }));
+}

@@ -12,8 +12,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generatedText, transformToText } from "../transformer/pipeline.js";
-import { compile, compileProject, compileToJs, compilerOptions, root } from "./harness.js";
+import { generatedText } from "../transformer/pipeline.js";
+import { compile, compileProject, compileToJs, compilerOptions, genStrictErrors, root } from "./harness.js";
 
 let runtime: any;
 
@@ -54,21 +54,7 @@ function check(f: (...a: any[]) => number, args: any[], opts: { skip?: string[];
 
 /** Generated code as `tsgrad gen` writes it, compiled again with plain tsc --strict: its errors. */
 function strictErrors(source: string, name: string): { code: number; text: string; line: string }[] {
-  const dir = join(root, ".tsgrad-tmp", "objects-adversarial", name);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "source.ts");
-  writeFileSync(file, source);
-  const program = ts.createProgram([file], { ...compilerOptions, noEmit: true });
-  const { text, diagnostics } = transformToText(program.getSourceFile(file)!, program);
-  expect(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
-  const out = join(dir, "generated.ts");
-  writeFileSync(out, text);
-  const lines = text.split("\n");
-  return ts.getPreEmitDiagnostics(ts.createProgram([out], { ...compilerOptions, noEmit: true })).map((d) => ({
-    code: d.code,
-    text: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
-    line: d.start === undefined ? "" : lines[d.file!.getLineAndCharacterOfPosition(d.start).line].trim(),
-  }));
+  return genStrictErrors(source, join("objects-adversarial", name));
 }
 
 /** registerGradient(f, { grad: f_grad, ... }): its `grad` is typed `(...args) => number[]`, which no gradient with an array or object in it is. */

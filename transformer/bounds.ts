@@ -10,7 +10,7 @@
 // body (not under an if, a ternary or an inner loop) of a loop with no break, continue or return.
 
 import ts from "typescript";
-import { arrayCreation } from "./stage.js";
+import { arrayCreation, skipWrappers as skip } from "./stage.js";
 
 /** An element access the program is certain to make out of range, and why. */
 export interface OutOfRange {
@@ -211,4 +211,3 @@ function constantOf(e: ts.Expression): number | undefined {
   return undefined;
 }
 
-const skip = (e: ts.Expression): ts.Expression => (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) ? skip(e.expression) : e);

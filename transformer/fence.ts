@@ -10,10 +10,11 @@
 import ts from "typescript";
 import { type FunctionNode, isRuntimeExport } from "./annotations.js";
 import { matrixRules } from "../runtime/ops/index.js";
-import { arrayCreation } from "./stage.js";
+import { arrayCreation, skipWrappers } from "./stage.js";
 import { outOfRange } from "./bounds.js";
 import { Code, DiffError } from "./diagnostics.js";
 import type { ValueKind } from "./ir.js";
+import { GENERATED_GLOBALS } from "./naming.js";
 
 
 export type { ValueKind } from "./ir.js";
@@ -487,8 +488,6 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   }
 }
 
-/** Globals generated code calls: a local of the same name would hide them. */
-const GENERATED_GLOBALS = new Set(["Math", "Float64Array", "Int32Array", "Array"]);
 
 /** `const Math = ...`, `const { m: Float64Array } = p`, `(Array: number)`: refused at the name. */
 function hiddenGlobals(fn: FunctionNode, fail: (code: Code, node: ts.Node, message: string) => void): void {
@@ -540,8 +539,6 @@ function pattern(name: ts.BindingName, fail: (code: Code, node: ts.Node, message
   }
 }
 
-const skipWrappers = (e: ts.Expression): ts.Expression =>
-  ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e) ? skipWrappers(e.expression) : e;
 
 function mathMember(e: ts.Expression): string | undefined {
   return ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "Math" ? e.name.text : undefined;

@@ -7,6 +7,9 @@
 //   the adjoint of v         dv           (dnum, dx_1)
 //   generated functions      f_grad, f_forward, f_backward
 
+/** Globals generated code calls (`Math.log`, `new Float64Array(n)`): no generated or user local may take these names. */
+export const GENERATED_GLOBALS: ReadonlySet<string> = new Set(["Math", "Float64Array", "Int32Array", "Array"]);
+
 export class Namer {
   private readonly taken = new Set<string>();
 

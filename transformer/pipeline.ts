@@ -354,19 +354,12 @@ function savesValues(body: readonly Stmt[]): boolean {
  * (`saved as saved_2`) when the file declares that name itself.
  */
 function runtimeName(ctx: FileContext, name: string, locals?: Namer): string {
-  const taken = new Set<string>();
-  ctx.file.statements.forEach((s) => {
-    if (ts.isImportDeclaration(s)) {
-      const bindings = s.importClause?.namedBindings;
-      if (bindings && ts.isNamedImports(bindings) && ts.isStringLiteral(s.moduleSpecifier) && s.moduleSpecifier.text === RUNTIME) {
-        if (bindings.elements.some((e) => (e.propertyName ?? e.name).text === name && e.name.text === name)) return; // already imported as itself
-      }
-      s.importClause?.name && taken.add(s.importClause.name.text);
-      if (bindings && ts.isNamedImports(bindings)) bindings.elements.forEach((e) => taken.add(e.name.text));
-      if (bindings && ts.isNamespaceImport(bindings)) taken.add(bindings.name.text);
-    } else if ((ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s)) && s.name) taken.add(s.name.text);
-    else if (ts.isVariableStatement(s)) s.declarationList.declarations.forEach((d) => ts.isIdentifier(d.name) && taken.add(d.name.text));
+  const importedAsItself = ctx.file.statements.some((s) => {
+    const bindings = ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) && s.moduleSpecifier.text === RUNTIME ? s.importClause?.namedBindings : undefined;
+    return bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.some((e) => (e.propertyName ?? e.name).text === name && e.name.text === name);
   });
+  if (importedAsItself) return name;
+  const taken = new Set(topLevelNames(ctx.file));
   let local = name;
   for (let i = 2; taken.has(local) || locals?.has(local); i++) local = `${name}_${i}`;
   addImport(ctx.imports, RUNTIME, local === name ? name : `${name} as ${local}`);

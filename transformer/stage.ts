@@ -17,7 +17,7 @@ import { resolveFunction, type Differentiable, type FunctionNode } from "./annot
 import { Code, DiffError } from "./diagnostics.js";
 import { type Counter, type Def, type Expr, type Output, type Param, type ParamTree, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, leavesOf, num, ref, refsOf, substitute } from "./ir.js";
 import { type TypeTree, typeTree } from "./fence.js";
-import { Namer, tempName } from "./naming.js";
+import { GENERATED_GLOBALS, Namer, tempName } from "./naming.js";
 import { boolOf, simplify } from "./optimize.js";
 import { constantSources, piecewiseConstant, scalarRules } from "../runtime/rules/scalar.js";
 
@@ -1133,7 +1133,8 @@ export function arrayCreation(e: ts.Expression): { kind: "Float64Array" | "numbe
 /** `a.length` (or `model.W.length`): the length of the array it reads, if it names one. */
 const isLength = (e: ts.PropertyAccessExpression) => e.name.text === "length" && (ts.isIdentifier(e.expression) || ts.isPropertyAccessExpression(e.expression));
 
-const skipWrappers = (e: ts.Expression): ts.Expression =>
+/** `(x as T)!` → x: what a cast, a non-null assertion or parentheses wrap. */
+export const skipWrappers = (e: ts.Expression): ts.Expression =>
   ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e) ? skipWrappers(e.expression) : e;
 
 /** Where a name points inside an object parameter: parameter index and field keys. */
@@ -1200,7 +1201,7 @@ function parameterName(p: ts.ParameterDeclaration): string {
 /** Words that are valid field names but not variable names: such a field is named by its path. */
 const RESERVED = new Set(
   ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with " +
-    "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity Math Float64Array Int32Array Array").split(" "),
+    "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity").split(" ").concat([...GENERATED_GLOBALS]),
 );
 
 const ARITHMETIC: Partial<Record<ts.SyntaxKind, string>> = {
