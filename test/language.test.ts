@@ -68,6 +68,11 @@ describe("statements", () => {
   it("conditions with && || ! and comparisons", () =>
     checkFd("let r = x; if ((x > 0 && y > 0) || !(x < y)) { r = x * y; } return r + y;", [[1, 2], [-1, 2], [3, -1]]));
   it("boolean locals", () => checkFd("const positive = x > 0; const r = positive ? x : -x; return r * y;", [[1.5, 2], [-1.5, 2]]));
+  it("parameters whose adjoint would be a reserved word (o → do, efault → default)", async () => {
+    const { f, g, m } = await fn("return o * efault + o;", "o: number, efault: number");
+    expectClose(g(1.5, -2), numericGradient(f, [1.5, -2]));
+    expect(m.f_grad.toString()).toMatch(/\bdo_2\b/);
+  });
   it("a const declared in a block shadows nothing", () => checkFd("let r = 0; { const t = x * y; r = t + 1; } return r * r;", [[0.3, 2]]));
   it("arrow function with expression body", async () => {
     const { module } = await compile("/** @differentiable */\nexport const f = (x: number, y: number): number => x * Math.cos(y);\n");

@@ -426,6 +426,8 @@ describe("the rule table mirrors the ops", () => {
   const kernels = new Set(rules.flatMap(([, r]) => r.grads.flatMap((g) => (g ? [g.call] : []))));
   const intos = new Set(rules.flatMap(([, r]) => (r.into ? [r.into] : [])));
   const helpers = new Set(["matrix", "zeros", "zerosLike", "fromRows", "toRows", "copyMatrix", "at", "setAt", "isMatrix", "shapeOf", "MatrixPool"]);
+  // Kernels of runtime/ops/fused.ts, named by its tables (test/fuse.test.ts checks them).
+  const fused = new Set([...ops.forwardFusions.map((f) => f.into), ...ops.backwardFusions.map((f) => /^\w+/.exec(f.into)![0])]);
 
   it.each(rules)("%s is an exported function with the rule's parameters, and its Into variant takes out first", (name, rule) => {
     expect(typeof fn(name)).toBe("function");
@@ -448,11 +450,11 @@ describe("the rule table mirrors the ops", () => {
     }
   });
 
-  it("every exported op function is an op with a rule, an Into variant, a kernel of a rule, or a constructor", () => {
+  it("every exported op function is an op with a rule, an Into variant, a kernel of a rule or a fusion, or a constructor", () => {
     const unaccounted = Object.entries(ops)
       .filter(([, v]) => typeof v === "function")
       .map(([k]) => k)
-      .filter((k) => !Object.hasOwn(matrixRules, k) && !intos.has(k) && !kernels.has(k) && !helpers.has(k));
+      .filter((k) => !Object.hasOwn(matrixRules, k) && !intos.has(k) && !kernels.has(k) && !helpers.has(k) && !fused.has(k));
     expect(unaccounted).toEqual([]);
     for (const k of Object.keys(ops)) expect(Object.hasOwn(runtime, k), `runtime/index.ts exports ${k}`).toBe(true);
   });
@@ -515,7 +517,7 @@ describe("Into variants", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("backward kernels allocate nothing", () => {
-  const kernelNames = [...new Set(rules.flatMap(([, r]) => r.grads.flatMap((g) => (g ? [g.call] : []))))];
+  const kernelNames = [...new Set([...rules.flatMap(([, r]) => r.grads.flatMap((g) => (g ? [g.call] : []))), ...ops.backwardFusions.map((f) => /^\w+/.exec(f.into)![0])])];
 
   it.each(kernelNames)("%s: no allocation in its source", (name) => {
     const source = fn(name).toString();

@@ -233,9 +233,10 @@ export type BStmt =
   /**
    * `addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores`: a matrix op's rule (runtime/ops)
    * adding one operand's gradient into its buffer `adj`. `like` is the operand, whose shape the
-   * buffer has; `zeros` the runtime function allocating it (zerosLike).
+   * buffer has; `zeros` the runtime function allocating it (zerosLike). `fn` is the kernel's name
+   * as the runtime exports it (`callee` is its local name, which an import may have renamed).
    */
-  | { k: "kernel"; adj: string; callee: string; args: Expr[]; math: string; like: string; vector: boolean; zeros: string; identity?: boolean }
+  | { k: "kernel"; adj: string; callee: string; fn: string; args: Expr[]; math: string; like: string; vector: boolean; zeros: string; identity?: boolean }
   /**
    * `const dh = zerosLike(h)` (or `new Float64Array(v.length)`): a buffer before its first kernel;
    * with `from`, a copy of the returned array's gradient (`Float64Array.from(dh)`); with `same`,

@@ -10,12 +10,22 @@
 /** Globals generated code calls (`Math.log`, `new Float64Array(n)`): no generated or user local may take these names. */
 export const GENERATED_GLOBALS: ReadonlySet<string> = new Set(["Math", "Float64Array", "Int32Array", "Array"]);
 
+/**
+ * Words no variable may be named (the adjoint of `o` would be `do`, of `efault` `default`): taken
+ * from the start, so do → do_2. Also the globals a local must not shadow in generated code.
+ */
+const RESERVED_WORDS: ReadonlySet<string> = new Set(
+  ("break case catch class const continue debugger default delete do else enum export extends false finally for function if " +
+    "import in instanceof new null return super switch this throw true try typeof var void while with yield let static " +
+    "implements interface package private protected public await arguments eval undefined NaN Infinity").split(" "),
+);
+
 export class Namer {
   private readonly taken = new Set<string>();
 
   /** `reserved`: names visible in the scope (globals, other functions) that must not be shadowed. */
   constructor(reserved: Iterable<string> = []) {
-    for (const n of reserved) this.taken.add(n);
+    for (const n of [...RESERVED_WORDS, ...reserved]) this.taken.add(n);
   }
 
   /** Claims `want` if free, else want_2, want_3, ... */

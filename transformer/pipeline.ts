@@ -21,6 +21,7 @@ import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.j
 import { reverse } from "./reverse.js";
 import { type FunctionReport, loopReports } from "./report.js";
 import { preaccumulate } from "./preaccumulate.js";
+import { fuse } from "./fuse.js";
 import { poolMatrices } from "./pool.js";
 import { save } from "./save.js";
 import { stage } from "./stage.js";
@@ -187,10 +188,12 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       const gFinished = raw ? g.backward : preaccumulate(finishBackward(g.backward, g.paramAdjoints, g.adjoints), g.adjoints, gNamer);
       const gSaved = save(staged.body, gFinished, gNamer);
       const pruned = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
-      // Matrices come from the runtime's pool and go back to it before f_grad returns.
+      // Matrix ops are fused where runtime/ops/fused.ts can (fuse.ts); matrices come from the
+      // runtime's pool and go back to it before f_grad returns.
       const usesMatrices = !raw && pruned.some((s) => s.k === "def" && s.op?.startsWith(MATRIX_OP));
       const pool = usesMatrices ? runtimeName(ctx, "matrixPool", gNamer) : undefined;
-      const lent = pool ? poolMatrices(pruned, gSaved.backward, pool, (name) => runtimeName(ctx, name, gNamer)) : { forward: pruned, backward: gSaved.backward, lent: [] };
+      const fused = pool ? fuse(pruned, gSaved.backward, (name) => runtimeName(ctx, name, gNamer)) : { forward: pruned, backward: gSaved.backward };
+      const lent = pool ? poolMatrices(fused.forward, fused.backward, pool, (name) => runtimeName(ctx, name, gNamer)) : { ...fused, lent: [] };
       const gForward = lent.forward;
       const gBackward = lent.backward;
       const matrices = pool ? { pool, lent: lent.lent } : undefined;

@@ -12,6 +12,7 @@
 import { type BStmt, type Expr, type Stmt, MATRIX_OP, num } from "./ir.js";
 import { matrixRules } from "../runtime/ops/index.js";
 import type { MatrixRule } from "../runtime/ops/rule.js";
+import { fusedRule } from "./fuse.js";
 
 export interface Pooled {
   forward: Stmt[];
@@ -24,7 +25,8 @@ export interface Pooled {
 export function poolMatrices(forward: readonly Stmt[], backward: readonly BStmt[], pool: string, runtime: (name: string) => string): Pooled {
   const lent: string[] = [];
   const pooledForward = forward.map((s): Stmt => {
-    const rule = s.k === "def" && s.op?.startsWith(MATRIX_OP) ? (matrixRules as Record<string, MatrixRule>)[s.op.slice(MATRIX_OP.length)] : undefined;
+    const op = s.k === "def" && s.op?.startsWith(MATRIX_OP) ? s.op.slice(MATRIX_OP.length) : undefined;
+    const rule = op === undefined ? undefined : (matrixRules as Record<string, MatrixRule>)[op] ?? fusedRule(op);
     if (s.k !== "def" || !rule?.into || s.value.k !== "call") return s;
     lent.push(s.name);
     const args = s.value.args;
@@ -40,7 +42,7 @@ export function poolMatrices(forward: readonly Stmt[], backward: readonly BStmt[
 }
 
 /** The rule's size template over the call's operands: ["A.rows", "B.cols"] for matmul(X, W1) → X.rows, W1.cols. */
-function sizeOf(rule: MatrixRule, args: readonly Expr[]): Expr[] {
+function sizeOf(rule: Pick<MatrixRule, "params" | "size" | "math">, args: readonly Expr[]): Expr[] {
   const first = rule.params[0];
   const size = rule.size ?? [`${first}.rows`, `${first}.cols`];
   return size.map((entry): Expr => {

@@ -151,7 +151,7 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
       const vector = rule.kinds[i] === "vector";
       // addTo(dA, dy): the operand's gradient is the output's, unchanged (addBias, add).
       const identity = grad.call === "addTo" && grad.args.length === 2 && grad.args[1] === "dy";
-      return [{ k: "kernel", adj, callee: runtime(grad.call), args, math, like: operandName(arg)!, vector, zeros: vector ? "" : runtime("zerosLike"), identity }];
+      return [{ k: "kernel", adj, callee: runtime(grad.call), fn: grad.call, args, math, like: operandName(arg)!, vector, zeros: vector ? "" : runtime("zerosLike"), identity }];
     });
 
   // A local array's gradient: one number per element, zero before the backward pass starts.

@@ -6,6 +6,7 @@
 //   activations.ts  relu, exp, log, tanh, sigmoid
 //   reductions.ts   sum, mean
 //   softmax.ts      softmax, logSumExp, softmaxCrossEntropy
+//   fused.ts        kernels doing several ops in one pass, for generated gradients (not ops)
 // For every op: `op(...)` returns a new result, `opInto(out, ...)` writes into a preallocated one
 // (ops whose value is a number have none), and the kernels its rule calls add its gradient into
 // preallocated buffers. rule.ts describes the table's format.
@@ -36,6 +37,9 @@ export { addTo, subFrom, addScaled, addConstant, addMul, innerProduct, addColumn
 export { addReluGrad, addDiv, addTanhGrad, addSigmoidGrad } from "./activations.js";
 export { addMeanGrad } from "./reductions.js";
 export { addSoftmaxGrad, addLogSumExpGrad, addSoftmaxCrossEntropyGrad } from "./softmax.js";
+
+// Fused kernels generated gradients call in place of several ops (fused.ts), and when.
+export { affineInto, affineReluInto, addMatmulNTRelu, forwardFusions, backwardFusions, type ForwardFusion, type BackwardFusion } from "./fused.js";
 
 export type { MatrixRule, OperandGrad, OutputKind, ValueKind } from "./rule.js";
 
