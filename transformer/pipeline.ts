@@ -186,7 +186,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       const target = wrt ? { ...staged, data: [...(staged.data ?? []), ...leavesOutside(staged, wrt)] } : staged;
       const g = reverse(target, wrt ? analyzeActivity(target) : activity, gNamer, num(1), (name) => runtimeName(ctx, name, gNamer));
       const gFinished = raw ? g.backward : preaccumulate(finishBackward(g.backward, g.paramAdjoints, g.adjoints), g.adjoints, gNamer);
-      const gSaved = save(staged.body, gFinished, gNamer);
+      const gSaved = save(staged.body, gFinished, gNamer, resultNames(staged));
       const pruned = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
       // Matrix ops are fused where runtime/ops/fused.ts can (fuse.ts); matrices come from the
       // runtime's pool and go back to it before f_grad returns.
@@ -219,7 +219,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const seeds = outputs ? new Map(outputs.map((o) => [o.name, ref(o.seed)] as const)) : ref(seed);
     const cacheParam = vjpNamer.fresh("cache");
     const v = reverse(staged, activity, vjpNamer, seeds, (name) => runtimeName(ctx, name, vjpNamer));
-    const vSaved = save(staged.body, preaccumulate(finishBackward(v.backward, v.paramAdjoints, v.adjoints), v.adjoints, vjpNamer), vjpNamer);
+    const vSaved = save(staged.body, preaccumulate(finishBackward(v.backward, v.paramAdjoints, v.adjoints), v.adjoints, vjpNamer), vjpNamer, resultNames(staged));
     const vBackward = vSaved.backward;
     const reads = readsOf(vBackward);
     // An array parameter's length sizes its gradient: the backward pass reads it.

@@ -5,6 +5,8 @@
 //              values that are costly (Math.exp, calls), impure (Math.random) or made by an
 //              inner loop
 //   recomputed in the backward iteration from restored values, when it is cheap arithmetic
+//   reread     from the array element the iteration stored it in, when no later write reaches
+//              that element (reload.ts): hidden[i * h + j] = max  →  const max = hidden[i * h + j]
 //   nothing    when the backward pass never reads it (a loop like s += a * b saves nothing)
 // Pushes go at the end of the iteration, after inner loops, so the backward iteration pops its
 // own values first and inner backward loops then find theirs on top of the stack.
@@ -21,20 +23,22 @@
 import { type BLoop, type BStmt, type Def, type Expr, type Frame, type Let, type Loop, type Push, type Stmt, refsOf, restoredHeaders, slotIndex, tripCount } from "./ir.js";
 import type { Namer } from "./naming.js";
 import { readsOf, simplify } from "./optimize.js";
+import { reloadable } from "./reload.js";
 import { hasImpureCall } from "./stage.js";
 
 /** Operations cheaper to redo than to save and restore. */
 const CHEAP = new Set(["copy", "neg", "+", "-", "*", "/", "Math.abs", "Math.max", "Math.min"]);
 
-export function save(forward: readonly Stmt[], backward: readonly BStmt[], namer: Namer): { forward: Stmt[]; backward: BStmt[] } {
+export function save(forward: readonly Stmt[], backward: readonly BStmt[], namer: Namer, results: readonly string[]): { forward: Stmt[]; backward: BStmt[] } {
   const replaced = new Map<Loop, Loop>();
+  const reloads = reloadable(forward, results);
   // Frames are declared beside their loop, so only loops at the function's top level get them.
   const visit = (body: readonly BStmt[], topLevel: boolean): BStmt[] =>
     body.map((s) => {
       if (s.k === "if") return { ...s, then: visit(s.then, false), else: visit(s.else, false) };
       if (s.k !== "loop") return s;
       const inner = visit(s.body, false);
-      const saved = planLoop({ ...s.loop, body: withLoops(s.loop.body, replaced) }, { ...s, body: inner }, namer, topLevel);
+      const saved = planLoop({ ...s.loop, body: withLoops(s.loop.body, replaced) }, { ...s, body: inner }, namer, topLevel, reloads);
       replaced.set(s.loop, saved.loop);
       return saved.backward;
     });
@@ -114,10 +118,12 @@ const cheap = (d: Def) => !d.mutable && !d.snapshot && (d.op === null ? !d.opaqu
  * `outermost`: a counting loop at the function's top level keeps its values in frames, arrays
  * indexed by the counter (`x_saved[i] = x`), as one would by hand; other loops push and pop.
  */
-function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean): { loop: Loop; backward: BLoop } {
+function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean, reloads: ReadonlyMap<string, Def>): { loop: Loop; backward: BLoop } {
   const level = levelOf(loop.body);
   const restored = new Set<string>();
   const recomputed = new Set<Def>();
+  // Defs read back from the array they were stored in (reload.ts): recomputed as that read.
+  const reread = new Map<Def, Def>();
   const work = [...readsOf(backward.body)];
   const seen = new Set<string>();
   while (work.length) {
@@ -125,8 +131,13 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean)
     if (seen.has(name)) continue;
     seen.add(name);
     const defs = level.defs.get(name);
+    const reload = reloads.get(name);
     if (loop.carried.includes(name) || level.fromLoops.has(name)) restored.add(name);
-    else if (defs && defs.every(cheap)) {
+    else if (reload && defs?.length === 1) {
+      recomputed.add(defs[0]);
+      reread.set(defs[0], reload);
+      work.push(...refsOf(reload.value));
+    } else if (defs && defs.every(cheap)) {
       for (const d of defs) {
         recomputed.add(d);
         work.push(...refsOf(d.value), ...level.tests.get(d)!.flatMap((t) => [...refsOf(t)]));
@@ -146,12 +157,13 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean)
 
   const pops: BStmt[] = order.map((name, i): BStmt => ({ k: "pop", name, declare: !loop.carried.includes(name), type: typeOf(name), slot: slotOf(i) })).reverse();
   // Recomputed values that depend on nothing the iteration changes are computed once, before the loop.
-  const invariant = invariantDefs(loop, recomputed, restored, level);
+  // (A reread element changes from one iteration to the next: never invariant.)
+  const invariant = invariantDefs(loop, new Set([...recomputed].filter((d) => !reread.has(d))), restored, level);
   const names = new Set([...recomputed].filter((d) => !invariant.has(d)).map((d) => d.name));
   // An inner loop's headers, restored by its own backward loop, are declared here when not popped here.
   const inner: Stmt[] = [...restoredHeaders(backward.body).keys()].filter((n) => !restored.has(n)).map((name) => ({ k: "let", name, hoisted: true, type: typeOf(name) }));
-  const redo = declareJoins([...inner, ...recompute(loop.body, new Set([...recomputed].filter((d) => !invariant.has(d))), names)]);
-  const before = declareJoins(recompute(loop.body, invariant, new Set([...invariant].map((d) => d.name))));
+  const redo = declareJoins([...inner, ...recompute(loop.body, new Set([...recomputed].filter((d) => !invariant.has(d))), names, reread)]);
+  const before = declareJoins(recompute(loop.body, invariant, new Set([...invariant].map((d) => d.name)), reread));
   const count = loop.counter ? undefined : namer.fresh("iterations");
   const index = loop.counter ? undefined : namer.fresh("k");
   const saving: Loop = { ...loop, body, count, frames: frames.length ? frames : undefined };
@@ -202,13 +214,13 @@ function declareJoins(redo: Stmt[]): Stmt[] {
 }
 
 /** The forward statements that recompute the chosen defs, with the branches around them. */
-function recompute(body: readonly Stmt[], keep: ReadonlySet<Def>, names: ReadonlySet<string>): Stmt[] {
+function recompute(body: readonly Stmt[], keep: ReadonlySet<Def>, names: ReadonlySet<string>, reread: ReadonlyMap<Def, Def>): Stmt[] {
   return body.flatMap((s): Stmt[] => {
-    if (s.k === "def") return keep.has(s) ? [s] : [];
+    if (s.k === "def") return keep.has(s) ? [reread.get(s) ?? s] : [];
     if (s.k === "let") return names.has(s.name) ? [s] : [];
     if (s.k === "if") {
-      const then = recompute(s.then, keep, names);
-      const otherwise = recompute(s.else, keep, names);
+      const then = recompute(s.then, keep, names, reread);
+      const otherwise = recompute(s.else, keep, names, reread);
       return then.length || otherwise.length ? [{ ...s, then, else: otherwise }] : [];
     }
     return [];

@@ -128,10 +128,10 @@ function networkReasons(rows, m) {
         `${matrix.map((r) => `${r.name}: tsgrad / hand-written ${x2(r.tsgradOverHand.median)}, gradient / objective ${x2(r.gradOverObjective.median)} (its own forward pass: ${x2(r.gradOverOwnForward.median)})`).join("; ")}. ${matrix[0].ownForwardOverObjective ? ` The function itself, \`networkLoss\` run as plain code, takes ${x2(matrix[0].ownForwardOverObjective.median)} the hand-written forward pass: each matrix op allocates its result.` : ""} The hand-written backprop (examples/network/hand.ts) computes only the four parameter gradients, into buffers it allocates once, each matrix product as one sum per entry. So does the generated \`networkLoss_grad_net\` (what \`grad(networkLoss, { wrt: [0] })\` compiles to; \`npx tsgrad print examples/network.ts --fn networkLoss\`: no gradient on the data X, whose cost \`grad(networkLoss)\` shows in the ablations below), but:`,
         [
           reason(
-            `It makes one pass over memory per op and per gradient: ${passes} lines each walk a whole matrix (the forward ops writing into matrices lent by \`matrixPool\`, so nothing is allocated per call; the gradient buffers zeroed from the pool; each kernel), where the hand-written code fuses them (the bias and the ReLU with the product's entry, dhidden masked as it is summed, the regularizer summed from W directly instead of \`mul(W1, W1)\` into a matrix).`,
+            `It still makes more passes over memory than the hand-written code: ${passes} lines each walk a whole matrix. The layers are fused as the hand-written code fuses them (\`affineReluInto\` computes the product, the bias and the ReLU in one pass, \`affineInto\` the second layer, \`addMatmulNTRelu\` the ReLU's gradient inside the product's, skipping the units that were off; runtime/ops/fused.ts), but the regularizer is \`mul(W1, W1)\` written into a matrix, summed, and differentiated by \`addConstant\` and two \`addMul\` passes, where the hand-written code sums W² directly and adds reg · W as it writes dW; the bias gradients are column sums in passes of their own; and \`grad\` allocates the four gradients it returns (\`gradInto\` does not).`,
             "networkLoss_grad_net",
             g,
-            /Into\(|matrixPool\.zerosLike|= mul/,
+            /Into\(|matrixPool\.zerosLike|addColumnSums|addMul\(|addConstant/,
             12,
           ),
         ],
@@ -153,7 +153,14 @@ function networkReasons(rows, m) {
             /^\s*d(W2|hidden|W1)\[[^\]]*\*[^\]]*\] \+=/,
           ),
           reason(
-            "pushes values per iteration that the hand-written code keeps in its workspace arrays (`hidden`, `probs`): the pre-activation of each hidden unit of each point, and per point the running maximum and the exponential of each class;",
+            "runs the first layer's backward loop once per point and hidden unit, each iteration reading back the unit's output (`const max = hidden[i * h + j]`: read back, not saved, since nothing writes that element again; transformer/reload.ts), masking its gradient and adding into `dW1` and `db1`, where the hand-written code loops over the units outside and sums over the points in a local;",
+            "loopsLoss_grad_W1_b1_W2_b2",
+            lg,
+            /hidden\[i \* h \+ j\];|db1\[j\] \+=/,
+            4,
+          ),
+          reason(
+            "pushes, per point, the softmax's running maximum and the exponential of each class, which the hand-written code keeps in its `probs` array;",
             "loopsLoss_grad_W1_b1_W2_b2",
             lg,
             /saved\.push\(|saved\.pop\(\)/,
