@@ -15,13 +15,14 @@ import { type CustomDerivative, customDerivatives, type Differentiable, derivati
 import { Code, DiffError, shortPosition, toDiagnostic, uniqueDiagnostics } from "./diagnostics.js";
 import * as emit from "./emit.js";
 import { fence, kindOf, matrixOpOf } from "./fence.js";
-import { type Expr, type StagedFunction, type Stmt, MATRIX_OP, leavesOf, num, ref, resultNames } from "./ir.js";
+import { type BStmt, type Expr, type StagedFunction, type Stmt, MATRIX_OP, leavesOf, num, ref, resultNames } from "./ir.js";
 import { Namer, generatedNames } from "./naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.js";
 import { reverse } from "./reverse.js";
 import { type FunctionReport, loopReports } from "./report.js";
 import { preaccumulate } from "./preaccumulate.js";
 import { fuse } from "./fuse.js";
+import { skipZeroGradients } from "./sparse.js";
 import { poolMatrices } from "./pool.js";
 import { save } from "./save.js";
 import { stage } from "./stage.js";
@@ -186,7 +187,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       const target = wrt ? { ...staged, data: [...(staged.data ?? []), ...leavesOutside(staged, wrt)] } : staged;
       const g = reverse(target, wrt ? analyzeActivity(target) : activity, gNamer, num(1), (name) => runtimeName(ctx, name, gNamer));
       const gFinished = raw ? g.backward : preaccumulate(finishBackward(g.backward, g.paramAdjoints, g.adjoints), g.adjoints, gNamer);
-      const gSaved = save(staged.body, gFinished, gNamer, resultNames(staged));
+      const gSaved = skipZeros(save(staged.body, gFinished, gNamer, resultNames(staged)));
       const pruned = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
       // Matrix ops are fused where runtime/ops/fused.ts can (fuse.ts); matrices come from the
       // runtime's pool and go back to it before f_grad returns.
@@ -219,7 +220,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const seeds = outputs ? new Map(outputs.map((o) => [o.name, ref(o.seed)] as const)) : ref(seed);
     const cacheParam = vjpNamer.fresh("cache");
     const v = reverse(staged, activity, vjpNamer, seeds, (name) => runtimeName(ctx, name, vjpNamer));
-    const vSaved = save(staged.body, preaccumulate(finishBackward(v.backward, v.paramAdjoints, v.adjoints), v.adjoints, vjpNamer), vjpNamer, resultNames(staged));
+    const vSaved = skipZeros(save(staged.body, preaccumulate(finishBackward(v.backward, v.paramAdjoints, v.adjoints), v.adjoints, vjpNamer), vjpNamer, resultNames(staged)));
     const vBackward = vSaved.backward;
     const reads = readsOf(vBackward);
     // An array parameter's length sizes its gradient: the backward pass reads it.
@@ -249,6 +250,11 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     if (e instanceof DiffError) return [e];
     throw e;
   }
+}
+
+/** A backward loop skips the rest of an iteration whose gradient is 0 (sparse.ts). */
+function skipZeros(saved: { forward: Stmt[]; backward: BStmt[] }): { forward: Stmt[]; backward: BStmt[] } {
+  return { forward: saved.forward, backward: skipZeroGradients(saved.backward) };
 }
 
 /**
