@@ -37,26 +37,27 @@ function checkAffine(op: string, out: Matrix, A: Matrix, B: Matrix, b: Matrix): 
 /** out = A · B + b (b added to every row); the numbers of addBias(matmul(A, B), b). Returns out. */
 export function affineInto(out: Matrix, A: Matrix, B: Matrix, b: Matrix): Matrix {
   checkAffine("affineInto", out, A, B, b);
-  affine(out, A, B, b, false);
+  if (byDots(A, B)) affineByDots(out, A, B, b);
+  else affineByRows(out, A, B, b);
   return out;
 }
 
 /** out = max(0, A · B + b); the numbers of relu(addBias(matmul(A, B), b)) (NaN stays NaN). Returns out. */
 export function affineReluInto(out: Matrix, A: Matrix, B: Matrix, b: Matrix): Matrix {
   checkAffine("affineReluInto", out, A, B, b);
-  affine(out, A, B, b, true);
+  if (byDots(A, B)) affineReluByDots(out, A, B, b);
+  else affineReluByRows(out, A, B, b);
   return out;
 }
 
-// Row by row: each row of the product is summed, then the bias (and the ReLU) applied while the
-// row is still in cache. A narrow B (scores = hidden · W2: 3 columns) sums each entry as one dot
-// product in a local instead. Either way every entry is (Σₚ A[i, p] · B[p, j]) + b[j], summed in
-// the order matmul sums it, so the result is the unfused ops' to the last bit. One function per
-// order and activation: V8 compiled one function holding them all 2x slower.
-function affine(out: Matrix, A: Matrix, B: Matrix, b: Matrix, relu: boolean): void {
-  if (B.cols < NARROW) (relu ? affineReluByDots : affineByDots)(out, A, B, b);
-  else (relu ? affineReluByRows : affineByRows)(out, A, B, b);
-}
+// Each entry as one dot product in a local when B is narrow (scores = hidden · W2: 3 columns) or
+// short (X · W1: 2 rows), the form of the hand-written loops; otherwise row by row, each row of the
+// product summed, then the bias (and the ReLU) applied while the row is still in cache. Either way
+// every entry is (Σₚ A[i, p] · B[p, j]) + b[j], summed in the order matmul sums it, so the result
+// is the unfused ops' to the last bit. One function per order and activation, each called from
+// one place: V8 compiled a function holding several of these loops, or one call site reaching
+// several of them, up to 2x slower for all but the first it ran.
+const byDots = (A: Matrix, B: Matrix) => B.cols < NARROW || A.cols < NARROW;
 
 function affineByDots(out: Matrix, A: Matrix, B: Matrix, b: Matrix): void {
   const m = A.rows, k = A.cols, n = B.cols;

@@ -40,11 +40,13 @@ export function matmulInto<R extends number, K extends number, K2 extends number
 }
 
 // out += A · B. Each entry as one dot product summed in a local when B is narrow (a few columns,
-// as in scores = hidden · W2, where a row-at-a-time inner loop would be a few steps long), else
+// as in scores = hidden · W2, where a row-at-a-time inner loop would be a few steps long) or short
+// (a few rows, as in X · W1 with 2 inputs: a row at a time would pass over out once per row), else
 // in i-k-j order, the inner loop walking rows of B and out contiguously. Each order is a function
-// of its own: V8 compiled one function holding both loops 1.5-2x slower, whichever ran.
+// of its own: V8 compiled one function holding both loops 1.5-2x slower, whichever ran (and the
+// network's products all take the first, so their one call site reaches one loop).
 function multiply(out: Matrix, A: Matrix, B: Matrix): void {
-  if (B.cols < NARROW) multiplyByDots(out, A, B);
+  if (B.cols < NARROW || A.cols < NARROW) multiplyByDots(out, A, B);
   else multiplyByRows(out, A, B);
 }
 
@@ -103,9 +105,9 @@ export function addMatmulTN(dst: Matrix, X: Matrix, Y: Matrix): void {
   checkGradBuffer("addMatmulTN", dst, X.cols, Y.cols);
   checkNoAlias("addMatmulTN", dst.data, "its first factor", X.data);
   checkNoAlias("addMatmulTN", dst.data, "its second factor", Y.data);
-  // A narrow Y (dW2 += hiddenᵀ · dscores): one dot product per entry, summed in a local; else
-  // row by row. One function per order, as for multiply.
-  if (Y.cols < NARROW) addProductTNByDots(dst, X, Y);
+  // A narrow Y (dW2 += hiddenᵀ · dscores) or a short X (dW1 += Xᵀ · dXW1, 2 inputs): one dot
+  // product per entry, summed in a local; else row by row. One function per order, as for multiply.
+  if (Y.cols < NARROW || X.cols < NARROW) addProductTNByDots(dst, X, Y);
   else addProductTNByRows(dst, X, Y);
 }
 
