@@ -3,7 +3,7 @@
 // numbers to the last bit), finite differences, and vjp's backward pass, which is never fused.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { compile } from "./harness.js";
+import { compile, expectAllClose, numericEntries } from "./harness.js";
 import {
   type Matrix,
   addBias,
@@ -150,27 +150,6 @@ const body = (name: string) => {
   return js.slice(start, js.indexOf("\n}\n", start));
 };
 
-function numeric(f: (...a: any[]) => number, args: any[], which: number, h = 1e-6): Float64Array {
-  const data: Float64Array = args[which].data;
-  return Float64Array.from(data, (_, j) => {
-    const old = data[j];
-    data[j] = old + h;
-    const plus = f(...args);
-    data[j] = old - h;
-    const minus = f(...args);
-    data[j] = old;
-    return (plus - minus) / (2 * h);
-  });
-}
-
-function expectAllClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): void {
-  expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    const err = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(a[i]) + Math.abs(b[i]));
-    if (!(err <= tol)) throw new Error(`entry ${i}: ${a[i]} vs ${b[i]} (relative error ${err})`);
-  }
-}
-
 /** f_grad (fused) against vjp's backward pass (unfused) and central differences, every matrix argument. */
 function check(name: string, args: any[]): void {
   const g = m[`${name}_grad`](...args);
@@ -178,7 +157,7 @@ function check(name: string, args: any[]): void {
   args.forEach((a, i) => {
     if (!a?.data) return;
     expectAllClose(g[i].data, back[i].data, 1e-13);
-    expectAllClose(g[i].data, numeric(m[name], args, i), 1e-6);
+    expectAllClose(g[i].data, numericEntries(m[name], args, i), 1e-6);
   });
   // gradInto agrees, into buffers holding junk.
   const junk = g.map((x: any) => (x?.data ? { ...x, data: x.data.map(() => 7) } : x));

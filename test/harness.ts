@@ -102,6 +102,32 @@ export function expectClose(analytic: readonly number[], numeric: readonly numbe
   });
 }
 
+/**
+ * Central differences of f in every entry of args[which]: an array, or a Matrix (its data). The
+ * entries are changed in place and put back.
+ */
+export function numericEntries(f: (...args: any[]) => number, args: any[], which: number, h = 1e-6): number[] {
+  const a: Float64Array | number[] = args[which].data ?? args[which];
+  return Array.from(a, (_, j) => {
+    const old = a[j];
+    a[j] = old + h;
+    const plus = f(...args);
+    a[j] = old - h;
+    const minus = f(...args);
+    a[j] = old;
+    return (plus - minus) / (2 * h);
+  });
+}
+
+/** Asserts a ≈ b entry by entry under |a - b| <= tol * max(1, |a| + |b|), naming the first entry that is not. */
+export function expectAllClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): void {
+  if (a.length !== b.length) throw new Error(`lengths ${a.length} and ${b.length} differ`);
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(a[i]) + Math.abs(b[i]));
+    if (!(err <= tol)) throw new Error(`entry ${i}: ${a[i]} vs ${b[i]} (relative error ${err})`);
+  }
+}
+
 export const readText = (path: string) => readFileSync(path, "utf8");
 
 /**

@@ -5,7 +5,7 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import ts from "typescript";
-import { compile, compileToJs } from "./harness.js";
+import { compile, compileToJs, expectAllClose, numericEntries } from "./harness.js";
 import { lossAndGradHand, makeWorkspace } from "../examples/network/hand.js";
 import { initParams, zeroParams } from "../examples/network/params.js";
 import { spiral } from "../examples/network/spiral.js";
@@ -65,29 +65,6 @@ function rand(rows: number, cols: number, seed: number, scale = 1) {
   return runtime.matrix(rows, cols, data);
 }
 
-/** Central differences of f in every entry of the matrix/vector argument `which`. */
-function numeric(f: (...a: any[]) => number, args: any[], which: number, h = 1e-6): Float64Array {
-  const target = args[which];
-  const data: Float64Array = target.data ?? target;
-  return Float64Array.from(data, (_, j) => {
-    const old = data[j];
-    data[j] = old + h;
-    const plus = f(...args);
-    data[j] = old - h;
-    const minus = f(...args);
-    data[j] = old;
-    return (plus - minus) / (2 * h);
-  });
-}
-
-function expectAllClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): void {
-  expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    const err = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(a[i]) + Math.abs(b[i]));
-    if (!(err <= tol)) throw new Error(`entry ${i}: ${a[i]} vs ${b[i]} (relative error ${err})`);
-  }
-}
-
 describe("matrix operations in @differentiable functions", () => {
   it("the two-layer network: tsgrad's gradient equals the hand-written backprop on the spiral data", () => {
     const shape = { d: 2, h: 100, k: 3 };
@@ -107,7 +84,7 @@ describe("matrix operations in @differentiable functions", () => {
     expectAllClose(db2.data, hand.b2, 1e-12);
     expect([dW1.rows, dW1.cols, db2.rows, db2.cols]).toEqual([2, 100, 1, 3]);
     // The inputs' gradient against finite differences; the labels get zeros of their kind.
-    expectAllClose(dX.data, numeric(m.networkLoss, args, 4), 1e-6);
+    expectAllClose(dX.data, numericEntries(m.networkLoss, args, 4), 1e-6);
     expect(dy).toBeInstanceOf(Int32Array);
     expect(dreg).toBeCloseTo(0.5 * (p.W1.reduce((s, w) => s + w * w, 0) + p.W2.reduce((s, w) => s + w * w, 0)), 10);
   });
@@ -120,7 +97,7 @@ describe("matrix operations in @differentiable functions", () => {
   it("every other op, with fan-out and a number operand, against finite differences", () => {
     const args = [rand(3, 4, 1, 0.8), rand(4, 3, 2, 0.8), Float64Array.from([0.3, -0.2, 0.5, 0.1]), Float64Array.from([0.7, -0.4, 0.2]), 0.9];
     const g = m.everyOp_grad(...args);
-    for (const i of [0, 1, 2, 3]) expectAllClose(g[i].data ?? g[i], numeric(m.everyOp, args, i), 1e-6);
+    for (const i of [0, 1, 2, 3]) expectAllClose(g[i].data ?? g[i], numericEntries(m.everyOp, args, i), 1e-6);
     const h = 1e-6;
     const ds = (m.everyOp(...args.slice(0, 4), 0.9 + h) - m.everyOp(...args.slice(0, 4), 0.9 - h)) / (2 * h);
     expect(Math.abs(g[4] - ds)).toBeLessThan(1e-7);
@@ -135,7 +112,7 @@ describe("gradients shared where an op passes them through unchanged", () => {
   it("add and addBias: one buffer shared per gradient, the same values as finite differences", () => {
     const args = [rand(3, 4, 5, 0.8), rand(3, 4, 6, 0.5), rand(1, 4, 7, 0.5)];
     const g = m.passThrough_grad(...args);
-    for (const i of [0, 1, 2]) expectAllClose(g[i].data, numeric(m.passThrough, args, i), 1e-6);
+    for (const i of [0, 1, 2]) expectAllClose(g[i].data, numericEntries(m.passThrough, args, i), 1e-6);
     const body = js.slice(js.indexOf("function passThrough_grad("), js.indexOf("function passThrough_gradInto("));
     expect(body).toMatch(/const ds = dt; \/\/ ds \+= dt \(ds was zero\): dt's buffer, shared/);
     // da shares ds, db does not (or mul(a, b)'s addition into da would change db).

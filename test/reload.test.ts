@@ -4,7 +4,7 @@
 // finite differences, and against vjp's backward pass.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { compile } from "./harness.js";
+import { compile, expectAllClose, numericEntries } from "./harness.js";
 
 const source = `
 /** The network's first layer: hidden[i * h + j] = max(0, z), z summed in an inner loop. */
@@ -122,34 +122,13 @@ beforeAll(async () => {
 /** The generated text of one function. */
 const text = (name: string) => m[name].toString() as string;
 
-function numeric(f: (...a: any[]) => number, args: any[], which: number, h = 1e-6): number[] {
-  const a: Float64Array = args[which];
-  return Array.from(a, (_, j) => {
-    const old = a[j];
-    a[j] = old + h;
-    const plus = f(...args);
-    a[j] = old - h;
-    const minus = f(...args);
-    a[j] = old;
-    return (plus - minus) / (2 * h);
-  });
-}
-
-function expectAllClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): void {
-  expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    const err = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(a[i]) + Math.abs(b[i]));
-    if (!(err <= tol)) throw new Error(`entry ${i}: ${a[i]} vs ${b[i]} (relative error ${err})`);
-  }
-}
-
 /** f_grad against central differences and vjp in every Float64Array argument. */
 function check(name: string, args: any[]): void {
   const g = m[`${name}_grad`](...args);
   const back = m[`${name}_backward`](m[`${name}_forward`](...args).cache, 1);
   args.forEach((a, i) => {
     if (!(a instanceof Float64Array)) return;
-    expectAllClose(g[i], numeric(m[name], args, i), 1e-6);
+    expectAllClose(g[i], numericEntries(m[name], args, i), 1e-6);
     expectAllClose(back[i], g[i], 1e-14);
   });
 }

@@ -3,7 +3,7 @@
 // the plain chain rule would multiply 0 by an infinite value.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { compile, expectClose, numericGradient } from "./harness.js";
+import { compile, expectClose, numericEntries, numericGradient } from "./harness.js";
 
 const source = `
 /** A ReLU layer: units that are off pass no gradient to their weights. */
@@ -47,19 +47,6 @@ beforeAll(async () => {
   ({ module: m } = await compile(source));
 });
 
-function numeric(f: (...a: any[]) => number, args: any[], which: number, h = 1e-6): number[] {
-  const a: Float64Array = args[which];
-  return Array.from(a, (_, j) => {
-    const old = a[j];
-    a[j] = old + h;
-    const plus = f(...args);
-    a[j] = old - h;
-    const minus = f(...args);
-    a[j] = old;
-    return (plus - minus) / (2 * h);
-  });
-}
-
 describe("zero gradients skip the rest of their iteration", () => {
   it("a ReLU layer: the units that are off skip their weights' lines; gradients agree with finite differences", () => {
     const grad = m.reluLayer_grad.toString();
@@ -72,7 +59,7 @@ describe("zero gradients skip the rest of their iteration", () => {
     const on = b.map((bj, j) => bj + [0, 1, 2].reduce((z, c) => z + W[c * 4 + j] * x[c], 0));
     expect(on.some((z) => z > 0) && on.some((z) => z < 0)).toBe(true);
     const g = m.reluLayer_grad(...args);
-    for (const i of [0, 1, 2]) expectClose(Array.from(g[i]), numeric(m.reluLayer, args, i));
+    for (const i of [0, 1, 2]) expectClose(Array.from(g[i]), numericEntries(m.reluLayer, args, i));
     const back = m.reluLayer_backward(m.reluLayer_forward(...args).cache, 1);
     for (const i of [0, 1, 2]) expect(Array.from(back[i])).toEqual(Array.from(g[i]));
   });
@@ -95,7 +82,7 @@ describe("zero gradients skip the rest of their iteration", () => {
   it("a kink that passes a value (abs) is not a zero gradient: plain code, right gradient", () => {
     const w = Float64Array.from([0.2, 1.7, -0.4]), x = Float64Array.from([1.5, -2, 0.3]);
     const g = m.absSum_grad(w, x);
-    expectClose(Array.from(g[0]), numeric(m.absSum, [w, x], 0));
-    expectClose(Array.from(g[1]), numeric(m.absSum, [w, x], 1));
+    expectClose(Array.from(g[0]), numericEntries(m.absSum, [w, x], 0));
+    expectClose(Array.from(g[1]), numericEntries(m.absSum, [w, x], 1));
   });
 });

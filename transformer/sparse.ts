@@ -22,7 +22,6 @@ import { type BStmt, type Expr, type Stmt, num } from "./ir.js";
 
 /** Every backward loop, inner ones first, with its zero-gradient tail wrapped. */
 export function skipZeroGradients(body: readonly BStmt[]): BStmt[] {
-
   return body.map((s): BStmt => {
     if (s.k === "if") return { ...s, then: skipZeroGradients(s.then), else: skipZeroGradients(s.else) };
     if (s.k !== "loop") return s;
