@@ -54,9 +54,11 @@ const arr = (n: number, seed: number, scale = 0.8) => Array.from(vec(n, seed, sc
 // 1. Values read back from the array they were stored in
 
 const reloadSource = `
-/** The proved two-loop shape, the array then read by a third loop with a different index. */
+/** The proved two-loop shape (whole row and column counts), the array then read by a third loop with a different index. */
 /** @differentiable */
-export function nest2(x: Float64Array, n: number, h: number): number {
+export function nest2(x: Float64Array, rows: number, cols: number): number {
+  const n = Math.round(rows);
+  const h = Math.round(cols);
   const e = new Float64Array(n * h);
   let s = 0;
   for (let i = 0; i < n; i++) {
@@ -72,7 +74,9 @@ export function nest2(x: Float64Array, n: number, h: number): number {
 
 /** h * i + j, length h * n: the commuted spellings. */
 /** @differentiable */
-export function commuted(x: Float64Array, n: number, h: number): number {
+export function commuted(x: Float64Array, rows: number, cols: number): number {
+  const n = Math.round(rows);
+  const h = Math.round(cols);
   const e = new Float64Array(h * n);
   let s = 0;
   for (let i = 0; i < n; i++) {

@@ -15,8 +15,9 @@
 //     a branch), after the value's definition in the same body;
 //   - the array is made at the top level with length N (one loop) or N · H (two), is not returned;
 //   - the loops around the store are `for (let i = 0; i < N; i++)` and, inside it,
-//     `for (let j = 0; j < H; j++)`, with N and H fixed for the whole nest, and the index is i, or
-//     i * H + j: a different element for every iteration, and inside the array.
+//     `for (let j = 0; j < H; j++)`, with N and H fixed for the whole nest (and, for two loops,
+//     whole numbers: lengths, integer literals, roundings, sums and products of them), and the index is i,
+//     or i * H + j: a different element for every iteration, and inside the array.
 // Anything else is saved or recomputed as before.
 
 import { type ArrayDecl, type Def, type Expr, type Loop, type Stmt, type Store, forEachStore, refsOf } from "./ir.js";
@@ -32,6 +33,7 @@ export function reloadable(forward: readonly Stmt[], results: readonly string[])
   forEachStore(forward, (s) => stores.set(s.array, (stores.get(s.array) ?? 0) + 1));
   const arrays = new Map(forward.filter((s): s is ArrayDecl => s.k === "array").map((a) => [a.name, a]));
   const fixed = fixedNames(forward);
+  const constants = new Map(forward.flatMap((s) => (s.k === "def" && fixed(s.name) ? [[s.name, s.value] as const] : [])));
   const visit = (body: readonly Stmt[], loops: Loop[]) => {
     body.forEach((s, at) => {
       if (s.k === "loop") visit(s.body, [...loops, s]);
@@ -41,7 +43,7 @@ export function reloadable(forward: readonly Stmt[], results: readonly string[])
       const value = s.value.name;
       const def = body.slice(0, at).find((d): d is Def => d.k === "def" && d.name === value);
       if (!def || def.assign || def.mutable || def.overwrite || def.type === "boolean") return;
-      if (!coversOnce(s, decl, loops, fixed)) return;
+      if (!coversOnce(s, decl, loops, fixed, constants)) return;
       out.set(value, { ...def, value: { k: "elem", array: s.array, index: s.index }, op: "copy", args: [], note: undefined, snapshot: undefined });
     });
   };
@@ -50,7 +52,7 @@ export function reloadable(forward: readonly Stmt[], results: readonly string[])
 }
 
 /** Does the store write a distinct element of the array in each iteration of `loops`, all inside it? */
-function coversOnce(store: Store, decl: ArrayDecl, loops: readonly Loop[], fixed: (name: string) => boolean): boolean {
+function coversOnce(store: Store, decl: ArrayDecl, loops: readonly Loop[], fixed: (name: string) => boolean, constants: ReadonlyMap<string, Expr>): boolean {
   const bounds = loops.map(upTo);
   if (bounds.some((b) => b === undefined || ![...refsOf(b.to)].every(fixed))) return false;
   if (loops.length === 1) {
@@ -58,10 +60,38 @@ function coversOnce(store: Store, decl: ArrayDecl, loops: readonly Loop[], fixed
     return isName(store.index, counter) && same(decl.length, to);
   }
   if (loops.length === 2) {
+    // Whole numbers N and H: with H = 1.5, rows would overlap and i * H + j would not be an index.
     const [outer, inner] = bounds as Bound[];
-    return isRowMajor(store.index, outer.counter, inner.counter, inner.to) && isProduct(decl.length, outer.to, inner.to);
+    const rowMajor = isRowMajor(store.index, outer.counter, inner.counter, inner.to) && isProduct(decl.length, outer.to, inner.to);
+    return rowMajor && whole(outer.to, constants) && whole(inner.to, constants);
   }
   return false;
+}
+
+const ROUNDING = new Set(["Math.floor", "Math.ceil", "Math.round", "Math.trunc"]);
+
+/**
+ * Provably a whole number: an integer literal, a length, a rounding (Math.floor, ...), or +, -, *
+ * of them, through top-level constants.
+ */
+function whole(e: Expr, constants: ReadonlyMap<string, Expr>): boolean {
+  switch (e.k) {
+    case "num":
+      return Number.isInteger(e.value);
+    case "length":
+      return true;
+    case "ref": {
+      const value = constants.get(e.name);
+      return value !== undefined && whole(value, constants);
+    }
+    case "binary":
+      return (e.op === "+" || e.op === "-" || e.op === "*") && whole(e.left, constants) && whole(e.right, constants);
+    case "call":
+      // NaN stays NaN (a loop up to it runs no iteration); an infinite length throws when made.
+      return ROUNDING.has(e.callee);
+    default:
+      return false;
+  }
 }
 
 interface Bound {
