@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { compile, root } from "./harness.js";
+import { compile, expectAllClose, numericEntries, root } from "./harness.js";
 import { mulberry32, normal } from "../examples/network/rng.js";
 import { spiral } from "../examples/network/spiral.js";
 
@@ -130,30 +130,11 @@ const matrixArgs = (W: Float64Array, b: Float64Array, X: Float64Array, y: Int32A
   reg,
 ];
 
-function expectAllClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
-  expect(a.length, what).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    const err = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(a[i]) + Math.abs(b[i]));
-    if (!(err <= tol)) throw new Error(`${what}[${i}]: ${a[i]} vs ${b[i]} (relative error ${err})`);
-  }
-}
-
 /** Central differences of f in every entry of args[which] (an array or a Matrix's data), or in args[which] itself (a number). */
 function numeric(f: (...a: any[]) => number, args: any[], which: number, h = 1e-6): number[] {
-  if (typeof args[which] === "number") {
-    const at = (v: number) => f(...args.map((x, i) => (i === which ? v : x)));
-    return [(at(args[which] + h) - at(args[which] - h)) / (2 * h)];
-  }
-  const a: Float64Array = args[which].data ?? args[which];
-  return Array.from(a, (_, j) => {
-    const old = a[j];
-    a[j] = old + h;
-    const plus = f(...args);
-    a[j] = old - h;
-    const minus = f(...args);
-    a[j] = old;
-    return (plus - minus) / (2 * h);
-  });
+  if (typeof args[which] !== "number") return numericEntries(f, args, which, h);
+  const at = (v: number) => f(...args.map((x, i) => (i === which ? v : x)));
+  return [(at(args[which] + h) - at(args[which] - h)) / (2 * h)];
 }
 
 describe("the multiclass SVM loss (examples/classifiers.ts)", () => {

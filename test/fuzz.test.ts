@@ -170,136 +170,91 @@ describe("property-based gradient checking", () => {
   });
 });
 
-// The oracle has teeth for arrays: a gradient off in one element, or of the wrong kind, fails.
-describe("the property fails on a wrong array gradient", () => {
-  /** compile, with f_grad's result changed by `mutate` (the runtime's grad(f) keeps the real one). */
-  const mutated = (mutate: (g: any[]) => void): Compile => async (source) => {
-    const m: Module = await compileFast(source);
-    return { ...m, f_grad: (...args: unknown[]) => { const g = m.f_grad(...args); mutate(g); return g; } };
+// The oracle has teeth: a gradient off in one element (or one field of a nested object), or of
+// the wrong kind, fails, named by its place.
+
+/** compile, with f_grad's result changed by `mutate` (the runtime's grad(f) keeps the real one). */
+const mutatedGrad = (mutate: (g: any[]) => void): Compile => async (source) => {
+  const m: Module = await compileFast(source);
+  return { ...m, f_grad: (...args: unknown[]) => { const g = m.f_grad(...args); mutate(g); return g; } };
+};
+
+/** compile, with vjp(f)'s backward result changed by `mutate`. */
+const mutatedBackward = (mutate: (g: any[]) => void): Compile => async (source) => {
+  const m: Module = await compileFast(source);
+  const vjp = (f: unknown) => (...args: unknown[]) => {
+    const { value, backward } = m.__vjp(f)(...args);
+    return { value, backward: (dout: unknown) => { const g = backward(dout); mutate(g); return g; } };
   };
-  /** The first of the seed's array programs (with an array parameter, f returning an array or not) that fails, and why. */
-  async function firstFailure(compile: Compile, arrayValued = false): Promise<{ result: Result; checked: number }> {
-    const programs = fc
-      .sample(programArbitrary({ arrays: true }), { seed: SEED, numRuns: 200 })
-      .filter((p) => p.main.params.some((t) => t !== "number") && (returnedArray(p.main) !== undefined) === arrayValued && !knownBugIn(p));
-    let checked = 0;
-    for (const p of programs) {
-      const result = await checkProgram(p, compile);
-      if (result.status === "fail") return { result, checked };
-      checked += result.status === "pass" ? 1 : 0;
-    }
-    return { result: { status: "pass", points: 0 }, checked };
+  return { ...m, __vjp: vjp };
+};
+
+/** The first of the seed's programs (drawn with `sizes`, kept by `keep`) that fails, and how many passed before it. */
+async function firstFailure(compile: Compile, sizes: { arrays: true; objects?: true }, numRuns: number, keep: (p: Program) => boolean): Promise<{ result: Result; checked: number }> {
+  const programs = fc.sample(programArbitrary(sizes), { seed: SEED, numRuns }).filter((p) => keep(p) && !knownBugIn(p));
+  let checked = 0;
+  for (const p of programs) {
+    const result = await checkProgram(p, compile);
+    if (result.status === "fail") return { result, checked };
+    checked += result.status === "pass" ? 1 : 0;
   }
+  return { result: { status: "pass", points: 0 }, checked };
+}
+
+describe("the property fails on a wrong array gradient", () => {
+  /** Programs with an array parameter, f returning an array or not. */
+  const arrayPrograms = (arrayValued: boolean) => (p: Program) => p.main.params.some((t) => t !== "number") && (returnedArray(p.main) !== undefined) === arrayValued;
 
   it("one element of an array gradient off by 1e-3: finite differences disagree at that element", async () => {
     // the last element of the first array gradient, e.g. dx[2] += 1e-3
-    const { result, checked } = await firstFailure(mutated((g) => {
+    const { result, checked } = await firstFailure(mutatedGrad((g) => {
       const a = g.find((x) => typeof x !== "number");
       if (a && a.length) a[a.length - 1] += 1e-3;
-    }));
+    }), { arrays: true }, 200, arrayPrograms(false));
     expect(result.status).toBe("fail");
     expect(checked).toBeLessThan(5);
     expect(result.status === "fail" && result.message).toMatch(/f_grad\(\.\.\.\)\[\d\]\[\d\] = .*, but finite differences give/);
   }, 60_000);
 
   it("a Float64Array gradient returned as an Array (or the other way round) fails", async () => {
-    const { result } = await firstFailure(mutated((g) => {
+    const { result } = await firstFailure(mutatedGrad((g) => {
       g.forEach((x, i) => (g[i] = x instanceof Float64Array ? Array.from(x) : Array.isArray(x) ? Float64Array.from(x) : x));
-    }));
+    }), { arrays: true }, 200, arrayPrograms(false));
     expect(result.status === "fail" && result.message).toMatch(/f_grad\(\.\.\.\)\[\d\] is .*, not (an Array|a Float64Array) of \d numbers/);
   }, 60_000);
 
   it("for f returning an array: vjp's backward off by 1e-3 in one element of an array gradient fails", async () => {
-    const compile: Compile = async (source) => {
-      const m: Module = await compileFast(source);
-      const vjp = (f: unknown) => (...args: unknown[]) => {
-        const { value, backward } = m.__vjp(f)(...args);
-        return { value, backward: (dout: unknown) => backward(dout).map((g: any) => (typeof g === "number" ? g : (g.length && (g[0] += 1e-3), g))) };
-      };
-      return { ...m, __vjp: vjp };
-    };
-    const { result, checked } = await firstFailure(compile, true);
+    const { result, checked } = await firstFailure(mutatedBackward((g) => g.forEach((x) => typeof x !== "number" && x.length && (x[0] += 1e-3))), { arrays: true }, 200, arrayPrograms(true));
     expect(checked).toBeLessThan(5);
     expect(result.status === "fail" && result.message).toMatch(/vjp\(f\) backward\(w\)\(\.\.\.\)\[\d\]\[0\] = .*, but finite differences give/);
   }, 60_000);
 });
 
-// The oracle has teeth for objects: a gradient off in one field of a nested object fails, named by its path.
 describe("the property fails on a wrong object gradient", () => {
-  /** The deepest field of the first object gradient in g, and the object holding it. */
-  function deepest(g: any[]): { holder: any; key: string } | undefined {
-    let holder = g.find((x) => typeof x === "object" && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x));
-    if (!holder) return undefined;
-    for (;;) {
-      const keys = Object.keys(holder);
-      const sub = keys.find((k) => typeof holder[k] === "object" && holder[k] !== null && !Array.isArray(holder[k]) && !ArrayBuffer.isView(holder[k]));
-      if (!sub) return { holder, key: keys[keys.length - 1] };
-      holder = holder[sub];
-    }
+  /** Adds 1e-3 to the deepest field of the first object gradient in g (its last number, if an array). */
+  function nudgeDeepest(g: any[]): void {
+    const isPlain = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x);
+    let holder = g.find(isPlain);
+    if (!holder) return;
+    for (let sub = Object.keys(holder).find((k) => isPlain(holder[k])); sub; sub = Object.keys(holder).find((k) => isPlain(holder[k]))) holder = holder[sub];
+    const keys = Object.keys(holder);
+    const key = keys[keys.length - 1];
+    if (typeof holder[key] === "number") holder[key] += 1e-3;
+    else holder[key][holder[key].length - 1] += 1e-3;
   }
 
   it("one number of a nested object's field off by 1e-3: finite differences disagree at its path", async () => {
-    const compile: Compile = async (source) => {
-      const m: Module = await compileFast(source);
-      const f_grad = (...args: unknown[]) => {
-        const g = m.f_grad(...args);
-        const at = deepest(g);
-        if (at) {
-          const v = at.holder[at.key];
-          if (typeof v === "number") at.holder[at.key] = v + 1e-3;
-          else v[v.length - 1] += 1e-3;
-        }
-        return g;
-      };
-      return { ...m, f_grad };
-    };
     // programs whose f takes an object with a nested object, returning a number
-    const programs = fc
-      .sample(programArbitrary({ arrays: true, objects: true }), { seed: SEED, numRuns: 300 })
-      .filter((p) => p.main.params.some((t) => isObj(t) && t.obj.some((f) => isObj(f.t))) && returnedArray(p.main) === undefined && !knownBugIn(p));
-    let result: Result = { status: "pass", points: 0 };
-    let checked = 0;
-    for (const p of programs) {
-      result = await checkProgram(p, compile);
-      if (result.status === "fail") break;
-      checked += result.status === "pass" ? 1 : 0;
-    }
+    const nested = (p: Program) => p.main.params.some((t) => isObj(t) && t.obj.some((f) => isObj(f.t))) && returnedArray(p.main) === undefined;
+    const { result, checked } = await firstFailure(mutatedGrad(nudgeDeepest), { arrays: true, objects: true }, 300, nested);
     expect(result.status).toBe("fail");
     expect(checked).toBeLessThan(5);
     expect(result.status === "fail" && result.message).toMatch(/f_grad\(\.\.\.\)\[\d\]\.m\d+(\.\w+)+(\[\d\])? = .*, but finite differences give/);
   }, 60_000);
 
   it("for f returning { s, u }: vjp's backward off by 1e-3 in one field of an object gradient fails", async () => {
-    const compile: Compile = async (source) => {
-      const m: Module = await compileFast(source);
-      const vjp = (f: unknown) => (...args: unknown[]) => {
-        const { value, backward } = m.__vjp(f)(...args);
-        return {
-          value,
-          backward: (dout: unknown) => {
-            const g = backward(dout);
-            const at = deepest(g);
-            if (at) {
-              const v = at.holder[at.key];
-              if (typeof v === "number") at.holder[at.key] = v + 1e-3;
-              else v[v.length - 1] += 1e-3;
-            }
-            return g;
-          },
-        };
-      };
-      return { ...m, __vjp: vjp };
-    };
-    const programs = fc
-      .sample(programArbitrary({ arrays: true, objects: true }), { seed: SEED, numRuns: 300 })
-      .filter((p) => p.main.params.some(isObj) && returnedArray(p.main) !== undefined && p.main.retObj === true && !knownBugIn(p));
-    let result: Result = { status: "pass", points: 0 };
-    let checked = 0;
-    for (const p of programs) {
-      result = await checkProgram(p, compile);
-      if (result.status === "fail") break;
-      checked += result.status === "pass" ? 1 : 0;
-    }
+    const returnsObject = (p: Program) => p.main.params.some(isObj) && returnedArray(p.main) !== undefined && p.main.retObj === true;
+    const { result, checked } = await firstFailure(mutatedBackward(nudgeDeepest), { arrays: true, objects: true }, 300, returnsObject);
     expect(checked).toBeLessThan(5);
     expect(result.status === "fail" && result.message).toMatch(/vjp\(f\) backward\(w\)\(\.\.\.\)\[\d\](\.\w+)+(\[\d\])? = .*, but finite differences give/);
   }, 60_000);

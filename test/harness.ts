@@ -119,12 +119,15 @@ export function numericEntries(f: (...args: any[]) => number, args: any[], which
   });
 }
 
-/** Asserts a ≈ b entry by entry under |a - b| <= tol * max(1, |a| + |b|), naming the first entry that is not. */
-export function expectAllClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): void {
-  if (a.length !== b.length) throw new Error(`lengths ${a.length} and ${b.length} differ`);
+/**
+ * Asserts a ≈ b entry by entry under |a - b| <= tol * max(1, |a| + |b|), naming the first entry
+ * that is not: `dW1[3]: 0.25 vs 0.2501 (relative error ...)`.
+ */
+export function expectAllClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what = "entry"): void {
+  if (a.length !== b.length) throw new Error(`${what}: lengths ${a.length} and ${b.length} differ`);
   for (let i = 0; i < a.length; i++) {
     const err = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(a[i]) + Math.abs(b[i]));
-    if (!(err <= tol)) throw new Error(`entry ${i}: ${a[i]} vs ${b[i]} (relative error ${err})`);
+    if (!(err <= tol)) throw new Error(`${what}[${i}]: ${a[i]} vs ${b[i]} (relative error ${err})`);
   }
 }
 

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { compile, root } from "./harness.js";
+import { compile, expectAllClose, root } from "./harness.js";
 import { lossAndGradHand, makeWorkspace } from "../examples/network/hand.js";
 import { initParams, zeroParams } from "../examples/network/params.js";
 import { spiral } from "../examples/network/spiral.js";
@@ -28,14 +28,6 @@ beforeAll(async () => {
   ({ module: m } = await compile(matrixVersion + loops));
   runtime = await import("tsgrad" as string);
 });
-
-function expectAllClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void {
-  expect(a.length, what).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    const err = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(a[i]) + Math.abs(b[i]));
-    if (!(err <= tol)) throw new Error(`${what}[${i}]: ${a[i]} vs ${b[i]} (relative error ${err})`);
-  }
-}
 
 describe("the two-layer network written with loops", () => {
   it("equals the hand-written backprop and the matrix version on the spiral data (H = 100)", () => {

@@ -115,6 +115,11 @@ export function printExpr(e: Expr): string {
   return printer.printNode(ts.EmitHint.Expression, exprToTs(e), scratch);
 }
 
+/** Do two expressions read the same (`i * h` and `i * h`)? Compared as printed: names and numbers exactly. */
+export function sameExpr(a: Expr, b: Expr): boolean {
+  return printExpr(a) === printExpr(b);
+}
+
 // ---- statements -----------------------------------------------------------------------------
 
 const numberType = () => f.createKeywordTypeNode(ts.SyntaxKind.NumberKeyword);

@@ -17,7 +17,7 @@
 // compute the same numbers in the same order (fused.ts), and the generated code stays correct.
 
 import { type BStmt, type Def, type Expr, type Stmt, MATRIX_OP, forwardReads, refsOf } from "./ir.js";
-import { printExpr } from "./emit.js";
+import { printExpr, sameExpr } from "./emit.js";
 import { readsOf } from "./optimize.js";
 import { backwardFusions, forwardFusions, matrixRules } from "../runtime/ops/index.js";
 import type { MatrixRule } from "../runtime/ops/rule.js";
@@ -159,7 +159,7 @@ function match(d: Def, p: Pattern, bound: Map<string, Expr>, inner: Def[], defs:
     const arg = d.args[i];
     if ("name" in q) {
       const known = bound.get(q.name);
-      if (known) return sameAtom(known, arg);
+      if (known) return sameExpr(known, arg);
       bound.set(q.name, arg);
       return true;
     }
@@ -169,8 +169,6 @@ function match(d: Def, p: Pattern, bound: Map<string, Expr>, inner: Def[], defs:
     return true;
   });
 }
-
-const sameAtom = (a: Expr, b: Expr): boolean => printExpr(a) === printExpr(b);
 
 /** `hidden = affineReluInto(X, W1, b1)`, its comment saying which lines it computes. */
 function fusedDef(root: Def, inner: readonly Def[], entry: ForwardEntry, args: Expr[]): Def {

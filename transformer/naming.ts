@@ -11,8 +11,9 @@
 export const GENERATED_GLOBALS: ReadonlySet<string> = new Set(["Math", "Float64Array", "Int32Array", "Array"]);
 
 /**
- * Words no variable may be named (the adjoint of `o` would be `do`, of `efault` `default`): taken
- * from the start, so do → do_2. Also the globals a local must not shadow in generated code.
+ * Words no variable may be named (the adjoint of `o` would be `do`, of `efault` `default`), and
+ * names that must not be rebound (`undefined`, `NaN`, `arguments`): taken from the start, so
+ * do → do_2.
  */
 const RESERVED_WORDS: ReadonlySet<string> = new Set(
   ("break case catch class const continue debugger default delete do else enum export extends false finally for function if " +

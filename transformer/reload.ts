@@ -21,7 +21,7 @@
 // Anything else is saved or recomputed as before.
 
 import { type ArrayDecl, type Def, type Expr, type Loop, type Stmt, type Store, forEachStore, refsOf } from "./ir.js";
-import { printExpr } from "./emit.js";
+import { sameExpr as same } from "./emit.js";
 
 /**
  * The values defined in some loop and stored as above, each with the def that reads it back:
@@ -32,8 +32,7 @@ export function reloadable(forward: readonly Stmt[], results: readonly string[])
   const stores = new Map<string, number>();
   forEachStore(forward, (s) => stores.set(s.array, (stores.get(s.array) ?? 0) + 1));
   const arrays = new Map(forward.filter((s): s is ArrayDecl => s.k === "array").map((a) => [a.name, a]));
-  const fixed = fixedNames(forward);
-  const constants = new Map(forward.flatMap((s) => (s.k === "def" && fixed(s.name) ? [[s.name, s.value] as const] : [])));
+  const { fixed, constants } = fixedValues(forward);
   const visit = (body: readonly Stmt[], loops: Loop[]) => {
     body.forEach((s, at) => {
       if (s.k === "loop") visit(s.body, [...loops, s]);
@@ -119,13 +118,12 @@ function isProduct(e: Expr, N: Expr, H: Expr): boolean {
 }
 
 const isName = (e: Expr, name: string) => e.k === "ref" && e.name === name;
-const same = (a: Expr, b: Expr) => printExpr(a) === printExpr(b);
 
 /**
  * Names that hold one value for the whole function: parameters (no def in the body) and top-level
- * constants; not a name a loop or a branch assigns.
+ * constants (with their values); not a name a loop or a branch assigns.
  */
-function fixedNames(forward: readonly Stmt[]): (name: string) => boolean {
+function fixedValues(forward: readonly Stmt[]): { fixed: (name: string) => boolean; constants: Map<string, Expr> } {
   const defined = new Set<string>();
   const visit = (body: readonly Stmt[]) =>
     body.forEach((s) => {
@@ -134,6 +132,6 @@ function fixedNames(forward: readonly Stmt[]): (name: string) => boolean {
       else if (s.k === "if") visit(s.then), visit(s.else);
     });
   visit(forward);
-  const constants = new Set(forward.flatMap((s) => (s.k === "def" && !s.assign && !s.mutable && !s.overwrite ? [s.name] : [])));
-  return (name) => constants.has(name) || !defined.has(name);
+  const constants = new Map(forward.flatMap((s) => (s.k === "def" && !s.assign && !s.mutable && !s.overwrite ? [[s.name, s.value] as const] : [])));
+  return { fixed: (name) => constants.has(name) || !defined.has(name), constants };
 }
