@@ -8,7 +8,7 @@
 //
 // For each workload (the seed's staged example and sigmoid neuron, a 1,000-step logistic map,
 // the two-layer spiral network in its matrix-op and loop versions, ADBench GMM on every instance
-// in ../shared/adbench/gmm/, ADBench BA on ba1): the forward pass, tsgrad's generated gradient,
+// in data/adbench/gmm/, ADBench BA on ba1): the forward pass, tsgrad's generated gradient,
 // a hand-written gradient, central finite differences and TensorFlow.js (@tensorflow/tfjs, cpu
 // backend, float32). Everything is compiled here through tsgrad's transformer from dist/
 // (scripts/bench/compile.mjs), checked for correctness first (a disagreement exits 1 before any
@@ -26,7 +26,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = fileURLToPath(import.meta.url);
 const root = resolve(dirname(here), "..");
-const data = resolve(root, "..", "shared", "adbench");
+const data = resolve(root, "data", "adbench");
 
 if (typeof globalThis.gc !== "function") {
   const r = spawnSync(process.execPath, ["--expose-gc", here, ...process.argv.slice(2)], { stdio: "inherit" });

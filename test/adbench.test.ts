@@ -1,5 +1,5 @@
 // ADBench GMM and BA (examples/adbench/), compiled through the transformer: the objectives and
-// tsgrad's gradients against the reference outputs in ../shared/adbench/reference under ADBench's
+// tsgrad's gradients against the reference outputs in data/adbench/reference under ADBench's
 // measure |x − y| / max(1, |x| + |y|) ≤ 1e-8, and the hand-written gradients against both.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +16,7 @@ import type * as BaModule from "../examples/adbench/ba.js";
 import type * as BaHandModule from "../examples/adbench/ba-hand.js";
 import { adbenchError, maxAdbenchError, readBa, readBaReference, readGmm, readGmmReference, type BaInput } from "../examples/adbench/io.js";
 
-const data = resolve(root, "..", "shared", "adbench");
+const data = resolve(root, "data", "adbench");
 const examples = join(root, "examples", "adbench");
 const TOLERANCE = 1e-8; // ADBench's own default
 

@@ -1,4 +1,4 @@
-// The ADBench bundle-adjustment residuals (../shared/adbench/OBJECTIVES.md, section 3) as
+// The ADBench bundle-adjustment residuals (data/adbench/OBJECTIVES.md, section 3) as
 // @differentiable functions, and the sparse Jacobian built from their tsgrad gradients.
 //
 // Observation i pairs camera c_i (11 numbers: r, C, f, x0, κ) with point X_i (3 numbers) and has

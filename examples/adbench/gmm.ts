@@ -1,4 +1,4 @@
-// The ADBench GMM objective (../shared/adbench/OBJECTIVES.md, section 2), written as one
+// The ADBench GMM objective (data/adbench/OBJECTIVES.md, section 2), written as one
 // @differentiable function for tsgrad: its gradient, gmmObjective_grad, is generated.
 //
 //   E = −(n·d/2)·log 2π + Σ_i LSE_k(β_ik) − n·LSE_k(α_k) + Σ_k [(γ²/2)(Σ_j exp(q_kj)² + Σ_t l_kt²) − m·Σ_j q_kj] − K·C

@@ -1,5 +1,5 @@
 // Readers for the ADBench GMM and BA data files and for the reference outputs beside them
-// (../shared/adbench/, described in its README.md). Plain TypeScript over node:fs; nothing here is
+// (data/adbench/, described in its README.md). Plain TypeScript over node:fs; nothing here is
 // differentiated.
 //
 //   readGmm("gmm/1k/gmm_d2_K5.txt")   → { d: 2, K: 5, n: 1000, alphas, means, icf, x, wishartGamma, wishartM }

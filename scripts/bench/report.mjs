@@ -261,7 +261,7 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
   push(
     "## Correctness, checked before timing",
     "",
-    "Largest error |a − b| / max(1, |a| + |b|) (ADBench's measure: relative for large values, absolute below 1) over all entries compared. Reference outputs are ADBench's hand-written C++ results in `../shared/adbench/reference/`.",
+    "Largest error |a − b| / max(1, |a| + |b|) (ADBench's measure: relative for large values, absolute below 1) over all entries compared. Reference outputs are ADBench's hand-written C++ results in `data/adbench/reference/`.",
     "",
     table(
       ["workload", "check", "error", "tolerance", ""],

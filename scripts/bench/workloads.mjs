@@ -358,7 +358,7 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
           ? `all ${s.P} partials`
           : `${s.fdCount} of ${s.P} partials timed, × ${(s.P / s.fdCount).toFixed(1)}`;
       const tfjsHow = big ? `one of ${s.chunks} identical chunks of 100,000 points timed, × ${s.chunks}` : `${s.chunks === 1 ? "all points in one batch" : `${s.chunks} chunks`}`;
-      return `../shared/adbench/gmm/${name}.txt: n = ${s.g.n.toLocaleString("en-US")}${big ? " (one point stored, replicated)" : ""}, ${s.P} parameters. Finite differences: ${fdHow}. TensorFlow.js: ${tfjsHow}.`;
+      return `data/adbench/gmm/${name}.txt: n = ${s.g.n.toLocaleString("en-US")}${big ? " (one point stored, replicated)" : ""}, ${s.P} parameters. Finite differences: ${fdHow}. TensorFlow.js: ${tfjsHow}.`;
     },
     setup,
     check() {
@@ -526,7 +526,7 @@ export function baWorkload(m, data) {
     id: "ba1",
     title: "BA ba1 Jacobian",
     kind: "array",
-    about: `../shared/adbench/ba/ba1_n49_m7776_p31843.txt: ${input.n} cameras, ${input.m.toLocaleString("en-US")} points, ${p.toLocaleString("en-US")} observations; the Jacobian (${(3 * p).toLocaleString("en-US")} × ${(11 * input.n + 3 * input.m + p).toLocaleString("en-US")}, ${(31 * p).toLocaleString("en-US")} nonzeros, ADBench's CSR layout) against the residual vector. tsgrad: \`baBlock\` (examples/adbench/ba.ts), two reverse sweeps of \`baReprojectionError\` per observation; hand-written: \`baBlockHand\` (ba-hand.ts), one forward pass and both rows by hand; finite differences: each observation's 2 × 15 block from 60 residual evaluations; TensorFlow.js: the blocks of all observations from two vectorized sweeps (and a third for the weight rows). All four fill CSR arrays allocated once with the same loop (scripts/bench/workloads.mjs \`csrJacobian\`, not ba.ts's \`baJacobian\`, which allocates 12 MB per call and was repeatedly deoptimized by V8 here). Objective: the residual vector, \`baResidualsHand\`; tsgrad's forward, \`baResiduals\`, evaluates each coordinate by its own call of the 18-argument \`baReprojectionError\`.`,
+    about: `data/adbench/ba/ba1_n49_m7776_p31843.txt: ${input.n} cameras, ${input.m.toLocaleString("en-US")} points, ${p.toLocaleString("en-US")} observations; the Jacobian (${(3 * p).toLocaleString("en-US")} × ${(11 * input.n + 3 * input.m + p).toLocaleString("en-US")}, ${(31 * p).toLocaleString("en-US")} nonzeros, ADBench's CSR layout) against the residual vector. tsgrad: \`baBlock\` (examples/adbench/ba.ts), two reverse sweeps of \`baReprojectionError\` per observation; hand-written: \`baBlockHand\` (ba-hand.ts), one forward pass and both rows by hand; finite differences: each observation's 2 × 15 block from 60 residual evaluations; TensorFlow.js: the blocks of all observations from two vectorized sweeps (and a third for the weight rows). All four fill CSR arrays allocated once with the same loop (scripts/bench/workloads.mjs \`csrJacobian\`, not ba.ts's \`baJacobian\`, which allocates 12 MB per call and was repeatedly deoptimized by V8 here). Objective: the residual vector, \`baResidualsHand\`; tsgrad's forward, \`baResiduals\`, evaluates each coordinate by its own call of the 18-argument \`baReprojectionError\`.`,
     options: { rounds: 21, batchNs: 5e7, warmupNs: 1e9 },
     check() {
       const J = vals(jacobians.tsgrad());
