@@ -19,6 +19,7 @@ export const Code = {
   UnsupportedFunctionForm: 94012,
   InvalidDerivative: 94013,
   OutOfRange: 94014,
+  UnsupportedModuleFormat: 94015,
 } as const;
 export type Code = (typeof Code)[keyof typeof Code];
 

@@ -484,7 +484,9 @@ function declareFunction(shape: FunctionShape, name: string, params: ts.Paramete
     const modifiers = shape.exported ? [f.createModifier(ts.SyntaxKind.ExportKeyword)] : undefined;
     node = f.createFunctionDeclaration(modifiers, undefined, name, undefined, params, type, block);
   }
-  ts.setOriginalNode(node, shape.source);
+  // Mapped to the user's function, but not its original node: tsc's CommonJS transform exports a
+  // function by its original node, and would export the user's f again instead of f_grad.
+  ts.setSourceMapRange(node, shape.source);
   return ts.addSyntheticLeadingComment(node, ts.SyntaxKind.MultiLineCommentTrivia, `* ${doc} `, true);
 }
 

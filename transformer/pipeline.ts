@@ -22,6 +22,7 @@ import { reverse } from "./reverse.js";
 import { type FunctionReport, loopReports } from "./report.js";
 import { preaccumulate } from "./preaccumulate.js";
 import { fuse } from "./fuse.js";
+import { linkImportedNames, moduleFormatOf, requireOf } from "./modules.js";
 import { skipZeroGradients } from "./sparse.js";
 import { poolMatrices } from "./pool.js";
 import { save } from "./save.js";
@@ -49,12 +50,16 @@ interface FileContext {
   wrts: Map<ts.Node, number[][]>;
   /** Their generated names, by function and list (`"0,2"`). */
   specialized: Map<ts.Node, Map<string, { grad: string; gradInto: string }>>;
+  /** Functions tsgrad refused: `grad(f)` of one is left to the runtime, which explains (no f_grad exists). */
+  refused: Set<ts.Node>;
+  /** tsc emits this file as CommonJS: generated code's imports are written as `require` (see modules.ts). */
+  commonJs: boolean;
 }
 
 /** The runtime's names generated code may import; kept free for it. */
 const RUNTIME_NAMES = [REGISTER, "saved", "scratch", "ValueStack", "matrixPool"];
 
-function fileContext(file: ts.SourceFile, program: ts.Program): FileContext {
+function fileContext(file: ts.SourceFile, program: ts.Program, commonJs = false): FileContext {
   const checker = program.getTypeChecker(); // first: binding sets the parent links findDifferentiable reads
   const generated = new Set(RUNTIME_NAMES);
   for (const d of findDifferentiable(file)) if (!ts.isMethodDeclaration(d.fn)) Object.values(generatedNames(d.name)).forEach((n) => generated.add(n));
@@ -75,7 +80,7 @@ function fileContext(file: ts.SourceFile, program: ts.Program): FileContext {
     }
     specialized.set(fn, byList);
   }
-  return { checker, program, file, imports: new Map(), derivatives: [], generated, wrts, specialized };
+  return { checker, program, file, imports: new Map(), derivatives: [], generated, wrts, specialized, refused: new Set(), commonJs };
 }
 
 /** Names the file declares at its top level: functions, classes, variables, imports. */
@@ -367,7 +372,8 @@ function runtimeName(ctx: FileContext, name: string, locals?: Namer): string {
     const bindings = ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) && s.moduleSpecifier.text === RUNTIME ? s.importClause?.namedBindings : undefined;
     return bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.some((e) => (e.propertyName ?? e.name).text === name && e.name.text === name);
   });
-  if (importedAsItself) return name;
+  // Under CommonJS, tsc turns the user's import into `tsgrad_1.name`, so generated code imports its own.
+  if (importedAsItself && !ctx.commonJs) return name;
   const taken = new Set(topLevelNames(ctx.file));
   let local = name;
   for (let i = 2; taken.has(local) || locals?.has(local); i++) local = `${name}_${i}`;
@@ -547,14 +553,16 @@ interface FilePlan {
   diagnostics: ts.Diagnostic[];
 }
 
-function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage): FilePlan {
-  const ctx = fileContext(file, program);
+function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage, commonJs = false): FilePlan {
+  const ctx = fileContext(file, program, commonJs);
   const diagnostics: ts.Diagnostic[] = derivativeProblems(program, file);
   const compiled = new Map<ts.Node, CompiledFunction>();
   for (const d of findDifferentiable(file)) {
     const result = compileFunction(d, ctx, stageName, ctx.wrts.get(d.fn) ?? []);
-    if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
-    else compiled.set(d.anchor, result);
+    if (Array.isArray(result)) {
+      diagnostics.push(...result.map(toDiagnostic));
+      ctx.refused.add(d.fn);
+    } else compiled.set(d.anchor, result);
   }
   return { ctx, compiled, diagnostics: uniqueDiagnostics(diagnostics) };
 }
@@ -599,7 +607,8 @@ function staticRegistration(methods: readonly CompiledFunction[]): ts.ClassEleme
  */
 function importsOf(plan: FilePlan, stageName: Stage): ts.Statement[] {
   if (stageName === "final" && plan.compiled.size > 0) addImport(plan.ctx.imports, RUNTIME, REGISTER);
-  const imports = [...plan.ctx.imports].map(([from, names]) => importOf([...names], from));
+  const importOrRequire = plan.ctx.commonJs ? requireOf : importOf;
+  const imports = [...plan.ctx.imports].map(([from, names]) => importOrRequire([...names], from));
   return [...imports, ...(aliasesAfter(plan.ctx).get(plan.ctx.file) ?? [])];
 }
 
@@ -630,9 +639,12 @@ const compiledMethodsOf = (cls: ts.ClassLikeDeclaration, plan: FilePlan) =>
  * imports the generated code needs. Diagnostics come back as data; nothing throws for user errors.
  */
 export function transformFile(file: ts.SourceFile, program: ts.Program, context: ts.TransformationContext, stageName: Stage = "final"): FileResult {
-  const plan = planFile(file, program, stageName);
+  const format = moduleFormatOf(file, program.getCompilerOptions());
+  if (typeof format === "object") return { file, diagnostics: moduleFormatRefusal(file, format.unsupported), compiled: [] };
+  const plan = planFile(file, program, stageName, format === "commonjs");
   const { compiled, diagnostics } = plan;
   if (compiled.size === 0 && !mentionsApi(file)) return { file, diagnostics, compiled: [] };
+  if (plan.ctx.commonJs) linkImportedNames([...[...compiled.values()].flatMap((c) => c.members), ...[...aliasesAfter(plan.ctx).values()].flat()], file);
 
   const aliases = aliasesAfter(plan.ctx);
   const withGenerated = <T extends ts.Node>(nodes: readonly T[]): T[] =>
@@ -657,6 +669,13 @@ export function transformFile(file: ts.SourceFile, program: ts.Program, context:
   };
   const statements = withGenerated(file.statements.map((s) => visit(s) as ts.Statement));
   return { file: ts.factory.updateSourceFile(file, [...importsOf(plan, stageName), ...statements]), diagnostics, compiled: [...compiled.values()] };
+}
+
+/** `module: amd` (umd, system): one error at each @differentiable function, saying what works. */
+function moduleFormatRefusal(file: ts.SourceFile, kind: string): ts.Diagnostic[] {
+  return findDifferentiable(file).map((d) =>
+    toDiagnostic(new DiffError(Code.UnsupportedModuleFormat, d.fn.name ?? d.fn, `the tsc plugin cannot emit gradients for "module": "${kind}"; set "module" to "nodenext", "esnext" or "commonjs" in tsconfig.json`)),
+  );
 }
 
 function importOf(names: string[], from: string): ts.Statement {
@@ -697,7 +716,7 @@ function rewriteApiCall(call: ts.CallExpression, ctx: FileContext, diagnostics: 
     diagnostics.push(toDiagnostic(new DiffError(Code.GradOfNonDifferentiable, arg, `${api}(${arg.getText()}) needs a function marked @differentiable; add /** @differentiable */ to \`${arg.getText()}\` (or the @differentiable decorator on a method)`)));
     return undefined;
   }
-  if (!target) return undefined;
+  if (!target || ctx.refused.has(target.fn)) return undefined;
   // grad(f) → f_grad and gradInto(f) → f_gradInto: nothing looked up at run time.
   const simple = (api === "grad" || api === "gradInto") && call.arguments.length === 1;
   const generated = (name: string) => generatedNames(name)[api === "gradInto" ? "gradInto" : "grad"];

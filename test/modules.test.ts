@@ -1,0 +1,128 @@
+// Module formats of the tsc plugin's output (transformer/modules.ts): CommonJS output works as ES
+// modules do (generated code's own imports become requires; its references to the user's imports
+// are rewritten by tsc like the user's own), AMD/UMD/System are refused with a diagnostic, and a
+// refused function's grad(f) is left to the runtime's explanation instead of a missing f_grad.
+// test/pack.test.ts does the same end to end, in installed projects.
+
+import { randomUUID } from "node:crypto";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+import tsgradTransformer from "../transformer/index.js";
+import { compileToJs, compilerOptions, expectClose, numericGradient, root } from "./harness.js";
+
+const require = createRequire(import.meta.url);
+
+/** Compiles `files` in a fresh folder with `options` and the transformer: the diagnostics and emitted files. */
+function emitProject(files: Record<string, string>, options: ts.CompilerOptions): { dir: string; diagnostics: ts.Diagnostic[]; outputs: Map<string, string> } {
+  const dir = join(root, ".tsgrad-tmp", "cases", `modules_${randomUUID().slice(0, 8)}`);
+  // Its own node_modules/tsgrad (the repository): a package.json here starts a package of its own.
+  mkdirSync(join(dir, "node_modules"), { recursive: true });
+  symlinkSync(root, join(dir, "node_modules", "tsgrad"), "dir");
+  const paths = Object.entries(files).map(([file, text]) => (writeFileSync(join(dir, file), text), join(dir, file)));
+  const program = ts.createProgram(paths.filter((p) => /\.[cm]?ts$/.test(p)), { ...compilerOptions, ...options });
+  const diagnostics = [...ts.getPreEmitDiagnostics(program)];
+  const outputs = new Map<string, string>();
+  program.emit(undefined, (f, text) => (writeFileSync(f, text), outputs.set(f, text)), undefined, false, {
+    before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })],
+  });
+  return { dir, diagnostics, outputs };
+}
+
+const errorsOf = (diagnostics: ts.Diagnostic[]) => diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error).map((d) => `TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+
+// A helper module: a @differentiable function, a constant, and a derivative for a plain function.
+const helpers = `export const TWO = 2;
+/** @differentiable */
+export function square(v: number): number { return v * v; }
+export function softplus(x: number): number { return Math.log1p(Math.exp(x)); }
+/** @derivative softplus */
+export function softplusDerivative(x: number, y: number, dy: number): [number] { return [dy / (1 + Math.exp(-x))]; }
+`;
+// Uses them by name and through a namespace, imports a runtime name generated code also needs
+// (saved), and has a loop (which saves values) and a class method (registered in a static block).
+const main = (ext: string) => `import { grad, vjp, saved, differentiable } from "tsgrad";
+import { TWO, square, softplus } from "./helpers${ext}";
+import * as h from "./helpers${ext}";
+
+/** @differentiable */
+export function f(x: number, y: number): number {
+  let s = 0;
+  for (let i = 0; i < 3; i++) s = s * y + square(x) * TWO;
+  return s + h.square(y) * h.TWO + softplus(x * y);
+}
+export class Model {
+  @differentiable
+  static energy(x: number, y: number): number { return square(x) * y + softplus(y); }
+}
+export const f_plain = (x: number, y: number) => { let s = 0; for (let i = 0; i < 3; i++) s = s * y + 2 * x * x; return s + 2 * y * y + Math.log1p(Math.exp(x * y)); };
+export const energy_plain = (x: number, y: number) => x * x * y + Math.log1p(Math.exp(y));
+export const results = () => ({ f: grad(f)(0.7, -1.3), fVjp: vjp(f)(0.7, -1.3).backward(1), energy: grad(Model.energy)(0.7, -1.3), stack: saved.size });
+`;
+
+function expectGradients(m: any): void {
+  const r = m.results();
+  expectClose(r.f, numericGradient(m.f_plain, [0.7, -1.3]));
+  expectClose(r.fVjp, r.f, 1e-15);
+  expectClose(r.energy, numericGradient(m.energy_plain, [0.7, -1.3]));
+  expect(r.stack).toBe(0);
+}
+
+describe("CommonJS output", () => {
+  it("module nodenext, .cts files: generated imports are requires, imported names are rewritten by tsc", () => {
+    const { dir, diagnostics, outputs } = emitProject({ "helpers.cts": helpers, "main.cts": main(".cjs") }, { module: ts.ModuleKind.NodeNext, experimentalDecorators: false });
+    expect(errorsOf(diagnostics)).toEqual([]);
+    const js = outputs.get(join(dir, "main.cjs"))!;
+    // Its own require (tsc's for the user's `saved` is helpers_1-style and unusable by generated code).
+    expect(js).toMatch(/const \{ [^}]*saved: saved_2[^}]*registerGradient[^}]*\} = require\("tsgrad"\);/);
+    expect(js).toMatch(/const \{ square_grad, softplusDerivative \} = require\("\.\/helpers\.cjs"\);/);
+    // f_grad's forward pass calls the helper as tsc rewrote the user's call.
+    expect(js).toMatch(/function f_grad[\s\S]*\(0, helpers_cjs_1\.square\)\(x\)/);
+    expect(outputs.get(join(dir, "helpers.cjs"))).toMatch(/^exports\.square_grad = square_grad;$/m);
+    expectGradients(require(join(dir, "main.cjs")));
+  });
+
+  it('"module": "commonjs" in a package of type commonjs', () => {
+    const { dir, diagnostics } = emitProject(
+      { "package.json": JSON.stringify({ type: "commonjs" }), "helpers.ts": helpers, "main.ts": main("") },
+      { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Bundler },
+    );
+    expect(errorsOf(diagnostics)).toEqual([]);
+    expectGradients(require(join(dir, "main.js")));
+  });
+
+  it("ES module output is unchanged: imports, not requires", () => {
+    const { js } = compileToJs(`/** @differentiable */\nexport function f(x: number, y: number): number {\n  let s = 0;\n  for (let i = 0; i < 3; i++) s = s * y + x;\n  return s;\n}\n`);
+    expect(js).toMatch(/^import \{ [^}]*registerGradient[^}]*\} from "tsgrad";$/m);
+    expect(js).not.toMatch(/require\(/);
+  });
+});
+
+describe("unsupported module formats", () => {
+  for (const [kind, name] of [[ts.ModuleKind.AMD, "amd"], [ts.ModuleKind.UMD, "umd"], [ts.ModuleKind.System, "system"]] as const) {
+    it(`"module": "${name}" is refused at each @differentiable function, saying what works`, () => {
+      const { diagnostics } = emitProject({ "a.ts": `/** @differentiable */\nexport function f(x: number): number { return x * x; }\n` }, { module: kind, moduleResolution: ts.ModuleResolutionKind.Bundler });
+      const refusals = errorsOf(diagnostics).filter((e) => e.startsWith("TS94015"));
+      expect(refusals).toEqual([`TS94015: tsgrad: the tsc plugin cannot emit gradients for "module": "${name}"; set "module" to "nodenext", "esnext" or "commonjs" in tsconfig.json`]);
+    });
+  }
+});
+
+describe("a refused function", () => {
+  it("keeps its grad(f) call for the runtime to explain, instead of a reference to a missing f_grad", async () => {
+    const { diagnostics, js, file } = compileToJs(`import { grad } from "tsgrad";
+/** @differentiable */
+export function bad(x: number): number {
+  for (const k in { a: 1 }) x += 1;
+  return x;
+}
+export const tryIt = () => grad(bad)(1);
+`);
+    expect(errorsOf(diagnostics).some((e) => e.startsWith("TS94002") || e.startsWith("TS94001"))).toBe(true);
+    expect(js).not.toContain("bad_grad");
+    const m = await import(file);
+    expect(() => m.tryIt()).toThrow(/tsgrad: grad\(bad\) has no gradient/);
+  });
+});
