@@ -6,10 +6,12 @@
 //   f_forward(x, y)       → { value, cache }    forward pass that keeps what backward needs
 //   f_backward(cache, df) → [dx, dy]            backward pass, run later
 // and registers them with `registerGradient(f, { grad, forward, backward })`. Everything here is a
-// thin lookup over that registry; no derivative is computed at run time by this file.
+// thin lookup over that registry; no derivative is computed at run time by this file. The entry
+// points check their input once per call (the argument count, gradInto's buffers, vjp's dout) and
+// throw errors that name the function and the parameter ("Checks at the API boundary", below).
 
 import type { Matrix } from "./ops/matrix.js";
-import { copyGradient, fillJacobianRow, jacobianBlock, numberSlots, zeroGradient } from "./tree.js";
+import { copyGradient, describeShape, fillJacobianRow, gradientMismatch, jacobianBlock, numberSlots, outputMismatch, shapeDifference, zeroGradient, type Mismatch } from "./tree.js";
 
 /** The gradient of a value of type T has the same shape as T. */
 export type Grad<T> = unknown extends T
@@ -68,6 +70,7 @@ const registry = new WeakMap<Function, CompiledGradient>();
 /** Called by generated code: `registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward })`. */
 export function registerGradient<F extends Function>(f: F, compiled: CompiledGradient): F {
   registry.set(f, compiled);
+  wrappers.delete(f); // wrappers of an earlier registration (a module loaded again) call its functions
   return f;
 }
 
@@ -95,20 +98,11 @@ function gradientOf(f: Function, api: string): (...args: any[]) => any[] {
   return g;
 }
 
-function picker(wrt: readonly number[] | undefined, arity: number): (all: number[]) => any {
-  if (wrt === undefined) return (all) => all;
-  for (const i of wrt) {
-    if (!Number.isInteger(i) || i < 0 || i >= arity) {
-      throw new RangeError(`tsgrad: wrt index ${i} is out of range for a function of ${arity} parameter(s)`);
-    }
-  }
-  return (all) => wrt.map((i) => all[i]);
-}
-
 /**
  * grad(f)(...args) → one gradient per parameter; grad(f, { wrt: [1] })(...args) → [d/dargs[1]].
  * With the transformer and `f` known statically, `grad(f)` compiles to the generated `f_grad`.
  * The returned functions pass their `this` on, so the gradient of a method can be bound.
+ * At run time the number of arguments is checked (a TypeError naming f and its parameters).
  */
 export function grad<F extends ScalarFunction>(f: F): (...args: Parameters<F>) => Grads<Parameters<F>>;
 export function grad<F extends ScalarFunction, const W extends readonly ParamIndex<F>[]>(
@@ -117,9 +111,11 @@ export function grad<F extends ScalarFunction, const W extends readonly ParamInd
 ): (...args: Parameters<F>) => GradsAt<Parameters<F>, W>;
 export function grad(f: ScalarFunction, options?: GradOptions<readonly number[]>): (...args: any[]) => any {
   const g = gradientOf(f, "grad");
-  if (options?.wrt === undefined) return g;
-  const pick = picker(options.wrt, f.length);
+  const sig = signatureOf(f);
+  const pick = picker(options?.wrt, sig, "grad");
+  if (!pick) return (wrappersOf(f).grad ??= countChecked(g, sig, "grad"));
   return function (this: unknown, ...args) {
+    checkCount(sig, "grad", args.length);
     return pick(g.apply(this, args));
   };
 }
@@ -132,6 +128,8 @@ export function grad(f: ScalarFunction, options?: GradOptions<readonly number[]>
  * Array (and Matrix) gradients are filled in place, number gradients overwritten, and `grads`
  * itself is returned. Local arrays of f come from the runtime's stack, so code over numbers and
  * arrays allocates nothing; matrix operations write into matrices lent by the runtime's pool.
+ * Each call checks the count of arguments and that every buffer has its argument's kind and size
+ * (a TypeError or RangeError naming the entry of grads and the parameter; never a truncated gradient).
  */
 export function gradInto<F extends ScalarFunction>(f: F): (grads: Grads<Parameters<F>>, ...args: Parameters<F>) => Grads<Parameters<F>>;
 export function gradInto<F extends ScalarFunction, const W extends readonly ParamIndex<F>[]>(
@@ -140,16 +138,19 @@ export function gradInto<F extends ScalarFunction, const W extends readonly Para
 ): (grads: GradsAt<Parameters<F>, W>, ...args: Parameters<F>) => GradsAt<Parameters<F>, W>;
 export function gradInto(f: ScalarFunction, options?: GradOptions<readonly number[]>): (grads: any, ...args: any[]) => any {
   const c = compiled(f, "gradInto");
-  if (c.gradInto && options?.wrt === undefined) return c.gradInto;
+  const sig = signatureOf(f);
+  const wrt = options?.wrt;
+  if (c.gradInto && wrt === undefined) return (wrappersOf(f).gradInto ??= intoChecked(c.gradInto, sig, "gradInto"));
   const g = gradientOf(f, "gradInto");
-  const pick = picker(options?.wrt, f.length);
+  const pick = picker(wrt, sig, "gradInto") ?? ((all: any[]) => all);
   // With wrt (where the transformer did not compile grad(f, { wrt }) to its own gradient), or
   // compiled by an older tsgrad: copy a fresh gradient in (allocates, but gives the same result).
-  return function (this: unknown, grads: any[], ...args: any[]) {
+  const copying = function (this: unknown, grads: any[], ...args: any[]) {
     const fresh = pick(g.apply(this, args));
     fresh.forEach((g: any, i: number) => (grads[i] = copyGradient(grads[i], g)));
     return grads;
   };
+  return intoChecked(copying, sig, "gradInto", wrt);
 }
 
 /** valueAndGrad(f)(...args) → { value, grad }: the value of f and its gradients, from one forward pass. */
@@ -163,8 +164,10 @@ export function valueAndGrad<F extends ScalarFunction, const W extends readonly 
 export function valueAndGrad(f: ScalarFunction, options?: GradOptions<readonly number[]>): (...args: any[]) => any {
   gradientOf(f, "valueAndGrad"); // a clear error for a function that returns an array
   const { forward, backward } = compiled(f, "valueAndGrad");
-  const pick = picker(options?.wrt, f.length);
+  const sig = signatureOf(f);
+  const pick = picker(options?.wrt, sig, "valueAndGrad") ?? ((all: any[]) => all);
   return function (this: unknown, ...args) {
+    checkCount(sig, "valueAndGrad", args.length);
     const { value, cache } = forward.apply(this, args);
     return { value, grad: pick(backward.call(this, cache, 1)) };
   };
@@ -189,12 +192,24 @@ export interface Vjp<P extends readonly unknown[], R = number> {
   backward(dout: OutputGrad<R>): Grads<P>;
 }
 
-/** vjp(f)(...args) runs the forward pass and keeps its cache; `backward(dout)` runs the backward pass. */
+/**
+ * vjp(f)(...args) runs the forward pass and keeps its cache; `backward(dout)` runs the backward pass.
+ * The count of arguments is checked, and `dout` against the value (a number for a number, an
+ * array of its length for an array, every field for an object), with a TypeError or RangeError.
+ */
 export function vjp<F extends DifferentiableFunction>(f: F): (...args: Parameters<F>) => Vjp<Parameters<F>, ReturnType<F>> {
   const { forward, backward } = compiled(f, "vjp");
+  const sig = signatureOf(f);
   return function (this: unknown, ...args: any[]) {
+    checkCount(sig, "vjp", args.length);
     const { value, cache } = forward.apply(this, args);
-    return { value, backward: (dout: any) => backward.call(this, cache, dout) as Grads<Parameters<F>> };
+    return {
+      value,
+      backward: (dout: any) => {
+        checkOutput(sig, dout, value);
+        return backward.call(this, cache, dout) as Grads<Parameters<F>>;
+      },
+    };
   } as any;
 }
 
@@ -219,7 +234,9 @@ export type Jacobians<P extends readonly unknown[]> = { -readonly [K in keyof P]
  */
 export function jacobian<F extends (...args: any[]) => Exclude<Output, number>>(f: F): (...args: Parameters<F>) => Jacobians<Parameters<F>> {
   const { forward, backward } = compiled(f, "jacobian");
+  const sig = signatureOf(f);
   return function (this: unknown, ...args: any[]) {
+    checkCount(sig, "jacobian", args.length);
     const { value, cache } = forward.apply(this, args);
     // The seed has the output's shape; its numbers are set to 1 one at a time.
     const seed = [zeroGradient(value)];
@@ -234,6 +251,263 @@ export function jacobian<F extends (...args: any[]) => Exclude<Output, number>>(
     }
     return blocks;
   } as any;
+}
+
+// ---- Checks at the API boundary ---------------------------------------------------------------
+// Generated f_grad checks nothing: it is the hot path, and a static `grad(f)` compiles to it. The
+// entry points below run once per call and afford a few comparisons: the argument count against
+// f's parameters, gradInto's buffers against the arguments, backward's dout against the value.
+// Each failure names the call, the function and the parameter, by index and by the name f's
+// source gives it:
+//   grad(mul)(1, 2, 3)    → TypeError: tsgrad: grad(mul) expects 2 arguments (x, y), got 3
+// instead of a gradient of NaNs or a truncated one.
+
+/** f's parameters as its source declares them: read once per function, for the counts and the messages. */
+interface Signature {
+  /** f.name, or "<anonymous>". */
+  fn: string;
+  /** Each parameter's name; undefined for a destructuring pattern, and none when the source was not read. */
+  names: (string | undefined)[];
+  /** The parameter list as messages show it: "x, y", "x, k?" (a default), "{ W, b }, ...rest"; "" when not read. */
+  list: string;
+  /** Fewest arguments accepted: f.length, the parameters before the first default or rest parameter. */
+  min: number;
+  /** Most arguments accepted: the parameters declared; Infinity after a rest parameter or when the source was not read. */
+  max: number;
+  /** Indices `wrt` may take, 0 to parameters - 1: as max, but f.length when the source was not read (as before). */
+  parameters: number;
+}
+
+const signatures = new WeakMap<Function, Signature>();
+
+function signatureOf(f: Function): Signature {
+  let sig = signatures.get(f);
+  if (!sig) signatures.set(f, (sig = readSignature(f)));
+  return sig;
+}
+
+/**
+ * The signature from f's source text (Function.prototype.toString), checked against f.length:
+ *   function mul(x, y) {...}          → { names: ["x", "y"], list: "x, y", min: 2, max: 2 }
+ *   (params, X, k = 1) => ...         → { list: "params, X, k?", min: 2, max: 3 }
+ *   a bound or native function        → { names: [], list: "", min: f.length, max: Infinity }
+ * When the text is not one the scanner is sure of, or its count disagrees with f.length, only
+ * f.length is trusted: too few arguments are still caught, names fall back to indices.
+ */
+function readSignature(f: Function): Signature {
+  const fn = f.name || "<anonymous>";
+  const unread: Signature = { fn, names: [], list: "", min: f.length, max: Infinity, parameters: f.length };
+  const params = parameterTexts(Function.prototype.toString.call(f))?.map(readParameter);
+  if (!params) return unread;
+  const firstOptional = params.findIndex((p) => p.optional || p.rest);
+  if ((firstOptional < 0 ? params.length : firstOptional) !== f.length) return unread;
+  const max = params.some((p) => p.rest) ? Infinity : params.length;
+  return { fn, names: params.map((p) => (p.rest ? undefined : p.name)), list: params.map((p) => p.shown).join(", "), min: f.length, max, parameters: max };
+}
+
+const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
+
+/**
+ * One parameter, as parameterTexts splits it:
+ *   { head: "k", text: "k = 2" }   → { name: "k", shown: "k?", optional: true }
+ *   { head: "{ W, b }", ... }      → { name: undefined, shown: "{ W, b }" } (a long pattern: "{…}")
+ *   { head: "...rest", ... }       → { name: "rest", shown: "...rest", rest: true }
+ */
+function readParameter({ head, text }: { head: string; text: string }): { name?: string; shown: string; optional: boolean; rest: boolean } {
+  const rest = head.startsWith("...");
+  const bare = (rest ? head.slice(3) : head).trim().replace(/\s+/g, " ");
+  const name = IDENTIFIER.test(bare) ? bare : undefined;
+  const optional = head !== text;
+  const pattern = bare.length <= 24 ? bare : `${bare[0]}…${bare[0] === "{" ? "}" : "]"}`;
+  return { name, shown: `${rest ? "..." : ""}${name ?? pattern}${optional ? "?" : ""}`, optional, rest };
+}
+
+/**
+ * The parameter list of a function's source text, one entry per parameter: its text without
+ * comments, and `head`, the part before a default (`=` outside brackets). Undefined when the text
+ * is not one this scanner is sure of: native code, computed or quoted method names, a regular
+ * expression, division or template literal in a default; the messages then use indices.
+ *   "function mul(x, y) { ... }"       → [{ head: "x", text: "x" }, { head: "y", text: "y" }]
+ *   "loss({ W, b }, k = f(1, 2)) {...}" → [{ head: "{ W, b }", ... }, { head: "k", text: "k = f(1, 2)" }]
+ *   "x => 2 * x"                        → [{ head: "x", text: "x" }]
+ */
+function parameterTexts(source: string): { head: string; text: string }[] | undefined {
+  const arrow = /^(?:async\s+)?([\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*)\s*=>/u.exec(source);
+  if (arrow) return [{ head: arrow[1], text: arrow[1] }];
+  const open = source.indexOf("(");
+  if (open < 0 || /[[\]"'`/{}]/.test(source.slice(0, open)) || /\{\s*\[native code\]\s*\}$/.test(source)) return undefined;
+  const params: { head: string; text: string }[] = [];
+  let text = "";
+  let head: string | undefined; // the text up to a default's `=`, once seen
+  let depth = 0;
+  const end = () => params.push({ head: (head ?? text).trim(), text: text.trim() });
+  for (let i = open + 1; i < source.length; i++) {
+    const c = source[i];
+    if (c === "/" && (source[i + 1] === "*" || source[i + 1] === "/")) {
+      const close = source[i + 1] === "*" ? source.indexOf("*/", i + 2) + 1 : source.indexOf("\n", i);
+      if (close <= 0) return undefined;
+      i = close;
+      text += " ";
+    } else if (c === "/" || c === "`") {
+      return undefined;
+    } else if (c === '"' || c === "'") {
+      const close = closingQuote(source, i);
+      if (close < 0) return undefined;
+      text += source.slice(i, close + 1);
+      i = close;
+    } else if (depth === 0 && (c === "," || c === ")")) {
+      end();
+      text = "";
+      head = undefined;
+      if (c === ")") {
+        if (params.at(-1)!.text === "") params.pop(); // `()` and a trailing comma `(a, b,)`
+        return params.some((p) => p.text === "") ? undefined : params;
+      }
+    } else {
+      if (depth === 0 && c === "=" && head === undefined) head = text;
+      depth += "([{".includes(c) ? 1 : ")]}".includes(c) ? -1 : 0;
+      text += c;
+    }
+  }
+  return undefined;
+}
+
+/** The index of the quote closing the string that opens at `start`, or -1. */
+function closingQuote(source: string, start: number): number {
+  for (let i = start + 1; i < source.length; i++) {
+    if (source[i] === "\\") i++;
+    else if (source[i] === source[start]) return i;
+  }
+  return -1;
+}
+
+/** "2 arguments (x, y)", "1 to 2 arguments (x, k?)", "at least 1 argument (x, ...rest)", "at least 2 arguments". */
+function expected(sig: Signature): string {
+  const { min, max } = sig;
+  const [count, last] = min === max ? [`${min}`, min] : max === Infinity ? [`at least ${min}`, min] : [`${min} to ${max}`, max];
+  return `${count} argument${last === 1 ? "" : "s"}${sig.list ? ` (${sig.list})` : ""}`;
+}
+
+/** tsgrad: grad(mul) expects 2 arguments (x, y), got 3 */
+function countError(sig: Signature, api: string, got: number, after = ""): TypeError {
+  return new TypeError(`tsgrad: ${api}(${sig.fn}) expects ${expected(sig)}${after}, got ${got}`);
+}
+
+function checkCount(sig: Signature, api: string, got: number): void {
+  if (got < sig.min || got > sig.max) throw countError(sig, api, got);
+}
+
+/** A parameter (and a field inside it) as messages name it: "W", "layer.W"; "args[1]", "args[1].W" when the source gives no name. */
+function argumentName(sig: Signature, i: number, path = ""): string {
+  return `${sig.names[i] ?? `args[${i}]`}${path}`;
+}
+
+/** x, y: the names of the parameters wrt lists (all of them without wrt). */
+function namesOf(sig: Signature, indices: readonly number[] | undefined): string {
+  return indices ? indices.map((i) => argumentName(sig, i)).join(", ") : sig.list;
+}
+
+/**
+ * wrt checked once, when grad(f, { wrt }) is called; then the picker of those gradients:
+ *   picker([1, 0], sig of mul)(all) → [all[1], all[0]];  picker([2], sig of mul) → RangeError
+ */
+function picker(wrt: readonly number[] | undefined, sig: Signature, api: string): ((all: any[]) => any) | undefined {
+  if (wrt === undefined) return undefined;
+  if (!Array.isArray(wrt)) {
+    throw new TypeError(`tsgrad: ${api}(${sig.fn}): wrt must be an array of parameter indices, such as { wrt: [0] }; got ${describeShape(wrt)}`);
+  }
+  const count = sig.parameters;
+  for (const i of wrt) {
+    if (!Number.isInteger(i) || i < 0 || i >= count) {
+      const of = count === Infinity ? "with a rest parameter" : `of ${count} parameter${count === 1 ? "" : "s"}`;
+      const takes = count === Infinity ? "integers from 0" : count === 0 ? "no index" : `integers 0 to ${count - 1}`;
+      const index = typeof i === "string" ? `"${i}"` : String(i);
+      throw new RangeError(`tsgrad: ${api}(${sig.fn}): wrt index ${index} is out of range for a function ${of}${sig.list ? ` (${sig.list})` : ""}: wrt takes ${takes}`);
+    }
+  }
+  return (all) => wrt.map((i) => all[i]);
+}
+
+/**
+ * Throws when `grads` cannot take the gradients of `args` (as passed to gradInto: grads first):
+ * an array of one gradient per parameter (per wrt index), each of its argument's kind and size.
+ *   gradInto(loss)([new Float64Array(2)], Float64Array.of(1, 2, 3))
+ *   → RangeError: tsgrad: gradInto(loss): grads[0] (W) is a Float64Array of length 2, but the argument W has length 3
+ */
+function checkGrads(sig: Signature, api: string, wrt: readonly number[] | undefined, grads: unknown, args: ArrayLike<unknown>, n: number): void {
+  const want = wrt ? wrt.length : Number.isFinite(sig.max) ? sig.max : n;
+  if (!Array.isArray(grads) || grads.length !== want) {
+    const names = namesOf(sig, wrt);
+    const per = `one per ${wrt ? "wrt index" : "parameter"}${names ? ` (${names})` : ""}, as grad(${sig.fn}${wrt ? ", { wrt }" : ""}) returns them`;
+    if (!Array.isArray(grads)) throw new TypeError(`tsgrad: ${api}(${sig.fn}): grads is ${describeShape(grads)}, but must be an array of ${want} gradient${want === 1 ? "" : "s"}, ${per}`);
+    throw new RangeError(`tsgrad: ${api}(${sig.fn}): grads has ${grads.length} entr${grads.length === 1 ? "y" : "ies"}, but needs ${want}, ${per}`);
+  }
+  for (let k = 0; k < want; k++) {
+    const i = wrt ? wrt[k] : k;
+    const m = gradientMismatch(grads[k], args[i + 1]);
+    if (m) throw gradsError(sig, api, k, i, m);
+  }
+}
+
+/** tsgrad: gradInto(loss): grads[0] (W) is a Float64Array of length 2, but the argument W has length 3 */
+function gradsError(sig: Signature, api: string, k: number, i: number, m: Mismatch): Error {
+  const name = argumentName(sig, i, m.path);
+  const { text, size } = shapeDifference(m.got, m.want);
+  const error = size ? RangeError : TypeError;
+  return new error(`tsgrad: ${api}(${sig.fn}): grads[${k}]${m.path} (${name}) is ${describeShape(m.got)}, but ${sig.names[i] ? "the argument " : ""}${name} ${text}`);
+}
+
+/** tsgrad: vjp(softmaxOf).backward(dout): dout is a number, but the value is a Float64Array of length 3 (dout has the shape of the value) */
+function checkOutput(sig: Signature, dout: unknown, value: unknown): void {
+  const m = outputMismatch(dout, value);
+  if (!m) return;
+  const { text, size } = shapeDifference(m.got, m.want, true);
+  const error = size ? RangeError : TypeError;
+  throw new error(`tsgrad: vjp(${sig.fn}).backward(dout): dout${m.path} is ${describeShape(m.got)}, but ${m.path ? `value${m.path}` : "the value"} ${text} (dout has the shape of the value ${sig.fn} returned)`);
+}
+
+/** The wrappers of grad(f) and gradInto(f) without wrt, made once per function: the hot path of a dynamic `f`. */
+const wrappers = new WeakMap<Function, { grad?: (...args: any[]) => any; gradInto?: (grads: any, ...args: any[]) => any }>();
+
+function wrappersOf(f: Function) {
+  let w = wrappers.get(f);
+  if (!w) wrappers.set(f, (w = {}));
+  return w;
+}
+
+/**
+ * f_grad behind a count of its arguments: grad(mul)(1, 2, 3) → TypeError instead of a result with
+ * NaNs (too few) or a gradient of the first two (too many). `arguments` and apply, not rest
+ * parameters and a spread: V8 passes them on without allocating an array.
+ */
+function countChecked(g: (...args: any[]) => any, sig: Signature, api: string): (...args: any[]) => any {
+  const { min, max } = sig;
+  return function (this: unknown) {
+    if (arguments.length < min || arguments.length > max) throw countError(sig, api, arguments.length);
+    return g.apply(this, arguments as unknown as any[]);
+  };
+}
+
+/**
+ * f_gradInto (or the copying fallback) behind the checks of the count and of grads' buffers.
+ * The first 8 arguments are named parameters, read as such: an indexed read `arguments[k]` makes
+ * V8 allocate the arguments object (~50 bytes a call, measured), where `into.apply(this,
+ * arguments)` alone does not, so a training step still allocates nothing here. With wrt, more
+ * arguments, or a buffer that does not fit, checkGrads walks `arguments` (and says what is wrong).
+ */
+function intoChecked(into: (grads: any, ...args: any[]) => any, sig: Signature, api: string, wrt?: readonly number[]): (grads: any, ...args: any[]) => any {
+  const { min, max } = sig;
+  const fits = (g: unknown, a: unknown) => typeof a !== "object" || gradientMismatch(g, a) === undefined;
+  return function (this: unknown, grads: any, a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown, a6?: unknown, a7?: unknown) {
+    const n = arguments.length - 1;
+    if (n < min || n > max) throw countError(sig, api, n, " after grads");
+    const quick =
+      !wrt && n <= 8 && Array.isArray(grads) && grads.length === (max === Infinity ? n : max) &&
+      fits(grads[0], a0) && fits(grads[1], a1) && fits(grads[2], a2) && fits(grads[3], a3) &&
+      fits(grads[4], a4) && fits(grads[5], a5) && fits(grads[6], a6) && fits(grads[7], a7);
+    if (!quick) checkGrads(sig, api, wrt, grads, arguments, n);
+    return into.apply(this, arguments as unknown as [unknown, ...unknown[]]);
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 // Walks values the way gradients mirror them: a number, a number array, a Float64Array, a Matrix,
 // Int32Array labels (data: never differentiated), or an object of these. Used by the parts of the
-// runtime that handle gradients generically (gradient checks, jacobian, the gradInto fallback);
-// generated code never calls it.
+// runtime that handle gradients generically (gradient checks, jacobian, the gradInto fallback, the
+// API's checks of gradInto's buffers and of vjp's dout); generated code never calls it.
 //
 //   numberSlots([2, { W: Float64Array.of(1, 3) }])
 //   → [{ path: "[0]", ... }, { path: "[1].W[0]", ... }, { path: "[1].W[1]", ... }]
@@ -93,4 +93,99 @@ export function describe(x: unknown): string {
   if (Array.isArray(x)) return "an array";
   if (ArrayBuffer.isView(x)) return `a ${x.constructor.name}`;
   return `a ${typeof x}`;
+}
+
+/** Where a value does not have the shape it should: the field path inside it ("" at the top, ".layer.W"), and both values. */
+export interface Mismatch {
+  path: string;
+  got: unknown;
+  want: unknown;
+}
+
+const isArrayLike = (v: unknown): v is ArrayLike<number> => Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+
+/** A mismatch at the top of a value; made on failure only, so a passing check allocates nothing. */
+const off = (got: unknown, want: unknown): Mismatch => ({ path: "", got, want });
+
+/** The mismatch one level down: `.key` prepended to the path. */
+const under = (key: string, m: Mismatch | undefined): Mismatch | undefined => m && { ...m, path: `.${key}${m.path}` };
+
+/**
+ * Where gradient buffer `g` does not fit argument `a`, for gradInto (undefined when it fits):
+ *   gradientMismatch(new Float64Array(3), Float64Array.of(1, 2, 3))   → undefined
+ *   gradientMismatch([0, 0, 0], Float64Array.of(1, 2, 3))             → { path: "", got: [0, 0, 0], want: ... } (kind)
+ *   gradientMismatch({ W: new Float64Array(2) }, { W: new Float64Array(3), c: 1 }) → { path: ".W", ... }
+ * Arrays must have the argument's kind and length (f_gradInto zeroes and fills them in place, so a
+ * shorter one would truncate the gradient), a Matrix its rows × cols. A number's slot is
+ * overwritten, so anything fits it. An object is walked over the gradient's fields: the argument
+ * may carry fields f does not declare, which an earlier result of grad(f) does not have. Only
+ * comparisons and for...in: a training step pays a few of them per parameter and allocates nothing
+ * (but V8's 16-byte box when it reads a number field of an object argument, measured).
+ */
+export function gradientMismatch(g: unknown, a: unknown): Mismatch | undefined {
+  if (typeof a === "number") return undefined;
+  if (isMatrix(a)) return isMatrix(g) && g.rows === a.rows && g.cols === a.cols ? undefined : off(g, a);
+  if (a instanceof Float64Array) return g instanceof Float64Array && g.length === a.length ? undefined : off(g, a);
+  if (a instanceof Int32Array) return g instanceof Int32Array && g.length === a.length ? undefined : off(g, a);
+  if (Array.isArray(a)) return Array.isArray(g) && g.length === a.length ? undefined : off(g, a);
+  if (typeof a !== "object" || a === null) return undefined; // not a value tsgrad differentiates: f's own business
+  if (typeof g !== "object" || g === null || isArrayLike(g) || isMatrix(g)) return off(g, a);
+  for (const k in g) {
+    const ak = (a as any)[k];
+    if (typeof ak !== "object" || ak === null) continue; // a number's slot, or a field the argument lacks: anything fits
+    const m = gradientMismatch((g as any)[k], ak);
+    if (m) return under(k, m);
+  }
+  return undefined;
+}
+
+/**
+ * Where the output gradient `d` of vjp's backward does not have the shape of the value `v`:
+ *   outputMismatch(1, 2.5)                                   → undefined
+ *   outputMismatch(1, Float64Array.of(1, 2))                  → { path: "", ... } (a number for an array)
+ *   outputMismatch([1, 0], Float64Array.of(1, 2))            → undefined (any array or typed array of its length)
+ *   outputMismatch({ mean: 1 }, { mean: 2, squares: [1] })   → { path: ".squares", got: undefined, ... }
+ * Walked over the value's fields, so a missing field is found; extra fields in `d` are ignored.
+ */
+export function outputMismatch(d: unknown, v: unknown): Mismatch | undefined {
+  if (typeof v === "number") return typeof d === "number" ? undefined : off(d, v);
+  if (isMatrix(v)) return isMatrix(d) && d.rows === v.rows && d.cols === v.cols ? undefined : off(d, v);
+  if (isArrayLike(v)) return isArrayLike(d) && d.length === v.length ? undefined : off(d, v);
+  if (typeof v !== "object" || v === null) return undefined;
+  if (typeof d !== "object" || d === null || isArrayLike(d)) return off(d, v);
+  for (const k in v) {
+    const m = outputMismatch((d as any)[k], (v as any)[k]);
+    if (m) return under(k, m);
+  }
+  return undefined;
+}
+
+/**
+ * A value as a message shows it, with its size:
+ *   3 → "a number";  Float64Array(2) → "a Float64Array of length 2";  [1, 2] → "an array of length 2";
+ *   Int32Array(3) → "an Int32Array of length 3";
+ *   matrix(2, 3) → "a 2×3 Matrix";  { W } → "an object";  undefined → "undefined"
+ */
+export function describeShape(x: unknown): string {
+  if (x === undefined || x === null) return String(x);
+  if (isMatrix(x)) return `a ${x.rows}×${x.cols} Matrix`;
+  if (Array.isArray(x)) return `an array of length ${x.length}`;
+  if (isArrayLike(x)) return `${/^[AEIOU]/.test(x.constructor.name) ? "an" : "a"} ${x.constructor.name} of length ${x.length}`;
+  if (typeof x === "object") return "an object";
+  return `a ${typeof x}`;
+}
+
+/**
+ * What `want` is that `got` is not, said of `want`, and whether only the size differs (a
+ * RangeError then, a TypeError for another kind). With `anyArray`, array kinds count as one
+ * (vjp's dout may be any array of the output's length).
+ *   (Float64Array(2), Float64Array(3)) → { text: "has length 3", size: true }
+ *   (matrix(2, 2), matrix(3, 2))       → { text: "is 3×2", size: true }
+ *   ([0, 0], Float64Array(2))          → { text: "is a Float64Array of length 2", size: false }
+ */
+export function shapeDifference(got: unknown, want: unknown, anyArray = false): { text: string; size: boolean } {
+  if (isMatrix(want) && isMatrix(got)) return { text: `is ${want.rows}×${want.cols}`, size: true };
+  const arrays = isArrayLike(want) && isArrayLike(got);
+  if (arrays && (anyArray || got.constructor === want.constructor)) return { text: `has length ${want.length}`, size: true };
+  return { text: `is ${describeShape(want)}`, size: false };
 }
