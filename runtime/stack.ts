@@ -4,6 +4,9 @@
 // A Float64Array that doubles when full, so a loop allocates nothing per iteration (and nothing at
 // all once the stack has grown to the largest loop seen). f_grad uses the shared `saved`; a vjp
 // forward pass gets its own stack, kept in its cache, so its backward pass can run later.
+// Beside the numbers, a loop that calls a function of its own recursion cycle keeps each call's
+// result whole, `{ value, cache }`, for the callee's backward pass:
+//   forward:  saved.pushCall(g_1_call);       backward:  const g_1_call = saved.popCall(g_forward);
 
 const INITIAL_CAPACITY = 64;
 
@@ -15,6 +18,11 @@ export class ValueStack {
    * frames at the same places each time gets the same views back, so it allocates nothing.
    */
   private views: (Float64Array | undefined)[] = [];
+  /** The recursive calls' results pushCall keeps (objects, apart from the numbers); made at the first. */
+  private calls: unknown[] | undefined;
+  private callsTop = 0;
+  /** A replay pops without clearing: the stack it replays keeps its calls for the next replay. */
+  private replaying = false;
 
   constructor(capacity = INITIAL_CAPACITY) {
     this.data = new Float64Array(capacity);
@@ -28,6 +36,24 @@ export class ValueStack {
   pop(): number {
     if (this.top === 0) throw new Error("tsgrad: the saved-value stack is empty (a backward pass popped more than its forward pass pushed)");
     return this.data[--this.top];
+  }
+
+  /** Keeps a recursive call's result (its value and the cache its backward pass reads). */
+  pushCall(call: object): void {
+    (this.calls ??= [])[this.callsTop++] = call;
+  }
+
+  /**
+   * The result pushCall kept last, a result of `forward` (named for its type: `popCall(g_forward)`
+   * is typed `ReturnType<typeof g_forward>`). The slot is cleared, so the stack keeps no cache
+   * it is done with.
+   */
+  popCall<F extends (...args: never[]) => object>(forward: F): ReturnType<F> {
+    if (this.callsTop === 0) throw new Error("tsgrad: the saved-call stack is empty (a backward pass popped more calls than its forward pass pushed)");
+    const calls = this.calls!;
+    const call = calls[--this.callsTop];
+    if (!this.replaying) calls[this.callsTop] = undefined;
+    return call as ReturnType<F>;
   }
 
   /**
@@ -58,9 +84,9 @@ export class ValueStack {
     this.top -= frame.length;
   }
 
-  /** How many values are saved. */
+  /** How many values (numbers and calls) are saved. */
   get size(): number {
-    return this.top;
+    return this.top + this.callsTop;
   }
 
   /** A stack over the same values, to pop from without consuming these (vjp's backward may run twice). */
@@ -69,6 +95,9 @@ export class ValueStack {
     copy.data = this.data;
     copy.top = this.top;
     copy.views = [];
+    copy.calls = this.calls;
+    copy.callsTop = this.callsTop;
+    copy.replaying = true;
     return copy;
   }
 

@@ -7,13 +7,14 @@
 //   node scripts/bench.mjs --out FILE      write the results there instead
 //
 // For each workload (the seed's staged example and sigmoid neuron, a 1,000-step logistic map,
-// the two-layer spiral network in its matrix-op and loop versions, ADBench GMM on every instance
-// in data/adbench/gmm/, ADBench BA on ba1): the forward pass, tsgrad's generated gradient,
-// a hand-written gradient, central finite differences and TensorFlow.js (@tensorflow/tfjs, cpu
-// backend, float32). Everything is compiled here through tsgrad's transformer from dist/
-// (scripts/bench/compile.mjs), checked for correctness first (a disagreement exits 1 before any
-// timing), then timed in interleaved rounds (scripts/bench/measure.mjs). BENCHMARKS.md is
-// generated from the results (scripts/bench/report.mjs); never edit it by hand.
+// a recursive x^n 8,000 calls deep, the two-layer spiral network in its matrix-op and loop
+// versions, ADBench GMM on every instance in data/adbench/gmm/, ADBench BA on ba1): the forward
+// pass, tsgrad's generated gradient, a hand-written gradient, central finite differences and
+// TensorFlow.js (@tensorflow/tfjs, cpu backend, float32; not for the recursion). Everything is
+// compiled here through tsgrad's transformer from dist/ (scripts/bench/compile.mjs), checked for
+// correctness first (a disagreement exits 1 before any timing), then timed in interleaved rounds
+// (scripts/bench/measure.mjs). BENCHMARKS.md is generated from the results
+// (scripts/bench/report.mjs); never edit it by hand.
 //
 // Needs node --expose-gc (the allocation measurement calls gc()); without it, the script
 // starts itself again with the flag.
@@ -99,6 +100,7 @@ const gmmInstances = [
 // Each made only if chosen (a timing process makes one).
 const factories = [
   ...["staged", "neuron", "logistic"].map((id) => ({ id, make: () => W.scalarWorkloads(m).find((w) => w.id === id) })),
+  { id: "recursion", make: () => W.recursionWorkload(m) },
   { id: "network", make: () => W.networkWorkload(m, m.runtime.matrix) },
   { id: "ba1", make: () => W.baWorkload(m, data) },
   ...gmmInstances.map((name) => ({ id: W.gmmId(name), make: () => W.gmmWorkload(m, data, name, { quick }) })),

@@ -12,7 +12,8 @@ import { compilerOptions, root } from "./harness.js";
 
 const seedFile = join(root, "examples", "seed.ts");
 const loopsFile = join(root, "examples", "loops.ts");
-const program = ts.createProgram([seedFile, loopsFile], compilerOptions);
+const recursionFile = join(root, "examples", "recursion.ts");
+const program = ts.createProgram([seedFile, loopsFile, recursionFile], compilerOptions);
 const update = process.env.UPDATE_BASELINES === "1";
 
 async function baseline(fn: string, stage: Stage, name: string, file = seedFile): Promise<void> {
@@ -32,6 +33,7 @@ describe("generated code baselines (test/baselines/)", () => {
   for (const fn of ["newtonSqrt", "expSeries", "logisticMap", "springEnergy", "totalPaid"]) {
     it(`loops ${fn}: f_grad, f_forward, f_backward`, () => baseline(fn, "final", `loops.${fn}.ts`, loopsFile));
   }
+  it("recursion powRec: calls through powRec_forward and powRec_backward", () => baseline("powRec", "final", "recursion.powRec.ts", recursionFile));
   it("staged: the staged forward pass", () => baseline("staged", "staged", "seed.staged.stage-staged.ts"));
   it("staged: the raw reverse pass before clean-up", () => baseline("staged", "reverse", "seed.staged.stage-reverse.ts"));
 

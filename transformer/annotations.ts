@@ -101,6 +101,48 @@ export function resolveFunction(checker: ts.TypeChecker, expr: ts.Expression): D
   return undefined;
 }
 
+/**
+ * Is a call of `callee` inside `caller` recursive: does `callee` call back into `caller`, directly
+ * or through other @differentiable functions of the same file? (`caller` calling itself
+ * included.) Then both are in one cycle of the file's call graph, whose gradients call each
+ * other's forward and backward passes (see Def.recursive in ir.ts).
+ */
+export function callsBack(checker: ts.TypeChecker, callee: FunctionNode, caller: FunctionNode): boolean {
+  if (callee.getSourceFile() !== caller.getSourceFile()) return false;
+  const seen = new Set<FunctionNode>();
+  const work = [callee];
+  while (work.length) {
+    const fn = work.pop()!;
+    if (seen.has(fn)) continue;
+    seen.add(fn);
+    for (const next of calleesOf(checker, fn)) {
+      if (next === caller) return true;
+      work.push(next);
+    }
+  }
+  return false;
+}
+
+const callees = new WeakMap<ts.TypeChecker, WeakMap<FunctionNode, FunctionNode[]>>();
+
+/** The @differentiable functions of its own file a function calls, each once. */
+function calleesOf(checker: ts.TypeChecker, fn: FunctionNode): FunctionNode[] {
+  const known = callees.get(checker) ?? callees.set(checker, new WeakMap()).get(checker)!;
+  let found = known.get(fn);
+  if (found) return found;
+  const out = new Set<FunctionNode>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isCallExpression(n)) {
+      const target = resolveFunction(checker, n.expression);
+      if (target && target !== "unmarked" && target.fn.getSourceFile() === fn.getSourceFile()) out.add(target.fn);
+    }
+    ts.forEachChild(n, visit);
+  };
+  if (fn.body) visit(fn.body);
+  known.set(fn, (found = [...out]));
+  return found;
+}
+
 // ---- custom derivatives -------------------------------------------------------------------------
 
 /**

@@ -8,7 +8,7 @@
 // user code.
 
 import ts from "typescript";
-import { type BLoop, type BStmt, type Expr, type Loop, type Output, type Param, type ParamTree, type Slot, type Stmt, type ValueKind, binary, lastValue, leavesOf, num, ref, restoredHeaders } from "./ir.js";
+import { type BLoop, type BStmt, type Expr, type Loop, type Output, type Param, type ParamTree, type Slot, type Stmt, type ValueKind, type ValueType, binary, isCallResult, lastValue, leavesOf, num, ref, restoredHeaders } from "./ir.js";
 
 const f = ts.factory;
 
@@ -61,6 +61,8 @@ export function exprToTs(e: Expr): ts.Expression {
       return f.createElementAccessExpression(f.createIdentifier(e.array), exprToTs(e.index));
     case "length":
       return f.createPropertyAccessExpression(f.createIdentifier(e.array), e.prop ?? "length");
+    case "field":
+      return f.createPropertyAccessExpression(f.createIdentifier(e.object), e.key);
     case "cond":
       return f.createConditionalExpression(
         wrap(exprToTs(e.test), precedenceOf(e.test) <= CONDITIONAL),
@@ -124,6 +126,39 @@ export function sameExpr(a: Expr, b: Expr): boolean {
 
 const numberType = () => f.createKeywordTypeNode(ts.SyntaxKind.NumberKeyword);
 
+/**
+ * A local's declared type where it is not a number: boolean, or a recursive call's result,
+ * `ReturnType<typeof g_forward>`. Inside f_forward (`spelledOut`), whose inferred return type
+ * holds the result (in its cache), it is spelled out, `{ value: number; cache:
+ * ReturnType<typeof g_forward>["cache"] }`: TypeScript resolves the fields of a written-out type
+ * only when needed, so f_forward's type can contain its own. (A `const` needs no type: were every
+ * call around a cycle outside branches, the recursion would never end; some call on the way is
+ * in a branch, and its `let`, declared before the branch, has this type.)
+ */
+function valueType(type: ValueType | undefined): ts.TypeNode {
+  if (type === "boolean") return f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword);
+  if (!isCallResult(type)) return numberType();
+  const [first, ...rest] = type.forward.split(".");
+  const forward = f.createTypeQueryNode(rest.reduce<ts.EntityName>((q, part) => f.createQualifiedName(q, part), f.createIdentifier(first)));
+  const result = f.createTypeReferenceNode("ReturnType", [forward]);
+  if (!spelledOut) return result;
+  const cache = f.createIndexedAccessTypeNode(result, f.createLiteralTypeNode(f.createStringLiteral("cache")));
+  const literal = f.createTypeLiteralNode([f.createPropertySignature(undefined, "value", undefined, numberType()), f.createPropertySignature(undefined, "cache", undefined, cache)]);
+  return ts.setEmitFlags(literal, ts.EmitFlags.SingleLine);
+}
+
+/** Set while emitting f_forward: recursive calls' results are typed field by field (see valueType). */
+let spelledOut = false;
+
+function spellingOut<T>(build: () => T): T {
+  spelledOut = true;
+  try {
+    return build();
+  } finally {
+    spelledOut = false;
+  }
+}
+
 function comment<T extends ts.Node>(node: T, text: string): T {
   return ts.addSyntheticLeadingComment(node, ts.SyntaxKind.SingleLineCommentTrivia, ` ${text}`, true);
 }
@@ -153,12 +188,14 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
   return body.flatMap((s): ts.Statement | ts.Statement[] => {
     if (s.k === "loop") return emitLoop(s);
     if (s.k === "push") {
+      // saved.pushCall(g_1_call): a recursive call's result, kept whole for its backward pass.
+      if (isCallResult(s.type)) return f.createExpressionStatement(stackCall("pushCall", [f.createIdentifier(s.name)]));
       const value = s.type === "boolean" ? f.createConditionalExpression(f.createIdentifier(s.name), undefined, f.createNumericLiteral(1), undefined, f.createNumericLiteral(0)) : f.createIdentifier(s.name);
       if (s.slot) return f.createExpressionStatement(f.createAssignment(slotAccess(s.slot), value));
       return f.createExpressionStatement(stackCall("push", [value]));
     }
     if (s.k === "let") {
-      const type = s.type === "boolean" ? f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword) : numberType();
+      const type = valueType(s.type);
       const definite = s.hoisted ? f.createToken(ts.SyntaxKind.ExclamationToken) : undefined;
       return f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(s.name, definite, type)], ts.NodeFlags.Let));
     }
@@ -177,7 +214,7 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
     const annotate = s.type === "boolean" && (s.value.k === "ref" || (s.value.k === "unary" && s.value.op === "!"));
     const line = s.assign
       ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value))
-      : declareConst(s.name, value, s.mutable ? ts.NodeFlags.Let : ts.NodeFlags.Const, annotate ? f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword) : undefined);
+      : declareConst(s.name, value, s.mutable ? ts.NodeFlags.Let : ts.NodeFlags.Const, annotate ? valueType(s.type) : undefined);
     ts.setOriginalNode(line, s.source);
     return s.note ? ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.note}`, false) : line;
   });
@@ -255,7 +292,9 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
       continue;
     }
     if (s.k === "comment") {
-      pending = `${s.def.name} = ${printExpr(s.def.value)}`;
+      // A recursive call reads as the user wrote it, `powRec_3 = powRec(x, diff)` (not `powRec_3_call.value`).
+      const { recursive } = s.def;
+      pending = `${s.def.name} = ${printExpr(recursive ? { k: "call", callee: recursive.primal, args: s.def.args } : s.def.value)}`;
       continue;
     }
     if (s.k === "recompute") {
@@ -275,7 +314,8 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
       for (const frame of [...(s.loop.frames ?? [])].reverse()) out.push(f.createExpressionStatement(stackCall("release", [f.createIdentifier(frame.array)])));
       continue;
     } else if (s.k === "pop") {
-      const read = s.slot ? slotAccess(s.slot) : stackCall("pop", []);
+      // const g_1_call = saved.popCall(g_forward): a result of g_forward, typed after it.
+      const read = s.slot ? slotAccess(s.slot) : isCallResult(s.type) ? stackCall("popCall", [globalToTs(s.type.forward)]) : stackCall("pop", []);
       const value = s.type === "boolean" ? f.createBinaryExpression(read, ts.SyntaxKind.EqualsEqualsEqualsToken, f.createNumericLiteral(1)) : read;
       line = s.declare ? declareConst(s.name, value, reassigned.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const) : f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value));
       if (body.indexOf(s) === 0) comment(line, "restore this iteration's saved values");
@@ -598,7 +638,7 @@ export function emitForwardFunction(shape: FunctionShape, name: string, forward:
   const arrays = new Set(forward.flatMap((s) => (s.k === "array" && cache.includes(s.name) ? [s.name] : [])));
   const ret = f.createReturnStatement(f.createObjectLiteralExpression([f.createPropertyAssignment("value", resultValue(result, arrays)), f.createPropertyAssignment("cache", cacheObject)]));
   const own = newStack ? [declareConst(stack, f.createNewExpression(f.createIdentifier(newStack), undefined, []))] : [];
-  const body = [...own, ...emitForward(forward), ret];
+  const body = [...own, ...spellingOut(() => emitForward(forward)), ret];
   return declareWithParameters(shape, name, [], undefined, body, `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`);
 }
 
@@ -637,7 +677,7 @@ export function emitBackwardFunction(shape: FunctionShape, name: string, forward
     : [];
   const declared = [...topLevel]
     .filter(([n]) => !cache.includes(n))
-    .map(([n, type]) => f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, type === "boolean" ? f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword) : numberType())], ts.NodeFlags.Let)));
+    .map(([n, type]) => f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, valueType(type))], ts.NodeFlags.Let)));
   // vjp's backward may run more than once: it pops from a replay of the cached stack.
   const replay = usesStack ? [declareConst(stack, f.createCallExpression(f.createPropertyAccessExpression(f.createPropertyAccessExpression(f.createIdentifier(cacheParam), stack), "replay"), undefined, []))] : [];
   const body = [...unpack, ...seeds, ...declared, ...replay, ...arrayGradients(shape), ...emitBackward(backward, reassigned), f.createReturnStatement(gradientTuple(shape))];

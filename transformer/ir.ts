@@ -19,7 +19,9 @@ export type Expr =
   | { k: "unary"; op: "-" | "!"; arg: Expr }
   | { k: "binary"; op: string; left: Expr; right: Expr }
   | { k: "call"; callee: string; args: Expr[] }
-  | { k: "cond"; test: Expr; then: Expr; else: Expr };
+  | { k: "cond"; test: Expr; then: Expr; else: Expr }
+  /** A field of a recursive call's result (see Def.recursive): `powRec_3_call.value`, `powRec_3_call.cache`. */
+  | { k: "field"; object: string; key: "value" | "cache" };
 
 /**
  * `name = value`, one operation. `op` names the derivative rule (see runtime/rules/scalar.ts) and
@@ -33,8 +35,19 @@ export interface Def {
   value: Expr;
   op: string | null;
   args: Expr[];
-  /** For op "call": the expression naming the callee's generated gradient, e.g. `g_grad`. */
+  /**
+   * For op "call": the expression naming the callee's generated gradient, e.g. `g_grad`; for a
+   * recursive call, its backward pass, e.g. `g_backward`.
+   */
   callee?: Expr;
+  /**
+   * For op "call" of a function in the caller's recursion cycle (itself, or one that calls back
+   * into it): the call runs the callee's forward pass into `call` (`{ value, cache }`, a Def of
+   * its own just before this one, whose value is `call.value`), and the backward pass runs the
+   * callee's backward pass on that cache. Calling `g_grad` instead would redo the recursion below
+   * at every level: a cost quadratic in the depth. `primal` is the callee as the user calls it.
+   */
+  recursive?: { call: string; primal: string };
   /** True when `name` is a join variable declared earlier by a `Let` (assigned, not declared). */
   assign: boolean;
   /** The user's node this operation came from, for comments and diagnostics. */
@@ -48,8 +61,11 @@ export interface Def {
   snapshot?: boolean;
   /** For op null: set when the value comes from a call of a function tsgrad cannot differentiate. */
   opaqueCall?: ts.Node;
-  /** Values are numbers, but a condition kept in a local (`const pos = x > 0`) is a boolean. */
-  type?: "boolean";
+  /**
+   * Values are numbers, but a condition kept in a local (`const pos = x > 0`) is a boolean, and a
+   * recursive call's forward pass returns its value and cache (see ValueType).
+   */
+  type?: ValueType;
   /** Declared with `let`: a loop's header variable, overwritten by the loop (see Loop). */
   mutable?: boolean;
   /**
@@ -68,8 +84,19 @@ export interface Let {
   k: "let";
   name: string;
   hoisted?: boolean;
-  type?: "boolean";
+  type?: ValueType;
 }
+
+/**
+ * The type of a value that is not a number: a boolean, or the `{ value, cache }` a recursive call's
+ * forward pass `forward` (`g_forward`) returns, declared `ReturnType<typeof g_forward>` (see
+ * valueType in emit.ts). It is kept whole (saved per iteration in a loop with `saved.pushCall`),
+ * never pushed as a number.
+ */
+export type ValueType = "boolean" | { forward: string };
+
+/** Is this the type of a recursive call's result? */
+export const isCallResult = (t: ValueType | undefined): t is { forward: string } => typeof t === "object";
 
 export interface If {
   k: "if";
@@ -136,7 +163,7 @@ export interface Counter {
 export interface Push {
   k: "push";
   name: string;
-  type?: "boolean";
+  type?: ValueType;
   /** `x_saved[i] = x` into a frame instead of `saved.push(x)`. */
   slot?: Slot;
 }
@@ -247,7 +274,7 @@ export type BStmt =
   | { k: "note"; text: string }
   | BLoop
   /** `const t = saved.pop()` (declare) or `x = saved.pop()`: a saved value restored under its own name. */
-  | { k: "pop"; name: string; declare: boolean; type?: "boolean"; slot?: Slot }
+  | { k: "pop"; name: string; declare: boolean; type?: ValueType; slot?: Slot }
   /** Forward statements recomputed inside a backward loop, from restored values. */
   | { k: "recompute"; body: Stmt[] };
 
@@ -325,6 +352,9 @@ export function refsOf(e: Expr, out: Set<string> = new Set()): Set<string> {
     case "length":
       out.add(e.array);
       break;
+    case "field":
+      out.add(e.object);
+      break;
   }
   return out;
 }
@@ -344,6 +374,10 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Expr>): Expr {
       return { ...e, test: substitute(e.test, map), then: substitute(e.then, map), else: substitute(e.else, map) };
     case "elem":
       return { ...e, index: substitute(e.index, map) };
+    case "field": {
+      const to = map.get(e.object);
+      return to?.k === "ref" ? { ...e, object: to.name } : e;
+    }
     default:
       return e;
   }
@@ -400,7 +434,7 @@ export function forwardReads(body: readonly Stmt[], out: Set<string> = new Set()
  * The names the backward loops directly in a body (through branches, not inside other loops)
  * assign from the stack (`x = saved.pop()`): loop headers the enclosing code must declare.
  */
-export function restoredHeaders(body: readonly BStmt[], out: Map<string, "boolean" | undefined> = new Map()): Map<string, "boolean" | undefined> {
+export function restoredHeaders(body: readonly BStmt[], out: Map<string, ValueType | undefined> = new Map()): Map<string, ValueType | undefined> {
   for (const s of body) {
     if (s.k === "loop") s.body.forEach((t) => t.k === "pop" && !t.declare && out.set(t.name, t.type));
     else if (s.k === "if") restoredHeaders(s.then, out), restoredHeaders(s.else, out);

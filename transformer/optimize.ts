@@ -145,6 +145,9 @@ function withoutDeadAdjoints(body: BStmt[], adjoints: ReadonlySet<string>): BStm
     // Written: added into, set, or started as a copy of the output's gradient (a returned array's).
     const written = new Set([...accumulated(body), ...copiedIn(body)]);
     const dead = new Map([...adjoints].filter((a) => !written.has(a)).map((a): [string, Expr] => [a, num(0)]));
+    // A call given a gradient that is a known zero (`g_backward(cache, 0)`, a @derivative's `dy`)
+    // returns zeros: what it returns is a known zero too, and the call goes.
+    for (const name of zeroCallResults(body, dead)) dead.set(name, num(0));
     const read = readsOf(body);
     const deadReads = [...dead.keys()].filter((a) => read.has(a));
     // Each round removes reads of dead adjoints; a round that changes neither what is dead nor
@@ -161,8 +164,21 @@ function copiedIn(body: readonly BStmt[]): string[] {
   return body.flatMap((s) => (s.k === "alloc" && s.from ? [s.adj] : []));
 }
 
+/** The names the calls given a known-zero gradient (one of `dead`) return. */
+function zeroCallResults(body: readonly BStmt[], dead: ReadonlyMap<string, Expr>, out: string[] = []): string[] {
+  for (const s of body) {
+    if (s.k === "grads" && givenZero(s, dead)) out.push(...s.names.filter((n) => n));
+    else if (s.k === "if") zeroCallResults(s.then, dead, out), zeroCallResults(s.else, dead, out);
+    else if (s.k === "loop") zeroCallResults(s.body, dead, out);
+  }
+  return out;
+}
+
+const givenZero = (s: BStmt & { k: "grads" }, dead: ReadonlyMap<string, Expr>) => s.args.some((a) => a.k === "ref" && dead.has(a.name));
+
 function zeroReads(body: readonly BStmt[], dead: ReadonlyMap<string, Expr>): BStmt[] {
-  return body.map((s) => {
+  return body.flatMap((s): BStmt | BStmt[] => {
+    if (s.k === "grads" && givenZero(s, dead)) return [];
     // A kernel or a call whose gradient argument is a known zero adds nothing: addMatmulNT(dA, 0, B).
     if ((s.k === "kernel" && s.args.some((a) => a.k === "ref" && dead.has(a.name))) || ((s.k === "acc" || s.k === "set") && callsWith(s.value, dead))) return { k: "acc", adj: s.adj, value: num(0) };
     if (s.k === "acc" || s.k === "set") return { ...s, value: substitute(s.value, dead) };
@@ -387,6 +403,7 @@ function definedBy(body: readonly BStmt[]): Set<string> {
 /** Keeps only the forward statements that compute something in `roots`, directly or through others. */
 export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): Stmt[] {
   const live = new Set(roots);
+  body = primalCalls(body, new Set([...live, ...pushedNames(body)]));
   const keep = (stmts: readonly Stmt[]): Stmt[] => {
     const out: Stmt[] = [];
     for (let i = stmts.length - 1; i >= 0; i--) {
@@ -435,4 +452,30 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
   // Two passes: a join variable's `let` comes before the branch that makes it live.
   keep(body);
   return keep(body);
+}
+
+/**
+ * A recursive call whose result nothing needs whole (its backward pass never runs: no gradient
+ * flows through it) calls the function itself, `const k = g(x)`, instead of its forward pass.
+ */
+function primalCalls(body: readonly Stmt[], needed: ReadonlySet<string>): Stmt[] {
+  return body.map((s): Stmt => {
+    if (s.k === "def" && s.recursive && !needed.has(s.recursive.call)) {
+      const { recursive, ...plain } = s;
+      return { ...plain, value: { k: "call", callee: recursive.primal, args: s.args } };
+    }
+    if (s.k === "if") return { ...s, then: primalCalls(s.then, needed), else: primalCalls(s.else, needed) };
+    if (s.k === "loop") return { ...s, body: primalCalls(s.body, needed) };
+    return s;
+  });
+}
+
+/** The names a forward pass saves for backward loops. */
+function pushedNames(body: readonly Stmt[], out: string[] = []): string[] {
+  for (const s of body) {
+    if (s.k === "push") out.push(s.name);
+    else if (s.k === "if") pushedNames(s.then, out), pushedNames(s.else, out);
+    else if (s.k === "loop") pushedNames(s.body, out);
+  }
+  return out;
 }

@@ -7,13 +7,15 @@
 //       saves per iteration: x (1 number, 8 bytes)
 //       recomputes: nothing
 
-import type { BStmt, Loop, Stmt } from "./ir.js";
+import { type BStmt, type Loop, type Stmt, isCallResult } from "./ir.js";
 
 export interface LoopReport {
   heading: string;
   line: number;
   depth: number;
   saved: string[];
+  /** Of `saved`, the recursive calls' results (objects holding their caches), not numbers. */
+  calls: string[];
   recomputed: string[];
   /** The loop counts its iterations in a number the backward loop reads (no counter to run back). */
   counted: boolean;
@@ -35,11 +37,12 @@ export function loopReports(backward: readonly BStmt[], depth = 0, out: LoopRepo
     if (s.k === "if") loopReports(s.then, depth, out), loopReports(s.else, depth, out);
     if (s.k !== "loop") continue;
     const saved = s.body.flatMap((t) => (t.k === "pop" ? [t.name] : [])).reverse();
+    const calls = s.body.flatMap((t) => (t.k === "pop" && isCallResult(t.type) ? [t.name] : [])).reverse();
     const recomputed = s.body.flatMap((t) => (t.k === "recompute" ? defsIn(t.body) : []));
     const source = s.loop.source;
     const file = source.getSourceFile();
     const frames = (s.loop.frames ?? []).map((f) => f.array);
-    out.push({ heading: heading(s.loop), line: file.getLineAndCharacterOfPosition(source.getStart(file)).line + 1, depth, saved, recomputed, counted: s.loop.count !== undefined, frames });
+    out.push({ heading: heading(s.loop), line: file.getLineAndCharacterOfPosition(source.getStart(file)).line + 1, depth, saved, calls, recomputed, counted: s.loop.count !== undefined, frames });
     loopReports(s.body, depth + 1, out);
   }
   return out;
@@ -65,7 +68,9 @@ export function formatReport(reports: readonly FunctionReport[]): string {
         const pad = "  ".repeat(l.depth + 1);
         lines.push(`${pad}${l.heading}  line ${l.line}`);
         const where = l.frames.length ? `, in ${l.frames.join(", ")}` : "";
-        const perIteration = l.saved.length ? `${l.saved.join(", ")} (${numbers(l.saved.length)}${where})` : "nothing";
+        const count = l.saved.length - l.calls.length;
+        const what = [...(count ? [`${numbers(count)}${where}`] : []), ...(l.calls.length ? [`${l.calls.length === 1 ? "a recursive call's cache" : `${l.calls.length} recursive calls' caches`}`] : [])];
+        const perIteration = l.saved.length ? `${l.saved.join(", ")} (${what.join("; ")})` : "nothing";
         lines.push(`${pad}  saves per iteration: ${perIteration}`);
         lines.push(`${pad}  recomputes: ${l.recomputed.length ? l.recomputed.join(", ") : "nothing"}`);
         if (l.counted) lines.push(`${pad}  counts its iterations (one number per run of the loop)`);

@@ -113,8 +113,13 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
     return { k: "if", test: binary("===", ref(d.name), arg), then: take, else: [routeTo(d, i + 1, g)] };
   };
 
-  /** u = g(a, b) → const [du_da, du_db] = g_grad(a, b); da += du_da * du; db += du_db * du. */
+  /**
+   * u = g(a, b) → const [du_da, du_db] = g_grad(a, b); da += du_da * du; db += du_db * du.
+   * A recursive call runs g's backward pass on the cache of its forward pass, which scales by du
+   * itself: const [da_u, db_u] = g_backward(u_call.cache, du); da += da_u; db += db_u.
+   */
   const callGradients = (d: Def, g: Expr): BStmt[] => {
+    if (d.recursive) return vjpGradients(d, [{ k: "field", object: d.recursive.call, key: "cache" }, g]);
     const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${d.name}_d${operandName(arg)}`) : ""));
     const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args: d.args }];
     d.args.forEach((arg, i) => {
@@ -124,9 +129,12 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
   };
 
   /** u = f(a, b) with the user's derivative: const [da_u, db_u] = fDerivative(a, b, u, du); da += da_u; ... */
-  const customGradients = (d: Def, g: Expr): BStmt[] => {
+  const customGradients = (d: Def, g: Expr): BStmt[] => vjpGradients(d, [...d.args, ref(d.name), g]);
+
+  /** A call returning the operands' gradients already scaled by the output's: `d.callee(...args)`. */
+  const vjpGradients = (d: Def, args: Expr[]): BStmt[] => {
     const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${operandName(arg)}_${d.name}`) : ""));
-    const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args: [...d.args, ref(d.name), g] }];
+    const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args }];
     d.args.forEach((arg, i) => {
       if (active(arg)) lines.push(addTo(arg, ref(names[i])));
     });

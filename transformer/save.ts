@@ -3,7 +3,8 @@
 //   restored   pushed on the stack at the end of the forward iteration, popped at the top of the
 //              backward one: a header's value at the start of the iteration (x before x = x_1),
 //              values that are costly (Math.exp, calls), impure (Math.random) or made by an
-//              inner loop
+//              inner loop; a recursive call's result, `{ value, cache }`, is pushed whole
+//              (saved.pushCall), beside the numbers
 //   recomputed in the backward iteration from restored values, when it is cheap arithmetic
 //   reread     from the array element the iteration stored it in, when no later write reaches
 //              that element (reload.ts): hidden[i * h + j] = max  →  const max = hidden[i * h + j]
@@ -20,7 +21,7 @@
 //     x = x_1;
 //   }
 
-import { type BLoop, type BStmt, type Def, type Expr, type Frame, type Let, type Loop, type Push, type Stmt, refsOf, restoredHeaders, slotIndex, tripCount } from "./ir.js";
+import { type BLoop, type BStmt, type Def, type Expr, type Frame, type Let, type Loop, type Push, type Stmt, isCallResult, refsOf, restoredHeaders, slotIndex, tripCount } from "./ir.js";
 import type { Namer } from "./naming.js";
 import { readsOf, simplify } from "./optimize.js";
 import { reloadable } from "./reload.js";
@@ -124,7 +125,11 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean,
   const recomputed = new Set<Def>();
   // Defs read back from the array they were stored in (reload.ts): recomputed as that read.
   const reread = new Map<Def, Def>();
-  const work = [...readsOf(backward.body)];
+  const reads = readsOf(backward.body);
+  const work = [...reads];
+  // A recursive call's value is read back from its result when the backward pass restores that
+  // anyway (for the callee's backward pass): `const g_1 = g_1_call.value`.
+  const fromCall = (d: Def) => d.recursive !== undefined && reads.has(d.recursive.call);
   const seen = new Set<string>();
   while (work.length) {
     const name = work.pop()!;
@@ -137,7 +142,7 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean,
       recomputed.add(defs[0]);
       reread.set(defs[0], reload);
       work.push(...refsOf(reload.value));
-    } else if (defs && defs.every(cheap)) {
+    } else if (defs && defs.every((d) => cheap(d) || fromCall(d))) {
       for (const d of defs) {
         recomputed.add(d);
         work.push(...refsOf(d.value), ...level.tests.get(d)!.flatMap((t) => [...refsOf(t)]));
@@ -149,13 +154,15 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean,
   // Body values in the order they are made, then the headers' values from the start of the iteration.
   const order = [...level.order.filter((n) => restored.has(n) && !loop.carried.includes(n)), ...loop.carried.filter((n) => restored.has(n))];
   const counter = outermost && !loop.pre ? loop.counter : undefined;
-  const frames: Frame[] = counter ? order.map((name) => ({ array: namer.fresh(`${name}_saved`), length: simplify(tripCount(counter)) })) : [];
-  const slotOf = (i: number) => (counter ? { array: frames[i].array, index: simplify(slotIndex(counter)) } : undefined);
-  const pushes: Push[] = order.map((name, i) => ({ k: "push", name, type: typeOf(name), slot: slotOf(i) }));
+  // A recursive call's result (an object) is pushed whole, never into a frame of numbers.
+  const inFrames = order.filter((name) => !isCallResult(typeOf(name)));
+  const frames: Frame[] = counter ? inFrames.map((name) => ({ array: namer.fresh(`${name}_saved`), length: simplify(tripCount(counter)) })) : [];
+  const slotOf = (name: string) => (counter && inFrames.includes(name) ? { array: frames[inFrames.indexOf(name)].array, index: simplify(slotIndex(counter)) } : undefined);
+  const pushes: Push[] = order.map((name) => ({ k: "push", name, type: typeOf(name), slot: slotOf(name) }));
   const end = trailingWrites(loop.body);
   const body = [...loop.body.slice(0, end), ...pushes, ...loop.body.slice(end)];
 
-  const pops: BStmt[] = order.map((name, i): BStmt => ({ k: "pop", name, declare: !loop.carried.includes(name), type: typeOf(name), slot: slotOf(i) })).reverse();
+  const pops: BStmt[] = order.map((name): BStmt => ({ k: "pop", name, declare: !loop.carried.includes(name), type: typeOf(name), slot: slotOf(name) })).reverse();
   // Recomputed values that depend on nothing the iteration changes are computed once, before the loop.
   // (A reread element changes from one iteration to the next: never invariant.)
   const invariant = invariantDefs(loop, new Set([...recomputed].filter((d) => !reread.has(d))), restored, level);

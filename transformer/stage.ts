@@ -7,17 +7,19 @@
 //   if (c) return a; rest; return b  →   if (c) { f = a; } else { rest; f = b; }
 //   1 / (1 + Math.exp(-x))           →   one "sigmoid" operation, so its derivative is (1 - s) * s
 //   for (...) x = x * a;             →   for (...) { const x_1 = x * a; x = x_1; }   (x: the loop's header)
+//   g(x), g in this one's recursion  →   const g_1_call = g_forward(x);  const g_1 = g_1_call.value;
+//                                        (the backward pass hands g_1_call.cache to g_backward)
 //
 // Branch joins assign one shared name in each branch (a phi written as assignments), early returns
 // move the rest of the block into the other branch, and values no gradient flows through
 // (comparisons, Math.floor, calls of unmarked functions) become single opaque operations.
 
 import ts from "typescript";
-import { resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
+import { callsBack, resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
 import { Code, DiffError } from "./diagnostics.js";
 import { type Counter, type Def, type Expr, type Output, type Param, type ParamTree, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, leavesOf, num, ref, refsOf, substitute } from "./ir.js";
 import { type TypeTree, typeTree } from "./fence.js";
-import { GENERATED_GLOBALS, Namer, tempName } from "./naming.js";
+import { GENERATED_GLOBALS, Namer, generatedNames, tempName } from "./naming.js";
 import { boolOf, simplify } from "./optimize.js";
 import { constantSources, piecewiseConstant, scalarRules } from "../runtime/rules/scalar.js";
 
@@ -708,7 +710,22 @@ class Stager {
     const target = resolveFunction(this.ctx.checker, e.expression);
     if (target === "unmarked" || target === undefined) return this.opaque(e, want, e);
     const args = e.arguments.map((a) => this.value(a));
+    if (isRecursiveCall(e, target, this.fn, this.ctx.checker)) return this.recursiveCall(callee, args, e, want ?? this.temp(target.name, args));
     return this.emit(want ?? this.temp(target.name, args), { k: "call", callee, args }, "call", args, e, this.ctx.gradOf(target, e));
+  }
+
+  /**
+   * A call of a function in this one's recursion cycle runs the callee's forward pass, whose
+   * cache the backward pass hands to the callee's backward pass (see Def.recursive):
+   *   powRec(x, diff)  →  const powRec_3_call = powRec_forward(x, diff);  const powRec_3 = powRec_3_call.value;
+   */
+  private recursiveCall(callee: string, args: Expr[], source: ts.CallExpression, want: Want): Expr {
+    const { forward, backward } = generatedNames(callee);
+    const call = this.ctx.namer.fresh(`${want.name}_call`);
+    this.body.push({ k: "def", name: call, value: { k: "call", callee: forward, args }, op: null, args: [], assign: false, source, type: { forward } });
+    const value: Expr = { k: "field", object: call, key: "value" };
+    this.body.push({ k: "def", name: want.name, value, op: "call", args, callee: { k: "global", text: backward }, recursive: { call, primal: callee }, assign: want.assign, source, note: want.note });
+    return ref(want.name);
   }
 
   /** c ? a : b → a join variable assigned in each branch, so only the taken side is evaluated. */
@@ -1241,13 +1258,29 @@ function declaredNames(fn: FunctionNode): string[] {
   return names;
 }
 
-/** `g_grad` for each call `g(...)` of a differentiable function: names the backward pass calls. */
+/**
+ * A call of a function in the caller's recursion cycle (see callsBack), by a name the generated
+ * functions can put `_forward` after: `g(x)`, `Model.g(x)`.
+ */
+function isRecursiveCall(call: ts.CallExpression, target: Differentiable, caller: FunctionNode, checker: ts.TypeChecker): boolean {
+  const named = ts.isIdentifier(call.expression) || (ts.isPropertyAccessExpression(call.expression) && ts.isIdentifier(call.expression.expression));
+  return named && callsBack(checker, target.fn, caller);
+}
+
+/**
+ * `g_grad` for each call `g(...)` of a differentiable function, and `g_forward`, `g_backward` for a
+ * recursive one: names the generated functions call.
+ */
 function calleeGradientNames(fn: FunctionNode, checker: ts.TypeChecker): Set<string> {
   const names = new Set<string>();
   const visit = (n: ts.Node): void => {
     if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
       const target = resolveFunction(checker, n.expression);
       if (target && target !== "unmarked") names.add(`${n.expression.text}_grad`);
+      if (target && target !== "unmarked" && isRecursiveCall(n, target, fn, checker)) {
+        const { forward, backward } = generatedNames(n.expression.text);
+        names.add(forward).add(backward);
+      }
     }
     ts.forEachChild(n, visit);
   };

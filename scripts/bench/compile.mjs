@@ -1,7 +1,7 @@
 // Compiles the benchmark's TypeScript through tsgrad's transformer from dist/, the way a user's
 // `tspc` build would, and imports the result.
 //
-//   const mods = await compileExamples(root);   // examples/seed.ts, network, adbench → { seed, network, ... }
+//   const mods = await compileExamples(root);   // examples/seed.ts, network, adbench, recursion → { seed, network, ... }
 //   const scalar = await compileScalar(root);                // scripts/bench/scalar.ts
 //
 // Output goes to .tsgrad-tmp/bench/ (gitignored); there `import ... from "tsgrad"` resolves to
@@ -35,6 +35,7 @@ export const EXAMPLE_FILES = [
   "adbench/gmm-hand.ts",
   "adbench/ba.ts",
   "adbench/ba-hand.ts",
+  "recursion.ts",
 ];
 
 async function loadTransformer(root) {
@@ -64,7 +65,7 @@ async function compile(root, files, rootDir, outDir) {
 
 const importFrom = (dir, rel) => import(pathToFileURL(join(dir, rel.replace(/\.ts$/, ".js"))).href);
 
-/** The examples, compiled and imported: { seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand }. */
+/** The examples, compiled and imported: { seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand, recursion }. */
 export async function compileExamples(root) {
   const src = join(root, "examples");
   await compile(root, EXAMPLE_FILES.map((f) => join(src, f)), src, examplesOut(root));
@@ -77,10 +78,10 @@ const scalarOut = (root) => join(root, ".tsgrad-tmp", "bench", "scalar");
 /** The examples as compileExamples last compiled them (the benchmark's timing processes). */
 export async function loadExamples(root) {
   const out = examplesOut(root);
-  const [seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand] = await Promise.all(
+  const [seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand, recursion] = await Promise.all(
     EXAMPLE_FILES.map((f) => importFrom(out, f)),
   );
-  return { seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand };
+  return { seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand, recursion };
 }
 
 /** scripts/bench/scalar.ts (the recurrence and the scalar hand-written gradients), compiled and imported. */

@@ -201,6 +201,71 @@ export function scalarWorkloads(m) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A recursive function: examples/recursion.ts `powRec`, x^n by n nested calls.
+
+export const RECURSION_DEPTH = 8000;
+
+/**
+ * powRec's gradient by hand, recursive as powRec is, allocating nothing but its result: the output
+ * gradient goes down with the recursion (the level below gets dout · ∂(x · below)/∂below =
+ * x · dout, known before its value is), and each level adds its ∂/∂x on the way back up.
+ */
+export function powRecHand(x, n) {
+  handGradX = 0;
+  powRecVjp(x, n, 1);
+  return [handGradX, 0];
+}
+let handGradX = 0;
+
+/** powRec(x, n), adding dout · ∂powRec(x, n)/∂x into handGradX. */
+function powRecVjp(x, n, dout) {
+  if (n <= 0) return 1;
+  const below = powRecVjp(x, n - 1, x * dout);
+  handGradX += below * dout;
+  return x * below;
+}
+
+export function recursionWorkload(m) {
+  const { powRec, powRec_grad } = m.recursion;
+  const n = RECURSION_DEPTH;
+  const args = [1.0001, n];
+  const fd = scalarFd(powRec, 2);
+  const title = `recursive x^n, depth ${n.toLocaleString("en-US")}`;
+  // Interpreted, before V8 compiles them, the generated passes reach fewer levels with Node's
+  // default stack than the function (about 7,700 forward and 3,900 backward, 8,800 for powRec):
+  // each process first runs everything 1,000 levels deep until V8 has compiled it (its compiler
+  // works in the background) and the full depth runs.
+  for (let round = 0; ; round++) {
+    for (let i = 0; i < 100; i++) powRec_grad(args[0], 1000), powRecHand(args[0], 1000), fd(args[0], 1000);
+    try {
+      powRec_grad(...args), powRecHand(...args), fd(...args);
+      break;
+    } catch (e) {
+      if (!(e instanceof RangeError) || round === 100) throw e;
+    }
+  }
+  return {
+    id: "recursion",
+    title,
+    kind: "recursion",
+    about: `examples/recursion.ts \`powRec\` (\`x * powRec(x, n - 1)\` down to n = 0) at x = 1.0001, n = ${n}: tsgrad's \`powRec_grad\` runs powRec_forward down the recursion, each level keeping its cache (with the cache of the level below in it), then powRec_backward back up; hand-written: one recursion passing the output's gradient down and adding each level's ∂/∂x on the way back (\`powRecHand\` in scripts/bench/workloads.mjs, nothing allocated per level). No TensorFlow.js: it would record ${n} scalar operations per call`,
+    options: { rounds: 31, batchNs: 2e7, warmupNs: 5e8 },
+    check() {
+      const g = powRec_grad(...args);
+      return [
+        { what: "tsgrad vs n x^(n−1)", error: maxError(g, [n * args[0] ** (n - 1), 0]), tolerance: TOL.exact },
+        { what: "tsgrad vs hand-written", error: maxError(g, powRecHand(...args)), tolerance: TOL.exact },
+        // On x alone: powRec jumps at whole n (n ± h runs one level more or less). At x^8000 the
+        // differences' truncation error, h²/6 · f'''/f', is about 1e-5 of the slope.
+        { what: "tsgrad vs central differences (on x)", error: maxError([g[0]], [fd(...args)[0]]), tolerance: 1e-4 },
+      ];
+    },
+    entries: () => [entry("forward", powRec, args), entry("tsgrad", powRec_grad, args), entry("hand", powRecHand, args), entry("FD", fd, args)],
+    rows: [{ name: title, forward: "forward", tsgrad: "tsgrad", hand: "hand", fd: "FD" }],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The two-layer network on the spiral (examples/network.ts, network/loops.ts, network/hand.ts).
 
 export function networkWorkload(m, matrix) {
