@@ -99,4 +99,14 @@ describe("refused at compile time, at the node", () => {
     expect(js).toContain("good_grad");
     expect(js).not.toContain("bad_grad");
   });
+  it("94006 a call that would need a refused function's gradient, at the call; a call no gradient flows through is fine", () => {
+    const bad = "/** @differentiable */\nexport function bad(x: number): number { for (const k in {}) {} return x; }\n";
+    const found = refusals(`${bad}/** @differentiable */\nexport function user(x: number): number {\n  return 2 * bad(x);\n}\n/** @differentiable */\nexport function top(x: number): number {\n  return user(x) + x;\n}\n`);
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([[94002, 2, "for (const k in {}) {}"], [94006, 5, "bad"], [94006, 9, "user"]]);
+    expect(found[1].text).toBe("tsgrad: `bad` has no gradient: tsgrad refused it (" + found[1].text.match(/\((case_\w+\.ts:2);/)![1] + "; see the error there), and this call would need it; fix `bad` first");
+    const { js, diagnostics } = compileToJs(`${bad}/** @differentiable */\nexport function bound(x: number): number {\n  let s = 0;\n  for (let i = 0; i < bad(2); i++) s += x;\n  return s;\n}\n`);
+    expect(diagnostics.filter((d) => d.source === "tsgrad").map((d) => d.code)).toEqual([94002]);
+    expect(js).toContain("export function bound_grad(");
+    expect(js).not.toContain("bad_grad");
+  });
 });

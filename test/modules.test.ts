@@ -111,6 +111,18 @@ describe("unsupported module formats", () => {
 });
 
 describe("a refused function", () => {
+  it("refuses a call in another module that would need its gradient, instead of importing a missing bad_grad", () => {
+    const { diagnostics, outputs, dir } = emitProject(
+      {
+        "lib.ts": `/** @differentiable */\nexport function bad(x: number): number { for (const k in {}) {} return x; }\n`,
+        "main.ts": `import { bad } from "./lib.js";\n/** @differentiable */\nexport function user(x: number): number { return 2 * bad(x); }\n`,
+      },
+      {},
+    );
+    expect(errorsOf(diagnostics)).toContain("TS94006: tsgrad: `bad` has no gradient: tsgrad refused it (lib.ts:2; see the error there), and this call would need it; fix `bad` first");
+    expect(outputs.get(join(dir, "main.js"))).not.toContain("bad_grad");
+  });
+
   it("keeps its grad(f) call for the runtime to explain, instead of a reference to a missing f_grad", async () => {
     const { diagnostics, js, file } = compileToJs(`import { grad } from "tsgrad";
 /** @differentiable */

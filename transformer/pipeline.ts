@@ -557,14 +557,87 @@ function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage, co
   const ctx = fileContext(file, program, commonJs);
   const diagnostics: ts.Diagnostic[] = derivativeProblems(program, file);
   const compiled = new Map<ts.Node, CompiledFunction>();
-  for (const d of findDifferentiable(file)) {
+  const functions = findDifferentiable(file);
+  for (const d of functions) {
     const result = compileFunction(d, ctx, stageName, ctx.wrts.get(d.fn) ?? []);
     if (Array.isArray(result)) {
       diagnostics.push(...result.map(toDiagnostic));
       ctx.refused.add(d.fn);
     } else compiled.set(d.anchor, result);
+    refusals(program).set(d.fn, Array.isArray(result));
+  }
+  // A function calling a refused one would call its missing g_grad: refused too, at the call.
+  for (const d of functions) {
+    const c = compiled.get(d.anchor);
+    const call = c ? callOfRefused(d, ctx, c.members) : undefined;
+    if (!call) continue;
+    compiled.delete(d.anchor);
+    ctx.refused.add(d.fn);
+    diagnostics.push(toDiagnostic(call));
   }
   return { ctx, compiled, diagnostics: uniqueDiagnostics(diagnostics) };
+}
+
+/** Per program: each @differentiable function met so far → whether tsgrad refuses it. */
+const refusedByProgram = new WeakMap<ts.Program, Map<ts.Node, boolean>>();
+
+function refusals(program: ts.Program): Map<ts.Node, boolean> {
+  let known = refusedByProgram.get(program);
+  if (!known) refusedByProgram.set(program, (known = new Map()));
+  return known;
+}
+
+/**
+ * Does tsgrad refuse `d`, or a function it calls? Compiled once per program, in its own file
+ * (a callee in another module too); a function in a recursion cycle counts as accepted while its
+ * own answer is being worked out.
+ */
+function isRefused(d: Differentiable, program: ts.Program): boolean {
+  const known = refusals(program);
+  if (!known.has(d.fn)) {
+    known.set(d.fn, false);
+    const ctx = fileContext(d.fn.getSourceFile(), program);
+    const result = compileFunction(d, ctx, "final");
+    known.set(d.fn, Array.isArray(result) || callOfRefused(d, ctx, result.members) !== undefined);
+  }
+  return known.get(d.fn)!;
+}
+
+/**
+ * The first call in `d` of a @differentiable function tsgrad refuses whose generated functions
+ * d's own (`members`) use, as the error to report there (a call no gradient flows through calls
+ * the function itself, and is fine):
+ *   bad(x) → `bad` has no gradient: tsgrad refused it (model.ts:3; see the error there); ...
+ */
+function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts.Node[]): DiffError | undefined {
+  const used = identifierTexts(members);
+  let found: DiffError | undefined;
+  const visit = (n: ts.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(n)) {
+      const target = resolveFunction(ctx.checker, n.expression);
+      const local = ts.isPropertyAccessExpression(n.expression) ? n.expression.name.text : n.expression.getText();
+      const needed = ["_grad", "_forward", "_backward"].some((suffix) => used.has(local + suffix));
+      if (needed && target && target !== "unmarked" && target.fn !== d.fn && (ctx.refused.has(target.fn) || isRefused(target, ctx.program))) {
+        const at = shortPosition(target.fn.name ?? target.fn);
+        found = new DiffError(Code.NotDifferentiableCall, n.expression, `\`${target.name}\` has no gradient: tsgrad refused it (${at}; see the error there), and this call would need it; fix \`${target.name}\` first`);
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  if (d.fn.body) visit(d.fn.body);
+  return found;
+}
+
+/** Every identifier's text in generated nodes, property names included. */
+function identifierTexts(nodes: readonly ts.Node[]): Set<string> {
+  const texts = new Set<string>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isIdentifier(n)) texts.add(n.text);
+    ts.forEachChild(n, visit);
+  };
+  nodes.forEach(visit);
+  return texts;
 }
 
 /** `@derivative f` functions of this file that tsgrad cannot use, as diagnostics at their names. */
@@ -825,7 +898,9 @@ export function generatedText(file: ts.SourceFile, program: ts.Program, options:
   const reports: FunctionReport[] = [];
   for (const d of findDifferentiable(file)) {
     if (options.fn && d.name !== options.fn) continue;
-    const result = compileFunction(d, ctx, options.stage ?? "final", ctx.wrts.get(d.fn) ?? []);
+    const compiled = compileFunction(d, ctx, options.stage ?? "final", ctx.wrts.get(d.fn) ?? []);
+    const refusedCall = Array.isArray(compiled) ? undefined : callOfRefused(d, ctx, compiled.members);
+    const result = refusedCall ? [refusedCall] : compiled;
     if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
     else {
       // f_gradInto is f_grad writing into given buffers: print leaves it out (gen and the plugins emit it).
