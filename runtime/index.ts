@@ -50,15 +50,28 @@ export type ParamIndex<F extends ScalarFunction> = number extends Parameters<F>[
       : never
     : never;
 
-export interface GradOptions<W extends readonly number[]> {
+export interface GradOptions<W extends readonly number[]> extends CheckOptions {
   /** Parameter indices to differentiate with respect to, e.g. `{ wrt: [1] }`. Default: all. */
   wrt: W;
+}
+
+export interface CheckOptions {
+  /**
+   * Check every gradient the backward pass computes, and throw a NonFiniteGradientError at the
+   * first NaN or Infinity, naming the gradient and the source line (f_gradChecked; slower, for
+   * debugging). Default false.
+   */
+  checkFinite?: boolean;
 }
 
 /** What generated code registers for each differentiable function. */
 export interface CompiledGradient {
   /** Absent for a function that returns an array (it has vjp and jacobian, no gradient). */
   grad?: (...args: any[]) => any[];
+  /** f's parameters as declared (`"x"`, or a pattern's text `"{ w, c }"`), for the run-time checks' messages. */
+  params?: readonly string[];
+  /** f_grad with every gradient checked (f_gradChecked), where the build generated it: grad(f, { checkFinite: true }). */
+  gradChecked?: (...args: any[]) => any[];
   /** f_gradInto(grads, ...args): f_grad into the buffers of an earlier result (older builds have none). */
   gradInto?: (grads: any, ...args: any[]) => any;
   forward: (...args: any[]) => { value: any; cache: unknown };
@@ -71,6 +84,7 @@ const registry = new WeakMap<Function, CompiledGradient>();
 export function registerGradient<F extends Function>(f: F, compiled: CompiledGradient): F {
   registry.set(f, compiled);
   wrappers.delete(f); // wrappers of an earlier registration (a module loaded again) call its functions
+  signatures.delete(f);
   return f;
 }
 
@@ -98,8 +112,22 @@ function gradientOf(f: Function, api: string): (...args: any[]) => any[] {
   return g;
 }
 
+/** f_gradChecked for `checkFinite: true`, or an error saying how to have it generated. */
+function checkedGradientOf(f: Function, api: string): (...args: any[]) => any[] {
+  gradientOf(f, api); // a clear error for a function that returns an array
+  const g = compiled(f, api).gradChecked;
+  if (g) return g;
+  const name = f.name || "<anonymous>";
+  throw new Error(
+    `tsgrad: ${api}(${name}, { checkFinite: true }): ${name} was built without its checked gradient (${name}_gradChecked). ` +
+      `tsgrad generates one for each function a \`${api}(f, { checkFinite: true })\` call names directly; for ${name} passed as a value, ` +
+      'set checkFinite for the whole build: { "transform": "tsgrad/transformer", "checkFinite": true } in tsconfig, tsgrad({ checkFinite: true }) in Vite, or tsgrad gen --check-finite',
+  );
+}
+
 /**
  * grad(f)(...args) → one gradient per parameter; grad(f, { wrt: [1] })(...args) → [d/dargs[1]].
+ * grad(f, { checkFinite: true }) checks every gradient the backward pass computes (f_gradChecked).
  * With the transformer and `f` known statically, `grad(f)` compiles to the generated `f_grad`.
  * The returned functions pass their `this` on, so the gradient of a method can be bound.
  * At run time the number of arguments is checked (a TypeError naming f and its parameters).
@@ -109,10 +137,13 @@ export function grad<F extends ScalarFunction, const W extends readonly ParamInd
   f: F,
   options: GradOptions<W>,
 ): (...args: Parameters<F>) => GradsAt<Parameters<F>, W>;
-export function grad(f: ScalarFunction, options?: GradOptions<readonly number[]>): (...args: any[]) => any {
-  const g = gradientOf(f, "grad");
+export function grad<F extends ScalarFunction>(f: F, options: CheckOptions): (...args: Parameters<F>) => Grads<Parameters<F>>;
+export function grad(f: ScalarFunction, options?: Partial<GradOptions<readonly number[]>>): (...args: any[]) => any {
+  const checked = options?.checkFinite === true;
+  const g = checked ? checkedGradientOf(f, "grad") : gradientOf(f, "grad");
   const sig = signatureOf(f);
   const pick = picker(options?.wrt, sig, "grad");
+  if (!pick && checked) return countChecked(g, sig, "grad");
   if (!pick) return (wrappersOf(f).grad ??= countChecked(g, sig, "grad"));
   return function (this: unknown, ...args) {
     checkCount(sig, "grad", args.length);
@@ -161,11 +192,20 @@ export function valueAndGrad<F extends ScalarFunction, const W extends readonly 
   f: F,
   options: GradOptions<W>,
 ): (...args: Parameters<F>) => { value: number; grad: GradsAt<Parameters<F>, W> };
-export function valueAndGrad(f: ScalarFunction, options?: GradOptions<readonly number[]>): (...args: any[]) => any {
+export function valueAndGrad<F extends ScalarFunction>(f: F, options: CheckOptions): (...args: Parameters<F>) => { value: number; grad: Grads<Parameters<F>> };
+export function valueAndGrad(f: ScalarFunction, options?: Partial<GradOptions<readonly number[]>>): (...args: any[]) => any {
   gradientOf(f, "valueAndGrad"); // a clear error for a function that returns an array
   const { forward, backward } = compiled(f, "valueAndGrad");
   const sig = signatureOf(f);
   const pick = picker(options?.wrt, sig, "valueAndGrad") ?? ((all: any[]) => all);
+  if (options?.checkFinite === true) {
+    // The value from f itself, the gradient from f_gradChecked: two forward passes, for debugging.
+    const checked = checkedGradientOf(f, "valueAndGrad");
+    return function (this: unknown, ...args) {
+      checkCount(sig, "valueAndGrad", args.length);
+      return { value: f.apply(this, args), grad: pick(checked.apply(this, args)) };
+    };
+  }
   return function (this: unknown, ...args) {
     checkCount(sig, "valueAndGrad", args.length);
     const { value, cache } = forward.apply(this, args);
@@ -262,19 +302,19 @@ export function jacobian<F extends (...args: any[]) => Exclude<Output, number>>(
 //   grad(mul)(1, 2, 3)    → TypeError: tsgrad: grad(mul) expects 2 arguments (x, y), got 3
 // instead of a gradient of NaNs or a truncated one.
 
-/** f's parameters as its source declares them: read once per function, for the counts and the messages. */
+/** f's parameters, as the compiler registered them: for the counts and the messages. */
 interface Signature {
   /** f.name, or "<anonymous>". */
   fn: string;
-  /** Each parameter's name; undefined for a destructuring pattern, and none when the source was not read. */
+  /** Each parameter's name; undefined for a destructuring pattern, and none when f registered no names. */
   names: (string | undefined)[];
-  /** The parameter list as messages show it: "x, y", "x, k?" (a default), "{ W, b }, ...rest"; "" when not read. */
+  /** The parameter list as messages show it: "x, y", "{ w, c }, x"; "" without names. */
   list: string;
-  /** Fewest arguments accepted: f.length, the parameters before the first default or rest parameter. */
+  /** Fewest arguments accepted: f.length. */
   min: number;
-  /** Most arguments accepted: the parameters declared; Infinity after a rest parameter or when the source was not read. */
+  /** Most arguments accepted: the parameters registered; Infinity when f registered none. */
   max: number;
-  /** Indices `wrt` may take, 0 to parameters - 1: as max, but f.length when the source was not read (as before). */
+  /** Indices `wrt` may take, 0 to parameters - 1. */
   parameters: number;
 }
 
@@ -282,103 +322,25 @@ const signatures = new WeakMap<Function, Signature>();
 
 function signatureOf(f: Function): Signature {
   let sig = signatures.get(f);
-  if (!sig) signatures.set(f, (sig = readSignature(f)));
+  if (!sig) signatures.set(f, (sig = readSignature(f, registry.get(f)?.params)));
   return sig;
-}
-
-/**
- * The signature from f's source text (Function.prototype.toString), checked against f.length:
- *   function mul(x, y) {...}          → { names: ["x", "y"], list: "x, y", min: 2, max: 2 }
- *   (params, X, k = 1) => ...         → { list: "params, X, k?", min: 2, max: 3 }
- *   a bound or native function        → { names: [], list: "", min: f.length, max: Infinity }
- * When the text is not one the scanner is sure of, or its count disagrees with f.length, only
- * f.length is trusted: too few arguments are still caught, names fall back to indices.
- */
-function readSignature(f: Function): Signature {
-  const fn = f.name || "<anonymous>";
-  const unread: Signature = { fn, names: [], list: "", min: f.length, max: Infinity, parameters: f.length };
-  const params = parameterTexts(Function.prototype.toString.call(f))?.map(readParameter);
-  if (!params) return unread;
-  const firstOptional = params.findIndex((p) => p.optional || p.rest);
-  if ((firstOptional < 0 ? params.length : firstOptional) !== f.length) return unread;
-  const max = params.some((p) => p.rest) ? Infinity : params.length;
-  return { fn, names: params.map((p) => (p.rest ? undefined : p.name)), list: params.map((p) => p.shown).join(", "), min: f.length, max, parameters: max };
 }
 
 const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
 
 /**
- * One parameter, as parameterTexts splits it:
- *   { head: "k", text: "k = 2" }   → { name: "k", shown: "k?", optional: true }
- *   { head: "{ W, b }", ... }      → { name: undefined, shown: "{ W, b }" } (a long pattern: "{…}")
- *   { head: "...rest", ... }       → { name: "rest", shown: "...rest", rest: true }
+ * The signature from the parameter list generated code registers (the transformer knows it; a
+ * @differentiable function has no defaults or rest parameters):
+ *   ["x", "y"]           → { names: ["x", "y"], list: "x, y", min: 2, max: 2 }
+ *   ["{ w, c }", "x"]    → { names: [undefined, "x"], list: "{ w, c }, x" }
+ *   undefined (an older build, or registered by hand) → only f.length: too few arguments are still
+ *   caught, parameters are named by index.
  */
-function readParameter({ head, text }: { head: string; text: string }): { name?: string; shown: string; optional: boolean; rest: boolean } {
-  const rest = head.startsWith("...");
-  const bare = (rest ? head.slice(3) : head).trim().replace(/\s+/g, " ");
-  const name = IDENTIFIER.test(bare) ? bare : undefined;
-  const optional = head !== text;
-  const pattern = bare.length <= 24 ? bare : `${bare[0]}…${bare[0] === "{" ? "}" : "]"}`;
-  return { name, shown: `${rest ? "..." : ""}${name ?? pattern}${optional ? "?" : ""}`, optional, rest };
-}
-
-/**
- * The parameter list of a function's source text, one entry per parameter: its text without
- * comments, and `head`, the part before a default (`=` outside brackets). Undefined when the text
- * is not one this scanner is sure of: native code, computed or quoted method names, a regular
- * expression, division or template literal in a default; the messages then use indices.
- *   "function mul(x, y) { ... }"       → [{ head: "x", text: "x" }, { head: "y", text: "y" }]
- *   "loss({ W, b }, k = f(1, 2)) {...}" → [{ head: "{ W, b }", ... }, { head: "k", text: "k = f(1, 2)" }]
- *   "x => 2 * x"                        → [{ head: "x", text: "x" }]
- */
-function parameterTexts(source: string): { head: string; text: string }[] | undefined {
-  const arrow = /^(?:async\s+)?([\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*)\s*=>/u.exec(source);
-  if (arrow) return [{ head: arrow[1], text: arrow[1] }];
-  const open = source.indexOf("(");
-  if (open < 0 || /[[\]"'`/{}]/.test(source.slice(0, open)) || /\{\s*\[native code\]\s*\}$/.test(source)) return undefined;
-  const params: { head: string; text: string }[] = [];
-  let text = "";
-  let head: string | undefined; // the text up to a default's `=`, once seen
-  let depth = 0;
-  const end = () => params.push({ head: (head ?? text).trim(), text: text.trim() });
-  for (let i = open + 1; i < source.length; i++) {
-    const c = source[i];
-    if (c === "/" && (source[i + 1] === "*" || source[i + 1] === "/")) {
-      const close = source[i + 1] === "*" ? source.indexOf("*/", i + 2) + 1 : source.indexOf("\n", i);
-      if (close <= 0) return undefined;
-      i = close;
-      text += " ";
-    } else if (c === "/" || c === "`") {
-      return undefined;
-    } else if (c === '"' || c === "'") {
-      const close = closingQuote(source, i);
-      if (close < 0) return undefined;
-      text += source.slice(i, close + 1);
-      i = close;
-    } else if (depth === 0 && (c === "," || c === ")")) {
-      end();
-      text = "";
-      head = undefined;
-      if (c === ")") {
-        if (params.at(-1)!.text === "") params.pop(); // `()` and a trailing comma `(a, b,)`
-        return params.some((p) => p.text === "") ? undefined : params;
-      }
-    } else {
-      if (depth === 0 && c === "=" && head === undefined) head = text;
-      depth += "([{".includes(c) ? 1 : ")]}".includes(c) ? -1 : 0;
-      text += c;
-    }
-  }
-  return undefined;
-}
-
-/** The index of the quote closing the string that opens at `start`, or -1. */
-function closingQuote(source: string, start: number): number {
-  for (let i = start + 1; i < source.length; i++) {
-    if (source[i] === "\\") i++;
-    else if (source[i] === source[start]) return i;
-  }
-  return -1;
+function readSignature(f: Function, params: readonly string[] | undefined): Signature {
+  const fn = f.name || "<anonymous>";
+  if (!params || params.length < f.length) return { fn, names: [], list: "", min: f.length, max: Infinity, parameters: f.length };
+  const shown = params.map((p) => (p.length <= 24 ? p : `${p[0]}…${p[0] === "{" ? "}" : "]"}`));
+  return { fn, names: params.map((p) => (IDENTIFIER.test(p) ? p : undefined)), list: shown.join(", "), min: f.length, max: params.length, parameters: params.length };
 }
 
 /** "2 arguments (x, y)", "1 to 2 arguments (x, k?)", "at least 1 argument (x, ...rest)", "at least 2 arguments". */
@@ -519,6 +481,7 @@ export function differentiable<T>(value: T, context?: unknown, descriptor?: Prop
 }
 export { numericGrad, checkGradient, relativeError, type NumericGradOptions, type CheckGradientOptions, type GradientCheckEntry, type GradientCheckResult } from "./check.js";
 export { ValueStack, saved, scratch } from "./stack.js";
+export { checkFinite, NonFiniteGradientError } from "./finite.js";
 // Matrix and vector ops, their Into variants, backward kernels and derivative rules (ops/index.ts).
 export * from "./ops/index.js";
 

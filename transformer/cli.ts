@@ -33,6 +33,8 @@ Options:
   --fn <name>      print only this function's generated code
   --stage <stage>  staged (one operation per line), reverse (before optimization), final (default)
   --report         print what each gradient keeps in memory instead of the code
+  --check-finite   also generate f_gradChecked for every function, for grad(f, { checkFinite: true })
+                   (without it, only for functions such a call in the program names)
   --out <folder>   where gen writes
   --project <path> the tsconfig.json to use (default: the nearest one above the first input)
   -h, --help       this text
@@ -54,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: "string" },
       project: { type: "string" },
       report: { type: "boolean" },
+      "check-finite": { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -67,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** `tsgrad print file.ts`: generatedText of one file, formatted. */
-async function print(inputs: string[], opts: { fn?: string; stage?: string; project?: string; report?: boolean }): Promise<number> {
+async function print(inputs: string[], opts: { fn?: string; stage?: string; project?: string; report?: boolean; "check-finite"?: boolean }): Promise<number> {
   if (inputs.length !== 1) throw new UsageError("print takes exactly one file");
   const stage = (opts.stage ?? "final") as Stage;
   if (!STAGES.includes(stage)) throw new UsageError(`--stage must be one of ${STAGES.join(", ")}`);
@@ -76,7 +79,7 @@ async function print(inputs: string[], opts: { fn?: string; stage?: string; proj
   if (!TS_EXTENSIONS.test(file)) throw new UsageError(`'${inputs[0]}' is not a TypeScript file`);
   const { program, configErrors } = programOf([file], opts.project);
   const sourceFile = program.getSourceFile(file)!;
-  const { text, diagnostics, reports } = generatedText(sourceFile, program, { stage, fn: opts.fn });
+  const { text, diagnostics, reports } = generatedText(sourceFile, program, { stage, fn: opts.fn, checkFinite: opts["check-finite"] });
   const errors = [...configErrors, ...program.getSyntacticDiagnostics(sourceFile), ...diagnostics];
   if (opts.report && reports.length) {
     const relativeReports = reports.map((r) => ({ ...r, file: relative(process.cwd(), r.file) }));
@@ -90,7 +93,7 @@ async function print(inputs: string[], opts: { fn?: string; stage?: string; proj
 }
 
 /** `tsgrad gen inputs --out folder`: transformToText of every file, formatted, same relative paths. */
-async function gen(inputs: string[], opts: { out?: string; project?: string }): Promise<number> {
+async function gen(inputs: string[], opts: { out?: string; project?: string; "check-finite"?: boolean }): Promise<number> {
   if (inputs.length === 0) throw new UsageError("gen needs at least one file or folder");
   if (!opts.out) throw new UsageError("gen needs --out <folder>");
   const out = resolve(opts.out);
@@ -109,7 +112,7 @@ async function gen(inputs: string[], opts: { out?: string; project?: string }): 
   for (const file of files) {
     const sourceFile = program.getSourceFile(file)!;
     const syntax = program.getSyntacticDiagnostics(sourceFile);
-    const { text, diagnostics } = transformToText(sourceFile, program, "final");
+    const { text, diagnostics } = transformToText(sourceFile, program, "final", { checkFinite: opts["check-finite"] });
     errors.push(...syntax, ...diagnostics);
     if (syntax.length === 0 && diagnostics.length === 0) outputs.push([join(out, relative(base, file)), await format(text)]);
   }

@@ -10,9 +10,19 @@ export interface TransformerExtras {
   addDiagnostic?: (diagnostic: ts.Diagnostic) => unknown;
 }
 
-export default function tsgradTransformer(program: ts.Program, _config?: unknown, extras?: TransformerExtras): ts.TransformerFactory<ts.SourceFile> {
+/**
+ * The tsconfig entry, `{ "transform": "tsgrad/transformer", "checkFinite": true }`: with checkFinite,
+ * every function gets f_gradChecked, for `grad(f, { checkFinite: true })` (by default only those
+ * such a call in the program names).
+ */
+export interface TransformerConfig {
+  checkFinite?: boolean;
+}
+
+export default function tsgradTransformer(program: ts.Program, config?: unknown, extras?: TransformerExtras): ts.TransformerFactory<ts.SourceFile> {
+  const options = { checkFinite: (config as TransformerConfig | undefined)?.checkFinite === true };
   return (context) => (file) => {
-    const result = transformFile(file, program, context);
+    const result = transformFile(file, program, context, "final", options);
     for (const d of result.diagnostics) {
       if (extras?.addDiagnostic) extras.addDiagnostic(d);
       else process.stderr.write(formatDiagnostics([d]));

@@ -276,7 +276,12 @@ export type BStmt =
   /** `const t = saved.pop()` (declare) or `x = saved.pop()`: a saved value restored under its own name. */
   | { k: "pop"; name: string; declare: boolean; type?: ValueType; slot?: Slot }
   /** Forward statements recomputed inside a backward loop, from restored values. */
-  | { k: "recompute"; body: Stmt[] };
+  | { k: "recompute"; body: Stmt[] }
+  /**
+   * `checkFinite("staged", "dden", dden, "seed.ts:12", "const invden = 1 / den;")`: in f_gradChecked
+   * only (finite.ts), after a line that wrote the gradient `adj` (its element `index`).
+   */
+  | { k: "check"; adj: string; index?: Expr; callee: string; fn: string; at: string; line: string };
 
 /** The backward loop of a Loop: its iterations in reverse, each restoring its values first. */
 export interface BLoop {

@@ -108,6 +108,8 @@ const OP_WORDS: Record<string, string> = {
 export const generatedNames = (fn: string) => ({
   grad: `${fn}_grad`,
   gradInto: `${fn}_gradInto`,
+  /** f_grad with a check of every gradient it computes, for grad(f, { checkFinite: true }) (finite.ts). */
+  gradChecked: `${fn}_gradChecked`,
   forward: `${fn}_forward`,
   backward: `${fn}_backward`,
 });

@@ -21,6 +21,7 @@ import { accumulated, finishBackward, pruneForward, readsOf } from "./optimize.j
 import { reverse } from "./reverse.js";
 import { type FunctionReport, loopReports } from "./report.js";
 import { preaccumulate } from "./preaccumulate.js";
+import { withFiniteChecks } from "./finite.js";
 import { fuse } from "./fuse.js";
 import { linkImportedNames, moduleFormatOf, requireOf } from "./modules.js";
 import { skipZeroGradients } from "./sparse.js";
@@ -54,12 +55,20 @@ interface FileContext {
   refused: Set<ts.Node>;
   /** tsc emits this file as CommonJS: generated code's imports are written as `require` (see modules.ts). */
   commonJs: boolean;
+  /** Whether f gets f_gradChecked: the checkFinite option, or a `grad(f, { checkFinite: true })` in the program. */
+  checkFinite: (d: Differentiable) => boolean;
+}
+
+/** What a host may ask of the transformation (tsconfig plugin entry, Vite plugin, CLI flags). */
+export interface TransformOptions {
+  /** Generate f_gradChecked for every function, not only those a `grad(f, { checkFinite: true })` names. */
+  checkFinite?: boolean;
 }
 
 /** The runtime's names generated code may import; kept free for it. */
 const RUNTIME_NAMES = [REGISTER, "saved", "scratch", "ValueStack", "matrixPool"];
 
-function fileContext(file: ts.SourceFile, program: ts.Program, commonJs = false): FileContext {
+function fileContext(file: ts.SourceFile, program: ts.Program, commonJs = false, options: TransformOptions = {}): FileContext {
   const checker = program.getTypeChecker(); // first: binding sets the parent links findDifferentiable reads
   const generated = new Set(RUNTIME_NAMES);
   for (const d of findDifferentiable(file)) if (!ts.isMethodDeclaration(d.fn)) Object.values(generatedNames(d.name)).forEach((n) => generated.add(n));
@@ -80,7 +89,35 @@ function fileContext(file: ts.SourceFile, program: ts.Program, commonJs = false)
     }
     specialized.set(fn, byList);
   }
-  return { checker, program, file, imports: new Map(), derivatives: [], generated, wrts, specialized, refused: new Set(), commonJs };
+  const checkFinite = (d: Differentiable) => options.checkFinite === true || checkedFunctions(program).has(d.fn);
+  return { checker, program, file, imports: new Map(), derivatives: [], generated, wrts, specialized, refused: new Set(), commonJs, checkFinite };
+}
+
+const checkedByProgram = new WeakMap<ts.Program, Set<ts.Node>>();
+
+/**
+ * The functions some call in the program asks to check, `grad(f, { checkFinite: true })` or
+ * `valueAndGrad(f, { checkFinite: true })` with f known statically: they get f_gradChecked.
+ */
+function checkedFunctions(program: ts.Program): Set<ts.Node> {
+  let found = checkedByProgram.get(program);
+  if (found) return found;
+  checkedByProgram.set(program, (found = new Set()));
+  const checker = program.getTypeChecker();
+  const visit = (n: ts.Node): void => {
+    if (ts.isCallExpression(n) && n.arguments.length === 2 && asksForChecks(n.arguments[1]) && ["grad", "valueAndGrad"].includes(apiName(n.expression, checker) ?? "")) {
+      const target = resolveFunction(checker, n.arguments[0]);
+      if (target && target !== "unmarked") found.add(target.fn);
+    }
+    ts.forEachChild(n, visit);
+  };
+  for (const file of program.getSourceFiles()) if (!file.isDeclarationFile && file.text.includes("checkFinite")) visit(file);
+  return found;
+}
+
+/** `{ checkFinite: true }`, `{ wrt: [0], checkFinite: true }` → true. */
+function asksForChecks(options: ts.Expression): boolean {
+  return ts.isObjectLiteralExpression(options) && options.properties.some((p) => ts.isPropertyAssignment(p) && p.name.getText() === "checkFinite" && p.initializer.kind === ts.SyntaxKind.TrueKeyword);
 }
 
 /** Names the file declares at its top level: functions, classes, variables, imports. */
@@ -147,6 +184,8 @@ export interface CompiledFunction {
   members: (ts.Statement | ts.ClassElement)[];
   /** It returns an array: no f_grad or f_gradInto, only the vjp pair. */
   vector?: boolean;
+  /** It has f_gradChecked, for grad(f, { checkFinite: true }). */
+  checked?: boolean;
 }
 
 /**
@@ -209,10 +248,15 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       const scratch = gForward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", gNamer) : "scratch";
       const gradFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, fnNames.grad, gForward, gBackward, scratch, matrices));
       const gradIntoFn = emit.withStack(gStack ?? "saved", () => emit.emitGradInto(gShape, fnNames.gradInto, gNamer.fresh("grads"), gForward, gBackward, scratch, matrices));
-      return { gradFn, gradIntoFn };
+      if (!checked || wrt || raw) return { gradFn, gradIntoFn };
+      // f_gradChecked: f_grad with each gradient checked as it is written (finite.ts).
+      const checks = { fn: d.name, callee: runtimeName(ctx, "checkFinite", gNamer), source: d.fn };
+      const checkedFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, names.gradChecked, gForward, withFiniteChecks(gBackward, checks), scratch, matrices, "with every gradient checked for NaN and Infinity, for grad(f, { checkFinite: true })"));
+      return { gradFn, gradIntoFn, checkedFn };
     };
     // A function returning an array or an object has no gradient, only vjp (and jacobian): no f_grad.
     const vector = staged.resultKind !== undefined;
+    const checked = !vector && ctx.checkFinite(d);
     const gradients = vector ? [] : Object.values(gradient(names));
     if (raw && !vector) return { d, staged, members: [gradients[0]] };
     const specialized = vector || raw ? [] : variants.flatMap((v) => Object.values(gradient(v, v.wrt)));
@@ -244,6 +288,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       staged,
       report,
       vector,
+      checked,
       members: [
         ...gradients,
         ...specialized,
@@ -553,8 +598,8 @@ interface FilePlan {
   diagnostics: ts.Diagnostic[];
 }
 
-function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage, commonJs = false): FilePlan {
-  const ctx = fileContext(file, program, commonJs);
+function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage, commonJs = false, options: TransformOptions = {}): FilePlan {
+  const ctx = fileContext(file, program, commonJs, options);
   const diagnostics: ts.Diagnostic[] = derivativeProblems(program, file);
   const compiled = new Map<ts.Node, CompiledFunction>();
   const functions = findDifferentiable(file);
@@ -653,9 +698,15 @@ function registrationOf(c: CompiledFunction): ts.Statement {
   return emit.emitRegistration(emit.identifier(REGISTER), emit.identifier(c.d.name), {
     grad: c.vector ? undefined : emit.identifier(names.grad),
     gradInto: c.vector ? undefined : emit.identifier(names.gradInto),
+    gradChecked: c.checked ? emit.identifier(names.gradChecked) : undefined,
     forward: emit.identifier(names.forward),
     backward: emit.identifier(names.backward),
-  });
+  }, parameterTexts(c.d));
+}
+
+/** f(x, { w, c }) → ["x", "{ w, c }"]: each parameter as written, on one line, without its type. */
+function parameterTexts(d: Differentiable): string[] {
+  return d.fn.parameters.map((p) => p.name.getText().replace(/\s+/g, " "));
 }
 
 /** static { registerGradient(this.prototype.m, { grad: this.prototype.m_grad, ... }); } for methods. */
@@ -667,9 +718,10 @@ function staticRegistration(methods: readonly CompiledFunction[]): ts.ClassEleme
     return emit.emitRegistration(emit.identifier(REGISTER), emit.propertyOf(owner, c.d.name), {
       grad: c.vector ? undefined : emit.propertyOf(owner, names.grad),
       gradInto: c.vector ? undefined : emit.propertyOf(owner, names.gradInto),
+      gradChecked: c.checked ? emit.propertyOf(owner, names.gradChecked) : undefined,
       forward: emit.propertyOf(owner, names.forward),
       backward: emit.propertyOf(owner, names.backward),
-    });
+    }, parameterTexts(c.d));
   });
   return ts.factory.createClassStaticBlockDeclaration(ts.factory.createBlock(registrations, true));
 }
@@ -711,10 +763,10 @@ const compiledMethodsOf = (cls: ts.ClassLikeDeclaration, plan: FilePlan) =>
  * the class for methods), their registration with the runtime, `grad(f)` → `f_grad`, and the
  * imports the generated code needs. Diagnostics come back as data; nothing throws for user errors.
  */
-export function transformFile(file: ts.SourceFile, program: ts.Program, context: ts.TransformationContext, stageName: Stage = "final"): FileResult {
+export function transformFile(file: ts.SourceFile, program: ts.Program, context: ts.TransformationContext, stageName: Stage = "final", options: TransformOptions = {}): FileResult {
   const format = moduleFormatOf(file, program.getCompilerOptions());
   if (typeof format === "object") return { file, diagnostics: moduleFormatRefusal(file, format.unsupported), compiled: [] };
-  const plan = planFile(file, program, stageName, format === "commonjs");
+  const plan = planFile(file, program, stageName, format === "commonjs", options);
   const { compiled, diagnostics } = plan;
   if (compiled.size === 0 && !mentionsApi(file)) return { file, diagnostics, compiled: [] };
   if (plan.ctx.commonJs) linkImportedNames([...[...compiled.values()].flatMap((c) => c.members), ...[...aliasesAfter(plan.ctx).values()].flat()], file);
@@ -848,8 +900,8 @@ function afterHeaderComment(text: string): number {
  * is kept byte for byte (comments, blank lines, layout); generated code is spliced in after each
  * function, imports after the file's own imports, and `grad(f)` calls are replaced in place.
  */
-export function transformToText(file: ts.SourceFile, program: ts.Program, stageName: Stage = "final"): { text: string; diagnostics: ts.Diagnostic[]; compiled: CompiledFunction[] } {
-  const plan = planFile(file, program, stageName);
+export function transformToText(file: ts.SourceFile, program: ts.Program, stageName: Stage = "final", options: TransformOptions = {}): { text: string; diagnostics: ts.Diagnostic[]; compiled: CompiledFunction[] } {
+  const plan = planFile(file, program, stageName, false, options);
   const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
   const print = (n: ts.Node) => printer.printNode(ts.EmitHint.Unspecified, n, file);
   const edits: { pos: number; end: number; text: string }[] = [];
@@ -890,8 +942,8 @@ export function transformToText(file: ts.SourceFile, program: ts.Program, stageN
 }
 
 /** Just the generated functions of a file (or of one function), as TypeScript text, unformatted. */
-export function generatedText(file: ts.SourceFile, program: ts.Program, options: { stage?: Stage; fn?: string } = {}): { text: string; diagnostics: ts.Diagnostic[]; reports: FunctionReport[] } {
-  const ctx = fileContext(file, program);
+export function generatedText(file: ts.SourceFile, program: ts.Program, options: { stage?: Stage; fn?: string } & TransformOptions = {}): { text: string; diagnostics: ts.Diagnostic[]; reports: FunctionReport[] } {
+  const ctx = fileContext(file, program, false, options);
   const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
   const diagnostics: ts.Diagnostic[] = options.fn ? [] : derivativeProblems(program, file);
   const parts: string[] = [];

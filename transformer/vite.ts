@@ -16,6 +16,11 @@ import { LiveProject, readProjectConfig } from "./project.js";
 export interface TsgradViteOptions {
   /** The tsconfig.json whose compiler options to use; default: the nearest one above each file. */
   tsconfig?: string;
+  /**
+   * Generate f_gradChecked for every function, for `grad(f, { checkFinite: true })`. Without it,
+   * only functions that such a call in the module or its imports names get one.
+   */
+  checkFinite?: boolean;
 }
 
 const SOURCE = /\.(ts|mts|cts|tsx)$/;
@@ -41,7 +46,7 @@ export default function tsgrad(options: TsgradViteOptions = {}): Plugin {
       const file = id.split("?")[0];
       if (!SOURCE.test(file) || file.endsWith(".d.ts") || file.includes("/node_modules/") || !MENTIONS_TSGRAD.test(code)) return null;
       const program = projectFor(file).programFor(file, code);
-      const { text, diagnostics } = transformToText(program.getSourceFile(file)!, program);
+      const { text, diagnostics } = transformToText(program.getSourceFile(file)!, program, "final", { checkFinite: options.checkFinite });
       if (diagnostics.length) {
         const first = diagnostics[0];
         const { line, character } = first.file!.getLineAndCharacterOfPosition(first.start!);
