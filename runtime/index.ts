@@ -94,14 +94,16 @@ export function isDifferentiable(f: Function): boolean {
 }
 
 const SETUP_HELP =
-  "tsgrad's transformer did not compile this function. Mark it /** @differentiable */ and build with " +
+  "tsgrad's transformer did not compile this function: mark it /** @differentiable */ and build with " +
   'the transformer: tsconfig "plugins": [{ "transform": "tsgrad/transformer" }] and `tspc` (ts-patch), ' +
   'the Vite/Vitest plugin `tsgrad/vite`, or generated code from `tsgrad gen`. See the README, "Setup".';
+
+const REFUSED_HELP = "If the build reported a tsgrad error (TS94xxx) for this function, tsgrad refused it and that error says why. Otherwise:";
 
 function compiled(f: Function, api: string): CompiledGradient {
   if (typeof f !== "function") throw new TypeError(`tsgrad: ${api}(f) needs a function, got ${typeof f}`);
   const found = registry.get(f);
-  if (!found) throw new Error(`tsgrad: ${api}(${f.name || "<anonymous>"}) has no gradient. ${SETUP_HELP}`);
+  if (!found) throw new Error(`tsgrad: ${api}(${f.name || "<anonymous>"}) has no gradient. ${REFUSED_HELP} ${SETUP_HELP}`);
   return found;
 }
 

@@ -109,4 +109,10 @@ describe("refused at compile time, at the node", () => {
     expect(js).toContain("export function bound_grad(");
     expect(js).not.toContain("bad_grad");
   });
+  it("94006 up a chain of callers declared before their callees; a namesake's refusal refuses nothing", () => {
+    const chain = refusals(`/** @differentiable */\nexport function top(x: number): number { return mid(x) * 2; }\n/** @differentiable */\nexport function mid(x: number): number { return bad(x) + 1; }\n/** @differentiable */\nexport function bad(x: number): number { for (const k in {}) {} return x; }\n`);
+    expect(chain.map((d) => [d.code, d.line, d.at]).sort((a, b) => Number(a[1]) - Number(b[1]))).toEqual([[94006, 2, "mid"], [94006, 4, "bad"], [94002, 6, "for (const k in {}) {}"]]);
+    const namesakes = refusals(`export class A {\n  /** @differentiable */\n  static f(x: number): number { for (const k in {}) {} return x; }\n}\nexport class B {\n  /** @differentiable */\n  static f(x: number): number { return x * x; }\n}\n/** @differentiable */\nexport function g(x: number): number { const n = A.f(2); return B.f(x) * n; }\n`);
+    expect(namesakes.map((d) => d.code)).toEqual([94002]);
+  });
 });

@@ -77,7 +77,9 @@ describe("CommonJS output", () => {
     const js = outputs.get(join(dir, "main.cjs"))!;
     // Its own require (tsc's for the user's `saved` is helpers_1-style and unusable by generated code).
     expect(js).toMatch(/const \{ [^}]*saved: saved_2[^}]*registerGradient[^}]*\} = require\("tsgrad"\);/);
-    expect(js).toMatch(/const \{ square_grad, softplusDerivative \} = require\("\.\/helpers\.cjs"\);/);
+    // The user's module as an object, read at each use (a cycle of requires finds it complete by then).
+    expect(js).toMatch(/^const helpers_module = require\("\.\/helpers\.cjs"\);$/m);
+    expect(js).toMatch(/function f_grad[\s\S]*= helpers_module\.square_grad\(x\);/);
     // f_grad's forward pass calls the helper as tsc rewrote the user's call.
     expect(js).toMatch(/function f_grad[\s\S]*\(0, helpers_cjs_1\.square\)\(x\)/);
     expect(outputs.get(join(dir, "helpers.cjs"))).toMatch(/^exports\.square_grad = square_grad;$/m);
@@ -98,6 +100,109 @@ describe("CommonJS output", () => {
     expect(js).toMatch(/^import \{ [^}]*registerGradient[^}]*\} from "tsgrad";$/m);
     expect(js).not.toMatch(/require\(/);
   });
+});
+
+describe("CommonJS: names generated code shares with the file's imports", () => {
+  const cjs = (files: Record<string, string>, entry: string) => {
+    const { dir, diagnostics } = emitProject(files, { module: ts.ModuleKind.NodeNext });
+    expect(errorsOf(diagnostics)).toEqual([]);
+    return require(join(dir, entry));
+  };
+  it("a temporary, a parameter or a local named like an import is the function's own, not the import", () => {
+    const m = cjs(
+      {
+        "c.cts": "export const scale = 10;\nexport const dy = 5;\nexport const K = 7;\n",
+        "main.cts": `import { grad, sum, type Matrix } from "tsgrad";
+import { scale, dy, K } from "./c.cjs";
+/** @differentiable */
+export function total(W: Matrix): number { return sum(W) * scale * dy; }
+/** @differentiable */
+export function f(x: number, y: number): number { return Math.sin(x * y + Math.exp(x)) * x; }
+/** @differentiable */
+export function g(scale: number, y: number): number { return scale * y; }
+/** @differentiable */
+export function h(x: number): number { const K = x * 2; return K * x; }
+export const grads = () => ({ f: grad(f)(0.5, 0.25), g: grad(g)(2, 3), h: grad(h)(3) });
+`,
+      },
+      "main.cjs",
+    );
+    const r = m.grads();
+    expectClose(r.f, numericGradient(m.f, [0.5, 0.25]));
+    expect(r.g).toEqual([3, 2]);
+    expect(r.h).toEqual([12]);
+  });
+
+  it("a cycle of requires: a derivative from a module still loading is read when called", () => {
+    const m = cjs(
+      {
+        "a.cts": `import { useIt } from "./b.cjs";
+export function soft(x: number): number { return Math.log1p(Math.exp(x)); }
+/** @derivative soft */
+export const softD = (x: number, y: number, dy: number): [number] => [dy / (1 + Math.exp(-x))];
+export const viaB = (x: number) => useIt(x);
+`,
+        "b.cts": `import { grad } from "tsgrad";
+import { soft } from "./a.cjs";
+/** @differentiable */
+export function useIt(x: number): number { return 2 * soft(x); }
+export const gradUseIt = (x: number) => grad(useIt)(x);
+`,
+        "main.cts": `import "./a.cjs";\nexport { gradUseIt } from "./b.cjs";\n`,
+      },
+      "main.cjs",
+    );
+    expect(m.gradUseIt(0.3)[0]).toBeCloseTo(2 / (1 + Math.exp(-0.3)), 15);
+  });
+});
+
+describe("imports the user wrote that generated code would reuse", () => {
+  const sources = (ext: string) => ({
+    [`d.${ext}ts`]: `export function softplus(x: number): number { return Math.log1p(Math.exp(x)); }
+/** @derivative softplus */
+export function softplusD(x: number, y: number, dy: number): [number] { return [dy / (1 + Math.exp(-x))]; }
+`,
+    [`main.${ext}ts`]: `import { grad, registerGradient } from "tsgrad";
+import { softplus } from "./d.${ext}js";
+import { softplusD } from "./d.${ext}js"; // only for its tag: tsc drops this import
+/** @differentiable */
+export function f(x: number): number { return 3 * softplus(x); }
+export const grads = () => grad(f)(0.4);
+export const registered = typeof registerGradient;
+`,
+  });
+  for (const [format, ext, load] of [["ES modules", "m", (p: string) => import(p)], ["CommonJS", "c", async (p: string) => require(p)]] as const) {
+    it(`${format}: registerGradient imported by the file, and a derivative imported only for its tag`, async () => {
+      const { dir, diagnostics } = emitProject(sources(ext), { module: ts.ModuleKind.NodeNext });
+      expect(errorsOf(diagnostics)).toEqual([]);
+      const m = await load(join(dir, `main.${ext}js`));
+      expect(m.grads()[0]).toBeCloseTo(3 / (1 + Math.exp(-0.4)), 15);
+    });
+  }
+});
+
+describe("callees reached through a re-export or a default export", () => {
+  const sources = (ext: string) => ({
+    [`helpers.${ext}ts`]: "/** @differentiable */\nexport function square(v: number): number { return v * v; }\n",
+    [`cube.${ext}ts`]: "/** @differentiable */\nexport default function cube(v: number): number { return v * v * v; }\n",
+    [`index.${ext}ts`]: `export { square as sqr } from "./helpers.${ext}js";\nexport { default as theCube } from "./cube.${ext}js";\n`,
+    [`main.${ext}ts`]: `import { grad } from "tsgrad";
+import { sqr, theCube } from "./index.${ext}js";
+import * as C from "./cube.${ext}js";
+/** @differentiable */
+export function f(x: number): number { return sqr(x) + theCube(x) + C.default(x); }
+export const grads = () => grad(f)(2);
+`,
+  });
+  for (const [format, ext, load] of [["ES modules", "m", (p: string) => import(p)], ["CommonJS", "c", async (p: string) => require(p)]] as const) {
+    it(`${format}: export { square as sqr }, export { default as theCube }, C.default(x)`, async () => {
+      const { dir, diagnostics, outputs } = emitProject(sources(ext), { module: ts.ModuleKind.NodeNext });
+      expect(errorsOf(diagnostics)).toEqual([]);
+      expect(outputs.get(join(dir, `main.${ext}js`))).toMatch(ext === "m" ? /import \{ square_grad as sqr_grad \} from "\.\/helpers\.mjs";/ : /helpers_module = require\("\.\/helpers\.cjs"\)/);
+      const m = await load(join(dir, `main.${ext}js`));
+      expect(m.grads()).toEqual([2 * 2 + 3 * 4 + 3 * 4]);
+    });
+  }
 });
 
 describe("unsupported module formats", () => {

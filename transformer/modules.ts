@@ -2,16 +2,22 @@
 // its `sq_grad`) under the module format tsc emits the file in.
 //
 // ES modules need nothing: the imports generated code adds are written as `import` and tsc
-// prints them as they are. CommonJS needs two things, because tsc's CommonJS transform rewrites
-// only the references it can trace to the user's source, and generated identifiers have none:
+// prints them as they are. CommonJS needs more, because tsc's CommonJS transform rewrites only
+// the references it can trace to the user's source, and generated identifiers have none:
 //
 //   import { sq } from "./helpers";          const helpers_1 = require("./helpers");
-//   /* f_grad uses sq and sq_grad */   →    const { saved, sq_grad } = require(...)   (1)
-//                                            f_grad: ... (0, helpers_1.sq)(x) ...      (2)
+//   /* f_grad uses sq, sq_grad, saved */ →  const { saved } = require("tsgrad");              (1)
+//                                            const helpers_module = require("./helpers");     (2)
+//                                            f_grad: ... (0, helpers_1.sq)(x) ...             (3)
+//                                                    ... helpers_module.sq_grad(x) ...        (2)
 //
-//   (1) generated code's own imports are written as `require` declarations (requireOf);
-//   (2) an identifier of generated code naming one of the user's imports is tied to that import
-//       (linkImportedNames), so tsc rewrites it as it rewrites the user's own references.
+//   (1) the runtime's names, destructured: the runtime never requires the user's modules back;
+//   (2) names from the user's modules, read from the module object at each use, as tsc reads its
+//       own helpers_1.sq: under a cycle of requires, a destructuring would run before the other
+//       module had defined them;
+//   (3) an identifier naming one of the user's imports, not declared by the generated function
+//       itself, is tied to that import (its original node), so tsc rewrites it as it rewrites the
+//       user's own references.
 
 import ts from "typescript";
 
@@ -31,37 +37,79 @@ export function moduleFormatOf(file: ts.SourceFile, options: ts.CompilerOptions)
   return { unsupported: (ts.ModuleKind[kind] ?? String(kind)).toLowerCase() };
 }
 
-/** ["saved", "sq_grad as sq_grad_2"], "./helpers" → `const { saved, sq_grad: sq_grad_2 } = require("./helpers");` */
-export function requireOf(names: string[], from: string): ts.Statement {
+/** Where generated code finds a name under CommonJS: `helpers_module.sq_grad`. */
+export type ModuleMembers = Map<string, { module: string; name: string }>;
+
+/**
+ * The require declarations for generated code's imports (module → "name" or "name as local"),
+ * and where each local name of a user module's export is found:
+ *   "tsgrad": ["saved"]            → const { saved } = require("tsgrad");
+ *   "./helpers": ["sq_grad"]       → const helpers_module = require("./helpers");   sq_grad → helpers_module.sq_grad
+ * `taken`: names the file already uses, which a module's variable must not be.
+ */
+export function commonJsImports(imports: ReadonlyMap<string, ReadonlySet<string>>, runtime: string, taken: ReadonlySet<string>): { statements: ts.Statement[]; members: ModuleMembers } {
   const f = ts.factory;
-  const elements = names.map((n) => {
-    const [name, alias] = n.split(" as ");
-    return f.createBindingElement(undefined, alias ? name : undefined, alias ?? name);
-  });
-  const call = f.createCallExpression(f.createIdentifier("require"), undefined, [f.createStringLiteral(from)]);
-  const declaration = f.createVariableDeclaration(f.createObjectBindingPattern(elements), undefined, undefined, call);
-  return f.createVariableStatement(undefined, f.createVariableDeclarationList([declaration], ts.NodeFlags.Const));
+  const statements: ts.Statement[] = [];
+  const members: ModuleMembers = new Map();
+  const used = new Set(taken);
+  for (const [from, names] of imports) {
+    const parsed = [...names].map((n) => n.split(" as ")).map(([name, alias]) => ({ name, local: alias ?? name }));
+    const call = f.createCallExpression(f.createIdentifier("require"), undefined, [f.createStringLiteral(from)]);
+    if (from === runtime) {
+      const elements = parsed.map((p) => f.createBindingElement(undefined, p.local === p.name ? undefined : p.name, p.local));
+      statements.push(constStatement(f.createObjectBindingPattern(elements), call));
+      continue;
+    }
+    const base = `${(from.split("/").pop() ?? "module").replace(/\.[cm]?js$/, "").replace(/[^A-Za-z0-9_$]/g, "_")}_module`;
+    let module = base;
+    for (let i = 2; used.has(module); i++) module = `${base}_${i}`;
+    used.add(module);
+    statements.push(constStatement(f.createIdentifier(module), call));
+    for (const p of parsed) members.set(p.local, { module, name: p.name });
+  }
+  return { statements, members };
+}
+
+function constStatement(name: ts.BindingName, value: ts.Expression): ts.Statement {
+  return ts.factory.createVariableStatement(undefined, ts.factory.createVariableDeclarationList([ts.factory.createVariableDeclaration(name, undefined, undefined, value)], ts.NodeFlags.Const));
 }
 
 /**
- * Ties each identifier of generated code that names one of the file's value imports to that
- * import's binding (as its original node), so that tsc's CommonJS transform, which follows
- * original nodes back to the source, rewrites `sq(x)` to `(0, helpers_1.sq)(x)` as it does the
- * user's own call. Declared names, property names and type positions are left alone.
+ * A generated function (or statement) for CommonJS output: each reference to a name it does not
+ * declare itself is tied to the user's import of that name (3 above), or read from the module
+ * object that holds it (2); declared names, property names and types are left alone.
  */
-export function linkImportedNames(nodes: readonly ts.Node[], file: ts.SourceFile): void {
+export function toCommonJs<T extends ts.Node>(node: T, file: ts.SourceFile, members: ModuleMembers, context: ts.TransformationContext): T {
   const imported = importBindings(file);
-  if (imported.size === 0) return;
-  const visit = (node: ts.Node, parent: ts.Node | undefined): void => {
-    if (ts.isTypeNode(node)) return;
-    if (ts.isIdentifier(node) && parent && isReference(node, parent)) {
-      const binding = imported.get(node.text);
-      if (binding) ts.setOriginalNode(node, binding);
-      return;
+  const declared = declaredNames(node);
+  const visit = (n: ts.Node, parent: ts.Node | undefined): ts.Node => {
+    if (ts.isTypeNode(n)) return n;
+    if (ts.isIdentifier(n) && parent && isReference(n, parent) && !declared.has(n.text)) {
+      const member = members.get(n.text);
+      if (member) return ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier(member.module), member.name);
+      const binding = imported.get(n.text);
+      if (binding) ts.setOriginalNode(n, binding);
+      return n;
     }
-    ts.forEachChild(node, (child) => visit(child, node));
+    return ts.visitEachChild(n, (child) => visit(child, n), context);
   };
-  for (const n of nodes) visit(n, undefined);
+  return visit(node, undefined) as T;
+}
+
+/** Every name `node` declares: parameters, variables, destructured names, functions. */
+function declaredNames(node: ts.Node): Set<string> {
+  const names = new Set<string>();
+  const bind = (name: ts.BindingName): void => {
+    if (ts.isIdentifier(name)) names.add(name.text);
+    else name.elements.forEach((e) => !ts.isOmittedExpression(e) && bind(e.name));
+  };
+  const visit = (n: ts.Node): void => {
+    if (ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isBindingElement(n)) bind(n.name);
+    if ((ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n)) && n.name) names.add(n.name.text);
+    ts.forEachChild(n, visit);
+  };
+  visit(node);
+  return names;
 }
 
 /** The file's value imports, by local name → the identifier that binds it. */

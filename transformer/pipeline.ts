@@ -23,7 +23,7 @@ import { type FunctionReport, loopReports } from "./report.js";
 import { preaccumulate } from "./preaccumulate.js";
 import { withFiniteChecks } from "./finite.js";
 import { fuse } from "./fuse.js";
-import { linkImportedNames, moduleFormatOf, requireOf } from "./modules.js";
+import { commonJsImports, moduleFormatOf, toCommonJs } from "./modules.js";
 import { skipZeroGradients } from "./sparse.js";
 import { poolMatrices } from "./pool.js";
 import { save } from "./save.js";
@@ -444,23 +444,56 @@ function definedIn(fn: StagedFunction): string[] {
 }
 
 /**
- * The expression naming a callee's generated gradient at a call site: `g(x)` → `g_grad`,
- * `m.g(x)` → `m.g_grad`. A callee imported by name gets its `g_grad` imported from the same module.
+ * The expression naming a callee's generated gradient at a call site, and the import it needs:
+ *   g(x), g declared in this file                    → g_grad
+ *   g(x), import { g } from "./m.js"                 → g_grad, imported from "./m.js"
+ *   sqr(x), import { sqr } from "./index.js", which re-exports square under that name
+ *                                                    → sqr_grad: square_grad imported as sqr_grad from
+ *                                                      square's own module (the re-export has no square_grad)
+ *   M.g(x), M.default(x) (a namespace, a class)      → M.g_grad, M.cube_grad (the default export cube's)
  */
-function gradOf(callee: Differentiable, call: ts.CallExpression, ctx: FileContext): Expr {
-  const text = `${call.expression.getText()}_grad`;
-  if (ts.isIdentifier(call.expression)) {
-    const symbol = ctx.checker.getSymbolAtLocation(call.expression);
-    const decl = symbol?.declarations?.[0];
-    if (decl && (ts.isImportSpecifier(decl) || ts.isImportClause(decl))) {
-      const from = (ts.isImportSpecifier(decl) ? decl.parent.parent.parent : decl.parent).moduleSpecifier as ts.StringLiteral;
-      const imported = `${callee.name}_grad`;
-      addImport(ctx.imports, from.text, imported === text ? imported : `${imported} as ${text}`);
-    }
+function gradientReference(callee: Differentiable, call: ts.CallExpression, ctx: FileContext): { text: string; from?: string; imported?: string } {
+  const expr = call.expression;
+  const imported = `${callee.name}_grad`;
+  if (ts.isIdentifier(expr)) {
+    const decl = ctx.checker.getSymbolAtLocation(expr)?.declarations?.[0];
+    const text = `${expr.text}_grad`;
+    if (!decl || !(ts.isImportSpecifier(decl) || ts.isImportClause(decl))) return { text };
+    const specifier = (ts.isImportSpecifier(decl) ? decl.parent.parent.parent : decl.parent).moduleSpecifier as ts.StringLiteral;
+    return { text, imported, from: declaringModule(specifier, callee, ctx) };
   }
+  if (ts.isPropertyAccessExpression(expr) && expr.name.text !== callee.name) {
+    const specifier = namespaceSpecifier(expr.expression, ctx);
+    if (specifier && declaringModule(specifier, callee, ctx) === specifier.text) return { text: `${expr.expression.getText()}.${imported}` };
+  }
+  return { text: `${expr.getText()}_grad` };
+}
+
+/**
+ * The module to import a callee's generated functions from: the one the user imported it from,
+ * unless that one only re-exports it under another name (`export { square as sqr }`, which does not
+ * re-export square_grad): then the callee's own module, by a relative path.
+ */
+function declaringModule(specifier: ts.StringLiteral, callee: Differentiable, ctx: FileContext): string {
+  const target = ctx.checker.getSymbolAtLocation(specifier)?.valueDeclaration;
+  const own = callee.fn.getSourceFile();
+  if (!target || target === own || own.isDeclarationFile || /[\\/]node_modules[\\/]/.test(own.fileName)) return specifier.text;
+  return moduleSpecifier(ctx.file.fileName, own.fileName);
+}
+
+/** `M` in `M.g(x)`, bound by `import * as M from "./m.js"` → the "./m.js" literal. */
+function namespaceSpecifier(expr: ts.Expression, ctx: FileContext): ts.StringLiteral | undefined {
+  const decl = ts.isIdentifier(expr) ? ctx.checker.getSymbolAtLocation(expr)?.declarations?.[0] : undefined;
+  return decl && ts.isNamespaceImport(decl) ? (decl.parent.parent.moduleSpecifier as ts.StringLiteral) : undefined;
+}
+
+/** gradientReference's expression, with its import added to the file's. */
+function gradOf(callee: Differentiable, call: ts.CallExpression, ctx: FileContext): Expr {
   if (ts.isMethodDeclaration(callee.fn) && !ts.isPropertyAccessExpression(call.expression)) {
     throw new DiffError(Code.UnsupportedExpression, call, "call the method through its class, `Model.m(x)`");
   }
+  const { text, from, imported } = gradientReference(callee, call, ctx);
+  if (from && imported) addImport(ctx.imports, from, imported === text ? imported : `${imported} as ${text}`);
   return { k: "global", text };
 }
 
@@ -567,7 +600,25 @@ function boundNames(custom: CustomDerivative, ctx: FileContext): Bound[] {
       found.push({ text: `${bindings.name.text}.${custom.exportedAs}`, root: bindings.name.text, binding: bindings });
     }
   }
-  return found;
+  // tsc drops an import the file reads nowhere (`import { softplusD }` there only for its tag):
+  // generated code cannot lean on it, and imports the derivative itself.
+  const read = valueReads(ctx);
+  return found.filter((b) => read.has(b.binding!));
+}
+
+/** The import bindings the file reads as values somewhere (tsc keeps those imports), by declaration. */
+function valueReads(ctx: FileContext): Set<ts.Declaration> {
+  const read = new Set<ts.Declaration>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isImportDeclaration(n) || ts.isTypeNode(n)) return;
+    if (ts.isIdentifier(n)) {
+      const decl = declarationOf(ctx.checker.getSymbolAtLocation(n));
+      if (decl && (ts.isImportSpecifier(decl) || ts.isImportClause(decl) || ts.isNamespaceImport(decl))) read.add(decl);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(ctx.file);
+  return read;
 }
 
 const declarationOf = (symbol: ts.Symbol | undefined) => symbol?.declarations?.[0];
@@ -596,6 +647,8 @@ interface FilePlan {
   ctx: FileContext;
   compiled: Map<ts.Node, CompiledFunction>;
   diagnostics: ts.Diagnostic[];
+  /** The runtime's registerGradient as the file names it (the user's own import of it, or one generated code adds). */
+  register: string;
 }
 
 function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage, commonJs = false, options: TransformOptions = {}): FilePlan {
@@ -609,18 +662,26 @@ function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage, co
       diagnostics.push(...result.map(toDiagnostic));
       ctx.refused.add(d.fn);
     } else compiled.set(d.anchor, result);
-    refusals(program).set(d.fn, Array.isArray(result));
   }
-  // A function calling a refused one would call its missing g_grad: refused too, at the call.
-  for (const d of functions) {
-    const c = compiled.get(d.anchor);
-    const call = c ? callOfRefused(d, ctx, c.members) : undefined;
-    if (!call) continue;
-    compiled.delete(d.anchor);
-    ctx.refused.add(d.fn);
-    diagnostics.push(toDiagnostic(call));
+  // A function calling a refused one would call its missing g_grad: refused too, at the call,
+  // and so on up the callers (until nothing changes: callers may come before their callees).
+  // This file's functions answer from ctx.refused meanwhile, without being compiled again.
+  for (const d of functions) refusals(program).set(d.fn, ctx.refused.has(d.fn));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const d of functions) {
+      const c = compiled.get(d.anchor);
+      const call = c ? callOfRefused(d, ctx, c.members) : undefined;
+      if (!call) continue;
+      compiled.delete(d.anchor);
+      ctx.refused.add(d.fn);
+      diagnostics.push(toDiagnostic(call));
+      changed = true;
+    }
   }
-  return { ctx, compiled, diagnostics: uniqueDiagnostics(diagnostics) };
+  for (const d of functions) refusals(program).set(d.fn, ctx.refused.has(d.fn));
+  const register = stageName === "final" && compiled.size > 0 ? runtimeName(ctx, REGISTER) : REGISTER;
+  return { ctx, compiled, diagnostics: uniqueDiagnostics(diagnostics), register };
 }
 
 /** Per program: each @differentiable function met so far → whether tsgrad refuses it. */
@@ -655,14 +716,15 @@ function isRefused(d: Differentiable, program: ts.Program): boolean {
  *   bad(x) → `bad` has no gradient: tsgrad refused it (model.ts:3; see the error there); ...
  */
 function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts.Node[]): DiffError | undefined {
-  const used = identifierTexts(members);
+  const used = generatedReferences(members);
   let found: DiffError | undefined;
   const visit = (n: ts.Node): void => {
     if (found) return;
     if (ts.isCallExpression(n)) {
       const target = resolveFunction(ctx.checker, n.expression);
-      const local = ts.isPropertyAccessExpression(n.expression) ? n.expression.name.text : n.expression.getText();
-      const needed = ["_grad", "_forward", "_backward"].some((suffix) => used.has(local + suffix));
+      const callee = n.expression.getText();
+      const gradient = target && target !== "unmarked" ? gradientReference(target, n, ctx).text : "";
+      const needed = used.has(gradient) || ["_forward", "_backward"].some((suffix) => used.has(callee + suffix));
       if (needed && target && target !== "unmarked" && target.fn !== d.fn && (ctx.refused.has(target.fn) || isRefused(target, ctx.program))) {
         const at = shortPosition(target.fn.name ?? target.fn);
         found = new DiffError(Code.NotDifferentiableCall, n.expression, `\`${target.name}\` has no gradient: tsgrad refused it (${at}; see the error there), and this call would need it; fix \`${target.name}\` first`);
@@ -674,14 +736,17 @@ function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts
   return found;
 }
 
-/** Every identifier's text in generated nodes, property names included. */
-function identifierTexts(nodes: readonly ts.Node[]): Set<string> {
+/** What generated nodes name: each identifier, and each `a.b` in full (`A.f_grad`, not `B.f_grad`'s `f_grad`). */
+function generatedReferences(nodes: readonly ts.Node[]): Set<string> {
   const texts = new Set<string>();
-  const visit = (n: ts.Node): void => {
-    if (ts.isIdentifier(n)) texts.add(n.text);
-    ts.forEachChild(n, visit);
+  const text = (n: ts.Expression): string | undefined =>
+    ts.isIdentifier(n) ? n.text : ts.isPropertyAccessExpression(n) ? `${text(n.expression) ?? "?"}.${n.name.text}` : n.kind === ts.SyntaxKind.ThisKeyword ? "this" : undefined;
+  const visit = (n: ts.Node, parent?: ts.Node): void => {
+    const partOfAccess = parent && ts.isPropertyAccessExpression(parent) && parent.name === n;
+    if ((ts.isIdentifier(n) && !partOfAccess) || ts.isPropertyAccessExpression(n)) texts.add(text(n as ts.Expression) ?? "");
+    ts.forEachChild(n, (child) => visit(child, n));
   };
-  nodes.forEach(visit);
+  nodes.forEach((n) => visit(n));
   return texts;
 }
 
@@ -693,9 +758,9 @@ function derivativeProblems(program: ts.Program, file: ts.SourceFile): ts.Diagno
 }
 
 /** registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward }) for a function. */
-function registrationOf(c: CompiledFunction): ts.Statement {
+function registrationOf(c: CompiledFunction, register: string): ts.Statement {
   const names = generatedNames(c.d.name);
-  return emit.emitRegistration(emit.identifier(REGISTER), emit.identifier(c.d.name), {
+  return emit.emitRegistration(emit.identifier(register), emit.identifier(c.d.name), {
     grad: c.vector ? undefined : emit.identifier(names.grad),
     gradInto: c.vector ? undefined : emit.identifier(names.gradInto),
     gradChecked: c.checked ? emit.identifier(names.gradChecked) : undefined,
@@ -710,12 +775,12 @@ function parameterTexts(d: Differentiable): string[] {
 }
 
 /** static { registerGradient(this.prototype.m, { grad: this.prototype.m_grad, ... }); } for methods. */
-function staticRegistration(methods: readonly CompiledFunction[]): ts.ClassElement {
+function staticRegistration(methods: readonly CompiledFunction[], register: string): ts.ClassElement {
   const registrations = methods.map((c) => {
     const isStatic = (ts.getModifiers(c.d.fn) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
     const owner = isStatic ? ts.factory.createThis() : emit.propertyOf(ts.factory.createThis(), "prototype");
     const names = generatedNames(c.d.name);
-    return emit.emitRegistration(emit.identifier(REGISTER), emit.propertyOf(owner, c.d.name), {
+    return emit.emitRegistration(emit.identifier(register), emit.propertyOf(owner, c.d.name), {
       grad: c.vector ? undefined : emit.propertyOf(owner, names.grad),
       gradInto: c.vector ? undefined : emit.propertyOf(owner, names.gradInto),
       gradChecked: c.checked ? emit.propertyOf(owner, names.gradChecked) : undefined,
@@ -730,11 +795,20 @@ function staticRegistration(methods: readonly CompiledFunction[]): ts.ClassEleme
  * What generated code needs at the top of the file: imports (the runtime's registerGradient,
  * other modules' f_grad and derivatives), then the aliases of the file's own function derivatives.
  */
-function importsOf(plan: FilePlan, stageName: Stage): ts.Statement[] {
-  if (stageName === "final" && plan.compiled.size > 0) addImport(plan.ctx.imports, RUNTIME, REGISTER);
-  const importOrRequire = plan.ctx.commonJs ? requireOf : importOf;
-  const imports = [...plan.ctx.imports].map(([from, names]) => importOrRequire([...names], from));
+function importsOf(plan: FilePlan): ts.Statement[] {
+  const imports = [...plan.ctx.imports].map(([from, names]) => importOf([...names], from));
   return [...imports, ...(aliasesAfter(plan.ctx).get(plan.ctx.file) ?? [])];
+}
+
+/**
+ * Under CommonJS: the requires for generated code's imports (modules.ts), with the generated
+ * functions rewritten to reach the names through them, and the aliases of the file's derivatives.
+ */
+function requiresOf(plan: FilePlan, context: ts.TransformationContext): ts.Statement[] {
+  const { ctx, compiled } = plan;
+  const { statements, members } = commonJsImports(ctx.imports, RUNTIME, new Set([...topLevelNames(ctx.file), ...ctx.generated]));
+  for (const c of compiled.values()) c.members = c.members.map((m) => toCommonJs(m, ctx.file, members, context));
+  return [...statements, ...(aliasesAfter(ctx).get(ctx.file) ?? [])];
 }
 
 /**
@@ -769,7 +843,7 @@ export function transformFile(file: ts.SourceFile, program: ts.Program, context:
   const plan = planFile(file, program, stageName, format === "commonjs", options);
   const { compiled, diagnostics } = plan;
   if (compiled.size === 0 && !mentionsApi(file)) return { file, diagnostics, compiled: [] };
-  if (plan.ctx.commonJs) linkImportedNames([...[...compiled.values()].flatMap((c) => c.members), ...[...aliasesAfter(plan.ctx).values()].flat()], file);
+  const imports = plan.ctx.commonJs ? requiresOf(plan, context) : importsOf(plan);
 
   const aliases = aliasesAfter(plan.ctx);
   const withGenerated = <T extends ts.Node>(nodes: readonly T[]): T[] =>
@@ -777,7 +851,7 @@ export function transformFile(file: ts.SourceFile, program: ts.Program, context:
       const alias = (aliases.get(ts.getOriginalNode(n)) ?? []) as unknown as T[];
       const c = compiled.get(ts.getOriginalNode(n));
       if (!c) return [n, ...alias];
-      const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c)];
+      const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c, plan.register)];
       return [n, ...alias, ...(c.members as unknown as T[]), ...(registration as unknown as T[])];
     });
 
@@ -793,7 +867,7 @@ export function transformFile(file: ts.SourceFile, program: ts.Program, context:
     return visited;
   };
   const statements = withGenerated(file.statements.map((s) => visit(s) as ts.Statement));
-  return { file: ts.factory.updateSourceFile(file, [...importsOf(plan, stageName), ...statements]), diagnostics, compiled: [...compiled.values()] };
+  return { file: ts.factory.updateSourceFile(file, [...imports, ...statements]), diagnostics, compiled: [...compiled.values()] };
 }
 
 /** `module: amd` (umd, system): one error at each @differentiable function, saying what works. */
@@ -816,7 +890,7 @@ function withMethodGradients<T extends ts.ClassDeclaration | ts.ClassExpression>
   const methods = compiledMethodsOf(ts.getOriginalNode(cls) as T, plan);
   if (methods.length === 0) return cls;
   const members = cls.members.flatMap((m) => [m, ...((plan.compiled.get(ts.getOriginalNode(m))?.members ?? []) as ts.ClassElement[])]);
-  if (stageName === "final") members.push(staticRegistration(methods));
+  if (stageName === "final") members.push(staticRegistration(methods, plan.register));
   const f = ts.factory;
   return (ts.isClassDeclaration(cls)
     ? f.updateClassDeclaration(cls, cls.modifiers, cls.name, cls.typeParameters, cls.heritageClauses, members)
@@ -907,7 +981,7 @@ export function transformToText(file: ts.SourceFile, program: ts.Program, stageN
   const edits: { pos: number; end: number; text: string }[] = [];
 
   for (const [anchor, c] of plan.compiled) {
-    const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c)];
+    const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c, plan.register)];
     const chunks = [...c.members, ...registration].map(print);
     edits.push({ pos: anchor.end, end: anchor.end, text: `\n\n${chunks.join("\n\n")}` });
   }
@@ -918,7 +992,7 @@ export function transformToText(file: ts.SourceFile, program: ts.Program, stageN
     }
     if ((ts.isClassDeclaration(node) || ts.isClassExpression(node)) && stageName === "final") {
       const methods = compiledMethodsOf(node, plan);
-      if (methods.length) edits.push({ pos: node.members.end, end: node.members.end, text: `\n\n${print(staticRegistration(methods))}\n` });
+      if (methods.length) edits.push({ pos: node.members.end, end: node.members.end, text: `\n\n${print(staticRegistration(methods, plan.register))}\n` });
     }
     ts.forEachChild(node, walk);
   };
@@ -927,7 +1001,7 @@ export function transformToText(file: ts.SourceFile, program: ts.Program, stageN
   for (const [statement, aliases] of aliasesAfter(plan.ctx)) {
     if (statement !== file) edits.push({ pos: statement.end, end: statement.end, text: `\n${aliases.map(print).join("\n")}` });
   }
-  const imports = importsOf(plan, stageName).map(print);
+  const imports = importsOf(plan).map(print);
   if (imports.length) {
     const lastImport = [...file.statements].reverse().find(ts.isImportDeclaration);
     const at = lastImport ? lastImport.end : afterHeaderComment(file.text);
