@@ -114,6 +114,43 @@ export function f(w: number, b: number): number { return softplus(w * b) + b; }`
     for (const args of [[0.3, -0.2], [2, 1]]) expectClose(m.f_grad(...args), numericGradient(m.f, args));
     expect(m.f_grad(1, 800)).toEqual([800, 2]); // sigmoid(800) = 1, where exp(800) / (1 + exp(800)) is NaN
   });
+
+  it("a call's result used on some paths only: the derivative reads a gradient declared before the branch", async () => {
+    // The derivative's call comes after the branch that adds into du and reads it; du was declared
+    // inside the branch (ReferenceError: du is not defined). Same cause as recursive calls'
+    // g_backward(cache, du), tested in test/recursion.test.ts.
+    const { module: m } = await compile(`
+export function sp(x: number): number { return Math.log1p(Math.exp(x)); }
+/** @derivative sp */
+export function spD(x: number, y: number, dy: number): [number] { return [dy / (1 + Math.exp(-x))]; }
+/** @differentiable */
+export function f(x: number): number {
+  const u = sp(x * 0.5);
+  return x > 1 ? u * x : x;
+}
+/** @differentiable */
+export function g(x: number, y: number): number {
+  let s = y;
+  for (let i = 0; i < 3; i++) {
+    const u = sp(s * x);
+    if (u > 1.2) break;
+    s += u * y;
+  }
+  return s;
+}`);
+    const sigmoid = (t: number) => 1 / (1 + Math.exp(-t));
+    // f = x sp(x / 2) for x > 1, f' = sp(x / 2) + x σ(x / 2) / 2; else f' = 1.
+    for (const x of [3, 1.4, 0.6, -2]) {
+      const df = x > 1 ? Math.log1p(Math.exp(x / 2)) + (x * sigmoid(x / 2)) / 2 : 1;
+      expectClose(m.f_grad(x), [df], 1e-12);
+      expectClose(m.f_grad(x), numericGradient(m.f, [x]));
+      expect(m.f_backward(m.f_forward(x).cache, 2)).toEqual([2 * m.f_grad(x)[0]]);
+    }
+    for (const args of [[0.5, 0.3], [0.2, 0.9], [1.5, 0.4], [-0.7, 1.1]]) {
+      expectClose(m.g_grad(...args), numericGradient(m.g, args));
+      expect(m.g_backward(m.g_forward(...args).cache, 1)).toEqual(m.g_grad(...args));
+    }
+  });
 });
 
 describe("stopGradient", () => {

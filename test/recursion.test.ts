@@ -6,7 +6,9 @@
 //
 // Checked: gradients (grad, valueAndGrad, vjp run twice, gradInto) against central differences
 // and derivations by hand, for direct, double, mutual and branching recursion and recursion in
-// loops; the number of levels each pass runs (counted, not timed); the generated code and its strict typing
+// loops; a call's result used on some paths only (a branch, a ternary, a loop that breaks or
+// returns), where the callee's backward pass reads a gradient the branch adds into; the number of
+// levels each pass runs (counted, not timed); the generated code and its strict typing
 // (the golden file test/baselines/recursion.powRec.ts is checked by test/baselines.test.ts).
 
 import ts from "typescript";
@@ -313,12 +315,205 @@ describe("gradients of recursive functions", () => {
 
   it("deep recursion: 2,000 levels, once each way", async () => {
     // The backward pass recurses as deep as the forward pass. (Not interpreted code's limit: with
-    // Node's default stack, the first calls, before V8 compiles them, reach about 3,500 levels
-    // backward, where each level destructures the callee's gradients; compiled, over 8,000.)
+    // Node's default stack, a fresh process's first calls, before V8 optimizes them, reach about
+    // 5,900 levels backward (4,000 when each level destructured the callee's gradients); once
+    // optimized, about 8,800; powRec itself, about 8,800 and 13,700.)
     const m = await loaded;
     const [x, n] = [1.0001, 2000];
     expectClose(m.powRec_grad(x, n), [hand.powRec(x, n), 0], 1e-10);
     expectClose(m.vjp(m.powRec)(x, n).backward(1), [hand.powRec(x, n), 0], 1e-10);
+  });
+});
+
+/**
+ * A recursive call whose result's gradient is written only on some paths (a branch, a ternary, a
+ * loop iteration that breaks or returns): the callee's backward pass, after the branch, reads it.
+ * It read a gradient declared inside the branch (`let dr = x` in the `if`, then
+ * `c_backward(r_call.cache, dr)` outside it: ReferenceError: dr is not defined), because the
+ * declarations did not count the call's gradient argument as a read.
+ */
+const BRANCHED = `
+/** The result used in one arm of a ternary: x > 1 at every level gives x³/8 at n = 3. */
+/** @differentiable */
+export function branchTernary(x: number, n: number): number {
+  if (n <= 0) return x;
+  const r = branchTernary(x * 0.5, n - 1);
+  return x > 1 ? r * x : x;
+}
+
+/** Added in an if without an else. */
+/** @differentiable */
+export function branchAdd(x: number, n: number): number {
+  if (n <= 0) return x;
+  const r = branchAdd(x * 0.5, n - 1);
+  let s = x * x;
+  if (x > 1) s += r;
+  return s;
+}
+
+/** Returned from an if; the other path returns without it. */
+/** @differentiable */
+export function branchReturn(x: number, n: number): number {
+  if (n <= 0) return x;
+  const r = branchReturn(x * 0.5, n - 1);
+  if (x > 1) return r * x;
+  return Math.sin(x);
+}
+
+/** Used in both branches, differently. */
+/** @differentiable */
+export function bothBranches(x: number, n: number): number {
+  if (n <= 0) return x;
+  const r = bothBranches(x * 0.5, n - 1);
+  if (x > 1) return r * x;
+  return r + x;
+}
+
+/** In a while loop: the iteration that breaks computes r and never uses it. */
+/** @differentiable */
+export function loopBreak(x: number, n: number): number {
+  if (n <= 0) return x;
+  let s = 0;
+  let k = 0;
+  while (k < 3) {
+    const r = loopBreak(x * 0.5 + k * 0.1, n - 1);
+    if (x + k > 2.37) break;
+    s += r * x;
+    k++;
+  }
+  return s + x;
+}
+
+/** In a for loop: r used only by the return inside it. */
+/** @differentiable */
+export function loopReturn(x: number, n: number): number {
+  if (n <= 0) return Math.sin(x);
+  let s = x;
+  for (let i = 0; i < 3; i++) {
+    const r = loopReturn(s * 0.5, n - 1);
+    if (s > 2) return r * s;
+    s = s * x + 0.5;
+  }
+  return s;
+}
+
+/** Mutual recursion, each call's result used in one branch. */
+/** @differentiable */
+export function ping(x: number, n: number): number {
+  if (n <= 0) return x;
+  const r = pong(x * 0.5, n - 1);
+  return x > 1 ? r * x : x;
+}
+/** @differentiable */
+export function pong(x: number, n: number): number {
+  if (n <= 0) return 2 * x;
+  const r = ping(x + 0.3, n - 1);
+  if (x > 0.5) return r + x;
+  return x * x;
+}
+`;
+
+/** Values and d/dx by hand, level by level: [value, derivative]. */
+type Hand = (x: number, n: number) => [number, number];
+const handBranched: Record<string, Hand> = {
+  branchTernary: (x, n) => {
+    if (n <= 0) return [x, 1];
+    const [r, dr] = handBranched.branchTernary(x * 0.5, n - 1);
+    return x > 1 ? [r * x, 0.5 * dr * x + r] : [x, 1];
+  },
+  branchAdd: (x, n) => {
+    if (n <= 0) return [x, 1];
+    const [r, dr] = handBranched.branchAdd(x * 0.5, n - 1);
+    return x > 1 ? [x * x + r, 2 * x + 0.5 * dr] : [x * x, 2 * x];
+  },
+  branchReturn: (x, n) => {
+    if (n <= 0) return [x, 1];
+    const [r, dr] = handBranched.branchReturn(x * 0.5, n - 1);
+    return x > 1 ? [r * x, 0.5 * dr * x + r] : [Math.sin(x), Math.cos(x)];
+  },
+  bothBranches: (x, n) => {
+    if (n <= 0) return [x, 1];
+    const [r, dr] = handBranched.bothBranches(x * 0.5, n - 1);
+    return x > 1 ? [r * x, 0.5 * dr * x + r] : [r + x, 0.5 * dr + 1];
+  },
+  loopBreak: (x, n) => {
+    if (n <= 0) return [x, 1];
+    let [s, ds] = [0, 0];
+    for (let k = 0; k < 3; k++) {
+      const [r, dr] = handBranched.loopBreak(x * 0.5 + k * 0.1, n - 1);
+      if (x + k > 2.37) break;
+      [s, ds] = [s + r * x, ds + 0.5 * dr * x + r];
+    }
+    return [s + x, ds + 1];
+  },
+  loopReturn: (x, n) => {
+    if (n <= 0) return [Math.sin(x), Math.cos(x)];
+    // s and ds/dx; r's derivative in its argument s / 2 times d(s / 2)/dx.
+    let [s, ds] = [x, 1];
+    for (let i = 0; i < 3; i++) {
+      const [r, dr] = handBranched.loopReturn(s * 0.5, n - 1);
+      if (s > 2) return [r * s, 0.5 * dr * ds * s + r * ds];
+      [s, ds] = [s * x + 0.5, ds * x + s];
+    }
+    return [s, ds];
+  },
+  ping: (x, n) => {
+    if (n <= 0) return [x, 1];
+    const [r, dr] = handBranched.pong(x * 0.5, n - 1);
+    return x > 1 ? [r * x, 0.5 * dr * x + r] : [x, 1];
+  },
+  pong: (x, n) => {
+    if (n <= 0) return [2 * x, 2];
+    const [r, dr] = handBranched.ping(x + 0.3, n - 1);
+    return x > 0.5 ? [r + x, dr + 1] : [x * x, 2 * x];
+  },
+};
+
+describe("a recursive call's gradient written only on some paths (branches, ternaries, loops that break or return)", () => {
+  const branched = compile(`import { grad, valueAndGrad, vjp } from "tsgrad";\nexport { grad, valueAndGrad, vjp };\n${BRANCHED}`).then((c) => c.module);
+  // Each point takes the branch with the call at some levels and the other at others.
+  const points = [[3, 3], [1.7, 4], [0.8, 3], [2.4, 2], [5, 4], [1.3, 0], [0.45, 2]];
+
+  it("grad(c)(3, 3) of the reported function is [3.375, 0]: (x³/8)' = 3x²/8 at 3", async () => {
+    const m = await branched;
+    expect(m.branchTernary(3, 3)).toBe(3.375);
+    expectClose(m.grad(m.branchTernary)(3, 3), [3.375, 0], 1e-15);
+    expectClose(m.vjp(m.branchTernary)(3, 3).backward(1), [3.375, 0], 1e-15);
+  });
+
+  for (const name of Object.keys(handBranched)) {
+    it(`${name}: grad and vjp (backward twice) against central differences and by hand`, async () => {
+      const m = await branched;
+      for (const [x, n] of points) {
+        const [value, dx] = handBranched[name](x, n);
+        expect(m[name](x, n), `${name}(${x}, ${n})`).toBeCloseTo(value, 12);
+        const g = m.grad(m[name])(x, n);
+        expectClose(g, [dx, 0], 1e-12);
+        expectClose(g, [numericGrad((x: number) => m[name](x, n), [x])[0], 0], 1e-6);
+        expect(m.valueAndGrad(m[name])(x, n)).toEqual({ value: m[name](x, n), grad: g });
+        const pass = m.vjp(m[name])(x, n);
+        expect(pass.value).toBe(m[name](x, n));
+        expect(pass.backward(1), `${name}(${x}, ${n}): backward(1)`).toEqual(g);
+        expectClose(pass.backward(-2.5), [-2.5 * g[0], 0], 1e-12);
+        expect(pass.backward(1), `${name}(${x}, ${n}): backward again`).toEqual(g);
+      }
+    });
+  }
+
+  it("the gradient the callee's backward pass reads is declared before the branch", () => {
+    const file = "recursion-branched.ts";
+    const host = ts.createCompilerHost(compilerOptions);
+    const original = host.getSourceFile;
+    host.getSourceFile = (f, v, ...rest) => (f === file ? ts.createSourceFile(f, BRANCHED, v) : original.call(host, f, v, ...rest));
+    const p = ts.createProgram([file], compilerOptions, host);
+    const { text, diagnostics } = generatedText(p.getSourceFile(file)!, p, { fn: "branchTernary" });
+    expect(diagnostics).toEqual([]);
+    // f_grad and f_backward each: `let dr = 0;`, the branch adding into it, then the call.
+    expect(text.match(/let dr = 0;\s+if \(x > 1\) \{[^}]*dr \+= x[^}]*\}[^]*?branchTernary_backward\(r_call\.cache, dr\)/g)).toHaveLength(2);
+  });
+
+  it("type-checks under tsc --strict", () => {
+    expect(genStrictErrors(`import { grad } from "tsgrad";\n${BRANCHED}\nexport const g = grad(loopReturn);\n`, "recursion-strict-branched")).toEqual([]);
   });
 });
 
@@ -372,6 +567,10 @@ describe("the generated code", () => {
     const pow = generatedFor("powRec");
     expect(pow).toContain("powRec_3_call = powRec_forward(x, diff);");
     expect(pow).toContain("powRec_backward(powRec_3_call.cache, dpowRec_3)");
+    // Its gradients read by index, not destructured (a smaller frame per level before V8 optimizes: emit.ts).
+    expect(pow).toContain("const powRec_3_grads = powRec_backward(powRec_3_call.cache, dpowRec_3);");
+    expect(pow).toContain("dx += powRec_3_grads[0];");
+    expect(pow).not.toMatch(/const \[[^\]]*\] = powRec_backward/);
     expect(pow).not.toMatch(/= powRec_grad\(/);
     expect(pow, "no line calls powRec itself").not.toMatch(/^\s*(const )?\w+ = powRec\(/m);
     const even = generatedFor("even");
@@ -418,6 +617,21 @@ export function g(a: number, b: number): number {
 `);
     expect(m.g_grad(1.5, -2)).toEqual([-2, 1.5]);
     expect(m.g_backward(m.g_forward(1.5, -2).cache, 2)).toEqual([-4, 3]);
+  });
+
+  it("grad(f, { checkFinite: true }) names a recursive call's gradient by its element of the tuple", async () => {
+    const { module: m } = await compile(`import { grad } from "tsgrad";
+/** @differentiable */
+export function rootRec(x: number, n: number): number {
+  if (n <= 0) return Math.sqrt(x);
+  return rootRec(x - 1, n - 1) * 2;
+}
+export const checked = grad(rootRec, { checkFinite: true });
+`);
+    expect(m.checked(3, 2)).toEqual(m.rootRec_grad(3, 2));
+    expect(m.checked(3, 2)[0]).toBeCloseTo(4 / (2 * Math.sqrt(1)), 12);
+    // rootRec(1, 1) = 2 sqrt(0): the level below returns d/dx sqrt(x) at 0, Infinity, in its tuple.
+    expect(() => m.checked(1, 1)).toThrow(expect.objectContaining({ fn: "rootRec", gradient: "rootRec_3_grads[0]", value: Infinity, line: "return rootRec(x - 1, n - 1) * 2;" }));
   });
 
   it("tsgrad print --report: a loop saves each call's result whole", () => {

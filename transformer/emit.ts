@@ -8,7 +8,7 @@
 // user code.
 
 import ts from "typescript";
-import { type BLoop, type BStmt, type Expr, type Loop, type Output, type Param, type ParamTree, type Slot, type Stmt, type ValueKind, type ValueType, binary, isCallResult, lastValue, leavesOf, num, ref, restoredHeaders } from "./ir.js";
+import { type BLoop, type BStmt, type Expr, type Loop, type Output, type Param, type ParamTree, type Slot, type Stmt, type ValueKind, type ValueType, binary, isCallResult, lastValue, leavesOf, num, ref, restoredHeaders, substitute } from "./ir.js";
 
 const f = ts.factory;
 
@@ -259,8 +259,8 @@ const step = (name: string, by: 1 | -1) => (by === 1 ? f.createPostfixIncrement(
  * The backward loop: iterations in reverse. A counter runs back from its last value
  * (`for (let i = n - 1; i >= 0; i--)`); other loops run as many times as the forward loop counted.
  */
-function emitBackwardLoop(s: BLoop): ts.Statement {
-  const body = f.createBlock(emitBackward(s.body, reassignedIn([s])), true);
+function emitBackwardLoop(s: BLoop, tuples: ReadonlyMap<string, Expr>): ts.Statement {
+  const body = f.createBlock(emitBackward(s.body, reassignedIn([s]), tuples), true);
   const c = s.loop.counter;
   if (c) {
     const init = f.createVariableDeclarationList([f.createVariableDeclaration(c.name, undefined, undefined, exprToTs(lastValue(c)))], ts.NodeFlags.Let);
@@ -281,8 +281,26 @@ function loopHeading(s: Loop): string {
   return "loop";
 }
 
+/**
+ * A recursive call's gradients, read by index from the tuple its backward pass returns:
+ * `dx_powRec_3` → `powRec_3_grads[0]`. The backward pass nests one frame per level, and before V8
+ * optimizes it an interpreted frame holds the registers of what it runs: destructuring
+ * (`const [dx_powRec_3, ddiff_powRec_3] = ...`) runs the iterator protocol in a dozen more, and
+ * Node's default stack then held about 4,000 levels of x^n's backward pass, indexed about 5,900.
+ */
+function tupleElements(body: readonly BStmt[], out: Map<string, Expr> = new Map()): Map<string, Expr> {
+  for (const s of body) {
+    if (s.k === "grads" && s.tuple) s.names.forEach((n, i) => n && out.set(n, { k: "elem", array: s.tuple!, index: num(i) }));
+    else if (s.k === "if") tupleElements(s.then, out), tupleElements(s.else, out);
+    else if (s.k === "loop") tupleElements(s.body, out);
+  }
+  return out;
+}
+
 /** Backward statements; a comment line `// f = num * invden` heads each block. */
-export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<string> = reassignedIn(body)): ts.Statement[] {
+export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<string> = reassignedIn(body), tuples: ReadonlyMap<string, Expr> = tupleElements(body)): ts.Statement[] {
+  // Every expression through `expr`: a recursive call's gradients are elements of its tuple.
+  const expr = (e: Expr) => exprToTs(tuples.size ? substitute(e, tuples) : e);
   const out: ts.Statement[] = [];
   let pending: string | undefined;
   let notes: string[] = [];
@@ -307,7 +325,7 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
     if (s.k === "loop") {
       // Invariants first, then the loop; its frames go back to the stack after it.
       const before = emitForward(s.before ?? []);
-      line = comment(emitBackwardLoop(s), `${loopHeading(s.loop)}, in reverse`);
+      line = comment(emitBackwardLoop(s, tuples), `${loopHeading(s.loop)}, in reverse`);
       if (pending) comment(before[0] ?? line, pending);
       pending = undefined;
       out.push(...before, line);
@@ -320,18 +338,18 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
       line = s.declare ? declareConst(s.name, value, reassigned.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const) : f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value));
       if (body.indexOf(s) === 0) comment(line, "restore this iteration's saved values");
     } else if (s.k === "set") {
-      const target = s.index ? exprToTs({ k: "elem", array: s.adj, index: s.index }) : f.createIdentifier(s.adj);
-      line = s.declare ? declareConst(s.adj, exprToTs(s.value), ts.NodeFlags.Let) : f.createExpressionStatement(f.createAssignment(target, exprToTs(s.value)));
+      const target = s.index ? expr({ k: "elem", array: s.adj, index: s.index }) : f.createIdentifier(s.adj);
+      line = s.declare ? declareConst(s.adj, expr(s.value), ts.NodeFlags.Let) : f.createExpressionStatement(f.createAssignment(target, expr(s.value)));
     } else if (s.k === "acc") {
       // dv += -e reads better as dv -= e.
       const negated = s.value.k === "unary" && s.value.op === "-" ? s.value.arg : s.value.k === "num" && s.value.value < 0 ? { k: "num" as const, value: -s.value.value } : undefined;
       // da[i] += e for an element of an array's gradient.
-      const target = s.index ? exprToTs({ k: "elem", array: s.adj, index: s.index }) : f.createIdentifier(s.adj);
+      const target = s.index ? expr({ k: "elem", array: s.adj, index: s.index }) : f.createIdentifier(s.adj);
       line = s.declare
-        ? declareConst(s.adj, exprToTs(s.value), ts.NodeFlags.Let)
+        ? declareConst(s.adj, expr(s.value), ts.NodeFlags.Let)
         : negated
-          ? f.createExpressionStatement(f.createBinaryExpression(target, ts.SyntaxKind.MinusEqualsToken, exprToTs(negated)))
-          : f.createExpressionStatement(f.createBinaryExpression(target, ts.SyntaxKind.PlusEqualsToken, exprToTs(s.value)));
+          ? f.createExpressionStatement(f.createBinaryExpression(target, ts.SyntaxKind.MinusEqualsToken, expr(negated)))
+          : f.createExpressionStatement(f.createBinaryExpression(target, ts.SyntaxKind.PlusEqualsToken, expr(s.value)));
     } else if (s.k === "zero") {
       line = declareConst(s.adj, f.createNumericLiteral(0), ts.NodeFlags.Let);
     } else if (s.k === "alloc") {
@@ -340,17 +358,19 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
       if (s.same) ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.adj} += ${s.same} (${s.adj} was zero): ${s.same}'s buffer, shared`, false);
     } else if (s.k === "kernel") {
       // addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores
-      line = f.createExpressionStatement(f.createCallExpression(f.createIdentifier(s.callee), undefined, s.args.map(exprToTs)));
+      line = f.createExpressionStatement(f.createCallExpression(f.createIdentifier(s.callee), undefined, s.args.map(expr)));
       ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.math}`, false);
     } else if (s.k === "check") {
-      const value = exprToTs(s.index ? { k: "elem", array: s.adj, index: s.index } : ref(s.adj));
-      const args = [f.createStringLiteral(s.fn), f.createStringLiteral(s.adj), value, f.createStringLiteral(s.at), f.createStringLiteral(s.line), ...(s.index ? [exprToTs(s.index)] : [])];
+      const element = !s.index && tuples.get(s.adj);
+      const value = expr(s.index ? { k: "elem", array: s.adj, index: s.index } : ref(s.adj));
+      const args = [f.createStringLiteral(s.fn), f.createStringLiteral(element ? printExpr(element) : s.adj), value, f.createStringLiteral(s.at), f.createStringLiteral(s.line), ...(s.index ? [expr(s.index)] : [])];
       line = f.createExpressionStatement(f.createCallExpression(f.createIdentifier(s.callee), undefined, args));
     } else if (s.k === "grads") {
-      const pattern = f.createArrayBindingPattern(s.names.map((n) => (n ? f.createBindingElement(undefined, undefined, n) : f.createOmittedExpression())));
-      line = f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(pattern, undefined, undefined, f.createCallExpression(exprToTs(s.callee), undefined, s.args.map(exprToTs)))], ts.NodeFlags.Const));
+      const call = f.createCallExpression(expr(s.callee), undefined, s.args.map(expr));
+      const pattern = s.tuple ?? f.createArrayBindingPattern(s.names.map((n) => (n ? f.createBindingElement(undefined, undefined, n) : f.createOmittedExpression())));
+      line = f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(pattern, undefined, undefined, call)], ts.NodeFlags.Const));
     } else {
-      line = f.createIfStatement(exprToTs(s.test), f.createBlock(emitBackward(s.then, reassigned), true), s.else.length ? f.createBlock(emitBackward(s.else, reassigned), true) : undefined);
+      line = f.createIfStatement(expr(s.test), f.createBlock(emitBackward(s.then, reassigned, tuples), true), s.else.length ? f.createBlock(emitBackward(s.else, reassigned, tuples), true) : undefined);
     }
     for (const note of notes) comment(line, note);
     if (pending) comment(line, pending);

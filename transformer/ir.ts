@@ -255,7 +255,12 @@ export type BStmt =
   | { k: "set"; adj: string; value: Expr; declare?: boolean; index?: Expr }
   | { k: "zero"; adj: string }
   | { k: "if"; test: Expr; then: BStmt[]; else: BStmt[] }
-  | { k: "grads"; names: string[]; callee: Expr; args: Expr[] }
+  /**
+   * `const [da_u, db_u] = g_backward(u_call.cache, du)`: a call returning one gradient per operand
+   * (`names[i]`, "" for one nothing reads). With `tuple`, a recursive call's: the returned tuple is
+   * kept whole under that name and read by index, `u_grads[0]`, not destructured (emit.ts).
+   */
+  | { k: "grads"; names: string[]; callee: Expr; args: Expr[]; tuple?: string }
   | { k: "comment"; def: Def }
   /**
    * `addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores`: a matrix op's rule (runtime/ops)

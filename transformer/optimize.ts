@@ -316,7 +316,7 @@ function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string
   return out;
 }
 
-/** How many times each name is written or read in a backward body. */
+/** How many times each name is written or read in a backward body (a call's gradient arguments included). */
 function mentions(body: readonly BStmt[], counts: Map<string, number> = new Map()): Map<string, number> {
   const bump = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
   for (const s of body) {
@@ -325,6 +325,9 @@ function mentions(body: readonly BStmt[], counts: Map<string, number> = new Map(
       refsOf(s.value).forEach(bump);
     } else if (s.k === "kernel") {
       bump(s.adj);
+      s.args.forEach((a) => refsOf(a).forEach(bump));
+    } else if (s.k === "grads") {
+      // g_backward(cache, du), a @derivative's fDerivative(a, y, du): the call reads du.
       s.args.forEach((a) => refsOf(a).forEach(bump));
     } else if (s.k === "if") {
       mentions(s.then, counts);

@@ -116,10 +116,10 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
   /**
    * u = g(a, b) → const [du_da, du_db] = g_grad(a, b); da += du_da * du; db += du_db * du.
    * A recursive call runs g's backward pass on the cache of its forward pass, which scales by du
-   * itself: const [da_u, db_u] = g_backward(u_call.cache, du); da += da_u; db += db_u.
+   * itself: const u_grads = g_backward(u_call.cache, du); da += u_grads[0]; db += u_grads[1].
    */
   const callGradients = (d: Def, g: Expr): BStmt[] => {
-    if (d.recursive) return vjpGradients(d, [{ k: "field", object: d.recursive.call, key: "cache" }, g]);
+    if (d.recursive) return vjpGradients(d, [{ k: "field", object: d.recursive.call, key: "cache" }, g], namer.fresh(`${d.name}_grads`));
     const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${d.name}_d${operandName(arg)}`) : ""));
     const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args: d.args }];
     d.args.forEach((arg, i) => {
@@ -131,10 +131,10 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
   /** u = f(a, b) with the user's derivative: const [da_u, db_u] = fDerivative(a, b, u, du); da += da_u; ... */
   const customGradients = (d: Def, g: Expr): BStmt[] => vjpGradients(d, [...d.args, ref(d.name), g]);
 
-  /** A call returning the operands' gradients already scaled by the output's: `d.callee(...args)`. */
-  const vjpGradients = (d: Def, args: Expr[]): BStmt[] => {
+  /** A call returning the operands' gradients already scaled by the output's: `d.callee(...args)`; `tuple`, see BStmt grads. */
+  const vjpGradients = (d: Def, args: Expr[], tuple?: string): BStmt[] => {
     const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${operandName(arg)}_${d.name}`) : ""));
-    const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args }];
+    const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args, ...(tuple ? { tuple } : {}) }];
     d.args.forEach((arg, i) => {
       if (active(arg)) lines.push(addTo(arg, ref(names[i])));
     });

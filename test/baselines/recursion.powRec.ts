@@ -18,9 +18,9 @@ export function powRec_grad(x: number, n: number): [dx: number, dn: number] {
     dx += powRec_3;
     let dpowRec_3 = x;
     // powRec_3 = powRec(x, diff)
-    const [dx_powRec_3, ddiff_powRec_3] = powRec_backward(powRec_3_call.cache, dpowRec_3);
-    dx += dx_powRec_3;
-    let ddiff = ddiff_powRec_3;
+    const powRec_3_grads = powRec_backward(powRec_3_call.cache, dpowRec_3);
+    dx += powRec_3_grads[0];
+    let ddiff = powRec_3_grads[1];
     // diff = n - 1
     dn += ddiff;
   }
@@ -57,9 +57,9 @@ export function powRec_backward(
     dx += powRec_3 * dpowRec_2;
     let dpowRec_3 = x * dpowRec_2;
     // powRec_3 = powRec(x, diff)
-    const [dx_powRec_3, ddiff_powRec_3] = powRec_backward(powRec_3_call.cache, dpowRec_3);
-    dx += dx_powRec_3;
-    let ddiff = ddiff_powRec_3;
+    const powRec_3_grads = powRec_backward(powRec_3_call.cache, dpowRec_3);
+    dx += powRec_3_grads[0];
+    let ddiff = powRec_3_grads[1];
     // diff = n - 1
     dn += ddiff;
   }
