@@ -1,5 +1,5 @@
 // The checks of `grad(f, { checkFinite: true })`. The generated f_gradChecked is f_grad with a call
-// after each line of its backward pass that writes a gradient (transformer/finite.ts):
+// after each line of its backward pass that writes a gradient (transformer/phases/finite.ts):
 //
 //   let dden = (-1 / (den * den)) * dinvden;
 //   checkFinite("staged", "dden", dden, "seed.ts:12", "const invden = 1 / den;");

@@ -33,7 +33,7 @@ if (typeof globalThis.gc !== "function") {
 
 let tsgradTransformer;
 try {
-  ({ default: tsgradTransformer } = await import(pathToFileURL(join(root, "dist/transformer/index.js")).href));
+  ({ default: tsgradTransformer } = await import(pathToFileURL(join(root, "dist/transformer/hosts/tsc.js")).href));
 } catch (e) {
   console.error("bench-loops: dist/ is missing or stale; run `npm run build` first.\n" + e);
   process.exit(2);

@@ -87,7 +87,7 @@ const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
 
 let transformer;
 try {
-  ({ default: transformer } = await import(pathToFileURL(join(root, "dist/transformer/index.js")).href));
+  ({ default: transformer } = await import(pathToFileURL(join(root, "dist/transformer/hosts/tsc.js")).href));
 } catch (e) {
   console.error("fuzz: dist/ is missing or stale; run `npm run build` first (npm run fuzz does).\n" + e);
   process.exit(2);

@@ -8,7 +8,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
-import tsgradTransformer from "../transformer/index.js";
+import tsgradTransformer from "../transformer/hosts/tsc.js";
 import { compilerOptions, root } from "./harness.js";
 import type * as GmmModule from "../examples/adbench/gmm.js";
 import type * as GmmHandModule from "../examples/adbench/gmm-hand.js";

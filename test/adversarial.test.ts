@@ -4,7 +4,7 @@
 // kept as a regression test.
 //
 //   1. derivative rules at ordinary and edge points (runtime/rules/scalar.ts)
-//   2. staging: shadowing, joins, early returns, ternaries, reassignment (transformer/stage.ts)
+//   2. staging: shadowing, joins, early returns, ternaries, reassignment (transformer/phases/stage.ts)
 //   3. what must be refused with a diagnostic rather than silently get a wrong gradient
 //   4. generated names colliding with the user's names
 //   5. the compiler must not crash on odd but valid TypeScript
@@ -602,7 +602,7 @@ export function viaWrt() { return grad(m.loss, { wrt: [1] })(2, 0.5); }
     // BUG: grad(m.loss) is rewritten to m.loss_grad.bind(m), but valueAndGrad(m.loss), vjp(m.loss)
     // and grad(m.loss, { wrt }) go through the run-time registry, which calls the generated
     // methods without `this`: "Cannot read properties of undefined (reading 'scale')". Either
-    // rewrite these call sites too (pipeline.ts rewriteApiCall) or refuse them with a diagnostic.
+    // rewrite these call sites too (calls.ts rewriteApiCall) or refuse them with a diagnostic.
     expectClose(module.viaVjp(), [9, -9]);
     expect(module.viaValueAndGrad().value).toBe(6.75);
     expectClose(module.viaWrt(), [-9]);
@@ -617,7 +617,7 @@ describe("names: generated code must not collide with the user's names", () => {
   it("a local named `cache` (read by the backward pass) does not break f_backward", async () => {
     // BUG: emit.ts emitBackwardFunction names its parameter `cache` and unpacks
     // `const { x, cache } = cache;`: a SyntaxError when the module loads. The namer should
-    // reserve `cache` (or name the parameter from the namer) — naming.ts / pipeline.ts.
+    // reserve `cache` (or name the parameter from the namer) — naming.ts / link.ts.
     const { m } = await fn("const cache = x * x; return cache * x;", "x: number");
     expectClose(m.f_grad(2), [12]);
     checkVjp(m, "f", [2]);
@@ -630,7 +630,7 @@ describe("names: generated code must not collide with the user's names", () => {
   it("a local named like a callee's generated gradient (g_grad)", async () => {
     // BUG: the backward pass calls `g_grad(x)`, which resolves to the user's local number
     // `g_grad`: "g_grad is not a function". The namer should reserve the callee gradient names
-    // (pipeline.ts gradOf / naming.ts), or rename the user's local.
+    // (link.ts gradOf / naming.ts), or rename the user's local.
     const { m } = await fn("const g_grad = x * 2; return g(x) * g_grad;", "x: number", "/** @differentiable */\nexport function g(a: number): number { return a * a; }");
     expectClose(m.f_grad(1.5), [3 * 1.5 ** 2 * 2]);
   });

@@ -6,8 +6,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { format } from "../transformer/format.js";
-import { generatedText, type Stage } from "../transformer/pipeline.js";
+import { format } from "../transformer/hosts/format.js";
+import { generatedText } from "../transformer/files.js";
+import type { Stage } from "../transformer/pipeline.js";
 import { compilerOptions, root } from "./harness.js";
 
 const seedFile = join(root, "examples", "seed.ts");

@@ -1,4 +1,4 @@
-// The `tsgrad` command, run as users run it (node dist/transformer/cli.js, so `npm test` builds
+// The `tsgrad` command, run as users run it (node dist/transformer/hosts/cli.js, so `npm test` builds
 // first): print shows formatted generated code for each stage, refusals come out as tsc-style
 // diagnostics with exit 1, and gen writes plain .ts files that plain tsc (no plugin) compiles into
 // correct gradients, checked against the seed's numbers and against finite differences.
@@ -8,10 +8,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { format } from "../transformer/format.js";
+import { format } from "../transformer/hosts/format.js";
 import { expectClose, numericGradient, root } from "./harness.js";
 
-const cli = join(root, "dist/transformer/cli.js");
+const cli = join(root, "dist/transformer/hosts/cli.js");
 const tmp = join(root, ".tsgrad-tmp/cli-test");
 
 function run(args: string[], cwd = root): { status: number | null; stdout: string; stderr: string } {
@@ -39,7 +39,7 @@ export function sum3(x: number): number {
 `;
 
 beforeAll(() => {
-  if (!existsSync(cli)) throw new Error("dist/transformer/cli.js is missing: run `npm run build` (npm test does)");
+  if (!existsSync(cli)) throw new Error("dist/transformer/hosts/cli.js is missing: run `npm run build` (npm test does)");
 });
 
 describe("tsgrad print", () => {

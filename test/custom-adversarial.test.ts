@@ -20,8 +20,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import tsgradTransformer from "../transformer/index.js";
-import { transformToText } from "../transformer/pipeline.js";
+import tsgradTransformer from "../transformer/hosts/tsc.js";
+import { transformToText } from "../transformer/files.js";
 import { compile, compileToJs, compilerOptions, expectClose, numericGradient, root } from "./harness.js";
 
 type M = Record<string, any>;
@@ -1098,7 +1098,7 @@ describe("tsgrad print --report", () => {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "r.ts");
     writeFileSync(file, SAME_MODULE);
-    const out = execFileSync("node", [join(root, "dist", "transformer", "cli.js"), "print", file, "--report", "--fn", "inLoop"], { encoding: "utf8", cwd: root });
+    const out = execFileSync("node", [join(root, "dist", "transformer", "hosts", "cli.js"), "print", file, "--report", "--fn", "inLoop"], { encoding: "utf8", cwd: root });
     expect(out).toMatch(/^inLoop /);
     expect(out).toContain("for (let i = 0; i < n; i++)");
     // The call's value (read by its derivative) is kept, one per iteration.
@@ -1118,7 +1118,7 @@ describe("tsgrad print --report", () => {
       "src/main.ts": `import { softplus } from "./math.js";\n/** @differentiable */\nexport function f(x: number): number { return softplus(x) * x; }`,
     };
     for (const [file, text] of Object.entries(files)) mkdirSync(dirname(join(dir, file)), { recursive: true }), writeFileSync(join(dir, file), text);
-    const print = (cwd: string) => spawnSync(process.execPath, [join(root, "dist", "transformer", "cli.js"), "print", "src/main.ts"], { encoding: "utf8", cwd });
+    const print = (cwd: string) => spawnSync(process.execPath, [join(root, "dist", "transformer", "hosts", "cli.js"), "print", "src/main.ts"], { encoding: "utf8", cwd });
 
     // Outside any project (the repository's tsconfig does not include .tsgrad-tmp): softplus has
     // no derivative in the program, and no gradient of its own.

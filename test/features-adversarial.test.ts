@@ -1,5 +1,5 @@
 // Adversarial review of the features that landed together: static `wrt` (4ecb657), functions
-// returning objects (e9c4e57), out-of-range refusals TS94014 (transformer/bounds.ts) and the
+// returning objects (e9c4e57), out-of-range refusals TS94014 (transformer/phases/out-of-range.ts) and the
 // matrix pool with gradient sharing (90f69eb, bd11876).
 //
 // Every case is checked against an oracle that shares no code with what it tests: the runtime's
@@ -1207,7 +1207,7 @@ export function writePast(a: Float64Array): number {
 
   // Expected: no error. `a` inside the loop is a local naming `b` (`const a = b`), which is longer
   // than the parameter `a` bounding the loop, so a[i + 1] is in range on every iteration.
-  // Actual: TS94014 at a[i + 1] ("reads a.length in the loop's last iteration"): bounds.ts
+  // Actual: TS94014 at a[i + 1] ("reads a.length in the loop's last iteration"): out-of-range.ts
   // compares the bound's array and the read's array by their text, not by their symbol.
   // The same with an object parameter shadowed: `const p = q; s += p.w[i + 1]` under i < p.w.length.
   it("fixed: a false positive: an inner `const a = b` shadowing the array named in the loop bound", () => {

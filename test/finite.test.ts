@@ -1,4 +1,4 @@
-// grad(f, { checkFinite: true }): f_gradChecked (transformer/finite.ts) throws at the first NaN or
+// grad(f, { checkFinite: true }): f_gradChecked (transformer/phases/finite.ts) throws at the first NaN or
 // Infinity its backward pass computes, naming the gradient, the source line and the function; where
 // every gradient is finite it returns f_grad's numbers exactly. The oracles: hand derivations of
 // where each gradient first stops being finite, and f_grad itself.
@@ -7,7 +7,7 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { NonFiniteGradientError } from "tsgrad"; // the built runtime, which the compiled module loads
 import { compile, compileToJs, compilerOptions } from "./harness.js";
-import tsgradTransformer from "../transformer/index.js";
+import tsgradTransformer from "../transformer/hosts/tsc.js";
 
 // Line numbers below count from the first line of SOURCE.
 const SOURCE = `import { grad, valueAndGrad, matmul, sum, type Matrix } from "tsgrad";

@@ -1,5 +1,5 @@
 // Fused matrix kernels (runtime/ops/fused.ts) and the compiler phase that calls them
-// (transformer/fuse.ts). Oracles: the unfused ops themselves (a fused kernel must give their
+// (transformer/phases/fuse.ts). Oracles: the unfused ops themselves (a fused kernel must give their
 // numbers to the last bit), finite differences, and vjp's backward pass, which is never fused.
 
 import { beforeAll, describe, expect, it } from "vitest";

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { scalarRules } from "../runtime/rules/scalar.js";
-import tsgradTransformer from "../transformer/index.js";
+import tsgradTransformer from "../transformer/hosts/tsc.js";
 import { compile, compilerOptions, expectClose, numericGradient, root } from "./harness.js";
 import { createCompiler } from "./fuzz/compile.js";
 import { knownBugIn, knownBugs } from "./fuzz/known-bugs.js";
@@ -461,7 +461,7 @@ export function f(x: number): Float64Array {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `fuzz-hang-${process.pid}.ts`);
     writeFileSync(file, source);
-    const printed = spawnSync(process.execPath, [join(root, "dist", "transformer", "cli.js"), "print", file], { encoding: "utf8", timeout: 20_000 });
+    const printed = spawnSync(process.execPath, [join(root, "dist", "transformer", "hosts", "cli.js"), "print", file], { encoding: "utf8", timeout: 20_000 });
     rmSync(file, { force: true });
     expect(printed.error, "tsgrad print did not finish in 20 s").toBeUndefined();
     expect(printed.stdout).toContain("function f_backward");

@@ -7,8 +7,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
-import tsgradTransformer from "../transformer/index.js";
-import { transformToText } from "../transformer/pipeline.js";
+import tsgradTransformer from "../transformer/hosts/tsc.js";
+import { transformToText } from "../transformer/files.js";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const tmp = join(root, ".tsgrad-tmp", "cases");

@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { transformToText } from "../transformer/pipeline.js";
+import { transformToText } from "../transformer/files.js";
 import { compile, compileToJs, compilerOptions, numericGradient, root } from "./harness.js";
 
 type F = (...a: number[]) => number;

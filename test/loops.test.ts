@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
-import { generatedText } from "../transformer/pipeline.js";
+import { generatedText } from "../transformer/files.js";
 import { compile, compilerOptions, expectClose, numericGradient, root } from "./harness.js";
 
 let ex: Record<string, any>;

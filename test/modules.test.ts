@@ -1,4 +1,4 @@
-// Module formats of the tsc plugin's output (transformer/modules.ts): CommonJS output works as ES
+// Module formats of the tsc plugin's output (transformer/module-format.ts): CommonJS output works as ES
 // modules do (generated code's own imports become requires; its references to the user's imports
 // are rewritten by tsc like the user's own), AMD/UMD/System are refused with a diagnostic, and a
 // refused function's grad(f) is left to the runtime's explanation instead of a missing f_grad.
@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import tsgradTransformer from "../transformer/index.js";
+import tsgradTransformer from "../transformer/hosts/tsc.js";
 import { compileToJs, compilerOptions, expectClose, numericGradient, root } from "./harness.js";
 
 const require = createRequire(import.meta.url);

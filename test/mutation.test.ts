@@ -12,7 +12,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { scalarRules, type Rule } from "../runtime/rules/scalar.js";
-import tsgradTransformer from "../transformer/index.js";
+import tsgradTransformer from "../transformer/hosts/tsc.js";
 import { compileToJs, compilerOptions, root } from "./harness.js";
 import { createCompiler } from "./fuzz/compile.js";
 import { fuzz } from "./fuzz/run.js";

@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generatedText } from "../transformer/pipeline.js";
+import { generatedText } from "../transformer/files.js";
 import { compile, compileProject, compileToJs, compilerOptions, genStrictErrors, root } from "./harness.js";
 
 let runtime: any;

@@ -164,7 +164,7 @@ describe("npm package (pack, install, build, node)", () => {
   const dir = (name: string) => join(work, name);
 
   beforeAll(() => {
-    for (const f of ["dist/runtime/index.js", "dist/transformer/index.js", "dist/transformer/cli.js"]) {
+    for (const f of ["dist/runtime/index.js", "dist/transformer/hosts/tsc.js", "dist/transformer/hosts/cli.js"]) {
       if (!existsSync(join(REPO, f))) throw new Error(`${f} is missing: run \`npm run build\` first (\`npm test\` does).`);
     }
     work = mkdtempSync(join(tmpdir(), "tsgrad-pack-"));
@@ -172,7 +172,7 @@ describe("npm package (pack, install, build, node)", () => {
     const packed = mustRun("npm pack", "npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], REPO);
     const info = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = info[0].files.map((f) => f.path);
-    for (const f of ["package.json", "dist/runtime/index.js", "dist/runtime/index.d.ts", "dist/transformer/index.js", "dist/transformer/cli.js"]) {
+    for (const f of ["package.json", "dist/runtime/index.js", "dist/runtime/index.d.ts", "dist/transformer/hosts/tsc.js", "dist/transformer/hosts/cli.js"]) {
       expect(files, `tarball contents`).toContain(f);
     }
     tarball = join(work, info[0].filename.replace(/^@/, "").replace(/\//g, "-"));

@@ -1,6 +1,6 @@
-// Adversarial review of three compiler phases: reading stored values back (transformer/reload.ts),
-// skipping zero-gradient iterations (transformer/sparse.ts) and fused matrix kernels
-// (transformer/fuse.ts, runtime/ops/fused.ts). Every case is a program shaped to break a phase's
+// Adversarial review of three compiler phases: reading stored values back (transformer/phases/read-back.ts),
+// skipping zero-gradient iterations (transformer/phases/skip-zeros.ts) and fused matrix kernels
+// (transformer/phases/fuse.ts, runtime/ops/fused.ts). Every case is a program shaped to break a phase's
 // proof (non-injective or out-of-range indices, writes the proof must see, work after the
 // zero-gradient point that is not a multiple of it, intermediates read elsewhere, aliased
 // operands), checked against oracles only: central finite differences of the plain function,

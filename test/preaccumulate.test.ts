@@ -1,4 +1,4 @@
-// Pre-accumulation in backward loops (transformer/preaccumulate.ts): a backward iteration that
+// Pre-accumulation in backward loops (transformer/phases/preaccumulate.ts): a backward iteration that
 // reads one adjoint from the previous one computes its local gradients per unit of that adjoint
 // and multiplies it in once. Each case checks the rewrite applies (or not) by the generated text,
 // and the gradient against finite differences, vjp's backward pass, and a hand derivation.

@@ -1,7 +1,7 @@
 // Gradients of recursive functions: a call of a function in the caller's recursion cycle (itself,
 // or functions calling each other) runs the callee's forward pass, keeping its cache, and the
 // backward pass runs the callee's backward pass on that cache (Def.recursive in
-// transformer/ir.ts). Each level then runs once forward and once backward: the cost is linear in
+// transformer/ir/ir.ts). Each level then runs once forward and once backward: the cost is linear in
 // the depth, where calling the callee's `g_grad` would redo the recursion below at every level.
 //
 // Checked: gradients (grad, valueAndGrad, vjp run twice, gradInto) against central differences
@@ -14,7 +14,7 @@
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { numericGrad } from "../runtime/index.js";
-import { generatedText } from "../transformer/pipeline.js";
+import { generatedText } from "../transformer/files.js";
 import { compile, compilerOptions, expectClose, genStrictErrors } from "./harness.js";
 
 const FUNCTIONS = `

@@ -1,4 +1,4 @@
-// Values read back from the array they were stored in (transformer/reload.ts) instead of saved:
+// Values read back from the array they were stored in (transformer/phases/read-back.ts) instead of saved:
 // where the code proves that no later write reaches the element, the backward loop reads it;
 // everywhere else the value is saved or recomputed as before. Every gradient against central
 // finite differences, and against vjp's backward pass.

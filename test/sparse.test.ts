@@ -1,5 +1,5 @@
 // A backward iteration whose gradient a branch left at 0 skips the rest of its work
-// (transformer/sparse.ts). Oracles: central finite differences, vjp, and a hand derivation where
+// (transformer/phases/skip-zeros.ts). Oracles: central finite differences, vjp, and a hand derivation where
 // the plain chain rule would multiply 0 by an infinite value.
 
 import { beforeAll, describe, expect, it } from "vitest";

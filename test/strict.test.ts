@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { transformToText } from "../transformer/pipeline.js";
+import { transformToText } from "../transformer/files.js";
 import { compilerOptions, root } from "./harness.js";
 
 const strictOptions: ts.CompilerOptions = { ...compilerOptions, strict: true, noEmit: true, noUnusedLocals: false };

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import tsgrad from "../transformer/vite.js";
+import tsgrad from "../transformer/hosts/vite.js";
 import { root } from "./harness.js";
 
 const seedPath = join(root, "examples/seed.ts");
@@ -66,7 +66,7 @@ describe("a real Vitest run with the plugin", () => {
   const dir = join(root, ".tsgrad-tmp/vite-case");
   const files: Record<string, string> = {
     "tsconfig.json": JSON.stringify({ compilerOptions: { target: "es2022", module: "nodenext", moduleResolution: "nodenext", strict: true, skipLibCheck: true, types: [] } }),
-    "vitest.config.ts": `import { defineConfig } from "vitest/config";\nimport tsgrad from "../../dist/transformer/vite.js";\n\nexport default defineConfig({ plugins: [tsgrad()] });\n`,
+    "vitest.config.ts": `import { defineConfig } from "vitest/config";\nimport tsgrad from "../../dist/transformer/hosts/vite.js";\n\nexport default defineConfig({ plugins: [tsgrad()] });\n`,
     "seed.ts": seed,
     // The Error is made on line 6, column 10 of after.ts; generated code is inserted above it, so
     // only the source map puts the stack trace back there.

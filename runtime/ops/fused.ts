@@ -1,5 +1,5 @@
 // Fused kernels: several ops computed in one pass over memory, as hand-written backprop does it,
-// and the table telling the compiler when it may call them (transformer/fuse.ts). A fusion is an
+// and the table telling the compiler when it may call them (transformer/phases/fuse.ts). A fusion is an
 // optimization of generated f_grad / f_gradInto only: users write `relu(addBias(matmul(X, W), b))`
 // and the ops' own rules still define the gradient; a fused kernel computes exactly the numbers the
 // ops it replaces would have, in the same order, without storing the values between them.

@@ -1,7 +1,7 @@
 // Derivative rules for scalar operations, one small declarative entry per op, apart from the engine.
 //
 // A rule gives each operand's local gradient as a TypeScript expression over the operands and the
-// output; the engine (transformer/reverse.ts) substitutes the staged names and multiplies by the
+// output; the engine (transformer/phases/reverse.ts) substitutes the staged names and multiplies by the
 // output's adjoint, one line per operand, as in the CS231n notes:
 //   invden = 1 / den      "/" : [1 / b, -a / (b * b)]   →   dden = (-1 / (den * den)) * dinvden
 // Names in templates: x (the operand of a unary op), a and b (binary), y (the output).

@@ -40,7 +40,7 @@ export const EXAMPLE_FILES = [
 
 async function loadTransformer(root) {
   try {
-    return (await import(pathToFileURL(join(root, "dist/transformer/index.js")).href)).default;
+    return (await import(pathToFileURL(join(root, "dist/transformer/hosts/tsc.js")).href)).default;
   } catch (e) {
     throw new Error(`dist/ is missing or stale; run \`npm run build\` first.\n${e}`);
   }

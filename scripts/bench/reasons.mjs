@@ -153,7 +153,7 @@ function networkReasons(rows, m) {
             /^\s*d(W2|hidden|W1)\[[^\]]*\*[^\]]*\] \+=/,
           ),
           reason(
-            "runs the first layer's backward loop once per point and hidden unit, each iteration reading back the unit's output (`const max = hidden[i * h + j]`: read back, not saved, since nothing writes that element again; transformer/reload.ts), masking its gradient and adding into `dW1` and `db1`, where the hand-written code loops over the units outside and sums over the points in a local;",
+            "runs the first layer's backward loop once per point and hidden unit, each iteration reading back the unit's output (`const max = hidden[i * h + j]`: read back, not saved, since nothing writes that element again; transformer/phases/read-back.ts), masking its gradient and adding into `dW1` and `db1`, where the hand-written code loops over the units outside and sums over the points in a local;",
             "loopsLoss_grad_W1_b1_W2_b2",
             lg,
             /hidden\[i \* h \+ j\];|db1\[j\] \+=/,

@@ -7,7 +7,7 @@
 // so one small program compiles in about 20 ms and a property can compile one program per run,
 // which is what fast-check's shrinking needs.
 //
-// The transformer is a parameter: vitest passes transformer/index.ts (so an in-process change to
+// The transformer is a parameter: vitest passes transformer/hosts/tsc.ts (so an in-process change to
 // the rule table is seen, as the mutation test needs); scripts/fuzz.mjs passes dist/.
 
 import { createHash } from "node:crypto";

@@ -7,7 +7,7 @@
 //       saves per iteration: x (1 number, 8 bytes)
 //       recomputes: nothing
 
-import { type BStmt, type Loop, type Stmt, isCallResult } from "./ir.js";
+import { type BStmt, type Loop, type Stmt, isCallResult } from "../ir/ir.js";
 
 export interface LoopReport {
   heading: string;

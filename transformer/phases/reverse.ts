@@ -8,12 +8,12 @@
 
 import ts from "typescript";
 import type { Activity } from "./activity.js";
-import { type BStmt, type Def, type Expr, type Loop, type Stmt, type StagedFunction, type Store, MATRIX_OP, binary, forEachArray, num, operandName, ref, substitute } from "./ir.js";
-import type { Namer } from "./naming.js";
-import { exprFromTs } from "./stage.js";
-import { scalarRules } from "../runtime/rules/scalar.js";
-import { matrixRules } from "../runtime/ops/index.js";
-import type { MatrixRule } from "../runtime/ops/rule.js";
+import { type BStmt, type Def, type Expr, type Loop, type Stmt, type StagedFunction, type Store, MATRIX_OP, binary, forEachArray, num, operandName, ref, substitute } from "../ir/ir.js";
+import type { Namer } from "../ir/naming.js";
+import { exprFromTs } from "../ir/syntax.js";
+import { scalarRules } from "../../runtime/rules/scalar.js";
+import { matrixRules } from "../../runtime/ops/index.js";
+import type { MatrixRule } from "../../runtime/ops/rule.js";
 
 export interface Reversed {
   backward: BStmt[];

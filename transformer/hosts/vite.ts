@@ -9,8 +9,8 @@
 // nearest user line above them).
 
 import type { Plugin } from "vite";
-import { formatDiagnostics } from "./diagnostics.js";
-import { transformToText } from "./pipeline.js";
+import { formatDiagnostics } from "../ir/diagnostics.js";
+import { transformToText } from "../files.js";
 import { LiveProject, readProjectConfig } from "./project.js";
 
 export interface TsgradViteOptions {

@@ -16,12 +16,12 @@
 
 import ts from "typescript";
 import { callsBack, resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
-import { Code, DiffError } from "./diagnostics.js";
-import { type Counter, type Def, type Expr, type Output, type Param, type ParamTree, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, leavesOf, num, ref, refsOf, substitute } from "./ir.js";
-import { type TypeTree, typeTree } from "./fence.js";
-import { GENERATED_GLOBALS, Namer, generatedNames, tempName } from "./naming.js";
-import { boolOf, simplify } from "./optimize.js";
-import { constantSources, piecewiseConstant, scalarRules } from "../runtime/rules/scalar.js";
+import { Code, DiffError } from "../ir/diagnostics.js";
+import { type Counter, type Def, type Expr, type Output, type Param, type ParamTree, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, leavesOf, num, ref, refsOf, substitute } from "../ir/ir.js";
+import { type TypeTree, arrayCreation, exprFromTs, isLength, skipWrappers, typeTree } from "../ir/syntax.js";
+import { GENERATED_GLOBALS, Namer, generatedNames, tempName } from "../ir/naming.js";
+import { boolOf, simplify } from "../ir/simplify.js";
+import { constantSources, piecewiseConstant, scalarRules } from "../../runtime/rules/scalar.js";
 
 export interface StageContext {
   checker: ts.TypeChecker;
@@ -1059,47 +1059,6 @@ const isOne = (e: ts.Expression) => ts.isNumericLiteral(skip(e)) && Number((skip
 const skip = (e: ts.Expression): ts.Expression => (ts.isParenthesizedExpression(e) ? skip(e.expression) : e);
 
 /**
- * A TypeScript expression as an IR expression, for conditions, opaque values and rule templates.
- * `resolve` maps identifiers (locals to their current names, the rest to globals) and property
- * reads that name a value (`model.W` → W; undefined: the read stays as written, `this.k`).
- */
-export function exprFromTs(e: ts.Expression, resolve: (e: ts.Identifier | ts.PropertyAccessExpression) => Expr | undefined): Expr {
-  const go = (x: ts.Expression) => exprFromTs(x, resolve);
-  if (ts.isNumericLiteral(e)) return num(Number(e.text));
-  if (ts.isIdentifier(e)) return resolve(e) ?? { k: "global", text: e.text };
-  if (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e)) {
-    return go(e.expression);
-  }
-  if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword) return { k: "global", text: e.getText() };
-  if (ts.isPropertyAccessExpression(e)) {
-    const field = resolve(e);
-    if (field) return field;
-  }
-  if (ts.isPropertyAccessExpression(e) && isLength(e)) {
-    const array = go(e.expression);
-    if (array.k === "ref") return { k: "length", array: array.name };
-  }
-  if (ts.isPropertyAccessExpression(e) && (e.name.text === "rows" || e.name.text === "cols")) {
-    const matrix = go(e.expression);
-    if (matrix.k === "ref") return { k: "length", array: matrix.name, prop: e.name.text };
-  }
-  if (ts.isElementAccessExpression(e)) {
-    const array = go(e.expression);
-    if (array.k === "ref") return { k: "elem", array: array.name, index: go(e.argumentExpression) };
-  }
-  if (ts.isPropertyAccessExpression(e)) return { k: "global", text: e.getText() };
-  if (ts.isPrefixUnaryExpression(e)) {
-    if (e.operator === ts.SyntaxKind.PlusToken) return go(e.operand);
-    if (e.operator === ts.SyntaxKind.MinusToken) return { k: "unary", op: "-", arg: go(e.operand) };
-    if (e.operator === ts.SyntaxKind.ExclamationToken) return { k: "unary", op: "!", arg: go(e.operand) };
-  }
-  if (ts.isBinaryExpression(e)) return { k: "binary", op: e.operatorToken.getText(), left: go(e.left), right: go(e.right) };
-  if (ts.isConditionalExpression(e)) return { k: "cond", test: go(e.condition), then: go(e.whenTrue), else: go(e.whenFalse) };
-  if (ts.isCallExpression(e)) return { k: "call", callee: e.expression.getText(), args: e.arguments.map(go) };
-  throw new DiffError(Code.UnsupportedExpression, e, `this expression (${ts.SyntaxKind[e.kind]}) is not supported in a @differentiable function`);
-}
-
-/**
  * if (0.5 < 0.7) {A} else {B} → A: a test over constants is decided here, once, so the forward
  * and backward passes (which simplify tests) agree on the branch and on where its values live.
  */
@@ -1134,25 +1093,6 @@ function finalWhenRead(body: readonly Stmt[], a: string): boolean {
   const firstRead = body.findIndex(reads);
   return firstRead < 0 || firstRead > lastWrite;
 }
-
-/** new Float64Array(n), new Array(n).fill(0), new Array<number>(n).fill(0) → its kind and length. */
-export function arrayCreation(e: ts.Expression): { kind: "Float64Array" | "number[]"; length: ts.Expression } | undefined {
-  const isNew = (x: ts.Expression, name: string): x is ts.NewExpression => ts.isNewExpression(x) && ts.isIdentifier(x.expression) && x.expression.text === name && x.arguments?.length === 1;
-  if (isNew(e, "Float64Array")) return { kind: "Float64Array", length: e.arguments![0] };
-  if (ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression) && e.expression.name.text === "fill" && e.arguments.length === 1) {
-    const [fill] = e.arguments;
-    const inner = e.expression.expression;
-    if (ts.isNumericLiteral(fill) && Number(fill.text) === 0 && isNew(inner, "Array")) return { kind: "number[]", length: inner.arguments![0] };
-  }
-  return undefined;
-}
-
-/** `a.length` (or `model.W.length`): the length of the array it reads, if it names one. */
-const isLength = (e: ts.PropertyAccessExpression) => e.name.text === "length" && (ts.isIdentifier(e.expression) || ts.isPropertyAccessExpression(e.expression));
-
-/** `(x as T)!` → x: what a cast, a non-null assertion or parentheses wrap. */
-export const skipWrappers = (e: ts.Expression): ts.Expression =>
-  ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e) ? skipWrappers(e.expression) : e;
 
 /** Where a name points inside an object parameter: parameter index and field keys. */
 interface ObjectPath {

@@ -3,7 +3,7 @@
 // reference such as `g` in `grad(g)` or `g(x)` to the declaration it names, across modules.
 
 import ts from "typescript";
-import { shortPosition } from "./diagnostics.js";
+import { shortPosition } from "../ir/diagnostics.js";
 
 export type FunctionNode = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression | ts.MethodDeclaration;
 

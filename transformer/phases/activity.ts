@@ -3,8 +3,8 @@
 //   f(x, k) { const s = Math.floor(k); const t = x * s; return t }   → active: x, t (not k, s)
 // Also refuses a gradient that would have to flow through a call tsgrad cannot see into.
 
-import { Code, DiffError } from "./diagnostics.js";
-import { type Stmt, type StagedFunction, forEachDef, forEachStore, operandName, refsOf, resultNames } from "./ir.js";
+import { Code, DiffError } from "../ir/diagnostics.js";
+import { type Stmt, type StagedFunction, forEachDef, forEachStore, operandName, refsOf, resultNames } from "../ir/ir.js";
 
 export interface Activity {
   active: ReadonlySet<string>;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `tsgrad` command; wiring only: arguments → project.ts (a program) → pipeline.ts → format.ts.
+// The `tsgrad` command; wiring only: arguments → project.ts (a program) → files.ts → format.ts.
 //
 //   tsgrad print <file.ts> [--fn name] [--stage staged|reverse|final] [--report]
 //       the generated code of a file (or one function), formatted, on stdout; or what it keeps in memory
@@ -14,11 +14,12 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "n
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import ts from "typescript";
-import { formatDiagnostics } from "./diagnostics.js";
+import { formatDiagnostics } from "../ir/diagnostics.js";
 import { format } from "./format.js";
-import { generatedText, type Stage, transformToText } from "./pipeline.js";
+import { generatedText, transformToText } from "../files.js";
+import type { Stage } from "../pipeline.js";
 import { createProgram, readProjectConfig } from "./project.js";
-import { formatReport } from "./report.js";
+import { formatReport } from "../phases/report.js";
 
 const USAGE = `Usage:
   tsgrad print <file.ts> [--fn <name>] [--stage staged|reverse|final] [--report]
@@ -177,7 +178,7 @@ function isDirectory(path: string): boolean {
 }
 
 function version(): string {
-  const pkg = new URL("../../package.json", import.meta.url);
+  const pkg = new URL("../../../package.json", import.meta.url);
   return JSON.parse(readFileSync(pkg, "utf8")).version;
 }
 

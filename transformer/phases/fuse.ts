@@ -16,11 +16,11 @@
 // when nothing between the two kernels writes what the first one reads: then the fused kernels
 // compute the same numbers in the same order (fused.ts), and the generated code stays correct.
 
-import { type BStmt, type Def, type Expr, type Stmt, MATRIX_OP, forwardReads, refsOf } from "./ir.js";
-import { printExpr, sameExpr } from "./emit.js";
+import { type BStmt, type Def, type Expr, type Stmt, MATRIX_OP, forwardReads, refsOf } from "../ir/ir.js";
+import { printExpr, sameExpr } from "../ir/print.js";
 import { readsOf } from "./optimize.js";
-import { backwardFusions, forwardFusions, matrixRules } from "../runtime/ops/index.js";
-import type { MatrixRule } from "../runtime/ops/rule.js";
+import { backwardFusions, forwardFusions, matrixRules } from "../../runtime/ops/index.js";
+import type { MatrixRule } from "../../runtime/ops/rule.js";
 
 /** A pattern as a tree: "relu(addBias(matmul(A, B), b))" → relu[addBias[matmul[A, B], b]]. */
 type Pattern = { op: string; args: Pattern[] } | { name: string };

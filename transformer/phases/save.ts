@@ -7,7 +7,7 @@
 //              (saved.pushCall), beside the numbers
 //   recomputed in the backward iteration from restored values, when it is cheap arithmetic
 //   reread     from the array element the iteration stored it in, when no later write reaches
-//              that element (reload.ts): hidden[i * h + j] = max  →  const max = hidden[i * h + j]
+//              that element (read-back.ts): hidden[i * h + j] = max  →  const max = hidden[i * h + j]
 //   nothing    when the backward pass never reads it (a loop like s += a * b saves nothing)
 // Pushes go at the end of the iteration, after inner loops, so the backward iteration pops its
 // own values first and inner backward loops then find theirs on top of the stack.
@@ -21,10 +21,11 @@
 //     x = x_1;
 //   }
 
-import { type BLoop, type BStmt, type Def, type Expr, type Frame, type Let, type Loop, type Push, type Stmt, isCallResult, refsOf, restoredHeaders, slotIndex, tripCount } from "./ir.js";
-import type { Namer } from "./naming.js";
-import { readsOf, simplify } from "./optimize.js";
-import { reloadable } from "./reload.js";
+import { type BLoop, type BStmt, type Def, type Expr, type Frame, type Let, type Loop, type Push, type Stmt, isCallResult, refsOf, restoredHeaders, slotIndex, tripCount } from "../ir/ir.js";
+import type { Namer } from "../ir/naming.js";
+import { readsOf } from "./optimize.js";
+import { simplify } from "../ir/simplify.js";
+import { reloadable } from "./read-back.js";
 import { hasImpureCall } from "./stage.js";
 
 /** Operations cheaper to redo than to save and restore. */
@@ -123,7 +124,7 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean,
   const level = levelOf(loop.body);
   const restored = new Set<string>();
   const recomputed = new Set<Def>();
-  // Defs read back from the array they were stored in (reload.ts): recomputed as that read.
+  // Defs read back from the array they were stored in (read-back.ts): recomputed as that read.
   const reread = new Map<Def, Def>();
   const reads = readsOf(backward.body);
   const work = [...reads];

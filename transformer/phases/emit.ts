@@ -1,6 +1,7 @@
-// The only builder of output nodes. Turns the optimized forward and backward passes into the
-// generated functions, with ts.factory, comments attached, and parentheses exactly where the
-// precedence needs them:
+// Turns the optimized forward and backward passes into the generated functions, with ts.factory
+// and comments attached (expressions by ir/print.ts, with parentheses exactly where precedence
+// needs them); the file-level statements around them (imports, requires, registrations) are
+// files.ts's and module-format.ts's:
 //   f_grad(x, y): [dx: number, dy: number]     forward pass, then backward pass, fused
 //   f_forward(x, y) → { value, cache }         the forward pass of vjp, keeping what backward reads
 //   f_backward(cache, df) → [dx, dy]           its backward pass
@@ -8,119 +9,10 @@
 // user code.
 
 import ts from "typescript";
-import { type BLoop, type BStmt, type Expr, type Loop, type Output, type Param, type ParamTree, type Slot, type Stmt, type ValueKind, type ValueType, binary, isCallResult, lastValue, leavesOf, num, ref, restoredHeaders, substitute } from "./ir.js";
+import { exprToTs, globalToTs, printExpr } from "../ir/print.js";
+import { type BLoop, type BStmt, type Expr, type Loop, type Output, type Param, type ParamTree, type Slot, type Stmt, type ValueKind, type ValueType, binary, isCallResult, lastValue, leavesOf, num, ref, restoredHeaders, substitute } from "../ir/ir.js";
 
 const f = ts.factory;
-
-// ---- expressions ----------------------------------------------------------------------------
-
-const PRECEDENCE: Record<string, number> = {
-  "??": 3, "||": 3, "&&": 4,
-  "==": 8, "!=": 8, "===": 8, "!==": 8,
-  "<": 9, ">": 9, "<=": 9, ">=": 9,
-  "+": 11, "-": 11,
-  "*": 12, "/": 12, "%": 12,
-  "**": 13,
-};
-const UNARY = 14;
-const CONDITIONAL = 2;
-
-function precedenceOf(e: Expr): number {
-  if (e.k === "binary") return PRECEDENCE[e.op] ?? 1;
-  if (e.k === "unary" || (e.k === "num" && e.value < 0)) return UNARY;
-  if (e.k === "cond") return CONDITIONAL;
-  return 20;
-}
-
-/** IR → TypeScript expression, parenthesized where precedence or associativity needs it. */
-export function exprToTs(e: Expr): ts.Expression {
-  switch (e.k) {
-    case "num":
-      return numberLiteral(e.value);
-    case "ref":
-      return f.createIdentifier(e.name);
-    case "global":
-      return globalToTs(e.text);
-    case "unary": {
-      const operator = e.op === "-" ? ts.SyntaxKind.MinusToken : ts.SyntaxKind.ExclamationToken;
-      // - -1 would read as a decrement; -(a * b) needs its parentheses.
-      const needsParens = precedenceOf(e.arg) < UNARY || e.arg.k === "unary" || (e.arg.k === "num" && e.arg.value < 0);
-      return f.createPrefixUnaryExpression(operator, wrap(exprToTs(e.arg), needsParens));
-    }
-    case "binary": {
-      const p = PRECEDENCE[e.op] ?? 1;
-      const rightAssoc = e.op === "**";
-      // (-a) ** 2: a unary operand on the left of ** is a syntax error without parentheses.
-      const leftParens = precedenceOf(e.left) < p || (rightAssoc && precedenceOf(e.left) <= UNARY && precedenceOf(e.left) >= p);
-      const rightParens = precedenceOf(e.right) < p || (!rightAssoc && precedenceOf(e.right) === p);
-      return f.createBinaryExpression(wrap(exprToTs(e.left), leftParens), binaryToken(e.op), wrap(exprToTs(e.right), rightParens));
-    }
-    case "call":
-      return f.createCallExpression(globalToTs(e.callee), undefined, e.args.map(exprToTs));
-    case "elem":
-      return f.createElementAccessExpression(f.createIdentifier(e.array), exprToTs(e.index));
-    case "length":
-      return f.createPropertyAccessExpression(f.createIdentifier(e.array), e.prop ?? "length");
-    case "field":
-      return f.createPropertyAccessExpression(f.createIdentifier(e.object), e.key);
-    case "cond":
-      return f.createConditionalExpression(
-        wrap(exprToTs(e.test), precedenceOf(e.test) <= CONDITIONAL),
-        f.createToken(ts.SyntaxKind.QuestionToken),
-        wrap(exprToTs(e.then), precedenceOf(e.then) < CONDITIONAL),
-        f.createToken(ts.SyntaxKind.ColonToken),
-        wrap(exprToTs(e.else), precedenceOf(e.else) < CONDITIONAL),
-      );
-  }
-}
-
-function wrap(e: ts.Expression, parens: boolean): ts.Expression {
-  return parens ? f.createParenthesizedExpression(e) : e;
-}
-
-function numberLiteral(v: number): ts.Expression {
-  if (Number.isNaN(v)) return f.createIdentifier("NaN");
-  if (!Number.isFinite(v)) return v > 0 ? f.createIdentifier("Infinity") : f.createPrefixUnaryExpression(ts.SyntaxKind.MinusToken, f.createIdentifier("Infinity"));
-  if (v < 0 || Object.is(v, -0)) return f.createPrefixUnaryExpression(ts.SyntaxKind.MinusToken, f.createNumericLiteral(String(-v)));
-  return f.createNumericLiteral(String(v));
-}
-
-/** "Math.PI" → Math.PI; "this.k" → this.k; "g_grad" → g_grad. */
-function globalToTs(text: string): ts.Expression {
-  const parts = text.split(".");
-  let e: ts.Expression = parts[0] === "this" ? f.createThis() : parts[0] === "true" ? f.createTrue() : parts[0] === "false" ? f.createFalse() : f.createIdentifier(parts[0]);
-  for (const p of parts.slice(1)) e = f.createPropertyAccessExpression(e, p);
-  return e;
-}
-
-function binaryToken(op: string): ts.BinaryOperator {
-  const kind = TOKENS[op];
-  if (kind === undefined) throw new Error(`tsgrad: no token for operator ${op}`);
-  return kind;
-}
-
-const TOKENS: Record<string, ts.BinaryOperator> = {
-  "+": ts.SyntaxKind.PlusToken, "-": ts.SyntaxKind.MinusToken, "*": ts.SyntaxKind.AsteriskToken,
-  "/": ts.SyntaxKind.SlashToken, "%": ts.SyntaxKind.PercentToken, "**": ts.SyntaxKind.AsteriskAsteriskToken,
-  "<": ts.SyntaxKind.LessThanToken, ">": ts.SyntaxKind.GreaterThanToken,
-  "<=": ts.SyntaxKind.LessThanEqualsToken, ">=": ts.SyntaxKind.GreaterThanEqualsToken,
-  "==": ts.SyntaxKind.EqualsEqualsToken, "!=": ts.SyntaxKind.ExclamationEqualsToken,
-  "===": ts.SyntaxKind.EqualsEqualsEqualsToken, "!==": ts.SyntaxKind.ExclamationEqualsEqualsToken,
-  "&&": ts.SyntaxKind.AmpersandAmpersandToken, "||": ts.SyntaxKind.BarBarToken, "??": ts.SyntaxKind.QuestionQuestionToken,
-};
-
-const printer = ts.createPrinter({ removeComments: true });
-const scratch = ts.createSourceFile("expr.ts", "", ts.ScriptTarget.Latest);
-
-/** An IR expression as one line of TypeScript, for comments: `1 / (1 + Math.exp(-x))`. */
-export function printExpr(e: Expr): string {
-  return printer.printNode(ts.EmitHint.Expression, exprToTs(e), scratch);
-}
-
-/** Do two expressions read the same (`i * h` and `i * h`)? Compared as printed: names and numbers exactly. */
-export function sameExpr(a: Expr, b: Expr): boolean {
-  return printExpr(a) === printExpr(b);
-}
 
 // ---- statements -----------------------------------------------------------------------------
 
@@ -722,14 +614,6 @@ export function emitRegistration(register: ts.Expression, target: ts.Expression,
   return f.createExpressionStatement(f.createCallExpression(register, undefined, [target, table]));
 }
 
-/** import { registerGradient } from "tsgrad"; and imports of other modules' generated gradients. */
-export function emitImport(names: readonly string[], from: string): ts.Statement {
-  return f.createImportDeclaration(
-    undefined,
-    f.createImportClause(undefined, undefined, f.createNamedImports(names.map((n) => f.createImportSpecifier(false, undefined, f.createIdentifier(n))))),
-    f.createStringLiteral(from),
-  );
-}
 
 export const identifier = (name: string) => f.createIdentifier(name);
 export const propertyOf = (target: ts.Expression, name: string) => f.createPropertyAccessExpression(target, name);

@@ -20,8 +20,8 @@
 //     or i * H + j: a different element for every iteration, and inside the array.
 // Anything else is saved or recomputed as before.
 
-import { type ArrayDecl, type Def, type Expr, type Loop, type Stmt, type Store, forEachStore, refsOf } from "./ir.js";
-import { sameExpr as same } from "./emit.js";
+import { type ArrayDecl, type Def, type Expr, type Loop, type Stmt, type Store, forEachStore, refsOf } from "../ir/ir.js";
+import { sameExpr as same } from "../ir/print.js";
 
 /**
  * The values defined in some loop and stored as above, each with the def that reads it back:

@@ -14,9 +14,9 @@
 // and whose other writes outside the body are plain accumulations (`dr += ...`, never read in it).
 // Anything else is left exactly as it was.
 
-import { type BLoop, type BStmt, type Expr, binary, num, ref, refsOf, substitute } from "./ir.js";
-import type { Namer } from "./naming.js";
-import { simplify } from "./optimize.js";
+import { type BLoop, type BStmt, type Expr, binary, num, ref, refsOf, substitute } from "../ir/ir.js";
+import type { Namer } from "../ir/naming.js";
+import { simplify } from "../ir/simplify.js";
 
 /** Rewrites every eligible backward loop in `body` (at any depth). */
 export function preaccumulate(body: readonly BStmt[], adjoints: ReadonlySet<string>, namer: Namer): BStmt[] {

@@ -9,9 +9,9 @@
 // Parameters' gradients are returned, so they are never lent; a gradient sharing another's
 // buffer (`const dprod = dscores`) is given back once, as that other.
 
-import { type BStmt, type Expr, type Stmt, MATRIX_OP, num } from "./ir.js";
-import { matrixRules } from "../runtime/ops/index.js";
-import type { MatrixRule } from "../runtime/ops/rule.js";
+import { type BStmt, type Expr, type Stmt, MATRIX_OP, num } from "../ir/ir.js";
+import { matrixRules } from "../../runtime/ops/index.js";
+import type { MatrixRule } from "../../runtime/ops/rule.js";
 import { fusedRule } from "./fuse.js";
 
 export interface Pooled {

@@ -10,7 +10,7 @@
 // body (not under an if, a ternary or an inner loop) of a loop with no break, continue or return.
 
 import ts from "typescript";
-import { arrayCreation, skipWrappers as skip } from "./stage.js";
+import { arrayCreation, skipWrappers as skip } from "../ir/syntax.js";
 
 /** An element access the program is certain to make out of range, and why. */
 export interface OutOfRange {

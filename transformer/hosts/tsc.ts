@@ -1,10 +1,10 @@
 // ts-patch entry: `"plugins": [{ "transform": "tsgrad/transformer" }]` in tsconfig, built with
-// `tspc`. Wiring only: the work is in pipeline.ts. Diagnostics go to tsc through ts-patch's
+// `tspc`. Wiring only: the work is in files.ts. Diagnostics go to tsc through ts-patch's
 // `addDiagnostic`, so a refused function fails the build with file, line and column.
 
 import type ts from "typescript";
-import { formatDiagnostics } from "./diagnostics.js";
-import { transformFile } from "./pipeline.js";
+import { formatDiagnostics } from "../ir/diagnostics.js";
+import { transformFile } from "../files.js";
 
 export interface TransformerExtras {
   addDiagnostic?: (diagnostic: ts.Diagnostic) => unknown;
@@ -31,5 +31,6 @@ export default function tsgradTransformer(program: ts.Program, config?: unknown,
   };
 }
 
-export { transformFile, transformToText, generatedText, compileFunction } from "./pipeline.js";
-export type { Stage } from "./pipeline.js";
+export { transformFile, transformToText, generatedText } from "../files.js";
+export { compileFunction } from "../pipeline.js";
+export type { Stage } from "../pipeline.js";

@@ -9,63 +9,15 @@
 
 import ts from "typescript";
 import { type FunctionNode, isRuntimeExport } from "./annotations.js";
-import { matrixRules } from "../runtime/ops/index.js";
-import { arrayCreation, skipWrappers } from "./stage.js";
-import { outOfRange } from "./bounds.js";
-import { Code, DiffError } from "./diagnostics.js";
-import type { ValueKind } from "./ir.js";
-import { GENERATED_GLOBALS } from "./naming.js";
+import { matrixRules } from "../../runtime/ops/index.js";
+import { arrayCreation, kindOf, skipWrappers, typeTree } from "../ir/syntax.js";
+import { outOfRange } from "./out-of-range.js";
+import { Code, DiffError } from "../ir/diagnostics.js";
+import type { ValueKind } from "../ir/ir.js";
+import { GENERATED_GLOBALS } from "../ir/naming.js";
 
 
-export type { ValueKind } from "./ir.js";
-
-/** number → "number", Float64Array → "Float64Array", number[] or readonly number[] → "number[]", tsgrad's Matrix → "Matrix". */
-export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefined {
-  if (t.flags & ts.TypeFlags.Number) return "number";
-  const symbol = t.getSymbol()?.getName();
-  if (symbol === "Float64Array" || symbol === "Int32Array") return symbol;
-  if (symbol === "Matrix" && ["rows", "cols", "data"].every((p) => t.getProperty(p))) return "Matrix";
-  if (checker.isArrayType(t)) {
-    const [element] = checker.getTypeArguments(t as ts.TypeReference);
-    if (element && element.flags & ts.TypeFlags.Number) return "number[]";
-  }
-  return undefined;
-}
-
-/**
- * The shape of an object parameter's type, field by field, or why tsgrad cannot differentiate it:
- *   interface Model { W: Float64Array; b: number[]; layer: { reg: number } }
- *   → [W: "Float64Array", b: "number[]", layer: [reg: "number"]]
- * Fields are required data properties of a kind tsgrad knows, or objects of them.
- */
-export type TypeTree = ValueKind | { key: string; tree: TypeTree }[];
-
-export function typeTree(t: ts.Type, checker: ts.TypeChecker, depth = 0): TypeTree | { error: string } {
-  const kind = kindOf(t, checker);
-  if (kind) return kind;
-  const shown = checker.typeToString(t);
-  if (!(t.flags & ts.TypeFlags.Object) || t.isUnion() || checker.isArrayType(t) || checker.isTupleType(t) || t.getCallSignatures().length) {
-    return { error: `\`${shown}\` is not a number, a number array, a Float64Array, a Matrix or an object of them` };
-  }
-  if (checker.getIndexInfosOfType(t).length) return { error: `\`${shown}\` has an index signature; tsgrad needs the fields by name (an interface or a type literal)` };
-  if (depth > 8) return { error: `\`${shown}\` nests objects too deeply (or refers to itself)` };
-  const fields: { key: string; tree: TypeTree }[] = [];
-  for (const p of checker.getPropertiesOfType(t)) {
-    const decl = p.valueDeclaration;
-    // A constructor's `public w: number` too, and `{ b }` in an inferred return type.
-    const data = decl && (ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl) || ts.isPropertyAssignment(decl) || ts.isShorthandPropertyAssignment(decl) || ts.isParameter(decl));
-    if (!(p.flags & ts.SymbolFlags.Property) || (decl && !data)) {
-      return { error: `field \`${p.name}\` of \`${shown}\` is not a data property (methods and accessors have no gradient)` };
-    }
-    if (p.flags & ts.SymbolFlags.Optional) return { error: `field \`${p.name}\` of \`${shown}\` is optional; make it required (the gradient has every field)` };
-    if (!/^[A-Za-z_$][\w$]*$/.test(p.name)) return { error: `field \`${p.name}\` of \`${shown}\` is not an identifier` };
-    const tree = typeTree(checker.getTypeOfSymbol(p), checker, depth + 1);
-    if (!Array.isArray(tree) && typeof tree === "object") return { error: `field \`${p.name}\`: ${tree.error}` };
-    fields.push({ key: p.name, tree });
-  }
-  if (!fields.length) return { error: `\`${shown}\` has no fields` };
-  return fields;
-}
+export type { ValueKind } from "../ir/ir.js";
 
 const isArrayKind = (k: ValueKind | undefined) => k === "Float64Array" || k === "number[]";
 const isBufferKind = (k: ValueKind | undefined) => isArrayKind(k) || k === "Matrix" || k === "Int32Array";

@@ -105,6 +105,9 @@ const OP_WORDS: Record<string, string> = {
   addBias: "biased",
 };
 
+/** The runtime's module, which generated code imports from and the API is imported from. */
+export const RUNTIME = "tsgrad";
+
 export const generatedNames = (fn: string) => ({
   grad: `${fn}_grad`,
   gradInto: `${fn}_gradInto`,

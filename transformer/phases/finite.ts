@@ -10,7 +10,7 @@
 // Only f_gradChecked gets these lines; f_grad, f_gradInto and the vjp pair are never checked.
 
 import ts from "typescript";
-import type { BStmt, Def, Expr } from "./ir.js";
+import type { BStmt, Def, Expr } from "../ir/ir.js";
 
 /** Where a check reports: the function, and the runtime's checkFinite as generated code names it. */
 export interface FiniteChecks {

@@ -18,7 +18,7 @@
 // would add NaN, while the function's true derivative through a zero gradient is 0. Nothing that
 // pops a saved value, resets a gradient or calls anything is ever skipped.
 
-import { type BStmt, type Expr, type Stmt, num } from "./ir.js";
+import { type BStmt, type Expr, type Stmt, num } from "../ir/ir.js";
 
 /** Every backward loop, inner ones first, with its zero-gradient tail wrapped. */
 export function skipZeroGradients(body: readonly BStmt[]): BStmt[] {

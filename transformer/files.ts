@@ -1,0 +1,350 @@
+// One source file: its @differentiable functions compiled (pipeline.ts), a function refused when it
+// calls a refused one, the generated functions placed beside their originals and registered with
+// the runtime, `grad(f)` rewritten (calls.ts), and the imports generated code needs, as `import`
+// or, under CommonJS, `require` (module-format.ts). As TypeScript nodes for tsc (transformFile),
+// as text for `tsgrad gen` and Vite (transformToText), or just the generated functions for
+// `tsgrad print` (generatedText).
+
+import ts from "typescript";
+import { customDerivatives, type Differentiable, findDifferentiable, resolveFunction } from "./phases/annotations.js";
+import { Code, DiffError, shortPosition, toDiagnostic, uniqueDiagnostics } from "./ir/diagnostics.js";
+import * as emit from "./phases/emit.js";
+import { RUNTIME, generatedNames } from "./ir/naming.js";
+import { type FunctionReport } from "./phases/report.js";
+import { commonJsImports, moduleFormatOf, toCommonJs } from "./module-format.js";
+import { type CompiledFunction, type Stage, compileFunction } from "./pipeline.js";
+import { type FileContext, type TransformOptions, REGISTER, fileContext, gradientReference, runtimeName, topLevelNames, aliasesAfter } from "./link.js";
+import { rewriteApiCall, mentionsApi } from "./calls.js";
+
+export interface FileResult {
+  file: ts.SourceFile;
+  diagnostics: ts.Diagnostic[];
+  compiled: CompiledFunction[];
+}
+
+/** What a file gets: compiled functions by anchor, and the diagnostics of the refused ones. */
+interface FilePlan {
+  ctx: FileContext;
+  compiled: Map<ts.Node, CompiledFunction>;
+  diagnostics: ts.Diagnostic[];
+  /** The runtime's registerGradient as the file names it (the user's own import of it, or one generated code adds). */
+  register: string;
+}
+
+function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage, commonJs = false, options: TransformOptions = {}): FilePlan {
+  const ctx = fileContext(file, program, commonJs, options);
+  const diagnostics: ts.Diagnostic[] = derivativeProblems(program, file);
+  const compiled = new Map<ts.Node, CompiledFunction>();
+  const functions = findDifferentiable(file);
+  for (const d of functions) {
+    const result = compileFunction(d, ctx, stageName, ctx.wrts.get(d.fn) ?? []);
+    if (Array.isArray(result)) {
+      diagnostics.push(...result.map(toDiagnostic));
+      ctx.refused.add(d.fn);
+    } else compiled.set(d.anchor, result);
+  }
+  // A function calling a refused one would call its missing g_grad: refused too, at the call,
+  // and so on up the callers (until nothing changes: callers may come before their callees).
+  // This file's functions answer from ctx.refused meanwhile, without being compiled again.
+  for (const d of functions) refusals(program).set(d.fn, ctx.refused.has(d.fn));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const d of functions) {
+      const c = compiled.get(d.anchor);
+      const call = c ? callOfRefused(d, ctx, c.members) : undefined;
+      if (!call) continue;
+      compiled.delete(d.anchor);
+      ctx.refused.add(d.fn);
+      diagnostics.push(toDiagnostic(call));
+      changed = true;
+    }
+  }
+  for (const d of functions) refusals(program).set(d.fn, ctx.refused.has(d.fn));
+  const register = stageName === "final" && compiled.size > 0 ? runtimeName(ctx, REGISTER) : REGISTER;
+  return { ctx, compiled, diagnostics: uniqueDiagnostics(diagnostics), register };
+}
+
+/** Per program: each @differentiable function met so far → whether tsgrad refuses it. */
+const refusedByProgram = new WeakMap<ts.Program, Map<ts.Node, boolean>>();
+
+function refusals(program: ts.Program): Map<ts.Node, boolean> {
+  let known = refusedByProgram.get(program);
+  if (!known) refusedByProgram.set(program, (known = new Map()));
+  return known;
+}
+
+/**
+ * Does tsgrad refuse `d`, or a function it calls? Compiled once per program, in its own file
+ * (a callee in another module too); a function in a recursion cycle counts as accepted while its
+ * own answer is being worked out.
+ */
+function isRefused(d: Differentiable, program: ts.Program): boolean {
+  const known = refusals(program);
+  if (!known.has(d.fn)) {
+    known.set(d.fn, false);
+    const ctx = fileContext(d.fn.getSourceFile(), program);
+    const result = compileFunction(d, ctx, "final");
+    known.set(d.fn, Array.isArray(result) || callOfRefused(d, ctx, result.members) !== undefined);
+  }
+  return known.get(d.fn)!;
+}
+
+/**
+ * The first call in `d` of a @differentiable function tsgrad refuses whose generated functions
+ * d's own (`members`) use, as the error to report there (a call no gradient flows through calls
+ * the function itself, and is fine):
+ *   bad(x) → `bad` has no gradient: tsgrad refused it (model.ts:3; see the error there); ...
+ */
+function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts.Node[]): DiffError | undefined {
+  const used = generatedReferences(members);
+  let found: DiffError | undefined;
+  const visit = (n: ts.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(n)) {
+      const target = resolveFunction(ctx.checker, n.expression);
+      const callee = n.expression.getText();
+      const gradient = target && target !== "unmarked" ? gradientReference(target, n, ctx).text : "";
+      const needed = used.has(gradient) || ["_forward", "_backward"].some((suffix) => used.has(callee + suffix));
+      if (needed && target && target !== "unmarked" && target.fn !== d.fn && (ctx.refused.has(target.fn) || isRefused(target, ctx.program))) {
+        const at = shortPosition(target.fn.name ?? target.fn);
+        found = new DiffError(Code.NotDifferentiableCall, n.expression, `\`${target.name}\` has no gradient: tsgrad refused it (${at}; see the error there), and this call would need it; fix \`${target.name}\` first`);
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  if (d.fn.body) visit(d.fn.body);
+  return found;
+}
+
+/** What generated nodes name: each identifier, and each `a.b` in full (`A.f_grad`, not `B.f_grad`'s `f_grad`). */
+function generatedReferences(nodes: readonly ts.Node[]): Set<string> {
+  const texts = new Set<string>();
+  const text = (n: ts.Expression): string | undefined =>
+    ts.isIdentifier(n) ? n.text : ts.isPropertyAccessExpression(n) ? `${text(n.expression) ?? "?"}.${n.name.text}` : n.kind === ts.SyntaxKind.ThisKeyword ? "this" : undefined;
+  const visit = (n: ts.Node, parent?: ts.Node): void => {
+    const partOfAccess = parent && ts.isPropertyAccessExpression(parent) && parent.name === n;
+    if ((ts.isIdentifier(n) && !partOfAccess) || ts.isPropertyAccessExpression(n)) texts.add(text(n as ts.Expression) ?? "");
+    ts.forEachChild(n, (child) => visit(child, n));
+  };
+  nodes.forEach((n) => visit(n));
+  return texts;
+}
+
+/** `@derivative f` functions of this file that tsgrad cannot use, as diagnostics at their names. */
+function derivativeProblems(program: ts.Program, file: ts.SourceFile): ts.Diagnostic[] {
+  return customDerivatives(program)
+    .problems.filter((p) => p.node.getSourceFile() === file)
+    .map((p) => toDiagnostic(new DiffError(Code.InvalidDerivative, p.node, p.message)));
+}
+
+/** registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward }) for a function. */
+function registrationOf(c: CompiledFunction, register: string): ts.Statement {
+  const names = generatedNames(c.d.name);
+  return emit.emitRegistration(emit.identifier(register), emit.identifier(c.d.name), {
+    grad: c.vector ? undefined : emit.identifier(names.grad),
+    gradInto: c.vector ? undefined : emit.identifier(names.gradInto),
+    gradChecked: c.checked ? emit.identifier(names.gradChecked) : undefined,
+    forward: emit.identifier(names.forward),
+    backward: emit.identifier(names.backward),
+  }, parameterTexts(c.d));
+}
+
+/** f(x, { w, c }) → ["x", "{ w, c }"]: each parameter as written, on one line, without its type. */
+function parameterTexts(d: Differentiable): string[] {
+  return d.fn.parameters.map((p) => p.name.getText().replace(/\s+/g, " "));
+}
+
+/** static { registerGradient(this.prototype.m, { grad: this.prototype.m_grad, ... }); } for methods. */
+function staticRegistration(methods: readonly CompiledFunction[], register: string): ts.ClassElement {
+  const registrations = methods.map((c) => {
+    const isStatic = (ts.getModifiers(c.d.fn) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
+    const owner = isStatic ? ts.factory.createThis() : emit.propertyOf(ts.factory.createThis(), "prototype");
+    const names = generatedNames(c.d.name);
+    return emit.emitRegistration(emit.identifier(register), emit.propertyOf(owner, c.d.name), {
+      grad: c.vector ? undefined : emit.propertyOf(owner, names.grad),
+      gradInto: c.vector ? undefined : emit.propertyOf(owner, names.gradInto),
+      gradChecked: c.checked ? emit.propertyOf(owner, names.gradChecked) : undefined,
+      forward: emit.propertyOf(owner, names.forward),
+      backward: emit.propertyOf(owner, names.backward),
+    }, parameterTexts(c.d));
+  });
+  return ts.factory.createClassStaticBlockDeclaration(ts.factory.createBlock(registrations, true));
+}
+
+/**
+ * What generated code needs at the top of the file: imports (the runtime's registerGradient,
+ * other modules' f_grad and derivatives), then the aliases of the file's own function derivatives.
+ */
+function importsOf(plan: FilePlan): ts.Statement[] {
+  const imports = [...plan.ctx.imports].map(([from, names]) => importOf([...names], from));
+  return [...imports, ...(aliasesAfter(plan.ctx).get(plan.ctx.file) ?? [])];
+}
+
+/**
+ * Under CommonJS: the requires for generated code's imports (module-format.ts), with the generated
+ * functions rewritten to reach the names through them, and the aliases of the file's derivatives.
+ */
+function requiresOf(plan: FilePlan, context: ts.TransformationContext): ts.Statement[] {
+  const { ctx, compiled } = plan;
+  const { statements, members } = commonJsImports(ctx.imports, RUNTIME, new Set([...topLevelNames(ctx.file), ...ctx.generated]));
+  for (const c of compiled.values()) c.members = c.members.map((m) => toCommonJs(m, ctx.file, members, context));
+  return [...statements, ...(aliasesAfter(ctx).get(ctx.file) ?? [])];
+}
+
+const compiledMethodsOf = (cls: ts.ClassLikeDeclaration, plan: FilePlan) =>
+  cls.members.flatMap((m) => plan.compiled.get(m) ?? []);
+
+/**
+ * Transforms one file for tsc: generated functions after each @differentiable function (inside
+ * the class for methods), their registration with the runtime, `grad(f)` → `f_grad`, and the
+ * imports the generated code needs. Diagnostics come back as data; nothing throws for user errors.
+ */
+export function transformFile(file: ts.SourceFile, program: ts.Program, context: ts.TransformationContext, stageName: Stage = "final", options: TransformOptions = {}): FileResult {
+  const format = moduleFormatOf(file, program.getCompilerOptions());
+  if (typeof format === "object") return { file, diagnostics: moduleFormatRefusal(file, format.unsupported), compiled: [] };
+  const plan = planFile(file, program, stageName, format === "commonjs", options);
+  const { compiled, diagnostics } = plan;
+  if (compiled.size === 0 && !mentionsApi(file)) return { file, diagnostics, compiled: [] };
+  const imports = plan.ctx.commonJs ? requiresOf(plan, context) : importsOf(plan);
+
+  const aliases = aliasesAfter(plan.ctx);
+  const withGenerated = <T extends ts.Node>(nodes: readonly T[]): T[] =>
+    nodes.flatMap((n) => {
+      const alias = (aliases.get(ts.getOriginalNode(n)) ?? []) as unknown as T[];
+      const c = compiled.get(ts.getOriginalNode(n));
+      if (!c) return [n, ...alias];
+      const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c, plan.register)];
+      return [n, ...alias, ...(c.members as unknown as T[]), ...(registration as unknown as T[])];
+    });
+
+  const visit = (node: ts.Node): ts.Node => {
+    if (ts.isCallExpression(node)) {
+      const rewritten = rewriteApiCall(node, plan.ctx, diagnostics);
+      if (rewritten) return rewritten;
+    }
+    const visited = ts.visitEachChild(node, visit, context);
+    if (ts.isBlock(visited)) return ts.factory.updateBlock(visited, withGenerated(visited.statements));
+    if (ts.isModuleBlock(visited)) return ts.factory.updateModuleBlock(visited, withGenerated(visited.statements));
+    if (ts.isClassDeclaration(visited) || ts.isClassExpression(visited)) return withMethodGradients(visited, plan, stageName);
+    return visited;
+  };
+  const statements = withGenerated(file.statements.map((s) => visit(s) as ts.Statement));
+  return { file: ts.factory.updateSourceFile(file, [...imports, ...statements]), diagnostics, compiled: [...compiled.values()] };
+}
+
+/** `module: amd` (umd, system): one error at each @differentiable function, saying what works. */
+function moduleFormatRefusal(file: ts.SourceFile, kind: string): ts.Diagnostic[] {
+  return findDifferentiable(file).map((d) =>
+    toDiagnostic(new DiffError(Code.UnsupportedModuleFormat, d.fn.name ?? d.fn, `the tsc plugin cannot emit gradients for "module": "${kind}"; set "module" to "nodenext", "esnext" or "commonjs" in tsconfig.json`)),
+  );
+}
+
+function importOf(names: string[], from: string): ts.Statement {
+  const specifiers = names.map((n) => {
+    const [name, alias] = n.split(" as ");
+    return ts.factory.createImportSpecifier(false, alias ? ts.factory.createIdentifier(name) : undefined, ts.factory.createIdentifier(alias ?? name));
+  });
+  return ts.factory.createImportDeclaration(undefined, ts.factory.createImportClause(undefined, undefined, ts.factory.createNamedImports(specifiers)), ts.factory.createStringLiteral(from));
+}
+
+/** Class members plus generated methods, and `static { registerGradient(...) }` for them. */
+function withMethodGradients<T extends ts.ClassDeclaration | ts.ClassExpression>(cls: T, plan: FilePlan, stageName: Stage): T {
+  const methods = compiledMethodsOf(ts.getOriginalNode(cls) as T, plan);
+  if (methods.length === 0) return cls;
+  const members = cls.members.flatMap((m) => [m, ...((plan.compiled.get(ts.getOriginalNode(m))?.members ?? []) as ts.ClassElement[])]);
+  if (stageName === "final") members.push(staticRegistration(methods, plan.register));
+  const f = ts.factory;
+  return (ts.isClassDeclaration(cls)
+    ? f.updateClassDeclaration(cls, cls.modifiers, cls.name, cls.typeParameters, cls.heritageClauses, members)
+    : f.updateClassExpression(cls as ts.ClassExpression, cls.modifiers, cls.name, cls.typeParameters, cls.heritageClauses, members)) as T;
+}
+
+/**
+ * Where imports go in a file without any: after the header comment (the leading comments followed
+ * by a blank line), never between a function and its JSDoc. 0 when there is no header.
+ */
+function afterHeaderComment(text: string): number {
+  let at = 0;
+  for (const range of ts.getLeadingCommentRanges(text, 0) ?? []) {
+    const gap = text.slice(range.end).match(/^\s*/)![0];
+    if (/\n[ \t]*\r?\n/.test(gap)) at = range.end;
+  }
+  return at;
+}
+
+// ---- text output (CLI gen, Vite) ----------------------------------------------------------------
+
+/**
+ * The transformed file as TypeScript text, for `tsgrad gen` and the Vite plugin. The user's text
+ * is kept byte for byte (comments, blank lines, layout); generated code is spliced in after each
+ * function, imports after the file's own imports, and `grad(f)` calls are replaced in place.
+ */
+export function transformToText(file: ts.SourceFile, program: ts.Program, stageName: Stage = "final", options: TransformOptions = {}): { text: string; diagnostics: ts.Diagnostic[]; compiled: CompiledFunction[] } {
+  const plan = planFile(file, program, stageName, false, options);
+  const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
+  const print = (n: ts.Node) => printer.printNode(ts.EmitHint.Unspecified, n, file);
+  const edits: { pos: number; end: number; text: string }[] = [];
+
+  for (const [anchor, c] of plan.compiled) {
+    const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c, plan.register)];
+    const chunks = [...c.members, ...registration].map(print);
+    edits.push({ pos: anchor.end, end: anchor.end, text: `\n\n${chunks.join("\n\n")}` });
+  }
+  const walk = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) {
+      const rewritten = rewriteApiCall(node, plan.ctx, plan.diagnostics);
+      if (rewritten) return void edits.push({ pos: node.getStart(file), end: node.end, text: print(rewritten) });
+    }
+    if ((ts.isClassDeclaration(node) || ts.isClassExpression(node)) && stageName === "final") {
+      const methods = compiledMethodsOf(node, plan);
+      if (methods.length) edits.push({ pos: node.members.end, end: node.members.end, text: `\n\n${print(staticRegistration(methods, plan.register))}\n` });
+    }
+    ts.forEachChild(node, walk);
+  };
+  walk(file);
+
+  for (const [statement, aliases] of aliasesAfter(plan.ctx)) {
+    if (statement !== file) edits.push({ pos: statement.end, end: statement.end, text: `\n${aliases.map(print).join("\n")}` });
+  }
+  const imports = importsOf(plan).map(print);
+  if (imports.length) {
+    const lastImport = [...file.statements].reverse().find(ts.isImportDeclaration);
+    const at = lastImport ? lastImport.end : afterHeaderComment(file.text);
+    edits.push({ pos: at, end: at, text: at > 0 ? `\n${lastImport ? "" : "\n"}${imports.join("\n")}` : `${imports.join("\n")}\n\n` });
+  }
+
+  // Apply from the end backwards; at one position, the edit made first must end up first.
+  let text = file.text;
+  const order = edits.map((e, i) => ({ ...e, i })).sort((a, b) => b.pos - a.pos || b.i - a.i);
+  for (const e of order) text = text.slice(0, e.pos) + e.text + text.slice(e.end);
+  return { text, diagnostics: plan.diagnostics, compiled: [...plan.compiled.values()] };
+}
+
+/** Just the generated functions of a file (or of one function), as TypeScript text, unformatted. */
+export function generatedText(file: ts.SourceFile, program: ts.Program, options: { stage?: Stage; fn?: string } & TransformOptions = {}): { text: string; diagnostics: ts.Diagnostic[]; reports: FunctionReport[] } {
+  const ctx = fileContext(file, program, false, options);
+  const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
+  const diagnostics: ts.Diagnostic[] = options.fn ? [] : derivativeProblems(program, file);
+  const parts: string[] = [];
+  const reports: FunctionReport[] = [];
+  for (const d of findDifferentiable(file)) {
+    if (options.fn && d.name !== options.fn) continue;
+    const compiled = compileFunction(d, ctx, options.stage ?? "final", ctx.wrts.get(d.fn) ?? []);
+    const refusedCall = Array.isArray(compiled) ? undefined : callOfRefused(d, ctx, compiled.members);
+    const result = refusedCall ? [refusedCall] : compiled;
+    if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
+    else {
+      // f_gradInto is f_grad writing into given buffers: print leaves it out (gen and the plugins emit it).
+      const shown = result.members.filter((m) => !isNamed(m, generatedNames(d.name).gradInto));
+      parts.push(...shown.map((m) => printer.printNode(ts.EmitHint.Unspecified, m, file)));
+      if (result.report) reports.push(result.report);
+    }
+  }
+  return { text: parts.join("\n\n") + "\n", diagnostics: uniqueDiagnostics(diagnostics), reports };
+}
+
+/** Is this generated function or method called `name`? */
+function isNamed(member: ts.Statement | ts.ClassElement, name: string): boolean {
+  const id = (member as ts.FunctionDeclaration | ts.MethodDeclaration).name;
+  return id !== undefined && ts.isIdentifier(id) && id.text === name;
+}
