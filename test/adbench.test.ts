@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import tsgradTransformer from "../transformer/hosts/tsc.js";
-import { compilerOptions, root } from "./harness.js";
+import { compilerOptions, createProgram, root } from "./harness.js";
 import type * as GmmModule from "../examples/adbench/gmm.js";
 import type * as GmmHandModule from "../examples/adbench/gmm-hand.js";
 import type * as BaModule from "../examples/adbench/ba.js";
@@ -24,7 +24,7 @@ const TOLERANCE = 1e-8; // ADBench's own default
 function compileExamples(): string {
   const outDir = join(root, ".tsgrad-tmp", `adbench_${randomUUID().slice(0, 8)}`);
   const files = readdirSync(examples).filter((f) => f.endsWith(".ts")).map((f) => join(examples, f));
-  const program = ts.createProgram(files, { ...compilerOptions, types: ["node"], rootDir: examples, outDir });
+  const program = createProgram(files, { ...compilerOptions, types: ["node"], rootDir: examples, outDir });
   const diagnostics: ts.Diagnostic[] = [...ts.getPreEmitDiagnostics(program)];
   program.emit(undefined, undefined, undefined, false, {
     before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })],

@@ -9,12 +9,12 @@ import { describe, expect, it } from "vitest";
 import { format } from "../transformer/hosts/format.js";
 import { generatedText } from "../transformer/files.js";
 import type { Stage } from "../transformer/pipeline.js";
-import { compilerOptions, root } from "./harness.js";
+import { compilerOptions, createProgram, root } from "./harness.js";
 
 const seedFile = join(root, "examples", "seed.ts");
 const loopsFile = join(root, "examples", "loops.ts");
 const recursionFile = join(root, "examples", "recursion.ts");
-const program = ts.createProgram([seedFile, loopsFile, recursionFile], compilerOptions);
+const program = createProgram([seedFile, loopsFile, recursionFile], compilerOptions);
 const update = process.env.UPDATE_BASELINES === "1";
 
 async function baseline(fn: string, stage: Stage, name: string, file = seedFile): Promise<void> {
@@ -39,7 +39,7 @@ describe("generated code baselines (test/baselines/)", () => {
   it("staged: the raw reverse pass before clean-up", () => baseline("staged", "reverse", "seed.staged.stage-reverse.ts"));
 
   it("is deterministic: the same input gives byte-identical output", async () => {
-    const again = ts.createProgram([seedFile], compilerOptions);
+    const again = createProgram([seedFile], compilerOptions);
     const a = await format(generatedText(program.getSourceFile(seedFile)!, program).text);
     const b = await format(generatedText(again.getSourceFile(seedFile)!, again).text);
     expect(a).toBe(b);

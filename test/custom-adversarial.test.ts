@@ -22,7 +22,7 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import tsgradTransformer from "../transformer/hosts/tsc.js";
 import { transformToText } from "../transformer/files.js";
-import { compile, compileToJs, compilerOptions, expectClose, numericGradient, root } from "./harness.js";
+import { compile, compilerOptions, compileToJs, createProgram, expectClose, numericGradient, root } from "./harness.js";
 
 type M = Record<string, any>;
 
@@ -42,7 +42,7 @@ async function project(files: Record<string, string>, entry: string): Promise<{ 
     writeFileSync(path, text);
     return path;
   });
-  const program = ts.createProgram(paths, compilerOptions);
+  const program = createProgram(paths, compilerOptions);
   const diagnostics: ts.Diagnostic[] = [...ts.getPreEmitDiagnostics(program)];
   const js = new Map<string, string>();
   program.emit(undefined, (f, text) => {
@@ -87,7 +87,7 @@ function refusalsIn(files: Record<string, string>): Refusal[] {
     writeFileSync(path, text);
     return path;
   });
-  const program = ts.createProgram(paths, compilerOptions);
+  const program = createProgram(paths, compilerOptions);
   const diagnostics: ts.Diagnostic[] = [];
   program.emit(undefined, () => {}, undefined, false, { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] });
   return diagnostics.filter((d) => d.source === "tsgrad").map((d) => refusal(d, dir));
@@ -117,7 +117,7 @@ function strictErrorsOf(files: Record<string, string>): string[] {
     writeFileSync(path, text);
     return path;
   });
-  const program = ts.createProgram(paths, options);
+  const program = createProgram(paths, options);
   const out = paths.map((p) => {
     const { text, diagnostics } = transformToText(program.getSourceFile(p)!, program);
     expect(format(diagnostics)).toBe("");
@@ -126,7 +126,7 @@ function strictErrorsOf(files: Record<string, string>): string[] {
     writeFileSync(target, text);
     return target;
   });
-  const checked = ts.createProgram(out, options);
+  const checked = createProgram(out, options);
   return ts.getPreEmitDiagnostics(checked).map((d) => `${d.file?.fileName.slice(dir.length)}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
 }
 

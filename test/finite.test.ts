@@ -6,7 +6,7 @@
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { NonFiniteGradientError } from "tsgrad"; // the built runtime, which the compiled module loads
-import { compile, compileToJs, compilerOptions } from "./harness.js";
+import { compile, compilerOptions, compileToJs, createProgram } from "./harness.js";
 import tsgradTransformer from "../transformer/hosts/tsc.js";
 
 // Line numbers below count from the first line of SOURCE.
@@ -108,7 +108,7 @@ describe("grad(f, { checkFinite: true })", async () => {
 describe('the plugin option { "checkFinite": true }', () => {
   it("gives every function f_gradChecked", () => {
     const { sourceFile } = compileToJs(`/** @differentiable */\nexport function f(x: number): number { return Math.log(x); }\n`);
-    const program = ts.createProgram([sourceFile], compilerOptions);
+    const program = createProgram([sourceFile], compilerOptions);
     let js = "";
     program.emit(undefined, (_, text) => (js = text), undefined, false, { before: [tsgradTransformer(program, { checkFinite: true })] });
     expect(js).toContain("export function f_gradChecked(x)");

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { transformToText } from "../transformer/files.js";
-import { compile, compileToJs, compilerOptions, numericGradient, root } from "./harness.js";
+import { compile, compilerOptions, compileToJs, createProgram, numericGradient, root } from "./harness.js";
 
 type F = (...a: number[]) => number;
 
@@ -130,7 +130,7 @@ function strictErrorsOfSource(title: string, sourceText: string): string[] {
   mkdirSync(dir, { recursive: true });
   const source = join(dir, "source.ts");
   writeFileSync(source, sourceText);
-  const program = ts.createProgram([source], strictOptions);
+  const program = createProgram([source], strictOptions);
   const own = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
   expect(own.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
   const { text, diagnostics } = transformToText(program.getSourceFile(source)!, program);
@@ -140,7 +140,7 @@ function strictErrorsOfSource(title: string, sourceText: string): string[] {
   const generated = join(out, "source.ts");
   writeFileSync(generated, text);
   return ts
-    .getPreEmitDiagnostics(ts.createProgram([generated], strictOptions))
+    .getPreEmitDiagnostics(createProgram([generated], strictOptions))
     .filter((d) => d.category === ts.DiagnosticCategory.Error)
     .map((d) => {
       const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;

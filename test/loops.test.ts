@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { generatedText } from "../transformer/files.js";
-import { compile, compilerOptions, expectClose, numericGradient, root } from "./harness.js";
+import { compile, compilerOptions, createProgram, expectClose, numericGradient, root } from "./harness.js";
 
 let ex: Record<string, any>;
 let runtime: typeof import("../runtime/index.js");
@@ -266,10 +266,10 @@ describe("loop forms and exits", () => {
     check(m, "zeroTrips", [0.9, 2.5]); // runs i = 0, 1, 2
   });
   it("an accumulation like s += a * b saves nothing on the stack", () => {
-    const program = ts.createProgram([join(root, "examples/loops.ts")], compilerOptions);
+    const program = createProgram([join(root, "examples/loops.ts")], compilerOptions);
     const file = join(root, ".tsgrad-tmp", "dot.ts");
     ts.sys.writeFile(file, LANGUAGE);
-    const p = ts.createProgram([file], compilerOptions);
+    const p = createProgram([file], compilerOptions);
     const { text } = generatedText(p.getSourceFile(file)!, p, { fn: "dot" });
     expect(text).not.toContain("saved.");
     expect(program).toBeDefined();
@@ -290,7 +290,7 @@ function blockAt(text: string, at: number): string {
 describe("the generated loops", () => {
   const text = () => {
     const file = join(root, "examples/loops.ts");
-    const program = ts.createProgram([file], compilerOptions);
+    const program = createProgram([file], compilerOptions);
     return generatedText(program.getSourceFile(file)!, program, {}).text;
   };
   it("allocate nothing per iteration: no array, object or closure inside a loop", () => {

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import tsgradTransformer from "../transformer/hosts/tsc.js";
-import { compileToJs, compilerOptions, expectClose, numericGradient, root } from "./harness.js";
+import { compilerOptions, compileToJs, createProgram, expectClose, numericGradient, root } from "./harness.js";
 
 const require = createRequire(import.meta.url);
 
@@ -22,7 +22,7 @@ function emitProject(files: Record<string, string>, options: ts.CompilerOptions)
   mkdirSync(join(dir, "node_modules"), { recursive: true });
   symlinkSync(root, join(dir, "node_modules", "tsgrad"), "dir");
   const paths = Object.entries(files).map(([file, text]) => (writeFileSync(join(dir, file), text), join(dir, file)));
-  const program = ts.createProgram(paths.filter((p) => /\.[cm]?ts$/.test(p)), { ...compilerOptions, ...options });
+  const program = createProgram(paths.filter((p) => /\.[cm]?ts$/.test(p)), { ...compilerOptions, ...options });
   const diagnostics = [...ts.getPreEmitDiagnostics(program)];
   const outputs = new Map<string, string>();
   program.emit(undefined, (f, text) => (writeFileSync(f, text), outputs.set(f, text)), undefined, false, {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generatedText } from "../transformer/files.js";
-import { compile, compileProject, compileToJs, compilerOptions, genStrictErrors, root } from "./harness.js";
+import { compile, compileProject, compilerOptions, compileToJs, createProgram, genStrictErrors, root } from "./harness.js";
 
 let runtime: any;
 
@@ -676,7 +676,7 @@ export function deep(d: Deep, t: { a: number; prod: number }): number {
 `,
     );
     const print = () => {
-      const program = ts.createProgram([file], { ...compilerOptions, noEmit: true });
+      const program = createProgram([file], { ...compilerOptions, noEmit: true });
       const r = generatedText(program.getSourceFile(file)!, program);
       expect(r.diagnostics).toEqual([]);
       return r.text;

@@ -15,7 +15,7 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { numericGrad } from "../runtime/index.js";
 import { generatedText } from "../transformer/files.js";
-import { compile, compilerOptions, expectClose, genStrictErrors } from "./harness.js";
+import { compile, compilerOptions, createProgram, expectClose, genStrictErrors } from "./harness.js";
 
 const FUNCTIONS = `
 /** x^n, one multiplication per level. */
@@ -505,7 +505,7 @@ describe("a recursive call's gradient written only on some paths (branches, tern
     const host = ts.createCompilerHost(compilerOptions);
     const original = host.getSourceFile;
     host.getSourceFile = (f, v, ...rest) => (f === file ? ts.createSourceFile(f, BRANCHED, v) : original.call(host, f, v, ...rest));
-    const p = ts.createProgram([file], compilerOptions, host);
+    const p = createProgram([file], compilerOptions, host);
     const { text, diagnostics } = generatedText(p.getSourceFile(file)!, p, { fn: "branchTernary" });
     expect(diagnostics).toEqual([]);
     // f_grad and f_backward each: `let dr = 0;`, the branch adding into it, then the call.
@@ -556,7 +556,7 @@ describe("the generated code", () => {
     const host = ts.createCompilerHost(compilerOptions);
     const original = host.getSourceFile;
     host.getSourceFile = (f, v, ...rest) => (f === file ? ts.createSourceFile(f, FUNCTIONS, v) : original.call(host, f, v, ...rest));
-    const p = ts.createProgram([file], compilerOptions, host);
+    const p = createProgram([file], compilerOptions, host);
     const result = generatedText(p.getSourceFile(file)!, p, { fn: name });
     expect(result.diagnostics).toEqual([]);
     return result;

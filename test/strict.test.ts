@@ -6,13 +6,13 @@ import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { transformToText } from "../transformer/files.js";
-import { compilerOptions, root } from "./harness.js";
+import { compilerOptions, createProgram, root } from "./harness.js";
 
 const strictOptions: ts.CompilerOptions = { ...compilerOptions, strict: true, noEmit: true, noUnusedLocals: false };
 
 /** Transforms `files` (absolute paths) as one program and writes the results under `out`. */
 function generate(files: string[], out: string): string[] {
-  const program = ts.createProgram(files, strictOptions);
+  const program = createProgram(files, strictOptions);
   mkdirSync(out, { recursive: true });
   return files.map((file) => {
     const { text, diagnostics } = transformToText(program.getSourceFile(file)!, program);
@@ -24,7 +24,7 @@ function generate(files: string[], out: string): string[] {
 }
 
 function strictErrors(files: string[]): string[] {
-  const program = ts.createProgram(files, strictOptions);
+  const program = createProgram(files, strictOptions);
   return ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
 }
 
