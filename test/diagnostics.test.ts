@@ -87,6 +87,11 @@ describe("refused at compile time, at the node", () => {
     expect(found[0].text).toMatch(/declare its return type as `\[number\]`/);
     expect(found[1].text).toMatch(/`sq` has a @derivative tsgrad cannot use \(`sqD`, case_\w+\.ts:3; see the error there\); fix it/);
   });
+  it("a Math function called with the wrong number of arguments (type-checks only with an error)", () => {
+    const d = only("  // @ts-expect-error\n  return Math.atan2(x) + Math.exp(x);");
+    expect(d).toMatchObject({ code: 94003, line: 5, at: "Math.atan2(x)" });
+    expect(d.text).toBe("tsgrad: `Math.atan2` takes 2 arguments, and this call passes 1; pass exactly those");
+  });
   it("a Math function without a rule", () => {
     expect(only("  return Math.clz32(x);")).toMatchObject({ code: 94003, line: 4, column: 10, at: "Math.clz32" });
   });

@@ -11,22 +11,22 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { scalarRules, type Rule } from "../runtime/rules/scalar.js";
+import { scalarRules, type LocalGradient, type ScalarRule } from "../runtime/rules/scalar.js";
 import tsgradTransformer from "../transformer/hosts/tsc.js";
 import { compileToJs, compilerOptions, root } from "./harness.js";
 import { createCompiler } from "./fuzz/compile.js";
 import { fuzz } from "./fuzz/run.js";
 
-const rules = scalarRules as Record<string, Rule>;
+const rules = scalarRules as Record<string, ScalarRule>;
 const outDir = join(root, ".tsgrad-tmp", "fuzz", `mutation-${process.pid}`);
 const compile = createCompiler({ transformer: tsgradTransformer, outDir, compilerOptions });
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
-/** Runs `body` with scalarRules[op] replaced by `broken`, then restores the rule. */
-async function withBrokenRule<T>(op: string, broken: Rule, body: () => Promise<T>): Promise<T> {
+/** Runs `body` with the gradient of scalarRules[op] replaced by `broken`, then restores the rule. */
+async function withBrokenRule<T>(op: string, broken: LocalGradient, body: () => Promise<T>): Promise<T> {
   const original = rules[op];
   expect(original, `no rule ${op}`).toBeDefined();
-  rules[op] = broken;
+  rules[op] = { ...original, grad: broken };
   try {
     return await body();
   } finally {
@@ -44,7 +44,7 @@ describe("mutation check: a wrong derivative rule makes the property fail", () =
     expect(compileToJs(source).js).not.toMatch(/-Math\.cos\(x\)/); // restored
   });
 
-  const mutations: { op: string; broken: Rule; spelled: RegExp; why: string }[] = [
+  const mutations: { op: string; broken: LocalGradient; spelled: RegExp; why: string }[] = [
     { op: "Math.sin", broken: { kind: "partials", partials: ["-Math.cos(x)"] }, spelled: /Math\.sin\(/, why: "sin' = -cos" },
     { op: "*", broken: { kind: "partials", partials: ["b", "b"] }, spelled: / \*=? /, why: "d(a * b)/db = b" },
     { op: "Math.exp", broken: { kind: "partials", partials: ["y * 1.0001"] }, spelled: /Math\.exp\(/, why: "exp' off by 0.01%" },

@@ -4,7 +4,8 @@
 
 import ts from "typescript";
 import { resolveFunction } from "./phases/annotations.js";
-import { Code, DiffError, toDiagnostic } from "./ir/diagnostics.js";
+import { toDiagnostic } from "./ir/diagnostics.js";
+import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
 import { RUNTIME, generatedNames } from "./ir/naming.js";
 
@@ -100,7 +101,7 @@ export function rewriteApiCall(call: ts.CallExpression, ctx: CallContext, diagno
   if (!api || !arg) return undefined;
   const target = resolveFunction(ctx.checker, arg);
   if (target === "unmarked") {
-    diagnostics.push(toDiagnostic(new DiffError(Code.GradOfNonDifferentiable, arg, `${api}(${arg.getText()}) needs a function marked @differentiable; add /** @differentiable */ to \`${arg.getText()}\` (or the @differentiable decorator on a method)`)));
+    diagnostics.push(toDiagnostic(refuse("gradOfUnmarked", arg, { api, arg: arg.getText() })));
     return undefined;
   }
   if (!target || ctx.refused.has(target.fn)) return undefined;

@@ -7,7 +7,8 @@
 
 import ts from "typescript";
 import { customDerivatives, type Differentiable, findDifferentiable, resolveFunction } from "./phases/annotations.js";
-import { Code, DiffError, shortPosition, toDiagnostic, uniqueDiagnostics } from "./ir/diagnostics.js";
+import { type DiffError, shortPosition, toDiagnostic, uniqueDiagnostics } from "./ir/diagnostics.js";
+import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
 import { RUNTIME, generatedNames } from "./ir/naming.js";
 import { type FunctionReport } from "./phases/report.js";
@@ -107,7 +108,7 @@ function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts
       const needed = used.has(gradient) || ["_forward", "_backward"].some((suffix) => used.has(callee + suffix));
       if (needed && target && target !== "unmarked" && target.fn !== d.fn && (ctx.refused.has(target.fn) || isRefused(target, ctx.program))) {
         const at = shortPosition(target.fn.name ?? target.fn);
-        found = new DiffError(Code.NotDifferentiableCall, n.expression, `\`${target.name}\` has no gradient: tsgrad refused it (${at}; see the error there), and this call would need it; fix \`${target.name}\` first`);
+        found = refuse("refusedCall", n.expression, { name: target.name, at });
       }
     }
     ts.forEachChild(n, visit);
@@ -133,8 +134,8 @@ function generatedReferences(nodes: readonly ts.Node[]): Set<string> {
 /** `@derivative f` functions of this file that tsgrad cannot use, as diagnostics at their names. */
 function derivativeProblems(program: ts.Program, file: ts.SourceFile): ts.Diagnostic[] {
   return customDerivatives(program)
-    .problems.filter((p) => p.node.getSourceFile() === file)
-    .map((p) => toDiagnostic(new DiffError(Code.InvalidDerivative, p.node, p.message)));
+    .problems.filter((p) => p.error.node.getSourceFile() === file)
+    .map((p) => toDiagnostic(p.error));
 }
 
 /** registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward }) for a function. */
@@ -235,7 +236,7 @@ export function transformFile(file: ts.SourceFile, program: ts.Program, context:
 /** `module: amd` (umd, system): one error at each @differentiable function, saying what works. */
 function moduleFormatRefusal(file: ts.SourceFile, kind: string): ts.Diagnostic[] {
   return findDifferentiable(file).map((d) =>
-    toDiagnostic(new DiffError(Code.UnsupportedModuleFormat, d.fn.name ?? d.fn, `the tsc plugin cannot emit gradients for "module": "${kind}"; set "module" to "nodenext", "esnext" or "commonjs" in tsconfig.json`)),
+    toDiagnostic(refuse("moduleFormat", d.fn.name ?? d.fn, { format: kind })),
   );
 }
 

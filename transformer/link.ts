@@ -6,7 +6,8 @@
 import path from "node:path";
 import ts from "typescript";
 import { type CustomDerivative, type Differentiable, derivativeFor, findDifferentiable } from "./phases/annotations.js";
-import { Code, DiffError, shortPosition } from "./ir/diagnostics.js";
+import { shortPosition } from "./ir/diagnostics.js";
+import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
 import { type Expr } from "./ir/ir.js";
 import { Namer, RUNTIME, generatedNames } from "./ir/naming.js";
@@ -165,7 +166,7 @@ function namespaceSpecifier(expr: ts.Expression, ctx: FileContext): ts.StringLit
 /** gradientReference's expression, with its import added to the file's. */
 export function gradOf(callee: Differentiable, call: ts.CallExpression, ctx: FileContext): Expr {
   if (ts.isMethodDeclaration(callee.fn) && !ts.isPropertyAccessExpression(call.expression)) {
-    throw new DiffError(Code.UnsupportedExpression, call, "call the method through its class, `Model.m(x)`");
+    throw refuse("methodWithoutClass", call);
   }
   const { text, from, imported } = gradientReference(callee, call, ctx);
   if (from && imported) addImport(ctx.imports, from, imported === text ? imported : `${imported} as ${text}`);
@@ -183,16 +184,16 @@ export function derivativeOf(call: ts.CallExpression, ctx: FileContext, namer: N
   if (!custom) return undefined;
   const callee = call.expression.getText();
   if ("refused" in custom) {
-    const { node } = custom.refused;
-    throw new DiffError(Code.InvalidDerivative, call.expression, `\`${callee}\` has a @derivative tsgrad cannot use (\`${node.getText()}\`, ${shortPosition(node)}; see the error there); fix it, or remove its tag`);
+    const { node } = custom.refused.error;
+    throw refuse("callOfUnusableDerivative", call.expression, { callee, derivative: node.getText(), at: shortPosition(node) });
   }
   const missing = custom.ofParams.slice(call.arguments.length);
   const all = `\`${callee}(${custom.ofParams.join(", ")})\``;
   if (missing.length || call.arguments.some(ts.isSpreadElement)) {
-    throw new DiffError(Code.InvalidDerivative, call, `the derivative \`${custom.name}\` takes every argument of \`${callee}\`, but this call leaves ${missing.map((p) => `\`${p}\``).join(", ") || "them"} to a default; pass them all: ${all}`);
+    throw refuse("derivativeCallDefaults", call, { derivative: custom.name, callee, missing: missing.map((p) => `\`${p}\``).join(", ") || "them", all });
   }
   if (call.arguments.length > custom.ofParams.length) {
-    throw new DiffError(Code.InvalidDerivative, call, `the derivative \`${custom.name}\` takes the ${custom.ofParams.length} argument(s) of ${all}, and this call passes ${call.arguments.length}; pass exactly those`);
+    throw refuse("derivativeCallArity", call, { derivative: custom.name, count: custom.ofParams.length, all, passed: call.arguments.length });
   }
   return { k: "global", text: derivativeName(custom, call, ctx, namer) };
 }
@@ -222,7 +223,7 @@ const chosenIn = (namer: Namer) => chosen.get(namer) ?? chosen.set(namer, new Ma
 function chooseDerivativeName(custom: CustomDerivative, at: ts.Node, ctx: FileContext, namer: Namer): string {
   const elsewhere = custom.file !== ctx.file;
   if (elsewhere && !custom.exportedAs) {
-    throw new DiffError(Code.InvalidDerivative, custom.nameNode, `\`${custom.name}\` (the derivative of \`${custom.ofName}\`) is not exported, but the gradients ${path.basename(ctx.file.fileName)} generates call it and must import it; export it`);
+    throw refuse("derivativeNotExported", custom.nameNode, { name: custom.name, of: custom.ofName, file: path.basename(ctx.file.fileName) });
   }
   // `name` means `binding` at `at` (undefined: nothing, so generated code may bind it) and no local hides it.
   const visible = (name: string, binding?: ts.Declaration) => !namer.has(name) && declarationOf(ctx.checker.resolveName(name, at, SCOPE_MEANING, false)) === binding;

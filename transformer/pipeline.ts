@@ -10,11 +10,12 @@
 import ts from "typescript";
 import { analyzeActivity } from "./phases/activity.js";
 import { type CustomDerivative, type Differentiable, derivativeFor, isRuntimeExport } from "./phases/annotations.js";
-import { Code, DiffError, shortPosition } from "./ir/diagnostics.js";
+import { DiffError, shortPosition } from "./ir/diagnostics.js";
+import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
 import { fence, matrixOpOf } from "./phases/fence.js";
 import { kindOf } from "./ir/syntax.js";
-import { type BStmt, type StagedFunction, type Stmt, MATRIX_OP, leavesOf, num, ref, resultNames } from "./ir/ir.js";
+import { type BStmt, type StagedFunction, type Stmt, isMatrixOp, leavesOf, num, ref, resultNames } from "./ir/ir.js";
 import { Namer, generatedNames } from "./ir/naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./phases/optimize.js";
 import { reverse } from "./phases/reverse.js";
@@ -65,6 +66,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
           gradOf: (callee, call) => gradOf(callee, call, ctx),
           derivativeOf: (call) => derivativeOf(call, ctx, namer),
           isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),
+          // A key of matrixRules (fence.ts finds it among them).
           matrixOp: (callee) => matrixOpOf(callee, ctx.checker),
         });
     const activity = analyzeActivity(staged);
@@ -90,7 +92,7 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       const pruned = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
       // Matrix ops are fused where runtime/ops/fused.ts can (fuse.ts); matrices come from the
       // runtime's pool and go back to it before f_grad returns.
-      const usesMatrices = !raw && pruned.some((s) => s.k === "def" && s.op?.startsWith(MATRIX_OP));
+      const usesMatrices = !raw && pruned.some((s) => s.k === "def" && isMatrixOp(s.op));
       const pool = usesMatrices ? runtimeName(ctx, "matrixPool", gNamer) : undefined;
       const fused = pool ? fuse(pruned, gSaved.backward, (name) => runtimeName(ctx, name, gNamer)) : { forward: pruned, backward: gSaved.backward };
       const lent = pool ? poolMatrices(fused.forward, fused.backward, pool, (name) => runtimeName(ctx, name, gNamer)) : { ...fused, lent: [] };
@@ -172,8 +174,8 @@ function ownDerivative(d: Differentiable, ctx: FileContext): CustomDerivative | 
   const name = ts.isFunctionDeclaration(d.fn) ? d.fn.name! : ((d.anchor as ts.VariableStatement).declarationList.declarations[0].name as ts.Identifier);
   const custom = derivativeFor(ctx.checker, ctx.program, name);
   if (custom && "refused" in custom) {
-    const { node } = custom.refused;
-    return new DiffError(Code.InvalidDerivative, name, `\`${d.name}\` has a @derivative tsgrad cannot use (\`${node.getText()}\`, ${shortPosition(node)}; see the error there), which its gradient would call; fix it, or remove its tag`);
+    const { node } = custom.refused.error;
+    return refuse("functionOfUnusableDerivative", name, { name: d.name, derivative: node.getText(), at: shortPosition(node) });
   }
   return custom;
 }
@@ -189,7 +191,7 @@ function signatureErrors(d: Differentiable, checker: ts.TypeChecker): DiffError[
   const reported = new Set(errors.map((e) => e.node));
   for (const p of d.fn.parameters) {
     if (reported.has(p) || checker.getTypeAtLocation(p).flags & ts.TypeFlags.NumberLike) continue;
-    errors.push(new DiffError(Code.UnsupportedParameter, p, `a function with its own derivative takes \`number\` parameters, one gradient each; \`${p.getText()}\` is not one`));
+    errors.push(refuse("derivativeParameter", p, { parameter: p.getText() }));
   }
   return errors;
 }
@@ -204,13 +206,13 @@ function stageThroughDerivative(d: Differentiable, custom: CustomDerivative, ctx
   const params = d.fn.parameters.map((p) => namer.claim((p.name as ts.Identifier).text));
   const clash = params.indexOf(d.name);
   if (clash >= 0) {
-    throw new DiffError(Code.UnsupportedParameter, d.fn.parameters[clash], `the parameter \`${d.name}\` hides the function \`${d.name}\`, which its gradient calls for the value its derivative receives; rename the parameter`);
+    throw refuse("parameterHidesFunction", d.fn.parameters[clash], { name: d.name });
   }
   namer.claim(d.name);
   const derivative = derivativeName(custom, d.fn, ctx, namer);
   const result = namer.fresh("y");
   const args = params.map(ref);
-  const call: Stmt = { k: "def", name: result, value: { k: "call", callee: d.name, args }, op: "custom", args, callee: { k: "global", text: derivative }, assign: false, source: d.fn };
+  const call: Stmt = { k: "def", name: result, value: { k: "call", callee: d.name, args }, op: { kind: "custom", derivative: { k: "global", text: derivative } }, args, assign: false, source: d.fn };
   return { name: d.name, params, body: [call], result };
 }
 
@@ -233,7 +235,7 @@ function shapeOf(d: Differentiable, staged: StagedFunction, checker: ts.TypeChec
 function className(m: ts.MethodDeclaration): string {
   const c = m.parent;
   if ((ts.isClassDeclaration(c) || ts.isClassExpression(c)) && c.name) return c.name.text;
-  throw new DiffError(Code.UnsupportedFunctionForm, m, "methods of anonymous classes cannot be @differentiable; give the class a name");
+  throw refuse("anonymousClassMethod", m);
 }
 
 /** The staged parameters (leaves) of the user's parameters not in `wrt`. */

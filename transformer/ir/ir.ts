@@ -4,6 +4,9 @@
 // so phases can build, compare and simplify them without touching the compiler API.
 
 import type ts from "typescript";
+import type { MatrixOpName } from "../../runtime/ops/index.js";
+import type { ScalarOp } from "../../runtime/rules/scalar.js";
+import type { Template } from "../../runtime/rules/template.js";
 
 /**
  * A pure scalar expression. `ref` names an IR value; `global` is text used as is (Math.PI, this.k);
@@ -20,34 +23,51 @@ export type Expr =
   | { k: "binary"; op: string; left: Expr; right: Expr }
   | { k: "call"; callee: string; args: Expr[] }
   | { k: "cond"; test: Expr; then: Expr; else: Expr }
-  /** A field of a recursive call's result (see Def.recursive): `powRec_3_call.value`, `powRec_3_call.cache`. */
+  /** A field of a recursive call's result (see Op, kind "call"'s recursive): `powRec_3_call.value`, `powRec_3_call.cache`. */
   | { k: "field"; object: string; key: "value" | "cache" };
 
 /**
- * `name = value`, one operation. `op` names the derivative rule (see runtime/rules/scalar.ts) and
- * `args` are its operands, all atoms (num, ref, global); `op: null` marks a value no gradient flows
- * through (comparisons, Math.floor, calls of functions without a gradient). A call of another
- * differentiable function has op "call" and `callee` set.
+ * What a Def computes, which says how its gradient is found. A misspelled op name is a type error:
+ * scalar ops are the keys of runtime/rules/scalar.ts, matrix ops those of runtime/ops' matrixRules.
+ */
+export type Op =
+  /** `den = 1 + xpy`: a scalar op, differentiated by its rule in runtime/rules/scalar.ts. */
+  | { kind: "scalar"; rule: ScalarOp }
+  /** `hidden = relu(z)`: a matrix op, differentiated by its rule in runtime/ops. */
+  | { kind: "matrix"; op: MatrixOpName }
+  /** `hidden = affineReluInto(X, W1, b1)`: a chain of matrix ops fuse.ts made one kernel (runtime/ops/fused.ts). */
+  | { kind: "fused"; into: string }
+  /**
+   * `u = g(a, b)`: a call of another differentiable function. `gradient` names the callee's
+   * generated gradient, e.g. `g_grad`; for a recursive call, its backward pass, e.g. `g_backward`.
+   *
+   * `recursive`: for a call of a function in the caller's recursion cycle (itself, or one that
+   * calls back into it): the call runs the callee's forward pass into `call` (`{ value, cache }`,
+   * a Def of its own just before this one, whose value is `call.value`), and the backward pass
+   * runs the callee's backward pass on that cache. Calling `g_grad` instead would redo the
+   * recursion below at every level: a cost quadratic in the depth. `primal` is the callee as the
+   * user calls it.
+   */
+  | { kind: "call"; gradient: Expr; recursive?: { call: string; primal: string } }
+  /** `y = f(x, k)` with the user's `@derivative`: `derivative` names it (`fDerivative`). */
+  | { kind: "custom"; derivative: Expr };
+
+export const scalarOp = (rule: ScalarOp): Op => ({ kind: "scalar", rule });
+
+/** A matrix op, one of runtime/ops or a fused one: it has a rule with a shape, and an `...Into` form. */
+export const isMatrixOp = (op: Op | null): op is Extract<Op, { kind: "matrix" | "fused" }> => op?.kind === "matrix" || op?.kind === "fused";
+
+/**
+ * `name = value`, one operation. `op` says how the gradient flows through it (see Op) and `args`
+ * are its operands, all atoms (num, ref, global); `op: null` marks a value no gradient flows
+ * through (comparisons, Math.floor, calls of functions without a gradient).
  */
 export interface Def {
   k: "def";
   name: string;
   value: Expr;
-  op: string | null;
+  op: Op | null;
   args: Expr[];
-  /**
-   * For op "call": the expression naming the callee's generated gradient, e.g. `g_grad`; for a
-   * recursive call, its backward pass, e.g. `g_backward`.
-   */
-  callee?: Expr;
-  /**
-   * For op "call" of a function in the caller's recursion cycle (itself, or one that calls back
-   * into it): the call runs the callee's forward pass into `call` (`{ value, cache }`, a Def of
-   * its own just before this one, whose value is `call.value`), and the backward pass runs the
-   * callee's backward pass on that cache. Calling `g_grad` instead would redo the recursion below
-   * at every level: a cost quadratic in the depth. `primal` is the callee as the user calls it.
-   */
-  recursive?: { call: string; primal: string };
   /** True when `name` is a join variable declared earlier by a `Let` (assigned, not declared). */
   assign: boolean;
   /** The user's node this operation came from, for comments and diagnostics. */
@@ -322,9 +342,6 @@ export function slotIndex(c: Counter): Expr {
   return c.step === 1 ? binary("-", ref(c.name), c.from) : binary("-", c.from, ref(c.name));
 }
 
-/** `matrix:matmul`: the op of a matrix operation's Def (the rest is a key of runtime/ops' matrixRules). */
-export const MATRIX_OP = "matrix:";
-
 /** The value an operand reads that can carry a gradient: `x` → x, `a[i]` → a; numbers and globals none. */
 export function operandName(e: Expr): string | undefined {
   return e.k === "ref" ? e.name : e.k === "elem" ? e.array : undefined;
@@ -391,6 +408,35 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Expr>): Expr {
     default:
       return e;
   }
+}
+
+/**
+ * A rule template (runtime/rules/template.ts) as an expression, its names put in:
+ * `-a / (b * b)` with a → 1, b → den gives `-1 / (den * den)`; `...args` becomes `operands`.
+ */
+export function instantiate(t: Template, names: ReadonlyMap<string, Expr>, operands: readonly Expr[] = []): Expr {
+  const go = (e: Template): Expr => {
+    switch (e.k) {
+      case "ref": {
+        const value = names.get(e.name);
+        if (!value) throw new Error(`rule template: no value for ${e.name}`);
+        return value;
+      }
+      case "spread":
+        throw new Error(`rule template: ...${e.name} outside a call`);
+      case "unary":
+        return { ...e, arg: go(e.arg) };
+      case "binary":
+        return { ...e, left: go(e.left), right: go(e.right) };
+      case "call":
+        return { ...e, args: e.args.flatMap((a) => (a.k === "spread" ? operands : [go(a)])) };
+      case "cond":
+        return { ...e, test: go(e.test), then: go(e.then), else: go(e.else) };
+      default:
+        return e;
+    }
+  };
+  return go(t);
 }
 
 /** Visits every Def, in order, also inside branches and loops. */

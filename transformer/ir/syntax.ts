@@ -6,7 +6,7 @@
 //   typeTree(type of `{ W: Float64Array; b: number }`) → [W: "Float64Array", b: "number"]
 
 import ts from "typescript";
-import { Code, DiffError } from "./diagnostics.js";
+import { refuse } from "./language.js";
 import { type Expr, type ValueKind, num } from "./ir.js";
 
 /**
@@ -47,7 +47,7 @@ export function exprFromTs(e: ts.Expression, resolve: (e: ts.Identifier | ts.Pro
   if (ts.isBinaryExpression(e)) return { k: "binary", op: e.operatorToken.getText(), left: go(e.left), right: go(e.right) };
   if (ts.isConditionalExpression(e)) return { k: "cond", test: go(e.condition), then: go(e.whenTrue), else: go(e.whenFalse) };
   if (ts.isCallExpression(e)) return { k: "call", callee: e.expression.getText(), args: e.arguments.map(go) };
-  throw new DiffError(Code.UnsupportedExpression, e, `this expression (${ts.SyntaxKind[e.kind]}) is not supported in a @differentiable function`);
+  throw refuse("unstagedExpression", e, { kind: ts.SyntaxKind[e.kind] });
 }
 
 /** new Float64Array(n), new Array(n).fill(0), new Array<number>(n).fill(0) → its kind and length. */

@@ -3,7 +3,8 @@
 //   f(x, k) { const s = Math.floor(k); const t = x * s; return t }   → active: x, t (not k, s)
 // Also refuses a gradient that would have to flow through a call tsgrad cannot see into.
 
-import { Code, DiffError } from "../ir/diagnostics.js";
+import type { DiffError } from "../ir/diagnostics.js";
+import { refuse } from "../ir/language.js";
 import { type Stmt, type StagedFunction, forEachDef, forEachStore, operandName, refsOf, resultNames } from "../ir/ir.js";
 
 export interface Activity {
@@ -42,13 +43,7 @@ export function analyzeActivity(fn: StagedFunction): Activity {
       } else if (s.k === "def" && useful.has(s.name)) {
         if (s.op !== null) s.args.forEach((a) => operandName(a) && useful.add(operandName(a)!));
         else if (s.opaqueCall && [...refsOf(s.value)].some((n) => varied.has(n))) {
-          errors.push(
-            new DiffError(
-              Code.NotDifferentiableCall,
-              s.opaqueCall,
-              `a gradient flows through \`${s.opaqueCall.getText()}\`, but that function is not marked @differentiable; add /** @differentiable */ to its declaration`,
-            ),
-          );
+          errors.push(refuse("unmarkedCall", s.opaqueCall, { call: s.opaqueCall.getText() }));
         }
       }
     }

@@ -3,7 +3,8 @@
 // reference such as `g` in `grad(g)` or `g(x)` to the declaration it names, across modules.
 
 import ts from "typescript";
-import { shortPosition } from "../ir/diagnostics.js";
+import { type DiffError, shortPosition } from "../ir/diagnostics.js";
+import { refuse } from "../ir/language.js";
 
 export type FunctionNode = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression | ts.MethodDeclaration;
 
@@ -105,7 +106,7 @@ export function resolveFunction(checker: ts.TypeChecker, expr: ts.Expression): D
  * Is a call of `callee` inside `caller` recursive: does `callee` call back into `caller`, directly
  * or through other @differentiable functions of the same file? (`caller` calling itself
  * included.) Then both are in one cycle of the file's call graph, whose gradients call each
- * other's forward and backward passes (see Def.recursive in ir.ts).
+ * other's forward and backward passes (see Op, kind "call", in ir/ir.ts).
  */
 export function callsBack(checker: ts.TypeChecker, callee: FunctionNode, caller: FunctionNode): boolean {
   if (callee.getSourceFile() !== caller.getSourceFile()) return false;
@@ -171,10 +172,9 @@ export interface CustomDerivative {
   ofParams: string[];
 }
 
-/** A `@derivative` tsgrad cannot use: what is wrong, at the derivative's name. */
+/** A `@derivative` tsgrad cannot use: what is wrong, at the derivative's name (`error.node`). */
 export interface DerivativeProblem {
-  node: ts.Node;
-  message: string;
+  error: DiffError;
   /** The function it was written for, when that much is known: calls of it refuse too, rather than differentiate around it. */
   of?: ts.Declaration;
 }
@@ -187,7 +187,6 @@ export interface CustomDerivatives {
 }
 
 const DERIVATIVE_TAG = /^\/\*\*[\s\S]*@derivative\s+([A-Za-z_$][\w$.]*)/;
-const DERIVATIVE_FORMS = "@derivative goes on a function declaration, or on a `const` holding an arrow function or function expression";
 const API = ["grad", "gradInto", "valueAndGrad", "vjp"];
 const derivativeCache = new WeakMap<ts.Program, CustomDerivatives>();
 
@@ -197,7 +196,7 @@ export function customDerivatives(program: ts.Program): CustomDerivatives {
   if (cached) return cached;
   const checker = program.getTypeChecker();
   const result: CustomDerivatives = { byTarget: new Map(), refused: new Map(), problems: [] };
-  const refuse = (problem: DerivativeProblem): void => {
+  const refused = (problem: DerivativeProblem): void => {
     result.problems.push(problem);
     if (problem.of && !result.refused.has(problem.of)) result.refused.set(problem.of, problem);
   };
@@ -208,15 +207,15 @@ export function customDerivatives(program: ts.Program): CustomDerivatives {
       if (!tag) continue;
       const of = targetOf(checker, tag, statement);
       const found = derivativeDeclaration(statement, tag);
-      if ("message" in found) {
-        refuse({ ...found, of });
+      if ("error" in found) {
+        refused({ ...found, of });
         continue;
       }
       const checked = checkDerivative(checker, found, tag, of);
-      if ("message" in checked) refuse(checked);
+      if ("error" in checked) refused(checked);
       else if (result.byTarget.has(checked.of)) {
         const first = result.byTarget.get(checked.of)!;
-        refuse({ node: checked.nameNode, of: checked.of, message: `\`${tag}\` already has a derivative, \`${first.name}\` (${shortPosition(first.nameNode)}); keep one of the two` });
+        refused({ of: checked.of, error: refuse("derivativeTwice", checked.nameNode, { tag, first: first.name, at: shortPosition(first.nameNode) }) });
       } else result.byTarget.set(checked.of, checked);
     }
   }
@@ -243,7 +242,7 @@ type Declared = Pick<CustomDerivative, "fn" | "name" | "nameNode" | "statement" 
 function derivativeDeclaration(statement: ts.Statement, tag: string): Declared | DerivativeProblem {
   const file = statement.getSourceFile();
   if (ts.isFunctionDeclaration(statement) && statement.name) {
-    if (!statement.body) return { node: statement.name, message: `@derivative ${tag}: \`${statement.name.text}\` has no body; put the tag on the declaration that has one` };
+    if (!statement.body) return { error: refuse("derivativeWithoutBody", statement.name, { tag, name: statement.name.text }) };
     return { fn: statement, name: statement.name.text, nameNode: statement.name, statement, file };
   }
   if (ts.isVariableStatement(statement)) {
@@ -251,15 +250,15 @@ function derivativeDeclaration(statement: ts.Statement, tag: string): Declared |
     const init = decl.initializer && skipParens(decl.initializer);
     const node = ts.isIdentifier(decl.name) ? decl.name : decl;
     if (more.length || !ts.isIdentifier(decl.name) || !init || !(ts.isArrowFunction(init) || ts.isFunctionExpression(init))) {
-      return { node, message: `@derivative ${tag}: ${DERIVATIVE_FORMS}, one per statement` };
+      return { error: refuse("derivativeFormList", node, { tag }) };
     }
     if (!(statement.declarationList.flags & ts.NodeFlags.Const)) {
-      return { node, message: `@derivative ${tag}: declare \`${decl.name.text}\` with \`const\`; generated code calls it later, and a variable could hold another function by then` };
+      return { error: refuse("derivativeNotConst", node, { tag, name: decl.name.text }) };
     }
     return { fn: init, name: decl.name.text, nameNode: decl.name, statement, file };
   }
   const named = (statement as { name?: ts.Node }).name;
-  return { node: named && ts.isIdentifier(named) ? named : statement, message: `@derivative ${tag}: ${DERIVATIVE_FORMS}` };
+  return { error: refuse("derivativeForm", named && ts.isIdentifier(named) ? named : statement, { tag }) };
 }
 
 /**
@@ -275,30 +274,26 @@ function derivativeDeclaration(statement: ts.Statement, tag: string): Declared |
 function checkDerivative(checker: ts.TypeChecker, d: Declared, tag: string, of: ts.Declaration | undefined): CustomDerivative | DerivativeProblem {
   const at = d.nameNode;
   const target = of && functionOf(of);
-  if (tag.includes(".")) return { node: at, message: `@derivative ${tag}: derivatives of methods are not supported; give the derivative to a function the method calls` };
-  if (!of || !target) return { node: at, message: `@derivative ${tag}: no function named \`${tag}\` is in scope here; import it, or fix the name` };
+  if (tag.includes(".")) return { error: refuse("derivativeOfMethod", at, { tag }) };
+  if (!of || !target) return { error: refuse("derivativeOfNothing", at, { tag }) };
   const signatures = (checker.getSymbolAtLocation((of as ts.NamedDeclaration).name ?? of)?.declarations ?? []).filter(ts.isFunctionLike);
   if (signatures.length > 1) {
-    return { node: at, of, message: `\`${tag}\` is overloaded, and a derivative is for one list of parameters; give it to a function with one signature that calls \`${tag}\`` };
+    return { of, error: refuse("derivativeOfOverload", at, { tag }) };
   }
 
   const rest = target.parameters.find((p) => p.dotDotDotToken);
   if (rest) {
-    return { node: at, of, message: `\`${tag}\` takes a rest parameter (\`${rest.getText()}\`), so its arguments are no fixed list a derivative could take and return gradients for; give the derivative to a function of fixed parameters that calls \`${tag}\`` };
+    return { of, error: refuse("derivativeOfRest", at, { tag, rest: rest.getText() }) };
   }
   const arity = target.parameters.length;
   if (d.fn.parameters.length !== arity + 2) {
-    return {
-      node: at,
-      of,
-      message: `the derivative of \`${tag}\` takes its ${arity} argument(s), its value and the gradient on its value (${arity + 2} parameters), and returns ${arity} gradient(s); \`${d.name}\` has ${d.fn.parameters.length} parameters`,
-    };
+    return { of, error: refuse("derivativeArity", at, { tag, arity, name: d.name, count: d.fn.parameters.length }) };
   }
   const returned = gradientsProblem(checker, d.fn, arity);
-  if (returned) return { node: at, of, message: `\`${d.name}\` ${returned}` };
+  if (returned) return { of, error: refuse("derivativeReturnType", at, { name: d.name, ...returned }) };
   const recursive = apiCallOf(checker, d.fn, of);
   if (recursive) {
-    return { node: at, of, message: `\`${d.name}\` calls \`${recursive}\`, but the gradient of \`${tag}\` is \`${d.name}\` itself: the two would call each other forever; take the gradient of a separate @differentiable copy of \`${tag}\`` };
+    return { of, error: refuse("derivativeRecursion", at, { name: d.name, call: recursive, tag }) };
   }
   const ofParams = target.parameters.map((p, i) => (ts.isIdentifier(p.name) ? p.name.text : `argument ${i + 1}`));
   return { ...d, of, ofName: tag, ofParams, exportedAs: exportedName(checker, d) };
@@ -326,15 +321,14 @@ function functionOf(decl: ts.Declaration): ts.SignatureDeclaration | undefined {
  * What is wrong with a derivative's return type for a function of `arity` arguments, per the
  * checker (so an inferred `number[]` counts as written):
  *   [number, number] for arity 2   → undefined (fine)
- *   number, number[], [number]     → "returns `number`; ... declare its return type as `[number, number]`"
+ *   number, number[], [number]     → { type: "number", want: "[number, number]" } (the message: language.ts's derivativeReturnType)
  */
-function gradientsProblem(checker: ts.TypeChecker, fn: CustomDerivative["fn"], arity: number): string | undefined {
+function gradientsProblem(checker: ts.TypeChecker, fn: CustomDerivative["fn"], arity: number): { type: string; want: string } | undefined {
   const signature = checker.getSignatureFromDeclaration(fn);
   if (!signature) return undefined;
   const type = checker.getReturnTypeOfSignature(signature);
   const want = `[${Array.from({ length: arity }, () => "number").join(", ")}]`;
-  const fix = `a derivative returns one gradient per argument: declare its return type as \`${want}\` and return a tuple of that many numbers`;
-  const problem = `returns \`${checker.typeToString(type)}\`; ${fix}`;
+  const problem = { type: checker.typeToString(type), want };
   if (!checker.isTupleType(type)) return problem;
   const tuple = (type as ts.TypeReference).target as ts.TupleType;
   if (tuple.elementFlags.length !== arity || tuple.elementFlags.some((f) => !(f & ts.ElementFlags.Required))) return problem;

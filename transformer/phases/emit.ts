@@ -203,7 +203,7 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
     }
     if (s.k === "comment") {
       // A recursive call reads as the user wrote it, `powRec_3 = powRec(x, diff)` (not `powRec_3_call.value`).
-      const { recursive } = s.def;
+      const recursive = s.def.op?.kind === "call" ? s.def.op.recursive : undefined;
       pending = `${s.def.name} = ${printExpr(recursive ? { k: "call", callee: recursive.primal, args: s.def.args } : s.def.value)}`;
       continue;
     }

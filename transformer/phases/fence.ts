@@ -1,18 +1,22 @@
 // Rejects, before anything is transformed, what tsgrad cannot differentiate correctly yet. Takes a
 // @differentiable function; returns one DiffError per offending node (all of them, not only the
-// first), each saying what is unsupported and what to do instead. Staging may assume that a
-// function with no fence errors uses only the supported language:
-//   statements   const/let, assignment and = += -= *= /= **= ++ --, if/else, return, blocks,
-//                for/while/do with break, continue and return (no labels)
+// first). What is accepted, and each refusal's code and message, is the table in ir/language.ts:
+// this walk only finds the constructs, each refusal a row of it (`fail(refuse("forIn", s))`).
+// Staging may assume that a function with no fence errors uses only the supported language:
+//   statements   const/let, assignment and = += -= *= /= %= **= ++ --, if/else, return, blocks,
+//                for/while/do and for...of over an array parameter, with break, continue and
+//                return (no labels)
 //   expressions  number literals, locals, + - * / % ** and unary -, Math functions and constants,
-//                calls, ternaries, comparisons and && || ! in conditions, `this.field` reads
+//                calls, ternaries, comparisons and && || ! in conditions, `this.field` reads,
+//                elements and fields of parameters and of arrays the function creates
 
 import ts from "typescript";
 import { type FunctionNode, isRuntimeExport } from "./annotations.js";
-import { matrixRules } from "../../runtime/ops/index.js";
+import { type MatrixOpName, matrixRules } from "../../runtime/ops/index.js";
 import { arrayCreation, kindOf, skipWrappers, typeTree } from "../ir/syntax.js";
 import { outOfRange } from "./out-of-range.js";
-import { Code, DiffError } from "../ir/diagnostics.js";
+import type { DiffError } from "../ir/diagnostics.js";
+import { BITWISE, ELEMENT_WRITES, LOGICAL, isAssignment, isIncrement, refuse } from "../ir/language.js";
 import type { ValueKind } from "../ir/ir.js";
 import { GENERATED_GLOBALS } from "../ir/naming.js";
 
@@ -23,13 +27,13 @@ const isArrayKind = (k: ValueKind | undefined) => k === "Float64Array" || k === 
 const isBufferKind = (k: ValueKind | undefined) => isArrayKind(k) || k === "Matrix" || k === "Int32Array";
 
 /** `matmul` in `matmul(X, W)`: the runtime's matrix op a call names (a key of matrixRules), if any. */
-export function matrixOpOf(callee: ts.Expression, checker: ts.TypeChecker): string | undefined {
-  return Object.keys(matrixRules).find((name) => isRuntimeExport(checker, callee, name));
+export function matrixOpOf(callee: ts.Expression, checker: ts.TypeChecker): MatrixOpName | undefined {
+  return (Object.keys(matrixRules) as MatrixOpName[]).find((name) => isRuntimeExport(checker, callee, name));
 }
 
 export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   const errors: DiffError[] = [];
-  const fail = (code: Code, node: ts.Node, message: string): void => void errors.push(new DiffError(code, node, message));
+  const fail = (error: DiffError): void => void errors.push(error);
   /** How many branches and loops enclose the node being checked. */
   let depth = 0;
 
@@ -39,7 +43,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   if (ts.isBlock(fn.body)) fn.body.statements.forEach((s) => statement(s));
   else if (ts.isObjectLiteralExpression(skipWrappers(fn.body))) objectReturn(undefined, skipWrappers(fn.body) as ts.ObjectLiteralExpression);
   else expression(fn.body);
-  for (const o of outOfRange(fn, checker)) fail(Code.OutOfRange, o.node, o.message);
+  outOfRange(fn, checker).forEach(fail);
   return errors;
 
   function statement(s: ts.Statement): void {
@@ -63,14 +67,14 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         if (r.expression && ts.isIdentifier(r.expression) && isCreatedArray(r.expression)) {
           const body = fn.body as ts.Block;
           if (depth > 0 || body.statements[body.statements.length - 1] !== s) {
-            fail(Code.UnsupportedStatement, s, "a @differentiable function returns its array with one `return` at the end of the function for now");
+            fail(refuse("arrayReturnNotLast", s));
           }
           return;
         }
         // return { loss, h }: numbers and arrays the function made, as its last statement.
         if (r.expression && ts.isObjectLiteralExpression(skipWrappers(r.expression))) return objectReturn(r, skipWrappers(r.expression) as ts.ObjectLiteralExpression);
         if (r.expression) expression(r.expression);
-        else fail(Code.UnsupportedStatement, s, "`return` needs a value: a @differentiable function returns a number on every path");
+        else fail(refuse("returnWithoutValue", s));
         return;
       }
       case ts.SyntaxKind.Block:
@@ -94,18 +98,18 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       case ts.SyntaxKind.ForOfStatement:
         return forOf(s as ts.ForOfStatement);
       case ts.SyntaxKind.ForInStatement:
-        return fail(Code.UnsupportedLoop, s, "`for...in` iterates over object keys, which have no derivative; use a counting `for` loop");
+        return fail(refuse("forIn", s));
       case ts.SyntaxKind.BreakStatement:
       case ts.SyntaxKind.ContinueStatement:
-        if ((s as ts.BreakStatement).label) return fail(Code.UnsupportedLoop, s, "labelled `break` and `continue` are not supported; use a flag variable to leave the outer loop");
+        if ((s as ts.BreakStatement).label) return fail(refuse("labelledJump", s));
         return;
       case ts.SyntaxKind.LabeledStatement:
-        return fail(Code.UnsupportedLoop, s, "labelled statements are not supported in a @differentiable function; remove the label and use a flag variable");
+        return fail(refuse("labelledStatement", s));
       case ts.SyntaxKind.FunctionDeclaration:
       case ts.SyntaxKind.ClassDeclaration:
-        return fail(Code.UnsupportedDeclaration, s, "nested functions and classes are not supported in a @differentiable function; move them to module level");
+        return fail(refuse("nestedDeclaration", s));
       default:
-        return fail(Code.UnsupportedStatement, s, `\`${firstWord(s)}\` statements are not supported in a @differentiable function; use const/let, assignments, if/else and return`);
+        return fail(refuse("otherStatement", s, { keyword: firstWord(s) }));
     }
   }
 
@@ -113,12 +117,12 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   function objectReturn(r: ts.ReturnStatement | undefined, o: ts.ObjectLiteralExpression): void {
     const body = fn.body!;
     if (r && (depth > 0 || !ts.isBlock(body) || body.statements[body.statements.length - 1] !== r)) {
-      return fail(Code.UnsupportedStatement, r, "a @differentiable function returns its object with one `return` at the end of the function for now");
+      return fail(refuse("objectReturnNotLast", r));
     }
     const arrays = new Map<ts.Symbol, string>();
     const once = (p: ts.ObjectLiteralElementLike, symbol: ts.Symbol | undefined) => {
       const first = symbol && arrays.get(symbol);
-      if (first) fail(Code.UnsupportedExpression, p, `the array \`${symbol!.name}\` is returned in two fields (\`${first}\` and \`${p.name!.getText()}\`); return it in one (the caller can read it twice)`);
+      if (first) fail(refuse("arrayReturnedTwice", p, { name: symbol!.name, first, second: p.name!.getText() }));
       else if (symbol) arrays.set(symbol, p.name!.getText());
     };
     for (const p of o.properties) {
@@ -132,19 +136,19 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         const v = skipWrappers(p.initializer);
         if (!(ts.isIdentifier(v) && isCreatedArray(v))) expression(p.initializer);
         else once(p, checker.getSymbolAtLocation(v));
-      } else fail(Code.UnsupportedExpression, p, "a returned object lists its fields by name (`{ loss, h: out }`): no spreads, methods or computed keys");
+      } else fail(refuse("returnedObjectField", p));
     }
   }
 
   /** for (const v of a): over an array parameter, one element per iteration, to the end. */
   function forOf(s: ts.ForOfStatement): void {
     const init = s.initializer;
-    if (s.awaitModifier) return fail(Code.UnsupportedLoop, s, "`for await` cannot be differentiated");
+    if (s.awaitModifier) return fail(refuse("forAwait", s));
     if (!ts.isIdentifier(s.expression) || !isLocal(s.expression) || !isArrayKind(kindOf(checker.getTypeAtLocation(s.expression), checker))) {
-      return fail(Code.UnsupportedLoop, s.expression, "`for...of` is supported over an array parameter (number[] or Float64Array); for anything else write `for (let i = 0; i < n; i++)`");
+      return fail(refuse("forOfNonArray", s.expression));
     }
     if (!ts.isVariableDeclarationList(init) || init.declarations.length !== 1 || !ts.isIdentifier(init.declarations[0].name)) {
-      return fail(Code.UnsupportedLoop, init, "`for...of` needs one new variable: `for (const v of a)`");
+      return fail(refuse("forOfBinding", init));
     }
     loopBody(s.statement);
   }
@@ -162,24 +166,24 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   function variableList(list: ts.VariableDeclarationList, node: ts.Node): void {
     const flags = list.flags;
     if (!(flags & (ts.NodeFlags.Const | ts.NodeFlags.Let))) {
-      return fail(Code.UnsupportedDeclaration, node, "`var` is not supported in a @differentiable function; use `const` or `let`");
+      return fail(refuse("var", node));
     }
     for (const d of list.declarations) {
       const part = d.initializer !== undefined && isParamPart(d.initializer);
       if (part && !(flags & ts.NodeFlags.Const) && !isNumber(d.initializer!)) {
-        fail(Code.UnsupportedDeclaration, d, "a parameter's arrays and fields are read-only: name them with `const` (`const { W } = model`, `const W = model.W`, `const b = a`)");
+        fail(refuse("letParameterPart", d));
       } else if (part && flags & ts.NodeFlags.Const) {
         // const { W1, b1 } = model, const layer = model.layer: names for read-only fields.
         if (!ts.isIdentifier(d.name)) pattern(d.name, fail);
       } else if (!ts.isIdentifier(d.name)) {
-        fail(Code.UnsupportedDeclaration, d.name, "destructuring is supported for the fields of an object parameter (`const { W, b } = model`); declare one variable per value");
+        fail(refuse("destructuring", d.name));
       } else if (d.initializer && arrayCreation(d.initializer)) {
         // const h = new Float64Array(n): at the top level, const, its length any number.
         if (depth > 0 || !(flags & ts.NodeFlags.Const)) {
-          fail(Code.UnsupportedDeclaration, d, "an array created in a @differentiable function must be a `const` at the function's top level (not in a loop or branch) for now");
+          fail(refuse("arrayInBranch", d));
         } else if (afterReturn(d)) {
           // The code after an early return runs as a branch (`if (!returned)`), and arrays live at the top level.
-          fail(Code.UnsupportedDeclaration, d, "an array created after an early `return` is not supported yet; create it before the first `return` (its length must be known there)");
+          fail(refuse("arrayAfterReturn", d));
         } else expression(arrayCreation(d.initializer)!.length);
       } else if (d.initializer) {
         expression(d.initializer);
@@ -196,28 +200,28 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     if ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator)) {
       return target(e.operand);
     }
-    fail(Code.SideEffect, e, "only assignments to local variables may stand as statements in a @differentiable function; remove this expression or move it outside");
+    fail(refuse("sideEffect", e));
   }
 
   function target(e: ts.Expression): void {
     if (ts.isElementAccessExpression(e)) {
       if (!ts.isIdentifier(e.expression) || !isCreatedArray(e.expression)) {
-        return fail(Code.UnsupportedExpression, e, "only arrays the function creates (`const h = new Float64Array(n)`) can be written in a @differentiable function; parameters are read-only (the backward pass reads them as they were): copy into a local array first");
+        return fail(refuse("writeParameterElement", e));
       }
       const op = e.parent && ts.isBinaryExpression(e.parent) ? e.parent.operatorToken.kind : undefined;
-      if (op !== undefined && op !== ts.SyntaxKind.EqualsToken && op !== ts.SyntaxKind.PlusEqualsToken && op !== ts.SyntaxKind.MinusEqualsToken) {
-        return fail(Code.UnsupportedExpression, e.parent, "only `=`, `+=`, `-=`, `++` and `--` write array elements for now; read the element into a local, compute, and assign it");
+      if (op !== undefined && !ELEMENT_WRITES.has(op)) {
+        return fail(refuse("elementCompoundWrite", e.parent));
       }
       return expression(e.argumentExpression);
     }
     if (ts.isPropertyAccessExpression(e) && isParamPart(e.expression)) {
-      return fail(Code.UnsupportedExpression, e, "an object parameter's fields are read-only (the backward pass reads them as they were); compute the new value in a local");
+      return fail(refuse("writeParameterField", e));
     }
     if (!ts.isIdentifier(e)) {
-      return fail(Code.UnsupportedExpression, e, "only local variables and elements of arrays the function creates can be assigned in a @differentiable function");
+      return fail(refuse("assignmentTarget", e));
     }
     if (!isLocal(e)) {
-      fail(Code.MutableCapture, e, `\`${e.text}\` is declared outside this @differentiable function; assigning it is a side effect tsgrad cannot differentiate. Pass it in as a parameter or return it`);
+      fail(refuse("outerAssignment", e, { name: e.text }));
     }
   }
 
@@ -236,12 +240,12 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         return expression((e as ts.ParenthesizedExpression).expression);
       case ts.SyntaxKind.PrefixUnaryExpression: {
         const u = e as ts.PrefixUnaryExpression;
-        if (isIncrement(u.operator)) return fail(Code.UnsupportedExpression, e, "`++`/`--` inside an expression is not supported; write it as its own statement");
-        if (u.operator === ts.SyntaxKind.TildeToken) return fail(Code.UnsupportedExpression, e, "bitwise operators have no derivative; compute this value outside the function");
+        if (isIncrement(u.operator)) return fail(refuse("incrementInExpression", e));
+        if (u.operator === ts.SyntaxKind.TildeToken) return fail(refuse("bitwise", e));
         return expression(u.operand);
       }
       case ts.SyntaxKind.PostfixUnaryExpression:
-        return fail(Code.UnsupportedExpression, e, "`++`/`--` inside an expression is not supported; write it as its own statement");
+        return fail(refuse("incrementInExpression", e));
       case ts.SyntaxKind.BinaryExpression:
         return binaryExpression(e as ts.BinaryExpression);
       case ts.SyntaxKind.ConditionalExpression: {
@@ -259,25 +263,23 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       case ts.SyntaxKind.ElementAccessExpression:
         return element(e as ts.ElementAccessExpression);
       case ts.SyntaxKind.ArrayLiteralExpression:
-        return fail(Code.UnsupportedExpression, e, "array literals are not supported yet in @differentiable functions; take the array as a parameter (number[] or Float64Array)");
+        return fail(refuse("arrayLiteral", e));
       case ts.SyntaxKind.ObjectLiteralExpression:
-        return fail(Code.UnsupportedExpression, e, "objects are not supported yet in @differentiable functions; pass the fields as number parameters");
+        return fail(refuse("objectLiteral", e));
       case ts.SyntaxKind.ArrowFunction:
       case ts.SyntaxKind.FunctionExpression:
-        return fail(Code.UnsupportedDeclaration, e, "closures are not supported in a @differentiable function; move the function to module level and mark it @differentiable");
+        return fail(refuse("closure", e));
       default:
-        return fail(Code.UnsupportedExpression, e, `this expression (${ts.SyntaxKind[e.kind]}) is not supported in a @differentiable function; compute it outside and pass the number in`);
+        return fail(refuse("otherExpression", e, { kind: ts.SyntaxKind[e.kind] }));
     }
   }
 
   function binaryExpression(b: ts.BinaryExpression): void {
     const op = b.operatorToken.kind;
-    if (isAssignment(op)) return fail(Code.UnsupportedExpression, b, "an assignment inside an expression is not supported; write it as its own statement");
-    if (op === ts.SyntaxKind.CommaToken) return fail(Code.UnsupportedExpression, b, "the comma operator is not supported; write one statement per value");
-    if (BITWISE.has(op)) return fail(Code.UnsupportedExpression, b.operatorToken, "bitwise operators have no derivative; compute this value outside the function");
-    if ((op === ts.SyntaxKind.AmpersandAmpersandToken || op === ts.SyntaxKind.BarBarToken || op === ts.SyntaxKind.QuestionQuestionToken) && isNumber(b)) {
-      return fail(Code.UnsupportedExpression, b, "`&&`, `||` and `??` are supported in conditions only; for a number use a ternary `c ? a : b`");
-    }
+    if (isAssignment(op)) return fail(refuse("assignmentInExpression", b));
+    if (op === ts.SyntaxKind.CommaToken) return fail(refuse("comma", b));
+    if (BITWISE.has(op)) return fail(refuse("bitwise", b.operatorToken));
+    if (LOGICAL.has(op) && isNumber(b)) return fail(refuse("logicalOnNumbers", b));
     expression(b.left);
     expression(b.right);
   }
@@ -285,14 +287,14 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   function call(c: ts.CallExpression): void {
     const callee = c.expression;
     if (c.arguments.some(ts.isSpreadElement)) {
-      return fail(Code.UnsupportedExpression, c, "spread arguments are not supported; pass each number explicitly");
+      return fail(refuse("spreadArgument", c));
     }
     const mathName = mathMember(callee);
     if (mathName === undefined && !ts.isIdentifier(callee) && !(ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression))) {
-      return fail(Code.UnsupportedExpression, callee, "only calls of named functions are supported in a @differentiable function");
+      return fail(refuse("unnamedCall", callee));
     }
     if (mathName === undefined && ts.isPropertyAccessExpression(callee) && !isNamespaceLike(callee.expression)) {
-      return fail(Code.UnsupportedExpression, callee, "method calls on values are not supported in a @differentiable function; call a function of a module or class (`M.f(x)`), or compute the value outside");
+      return fail(refuse("methodCall", callee));
     }
     if (ts.isIdentifier(callee)) identifier(callee);
     if (matrixOpOf(callee, checker)) return matrixCall(c);
@@ -301,7 +303,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
   /** matmul(X, W1): matrices, vectors and labels go in by name; numbers as any expression. */
   function matrixCall(c: ts.CallExpression): void {
-    if (depth > 0) return fail(Code.UnsupportedStatement, c, "matrix operations inside loops and branches are not supported yet; compute them at the top level of the function");
+    if (depth > 0) return fail(refuse("matrixOpInBranch", c));
     for (const arg of c.arguments) {
       const named = ts.isIdentifier(arg) || (ts.isPropertyAccessExpression(arg) && isParamPart(arg));
       if (!(named && isBufferKind(kindOf(checker.getTypeAtLocation(arg), checker)))) expression(arg);
@@ -317,10 +319,10 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     // y[i] of an Int32Array parameter: integer data (a class label), used as an index or a constant.
     if (ts.isIdentifier(e.expression) && isParameter(e.expression) && kindOf(checker.getTypeAtLocation(e.expression), checker) === "Int32Array") return expression(e.argumentExpression);
     if (!ts.isIdentifier(e.expression) || !isLocal(e.expression) || !isArrayKind(kindOf(checker.getTypeAtLocation(e.expression), checker))) {
-      return fail(Code.UnsupportedExpression, e, "only elements of array parameters (number[] or Float64Array) and of arrays the function creates can be read in a @differentiable function");
+      return fail(refuse("elementOfNonArray", e));
     }
     if (!isParameter(e.expression) && !isCreatedArray(e.expression) && !isParamPart(e.expression)) {
-      return fail(Code.UnsupportedExpression, e, "this array is neither a parameter nor created here with `new Float64Array(n)` or `new Array(n).fill(0)`; tsgrad cannot follow its elements");
+      return fail(refuse("elementOfUntracked", e));
     }
     expression(e.argumentExpression);
   }
@@ -333,7 +335,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     if (p.expression.kind === ts.SyntaxKind.ThisKeyword) return; // this.k: a constant of the instance
     const t = checker.getTypeAtLocation(p);
     if (ts.isIdentifier(p.expression) && t.flags & ts.TypeFlags.NumberLiteral) return; // an enum member or a const field
-    fail(Code.UnsupportedExpression, p, "property reads are not supported yet in @differentiable functions (objects land with arrays); pass the number as a parameter");
+    fail(refuse("propertyRead", p));
   }
 
   /** model.reg, model.W.length: a number field of an object parameter, or an array field's length. */
@@ -343,12 +345,12 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     if (p.name.text === "length" && (isArrayKind(of) || of === "Int32Array")) return;
     // M.rows, model.W.cols: a matrix's shape, a number like an array's length.
     if ((p.name.text === "rows" || p.name.text === "cols") && of === "Matrix") return;
-    if (of === "Matrix") return fail(Code.UnsupportedExpression, p, `a matrix's \`${p.name.text}\` cannot be read in a @differentiable function; use its \`rows\` and \`cols\`, and tsgrad's matrix operations for its entries`);
+    if (of === "Matrix") return fail(refuse("matrixMember", p, { member: p.name.text }));
     if (kind === "number") return;
     if (kind === "Matrix" || kind === "Int32Array" || isArrayKind(kind)) {
-      return fail(Code.UnsupportedExpression, p, `the field \`${p.getText()}\` can only be indexed, measured (\`.length\`) or passed to tsgrad's matrix operations in a @differentiable function so far`);
+      return fail(refuse("bufferField", p, { field: p.getText() }));
     }
-    fail(Code.UnsupportedExpression, p, `the object \`${p.getText()}\` can only be read field by field (\`${p.getText()}.${firstField(p) ?? "x"}\`) in a @differentiable function; objects are not passed on or copied yet`);
+    fail(refuse("objectPassed", p, { object: p.getText(), field: firstField(p) ?? "x" }));
   }
 
   function firstField(e: ts.Expression): string | undefined {
@@ -358,20 +360,20 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
   function identifier(id: ts.Identifier): void {
     if (!isCallee(id) && isParamPart(id) && Array.isArray(typeTree(checker.getTypeAtLocation(id), checker))) {
-      return fail(Code.UnsupportedExpression, id, `the object \`${id.text}\` can only be read field by field (\`${id.text}.${firstField(id)}\`) in a @differentiable function; objects are not passed on or copied yet`);
+      return fail(refuse("objectPassed", id, { object: id.text, field: `${firstField(id)}` }));
     }
     const kind = kindOf(checker.getTypeAtLocation(id), checker);
     if ((kind === "Matrix" || kind === "Int32Array") && !isCallee(id)) {
-      return fail(Code.UnsupportedExpression, id, `\`${id.text}\` can only be passed to tsgrad's matrix operations (matmul, addBias, relu, sum, ...) in a @differentiable function so far`);
+      return fail(refuse("matrixPassed", id, { name: id.text }));
     }
     if ((isArrayKind(kind) || isCreatedArray(id)) && !isCallee(id)) {
-      return fail(Code.UnsupportedExpression, id, `the array \`${id.text}\` can only be indexed (\`${id.text}[i]\`) or measured (\`${id.text}.length\`) in a @differentiable function so far; copies, array arguments and array results come later`);
+      return fail(refuse("arrayPassed", id, { name: id.text }));
     }
     const symbol = checker.getSymbolAtLocation(id);
     const decl = symbol?.valueDeclaration;
     if (!decl || isLocal(id)) return;
     if (ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
-      fail(Code.MutableCapture, id, `\`${id.text}\` is a mutable variable outside this @differentiable function; its value could change between the forward and backward pass. Pass it in as a parameter, or make it const`);
+      fail(refuse("mutableCapture", id, { name: id.text }));
     }
   }
 
@@ -442,31 +444,31 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
 
 /** `const Math = ...`, `const { m: Float64Array } = p`, `(Array: number)`: refused at the name. */
-function hiddenGlobals(fn: FunctionNode, fail: (code: Code, node: ts.Node, message: string) => void): void {
+function hiddenGlobals(fn: FunctionNode, fail: (error: DiffError) => void): void {
   const visit = (n: ts.Node): void => {
     const name = (ts.isVariableDeclaration(n) || ts.isBindingElement(n) || ts.isParameter(n)) && ts.isIdentifier(n.name) ? n.name : undefined;
     if (name && GENERATED_GLOBALS.has(name.text)) {
-      fail(Code.UnsupportedDeclaration, name, `a local named \`${name.text}\` would hide the global \`${name.text}\` the generated gradient uses; rename it`);
+      fail(refuse("hiddenGlobal", name, { name: name.text }));
     }
     ts.forEachChild(n, visit);
   };
   visit(fn);
 }
 
-function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (code: Code, node: ts.Node, message: string) => void): void {
-  if (fn.asteriskToken) fail(Code.UnsupportedFunctionForm, fn, "generators cannot be @differentiable");
+function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (error: DiffError) => void): void {
+  if (fn.asteriskToken) fail(refuse("generator", fn));
   if ((ts.getModifiers(fn) ?? []).some((m) => m.kind === ts.SyntaxKind.AsyncKeyword)) {
-    fail(Code.UnsupportedFunctionForm, fn, "async functions cannot be @differentiable; differentiate the synchronous computation inside");
+    fail(refuse("asyncFunction", fn));
   }
   for (const p of fn.parameters) {
     const tree = typeTree(checker.getTypeAtLocation(p), checker);
-    if (ts.isIdentifier(p.name) && p.name.text === "this") fail(Code.UnsupportedParameter, p, "a `this` parameter is not supported in a @differentiable function; pass the value as an ordinary parameter");
-    else if (p.dotDotDotToken) fail(Code.UnsupportedParameter, p, "rest parameters are not supported; take each number as its own parameter");
-    else if (p.questionToken || p.initializer) fail(Code.UnsupportedParameter, p, "optional and default parameters are not supported in a @differentiable function; make the parameter required");
+    if (ts.isIdentifier(p.name) && p.name.text === "this") fail(refuse("thisParameter", p));
+    else if (p.dotDotDotToken) fail(refuse("restParameter", p));
+    else if (p.questionToken || p.initializer) fail(refuse("optionalParameter", p));
     else if (!Array.isArray(tree) && typeof tree === "object") {
-      fail(Code.UnsupportedParameter, p, `parameter \`${p.name.getText()}\` has type \`${checker.typeToString(checker.getTypeAtLocation(p))}\`: ${tree.error}. tsgrad differentiates \`number\`, \`number[]\`, \`Float64Array\`, \`Matrix\` and objects of them (\`Int32Array\` labels are data)`);
+      fail(refuse("parameterType", p, { name: p.name.getText(), type: checker.typeToString(checker.getTypeAtLocation(p)), why: tree.error }));
     } else if (!ts.isIdentifier(p.name)) {
-      if (!Array.isArray(tree)) fail(Code.UnsupportedParameter, p, "only an object parameter can be destructured");
+      if (!Array.isArray(tree)) fail(refuse("destructuredNonObject", p));
       else pattern(p.name, fail);
     }
   }
@@ -476,17 +478,17 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (code: 
   const fields = ret && !kind ? typeTree(ret, checker) : undefined;
   const flat = Array.isArray(fields) && fields.every((f) => f.tree === "number" || f.tree === "Float64Array" || f.tree === "number[]");
   if (ret && !(ret.flags & ts.TypeFlags.NumberLike) && kind !== "Float64Array" && kind !== "number[]" && !flat) {
-    fail(Code.UnsupportedReturnType, fn.type ?? fn.name ?? fn, `a @differentiable function must return \`number\`, an array it creates (\`number[]\`, \`Float64Array\`) or an object of those (\`{ loss: number; h: Float64Array }\`); this one returns \`${checker.typeToString(ret)}\``);
+    fail(refuse("returnType", fn.type ?? fn.name ?? fn, { type: checker.typeToString(ret) }));
   }
 }
 
 /** `{ W, layer: { b } }`: field names only, no rest, defaults or computed keys (every field is required data). */
-function pattern(name: ts.BindingName, fail: (code: Code, node: ts.Node, message: string) => void): void {
-  if (!ts.isObjectBindingPattern(name)) return fail(Code.UnsupportedDeclaration, name, "array destructuring is not supported in a @differentiable function; read the elements by index");
+function pattern(name: ts.BindingName, fail: (error: DiffError) => void): void {
+  if (!ts.isObjectBindingPattern(name)) return fail(refuse("arrayDestructuring", name));
   for (const el of name.elements) {
-    if (el.dotDotDotToken) fail(Code.UnsupportedDeclaration, el, "a rest element (`...rest`) would copy the object; name the fields you read");
-    else if (el.initializer) fail(Code.UnsupportedDeclaration, el, "defaults in destructuring are not supported: the fields of a parameter are all required");
-    else if (el.propertyName && !ts.isIdentifier(el.propertyName)) fail(Code.UnsupportedDeclaration, el, "computed or quoted keys are not supported in destructuring; write the field name");
+    if (el.dotDotDotToken) fail(refuse("destructuringRest", el));
+    else if (el.initializer) fail(refuse("destructuringDefault", el));
+    else if (el.propertyName && !ts.isIdentifier(el.propertyName)) fail(refuse("destructuringComputedKey", el));
     else if (!ts.isIdentifier(el.name)) pattern(el.name, fail);
   }
 }
@@ -496,23 +498,6 @@ function mathMember(e: ts.Expression): string | undefined {
   return ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "Math" ? e.name.text : undefined;
 }
 
-function isAssignment(op: ts.SyntaxKind): boolean {
-  return op >= ts.SyntaxKind.FirstAssignment && op <= ts.SyntaxKind.LastAssignment;
-}
-
-function isIncrement(op: ts.SyntaxKind): boolean {
-  return op === ts.SyntaxKind.PlusPlusToken || op === ts.SyntaxKind.MinusMinusToken;
-}
-
 function firstWord(s: ts.Node): string {
   return s.getText().split(/[\s(]/)[0];
 }
-
-const BITWISE = new Set([
-  ts.SyntaxKind.AmpersandToken,
-  ts.SyntaxKind.BarToken,
-  ts.SyntaxKind.CaretToken,
-  ts.SyntaxKind.LessThanLessThanToken,
-  ts.SyntaxKind.GreaterThanGreaterThanToken,
-  ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken,
-]);

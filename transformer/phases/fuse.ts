@@ -16,14 +16,14 @@
 // when nothing between the two kernels writes what the first one reads: then the fused kernels
 // compute the same numbers in the same order (fused.ts), and the generated code stays correct.
 
-import { type BStmt, type Def, type Expr, type Stmt, MATRIX_OP, forwardReads, refsOf } from "../ir/ir.js";
+import { type BStmt, type Def, type Expr, type Stmt, forwardReads, isMatrixOp, refsOf } from "../ir/ir.js";
 import { printExpr, sameExpr } from "../ir/print.js";
 import { readsOf } from "./optimize.js";
-import { backwardFusions, forwardFusions, matrixRules } from "../../runtime/ops/index.js";
+import { type MatrixOpName, backwardFusions, forwardFusions, matrixRules } from "../../runtime/ops/index.js";
 import type { MatrixRule } from "../../runtime/ops/rule.js";
 
 /** A pattern as a tree: "relu(addBias(matmul(A, B), b))" → relu[addBias[matmul[A, B], b]]. */
-type Pattern = { op: string; args: Pattern[] } | { name: string };
+type Pattern = { op: MatrixOpName; args: Pattern[] } | { name: string };
 
 /** What pool.ts needs to lend a fused op its result: the shape of MatrixRule's into and size. */
 export interface FusedRule {
@@ -72,8 +72,8 @@ function parsePattern(text: string): Pattern {
     }
     at++;
     while (text[at] === " ") at++;
-    if (!rules[name[1]]) throw new Error(`fusion pattern "${text}": ${name[1]} is not a matrix op`);
-    return { op: name[1], args };
+    if (!Object.hasOwn(rules, name[1])) throw new Error(`fusion pattern "${text}": ${name[1]} is not a matrix op`);
+    return { op: name[1] as MatrixOpName, args };
   };
   const tree = node();
   if (at !== text.length || !("op" in tree)) fail();
@@ -101,7 +101,7 @@ const BACKWARD: readonly BackwardEntry[] = backwardFusions.map((f) => {
   return entry;
 });
 
-/** The into and size of a fused op (`matrix:affineReluInto`), for pool.ts. */
+/** The into and size of a fused op (`affineReluInto`), for pool.ts. */
 export function fusedRule(op: string): FusedRule | undefined {
   return FORWARD.find((f) => f.into === op);
 }
@@ -121,7 +121,7 @@ export function fuse(forward: readonly Stmt[], backward: readonly BStmt[], runti
  */
 function fuseForward(forward: readonly Stmt[], backward: readonly BStmt[]): { forward: Stmt[]; likes: Map<string, string> } {
   const defs = new Map<string, Def>();
-  for (const s of forward) if (s.k === "def" && s.op?.startsWith(MATRIX_OP) && !s.assign) defs.set(s.name, s);
+  for (const s of forward) if (s.k === "def" && isMatrixOp(s.op) && !s.assign) defs.set(s.name, s);
   const readers = readCounts(forward);
   const backwardReads = readsOf(backward.filter((s) => s.k !== "alloc" && s.k !== "kernel"));
   backward.forEach((s) => s.k === "kernel" && s.args.forEach((a) => refsOf(a, backwardReads)));
@@ -154,7 +154,7 @@ function fuseForward(forward: readonly Stmt[], backward: readonly BStmt[]): { fo
 
 /** Does `d` compute `p`, its inner values read by it alone (`free`)? Binds p's names to operands. */
 function match(d: Def, p: Pattern, bound: Map<string, Expr>, inner: Def[], defs: ReadonlyMap<string, Def>, free: (name: string) => boolean): boolean {
-  if (!("op" in p) || d.op !== MATRIX_OP + p.op || d.args.length !== p.args.length) return false;
+  if (!("op" in p) || d.op?.kind !== "matrix" || d.op.op !== p.op || d.args.length !== p.args.length) return false;
   return p.args.every((q, i) => {
     const arg = d.args[i];
     if ("name" in q) {
@@ -177,7 +177,7 @@ function fusedDef(root: Def, inner: readonly Def[], entry: ForwardEntry, args: E
   return {
     ...root,
     value: { k: "call", callee: entry.into, args },
-    op: MATRIX_OP + entry.into,
+    op: { kind: "fused", into: entry.into },
     args,
     note: root.note ? `${root.note}; ${note}` : note,
   };
@@ -186,7 +186,7 @@ function fusedDef(root: Def, inner: readonly Def[], entry: ForwardEntry, args: E
 /** A value's shape as text over the parameters': matmul(X, W1) → "X.rows × W1.cols". */
 function shapeKey(name: string, defs: ReadonlyMap<string, Def>, shapeOf: (name: string) => string): string {
   const d = defs.get(name);
-  const rule = d && rules[d.op!.slice(MATRIX_OP.length)];
+  const rule = d?.op?.kind === "matrix" ? matrixRules[d.op.op] : undefined;
   if (!d || !rule || rule.output !== "matrix") return `${name}.rows × ${name}.cols`;
   const size = rule.size ?? [`${rule.params[0]}.rows`, `${rule.params[0]}.cols`];
   return size.map((s) => sizeEntry(s, rule.params, d.args, shapeOf)).join(" × ");

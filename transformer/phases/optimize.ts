@@ -374,9 +374,9 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
  */
 function primalCalls(body: readonly Stmt[], needed: ReadonlySet<string>): Stmt[] {
   return body.map((s): Stmt => {
-    if (s.k === "def" && s.recursive && !needed.has(s.recursive.call)) {
-      const { recursive, ...plain } = s;
-      return { ...plain, value: { k: "call", callee: recursive.primal, args: s.args } };
+    if (s.k === "def" && s.op?.kind === "call" && s.op.recursive && !needed.has(s.op.recursive.call)) {
+      const { recursive, ...plain } = s.op;
+      return { ...s, op: plain, value: { k: "call", callee: recursive.primal, args: s.args } };
     }
     if (s.k === "if") return { ...s, then: primalCalls(s.then, needed), else: primalCalls(s.else, needed) };
     if (s.k === "loop") return { ...s, body: primalCalls(s.body, needed) };

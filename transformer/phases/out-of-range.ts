@@ -1,5 +1,5 @@
-// Finds element reads and writes that are out of range on every run that reaches them, so the
-// fence can refuse them at the node (a read past the end gives `undefined`, then NaN, in the
+// Finds element reads and writes that are out of range on every run that reaches them, and refuses
+// each at its node for the fence (a read past the end gives `undefined`, then NaN, in the
 // function and in its gradient alike). Only what the code proves, never a guess:
 //   a[-1], a[0.5]                                      a constant index that is never valid
 //   const h = new Float64Array(3); h[3]                a constant index past a constant length
@@ -10,13 +10,9 @@
 // body (not under an if, a ternary or an inner loop) of a loop with no break, continue or return.
 
 import ts from "typescript";
+import type { DiffError } from "../ir/diagnostics.js";
+import { LOGICAL, isAssignment, isIncrement, refuse } from "../ir/language.js";
 import { arrayCreation, skipWrappers as skip } from "../ir/syntax.js";
-
-/** An element access the program is certain to make out of range, and why. */
-export interface OutOfRange {
-  node: ts.ElementAccessExpression;
-  message: string;
-}
 
 /**
  * What a counting loop's counter ranges over: low ≤ i (a constant) and i ≤ length(array) + offset;
@@ -29,8 +25,9 @@ interface CounterRange {
   step: 1 | -1;
 }
 
-export function outOfRange(fn: ts.SignatureDeclaration & { body?: ts.ConciseBody }, checker: ts.TypeChecker): OutOfRange[] {
-  const found: OutOfRange[] = [];
+/** The element accesses the program is certain to make out of range, each refused at the access, saying why. */
+export function outOfRange(fn: ts.SignatureDeclaration & { body?: ts.ConciseBody }, checker: ts.TypeChecker): DiffError[] {
+  const found: DiffError[] = [];
   const keys = arrayKeys(checker);
   const counters = new Map<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>();
   const visit = (n: ts.Node): void => {
@@ -40,7 +37,7 @@ export function outOfRange(fn: ts.SignatureDeclaration & { body?: ts.ConciseBody
     }
     if (ts.isElementAccessExpression(n)) {
       const problem = constantProblem(n, checker) ?? loopProblem(n, counters, checker, keys);
-      if (problem) found.push({ node: n, message: problem });
+      if (problem) found.push(problem);
     }
     ts.forEachChild(n, visit);
   };
@@ -49,19 +46,19 @@ export function outOfRange(fn: ts.SignatureDeclaration & { body?: ts.ConciseBody
 }
 
 /** a[-1], a[1.5], and h[3] of `const h = new Float64Array(3)`. */
-function constantProblem(e: ts.ElementAccessExpression, checker: ts.TypeChecker): string | undefined {
+function constantProblem(e: ts.ElementAccessExpression, checker: ts.TypeChecker): DiffError | undefined {
   const index = constantOf(e.argumentExpression);
   if (index === undefined) return undefined;
-  if (index < 0 || !Number.isInteger(index)) return `\`${e.getText()}\` ${access(e).verb} index ${index}, which no array has (indices are integers from 0); ${access(e).outcome}`;
+  if (index < 0 || !Number.isInteger(index)) return refuse("indexNeverValid", e, { access: e.getText(), index, ...access(e) });
   const decl = ts.isIdentifier(e.expression) ? checker.getSymbolAtLocation(e.expression)?.valueDeclaration : undefined;
   const created = decl && ts.isVariableDeclaration(decl) && decl.initializer ? arrayCreation(decl.initializer) : undefined;
   const length = created && constantOf(created.length);
-  if (length !== undefined && index >= length) return `\`${e.getText()}\` ${access(e).verb} past the end of \`${e.expression.getText()}\`, which has ${length} element(s) (indices 0 to ${length - 1}); ${access(e).outcome}`;
+  if (length !== undefined && index >= length) return refuse("indexPastLength", e, { access: e.getText(), array: e.expression.getText(), length, ...access(e) });
   return undefined;
 }
 
 /** a[i + c] in the body of `for (let i = ...; i < a.length; i++)` where the first or last iteration misses. */
-function loopProblem(e: ts.ElementAccessExpression, counters: ReadonlyMap<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>, checker: ts.TypeChecker, keys: ArrayKeys): string | undefined {
+function loopProblem(e: ts.ElementAccessExpression, counters: ReadonlyMap<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>, checker: ts.TypeChecker, keys: ArrayKeys): DiffError | undefined {
   const index = counterPlus(e.argumentExpression, checker);
   const c = index && counters.get(index.symbol);
   if (!index || !c || !runsEveryIteration(e, c.loop)) return undefined;
@@ -72,11 +69,12 @@ function loopProblem(e: ts.ElementAccessExpression, counters: ReadonlyMap<ts.Sym
   const [atHigh, atLow] = step === 1 ? ["last", "first"] : ["first", "last"];
   if (high && high.array === keys(e.expression) && high.offset + index.offset >= 0) {
     const at = high.offset + index.offset === 0 ? `${high.text}.length` : `${high.text}.length + ${high.offset + index.offset}`;
-    return `\`${text}\` ${verb} ${at} in the loop's ${atHigh} iteration, past the end of \`${high.text}\`; ${outcome} (keep \`${index.name}${index.offset ? ` + ${index.offset}` : ""}\` below \`${high.text}.length\`)`;
+    const keep = `${index.name}${index.offset ? ` + ${index.offset}` : ""}`;
+    return refuse("loopPastEnd", e, { access: text, verb, at, iteration: atHigh, array: high.text, outcome, keep });
   }
   if (low !== undefined && low + index.offset < 0) {
     const fix = step === 1 ? `start the loop at ${-index.offset}` : `stop the loop at ${-index.offset} (\`${index.name} >= ${-index.offset}\`)`;
-    return `\`${text}\` ${verb} index ${low + index.offset} in the loop's ${atLow} iteration, before the start of \`${e.expression.getText()}\`; ${outcome} (${fix})`;
+    return refuse("loopBeforeStart", e, { access: text, verb, index: low + index.offset, iteration: atLow, array: e.expression.getText(), outcome, fix });
   }
   return undefined;
 }
@@ -85,8 +83,7 @@ function loopProblem(e: ts.ElementAccessExpression, counters: ReadonlyMap<ts.Sym
 function access(e: ts.ElementAccessExpression): { verb: string; outcome: string } {
   const p = e.parent;
   const written =
-    (ts.isBinaryExpression(p) && p.left === e && p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment) ||
-    ((ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) && (p.operator === ts.SyntaxKind.PlusPlusToken || p.operator === ts.SyntaxKind.MinusMinusToken));
+    (ts.isBinaryExpression(p) && p.left === e && isAssignment(p.operatorToken.kind)) || ((ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) && isIncrement(p.operator));
   return written ? { verb: "writes", outcome: "the write would be lost (or grow a number[])" } : { verb: "reads", outcome: "it would read `undefined`" };
 }
 
@@ -153,8 +150,8 @@ function stepOf(e: ts.Expression | undefined, symbol: ts.Symbol, checker: ts.Typ
 function assigns(body: ts.Node, symbol: ts.Symbol, checker: ts.TypeChecker): boolean {
   const target = (t: ts.Expression) => ts.isIdentifier(t) && checker.getSymbolAtLocation(t) === symbol;
   const found = (n: ts.Node): boolean =>
-    (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment && target(n.left)) ||
-    ((ts.isPostfixUnaryExpression(n) || ts.isPrefixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && target(n.operand)) ||
+    (ts.isBinaryExpression(n) && isAssignment(n.operatorToken.kind) && target(n.left)) ||
+    ((ts.isPostfixUnaryExpression(n) || ts.isPrefixUnaryExpression(n)) && isIncrement(n.operator) && target(n.operand)) ||
     ts.forEachChild(n, found) === true;
   return found(body);
 }
@@ -163,7 +160,7 @@ function assigns(body: ts.Node, symbol: ts.Symbol, checker: ts.TypeChecker): boo
 function runsEveryIteration(e: ts.Node, loop: ts.ForStatement): boolean {
   for (let n = e.parent; n !== loop; n = n.parent) {
     if (!n || ts.isIfStatement(n) || ts.isConditionalExpression(n) || ts.isIterationStatement(n, false) || ts.isFunctionLike(n)) return false;
-    if (ts.isBinaryExpression(n) && [ts.SyntaxKind.AmpersandAmpersandToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.QuestionQuestionToken].includes(n.operatorToken.kind)) return false;
+    if (ts.isBinaryExpression(n) && LOGICAL.has(n.operatorToken.kind)) return false;
   }
   if (e.pos < loop.statement.pos) return false; // in the header, not the body
   const exits = (n: ts.Node): boolean => ts.isBreakStatement(n) || ts.isContinueStatement(n) || ts.isReturnStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, exits) === true);

@@ -9,7 +9,7 @@
 // Parameters' gradients are returned, so they are never lent; a gradient sharing another's
 // buffer (`const dprod = dscores`) is given back once, as that other.
 
-import { type BStmt, type Expr, type Stmt, MATRIX_OP, num } from "../ir/ir.js";
+import { type BStmt, type Expr, type Stmt, num } from "../ir/ir.js";
 import { matrixRules } from "../../runtime/ops/index.js";
 import type { MatrixRule } from "../../runtime/ops/rule.js";
 import { fusedRule } from "./fuse.js";
@@ -25,8 +25,8 @@ export interface Pooled {
 export function poolMatrices(forward: readonly Stmt[], backward: readonly BStmt[], pool: string, runtime: (name: string) => string): Pooled {
   const lent: string[] = [];
   const pooledForward = forward.map((s): Stmt => {
-    const op = s.k === "def" && s.op?.startsWith(MATRIX_OP) ? s.op.slice(MATRIX_OP.length) : undefined;
-    const rule = op === undefined ? undefined : (matrixRules as Record<string, MatrixRule>)[op] ?? fusedRule(op);
+    const op = s.k === "def" ? s.op : null;
+    const rule: Pick<MatrixRule, "params" | "size" | "math" | "into" | "output"> | undefined = op?.kind === "matrix" ? matrixRules[op.op] : op?.kind === "fused" ? fusedRule(op.into) : undefined;
     if (s.k !== "def" || !rule?.into || s.value.k !== "call") return s;
     lent.push(s.name);
     const args = s.value.args;

@@ -20,7 +20,7 @@
 //     or i * H + j: a different element for every iteration, and inside the array.
 // Anything else is saved or recomputed as before.
 
-import { type ArrayDecl, type Def, type Expr, type Loop, type Stmt, type Store, forEachStore, refsOf } from "../ir/ir.js";
+import { type ArrayDecl, type Def, type Expr, type Loop, type Stmt, type Store, forEachStore, refsOf, scalarOp } from "../ir/ir.js";
 import { sameExpr as same } from "../ir/print.js";
 
 /**
@@ -43,7 +43,7 @@ export function reloadable(forward: readonly Stmt[], results: readonly string[])
       const def = body.slice(0, at).find((d): d is Def => d.k === "def" && d.name === value);
       if (!def || def.assign || def.mutable || def.overwrite || def.type === "boolean") return;
       if (!coversOnce(s, decl, loops, fixed, constants)) return;
-      out.set(value, { ...def, value: { k: "elem", array: s.array, index: s.index }, op: "copy", args: [], note: undefined, snapshot: undefined });
+      out.set(value, { ...def, value: { k: "elem", array: s.array, index: s.index }, op: scalarOp("copy"), args: [], note: undefined, snapshot: undefined });
     });
   };
   visit(forward, []);

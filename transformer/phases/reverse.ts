@@ -6,12 +6,11 @@
 // Branches replay the forward decision (the same test over the same immutable values). Whether a
 // line declares (`let dv = ...`) or accumulates (`dv += ...`) is decided later, in optimize.ts.
 
-import ts from "typescript";
 import type { Activity } from "./activity.js";
-import { type BStmt, type Def, type Expr, type Loop, type Stmt, type StagedFunction, type Store, MATRIX_OP, binary, forEachArray, num, operandName, ref, substitute } from "../ir/ir.js";
+import { type BStmt, type Def, type Expr, type Loop, type Op, type Stmt, type StagedFunction, type Store, binary, forEachArray, instantiate, num, operandName, ref } from "../ir/ir.js";
 import type { Namer } from "../ir/naming.js";
-import { exprFromTs } from "../ir/syntax.js";
-import { scalarRules } from "../../runtime/rules/scalar.js";
+import { type ScalarOp, scalarRules } from "../../runtime/rules/scalar.js";
+import { template } from "../../runtime/rules/template.js";
 import { matrixRules } from "../../runtime/ops/index.js";
 import type { MatrixRule } from "../../runtime/ops/rule.js";
 
@@ -52,7 +51,7 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
       } else if (s.k === "store" && activity.active.has(s.array)) {
         out.push(...store(s));
       } else if (s.k === "def" && s.op !== null && activity.active.has(s.name) && s.args.some(active)) {
-        out.push({ k: "comment", def: s }, ...operation(s, gradientOf(s)));
+        out.push({ k: "comment", def: s }, ...operation(s, s.op, gradientOf(s)));
       }
       // x = x_1 at the end of an iteration: what x held before is another value, with its own gradient.
       if (s.k === "def" && s.overwrite && activity.active.has(s.name)) {
@@ -91,16 +90,28 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
     return names;
   };
 
-  const operation = (d: Def, g: Expr): BStmt[] => {
-    if (d.op === "call") return callGradients(d, g);
-    if (d.op === "custom") return customGradients(d, g);
-    if (d.op!.startsWith(MATRIX_OP)) return matrixGradients(d, g, matrixRules[d.op!.slice(MATRIX_OP.length) as keyof typeof matrixRules]);
-    const rule = scalarRules[d.op!];
-    if (rule.kind === "route") return [routeTo(d, 0, g)];
+  const operation = (d: Def, op: Op, g: Expr): BStmt[] => {
+    switch (op.kind) {
+      case "call":
+        return callGradients(d, op, g);
+      case "custom":
+        return vjpGradients(d, op.derivative, [...d.args, ref(d.name), g]);
+      case "matrix":
+        return matrixGradients(d, g, matrixRules[op.op]);
+      case "fused":
+        throw new Error(`fused op ${op.into} before the backward pass`);
+      case "scalar":
+        return scalarGradients(d, op.rule, g);
+    }
+  };
+
+  /** By the op's rule (runtime/rules/scalar.ts): `d<operand> += <local gradient> * g` per active operand. */
+  const scalarGradients = (d: Def, op: ScalarOp, g: Expr): BStmt[] => {
+    const { grad } = scalarRules[op];
+    if (grad.kind === "route") return [routeTo(d, 0, g)];
     return d.args.flatMap((arg, i): BStmt[] => {
       if (!active(arg)) return [];
-      const template = rule.kind === "variadic" ? rule.partial : rule.partials[i];
-      const local = instantiate(template, d, arg);
+      const local = localGradient(grad.kind === "variadic" ? grad.partial : grad.partials[i], d, arg);
       return [addTo(arg, binary("*", local, g))];
     });
   };
@@ -118,23 +129,24 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
    * A recursive call runs g's backward pass on the cache of its forward pass, which scales by du
    * itself: const u_grads = g_backward(u_call.cache, du); da += u_grads[0]; db += u_grads[1].
    */
-  const callGradients = (d: Def, g: Expr): BStmt[] => {
-    if (d.recursive) return vjpGradients(d, [{ k: "field", object: d.recursive.call, key: "cache" }, g], namer.fresh(`${d.name}_grads`));
+  const callGradients = (d: Def, op: Extract<Op, { kind: "call" }>, g: Expr): BStmt[] => {
+    if (op.recursive) return vjpGradients(d, op.gradient, [{ k: "field", object: op.recursive.call, key: "cache" }, g], namer.fresh(`${d.name}_grads`));
     const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${d.name}_d${operandName(arg)}`) : ""));
-    const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args: d.args }];
+    const lines: BStmt[] = [{ k: "grads", names, callee: op.gradient, args: d.args }];
     d.args.forEach((arg, i) => {
       if (active(arg)) lines.push(addTo(arg, binary("*", ref(names[i]), g)));
     });
     return lines;
   };
 
-  /** u = f(a, b) with the user's derivative: const [da_u, db_u] = fDerivative(a, b, u, du); da += da_u; ... */
-  const customGradients = (d: Def, g: Expr): BStmt[] => vjpGradients(d, [...d.args, ref(d.name), g]);
-
-  /** A call returning the operands' gradients already scaled by the output's: `d.callee(...args)`; `tuple`, see BStmt grads. */
-  const vjpGradients = (d: Def, args: Expr[], tuple?: string): BStmt[] => {
+  /**
+   * A call returning the operands' gradients already scaled by the output's: `callee(...args)`;
+   * `tuple`, see BStmt grads. With the user's derivative (op custom):
+   *   u = f(a, b) → const [da_u, db_u] = fDerivative(a, b, u, du); da += da_u; ...
+   */
+  const vjpGradients = (d: Def, callee: Expr, args: Expr[], tuple?: string): BStmt[] => {
     const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${operandName(arg)}_${d.name}`) : ""));
-    const lines: BStmt[] = [{ k: "grads", names, callee: d.callee!, args, ...(tuple ? { tuple } : {}) }];
+    const lines: BStmt[] = [{ k: "grads", names, callee, args, ...(tuple ? { tuple } : {}) }];
     d.args.forEach((arg, i) => {
       if (active(arg)) lines.push(addTo(arg, ref(names[i])));
     });
@@ -175,27 +187,13 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
   return { backward, paramAdjoints, adjoints: new Set(adjoints.values()) };
 }
 
-/** A rule template with the operation's names put in: "-a / (b * b)" for invden = 1 / den → -1 / (den * den). */
-function instantiate(template: string, d: Def, operand: Expr): Expr {
+/** A rule's local gradient with the operation's names put in: "-a / (b * b)" for invden = 1 / den → -1 / (den * den). */
+function localGradient(text: string, d: Def, operand: Expr): Expr {
   const [a, b] = d.args;
   const names = new Map<string, Expr>([["x", operand], ["y", ref(d.name)]]);
   if (a) names.set("a", a);
   if (b) names.set("b", b);
-  return substitute(parseTemplate(template), names);
-}
-
-const templates = new Map<string, Expr>();
-
-/** Parses a rule template once; its placeholders become refs that substitute() replaces. */
-function parseTemplate(text: string): Expr {
-  let parsed = templates.get(text);
-  if (!parsed) {
-    const file = ts.createSourceFile("rule.ts", text, ts.ScriptTarget.Latest, true);
-    const statement = file.statements[0] as ts.ExpressionStatement;
-    parsed = exprFromTs(statement.expression, (x) => (ts.isIdentifier(x) ? { k: "ref", name: x.text } : undefined));
-    templates.set(text, parsed);
-  }
-  return parsed;
+  return instantiate(template(text), names);
 }
 
 /** A short text for a comment: a ref's name, a number's digits, `a[i]`, `i + 1`. */

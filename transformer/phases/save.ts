@@ -22,6 +22,7 @@
 //   }
 
 import { type BLoop, type BStmt, type Def, type Expr, type Frame, type Let, type Loop, type Push, type Stmt, isCallResult, refsOf, restoredHeaders, slotIndex, tripCount } from "../ir/ir.js";
+import type { ScalarOp } from "../../runtime/rules/scalar.js";
 import type { Namer } from "../ir/naming.js";
 import { readsOf } from "./optimize.js";
 import { simplify } from "../ir/simplify.js";
@@ -29,7 +30,7 @@ import { reloadable } from "./read-back.js";
 import { hasImpureCall } from "./stage.js";
 
 /** Operations cheaper to redo than to save and restore. */
-const CHEAP = new Set(["copy", "neg", "+", "-", "*", "/", "Math.abs", "Math.max", "Math.min"]);
+const CHEAP: ReadonlySet<ScalarOp> = new Set<ScalarOp>(["copy", "neg", "+", "-", "*", "/", "Math.abs", "Math.max", "Math.min"]);
 
 export function save(forward: readonly Stmt[], backward: readonly BStmt[], namer: Namer, results: readonly string[]): { forward: Stmt[]; backward: BStmt[] } {
   const replaced = new Map<Loop, Loop>();
@@ -114,7 +115,7 @@ function levelOf(body: readonly Stmt[]): Level {
   return level;
 }
 
-const cheap = (d: Def) => !d.mutable && !d.snapshot && (d.op === null ? !d.opaqueCall && !hasImpureCall(d.value) : CHEAP.has(d.op));
+const cheap = (d: Def) => !d.mutable && !d.snapshot && (d.op === null ? !d.opaqueCall && !hasImpureCall(d.value) : d.op.kind === "scalar" && CHEAP.has(d.op.rule));
 
 /**
  * `outermost`: a counting loop at the function's top level keeps its values in frames, arrays
@@ -130,7 +131,7 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean,
   const work = [...reads];
   // A recursive call's value is read back from its result when the backward pass restores that
   // anyway (for the callee's backward pass): `const g_1 = g_1_call.value`.
-  const fromCall = (d: Def) => d.recursive !== undefined && reads.has(d.recursive.call);
+  const fromCall = (d: Def) => d.op?.kind === "call" && d.op.recursive !== undefined && reads.has(d.op.recursive.call);
   const seen = new Set<string>();
   while (work.length) {
     const name = work.pop()!;

@@ -16,12 +16,14 @@
 
 import ts from "typescript";
 import { callsBack, resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
-import { Code, DiffError } from "../ir/diagnostics.js";
-import { type Counter, type Def, type Expr, type Output, type Param, type ParamTree, type Stmt, type StagedFunction, MATRIX_OP, forEachDef, forwardReads, leavesOf, num, ref, refsOf, substitute } from "../ir/ir.js";
+import { ARITHMETIC, COMPOUND, refuse } from "../ir/language.js";
+import { type Counter, type Def, type Expr, type Output, type Param, type ParamTree, type Stmt, type StagedFunction, type Op, forEachDef, forwardReads, instantiate, leavesOf, num, ref, refsOf, scalarOp, substitute } from "../ir/ir.js";
 import { type TypeTree, arrayCreation, exprFromTs, isLength, skipWrappers, typeTree } from "../ir/syntax.js";
 import { GENERATED_GLOBALS, Namer, generatedNames, tempName } from "../ir/naming.js";
 import { boolOf, simplify } from "../ir/simplify.js";
-import { constantSources, piecewiseConstant, scalarRules } from "../../runtime/rules/scalar.js";
+import { type ScalarOp, constantSources, gradientTemplates, isScalarOp, piecewiseConstant, scalarRules } from "../../runtime/rules/scalar.js";
+import { type Template, namesOf, template } from "../../runtime/rules/template.js";
+import type { MatrixOpName } from "../../runtime/ops/index.js";
 
 export interface StageContext {
   checker: ts.TypeChecker;
@@ -33,7 +35,7 @@ export interface StageContext {
   /** Is this callee the runtime's `stopGradient`? */
   isStopGradient(callee: ts.Expression): boolean;
   /** The runtime's matrix op this callee names (`matmul`), if it is one. */
-  matrixOp(callee: ts.Expression): string | undefined;
+  matrixOp(callee: ts.Expression): MatrixOpName | undefined;
 }
 
 /** Where a staged value goes: a fresh const (the default), a named const, or a join variable. */
@@ -126,7 +128,7 @@ class Stager {
       const decl = array !== undefined ? this.body.find((st) => st.k === "array" && st.name === array) : undefined;
       if (decl?.k === "array") return { key, name: decl.name, kind: decl.kind };
       const name = this.ctx.namer.fresh(key);
-      if (symbol && current !== undefined) this.emit({ name, assign: false }, ref(current), "copy", [ref(current)], p);
+      if (symbol && current !== undefined) this.emit({ name, assign: false }, ref(current), scalarOp("copy"), [ref(current)], p);
       else if (symbol) this.emit({ name, assign: false }, { k: "global", text: key }, null, [], p); // a module constant
       else this.value(value, { name, assign: false });
       return { key, name, kind: "number" };
@@ -263,7 +265,7 @@ class Stager {
     if (ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s) || ts.isForOfStatement(s)) return this.loop(s);
     if (ts.isBlock(s)) return this.list(s.statements);
     if (ts.isEmptyStatement(s)) return;
-    throw new DiffError(Code.UnsupportedStatement, s, "this statement is not supported in a @differentiable function");
+    throw refuse("unstagedStatement", s);
   }
 
   private variables(s: ts.VariableStatement | ts.VariableDeclarationList): void {
@@ -292,7 +294,7 @@ class Stager {
       const op = COMPOUND[e.operatorToken.kind];
       if (e.operatorToken.kind === ts.SyntaxKind.EqualsToken) this.value(e.right, want);
       else if (op) this.operation(op, [this.current(id), this.value(e.right)], e, want);
-      else throw new DiffError(Code.UnsupportedExpression, e.operatorToken, `\`${e.operatorToken.getText()}\` has no derivative; use = += -= *= /= %= or **=`);
+      else throw refuse("compoundOperator", e.operatorToken, { operator: e.operatorToken.getText() });
       this.env.set(this.symbol(id), want.name);
       return;
     }
@@ -314,7 +316,7 @@ class Stager {
     if (kind === ts.SyntaxKind.EqualsToken) return write(this.value(e.right), false);
     if (kind === ts.SyntaxKind.PlusEqualsToken) return write(this.value(e.right), true);
     if (kind === ts.SyntaxKind.MinusEqualsToken) return write(this.operation("neg", [this.value(e.right)], e), true);
-    throw new DiffError(Code.UnsupportedExpression, e.operatorToken, `\`${e.operatorToken.getText()}\` on an array element is not supported yet; write \`h[j] = h[j] * v\` with a local first`);
+    throw refuse("elementCompoundUnstaged", e.operatorToken, { operator: e.operatorToken.getText() });
   }
 
   /** `const h_j = h[j]`: what an element of a local array holds now, kept for the backward pass. */
@@ -323,7 +325,7 @@ class Stager {
     const index = value.k === "elem" && value.index.k === "ref" ? value.index.name : "elem";
     const target = want ?? { name: this.ctx.namer.fresh(`${(value as { array: string }).array}_${index}`), assign: false };
     // Marked `snapshot` at the end of staging, unless the array is final by the time it is read.
-    this.body.push({ k: "def", name: target.name, value, op: "copy", args: [value], assign: target.assign, source: e, note: target.note });
+    this.body.push({ k: "def", name: target.name, value, op: scalarOp("copy"), args: [value], assign: target.assign, source: e, note: target.note });
     return ref(target.name);
   }
 
@@ -412,7 +414,7 @@ class Stager {
     carried.forEach((symbol, i) => {
       const current = this.env.get(symbol);
       if (current !== undefined && current !== headers[i]) {
-        this.body.push({ k: "def", name: headers[i], value: ref(current), op: "copy", args: [ref(current)], assign: true, overwrite: true, source: s });
+        this.body.push({ k: "def", name: headers[i], value: ref(current), op: scalarOp("copy"), args: [ref(current)], assign: true, overwrite: true, source: s });
       }
     });
     const body = this.body;
@@ -433,7 +435,7 @@ class Stager {
    */
   private elementCounter(s: ts.ForOfStatement): { symbol: undefined; counter: Counter } {
     const array = this.value(s.expression);
-    if (array.k !== "ref") throw new DiffError(Code.UnsupportedLoop, s.expression, "`for...of` goes over an array parameter here");
+    if (array.k !== "ref") throw refuse("forOfUnstaged", s.expression);
     const name = this.declare(this.ctx.namer.fresh("i"));
     return { symbol: undefined, counter: { name, from: num(0), to: { k: "length", array: array.name }, op: "<", step: 1 } };
   }
@@ -461,7 +463,7 @@ class Stager {
   /** for...of with a break: its index, `let i = 0` before the loop, carried like a flag. */
   private elementIndex(s: ts.ForOfStatement): { symbol: ts.Symbol; array: string } {
     const array = this.value(s.expression);
-    if (array.k !== "ref") throw new DiffError(Code.UnsupportedLoop, s.expression, "`for...of` goes over an array parameter here");
+    if (array.k !== "ref") throw refuse("forOfUnstaged", s.expression);
     const symbol = { name: "i" } as ts.Symbol;
     this.indexes.add(symbol);
     const name = this.ctx.namer.fresh("i");
@@ -482,7 +484,7 @@ class Stager {
     const decl = (s.initializer as ts.VariableDeclarationList).declarations[0];
     const value: Expr = { k: "elem", array, index };
     const name = this.declare((decl.name as ts.Identifier).text);
-    this.body.push({ k: "def", name, value, op: "copy", args: [value], assign: false, source: decl });
+    this.body.push({ k: "def", name, value, op: scalarOp("copy"), args: [value], assign: false, source: decl });
     this.env.set(this.symbol(decl.name), name);
   }
 
@@ -506,7 +508,7 @@ class Stager {
     const name = this.ctx.namer.version(symbol.name);
     const type = this.isBoolean(symbol) ? ("boolean" as const) : undefined;
     if (current === undefined) this.body.push({ k: "let", name, hoisted: true, type });
-    else this.body.push({ k: "def", name, value: ref(current), op: "copy", args: [ref(current)], assign: false, mutable: true, source, type });
+    else this.body.push({ k: "def", name, value: ref(current), op: scalarOp("copy"), args: [ref(current)], assign: false, mutable: true, source, type });
     return name;
   }
 
@@ -646,20 +648,19 @@ class Stager {
   private value(e: ts.Expression, want?: Want): Expr {
     if (ts.isElementAccessExpression(e) && this.isLocalArray(e.expression)) return this.snapshot(e, want);
     const atom = this.atom(e);
-    if (atom) return want ? this.emit(want, atom, "copy", [atom], e) : atom;
+    if (atom) return want ? this.emit(want, atom, scalarOp("copy"), [atom], e) : atom;
     if (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e)) {
       return this.value(e.expression, want);
     }
+    // 1 / (1 + Math.exp(-u)): a pattern a rule declares, one operation (sigmoid) over u.
+    const recognised = recognise(e);
+    if (recognised) return this.operation(recognised.op, recognised.operands.map((o) => this.value(o)), e, want);
     if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.PlusToken) return this.value(e.operand, want);
     if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.MinusToken) {
       return this.operation("neg", [this.value(e.operand)], e, want);
     }
     const arithmetic = ts.isBinaryExpression(e) ? ARITHMETIC[e.operatorToken.kind] : undefined;
-    if (arithmetic && ts.isBinaryExpression(e)) {
-      const sigmoidArg = matchSigmoid(e);
-      if (sigmoidArg) return this.operation("sigmoid", [this.value(sigmoidArg)], e, want);
-      return this.operation(arithmetic, [this.value(e.left), this.value(e.right)], e, want);
-    }
+    if (arithmetic && ts.isBinaryExpression(e)) return this.operation(arithmetic, [this.value(e.left), this.value(e.right)], e, want);
     if (ts.isConditionalExpression(e)) return this.ternary(e, want);
     if (ts.isCallExpression(e)) return this.call(e, want);
     return this.opaque(e, want);
@@ -683,14 +684,19 @@ class Stager {
   private call(e: ts.CallExpression, want?: Want): Expr {
     const callee = e.expression.getText();
     const isMath = callee.startsWith("Math.");
-    if (isMath && Object.hasOwn(scalarRules, callee)) return this.operation(callee, e.arguments.map((a) => this.value(a)), e, want);
+    if (isMath && isScalarOp(callee)) {
+      // Math.atan2(x) type-checks only with an error, but must not reach a rule without its b.
+      const arity = { x: 1, "a, b": 2 }[scalarRules[callee].operands as "x" | "a, b"];
+      if (arity !== undefined && e.arguments.length !== arity) throw refuse("mathArity", e, { callee, want: arity, got: e.arguments.length });
+      return this.operation(callee, e.arguments.map((a) => this.value(a)), e, want);
+    }
     if (piecewiseConstant.has(callee) || constantSources.has(callee)) return this.opaque(e, want);
     if (isMath) {
-      throw new DiffError(Code.UnsupportedExpression, e.expression, `\`${callee}\` has no derivative rule in tsgrad; write the computation with supported Math functions`);
+      throw refuse("mathWithoutRule", e.expression, { callee });
     }
     if (this.ctx.isStopGradient(e.expression)) {
       // stopGradient(v): the value of v, through which no gradient flows.
-      if (e.arguments.length !== 1) throw new DiffError(Code.UnsupportedExpression, e, "stopGradient takes one value");
+      if (e.arguments.length !== 1) throw refuse("stopGradientArity", e);
       const value = this.value(e.arguments[0]);
       const target = want ?? this.temp("stop", [value]);
       this.body.push({ k: "def", name: target.name, value, op: null, args: [], assign: target.assign, source: e, note: target.note });
@@ -700,23 +706,23 @@ class Stager {
     if (matrixOp) {
       // hidden = relu(z): one operation, differentiated by the op's rule in runtime/ops.
       const args = e.arguments.map((a) => this.value(a));
-      return this.emit(want ?? this.temp(matrixOp, args), { k: "call", callee, args }, MATRIX_OP + matrixOp, args, e);
+      return this.emit(want ?? this.temp(matrixOp, args), { k: "call", callee, args }, { kind: "matrix", op: matrixOp }, args, e);
     }
     const custom = this.ctx.derivativeOf(e);
     if (custom) {
       const args = e.arguments.map((a) => this.value(a));
-      return this.emit(want ?? this.temp(e.expression.getText(), args), { k: "call", callee, args }, "custom", args, e, custom);
+      return this.emit(want ?? this.temp(e.expression.getText(), args), { k: "call", callee, args }, { kind: "custom", derivative: custom }, args, e);
     }
     const target = resolveFunction(this.ctx.checker, e.expression);
     if (target === "unmarked" || target === undefined) return this.opaque(e, want, e);
     const args = e.arguments.map((a) => this.value(a));
     if (isRecursiveCall(e, target, this.fn, this.ctx.checker)) return this.recursiveCall(callee, args, e, want ?? this.temp(target.name, args));
-    return this.emit(want ?? this.temp(target.name, args), { k: "call", callee, args }, "call", args, e, this.ctx.gradOf(target, e));
+    return this.emit(want ?? this.temp(target.name, args), { k: "call", callee, args }, { kind: "call", gradient: this.ctx.gradOf(target, e) }, args, e);
   }
 
   /**
    * A call of a function in this one's recursion cycle runs the callee's forward pass, whose
-   * cache the backward pass hands to the callee's backward pass (see Def.recursive):
+   * cache the backward pass hands to the callee's backward pass (see Op, kind "call", in ir.ts):
    *   powRec(x, diff)  →  const powRec_3_call = powRec_forward(x, diff);  const powRec_3 = powRec_3_call.value;
    */
   private recursiveCall(callee: string, args: Expr[], source: ts.CallExpression, want: Want): Expr {
@@ -724,7 +730,7 @@ class Stager {
     const call = this.ctx.namer.fresh(`${want.name}_call`);
     this.body.push({ k: "def", name: call, value: { k: "call", callee: forward, args }, op: null, args: [], assign: false, source, type: { forward } });
     const value: Expr = { k: "field", object: call, key: "value" };
-    this.body.push({ k: "def", name: want.name, value, op: "call", args, callee: { k: "global", text: backward }, recursive: { call, primal: callee }, assign: want.assign, source, note: want.note });
+    this.body.push({ k: "def", name: want.name, value, op: { kind: "call", gradient: { k: "global", text: backward }, recursive: { call, primal: callee } }, args, assign: want.assign, source, note: want.note });
     return ref(want.name);
   }
 
@@ -763,12 +769,12 @@ class Stager {
   }
 
   /** One differentiable operation, its operands already staged. */
-  private operation(op: string, args: Expr[], source: ts.Node, want?: Want): Expr {
-    return this.emit(want ?? this.temp(op, args), valueOf(op, args), op, args, source);
+  private operation(op: ScalarOp, args: Expr[], source: ts.Node, want?: Want): Expr {
+    return this.emit(want ?? this.temp(op, args), valueOf(op, args), scalarOp(op), args, source);
   }
 
-  private emit(want: Want, value: Expr, op: string | null, args: Expr[], source: ts.Node, callee?: Expr): Expr {
-    this.body.push({ k: "def", name: want.name, value, op, args, callee, assign: want.assign, source, note: want.note });
+  private emit(want: Want, value: Expr, op: Op | null, args: Expr[], source: ts.Node): Expr {
+    this.body.push({ k: "def", name: want.name, value, op, args, assign: want.assign, source, note: want.note });
     return ref(want.name);
   }
 
@@ -805,7 +811,7 @@ class Stager {
 
   private current(id: ts.Identifier): Expr {
     const name = this.env.get(this.symbol(id));
-    if (name === undefined) throw new DiffError(Code.UnsupportedExpression, id, `\`${id.text}\` is read before it is assigned`);
+    if (name === undefined) throw refuse("readBeforeAssigned", id, { name: id.text });
     return ref(name);
   }
 
@@ -824,7 +830,7 @@ class Stager {
 
   private symbol(node: ts.Node): ts.Symbol {
     const s = this.ctx.checker.getSymbolAtLocation(node);
-    if (!s) throw new DiffError(Code.UnsupportedExpression, node, "tsgrad could not resolve this name");
+    if (!s) throw refuse("unresolvedName", node);
     return s;
   }
 }
@@ -945,12 +951,11 @@ const COUNTER_TESTS: Partial<Record<ts.SyntaxKind, Counter["op"]>> = {
 const negate = (e: Expr): Expr => ({ k: "unary", op: "!", arg: e });
 
 /** Does the rule of this operation read its output (exp: y)? Then the output must not be overwritten. */
-function readsOutput(op: string | null): boolean {
-  if (op === null || op === "call") return false;
-  const rule = scalarRules[op];
-  if (!rule || rule.kind === "route") return true;
-  const templates = rule.kind === "variadic" ? [rule.partial] : rule.partials;
-  return templates.some((t) => /\by\b/.test(t));
+function readsOutput(op: Op | null): boolean {
+  if (op === null || op.kind === "call") return false;
+  if (op.kind !== "scalar") return true;
+  const { grad } = scalarRules[op.rule];
+  return grad.kind === "route" || gradientTemplates(grad).some((t) => namesOf(template(t)).has("y"));
 }
 
 /** A call other than a pure Math function (Math.random, user functions): not safe to evaluate twice. */
@@ -991,7 +996,7 @@ function join(user: string, old: string | undefined, a: [Branch, string | undefi
   for (const [branch, name] of [a, b]) {
     if (name === undefined) continue;
     if (inside(name)) rename(branch.body, name, joined);
-    else branch.body.push({ k: "def", name: joined, value: ref(name), op: "copy", args: [ref(name)], assign: true, source });
+    else branch.body.push({ k: "def", name: joined, value: ref(name), op: scalarOp("copy"), args: [ref(name)], assign: true, source });
   }
   return joined;
 }
@@ -1032,31 +1037,54 @@ function substituteRefs(e: Expr, map: Map<string, Expr>): Expr {
   return refsOf(e).size === 0 ? e : substitute(e, map);
 }
 
-/** The forward expression of an operation over its atoms: ("*", [a, b]) → a * b. */
-function valueOf(op: string, args: Expr[]): Expr {
-  if (op === "neg") return { k: "unary", op: "-", arg: args[0] };
-  if (op === "copy") return args[0];
-  if (op === "sigmoid") {
-    const exp: Expr = { k: "call", callee: "Math.exp", args: [{ k: "unary", op: "-", arg: args[0] }] };
-    return { k: "binary", op: "/", left: num(1), right: { k: "binary", op: "+", left: num(1), right: exp } };
+/** The forward expression of an operation over its atoms, by its rule's value: ("*", [a, b]) → a * b. */
+function valueOf(op: ScalarOp, args: Expr[]): Expr {
+  const rule = scalarRules[op];
+  const names = new Map<string, Expr>(rule.operands === "x" ? [["x", args[0]]] : rule.operands === "a, b" ? [["a", args[0]], ["b", args[1]]] : []);
+  return instantiate(template(rule.value), names, args);
+}
+
+/**
+ * The op whose pattern (a rule's `patterns`, runtime/rules/scalar.ts) the expression is, and the
+ * source of its operands: `1 / (1 + Math.exp(-u))` or `1 / (Math.exp(-u) + 1)` → sigmoid, [u].
+ */
+function recognise(e: ts.Expression): { op: ScalarOp; operands: ts.Expression[] } | undefined {
+  for (const [op, rule] of Object.entries(scalarRules) as [ScalarOp, (typeof scalarRules)[ScalarOp]][]) {
+    for (const pattern of rule.patterns ?? []) {
+      const bound = new Map<string, ts.Expression>();
+      if (matches(template(pattern), e, bound)) return { op, operands: [bound.get("x")!] };
+    }
   }
-  if (op.startsWith("Math.")) return { k: "call", callee: op, args };
-  return { k: "binary", op, left: args[0], right: args[1] };
+  return undefined;
 }
 
-/** `1 / (1 + Math.exp(-u))` or `1 / (Math.exp(-u) + 1)` → u. */
-function matchSigmoid(e: ts.BinaryExpression): ts.Expression | undefined {
-  if (e.operatorToken.kind !== ts.SyntaxKind.SlashToken || !isOne(e.left)) return undefined;
-  const den = skip(e.right);
-  if (!ts.isBinaryExpression(den) || den.operatorToken.kind !== ts.SyntaxKind.PlusToken) return undefined;
-  const exp = isOne(den.left) ? skip(den.right) : isOne(den.right) ? skip(den.left) : undefined;
-  if (!exp || !ts.isCallExpression(exp) || exp.expression.getText() !== "Math.exp" || exp.arguments.length !== 1) return undefined;
-  const arg = skip(exp.arguments[0]);
-  return ts.isPrefixUnaryExpression(arg) && arg.operator === ts.SyntaxKind.MinusToken ? arg.operand : undefined;
+/** Is `e` (parentheses aside) the pattern `p`, its names bound to the subexpressions they stand for? */
+function matches(p: Template, node: ts.Expression, bound: Map<string, ts.Expression>): boolean {
+  const e = skip(node);
+  switch (p.k) {
+    case "ref": {
+      const known = bound.get(p.name);
+      if (known) return known.getText() === e.getText();
+      bound.set(p.name, e);
+      return true;
+    }
+    case "num":
+      return ts.isNumericLiteral(e) && Number(e.text) === p.value;
+    case "global":
+      return ts.isPropertyAccessExpression(e) && e.getText() === p.text;
+    case "unary":
+      return ts.isPrefixUnaryExpression(e) && e.operator === (p.op === "-" ? ts.SyntaxKind.MinusToken : ts.SyntaxKind.ExclamationToken) && matches(p.arg, e.operand, bound);
+    case "binary":
+      return ts.isBinaryExpression(e) && e.operatorToken.getText() === p.op && matches(p.left, e.left, bound) && matches(p.right, e.right, bound);
+    case "call":
+      return ts.isCallExpression(e) && e.expression.getText() === p.callee && e.arguments.length === p.args.length && p.args.every((a, i) => matches(a, e.arguments[i], bound));
+    default:
+      return false;
+  }
 }
 
-const isOne = (e: ts.Expression) => ts.isNumericLiteral(skip(e)) && Number((skip(e) as ts.NumericLiteral).text) === 1;
 const skip = (e: ts.Expression): ts.Expression => (ts.isParenthesizedExpression(e) ? skip(e.expression) : e);
+
 
 /**
  * if (0.5 < 0.7) {A} else {B} → A: a test over constants is decided here, once, so the forward
@@ -1160,24 +1188,6 @@ const RESERVED = new Set(
   ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with " +
     "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity").split(" ").concat([...GENERATED_GLOBALS]),
 );
-
-const ARITHMETIC: Partial<Record<ts.SyntaxKind, string>> = {
-  [ts.SyntaxKind.PlusToken]: "+",
-  [ts.SyntaxKind.MinusToken]: "-",
-  [ts.SyntaxKind.AsteriskToken]: "*",
-  [ts.SyntaxKind.SlashToken]: "/",
-  [ts.SyntaxKind.PercentToken]: "%",
-  [ts.SyntaxKind.AsteriskAsteriskToken]: "**",
-};
-
-const COMPOUND: Partial<Record<ts.SyntaxKind, string>> = {
-  [ts.SyntaxKind.PlusEqualsToken]: "+",
-  [ts.SyntaxKind.MinusEqualsToken]: "-",
-  [ts.SyntaxKind.AsteriskEqualsToken]: "*",
-  [ts.SyntaxKind.SlashEqualsToken]: "/",
-  [ts.SyntaxKind.PercentEqualsToken]: "%",
-  [ts.SyntaxKind.AsteriskAsteriskEqualsToken]: "**",
-};
 
 /** A return inside an if or block, so the result is assigned on several paths. */
 function hasNestedReturn(body: ts.Block): boolean {
