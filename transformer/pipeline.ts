@@ -49,7 +49,12 @@ export interface CompiledFunction {
  * the parameter lists `grad(f, { wrt })` asks for in this file, each compiled to a gradient of
  * those parameters alone (`f_grad_net`), where the others are data and get no backward line.
  */
-export function compileFunction(d: Differentiable, ctx: FileContext, stageName: Stage = "final", wrts: readonly (readonly number[])[] = []): CompiledFunction | DiffError[] {
+export function compileFunction(
+  d: Differentiable,
+  ctx: FileContext,
+  stageName: Stage = "final",
+  wrts: readonly (readonly number[])[] = [],
+): CompiledFunction | DiffError[] {
   const own = ownDerivative(d, ctx);
   if (own instanceof DiffError) return [own];
   const errors = own ? signatureErrors(d, ctx.checker) : fence(d.fn, ctx.checker);
@@ -76,7 +81,10 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     if (shape.kinds.includes("Matrix")) shape.zeros = runtimeName(ctx, "zerosLike", namer);
 
     if (stageName === "staged") {
-      const body = [...emit.emitForward(staged.body), ts.factory.createReturnStatement(emit.resultValue(staged.outputs ?? staged.result))];
+      const body = [
+        ...emit.emitForward(staged.body),
+        ts.factory.createReturnStatement(emit.resultValue(staged.outputs ?? staged.result)),
+      ];
       return { d, staged, members: [emit.emitStaged(shape, `${d.name}_staged`, body)] };
     }
     const raw = stageName === "reverse";
@@ -86,29 +94,45 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       const gNamer = namer.fork();
       // Parameters grad(f, { wrt }) leaves out are data: inactive, so no line computes their gradient.
       const target = wrt ? { ...staged, data: [...(staged.data ?? []), ...leavesOutside(staged, wrt)] } : staged;
-      const g = reverse(target, wrt ? analyzeActivity(target) : activity, gNamer, num(1), (name) => runtimeName(ctx, name, gNamer));
-      const gFinished = raw ? g.backward : preaccumulate(finishBackward(g.backward, g.paramAdjoints, g.adjoints), g.adjoints, gNamer);
-      const gSaved = skipZeros(save(staged.body, gFinished, gNamer, resultNames(staged)));
+      const gSaved = backwardPass(target, wrt ? analyzeActivity(target) : activity, gNamer, num(1), ctx, raw);
       const pruned = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
       // Matrix ops are fused where runtime/ops/fused.ts can (fuse.ts); matrices come from the
       // runtime's pool and go back to it before f_grad returns.
       const usesMatrices = !raw && pruned.some((s) => s.k === "def" && isMatrixOp(s.op));
       const pool = usesMatrices ? runtimeName(ctx, "matrixPool", gNamer) : undefined;
-      const fused = pool ? fuse(pruned, gSaved.backward, (name) => runtimeName(ctx, name, gNamer)) : { forward: pruned, backward: gSaved.backward };
-      const lent = pool ? poolMatrices(fused.forward, fused.backward, pool, (name) => runtimeName(ctx, name, gNamer)) : { ...fused, lent: [] };
+      const fused = pool
+        ? fuse(pruned, gSaved.backward, (name) => runtimeName(ctx, name, gNamer))
+        : { forward: pruned, backward: gSaved.backward };
+      const lent = pool
+        ? poolMatrices(fused.forward, fused.backward, pool, (name) => runtimeName(ctx, name, gNamer))
+        : { ...fused, lent: [] };
       const gForward = lent.forward;
       const gBackward = lent.backward;
       const matrices = pool ? { pool, lent: lent.lent } : undefined;
-      const gShape = { ...shape, gradients: gradientsOf(g.paramAdjoints, gBackward), wrt };
+      const gShape = { ...shape, gradients: gradientsOf(gSaved.paramAdjoints, gBackward), wrt };
       // The stack keeps what loops save; another, `scratch`, lends f_grad its local arrays.
       const gStack = savesValues(gSaved.forward) ? runtimeName(ctx, "saved", gNamer) : undefined;
       const scratch = gForward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", gNamer) : "scratch";
-      const gradFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, fnNames.grad, gForward, gBackward, scratch, matrices));
-      const gradIntoFn = emit.withStack(gStack ?? "saved", () => emit.emitGradInto(gShape, fnNames.gradInto, gNamer.fresh("grads"), gForward, gBackward, scratch, matrices));
+      const gradFn = emit.withStack(gStack ?? "saved", () =>
+        emit.emitGrad(gShape, fnNames.grad, gForward, gBackward, scratch, matrices),
+      );
+      const gradIntoFn = emit.withStack(gStack ?? "saved", () =>
+        emit.emitGradInto(gShape, fnNames.gradInto, gNamer.fresh("grads"), gForward, gBackward, scratch, matrices),
+      );
       if (!checked || wrt || raw) return { gradFn, gradIntoFn };
       // f_gradChecked: f_grad with each gradient checked as it is written (finite.ts).
       const checks = { fn: d.name, callee: runtimeName(ctx, "checkFinite", gNamer), source: d.fn };
-      const checkedFn = emit.withStack(gStack ?? "saved", () => emit.emitGrad(gShape, names.gradChecked, gForward, withFiniteChecks(gBackward, checks), scratch, matrices, "with every gradient checked for NaN and Infinity, for grad(f, { checkFinite: true })"));
+      const checkedFn = emit.withStack(gStack ?? "saved", () =>
+        emit.emitGrad(
+          gShape,
+          names.gradChecked,
+          gForward,
+          withFiniteChecks(gBackward, checks),
+          scratch,
+          matrices,
+          "with every gradient checked for NaN and Infinity, for grad(f, { checkFinite: true })",
+        ),
+      );
       return { gradFn, gradIntoFn, checkedFn };
     };
     // A function returning an array or an object has no gradient, only vjp (and jacobian): no f_grad.
@@ -125,21 +149,26 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
     const seed = outputs ? vjpNamer.fresh("dout") : vjpNamer.adjoint(staged.result);
     const seeds = outputs ? new Map(outputs.map((o) => [o.name, ref(o.seed)] as const)) : ref(seed);
     const cacheParam = vjpNamer.fresh("cache");
-    const v = reverse(staged, activity, vjpNamer, seeds, (name) => runtimeName(ctx, name, vjpNamer));
-    const vSaved = skipZeros(save(staged.body, preaccumulate(finishBackward(v.backward, v.paramAdjoints, v.adjoints), v.adjoints, vjpNamer), vjpNamer, resultNames(staged)));
+    const vSaved = backwardPass(staged, activity, vjpNamer, seeds, ctx);
     const vBackward = vSaved.backward;
     const reads = readsOf(vBackward);
     // An array parameter's length sizes its gradient: the backward pass reads it.
     shape.params.forEach((p, i) => shape.kinds[i] !== "number" && reads.add(p));
     const vForward = pruneForward(vSaved.forward, [...reads, ...resultNames(staged)]);
     const cache = definedIn({ ...staged, body: vSaved.forward }).filter((n) => reads.has(n));
-    const vShape = { ...shape, gradients: gradientsOf(v.paramAdjoints, vBackward) };
+    const vShape = { ...shape, gradients: gradientsOf(vSaved.paramAdjoints, vBackward) };
     const ownStack = savesValues(vSaved.forward) ? runtimeName(ctx, "ValueStack", vjpNamer) : undefined;
     const vStack = ownStack ? vjpNamer.fresh("saved") : "saved";
     const start = d.fn.getSourceFile().getLineAndCharacterOfPosition(d.fn.getStart());
     const loops = loopReports(vBackward);
     const frames = new Set(loops.flatMap((l) => l.frames));
-    const report: FunctionReport = { name: d.name, file: d.fn.getSourceFile().fileName, line: start.line + 1, cache: cache.filter((n) => !frames.has(n)), loops };
+    const report: FunctionReport = {
+      name: d.name,
+      file: d.fn.getSourceFile().fileName,
+      line: start.line + 1,
+      cache: cache.filter((n) => !frames.has(n)),
+      loops,
+    };
     return {
       d,
       staged,
@@ -149,14 +178,57 @@ export function compileFunction(d: Differentiable, ctx: FileContext, stageName: 
       members: [
         ...gradients,
         ...specialized,
-        emit.withStack(vStack, () => emit.emitForwardFunction(vShape, names.forward, vForward, staged.outputs ?? staged.result, cache, ownStack)),
-        emit.withStack(vStack, () => emit.emitBackwardFunction(vShape, names.backward, names.forward, seed, vBackward, cache, cacheParam, ownStack !== undefined, outputs ?? staged.resultKind)),
+        emit.withStack(vStack, () =>
+          emit.emitForwardFunction(vShape, names.forward, vForward, staged.outputs ?? staged.result, cache, ownStack),
+        ),
+        emit.withStack(vStack, () =>
+          emit.emitBackwardFunction(
+            vShape,
+            names.backward,
+            names.forward,
+            seed,
+            vBackward,
+            cache,
+            cacheParam,
+            ownStack !== undefined,
+            outputs ?? staged.resultKind,
+          ),
+        ),
       ],
     };
   } catch (e) {
     if (e instanceof DiffError) return [e];
     throw e;
   }
+}
+
+/**
+ * The phases after staging, one order for f_grad (and f_gradInto, f_gradChecked) and the vjp pair:
+ *   reverse → optimize → preaccumulate → save → skip zeros
+ * `seed` is the output's gradient: 1 for f_grad (it folds away), `dout` for f_backward. `raw`
+ * (tsgrad print --stage reverse) stops after reverse. The forward pass comes back with what each
+ * loop saves; the backward pass with its adjoints declared and simplified.
+ */
+function backwardPass(
+  staged: StagedFunction,
+  activity: ReturnType<typeof analyzeActivity>,
+  namer: Namer,
+  seed: Parameters<typeof reverse>[3],
+  ctx: FileContext,
+  raw = false,
+): { forward: Stmt[]; backward: BStmt[]; paramAdjoints: string[] } {
+  const reversed = reverse(staged, activity, namer, seed, (name) => runtimeName(ctx, name, namer));
+  const finished = raw
+    ? reversed.backward
+    : preaccumulate(
+        finishBackward(reversed.backward, reversed.paramAdjoints, reversed.adjoints),
+        reversed.adjoints,
+        namer,
+      );
+  return {
+    ...skipZeros(save(staged.body, finished, namer, resultNames(staged))),
+    paramAdjoints: reversed.paramAdjoints,
+  };
 }
 
 /** A backward loop skips the rest of an iteration whose gradient is 0 (skip-zeros.ts). */
@@ -171,11 +243,17 @@ function skipZeros(saved: { forward: Stmt[]; backward: BStmt[] }): { forward: St
  */
 function ownDerivative(d: Differentiable, ctx: FileContext): CustomDerivative | DiffError | undefined {
   if (ts.isMethodDeclaration(d.fn)) return undefined;
-  const name = ts.isFunctionDeclaration(d.fn) ? d.fn.name! : ((d.anchor as ts.VariableStatement).declarationList.declarations[0].name as ts.Identifier);
+  const name = ts.isFunctionDeclaration(d.fn)
+    ? d.fn.name!
+    : ((d.anchor as ts.VariableStatement).declarationList.declarations[0].name as ts.Identifier);
   const custom = derivativeFor(ctx.checker, ctx.program, name);
   if (custom && "refused" in custom) {
     const { node } = custom.refused.error;
-    return refuse("functionOfUnusableDerivative", name, { name: d.name, derivative: node.getText(), at: shortPosition(node) });
+    return refuse("functionOfUnusableDerivative", name, {
+      name: d.name,
+      derivative: node.getText(),
+      at: shortPosition(node),
+    });
   }
   return custom;
 }
@@ -202,7 +280,12 @@ function signatureErrors(d: Differentiable, checker: ts.TypeChecker): DiffError[
  *   /** @differentiable *\/ function f(x, k) { ... }   and   /** @derivative f *\/ function fD(x, k, y, dy)
  *   → forward  const y = f(x, k);        backward  const [dx_y, dk_y] = fD(x, k, y, dy);
  */
-function stageThroughDerivative(d: Differentiable, custom: CustomDerivative, ctx: FileContext, namer: Namer): StagedFunction {
+function stageThroughDerivative(
+  d: Differentiable,
+  custom: CustomDerivative,
+  ctx: FileContext,
+  namer: Namer,
+): StagedFunction {
   const params = d.fn.parameters.map((p) => namer.claim((p.name as ts.Identifier).text));
   const clash = params.indexOf(d.name);
   if (clash >= 0) {
@@ -212,13 +295,24 @@ function stageThroughDerivative(d: Differentiable, custom: CustomDerivative, ctx
   const derivative = derivativeName(custom, d.fn, ctx, namer);
   const result = namer.fresh("y");
   const args = params.map(ref);
-  const call: Stmt = { k: "def", name: result, value: { k: "call", callee: d.name, args }, op: { kind: "custom", derivative: { k: "global", text: derivative } }, args, assign: false, source: d.fn };
+  const call: Stmt = {
+    k: "def",
+    name: result,
+    value: { k: "call", callee: d.name, args },
+    op: { kind: "custom", derivative: { k: "global", text: derivative } },
+    args,
+    assign: false,
+    source: d.fn,
+  };
   return { name: d.name, params, body: [call], result };
 }
 
 function shapeOf(d: Differentiable, staged: StagedFunction, checker: ts.TypeChecker): emit.FunctionShape {
   const method = ts.isMethodDeclaration(d.fn)
-    ? { isStatic: (ts.getModifiers(d.fn) ?? []).some((m) => m.kind === ts.SyntaxKind.StaticKeyword), className: className(d.fn) }
+    ? {
+        isStatic: (ts.getModifiers(d.fn) ?? []).some((m) => m.kind === ts.SyntaxKind.StaticKeyword),
+        className: className(d.fn),
+      }
     : undefined;
   const common = { name: d.name, gradients: [], exported: d.exported, method, source: d.fn };
   const { signature } = staged;
@@ -228,8 +322,23 @@ function shapeOf(d: Differentiable, staged: StagedFunction, checker: ts.TypeChec
     return { ...common, params: staged.params, kinds, types: d.fn.parameters.map((p) => p.type?.getText()) };
   }
   // Fields of object parameters: a Matrix field's gradient is typed `Model["W"]`, as the user's type says.
-  const leaves = signature.flatMap((p) => leavesOf(p.tree).map((l) => ({ ...l, type: !l.path.length ? p.type : l.kind === "Matrix" && p.type ? `${p.type}${l.path.map((k) => `["${k}"]`).join("")}` : undefined })));
-  return { ...common, params: staged.params, kinds: leaves.map((l) => l.kind), types: leaves.map((l) => l.type), signature };
+  const leaves = signature.flatMap((p) =>
+    leavesOf(p.tree).map((l) => ({
+      ...l,
+      type: !l.path.length
+        ? p.type
+        : l.kind === "Matrix" && p.type
+          ? `${p.type}${l.path.map((k) => `["${k}"]`).join("")}`
+          : undefined,
+    })),
+  );
+  return {
+    ...common,
+    params: staged.params,
+    kinds: leaves.map((l) => l.kind),
+    types: leaves.map((l) => l.type),
+    signature,
+  };
 }
 
 function className(m: ts.MethodDeclaration): string {
@@ -240,7 +349,8 @@ function className(m: ts.MethodDeclaration): string {
 
 /** The staged parameters (leaves) of the user's parameters not in `wrt`. */
 function leavesOutside(staged: StagedFunction, wrt: readonly number[]): string[] {
-  const signature = staged.signature ?? staged.params.map((name) => ({ name, tree: { k: "leaf", name, kind: "number" } as const }));
+  const signature =
+    staged.signature ?? staged.params.map((name) => ({ name, tree: { k: "leaf", name, kind: "number" } as const }));
   return signature.flatMap((p, i) => (wrt.includes(i) ? [] : leavesOf(p.tree).map((l) => l.name)));
 }
 
@@ -252,7 +362,12 @@ function gradientsOf(adjoints: readonly string[], backward: Parameters<typeof ac
 
 /** Does any loop push values for its backward loop? */
 function savesValues(body: readonly Stmt[]): boolean {
-  return body.some((s) => s.k === "push" || (s.k === "loop" && savesValues(s.body)) || (s.k === "if" && (savesValues(s.then) || savesValues(s.else))));
+  return body.some(
+    (s) =>
+      s.k === "push" ||
+      (s.k === "loop" && savesValues(s.body)) ||
+      (s.k === "if" && (savesValues(s.then) || savesValues(s.else))),
+  );
 }
 
 /** Parameters, then forward names in definition order: the order of the vjp cache. */
