@@ -115,7 +115,14 @@ export interface TrainOptions {
  * final loss. The gradient arrays are made once, by grad(loss), and refilled by gradInto(loss)
  * at every step, so a step allocates no array.
  */
-export function trainLinear(loss: LinearLoss, W: Float64Array, b: Float64Array, X: Float64Array, y: Int32Array, options: TrainOptions): number {
+export function trainLinear(
+  loss: LinearLoss,
+  W: Float64Array,
+  b: Float64Array,
+  X: Float64Array,
+  y: Int32Array,
+  options: TrainOptions,
+): number {
   const { steps, stepSize, reg, every = steps, onProgress } = options;
   const grads = grad(loss)(W, b, X, y, reg); // once: dW, db (and gradients of X, y, reg, unused)
   const into = gradInto(loss);
@@ -161,7 +168,7 @@ export function linearAccuracy(W: Float64Array, b: Float64Array, X: Float64Array
     for (let j = 0; j < k; j++) {
       let s = b[j];
       for (let c = 0; c < d; c++) s += X[i * d + c] * W[c * k + j];
-      if (s > bestScore) (best = j), (bestScore = s);
+      if (s > bestScore) ((best = j), (bestScore = s));
     }
     if (best === y[i]) right++;
   }

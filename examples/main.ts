@@ -9,7 +9,14 @@ import { powRec } from "./recursion.js";
 import { accuracy, initNetwork, networkLoss, spiralData, train } from "./network.js";
 import { loopsLoss } from "./network/loops.js";
 import { REG } from "./network/params.js";
-import { type TrainOptions, linearAccuracy, softmaxLoss, svmLoss, trainLinear, trainSoftmaxMatrix } from "./classifiers.js";
+import {
+  type TrainOptions,
+  linearAccuracy,
+  softmaxLoss,
+  svmLoss,
+  trainLinear,
+  trainSoftmaxMatrix,
+} from "./classifiers.js";
 import { mulberry32, normal } from "./network/rng.js";
 
 interface Example {
@@ -29,25 +36,60 @@ const examples: Example[] = [
   { title: "staged computation", f: staged, names: ["x", "y"], args: [3, -4] },
   { title: "circuit 2 * (x * y + max(z, w))", f: circuit, names: ["x", "y", "z", "w"], args: [3, -4, 2, -1] },
   // Loops (examples/loops.ts): the backward loop replays the iterations in reverse.
-  { title: "Newton's method for sqrt(a), 20 steps (d/da = 1 / (2 sqrt(a)) = 0.25 at a = 4)", f: newtonSqrt, names: ["a"], args: [4] },
-  { title: "exp(x) summed as a series until the term is below 1e-16 (d/dx = exp(x))", f: expSeries, names: ["x"], args: [1.5] },
+  {
+    title: "Newton's method for sqrt(a), 20 steps (d/da = 1 / (2 sqrt(a)) = 0.25 at a = 4)",
+    f: newtonSqrt,
+    names: ["a"],
+    args: [4],
+  },
+  {
+    title: "exp(x) summed as a series until the term is below 1e-16 (d/dx = exp(x))",
+    f: expSeries,
+    names: ["x"],
+    args: [1.5],
+  },
   { title: "logistic map x = r x (1 - x), 50 steps", f: logisticMap, names: ["r", "x0"], args: [3.2, 0.4] },
-  { title: "spring-mass system, 200 Euler steps: final energy", f: springEnergy, names: ["k", "m", "x0"], args: [3, 1.5, 0.7] },
-  { title: "loan paid off in a while loop: total paid", f: totalPaid, names: ["principal", "monthlyRate", "payment"], args: [1000, 0.01, 100] },
+  {
+    title: "spring-mass system, 200 Euler steps: final energy",
+    f: springEnergy,
+    names: ["k", "m", "x0"],
+    args: [3, 1.5, 0.7],
+  },
+  {
+    title: "loan paid off in a while loop: total paid",
+    f: totalPaid,
+    names: ["principal", "monthlyRate", "payment"],
+    args: [1000, 0.01, 100],
+  },
   // Recursion (examples/recursion.ts): each level's forward pass keeps its cache for its backward pass.
-  { title: "x^n by n recursive calls, n = 10 (d/dx = n x^(n-1) = 1.342 at x = 0.8; n is a count, with derivative 0)", f: powRec, names: ["x", "n"], args: [0.8, 10], checked: [0] },
+  {
+    title: "x^n by n recursive calls, n = 10 (d/dx = n x^(n-1) = 1.342 at x = 0.8; n is a count, with derivative 0)",
+    f: powRec,
+    names: ["x", "n"],
+    args: [0.8, 10],
+    checked: [0],
+  },
 ];
 
 const fmt = (v: number) => String(Object.is(v, -0) ? 0 : v);
 
 for (const { title, f, names, args, checked } of examples) {
   const { value, grad: g } = valueAndGrad(f)(...args);
-  const check = checked ? checkGradient(f, args, checked.map((i) => g[i]), { wrt: checked }) : checkGradient(f, args, g);
+  const check = checked
+    ? checkGradient(
+        f,
+        args,
+        checked.map((i) => g[i]),
+        { wrt: checked },
+      )
+    : checkGradient(f, args, g);
   console.log(`${title}  at (${names.map((n, i) => `${n} = ${args[i]}`).join(", ")})`);
   console.log(`  value     ${fmt(value)}`);
   console.log(`  gradient  ${names.map((n, i) => `d${n} = ${fmt(g[i])}`).join(", ")}`);
   const which = checked ? ` (${checked.map((i) => names[i]).join(", ")})` : "";
-  console.log(`  ${`check${which}`.padEnd(9)} max relative error vs finite differences ${check.maxRelativeError.toExponential(1)} ${check.ok ? "(ok)" : "(FAILED)"}`);
+  console.log(
+    `  ${`check${which}`.padEnd(9)} max relative error vs finite differences ${check.maxRelativeError.toExponential(1)} ${check.ok ? "(ok)" : "(FAILED)"}`,
+  );
   if (!check.ok) process.exitCode = 1;
 }
 
@@ -57,7 +99,9 @@ for (const { title, f, names, args, checked } of examples) {
   const net = initNetwork(0);
   console.log("\ntwo-layer network (D = 2, H = 100, K = 3) on 300 spiral points, full-batch gradient descent, step 1");
   const start = performance.now();
-  train(net, X, y, 4000, 1, 500, (step, loss) => console.log(`  step ${String(step).padStart(4)}  loss ${loss.toFixed(4)}`));
+  train(net, X, y, 4000, 1, 500, (step, loss) =>
+    console.log(`  step ${String(step).padStart(4)}  loss ${loss.toFixed(4)}`),
+  );
   const acc = accuracy(net, X, y);
   console.log(`  training accuracy ${(100 * acc).toFixed(1)}% (${((performance.now() - start) / 1000).toFixed(1)} s)`);
   if (acc < 0.97) process.exitCode = 1;
@@ -65,10 +109,17 @@ for (const { title, f, names, args, checked } of examples) {
   const [{ W1: mW1, b1: mb1, W2: mW2, b2: mb2 }] = grad(networkLoss)(net, X, y);
   const [lW1, lb1, lW2, lb2] = grad(loopsLoss)(net.W1.data, net.b1.data, net.W2.data, net.b2.data, X.data, y, REG);
   let worst = 0;
-  for (const [loops, matrices] of [[lW1, mW1], [lb1, mb1], [lW2, mW2], [lb2, mb2]] as const) {
+  for (const [loops, matrices] of [
+    [lW1, mW1],
+    [lb1, mb1],
+    [lW2, mW2],
+    [lb2, mb2],
+  ] as const) {
     loops.forEach((g, i) => (worst = Math.max(worst, Math.abs(g - matrices.data[i]) / Math.max(1, Math.abs(g)))));
   }
-  console.log(`  the loop version's gradient (examples/network/loops.ts) differs from the matrix version's by at most ${worst.toExponential(1)}`);
+  console.log(
+    `  the loop version's gradient (examples/network/loops.ts) differs from the matrix version's by at most ${worst.toExponential(1)}`,
+  );
   if (!(worst < 1e-10)) process.exitCode = 1;
 }
 
@@ -77,11 +128,23 @@ for (const { title, f, names, args, checked } of examples) {
 {
   const { X, y } = spiralData(0);
   const classifiers = [
-    { title: "multiclass SVM loss, loops ", run: (W: Float64Array, b: Float64Array, opts: TrainOptions) => trainLinear(svmLoss, W, b, X.data, y, opts) },
-    { title: "softmax loss, loops        ", run: (W: Float64Array, b: Float64Array, opts: TrainOptions) => trainLinear(softmaxLoss, W, b, X.data, y, opts) },
-    { title: "softmax loss, matrix ops   ", run: (W: Float64Array, b: Float64Array, opts: TrainOptions) => trainSoftmaxMatrix(matrix(2, 3, W), matrix(1, 3, b), X, y, opts) },
+    {
+      title: "multiclass SVM loss, loops ",
+      run: (W: Float64Array, b: Float64Array, opts: TrainOptions) => trainLinear(svmLoss, W, b, X.data, y, opts),
+    },
+    {
+      title: "softmax loss, loops        ",
+      run: (W: Float64Array, b: Float64Array, opts: TrainOptions) => trainLinear(softmaxLoss, W, b, X.data, y, opts),
+    },
+    {
+      title: "softmax loss, matrix ops   ",
+      run: (W: Float64Array, b: Float64Array, opts: TrainOptions) =>
+        trainSoftmaxMatrix(matrix(2, 3, W), matrix(1, 3, b), X, y, opts),
+    },
   ];
-  console.log("\nlinear classifiers (scores = X·W + b) on the same 300 points, 200 steps of full-batch gradient descent, step 1, reg 1e-3");
+  console.log(
+    "\nlinear classifiers (scores = X·W + b) on the same 300 points, 200 steps of full-batch gradient descent, step 1, reg 1e-3",
+  );
   for (const { title, run } of classifiers) {
     const randn = normal(mulberry32(0));
     const W = Float64Array.from({ length: 2 * 3 }, () => 0.01 * randn());
@@ -91,7 +154,9 @@ for (const { title, f, names, args, checked } of examples) {
     run(W, b, { steps: 200, stepSize: 1, reg: REG, every: 100, onProgress: (_, loss) => losses.push(loss) });
     const acc = linearAccuracy(W, b, X.data, y);
     const ms = performance.now() - start;
-    console.log(`  ${title} loss ${losses.map((l) => l.toFixed(4)).join(" → ")}  training accuracy ${(100 * acc).toFixed(1)}% (${ms.toFixed(0)} ms)`);
+    console.log(
+      `  ${title} loss ${losses.map((l) => l.toFixed(4)).join(" → ")}  training accuracy ${(100 * acc).toFixed(1)}% (${ms.toFixed(0)} ms)`,
+    );
     if (!(acc > 0.45 && losses[losses.length - 1] < losses[0])) process.exitCode = 1;
   }
   console.log("  a line cannot follow the spiral's arms: about half right, where the two-layer network gets 98%");

@@ -39,7 +39,8 @@ export function accuracy(net: Network, X: Matrix, y: Int32Array): number {
   let right = 0;
   for (let i = 0; i < scores.rows; i++) {
     let best = 0;
-    for (let j = 1; j < scores.cols; j++) if (scores.data[i * scores.cols + j] > scores.data[i * scores.cols + best]) best = j;
+    for (let j = 1; j < scores.cols; j++)
+      if (scores.data[i * scores.cols + j] > scores.data[i * scores.cols + best]) best = j;
     if (best === y[i]) right++;
   }
   return right / scores.rows;
@@ -52,7 +53,15 @@ export function accuracy(net: Network, X: Matrix, y: Int32Array): number {
 export const networkGrad = grad(networkLoss, { wrt: [0] });
 
 /** Full-batch gradient descent with tsgrad's gradient; `onProgress` every `every` steps. */
-export function train(net: Network, X: Matrix, y: Int32Array, steps: number, stepSize: number, every: number, onProgress: (step: number, loss: number) => void): void {
+export function train(
+  net: Network,
+  X: Matrix,
+  y: Int32Array,
+  steps: number,
+  stepSize: number,
+  every: number,
+  onProgress: (step: number, loss: number) => void,
+): void {
   for (let step = 0; step <= steps; step++) {
     if (step % every === 0) onProgress(step, networkLoss(net, X, y));
     if (step === steps) break;

@@ -96,7 +96,12 @@ export function numericGrad<F extends ScalarFunction>(
  * numericGrad's differences, for the numbers whose path `moves` accepts (the others' stay 0):
  * checkGradient with wrt moves only the parameters it checks.
  */
-function differences(f: ScalarFunction, args: readonly unknown[], h = 1e-5, moves: (path: string) => boolean): unknown[] {
+function differences(
+  f: ScalarFunction,
+  args: readonly unknown[],
+  h = 1e-5,
+  moves: (path: string) => boolean,
+): unknown[] {
   if (!(h > 0 && Number.isFinite(h))) throw new RangeError(`tsgrad: numericGrad needs a finite h > 0, got ${h}`);
   const moved = args.map(cloneValue);
   const inputs = numberSlots(moved); // first: it names a value of the wrong kind by its path
@@ -139,8 +144,18 @@ export function checkGradient<F extends ScalarFunction, const W extends readonly
   analytic: GradsAt<Parameters<F>, W>,
   options: CheckGradientOptions & { wrt: W },
 ): GradientCheckResult;
-export function checkGradient<F extends ScalarFunction>(f: F, args: Parameters<F>, analytic: Grads<Parameters<F>>, options?: CheckGradientOptions): GradientCheckResult;
-export function checkGradient(f: ScalarFunction, args: unknown[], analytic: readonly unknown[], options: CheckGradientOptions = {}): GradientCheckResult {
+export function checkGradient<F extends ScalarFunction>(
+  f: F,
+  args: Parameters<F>,
+  analytic: Grads<Parameters<F>>,
+  options?: CheckGradientOptions,
+): GradientCheckResult;
+export function checkGradient(
+  f: ScalarFunction,
+  args: unknown[],
+  analytic: readonly unknown[],
+  options: CheckGradientOptions = {},
+): GradientCheckResult {
   const tolerance = options.tolerance ?? 1e-6;
   const atol = options.atol ?? 1e-8;
   const wrt = checkedWrt(options.wrt, args.length);
@@ -150,20 +165,32 @@ export function checkGradient(f: ScalarFunction, args: unknown[], analytic: read
     throw new RangeError(`tsgrad: checkGradient got ${given.length} analytic gradient(s) for ${wrt.length} ${per}`);
   }
   const numeric = numericSlots(f, args, new Set(wrt), options.h);
-  const entries = wrt.flatMap((i, k) => compareParameter(i, analyticSlots(given[k], i), numeric.get(i)!, atol, tolerance));
+  const entries = wrt.flatMap((i, k) =>
+    compareParameter(i, analyticSlots(given[k], i), numeric.get(i)!, atol, tolerance),
+  );
   // Math.max propagates NaN: a NaN gradient never passes, and shows in maxRelativeError.
   const maxRelativeError = entries.reduce((m, e) => Math.max(m, e.relativeError), 0);
   const worst = worstOf(entries, atol, tolerance);
   const failed = entries.filter((e) => !e.ok).length;
-  return { ok: failed === 0, maxRelativeError, entries, worst, message: summary(entries.length, failed, worst, atol, tolerance) };
+  return {
+    ok: failed === 0,
+    maxRelativeError,
+    entries,
+    worst,
+    message: summary(entries.length, failed, worst, atol, tolerance),
+  };
 }
 
 /** wrt checked against the arguments; all of them without it: (undefined, 3) → [0, 1, 2]. */
 function checkedWrt(wrt: readonly number[] | undefined, count: number): readonly number[] {
   if (wrt === undefined) return Array.from({ length: count }, (_, i) => i);
-  if (!Array.isArray(wrt)) throw new TypeError(`tsgrad: checkGradient: wrt must be an array of parameter indices, such as { wrt: [0] }`);
+  if (!Array.isArray(wrt))
+    throw new TypeError(`tsgrad: checkGradient: wrt must be an array of parameter indices, such as { wrt: [0] }`);
   const bad = wrt.find((i) => !Number.isInteger(i) || i < 0 || i >= count);
-  if (bad !== undefined) throw new RangeError(`tsgrad: checkGradient: wrt index ${bad} is out of range for ${count} argument(s): integers 0 to ${count - 1}`);
+  if (bad !== undefined)
+    throw new RangeError(
+      `tsgrad: checkGradient: wrt index ${bad} is out of range for ${count} argument(s): integers 0 to ${count - 1}`,
+    );
   return wrt;
 }
 
@@ -171,7 +198,12 @@ function checkedWrt(wrt: readonly number[] | undefined, count: number): readonly
  * Central differences of the parameters in `which` alone: parameter index → its number slots
  * (paths `[i]...`). The others are not moved, so `wrt` saves two calls of f per number left out.
  */
-function numericSlots(f: ScalarFunction, args: readonly unknown[], which: ReadonlySet<number>, h?: number): Map<number, Slot[]> {
+function numericSlots(
+  f: ScalarFunction,
+  args: readonly unknown[],
+  which: ReadonlySet<number>,
+  h?: number,
+): Map<number, Slot[]> {
   const gradient = differences(f, args, h, (path) => which.has(parameterOf(path)));
   const outputs = numberSlots(gradient);
   return new Map([...which].map((i) => [i, outputs.filter((s) => parameterOf(s.path) === i)]));
@@ -189,18 +221,34 @@ function analyticSlots(gradient: unknown, i: number): Slot[] {
  * The entries of parameter i, paired by path, not position (an object's keys may come in another
  * order than the argument's); a path on one side only is a gradient of the wrong shape.
  */
-function compareParameter(i: number, analytic: Slot[], numeric: Slot[], atol: number, tolerance: number): GradientCheckEntry[] {
+function compareParameter(
+  i: number,
+  analytic: Slot[],
+  numeric: Slot[],
+  atol: number,
+  tolerance: number,
+): GradientCheckEntry[] {
   const byPath = new Map(analytic.map((s) => [s.path, s]));
   const paths = new Set(numeric.map((n) => n.path));
   const missing = numeric.find((n) => !byPath.has(n.path))?.path ?? analytic.find((a) => !paths.has(a.path))?.path;
   if (missing !== undefined) {
-    throw new TypeError(`tsgrad: the analytic gradient does not have the shape of the arguments (first difference at ${missing}); gradients mirror their parameters`);
+    throw new TypeError(
+      `tsgrad: the analytic gradient does not have the shape of the arguments (first difference at ${missing}); gradients mirror their parameters`,
+    );
   }
   return numeric.map((n): GradientCheckEntry => {
     const a = byPath.get(n.path)!.get();
     const absoluteError = Math.abs(a - n.get());
     const relative = relativeError(a, n.get());
-    return { index: i, path: n.path, analytic: a, numeric: n.get(), relativeError: relative, absoluteError, ok: absoluteError <= atol || relative <= tolerance };
+    return {
+      index: i,
+      path: n.path,
+      analytic: a,
+      numeric: n.get(),
+      relativeError: relative,
+      absoluteError,
+      ok: absoluteError <= atol || relative <= tolerance,
+    };
   });
 }
 
@@ -211,11 +259,20 @@ function compareParameter(i: number, analytic: Slot[], numeric: Slot[], atol: nu
 function worstOf(entries: GradientCheckEntry[], atol: number, tolerance: number): GradientCheckEntry | undefined {
   const over = (x: number, bound: number) => (Number.isNaN(x) ? Infinity : x === 0 ? 0 : x / bound);
   const excess = (e: GradientCheckEntry) => Math.min(over(e.absoluteError, atol), over(e.relativeError, tolerance));
-  return entries.reduce<GradientCheckEntry | undefined>((w, e) => (w === undefined || excess(e) > excess(w) ? e : w), undefined);
+  return entries.reduce<GradientCheckEntry | undefined>(
+    (w, e) => (w === undefined || excess(e) > excess(w) ? e : w),
+    undefined,
+  );
 }
 
 /** "checkGradient: all 6 entries agree (atol 1e-8, tolerance 1e-6); worst: [0][2] analytic 0.5 numeric 0.5 (relative error 1.4e-11, absolute error 1.4e-11)" */
-function summary(count: number, failed: number, worst: GradientCheckEntry | undefined, atol: number, tolerance: number): string {
+function summary(
+  count: number,
+  failed: number,
+  worst: GradientCheckEntry | undefined,
+  atol: number,
+  tolerance: number,
+): string {
   if (!worst) return "checkGradient: no entries to compare";
   const entries = `entr${count === 1 ? "y" : "ies"}`;
   const verdict = failed ? `${failed} of ${count} ${entries} failed` : `all ${count} ${entries} agree`;

@@ -20,7 +20,9 @@ export class NonFiniteGradientError extends RangeError {
     /** That line's text. */
     readonly line: string,
   ) {
-    super(`tsgrad: checkFinite: ${gradient} is ${value} in the backward pass of ${fn}, at ${at}: the gradient through \`${line}\` (the first NaN or Infinity of this backward pass)`);
+    super(
+      `tsgrad: checkFinite: ${gradient} is ${value} in the backward pass of ${fn}, at ${at}: the gradient through \`${line}\` (the first NaN or Infinity of this backward pass)`,
+    );
     this.name = "NonFiniteGradientError";
   }
 }
@@ -33,11 +35,20 @@ type Gradient = number | ArrayLike<number> | { data: ArrayLike<number> };
  *   checkFinite("f", "dx", NaN, "f.ts:3", "const y = Math.log(x);") → throws "dx is NaN ..."
  *   checkFinite("f", "dW", W.data.fill(1), ...)                      → returns
  */
-export function checkFinite(fn: string, gradient: string, value: Gradient, at: string, line: string, index?: number): void {
+export function checkFinite(
+  fn: string,
+  gradient: string,
+  value: Gradient,
+  at: string,
+  line: string,
+  index?: number,
+): void {
   if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new NonFiniteGradientError(fn, index === undefined ? gradient : `${gradient}[${index}]`, value, at, line);
+    if (!Number.isFinite(value))
+      throw new NonFiniteGradientError(fn, index === undefined ? gradient : `${gradient}[${index}]`, value, at, line);
     return;
   }
   const data = "data" in value ? value.data : value;
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new NonFiniteGradientError(fn, `${gradient}[${i}]`, data[i], at, line);
+  for (let i = 0; i < data.length; i++)
+    if (!Number.isFinite(data[i])) throw new NonFiniteGradientError(fn, `${gradient}[${i}]`, data[i], at, line);
 }

@@ -11,24 +11,35 @@
 // throw errors that name the function and the parameter ("Checks at the API boundary", below).
 
 import type { Matrix } from "./ops/matrix.js";
-import { copyGradient, describeShape, fillJacobianRow, gradientMismatch, jacobianBlock, numberSlots, outputMismatch, shapeDifference, zeroGradient, type Mismatch } from "./tree.js";
+import {
+  copyGradient,
+  describeShape,
+  fillJacobianRow,
+  gradientMismatch,
+  jacobianBlock,
+  numberSlots,
+  outputMismatch,
+  shapeDifference,
+  zeroGradient,
+  type Mismatch,
+} from "./tree.js";
 
 /** The gradient of a value of type T has the same shape as T. */
 export type Grad<T> = unknown extends T
   ? any
   : T extends number
-  ? number
-  : T extends Float64Array
-    ? Float64Array
-    : T extends Int32Array
-    ? Int32Array
-    : T extends Matrix<infer R, infer C>
-    ? Matrix<R, C>
-    : T extends readonly number[]
-      ? number[]
-      : T extends object
-        ? { -readonly [K in keyof T]: Grad<T[K]> }
-        : never;
+    ? number
+    : T extends Float64Array
+      ? Float64Array
+      : T extends Int32Array
+        ? Int32Array
+        : T extends Matrix<infer R, infer C>
+          ? Matrix<R, C>
+          : T extends readonly number[]
+            ? number[]
+            : T extends object
+              ? { -readonly [K in keyof T]: Grad<T[K]> }
+              : never;
 
 /** One gradient per parameter, in order: [x: number, y: number] → [x: number, y: number]. */
 export type Grads<P extends readonly unknown[]> = { -readonly [K in keyof P]-?: Grad<P[K]> };
@@ -98,19 +109,24 @@ const SETUP_HELP =
   'the transformer: tsconfig "plugins": [{ "transform": "tsgrad/transformer" }] and `tspc` (ts-patch), ' +
   'the Vite/Vitest plugin `tsgrad/vite`, or generated code from `tsgrad gen`. See the README, "Setup".';
 
-const REFUSED_HELP = "If the build reported a tsgrad error (TS94xxx) for this function, tsgrad refused it and that error says why. Otherwise:";
+const REFUSED_HELP =
+  "If the build reported a tsgrad error (TS94xxx) for this function, tsgrad refused it and that error says why. Otherwise:";
 
 function compiled(f: Function, api: string): CompiledGradient {
   if (typeof f !== "function") throw new TypeError(`tsgrad: ${api}(f) needs a function, got ${typeof f}`);
   const found = registry.get(f);
-  if (!found) throw new Error(`tsgrad: ${api}(${f.name || "<anonymous>"}) has no gradient. ${REFUSED_HELP} ${SETUP_HELP}`);
+  if (!found)
+    throw new Error(`tsgrad: ${api}(${f.name || "<anonymous>"}) has no gradient. ${REFUSED_HELP} ${SETUP_HELP}`);
   return found;
 }
 
 /** f_grad, or an error saying what to use for a function that returns an array. */
 function gradientOf(f: Function, api: string): (...args: any[]) => any[] {
   const g = compiled(f, api).grad;
-  if (!g) throw new TypeError(`tsgrad: ${api}(${f.name || "<anonymous>"}): it returns an array or an object, so it has no gradient; use vjp(f) with the output's gradient, or jacobian(f)`);
+  if (!g)
+    throw new TypeError(
+      `tsgrad: ${api}(${f.name || "<anonymous>"}): it returns an array or an object, so it has no gradient; use vjp(f) with the output's gradient, or jacobian(f)`,
+    );
   return g;
 }
 
@@ -139,7 +155,10 @@ export function grad<F extends ScalarFunction, const W extends readonly ParamInd
   f: F,
   options: GradOptions<W>,
 ): (...args: Parameters<F>) => GradsAt<Parameters<F>, W>;
-export function grad<F extends ScalarFunction>(f: F, options: CheckOptions): (...args: Parameters<F>) => Grads<Parameters<F>>;
+export function grad<F extends ScalarFunction>(
+  f: F,
+  options: CheckOptions,
+): (...args: Parameters<F>) => Grads<Parameters<F>>;
 export function grad(f: ScalarFunction, options?: Partial<GradOptions<readonly number[]>>): (...args: any[]) => any {
   const checked = options?.checkFinite === true;
   const g = checked ? checkedGradientOf(f, "grad") : gradientOf(f, "grad");
@@ -164,12 +183,17 @@ export function grad(f: ScalarFunction, options?: Partial<GradOptions<readonly n
  * Each call checks the count of arguments and that every buffer has its argument's kind and size
  * (a TypeError or RangeError naming the entry of grads and the parameter; never a truncated gradient).
  */
-export function gradInto<F extends ScalarFunction>(f: F): (grads: Grads<Parameters<F>>, ...args: Parameters<F>) => Grads<Parameters<F>>;
+export function gradInto<F extends ScalarFunction>(
+  f: F,
+): (grads: Grads<Parameters<F>>, ...args: Parameters<F>) => Grads<Parameters<F>>;
 export function gradInto<F extends ScalarFunction, const W extends readonly ParamIndex<F>[]>(
   f: F,
   options: GradOptions<W>,
 ): (grads: GradsAt<Parameters<F>, W>, ...args: Parameters<F>) => GradsAt<Parameters<F>, W>;
-export function gradInto(f: ScalarFunction, options?: GradOptions<readonly number[]>): (grads: any, ...args: any[]) => any {
+export function gradInto(
+  f: ScalarFunction,
+  options?: GradOptions<readonly number[]>,
+): (grads: any, ...args: any[]) => any {
   const c = compiled(f, "gradInto");
   const sig = signatureOf(f);
   const wrt = options?.wrt;
@@ -194,8 +218,14 @@ export function valueAndGrad<F extends ScalarFunction, const W extends readonly 
   f: F,
   options: GradOptions<W>,
 ): (...args: Parameters<F>) => { value: number; grad: GradsAt<Parameters<F>, W> };
-export function valueAndGrad<F extends ScalarFunction>(f: F, options: CheckOptions): (...args: Parameters<F>) => { value: number; grad: Grads<Parameters<F>> };
-export function valueAndGrad(f: ScalarFunction, options?: Partial<GradOptions<readonly number[]>>): (...args: any[]) => any {
+export function valueAndGrad<F extends ScalarFunction>(
+  f: F,
+  options: CheckOptions,
+): (...args: Parameters<F>) => { value: number; grad: Grads<Parameters<F>> };
+export function valueAndGrad(
+  f: ScalarFunction,
+  options?: Partial<GradOptions<readonly number[]>>,
+): (...args: any[]) => any {
   gradientOf(f, "valueAndGrad"); // a clear error for a function that returns an array
   const { forward, backward } = compiled(f, "valueAndGrad");
   const sig = signatureOf(f);
@@ -222,7 +252,11 @@ export type Output = number | Float64Array | number[] | object;
 export type DifferentiableFunction = (...args: any[]) => Output;
 
 /** The gradient on an output: a number for a number, an array of its length for an array, an object of those for an object. */
-export type OutputGrad<R> = R extends number ? number : R extends Float64Array | readonly number[] ? ArrayLike<number> : { [K in keyof R]: OutputGrad<R[K]> };
+export type OutputGrad<R> = R extends number
+  ? number
+  : R extends Float64Array | readonly number[]
+    ? ArrayLike<number>
+    : { [K in keyof R]: OutputGrad<R[K]> };
 
 /** The result of `vjp(f)(...args)`: the value, and the backward pass to run later. */
 export interface Vjp<P extends readonly unknown[], R = number> {
@@ -239,7 +273,9 @@ export interface Vjp<P extends readonly unknown[], R = number> {
  * The count of arguments is checked, and `dout` against the value (a number for a number, an
  * array of its length for an array, every field for an object), with a TypeError or RangeError.
  */
-export function vjp<F extends DifferentiableFunction>(f: F): (...args: Parameters<F>) => Vjp<Parameters<F>, ReturnType<F>> {
+export function vjp<F extends DifferentiableFunction>(
+  f: F,
+): (...args: Parameters<F>) => Vjp<Parameters<F>, ReturnType<F>> {
   const { forward, backward } = compiled(f, "vjp");
   const sig = signatureOf(f);
   return function (this: unknown, ...args: any[]) {
@@ -274,7 +310,9 @@ export type Jacobians<P extends readonly unknown[]> = { -readonly [K in keyof P]
  * (by m backward passes over one forward pass). A number parameter's block is a Float64Array of
  * m entries; an array parameter's, an m × length Matrix; an object's, an object of blocks.
  */
-export function jacobian<F extends (...args: any[]) => Exclude<Output, number>>(f: F): (...args: Parameters<F>) => Jacobians<Parameters<F>> {
+export function jacobian<F extends (...args: any[]) => Exclude<Output, number>>(
+  f: F,
+): (...args: Parameters<F>) => Jacobians<Parameters<F>> {
   const { forward, backward } = compiled(f, "jacobian");
   const sig = signatureOf(f);
   return function (this: unknown, ...args: any[]) {
@@ -340,15 +378,24 @@ const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
  */
 function readSignature(f: Function, params: readonly string[] | undefined): Signature {
   const fn = f.name || "<anonymous>";
-  if (!params || params.length < f.length) return { fn, names: [], list: "", min: f.length, max: Infinity, parameters: f.length };
+  if (!params || params.length < f.length)
+    return { fn, names: [], list: "", min: f.length, max: Infinity, parameters: f.length };
   const shown = params.map((p) => (p.length <= 24 ? p : `${p[0]}…${p[0] === "{" ? "}" : "]"}`));
-  return { fn, names: params.map((p) => (IDENTIFIER.test(p) ? p : undefined)), list: shown.join(", "), min: f.length, max: params.length, parameters: params.length };
+  return {
+    fn,
+    names: params.map((p) => (IDENTIFIER.test(p) ? p : undefined)),
+    list: shown.join(", "),
+    min: f.length,
+    max: params.length,
+    parameters: params.length,
+  };
 }
 
 /** "2 arguments (x, y)", "1 to 2 arguments (x, k?)", "at least 1 argument (x, ...rest)", "at least 2 arguments". */
 function expected(sig: Signature): string {
   const { min, max } = sig;
-  const [count, last] = min === max ? [`${min}`, min] : max === Infinity ? [`at least ${min}`, min] : [`${min} to ${max}`, max];
+  const [count, last] =
+    min === max ? [`${min}`, min] : max === Infinity ? [`at least ${min}`, min] : [`${min} to ${max}`, max];
   return `${count} argument${last === 1 ? "" : "s"}${sig.list ? ` (${sig.list})` : ""}`;
 }
 
@@ -378,7 +425,9 @@ function namesOf(sig: Signature, indices: readonly number[] | undefined): string
 function picker(wrt: readonly number[] | undefined, sig: Signature, api: string): ((all: any[]) => any) | undefined {
   if (wrt === undefined) return undefined;
   if (!Array.isArray(wrt)) {
-    throw new TypeError(`tsgrad: ${api}(${sig.fn}): wrt must be an array of parameter indices, such as { wrt: [0] }; got ${describeShape(wrt)}`);
+    throw new TypeError(
+      `tsgrad: ${api}(${sig.fn}): wrt must be an array of parameter indices, such as { wrt: [0] }; got ${describeShape(wrt)}`,
+    );
   }
   const count = sig.parameters;
   for (const i of wrt) {
@@ -386,7 +435,9 @@ function picker(wrt: readonly number[] | undefined, sig: Signature, api: string)
       const of = count === Infinity ? "with a rest parameter" : `of ${count} parameter${count === 1 ? "" : "s"}`;
       const takes = count === Infinity ? "integers from 0" : count === 0 ? "no index" : `integers 0 to ${count - 1}`;
       const index = typeof i === "string" ? `"${i}"` : String(i);
-      throw new RangeError(`tsgrad: ${api}(${sig.fn}): wrt index ${index} is out of range for a function ${of}${sig.list ? ` (${sig.list})` : ""}: wrt takes ${takes}`);
+      throw new RangeError(
+        `tsgrad: ${api}(${sig.fn}): wrt index ${index} is out of range for a function ${of}${sig.list ? ` (${sig.list})` : ""}: wrt takes ${takes}`,
+      );
     }
   }
   return (all) => wrt.map((i) => all[i]);
@@ -398,13 +449,25 @@ function picker(wrt: readonly number[] | undefined, sig: Signature, api: string)
  *   gradInto(loss)([new Float64Array(2)], Float64Array.of(1, 2, 3))
  *   → RangeError: tsgrad: gradInto(loss): grads[0] (W) is a Float64Array of length 2, but the argument W has length 3
  */
-function checkGrads(sig: Signature, api: string, wrt: readonly number[] | undefined, grads: unknown, args: ArrayLike<unknown>, n: number): void {
+function checkGrads(
+  sig: Signature,
+  api: string,
+  wrt: readonly number[] | undefined,
+  grads: unknown,
+  args: ArrayLike<unknown>,
+  n: number,
+): void {
   const want = wrt ? wrt.length : Number.isFinite(sig.max) ? sig.max : n;
   if (!Array.isArray(grads) || grads.length !== want) {
     const names = namesOf(sig, wrt);
     const per = `one per ${wrt ? "wrt index" : "parameter"}${names ? ` (${names})` : ""}, as grad(${sig.fn}${wrt ? ", { wrt }" : ""}) returns them`;
-    if (!Array.isArray(grads)) throw new TypeError(`tsgrad: ${api}(${sig.fn}): grads is ${describeShape(grads)}, but must be an array of ${want} gradient${want === 1 ? "" : "s"}, ${per}`);
-    throw new RangeError(`tsgrad: ${api}(${sig.fn}): grads has ${grads.length} entr${grads.length === 1 ? "y" : "ies"}, but needs ${want}, ${per}`);
+    if (!Array.isArray(grads))
+      throw new TypeError(
+        `tsgrad: ${api}(${sig.fn}): grads is ${describeShape(grads)}, but must be an array of ${want} gradient${want === 1 ? "" : "s"}, ${per}`,
+      );
+    throw new RangeError(
+      `tsgrad: ${api}(${sig.fn}): grads has ${grads.length} entr${grads.length === 1 ? "y" : "ies"}, but needs ${want}, ${per}`,
+    );
   }
   for (let k = 0; k < want; k++) {
     const i = wrt ? wrt[k] : k;
@@ -418,7 +481,9 @@ function gradsError(sig: Signature, api: string, k: number, i: number, m: Mismat
   const name = argumentName(sig, i, m.path);
   const { text, size } = shapeDifference(m.got, m.want);
   const error = size ? RangeError : TypeError;
-  return new error(`tsgrad: ${api}(${sig.fn}): grads[${k}]${m.path} (${name}) is ${describeShape(m.got)}, but ${sig.names[i] ? "the argument " : ""}${name} ${text}`);
+  return new error(
+    `tsgrad: ${api}(${sig.fn}): grads[${k}]${m.path} (${name}) is ${describeShape(m.got)}, but ${sig.names[i] ? "the argument " : ""}${name} ${text}`,
+  );
 }
 
 /** tsgrad: vjp(softmaxOf).backward(dout): dout is a number, but the value is a Float64Array of length 3 (dout has the shape of the value) */
@@ -427,11 +492,16 @@ function checkOutput(sig: Signature, dout: unknown, value: unknown): void {
   if (!m) return;
   const { text, size } = shapeDifference(m.got, m.want, true);
   const error = size ? RangeError : TypeError;
-  throw new error(`tsgrad: vjp(${sig.fn}).backward(dout): dout${m.path} is ${describeShape(m.got)}, but ${m.path ? `value${m.path}` : "the value"} ${text} (dout has the shape of the value ${sig.fn} returned)`);
+  throw new error(
+    `tsgrad: vjp(${sig.fn}).backward(dout): dout${m.path} is ${describeShape(m.got)}, but ${m.path ? `value${m.path}` : "the value"} ${text} (dout has the shape of the value ${sig.fn} returned)`,
+  );
 }
 
 /** The wrappers of grad(f) and gradInto(f) without wrt, made once per function: the hot path of a dynamic `f`. */
-const wrappers = new WeakMap<Function, { grad?: (...args: any[]) => any; gradInto?: (grads: any, ...args: any[]) => any }>();
+const wrappers = new WeakMap<
+  Function,
+  { grad?: (...args: any[]) => any; gradInto?: (grads: any, ...args: any[]) => any }
+>();
 
 function wrappersOf(f: Function) {
   let w = wrappers.get(f);
@@ -459,16 +529,41 @@ function countChecked(g: (...args: any[]) => any, sig: Signature, api: string): 
  * arguments)` alone does not, so a training step still allocates nothing here. With wrt, more
  * arguments, or a buffer that does not fit, checkGrads walks `arguments` (and says what is wrong).
  */
-function intoChecked(into: (grads: any, ...args: any[]) => any, sig: Signature, api: string, wrt?: readonly number[]): (grads: any, ...args: any[]) => any {
+function intoChecked(
+  into: (grads: any, ...args: any[]) => any,
+  sig: Signature,
+  api: string,
+  wrt?: readonly number[],
+): (grads: any, ...args: any[]) => any {
   const { min, max } = sig;
   const fits = (g: unknown, a: unknown) => typeof a !== "object" || gradientMismatch(g, a) === undefined;
-  return function (this: unknown, grads: any, a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown, a6?: unknown, a7?: unknown) {
+  return function (
+    this: unknown,
+    grads: any,
+    a0?: unknown,
+    a1?: unknown,
+    a2?: unknown,
+    a3?: unknown,
+    a4?: unknown,
+    a5?: unknown,
+    a6?: unknown,
+    a7?: unknown,
+  ) {
     const n = arguments.length - 1;
     if (n < min || n > max) throw countError(sig, api, n, " after grads");
     const quick =
-      !wrt && n <= 8 && Array.isArray(grads) && grads.length === (max === Infinity ? n : max) &&
-      fits(grads[0], a0) && fits(grads[1], a1) && fits(grads[2], a2) && fits(grads[3], a3) &&
-      fits(grads[4], a4) && fits(grads[5], a5) && fits(grads[6], a6) && fits(grads[7], a7);
+      !wrt &&
+      n <= 8 &&
+      Array.isArray(grads) &&
+      grads.length === (max === Infinity ? n : max) &&
+      fits(grads[0], a0) &&
+      fits(grads[1], a1) &&
+      fits(grads[2], a2) &&
+      fits(grads[3], a3) &&
+      fits(grads[4], a4) &&
+      fits(grads[5], a5) &&
+      fits(grads[6], a6) &&
+      fits(grads[7], a7);
     if (!quick) checkGrads(sig, api, wrt, grads, arguments, n);
     return into.apply(this, arguments as unknown as [unknown, ...unknown[]]);
   };
@@ -481,7 +576,15 @@ function intoChecked(into: (grads: any, ...args: any[]) => any, sig: Signature, 
 export function differentiable<T>(value: T, context?: unknown, descriptor?: PropertyDescriptor): any {
   return descriptor ?? value;
 }
-export { numericGrad, checkGradient, relativeError, type NumericGradOptions, type CheckGradientOptions, type GradientCheckEntry, type GradientCheckResult } from "./check.js";
+export {
+  numericGrad,
+  checkGradient,
+  relativeError,
+  type NumericGradOptions,
+  type CheckGradientOptions,
+  type GradientCheckEntry,
+  type GradientCheckResult,
+} from "./check.js";
 export { ValueStack, saved, scratch } from "./stack.js";
 export { checkFinite, NonFiniteGradientError } from "./finite.js";
 // Matrix and vector ops, their Into variants, backward kernels and derivative rules (ops/index.ts).

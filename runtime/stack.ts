@@ -34,7 +34,10 @@ export class ValueStack {
   }
 
   pop(): number {
-    if (this.top === 0) throw new Error("tsgrad: the saved-value stack is empty (a backward pass popped more than its forward pass pushed)");
+    if (this.top === 0)
+      throw new Error(
+        "tsgrad: the saved-value stack is empty (a backward pass popped more than its forward pass pushed)",
+      );
     return this.data[--this.top];
   }
 
@@ -49,7 +52,10 @@ export class ValueStack {
    * it is done with.
    */
   popCall<F extends (...args: never[]) => object>(forward: F): ReturnType<F> {
-    if (this.callsTop === 0) throw new Error("tsgrad: the saved-call stack is empty (a backward pass popped more calls than its forward pass pushed)");
+    if (this.callsTop === 0)
+      throw new Error(
+        "tsgrad: the saved-call stack is empty (a backward pass popped more calls than its forward pass pushed)",
+      );
     const calls = this.calls!;
     const call = calls[--this.callsTop];
     if (!this.replaying) calls[this.callsTop] = undefined;
@@ -65,7 +71,8 @@ export class ValueStack {
     const length = n > 0 ? n : 0;
     while (this.top + length > this.data.length) this.grow();
     let view = this.views[this.top];
-    if (view === undefined || view.length !== length) view = this.views[this.top] = this.data.subarray(this.top, this.top + length);
+    if (view === undefined || view.length !== length)
+      view = this.views[this.top] = this.data.subarray(this.top, this.top + length);
     this.top += length;
     return view;
   }
@@ -75,7 +82,8 @@ export class ValueStack {
    * gradients, given back with release() at the end, so a gradient allocates no arrays of its own.
    */
   zeros(n: number): Float64Array {
-    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`tsgrad: an array of length ${n} (a length must be a whole number >= 0)`);
+    if (!(Number.isInteger(n) && n >= 0))
+      throw new RangeError(`tsgrad: an array of length ${n} (a length must be a whole number >= 0)`);
     return this.frame(n).fill(0);
   }
 

@@ -23,14 +23,19 @@ export function numberSlots(values: unknown[]): Slot[] {
   const visit = (holder: any, key: string | number, path: string): void => {
     const v = holder[key];
     if (typeof v === "number") out.push({ path, get: () => holder[key], set: (x) => void (holder[key] = x) });
-    else if (v instanceof Int32Array) return; // labels: data, no gradient
+    else if (v instanceof Int32Array)
+      return; // labels: data, no gradient
     else if (isMatrix(v)) visitArray(v.data, `${path}.data`);
     else if (isNumberArray(v)) visitArray(v, path);
     else if (typeof v === "object" && v !== null) for (const k of Object.keys(v)) visit(v, k, `${path}.${k}`);
-    else throw new TypeError(`tsgrad: ${path || "value"} is ${describe(v)}; gradients are taken of numbers, number arrays, Float64Arrays, matrices and objects of them`);
+    else
+      throw new TypeError(
+        `tsgrad: ${path || "value"} is ${describe(v)}; gradients are taken of numbers, number arrays, Float64Arrays, matrices and objects of them`,
+      );
   };
   const visitArray = (a: number[] | Float64Array, path: string) => {
-    for (let i = 0; i < a.length; i++) out.push({ path: `${path}[${i}]`, get: () => a[i], set: (x) => void (a[i] = x) });
+    for (let i = 0; i < a.length; i++)
+      out.push({ path: `${path}[${i}]`, get: () => a[i], set: (x) => void (a[i] = x) });
   };
   values.forEach((_, i) => visit(values, i, `[${i}]`));
   return out;
@@ -51,7 +56,8 @@ export function zeroGradient(v: unknown): unknown {
   if (isMatrix(v)) return matrix(v.rows, v.cols);
   if (v instanceof Float64Array) return new Float64Array(v.length);
   if (Array.isArray(v)) return new Array<number>(v.length).fill(0);
-  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, zeroGradient(x)]));
+  if (typeof v === "object" && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, zeroGradient(x)]));
   throw new TypeError(`tsgrad: cannot make a gradient for ${describe(v)}`);
 }
 
@@ -77,7 +83,8 @@ export function jacobianBlock(v: unknown, m: number): unknown {
   if (typeof v === "number") return new Float64Array(m);
   if (isMatrix(v)) return matrix(m, v.rows * v.cols);
   if (isNumberArray(v) || v instanceof Int32Array) return matrix(m, v.length);
-  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jacobianBlock(x, m)]));
+  if (typeof v === "object" && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jacobianBlock(x, m)]));
   throw new TypeError(`tsgrad: cannot make a Jacobian block for ${describe(v)}`);
 }
 
@@ -102,7 +109,8 @@ export interface Mismatch {
   want: unknown;
 }
 
-const isArrayLike = (v: unknown): v is ArrayLike<number> => Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+const isArrayLike = (v: unknown): v is ArrayLike<number> =>
+  Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
 
 /** A mismatch at the top of a value; made on failure only, so a passing check allocates nothing. */
 const off = (got: unknown, want: unknown): Mismatch => ({ path: "", got, want });
@@ -170,7 +178,8 @@ export function describeShape(x: unknown): string {
   if (x === undefined || x === null) return String(x);
   if (isMatrix(x)) return `a ${x.rows}×${x.cols} Matrix`;
   if (Array.isArray(x)) return `an array of length ${x.length}`;
-  if (isArrayLike(x)) return `${/^[AEIOU]/.test(x.constructor.name) ? "an" : "a"} ${x.constructor.name} of length ${x.length}`;
+  if (isArrayLike(x))
+    return `${/^[AEIOU]/.test(x.constructor.name) ? "an" : "a"} ${x.constructor.name} of length ${x.length}`;
   if (typeof x === "object") return "an object";
   return `a ${typeof x}`;
 }
@@ -186,6 +195,7 @@ export function describeShape(x: unknown): string {
 export function shapeDifference(got: unknown, want: unknown, anyArray = false): { text: string; size: boolean } {
   if (isMatrix(want) && isMatrix(got)) return { text: `is ${want.rows}×${want.cols}`, size: true };
   const arrays = isArrayLike(want) && isArrayLike(got);
-  if (arrays && (anyArray || got.constructor === want.constructor)) return { text: `has length ${want.length}`, size: true };
+  if (arrays && (anyArray || got.constructor === want.constructor))
+    return { text: `has length ${want.length}`, size: true };
   return { text: `is ${describeShape(want)}`, size: false };
 }

@@ -169,12 +169,25 @@ async function compileWorkloads(steps) {
   const program = ts.createProgram([file], compilerOptions);
   const diagnostics = [...ts.getPreEmitDiagnostics(program)];
   let js = "";
-  program.emit(undefined, (name, text) => {
-    if (name.endsWith(".js")) writeFileSync(name, (js = text));
-  }, undefined, false, { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] });
+  program.emit(
+    undefined,
+    (name, text) => {
+      if (name.endsWith(".js")) writeFileSync(name, (js = text));
+    },
+    undefined,
+    false,
+    { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] },
+  );
   const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (errors.length || !js) {
-    fail(`compiling ${file}:\n` + ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" }));
+    fail(
+      `compiling ${file}:\n` +
+        ts.formatDiagnostics(errors, {
+          getCanonicalFileName: (f) => f,
+          getCurrentDirectory: () => root,
+          getNewLine: () => "\n",
+        }),
+    );
   }
   return import(pathToFileURL(file.replace(/\.ts$/, ".js")).href);
 }
@@ -282,20 +295,34 @@ const STEPS = 1000;
 const BIG = 10000;
 
 console.log("tsgrad loop benchmark (scripts/bench-loops.mjs)");
-console.log(`node ${process.version}, V8 ${process.versions.v8}, ${process.platform}/${process.arch}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
-console.log(`${ROUNDS} interleaved rounds of ~${BATCH_NS / 1e6} ms batches per function, after ~${WARMUP_NS / 1e9} s warm-up each; ratios are medians of per-round ratios\n`);
+console.log(
+  `node ${process.version}, V8 ${process.versions.v8}, ${process.platform}/${process.arch}, ${os.cpus().length} CPUs, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);
+console.log(
+  `${ROUNDS} interleaved rounds of ~${BATCH_NS / 1e6} ms batches per function, after ~${WARMUP_NS / 1e9} s warm-up each; ratios are medians of per-round ratios\n`,
+);
 
 const mod = await compileWorkloads(STEPS);
 const modBig = await compileWorkloads(BIG);
 const { saved } = await import("tsgrad");
 // The stack the generated code uses must be the one imported here (same module instance).
 const runtimeUrl = import.meta.resolve("tsgrad");
-if (!runtimeUrl.startsWith(pathToFileURL(join(root, "dist")).href)) fail(`"tsgrad" resolved to ${runtimeUrl}, not this package's dist/`);
+if (!runtimeUrl.startsWith(pathToFileURL(join(root, "dist")).href))
+  fail(`"tsgrad" resolved to ${runtimeUrl}, not this package's dist/`);
 
 const workloads = [
   { name: "logistic", title: "1. logistic map x = r x (1 - x)", params: ["r", "x0"], args: [2.8, 0.3], handBytes: 8 },
   { name: "sinRec", title: "2. x = a sin(x) + b x", params: ["a", "b", "x0"], args: [1.5, 0.3, 1.0], handBytes: 16 },
-  { name: "spring", title: "3. spring-mass explicit Euler, final energy", params: ["k", "m", "x0"], args: [4.0, 1.5, 0.8], handBytes: 8 },
+  {
+    name: "spring",
+    title: "3. spring-mass explicit Euler, final energy",
+    params: ["k", "m", "x0"],
+    args: [4.0, 1.5, 0.8],
+    handBytes: 8,
+  },
 ];
 
 console.log(`Generated f_grad of workload 1 (the code timed below, as emitted by tsc with the transformer):\n`);
@@ -303,9 +330,14 @@ console.log(mod.logistic_grad.toString().replace(/^/gm, "    "));
 console.log();
 
 // 1. Correctness, before any timing.
-console.log(`Correctness (${STEPS} and ${BIG} steps): tsgrad vs hand-written (relative error < 1e-9), tsgrad vs central differences`);
+console.log(
+  `Correctness (${STEPS} and ${BIG} steps): tsgrad vs hand-written (relative error < 1e-9), tsgrad vs central differences`,
+);
 for (const w of workloads) {
-  for (const [steps, m] of [[STEPS, mod], [BIG, modBig]]) {
+  for (const [steps, m] of [
+    [STEPS, mod],
+    [BIG, modBig],
+  ]) {
     const f = m[w.name];
     const g = m[`${w.name}_grad`](...w.args);
     const hand = m[`${w.name}Hand`](...w.args);
@@ -316,7 +348,9 @@ for (const w of workloads) {
     const worstFd = Math.max(...g.map((d, i) => Math.abs(d - fd[i]) / Math.max(1, Math.abs(d) + Math.abs(fd[i]))));
     const show = (xs) => "[" + xs.map((x) => x.toPrecision(10)).join(", ") + "]";
     if (steps === STEPS) console.log(`  ${w.name}: tsgrad ${show(g)}  hand ${show(hand)}  FD ${show(fd)}`);
-    console.log(`  ${w.name} (${steps} steps): max rel. error vs hand ${worstHand.toExponential(2)}, vs FD (scaled) ${worstFd.toExponential(2)}`);
+    console.log(
+      `  ${w.name} (${steps} steps): max rel. error vs hand ${worstHand.toExponential(2)}, vs FD (scaled) ${worstFd.toExponential(2)}`,
+    );
     if (!g.every(Number.isFinite)) fail(`${w.name}_grad returned a non-finite gradient ${g}`);
     if (!(worstHand < 1e-9)) fail(`${w.name}_grad disagrees with the hand-written gradient: ${g} vs ${hand}`);
     if (!(worstFd < 1e-6)) fail(`${w.name}_grad disagrees with central differences: ${g} vs ${fd}`);
@@ -350,7 +384,9 @@ for (const r of results) {
   const okHand = r.tsgradOverHand.median <= 1.1;
   speedOk &&= okFwd && okHand;
   console.log(`  ${r.w.title}`);
-  console.log(`    median per call: forward ${fmtUs(r.t[0])}, tsgrad f_grad ${fmtUs(r.t[1])}, hand-written ${fmtUs(r.t[2])}`);
+  console.log(
+    `    median per call: forward ${fmtUs(r.t[0])}, tsgrad f_grad ${fmtUs(r.t[1])}, hand-written ${fmtUs(r.t[2])}`,
+  );
   console.log(`    tsgrad / forward       ${fmtRatio(r.gradOverFwd)}   target <= 3    ${okFwd ? "PASS" : "FAIL"}`);
   console.log(`    tsgrad / hand-written  ${fmtRatio(r.tsgradOverHand)}   target <= 1.1  ${okHand ? "PASS" : "FAIL"}`);
   console.log(`    (hand-written / forward ${fmtRatio(r.handOverFwd)})`);
@@ -390,7 +426,9 @@ for (const w of workloads) {
     fail(`${w.name}: stack depth ${peak}/${peakBig}/${kept} is not ${pushes} push(es) x steps`);
   }
 }
-console.log(`  shared stack capacity now ${saved.data.length} values (${saved.data.length * 8} bytes), grown once by the ${BIG}-step calls\n`);
+console.log(
+  `  shared stack capacity now ${saved.data.length} values (${saved.data.length * 8} bytes), grown once by the ${BIG}-step calls\n`,
+);
 
 // 4. Allocation. Heap bytes used per call, over K calls with no GC in between (gc() first), minus
 //    the same measurement around an empty loop. Every function is already optimized (timed above,
@@ -401,7 +439,11 @@ const used = () => v8.getHeapStatistics().used_heap_size;
 // the timing runners): f_grad is measured as it runs when called from a hot monomorphic caller.
 function allocationMeter(fn, args) {
   const names = args.map((_, i) => `a${i}`);
-  return new Function("fn", "used", ...names, `
+  return new Function(
+    "fn",
+    "used",
+    ...names,
+    `
     return function meter(calls) {
       gc();
       gc();
@@ -415,7 +457,8 @@ function allocationMeter(fn, args) {
       for (let i = 0; i < calls; i++) sink += 0;
       const e1 = used();
       return { bytes: (h1 - h0 - (e1 - e0)) / calls, sink };
-    };`)(fn, used, ...args);
+    };`,
+  )(fn, used, ...args);
 }
 function bytesPerCall(fn, args, calls) {
   const meter = allocationMeter(fn, args);
@@ -427,13 +470,18 @@ console.log("Allocation: heap bytes per call (median of 7 samples of 500 calls, 
 let allocOk = true;
 for (const w of workloads) {
   const rows = [];
-  for (const [label, name] of [["tsgrad f_grad", `${w.name}_grad`], ["hand-written", `${w.name}Hand`]]) {
+  for (const [label, name] of [
+    ["tsgrad f_grad", `${w.name}_grad`],
+    ["hand-written", `${w.name}Hand`],
+  ]) {
     const small = mod[name];
     const big = modBig[name];
     const bSmall = bytesPerCall(small, w.args, 500);
     const bBig = bytesPerCall(big, w.args, 500);
     const perIter = (bBig - bSmall) / (BIG - STEPS);
-    rows.push(`${label}: ${bSmall.toFixed(1)} B/call at ${STEPS} steps, ${bBig.toFixed(1)} B/call at ${BIG} steps => ${perIter.toFixed(4)} B/iteration`);
+    rows.push(
+      `${label}: ${bSmall.toFixed(1)} B/call at ${STEPS} steps, ${bBig.toFixed(1)} B/call at ${BIG} steps => ${perIter.toFixed(4)} B/iteration`,
+    );
     // One object per iteration would be >= 16 bytes (a HeapNumber); allow measurement noise well below that.
     // Per call, f_grad allocates its returned array and one small view per frame (~100 B each),
     // the same at any number of steps; per iteration it must allocate nothing.

@@ -59,11 +59,14 @@ function usage(message) {
   console.error(`bench: ${message}\nusage: node scripts/bench.mjs [--quick] [--dry-run] [--only REGEX] [--out FILE]`);
   process.exit(2);
 }
-for (const a of argv) if (a.startsWith("--") && !["--quick", "--dry-run", "--only", "--out"].includes(a)) usage(`unknown option ${a}`);
+for (const a of argv)
+  if (a.startsWith("--") && !["--quick", "--dry-run", "--only", "--out"].includes(a)) usage(`unknown option ${a}`);
 const quick = child ? child.quick : flag("--quick");
 const dryRun = flag("--dry-run");
 const only = option("--only") ? new RegExp(option("--only")) : null;
-const out = resolve(option("--out") ?? (quick || only ? join(root, ".tsgrad-tmp", "BENCHMARKS.quick.md") : join(root, "BENCHMARKS.md")));
+const out = resolve(
+  option("--out") ?? (quick || only ? join(root, ".tsgrad-tmp", "BENCHMARKS.quick.md") : join(root, "BENCHMARKS.md")),
+);
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
@@ -73,11 +76,18 @@ const log = (s = "") => child || console.log(s);
 // Compile, load.
 
 log(`tsgrad benchmark (scripts/bench.mjs)${quick ? ", --quick" : ""}${dryRun ? ", --dry-run" : ""}`);
-log(`node ${process.version}, ${os.cpus()[0]?.model ?? "unknown CPU"} × ${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+log(
+  `node ${process.version}, ${os.cpus()[0]?.model ?? "unknown CPU"} × ${os.cpus().length}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`,
+);
 
 let m;
 try {
-  m = child ? { ...(await loadExamples(root)), scalar: await loadScalar(root) } : { ...(await compileExamples(root)), scalar: await compileScalar(root) };
+  m = child
+    ? { ...(await loadExamples(root)), scalar: await loadScalar(root) }
+    : { ...(await compileExamples(root)), scalar: await compileScalar(root) };
 } catch (e) {
   console.error(`bench: FAILED: ${e.message}`);
   process.exit(1);
@@ -92,9 +102,16 @@ await initTfjs();
 log(`compiled through the transformer, TensorFlow.js ${tfjsVersion()} (cpu backend) loaded (${elapsed()})\n`);
 
 const gmmInstances = [
-  "1k/gmm_d2_K5", "1k/gmm_d2_K10", "1k/gmm_d10_K5", "1k/gmm_d10_K25", "1k/gmm_d20_K10", "1k/gmm_d64_K10",
-  "10k/gmm_d2_K5", "10k/gmm_d10_K5",
-  "2.5M/gmm_d2_K5", "2.5M/gmm_d10_K5",
+  "1k/gmm_d2_K5",
+  "1k/gmm_d2_K10",
+  "1k/gmm_d10_K5",
+  "1k/gmm_d10_K25",
+  "1k/gmm_d20_K10",
+  "1k/gmm_d64_K10",
+  "10k/gmm_d2_K5",
+  "10k/gmm_d10_K5",
+  "2.5M/gmm_d2_K5",
+  "2.5M/gmm_d10_K5",
 ];
 // Order: small to large; the 2.5M instances last (their tape grows the shared stack to ~2 GB).
 // Each made only if chosen (a timing process makes one).
@@ -110,12 +127,17 @@ if (child) {
   // A timing process: one workload, its rounds, its measurements as JSON on stdout.
   const w = factories.find((f) => f.id === child.id).make();
   const skip = new Set(child.skip);
-  const entries = measure(w.entries().filter((e) => !skip.has(e.label)), child.options);
+  const entries = measure(
+    w.entries().filter((e) => !skip.has(e.label)),
+    child.options,
+  );
   const out = { entries: entries.map(({ label, scale, times, wallTimes }) => ({ label, scale, times, wallTimes })) };
   if (child.allocation && w.allocation) {
     globalThis.gc();
     out.allocation = w.allocation.map((a) =>
-      skip.has(a.entry) ? { name: a.name, wrong: true } : { name: a.name, bytes: bytesPerCall(a.fn, a.args, { calls: 4, samples: quick ? 5 : 9 }) },
+      skip.has(a.entry)
+        ? { name: a.name, wrong: true }
+        : { name: a.name, bytes: bytesPerCall(a.fn, a.args, { calls: 4, samples: quick ? 5 : 9 }) },
     );
   }
   process.stdout.write(`BENCH-RESULT ${JSON.stringify(out)}\n`);
@@ -147,7 +169,11 @@ for (const w of workloads) {
   }
   checks.push({ workload: w, results });
 }
-log(failed ? `  ${failed} check(s) FAILED: what they cover is not timed (${elapsed()})\n` : `  all agree (${elapsed()})\n`);
+log(
+  failed
+    ? `  ${failed} check(s) FAILED: what they cover is not timed (${elapsed()})\n`
+    : `  all agree (${elapsed()})\n`,
+);
 if (dryRun) {
   log("--dry-run: no timing, nothing written.");
   process.exit(failed ? 1 : 0);
@@ -162,7 +188,14 @@ if (dryRun) {
 // on GMM anywhere from 1.3 to 1.7 from run to run, each with a tight interquartile range.
 
 const scaleOptions = (o) =>
-  quick ? { ...o, rounds: Math.max(o.warmupCalls === 1 ? 1 : 5, Math.ceil(o.rounds / 3)), batchNs: o.batchNs / 2, warmupNs: o.warmupNs / 3 } : o;
+  quick
+    ? {
+        ...o,
+        rounds: Math.max(o.warmupCalls === 1 ? 1 : 5, Math.ceil(o.rounds / 3)),
+        batchNs: o.batchNs / 2,
+        warmupNs: o.warmupNs / 3,
+      }
+    : o;
 const results = [];
 for (const w of workloads) {
   if (w.failed) {
@@ -171,7 +204,7 @@ for (const w of workloads) {
     continue;
   }
   const options = scaleOptions(w.options);
-  const processes = quick ? 1 : w.processes ?? (w.kind === "scalar" ? 5 : 3);
+  const processes = quick ? 1 : (w.processes ?? (w.kind === "scalar" ? 5 : 3));
   const perProcess = { ...options, rounds: Math.max(1, Math.ceil(options.rounds / processes)) };
   const pooled = new Map();
   const perProcessEntries = [];
@@ -191,14 +224,22 @@ for (const w of workloads) {
     const out = JSON.parse(line.slice("BENCH-RESULT ".length));
     perProcessEntries.push(finish(out.entries.map((e) => ({ ...e }))));
     for (const e of out.entries) {
-      const into = pooled.get(e.label) ?? pooled.set(e.label, { label: e.label, scale: e.scale, times: [], wallTimes: [] }).get(e.label);
+      const into =
+        pooled.get(e.label) ??
+        pooled.set(e.label, { label: e.label, scale: e.scale, times: [], wallTimes: [] }).get(e.label);
       into.times.push(...e.times);
       into.wallTimes.push(...e.wallTimes);
     }
     allocation ??= out.allocation;
   }
   const entries = finish([...pooled.values()]);
-  const result = { workload: w, options: { ...options, rounds: perProcess.rounds * processes, processes }, entries, perProcess: perProcessEntries, about: w.about };
+  const result = {
+    workload: w,
+    options: { ...options, rounds: perProcess.rounds * processes, processes },
+    entries,
+    perProcess: perProcessEntries,
+    about: w.about,
+  };
   if (allocation) result.allocation = allocation;
   w.release?.();
   results.push(result);
@@ -224,7 +265,8 @@ const env = {
   only: option("--only"),
   seconds: (Date.now() - started) / 1000,
   // How much longer than its CPU time a batch took on the wall clock: the machine's contention.
-  wallOverCpu: medianOf(results.flatMap((r) => r.entries.flatMap((e) => e.wallTimes.map((w, i) => w / e.times[i])))) || 1,
+  wallOverCpu:
+    medianOf(results.flatMap((r) => r.entries.flatMap((e) => e.wallTimes.map((w, i) => w / e.times[i])))) || 1,
 };
 const summary = summarize(results, m);
 const markdown = renderMarkdown({ env, results, checks, summary, m, failed });

@@ -33,14 +33,26 @@ import ts from "typescript";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 function usage(message) {
-  console.error(`fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--hang-seconds S] [--large] [--arrays | --objects | --scalar] [--all]`);
+  console.error(
+    `fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--path P] [--shrink-seconds S] [--hang-seconds S] [--large] [--arrays | --objects | --scalar] [--all]`,
+  );
   process.exit(2);
 }
 
 function parseArgs(argv) {
   // arrays: as Sizes.arrays (programs.ts): "mixed", true (array programs only) or false (scalar only);
   // objects: with "mixed", object programs are a third family; with arrays true, object programs only
-  const options = { runs: 2000, seed: undefined, path: undefined, shrinkSeconds: 300, hangSeconds: 120, all: false, large: false, arrays: "mixed", objects: true };
+  const options = {
+    runs: 2000,
+    seed: undefined,
+    path: undefined,
+    shrinkSeconds: 300,
+    hangSeconds: 120,
+    all: false,
+    large: false,
+    arrays: "mixed",
+    objects: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
@@ -56,9 +68,9 @@ function parseArgs(argv) {
     else if (flag === "--hang-seconds") options.hangSeconds = integer();
     else if (flag === "--all") options.all = true;
     else if (flag === "--large") options.large = true;
-    else if (flag === "--arrays") (options.arrays = true), (options.objects = false);
-    else if (flag === "--objects") (options.arrays = true), (options.objects = true);
-    else if (flag === "--scalar") (options.arrays = false), (options.objects = false);
+    else if (flag === "--arrays") ((options.arrays = true), (options.objects = false));
+    else if (flag === "--objects") ((options.arrays = true), (options.objects = true));
+    else if (flag === "--scalar") ((options.arrays = false), (options.objects = false));
     else if (flag === "--help" || flag === "-h") usage("property-based gradient checking of random programs");
     else usage(`unknown option ${argv[i]}`);
   }
@@ -141,19 +153,39 @@ function watched(compile, limit) {
 
 const family = options.arrays === "mixed" ? "mixed" : options.objects ? "objects" : String(options.arrays);
 const kinds = { mixed: "scalar, array and object", objects: "object", true: "array", false: "scalar" }[family];
-console.log(`tsgrad fuzz: ${options.path ? "replaying one program" : `${options.runs} random ${kinds} programs`}, seed ${seed}`);
+console.log(
+  `tsgrad fuzz: ${options.path ? "replaying one program" : `${options.runs} random ${kinds} programs`}, seed ${seed}`,
+);
 const flags = `${options.large ? " --large" : ""}${{ mixed: "", objects: " --objects", true: " --arrays", false: " --scalar" }[family]}${options.all ? " --all" : ""}`;
 const compile = watched(fuzzer.compile.createCompiler({ transformer, outDir, compilerOptions }), options.hangSeconds);
-console.log(`  (again: npm run fuzz -- --seed ${seed}${options.path ? ` --path ${options.path}` : ` --runs ${options.runs}`}${flags})`);
-const sizes = { ...(options.large ? { stmtDepth: 3, blockLength: 6, helpers: 3 } : {}), arrays: options.arrays, objects: options.objects };
+console.log(
+  `  (again: npm run fuzz -- --seed ${seed}${options.path ? ` --path ${options.path}` : ` --runs ${options.runs}`}${flags})`,
+);
+const sizes = {
+  ...(options.large ? { stmtDepth: 3, blockLength: 6, helpers: 3 } : {}),
+  arrays: options.arrays,
+  objects: options.objects,
+};
 const stats = fuzzer.check.emptyStats();
 const started = Date.now();
 const progress = setInterval(() => {
   const s = (Date.now() - started) / 1000;
-  console.log(`  ${stats.passed} programs checked at ${stats.points} points, ${stats.skipped} + ${stats.known} skipped, ${s.toFixed(0)} s`);
+  console.log(
+    `  ${stats.passed} programs checked at ${stats.points} points, ${stats.skipped} + ${stats.known} skipped, ${s.toFixed(0)} s`,
+  );
 }, 15_000);
 
-const result = await fuzzer.run.fuzz({ seed, runs: options.runs, path: options.path, compile, stats, shrinkMs: options.shrinkSeconds * 1000, check: { includeKnownBugs: options.all }, sizes, replayFlags: flags });
+const result = await fuzzer.run.fuzz({
+  seed,
+  runs: options.runs,
+  path: options.path,
+  compile,
+  stats,
+  shrinkMs: options.shrinkSeconds * 1000,
+  check: { includeKnownBugs: options.all },
+  sizes,
+  replayFlags: flags,
+});
 clearInterval(progress);
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 rmSync(fuzzer.out, { recursive: true, force: true });

@@ -7,7 +7,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-export const BEGIN = "<!-- language:refusals (generated from transformer/ir/language.ts by `npm run docs:language`) -->";
+export const BEGIN =
+  "<!-- language:refusals (generated from transformer/ir/language.ts by `npm run docs:language`) -->";
 export const END = "<!-- /language:refusals -->";
 
 /** rows: [{ code: 94001, refused: "statements other than ..." }] → the markdown table. */
@@ -20,7 +21,10 @@ export function readmeBlock(readme) {
   const start = readme.indexOf(BEGIN);
   const end = readme.indexOf(END);
   if (start < 0 || end < start) return undefined;
-  return readme.slice(start + BEGIN.length, end).replace(/^\n/, "").replace(/\n$/, "");
+  return readme
+    .slice(start + BEGIN.length, end)
+    .replace(/^\n/, "")
+    .replace(/\n$/, "");
 }
 
 export function withBlock(readme, table) {

@@ -14,7 +14,15 @@ import type * as GmmModule from "../examples/adbench/gmm.js";
 import type * as GmmHandModule from "../examples/adbench/gmm-hand.js";
 import type * as BaModule from "../examples/adbench/ba.js";
 import type * as BaHandModule from "../examples/adbench/ba-hand.js";
-import { adbenchError, maxAdbenchError, readBa, readBaReference, readGmm, readGmmReference, type BaInput } from "../examples/adbench/io.js";
+import {
+  adbenchError,
+  maxAdbenchError,
+  readBa,
+  readBaReference,
+  readGmm,
+  readGmmReference,
+  type BaInput,
+} from "../examples/adbench/io.js";
 
 const data = resolve(root, "data", "adbench");
 const examples = join(root, "examples", "adbench");
@@ -23,14 +31,23 @@ const TOLERANCE = 1e-8; // ADBench's own default
 /** Compiles examples/adbench/*.ts together through the transformer into a fresh folder. */
 function compileExamples(): string {
   const outDir = join(root, ".tsgrad-tmp", `adbench_${randomUUID().slice(0, 8)}`);
-  const files = readdirSync(examples).filter((f) => f.endsWith(".ts")).map((f) => join(examples, f));
+  const files = readdirSync(examples)
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => join(examples, f));
   const program = createProgram(files, { ...compilerOptions, types: ["node"], rootDir: examples, outDir });
   const diagnostics: ts.Diagnostic[] = [...ts.getPreEmitDiagnostics(program)];
   program.emit(undefined, undefined, undefined, false, {
     before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })],
   });
   const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" }));
+  if (errors.length)
+    throw new Error(
+      ts.formatDiagnostics(errors, {
+        getCanonicalFileName: (f) => f,
+        getCurrentDirectory: () => root,
+        getNewLine: () => "\n",
+      }),
+    );
   return outDir;
 }
 
@@ -46,7 +63,13 @@ let out: string;
 beforeAll(async () => {
   out = compileExamples();
   const load = (name: string) => import(pathToFileURL(join(out, name)).href);
-  [gmm, gmmHand, ba, baHand, runtime] = await Promise.all([load("gmm.js"), load("gmm-hand.js"), load("ba.js"), load("ba-hand.js"), import("tsgrad" as string)]);
+  [gmm, gmmHand, ba, baHand, runtime] = await Promise.all([
+    load("gmm.js"),
+    load("gmm-hand.js"),
+    load("ba.js"),
+    load("ba-hand.js"),
+    import("tsgrad" as string),
+  ]);
 });
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -59,14 +82,29 @@ function firstDifference(a: Int32Array, b: Int32Array): number {
 }
 
 /** Asserts every entry within ADBench's tolerance, naming the worst one. */
-function expectMatch(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = TOLERANCE): void {
+function expectMatch(
+  what: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tolerance = TOLERANCE,
+): void {
   const { error, index } = maxAdbenchError(actual, expected);
   expect(error, `${what}: entry ${index}, ${actual[index]} vs ${expected[index]}`).toBeLessThanOrEqual(tolerance);
 }
 
 describe("GMM", () => {
   // Every 1k and 10k instance; the 2.5M ones are the benchmark's (their tape does not fit a test).
-  const instances = ["test", "1k/gmm_d2_K5", "1k/gmm_d2_K10", "1k/gmm_d10_K5", "1k/gmm_d10_K25", "1k/gmm_d20_K10", "1k/gmm_d64_K10", "10k/gmm_d2_K5", "10k/gmm_d10_K5"];
+  const instances = [
+    "test",
+    "1k/gmm_d2_K5",
+    "1k/gmm_d2_K10",
+    "1k/gmm_d10_K5",
+    "1k/gmm_d10_K25",
+    "1k/gmm_d20_K10",
+    "1k/gmm_d64_K10",
+    "10k/gmm_d2_K5",
+    "10k/gmm_d10_K5",
+  ];
 
   for (const name of instances) {
     it(`${name}: objective and gradient match the reference; the hand-written gradient matches tsgrad's`, () => {
@@ -81,9 +119,26 @@ describe("GMM", () => {
 
       const ws = gmmHand.makeGmmWorkspace(g.d, g.K);
       const hand = new Float64Array(ref.gradient.length);
-      const handValue = gmmHand.gmmGradientHand(g.alphas, g.means, g.icf, g.x, g.d, g.K, g.n, g.wishartGamma, g.wishartM, ws, hand);
+      const handValue = gmmHand.gmmGradientHand(
+        g.alphas,
+        g.means,
+        g.icf,
+        g.x,
+        g.d,
+        g.K,
+        g.n,
+        g.wishartGamma,
+        g.wishartM,
+        ws,
+        hand,
+      );
       expect(adbenchError(handValue, ref.objective)).toBeLessThanOrEqual(TOLERANCE);
-      expect(adbenchError(gmmHand.gmmObjectiveHand(g.alphas, g.means, g.icf, g.x, g.d, g.K, g.n, g.wishartGamma, g.wishartM, ws), ref.objective)).toBeLessThanOrEqual(TOLERANCE);
+      expect(
+        adbenchError(
+          gmmHand.gmmObjectiveHand(g.alphas, g.means, g.icf, g.x, g.d, g.K, g.n, g.wishartGamma, g.wishartM, ws),
+          ref.objective,
+        ),
+      ).toBeLessThanOrEqual(TOLERANCE);
       expectMatch("the hand-written gradient vs the reference", hand, ref.gradient);
       expectMatch("the hand-written gradient vs tsgrad's", hand, tsgradGradient, 1e-11);
     });
@@ -108,7 +163,9 @@ describe("GMM", () => {
     const handWs = gmmHand.makeGmmWorkspace(2, 5);
     const expanded = { ...small, x: new Float64Array(2000).map((_, i) => g.x[i % 2]) };
     expect(gmm.gmmValue(small)).toBe(gmm.gmmValue(expanded));
-    expect(gmmHand.gmmObjectiveHand(expanded.alphas, expanded.means, expanded.icf, expanded.x, 2, 5, 1000, 1, 0, handWs)).toBeCloseTo(gmm.gmmValue(small), 9);
+    expect(
+      gmmHand.gmmObjectiveHand(expanded.alphas, expanded.means, expanded.icf, expanded.x, 2, 5, 1000, 1, 0, handWs),
+    ).toBeCloseTo(gmm.gmmValue(small), 9);
   });
 
   it("the Wishart constant's log-gamma is exact at multiples of 1/2", () => {
@@ -121,7 +178,10 @@ describe("GMM", () => {
 });
 
 describe("BA", () => {
-  for (const [file, refFile] of [["test.txt", "ba_test_block_Manual.txt"], ["ba1_n49_m7776_p31843.txt", "ba_block_Manual.txt"]]) {
+  for (const [file, refFile] of [
+    ["test.txt", "ba_test_block_Manual.txt"],
+    ["ba1_n49_m7776_p31843.txt", "ba_block_Manual.txt"],
+  ]) {
     it(`${file}: residuals, the Jacobian in ADBench's CSR layout, and the hand-written blocks`, () => {
       const input = readBa(join(data, "ba", file));
       const ref = readBaReference(join(data, "reference", "ba", refFile));
@@ -131,7 +191,7 @@ describe("BA", () => {
       const residuals = ba.baResiduals(input);
       const hand = baHand.baResidualsHand(input, new Float64Array(3 * p));
       const expected = new Float64Array(3 * p);
-      for (let i = 0; i < p; i++) expected.set(ref.residual, 2 * i), (expected[2 * p + i] = ref.weightError);
+      for (let i = 0; i < p; i++) (expected.set(ref.residual, 2 * i), (expected[2 * p + i] = ref.weightError));
       expectMatch("residuals", residuals, expected);
       expectMatch("hand-written residuals", hand, expected);
 
@@ -169,7 +229,20 @@ describe("BA", () => {
     const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
     for (let trial = 0; trial < 50; trial++) {
       const cam = input.cams.subarray(0, 11);
-      for (let j = 0; j < 11; j++) cam[j] = [random(), random(), random(), 3 * random(), 3 * random(), -10 + random(), 200 + 50 * random(), random(), random(), 0.1 * random(), 0.01 * random()][j];
+      for (let j = 0; j < 11; j++)
+        cam[j] = [
+          random(),
+          random(),
+          random(),
+          3 * random(),
+          3 * random(),
+          -10 + random(),
+          200 + 50 * random(),
+          random(),
+          random(),
+          0.1 * random(),
+          0.01 * random(),
+        ][j];
       if (trial % 5 === 0) cam.fill(0, 0, 3); // θ² = 0 exactly
       input.points.set([random(), random(), 2 + random()], 0);
       input.weights[0] = 0.5 + random() / 4;
@@ -181,7 +254,17 @@ describe("BA", () => {
 
   it("at rotation 0, the first-order branch's derivatives match central differences (which step into the full formula)", () => {
     const input = readBa(join(data, "ba", "test.txt"));
-    const args = [0, 0, 0, ...input.cams.subarray(3, 11), ...input.points.subarray(0, 3), input.weights[0], input.features[0], input.features[1], 0] as Parameters<typeof ba.baReprojectionError>;
+    const args = [
+      0,
+      0,
+      0,
+      ...input.cams.subarray(3, 11),
+      ...input.points.subarray(0, 3),
+      input.weights[0],
+      input.features[0],
+      input.features[1],
+      0,
+    ] as Parameters<typeof ba.baReprojectionError>;
     for (const coord of [0, 1]) {
       args[17] = coord;
       const g = runtime.grad(ba.baReprojectionError)(...args);

@@ -21,8 +21,14 @@ type F = (...a: number[]) => number;
 type G = (...a: number[]) => number[];
 
 /** Compiles one exported function `f` with the given parameters and body. */
-async function fn(body: string, params = "x: number, y: number", preamble = ""): Promise<{ f: F; g: G; m: Record<string, any> }> {
-  const { module } = await compile(`${preamble}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`);
+async function fn(
+  body: string,
+  params = "x: number, y: number",
+  preamble = "",
+): Promise<{ f: F; g: G; m: Record<string, any> }> {
+  const { module } = await compile(
+    `${preamble}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`,
+  );
   return { f: module.f, g: module.f_grad, m: module };
 }
 
@@ -46,13 +52,19 @@ function checkVjp(m: Record<string, any>, name: string, args: number[]): void {
   expect(v).toBe(value);
   for (const dout of [1, -2.5, 0.125, 1]) {
     const back: number[] = m[`${name}_backward`](cache, dout);
-    expectClose(back, grad.map((gi) => gi * dout), 1e-12);
+    expectClose(
+      back,
+      grad.map((gi) => gi * dout),
+      1e-12,
+    );
   }
 }
 
 /** tsgrad's diagnostic codes for `source` (compiles without loading; never throws for user errors). */
 function codes(source: string): number[] {
-  return compileToJs(source).diagnostics.filter((d) => d.source === "tsgrad").map((d) => d.code);
+  return compileToJs(source)
+    .diagnostics.filter((d) => d.source === "tsgrad")
+    .map((d) => d.code);
 }
 
 /** The tsgrad diagnostic codes of one differentiable `f(x, y)` with `body`. */
@@ -73,10 +85,26 @@ function tsErrors(source: string): string[] {
 
 describe("rules: every unary Math rule against finite differences, several points of its domain", () => {
   const domains: Record<string, number[]> = {
-    exp: [-3, 0, 2.5], expm1: [-2, 1e-9, 1.5], log: [0.01, 1, 40], log1p: [-0.9, 0, 3], log2: [0.3, 8],
-    log10: [0.2, 1000], sqrt: [1e-4, 2, 1e6], cbrt: [-8, -0.01, 0.02, 27], sin: [-4, 0, 1.2], cos: [-4, 0, 1.2],
-    tan: [-1.2, 0, 1.4], asin: [-0.99, 0, 0.7], acos: [-0.7, 0, 0.99], atan: [-50, 0, 3], sinh: [-3, 0, 2],
-    cosh: [-3, 0, 2], tanh: [-5, 0, 0.5], asinh: [-10, 0, 2], acosh: [1.01, 3, 100], atanh: [-0.9, 0, 0.5],
+    exp: [-3, 0, 2.5],
+    expm1: [-2, 1e-9, 1.5],
+    log: [0.01, 1, 40],
+    log1p: [-0.9, 0, 3],
+    log2: [0.3, 8],
+    log10: [0.2, 1000],
+    sqrt: [1e-4, 2, 1e6],
+    cbrt: [-8, -0.01, 0.02, 27],
+    sin: [-4, 0, 1.2],
+    cos: [-4, 0, 1.2],
+    tan: [-1.2, 0, 1.4],
+    asin: [-0.99, 0, 0.7],
+    acos: [-0.7, 0, 0.99],
+    atan: [-50, 0, 3],
+    sinh: [-3, 0, 2],
+    cosh: [-3, 0, 2],
+    tanh: [-5, 0, 0.5],
+    asinh: [-10, 0, 2],
+    acosh: [1.01, 3, 100],
+    atanh: [-0.9, 0, 0.5],
     abs: [-3, 2],
   };
   for (const [name, xs] of Object.entries(domains)) {
@@ -99,7 +127,10 @@ describe("rules: powers", () => {
     expect(g(0, 3)).toEqual([0, 0]);
     expect(g(-2, 2)).toEqual([-4, 0]); // y-gradient 0 where the base is <= 0
     expect(g(-2, 3)).toEqual([12, 0]);
-    expectClose(g(1.5, -0.5), numericGradient((x, y) => x ** y, [1.5, -0.5]));
+    expectClose(
+      g(1.5, -0.5),
+      numericGradient((x, y) => x ** y, [1.5, -0.5]),
+    );
   });
   it("x ** 2 at 0 and Math.max(0, x) ** 2 for x <= 0 have gradient 0", async () => {
     const { g } = await fn("return x ** 2 + Math.max(0, y) ** 2;");
@@ -111,10 +142,16 @@ describe("rules: powers", () => {
     expectClose(g(1.7), [2 * 1.7 ** 1.7 * (1 + Math.log(1.7))]);
   });
   it("2 ** x, Math.E ** x and a negative constant exponent", async () => {
-    await checkFd("return 2 ** x + Math.E ** y + x ** -2 + (x * y) ** -0.5;", [[1.3, 0.4], [0.2, 2]]);
+    await checkFd("return 2 ** x + Math.E ** y + x ** -2 + (x * y) ** -0.5;", [
+      [1.3, 0.4],
+      [0.2, 2],
+    ]);
   });
   it("(-x) ** 2 and -(x ** 2) are emitted with the right parentheses", async () => {
-    await checkFd("return (-x) ** 2 + -(x ** 2) * y + (-x) ** 3;", [[1.3, 0.4], [-0.7, 2]]);
+    await checkFd("return (-x) ** 2 + -(x ** 2) * y + (-x) ** 3;", [
+      [1.3, 0.4],
+      [-0.7, 2],
+    ]);
   });
 });
 
@@ -124,7 +161,11 @@ describe("rules: % (remainder)", () => {
     expect(g(5.5, 2)).toEqual([1, -2]);
     expect(g(-5.5, 2)).toEqual([1, 2]);
     expect(g(5.5, -2)).toEqual([1, 2]);
-    await checkFd("return x % y;", [[7.3, 2.1], [-7.3, 2.1], [0.3, 5]]);
+    await checkFd("return x % y;", [
+      [7.3, 2.1],
+      [-7.3, 2.1],
+      [0.3, 5],
+    ]);
   });
   it("the gradient on the divisor matches the quotient % actually used (1 % 0.1)", async () => {
     // BUG: 1 % 0.1 is 0.09999999999999995 = 1 - 9 * 0.1 (the float 0.1 is a bit more than 1/10,
@@ -139,7 +180,15 @@ describe("rules: % (remainder)", () => {
 
 describe("rules: atan2 and hypot", () => {
   it("atan2 in all four quadrants and on the axes", async () => {
-    await checkFd("return Math.atan2(x, y);", [[1, 2], [1, -2], [-1, -2], [-1, 2], [0, 1], [1, 0], [-1, 0]]); // not (0, -1): the branch cut);
+    await checkFd("return Math.atan2(x, y);", [
+      [1, 2],
+      [1, -2],
+      [-1, -2],
+      [-1, 2],
+      [0, 1],
+      [1, 0],
+      [-1, 0],
+    ]); // not (0, -1): the branch cut);
   });
   it("atan2(x, x) is constant where x > 0: its gradient is exactly 0", async () => {
     const { g } = await fn("return Math.atan2(x, x);", "x: number");
@@ -188,7 +237,9 @@ describe("rules: kinks (abs, max, min) and the seed's routing", () => {
     expect(g(1, 1)).toEqual([1, 1]);
   });
   it("max of the same variable twice, and of one or no argument", async () => {
-    const { f, g } = await fn("return Math.max(x, x) + Math.max(x) + Math.min(y, y, y) + Math.max() * 0 + Math.min(x, 2 * x);");
+    const { f, g } = await fn(
+      "return Math.max(x, x) + Math.max(x) + Math.min(y, y, y) + Math.max() * 0 + Math.min(x, 2 * x);",
+    );
     expect(f(1, 2)).toBeNaN(); // -Infinity * 0 is NaN: the test only checks that it compiles the way JS does
     expect(g(1, 2)).toEqual([3, 1]);
     expect(g(-1, 2)).toEqual([4, 1]);
@@ -213,7 +264,10 @@ describe("rules: sqrt near 0, sigmoid recognition and saturation", () => {
   it("look-alikes of the sigmoid are not taken for it", async () => {
     await checkFd(
       "return 1 / (1 + Math.exp(x)) + 2 / (1 + Math.exp(-x)) + 1 / (2 + Math.exp(-y)) + 1 / (1 - Math.exp(-y)) + 1 / (Math.exp(-x) + 1) + 1 / (1 + Math.exp(-(x * y)));",
-      [[0.3, 0.7], [-1.1, 2]],
+      [
+        [0.3, 0.7],
+        [-1.1, 2],
+      ],
     );
   });
 });
@@ -226,11 +280,17 @@ describe("staging: shadowing and names", () => {
   it("a block-scoped const shadows an outer variable of the same name", () =>
     checkFd("const t = x * 2; let r = 0; { const t = y * y; r = t + x; } return r * t;", [[0.3, 1.7]]));
   it("a shadowing let assigned inside a branch leaves the outer variable alone", () =>
-    checkFd("let t = x; if (x > 0) { let t = y; t = t * x; t *= 3; } else { t = t * y; } return t * y + t;", [[0.5, 2], [-0.5, 2]]));
+    checkFd("let t = x; if (x > 0) { let t = y; t = t * x; t *= 3; } else { t = t * y; } return t * y + t;", [
+      [0.5, 2],
+      [-0.5, 2],
+    ]));
   it("the same name declared in both branches and in nested blocks", () =>
     checkFd(
       "let r = x; if (x > y) { const u = x * y; r = u + 1; } else { const u = x - y; { const u2 = u * u; r = u2; } } const u = r * 2; return u + r;",
-      [[2, 1], [1, 2]],
+      [
+        [2, 1],
+        [1, 2],
+      ],
     ));
   it("locals named like generated names: x_1, xpy, dx, prod, f, df, f_grad-like", () =>
     checkFd(
@@ -238,7 +298,9 @@ describe("staging: shadowing and names", () => {
       [[0.4, 1.1]],
     ));
   it("a local named like the function itself", async () => {
-    const { module } = await compile("/** @differentiable */\nexport function sq(x: number): number { const sq = x * x; return sq * x; }\n");
+    const { module } = await compile(
+      "/** @differentiable */\nexport function sq(x: number): number { const sq = x * x; return sq * x; }\n",
+    );
     expectClose(module.sq_grad(2), [12]);
     checkVjp(module, "sq", [2]);
   });
@@ -246,39 +308,81 @@ describe("staging: shadowing and names", () => {
 
 describe("staging: reassignment, joins and branches", () => {
   it("x * x, x = x * x, parameters reassigned several times", () =>
-    checkFd("x = x * x; y += x; x = x * y; y = y * y; return x * y + x * x;", [[0.7, 1.3], [-1.2, 0.4]]));
+    checkFd("x = x * x; y += x; x = x * y; y = y * y; return x * y + x * x;", [
+      [0.7, 1.3],
+      [-1.2, 0.4],
+    ]));
   it("reassignment inside a branch, use after the branch", () =>
-    checkFd("let s = x; if (y > 0) { s = s * y; s = s + x; } return s * s + y;", [[1.5, 2], [1.5, -2]]));
+    checkFd("let s = x; if (y > 0) { s = s * y; s = s + x; } return s * s + y;", [
+      [1.5, 2],
+      [1.5, -2],
+    ]));
   it("else-if chain assigning different variables in each arm", () =>
     checkFd(
       "let a = x; let b = y; let c = 1; if (x > 1) { a = x * x; } else if (x > 0) { b = y * y; } else if (x > -1) { c = x * y; } else { a = 1; b = 2; c = 3; } return a * b * c + a + b + c;",
-      [[2, 0.5], [0.5, 0.5], [-0.5, 0.5], [-2, 0.5]],
+      [
+        [2, 0.5],
+        [0.5, 0.5],
+        [-0.5, 0.5],
+        [-2, 0.5],
+      ],
     ));
   it("a variable declared without initializer, assigned in every arm", () =>
-    checkFd("let z: number; if (x > 0) { z = x * y; } else if (y > 0) z = Math.exp(x); else { z = y; } return z * z;", [[1, 2], [-1, 2], [-1, -2]]));
+    checkFd("let z: number; if (x > 0) { z = x * y; } else if (y > 0) z = Math.exp(x); else { z = y; } return z * z;", [
+      [1, 2],
+      [-1, 2],
+      [-1, -2],
+    ]));
   it("compound assignments inside branches", () =>
-    checkFd("let s = x; if (x > 0) { s *= y; s += x; } else { s /= y; s **= 2; s -= y; } s %= 7; return s;", [[1.5, 2], [-1.5, 2]]));
+    checkFd("let s = x; if (x > 0) { s *= y; s += x; } else { s /= y; s **= 2; s -= y; } s %= 7; return s;", [
+      [1.5, 2],
+      [-1.5, 2],
+    ]));
   it("a branch that reads a variable, then reassigns it, and the other branch that only reads it", () =>
-    checkFd("let s = x * y; if (x > 0) { const t = s * 2; s = t + s; } else { y = s * 3; } return s + y;", [[1, 2], [-1, 2]]));
+    checkFd("let s = x * y; if (x > 0) { const t = s * 2; s = t + s; } else { y = s * 3; } return s + y;", [
+      [1, 2],
+      [-1, 2],
+    ]));
   it("deeply nested ifs that each change the same variable", () =>
     checkFd(
       "let s = x; if (x > 0) { s = s * 2; if (y > 0) { s = s * y; if (x > 1) { s = s + y; } } else { s = s - y; } } return s * x;",
-      [[2, 1], [0.5, 1], [0.5, -1], [-1, 1]],
+      [
+        [2, 1],
+        [0.5, 1],
+        [0.5, -1],
+        [-1, 1],
+      ],
     ));
   it("++ / -- on parameters inside branches", () =>
-    checkFd("if (x > 0) { x++; y--; } else { --x; ++y; } return x * y;", [[1, 2], [-1, 2]]));
+    checkFd("if (x > 0) { x++; y--; } else { --x; ++y; } return x * y;", [
+      [1, 2],
+      [-1, 2],
+    ]));
   it("the value of a variable before a branch is read after the branch changed it", () =>
-    checkFd("let s = x; const before = s; if (y > 0) s = s * y; return s * before;", [[1.3, 2], [1.3, -2]]));
+    checkFd("let s = x; const before = s; if (y > 0) s = s * y; return s * before;", [
+      [1.3, 2],
+      [1.3, -2],
+    ]));
 });
 
 describe("staging: early returns", () => {
   it("returns in nested ifs with code between them", () =>
     checkFd(
       "let s = x; if (x > 0) { s = s * y; if (y > 1) { return s * s; } s = s + 1; } else { if (y < 0) return y * x; s = s - y; } const t = s * x; if (t > 5) return t; return t * y;",
-      [[1, 2], [1, 0.5], [3, 0.9], [-1, -2], [-1, 2]],
+      [
+        [1, 2],
+        [1, 0.5],
+        [3, 0.9],
+        [-1, -2],
+        [-1, 2],
+      ],
     ));
   it("an else-if chain where only the middle arm returns", () =>
-    checkFd("let s = x; if (x > 1) s = s * 2; else if (x > 0) return s * 3 * y; else s = s - y; return s * y;", [[2, 1.5], [0.5, 1.5], [-1, 1.5]]));
+    checkFd("let s = x; if (x > 1) s = s * 2; else if (x > 0) return s * 3 * y; else s = s - y; return s * y;", [
+      [2, 1.5],
+      [0.5, 1.5],
+      [-1, 1.5],
+    ]));
   it("a ternary with Math.random() in its condition is consistent between forward and backward", async () => {
     // BUG: same cause as "Math.random() in an if condition" below (reverse.ts replays the test).
     const { m } = await fn("return Math.random() < 0.5 ? x * 2 : x * 3;", "x: number");
@@ -290,38 +394,85 @@ describe("staging: early returns", () => {
     expect(mismatches).toBe(0);
   });
   it("a return inside a bare block, and a return after a joining if", () =>
-    checkFd("let s = x; if (y > 0) s = s * y; { const t = s + 1; if (t > 2) { return t * t; } } return s;", [[3, 2], [0.1, 2], [0.1, -2]]));
+    checkFd("let s = x; if (y > 0) s = s * y; { const t = s + 1; if (t > 2) { return t * t; } } return s;", [
+      [3, 2],
+      [0.1, 2],
+      [0.1, -2],
+    ]));
   it("early return of a ternary, and a ternary after early returns", () =>
-    checkFd("if (x > 2) return y > 0 ? x * y : x - y; const t = x > 0 ? x : -x; return y < 0 ? t * y : t + y;", [[3, 1], [3, -1], [1, 1], [-1, -1]]));
+    checkFd("if (x > 2) return y > 0 ? x * y : x - y; const t = x > 0 ? x : -x; return y < 0 ? t * y : t + y;", [
+      [3, 1],
+      [3, -1],
+      [1, 1],
+      [-1, -1],
+    ]));
   it("sequential ifs that return on some paths only: generated code grows linearly, not 2^n", () => {
     // BUG: stage.ts returningIf stages `rest` in both branches, so n ifs of the form
     // `if (c) { if (d) return ...; s = ...; }` in a row give 2^n copies of the tail (n = 12 takes
     // about 70 s to compile). The branch that always returns needs no copy of the rest; for the
     // other, the rest could be staged once after a join, as joiningIf does.
     const size = (n: number) => {
-      const body = [...Array(n).keys()].map((i) => `if (x > ${i}) { if (y > ${i}) return x * ${i + 1}; s = s + x; }`).join("\n");
-      return compileToJs(`/** @differentiable */\nexport function f(x: number, y: number): number {\nlet s = y;\n${body}\nreturn s * y;\n}\n`).js.length;
+      const body = [...Array(n).keys()]
+        .map((i) => `if (x > ${i}) { if (y > ${i}) return x * ${i + 1}; s = s + x; }`)
+        .join("\n");
+      return compileToJs(
+        `/** @differentiable */\nexport function f(x: number, y: number): number {\nlet s = y;\n${body}\nreturn s * y;\n}\n`,
+      ).js.length;
     };
     expect(size(8) / size(4)).toBeLessThan(4);
   });
   it("...and its gradient is right", async () => {
     const n = 4;
-    const body = [...Array(n).keys()].map((i) => `if (x > ${i}) { if (y > ${i}) return x * ${i + 1}; s = s + x; }`).join("\n");
-    const ref = (x: number, y: number) => { let s = y; for (let i = 0; i < n; i++) if (x > i) { if (y > i) return x * (i + 1); s = s + x; } return s * y; };
+    const body = [...Array(n).keys()]
+      .map((i) => `if (x > ${i}) { if (y > ${i}) return x * ${i + 1}; s = s + x; }`)
+      .join("\n");
+    const ref = (x: number, y: number) => {
+      let s = y;
+      for (let i = 0; i < n; i++)
+        if (x > i) {
+          if (y > i) return x * (i + 1);
+          s = s + x;
+        }
+      return s * y;
+    };
     const { g } = await fn(`let s = y;\n${body}\nreturn s * y;`);
-    for (const p of [[5.5, 2.5], [5.5, 10], [2.5, 1.5], [-1, 3]]) expectClose(g(...p), numericGradient(ref, p));
+    for (const p of [
+      [5.5, 2.5],
+      [5.5, 10],
+      [2.5, 1.5],
+      [-1, 3],
+    ])
+      expectClose(g(...p), numericGradient(ref, p));
   });
 });
 
 describe("staging: ternaries", () => {
   it("ternaries nested in ternaries, on both sides", () =>
-    checkFd("return x > 0 ? (y > 0 ? x * y : x - y) : y > 0 ? x + y * y : -x * y;", [[1, 2], [1, -2], [-1, 2], [-1, -2]]));
+    checkFd("return x > 0 ? (y > 0 ? x * y : x - y) : y > 0 ? x + y * y : -x * y;", [
+      [1, 2],
+      [1, -2],
+      [-1, 2],
+      [-1, -2],
+    ]));
   it("a ternary inside a condition and inside a ternary's condition", () =>
-    checkFd("let r = x; if ((x > 0 ? x : -x) > 1) r = r * y; return (y > 0 ? y : x) > 1 ? r * x : r + y;", [[2, 3], [0.5, 3], [-2, 0.5], [2, -3]]));
+    checkFd("let r = x; if ((x > 0 ? x : -x) > 1) r = r * y; return (y > 0 ? y : x) > 1 ? r * x : r + y;", [
+      [2, 3],
+      [0.5, 3],
+      [-2, 0.5],
+      [2, -3],
+    ]));
   it("a ternary as an operand, a call argument, and in a compound assignment", () =>
-    checkFd("let s = (x > 0 ? x : -x) * y; s += Math.exp(y > 0 ? x : y); s *= x > y ? x : y; return s;", [[1, 2], [-1, 0.5], [2, -1]]));
+    checkFd("let s = (x > 0 ? x : -x) * y; s += Math.exp(y > 0 ? x : y); s *= x > y ? x : y; return s;", [
+      [1, 2],
+      [-1, 0.5],
+      [2, -1],
+    ]));
   it("a ternary whose sides are constants and parameters (copies)", () =>
-    checkFd("const a = x > 0 ? 1 : y; const b = y > 0 ? x : 2; return a * b + (x > y ? x : y);", [[1, 2], [-1, 2], [1, -2]]));
+    checkFd("const a = x > 0 ? 1 : y; const b = y > 0 ? x : 2; return a * b + (x > y ? x : y);", [
+      [1, 2],
+      [-1, 2],
+      [1, -2],
+    ]));
   it("a ternary only evaluates the taken side: no NaN from the other", async () => {
     const { g } = await fn("return x > 0 ? Math.sqrt(x) * y : Math.log(-x) + (y > 0 ? Math.log(y) : 0);");
     expectClose(g(-2, -1), [-0.5, 0]);
@@ -345,7 +496,11 @@ export function f(x: number, y: number): number {
   return s;
 }
 `);
-    for (const p of [[0.7, 1.2], [-0.7, 1.2], [0.2, -0.3]]) {
+    for (const p of [
+      [0.7, 1.2],
+      [-0.7, 1.2],
+      [0.2, -0.3],
+    ]) {
       expectClose(module.f_grad(...p), numericGradient(module.f, p));
       checkVjp(module, "f", p);
     }
@@ -375,7 +530,11 @@ describe("optimize: a local gradient that folds to 0", () => {
     ["an intermediate times the literal 0", "return Math.pow(x, 3) * 0 + x * y;", (x, y) => [y, x]],
     ["an intermediate to the power 0", "return (x * y) ** 0 + x;", () => [1, 0]],
     ["Math.pow(intermediate, 0)", "return Math.pow(x * y, 0) * 3 + y;", () => [0, 1]],
-    ["Math.atan2(0, intermediate): the first operand's partial is -0 / (t * t)", "return Math.atan2(0, x * y) + x;", () => [1, 0]],
+    [
+      "Math.atan2(0, intermediate): the first operand's partial is -0 / (t * t)",
+      "return Math.atan2(0, x * y) + x;",
+      () => [1, 0],
+    ],
   ];
   for (const [name, body, expected] of cases) {
     it(name, async () => {
@@ -392,7 +551,16 @@ describe("optimize: a local gradient that folds to 0", () => {
 
 describe("refusals: number-valued expressions tsgrad cannot differentiate", () => {
   it("&&, || and ?? on numbers, comma, bitwise, ~", () => {
-    for (const body of ["return x && y;", "return x || y;", "return (x as number | undefined) ?? y;", "return (x, y);", "return x | 0;", "return ~x;", "return x << 1;", "return (x > 0 && x) || y;"]) {
+    for (const body of [
+      "return x && y;",
+      "return x || y;",
+      "return (x as number | undefined) ?? y;",
+      "return (x, y);",
+      "return x | 0;",
+      "return ~x;",
+      "return x << 1;",
+      "return (x > 0 && x) || y;",
+    ]) {
       expect(refusedCodes(body)).toContain(94003);
     }
   });
@@ -403,7 +571,13 @@ describe("refusals: number-valued expressions tsgrad cannot differentiate", () =
     expect(refusedCodes("const z: any = x; return z && x * 2;")).toContain(94003);
   });
   it("template strings, typeof, string concatenation, void, <number> casts", () => {
-    for (const body of ["return parseFloat(`${x}`);", 'return typeof x === "number" ? x : 0;', 'return parseFloat("1" + x);', "return void x ?? x;", "return <number>x * y;"]) {
+    for (const body of [
+      "return parseFloat(`${x}`);",
+      'return typeof x === "number" ? x : 0;',
+      'return parseFloat("1" + x);',
+      "return void x ?? x;",
+      "return <number>x * y;",
+    ]) {
       expect(refusedCodes(body).length).toBeGreaterThan(0);
     }
   });
@@ -568,7 +742,9 @@ describe("refusals: odd signatures", () => {
     expect(refusedCodes("return 1;", "{ x = 1 }: { x: number }").length).toBeGreaterThan(0);
     expect(refusedCodes("return x;", "x = 1")).toContain(94004);
     expect(refusedCodes("return 1;", "...x: number[]")).toContain(94004);
-    expect(codes("/** @differentiable */\nexport function f(x: number): number | string { return x; }\n")).toContain(94005);
+    expect(codes("/** @differentiable */\nexport function f(x: number): number | string { return x; }\n")).toContain(
+      94005,
+    );
   });
 });
 
@@ -631,7 +807,11 @@ describe("names: generated code must not collide with the user's names", () => {
     // BUG: the backward pass calls `g_grad(x)`, which resolves to the user's local number
     // `g_grad`: "g_grad is not a function". The namer should reserve the callee gradient names
     // (link.ts gradOf / naming.ts), or rename the user's local.
-    const { m } = await fn("const g_grad = x * 2; return g(x) * g_grad;", "x: number", "/** @differentiable */\nexport function g(a: number): number { return a * a; }");
+    const { m } = await fn(
+      "const g_grad = x * 2; return g(x) * g_grad;",
+      "x: number",
+      "/** @differentiable */\nexport function g(a: number): number { return a * a; }",
+    );
     expectClose(m.f_grad(1.5), [3 * 1.5 ** 2 * 2]);
   });
   it("a local named Math does not break the rules' Math.* calls", async () => {
@@ -645,7 +825,13 @@ describe("names: generated code must not collide with the user's names", () => {
     expectClose(g(2.5, 1.5), numericGradient(f, [2.5, 1.5]));
   });
   it("a module-level const named like a temporary (xpy, prod, exp_x)", () =>
-    checkFd("return (x + y) * (x * y) * Math.exp(x) + xpy + prod + exp_x;", [[0.3, 0.9]], undefined, 1e-6, "const xpy = 1, prod = 2, exp_x = 3;"));
+    checkFd(
+      "return (x + y) * (x * y) * Math.exp(x) + xpy + prod + exp_x;",
+      [[0.3, 0.9]],
+      undefined,
+      1e-6,
+      "const xpy = 1, prod = 2, exp_x = 3;",
+    ));
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -690,11 +876,17 @@ describe("odd but valid TypeScript inside a @differentiable function", () => {
       let result: ReturnType<typeof compileToJs> | undefined;
       expect(() => (result = compileToJs(source))).not.toThrow();
       const found = result!.diagnostics.filter((d) => d.source === "tsgrad");
-      const tsOwn = result!.diagnostics.filter((d) => d.source !== "tsgrad" && d.category === ts.DiagnosticCategory.Error);
+      const tsOwn = result!.diagnostics.filter(
+        (d) => d.source !== "tsgrad" && d.category === ts.DiagnosticCategory.Error,
+      );
       if (found.length > 0 || tsOwn.length > 0) return; // refused (or not valid TypeScript): fine
       // Accepted: then its gradient must be right.
       const { f, g } = await fn(body, undefined, preamble);
-      for (const p of [[0.7, 1.3], [-0.4, 2.2]]) expectClose(g(...p), numericGradient(f, p));
+      for (const p of [
+        [0.7, 1.3],
+        [-0.4, 2.2],
+      ])
+        expectClose(g(...p), numericGradient(f, p));
     });
   }
 });
@@ -717,7 +909,13 @@ describe("vjp: f_forward / f_backward agree with f and f_grad, for any dout", ()
   for (const body of bodies) {
     it(body, async () => {
       const { m } = await fn(body);
-      for (const p of [[0.7, 1.3], [-0.4, 2.2], [1.5, -0.6], [0, 0]]) checkVjp(m, "f", p);
+      for (const p of [
+        [0.7, 1.3],
+        [-0.4, 2.2],
+        [1.5, -0.6],
+        [0, 0],
+      ])
+        checkVjp(m, "f", p);
     });
   }
   it("the runtime API: grad, valueAndGrad, vjp and wrt agree", async () => {
@@ -755,7 +953,18 @@ describe("random programs: f_grad against finite differences, f_forward against 
       if (d <= 0 || rnd() < 0.3) return rnd() < 0.8 ? pick(vars) : (rnd() * 3).toFixed(1);
       const a = expr(vars, d - 1);
       const b = expr(vars, d - 1);
-      return pick([`(${a} + ${b})`, `(${a} * ${b})`, `(${a} - ${b})`, `Math.sin(${a})`, `Math.tanh(${a})`, `(${a} > ${b} ? ${a} : ${b})`, `Math.max(${a}, ${b})`, `(${a}) ** 2`, `Math.hypot(${a}, ${b})`, `(${a} / (1 + ${b} * ${b}))`]);
+      return pick([
+        `(${a} + ${b})`,
+        `(${a} * ${b})`,
+        `(${a} - ${b})`,
+        `Math.sin(${a})`,
+        `Math.tanh(${a})`,
+        `(${a} > ${b} ? ${a} : ${b})`,
+        `Math.max(${a}, ${b})`,
+        `(${a}) ** 2`,
+        `Math.hypot(${a}, ${b})`,
+        `(${a} / (1 + ${b} * ${b}))`,
+      ]);
     };
     const lines: string[] = [];
     let n = 0;
@@ -789,16 +998,23 @@ describe("random programs: f_grad against finite differences, f_forward against 
   function closeToFd(f: F, g: number[], p: number[]): boolean {
     return [1e-6, 1e-8].some((h) => {
       const n = numericGradient(f, p, h);
-      return g.every((gi, i) => !Number.isFinite(n[i]) || Math.abs(gi - n[i]) <= 1e-4 * Math.max(1, Math.abs(gi) + Math.abs(n[i])));
+      return g.every(
+        (gi, i) => !Number.isFinite(n[i]) || Math.abs(gi - n[i]) <= 1e-4 * Math.max(1, Math.abs(gi) + Math.abs(n[i])),
+      );
     });
   }
 
   // Points with 4 decimals: away from the 1-decimal constants the programs compare against.
-  const points = [[0.7133, 1.3171], [-0.4127, 0.9213], [1.9377, -0.6119]];
+  const points = [
+    [0.7133, 1.3171],
+    [-0.4127, 0.9213],
+    [1.9377, -0.6119],
+  ];
   for (const seed of [2, 3, 4, 5, 11, 17, 23, 29, 31, 37, 41, 43]) {
     it(`seed ${seed}`, async () => {
       const body = program(seed);
-      if (tsErrors(`/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`).length) return; // e.g. unreachable code
+      if (tsErrors(`/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`).length)
+        return; // e.g. unreachable code
       const { f, g, m } = await fn(body);
       for (const p of points) {
         expect(closeToFd(f, g(...p), p), `${body}\nat ${p}: ${g(...p)}`).toBe(true);

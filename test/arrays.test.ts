@@ -135,14 +135,16 @@ function check(name: string, args: any[], tol = 1e-6): any[] {
   });
   const { value, cache } = m[`${name}_forward`](...args);
   expect(value).toBe(m[name](...args));
-  const scaled = (k: number) => g.map((gi) => (typeof gi === "number" ? k * gi : Array.from(gi as ArrayLike<number>, (v) => k * v)));
+  const scaled = (k: number) =>
+    g.map((gi) => (typeof gi === "number" ? k * gi : Array.from(gi as ArrayLike<number>, (v) => k * v)));
   const flat = (r: any[]) => r.map((x) => (typeof x === "number" ? x : Array.from(x as ArrayLike<number>)));
   expect(flat(m[`${name}_backward`](cache, 1))).toEqual(flat(g));
   flat(m[`${name}_backward`](cache, 3)).forEach((x, i) => expectClose([x].flat(), [scaled(3)[i]].flat(), 1e-14));
   return g;
 }
 
-const rand = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.sin(seed * 97.3 + i * 12.9898) * 1.5);
+const rand = (n: number, seed: number) =>
+  Array.from({ length: n }, (_, i) => Math.sin(seed * 97.3 + i * 12.9898) * 1.5);
 
 describe("array parameters", () => {
   it("a dot product: the gradients are the other array, of the same kinds", () => {
@@ -185,7 +187,10 @@ describe("array parameters", () => {
     const a = [0.5, -1.5, 1.2, -0.3];
     const [da, dw] = check("sumSq", [a, 0.7]);
     expect(da).toEqual(a.map((v) => (v < -1 ? 0 : 2 * 0.7 * v)));
-    expect(dw).toBeCloseTo(a.filter((v) => v >= -1).reduce((t, v) => t + v * v, 0), 14);
+    expect(dw).toBeCloseTo(
+      a.filter((v) => v >= -1).reduce((t, v) => t + v * v, 0),
+      14,
+    );
     expect(js).toContain("// for (const v of a), in reverse");
   });
 
@@ -246,7 +251,10 @@ describe("arrays that are refused, at the node", () => {
     const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && d.code >= 94000);
     expect(errors.length, `expected a tsgrad error for:\n${body}`).toBeGreaterThan(0);
     const d = errors[0];
-    return { text: src.slice(d.start!, d.start! + d.length!), message: ts.flattenDiagnosticMessageText(d.messageText, "\n") };
+    return {
+      text: src.slice(d.start!, d.start! + d.length!),
+      message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+    };
   };
 
   it("writing an element", () => {
@@ -275,27 +283,44 @@ describe("arrays that are refused, at the node", () => {
 describe("reads and writes out of range on every run that reaches them: TS94014 at the node", () => {
   const diagnosticsOf = (body: string, params = "a: Float64Array, x: number") => {
     const src = `/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`;
-    return compileToJs(src).diagnostics
-      .filter((d) => d.code === 94014)
-      .map((d) => ({ text: src.slice(d.start!, d.start! + d.length!), message: ts.flattenDiagnosticMessageText(d.messageText, "\n") }));
+    return compileToJs(src)
+      .diagnostics.filter((d) => d.code === 94014)
+      .map((d) => ({
+        text: src.slice(d.start!, d.start! + d.length!),
+        message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+      }));
   };
 
   it("the classic off-by-one bounds: <= a.length, a[i + 1] up to the end, a[i - 1] from 0", () => {
     expect(diagnosticsOf("let s = 0;\nfor (let i = 0; i <= a.length; i++) s += a[i] * x;\nreturn s;")).toEqual([
-      { text: "a[i]", message: expect.stringMatching(/reads a\.length in the loop's last iteration, past the end of `a`/) },
+      {
+        text: "a[i]",
+        message: expect.stringMatching(/reads a\.length in the loop's last iteration, past the end of `a`/),
+      },
     ]);
-    expect(diagnosticsOf("let s = 0;\nfor (let i = 0; i < a.length; i++) s += a[i + 1] - a[i];\nreturn s * x;")).toEqual([{ text: "a[i + 1]", message: expect.stringMatching(/last iteration/) }]);
-    expect(diagnosticsOf("let s = 0;\nfor (let i = 0; i < a.length; i++) s += a[i] - a[i - 1];\nreturn s * x;")).toEqual([
-      { text: "a[i - 1]", message: expect.stringMatching(/index -1 in the loop's first iteration.*start the loop at 1/) },
+    expect(
+      diagnosticsOf("let s = 0;\nfor (let i = 0; i < a.length; i++) s += a[i + 1] - a[i];\nreturn s * x;"),
+    ).toEqual([{ text: "a[i + 1]", message: expect.stringMatching(/last iteration/) }]);
+    expect(
+      diagnosticsOf("let s = 0;\nfor (let i = 0; i < a.length; i++) s += a[i] - a[i - 1];\nreturn s * x;"),
+    ).toEqual([
+      {
+        text: "a[i - 1]",
+        message: expect.stringMatching(/index -1 in the loop's first iteration.*start the loop at 1/),
+      },
     ]);
     expect(diagnosticsOf("let s = 0;\nfor (let i = a.length; i >= 0; i--) s += a[i];\nreturn s * x;")).toHaveLength(1);
-    expect(diagnosticsOf("let s = 0;\nfor (let i = 0; i < a.length - 1; i++) s += a[i + 2];\nreturn s * x;")).toHaveLength(1);
+    expect(
+      diagnosticsOf("let s = 0;\nfor (let i = 0; i < a.length - 1; i++) s += a[i + 2];\nreturn s * x;"),
+    ).toHaveLength(1);
   });
 
   it("constant indices: negative, fractional, past a constant length (reads and writes)", () => {
     expect(diagnosticsOf("return a[-1] * x;")[0].message).toMatch(/index -1, which no array has/);
     expect(diagnosticsOf("return a[0.5] * x;")).toHaveLength(1);
-    expect(diagnosticsOf("const h = new Float64Array(3);\nh[3] = x;\nreturn h[0];")).toEqual([{ text: "h[3]", message: expect.stringMatching(/past the end of `h`, which has 3 element/) }]);
+    expect(diagnosticsOf("const h = new Float64Array(3);\nh[3] = x;\nreturn h[0];")).toEqual([
+      { text: "h[3]", message: expect.stringMatching(/past the end of `h`, which has 3 element/) },
+    ]);
   });
 
   it("never a guess: reads under a branch, loops that can exit early, bounds it cannot relate, are accepted", () => {

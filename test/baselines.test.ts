@@ -34,9 +34,11 @@ describe("generated code baselines (test/baselines/)", () => {
   for (const fn of ["newtonSqrt", "expSeries", "logisticMap", "springEnergy", "totalPaid"]) {
     it(`loops ${fn}: f_grad, f_forward, f_backward`, () => baseline(fn, "final", `loops.${fn}.ts`, loopsFile));
   }
-  it("recursion powRec: calls through powRec_forward and powRec_backward", () => baseline("powRec", "final", "recursion.powRec.ts", recursionFile));
+  it("recursion powRec: calls through powRec_forward and powRec_backward", () =>
+    baseline("powRec", "final", "recursion.powRec.ts", recursionFile));
   it("staged: the staged forward pass", () => baseline("staged", "staged", "seed.staged.stage-staged.ts"));
-  it("staged: the raw reverse pass before clean-up", () => baseline("staged", "reverse", "seed.staged.stage-reverse.ts"));
+  it("staged: the raw reverse pass before clean-up", () =>
+    baseline("staged", "reverse", "seed.staged.stage-reverse.ts"));
 
   it("is deterministic: the same input gives byte-identical output", async () => {
     const again = createProgram([seedFile], compilerOptions);

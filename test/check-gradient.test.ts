@@ -14,11 +14,13 @@ import { checkGradient, type GradientCheckResult } from "../runtime/index.js";
  */
 function softmaxLoss(N: number, D: number, C: number, y: number[]) {
   const scores = (W: Float64Array, X: Float64Array) =>
-    Array.from({ length: N }, (_, i) => Array.from({ length: C }, (_, c) => {
-      let s = 0;
-      for (let d = 0; d < D; d++) s += X[i * D + d] * W[d * C + c];
-      return s;
-    }));
+    Array.from({ length: N }, (_, i) =>
+      Array.from({ length: C }, (_, c) => {
+        let s = 0;
+        for (let d = 0; d < D; d++) s += X[i * D + d] * W[d * C + c];
+        return s;
+      }),
+    );
   const probabilities = (W: Float64Array, X: Float64Array) =>
     scores(W, X).map((row) => {
       const max = Math.max(...row);
@@ -26,7 +28,8 @@ function softmaxLoss(N: number, D: number, C: number, y: number[]) {
       const total = e.reduce((a, b) => a + b, 0);
       return e.map((v) => v / total);
     });
-  const loss = (W: Float64Array, X: Float64Array) => -probabilities(W, X).reduce((acc, p, i) => acc + Math.log(p[y[i]]), 0) / N;
+  const loss = (W: Float64Array, X: Float64Array) =>
+    -probabilities(W, X).reduce((acc, p, i) => acc + Math.log(p[y[i]]), 0) / N;
   const gradient = (W: Float64Array, X: Float64Array): [Float64Array, Float64Array] => {
     const P = probabilities(W, X).map((p, i) => p.map((v, c) => (v - (c === y[i] ? 1 : 0)) / N));
     const dW = new Float64Array(D * C);
@@ -44,7 +47,9 @@ function softmaxLoss(N: number, D: number, C: number, y: number[]) {
 
 describe("checkGradient's absolute tolerance", () => {
   // Weights of ~1e-8 (as at initialization) make the data gradient ~1e-9.
-  const N = 4, D = 3, C = 3;
+  const N = 4,
+    D = 3,
+    C = 3;
   const { loss, gradient } = softmaxLoss(N, D, C, [0, 2, 1, 2]);
   const W = Float64Array.from({ length: D * C }, (_, k) => 1e-8 * Math.sin(3 * k + 1));
   const X = Float64Array.from({ length: N * D }, (_, k) => Math.cos(2 * k + 0.5));
@@ -119,7 +124,9 @@ describe("checkGradient's wrt", () => {
     expect(both.entries.map((e) => e.path)).toEqual(["[1].s", "[1].v[0]", "[1].v[1]", "[0]"]);
     expect(both.entries[3].analytic).toBe(da);
     // In the arguments' order instead of wrt's: the number da where p's gradient belongs.
-    expect(() => checkGradient(f, [a, p()], [da, dp] as any, { wrt: [1, 0] })).toThrow(/shape of the arguments \(first difference at \[1\]\.s\)/);
+    expect(() => checkGradient(f, [a, p()], [da, dp] as any, { wrt: [1, 0] })).toThrow(
+      /shape of the arguments \(first difference at \[1\]\.s\)/,
+    );
   });
 
   it("moves only those parameters: two calls of f per number checked", () => {
@@ -134,9 +141,15 @@ describe("checkGradient's wrt", () => {
 
   it("rejects indices out of range and an analytic gradient of another length", () => {
     expect(() => checkGradient(f, [a, p()], [da], { wrt: [2] as any })).toThrow(RangeError);
-    expect(() => checkGradient(f, [a, p()], [da], { wrt: [2] as any })).toThrow("tsgrad: checkGradient: wrt index 2 is out of range for 2 argument(s): integers 0 to 1");
-    expect(() => checkGradient(f, [a, p()], [da, dp] as any, { wrt: [0] })).toThrow("tsgrad: checkGradient got 2 analytic gradient(s) for 1 wrt index(es) [0]");
-    expect(() => checkGradient(f, [a, p()], [{ s: 1 }] as any, { wrt: [1] })).toThrow(/shape of the arguments \(first difference at \[1\]\.v\[0\]\)/);
+    expect(() => checkGradient(f, [a, p()], [da], { wrt: [2] as any })).toThrow(
+      "tsgrad: checkGradient: wrt index 2 is out of range for 2 argument(s): integers 0 to 1",
+    );
+    expect(() => checkGradient(f, [a, p()], [da, dp] as any, { wrt: [0] })).toThrow(
+      "tsgrad: checkGradient got 2 analytic gradient(s) for 1 wrt index(es) [0]",
+    );
+    expect(() => checkGradient(f, [a, p()], [{ s: 1 }] as any, { wrt: [1] })).toThrow(
+      /shape of the arguments \(first difference at \[1\]\.v\[0\]\)/,
+    );
   });
 });
 
@@ -153,29 +166,43 @@ describe("checkGradient's report", () => {
     expect(r.worst!.analytic).toBe(0.123);
     expect(r.worst!.numeric).toBeCloseTo(0.125, 9);
     expect(r.worst!.relativeError).toBeCloseTo(0.002 / 0.248, 8);
-    expect(r.message).toBe("checkGradient: 1 of 5 entries failed (atol 1e-8, tolerance 1e-6); worst: [1].W[3] analytic 0.123 numeric 0.125 (relative error 8.1e-3, absolute error 2.0e-3)");
+    expect(r.message).toBe(
+      "checkGradient: 1 of 5 entries failed (atol 1e-8, tolerance 1e-6); worst: [1].W[3] analytic 0.123 numeric 0.125 (relative error 8.1e-3, absolute error 2.0e-3)",
+    );
   });
 
   it("the worst is the furthest past its bounds, not the largest relative error: a tiny entry within atol is not it", () => {
     // Entry [1].W[0]: analytic 0.5 + 1e-9 passes by atol (and tolerance); [0]: 1.00001 fails both.
     const r = checkGradient(f, args(), [1.00001, { W: Float64Array.of(0.5 + 1e-9, -1, 2, 0.125) }]);
     expect(r.worst!.path).toBe("[0]");
-    expect(r.message).toMatch(/^checkGradient: 1 of 5 entries failed .*; worst: \[0\] analytic 1\.00001 numeric 1 \(relative error 5\.0e-6, absolute error 1\.0e-5\)$/);
+    expect(r.message).toMatch(
+      /^checkGradient: 1 of 5 entries failed .*; worst: \[0\] analytic 1\.00001 numeric 1 \(relative error 5\.0e-6, absolute error 1\.0e-5\)$/,
+    );
     // Among passing entries it is still reported (the one closest to failing), with "agree".
     const good = checkGradient(f, args(), [1, { W: Float64Array.of(0.5, -1, 2, 0.125) }]);
     expect(good.ok).toBe(true);
-    expect(good.message).toMatch(/^checkGradient: all 5 entries agree \(atol 1e-8, tolerance 1e-6\); worst: \[[^\]]+\]/);
+    expect(good.message).toMatch(
+      /^checkGradient: all 5 entries agree \(atol 1e-8, tolerance 1e-6\); worst: \[[^\]]+\]/,
+    );
   });
 
   it("a NaN entry is the worst; custom bounds show in the message", () => {
     const r = checkGradient(f, args(), [1, { W: Float64Array.of(0.5, NaN, 2, 0.3) }], { atol: 0, tolerance: 1e-3 });
     expect(r.worst!.path).toBe("[1].W[1]");
-    expect(r.message).toContain("2 of 5 entries failed (atol 0, tolerance 1e-3); worst: [1].W[1] analytic NaN numeric -1");
+    expect(r.message).toContain(
+      "2 of 5 entries failed (atol 0, tolerance 1e-3); worst: [1].W[1] analytic NaN numeric -1",
+    );
   });
 
   it("no entries: ok, no worst", () => {
     const r = checkGradient(() => 1, [] as [], [] as []);
-    expect(r).toMatchObject({ ok: true, maxRelativeError: 0, entries: [], worst: undefined, message: "checkGradient: no entries to compare" });
+    expect(r).toMatchObject({
+      ok: true,
+      maxRelativeError: 0,
+      entries: [],
+      worst: undefined,
+      message: "checkGradient: no entries to compare",
+    });
   });
 
   it("keeps the existing fields: ok, maxRelativeError, entries with index, path, analytic, numeric, relativeError", () => {

@@ -25,7 +25,10 @@ const K = 3;
 /** Seeded weights: W (d × k) and b (k) with entries scale · randn(). */
 function weights(seed: number, scale: number, d = D, k = K): { W: Float64Array; b: Float64Array } {
   const randn = normal(mulberry32(seed));
-  return { W: Float64Array.from({ length: d * k }, () => scale * randn()), b: Float64Array.from({ length: k }, () => scale * randn()) };
+  return {
+    W: Float64Array.from({ length: d * k }, () => scale * randn()),
+    b: Float64Array.from({ length: k }, () => scale * randn()),
+  };
 }
 
 /** scores = X·W + b, n × k, row-major. */
@@ -54,7 +57,15 @@ interface Gradient {
  * From the gradient on the scores to the parameters: dW = Xᵀ·dscores + reg·W, db = Σ_i dscores[i, :],
  * dX = dscores·Wᵀ, d(reg) = 0.5 ΣW².
  */
-function throughLinear(dscores: Float64Array, W: Float64Array, b: Float64Array, X: Float64Array, n: number, reg: number, loss: number): Gradient {
+function throughLinear(
+  dscores: Float64Array,
+  W: Float64Array,
+  b: Float64Array,
+  X: Float64Array,
+  n: number,
+  reg: number,
+  loss: number,
+): Gradient {
   const k = b.length;
   const d = W.length / k;
   const dW = new Float64Array(W.length);
@@ -83,7 +94,13 @@ function throughLinear(dscores: Float64Array, W: Float64Array, b: Float64Array, 
  * subtracts it from column y_i (so dscores gets +1 at j and −1 at y_i), all over n.
  * Also returns the smallest |margin|, to keep points away from the hinge's kink.
  */
-function svmHand(W: Float64Array, b: Float64Array, X: Float64Array, y: Int32Array, reg: number): Gradient & { closest: number } {
+function svmHand(
+  W: Float64Array,
+  b: Float64Array,
+  X: Float64Array,
+  y: Int32Array,
+  reg: number,
+): Gradient & { closest: number } {
   const n = y.length;
   const s = scoresOf(W, b, X, n);
   const dscores = new Float64Array(n * K);
@@ -167,7 +184,9 @@ describe("the multiclass SVM loss (examples/classifiers.ts)", () => {
     }
     // both kinds of margin occur, so both sides of Math.max are exercised
     const s = scoresOf(W, b, data.X, data.y.length);
-    const margins = Array.from(data.y, (label, i) => [0, 1, 2].filter((j) => j !== label).map((j) => s[i * K + j] - s[i * K + label] + 1)).flat();
+    const margins = Array.from(data.y, (label, i) =>
+      [0, 1, 2].filter((j) => j !== label).map((j) => s[i * K + j] - s[i * K + label] + 1),
+    ).flat();
     expect(margins.some((v) => v > 0) && margins.some((v) => v < 0)).toBe(true);
   });
 
@@ -192,7 +211,12 @@ describe("the multiclass SVM loss (examples/classifiers.ts)", () => {
     const { value, backward } = runtime.vjp(m.svmLoss)(...args);
     expect(value).toBe(m.svmLoss(...args));
     const twice = backward(2);
-    expectAllClose(twice[0], expected[0].map((v: number) => 2 * v), 1e-15, "vjp dW");
+    expectAllClose(
+      twice[0],
+      expected[0].map((v: number) => 2 * v),
+      1e-15,
+      "vjp dW",
+    );
     const grads = runtime.grad(m.svmLoss)(...args);
     grads[0].fill(99); // stale values are overwritten, not added to
     const out = runtime.gradInto(m.svmLoss)(grads, ...args);
@@ -203,7 +227,6 @@ describe("the multiclass SVM loss (examples/classifiers.ts)", () => {
 });
 
 describe("the softmax classifier (examples/classifiers.ts), with loops and with matrix operations", () => {
-
   it("both versions equal the hand-derived gradient (p − onehot) / n on the 300 spiral points", () => {
     const data = spiral({ seed: 8 });
     for (const seed of [1, 2]) {
@@ -263,13 +286,26 @@ describe("the softmax classifier (examples/classifiers.ts), with loops and with 
 
 describe("training the linear classifiers on the spiral (300 points)", () => {
   const data = spiral({ seed: 0 });
-  const options = (onProgress?: (step: number, loss: number) => void) => ({ steps: 200, stepSize: 1, reg: 1e-3, every: 20, onProgress });
+  const options = (onProgress?: (step: number, loss: number) => void) => ({
+    steps: 200,
+    stepSize: 1,
+    reg: 1e-3,
+    every: 20,
+    onProgress,
+  });
 
   for (const name of ["svmLoss", "softmaxLoss"]) {
     it(`${name}: gradient descent with gradInto lowers the loss and gets about half the points right`, () => {
       const { W, b } = weights(0, 0.01);
       const losses: number[] = [];
-      const final = m.trainLinear(m[name], W, b, data.X, data.y, options((_, loss) => losses.push(loss)));
+      const final = m.trainLinear(
+        m[name],
+        W,
+        b,
+        data.X,
+        data.y,
+        options((_, loss) => losses.push(loss)),
+      );
       expect(losses.length).toBe(11); // steps 0, 20, ..., 200
       expect(losses.at(-1)).toBe(final);
       expect(final).toBeLessThan(0.75 * losses[0]);
@@ -289,9 +325,22 @@ describe("training the linear classifiers on the spiral (300 points)", () => {
     const mat = weights(0, 0.01);
     const lossesLoops: number[] = [];
     const lossesMatrix: number[] = [];
-    m.trainLinear(m.softmaxLoss, loops.W, loops.b, data.X, data.y, options((_, l) => lossesLoops.push(l)));
+    m.trainLinear(
+      m.softmaxLoss,
+      loops.W,
+      loops.b,
+      data.X,
+      data.y,
+      options((_, l) => lossesLoops.push(l)),
+    );
     const [W, b, X] = matrixArgs(mat.W, mat.b, data.X, data.y, 0);
-    m.trainSoftmaxMatrix(W, b, X, data.y, options((_, l) => lossesMatrix.push(l)));
+    m.trainSoftmaxMatrix(
+      W,
+      b,
+      X,
+      data.y,
+      options((_, l) => lossesMatrix.push(l)),
+    );
     expectAllClose(lossesMatrix, lossesLoops, 1e-12, "losses");
     expectAllClose(mat.W, loops.W, 1e-10, "W");
     expectAllClose(mat.b, loops.b, 1e-10, "b");

@@ -39,7 +39,8 @@ export function sum3(x: number): number {
 `;
 
 beforeAll(() => {
-  if (!existsSync(cli)) throw new Error("dist/transformer/hosts/cli.js is missing: run `npm run build` (npm test does)");
+  if (!existsSync(cli))
+    throw new Error("dist/transformer/hosts/cli.js is missing: run `npm run build` (npm test does)");
 });
 
 describe("tsgrad print", () => {
@@ -75,7 +76,9 @@ describe("tsgrad print", () => {
     const r = run(["print", "examples/loops.ts", "--report"]);
     expect(r.status).toBe(0);
     const block = (name: string) => r.stdout.split("\n\n").find((b) => b.startsWith(`${name}  `))!;
-    expect(block("newtonSqrt")).toMatch(/^newtonSqrt {2}examples[/\\]loops\.ts:\d+\n {2}vjp cache: a\n {2}for \(let i = 0; i < 20; i\+\+\) {2}line \d+\n {4}saves per iteration: x \(1 number, 8 bytes, in x_saved\)\n {4}recomputes: nothing$/);
+    expect(block("newtonSqrt")).toMatch(
+      /^newtonSqrt {2}examples[/\\]loops\.ts:\d+\n {2}vjp cache: a\n {2}for \(let i = 0; i < 20; i\+\+\) {2}line \d+\n {4}saves per iteration: x \(1 number, 8 bytes, in x_saved\)\n {4}recomputes: nothing$/,
+    );
     expect(block("totalPaid")).toContain("saves per iteration: balance (1 number, 8 bytes)");
     expect(block("totalPaid")).toContain("counts its iterations");
     const seed = run(["print", "examples/seed.ts", "--report", "--fn", "staged"]);
@@ -147,12 +150,24 @@ export const result = {
 `;
   // Plain tsc, no "plugins": what an esbuild/swc/Bun/TypeScript 7 user has.
   const TSCONFIG = JSON.stringify({
-    compilerOptions: { target: "es2022", module: "nodenext", moduleResolution: "nodenext", strict: true, skipLibCheck: true, types: [], rootDir: ".", outDir: "../js" },
+    compilerOptions: {
+      target: "es2022",
+      module: "nodenext",
+      moduleResolution: "nodenext",
+      strict: true,
+      skipLibCheck: true,
+      types: [],
+      rootDir: ".",
+      outDir: "../js",
+    },
     include: ["**/*.ts"],
   });
 
   it("writes plain TypeScript that plain tsc compiles into correct gradients", async () => {
-    const dir = project("gen", { "src/lib/seed.ts": readFileSync(join(root, "examples/seed.ts"), "utf8"), "src/main.ts": MAIN });
+    const dir = project("gen", {
+      "src/lib/seed.ts": readFileSync(join(root, "examples/seed.ts"), "utf8"),
+      "src/main.ts": MAIN,
+    });
     const r = run(["gen", "src", "--out", "out"], dir);
     expect(r.stderr).toContain("wrote 2 files");
     expect(r.status).toBe(0);
@@ -162,7 +177,9 @@ export const result = {
     expect(readFileSync(join(dir, "out/main.ts"), "utf8")).toMatch(/import \{ staged_grad \} from "\.\/lib\/seed\.js"/);
 
     writeFileSync(join(dir, "out/tsconfig.json"), TSCONFIG);
-    const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "out")], { encoding: "utf8" });
+    const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "out")], {
+      encoding: "utf8",
+    });
     expect(tsc.stdout + tsc.stderr).toBe(""); // type-checks under --strict
     expect(tsc.status).toBe(0);
 
@@ -176,8 +193,14 @@ export const result = {
     expectClose(main.result.twice.grad, numericGradient(main.twice, [3, -4]));
     expectClose(main.result.vjp, [2 * dx, 2 * dy], 1e-14);
     // Every seed example's generated gradient against finite differences.
-    const points: Record<string, number[]> = { multiply: [4, -3], addThenMultiply: [-2, 5, -4], neuron: [2, -3, -3, -1, -2], circuit: [3, -4, 2, -1.5] };
-    for (const [name, at] of Object.entries(points)) expectClose(seed[`${name}_grad`](...at), numericGradient(seed[name], at));
+    const points: Record<string, number[]> = {
+      multiply: [4, -3],
+      addThenMultiply: [-2, 5, -4],
+      neuron: [2, -3, -3, -1, -2],
+      circuit: [3, -4, 2, -1.5],
+    };
+    for (const [name, at] of Object.entries(points))
+      expectClose(seed[`${name}_grad`](...at), numericGradient(seed[name], at));
   });
 
   it("writes nothing and exits 1 when a function is refused", () => {
@@ -189,7 +212,11 @@ export const result = {
   });
 
   it("keeps paths relative to the inputs' common folder, copies files with nothing to transform", () => {
-    const dir = project("gen-paths", { "a/x.ts": "export const x: number = 1;\n", "b/c/y.ts": "export const y = 2;\n", "b/c/types.d.ts": "export {};\n" });
+    const dir = project("gen-paths", {
+      "a/x.ts": "export const x: number = 1;\n",
+      "b/c/y.ts": "export const y = 2;\n",
+      "b/c/types.d.ts": "export {};\n",
+    });
     const r = run(["gen", "a/x.ts", "b", "--out", "out"], dir);
     expect(r.status).toBe(0);
     expect(readFileSync(join(dir, "out/a/x.ts"), "utf8")).toBe("export const x: number = 1;\n");

@@ -33,7 +33,10 @@ const format = (ds: readonly ts.Diagnostic[]) =>
  * Like the harness's compileProject, but file names may have folders ("lib/derivs/d.ts"), so the
  * relative import paths generated code writes between folders are exercised.
  */
-async function project(files: Record<string, string>, entry: string): Promise<{ module: M; js: Map<string, string>; dir: string }> {
+async function project(
+  files: Record<string, string>,
+  entry: string,
+): Promise<{ module: M; js: Map<string, string>; dir: string }> {
   const name = `${createHash("sha1").update(JSON.stringify(files)).digest("hex").slice(0, 10)}_${randomUUID().slice(0, 8)}`;
   const dir = join(root, ".tsgrad-tmp", "cases", `custom_adv_${name}`);
   const paths = Object.entries(files).map(([file, text]) => {
@@ -45,9 +48,15 @@ async function project(files: Record<string, string>, entry: string): Promise<{ 
   const program = createProgram(paths, compilerOptions);
   const diagnostics: ts.Diagnostic[] = [...ts.getPreEmitDiagnostics(program)];
   const js = new Map<string, string>();
-  program.emit(undefined, (f, text) => {
-    if (f.endsWith(".js")) writeFileSync(f, text), js.set(f.slice(dir.length + 1), text);
-  }, undefined, false, { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] });
+  program.emit(
+    undefined,
+    (f, text) => {
+      if (f.endsWith(".js")) (writeFileSync(f, text), js.set(f.slice(dir.length + 1), text));
+    },
+    undefined,
+    false,
+    { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] },
+  );
   const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (errors.length) throw new Error(format(errors));
   const main = join(dir, entry.replace(/\.ts$/, ".js"));
@@ -69,7 +78,14 @@ interface Refusal {
 function refusal(d: ts.Diagnostic, dir: string): Refusal {
   const { line, character } = d.file!.getLineAndCharacterOfPosition(d.start!);
   const text = ts.flattenDiagnosticMessageText(d.messageText, "\n");
-  return { file: d.file!.fileName.slice(dir.length + 1), code: d.code, line: line + 1, column: character + 1, at: d.file!.text.slice(d.start!, d.start! + d.length!), text };
+  return {
+    file: d.file!.fileName.slice(dir.length + 1),
+    code: d.code,
+    line: line + 1,
+    column: character + 1,
+    at: d.file!.text.slice(d.start!, d.start! + d.length!),
+    text,
+  };
 }
 
 /** tsgrad's diagnostics for one module, compiled as the tsc plugin compiles it. */
@@ -89,7 +105,9 @@ function refusalsIn(files: Record<string, string>): Refusal[] {
   });
   const program = createProgram(paths, compilerOptions);
   const diagnostics: ts.Diagnostic[] = [];
-  program.emit(undefined, () => {}, undefined, false, { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] });
+  program.emit(undefined, () => {}, undefined, false, {
+    before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })],
+  });
   return diagnostics.filter((d) => d.source === "tsgrad").map((d) => refusal(d, dir));
 }
 
@@ -100,10 +118,16 @@ function refusalsIn(files: Record<string, string>): Refusal[] {
  */
 function nodeLoad(file: string): void {
   try {
-    execFileSync(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(pathToFileURL(file).href)});`], { cwd: root, stdio: "pipe", encoding: "utf8" });
+    execFileSync(
+      process.execPath,
+      ["--input-type=module", "-e", `await import(${JSON.stringify(pathToFileURL(file).href)});`],
+      { cwd: root, stdio: "pipe", encoding: "utf8" },
+    );
   } catch (e) {
     const stderr = String((e as { stderr?: string }).stderr ?? e);
-    throw new Error(`node cannot load ${file.split("/").slice(-2).join("/")}: ${stderr.split("\n").filter((l) => /Error/.test(l))[0] ?? stderr}`);
+    throw new Error(
+      `node cannot load ${file.split("/").slice(-2).join("/")}: ${stderr.split("\n").filter((l) => /Error/.test(l))[0] ?? stderr}`,
+    );
   }
 }
 
@@ -127,7 +151,9 @@ function strictErrorsOf(files: Record<string, string>): string[] {
     return target;
   });
   const checked = createProgram(out, options);
-  return ts.getPreEmitDiagnostics(checked).map((d) => `${d.file?.fileName.slice(dir.length)}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+  return ts
+    .getPreEmitDiagnostics(checked)
+    .map((d) => `${d.file?.fileName.slice(dir.length)}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
 }
 
 /** A tsgrad diagnostic is an acceptable answer; a module that fails to load or is wrong is not. */
@@ -148,7 +174,26 @@ async function errorOrCorrect(load: () => Promise<M>, check: (m: M) => void): Pr
  * stack back to its size, f_backward(cache, 1) = f_grad, twice the same, linear in dout.
  */
 /** Functions whose last parameter is a trip count or depth: its gradient is 0, finite differences jump. */
-const COUNTS = new Set(["inLoop", "loopInBranch", "reentrant", "f", "up", "upTo", "down", "downTo", "negativeStart", "exprBound", "innerWhile", "callsLooped", "rec", "twoLoops", "invariant", "withContinue", "flags", "stopInFrames"]);
+const COUNTS = new Set([
+  "inLoop",
+  "loopInBranch",
+  "reentrant",
+  "f",
+  "up",
+  "upTo",
+  "down",
+  "downTo",
+  "negativeStart",
+  "exprBound",
+  "innerWhile",
+  "callsLooped",
+  "rec",
+  "twoLoops",
+  "invariant",
+  "withContinue",
+  "flags",
+  "stopInFrames",
+]);
 
 function oracle(m: M, name: string, args: number[]): number[] {
   const counted = COUNTS.has(name) && args.length > 1;
@@ -173,7 +218,11 @@ function check(m: M, name: string, args: number[], expected?: number[], tol = 1e
   const b2 = m[`${name}_backward`](cache, 1);
   expect(b1, `${where}: f_backward(cache, 1) vs f_grad`).toEqual(g);
   expect(b2, `${where}: f_backward run twice`).toEqual(b1);
-  expectClose(m[`${name}_backward`](cache, -2.5), g.map((x: number) => -2.5 * x), 1e-12);
+  expectClose(
+    m[`${name}_backward`](cache, -2.5),
+    g.map((x: number) => -2.5 * x),
+    1e-12,
+  );
   expect(m.__saved.size, `${where}: vjp touched the shared stack`).toBe(stack);
 }
 
@@ -272,8 +321,16 @@ describe("custom derivatives in one module", () => {
     const m = await loaded;
     check(m, "zero", [0.7], [1.5]);
     expect(m.calls.k0).toBe(0); // no argument, so no gradient to ask for
-    for (const p of [[0.3, -1.2, 2], [1.5, 0.4, -0.7]]) check(m, "three", p);
-    for (const p of [[0.3, -1.2], [2, 5]]) check(m, "order", p);
+    for (const p of [
+      [0.3, -1.2, 2],
+      [1.5, 0.4, -0.7],
+    ])
+      check(m, "three", p);
+    for (const p of [
+      [0.3, -1.2],
+      [2, 5],
+    ])
+      check(m, "order", p);
     // Hand: order = (y - 2x) x + (x - 6) → d/dx = y - 4x + 1, d/dy = x.
     expect(m.order_grad(2, 5)).toEqual([5 - 8 + 1, 2]);
     check(m, "inactiveMiddle", [0.8]);
@@ -286,9 +343,21 @@ describe("custom derivatives in one module", () => {
     const m = await loaded;
     check(m, "nested", [0.4]);
     check(m, "nested", [-2]);
-    for (const p of [[0.3, 3], [0.3, 2.5], [0.3, 0], [0.3, -1]]) check(m, "inLoop", p);
+    for (const p of [
+      [0.3, 3],
+      [0.3, 2.5],
+      [0.3, 0],
+      [0.3, -1],
+    ])
+      check(m, "inLoop", p);
     for (const x of [0.7, -0.4]) check(m, "inBranch", [x]);
-    for (const p of [[0.7, 3], [0.7, 0], [-0.4, 2], [-2, 2]]) check(m, "loopInBranch", p);
+    for (const p of [
+      [0.7, 3],
+      [0.7, 0],
+      [-0.4, 2],
+      [-2, 2],
+    ])
+      check(m, "loopInBranch", p);
     for (const x of [1.5, 0.5]) check(m, "ternary", [x]);
     // The user's derivative is really the one called, where the naive formula would overflow.
     const before = m.calls.sp;
@@ -298,7 +367,12 @@ describe("custom derivatives in one module", () => {
 
   it("a derivative that calls another function's gradient (the shared stack, re-entrantly) from inside a frames loop", async () => {
     const m = await loaded;
-    for (const p of [[0.3, 0.8, 3], [0.3, 0.8, 1], [-0.6, 1.1, 4]]) check(m, "reentrant", p, undefined, 1e-5);
+    for (const p of [
+      [0.3, 0.8, 3],
+      [0.3, 0.8, 1],
+      [-0.6, 1.1, 4],
+    ])
+      check(m, "reentrant", p, undefined, 1e-5);
     const before = m.calls.lp;
     m.reentrant_grad(0.3, 0.8, 3);
     expect(m.calls.lp).toBe(before + 3);
@@ -354,7 +428,12 @@ export function f(x: number, n: number): number {
     };
     const { module: m, js } = await project(files, "app/deep/main.ts");
     expect(js.get("app/deep/main.js")).toMatch(/import \{ softplusD, cubeD \} from "\.\.\/\.\.\/lib\/derivs\/d\.js"/);
-    for (const p of [[0.3, 3], [-1.2, 2], [0.3, 0]]) check(m, "f", p);
+    for (const p of [
+      [0.3, 3],
+      [-1.2, 2],
+      [0.3, 0],
+    ])
+      check(m, "f", p);
     expect(strictErrorsOf(files)).toEqual([]);
   });
 
@@ -458,9 +537,13 @@ export function h(spd: number, D: number): number { return softplus(spd) * D; }`
     const found = refusalsIn({ "d.ts": d, "main.ts": caller });
     // Once, though two functions call it.
     expect(found).toEqual([expect.objectContaining({ file: "d.ts", code: 94013, line: 3, column: 10, at: "cubeD" })]);
-    expect(found[0].text).toBe("tsgrad: `cubeD` (the derivative of `cube`) is not exported, but the gradients main.ts generates call it and must import it; export it");
+    expect(found[0].text).toBe(
+      "tsgrad: `cubeD` (the derivative of `cube`) is not exported, but the gradients main.ts generates call it and must import it; export it",
+    );
 
-    const own = await compile(`${d}\nexport { saved as __saved } from "tsgrad";\n/** @differentiable */\nexport function f(x: number): number { return cube(x); }`);
+    const own = await compile(
+      `${d}\nexport { saved as __saved } from "tsgrad";\n/** @differentiable */\nexport function f(x: number): number { return cube(x); }`,
+    );
     check(own.module, "f", [0.7], [3 * 0.49]);
 
     const files = { "d.ts": `${d}\nexport { cubeD as cubeDerivative };`, "main.ts": caller };
@@ -526,9 +609,13 @@ export function h(sqD: number): number { return sq(sqD) * 3; }
 /** @derivative sq */
 const sqD = (x: number, y: number, dy: number): [number] => [2 * x * dy];`;
     const { module: m, js } = await compile(arrow);
-    expect(js).toMatch(/const sqD = \([^]*\n\/\/ `sqD`, for gradients where a local of that name hides it \(generated by tsgrad\)\nconst sqD_2 = sqD;/);
+    expect(js).toMatch(
+      /const sqD = \([^]*\n\/\/ `sqD`, for gradients where a local of that name hides it \(generated by tsgrad\)\nconst sqD_2 = sqD;/,
+    );
     check(m, "h", [0.5], [3]);
-    expect(strictErrorsOf({ "arrow.ts": arrow, "local.ts": src("const cubeD = x + 1; return cube(cubeD);") })).toEqual([]);
+    expect(strictErrorsOf({ "arrow.ts": arrow, "local.ts": src("const cubeD = x + 1; return cube(cubeD);") })).toEqual(
+      [],
+    );
   });
 
   // Fixed: a call leaving a defaulted argument out gave the derivative too few arguments (its `dv`
@@ -543,10 +630,17 @@ export function qD(x: number, yy: number, v: number, dv: number): [number, numbe
 export function o(x: number, k?: number): number { return x * (k ?? 1); }
 /** @derivative o */
 export function oD(x: number, k: number | undefined, v: number, dv: number): [number, number] { return [(k ?? 1) * dv, x * dv]; }`;
-    const found = refusals(`${lib}\n/** @differentiable */\nexport function f(x: number): number { return q(x) * 2; }\n/** @differentiable */\nexport function g(x: number): number { return o(x) * 2; }`);
-    expect(found.map((d) => [d.code, d.line, d.column, d.at])).toEqual([[94013, 10, 47, "q(x)"], [94013, 12, 47, "o(x)"]]);
+    const found = refusals(
+      `${lib}\n/** @differentiable */\nexport function f(x: number): number { return q(x) * 2; }\n/** @differentiable */\nexport function g(x: number): number { return o(x) * 2; }`,
+    );
+    expect(found.map((d) => [d.code, d.line, d.column, d.at])).toEqual([
+      [94013, 10, 47, "q(x)"],
+      [94013, 12, 47, "o(x)"],
+    ]);
     expect(found[0].text).toMatch(/leaves `yy` to a default; pass them all: `q\(x, yy\)`/);
-    const { module: m } = await compile(`${lib}\n/** @differentiable */\nexport function f(x: number, y: number): number { return q(x, y) + o(y, x); }`);
+    const { module: m } = await compile(
+      `${lib}\n/** @differentiable */\nexport function f(x: number, y: number): number { return q(x, y) + o(y, x); }`,
+    );
     check(m, "f", [0.7, 1.3], [1.3 + 1.3, 0.7 + 0.7]);
   });
 
@@ -569,10 +663,17 @@ export function o(x: number, y = 1): number { return x * y; }
 export function oD(x: number, v: number, dv: number): [number] { return [dv]; }
 /** @differentiable */
 export function g(x: number): number { return o(x, 3); }`);
-    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([[94013, 4, "rD"], [94013, 11, "oD"], [94013, 6, "r"], [94013, 13, "o"]]);
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([
+      [94013, 4, "rD"],
+      [94013, 11, "oD"],
+      [94013, 6, "r"],
+      [94013, 13, "o"],
+    ]);
     expect(found[0].text).toMatch(/`r` takes a rest parameter \(`\.\.\.xs: number\[\]`\)/);
     expect(found[1].text).toMatch(/`o` is overloaded, and a derivative is for one list of parameters/);
-    expect(found[2].text).toMatch(/`r` has a @derivative tsgrad cannot use \(`rD`, case_\w+\.ts:4; see the error there\)/);
+    expect(found[2].text).toMatch(
+      /`r` has a @derivative tsgrad cannot use \(`rD`, case_\w+\.ts:4; see the error there\)/,
+    );
   });
 
   // Fixed: a derivative typed to return a number, or a tuple of too few (or too many) gradients,
@@ -594,8 +695,16 @@ export function negD2(a: number, y: number, dy: number): [number, number] { retu
 export function id(a: number): number { return a; }
 /** @derivative id */
 export function idD(a: number, y: number, dy: number): [number?] { return [dy]; }`);
-    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([[94013, 4, "sqD"], [94013, 7, "mulD"], [94013, 10, "negD"], [94013, 12, "negD2"], [94013, 15, "idD"]]);
-    expect(found[0].text).toBe("tsgrad: `sqD` returns `number`; a derivative returns one gradient per argument: declare its return type as `[number]` and return a tuple of that many numbers");
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([
+      [94013, 4, "sqD"],
+      [94013, 7, "mulD"],
+      [94013, 10, "negD"],
+      [94013, 12, "negD2"],
+      [94013, 15, "idD"],
+    ]);
+    expect(found[0].text).toBe(
+      "tsgrad: `sqD` returns `number`; a derivative returns one gradient per argument: declare its return type as `[number]` and return a tuple of that many numbers",
+    );
     expect(found[1].text).toMatch(/`mulD` returns `\[number\]`; .*`\[number, number\]`/);
     expect(found[2].text).toMatch(/`negD` returns `number\[\]`/);
     expect(found[3].text).toMatch(/`negD2` returns `\[number, number\]`; .*`\[number\]`/);
@@ -636,9 +745,14 @@ export function sq(x: number): number { return x * x; }
 export let sqD = (x: number, y: number, dy: number): [number] => [2 * x * dy];
 /** @derivative sq */
 export const notAFunction = 3;`);
-    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([[94013, 4, "sqD"], [94013, 6, "notAFunction"]]);
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([
+      [94013, 4, "sqD"],
+      [94013, 6, "notAFunction"],
+    ]);
     expect(found[0].text).toMatch(/declare `sqD` with `const`/);
-    expect(found[1].text).toMatch(/@derivative goes on a function declaration, or on a `const` holding an arrow function or function expression/);
+    expect(found[1].text).toMatch(
+      /@derivative goes on a function declaration, or on a `const` holding an arrow function or function expression/,
+    );
   });
 
   it("a derivative for a method is TS94013; a method calling a function with a derivative uses it", async () => {
@@ -653,7 +767,9 @@ export function mD2(x: number, y: number, dy: number): [number] { return [2 * dy
 `);
     const ours = diagnostics.filter((d) => d.code === 94013);
     expect(ours.map((d) => d.file!.text.slice(d.start!, d.start! + d.length!))).toEqual(["mD", "mD2"]);
-    expect(ts.flattenDiagnosticMessageText(ours[0].messageText, "\n")).toMatch(/@derivative Model\.m: derivatives of methods are not supported/);
+    expect(ts.flattenDiagnosticMessageText(ours[0].messageText, "\n")).toMatch(
+      /@derivative Model\.m: derivatives of methods are not supported/,
+    );
 
     const { module: m } = await compile(`
 export { saved as __saved } from "tsgrad";
@@ -689,7 +805,9 @@ export function quantD(x: number, k: number, y: number, dy: number): [number, nu
 export function caller(x: number): number { return quant(x, 4) * x; }
 export const direct = (x: number, k: number) => grad(quant)(x, k);
 export const viaVjp = (x: number, k: number) => vjp(quant)(x, k).backward(2);`);
-    expect(js).toMatch(/function quant_grad\(x, k\) \{[^}]*const y = quant\(x, k\);[^}]*const \[dx_y, dk_y\] = quantD\(x, k, y, 1\);/);
+    expect(js).toMatch(
+      /function quant_grad\(x, k\) \{[^}]*const y = quant\(x, k\);[^}]*const \[dx_y, dk_y\] = quantD\(x, k, y, 1\);/,
+    );
     expect(m.direct(0.7, 4)).toEqual([1, 0]); // straight through; the body's gradient would be [0, ...]
     expect(m.seen).toEqual([0.75]);
     expect(m.viaVjp(0.7, 4)).toEqual([2, 0]);
@@ -729,7 +847,11 @@ export function gD(x: number, k: number, y: number, dy: number): [number, number
 export function h(x: number[]): number { return x[0]; }
 /** @derivative h */
 export function hD(x: number[], y: number, dy: number): [number] { return [dy]; }`);
-    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([[94004, 3, "k: number = 2"], [94005, 3, "boolean"], [94004, 7, "x: number[]"]]);
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([
+      [94004, 3, "k: number = 2"],
+      [94005, 3, "boolean"],
+      [94004, 7, "x: number[]"],
+    ]);
     expect(found[2].text).toMatch(/a function with its own derivative takes `number` parameters/);
   });
 
@@ -752,9 +874,13 @@ export function gD2(x: number, y: number, dy: number): [number] { return [valueA
       [94013, 4, "f"],
       [94013, 8, "g"],
     ]);
-    expect(found[0].text).toMatch(/`fD` calls `grad\(f\)`, but the gradient of `f` is `fD` itself: the two would call each other forever/);
+    expect(found[0].text).toMatch(
+      /`fD` calls `grad\(f\)`, but the gradient of `f` is `fD` itself: the two would call each other forever/,
+    );
     expect(found[1].text).toMatch(/`g` already has a derivative, `gD` \(case_\w+\.ts:10\); keep one of the two/);
-    expect(found[2].text).toMatch(/`f` has a @derivative tsgrad cannot use \(`fD`, case_\w+\.ts:6; see the error there\)/);
+    expect(found[2].text).toMatch(
+      /`f` has a @derivative tsgrad cannot use \(`fD`, case_\w+\.ts:6; see the error there\)/,
+    );
   });
 
   it("wrong arity for 0- and 3-parameter targets is TS94013 at the derivative's name", () => {
@@ -766,7 +892,9 @@ export function w(a: number, b: number, c: number): number { return a + b + c; }
 /** @derivative w */
 export function wD(a: number, b: number, c: number, dy: number): [number, number, number] { return [dy, dy, dy]; }
 `);
-    const ours = diagnostics.filter((d) => d.code === 94013).map((d) => d.file!.text.slice(d.start!, d.start! + d.length!));
+    const ours = diagnostics
+      .filter((d) => d.code === 94013)
+      .map((d) => d.file!.text.slice(d.start!, d.start! + d.length!));
     expect(ours).toEqual(["kD", "wD"]);
   });
 });
@@ -821,21 +949,25 @@ describe("stopGradient", () => {
     const hand = (x: number, y: number) => {
       const c: number[] = [];
       let s = x;
-      for (let i = 0; i < 3; i++) c.push(s), (s = s * s + y);
+      for (let i = 0; i < 3; i++) (c.push(s), (s = s * s + y));
       let ds = 1;
       let dy = 0;
-      for (let i = 2; i >= 0; i--) (dy += ds), (ds *= c[i]);
+      for (let i = 2; i >= 0; i--) ((dy += ds), (ds *= c[i]));
       return [ds, dy];
     };
-    for (const p of [[0.7, 0.2], [-0.4, 1.3]]) check(m, "carried", p, hand(p[0], p[1]), 1e-12);
+    for (const p of [
+      [0.7, 0.2],
+      [-0.4, 1.3],
+    ])
+      check(m, "carried", p, hand(p[0], p[1]), 1e-12);
     // t' = const + a t: dt'/dt = a, dt'/da = t.
     const handWhile = (a: number) => {
       const ts: number[] = [];
       let t = a;
-      for (let k = 0; k < 3; k++) ts.push(t), (t = t + a * t);
+      for (let k = 0; k < 3; k++) (ts.push(t), (t = t + a * t));
       let dt = 1;
       let da = 0;
-      for (let k = 2; k >= 0; k--) (da += ts[k] * dt), (dt *= a);
+      for (let k = 2; k >= 0; k--) ((da += ts[k] * dt), (dt *= a));
       return [da + dt];
     };
     check(m, "carriedWhile", [0.6], handWhile(0.6), 1e-12);
@@ -855,7 +987,7 @@ describe("stopGradient", () => {
     const hand = (x: number, n: number) => {
       const ss: number[] = [];
       let s = x;
-      for (let i = 0; i < n; i++) ss.push(s), (s = s + Math.exp(-s) * Math.sin(s) * x);
+      for (let i = 0; i < n; i++) (ss.push(s), (s = s + Math.exp(-s) * Math.sin(s) * x));
       let ds = 1;
       let dx = 0;
       for (let i = ss.length - 1; i >= 0; i--) {
@@ -865,7 +997,12 @@ describe("stopGradient", () => {
       }
       return [dx + ds, 0];
     };
-    for (const p of [[0.5, 3], [0.5, 2.2], [0.5, -3]]) check(m, "stopInFrames", p, hand(p[0], p[1]), 1e-12);
+    for (const p of [
+      [0.5, 3],
+      [0.5, 2.2],
+      [0.5, -3],
+    ])
+      check(m, "stopInFrames", p, hand(p[0], p[1]), 1e-12);
   });
 
   it("the generated code type-checks under --strict", () => {
@@ -1018,13 +1155,44 @@ describe("frames in counting loops", () => {
 
   it("an inner while loop, calls to functions with loops, recursion, two top-level loops around nested ones", async () => {
     const m = await loaded;
-    for (const p of [[0.7, 3], [1.9, 2], [0.7, 0]]) check(m, "innerWhile", p);
-    for (const p of [[0.4, 3], [-0.8, 2.5]]) check(m, "callsLooped", p);
-    for (const p of [[0.4, 2], [1.2, 3]]) check(m, "rec", p);
-    for (const p of [[0.4, 3], [0.4, 1.5], [0.4, 0]]) check(m, "twoLoops", p);
-    for (const p of [[0.1, 3], [-0.5, 4]]) check(m, "invariant", p);
-    for (const p of [[0.6, 5], [0.6, 4.5]]) check(m, "withContinue", p);
-    for (const p of [[0.9, 4], [1.3, 5], [0.2, 3]]) check(m, "flags", p);
+    for (const p of [
+      [0.7, 3],
+      [1.9, 2],
+      [0.7, 0],
+    ])
+      check(m, "innerWhile", p);
+    for (const p of [
+      [0.4, 3],
+      [-0.8, 2.5],
+    ])
+      check(m, "callsLooped", p);
+    for (const p of [
+      [0.4, 2],
+      [1.2, 3],
+    ])
+      check(m, "rec", p);
+    for (const p of [
+      [0.4, 3],
+      [0.4, 1.5],
+      [0.4, 0],
+    ])
+      check(m, "twoLoops", p);
+    for (const p of [
+      [0.1, 3],
+      [-0.5, 4],
+    ])
+      check(m, "invariant", p);
+    for (const p of [
+      [0.6, 5],
+      [0.6, 4.5],
+    ])
+      check(m, "withContinue", p);
+    for (const p of [
+      [0.9, 4],
+      [1.3, 5],
+      [0.2, 3],
+    ])
+      check(m, "flags", p);
   });
 
   it("a large frame grows the stack while other frames are live", async () => {
@@ -1098,7 +1266,11 @@ describe("tsgrad print --report", () => {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "r.ts");
     writeFileSync(file, SAME_MODULE);
-    const out = execFileSync("node", [join(root, "dist", "transformer", "hosts", "cli.js"), "print", file, "--report", "--fn", "inLoop"], { encoding: "utf8", cwd: root });
+    const out = execFileSync(
+      "node",
+      [join(root, "dist", "transformer", "hosts", "cli.js"), "print", file, "--report", "--fn", "inLoop"],
+      { encoding: "utf8", cwd: root },
+    );
     expect(out).toMatch(/^inLoop /);
     expect(out).toContain("for (let i = 0; i < n; i++)");
     // The call's value (read by its derivative) is kept, one per iteration.
@@ -1117,8 +1289,13 @@ describe("tsgrad print --report", () => {
       "src/derivs.ts": `import { softplus } from "./math.js";\n/** @derivative softplus */\nexport function softplusD(x: number, y: number, dy: number): [number] { return [dy / (1 + Math.exp(-x))]; }`,
       "src/main.ts": `import { softplus } from "./math.js";\n/** @differentiable */\nexport function f(x: number): number { return softplus(x) * x; }`,
     };
-    for (const [file, text] of Object.entries(files)) mkdirSync(dirname(join(dir, file)), { recursive: true }), writeFileSync(join(dir, file), text);
-    const print = (cwd: string) => spawnSync(process.execPath, [join(root, "dist", "transformer", "hosts", "cli.js"), "print", "src/main.ts"], { encoding: "utf8", cwd });
+    for (const [file, text] of Object.entries(files))
+      (mkdirSync(dirname(join(dir, file)), { recursive: true }), writeFileSync(join(dir, file), text));
+    const print = (cwd: string) =>
+      spawnSync(process.execPath, [join(root, "dist", "transformer", "hosts", "cli.js"), "print", "src/main.ts"], {
+        encoding: "utf8",
+        cwd,
+      });
 
     // Outside any project (the repository's tsconfig does not include .tsgrad-tmp): softplus has
     // no derivative in the program, and no gradient of its own.
@@ -1126,7 +1303,10 @@ describe("tsgrad print --report", () => {
     expect(alone.status).toBe(1);
     expect(alone.stderr).toMatch(/src\/main\.ts\(3,47\): error TS94006: .*softplus/);
 
-    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", strict: true, noEmit: true }, include: ["src"] }));
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { module: "nodenext", strict: true, noEmit: true }, include: ["src"] }),
+    );
     const inProject = print(dir);
     expect(inProject.stderr).toBe("");
     expect(inProject.status).toBe(0);

@@ -33,7 +33,10 @@ export function loss(w: number, b: number): number {
     );
     expect(js).toMatch(/import \{[^}]*softplusDerivative[^}]*\} from "\.\/lib\.js"/);
     expect(js).toContain("softplusDerivative(");
-    for (const args of [[0.3, -0.2], [2, 1]]) {
+    for (const args of [
+      [0.3, -0.2],
+      [2, 1],
+    ]) {
       expectClose(m.loss_grad(...args), numericGradient(m.loss, args));
       const { cache } = m.loss_forward(...args);
       expect(m.loss_backward(cache, 1)).toEqual(m.loss_grad(...args));
@@ -72,7 +75,9 @@ export function lost(x: number, y: number, dy: number): [number] { return [dy]; 
 `);
     const ours = diagnostics.filter((d) => d.code === 94013);
     expect(ours.map((d) => d.file!.text.slice(d.start!, d.start! + d.length!))).toEqual(["gDerivative", "lost"]);
-    expect(String(ours[0].messageText)).toMatch(/its 2 argument\(s\), its value and the gradient on its value \(4 parameters\)/);
+    expect(String(ours[0].messageText)).toMatch(
+      /its 2 argument\(s\), its value and the gradient on its value \(4 parameters\)/,
+    );
     expect(String(ours[1].messageText)).toMatch(/no function named `nowhere`/);
   });
 });
@@ -111,7 +116,11 @@ export function f(w: number, b: number): number { return softplus(w * b) + b; }`
       "main.ts",
     );
     expect(js).toContain(`import { softplusDerivative } from "./lib.js";`);
-    for (const args of [[0.3, -0.2], [2, 1]]) expectClose(m.f_grad(...args), numericGradient(m.f, args));
+    for (const args of [
+      [0.3, -0.2],
+      [2, 1],
+    ])
+      expectClose(m.f_grad(...args), numericGradient(m.f, args));
     expect(m.f_grad(1, 800)).toEqual([800, 2]); // sigmoid(800) = 1, where exp(800) / (1 + exp(800)) is NaN
   });
 
@@ -146,7 +155,12 @@ export function g(x: number, y: number): number {
       expectClose(m.f_grad(x), numericGradient(m.f, [x]));
       expect(m.f_backward(m.f_forward(x).cache, 2)).toEqual([2 * m.f_grad(x)[0]]);
     }
-    for (const args of [[0.5, 0.3], [0.2, 0.9], [1.5, 0.4], [-0.7, 1.1]]) {
+    for (const args of [
+      [0.5, 0.3],
+      [0.2, 0.9],
+      [1.5, 0.4],
+      [-0.7, 1.1],
+    ]) {
       expectClose(m.g_grad(...args), numericGradient(m.g, args));
       expect(m.g_backward(m.g_forward(...args).cache, 1)).toEqual(m.g_grad(...args));
     }

@@ -32,7 +32,13 @@ const plain = (v: any): any =>
 
 /** Every number of a gradient, in order (for closeness checks). */
 const numbersOf = (v: any): number[] =>
-  typeof v === "number" ? [v] : v instanceof Float64Array || v instanceof Int32Array || Array.isArray(v) ? Array.from(v as ArrayLike<any>).flatMap(numbersOf) : v && typeof v === "object" ? Object.values(v).flatMap(numbersOf) : [];
+  typeof v === "number"
+    ? [v]
+    : v instanceof Float64Array || v instanceof Int32Array || Array.isArray(v)
+      ? Array.from(v as ArrayLike<any>).flatMap(numbersOf)
+      : v && typeof v === "object"
+        ? Object.values(v).flatMap(numbersOf)
+        : [];
 
 function expectClose(a: any, b: any, tol = 1e-12): void {
   expect(JSON.stringify(Object.keys(plain(a) ?? {}))).toBe(JSON.stringify(Object.keys(plain(b) ?? {})));
@@ -49,8 +55,11 @@ function expectClose(a: any, b: any, tol = 1e-12): void {
 function fd(f: (...a: any[]) => any, args: any[], g: any[], tol = 1e-6, skip: string[] = []): void {
   const r = runtime.checkGradient(f, args, g, { h: 1e-6, tolerance: tol });
   // |a - n| / max(1, |a| + |n|): a zero gradient against finite-difference noise passes.
-  const off = (e: any) => !(Math.abs(e.analytic - e.numeric) / Math.max(1, Math.abs(e.analytic) + Math.abs(e.numeric)) <= tol);
-  const bad = r.entries.filter((e: any) => off(e) && !skip.includes(e.path)).map((e: any) => `${e.path}: ${e.analytic} vs ${e.numeric}`);
+  const off = (e: any) =>
+    !(Math.abs(e.analytic - e.numeric) / Math.max(1, Math.abs(e.analytic) + Math.abs(e.numeric)) <= tol);
+  const bad = r.entries
+    .filter((e: any) => off(e) && !skip.includes(e.path))
+    .map((e: any) => `${e.path}: ${e.analytic} vs ${e.numeric}`);
   expect(bad, "entries off finite differences").toEqual([]);
   expect(r.entries.length).toBeGreaterThan(0);
 }
@@ -60,7 +69,13 @@ function fd(f: (...a: any[]) => any, args: any[], g: any[], tol = 1e-6, skip: st
  * checked against finite differences) picked at `wrt`, the runtime's grad(f, { wrt }) (f only known
  * at run time), valueAndGrad(f, { wrt }) and vjp's backward(1) picked.
  */
-function agree(f: (...a: any[]) => number, special: (...a: any[]) => any[], wrt: number[], args: any[], opts: { skip?: string[]; tol?: number } = {}): any[] {
+function agree(
+  f: (...a: any[]) => number,
+  special: (...a: any[]) => any[],
+  wrt: number[],
+  args: any[],
+  opts: { skip?: string[]; tol?: number } = {},
+): any[] {
   const full = runtime.grad(f)(...args);
   fd(f, args, full, opts.tol ?? 1e-6, opts.skip);
   const got = special(...args);
@@ -69,8 +84,13 @@ function agree(f: (...a: any[]) => number, special: (...a: any[]) => any[], wrt:
   expectClose(got, picked);
   expectClose(runtime.grad(f, { wrt: [...wrt] })(...args), picked);
   expectClose(runtime.valueAndGrad(f, { wrt: [...wrt] })(...args).grad, picked);
-  const back = runtime.vjp(f)(...args).backward(1);
-  expectClose(wrt.map((i) => back[i]), picked);
+  const back = runtime
+    .vjp(f)(...args)
+    .backward(1);
+  expectClose(
+    wrt.map((i) => back[i]),
+    picked,
+  );
   return got;
 }
 
@@ -89,7 +109,9 @@ function tsgradErrors(source: string): { code: number; text: string; message: st
 
 /** Generated code as `tsgrad gen` writes it, compiled again with plain tsc --strict: its errors. */
 function strictErrors(source: string, name: string): string[] {
-  return genStrictErrors(source, join("features-adversarial", name)).map((e) => `TS${e.code} ${e.text.replace(/\n/g, " ")} | ${e.line}`);
+  return genStrictErrors(source, join("features-adversarial", name)).map(
+    (e) => `TS${e.code} ${e.text.replace(/\n/g, " ")} | ${e.line}`,
+  );
 }
 
 /** The body of a generated function in compiled JS, up to its closing brace at column 0. */
@@ -307,7 +329,8 @@ describe("1. static wrt", () => {
   });
 
   it("lists not written as literals of valid indices fall back to the runtime: variable, duplicates, out of range, negative, fraction, empty, a non-literal element", () => {
-    for (const name of ["fVariable", "fDuplicate", "fEmpty", "fNonLiteral"]) expect(js).toMatch(new RegExp(`const ${name} = grad\\(f, `));
+    for (const name of ["fVariable", "fDuplicate", "fEmpty", "fNonLiteral"])
+      expect(js).toMatch(new RegExp(`const ${name} = grad\\(f, `));
     const args = [0.3, 0.7, -0.4];
     const full = m.f_grad(...args);
     expectClose(m.fVariable(...args), [full[0]]);
@@ -397,7 +420,12 @@ describe("1. static wrt", () => {
   });
 
   it("matrix operations: weights, inputs and the number each alone; gradInto refills the weights' matrices", () => {
-    const M = (r: number, c: number, s: number) => runtime.matrix(r, c, Float64Array.from({ length: r * c }, (_, i) => Math.sin(s * 7.1 + i * 1.3)));
+    const M = (r: number, c: number, s: number) =>
+      runtime.matrix(
+        r,
+        c,
+        Float64Array.from({ length: r * c }, (_, i) => Math.sin(s * 7.1 + i * 1.3)),
+      );
     const args = () => [M(2, 4, 1), M(1, 4, 2), M(5, 2, 3), Int32Array.of(0, 1, 3, 2, 1), 0.1];
     agree(m.net, m.netW, [0, 1], args());
     agree(m.net, m.netX, [2], args());
@@ -712,7 +740,13 @@ function inner(seed: any, out: any): number {
 
 /** A deep copy of plain objects, arrays and Float64Arrays (to see whether backward wrote into a seed). */
 const deepCopy = (v: any): any =>
-  v instanceof Float64Array ? v.slice() : Array.isArray(v) ? v.map(deepCopy) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepCopy(x)])) : v;
+  v instanceof Float64Array
+    ? v.slice()
+    : Array.isArray(v)
+      ? v.map(deepCopy)
+      : v && typeof v === "object"
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepCopy(x)]))
+        : v;
 
 /**
  * vjp of a function returning an object, against finite differences of <seed, f(args)>; the seed
@@ -734,7 +768,8 @@ function checkObjectVjp(f: (...a: any[]) => any, args: any[], seed: any, opts: {
   const visit = (holder: any, key: any) => {
     const v = holder[key];
     if (typeof v === "number") slots.push({ set: (x) => (holder[key] = x) });
-    else if (v instanceof Float64Array || Array.isArray(v)) for (let i = 0; i < v.length; i++) slots.push({ set: (x) => (v[i] = x) });
+    else if (v instanceof Float64Array || Array.isArray(v))
+      for (let i = 0; i < v.length; i++) slots.push({ set: (x) => (v[i] = x) });
     else for (const k of Object.keys(v)) visit(v, k);
   };
   for (const k of Object.keys(out.value)) {
@@ -769,7 +804,10 @@ describe("2. functions returning objects", () => {
       const [dv, ds, dk] = checkObjectVjp(m.mixed, [v, 1.5, k], seed);
       // Hand: mean, twice, again are m = Σv / n; kk = k m (k > 0) or m - k; sq_i = s v_i²; s = s.
       const dm = 0.3 - 0.7 + 1.1 + (k > 0 ? k : 1) * 0.9;
-      expectClose(dv, [1, 0.5, -1].map((c, i) => dm / 3 + 2 * 1.5 * c * v[i]));
+      expectClose(
+        dv,
+        [1, 0.5, -1].map((c, i) => dm / 3 + 2 * 1.5 * c * v[i]),
+      );
       expect(ds).toBeCloseTo(1 + 0.5 * 4 - 12.25 + 2, 12);
       expect(dk).toBeCloseTo(k > 0 ? (2.5 / 3) * 0.9 : -0.9, 12);
     }
@@ -820,7 +858,11 @@ describe("2. functions returning objects", () => {
 
   it("a loop that saves values, calls of another differentiable function; matrix operations and rows as a field", () => {
     const before = runtime.saved.size;
-    checkObjectVjp(m.savedObj, [Float64Array.of(0.3, -0.5, 0.8), 0.7], { s: 0.5, h: Float64Array.of(1, -2, 0.3), t: 2 });
+    checkObjectVjp(m.savedObj, [Float64Array.of(0.3, -0.5, 0.8), 0.7], {
+      s: 0.5,
+      h: Float64Array.of(1, -2, 0.3),
+      t: 2,
+    });
     const A = runtime.matrix(2, 3, Float64Array.of(0.1, 0.2, 0.3, -0.4, 0.5, -0.6));
     const B = runtime.matrix(3, 2, Float64Array.of(0.3, -0.1, 0.2, 0.6, -0.5, 0.4));
     checkObjectVjp(m.matObj, [A, B], { loss: 1, n: 5, r: 2 });
@@ -875,7 +917,10 @@ export function accum(v: number[], x: number): { b: Float64Array; s: number; a: 
     const seed = { b: Float64Array.of(2, -1), s: 0.5, a: [1, 2, 3] };
     const [dv, dx] = checkObjectVjp(a.accum, [[0.4, -0.9, 1.3], 0.8], seed);
     // b0 = x Σv, b1 = -Σv², s = x², a_i = v_i + 1.
-    expectClose(dv, [0.4, -0.9, 1.3].map((vi, i) => 2 * 0.8 + 2 * vi + seed.a[i]));
+    expectClose(
+      dv,
+      [0.4, -0.9, 1.3].map((vi, i) => 2 * 0.8 + 2 * vi + seed.a[i]),
+    );
     expect(dx).toBeCloseTo(2 * (0.4 - 0.9 + 1.3) + 0.5 * 2 * 0.8, 12);
   });
 
@@ -941,22 +986,76 @@ export const g = (x: number): { a: number; b: number } => ({ a: x * 2, b: x * x 
 
 describe("2b. functions returning objects: refusals at the node", () => {
   const refusals = [
-    ["inBranch", "{ a: number }", "if (x > 0) return { a: x };\n  return { a: 2 * x };", "return { a: x };", /one `return` at the end/],
-    ["earlyThenObject", "{ a: number }", "if (x > 0) return { a: x };\n  const b = x * x;\n  return { a: b };", "return { a: x };", /one `return` at the end/],
-    ["inLoop", "{ a: number }", "for (let i = 0; i < 2; i++) { if (x > i) return { a: x }; }\n  return { a: 0 };", "return { a: x };", /one `return` at the end/],
+    [
+      "inBranch",
+      "{ a: number }",
+      "if (x > 0) return { a: x };\n  return { a: 2 * x };",
+      "return { a: x };",
+      /one `return` at the end/,
+    ],
+    [
+      "earlyThenObject",
+      "{ a: number }",
+      "if (x > 0) return { a: x };\n  const b = x * x;\n  return { a: b };",
+      "return { a: x };",
+      /one `return` at the end/,
+    ],
+    [
+      "inLoop",
+      "{ a: number }",
+      "for (let i = 0; i < 2; i++) { if (x > i) return { a: x }; }\n  return { a: 0 };",
+      "return { a: x };",
+      /one `return` at the end/,
+    ],
     ["paramArray", "{ a: Float64Array }", "return { a: v };", "v", /can only be indexed/],
     ["paramAlias", "{ a: Float64Array }", "const w = v;\n  return { a: w };", "w", /can only be indexed/],
-    ["nested", "{ a: { b: number } }", "return { a: { b: x } };", "{ a: { b: number } }", /must return `number`, an array it creates/],
-    ["spread", "{ a: number; b: number }", "return { ...{ a: x }, b: x };", "...{ a: x }", /no spreads, methods or computed keys/],
-    ["method", "{ a: number; m(): number }", "return { a: x, m() { return 1; } };", "m() { return 1; }", /no spreads, methods or computed keys/],
-    ["getter", "{ a: number; readonly g: number }", "return { a: x, get g() { return 1; } };", "get g() { return 1; }", /no spreads, methods or computed keys/],
+    [
+      "nested",
+      "{ a: { b: number } }",
+      "return { a: { b: x } };",
+      "{ a: { b: number } }",
+      /must return `number`, an array it creates/,
+    ],
+    [
+      "spread",
+      "{ a: number; b: number }",
+      "return { ...{ a: x }, b: x };",
+      "...{ a: x }",
+      /no spreads, methods or computed keys/,
+    ],
+    [
+      "method",
+      "{ a: number; m(): number }",
+      "return { a: x, m() { return 1; } };",
+      "m() { return 1; }",
+      /no spreads, methods or computed keys/,
+    ],
+    [
+      "getter",
+      "{ a: number; readonly g: number }",
+      "return { a: x, get g() { return 1; } };",
+      "get g() { return 1; }",
+      /no spreads, methods or computed keys/,
+    ],
     ["quoted", "{ 'a-b': number }", "return { 'a-b': x };", "'a-b': x", /no spreads, methods or computed keys/],
     ["numeric", "{ 0: number }", "return { 0: x };", "0: x", /no spreads, methods or computed keys/],
     ["arrayLiteral", "{ a: number[] }", "return { a: [x, x] };", "[x, x]", /array literals/],
     ["localObject", "{ a: number }", "const o = { a: x };\n  return o;", "{ a: x }", /objects are not supported/],
     ["stringField", "{ a: number; b: string }", "return { a: x, b: 'hi' };", "{ a: number; b: string }", /must return/],
-    ["booleanField", "{ a: number; b: boolean }", "return { a: x, b: x > 0 };", "{ a: number; b: boolean }", /must return/],
-    ["union", "{ a: number } | number", "if (x > 0) return 3;\n  return { a: x };", "{ a: number } | number", /must return/],
+    [
+      "booleanField",
+      "{ a: number; b: boolean }",
+      "return { a: x, b: x > 0 };",
+      "{ a: number; b: boolean }",
+      /must return/,
+    ],
+    [
+      "union",
+      "{ a: number } | number",
+      "if (x > 0) return 3;\n  return { a: x };",
+      "{ a: number } | number",
+      /must return/,
+    ],
     ["closureField", "{ a: number; f: () => number }", "return { a: x, f: () => x };", "() => x", /closures/],
     ["empty", "{}", "return {};", "{}", /must return/],
   ] as const;
@@ -1196,10 +1295,16 @@ export function writePast(a: Float64Array): number {
     const at = (text: string) => errors.find((e) => e.text === text);
     // h[i + 1] (h of a.length numbers, under i < a.length) is not proved from the bound's array
     // text: accepted, as the README says only what the bounds prove is refused.
-    expect(errors.map((e) => e.text).sort()).toEqual(["a[-1]", "a[i + 1]", "a[i - 1]", "a[i]", "p.w[i + 2]", "t[3]"].sort());
-    expect(at("a[i + 1]")!.message).toMatch(/`a\[i \+ 1\]` reads a\.length in the loop's last iteration, past the end of `a`/);
+    expect(errors.map((e) => e.text).sort()).toEqual(
+      ["a[-1]", "a[i + 1]", "a[i - 1]", "a[i]", "p.w[i + 2]", "t[3]"].sort(),
+    );
+    expect(at("a[i + 1]")!.message).toMatch(
+      /`a\[i \+ 1\]` reads a\.length in the loop's last iteration, past the end of `a`/,
+    );
     expect(at("a[i]")!.message).toMatch(/reads a\.length in the loop's last iteration/);
-    expect(at("a[i - 1]")!.message).toMatch(/reads index -1 in the loop's first iteration, before the start of `a`; it would read `undefined` \(start the loop at 1\)/);
+    expect(at("a[i - 1]")!.message).toMatch(
+      /reads index -1 in the loop's first iteration, before the start of `a`; it would read `undefined` \(start the loop at 1\)/,
+    );
     expect(at("t[3]")!.message).toMatch(/past the end of `t`, which has 3 element\(s\)/);
     expect(at("a[-1]")!.message).toMatch(/index -1, which no array has/);
     expect(at("p.w[i + 2]")!.message).toMatch(/reads p\.w\.length in the loop's last iteration/);
@@ -1475,8 +1580,13 @@ describe("4. the matrix pool and gradient sharing", () => {
 
   /** A seeded matrix of the given shape with entries in [-1, 1) (times `s`). */
   const rand = (rows: number, cols: number, seed: number, s = 0.8) =>
-    runtime.matrix(rows, cols, Float64Array.from({ length: rows * cols }, (_, i) => Math.sin(seed * 91.7 + i * 12.9898) * s));
-  const vec = (n: number, seed: number) => Float64Array.from({ length: n }, (_, i) => Math.cos(seed * 3.1 + i * 1.7) * 0.7);
+    runtime.matrix(
+      rows,
+      cols,
+      Float64Array.from({ length: rows * cols }, (_, i) => Math.sin(seed * 91.7 + i * 12.9898) * s),
+    );
+  const vec = (n: number, seed: number) =>
+    Float64Array.from({ length: n }, (_, i) => Math.cos(seed * 3.1 + i * 1.7) * 0.7);
 
   const cases: Record<string, () => any[]> = {
     fanOut: () => [rand(3, 2, 1), rand(2, 4, 2), rand(1, 4, 3), rand(1, 4, 4)],
@@ -1502,7 +1612,13 @@ describe("4. the matrix pool and gradient sharing", () => {
   };
   /** The matrices and arrays of a gradient (to check none belongs to the pool). */
   const numbersHolders = (g: any): object[] =>
-    g && typeof g === "object" ? (g.data instanceof Float64Array ? [g] : g instanceof Float64Array ? [g] : Object.values(g).flatMap(numbersHolders)) : [];
+    g && typeof g === "object"
+      ? g.data instanceof Float64Array
+        ? [g]
+        : g instanceof Float64Array
+          ? [g]
+          : Object.values(g).flatMap(numbersHolders)
+      : [];
 
   for (const name of Object.keys(cases)) {
     it(`${name}: f_grad against finite differences and vjp; gradInto the same, in place, call after call`, () => {
@@ -1512,7 +1628,13 @@ describe("4. the matrix pool and gradient sharing", () => {
       const g = call(m[`${name}_grad`], ...args);
       expect(watch.taken, "f_grad took nothing from the pool").toBeGreaterThan(before);
       fd(f, args, g);
-      expectClose(runtime.vjp(f)(...args).backward(1), g, 1e-12);
+      expectClose(
+        runtime
+          .vjp(f)(...args)
+          .backward(1),
+        g,
+        1e-12,
+      );
       // Again and again: the pool's buffers come back dirty, the values must not change.
       for (let i = 0; i < 3; i++) expectClose(call(m[`${name}_grad`], ...args), g, 0);
       const grads = call(m[`${name}_grad`], ...cases[name]().map((a) => (typeof a === "number" ? a * 0.5 : a)));
@@ -1541,16 +1663,32 @@ describe("4. the matrix pool and gradient sharing", () => {
   it("two shapes in turn: the pool keeps buffers by shape", () => {
     const small = cases.fanOut();
     const big = [rand(5, 3, 31), rand(3, 2, 32), rand(1, 2, 33), rand(1, 2, 34)];
-    const gSmall = runtime.vjp(m.fanOut)(...small).backward(1);
-    const gBig = runtime.vjp(m.fanOut)(...big).backward(1);
+    const gSmall = runtime
+      .vjp(m.fanOut)(...small)
+      .backward(1);
+    const gBig = runtime
+      .vjp(m.fanOut)(...big)
+      .backward(1);
     for (let i = 0; i < 3; i++) {
       expectClose(call(m.fanOut_grad, ...small), gSmall, 1e-12);
       expectClose(call(m.fanOut_grad, ...big), gBig, 1e-12);
     }
     // Transposed shapes of lse: A 4×3 · B 3×4 after A 3×4 · B 4×5.
     const other = [rand(4, 3, 35), rand(3, 4, 36)];
-    expectClose(call(m.lse_grad, ...other), runtime.vjp(m.lse)(...other).backward(1), 1e-12);
-    expectClose(call(m.lse_grad, ...cases.lse()), runtime.vjp(m.lse)(...cases.lse()).backward(1), 1e-12);
+    expectClose(
+      call(m.lse_grad, ...other),
+      runtime
+        .vjp(m.lse)(...other)
+        .backward(1),
+      1e-12,
+    );
+    expectClose(
+      call(m.lse_grad, ...cases.lse()),
+      runtime
+        .vjp(m.lse)(...cases.lse())
+        .backward(1),
+      1e-12,
+    );
   });
 
   it("interleaved gradients of different functions: earlier results are not overwritten by later calls", () => {
@@ -1576,7 +1714,9 @@ describe("4. the matrix pool and gradient sharing", () => {
     const args = cases.fanOut();
     const full = call(m.fanOut_grad, ...args);
     expectClose(call(m.fanOutW, ...args), [full[1]], 0);
-    const grads = call(m.fanOutW, ...cases.twoBias().slice(0, 2), ...args.slice(2)).concat([runtime.zerosLike(args[2])]);
+    const grads = call(m.fanOutW, ...cases.twoBias().slice(0, 2), ...args.slice(2)).concat([
+      runtime.zerosLike(args[2]),
+    ]);
     const [W, b] = grads;
     for (let i = 0; i < 3; i++) {
       call(m.fanOutIntoWB, grads, ...args);
@@ -1592,7 +1732,13 @@ describe("4. the matrix pool and gradient sharing", () => {
     watch.out.clear(); // what the failed call took is lost to the pool (garbage), not handed out again
     expect(watch.errors).toEqual([]);
     const args = [X, W, b1, b2];
-    expectClose(call(m.fanOut_grad, ...args), runtime.vjp(m.fanOut)(...args).backward(1), 1e-12);
+    expectClose(
+      call(m.fanOut_grad, ...args),
+      runtime
+        .vjp(m.fanOut)(...args)
+        .backward(1),
+      1e-12,
+    );
   });
 
   it("the pool does not grow across repeated calls once warm", () => {

@@ -58,7 +58,11 @@ describe("grad(f, { checkFinite: true })", async () => {
   const file = /case_\w+\.ts/;
 
   it("returns f_grad's numbers exactly where every gradient is finite", () => {
-    for (const [x, y] of [[3, -4], [0.5, 2], [-1e-3, 7]]) {
+    for (const [x, y] of [
+      [3, -4],
+      [0.5, 2],
+      [-1e-3, 7],
+    ]) {
       expect(m.checkedRadius(x, y)).toEqual(m.radius_grad(x, y));
       expect(m.checkedRadiusY(x, y)).toEqual([m.radius_grad(x, y)[1]]);
       expect(m.valueAndCheckedRadius(x, y)).toEqual({ value: m.radius(x, y), grad: m.radius_grad(x, y) });
@@ -73,7 +77,9 @@ describe("grad(f, { checkFinite: true })", async () => {
     const e = thrown(() => m.checkedRadius(0, 0));
     expect(e).toMatchObject({ fn: "radius", gradient: "ds", value: Infinity, line: "const r = Math.sqrt(s);" });
     expect(e.at).toMatch(new RegExp(`^${file.source}:5$`));
-    expect(e.message).toMatch(/^tsgrad: checkFinite: ds is Infinity in the backward pass of radius, at case_\w+\.ts:5: the gradient through `const r = Math\.sqrt\(s\);` \(the first NaN or Infinity of this backward pass\)$/);
+    expect(e.message).toMatch(
+      /^tsgrad: checkFinite: ds is Infinity in the backward pass of radius, at case_\w+\.ts:5: the gradient through `const r = Math\.sqrt\(s\);` \(the first NaN or Infinity of this backward pass\)$/,
+    );
     expect(thrown(() => m.valueAndCheckedRadius(0, 0)).gradient).toBe("ds");
   });
 
@@ -92,7 +98,8 @@ describe("grad(f, { checkFinite: true })", async () => {
   });
 
   it("f_grad itself has no checks, and a function no checkFinite call names gets no f_gradChecked", () => {
-    const body = (name: string) => js.slice(js.indexOf(`export function ${name}(`), js.indexOf("\n}\n", js.indexOf(`export function ${name}(`)));
+    const body = (name: string) =>
+      js.slice(js.indexOf(`export function ${name}(`), js.indexOf("\n}\n", js.indexOf(`export function ${name}(`)));
     expect(body("radius_grad")).not.toContain("checkFinite");
     expect(body("radius_gradChecked")).toContain('checkFinite("radius", "ds", ds, ');
     expect(js).not.toContain("plain_gradChecked");
@@ -107,10 +114,14 @@ describe("grad(f, { checkFinite: true })", async () => {
 
 describe('the plugin option { "checkFinite": true }', () => {
   it("gives every function f_gradChecked", () => {
-    const { sourceFile } = compileToJs(`/** @differentiable */\nexport function f(x: number): number { return Math.log(x); }\n`);
+    const { sourceFile } = compileToJs(
+      `/** @differentiable */\nexport function f(x: number): number { return Math.log(x); }\n`,
+    );
     const program = createProgram([sourceFile], compilerOptions);
     let js = "";
-    program.emit(undefined, (_, text) => (js = text), undefined, false, { before: [tsgradTransformer(program, { checkFinite: true })] });
+    program.emit(undefined, (_, text) => (js = text), undefined, false, {
+      before: [tsgradTransformer(program, { checkFinite: true })],
+    });
     expect(js).toContain("export function f_gradChecked(x)");
     expect(js).toMatch(/registerGradient\(f, \{ grad: f_grad, gradInto: f_gradInto, gradChecked: f_gradChecked,/);
   });

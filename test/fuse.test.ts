@@ -22,33 +22,53 @@ import {
 
 /** Entries that are small integers (products and sums exact, some exactly 0), seeded. */
 function ints(rows: number, cols: number, seed: number): Matrix {
-  return matrix(rows, cols, Float64Array.from({ length: rows * cols }, (_, i) => Math.round(3 * Math.sin(seed * 7.1 + i * 1.7))));
+  return matrix(
+    rows,
+    cols,
+    Float64Array.from({ length: rows * cols }, (_, i) => Math.round(3 * Math.sin(seed * 7.1 + i * 1.7))),
+  );
 }
 
 function rand(rows: number, cols: number, seed: number, scale = 1): Matrix {
-  return matrix(rows, cols, Float64Array.from({ length: rows * cols }, (_, i) => Math.sin(seed * 91.7 + i * 12.9898) * scale));
+  return matrix(
+    rows,
+    cols,
+    Float64Array.from({ length: rows * cols }, (_, i) => Math.sin(seed * 91.7 + i * 12.9898) * scale),
+  );
 }
 
 /** Bit for bit, NaN equal to NaN, 0 apart from -0. */
 function expectSameBits(a: Matrix, b: Matrix): void {
   expect([a.rows, a.cols]).toEqual([b.rows, b.cols]);
-  for (let i = 0; i < a.data.length; i++) if (!Object.is(a.data[i], b.data[i])) throw new Error(`entry ${i}: ${a.data[i]} vs ${b.data[i]}`);
+  for (let i = 0; i < a.data.length; i++)
+    if (!Object.is(a.data[i], b.data[i])) throw new Error(`entry ${i}: ${a.data[i]} vs ${b.data[i]}`);
 }
 
 // narrow (a dot product per entry, B under 16 columns) and wide (row by row) products
-const SHAPES: [number, number, number][] = [[1, 1, 1], [5, 3, 2], [300, 2, 100], [7, 20, 17], [4, 16, 16], [6, 1, 15]];
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [5, 3, 2],
+  [300, 2, 100],
+  [7, 20, 17],
+  [4, 16, 16],
+  [6, 1, 15],
+];
 
 describe("fused kernels give the unfused ops' numbers", () => {
   it.each(SHAPES)("affineInto and affineReluInto: %i×%i by %i columns, integer and real entries", (m, k, n) => {
     for (const make of [ints, rand]) {
-      const A = make(m, k, 1), B = make(k, n, 2), b = make(1, n, 3);
+      const A = make(m, k, 1),
+        B = make(k, n, 2),
+        b = make(1, n, 3);
       expectSameBits(affineInto(matrix(m, n), A, B, b), addBias(matmul(A, B), b));
       expectSameBits(affineReluInto(matrix(m, n), A, B, b), relu(addBias(matmul(A, B), b)));
     }
   });
 
   it("ReLU's convention at 0 and NaN: max(0, 0) = 0, NaN stays NaN", () => {
-    const A = matrix(2, 2, [1, -1, NaN, 0]), B = matrix(2, 1, [1, 1]), b = matrix(1, 1, [0]);
+    const A = matrix(2, 2, [1, -1, NaN, 0]),
+      B = matrix(2, 1, [1, 1]),
+      b = matrix(1, 1, [0]);
     const out = affineReluInto(matrix(2, 1), A, B, b);
     expect(Object.is(out.data[0], 0)).toBe(true);
     expect(out.data[1]).toBeNaN();
@@ -57,11 +77,14 @@ describe("fused kernels give the unfused ops' numbers", () => {
 
   it.each(SHAPES)("addMatmulNTRelu: %i×%i times (%i×k)ᵀ, into a buffer already holding numbers", (m, k, n) => {
     for (const make of [ints, rand]) {
-      const X = make(m, k, 4), Y = make(n, k, 5), y = relu(make(m, n, 6));
+      const X = make(m, k, 4),
+        Y = make(n, k, 5),
+        y = relu(make(m, n, 6));
       const start = make(m, n, 7);
       const fused = matrix(m, n, start.data.slice());
       addMatmulNTRelu(fused, X, Y, y);
-      const t = zerosLike(y), unfused = matrix(m, n, start.data.slice());
+      const t = zerosLike(y),
+        unfused = matrix(m, n, start.data.slice());
       addMatmulNT(t, X, Y);
       addReluGrad(unfused, t, y);
       expectSameBits(fused, unfused);
@@ -69,16 +92,24 @@ describe("fused kernels give the unfused ops' numbers", () => {
   });
 
   it("addMatmulNTRelu skips entries where the ReLU was off, even where the product is not finite", () => {
-    const X = matrix(1, 1, [Infinity]), Y = matrix(2, 1, [0, 1]), y = matrix(1, 2, [0, 1]);
+    const X = matrix(1, 1, [Infinity]),
+      Y = matrix(2, 1, [0, 1]),
+      y = matrix(1, 2, [0, 1]);
     const dst = zerosLike(y);
     addMatmulNTRelu(dst, X, Y, y);
     expect(Array.from(dst.data)).toEqual([0, Infinity]);
   });
 
   it("shape errors name both shapes; an output sharing memory with an input is refused", () => {
-    const A = rand(3, 2, 1), B = rand(2, 4, 2), b = rand(1, 4, 3);
-    expect(() => affineInto(matrix(3, 4), A, rand(3, 4, 2), b)).toThrow("affineInto: cannot multiply 3×2 by 3×4 (inner sizes 2 and 3 differ)");
-    expect(() => affineReluInto(matrix(3, 4), A, B, rand(1, 3, 3))).toThrow("cannot broadcast a 1×3 bias over the rows of 3×4");
+    const A = rand(3, 2, 1),
+      B = rand(2, 4, 2),
+      b = rand(1, 4, 3);
+    expect(() => affineInto(matrix(3, 4), A, rand(3, 4, 2), b)).toThrow(
+      "affineInto: cannot multiply 3×2 by 3×4 (inner sizes 2 and 3 differ)",
+    );
+    expect(() => affineReluInto(matrix(3, 4), A, B, rand(1, 3, 3))).toThrow(
+      "cannot broadcast a 1×3 bias over the rows of 3×4",
+    );
     expect(() => affineInto(matrix(4, 3), A, B, b)).toThrow("out is 4×3, the result is 3×4");
     const square = rand(2, 2, 4);
     expect(() => affineInto(square, square, rand(2, 2, 5), rand(1, 2, 6))).toThrow("out shares memory with A");
@@ -168,14 +199,22 @@ function check(name: string, args: any[]): void {
 describe("the compiler fuses what nothing else reads", () => {
   it("the two-layer network: one kernel per layer, the ReLU's gradient inside the product's", () => {
     const grad = body("twoLayer_grad");
-    expect(grad).toMatch(/const hidden = affineReluInto\(matrixPool\.matrix\(X\.rows, W1\.cols\), X, W1, b1\); \/\/ fused: XW1 = matmul\(X, W1\), biased = addBias\(XW1, b1\), hidden = relu\(biased\)/);
+    expect(grad).toMatch(
+      /const hidden = affineReluInto\(matrixPool\.matrix\(X\.rows, W1\.cols\), X, W1, b1\); \/\/ fused: XW1 = matmul\(X, W1\), biased = addBias\(XW1, b1\), hidden = relu\(biased\)/,
+    );
     expect(grad).toMatch(/const scores = affineInto\(matrixPool\.matrix\(hidden\.rows, W2\.cols\), hidden, W2, b2\);/);
-    expect(grad).toMatch(/addMatmulNTRelu\(dbiased, dprod, W2, hidden\); \/\/ dbiased \+= \(dprod · W2ᵀ\) ⊙ \(hidden > 0\)/);
+    expect(grad).toMatch(
+      /addMatmulNTRelu\(dbiased, dprod, W2, hidden\); \/\/ dbiased \+= \(dprod · W2ᵀ\) ⊙ \(hidden > 0\)/,
+    );
     expect(grad).not.toMatch(/\bdhidden\b|addReluGrad|matmulInto|addBiasInto|reluInto|const (XW1|biased|prod) =/);
     // vjp keeps the ops as written (its forward pass is the user's, kept for a later backward pass).
     expect(body("twoLayer_backward")).toMatch(/addReluGrad\(dbiased, dhidden, hidden\)/);
-    const W1 = rand(2, 30, 1, 0.8), b1 = rand(1, 30, 2, 0.3), W2 = rand(30, 3, 3, 0.5), b2 = rand(1, 3, 4, 0.1);
-    const X = rand(40, 2, 5), y = Int32Array.from({ length: 40 }, (_, i) => i % 3);
+    const W1 = rand(2, 30, 1, 0.8),
+      b1 = rand(1, 30, 2, 0.3),
+      W2 = rand(30, 3, 3, 0.5),
+      b2 = rand(1, 3, 4, 0.1);
+    const X = rand(40, 2, 5),
+      y = Int32Array.from({ length: 40 }, (_, i) => i % 3);
     check("twoLayer", [W1, b1, W2, b2, X, y]);
   });
 

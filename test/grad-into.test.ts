@@ -58,7 +58,11 @@ describe("gradInto", () => {
     const out = m.gradInto(m.loopsLoss)(grads, ...args());
     expect(out).toBe(grads);
     buffers.forEach((b, i) => typeof b !== "number" && expect(out[i]).toBe(b));
-    out.forEach((g: any, i: number) => expect(typeof g === "number" ? g : Array.from(g)).toEqual(typeof expected[i] === "number" ? expected[i] : Array.from(expected[i])));
+    out.forEach((g: any, i: number) =>
+      expect(typeof g === "number" ? g : Array.from(g)).toEqual(
+        typeof expected[i] === "number" ? expected[i] : Array.from(expected[i]),
+      ),
+    );
   });
 
   it("numbers, arrays and a loop that saves values; the stack is left as it was", () => {
@@ -108,7 +112,12 @@ describe("gradInto with matrix operations", () => {
   const p = initParams({ d: 2, h: 100, k: 3 }, 3, 0.5);
   const args = () => {
     const { matrix } = n;
-    const net = { W1: matrix(2, 100, p.W1), b1: matrix(1, 100, p.b1), W2: matrix(100, 3, p.W2), b2: matrix(1, 3, p.b2) };
+    const net = {
+      W1: matrix(2, 100, p.W1),
+      b1: matrix(1, 100, p.b1),
+      W2: matrix(100, 3, p.W2),
+      b2: matrix(1, 3, p.b2),
+    };
     return [net, matrix(data.X.length / 2, 2, data.X), data.y];
   };
 

@@ -28,7 +28,11 @@ export const compilerOptions: ts.CompilerOptions = {
  * shares them: a program of one small file then takes ~30 ms instead of ~700 ms. Files under
  * .tsgrad-tmp/ and the examples are read anew each time.
  */
-export function createProgram(rootNames: readonly string[], options: ts.CompilerOptions, host: ts.CompilerHost = sharedHost(options)): ts.Program {
+export function createProgram(
+  rootNames: readonly string[],
+  options: ts.CompilerOptions,
+  host: ts.CompilerHost = sharedHost(options),
+): ts.Program {
   return ts.createProgram(rootNames, options, host);
 }
 
@@ -38,7 +42,8 @@ function sharedHost(options: ts.CompilerOptions): ts.CompilerHost {
   const host = ts.createCompilerHost(options);
   const read = host.getSourceFile;
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
-    if (!fileName.endsWith(".d.ts") || fileName.includes(".tsgrad-tmp")) return read.call(host, fileName, languageVersion, onError, shouldCreate);
+    if (!fileName.endsWith(".d.ts") || fileName.includes(".tsgrad-tmp"))
+      return read.call(host, fileName, languageVersion, onError, shouldCreate);
     const key = `${fileName}|${JSON.stringify(languageVersion)}`;
     let file = declarations.get(key);
     if (!file) {
@@ -62,7 +67,14 @@ export interface Compiled {
 export async function compile(source: string): Promise<Compiled> {
   const { diagnostics, js, file } = compileToJs(source);
   const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" }));
+  if (errors.length)
+    throw new Error(
+      ts.formatDiagnostics(errors, {
+        getCanonicalFileName: (f) => f,
+        getCurrentDirectory: () => root,
+        getNewLine: () => "\n",
+      }),
+    );
   return { module: await import(pathToFileURL(file).href), diagnostics, js };
 }
 
@@ -81,17 +93,35 @@ export async function compileProject(files: Record<string, string>, entry: strin
   const program = createProgram(paths, compilerOptions);
   const diagnostics: ts.Diagnostic[] = [...ts.getPreEmitDiagnostics(program)];
   const outputs = new Map<string, string>();
-  program.emit(undefined, (f, text) => {
-    if (f.endsWith(".js")) writeFileSync(f, text), outputs.set(f, text);
-  }, undefined, false, { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] });
+  program.emit(
+    undefined,
+    (f, text) => {
+      if (f.endsWith(".js")) (writeFileSync(f, text), outputs.set(f, text));
+    },
+    undefined,
+    false,
+    { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] },
+  );
   const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" }));
+  if (errors.length)
+    throw new Error(
+      ts.formatDiagnostics(errors, {
+        getCanonicalFileName: (f) => f,
+        getCurrentDirectory: () => root,
+        getNewLine: () => "\n",
+      }),
+    );
   const main = join(dir, entry.replace(/\.ts$/, ".js"));
   return { module: await import(pathToFileURL(main).href), diagnostics, js: outputs.get(main) ?? "" };
 }
 
 /** Compiles without loading; for tests of diagnostics. */
-export function compileToJs(source: string): { diagnostics: ts.Diagnostic[]; js: string; file: string; sourceFile: string } {
+export function compileToJs(source: string): {
+  diagnostics: ts.Diagnostic[];
+  js: string;
+  file: string;
+  sourceFile: string;
+} {
   mkdirSync(tmp, { recursive: true });
   // A unique name per call: test files run in parallel workers and may compile the same source.
   const name = `${createHash("sha1").update(source).digest("hex").slice(0, 10)}_${randomUUID().slice(0, 8)}`;
@@ -101,12 +131,18 @@ export function compileToJs(source: string): { diagnostics: ts.Diagnostic[]; js:
   const diagnostics: ts.Diagnostic[] = [...ts.getPreEmitDiagnostics(program)];
   let js = "";
   const file = sourceFile.replace(/\.ts$/, ".js");
-  program.emit(undefined, (f, text) => {
-    if (f.endsWith(".js")) {
-      js = text;
-      writeFileSync(file, text);
-    }
-  }, undefined, false, { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] });
+  program.emit(
+    undefined,
+    (f, text) => {
+      if (f.endsWith(".js")) {
+        js = text;
+        writeFileSync(file, text);
+      }
+    },
+    undefined,
+    false,
+    { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] },
+  );
   return { diagnostics, js, file, sourceFile };
 }
 
@@ -172,7 +208,10 @@ export function genStrictErrors(source: string, folder: string): { code: number;
   writeFileSync(file, source);
   const program = createProgram([file], { ...compilerOptions, noEmit: true });
   const { text, diagnostics } = transformToText(program.getSourceFile(file)!, program);
-  if (diagnostics.length) throw new Error(`tsgrad refused the source: ${diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")).join("; ")}`);
+  if (diagnostics.length)
+    throw new Error(
+      `tsgrad refused the source: ${diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, " ")).join("; ")}`,
+    );
   const out = join(dir, "generated.ts");
   writeFileSync(out, text);
   const lines = text.split("\n");

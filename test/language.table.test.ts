@@ -6,7 +6,14 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Code } from "../transformer/ir/diagnostics.js";
-import { type Construct, LANGUAGE, MATH_PIECEWISE, MATH_RULES, refusalMessage, refusalsByCode } from "../transformer/ir/language.js";
+import {
+  type Construct,
+  LANGUAGE,
+  MATH_PIECEWISE,
+  MATH_RULES,
+  refusalMessage,
+  refusalsByCode,
+} from "../transformer/ir/language.js";
 import { readmeBlock, renderRefusals } from "../scripts/language-docs.mjs";
 
 const root = join(import.meta.dirname, "..");
@@ -47,7 +54,11 @@ describe("the README's refusal table", () => {
     expect(rows.map((r) => r.code).sort()).toEqual([...new Set(Object.values(Code))].sort());
     for (const r of rows) expect(r.refused.trim(), `TS${r.code}`).not.toBe("");
     // Each code refuses through at least one entry of the table.
-    for (const code of Object.values(Code)) expect(entries.some(([, c]) => !c.accepted && c.code === code), `an entry with TS${code}`).toBe(true);
+    for (const code of Object.values(Code))
+      expect(
+        entries.some(([, c]) => !c.accepted && c.code === code),
+        `an entry with TS${code}`,
+      ).toBe(true);
   });
 });
 
@@ -75,23 +86,35 @@ describe("every refusal is a row of the table", () => {
   it("builds no DiffError and names no Code outside language.ts and diagnostics.ts", () => {
     const allowed = new Set(["transformer/ir/language.ts", "transformer/ir/diagnostics.ts"]);
     const offenders = [...files].flatMap(([path, text]) =>
-      allowed.has(path) ? [] : text.split("\n").flatMap((line, i) => (/new DiffError\(|\bCode\.[A-Z]/.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : [])),
+      allowed.has(path)
+        ? []
+        : text
+            .split("\n")
+            .flatMap((line, i) =>
+              /new DiffError\(|\bCode\.[A-Z]/.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : [],
+            ),
     );
     expect(offenders).toEqual([]);
   });
 
   it("refuses only by ids of the table, and every refusal of the table is used", () => {
-    const used = new Set([...files.values()].flatMap((text) => [...text.matchAll(/\brefuse\(\s*"(\w+)"/g)].map((m) => m[1])));
+    const used = new Set(
+      [...files.values()].flatMap((text) => [...text.matchAll(/\brefuse\(\s*"(\w+)"/g)].map((m) => m[1])),
+    );
     const refused = entries.filter(([, c]) => !c.accepted).map(([id]) => id);
     expect([...used].filter((id) => !refused.includes(id))).toEqual([]);
     expect(refused.filter((id) => !used.has(id))).toEqual([]);
   });
 
   it("says what to do instead after the problem, in the messages that take no names", () => {
-    expect(refusalMessage("forIn")).toBe("`for...in` iterates over object keys, which have no derivative; use a counting `for` loop");
+    expect(refusalMessage("forIn")).toBe(
+      "`for...in` iterates over object keys, which have no derivative; use a counting `for` loop",
+    );
     expect(refusalMessage("mutableCapture", { name: "k" })).toBe(
       "`k` is a mutable variable outside this @differentiable function; its value could change between the forward and backward pass. Pass it in as a parameter, or make it const",
     );
-    expect(refusalMessage("compoundOperator", { operator: "&=" })).toBe("`&=` has no derivative; use = += -= *= /= %= or **=");
+    expect(refusalMessage("compoundOperator", { operator: "&=" })).toBe(
+      "`&=` has no derivative; use = += -= *= /= %= or **=",
+    );
   });
 });

@@ -6,7 +6,10 @@ import { describe, expect, it } from "vitest";
 import { compile, expectClose, numericGradient } from "./harness.js";
 
 /** Compiles one exported function `f`, returns f and its generated gradient. */
-async function fn(body: string, params = "x: number, y: number"): Promise<{ f: (...a: number[]) => number; g: (...a: number[]) => number[]; m: Record<string, any> }> {
+async function fn(
+  body: string,
+  params = "x: number, y: number",
+): Promise<{ f: (...a: number[]) => number; g: (...a: number[]) => number[]; m: Record<string, any> }> {
   const { module } = await compile(`/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`);
   return { f: module.f, g: module.f_grad, m: module };
 }
@@ -24,24 +27,57 @@ describe("operators", () => {
     ["% (remainder)", "return (x * 7) % y;"],
     ["literals and Math constants", "return Math.PI * x + Math.E * y + 2.5;"],
   ];
-  for (const [name, body] of cases) it(name, () => checkFd(body, [[1.3, 2.1], [0.7, 3.9]]));
+  for (const [name, body] of cases)
+    it(name, () =>
+      checkFd(body, [
+        [1.3, 2.1],
+        [0.7, 3.9],
+      ]),
+    );
 });
 
 describe("Math functions (each checked on its valid domain)", () => {
   const unary: [string, number][] = [
-    ["exp", 0.3], ["log", 1.7], ["log1p", 0.4], ["expm1", 0.6], ["log2", 1.9], ["log10", 2.2],
-    ["sqrt", 1.4], ["cbrt", -1.8], ["sin", 0.9], ["cos", 0.9], ["tan", 0.4], ["asin", 0.3],
-    ["acos", -0.4], ["atan", 1.2], ["sinh", 0.5], ["cosh", 0.5], ["tanh", 0.7], ["asinh", 0.8],
-    ["acosh", 1.6], ["atanh", 0.35], ["abs", -1.1],
+    ["exp", 0.3],
+    ["log", 1.7],
+    ["log1p", 0.4],
+    ["expm1", 0.6],
+    ["log2", 1.9],
+    ["log10", 2.2],
+    ["sqrt", 1.4],
+    ["cbrt", -1.8],
+    ["sin", 0.9],
+    ["cos", 0.9],
+    ["tan", 0.4],
+    ["asin", 0.3],
+    ["acos", -0.4],
+    ["atan", 1.2],
+    ["sinh", 0.5],
+    ["cosh", 0.5],
+    ["tanh", 0.7],
+    ["asinh", 0.8],
+    ["acosh", 1.6],
+    ["atanh", 0.35],
+    ["abs", -1.1],
   ];
   for (const [name, x] of unary) {
     it(`Math.${name}`, () => checkFd(`return Math.${name}(x * y);`, [[x, 1]]));
   }
-  it("Math.pow and Math.atan2", () => checkFd("return Math.pow(x, y) + Math.atan2(x, y);", [[1.5, 2.5], [0.4, -1.2]]));
+  it("Math.pow and Math.atan2", () =>
+    checkFd("return Math.pow(x, y) + Math.atan2(x, y);", [
+      [1.5, 2.5],
+      [0.4, -1.2],
+    ]));
   it("Math.max, Math.min and Math.hypot with many arguments", () =>
-    checkFd("return Math.max(x, y, 2 * x - 1) + Math.min(x, y * y, 0.5) + Math.hypot(x, y, 3);", [[1.3, 0.2], [0.1, 2.5], [-2, 0.3]]));
+    checkFd("return Math.max(x, y, 2 * x - 1) + Math.min(x, y * y, 0.5) + Math.hypot(x, y, 3);", [
+      [1.3, 0.2],
+      [0.1, 2.5],
+      [-2, 0.3],
+    ]));
   it("piecewise-constant functions pass no gradient", async () => {
-    const { g } = await fn("return Math.floor(x) * y + Math.round(y) + Math.trunc(x * y) + Math.sign(x) * x + Math.ceil(y);");
+    const { g } = await fn(
+      "return Math.floor(x) * y + Math.round(y) + Math.trunc(x * y) + Math.sign(x) * x + Math.ceil(y);",
+    );
     // d/dx: only sign(x) * x varies smoothly, giving sign(x) = 1; d/dy = floor(x) = 2.
     expect(g(2.5, 1.25)).toEqual([1, 2]);
   });
@@ -49,37 +85,77 @@ describe("Math functions (each checked on its valid domain)", () => {
 
 describe("statements", () => {
   it("reassignment and compound assignment", () =>
-    checkFd("let s = x; s = s * y; s += x; s -= y * 2; s *= s; s /= 1 + x * x; s **= 1.5; x = x + 1; return s + x;", [[1.2, 0.7]]));
+    checkFd("let s = x; s = s * y; s += x; s -= y * 2; s *= s; s /= 1 + x * x; s **= 1.5; x = x + 1; return s + x;", [
+      [1.2, 0.7],
+    ]));
   it("++ and -- as statements", () => checkFd("let k = x * y; k++; k--; k++; return k * k;", [[0.5, 2]]));
   it("if/else with a join", () =>
-    checkFd("let z = x; if (x > y) { z = x * y; } else { z = Math.sin(y); } return z * x;", [[2, 1], [1, 2]]));
+    checkFd("let z = x; if (x > y) { z = x * y; } else { z = Math.sin(y); } return z * x;", [
+      [2, 1],
+      [1, 2],
+    ]));
   it("if without else, variable assigned in the branch only", () =>
-    checkFd("let z = y; if (x > 0) z = z * x; return z * z;", [[1.5, 2], [-1.5, 2]]));
+    checkFd("let z = y; if (x > 0) z = z * x; return z * z;", [
+      [1.5, 2],
+      [-1.5, 2],
+    ]));
   it("else-if chains", () =>
-    checkFd("let r = 0; if (x < -1) { r = -x; } else if (x < 1) { r = x * x; } else { r = Math.log(x) + y; } return r * y;", [[-2, 1.5], [0.5, 1.5], [2, 1.5]]));
+    checkFd(
+      "let r = 0; if (x < -1) { r = -x; } else if (x < 1) { r = x * x; } else { r = Math.log(x) + y; } return r * y;",
+      [
+        [-2, 1.5],
+        [0.5, 1.5],
+        [2, 1.5],
+      ],
+    ));
   it("early returns", () =>
-    checkFd("if (x > 2) return x * y; const t = x + y; if (t > 1) { return t * t; } return Math.exp(t);", [[3, 1], [1, 1], [-1, 0.5]]));
+    checkFd("if (x > 2) return x * y; const t = x + y; if (t > 1) { return t * t; } return Math.exp(t);", [
+      [3, 1],
+      [1, 1],
+      [-1, 0.5],
+    ]));
   it("nested branches changing several variables", () =>
     checkFd(
       "let a = x; let b = y; if (x > 0) { a = a * 2; if (y > 0) { b = a * b; } else { a = a + b; } } else { b = b - a; } return a * b;",
-      [[1, 1], [1, -1], [-1, 1]],
+      [
+        [1, 1],
+        [1, -1],
+        [-1, 1],
+      ],
     ));
-  it("ternaries evaluate only the taken side", () => checkFd("return x > 0 ? Math.log(x) * y : Math.exp(x) - y;", [[2, 1], [-2, 1]]));
+  it("ternaries evaluate only the taken side", () =>
+    checkFd("return x > 0 ? Math.log(x) * y : Math.exp(x) - y;", [
+      [2, 1],
+      [-2, 1],
+    ]));
   it("conditions with && || ! and comparisons", () =>
-    checkFd("let r = x; if ((x > 0 && y > 0) || !(x < y)) { r = x * y; } return r + y;", [[1, 2], [-1, 2], [3, -1]]));
-  it("boolean locals", () => checkFd("const positive = x > 0; const r = positive ? x : -x; return r * y;", [[1.5, 2], [-1.5, 2]]));
+    checkFd("let r = x; if ((x > 0 && y > 0) || !(x < y)) { r = x * y; } return r + y;", [
+      [1, 2],
+      [-1, 2],
+      [3, -1],
+    ]));
+  it("boolean locals", () =>
+    checkFd("const positive = x > 0; const r = positive ? x : -x; return r * y;", [
+      [1.5, 2],
+      [-1.5, 2],
+    ]));
   it("parameters whose adjoint would be a reserved word (o → do, efault → default)", async () => {
     const { f, g, m } = await fn("return o * efault + o;", "o: number, efault: number");
     expectClose(g(1.5, -2), numericGradient(f, [1.5, -2]));
     expect(m.f_grad.toString()).toMatch(/\bdo_2\b/);
   });
-  it("a const declared in a block shadows nothing", () => checkFd("let r = 0; { const t = x * y; r = t + 1; } return r * r;", [[0.3, 2]]));
+  it("a const declared in a block shadows nothing", () =>
+    checkFd("let r = 0; { const t = x * y; r = t + 1; } return r * r;", [[0.3, 2]]));
   it("arrow function with expression body", async () => {
-    const { module } = await compile("/** @differentiable */\nexport const f = (x: number, y: number): number => x * Math.cos(y);\n");
+    const { module } = await compile(
+      "/** @differentiable */\nexport const f = (x: number, y: number): number => x * Math.cos(y);\n",
+    );
     expectClose(module.f_grad(0.5, 0.3), numericGradient(module.f, [0.5, 0.3]));
   });
   it("function expression", async () => {
-    const { module } = await compile("/** @differentiable */\nexport const f = function (x: number) { return x * x * x; };\n");
+    const { module } = await compile(
+      "/** @differentiable */\nexport const f = function (x: number) { return x * x * x; };\n",
+    );
     expectClose(module.f_grad(2), [12]);
   });
 });

@@ -92,7 +92,15 @@ beforeAll(async () => {
 function numeric(f: (...args: any[]) => number, args: any[], h = 1e-6): number[][] {
   return args.map((a, i) => {
     const at = (j: number | undefined, d: number) =>
-      f(...args.map((b, k) => (k !== i ? b : j === undefined ? b + d : Object.assign(b instanceof Float64Array ? Float64Array.from(b) : [...b], { [j]: b[j] + d }))));
+      f(
+        ...args.map((b, k) =>
+          k !== i
+            ? b
+            : j === undefined
+              ? b + d
+              : Object.assign(b instanceof Float64Array ? Float64Array.from(b) : [...b], { [j]: b[j] + d }),
+        ),
+      );
     if (typeof a === "number") return [(at(undefined, h) - at(undefined, -h)) / (2 * h)];
     return Array.from(a as ArrayLike<number>, (_, j) => (at(j, h) - at(j, -h)) / (2 * h));
   });
@@ -102,12 +110,20 @@ function numeric(f: (...args: any[]) => number, args: any[], h = 1e-6): number[]
 function check(name: string, args: any[], counts: number[] = [], tol = 1e-6): any[] {
   const g: any[] = m[`${name}_grad`](...args);
   const n = numeric((...xs: any[]) => m[name](...xs.map((x, i) => (counts.includes(i) ? args[i] : x))), args);
-  g.forEach((gi, i) => expectClose(typeof gi === "number" ? [gi] : Array.from(gi), counts.includes(i) ? [0] : n[i], tol));
+  g.forEach((gi, i) =>
+    expectClose(typeof gi === "number" ? [gi] : Array.from(gi), counts.includes(i) ? [0] : n[i], tol),
+  );
   const { value, cache } = m[`${name}_forward`](...args);
   expect(value).toBe(m[name](...args));
   for (const scale of [1, -2]) {
     const back = m[`${name}_backward`](cache, scale);
-    back.forEach((bi: any, i: number) => expectClose(typeof bi === "number" ? [bi] : Array.from(bi), (typeof g[i] === "number" ? [g[i]] : Array.from(g[i] as number[])).map((v) => v * scale), 1e-12));
+    back.forEach((bi: any, i: number) =>
+      expectClose(
+        typeof bi === "number" ? [bi] : Array.from(bi),
+        (typeof g[i] === "number" ? [g[i]] : Array.from(g[i] as number[])).map((v) => v * scale),
+        1e-12,
+      ),
+    );
   }
   return g;
 }
@@ -132,7 +148,10 @@ describe("arrays the function creates", () => {
     const [da, dx] = check("horner", [a, 0.9]);
     // c[n-1] = Σ a[i] x^(n-1-i)
     a.forEach((_, i) => expect(da[i]).toBeCloseTo(0.9 ** (a.length - 1 - i), 12));
-    expect(dx).toBeCloseTo(a.reduce((s, ai, i) => s + ai * (a.length - 1 - i) * 0.9 ** (a.length - 2 - i), 0), 12);
+    expect(dx).toBeCloseTo(
+      a.reduce((s, ai, i) => s + ai * (a.length - 1 - i) * 0.9 ** (a.length - 2 - i), 0),
+      12,
+    );
   });
 
   it("an array made after a loop that pushes values: d sin(sin(sin(a))) / da", () => {
@@ -152,7 +171,10 @@ describe("array writes that are refused, at the node", () => {
     const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && d.code >= 94000);
     expect(errors.length, `expected a tsgrad error for:\n${body}`).toBeGreaterThan(0);
     const d = errors[0];
-    return { text: src.slice(d.start!, d.start! + d.length!), message: ts.flattenDiagnosticMessageText(d.messageText, "\n") };
+    return {
+      text: src.slice(d.start!, d.start! + d.length!),
+      message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+    };
   };
 
   it("a parameter's element", () => {
@@ -162,12 +184,18 @@ describe("array writes that are refused, at the node", () => {
   });
 
   it("an array created inside a loop, or with let", () => {
-    expect(refused("let s = 0;\nfor (let i = 0; i < 2; i++) {\n  const h = new Float64Array(2);\n  h[0] = x;\n  s += h[0];\n}\nreturn s;").message).toMatch(/top level/);
+    expect(
+      refused(
+        "let s = 0;\nfor (let i = 0; i < 2; i++) {\n  const h = new Float64Array(2);\n  h[0] = x;\n  s += h[0];\n}\nreturn s;",
+      ).message,
+    ).toMatch(/top level/);
     expect(refused("let h = new Float64Array(2);\nh[0] = x;\nreturn h[0];").message).toMatch(/`const`/);
   });
 
   it("*= on an element, and an array tsgrad did not see made", () => {
-    expect(refused("const h = new Float64Array(2);\nh[0] = x;\nh[0] *= x;\nreturn h[0];").message).toMatch(/only `=`, `\+=`, `-=`/);
+    expect(refused("const h = new Float64Array(2);\nh[0] = x;\nh[0] *= x;\nreturn h[0];").message).toMatch(
+      /only `=`, `\+=`, `-=`/,
+    );
     expect(refused("return table[0] * x;").message).toMatch(/only elements of array parameters|neither a parameter/);
   });
 });

@@ -37,7 +37,10 @@ const SAVED_EXPORT = `export { saved as __saved } from "tsgrad";`;
 
 function sourceOf(cases: readonly Case[], names: readonly string[]): string {
   const preambles = [...new Set(cases.map((c) => c.preamble ?? ""))].join("\n");
-  const fns = cases.map((c, i) => `/** @differentiable */\nexport function ${names[i]}(${c.params.map((p) => `${p}: number`).join(", ")}): number {\n${c.body}\n}\n`);
+  const fns = cases.map(
+    (c, i) =>
+      `/** @differentiable */\nexport function ${names[i]}(${c.params.map((p) => `${p}: number`).join(", ")}): number {\n${c.body}\n}\n`,
+  );
   return `${SAVED_EXPORT}\n${preambles}\n${fns.join("\n")}`;
 }
 
@@ -49,13 +52,22 @@ function batch(cases: readonly Case[]): (i: number) => Promise<{ m: Record<strin
   let all: Promise<Record<string, any> | undefined> | undefined;
   const single = new Map<number, Promise<Record<string, any>>>();
   return async (i) => {
-    all ??= compile(sourceOf(cases, cases.map((_, j) => `c${j}`))).then(
+    all ??= compile(
+      sourceOf(
+        cases,
+        cases.map((_, j) => `c${j}`),
+      ),
+    ).then(
       (c) => c.module,
       () => undefined,
     );
     const m = await all;
     if (m) return { m, name: `c${i}` };
-    if (!single.has(i)) single.set(i, compile(sourceOf([cases[i]], ["c0"])).then((c) => c.module));
+    if (!single.has(i))
+      single.set(
+        i,
+        compile(sourceOf([cases[i]], ["c0"])).then((c) => c.module),
+      );
     return { m: await single.get(i)!, name: "c0" };
   };
 }
@@ -95,7 +107,12 @@ function checkAt(m: Record<string, any>, name: string, c: Case, p: number[]): vo
   expect(b2, `${where}: f_backward twice`).toEqual(b1);
   closeArrays(b1, g, 1e-12, `${where}: f_backward(cache, 1) vs f_grad`);
   const b3: number[] = m[`${name}_backward`](cache, -2.5);
-  closeArrays(b3, g.map((x) => -2.5 * x), 1e-12, `${where}: f_backward(cache, -2.5)`);
+  closeArrays(
+    b3,
+    g.map((x) => -2.5 * x),
+    1e-12,
+    `${where}: f_backward(cache, -2.5)`,
+  );
   expect(m.__saved.size, `${where}: f_backward touched the shared stack`).toBe(stackSize);
 }
 
@@ -153,56 +170,305 @@ function strictErrorsOfGenerated(title: string, body: string): string[] {
   return strictErrorsOfSource(title, sourceOf([{ name: title, params: xy, body, points: [] }], ["f"]));
 }
 
-const P2 = [[0.7133, 1.3171], [-0.4127, 0.9213], [1.2377, -0.6119]];
-const POS = [[0.7133, 1.3171], [1.4127, 0.4213], [0.3377, 0.8119]];
+const P2 = [
+  [0.7133, 1.3171],
+  [-0.4127, 0.9213],
+  [1.2377, -0.6119],
+];
+const POS = [
+  [0.7133, 1.3171],
+  [1.4127, 0.4213],
+  [0.3377, 0.8119],
+];
 
 // ------------------------------------------------------------------------------------------------
 // 1. Every loop form
 // ------------------------------------------------------------------------------------------------
 
 const forms: Case[] = [
-  { name: "for i++ with <", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y + Math.sin(s);\nreturn s;", points: P2 },
-  { name: "for i-- with >", params: xy, body: "let s = x;\nfor (let i = 3; i > 0; i--) s = s * y + i * x;\nreturn s;", points: P2 },
-  { name: "for i += 1 with <=", params: xy, body: "let s = 0;\nfor (let i = 1; i <= 3; i += 1) s += Math.pow(x, i) * y;\nreturn s;", points: P2 },
-  { name: "for i -= 1 with >=, down to a negative bound", params: xy, body: "let s = y;\nfor (let i = 2; i >= -1; i -= 1) s = s * x + i * y;\nreturn s;", points: P2 },
-  { name: "++i and --i as updates", params: xy, body: "let s = y;\nfor (let i = 0; i < 3; ++i) s = s * x + i;\nfor (let j = 2; j >= 0; --j) s = s * y - j * x;\nreturn s;", points: P2 },
-  { name: "non-integer literal bound i < 2.5 (3 iterations)", params: xy, body: "let s = x;\nfor (let i = 0; i < 2.5; i++) s = s * y + i;\nreturn s;", points: P2 },
-  { name: "non-integer literal bound i <= 2.5 (3 iterations)", params: xy, body: "let s = x;\nfor (let i = 0; i <= 2.5; i++) s = s * y + i * i;\nreturn s;", points: P2 },
-  { name: "non-integer literal bounds counting down: i > -1.5, i >= 0.5", params: xy, body: "let s = x;\nfor (let i = 2; i > -1.5; i--) s = s * y + i;\nfor (let i = 3; i >= 0.5; i--) s = s * x + i;\nreturn s;", points: P2 },
-  { name: "negative start and bound", params: xy, body: "let s = x;\nfor (let i = -3; i < -1; i++) s = s * y + i * x;\nreturn s;", points: P2 },
-  { name: "zero-trip counter loops (bound below start, > against a larger bound)", params: xy, body: "let s = x * y;\nfor (let i = 0; i < 0; i++) s = s * 100;\nfor (let i = 5; i < 3; i++) s = Math.exp(s);\nfor (let i = 0; i > 3; i--) s = s * s;\nfor (let i = 0; i <= -1; i++) s = 0;\nreturn s + x;", points: P2 },
-  { name: "zero-trip while and for(;;) with immediate break", params: xy, body: "let s = x;\nwhile (s > 1000) s = s * y;\nfor (;;) { break; }\nreturn s * y;", points: P2 },
-  { name: "bound given by a parameter i < n", params: ["x", "n"], body: "let s = x;\nfor (let i = 0; i < n; i++) s = s * x + i;\nreturn s;", points: [[0.7, 2.5], [1.3, 3.5], [0.4, 0.5], [0.9, -1.5], [1.1, -0.25]] },
-  { name: "bound given by a parameter i <= n, i > n, i >= n", params: ["x", "n"], body: "let s = x;\nfor (let i = 0; i <= n; i++) s = s * x + 1;\nfor (let i = 4; i > n; i--) s = s * 0.5 + x;\nfor (let i = 4; i >= n; i--) s = Math.sin(s) + x * i;\nreturn s;", points: [[0.7, 2.5], [1.3, 1.5], [0.4, -0.5], [0.9, 3.5]] },
-  { name: "bound is an expression of parameters (i < n * 2, i < Math.floor(y) + 2)", params: ["x", "y", "n"], body: "let s = x;\nfor (let i = 0; i < n * 2; i++) s = s * 0.8 + y;\nfor (let i = 0; i < Math.floor(y) + 2; i++) s = s * x;\nreturn s;", points: [[0.7, 1.5, 1.25], [1.1, 0.5, 0.75], [0.6, 2.5, 2.25]] },
-  { name: "bound is a local computed before the loop", params: xy, body: "const m = y * 2;\nlet s = x;\nfor (let i = 0; i < m; i++) s = s * x + y;\nreturn s;", points: [[0.7, 1.3], [0.9, 0.4], [1.1, 1.9]] },
-  { name: "while with a data-dependent exit", params: xy, body: "let s = x;\nwhile (s < 10) s = s * 1.5 + y;\nreturn s;", points: [[0.7133, 1.3171], [2.4127, 0.9213], [5.2377, 0.6119]] },
-  { name: "while over two carried variables", params: xy, body: "let a = x;\nlet b = y;\nwhile (a + b < 8) {\n  const t = a * 1.3 + 0.1;\n  b = b + Math.sqrt(a * a + 1);\n  a = t;\n}\nreturn a * b;", points: POS },
-  { name: "do...while (runs once even when the test is false at first)", params: xy, body: "let s = x;\ndo {\n  s = s * y + 0.5;\n} while (s < -100);\nreturn s;", points: P2 },
-  { name: "do...while with a data-dependent exit", params: xy, body: "let s = x + 3;\ndo {\n  s = s * 0.7 + y * 0.1;\n} while (s > 1);\nreturn s * x;", points: POS },
-  { name: "for (;;) with a counted break", params: xy, body: "let s = x;\nlet k = 0;\nfor (;;) {\n  s = s * y + 1;\n  k++;\n  if (k >= 3) break;\n}\nreturn s;", points: P2 },
-  { name: "for (;;) with a data-dependent break first in the body", params: xy, body: "let s = x;\nfor (;;) {\n  if (s > 5) break;\n  s = s * 1.3 + y;\n}\nreturn s * x;", points: POS },
-  { name: "while (true) with break in a nested if", params: xy, body: "let s = x;\nwhile (true) {\n  s = s * 1.1 + x;\n  if (s > 3) {\n    if (y > 0 || s > 6) break;\n    s -= y;\n  }\n}\nreturn s;", points: [[0.7133, 1.3171], [0.4127, -0.9213], [1.2377, 0.6119]] },
-  { name: "for with a non-counter update t += 0.1 (11 float iterations)", params: xy, body: "let s = y;\nfor (let t = 0; t < 1; t += 0.1) s = s + t * x * s * 0.1;\nreturn s;", points: P2 },
-  { name: "for whose counter is active: t starts at x, t += 0.5", params: xy, body: "let s = 0;\nfor (let t = x; t < 3; t += 0.5) s += t * y;\nreturn s;", points: [[0.3133, 1.3171], [1.1127, 0.9213], [-0.6377, 0.6119]] },
-  { name: "for with step 2 and with i = i * 2 + 1", params: xy, body: "let s = x;\nfor (let i = 0; i < 7; i += 2) s = s * y + i;\nfor (let i = 0; i < 8; i = i * 2 + 1) s = s + x * i;\nreturn s;", points: P2 },
-  { name: "for starting at a non-integer literal", params: xy, body: "let s = x;\nfor (let i = 0.5; i < 3; i++) s = s * y + i;\nreturn s;", points: P2 },
-  { name: "for whose counter the body also changes", params: xy, body: "let s = x;\nfor (let i = 0; i < 6; i++) {\n  if (s > 1) i++;\n  s = s * 1.2 + y * i;\n}\nreturn s;", points: POS },
-  { name: "for with an assignment initializer (counter declared outside)", params: xy, body: "let s = x;\nlet i: number;\nfor (i = 0; i < 3; i++) s = s * y + i;\nreturn s + i * x;", points: P2 },
-  { name: "for with no initializer, counter declared before", params: xy, body: "let s = x;\nlet i = 1;\nfor (; i < 4; i++) s = s * y + i;\nreturn s * i;", points: P2 },
-  { name: "continue at the top level of the body", params: xy, body: "let s = x;\nfor (let i = 0; i < 5; i++) {\n  if (i % 2 === 0) continue;\n  s = s * x + y;\n}\nreturn s;", points: P2 },
-  { name: "continue inside nested ifs", params: xy, body: "let s = x;\nfor (let i = 0; i < 5; i++) {\n  if (s > 1) {\n    if (i > 2) continue;\n    s = s * 0.5;\n  }\n  s = s + x * y;\n}\nreturn s;", points: P2 },
-  { name: "continue in both branches of an if-else chain", params: xy, body: "let s = x;\nfor (let i = 0; i < 6; i++) {\n  if (i === 1) {\n    s = s * y;\n    continue;\n  } else if (i === 3) {\n    s = s + x;\n    continue;\n  }\n  s = Math.sin(s) + y;\n}\nreturn s;", points: P2 },
-  { name: "break as the last statement of the body (one iteration)", params: xy, body: "let s = x;\nfor (let i = 0; i < 10; i++) {\n  s = s * x + y;\n  break;\n}\nreturn s;", points: P2 },
-  { name: "break inside nested ifs, counter loop", params: xy, body: "let s = x;\nfor (let i = 0; i < 8; i++) {\n  s = s * 1.2 + y;\n  if (s > 2) {\n    if (i > 1) break;\n  }\n  s = s + 0.1 * x;\n}\nreturn s;", points: POS },
-  { name: "break and continue in the same loop", params: xy, body: "let s = x;\nlet k = 0;\nwhile (k < 10) {\n  k++;\n  if (k % 3 === 0) continue;\n  s = s * y + x;\n  if (Math.abs(s) > 4) break;\n}\nreturn s + k;", points: P2 },
-  { name: "while with continue (counter bumped first)", params: xy, body: "let s = x;\nlet k = 0;\nwhile (k < 5) {\n  k++;\n  if (k === 2) continue;\n  s = s * x + y;\n}\nreturn s;", points: P2 },
-  { name: "do...while with continue (goes to the test)", params: xy, body: "let s = x;\nlet k = 0;\ndo {\n  k++;\n  if (k === 2) continue;\n  s = s * x + y;\n} while (k < 4);\nreturn s;", points: P2 },
-  { name: "do...while with break", params: xy, body: "let s = x;\nlet k = 0;\ndo {\n  s = s * y + x;\n  k += 1;\n  if (s > 2) break;\n} while (k < 6);\nreturn s * k;", points: POS },
-  { name: "for with update, continue and break together (update runs on continue, not on break)", params: xy, body: "let s = x;\nlet j = 0;\nfor (let t = 0; t < 10; t = t + 1.5) {\n  j = t;\n  if (t < 2) continue;\n  s = s * y + t;\n  if (t > 5) break;\n}\nreturn s + j * x;", points: P2 },
-  { name: "break in nested loops leaves only the inner loop", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  for (let j = 0; j < 5; j++) {\n    if (j > i) break;\n    s = s * x + y;\n  }\n  s = Math.sin(s);\n}\nreturn s;", points: P2 },
-  { name: "inner while (true) with a data-dependent break, outer counter loop", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  let t = s + 2;\n  while (true) {\n    t = t * 0.5 + x * 0.3;\n    if (t < 1) break;\n  }\n  s = s + t * y;\n}\nreturn s;", points: POS },
-  { name: "continue in an inner loop does not skip the outer body", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  for (let j = 0; j < 3; j++) {\n    if (j === 1) continue;\n    s = s * y + j;\n  }\n  s = s + x;\n}\nreturn s;", points: P2 },
+  {
+    name: "for i++ with <",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y + Math.sin(s);\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "for i-- with >",
+    params: xy,
+    body: "let s = x;\nfor (let i = 3; i > 0; i--) s = s * y + i * x;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "for i += 1 with <=",
+    params: xy,
+    body: "let s = 0;\nfor (let i = 1; i <= 3; i += 1) s += Math.pow(x, i) * y;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "for i -= 1 with >=, down to a negative bound",
+    params: xy,
+    body: "let s = y;\nfor (let i = 2; i >= -1; i -= 1) s = s * x + i * y;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "++i and --i as updates",
+    params: xy,
+    body: "let s = y;\nfor (let i = 0; i < 3; ++i) s = s * x + i;\nfor (let j = 2; j >= 0; --j) s = s * y - j * x;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "non-integer literal bound i < 2.5 (3 iterations)",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 2.5; i++) s = s * y + i;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "non-integer literal bound i <= 2.5 (3 iterations)",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i <= 2.5; i++) s = s * y + i * i;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "non-integer literal bounds counting down: i > -1.5, i >= 0.5",
+    params: xy,
+    body: "let s = x;\nfor (let i = 2; i > -1.5; i--) s = s * y + i;\nfor (let i = 3; i >= 0.5; i--) s = s * x + i;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "negative start and bound",
+    params: xy,
+    body: "let s = x;\nfor (let i = -3; i < -1; i++) s = s * y + i * x;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "zero-trip counter loops (bound below start, > against a larger bound)",
+    params: xy,
+    body: "let s = x * y;\nfor (let i = 0; i < 0; i++) s = s * 100;\nfor (let i = 5; i < 3; i++) s = Math.exp(s);\nfor (let i = 0; i > 3; i--) s = s * s;\nfor (let i = 0; i <= -1; i++) s = 0;\nreturn s + x;",
+    points: P2,
+  },
+  {
+    name: "zero-trip while and for(;;) with immediate break",
+    params: xy,
+    body: "let s = x;\nwhile (s > 1000) s = s * y;\nfor (;;) { break; }\nreturn s * y;",
+    points: P2,
+  },
+  {
+    name: "bound given by a parameter i < n",
+    params: ["x", "n"],
+    body: "let s = x;\nfor (let i = 0; i < n; i++) s = s * x + i;\nreturn s;",
+    points: [
+      [0.7, 2.5],
+      [1.3, 3.5],
+      [0.4, 0.5],
+      [0.9, -1.5],
+      [1.1, -0.25],
+    ],
+  },
+  {
+    name: "bound given by a parameter i <= n, i > n, i >= n",
+    params: ["x", "n"],
+    body: "let s = x;\nfor (let i = 0; i <= n; i++) s = s * x + 1;\nfor (let i = 4; i > n; i--) s = s * 0.5 + x;\nfor (let i = 4; i >= n; i--) s = Math.sin(s) + x * i;\nreturn s;",
+    points: [
+      [0.7, 2.5],
+      [1.3, 1.5],
+      [0.4, -0.5],
+      [0.9, 3.5],
+    ],
+  },
+  {
+    name: "bound is an expression of parameters (i < n * 2, i < Math.floor(y) + 2)",
+    params: ["x", "y", "n"],
+    body: "let s = x;\nfor (let i = 0; i < n * 2; i++) s = s * 0.8 + y;\nfor (let i = 0; i < Math.floor(y) + 2; i++) s = s * x;\nreturn s;",
+    points: [
+      [0.7, 1.5, 1.25],
+      [1.1, 0.5, 0.75],
+      [0.6, 2.5, 2.25],
+    ],
+  },
+  {
+    name: "bound is a local computed before the loop",
+    params: xy,
+    body: "const m = y * 2;\nlet s = x;\nfor (let i = 0; i < m; i++) s = s * x + y;\nreturn s;",
+    points: [
+      [0.7, 1.3],
+      [0.9, 0.4],
+      [1.1, 1.9],
+    ],
+  },
+  {
+    name: "while with a data-dependent exit",
+    params: xy,
+    body: "let s = x;\nwhile (s < 10) s = s * 1.5 + y;\nreturn s;",
+    points: [
+      [0.7133, 1.3171],
+      [2.4127, 0.9213],
+      [5.2377, 0.6119],
+    ],
+  },
+  {
+    name: "while over two carried variables",
+    params: xy,
+    body: "let a = x;\nlet b = y;\nwhile (a + b < 8) {\n  const t = a * 1.3 + 0.1;\n  b = b + Math.sqrt(a * a + 1);\n  a = t;\n}\nreturn a * b;",
+    points: POS,
+  },
+  {
+    name: "do...while (runs once even when the test is false at first)",
+    params: xy,
+    body: "let s = x;\ndo {\n  s = s * y + 0.5;\n} while (s < -100);\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "do...while with a data-dependent exit",
+    params: xy,
+    body: "let s = x + 3;\ndo {\n  s = s * 0.7 + y * 0.1;\n} while (s > 1);\nreturn s * x;",
+    points: POS,
+  },
+  {
+    name: "for (;;) with a counted break",
+    params: xy,
+    body: "let s = x;\nlet k = 0;\nfor (;;) {\n  s = s * y + 1;\n  k++;\n  if (k >= 3) break;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "for (;;) with a data-dependent break first in the body",
+    params: xy,
+    body: "let s = x;\nfor (;;) {\n  if (s > 5) break;\n  s = s * 1.3 + y;\n}\nreturn s * x;",
+    points: POS,
+  },
+  {
+    name: "while (true) with break in a nested if",
+    params: xy,
+    body: "let s = x;\nwhile (true) {\n  s = s * 1.1 + x;\n  if (s > 3) {\n    if (y > 0 || s > 6) break;\n    s -= y;\n  }\n}\nreturn s;",
+    points: [
+      [0.7133, 1.3171],
+      [0.4127, -0.9213],
+      [1.2377, 0.6119],
+    ],
+  },
+  {
+    name: "for with a non-counter update t += 0.1 (11 float iterations)",
+    params: xy,
+    body: "let s = y;\nfor (let t = 0; t < 1; t += 0.1) s = s + t * x * s * 0.1;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "for whose counter is active: t starts at x, t += 0.5",
+    params: xy,
+    body: "let s = 0;\nfor (let t = x; t < 3; t += 0.5) s += t * y;\nreturn s;",
+    points: [
+      [0.3133, 1.3171],
+      [1.1127, 0.9213],
+      [-0.6377, 0.6119],
+    ],
+  },
+  {
+    name: "for with step 2 and with i = i * 2 + 1",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 7; i += 2) s = s * y + i;\nfor (let i = 0; i < 8; i = i * 2 + 1) s = s + x * i;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "for starting at a non-integer literal",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0.5; i < 3; i++) s = s * y + i;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "for whose counter the body also changes",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 6; i++) {\n  if (s > 1) i++;\n  s = s * 1.2 + y * i;\n}\nreturn s;",
+    points: POS,
+  },
+  {
+    name: "for with an assignment initializer (counter declared outside)",
+    params: xy,
+    body: "let s = x;\nlet i: number;\nfor (i = 0; i < 3; i++) s = s * y + i;\nreturn s + i * x;",
+    points: P2,
+  },
+  {
+    name: "for with no initializer, counter declared before",
+    params: xy,
+    body: "let s = x;\nlet i = 1;\nfor (; i < 4; i++) s = s * y + i;\nreturn s * i;",
+    points: P2,
+  },
+  {
+    name: "continue at the top level of the body",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 5; i++) {\n  if (i % 2 === 0) continue;\n  s = s * x + y;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "continue inside nested ifs",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 5; i++) {\n  if (s > 1) {\n    if (i > 2) continue;\n    s = s * 0.5;\n  }\n  s = s + x * y;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "continue in both branches of an if-else chain",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 6; i++) {\n  if (i === 1) {\n    s = s * y;\n    continue;\n  } else if (i === 3) {\n    s = s + x;\n    continue;\n  }\n  s = Math.sin(s) + y;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "break as the last statement of the body (one iteration)",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 10; i++) {\n  s = s * x + y;\n  break;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "break inside nested ifs, counter loop",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 8; i++) {\n  s = s * 1.2 + y;\n  if (s > 2) {\n    if (i > 1) break;\n  }\n  s = s + 0.1 * x;\n}\nreturn s;",
+    points: POS,
+  },
+  {
+    name: "break and continue in the same loop",
+    params: xy,
+    body: "let s = x;\nlet k = 0;\nwhile (k < 10) {\n  k++;\n  if (k % 3 === 0) continue;\n  s = s * y + x;\n  if (Math.abs(s) > 4) break;\n}\nreturn s + k;",
+    points: P2,
+  },
+  {
+    name: "while with continue (counter bumped first)",
+    params: xy,
+    body: "let s = x;\nlet k = 0;\nwhile (k < 5) {\n  k++;\n  if (k === 2) continue;\n  s = s * x + y;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "do...while with continue (goes to the test)",
+    params: xy,
+    body: "let s = x;\nlet k = 0;\ndo {\n  k++;\n  if (k === 2) continue;\n  s = s * x + y;\n} while (k < 4);\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "do...while with break",
+    params: xy,
+    body: "let s = x;\nlet k = 0;\ndo {\n  s = s * y + x;\n  k += 1;\n  if (s > 2) break;\n} while (k < 6);\nreturn s * k;",
+    points: POS,
+  },
+  {
+    name: "for with update, continue and break together (update runs on continue, not on break)",
+    params: xy,
+    body: "let s = x;\nlet j = 0;\nfor (let t = 0; t < 10; t = t + 1.5) {\n  j = t;\n  if (t < 2) continue;\n  s = s * y + t;\n  if (t > 5) break;\n}\nreturn s + j * x;",
+    points: P2,
+  },
+  {
+    name: "break in nested loops leaves only the inner loop",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  for (let j = 0; j < 5; j++) {\n    if (j > i) break;\n    s = s * x + y;\n  }\n  s = Math.sin(s);\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "inner while (true) with a data-dependent break, outer counter loop",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  let t = s + 2;\n  while (true) {\n    t = t * 0.5 + x * 0.3;\n    if (t < 1) break;\n  }\n  s = s + t * y;\n}\nreturn s;",
+    points: POS,
+  },
+  {
+    name: "continue in an inner loop does not skip the outer body",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  for (let j = 0; j < 3; j++) {\n    if (j === 1) continue;\n    s = s * y + j;\n  }\n  s = s + x;\n}\nreturn s;",
+    points: P2,
+  },
 ];
 suite("loop forms", forms);
 
@@ -211,39 +477,207 @@ suite("loop forms", forms);
 // ------------------------------------------------------------------------------------------------
 
 const carried: Case[] = [
-  { name: "a parameter reassigned in the loop", params: xy, body: "for (let i = 0; i < 4; i++) x = x * y + 0.1;\nreturn x;", points: P2 },
-  { name: "a parameter reassigned, and read again before the loop", params: xy, body: "const before = x * x;\nfor (let i = 0; i < 3; i++) x = x * y + before;\nreturn x + before;", points: P2 },
-  { name: "a parameter read after the loop that only another variable reassigns", params: xy, body: "let s = 1;\nfor (let i = 0; i < 3; i++) s = s * x + y;\nreturn s * x * y;", points: P2 },
-  { name: "let declared before the loop", params: xy, body: "let s = x * y;\nlet t = 0;\nfor (let i = 0; i < 3; i++) t = t + s * i;\nreturn t;", points: P2 },
-  { name: "let declared without initialiser, assigned before the loop", params: xy, body: "let s: number;\ns = x + y;\nfor (let i = 0; i < 3; i++) s = s * x;\nreturn s;", points: P2 },
-  { name: "two variables swapped through a temporary (Fibonacci-like)", params: xy, body: "let a = x;\nlet b = y;\nfor (let i = 0; i < 5; i++) {\n  const t = a;\n  a = b;\n  b = t * 0.9 + a;\n}\nreturn a * b;", points: P2 },
-  { name: "three variables rotated", params: xy, body: "let a = x;\nlet b = y;\nlet c = x * y;\nfor (let i = 0; i < 4; i++) {\n  const t = a;\n  a = b * 1.1;\n  b = c;\n  c = t + Math.sin(a);\n}\nreturn a + 2 * b + 3 * c;", points: P2 },
-  { name: "a variable read after being updated in the same iteration", params: xy, body: "let s = x;\nlet t = y;\nfor (let i = 0; i < 3; i++) {\n  s = s * x;\n  t = t + s;\n  s = s + t * y;\n}\nreturn s + t;", points: P2 },
-  { name: "the same variable updated several times in one iteration", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  s = s * y;\n  s = s + x;\n  s = Math.sin(s);\n  s = s * s;\n}\nreturn s;", points: P2 },
-  { name: "a carried variable assigned only in some branches", params: xy, body: "let s = x;\nlet t = y;\nfor (let i = 0; i < 4; i++) {\n  if (s > 1) t = t * x;\n  else s = s + y;\n  s = s + 0.3;\n}\nreturn s * t;", points: P2 },
-  { name: "a carried variable assigned in one branch of a nested if only", params: xy, body: "let s = x;\nlet t = 1;\nfor (let i = 0; i < 4; i++) {\n  if (i > 0) {\n    if (s < 2) t = t * s;\n  }\n  s = s + y * 0.5;\n}\nreturn t;", points: P2 },
-  { name: "variables declared inside the loop body", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  const u = s * x;\n  let v = u + y;\n  v *= v;\n  s = Math.sin(v) + s;\n}\nreturn s;", points: P2 },
-  { name: "a body variable shadowing an outer one", params: xy, body: "const t = x * 2;\nlet s = y;\nfor (let i = 0; i < 3; i++) {\n  const t = s * y;\n  s = t + x;\n}\nreturn s + t;", points: P2 },
-  { name: "the same counter name in two sequential loops and in nested loops", params: xy, body: "let s = x;\nfor (let i = 0; i < 2; i++) s = s * y + i;\nfor (let i = 0; i < 3; i++) {\n  for (let j = 0; j < 2; j++) s = s * x + i * j;\n}\nreturn s;", points: P2 },
-  { name: "compound assignments += -= *= /= **=", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  s += x;\n  s -= y * 0.5;\n  s *= 1.1;\n  s /= 1 + x * x;\n  s **= 1;\n}\nreturn s;", points: P2 },
-  { name: "%= on a carried variable", params: xy, body: "let s = x + 10;\nfor (let i = 0; i < 3; i++) {\n  s %= 7;\n  s = s * y + 5;\n}\nreturn s;", points: [[0.7133, 1.3171], [0.4127, 0.9213]] },
-  { name: "x++ counters used in arithmetic", params: xy, body: "let s = x;\nlet k = 0;\nwhile (k < 4) {\n  s = s * x + k;\n  k++;\n}\nreturn s + k * y;", points: P2 },
-  { name: "k++ and ++k and k-- mixed into values", params: xy, body: "let s = 0;\nlet c = 0;\nfor (let i = 0; i < 4; i++) {\n  c++;\n  s += c * x;\n  ++c;\n  s += c * y;\n  c--;\n}\nreturn s * c;", points: P2 },
-  { name: "exp of a carried variable (its derivative reads its output)", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) s = Math.exp(s * 0.3) * y;\nreturn s;", points: P2 },
-  { name: "sqrt of a carried variable", params: xy, body: "let s = x * x + 1;\nfor (let i = 0; i < 4; i++) s = Math.sqrt(s + y * y);\nreturn s;", points: P2 },
-  { name: "tanh of a carried variable", params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++) s = Math.tanh(s * x + y);\nreturn s;", points: P2 },
-  { name: "sigmoid form 1 / (1 + Math.exp(-u)) on a carried variable", params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++) s = 1 / (1 + Math.exp(-(s * y + x)));\nreturn s;", points: P2 },
-  { name: "sigmoid form 1 / (Math.exp(-s) + 1), the bare variable", params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  s = 1 / (Math.exp(-s) + 1);\n  s = s * y;\n}\nreturn s;", points: P2 },
-  { name: "max/min routing on carried variables", params: xy, body: "let s = x;\nlet t = y;\nfor (let i = 0; i < 4; i++) {\n  const m = Math.max(s * y, t);\n  t = Math.min(s, t + 0.3);\n  s = m + 0.1;\n}\nreturn s + 2 * t;", points: P2 },
-  { name: "abs of a carried variable", params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++) s = Math.abs(s - y) * 0.9;\nreturn s;", points: P2 },
-  { name: "a value whose rule reads its output, then carried: let s = Math.exp(x)", params: xy, body: "let s = Math.exp(x);\nfor (let i = 0; i < 3; i++) s = s * y;\nreturn s;", points: P2 },
-  { name: "the same with sqrt, tanh, sigmoid and max as the initial value", params: xy, body: "let a = Math.sqrt(x * x + 1);\nlet b = Math.tanh(x);\nlet c = 1 / (1 + Math.exp(-y));\nlet d = Math.max(x, y);\nfor (let i = 0; i < 3; i++) {\n  a = a * y;\n  b = b + a;\n  c = c * b;\n  d = d * 0.5 + c;\n}\nreturn a + b + c + d;", points: P2 },
-  { name: "an exp value read after a loop that overwrites a copy of it", params: xy, body: "const e = Math.exp(x);\nlet s = e;\nfor (let i = 0; i < 3; i++) s = s * y + e;\nreturn s + e;", points: P2 },
-  { name: "a copy of a parameter mutated by the loop, the parameter used after", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y;\nreturn s * x;", points: P2 },
-  { name: "a variable written in one loop and read by a later loop's rule", params: xy, body: "let s = x;\nfor (let i = 0; i < 2; i++) s = Math.exp(s * 0.5);\nlet t = y;\nfor (let i = 0; i < 3; i++) t = t * s + Math.tanh(t);\nreturn t;", points: P2 },
-  { name: "two loops in sequence on the same variable", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y;\nwhile (s < 5) s = s + Math.exp(x * 0.1);\nreturn s;", points: POS },
-  { name: "a boolean carried variable", params: xy, body: "let s = x;\nlet flip = false;\nfor (let i = 0; i < 5; i++) {\n  s = flip ? s * y : s + x;\n  flip = !flip;\n}\nreturn s;", points: P2 },
-  { name: "a loop test on a variable updated in a branch", params: xy, body: "let s = x;\nlet go = 1;\nlet k = 0;\nwhile (go > 0) {\n  k++;\n  if (k > 3) go = 0;\n  else s = s * y + x;\n}\nreturn s;", points: P2 },
+  {
+    name: "a parameter reassigned in the loop",
+    params: xy,
+    body: "for (let i = 0; i < 4; i++) x = x * y + 0.1;\nreturn x;",
+    points: P2,
+  },
+  {
+    name: "a parameter reassigned, and read again before the loop",
+    params: xy,
+    body: "const before = x * x;\nfor (let i = 0; i < 3; i++) x = x * y + before;\nreturn x + before;",
+    points: P2,
+  },
+  {
+    name: "a parameter read after the loop that only another variable reassigns",
+    params: xy,
+    body: "let s = 1;\nfor (let i = 0; i < 3; i++) s = s * x + y;\nreturn s * x * y;",
+    points: P2,
+  },
+  {
+    name: "let declared before the loop",
+    params: xy,
+    body: "let s = x * y;\nlet t = 0;\nfor (let i = 0; i < 3; i++) t = t + s * i;\nreturn t;",
+    points: P2,
+  },
+  {
+    name: "let declared without initialiser, assigned before the loop",
+    params: xy,
+    body: "let s: number;\ns = x + y;\nfor (let i = 0; i < 3; i++) s = s * x;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "two variables swapped through a temporary (Fibonacci-like)",
+    params: xy,
+    body: "let a = x;\nlet b = y;\nfor (let i = 0; i < 5; i++) {\n  const t = a;\n  a = b;\n  b = t * 0.9 + a;\n}\nreturn a * b;",
+    points: P2,
+  },
+  {
+    name: "three variables rotated",
+    params: xy,
+    body: "let a = x;\nlet b = y;\nlet c = x * y;\nfor (let i = 0; i < 4; i++) {\n  const t = a;\n  a = b * 1.1;\n  b = c;\n  c = t + Math.sin(a);\n}\nreturn a + 2 * b + 3 * c;",
+    points: P2,
+  },
+  {
+    name: "a variable read after being updated in the same iteration",
+    params: xy,
+    body: "let s = x;\nlet t = y;\nfor (let i = 0; i < 3; i++) {\n  s = s * x;\n  t = t + s;\n  s = s + t * y;\n}\nreturn s + t;",
+    points: P2,
+  },
+  {
+    name: "the same variable updated several times in one iteration",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  s = s * y;\n  s = s + x;\n  s = Math.sin(s);\n  s = s * s;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "a carried variable assigned only in some branches",
+    params: xy,
+    body: "let s = x;\nlet t = y;\nfor (let i = 0; i < 4; i++) {\n  if (s > 1) t = t * x;\n  else s = s + y;\n  s = s + 0.3;\n}\nreturn s * t;",
+    points: P2,
+  },
+  {
+    name: "a carried variable assigned in one branch of a nested if only",
+    params: xy,
+    body: "let s = x;\nlet t = 1;\nfor (let i = 0; i < 4; i++) {\n  if (i > 0) {\n    if (s < 2) t = t * s;\n  }\n  s = s + y * 0.5;\n}\nreturn t;",
+    points: P2,
+  },
+  {
+    name: "variables declared inside the loop body",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  const u = s * x;\n  let v = u + y;\n  v *= v;\n  s = Math.sin(v) + s;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "a body variable shadowing an outer one",
+    params: xy,
+    body: "const t = x * 2;\nlet s = y;\nfor (let i = 0; i < 3; i++) {\n  const t = s * y;\n  s = t + x;\n}\nreturn s + t;",
+    points: P2,
+  },
+  {
+    name: "the same counter name in two sequential loops and in nested loops",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 2; i++) s = s * y + i;\nfor (let i = 0; i < 3; i++) {\n  for (let j = 0; j < 2; j++) s = s * x + i * j;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "compound assignments += -= *= /= **=",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  s += x;\n  s -= y * 0.5;\n  s *= 1.1;\n  s /= 1 + x * x;\n  s **= 1;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "%= on a carried variable",
+    params: xy,
+    body: "let s = x + 10;\nfor (let i = 0; i < 3; i++) {\n  s %= 7;\n  s = s * y + 5;\n}\nreturn s;",
+    points: [
+      [0.7133, 1.3171],
+      [0.4127, 0.9213],
+    ],
+  },
+  {
+    name: "x++ counters used in arithmetic",
+    params: xy,
+    body: "let s = x;\nlet k = 0;\nwhile (k < 4) {\n  s = s * x + k;\n  k++;\n}\nreturn s + k * y;",
+    points: P2,
+  },
+  {
+    name: "k++ and ++k and k-- mixed into values",
+    params: xy,
+    body: "let s = 0;\nlet c = 0;\nfor (let i = 0; i < 4; i++) {\n  c++;\n  s += c * x;\n  ++c;\n  s += c * y;\n  c--;\n}\nreturn s * c;",
+    points: P2,
+  },
+  {
+    name: "exp of a carried variable (its derivative reads its output)",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) s = Math.exp(s * 0.3) * y;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "sqrt of a carried variable",
+    params: xy,
+    body: "let s = x * x + 1;\nfor (let i = 0; i < 4; i++) s = Math.sqrt(s + y * y);\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "tanh of a carried variable",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++) s = Math.tanh(s * x + y);\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "sigmoid form 1 / (1 + Math.exp(-u)) on a carried variable",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++) s = 1 / (1 + Math.exp(-(s * y + x)));\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "sigmoid form 1 / (Math.exp(-s) + 1), the bare variable",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  s = 1 / (Math.exp(-s) + 1);\n  s = s * y;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "max/min routing on carried variables",
+    params: xy,
+    body: "let s = x;\nlet t = y;\nfor (let i = 0; i < 4; i++) {\n  const m = Math.max(s * y, t);\n  t = Math.min(s, t + 0.3);\n  s = m + 0.1;\n}\nreturn s + 2 * t;",
+    points: P2,
+  },
+  {
+    name: "abs of a carried variable",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++) s = Math.abs(s - y) * 0.9;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "a value whose rule reads its output, then carried: let s = Math.exp(x)",
+    params: xy,
+    body: "let s = Math.exp(x);\nfor (let i = 0; i < 3; i++) s = s * y;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "the same with sqrt, tanh, sigmoid and max as the initial value",
+    params: xy,
+    body: "let a = Math.sqrt(x * x + 1);\nlet b = Math.tanh(x);\nlet c = 1 / (1 + Math.exp(-y));\nlet d = Math.max(x, y);\nfor (let i = 0; i < 3; i++) {\n  a = a * y;\n  b = b + a;\n  c = c * b;\n  d = d * 0.5 + c;\n}\nreturn a + b + c + d;",
+    points: P2,
+  },
+  {
+    name: "an exp value read after a loop that overwrites a copy of it",
+    params: xy,
+    body: "const e = Math.exp(x);\nlet s = e;\nfor (let i = 0; i < 3; i++) s = s * y + e;\nreturn s + e;",
+    points: P2,
+  },
+  {
+    name: "a copy of a parameter mutated by the loop, the parameter used after",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y;\nreturn s * x;",
+    points: P2,
+  },
+  {
+    name: "a variable written in one loop and read by a later loop's rule",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 2; i++) s = Math.exp(s * 0.5);\nlet t = y;\nfor (let i = 0; i < 3; i++) t = t * s + Math.tanh(t);\nreturn t;",
+    points: P2,
+  },
+  {
+    name: "two loops in sequence on the same variable",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y;\nwhile (s < 5) s = s + Math.exp(x * 0.1);\nreturn s;",
+    points: POS,
+  },
+  {
+    name: "a boolean carried variable",
+    params: xy,
+    body: "let s = x;\nlet flip = false;\nfor (let i = 0; i < 5; i++) {\n  s = flip ? s * y : s + x;\n  flip = !flip;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "a loop test on a variable updated in a branch",
+    params: xy,
+    body: "let s = x;\nlet go = 1;\nlet k = 0;\nwhile (go > 0) {\n  k++;\n  if (k > 3) go = 0;\n  else s = s * y + x;\n}\nreturn s;",
+    points: P2,
+  },
 ];
 suite("loop-carried variables", carried);
 
@@ -252,26 +686,143 @@ suite("loop-carried variables", carried);
 // ------------------------------------------------------------------------------------------------
 
 const nesting: Case[] = [
-  { name: "three nested counter loops", params: xy, body: "let s = x;\nfor (let i = 0; i < 2; i++)\n  for (let j = 0; j < 2; j++)\n    for (let k = 0; k < 2; k++) s = s * x * 0.9 + y * (i + j - k);\nreturn s;", points: P2 },
-  { name: "three nested loops of different kinds, each carrying its own and the outer's values", params: xy, body: "let s = x;\nlet a = 0;\nwhile (a < 2) {\n  a++;\n  let t = s;\n  for (let j = 0; j < 2; j++) {\n    let u = t * y;\n    let c = 0;\n    do {\n      u = Math.sin(u) + x;\n      s = s + u * 0.1;\n      c++;\n    } while (c < 2);\n    t = t + u;\n  }\n  s = s * 0.5 + t;\n}\nreturn s;", points: P2 },
-  { name: "inner bound is the outer counter (j < i)", params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++)\n  for (let j = 0; j < i; j++) s = s * x + j * y;\nreturn s;", points: P2 },
-  { name: "inner start is the outer counter (j = i)", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++)\n  for (let j = i; j < 3; j++) s = s * y + i - j;\nreturn s;", points: P2 },
-  { name: "inner counter loop with bound i + 1, counting down", params: xy, body: "let s = x;\nfor (let i = 3; i > 0; i--)\n  for (let j = i + 1; j > 0; j--) s = s * 0.9 + x * y;\nreturn s;", points: P2 },
-  { name: "inner loop carries a variable the outer also carries", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  for (let j = 0; j < 2; j++) s = s * x + y;\n  s = Math.sin(s);\n}\nreturn s;", points: P2 },
-  { name: "inner loop carries an outer variable read after it in the outer body", params: xy, body: "let s = x;\nlet t = y;\nfor (let i = 0; i < 3; i++) {\n  const before = s;\n  for (let j = 0; j < 2; j++) s = Math.exp(s * 0.2) + t;\n  t = t + before * s;\n}\nreturn s + t;", points: P2 },
-  { name: "outer variable read inside the inner loop, not assigned there", params: xy, body: "let s = x;\nlet t = y;\nfor (let i = 0; i < 3; i++) {\n  t = Math.tanh(t + s);\n  for (let j = 0; j < 2; j++) s = s + t * x;\n}\nreturn s * t;", points: P2 },
-  { name: "inner while with a data-dependent trip count that varies per outer iteration", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  let t = 0.1;\n  while (t < s + i) t = t * 2 + y * 0.01;\n  s = s * 0.5 + t * x;\n}\nreturn s;", points: POS },
-  { name: "loops in both branches of an if/else", params: xy, body: "let s = x;\nif (x > 0) {\n  for (let i = 0; i < 3; i++) s = s * y;\n} else {\n  let k = 0;\n  while (k < 2) {\n    s = s + y * s;\n    k++;\n  }\n}\nreturn s;", points: P2 },
-  { name: "a loop in a branch, the variable read on the other branch", params: xy, body: "let s = x * y;\nlet r = 0;\nif (y > 0) {\n  for (let i = 0; i < 3; i++) s = Math.exp(s * 0.1);\n  r = s;\n} else {\n  r = s * x;\n}\nreturn r + s;", points: P2 },
-  { name: "a loop in an if inside a loop", params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  if (i % 2 === 1) {\n    for (let j = 0; j < 2; j++) s = s * y + x;\n  } else {\n    s = Math.sin(s);\n  }\n}\nreturn s;", points: P2 },
-  { name: "a loop in an if whose test depends on a carried value", params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  if (s > 0.5) {\n    let k = 0;\n    while (k < 2) {\n      s = s * 0.7 + y * 0.1;\n      k++;\n    }\n  }\n  s = s + x * 0.2;\n}\nreturn s;", points: P2 },
-  { name: "early return before the loop", params: xy, body: "if (x > 1) return x * y;\nlet s = x;\nfor (let i = 0; i < 3; i++) s = s * y + x;\nreturn s;", points: [[0.7133, 1.3171], [1.4127, 0.9213], [-0.2377, 0.6119]] },
-  { name: "early return after the loop", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y + x;\nif (s > 1) return s * x;\nreturn s + y;", points: P2 },
-  { name: "early returns before and after, with a loop between", params: xy, body: "if (y < -0.5) return y * y;\nlet s = x;\nwhile (s < 3) s = s * 1.5 + Math.abs(y) + 0.1;\nif (s > 4) return s * y;\nreturn s - x;", points: [[0.7133, 1.3171], [1.4127, -0.9213], [0.2377, -0.1119], [2.9, 0.2]] },
-  { name: "an early return in a nested if before the loop (the loop runs under the return flag)", params: xy, body: "let s = x;\nif (y > 1) {\n  if (x > 0) return s * y;\n  s = s * 2;\n}\nfor (let i = 0; i < 3; i++) s = s * y + x;\nreturn s;", points: [[0.7133, 1.3171], [-0.4127, 1.9213], [0.2377, 0.6119]] },
-  { name: "an early return in each branch, a loop in the rest", params: xy, body: "let s = x;\nif (x > 1) {\n  return s;\n} else if (y > 1) {\n  s = s + 1;\n} else {\n  return y;\n}\nfor (let i = 0; i < 2; i++) s = s * x * y;\nreturn s;", points: [[0.7133, 1.3171], [1.4127, 0.9213], [0.2377, 0.6119]] },
-  { name: "ternaries in the loop body", params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  s = s > 1 ? s * x : s + y;\n  const t = i % 2 === 0 ? x : y;\n  s = s * t + (t > 0.5 ? Math.exp(t * 0.1) : 0);\n}\nreturn s;", points: P2 },
-  { name: "a ternary reading the counter and a carried variable", params: xy, body: "let s = x;\nlet k = 0;\nwhile (k < 4) {\n  s = k > 1 ? Math.max(s, y) * x : Math.sqrt(s * s + 1);\n  k++;\n}\nreturn s;", points: P2 },
+  {
+    name: "three nested counter loops",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 2; i++)\n  for (let j = 0; j < 2; j++)\n    for (let k = 0; k < 2; k++) s = s * x * 0.9 + y * (i + j - k);\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "three nested loops of different kinds, each carrying its own and the outer's values",
+    params: xy,
+    body: "let s = x;\nlet a = 0;\nwhile (a < 2) {\n  a++;\n  let t = s;\n  for (let j = 0; j < 2; j++) {\n    let u = t * y;\n    let c = 0;\n    do {\n      u = Math.sin(u) + x;\n      s = s + u * 0.1;\n      c++;\n    } while (c < 2);\n    t = t + u;\n  }\n  s = s * 0.5 + t;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "inner bound is the outer counter (j < i)",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++)\n  for (let j = 0; j < i; j++) s = s * x + j * y;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "inner start is the outer counter (j = i)",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++)\n  for (let j = i; j < 3; j++) s = s * y + i - j;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "inner counter loop with bound i + 1, counting down",
+    params: xy,
+    body: "let s = x;\nfor (let i = 3; i > 0; i--)\n  for (let j = i + 1; j > 0; j--) s = s * 0.9 + x * y;\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "inner loop carries a variable the outer also carries",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  for (let j = 0; j < 2; j++) s = s * x + y;\n  s = Math.sin(s);\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "inner loop carries an outer variable read after it in the outer body",
+    params: xy,
+    body: "let s = x;\nlet t = y;\nfor (let i = 0; i < 3; i++) {\n  const before = s;\n  for (let j = 0; j < 2; j++) s = Math.exp(s * 0.2) + t;\n  t = t + before * s;\n}\nreturn s + t;",
+    points: P2,
+  },
+  {
+    name: "outer variable read inside the inner loop, not assigned there",
+    params: xy,
+    body: "let s = x;\nlet t = y;\nfor (let i = 0; i < 3; i++) {\n  t = Math.tanh(t + s);\n  for (let j = 0; j < 2; j++) s = s + t * x;\n}\nreturn s * t;",
+    points: P2,
+  },
+  {
+    name: "inner while with a data-dependent trip count that varies per outer iteration",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  let t = 0.1;\n  while (t < s + i) t = t * 2 + y * 0.01;\n  s = s * 0.5 + t * x;\n}\nreturn s;",
+    points: POS,
+  },
+  {
+    name: "loops in both branches of an if/else",
+    params: xy,
+    body: "let s = x;\nif (x > 0) {\n  for (let i = 0; i < 3; i++) s = s * y;\n} else {\n  let k = 0;\n  while (k < 2) {\n    s = s + y * s;\n    k++;\n  }\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "a loop in a branch, the variable read on the other branch",
+    params: xy,
+    body: "let s = x * y;\nlet r = 0;\nif (y > 0) {\n  for (let i = 0; i < 3; i++) s = Math.exp(s * 0.1);\n  r = s;\n} else {\n  r = s * x;\n}\nreturn r + s;",
+    points: P2,
+  },
+  {
+    name: "a loop in an if inside a loop",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  if (i % 2 === 1) {\n    for (let j = 0; j < 2; j++) s = s * y + x;\n  } else {\n    s = Math.sin(s);\n  }\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "a loop in an if whose test depends on a carried value",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  if (s > 0.5) {\n    let k = 0;\n    while (k < 2) {\n      s = s * 0.7 + y * 0.1;\n      k++;\n    }\n  }\n  s = s + x * 0.2;\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "early return before the loop",
+    params: xy,
+    body: "if (x > 1) return x * y;\nlet s = x;\nfor (let i = 0; i < 3; i++) s = s * y + x;\nreturn s;",
+    points: [
+      [0.7133, 1.3171],
+      [1.4127, 0.9213],
+      [-0.2377, 0.6119],
+    ],
+  },
+  {
+    name: "early return after the loop",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y + x;\nif (s > 1) return s * x;\nreturn s + y;",
+    points: P2,
+  },
+  {
+    name: "early returns before and after, with a loop between",
+    params: xy,
+    body: "if (y < -0.5) return y * y;\nlet s = x;\nwhile (s < 3) s = s * 1.5 + Math.abs(y) + 0.1;\nif (s > 4) return s * y;\nreturn s - x;",
+    points: [
+      [0.7133, 1.3171],
+      [1.4127, -0.9213],
+      [0.2377, -0.1119],
+      [2.9, 0.2],
+    ],
+  },
+  {
+    name: "an early return in a nested if before the loop (the loop runs under the return flag)",
+    params: xy,
+    body: "let s = x;\nif (y > 1) {\n  if (x > 0) return s * y;\n  s = s * 2;\n}\nfor (let i = 0; i < 3; i++) s = s * y + x;\nreturn s;",
+    points: [
+      [0.7133, 1.3171],
+      [-0.4127, 1.9213],
+      [0.2377, 0.6119],
+    ],
+  },
+  {
+    name: "an early return in each branch, a loop in the rest",
+    params: xy,
+    body: "let s = x;\nif (x > 1) {\n  return s;\n} else if (y > 1) {\n  s = s + 1;\n} else {\n  return y;\n}\nfor (let i = 0; i < 2; i++) s = s * x * y;\nreturn s;",
+    points: [
+      [0.7133, 1.3171],
+      [1.4127, 0.9213],
+      [0.2377, 0.6119],
+    ],
+  },
+  {
+    name: "ternaries in the loop body",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  s = s > 1 ? s * x : s + y;\n  const t = i % 2 === 0 ? x : y;\n  s = s * t + (t > 0.5 ? Math.exp(t * 0.1) : 0);\n}\nreturn s;",
+    points: P2,
+  },
+  {
+    name: "a ternary reading the counter and a carried variable",
+    params: xy,
+    body: "let s = x;\nlet k = 0;\nwhile (k < 4) {\n  s = k > 1 ? Math.max(s, y) * x : Math.sqrt(s * s + 1);\n  k++;\n}\nreturn s;",
+    points: P2,
+  },
 ];
 suite("nesting, branches, early returns, ternaries", nesting);
 
@@ -299,13 +850,55 @@ export function plain(v: number): number { return v > 0 ? 1 : -1; }
 `;
 
 const calls: Case[] = [
-  { name: "a differentiable call in a loop body", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) s = g(s, y) * 0.5 + x;\nreturn s;", points: P2, preamble: CALLEES },
-  { name: "a call of a function that has its own loop, in a loop (stacks nest)", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) s = gl(s * 0.3, y * 0.5) + x;\nreturn s;", points: P2, preamble: CALLEES },
-  { name: "a call with a data-dependent loop inside, in a while loop", params: xy, body: "let s = x;\nlet k = 0;\nwhile (k < 3) {\n  s = gw(Math.abs(s) * 0.5 + 0.1) * y;\n  k++;\n}\nreturn s;", points: POS, preamble: CALLEES },
-  { name: "a call's result in a branch condition and a carried variable", params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  const v = g(s, y);\n  if (v > 1) s = v * 0.5;\n  else s = s + v;\n}\nreturn s;", points: P2, preamble: CALLEES },
-  { name: "piecewise-constant Math functions of a carried variable (floor, sign, round)", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y + Math.floor(s * 3) * 0.1 + Math.sign(s - 0.5) * x + Math.round(y * 2);\nreturn s;", points: P2, preamble: CALLEES },
-  { name: "an unmarked function of a value that does not depend on the parameters", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y + plain(i - 1);\nreturn s;", points: P2, preamble: CALLEES },
-  { name: "an unmarked function in a branch condition in a loop", params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  if (plain(s - 1) > 0) s = s * 0.5 + y;\n  else s = s * y + x;\n}\nreturn s;", points: P2, preamble: CALLEES },
+  {
+    name: "a differentiable call in a loop body",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) s = g(s, y) * 0.5 + x;\nreturn s;",
+    points: P2,
+    preamble: CALLEES,
+  },
+  {
+    name: "a call of a function that has its own loop, in a loop (stacks nest)",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) s = gl(s * 0.3, y * 0.5) + x;\nreturn s;",
+    points: P2,
+    preamble: CALLEES,
+  },
+  {
+    name: "a call with a data-dependent loop inside, in a while loop",
+    params: xy,
+    body: "let s = x;\nlet k = 0;\nwhile (k < 3) {\n  s = gw(Math.abs(s) * 0.5 + 0.1) * y;\n  k++;\n}\nreturn s;",
+    points: POS,
+    preamble: CALLEES,
+  },
+  {
+    name: "a call's result in a branch condition and a carried variable",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  const v = g(s, y);\n  if (v > 1) s = v * 0.5;\n  else s = s + v;\n}\nreturn s;",
+    points: P2,
+    preamble: CALLEES,
+  },
+  {
+    name: "piecewise-constant Math functions of a carried variable (floor, sign, round)",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y + Math.floor(s * 3) * 0.1 + Math.sign(s - 0.5) * x + Math.round(y * 2);\nreturn s;",
+    points: P2,
+    preamble: CALLEES,
+  },
+  {
+    name: "an unmarked function of a value that does not depend on the parameters",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) s = s * y + plain(i - 1);\nreturn s;",
+    points: P2,
+    preamble: CALLEES,
+  },
+  {
+    name: "an unmarked function in a branch condition in a loop",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  if (plain(s - 1) > 0) s = s * 0.5 + y;\n  else s = s * y + x;\n}\nreturn s;",
+    points: P2,
+    preamble: CALLEES,
+  },
 ];
 suite("calls inside loop bodies", calls);
 
@@ -324,22 +917,80 @@ export function noise(): number {
 `;
 const reseed = (seed: number) => (m: Record<string, any>) => m.reseed(seed);
 const stateful: Case[] = [7, 12345].flatMap((seed) => [
-  { name: `seeded coin() in a branch condition in a loop (seed ${seed})`, params: xy, body: "let s = x;\nfor (let i = 0; i < 6; i++) {\n  if (coin()) s = s * y + 0.1;\n  else s = Math.sin(s) + x;\n}\nreturn s;", points: P2, preamble: PRNG, before: reseed(seed) },
-  { name: `seeded coin() in a nested if with break (seed ${seed})`, params: xy, body: "let s = x;\nlet k = 0;\nwhile (k < 8) {\n  k++;\n  if (s > -10) {\n    if (coin()) continue;\n  }\n  s = s * y + x;\n  if (coin() && k > 4) break;\n}\nreturn s;", points: P2, preamble: PRNG, before: reseed(seed) },
-  { name: `seeded coin() in a ternary in a loop (seed ${seed})`, params: xy, body: "let s = x;\nfor (let i = 0; i < 5; i++) s = s * (coin() ? x : y) + 0.2;\nreturn s;", points: P2, preamble: PRNG, before: reseed(seed) },
-  { name: `seeded noise() as a value and in a test, stored in a local (seed ${seed})`, params: xy, body: "let s = x;\nfor (let i = 0; i < 5; i++) {\n  const r = noise();\n  if (r < 0.5) s = s * y + r;\n  else s = Math.exp(s * r * 0.3);\n}\nreturn s;", points: P2, preamble: PRNG, before: reseed(seed) },
-  { name: `seeded coin() in a while test (evaluated once per test) (seed ${seed})`, params: xy, body: "let s = x;\nlet k = 0;\nwhile (k < 6 && coin()) {\n  s = s * y + x;\n  k++;\n}\nreturn s;", points: P2, preamble: PRNG, before: reseed(seed) },
-  { name: `seeded coin() in a do...while test with continue (seed ${seed})`, params: xy, body: "let s = x;\nlet k = 0;\ndo {\n  k++;\n  if (k === 2) continue;\n  s = Math.sin(s) * y + x;\n} while (k < 6 && coin());\nreturn s;", points: P2, preamble: PRNG, before: reseed(seed) },
-  { name: `seeded unmarked function as a for bound (seed ${seed})`, params: xy, body: "let s = x;\nfor (let i = 0; i < 1 + noise() * 4; i++) s = s * y + i * x;\nreturn s;", points: P2, preamble: PRNG, before: reseed(seed) },
-  { name: `seeded coin() in a branch around an inner loop (seed ${seed})`, params: xy, body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  if (coin()) {\n    for (let j = 0; j < 2; j++) s = s * y + x;\n  } else {\n    s = Math.tanh(s) + y;\n  }\n}\nreturn s;", points: P2, preamble: PRNG, before: reseed(seed) },
+  {
+    name: `seeded coin() in a branch condition in a loop (seed ${seed})`,
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 6; i++) {\n  if (coin()) s = s * y + 0.1;\n  else s = Math.sin(s) + x;\n}\nreturn s;",
+    points: P2,
+    preamble: PRNG,
+    before: reseed(seed),
+  },
+  {
+    name: `seeded coin() in a nested if with break (seed ${seed})`,
+    params: xy,
+    body: "let s = x;\nlet k = 0;\nwhile (k < 8) {\n  k++;\n  if (s > -10) {\n    if (coin()) continue;\n  }\n  s = s * y + x;\n  if (coin() && k > 4) break;\n}\nreturn s;",
+    points: P2,
+    preamble: PRNG,
+    before: reseed(seed),
+  },
+  {
+    name: `seeded coin() in a ternary in a loop (seed ${seed})`,
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 5; i++) s = s * (coin() ? x : y) + 0.2;\nreturn s;",
+    points: P2,
+    preamble: PRNG,
+    before: reseed(seed),
+  },
+  {
+    name: `seeded noise() as a value and in a test, stored in a local (seed ${seed})`,
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 5; i++) {\n  const r = noise();\n  if (r < 0.5) s = s * y + r;\n  else s = Math.exp(s * r * 0.3);\n}\nreturn s;",
+    points: P2,
+    preamble: PRNG,
+    before: reseed(seed),
+  },
+  {
+    name: `seeded coin() in a while test (evaluated once per test) (seed ${seed})`,
+    params: xy,
+    body: "let s = x;\nlet k = 0;\nwhile (k < 6 && coin()) {\n  s = s * y + x;\n  k++;\n}\nreturn s;",
+    points: P2,
+    preamble: PRNG,
+    before: reseed(seed),
+  },
+  {
+    name: `seeded coin() in a do...while test with continue (seed ${seed})`,
+    params: xy,
+    body: "let s = x;\nlet k = 0;\ndo {\n  k++;\n  if (k === 2) continue;\n  s = Math.sin(s) * y + x;\n} while (k < 6 && coin());\nreturn s;",
+    points: P2,
+    preamble: PRNG,
+    before: reseed(seed),
+  },
+  {
+    name: `seeded unmarked function as a for bound (seed ${seed})`,
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 1 + noise() * 4; i++) s = s * y + i * x;\nreturn s;",
+    points: P2,
+    preamble: PRNG,
+    before: reseed(seed),
+  },
+  {
+    name: `seeded coin() in a branch around an inner loop (seed ${seed})`,
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 4; i++) {\n  if (coin()) {\n    for (let j = 0; j < 2; j++) s = s * y + x;\n  } else {\n    s = Math.tanh(s) + y;\n  }\n}\nreturn s;",
+    points: P2,
+    preamble: PRNG,
+    before: reseed(seed),
+  },
 ]);
 suite("unmarked stateful functions in loops: evaluated once, the backward pass follows the forward path", stateful);
 
 describe("Math.random() in loops: the backward pass follows the path the forward pass took", () => {
   // s = 1; each iteration multiplies by x or by y at random: the value is x^a y^b with a + b = 6,
   // and the gradient must be (a s / x, b s / y) for the same a and b.
-  const body = "let s = 1;\nfor (let i = 0; i < 6; i++) {\n  if (Math.random() < 0.5) s = s * x;\n  else s = s * y;\n}\nreturn s;";
-  const inLocal = "let s = 1;\nlet k = 0;\nwhile (k < 6) {\n  const r = Math.random();\n  s = r < 0.5 ? s * x : s * y;\n  k++;\n}\nreturn s;";
+  const body =
+    "let s = 1;\nfor (let i = 0; i < 6; i++) {\n  if (Math.random() < 0.5) s = s * x;\n  else s = s * y;\n}\nreturn s;";
+  const inLocal =
+    "let s = 1;\nlet k = 0;\nwhile (k < 6) {\n  const r = Math.random();\n  s = r < 0.5 ? s * x : s * y;\n  k++;\n}\nreturn s;";
   const consistent = (m: Record<string, any>, name: string) => {
     const x = 2,
       y = 3;
@@ -351,21 +1002,29 @@ describe("Math.random() in loops: the backward pass follows the path the forward
       expect(back).toEqual([(a! * value) / x, ((6 - a!) * value) / y]);
       expect(m[`${name}_backward`](cache, 1)).toEqual(back);
       const g: number[] = m[`${name}_grad`](x, y);
-      const matches = [0, 1, 2, 3, 4, 5, 6].some((a) => g[0] === a * x ** (a - 1) * y ** (6 - a) && g[1] === (6 - a) * x ** a * y ** (5 - a));
+      const matches = [0, 1, 2, 3, 4, 5, 6].some(
+        (a) => g[0] === a * x ** (a - 1) * y ** (6 - a) && g[1] === (6 - a) * x ** a * y ** (5 - a),
+      );
       expect(matches, `f_grad ${g}`).toBe(true);
       expect(m.__saved.size).toBe(0);
     }
   };
   it("in an if condition", async () => {
-    const { module } = await compile(`${SAVED_EXPORT}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`);
+    const { module } = await compile(
+      `${SAVED_EXPORT}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`,
+    );
     consistent(module, "f");
   });
   it("in a while test (a random trip count)", async () => {
-    const { module } = await compile(`${SAVED_EXPORT}\n/** @differentiable */\nexport function f(x: number, y: number): number {\nlet s = 1;\nlet k = 0;\nwhile (k < 6 && Math.random() < 0.8) {\n  s = s * x;\n  k++;\n}\nwhile (k < 6) {\n  s = s * y;\n  k++;\n}\nreturn s;\n}\n`);
+    const { module } = await compile(
+      `${SAVED_EXPORT}\n/** @differentiable */\nexport function f(x: number, y: number): number {\nlet s = 1;\nlet k = 0;\nwhile (k < 6 && Math.random() < 0.8) {\n  s = s * x;\n  k++;\n}\nwhile (k < 6) {\n  s = s * y;\n  k++;\n}\nreturn s;\n}\n`,
+    );
     consistent(module, "f");
   });
   it("stored in a local, used in a ternary", async () => {
-    const { module } = await compile(`${SAVED_EXPORT}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${inLocal}\n}\n`);
+    const { module } = await compile(
+      `${SAVED_EXPORT}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${inLocal}\n}\n`,
+    );
     consistent(module, "f");
   });
 });
@@ -377,35 +1036,113 @@ describe("Math.random() in loops: the backward pass follows the path the forward
 // Fixed: a loop without a counter inside a branch declared its iteration count inside the branch
 // block, out of reach of its backward loop and the vjp cache (save.ts now hoists it).
 suite("minimal: a loop without a counter inside an if branch (iteration count out of scope)", [
-  { name: "while in an if at the top level: (0.7, 1.3) has gradient [8, 0]", params: xy, body: "let s = x;\nif (y > 0) {\n  while (s < 3) s = s * 2;\n}\nreturn s;", points: [[0.7, 1.3], [0.7, -1.3]] },
-  { name: "do...while in an else branch", params: xy, body: "let s = x;\nif (y > 0) {\n  s = s * y;\n} else {\n  let k = 0;\n  do {\n    s = s * x;\n    k++;\n  } while (k < 2);\n}\nreturn s;", points: [[0.7, 1.3], [0.7, -1.3]] },
-  { name: "while after a continue (the rest of the body moves into a branch)", params: xy, body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  if (s > 2) continue;\n  while (s < 1.5) s = s * 1.5;\n  s = s * y;\n}\nreturn s;", points: [[0.7, 1.3]] },
-  { name: "while in an if inside a counter loop (the outer loop pushes the inner count)", params: xy, body: "let s = x;\nfor (let i = 0; i < 2; i++) {\n  if (y > 0) {\n    while (s < 3) s = s * 2;\n  }\n  s = s - 2;\n}\nreturn s;", points: [[0.7, 1.3], [0.7, -1.3]] },
+  {
+    name: "while in an if at the top level: (0.7, 1.3) has gradient [8, 0]",
+    params: xy,
+    body: "let s = x;\nif (y > 0) {\n  while (s < 3) s = s * 2;\n}\nreturn s;",
+    points: [
+      [0.7, 1.3],
+      [0.7, -1.3],
+    ],
+  },
+  {
+    name: "do...while in an else branch",
+    params: xy,
+    body: "let s = x;\nif (y > 0) {\n  s = s * y;\n} else {\n  let k = 0;\n  do {\n    s = s * x;\n    k++;\n  } while (k < 2);\n}\nreturn s;",
+    points: [
+      [0.7, 1.3],
+      [0.7, -1.3],
+    ],
+  },
+  {
+    name: "while after a continue (the rest of the body moves into a branch)",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  if (s > 2) continue;\n  while (s < 1.5) s = s * 1.5;\n  s = s * y;\n}\nreturn s;",
+    points: [[0.7, 1.3]],
+  },
+  {
+    name: "while in an if inside a counter loop (the outer loop pushes the inner count)",
+    params: xy,
+    body: "let s = x;\nfor (let i = 0; i < 2; i++) {\n  if (y > 0) {\n    while (s < 3) s = s * 2;\n  }\n  s = s - 2;\n}\nreturn s;",
+    points: [
+      [0.7, 1.3],
+      [0.7, -1.3],
+    ],
+  },
 ]);
 
 // Fixed: a loop whose backward iterations only reset an overwritten variable's adjoint was
 // dropped, so the variable kept the gradient of its final value (optimize.ts clean() keeps it).
 suite("minimal: a carried variable overwritten by a constant in the loop", [
-  { name: "for (...) y = 3; return x * y: gradient [3, 0]", params: xy, body: "for (let i = 0; i < 2; i++) y = 3;\nreturn x * y;", points: [[0.7, 1.3]] },
-  { name: "for (...) y = i", params: xy, body: "for (let i = 0; i < 2; i++) {\n  y = i;\n}\nreturn x * y + y;", points: [[0.7, 1.3]] },
-  { name: "while (...) { y = Math.tanh(k); k++ }", params: xy, body: "let k = 0;\nwhile (k < 2) {\n  y = Math.tanh(k);\n  k++;\n}\nreturn x * y;", points: [[0.7, 1.3]] },
-  { name: "the same in a loop with break", params: xy, body: "for (let i = 0; i < 3; i += 1) {\n  y = Math.tanh(i);\n  if (y > 1.5) break;\n}\nreturn x * y;", points: [[0.7, 1.3]] },
+  {
+    name: "for (...) y = 3; return x * y: gradient [3, 0]",
+    params: xy,
+    body: "for (let i = 0; i < 2; i++) y = 3;\nreturn x * y;",
+    points: [[0.7, 1.3]],
+  },
+  {
+    name: "for (...) y = i",
+    params: xy,
+    body: "for (let i = 0; i < 2; i++) {\n  y = i;\n}\nreturn x * y + y;",
+    points: [[0.7, 1.3]],
+  },
+  {
+    name: "while (...) { y = Math.tanh(k); k++ }",
+    params: xy,
+    body: "let k = 0;\nwhile (k < 2) {\n  y = Math.tanh(k);\n  k++;\n}\nreturn x * y;",
+    points: [[0.7, 1.3]],
+  },
+  {
+    name: "the same in a loop with break",
+    params: xy,
+    body: "for (let i = 0; i < 3; i += 1) {\n  y = Math.tanh(i);\n  if (y > 1.5) break;\n}\nreturn x * y;",
+    points: [[0.7, 1.3]],
+  },
 ]);
 
 // Fixed: a loop in a branch made the variable the branch test reads its own header and overwrote
 // it, so the backward pass replayed the test on the new value (stage.ts now counts the tests of
 // enclosing branches as reads).
 suite("minimal: a loop in a branch overwrites the variable the branch test reads", [
-  { name: "if (x > 1) return x * y; for (...) x = x * 2; return x: gradient [4, 0] at (0.7, 1.3)", params: xy, body: "if (x > 1) return x * y;\nfor (let i = 0; i < 2; i++) x = x * 2;\nreturn x;", points: [[0.7, 1.3], [1.5, 1.3]] },
-  { name: "let s = x; if (s > 1) return s * y; while (s < 3) s = s * 2; return s", params: xy, body: "let s = x;\nif (s > 1) return s * y;\nwhile (s < 3) s = s * 2;\nreturn s;", points: [[0.7, 1.3], [1.5, 1.3]] },
-  { name: "if (x > 1) { y = y * 2 } else { for (...) x = x * 2 } return x * y", params: xy, body: "if (x > 1) {\n  y = y * 2;\n} else {\n  for (let i = 0; i < 2; i++) x = x * 2;\n}\nreturn x * y;", points: [[0.7, 1.3], [1.5, 1.3]] },
+  {
+    name: "if (x > 1) return x * y; for (...) x = x * 2; return x: gradient [4, 0] at (0.7, 1.3)",
+    params: xy,
+    body: "if (x > 1) return x * y;\nfor (let i = 0; i < 2; i++) x = x * 2;\nreturn x;",
+    points: [
+      [0.7, 1.3],
+      [1.5, 1.3],
+    ],
+  },
+  {
+    name: "let s = x; if (s > 1) return s * y; while (s < 3) s = s * 2; return s",
+    params: xy,
+    body: "let s = x;\nif (s > 1) return s * y;\nwhile (s < 3) s = s * 2;\nreturn s;",
+    points: [
+      [0.7, 1.3],
+      [1.5, 1.3],
+    ],
+  },
+  {
+    name: "if (x > 1) { y = y * 2 } else { for (...) x = x * 2 } return x * y",
+    params: xy,
+    body: "if (x > 1) {\n  y = y * 2;\n} else {\n  for (let i = 0; i < 2; i++) x = x * 2;\n}\nreturn x * y;",
+    points: [
+      [0.7, 1.3],
+      [1.5, 1.3],
+    ],
+  },
 ]);
 
 // Fixed: a boolean carried by a loop was saved and restored as a number, and `const flip_1 =
 // !flip` could not be typed in the loop (saves now convert, boolean copies are annotated).
 describe("minimal: a boolean carried by a loop, generated code under tsc --strict", () => {
   it("let flip = false; for (...) { s = flip ? s * y : s + x; flip = !flip; }", () => {
-    expect(strictErrorsOfGenerated("boolean", "let s = x;\nlet flip = false;\nfor (let i = 0; i < 3; i++) {\n  s = flip ? s * y : s + x;\n  flip = !flip;\n}\nreturn s;")).toEqual([]);
+    expect(
+      strictErrorsOfGenerated(
+        "boolean",
+        "let s = x;\nlet flip = false;\nfor (let i = 0; i < 3; i++) {\n  s = flip ? s * y : s + x;\n  flip = !flip;\n}\nreturn s;",
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -415,23 +1152,62 @@ describe("minimal: a boolean carried by a loop, generated code under tsc --stric
 
 // return inside loops (supported): the return leaves every enclosing loop.
 suite("return inside loops", [
-  { name: "return inside a for", params: xy, body: "for (let i = 0; i < 3; i++) { if (x > i) return x * y; } return y;", points: [[0.7, 1.3], [2.5, 1.3], [-0.5, 1.3]] },
-  { name: "return inside a while in a branch", params: xy, body: "if (y > 0) { while (x < 3) { x = x + 1; if (x > 2) return x * y; } } return y;", points: [[0.7, 1.3], [0.7, -1.3]] },
-  { name: "return inside a nested inner loop", params: xy, body: "let s = x; for (let i = 0; i < 2; i++) { for (let j = 0; j < 2; j++) { s = s * y; if (s > 5) return s; } } return s;", points: [[0.7, 1.3], [2.7, 1.9], [0.7, 3.1]] },
+  {
+    name: "return inside a for",
+    params: xy,
+    body: "for (let i = 0; i < 3; i++) { if (x > i) return x * y; } return y;",
+    points: [
+      [0.7, 1.3],
+      [2.5, 1.3],
+      [-0.5, 1.3],
+    ],
+  },
+  {
+    name: "return inside a while in a branch",
+    params: xy,
+    body: "if (y > 0) { while (x < 3) { x = x + 1; if (x > 2) return x * y; } } return y;",
+    points: [
+      [0.7, 1.3],
+      [0.7, -1.3],
+    ],
+  },
+  {
+    name: "return inside a nested inner loop",
+    params: xy,
+    body: "let s = x; for (let i = 0; i < 2; i++) { for (let j = 0; j < 2; j++) { s = s * y; if (s > 5) return s; } } return s;",
+    points: [
+      [0.7, 1.3],
+      [2.7, 1.9],
+      [0.7, 3.1],
+    ],
+  },
 ]);
 
 describe("refusals", () => {
   const codes = (body: string, preamble = "") =>
-    compileToJs(`${preamble}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`).diagnostics.filter((d) => d.source === "tsgrad").map((d) => d.code);
+    compileToJs(`${preamble}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`)
+      .diagnostics.filter((d) => d.source === "tsgrad")
+      .map((d) => d.code);
   const refused: [string, string][] = [
     ["for...of", "let s = 0; for (const v of [x, y]) s += v; return s;"],
     ["for...in", "let s = x; for (const k in { a: 1 }) s = s * y; return s;"],
-    ["a labelled loop with break label", "let s = x; outer: for (let i = 0; i < 3; i++) { for (let j = 0; j < 3; j++) { if (j > i) break outer; s = s * y; } } return s;"],
-    ["a labelled loop with continue label", "let s = x; outer: for (let i = 0; i < 3; i++) { for (let j = 0; j < 3; j++) { if (j > i) continue outer; s = s * y; } } return s;"],
+    [
+      "a labelled loop with break label",
+      "let s = x; outer: for (let i = 0; i < 3; i++) { for (let j = 0; j < 3; j++) { if (j > i) break outer; s = s * y; } } return s;",
+    ],
+    [
+      "a labelled loop with continue label",
+      "let s = x; outer: for (let i = 0; i < 3; i++) { for (let j = 0; j < 3; j++) { if (j > i) continue outer; s = s * y; } } return s;",
+    ],
   ];
   for (const [name, body] of refused) it(`${name}: TS94002`, () => expect(codes(body)).toContain(94002));
   it("a gradient through an unmarked function's value in a loop is refused (TS94006)", () => {
-    expect(codes("let s = x; for (let i = 0; i < 3; i++) s = s * y + plain(s); return s;", "export function plain(v: number): number { return v > 0 ? v : -v; }")).toContain(94006);
+    expect(
+      codes(
+        "let s = x; for (let i = 0; i < 3; i++) s = s * y + plain(s); return s;",
+        "export function plain(v: number): number { return v > 0 ? v : -v; }",
+      ),
+    ).toContain(94006);
   });
 });
 
@@ -440,10 +1216,23 @@ describe("refusals", () => {
 // ------------------------------------------------------------------------------------------------
 
 describe("generated code under tsc --strict", () => {
-  const groups: [string, Case[]][] = [["forms", forms], ["carried", carried], ["nesting", nesting], ["calls", [...calls, ...stateful]]];
+  const groups: [string, Case[]][] = [
+    ["forms", forms],
+    ["carried", carried],
+    ["nesting", nesting],
+    ["calls", [...calls, ...stateful]],
+  ];
   for (const [title, cases] of groups) {
     it(`${title}: every case's generated functions, no TypeScript error`, () => {
-      expect(strictErrorsOfSource(title, sourceOf(cases, cases.map((_, i) => `c${i}`)))).toEqual([]);
+      expect(
+        strictErrorsOfSource(
+          title,
+          sourceOf(
+            cases,
+            cases.map((_, i) => `c${i}`),
+          ),
+        ),
+      ).toEqual([]);
     });
   }
 });
@@ -487,7 +1276,14 @@ function loopProgram(seed: number, loopsInIfs = true): string {
   let loops = 0;
   const indent = (depth: number) => "  ".repeat(depth);
   // `vars` can be read; `mutable` can be assigned (loop counters are read-only).
-  const block = (vars: string[], mutable: string[], depth: number, inLoop: boolean, loopDepth: number, inIf = false): void => {
+  const block = (
+    vars: string[],
+    mutable: string[],
+    depth: number,
+    inLoop: boolean,
+    loopDepth: number,
+    inIf = false,
+  ): void => {
     const count = 1 + Math.floor(rnd() * 3);
     for (let i = 0; i < count; i++) {
       const r = rnd();
@@ -514,7 +1310,8 @@ function loopProgram(seed: number, loopsInIfs = true): string {
         const ipad = indent(inner);
         const exits = (counterVars: string[]) => {
           // break/continue under a data-dependent condition, somewhere in the body
-          if (rnd() < 0.4) lines.push(`${ipad}if (${pick(counterVars)} > ${expr(counterVars, 1)}) ${pick(["break", "continue"])};`);
+          if (rnd() < 0.4)
+            lines.push(`${ipad}if (${pick(counterVars)} > ${expr(counterVars, 1)}) ${pick(["break", "continue"])};`);
         };
         if (kind === "up" || kind === "up-break") {
           const c = `i${id}`;
@@ -548,53 +1345,67 @@ function loopProgram(seed: number, loopsInIfs = true): string {
 }
 
 function randomSuite(title: string, count: number, firstSeed: number, loopsInIfs: boolean): void {
-describe(title, () => {
-  const PROGRAMS = count;
-  const PER_MODULE = 25;
-  const all = Array.from({ length: PROGRAMS }, (_, i) => ({ seed: firstSeed + 7 * i, body: loopProgram(firstSeed + 7 * i, loopsInIfs) }));
-  const tsOk = (body: string) =>
-    compileToJs(`/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`).diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error).length === 0;
-  const points = [[0.7133, 1.3171], [-0.4127, 0.9213], [1.9377, -0.6119]];
+  describe(title, () => {
+    const PROGRAMS = count;
+    const PER_MODULE = 25;
+    const all = Array.from({ length: PROGRAMS }, (_, i) => ({
+      seed: firstSeed + 7 * i,
+      body: loopProgram(firstSeed + 7 * i, loopsInIfs),
+    }));
+    const tsOk = (body: string) =>
+      compileToJs(
+        `/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`,
+      ).diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error).length === 0;
+    const points = [
+      [0.7133, 1.3171],
+      [-0.4127, 0.9213],
+      [1.9377, -0.6119],
+    ];
 
-  for (let start = 0; start < PROGRAMS; start += PER_MODULE) {
-    const chunk = all.slice(start, start + PER_MODULE);
-    it(`programs ${start}..${start + chunk.length - 1}`, async () => {
-      const cases: Case[] = chunk.map(({ seed, body }) => ({ name: `seed ${seed}`, params: xy, body, points }));
-      const get = batch(cases);
-      const failures: string[] = [];
-      let checked = 0;
-      for (let i = 0; i < cases.length; i++) {
-        let got;
-        try {
-          got = await get(i);
-        } catch (e) {
-          if (!tsOk(cases[i].body)) continue; // not valid TypeScript (e.g. a variable read before assignment)
-          failures.push(`${cases[i].name}: compile error\n${cases[i].body}\n${String(e).slice(0, 600)}`);
-          continue;
-        }
-        for (const p of points) {
-          const v = got.m[got.name](...p);
-          if (!Number.isFinite(v) || Math.abs(v) > 1e8) continue;
+    for (let start = 0; start < PROGRAMS; start += PER_MODULE) {
+      const chunk = all.slice(start, start + PER_MODULE);
+      it(`programs ${start}..${start + chunk.length - 1}`, async () => {
+        const cases: Case[] = chunk.map(({ seed, body }) => ({ name: `seed ${seed}`, params: xy, body, points }));
+        const get = batch(cases);
+        const failures: string[] = [];
+        let checked = 0;
+        for (let i = 0; i < cases.length; i++) {
+          let got;
           try {
-            checkAt(got.m, got.name, cases[i], p);
-            checked++;
+            got = await get(i);
           } catch (e) {
-            failures.push(`${cases[i].name}: ${String(e).slice(0, 1200)}`);
-            break;
+            if (!tsOk(cases[i].body)) continue; // not valid TypeScript (e.g. a variable read before assignment)
+            failures.push(`${cases[i].name}: compile error\n${cases[i].body}\n${String(e).slice(0, 600)}`);
+            continue;
+          }
+          for (const p of points) {
+            const v = got.m[got.name](...p);
+            if (!Number.isFinite(v) || Math.abs(v) > 1e8) continue;
+            try {
+              checkAt(got.m, got.name, cases[i], p);
+              checked++;
+            } catch (e) {
+              failures.push(`${cases[i].name}: ${String(e).slice(0, 1200)}`);
+              break;
+            }
           }
         }
-      }
-      expect(failures).toEqual([]);
-      expect(checked).toBeGreaterThan(chunk.length); // most programs are checked at several points
-    });
-  }
-});
+        expect(failures).toEqual([]);
+        expect(checked).toBeGreaterThan(chunk.length); // most programs are checked at several points
+      });
+    }
+  });
 }
 
 // Loops anywhere, early returns at the top level. Most failures here are the three bugs above:
 // "iterations is not defined" (a loop without a counter in a branch), a branch replayed on a value
 // a loop in that branch overwrote, and a lost reset of a variable overwritten by a constant.
-randomSuite("random programs with loops (fixed seeds): f_grad against finite differences, vjp against f_grad", 100, 1000, true);
+randomSuite(
+  "random programs with loops (fixed seeds): f_grad against finite differences, vjp against f_grad",
+  100,
+  1000,
+  true,
+);
 // Loops only outside ifs (ifs inside loops are fine) and no early returns: the same checks where
 // the bugs of loops in branches cannot hide anything else.
 randomSuite("random programs with loops outside branches (fixed seeds)", 50, 5000, false);

@@ -48,11 +48,16 @@ describe("the loop examples", () => {
   });
 
   it("the logistic map for 50 steps, against the product of the step derivatives", () => {
-    for (const [r, x0] of [[2.5, 0.3], [3.2, 0.7], [3.5, 0.51]]) {
+    for (const [r, x0] of [
+      [2.5, 0.3],
+      [3.2, 0.7],
+      [3.5, 0.51],
+    ]) {
       const [dr, dx0] = check(ex, "logisticMap", [r, x0], 1e-5, 1e-9);
       // Forward-mode by hand: x' = r x (1 - x), dx'/dx = r (1 - 2x), dx'/dr = x (1 - x).
       let [x, ddr, ddx0] = [x0, 0, 1];
-      for (let i = 0; i < 50; i++) [x, ddr, ddx0] = [r * x * (1 - x), x * (1 - x) + r * (1 - 2 * x) * ddr, r * (1 - 2 * x) * ddx0];
+      for (let i = 0; i < 50; i++)
+        [x, ddr, ddx0] = [r * x * (1 - x), x * (1 - x) + r * (1 - 2 * x) * ddr, r * (1 - 2 * x) * ddx0];
       expect(dr).toBeCloseTo(ddr, 6);
       expect(dx0).toBeCloseTo(ddx0, 6);
     }
@@ -66,7 +71,12 @@ describe("the loop examples", () => {
   });
 
   it("a loan paid off in a while loop whose trip count depends on the inputs", () => {
-    for (const args of [[1000, 0.01, 100], [5000, 0.004, 230], [100, 0.02, 250]]) check(ex, "totalPaid", args);
+    for (const args of [
+      [1000, 0.01, 100],
+      [5000, 0.004, 230],
+      [100, 0.02, 250],
+    ])
+      check(ex, "totalPaid", args);
     // Paid off in one month: total = principal * (1 + rate), d/dprincipal = 1 + rate.
     expect(ex.totalPaid_grad(100, 0.02, 250)).toEqual([1.02, 100, 0]);
   });

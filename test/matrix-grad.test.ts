@@ -95,7 +95,13 @@ describe("matrix operations in @differentiable functions", () => {
   });
 
   it("every other op, with fan-out and a number operand, against finite differences", () => {
-    const args = [rand(3, 4, 1, 0.8), rand(4, 3, 2, 0.8), Float64Array.from([0.3, -0.2, 0.5, 0.1]), Float64Array.from([0.7, -0.4, 0.2]), 0.9];
+    const args = [
+      rand(3, 4, 1, 0.8),
+      rand(4, 3, 2, 0.8),
+      Float64Array.from([0.3, -0.2, 0.5, 0.1]),
+      Float64Array.from([0.7, -0.4, 0.2]),
+      0.9,
+    ];
     const g = m.everyOp_grad(...args);
     for (const i of [0, 1, 2, 3]) expectAllClose(g[i].data ?? g[i], numericEntries(m.everyOp, args, i), 1e-6);
     const h = 1e-6;
@@ -104,7 +110,11 @@ describe("matrix operations in @differentiable functions", () => {
     // vjp's backward pass scales with the output's gradient.
     const { cache } = m.everyOp_forward(...args);
     const back = m.everyOp_backward(cache, 2);
-    expectAllClose(back[0].data, g[0].data.map((v: number) => 2 * v), 1e-14);
+    expectAllClose(
+      back[0].data,
+      g[0].data.map((v: number) => 2 * v),
+      1e-14,
+    );
   });
 });
 
@@ -128,11 +138,16 @@ describe("matrix code that is refused, at the node", () => {
     const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && d.code >= 94000);
     expect(errors.length, `expected a tsgrad error for:\n${body}`).toBeGreaterThan(0);
     const d = errors[0];
-    return { text: src.slice(d.start!, d.start! + d.length!), message: ts.flattenDiagnosticMessageText(d.messageText, "\n") };
+    return {
+      text: src.slice(d.start!, d.start! + d.length!),
+      message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+    };
   };
 
   it("matrix operations inside a loop or a branch", () => {
-    expect(refused("let s = 0;\nfor (let i = 0; i < 3; i++) s += sum(relu(A));\nreturn s;").message).toMatch(/inside loops and branches/);
+    expect(refused("let s = 0;\nfor (let i = 0; i < 3; i++) s += sum(relu(A));\nreturn s;").message).toMatch(
+      /inside loops and branches/,
+    );
     expect(refused("return x > 0 ? sum(A) : sum(B);").message).toMatch(/inside loops and branches/);
   });
 

@@ -75,7 +75,8 @@ const randLabels = (n: number, classes: number) => Int32Array.from({ length: n }
 
 type Rows = number[][];
 const mapRows = (A: Rows, f: (v: number) => number): Rows => A.map((r) => r.map(f));
-const zipRows = (A: Rows, B: Rows, f: (a: number, b: number) => number): Rows => A.map((r, i) => r.map((v, j) => f(v, B[i][j])));
+const zipRows = (A: Rows, B: Rows, f: (a: number, b: number) => number): Rows =>
+  A.map((r, i) => r.map((v, j) => f(v, B[i][j])));
 const refMatmul = (A: Rows, B: Rows): Rows =>
   A.map((r) => B[0].map((_, j) => r.reduce((s, v, k) => s + v * B[k][j], 0)));
 const refTranspose = (A: Rows): Rows => A[0].map((_, j) => A.map((r) => r[j]));
@@ -87,7 +88,8 @@ const refSoftmaxRow = (r: number[]) => {
 const refLse = (r: number[]) => Math.log(r.reduce((s, v) => s + Math.exp(v), 0));
 
 function expectClose(actual: Matrix | Float64Array | number, expected: Rows | number[] | number, tol = 1e-12): void {
-  const a = typeof actual === "number" ? [actual] : actual instanceof Float64Array ? Array.from(actual) : toRows(actual).flat();
+  const a =
+    typeof actual === "number" ? [actual] : actual instanceof Float64Array ? Array.from(actual) : toRows(actual).flat();
   const e = typeof expected === "number" ? [expected] : (expected as (number | number[])[]).flat();
   expect(a.length).toBe(e.length);
   a.forEach((v, i) => expect(Math.abs(v - e[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(e[i]))));
@@ -141,47 +143,87 @@ describe("Matrix type", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("forward ops against naive references", () => {
-  const A = randMatrix(3, 4), B = randMatrix(3, 4), C = randMatrix(4, 2);
-  const rA = toRows(A), rB = toRows(B), rC = toRows(C);
+  const A = randMatrix(3, 4),
+    B = randMatrix(3, 4),
+    C = randMatrix(4, 2);
+  const rA = toRows(A),
+    rB = toRows(B),
+    rC = toRows(C);
 
   it("matmul, matvec, transpose, dot", () => {
     expectClose(matmul(A, C), refMatmul(rA, rC));
     const x = randVector(4);
-    expectClose(matvec(A, x), refMatmul(rA, Array.from(x, (v) => [v])).flat());
+    expectClose(
+      matvec(A, x),
+      refMatmul(
+        rA,
+        Array.from(x, (v) => [v]),
+      ).flat(),
+    );
     expectClose(transpose(A), refTranspose(rA));
     const u = randVector(4);
-    expectClose(dot(x, u), Array.from(x).reduce((s, v, i) => s + v * u[i], 0));
+    expectClose(
+      dot(x, u),
+      Array.from(x).reduce((s, v, i) => s + v * u[i], 0),
+    );
     // the seed's shapes: W 5×10, X 10×3 → D 5×3
     const D = matmul(randMatrix(5, 10), randMatrix(10, 3));
     expect([D.rows, D.cols]).toEqual([5, 3]);
   });
 
   it("add, sub, mul, scale, addBias", () => {
-    expectClose(add(A, B), zipRows(rA, rB, (a, b) => a + b));
-    expectClose(sub(A, B), zipRows(rA, rB, (a, b) => a - b));
-    expectClose(mul(A, B), zipRows(rA, rB, (a, b) => a * b));
-    expectClose(scale(A, -2.5), mapRows(rA, (a) => -2.5 * a));
+    expectClose(
+      add(A, B),
+      zipRows(rA, rB, (a, b) => a + b),
+    );
+    expectClose(
+      sub(A, B),
+      zipRows(rA, rB, (a, b) => a - b),
+    );
+    expectClose(
+      mul(A, B),
+      zipRows(rA, rB, (a, b) => a * b),
+    );
+    expectClose(
+      scale(A, -2.5),
+      mapRows(rA, (a) => -2.5 * a),
+    );
     const b = randMatrix(1, 4);
-    expectClose(addBias(A, b), rA.map((r) => r.map((v, j) => v + b.data[j])));
+    expectClose(
+      addBias(A, b),
+      rA.map((r) => r.map((v, j) => v + b.data[j])),
+    );
   });
 
   it("relu, exp, log, tanh, sigmoid", () => {
-    expectClose(relu(A), mapRows(rA, (a) => Math.max(0, a)));
+    expectClose(
+      relu(A),
+      mapRows(rA, (a) => Math.max(0, a)),
+    );
     expectClose(exp(A), mapRows(rA, Math.exp));
     const P = randMatrix(3, 4, () => uniform(0.1, 3));
     expectClose(log(P), mapRows(toRows(P), Math.log));
     expectClose(tanh(A), mapRows(rA, Math.tanh));
-    expectClose(sigmoid(A), mapRows(rA, (a) => 1 / (1 + Math.exp(-a))));
+    expectClose(
+      sigmoid(A),
+      mapRows(rA, (a) => 1 / (1 + Math.exp(-a))),
+    );
   });
 
   it("sum, mean, softmax, logSumExp, softmaxCrossEntropy", () => {
     const flat = rA.flat();
-    expectClose(sum(A), flat.reduce((s, v) => s + v, 0));
+    expectClose(
+      sum(A),
+      flat.reduce((s, v) => s + v, 0),
+    );
     expectClose(mean(A), flat.reduce((s, v) => s + v, 0) / flat.length);
     expectClose(softmax(A), rA.map(refSoftmaxRow));
     const lse = logSumExp(A);
     expect([lse.rows, lse.cols]).toEqual([3, 1]); // a column: one number per row
-    expectClose(lse, rA.map((r) => [refLse(r)]));
+    expectClose(
+      lse,
+      rA.map((r) => [refLse(r)]),
+    );
     const labels = randLabels(3, 4);
     const ref = rA.reduce((s, r, i) => s - Math.log(refSoftmaxRow(r)[labels[i]]), 0) / 3;
     expectClose(softmaxCrossEntropy(A, labels), ref);
@@ -214,7 +256,17 @@ describe("forward ops against naive references", () => {
     expectClose(logSumExp(big), [[1000 + refLse([0, 1, -1])], [-1000 + refLse([0, -1, -2])]]);
     expectClose(softmaxCrossEntropy(big, [1, 2]), softmaxCrossEntropy(small, [1, 2]));
     expect(toRows(sigmoid(fromRows([[-800, 800]])))).toEqual([[0, 1]]);
-    expect(toRows(logSumExp(fromRows([[-Infinity, -Infinity], [Infinity, 0], [NaN, 1]])))).toEqual([[-Infinity], [Infinity], [NaN]]);
+    expect(
+      toRows(
+        logSumExp(
+          fromRows([
+            [-Infinity, -Infinity],
+            [Infinity, 0],
+            [NaN, 1],
+          ]),
+        ),
+      ),
+    ).toEqual([[-Infinity], [Infinity], [NaN]]);
   });
 });
 
@@ -225,23 +277,75 @@ describe("shape errors name the op and both shapes", () => {
   const z = (rows: number, cols: number): Matrix => zeros(rows, cols);
   const cases: [string, () => unknown, string][] = [
     ["matmul", () => matmul(z(3, 2), z(3, 4)), "matmul: cannot multiply 3×2 by 3×4 (inner sizes 2 and 3 differ)"],
-    ["matvec", () => matvec(zeros(3, 2), new Float64Array(3)), "matvec: cannot multiply 3×2 by a vector of length 3 (inner sizes 2 and 3 differ)"],
-    ["add", () => add(z(2, 3), z(3, 2)), "add: shapes 2×3 and 3×2 differ (element-wise operands must have the same shape)"],
+    [
+      "matvec",
+      () => matvec(zeros(3, 2), new Float64Array(3)),
+      "matvec: cannot multiply 3×2 by a vector of length 3 (inner sizes 2 and 3 differ)",
+    ],
+    [
+      "add",
+      () => add(z(2, 3), z(3, 2)),
+      "add: shapes 2×3 and 3×2 differ (element-wise operands must have the same shape)",
+    ],
     ["sub", () => sub(z(2, 3), z(2, 2)), "sub: shapes 2×3 and 2×2 differ"],
     ["mul", () => mul(z(1, 3), z(3, 1)), "mul: shapes 1×3 and 3×1 differ"],
     ["dot", () => dot(new Float64Array(3), new Float64Array(4)), "dot: vector lengths 3 and 4 differ"],
-    ["addBias", () => addBias(z(5, 3), z(3, 1)), "addBias: cannot broadcast a 3×1 bias over the rows of 5×3 (the bias must be 1×3)"],
-    ["softmaxCrossEntropy labels", () => softmaxCrossEntropy(zeros(5, 3), [0, 1]), "softmaxCrossEntropy: 2 labels for 5×3 scores (one label per row is needed)"],
-    ["softmaxCrossEntropy class", () => softmaxCrossEntropy(zeros(2, 3), [0, 3]), "softmaxCrossEntropy: label 3 of row 1 is not a class of 2×3 scores (0 to 2)"],
+    [
+      "addBias",
+      () => addBias(z(5, 3), z(3, 1)),
+      "addBias: cannot broadcast a 3×1 bias over the rows of 5×3 (the bias must be 1×3)",
+    ],
+    [
+      "softmaxCrossEntropy labels",
+      () => softmaxCrossEntropy(zeros(5, 3), [0, 1]),
+      "softmaxCrossEntropy: 2 labels for 5×3 scores (one label per row is needed)",
+    ],
+    [
+      "softmaxCrossEntropy class",
+      () => softmaxCrossEntropy(zeros(2, 3), [0, 3]),
+      "softmaxCrossEntropy: label 3 of row 1 is not a class of 2×3 scores (0 to 2)",
+    ],
     ["softmaxCrossEntropy integer", () => softmaxCrossEntropy(zeros(1, 3), [0.5]), "label 0.5 of row 0"],
-    ["matmulInto out", () => matmulInto(zeros(2, 2), zeros(3, 2), zeros(2, 4)), "matmulInto: out is 2×2, the result is 3×4"],
-    ["matvecInto out", () => matvecInto(new Float64Array(2), zeros(3, 2), new Float64Array(2)), "matvecInto: out has length 2, the result has length 3"],
-    ["transposeInto out", () => transposeInto(zeros(2, 3), zeros(2, 3)), "transposeInto: out is 2×3, the result is 3×2"],
-    ["logSumExpInto out", () => logSumExpInto(zeros(1, 2), zeros(2, 3)), "logSumExpInto: out is 1×2, the result is 2×1"],
-    ["addMatmulNT", () => addMatmulNT(zeros(3, 3), zeros(3, 2), zeros(4, 3)), "addMatmulNT: cannot multiply 3×2 by (4×3)ᵀ (inner sizes 2 and 3 differ)"],
-    ["addMatmulNT buffer", () => addMatmulNT(zeros(2, 5), zeros(3, 2), zeros(5, 2)), "addMatmulNT: cannot add a 3×5 gradient into a 2×5 buffer"],
-    ["addTo mixed", () => addTo(zeros(1, 3), new Float64Array(3)), "addTo: cannot add a vector of length 3 into a 1×3 matrix buffer"],
-    ["addScaled vectors", () => addScaled(new Float64Array(2), new Float64Array(3), 1), "addScaled: cannot add a vector of length 3 into a buffer of length 2"],
+    [
+      "matmulInto out",
+      () => matmulInto(zeros(2, 2), zeros(3, 2), zeros(2, 4)),
+      "matmulInto: out is 2×2, the result is 3×4",
+    ],
+    [
+      "matvecInto out",
+      () => matvecInto(new Float64Array(2), zeros(3, 2), new Float64Array(2)),
+      "matvecInto: out has length 2, the result has length 3",
+    ],
+    [
+      "transposeInto out",
+      () => transposeInto(zeros(2, 3), zeros(2, 3)),
+      "transposeInto: out is 2×3, the result is 3×2",
+    ],
+    [
+      "logSumExpInto out",
+      () => logSumExpInto(zeros(1, 2), zeros(2, 3)),
+      "logSumExpInto: out is 1×2, the result is 2×1",
+    ],
+    [
+      "addMatmulNT",
+      () => addMatmulNT(zeros(3, 3), zeros(3, 2), zeros(4, 3)),
+      "addMatmulNT: cannot multiply 3×2 by (4×3)ᵀ (inner sizes 2 and 3 differ)",
+    ],
+    [
+      "addMatmulNT buffer",
+      () => addMatmulNT(zeros(2, 5), zeros(3, 2), zeros(5, 2)),
+      "addMatmulNT: cannot add a 3×5 gradient into a 2×5 buffer",
+    ],
+    [
+      "addTo mixed",
+      () => addTo(zeros(1, 3), new Float64Array(3)),
+      "addTo: cannot add a vector of length 3 into a 1×3 matrix buffer",
+    ],
+    [
+      "addScaled vectors",
+      () => addScaled(new Float64Array(2), new Float64Array(3), 1),
+      "addScaled: cannot add a vector of length 3 into a buffer of length 2",
+    ],
   ];
   it.each(cases)("%s", (_, thunk, message) => {
     expect(thunk).toThrow(message);
@@ -284,7 +388,8 @@ function clone<V extends Value>(v: V): V {
   if (v instanceof Float64Array || v instanceof Int32Array) return v.slice() as V;
   return copyMatrix(v) as V;
 }
-const numbersOf = (v: Value): Float64Array | Int32Array => (typeof v === "number" ? Float64Array.of(v) : v instanceof Float64Array || v instanceof Int32Array ? v : v.data);
+const numbersOf = (v: Value): Float64Array | Int32Array =>
+  typeof v === "number" ? Float64Array.of(v) : v instanceof Float64Array || v instanceof Int32Array ? v : v.data;
 
 /** A random value of the kind and shape of v (the output's adjoint, a nonzero starting gradient). */
 function randomLike(v: Value): Value {
@@ -296,7 +401,8 @@ function randomLike(v: Value): Value {
 
 /** <dy, y>: the sum of the entries of dy ⊙ y. */
 function pairing(dy: Value, y: Value): number {
-  const a = numbersOf(dy), b = numbersOf(y);
+  const a = numbersOf(dy),
+    b = numbersOf(y);
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
@@ -361,7 +467,8 @@ describe("the rule table, checked from the table against central differences of 
       let analytic: number[];
       if (g.kind === "accumulate") {
         expect(returned).toBeUndefined();
-        const after = numbersOf(grads[i]), start = numbersOf(before[`grad_${i}`] as Value);
+        const after = numbersOf(grads[i]),
+          start = numbersOf(before[`grad_${i}`] as Value);
         analytic = Array.from(after, (v, k) => v - start[k]);
       } else {
         expect(typeof returned).toBe("number");
@@ -377,13 +484,21 @@ describe("the rule table, checked from the table against central differences of 
       expect(analytic.length).toBe(numeric.length);
       analytic.forEach((a, k) => {
         const n = numeric[k];
-        expect(Math.abs(a - n), `${name} ${g.math}, entry ${k}: ${a} vs ${n}`).toBeLessThanOrEqual(1e-7 * Math.max(1, Math.abs(n)));
+        expect(Math.abs(a - n), `${name} ${g.math}, entry ${k}: ${a} vs ${n}`).toBeLessThanOrEqual(
+          1e-7 * Math.max(1, Math.abs(n)),
+        );
       });
     });
   }
 
   function kindOf(v: Value): string {
-    return typeof v === "number" ? "number" : v instanceof Int32Array ? "labels" : v instanceof Float64Array ? "vector" : "matrix";
+    return typeof v === "number"
+      ? "number"
+      : v instanceof Int32Array
+        ? "labels"
+        : v instanceof Float64Array
+          ? "vector"
+          : "matrix";
   }
 
   function centralDifferences(f: (args: Value[]) => number, inputs: Value[], i: number, h = 1e-5): number[] {
@@ -398,8 +513,11 @@ describe("the rule table, checked from the table against central differences of 
   }
 
   it("accumulates: a rule applied twice adds its gradient twice (fan-out)", () => {
-    const A = randMatrix(3, 4), B = randMatrix(4, 2), dy = randMatrix(3, 2);
-    const once = zerosLike(A), twice = zerosLike(A);
+    const A = randMatrix(3, 4),
+      B = randMatrix(4, 2),
+      dy = randMatrix(3, 2);
+    const once = zerosLike(A),
+      twice = zerosLike(A);
     addMatmulNT(once, dy, B);
     addMatmulNT(twice, dy, B);
     addMatmulNT(twice, dy, B);
@@ -407,8 +525,11 @@ describe("the rule table, checked from the table against central differences of 
   });
 
   it("gives the seed's dW = dD · Xᵀ and dX = Wᵀ · dD", () => {
-    const W = randMatrix(5, 10), X = randMatrix(10, 3), dD = randMatrix(5, 3);
-    const dW = zerosLike(W), dX = zerosLike(X);
+    const W = randMatrix(5, 10),
+      X = randMatrix(10, 3),
+      dD = randMatrix(5, 3);
+    const dW = zerosLike(W),
+      dX = zerosLike(X);
     runtime.addMatmulNT(dW, dD, X);
     runtime.addMatmulTN(dX, W, dD);
     expectClose(dW, toRows(matmul(dD, transpose(X))));
@@ -421,25 +542,46 @@ describe("the rule table, checked from the table against central differences of 
 describe("the rule table mirrors the ops", () => {
   const paramNames = (f: Function) => {
     const m = /^[^(]*\(([^)]*)\)/.exec(f.toString());
-    return m![1].split(",").map((p) => p.trim().replace(/\s*=.*$/, "")).filter(Boolean);
+    return m![1]
+      .split(",")
+      .map((p) => p.trim().replace(/\s*=.*$/, ""))
+      .filter(Boolean);
   };
   const kernels = new Set(rules.flatMap(([, r]) => r.grads.flatMap((g) => (g ? [g.call] : []))));
   const intos = new Set(rules.flatMap(([, r]) => (r.into ? [r.into] : [])));
-  const helpers = new Set(["matrix", "zeros", "zerosLike", "fromRows", "toRows", "copyMatrix", "at", "setAt", "isMatrix", "shapeOf", "MatrixPool"]);
+  const helpers = new Set([
+    "matrix",
+    "zeros",
+    "zerosLike",
+    "fromRows",
+    "toRows",
+    "copyMatrix",
+    "at",
+    "setAt",
+    "isMatrix",
+    "shapeOf",
+    "MatrixPool",
+  ]);
   // Kernels of runtime/ops/fused.ts, named by its tables (test/fuse.test.ts checks them).
-  const fused = new Set([...ops.forwardFusions.map((f) => f.into), ...ops.backwardFusions.map((f) => /^\w+/.exec(f.into)![0])]);
+  const fused = new Set([
+    ...ops.forwardFusions.map((f) => f.into),
+    ...ops.backwardFusions.map((f) => /^\w+/.exec(f.into)![0]),
+  ]);
 
-  it.each(rules)("%s is an exported function with the rule's parameters, and its Into variant takes out first", (name, rule) => {
-    expect(typeof fn(name)).toBe("function");
-    expect(paramNames(fn(name))).toEqual(rule.params);
-    if (rule.into !== null) {
-      expect(rule.into).toBe(`${name}Into`);
-      expect(paramNames(fn(rule.into))).toEqual(["out", ...rule.params]);
-    } else {
-      expect(rule.output).toBe("number");
-      expect(fn(`${name}Into`)).toBeUndefined();
-    }
-  });
+  it.each(rules)(
+    "%s is an exported function with the rule's parameters, and its Into variant takes out first",
+    (name, rule) => {
+      expect(typeof fn(name)).toBe("function");
+      expect(paramNames(fn(name))).toEqual(rule.params);
+      if (rule.into !== null) {
+        expect(rule.into).toBe(`${name}Into`);
+        expect(paramNames(fn(rule.into))).toEqual(["out", ...rule.params]);
+      } else {
+        expect(rule.output).toBe("number");
+        expect(fn(`${name}Into`)).toBeUndefined();
+      }
+    },
+  );
 
   it("every kernel a rule calls is exported, and every gradient's math names its adjoint", () => {
     for (const k of kernels) expect(typeof fn(k), k).toBe("function");
@@ -454,7 +596,9 @@ describe("the rule table mirrors the ops", () => {
     const unaccounted = Object.entries(ops)
       .filter(([, v]) => typeof v === "function")
       .map(([k]) => k)
-      .filter((k) => !Object.hasOwn(matrixRules, k) && !intos.has(k) && !kernels.has(k) && !helpers.has(k) && !fused.has(k));
+      .filter(
+        (k) => !Object.hasOwn(matrixRules, k) && !intos.has(k) && !kernels.has(k) && !helpers.has(k) && !fused.has(k),
+      );
     expect(unaccounted).toEqual([]);
     for (const k of Object.keys(ops)) expect(Object.hasOwn(runtime, k), `runtime/index.ts exports ${k}`).toBe(true);
   });
@@ -462,9 +606,19 @@ describe("the rule table mirrors the ops", () => {
   it("rule() refuses malformed entries", () => {
     // not exported from the package; the compiler and this test reach it through the module
     return import("../runtime/ops/rule.js").then(({ accumulate, contribution, rule }) => {
-      const base = { math: "y = f(A)", params: ["A"], kinds: ["matrix"] as const, output: "matrix" as const, into: null };
-      expect(() => rule({ ...base, grads: [contribution("innerProduct(dy, A)", "dA += ...")] })).toThrow("needs accumulate");
-      expect(() => rule({ ...base, grads: [accumulate("addTo(dy, dA)", "dA += dy")] })).toThrow("must accumulate into dA");
+      const base = {
+        math: "y = f(A)",
+        params: ["A"],
+        kinds: ["matrix"] as const,
+        output: "matrix" as const,
+        into: null,
+      };
+      expect(() => rule({ ...base, grads: [contribution("innerProduct(dy, A)", "dA += ...")] })).toThrow(
+        "needs accumulate",
+      );
+      expect(() => rule({ ...base, grads: [accumulate("addTo(dy, dA)", "dA += dy")] })).toThrow(
+        "must accumulate into dA",
+      );
       expect(() => rule({ ...base, grads: [accumulate("addTo(dA, B)", "dA += B")] })).toThrow("unknown name B");
       expect(() => accumulate("addTo(dA, 2 * dy)", "")).toThrow("is not a call of one function on template names");
     });
@@ -477,7 +631,10 @@ describe("Into variants", () => {
   it.each(rules.filter(([, r]) => r.into !== null))("%sInto equals %s and returns out", (name, rule) => {
     const inputs = domains[name]();
     const expected = fn(name)(...inputs);
-    const out = expected instanceof Float64Array ? new Float64Array(expected.length).fill(NaN) : matrix(expected.rows, expected.cols, new Float64Array(expected.data.length).fill(NaN));
+    const out =
+      expected instanceof Float64Array
+        ? new Float64Array(expected.length).fill(NaN)
+        : matrix(expected.rows, expected.cols, new Float64Array(expected.data.length).fill(NaN));
     expect(fn(rule.into!)(out, ...inputs)).toBe(out);
     expect(out).toEqual(expected);
     // twice into the same buffer: no leftover from the first call
@@ -485,7 +642,9 @@ describe("Into variants", () => {
   });
 
   it("element-wise ones may write over an operand; the others refuse to share memory", () => {
-    const A = randMatrix(3, 3), B = randMatrix(3, 3), b = randMatrix(1, 3);
+    const A = randMatrix(3, 3),
+      B = randMatrix(3, 3),
+      b = randMatrix(1, 3);
     const sumAB = add(A, B);
     const A1 = copyMatrix(A);
     expect(addInto(A1, A1, B)).toEqual(sumAB);
@@ -499,11 +658,17 @@ describe("Into variants", () => {
     expect(() => transposeInto(A, A)).toThrow("transposeInto: out shares memory with A");
     const v = randVector(3);
     expect(() => matvecInto(v, A, v)).toThrow("matvecInto: out shares memory with x");
-    expect(() => addBiasInto(matrix(3, 3, new Float64Array(9)), A, matrix(1, 3, new Float64Array(9).subarray(0, 3)))).not.toThrow();
+    expect(() =>
+      addBiasInto(matrix(3, 3, new Float64Array(9)), A, matrix(1, 3, new Float64Array(9).subarray(0, 3))),
+    ).not.toThrow();
     const shared = new Float64Array(9);
-    expect(() => addBiasInto(matrix(3, 3, shared), A, matrix(1, 3, shared.subarray(0, 3)))).toThrow("addBiasInto: out shares memory with b");
+    expect(() => addBiasInto(matrix(3, 3, shared), A, matrix(1, 3, shared.subarray(0, 3)))).toThrow(
+      "addBiasInto: out shares memory with b",
+    );
     const buf = new Float64Array(10);
-    expect(() => addInto(matrix(3, 3, buf.subarray(1)), matrix(3, 3, buf.subarray(0, 9)), B)).toThrow("addInto: out overlaps A at a different offset");
+    expect(() => addInto(matrix(3, 3, buf.subarray(1)), matrix(3, 3, buf.subarray(0, 9)), B)).toThrow(
+      "addInto: out overlaps A at a different offset",
+    );
   });
 
   it("logSumExpInto writes one number per row into a rows×1 column", () => {
@@ -517,7 +682,12 @@ describe("Into variants", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("backward kernels allocate nothing", () => {
-  const kernelNames = [...new Set([...rules.flatMap(([, r]) => r.grads.flatMap((g) => (g ? [g.call] : []))), ...ops.backwardFusions.map((f) => /^\w+/.exec(f.into)![0])])];
+  const kernelNames = [
+    ...new Set([
+      ...rules.flatMap(([, r]) => r.grads.flatMap((g) => (g ? [g.call] : []))),
+      ...ops.backwardFusions.map((f) => /^\w+/.exec(f.into)![0]),
+    ]),
+  ];
 
   it.each(kernelNames)("%s: no allocation in its source", (name) => {
     const source = fn(name).toString();
@@ -540,7 +710,9 @@ describe("backward kernels allocate nothing", () => {
       const inputs = domains[name]();
       const y = fn(name)(...inputs);
       const dy = randomLike(y);
-      const grads = inputs.map((v, i) => (rule.kinds[i] === "matrix" || rule.kinds[i] === "vector" ? randomLike(v) : 0));
+      const grads = inputs.map((v, i) =>
+        rule.kinds[i] === "matrix" || rule.kinds[i] === "vector" ? randomLike(v) : 0,
+      );
       const value: Record<string, unknown> = { y, dy };
       rule.params.forEach((p, i) => ((value[p] = inputs[i]), (value[`d${p}`] = grads[i])));
       return rule.grads.flatMap((g) => (g ? [() => fn(g.call)(...g.args.map((a) => value[a]))] : []));

@@ -16,13 +16,19 @@ import { compilerOptions, compileToJs, createProgram, expectClose, numericGradie
 const require = createRequire(import.meta.url);
 
 /** Compiles `files` in a fresh folder with `options` and the transformer: the diagnostics and emitted files. */
-function emitProject(files: Record<string, string>, options: ts.CompilerOptions): { dir: string; diagnostics: ts.Diagnostic[]; outputs: Map<string, string> } {
+function emitProject(
+  files: Record<string, string>,
+  options: ts.CompilerOptions,
+): { dir: string; diagnostics: ts.Diagnostic[]; outputs: Map<string, string> } {
   const dir = join(root, ".tsgrad-tmp", "cases", `modules_${randomUUID().slice(0, 8)}`);
   // Its own node_modules/tsgrad (the repository): a package.json here starts a package of its own.
   mkdirSync(join(dir, "node_modules"), { recursive: true });
   symlinkSync(root, join(dir, "node_modules", "tsgrad"), "dir");
   const paths = Object.entries(files).map(([file, text]) => (writeFileSync(join(dir, file), text), join(dir, file)));
-  const program = createProgram(paths.filter((p) => /\.[cm]?ts$/.test(p)), { ...compilerOptions, ...options });
+  const program = createProgram(
+    paths.filter((p) => /\.[cm]?ts$/.test(p)),
+    { ...compilerOptions, ...options },
+  );
   const diagnostics = [...ts.getPreEmitDiagnostics(program)];
   const outputs = new Map<string, string>();
   program.emit(undefined, (f, text) => (writeFileSync(f, text), outputs.set(f, text)), undefined, false, {
@@ -31,7 +37,10 @@ function emitProject(files: Record<string, string>, options: ts.CompilerOptions)
   return { dir, diagnostics, outputs };
 }
 
-const errorsOf = (diagnostics: ts.Diagnostic[]) => diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error).map((d) => `TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+const errorsOf = (diagnostics: ts.Diagnostic[]) =>
+  diagnostics
+    .filter((d) => d.category === ts.DiagnosticCategory.Error)
+    .map((d) => `TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
 
 // A helper module: a @differentiable function, a constant, and a derivative for a plain function.
 const helpers = `export const TWO = 2;
@@ -72,7 +81,10 @@ function expectGradients(m: any): void {
 
 describe("CommonJS output", () => {
   it("module nodenext, .cts files: generated imports are requires, imported names are rewritten by tsc", () => {
-    const { dir, diagnostics, outputs } = emitProject({ "helpers.cts": helpers, "main.cts": main(".cjs") }, { module: ts.ModuleKind.NodeNext, experimentalDecorators: false });
+    const { dir, diagnostics, outputs } = emitProject(
+      { "helpers.cts": helpers, "main.cts": main(".cjs") },
+      { module: ts.ModuleKind.NodeNext, experimentalDecorators: false },
+    );
     expect(errorsOf(diagnostics)).toEqual([]);
     const js = outputs.get(join(dir, "main.cjs"))!;
     // Its own require (tsc's for the user's `saved` is helpers_1-style and unusable by generated code).
@@ -96,7 +108,9 @@ describe("CommonJS output", () => {
   });
 
   it("ES module output is unchanged: imports, not requires", () => {
-    const { js } = compileToJs(`/** @differentiable */\nexport function f(x: number, y: number): number {\n  let s = 0;\n  for (let i = 0; i < 3; i++) s = s * y + x;\n  return s;\n}\n`);
+    const { js } = compileToJs(
+      `/** @differentiable */\nexport function f(x: number, y: number): number {\n  let s = 0;\n  for (let i = 0; i < 3; i++) s = s * y + x;\n  return s;\n}\n`,
+    );
     expect(js).toMatch(/^import \{ [^}]*registerGradient[^}]*\} from "tsgrad";$/m);
     expect(js).not.toMatch(/require\(/);
   });
@@ -171,7 +185,10 @@ export const grads = () => grad(f)(0.4);
 export const registered = typeof registerGradient;
 `,
   });
-  for (const [format, ext, load] of [["ES modules", "m", (p: string) => import(p)], ["CommonJS", "c", async (p: string) => require(p)]] as const) {
+  for (const [format, ext, load] of [
+    ["ES modules", "m", (p: string) => import(p)],
+    ["CommonJS", "c", async (p: string) => require(p)],
+  ] as const) {
     it(`${format}: registerGradient imported by the file, and a derivative imported only for its tag`, async () => {
       const { dir, diagnostics } = emitProject(sources(ext), { module: ts.ModuleKind.NodeNext });
       expect(errorsOf(diagnostics)).toEqual([]);
@@ -184,7 +201,8 @@ export const registered = typeof registerGradient;
 describe("callees reached through a re-export or a default export", () => {
   const sources = (ext: string) => ({
     [`helpers.${ext}ts`]: "/** @differentiable */\nexport function square(v: number): number { return v * v; }\n",
-    [`cube.${ext}ts`]: "/** @differentiable */\nexport default function cube(v: number): number { return v * v * v; }\n",
+    [`cube.${ext}ts`]:
+      "/** @differentiable */\nexport default function cube(v: number): number { return v * v * v; }\n",
     [`index.${ext}ts`]: `export { square as sqr } from "./helpers.${ext}js";\nexport { default as theCube } from "./cube.${ext}js";\n`,
     [`main.${ext}ts`]: `import { grad } from "tsgrad";
 import { sqr, theCube } from "./index.${ext}js";
@@ -194,11 +212,18 @@ export function f(x: number): number { return sqr(x) + theCube(x) + C.default(x)
 export const grads = () => grad(f)(2);
 `,
   });
-  for (const [format, ext, load] of [["ES modules", "m", (p: string) => import(p)], ["CommonJS", "c", async (p: string) => require(p)]] as const) {
+  for (const [format, ext, load] of [
+    ["ES modules", "m", (p: string) => import(p)],
+    ["CommonJS", "c", async (p: string) => require(p)],
+  ] as const) {
     it(`${format}: export { square as sqr }, export { default as theCube }, C.default(x)`, async () => {
       const { dir, diagnostics, outputs } = emitProject(sources(ext), { module: ts.ModuleKind.NodeNext });
       expect(errorsOf(diagnostics)).toEqual([]);
-      expect(outputs.get(join(dir, `main.${ext}js`))).toMatch(ext === "m" ? /import \{ square_grad as sqr_grad \} from "\.\/helpers\.mjs";/ : /helpers_module = require\("\.\/helpers\.cjs"\)/);
+      expect(outputs.get(join(dir, `main.${ext}js`))).toMatch(
+        ext === "m"
+          ? /import \{ square_grad as sqr_grad \} from "\.\/helpers\.mjs";/
+          : /helpers_module = require\("\.\/helpers\.cjs"\)/,
+      );
       const m = await load(join(dir, `main.${ext}js`));
       expect(m.grads()).toEqual([2 * 2 + 3 * 4 + 3 * 4]);
     });
@@ -206,11 +231,20 @@ export const grads = () => grad(f)(2);
 });
 
 describe("unsupported module formats", () => {
-  for (const [kind, name] of [[ts.ModuleKind.AMD, "amd"], [ts.ModuleKind.UMD, "umd"], [ts.ModuleKind.System, "system"]] as const) {
+  for (const [kind, name] of [
+    [ts.ModuleKind.AMD, "amd"],
+    [ts.ModuleKind.UMD, "umd"],
+    [ts.ModuleKind.System, "system"],
+  ] as const) {
     it(`"module": "${name}" is refused at each @differentiable function, saying what works`, () => {
-      const { diagnostics } = emitProject({ "a.ts": `/** @differentiable */\nexport function f(x: number): number { return x * x; }\n` }, { module: kind, moduleResolution: ts.ModuleResolutionKind.Bundler });
+      const { diagnostics } = emitProject(
+        { "a.ts": `/** @differentiable */\nexport function f(x: number): number { return x * x; }\n` },
+        { module: kind, moduleResolution: ts.ModuleResolutionKind.Bundler },
+      );
       const refusals = errorsOf(diagnostics).filter((e) => e.startsWith("TS94015"));
-      expect(refusals).toEqual([`TS94015: tsgrad: the tsc plugin cannot emit gradients for "module": "${name}"; set "module" to "nodenext", "esnext" or "commonjs" in tsconfig.json`]);
+      expect(refusals).toEqual([
+        `TS94015: tsgrad: the tsc plugin cannot emit gradients for "module": "${name}"; set "module" to "nodenext", "esnext" or "commonjs" in tsconfig.json`,
+      ]);
     });
   }
 });
@@ -224,7 +258,9 @@ describe("a refused function", () => {
       },
       {},
     );
-    expect(errorsOf(diagnostics)).toContain("TS94006: tsgrad: `bad` has no gradient: tsgrad refused it (lib.ts:2; see the error there), and this call would need it; fix `bad` first");
+    expect(errorsOf(diagnostics)).toContain(
+      "TS94006: tsgrad: `bad` has no gradient: tsgrad refused it (lib.ts:2; see the error there), and this call would need it; fix `bad` first",
+    );
     expect(outputs.get(join(dir, "main.js"))).not.toContain("bad_grad");
   });
 

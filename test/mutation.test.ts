@@ -39,16 +39,35 @@ const SEED = 424242;
 describe("mutation check: a wrong derivative rule makes the property fail", () => {
   it("the compiler under test sees a rule changed in process", async () => {
     const source = "/** @differentiable */\nexport function f(x: number): number {\n  return Math.sin(x);\n}\n";
-    const broken = await withBrokenRule("Math.sin", { kind: "partials", partials: ["-Math.cos(x)"] }, async () => compileToJs(source).js);
+    const broken = await withBrokenRule(
+      "Math.sin",
+      { kind: "partials", partials: ["-Math.cos(x)"] },
+      async () => compileToJs(source).js,
+    );
     expect(broken).toMatch(/-Math\.cos\(x\)/);
     expect(compileToJs(source).js).not.toMatch(/-Math\.cos\(x\)/); // restored
   });
 
   const mutations: { op: string; broken: LocalGradient; spelled: RegExp; why: string }[] = [
-    { op: "Math.sin", broken: { kind: "partials", partials: ["-Math.cos(x)"] }, spelled: /Math\.sin\(/, why: "sin' = -cos" },
+    {
+      op: "Math.sin",
+      broken: { kind: "partials", partials: ["-Math.cos(x)"] },
+      spelled: /Math\.sin\(/,
+      why: "sin' = -cos",
+    },
     { op: "*", broken: { kind: "partials", partials: ["b", "b"] }, spelled: / \*=? /, why: "d(a * b)/db = b" },
-    { op: "Math.exp", broken: { kind: "partials", partials: ["y * 1.0001"] }, spelled: /Math\.exp\(/, why: "exp' off by 0.01%" },
-    { op: "Math.max", broken: { kind: "variadic", partial: "1" }, spelled: /Math\.max\(/, why: "max passes the gradient to every operand" },
+    {
+      op: "Math.exp",
+      broken: { kind: "partials", partials: ["y * 1.0001"] },
+      spelled: /Math\.exp\(/,
+      why: "exp' off by 0.01%",
+    },
+    {
+      op: "Math.max",
+      broken: { kind: "variadic", partial: "1" },
+      spelled: /Math\.max\(/,
+      why: "max passes the gradient to every operand",
+    },
   ];
 
   for (const { op, broken, spelled, why } of mutations) {

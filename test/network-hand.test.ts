@@ -6,7 +6,17 @@
 import { describe, expect, it } from "vitest";
 import v8 from "node:v8";
 import { accuracy, lossAndGradHand, lossHand, makeWorkspace, train, type Workspace } from "../examples/network/hand.js";
-import { copyParams, initParams, REG, sgdStep, shapeOf, SPIRAL_NET, zeroParams, type Params, type Shape } from "../examples/network/params.js";
+import {
+  copyParams,
+  initParams,
+  REG,
+  sgdStep,
+  shapeOf,
+  SPIRAL_NET,
+  zeroParams,
+  type Params,
+  type Shape,
+} from "../examples/network/params.js";
 import { mulberry32, normal } from "../examples/network/rng.js";
 import { spiral } from "../examples/network/spiral.js";
 
@@ -48,7 +58,12 @@ function allEntries(p: Params): Array<[(typeof KEYS)[number], number]> {
   return KEYS.flatMap((key) => Array.from(p[key], (_, i): [(typeof KEYS)[number], number] => [key, i]));
 }
 
-function gradientAt(params: Params, X: Float64Array, y: Int32Array, reg = REG): { loss: number; grads: Params; work: Workspace } {
+function gradientAt(
+  params: Params,
+  X: Float64Array,
+  y: Int32Array,
+  reg = REG,
+): { loss: number; grads: Params; work: Workspace } {
   const work = makeWorkspace(y.length, shapeOf(params));
   const grads = zeroParams(shapeOf(params));
   const loss = lossAndGradHand(params, X, y, grads, work, reg);
@@ -264,9 +279,15 @@ describe("the hand-written loss and gradient", () => {
     const { X, y } = spiral({ seed: 0 });
     const p = initParams(SPIRAL_NET, 0);
     const work = makeWorkspace(300, SPIRAL_NET);
-    expect(() => lossAndGradHand(p, X, y, zeroParams({ d: 2, h: 100, k: 4 }), work)).toThrow(/grads .*W2 400.* do not fit the workspace .*W2 300/);
-    expect(() => lossHand(p, X, y, makeWorkspace(299, SPIRAL_NET))).toThrow(/data \(X 600, y 300\) does not fit the workspace \(n 299/);
-    expect(() => lossHand(initParams({ d: 3, h: 100, k: 3 }, 0), X, y, work)).toThrow(/params \(W1 300.*\(d 2, h 100, k 3/);
+    expect(() => lossAndGradHand(p, X, y, zeroParams({ d: 2, h: 100, k: 4 }), work)).toThrow(
+      /grads .*W2 400.* do not fit the workspace .*W2 300/,
+    );
+    expect(() => lossHand(p, X, y, makeWorkspace(299, SPIRAL_NET))).toThrow(
+      /data \(X 600, y 300\) does not fit the workspace \(n 299/,
+    );
+    expect(() => lossHand(initParams({ d: 3, h: 100, k: 3 }, 0), X, y, work)).toThrow(
+      /params \(W1 300.*\(d 2, h 100, k 3/,
+    );
     const badY = y.slice();
     badY[7] = 3;
     expect(() => lossHand(p, X, badY, work)).toThrow(/label y\[7\] = 3 is not a class in 0..2/);
@@ -279,7 +300,12 @@ describe("training", () => {
     const p = initParams(SPIRAL_NET, 0);
     const curve: Array<[number, number]> = [];
     const before = accuracy(p, X, y);
-    const result = train(p, X, y, { steps: 4000, stepSize: 1, every: 500, onProgress: (step, loss) => curve.push([step, loss]) });
+    const result = train(p, X, y, {
+      steps: 4000,
+      stepSize: 1,
+      every: 500,
+      onProgress: (step, loss) => curve.push([step, loss]),
+    });
     expect(curve.map(([step]) => step)).toEqual([0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 3999]);
     expect(curve[0][1]).toBeCloseTo(Math.log(3), 3);
     for (let i = 1; i < curve.length; i++) expect(curve[i][1]).toBeLessThan(curve[i - 1][1]);
@@ -338,7 +364,8 @@ describe("allocation", () => {
   });
 
   it("train allocates its buffers once: more steps cost no more memory", () => {
-    const run = (steps: number) => youngBytesPerCall(() => void train(initParams(SPIRAL_NET, 0), X, y, { steps, stepSize: 1 }), 2, 1);
+    const run = (steps: number) =>
+      youngBytesPerCall(() => void train(initParams(SPIRAL_NET, 0), X, y, { steps, stepSize: 1 }), 2, 1);
     const short = run(10);
     const long = run(400);
     // At most the returned loss's 16 bytes for each of the 390 extra steps (observed: 3, as V8

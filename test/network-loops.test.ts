@@ -47,7 +47,15 @@ describe("the two-layer network written with loops", () => {
     expect(dy).toBeInstanceOf(Int32Array);
 
     const M = (rows: number, cols: number, a: Float64Array) => runtime.matrix(rows, cols, a);
-    const margs = [M(2, 100, p.W1), M(1, 100, p.b1), M(100, 3, p.W2), M(1, 3, p.b2), M(data.n, 2, data.X), data.y, 1e-3];
+    const margs = [
+      M(2, 100, p.W1),
+      M(1, 100, p.b1),
+      M(100, 3, p.W2),
+      M(1, 3, p.b2),
+      M(data.n, 2, data.X),
+      data.y,
+      1e-3,
+    ];
     const [mW1, mb1, mW2, mb2, mX, , mreg] = m.matrixLoss_grad(...margs);
     expectAllClose(dW1, mW1.data, 1e-12, "dW1 vs matrix");
     expectAllClose(db1, mb1.data, 1e-12, "db1 vs matrix");

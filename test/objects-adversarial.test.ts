@@ -13,7 +13,15 @@ import { join } from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generatedText } from "../transformer/files.js";
-import { compile, compileProject, compilerOptions, compileToJs, createProgram, genStrictErrors, root } from "./harness.js";
+import {
+  compile,
+  compileProject,
+  compilerOptions,
+  compileToJs,
+  createProgram,
+  genStrictErrors,
+  root,
+} from "./harness.js";
 
 let runtime: any;
 
@@ -35,7 +43,9 @@ function check(f: (...a: any[]) => number, args: any[], opts: { skip?: string[];
   const tol = opts.tol ?? 1e-6;
   const g = runtime.grad(f)(...args);
   const r = runtime.checkGradient(f, args, g, { h: 1e-6, tolerance: tol });
-  const bad = r.entries.filter((e: any) => !(e.relativeError <= tol) && !(opts.skip ?? []).includes(e.path)).map((e: any) => `${e.path}: ${e.analytic} vs ${e.numeric}`);
+  const bad = r.entries
+    .filter((e: any) => !(e.relativeError <= tol) && !(opts.skip ?? []).includes(e.path))
+    .map((e: any) => `${e.path}: ${e.analytic} vs ${e.numeric}`);
   expect(bad, "entries off finite differences").toEqual([]);
   expect(r.entries.length).toBeGreaterThan(0);
   const v = runtime.vjp(f)(...args);
@@ -419,7 +429,8 @@ beforeAll(async () => {
 }, 60_000);
 
 const deepValue = () => ({ l1: { l2: { l3: { v: Float64Array.of(0.3, -0.7), s: 1.3 }, k: -0.4 }, m: 0.6 }, top: 0.2 });
-const rand = (n: number, seed: number) => Float64Array.from({ length: n }, (_, i) => Math.sin(seed * 7.3 + i * 1.7) * 0.5);
+const rand = (n: number, seed: number) =>
+  Float64Array.from({ length: n }, (_, i) => Math.sin(seed * 7.3 + i * 1.7) * 0.5);
 
 describe("object parameters under attack: gradients equal finite differences, every API agrees", () => {
   it("a field named like a local of an inner scope", () => {
@@ -458,7 +469,10 @@ describe("object parameters under attack: gradients equal finite differences, ev
   });
 
   it("fields named grads, saved, scratch, cache, default, value (with a local array and a loop)", () => {
-    check(m.runtimeNames, [{ grads: 0.5, saved: Float64Array.of(0.2, 0.4, -0.1), scratch: 1.5, cache: 0.9, default: 0.3, value: 2 }, 2]);
+    check(m.runtimeNames, [
+      { grads: 0.5, saved: Float64Array.of(0.2, 0.4, -0.1), scratch: 1.5, cache: 0.9, default: 0.3, value: 2 },
+      2,
+    ]);
   });
 
   it("fields named like the function and like Math", () => {
@@ -469,7 +483,15 @@ describe("object parameters under attack: gradients equal finite differences, ev
 
   it("fields named like the matrix helpers the backward pass imports", () => {
     const { matrix } = runtime;
-    const p = { addMatmulTN: 0.5, addMatmulNT: 0.6, zerosLike: 0.7, addConstant: 0.8, addMul: 1.1, addReluGrad: 0.9, W: matrix(2, 2, Float64Array.of(1, -2, 3, 0.5)) };
+    const p = {
+      addMatmulTN: 0.5,
+      addMatmulNT: 0.6,
+      zerosLike: 0.7,
+      addConstant: 0.8,
+      addMul: 1.1,
+      addReluGrad: 0.9,
+      W: matrix(2, 2, Float64Array.of(1, -2, 3, 0.5)),
+    };
     check(m.helperNames, [p, matrix(1, 2, Float64Array.of(0.3, 0.4))]);
   });
 
@@ -480,7 +502,10 @@ describe("object parameters under attack: gradients equal finite differences, ev
   });
 
   it("number fields as loop bounds and conditions get no gradient; data-dependent while", () => {
-    for (const p of [{ n: 2.5, t: 0.5, x: 0.8 }, { n: 1.5, t: -0.5, x: 0.8 }]) {
+    for (const p of [
+      { n: 2.5, t: 0.5, x: 0.8 },
+      { n: 1.5, t: -0.5, x: 0.8 },
+    ]) {
       const [dp] = check(m.bounds, [p]);
       expect(dp.n).toBe(0);
     }
@@ -497,13 +522,19 @@ describe("object parameters under attack: gradients equal finite differences, ev
 
   it("an object of matrices in matrix ops; unused Matrix, number, number[] and Float64Array fields get zeros; gradInto refills each in place", () => {
     const { matrix } = runtime;
-    const net = () => ({ layer: { W: matrix(2, 3, rand(6, 1)), b: matrix(1, 3, rand(3, 2)), unusedM: matrix(2, 2, rand(4, 3)) }, reg: 0.1, unusedN: 3, unusedV: [1, 2], unusedF: Float64Array.of(5) });
+    const net = () => ({
+      layer: { W: matrix(2, 3, rand(6, 1)), b: matrix(1, 3, rand(3, 2)), unusedM: matrix(2, 2, rand(4, 3)) },
+      reg: 0.1,
+      unusedN: 3,
+      unusedV: [1, 2],
+      unusedF: Float64Array.of(5),
+    });
     const data = { X: matrix(4, 2, rand(8, 5)), y: Int32Array.of(0, 2, 1, 1) };
     const g = check(m.netLoss, [net(), data]);
     expect(g[0].layer.unusedM.rows).toBe(2);
     // Dirty every buffer, then gradInto at another point: same buffers, equal to a fresh gradient.
     const [W, U, V, F] = [g[0].layer.W, g[0].layer.unusedM, g[0].unusedV, g[0].unusedF];
-    U.data.fill(7), V.fill(7), F.fill(7), (g[0].unusedN = 7), W.data.fill(7), g[1].y.fill(7);
+    (U.data.fill(7), V.fill(7), F.fill(7), (g[0].unusedN = 7), W.data.fill(7), g[1].y.fill(7));
     const other = { ...net(), reg: 0.3 };
     const out = runtime.gradInto(m.netLoss)(g, other, data);
     expect([out[0].layer.W, out[0].layer.unusedM, out[0].unusedV, out[0].unusedF]).toEqual([W, U, V, F]);
@@ -527,11 +558,20 @@ describe("object parameters under attack: gradients equal finite differences, ev
   });
 
   it("type aliases, Readonly<T>, readonly fields, generic interfaces, a class of data fields, an arrow", () => {
-    const [dp, dq] = check(m.readonlyAlias, [{ a: 0.5, v: [1, 2] }, { a: -0.5, v: [3, 4] }]);
+    const [dp, dq] = check(m.readonlyAlias, [
+      { a: 0.5, v: [1, 2] },
+      { a: -0.5, v: [3, 4] },
+    ]);
     // p.a q.v0 + q.a p.v1
-    expect(plain([dp, dq])).toEqual([{ a: 3, v: [0, -0.5] }, { a: 2, v: [0.5, 0] }]);
+    expect(plain([dp, dq])).toEqual([
+      { a: 3, v: [0, -0.5] },
+      { a: 2, v: [0.5, 0] },
+    ]);
     check(m.frozen, [{ a: 0.5, v: Float64Array.of(1, 2) }]);
-    check(m.boxes, [{ v: Float64Array.of(0.3), s: 0.5 }, { v: 0.7, s: -1.2 }]);
+    check(m.boxes, [
+      { v: Float64Array.of(0.3), s: 0.5 },
+      { v: 0.7, s: -1.2 },
+    ]);
     const d = Object.assign(new m.Data(), { a: 0.4, w: Float64Array.of(0.5, -0.3) });
     const [dd] = check(m.classData, [d]);
     expect(dd).not.toBeInstanceOf(m.Data); // a plain object of the same keys
@@ -554,7 +594,9 @@ describe("object parameters under attack: gradients equal finite differences, ev
     expect(dp.a).toBeCloseTo(np.a, 8);
     Array.from(dp.w as Float64Array).forEach((v, i) => expect(v).toBeCloseTo(np.w[i], 8));
     // k p.a p.w0 x with k = 2: by hand.
-    expect([dp.a, dp.w[0], dp.w[1], dx]).toEqual([2 * 0.9 * 2, 2 * 0.3 * 2, 0, 2 * 0.3 * 0.9].map((v) => expect.closeTo(v, 14)));
+    expect([dp.a, dp.w[0], dp.w[1], dx]).toEqual(
+      [2 * 0.9 * 2, 2 * 0.3 * 2, 0, 2 * 0.3 * 0.9].map((v) => expect.closeTo(v, 14)),
+    );
     check(m.Model.sloss, [p, 2]);
   });
 
@@ -567,7 +609,12 @@ describe("object parameters under attack: gradients equal finite differences, ev
   });
 
   it("early returns before an alias and inside a while loop", () => {
-    for (const [w1, x] of [[0.8, 1.5], [0.8, -1.5], [8, 1.5]]) check(m.earlyReturn, [{ a: 0.7, w: Float64Array.of(0.3, w1) }, x]);
+    for (const [w1, x] of [
+      [0.8, 1.5],
+      [0.8, -1.5],
+      [8, 1.5],
+    ])
+      check(m.earlyReturn, [{ a: 0.7, w: Float64Array.of(0.3, w1) }, x]);
   });
 
   it("wrt on object parameters: gradients of those listed, in that order (hand derivation)", () => {
@@ -581,7 +628,13 @@ describe("object parameters under attack: gradients equal finite differences, ev
   });
 
   it("an RNN: fields through an alias declared in the time loop, a local array overwritten in place", () => {
-    const model = { Wx: Float64Array.of(0.3, -0.2, 0.5), Wh: Float64Array.from({ length: 9 }, (_, i) => Math.sin(i) * 0.4), b: [0.1, -0.1, 0.05], h0: Float64Array.of(0.2, 0.1, -0.3), out: { v: Float64Array.of(0.5, -0.7, 0.9), c: 0.2 } };
+    const model = {
+      Wx: Float64Array.of(0.3, -0.2, 0.5),
+      Wh: Float64Array.from({ length: 9 }, (_, i) => Math.sin(i) * 0.4),
+      b: [0.1, -0.1, 0.05],
+      h0: Float64Array.of(0.2, 0.1, -0.3),
+      out: { v: Float64Array.of(0.5, -0.7, 0.9), c: 0.2 },
+    };
     // T is a loop bound (no gradient; T ± h reads past xs).
     check(m.rnn, [model, Float64Array.of(0.5, -1, 2, 0.3), 4], { skip: ["[2]"], tol: 1e-5 });
   });
@@ -625,7 +678,12 @@ describe("object parameters under attack: gradients equal finite differences, ev
 
   it("fields named returned, done, stack, frame, s_1, count, i_1, flag, in a loop with return, break, continue and a while", () => {
     const base = { returned: 1.3, done: 0.4, stack: 0.9, frame: 1.1, s_1: 0.8, count: 0.7, i_1: 0.2, flag: 2 };
-    for (const [w1, x] of [[-0.3, 0.7], [3, 1.7], [-0.3, -9]]) check(m.flagNames, [{ ...base, w: Float64Array.of(0.5, w1, 1.2) }, x]);
+    for (const [w1, x] of [
+      [-0.3, 0.7],
+      [3, 1.7],
+      [-0.3, -9],
+    ])
+      check(m.flagNames, [{ ...base, w: Float64Array.of(0.5, w1, 1.2) }, x]);
   });
 
   it("stopGradient on a field (hand derivation: the stopped read is a constant); a field through a custom derivative", () => {
@@ -636,7 +694,13 @@ describe("object parameters under attack: gradients equal finite differences, ev
 
   it("Grad<T> types every gradient, through every API (typed() compiled under strict) and runs", () => {
     const { matrix } = runtime;
-    const net = { layer: { W: matrix(2, 3, rand(6, 1)), b: matrix(1, 3, rand(3, 2)), unusedM: matrix(1, 1) }, reg: 0.1, unusedN: 0, unusedV: [0], unusedF: Float64Array.of(0) };
+    const net = {
+      layer: { W: matrix(2, 3, rand(6, 1)), b: matrix(1, 3, rand(3, 2)), unusedM: matrix(1, 1) },
+      reg: 0.1,
+      unusedN: 0,
+      unusedV: [0],
+      unusedF: Float64Array.of(0),
+    };
     const data = { X: matrix(4, 2, rand(8, 5)), y: Int32Array.of(0, 2, 1, 1) };
     expect(Number.isFinite(m.typed(deepValue(), { a: 1, v: [1, 2] }, new m.Data(), net, data))).toBe(true);
   });
@@ -686,12 +750,14 @@ export function deep(d: Deep, t: { a: number; prod: number }): number {
     expect(a).toContain("const { l1: { l2: { l3: { v: vec, s: sc }, k }, m: mm }, top } = d;");
     // t.prod's leaf is named prod, so the temporaries go around it (prod_2, ...).
     expect(a).toContain("const { a, prod } = t;");
-    expect(a).toContain("return [{ l1: { l2: { l3: { v: dvec, s: dsc }, k: dk }, m: dmm }, top: dtop }, { a: da, prod: dprod }];");
+    expect(a).toContain(
+      "return [{ l1: { l2: { l3: { v: dvec, s: dsc }, k: dk }, m: dmm }, top: dtop }, { a: da, prod: dprod }];",
+    );
   });
 });
 
 describe("across modules: object types imported by name and through a namespace", () => {
-  it("a Matrix field of an imported type (gradient typed L.Net[\"W\"]), calls of an imported function with fields", async () => {
+  it('a Matrix field of an imported type (gradient typed L.Net["W"]), calls of an imported function with fields', async () => {
     const { module: mod } = await compileProject(
       {
         "lib.ts": `import { type Matrix } from "tsgrad";
@@ -812,13 +878,19 @@ describe("refused, with a tsgrad diagnostic at the node", () => {
   let tsErrors: string[];
   beforeAll(() => {
     const { diagnostics } = compileToJs(refusedSource);
-    tsErrors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && d.code < 94000).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    tsErrors = diagnostics
+      .filter((d) => d.category === ts.DiagnosticCategory.Error && d.code < 94000)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     const starts = [...refusedSource.matchAll(/export function (\w+)/g)].map((x) => ({ name: x[1], at: x.index! }));
     byFunction = new Map();
     for (const d of diagnostics.filter((d) => d.code >= 94000)) {
       const owner = starts.filter((s) => s.at <= d.start!).pop()!.name;
       const list = byFunction.get(owner) ?? [];
-      list.push({ text: refusedSource.slice(d.start!, d.start! + d.length!), message: ts.flattenDiagnosticMessageText(d.messageText, "\n"), code: d.code });
+      list.push({
+        text: refusedSource.slice(d.start!, d.start! + d.length!),
+        message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+        code: d.code,
+      });
       byFunction.set(owner, list);
     }
   });
@@ -831,7 +903,10 @@ describe("refused, with a tsgrad diagnostic at the node", () => {
 
   it("passing an object, an inner object, an array field or a labels field to a function", () => {
     expect(first("passObject")).toMatchObject({ text: "p", message: expect.stringMatching(/field by field/) });
-    expect(first("passArrayField")).toMatchObject({ text: "p.w", message: expect.stringMatching(/can only be indexed/) });
+    expect(first("passArrayField")).toMatchObject({
+      text: "p.w",
+      message: expect.stringMatching(/can only be indexed/),
+    });
     expect(first("passInnerObject")).toMatchObject({ text: "inner", message: expect.stringMatching(/field by field/) });
     expect(first("passLabels")).toMatchObject({ text: "p.y" });
   });
@@ -842,7 +917,10 @@ describe("refused, with a tsgrad diagnostic at the node", () => {
 
   it("let for an object or an array field", () => {
     expect(first("letDestructure")).toMatchObject({ text: "{ a } = p", message: expect.stringMatching(/read-only/) });
-    expect(first("letArrayField")).toMatchObject({ text: "w = p.inner.v", message: expect.stringMatching(/read-only/) });
+    expect(first("letArrayField")).toMatchObject({
+      text: "w = p.inner.v",
+      message: expect.stringMatching(/read-only/),
+    });
   });
 
   it("writes: compound assignment, nested field, element of a nested array field, ++", () => {
@@ -853,8 +931,14 @@ describe("refused, with a tsgrad diagnostic at the node", () => {
   });
 
   it("computed keys, array patterns, string indexing, spread and rest copies", () => {
-    expect(first("computedKey")).toMatchObject({ text: '["a"]: a', message: expect.stringMatching(/computed or quoted/) });
-    expect(first("arrayPattern")).toMatchObject({ text: "[w0]", message: expect.stringMatching(/array destructuring/) });
+    expect(first("computedKey")).toMatchObject({
+      text: '["a"]: a',
+      message: expect.stringMatching(/computed or quoted/),
+    });
+    expect(first("arrayPattern")).toMatchObject({
+      text: "[w0]",
+      message: expect.stringMatching(/array destructuring/),
+    });
     expect(first("stringIndex")?.text).toBe('p["a"]');
     expect(first("spreadCopy")?.text).toBe("{ ...p }");
     expect(first("restCopy")).toMatchObject({ text: "...rest", message: expect.stringMatching(/rest element/) });
@@ -875,7 +959,18 @@ describe("refused, with a tsgrad diagnostic at the node", () => {
 
   it("types that are not plain data, at the parameter, naming the field", () => {
     const at = (fn: string) => expect(first(fn)?.code).toBe(94004);
-    ["arrayOfObjects", "tupleField", "stringField", "float32Field", "emptyInner", "unionParam", "optionalField", "recursiveType", "genericParam", "intersection"].forEach(at);
+    [
+      "arrayOfObjects",
+      "tupleField",
+      "stringField",
+      "float32Field",
+      "emptyInner",
+      "unionParam",
+      "optionalField",
+      "recursiveType",
+      "genericParam",
+      "intersection",
+    ].forEach(at);
     expect(first("arrayOfObjects")?.message).toMatch(/field `layers`/);
     expect(first("tupleField")?.message).toMatch(/field `t`/);
     expect(first("stringField")?.message).toMatch(/field `name`/);
@@ -967,9 +1062,20 @@ describe("bugs found", () => {
   // Was: `const { m: Math } = p` unpacked at the top of f_grad hid the Math.log of x ** b's
   // gradient (TypeError). Now refused at the name, like `const Math = ...`.
   it("a field destructured as Math, in an inner scope or the parameter list, is refused at the name", () => {
-    const refusedAt = (src: string) => compileToJs(src).diagnostics.filter((d) => d.code === 94010).map((d) => src.slice(d.start!, d.start! + d.length!));
-    expect(refusedAt(`/** @differentiable */\nexport function f(p: { m: number; b: number }, x: number): number {\n  let s = x ** p.b;\n  if (x > 0) { const { m: Math } = p; s = s * Math; }\n  return s;\n}\n`)).toEqual(["Math"]);
-    expect(refusedAt(`/** @differentiable */\nexport function f({ m: Math, b }: { m: number; b: number }, x: number): number { return x ** b * Math; }\n`)).toEqual(["Math"]);
+    const refusedAt = (src: string) =>
+      compileToJs(src)
+        .diagnostics.filter((d) => d.code === 94010)
+        .map((d) => src.slice(d.start!, d.start! + d.length!));
+    expect(
+      refusedAt(
+        `/** @differentiable */\nexport function f(p: { m: number; b: number }, x: number): number {\n  let s = x ** p.b;\n  if (x > 0) { const { m: Math } = p; s = s * Math; }\n  return s;\n}\n`,
+      ),
+    ).toEqual(["Math"]);
+    expect(
+      refusedAt(
+        `/** @differentiable */\nexport function f({ m: Math, b }: { m: number; b: number }, x: number): number { return x ** b * Math; }\n`,
+      ),
+    ).toEqual(["Math"]);
   });
 
   // Expected: vjp/valueAndGrad work as grad does. Was: ReferenceError "p is not defined" in
@@ -985,7 +1091,10 @@ describe("bugs found", () => {
   });
   it("a Matrix field's rows as a loop bound, in vjp", () => {
     const { matrix } = runtime;
-    check(b.matrixRowsBound, [{ W: matrix(2, 2, Float64Array.of(1, 2, 3, 4)), c: 0.5 }, matrix(1, 2, Float64Array.of(0.3, 0.6))]);
+    check(b.matrixRowsBound, [
+      { W: matrix(2, 2, Float64Array.of(1, 2, 3, 4)), c: 0.5 },
+      matrix(1, 2, Float64Array.of(0.3, 0.6)),
+    ]);
   });
 
   // Expected: checkGradient compares gradient and finite differences number by number, by path
@@ -1080,7 +1189,9 @@ describe("bugs found: refusals and generated types", () => {
 export class Params { constructor(public a: number, public w: Float64Array) {} }
 /** @differentiable */
 export function k(d: Params): number { return d.a * d.w[0]; }`);
-    expect(diagnostics.filter((d) => d.code >= 94000).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
+    expect(
+      diagnostics.filter((d) => d.code >= 94000).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
+    ).toEqual([]);
   });
 
   // Expected: generated code type-checks under --strict. Was: TS7006 "Parameter 'p' implicitly

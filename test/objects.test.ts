@@ -134,7 +134,9 @@ const x = Float64Array.of(1, 2, -0.5);
 /** grad(f) against the runtime's central differences, number by number (paths name any mismatch). */
 function check(f: (...args: any[]) => number, args: any[], analytic: any[], tol = 1e-7) {
   const r = runtime.checkGradient(f, args, analytic, { h: 1e-6, tolerance: tol });
-  const worst = r.entries.filter((e: any) => !(e.relativeError <= tol)).map((e: any) => `${e.path}: ${e.analytic} vs ${e.numeric}`);
+  const worst = r.entries
+    .filter((e: any) => !(e.relativeError <= tol))
+    .map((e: any) => `${e.path}: ${e.analytic} vs ${e.numeric}`);
   expect(worst, "entries off finite differences").toEqual([]);
   expect(r.entries.length).toBeGreaterThan(0);
   return r;
@@ -191,8 +193,14 @@ describe("object parameters", () => {
 
   it("the two-layer network with its parameters in an object of matrices: matches finite differences and the flat version's hand derivation", () => {
     const { matrix } = runtime;
-    const rand = (n: number, seed: number) => Float64Array.from({ length: n }, (_, i) => Math.sin(seed * 7.3 + i * 1.7) * 0.5);
-    const net = { W1: matrix(2, 4, rand(8, 1)), b1: matrix(1, 4, rand(4, 2)), W2: matrix(4, 3, rand(12, 3)), b2: matrix(1, 3, rand(3, 4)) };
+    const rand = (n: number, seed: number) =>
+      Float64Array.from({ length: n }, (_, i) => Math.sin(seed * 7.3 + i * 1.7) * 0.5);
+    const net = {
+      W1: matrix(2, 4, rand(8, 1)),
+      b1: matrix(1, 4, rand(4, 2)),
+      W2: matrix(4, 3, rand(12, 3)),
+      b2: matrix(1, 3, rand(3, 4)),
+    };
     const data = { X: matrix(5, 2, rand(10, 5)), y: Int32Array.of(0, 2, 1, 1, 0) };
     const [dnet, ddata, dreg] = m.netLoss_grad(net, data, 0.1);
     check(m.netLoss, [net, data, 0.1], [dnet, ddata, dreg], 1e-6);
@@ -251,19 +259,27 @@ describe("object parameters", () => {
     // f = a·mean + Σ c_i squares_i + e·s: df/dv_i = a/n + 2 s c_i v_i, df/ds = Σ c_i v_i² + e.
     const seed = { mean: 0.3, squares: Float64Array.of(1, 0.5, -1), s: 2 };
     const [dv, dp] = out.backward(seed);
-    expect(Array.from(dv)).toEqual([0.1 + 2 * 1.5 * 1 * 1, 0.1 + 2 * 1.5 * 0.5 * -2, 0.1 + 2 * 1.5 * -1 * 3].map((x) => expect.closeTo(x, 14)));
+    expect(Array.from(dv)).toEqual(
+      [0.1 + 2 * 1.5 * 1 * 1, 0.1 + 2 * 1.5 * 0.5 * -2, 0.1 + 2 * 1.5 * -1 * 3].map((x) => expect.closeTo(x, 14)),
+    );
     expect(dp.s).toBeCloseTo(1 + 0.5 * 4 - 9 + 2, 14);
     expect(Array.from(seed.squares)).toEqual([1, 0.5, -1]); // the output's gradient is not written
     // The same through finite differences of the scalar <seed, f(v, p)>.
     const inner = (vv: Float64Array, pp: { s: number }) => {
       const r = m.stats(vv, pp);
-      return seed.mean * r.mean + r.squares.reduce((a: number, q: number, i: number) => a + seed.squares[i] * q, 0) + seed.s * r.s;
+      return (
+        seed.mean * r.mean +
+        r.squares.reduce((a: number, q: number, i: number) => a + seed.squares[i] * q, 0) +
+        seed.s * r.s
+      );
     };
     check(inner, [v, p], [dv, dp]);
     // Rows: mean, squares[0..2], s; columns of the v block: v_0..v_2.
     const [Jv, Jp] = runtime.jacobian(m.stats)(v, p);
     expect([Jv.rows, Jv.cols]).toEqual([5, 3]);
-    expect(Array.from(Jv.data.slice(0, 3) as Float64Array).map((x) => +x.toFixed(12))).toEqual([1 / 3, 1 / 3, 1 / 3].map((x) => +x.toFixed(12)));
+    expect(Array.from(Jv.data.slice(0, 3) as Float64Array).map((x) => +x.toFixed(12))).toEqual(
+      [1 / 3, 1 / 3, 1 / 3].map((x) => +x.toFixed(12)),
+    );
     expect(Array.from(Jv.data.slice(3, 12))).toEqual([3, 0, 0, 0, -6, 0, 0, 0, 9]);
     expect(Array.from(Jp.s)).toEqual([0, 1, 4, 9, 1]);
     expect(() => runtime.grad(m.stats)).toThrow(/returns an array or an object/);
@@ -281,18 +297,29 @@ describe("objects that are refused, at the node", () => {
     const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && d.code >= 94000);
     expect(errors.length, `expected a tsgrad error for:\n${body}`).toBeGreaterThan(0);
     const d = errors[0];
-    return { text: src.slice(d.start!, d.start! + d.length!), message: ts.flattenDiagnosticMessageText(d.messageText, "\n") };
+    return {
+      text: src.slice(d.start!, d.start! + d.length!),
+      message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+    };
   };
   const P = "p: { w: Float64Array; c: number; inner: { k: number } }";
 
   it("writing a field or an element of one", () => {
-    expect(refused("p.c = 2;\nreturn p.c;", P)).toMatchObject({ text: "p.c", message: expect.stringMatching(/read-only/) });
+    expect(refused("p.c = 2;\nreturn p.c;", P)).toMatchObject({
+      text: "p.c",
+      message: expect.stringMatching(/read-only/),
+    });
     expect(refused("p.w[0] = 2;\nreturn p.c;", P).message).toMatch(/read-only/);
   });
 
   it("the object itself used as a value (passed on, copied, returned)", () => {
-    expect(refused("return g(p);", P, "function g(o: unknown) { return 1; }")).toMatchObject({ text: "p", message: expect.stringMatching(/field by field \(`p\.w`\)/) });
-    expect(refused("const q = p.inner;\nreturn h(q);", P, "function h(o: unknown) { return 1; }").message).toMatch(/field by field/);
+    expect(refused("return g(p);", P, "function g(o: unknown) { return 1; }")).toMatchObject({
+      text: "p",
+      message: expect.stringMatching(/field by field \(`p\.w`\)/),
+    });
+    expect(refused("const q = p.inner;\nreturn h(q);", P, "function h(o: unknown) { return 1; }").message).toMatch(
+      /field by field/,
+    );
     expect(refused("let s = p.w;\nreturn s[0];", P).message).toMatch(/read-only: name them with `const`/);
   });
 

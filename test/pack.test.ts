@@ -29,7 +29,17 @@ function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     const k = key.toLowerCase();
-    const npmInternal = k.startsWith("npm_package_") || k.startsWith("npm_lifecycle_") || ["npm_command", "npm_config_local_prefix", "npm_config_loglevel", "npm_config_yes", "init_cwd", "node_options"].includes(k);
+    const npmInternal =
+      k.startsWith("npm_package_") ||
+      k.startsWith("npm_lifecycle_") ||
+      [
+        "npm_command",
+        "npm_config_local_prefix",
+        "npm_config_loglevel",
+        "npm_config_yes",
+        "init_cwd",
+        "node_options",
+      ].includes(k);
     if (npmInternal || k.startsWith("vitest")) continue;
     env[key] = value;
   }
@@ -53,12 +63,26 @@ function mustRun(what: string, cmd: string, args: string[], cwd: string): SpawnS
 }
 
 /** `npx --no -- tool args` in the project: its own installed binary, never a download. */
-const npx = (project: string, tool: string, ...args: string[]) => mustRun(`${tool} ${args.join(" ")}`, "npx", ["--no", "--", tool, ...args], project);
+const npx = (project: string, tool: string, ...args: string[]) =>
+  mustRun(`${tool} ${args.join(" ")}`, "npx", ["--no", "--", tool, ...args], project);
 
 function install(project: string, packages: string[]): void {
   // ts-patch 4 declares node >=22.15 but works on Node 20.19+ for .js transformers: don't let an
   // engine-strict setting turn that warning into an error.
-  mustRun("npm install", "npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--engine-strict=false", "--loglevel=error", ...packages], project);
+  mustRun(
+    "npm install",
+    "npm",
+    [
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      "--engine-strict=false",
+      "--loglevel=error",
+      ...packages,
+    ],
+    project,
+  );
 }
 
 function writeFiles(project: string, files: Record<string, string | object>): void {
@@ -165,14 +189,21 @@ describe("npm package (pack, install, build, node)", () => {
 
   beforeAll(() => {
     for (const f of ["dist/runtime/index.js", "dist/transformer/hosts/tsc.js", "dist/transformer/hosts/cli.js"]) {
-      if (!existsSync(join(REPO, f))) throw new Error(`${f} is missing: run \`npm run build\` first (\`npm test\` does).`);
+      if (!existsSync(join(REPO, f)))
+        throw new Error(`${f} is missing: run \`npm run build\` first (\`npm test\` does).`);
     }
     work = mkdtempSync(join(tmpdir(), "tsgrad-pack-"));
     // --ignore-scripts: dist/ is already built by `npm test`; the test does not rebuild it.
     const packed = mustRun("npm pack", "npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], REPO);
     const info = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = info[0].files.map((f) => f.path);
-    for (const f of ["package.json", "dist/runtime/index.js", "dist/runtime/index.d.ts", "dist/transformer/hosts/tsc.js", "dist/transformer/hosts/cli.js"]) {
+    for (const f of [
+      "package.json",
+      "dist/runtime/index.js",
+      "dist/runtime/index.d.ts",
+      "dist/transformer/hosts/tsc.js",
+      "dist/transformer/hosts/cli.js",
+    ]) {
       expect(files, `tarball contents`).toContain(f);
     }
     tarball = join(work, info[0].filename.replace(/^@/, "").replace(/\//g, "-"));
@@ -197,27 +228,47 @@ describe("npm package (pack, install, build, node)", () => {
       install(project, [tarball, "typescript@6.0.3", "ts-patch@4.0.1"]);
     }, SETUP_TIMEOUT);
 
-    it("grad(f) works in a project compiled with tspc and the tsgrad/transformer plugin", () => {
-      npx(dir("esm"), "tspc", "-p", "tsconfig.json", "--pretty", "false");
-      expectSeedGradients(mustRun("node", "node", ["dist/main.js"], dir("esm")), "esm");
-    }, TEST_TIMEOUT);
+    it(
+      "grad(f) works in a project compiled with tspc and the tsgrad/transformer plugin",
+      () => {
+        npx(dir("esm"), "tspc", "-p", "tsconfig.json", "--pretty", "false");
+        expectSeedGradients(mustRun("node", "node", ["dist/main.js"], dir("esm")), "esm");
+      },
+      TEST_TIMEOUT,
+    );
 
-    it("an unsupported construct fails tspc with a diagnostic at its file and line", () => {
-      const project = dir("esm");
-      // Without the plugin the file is valid TypeScript: any error below comes from tsgrad.
-      mustRun("plain tsc (no plugin)", "node", [join(project, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.bad.json", "--noEmit", "--pretty", "false"], project);
-      const r = run("npx", ["--no", "--", "tspc", "-p", "tsconfig.bad.json", "--pretty", "false"], project);
-      const output = `${r.stdout}\n${r.stderr}`;
-      const report = describeRun("tspc -p tsconfig.bad.json", r);
-      expect(r.status, report).not.toBe(0);
-      expect(r.status, report).not.toBeNull();
-      // A TypeScript diagnostic, not a crash: `bad/loop.ts(4,3): error TS…: …`.
-      const m = /(?:^|[\s/\\])loop\.ts[(:](\d+)[,:](\d+)\)?:?\s*-?\s*error\s+TS\d+:\s*(.*)/m.exec(output);
-      expect(m, report).not.toBeNull();
-      expect(Number(m![1]), report).toBe(BAD_LINE);
-      expect(m![3], report).toMatch(/\bfor\b|loop/i);
-      expect(output, report).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);
-    }, TEST_TIMEOUT);
+    it(
+      "an unsupported construct fails tspc with a diagnostic at its file and line",
+      () => {
+        const project = dir("esm");
+        // Without the plugin the file is valid TypeScript: any error below comes from tsgrad.
+        mustRun(
+          "plain tsc (no plugin)",
+          "node",
+          [
+            join(project, "node_modules", "typescript", "bin", "tsc"),
+            "-p",
+            "tsconfig.bad.json",
+            "--noEmit",
+            "--pretty",
+            "false",
+          ],
+          project,
+        );
+        const r = run("npx", ["--no", "--", "tspc", "-p", "tsconfig.bad.json", "--pretty", "false"], project);
+        const output = `${r.stdout}\n${r.stderr}`;
+        const report = describeRun("tspc -p tsconfig.bad.json", r);
+        expect(r.status, report).not.toBe(0);
+        expect(r.status, report).not.toBeNull();
+        // A TypeScript diagnostic, not a crash: `bad/loop.ts(4,3): error TS…: …`.
+        const m = /(?:^|[\s/\\])loop\.ts[(:](\d+)[,:](\d+)\)?:?\s*-?\s*error\s+TS\d+:\s*(.*)/m.exec(output);
+        expect(m, report).not.toBeNull();
+        expect(Number(m![1]), report).toBe(BAD_LINE);
+        expect(m![3], report).toMatch(/\bfor\b|loop/i);
+        expect(output, report).not.toMatch(/^\s+at .*\(.*:\d+:\d+\)$/m);
+      },
+      TEST_TIMEOUT,
+    );
   });
 
   describe("CommonJS with tspc", () => {
@@ -237,16 +288,26 @@ describe("npm package (pack, install, build, node)", () => {
       install(project, [tarball, "typescript@6.0.3", "ts-patch@4.0.1"]);
     }, SETUP_TIMEOUT);
 
-    it("module nodenext in a commonjs package: the generated code's imports are requires", () => {
-      npx(dir("cjs"), "tspc", "-p", "tsconfig.json", "--pretty", "false");
-      expect(readFileSync(join(dir("cjs"), "dist", "main.js"), "utf8")).toMatch(/const \{[^}]*registerGradient[^}]*\} = require\("tsgrad"\)/);
-      expectSeedGradients(mustRun("node", "node", ["dist/main.js"], dir("cjs")), "cjs nodenext");
-    }, TEST_TIMEOUT);
+    it(
+      "module nodenext in a commonjs package: the generated code's imports are requires",
+      () => {
+        npx(dir("cjs"), "tspc", "-p", "tsconfig.json", "--pretty", "false");
+        expect(readFileSync(join(dir("cjs"), "dist", "main.js"), "utf8")).toMatch(
+          /const \{[^}]*registerGradient[^}]*\} = require\("tsgrad"\)/,
+        );
+        expectSeedGradients(mustRun("node", "node", ["dist/main.js"], dir("cjs")), "cjs nodenext");
+      },
+      TEST_TIMEOUT,
+    );
 
-    it('"module": "commonjs"', () => {
-      npx(dir("cjs"), "tspc", "-p", "tsconfig.commonjs.json", "--pretty", "false");
-      expectSeedGradients(mustRun("node", "node", ["dist-commonjs/main.js"], dir("cjs")), "cjs commonjs");
-    }, TEST_TIMEOUT);
+    it(
+      '"module": "commonjs"',
+      () => {
+        npx(dir("cjs"), "tspc", "-p", "tsconfig.commonjs.json", "--pretty", "false");
+        expectSeedGradients(mustRun("node", "node", ["dist-commonjs/main.js"], dir("cjs")), "cjs commonjs");
+      },
+      TEST_TIMEOUT,
+    );
   });
 
   describe("Vite", () => {
@@ -268,10 +329,14 @@ export default defineConfig({
       install(project, [tarball, "vite@8"]);
     }, SETUP_TIMEOUT);
 
-    it("a vite build with tsgrad/vite", () => {
-      npx(dir("vite"), "vite", "build", "--logLevel", "warn");
-      expectSeedGradients(mustRun("node", "node", ["dist/main.mjs"], dir("vite")), "vite");
-    }, TEST_TIMEOUT);
+    it(
+      "a vite build with tsgrad/vite",
+      () => {
+        npx(dir("vite"), "vite", "build", "--logLevel", "warn");
+        expectSeedGradients(mustRun("node", "node", ["dist/main.mjs"], dir("vite")), "vite");
+      },
+      TEST_TIMEOUT,
+    );
   });
 
   describe("TypeScript 7 with tsgrad gen", () => {
@@ -294,15 +359,28 @@ export default defineConfig({
       expect(npx(dir("ts7"), "tsc", "--version").stdout).toMatch(/Version 7\./);
     });
 
-    it("tsgrad gen, then TS 7's tsc, tsx and esbuild", () => {
-      const project = dir("ts7");
-      npx(project, "tsgrad", "gen", "src", "--out", "generated");
-      expect(readFileSync(join(project, "generated", "main.ts"), "utf8")).toContain("export function staged_grad(");
-      npx(project, "tsc", "-p", "tsconfig.json");
-      expectSeedGradients(mustRun("node", "node", ["dist/main.js"], project), "ts7 tsc");
-      expectSeedGradients(npx(project, "tsx", "generated/main.ts"), "ts7 tsx");
-      npx(project, "esbuild", "generated/main.ts", "--bundle", "--platform=node", "--format=esm", "--outfile=bundle/main.mjs", "--log-level=warning");
-      expectSeedGradients(mustRun("node", "node", ["bundle/main.mjs"], project), "ts7 esbuild");
-    }, TEST_TIMEOUT);
+    it(
+      "tsgrad gen, then TS 7's tsc, tsx and esbuild",
+      () => {
+        const project = dir("ts7");
+        npx(project, "tsgrad", "gen", "src", "--out", "generated");
+        expect(readFileSync(join(project, "generated", "main.ts"), "utf8")).toContain("export function staged_grad(");
+        npx(project, "tsc", "-p", "tsconfig.json");
+        expectSeedGradients(mustRun("node", "node", ["dist/main.js"], project), "ts7 tsc");
+        expectSeedGradients(npx(project, "tsx", "generated/main.ts"), "ts7 tsx");
+        npx(
+          project,
+          "esbuild",
+          "generated/main.ts",
+          "--bundle",
+          "--platform=node",
+          "--format=esm",
+          "--outfile=bundle/main.mjs",
+          "--log-level=warning",
+        );
+        expectSeedGradients(mustRun("node", "node", ["bundle/main.mjs"], project), "ts7 esbuild");
+      },
+      TEST_TIMEOUT,
+    );
   });
 });

@@ -24,7 +24,17 @@ const entries = (g: any): number[] => (typeof g === "number" ? [g] : Array.from(
 
 /** A copy of a gradient result with every number replaced by junk (gradInto must overwrite it). */
 const junkLike = (g: any[]): any[] =>
-  g.map((x) => (typeof x === "number" ? 1234.5 : x?.data ? { ...x, data: x.data.map(() => 7) } : x instanceof Float64Array ? x.map(() => -3) : Array.isArray(x) ? x.map(() => 9) : x));
+  g.map((x) =>
+    typeof x === "number"
+      ? 1234.5
+      : x?.data
+        ? { ...x, data: x.data.map(() => 7) }
+        : x instanceof Float64Array
+          ? x.map(() => -3)
+          : Array.isArray(x)
+            ? x.map(() => 9)
+            : x,
+  );
 
 /**
  * f_grad against finite differences (in the arguments `diff` lists, default every array, Matrix or
@@ -37,7 +47,11 @@ function check(m: Record<string, any>, name: string, args: any[], opts: { diff?:
   expect(fwd.value).toBe(f(...args));
   const back = m[`${name}_backward`](fwd.cache, 1);
   const into = m[`${name}_gradInto`](junkLike(g), ...args);
-  const diff = opts.diff ?? args.map((a, i) => (typeof a === "number" || a instanceof Float64Array || Array.isArray(a) || a?.data ? i : -1)).filter((i) => i >= 0);
+  const diff =
+    opts.diff ??
+    args
+      .map((a, i) => (typeof a === "number" || a instanceof Float64Array || Array.isArray(a) || a?.data ? i : -1))
+      .filter((i) => i >= 0);
   for (const i of diff) {
     const mine = entries(g[i]);
     for (const v of mine) expect(Number.isFinite(v), `${name} arg ${i}: ${v}`).toBe(true);
@@ -47,7 +61,8 @@ function check(m: Record<string, any>, name: string, args: any[], opts: { diff?:
   }
 }
 
-const vec = (n: number, seed: number, scale = 0.8) => Float64Array.from({ length: n }, (_, i) => Math.sin(seed * 3.7 + i * 1.3) * scale);
+const vec = (n: number, seed: number, scale = 0.8) =>
+  Float64Array.from({ length: n }, (_, i) => Math.sin(seed * 3.7 + i * 1.3) * scale);
 const arr = (n: number, seed: number, scale = 0.8) => Array.from(vec(n, seed, scale));
 
 // ---------------------------------------------------------------------------------------------
@@ -420,7 +435,12 @@ describe("reload: values read back from the array they were stored in", () => {
   it("the proved two-loop shape and its commuted spelling are read back, and right", () => {
     expect(m.nest2_grad.toString()).toMatch(/const t = e\[i \* h \+ j\];/);
     expect(m.commuted_grad.toString()).toMatch(/const t = e\[h \* i \+ j\];/);
-    for (const [n, h] of [[2, 3], [3, 2], [1, 6], [6, 1]]) {
+    for (const [n, h] of [
+      [2, 3],
+      [3, 2],
+      [1, 6],
+      [6, 1],
+    ]) {
       check(m, "nest2", [x, n, h], { diff: [0] });
       check(m, "commuted", [x, n, h], { diff: [0] });
     }
@@ -708,16 +728,24 @@ describe("sparse: zero gradients skip the rest of their iteration", () => {
   const x = Float64Array.from([0.6, 1.2, -0.9, 0.75, 0.5, 1.4]);
   const skips = (name: string) => /nothing more flows back/.test(m[`${name}_grad`].toString());
 
-  it.each(["callAfter", "elemSet", "divTail", "ifInTail", "twoZeros", "zeroUsedTwice", "localArr", "popAfter"])("%s", (name) => {
-    check(m, name, [W, x]);
-  });
+  it.each(["callAfter", "elemSet", "divTail", "ifInTail", "twoZeros", "zeroUsedTwice", "localArr", "popAfter"])(
+    "%s",
+    (name) => {
+      check(m, name, [W, x]);
+    },
+  );
 
   it("the skip is really emitted where the tail is a multiple (ReLU tails with ifs, two zeros, a local array)", () => {
     for (const name of ["divTail", "ifInTail", "twoZeros", "localArr"]) expect(skips(name), name).toBe(true);
   });
 
   it("nested loops with leaky and ReLU units", () => {
-    const args = [Float64Array.from([0.5, -0.3, 0.8, 0.2, -0.6, 0.9]), Float64Array.from([0.1, -0.2, 0.3]), Float64Array.from([1, 0.5, -0.7, 0.2, 0.3, -1.2]), 3];
+    const args = [
+      Float64Array.from([0.5, -0.3, 0.8, 0.2, -0.6, 0.9]),
+      Float64Array.from([0.1, -0.2, 0.3]),
+      Float64Array.from([1, 0.5, -0.7, 0.2, 0.3, -1.2]),
+      3,
+    ];
     check(m, "nested", args, { diff: [0, 1, 2] });
   });
 
@@ -882,7 +910,12 @@ export const gb2 = grad(network, { wrt: [3] });
 export const intoXW1 = gradInto(network, { wrt: [4, 0] });
 `;
 
-const rand = (r: number, c: number, seed: number, s = 1): Matrix => matrix(r, c, Float64Array.from({ length: r * c }, (_, i) => Math.sin(seed * 91.7 + i * 12.9898) * s));
+const rand = (r: number, c: number, seed: number, s = 1): Matrix =>
+  matrix(
+    r,
+    c,
+    Float64Array.from({ length: r * c }, (_, i) => Math.sin(seed * 91.7 + i * 12.9898) * s),
+  );
 
 describe("fuse: fused matrix kernels in f_grad and f_gradInto", () => {
   let m: Record<string, any>;
@@ -919,7 +952,14 @@ describe("fuse: fused matrix kernels in f_grad and f_gradInto", () => {
     ["wide", 17, 18],
   ] as const)("fan-out and two fused layers (%s)", (_, k, n) => {
     check(m, "fanOut", [rand(5, k, 1), rand(k, n, 2), rand(1, n, 3, 0.3), rand(n, 2, 4), rand(n, 18, 5, 0.3)]);
-    check(m, "twoChains", [rand(18, k, 1, 0.5), rand(k, n, 2, 0.5), rand(1, n, 3, 0.3), rand(n, 20, 4, 0.5), rand(1, 20, 5, 0.2), rand(20, 3, 6)]);
+    check(m, "twoChains", [
+      rand(18, k, 1, 0.5),
+      rand(k, n, 2, 0.5),
+      rand(1, n, 3, 0.3),
+      rand(n, 20, 4, 0.5),
+      rand(1, 20, 5, 0.2),
+      rand(20, 3, 6),
+    ]);
   });
 
   it("buffers shared through add and addBias around a fused backward pair", () => {
@@ -927,7 +967,13 @@ describe("fuse: fused matrix kernels in f_grad and f_gradInto", () => {
     expect(body("sharedGrad2_grad")).toMatch(/addMatmulNTRelu/);
     check(m, "sharedGrad", [rand(4, 3, 1), rand(3, 5, 2), rand(1, 5, 3, 0.3), rand(5, 5, 4), rand(4, 5, 5)]);
     check(m, "sharedGrad2", [rand(4, 3, 1), rand(3, 5, 2), rand(1, 5, 3, 0.3), rand(5, 6, 4), rand(1, 6, 5)]);
-    check(m, "sharedGrad2", [rand(19, 17, 1, 0.5), rand(17, 16, 2, 0.5), rand(1, 16, 3, 0.3), rand(16, 20, 4, 0.3), rand(1, 20, 5)]);
+    check(m, "sharedGrad2", [
+      rand(19, 17, 1, 0.5),
+      rand(17, 16, 2, 0.5),
+      rand(1, 16, 3, 0.3),
+      rand(16, 20, 4, 0.3),
+      rand(1, 20, 5),
+    ]);
   });
 
   it("values read twice, by other ops or by the backward pass", () => {
@@ -953,7 +999,14 @@ describe("fuse: fused matrix kernels in f_grad and f_gradInto", () => {
     [1, 1, 1],
     [20, 18, 19],
   ] as const)("the network and its wrt variants: %i inputs, %i units, %i rows", (k, n, rows) => {
-    const args: any[] = [rand(k, n, 1, 0.8), rand(1, n, 2, 0.3), rand(n, 3, 3, 0.5), rand(1, 3, 4, 0.1), rand(rows, k, 5), Int32Array.from({ length: rows }, (_, i) => i % 3)];
+    const args: any[] = [
+      rand(k, n, 1, 0.8),
+      rand(1, n, 2, 0.3),
+      rand(n, 3, 3, 0.5),
+      rand(1, 3, 4, 0.1),
+      rand(rows, k, 5),
+      Int32Array.from({ length: rows }, (_, i) => i % 3),
+    ];
     check(m, "network", args, { diff: [0, 1, 2, 3, 4] });
     const back = m.network_backward(m.network_forward(...args).cache, 1);
     expectAllClose(m.gW1(...args)[0].data, back[0].data, 1e-12);

@@ -111,7 +111,11 @@ function check(name: string, args: number[], tol = 1e-6): number[] {
   expectClose(g, numericGradient(m[name], args), tol);
   const { cache } = m[`${name}_forward`](...args);
   expectClose(m[`${name}_backward`](cache, 1), g, 1e-12);
-  expectClose(m[`${name}_backward`](cache, -2), g.map((v) => -2 * v), 1e-12);
+  expectClose(
+    m[`${name}_backward`](cache, -2),
+    g.map((v) => -2 * v),
+    1e-12,
+  );
   return g;
 }
 
@@ -121,11 +125,15 @@ describe("pre-accumulation in backward loops", () => {
     expect(grad).toContain("dx = dx_step * dx;");
     expect(grad).toContain("dr += x * drx * dx;");
     expect(generated("logistic_backward")).toContain("dx = dx_step * dx;");
-    for (const [r, x0] of [[2.5, 0.3], [3.3, 0.6]]) {
+    for (const [r, x0] of [
+      [2.5, 0.3],
+      [3.3, 0.6],
+    ]) {
       const [dr, dx0] = check("logistic", [r, x0], 1e-5);
       // Forward mode by hand: dx'/dx = r (1 - 2x), dx'/dr = x (1 - x).
       let [x, ddr, ddx0] = [x0, 0, 1];
-      for (let i = 0; i < 30; i++) [x, ddr, ddx0] = [r * x * (1 - x), x * (1 - x) + r * (1 - 2 * x) * ddr, r * (1 - 2 * x) * ddx0];
+      for (let i = 0; i < 30; i++)
+        [x, ddr, ddx0] = [r * x * (1 - x), x * (1 - x) + r * (1 - 2 * x) * ddr, r * (1 - 2 * x) * ddx0];
       expect(dr / ddr).toBeCloseTo(1, 10);
       expect(dx0 / ddx0).toBeCloseTo(1, 10);
     }

@@ -214,7 +214,11 @@ function check(m: M, name: string, x: number, n: number, tol = 1e-6): number[] {
   expect(value, `${name}: f_forward's value`).toBe(m[name](x, n));
   expect(m[`${name}_backward`](cache, 1), `${name}: backward(cache, 1) vs f_grad`).toEqual(g);
   expect(m[`${name}_backward`](cache, 1), `${name}: backward run twice`).toEqual(g);
-  expectClose(m[`${name}_backward`](cache, -2.5), g.map((v: number) => -2.5 * v), 1e-12);
+  expectClose(
+    m[`${name}_backward`](cache, -2.5),
+    g.map((v: number) => -2.5 * v),
+    1e-12,
+  );
   expect(m.__saved.size, `${name}: vjp touched the shared stack`).toBe(stack);
   return g;
 }
@@ -222,7 +226,12 @@ function check(m: M, name: string, x: number, n: number, tol = 1e-6): number[] {
 describe("gradients of recursive functions", () => {
   it("direct recursion: x^n, as an if and as a ternary", async () => {
     const m = await loaded;
-    for (const [x, n] of [[1.5, 4], [0.7, 1], [-1.3, 5], [2, 0]]) {
+    for (const [x, n] of [
+      [1.5, 4],
+      [0.7, 1],
+      [-1.3, 5],
+      [2, 0],
+    ]) {
       for (const name of ["powRec", "powTernary"]) {
         expectClose(check(m, name, x, n), [hand.powRec(x, n), 0], 1e-12);
       }
@@ -231,7 +240,11 @@ describe("gradients of recursive functions", () => {
 
   it("an arrow function calling itself", async () => {
     const m = await loaded;
-    for (const [x, n] of [[0.8, 5], [-2, 3], [1, 0]]) {
+    for (const [x, n] of [
+      [0.8, 5],
+      [-2, 3],
+      [1, 0],
+    ]) {
       let d = 0;
       for (let k = 0; k < n; k++) d += (2 * x) / 4 ** k;
       expectClose(check(m, "sumSq", x, n), [d, 0], 1e-12);
@@ -258,7 +271,12 @@ describe("gradients of recursive functions", () => {
 
   it("two recursive calls per level (a Fibonacci polynomial)", async () => {
     const m = await loaded;
-    for (const [x, n] of [[0.9, 7], [-1.2, 5], [1.3, 1], [0.4, 0]]) {
+    for (const [x, n] of [
+      [0.9, 7],
+      [-1.2, 5],
+      [1.3, 1],
+      [0.4, 0],
+    ]) {
       const [value, dx] = hand.fibPoly(x, n);
       expect(m.fibPoly(x, n)).toBeCloseTo(value, 12);
       expectClose(check(m, "fibPoly", x, n), [dx, 0], 1e-12);
@@ -267,7 +285,12 @@ describe("gradients of recursive functions", () => {
 
   it("mutual recursion, with a branch around the call and without", async () => {
     const m = await loaded;
-    for (const [x, n] of [[0.6, 5], [1.4, 4], [-0.8, 1], [0.3, 0]]) {
+    for (const [x, n] of [
+      [0.6, 5],
+      [1.4, 4],
+      [-0.8, 1],
+      [0.3, 0],
+    ]) {
       expectClose(check(m, "even", x, n), [hand.even(x, n)[1], 0], 1e-12);
       expectClose(check(m, "odd", x, n), [hand.odd(x, n)[1], 0], 1e-12);
       check(m, "halve", x, n);
@@ -277,13 +300,30 @@ describe("gradients of recursive functions", () => {
 
   it("a different recursive call in each branch, on the data", async () => {
     const m = await loaded;
-    for (const [x, n] of [[3.1, 6], [0.4, 5], [0.9, 8], [1.7, 0]]) check(m, "bounce", x, n, 1e-5);
+    for (const [x, n] of [
+      [3.1, 6],
+      [0.4, 5],
+      [0.9, 8],
+      [1.7, 0],
+    ])
+      check(m, "bounce", x, n, 1e-5);
   });
 
   it("recursion through loops: results pushed whole, in a branch and at the top level", async () => {
     const m = await loaded;
-    for (const [x, n] of [[0.7, 3], [-0.4, 4], [1.2, 0]]) check(m, "tree", x, n);
-    for (const [x, n] of [[0.3, 3], [1.1, 4], [-0.6, 1], [0.5, 0]]) check(m, "sumDown", x, n);
+    for (const [x, n] of [
+      [0.7, 3],
+      [-0.4, 4],
+      [1.2, 0],
+    ])
+      check(m, "tree", x, n);
+    for (const [x, n] of [
+      [0.3, 3],
+      [1.1, 4],
+      [-0.6, 1],
+      [0.5, 0],
+    ])
+      check(m, "sumDown", x, n);
   });
 
   it("vjp passes kept, then run backward in any order, with f_grad in between", async () => {
@@ -301,7 +341,12 @@ describe("gradients of recursive functions", () => {
 
   it("recursive calls no gradient flows through (zero, or none at all)", async () => {
     const m = await loaded;
-    for (const [x, n] of [[0.5, 3], [3, 2], [20, 1], [0.4, 0]]) {
+    for (const [x, n] of [
+      [0.5, 3],
+      [3, 2],
+      [20, 1],
+      [0.4, 0],
+    ]) {
       check(m, "decided", x, n);
       check(m, "gated", x, n);
     }
@@ -470,9 +515,19 @@ const handBranched: Record<string, Hand> = {
 };
 
 describe("a recursive call's gradient written only on some paths (branches, ternaries, loops that break or return)", () => {
-  const branched = compile(`import { grad, valueAndGrad, vjp } from "tsgrad";\nexport { grad, valueAndGrad, vjp };\n${BRANCHED}`).then((c) => c.module);
+  const branched = compile(
+    `import { grad, valueAndGrad, vjp } from "tsgrad";\nexport { grad, valueAndGrad, vjp };\n${BRANCHED}`,
+  ).then((c) => c.module);
   // Each point takes the branch with the call at some levels and the other at others.
-  const points = [[3, 3], [1.7, 4], [0.8, 3], [2.4, 2], [5, 4], [1.3, 0], [0.45, 2]];
+  const points = [
+    [3, 3],
+    [1.7, 4],
+    [0.8, 3],
+    [2.4, 2],
+    [5, 4],
+    [1.3, 0],
+    [0.45, 2],
+  ];
 
   it("grad(c)(3, 3) of the reported function is [3.375, 0]: (x³/8)' = 3x²/8 at 3", async () => {
     const m = await branched;
@@ -504,16 +559,24 @@ describe("a recursive call's gradient written only on some paths (branches, tern
     const file = "recursion-branched.ts";
     const host = ts.createCompilerHost(compilerOptions);
     const original = host.getSourceFile;
-    host.getSourceFile = (f, v, ...rest) => (f === file ? ts.createSourceFile(f, BRANCHED, v) : original.call(host, f, v, ...rest));
+    host.getSourceFile = (f, v, ...rest) =>
+      f === file ? ts.createSourceFile(f, BRANCHED, v) : original.call(host, f, v, ...rest);
     const p = createProgram([file], compilerOptions, host);
     const { text, diagnostics } = generatedText(p.getSourceFile(file)!, p, { fn: "branchTernary" });
     expect(diagnostics).toEqual([]);
     // f_grad and f_backward each: `let dr = 0;`, the branch adding into it, then the call.
-    expect(text.match(/let dr = 0;\s+if \(x > 1\) \{[^}]*dr \+= x[^}]*\}[^]*?branchTernary_backward\(r_call\.cache, dr\)/g)).toHaveLength(2);
+    expect(
+      text.match(/let dr = 0;\s+if \(x > 1\) \{[^}]*dr \+= x[^}]*\}[^]*?branchTernary_backward\(r_call\.cache, dr\)/g),
+    ).toHaveLength(2);
   });
 
   it("type-checks under tsc --strict", () => {
-    expect(genStrictErrors(`import { grad } from "tsgrad";\n${BRANCHED}\nexport const g = grad(loopReturn);\n`, "recursion-strict-branched")).toEqual([]);
+    expect(
+      genStrictErrors(
+        `import { grad } from "tsgrad";\n${BRANCHED}\nexport const g = grad(loopReturn);\n`,
+        "recursion-strict-branched",
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -549,13 +612,13 @@ describe("the cost is linear in the depth (counted, not timed)", () => {
 });
 
 describe("the generated code", () => {
-
   /** FUNCTIONS compiled in memory: the generated functions of one, as `tsgrad print` shows them (unformatted). */
   function generated(name: string) {
     const file = "recursion-functions.ts";
     const host = ts.createCompilerHost(compilerOptions);
     const original = host.getSourceFile;
-    host.getSourceFile = (f, v, ...rest) => (f === file ? ts.createSourceFile(f, FUNCTIONS, v) : original.call(host, f, v, ...rest));
+    host.getSourceFile = (f, v, ...rest) =>
+      f === file ? ts.createSourceFile(f, FUNCTIONS, v) : original.call(host, f, v, ...rest);
     const p = createProgram([file], compilerOptions, host);
     const result = generatedText(p.getSourceFile(file)!, p, { fn: name });
     expect(result.diagnostics).toEqual([]);
@@ -598,7 +661,12 @@ describe("the generated code", () => {
   });
 
   it("type-checks under tsc --strict (f_forward's type holds its calls' caches)", () => {
-    expect(genStrictErrors(`import { grad } from "tsgrad";\n${FUNCTIONS}\nexport const g = grad(powRec);\n`, "recursion-strict")).toEqual([]);
+    expect(
+      genStrictErrors(
+        `import { grad } from "tsgrad";\n${FUNCTIONS}\nexport const g = grad(powRec);\n`,
+        "recursion-strict",
+      ),
+    ).toEqual([]);
     expect(genStrictErrors(COUNTED, "recursion-strict-counted")).toEqual([]);
   });
 
@@ -631,11 +699,22 @@ export const checked = grad(rootRec, { checkFinite: true });
     expect(m.checked(3, 2)).toEqual(m.rootRec_grad(3, 2));
     expect(m.checked(3, 2)[0]).toBeCloseTo(4 / (2 * Math.sqrt(1)), 12);
     // rootRec(1, 1) = 2 sqrt(0): the level below returns d/dx sqrt(x) at 0, Infinity, in its tuple.
-    expect(() => m.checked(1, 1)).toThrow(expect.objectContaining({ fn: "rootRec", gradient: "rootRec_3_grads[0]", value: Infinity, line: "return rootRec(x - 1, n - 1) * 2;" }));
+    expect(() => m.checked(1, 1)).toThrow(
+      expect.objectContaining({
+        fn: "rootRec",
+        gradient: "rootRec_3_grads[0]",
+        value: Infinity,
+        line: "return rootRec(x - 1, n - 1) * 2;",
+      }),
+    );
   });
 
   it("tsgrad print --report: a loop saves each call's result whole", () => {
     const { reports } = generated("tree");
-    expect(reports[0].loops[0]).toMatchObject({ saved: ["tree_3_call"], calls: ["tree_3_call"], recomputed: ["sum", "tree_3"] });
+    expect(reports[0].loops[0]).toMatchObject({
+      saved: ["tree_3_call"],
+      calls: ["tree_3_call"],
+      recomputed: ["sum", "tree_3"],
+    });
   });
 });

@@ -152,7 +152,8 @@ function check(name: string, args: any[]): void {
   });
 }
 
-const vec = (n: number, seed: number, scale = 0.8) => Float64Array.from({ length: n }, (_, i) => Math.sin(seed * 3.7 + i * 1.3) * scale);
+const vec = (n: number, seed: number, scale = 0.8) =>
+  Float64Array.from({ length: n }, (_, i) => Math.sin(seed * 3.7 + i * 1.3) * scale);
 
 describe("values read back from the array they were stored in", () => {
   it("i * h + j in a two-loop nest: nothing saved per iteration, the ReLU's output read back", () => {
@@ -174,7 +175,11 @@ describe("values read back from the array they were stored in", () => {
     const x = vec(5, 5);
     const { value, cache } = m.exps_forward(x);
     expect(value).toBeCloseTo(m.exps(x), 14);
-    expectAllClose(m.exps_backward(cache, 2)[0], m.exps_grad(x)[0].map((v: number) => 2 * v), 1e-14);
+    expectAllClose(
+      m.exps_backward(cache, 2)[0],
+      m.exps_grad(x)[0].map((v: number) => 2 * v),
+      1e-14,
+    );
     expect(text("exps_backward")).toMatch(/const t = e\[i\];/);
   });
 
@@ -191,7 +196,11 @@ describe("values read back from the array they were stored in", () => {
   it("row and column counts that may not be whole numbers (n = 2, h = 1.5) are not read back", () => {
     expect(text("fractionalRows_grad")).not.toMatch(/= e\[/);
     const x = Float64Array.from([0.3, -0.5, 0.7, -0.2, 0.4]);
-    for (const [n, h] of [[2, 1.5], [1.5, 2], [2, 2]]) {
+    for (const [n, h] of [
+      [2, 1.5],
+      [1.5, 2],
+      [2, 2],
+    ]) {
       const args = [x, n, h];
       const g = m.fractionalRows_grad(...args)[0];
       expect(Array.from(g).every(Number.isFinite)).toBe(true);
@@ -205,6 +214,10 @@ describe("values read back from the array they were stored in", () => {
     expect(text("returned_backward")).not.toMatch(/= e\[i\]/);
     fwd.value.fill(0); // what a caller may do with the array it was given
     const dx = m.returned_backward(fwd.cache, Float64Array.from([1, 2, 3, 4]));
-    expectAllClose(dx[0], Array.from(x, (v, i) => (i + 1) * Math.exp(v)), 1e-14);
+    expectAllClose(
+      dx[0],
+      Array.from(x, (v, i) => (i + 1) * Math.exp(v)),
+      1e-14,
+    );
   });
 });

@@ -112,19 +112,27 @@ describe("the number of arguments", () => {
     expect(() => m.grad(m.mul)(1)).toThrow("tsgrad: grad(mul) expects 2 arguments (x, y), got 1");
     expect(() => m.grad(m.mul)()).toThrow("tsgrad: grad(mul) expects 2 arguments (x, y), got 0");
     const [W0, b0, M0, p0] = lossArgs();
-    expect(() => m.grad(m.loss)(W0, b0, M0, p0)).toThrow("tsgrad: grad(loss) expects 5 arguments (W, b, M, p, labels), got 4");
+    expect(() => m.grad(m.loss)(W0, b0, M0, p0)).toThrow(
+      "tsgrad: grad(loss) expects 5 arguments (W, b, M, p, labels), got 4",
+    );
     expect(() => m.grad(m.mul, { wrt: [1] })(3)).toThrow("tsgrad: grad(mul) expects 2 arguments (x, y), got 1");
   });
 
   it("valueAndGrad, vjp, jacobian and gradInto (counted after grads)", () => {
     expect(() => m.valueAndGrad(m.mul)(1)).toThrow("tsgrad: valueAndGrad(mul) expects 2 arguments (x, y), got 1");
-    expect(() => m.valueAndGrad(m.mul, { wrt: [0] })(1, 2, 3)).toThrow("tsgrad: valueAndGrad(mul) expects 2 arguments (x, y), got 3");
+    expect(() => m.valueAndGrad(m.mul, { wrt: [0] })(1, 2, 3)).toThrow(
+      "tsgrad: valueAndGrad(mul) expects 2 arguments (x, y), got 3",
+    );
     expect(() => m.vjp(m.mul)(1, 2, 3)).toThrow("tsgrad: vjp(mul) expects 2 arguments (x, y), got 3");
     expect(() => m.vjp(m.stats)(Float64Array.of(1, 2))).toThrow("tsgrad: vjp(stats) expects 2 arguments (v, s), got 1");
     expect(() => m.jacobian(m.softmaxOf)()).toThrow("tsgrad: jacobian(softmaxOf) expects 1 argument (z), got 0");
     expect(() => m.jacobian(m.softmaxOf)(Float64Array.of(1), Float64Array.of(2))).toThrow(TypeError);
-    expect(() => m.gradInto(m.mul)([0, 0], 1)).toThrow("tsgrad: gradInto(mul) expects 2 arguments (x, y) after grads, got 1");
-    expect(() => m.gradInto(m.mul, { wrt: [1] })([0], 1, 2, 3)).toThrow("tsgrad: gradInto(mul) expects 2 arguments (x, y) after grads, got 3");
+    expect(() => m.gradInto(m.mul)([0, 0], 1)).toThrow(
+      "tsgrad: gradInto(mul) expects 2 arguments (x, y) after grads, got 1",
+    );
+    expect(() => m.gradInto(m.mul, { wrt: [1] })([0], 1, 2, 3)).toThrow(
+      "tsgrad: gradInto(mul) expects 2 arguments (x, y) after grads, got 3",
+    );
   });
 
   it("a destructured parameter shows as its pattern; a method by its own name", () => {
@@ -141,11 +149,20 @@ describe("the number of arguments", () => {
     const withDefault = function soft(x: number, k = 2) {
       return k * x;
     };
-    m.registerGradient(withDefault, { grad: (x: number, k = 2) => [k, x], forward: () => ({ value: 0, cache: 0 }), backward: () => [] });
+    m.registerGradient(withDefault, {
+      grad: (x: number, k = 2) => [k, x],
+      forward: () => ({ value: 0, cache: 0 }),
+      backward: () => [],
+    });
     expect(m.grad(withDefault)(3)).toEqual([2, 3]); // k left to its default: fine
     expect(m.grad(withDefault)(3, 5)).toEqual([5, 3]);
     expect(() => m.grad(withDefault)()).toThrow("tsgrad: grad(soft) expects at least 1 argument, got 0");
-    m.registerGradient(withDefault, { grad: (x: number, k = 2) => [k, x], forward: () => ({ value: 0, cache: 0 }), backward: () => [], params: ["x", "k"] });
+    m.registerGradient(withDefault, {
+      grad: (x: number, k = 2) => [k, x],
+      forward: () => ({ value: 0, cache: 0 }),
+      backward: () => [],
+      params: ["x", "k"],
+    });
     expect(m.grad(withDefault)(3)).toEqual([2, 3]);
     expect(() => m.grad(withDefault)(1, 2, 3)).toThrow("tsgrad: grad(soft) expects 1 to 2 arguments (x, k), got 3");
     const bound = m.mul.bind(null);
@@ -176,7 +193,9 @@ describe("gradInto's buffers", () => {
     grads[0] = new Float64Array(2).fill(7);
     const call = () => m.gradInto(m.loss)(grads, ...lossArgs());
     expect(call).toThrow(RangeError);
-    expect(call).toThrow("tsgrad: gradInto(loss): grads[0] (W) is a Float64Array of length 2, but the argument W has length 3");
+    expect(call).toThrow(
+      "tsgrad: gradInto(loss): grads[0] (W) is a Float64Array of length 2, but the argument W has length 3",
+    );
     expect(Array.from(grads[0])).toEqual([7, 7]); // checked before anything is written
   });
 
@@ -184,59 +203,89 @@ describe("gradInto's buffers", () => {
     const grads = fresh();
     grads[0] = [0, 0, 0];
     expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow(TypeError);
-    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads[0] (W) is an array of length 3, but the argument W is a Float64Array of length 3");
+    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads[0] (W) is an array of length 3, but the argument W is a Float64Array of length 3",
+    );
     const other = fresh();
     other[1] = new Float64Array(2);
-    expect(() => m.gradInto(m.loss)(other, ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads[1] (b) is a Float64Array of length 2, but the argument b is an array of length 2");
+    expect(() => m.gradInto(m.loss)(other, ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads[1] (b) is a Float64Array of length 2, but the argument b is an array of length 2",
+    );
     const shortB = fresh();
     shortB[1] = [0];
-    expect(() => m.gradInto(m.loss)(shortB, ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads[1] (b) is an array of length 1, but the argument b has length 2");
+    expect(() => m.gradInto(m.loss)(shortB, ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads[1] (b) is an array of length 1, but the argument b has length 2",
+    );
   });
 
   it("a Matrix of another shape, or not a Matrix", () => {
     const grads = fresh();
     grads[2] = m.matrix(3, 2);
     expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow(RangeError);
-    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads[2] (M) is a 3×2 Matrix, but the argument M is 2×3");
+    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads[2] (M) is a 3×2 Matrix, but the argument M is 2×3",
+    );
     grads[2] = new Float64Array(6);
     expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow(TypeError);
-    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads[2] (M) is a Float64Array of length 6, but the argument M is a 2×3 Matrix");
+    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads[2] (M) is a Float64Array of length 6, but the argument M is a 2×3 Matrix",
+    );
   });
 
   it("an object parameter: its fields by path; labels by length", () => {
     const grads = fresh();
     grads[3].v = new Float64Array(1);
-    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads[3].v (p.v) is a Float64Array of length 1, but the argument p.v has length 2");
+    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads[3].v (p.v) is a Float64Array of length 1, but the argument p.v has length 2",
+    );
     grads[3] = 0;
-    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads[3] (p) is a number, but the argument p is an object");
+    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads[3] (p) is a number, but the argument p is an object",
+    );
     grads[3] = m.matrix(2, 1);
-    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads[3] (p) is a 2×1 Matrix, but the argument p is an object");
+    expect(() => m.gradInto(m.loss)(grads, ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads[3] (p) is a 2×1 Matrix, but the argument p is an object",
+    );
     const other = fresh();
     other[4] = new Int32Array(1);
-    expect(() => m.gradInto(m.loss)(other, ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads[4] (labels) is an Int32Array of length 1, but the argument labels has length 3");
+    expect(() => m.gradInto(m.loss)(other, ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads[4] (labels) is an Int32Array of length 1, but the argument labels has length 3",
+    );
   });
 
   it("a destructured parameter is named by index", () => {
     const args = [{ w: Float64Array.of(1, 2), c: 0.5 }, Float64Array.of(3, 4)];
     const grads = m.grad(m.affine)(...args);
     grads[0].w = new Float64Array(1);
-    expect(() => m.gradInto(m.affine)(grads, ...args)).toThrow("tsgrad: gradInto(affine): grads[0].w (args[0].w) is a Float64Array of length 1, but args[0].w has length 2");
+    expect(() => m.gradInto(m.affine)(grads, ...args)).toThrow(
+      "tsgrad: gradInto(affine): grads[0].w (args[0].w) is a Float64Array of length 1, but args[0].w has length 2",
+    );
   });
 
   it("too few or too many entries in grads, or no array at all", () => {
     const [dW] = fresh();
     expect(() => m.gradInto(m.loss)([dW], ...lossArgs())).toThrow(RangeError);
-    expect(() => m.gradInto(m.loss)([dW], ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads has 1 entry, but needs 5, one per parameter (W, b, M, p, labels), as grad(loss) returns them");
-    expect(() => m.gradInto(m.mul)([0, 0, 0], 1, 2)).toThrow("tsgrad: gradInto(mul): grads has 3 entries, but needs 2, one per parameter (x, y), as grad(mul) returns them");
+    expect(() => m.gradInto(m.loss)([dW], ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads has 1 entry, but needs 5, one per parameter (W, b, M, p, labels), as grad(loss) returns them",
+    );
+    expect(() => m.gradInto(m.mul)([0, 0, 0], 1, 2)).toThrow(
+      "tsgrad: gradInto(mul): grads has 3 entries, but needs 2, one per parameter (x, y), as grad(mul) returns them",
+    );
     expect(() => m.gradInto(m.mul)(undefined, 1, 2)).toThrow(TypeError);
-    expect(() => m.gradInto(m.mul)(undefined, 1, 2)).toThrow("tsgrad: gradInto(mul): grads is undefined, but must be an array of 2 gradients, one per parameter (x, y), as grad(mul) returns them");
+    expect(() => m.gradInto(m.mul)(undefined, 1, 2)).toThrow(
+      "tsgrad: gradInto(mul): grads is undefined, but must be an array of 2 gradients, one per parameter (x, y), as grad(mul) returns them",
+    );
   });
 
   it("with wrt: one buffer per wrt index, in its order", () => {
     const g = fresh();
     const into = m.gradInto(m.loss, { wrt: [3, 0] });
-    expect(() => into([g[3], new Float64Array(2)], ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads[1] (W) is a Float64Array of length 2, but the argument W has length 3");
-    expect(() => into(g, ...lossArgs())).toThrow("tsgrad: gradInto(loss): grads has 5 entries, but needs 2, one per wrt index (p, W), as grad(loss, { wrt }) returns them");
+    expect(() => into([g[3], new Float64Array(2)], ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads[1] (W) is a Float64Array of length 2, but the argument W has length 3",
+    );
+    expect(() => into(g, ...lossArgs())).toThrow(
+      "tsgrad: gradInto(loss): grads has 5 entries, but needs 2, one per wrt index (p, W), as grad(loss, { wrt }) returns them",
+    );
     const grads = [{ a: 0, v: new Float64Array(2) }, new Float64Array(3)];
     const v = grads[1];
     expect(into(grads, ...lossArgs())).toBe(grads);
@@ -248,7 +297,9 @@ describe("gradInto's buffers", () => {
     const args = [0.5, -1, 2, 0.25, 1.5, -0.5, 3, 0.1, Float64Array.of(1, -2)];
     const grads = m.grad(m.nine)(...args);
     grads[8] = new Float64Array(3);
-    expect(() => m.gradInto(m.nine)(grads, ...args)).toThrow("tsgrad: gradInto(nine): grads[8] (w) is a Float64Array of length 3, but the argument w has length 2");
+    expect(() => m.gradInto(m.nine)(grads, ...args)).toThrow(
+      "tsgrad: gradInto(nine): grads[8] (w) is a Float64Array of length 3, but the argument w has length 2",
+    );
     grads[8] = new Float64Array(2);
     m.gradInto(m.nine)(grads, ...args);
     expectNear(grads, m.numericGrad(m.nine, args));
@@ -282,25 +333,43 @@ describe("vjp's backward(dout)", () => {
   it("a number where an array was returned, or an array of the wrong length", () => {
     const { backward } = m.vjp(m.softmaxOf)(z());
     expect(() => backward(1)).toThrow(TypeError);
-    expect(() => backward(1)).toThrow("tsgrad: vjp(softmaxOf).backward(dout): dout is a number, but the value is a Float64Array of length 3 (dout has the shape of the value softmaxOf returned)");
+    expect(() => backward(1)).toThrow(
+      "tsgrad: vjp(softmaxOf).backward(dout): dout is a number, but the value is a Float64Array of length 3 (dout has the shape of the value softmaxOf returned)",
+    );
     expect(() => backward([1, 0])).toThrow(RangeError);
-    expect(() => backward([1, 0])).toThrow("tsgrad: vjp(softmaxOf).backward(dout): dout is an array of length 2, but the value has length 3 (dout has the shape of the value softmaxOf returned)");
-    expect(() => backward(new Float64Array(4))).toThrow("dout is a Float64Array of length 4, but the value has length 3");
+    expect(() => backward([1, 0])).toThrow(
+      "tsgrad: vjp(softmaxOf).backward(dout): dout is an array of length 2, but the value has length 3 (dout has the shape of the value softmaxOf returned)",
+    );
+    expect(() => backward(new Float64Array(4))).toThrow(
+      "dout is a Float64Array of length 4, but the value has length 3",
+    );
   });
 
   it("an array where a number was returned", () => {
     const { backward } = m.vjp(m.mul)(3, -4);
-    expect(() => backward([1])).toThrow("tsgrad: vjp(mul).backward(dout): dout is an array of length 1, but the value is a number (dout has the shape of the value mul returned)");
-    expect(() => backward(undefined)).toThrow("tsgrad: vjp(mul).backward(dout): dout is undefined, but the value is a number");
+    expect(() => backward([1])).toThrow(
+      "tsgrad: vjp(mul).backward(dout): dout is an array of length 1, but the value is a number (dout has the shape of the value mul returned)",
+    );
+    expect(() => backward(undefined)).toThrow(
+      "tsgrad: vjp(mul).backward(dout): dout is undefined, but the value is a number",
+    );
   });
 
   it("an object missing a field, or with a field of the wrong length", () => {
     const { backward } = m.vjp(m.stats)(z(), 1.5);
     expect(() => backward({ mean: 1 })).toThrow(TypeError);
-    expect(() => backward({ mean: 1 })).toThrow("tsgrad: vjp(stats).backward(dout): dout.squares is undefined, but value.squares is a Float64Array of length 3 (dout has the shape of the value stats returned)");
-    expect(() => backward({ mean: 1, squares: [1, 2] })).toThrow("tsgrad: vjp(stats).backward(dout): dout.squares is an array of length 2, but value.squares has length 3");
-    expect(() => backward({ mean: [1], squares: [1, 2, 3] })).toThrow("dout.mean is an array of length 1, but value.mean is a number");
-    expect(() => backward(1)).toThrow("tsgrad: vjp(stats).backward(dout): dout is a number, but the value is an object");
+    expect(() => backward({ mean: 1 })).toThrow(
+      "tsgrad: vjp(stats).backward(dout): dout.squares is undefined, but value.squares is a Float64Array of length 3 (dout has the shape of the value stats returned)",
+    );
+    expect(() => backward({ mean: 1, squares: [1, 2] })).toThrow(
+      "tsgrad: vjp(stats).backward(dout): dout.squares is an array of length 2, but value.squares has length 3",
+    );
+    expect(() => backward({ mean: [1], squares: [1, 2, 3] })).toThrow(
+      "dout.mean is an array of length 1, but value.mean is a number",
+    );
+    expect(() => backward(1)).toThrow(
+      "tsgrad: vjp(stats).backward(dout): dout is a number, but the value is an object",
+    );
   });
 
   it("correct douts (any array of the value's length) give Jᵀ dout", () => {
@@ -326,7 +395,8 @@ describe("vjp's backward(dout)", () => {
   it("jacobian still builds the whole Jacobian: diag(p) - p pᵀ for softmax", () => {
     const [J] = m.jacobian(m.softmaxOf)(z());
     const pv = m.softmaxOf(z());
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(J.data[i * 3 + j]).toBeCloseTo((i === j ? pv[i] : 0) - pv[i] * pv[j], 14);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) expect(J.data[i * 3 + j]).toBeCloseTo((i === j ? pv[i] : 0) - pv[i] * pv[j], 14);
   });
 });
 
@@ -336,16 +406,24 @@ describe("wrt indices computed at run time", () => {
 
   it("out of range or not an integer: RangeError naming the function and its parameters", () => {
     expect(() => m.grad(m.mul, { wrt: indices("[2]") })).toThrow(RangeError);
-    expect(() => m.grad(m.mul, { wrt: indices("[2]") })).toThrow("tsgrad: grad(mul): wrt index 2 is out of range for a function of 2 parameters (x, y): wrt takes integers 0 to 1");
+    expect(() => m.grad(m.mul, { wrt: indices("[2]") })).toThrow(
+      "tsgrad: grad(mul): wrt index 2 is out of range for a function of 2 parameters (x, y): wrt takes integers 0 to 1",
+    );
     expect(() => m.grad(m.mul, { wrt: indices("[0, -1]") })).toThrow("tsgrad: grad(mul): wrt index -1 is out of range");
-    expect(() => m.valueAndGrad(m.mul, { wrt: indices("[0.5]") })).toThrow("tsgrad: valueAndGrad(mul): wrt index 0.5 is out of range for a function of 2 parameters (x, y): wrt takes integers 0 to 1");
-    expect(() => m.gradInto(m.loss, { wrt: indices("[5]") })).toThrow("tsgrad: gradInto(loss): wrt index 5 is out of range for a function of 5 parameters (W, b, M, p, labels): wrt takes integers 0 to 4");
+    expect(() => m.valueAndGrad(m.mul, { wrt: indices("[0.5]") })).toThrow(
+      "tsgrad: valueAndGrad(mul): wrt index 0.5 is out of range for a function of 2 parameters (x, y): wrt takes integers 0 to 1",
+    );
+    expect(() => m.gradInto(m.loss, { wrt: indices("[5]") })).toThrow(
+      "tsgrad: gradInto(loss): wrt index 5 is out of range for a function of 5 parameters (W, b, M, p, labels): wrt takes integers 0 to 4",
+    );
     expect(() => m.grad(m.mul, { wrt: indices('["1"]') })).toThrow('tsgrad: grad(mul): wrt index "1" is out of range');
   });
 
   it("not an array: TypeError", () => {
     expect(() => m.grad(m.mul, { wrt: indices("1") })).toThrow(TypeError);
-    expect(() => m.grad(m.mul, { wrt: indices("1") })).toThrow("tsgrad: grad(mul): wrt must be an array of parameter indices, such as { wrt: [0] }; got a number");
+    expect(() => m.grad(m.mul, { wrt: indices("1") })).toThrow(
+      "tsgrad: grad(mul): wrt must be an array of parameter indices, such as { wrt: [0] }; got a number",
+    );
   });
 
   it("in range: the picked gradients, in wrt's order", () => {

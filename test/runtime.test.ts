@@ -180,8 +180,12 @@ describe("numericGrad", () => {
 
   it("arrays, Float64Arrays, matrices and objects: a gradient of the same shape, the arguments untouched", () => {
     // f = sum_i a_i^2 * b_i + p.s * p.v[0] * M[1]: df/da_i = 2 a_i b_i, df/db_i = a_i^2, ...
-    const f = (a: number[], b: Float64Array, p: { s: number; v: Float64Array; M: { rows: number; cols: number; data: Float64Array } }, labels: Int32Array) =>
-      a.reduce((acc, ai, i) => acc + ai * ai * b[i], 0) + p.s * p.v[0] * p.M.data[1] + labels[0];
+    const f = (
+      a: number[],
+      b: Float64Array,
+      p: { s: number; v: Float64Array; M: { rows: number; cols: number; data: Float64Array } },
+      labels: Int32Array,
+    ) => a.reduce((acc, ai, i) => acc + ai * ai * b[i], 0) + p.s * p.v[0] * p.M.data[1] + labels[0];
     const a = [1, -2];
     const b = Float64Array.of(3, 0.5);
     const p = { s: 2, v: Float64Array.of(4, 7), M: { rows: 1, cols: 2, data: Float64Array.of(0, 5) } };
@@ -269,7 +273,9 @@ describe("checkGradient", () => {
     const bad = checkGradient(f, [Float64Array.of(2, 3), { s: 0.5 }], [Float64Array.of(2, 0.5), { s: 6 }]);
     expect(bad.ok).toBe(false);
     expect(bad.entries.find((e) => e.relativeError > 1e-3)!.path).toBe("[1].s");
-    expect(() => checkGradient(f, [Float64Array.of(2, 3), { s: 0.5 }], [Float64Array.of(2), { s: 7 }])).toThrow(/shape of the arguments/);
+    expect(() => checkGradient(f, [Float64Array.of(2, 3), { s: 0.5 }], [Float64Array.of(2), { s: 7 }])).toThrow(
+      /shape of the arguments/,
+    );
   });
 
   it("rejects an analytic gradient of the wrong length", () => {

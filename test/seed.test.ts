@@ -46,7 +46,10 @@ describe("seed examples", () => {
       const { value: v, backward } = api.vjp(f)(...c.args);
       expect(v).toBeCloseTo(c.value, 12);
       close(backward(1), c.grads);
-      close(backward(-2.5), c.grads.map((g) => -2.5 * g));
+      close(
+        backward(-2.5),
+        c.grads.map((g) => -2.5 * g),
+      );
       if (c.fn !== "max" && c.fn !== "circuit") expectClose(api.grad(f)(...c.args), numericGradient(f, c.args), 1e-7);
     });
   }

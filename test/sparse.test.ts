@@ -66,7 +66,9 @@ describe("zero gradients skip the rest of their iteration", () => {
 
   it("an input of Infinity behind a unit that is off: its weight's gradient is 0, as the derivative is, not 0 · Infinity = NaN", () => {
     // z = b + W·x = -Infinity for the unit: max(0, z) is 0 for every nearby W, so d/dW = 0.
-    const W = Float64Array.from([-1]), b = Float64Array.from([0]), x = Float64Array.from([Infinity]);
+    const W = Float64Array.from([-1]),
+      b = Float64Array.from([0]),
+      x = Float64Array.from([Infinity]);
     expect(m.reluLayer(W, b, x)).toBe(0);
     const [dW, db, dx] = m.reluLayer_grad(W, b, x);
     expect(Array.from(dW)).toEqual([0]);
@@ -76,11 +78,16 @@ describe("zero gradients skip the rest of their iteration", () => {
 
   it("an iteration that resets a carried gradient is never skipped", () => {
     expect(m.carried_grad.toString()).not.toMatch(/nothing more flows back/);
-    for (const x of [0.9, 1.3, 0.2]) expectClose(m.carried_grad(x, 4).slice(0, 1), numericGradient((v) => m.carried(v, 4), [x]));
+    for (const x of [0.9, 1.3, 0.2])
+      expectClose(
+        m.carried_grad(x, 4).slice(0, 1),
+        numericGradient((v) => m.carried(v, 4), [x]),
+      );
   });
 
   it("a kink that passes a value (abs) is not a zero gradient: plain code, right gradient", () => {
-    const w = Float64Array.from([0.2, 1.7, -0.4]), x = Float64Array.from([1.5, -2, 0.3]);
+    const w = Float64Array.from([0.2, 1.7, -0.4]),
+      x = Float64Array.from([1.5, -2, 0.3]);
     const g = m.absSum_grad(w, x);
     expectClose(Array.from(g[0]), numericEntries(m.absSum, [w, x], 0));
     expectClose(Array.from(g[1]), numericEntries(m.absSum, [w, x], 1));

@@ -25,7 +25,9 @@ function generate(files: string[], out: string): string[] {
 
 function strictErrors(files: string[]): string[] {
   const program = createProgram(files, strictOptions);
-  return ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map((d) => `${d.file?.fileName}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
 }
 
 describe("generated code under tsc --strict", () => {

@@ -57,19 +57,28 @@ describe("functions returning an array", () => {
     const p = softmax(z);
     const pv = p.reduce((s, pi, i) => s + pi * v[i], 0);
     const [dz] = backward(v);
-    expectClose(Array.from(dz), p.map((pi, i) => pi * (v[i] - pv)), 1e-14);
+    expectClose(
+      Array.from(dz),
+      p.map((pi, i) => pi * (v[i] - pv)),
+      1e-14,
+    );
     // backward runs again with another gradient, and does not write into the one it was given
     const w = Float64Array.of(1, 0, 0, 0);
     const [dz2] = backward(w);
     expect(Array.from(w)).toEqual([1, 0, 0, 0]);
-    expectClose(Array.from(dz2), p.map((pi, i) => pi * ((i === 0 ? 1 : 0) - p[0])), 1e-14);
+    expectClose(
+      Array.from(dz2),
+      p.map((pi, i) => pi * ((i === 0 ? 1 : 0) - p[0])),
+      1e-14,
+    );
   });
 
   it("jacobian: diag(p) - p pᵀ for softmax, an m × n Matrix", () => {
     const [J] = m.jacobian(m.softmaxOf)(z);
     const p = softmax(z);
     expect([J.rows, J.cols]).toEqual([4, 4]);
-    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) expect(J.data[i * 4 + j]).toBeCloseTo((i === j ? p[i] : 0) - p[i] * p[j], 14);
+    for (let i = 0; i < 4; i++)
+      for (let j = 0; j < 4; j++) expect(J.data[i * 4 + j]).toBeCloseTo((i === j ? p[i] : 0) - p[i] * p[j], 14);
   });
 
   it("jacobian with a number parameter (a column) and a number[] result, against finite differences", () => {
@@ -90,7 +99,11 @@ describe("functions returning an array", () => {
 
   it("an array returned anywhere but at the end is refused", () => {
     const src = `/** @differentiable */\nexport function f(x: number): Float64Array {\n  const h = new Float64Array(2);\n  h[0] = x;\n  if (x > 0) return h;\n  h[1] = x;\n  return h;\n}\n`;
-    const errors = compileToJs(src).diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && d.code >= 94000);
-    expect(errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([expect.stringMatching(/one `return` at the end/)]);
+    const errors = compileToJs(src).diagnostics.filter(
+      (d) => d.category === ts.DiagnosticCategory.Error && d.code >= 94000,
+    );
+    expect(errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([
+      expect.stringMatching(/one `return` at the end/),
+    ]);
   });
 });

@@ -22,7 +22,11 @@ function transform(plugin: ReturnType<typeof tsgrad>, code: string, id: string):
       throw Object.assign(new Error(e.message), { pos });
     },
   };
-  return (plugin.transform as unknown as (this: typeof context, code: string, id: string) => Result).call(context, code, id);
+  return (plugin.transform as unknown as (this: typeof context, code: string, id: string) => Result).call(
+    context,
+    code,
+    id,
+  );
 }
 
 describe("transform hook", () => {
@@ -43,7 +47,8 @@ describe("transform hook", () => {
 
   it("a refused function is a Vite error at its file, line and column", () => {
     const id = join(root, ".tsgrad-tmp/vite-hook/loop.ts");
-    const code = "/** @differentiable */\nexport function f(x: number): number {\n  let s = 0;\n  for (const k in { a: 1 }) s += x;\n  return s;\n}\n";
+    const code =
+      "/** @differentiable */\nexport function f(x: number): number {\n  let s = 0;\n  for (const k in { a: 1 }) s += x;\n  return s;\n}\n";
     try {
       transform(tsgrad(), code, id);
       expect.unreachable();
@@ -56,7 +61,8 @@ describe("transform hook", () => {
   it("follows edits: the same id with new text is transformed anew", () => {
     const plugin = tsgrad();
     const id = join(root, ".tsgrad-tmp/vite-hook/edit.ts");
-    const fn = (body: string) => `/** @differentiable */\nexport function f(x: number): number {\n  return ${body};\n}\n`;
+    const fn = (body: string) =>
+      `/** @differentiable */\nexport function f(x: number): number {\n  return ${body};\n}\n`;
     expect(transform(plugin, fn("5 * x"), id)!.code).toMatch(/let dx = 5;/);
     expect(transform(plugin, fn("7 * x"), id)!.code).toMatch(/let dx = 7;/);
   });
@@ -65,7 +71,16 @@ describe("transform hook", () => {
 describe("a real Vitest run with the plugin", () => {
   const dir = join(root, ".tsgrad-tmp/vite-case");
   const files: Record<string, string> = {
-    "tsconfig.json": JSON.stringify({ compilerOptions: { target: "es2022", module: "nodenext", moduleResolution: "nodenext", strict: true, skipLibCheck: true, types: [] } }),
+    "tsconfig.json": JSON.stringify({
+      compilerOptions: {
+        target: "es2022",
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        strict: true,
+        skipLibCheck: true,
+        types: [],
+      },
+    }),
     "vitest.config.ts": `import { defineConfig } from "vitest/config";\nimport tsgrad from "../../dist/transformer/hosts/vite.js";\n\nexport default defineConfig({ plugins: [tsgrad()] });\n`,
     "seed.ts": seed,
     // The Error is made on line 6, column 10 of after.ts; generated code is inserted above it, so
@@ -96,8 +111,14 @@ it("stack traces point at the user's line and column", () => {
     mkdirSync(dir, { recursive: true });
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     // The child is a fresh Vitest, not a worker of this one.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST") && k !== "NODE_OPTIONS"));
-    const r = spawnSync(process.execPath, [join(root, "node_modules/vitest/vitest.mjs"), "run", "--root", dir, "--no-color"], { cwd: root, env, encoding: "utf8" });
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST") && k !== "NODE_OPTIONS"),
+    );
+    const r = spawnSync(
+      process.execPath,
+      [join(root, "node_modules/vitest/vitest.mjs"), "run", "--root", dir, "--no-color"],
+      { cwd: root, env, encoding: "utf8" },
+    );
     const output = (r.stdout + r.stderr).replace(/\x1b\[[0-9;]*m/g, ""); // without colors
     expect(output).toMatch(/Tests\s+2 passed \(2\)/);
     expect(r.status, output).toBe(0);

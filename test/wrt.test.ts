@@ -58,7 +58,8 @@ describe("grad(f, { wrt }) compiled to the gradient of those parameters alone", 
     expect(js).toMatch(/const intoLayer = loss_gradInto_layer;/);
     // A list that is not a literal is picked at run time from the full gradient.
     expect(js).toMatch(/const dynamic = grad\(loss, \{ wrt: indices \}\);/);
-    const body = (name: string) => js.slice(js.indexOf(`function ${name}(`), js.indexOf("\n}\n", js.indexOf(`function ${name}(`)));
+    const body = (name: string) =>
+      js.slice(js.indexOf(`function ${name}(`), js.indexOf("\n}\n", js.indexOf(`function ${name}(`)));
     expect(body("loss_grad")).toMatch(/dX\[i\] \+=/);
     expect(body("loss_grad_layer")).not.toMatch(/dX|dk/);
     expect(body("loss_grad_k")).not.toMatch(/dX|dW|dc\b/);

@@ -23,19 +23,33 @@ export function checkedFunctions(program: ts.Program): Set<ts.Node> {
   checkedByProgram.set(program, (found = new Set()));
   const checker = program.getTypeChecker();
   const visit = (n: ts.Node): void => {
-    if (ts.isCallExpression(n) && n.arguments.length === 2 && asksForChecks(n.arguments[1]) && ["grad", "valueAndGrad"].includes(apiName(n.expression, checker) ?? "")) {
+    if (
+      ts.isCallExpression(n) &&
+      n.arguments.length === 2 &&
+      asksForChecks(n.arguments[1]) &&
+      ["grad", "valueAndGrad"].includes(apiName(n.expression, checker) ?? "")
+    ) {
       const target = resolveFunction(checker, n.arguments[0]);
       if (target && target !== "unmarked") found.add(target.fn);
     }
     ts.forEachChild(n, visit);
   };
-  for (const file of program.getSourceFiles()) if (!file.isDeclarationFile && file.text.includes("checkFinite")) visit(file);
+  for (const file of program.getSourceFiles())
+    if (!file.isDeclarationFile && file.text.includes("checkFinite")) visit(file);
   return found;
 }
 
 /** `{ checkFinite: true }`, `{ wrt: [0], checkFinite: true }` → true. */
 function asksForChecks(options: ts.Expression): boolean {
-  return ts.isObjectLiteralExpression(options) && options.properties.some((p) => ts.isPropertyAssignment(p) && p.name.getText() === "checkFinite" && p.initializer.kind === ts.SyntaxKind.TrueKeyword);
+  return (
+    ts.isObjectLiteralExpression(options) &&
+    options.properties.some(
+      (p) =>
+        ts.isPropertyAssignment(p) &&
+        p.name.getText() === "checkFinite" &&
+        p.initializer.kind === ts.SyntaxKind.TrueKeyword,
+    )
+  );
 }
 
 /**
@@ -58,21 +72,37 @@ export function wrtCalls(file: ts.SourceFile, checker: ts.TypeChecker): Map<ts.N
 }
 
 /** `grad(f, { wrt: [0] })` with f a function of this file and wrt literal indices in range → f and [0]. */
-export function staticWrt(call: ts.CallExpression, checker: ts.TypeChecker, file: ts.SourceFile): { fn: ts.Node; list: number[]; api: string } | undefined {
+export function staticWrt(
+  call: ts.CallExpression,
+  checker: ts.TypeChecker,
+  file: ts.SourceFile,
+): { fn: ts.Node; list: number[]; api: string } | undefined {
   const api = apiName(call.expression, checker);
   const [arg, options] = call.arguments;
-  if ((api !== "grad" && api !== "gradInto") || !arg || !options || call.arguments.length !== 2 || !ts.isIdentifier(arg) || !ts.isObjectLiteralExpression(options)) return undefined;
+  if (
+    (api !== "grad" && api !== "gradInto") ||
+    !arg ||
+    !options ||
+    call.arguments.length !== 2 ||
+    !ts.isIdentifier(arg) ||
+    !ts.isObjectLiteralExpression(options)
+  )
+    return undefined;
   const target = resolveFunction(checker, arg);
-  if (!target || target === "unmarked" || target.fn.getSourceFile() !== file || ts.isMethodDeclaration(target.fn)) return undefined;
+  if (!target || target === "unmarked" || target.fn.getSourceFile() !== file || ts.isMethodDeclaration(target.fn))
+    return undefined;
   if (options.properties.length !== 1) return undefined;
   const [prop] = options.properties;
   if (!ts.isPropertyAssignment(prop) || prop.name.getText() !== "wrt") return undefined;
   let list: ts.Expression = prop.initializer;
-  while (ts.isAsExpression(list) || ts.isParenthesizedExpression(list) || ts.isSatisfiesExpression(list)) list = list.expression;
-  if (!ts.isArrayLiteralExpression(list) || !list.elements.length || !list.elements.every(ts.isNumericLiteral)) return undefined;
+  while (ts.isAsExpression(list) || ts.isParenthesizedExpression(list) || ts.isSatisfiesExpression(list))
+    list = list.expression;
+  if (!ts.isArrayLiteralExpression(list) || !list.elements.length || !list.elements.every(ts.isNumericLiteral))
+    return undefined;
   const indices = list.elements.map((e) => Number((e as ts.NumericLiteral).text));
   const arity = target.fn.parameters.length;
-  if (indices.some((i) => !Number.isInteger(i) || i < 0 || i >= arity) || new Set(indices).size !== indices.length) return undefined;
+  if (indices.some((i) => !Number.isInteger(i) || i < 0 || i >= arity) || new Set(indices).size !== indices.length)
+    return undefined;
   return { fn: target.fn, list: indices, api };
 }
 
@@ -95,7 +125,11 @@ export interface CallContext {
   refused: ReadonlySet<ts.Node>;
 }
 
-export function rewriteApiCall(call: ts.CallExpression, ctx: CallContext, diagnostics: ts.Diagnostic[]): ts.Expression | undefined {
+export function rewriteApiCall(
+  call: ts.CallExpression,
+  ctx: CallContext,
+  diagnostics: ts.Diagnostic[],
+): ts.Expression | undefined {
   const api = apiName(call.expression, ctx.checker);
   const arg = call.arguments[0];
   if (!api || !arg) return undefined;
@@ -119,11 +153,20 @@ export function rewriteApiCall(call: ts.CallExpression, ctx: CallContext, diagno
     return visible(name) ? ts.setOriginalNode(emit.identifier(name), call) : undefined;
   }
   if (ts.isIdentifier(arg) && simple && target.fn.getSourceFile() === ctx.file && !ts.isMethodDeclaration(target.fn)) {
-    return visible(generated(target.name)) ? ts.setOriginalNode(emit.identifier(generated(target.name)), call) : undefined;
+    return visible(generated(target.name))
+      ? ts.setOriginalNode(emit.identifier(generated(target.name)), call)
+      : undefined;
   }
-  if (ts.isPropertyAccessExpression(arg) && ts.isMethodDeclaration(target.fn) && (ts.isIdentifier(arg.expression) || arg.expression.kind === ts.SyntaxKind.ThisKeyword)) {
+  if (
+    ts.isPropertyAccessExpression(arg) &&
+    ts.isMethodDeclaration(target.fn) &&
+    (ts.isIdentifier(arg.expression) || arg.expression.kind === ts.SyntaxKind.ThisKeyword)
+  ) {
     // A method keeps its `this`: grad(obj.m) → obj.m_grad.bind(obj); vjp(obj.m) → vjp(obj.m).bind(obj).
-    const owner = arg.expression.kind === ts.SyntaxKind.ThisKeyword ? ts.factory.createThis() : emit.identifier((arg.expression as ts.Identifier).text);
+    const owner =
+      arg.expression.kind === ts.SyntaxKind.ThisKeyword
+        ? ts.factory.createThis()
+        : emit.identifier((arg.expression as ts.Identifier).text);
     const bound = simple ? emit.propertyOf(owner, generated(target.name)) : call;
     return ts.factory.createCallExpression(emit.propertyOf(bound, "bind"), undefined, [owner]);
   }
@@ -137,8 +180,13 @@ export function apiName(callee: ts.Expression, checker: ts.TypeChecker): string 
   const symbol = checker.getSymbolAtLocation(ts.isPropertyAccessExpression(callee) ? callee.expression : callee);
   const decl = symbol?.declarations?.[0];
   if (!decl) return undefined;
-  const importDecl = ts.isImportSpecifier(decl) ? decl.parent.parent.parent : ts.isNamespaceImport(decl) ? decl.parent.parent : undefined;
-  if (!importDecl || !ts.isStringLiteral(importDecl.moduleSpecifier) || importDecl.moduleSpecifier.text !== RUNTIME) return undefined;
+  const importDecl = ts.isImportSpecifier(decl)
+    ? decl.parent.parent.parent
+    : ts.isNamespaceImport(decl)
+      ? decl.parent.parent
+      : undefined;
+  if (!importDecl || !ts.isStringLiteral(importDecl.moduleSpecifier) || importDecl.moduleSpecifier.text !== RUNTIME)
+    return undefined;
   if (ts.isImportSpecifier(decl)) return (decl.propertyName ?? decl.name).getText();
   return id.text;
 }

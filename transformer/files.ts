@@ -14,7 +14,16 @@ import { RUNTIME, generatedNames } from "./ir/naming.js";
 import { type FunctionReport } from "./phases/report.js";
 import { commonJsImports, moduleFormatOf, toCommonJs } from "./module-format.js";
 import { type CompiledFunction, type Stage, compileFunction } from "./pipeline.js";
-import { type FileContext, type TransformOptions, REGISTER, fileContext, gradientReference, runtimeName, topLevelNames, aliasesAfter } from "./link.js";
+import {
+  type FileContext,
+  type TransformOptions,
+  REGISTER,
+  fileContext,
+  gradientReference,
+  runtimeName,
+  topLevelNames,
+  aliasesAfter,
+} from "./link.js";
 import { rewriteApiCall, mentionsApi } from "./calls.js";
 
 export interface FileResult {
@@ -32,7 +41,13 @@ interface FilePlan {
   register: string;
 }
 
-function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage, commonJs = false, options: TransformOptions = {}): FilePlan {
+function planFile(
+  file: ts.SourceFile,
+  program: ts.Program,
+  stageName: Stage,
+  commonJs = false,
+  options: TransformOptions = {},
+): FilePlan {
   const ctx = fileContext(file, program, commonJs, options);
   const diagnostics: ts.Diagnostic[] = derivativeProblems(program, file);
   const compiled = new Map<ts.Node, CompiledFunction>();
@@ -48,7 +63,7 @@ function planFile(file: ts.SourceFile, program: ts.Program, stageName: Stage, co
   // and so on up the callers (until nothing changes: callers may come before their callees).
   // This file's functions answer from ctx.refused meanwhile, without being compiled again.
   for (const d of functions) refusals(program).set(d.fn, ctx.refused.has(d.fn));
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const d of functions) {
       const c = compiled.get(d.anchor);
@@ -106,7 +121,13 @@ function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts
       const callee = n.expression.getText();
       const gradient = target && target !== "unmarked" ? gradientReference(target, n, ctx).text : "";
       const needed = used.has(gradient) || ["_forward", "_backward"].some((suffix) => used.has(callee + suffix));
-      if (needed && target && target !== "unmarked" && target.fn !== d.fn && (ctx.refused.has(target.fn) || isRefused(target, ctx.program))) {
+      if (
+        needed &&
+        target &&
+        target !== "unmarked" &&
+        target.fn !== d.fn &&
+        (ctx.refused.has(target.fn) || isRefused(target, ctx.program))
+      ) {
         const at = shortPosition(target.fn.name ?? target.fn);
         found = refuse("refusedCall", n.expression, { name: target.name, at });
       }
@@ -121,10 +142,17 @@ function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts
 function generatedReferences(nodes: readonly ts.Node[]): Set<string> {
   const texts = new Set<string>();
   const text = (n: ts.Expression): string | undefined =>
-    ts.isIdentifier(n) ? n.text : ts.isPropertyAccessExpression(n) ? `${text(n.expression) ?? "?"}.${n.name.text}` : n.kind === ts.SyntaxKind.ThisKeyword ? "this" : undefined;
+    ts.isIdentifier(n)
+      ? n.text
+      : ts.isPropertyAccessExpression(n)
+        ? `${text(n.expression) ?? "?"}.${n.name.text}`
+        : n.kind === ts.SyntaxKind.ThisKeyword
+          ? "this"
+          : undefined;
   const visit = (n: ts.Node, parent?: ts.Node): void => {
     const partOfAccess = parent && ts.isPropertyAccessExpression(parent) && parent.name === n;
-    if ((ts.isIdentifier(n) && !partOfAccess) || ts.isPropertyAccessExpression(n)) texts.add(text(n as ts.Expression) ?? "");
+    if ((ts.isIdentifier(n) && !partOfAccess) || ts.isPropertyAccessExpression(n))
+      texts.add(text(n as ts.Expression) ?? "");
     ts.forEachChild(n, (child) => visit(child, n));
   };
   nodes.forEach((n) => visit(n));
@@ -141,13 +169,18 @@ function derivativeProblems(program: ts.Program, file: ts.SourceFile): ts.Diagno
 /** registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward }) for a function. */
 function registrationOf(c: CompiledFunction, register: string): ts.Statement {
   const names = generatedNames(c.d.name);
-  return emit.emitRegistration(emit.identifier(register), emit.identifier(c.d.name), {
-    grad: c.vector ? undefined : emit.identifier(names.grad),
-    gradInto: c.vector ? undefined : emit.identifier(names.gradInto),
-    gradChecked: c.checked ? emit.identifier(names.gradChecked) : undefined,
-    forward: emit.identifier(names.forward),
-    backward: emit.identifier(names.backward),
-  }, parameterTexts(c.d));
+  return emit.emitRegistration(
+    emit.identifier(register),
+    emit.identifier(c.d.name),
+    {
+      grad: c.vector ? undefined : emit.identifier(names.grad),
+      gradInto: c.vector ? undefined : emit.identifier(names.gradInto),
+      gradChecked: c.checked ? emit.identifier(names.gradChecked) : undefined,
+      forward: emit.identifier(names.forward),
+      backward: emit.identifier(names.backward),
+    },
+    parameterTexts(c.d),
+  );
 }
 
 /** f(x, { w, c }) → ["x", "{ w, c }"]: each parameter as written, on one line, without its type. */
@@ -161,13 +194,18 @@ function staticRegistration(methods: readonly CompiledFunction[], register: stri
     const isStatic = (ts.getModifiers(c.d.fn) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
     const owner = isStatic ? ts.factory.createThis() : emit.propertyOf(ts.factory.createThis(), "prototype");
     const names = generatedNames(c.d.name);
-    return emit.emitRegistration(emit.identifier(register), emit.propertyOf(owner, c.d.name), {
-      grad: c.vector ? undefined : emit.propertyOf(owner, names.grad),
-      gradInto: c.vector ? undefined : emit.propertyOf(owner, names.gradInto),
-      gradChecked: c.checked ? emit.propertyOf(owner, names.gradChecked) : undefined,
-      forward: emit.propertyOf(owner, names.forward),
-      backward: emit.propertyOf(owner, names.backward),
-    }, parameterTexts(c.d));
+    return emit.emitRegistration(
+      emit.identifier(register),
+      emit.propertyOf(owner, c.d.name),
+      {
+        grad: c.vector ? undefined : emit.propertyOf(owner, names.grad),
+        gradInto: c.vector ? undefined : emit.propertyOf(owner, names.gradInto),
+        gradChecked: c.checked ? emit.propertyOf(owner, names.gradChecked) : undefined,
+        forward: emit.propertyOf(owner, names.forward),
+        backward: emit.propertyOf(owner, names.backward),
+      },
+      parameterTexts(c.d),
+    );
   });
   return ts.factory.createClassStaticBlockDeclaration(ts.factory.createBlock(registrations, true));
 }
@@ -187,7 +225,11 @@ function importsOf(plan: FilePlan): ts.Statement[] {
  */
 function requiresOf(plan: FilePlan, context: ts.TransformationContext): ts.Statement[] {
   const { ctx, compiled } = plan;
-  const { statements, members } = commonJsImports(ctx.imports, RUNTIME, new Set([...topLevelNames(ctx.file), ...ctx.generated]));
+  const { statements, members } = commonJsImports(
+    ctx.imports,
+    RUNTIME,
+    new Set([...topLevelNames(ctx.file), ...ctx.generated]),
+  );
   for (const c of compiled.values()) c.members = c.members.map((m) => toCommonJs(m, ctx.file, members, context));
   return [...statements, ...(aliasesAfter(ctx).get(ctx.file) ?? [])];
 }
@@ -200,9 +242,16 @@ const compiledMethodsOf = (cls: ts.ClassLikeDeclaration, plan: FilePlan) =>
  * the class for methods), their registration with the runtime, `grad(f)` → `f_grad`, and the
  * imports the generated code needs. Diagnostics come back as data; nothing throws for user errors.
  */
-export function transformFile(file: ts.SourceFile, program: ts.Program, context: ts.TransformationContext, stageName: Stage = "final", options: TransformOptions = {}): FileResult {
+export function transformFile(
+  file: ts.SourceFile,
+  program: ts.Program,
+  context: ts.TransformationContext,
+  stageName: Stage = "final",
+  options: TransformOptions = {},
+): FileResult {
   const format = moduleFormatOf(file, program.getCompilerOptions());
-  if (typeof format === "object") return { file, diagnostics: moduleFormatRefusal(file, format.unsupported), compiled: [] };
+  if (typeof format === "object")
+    return { file, diagnostics: moduleFormatRefusal(file, format.unsupported), compiled: [] };
   const plan = planFile(file, program, stageName, format === "commonjs", options);
   const { compiled, diagnostics } = plan;
   if (compiled.size === 0 && !mentionsApi(file)) return { file, diagnostics, compiled: [] };
@@ -214,7 +263,8 @@ export function transformFile(file: ts.SourceFile, program: ts.Program, context:
       const alias = (aliases.get(ts.getOriginalNode(n)) ?? []) as unknown as T[];
       const c = compiled.get(ts.getOriginalNode(n));
       if (!c) return [n, ...alias];
-      const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c, plan.register)];
+      const registration =
+        ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c, plan.register)];
       return [n, ...alias, ...(c.members as unknown as T[]), ...(registration as unknown as T[])];
     });
 
@@ -226,38 +276,65 @@ export function transformFile(file: ts.SourceFile, program: ts.Program, context:
     const visited = ts.visitEachChild(node, visit, context);
     if (ts.isBlock(visited)) return ts.factory.updateBlock(visited, withGenerated(visited.statements));
     if (ts.isModuleBlock(visited)) return ts.factory.updateModuleBlock(visited, withGenerated(visited.statements));
-    if (ts.isClassDeclaration(visited) || ts.isClassExpression(visited)) return withMethodGradients(visited, plan, stageName);
+    if (ts.isClassDeclaration(visited) || ts.isClassExpression(visited))
+      return withMethodGradients(visited, plan, stageName);
     return visited;
   };
   const statements = withGenerated(file.statements.map((s) => visit(s) as ts.Statement));
-  return { file: ts.factory.updateSourceFile(file, [...imports, ...statements]), diagnostics, compiled: [...compiled.values()] };
+  return {
+    file: ts.factory.updateSourceFile(file, [...imports, ...statements]),
+    diagnostics,
+    compiled: [...compiled.values()],
+  };
 }
 
 /** `module: amd` (umd, system): one error at each @differentiable function, saying what works. */
 function moduleFormatRefusal(file: ts.SourceFile, kind: string): ts.Diagnostic[] {
-  return findDifferentiable(file).map((d) =>
-    toDiagnostic(refuse("moduleFormat", d.fn.name ?? d.fn, { format: kind })),
-  );
+  return findDifferentiable(file).map((d) => toDiagnostic(refuse("moduleFormat", d.fn.name ?? d.fn, { format: kind })));
 }
 
 function importOf(names: string[], from: string): ts.Statement {
   const specifiers = names.map((n) => {
     const [name, alias] = n.split(" as ");
-    return ts.factory.createImportSpecifier(false, alias ? ts.factory.createIdentifier(name) : undefined, ts.factory.createIdentifier(alias ?? name));
+    return ts.factory.createImportSpecifier(
+      false,
+      alias ? ts.factory.createIdentifier(name) : undefined,
+      ts.factory.createIdentifier(alias ?? name),
+    );
   });
-  return ts.factory.createImportDeclaration(undefined, ts.factory.createImportClause(undefined, undefined, ts.factory.createNamedImports(specifiers)), ts.factory.createStringLiteral(from));
+  return ts.factory.createImportDeclaration(
+    undefined,
+    ts.factory.createImportClause(undefined, undefined, ts.factory.createNamedImports(specifiers)),
+    ts.factory.createStringLiteral(from),
+  );
 }
 
 /** Class members plus generated methods, and `static { registerGradient(...) }` for them. */
-function withMethodGradients<T extends ts.ClassDeclaration | ts.ClassExpression>(cls: T, plan: FilePlan, stageName: Stage): T {
+function withMethodGradients<T extends ts.ClassDeclaration | ts.ClassExpression>(
+  cls: T,
+  plan: FilePlan,
+  stageName: Stage,
+): T {
   const methods = compiledMethodsOf(ts.getOriginalNode(cls) as T, plan);
   if (methods.length === 0) return cls;
-  const members = cls.members.flatMap((m) => [m, ...((plan.compiled.get(ts.getOriginalNode(m))?.members ?? []) as ts.ClassElement[])]);
+  const members = cls.members.flatMap((m) => [
+    m,
+    ...((plan.compiled.get(ts.getOriginalNode(m))?.members ?? []) as ts.ClassElement[]),
+  ]);
   if (stageName === "final") members.push(staticRegistration(methods, plan.register));
   const f = ts.factory;
-  return (ts.isClassDeclaration(cls)
-    ? f.updateClassDeclaration(cls, cls.modifiers, cls.name, cls.typeParameters, cls.heritageClauses, members)
-    : f.updateClassExpression(cls as ts.ClassExpression, cls.modifiers, cls.name, cls.typeParameters, cls.heritageClauses, members)) as T;
+  return (
+    ts.isClassDeclaration(cls)
+      ? f.updateClassDeclaration(cls, cls.modifiers, cls.name, cls.typeParameters, cls.heritageClauses, members)
+      : f.updateClassExpression(
+          cls as ts.ClassExpression,
+          cls.modifiers,
+          cls.name,
+          cls.typeParameters,
+          cls.heritageClauses,
+          members,
+        )
+  ) as T;
 }
 
 /**
@@ -280,14 +357,20 @@ function afterHeaderComment(text: string): number {
  * is kept byte for byte (comments, blank lines, layout); generated code is spliced in after each
  * function, imports after the file's own imports, and `grad(f)` calls are replaced in place.
  */
-export function transformToText(file: ts.SourceFile, program: ts.Program, stageName: Stage = "final", options: TransformOptions = {}): { text: string; diagnostics: ts.Diagnostic[]; compiled: CompiledFunction[] } {
+export function transformToText(
+  file: ts.SourceFile,
+  program: ts.Program,
+  stageName: Stage = "final",
+  options: TransformOptions = {},
+): { text: string; diagnostics: ts.Diagnostic[]; compiled: CompiledFunction[] } {
   const plan = planFile(file, program, stageName, false, options);
   const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
   const print = (n: ts.Node) => printer.printNode(ts.EmitHint.Unspecified, n, file);
   const edits: { pos: number; end: number; text: string }[] = [];
 
   for (const [anchor, c] of plan.compiled) {
-    const registration = ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c, plan.register)];
+    const registration =
+      ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c, plan.register)];
     const chunks = [...c.members, ...registration].map(print);
     edits.push({ pos: anchor.end, end: anchor.end, text: `\n\n${chunks.join("\n\n")}` });
   }
@@ -298,20 +381,30 @@ export function transformToText(file: ts.SourceFile, program: ts.Program, stageN
     }
     if ((ts.isClassDeclaration(node) || ts.isClassExpression(node)) && stageName === "final") {
       const methods = compiledMethodsOf(node, plan);
-      if (methods.length) edits.push({ pos: node.members.end, end: node.members.end, text: `\n\n${print(staticRegistration(methods, plan.register))}\n` });
+      if (methods.length)
+        edits.push({
+          pos: node.members.end,
+          end: node.members.end,
+          text: `\n\n${print(staticRegistration(methods, plan.register))}\n`,
+        });
     }
     ts.forEachChild(node, walk);
   };
   walk(file);
 
   for (const [statement, aliases] of aliasesAfter(plan.ctx)) {
-    if (statement !== file) edits.push({ pos: statement.end, end: statement.end, text: `\n${aliases.map(print).join("\n")}` });
+    if (statement !== file)
+      edits.push({ pos: statement.end, end: statement.end, text: `\n${aliases.map(print).join("\n")}` });
   }
   const imports = importsOf(plan).map(print);
   if (imports.length) {
     const lastImport = [...file.statements].reverse().find(ts.isImportDeclaration);
     const at = lastImport ? lastImport.end : afterHeaderComment(file.text);
-    edits.push({ pos: at, end: at, text: at > 0 ? `\n${lastImport ? "" : "\n"}${imports.join("\n")}` : `${imports.join("\n")}\n\n` });
+    edits.push({
+      pos: at,
+      end: at,
+      text: at > 0 ? `\n${lastImport ? "" : "\n"}${imports.join("\n")}` : `${imports.join("\n")}\n\n`,
+    });
   }
 
   // Apply from the end backwards; at one position, the edit made first must end up first.
@@ -322,7 +415,11 @@ export function transformToText(file: ts.SourceFile, program: ts.Program, stageN
 }
 
 /** Just the generated functions of a file (or of one function), as TypeScript text, unformatted. */
-export function generatedText(file: ts.SourceFile, program: ts.Program, options: { stage?: Stage; fn?: string } & TransformOptions = {}): { text: string; diagnostics: ts.Diagnostic[]; reports: FunctionReport[] } {
+export function generatedText(
+  file: ts.SourceFile,
+  program: ts.Program,
+  options: { stage?: Stage; fn?: string } & TransformOptions = {},
+): { text: string; diagnostics: ts.Diagnostic[]; reports: FunctionReport[] } {
   const ctx = fileContext(file, program, false, options);
   const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
   const diagnostics: ts.Diagnostic[] = options.fn ? [] : derivativeProblems(program, file);

@@ -13,7 +13,6 @@ import { type Expr } from "./ir/ir.js";
 import { Namer, RUNTIME, generatedNames } from "./ir/naming.js";
 import { wrtCalls, checkedFunctions } from "./calls.js";
 
-
 export const REGISTER = "registerGradient";
 
 /** What a file needs imported for its generated code: module → names. */
@@ -49,10 +48,16 @@ export interface TransformOptions {
 /** The runtime's names generated code may import; kept free for it. */
 const RUNTIME_NAMES = [REGISTER, "saved", "scratch", "ValueStack", "matrixPool"];
 
-export function fileContext(file: ts.SourceFile, program: ts.Program, commonJs = false, options: TransformOptions = {}): FileContext {
+export function fileContext(
+  file: ts.SourceFile,
+  program: ts.Program,
+  commonJs = false,
+  options: TransformOptions = {},
+): FileContext {
   const checker = program.getTypeChecker(); // first: binding sets the parent links findDifferentiable reads
   const generated = new Set(RUNTIME_NAMES);
-  for (const d of findDifferentiable(file)) if (!ts.isMethodDeclaration(d.fn)) Object.values(generatedNames(d.name)).forEach((n) => generated.add(n));
+  for (const d of findDifferentiable(file))
+    if (!ts.isMethodDeclaration(d.fn)) Object.values(generatedNames(d.name)).forEach((n) => generated.add(n));
   const wrts = wrtCalls(file, checker);
   // Specialized gradients' names: after the parameters, never a name the file declares at its
   // top level or another generated one (h(a, b, a_b) with [0, 1] and [2]: h_grad_a_b, h_grad_a_b_2).
@@ -64,27 +69,43 @@ export function fileContext(file: ts.SourceFile, program: ts.Program, commonJs =
     for (const wrt of lists) {
       const base = wrtNames(d, wrt);
       let names = base;
-      for (let i = 2; taken.has(names.grad) || taken.has(names.gradInto); i++) names = { grad: `${base.grad}_${i}`, gradInto: `${base.gradInto}_${i}` };
+      for (let i = 2; taken.has(names.grad) || taken.has(names.gradInto); i++)
+        names = { grad: `${base.grad}_${i}`, gradInto: `${base.gradInto}_${i}` };
       Object.values(names).forEach((n) => (taken.add(n), generated.add(n)));
       byList.set(wrt.join(), names);
     }
     specialized.set(fn, byList);
   }
   const checkFinite = (d: Differentiable) => options.checkFinite === true || checkedFunctions(program).has(d.fn);
-  return { checker, program, file, imports: new Map(), derivatives: [], generated, wrts, specialized, refused: new Set(), commonJs, checkFinite };
+  return {
+    checker,
+    program,
+    file,
+    imports: new Map(),
+    derivatives: [],
+    generated,
+    wrts,
+    specialized,
+    refused: new Set(),
+    commonJs,
+    checkFinite,
+  };
 }
 
 /** Names the file declares at its top level: functions, classes, variables, imports. */
 export function topLevelNames(file: ts.SourceFile): string[] {
   const names: string[] = [];
-  const bind = (n: ts.BindingName) => (ts.isIdentifier(n) ? names.push(n.text) : n.elements.forEach((e) => !ts.isOmittedExpression(e) && bind(e.name)));
+  const bind = (n: ts.BindingName) =>
+    ts.isIdentifier(n) ? names.push(n.text) : n.elements.forEach((e) => !ts.isOmittedExpression(e) && bind(e.name));
   for (const s of file.statements) {
-    if ((ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s) || ts.isEnumDeclaration(s)) && s.name) names.push(s.name.text);
+    if ((ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s) || ts.isEnumDeclaration(s)) && s.name)
+      names.push(s.name.text);
     else if (ts.isVariableStatement(s)) s.declarationList.declarations.forEach((d) => bind(d.name));
     else if (ts.isImportDeclaration(s) && s.importClause) {
       const c = s.importClause;
       if (c.name) names.push(c.name.text);
-      if (c.namedBindings && ts.isNamedImports(c.namedBindings)) c.namedBindings.elements.forEach((e) => names.push(e.name.text));
+      if (c.namedBindings && ts.isNamedImports(c.namedBindings))
+        c.namedBindings.elements.forEach((e) => names.push(e.name.text));
       if (c.namedBindings && ts.isNamespaceImport(c.namedBindings)) names.push(c.namedBindings.name.text);
     }
   }
@@ -97,7 +118,9 @@ export function topLevelNames(file: ts.SourceFile): string[] {
  */
 export function wrtNames(d: Differentiable, wrt: readonly number[]): { grad: string; gradInto: string } {
   const names = generatedNames(d.name);
-  const suffix = wrt.map((i) => (ts.isIdentifier(d.fn.parameters[i].name) ? d.fn.parameters[i].name.text : `${i}`)).join("_");
+  const suffix = wrt
+    .map((i) => (ts.isIdentifier(d.fn.parameters[i].name) ? d.fn.parameters[i].name.text : `${i}`))
+    .join("_");
   return { grad: `${names.grad}_${suffix}`, gradInto: `${names.gradInto}_${suffix}` };
 }
 
@@ -107,8 +130,15 @@ export function wrtNames(d: Differentiable, wrt: readonly number[]): { grad: str
  */
 export function runtimeName(ctx: FileContext, name: string, locals?: Namer): string {
   const importedAsItself = ctx.file.statements.some((s) => {
-    const bindings = ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) && s.moduleSpecifier.text === RUNTIME ? s.importClause?.namedBindings : undefined;
-    return bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.some((e) => (e.propertyName ?? e.name).text === name && e.name.text === name);
+    const bindings =
+      ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) && s.moduleSpecifier.text === RUNTIME
+        ? s.importClause?.namedBindings
+        : undefined;
+    return (
+      bindings !== undefined &&
+      ts.isNamedImports(bindings) &&
+      bindings.elements.some((e) => (e.propertyName ?? e.name).text === name && e.name.text === name)
+    );
   });
   // Under CommonJS, tsc turns the user's import into `tsgrad_1.name`, so generated code imports its own.
   if (importedAsItself && !ctx.commonJs) return name;
@@ -128,19 +158,25 @@ export function runtimeName(ctx: FileContext, name: string, locals?: Namer): str
  *                                                      square's own module (the re-export has no square_grad)
  *   M.g(x), M.default(x) (a namespace, a class)      → M.g_grad, M.cube_grad (the default export cube's)
  */
-export function gradientReference(callee: Differentiable, call: ts.CallExpression, ctx: FileContext): { text: string; from?: string; imported?: string } {
+export function gradientReference(
+  callee: Differentiable,
+  call: ts.CallExpression,
+  ctx: FileContext,
+): { text: string; from?: string; imported?: string } {
   const expr = call.expression;
   const imported = `${callee.name}_grad`;
   if (ts.isIdentifier(expr)) {
     const decl = ctx.checker.getSymbolAtLocation(expr)?.declarations?.[0];
     const text = `${expr.text}_grad`;
     if (!decl || !(ts.isImportSpecifier(decl) || ts.isImportClause(decl))) return { text };
-    const specifier = (ts.isImportSpecifier(decl) ? decl.parent.parent.parent : decl.parent).moduleSpecifier as ts.StringLiteral;
+    const specifier = (ts.isImportSpecifier(decl) ? decl.parent.parent.parent : decl.parent)
+      .moduleSpecifier as ts.StringLiteral;
     return { text, imported, from: declaringModule(specifier, callee, ctx) };
   }
   if (ts.isPropertyAccessExpression(expr) && expr.name.text !== callee.name) {
     const specifier = namespaceSpecifier(expr.expression, ctx);
-    if (specifier && declaringModule(specifier, callee, ctx) === specifier.text) return { text: `${expr.expression.getText()}.${imported}` };
+    if (specifier && declaringModule(specifier, callee, ctx) === specifier.text)
+      return { text: `${expr.expression.getText()}.${imported}` };
   }
   return { text: `${expr.getText()}_grad` };
 }
@@ -153,7 +189,8 @@ export function gradientReference(callee: Differentiable, call: ts.CallExpressio
 function declaringModule(specifier: ts.StringLiteral, callee: Differentiable, ctx: FileContext): string {
   const target = ctx.checker.getSymbolAtLocation(specifier)?.valueDeclaration;
   const own = callee.fn.getSourceFile();
-  if (!target || target === own || own.isDeclarationFile || /[\\/]node_modules[\\/]/.test(own.fileName)) return specifier.text;
+  if (!target || target === own || own.isDeclarationFile || /[\\/]node_modules[\\/]/.test(own.fileName))
+    return specifier.text;
   return moduleSpecifier(ctx.file.fileName, own.fileName);
 }
 
@@ -185,15 +222,29 @@ export function derivativeOf(call: ts.CallExpression, ctx: FileContext, namer: N
   const callee = call.expression.getText();
   if ("refused" in custom) {
     const { node } = custom.refused.error;
-    throw refuse("callOfUnusableDerivative", call.expression, { callee, derivative: node.getText(), at: shortPosition(node) });
+    throw refuse("callOfUnusableDerivative", call.expression, {
+      callee,
+      derivative: node.getText(),
+      at: shortPosition(node),
+    });
   }
   const missing = custom.ofParams.slice(call.arguments.length);
   const all = `\`${callee}(${custom.ofParams.join(", ")})\``;
   if (missing.length || call.arguments.some(ts.isSpreadElement)) {
-    throw refuse("derivativeCallDefaults", call, { derivative: custom.name, callee, missing: missing.map((p) => `\`${p}\``).join(", ") || "them", all });
+    throw refuse("derivativeCallDefaults", call, {
+      derivative: custom.name,
+      callee,
+      missing: missing.map((p) => `\`${p}\``).join(", ") || "them",
+      all,
+    });
   }
   if (call.arguments.length > custom.ofParams.length) {
-    throw refuse("derivativeCallArity", call, { derivative: custom.name, count: custom.ofParams.length, all, passed: call.arguments.length });
+    throw refuse("derivativeCallArity", call, {
+      derivative: custom.name,
+      count: custom.ofParams.length,
+      all,
+      passed: call.arguments.length,
+    });
   }
   return { k: "global", text: derivativeName(custom, call, ctx, namer) };
 }
@@ -223,19 +274,31 @@ const chosenIn = (namer: Namer) => chosen.get(namer) ?? chosen.set(namer, new Ma
 function chooseDerivativeName(custom: CustomDerivative, at: ts.Node, ctx: FileContext, namer: Namer): string {
   const elsewhere = custom.file !== ctx.file;
   if (elsewhere && !custom.exportedAs) {
-    throw refuse("derivativeNotExported", custom.nameNode, { name: custom.name, of: custom.ofName, file: path.basename(ctx.file.fileName) });
+    throw refuse("derivativeNotExported", custom.nameNode, {
+      name: custom.name,
+      of: custom.ofName,
+      file: path.basename(ctx.file.fileName),
+    });
   }
   // `name` means `binding` at `at` (undefined: nothing, so generated code may bind it) and no local hides it.
-  const visible = (name: string, binding?: ts.Declaration) => !namer.has(name) && declarationOf(ctx.checker.resolveName(name, at, SCOPE_MEANING, false)) === binding;
-  const generated = ctx.derivatives.filter((b) => b.custom === custom).map((b) => ({ text: b.local, root: b.local, binding: undefined }));
+  const visible = (name: string, binding?: ts.Declaration) =>
+    !namer.has(name) && declarationOf(ctx.checker.resolveName(name, at, SCOPE_MEANING, false)) === binding;
+  const generated = ctx.derivatives
+    .filter((b) => b.custom === custom)
+    .map((b) => ({ text: b.local, root: b.local, binding: undefined }));
   const reused = [...boundNames(custom, ctx), ...generated].find((b) => visible(b.root, b.binding));
-  if (reused) return namer.claim(reused.root), reused.text;
+  if (reused) return (namer.claim(reused.root), reused.text);
 
   let local = custom.name;
   for (let i = 2; !visible(local) || ctx.generated.has(local); i++) local = `${custom.name}_${i}`;
   ctx.generated.add(local);
   ctx.derivatives.push({ custom, local });
-  if (elsewhere) addImport(ctx.imports, moduleSpecifier(ctx.file.fileName, custom.file.fileName), custom.exportedAs === local ? local : `${custom.exportedAs} as ${local}`);
+  if (elsewhere)
+    addImport(
+      ctx.imports,
+      moduleSpecifier(ctx.file.fileName, custom.file.fileName),
+      custom.exportedAs === local ? local : `${custom.exportedAs} as ${local}`,
+    );
   return namer.claim(local);
 }
 
@@ -256,7 +319,8 @@ interface Bound {
  *   a namespace import of its module             import * as D                 → D.softplusD
  */
 function boundNames(custom: CustomDerivative, ctx: FileContext): Bound[] {
-  if (custom.file === ctx.file) return [{ text: custom.name, root: custom.name, binding: custom.nameNode.parent as ts.Declaration }];
+  if (custom.file === ctx.file)
+    return [{ text: custom.name, root: custom.name, binding: custom.nameNode.parent as ts.Declaration }];
   const { checker } = ctx;
   const target = (name: ts.Identifier) => {
     const symbol = checker.getSymbolAtLocation(name);
@@ -269,9 +333,11 @@ function boundNames(custom: CustomDerivative, ctx: FileContext): Bound[] {
     const clause = ts.isImportDeclaration(s) && !s.importClause?.isTypeOnly ? s.importClause : undefined;
     const bindings = clause?.namedBindings;
     if (!clause) continue;
-    if (clause.name && target(clause.name) === own) found.push({ text: clause.name.text, root: clause.name.text, binding: clause });
+    if (clause.name && target(clause.name) === own)
+      found.push({ text: clause.name.text, root: clause.name.text, binding: clause });
     if (bindings && ts.isNamedImports(bindings)) {
-      for (const e of bindings.elements) if (!e.isTypeOnly && target(e.name) === own) found.push({ text: e.name.text, root: e.name.text, binding: e });
+      for (const e of bindings.elements)
+        if (!e.isTypeOnly && target(e.name) === own) found.push({ text: e.name.text, root: e.name.text, binding: e });
     }
     if (bindings && ts.isNamespaceImport(bindings) && target(bindings.name) === module) {
       found.push({ text: `${bindings.name.text}.${custom.exportedAs}`, root: bindings.name.text, binding: bindings });
@@ -302,7 +368,9 @@ const declarationOf = (symbol: ts.Symbol | undefined) => symbol?.declarations?.[
 
 /** "/p/src/a.ts", "/p/src/lib/b.ts" → "./lib/b.js". */
 function moduleSpecifier(from: string, to: string): string {
-  const rel = path.posix.relative(path.posix.dirname(from.replace(/\\/g, "/")), to.replace(/\\/g, "/")).replace(/\.(m|c)?tsx?$/, (_m, k: string | undefined) => `.${k ?? ""}js`);
+  const rel = path.posix
+    .relative(path.posix.dirname(from.replace(/\\/g, "/")), to.replace(/\\/g, "/"))
+    .replace(/\.(m|c)?tsx?$/, (_m, k: string | undefined) => `.${k ?? ""}js`);
   return rel.startsWith(".") ? rel : `./${rel}`;
 }
 
@@ -324,8 +392,19 @@ export function aliasesAfter(ctx: FileContext): Map<ts.Node, ts.Statement[]> {
   for (const { custom, local } of ctx.derivatives) {
     if (custom.file !== ctx.file) continue;
     const at = ts.isFunctionDeclaration(custom.statement) ? ctx.file : custom.statement;
-    const alias = ts.factory.createVariableStatement(undefined, ts.factory.createVariableDeclarationList([ts.factory.createVariableDeclaration(local, undefined, undefined, emit.identifier(custom.name))], ts.NodeFlags.Const));
-    ts.addSyntheticLeadingComment(alias, ts.SyntaxKind.SingleLineCommentTrivia, ` \`${custom.name}\`, for gradients where a local of that name hides it (generated by tsgrad)`, true);
+    const alias = ts.factory.createVariableStatement(
+      undefined,
+      ts.factory.createVariableDeclarationList(
+        [ts.factory.createVariableDeclaration(local, undefined, undefined, emit.identifier(custom.name))],
+        ts.NodeFlags.Const,
+      ),
+    );
+    ts.addSyntheticLeadingComment(
+      alias,
+      ts.SyntaxKind.SingleLineCommentTrivia,
+      ` \`${custom.name}\`, for gradients where a local of that name hides it (generated by tsgrad)`,
+      true,
+    );
     after.set(at, [...(after.get(at) ?? []), alias]);
   }
   return after;

@@ -29,9 +29,14 @@ export type ModuleFormat = "esm" | "commonjs" | { unsupported: string };
  * AMD, UMD and System → unsupported (no project of tsgrad's users was seen to need them).
  */
 export function moduleFormatOf(file: ts.SourceFile, options: ts.CompilerOptions): ModuleFormat {
-  const kind = options.module ?? ((options.target ?? ts.ScriptTarget.ES2022) >= ts.ScriptTarget.ES2015 ? ts.ModuleKind.ES2015 : ts.ModuleKind.CommonJS);
+  const kind =
+    options.module ??
+    ((options.target ?? ts.ScriptTarget.ES2022) >= ts.ScriptTarget.ES2015
+      ? ts.ModuleKind.ES2015
+      : ts.ModuleKind.CommonJS);
   if (kind === ts.ModuleKind.CommonJS) return "commonjs";
-  if (kind >= ts.ModuleKind.Node16 && kind <= ts.ModuleKind.NodeNext) return file.impliedNodeFormat === ts.ModuleKind.CommonJS ? "commonjs" : "esm";
+  if (kind >= ts.ModuleKind.Node16 && kind <= ts.ModuleKind.NodeNext)
+    return file.impliedNodeFormat === ts.ModuleKind.CommonJS ? "commonjs" : "esm";
   if (kind >= ts.ModuleKind.ES2015 && kind <= ts.ModuleKind.ESNext) return "esm";
   if (kind === ts.ModuleKind.Preserve) return "esm";
   return { unsupported: (ts.ModuleKind[kind] ?? String(kind)).toLowerCase() };
@@ -47,7 +52,11 @@ export type ModuleMembers = Map<string, { module: string; name: string }>;
  *   "./helpers": ["sq_grad"]       → const helpers_module = require("./helpers");   sq_grad → helpers_module.sq_grad
  * `taken`: names the file already uses, which a module's variable must not be.
  */
-export function commonJsImports(imports: ReadonlyMap<string, ReadonlySet<string>>, runtime: string, taken: ReadonlySet<string>): { statements: ts.Statement[]; members: ModuleMembers } {
+export function commonJsImports(
+  imports: ReadonlyMap<string, ReadonlySet<string>>,
+  runtime: string,
+  taken: ReadonlySet<string>,
+): { statements: ts.Statement[]; members: ModuleMembers } {
   const f = ts.factory;
   const statements: ts.Statement[] = [];
   const members: ModuleMembers = new Map();
@@ -56,7 +65,9 @@ export function commonJsImports(imports: ReadonlyMap<string, ReadonlySet<string>
     const parsed = [...names].map((n) => n.split(" as ")).map(([name, alias]) => ({ name, local: alias ?? name }));
     const call = f.createCallExpression(f.createIdentifier("require"), undefined, [f.createStringLiteral(from)]);
     if (from === runtime) {
-      const elements = parsed.map((p) => f.createBindingElement(undefined, p.local === p.name ? undefined : p.name, p.local));
+      const elements = parsed.map((p) =>
+        f.createBindingElement(undefined, p.local === p.name ? undefined : p.name, p.local),
+      );
       statements.push(constStatement(f.createObjectBindingPattern(elements), call));
       continue;
     }
@@ -71,7 +82,13 @@ export function commonJsImports(imports: ReadonlyMap<string, ReadonlySet<string>
 }
 
 function constStatement(name: ts.BindingName, value: ts.Expression): ts.Statement {
-  return ts.factory.createVariableStatement(undefined, ts.factory.createVariableDeclarationList([ts.factory.createVariableDeclaration(name, undefined, undefined, value)], ts.NodeFlags.Const));
+  return ts.factory.createVariableStatement(
+    undefined,
+    ts.factory.createVariableDeclarationList(
+      [ts.factory.createVariableDeclaration(name, undefined, undefined, value)],
+      ts.NodeFlags.Const,
+    ),
+  );
 }
 
 /**
@@ -79,14 +96,20 @@ function constStatement(name: ts.BindingName, value: ts.Expression): ts.Statemen
  * declare itself is tied to the user's import of that name (3 above), or read from the module
  * object that holds it (2); declared names, property names and types are left alone.
  */
-export function toCommonJs<T extends ts.Node>(node: T, file: ts.SourceFile, members: ModuleMembers, context: ts.TransformationContext): T {
+export function toCommonJs<T extends ts.Node>(
+  node: T,
+  file: ts.SourceFile,
+  members: ModuleMembers,
+  context: ts.TransformationContext,
+): T {
   const imported = importBindings(file);
   const declared = declaredNames(node);
   const visit = (n: ts.Node, parent: ts.Node | undefined): ts.Node => {
     if (ts.isTypeNode(n)) return n;
     if (ts.isIdentifier(n) && parent && isReference(n, parent) && !declared.has(n.text)) {
       const member = members.get(n.text);
-      if (member) return ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier(member.module), member.name);
+      if (member)
+        return ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier(member.module), member.name);
       const binding = imported.get(n.text);
       if (binding) ts.setOriginalNode(n, binding);
       return n;
@@ -121,7 +144,8 @@ function importBindings(file: ts.SourceFile): Map<string, ts.Identifier> {
     if (clause.name) bindings.set(clause.name.text, clause.name);
     const named = clause.namedBindings;
     if (named && ts.isNamespaceImport(named)) bindings.set(named.name.text, named.name);
-    if (named && ts.isNamedImports(named)) for (const e of named.elements) if (!e.isTypeOnly) bindings.set(e.name.text, e.name);
+    if (named && ts.isNamedImports(named))
+      for (const e of named.elements) if (!e.isTypeOnly) bindings.set(e.name.text, e.name);
   }
   return bindings;
 }
@@ -129,8 +153,15 @@ function importBindings(file: ts.SourceFile): Map<string, ts.Identifier> {
 /** Is `id` read as a value here (not a declared name, a property name or a label)? */
 function isReference(id: ts.Identifier, parent: ts.Node): boolean {
   if (ts.isPropertyAccessExpression(parent)) return parent.expression === id;
-  if (ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isPropertyDeclaration(parent)) return parent.name !== id;
-  if (ts.isVariableDeclaration(parent) || ts.isParameter(parent) || ts.isFunctionDeclaration(parent) || ts.isFunctionExpression(parent)) return parent.name !== id;
+  if (ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isPropertyDeclaration(parent))
+    return parent.name !== id;
+  if (
+    ts.isVariableDeclaration(parent) ||
+    ts.isParameter(parent) ||
+    ts.isFunctionDeclaration(parent) ||
+    ts.isFunctionExpression(parent)
+  )
+    return parent.name !== id;
   if (ts.isBindingElement(parent)) return false;
   if (ts.isLabeledStatement(parent) || ts.isBreakOrContinueStatement(parent)) return false;
   return true;

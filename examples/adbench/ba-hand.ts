@@ -34,7 +34,9 @@ export function baResidualHand(ba: BaInput, i: number, out: Float64Array, at: nu
     const theta = Math.sqrt(theta2);
     const c = Math.cos(theta);
     const s = Math.sin(theta);
-    const v0 = r0 / theta, v1 = r1 / theta, v2 = r2 / theta;
+    const v0 = r0 / theta,
+      v1 = r1 / theta,
+      v2 = r2 / theta;
     const along = (v0 * px + v1 * py + v2 * pz) * (1 - c);
     P0 = px * c + (v1 * pz - v2 * py) * s + v0 * along;
     P1 = py * c + (v2 * px - v0 * pz) * s + v1 * along;
@@ -80,8 +82,16 @@ export function baBlockHand(ba: BaInput, i: number, block: Float64Array): Float6
   const theta2 = r0 * r0 + r1 * r1 + r2 * r2;
   const rotated = theta2 !== 0;
   // Forward: the rotation's pieces, kept for the backward rows.
-  let theta = 0, c = 1, s = 0, v0 = 0, v1 = 0, v2 = 0, vp = 0;
-  let cr0 = 0, cr1 = 0, cr2 = 0; // v × p
+  let theta = 0,
+    c = 1,
+    s = 0,
+    v0 = 0,
+    v1 = 0,
+    v2 = 0,
+    vp = 0;
+  let cr0 = 0,
+    cr1 = 0,
+    cr2 = 0; // v × p
   let P0: number, P1: number, P2: number;
   if (rotated) {
     theta = Math.sqrt(theta2);

@@ -22,8 +22,20 @@ import { BA_CAMERA_SIZE, type BaInput } from "./io.js";
  * @differentiable
  */
 export function baReprojectionError(
-  r1: number, r2: number, r3: number, C1: number, C2: number, C3: number, f: number, u0: number, v0: number, k1: number, k2: number,
-  X1: number, X2: number, X3: number,
+  r1: number,
+  r2: number,
+  r3: number,
+  C1: number,
+  C2: number,
+  C3: number,
+  f: number,
+  u0: number,
+  v0: number,
+  k1: number,
+  k2: number,
+  X1: number,
+  X2: number,
+  X3: number,
   w: number,
   featureX: number,
   featureY: number,
@@ -98,9 +110,24 @@ export function baBlock(ba: BaInput, i: number, block: Float64Array = new Float6
   const { cams, points } = ba;
   for (let coord = 0; coord < 2; coord++) {
     const row = grad(baReprojectionError)(
-      cams[c], cams[c + 1], cams[c + 2], cams[c + 3], cams[c + 4], cams[c + 5], cams[c + 6], cams[c + 7], cams[c + 8], cams[c + 9], cams[c + 10],
-      points[t], points[t + 1], points[t + 2],
-      ba.weights[i], ba.features[2 * i], ba.features[2 * i + 1], coord,
+      cams[c],
+      cams[c + 1],
+      cams[c + 2],
+      cams[c + 3],
+      cams[c + 4],
+      cams[c + 5],
+      cams[c + 6],
+      cams[c + 7],
+      cams[c + 8],
+      cams[c + 9],
+      cams[c + 10],
+      points[t],
+      points[t + 1],
+      points[t + 2],
+      ba.weights[i],
+      ba.features[2 * i],
+      ba.features[2 * i + 1],
+      coord,
     );
     for (let j = 0; j < 15; j++) block[15 * coord + j] = row[j];
   }
@@ -140,9 +167,9 @@ export function baJacobian(
     const pointColumn = pointColumns + 3 * ba.pointIndex[i];
     for (let coord = 0; coord < 2; coord++) {
       const b = 15 * coord;
-      for (let j = 0; j < BA_CAMERA_SIZE; j++) (cols[nz] = camColumn + j), (vals[nz++] = block[b + j]);
-      for (let j = 0; j < 3; j++) (cols[nz] = pointColumn + j), (vals[nz++] = block[b + BA_CAMERA_SIZE + j]);
-      (cols[nz] = weightColumns + i), (vals[nz++] = block[b + 14]);
+      for (let j = 0; j < BA_CAMERA_SIZE; j++) ((cols[nz] = camColumn + j), (vals[nz++] = block[b + j]));
+      for (let j = 0; j < 3; j++) ((cols[nz] = pointColumn + j), (vals[nz++] = block[b + BA_CAMERA_SIZE + j]));
+      ((cols[nz] = weightColumns + i), (vals[nz++] = block[b + 14]));
       rows[2 * i + coord + 1] = nz;
     }
   }
@@ -161,8 +188,23 @@ function reprojectionError(ba: BaInput, i: number, coord: number): number {
   const t = 3 * ba.pointIndex[i];
   const { cams, points } = ba;
   return baReprojectionError(
-    cams[c], cams[c + 1], cams[c + 2], cams[c + 3], cams[c + 4], cams[c + 5], cams[c + 6], cams[c + 7], cams[c + 8], cams[c + 9], cams[c + 10],
-    points[t], points[t + 1], points[t + 2],
-    ba.weights[i], ba.features[2 * i], ba.features[2 * i + 1], coord,
+    cams[c],
+    cams[c + 1],
+    cams[c + 2],
+    cams[c + 3],
+    cams[c + 4],
+    cams[c + 5],
+    cams[c + 6],
+    cams[c + 7],
+    cams[c + 8],
+    cams[c + 9],
+    cams[c + 10],
+    points[t],
+    points[t + 1],
+    points[t + 2],
+    ba.weights[i],
+    ba.features[2 * i],
+    ba.features[2 * i + 1],
+    coord,
   );
 }

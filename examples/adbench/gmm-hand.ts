@@ -60,7 +60,14 @@ function precompute(icf: Float64Array, ws: GmmWorkspace): void {
 }
 
 /** β_ik for every k into ws.beta (with c and y into ws.centered and ws.y); returns LSE_k β_ik. */
-function pointBetas(alphas: Float64Array, means: Float64Array, icf: Float64Array, x: Float64Array, xi: number, ws: GmmWorkspace): number {
+function pointBetas(
+  alphas: Float64Array,
+  means: Float64Array,
+  icf: Float64Array,
+  x: Float64Array,
+  xi: number,
+  ws: GmmWorkspace,
+): number {
   const { d, K, diagonal, sumQ, centered: c, y, beta } = ws;
   const icfSize = (d * (d + 1)) / 2;
   let top = -Infinity;
@@ -112,14 +119,27 @@ function priorTerm(icf: Float64Array, gamma: number, m: number, ws: GmmWorkspace
 
 /** E, computed as ADBench's C++ objective does (exp(q) once per component, not per point). */
 export function gmmObjectiveHand(
-  alphas: Float64Array, means: Float64Array, icf: Float64Array, x: Float64Array,
-  d: number, K: number, n: number, wishartGamma: number, wishartM: number, ws: GmmWorkspace,
+  alphas: Float64Array,
+  means: Float64Array,
+  icf: Float64Array,
+  x: Float64Array,
+  d: number,
+  K: number,
+  n: number,
+  wishartGamma: number,
+  wishartM: number,
+  ws: GmmWorkspace,
 ): number {
   precompute(icf, ws);
   const stored = x.length / d;
   let sumLse = 0;
   for (let i = 0; i < n; i++) sumLse += pointBetas(alphas, means, icf, x, (i % stored) * d, ws);
-  return gmmConstant(d, K, n, wishartGamma, wishartM) + sumLse - n * logSumExp(alphas, K) + priorTerm(icf, wishartGamma, wishartM, ws);
+  return (
+    gmmConstant(d, K, n, wishartGamma, wishartM) +
+    sumLse -
+    n * logSumExp(alphas, K) +
+    priorTerm(icf, wishartGamma, wishartM, ws)
+  );
 }
 
 /**
@@ -127,8 +147,17 @@ export function gmmObjectiveHand(
  * Allocates nothing.
  */
 export function gmmGradientHand(
-  alphas: Float64Array, means: Float64Array, icf: Float64Array, x: Float64Array,
-  d: number, K: number, n: number, wishartGamma: number, wishartM: number, ws: GmmWorkspace, out: Float64Array,
+  alphas: Float64Array,
+  means: Float64Array,
+  icf: Float64Array,
+  x: Float64Array,
+  d: number,
+  K: number,
+  n: number,
+  wishartGamma: number,
+  wishartM: number,
+  ws: GmmWorkspace,
+  out: Float64Array,
 ): number {
   const icfSize = (d * (d + 1)) / 2;
   const dMeans = K; // where each block starts in out
@@ -174,5 +203,7 @@ export function gmmGradientHand(
     }
     for (let t = k * icfSize + d; t < (k + 1) * icfSize; t++) out[dIcf + t] += g2 * icf[t];
   }
-  return gmmConstant(d, K, n, wishartGamma, wishartM) + sumLse - n * lseAlpha + priorTerm(icf, wishartGamma, wishartM, ws);
+  return (
+    gmmConstant(d, K, n, wishartGamma, wishartM) + sumLse - n * lseAlpha + priorTerm(icf, wishartGamma, wishartM, ws)
+  );
 }

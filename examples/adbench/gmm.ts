@@ -122,7 +122,8 @@ export function logMultiGamma(a: number, d: number): number {
  * needs these): Γ(z) = (z − 1)(z − 2)···(1 or ½), times √π when z is a half-integer.
  */
 export function logGammaHalfInteger(z: number): number {
-  if (!(z > 0 && Number.isInteger(2 * z))) throw new RangeError(`logGammaHalfInteger: ${z} is not a positive multiple of 1/2`);
+  if (!(z > 0 && Number.isInteger(2 * z)))
+    throw new RangeError(`logGammaHalfInteger: ${z} is not a positive multiple of 1/2`);
   let sum = Number.isInteger(z) ? 0 : 0.5 * Math.log(Math.PI); // Γ(1) = 1, Γ(½) = √π
   for (let t = z - 1; t > 0; t--) sum += Math.log(t); // (z−1)···2·1 or (z−1)···(3/2)·(1/2)
   return sum;
@@ -135,7 +136,17 @@ export function gmmValue(g: GmmInput): number {
 
 /** ∇E in ADBench's layout: [∂E/∂alphas (K) | ∂E/∂means (K·d) | ∂E/∂icf (K·d(d+1)/2)]. */
 export function gmmGradient(g: GmmInput): Float64Array {
-  const [dalphas, dmeans, dicf] = grad(gmmObjective)(g.alphas, g.means, g.icf, g.x, g.d, g.K, g.n, g.wishartGamma, g.wishartM);
+  const [dalphas, dmeans, dicf] = grad(gmmObjective)(
+    g.alphas,
+    g.means,
+    g.icf,
+    g.x,
+    g.d,
+    g.K,
+    g.n,
+    g.wishartGamma,
+    g.wishartM,
+  );
   const out = new Float64Array(dalphas.length + dmeans.length + dicf.length);
   out.set(dalphas, 0);
   out.set(dmeans, dalphas.length);

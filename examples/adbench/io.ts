@@ -40,7 +40,8 @@ class NumberReader {
   }
 
   take(count: number, what: string): Float64Array {
-    if (count > this.remaining) throw new Error(`${this.path}: file ends before ${what} (${count} numbers, ${this.remaining} left)`);
+    if (count > this.remaining)
+      throw new Error(`${this.path}: file ends before ${what} (${count} numbers, ${this.remaining} left)`);
     const out = this.numbers.slice(this.next, this.next + count);
     this.next += count;
     return out;
@@ -94,7 +95,9 @@ export function readGmm(path: string): GmmInput {
   const pointNumbers = r.remaining - 2;
   const stored = pointNumbers / d;
   if (stored !== n && !(stored === 1 && n > 1)) {
-    throw new Error(`${path}: ${pointNumbers} numbers for the points, expected ${n * d} (n = ${n}, d = ${d}) or ${d} (one replicated point)`);
+    throw new Error(
+      `${path}: ${pointNumbers} numbers for the points, expected ${n * d} (n = ${n}, d = ${d}) or ${d} (one replicated point)`,
+    );
   }
   const x = r.take(pointNumbers, "points");
   const [wishartGamma, wishartM] = r.take(2, "gamma and m");

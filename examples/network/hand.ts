@@ -248,7 +248,9 @@ function checkShapes(params: Params, X: Float64Array, y: Int32Array, work: Works
     );
   }
   if (X.length !== n * d || y.length !== n) {
-    throw new RangeError(`data (X ${X.length}, y ${y.length}) does not fit the workspace (n ${n}, d ${d}: X ${n * d}, y ${n})`);
+    throw new RangeError(
+      `data (X ${X.length}, y ${y.length}) does not fit the workspace (n ${n}, d ${d}: X ${n * d}, y ${n})`,
+    );
   }
   // A label outside 0..k-1 would silently read another row's probabilities.
   for (let i = 0; i < n; i++) {

@@ -11,7 +11,15 @@ import { grad, gradInto } from "tsgrad";
  * plus 0.5 · reg · (ΣW1² + ΣW2²). W1 is d × h, W2 is h × k, both row-major.
  */
 /** @differentiable */
-export function loopsLoss(W1: Float64Array, b1: Float64Array, W2: Float64Array, b2: Float64Array, X: Float64Array, y: Int32Array, reg: number): number {
+export function loopsLoss(
+  W1: Float64Array,
+  b1: Float64Array,
+  W2: Float64Array,
+  b2: Float64Array,
+  X: Float64Array,
+  y: Int32Array,
+  reg: number,
+): number {
   const h = b1.length;
   const k = b2.length;
   const d = W1.length / h;

@@ -86,6 +86,7 @@ export function sgdStep(params: Params, grads: Params, stepSize: number): void {
  * `-stepSize` as an argument would allocate four of them per step.
  */
 function descend(p: Float64Array, g: Float64Array, stepSize: number): void {
-  if (g.length !== p.length) throw new RangeError(`sgdStep: gradient of length ${g.length} for a parameter of length ${p.length}`);
+  if (g.length !== p.length)
+    throw new RangeError(`sgdStep: gradient of length ${g.length} for a parameter of length ${p.length}`);
   for (let i = 0; i < p.length; i++) p[i] -= stepSize * g[i];
 }

@@ -42,7 +42,8 @@ export function spiral(options: SpiralOptions = {}): Dataset {
   const k = options.classes ?? 3;
   const noise = options.noise ?? 0.2;
   const randn = normal(mulberry32(options.seed ?? 0));
-  if (!(Number.isInteger(m) && m >= 2)) throw new RangeError(`spiral: pointsPerClass must be an integer >= 2, got ${m}`);
+  if (!(Number.isInteger(m) && m >= 2))
+    throw new RangeError(`spiral: pointsPerClass must be an integer >= 2, got ${m}`);
   if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`spiral: classes must be an integer >= 1, got ${k}`);
   const d = 2;
   const n = m * k;

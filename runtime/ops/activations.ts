@@ -23,7 +23,14 @@ function checkUnaryGrad(op: string, dst: Matrix, dy: Matrix, y: Matrix): void {
 
 /** The rule of an element-wise function of A. */
 function unary(math: string, into: string, template: string, gradMath: string): MatrixRule {
-  return rule({ math, params: ["A"], kinds: ["matrix"], output: "matrix", into, grads: [accumulate(template, gradMath)] });
+  return rule({
+    math,
+    params: ["A"],
+    kinds: ["matrix"],
+    output: "matrix",
+    into,
+    grads: [accumulate(template, gradMath)],
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -37,7 +44,8 @@ export function relu<R extends number, C extends number>(A: Matrix<R, C>): Matri
 /** out = max(0, A); out may be A. Returns out. */
 export function reluInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkUnaryInto("reluInto", out, A);
-  const o = out.data, a = A.data;
+  const o = out.data,
+    a = A.data;
   for (let i = 0; i < o.length; i++) o[i] = a[i] > 0 ? a[i] : a[i] <= 0 ? 0 : a[i];
   return out as Matrix<R, C>;
 }
@@ -48,7 +56,9 @@ export function reluInto<R extends number, C extends number>(out: Matrix, A: Mat
  */
 export function addReluGrad(dst: Matrix, dy: Matrix, y: Matrix): void {
   checkUnaryGrad("addReluGrad", dst, dy, y);
-  const d = dst.data, g = dy.data, v = y.data;
+  const d = dst.data,
+    g = dy.data,
+    v = y.data;
   for (let i = 0; i < d.length; i++) if (v[i] > 0) d[i] += g[i];
 }
 
@@ -65,7 +75,8 @@ export function exp<R extends number, C extends number>(A: Matrix<R, C>): Matrix
 /** out = exp(A); out may be A. Returns out. */
 export function expInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkUnaryInto("expInto", out, A);
-  const o = out.data, a = A.data;
+  const o = out.data,
+    a = A.data;
   for (let i = 0; i < o.length; i++) o[i] = Math.exp(a[i]);
   return out as Matrix<R, C>;
 }
@@ -84,7 +95,8 @@ export function log<R extends number, C extends number>(A: Matrix<R, C>): Matrix
 /** out = log(A); out may be A. Returns out. */
 export function logInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkUnaryInto("logInto", out, A);
-  const o = out.data, a = A.data;
+  const o = out.data,
+    a = A.data;
   for (let i = 0; i < o.length; i++) o[i] = Math.log(a[i]);
   return out as Matrix<R, C>;
 }
@@ -92,7 +104,9 @@ export function logInto<R extends number, C extends number>(out: Matrix, A: Matr
 /** dst += X ⊘ Y, the element-wise quotient (log's dA += dy ⊘ A). */
 export function addDiv(dst: Matrix, X: Matrix, Y: Matrix): void {
   checkUnaryGrad("addDiv", dst, X, Y);
-  const d = dst.data, x = X.data, v = Y.data;
+  const d = dst.data,
+    x = X.data,
+    v = Y.data;
   for (let i = 0; i < d.length; i++) d[i] += x[i] / v[i];
 }
 
@@ -109,7 +123,8 @@ export function tanh<R extends number, C extends number>(A: Matrix<R, C>): Matri
 /** out = tanh(A); out may be A. Returns out. */
 export function tanhInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkUnaryInto("tanhInto", out, A);
-  const o = out.data, a = A.data;
+  const o = out.data,
+    a = A.data;
   for (let i = 0; i < o.length; i++) o[i] = Math.tanh(a[i]);
   return out as Matrix<R, C>;
 }
@@ -117,7 +132,9 @@ export function tanhInto<R extends number, C extends number>(out: Matrix, A: Mat
 /** dst += dy ⊙ (1 - y²), tanh' from its output. */
 export function addTanhGrad(dst: Matrix, dy: Matrix, y: Matrix): void {
   checkUnaryGrad("addTanhGrad", dst, dy, y);
-  const d = dst.data, g = dy.data, v = y.data;
+  const d = dst.data,
+    g = dy.data,
+    v = y.data;
   for (let i = 0; i < d.length; i++) d[i] += g[i] * (1 - v[i] * v[i]);
 }
 
@@ -134,7 +151,8 @@ export function sigmoid<R extends number, C extends number>(A: Matrix<R, C>): Ma
 /** out = sigmoid(A); out may be A. Returns out. */
 export function sigmoidInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkUnaryInto("sigmoidInto", out, A);
-  const o = out.data, a = A.data;
+  const o = out.data,
+    a = A.data;
   for (let i = 0; i < o.length; i++) {
     const x = a[i];
     // exp of a non-positive number only: exp(-x) for x ≥ 0, exp(x) / (1 + exp(x)) for x < 0.
@@ -150,11 +168,18 @@ export function sigmoidInto<R extends number, C extends number>(out: Matrix, A: 
 /** dst += dy ⊙ (1 - y) ⊙ y, the seed's sigmoid derivative from its output. */
 export function addSigmoidGrad(dst: Matrix, dy: Matrix, y: Matrix): void {
   checkUnaryGrad("addSigmoidGrad", dst, dy, y);
-  const d = dst.data, g = dy.data, v = y.data;
+  const d = dst.data,
+    g = dy.data,
+    v = y.data;
   for (let i = 0; i < d.length; i++) d[i] += g[i] * (1 - v[i]) * v[i];
 }
 
-const sigmoidRule = unary("y = 1 / (1 + exp(-A))", "sigmoidInto", "addSigmoidGrad(dA, dy, y)", "dA += dy ⊙ (1 - y) ⊙ y");
+const sigmoidRule = unary(
+  "y = 1 / (1 + exp(-A))",
+  "sigmoidInto",
+  "addSigmoidGrad(dA, dy, y)",
+  "dA += dy ⊙ (1 - y) ⊙ y",
+);
 
 export const activationRules = {
   relu: reluRule,

@@ -7,7 +7,16 @@
 
 import type { Matrix, SameSize } from "./matrix.js";
 import { accumulate, contribution, rule } from "./rule.js";
-import { checkElementwiseAlias, checkGradBuffer, checkNoAlias, checkOut, checkSameShape, fail, gradData, shapeOf } from "./shape.js";
+import {
+  checkElementwiseAlias,
+  checkGradBuffer,
+  checkNoAlias,
+  checkOut,
+  checkSameShape,
+  fail,
+  gradData,
+  shapeOf,
+} from "./shape.js";
 
 function result<R extends number, C extends number>(A: Matrix<R, C>): Matrix<R, C> {
   return { rows: A.rows, cols: A.cols, data: new Float64Array(A.rows * A.cols) };
@@ -25,19 +34,22 @@ function checkBinaryInto(op: string, out: Matrix, A: Matrix, B: Matrix): void {
 
 /** dst += X (matrices of one shape, or vectors of one length). */
 export function addTo(dst: Matrix | Float64Array, X: Matrix | Float64Array): void {
-  const d = gradData("addTo", dst, X), x = X instanceof Float64Array ? X : X.data;
+  const d = gradData("addTo", dst, X),
+    x = X instanceof Float64Array ? X : X.data;
   for (let i = 0; i < d.length; i++) d[i] += x[i];
 }
 
 /** dst -= X (matrices of one shape, or vectors of one length). */
 export function subFrom(dst: Matrix | Float64Array, X: Matrix | Float64Array): void {
-  const d = gradData("subFrom", dst, X), x = X instanceof Float64Array ? X : X.data;
+  const d = gradData("subFrom", dst, X),
+    x = X instanceof Float64Array ? X : X.data;
   for (let i = 0; i < d.length; i++) d[i] -= x[i];
 }
 
 /** dst += s · X (matrices of one shape, or vectors of one length). */
 export function addScaled(dst: Matrix | Float64Array, X: Matrix | Float64Array, s: number): void {
-  const d = gradData("addScaled", dst, X), x = X instanceof Float64Array ? X : X.data;
+  const d = gradData("addScaled", dst, X),
+    x = X instanceof Float64Array ? X : X.data;
   for (let i = 0; i < d.length; i++) d[i] += s * x[i];
 }
 
@@ -51,14 +63,17 @@ export function addConstant(dst: Matrix | Float64Array, c: number): void {
 export function addMul(dst: Matrix, X: Matrix, Y: Matrix): void {
   checkSameShape("addMul", X, Y);
   checkGradBuffer("addMul", dst, X.rows, X.cols);
-  const d = dst.data, x = X.data, y = Y.data;
+  const d = dst.data,
+    x = X.data,
+    y = Y.data;
   for (let i = 0; i < d.length; i++) d[i] += x[i] * y[i];
 }
 
 /** Σ X ⊙ Y, the sum of the element-wise product of two matrices of one shape (scale's ds). */
 export function innerProduct(X: Matrix, Y: Matrix): number {
   checkSameShape("innerProduct", X, Y);
-  const x = X.data, y = Y.data;
+  const x = X.data,
+    y = Y.data;
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i] * y[i];
   return s;
@@ -68,15 +83,24 @@ export function innerProduct(X: Matrix, Y: Matrix): number {
 // add: y = A + B
 
 /** A + B, entry by entry. */
-export function add<R extends number, C extends number, R2 extends number, C2 extends number>(A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
+export function add<R extends number, C extends number, R2 extends number, C2 extends number>(
+  A: Matrix<R, C>,
+  B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">,
+): Matrix<R, C> {
   checkSameShape("add", A, B);
   return addInto(result(A), A, B);
 }
 
 /** out = A + B; out may be A or B. Returns out. */
-export function addInto<R extends number, C extends number, R2 extends number, C2 extends number>(out: Matrix, A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
+export function addInto<R extends number, C extends number, R2 extends number, C2 extends number>(
+  out: Matrix,
+  A: Matrix<R, C>,
+  B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">,
+): Matrix<R, C> {
   checkBinaryInto("addInto", out, A, B);
-  const o = out.data, a = A.data, b = B.data;
+  const o = out.data,
+    a = A.data,
+    b = B.data;
   for (let i = 0; i < o.length; i++) o[i] = a[i] + b[i];
   return out as Matrix<R, C>;
 }
@@ -94,15 +118,24 @@ const addRule = rule({
 // sub: y = A - B
 
 /** A - B, entry by entry. */
-export function sub<R extends number, C extends number, R2 extends number, C2 extends number>(A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
+export function sub<R extends number, C extends number, R2 extends number, C2 extends number>(
+  A: Matrix<R, C>,
+  B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">,
+): Matrix<R, C> {
   checkSameShape("sub", A, B);
   return subInto(result(A), A, B);
 }
 
 /** out = A - B; out may be A or B. Returns out. */
-export function subInto<R extends number, C extends number, R2 extends number, C2 extends number>(out: Matrix, A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
+export function subInto<R extends number, C extends number, R2 extends number, C2 extends number>(
+  out: Matrix,
+  A: Matrix<R, C>,
+  B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">,
+): Matrix<R, C> {
   checkBinaryInto("subInto", out, A, B);
-  const o = out.data, a = A.data, b = B.data;
+  const o = out.data,
+    a = A.data,
+    b = B.data;
   for (let i = 0; i < o.length; i++) o[i] = a[i] - b[i];
   return out as Matrix<R, C>;
 }
@@ -120,15 +153,24 @@ const subRule = rule({
 // mul: y = A ⊙ B (element-wise; matmul is the matrix product)
 
 /** A ⊙ B, entry by entry. */
-export function mul<R extends number, C extends number, R2 extends number, C2 extends number>(A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
+export function mul<R extends number, C extends number, R2 extends number, C2 extends number>(
+  A: Matrix<R, C>,
+  B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">,
+): Matrix<R, C> {
   checkSameShape("mul", A, B);
   return mulInto(result(A), A, B);
 }
 
 /** out = A ⊙ B; out may be A or B. Returns out. */
-export function mulInto<R extends number, C extends number, R2 extends number, C2 extends number>(out: Matrix, A: Matrix<R, C>, B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">): Matrix<R, C> {
+export function mulInto<R extends number, C extends number, R2 extends number, C2 extends number>(
+  out: Matrix,
+  A: Matrix<R, C>,
+  B: Matrix<R2, C2> & SameSize<R, R2, "row counts"> & SameSize<C, C2, "column counts">,
+): Matrix<R, C> {
   checkBinaryInto("mulInto", out, A, B);
-  const o = out.data, a = A.data, b = B.data;
+  const o = out.data,
+    a = A.data,
+    b = B.data;
   for (let i = 0; i < o.length; i++) o[i] = a[i] * b[i];
   return out as Matrix<R, C>;
 }
@@ -154,7 +196,8 @@ export function scale<R extends number, C extends number>(A: Matrix<R, C>, s: nu
 export function scaleInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>, s: number): Matrix<R, C> {
   checkOut("scaleInto", out, A.rows, A.cols);
   checkElementwiseAlias("scaleInto", out.data, "A", A.data);
-  const o = out.data, a = A.data;
+  const o = out.data,
+    a = A.data;
   for (let i = 0; i < o.length; i++) o[i] = s * a[i];
   return out as Matrix<R, C>;
 }
@@ -178,20 +221,31 @@ function checkBias(op: string, A: Matrix, b: Matrix): void {
 }
 
 /** A with the row b added to each of its rows: addBias(N×H, 1×H) → N×H. */
-export function addBias<R extends number, C extends number, C2 extends number>(A: Matrix<R, C>, b: Matrix<number, C2> & SameSize<C, C2, "column counts">): Matrix<R, C> {
+export function addBias<R extends number, C extends number, C2 extends number>(
+  A: Matrix<R, C>,
+  b: Matrix<number, C2> & SameSize<C, C2, "column counts">,
+): Matrix<R, C> {
   checkBias("addBias", A, b);
   return addBiasInto(result(A), A, b);
 }
 
 /** out = A + b on every row; out may be A. Returns out. */
-export function addBiasInto<R extends number, C extends number, C2 extends number>(out: Matrix, A: Matrix<R, C>, b: Matrix<number, C2> & SameSize<C, C2, "column counts">): Matrix<R, C> {
+export function addBiasInto<R extends number, C extends number, C2 extends number>(
+  out: Matrix,
+  A: Matrix<R, C>,
+  b: Matrix<number, C2> & SameSize<C, C2, "column counts">,
+): Matrix<R, C> {
   checkBias("addBiasInto", A, b);
   checkOut("addBiasInto", out, A.rows, A.cols);
   checkElementwiseAlias("addBiasInto", out.data, "A", A.data);
   // b is read again for every row, so out may be b only when there is one row.
   if (A.rows > 1) checkNoAlias("addBiasInto", out.data, "b", b.data);
   else checkElementwiseAlias("addBiasInto", out.data, "b", b.data);
-  const m = A.rows, n = A.cols, o = out.data, a = A.data, bias = b.data;
+  const m = A.rows,
+    n = A.cols,
+    o = out.data,
+    a = A.data,
+    bias = b.data;
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) o[i * n + j] = a[i * n + j] + bias[j];
   return out as Matrix<R, C>;
 }
@@ -199,7 +253,10 @@ export function addBiasInto<R extends number, C extends number, C2 extends numbe
 /** dst[0, j] += Σᵢ X[i, j]: the column sums of X added into a 1×cols row (addBias's db). */
 export function addColumnSums(dst: Matrix, X: Matrix): void {
   checkGradBuffer("addColumnSums", dst, 1, X.cols);
-  const m = X.rows, n = X.cols, d = dst.data, x = X.data;
+  const m = X.rows,
+    n = X.cols,
+    d = dst.data,
+    x = X.data;
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) d[j] += x[i * n + j];
 }
 

@@ -26,8 +26,13 @@ import { checkGradBuffer, checkNoAlias, checkOut, checkSameShape, fail, shapeOf 
 const NARROW = 16;
 
 function checkAffine(op: string, out: Matrix, A: Matrix, B: Matrix, b: Matrix): void {
-  if (A.cols !== B.rows) fail(op, `cannot multiply ${shapeOf(A)} by ${shapeOf(B)} (inner sizes ${A.cols} and ${B.rows} differ)`);
-  if (b.rows !== 1 || b.cols !== B.cols) fail(op, `cannot broadcast a ${shapeOf(b)} bias over the rows of ${A.rows}×${B.cols} (the bias must be 1×${B.cols})`);
+  if (A.cols !== B.rows)
+    fail(op, `cannot multiply ${shapeOf(A)} by ${shapeOf(B)} (inner sizes ${A.cols} and ${B.rows} differ)`);
+  if (b.rows !== 1 || b.cols !== B.cols)
+    fail(
+      op,
+      `cannot broadcast a ${shapeOf(b)} bias over the rows of ${A.rows}×${B.cols} (the bias must be 1×${B.cols})`,
+    );
   checkOut(op, out, A.rows, B.cols);
   checkNoAlias(op, out.data, "A", A.data);
   checkNoAlias(op, out.data, "B", B.data);
@@ -60,10 +65,16 @@ export function affineReluInto(out: Matrix, A: Matrix, B: Matrix, b: Matrix): Ma
 const byDots = (A: Matrix, B: Matrix) => B.cols < NARROW || A.cols < NARROW;
 
 function affineByDots(out: Matrix, A: Matrix, B: Matrix, b: Matrix): void {
-  const m = A.rows, k = A.cols, n = B.cols;
-  const a = A.data, w = B.data, bias = b.data, o = out.data;
+  const m = A.rows,
+    k = A.cols,
+    n = B.cols;
+  const a = A.data,
+    w = B.data,
+    bias = b.data,
+    o = out.data;
   for (let i = 0; i < m; i++) {
-    const ai = i * k, oi = i * n;
+    const ai = i * k,
+      oi = i * n;
     for (let j = 0; j < n; j++) {
       let s = 0;
       for (let p = 0; p < k; p++) s += a[ai + p] * w[p * n + j];
@@ -73,10 +84,16 @@ function affineByDots(out: Matrix, A: Matrix, B: Matrix, b: Matrix): void {
 }
 
 function affineReluByDots(out: Matrix, A: Matrix, B: Matrix, b: Matrix): void {
-  const m = A.rows, k = A.cols, n = B.cols;
-  const a = A.data, w = B.data, bias = b.data, o = out.data;
+  const m = A.rows,
+    k = A.cols,
+    n = B.cols;
+  const a = A.data,
+    w = B.data,
+    bias = b.data,
+    o = out.data;
   for (let i = 0; i < m; i++) {
-    const ai = i * k, oi = i * n;
+    const ai = i * k,
+      oi = i * n;
     for (let j = 0; j < n; j++) {
       let s = 0;
       for (let p = 0; p < k; p++) s += a[ai + p] * w[p * n + j];
@@ -91,14 +108,20 @@ function productRow(o: Float64Array, a: Float64Array, w: Float64Array, i: number
   const oi = i * n;
   for (let j = 0; j < n; j++) o[oi + j] = 0;
   for (let p = 0; p < k; p++) {
-    const aip = a[i * k + p], wp = p * n;
+    const aip = a[i * k + p],
+      wp = p * n;
     for (let j = 0; j < n; j++) o[oi + j] += aip * w[wp + j];
   }
 }
 
 function affineByRows(out: Matrix, A: Matrix, B: Matrix, b: Matrix): void {
-  const m = A.rows, k = A.cols, n = B.cols;
-  const a = A.data, w = B.data, bias = b.data, o = out.data;
+  const m = A.rows,
+    k = A.cols,
+    n = B.cols;
+  const a = A.data,
+    w = B.data,
+    bias = b.data,
+    o = out.data;
   for (let i = 0; i < m; i++) {
     productRow(o, a, w, i, k, n);
     for (let j = 0; j < n; j++) o[i * n + j] += bias[j];
@@ -106,8 +129,13 @@ function affineByRows(out: Matrix, A: Matrix, B: Matrix, b: Matrix): void {
 }
 
 function affineReluByRows(out: Matrix, A: Matrix, B: Matrix, b: Matrix): void {
-  const m = A.rows, k = A.cols, n = B.cols;
-  const a = A.data, w = B.data, bias = b.data, o = out.data;
+  const m = A.rows,
+    k = A.cols,
+    n = B.cols;
+  const a = A.data,
+    w = B.data,
+    bias = b.data,
+    o = out.data;
   for (let i = 0; i < m; i++) {
     productRow(o, a, w, i, k, n);
     for (let j = 0; j < n; j++) {
@@ -124,16 +152,25 @@ function affineReluByRows(out: Matrix, A: Matrix, B: Matrix, b: Matrix): void {
  */
 export function addMatmulNTRelu(dst: Matrix, X: Matrix, Y: Matrix, y: Matrix): void {
   if (X.cols !== Y.cols) {
-    fail("addMatmulNTRelu", `cannot multiply ${shapeOf(X)} by (${shapeOf(Y)})ᵀ (inner sizes ${X.cols} and ${Y.cols} differ)`);
+    fail(
+      "addMatmulNTRelu",
+      `cannot multiply ${shapeOf(X)} by (${shapeOf(Y)})ᵀ (inner sizes ${X.cols} and ${Y.cols} differ)`,
+    );
   }
   checkGradBuffer("addMatmulNTRelu", dst, X.rows, Y.rows);
   checkSameShape("addMatmulNTRelu", dst, y);
   checkNoAlias("addMatmulNTRelu", dst.data, "its first factor", X.data);
   checkNoAlias("addMatmulNTRelu", dst.data, "its second factor", Y.data);
-  const m = X.rows, k = X.cols, n = Y.rows;
-  const x = X.data, w = Y.data, on = y.data, d = dst.data;
+  const m = X.rows,
+    k = X.cols,
+    n = Y.rows;
+  const x = X.data,
+    w = Y.data,
+    on = y.data,
+    d = dst.data;
   for (let i = 0; i < m; i++) {
-    const xi = i * k, di = i * n;
+    const xi = i * k,
+      di = i * n;
     for (let j = 0; j < n; j++) {
       if (!(on[di + j] > 0)) continue;
       const wj = j * k;
@@ -171,10 +208,20 @@ export interface BackwardFusion {
 
 /** Longest first: a chain is fused by the first pattern it matches. */
 export const forwardFusions: readonly ForwardFusion[] = [
-  { pattern: "relu(addBias(matmul(A, B), b))", into: "affineReluInto", size: ["A.rows", "B.cols"], math: "max(0, A · B + b)" },
+  {
+    pattern: "relu(addBias(matmul(A, B), b))",
+    into: "affineReluInto",
+    size: ["A.rows", "B.cols"],
+    math: "max(0, A · B + b)",
+  },
   { pattern: "addBias(matmul(A, B), b)", into: "affineInto", size: ["A.rows", "B.cols"], math: "A · B + b" },
 ];
 
 export const backwardFusions: readonly BackwardFusion[] = [
-  { first: "addMatmulNT(t, X, Y)", then: "addReluGrad(dst, t, y)", into: "addMatmulNTRelu(dst, X, Y, y)", math: "dst += (X · Yᵀ) ⊙ (y > 0)" },
+  {
+    first: "addMatmulNT(t, X, Y)",
+    then: "addReluGrad(dst, t, y)",
+    into: "addMatmulNTRelu(dst, X, Y, y)",
+    math: "dst += (X · Yᵀ) ⊙ (y > 0)",
+  },
 ];

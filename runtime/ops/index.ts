@@ -39,7 +39,15 @@ export { addMeanGrad } from "./reductions.js";
 export { addSoftmaxGrad, addLogSumExpGrad, addSoftmaxCrossEntropyGrad } from "./softmax.js";
 
 // Fused kernels generated gradients call in place of several ops (fused.ts), and when.
-export { affineInto, affineReluInto, addMatmulNTRelu, forwardFusions, backwardFusions, type ForwardFusion, type BackwardFusion } from "./fused.js";
+export {
+  affineInto,
+  affineReluInto,
+  addMatmulNTRelu,
+  forwardFusions,
+  backwardFusions,
+  type ForwardFusion,
+  type BackwardFusion,
+} from "./fused.js";
 
 export type { MatrixRule, OperandGrad, OutputKind, ValueKind } from "./rule.js";
 

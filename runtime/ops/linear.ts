@@ -21,7 +21,10 @@ function checkMatmul(op: string, A: Matrix, B: Matrix): void {
 }
 
 /** A · B: matmul(2×3, 3×4) → 2×4. */
-export function matmul<R extends number, K extends number, K2 extends number, C extends number>(A: Matrix<R, K>, B: Matrix<K2, C> & SameSize<K, K2, "inner sizes">): Matrix<R, C> {
+export function matmul<R extends number, K extends number, K2 extends number, C extends number>(
+  A: Matrix<R, K>,
+  B: Matrix<K2, C> & SameSize<K, K2, "inner sizes">,
+): Matrix<R, C> {
   checkMatmul("matmul", A, B);
   const out: Matrix<R, C> = { rows: A.rows, cols: B.cols, data: new Float64Array(A.rows * B.cols) };
   multiply(out, A, B);
@@ -29,7 +32,11 @@ export function matmul<R extends number, K extends number, K2 extends number, C 
 }
 
 /** out = A · B; out must not share memory with A or B. Returns out. */
-export function matmulInto<R extends number, K extends number, K2 extends number, C extends number>(out: Matrix, A: Matrix<R, K>, B: Matrix<K2, C> & SameSize<K, K2, "inner sizes">): Matrix<R, C> {
+export function matmulInto<R extends number, K extends number, K2 extends number, C extends number>(
+  out: Matrix,
+  A: Matrix<R, K>,
+  B: Matrix<K2, C> & SameSize<K, K2, "inner sizes">,
+): Matrix<R, C> {
   checkMatmul("matmulInto", A, B);
   checkOut("matmulInto", out, A.rows, B.cols);
   checkNoAlias("matmulInto", out.data, "A", A.data);
@@ -51,8 +58,12 @@ function multiply(out: Matrix, A: Matrix, B: Matrix): void {
 }
 
 function multiplyByDots(out: Matrix, A: Matrix, B: Matrix): void {
-  const m = A.rows, k = A.cols, n = B.cols;
-  const a = A.data, b = B.data, o = out.data;
+  const m = A.rows,
+    k = A.cols,
+    n = B.cols;
+  const a = A.data,
+    b = B.data,
+    o = out.data;
   for (let i = 0; i < m; i++) {
     const ai = i * k;
     for (let j = 0; j < n; j++) {
@@ -64,8 +75,12 @@ function multiplyByDots(out: Matrix, A: Matrix, B: Matrix): void {
 }
 
 function multiplyByRows(out: Matrix, A: Matrix, B: Matrix): void {
-  const m = A.rows, k = A.cols, n = B.cols;
-  const a = A.data, b = B.data, o = out.data;
+  const m = A.rows,
+    k = A.cols,
+    n = B.cols;
+  const a = A.data,
+    b = B.data,
+    o = out.data;
   for (let i = 0; i < m; i++) {
     const oi = i * n;
     for (let p = 0; p < k; p++) {
@@ -79,13 +94,20 @@ function multiplyByRows(out: Matrix, A: Matrix, B: Matrix): void {
 /** dst += X · Yᵀ, X m×k, Y n×k, dst m×n (matmul's dA += dy · Bᵀ). */
 export function addMatmulNT(dst: Matrix, X: Matrix, Y: Matrix): void {
   if (X.cols !== Y.cols) {
-    fail("addMatmulNT", `cannot multiply ${shapeOf(X)} by (${shapeOf(Y)})ᵀ (inner sizes ${X.cols} and ${Y.cols} differ)`);
+    fail(
+      "addMatmulNT",
+      `cannot multiply ${shapeOf(X)} by (${shapeOf(Y)})ᵀ (inner sizes ${X.cols} and ${Y.cols} differ)`,
+    );
   }
   checkGradBuffer("addMatmulNT", dst, X.rows, Y.rows);
   checkNoAlias("addMatmulNT", dst.data, "its first factor", X.data);
   checkNoAlias("addMatmulNT", dst.data, "its second factor", Y.data);
-  const m = X.rows, k = X.cols, n = Y.rows;
-  const x = X.data, yv = Y.data, d = dst.data;
+  const m = X.rows,
+    k = X.cols,
+    n = Y.rows;
+  const x = X.data,
+    yv = Y.data,
+    d = dst.data;
   for (let i = 0; i < m; i++) {
     const xi = i * k;
     for (let j = 0; j < n; j++) {
@@ -100,7 +122,10 @@ export function addMatmulNT(dst: Matrix, X: Matrix, Y: Matrix): void {
 /** dst += Xᵀ · Y, X k×m, Y k×n, dst m×n (matmul's dB += Aᵀ · dy). */
 export function addMatmulTN(dst: Matrix, X: Matrix, Y: Matrix): void {
   if (X.rows !== Y.rows) {
-    fail("addMatmulTN", `cannot multiply (${shapeOf(X)})ᵀ by ${shapeOf(Y)} (inner sizes ${X.rows} and ${Y.rows} differ)`);
+    fail(
+      "addMatmulTN",
+      `cannot multiply (${shapeOf(X)})ᵀ by ${shapeOf(Y)} (inner sizes ${X.rows} and ${Y.rows} differ)`,
+    );
   }
   checkGradBuffer("addMatmulTN", dst, X.cols, Y.cols);
   checkNoAlias("addMatmulTN", dst.data, "its first factor", X.data);
@@ -112,8 +137,12 @@ export function addMatmulTN(dst: Matrix, X: Matrix, Y: Matrix): void {
 }
 
 function addProductTNByDots(dst: Matrix, X: Matrix, Y: Matrix): void {
-  const k = X.rows, m = X.cols, n = Y.cols;
-  const x = X.data, yv = Y.data, d = dst.data;
+  const k = X.rows,
+    m = X.cols,
+    n = Y.cols;
+  const x = X.data,
+    yv = Y.data,
+    d = dst.data;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
@@ -124,12 +153,17 @@ function addProductTNByDots(dst: Matrix, X: Matrix, Y: Matrix): void {
 }
 
 function addProductTNByRows(dst: Matrix, X: Matrix, Y: Matrix): void {
-  const k = X.rows, m = X.cols, n = Y.cols;
-  const x = X.data, yv = Y.data, d = dst.data;
+  const k = X.rows,
+    m = X.cols,
+    n = Y.cols;
+  const x = X.data,
+    yv = Y.data,
+    d = dst.data;
   for (let p = 0; p < k; p++) {
     for (let i = 0; i < m; i++) {
       const xpi = x[p * m + i];
-      const di = i * n, yp = p * n;
+      const di = i * n,
+        yp = p * n;
       for (let j = 0; j < n; j++) d[di + j] += xpi * yv[yp + j];
     }
   }
@@ -150,7 +184,10 @@ const matmulRule = rule({
 
 function checkMatvec(op: string, A: Matrix, x: Float64Array): void {
   if (A.cols !== x.length) {
-    fail(op, `cannot multiply ${shapeOf(A)} by a vector of length ${x.length} (inner sizes ${A.cols} and ${x.length} differ)`);
+    fail(
+      op,
+      `cannot multiply ${shapeOf(A)} by a vector of length ${x.length} (inner sizes ${A.cols} and ${x.length} differ)`,
+    );
   }
 }
 
@@ -173,7 +210,9 @@ export function matvecInto(out: Float64Array, A: Matrix, x: Float64Array): Float
 }
 
 function multiplyVector(out: Float64Array, A: Matrix, x: Float64Array): void {
-  const m = A.rows, n = A.cols, a = A.data;
+  const m = A.rows,
+    n = A.cols,
+    a = A.data;
   for (let i = 0; i < m; i++) {
     let s = 0;
     for (let j = 0; j < n; j++) s += a[i * n + j] * x[j];
@@ -184,7 +223,9 @@ function multiplyVector(out: Float64Array, A: Matrix, x: Float64Array): void {
 /** dst += u · vᵀ (the outer product), u of length m, v of length n, dst m×n (matvec's dA += dy · xᵀ). */
 export function addOuter(dst: Matrix, u: Float64Array, v: Float64Array): void {
   checkGradBuffer("addOuter", dst, u.length, v.length);
-  const m = u.length, n = v.length, d = dst.data;
+  const m = u.length,
+    n = v.length,
+    d = dst.data;
   for (let i = 0; i < m; i++) {
     const ui = u[i];
     for (let j = 0; j < n; j++) d[i * n + j] += ui * v[j];
@@ -194,11 +235,17 @@ export function addOuter(dst: Matrix, u: Float64Array, v: Float64Array): void {
 /** dst += Aᵀ · v, A m×n, v of length m, dst of length n (matvec's dx += Aᵀ · dy). */
 export function addMatvecT(dst: Float64Array, A: Matrix, v: Float64Array): void {
   if (A.rows !== v.length) {
-    fail("addMatvecT", `cannot multiply (${shapeOf(A)})ᵀ by a vector of length ${v.length} (inner sizes ${A.rows} and ${v.length} differ)`);
+    fail(
+      "addMatvecT",
+      `cannot multiply (${shapeOf(A)})ᵀ by a vector of length ${v.length} (inner sizes ${A.rows} and ${v.length} differ)`,
+    );
   }
-  if (dst.length !== A.cols) fail("addMatvecT", `cannot add a gradient of length ${A.cols} into a buffer of length ${dst.length}`);
+  if (dst.length !== A.cols)
+    fail("addMatvecT", `cannot add a gradient of length ${A.cols} into a buffer of length ${dst.length}`);
   checkNoAlias("addMatvecT", dst, "its vector", v);
-  const m = A.rows, n = A.cols, a = A.data;
+  const m = A.rows,
+    n = A.cols,
+    a = A.data;
   for (let i = 0; i < m; i++) {
     const vi = v[i];
     for (let j = 0; j < n; j++) dst[j] += a[i * n + j] * vi;
@@ -234,7 +281,9 @@ export function transposeInto<R extends number, C extends number>(out: Matrix, A
 }
 
 function transposeData(o: Float64Array, A: Matrix): void {
-  const m = A.rows, n = A.cols, a = A.data;
+  const m = A.rows,
+    n = A.cols,
+    a = A.data;
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) o[j * m + i] = a[i * n + j];
 }
 
@@ -242,7 +291,10 @@ function transposeData(o: Float64Array, A: Matrix): void {
 export function addTransposed(dst: Matrix, X: Matrix): void {
   checkGradBuffer("addTransposed", dst, X.cols, X.rows);
   checkNoAlias("addTransposed", dst.data, "its operand", X.data);
-  const m = X.rows, n = X.cols, x = X.data, d = dst.data;
+  const m = X.rows,
+    n = X.cols,
+    x = X.data,
+    d = dst.data;
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) d[j * m + i] += x[i * n + j];
 }
 

@@ -50,7 +50,11 @@ function checkSize(op: string, rows: number, cols: number): void {
  * view of it; any other array-like is copied. Without `data`, the matrix is all zeros.
  *   matrix(2, 2, [1, 2, 3, 4])  →  [[1, 2], [3, 4]]
  */
-export function matrix<R extends number, C extends number>(rows: R, cols: C, data?: Float64Array | ArrayLike<number>): Matrix<R, C> {
+export function matrix<R extends number, C extends number>(
+  rows: R,
+  cols: C,
+  data?: Float64Array | ArrayLike<number>,
+): Matrix<R, C> {
   checkSize("matrix", rows, cols);
   let values: Float64Array;
   if (data === undefined) values = new Float64Array(rows * cols);

@@ -60,7 +60,8 @@ export function gradData(op: string, dst: Matrix | Float64Array, X: Matrix | Flo
     if (!(dst instanceof Float64Array && X instanceof Float64Array)) {
       fail(op, `cannot add a ${describe(X)} into a ${describe(dst)} buffer`);
     }
-    if (dst.length !== X.length) fail(op, `cannot add a vector of length ${X.length} into a buffer of length ${dst.length}`);
+    if (dst.length !== X.length)
+      fail(op, `cannot add a vector of length ${X.length} into a buffer of length ${dst.length}`);
     return dst;
   }
   checkGradBuffer(op, dst, X.rows, X.cols);

@@ -6,7 +6,15 @@
 
 import type { Matrix } from "./matrix.js";
 import { accumulate, rule } from "./rule.js";
-import { checkElementwiseAlias, checkGradBuffer, checkNoAlias, checkOut, checkSameShape, fail, shapeOf } from "./shape.js";
+import {
+  checkElementwiseAlias,
+  checkGradBuffer,
+  checkNoAlias,
+  checkOut,
+  checkSameShape,
+  fail,
+  shapeOf,
+} from "./shape.js";
 
 /** The largest entry of row i, NaN if the row holds a NaN, -Infinity for an empty row. */
 function rowMax(a: Float64Array, start: number, n: number): number {
@@ -40,9 +48,13 @@ export function softmax<R extends number, C extends number>(A: Matrix<R, C>): Ma
 export function softmaxInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, C> {
   checkOut("softmaxInto", out, A.rows, A.cols);
   checkElementwiseAlias("softmaxInto", out.data, "A", A.data);
-  const m = A.rows, n = A.cols, a = A.data, o = out.data;
+  const m = A.rows,
+    n = A.cols,
+    a = A.data,
+    o = out.data;
   for (let i = 0; i < m; i++) {
-    const start = i * n, max = rowMax(a, start, n);
+    const start = i * n,
+      max = rowMax(a, start, n);
     let s = 0;
     for (let j = start; j < start + n; j++) {
       o[j] = Math.exp(a[j] - max);
@@ -57,7 +69,11 @@ export function softmaxInto<R extends number, C extends number>(out: Matrix, A: 
 export function addSoftmaxGrad(dst: Matrix, dy: Matrix, y: Matrix): void {
   checkSameShape("addSoftmaxGrad", dy, y);
   checkGradBuffer("addSoftmaxGrad", dst, y.rows, y.cols);
-  const m = y.rows, n = y.cols, d = dst.data, g = dy.data, v = y.data;
+  const m = y.rows,
+    n = y.cols,
+    d = dst.data,
+    g = dy.data,
+    v = y.data;
   for (let i = 0; i < m; i++) {
     const start = i * n;
     let inner = 0;
@@ -88,19 +104,27 @@ export function logSumExp<R extends number, C extends number>(A: Matrix<R, C>): 
 export function logSumExpInto<R extends number, C extends number>(out: Matrix, A: Matrix<R, C>): Matrix<R, 1> {
   checkOut("logSumExpInto", out, A.rows, 1);
   checkNoAlias("logSumExpInto", out.data, "A", A.data);
-  const m = A.rows, n = A.cols, a = A.data, o = out.data;
+  const m = A.rows,
+    n = A.cols,
+    a = A.data,
+    o = out.data;
   for (let i = 0; i < m; i++) o[i] = rowLogSumExp(a, i * n, n);
   return out as Matrix<R, 1>;
 }
 
 /** dst[i, j] += dy[i, 0] · exp(A[i, j] - y[i, 0]): the row's softmax, recomputed from A and y, times dy. */
 export function addLogSumExpGrad(dst: Matrix, dy: Matrix, A: Matrix, y: Matrix): void {
-  if (y.rows !== A.rows || y.cols !== 1) fail("addLogSumExpGrad", `y is ${shapeOf(y)}, logSumExp of ${shapeOf(A)} is ${A.rows}×1`);
+  if (y.rows !== A.rows || y.cols !== 1)
+    fail("addLogSumExpGrad", `y is ${shapeOf(y)}, logSumExp of ${shapeOf(A)} is ${A.rows}×1`);
   checkSameShape("addLogSumExpGrad", dy, y);
   checkGradBuffer("addLogSumExpGrad", dst, A.rows, A.cols);
-  const m = A.rows, n = A.cols, d = dst.data, a = A.data;
+  const m = A.rows,
+    n = A.cols,
+    d = dst.data,
+    a = A.data;
   for (let i = 0; i < m; i++) {
-    const g = dy.data[i], lse = y.data[i];
+    const g = dy.data[i],
+      lse = y.data[i];
     for (let j = i * n; j < (i + 1) * n; j++) d[j] += g * Math.exp(a[j] - lse);
   }
 }
@@ -140,7 +164,9 @@ function checkLabels(op: string, scores: Matrix, labels: Labels): void {
  */
 export function softmaxCrossEntropy(scores: Matrix, labels: Labels): number {
   checkLabels("softmaxCrossEntropy", scores, labels);
-  const m = scores.rows, n = scores.cols, a = scores.data;
+  const m = scores.rows,
+    n = scores.cols,
+    a = scores.data;
   let total = 0;
   for (let i = 0; i < m; i++) total += rowLogSumExp(a, i * n, n) - a[i * n + labels[i]];
   return total / m;
@@ -150,9 +176,14 @@ export function softmaxCrossEntropy(scores: Matrix, labels: Labels): number {
 export function addSoftmaxCrossEntropyGrad(dst: Matrix, dy: number, scores: Matrix, labels: Labels): void {
   checkLabels("addSoftmaxCrossEntropyGrad", scores, labels);
   checkGradBuffer("addSoftmaxCrossEntropyGrad", dst, scores.rows, scores.cols);
-  const m = scores.rows, n = scores.cols, a = scores.data, d = dst.data, g = dy / m;
+  const m = scores.rows,
+    n = scores.cols,
+    a = scores.data,
+    d = dst.data,
+    g = dy / m;
   for (let i = 0; i < m; i++) {
-    const start = i * n, max = rowMax(a, start, n);
+    const start = i * n,
+      max = rowMax(a, start, n);
     let s = 0;
     for (let j = start; j < start + n; j++) s += Math.exp(a[j] - max);
     const gs = g / s;
@@ -168,7 +199,10 @@ const softmaxCrossEntropyRule = rule({
   output: "number",
   into: null,
   grads: [
-    accumulate("addSoftmaxCrossEntropyGrad(dscores, dy, scores, labels)", "dscores += dy · (softmax(scores) - onehot(labels)) / N"),
+    accumulate(
+      "addSoftmaxCrossEntropyGrad(dscores, dy, scores, labels)",
+      "dscores += dy · (softmax(scores) - onehot(labels)) / N",
+    ),
     null,
   ],
 });

@@ -41,9 +41,22 @@ export interface ScalarRule {
   readonly patterns?: readonly string[];
 }
 
-const unary = (value: string, dx: string, patterns?: readonly string[]): ScalarRule => ({ operands: "x", value, grad: { kind: "partials", partials: [dx] }, ...(patterns ? { patterns } : {}) });
-const binary = (value: string, da: string, db: string): ScalarRule => ({ operands: "a, b", value, grad: { kind: "partials", partials: [da, db] } });
-const variadic = (value: string, dx: string): ScalarRule => ({ operands: "...args", value, grad: { kind: "variadic", partial: dx } });
+const unary = (value: string, dx: string, patterns?: readonly string[]): ScalarRule => ({
+  operands: "x",
+  value,
+  grad: { kind: "partials", partials: [dx] },
+  ...(patterns ? { patterns } : {}),
+});
+const binary = (value: string, da: string, db: string): ScalarRule => ({
+  operands: "a, b",
+  value,
+  grad: { kind: "partials", partials: [da, db] },
+});
+const variadic = (value: string, dx: string): ScalarRule => ({
+  operands: "...args",
+  value,
+  grad: { kind: "variadic", partial: dx },
+});
 const route = (value: string): ScalarRule => ({ operands: "...args", value, grad: { kind: "route" } });
 
 // a ** b: the exponent's partial is guarded so that 0 ** b and (-2) ** 2 stay finite.
@@ -75,7 +88,11 @@ export const scalarRules = {
   "Math.acos": unary("Math.acos(x)", "-1 / Math.sqrt(1 - x * x)"),
   "Math.atan": unary("Math.atan(x)", "1 / (1 + x * x)"),
   // b / (a² + b²) and -a / (a² + b²), divided by hypot twice so tiny operands do not underflow.
-  "Math.atan2": binary("Math.atan2(a, b)", "b / Math.hypot(a, b) / Math.hypot(a, b)", "-a / Math.hypot(a, b) / Math.hypot(a, b)"),
+  "Math.atan2": binary(
+    "Math.atan2(a, b)",
+    "b / Math.hypot(a, b) / Math.hypot(a, b)",
+    "-a / Math.hypot(a, b) / Math.hypot(a, b)",
+  ),
   "Math.sinh": unary("Math.sinh(x)", "Math.cosh(x)"),
   "Math.cosh": unary("Math.cosh(x)", "Math.sinh(x)"),
   "Math.tanh": unary("Math.tanh(x)", "1 - y * y"),
@@ -104,7 +121,8 @@ function namesOf(rule: ScalarRule): { value: string[]; grad: string[]; spread?: 
 }
 
 /** The gradient templates of a rule, one per operand (one for all, for a variadic op). */
-export const gradientTemplates = (g: LocalGradient): readonly string[] => (g.kind === "partials" ? g.partials : g.kind === "variadic" ? [g.partial] : []);
+export const gradientTemplates = (g: LocalGradient): readonly string[] =>
+  g.kind === "partials" ? g.partials : g.kind === "variadic" ? [g.partial] : [];
 
 // Points where a pattern must compute the rule's value, to be the same op.
 const PROBES = [-1.5, -0.25, 0.5, 2];
@@ -120,18 +138,28 @@ export function checkScalarRule(name: string, rule: ScalarRule): void {
     const names = namesOf(rule);
     const value = check(rule.value, names.value, names.spread);
     const count = rule.operands === "x" ? 1 : rule.operands === "a, b" ? 2 : undefined;
-    if (rule.grad.kind === "partials" && rule.grad.partials.length !== count) throw new TemplateError(`${rule.grad.partials.length} partials for ${rule.operands}`);
-    if (rule.grad.kind !== "partials" && count !== undefined) throw new TemplateError(`a ${rule.grad.kind} gradient needs ...args`);
+    if (rule.grad.kind === "partials" && rule.grad.partials.length !== count)
+      throw new TemplateError(`${rule.grad.partials.length} partials for ${rule.operands}`);
+    if (rule.grad.kind !== "partials" && count !== undefined)
+      throw new TemplateError(`a ${rule.grad.kind} gradient needs ...args`);
     for (const t of gradientTemplates(rule.grad)) check(t, names.grad);
     // "Math.exp" computes Math.exp(x), "+" computes a + b: the forward line is the source's operation.
-    const expected = name.startsWith("Math.") ? `${name}(${rule.operands})` : /^[-+*/%]+$/.test(name) ? `a ${name} b` : undefined;
-    if (expected !== undefined && JSON.stringify(value) !== JSON.stringify(check(expected, names.value, names.spread))) {
+    const expected = name.startsWith("Math.")
+      ? `${name}(${rule.operands})`
+      : /^[-+*/%]+$/.test(name)
+        ? `a ${name} b`
+        : undefined;
+    if (
+      expected !== undefined &&
+      JSON.stringify(value) !== JSON.stringify(check(expected, names.value, names.spread))
+    ) {
       throw new TemplateError(`its value "${rule.value}" is not ${expected}`);
     }
     for (const p of rule.patterns ?? []) {
       const pattern = check(p, ["x"]);
       if (rule.operands !== "x") throw new TemplateError("patterns are for unary ops");
-      if (PROBES.some((x) => !Object.is(evaluate(pattern, { x }), evaluate(value, { x })))) throw new TemplateError(`the pattern "${p}" does not compute "${rule.value}"`);
+      if (PROBES.some((x) => !Object.is(evaluate(pattern, { x }), evaluate(value, { x }))))
+        throw new TemplateError(`the pattern "${p}" does not compute "${rule.value}"`);
     }
   } catch (e) {
     if (e instanceof TemplateError) throw new Error(`${where}: ${e.message}`);

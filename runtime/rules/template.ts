@@ -24,9 +24,18 @@ export type Template =
   | { k: "spread"; name: string };
 
 /** Binary operators by precedence, loosest first (TypeScript's order); `**` binds right. */
-const LEVELS: readonly (readonly string[])[] = [["||"], ["&&"], ["===", "!=="], ["<", ">", "<=", ">="], ["+", "-"], ["*", "/", "%"], ["**"]];
+const LEVELS: readonly (readonly string[])[] = [
+  ["||"],
+  ["&&"],
+  ["===", "!=="],
+  ["<", ">", "<=", ">="],
+  ["+", "-"],
+  ["*", "/", "%"],
+  ["**"],
+];
 
-const TOKEN = /\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?|[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*|\.\.\.|===|!==|<=|>=|\*\*|&&|\|\||[-+*/%<>!?:(),])/y;
+const TOKEN =
+  /\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?|[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*|\.\.\.|===|!==|<=|>=|\*\*|&&|\|\||[-+*/%<>!?:(),])/y;
 
 export class TemplateError extends Error {}
 
@@ -116,9 +125,9 @@ export function template(text: string): Template {
 export function visit(t: Template, f: (node: Template) => void): void {
   f(t);
   if (t.k === "unary") visit(t.arg, f);
-  else if (t.k === "binary") visit(t.left, f), visit(t.right, f);
+  else if (t.k === "binary") (visit(t.left, f), visit(t.right, f));
   else if (t.k === "call") t.args.forEach((a) => visit(a, f));
-  else if (t.k === "cond") visit(t.test, f), visit(t.then, f), visit(t.else, f);
+  else if (t.k === "cond") (visit(t.test, f), visit(t.then, f), visit(t.else, f));
 }
 
 /** The names (refs and spreads) a template reads. */
@@ -128,7 +137,10 @@ export function namesOf(t: Template): Set<string> {
   return names;
 }
 
-const mathMember = (text: string): unknown => (text.startsWith("Math.") && !text.slice(5).includes(".") ? (Math as unknown as Record<string, unknown>)[text.slice(5)] : undefined);
+const mathMember = (text: string): unknown =>
+  text.startsWith("Math.") && !text.slice(5).includes(".")
+    ? (Math as unknown as Record<string, unknown>)[text.slice(5)]
+    : undefined;
 
 /**
  * Checks that a template names only `names` (and, with `spread`, `...spread` as a call's
@@ -138,16 +150,24 @@ const mathMember = (text: string): unknown => (text.startsWith("Math.") && !text
 export function check(text: string, names: readonly string[], spread?: string): Template {
   const tree = parse(text);
   visit(tree, (n) => {
-    if (n.k === "ref" && !names.includes(n.name)) throw new TemplateError(`"${text}": unknown name ${n.name} (a rule here may name ${names.join(", ")})`);
-    if (n.k === "spread" && n.name !== spread) throw new TemplateError(`"${text}": unknown name ...${n.name}${spread ? ` (only ...${spread})` : ""}`);
-    if (n.k === "call" && typeof mathMember(n.callee) !== "function") throw new TemplateError(`"${text}": unknown function ${n.callee} (a rule may call the functions of Math)`);
-    if (n.k === "global" && typeof mathMember(n.text) !== "number") throw new TemplateError(`"${text}": unknown constant ${n.text} (a rule may read the constants of Math)`);
+    if (n.k === "ref" && !names.includes(n.name))
+      throw new TemplateError(`"${text}": unknown name ${n.name} (a rule here may name ${names.join(", ")})`);
+    if (n.k === "spread" && n.name !== spread)
+      throw new TemplateError(`"${text}": unknown name ...${n.name}${spread ? ` (only ...${spread})` : ""}`);
+    if (n.k === "call" && typeof mathMember(n.callee) !== "function")
+      throw new TemplateError(`"${text}": unknown function ${n.callee} (a rule may call the functions of Math)`);
+    if (n.k === "global" && typeof mathMember(n.text) !== "number")
+      throw new TemplateError(`"${text}": unknown constant ${n.text} (a rule may read the constants of Math)`);
   });
   return tree;
 }
 
 /** The template's value with `names` bound (`...args` to `operands`), as JavaScript computes it. */
-export function evaluate(t: Template, names: Readonly<Record<string, number>>, operands: readonly number[] = []): number | boolean {
+export function evaluate(
+  t: Template,
+  names: Readonly<Record<string, number>>,
+  operands: readonly number[] = [],
+): number | boolean {
   const num = (e: Template) => evaluate(e, names, operands) as number;
   switch (t.k) {
     case "num":
@@ -171,20 +191,34 @@ export function evaluate(t: Template, names: Readonly<Record<string, number>>, o
       const l = evaluate(t.left, names, operands) as number;
       const r = evaluate(t.right, names, operands) as number;
       switch (t.op) {
-        case "+": return l + r;
-        case "-": return l - r;
-        case "*": return l * r;
-        case "/": return l / r;
-        case "%": return l % r;
-        case "**": return l ** r;
-        case "<": return l < r;
-        case ">": return l > r;
-        case "<=": return l <= r;
-        case ">=": return l >= r;
-        case "===": return l === r;
-        case "!==": return l !== r;
-        case "&&": return l && r;
-        case "||": return l || r;
+        case "+":
+          return l + r;
+        case "-":
+          return l - r;
+        case "*":
+          return l * r;
+        case "/":
+          return l / r;
+        case "%":
+          return l % r;
+        case "**":
+          return l ** r;
+        case "<":
+          return l < r;
+        case ">":
+          return l > r;
+        case "<=":
+          return l <= r;
+        case ">=":
+          return l >= r;
+        case "===":
+          return l === r;
+        case "!==":
+          return l !== r;
+        case "&&":
+          return l && r;
+        case "||":
+          return l || r;
       }
       throw new TemplateError(`unknown operator ${t.op}`);
     }

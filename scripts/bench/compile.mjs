@@ -68,7 +68,12 @@ const importFrom = (dir, rel) => import(pathToFileURL(join(dir, rel.replace(/\.t
 /** The examples, compiled and imported: { seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand, recursion }. */
 export async function compileExamples(root) {
   const src = join(root, "examples");
-  await compile(root, EXAMPLE_FILES.map((f) => join(src, f)), src, examplesOut(root));
+  await compile(
+    root,
+    EXAMPLE_FILES.map((f) => join(src, f)),
+    src,
+    examplesOut(root),
+  );
   return loadExamples(root);
 }
 
@@ -78,9 +83,8 @@ const scalarOut = (root) => join(root, ".tsgrad-tmp", "bench", "scalar");
 /** The examples as compileExamples last compiled them (the benchmark's timing processes). */
 export async function loadExamples(root) {
   const out = examplesOut(root);
-  const [seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand, recursion] = await Promise.all(
-    EXAMPLE_FILES.map((f) => importFrom(out, f)),
-  );
+  const [seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand, recursion] =
+    await Promise.all(EXAMPLE_FILES.map((f) => importFrom(out, f)));
   return { seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand, recursion };
 }
 

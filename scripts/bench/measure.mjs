@@ -170,7 +170,11 @@ export function pairedRatio(a, b) {
  */
 export function bytesPerCall(fn, args, { calls = 20, samples = 7, warmupNs = 2e8 } = {}) {
   const names = args.map((_, i) => `a${i}`);
-  const meter = new Function("fn", "used", ...names, `
+  const meter = new Function(
+    "fn",
+    "used",
+    ...names,
+    `
     return function meter(calls) {
       gc();
       gc();
@@ -184,7 +188,8 @@ export function bytesPerCall(fn, args, { calls = 20, samples = 7, warmupNs = 2e8
       for (let i = 0; i < calls; i++) sink += 0;
       const e1 = used();
       return { bytes: (h1 - h0 - (e1 - e0)) / calls, sink };
-    };`)(fn, usedBytes, ...args);
+    };`,
+  )(fn, usedBytes, ...args);
   const t0 = now();
   while (Number(now() - t0) < warmupNs) globalSink += meter(2).sink;
   return median(Array.from({ length: samples }, () => meter(calls).bytes));

@@ -15,7 +15,12 @@ const codeOf = (line) => line.replace(/\/\/.*$/, "");
  */
 function grep(fn, pattern, max = 6, backward = false) {
   const lines = fn.toString().split("\n");
-  const start = backward ? Math.max(0, lines.findIndex((l) => /\/\/ backward pass/.test(l))) : 0;
+  const start = backward
+    ? Math.max(
+        0,
+        lines.findIndex((l) => /\/\/ backward pass/.test(l)),
+      )
+    : 0;
   const hits = [];
   lines.forEach((line, i) => {
     if (i >= start && pattern.test(codeOf(line))) hits.push({ n: i + 1, text: line.trim() });
@@ -28,7 +33,12 @@ const count = (fn, pattern) =>
     .toString()
     .split("\n")
     .reduce((n, line) => n + (codeOf(line).match(new RegExp(pattern.source, "g")) ?? []).length, 0);
-const code = (name, hits) => ["```js", `// ${name}`, ...hits.map((h) => `/* ${String(h.n).padStart(3)} */ ${h.text}`), "```"];
+const code = (name, hits) => [
+  "```js",
+  `// ${name}`,
+  ...hits.map((h) => `/* ${String(h.n).padStart(3)} */ ${h.text}`),
+  "```",
+];
 const x2 = (v) => `${v.toFixed(2)}x`;
 
 /** One reason: a sentence and its evidence, kept only if the evidence is there. */
@@ -210,7 +220,12 @@ function baReasons(rows, m) {
     "BA",
     `Missed: ${rows.map((r) => (r.failed ? `${r.name}: wrong gradient` : `${r.name}: Jacobian / objective ${x2(r.gradOverObjective.median)}, tsgrad / hand-written ${x2(r.tsgradOverHand.median)}`)).join("; ")}. tsgrad's block is two reverse sweeps of the scalar residual, each with its own forward pass (rotation, projection, distortion), where the hand-written block runs the forward pass once and both rows' backward passes from it.`,
     [
-      reason("Two sweeps per observation, each a full forward and backward pass:", "baBlock (examples/adbench/ba.ts)", m.ba.baBlock, /for \(let coord|_grad\(/),
+      reason(
+        "Two sweeps per observation, each a full forward and backward pass:",
+        "baBlock (examples/adbench/ba.ts)",
+        m.ba.baBlock,
+        /for \(let coord|_grad\(/,
+      ),
       reason(
         "Each sweep returns a new array of all 18 gradients (the feature and `coord` arguments' too), of which the block keeps 15: two arrays per observation, where the hand-written block writes its 30 numbers into the caller's buffer.",
         "baReprojectionError_grad",

@@ -31,7 +31,13 @@ export function summarize(results) {
       const tsgrad = get(row.tsgrad);
       if (r.failed || !tsgrad) {
         // Its gradient failed a correctness check: not timed.
-        rows.push({ workload: w, name: row.name, kind: w.kind, failed: true, targets: [{ what: "a correct gradient", met: false, short: "wrong gradient" }] });
+        rows.push({
+          workload: w,
+          name: row.name,
+          kind: w.kind,
+          failed: true,
+          targets: [{ what: "a correct gradient", met: false, short: "wrong gradient" }],
+        });
         continue;
       }
       const hand = get(row.hand);
@@ -63,7 +69,11 @@ export function summarize(results) {
         ownForwardOverObjective: handForward ? pairedRatio(forward, handForward) : undefined,
         tsgradOverHand: pairedRatio(tsgrad, hand),
         tfjsOverTsgrad: tfjs ? pairedRatio(tfjs, tsgrad) : undefined,
-        fdOverTsgrad: fd ? pairedRatio(fd, tsgrad) : fdEstimate ? { median: fdEstimate / tsgrad.median, estimated: true } : undefined,
+        fdOverTsgrad: fd
+          ? pairedRatio(fd, tsgrad)
+          : fdEstimate
+            ? { median: fdEstimate / tsgrad.median, estimated: true }
+            : undefined,
       };
       // The same ratio in each process alone (V8 may compile the same code differently in each).
       out.tsgradOverHandPerProcess = (r.perProcess ?? []).map((entries) => {
@@ -79,7 +89,9 @@ export function summarize(results) {
           overObjective: pairedRatio(ablated, objective),
           perProcess: (r.perProcess ?? []).map((entries) => {
             const by = new Map(entries.map((e) => [e.label, e]));
-            return by.has(row.ablation) && by.has(row.hand) ? pairedRatio(by.get(row.ablation), by.get(row.hand)).median : NaN;
+            return by.has(row.ablation) && by.has(row.hand)
+              ? pairedRatio(by.get(row.ablation), by.get(row.hand)).median
+              : NaN;
           }),
         };
       }
@@ -106,24 +118,50 @@ const stats = (e) => (e ? { median: e.median, q1: e.q1, q3: e.q3, scale: e.scale
 function targetsOf(row) {
   const w = row.workload;
   const out = [];
-  const add = (what, value, limit, short) => out.push({ what, value, limit, met: value <= limit, short: `${short} ${x2(value)} ≤ ${limit}` });
+  const add = (what, value, limit, short) =>
+    out.push({ what, value, limit, met: value <= limit, short: `${short} ${x2(value)} ≤ ${limit}` });
   // The recursion row measures that a recursive gradient is linear in the depth (it was
   // quadratic): a cache per level against a hand-written recursion that keeps none; no target yet.
   if (row.kind === "recursion") return out;
   add(
-    row.kind === "scalar" ? "tsgrad within 1.1x of hand-written (scalar workloads)" : "tsgrad within 1.15x of hand-written (array workloads)",
+    row.kind === "scalar"
+      ? "tsgrad within 1.1x of hand-written (scalar workloads)"
+      : "tsgrad within 1.15x of hand-written (array workloads)",
     row.tsgradOverHand.median,
     row.kind === "scalar" ? TARGET.scalarHand : TARGET.arrayHand,
     "tsgrad/hand",
   );
-  if (w.gmm && w.gmm.d <= 10) add("GMM gradient / objective at most 3 for d ≤ 10", row.gradOverObjective.median, TARGET.gmmSmall, "gradient/objective");
-  if (w.gmm && w.gmm.d === 64) add("GMM gradient / objective at most 6 at d = 64", row.gradOverObjective.median, TARGET.gmmD64, "gradient/objective");
-  if (w.id === "ba1") add("BA Jacobian / objective at most 8", row.gradOverObjective.median, TARGET.ba, "Jacobian/objective");
+  if (w.gmm && w.gmm.d <= 10)
+    add(
+      "GMM gradient / objective at most 3 for d ≤ 10",
+      row.gradOverObjective.median,
+      TARGET.gmmSmall,
+      "gradient/objective",
+    );
+  if (w.gmm && w.gmm.d === 64)
+    add(
+      "GMM gradient / objective at most 6 at d = 64",
+      row.gradOverObjective.median,
+      TARGET.gmmD64,
+      "gradient/objective",
+    );
+  if (w.id === "ba1")
+    add("BA Jacobian / objective at most 8", row.gradOverObjective.median, TARGET.ba, "Jacobian/objective");
   if (w.id === "network") {
     // Issue 4's "at most 3x the forward pass alone", read both ways: against the function tsgrad
     // differentiates, and against the hand-written forward pass (the objective of the tables).
-    add("gradient at most 3x its own forward pass (issue 4)", row.gradOverOwnForward.median, TARGET.networkForward, "gradient/own forward");
-    add("gradient at most 3x the hand-written forward pass", row.gradOverObjective.median, TARGET.networkForward, "gradient/hand forward");
+    add(
+      "gradient at most 3x its own forward pass (issue 4)",
+      row.gradOverOwnForward.median,
+      TARGET.networkForward,
+      "gradient/own forward",
+    );
+    add(
+      "gradient at most 3x the hand-written forward pass",
+      row.gradOverObjective.median,
+      TARGET.networkForward,
+      "gradient/hand forward",
+    );
   }
   return out;
 }
@@ -131,8 +169,10 @@ function targetsOf(row) {
 // ---------------------------------------------------------------------------------------------
 // Formatting.
 
-const x2 = (v) => (v === undefined ? "–" : v >= 100 ? `${v.toFixed(0)}x` : v >= 10 ? `${v.toFixed(1)}x` : `${v.toFixed(2)}x`);
-const ratio = (r) => (r ? (r.estimated ? `${x2(r.median)} (est.)` : `${x2(r.median)} (${r.q1.toFixed(2)}–${r.q3.toFixed(2)})`) : "–");
+const x2 = (v) =>
+  v === undefined ? "–" : v >= 100 ? `${v.toFixed(0)}x` : v >= 10 ? `${v.toFixed(1)}x` : `${v.toFixed(2)}x`;
+const ratio = (r) =>
+  r ? (r.estimated ? `${x2(r.median)} (est.)` : `${x2(r.median)} (${r.q1.toFixed(2)}–${r.q3.toFixed(2)})`) : "–";
 
 export function fmtTime(ns) {
   if (ns === undefined) return "–";
@@ -143,13 +183,21 @@ export function fmtTime(ns) {
   if (ns < 1e9) return `${(ns / 1e6).toFixed(1)} ms`;
   return `${(ns / 1e9).toFixed(2)} s`;
 }
-const time = (s) => (s ? `${fmtTime(s.median)}${s.estimated ? " (est.)" : ""}${s.scale && s.scale !== 1 ? " (extrap.)" : ""}` : "–");
-const fmtBytes = (b) => (Math.abs(b) < 1024 ? `${Math.round(b)} B` : Math.abs(b) < 2 ** 20 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 2 ** 20).toFixed(2)} MiB`);
+const time = (s) =>
+  s ? `${fmtTime(s.median)}${s.estimated ? " (est.)" : ""}${s.scale && s.scale !== 1 ? " (extrap.)" : ""}` : "–";
+const fmtBytes = (b) =>
+  Math.abs(b) < 1024
+    ? `${Math.round(b)} B`
+    : Math.abs(b) < 2 ** 20
+      ? `${(b / 1024).toFixed(1)} KiB`
+      : `${(b / 2 ** 20).toFixed(2)} MiB`;
 
 /** A markdown table; `left` columns (by index) are left-aligned, the others (numbers) right-aligned. */
 function table(header, lines, left = [0]) {
   const rule = header.map((_, i) => (left.includes(i) ? "---" : "---:"));
-  return [`| ${header.join(" | ")} |`, `| ${rule.join(" | ")} |`, ...lines.map((l) => `| ${l.join(" | ")} |`)].join("\n");
+  return [`| ${header.join(" | ")} |`, `| ${rule.join(" | ")} |`, ...lines.map((l) => `| ${l.join(" | ")} |`)].join(
+    "\n",
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,7 +222,11 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
     ...(failed
       ? [
           `**${failed} correctness check(s) failed in this run** (\`npm run bench\` exited 1): ${checks
-            .flatMap((c) => c.results.filter((x) => !x.ok).map((x) => `${c.workload.title}: ${x.what}, error ${x.error.toExponential(1)}`))
+            .flatMap((c) =>
+              c.results
+                .filter((x) => !x.ok)
+                .map((x) => `${c.workload.title}: ${x.what}, error ${x.error.toExponential(1)}`),
+            )
             .join("; ")}. What they cover was not timed; see [Correctness](#correctness-checked-before-timing).`,
           "",
         ]
@@ -195,7 +247,16 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
     "- *FD* is central finite differences, one pair of objective calls per partial.",
     "",
     table(
-      ["workload", "tsgrad gradient / objective", "hand-written gradient / objective", "tsgrad / hand-written", "(in each process)", "TensorFlow.js / tsgrad", "FD / tsgrad", "tsgrad's forward / objective"],
+      [
+        "workload",
+        "tsgrad gradient / objective",
+        "hand-written gradient / objective",
+        "tsgrad / hand-written",
+        "(in each process)",
+        "TensorFlow.js / tsgrad",
+        "FD / tsgrad",
+        "tsgrad's forward / objective",
+      ],
       rows.map((r) =>
         r.failed
           ? [r.name, WRONG, "", "", "", "", "", ""]
@@ -215,11 +276,29 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
     "Median time per call:",
     "",
     table(
-      ["workload", "tsgrad's forward", "tsgrad gradient", "hand-written forward", "hand-written gradient", "finite differences", "TensorFlow.js", "processes × rounds"],
+      [
+        "workload",
+        "tsgrad's forward",
+        "tsgrad gradient",
+        "hand-written forward",
+        "hand-written gradient",
+        "finite differences",
+        "TensorFlow.js",
+        "processes × rounds",
+      ],
       rows.map((r) =>
         r.failed
           ? [r.name, WRONG, "", "", "", "", "", ""]
-          : [r.name, time(r.t.forward), time(r.t.tsgrad), time(r.t.handForward), time(r.t.hand), time(r.t.fd), time(r.t.tfjs), r.rounds],
+          : [
+              r.name,
+              time(r.t.forward),
+              time(r.t.tsgrad),
+              time(r.t.handForward),
+              time(r.t.hand),
+              time(r.t.fd),
+              time(r.t.tfjs),
+              r.rounds,
+            ],
       ),
     ),
     "",
@@ -233,7 +312,9 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
     "",
     table(
       ["workload", "target", "measured", ""],
-      rows.flatMap((r) => r.targets.map((t) => [r.name, t.what, r.failed ? "wrong gradient" : x2(t.value), t.met ? "met" : "**missed**"])),
+      rows.flatMap((r) =>
+        r.targets.map((t) => [r.name, t.what, r.failed ? "wrong gradient" : x2(t.value), t.met ? "met" : "**missed**"]),
+      ),
       [0, 1, 3],
     ),
     "",
@@ -250,7 +331,10 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
       "",
       "Heap bytes (V8 heap plus ArrayBuffer memory) allocated by one gradient call, the work of one training step (the SGD update itself, `sgdStep` in examples/network/params.ts, allocates nothing): over 4 calls with no garbage collection in between (`gc()` first), minus the same measurement around an empty loop; the median of several samples. Measured after timing, so every function is optimized.",
       "",
-      table(["gradient", "bytes per step"], alloc.allocation.map((a) => [a.name, a.wrong ? WRONG : fmtBytes(a.bytes)])),
+      table(
+        ["gradient", "bytes per step"],
+        alloc.allocation.map((a) => [a.name, a.wrong ? WRONG : fmtBytes(a.bytes)]),
+      ),
       "",
     );
   }
@@ -269,7 +353,13 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
     table(
       ["workload", "check", "error", "tolerance", ""],
       checks.flatMap((c) =>
-        c.results.map((x) => [c.workload.title, x.what, x.error === 0 ? "0" : x.error.toExponential(1), x.tolerance === 0 ? "0" : x.tolerance.toExponential(0), x.ok ? "ok" : "**FAILED**"]),
+        c.results.map((x) => [
+          c.workload.title,
+          x.what,
+          x.error === 0 ? "0" : x.error.toExponential(1),
+          x.tolerance === 0 ? "0" : x.tolerance.toExponential(0),
+          x.ok ? "ok" : "**FAILED**",
+        ]),
       ),
       [0, 1, 4],
     ),
@@ -290,18 +380,29 @@ function against(value, published) {
 function standings(find, ba) {
   const out = [];
   const gmm = PUBLISHED.gmm
-    .map((p) => ({ p, r: find((x) => x.workload.gmm && `${x.workload.gmm.n}/gmm_d${x.workload.gmm.d}_K${x.workload.gmm.K}` === p.instance) }))
+    .map((p) => ({
+      p,
+      r: find(
+        (x) => x.workload.gmm && `${x.workload.gmm.n}/gmm_d${x.workload.gmm.d}_K${x.workload.gmm.K}` === p.instance,
+      ),
+    }))
     .filter(({ r }) => r && !r.failed);
   const n = (v) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
   if (gmm.length) {
     const vs = (v, p) => {
       const t = against(v, p.tapenade);
       const h = against(v, p.handCpp);
-      return t === h ? `${t} Tapenade's ${p.tapenade} and the hand-written C++'s ${p.handCpp}` : `${t} Tapenade's ${p.tapenade}, ${h} the hand-written C++'s ${p.handCpp}`;
+      return t === h
+        ? `${t} Tapenade's ${p.tapenade} and the hand-written C++'s ${p.handCpp}`
+        : `${t} Tapenade's ${p.tapenade}, ${h} the hand-written C++'s ${p.handCpp}`;
     };
-    const tsgrad = gmm.map(({ p, r }) => `${n(r.gradOverObjective.median)} at d = ${p.d} (${vs(r.gradOverObjective.median, p)})`).join(" and ");
+    const tsgrad = gmm
+      .map(({ p, r }) => `${n(r.gradOverObjective.median)} at d = ${p.d} (${vs(r.gradOverObjective.median, p)})`)
+      .join(" and ");
     const hand = gmm.map(({ p, r }) => `${n(r.handOverObjective.median)} at d = ${p.d}`).join(" and ");
-    out.push(`GMM with 10k points, gradient / objective: tsgrad ${tsgrad}; the hand-written TypeScript gradient ${hand}.`);
+    out.push(
+      `GMM with 10k points, gradient / objective: tsgrad ${tsgrad}; the hand-written TypeScript gradient ${hand}.`,
+    );
   }
   if (ba && !ba.failed) {
     const v = ba.gradOverObjective.median;
@@ -328,14 +429,50 @@ function whereWeStand(rows, m) {
   );
   const lines = [];
   for (const p of PUBLISHED.gmm) {
-    const r = find((x) => x.workload.gmm && `${x.workload.gmm.n}/gmm_d${x.workload.gmm.d}_K${x.workload.gmm.K}` === p.instance);
-    lines.push([`GMM d = ${p.d}, K = ${p.K} (${p.instance})`, p.handCpp, p.tapenade, ours(r, "handOverObjective"), ours(r, "gradOverObjective"), `≤ ${TARGET.gmmSmall}`]);
+    const r = find(
+      (x) => x.workload.gmm && `${x.workload.gmm.n}/gmm_d${x.workload.gmm.d}_K${x.workload.gmm.K}` === p.instance,
+    );
+    lines.push([
+      `GMM d = ${p.d}, K = ${p.K} (${p.instance})`,
+      p.handCpp,
+      p.tapenade,
+      ours(r, "handOverObjective"),
+      ours(r, "gradOverObjective"),
+      `≤ ${TARGET.gmmSmall}`,
+    ]);
   }
   const d64 = find((x) => x.workload.gmm && x.workload.gmm.d === 64);
-  lines.push(["GMM d = 64, K = 10 (1k)", "–", "–", ours(d64, "handOverObjective"), ours(d64, "gradOverObjective"), `≤ ${TARGET.gmmD64}`]);
+  lines.push([
+    "GMM d = 64, K = 10 (1k)",
+    "–",
+    "–",
+    ours(d64, "handOverObjective"),
+    ours(d64, "gradOverObjective"),
+    `≤ ${TARGET.gmmD64}`,
+  ]);
   const ba = find((x) => x.workload.id === "ba1");
-  lines.push(["BA Jacobian (ba1)", PUBLISHED.ba.handCpp, PUBLISHED.ba.tapenade, ours(ba, "handOverObjective"), ours(ba, "gradOverObjective"), `≤ ${TARGET.ba}`]);
-  out.push(table(["", "hand-written C++ (published)", "Tapenade (published)", "hand-written TS (ours)", "tsgrad (ours)", "our target"], lines), "");
+  lines.push([
+    "BA Jacobian (ba1)",
+    PUBLISHED.ba.handCpp,
+    PUBLISHED.ba.tapenade,
+    ours(ba, "handOverObjective"),
+    ours(ba, "gradOverObjective"),
+    `≤ ${TARGET.ba}`,
+  ]);
+  out.push(
+    table(
+      [
+        "",
+        "hand-written C++ (published)",
+        "Tapenade (published)",
+        "hand-written TS (ours)",
+        "tsgrad (ours)",
+        "our target",
+      ],
+      lines,
+    ),
+    "",
+  );
 
   out.push(...standings(find, ba), "");
 
@@ -352,7 +489,9 @@ function whereWeStand(rows, m) {
       const miss = list.filter(({ t }) => !t.met);
       if (!miss.length) continue;
       const met = list.filter(({ t }) => t.met);
-      out.push(`- ${what}: missed on ${miss.map(value).join(", ")}${met.length ? `; met on ${met.map(value).join(", ")}` : ""}.`);
+      out.push(
+        `- ${what}: missed on ${miss.map(value).join(", ")}${met.length ? `; met on ${met.map(value).join(", ")}` : ""}.`,
+      );
     }
     out.push("", "Why, workload by workload:", "");
   }
@@ -367,8 +506,24 @@ function whereWeStand(rows, m) {
       "To measure what one feature of the generated code costs, the benchmark rebuilds the generated function from its own source with that one thing changed (everything else byte for byte; the results are checked to be unchanged, see Correctness) and times it beside the others. *Without the gradient on the data*: `f_grad` differentiates with respect to every array parameter, data included (`X` of the network, `x` of GMM), and `grad(f, { wrt })` only picks from its result; here the lines that accumulate the data's gradient are left out. *Own tape*: the frame of the saved-value stack a counting loop keeps its values in (`const x_saved = saved.frame(1000)`) replaced by a Float64Array allocated once, as the hand-written loop keeps its tape.",
       "",
       table(
-        ["workload", "the generated code…", "tsgrad / hand-written", "changed / hand-written", "(in each process)", "gradient / objective", "changed / objective"],
-        ablated.map((r) => [r.name, r.ablation.what, x2(r.tsgradOverHand.median), x2(r.ablation.overHand.median), r.ablation.perProcess.map((v) => v.toFixed(2)).join(", "), x2(r.gradOverObjective.median), x2(r.ablation.overObjective.median)]),
+        [
+          "workload",
+          "the generated code…",
+          "tsgrad / hand-written",
+          "changed / hand-written",
+          "(in each process)",
+          "gradient / objective",
+          "changed / objective",
+        ],
+        ablated.map((r) => [
+          r.name,
+          r.ablation.what,
+          x2(r.tsgradOverHand.median),
+          x2(r.ablation.overHand.median),
+          r.ablation.perProcess.map((v) => v.toFixed(2)).join(", "),
+          x2(r.gradOverObjective.median),
+          x2(r.ablation.overObjective.median),
+        ]),
         [0, 1],
       ),
       "",

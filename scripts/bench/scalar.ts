@@ -32,7 +32,13 @@ export function stagedHand(x: number, y: number): [number, number] {
 }
 
 /** ∂/∂(w0, w1, w2, x0, x1) of σ(w0 x0 + w1 x1 + w2). */
-export function neuronHand(w0: number, w1: number, w2: number, x0: number, x1: number): [number, number, number, number, number] {
+export function neuronHand(
+  w0: number,
+  w1: number,
+  w2: number,
+  x0: number,
+  x1: number,
+): [number, number, number, number, number] {
   const dot = w0 * x0 + w1 * x1 + w2;
   const f = 1 / (1 + Math.exp(-dot));
   const ddot = (1 - f) * f;

@@ -58,16 +58,22 @@ export function stagedTfjs(x, y) {
 
 /** The sigmoid neuron σ(w0 x0 + w1 x1 + w2). */
 export function neuronTfjs(w0, w1, w2, x0, x1) {
-  return scalarGradient((w0, w1, w2, x0, x1) => sigmoid(tf.add(tf.add(tf.mul(w0, x0), tf.mul(w1, x1)), w2)), [w0, w1, w2, x0, x1]);
+  return scalarGradient(
+    (w0, w1, w2, x0, x1) => sigmoid(tf.add(tf.add(tf.mul(w0, x0), tf.mul(w1, x1)), w2)),
+    [w0, w1, w2, x0, x1],
+  );
 }
 
 /** The logistic map x ← r x (1 − x), `steps` times; gradient on r and x0. */
 export function logisticTfjs(r, x0, steps) {
-  return scalarGradient((r, x0) => {
-    let x = x0;
-    for (let i = 0; i < steps; i++) x = tf.mul(tf.mul(r, x), tf.sub(1, x));
-    return x;
-  }, [r, x0]);
+  return scalarGradient(
+    (r, x0) => {
+      let x = x0;
+      for (let i = 0; i < steps; i++) x = tf.mul(tf.mul(r, x), tf.sub(1, x));
+      return x;
+    },
+    [r, x0],
+  );
 }
 
 /**
@@ -137,7 +143,8 @@ export function gmmTfjs(g, chunk = 100_000, run = Infinity) {
   const tIcf = tf.tensor2d(f32(g.icf), [K, icfSize]);
   // The point chunks: [start, rows]; rows of x repeat with period `stored`.
   const chunks = [];
-  for (let start = 0; start < n && chunks.length < run; start += chunk) chunks.push([start, Math.min(chunk, n - start)]);
+  for (let start = 0; start < n && chunks.length < run; start += chunk)
+    chunks.push([start, Math.min(chunk, n - start)]);
   const chunkData = new Map();
   for (const [start, rows] of chunks) {
     const key = stored === n ? start : `r${rows}`; // replicated: one tensor per chunk size
@@ -215,7 +222,8 @@ export function baBlocksTfjs(ba) {
     features[p + i] = ba.features[2 * i + 1];
     // Which observations have a rotation (θ² ≠ 0): a constant of the sweep (where() has no
     // gradient through its condition).
-    rotated[i] = ba.cams[c] * ba.cams[c] + ba.cams[c + 1] * ba.cams[c + 1] + ba.cams[c + 2] * ba.cams[c + 2] !== 0 ? 1 : 0;
+    rotated[i] =
+      ba.cams[c] * ba.cams[c] + ba.cams[c + 1] * ba.cams[c + 1] + ba.cams[c + 2] * ba.cams[c + 2] !== 0 ? 1 : 0;
   }
   const tInputs = tf.tensor2d(inputs, [15, p]);
   const tFeatures = tf.tensor2d(features, [2, p]);
@@ -232,7 +240,8 @@ export function baBlocksTfjs(ba) {
     const [a1, a2, a3] = [r1, r2, r3].map((r) => tf.div(r, theta));
     const along = tf.mul(tf.add(tf.add(tf.mul(a1, px), tf.mul(a2, py)), tf.mul(a3, pz)), tf.sub(1, cos));
     // p·cos θ + (a × p)·sin θ + a·along, one coordinate
-    const rot = (p, a, b, q, s, aa) => tf.add(tf.add(tf.mul(p, cos), tf.mul(tf.sub(tf.mul(a, b), tf.mul(q, s)), sin)), tf.mul(aa, along));
+    const rot = (p, a, b, q, s, aa) =>
+      tf.add(tf.add(tf.mul(p, cos), tf.mul(tf.sub(tf.mul(a, b), tf.mul(q, s)), sin)), tf.mul(aa, along));
     const camX = tf.where(nonzero, rot(px, a2, pz, a3, py, a1), tf.add(px, tf.sub(tf.mul(r2, pz), tf.mul(r3, py))));
     const camY = tf.where(nonzero, rot(py, a3, px, a1, pz, a2), tf.add(py, tf.sub(tf.mul(r3, px), tf.mul(r1, pz))));
     const camZ = tf.where(nonzero, rot(pz, a1, py, a2, px, a3), tf.add(pz, tf.sub(tf.mul(r1, py), tf.mul(r2, px))));
@@ -240,7 +249,8 @@ export function baBlocksTfjs(ba) {
     const uy = tf.div(camY, camZ);
     const radius2 = tf.add(tf.square(ux), tf.square(uy));
     const distortion = tf.add(tf.add(1, tf.mul(k1, radius2)), tf.mul(k2, tf.square(radius2)));
-    const proj = coord === 0 ? tf.add(tf.mul(tf.mul(f, distortion), ux), u0) : tf.add(tf.mul(tf.mul(f, distortion), uy), v0);
+    const proj =
+      coord === 0 ? tf.add(tf.mul(tf.mul(f, distortion), ux), u0) : tf.add(tf.mul(tf.mul(f, distortion), uy), v0);
     const feature = tf.squeeze(tf.slice(tFeatures, [coord, 0], [1, p]), [0]);
     return tf.sum(tf.mul(w, tf.sub(proj, feature)));
   };

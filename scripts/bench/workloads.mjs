@@ -30,7 +30,7 @@ export function maxError(xs, ys) {
 const flat = (arrays) => {
   const out = new Float64Array(arrays.reduce((s, a) => s + a.length, 0));
   let at = 0;
-  for (const a of arrays) out.set(a, at), (at += a.length);
+  for (const a of arrays) (out.set(a, at), (at += a.length));
   return out;
 };
 
@@ -53,12 +53,15 @@ function scalarFd(f, arity) {
     const at = (sign) => names.map((m, j) => (j === i ? `${m} ${sign} h` : m)).join(", ");
     return `h = 1e-6 * Math.max(1, Math.abs(${n})); out[${i}] = (f(${at("+")}) - f(${at("-")})) / (2 * h);`;
   });
-  return new Function("f", `return function fd(${names.join(", ")}) {
+  return new Function(
+    "f",
+    `return function fd(${names.join(", ")}) {
     const out = new Array(${arity});
     let h;
     ${lines.join("\n    ")}
     return out;
-  };`)(f);
+  };`,
+  )(f);
 }
 
 /**
@@ -123,7 +126,8 @@ export function withOwnTapes(fn, runtime) {
     return `const ${name} = ${name}_tape;`;
   });
   if (!Object.keys(tapes).length) return null;
-  for (const name of Object.keys(tapes)) src = src.replace(new RegExp(`\\s*saved\\.release\\(${name.replace(/_tape$/, "")}\\);`), "");
+  for (const name of Object.keys(tapes))
+    src = src.replace(new RegExp(`\\s*saved\\.release\\(${name.replace(/_tape$/, "")}\\);`), "");
   const scope = { ...runtime, ...tapes };
   return new Function(...Object.keys(scope), `return ${src}`)(...Object.values(scope));
 }
@@ -147,8 +151,22 @@ function scalarWorkload({ id, title, f, grad, hand, args, tfjs, about, ablation 
       return [
         { what: "tsgrad vs hand-written", error: maxError(g, h), tolerance: TOL.exact },
         { what: "tsgrad vs central differences", error: maxError(g, d), tolerance: TOL.fd },
-        { what: "TensorFlow.js (float32) vs tsgrad", error: maxError(t, g), tolerance: TOL.tfjsScalar, entries: ["tfjs"] },
-        ...(ablation ? [{ what: `ablation: tsgrad ${ablation.what} vs tsgrad`, error: maxError(ablation.fn(...args), g), tolerance: 0, entries: [ablation.label] }] : []),
+        {
+          what: "TensorFlow.js (float32) vs tsgrad",
+          error: maxError(t, g),
+          tolerance: TOL.tfjsScalar,
+          entries: ["tfjs"],
+        },
+        ...(ablation
+          ? [
+              {
+                what: `ablation: tsgrad ${ablation.what} vs tsgrad`,
+                error: maxError(ablation.fn(...args), g),
+                tolerance: 0,
+                entries: [ablation.label],
+              },
+            ]
+          : []),
       ];
     },
     entries: () => [
@@ -159,7 +177,18 @@ function scalarWorkload({ id, title, f, grad, hand, args, tfjs, about, ablation 
       entry("FD", fd, args),
       entry("tfjs", tfjs),
     ],
-    rows: [{ name: title, forward: "forward", tsgrad: "tsgrad", hand: "hand", fd: "FD", tfjs: "tfjs", ablation: ablation?.label, ablationWhat: ablation?.what }],
+    rows: [
+      {
+        name: title,
+        forward: "forward",
+        tsgrad: "tsgrad",
+        hand: "hand",
+        fd: "FD",
+        tfjs: "tfjs",
+        ablation: ablation?.label,
+        ablationWhat: ablation?.what,
+      },
+    ],
   };
 }
 
@@ -189,13 +218,18 @@ export function scalarWorkloads(m) {
     scalarWorkload({
       id: "logistic",
       title: "logistic map, 1,000 steps",
-      about: "x ← r x (1 − x) from x0, r = 2.8, x0 = 0.3 (scripts/bench/scalar.ts); hand-written: a reverse loop over a Float64Array allocated once",
+      about:
+        "x ← r x (1 − x) from x0, r = 2.8, x0 = 0.3 (scripts/bench/scalar.ts); hand-written: a reverse loop over a Float64Array allocated once",
       f: m.scalar.logistic,
       grad: m.scalar.logistic_grad,
       hand: m.scalar.logisticHand,
       args: [2.8, 0.3],
       tfjs: logisticTfjs(2.8, 0.3, m.scalar.STEPS),
-      ablation: ownTape && { label: "tsgrad, own tape", fn: ownTape, what: "with its tape in a Float64Array allocated once (not `saved.frame`)" },
+      ablation: ownTape && {
+        label: "tsgrad, own tape",
+        fn: ownTape,
+        what: "with its tape in a Float64Array allocated once (not `saved.frame`)",
+      },
     }),
   ];
 }
@@ -236,9 +270,9 @@ export function recursionWorkload(m) {
   // each process first runs everything 1,000 levels deep until V8 has compiled it (its compiler
   // works in the background) and the full depth runs.
   for (let round = 0; ; round++) {
-    for (let i = 0; i < 100; i++) powRec_grad(args[0], 1000), powRecHand(args[0], 1000), fd(args[0], 1000);
+    for (let i = 0; i < 100; i++) (powRec_grad(args[0], 1000), powRecHand(args[0], 1000), fd(args[0], 1000));
     try {
-      powRec_grad(...args), powRecHand(...args), fd(...args);
+      (powRec_grad(...args), powRecHand(...args), fd(...args));
       break;
     } catch (e) {
       if (!(e instanceof RangeError) || round === 100) throw e;
@@ -260,7 +294,12 @@ export function recursionWorkload(m) {
         { what: "tsgrad vs central differences (on x)", error: maxError([g[0]], [fd(...args)[0]]), tolerance: 1e-4 },
       ];
     },
-    entries: () => [entry("forward", powRec, args), entry("tsgrad", powRec_grad, args), entry("hand", powRecHand, args), entry("FD", fd, args)],
+    entries: () => [
+      entry("forward", powRec, args),
+      entry("tsgrad", powRec_grad, args),
+      entry("hand", powRecHand, args),
+      entry("FD", fd, args),
+    ],
     rows: [{ name: title, forward: "forward", tsgrad: "tsgrad", hand: "hand", fd: "FD" }],
   };
 }
@@ -277,7 +316,12 @@ export function networkWorkload(m, matrix) {
   const { d, h, k } = P.SPIRAL_NET;
   const { W1, b1, W2, b2 } = params;
   const reg = P.REG;
-  const net = { W1: matrix(d, h, W1.slice()), b1: matrix(1, h, b1.slice()), W2: matrix(h, k, W2.slice()), b2: matrix(1, k, b2.slice()) };
+  const net = {
+    W1: matrix(d, h, W1.slice()),
+    b1: matrix(1, h, b1.slice()),
+    W2: matrix(h, k, W2.slice()),
+    b2: matrix(1, k, b2.slice()),
+  };
   const matArgs = [net, matrix(y.length, d, X.slice()), y];
   const loopArgs = [W1, b1, W2, b2, X, y, reg];
   const work = H.makeWorkspace(y.length, P.SPIRAL_NET);
@@ -303,10 +347,46 @@ export function networkWorkload(m, matrix) {
   const handGradient = () => (H.lossAndGradHand(...handArgs), flat([grads.W1, grads.b1, grads.W2, grads.b2]));
   // Ablations: the gradient of every parameter, the data X included (`grad(f)`).
   const rows = [
-    { name: "network, matrix ops: `grad(networkLoss, { wrt: [0] })`", forward: "matrix forward", tsgrad: "matrix tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: "matrix tsgrad, all", ablationWhat: "`grad(networkLoss)`, with the gradient on X" },
-    { name: "network, matrix ops: `gradInto`", forward: "matrix forward", tsgrad: "matrix tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" },
-    { name: "network, loops: `grad(loopsLoss, { wrt: [0, 1, 2, 3] })`", forward: "loops forward", tsgrad: "loops tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: "loops tsgrad, all", ablationWhat: "`grad(loopsLoss)`, with the gradients on X and reg" },
-    { name: "network, loops: `gradInto`", forward: "loops forward", tsgrad: "loops tsgrad into", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" },
+    {
+      name: "network, matrix ops: `grad(networkLoss, { wrt: [0] })`",
+      forward: "matrix forward",
+      tsgrad: "matrix tsgrad",
+      hand: "hand",
+      handForward: "hand forward",
+      fd: "FD",
+      tfjs: "tfjs",
+      ablation: "matrix tsgrad, all",
+      ablationWhat: "`grad(networkLoss)`, with the gradient on X",
+    },
+    {
+      name: "network, matrix ops: `gradInto`",
+      forward: "matrix forward",
+      tsgrad: "matrix tsgrad into",
+      hand: "hand",
+      handForward: "hand forward",
+      fd: "FD",
+      tfjs: "tfjs",
+    },
+    {
+      name: "network, loops: `grad(loopsLoss, { wrt: [0, 1, 2, 3] })`",
+      forward: "loops forward",
+      tsgrad: "loops tsgrad",
+      hand: "hand",
+      handForward: "hand forward",
+      fd: "FD",
+      tfjs: "tfjs",
+      ablation: "loops tsgrad, all",
+      ablationWhat: "`grad(loopsLoss)`, with the gradients on X and reg",
+    },
+    {
+      name: "network, loops: `gradInto`",
+      forward: "loops forward",
+      tsgrad: "loops tsgrad into",
+      hand: "hand",
+      handForward: "hand forward",
+      fd: "FD",
+      tfjs: "tfjs",
+    },
   ];
   return {
     id: "network",
@@ -318,13 +398,48 @@ export function networkWorkload(m, matrix) {
       const hand = handGradient();
       const checks = [
         { what: "hand-written vs central differences (all partials)", error: maxError(fd(), hand), tolerance: TOL.fd },
-        { what: "tsgrad `grad` wrt the weights (matrix ops) vs hand-written", error: maxError(matWeights(matGrad(...matArgs)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad"] },
-        { what: "tsgrad `grad` wrt the weights (loops) vs hand-written", error: maxError(flat(loopGrad(...loopArgs)), hand), tolerance: TOL.exact, entries: ["loops tsgrad"] },
-        { what: "tsgrad `gradInto` (matrix ops) vs hand-written", error: maxError(matWeights(matInto(...matIntoArgs)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad into"] },
-        { what: "tsgrad `gradInto` (loops) vs hand-written", error: maxError(flat(loopInto(...loopIntoArgs)), hand), tolerance: TOL.exact, entries: ["loops tsgrad into"] },
-        { what: "tsgrad `grad` of every parameter (matrix ops) vs hand-written", error: maxError(matWeights(network.networkLoss_grad(...matArgs)), hand), tolerance: TOL.exact, entries: ["matrix tsgrad, all"] },
-        { what: "tsgrad `grad` of every parameter (loops) vs hand-written", error: maxError(flat(L.loopsLoss_grad(...loopArgs).slice(0, 4)), hand), tolerance: TOL.exact, entries: ["loops tsgrad, all"] },
-        { what: "TensorFlow.js (float32) vs hand-written", error: maxError(flat(tfjs()), hand), tolerance: TOL.tfjsArray, entries: ["tfjs"] },
+        {
+          what: "tsgrad `grad` wrt the weights (matrix ops) vs hand-written",
+          error: maxError(matWeights(matGrad(...matArgs)), hand),
+          tolerance: TOL.exact,
+          entries: ["matrix tsgrad"],
+        },
+        {
+          what: "tsgrad `grad` wrt the weights (loops) vs hand-written",
+          error: maxError(flat(loopGrad(...loopArgs)), hand),
+          tolerance: TOL.exact,
+          entries: ["loops tsgrad"],
+        },
+        {
+          what: "tsgrad `gradInto` (matrix ops) vs hand-written",
+          error: maxError(matWeights(matInto(...matIntoArgs)), hand),
+          tolerance: TOL.exact,
+          entries: ["matrix tsgrad into"],
+        },
+        {
+          what: "tsgrad `gradInto` (loops) vs hand-written",
+          error: maxError(flat(loopInto(...loopIntoArgs)), hand),
+          tolerance: TOL.exact,
+          entries: ["loops tsgrad into"],
+        },
+        {
+          what: "tsgrad `grad` of every parameter (matrix ops) vs hand-written",
+          error: maxError(matWeights(network.networkLoss_grad(...matArgs)), hand),
+          tolerance: TOL.exact,
+          entries: ["matrix tsgrad, all"],
+        },
+        {
+          what: "tsgrad `grad` of every parameter (loops) vs hand-written",
+          error: maxError(flat(L.loopsLoss_grad(...loopArgs).slice(0, 4)), hand),
+          tolerance: TOL.exact,
+          entries: ["loops tsgrad, all"],
+        },
+        {
+          what: "TensorFlow.js (float32) vs hand-written",
+          error: maxError(flat(tfjs()), hand),
+          tolerance: TOL.tfjsArray,
+          entries: ["tfjs"],
+        },
       ];
       return checks;
     },
@@ -346,9 +461,19 @@ export function networkWorkload(m, matrix) {
     /** Functions whose bytes allocated per call (one training step's gradient) are reported. */
     allocation: [
       { name: "tsgrad, matrix ops: `networkLoss_grad_net`", entry: "matrix tsgrad", fn: matGrad, args: matArgs },
-      { name: "tsgrad, matrix ops: `networkLoss_gradInto_net`", entry: "matrix tsgrad into", fn: matInto, args: matIntoArgs },
+      {
+        name: "tsgrad, matrix ops: `networkLoss_gradInto_net`",
+        entry: "matrix tsgrad into",
+        fn: matInto,
+        args: matIntoArgs,
+      },
       { name: "tsgrad, loops: `loopsLoss_grad_W1_b1_W2_b2`", entry: "loops tsgrad", fn: loopGrad, args: loopArgs },
-      { name: "tsgrad, loops: `loopsLoss_gradInto_W1_b1_W2_b2`", entry: "loops tsgrad into", fn: loopInto, args: loopIntoArgs },
+      {
+        name: "tsgrad, loops: `loopsLoss_gradInto_W1_b1_W2_b2`",
+        entry: "loops tsgrad into",
+        fn: loopInto,
+        args: loopIntoArgs,
+      },
       { name: "hand-written: `lossAndGradHand`", entry: "hand", fn: H.lossAndGradHand, args: handArgs },
     ],
   };
@@ -422,7 +547,9 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
         : s.fdCount >= s.P
           ? `all ${s.P} partials`
           : `${s.fdCount} of ${s.P} partials timed, × ${(s.P / s.fdCount).toFixed(1)}`;
-      const tfjsHow = big ? `one of ${s.chunks} identical chunks of 100,000 points timed, × ${s.chunks}` : `${s.chunks === 1 ? "all points in one batch" : `${s.chunks} chunks`}`;
+      const tfjsHow = big
+        ? `one of ${s.chunks} identical chunks of 100,000 points timed, × ${s.chunks}`
+        : `${s.chunks === 1 ? "all points in one batch" : `${s.chunks} chunks`}`;
       return `data/adbench/gmm/${name}.txt: n = ${s.g.n.toLocaleString("en-US")}${big ? " (one point stored, replicated)" : ""}, ${s.P} parameters. Finite differences: ${fdHow}. TensorFlow.js: ${tfjsHow}.`;
     },
     setup,
@@ -436,7 +563,11 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
       gmmHand.gmmGradientHand(...args, ws, out);
       const checks = [
         { what: "objective vs reference", error: maxError([gmm.gmmValue(g)], [ref.objective]), tolerance: TOL.adbench },
-        { what: "hand-written objective vs reference", error: maxError([gmmHand.gmmObjectiveHand(...args, ws)], [ref.objective]), tolerance: TOL.adbench },
+        {
+          what: "hand-written objective vs reference",
+          error: maxError([gmmHand.gmmObjectiveHand(...args, ws)], [ref.objective]),
+          tolerance: TOL.adbench,
+        },
         { what: "tsgrad vs reference gradient", error: maxError(tsgrad, ref.gradient), tolerance: TOL.adbench },
         { what: "hand-written vs reference gradient", error: maxError(out, ref.gradient), tolerance: TOL.adbench },
         { what: "tsgrad vs hand-written", error: maxError(tsgrad, out), tolerance: big ? 1e-9 : TOL.exact },
@@ -445,13 +576,21 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
       if (s.fdCheck) {
         checks.push({
           what: `tsgrad vs central differences (${s.checkIndices.length} of ${s.P} partials, step 1e-5)`,
-          error: maxError(s.fdCheck(), s.checkIndices.map((i) => tsgrad[i])),
+          error: maxError(
+            s.fdCheck(),
+            s.checkIndices.map((i) => tsgrad[i]),
+          ),
           tolerance: TOL.fdGmm,
         });
       }
       if (s.noData) {
         const [a, b, c] = s.noData(...args);
-        checks.push({ what: "ablation: tsgrad without its dx lines vs tsgrad", error: maxError(flat([a, b, c]), tsgrad), tolerance: 0, entries: ["tsgrad, no dx"] });
+        checks.push({
+          what: "ablation: tsgrad without its dx lines vs tsgrad",
+          error: maxError(flat([a, b, c]), tsgrad),
+          tolerance: 0,
+          entries: ["tsgrad, no dx"],
+        });
       }
       // Big: the timed one-chunk gradient, its data term × the number of chunks (they are equal).
       checks.push({
@@ -476,7 +615,19 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
     },
     /** 2.5M: finite differences are not run; their time is 2P objective calls. */
     estimateFd: big ? (forwardNs) => 2 * setup().P * forwardNs : null,
-    rows: [{ name: `GMM ${size} d=${d} K=${K}`, forward: "forward", tsgrad: "tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs", ablation: size === "10k" ? "tsgrad, no dx" : undefined, ablationWhat: "without its lines for the gradient on x" }],
+    rows: [
+      {
+        name: `GMM ${size} d=${d} K=${K}`,
+        forward: "forward",
+        tsgrad: "tsgrad",
+        hand: "hand",
+        handForward: "hand forward",
+        fd: "FD",
+        tfjs: "tfjs",
+        ablation: size === "10k" ? "tsgrad, no dx" : undefined,
+        ablationWhat: "without its lines for the gradient on x",
+      },
+    ],
     release() {
       state = undefined;
     },
@@ -499,8 +650,19 @@ export function gmmWorkload(m, data, name, { quick = false } = {}) {
  */
 function csrJacobian(ba, block, weight) {
   const { n, m, p } = ba;
-  const J = { nrows: 3 * p, ncols: 11 * n + 3 * m + p, rows: new Int32Array(3 * p + 1), cols: new Int32Array(31 * p), vals: new Float64Array(31 * p) };
-  const fill = new Function("ba", "J", "block", "weight", `
+  const J = {
+    nrows: 3 * p,
+    ncols: 11 * n + 3 * m + p,
+    rows: new Int32Array(3 * p + 1),
+    cols: new Int32Array(31 * p),
+    vals: new Float64Array(31 * p),
+  };
+  const fill = new Function(
+    "ba",
+    "J",
+    "block",
+    "weight",
+    `
     const buffer = new Float64Array(30);
     return function jacobian() {
       const { rows, cols, vals } = J;
@@ -533,7 +695,8 @@ function csrJacobian(ba, block, weight) {
         rows[2 * p + i + 1] = nz;
       }
       return J;
-    };`);
+    };`,
+  );
   return fill(ba, J, block, weight);
 }
 
@@ -545,7 +708,11 @@ export function baWorkload(m, data) {
   const residuals = new Float64Array(3 * p);
   const f = ba.baReprojectionError;
   // The block by central differences: 15 inputs × 2 evaluations × 2 rows per observation.
-  const fdBlock = new Function("f", "cams", "points", `
+  const fdBlock = new Function(
+    "f",
+    "cams",
+    "points",
+    `
     return function fdBlock(ba, i, block) {
       const c = 11 * ba.camIndex[i];
       const t = 3 * ba.pointIndex[i];
@@ -560,7 +727,8 @@ export function baWorkload(m, data) {
         }).join("\n        ")}
       }
       return block;
-    };`)(f, input.cams, input.points);
+    };`,
+  )(f, input.cams, input.points);
   const fdWeight = (b, i) => {
     const w = b.weights[i];
     const h = 1e-6 * Math.max(1, Math.abs(w));
@@ -601,15 +769,39 @@ export function baWorkload(m, data) {
         expected[30 * p + i] = ref.weightErrorGrad;
       }
       const expectedResiduals = new Float64Array(3 * p);
-      for (let i = 0; i < p; i++) expectedResiduals.set(ref.residual, 2 * i), (expectedResiduals[2 * p + i] = ref.weightError);
+      for (let i = 0; i < p; i++)
+        (expectedResiduals.set(ref.residual, 2 * i), (expectedResiduals[2 * p + i] = ref.weightError));
       return [
-        { what: "residuals vs reference", error: maxError(ba.baResiduals(input, residuals), expectedResiduals), tolerance: TOL.adbench },
-        { what: "hand-written residuals vs reference", error: maxError(baHand.baResidualsHand(input, residuals), expectedResiduals), tolerance: TOL.adbench },
+        {
+          what: "residuals vs reference",
+          error: maxError(ba.baResiduals(input, residuals), expectedResiduals),
+          tolerance: TOL.adbench,
+        },
+        {
+          what: "hand-written residuals vs reference",
+          error: maxError(baHand.baResidualsHand(input, residuals), expectedResiduals),
+          tolerance: TOL.adbench,
+        },
         { what: "tsgrad Jacobian vs reference", error: maxError(J, expected), tolerance: TOL.adbench },
-        { what: "tsgrad Jacobian vs examples/adbench/ba.ts baJacobian (layout)", error: maxError(jacobians.tsgrad().cols, ba.baJacobian(input).cols) + maxError(jacobians.tsgrad().rows, ba.baJacobian(input).rows), tolerance: 0 },
+        {
+          what: "tsgrad Jacobian vs examples/adbench/ba.ts baJacobian (layout)",
+          error:
+            maxError(jacobians.tsgrad().cols, ba.baJacobian(input).cols) +
+            maxError(jacobians.tsgrad().rows, ba.baJacobian(input).rows),
+          tolerance: 0,
+        },
         { what: "hand-written Jacobian vs tsgrad", error: maxError(vals(jacobians.hand()), J), tolerance: TOL.exact },
-        { what: "tsgrad vs central differences (every block)", error: maxError(vals(jacobians.fd()), J), tolerance: TOL.fd },
-        { what: "TensorFlow.js (float32) vs tsgrad", error: maxError(vals(jacobians.tfjs()), J), tolerance: TOL.tfjsArray, entries: ["tfjs"] },
+        {
+          what: "tsgrad vs central differences (every block)",
+          error: maxError(vals(jacobians.fd()), J),
+          tolerance: TOL.fd,
+        },
+        {
+          what: "TensorFlow.js (float32) vs tsgrad",
+          error: maxError(vals(jacobians.tfjs()), J),
+          tolerance: TOL.tfjsArray,
+          entries: ["tfjs"],
+        },
       ];
     },
     entries: () => [
@@ -620,6 +812,16 @@ export function baWorkload(m, data) {
       entry("FD", jacobians.fd),
       entry("tfjs", jacobians.tfjs),
     ],
-    rows: [{ name: "BA ba1 Jacobian", forward: "forward", tsgrad: "tsgrad", hand: "hand", handForward: "hand forward", fd: "FD", tfjs: "tfjs" }],
+    rows: [
+      {
+        name: "BA ba1 Jacobian",
+        forward: "forward",
+        tsgrad: "tsgrad",
+        hand: "hand",
+        handForward: "hand forward",
+        fd: "FD",
+        tfjs: "tfjs",
+      },
+    ],
   };
 }

@@ -31,7 +31,17 @@
 
 import fc from "fast-check";
 import { CompileError, type Compile, type Module } from "./compile.js";
-import { argsOf, functionsOf, isObj, keysOf, programArbitrary, programSource, type ParamType, type Program, type Sizes } from "./programs.js";
+import {
+  argsOf,
+  functionsOf,
+  isObj,
+  keysOf,
+  programArbitrary,
+  programSource,
+  type ParamType,
+  type Program,
+  type Sizes,
+} from "./programs.js";
 import { knownBugIn } from "./known-bugs.js";
 import { OUTPUT_WEIGHTS, acceptedPoints, defaultLimits, type Limits, type Oracle } from "./reference.js";
 
@@ -49,9 +59,7 @@ const close = (a: number, b: number, tol: number) =>
 export const MODULE_HEADER = `export { saved as __saved, scratch as __scratch, grad as __grad, gradInto as __gradInto, valueAndGrad as __valueAndGrad, vjp as __vjp, jacobian as __jacobian } from "tsgrad";\n\n`;
 
 export type Result =
-  | { status: "pass"; points: number }
-  | { status: "skip"; reasons: string[] }
-  | { status: "fail"; message: string };
+  { status: "pass"; points: number } | { status: "skip"; reasons: string[] } | { status: "fail"; message: string };
 
 export interface CheckOptions {
   /** Accepted points checked per program. */
@@ -66,7 +74,11 @@ const defaultOptions: CheckOptions = { maxPoints: 2, limits: defaultLimits, incl
  * Compiles `program` with `compile` and checks f, then each helper (they are @differentiable
  * functions too), at up to maxPoints accepted points each.
  */
-export async function checkProgram(program: Program, compile: Compile, options: Partial<CheckOptions> = {}): Promise<Result> {
+export async function checkProgram(
+  program: Program,
+  compile: Compile,
+  options: Partial<CheckOptions> = {},
+): Promise<Result> {
   const { maxPoints, limits } = { ...defaultOptions, ...options };
   const oracles = functionsOf(program).map(([name]) => ({ name, ...acceptedPoints(program, maxPoints, limits, name) }));
   const points = oracles.reduce((n, o) => n + o.accepted.length, 0);
@@ -77,7 +89,10 @@ export async function checkProgram(program: Program, compile: Compile, options: 
     m = await compile(MODULE_HEADER + source);
   } catch (e) {
     const why = e instanceof CompileError ? e.message : String((e as Error)?.stack ?? e);
-    return { status: "fail", message: report(source, "", [], undefined, `does not compile, or its output does not load:\n${why}`) };
+    return {
+      status: "fail",
+      message: report(source, "", [], undefined, `does not compile, or its output does not load:\n${why}`),
+    };
   }
   const params = new Map(functionsOf(program));
   for (const { name, accepted } of oracles) {
@@ -102,7 +117,8 @@ type Arg = any;
  * [0.5, [1, 2]] → "`what`[1] is an Array, not a Float64Array of 2".
  */
 export function flatGradient(params: readonly ParamType[], g: unknown, what: string): number[] | string {
-  if (!Array.isArray(g) || g.length !== params.length) return `${what} returned ${show(g)}, not ${params.length} gradients`;
+  if (!Array.isArray(g) || g.length !== params.length)
+    return `${what} returned ${show(g)}, not ${params.length} gradients`;
   const keys = keysOf(params);
   const flat: number[] = [];
   const one = (t: ParamType, gi: any, at: string): string | undefined => {
@@ -114,7 +130,8 @@ export function flatGradient(params: readonly ParamType[], g: unknown, what: str
     if (isObj(t)) {
       const ks = keys.get(t)!;
       const plain = typeof gi === "object" && gi !== null && !Array.isArray(gi) && !ArrayBuffer.isView(gi);
-      if (!plain || Object.keys(gi).join() !== ks.join()) return `${what}${at} is ${show(gi)}, not an object of the keys ${ks.join(", ")} (the gradient of an object)`;
+      if (!plain || Object.keys(gi).join() !== ks.join())
+        return `${what}${at} is ${show(gi)}, not an object of the keys ${ks.join(", ")} (the gradient of an object)`;
       for (let j = 0; j < ks.length; j++) {
         const wrong = one(t.obj[j].t, gi[ks[j]], `${at}.${ks[j]}`);
         if (wrong) return wrong;
@@ -122,8 +139,12 @@ export function flatGradient(params: readonly ParamType[], g: unknown, what: str
       return undefined;
     }
     const kind = t.array === "Float64Array" ? "Float64Array" : "Array";
-    const ok = kind === "Float64Array" ? gi instanceof Float64Array : Array.isArray(gi) && gi.every((v) => typeof v === "number");
-    if (!ok || gi.length !== t.n) return `${what}${at} is ${show(gi)}, not ${kind === "Array" ? "an Array" : "a Float64Array"} of ${t.n} numbers (the gradient of a ${t.array})`;
+    const ok =
+      kind === "Float64Array"
+        ? gi instanceof Float64Array
+        : Array.isArray(gi) && gi.every((v) => typeof v === "number");
+    if (!ok || gi.length !== t.n)
+      return `${what}${at} is ${show(gi)}, not ${kind === "Array" ? "an Array" : "a Float64Array"} of ${t.n} numbers (the gradient of a ${t.array})`;
     flat.push(...gi);
     return undefined;
   };
@@ -180,8 +201,11 @@ function showArgs(args: readonly unknown[]): string {
 function show(x: unknown): string {
   if (x instanceof Float64Array) return `Float64Array.of(${Array.from(x).join(", ")})`;
   if (Array.isArray(x)) return `[${x.map(show).join(", ")}]`;
-  if (typeof x === "object" && x !== null && !ArrayBuffer.isView(x)) return `{ ${Object.entries(x).map(([k, v]) => `${k}: ${show(v)}`).join(", ")} }`;
-  return typeof x === "number" ? String(x) : JSON.stringify(x) ?? String(x);
+  if (typeof x === "object" && x !== null && !ArrayBuffer.isView(x))
+    return `{ ${Object.entries(x)
+      .map(([k, v]) => `${k}: ${show(v)}`)
+      .join(", ")} }`;
+  return typeof x === "number" ? String(x) : (JSON.stringify(x) ?? String(x));
 }
 
 /** Checks function `name` (of these parameters) of the compiled module at one accepted point. */
@@ -191,7 +215,8 @@ function checkAt(m: Module, name: string, params: readonly ParamType[], o: Oracl
   const args = (): Arg[] => argsOf(params, o.point);
   const f = m[name];
   const value = f(...args());
-  if (!Object.is(value, o.value)) return `${name}(...) = ${value}, but the reference twin computes ${o.value} (the fuzzer's printer, or the transformer changed ${name})`;
+  if (!Object.is(value, o.value))
+    return `${name}(...) = ${value}, but the reference twin computes ${o.value} (the fuzzer's printer, or the transformer changed ${name})`;
 
   const stacks = () => `saved ${m.__saved.size}, scratch ${m.__scratch.size}`;
   const depth = stacks();
@@ -220,13 +245,20 @@ function checkAt(m: Module, name: string, params: readonly ParamType[], o: Oracl
   const inside = (x: Arg, junk?: number): object[] => (typeof x === "number" ? [] : buffersOf([x], junk));
   const buffers = grads.map((x: Arg) => inside(x, 1e3));
   const into = m.__gradInto(f)(grads, ...args());
-  if (into !== grads || grads.some((x: Arg, i: number) => { const now = inside(x); return now.length !== buffers[i].length || now.some((b, j) => b !== buffers[i][j]); })) {
+  if (
+    into !== grads ||
+    grads.some((x: Arg, i: number) => {
+      const now = inside(x);
+      return now.length !== buffers[i].length || now.some((b, j) => b !== buffers[i][j]);
+    })
+  ) {
     return `gradInto(${name}) did not fill the gradients it was given in place (every array and object of them)`;
   }
   const viaInto = flatGradient(params, into, `gradInto(${name})(...)`);
   if (typeof viaInto === "string") return viaInto;
   if (!same(viaInto, g, (a, b) => a === b)) return `gradInto(${name}) gives [${viaInto}], ${name}_grad [${g}]`;
-  if (stacks() !== depth) return `grad, valueAndGrad or gradInto left the shared stacks at ${stacks()} values (was ${depth})`;
+  if (stacks() !== depth)
+    return `grad, valueAndGrad or gradInto left the shared stacks at ${stacks()} values (was ${depth})`;
 
   const { value: v, backward } = m.__vjp(f)(...args());
   if (!Object.is(v, value)) return `vjp(${name}) value ${v}, ${name}'s value ${value}`;
@@ -237,13 +269,16 @@ function checkAt(m: Module, name: string, params: readonly ParamType[], o: Oracl
   if (stacks() !== depth) return `vjp left the shared stacks at ${stacks()} values (was ${depth})`;
   for (const b of [b1, b2, b3]) if (typeof b === "string") return b;
   const [one, again, minus2] = [b1, b2, b3] as number[][];
-  if (!same(one, g, (a, b) => close(a, b, VJP_TOL))) return `vjp(${name}) backward(1) = [${one}], ${name}_grad = [${g}]`;
+  if (!same(one, g, (a, b) => close(a, b, VJP_TOL)))
+    return `vjp(${name}) backward(1) = [${one}], ${name}_grad = [${g}]`;
   if (!same(again, one, Object.is)) return `vjp(${name}) backward(1) twice: [${one}] then [${again}]`;
-  if (!same(minus2, one, (a, b) => a === -2 * b)) return `vjp(${name}) backward(-2) = [${minus2}], -2 backward(1) = [${one.map((x) => -2 * x)}]`;
+  if (!same(minus2, one, (a, b) => a === -2 * b))
+    return `vjp(${name}) backward(-2) = [${minus2}], -2 backward(1) = [${one.map((x) => -2 * x)}]`;
   return undefined;
 }
 
-const same = (x: number[], y: number[], eq: (a: number, b: number) => boolean) => x.length === y.length && x.every((v, k) => eq(v, y[k]));
+const same = (x: number[], y: number[], eq: (a: number, b: number) => boolean) =>
+  x.length === y.length && x.every((v, k) => eq(v, y[k]));
 
 /**
  * A gradient against the oracle's finite differences, coordinate by coordinate: what disagrees
@@ -276,8 +311,17 @@ function checkArrayValuedAt(m: Module, name: string, params: readonly ParamType[
   // f returning { s, u }: its outputs s, then u's elements; seeded with { s: w0, u: [w1, ...] } (u's kind)
   const objectValued = typeof out === "object" && out !== null && !Array.isArray(out) && !ArrayBuffer.isView(out);
   const flatOut = (v: any): number[] | undefined =>
-    objectValued ? (typeof v?.s === "number" && (v.u instanceof Float64Array || Array.isArray(v.u)) && Object.keys(v).join() === "s,u" ? [v.s, ...Array.from(v.u as ArrayLike<number>)] : undefined) : v instanceof Float64Array || Array.isArray(v) ? Array.from(v) : undefined;
-  const seedOf = (w: number[]): any => (objectValued ? { s: w[0], u: out.u instanceof Float64Array ? Float64Array.from(w.slice(1)) : w.slice(1) } : w);
+    objectValued
+      ? typeof v?.s === "number" &&
+        (v.u instanceof Float64Array || Array.isArray(v.u)) &&
+        Object.keys(v).join() === "s,u"
+        ? [v.s, ...Array.from(v.u as ArrayLike<number>)]
+        : undefined
+      : v instanceof Float64Array || Array.isArray(v)
+        ? Array.from(v)
+        : undefined;
+  const seedOf = (w: number[]): any =>
+    objectValued ? { s: w[0], u: out.u instanceof Float64Array ? Float64Array.from(w.slice(1)) : w.slice(1) } : w;
   const fo = flatOut(out);
   if (!fo || !same(fo, outputs, Object.is)) {
     return `${name}(...) = ${show(out)}, but the reference twin computes [${outputs}] (the fuzzer's printer, or the transformer changed ${name})`;
@@ -292,7 +336,8 @@ function checkArrayValuedAt(m: Module, name: string, params: readonly ParamType[
   const seed = seedOf(w);
   const g = flatGradient(params, backward(seed), `vjp(${name}) backward(w)`);
   if (typeof g === "string") return g;
-  if (show(seed) !== show(seedOf(w))) return `vjp(${name}) backward wrote into the output's gradient it was given: ${show(seed)}`;
+  if (show(seed) !== show(seedOf(w)))
+    return `vjp(${name}) backward wrote into the output's gradient it was given: ${show(seed)}`;
   if (show(given) !== show(args())) return `vjp(${name}) changed its arguments to ${showArgs(given)}`;
   const wrong = againstDifferences(`vjp(${name}) backward(w)`, params, g, o);
   if (wrong) return `${wrong}\n  (w = [${w}], the weights of ${name}'s outputs in the sum differentiated)`;
@@ -301,12 +346,14 @@ function checkArrayValuedAt(m: Module, name: string, params: readonly ParamType[
   if (typeof again === "string") return again;
   if (typeof minus2 === "string") return minus2;
   if (!same(again, g, Object.is)) return `vjp(${name}) backward(w) twice: [${g}] then [${again}]`;
-  if (!same(minus2, g, (a, b) => a === -2 * b)) return `vjp(${name}) backward(-2w) = [${minus2}], -2 backward(w) = [${g.map((x) => -2 * x)}]`;
+  if (!same(minus2, g, (a, b) => a === -2 * b))
+    return `vjp(${name}) backward(-2w) = [${minus2}], -2 backward(w) = [${g.map((x) => -2 * x)}]`;
 
   const blocks = m.__jacobian(f)(...args());
   const jw = jacobianTimes(params, blocks, w);
   if (typeof jw === "string") return `jacobian(${name}): ${jw}`;
-  if (!same(jw, g, (a, b) => close(a, b, VJP_TOL))) return `jacobian(${name}) gives Jᵀw = [${jw}], vjp's backward(w) [${g}]`;
+  if (!same(jw, g, (a, b) => close(a, b, VJP_TOL)))
+    return `jacobian(${name}) gives Jᵀw = [${jw}], vjp's backward(w) [${g}]`;
   if (stacks() !== depth) return `vjp or jacobian left the shared stacks at ${stacks()} values (was ${depth})`;
   return undefined;
 }
@@ -318,13 +365,15 @@ function jacobianTimes(params: readonly ParamType[], blocks: unknown, w: number[
   const out: number[] = [];
   const one = (t: ParamType, b: any, at: string): string | undefined => {
     if (t === "number") {
-      if (!(b instanceof Float64Array) || b.length !== w.length) return `block ${at} is ${show(b)}, not a Float64Array of ${w.length}`;
+      if (!(b instanceof Float64Array) || b.length !== w.length)
+        return `block ${at} is ${show(b)}, not a Float64Array of ${w.length}`;
       out.push(w.reduce((s, wi, i) => s + wi * b[i], 0));
       return undefined;
     }
     if (isObj(t)) {
       const ks = keys.get(t)!;
-      if (typeof b !== "object" || b === null || Object.keys(b).join() !== ks.join()) return `block ${at} is ${show(b)}, not an object of blocks keyed ${ks.join(", ")}`;
+      if (typeof b !== "object" || b === null || Object.keys(b).join() !== ks.join())
+        return `block ${at} is ${show(b)}, not an object of blocks keyed ${ks.join(", ")}`;
       for (let j = 0; j < ks.length; j++) {
         const wrong = one(t.obj[j].t, b[ks[j]], `${at}.${ks[j]}`);
         if (wrong) return wrong;
@@ -332,7 +381,8 @@ function jacobianTimes(params: readonly ParamType[], blocks: unknown, w: number[
       return undefined;
     }
     const { rows, cols, data } = (b ?? {}) as { rows?: number; cols?: number; data?: Float64Array };
-    if (rows !== w.length || cols !== t.n || !(data instanceof Float64Array)) return `block ${at} is ${rows}×${cols}, not a ${w.length}×${t.n} Matrix`;
+    if (rows !== w.length || cols !== t.n || !(data instanceof Float64Array))
+      return `block ${at} is ${rows}×${cols}, not a ${w.length}×${t.n} Matrix`;
     for (let j = 0; j < t.n; j++) out.push(w.reduce((s, wi, i) => s + wi * data[i * t.n + j], 0));
     return undefined;
   };
@@ -343,8 +393,16 @@ function jacobianTimes(params: readonly ParamType[], blocks: unknown, w: number[
   return out;
 }
 
-function report(source: string, name: string, params: readonly ParamType[], o: Oracle | undefined, problem: string): string {
-  const where = o ? `at ${name}(${showArgs(argsOf(params, o.point))}) = ${o.outputs ? `[${o.outputs.join(", ")}]` : o.value}: ` : "";
+function report(
+  source: string,
+  name: string,
+  params: readonly ParamType[],
+  o: Oracle | undefined,
+  problem: string,
+): string {
+  const where = o
+    ? `at ${name}(${showArgs(argsOf(params, o.point))}) = ${o.outputs ? `[${o.outputs.join(", ")}]` : o.value}: `
+    : "";
   return `${where}${problem}\n\n${source}`;
 }
 
@@ -364,7 +422,12 @@ export const emptyStats = (): Stats => ({ passed: 0, skipped: 0, known: 0, point
  * another); a failure throws its report,
  * which fast-check shows for the smallest failing program it shrinks to.
  */
-export function gradientProperty(compile: Compile, stats: Stats = emptyStats(), sizes: Partial<Sizes> = {}, options: Partial<CheckOptions> = {}) {
+export function gradientProperty(
+  compile: Compile,
+  stats: Stats = emptyStats(),
+  sizes: Partial<Sizes> = {},
+  options: Partial<CheckOptions> = {},
+) {
   return fc.asyncProperty(programArbitrary(sizes), async (program) => {
     if (!options.includeKnownBugs && knownBugIn(program)) {
       stats.known++;

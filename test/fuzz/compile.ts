@@ -28,7 +28,11 @@ export type Compile = (source: string) => Promise<Module>;
 /** Thrown when a program does not compile; `message` is tsc's formatted diagnostics. */
 export class CompileError extends Error {}
 
-export function createCompiler(options: { transformer: Transformer; outDir: string; compilerOptions: ts.CompilerOptions }): Compile {
+export function createCompiler(options: {
+  transformer: Transformer;
+  outDir: string;
+  compilerOptions: ts.CompilerOptions;
+}): Compile {
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const host = ts.createCompilerHost(options.compilerOptions);
@@ -41,7 +45,11 @@ export function createCompiler(options: { transformer: Transformer; outDir: stri
     return cache.get(fileName);
   };
   let count = 0;
-  const format: ts.FormatDiagnosticsHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => outDir, getNewLine: () => "\n" };
+  const format: ts.FormatDiagnosticsHost = {
+    getCanonicalFileName: (f) => f,
+    getCurrentDirectory: () => outDir,
+    getNewLine: () => "\n",
+  };
 
   return async (source) => {
     // A fresh name per call: ES modules are cached by URL, and workers may compile the same text.
@@ -51,9 +59,15 @@ export function createCompiler(options: { transformer: Transformer; outDir: stri
     const program = ts.createProgram([file], options.compilerOptions, host);
     const diagnostics = [...ts.getPreEmitDiagnostics(program)];
     let js = "";
-    program.emit(undefined, (f, text) => {
-      if (f.endsWith(".js")) js = text;
-    }, undefined, false, { before: [options.transformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] });
+    program.emit(
+      undefined,
+      (f, text) => {
+        if (f.endsWith(".js")) js = text;
+      },
+      undefined,
+      false,
+      { before: [options.transformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] },
+    );
     const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
     if (errors.length) throw new CompileError(ts.formatDiagnostics(errors, format));
     const out = file.replace(/\.ts$/, ".js");

@@ -89,8 +89,17 @@ export const powForms = ["int", "posConst", "posVar", "constBase", "Math.pow"] a
  * produces it (copy: `const v = x`; neg: unary minus; sigmoid: `1 / (1 + Math.exp(-a))`).
  */
 export const generatedRules: readonly string[] = [
-  "copy", "neg", "sigmoid", "/", "%", "**", "Math.pow", "Math.atan2",
-  ...binaryOps, ...variadicOps, ...Object.keys(unaryOps),
+  "copy",
+  "neg",
+  "sigmoid",
+  "/",
+  "%",
+  "**",
+  "Math.pow",
+  "Math.atan2",
+  ...binaryOps,
+  ...variadicOps,
+  ...Object.keys(unaryOps),
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -292,7 +301,15 @@ export interface Sizes {
   objects?: boolean;
 }
 
-export const defaultSizes: Sizes = { exprDepth: 3, stmtDepth: 2, blockLength: 4, helpers: 2, maxParams: 3, points: 3, arrays: false };
+export const defaultSizes: Sizes = {
+  exprDepth: 3,
+  stmtDepth: 2,
+  blockLength: 4,
+  helpers: 2,
+  maxParams: 3,
+  points: 3,
+  arrays: false,
+};
 
 /** Array parameters have 1 to MAX_LENGTH elements: a point of an array program has maxParams * MAX_LENGTH coordinates. */
 export const MAX_LENGTH = 4;
@@ -301,7 +318,10 @@ export const MAX_LENGTH = 4;
 // SCALE is a module-level constant (declared by the modules that use it); Math.PI a Math constant.
 const SCALE = 0.75;
 const constants = [0.5, 1.5, 0.3, -0.7, 2.5, 1.3, -1.5, 0.25, 3.5, -0.4, SCALE, Math.PI] as const;
-const constantNames = new Map<number, string>([[SCALE, "SCALE"], [Math.PI, "Math.PI"]]);
+const constantNames = new Map<number, string>([
+  [SCALE, "SCALE"],
+  [Math.PI, "Math.PI"],
+]);
 const REF_RANGE = 15;
 const FORM_RANGE = 11;
 
@@ -309,7 +329,10 @@ const FORM_RANGE = 11;
 export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Program> {
   const s = { ...defaultSizes, ...sizes };
   if (s.arrays === "mixed") {
-    const two = [programArbitrary({ ...s, arrays: false, objects: false }), programArbitrary({ ...s, arrays: true, objects: false })];
+    const two = [
+      programArbitrary({ ...s, arrays: false, objects: false }),
+      programArbitrary({ ...s, arrays: true, objects: false }),
+    ];
     return s.objects ? fc.oneof(...two, programArbitrary({ ...s, arrays: true, objects: true })) : fc.oneof(...two);
   }
   if (s.objects) return objectProgramArbitrary(s);
@@ -323,7 +346,11 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   const w = fc.nat(FORM_RANGE);
   const constant = fc.constantFrom(...constants).map((v): Expr => ({ k: "const", v }));
   // index 0 is the variable written last (Scope): favour it, so values flow on to the result
-  const index = fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.nat(REF_RANGE) });
+  const index = fc.oneof(
+    { weight: 2, arbitrary: fc.constant(0) },
+    { weight: 1, arbitrary: fc.constant(1) },
+    { weight: 2, arbitrary: fc.nat(REF_RANGE) },
+  );
   const leaf: fc.Arbitrary<Expr> = fc.oneof(
     { weight: 4, arbitrary: index.map((i): Expr => ({ k: "ref", i })) },
     { weight: 1, arbitrary: constant },
@@ -338,7 +365,12 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   // a comparison is mostly against a threshold constant, sometimes against another expression
   const condOf = (e: fc.Arbitrary<Expr>): fc.Arbitrary<Cond> => {
     const rhs = fc.oneof({ weight: 2, arbitrary: constant }, { weight: 1, arbitrary: e });
-    const cmp = fc.record({ k: fc.constant("cmp" as const), op: fc.constantFrom(">" as const, "<" as const, ">=" as const, "<=" as const), a: e, b: rhs });
+    const cmp = fc.record({
+      k: fc.constant("cmp" as const),
+      op: fc.constantFrom(">" as const, "<" as const, ">=" as const, "<=" as const),
+      a: e,
+      b: rhs,
+    });
     return fc.oneof(
       { withCrossShrink: true },
       { weight: 6, arbitrary: cmp },
@@ -361,14 +393,30 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
         { weight: 2, arbitrary: rec({ k: kind("div"), a: sub, b: sub, w }) },
         { weight: 1, arbitrary: rec({ k: kind("mod"), a: sub, b: sub, w }) },
         { weight: 1, arbitrary: rec({ k: kind("neg"), a: sub }) },
-        { weight: 7, arbitrary: rec({ k: kind("unary"), fn: fc.constantFrom(...(Object.keys(unaryOps) as UnaryOp[])), a: sub, w }) },
-        { weight: 2, arbitrary: rec({ k: kind("pow"), form: fc.constantFrom(...powForms), a: sub, b: sub, w, c: fc.nat(7) }) },
-        { weight: 2, arbitrary: rec({ k: kind("variadic"), fn: fc.constantFrom(...variadicOps), args: fc.array(sub, { minLength: 2, maxLength: 3 }) }) },
+        {
+          weight: 7,
+          arbitrary: rec({ k: kind("unary"), fn: fc.constantFrom(...(Object.keys(unaryOps) as UnaryOp[])), a: sub, w }),
+        },
+        {
+          weight: 2,
+          arbitrary: rec({ k: kind("pow"), form: fc.constantFrom(...powForms), a: sub, b: sub, w, c: fc.nat(7) }),
+        },
+        {
+          weight: 2,
+          arbitrary: rec({
+            k: kind("variadic"),
+            fn: fc.constantFrom(...variadicOps),
+            args: fc.array(sub, { minLength: 2, maxLength: 3 }),
+          }),
+        },
         { weight: 1, arbitrary: rec({ k: kind("atan2"), a: sub, b: sub }) },
         { weight: 1, arbitrary: rec({ k: kind("sigmoid"), a: sub }) },
         { weight: 1, arbitrary: rec({ k: kind("piecewise"), fn: fc.constantFrom(...piecewiseOps), a: sub, b: sub }) },
         { weight: 1, arbitrary: rec({ k: kind("ternary"), c: conds[d - 1], a: sub, b: sub }) },
-        { weight: 2, arbitrary: rec({ k: kind("call"), i: fc.nat(3), args: fc.array(sub, { minLength: 2, maxLength: 2 }) }) },
+        {
+          weight: 2,
+          arbitrary: rec({ k: kind("call"), i: fc.nat(3), args: fc.array(sub, { minLength: 2, maxLength: 2 }) }),
+        },
       ),
     );
     conds.push(condOf(sub));
@@ -378,20 +426,72 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   const small = exprs[Math.max(0, s.exprDepth - 2)];
   const cond = conds[Math.max(0, s.exprDepth - 2)];
   const target = index;
-  const localArray: fc.Arbitrary<LocalArray> = fc.record({ kind: fc.constantFrom("Float64Array" as const, "Array" as const), len: fc.nat(7), init: fc.option(small, { nil: null }) });
+  const localArray: fc.Arbitrary<LocalArray> = fc.record({
+    kind: fc.constantFrom("Float64Array" as const, "Array" as const),
+    len: fc.nat(7),
+    init: fc.option(small, { nil: null }),
+  });
 
   const simple: fc.Arbitrary<Stmt> = fc.oneof(
     { weight: 5, arbitrary: fc.record({ k: fc.constant("decl" as const), konst: fc.boolean(), e: expr }) },
-    { weight: 4, arbitrary: fc.record({ k: fc.constant("assign" as const), target, op: fc.constantFrom("=" as const, "+=" as const, "-=" as const, "*=" as const), e: expr }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant("posAssign" as const), op: fc.constantFrom("/=" as const, "%=" as const), target, e: small, w }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        k: fc.constant("assign" as const),
+        target,
+        op: fc.constantFrom("=" as const, "+=" as const, "-=" as const, "*=" as const),
+        e: expr,
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant("posAssign" as const),
+        op: fc.constantFrom("/=" as const, "%=" as const),
+        target,
+        e: small,
+        w,
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("powAssign" as const), target, c: fc.nat(1) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("flag" as const), c: cond }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant("step" as const), target, op: fc.constantFrom("++" as const, "--" as const) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant("exit" as const), kind: fc.constantFrom("break" as const, "continue" as const), c: cond }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant("step" as const),
+        target,
+        op: fc.constantFrom("++" as const, "--" as const),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant("exit" as const),
+        kind: fc.constantFrom("break" as const, "continue" as const),
+        c: cond,
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("return" as const), c: cond, e: small }) },
     ...withArrays<fc.WeightedArbitrary<Stmt>>(
-      { weight: 5, arbitrary: fc.record({ k: fc.constant("store" as const), arr, ix, op: fc.constantFrom("=" as const, "+=" as const, "-=" as const), e: expr }) },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant("storeStep" as const), arr, ix, op: fc.constantFrom("++" as const, "--" as const) }) },
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          k: fc.constant("store" as const),
+          arr,
+          ix,
+          op: fc.constantFrom("=" as const, "+=" as const, "-=" as const),
+          e: expr,
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          k: fc.constant("storeStep" as const),
+          arr,
+          ix,
+          op: fc.constantFrom("++" as const, "--" as const),
+        }),
+      },
       { weight: 1, arbitrary: fc.record({ k: fc.constant("newArray" as const), a: localArray }) },
     ),
   );
@@ -408,7 +508,15 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
     const stmt: fc.Arbitrary<Stmt> = fc.oneof(
       { withCrossShrink: true },
       { weight: 6, arbitrary: simple },
-      { weight: 2, arbitrary: fc.record({ k: fc.constant("if" as const), c: cond, then: inner, else: fc.option(inner, { nil: null }) }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          k: fc.constant("if" as const),
+          c: cond,
+          then: inner,
+          else: fc.option(inner, { nil: null }),
+        }),
+      },
       {
         weight: 2,
         arbitrary: fc.record({
@@ -426,8 +534,18 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   }
   const number = fc.constant("number" as ParamType);
   const arrayParam = fc.record({ array: fc.constantFrom(...arrayKinds), n: fc.integer({ min: 1, max: MAX_LENGTH }) });
-  const fn = (minParams: number, maxParams: number, param: fc.Arbitrary<ParamType>, vector = false): fc.Arbitrary<FnTemplate> => {
-    const scalar = { params: fc.array(param, { minLength: minParams, maxLength: maxParams }), body: blocks[s.stmtDepth], ret: exprs[s.exprDepth], sink: fc.boolean() };
+  const fn = (
+    minParams: number,
+    maxParams: number,
+    param: fc.Arbitrary<ParamType>,
+    vector = false,
+  ): fc.Arbitrary<FnTemplate> => {
+    const scalar = {
+      params: fc.array(param, { minLength: minParams, maxLength: maxParams }),
+      body: blocks[s.stmtDepth],
+      ret: exprs[s.exprDepth],
+      sink: fc.boolean(),
+    };
     if (!arrays) return fc.record(scalar);
     const returns = fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(1) });
     return fc.record({ ...scalar, locals: fc.array(localArray, { maxLength: 2 }), ...(vector ? { returns } : {}) });
@@ -451,25 +569,51 @@ function objectProgramArbitrary(s: Sizes): fc.Arbitrary<Program> {
   const array = fc.record({ array: fc.constantFrom(...arrayKinds), n: fc.integer({ min: 1, max: MAX_LENGTH }) });
   const how = fc.nat(3);
   const leaf: fc.Arbitrary<FieldType> = fc.oneof({ weight: 3, arbitrary: number }, { weight: 2, arbitrary: array });
-  const objOf = (field: fc.Arbitrary<FieldType>, max: number) => fc.record({ obj: fc.array(fc.record({ t: field, how }), { minLength: 1, maxLength: max }), iface: fc.boolean() });
+  const objOf = (field: fc.Arbitrary<FieldType>, max: number) =>
+    fc.record({ obj: fc.array(fc.record({ t: field, how }), { minLength: 1, maxLength: max }), iface: fc.boolean() });
   const inner2 = objOf(leaf, 2);
-  const inner1 = objOf(fc.oneof({ weight: 4, arbitrary: leaf }, { weight: 1, arbitrary: inner2 as fc.Arbitrary<FieldType> }), 3);
+  const inner1 = objOf(
+    fc.oneof({ weight: 4, arbitrary: leaf }, { weight: 1, arbitrary: inner2 as fc.Arbitrary<FieldType> }),
+    3,
+  );
   const top = fc.record({
-    obj: fc.array(fc.record({ t: fc.oneof({ weight: 4, arbitrary: leaf }, { weight: 2, arbitrary: inner1 as fc.Arbitrary<FieldType> }), how }), { minLength: 1, maxLength: 4 }),
+    obj: fc.array(
+      fc.record({
+        t: fc.oneof({ weight: 4, arbitrary: leaf }, { weight: 2, arbitrary: inner1 as fc.Arbitrary<FieldType> }),
+        how,
+      }),
+      { minLength: 1, maxLength: 4 },
+    ),
     iface: fc.boolean(),
     inList: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   });
-  const param: fc.Arbitrary<ParamType> = fc.oneof({ weight: 1, arbitrary: number }, { weight: 1, arbitrary: array }, { weight: 3, arbitrary: top });
-  return fc
-    .record({ program: base, params: fc.array(param, { minLength: 1, maxLength: s.maxParams }), retObj: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }) })
-    // retObj: f returns { s, u0 } (given a local array; `returns` picks which)
-    .map(({ program, params, retObj }) => ({ ...program, main: { ...program.main, params, retObj, returns: retObj ? program.main.returns ?? 0 : program.main.returns } }));
+  const param: fc.Arbitrary<ParamType> = fc.oneof(
+    { weight: 1, arbitrary: number },
+    { weight: 1, arbitrary: array },
+    { weight: 3, arbitrary: top },
+  );
+  return (
+    fc
+      .record({
+        program: base,
+        params: fc.array(param, { minLength: 1, maxLength: s.maxParams }),
+        retObj: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      })
+      // retObj: f returns { s, u0 } (given a local array; `returns` picks which)
+      .map(({ program, params, retObj }) => ({
+        ...program,
+        main: { ...program.main, params, retObj, returns: retObj ? (program.main.returns ?? 0) : program.main.returns },
+      }))
+  );
 }
 
 /** A point: coordinates in [-2, 2] with three decimals (readable in a failure report). */
 export function pointArb(dims: number): fc.Arbitrary<number[]> {
   // noBias: fast-check's bias toward small integers would put most points next to 0, a kink of abs
-  return fc.array(fc.noBias(fc.integer({ min: -2000, max: 2000 })).map((n) => n / 1000), { minLength: dims, maxLength: dims });
+  return fc.array(
+    fc.noBias(fc.integer({ min: -2000, max: 2000 })).map((n) => n / 1000),
+    { minLength: dims, maxLength: dims },
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -480,7 +624,8 @@ export function pointArb(dims: number): fc.Arbitrary<number[]> {
 export type Mode = "ts" | "reference";
 
 /** A parameter's TypeScript type: "number", "Float64Array", "readonly number[]". */
-export const paramTs = (t: ParamType): string => (t === "number" ? "number" : isObj(t) ? `{ ${t.obj.map((f, i) => `f${i}: ${paramTs(f.t)}`).join("; ")} }` : t.array);
+export const paramTs = (t: ParamType): string =>
+  t === "number" ? "number" : isObj(t) ? `{ ${t.obj.map((f, i) => `f${i}: ${paramTs(f.t)}`).join("; ")} }` : t.array;
 
 /** The number of elements of a local array: (len 5, one array parameter of 3) → 3; (len 2) → 3. */
 export function localLength(a: LocalArray, params: readonly ParamType[]): number {
@@ -496,7 +641,8 @@ export function returnedArray(t: FnTemplate): { index: number; local: LocalArray
 }
 
 /** Coordinates a parameter takes in a point: 1 for a number, n for an array of n. */
-export const dimsOf = (params: readonly ParamType[]): number => params.reduce((d, t) => d + (t === "number" ? 1 : isObj(t) ? dimsOf(t.obj.map((f) => f.t)) : t.n), 0);
+export const dimsOf = (params: readonly ParamType[]): number =>
+  params.reduce((d, t) => d + (t === "number" ? 1 : isObj(t) ? dimsOf(t.obj.map((f) => f.t)) : t.n), 0);
 
 /**
  * The keys of an object type's fields, as the printer names them (a counter per function, in the
@@ -506,7 +652,10 @@ export function keysOf(params: readonly ParamType[]): Map<ObjType, string[]> {
   const keys = new Map<ObjType, string[]>();
   let c = 0;
   const walk = (t: ObjType) => {
-    keys.set(t, t.obj.map((f) => `${f.t === "number" ? "s" : isObj(f.t) ? "m" : "w"}${c++}`));
+    keys.set(
+      t,
+      t.obj.map((f) => `${f.t === "number" ? "s" : isObj(f.t) ? "m" : "w"}${c++}`),
+    );
     for (const f of t.obj) if (isObj(f.t)) walk(f.t);
   };
   for (const t of params) if (isObj(t)) walk(t);
@@ -519,7 +668,7 @@ export function pointFor(p: readonly number[], dims: number): number[] {
   return Array.from({ length: dims }, (_, k) => {
     if (k < p.length) return p[k];
     const v = p[k % p.length] + 0.613 * Math.floor(k / p.length);
-    return Math.round(((((v + 2) % 4) + 4) % 4 - 2) * 1000) / 1000;
+    return Math.round((((((v + 2) % 4) + 4) % 4) - 2) * 1000) / 1000;
   });
 }
 
@@ -540,8 +689,16 @@ export function argsOf(params: readonly ParamType[], flat: readonly number[]): a
 }
 
 // Precedence of what an expression prints as: operands of lower precedence get parentheses.
-const TERNARY = 1, ADD = 2, MUL = 3, UNARY = 4, POW = 5, ATOM = 6;
-interface Printed { s: string; p: number }
+const TERNARY = 1,
+  ADD = 2,
+  MUL = 3,
+  UNARY = 4,
+  POW = 5,
+  ATOM = 6;
+interface Printed {
+  s: string;
+  p: number;
+}
 const at = (x: Printed, min: number) => (x.p >= min ? x.s : `(${x.s})`);
 const fmt = (v: number) => constantNames.get(v) ?? (Object.is(v, -0) ? "0" : String(v));
 
@@ -682,14 +839,29 @@ export class Printer {
     } else this.lines.push(`function ${name}(${sig}) {`);
     for (const line of exposed.lines) this.emit(1, line);
     const numbers = [...params.filter((_, i) => t.params[i] === "number"), ...exposed.vars];
-    const arrays = [...t.params.flatMap((p, i): ArrayInScope[] => (p === "number" || isObj(p) ? [] : [{ name: params[i], n: p.n, local: false }])), ...exposed.arrays];
-    const scope: Scope = { vars: numbers, mutable: params.filter((_, i) => t.params[i] === "number"), flags: [], inLoop: false, arrays, counters: [] };
+    const arrays = [
+      ...t.params.flatMap((p, i): ArrayInScope[] =>
+        p === "number" || isObj(p) ? [] : [{ name: params[i], n: p.n, local: false }],
+      ),
+      ...exposed.arrays,
+    ];
+    const scope: Scope = {
+      vars: numbers,
+      mutable: params.filter((_, i) => t.params[i] === "number"),
+      flags: [],
+      inLoop: false,
+      arrays,
+      counters: [],
+    };
     for (const a of t.locals ?? []) this.newArray(a, scope);
     // in the function's own scope, not a block's: what the top level declares reaches the return
     for (const st of t.body) this.stmt(st, scope, 1);
     const ret = this.expr(t.ret, scope);
     // not the loop counters; every element of the local arrays
-    const sunk = [...scope.vars.filter((v) => !/^[ik]\d/.test(v)), ...scope.arrays.filter((a) => a.local).flatMap((a) => Array.from({ length: a.n }, (_, j) => `${a.name}[${j}]`))];
+    const sunk = [
+      ...scope.vars.filter((v) => !/^[ik]\d/.test(v)),
+      ...scope.arrays.filter((a) => a.local).flatMap((a) => Array.from({ length: a.n }, (_, j) => `${a.name}[${j}]`)),
+    ];
     const total = this.seen({ s: sunk.length > 1 ? `(${sunk.join(" + ")})` : sunk[0], p: ATOM });
     const value = t.sink && sunk.length ? `${at(ret, ADD)} + ${total.s}` : ret.s;
     if (vector) {
@@ -722,7 +894,12 @@ export class Printer {
    * pattern (aliases, the fields of objects bound by it). Each number or array read is added to
    * `out` under the name or path it is read by.
    */
-  private fieldsOf(base: string | null, t: ObjType, keys: Map<ObjType, string[]>, out: Exposed): { entries: string[]; rest: () => void } {
+  private fieldsOf(
+    base: string | null,
+    t: ObjType,
+    keys: Map<ObjType, string[]>,
+    out: Exposed,
+  ): { entries: string[]; rest: () => void } {
     const entries: string[] = [];
     const aliases: string[] = [];
     const after: (() => void)[] = [];
@@ -786,7 +963,8 @@ export class Printer {
   private stmt(st: Stmt, scope: Scope, depth: number): void {
     const pick = (xs: string[], i: number) => xs[i % xs.length];
     // a function of arrays alone has no number to assign before its first `let`
-    if ((st.k === "assign" || st.k === "posAssign" || st.k === "powAssign" || st.k === "step") && !scope.mutable.length) return;
+    if ((st.k === "assign" || st.k === "posAssign" || st.k === "powAssign" || st.k === "step") && !scope.mutable.length)
+      return;
     switch (st.k) {
       case "decl": {
         const e = this.expr(st.e, scope).s;
@@ -804,7 +982,10 @@ export class Printer {
       case "posAssign": {
         const v = pick(scope.mutable, st.target);
         const p = this.positive(st.e, st.w, scope).s;
-        this.emit(depth, st.op === "%=" && this.mode === "reference" ? `${v} = $.mod(${v}, ${p});` : `${v} ${st.op} ${p};`);
+        this.emit(
+          depth,
+          st.op === "%=" && this.mode === "reference" ? `${v} = $.mod(${v}, ${p});` : `${v} ${st.op} ${p};`,
+        );
         return this.assigned(depth, v, scope);
       }
       case "powAssign": {
@@ -875,7 +1056,10 @@ export class Printer {
     const n = of ? of.n : (a.len % 4) + 1; // as localLength
     const length = of ? `${of.name}.length` : String(n);
     const name = `u${this.counters.u++}`;
-    const made = a.kind === "Float64Array" ? `new Float64Array(${length})` : `new Array${this.mode === "ts" ? "<number>" : ""}(${length}).fill(0)`;
+    const made =
+      a.kind === "Float64Array"
+        ? `new Float64Array(${length})`
+        : `new Array${this.mode === "ts" ? "<number>" : ""}(${length}).fill(0)`;
     this.emit(1, `const ${name} = ${made};`);
     if (a.init) {
       const i = `i${this.counters.i++}`;
@@ -895,7 +1079,8 @@ export class Printer {
    * for the indices of the body. With no array in scope, a counting loop of 2 iterations.
    */
   private arrayLoop(st: Extract<Stmt, { k: "arrayLoop" }>, scope: Scope, depth: number): void {
-    if (!scope.arrays.length) return this.loop({ k: "loop", form: "for", trips: 2, c: st.c, body: st.body }, scope, depth);
+    if (!scope.arrays.length)
+      return this.loop({ k: "loop", form: "for", trips: 2, c: st.c, body: st.body }, scope, depth);
     // for...of goes over a parameter (arr mod those), the other forms over any array
     const params = scope.arrays.filter((p) => !p.local && !p.field);
     const over = st.form === "of" && params.length ? params : scope.arrays;
@@ -954,7 +1139,8 @@ export class Printer {
     }[form] as [string, number, number];
     // wrap what could leave [0, n), even where the loop never runs (hi < lo): tsgrad refuses
     // `u0[i1 + 1]` in `for (let i1 = ...; i1 < u0.length; i1++)` as out of range whenever it runs
-    const safe = lo >= 0 && hi < a.n ? e : lo >= 0 ? `${e.includes(" ") ? `(${e})` : e} % ${len}` : `Math.abs(${e}) % ${len}`;
+    const safe =
+      lo >= 0 && hi < a.n ? e : lo >= 0 ? `${e.includes(" ") ? `(${e})` : e} % ${len}` : `Math.abs(${e}) % ${len}`;
     return this.mode === "reference" ? `$.index(${safe}, ${a.n})` : safe;
   }
 
@@ -981,7 +1167,11 @@ export class Printer {
         this.emit(depth + 1, `if (${st.c ? `${test} || ${this.condAt(st.c, scope)}` : test}) break;`);
       }
       inner.vars.push(i);
-      inner.counters.unshift(st.form === "forDown" ? { name: i, lo: 1, hi: st.trips, start: true } : { name: i, lo: 0, hi: st.trips - 1, start: true });
+      inner.counters.unshift(
+        st.form === "forDown"
+          ? { name: i, lo: 1, hi: st.trips, start: true }
+          : { name: i, lo: 0, hi: st.trips - 1, start: true },
+      );
       this.block(st.body, inner, depth + 1);
       adopt(scope, inner);
       this.emit(depth, "}");
@@ -1076,7 +1266,9 @@ export class Printer {
       case "mod": {
         const a = this.expr(e.a, scope);
         const b = this.positive(e.b, e.w, scope);
-        return this.mode === "ts" ? { s: `${at(a, MUL)} % ${at(b, UNARY)}`, p: MUL } : { s: `$.mod(${a.s}, ${b.s})`, p: ATOM };
+        return this.mode === "ts"
+          ? { s: `${at(a, MUL)} % ${at(b, UNARY)}`, p: MUL }
+          : { s: `$.mod(${a.s}, ${b.s})`, p: ATOM };
       }
       case "neg":
         return this.neg(this.expr(e.a, scope));
@@ -1087,7 +1279,11 @@ export class Printer {
       case "pow":
         return this.pow(e, scope);
       case "variadic":
-        return this.call(e.fn, e.args.map((a) => this.expr(a, scope)), true);
+        return this.call(
+          e.fn,
+          e.args.map((a) => this.expr(a, scope)),
+          true,
+        );
       case "atan2":
         return this.call("Math.atan2", [this.expr(e.a, scope), this.expr(e.b, scope)], true);
       case "sigmoid": {
@@ -1218,4 +1414,7 @@ export const programSource = (p: Program): string => Printer.module(p, "ts");
 export const programFeatures = (p: Program): ReadonlySet<string> => Printer.print(p, "ts").features;
 
 /** The functions of a program by name, f first: [["f", main], ["h0", helpers[0]], ...]. */
-export const functionsOf = (p: Program): [string, FnTemplate][] => [["f", p.main], ...p.helpers.map((h, i): [string, FnTemplate] => [`h${i}`, h])];
+export const functionsOf = (p: Program): [string, FnTemplate][] => [
+  ["f", p.main],
+  ...p.helpers.map((h, i): [string, FnTemplate] => [`h${i}`, h]),
+];

@@ -76,24 +76,24 @@ export function reference(program: Program, name = "f"): Reference {
     abs: (x: number) => (record(Math.sign(x)), Math.abs(x)),
     max: (...xs: number[]) => {
       const y = Math.max(...xs);
-      return record(winner(xs, y)), y;
+      return (record(winner(xs, y)), y);
     },
     min: (...xs: number[]) => {
       const y = Math.min(...xs);
-      return record(winner(xs, y)), y;
+      return (record(winner(xs, y)), y);
     },
     hypot: (...xs: number[]) => {
       const y = Math.hypot(...xs);
-      return record(y === 0 ? 0 : 1), y;
+      return (record(y === 0 ? 0 : 1), y);
     },
     // discontinuous across the negative b axis; at the origin its partials are 0 / 0
     atan2: (a: number, b: number) => {
       if (a === 0 && b === 0) singular = true;
-      return record(b < 0 ? Math.sign(a) : 2), Math.atan2(a, b);
+      return (record(b < 0 ? Math.sign(a) : 2), Math.atan2(a, b));
     },
     mod: (a: number, b: number) => {
       const y = a % b;
-      return record(Math.round((a - y) / b)), y;
+      return (record(Math.round((a - y) / b)), y);
     },
     floor: (x: number) => record(Math.floor(x)),
     ceil: (x: number) => record(Math.ceil(x)),
@@ -101,17 +101,20 @@ export function reference(program: Program, name = "f"): Reference {
     trunc: (x: number) => record(Math.trunc(x)),
     sign: (x: number) => record(Math.sign(x)),
     index: (i: number, n: number) => {
-      if (!(Number.isInteger(i) && i >= 0 && i < n)) throw new Error(`the fuzzer printed an index outside its array: ${i} of ${n} elements`);
+      if (!(Number.isInteger(i) && i >= 0 && i < n))
+        throw new Error(`the fuzzer printed an index outside its array: ${i} of ${n} elements`);
       return i;
     },
     // a NaN or infinite operand makes the index NaN: such a point is rejected, like one where log(0) ran
     jump: (i: number, n: number) => {
-      if (!Number.isFinite(i)) return (singular = true), 0;
+      if (!Number.isFinite(i)) return ((singular = true), 0);
       return record(hooks.index(i, n));
     },
   };
   const source = `"use strict";\n${Printer.module(program, "reference")}\nreturn ${name};`;
-  const f = new Function("$", source)(hooks) as (...args: unknown[]) => number | ArrayLike<number> | { s: number; u: ArrayLike<number> };
+  const f = new Function("$", source)(hooks) as (
+    ...args: unknown[]
+  ) => number | ArrayLike<number> | { s: number; u: ArrayLike<number> };
   const params = new Map(functionsOf(program)).get(name)!.params;
   return (point) => {
     path.length = 0;
@@ -160,11 +163,13 @@ export interface Oracle {
 export function oracleAt(ref: Reference, point: readonly number[], limits: Limits = defaultLimits): Oracle | string {
   const base = ref(point);
   if (!Number.isFinite(base.value)) return `f is ${base.value}`;
-  if (Math.abs(base.value) > limits.maxValue) return `|f| = ${Math.abs(base.value)} is too large for finite differences`;
+  if (Math.abs(base.value) > limits.maxValue)
+    return `|f| = ${Math.abs(base.value)} is too large for finite differences`;
   if (!(base.largest <= limits.maxIntermediate)) return `an intermediate value reaches ${base.largest}`;
   // e.g. atan2(a, a) at a = x * Math.round(x) = 0 for every x near 0: f is smooth, but the chain
   // rule multiplies 0 by atan2's 0 / 0
-  if (base.singular) return "an operation runs where its derivative is undefined (atan2 at the origin) or infinite (log, sqrt, cbrt or a division of ~0)";
+  if (base.singular)
+    return "an operation runs where its derivative is undefined (atan2 at the origin) or infinite (log, sqrt, cbrt or a division of ~0)";
   const estimates: number[][] = [];
   for (let i = 0; i < point.length; i++) {
     const s = Math.max(1, Math.abs(point[i]));
@@ -187,7 +192,8 @@ export function oracleAt(ref: Reference, point: readonly number[], limits: Limit
     const richardson = dh === undefined || dh2 === undefined ? undefined : (4 * dh2 - dh) / 3;
     const valid = [d6, d5, richardson].filter((d): d is number => d !== undefined && Number.isFinite(d));
     if (!valid.length) return `every finite-difference stencil for coordinate ${i} crosses a branch, kink or jump`;
-    if (valid.some((d) => Math.abs(d) > limits.maxGradient)) return `a derivative estimate for coordinate ${i} is too large`;
+    if (valid.some((d) => Math.abs(d) > limits.maxGradient))
+      return `a derivative estimate for coordinate ${i} is too large`;
     estimates.push(valid);
   }
   return { point: [...point], value: base.value, outputs: base.outputs, estimates };
@@ -197,7 +203,12 @@ export function oracleAt(ref: Reference, point: readonly number[], limits: Limit
  * The oracle at each of a program's candidate points that it accepts for function `name`, at
  * most `max` of them (a point's first coordinates, as many as the function has parameters).
  */
-export function acceptedPoints(program: Program, max: number, limits: Limits = defaultLimits, name = "f"): { accepted: Oracle[]; rejected: string[] } {
+export function acceptedPoints(
+  program: Program,
+  max: number,
+  limits: Limits = defaultLimits,
+  name = "f",
+): { accepted: Oracle[]; rejected: string[] } {
   const ref = reference(program, name);
   const arity = dimsOf(new Map(functionsOf(program)).get(name)!.params);
   const accepted: Oracle[] = [];

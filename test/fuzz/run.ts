@@ -43,7 +43,12 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzResult> {
   if (!found.failed) return { failed: false, report: "", stats, seed: o.seed };
   if (found.counterexamplePath === null) {
     // too many programs without an accepted point: the generator or the oracle's limits are off
-    return { failed: true, report: `fast-check gave up after ${found.numSkips} skipped programs (seed ${o.seed}): too few programs have a point where finite differences can be trusted`, stats, seed: o.seed };
+    return {
+      failed: true,
+      report: `fast-check gave up after ${found.numSkips} skipped programs (seed ${o.seed}): too few programs have a point where finite differences can be trusted`,
+      stats,
+      seed: o.seed,
+    };
   }
   const shrunk = await fc.check(gradientProperty(o.compile, emptyStats(), o.sizes, o.check), {
     seed: o.seed,
@@ -52,7 +57,10 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzResult> {
   });
   const best = shrunk.failed && shrunk.counterexamplePath !== null ? shrunk : found;
   const message = best.errorInstance instanceof Error ? best.errorInstance.message : String(best.errorInstance);
-  const shrinkNote = best === shrunk ? `shrunk ${shrunk.numShrinks} times${shrunk.interrupted ? `, stopped after ${o.shrinkMs / 1000} s` : ""}` : "not shrunk";
+  const shrinkNote =
+    best === shrunk
+      ? `shrunk ${shrunk.numShrinks} times${shrunk.interrupted ? `, stopped after ${o.shrinkMs / 1000} s` : ""}`
+      : "not shrunk";
   const report = [
     `tsgrad fuzz: a generated program fails (seed ${o.seed}, program ${found.numRuns} of ${o.runs}, ${shrinkNote})`,
     `replay it: npm run fuzz -- --seed ${o.seed} --path ${best.counterexamplePath}${o.replayFlags ?? ""}`,

@@ -62,8 +62,8 @@ async function main(argv: string[]): Promise<number> {
       version: { type: "boolean", short: "v" },
     },
   });
-  if (values.help) return write(process.stdout, USAGE), 0;
-  if (values.version) return write(process.stdout, `${version()}\n`), 0;
+  if (values.help) return (write(process.stdout, USAGE), 0);
+  if (values.version) return (write(process.stdout, `${version()}\n`), 0);
   const [command, ...inputs] = positionals;
   if (command === "print") return print(inputs, values);
   if (command === "gen") return gen(inputs, values);
@@ -71,7 +71,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** `tsgrad print file.ts`: generatedText of one file, formatted. */
-async function print(inputs: string[], opts: { fn?: string; stage?: string; project?: string; report?: boolean; "check-finite"?: boolean }): Promise<number> {
+async function print(
+  inputs: string[],
+  opts: { fn?: string; stage?: string; project?: string; report?: boolean; "check-finite"?: boolean },
+): Promise<number> {
   if (inputs.length !== 1) throw new UsageError("print takes exactly one file");
   const stage = (opts.stage ?? "final") as Stage;
   if (!STAGES.includes(stage)) throw new UsageError(`--stage must be one of ${STAGES.join(", ")}`);
@@ -80,7 +83,11 @@ async function print(inputs: string[], opts: { fn?: string; stage?: string; proj
   if (!TS_EXTENSIONS.test(file)) throw new UsageError(`'${inputs[0]}' is not a TypeScript file`);
   const { program, configErrors } = programOf([file], opts.project);
   const sourceFile = program.getSourceFile(file)!;
-  const { text, diagnostics, reports } = generatedText(sourceFile, program, { stage, fn: opts.fn, checkFinite: opts["check-finite"] });
+  const { text, diagnostics, reports } = generatedText(sourceFile, program, {
+    stage,
+    fn: opts.fn,
+    checkFinite: opts["check-finite"],
+  });
   const errors = [...configErrors, ...program.getSyntacticDiagnostics(sourceFile), ...diagnostics];
   if (opts.report && reports.length) {
     const relativeReports = reports.map((r) => ({ ...r, file: relative(process.cwd(), r.file) }));
@@ -94,7 +101,10 @@ async function print(inputs: string[], opts: { fn?: string; stage?: string; proj
 }
 
 /** `tsgrad gen inputs --out folder`: transformToText of every file, formatted, same relative paths. */
-async function gen(inputs: string[], opts: { out?: string; project?: string; "check-finite"?: boolean }): Promise<number> {
+async function gen(
+  inputs: string[],
+  opts: { out?: string; project?: string; "check-finite"?: boolean },
+): Promise<number> {
   if (inputs.length === 0) throw new UsageError("gen needs at least one file or folder");
   if (!opts.out) throw new UsageError("gen needs --out <folder>");
   const out = resolve(opts.out);
@@ -115,14 +125,18 @@ async function gen(inputs: string[], opts: { out?: string; project?: string; "ch
     const syntax = program.getSyntacticDiagnostics(sourceFile);
     const { text, diagnostics } = transformToText(sourceFile, program, "final", { checkFinite: opts["check-finite"] });
     errors.push(...syntax, ...diagnostics);
-    if (syntax.length === 0 && diagnostics.length === 0) outputs.push([join(out, relative(base, file)), await format(text)]);
+    if (syntax.length === 0 && diagnostics.length === 0)
+      outputs.push([join(out, relative(base, file)), await format(text)]);
   }
   if (errors.length) return report(errors);
   for (const [path, text] of outputs) {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text);
   }
-  write(process.stderr, `tsgrad: wrote ${outputs.length} file${outputs.length === 1 ? "" : "s"} to ${relative(process.cwd(), out) || "."}\n`);
+  write(
+    process.stderr,
+    `tsgrad: wrote ${outputs.length} file${outputs.length === 1 ? "" : "s"} to ${relative(process.cwd(), out) || "."}\n`,
+  );
   return 0;
 }
 

@@ -49,7 +49,10 @@ export function readProjectConfig(from: string, configPath?: string): ProjectCon
  *   src/main.ts in a project of src/**   → src/main.ts, src/derivatives.ts, ...
  *   scratch.ts outside any project       → scratch.ts and what it imports
  */
-export function createProgram(files: readonly string[], config = readProjectConfig(files[0] ?? process.cwd())): ts.Program {
+export function createProgram(
+  files: readonly string[],
+  config = readProjectConfig(files[0] ?? process.cwd()),
+): ts.Program {
   const inputs = files.map((f) => resolve(f));
   const project = config.fileNames.map((f) => resolve(f));
   const roots = inputs.some((f) => project.includes(f)) ? [...new Set([...inputs, ...project])] : inputs;
@@ -91,7 +94,12 @@ export class LiveProject {
     if (this.program && !this.dirty && current?.text === text) return this.program;
     this.roots.add(file);
     this.overrides.set(file, text);
-    this.program = ts.createProgram({ rootNames: [...this.roots], options: this.options(), host: this.host, oldProgram: this.program });
+    this.program = ts.createProgram({
+      rootNames: [...this.roots],
+      options: this.options(),
+      host: this.host,
+      oldProgram: this.program,
+    });
     this.dirty = false;
     return this.program;
   }

@@ -19,7 +19,11 @@ export interface TransformerConfig {
   checkFinite?: boolean;
 }
 
-export default function tsgradTransformer(program: ts.Program, config?: unknown, extras?: TransformerExtras): ts.TransformerFactory<ts.SourceFile> {
+export default function tsgradTransformer(
+  program: ts.Program,
+  config?: unknown,
+  extras?: TransformerExtras,
+): ts.TransformerFactory<ts.SourceFile> {
   const options = { checkFinite: (config as TransformerConfig | undefined)?.checkFinite === true };
   return (context) => (file) => {
     const result = transformFile(file, program, context, "final", options);

@@ -44,14 +44,25 @@ export default function tsgrad(options: TsgradViteOptions = {}): Plugin {
     },
     transform(code, id) {
       const file = id.split("?")[0];
-      if (!SOURCE.test(file) || file.endsWith(".d.ts") || file.includes("/node_modules/") || !MENTIONS_TSGRAD.test(code)) return null;
+      if (
+        !SOURCE.test(file) ||
+        file.endsWith(".d.ts") ||
+        file.includes("/node_modules/") ||
+        !MENTIONS_TSGRAD.test(code)
+      )
+        return null;
       const program = projectFor(file).programFor(file, code);
-      const { text, diagnostics } = transformToText(program.getSourceFile(file)!, program, "final", { checkFinite: options.checkFinite });
+      const { text, diagnostics } = transformToText(program.getSourceFile(file)!, program, "final", {
+        checkFinite: options.checkFinite,
+      });
       if (diagnostics.length) {
         const first = diagnostics[0];
         const { line, character } = first.file!.getLineAndCharacterOfPosition(first.start!);
         // Vite prints the message and a code frame at `line` (1-based), `column` (0-based).
-        this.error({ message: formatDiagnostics(diagnostics).trimEnd(), id: file }, { line: line + 1, column: character });
+        this.error(
+          { message: formatDiagnostics(diagnostics).trimEnd(), id: file },
+          { line: line + 1, column: character },
+        );
       }
       return { code: text, map: lineMap(code, text, file) };
     },
@@ -78,7 +89,8 @@ function lineMap(input: string, output: string, file: string) {
   const lcs = new Uint16Array((a.length + 1) * w);
   for (let i = a.length - 1; i >= 0; i--)
     for (let j = b.length - 1; j >= 0; j--)
-      lcs[i * w + j] = a[i] === b[j] ? lcs[(i + 1) * w + j + 1] + 1 : Math.max(lcs[(i + 1) * w + j], lcs[i * w + j + 1]);
+      lcs[i * w + j] =
+        a[i] === b[j] ? lcs[(i + 1) * w + j + 1] + 1 : Math.max(lcs[(i + 1) * w + j], lcs[i * w + j + 1]);
 
   // Segments [output column, source 0, source line, source column], VLQ deltas (the v3 format).
   let i = 0;
@@ -99,7 +111,9 @@ function lineMap(input: string, output: string, file: string) {
     const inIndent = inLines[last].length - inLines[last].trimStart().length;
     const tokens = [...b[j].matchAll(/\w+|\S/g)].map((m) => m.index!);
     let prevOut = 0;
-    return tokens.map((k) => segment(outIndent + k, prevOut, last, inIndent + k) + ((prevOut = outIndent + k), "")).join(",");
+    return tokens
+      .map((k) => segment(outIndent + k, prevOut, last, inIndent + k) + ((prevOut = outIndent + k), ""))
+      .join(",");
   });
   return { ...empty, mappings: lines.join(";") };
 }

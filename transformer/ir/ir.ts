@@ -55,7 +55,8 @@ export type Op =
 export const scalarOp = (rule: ScalarOp): Op => ({ kind: "scalar", rule });
 
 /** A matrix op, one of runtime/ops or a fused one: it has a rule with a shape, and an `...Into` form. */
-export const isMatrixOp = (op: Op | null): op is Extract<Op, { kind: "matrix" | "fused" }> => op?.kind === "matrix" || op?.kind === "fused";
+export const isMatrixOp = (op: Op | null): op is Extract<Op, { kind: "matrix" | "fused" }> =>
+  op?.kind === "matrix" || op?.kind === "fused";
 
 /**
  * `name = value`, one operation. `op` says how the gradient flows through it (see Op) and `args`
@@ -220,7 +221,8 @@ export type ValueKind = "number" | "Float64Array" | "number[]" | "Matrix" | "Int
  * object is a tree whose leaves are staged parameters, named after the user's fields:
  *   model: { W: Float64Array; reg: number }  →  leaves W, reg (staged params), read as model.W, model.reg
  */
-export type ParamTree = { k: "leaf"; name: string; kind: ValueKind } | { k: "object"; fields: { key: string; tree: ParamTree }[] };
+export type ParamTree =
+  { k: "leaf"; name: string; kind: ValueKind } | { k: "object"; fields: { key: string; tree: ParamTree }[] };
 
 export interface Param {
   /** The name the generated functions give the parameter (the user's, or one for a destructured one). */
@@ -288,7 +290,18 @@ export type BStmt =
    * buffer has; `zeros` the runtime function allocating it (zerosLike). `fn` is the kernel's name
    * as the runtime exports it (`callee` is its local name, which an import may have renamed).
    */
-  | { k: "kernel"; adj: string; callee: string; fn: string; args: Expr[]; math: string; like: string; vector: boolean; zeros: string; identity?: boolean }
+  | {
+      k: "kernel";
+      adj: string;
+      callee: string;
+      fn: string;
+      args: Expr[];
+      math: string;
+      like: string;
+      vector: boolean;
+      zeros: string;
+      identity?: boolean;
+    }
   /**
    * `const dh = zerosLike(h)` (or `new Float64Array(v.length)`): a buffer before its first kernel;
    * with `from`, a copy of the returned array's gradient (`Float64Array.from(dh)`); with `same`,
@@ -334,7 +347,9 @@ export function lastValue(c: Counter): Expr {
 
 /** How many iterations a counting loop runs (negative when none: the runtime clamps it). */
 export function tripCount(c: Counter): Expr {
-  return c.step === 1 ? binary("+", binary("-", lastValue(c), c.from), num(1)) : binary("+", binary("-", c.from, lastValue(c)), num(1));
+  return c.step === 1
+    ? binary("+", binary("-", lastValue(c), c.from), num(1))
+    : binary("+", binary("-", c.from, lastValue(c)), num(1));
 }
 
 /** The iteration's slot index: i - A counting up from A, A - i counting down. */
@@ -459,7 +474,7 @@ export function forEachArray(body: readonly Stmt[], visit: (a: ArrayDecl) => voi
 export function forEachStore(body: readonly Stmt[], visit: (s: Store) => void): void {
   for (const s of body) {
     if (s.k === "store") visit(s);
-    else if (s.k === "if") forEachStore(s.then, visit), forEachStore(s.else, visit);
+    else if (s.k === "if") (forEachStore(s.then, visit), forEachStore(s.else, visit));
     else if (s.k === "loop") forEachStore(s.body, visit);
   }
 }
@@ -469,7 +484,7 @@ export function forwardReads(body: readonly Stmt[], out: Set<string> = new Set()
   for (const s of body) {
     if (s.k === "def") refsOf(s.value, out);
     else if (s.k === "push") out.add(s.name);
-    else if (s.k === "store") refsOf(s.value, out), refsOf(s.index, out), out.add(s.array);
+    else if (s.k === "store") (refsOf(s.value, out), refsOf(s.index, out), out.add(s.array));
     else if (s.k === "array") refsOf(s.length, out);
     else if (s.k === "if") {
       refsOf(s.test, out);
@@ -478,7 +493,7 @@ export function forwardReads(body: readonly Stmt[], out: Set<string> = new Set()
     } else if (s.k === "loop") {
       refsOf(s.test, out);
       if (s.pre) forwardReads(s.pre, out);
-      if (s.counter) refsOf(s.counter.from, out), refsOf(s.counter.to, out);
+      if (s.counter) (refsOf(s.counter.from, out), refsOf(s.counter.to, out));
       forwardReads(s.body, out);
       s.carried.forEach((c) => out.add(c));
     }
@@ -490,10 +505,13 @@ export function forwardReads(body: readonly Stmt[], out: Set<string> = new Set()
  * The names the backward loops directly in a body (through branches, not inside other loops)
  * assign from the stack (`x = saved.pop()`): loop headers the enclosing code must declare.
  */
-export function restoredHeaders(body: readonly BStmt[], out: Map<string, ValueType | undefined> = new Map()): Map<string, ValueType | undefined> {
+export function restoredHeaders(
+  body: readonly BStmt[],
+  out: Map<string, ValueType | undefined> = new Map(),
+): Map<string, ValueType | undefined> {
   for (const s of body) {
     if (s.k === "loop") s.body.forEach((t) => t.k === "pop" && !t.declare && out.set(t.name, t.type));
-    else if (s.k === "if") restoredHeaders(s.then, out), restoredHeaders(s.else, out);
+    else if (s.k === "if") (restoredHeaders(s.then, out), restoredHeaders(s.else, out));
   }
   return out;
 }

@@ -12,7 +12,13 @@
 
 import ts from "typescript";
 import { Code, DiffError } from "./diagnostics.js";
-import { type ScalarOp, constantSources, isScalarOp, piecewiseConstant, scalarRules } from "../../runtime/rules/scalar.js";
+import {
+  type ScalarOp,
+  constantSources,
+  isScalarOp,
+  piecewiseConstant,
+  scalarRules,
+} from "../../runtime/rules/scalar.js";
 
 // ---- operators ----------------------------------------------------------------------------
 
@@ -20,24 +26,50 @@ const K = ts.SyntaxKind;
 const text = (kind: ts.SyntaxKind): string => ts.tokenToString(kind)!;
 
 /** `+ - * / % **`: each an operation with a rule in runtime/rules/scalar.ts, by its own text. */
-const ARITHMETIC_TOKENS = [K.PlusToken, K.MinusToken, K.AsteriskToken, K.SlashToken, K.PercentToken, K.AsteriskAsteriskToken] as const;
+const ARITHMETIC_TOKENS = [
+  K.PlusToken,
+  K.MinusToken,
+  K.AsteriskToken,
+  K.SlashToken,
+  K.PercentToken,
+  K.AsteriskAsteriskToken,
+] as const;
 /** `+= -= *= /= %= **=`: x op= e is x = x op e. */
-const COMPOUND_TOKENS = [K.PlusEqualsToken, K.MinusEqualsToken, K.AsteriskEqualsToken, K.SlashEqualsToken, K.PercentEqualsToken, K.AsteriskAsteriskEqualsToken] as const;
+const COMPOUND_TOKENS = [
+  K.PlusEqualsToken,
+  K.MinusEqualsToken,
+  K.AsteriskEqualsToken,
+  K.SlashEqualsToken,
+  K.PercentEqualsToken,
+  K.AsteriskAsteriskEqualsToken,
+] as const;
 /** The writes of an element of an array the function creates (with `++` and `--`). */
 const ELEMENT_WRITE_TOKENS = [K.EqualsToken, K.PlusEqualsToken, K.MinusEqualsToken] as const;
 /** `&& || ??`: in conditions only (on numbers they would pick an operand, which has no derivative here). */
 const LOGICAL_TOKENS = [K.AmpersandAmpersandToken, K.BarBarToken, K.QuestionQuestionToken] as const;
-const BITWISE_TOKENS = [K.AmpersandToken, K.BarToken, K.CaretToken, K.LessThanLessThanToken, K.GreaterThanGreaterThanToken, K.GreaterThanGreaterThanGreaterThanToken] as const;
+const BITWISE_TOKENS = [
+  K.AmpersandToken,
+  K.BarToken,
+  K.CaretToken,
+  K.LessThanLessThanToken,
+  K.GreaterThanGreaterThanToken,
+  K.GreaterThanGreaterThanGreaterThanToken,
+] as const;
 
 /** The scalar rule of an operator's text: "+" → the rule "+" (every operator the table accepts has one). */
 const rule = (op: string): ScalarOp => {
-  if (!isScalarOp(op)) throw new Error(`tsgrad: the operator \`${op}\` is accepted but runtime/rules/scalar.ts has no rule for it`);
+  if (!isScalarOp(op))
+    throw new Error(`tsgrad: the operator \`${op}\` is accepted but runtime/rules/scalar.ts has no rule for it`);
   return op;
 };
 /** `+` → "+": the binary operators staged as the operation of the same name. */
-export const ARITHMETIC: Partial<Record<ts.SyntaxKind, ScalarOp>> = Object.fromEntries(ARITHMETIC_TOKENS.map((k) => [k, rule(text(k))]));
+export const ARITHMETIC: Partial<Record<ts.SyntaxKind, ScalarOp>> = Object.fromEntries(
+  ARITHMETIC_TOKENS.map((k) => [k, rule(text(k))]),
+);
 /** `+=` → "+": the compound assignments, by the operation they apply. */
-export const COMPOUND: Partial<Record<ts.SyntaxKind, ScalarOp>> = Object.fromEntries(COMPOUND_TOKENS.map((k) => [k, rule(text(k).slice(0, -1))]));
+export const COMPOUND: Partial<Record<ts.SyntaxKind, ScalarOp>> = Object.fromEntries(
+  COMPOUND_TOKENS.map((k) => [k, rule(text(k).slice(0, -1))]),
+);
 export const ELEMENT_WRITES: ReadonlySet<ts.SyntaxKind> = new Set(ELEMENT_WRITE_TOKENS);
 export const LOGICAL: ReadonlySet<ts.SyntaxKind> = new Set(LOGICAL_TOKENS);
 export const BITWISE: ReadonlySet<ts.SyntaxKind> = new Set(BITWISE_TOKENS);
@@ -69,7 +101,20 @@ const assignmentList = (() => {
 // ---- the table ----------------------------------------------------------------------------
 
 /** What part of the language an entry is about. */
-export type Kind = "statement" | "loop" | "declaration" | "expression" | "operator" | "math" | "call" | "parameter" | "return" | "function" | "derivative" | "index" | "module";
+export type Kind =
+  | "statement"
+  | "loop"
+  | "declaration"
+  | "expression"
+  | "operator"
+  | "math"
+  | "call"
+  | "parameter"
+  | "return"
+  | "function"
+  | "derivative"
+  | "index"
+  | "module";
 
 /** A message, or a message of the names it interpolates. */
 type Text<A> = string | ((args: A) => string);
@@ -98,20 +143,43 @@ export interface Refused<A = undefined> {
 
 export type Construct = Accepted | Refused<any>;
 
-const yes = (kind: Kind, what: string, note?: string): Accepted => ({ kind, what, accepted: true, ...(note ? { note } : {}) });
+const yes = (kind: Kind, what: string, note?: string): Accepted => ({
+  kind,
+  what,
+  accepted: true,
+  ...(note ? { note } : {}),
+});
 
-function no<A = undefined>(kind: Kind, code: Code, what: string, problem: Text<A>, instead?: Text<A>, join?: string): Refused<A> {
-  return { kind, what, accepted: false, code, problem, ...(instead !== undefined ? { instead } : {}), ...(join !== undefined ? { join } : {}) };
+function no<A = undefined>(
+  kind: Kind,
+  code: Code,
+  what: string,
+  problem: Text<A>,
+  instead?: Text<A>,
+  join?: string,
+): Refused<A> {
+  return {
+    kind,
+    what,
+    accepted: false,
+    code,
+    problem,
+    ...(instead !== undefined ? { instead } : {}),
+    ...(join !== undefined ? { join } : {}),
+  };
 }
 
 const IN_FN = "in a @differentiable function";
-const DERIVATIVE_FORMS = "@derivative goes on a function declaration, or on a `const` holding an arrow function or function expression";
+const DERIVATIVE_FORMS =
+  "@derivative goes on a function declaration, or on a `const` holding an arrow function or function expression";
 const OUT_OF_RANGE = "an element read or write out of range whenever it runs";
-const NON_DIFFERENTIABLE_PARAMETER = "parameters that are not `number`, `number[]`, `Float64Array`, `Matrix`, `Int32Array` or objects of them";
+const NON_DIFFERENTIABLE_PARAMETER =
+  "parameters that are not `number`, `number[]`, `Float64Array`, `Matrix`, `Int32Array` or objects of them";
 const READ_ONLY_PARAMETERS = "writes to parameters' elements or fields";
 const OBJECTS_PASSED = "objects, arrays and matrices passed on or copied";
 const PROPERTY_READS = "property reads of anything but a parameter's fields";
-const UNUSABLE_DERIVATIVE = "a `@derivative` tsgrad cannot use (wrong parameters or return type, no such function, not exported, overloaded, ...)";
+const UNUSABLE_DERIVATIVE =
+  "a `@derivative` tsgrad cannot use (wrong parameters or return type, no such function, not exported, overloaded, ...)";
 
 export const LANGUAGE = {
   // -- statements
@@ -125,56 +193,178 @@ export const LANGUAGE = {
   loops: yes("loop", "`for`, `while` and `do ... while`"),
   loopExits: yes("loop", "`break`, `continue` and `return` inside them", "without labels"),
   forOf: yes("loop", "`for...of` over an array parameter"),
-  otherStatement: no("statement", Code.UnsupportedStatement, "statements other than declarations, assignments, `if`, loops and `return` (`switch`, `try`, `throw`, ...)",
-    (a: { keyword: string }) => `\`${a.keyword}\` statements are not supported ${IN_FN}`, "use const/let, assignments, if/else and return"),
-  unstagedStatement: no("statement", Code.UnsupportedStatement, "statements other than declarations, assignments, `if`, loops and `return` (`switch`, `try`, `throw`, ...)",
-    `this statement is not supported ${IN_FN}`),
-  returnWithoutValue: no("statement", Code.UnsupportedStatement, "`return` without a value", "`return` needs a value: a @differentiable function returns a number on every path"),
-  arrayReturnNotLast: no("statement", Code.UnsupportedStatement, "returning an array or object anywhere but in one `return` at the end",
-    "a @differentiable function returns its array with one `return` at the end of the function for now"),
-  objectReturnNotLast: no("statement", Code.UnsupportedStatement, "returning an array or object anywhere but in one `return` at the end",
-    "a @differentiable function returns its object with one `return` at the end of the function for now"),
-  matrixOpInBranch: no("statement", Code.UnsupportedStatement, "matrix operations inside loops and branches",
-    "matrix operations inside loops and branches are not supported yet", "compute them at the top level of the function"),
-  sideEffect: no("statement", Code.SideEffect, "expression statements other than assignments (side effects)",
-    "only assignments to local variables may stand as statements in a @differentiable function", "remove this expression or move it outside"),
+  otherStatement: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "statements other than declarations, assignments, `if`, loops and `return` (`switch`, `try`, `throw`, ...)",
+    (a: { keyword: string }) => `\`${a.keyword}\` statements are not supported ${IN_FN}`,
+    "use const/let, assignments, if/else and return",
+  ),
+  unstagedStatement: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "statements other than declarations, assignments, `if`, loops and `return` (`switch`, `try`, `throw`, ...)",
+    `this statement is not supported ${IN_FN}`,
+  ),
+  returnWithoutValue: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "`return` without a value",
+    "`return` needs a value: a @differentiable function returns a number on every path",
+  ),
+  arrayReturnNotLast: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "returning an array or object anywhere but in one `return` at the end",
+    "a @differentiable function returns its array with one `return` at the end of the function for now",
+  ),
+  objectReturnNotLast: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "returning an array or object anywhere but in one `return` at the end",
+    "a @differentiable function returns its object with one `return` at the end of the function for now",
+  ),
+  matrixOpInBranch: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "matrix operations inside loops and branches",
+    "matrix operations inside loops and branches are not supported yet",
+    "compute them at the top level of the function",
+  ),
+  sideEffect: no(
+    "statement",
+    Code.SideEffect,
+    "expression statements other than assignments (side effects)",
+    "only assignments to local variables may stand as statements in a @differentiable function",
+    "remove this expression or move it outside",
+  ),
 
   // -- loops
-  forIn: no("loop", Code.UnsupportedLoop, "`for...in`", "`for...in` iterates over object keys, which have no derivative", "use a counting `for` loop"),
+  forIn: no(
+    "loop",
+    Code.UnsupportedLoop,
+    "`for...in`",
+    "`for...in` iterates over object keys, which have no derivative",
+    "use a counting `for` loop",
+  ),
   forAwait: no("loop", Code.UnsupportedLoop, "`for await`", "`for await` cannot be differentiated"),
-  forOfNonArray: no("loop", Code.UnsupportedLoop, "`for...of` over anything but an array parameter",
-    "`for...of` is supported over an array parameter (number[] or Float64Array)", "for anything else write `for (let i = 0; i < n; i++)`"),
-  forOfUnstaged: no("loop", Code.UnsupportedLoop, "`for...of` over anything but an array parameter", "`for...of` goes over an array parameter here"),
-  forOfBinding: no("loop", Code.UnsupportedLoop, "`for...of` with anything but one new variable", "`for...of` needs one new variable: `for (const v of a)`"),
-  labelledJump: no("loop", Code.UnsupportedLoop, "labelled statements and labelled `break` and `continue`",
-    "labelled `break` and `continue` are not supported", "use a flag variable to leave the outer loop"),
-  labelledStatement: no("loop", Code.UnsupportedLoop, "labelled statements and labelled `break` and `continue`",
-    `labelled statements are not supported ${IN_FN}`, "remove the label and use a flag variable"),
+  forOfNonArray: no(
+    "loop",
+    Code.UnsupportedLoop,
+    "`for...of` over anything but an array parameter",
+    "`for...of` is supported over an array parameter (number[] or Float64Array)",
+    "for anything else write `for (let i = 0; i < n; i++)`",
+  ),
+  forOfUnstaged: no(
+    "loop",
+    Code.UnsupportedLoop,
+    "`for...of` over anything but an array parameter",
+    "`for...of` goes over an array parameter here",
+  ),
+  forOfBinding: no(
+    "loop",
+    Code.UnsupportedLoop,
+    "`for...of` with anything but one new variable",
+    "`for...of` needs one new variable: `for (const v of a)`",
+  ),
+  labelledJump: no(
+    "loop",
+    Code.UnsupportedLoop,
+    "labelled statements and labelled `break` and `continue`",
+    "labelled `break` and `continue` are not supported",
+    "use a flag variable to leave the outer loop",
+  ),
+  labelledStatement: no(
+    "loop",
+    Code.UnsupportedLoop,
+    "labelled statements and labelled `break` and `continue`",
+    `labelled statements are not supported ${IN_FN}`,
+    "remove the label and use a flag variable",
+  ),
 
   // -- declarations
-  var: no("declaration", Code.UnsupportedDeclaration, "`var`", `\`var\` is not supported ${IN_FN}`, "use `const` or `let`"),
-  letParameterPart: no("declaration", Code.UnsupportedDeclaration, "`let` naming a parameter's array or field",
-    "a parameter's arrays and fields are read-only: name them with `const` (`const { W } = model`, `const W = model.W`, `const b = a`)"),
-  destructuring: no("declaration", Code.UnsupportedDeclaration, "destructuring of anything but an object parameter",
-    "destructuring is supported for the fields of an object parameter (`const { W, b } = model`)", "declare one variable per value"),
-  arrayDestructuring: no("declaration", Code.UnsupportedDeclaration, "destructuring of anything but an object parameter",
-    `array destructuring is not supported ${IN_FN}`, "read the elements by index"),
-  destructuringRest: no("declaration", Code.UnsupportedDeclaration, "`...rest`, defaults and computed keys in destructuring",
-    "a rest element (`...rest`) would copy the object", "name the fields you read"),
-  destructuringDefault: no("declaration", Code.UnsupportedDeclaration, "`...rest`, defaults and computed keys in destructuring",
-    "defaults in destructuring are not supported: the fields of a parameter are all required"),
-  destructuringComputedKey: no("declaration", Code.UnsupportedDeclaration, "`...rest`, defaults and computed keys in destructuring",
-    "computed or quoted keys are not supported in destructuring", "write the field name"),
-  arrayInBranch: no("declaration", Code.UnsupportedDeclaration, "arrays created anywhere but in a `const` at the top level, before any `return`",
-    "an array created in a @differentiable function must be a `const` at the function's top level (not in a loop or branch) for now"),
-  arrayAfterReturn: no("declaration", Code.UnsupportedDeclaration, "arrays created anywhere but in a `const` at the top level, before any `return`",
-    "an array created after an early `return` is not supported yet", "create it before the first `return` (its length must be known there)"),
-  nestedDeclaration: no("declaration", Code.UnsupportedDeclaration, "nested functions and closures",
-    `nested functions and classes are not supported ${IN_FN}`, "move them to module level"),
-  closure: no("declaration", Code.UnsupportedDeclaration, "nested functions and closures",
-    `closures are not supported ${IN_FN}`, "move the function to module level and mark it @differentiable"),
-  hiddenGlobal: no("declaration", Code.UnsupportedDeclaration, "locals named `Math`, `Float64Array`, `Int32Array` or `Array`",
-    (a: { name: string }) => `a local named \`${a.name}\` would hide the global \`${a.name}\` the generated gradient uses`, "rename it"),
+  var: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "`var`",
+    `\`var\` is not supported ${IN_FN}`,
+    "use `const` or `let`",
+  ),
+  letParameterPart: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "`let` naming a parameter's array or field",
+    "a parameter's arrays and fields are read-only: name them with `const` (`const { W } = model`, `const W = model.W`, `const b = a`)",
+  ),
+  destructuring: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "destructuring of anything but an object parameter",
+    "destructuring is supported for the fields of an object parameter (`const { W, b } = model`)",
+    "declare one variable per value",
+  ),
+  arrayDestructuring: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "destructuring of anything but an object parameter",
+    `array destructuring is not supported ${IN_FN}`,
+    "read the elements by index",
+  ),
+  destructuringRest: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "`...rest`, defaults and computed keys in destructuring",
+    "a rest element (`...rest`) would copy the object",
+    "name the fields you read",
+  ),
+  destructuringDefault: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "`...rest`, defaults and computed keys in destructuring",
+    "defaults in destructuring are not supported: the fields of a parameter are all required",
+  ),
+  destructuringComputedKey: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "`...rest`, defaults and computed keys in destructuring",
+    "computed or quoted keys are not supported in destructuring",
+    "write the field name",
+  ),
+  arrayInBranch: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "arrays created anywhere but in a `const` at the top level, before any `return`",
+    "an array created in a @differentiable function must be a `const` at the function's top level (not in a loop or branch) for now",
+  ),
+  arrayAfterReturn: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "arrays created anywhere but in a `const` at the top level, before any `return`",
+    "an array created after an early `return` is not supported yet",
+    "create it before the first `return` (its length must be known there)",
+  ),
+  nestedDeclaration: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "nested functions and closures",
+    `nested functions and classes are not supported ${IN_FN}`,
+    "move them to module level",
+  ),
+  closure: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "nested functions and closures",
+    `closures are not supported ${IN_FN}`,
+    "move the function to module level and mark it @differentiable",
+  ),
+  hiddenGlobal: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "locals named `Math`, `Float64Array`, `Int32Array` or `Array`",
+    (a: { name: string }) =>
+      `a local named \`${a.name}\` would hide the global \`${a.name}\` the generated gradient uses`,
+    "rename it",
+  ),
 
   // -- expressions and operators
   numbers: yes("expression", "`number`s"),
@@ -185,95 +375,291 @@ export const LANGUAGE = {
   booleans: yes("expression", "boolean locals"),
   moduleConstants: yes("expression", "module-level constants"),
   thisFields: yes("expression", "`this.field` in methods"),
-  incrementInExpression: no("expression", Code.UnsupportedExpression, "`++`, `--` and assignments inside an expression",
-    "`++`/`--` inside an expression is not supported", "write it as its own statement"),
-  assignmentInExpression: no("expression", Code.UnsupportedExpression, "`++`, `--` and assignments inside an expression",
-    "an assignment inside an expression is not supported", "write it as its own statement"),
-  compoundOperator: no("operator", Code.UnsupportedExpression, `assignment operators other than \`${["=", ...COMPOUND_TOKENS.map(text)].join(" ")}\``,
-    (a: { operator: string }) => `\`${a.operator}\` has no derivative`, `use ${assignmentList}`),
-  comma: no("operator", Code.UnsupportedExpression, "the comma operator", "the comma operator is not supported", "write one statement per value"),
-  bitwise: no("operator", Code.UnsupportedExpression, "bitwise operators", "bitwise operators have no derivative", "compute this value outside the function"),
-  logicalOnNumbers: no("operator", Code.UnsupportedExpression, "`&&`, `||` and `??` on numbers",
-    "`&&`, `||` and `??` are supported in conditions only", "for a number use a ternary `c ? a : b`"),
-  arrayLiteral: no("expression", Code.UnsupportedExpression, "array literals",
-    "array literals are not supported yet in @differentiable functions", "take the array as a parameter (number[] or Float64Array)"),
-  objectLiteral: no("expression", Code.UnsupportedExpression, "object literals but the returned one",
-    "objects are not supported yet in @differentiable functions", "pass the fields as number parameters"),
-  returnedObjectField: no("expression", Code.UnsupportedExpression, "object literals but the returned one",
-    "a returned object lists its fields by name (`{ loss, h: out }`): no spreads, methods or computed keys"),
-  arrayReturnedTwice: no("expression", Code.UnsupportedExpression, "one array returned in two fields",
-    (a: { name: string; first: string; second: string }) => `the array \`${a.name}\` is returned in two fields (\`${a.first}\` and \`${a.second}\`)`,
-    "return it in one (the caller can read it twice)"),
-  otherExpression: no("expression", Code.UnsupportedExpression, "other expressions (`new`, `typeof`, template strings, ...)",
-    (a: { kind: string }) => `this expression (${a.kind}) is not supported ${IN_FN}`, "compute it outside and pass the number in"),
-  unstagedExpression: no("expression", Code.UnsupportedExpression, "other expressions (`new`, `typeof`, template strings, ...)",
-    (a: { kind: string }) => `this expression (${a.kind}) is not supported ${IN_FN}`),
-  writeParameterElement: no("expression", Code.UnsupportedExpression, READ_ONLY_PARAMETERS,
+  incrementInExpression: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "`++`, `--` and assignments inside an expression",
+    "`++`/`--` inside an expression is not supported",
+    "write it as its own statement",
+  ),
+  assignmentInExpression: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "`++`, `--` and assignments inside an expression",
+    "an assignment inside an expression is not supported",
+    "write it as its own statement",
+  ),
+  compoundOperator: no(
+    "operator",
+    Code.UnsupportedExpression,
+    `assignment operators other than \`${["=", ...COMPOUND_TOKENS.map(text)].join(" ")}\``,
+    (a: { operator: string }) => `\`${a.operator}\` has no derivative`,
+    `use ${assignmentList}`,
+  ),
+  comma: no(
+    "operator",
+    Code.UnsupportedExpression,
+    "the comma operator",
+    "the comma operator is not supported",
+    "write one statement per value",
+  ),
+  bitwise: no(
+    "operator",
+    Code.UnsupportedExpression,
+    "bitwise operators",
+    "bitwise operators have no derivative",
+    "compute this value outside the function",
+  ),
+  logicalOnNumbers: no(
+    "operator",
+    Code.UnsupportedExpression,
+    "`&&`, `||` and `??` on numbers",
+    "`&&`, `||` and `??` are supported in conditions only",
+    "for a number use a ternary `c ? a : b`",
+  ),
+  arrayLiteral: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "array literals",
+    "array literals are not supported yet in @differentiable functions",
+    "take the array as a parameter (number[] or Float64Array)",
+  ),
+  objectLiteral: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "object literals but the returned one",
+    "objects are not supported yet in @differentiable functions",
+    "pass the fields as number parameters",
+  ),
+  returnedObjectField: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "object literals but the returned one",
+    "a returned object lists its fields by name (`{ loss, h: out }`): no spreads, methods or computed keys",
+  ),
+  arrayReturnedTwice: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "one array returned in two fields",
+    (a: { name: string; first: string; second: string }) =>
+      `the array \`${a.name}\` is returned in two fields (\`${a.first}\` and \`${a.second}\`)`,
+    "return it in one (the caller can read it twice)",
+  ),
+  otherExpression: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "other expressions (`new`, `typeof`, template strings, ...)",
+    (a: { kind: string }) => `this expression (${a.kind}) is not supported ${IN_FN}`,
+    "compute it outside and pass the number in",
+  ),
+  unstagedExpression: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "other expressions (`new`, `typeof`, template strings, ...)",
+    (a: { kind: string }) => `this expression (${a.kind}) is not supported ${IN_FN}`,
+  ),
+  writeParameterElement: no(
+    "expression",
+    Code.UnsupportedExpression,
+    READ_ONLY_PARAMETERS,
     "only arrays the function creates (`const h = new Float64Array(n)`) can be written in a @differentiable function; parameters are read-only (the backward pass reads them as they were)",
-    "copy into a local array first", ": "),
-  writeParameterField: no("expression", Code.UnsupportedExpression, READ_ONLY_PARAMETERS,
-    "an object parameter's fields are read-only (the backward pass reads them as they were)", "compute the new value in a local"),
-  assignmentTarget: no("expression", Code.UnsupportedExpression, READ_ONLY_PARAMETERS,
-    "only local variables and elements of arrays the function creates can be assigned in a @differentiable function"),
-  elementCompoundWrite: no("operator", Code.UnsupportedExpression, "element writes other than `=`, `+=`, `-=`, `++` and `--`",
-    "only `=`, `+=`, `-=`, `++` and `--` write array elements for now", "read the element into a local, compute, and assign it"),
-  elementCompoundUnstaged: no("operator", Code.UnsupportedExpression, "element writes other than `=`, `+=`, `-=`, `++` and `--`",
-    (a: { operator: string }) => `\`${a.operator}\` on an array element is not supported yet`, "write `h[j] = h[j] * v` with a local first"),
-  elementOfNonArray: no("expression", Code.UnsupportedExpression, "elements of anything but array parameters and arrays the function creates",
-    "only elements of array parameters (number[] or Float64Array) and of arrays the function creates can be read in a @differentiable function"),
-  elementOfUntracked: no("expression", Code.UnsupportedExpression, "elements of anything but array parameters and arrays the function creates",
-    "this array is neither a parameter nor created here with `new Float64Array(n)` or `new Array(n).fill(0)`", "tsgrad cannot follow its elements"),
-  propertyRead: no("expression", Code.UnsupportedExpression, PROPERTY_READS,
-    "property reads are not supported yet in @differentiable functions (objects land with arrays)", "pass the number as a parameter"),
-  matrixMember: no("expression", Code.UnsupportedExpression, PROPERTY_READS,
-    (a: { member: string }) => `a matrix's \`${a.member}\` cannot be read ${IN_FN}`, "use its `rows` and `cols`, and tsgrad's matrix operations for its entries"),
-  bufferField: no("expression", Code.UnsupportedExpression, OBJECTS_PASSED,
-    (a: { field: string }) => `the field \`${a.field}\` can only be indexed, measured (\`.length\`) or passed to tsgrad's matrix operations ${IN_FN} so far`),
-  objectPassed: no("expression", Code.UnsupportedExpression, OBJECTS_PASSED,
-    (a: { object: string; field: string }) => `the object \`${a.object}\` can only be read field by field (\`${a.object}.${a.field}\`) ${IN_FN}`, "objects are not passed on or copied yet"),
-  matrixPassed: no("expression", Code.UnsupportedExpression, OBJECTS_PASSED,
-    (a: { name: string }) => `\`${a.name}\` can only be passed to tsgrad's matrix operations (matmul, addBias, relu, sum, ...) ${IN_FN} so far`),
-  arrayPassed: no("expression", Code.UnsupportedExpression, OBJECTS_PASSED,
-    (a: { name: string }) => `the array \`${a.name}\` can only be indexed (\`${a.name}[i]\`) or measured (\`${a.name}.length\`) ${IN_FN} so far`,
-    "copies, array arguments and array results come later"),
-  readBeforeAssigned: no("expression", Code.UnsupportedExpression, "a variable read before it is assigned", (a: { name: string }) => `\`${a.name}\` is read before it is assigned`),
-  unresolvedName: no("expression", Code.UnsupportedExpression, "a name the type checker cannot resolve", "tsgrad could not resolve this name"),
+    "copy into a local array first",
+    ": ",
+  ),
+  writeParameterField: no(
+    "expression",
+    Code.UnsupportedExpression,
+    READ_ONLY_PARAMETERS,
+    "an object parameter's fields are read-only (the backward pass reads them as they were)",
+    "compute the new value in a local",
+  ),
+  assignmentTarget: no(
+    "expression",
+    Code.UnsupportedExpression,
+    READ_ONLY_PARAMETERS,
+    "only local variables and elements of arrays the function creates can be assigned in a @differentiable function",
+  ),
+  elementCompoundWrite: no(
+    "operator",
+    Code.UnsupportedExpression,
+    "element writes other than `=`, `+=`, `-=`, `++` and `--`",
+    "only `=`, `+=`, `-=`, `++` and `--` write array elements for now",
+    "read the element into a local, compute, and assign it",
+  ),
+  elementCompoundUnstaged: no(
+    "operator",
+    Code.UnsupportedExpression,
+    "element writes other than `=`, `+=`, `-=`, `++` and `--`",
+    (a: { operator: string }) => `\`${a.operator}\` on an array element is not supported yet`,
+    "write `h[j] = h[j] * v` with a local first",
+  ),
+  elementOfNonArray: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "elements of anything but array parameters and arrays the function creates",
+    "only elements of array parameters (number[] or Float64Array) and of arrays the function creates can be read in a @differentiable function",
+  ),
+  elementOfUntracked: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "elements of anything but array parameters and arrays the function creates",
+    "this array is neither a parameter nor created here with `new Float64Array(n)` or `new Array(n).fill(0)`",
+    "tsgrad cannot follow its elements",
+  ),
+  propertyRead: no(
+    "expression",
+    Code.UnsupportedExpression,
+    PROPERTY_READS,
+    "property reads are not supported yet in @differentiable functions (objects land with arrays)",
+    "pass the number as a parameter",
+  ),
+  matrixMember: no(
+    "expression",
+    Code.UnsupportedExpression,
+    PROPERTY_READS,
+    (a: { member: string }) => `a matrix's \`${a.member}\` cannot be read ${IN_FN}`,
+    "use its `rows` and `cols`, and tsgrad's matrix operations for its entries",
+  ),
+  bufferField: no(
+    "expression",
+    Code.UnsupportedExpression,
+    OBJECTS_PASSED,
+    (a: { field: string }) =>
+      `the field \`${a.field}\` can only be indexed, measured (\`.length\`) or passed to tsgrad's matrix operations ${IN_FN} so far`,
+  ),
+  objectPassed: no(
+    "expression",
+    Code.UnsupportedExpression,
+    OBJECTS_PASSED,
+    (a: { object: string; field: string }) =>
+      `the object \`${a.object}\` can only be read field by field (\`${a.object}.${a.field}\`) ${IN_FN}`,
+    "objects are not passed on or copied yet",
+  ),
+  matrixPassed: no(
+    "expression",
+    Code.UnsupportedExpression,
+    OBJECTS_PASSED,
+    (a: { name: string }) =>
+      `\`${a.name}\` can only be passed to tsgrad's matrix operations (matmul, addBias, relu, sum, ...) ${IN_FN} so far`,
+  ),
+  arrayPassed: no(
+    "expression",
+    Code.UnsupportedExpression,
+    OBJECTS_PASSED,
+    (a: { name: string }) =>
+      `the array \`${a.name}\` can only be indexed (\`${a.name}[i]\`) or measured (\`${a.name}.length\`) ${IN_FN} so far`,
+    "copies, array arguments and array results come later",
+  ),
+  readBeforeAssigned: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "a variable read before it is assigned",
+    (a: { name: string }) => `\`${a.name}\` is read before it is assigned`,
+  ),
+  unresolvedName: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "a name the type checker cannot resolve",
+    "tsgrad could not resolve this name",
+  ),
 
   // -- Math
   mathRules: yes("math", `\`Math.${MATH_RULES.join(" ")}\``),
   mathConstants: yes("math", "the `Math` constants"),
   mathPiecewise: yes("math", `\`Math.${MATH_PIECEWISE.join(" ")}\``, "pass no gradient"),
-  mathArity: no("math", Code.UnsupportedExpression, "a `Math` function called with the wrong number of arguments",
-    (a: { callee: string; want: number; got: number }) => `\`${a.callee}\` takes ${a.want} argument${a.want === 1 ? "" : "s"}, and this call passes ${a.got}`, "pass exactly those"),
-  mathWithoutRule: no("math", Code.UnsupportedExpression, "Math functions without a rule",
-    (a: { callee: string }) => `\`${a.callee}\` has no derivative rule in tsgrad`, "write the computation with supported Math functions"),
+  mathArity: no(
+    "math",
+    Code.UnsupportedExpression,
+    "a `Math` function called with the wrong number of arguments",
+    (a: { callee: string; want: number; got: number }) =>
+      `\`${a.callee}\` takes ${a.want} argument${a.want === 1 ? "" : "s"}, and this call passes ${a.got}`,
+    "pass exactly those",
+  ),
+  mathWithoutRule: no(
+    "math",
+    Code.UnsupportedExpression,
+    "Math functions without a rule",
+    (a: { callee: string }) => `\`${a.callee}\` has no derivative rule in tsgrad`,
+    "write the computation with supported Math functions",
+  ),
 
   // -- calls
   differentiableCalls: yes("call", "calls to other `@differentiable` functions"),
   customCalls: yes("call", "calls to functions with a [custom derivative](#custom-derivatives-and-stopgradient)"),
   opaqueCalls: yes("call", "calls to any other function where no gradient flows through the result"),
-  spreadArgument: no("call", Code.UnsupportedExpression, "spread arguments, calls of anything but named functions, method calls on values",
-    "spread arguments are not supported", "pass each number explicitly"),
-  unnamedCall: no("call", Code.UnsupportedExpression, "spread arguments, calls of anything but named functions, method calls on values",
-    `only calls of named functions are supported ${IN_FN}`),
-  methodCall: no("call", Code.UnsupportedExpression, "spread arguments, calls of anything but named functions, method calls on values",
-    `method calls on values are not supported ${IN_FN}`, "call a function of a module or class (`M.f(x)`), or compute the value outside"),
-  methodWithoutClass: no("call", Code.UnsupportedExpression, "a @differentiable method called other than through its class", "call the method through its class, `Model.m(x)`"),
-  stopGradientArity: no("call", Code.UnsupportedExpression, "`stopGradient` of anything but one value", "stopGradient takes one value"),
-  unmarkedCall: no("call", Code.NotDifferentiableCall, "a gradient that would flow through a call of a function not marked `@differentiable`",
-    (a: { call: string }) => `a gradient flows through \`${a.call}\`, but that function is not marked @differentiable`, "add /** @differentiable */ to its declaration"),
-  refusedCall: no("call", Code.NotDifferentiableCall, "a call that needs the gradient of a `@differentiable` function tsgrad refused",
-    (a: { name: string; at: string }) => `\`${a.name}\` has no gradient: tsgrad refused it (${a.at}; see the error there), and this call would need it`,
-    (a: { name: string; at: string }) => `fix \`${a.name}\` first`),
-  gradOfUnmarked: no("call", Code.GradOfNonDifferentiable, "`grad`, `valueAndGrad` or `vjp` of a function that is not `@differentiable`",
+  spreadArgument: no(
+    "call",
+    Code.UnsupportedExpression,
+    "spread arguments, calls of anything but named functions, method calls on values",
+    "spread arguments are not supported",
+    "pass each number explicitly",
+  ),
+  unnamedCall: no(
+    "call",
+    Code.UnsupportedExpression,
+    "spread arguments, calls of anything but named functions, method calls on values",
+    `only calls of named functions are supported ${IN_FN}`,
+  ),
+  methodCall: no(
+    "call",
+    Code.UnsupportedExpression,
+    "spread arguments, calls of anything but named functions, method calls on values",
+    `method calls on values are not supported ${IN_FN}`,
+    "call a function of a module or class (`M.f(x)`), or compute the value outside",
+  ),
+  methodWithoutClass: no(
+    "call",
+    Code.UnsupportedExpression,
+    "a @differentiable method called other than through its class",
+    "call the method through its class, `Model.m(x)`",
+  ),
+  stopGradientArity: no(
+    "call",
+    Code.UnsupportedExpression,
+    "`stopGradient` of anything but one value",
+    "stopGradient takes one value",
+  ),
+  unmarkedCall: no(
+    "call",
+    Code.NotDifferentiableCall,
+    "a gradient that would flow through a call of a function not marked `@differentiable`",
+    (a: { call: string }) => `a gradient flows through \`${a.call}\`, but that function is not marked @differentiable`,
+    "add /** @differentiable */ to its declaration",
+  ),
+  refusedCall: no(
+    "call",
+    Code.NotDifferentiableCall,
+    "a call that needs the gradient of a `@differentiable` function tsgrad refused",
+    (a: { name: string; at: string }) =>
+      `\`${a.name}\` has no gradient: tsgrad refused it (${a.at}; see the error there), and this call would need it`,
+    (a: { name: string; at: string }) => `fix \`${a.name}\` first`,
+  ),
+  gradOfUnmarked: no(
+    "call",
+    Code.GradOfNonDifferentiable,
+    "`grad`, `valueAndGrad` or `vjp` of a function that is not `@differentiable`",
     (a: { api: string; arg: string }) => `${a.api}(${a.arg}) needs a function marked @differentiable`,
-    (a: { api: string; arg: string }) => `add /** @differentiable */ to \`${a.arg}\` (or the @differentiable decorator on a method)`),
-  mutableCapture: no("expression", Code.MutableCapture, "reading or writing a mutable variable declared outside the function",
-    (a: { name: string }) => `\`${a.name}\` is a mutable variable outside this @differentiable function; its value could change between the forward and backward pass`,
-    "Pass it in as a parameter, or make it const", ". "),
-  outerAssignment: no("expression", Code.MutableCapture, "reading or writing a mutable variable declared outside the function",
-    (a: { name: string }) => `\`${a.name}\` is declared outside this @differentiable function; assigning it is a side effect tsgrad cannot differentiate`,
-    "Pass it in as a parameter or return it", ". "),
+    (a: { api: string; arg: string }) =>
+      `add /** @differentiable */ to \`${a.arg}\` (or the @differentiable decorator on a method)`,
+  ),
+  mutableCapture: no(
+    "expression",
+    Code.MutableCapture,
+    "reading or writing a mutable variable declared outside the function",
+    (a: { name: string }) =>
+      `\`${a.name}\` is a mutable variable outside this @differentiable function; its value could change between the forward and backward pass`,
+    "Pass it in as a parameter, or make it const",
+    ". ",
+  ),
+  outerAssignment: no(
+    "expression",
+    Code.MutableCapture,
+    "reading or writing a mutable variable declared outside the function",
+    (a: { name: string }) =>
+      `\`${a.name}\` is declared outside this @differentiable function; assigning it is a side effect tsgrad cannot differentiate`,
+    "Pass it in as a parameter or return it",
+    ". ",
+  ),
 
   // -- parameters and results
   numberParameter: yes("parameter", "`number`"),
@@ -283,93 +669,265 @@ export const LANGUAGE = {
   matrixParameter: yes("parameter", "`Matrix`"),
   labelsParameter: yes("parameter", "`Int32Array` labels"),
   objectParameter: yes("parameter", "[objects](#objects) of them"),
-  parameterType: no("parameter", Code.UnsupportedParameter, NON_DIFFERENTIABLE_PARAMETER,
+  parameterType: no(
+    "parameter",
+    Code.UnsupportedParameter,
+    NON_DIFFERENTIABLE_PARAMETER,
     (a: { name: string; type: string; why: string }) =>
-      `parameter \`${a.name}\` has type \`${a.type}\`: ${a.why}. tsgrad differentiates \`number\`, \`number[]\`, \`Float64Array\`, \`Matrix\` and objects of them (\`Int32Array\` labels are data)`),
-  destructuredNonObject: no("parameter", Code.UnsupportedParameter, NON_DIFFERENTIABLE_PARAMETER, "only an object parameter can be destructured"),
-  thisParameter: no("parameter", Code.UnsupportedParameter, "a `this` parameter",
-    `a \`this\` parameter is not supported ${IN_FN}`, "pass the value as an ordinary parameter"),
-  restParameter: no("parameter", Code.UnsupportedParameter, "optional, defaulted or rest parameters",
-    "rest parameters are not supported", "take each number as its own parameter"),
-  optionalParameter: no("parameter", Code.UnsupportedParameter, "optional, defaulted or rest parameters",
-    `optional and default parameters are not supported ${IN_FN}`, "make the parameter required"),
-  derivativeParameter: no("parameter", Code.UnsupportedParameter, "parameters other than `number` of a function with its own derivative",
-    (a: { parameter: string }) => `a function with its own derivative takes \`number\` parameters, one gradient each; \`${a.parameter}\` is not one`),
-  parameterHidesFunction: no("parameter", Code.UnsupportedParameter, "a parameter named like its function, when the function has its own derivative",
-    (a: { name: string }) => `the parameter \`${a.name}\` hides the function \`${a.name}\`, which its gradient calls for the value its derivative receives`, "rename the parameter"),
+      `parameter \`${a.name}\` has type \`${a.type}\`: ${a.why}. tsgrad differentiates \`number\`, \`number[]\`, \`Float64Array\`, \`Matrix\` and objects of them (\`Int32Array\` labels are data)`,
+  ),
+  destructuredNonObject: no(
+    "parameter",
+    Code.UnsupportedParameter,
+    NON_DIFFERENTIABLE_PARAMETER,
+    "only an object parameter can be destructured",
+  ),
+  thisParameter: no(
+    "parameter",
+    Code.UnsupportedParameter,
+    "a `this` parameter",
+    `a \`this\` parameter is not supported ${IN_FN}`,
+    "pass the value as an ordinary parameter",
+  ),
+  restParameter: no(
+    "parameter",
+    Code.UnsupportedParameter,
+    "optional, defaulted or rest parameters",
+    "rest parameters are not supported",
+    "take each number as its own parameter",
+  ),
+  optionalParameter: no(
+    "parameter",
+    Code.UnsupportedParameter,
+    "optional, defaulted or rest parameters",
+    `optional and default parameters are not supported ${IN_FN}`,
+    "make the parameter required",
+  ),
+  derivativeParameter: no(
+    "parameter",
+    Code.UnsupportedParameter,
+    "parameters other than `number` of a function with its own derivative",
+    (a: { parameter: string }) =>
+      `a function with its own derivative takes \`number\` parameters, one gradient each; \`${a.parameter}\` is not one`,
+  ),
+  parameterHidesFunction: no(
+    "parameter",
+    Code.UnsupportedParameter,
+    "a parameter named like its function, when the function has its own derivative",
+    (a: { name: string }) =>
+      `the parameter \`${a.name}\` hides the function \`${a.name}\`, which its gradient calls for the value its derivative receives`,
+    "rename the parameter",
+  ),
   numberResult: yes("return", "Functions that return a `number`"),
-  returnType: no("return", Code.UnsupportedReturnType, "a return type that is not `number`, an array or an object of those",
+  returnType: no(
+    "return",
+    Code.UnsupportedReturnType,
+    "a return type that is not `number`, an array or an object of those",
     (a: { type: string }) =>
-      `a @differentiable function must return \`number\`, an array it creates (\`number[]\`, \`Float64Array\`) or an object of those (\`{ loss: number; h: Float64Array }\`); this one returns \`${a.type}\``),
+      `a @differentiable function must return \`number\`, an array it creates (\`number[]\`, \`Float64Array\`) or an object of those (\`{ loss: number; h: Float64Array }\`); this one returns \`${a.type}\``,
+  ),
 
   // -- function forms
   generator: no("function", Code.UnsupportedFunctionForm, "generators", "generators cannot be @differentiable"),
-  asyncFunction: no("function", Code.UnsupportedFunctionForm, "async functions",
-    "async functions cannot be @differentiable", "differentiate the synchronous computation inside"),
-  anonymousClassMethod: no("function", Code.UnsupportedFunctionForm, "methods of anonymous classes",
-    "methods of anonymous classes cannot be @differentiable", "give the class a name"),
+  asyncFunction: no(
+    "function",
+    Code.UnsupportedFunctionForm,
+    "async functions",
+    "async functions cannot be @differentiable",
+    "differentiate the synchronous computation inside",
+  ),
+  anonymousClassMethod: no(
+    "function",
+    Code.UnsupportedFunctionForm,
+    "methods of anonymous classes",
+    "methods of anonymous classes cannot be @differentiable",
+    "give the class a name",
+  ),
 
   // -- custom derivatives
-  derivativeForm: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE, (a: { tag: string }) => `@derivative ${a.tag}: ${DERIVATIVE_FORMS}`),
-  derivativeFormList: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE, (a: { tag: string }) => `@derivative ${a.tag}: ${DERIVATIVE_FORMS}, one per statement`),
-  derivativeWithoutBody: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
-    (a: { tag: string; name: string }) => `@derivative ${a.tag}: \`${a.name}\` has no body`, "put the tag on the declaration that has one"),
-  derivativeNotConst: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
+  derivativeForm: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { tag: string }) => `@derivative ${a.tag}: ${DERIVATIVE_FORMS}`,
+  ),
+  derivativeFormList: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { tag: string }) => `@derivative ${a.tag}: ${DERIVATIVE_FORMS}, one per statement`,
+  ),
+  derivativeWithoutBody: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { tag: string; name: string }) => `@derivative ${a.tag}: \`${a.name}\` has no body`,
+    "put the tag on the declaration that has one",
+  ),
+  derivativeNotConst: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
     (a: { tag: string; name: string }) => `@derivative ${a.tag}: declare \`${a.name}\` with \`const\``,
-    "generated code calls it later, and a variable could hold another function by then"),
-  derivativeOfMethod: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
-    (a: { tag: string }) => `@derivative ${a.tag}: derivatives of methods are not supported`, "give the derivative to a function the method calls"),
-  derivativeOfNothing: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
-    (a: { tag: string }) => `@derivative ${a.tag}: no function named \`${a.tag}\` is in scope here`, "import it, or fix the name"),
-  derivativeOfOverload: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
+    "generated code calls it later, and a variable could hold another function by then",
+  ),
+  derivativeOfMethod: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { tag: string }) => `@derivative ${a.tag}: derivatives of methods are not supported`,
+    "give the derivative to a function the method calls",
+  ),
+  derivativeOfNothing: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { tag: string }) => `@derivative ${a.tag}: no function named \`${a.tag}\` is in scope here`,
+    "import it, or fix the name",
+  ),
+  derivativeOfOverload: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
     (a: { tag: string }) => `\`${a.tag}\` is overloaded, and a derivative is for one list of parameters`,
-    (a: { tag: string }) => `give it to a function with one signature that calls \`${a.tag}\``),
-  derivativeOfRest: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
-    (a: { tag: string; rest: string }) => `\`${a.tag}\` takes a rest parameter (\`${a.rest}\`), so its arguments are no fixed list a derivative could take and return gradients for`,
-    (a: { tag: string; rest: string }) => `give the derivative to a function of fixed parameters that calls \`${a.tag}\``),
-  derivativeArity: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
+    (a: { tag: string }) => `give it to a function with one signature that calls \`${a.tag}\``,
+  ),
+  derivativeOfRest: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { tag: string; rest: string }) =>
+      `\`${a.tag}\` takes a rest parameter (\`${a.rest}\`), so its arguments are no fixed list a derivative could take and return gradients for`,
+    (a: { tag: string; rest: string }) =>
+      `give the derivative to a function of fixed parameters that calls \`${a.tag}\``,
+  ),
+  derivativeArity: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
     (a: { tag: string; arity: number; name: string; count: number }) =>
-      `the derivative of \`${a.tag}\` takes its ${a.arity} argument(s), its value and the gradient on its value (${a.arity + 2} parameters), and returns ${a.arity} gradient(s); \`${a.name}\` has ${a.count} parameters`),
-  derivativeReturnType: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
+      `the derivative of \`${a.tag}\` takes its ${a.arity} argument(s), its value and the gradient on its value (${a.arity + 2} parameters), and returns ${a.arity} gradient(s); \`${a.name}\` has ${a.count} parameters`,
+  ),
+  derivativeReturnType: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
     (a: { name: string; type: string; want: string }) => `\`${a.name}\` returns \`${a.type}\``,
-    (a: { name: string; type: string; want: string }) => `a derivative returns one gradient per argument: declare its return type as \`${a.want}\` and return a tuple of that many numbers`),
-  derivativeRecursion: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
-    (a: { name: string; call: string; tag: string }) => `\`${a.name}\` calls \`${a.call}\`, but the gradient of \`${a.tag}\` is \`${a.name}\` itself: the two would call each other forever`,
-    (a: { name: string; call: string; tag: string }) => `take the gradient of a separate @differentiable copy of \`${a.tag}\``),
-  derivativeTwice: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
-    (a: { tag: string; first: string; at: string }) => `\`${a.tag}\` already has a derivative, \`${a.first}\` (${a.at})`, "keep one of the two"),
-  derivativeNotExported: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
-    (a: { name: string; of: string; file: string }) => `\`${a.name}\` (the derivative of \`${a.of}\`) is not exported, but the gradients ${a.file} generates call it and must import it`,
-    "export it"),
-  callOfUnusableDerivative: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
-    (a: { callee: string; derivative: string; at: string }) => `\`${a.callee}\` has a @derivative tsgrad cannot use (\`${a.derivative}\`, ${a.at}; see the error there)`,
-    "fix it, or remove its tag"),
-  functionOfUnusableDerivative: no("derivative", Code.InvalidDerivative, UNUSABLE_DERIVATIVE,
-    (a: { name: string; derivative: string; at: string }) => `\`${a.name}\` has a @derivative tsgrad cannot use (\`${a.derivative}\`, ${a.at}; see the error there), which its gradient would call`,
-    "fix it, or remove its tag"),
-  derivativeCallDefaults: no("derivative", Code.InvalidDerivative, "a call of its function that leaves an argument to a default",
-    (a: { derivative: string; callee: string; missing: string; all: string }) => `the derivative \`${a.derivative}\` takes every argument of \`${a.callee}\`, but this call leaves ${a.missing} to a default`,
-    (a: { derivative: string; callee: string; missing: string; all: string }) => `pass them all: ${a.all}`),
-  derivativeCallArity: no("derivative", Code.InvalidDerivative, "a call of its function that leaves an argument to a default",
-    (a: { derivative: string; count: number; all: string; passed: number }) => `the derivative \`${a.derivative}\` takes the ${a.count} argument(s) of ${a.all}, and this call passes ${a.passed}`,
-    "pass exactly those"),
+    (a: { name: string; type: string; want: string }) =>
+      `a derivative returns one gradient per argument: declare its return type as \`${a.want}\` and return a tuple of that many numbers`,
+  ),
+  derivativeRecursion: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { name: string; call: string; tag: string }) =>
+      `\`${a.name}\` calls \`${a.call}\`, but the gradient of \`${a.tag}\` is \`${a.name}\` itself: the two would call each other forever`,
+    (a: { name: string; call: string; tag: string }) =>
+      `take the gradient of a separate @differentiable copy of \`${a.tag}\``,
+  ),
+  derivativeTwice: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { tag: string; first: string; at: string }) =>
+      `\`${a.tag}\` already has a derivative, \`${a.first}\` (${a.at})`,
+    "keep one of the two",
+  ),
+  derivativeNotExported: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { name: string; of: string; file: string }) =>
+      `\`${a.name}\` (the derivative of \`${a.of}\`) is not exported, but the gradients ${a.file} generates call it and must import it`,
+    "export it",
+  ),
+  callOfUnusableDerivative: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { callee: string; derivative: string; at: string }) =>
+      `\`${a.callee}\` has a @derivative tsgrad cannot use (\`${a.derivative}\`, ${a.at}; see the error there)`,
+    "fix it, or remove its tag",
+  ),
+  functionOfUnusableDerivative: no(
+    "derivative",
+    Code.InvalidDerivative,
+    UNUSABLE_DERIVATIVE,
+    (a: { name: string; derivative: string; at: string }) =>
+      `\`${a.name}\` has a @derivative tsgrad cannot use (\`${a.derivative}\`, ${a.at}; see the error there), which its gradient would call`,
+    "fix it, or remove its tag",
+  ),
+  derivativeCallDefaults: no(
+    "derivative",
+    Code.InvalidDerivative,
+    "a call of its function that leaves an argument to a default",
+    (a: { derivative: string; callee: string; missing: string; all: string }) =>
+      `the derivative \`${a.derivative}\` takes every argument of \`${a.callee}\`, but this call leaves ${a.missing} to a default`,
+    (a: { derivative: string; callee: string; missing: string; all: string }) => `pass them all: ${a.all}`,
+  ),
+  derivativeCallArity: no(
+    "derivative",
+    Code.InvalidDerivative,
+    "a call of its function that leaves an argument to a default",
+    (a: { derivative: string; count: number; all: string; passed: number }) =>
+      `the derivative \`${a.derivative}\` takes the ${a.count} argument(s) of ${a.all}, and this call passes ${a.passed}`,
+    "pass exactly those",
+  ),
 
   // -- element ranges (the messages say why, per read or write: phases/out-of-range.ts)
-  indexNeverValid: no("index", Code.OutOfRange, "a negative or fractional constant index",
-    (a: { access: string; verb: string; index: number; outcome: string }) => `\`${a.access}\` ${a.verb} index ${a.index}, which no array has (indices are integers from 0); ${a.outcome}`),
-  indexPastLength: no("index", Code.OutOfRange, "a constant index past a constant length",
+  indexNeverValid: no(
+    "index",
+    Code.OutOfRange,
+    "a negative or fractional constant index",
+    (a: { access: string; verb: string; index: number; outcome: string }) =>
+      `\`${a.access}\` ${a.verb} index ${a.index}, which no array has (indices are integers from 0); ${a.outcome}`,
+  ),
+  indexPastLength: no(
+    "index",
+    Code.OutOfRange,
+    "a constant index past a constant length",
     (a: { access: string; verb: string; array: string; length: number; outcome: string }) =>
-      `\`${a.access}\` ${a.verb} past the end of \`${a.array}\`, which has ${a.length} element(s) (indices 0 to ${a.length - 1}); ${a.outcome}`),
-  loopPastEnd: no("index", Code.OutOfRange, "`a[i]` in `for (...; i <= a.length; ...)`, `a[i + 1]` in `for (...; i < a.length; ...)`",
-    (a: { access: string; verb: string; at: string; iteration: string; array: string; outcome: string; keep: string }) =>
-      `\`${a.access}\` ${a.verb} ${a.at} in the loop's ${a.iteration} iteration, past the end of \`${a.array}\`; ${a.outcome} (keep \`${a.keep}\` below \`${a.array}.length\`)`),
-  loopBeforeStart: no("index", Code.OutOfRange, "`a[i - 1]` from `i = 0`",
-    (a: { access: string; verb: string; index: number; iteration: string; array: string; outcome: string; fix: string }) =>
-      `\`${a.access}\` ${a.verb} index ${a.index} in the loop's ${a.iteration} iteration, before the start of \`${a.array}\`; ${a.outcome} (${a.fix})`),
+      `\`${a.access}\` ${a.verb} past the end of \`${a.array}\`, which has ${a.length} element(s) (indices 0 to ${a.length - 1}); ${a.outcome}`,
+  ),
+  loopPastEnd: no(
+    "index",
+    Code.OutOfRange,
+    "`a[i]` in `for (...; i <= a.length; ...)`, `a[i + 1]` in `for (...; i < a.length; ...)`",
+    (a: {
+      access: string;
+      verb: string;
+      at: string;
+      iteration: string;
+      array: string;
+      outcome: string;
+      keep: string;
+    }) =>
+      `\`${a.access}\` ${a.verb} ${a.at} in the loop's ${a.iteration} iteration, past the end of \`${a.array}\`; ${a.outcome} (keep \`${a.keep}\` below \`${a.array}.length\`)`,
+  ),
+  loopBeforeStart: no(
+    "index",
+    Code.OutOfRange,
+    "`a[i - 1]` from `i = 0`",
+    (a: {
+      access: string;
+      verb: string;
+      index: number;
+      iteration: string;
+      array: string;
+      outcome: string;
+      fix: string;
+    }) =>
+      `\`${a.access}\` ${a.verb} index ${a.index} in the loop's ${a.iteration} iteration, before the start of \`${a.array}\`; ${a.outcome} (${a.fix})`,
+  ),
 
   // -- modules
-  moduleFormat: no("module", Code.UnsupportedModuleFormat, "a tsconfig `module` of `amd`, `umd` or `system` with the tsc plugin ([module formats](#with-tsc-ts-patch))",
-    (a: { format: string }) => `the tsc plugin cannot emit gradients for "module": "${a.format}"`, `set "module" to "nodenext", "esnext" or "commonjs" in tsconfig.json`),
+  moduleFormat: no(
+    "module",
+    Code.UnsupportedModuleFormat,
+    "a tsconfig `module` of `amd`, `umd` or `system` with the tsc plugin ([module formats](#with-tsc-ts-patch))",
+    (a: { format: string }) => `the tsc plugin cannot emit gradients for "module": "${a.format}"`,
+    `set "module" to "nodenext", "esnext" or "commonjs" in tsconfig.json`,
+  ),
 } satisfies Record<string, Construct>;
 
 export type Language = typeof LANGUAGE;
@@ -377,7 +935,8 @@ export type ConstructId = keyof Language;
 /** The ids of refused constructs: what `refuse` takes. */
 export type RefusalId = { [I in ConstructId]: Language[I] extends Refused<any> ? I : never }[ConstructId];
 /** The names a refusal's message interpolates: `refuse("mutableCapture", node, { name })`. */
-type ArgsOf<I extends RefusalId> = Language[I] extends Refused<infer A> ? ([A] extends [undefined] ? [] : [args: A]) : never;
+type ArgsOf<I extends RefusalId> =
+  Language[I] extends Refused<infer A> ? ([A] extends [undefined] ? [] : [args: A]) : never;
 
 /** The message of a refusal, as the diagnostic prints it after `tsgrad: `. */
 export function refusalMessage<I extends RefusalId>(id: I, ...args: ArgsOf<I>): string {
@@ -404,7 +963,13 @@ const CODE_SUMMARY: Partial<Record<Code, { before?: string; after?: string }>> =
 export function refusalsByCode(): { code: Code; refused: string }[] {
   const codes = [...new Set(Object.values(Code))].sort((a, b) => a - b);
   return codes.map((code) => {
-    const phrases = [...new Set(Object.values(LANGUAGE as Record<string, Construct>).flatMap((c) => (!c.accepted && c.code === code ? [c.what] : [])))];
+    const phrases = [
+      ...new Set(
+        Object.values(LANGUAGE as Record<string, Construct>).flatMap((c) =>
+          !c.accepted && c.code === code ? [c.what] : [],
+        ),
+      ),
+    ];
     const { before = "", after = "" } = CODE_SUMMARY[code] ?? {};
     return { code, refused: `${before}${phrases.join("; ")}${after}` };
   });

@@ -16,9 +16,11 @@ export const GENERATED_GLOBALS: ReadonlySet<string> = new Set(["Math", "Float64A
  * do → do_2.
  */
 const RESERVED_WORDS: ReadonlySet<string> = new Set(
-  ("break case catch class const continue debugger default delete do else enum export extends false finally for function if " +
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally for function if " +
     "import in instanceof new null return super switch this throw true try typeof var void while with yield let static " +
-    "implements interface package private protected public await arguments eval undefined NaN Infinity").split(" "),
+    "implements interface package private protected public await arguments eval undefined NaN Infinity"
+  ).split(" "),
 );
 
 export class Namer {

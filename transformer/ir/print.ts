@@ -8,11 +8,22 @@ import type { Expr } from "./ir.js";
 const f = ts.factory;
 
 const PRECEDENCE: Record<string, number> = {
-  "??": 3, "||": 3, "&&": 4,
-  "==": 8, "!=": 8, "===": 8, "!==": 8,
-  "<": 9, ">": 9, "<=": 9, ">=": 9,
-  "+": 11, "-": 11,
-  "*": 12, "/": 12, "%": 12,
+  "??": 3,
+  "||": 3,
+  "&&": 4,
+  "==": 8,
+  "!=": 8,
+  "===": 8,
+  "!==": 8,
+  "<": 9,
+  ">": 9,
+  "<=": 9,
+  ">=": 9,
+  "+": 11,
+  "-": 11,
+  "*": 12,
+  "/": 12,
+  "%": 12,
   "**": 13,
 };
 const UNARY = 14;
@@ -44,9 +55,14 @@ export function exprToTs(e: Expr): ts.Expression {
       const p = PRECEDENCE[e.op] ?? 1;
       const rightAssoc = e.op === "**";
       // (-a) ** 2: a unary operand on the left of ** is a syntax error without parentheses.
-      const leftParens = precedenceOf(e.left) < p || (rightAssoc && precedenceOf(e.left) <= UNARY && precedenceOf(e.left) >= p);
+      const leftParens =
+        precedenceOf(e.left) < p || (rightAssoc && precedenceOf(e.left) <= UNARY && precedenceOf(e.left) >= p);
       const rightParens = precedenceOf(e.right) < p || (!rightAssoc && precedenceOf(e.right) === p);
-      return f.createBinaryExpression(wrap(exprToTs(e.left), leftParens), binaryToken(e.op), wrap(exprToTs(e.right), rightParens));
+      return f.createBinaryExpression(
+        wrap(exprToTs(e.left), leftParens),
+        binaryToken(e.op),
+        wrap(exprToTs(e.right), rightParens),
+      );
     }
     case "call":
       return f.createCallExpression(globalToTs(e.callee), undefined, e.args.map(exprToTs));
@@ -73,15 +89,26 @@ export function wrap(e: ts.Expression, parens: boolean): ts.Expression {
 
 export function numberLiteral(v: number): ts.Expression {
   if (Number.isNaN(v)) return f.createIdentifier("NaN");
-  if (!Number.isFinite(v)) return v > 0 ? f.createIdentifier("Infinity") : f.createPrefixUnaryExpression(ts.SyntaxKind.MinusToken, f.createIdentifier("Infinity"));
-  if (v < 0 || Object.is(v, -0)) return f.createPrefixUnaryExpression(ts.SyntaxKind.MinusToken, f.createNumericLiteral(String(-v)));
+  if (!Number.isFinite(v))
+    return v > 0
+      ? f.createIdentifier("Infinity")
+      : f.createPrefixUnaryExpression(ts.SyntaxKind.MinusToken, f.createIdentifier("Infinity"));
+  if (v < 0 || Object.is(v, -0))
+    return f.createPrefixUnaryExpression(ts.SyntaxKind.MinusToken, f.createNumericLiteral(String(-v)));
   return f.createNumericLiteral(String(v));
 }
 
 /** "Math.PI" → Math.PI; "this.k" → this.k; "g_grad" → g_grad. */
 export function globalToTs(text: string): ts.Expression {
   const parts = text.split(".");
-  let e: ts.Expression = parts[0] === "this" ? f.createThis() : parts[0] === "true" ? f.createTrue() : parts[0] === "false" ? f.createFalse() : f.createIdentifier(parts[0]);
+  let e: ts.Expression =
+    parts[0] === "this"
+      ? f.createThis()
+      : parts[0] === "true"
+        ? f.createTrue()
+        : parts[0] === "false"
+          ? f.createFalse()
+          : f.createIdentifier(parts[0]);
   for (const p of parts.slice(1)) e = f.createPropertyAccessExpression(e, p);
   return e;
 }
@@ -93,13 +120,23 @@ export function binaryToken(op: string): ts.BinaryOperator {
 }
 
 const TOKENS: Record<string, ts.BinaryOperator> = {
-  "+": ts.SyntaxKind.PlusToken, "-": ts.SyntaxKind.MinusToken, "*": ts.SyntaxKind.AsteriskToken,
-  "/": ts.SyntaxKind.SlashToken, "%": ts.SyntaxKind.PercentToken, "**": ts.SyntaxKind.AsteriskAsteriskToken,
-  "<": ts.SyntaxKind.LessThanToken, ">": ts.SyntaxKind.GreaterThanToken,
-  "<=": ts.SyntaxKind.LessThanEqualsToken, ">=": ts.SyntaxKind.GreaterThanEqualsToken,
-  "==": ts.SyntaxKind.EqualsEqualsToken, "!=": ts.SyntaxKind.ExclamationEqualsToken,
-  "===": ts.SyntaxKind.EqualsEqualsEqualsToken, "!==": ts.SyntaxKind.ExclamationEqualsEqualsToken,
-  "&&": ts.SyntaxKind.AmpersandAmpersandToken, "||": ts.SyntaxKind.BarBarToken, "??": ts.SyntaxKind.QuestionQuestionToken,
+  "+": ts.SyntaxKind.PlusToken,
+  "-": ts.SyntaxKind.MinusToken,
+  "*": ts.SyntaxKind.AsteriskToken,
+  "/": ts.SyntaxKind.SlashToken,
+  "%": ts.SyntaxKind.PercentToken,
+  "**": ts.SyntaxKind.AsteriskAsteriskToken,
+  "<": ts.SyntaxKind.LessThanToken,
+  ">": ts.SyntaxKind.GreaterThanToken,
+  "<=": ts.SyntaxKind.LessThanEqualsToken,
+  ">=": ts.SyntaxKind.GreaterThanEqualsToken,
+  "==": ts.SyntaxKind.EqualsEqualsToken,
+  "!=": ts.SyntaxKind.ExclamationEqualsToken,
+  "===": ts.SyntaxKind.EqualsEqualsEqualsToken,
+  "!==": ts.SyntaxKind.ExclamationEqualsEqualsToken,
+  "&&": ts.SyntaxKind.AmpersandAmpersandToken,
+  "||": ts.SyntaxKind.BarBarToken,
+  "??": ts.SyntaxKind.QuestionQuestionToken,
 };
 
 const printer = ts.createPrinter({ removeComments: true });

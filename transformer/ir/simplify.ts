@@ -3,10 +3,12 @@
 
 import { type Expr, num } from "./ir.js";
 
-export const isNum = (e: Expr, v?: number): e is { k: "num"; value: number } => e.k === "num" && (v === undefined || e.value === v);
+export const isNum = (e: Expr, v?: number): e is { k: "num"; value: number } =>
+  e.k === "num" && (v === undefined || e.value === v);
 const TRUE: Expr = { k: "global", text: "true" };
 const FALSE: Expr = { k: "global", text: "false" };
-export const boolOf = (e: Expr): boolean | undefined => (e.k === "global" && (e.text === "true" || e.text === "false") ? e.text === "true" : undefined);
+export const boolOf = (e: Expr): boolean | undefined =>
+  e.k === "global" && (e.text === "true" || e.text === "false") ? e.text === "true" : undefined;
 
 /** Bottom-up algebraic clean-up. Only literal zeros are folded, so NaN/Infinity operands are kept honest. */
 export function simplify(e: Expr): Expr {
@@ -57,8 +59,17 @@ function simplifyBinary(op: string, l: Expr, r: Expr): Expr {
       // Math.ceil(n) - 1 + 1 → Math.ceil(n): a loop's trip count from its last value. Only on an
       // integer (a - 1 + 1 is not a for tiny a), with integer shifts.
       const right = r as Expr;
-      const integer = (e: Expr) => e.k === "length" || (e.k === "call" && (e.callee === "Math.ceil" || e.callee === "Math.floor"));
-      if (right.k === "num" && Number.isInteger(right.value) && l.k === "binary" && (l.op === "-" || l.op === "+") && l.right.k === "num" && Number.isInteger(l.right.value) && integer(l.left)) {
+      const integer = (e: Expr) =>
+        e.k === "length" || (e.k === "call" && (e.callee === "Math.ceil" || e.callee === "Math.floor"));
+      if (
+        right.k === "num" &&
+        Number.isInteger(right.value) &&
+        l.k === "binary" &&
+        (l.op === "-" || l.op === "+") &&
+        l.right.k === "num" &&
+        Number.isInteger(l.right.value) &&
+        integer(l.left)
+      ) {
         const shift = right.value + (l.op === "-" ? -l.right.value : l.right.value);
         return shift === 0 ? l.left : simplifyBinary(shift > 0 ? "+" : "-", l.left, num(Math.abs(shift)));
       }

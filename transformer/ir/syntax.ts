@@ -14,14 +14,23 @@ import { type Expr, type ValueKind, num } from "./ir.js";
  * `resolve` maps identifiers (locals to their current names, the rest to globals) and property
  * reads that name a value (`model.W` → W; undefined: the read stays as written, `this.k`).
  */
-export function exprFromTs(e: ts.Expression, resolve: (e: ts.Identifier | ts.PropertyAccessExpression) => Expr | undefined): Expr {
+export function exprFromTs(
+  e: ts.Expression,
+  resolve: (e: ts.Identifier | ts.PropertyAccessExpression) => Expr | undefined,
+): Expr {
   const go = (x: ts.Expression) => exprFromTs(x, resolve);
   if (ts.isNumericLiteral(e)) return num(Number(e.text));
   if (ts.isIdentifier(e)) return resolve(e) ?? { k: "global", text: e.text };
-  if (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e)) {
+  if (
+    ts.isParenthesizedExpression(e) ||
+    ts.isAsExpression(e) ||
+    ts.isNonNullExpression(e) ||
+    ts.isSatisfiesExpression(e)
+  ) {
     return go(e.expression);
   }
-  if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword) return { k: "global", text: e.getText() };
+  if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword)
+    return { k: "global", text: e.getText() };
   if (ts.isPropertyAccessExpression(e)) {
     const field = resolve(e);
     if (field) return field;
@@ -44,30 +53,44 @@ export function exprFromTs(e: ts.Expression, resolve: (e: ts.Identifier | ts.Pro
     if (e.operator === ts.SyntaxKind.MinusToken) return { k: "unary", op: "-", arg: go(e.operand) };
     if (e.operator === ts.SyntaxKind.ExclamationToken) return { k: "unary", op: "!", arg: go(e.operand) };
   }
-  if (ts.isBinaryExpression(e)) return { k: "binary", op: e.operatorToken.getText(), left: go(e.left), right: go(e.right) };
-  if (ts.isConditionalExpression(e)) return { k: "cond", test: go(e.condition), then: go(e.whenTrue), else: go(e.whenFalse) };
+  if (ts.isBinaryExpression(e))
+    return { k: "binary", op: e.operatorToken.getText(), left: go(e.left), right: go(e.right) };
+  if (ts.isConditionalExpression(e))
+    return { k: "cond", test: go(e.condition), then: go(e.whenTrue), else: go(e.whenFalse) };
   if (ts.isCallExpression(e)) return { k: "call", callee: e.expression.getText(), args: e.arguments.map(go) };
   throw refuse("unstagedExpression", e, { kind: ts.SyntaxKind[e.kind] });
 }
 
 /** new Float64Array(n), new Array(n).fill(0), new Array<number>(n).fill(0) → its kind and length. */
-export function arrayCreation(e: ts.Expression): { kind: "Float64Array" | "number[]"; length: ts.Expression } | undefined {
-  const isNew = (x: ts.Expression, name: string): x is ts.NewExpression => ts.isNewExpression(x) && ts.isIdentifier(x.expression) && x.expression.text === name && x.arguments?.length === 1;
+export function arrayCreation(
+  e: ts.Expression,
+): { kind: "Float64Array" | "number[]"; length: ts.Expression } | undefined {
+  const isNew = (x: ts.Expression, name: string): x is ts.NewExpression =>
+    ts.isNewExpression(x) && ts.isIdentifier(x.expression) && x.expression.text === name && x.arguments?.length === 1;
   if (isNew(e, "Float64Array")) return { kind: "Float64Array", length: e.arguments![0] };
-  if (ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression) && e.expression.name.text === "fill" && e.arguments.length === 1) {
+  if (
+    ts.isCallExpression(e) &&
+    ts.isPropertyAccessExpression(e.expression) &&
+    e.expression.name.text === "fill" &&
+    e.arguments.length === 1
+  ) {
     const [fill] = e.arguments;
     const inner = e.expression.expression;
-    if (ts.isNumericLiteral(fill) && Number(fill.text) === 0 && isNew(inner, "Array")) return { kind: "number[]", length: inner.arguments![0] };
+    if (ts.isNumericLiteral(fill) && Number(fill.text) === 0 && isNew(inner, "Array"))
+      return { kind: "number[]", length: inner.arguments![0] };
   }
   return undefined;
 }
 
 /** `a.length` (or `model.W.length`): the length of the array it reads, if it names one. */
-export const isLength = (e: ts.PropertyAccessExpression) => e.name.text === "length" && (ts.isIdentifier(e.expression) || ts.isPropertyAccessExpression(e.expression));
+export const isLength = (e: ts.PropertyAccessExpression) =>
+  e.name.text === "length" && (ts.isIdentifier(e.expression) || ts.isPropertyAccessExpression(e.expression));
 
 /** `(x as T)!` → x: what a cast, a non-null assertion or parentheses wrap. */
 export const skipWrappers = (e: ts.Expression): ts.Expression =>
-  ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e) ? skipWrappers(e.expression) : e;
+  ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e)
+    ? skipWrappers(e.expression)
+    : e;
 
 /** number → "number", Float64Array → "Float64Array", number[] or readonly number[] → "number[]", tsgrad's Matrix → "Matrix". */
 export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefined {
@@ -94,21 +117,42 @@ export function typeTree(t: ts.Type, checker: ts.TypeChecker, depth = 0): TypeTr
   const kind = kindOf(t, checker);
   if (kind) return kind;
   const shown = checker.typeToString(t);
-  if (!(t.flags & ts.TypeFlags.Object) || t.isUnion() || checker.isArrayType(t) || checker.isTupleType(t) || t.getCallSignatures().length) {
+  if (
+    !(t.flags & ts.TypeFlags.Object) ||
+    t.isUnion() ||
+    checker.isArrayType(t) ||
+    checker.isTupleType(t) ||
+    t.getCallSignatures().length
+  ) {
     return { error: `\`${shown}\` is not a number, a number array, a Float64Array, a Matrix or an object of them` };
   }
-  if (checker.getIndexInfosOfType(t).length) return { error: `\`${shown}\` has an index signature; tsgrad needs the fields by name (an interface or a type literal)` };
+  if (checker.getIndexInfosOfType(t).length)
+    return {
+      error: `\`${shown}\` has an index signature; tsgrad needs the fields by name (an interface or a type literal)`,
+    };
   if (depth > 8) return { error: `\`${shown}\` nests objects too deeply (or refers to itself)` };
   const fields: { key: string; tree: TypeTree }[] = [];
   for (const p of checker.getPropertiesOfType(t)) {
     const decl = p.valueDeclaration;
     // A constructor's `public w: number` too, and `{ b }` in an inferred return type.
-    const data = decl && (ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl) || ts.isPropertyAssignment(decl) || ts.isShorthandPropertyAssignment(decl) || ts.isParameter(decl));
+    const data =
+      decl &&
+      (ts.isPropertySignature(decl) ||
+        ts.isPropertyDeclaration(decl) ||
+        ts.isPropertyAssignment(decl) ||
+        ts.isShorthandPropertyAssignment(decl) ||
+        ts.isParameter(decl));
     if (!(p.flags & ts.SymbolFlags.Property) || (decl && !data)) {
-      return { error: `field \`${p.name}\` of \`${shown}\` is not a data property (methods and accessors have no gradient)` };
+      return {
+        error: `field \`${p.name}\` of \`${shown}\` is not a data property (methods and accessors have no gradient)`,
+      };
     }
-    if (p.flags & ts.SymbolFlags.Optional) return { error: `field \`${p.name}\` of \`${shown}\` is optional; make it required (the gradient has every field)` };
-    if (!/^[A-Za-z_$][\w$]*$/.test(p.name)) return { error: `field \`${p.name}\` of \`${shown}\` is not an identifier` };
+    if (p.flags & ts.SymbolFlags.Optional)
+      return {
+        error: `field \`${p.name}\` of \`${shown}\` is optional; make it required (the gradient has every field)`,
+      };
+    if (!/^[A-Za-z_$][\w$]*$/.test(p.name))
+      return { error: `field \`${p.name}\` of \`${shown}\` is not an identifier` };
     const tree = typeTree(checker.getTypeOfSymbol(p), checker, depth + 1);
     if (!Array.isArray(tree) && typeof tree === "object") return { error: `field \`${p.name}\`: ${tree.error}` };
     fields.push({ key: p.name, tree });

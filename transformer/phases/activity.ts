@@ -5,7 +5,15 @@
 
 import type { DiffError } from "../ir/diagnostics.js";
 import { refuse } from "../ir/language.js";
-import { type Stmt, type StagedFunction, forEachDef, forEachStore, operandName, refsOf, resultNames } from "../ir/ir.js";
+import {
+  type Stmt,
+  type StagedFunction,
+  forEachDef,
+  forEachStore,
+  operandName,
+  refsOf,
+  resultNames,
+} from "../ir/ir.js";
 
 export interface Activity {
   active: ReadonlySet<string>;
@@ -15,7 +23,7 @@ export interface Activity {
 export function analyzeActivity(fn: StagedFunction): Activity {
   // A loop feeds its headers back into its body: repeat until nothing changes.
   const varied = new Set(fn.params.filter((p) => !fn.data?.includes(p)));
-  for (let size = -1; size !== varied.size; ) {
+  for (let size = -1; size !== varied.size;) {
     size = varied.size;
     forEachDef(fn.body, (d) => {
       if (d.op !== null && d.args.some((a) => varied.has(operandName(a)!))) varied.add(d.name);
@@ -33,7 +41,7 @@ export function analyzeActivity(fn: StagedFunction): Activity {
         backward(s.then);
         backward(s.else);
       } else if (s.k === "loop") {
-        for (let size = -1; size !== useful.size; ) {
+        for (let size = -1; size !== useful.size;) {
           size = useful.size;
           backward(s.body);
         }

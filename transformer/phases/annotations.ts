@@ -96,7 +96,10 @@ export function resolveFunction(checker: ts.TypeChecker, expr: ts.Expression): D
   const node = ts.isVariableDeclaration(decl) ? decl.parent.parent : decl;
   const marked = asDifferentiable(node);
   if (marked) return marked;
-  if (ts.isFunctionLike(decl) || (ts.isVariableDeclaration(decl) && decl.initializer && ts.isFunctionLike(skipParens(decl.initializer)))) {
+  if (
+    ts.isFunctionLike(decl) ||
+    (ts.isVariableDeclaration(decl) && decl.initializer && ts.isFunctionLike(skipParens(decl.initializer)))
+  ) {
     return "unmarked";
   }
   return undefined;
@@ -215,7 +218,14 @@ export function customDerivatives(program: ts.Program): CustomDerivatives {
       if ("error" in checked) refused(checked);
       else if (result.byTarget.has(checked.of)) {
         const first = result.byTarget.get(checked.of)!;
-        refused({ of: checked.of, error: refuse("derivativeTwice", checked.nameNode, { tag, first: first.name, at: shortPosition(first.nameNode) }) });
+        refused({
+          of: checked.of,
+          error: refuse("derivativeTwice", checked.nameNode, {
+            tag,
+            first: first.name,
+            at: shortPosition(first.nameNode),
+          }),
+        });
       } else result.byTarget.set(checked.of, checked);
     }
   }
@@ -242,14 +252,20 @@ type Declared = Pick<CustomDerivative, "fn" | "name" | "nameNode" | "statement" 
 function derivativeDeclaration(statement: ts.Statement, tag: string): Declared | DerivativeProblem {
   const file = statement.getSourceFile();
   if (ts.isFunctionDeclaration(statement) && statement.name) {
-    if (!statement.body) return { error: refuse("derivativeWithoutBody", statement.name, { tag, name: statement.name.text }) };
+    if (!statement.body)
+      return { error: refuse("derivativeWithoutBody", statement.name, { tag, name: statement.name.text }) };
     return { fn: statement, name: statement.name.text, nameNode: statement.name, statement, file };
   }
   if (ts.isVariableStatement(statement)) {
     const [decl, ...more] = statement.declarationList.declarations;
     const init = decl.initializer && skipParens(decl.initializer);
     const node = ts.isIdentifier(decl.name) ? decl.name : decl;
-    if (more.length || !ts.isIdentifier(decl.name) || !init || !(ts.isArrowFunction(init) || ts.isFunctionExpression(init))) {
+    if (
+      more.length ||
+      !ts.isIdentifier(decl.name) ||
+      !init ||
+      !(ts.isArrowFunction(init) || ts.isFunctionExpression(init))
+    ) {
       return { error: refuse("derivativeFormList", node, { tag }) };
     }
     if (!(statement.declarationList.flags & ts.NodeFlags.Const)) {
@@ -271,12 +287,19 @@ function derivativeDeclaration(statement: ts.Statement, tag: string): Declared |
  *   parameter (the checker's view of its type)
  *   it does not call grad(f) of its own f       f's gradient is this derivative: they would recurse
  */
-function checkDerivative(checker: ts.TypeChecker, d: Declared, tag: string, of: ts.Declaration | undefined): CustomDerivative | DerivativeProblem {
+function checkDerivative(
+  checker: ts.TypeChecker,
+  d: Declared,
+  tag: string,
+  of: ts.Declaration | undefined,
+): CustomDerivative | DerivativeProblem {
   const at = d.nameNode;
   const target = of && functionOf(of);
   if (tag.includes(".")) return { error: refuse("derivativeOfMethod", at, { tag }) };
   if (!of || !target) return { error: refuse("derivativeOfNothing", at, { tag }) };
-  const signatures = (checker.getSymbolAtLocation((of as ts.NamedDeclaration).name ?? of)?.declarations ?? []).filter(ts.isFunctionLike);
+  const signatures = (checker.getSymbolAtLocation((of as ts.NamedDeclaration).name ?? of)?.declarations ?? []).filter(
+    ts.isFunctionLike,
+  );
   if (signatures.length > 1) {
     return { of, error: refuse("derivativeOfOverload", at, { tag }) };
   }
@@ -323,7 +346,11 @@ function functionOf(decl: ts.Declaration): ts.SignatureDeclaration | undefined {
  *   [number, number] for arity 2   → undefined (fine)
  *   number, number[], [number]     → { type: "number", want: "[number, number]" } (the message: language.ts's derivativeReturnType)
  */
-function gradientsProblem(checker: ts.TypeChecker, fn: CustomDerivative["fn"], arity: number): { type: string; want: string } | undefined {
+function gradientsProblem(
+  checker: ts.TypeChecker,
+  fn: CustomDerivative["fn"],
+  arity: number,
+): { type: string; want: string } | undefined {
   const signature = checker.getSignatureFromDeclaration(fn);
   if (!signature) return undefined;
   const type = checker.getReturnTypeOfSignature(signature);
@@ -331,7 +358,8 @@ function gradientsProblem(checker: ts.TypeChecker, fn: CustomDerivative["fn"], a
   const problem = { type: checker.typeToString(type), want };
   if (!checker.isTupleType(type)) return problem;
   const tuple = (type as ts.TypeReference).target as ts.TupleType;
-  if (tuple.elementFlags.length !== arity || tuple.elementFlags.some((f) => !(f & ts.ElementFlags.Required))) return problem;
+  if (tuple.elementFlags.length !== arity || tuple.elementFlags.some((f) => !(f & ts.ElementFlags.Required)))
+    return problem;
   const elements = checker.getTypeArguments(type as ts.TypeReference).slice(0, arity);
   return elements.every((e) => checker.isTypeAssignableTo(e, checker.getNumberType())) ? undefined : problem;
 }
@@ -341,7 +369,11 @@ function apiCallOf(checker: ts.TypeChecker, fn: ts.Node, of: ts.Declaration): st
   let found: string | undefined;
   const visit = (n: ts.Node): void => {
     if (found) return;
-    if (ts.isCallExpression(n) && n.arguments.length && API.some((api) => isRuntimeExport(checker, n.expression, api))) {
+    if (
+      ts.isCallExpression(n) &&
+      n.arguments.length &&
+      API.some((api) => isRuntimeExport(checker, n.expression, api))
+    ) {
       let symbol = checker.getSymbolAtLocation(skipParens(n.arguments[0]));
       if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
       if (symbol?.valueDeclaration === of) found = `${n.expression.getText()}(${n.arguments[0].getText()})`;
@@ -362,7 +394,12 @@ function exportedName(checker: ts.TypeChecker, d: Declared): string | undefined 
   if (!module || !own) return undefined;
   const names = checker
     .getExportsOfModule(module)
-    .filter((e) => e === own || (e.flags & ts.SymbolFlags.Alias && checker.getAliasedSymbol(e) === own) || e.declarations?.includes(d.statement as ts.Declaration))
+    .filter(
+      (e) =>
+        e === own ||
+        (e.flags & ts.SymbolFlags.Alias && checker.getAliasedSymbol(e) === own) ||
+        e.declarations?.includes(d.statement as ts.Declaration),
+    )
     .map((e) => e.name);
   return names.includes(d.name) ? d.name : names[0];
 }
@@ -371,7 +408,11 @@ function exportedName(checker: ts.TypeChecker, d: Declared): string | undefined 
  * The user's derivative of the function `expr` names (`softplus` in `softplus(x)`), if one was
  * written; `{ refused }` when one was written that tsgrad cannot use.
  */
-export function derivativeFor(checker: ts.TypeChecker, program: ts.Program, expr: ts.Expression): CustomDerivative | { refused: DerivativeProblem } | undefined {
+export function derivativeFor(
+  checker: ts.TypeChecker,
+  program: ts.Program,
+  expr: ts.Expression,
+): CustomDerivative | { refused: DerivativeProblem } | undefined {
   let symbol = checker.getSymbolAtLocation(skipParens(expr));
   if (!symbol) return undefined;
   if (symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
@@ -389,7 +430,12 @@ export function isRuntimeExport(checker: ts.TypeChecker, expr: ts.Expression, na
   const symbol = checker.getSymbolAtLocation(ts.isPropertyAccessExpression(expr) ? expr.expression : expr);
   const decl = symbol?.declarations?.[0];
   if (!decl) return false;
-  const importDecl = ts.isImportSpecifier(decl) ? decl.parent.parent.parent : ts.isNamespaceImport(decl) ? decl.parent.parent : undefined;
-  if (!importDecl || !ts.isStringLiteral(importDecl.moduleSpecifier) || importDecl.moduleSpecifier.text !== "tsgrad") return false;
+  const importDecl = ts.isImportSpecifier(decl)
+    ? decl.parent.parent.parent
+    : ts.isNamespaceImport(decl)
+      ? decl.parent.parent
+      : undefined;
+  if (!importDecl || !ts.isStringLiteral(importDecl.moduleSpecifier) || importDecl.moduleSpecifier.text !== "tsgrad")
+    return false;
   return ts.isImportSpecifier(decl) ? (decl.propertyName ?? decl.name).text === name : id.text === name;
 }

@@ -10,7 +10,27 @@
 
 import ts from "typescript";
 import { exprToTs, globalToTs, printExpr } from "../ir/print.js";
-import { type BLoop, type BStmt, type Expr, type Loop, type Output, type Param, type ParamTree, type Slot, type Stmt, type ValueKind, type ValueType, binary, isCallResult, lastValue, leavesOf, num, ref, restoredHeaders, substitute } from "../ir/ir.js";
+import {
+  type BLoop,
+  type BStmt,
+  type Expr,
+  type Loop,
+  type Output,
+  type Param,
+  type ParamTree,
+  type Slot,
+  type Stmt,
+  type ValueKind,
+  type ValueType,
+  binary,
+  isCallResult,
+  lastValue,
+  leavesOf,
+  num,
+  ref,
+  restoredHeaders,
+  substitute,
+} from "../ir/ir.js";
 
 const f = ts.factory;
 
@@ -31,11 +51,16 @@ function valueType(type: ValueType | undefined): ts.TypeNode {
   if (type === "boolean") return f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword);
   if (!isCallResult(type)) return numberType();
   const [first, ...rest] = type.forward.split(".");
-  const forward = f.createTypeQueryNode(rest.reduce<ts.EntityName>((q, part) => f.createQualifiedName(q, part), f.createIdentifier(first)));
+  const forward = f.createTypeQueryNode(
+    rest.reduce<ts.EntityName>((q, part) => f.createQualifiedName(q, part), f.createIdentifier(first)),
+  );
   const result = f.createTypeReferenceNode("ReturnType", [forward]);
   if (!spelledOut) return result;
   const cache = f.createIndexedAccessTypeNode(result, f.createLiteralTypeNode(f.createStringLiteral("cache")));
-  const literal = f.createTypeLiteralNode([f.createPropertySignature(undefined, "value", undefined, numberType()), f.createPropertySignature(undefined, "cache", undefined, cache)]);
+  const literal = f.createTypeLiteralNode([
+    f.createPropertySignature(undefined, "value", undefined, numberType()),
+    f.createPropertySignature(undefined, "cache", undefined, cache),
+  ]);
   return ts.setEmitFlags(literal, ts.EmitFlags.SingleLine);
 }
 
@@ -55,8 +80,16 @@ function comment<T extends ts.Node>(node: T, text: string): T {
   return ts.addSyntheticLeadingComment(node, ts.SyntaxKind.SingleLineCommentTrivia, ` ${text}`, true);
 }
 
-function declareConst(name: string, value: ts.Expression, flags: ts.NodeFlags = ts.NodeFlags.Const, type?: ts.TypeNode): ts.Statement {
-  return f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(name, undefined, type, value)], flags));
+function declareConst(
+  name: string,
+  value: ts.Expression,
+  flags: ts.NodeFlags = ts.NodeFlags.Const,
+  type?: ts.TypeNode,
+): ts.Statement {
+  return f.createVariableStatement(
+    undefined,
+    f.createVariableDeclarationList([f.createVariableDeclaration(name, undefined, type, value)], flags),
+  );
 }
 
 /** The stack loops save values on: `saved` (the runtime's shared one, or vjp's own). */
@@ -73,7 +106,8 @@ export function withStack<T>(name: string, build: () => T): T {
   }
 }
 
-const stackCall = (method: string, args: ts.Expression[]) => f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(stack), method), undefined, args);
+const stackCall = (method: string, args: ts.Expression[]) =>
+  f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(stack), method), undefined, args);
 
 /** Forward statements: `const num = x + sigy; // numerator`, `let y_1: number;`, branches, loops. */
 export function emitForward(body: readonly Stmt[]): ts.Statement[] {
@@ -82,33 +116,63 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
     if (s.k === "push") {
       // saved.pushCall(g_1_call): a recursive call's result, kept whole for its backward pass.
       if (isCallResult(s.type)) return f.createExpressionStatement(stackCall("pushCall", [f.createIdentifier(s.name)]));
-      const value = s.type === "boolean" ? f.createConditionalExpression(f.createIdentifier(s.name), undefined, f.createNumericLiteral(1), undefined, f.createNumericLiteral(0)) : f.createIdentifier(s.name);
+      const value =
+        s.type === "boolean"
+          ? f.createConditionalExpression(
+              f.createIdentifier(s.name),
+              undefined,
+              f.createNumericLiteral(1),
+              undefined,
+              f.createNumericLiteral(0),
+            )
+          : f.createIdentifier(s.name);
       if (s.slot) return f.createExpressionStatement(f.createAssignment(slotAccess(s.slot), value));
       return f.createExpressionStatement(stackCall("push", [value]));
     }
     if (s.k === "let") {
       const type = valueType(s.type);
       const definite = s.hoisted ? f.createToken(ts.SyntaxKind.ExclamationToken) : undefined;
-      return f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(s.name, definite, type)], ts.NodeFlags.Let));
+      return f.createVariableStatement(
+        undefined,
+        f.createVariableDeclarationList([f.createVariableDeclaration(s.name, definite, type)], ts.NodeFlags.Let),
+      );
     }
     if (s.k === "if") {
-      return ts.setOriginalNode(f.createIfStatement(exprToTs(s.test), f.createBlock(emitForward(s.then), true), s.else.length ? f.createBlock(emitForward(s.else), true) : undefined), s.source);
+      return ts.setOriginalNode(
+        f.createIfStatement(
+          exprToTs(s.test),
+          f.createBlock(emitForward(s.then), true),
+          s.else.length ? f.createBlock(emitForward(s.else), true) : undefined,
+        ),
+        s.source,
+      );
     }
-    if (s.k === "array") return ts.setOriginalNode(declareConst(s.name, newArray(s.kind, exprToTs(s.length))), s.source);
+    if (s.k === "array")
+      return ts.setOriginalNode(declareConst(s.name, newArray(s.kind, exprToTs(s.length))), s.source);
     if (s.k === "store") {
       // h[j] = v, h[j] += v
       const target = exprToTs({ k: "elem", array: s.array, index: s.index });
       const token = s.add ? ts.SyntaxKind.PlusEqualsToken : ts.SyntaxKind.EqualsToken;
-      return ts.setOriginalNode(f.createExpressionStatement(f.createBinaryExpression(target, token, exprToTs(s.value))), s.source);
+      return ts.setOriginalNode(
+        f.createExpressionStatement(f.createBinaryExpression(target, token, exprToTs(s.value))),
+        s.source,
+      );
     }
     const value = exprToTs(s.value);
     // `const done_1: boolean = !done`: in a loop, TypeScript cannot infer a boolean from another it narrows.
     const annotate = s.type === "boolean" && (s.value.k === "ref" || (s.value.k === "unary" && s.value.op === "!"));
     const line = s.assign
       ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value))
-      : declareConst(s.name, value, s.mutable ? ts.NodeFlags.Let : ts.NodeFlags.Const, annotate ? valueType(s.type) : undefined);
+      : declareConst(
+          s.name,
+          value,
+          s.mutable ? ts.NodeFlags.Let : ts.NodeFlags.Const,
+          annotate ? valueType(s.type) : undefined,
+        );
     ts.setOriginalNode(line, s.source);
-    return s.note ? ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.note}`, false) : line;
+    return s.note
+      ? ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.note}`, false)
+      : line;
   });
 }
 
@@ -121,7 +185,11 @@ function emitLoop(s: Loop): ts.Statement[] {
   const out: ts.Statement[] = [];
   if (s.count) {
     const zero = f.createNumericLiteral(0);
-    out.push(s.countHoisted ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.count), zero)) : declareConst(s.count, zero, ts.NodeFlags.Let));
+    out.push(
+      s.countHoisted
+        ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.count), zero))
+        : declareConst(s.count, zero, ts.NodeFlags.Let),
+    );
     body.unshift(f.createExpressionStatement(f.createPostfixIncrement(f.createIdentifier(s.count))));
   }
   for (const frame of s.frames ?? []) out.push(declareConst(frame.array, stackCall("frame", [exprToTs(frame.length)])));
@@ -135,7 +203,10 @@ function emitLoop(s: Loop): ts.Statement[] {
     loop = f.createForStatement(undefined, undefined, undefined, f.createBlock(inner, true));
   } else if (s.counter) {
     const c = s.counter;
-    const init = f.createVariableDeclarationList([f.createVariableDeclaration(c.name, undefined, undefined, exprToTs(c.from))], ts.NodeFlags.Let);
+    const init = f.createVariableDeclarationList(
+      [f.createVariableDeclaration(c.name, undefined, undefined, exprToTs(c.from))],
+      ts.NodeFlags.Let,
+    );
     loop = f.createForStatement(init, exprToTs(binary(c.op, ref(c.name), c.to)), step(c.name, c.step), block);
   } else if (s.kind === "do") loop = f.createDoStatement(block, exprToTs(s.test));
   else loop = f.createWhileStatement(exprToTs(s.test), block);
@@ -143,9 +214,11 @@ function emitLoop(s: Loop): ts.Statement[] {
   return out;
 }
 
-const slotAccess = (slot: Slot) => f.createElementAccessExpression(f.createIdentifier(slot.array), exprToTs(slot.index));
+const slotAccess = (slot: Slot) =>
+  f.createElementAccessExpression(f.createIdentifier(slot.array), exprToTs(slot.index));
 
-const step = (name: string, by: 1 | -1) => (by === 1 ? f.createPostfixIncrement(f.createIdentifier(name)) : f.createPostfixDecrement(f.createIdentifier(name)));
+const step = (name: string, by: 1 | -1) =>
+  by === 1 ? f.createPostfixIncrement(f.createIdentifier(name)) : f.createPostfixDecrement(f.createIdentifier(name));
 
 /**
  * The backward loop: iterations in reverse. A counter runs back from its last value
@@ -155,18 +228,30 @@ function emitBackwardLoop(s: BLoop, tuples: ReadonlyMap<string, Expr>): ts.State
   const body = f.createBlock(emitBackward(s.body, reassignedIn([s]), tuples), true);
   const c = s.loop.counter;
   if (c) {
-    const init = f.createVariableDeclarationList([f.createVariableDeclaration(c.name, undefined, undefined, exprToTs(lastValue(c)))], ts.NodeFlags.Let);
-    return f.createForStatement(init, exprToTs(binary(c.step === 1 ? ">=" : "<=", ref(c.name), c.from)), step(c.name, c.step === 1 ? -1 : 1), body);
+    const init = f.createVariableDeclarationList(
+      [f.createVariableDeclaration(c.name, undefined, undefined, exprToTs(lastValue(c)))],
+      ts.NodeFlags.Let,
+    );
+    return f.createForStatement(
+      init,
+      exprToTs(binary(c.step === 1 ? ">=" : "<=", ref(c.name), c.from)),
+      step(c.name, c.step === 1 ? -1 : 1),
+      body,
+    );
   }
   const n = s.index!;
-  const init = f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, undefined, f.createIdentifier(s.loop.count!))], ts.NodeFlags.Let);
+  const init = f.createVariableDeclarationList(
+    [f.createVariableDeclaration(n, undefined, undefined, f.createIdentifier(s.loop.count!))],
+    ts.NodeFlags.Let,
+  );
   return f.createForStatement(init, exprToTs(binary(">", ref(n), num(0))), step(n, -1), body);
 }
 
 /** `for (let i = 0; i < n; i++)` → its header text, for the comment above the backward loop. */
 function loopHeading(s: Loop): string {
   const node = s.source;
-  if (ts.isForStatement(node)) return `for (${node.initializer?.getText() ?? ""}; ${node.condition?.getText() ?? ""}; ${node.incrementor?.getText() ?? ""})`;
+  if (ts.isForStatement(node))
+    return `for (${node.initializer?.getText() ?? ""}; ${node.condition?.getText() ?? ""}; ${node.incrementor?.getText() ?? ""})`;
   if (ts.isWhileStatement(node)) return `while (${node.expression.getText()})`;
   if (ts.isDoStatement(node)) return `do ... while (${node.expression.getText()})`;
   if (ts.isForOfStatement(node)) return `for (${node.initializer.getText()} of ${node.expression.getText()})`;
@@ -182,15 +267,20 @@ function loopHeading(s: Loop): string {
  */
 function tupleElements(body: readonly BStmt[], out: Map<string, Expr> = new Map()): Map<string, Expr> {
   for (const s of body) {
-    if (s.k === "grads" && s.tuple) s.names.forEach((n, i) => n && out.set(n, { k: "elem", array: s.tuple!, index: num(i) }));
-    else if (s.k === "if") tupleElements(s.then, out), tupleElements(s.else, out);
+    if (s.k === "grads" && s.tuple)
+      s.names.forEach((n, i) => n && out.set(n, { k: "elem", array: s.tuple!, index: num(i) }));
+    else if (s.k === "if") (tupleElements(s.then, out), tupleElements(s.else, out));
     else if (s.k === "loop") tupleElements(s.body, out);
   }
   return out;
 }
 
 /** Backward statements; a comment line `// f = num * invden` heads each block. */
-export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<string> = reassignedIn(body), tuples: ReadonlyMap<string, Expr> = tupleElements(body)): ts.Statement[] {
+export function emitBackward(
+  body: readonly BStmt[],
+  reassigned: ReadonlySet<string> = reassignedIn(body),
+  tuples: ReadonlyMap<string, Expr> = tupleElements(body),
+): ts.Statement[] {
   // Every expression through `expr`: a recursive call's gradients are elements of its tuple.
   const expr = (e: Expr) => exprToTs(tuples.size ? substitute(e, tuples) : e);
   const out: ts.Statement[] = [];
@@ -221,20 +311,37 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
       if (pending) comment(before[0] ?? line, pending);
       pending = undefined;
       out.push(...before, line);
-      for (const frame of [...(s.loop.frames ?? [])].reverse()) out.push(f.createExpressionStatement(stackCall("release", [f.createIdentifier(frame.array)])));
+      for (const frame of [...(s.loop.frames ?? [])].reverse())
+        out.push(f.createExpressionStatement(stackCall("release", [f.createIdentifier(frame.array)])));
       continue;
     } else if (s.k === "pop") {
       // const g_1_call = saved.popCall(g_forward): a result of g_forward, typed after it.
-      const read = s.slot ? slotAccess(s.slot) : isCallResult(s.type) ? stackCall("popCall", [globalToTs(s.type.forward)]) : stackCall("pop", []);
-      const value = s.type === "boolean" ? f.createBinaryExpression(read, ts.SyntaxKind.EqualsEqualsEqualsToken, f.createNumericLiteral(1)) : read;
-      line = s.declare ? declareConst(s.name, value, reassigned.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const) : f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value));
+      const read = s.slot
+        ? slotAccess(s.slot)
+        : isCallResult(s.type)
+          ? stackCall("popCall", [globalToTs(s.type.forward)])
+          : stackCall("pop", []);
+      const value =
+        s.type === "boolean"
+          ? f.createBinaryExpression(read, ts.SyntaxKind.EqualsEqualsEqualsToken, f.createNumericLiteral(1))
+          : read;
+      line = s.declare
+        ? declareConst(s.name, value, reassigned.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const)
+        : f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value));
       if (body.indexOf(s) === 0) comment(line, "restore this iteration's saved values");
     } else if (s.k === "set") {
       const target = s.index ? expr({ k: "elem", array: s.adj, index: s.index }) : f.createIdentifier(s.adj);
-      line = s.declare ? declareConst(s.adj, expr(s.value), ts.NodeFlags.Let) : f.createExpressionStatement(f.createAssignment(target, expr(s.value)));
+      line = s.declare
+        ? declareConst(s.adj, expr(s.value), ts.NodeFlags.Let)
+        : f.createExpressionStatement(f.createAssignment(target, expr(s.value)));
     } else if (s.k === "acc") {
       // dv += -e reads better as dv -= e.
-      const negated = s.value.k === "unary" && s.value.op === "-" ? s.value.arg : s.value.k === "num" && s.value.value < 0 ? { k: "num" as const, value: -s.value.value } : undefined;
+      const negated =
+        s.value.k === "unary" && s.value.op === "-"
+          ? s.value.arg
+          : s.value.k === "num" && s.value.value < 0
+            ? { k: "num" as const, value: -s.value.value }
+            : undefined;
       // da[i] += e for an element of an array's gradient.
       const target = s.index ? expr({ k: "elem", array: s.adj, index: s.index }) : f.createIdentifier(s.adj);
       line = s.declare
@@ -245,24 +352,59 @@ export function emitBackward(body: readonly BStmt[], reassigned: ReadonlySet<str
     } else if (s.k === "zero") {
       line = declareConst(s.adj, f.createNumericLiteral(0), ts.NodeFlags.Let);
     } else if (s.k === "alloc") {
-      const copy = s.from && f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier("Float64Array"), "from"), undefined, [f.createIdentifier(s.from)]);
+      const copy =
+        s.from &&
+        f.createCallExpression(
+          f.createPropertyAccessExpression(f.createIdentifier("Float64Array"), "from"),
+          undefined,
+          [f.createIdentifier(s.from)],
+        );
       line = declareConst(s.adj, s.same ? f.createIdentifier(s.same) : copy || zeroBuffer(s.vector, s.like, s.zeros));
-      if (s.same) ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.adj} += ${s.same} (${s.adj} was zero): ${s.same}'s buffer, shared`, false);
+      if (s.same)
+        ts.addSyntheticTrailingComment(
+          line,
+          ts.SyntaxKind.SingleLineCommentTrivia,
+          ` ${s.adj} += ${s.same} (${s.adj} was zero): ${s.same}'s buffer, shared`,
+          false,
+        );
     } else if (s.k === "kernel") {
       // addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores
-      line = f.createExpressionStatement(f.createCallExpression(f.createIdentifier(s.callee), undefined, s.args.map(expr)));
+      line = f.createExpressionStatement(
+        f.createCallExpression(f.createIdentifier(s.callee), undefined, s.args.map(expr)),
+      );
       ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.math}`, false);
     } else if (s.k === "check") {
       const element = !s.index && tuples.get(s.adj);
       const value = expr(s.index ? { k: "elem", array: s.adj, index: s.index } : ref(s.adj));
-      const args = [f.createStringLiteral(s.fn), f.createStringLiteral(element ? printExpr(element) : s.adj), value, f.createStringLiteral(s.at), f.createStringLiteral(s.line), ...(s.index ? [expr(s.index)] : [])];
+      const args = [
+        f.createStringLiteral(s.fn),
+        f.createStringLiteral(element ? printExpr(element) : s.adj),
+        value,
+        f.createStringLiteral(s.at),
+        f.createStringLiteral(s.line),
+        ...(s.index ? [expr(s.index)] : []),
+      ];
       line = f.createExpressionStatement(f.createCallExpression(f.createIdentifier(s.callee), undefined, args));
     } else if (s.k === "grads") {
       const call = f.createCallExpression(expr(s.callee), undefined, s.args.map(expr));
-      const pattern = s.tuple ?? f.createArrayBindingPattern(s.names.map((n) => (n ? f.createBindingElement(undefined, undefined, n) : f.createOmittedExpression())));
-      line = f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(pattern, undefined, undefined, call)], ts.NodeFlags.Const));
+      const pattern =
+        s.tuple ??
+        f.createArrayBindingPattern(
+          s.names.map((n) => (n ? f.createBindingElement(undefined, undefined, n) : f.createOmittedExpression())),
+        );
+      line = f.createVariableStatement(
+        undefined,
+        f.createVariableDeclarationList(
+          [f.createVariableDeclaration(pattern, undefined, undefined, call)],
+          ts.NodeFlags.Const,
+        ),
+      );
     } else {
-      line = f.createIfStatement(expr(s.test), f.createBlock(emitBackward(s.then, reassigned, tuples), true), s.else.length ? f.createBlock(emitBackward(s.else, reassigned, tuples), true) : undefined);
+      line = f.createIfStatement(
+        expr(s.test),
+        f.createBlock(emitBackward(s.then, reassigned, tuples), true),
+        s.else.length ? f.createBlock(emitBackward(s.else, reassigned, tuples), true) : undefined,
+      );
     }
     for (const note of notes) comment(line, note);
     if (pending) comment(line, pending);
@@ -278,7 +420,7 @@ export function reassignedIn(body: readonly BStmt[], out: Set<string> = new Set(
   for (const s of body) {
     if (s.k === "pop" && !s.declare) out.add(s.name);
     else if (s.k === "loop") reassignedIn(s.body, out);
-    else if (s.k === "if") reassignedIn(s.then, out), reassignedIn(s.else, out);
+    else if (s.k === "if") (reassignedIn(s.then, out), reassignedIn(s.else, out));
   }
   return out;
 }
@@ -321,12 +463,17 @@ function typeOf(kind: ValueKind, gradient: boolean, written?: string): ts.TypeNo
 
 /** The parameters as declared: each a leaf unless the function has object parameters. */
 function userParams(shape: FunctionShape): readonly Param[] {
-  return shape.signature ?? shape.params.map((name, i) => ({ name, tree: { k: "leaf", name, kind: shape.kinds[i] }, type: shape.types?.[i] }));
+  return (
+    shape.signature ??
+    shape.params.map((name, i) => ({ name, tree: { k: "leaf", name, kind: shape.kinds[i] }, type: shape.types?.[i] }))
+  );
 }
 
 /** For each staged parameter (leaf), where the user passes it: parameter index and field keys. */
 function leafPaths(shape: FunctionShape): { param: number; keys: string[] }[] {
-  const at = new Map(userParams(shape).flatMap((p, param) => leavesOf(p.tree).map((l) => [l.name, { param, keys: l.path }] as const)));
+  const at = new Map(
+    userParams(shape).flatMap((p, param) => leavesOf(p.tree).map((l) => [l.name, { param, keys: l.path }] as const)),
+  );
   return shape.params.map((name) => at.get(name)!);
 }
 
@@ -336,20 +483,29 @@ function gradientType(shape: FunctionShape, tree: ParamTree): ts.TypeNode {
     const i = shape.params.indexOf(tree.name);
     return typeOf(shape.kinds[i], true, shape.types?.[i]);
   }
-  return f.createTypeLiteralNode(tree.fields.map((fl) => f.createPropertySignature(undefined, fl.key, undefined, gradientType(shape, fl.tree))));
+  return f.createTypeLiteralNode(
+    tree.fields.map((fl) => f.createPropertySignature(undefined, fl.key, undefined, gradientType(shape, fl.tree))),
+  );
 }
 
 /** The parameters whose gradients are returned: all, or those `wrt` lists, in its order. */
-const returned = (shape: FunctionShape): readonly Param[] => (shape.wrt ? shape.wrt.map((i) => userParams(shape)[i]) : userParams(shape));
+const returned = (shape: FunctionShape): readonly Param[] =>
+  shape.wrt ? shape.wrt.map((i) => userParams(shape)[i]) : userParams(shape);
 
 const tupleType = (shape: FunctionShape) =>
-  f.createTupleTypeNode(returned(shape).map((p) => f.createNamedTupleMember(undefined, f.createIdentifier(`d${p.name}`), undefined, gradientType(shape, p.tree))));
+  f.createTupleTypeNode(
+    returned(shape).map((p) =>
+      f.createNamedTupleMember(undefined, f.createIdentifier(`d${p.name}`), undefined, gradientType(shape, p.tree)),
+    ),
+  );
 
 /** `new Float64Array(n)` or `new Array<number>(n).fill(0)`: a zero array of length n. */
 function newArray(kind: "Float64Array" | "number[]", length: ts.Expression): ts.Expression {
   if (kind === "Float64Array") return f.createNewExpression(f.createIdentifier("Float64Array"), undefined, [length]);
   const empty = f.createNewExpression(f.createIdentifier("Array"), [numberType()], [length]);
-  return f.createCallExpression(f.createPropertyAccessExpression(empty, "fill"), undefined, [f.createNumericLiteral(0)]);
+  return f.createCallExpression(f.createPropertyAccessExpression(empty, "fill"), undefined, [
+    f.createNumericLiteral(0),
+  ]);
 }
 
 /** `zerosLike(h)` for a matrix, `new Float64Array(v.length)` for a vector: a matrix op's adjoint buffer. */
@@ -360,7 +516,8 @@ function zeroBuffer(vector: boolean, like: string, zeros: string): ts.Expression
 
 /** `new Float64Array(a.length)` or `new Array<number>(a.length).fill(0)`: a zero gradient for array `a`. */
 function zeroArray(kind: ValueKind, array: string, zeros?: string): ts.Expression {
-  if (kind === "Matrix") return f.createCallExpression(f.createIdentifier(zeros!), undefined, [f.createIdentifier(array)]);
+  if (kind === "Matrix")
+    return f.createCallExpression(f.createIdentifier(zeros!), undefined, [f.createIdentifier(array)]);
   const length = f.createPropertyAccessExpression(f.createIdentifier(array), "length");
   if (kind === "Int32Array") return f.createNewExpression(f.createIdentifier(kind), undefined, [length]);
   return newArray(kind === "Float64Array" ? kind : "number[]", length);
@@ -369,7 +526,11 @@ function zeroArray(kind: ValueKind, array: string, zeros?: string): ts.Expressio
 /** A staged parameter's gradient: its adjoint, or zero (`0`, `new Float64Array(a.length)`) if nothing reaches it. */
 function leafGradient(shape: FunctionShape, i: number): ts.Expression {
   const g = shape.gradients[i];
-  return g ? f.createIdentifier(g) : shape.kinds[i] === "number" ? f.createNumericLiteral(0) : zeroArray(shape.kinds[i], shape.params[i], shape.zeros);
+  return g
+    ? f.createIdentifier(g)
+    : shape.kinds[i] === "number"
+      ? f.createNumericLiteral(0)
+      : zeroArray(shape.kinds[i], shape.params[i], shape.zeros);
 }
 
 /** `{ W: dW, reg: dreg }` for an object parameter: its leaves' gradients under the same keys. */
@@ -380,19 +541,38 @@ function gradientValue(shape: FunctionShape, tree: ParamTree): ts.Expression {
   );
 }
 
-const gradientTuple = (shape: FunctionShape) => f.createArrayLiteralExpression(returned(shape).map((p) => gradientValue(shape, p.tree)));
+const gradientTuple = (shape: FunctionShape) =>
+  f.createArrayLiteralExpression(returned(shape).map((p) => gradientValue(shape, p.tree)));
 
 /** `const da = new Float64Array(a.length);` for each array parameter whose gradient the backward pass writes. */
 const arrayGradients = (shape: FunctionShape) =>
-  shape.params.flatMap((p, i) => (shape.kinds[i] !== "number" && shape.gradients[i] ? [declareConst(shape.gradients[i]!, zeroArray(shape.kinds[i], p, shape.zeros))] : []));
+  shape.params.flatMap((p, i) =>
+    shape.kinds[i] !== "number" && shape.gradients[i]
+      ? [declareConst(shape.gradients[i]!, zeroArray(shape.kinds[i], p, shape.zeros))]
+      : [],
+  );
 
 const parameters = (names: readonly string[], kinds?: readonly ValueKind[], types?: readonly (string | undefined)[]) =>
-  names.map((p, i) => f.createParameterDeclaration(undefined, undefined, p, undefined, typeOf(kinds?.[i] ?? "number", false, types?.[i])));
+  names.map((p, i) =>
+    f.createParameterDeclaration(undefined, undefined, p, undefined, typeOf(kinds?.[i] ?? "number", false, types?.[i])),
+  );
 
 /** The user's parameters: an object parameter under its type as written (`model: Model`). */
 const signatureParameters = (shape: FunctionShape) =>
   shape.signature
-    ? shape.signature.map((p) => f.createParameterDeclaration(undefined, undefined, p.name, undefined, p.tree.k === "leaf" ? typeOf(p.tree.kind, false, p.type) : p.type ? f.createTypeReferenceNode(p.type) : undefined))
+    ? shape.signature.map((p) =>
+        f.createParameterDeclaration(
+          undefined,
+          undefined,
+          p.name,
+          undefined,
+          p.tree.k === "leaf"
+            ? typeOf(p.tree.kind, false, p.type)
+            : p.type
+              ? f.createTypeReferenceNode(p.type)
+              : undefined,
+        ),
+      )
     : parameters(shape.params, shape.kinds, shape.types);
 
 /**
@@ -413,7 +593,10 @@ function unpackFields(shape: FunctionShape, body: readonly ts.Statement[]): ts.S
   const pattern = (tree: ParamTree): ts.ObjectBindingPattern | undefined => {
     if (tree.k === "leaf") return undefined;
     const elements = tree.fields.flatMap((fl): ts.BindingElement[] => {
-      if (fl.tree.k === "leaf") return used.has(fl.tree.name) ? [f.createBindingElement(undefined, fl.key === fl.tree.name ? undefined : fl.key, fl.tree.name)] : [];
+      if (fl.tree.k === "leaf")
+        return used.has(fl.tree.name)
+          ? [f.createBindingElement(undefined, fl.key === fl.tree.name ? undefined : fl.key, fl.tree.name)]
+          : [];
       const inner = pattern(fl.tree);
       return inner ? [f.createBindingElement(undefined, fl.key, inner)] : [];
     });
@@ -421,16 +604,47 @@ function unpackFields(shape: FunctionShape, body: readonly ts.Statement[]): ts.S
   };
   return shape.signature.flatMap((p) => {
     const binding = pattern(p.tree);
-    return binding ? [f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(binding, undefined, undefined, f.createIdentifier(p.name))], ts.NodeFlags.Const))] : [];
+    return binding
+      ? [
+          f.createVariableStatement(
+            undefined,
+            f.createVariableDeclarationList(
+              [f.createVariableDeclaration(binding, undefined, undefined, f.createIdentifier(p.name))],
+              ts.NodeFlags.Const,
+            ),
+          ),
+        ]
+      : [];
   });
 }
 
 /** A generated function taking the user's parameters, their fields unpacked first. */
-function declareWithParameters(shape: FunctionShape, name: string, extra: ts.ParameterDeclaration[], type: ts.TypeNode | undefined, body: ts.Statement[], doc: string) {
-  return declareFunction(shape, name, [...extra, ...signatureParameters(shape)], type, [...unpackFields(shape, body), ...body], doc);
+function declareWithParameters(
+  shape: FunctionShape,
+  name: string,
+  extra: ts.ParameterDeclaration[],
+  type: ts.TypeNode | undefined,
+  body: ts.Statement[],
+  doc: string,
+) {
+  return declareFunction(
+    shape,
+    name,
+    [...extra, ...signatureParameters(shape)],
+    type,
+    [...unpackFields(shape, body), ...body],
+    doc,
+  );
 }
 
-function declareFunction(shape: FunctionShape, name: string, params: ts.ParameterDeclaration[], type: ts.TypeNode | undefined, body: ts.Statement[], doc: string): ts.Statement | ts.ClassElement {
+function declareFunction(
+  shape: FunctionShape,
+  name: string,
+  params: ts.ParameterDeclaration[],
+  type: ts.TypeNode | undefined,
+  body: ts.Statement[],
+  doc: string,
+): ts.Statement | ts.ClassElement {
   const block = f.createBlock(body, true);
   let node: ts.FunctionDeclaration | ts.MethodDeclaration;
   if (shape.method) {
@@ -450,7 +664,13 @@ function declareFunction(shape: FunctionShape, name: string, params: ts.Paramete
 function withHeading(statements: ts.Statement[], heading: string): ts.Statement[] {
   if (statements.length) {
     const existing = ts.getSyntheticLeadingComments(statements[0]) ?? [];
-    const line: ts.SynthesizedComment = { kind: ts.SyntaxKind.SingleLineCommentTrivia, text: ` ${heading}`, hasTrailingNewLine: true, pos: -1, end: -1 };
+    const line: ts.SynthesizedComment = {
+      kind: ts.SyntaxKind.SingleLineCommentTrivia,
+      text: ` ${heading}`,
+      hasTrailingNewLine: true,
+      pos: -1,
+      end: -1,
+    };
     ts.setSyntheticLeadingComments(statements[0], [line, ...existing]);
   }
   return statements;
@@ -458,11 +678,26 @@ function withHeading(statements: ts.Statement[], heading: string): ts.Statement[
 
 /** f_staged (for `tsgrad print --stage staged`): the staged forward pass alone. */
 export function emitStaged(shape: FunctionShape, name: string, body: ts.Statement[]) {
-  return declareWithParameters({ ...shape, exported: false }, name, [], numberType(), body, `\`${shape.name}\` in staged form: one operation per line (generated by tsgrad).`);
+  return declareWithParameters(
+    { ...shape, exported: false },
+    name,
+    [],
+    numberType(),
+    body,
+    `\`${shape.name}\` in staged form: one operation per line (generated by tsgrad).`,
+  );
 }
 
 /** f_grad: forward pass, then backward pass, one function, no cache object. */
-export function emitGrad(shape: FunctionShape, name: string, forward: readonly Stmt[], backward: readonly BStmt[], scratch = "scratch", matrices?: LentMatrices, purpose?: string) {
+export function emitGrad(
+  shape: FunctionShape,
+  name: string,
+  forward: readonly Stmt[],
+  backward: readonly BStmt[],
+  scratch = "scratch",
+  matrices?: LentMatrices,
+  purpose?: string,
+) {
   const { forwardLines, backwardLines, release } = pooledPasses(forward, backward, scratch, matrices);
   const body = [
     ...withHeading(forwardLines, "forward pass"),
@@ -470,8 +705,19 @@ export function emitGrad(shape: FunctionShape, name: string, forward: readonly S
     ...release,
     f.createReturnStatement(gradientTuple(shape)),
   ];
-  const which = shape.wrt ? returned(shape).map((p) => `\`${p.name}\``).join(", ") : "each parameter";
-  return declareWithParameters(shape, name, [], tupleType(shape), body, `Gradient of \`${shape.name}\` with respect to ${which}${purpose ? `, ${purpose}` : ""} (generated by tsgrad).`);
+  const which = shape.wrt
+    ? returned(shape)
+        .map((p) => `\`${p.name}\``)
+        .join(", ")
+    : "each parameter";
+  return declareWithParameters(
+    shape,
+    name,
+    [],
+    tupleType(shape),
+    body,
+    `Gradient of \`${shape.name}\` with respect to ${which}${purpose ? `, ${purpose}` : ""} (generated by tsgrad).`,
+  );
 }
 
 /**
@@ -479,15 +725,36 @@ export function emitGrad(shape: FunctionShape, name: string, forward: readonly S
  * (`grads = f_grad(...)` once, then `f_gradInto(grads, ...)` each step): arrays are zeroed and
  * filled in place, numbers overwritten, and `grads` itself returned, so nothing is allocated.
  */
-export function emitGradInto(shape: FunctionShape, name: string, grads: string, forward: readonly Stmt[], backward: readonly BStmt[], scratch = "scratch", matrices?: LentMatrices) {
+export function emitGradInto(
+  shape: FunctionShape,
+  name: string,
+  grads: string,
+  forward: readonly Stmt[],
+  backward: readonly BStmt[],
+  scratch = "scratch",
+  matrices?: LentMatrices,
+) {
   const { forwardLines, backwardLines, release } = pooledPasses(forward, backward, scratch, matrices);
   // grads[1] for a parameter, grads[0].layer.W for a field of an object parameter; with wrt, the
   // position in wrt (a parameter not in it has no slot: its gradient is not returned).
   const paths = leafPaths(shape);
   const position = (i: number) => (shape.wrt ? shape.wrt.indexOf(paths[i].param) : paths[i].param);
-  const slot = (i: number) => paths[i].keys.reduce<ts.Expression>((e, key) => f.createPropertyAccessExpression(e, key), f.createElementAccessExpression(f.createIdentifier(grads), position(i)));
+  const slot = (i: number) =>
+    paths[i].keys.reduce<ts.Expression>(
+      (e, key) => f.createPropertyAccessExpression(e, key),
+      f.createElementAccessExpression(f.createIdentifier(grads), position(i)),
+    );
   const zeroFill = (target: ts.Expression, kind: ValueKind) =>
-    f.createExpressionStatement(f.createCallExpression(f.createPropertyAccessExpression(kind === "Matrix" ? f.createPropertyAccessExpression(target, "data") : target, "fill"), undefined, [f.createNumericLiteral(0)]));
+    f.createExpressionStatement(
+      f.createCallExpression(
+        f.createPropertyAccessExpression(
+          kind === "Matrix" ? f.createPropertyAccessExpression(target, "data") : target,
+          "fill",
+        ),
+        undefined,
+        [f.createNumericLiteral(0)],
+      ),
+    );
   const buffers = shape.params.flatMap((_, i): ts.Statement[] => {
     const kind = shape.kinds[i];
     if (position(i) < 0) return [];
@@ -499,7 +766,9 @@ export function emitGradInto(shape: FunctionShape, name: string, grads: string, 
   const numbers = shape.params.flatMap((_, i): ts.Statement[] => {
     if (shape.kinds[i] !== "number" || position(i) < 0) return [];
     const g = shape.gradients[i];
-    return [f.createExpressionStatement(f.createAssignment(slot(i), g ? f.createIdentifier(g) : f.createNumericLiteral(0)))];
+    return [
+      f.createExpressionStatement(f.createAssignment(slot(i), g ? f.createIdentifier(g) : f.createNumericLiteral(0))),
+    ];
   });
   const body = [
     ...withHeading(forwardLines, "forward pass"),
@@ -509,7 +778,14 @@ export function emitGradInto(shape: FunctionShape, name: string, grads: string, 
     f.createReturnStatement(f.createIdentifier(grads)),
   ];
   const gradsParam = f.createParameterDeclaration(undefined, undefined, grads, undefined, tupleType(shape));
-  return declareWithParameters(shape, name, [gradsParam], tupleType(shape), body, `Gradient of \`${shape.name}\` written into \`${grads}\`, the buffers of an earlier result (generated by tsgrad).`);
+  return declareWithParameters(
+    shape,
+    name,
+    [gradsParam],
+    tupleType(shape),
+    body,
+    `Gradient of \`${shape.name}\` written into \`${grads}\`, the buffers of an earlier result (generated by tsgrad).`,
+  );
 }
 
 /**
@@ -524,21 +800,39 @@ export interface LentMatrices {
   lent: readonly string[];
 }
 
-function pooledPasses(forward: readonly Stmt[], backward: readonly BStmt[], scratch: string, matrices?: LentMatrices): { forwardLines: ts.Statement[]; backwardLines: ts.Statement[]; release: ts.Statement[] } {
-  const call = (method: string, args: ts.Expression[]) => f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(scratch), method), undefined, args);
+function pooledPasses(
+  forward: readonly Stmt[],
+  backward: readonly BStmt[],
+  scratch: string,
+  matrices?: LentMatrices,
+): { forwardLines: ts.Statement[]; backwardLines: ts.Statement[]; release: ts.Statement[] } {
+  const call = (method: string, args: ts.Expression[]) =>
+    f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(scratch), method), undefined, args);
   const locals = new Set(forward.flatMap((s) => (s.k === "array" ? [s.name] : [])));
-  const allocs = new Map(backward.flatMap((s) => (s.k === "alloc" && s.vector && !s.same && locals.has(s.like) ? [[s.like, s] as const] : [])));
+  const allocs = new Map(
+    backward.flatMap((s) =>
+      s.k === "alloc" && s.vector && !s.same && locals.has(s.like) ? [[s.like, s] as const] : [],
+    ),
+  );
   const order: string[] = [];
   const forwardLines = forward.flatMap((s): ts.Statement[] => {
     if (s.k !== "array") return emitForward([s]);
     const alloc = allocs.get(s.name);
     order.push(s.name, ...(alloc ? [alloc.adj] : []));
-    const take = (name: string, length: ts.Expression) => ts.setOriginalNode(declareConst(name, call("zeros", [length])), s.source);
-    return [take(s.name, exprToTs(s.length)), ...(alloc ? [take(alloc.adj, f.createPropertyAccessExpression(f.createIdentifier(s.name), "length"))] : [])];
+    const take = (name: string, length: ts.Expression) =>
+      ts.setOriginalNode(declareConst(name, call("zeros", [length])), s.source);
+    return [
+      take(s.name, exprToTs(s.length)),
+      ...(alloc ? [take(alloc.adj, f.createPropertyAccessExpression(f.createIdentifier(s.name), "length"))] : []),
+    ];
   });
   const backwardLines = emitBackward(backward.filter((s) => !(s.k === "alloc" && allocs.get(s.like) === s)));
   const release = order.reverse().map((n) => f.createExpressionStatement(call("release", [f.createIdentifier(n)])));
-  const giveBack = (matrices?.lent ?? []).map((n) => f.createExpressionStatement(f.createCallExpression(globalToTs(`${matrices!.pool}.release`), undefined, [f.createIdentifier(n)])));
+  const giveBack = (matrices?.lent ?? []).map((n) =>
+    f.createExpressionStatement(
+      f.createCallExpression(globalToTs(`${matrices!.pool}.release`), undefined, [f.createIdentifier(n)]),
+    ),
+  );
   return { forwardLines, backwardLines, release: [...release, ...giveBack] };
 }
 
@@ -546,62 +840,193 @@ function pooledPasses(forward: readonly Stmt[], backward: readonly BStmt[], scra
  * f_forward: the forward pass, returning the value and the cache its backward pass reads. With
  * loops that save values, it fills a stack of its own (`newStack`), kept in the cache.
  */
-export function emitForwardFunction(shape: FunctionShape, name: string, forward: readonly Stmt[], result: string | readonly Output[], cache: readonly string[], newStack?: string) {
+export function emitForwardFunction(
+  shape: FunctionShape,
+  name: string,
+  forward: readonly Stmt[],
+  result: string | readonly Output[],
+  cache: readonly string[],
+  newStack?: string,
+) {
   const entries = [...cache, ...(newStack ? [stack] : [])];
   const cacheObject = f.createObjectLiteralExpression(entries.map((c) => f.createShorthandPropertyAssignment(c)));
   // A returned array the backward pass reads is handed out as a copy: the caller may write into
   // the value before calling backward, and the cache must keep what the forward pass computed.
   const arrays = new Set(forward.flatMap((s) => (s.k === "array" && cache.includes(s.name) ? [s.name] : [])));
-  const ret = f.createReturnStatement(f.createObjectLiteralExpression([f.createPropertyAssignment("value", resultValue(result, arrays)), f.createPropertyAssignment("cache", cacheObject)]));
+  const ret = f.createReturnStatement(
+    f.createObjectLiteralExpression([
+      f.createPropertyAssignment("value", resultValue(result, arrays)),
+      f.createPropertyAssignment("cache", cacheObject),
+    ]),
+  );
   const own = newStack ? [declareConst(stack, f.createNewExpression(f.createIdentifier(newStack), undefined, []))] : [];
   const body = [...own, ...spellingOut(() => emitForward(forward)), ret];
-  return declareWithParameters(shape, name, [], undefined, body, `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`);
+  return declareWithParameters(
+    shape,
+    name,
+    [],
+    undefined,
+    body,
+    `Forward pass of \`${shape.name}\` for vjp: its value and what the backward pass needs (generated by tsgrad).`,
+  );
 }
 
 /** The value a function returns: its result's name, or `{ loss: loss_1, h }` for the fields of an object. */
-export function resultValue(result: string | readonly Output[], copies: ReadonlySet<string> = new Set()): ts.Expression {
-  const value = (name: string) => (copies.has(name) ? f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(name), "slice"), undefined, []) : f.createIdentifier(name));
+export function resultValue(
+  result: string | readonly Output[],
+  copies: ReadonlySet<string> = new Set(),
+): ts.Expression {
+  const value = (name: string) =>
+    copies.has(name)
+      ? f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(name), "slice"), undefined, [])
+      : f.createIdentifier(name);
   if (typeof result === "string") return value(result);
-  return f.createObjectLiteralExpression(result.map((o) => (o.key === o.name && !copies.has(o.name) ? f.createShorthandPropertyAssignment(o.key) : f.createPropertyAssignment(o.key, value(o.name)))));
+  return f.createObjectLiteralExpression(
+    result.map((o) =>
+      o.key === o.name && !copies.has(o.name)
+        ? f.createShorthandPropertyAssignment(o.key)
+        : f.createPropertyAssignment(o.key, value(o.name)),
+    ),
+  );
 }
 
 /**
  * f_backward(cache, df): the backward pass of vjp, given the gradient on the output. For a function
  * returning an object, `dout` has its fields' gradients, unpacked first: `const { loss: dloss } = dout`.
  */
-export function emitBackwardFunction(shape: FunctionShape, name: string, forwardName: string, seed: string, backward: readonly BStmt[], cache: readonly string[], cacheParam: string, usesStack = false, seedKind: ValueKind | "object" | readonly (Output & { seed: string })[] = "number") {
+export function emitBackwardFunction(
+  shape: FunctionShape,
+  name: string,
+  forwardName: string,
+  seed: string,
+  backward: readonly BStmt[],
+  cache: readonly string[],
+  cacheParam: string,
+  usesStack = false,
+  seedKind: ValueKind | "object" | readonly (Output & { seed: string })[] = "number",
+) {
   // ReturnType<typeof f_forward>["cache"]; for methods Model["f_forward"] or typeof Model.f_forward.
   const m = shape.method;
   const forwardType = !m
     ? f.createTypeQueryNode(f.createIdentifier(forwardName))
     : m.isStatic
       ? f.createTypeQueryNode(f.createQualifiedName(f.createIdentifier(m.className), forwardName))
-      : f.createIndexedAccessTypeNode(f.createTypeReferenceNode(m.className), f.createLiteralTypeNode(f.createStringLiteral(forwardName)));
-  const cacheType = f.createIndexedAccessTypeNode(f.createTypeReferenceNode("ReturnType", [forwardType]), f.createLiteralTypeNode(f.createStringLiteral("cache")));
+      : f.createIndexedAccessTypeNode(
+          f.createTypeReferenceNode(m.className),
+          f.createLiteralTypeNode(f.createStringLiteral(forwardName)),
+        );
+  const cacheType = f.createIndexedAccessTypeNode(
+    f.createTypeReferenceNode("ReturnType", [forwardType]),
+    f.createLiteralTypeNode(f.createStringLiteral("cache")),
+  );
   const outputs = typeof seedKind === "string" ? undefined : seedKind;
-  const seedType = outputs ? f.createTypeLiteralNode(outputs.map((o) => f.createPropertySignature(undefined, o.key, undefined, typeOf(o.kind, false)))) : typeOf(seedKind as ValueKind, false);
-  const params = [f.createParameterDeclaration(undefined, undefined, cacheParam, undefined, cacheType), f.createParameterDeclaration(undefined, undefined, seed, undefined, seedType)];
+  const seedType = outputs
+    ? f.createTypeLiteralNode(
+        outputs.map((o) => f.createPropertySignature(undefined, o.key, undefined, typeOf(o.kind, false))),
+      )
+    : typeOf(seedKind as ValueKind, false);
+  const params = [
+    f.createParameterDeclaration(undefined, undefined, cacheParam, undefined, cacheType),
+    f.createParameterDeclaration(undefined, undefined, seed, undefined, seedType),
+  ];
   const seeds = outputs
-    ? [f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(f.createObjectBindingPattern(outputs.map((o) => f.createBindingElement(undefined, o.key === o.seed ? undefined : o.key, o.seed))), undefined, undefined, f.createIdentifier(seed))], ts.NodeFlags.Const))]
+    ? [
+        f.createVariableStatement(
+          undefined,
+          f.createVariableDeclarationList(
+            [
+              f.createVariableDeclaration(
+                f.createObjectBindingPattern(
+                  outputs.map((o) => f.createBindingElement(undefined, o.key === o.seed ? undefined : o.key, o.seed)),
+                ),
+                undefined,
+                undefined,
+                f.createIdentifier(seed),
+              ),
+            ],
+            ts.NodeFlags.Const,
+          ),
+        ),
+      ]
     : [];
   // Loop headers restored from the stack are assigned: `let` for them, declared if not cached.
   const reassigned = reassignedIn(backward);
   const topLevel = restoredHeaders(backward);
   const flags = cache.some((c) => topLevel.has(c)) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
   const unpack = cache.length
-    ? [f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(f.createObjectBindingPattern(cache.map((c) => f.createBindingElement(undefined, undefined, c))), undefined, undefined, f.createIdentifier(cacheParam))], flags))]
+    ? [
+        f.createVariableStatement(
+          undefined,
+          f.createVariableDeclarationList(
+            [
+              f.createVariableDeclaration(
+                f.createObjectBindingPattern(cache.map((c) => f.createBindingElement(undefined, undefined, c))),
+                undefined,
+                undefined,
+                f.createIdentifier(cacheParam),
+              ),
+            ],
+            flags,
+          ),
+        ),
+      ]
     : [];
   const declared = [...topLevel]
     .filter(([n]) => !cache.includes(n))
-    .map(([n, type]) => f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, valueType(type))], ts.NodeFlags.Let)));
+    .map(([n, type]) =>
+      f.createVariableStatement(
+        undefined,
+        f.createVariableDeclarationList([f.createVariableDeclaration(n, undefined, valueType(type))], ts.NodeFlags.Let),
+      ),
+    );
   // vjp's backward may run more than once: it pops from a replay of the cached stack.
-  const replay = usesStack ? [declareConst(stack, f.createCallExpression(f.createPropertyAccessExpression(f.createPropertyAccessExpression(f.createIdentifier(cacheParam), stack), "replay"), undefined, []))] : [];
-  const body = [...unpack, ...seeds, ...declared, ...replay, ...arrayGradients(shape), ...emitBackward(backward, reassigned), f.createReturnStatement(gradientTuple(shape))];
-  return declareFunction(shape, name, params, tupleType(shape), body, `Backward pass of \`${shape.name}\` for vjp: gradients from the cache and the output's gradient \`${seed}\` (generated by tsgrad).`);
+  const replay = usesStack
+    ? [
+        declareConst(
+          stack,
+          f.createCallExpression(
+            f.createPropertyAccessExpression(
+              f.createPropertyAccessExpression(f.createIdentifier(cacheParam), stack),
+              "replay",
+            ),
+            undefined,
+            [],
+          ),
+        ),
+      ]
+    : [];
+  const body = [
+    ...unpack,
+    ...seeds,
+    ...declared,
+    ...replay,
+    ...arrayGradients(shape),
+    ...emitBackward(backward, reassigned),
+    f.createReturnStatement(gradientTuple(shape)),
+  ];
+  return declareFunction(
+    shape,
+    name,
+    params,
+    tupleType(shape),
+    body,
+    `Backward pass of \`${shape.name}\` for vjp: gradients from the cache and the output's gradient \`${seed}\` (generated by tsgrad).`,
+  );
 }
 
 /** registerGradient(f, { grad: f_grad, gradInto: f_gradInto, forward: f_forward, backward: f_backward }); */
-export function emitRegistration(register: ts.Expression, target: ts.Expression, names: { grad?: ts.Expression; gradInto?: ts.Expression; gradChecked?: ts.Expression; forward: ts.Expression; backward: ts.Expression }, params: readonly string[]): ts.Statement {
+export function emitRegistration(
+  register: ts.Expression,
+  target: ts.Expression,
+  names: {
+    grad?: ts.Expression;
+    gradInto?: ts.Expression;
+    gradChecked?: ts.Expression;
+    forward: ts.Expression;
+    backward: ts.Expression;
+  },
+  params: readonly string[],
+): ts.Statement {
   const table = f.createObjectLiteralExpression([
     ...(names.grad ? [f.createPropertyAssignment("grad", names.grad)] : []),
     ...(names.gradInto ? [f.createPropertyAssignment("gradInto", names.gradInto)] : []),
@@ -613,7 +1038,6 @@ export function emitRegistration(register: ts.Expression, target: ts.Expression,
   ]);
   return f.createExpressionStatement(f.createCallExpression(register, undefined, [target, table]));
 }
-
 
 export const identifier = (name: string) => f.createIdentifier(name);
 export const propertyOf = (target: ts.Expression, name: string) => f.createPropertyAccessExpression(target, name);

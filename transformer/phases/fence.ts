@@ -20,7 +20,6 @@ import { BITWISE, ELEMENT_WRITES, LOGICAL, isAssignment, isIncrement, refuse } f
 import type { ValueKind } from "../ir/ir.js";
 import { GENERATED_GLOBALS } from "../ir/naming.js";
 
-
 export type { ValueKind } from "../ir/ir.js";
 
 const isArrayKind = (k: ValueKind | undefined) => k === "Float64Array" || k === "number[]";
@@ -41,7 +40,8 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   hiddenGlobals(fn, fail);
   if (!fn.body) return errors;
   if (ts.isBlock(fn.body)) fn.body.statements.forEach((s) => statement(s));
-  else if (ts.isObjectLiteralExpression(skipWrappers(fn.body))) objectReturn(undefined, skipWrappers(fn.body) as ts.ObjectLiteralExpression);
+  else if (ts.isObjectLiteralExpression(skipWrappers(fn.body)))
+    objectReturn(undefined, skipWrappers(fn.body) as ts.ObjectLiteralExpression);
   else expression(fn.body);
   outOfRange(fn, checker).forEach(fail);
   return errors;
@@ -72,7 +72,8 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
           return;
         }
         // return { loss, h }: numbers and arrays the function made, as its last statement.
-        if (r.expression && ts.isObjectLiteralExpression(skipWrappers(r.expression))) return objectReturn(r, skipWrappers(r.expression) as ts.ObjectLiteralExpression);
+        if (r.expression && ts.isObjectLiteralExpression(skipWrappers(r.expression)))
+          return objectReturn(r, skipWrappers(r.expression) as ts.ObjectLiteralExpression);
         if (r.expression) expression(r.expression);
         else fail(refuse("returnWithoutValue", s));
         return;
@@ -129,7 +130,11 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       if (ts.isShorthandPropertyAssignment(p)) {
         // `{ h }`: the name's symbol is the property's; the variable's is the shorthand's value symbol.
         const decl = checker.getShorthandAssignmentValueSymbol(p)?.valueDeclaration;
-        const created = decl !== undefined && ts.isVariableDeclaration(decl) && decl.initializer !== undefined && arrayCreation(decl.initializer) !== undefined;
+        const created =
+          decl !== undefined &&
+          ts.isVariableDeclaration(decl) &&
+          decl.initializer !== undefined &&
+          arrayCreation(decl.initializer) !== undefined;
         if (!created) expression(p.name);
         else once(p, checker.getShorthandAssignmentValueSymbol(p));
       } else if (ts.isPropertyAssignment(p) && ts.isIdentifier(p.name)) {
@@ -144,10 +149,18 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   function forOf(s: ts.ForOfStatement): void {
     const init = s.initializer;
     if (s.awaitModifier) return fail(refuse("forAwait", s));
-    if (!ts.isIdentifier(s.expression) || !isLocal(s.expression) || !isArrayKind(kindOf(checker.getTypeAtLocation(s.expression), checker))) {
+    if (
+      !ts.isIdentifier(s.expression) ||
+      !isLocal(s.expression) ||
+      !isArrayKind(kindOf(checker.getTypeAtLocation(s.expression), checker))
+    ) {
       return fail(refuse("forOfNonArray", s.expression));
     }
-    if (!ts.isVariableDeclarationList(init) || init.declarations.length !== 1 || !ts.isIdentifier(init.declarations[0].name)) {
+    if (
+      !ts.isVariableDeclarationList(init) ||
+      init.declarations.length !== 1 ||
+      !ts.isIdentifier(init.declarations[0].name)
+    ) {
       return fail(refuse("forOfBinding", init));
     }
     loopBody(s.statement);
@@ -290,7 +303,11 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       return fail(refuse("spreadArgument", c));
     }
     const mathName = mathMember(callee);
-    if (mathName === undefined && !ts.isIdentifier(callee) && !(ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression))) {
+    if (
+      mathName === undefined &&
+      !ts.isIdentifier(callee) &&
+      !(ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression))
+    ) {
       return fail(refuse("unnamedCall", callee));
     }
     if (mathName === undefined && ts.isPropertyAccessExpression(callee) && !isNamespaceLike(callee.expression)) {
@@ -317,8 +334,17 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     const fieldKind = isParamPart(e.expression) ? kindOf(checker.getTypeAtLocation(e.expression), checker) : undefined;
     if (isArrayKind(fieldKind) || fieldKind === "Int32Array") return expression(e.argumentExpression);
     // y[i] of an Int32Array parameter: integer data (a class label), used as an index or a constant.
-    if (ts.isIdentifier(e.expression) && isParameter(e.expression) && kindOf(checker.getTypeAtLocation(e.expression), checker) === "Int32Array") return expression(e.argumentExpression);
-    if (!ts.isIdentifier(e.expression) || !isLocal(e.expression) || !isArrayKind(kindOf(checker.getTypeAtLocation(e.expression), checker))) {
+    if (
+      ts.isIdentifier(e.expression) &&
+      isParameter(e.expression) &&
+      kindOf(checker.getTypeAtLocation(e.expression), checker) === "Int32Array"
+    )
+      return expression(e.argumentExpression);
+    if (
+      !ts.isIdentifier(e.expression) ||
+      !isLocal(e.expression) ||
+      !isArrayKind(kindOf(checker.getTypeAtLocation(e.expression), checker))
+    ) {
       return fail(refuse("elementOfNonArray", e));
     }
     if (!isParameter(e.expression) && !isCreatedArray(e.expression) && !isParamPart(e.expression)) {
@@ -331,7 +357,13 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     if (mathMember(p) !== undefined) return;
     if (isParamPart(p.expression)) return field(p);
     const kind = ts.isIdentifier(p.expression) ? kindOf(checker.getTypeAtLocation(p.expression), checker) : undefined;
-    if (p.name.text === "length" && ts.isIdentifier(p.expression) && isLocal(p.expression) && (isArrayKind(kind) || kind === "Int32Array" || isCreatedArray(p.expression))) return;
+    if (
+      p.name.text === "length" &&
+      ts.isIdentifier(p.expression) &&
+      isLocal(p.expression) &&
+      (isArrayKind(kind) || kind === "Int32Array" || isCreatedArray(p.expression))
+    )
+      return;
     if (p.expression.kind === ts.SyntaxKind.ThisKeyword) return; // this.k: a constant of the instance
     const t = checker.getTypeAtLocation(p);
     if (ts.isIdentifier(p.expression) && t.flags & ts.TypeFlags.NumberLiteral) return; // an enum member or a const field
@@ -390,7 +422,13 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   /** `h` declared in fn as `const h = new Float64Array(n)` (or `new Array(n).fill(0)`). */
   function isCreatedArray(id: ts.Identifier): boolean {
     const decl = checker.getSymbolAtLocation(id)?.valueDeclaration;
-    return decl !== undefined && isLocal(id) && ts.isVariableDeclaration(decl) && decl.initializer !== undefined && arrayCreation(decl.initializer) !== undefined;
+    return (
+      decl !== undefined &&
+      isLocal(id) &&
+      ts.isVariableDeclaration(decl) &&
+      decl.initializer !== undefined &&
+      arrayCreation(decl.initializer) !== undefined
+    );
   }
 
   /**
@@ -399,14 +437,20 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
    */
   function isParamPart(e: ts.Expression): boolean {
     const x = skipWrappers(e);
-    if (ts.isPropertyAccessExpression(x)) return Array.isArray(typeTree(checker.getTypeAtLocation(x.expression), checker)) && isParamPart(x.expression);
+    if (ts.isPropertyAccessExpression(x))
+      return Array.isArray(typeTree(checker.getTypeAtLocation(x.expression), checker)) && isParamPart(x.expression);
     if (!ts.isIdentifier(x)) return false;
     if (isParameter(x)) return true;
     let decl: ts.Node | undefined = checker.getSymbolAtLocation(x)?.valueDeclaration;
     if (!decl || !isLocal(x)) return false;
     while (ts.isBindingElement(decl)) decl = decl.parent.parent; // { W } → the declaration it destructures
     if (ts.isParameter(decl)) return decl.parent === fn;
-    return ts.isVariableDeclaration(decl) && (ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const) !== 0 && decl.initializer !== undefined && isParamPart(decl.initializer);
+    return (
+      ts.isVariableDeclaration(decl) &&
+      (ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const) !== 0 &&
+      decl.initializer !== undefined &&
+      isParamPart(decl.initializer)
+    );
   }
 
   function isParameter(id: ts.Identifier): boolean {
@@ -422,7 +466,10 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   function isNamespaceLike(e: ts.Expression): boolean {
     let symbol = checker.getSymbolAtLocation(e);
     if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
-    return symbol !== undefined && (symbol.flags & (ts.SymbolFlags.Module | ts.SymbolFlags.Class | ts.SymbolFlags.Enum)) !== 0;
+    return (
+      symbol !== undefined &&
+      (symbol.flags & (ts.SymbolFlags.Module | ts.SymbolFlags.Class | ts.SymbolFlags.Enum)) !== 0
+    );
   }
 
   /** Declared inside fn (a parameter or a local)? */
@@ -442,11 +489,13 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   }
 }
 
-
 /** `const Math = ...`, `const { m: Float64Array } = p`, `(Array: number)`: refused at the name. */
 function hiddenGlobals(fn: FunctionNode, fail: (error: DiffError) => void): void {
   const visit = (n: ts.Node): void => {
-    const name = (ts.isVariableDeclaration(n) || ts.isBindingElement(n) || ts.isParameter(n)) && ts.isIdentifier(n.name) ? n.name : undefined;
+    const name =
+      (ts.isVariableDeclaration(n) || ts.isBindingElement(n) || ts.isParameter(n)) && ts.isIdentifier(n.name)
+        ? n.name
+        : undefined;
     if (name && GENERATED_GLOBALS.has(name.text)) {
       fail(refuse("hiddenGlobal", name, { name: name.text }));
     }
@@ -466,7 +515,13 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (error:
     else if (p.dotDotDotToken) fail(refuse("restParameter", p));
     else if (p.questionToken || p.initializer) fail(refuse("optionalParameter", p));
     else if (!Array.isArray(tree) && typeof tree === "object") {
-      fail(refuse("parameterType", p, { name: p.name.getText(), type: checker.typeToString(checker.getTypeAtLocation(p)), why: tree.error }));
+      fail(
+        refuse("parameterType", p, {
+          name: p.name.getText(),
+          type: checker.typeToString(checker.getTypeAtLocation(p)),
+          why: tree.error,
+        }),
+      );
     } else if (!ts.isIdentifier(p.name)) {
       if (!Array.isArray(tree)) fail(refuse("destructuredNonObject", p));
       else pattern(p.name, fail);
@@ -476,7 +531,9 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (error:
   const ret = signature && checker.getReturnTypeOfSignature(signature);
   const kind = ret && kindOf(ret, checker);
   const fields = ret && !kind ? typeTree(ret, checker) : undefined;
-  const flat = Array.isArray(fields) && fields.every((f) => f.tree === "number" || f.tree === "Float64Array" || f.tree === "number[]");
+  const flat =
+    Array.isArray(fields) &&
+    fields.every((f) => f.tree === "number" || f.tree === "Float64Array" || f.tree === "number[]");
   if (ret && !(ret.flags & ts.TypeFlags.NumberLike) && kind !== "Float64Array" && kind !== "number[]" && !flat) {
     fail(refuse("returnType", fn.type ?? fn.name ?? fn, { type: checker.typeToString(ret) }));
   }
@@ -493,9 +550,10 @@ function pattern(name: ts.BindingName, fail: (error: DiffError) => void): void {
   }
 }
 
-
 function mathMember(e: ts.Expression): string | undefined {
-  return ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "Math" ? e.name.text : undefined;
+  return ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "Math"
+    ? e.name.text
+    : undefined;
 }
 
 function firstWord(s: ts.Node): string {

@@ -51,9 +51,19 @@ function place(node: ts.Node): { at: string; line: string } {
   const file = statement.getSourceFile();
   const { line } = file.getLineAndCharacterOfPosition(statement.getStart(file));
   const text = statement.getText(file).split("\n")[0].trim().replace(/\s+/g, " ");
-  return { at: `${file.fileName.split(/[\\/]/).pop()}:${line + 1}`, line: text.length > 80 ? `${text.slice(0, 77)}...` : text };
+  return {
+    at: `${file.fileName.split(/[\\/]/).pop()}:${line + 1}`,
+    line: text.length > 80 ? `${text.slice(0, 77)}...` : text,
+  };
 }
 
 function isStatementLike(node: ts.Node): boolean {
-  return ts.isVariableStatement(node) || ts.isExpressionStatement(node) || ts.isReturnStatement(node) || ts.isFunctionLike(node) || ts.isIfStatement(node) || ts.isIterationStatement(node, false);
+  return (
+    ts.isVariableStatement(node) ||
+    ts.isExpressionStatement(node) ||
+    ts.isReturnStatement(node) ||
+    ts.isFunctionLike(node) ||
+    ts.isIfStatement(node) ||
+    ts.isIterationStatement(node, false)
+  );
 }

@@ -96,7 +96,9 @@ const FORWARD: readonly ForwardEntry[] = forwardFusions.map((f) => {
 const BACKWARD: readonly BackwardEntry[] = backwardFusions.map((f) => {
   const entry = { first: parseCall(f.first), then: parseCall(f.then), into: parseCall(f.into), math: f.math };
   if (entry.first.args[0] !== "t" || !entry.then.args.includes("t") || entry.into.args.includes("t")) {
-    throw new Error(`backward fusion "${f.into}": the first kernel must add into t, the second read it, the fused one not name it`);
+    throw new Error(
+      `backward fusion "${f.into}": the first kernel must add into t, the second read it, the fused one not name it`,
+    );
   }
   return entry;
 });
@@ -107,7 +109,11 @@ export function fusedRule(op: string): FusedRule | undefined {
 }
 
 /** Fuses what the table allows; `runtime` gives a runtime export's local name. */
-export function fuse(forward: readonly Stmt[], backward: readonly BStmt[], runtime: (name: string) => string): { forward: Stmt[]; backward: BStmt[] } {
+export function fuse(
+  forward: readonly Stmt[],
+  backward: readonly BStmt[],
+  runtime: (name: string) => string,
+): { forward: Stmt[]; backward: BStmt[] } {
   const fusedForward = fuseForward(forward, backward);
   return { forward: fusedForward.forward, backward: fuseBackward(renameLikes(backward, fusedForward.likes), runtime) };
 }
@@ -119,14 +125,18 @@ export function fuse(forward: readonly Stmt[], backward: readonly BStmt[], runti
  * at the outermost op's place. `likes`: a buffer sized like a value no longer computed is sized
  * like the chain's result instead (zerosLike(biased) → zerosLike(hidden): one shape).
  */
-function fuseForward(forward: readonly Stmt[], backward: readonly BStmt[]): { forward: Stmt[]; likes: Map<string, string> } {
+function fuseForward(
+  forward: readonly Stmt[],
+  backward: readonly BStmt[],
+): { forward: Stmt[]; likes: Map<string, string> } {
   const defs = new Map<string, Def>();
   for (const s of forward) if (s.k === "def" && isMatrixOp(s.op) && !s.assign) defs.set(s.name, s);
   const readers = readCounts(forward);
   const backwardReads = readsOf(backward.filter((s) => s.k !== "alloc" && s.k !== "kernel"));
   backward.forEach((s) => s.k === "kernel" && s.args.forEach((a) => refsOf(a, backwardReads)));
   const shapes = new Map<string, string>();
-  const shapeOf = (name: string): string => shapes.get(name) ?? (shapes.set(name, shapeKey(name, defs, shapeOf)), shapes.get(name)!);
+  const shapeOf = (name: string): string =>
+    shapes.get(name) ?? (shapes.set(name, shapeKey(name, defs, shapeOf)), shapes.get(name)!);
 
   const fusedAt = new Map<Def, Def>();
   const consumed = new Set<string>();
@@ -148,12 +158,21 @@ function fuseForward(forward: readonly Stmt[], backward: readonly BStmt[]): { fo
       break;
     }
   }
-  const out = forward.filter((s) => !(s.k === "def" && consumed.has(s.name))).map((s) => (s.k === "def" && fusedAt.get(s)) || s);
+  const out = forward
+    .filter((s) => !(s.k === "def" && consumed.has(s.name)))
+    .map((s) => (s.k === "def" && fusedAt.get(s)) || s);
   return { forward: out, likes };
 }
 
 /** Does `d` compute `p`, its inner values read by it alone (`free`)? Binds p's names to operands. */
-function match(d: Def, p: Pattern, bound: Map<string, Expr>, inner: Def[], defs: ReadonlyMap<string, Def>, free: (name: string) => boolean): boolean {
+function match(
+  d: Def,
+  p: Pattern,
+  bound: Map<string, Expr>,
+  inner: Def[],
+  defs: ReadonlyMap<string, Def>,
+  free: (name: string) => boolean,
+): boolean {
   if (!("op" in p) || d.op?.kind !== "matrix" || d.op.op !== p.op || d.args.length !== p.args.length) return false;
   return p.args.every((q, i) => {
     const arg = d.args[i];
@@ -193,7 +212,12 @@ function shapeKey(name: string, defs: ReadonlyMap<string, Def>, shapeOf: (name: 
 }
 
 /** One size entry ("A.rows") over the operands bound to the params: X's row count, as a shape key part. */
-function sizeEntry(entry: string, params: readonly string[], args: readonly Expr[], shapeOf: (name: string) => string): string {
+function sizeEntry(
+  entry: string,
+  params: readonly string[],
+  args: readonly Expr[],
+  shapeOf: (name: string) => string,
+): string {
   const [param, prop] = entry.split(".");
   const arg = args[params.indexOf(param)];
   if (!prop || arg?.k !== "ref") return entry;
@@ -208,7 +232,9 @@ function readCounts(forward: readonly Stmt[]): Map<string, number> {
 }
 
 function renameLikes(backward: readonly BStmt[], likes: ReadonlyMap<string, string>): BStmt[] {
-  return backward.map((s) => ((s.k === "alloc" || s.k === "kernel") && likes.has(s.like) ? { ...s, like: likes.get(s.like)! } : s));
+  return backward.map((s) =>
+    (s.k === "alloc" || s.k === "kernel") && likes.has(s.like) ? { ...s, like: likes.get(s.like)! } : s,
+  );
 }
 
 // ---- backward -------------------------------------------------------------------------------
@@ -228,7 +254,12 @@ function fuseBackward(backward: BStmt[], runtime: (name: string) => string): BSt
   return body;
 }
 
-function fusePair(body: BStmt[], at: number, entry: BackwardEntry, runtime: (name: string) => string): BStmt[] | undefined {
+function fusePair(
+  body: BStmt[],
+  at: number,
+  entry: BackwardEntry,
+  runtime: (name: string) => string,
+): BStmt[] | undefined {
   const then = body[at];
   if (then.k !== "kernel" || then.fn !== entry.then.fn) return undefined;
   const t = then.args[entry.then.args.indexOf("t")];
@@ -237,7 +268,8 @@ function fusePair(body: BStmt[], at: number, entry: BackwardEntry, runtime: (nam
   const allocAt = body.findIndex((s) => s.k === "alloc" && s.adj === t.name);
   const first = body[firstAt];
   const alloc = body[allocAt];
-  if (first?.k !== "kernel" || first.fn !== entry.first.fn || alloc?.k !== "alloc" || alloc.same || alloc.from) return undefined;
+  if (first?.k !== "kernel" || first.fn !== entry.first.fn || alloc?.k !== "alloc" || alloc.same || alloc.from)
+    return undefined;
   if (!(allocAt < firstAt && firstAt < at) || mentionCount(body, t.name) !== 3) return undefined;
   // What the first kernel reads must not change before the fused one runs in its place.
   const read = new Set(first.args.slice(1).flatMap((a) => [...refsOf(a)]));
@@ -260,7 +292,7 @@ function mentionCount(body: readonly BStmt[], name: string): number {
   let n = 0;
   const visit = (list: readonly BStmt[]) =>
     list.forEach((s) => {
-      if (s.k === "if") visit(s.then), visit(s.else);
+      if (s.k === "if") (visit(s.then), visit(s.else));
       else if (s.k === "loop") visit(s.body);
       if (readsOf([s]).has(name) || writesOf(s).includes(name)) n++;
     });

@@ -14,7 +14,11 @@ import { boolOf, isNum, simplify } from "../ir/simplify.js";
  * Simplifies, drops zero and empty work, then decides declarations. `outputs` (the parameters'
  * adjoints) are read after the backward pass, so they are never declared inside a branch.
  */
-export function finishBackward(body: readonly BStmt[], outputs: readonly string[], adjoints: ReadonlySet<string>): BStmt[] {
+export function finishBackward(
+  body: readonly BStmt[],
+  outputs: readonly string[],
+  adjoints: ReadonlySet<string>,
+): BStmt[] {
   const cleaned = foldResets(withoutDeadAdjoints(clean(body), adjoints));
   const total = mentions(cleaned);
   for (const o of outputs) total.set(o, (total.get(o) ?? 0) + 1);
@@ -30,7 +34,7 @@ export function finishBackward(body: readonly BStmt[], outputs: readonly string[
 function kernelAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
     if (s.k === "kernel") out.add(s.adj);
-    else if (s.k === "if") kernelAdjoints(s.then, out), kernelAdjoints(s.else, out);
+    else if (s.k === "if") (kernelAdjoints(s.then, out), kernelAdjoints(s.else, out));
     else if (s.k === "loop") kernelAdjoints(s.body, out);
   }
   return out;
@@ -40,7 +44,7 @@ function kernelAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): S
 export function indexedAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
     if (((s.k === "acc" || s.k === "set") && s.index) || s.k === "kernel") out.add(s.adj);
-    else if (s.k === "if") indexedAdjoints(s.then, out), indexedAdjoints(s.else, out);
+    else if (s.k === "if") (indexedAdjoints(s.then, out), indexedAdjoints(s.else, out));
     else if (s.k === "loop") indexedAdjoints(s.body, out);
   }
   return out;
@@ -79,19 +83,24 @@ function copiedIn(body: readonly BStmt[]): string[] {
 function zeroCallResults(body: readonly BStmt[], dead: ReadonlyMap<string, Expr>, out: string[] = []): string[] {
   for (const s of body) {
     if (s.k === "grads" && givenZero(s, dead)) out.push(...s.names.filter((n) => n));
-    else if (s.k === "if") zeroCallResults(s.then, dead, out), zeroCallResults(s.else, dead, out);
+    else if (s.k === "if") (zeroCallResults(s.then, dead, out), zeroCallResults(s.else, dead, out));
     else if (s.k === "loop") zeroCallResults(s.body, dead, out);
   }
   return out;
 }
 
-const givenZero = (s: BStmt & { k: "grads" }, dead: ReadonlyMap<string, Expr>) => s.args.some((a) => a.k === "ref" && dead.has(a.name));
+const givenZero = (s: BStmt & { k: "grads" }, dead: ReadonlyMap<string, Expr>) =>
+  s.args.some((a) => a.k === "ref" && dead.has(a.name));
 
 function zeroReads(body: readonly BStmt[], dead: ReadonlyMap<string, Expr>): BStmt[] {
   return body.flatMap((s): BStmt | BStmt[] => {
     if (s.k === "grads" && givenZero(s, dead)) return [];
     // A kernel or a call whose gradient argument is a known zero adds nothing: addMatmulNT(dA, 0, B).
-    if ((s.k === "kernel" && s.args.some((a) => a.k === "ref" && dead.has(a.name))) || ((s.k === "acc" || s.k === "set") && callsWith(s.value, dead))) return { k: "acc", adj: s.adj, value: num(0) };
+    if (
+      (s.k === "kernel" && s.args.some((a) => a.k === "ref" && dead.has(a.name))) ||
+      ((s.k === "acc" || s.k === "set") && callsWith(s.value, dead))
+    )
+      return { k: "acc", adj: s.adj, value: num(0) };
     if (s.k === "acc" || s.k === "set") return { ...s, value: substitute(s.value, dead) };
     if (s.k === "if") return { ...s, then: zeroReads(s.then, dead), else: zeroReads(s.else, dead) };
     if (s.k === "loop") return { ...s, body: zeroReads(s.body, dead) };
@@ -109,7 +118,8 @@ function callsWith(e: Expr, names: ReadonlyMap<string, Expr>): boolean {
 
 function dropUnusedGrads(body: readonly BStmt[], read: ReadonlySet<string>): BStmt[] {
   return body.flatMap((s): BStmt[] => {
-    if (s.k === "grads") return s.names.some((n) => n && read.has(n)) ? [{ ...s, names: s.names.map((n) => (read.has(n) ? n : "")) }] : [];
+    if (s.k === "grads")
+      return s.names.some((n) => n && read.has(n)) ? [{ ...s, names: s.names.map((n) => (read.has(n) ? n : "")) }] : [];
     if (s.k === "if") return [{ ...s, then: dropUnusedGrads(s.then, read), else: dropUnusedGrads(s.else, read) }];
     if (s.k === "loop") return [{ ...s, body: dropUnusedGrads(s.body, read) }];
     return [s];
@@ -141,14 +151,25 @@ function clean(body: readonly BStmt[]): BStmt[] {
  * overwritten variable's adjoint folds into its first new contribution.
  */
 function foldResets(body: readonly BStmt[]): BStmt[] {
-  const out: BStmt[] = body.map((s) => (s.k === "if" ? { ...s, then: foldResets(s.then), else: foldResets(s.else) } : s.k === "loop" ? { ...s, body: foldResets(s.body) } : s));
+  const out: BStmt[] = body.map((s) =>
+    s.k === "if"
+      ? { ...s, then: foldResets(s.then), else: foldResets(s.else) }
+      : s.k === "loop"
+        ? { ...s, body: foldResets(s.body) }
+        : s,
+  );
   for (let i = 0; i < out.length; i++) {
     const reset = out[i];
     if (reset.k !== "set" || !isNum(reset.value, 0) || reset.index) continue;
     for (let j = i + 1; j < out.length; j++) {
       const next = out[j];
       if (next.k === "comment") continue;
-      if ((next.k === "acc" || next.k === "set") && next.adj === reset.adj && !next.index && !refsOf(next.value).has(reset.adj)) {
+      if (
+        (next.k === "acc" || next.k === "set") &&
+        next.adj === reset.adj &&
+        !next.index &&
+        !refsOf(next.value).has(reset.adj)
+      ) {
         out[j] = { k: "set", adj: reset.adj, value: next.value };
         out.splice(i, 1);
         i--;
@@ -165,7 +186,8 @@ function cleanIf(test: Expr, then: BStmt[], otherwise: BStmt[]): BStmt[] {
   if (known !== undefined) return known ? then : otherwise;
   const hasWork = (b: BStmt[]) => b.some((s) => s.k !== "comment");
   if (!hasWork(then) && !hasWork(otherwise)) return [];
-  if (!hasWork(then)) return [{ k: "if", test: simplify({ k: "unary", op: "!", arg: test }), then: otherwise, else: [] }];
+  if (!hasWork(then))
+    return [{ k: "if", test: simplify({ k: "unary", op: "!", arg: test }), then: otherwise, else: [] }];
   return [{ k: "if", test, then, else: hasWork(otherwise) ? otherwise : [] }];
 }
 
@@ -179,7 +201,13 @@ function dropEmptyComments(body: BStmt[]): BStmt[] {
  * mentioned outside it (or in both branches) is declared `let dv = 0` before the `if`; one that
  * lives in a single branch is declared there, like any other.
  */
-function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string, number>, adjoints: ReadonlySet<string>, aliased: Set<string> = new Set()): BStmt[] {
+function declare(
+  body: BStmt[],
+  declared: Set<string>,
+  total: ReadonlyMap<string, number>,
+  adjoints: ReadonlySet<string>,
+  aliased: Set<string> = new Set(),
+): BStmt[] {
   const out: BStmt[] = [];
   for (const s of body) {
     if ((s.k === "acc" || s.k === "set") && !declared.has(s.adj)) {
@@ -221,7 +249,11 @@ function declare(body: BStmt[], declared: Set<string>, total: ReadonlyMap<string
           out.push({ k: "zero", adj });
         }
       }
-      out.push({ ...s, then: declare(s.then, new Set(declared), total, adjoints), else: declare(s.else, new Set(declared), total, adjoints) });
+      out.push({
+        ...s,
+        then: declare(s.then, new Set(declared), total, adjoints),
+        else: declare(s.else, new Set(declared), total, adjoints),
+      });
     } else out.push(s);
   }
   return out;
@@ -271,7 +303,7 @@ export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): S
       refsOf(s.value, out);
       if ((s.k === "acc" || s.k === "set") && s.index) refsOf(s.index, out);
     } else if (s.k === "grads") s.args.forEach((a) => refsOf(a, out));
-    else if (s.k === "kernel") s.args.forEach((a) => refsOf(a, out)), out.add(s.like);
+    else if (s.k === "kernel") (s.args.forEach((a) => refsOf(a, out)), out.add(s.like));
     else if (s.k === "alloc") out.add(s.same ?? s.like);
     else if (s.k === "if") {
       refsOf(s.test, out);
@@ -279,7 +311,7 @@ export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): S
       readsOf(s.else, out);
     } else if (s.k === "loop") {
       const { counter, count } = s.loop;
-      if (counter) refsOf(counter.from, out), refsOf(counter.to, out);
+      if (counter) (refsOf(counter.from, out), refsOf(counter.to, out));
       if (count) out.add(count);
       s.loop.frames?.forEach((frame) => out.add(frame.array));
       const before = new Set<string>();
@@ -303,7 +335,7 @@ function definedBy(body: readonly BStmt[]): Set<string> {
   const forward = (stmts: readonly Stmt[]) =>
     stmts.forEach((t) => {
       if (t.k === "def" || t.k === "let") names.add(t.name);
-      else if (t.k === "if") forward(t.then), forward(t.else);
+      else if (t.k === "if") (forward(t.then), forward(t.else));
     });
   for (const s of body) {
     if (s.k === "pop") names.add(s.name);
@@ -347,7 +379,7 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
         const body = keep(s.body);
         refsOf(s.test, live);
         if (s.pre) forwardReads(s.pre, live);
-        if (s.counter) refsOf(s.counter.from, live), refsOf(s.counter.to, live);
+        if (s.counter) (refsOf(s.counter.from, live), refsOf(s.counter.to, live));
         out.push({ ...s, body });
       } else if (s.k === "if") {
         const then = keep(s.then);
@@ -361,8 +393,17 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
     return out.reverse();
   };
   const writesTo = (stmts: readonly Stmt[], arrays: ReadonlySet<string>): boolean =>
-    stmts.some((t) => (t.k === "store" && arrays.has(t.array)) || (t.k === "loop" && writesTo(t.body, arrays)) || (t.k === "if" && (writesTo(t.then, arrays) || writesTo(t.else, arrays))));
-  const hasPush = (stmts: readonly Stmt[]): boolean => stmts.some((t) => t.k === "push" || (t.k === "loop" && hasPush(t.body)) || (t.k === "if" && (hasPush(t.then) || hasPush(t.else))));
+    stmts.some(
+      (t) =>
+        (t.k === "store" && arrays.has(t.array)) ||
+        (t.k === "loop" && writesTo(t.body, arrays)) ||
+        (t.k === "if" && (writesTo(t.then, arrays) || writesTo(t.else, arrays))),
+    );
+  const hasPush = (stmts: readonly Stmt[]): boolean =>
+    stmts.some(
+      (t) =>
+        t.k === "push" || (t.k === "loop" && hasPush(t.body)) || (t.k === "if" && (hasPush(t.then) || hasPush(t.else))),
+    );
   // Two passes: a join variable's `let` comes before the branch that makes it live.
   keep(body);
   return keep(body);
@@ -388,7 +429,7 @@ function primalCalls(body: readonly Stmt[], needed: ReadonlySet<string>): Stmt[]
 function pushedNames(body: readonly Stmt[], out: string[] = []): string[] {
   for (const s of body) {
     if (s.k === "push") out.push(s.name);
-    else if (s.k === "if") pushedNames(s.then, out), pushedNames(s.else, out);
+    else if (s.k === "if") (pushedNames(s.then, out), pushedNames(s.else, out));
     else if (s.k === "loop") pushedNames(s.body, out);
   }
   return out;

@@ -26,7 +26,10 @@ interface CounterRange {
 }
 
 /** The element accesses the program is certain to make out of range, each refused at the access, saying why. */
-export function outOfRange(fn: ts.SignatureDeclaration & { body?: ts.ConciseBody }, checker: ts.TypeChecker): DiffError[] {
+export function outOfRange(
+  fn: ts.SignatureDeclaration & { body?: ts.ConciseBody },
+  checker: ts.TypeChecker,
+): DiffError[] {
   const found: DiffError[] = [];
   const keys = arrayKeys(checker);
   const counters = new Map<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>();
@@ -49,16 +52,24 @@ export function outOfRange(fn: ts.SignatureDeclaration & { body?: ts.ConciseBody
 function constantProblem(e: ts.ElementAccessExpression, checker: ts.TypeChecker): DiffError | undefined {
   const index = constantOf(e.argumentExpression);
   if (index === undefined) return undefined;
-  if (index < 0 || !Number.isInteger(index)) return refuse("indexNeverValid", e, { access: e.getText(), index, ...access(e) });
+  if (index < 0 || !Number.isInteger(index))
+    return refuse("indexNeverValid", e, { access: e.getText(), index, ...access(e) });
   const decl = ts.isIdentifier(e.expression) ? checker.getSymbolAtLocation(e.expression)?.valueDeclaration : undefined;
-  const created = decl && ts.isVariableDeclaration(decl) && decl.initializer ? arrayCreation(decl.initializer) : undefined;
+  const created =
+    decl && ts.isVariableDeclaration(decl) && decl.initializer ? arrayCreation(decl.initializer) : undefined;
   const length = created && constantOf(created.length);
-  if (length !== undefined && index >= length) return refuse("indexPastLength", e, { access: e.getText(), array: e.expression.getText(), length, ...access(e) });
+  if (length !== undefined && index >= length)
+    return refuse("indexPastLength", e, { access: e.getText(), array: e.expression.getText(), length, ...access(e) });
   return undefined;
 }
 
 /** a[i + c] in the body of `for (let i = ...; i < a.length; i++)` where the first or last iteration misses. */
-function loopProblem(e: ts.ElementAccessExpression, counters: ReadonlyMap<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>, checker: ts.TypeChecker, keys: ArrayKeys): DiffError | undefined {
+function loopProblem(
+  e: ts.ElementAccessExpression,
+  counters: ReadonlyMap<ts.Symbol, { loop: ts.ForStatement; range: CounterRange }>,
+  checker: ts.TypeChecker,
+  keys: ArrayKeys,
+): DiffError | undefined {
   const index = counterPlus(e.argumentExpression, checker);
   const c = index && counters.get(index.symbol);
   if (!index || !c || !runsEveryIteration(e, c.loop)) return undefined;
@@ -68,13 +79,25 @@ function loopProblem(e: ts.ElementAccessExpression, counters: ReadonlyMap<ts.Sym
   // Counting up, i is largest in the last iteration; counting down, in the first.
   const [atHigh, atLow] = step === 1 ? ["last", "first"] : ["first", "last"];
   if (high && high.array === keys(e.expression) && high.offset + index.offset >= 0) {
-    const at = high.offset + index.offset === 0 ? `${high.text}.length` : `${high.text}.length + ${high.offset + index.offset}`;
+    const at =
+      high.offset + index.offset === 0 ? `${high.text}.length` : `${high.text}.length + ${high.offset + index.offset}`;
     const keep = `${index.name}${index.offset ? ` + ${index.offset}` : ""}`;
     return refuse("loopPastEnd", e, { access: text, verb, at, iteration: atHigh, array: high.text, outcome, keep });
   }
   if (low !== undefined && low + index.offset < 0) {
-    const fix = step === 1 ? `start the loop at ${-index.offset}` : `stop the loop at ${-index.offset} (\`${index.name} >= ${-index.offset}\`)`;
-    return refuse("loopBeforeStart", e, { access: text, verb, index: low + index.offset, iteration: atLow, array: e.expression.getText(), outcome, fix });
+    const fix =
+      step === 1
+        ? `start the loop at ${-index.offset}`
+        : `stop the loop at ${-index.offset} (\`${index.name} >= ${-index.offset}\`)`;
+    return refuse("loopBeforeStart", e, {
+      access: text,
+      verb,
+      index: low + index.offset,
+      iteration: atLow,
+      array: e.expression.getText(),
+      outcome,
+      fix,
+    });
   }
   return undefined;
 }
@@ -83,8 +106,11 @@ function loopProblem(e: ts.ElementAccessExpression, counters: ReadonlyMap<ts.Sym
 function access(e: ts.ElementAccessExpression): { verb: string; outcome: string } {
   const p = e.parent;
   const written =
-    (ts.isBinaryExpression(p) && p.left === e && isAssignment(p.operatorToken.kind)) || ((ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) && isIncrement(p.operator));
-  return written ? { verb: "writes", outcome: "the write would be lost (or grow a number[])" } : { verb: "reads", outcome: "it would read `undefined`" };
+    (ts.isBinaryExpression(p) && p.left === e && isAssignment(p.operatorToken.kind)) ||
+    ((ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) && isIncrement(p.operator));
+  return written
+    ? { verb: "writes", outcome: "the write would be lost (or grow a number[])" }
+    : { verb: "reads", outcome: "it would read `undefined`" };
 }
 
 /** Identifies an array by the binding it is read through: `a` → its symbol, `model.W` → its symbol + ".W". */
@@ -110,13 +136,25 @@ function arrayKeys(checker: ts.TypeChecker): ArrayKeys {
  * for (let i = F; i < B; i++) or (let i = F; i >= L; i--), i never assigned in the body: the
  * constants among its bounds and, where B is `a.length` (± a constant), its largest value.
  */
-function counterOf(loop: ts.ForStatement, checker: ts.TypeChecker, keys: ArrayKeys): { symbol: ts.Symbol; range: CounterRange } | undefined {
+function counterOf(
+  loop: ts.ForStatement,
+  checker: ts.TypeChecker,
+  keys: ArrayKeys,
+): { symbol: ts.Symbol; range: CounterRange } | undefined {
   const init = loop.initializer;
   if (!init || !ts.isVariableDeclarationList(init) || init.declarations.length !== 1) return undefined;
   const [d] = init.declarations;
   const symbol = ts.isIdentifier(d.name) ? checker.getSymbolAtLocation(d.name) : undefined;
   const cond = loop.condition;
-  if (!symbol || !d.initializer || !cond || !ts.isBinaryExpression(cond) || !ts.isIdentifier(cond.left) || checker.getSymbolAtLocation(cond.left) !== symbol) return undefined;
+  if (
+    !symbol ||
+    !d.initializer ||
+    !cond ||
+    !ts.isBinaryExpression(cond) ||
+    !ts.isIdentifier(cond.left) ||
+    checker.getSymbolAtLocation(cond.left) !== symbol
+  )
+    return undefined;
   const step = stepOf(loop.incrementor, symbol, checker);
   if (step === undefined || assigns(loop.statement, symbol, checker)) return undefined;
   const op = cond.operatorToken.kind;
@@ -129,7 +167,14 @@ function counterOf(loop: ts.ForStatement, checker: ts.TypeChecker, keys: ArrayKe
   if (step === -1 && (op === ts.SyntaxKind.GreaterThanEqualsToken || op === ts.SyntaxKind.GreaterThanToken)) {
     const to = constantOf(cond.right);
     const start = lengthPlus(d.initializer, keys);
-    return { symbol, range: { low: to === undefined ? undefined : to + (op === ts.SyntaxKind.GreaterThanToken ? 1 : 0), high: start, step } };
+    return {
+      symbol,
+      range: {
+        low: to === undefined ? undefined : to + (op === ts.SyntaxKind.GreaterThanToken ? 1 : 0),
+        high: start,
+        step,
+      },
+    };
   }
   return undefined;
 }
@@ -137,11 +182,28 @@ function counterOf(loop: ts.ForStatement, checker: ts.TypeChecker, keys: ArrayKe
 /** i++, ++i, i += 1 → 1; i--, --i, i -= 1 → -1. */
 function stepOf(e: ts.Expression | undefined, symbol: ts.Symbol, checker: ts.TypeChecker): 1 | -1 | undefined {
   if (!e) return undefined;
-  if ((ts.isPostfixUnaryExpression(e) || ts.isPrefixUnaryExpression(e)) && ts.isIdentifier(e.operand) && checker.getSymbolAtLocation(e.operand) === symbol) {
-    return e.operator === ts.SyntaxKind.PlusPlusToken ? 1 : e.operator === ts.SyntaxKind.MinusMinusToken ? -1 : undefined;
+  if (
+    (ts.isPostfixUnaryExpression(e) || ts.isPrefixUnaryExpression(e)) &&
+    ts.isIdentifier(e.operand) &&
+    checker.getSymbolAtLocation(e.operand) === symbol
+  ) {
+    return e.operator === ts.SyntaxKind.PlusPlusToken
+      ? 1
+      : e.operator === ts.SyntaxKind.MinusMinusToken
+        ? -1
+        : undefined;
   }
-  if (ts.isBinaryExpression(e) && ts.isIdentifier(e.left) && checker.getSymbolAtLocation(e.left) === symbol && constantOf(e.right) === 1) {
-    return e.operatorToken.kind === ts.SyntaxKind.PlusEqualsToken ? 1 : e.operatorToken.kind === ts.SyntaxKind.MinusEqualsToken ? -1 : undefined;
+  if (
+    ts.isBinaryExpression(e) &&
+    ts.isIdentifier(e.left) &&
+    checker.getSymbolAtLocation(e.left) === symbol &&
+    constantOf(e.right) === 1
+  ) {
+    return e.operatorToken.kind === ts.SyntaxKind.PlusEqualsToken
+      ? 1
+      : e.operatorToken.kind === ts.SyntaxKind.MinusEqualsToken
+        ? -1
+        : undefined;
   }
   return undefined;
 }
@@ -151,7 +213,9 @@ function assigns(body: ts.Node, symbol: ts.Symbol, checker: ts.TypeChecker): boo
   const target = (t: ts.Expression) => ts.isIdentifier(t) && checker.getSymbolAtLocation(t) === symbol;
   const found = (n: ts.Node): boolean =>
     (ts.isBinaryExpression(n) && isAssignment(n.operatorToken.kind) && target(n.left)) ||
-    ((ts.isPostfixUnaryExpression(n) || ts.isPrefixUnaryExpression(n)) && isIncrement(n.operator) && target(n.operand)) ||
+    ((ts.isPostfixUnaryExpression(n) || ts.isPrefixUnaryExpression(n)) &&
+      isIncrement(n.operator) &&
+      target(n.operand)) ||
     ts.forEachChild(n, found) === true;
   return found(body);
 }
@@ -159,16 +223,30 @@ function assigns(body: ts.Node, symbol: ts.Symbol, checker: ts.TypeChecker): boo
 /** Does `e` run on every iteration of `loop`: in its body, under no branch or inner loop, and the loop has no exit but its test? */
 function runsEveryIteration(e: ts.Node, loop: ts.ForStatement): boolean {
   for (let n = e.parent; n !== loop; n = n.parent) {
-    if (!n || ts.isIfStatement(n) || ts.isConditionalExpression(n) || ts.isIterationStatement(n, false) || ts.isFunctionLike(n)) return false;
+    if (
+      !n ||
+      ts.isIfStatement(n) ||
+      ts.isConditionalExpression(n) ||
+      ts.isIterationStatement(n, false) ||
+      ts.isFunctionLike(n)
+    )
+      return false;
     if (ts.isBinaryExpression(n) && LOGICAL.has(n.operatorToken.kind)) return false;
   }
   if (e.pos < loop.statement.pos) return false; // in the header, not the body
-  const exits = (n: ts.Node): boolean => ts.isBreakStatement(n) || ts.isContinueStatement(n) || ts.isReturnStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, exits) === true);
+  const exits = (n: ts.Node): boolean =>
+    ts.isBreakStatement(n) ||
+    ts.isContinueStatement(n) ||
+    ts.isReturnStatement(n) ||
+    (!ts.isFunctionLike(n) && ts.forEachChild(n, exits) === true);
   return !exits(loop.statement);
 }
 
 /** i, i + 2, 2 + i, i - 1 → the counter's symbol and the constant added. */
-function counterPlus(e: ts.Expression, checker: ts.TypeChecker): { symbol: ts.Symbol; name: string; offset: number } | undefined {
+function counterPlus(
+  e: ts.Expression,
+  checker: ts.TypeChecker,
+): { symbol: ts.Symbol; name: string; offset: number } | undefined {
   const x = skip(e);
   if (ts.isIdentifier(x)) {
     const symbol = checker.getSymbolAtLocation(x);
@@ -196,7 +274,10 @@ function lengthPlus(e: ts.Expression, keys: ArrayKeys): { array: string; text: s
   if (!ts.isBinaryExpression(x)) return undefined;
   const op = x.operatorToken.kind;
   const c = constantOf(x.right);
-  const base = c !== undefined && (op === ts.SyntaxKind.PlusToken || op === ts.SyntaxKind.MinusToken) ? lengthPlus(x.left, keys) : undefined;
+  const base =
+    c !== undefined && (op === ts.SyntaxKind.PlusToken || op === ts.SyntaxKind.MinusToken)
+      ? lengthPlus(x.left, keys)
+      : undefined;
   return base && { ...base, offset: base.offset + (op === ts.SyntaxKind.PlusToken ? c! : -c!) };
 }
 
@@ -204,7 +285,7 @@ function lengthPlus(e: ts.Expression, keys: ArrayKeys): { array: string; text: s
 function constantOf(e: ts.Expression): number | undefined {
   const x = skip(e);
   if (ts.isNumericLiteral(x)) return Number(x.text);
-  if (ts.isPrefixUnaryExpression(x) && x.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(skip(x.operand))) return -Number((skip(x.operand) as ts.NumericLiteral).text);
+  if (ts.isPrefixUnaryExpression(x) && x.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(skip(x.operand)))
+    return -Number((skip(x.operand) as ts.NumericLiteral).text);
   return undefined;
 }
-

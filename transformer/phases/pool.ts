@@ -22,15 +22,25 @@ export interface Pooled {
 }
 
 /** `pool`: the local name of the runtime's matrixPool; `runtime`: the local name of a runtime export. */
-export function poolMatrices(forward: readonly Stmt[], backward: readonly BStmt[], pool: string, runtime: (name: string) => string): Pooled {
+export function poolMatrices(
+  forward: readonly Stmt[],
+  backward: readonly BStmt[],
+  pool: string,
+  runtime: (name: string) => string,
+): Pooled {
   const lent: string[] = [];
   const pooledForward = forward.map((s): Stmt => {
     const op = s.k === "def" ? s.op : null;
-    const rule: Pick<MatrixRule, "params" | "size" | "math" | "into" | "output"> | undefined = op?.kind === "matrix" ? matrixRules[op.op] : op?.kind === "fused" ? fusedRule(op.into) : undefined;
+    const rule: Pick<MatrixRule, "params" | "size" | "math" | "into" | "output"> | undefined =
+      op?.kind === "matrix" ? matrixRules[op.op] : op?.kind === "fused" ? fusedRule(op.into) : undefined;
     if (s.k !== "def" || !rule?.into || s.value.k !== "call") return s;
     lent.push(s.name);
     const args = s.value.args;
-    const buffer: Expr = { k: "call", callee: `${pool}.${rule.output === "vector" ? "vector" : "matrix"}`, args: sizeOf(rule, args) };
+    const buffer: Expr = {
+      k: "call",
+      callee: `${pool}.${rule.output === "vector" ? "vector" : "matrix"}`,
+      args: sizeOf(rule, args),
+    };
     return { ...s, value: { k: "call", callee: runtime(rule.into), args: [buffer, ...args] } };
   });
   const pooledBackward = backward.map((s): BStmt => {
@@ -49,7 +59,8 @@ function sizeOf(rule: Pick<MatrixRule, "params" | "size" | "math">, args: readon
     if (/^\d+$/.test(entry)) return num(Number(entry));
     const [param, prop] = entry.split(".");
     const operand = args[rule.params.indexOf(param)];
-    if (operand?.k !== "ref" || (prop !== "rows" && prop !== "cols")) throw new Error(`matrix rule "${rule.math}": size entry ${entry} names no matrix operand`);
+    if (operand?.k !== "ref" || (prop !== "rows" && prop !== "cols"))
+      throw new Error(`matrix rule "${rule.math}": size entry ${entry} names no matrix operand`);
     return { k: "length", array: operand.name, prop };
   });
 }

@@ -21,7 +21,8 @@ import { simplify } from "../ir/simplify.js";
 /** Rewrites every eligible backward loop in `body` (at any depth). */
 export function preaccumulate(body: readonly BStmt[], adjoints: ReadonlySet<string>, namer: Namer): BStmt[] {
   return body.map((s): BStmt => {
-    if (s.k === "if") return { ...s, then: preaccumulate(s.then, adjoints, namer), else: preaccumulate(s.else, adjoints, namer) };
+    if (s.k === "if")
+      return { ...s, then: preaccumulate(s.then, adjoints, namer), else: preaccumulate(s.else, adjoints, namer) };
     if (s.k !== "loop") return s;
     const inner = { ...s, body: preaccumulate(s.body, adjoints, namer) };
     return perUnit(inner, adjoints, namer) ?? inner;
@@ -89,7 +90,13 @@ function perUnit(loop: BLoop, adjoints: ReadonlySet<string>, namer: Namer): BLoo
     if (s.adj === c) {
       // The first write declares c_step; before it, c per unit of c was 1.
       const first = known.get(c)!.k === "num";
-      if (first) body.push({ k: "set", adj: cStep, value: s.k === "acc" ? simplify(binary("+", num(1), value)) : value, declare: true });
+      if (first)
+        body.push({
+          k: "set",
+          adj: cStep,
+          value: s.k === "acc" ? simplify(binary("+", num(1), value)) : value,
+          declare: true,
+        });
       else body.push({ ...s, adj: cStep, value });
       known.set(c, ref(cStep));
     } else if (roles.sums.includes(s.adj)) {
@@ -114,12 +121,16 @@ function perUnit(loop: BLoop, adjoints: ReadonlySet<string>, namer: Namer): BLoo
 
 /** `let dx_step = 0; ... dx_step += g;` → `let dx_step = g;` when nothing reads dx_step between. */
 function withoutZeroStart(body: BStmt[], name: string): BStmt[] {
-  const start = body.findIndex((s) => s.k === "set" && s.adj === name && s.declare && s.value.k === "num" && s.value.value === 0);
+  const start = body.findIndex(
+    (s) => s.k === "set" && s.adj === name && s.declare && s.value.k === "num" && s.value.value === 0,
+  );
   if (start < 0) return body;
   const next = body.findIndex((s, i) => i > start && mentions(s, name));
   const s = body[next];
   if (next < 0 || s.k !== "acc" || s.adj !== name || refsOf(s.value).has(name)) return body;
-  return body.flatMap((t, i) => (i === start ? [] : i === next ? [{ k: "set" as const, adj: name, value: s.value, declare: true }] : [t]));
+  return body.flatMap((t, i) =>
+    i === start ? [] : i === next ? [{ k: "set" as const, adj: name, value: s.value, declare: true }] : [t],
+  );
 }
 
 function mentions(s: BStmt, name: string): boolean {

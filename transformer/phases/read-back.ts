@@ -20,7 +20,17 @@
 //     or i * H + j: a different element for every iteration, and inside the array.
 // Anything else is saved or recomputed as before.
 
-import { type ArrayDecl, type Def, type Expr, type Loop, type Stmt, type Store, forEachStore, refsOf, scalarOp } from "../ir/ir.js";
+import {
+  type ArrayDecl,
+  type Def,
+  type Expr,
+  type Loop,
+  type Stmt,
+  type Store,
+  forEachStore,
+  refsOf,
+  scalarOp,
+} from "../ir/ir.js";
 import { sameExpr as same } from "../ir/print.js";
 
 /**
@@ -43,7 +53,14 @@ export function reloadable(forward: readonly Stmt[], results: readonly string[])
       const def = body.slice(0, at).find((d): d is Def => d.k === "def" && d.name === value);
       if (!def || def.assign || def.mutable || def.overwrite || def.type === "boolean") return;
       if (!coversOnce(s, decl, loops, fixed, constants)) return;
-      out.set(value, { ...def, value: { k: "elem", array: s.array, index: s.index }, op: scalarOp("copy"), args: [], note: undefined, snapshot: undefined });
+      out.set(value, {
+        ...def,
+        value: { k: "elem", array: s.array, index: s.index },
+        op: scalarOp("copy"),
+        args: [],
+        note: undefined,
+        snapshot: undefined,
+      });
     });
   };
   visit(forward, []);
@@ -51,7 +68,13 @@ export function reloadable(forward: readonly Stmt[], results: readonly string[])
 }
 
 /** Does the store write a distinct element of the array in each iteration of `loops`, all inside it? */
-function coversOnce(store: Store, decl: ArrayDecl, loops: readonly Loop[], fixed: (name: string) => boolean, constants: ReadonlyMap<string, Expr>): boolean {
+function coversOnce(
+  store: Store,
+  decl: ArrayDecl,
+  loops: readonly Loop[],
+  fixed: (name: string) => boolean,
+  constants: ReadonlyMap<string, Expr>,
+): boolean {
   const bounds = loops.map(upTo);
   if (bounds.some((b) => b === undefined || ![...refsOf(b.to)].every(fixed))) return false;
   if (loops.length === 1) {
@@ -61,7 +84,8 @@ function coversOnce(store: Store, decl: ArrayDecl, loops: readonly Loop[], fixed
   if (loops.length === 2) {
     // Whole numbers N and H: with H = 1.5, rows would overlap and i * H + j would not be an index.
     const [outer, inner] = bounds as Bound[];
-    const rowMajor = isRowMajor(store.index, outer.counter, inner.counter, inner.to) && isProduct(decl.length, outer.to, inner.to);
+    const rowMajor =
+      isRowMajor(store.index, outer.counter, inner.counter, inner.to) && isProduct(decl.length, outer.to, inner.to);
     return rowMajor && whole(outer.to, constants) && whole(inner.to, constants);
   }
   return false;
@@ -108,13 +132,18 @@ function upTo(loop: Loop): Bound | undefined {
 /** i * H + j, H * i + j, j + i * H or j + H * i. */
 function isRowMajor(e: Expr, i: string, j: string, H: Expr): boolean {
   if (e.k !== "binary" || e.op !== "+") return false;
-  const rowStart = (x: Expr) => x.k === "binary" && x.op === "*" && ((isName(x.left, i) && same(x.right, H)) || (same(x.left, H) && isName(x.right, i)));
+  const rowStart = (x: Expr) =>
+    x.k === "binary" &&
+    x.op === "*" &&
+    ((isName(x.left, i) && same(x.right, H)) || (same(x.left, H) && isName(x.right, i)));
   return (rowStart(e.left) && isName(e.right, j)) || (isName(e.left, j) && rowStart(e.right));
 }
 
 /** N * H or H * N. */
 function isProduct(e: Expr, N: Expr, H: Expr): boolean {
-  return e.k === "binary" && e.op === "*" && ((same(e.left, N) && same(e.right, H)) || (same(e.left, H) && same(e.right, N)));
+  return (
+    e.k === "binary" && e.op === "*" && ((same(e.left, N) && same(e.right, H)) || (same(e.left, H) && same(e.right, N)))
+  );
 }
 
 const isName = (e: Expr, name: string) => e.k === "ref" && e.name === name;
@@ -128,10 +157,15 @@ function fixedValues(forward: readonly Stmt[]): { fixed: (name: string) => boole
   const visit = (body: readonly Stmt[]) =>
     body.forEach((s) => {
       if (s.k === "def" || s.k === "let" || s.k === "array") defined.add(s.name);
-      else if (s.k === "loop") s.counter && defined.add(s.counter.name), s.count && defined.add(s.count), visit(s.body);
-      else if (s.k === "if") visit(s.then), visit(s.else);
+      else if (s.k === "loop")
+        (s.counter && defined.add(s.counter.name), s.count && defined.add(s.count), visit(s.body));
+      else if (s.k === "if") (visit(s.then), visit(s.else));
     });
   visit(forward);
-  const constants = new Map(forward.flatMap((s) => (s.k === "def" && !s.assign && !s.mutable && !s.overwrite ? [[s.name, s.value] as const] : [])));
+  const constants = new Map(
+    forward.flatMap((s) =>
+      s.k === "def" && !s.assign && !s.mutable && !s.overwrite ? [[s.name, s.value] as const] : [],
+    ),
+  );
   return { fixed: (name) => constants.has(name) || !defined.has(name), constants };
 }

@@ -34,7 +34,7 @@ export interface FunctionReport {
 /** The loops of a finished backward pass, outer before inner. */
 export function loopReports(backward: readonly BStmt[], depth = 0, out: LoopReport[] = []): LoopReport[] {
   for (const s of backward) {
-    if (s.k === "if") loopReports(s.then, depth, out), loopReports(s.else, depth, out);
+    if (s.k === "if") (loopReports(s.then, depth, out), loopReports(s.else, depth, out));
     if (s.k !== "loop") continue;
     const saved = s.body.flatMap((t) => (t.k === "pop" ? [t.name] : [])).reverse();
     const calls = s.body.flatMap((t) => (t.k === "pop" && isCallResult(t.type) ? [t.name] : [])).reverse();
@@ -42,7 +42,16 @@ export function loopReports(backward: readonly BStmt[], depth = 0, out: LoopRepo
     const source = s.loop.source;
     const file = source.getSourceFile();
     const frames = (s.loop.frames ?? []).map((f) => f.array);
-    out.push({ heading: heading(s.loop), line: file.getLineAndCharacterOfPosition(source.getStart(file)).line + 1, depth, saved, calls, recomputed, counted: s.loop.count !== undefined, frames });
+    out.push({
+      heading: heading(s.loop),
+      line: file.getLineAndCharacterOfPosition(source.getStart(file)).line + 1,
+      depth,
+      saved,
+      calls,
+      recomputed,
+      counted: s.loop.count !== undefined,
+      frames,
+    });
     loopReports(s.body, depth + 1, out);
   }
   return out;
@@ -62,14 +71,22 @@ export function formatReport(reports: readonly FunctionReport[]): string {
   const numbers = (n: number) => `${n} number${n === 1 ? "" : "s"}, ${8 * n} bytes`;
   return reports
     .map((r) => {
-      const lines = [`${r.name}  ${r.file}:${r.line}`, `  vjp cache: ${r.cache.length ? r.cache.join(", ") : "nothing"}`];
+      const lines = [
+        `${r.name}  ${r.file}:${r.line}`,
+        `  vjp cache: ${r.cache.length ? r.cache.join(", ") : "nothing"}`,
+      ];
       if (r.loops.length === 0) lines.push("  no loops: the gradient keeps nothing beyond the values of its one pass");
       for (const l of r.loops) {
         const pad = "  ".repeat(l.depth + 1);
         lines.push(`${pad}${l.heading}  line ${l.line}`);
         const where = l.frames.length ? `, in ${l.frames.join(", ")}` : "";
         const count = l.saved.length - l.calls.length;
-        const what = [...(count ? [`${numbers(count)}${where}`] : []), ...(l.calls.length ? [`${l.calls.length === 1 ? "a recursive call's cache" : `${l.calls.length} recursive calls' caches`}`] : [])];
+        const what = [
+          ...(count ? [`${numbers(count)}${where}`] : []),
+          ...(l.calls.length
+            ? [`${l.calls.length === 1 ? "a recursive call's cache" : `${l.calls.length} recursive calls' caches`}`]
+            : []),
+        ];
         const perIteration = l.saved.length ? `${l.saved.join(", ")} (${what.join("; ")})` : "nothing";
         lines.push(`${pad}  saves per iteration: ${perIteration}`);
         lines.push(`${pad}  recomputes: ${l.recomputed.length ? l.recomputed.join(", ") : "nothing"}`);

@@ -7,7 +7,22 @@
 // line declares (`let dv = ...`) or accumulates (`dv += ...`) is decided later, in optimize.ts.
 
 import type { Activity } from "./activity.js";
-import { type BStmt, type Def, type Expr, type Loop, type Op, type Stmt, type StagedFunction, type Store, binary, forEachArray, instantiate, num, operandName, ref } from "../ir/ir.js";
+import {
+  type BStmt,
+  type Def,
+  type Expr,
+  type Loop,
+  type Op,
+  type Stmt,
+  type StagedFunction,
+  type Store,
+  binary,
+  forEachArray,
+  instantiate,
+  num,
+  operandName,
+  ref,
+} from "../ir/ir.js";
 import type { Namer } from "../ir/naming.js";
 import { type ScalarOp, scalarRules } from "../../runtime/rules/scalar.js";
 import { template } from "../../runtime/rules/template.js";
@@ -27,7 +42,13 @@ export interface Reversed {
  * the parameter `df` for a backward pass called with the output's gradient; for a function
  * returning an object, one per field's value (`loss` → ref(dloss), `h` → ref(dh)).
  */
-export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, seed: Expr | ReadonlyMap<string, Expr>, runtime: (exported: string) => string = (n) => n): Reversed {
+export function reverse(
+  fn: StagedFunction,
+  activity: Activity,
+  namer: Namer,
+  seed: Expr | ReadonlyMap<string, Expr>,
+  runtime: (exported: string) => string = (n) => n,
+): Reversed {
   const seeds = seed instanceof Map ? seed : new Map([[fn.result, seed as Expr]]);
   const adjoints = new Map<string, string>();
   const adjointOf = (primal: string): string => {
@@ -37,7 +58,12 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
   };
   const active = (e: Expr) => activity.active.has(operandName(e)!);
   /** `dx += value`, or for an element of an array parameter `da[i] += value`. */
-  const addTo = (operand: Expr, value: Expr): BStmt => ({ k: "acc", adj: adjointOf(operandName(operand)!), value, ...(operand.k === "elem" ? { index: operand.index } : {}) });
+  const addTo = (operand: Expr, value: Expr): BStmt => ({
+    k: "acc",
+    adj: adjointOf(operandName(operand)!),
+    value,
+    ...(operand.k === "elem" ? { index: operand.index } : {}),
+  });
   const gradientOf = (d: Def): Expr => seeds.get(d.name) ?? ref(adjointOf(d.name));
 
   const block = (body: readonly Stmt[]): BStmt[] => {
@@ -130,7 +156,13 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
    * itself: const u_grads = g_backward(u_call.cache, du); da += u_grads[0]; db += u_grads[1].
    */
   const callGradients = (d: Def, op: Extract<Op, { kind: "call" }>, g: Expr): BStmt[] => {
-    if (op.recursive) return vjpGradients(d, op.gradient, [{ k: "field", object: op.recursive.call, key: "cache" }, g], namer.fresh(`${d.name}_grads`));
+    if (op.recursive)
+      return vjpGradients(
+        d,
+        op.gradient,
+        [{ k: "field", object: op.recursive.call, key: "cache" }, g],
+        namer.fresh(`${d.name}_grads`),
+      );
     const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${d.name}_d${operandName(arg)}`) : ""));
     const lines: BStmt[] = [{ k: "grads", names, callee: op.gradient, args: d.args }];
     d.args.forEach((arg, i) => {
@@ -161,17 +193,34 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
     d.args.flatMap((arg, i): BStmt[] => {
       const grad = rule.grads[i];
       if (!grad || !active(arg)) return [];
-      const names = new Map<string, Expr>([["y", ref(d.name)], ["dy", g]]);
+      const names = new Map<string, Expr>([
+        ["y", ref(d.name)],
+        ["dy", g],
+      ]);
       rule.params.forEach((p, j) => names.set(p, d.args[j]));
       const adj = adjointOf(operandName(arg)!);
       names.set(`d${rule.params[i]}`, ref(adj));
       const args = grad.args.map((a) => names.get(a)!);
       const math = grad.math.replace(/[A-Za-z_]\w*/g, (w) => (names.has(w) ? printName(names.get(w)!) : w));
-      if (grad.kind === "contribution") return [{ k: "acc", adj, value: { k: "call", callee: runtime(grad.call), args } }];
+      if (grad.kind === "contribution")
+        return [{ k: "acc", adj, value: { k: "call", callee: runtime(grad.call), args } }];
       const vector = rule.kinds[i] === "vector";
       // addTo(dA, dy): the operand's gradient is the output's, unchanged (addBias, add).
       const identity = grad.call === "addTo" && grad.args.length === 2 && grad.args[1] === "dy";
-      return [{ k: "kernel", adj, callee: runtime(grad.call), fn: grad.call, args, math, like: operandName(arg)!, vector, zeros: vector ? "" : runtime("zerosLike"), identity }];
+      return [
+        {
+          k: "kernel",
+          adj,
+          callee: runtime(grad.call),
+          fn: grad.call,
+          args,
+          math,
+          like: operandName(arg)!,
+          vector,
+          zeros: vector ? "" : runtime("zerosLike"),
+          identity,
+        },
+      ];
     });
 
   // A local array's gradient: one number per element, zero before the backward pass starts.
@@ -181,7 +230,12 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
     const s = fn.resultKind ? seeds.get(a) : undefined;
     return s?.k === "ref" ? { from: s.name } : {};
   };
-  forEachArray(fn.body, (a) => activity.active.has(a.name) && arrays.push({ k: "alloc", adj: adjointOf(a.name), like: a.name, vector: true, zeros: "", ...fromOf(a.name) }));
+  forEachArray(
+    fn.body,
+    (a) =>
+      activity.active.has(a.name) &&
+      arrays.push({ k: "alloc", adj: adjointOf(a.name), like: a.name, vector: true, zeros: "", ...fromOf(a.name) }),
+  );
   const backward = [...arrays, ...block(fn.body)];
   const paramAdjoints = fn.params.map(adjointOf);
   return { backward, paramAdjoints, adjoints: new Set(adjoints.values()) };
@@ -190,7 +244,10 @@ export function reverse(fn: StagedFunction, activity: Activity, namer: Namer, se
 /** A rule's local gradient with the operation's names put in: "-a / (b * b)" for invden = 1 / den → -1 / (den * den). */
 function localGradient(text: string, d: Def, operand: Expr): Expr {
   const [a, b] = d.args;
-  const names = new Map<string, Expr>([["x", operand], ["y", ref(d.name)]]);
+  const names = new Map<string, Expr>([
+    ["x", operand],
+    ["y", ref(d.name)],
+  ]);
   if (a) names.set("a", a);
   if (b) names.set("b", b);
   return instantiate(template(text), names);

@@ -21,7 +21,22 @@
 //     x = x_1;
 //   }
 
-import { type BLoop, type BStmt, type Def, type Expr, type Frame, type Let, type Loop, type Push, type Stmt, isCallResult, refsOf, restoredHeaders, slotIndex, tripCount } from "../ir/ir.js";
+import {
+  type BLoop,
+  type BStmt,
+  type Def,
+  type Expr,
+  type Frame,
+  type Let,
+  type Loop,
+  type Push,
+  type Stmt,
+  isCallResult,
+  refsOf,
+  restoredHeaders,
+  slotIndex,
+  tripCount,
+} from "../ir/ir.js";
 import type { ScalarOp } from "../../runtime/rules/scalar.js";
 import type { Namer } from "../ir/naming.js";
 import { readsOf } from "./optimize.js";
@@ -30,9 +45,24 @@ import { reloadable } from "./read-back.js";
 import { hasImpureCall } from "./stage.js";
 
 /** Operations cheaper to redo than to save and restore. */
-const CHEAP: ReadonlySet<ScalarOp> = new Set<ScalarOp>(["copy", "neg", "+", "-", "*", "/", "Math.abs", "Math.max", "Math.min"]);
+const CHEAP: ReadonlySet<ScalarOp> = new Set<ScalarOp>([
+  "copy",
+  "neg",
+  "+",
+  "-",
+  "*",
+  "/",
+  "Math.abs",
+  "Math.max",
+  "Math.min",
+]);
 
-export function save(forward: readonly Stmt[], backward: readonly BStmt[], namer: Namer, results: readonly string[]): { forward: Stmt[]; backward: BStmt[] } {
+export function save(
+  forward: readonly Stmt[],
+  backward: readonly BStmt[],
+  namer: Namer,
+  results: readonly string[],
+): { forward: Stmt[]; backward: BStmt[] } {
   const replaced = new Map<Loop, Loop>();
   const reloads = reloadable(forward, results);
   // Frames are declared beside their loop, so only loops at the function's top level get them.
@@ -41,7 +71,13 @@ export function save(forward: readonly Stmt[], backward: readonly BStmt[], namer
       if (s.k === "if") return { ...s, then: visit(s.then, false), else: visit(s.else, false) };
       if (s.k !== "loop") return s;
       const inner = visit(s.body, false);
-      const saved = planLoop({ ...s.loop, body: withLoops(s.loop.body, replaced) }, { ...s, body: inner }, namer, topLevel, reloads);
+      const saved = planLoop(
+        { ...s.loop, body: withLoops(s.loop.body, replaced) },
+        { ...s, body: inner },
+        namer,
+        topLevel,
+        reloads,
+      );
       replaced.set(s.loop, saved.loop);
       return saved.backward;
     });
@@ -92,7 +128,14 @@ interface Level {
 }
 
 function levelOf(body: readonly Stmt[]): Level {
-  const level: Level = { defs: new Map(), tests: new Map(), lets: new Map(), fromLoops: new Set(), booleans: new Set(), order: [] };
+  const level: Level = {
+    defs: new Map(),
+    tests: new Map(),
+    lets: new Map(),
+    fromLoops: new Set(),
+    booleans: new Set(),
+    order: [],
+  };
   const note = (name: string) => level.order.includes(name) || level.order.push(name);
   const visit = (stmts: readonly Stmt[], tests: Expr[]) =>
     stmts.forEach((s) => {
@@ -115,13 +158,22 @@ function levelOf(body: readonly Stmt[]): Level {
   return level;
 }
 
-const cheap = (d: Def) => !d.mutable && !d.snapshot && (d.op === null ? !d.opaqueCall && !hasImpureCall(d.value) : d.op.kind === "scalar" && CHEAP.has(d.op.rule));
+const cheap = (d: Def) =>
+  !d.mutable &&
+  !d.snapshot &&
+  (d.op === null ? !d.opaqueCall && !hasImpureCall(d.value) : d.op.kind === "scalar" && CHEAP.has(d.op.rule));
 
 /**
  * `outermost`: a counting loop at the function's top level keeps its values in frames, arrays
  * indexed by the counter (`x_saved[i] = x`), as one would by hand; other loops push and pop.
  */
-function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean, reloads: ReadonlyMap<string, Def>): { loop: Loop; backward: BLoop } {
+function planLoop(
+  loop: Loop,
+  backward: BLoop,
+  namer: Namer,
+  outermost: boolean,
+  reloads: ReadonlyMap<string, Def>,
+): { loop: Loop; backward: BLoop } {
   const level = levelOf(loop.body);
   const restored = new Set<string>();
   const recomputed = new Set<Def>();
@@ -152,45 +204,93 @@ function planLoop(loop: Loop, backward: BLoop, namer: Namer, outermost: boolean,
     } else if (defs || level.lets.has(name)) restored.add(name);
   }
 
-  const typeOf = (name: string) => level.defs.get(name)?.[0]?.type ?? level.lets.get(name)?.type ?? (loop.booleans?.includes(name) || level.booleans.has(name) ? "boolean" : undefined);
+  const typeOf = (name: string) =>
+    level.defs.get(name)?.[0]?.type ??
+    level.lets.get(name)?.type ??
+    (loop.booleans?.includes(name) || level.booleans.has(name) ? "boolean" : undefined);
   // Body values in the order they are made, then the headers' values from the start of the iteration.
-  const order = [...level.order.filter((n) => restored.has(n) && !loop.carried.includes(n)), ...loop.carried.filter((n) => restored.has(n))];
+  const order = [
+    ...level.order.filter((n) => restored.has(n) && !loop.carried.includes(n)),
+    ...loop.carried.filter((n) => restored.has(n)),
+  ];
   const counter = outermost && !loop.pre ? loop.counter : undefined;
   // A recursive call's result (an object) is pushed whole, never into a frame of numbers.
   const inFrames = order.filter((name) => !isCallResult(typeOf(name)));
-  const frames: Frame[] = counter ? inFrames.map((name) => ({ array: namer.fresh(`${name}_saved`), length: simplify(tripCount(counter)) })) : [];
-  const slotOf = (name: string) => (counter && inFrames.includes(name) ? { array: frames[inFrames.indexOf(name)].array, index: simplify(slotIndex(counter)) } : undefined);
+  const frames: Frame[] = counter
+    ? inFrames.map((name) => ({ array: namer.fresh(`${name}_saved`), length: simplify(tripCount(counter)) }))
+    : [];
+  const slotOf = (name: string) =>
+    counter && inFrames.includes(name)
+      ? { array: frames[inFrames.indexOf(name)].array, index: simplify(slotIndex(counter)) }
+      : undefined;
   const pushes: Push[] = order.map((name) => ({ k: "push", name, type: typeOf(name), slot: slotOf(name) }));
   const end = trailingWrites(loop.body);
   const body = [...loop.body.slice(0, end), ...pushes, ...loop.body.slice(end)];
 
-  const pops: BStmt[] = order.map((name): BStmt => ({ k: "pop", name, declare: !loop.carried.includes(name), type: typeOf(name), slot: slotOf(name) })).reverse();
+  const pops: BStmt[] = order
+    .map((name): BStmt => ({
+      k: "pop",
+      name,
+      declare: !loop.carried.includes(name),
+      type: typeOf(name),
+      slot: slotOf(name),
+    }))
+    .reverse();
   // Recomputed values that depend on nothing the iteration changes are computed once, before the loop.
   // (A reread element changes from one iteration to the next: never invariant.)
   const invariant = invariantDefs(loop, new Set([...recomputed].filter((d) => !reread.has(d))), restored, level);
   const names = new Set([...recomputed].filter((d) => !invariant.has(d)).map((d) => d.name));
   // An inner loop's headers, restored by its own backward loop, are declared here when not popped here.
-  const inner: Stmt[] = [...restoredHeaders(backward.body).keys()].filter((n) => !restored.has(n)).map((name) => ({ k: "let", name, hoisted: true, type: typeOf(name) }));
-  const redo = declareJoins([...inner, ...recompute(loop.body, new Set([...recomputed].filter((d) => !invariant.has(d))), names, reread)]);
+  const inner: Stmt[] = [...restoredHeaders(backward.body).keys()]
+    .filter((n) => !restored.has(n))
+    .map((name) => ({ k: "let", name, hoisted: true, type: typeOf(name) }));
+  const redo = declareJoins([
+    ...inner,
+    ...recompute(loop.body, new Set([...recomputed].filter((d) => !invariant.has(d))), names, reread),
+  ]);
   const before = declareJoins(recompute(loop.body, invariant, new Set([...invariant].map((d) => d.name)), reread));
   const count = loop.counter ? undefined : namer.fresh("iterations");
   const index = loop.counter ? undefined : namer.fresh("k");
   const saving: Loop = { ...loop, body, count, frames: frames.length ? frames : undefined };
   const prefix: BStmt[] = redo.length ? [...pops, { k: "recompute", body: redo }] : pops;
-  return { loop: saving, backward: { ...backward, loop: saving, body: [...prefix, ...backward.body], index, before: before.length ? before : undefined } };
+  return {
+    loop: saving,
+    backward: {
+      ...backward,
+      loop: saving,
+      body: [...prefix, ...backward.body],
+      index,
+      before: before.length ? before : undefined,
+    },
+  };
 }
 
 /**
  * Recomputed defs outside any branch whose operands are all loop invariant (defined before the
  * loop, or such defs themselves): `neg_k = -k` in a loop that never changes k.
  */
-function invariantDefs(loop: Loop, recomputed: ReadonlySet<Def>, restored: ReadonlySet<string>, level: Level): Set<Def> {
-  const varying = new Set<string>([...loop.carried, ...restored, ...level.fromLoops, ...(loop.counter ? [loop.counter.name] : [])]);
+function invariantDefs(
+  loop: Loop,
+  recomputed: ReadonlySet<Def>,
+  restored: ReadonlySet<string>,
+  level: Level,
+): Set<Def> {
+  const varying = new Set<string>([
+    ...loop.carried,
+    ...restored,
+    ...level.fromLoops,
+    ...(loop.counter ? [loop.counter.name] : []),
+  ]);
   const out = new Set<Def>();
   for (const [name, defs] of level.defs) {
     const d = defs[0];
     // A join's assignment stays in the loop: before it, it would overwrite the join's own value.
-    const fixed = defs.length === 1 && !d.assign && recomputed.has(d) && level.tests.get(d)!.length === 0 && [...refsOf(d.value)].every((r) => !varying.has(r) && (!level.defs.has(r) || [...out].some((o) => o.name === r)));
+    const fixed =
+      defs.length === 1 &&
+      !d.assign &&
+      recomputed.has(d) &&
+      level.tests.get(d)!.length === 0 &&
+      [...refsOf(d.value)].every((r) => !varying.has(r) && (!level.defs.has(r) || [...out].some((o) => o.name === r)));
     if (fixed) out.add(d);
     else varying.add(name);
   }
@@ -215,15 +315,22 @@ function declareJoins(redo: Stmt[]): Stmt[] {
     body.forEach((s) => {
       if (s.k === "let") declared.add(s.name);
       else if (s.k === "def" && s.assign && !assigned.some((d) => d.name === s.name)) assigned.push(s);
-      else if (s.k === "if") visit(s.then), visit(s.else);
+      else if (s.k === "if") (visit(s.then), visit(s.else));
     });
   visit(redo);
-  const missing = assigned.filter((d) => !declared.has(d.name)).map((d): Stmt => ({ k: "let", name: d.name, hoisted: true, type: d.type }));
+  const missing = assigned
+    .filter((d) => !declared.has(d.name))
+    .map((d): Stmt => ({ k: "let", name: d.name, hoisted: true, type: d.type }));
   return missing.length ? [...missing, ...redo] : redo;
 }
 
 /** The forward statements that recompute the chosen defs, with the branches around them. */
-function recompute(body: readonly Stmt[], keep: ReadonlySet<Def>, names: ReadonlySet<string>, reread: ReadonlyMap<Def, Def>): Stmt[] {
+function recompute(
+  body: readonly Stmt[],
+  keep: ReadonlySet<Def>,
+  names: ReadonlySet<string>,
+  reread: ReadonlyMap<Def, Def>,
+): Stmt[] {
   return body.flatMap((s): Stmt[] => {
     if (s.k === "def") return keep.has(s) ? [reread.get(s) ?? s] : [];
     if (s.k === "let") return names.has(s.name) ? [s] : [];

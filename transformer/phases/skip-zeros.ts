@@ -37,7 +37,11 @@ function wrapTail(body: BStmt[]): BStmt[] {
       const zero = new Set([adj]);
       if (!worthSkipping(rest) || !rest.every((s) => skippable(s, zero))) continue;
       const test: Expr = { k: "binary", op: "!==", left: { k: "ref", name: adj }, right: num(0) };
-      return [...body.slice(0, at), { k: "note", text: `nothing more flows back from this iteration when ${adj} is 0` }, { k: "if", test, then: rest, else: [] }];
+      return [
+        ...body.slice(0, at),
+        { k: "note", text: `nothing more flows back from this iteration when ${adj} is 0` },
+        { k: "if", test, then: rest, else: [] },
+      ];
     }
   }
   return body;
@@ -97,5 +101,8 @@ function multipleOf(e: Expr, zero: ReadonlySet<string>): boolean {
 }
 
 function declaresOnly(body: readonly Stmt[]): boolean {
-  return body.every((s) => (s.k === "def" && !s.assign) || s.k === "let" || (s.k === "if" && declaresOnly(s.then) && declaresOnly(s.else)));
+  return body.every(
+    (s) =>
+      (s.k === "def" && !s.assign) || s.k === "let" || (s.k === "if" && declaresOnly(s.then) && declaresOnly(s.else)),
+  );
 }

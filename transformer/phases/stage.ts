@@ -17,11 +17,37 @@
 import ts from "typescript";
 import { callsBack, resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
 import { ARITHMETIC, COMPOUND, refuse } from "../ir/language.js";
-import { type Counter, type Def, type Expr, type Output, type Param, type ParamTree, type Stmt, type StagedFunction, type Op, forEachDef, forwardReads, instantiate, leavesOf, num, ref, refsOf, scalarOp, substitute } from "../ir/ir.js";
+import {
+  type Counter,
+  type Def,
+  type Expr,
+  type Output,
+  type Param,
+  type ParamTree,
+  type Stmt,
+  type StagedFunction,
+  type Op,
+  forEachDef,
+  forwardReads,
+  instantiate,
+  leavesOf,
+  num,
+  ref,
+  refsOf,
+  scalarOp,
+  substitute,
+} from "../ir/ir.js";
 import { type TypeTree, arrayCreation, exprFromTs, isLength, skipWrappers, typeTree } from "../ir/syntax.js";
 import { GENERATED_GLOBALS, Namer, generatedNames, tempName } from "../ir/naming.js";
 import { boolOf, simplify } from "../ir/simplify.js";
-import { type ScalarOp, constantSources, gradientTemplates, isScalarOp, piecewiseConstant, scalarRules } from "../../runtime/rules/scalar.js";
+import {
+  type ScalarOp,
+  constantSources,
+  gradientTemplates,
+  isScalarOp,
+  piecewiseConstant,
+  scalarRules,
+} from "../../runtime/rules/scalar.js";
 import { type Template, namesOf, template } from "../../runtime/rules/template.js";
 import type { MatrixOpName } from "../../runtime/ops/index.js";
 
@@ -106,11 +132,26 @@ class Stager {
     // recomputed, unless the array is final by then (written only by statements before).
     const changing = new Set([...this.localArrays].filter((a) => !finalWhenRead(this.body, a)));
     forEachDef(this.body, (d) => [...refsOf(d.value)].some((n) => changing.has(n)) && (d.snapshot = true));
-    const data = signature.flatMap((p) => leavesOf(p.tree).filter((l) => l.kind === "Int32Array").map((l) => l.name));
-    const returned = this.localArrays.has(this.result) ? this.body.find((st) => st.k === "array" && st.name === this.result) : undefined;
+    const data = signature.flatMap((p) =>
+      leavesOf(p.tree)
+        .filter((l) => l.kind === "Int32Array")
+        .map((l) => l.name),
+    );
+    const returned = this.localArrays.has(this.result)
+      ? this.body.find((st) => st.k === "array" && st.name === this.result)
+      : undefined;
     const resultKind = this.outputs ? "object" : returned?.k === "array" ? returned.kind : undefined;
     const objects = signature.some((p) => p.tree.k === "object");
-    return { name: fnName, params, signature: objects ? signature : undefined, data, body: foldConstantBranches(hoistBranchValues(this.body)), result: this.result, resultKind, outputs: this.outputs };
+    return {
+      name: fnName,
+      params,
+      signature: objects ? signature : undefined,
+      data,
+      body: foldConstantBranches(hoistBranchValues(this.body)),
+      result: this.result,
+      resultKind,
+      outputs: this.outputs,
+    };
   }
 
   /**
@@ -121,15 +162,21 @@ class Stager {
     this.outputs = e.properties.map((p): Output => {
       const key = (p.name as ts.Identifier).text;
       // `{ h }`: the variable h is the shorthand's value symbol (the name's own symbol is the property).
-      const symbol = ts.isShorthandPropertyAssignment(p) ? this.ctx.checker.getShorthandAssignmentValueSymbol(p) : undefined;
+      const symbol = ts.isShorthandPropertyAssignment(p)
+        ? this.ctx.checker.getShorthandAssignmentValueSymbol(p)
+        : undefined;
       const current = symbol ? this.env.get(symbol) : undefined;
       const value = (p as ts.PropertyAssignment).initializer;
-      const array = current ?? (this.isLocalArray(value) ? (this.current(value as ts.Identifier) as { name: string }).name : undefined);
+      const array =
+        current ??
+        (this.isLocalArray(value) ? (this.current(value as ts.Identifier) as { name: string }).name : undefined);
       const decl = array !== undefined ? this.body.find((st) => st.k === "array" && st.name === array) : undefined;
       if (decl?.k === "array") return { key, name: decl.name, kind: decl.kind };
       const name = this.ctx.namer.fresh(key);
-      if (symbol && current !== undefined) this.emit({ name, assign: false }, ref(current), scalarOp("copy"), [ref(current)], p);
-      else if (symbol) this.emit({ name, assign: false }, { k: "global", text: key }, null, [], p); // a module constant
+      if (symbol && current !== undefined)
+        this.emit({ name, assign: false }, ref(current), scalarOp("copy"), [ref(current)], p);
+      else if (symbol)
+        this.emit({ name, assign: false }, { k: "global", text: key }, null, [], p); // a module constant
       else this.value(value, { name, assign: false });
       return { key, name, kind: "number" };
     });
@@ -149,34 +196,49 @@ class Stager {
     for (const local of declaredNames(this.fn)) namer.claim(local);
     const paths = objectPaths(this.fn, checker);
     const aliasOf = new Map<string, string>();
-    for (const [symbol, at] of paths) if (at.keys.length && !aliasOf.has(pathKey(at))) aliasOf.set(pathKey(at), symbol.name);
+    for (const [symbol, at] of paths)
+      if (at.keys.length && !aliasOf.has(pathKey(at))) aliasOf.set(pathKey(at), symbol.name);
     // Leaves are unpacked at the top of the generated functions, beside the parameters: an alias
     // declared in an inner scope may not take a parameter's name there, nor two leaves one name.
     const leafNames = new Set<string>();
     const paramNames = new Set(this.fn.parameters.flatMap((p) => (ts.isIdentifier(p.name) ? [p.name.text] : [])));
-    const free = (name: string) => !leafNames.has(name) && !paramNames.has(name) && !this.calleeGradients.has(name) && !RESERVED.has(name);
+    const free = (name: string) =>
+      !leafNames.has(name) && !paramNames.has(name) && !this.calleeGradients.has(name) && !RESERVED.has(name);
     const nameLeaf = (param: number, prefix: string, keys: string[]): string => {
       const alias = aliasOf.get(pathKey({ param, keys }));
       const key = keys[keys.length - 1];
-      const name = alias !== undefined && free(alias) ? namer.claim(alias) : key !== undefined && free(key) && !namer.has(key) ? namer.claim(key) : namer.fresh([prefix, ...keys].join("_"));
+      const name =
+        alias !== undefined && free(alias)
+          ? namer.claim(alias)
+          : key !== undefined && free(key) && !namer.has(key)
+            ? namer.claim(key)
+            : namer.fresh([prefix, ...keys].join("_"));
       leafNames.add(name);
       return name;
     };
     const build = (t: TypeTree, param: number, prefix: string, keys: string[]): ParamTree =>
-      Array.isArray(t) ? { k: "object", fields: t.map((f) => ({ key: f.key, tree: build(f.tree, param, prefix, [...keys, f.key]) })) } : { k: "leaf", name: keys.length ? nameLeaf(param, prefix, keys) : prefix, kind: t };
+      Array.isArray(t)
+        ? { k: "object", fields: t.map((f) => ({ key: f.key, tree: build(f.tree, param, prefix, [...keys, f.key]) })) }
+        : { k: "leaf", name: keys.length ? nameLeaf(param, prefix, keys) : prefix, kind: t };
     const signature = this.fn.parameters.map((p, i): Param => {
       const t = typeTree(checker.getTypeAtLocation(p), checker) as TypeTree; // the fence let through only these
       const name = ts.isIdentifier(p.name) ? p.name.text : namer.fresh(parameterName(p));
       if (ts.isIdentifier(p.name) && !Array.isArray(t)) this.env.set(this.symbol(p.name), name);
       paramNames.add(name);
       // An unannotated parameter (a contextually typed arrow's) gets its type written out.
-      const type = p.type?.getText() ?? checker.typeToString(checker.getTypeAtLocation(p), this.fn, ts.TypeFormatFlags.NoTruncation);
+      const type =
+        p.type?.getText() ??
+        checker.typeToString(checker.getTypeAtLocation(p), this.fn, ts.TypeFormatFlags.NoTruncation);
       return { name, tree: build(t, i, name, []), type };
     });
     for (const [symbol, at] of paths) {
-      const tree = at.keys.reduce<ParamTree | undefined>((node, key) => (node?.k === "object" ? node.fields.find((f) => f.key === key)?.tree : undefined), signature[at.param].tree);
+      const tree = at.keys.reduce<ParamTree | undefined>(
+        (node, key) => (node?.k === "object" ? node.fields.find((f) => f.key === key)?.tree : undefined),
+        signature[at.param].tree,
+      );
       if (!tree) continue;
-      if (!this.fn.parameters.some((p) => ts.isIdentifier(p.name) && checker.getSymbolAtLocation(p.name) === symbol)) this.aliases.add(symbol);
+      if (!this.fn.parameters.some((p) => ts.isIdentifier(p.name) && checker.getSymbolAtLocation(p.name) === symbol))
+        this.aliases.add(symbol);
       if (tree.k === "leaf") this.env.set(symbol, tree.name);
       else this.objects.set(symbol, tree);
     }
@@ -216,12 +278,16 @@ class Stager {
       const s = statements[i];
       const rest = statements.slice(i + 1);
       if (scope.isExit(s)) {
-        if (ts.isReturnStatement(s) && ts.isObjectLiteralExpression(skipWrappers(s.expression!))) this.objectResult(skipWrappers(s.expression!) as ts.ObjectLiteralExpression);
-        else if (ts.isReturnStatement(s) && this.isLocalArray(s.expression!)) this.result = (this.current(s.expression as ts.Identifier) as { name: string }).name;
-        else if (ts.isReturnStatement(s)) this.value(s.expression!, { name: this.result, assign: this.resultIsJoin, note: trailingComment(s) });
+        if (ts.isReturnStatement(s) && ts.isObjectLiteralExpression(skipWrappers(s.expression!)))
+          this.objectResult(skipWrappers(s.expression!) as ts.ObjectLiteralExpression);
+        else if (ts.isReturnStatement(s) && this.isLocalArray(s.expression!))
+          this.result = (this.current(s.expression as ts.Identifier) as { name: string }).name;
+        else if (ts.isReturnStatement(s))
+          this.value(s.expression!, { name: this.result, assign: this.resultIsJoin, note: trailingComment(s) });
         // A return inside a loop is a break that also sets the function's `returned` flag.
         if (ts.isReturnStatement(s) && scope !== FUNCTION_SCOPE) this.setFlag(RETURNED, true, s);
-        if (ts.isBreakStatement(s) || (ts.isReturnStatement(s) && scope !== FUNCTION_SCOPE)) this.setFlag(scope.done!, true, s);
+        if (ts.isBreakStatement(s) || (ts.isReturnStatement(s) && scope !== FUNCTION_SCOPE))
+          this.setFlag(scope.done!, true, s);
         if (this.env.has(scope.flag)) this.setFlag(scope.flag, true, s);
         return;
       }
@@ -252,7 +318,16 @@ class Stager {
     for (const flag of [this.scope.done, this.scope === FUNCTION_SCOPE ? undefined : this.scope.flag]) {
       if (!flag || !this.env.has(flag)) continue;
       const name = this.ctx.namer.version(flag.name);
-      this.body.push({ k: "def", name, value: { k: "binary", op: "||", left: ref(this.env.get(flag)!), right: returned }, op: null, args: [], assign: false, source: s, type: "boolean" });
+      this.body.push({
+        k: "def",
+        name,
+        value: { k: "binary", op: "||", left: ref(this.env.get(flag)!), right: returned },
+        op: null,
+        args: [],
+        assign: false,
+        source: s,
+        type: "boolean",
+      });
       this.env.set(flag, name);
     }
     if (rest.length) this.join(negate(returned), rest, [], s);
@@ -262,7 +337,8 @@ class Stager {
     if (ts.isVariableStatement(s)) return this.variables(s);
     if (ts.isExpressionStatement(s)) return this.assignment(s.expression, trailingComment(s));
     if (ts.isIfStatement(s)) return this.joiningIf(s);
-    if (ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s) || ts.isForOfStatement(s)) return this.loop(s);
+    if (ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s) || ts.isForOfStatement(s))
+      return this.loop(s);
     if (ts.isBlock(s)) return this.list(s.statements);
     if (ts.isEmptyStatement(s)) return;
     throw refuse("unstagedStatement", s);
@@ -286,7 +362,9 @@ class Stager {
 
   /** x = e, x += e, x++ → a new version of x. */
   private assignment(e: ts.Expression, note?: string): void {
-    const target = ts.isBinaryExpression(e) ? e.left : (e as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operand;
+    const target = ts.isBinaryExpression(e)
+      ? e.left
+      : (e as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operand;
     if (ts.isElementAccessExpression(target)) return this.store(e, target);
     if (ts.isBinaryExpression(e)) {
       const id = e.left as ts.Identifier;
@@ -310,8 +388,10 @@ class Stager {
   private store(e: ts.Expression, target: ts.ElementAccessExpression): void {
     const array = (this.current(target.expression as ts.Identifier) as { name: string }).name;
     const index = this.condition(target.argumentExpression);
-    const write = (value: Expr, add: boolean): void => void this.body.push({ k: "store", array, index, value, add, source: e });
-    if (!ts.isBinaryExpression(e)) return write(num((e as ts.PrefixUnaryExpression).operator === ts.SyntaxKind.PlusPlusToken ? 1 : -1), true);
+    const write = (value: Expr, add: boolean): void =>
+      void this.body.push({ k: "store", array, index, value, add, source: e });
+    if (!ts.isBinaryExpression(e))
+      return write(num((e as ts.PrefixUnaryExpression).operator === ts.SyntaxKind.PlusPlusToken ? 1 : -1), true);
     const kind = e.operatorToken.kind;
     if (kind === ts.SyntaxKind.EqualsToken) return write(this.value(e.right), false);
     if (kind === ts.SyntaxKind.PlusEqualsToken) return write(this.value(e.right), true);
@@ -323,9 +403,21 @@ class Stager {
   private snapshot(e: ts.ElementAccessExpression, want?: Want): Expr {
     const value = this.condition(e);
     const index = value.k === "elem" && value.index.k === "ref" ? value.index.name : "elem";
-    const target = want ?? { name: this.ctx.namer.fresh(`${(value as { array: string }).array}_${index}`), assign: false };
+    const target = want ?? {
+      name: this.ctx.namer.fresh(`${(value as { array: string }).array}_${index}`),
+      assign: false,
+    };
     // Marked `snapshot` at the end of staging, unless the array is final by the time it is read.
-    this.body.push({ k: "def", name: target.name, value, op: scalarOp("copy"), args: [value], assign: target.assign, source: e, note: target.note });
+    this.body.push({
+      k: "def",
+      name: target.name,
+      value,
+      op: scalarOp("copy"),
+      args: [value],
+      assign: target.assign,
+      source: e,
+      note: target.note,
+    });
     return ref(target.name);
   }
 
@@ -356,7 +448,16 @@ class Stager {
   /** returned = true / false (or a loop's skip and done), as a new version of the flag. */
   private setFlag(flag: ts.Symbol, value: boolean, source: ts.Node): void {
     const name = this.env.has(flag) ? this.ctx.namer.version(flag.name) : this.ctx.namer.fresh(flag.name);
-    this.body.push({ k: "def", name, value: { k: "global", text: String(value) }, op: null, args: [], assign: false, source, type: "boolean" });
+    this.body.push({
+      k: "def",
+      name,
+      value: { k: "global", text: String(value) },
+      op: null,
+      args: [],
+      assign: false,
+      source,
+      type: "boolean",
+    });
     this.env.set(flag, name);
   }
 
@@ -372,7 +473,11 @@ class Stager {
     const breaks = leavesLoop(s.statement);
     // for...of: a counting loop over the array; with a break or return inside, a general loop
     // carrying its index (a variable tsgrad makes, like the flags).
-    const counter = ts.isForStatement(s) ? this.counterOf(s) : ts.isForOfStatement(s) && !breaks ? this.elementCounter(s) : undefined;
+    const counter = ts.isForStatement(s)
+      ? this.counterOf(s)
+      : ts.isForOfStatement(s) && !breaks
+        ? this.elementCounter(s)
+        : undefined;
     const index = ts.isForOfStatement(s) && breaks ? this.elementIndex(s) : undefined;
     if (ts.isForStatement(s) && !counter && s.initializer) {
       if (ts.isVariableDeclarationList(s.initializer)) this.variables(s.initializer);
@@ -392,7 +497,12 @@ class Stager {
     carried.forEach((symbol, i) => this.env.set(symbol, headers[i]));
     const [outerBody] = [this.body];
     this.body = [];
-    const test = this.loopTest(s, counter !== undefined, breaks ? this.env.get(scope.done!) : undefined, index && { index: ref(this.env.get(index.symbol)!), array: index.array });
+    const test = this.loopTest(
+      s,
+      counter !== undefined,
+      breaks ? this.env.get(scope.done!) : undefined,
+      index && { index: ref(this.env.get(index.symbol)!), array: index.array },
+    );
     const pre = this.body;
     this.body = outerBody;
 
@@ -405,16 +515,34 @@ class Stager {
     const before = new Map(this.env);
     if (counter?.symbol) this.env.set(counter.symbol, counter.counter.name);
     if (counter) this.counters.add(counter.counter.name);
-    if (ts.isForOfStatement(s)) this.element(s, counter ? ref(counter.counter.name) : ref(this.env.get(index!.symbol)!), counter ? (counter.counter.to as { array: string }).array : index!.array);
+    if (ts.isForOfStatement(s))
+      this.element(
+        s,
+        counter ? ref(counter.counter.name) : ref(this.env.get(index!.symbol)!),
+        counter ? (counter.counter.to as { array: string }).array : index!.array,
+      );
     this.list([s.statement]);
     const incrementor = ts.isForStatement(s) && !counter ? s.incrementor : undefined;
-    const update = incrementor ? () => this.assignment(incrementor) : index ? () => this.nextIndex(index.symbol, s) : undefined;
+    const update = incrementor
+      ? () => this.assignment(incrementor)
+      : index
+        ? () => this.nextIndex(index.symbol, s)
+        : undefined;
     if (update && breaks) this.joinWith(negate(ref(this.env.get(scope.done!)!)), update, () => {}, s);
     else if (update) update();
     carried.forEach((symbol, i) => {
       const current = this.env.get(symbol);
       if (current !== undefined && current !== headers[i]) {
-        this.body.push({ k: "def", name: headers[i], value: ref(current), op: scalarOp("copy"), args: [ref(current)], assign: true, overwrite: true, source: s });
+        this.body.push({
+          k: "def",
+          name: headers[i],
+          value: ref(current),
+          op: scalarOp("copy"),
+          args: [ref(current)],
+          assign: true,
+          overwrite: true,
+          source: s,
+        });
       }
     });
     const body = this.body;
@@ -426,7 +554,17 @@ class Stager {
     this.env = before;
     carried.forEach((symbol, i) => this.env.set(symbol, headers[i]));
     const booleans = headers.filter((_, i) => this.isBoolean(carried[i]));
-    this.body.push({ k: "loop", kind: ts.isDoStatement(s) ? "do" : "while", counter: counter?.counter, test, pre: pre.length ? pre : undefined, body, carried: headers, booleans: booleans.length ? booleans : undefined, source: s });
+    this.body.push({
+      k: "loop",
+      kind: ts.isDoStatement(s) ? "do" : "while",
+      counter: counter?.counter,
+      test,
+      pre: pre.length ? pre : undefined,
+      body,
+      carried: headers,
+      booleans: booleans.length ? booleans : undefined,
+      source: s,
+    });
   }
 
   /**
@@ -437,7 +575,10 @@ class Stager {
     const array = this.value(s.expression);
     if (array.k !== "ref") throw refuse("forOfUnstaged", s.expression);
     const name = this.declare(this.ctx.namer.fresh("i"));
-    return { symbol: undefined, counter: { name, from: num(0), to: { k: "length", array: array.name }, op: "<", step: 1 } };
+    return {
+      symbol: undefined,
+      counter: { name, from: num(0), to: { k: "length", array: array.name }, op: "<", step: 1 },
+    };
   }
 
   /**
@@ -448,13 +589,17 @@ class Stager {
   private isIntegerExpr(e: ts.Expression): boolean {
     const x = skip(e);
     if (ts.isNumericLiteral(x)) return Number.isInteger(Number(x.text));
-    if (ts.isPropertyAccessExpression(x) && (isLength(x) || x.name.text === "rows" || x.name.text === "cols")) return this.condition(x).k === "length";
+    if (ts.isPropertyAccessExpression(x) && (isLength(x) || x.name.text === "rows" || x.name.text === "cols"))
+      return this.condition(x).k === "length";
     if (ts.isIdentifier(x)) {
       const current = this.isLocal(x) ? this.env.get(this.symbol(x)) : undefined;
       return current !== undefined && this.counters.has(current);
     }
     if (ts.isPrefixUnaryExpression(x) && x.operator === ts.SyntaxKind.MinusToken) return this.isIntegerExpr(x.operand);
-    if (ts.isBinaryExpression(x) && [ts.SyntaxKind.PlusToken, ts.SyntaxKind.MinusToken, ts.SyntaxKind.AsteriskToken].includes(x.operatorToken.kind)) {
+    if (
+      ts.isBinaryExpression(x) &&
+      [ts.SyntaxKind.PlusToken, ts.SyntaxKind.MinusToken, ts.SyntaxKind.AsteriskToken].includes(x.operatorToken.kind)
+    ) {
       return this.isIntegerExpr(x.left) && this.isIntegerExpr(x.right);
     }
     return false;
@@ -475,7 +620,15 @@ class Stager {
   /** i = i + 1 at the end of a for...of iteration (not after a break: the caller guards it). */
   private nextIndex(symbol: ts.Symbol, s: ts.Node): void {
     const name = this.ctx.namer.version(symbol.name);
-    this.body.push({ k: "def", name, value: { k: "binary", op: "+", left: ref(this.env.get(symbol)!), right: num(1) }, op: null, args: [], assign: false, source: s });
+    this.body.push({
+      k: "def",
+      name,
+      value: { k: "binary", op: "+", left: ref(this.env.get(symbol)!), right: num(1) },
+      op: null,
+      args: [],
+      assign: false,
+      source: s,
+    });
     this.env.set(symbol, name);
   }
 
@@ -499,7 +652,11 @@ class Stager {
     if (current !== undefined && (this.loopDepth === 0 || flag) && !this.readSoFar(current)) {
       const def = this.findDef(current);
       // A parameter never reassigned so far (current is its own name); not a join made from it.
-      const param = def === undefined && this.fn.parameters.some((p) => ts.isIdentifier(p.name) && this.symbol(p.name) === symbol && p.name.text === current);
+      const param =
+        def === undefined &&
+        this.fn.parameters.some(
+          (p) => ts.isIdentifier(p.name) && this.symbol(p.name) === symbol && p.name.text === current,
+        );
       if (param || (def && !readsOutput(def.op))) {
         if (def) def.mutable = true;
         return current;
@@ -508,12 +665,26 @@ class Stager {
     const name = this.ctx.namer.version(symbol.name);
     const type = this.isBoolean(symbol) ? ("boolean" as const) : undefined;
     if (current === undefined) this.body.push({ k: "let", name, hoisted: true, type });
-    else this.body.push({ k: "def", name, value: ref(current), op: scalarOp("copy"), args: [ref(current)], assign: false, mutable: true, source, type });
+    else
+      this.body.push({
+        k: "def",
+        name,
+        value: ref(current),
+        op: scalarOp("copy"),
+        args: [ref(current)],
+        assign: false,
+        mutable: true,
+        source,
+        type,
+      });
     return name;
   }
 
   private readSoFar(name: string): boolean {
-    return [...this.outer, this.body].some((b) => forwardReads(b).has(name)) || this.pendingTests.some((t) => refsOf(t).has(name));
+    return (
+      [...this.outer, this.body].some((b) => forwardReads(b).has(name)) ||
+      this.pendingTests.some((t) => refsOf(t).has(name))
+    );
   }
 
   private findDef(name: string): Def | undefined {
@@ -538,9 +709,16 @@ class Stager {
   }
 
   /** The loop's test over its headers; a counter loop's test is its counter. */
-  private loopTest(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement | ts.ForOfStatement, counted: boolean, done: string | undefined, element?: { index: Expr; array: string }): Expr {
+  private loopTest(
+    s: ts.WhileStatement | ts.DoStatement | ts.ForStatement | ts.ForOfStatement,
+    counted: boolean,
+    done: string | undefined,
+    element?: { index: Expr; array: string },
+  ): Expr {
     const condition = counted || ts.isForOfStatement(s) ? undefined : ts.isForStatement(s) ? s.condition : s.expression;
-    let test: Expr = element ? { k: "binary", op: "<", left: element.index, right: { k: "length", array: element.array } } : { k: "global", text: "true" };
+    let test: Expr = element
+      ? { k: "binary", op: "<", left: element.index, right: { k: "length", array: element.array } }
+      : { k: "global", text: "true" };
     // A test that calls a function is computed by statements run before each evaluation (pre).
     if (condition) {
       test = this.condition(condition);
@@ -557,15 +735,27 @@ class Stager {
    */
   private counterOf(s: ts.ForStatement): { symbol: ts.Symbol; counter: Counter } | undefined {
     const init = s.initializer;
-    if (!init || !ts.isVariableDeclarationList(init) || init.declarations.length !== 1 || !(init.flags & ts.NodeFlags.Let)) return undefined;
+    if (
+      !init ||
+      !ts.isVariableDeclarationList(init) ||
+      init.declarations.length !== 1 ||
+      !(init.flags & ts.NodeFlags.Let)
+    )
+      return undefined;
     const d = init.declarations[0];
     if (!ts.isIdentifier(d.name) || !d.initializer) return undefined;
     // An integer literal, or an integer expression of lengths and enclosing counters (i + 1, a.length - 1).
     const literal = integerLiteral(d.initializer);
-    const from = literal !== undefined ? num(literal) : this.isIntegerExpr(d.initializer) ? this.condition(d.initializer) : undefined;
+    const from =
+      literal !== undefined
+        ? num(literal)
+        : this.isIntegerExpr(d.initializer)
+          ? this.condition(d.initializer)
+          : undefined;
     const symbol = this.ctx.checker.getSymbolAtLocation(d.name);
     const cond = s.condition && skip(s.condition);
-    if (from === undefined || !symbol || !cond || !ts.isBinaryExpression(cond) || !ts.isIdentifier(cond.left)) return undefined;
+    if (from === undefined || !symbol || !cond || !ts.isBinaryExpression(cond) || !ts.isIdentifier(cond.left))
+      return undefined;
     if (this.ctx.checker.getSymbolAtLocation(cond.left) !== symbol) return undefined;
     const op = COUNTER_TESTS[cond.operatorToken.kind];
     const step = s.incrementor && stepOf(s.incrementor, symbol, this.ctx.checker);
@@ -591,8 +781,18 @@ class Stager {
     return { symbol, counter: { name: this.declare(d.name.text), from, to, op, step } };
   }
 
-  private join(test: Expr, thenStatements: readonly ts.Statement[], elseStatements: readonly ts.Statement[], s: ts.Node): void {
-    this.joinWith(test, () => this.list(thenStatements), () => this.list(elseStatements), s);
+  private join(
+    test: Expr,
+    thenStatements: readonly ts.Statement[],
+    elseStatements: readonly ts.Statement[],
+    s: ts.Node,
+  ): void {
+    this.joinWith(
+      test,
+      () => this.list(thenStatements),
+      () => this.list(elseStatements),
+      s,
+    );
   }
 
   private joinWith(test: Expr, thenStage: () => void, elseStage: () => void, s: ts.Node): void {
@@ -617,7 +817,8 @@ class Stager {
   private returningIf(s: ts.IfStatement, rest: readonly ts.Statement[]): void {
     const test = this.test(s.expression);
     // Under a return flag, code after an enclosing branch reads the flag: join it like any variable.
-    if (this.env.has(this.scope.flag) || this.scope !== FUNCTION_SCOPE) return this.join(test, [s.thenStatement, ...rest], [...(s.elseStatement ? [s.elseStatement] : []), ...rest], s);
+    if (this.env.has(this.scope.flag) || this.scope !== FUNCTION_SCOPE)
+      return this.join(test, [s.thenStatement, ...rest], [...(s.elseStatement ? [s.elseStatement] : []), ...rest], s);
     const before = new Map(this.env);
     this.pendingTests.push(test);
     const thenBranch = this.branch(before, [s.thenStatement, ...rest]);
@@ -649,18 +850,30 @@ class Stager {
     if (ts.isElementAccessExpression(e) && this.isLocalArray(e.expression)) return this.snapshot(e, want);
     const atom = this.atom(e);
     if (atom) return want ? this.emit(want, atom, scalarOp("copy"), [atom], e) : atom;
-    if (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isSatisfiesExpression(e)) {
+    if (
+      ts.isParenthesizedExpression(e) ||
+      ts.isAsExpression(e) ||
+      ts.isNonNullExpression(e) ||
+      ts.isSatisfiesExpression(e)
+    ) {
       return this.value(e.expression, want);
     }
     // 1 / (1 + Math.exp(-u)): a pattern a rule declares, one operation (sigmoid) over u.
     const recognised = recognise(e);
-    if (recognised) return this.operation(recognised.op, recognised.operands.map((o) => this.value(o)), e, want);
+    if (recognised)
+      return this.operation(
+        recognised.op,
+        recognised.operands.map((o) => this.value(o)),
+        e,
+        want,
+      );
     if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.PlusToken) return this.value(e.operand, want);
     if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.MinusToken) {
       return this.operation("neg", [this.value(e.operand)], e, want);
     }
     const arithmetic = ts.isBinaryExpression(e) ? ARITHMETIC[e.operatorToken.kind] : undefined;
-    if (arithmetic && ts.isBinaryExpression(e)) return this.operation(arithmetic, [this.value(e.left), this.value(e.right)], e, want);
+    if (arithmetic && ts.isBinaryExpression(e))
+      return this.operation(arithmetic, [this.value(e.left), this.value(e.right)], e, want);
     if (ts.isConditionalExpression(e)) return this.ternary(e, want);
     if (ts.isCallExpression(e)) return this.call(e, want);
     return this.opaque(e, want);
@@ -673,7 +886,10 @@ class Stager {
     const field = this.fieldRef(e);
     if (field) return field;
     // a[i] and a.length of an array parameter (the fence allows no other arrays), M.rows of a matrix.
-    if (ts.isElementAccessExpression(e) || (ts.isPropertyAccessExpression(e) && (isLength(e) || e.name.text === "rows" || e.name.text === "cols"))) {
+    if (
+      ts.isElementAccessExpression(e) ||
+      (ts.isPropertyAccessExpression(e) && (isLength(e) || e.name.text === "rows" || e.name.text === "cols"))
+    ) {
       const read = this.condition(e);
       if (read.k !== "global") return read;
     }
@@ -687,8 +903,14 @@ class Stager {
     if (isMath && isScalarOp(callee)) {
       // Math.atan2(x) type-checks only with an error, but must not reach a rule without its b.
       const arity = { x: 1, "a, b": 2 }[scalarRules[callee].operands as "x" | "a, b"];
-      if (arity !== undefined && e.arguments.length !== arity) throw refuse("mathArity", e, { callee, want: arity, got: e.arguments.length });
-      return this.operation(callee, e.arguments.map((a) => this.value(a)), e, want);
+      if (arity !== undefined && e.arguments.length !== arity)
+        throw refuse("mathArity", e, { callee, want: arity, got: e.arguments.length });
+      return this.operation(
+        callee,
+        e.arguments.map((a) => this.value(a)),
+        e,
+        want,
+      );
     }
     if (piecewiseConstant.has(callee) || constantSources.has(callee)) return this.opaque(e, want);
     if (isMath) {
@@ -699,25 +921,53 @@ class Stager {
       if (e.arguments.length !== 1) throw refuse("stopGradientArity", e);
       const value = this.value(e.arguments[0]);
       const target = want ?? this.temp("stop", [value]);
-      this.body.push({ k: "def", name: target.name, value, op: null, args: [], assign: target.assign, source: e, note: target.note });
+      this.body.push({
+        k: "def",
+        name: target.name,
+        value,
+        op: null,
+        args: [],
+        assign: target.assign,
+        source: e,
+        note: target.note,
+      });
       return ref(target.name);
     }
     const matrixOp = this.ctx.matrixOp(e.expression);
     if (matrixOp) {
       // hidden = relu(z): one operation, differentiated by the op's rule in runtime/ops.
       const args = e.arguments.map((a) => this.value(a));
-      return this.emit(want ?? this.temp(matrixOp, args), { k: "call", callee, args }, { kind: "matrix", op: matrixOp }, args, e);
+      return this.emit(
+        want ?? this.temp(matrixOp, args),
+        { k: "call", callee, args },
+        { kind: "matrix", op: matrixOp },
+        args,
+        e,
+      );
     }
     const custom = this.ctx.derivativeOf(e);
     if (custom) {
       const args = e.arguments.map((a) => this.value(a));
-      return this.emit(want ?? this.temp(e.expression.getText(), args), { k: "call", callee, args }, { kind: "custom", derivative: custom }, args, e);
+      return this.emit(
+        want ?? this.temp(e.expression.getText(), args),
+        { k: "call", callee, args },
+        { kind: "custom", derivative: custom },
+        args,
+        e,
+      );
     }
     const target = resolveFunction(this.ctx.checker, e.expression);
     if (target === "unmarked" || target === undefined) return this.opaque(e, want, e);
     const args = e.arguments.map((a) => this.value(a));
-    if (isRecursiveCall(e, target, this.fn, this.ctx.checker)) return this.recursiveCall(callee, args, e, want ?? this.temp(target.name, args));
-    return this.emit(want ?? this.temp(target.name, args), { k: "call", callee, args }, { kind: "call", gradient: this.ctx.gradOf(target, e) }, args, e);
+    if (isRecursiveCall(e, target, this.fn, this.ctx.checker))
+      return this.recursiveCall(callee, args, e, want ?? this.temp(target.name, args));
+    return this.emit(
+      want ?? this.temp(target.name, args),
+      { k: "call", callee, args },
+      { kind: "call", gradient: this.ctx.gradOf(target, e) },
+      args,
+      e,
+    );
   }
 
   /**
@@ -728,9 +978,27 @@ class Stager {
   private recursiveCall(callee: string, args: Expr[], source: ts.CallExpression, want: Want): Expr {
     const { forward, backward } = generatedNames(callee);
     const call = this.ctx.namer.fresh(`${want.name}_call`);
-    this.body.push({ k: "def", name: call, value: { k: "call", callee: forward, args }, op: null, args: [], assign: false, source, type: { forward } });
+    this.body.push({
+      k: "def",
+      name: call,
+      value: { k: "call", callee: forward, args },
+      op: null,
+      args: [],
+      assign: false,
+      source,
+      type: { forward },
+    });
     const value: Expr = { k: "field", object: call, key: "value" };
-    this.body.push({ k: "def", name: want.name, value, op: { kind: "call", gradient: { k: "global", text: backward }, recursive: { call, primal: callee } }, args, assign: want.assign, source, note: want.note });
+    this.body.push({
+      k: "def",
+      name: want.name,
+      value,
+      op: { kind: "call", gradient: { k: "global", text: backward }, recursive: { call, primal: callee } },
+      args,
+      assign: want.assign,
+      source,
+      note: want.note,
+    });
     return ref(want.name);
   }
 
@@ -761,9 +1029,26 @@ class Stager {
   private opaque(e: ts.Expression, want?: Want, opaqueCall?: ts.Node): Expr {
     const value = this.condition(e);
     const hint = ts.isCallExpression(e) ? e.expression.getText() : "value";
-    const target = want ?? this.temp(hint, ts.isCallExpression(e) ? e.arguments.map((a): Expr => this.atom(a) ?? { k: "global", text: "" }) : []);
-    const type = this.ctx.checker.getTypeAtLocation(e).flags & ts.TypeFlags.BooleanLike ? ("boolean" as const) : undefined;
-    const def: Def = { k: "def", name: target.name, value, op: null, args: [], assign: target.assign, source: e, note: target.note, opaqueCall, type };
+    const target =
+      want ??
+      this.temp(
+        hint,
+        ts.isCallExpression(e) ? e.arguments.map((a): Expr => this.atom(a) ?? { k: "global", text: "" }) : [],
+      );
+    const type =
+      this.ctx.checker.getTypeAtLocation(e).flags & ts.TypeFlags.BooleanLike ? ("boolean" as const) : undefined;
+    const def: Def = {
+      k: "def",
+      name: target.name,
+      value,
+      op: null,
+      args: [],
+      assign: target.assign,
+      source: e,
+      note: target.note,
+      opaqueCall,
+      type,
+    };
     this.body.push(def);
     return ref(target.name);
   }
@@ -797,7 +1082,9 @@ class Stager {
 
   /** A condition or opaque value as one expression over current names: `x > 0 && y < 1`. */
   private condition(e: ts.Expression): Expr {
-    return exprFromTs(e, (x) => (!ts.isIdentifier(x) ? this.fieldRef(x) : this.isLocal(x) ? this.current(x) : { k: "global", text: x.text }));
+    return exprFromTs(e, (x) =>
+      !ts.isIdentifier(x) ? this.fieldRef(x) : this.isLocal(x) ? this.current(x) : { k: "global", text: x.text },
+    );
   }
 
   // ---- names ------------------------------------------------------------------------------
@@ -859,7 +1146,15 @@ function hoistBranchValues(body: Stmt[]): Stmt[] {
     visit(s.then);
     visit(s.else);
     const strip = (stmts: Stmt[]): Stmt[] =>
-      stmts.filter((t) => t.k !== "let").map((t) => (t.k === "if" ? { ...t, then: strip(t.then), else: strip(t.else) } : t.k === "loop" ? { ...t, body: hoistBranchValues(t.body) } : t));
+      stmts
+        .filter((t) => t.k !== "let")
+        .map((t) =>
+          t.k === "if"
+            ? { ...t, then: strip(t.then), else: strip(t.else) }
+            : t.k === "loop"
+              ? { ...t, body: hoistBranchValues(t.body) }
+              : t,
+        );
     return [...lets, { ...s, then: strip(s.then), else: strip(s.else) }];
   });
 }
@@ -884,7 +1179,8 @@ const FUNCTION_SCOPE: ExitScope = { flag: RETURNED, isExit: ts.isReturnStatement
 function alwaysExits(s: ts.Statement, scope: ExitScope): boolean {
   if (scope.isExit(s)) return true;
   if (ts.isBlock(s)) return s.statements.some((t) => alwaysExits(t, scope));
-  if (ts.isIfStatement(s)) return s.elseStatement !== undefined && alwaysExits(s.thenStatement, scope) && alwaysExits(s.elseStatement, scope);
+  if (ts.isIfStatement(s))
+    return s.elseStatement !== undefined && alwaysExits(s.thenStatement, scope) && alwaysExits(s.elseStatement, scope);
   return false;
 }
 
@@ -911,12 +1207,24 @@ function containsReturn(node: ts.Node): boolean {
   return ts.forEachChild(node, (c) => (containsReturn(c) ? true : undefined)) ?? false;
 }
 
-const isLoop = (s: ts.Node): s is ts.IterationStatement => ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s) || ts.isForOfStatement(s);
+const isLoop = (s: ts.Node): s is ts.IterationStatement =>
+  ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s) || ts.isForOfStatement(s);
 
 /** `x` in `x = e`, `x += e`, `x++`. */
 function assignedIdentifier(n: ts.Node): ts.Identifier | undefined {
-  if (ts.isBinaryExpression(n) && n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && n.operatorToken.kind <= ts.SyntaxKind.LastAssignment && ts.isIdentifier(n.left)) return n.left;
-  if ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) && ts.isIdentifier(n.operand)) return n.operand;
+  if (
+    ts.isBinaryExpression(n) &&
+    n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
+    n.operatorToken.kind <= ts.SyntaxKind.LastAssignment &&
+    ts.isIdentifier(n.left)
+  )
+    return n.left;
+  if (
+    (ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) &&
+    (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) &&
+    ts.isIdentifier(n.operand)
+  )
+    return n.operand;
   return undefined;
 }
 
@@ -935,10 +1243,15 @@ function integerLiteral(e: ts.Expression): number | undefined {
 function stepOf(e: ts.Expression, symbol: ts.Symbol, checker: ts.TypeChecker): 1 | -1 | undefined {
   const target = assignedIdentifier(e);
   if (!target || checker.getSymbolAtLocation(target) !== symbol) return undefined;
-  if (ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) return e.operator === ts.SyntaxKind.PlusPlusToken ? 1 : -1;
+  if (ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e))
+    return e.operator === ts.SyntaxKind.PlusPlusToken ? 1 : -1;
   const b = e as ts.BinaryExpression;
   if (integerLiteral(b.right) !== 1) return undefined;
-  return b.operatorToken.kind === ts.SyntaxKind.PlusEqualsToken ? 1 : b.operatorToken.kind === ts.SyntaxKind.MinusEqualsToken ? -1 : undefined;
+  return b.operatorToken.kind === ts.SyntaxKind.PlusEqualsToken
+    ? 1
+    : b.operatorToken.kind === ts.SyntaxKind.MinusEqualsToken
+      ? -1
+      : undefined;
 }
 
 const COUNTER_TESTS: Partial<Record<ts.SyntaxKind, Counter["op"]>> = {
@@ -979,7 +1292,6 @@ function hasCall(e: Expr, counts: (callee: string) => boolean): boolean {
   }
 }
 
-
 interface Branch {
   body: Stmt[];
   env: Map<ts.Symbol, string | undefined>;
@@ -990,13 +1302,29 @@ interface Branch {
  * join variable (no new name); the other branch assigns it, by renaming its own definition or by
  * copying the value it had before: then { y_1 = a } else { y_1 = y }.
  */
-function join(user: string, old: string | undefined, a: [Branch, string | undefined], b: [Branch, string | undefined], namer: Namer, source: ts.Node): string {
+function join(
+  user: string,
+  old: string | undefined,
+  a: [Branch, string | undefined],
+  b: [Branch, string | undefined],
+  namer: Namer,
+  source: ts.Node,
+): string {
   const inside = (name: string | undefined) => name !== undefined && name !== old;
   const joined = inside(a[1]) ? a[1]! : inside(b[1]) ? b[1]! : namer.version(user);
   for (const [branch, name] of [a, b]) {
     if (name === undefined) continue;
     if (inside(name)) rename(branch.body, name, joined);
-    else branch.body.push({ k: "def", name: joined, value: ref(name), op: scalarOp("copy"), args: [ref(name)], assign: true, source });
+    else
+      branch.body.push({
+        k: "def",
+        name: joined,
+        value: ref(name),
+        op: scalarOp("copy"),
+        args: [ref(name)],
+        assign: true,
+        source,
+      });
   }
   return joined;
 }
@@ -1024,7 +1352,8 @@ function rename(body: Stmt[], from: string, to: string): void {
     } else if (s.k === "loop") {
       // The variable may be the loop's header: its writes and its test go with the new name.
       s.test = substituteRefs(s.test, map);
-      if (s.counter) s.counter = { ...s.counter, from: substituteRefs(s.counter.from, map), to: substituteRefs(s.counter.to, map) };
+      if (s.counter)
+        s.counter = { ...s.counter, from: substituteRefs(s.counter.from, map), to: substituteRefs(s.counter.to, map) };
       if (s.pre) rename(s.pre, from, to);
       s.carried = s.carried.map((c) => (c === from ? to : c));
       s.booleans = s.booleans?.map((c) => (c === from ? to : c));
@@ -1040,7 +1369,16 @@ function substituteRefs(e: Expr, map: Map<string, Expr>): Expr {
 /** The forward expression of an operation over its atoms, by its rule's value: ("*", [a, b]) → a * b. */
 function valueOf(op: ScalarOp, args: Expr[]): Expr {
   const rule = scalarRules[op];
-  const names = new Map<string, Expr>(rule.operands === "x" ? [["x", args[0]]] : rule.operands === "a, b" ? [["a", args[0]], ["b", args[1]]] : []);
+  const names = new Map<string, Expr>(
+    rule.operands === "x"
+      ? [["x", args[0]]]
+      : rule.operands === "a, b"
+        ? [
+            ["a", args[0]],
+            ["b", args[1]],
+          ]
+        : [],
+  );
   return instantiate(template(rule.value), names, args);
 }
 
@@ -1073,18 +1411,31 @@ function matches(p: Template, node: ts.Expression, bound: Map<string, ts.Express
     case "global":
       return ts.isPropertyAccessExpression(e) && e.getText() === p.text;
     case "unary":
-      return ts.isPrefixUnaryExpression(e) && e.operator === (p.op === "-" ? ts.SyntaxKind.MinusToken : ts.SyntaxKind.ExclamationToken) && matches(p.arg, e.operand, bound);
+      return (
+        ts.isPrefixUnaryExpression(e) &&
+        e.operator === (p.op === "-" ? ts.SyntaxKind.MinusToken : ts.SyntaxKind.ExclamationToken) &&
+        matches(p.arg, e.operand, bound)
+      );
     case "binary":
-      return ts.isBinaryExpression(e) && e.operatorToken.getText() === p.op && matches(p.left, e.left, bound) && matches(p.right, e.right, bound);
+      return (
+        ts.isBinaryExpression(e) &&
+        e.operatorToken.getText() === p.op &&
+        matches(p.left, e.left, bound) &&
+        matches(p.right, e.right, bound)
+      );
     case "call":
-      return ts.isCallExpression(e) && e.expression.getText() === p.callee && e.arguments.length === p.args.length && p.args.every((a, i) => matches(a, e.arguments[i], bound));
+      return (
+        ts.isCallExpression(e) &&
+        e.expression.getText() === p.callee &&
+        e.arguments.length === p.args.length &&
+        p.args.every((a, i) => matches(a, e.arguments[i], bound))
+      );
     default:
       return false;
   }
 }
 
 const skip = (e: ts.Expression): ts.Expression => (ts.isParenthesizedExpression(e) ? skip(e.expression) : e);
-
 
 /**
  * if (0.5 < 0.7) {A} else {B} → A: a test over constants is decided here, once, so the forward
@@ -1099,7 +1450,8 @@ function foldConstantBranches(body: readonly Stmt[]): Stmt[] {
       if (known !== undefined) return known ? then : otherwise;
       return [{ ...s, then, else: otherwise }];
     }
-    if (s.k === "loop") return [{ ...s, body: foldConstantBranches(s.body), pre: s.pre && foldConstantBranches(s.pre) }];
+    if (s.k === "loop")
+      return [{ ...s, body: foldConstantBranches(s.body), pre: s.pre && foldConstantBranches(s.pre) }];
     return [s];
   });
 }
@@ -1110,7 +1462,10 @@ function foldConstantBranches(body: readonly Stmt[]): Stmt[] {
  * be recomputed: the usual case of an array filled by one loop and read by the next ones.
  */
 function finalWhenRead(body: readonly Stmt[], a: string): boolean {
-  const writes = (s: Stmt): boolean => (s.k === "store" && s.array === a) || (s.k === "if" && (s.then.some(writes) || s.else.some(writes))) || (s.k === "loop" && s.body.some(writes));
+  const writes = (s: Stmt): boolean =>
+    (s.k === "store" && s.array === a) ||
+    (s.k === "if" && (s.then.some(writes) || s.else.some(writes))) ||
+    (s.k === "loop" && s.body.some(writes));
   // Every read of an element is a def (a snapshot, a captured test, an opaque value).
   const reads = (s: Stmt): boolean => {
     let found = false;
@@ -1185,8 +1540,12 @@ function parameterName(p: ts.ParameterDeclaration): string {
 
 /** Words that are valid field names but not variable names: such a field is named by its path. */
 const RESERVED = new Set(
-  ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with " +
-    "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity").split(" ").concat([...GENERATED_GLOBALS]),
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with " +
+    "yield let static implements interface package private protected public await arguments eval undefined NaN Infinity"
+  )
+    .split(" ")
+    .concat([...GENERATED_GLOBALS]),
 );
 
 /** A return inside an if or block, so the result is assigned on several paths. */
@@ -1200,7 +1559,10 @@ function declaredNames(fn: FunctionNode): string[] {
   const visit = (n: ts.Node): void => {
     if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name)) names.push(n.name.text);
     // Not field names: `model.W`, `{ loss: l }`, `{ W: weights } = model`.
-    const isKey = (ts.isPropertyAccessExpression(n.parent) && n.parent.name === n) || (ts.isPropertyAssignment(n.parent) && n.parent.name === n) || (ts.isBindingElement(n.parent) && n.parent.propertyName === n);
+    const isKey =
+      (ts.isPropertyAccessExpression(n.parent) && n.parent.name === n) ||
+      (ts.isPropertyAssignment(n.parent) && n.parent.name === n) ||
+      (ts.isBindingElement(n.parent) && n.parent.propertyName === n);
     if (ts.isIdentifier(n) && !isKey) names.push(n.text);
     ts.forEachChild(n, visit);
   };
@@ -1212,8 +1574,15 @@ function declaredNames(fn: FunctionNode): string[] {
  * A call of a function in the caller's recursion cycle (see callsBack), by a name the generated
  * functions can put `_forward` after: `g(x)`, `Model.g(x)`.
  */
-function isRecursiveCall(call: ts.CallExpression, target: Differentiable, caller: FunctionNode, checker: ts.TypeChecker): boolean {
-  const named = ts.isIdentifier(call.expression) || (ts.isPropertyAccessExpression(call.expression) && ts.isIdentifier(call.expression.expression));
+function isRecursiveCall(
+  call: ts.CallExpression,
+  target: Differentiable,
+  caller: FunctionNode,
+  checker: ts.TypeChecker,
+): boolean {
+  const named =
+    ts.isIdentifier(call.expression) ||
+    (ts.isPropertyAccessExpression(call.expression) && ts.isIdentifier(call.expression.expression));
   return named && callsBack(checker, target.fn, caller);
 }
 
