@@ -215,7 +215,7 @@ function staticRegistration(methods: readonly CompiledFunction[], register: stri
  * other modules' f_grad and derivatives), then the aliases of the file's own function derivatives.
  */
 function importsOf(plan: FilePlan): ts.Statement[] {
-  const imports = [...plan.ctx.imports].map(([from, names]) => importOf([...names], from));
+  const imports = [...plan.ctx.imports].map(([from, names]) => emit.emitImport([...names], from));
   return [...imports, ...(aliasesAfter(plan.ctx).get(plan.ctx.file) ?? [])];
 }
 
@@ -291,22 +291,6 @@ export function transformFile(
 /** `module: amd` (umd, system): one error at each @differentiable function, saying what works. */
 function moduleFormatRefusal(file: ts.SourceFile, kind: string): ts.Diagnostic[] {
   return findDifferentiable(file).map((d) => toDiagnostic(refuse("moduleFormat", d.fn.name ?? d.fn, { format: kind })));
-}
-
-function importOf(names: string[], from: string): ts.Statement {
-  const specifiers = names.map((n) => {
-    const [name, alias] = n.split(" as ");
-    return ts.factory.createImportSpecifier(
-      false,
-      alias ? ts.factory.createIdentifier(name) : undefined,
-      ts.factory.createIdentifier(alias ?? name),
-    );
-  });
-  return ts.factory.createImportDeclaration(
-    undefined,
-    ts.factory.createImportClause(undefined, undefined, ts.factory.createNamedImports(specifiers)),
-    ts.factory.createStringLiteral(from),
-  );
 }
 
 /** Class members plus generated methods, and `static { registerGradient(...) }` for them. */

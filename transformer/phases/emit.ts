@@ -1041,3 +1041,17 @@ export function emitRegistration(
 
 export const identifier = (name: string) => f.createIdentifier(name);
 export const propertyOf = (target: ts.Expression, name: string) => f.createPropertyAccessExpression(target, name);
+
+/** ["registerGradient", "sq_grad as sq_grad_2"], "./m.js" → `import { registerGradient, sq_grad as sq_grad_2 } from "./m.js";` */
+export function emitImport(names: readonly string[], from: string): ts.Statement {
+  const specifiers = names.map((n) => {
+    const [name, alias] = n.split(" as ");
+    return f.createImportSpecifier(
+      false,
+      alias ? f.createIdentifier(name) : undefined,
+      f.createIdentifier(alias ?? name),
+    );
+  });
+  const clause = f.createImportClause(undefined, undefined, f.createNamedImports(specifiers));
+  return f.createImportDeclaration(undefined, clause, f.createStringLiteral(from));
+}
