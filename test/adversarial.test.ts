@@ -1,7 +1,7 @@
-// Adversarial review of the compiler: each test asserts the CORRECT behaviour, so a test for a
-// real bug fails until the compiler is fixed. Such tests carry a `// BUG:` comment saying what goes
-// wrong and where the cause probably is. Every other test is a tricky case that works today and is
-// kept as a regression test.
+// Adversarial review of the compiler: each test asserts the correct behaviour on a tricky case,
+// and where the case needs it, a comment says in the present tense what it is and what the test
+// guards. Many of these cases were bugs once; the commit history is their record. A new bug goes
+// in as `it.fails(...)` with such a comment until it is fixed.
 //
 //   1. derivative rules at ordinary and edge points (runtime/rules/scalar.ts)
 //   2. staging: shadowing, joins, early returns, ternaries, reassignment (transformer/phases/stage.ts)
@@ -168,10 +168,9 @@ describe("rules: % (remainder)", () => {
     ]);
   });
   it("the gradient on the divisor matches the quotient % actually used (1 % 0.1)", async () => {
-    // BUG: 1 % 0.1 is 0.09999999999999995 = 1 - 9 * 0.1 (the float 0.1 is a bit more than 1/10,
-    // so the true quotient is 9, and the function is 1 - 9b on a neighbourhood above b = 0.1), but
-    // the rule's -Math.trunc(a / b) rounds 1 / 0.1 to 10 and gives -10. A rule consistent with the
-    // value computed: "-Math.round((a - y) / b)" (runtime/rules/scalar.ts, "%").
+    // 1 % 0.1 is 0.09999999999999995 = 1 - 9 * 0.1 in floating point (the float 0.1 is a bit more
+    // than 1/10, so the quotient is 9 and the function is 1 - 9b just above b = 0.1): the rule's
+    // quotient comes from the value computed, (a - y) / b, not from a / b, which rounds to 10.
     const { f, g } = await fn("return x % y;");
     expect(f(1, 0.1)).toBeCloseTo(1 - 9 * 0.1, 15);
     expect(g(1, 0.1)[1]).toBe(-9);
@@ -195,9 +194,9 @@ describe("rules: atan2 and hypot", () => {
     expect(g(3)).toEqual([0]);
   });
   it("atan2 with tiny operands: the true gradient (5e169) is finite", async () => {
-    // BUG: b / (a * a + b * b) underflows: 1e-170 squared is 0, so the rule gives Infinity and
-    // -Infinity where the gradient is 5e169 / -5e169. Dividing twice by Math.hypot(a, b) keeps it
-    // finite: "(b / h) / h" (runtime/rules/scalar.ts, "Math.atan2").
+    // b / (a * a + b * b) would underflow: 1e-170 squared is 0, giving Infinity and -Infinity
+    // where the gradient is 5e169 / -5e169. The rule divides by Math.hypot(a, b) twice instead,
+    // which keeps it finite.
     const { g } = await fn("return Math.atan2(x, y);");
     const [dx, dy] = g(1e-170, 1e-170);
     expect(Number.isFinite(dx) && Number.isFinite(dy)).toBe(true);
@@ -384,7 +383,8 @@ describe("staging: early returns", () => {
       [-1, 1.5],
     ]));
   it("a ternary with Math.random() in its condition is consistent between forward and backward", async () => {
-    // BUG: same cause as "Math.random() in an if condition" below (reverse.ts replays the test).
+    // As for "Math.random() in an if condition" below: the condition is evaluated once, and the
+    // backward pass follows the branch the forward pass took.
     const { m } = await fn("return Math.random() < 0.5 ? x * 2 : x * 3;", "x: number");
     let mismatches = 0;
     for (let i = 0; i < 100; i++) {
@@ -407,10 +407,10 @@ describe("staging: early returns", () => {
       [-1, -1],
     ]));
   it("sequential ifs that return on some paths only: generated code grows linearly, not 2^n", () => {
-    // BUG: stage.ts returningIf stages `rest` in both branches, so n ifs of the form
-    // `if (c) { if (d) return ...; s = ...; }` in a row give 2^n copies of the tail (n = 12 takes
-    // about 70 s to compile). The branch that always returns needs no copy of the rest; for the
-    // other, the rest could be staged once after a join, as joiningIf does.
+    // n ifs of the form `if (c) { if (d) return ...; s = ...; }` in a row: what follows a branch
+    // that returns on some paths only is staged once, after a join, not copied into both of its
+    // branches, so the generated code grows linearly in n (2^n copies of the tail would take
+    // minutes to compile at n = 12).
     const size = (n: number) => {
       const body = [...Array(n).keys()]
         .map((i) => `if (x > ${i}) { if (y > ${i}) return x * ${i + 1}; s = s + x; }`)
@@ -522,10 +522,9 @@ export function odd(x: number, n: number): number { if (n <= 0) return 2 * x; re
 });
 
 describe("optimize: a local gradient that folds to 0", () => {
-  // BUG (all four): optimize.ts clean() drops `dv += 0 * g` when the local gradient folds to the
-  // literal 0, but when that was the only write of dv, a later block still reads dv (the block of
-  // v's own definition), so the generated code throws "ReferenceError: dpow is not defined".
-  // A dropped write should make dv a known zero: drop the reads of dv too (or declare `let dv = 0`).
+  // A local gradient that folds to the literal 0 drops its write `dv += 0 * g`; when that was the
+  // only write of dv, dv is a known zero and its reads (in the block of v's own definition) go
+  // too, never a read of a dv nothing declared ("ReferenceError: dpow is not defined").
   const cases: [string, string, (x: number, y: number) => number[]][] = [
     ["an intermediate times the literal 0", "return Math.pow(x, 3) * 0 + x * y;", (x, y) => [y, x]],
     ["an intermediate to the power 0", "return (x * y) ** 0 + x;", () => [1, 0]],
@@ -565,9 +564,9 @@ describe("refusals: number-valued expressions tsgrad cannot differentiate", () =
     }
   });
   it("`&&` / `||` on a value typed any still carries the number: refuse it", () => {
-    // BUG: the fence checks `isNumber` on the type of `z && ...`, which is `any` here, so it lets the
-    // expression through; stage.ts then treats it as an opaque (no-gradient) value and the
-    // gradient is silently 0 instead of 2 (fence.ts, binaryExpression / isNumber: `any` should count).
+    // `z && x * 2` with z typed `any` still carries the number x * 2: the fence counts `any` as a
+    // number and refuses the operator, where letting it through would make it a value without a
+    // gradient (0 instead of 2).
     expect(refusedCodes("const z: any = x; return z && x * 2;")).toContain(94003);
   });
   it("template strings, typeof, string concatenation, void, <number> casts", () => {
@@ -586,9 +585,8 @@ describe("refusals: number-valued expressions tsgrad cannot differentiate", () =
     expect(refusedCodes("return parseFloat(String(x)) * y;").length).toBeGreaterThan(0);
   });
   it("a method call on a local, x.valueOf(), is refused (or differentiated), not silently 0", async () => {
-    // BUG: fence.call accepts any `a.b(...)` callee; stage.ts turns x.valueOf() into an opaque value
-    // whose callee is the raw text "x.valueOf" (exprFromTs keeps `e.expression.getText()`), so
-    // activity.ts sees no reference to x and no TS94006 is raised: the gradient is silently 0.
+    // x.valueOf() reads x through a method call: it is refused (TS94003); compiled, its gradient
+    // would have to be right, never a silent 0 from an x hidden in the callee's text.
     const found = refusedCodes("return x.valueOf() * y;");
     if (found.length === 0) {
       const { g } = await fn("return x.valueOf() * y;");
@@ -596,13 +594,13 @@ describe("refusals: number-valued expressions tsgrad cannot differentiate", () =
     } else expect(found.some((c) => c === 94003 || c === 94006)).toBe(true);
   });
   it("parseFloat(x.toFixed(20)) is refused, not silently 0", () => {
-    // BUG: same as x.valueOf(): the x inside the callee text is invisible to the activity analysis.
+    // As for x.valueOf(): the x inside the callee x.toFixed is seen, and the call refused, not a
+    // silent 0.
     expect(refusedCodes("return parseFloat(x.toFixed(20)) * y;").length).toBeGreaterThan(0);
   });
   it("a method call on a reassigned local reads the current version of the local", async () => {
-    // BUG: the opaque value prints the callee's source text `x.valueOf`, so after `x = x * 2` the
-    // generated forward pass reads the parameter x instead of x_1: f_forward(1, 1).value is 1, f(1, 1) is 2.
-    // (stage.ts exprFromTs: the callee of a call is not resolved through the environment.)
+    // A method call on x is refused (TS94003); compiled, after `x = x * 2` it would have to read
+    // x_1, the current version of x, not the parameter (f_forward(1, 1).value 1 where f(1, 1) is 2).
     const source = "x = x * 2; return Math.floor(x.valueOf()) + 0 * y;";
     if (refusedCodes(source).length > 0) return;
     const { f, m } = await fn(source);
@@ -632,17 +630,16 @@ describe("refusals: number-valued expressions tsgrad cannot differentiate", () =
 
 describe("refusals: a user function whose name is also a rule's name", () => {
   it("a user function named `copy` is called, not taken for the identity", async () => {
-    // BUG: stage.ts call() looks the callee's text up in scalarRules before resolving it, and
-    // scalarRules has the internal ops "copy", "neg" and "sigmoid": `copy(x)` is compiled as x, so
-    // the value AND the gradient are wrong (f_forward(2).value is 2, f(2) is 10; gradient 1, not 5 —
-    // and the unmarked function should have been refused with TS94006 anyway).
+    // "copy", "neg" and "sigmoid" are internal ops of the scalar rules: a callee is resolved to the
+    // user's function before any rule is looked up, so `copy(x)` is the user's copy (unmarked here,
+    // so refused with TS94006), never taken for the identity (value 2 where f(2) is 10).
     const pre = "function copy(v: number): number { return v * 5; }";
     const found = refusedCodes("return copy(x) * y;", undefined, pre);
     expect(found).toContain(94006);
   });
   it("a user @differentiable function named `sigmoid` (here tanh) is the user's, not the built-in", async () => {
-    // BUG: same cause: sigmoid(x) becomes 1 / (1 + Math.exp(-x)) with (1 - s) * s, ignoring the
-    // user's definition. Value and gradient are both wrong.
+    // The same for sigmoid: sigmoid(x) is the user's tanh, its value and its gradient, not the
+    // built-in 1 / (1 + Math.exp(-x)) with (1 - s) * s.
     const { module } = await compile(`
 /** @differentiable */
 export function sigmoid(a: number): number { return Math.tanh(a); }
@@ -653,7 +650,7 @@ export function f(x: number): number { return sigmoid(x) * 2; }
     expectClose(module.f_grad(0.5), [2 * (1 - Math.tanh(0.5) ** 2)]);
   });
   it("a user function named `neg`", async () => {
-    // BUG: same cause ("neg" is an internal op of scalarRules).
+    // The same for "neg", an internal op of the scalar rules.
     const { module } = await compile(`
 /** @differentiable */
 export function neg(a: number): number { return a * a; }
@@ -665,9 +662,9 @@ export function f(x: number): number { return neg(x) + 1; }
     expectClose(module.f_grad(3), [6]);
   });
   it("a user function named `toString` / `constructor` does not crash the compiler", () => {
-    // BUG: scalarRules is a plain object, so scalarRules["toString"] is Object.prototype.toString:
-    // stage.ts takes it for a rule and emit.ts throws "no token for operator toString" (a crash of
-    // tsc, not a diagnostic). Use a Map or Object.hasOwn (stage.ts call()).
+    // A rule is one of the table's own keys: `toString` and `constructor`, which every object
+    // inherits, are not rules, so these are the user's functions, not a crash of tsc ("no token
+    // for operator toString").
     const source = `
 /** @differentiable */
 function toString(a: number): number { return a * 3; }
@@ -678,7 +675,7 @@ export function f(x: number): number { return toString(x) * x; }
     expect(() => compileToJs(source)).not.toThrow();
   });
   it("...and when it compiles, its gradient is right", async () => {
-    // BUG: see above.
+    // The user's toString, differentiated as any other callee: d/dx (3x · x) = 6x.
     const { module } = await compile(`
 /** @differentiable */
 function toString(a: number): number { return a * 3; }
@@ -691,10 +688,10 @@ export function f(x: number): number { return toString(x) * x; }
 
 describe("refusals: conditions that are not the same when replayed backward", () => {
   it("Math.random() in an if condition: the backward pass must follow the branch the forward took", async () => {
-    // BUG: reverse.ts replays `if (Math.random() < 0.5)` in the backward pass, which draws a new
-    // random number: about half the time the gradient of the other branch is returned. The test
-    // of a branch should be staged into a const (a boolean local) and cached, or Math.random in a
-    // condition refused. Checked through vjp: value 2x ↔ gradient 2, value 3x ↔ gradient 3.
+    // A branch's test that calls a function is evaluated once, into a boolean the backward pass
+    // reads: replaying `Math.random() < 0.5` would draw a new number and, about half the time,
+    // return the other branch's gradient. Checked through vjp: value 2x ↔ gradient 2, value 3x ↔
+    // gradient 3.
     const { m } = await fn("if (Math.random() < 0.5) return x * 2; return x * 3;", "x: number");
     let mismatches = 0;
     for (let i = 0; i < 200; i++) {
@@ -712,8 +709,8 @@ describe("refusals: conditions that are not the same when replayed backward", ()
     }
   });
   it("a call with a side effect in a condition is evaluated once per forward pass", async () => {
-    // BUG: same cause as Math.random(): f_grad evaluates the condition `tick() === 1` in the
-    // forward pass and again in the backward pass, so the backward takes the other branch.
+    // As for Math.random(): `tick() === 1` is evaluated once per forward pass, and the backward
+    // pass follows the branch it chose, not a second call's.
     const { m } = await fn(
       "if (tick() === 1) return x * 2; return x * 3;",
       "x: number",
@@ -728,9 +725,8 @@ describe("refusals: conditions that are not the same when replayed backward", ()
 
 describe("refusals: odd signatures", () => {
   it("a `this: number` parameter is not a gradient slot", async () => {
-    // BUG: checkSignature accepts `this: number` as a number parameter; the generated f_grad has a
-    // `this` parameter that TypeScript erases, so f_grad(3) returns [0, 6]: grad(f)(3)[0] is 0 where
-    // the derivative of x * x is 6. `this` parameters should be skipped (or refused).
+    // TypeScript erases a `this` parameter, so a gradient slot for it would shift x's (f_grad(3)
+    // giving [0, 6]): it is refused (TS94004); skipped instead, f_grad(3) would be [6].
     const source = "/** @differentiable */\nexport function f(this: number, x: number): number { return x * x; }\n";
     const found = codes(source);
     if (found.length > 0) return;
@@ -775,10 +771,8 @@ export function viaVjp() { return vjp(m.loss)(2, 0.5).backward(1); }
 export function viaWrt() { return grad(m.loss, { wrt: [1] })(2, 0.5); }
 `);
     expectClose(module.viaGrad, [9, -9]);
-    // BUG: grad(m.loss) is rewritten to m.loss_grad.bind(m), but valueAndGrad(m.loss), vjp(m.loss)
-    // and grad(m.loss, { wrt }) go through the run-time registry, which calls the generated
-    // methods without `this`: "Cannot read properties of undefined (reading 'scale')". Either
-    // rewrite these call sites too (calls.ts rewriteApiCall) or refuse them with a diagnostic.
+    // valueAndGrad(m.loss), vjp(m.loss) and grad(m.loss, { wrt }) call the generated methods with
+    // `this` bound to m, as grad(m.loss) does; without it they would fail reading this.scale.
     expectClose(module.viaVjp(), [9, -9]);
     expect(module.viaValueAndGrad().value).toBe(6.75);
     expectClose(module.viaWrt(), [-9]);
@@ -791,22 +785,20 @@ export function viaWrt() { return grad(m.loss, { wrt: [1] })(2, 0.5); }
 
 describe("names: generated code must not collide with the user's names", () => {
   it("a local named `cache` (read by the backward pass) does not break f_backward", async () => {
-    // BUG: emit.ts emitBackwardFunction names its parameter `cache` and unpacks
-    // `const { x, cache } = cache;`: a SyntaxError when the module loads. The namer should
-    // reserve `cache` (or name the parameter from the namer) — naming.ts / link.ts.
+    // f_backward's cache parameter is named around the user's names, so unpacking a local named
+    // `cache` from it is not `const { x, cache } = cache;`, a SyntaxError when the module loads.
     const { m } = await fn("const cache = x * x; return cache * x;", "x: number");
     expectClose(m.f_grad(2), [12]);
     checkVjp(m, "f", [2]);
   });
   it("a parameter named `cache`", async () => {
-    // BUG: same cause.
+    // The same for a parameter named `cache`.
     const { m } = await fn("return cache * cache * y;", "cache: number, y: number");
     checkVjp(m, "f", [2, 3]);
   });
   it("a local named like a callee's generated gradient (g_grad)", async () => {
-    // BUG: the backward pass calls `g_grad(x)`, which resolves to the user's local number
-    // `g_grad`: "g_grad is not a function". The namer should reserve the callee gradient names
-    // (link.ts gradOf / naming.ts), or rename the user's local.
+    // The backward pass's call of g's gradient reaches the function, not the user's local number
+    // named `g_grad` ("g_grad is not a function").
     const { m } = await fn(
       "const g_grad = x * 2; return g(x) * g_grad;",
       "x: number",
@@ -815,9 +807,9 @@ describe("names: generated code must not collide with the user's names", () => {
     expectClose(m.f_grad(1.5), [3 * 1.5 ** 2 * 2]);
   });
   it("a local named Math does not break the rules' Math.* calls", async () => {
-    // BUG: the `%` and `**` rules emit Math.trunc / Math.log, which resolve to the user's local
-    // `Math` (a number): TypeError at run time. Rare, but valid TypeScript; emit could refer to
-    // globalThis.Math, or the fence refuse a local named Math.
+    // The `%` and `**` rules' gradients call Math functions: a local named Math (rare, but valid
+    // TypeScript) is refused (TS94010); compiled, the generated code would have to reach the
+    // global Math, never the user's number (a TypeError at run time).
     const source = "const Math = 2; return (x % y) * Math + x ** y;";
     const found = refusedCodes(source);
     if (found.length > 0) return;

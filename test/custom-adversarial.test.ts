@@ -9,7 +9,7 @@
 //
 // Where a program is one tsgrad cannot handle, a compile-time diagnostic (error TS94xxx) is an
 // acceptable answer; a module that fails to load, or loads and gives a wrong gradient, is not.
-// Bugs found here are minimised and marked `// BUG:` with their cause, and run as `it.fails`
+// Bugs found here are minimised into a test with a comment giving their cause, run as `it.fails`
 // until fixed (vitest reports it when one starts passing, so it cannot go stale); fixed ones say
 // `Fixed:` and what was wrong.
 
