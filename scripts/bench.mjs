@@ -7,7 +7,7 @@
 //   node scripts/bench.mjs --out FILE      write the results there instead
 //
 // For each workload (the seed's staged example and sigmoid neuron, a 1,000-step logistic map,
-// a recursive x^n 8,000 calls deep, the two-layer spiral network in its matrix-op and loop
+// a recursive x^n 4,000 calls deep, the two-layer spiral network in its matrix-op and loop
 // versions, ADBench GMM on every instance in data/adbench/gmm/, ADBench BA on ba1): the forward
 // pass, tsgrad's generated gradient, a hand-written gradient, central finite differences and
 // TensorFlow.js (@tensorflow/tfjs, cpu backend, float32; not for the recursion). Everything is
