@@ -163,12 +163,9 @@ export function rewriteApiCall(
     (ts.isIdentifier(arg.expression) || arg.expression.kind === ts.SyntaxKind.ThisKeyword)
   ) {
     // A method keeps its `this`: grad(obj.m) → obj.m_grad.bind(obj); vjp(obj.m) → vjp(obj.m).bind(obj).
-    const owner =
-      arg.expression.kind === ts.SyntaxKind.ThisKeyword
-        ? ts.factory.createThis()
-        : emit.identifier((arg.expression as ts.Identifier).text);
+    const owner = ts.isIdentifier(arg.expression) ? emit.identifier(arg.expression.text) : emit.thisExpression();
     const bound = simple ? emit.propertyOf(owner, generated(target.name)) : call;
-    return ts.factory.createCallExpression(emit.propertyOf(bound, "bind"), undefined, [owner]);
+    return emit.emitBind(bound, owner);
   }
   return undefined;
 }

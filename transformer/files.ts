@@ -192,7 +192,7 @@ function parameterTexts(d: Differentiable): string[] {
 function staticRegistration(methods: readonly CompiledFunction[], register: string): ts.ClassElement {
   const registrations = methods.map((c) => {
     const isStatic = (ts.getModifiers(c.d.fn) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
-    const owner = isStatic ? ts.factory.createThis() : emit.propertyOf(ts.factory.createThis(), "prototype");
+    const owner = emit.ownerOf(isStatic);
     const names = generatedNames(c.d.name);
     return emit.emitRegistration(
       emit.identifier(register),
@@ -207,7 +207,7 @@ function staticRegistration(methods: readonly CompiledFunction[], register: stri
       parameterTexts(c.d),
     );
   });
-  return ts.factory.createClassStaticBlockDeclaration(ts.factory.createBlock(registrations, true));
+  return emit.emitStaticBlock(registrations);
 }
 
 /**

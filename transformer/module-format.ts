@@ -20,6 +20,7 @@
 //       user's own references.
 
 import ts from "typescript";
+import * as emit from "./phases/emit.js";
 
 export type ModuleFormat = "esm" | "commonjs" | { unsupported: string };
 
@@ -57,38 +58,25 @@ export function commonJsImports(
   runtime: string,
   taken: ReadonlySet<string>,
 ): { statements: ts.Statement[]; members: ModuleMembers } {
-  const f = ts.factory;
   const statements: ts.Statement[] = [];
   const members: ModuleMembers = new Map();
   const used = new Set(taken);
   for (const [from, names] of imports) {
-    const parsed = [...names].map((n) => n.split(" as ")).map(([name, alias]) => ({ name, local: alias ?? name }));
-    const call = f.createCallExpression(f.createIdentifier("require"), undefined, [f.createStringLiteral(from)]);
     if (from === runtime) {
-      const elements = parsed.map((p) =>
-        f.createBindingElement(undefined, p.local === p.name ? undefined : p.name, p.local),
-      );
-      statements.push(constStatement(f.createObjectBindingPattern(elements), call));
+      statements.push(emit.emitRequireNames([...names], from));
       continue;
     }
     const base = `${(from.split("/").pop() ?? "module").replace(/\.[cm]?js$/, "").replace(/[^A-Za-z0-9_$]/g, "_")}_module`;
     let module = base;
     for (let i = 2; used.has(module); i++) module = `${base}_${i}`;
     used.add(module);
-    statements.push(constStatement(f.createIdentifier(module), call));
-    for (const p of parsed) members.set(p.local, { module, name: p.name });
+    statements.push(emit.emitRequireModule(module, from));
+    for (const n of names) {
+      const [name, alias] = n.split(" as ");
+      members.set(alias ?? name, { module, name });
+    }
   }
   return { statements, members };
-}
-
-function constStatement(name: ts.BindingName, value: ts.Expression): ts.Statement {
-  return ts.factory.createVariableStatement(
-    undefined,
-    ts.factory.createVariableDeclarationList(
-      [ts.factory.createVariableDeclaration(name, undefined, undefined, value)],
-      ts.NodeFlags.Const,
-    ),
-  );
 }
 
 /**
@@ -108,8 +96,7 @@ export function toCommonJs<T extends ts.Node>(
     if (ts.isTypeNode(n)) return n;
     if (ts.isIdentifier(n) && parent && isReference(n, parent) && !declared.has(n.text)) {
       const member = members.get(n.text);
-      if (member)
-        return ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier(member.module), member.name);
+      if (member) return emit.propertyOf(emit.identifier(member.module), member.name);
       const binding = imported.get(n.text);
       if (binding) ts.setOriginalNode(n, binding);
       return n;

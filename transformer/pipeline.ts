@@ -81,11 +81,7 @@ export function compileFunction(
     if (shape.kinds.includes("Matrix")) shape.zeros = runtimeName(ctx, "zerosLike", namer);
 
     if (stageName === "staged") {
-      const body = [
-        ...emit.emitForward(staged.body),
-        ts.factory.createReturnStatement(emit.resultValue(staged.outputs ?? staged.result)),
-      ];
-      return { d, staged, members: [emit.emitStaged(shape, `${d.name}_staged`, body)] };
+      return { d, staged, members: [emit.emitStaged(shape, `${d.name}_staged`, staged)] };
     }
     const raw = stageName === "reverse";
 

@@ -1,7 +1,7 @@
-// Turns the optimized forward and backward passes into the generated functions, with ts.factory
-// and comments attached (expressions by ir/print.ts, with parentheses exactly where precedence
-// needs them); the file-level statements around them (imports, requires, registrations) are
-// files.ts's and module-format.ts's:
+// The builder of output nodes: turns the optimized forward and backward passes into the generated
+// functions, with ts.factory and comments attached (expressions by ir/print.ts, with parentheses
+// exactly where precedence needs them), and builds the statements around them that files.ts,
+// link.ts, calls.ts and module-format.ts place (imports, requires, registrations, aliases):
 //   f_grad(x, y): [dx: number, dy: number]     forward pass, then backward pass, fused
 //   f_forward(x, y) → { value, cache }         the forward pass of vjp, keeping what backward reads
 //   f_backward(cache, df) → [dx, dy]           its backward pass
@@ -30,6 +30,7 @@ import {
   ref,
   restoredHeaders,
   substitute,
+  type StagedFunction,
 } from "../ir/ir.js";
 
 const f = ts.factory;
@@ -81,7 +82,7 @@ function comment<T extends ts.Node>(node: T, text: string): T {
 }
 
 function declareConst(
-  name: string,
+  name: string | ts.BindingName,
   value: ts.Expression,
   flags: ts.NodeFlags = ts.NodeFlags.Const,
   type?: ts.TypeNode,
@@ -677,7 +678,8 @@ function withHeading(statements: ts.Statement[], heading: string): ts.Statement[
 }
 
 /** f_staged (for `tsgrad print --stage staged`): the staged forward pass alone. */
-export function emitStaged(shape: FunctionShape, name: string, body: ts.Statement[]) {
+export function emitStaged(shape: FunctionShape, name: string, staged: StagedFunction) {
+  const body = [...emitForward(staged.body), f.createReturnStatement(resultValue(staged.outputs ?? staged.result))];
   return declareWithParameters(
     { ...shape, exported: false },
     name,
@@ -1054,4 +1056,42 @@ export function emitImport(names: readonly string[], from: string): ts.Statement
   });
   const clause = f.createImportClause(undefined, undefined, f.createNamedImports(specifiers));
   return f.createImportDeclaration(undefined, clause, f.createStringLiteral(from));
+}
+
+/** `const { saved, registerGradient: register_2 } = require("tsgrad");` (names as emitImport takes them). */
+export function emitRequireNames(names: readonly string[], from: string): ts.Statement {
+  const elements = names.map((n) => {
+    const [name, alias] = n.split(" as ");
+    return f.createBindingElement(undefined, alias ? name : undefined, alias ?? name);
+  });
+  return declareConst(f.createObjectBindingPattern(elements), requireCall(from));
+}
+
+/** `const helpers_module = require("./helpers.js");` */
+export function emitRequireModule(local: string, from: string): ts.Statement {
+  return declareConst(local, requireCall(from));
+}
+
+const requireCall = (from: string) =>
+  f.createCallExpression(f.createIdentifier("require"), undefined, [f.createStringLiteral(from)]);
+
+/** `// why` above `const softplusD_2 = softplusD;` */
+export function emitAlias(local: string, name: string, why: string): ts.Statement {
+  return comment(declareConst(local, f.createIdentifier(name)), why);
+}
+
+/** `static { ... }`: a class's registrations of its methods' gradients. */
+export function emitStaticBlock(statements: readonly ts.Statement[]): ts.ClassElement {
+  return f.createClassStaticBlockDeclaration(f.createBlock(statements, true));
+}
+
+/** `this` in a static block, for a static method; `this.prototype` for an instance method. */
+export const ownerOf = (isStatic: boolean): ts.Expression =>
+  isStatic ? f.createThis() : propertyOf(f.createThis(), "prototype");
+
+export const thisExpression = (): ts.Expression => f.createThis();
+
+/** `obj.m_grad.bind(obj)`: a method's gradient keeping its `this`. */
+export function emitBind(fn: ts.Expression, owner: ts.Expression): ts.Expression {
+  return f.createCallExpression(propertyOf(fn, "bind"), undefined, [owner]);
 }
