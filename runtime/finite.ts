@@ -7,6 +7,8 @@
 // The first NaN or ±Infinity throws, naming the gradient, the source line whose backward block
 // made it and the function, as JAX's NaN debugging names the operation that produced a NaN.
 
+import { type Matrix, isMatrix } from "./ops/matrix.js";
+
 /** Thrown by a checked gradient at its first NaN or Infinity. */
 export class NonFiniteGradientError extends RangeError {
   constructor(
@@ -27,7 +29,7 @@ export class NonFiniteGradientError extends RangeError {
   }
 }
 
-type Gradient = number | ArrayLike<number> | { data: ArrayLike<number> };
+type Gradient = number | ArrayLike<number> | Matrix;
 
 /**
  * Throws a NonFiniteGradientError unless every number of `value` is finite: a number, one element
@@ -48,7 +50,7 @@ export function checkFinite(
       throw new NonFiniteGradientError(fn, index === undefined ? gradient : `${gradient}[${index}]`, value, at, line);
     return;
   }
-  const data = "data" in value ? value.data : value;
+  const data = isMatrix(value) ? value.data : (value as ArrayLike<number>);
   for (let i = 0; i < data.length; i++)
     if (!Number.isFinite(data[i])) throw new NonFiniteGradientError(fn, `${gradient}[${i}]`, data[i], at, line);
 }

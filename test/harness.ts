@@ -3,7 +3,7 @@
 // repository, where `import ... from "tsgrad"` resolves to the built runtime.
 
 import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
@@ -79,29 +79,38 @@ export async function compile(source: string): Promise<Compiled> {
 }
 
 /**
- * Compiles several files together (names relative to a fresh folder, e.g. "lib.ts", "main.ts"),
- * then imports `entry`. For calls across modules.
+ * Compiles several files together (names relative to a fresh folder, e.g. "lib.ts", "main.ts")
+ * with the transformer, compilerOptions overridden by `options`; loads nothing. Emitted files are
+ * written beside their sources. A folder with its own package.json (another package, where
+ * `"tsgrad"` no longer resolves to the repository itself) gets node_modules/tsgrad linked to it.
  */
-export async function compileProject(files: Record<string, string>, entry: string): Promise<Compiled> {
+export function emitProject(
+  files: Record<string, string>,
+  options: ts.CompilerOptions = {},
+): { dir: string; diagnostics: ts.Diagnostic[]; outputs: Map<string, string> } {
   const name = `${createHash("sha1").update(JSON.stringify(files)).digest("hex").slice(0, 10)}_${randomUUID().slice(0, 8)}`;
   const dir = join(tmp, `project_${name}`);
   mkdirSync(dir, { recursive: true });
-  const paths = Object.entries(files).map(([file, text]) => {
-    writeFileSync(join(dir, file), text);
-    return join(dir, file);
-  });
-  const program = createProgram(paths, compilerOptions);
+  if ("package.json" in files) {
+    mkdirSync(join(dir, "node_modules"));
+    symlinkSync(root, join(dir, "node_modules", "tsgrad"), "dir");
+  }
+  const paths = Object.entries(files).map(([file, text]) => (writeFileSync(join(dir, file), text), join(dir, file)));
+  const program = createProgram(
+    paths.filter((p) => /\.[cm]?ts$/.test(p)),
+    { ...compilerOptions, ...options },
+  );
   const diagnostics: ts.Diagnostic[] = [...ts.getPreEmitDiagnostics(program)];
   const outputs = new Map<string, string>();
-  program.emit(
-    undefined,
-    (f, text) => {
-      if (f.endsWith(".js")) (writeFileSync(f, text), outputs.set(f, text));
-    },
-    undefined,
-    false,
-    { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] },
-  );
+  program.emit(undefined, (f, text) => (writeFileSync(f, text), outputs.set(f, text)), undefined, false, {
+    before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })],
+  });
+  return { dir, diagnostics, outputs };
+}
+
+/** emitProject with the default options, then imports `entry`. For calls across modules. */
+export async function compileProject(files: Record<string, string>, entry: string): Promise<Compiled> {
+  const { dir, diagnostics, outputs } = emitProject(files);
   const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (errors.length)
     throw new Error(

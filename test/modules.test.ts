@@ -4,38 +4,13 @@
 // refused function's grad(f) is left to the runtime's explanation instead of a missing f_grad.
 // test/pack.test.ts does the same end to end, in installed projects.
 
-import { randomUUID } from "node:crypto";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import tsgradTransformer from "../transformer/hosts/tsc.js";
-import { compilerOptions, compileToJs, createProgram, expectClose, numericGradient, root } from "./harness.js";
+import { compileToJs, emitProject, expectClose, numericGradient } from "./harness.js";
 
 const require = createRequire(import.meta.url);
-
-/** Compiles `files` in a fresh folder with `options` and the transformer: the diagnostics and emitted files. */
-function emitProject(
-  files: Record<string, string>,
-  options: ts.CompilerOptions,
-): { dir: string; diagnostics: ts.Diagnostic[]; outputs: Map<string, string> } {
-  const dir = join(root, ".tsgrad-tmp", "cases", `modules_${randomUUID().slice(0, 8)}`);
-  // Its own node_modules/tsgrad (the repository): a package.json here starts a package of its own.
-  mkdirSync(join(dir, "node_modules"), { recursive: true });
-  symlinkSync(root, join(dir, "node_modules", "tsgrad"), "dir");
-  const paths = Object.entries(files).map(([file, text]) => (writeFileSync(join(dir, file), text), join(dir, file)));
-  const program = createProgram(
-    paths.filter((p) => /\.[cm]?ts$/.test(p)),
-    { ...compilerOptions, ...options },
-  );
-  const diagnostics = [...ts.getPreEmitDiagnostics(program)];
-  const outputs = new Map<string, string>();
-  program.emit(undefined, (f, text) => (writeFileSync(f, text), outputs.set(f, text)), undefined, false, {
-    before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })],
-  });
-  return { dir, diagnostics, outputs };
-}
 
 const errorsOf = (diagnostics: ts.Diagnostic[]) =>
   diagnostics

@@ -349,9 +349,12 @@ function boundNames(custom: CustomDerivative, ctx: FileContext): Bound[] {
   return found.filter((b) => read.has(b.binding!));
 }
 
-/** The import bindings the file reads as values somewhere (tsc keeps those imports), by declaration. */
+/** The import bindings the file reads as values somewhere (tsc keeps those imports), by declaration; once per file. */
 function valueReads(ctx: FileContext): Set<ts.Declaration> {
+  const known = valueReadsOf.get(ctx);
+  if (known) return known;
   const read = new Set<ts.Declaration>();
+  valueReadsOf.set(ctx, read);
   const visit = (n: ts.Node): void => {
     if (ts.isImportDeclaration(n) || ts.isTypeNode(n)) return;
     if (ts.isIdentifier(n)) {
@@ -363,6 +366,8 @@ function valueReads(ctx: FileContext): Set<ts.Declaration> {
   visit(ctx.file);
   return read;
 }
+
+const valueReadsOf = new WeakMap<FileContext, Set<ts.Declaration>>();
 
 const declarationOf = (symbol: ts.Symbol | undefined) => symbol?.declarations?.[0];
 

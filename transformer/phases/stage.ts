@@ -902,7 +902,8 @@ class Stager {
     const isMath = callee.startsWith("Math.");
     if (isMath && isScalarOp(callee)) {
       // Math.atan2(x) type-checks only with an error, but must not reach a rule without its b.
-      const arity = { x: 1, "a, b": 2 }[scalarRules[callee].operands as "x" | "a, b"];
+      const { grad } = scalarRules[callee];
+      const arity = grad.kind === "partials" ? grad.partials.length : undefined;
       if (arity !== undefined && e.arguments.length !== arity)
         throw refuse("mathArity", e, { callee, want: arity, got: e.arguments.length });
       return this.operation(
