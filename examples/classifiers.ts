@@ -124,7 +124,7 @@ export function trainLinear(
   options: TrainOptions,
 ): number {
   const { steps, stepSize, reg, every = steps, onProgress } = options;
-  const grads = grad(loss)(W, b, X, y, reg); // once: dW, db (and gradients of X, y, reg, unused)
+  const grads = grad(loss)(W, b, X, y, reg); // once: dW, db (and gradients of X and reg, unused; the labels y are data, undefined)
   const into = gradInto(loss);
   for (let step = 0; step < steps; step++) {
     if (onProgress && step % every === 0) onProgress(step, loss(W, b, X, y, reg));

@@ -5,11 +5,19 @@
 //   numericGrad(f, [3, -4])                      → [dx, dy] by central differences
 //   checkGradient(f, [3, -4], grad(f)(3, -4))    → { ok, maxRelativeError, entries, worst, message }
 //
-// Parameters may be numbers, number arrays, Float64Arrays, matrices and objects of them; the
-// numeric gradient has the same shape as the arguments (`Grads<P>`), and every number in them is
-// moved in turn (Int32Array labels are data: their gradient is zeros).
+// Parameters may be numbers, number arrays, Float64Arrays (and Float32Arrays), matrices and objects
+// of them; the numeric gradient has the same shape as the arguments (`Grads<P>`), and every number
+// in them is moved in turn. Data (Int32Array labels, strings, booleans, and the parameters a
+// compiled function registers as data, such as enums) is not moved: its gradient is `undefined`.
 
-import type { Grads, GradsAt, ParamIndex, ScalarFunction } from "./index.js";
+import {
+  type Grads,
+  type GradsAt,
+  type ParamIndex,
+  type ScalarFunction,
+  dataParameters,
+  registeredParameters,
+} from "./index.js";
 import { cloneValue, numberSlots, zeroGradient, type Slot } from "./tree.js";
 
 export interface NumericGradOptions {
@@ -105,9 +113,11 @@ function differences(
   if (!(h > 0 && Number.isFinite(h))) throw new RangeError(`tsgrad: numericGrad needs a finite h > 0, got ${h}`);
   const moved = args.map(cloneValue);
   const inputs = numberSlots(moved); // first: it names a value of the wrong kind by its path
-  const gradient = args.map(zeroGradient);
+  const data = dataParameters(f);
+  const gradient = args.map((a, i) => (data.includes(i) ? undefined : zeroGradient(a)));
   const outputs = numberSlots(gradient);
-  inputs.forEach((slot, k) => {
+  const kept = inputs.filter((slot) => !data.includes(parameterOf(slot.path)));
+  kept.forEach((slot, k) => {
     if (!moves(slot.path)) return;
     const x = slot.get();
     slot.set(x + h);
@@ -158,15 +168,21 @@ export function checkGradient(
 ): GradientCheckResult {
   const tolerance = options.tolerance ?? 1e-6;
   const atol = options.atol ?? 1e-8;
-  const wrt = checkedWrt(options.wrt, args.length);
+  // Parameters left out (optional, or defaulted) have a slot in the gradient too.
+  const count = Math.max(args.length, registeredCount(f));
+  const wrt = checkedWrt(options.wrt, count);
   const given = analytic as readonly unknown[];
   if (given.length !== wrt.length) {
     const per = options.wrt ? `wrt index(es) [${wrt.join(", ")}]` : "parameter(s)";
     throw new RangeError(`tsgrad: checkGradient got ${given.length} analytic gradient(s) for ${wrt.length} ${per}`);
   }
   const numeric = numericSlots(f, args, new Set(wrt), options.h);
+  // Data and arguments left out have no number to move: nothing to compare.
+  const data = dataParameters(f);
   const entries = wrt.flatMap((i, k) =>
-    compareParameter(i, analyticSlots(given[k], i), numeric.get(i)!, atol, tolerance),
+    data.includes(i) || i >= args.length
+      ? []
+      : compareParameter(i, analyticSlots(given[k], i), numeric.get(i)!, atol, tolerance),
   );
   // Math.max propagates NaN: a NaN gradient never passes, and shows in maxRelativeError.
   const maxRelativeError = entries.reduce((m, e) => Math.max(m, e.relativeError), 0);
@@ -179,6 +195,11 @@ export function checkGradient(
     worst,
     message: summary(entries.length, failed, worst, atol, tolerance),
   };
+}
+
+/** How many parameters f registers (0 when it registers none): the optional ones count, passed or not. */
+function registeredCount(f: ScalarFunction): number {
+  return registeredParameters(f)?.length ?? 0;
 }
 
 /** wrt checked against the arguments; all of them without it: (undefined, 3) → [0, 1, 2]. */

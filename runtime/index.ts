@@ -24,29 +24,50 @@ import {
   type Mismatch,
 } from "./tree.js";
 
-/** The gradient of a value of type T has the same shape as T. */
+/**
+ * The gradient of a value of type T has the same shape as T: a number's is a number, an array's an
+ * array of its length (`number[]` for `number[]` and tuples, `Float64Array` for `Float64Array` and
+ * `Float32Array`, either for `ArrayLike<number>` and unions, by what is passed), a Matrix's a Matrix,
+ * an object's an object of the same keys. Data has no gradient: `undefined` for Int32Array labels,
+ * booleans, strings, string-literal unions, enums and number-literal unions (`1 | 2`).
+ */
 export type Grad<T> = unknown extends T
   ? any
   : T extends number
-    ? number
-    : T extends Float64Array
-      ? Float64Array
-      : T extends Int32Array
-        ? Int32Array
-        : T extends Matrix<infer R, infer C>
-          ? Matrix<R, C>
-          : T extends readonly number[]
-            ? number[]
-            : T extends object
-              ? { -readonly [K in keyof T]: Grad<T[K]> }
-              : never;
+    ? number extends T
+      ? // `number` is assignable to a numeric enum too, but a number that is not a member is not
+        -0.000314159265358979 extends T
+        ? number
+        : undefined // a numeric enum: data
+      : undefined // a union of number literals: data
+    : T extends string | boolean | bigint | symbol | null | undefined
+      ? undefined
+      : T extends Float64Array | Float32Array
+        ? Float64Array
+        : T extends Int32Array
+          ? undefined
+          : T extends Matrix<infer R, infer C>
+            ? Matrix<R, C>
+            : T extends readonly number[]
+              ? number[]
+              : T extends ArrayLike<number>
+                ? number[] | Float64Array
+                : T extends object
+                  ? { -readonly [K in keyof T as T[K] extends Function ? never : K]: Grad<T[K]> } // a class's methods have no gradient
+                  : never;
 
-/** One gradient per parameter, in order: [x: number, y: number] → [x: number, y: number]. */
-export type Grads<P extends readonly unknown[]> = { -readonly [K in keyof P]-?: Grad<P[K]> };
+/**
+ * One gradient per parameter, in order: [x: number, y: number] → [x: number, y: number]. An optional
+ * parameter has a slot too (`scale?: number` → `scale: number`, 0 when it is left out; data's is
+ * `undefined`): each parameter is boxed first, so that removing `?` does not also remove the
+ * `undefined` of a data slot.
+ */
+export type Grads<P extends readonly unknown[]> = GradsOfBoxed<{ -readonly [K in keyof P]-?: { param: P[K] } }>;
+type GradsOfBoxed<B> = { [K in keyof B]: B[K] extends { param: infer T } ? Grad<Exclude<T, undefined>> : never };
 
 /** The gradients picked by `wrt`, in the order `wrt` lists them. */
 export type GradsAt<P extends readonly unknown[], W extends readonly number[]> = {
-  -readonly [K in keyof W]: Grad<P[W[K]]>;
+  -readonly [K in keyof W]: Grad<Exclude<P[W[K]], undefined>>;
 };
 
 /** A function tsgrad can differentiate: numbers in, a number out. */
@@ -79,8 +100,16 @@ export interface CheckOptions {
 export interface CompiledGradient {
   /** Absent for a function that returns an array (it has vjp and jacobian, no gradient). */
   grad?: (...args: any[]) => any[];
-  /** f's parameters as declared (`"x"`, or a pattern's text `"{ w, c }"`), for the run-time checks' messages. */
+  /**
+   * f's parameters as declared (`"x"`, or a pattern's text `"{ w, c }"`), for the run-time checks'
+   * messages and counts; one that may be left out (optional, or with a default) ends in `?` (`"k?"`).
+   */
   params?: readonly string[];
+  /**
+   * The indices of f's data parameters (Int32Array labels, modes, flags, enums): no gradient, an
+   * `undefined` slot; numericGrad and checkGradient do not move them. Absent when there are none.
+   */
+  data?: readonly number[];
   /** f_grad with every gradient checked (f_gradChecked), where the build generated it: grad(f, { checkFinite: true }). */
   gradChecked?: (...args: any[]) => any[];
   /** f_gradInto(grads, ...args): f_grad into the buffers of an earlier result (older builds have none). */
@@ -295,13 +324,17 @@ export function vjp<F extends DifferentiableFunction>(
  * The Jacobian block of one parameter: a number's is a column (Float64Array, one entry per output),
  * an array's a Matrix (outputs × elements), an object's an object of blocks with the same keys.
  */
-export type JacobianBlock<T> = T extends number
-  ? Float64Array
-  : T extends Float64Array | Int32Array | Matrix | readonly number[]
-    ? Matrix
-    : T extends object
-      ? { -readonly [K in keyof T]: JacobianBlock<T[K]> }
-      : never;
+export type JacobianBlock<T> = unknown extends T
+  ? any
+  : Grad<T> extends undefined
+    ? undefined // data: no gradient, no block
+    : T extends number
+      ? Float64Array
+      : T extends Matrix | ArrayLike<number>
+        ? Matrix
+        : T extends object
+          ? { -readonly [K in keyof T]: JacobianBlock<T[K]> }
+          : never;
 export type Jacobians<P extends readonly unknown[]> = { -readonly [K in keyof P]-?: JacobianBlock<P[K]> };
 
 /**
@@ -322,11 +355,15 @@ export function jacobian<F extends (...args: any[]) => Exclude<Output, number>>(
     const seed = [zeroGradient(value)];
     const slots = numberSlots(seed);
     const m = slots.length;
-    const blocks = args.map((a) => jacobianBlock(a, m));
+    // A block per gradient (data has none: undefined), shaped as the gradient is, so that an
+    // optional parameter left out gets one too; without outputs, shaped as the arguments.
+    const data = dataParameters(f);
+    let blocks: unknown[] = args.map((a, p) => (data.includes(p) ? undefined : jacobianBlock(a, m)));
     for (let i = 0; i < m; i++) {
       slots[i].set(1);
       const row = backward.call(this, cache, seed[0]);
       slots[i].set(0);
+      if (i === 0) blocks = row.map((g: unknown) => (g === undefined ? undefined : jacobianBlock(g, m)));
       row.forEach((g: any, p: number) => fillJacobianRow(blocks[p], g, i));
     }
     return blocks;
@@ -370,25 +407,42 @@ const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
 
 /**
  * The signature from the parameter list generated code registers (the transformer knows it; a
- * @differentiable function has no defaults or rest parameters):
+ * @differentiable function has no rest parameters, and marks those that may be left out with `?`):
  *   ["x", "y"]           → { names: ["x", "y"], list: "x, y", min: 2, max: 2 }
+ *   ["x", "k?"]          → { names: ["x", "k"], list: "x, k?", min: 1, max: 2 }   (k optional or defaulted)
  *   ["{ w, c }", "x"]    → { names: [undefined, "x"], list: "{ w, c }, x" }
  *   undefined (an older build, or registered by hand) → only f.length: too few arguments are still
  *   caught, parameters are named by index.
+ * The fewest arguments is f.length (JavaScript stops counting at a default) or fewer, when the last
+ * parameters are optional (`scale?: number` counts in f.length).
  */
 function readSignature(f: Function, params: readonly string[] | undefined): Signature {
   const fn = f.name || "<anonymous>";
   if (!params || params.length < f.length)
     return { fn, names: [], list: "", min: f.length, max: Infinity, parameters: f.length };
-  const shown = params.map((p) => (p.length <= 24 ? p : `${p[0]}…${p[0] === "{" ? "}" : "]"}`));
+  const shown = params.map((p) =>
+    p.length <= 24 ? p : `${p[0]}…${p[0] === "{" ? "}" : "]"}${p.endsWith("?") ? "?" : ""}`,
+  );
+  const bare = params.map((p) => (p.endsWith("?") ? p.slice(0, -1) : p));
+  const required = params.reduce((n, p, i) => (p.endsWith("?") ? n : i + 1), 0);
   return {
     fn,
-    names: params.map((p) => (IDENTIFIER.test(p) ? p : undefined)),
+    names: bare.map((p) => (IDENTIFIER.test(p) ? p : undefined)),
     list: shown.join(", "),
-    min: f.length,
+    min: Math.min(f.length, required),
     max: params.length,
     parameters: params.length,
   };
+}
+
+/** The indices of f's data parameters, as its registration lists them (none for a function registered without). */
+export function dataParameters(f: Function): readonly number[] {
+  return registry.get(f)?.data ?? [];
+}
+
+/** f's parameters as its registration lists them (`["x", "k?"]`), if it does. */
+export function registeredParameters(f: Function): readonly string[] | undefined {
+  return registry.get(f)?.params;
 }
 
 /** "2 arguments (x, y)", "1 to 2 arguments (x, k?)", "at least 1 argument (x, ...rest)", "at least 2 arguments". */

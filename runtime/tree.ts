@@ -1,7 +1,9 @@
-// Walks values the way gradients mirror them: a number, a number array, a Float64Array, a Matrix,
-// Int32Array labels (data: never differentiated), or an object of these. Used by the parts of the
-// runtime that handle gradients generically (gradient checks, jacobian, the gradInto fallback, the
-// API's checks of gradInto's buffers and of vjp's dout); generated code never calls it.
+// Walks values the way gradients mirror them: a number, a number array, a Float64Array (or a
+// Float32Array, whose gradient is a Float64Array), a Matrix, data (Int32Array labels, strings,
+// booleans: never differentiated, no gradient, `undefined` in a gradient), or an object of these.
+// Used by the parts of the runtime that handle gradients generically (gradient checks, jacobian,
+// the gradInto fallback, the API's checks of gradInto's buffers and of vjp's dout); generated code
+// never calls it.
 //
 //   numberSlots([2, { W: Float64Array.of(1, 3) }])
 //   → [{ path: "[0]", ... }, { path: "[1].W[0]", ... }, { path: "[1].W[1]", ... }]
@@ -15,7 +17,22 @@ export interface Slot {
   set(v: number): void;
 }
 
-const isNumberArray = (v: unknown): v is number[] | Float64Array => Array.isArray(v) || v instanceof Float64Array;
+const isNumberArray = (v: unknown): v is number[] | Float64Array | Float32Array =>
+  Array.isArray(v) || v instanceof Float64Array || v instanceof Float32Array;
+
+/**
+ * Data a function reads but is not differentiated by: Int32Array labels, strings, booleans, and
+ * an argument left out (`undefined`). Its gradient is `undefined`. (A numeric enum is a number at
+ * run time: the registration of a compiled function lists its data parameters, see CompiledGradient.)
+ */
+export const isData = (v: unknown): boolean =>
+  v instanceof Int32Array ||
+  v === undefined ||
+  v === null ||
+  typeof v === "string" ||
+  typeof v === "boolean" ||
+  typeof v === "bigint" ||
+  typeof v === "symbol";
 
 /** Every differentiable number of `values` (a tuple of arguments or of gradients), in a fixed order. */
 export function numberSlots(values: unknown[]): Slot[] {
@@ -23,8 +40,8 @@ export function numberSlots(values: unknown[]): Slot[] {
   const visit = (holder: any, key: string | number, path: string): void => {
     const v = holder[key];
     if (typeof v === "number") out.push({ path, get: () => holder[key], set: (x) => void (holder[key] = x) });
-    else if (v instanceof Int32Array)
-      return; // labels: data, no gradient
+    else if (isData(v))
+      return; // labels, modes, flags: data, no gradient
     else if (isMatrix(v)) visitArray(v.data, `${path}.data`);
     else if (isNumberArray(v)) visitArray(v, path);
     else if (typeof v === "object" && v !== null) for (const k of Object.keys(v)) visit(v, k, `${path}.${k}`);
@@ -33,7 +50,7 @@ export function numberSlots(values: unknown[]): Slot[] {
         `tsgrad: ${path || "value"} is ${describe(v)}; gradients are taken of numbers, number arrays, Float64Arrays, matrices and objects of them`,
       );
   };
-  const visitArray = (a: number[] | Float64Array, path: string) => {
+  const visitArray = (a: number[] | Float64Array | Float32Array, path: string) => {
     for (let i = 0; i < a.length; i++)
       out.push({ path: `${path}[${i}]`, get: () => a[i], set: (x) => void (a[i] = x) });
   };
@@ -41,20 +58,25 @@ export function numberSlots(values: unknown[]): Slot[] {
   return out;
 }
 
-/** A copy deep enough that writing its numbers leaves `v` untouched (labels are shared). */
+/**
+ * A copy deep enough that writing its numbers leaves `v` untouched (data is shared). A
+ * Float32Array is copied into a Float64Array, so that numbers moved by a small step stay exact
+ * (f computes with them in float64, as its gradient does).
+ */
 export function cloneValue<T>(v: T): T {
   if (typeof v !== "object" || v === null || v instanceof Int32Array) return v;
   if (isMatrix(v)) return matrix(v.rows, v.cols, v.data.slice()) as T;
+  if (v instanceof Float32Array) return Float64Array.from(v) as T;
   if (v instanceof Float64Array || Array.isArray(v)) return v.slice() as T;
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cloneValue(x)])) as T;
 }
 
-/** The zero gradient of `v`: 0, zeros of the same kind and length, or an object of them. */
+/** The zero gradient of `v`: 0, zeros of the same kind (Float64Array for a Float32Array) and length, an object of them; undefined for data. */
 export function zeroGradient(v: unknown): unknown {
   if (typeof v === "number") return 0;
-  if (v instanceof Int32Array) return new Int32Array(v.length);
+  if (isData(v)) return undefined;
   if (isMatrix(v)) return matrix(v.rows, v.cols);
-  if (v instanceof Float64Array) return new Float64Array(v.length);
+  if (v instanceof Float64Array || v instanceof Float32Array) return new Float64Array(v.length);
   if (Array.isArray(v)) return new Array<number>(v.length).fill(0);
   if (typeof v === "object" && v !== null)
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, zeroGradient(x)]));
@@ -66,7 +88,7 @@ export function zeroGradient(v: unknown): unknown {
  * (a number is returned, arrays and objects are filled). For gradInto over older builds.
  */
 export function copyGradient(into: any, from: any): any {
-  if (typeof from === "number") return from;
+  if (typeof from === "number" || from === undefined) return from;
   if (isMatrix(from)) into.data.set(from.data);
   else if (ArrayBuffer.isView(from)) (into as Float64Array).set(from as Float64Array);
   else if (Array.isArray(from)) for (let i = 0; i < from.length; i++) into[i] = from[i];
@@ -81,14 +103,16 @@ export function copyGradient(into: any, from: any): any {
  */
 export function jacobianBlock(v: unknown, m: number): unknown {
   if (typeof v === "number") return new Float64Array(m);
+  if (isData(v)) return undefined;
   if (isMatrix(v)) return matrix(m, v.rows * v.cols);
-  if (isNumberArray(v) || v instanceof Int32Array) return matrix(m, v.length);
+  if (isNumberArray(v)) return matrix(m, v.length);
   if (typeof v === "object" && v !== null)
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jacobianBlock(x, m)]));
   throw new TypeError(`tsgrad: cannot make a Jacobian block for ${describe(v)}`);
 }
 
 export function fillJacobianRow(block: any, g: any, i: number): void {
+  if (g === undefined || block === undefined) return; // data: no gradient, no block
   if (typeof g === "number") (block as Float64Array)[i] = g;
   else if (isMatrix(block) && isMatrix(g)) block.data.set(g.data, i * block.cols);
   else if (isMatrix(block)) block.data.set(g as ArrayLike<number>, i * block.cols);
@@ -124,8 +148,9 @@ const under = (key: string, m: Mismatch | undefined): Mismatch | undefined => m 
  *   gradientMismatch([0, 0, 0], Float64Array.of(1, 2, 3))             → { path: "", got: [0, 0, 0], want: ... } (kind)
  *   gradientMismatch({ W: new Float64Array(2) }, { W: new Float64Array(3), c: 1 }) → { path: ".W", ... }
  * Arrays must have the argument's kind and length (f_gradInto zeroes and fills them in place, so a
- * shorter one would truncate the gradient), a Matrix its rows × cols. A number's slot is
- * overwritten, so anything fits it. An object is walked over the gradient's fields: the argument
+ * shorter one would truncate the gradient; a Float32Array's is a Float64Array), a Matrix its rows ×
+ * cols. A number's slot is overwritten, and data's (labels, modes, flags) is not written, so anything
+ * fits them. An object is walked over the gradient's fields: the argument
  * may carry fields f does not declare, which an earlier result of grad(f) does not have. Only
  * comparisons and for...in: a training step pays a few of them per parameter and allocates nothing
  * (but V8's 16-byte box when it reads a number field of an object argument, measured).
@@ -133,8 +158,10 @@ const under = (key: string, m: Mismatch | undefined): Mismatch | undefined => m 
 export function gradientMismatch(g: unknown, a: unknown): Mismatch | undefined {
   if (typeof a === "number") return undefined;
   if (isMatrix(a)) return isMatrix(g) && g.rows === a.rows && g.cols === a.cols ? undefined : off(g, a);
-  if (a instanceof Float64Array) return g instanceof Float64Array && g.length === a.length ? undefined : off(g, a);
-  if (a instanceof Int32Array) return g instanceof Int32Array && g.length === a.length ? undefined : off(g, a);
+  // A Float32Array's gradient is a Float64Array, as is a Float64Array's.
+  if (a instanceof Float64Array || a instanceof Float32Array)
+    return g instanceof Float64Array && g.length === a.length ? undefined : off(g, a);
+  if (a instanceof Int32Array) return undefined; // labels: data, their slot is not written
   if (Array.isArray(a)) return Array.isArray(g) && g.length === a.length ? undefined : off(g, a);
   if (typeof a !== "object" || a === null) return undefined; // not a value tsgrad differentiates: f's own business
   if (typeof g !== "object" || g === null || isArrayLike(g) || isMatrix(g)) return off(g, a);
@@ -194,6 +221,11 @@ export function describeShape(x: unknown): string {
  */
 export function shapeDifference(got: unknown, want: unknown, anyArray = false): { text: string; size: boolean } {
   if (isMatrix(want) && isMatrix(got)) return { text: `is ${want.rows}×${want.cols}`, size: true };
+  // A Float32Array's gradient is a Float64Array: say so, unless only the length is off.
+  if (!anyArray && want instanceof Float32Array)
+    return got instanceof Float64Array
+      ? { text: `has length ${want.length}`, size: true }
+      : { text: `is ${describeShape(want)}, whose gradient is a Float64Array of that length`, size: false };
   const arrays = isArrayLike(want) && isArrayLike(got);
   if (arrays && (anyArray || got.constructor === want.constructor))
     return { text: `has length ${want.length}`, size: true };

@@ -2,7 +2,7 @@
 // namespace imports), recursion, class methods, and grad() on function values passed at run time.
 
 import { describe, expect, it } from "vitest";
-import { compile, compileProject, expectClose, numericGradient } from "./harness.js";
+import { checkVjp, compile, compileProject, expectClose, numericGradient } from "./harness.js";
 
 const lib = `
 /** @differentiable */
@@ -89,5 +89,46 @@ export const viaStatic = grad(Model.norm)(3, 4);
 `);
     expectClose(module.viaBind, [3 * 2 * 1.5, -3 * 2 * 1.5]);
     expectClose(module.viaStatic, [0.6, 0.8]);
+  });
+});
+
+describe("calls: repeated arguments, nesting, calls in conditions, recursion through a ternary, mutual recursion", () => {
+  const lib = `
+/** @differentiable */
+export function g(a: number, b: number): number { return a * a * b + Math.sin(b); }
+/** @differentiable */
+export function h(a: number): number { return a > 0 ? g(a, a) : -a; }
+`;
+  it("repeated arguments g(x, x), nested calls and calls in conditions", async () => {
+    const { module } = await compile(`${lib}
+/** @differentiable */
+export function f(x: number, y: number): number {
+  let s = g(x, x) + g(g(x, y), y) + h(x * y);
+  if (g(y, x) > 1) s = s * h(x);
+  return s;
+}
+`);
+    for (const p of [
+      [0.7, 1.2],
+      [-0.7, 1.2],
+      [0.2, -0.3],
+    ]) {
+      expectClose(module.f_grad(...p), numericGradient(module.f, p));
+      checkVjp(module, "f", p);
+    }
+  });
+  it("recursion through a ternary and mutual recursion", async () => {
+    const { module } = await compile(`
+/** @differentiable */
+export function p(x: number, n: number): number { return n <= 0 ? 1 : x * p(x, n - 1); }
+/** @differentiable */
+export function even(x: number, n: number): number { if (n <= 0) return x; return odd(x * x, n - 1) + x; }
+/** @differentiable */
+export function odd(x: number, n: number): number { if (n <= 0) return 2 * x; return even(Math.sin(x), n - 1); }
+`);
+    expectClose(module.p_grad(1.5, 4), [4 * 1.5 ** 3, 0]);
+    // only d/dx: in n the function is piecewise constant with jumps at integers
+    expectClose([module.even_grad(0.6, 3)[0]], [numericGradient(module.even, [0.6, 3])[0]]);
+    checkVjp(module, "even", [0.6, 3]);
   });
 });

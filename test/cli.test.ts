@@ -224,3 +224,68 @@ export const result = {
     expect(existsSync(join(dir, "out/b/c/types.d.ts"))).toBe(false);
   });
 });
+
+describe("tsgrad print with custom derivatives", () => {
+  it("--report names the frames of a counting loop and the stack of a while loop, for functions with custom derivatives", () => {
+    const dir = project("custom-report", {
+      "r.ts": `
+export const calls = { w3: 0, sp: 0 };
+
+export function sp(x: number): number { return x > 30 ? x : Math.log1p(Math.exp(x)); }
+/** @derivative sp */
+export function spD(x: number, y: number, dy: number): [number] { calls.sp++; return [dy / (1 + Math.exp(-x))]; }
+
+/** Three arguments, each with a different partial. */
+export function w3(a: number, b: number, c: number): number { return a * b * b + Math.sin(c) * a; }
+/** @derivative w3 */
+export function w3D(a: number, b: number, c: number, y: number, dy: number): [number, number, number] {
+  calls.w3++;
+  return [(b * b + Math.sin(c)) * dy, 2 * a * b * dy, Math.cos(c) * a * dy];
+}
+
+/** @differentiable */
+export function inLoop(x: number, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s = sp(s * x + i) - w3(s, x, i);
+  return s;
+}
+`,
+    });
+    const r = run(["print", join(dir, "r.ts"), "--report", "--fn", "inLoop"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^inLoop /);
+    expect(r.stdout).toContain("for (let i = 0; i < n; i++)");
+    // The call's value (read by its derivative) is kept, one per iteration.
+    expect(r.stdout).toMatch(/saves per iteration: .*sp/);
+  });
+
+  // A file of a tsconfig project is printed with the whole project in its program, so a derivative
+  // declared in a module the file does not import is used, as tsc uses it; a file outside any
+  // project has only itself and its imports.
+  it("print sees the derivatives of the whole tsconfig project the file belongs to", () => {
+    const dir = project("print-project", {
+      "src/math.ts": `
+export function softplus(x: number): number { return x > 30 ? x : Math.log1p(Math.exp(x)); }
+export function cube(x: number): number { return x * x * x; }
+export function tri(x: number): number { return 3 * x; }
+`,
+      "src/derivs.ts": `import { softplus } from "./math.js";\n/** @derivative softplus */\nexport function softplusD(x: number, y: number, dy: number): [number] { return [dy / (1 + Math.exp(-x))]; }`,
+      "src/main.ts": `import { softplus } from "./math.js";\n/** @differentiable */\nexport function f(x: number): number { return softplus(x) * x; }`,
+    });
+
+    // Outside any project (the repository's tsconfig does not include .tsgrad-tmp): softplus has
+    // no derivative in the program, and no gradient of its own.
+    const alone = run(["print", "src/main.ts"], dir);
+    expect(alone.status).toBe(1);
+    expect(alone.stderr).toMatch(/src\/main\.ts\(3,47\): error TS94006: .*softplus/);
+
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { module: "nodenext", strict: true, noEmit: true }, include: ["src"] }),
+    );
+    const inProject = run(["print", "src/main.ts"], dir);
+    expect(inProject.stderr).toBe("");
+    expect(inProject.status).toBe(0);
+    expect(inProject.stdout).toMatch(/const \[dx_softplus_x\] = softplusD\(x, softplus_x, dsoftplus_x\);/);
+  });
+});

@@ -1,9 +1,11 @@
 // Every refusal is a TypeScript diagnostic at the exact node: one test per diagnostic code,
-// asserting the code, the line and column, and that the message says what to do instead.
+// asserting the code, the line and column, and that the message says what to do instead. At the
+// end, number-valued expressions and signatures that must be refused (or, where accepted,
+// differentiated right) rather than silently get a wrong gradient.
 
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { compileToJs } from "./harness.js";
+import { compile, compileF, compileToJs, refusedCodes, tsgradCodes } from "./harness.js";
 
 /** Compiles `source`; returns tsgrad's diagnostics as { code, line, column, text } (1-based). */
 function refusals(source: string) {
@@ -45,10 +47,16 @@ describe("refused at compile time, at the node", () => {
     ).toMatchObject({ code: 94002, line: 5, column: 3 });
   });
   it("94001 other statements", () => {
-    const d = only("  switch (x) { default: return x; }");
+    const d = only("  try { return x; } finally {}");
     expect(d).toMatchObject({ code: 94001, line: 4, column: 3 });
-    expect(d.text).toMatch(/`switch` statements are not supported/);
-    expect(only("  try { return x; } finally {}")).toMatchObject({ code: 94001, line: 4 });
+    expect(d.text).toMatch(/`try` statements are not supported/);
+    expect(
+      only("  switch (x) {\n    case 1:\n      if (x > 0) break;\n      return 1;\n  }\n  return x;"),
+    ).toMatchObject({
+      code: 94001,
+      line: 6,
+      column: 18,
+    });
   });
   it("94003 arrays, objects and property reads", () => {
     expect(only("  const a = [x, x];\n  return x;")).toMatchObject({ code: 94003, line: 4, column: 13, at: "[x, x]" });
@@ -58,17 +66,35 @@ describe("refused at compile time, at the node", () => {
       column: 10,
       at: "p.k",
     });
-    expect(only("  return x && 1;").text).toMatch(/ternary/);
   });
   it("94004 parameters that are not numbers", () => {
     const d = only("  return 1;", "x: string[]");
     expect(d).toMatchObject({ code: 94004, line: 3, column: 19, at: "x: string[]" });
+    expect(d.text).toMatch(/`string\[\]` is an array of something other than numbers/);
     expect(d.text).toMatch(
-      /`string\[\]` is not a number, a number array, a Float64Array, a Matrix or an object of them/,
+      /tsgrad takes numbers, arrays of numbers \(`number\[\]`, tuples, `Float64Array`, `Float32Array`, `ArrayLike<number>`\), `Matrix`, data \(booleans, strings, enums, `Int32Array` labels\) and objects of them/,
     );
-    expect(d.text).toMatch(
-      /tsgrad differentiates `number`, `number\[\]`, `Float64Array`, `Matrix` and objects of them/,
+  });
+  it("94004 once per parameter: its uses are not refused again", () => {
+    const found = refusals(
+      '/** @differentiable */\nexport function f(m: Map<string, number>, x: number): number {\n  return m.get("a")! * x + m.size;\n}\n',
     );
+    expect(found.map((d) => [d.code, d.line, d.at])).toEqual([[94004, 2, "m: Map<string, number>"]]);
+  });
+  it("94006 in the same build as the function's other errors", () => {
+    const found = refusals(
+      "function helper(a: number): number { return a * a; }\n/** @differentiable */\nexport function f(x: number): number {\n  const s = `${x}`;\n  return helper(x) * 2 + s.length;\n}\n",
+    );
+    expect(found.map((d) => [d.code, d.at])).toEqual([
+      [94003, "`${x}`"],
+      [94003, "s.length"],
+      [94006, "helper(x)"],
+    ]);
+  });
+  it("94003 an array method, once, saying to write the for loop", () => {
+    const d = only("  return x.reduce((a, b) => a + b * b, 0);", "x: number[]");
+    expect(d).toMatchObject({ code: 94003, line: 4, column: 10, at: "x.reduce" });
+    expect(d.text).toMatch(/array methods such as `x.reduce\(\)` are not supported yet.*write the `for` loop/);
   });
   it("94005 a function that does not return a number", () => {
     const found = refusals("/** @differentiable */\nexport function f(x: number): boolean {\n  return x > 0;\n}\n");
@@ -78,6 +104,13 @@ describe("refused at compile time, at the node", () => {
     const d = only("  return helper(x) * 2;", "x: number", "function helper(a: number): number { return a * a; }");
     expect(d).toMatchObject({ code: 94006, line: 4, column: 10, at: "helper(x)" });
     expect(d.text).toMatch(/add \/\*\* @differentiable \*\//);
+    // The result of one unmarked call fed to another still depends on x (it was once a zero gradient).
+    const nested = "function sq(v: number): number { return v * v; }";
+    expect(only("  const t = sq(x);\n  return sq(t) / 2;", "x: number", nested)).toMatchObject({
+      code: 94006,
+      line: 5,
+      at: "sq(t)",
+    });
   });
   it("94007 grad of a function that is not differentiable", () => {
     const found = refusals(
@@ -95,7 +128,11 @@ describe("refused at compile time, at the node", () => {
     expect(only("  k = x;\n  return x;", "x: number", "let k = 2;")).toMatchObject({ code: 94008, line: 4, column: 3 });
   });
   it("94010 var, destructuring and nested functions", () => {
-    expect(only("  var y = x;\n  return y;")).toMatchObject({ code: 94010, line: 4, column: 3 });
+    expect(only("  if (x > 0) {\n    var y = x;\n  }\n  return y;")).toMatchObject({
+      code: 94010,
+      line: 7,
+      column: 10,
+    });
     expect(only("  const g = (a: number) => a;\n  return x;")).toMatchObject({ code: 94010, line: 4, column: 13 });
   });
   it("94011 expression statements with side effects", () => {
@@ -177,5 +214,93 @@ describe("refused at compile time, at the node", () => {
       `export class A {\n  /** @differentiable */\n  static f(x: number): number { for (const k in {}) {} return x; }\n}\nexport class B {\n  /** @differentiable */\n  static f(x: number): number { return x * x; }\n}\n/** @differentiable */\nexport function g(x: number): number { const n = A.f(2); return B.f(x) * n; }\n`,
     );
     expect(namesakes.map((d) => d.code)).toEqual([94002]);
+  });
+});
+
+describe("refusals: number-valued expressions tsgrad cannot differentiate", () => {
+  it("bitwise operators and ~", () => {
+    for (const body of ["return x | 0;", "return ~x;", "return x << 1;"]) {
+      expect(refusedCodes(body)).toContain(94003);
+    }
+  });
+  it("template strings, strings in arithmetic, void, <number> casts", () => {
+    for (const body of [
+      "return parseFloat(`${x}`);",
+      'return parseFloat("1" + x);',
+      'return +(x + "1");',
+      "return void x ?? x;",
+      "return <number>x * y;",
+    ]) {
+      expect(refusedCodes(body).length, body).toBeGreaterThan(0);
+    }
+  });
+  it("Number(x) and parseFloat(...) of x are refused", () => {
+    expect(refusedCodes("return Number(x) * y;").length).toBeGreaterThan(0);
+    expect(refusedCodes("return parseFloat(String(x)) * y;").length).toBeGreaterThan(0);
+  });
+  it("a method call on a local, x.valueOf(), is refused (or differentiated), not silently 0", async () => {
+    // x.valueOf() reads x through a method call: it is refused (TS94003); compiled, its gradient
+    // would have to be right, never a silent 0 from an x hidden in the callee's text.
+    const found = refusedCodes("return x.valueOf() * y;");
+    if (found.length === 0) {
+      const { g } = await compileF("return x.valueOf() * y;");
+      expect(g(2, 3)).toEqual([3, 2]);
+    } else expect(found.some((c) => c === 94003 || c === 94006)).toBe(true);
+  });
+  it("parseFloat(x.toFixed(20)) is refused, not silently 0", () => {
+    // As for x.valueOf(): the x inside the callee x.toFixed is seen, and the call refused, not a
+    // silent 0.
+    expect(refusedCodes("return parseFloat(x.toFixed(20)) * y;").length).toBeGreaterThan(0);
+  });
+  it("a method call on a reassigned local reads the current version of the local", async () => {
+    // A method call on x is refused (TS94003); compiled, after `x = x * 2` it would have to read
+    // x_1, the current version of x, not the parameter (f_forward(1, 1).value 1 where f(1, 1) is 2).
+    const source = "x = x * 2; return Math.floor(x.valueOf()) + 0 * y;";
+    if (refusedCodes(source).length > 0) return;
+    const { f, m } = await compileF(source);
+    expect(m.f_forward(1, 1).value).toBe(f(1, 1));
+  });
+  it("a gradient through an unmarked function, direct or in an argument of a Math call", () => {
+    const pre = "function helper(a: number): number { return a * a; }";
+    expect(refusedCodes("return helper(x) * y;", undefined, pre)).toContain(94006);
+    expect(refusedCodes("return Math.exp(helper(x + y));", undefined, pre)).toContain(94006);
+    expect(refusedCodes("const k = helper(x); return k > 1 ? y : 2 * y;", undefined, pre)).toEqual([]); // only a condition: fine
+  });
+  it("Math functions without a rule (fround, clz32, imul) are refused, not crashed on", () => {
+    expect(refusedCodes("return Math.fround(x) * y;")).toContain(94003);
+    expect(refusedCodes("return Math.clz32(x) * y;").length).toBeGreaterThan(0);
+    expect(refusedCodes("return Math.imul(x, 2) + y;").length).toBeGreaterThan(0);
+  });
+  it("Math?.exp(x) (optional chaining on Math) is refused, not crashed on", () => {
+    expect(() => refusedCodes("return Math?.exp(x) * y;")).not.toThrow();
+    expect(refusedCodes("return Math?.exp(x) * y;").length).toBeGreaterThan(0);
+  });
+  it("+ of a boolean, Math.sign and comparisons as values pass no gradient (correctly)", async () => {
+    const { g } = await compileF("const b = x > y; return +b * x + +(y > 0) * y + Math.sign(x) * 3;");
+    expect(g(2, 1)).toEqual([1, 1]);
+    expect(g(1, 2)).toEqual([0, 1]);
+  });
+});
+
+describe("refusals: odd signatures", () => {
+  it("a `this: number` parameter is not a gradient slot", async () => {
+    // TypeScript erases a `this` parameter, so a gradient slot for it would shift x's (f_grad(3)
+    // giving [0, 6]): it is refused (TS94004); skipped instead, f_grad(3) would be [6].
+    const source = "/** @differentiable */\nexport function f(this: number, x: number): number { return x * x; }\n";
+    const found = tsgradCodes(source);
+    if (found.length > 0) return;
+    const { module } = await compile(source);
+    expect(module.f_grad(3)).toEqual([6]);
+  });
+  it("array-destructured, optional array and rest parameters, and non-number returns, are refused", () => {
+    expect(refusedCodes("return 1;", "[x]: number[]")).toContain(94004);
+    expect(refusedCodes("return 1;", "{ x = 1 }: { x: number }").length).toBeGreaterThan(0);
+    // A default is accepted (test/parameters.test.ts); an optional array, whose gradient has no size, is not.
+    expect(refusedCodes("return x;", "x = 1")).toEqual([]);
+    expect(refusedCodes("return w === undefined ? 1 : w[0];", "w?: Float64Array")).toContain(94004);
+    expect(refusedCodes("return 1;", "...x: number[]")).toContain(94004);
+    expect(
+      tsgradCodes("/** @differentiable */\nexport function f(x: number): number | string { return x; }\n"),
+    ).toContain(94005);
   });
 });

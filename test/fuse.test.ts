@@ -3,7 +3,8 @@
 // numbers to the last bit), finite differences, and vjp's backward pass, which is never fused.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { compile, expectAllClose, numericEntries } from "./harness.js";
+import { bodyOf, compile, expectAllClose, numericEntries } from "./harness.js";
+import { checkGenerated } from "./oracles.js";
 import {
   type Matrix,
   addBias,
@@ -176,10 +177,7 @@ beforeAll(async () => {
 });
 
 /** The generated text of one function. */
-const body = (name: string) => {
-  const start = js.indexOf(`function ${name}(`);
-  return js.slice(start, js.indexOf("\n}\n", start));
-};
+const body = (name: string) => bodyOf(js, name);
 
 /** f_grad (fused) against vjp's backward pass (unfused) and central differences, every matrix argument. */
 function check(name: string, args: any[]): void {
@@ -247,5 +245,250 @@ describe("the compiler fuses what nothing else reads", () => {
     // the adjoint of o is not \`do\`, a reserved word
     expect(grad).toMatch(/addMatmulNTRelu\(dXW, do_2, V, h\); \/\/ dXW \+= \(do_2 · Vᵀ\) ⊙ \(h > 0\)/);
     check("noBias", [rand(6, 4, 1), rand(4, 5, 2), rand(5, 2, 3)]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Programs shaped to break the fusion: one matrix as both factors, a bias that is an operand of
+// the chain, intermediates read elsewhere, gradients sharing buffers. Checked against oracles only
+// (checkGenerated): finite differences, vjp's backward pass and gradInto into junk-filled buffers.
+
+const fuseSource = `
+import { type Matrix, add, addBias, matmul, mul, relu, sum, tanh, softmaxCrossEntropy, transpose, grad, gradInto } from "tsgrad";
+
+/** One matrix as both factors. */
+/** @differentiable */
+export function sameAB(W: Matrix, b: Matrix): number {
+  const h = relu(addBias(matmul(W, W), b));
+  return sum(mul(h, h));
+}
+
+/** The bias is also the left factor. */
+/** @differentiable */
+export function biasIsA(b: Matrix, W: Matrix): number {
+  const h = relu(addBias(matmul(b, W), b));
+  return sum(mul(h, h));
+}
+
+/** The product is its own bias: the inner value is an operand of the chain. */
+/** @differentiable */
+export function biasIsProduct(X: Matrix, W: Matrix): number {
+  const z = matmul(X, W);
+  const h = addBias(z, z);
+  return sum(mul(h, h));
+}
+
+/** A ReLU layer feeding two products (its gradient has two contributions). */
+/** @differentiable */
+export function fanOut(X: Matrix, W: Matrix, b: Matrix, V: Matrix, U: Matrix): number {
+  const h = relu(addBias(matmul(X, W), b));
+  const o1 = matmul(h, V);
+  const o2 = matmul(h, U);
+  return sum(mul(o1, o1)) + sum(tanh(o2));
+}
+
+/** Two fused layers in a row, both backward pairs fused. */
+/** @differentiable */
+export function twoChains(X: Matrix, W1: Matrix, b1: Matrix, W2: Matrix, b2: Matrix, W3: Matrix): number {
+  const h1 = relu(addBias(matmul(X, W1), b1));
+  const h2 = relu(addBias(matmul(h1, W2), b2));
+  const o = matmul(h2, W3);
+  return sum(mul(o, o));
+}
+
+/** The product's gradient shares a buffer (add, addBias) with gradients written later. */
+/** @differentiable */
+export function sharedGrad(X: Matrix, W: Matrix, b: Matrix, V: Matrix, C: Matrix): number {
+  const h = relu(addBias(matmul(X, W), b));
+  const m = matmul(h, V);
+  const r = sum(mul(m, m));
+  const s = add(m, C);
+  const u = addBias(s, transpose(transpose(b)));
+  return sum(mul(u, u)) + r;
+}
+
+/** @differentiable */
+export function sharedGrad2(X: Matrix, W: Matrix, b: Matrix, V: Matrix, c: Matrix): number {
+  const h = relu(addBias(matmul(X, W), b));
+  const m = matmul(h, V);
+  const s = addBias(m, c);
+  const q = sum(mul(s, s));
+  const u = add(s, m);
+  return sum(tanh(u)) + q;
+}
+
+/** The ReLU's output also read by an op between the product and the ReLU (in backward order). */
+/** @differentiable */
+export function hUsedTwice(X: Matrix, W: Matrix, b: Matrix, V: Matrix): number {
+  const h = relu(addBias(matmul(X, W), b));
+  const k = sum(mul(h, X));
+  const m = matmul(h, V);
+  return sum(mul(m, m)) + k;
+}
+
+/** One bias in two layers; the hidden layer read by tanh as well. */
+/** @differentiable */
+export function biasShared(X: Matrix, W: Matrix, b: Matrix, W2: Matrix): number {
+  const h = relu(addBias(matmul(X, W), b));
+  const o = addBias(matmul(h, W2), b);
+  return sum(mul(o, o)) + sum(tanh(h));
+}
+
+/** The ReLU's output multiplied by itself. */
+/** @differentiable */
+export function selfProduct(A: Matrix, b: Matrix): number {
+  const h = relu(addBias(matmul(A, A), b));
+  const o = matmul(h, h);
+  return sum(mul(o, o));
+}
+
+/** The pre-activation read by the loss and the product read again after the chain. */
+/** @differentiable */
+export function readAgain(X: Matrix, W: Matrix, b: Matrix, V: Matrix): number {
+  const z = matmul(X, W);
+  const pre = addBias(z, b);
+  const h = relu(pre);
+  const o = addBias(matmul(h, V), transpose(transpose(b)));
+  return sum(mul(o, o)) + sum(tanh(pre)) + 0.1 * sum(mul(z, z));
+}
+
+/** The ReLU's input and the product after it added together: one of them shares the sum's gradient buffer. */
+/** @differentiable */
+export function residualA(X: Matrix, W: Matrix, b: Matrix, V: Matrix): number {
+  const z = addBias(matmul(X, W), b);
+  const h = relu(z);
+  const m = matmul(h, V);
+  const w = add(z, m);
+  return sum(mul(w, w));
+}
+
+/** @differentiable */
+export function residualB(X: Matrix, W: Matrix, b: Matrix, V: Matrix): number {
+  const z = addBias(matmul(X, W), b);
+  const h = relu(z);
+  const m = matmul(h, V);
+  const w = add(m, z);
+  return sum(mul(w, w));
+}
+
+/** The network, and gradients of some of its parameters only. */
+/** @differentiable */
+export function network(W1: Matrix, b1: Matrix, W2: Matrix, b2: Matrix, X: Matrix, y: Int32Array): number {
+  const hidden = relu(addBias(matmul(X, W1), b1));
+  const scores = addBias(matmul(hidden, W2), b2);
+  return softmaxCrossEntropy(scores, y) + 0.01 * sum(mul(W1, W1));
+}
+export const gW1 = grad(network, { wrt: [0] });
+export const gX = grad(network, { wrt: [4] });
+export const gW2b1 = grad(network, { wrt: [2, 1] });
+export const gb2 = grad(network, { wrt: [3] });
+export const intoXW1 = gradInto(network, { wrt: [4, 0] });
+`;
+
+describe("fused kernels in f_grad and f_gradInto: aliased operands, shared buffers, values read twice", () => {
+  let m: Record<string, any>;
+  let js: string;
+  beforeAll(async () => {
+    ({ module: m, js } = await compile(fuseSource));
+  });
+  const body = (name: string) => bodyOf(js, name);
+
+  it.each([
+    ["1×1", 1],
+    ["3×3", 3],
+    ["20×20", 20],
+  ] as const)("one matrix as both factors, %s", (_, n) => {
+    expect(body("sameAB_grad")).toMatch(/affineReluInto\(matrixPool\.matrix\(W\.rows, W\.cols\), W, W, b\)/);
+    checkGenerated(m, "sameAB", [rand(n, n, 1, 0.5), rand(1, n, 2, 0.3)]);
+    checkGenerated(m, "selfProduct", [rand(n, n, 3, 0.5), rand(1, n, 4, 0.3)]);
+  });
+
+  it.each([4, 17])("the bias as the left factor, 1×%i", (n) => {
+    checkGenerated(m, "biasIsA", [rand(1, n, 1), rand(n, n, 2, 0.4)]);
+  });
+
+  it("a product that is its own bias is not fused into itself", () => {
+    expect(body("biasIsProduct_grad")).not.toMatch(/affine/);
+    checkGenerated(m, "biasIsProduct", [rand(1, 3, 1), rand(3, 5, 2)]);
+  });
+
+  it.each([
+    ["narrow", 3, 5],
+    ["wide", 17, 18],
+  ] as const)("fan-out and two fused layers (%s)", (_, k, n) => {
+    checkGenerated(m, "fanOut", [rand(5, k, 1), rand(k, n, 2), rand(1, n, 3, 0.3), rand(n, 2, 4), rand(n, 18, 5, 0.3)]);
+    checkGenerated(m, "twoChains", [
+      rand(18, k, 1, 0.5),
+      rand(k, n, 2, 0.5),
+      rand(1, n, 3, 0.3),
+      rand(n, 20, 4, 0.5),
+      rand(1, 20, 5, 0.2),
+      rand(20, 3, 6),
+    ]);
+  });
+
+  it("buffers shared through add and addBias around a fused backward pair", () => {
+    expect(body("sharedGrad_grad")).toMatch(/addMatmulNTRelu/);
+    expect(body("sharedGrad2_grad")).toMatch(/addMatmulNTRelu/);
+    checkGenerated(m, "sharedGrad", [rand(4, 3, 1), rand(3, 5, 2), rand(1, 5, 3, 0.3), rand(5, 5, 4), rand(4, 5, 5)]);
+    checkGenerated(m, "sharedGrad2", [rand(4, 3, 1), rand(3, 5, 2), rand(1, 5, 3, 0.3), rand(5, 6, 4), rand(1, 6, 5)]);
+    checkGenerated(m, "sharedGrad2", [
+      rand(19, 17, 1, 0.5),
+      rand(17, 16, 2, 0.5),
+      rand(1, 16, 3, 0.3),
+      rand(16, 20, 4, 0.3),
+      rand(1, 20, 5),
+    ]);
+  });
+
+  it("values read twice, by other ops or by the backward pass", () => {
+    checkGenerated(m, "hUsedTwice", [rand(4, 3, 1), rand(3, 3, 2), rand(1, 3, 3, 0.3), rand(3, 2, 4)]);
+    checkGenerated(m, "biasShared", [rand(4, 3, 1), rand(3, 5, 2), rand(1, 5, 3, 0.3), rand(5, 5, 4)]);
+    checkGenerated(m, "readAgain", [rand(4, 3, 1), rand(3, 5, 2), rand(1, 5, 3, 0.3), rand(5, 5, 4)]);
+    checkGenerated(m, "readAgain", [
+      rand(16, 17, 1, 0.4),
+      rand(17, 16, 2, 0.4),
+      rand(1, 16, 3, 0.3),
+      rand(16, 16, 4, 0.3),
+    ]);
+  });
+
+  it.each([
+    [3, 5],
+    [17, 16],
+  ] as const)("a residual sum of the ReLU's input and the next product, both orders (%i×%i)", (k, n) => {
+    for (const name of ["residualA", "residualB"]) {
+      expect(body(`${name}_grad`)).toMatch(/addMatmulNTRelu/);
+      checkGenerated(m, name, [rand(6, k, 1, 0.6), rand(k, n, 2, 0.5), rand(1, n, 3, 0.3), rand(n, n, 4, 0.4)]);
+    }
+  });
+
+  it.each([
+    [2, 30, 40],
+    [17, 1, 3],
+    [1, 1, 1],
+    [20, 18, 19],
+  ] as const)("the network and its wrt variants: %i inputs, %i units, %i rows", (k, n, rows) => {
+    const args: any[] = [
+      rand(k, n, 1, 0.8),
+      rand(1, n, 2, 0.3),
+      rand(n, 3, 3, 0.5),
+      rand(1, 3, 4, 0.1),
+      rand(rows, k, 5),
+      Int32Array.from({ length: rows }, (_, i) => i % 3),
+    ];
+    checkGenerated(m, "network", args, { diff: [0, 1, 2, 3, 4] });
+    const back = m.network_backward(m.network_forward(...args).cache, 1);
+    expectAllClose(m.gW1(...args)[0].data, back[0].data, 1e-12);
+    expectAllClose(m.gX(...args)[0].data, back[4].data, 1e-12);
+    const w = m.gW2b1(...args);
+    expectAllClose(w[0].data, back[2].data, 1e-12);
+    expectAllClose(w[1].data, back[1].data, 1e-12);
+    expectAllClose(m.gb2(...args)[0].data, back[3].data, 1e-12);
+    const junk = [rand(rows, k, 9, 100), rand(k, n, 8, 100)];
+    const r = m.intoXW1(junk, ...args);
+    expect(r[0]).toBe(junk[0]);
+    expectAllClose(r[0].data, back[4].data, 1e-12);
+    expectAllClose(r[1].data, back[0].data, 1e-12);
   });
 });

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
+import { expect } from "vitest";
 import tsgradTransformer from "../transformer/hosts/tsc.js";
 import { transformToText } from "../transformer/files.js";
 
@@ -79,7 +80,7 @@ export async function compile(source: string): Promise<Compiled> {
 }
 
 /**
- * Compiles several files together (names relative to a fresh folder, e.g. "lib.ts", "main.ts")
+ * Compiles several files together (names relative to a fresh folder, e.g. "lib.ts", "app/main.ts")
  * with the transformer, compilerOptions overridden by `options`; loads nothing. Emitted files are
  * written beside their sources. A folder with its own package.json (another package, where
  * `"tsgrad"` no longer resolves to the repository itself) gets node_modules/tsgrad linked to it.
@@ -95,7 +96,12 @@ export function emitProject(
     mkdirSync(join(dir, "node_modules"));
     symlinkSync(root, join(dir, "node_modules", "tsgrad"), "dir");
   }
-  const paths = Object.entries(files).map(([file, text]) => (writeFileSync(join(dir, file), text), join(dir, file)));
+  const paths = Object.entries(files).map(([file, text]) => {
+    const path = join(dir, file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+    return path;
+  });
   const program = createProgram(
     paths.filter((p) => /\.[cm]?ts$/.test(p)),
     { ...compilerOptions, ...options },
@@ -155,6 +161,137 @@ export function compileToJs(source: string): {
   return { diagnostics, js, file, sourceFile };
 }
 
+/** A module of one exported @differentiable function `f(params)` with `body`, after `preamble`. */
+export const sourceOfF = (body: string, params = "x: number, y: number", preamble = "") =>
+  `${preamble}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`;
+
+/** Compiles sourceOfF(body, params, preamble); returns f, its gradient f_grad and the module. */
+export async function compileF(
+  body: string,
+  params?: string,
+  preamble?: string,
+): Promise<{ f: (...a: number[]) => number; g: (...a: number[]) => number[]; m: Record<string, any> }> {
+  const { module } = await compile(sourceOfF(body, params, preamble));
+  return { f: module.f, g: module.f_grad, m: module };
+}
+
+/**
+ * vjp of the generated `name`: name_forward gives name's value; name_backward(cache, dout) gives
+ * dout * name_grad for several dout, and running it twice on one cache gives the same answer.
+ */
+export function checkVjp(m: Record<string, any>, name: string, args: number[]): void {
+  const value = m[name](...args);
+  const grad: number[] = m[`${name}_grad`](...args);
+  const { value: v, cache } = m[`${name}_forward`](...args);
+  expect(v).toBe(value);
+  for (const dout of [1, -2.5, 0.125, 1]) {
+    const back: number[] = m[`${name}_backward`](cache, dout);
+    expectClose(
+      back,
+      grad.map((gi) => gi * dout),
+      1e-12,
+    );
+  }
+}
+
+/** compileF(body, params, preamble): f_grad against finite differences at each point, and checkVjp. */
+export async function checkFd(
+  body: string,
+  points: number[][],
+  params?: string,
+  tol = 1e-6,
+  preamble = "",
+): Promise<void> {
+  const { f, g, m } = await compileF(body, params, preamble);
+  for (const p of points) {
+    expectClose(g(...p), numericGradient(f, p), tol);
+    checkVjp(m, "f", p);
+  }
+}
+
+/**
+ * The generated `name` of m, whose module re-exports the runtime's stack as `__saved`: name_grad
+ * against `expected` (default: central differences; when `lastIsCount`, the last of several
+ * arguments is a trip count or depth, with gradient 0, where finite differences jump), the shared
+ * stack back to its size, name_forward's value name's, name_backward(cache, 1) equal to name_grad,
+ * twice the same, and linear in dout.
+ */
+export function checkWithStack(
+  m: Record<string, any>,
+  name: string,
+  args: number[],
+  opts: { expected?: number[]; tol?: number; lastIsCount?: boolean } = {},
+): void {
+  const where = `${name}(${args.join(", ")})`;
+  const stack = m.__saved.size;
+  const g = m[`${name}_grad`](...args);
+  expect(m.__saved.size, `${where}: f_grad left the shared stack changed`).toBe(stack);
+  const counted = (opts.lastIsCount ?? false) && args.length > 1;
+  const oracle = () => {
+    const continuous = counted ? args.slice(0, -1) : args;
+    const n = numericGradient(
+      (...a: number[]) => m[name](...a, ...(counted ? [args[args.length - 1]] : [])),
+      continuous,
+    );
+    return counted ? [...n, 0] : n;
+  };
+  try {
+    expectClose(g, opts.expected ?? oracle(), opts.tol ?? 1e-6);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+  const { value, cache } = m[`${name}_forward`](...args);
+  expect(value, `${where}: f_forward's value`).toBe(m[name](...args));
+  const b1 = m[`${name}_backward`](cache, 1);
+  const b2 = m[`${name}_backward`](cache, 1);
+  expect(b1, `${where}: f_backward(cache, 1) vs f_grad`).toEqual(g);
+  expect(b2, `${where}: f_backward run twice`).toEqual(b1);
+  expectClose(
+    m[`${name}_backward`](cache, -2.5),
+    g.map((x: number) => -2.5 * x),
+    1e-12,
+  );
+  expect(m.__saved.size, `${where}: vjp touched the shared stack`).toBe(stack);
+}
+
+/** The codes of tsgrad's diagnostics for `source` (compiled without loading). */
+export function tsgradCodes(source: string): number[] {
+  return compileToJs(source)
+    .diagnostics.filter((d) => d.source === "tsgrad")
+    .map((d) => d.code);
+}
+
+/** tsgrad's diagnostic codes for sourceOfF(body, params, preamble). */
+export const refusedCodes = (body: string, params?: string, preamble?: string): number[] =>
+  tsgradCodes(sourceOfF(body, params, preamble));
+
+/** tsgrad's errors on `source` (code >= 94000): the code, the source text at the node, the message, the line. */
+export function tsgradErrors(source: string): { code: number; text: string; message: string; line: number }[] {
+  const { diagnostics } = compileToJs(source);
+  return diagnostics
+    .filter((d) => d.category === ts.DiagnosticCategory.Error && d.code >= 94000)
+    .map((d) => ({
+      code: d.code,
+      text: source.slice(d.start!, d.start! + d.length!),
+      message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+      line: source.slice(0, d.start!).split("\n").length,
+    }));
+}
+
+/** TypeScript's own errors on `source` (to know a case is valid TypeScript before asking tsgrad). */
+export function typeScriptErrors(source: string): string[] {
+  return compileToJs(source)
+    .diagnostics.filter((d) => d.source !== "tsgrad" && d.category === ts.DiagnosticCategory.Error)
+    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+}
+
+/** The text of the function `name` in compiled JS, up to its closing brace at column 0. */
+export function bodyOf(js: string, name: string): string {
+  const start = js.indexOf(`function ${name}(`);
+  if (start < 0) throw new Error(`no function ${name} in the output`);
+  return js.slice(start, js.indexOf("\n}\n", start));
+}
+
 /** Central finite differences of f at args, one partial per argument (the oracle for gradients). */
 export function numericGradient(f: (...args: number[]) => number, args: number[], h = 1e-6): number[] {
   return args.map((_, i) => {
@@ -208,9 +345,14 @@ export const readText = (path: string) => readFileSync(path, "utf8");
 
 /**
  * Generated code as `tsgrad gen` writes it (under .tsgrad-tmp/<folder>/), compiled again with plain
- * tsc --strict: its errors, each with the generated line it is on. tsgrad itself must accept `source`.
+ * tsc --strict (and `extra` options, such as noUnusedLocals): its errors, each with the generated line
+ * it is on. tsgrad itself must accept `source`.
  */
-export function genStrictErrors(source: string, folder: string): { code: number; text: string; line: string }[] {
+export function genStrictErrors(
+  source: string,
+  folder: string,
+  extra: ts.CompilerOptions = {},
+): { code: number; text: string; line: string }[] {
   const dir = join(root, ".tsgrad-tmp", folder);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "source.ts");
@@ -224,7 +366,7 @@ export function genStrictErrors(source: string, folder: string): { code: number;
   const out = join(dir, "generated.ts");
   writeFileSync(out, text);
   const lines = text.split("\n");
-  return ts.getPreEmitDiagnostics(createProgram([out], { ...compilerOptions, noEmit: true })).map((d) => ({
+  return ts.getPreEmitDiagnostics(createProgram([out], { ...compilerOptions, ...extra, noEmit: true })).map((d) => ({
     code: d.code,
     text: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
     line: d.start === undefined ? "" : lines[d.file!.getLineAndCharacterOfPosition(d.start).line].trim(),

@@ -196,6 +196,7 @@ describe("array writes that are refused, at the node", () => {
     expect(refused("const h = new Float64Array(2);\nh[0] = x;\nh[0] *= x;\nreturn h[0];").message).toMatch(
       /only `=`, `\+=`, `-=`/,
     );
-    expect(refused("return table[0] * x;").message).toMatch(/only elements of array parameters|neither a parameter/);
+    // A module-level table is read as constants (test/statements.test.ts); written, it is not one.
+    expect(refused("table[0] = x;\nreturn table[0] * x;").message).toMatch(/only arrays the function creates/);
   });
 });

@@ -199,13 +199,18 @@ describe("numericGrad", () => {
     expect(Array.from(dp.v as ArrayLike<number>).map((v) => +v.toFixed(6))).toEqual([10, 0]);
     expect(Array.from(dp.M.data as ArrayLike<number>).map((v) => +v.toFixed(6))).toEqual([0, 8]);
     expect([dp.M.rows, dp.M.cols]).toEqual([1, 2]);
-    expect(Array.from(dl)).toEqual([0]); // labels are data
+    expect(dl).toBeUndefined(); // labels are data: no gradient, as grad(f) gives them
     expect(a).toEqual([1, -2]);
     expect(Array.from(p.v)).toEqual([4, 7]);
   });
 
-  it("names a value it cannot take a gradient of", () => {
-    expect(() => numericGrad((s: string) => s.length, ["ab"] as any)).toThrow(/\[0\] is a string/);
+  it("names a value it cannot take a gradient of; data (a string, a boolean) has none", () => {
+    expect(() => numericGrad((g: () => number) => g(), [() => 1] as any)).toThrow(/\[0\] is a function/);
+    expect(numericGrad((x: number, s: string, b: boolean) => x * s.length * (b ? 1 : 2), [3, "ab", false])).toEqual([
+      expect.closeTo(4, 6),
+      undefined,
+      undefined,
+    ]);
   });
 });
 

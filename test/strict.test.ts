@@ -1,12 +1,14 @@
-// Generated code type-checks under `tsc --strict`: every example file, transformed as
-// `tsgrad gen` writes it, is compiled again as plain TypeScript with no plugin.
+// Generated code type-checks under `tsc --strict`: every example file, and every loop program of
+// test/loop-cases.ts, transformed as `tsgrad gen` writes it, is compiled again as plain TypeScript
+// with no plugin.
 
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { transformToText } from "../transformer/files.js";
 import { compilerOptions, createProgram, root } from "./harness.js";
+import { type Case, calls, carried, forms, nesting, sourceOf, stateful, xy } from "./loop-cases.js";
 
 const strictOptions: ts.CompilerOptions = { ...compilerOptions, strict: true, noEmit: true, noUnusedLocals: false };
 
@@ -67,5 +69,68 @@ export class Model {
     const generatedDir = join(out, "generated");
     const generated = generate([source], generatedDir);
     expect(strictErrors(generated)).toEqual([]);
+  });
+});
+
+/** Writes `source`, transforms it as `tsgrad gen` would, and type-checks the result under --strict. */
+function strictErrorsOfSource(title: string, sourceText: string): string[] {
+  const dir = join(root, ".tsgrad-tmp", "strict-loops", title);
+  mkdirSync(dir, { recursive: true });
+  const source = join(dir, "source.ts");
+  writeFileSync(source, sourceText);
+  const program = createProgram([source], strictOptions);
+  const own = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  expect(own.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
+  const { text, diagnostics } = transformToText(program.getSourceFile(source)!, program);
+  expect(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
+  const out = join(dir, "generated");
+  mkdirSync(out, { recursive: true });
+  const generated = join(out, "source.ts");
+  writeFileSync(generated, text);
+  return ts
+    .getPreEmitDiagnostics(createProgram([generated], strictOptions))
+    .filter((d) => d.category === ts.DiagnosticCategory.Error)
+    .map((d) => {
+      const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+      const line = at ? d.file!.text.split("\n")[at.line].trim() : "";
+      return `${at ? at.line + 1 : "?"}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}  |  ${line}`;
+    });
+}
+
+function strictErrorsOfGenerated(title: string, body: string): string[] {
+  return strictErrorsOfSource(title, sourceOf([{ name: title, params: xy, body, points: [] }], ["f"]));
+}
+
+describe("the loop programs of test/loop-cases.ts under tsc --strict", () => {
+  const groups: [string, Case[]][] = [
+    ["forms", forms],
+    ["carried", carried],
+    ["nesting", nesting],
+    ["calls", [...calls, ...stateful]],
+  ];
+  for (const [title, cases] of groups) {
+    it(`${title}: every case's generated functions, no TypeScript error`, () => {
+      expect(
+        strictErrorsOfSource(
+          title,
+          sourceOf(
+            cases,
+            cases.map((_, i) => `c${i}`),
+          ),
+        ),
+      ).toEqual([]);
+    });
+  }
+});
+
+// A boolean carried by a loop is saved and restored as a boolean, and its copies are typed.
+describe("a boolean carried by a loop, generated code under tsc --strict", () => {
+  it("let flip = false; for (...) { s = flip ? s * y : s + x; flip = !flip; }", () => {
+    expect(
+      strictErrorsOfGenerated(
+        "boolean",
+        "let s = x;\nlet flip = false;\nfor (let i = 0; i < 3; i++) {\n  s = flip ? s * y : s + x;\n  flip = !flip;\n}\nreturn s;",
+      ),
+    ).toEqual([]);
   });
 });

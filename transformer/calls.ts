@@ -3,7 +3,7 @@
 // `grad(f, { checkFinite: true })` names (they get f_gradChecked).
 
 import ts from "typescript";
-import { resolveFunction } from "./phases/annotations.js";
+import { memberGradientVisible, resolveFunction } from "./phases/annotations.js";
 import { toDiagnostic } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
@@ -89,7 +89,7 @@ export function staticWrt(
   )
     return undefined;
   const target = resolveFunction(checker, arg);
-  if (!target || target === "unmarked" || target.fn.getSourceFile() !== file || ts.isMethodDeclaration(target.fn))
+  if (!target || target === "unmarked" || target.fn.getSourceFile() !== file || target.place !== "function")
     return undefined;
   if (options.properties.length !== 1) return undefined;
   const [prop] = options.properties;
@@ -152,14 +152,25 @@ export function rewriteApiCall(
     const name = names[api === "gradInto" ? "gradInto" : "grad"];
     return visible(name) ? ts.setOriginalNode(emit.identifier(name), call) : undefined;
   }
-  if (ts.isIdentifier(arg) && simple && target.fn.getSourceFile() === ctx.file && !ts.isMethodDeclaration(target.fn)) {
+  if (ts.isIdentifier(arg) && simple && target.fn.getSourceFile() === ctx.file && target.place === "function") {
+    return visible(generated(target.name))
+      ? ts.setOriginalNode(emit.identifier(generated(target.name)), call)
+      : undefined;
+  }
+  // grad(vec.dot) → vec_dot_grad, the member's gradient beside its object (this file's objects).
+  if (
+    simple &&
+    target.place === "member" &&
+    memberGradientVisible(target, call, ctx.file) &&
+    target.fn.getSourceFile() === ctx.file
+  ) {
     return visible(generated(target.name))
       ? ts.setOriginalNode(emit.identifier(generated(target.name)), call)
       : undefined;
   }
   if (
     ts.isPropertyAccessExpression(arg) &&
-    ts.isMethodDeclaration(target.fn) &&
+    target.place === "method" &&
     (ts.isIdentifier(arg.expression) || arg.expression.kind === ts.SyntaxKind.ThisKeyword)
   ) {
     // A method keeps its `this`: grad(obj.m) → obj.m_grad.bind(obj); vjp(obj.m) → vjp(obj.m).bind(obj).

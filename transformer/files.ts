@@ -6,9 +6,17 @@
 // `tsgrad print` (generatedText).
 
 import ts from "typescript";
-import { customDerivatives, type Differentiable, findDifferentiable, resolveFunction } from "./phases/annotations.js";
+import {
+  customDerivatives,
+  type Differentiable,
+  findDifferentiable,
+  isStatementList,
+  resolveFunction,
+  strayTags,
+} from "./phases/annotations.js";
 import { type DiffError, shortPosition, toDiagnostic, uniqueDiagnostics } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
+import { isDataKind } from "./ir/ir.js";
 import * as emit from "./phases/emit.js";
 import { RUNTIME, generatedNames } from "./ir/naming.js";
 import { type FunctionReport } from "./phases/report.js";
@@ -32,10 +40,12 @@ export interface FileResult {
   compiled: CompiledFunction[];
 }
 
-/** What a file gets: compiled functions by anchor, and the diagnostics of the refused ones. */
+/** What a file gets: compiled functions (by the user's function node), and the diagnostics of the refused ones. */
 interface FilePlan {
   ctx: FileContext;
   compiled: Map<ts.Node, CompiledFunction>;
+  /** Where their generated code goes (placementOf). */
+  place: Placement;
   diagnostics: ts.Diagnostic[];
   /** The runtime's registerGradient as the file names it (the user's own import of it, or one generated code adds). */
   register: string;
@@ -49,7 +59,7 @@ function planFile(
   options: TransformOptions = {},
 ): FilePlan {
   const ctx = fileContext(file, program, commonJs, options);
-  const diagnostics: ts.Diagnostic[] = derivativeProblems(program, file);
+  const diagnostics: ts.Diagnostic[] = [...derivativeProblems(program, file), ...strayTags(file).map(toDiagnostic)];
   const compiled = new Map<ts.Node, CompiledFunction>();
   const functions = findDifferentiable(file);
   for (const d of functions) {
@@ -57,7 +67,7 @@ function planFile(
     if (Array.isArray(result)) {
       diagnostics.push(...result.map(toDiagnostic));
       ctx.refused.add(d.fn);
-    } else compiled.set(d.anchor, result);
+    } else compiled.set(d.fn, result);
   }
   // A function calling a refused one would call its missing g_grad: refused too, at the call,
   // and so on up the callers (until nothing changes: callers may come before their callees).
@@ -66,10 +76,10 @@ function planFile(
   for (let changed = true; changed;) {
     changed = false;
     for (const d of functions) {
-      const c = compiled.get(d.anchor);
+      const c = compiled.get(d.fn);
       const call = c ? callOfRefused(d, ctx, c.members) : undefined;
       if (!call) continue;
-      compiled.delete(d.anchor);
+      compiled.delete(d.fn);
       ctx.refused.add(d.fn);
       diagnostics.push(toDiagnostic(call));
       changed = true;
@@ -77,8 +87,45 @@ function planFile(
   }
   for (const d of functions) refusals(program).set(d.fn, ctx.refused.has(d.fn));
   const register = stageName === "final" && compiled.size > 0 ? runtimeName(ctx, REGISTER) : REGISTER;
-  return { ctx, compiled, diagnostics: uniqueDiagnostics(diagnostics), register };
+  return { ctx, compiled, place: placementOf(compiled), diagnostics: uniqueDiagnostics(diagnostics), register };
 }
+
+/**
+ * Where generated code goes, by the user's nodes (see Differentiable.anchor):
+ *   after     a function or `const f = ...` statement: its functions and registerGradient(f, ...);
+ *             the `const` holding an object literal: each member's, registerGradient(vec.dot, ...)
+ *   before    the statement creating a closure: its functions (a statement that is the body of
+ *             an `if` or a loop becomes a block holding both)
+ *   body      an arrow whose expression body creates a closure: that body becomes a block,
+ *             `{ function ..._grad(...) {...} ... return <the body>; }`
+ *   closures  each closure, wrapped where it is created: registerGradient(<closure>, { ... })
+ * A class's methods are placed in the class (withMethodGradients), not here.
+ */
+interface Placement {
+  after: Map<ts.Node, CompiledFunction[]>;
+  before: Map<ts.Node, CompiledFunction[]>;
+  body: Map<ts.Node, CompiledFunction[]>;
+  closures: Map<ts.Node, CompiledFunction>;
+}
+
+function placementOf(compiled: ReadonlyMap<ts.Node, CompiledFunction>): Placement {
+  const place: Placement = { after: new Map(), before: new Map(), body: new Map(), closures: new Map() };
+  const add = (map: Map<ts.Node, CompiledFunction[]>, at: ts.Node, c: CompiledFunction) =>
+    map.set(at, [...(map.get(at) ?? []), c]);
+  for (const c of compiled.values()) {
+    const { anchor, place: kind } = c.d;
+    if (kind === "method") continue;
+    if (kind !== "closure") add(place.after, anchor, c);
+    else {
+      add(ts.isArrowFunction(anchor) ? place.body : place.before, anchor, c);
+      place.closures.set(c.d.fn, c);
+    }
+  }
+  return place;
+}
+
+/** A statement that is the body of an `if` or a loop (not in a list), where a block must hold what goes before it. */
+const aloneInParent = (statement: ts.Node) => !isStatementList(statement.parent);
 
 /** Per program: each @differentiable function met so far → whether tsgrad refuses it. */
 const refusedByProgram = new WeakMap<ts.Program, Map<ts.Node, boolean>>();
@@ -129,7 +176,7 @@ function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts
         (ctx.refused.has(target.fn) || isRefused(target, ctx.program))
       ) {
         const at = shortPosition(target.fn.name ?? target.fn);
-        found = refuse("refusedCall", n.expression, { name: target.name, at });
+        found = refuse("refusedCall", n.expression, { name: target.label, at });
       }
     }
     ts.forEachChild(n, visit);
@@ -166,12 +213,20 @@ function derivativeProblems(program: ts.Program, file: ts.SourceFile): ts.Diagno
     .map((p) => toDiagnostic(p.error));
 }
 
-/** registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward }) for a function. */
+/**
+ * registerGradient(f, { grad: f_grad, forward: f_forward, backward: f_backward }) for a function,
+ * registerGradient(vec.dot, { grad: vec_dot_grad, ... }) for a member of an object literal, and
+ * for a closure the call around it, registerGradient(<closure>, { ... }), which returns it.
+ */
 function registrationOf(c: CompiledFunction, register: string): ts.Statement {
+  return emit.emitStatement(registrationCall(c, register, emit.propertyPath(c.d.label)));
+}
+
+function registrationCall(c: CompiledFunction, register: string, target: ts.Expression): ts.CallExpression {
   const names = generatedNames(c.d.name);
   return emit.emitRegistration(
     emit.identifier(register),
-    emit.identifier(c.d.name),
+    target,
     {
       grad: c.vector ? undefined : emit.identifier(names.grad),
       gradInto: c.vector ? undefined : emit.identifier(names.gradInto),
@@ -180,12 +235,23 @@ function registrationOf(c: CompiledFunction, register: string): ts.Statement {
       backward: emit.identifier(names.backward),
     },
     parameterTexts(c.d),
+    dataIndices(c),
   );
 }
 
-/** f(x, { w, c }) → ["x", "{ w, c }"]: each parameter as written, on one line, without its type. */
+/**
+ * f(x, { w, c }, k = 2) → ["x", "{ w, c }", "k?"]: each parameter as written, on one line, without
+ * its type; one that may be left out (optional, or with a default) ends in `?`.
+ */
 function parameterTexts(d: Differentiable): string[] {
-  return d.fn.parameters.map((p) => p.name.getText().replace(/\s+/g, " "));
+  return d.fn.parameters.map(
+    (p) => p.name.getText().replace(/\s+/g, " ") + (p.questionToken || p.initializer ? "?" : ""),
+  );
+}
+
+/** The indices of the data parameters (labels, modes, flags): f(x, kind: "l1" | "l2") → [1]. */
+function dataIndices(c: CompiledFunction): number[] {
+  return (c.staged.signature ?? []).flatMap((p, i) => (p.tree.k === "leaf" && isDataKind(p.tree.kind) ? [i] : []));
 }
 
 /** static { registerGradient(this.prototype.m, { grad: this.prototype.m_grad, ... }); } for methods. */
@@ -194,17 +260,20 @@ function staticRegistration(methods: readonly CompiledFunction[], register: stri
     const isStatic = (ts.getModifiers(c.d.fn) ?? []).some((x) => x.kind === ts.SyntaxKind.StaticKeyword);
     const owner = emit.ownerOf(isStatic);
     const names = generatedNames(c.d.name);
-    return emit.emitRegistration(
-      emit.identifier(register),
-      emit.propertyOf(owner, c.d.name),
-      {
-        grad: c.vector ? undefined : emit.propertyOf(owner, names.grad),
-        gradInto: c.vector ? undefined : emit.propertyOf(owner, names.gradInto),
-        gradChecked: c.checked ? emit.propertyOf(owner, names.gradChecked) : undefined,
-        forward: emit.propertyOf(owner, names.forward),
-        backward: emit.propertyOf(owner, names.backward),
-      },
-      parameterTexts(c.d),
+    return emit.emitStatement(
+      emit.emitRegistration(
+        emit.identifier(register),
+        emit.propertyOf(owner, c.d.name),
+        {
+          grad: c.vector ? undefined : emit.propertyOf(owner, names.grad),
+          gradInto: c.vector ? undefined : emit.propertyOf(owner, names.gradInto),
+          gradChecked: c.checked ? emit.propertyOf(owner, names.gradChecked) : undefined,
+          forward: emit.propertyOf(owner, names.forward),
+          backward: emit.propertyOf(owner, names.backward),
+        },
+        parameterTexts(c.d),
+        dataIndices(c),
+      ),
     );
   });
   return emit.emitStaticBlock(registrations);
@@ -223,15 +292,20 @@ function importsOf(plan: FilePlan): ts.Statement[] {
  * Under CommonJS: the requires for generated code's imports (module-format.ts), with the generated
  * functions rewritten to reach the names through them, and the aliases of the file's derivatives.
  */
-function requiresOf(plan: FilePlan, context: ts.TransformationContext): ts.Statement[] {
+function requiresOf(
+  plan: FilePlan,
+  context: ts.TransformationContext,
+): { statements: ts.Statement[]; convert: <T extends ts.Node>(node: T) => T } {
   const { ctx, compiled } = plan;
   const { statements, members } = commonJsImports(
     ctx.imports,
     RUNTIME,
     new Set([...topLevelNames(ctx.file), ...ctx.generated]),
   );
-  for (const c of compiled.values()) c.members = c.members.map((m) => toCommonJs(m, ctx.file, members, context));
-  return [...statements, ...(aliasesAfter(ctx).get(ctx.file) ?? [])];
+  // Registrations too: registerGradient(vec.dot, ...) names the user's exported `vec`.
+  const convert = <T extends ts.Node>(node: T): T => toCommonJs(node, ctx.file, members, context);
+  for (const c of compiled.values()) c.members = c.members.map(convert);
+  return { statements: [...statements, ...(aliasesAfter(ctx).get(ctx.file) ?? [])], convert };
 }
 
 const compiledMethodsOf = (cls: ts.ClassLikeDeclaration, plan: FilePlan) =>
@@ -255,17 +329,26 @@ export function transformFile(
   const plan = planFile(file, program, stageName, format === "commonjs", options);
   const { compiled, diagnostics } = plan;
   if (compiled.size === 0 && !mentionsApi(file)) return { file, diagnostics, compiled: [] };
-  const imports = plan.ctx.commonJs ? requiresOf(plan, context) : importsOf(plan);
+  const { statements: imports, convert } = plan.ctx.commonJs
+    ? requiresOf(plan, context)
+    : { statements: importsOf(plan), convert: <T extends ts.Node>(node: T) => node };
 
   const aliases = aliasesAfter(plan.ctx);
+  const { place } = plan;
+  const final = stageName === "final";
+  /** A compiled function's generated functions (and, after a function or a member, its registration). */
+  const generated = (cs: readonly CompiledFunction[] | undefined, registered: boolean): ts.Statement[] =>
+    (cs ?? []).flatMap((c) => [
+      ...(c.members as ts.Statement[]),
+      ...(registered && final ? [convert(registrationOf(c, plan.register))] : []),
+    ]);
   const withGenerated = <T extends ts.Node>(nodes: readonly T[]): T[] =>
     nodes.flatMap((n) => {
-      const alias = (aliases.get(ts.getOriginalNode(n)) ?? []) as unknown as T[];
-      const c = compiled.get(ts.getOriginalNode(n));
-      if (!c) return [n, ...alias];
-      const registration =
-        ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c, plan.register)];
-      return [n, ...alias, ...(c.members as unknown as T[]), ...(registration as unknown as T[])];
+      const original = ts.getOriginalNode(n);
+      const alias = (aliases.get(original) ?? []) as unknown as T[];
+      const before = generated(place.before.get(original), false) as unknown as T[];
+      const after = generated(place.after.get(original), true) as unknown as T[];
+      return [...before, n, ...alias, ...after];
     });
 
   const visit = (node: ts.Node): ts.Node => {
@@ -273,11 +356,38 @@ export function transformFile(
       const rewritten = rewriteApiCall(node, plan.ctx, diagnostics);
       if (rewritten) return rewritten;
     }
+    const original = ts.getOriginalNode(node);
     const visited = ts.visitEachChild(node, visit, context);
     if (ts.isBlock(visited)) return ts.factory.updateBlock(visited, withGenerated(visited.statements));
     if (ts.isModuleBlock(visited)) return ts.factory.updateModuleBlock(visited, withGenerated(visited.statements));
+    if (ts.isCaseClause(visited))
+      return ts.factory.updateCaseClause(visited, visited.expression, withGenerated(visited.statements));
+    if (ts.isDefaultClause(visited)) return ts.factory.updateDefaultClause(visited, withGenerated(visited.statements));
     if (ts.isClassDeclaration(visited) || ts.isClassExpression(visited))
       return withMethodGradients(visited, plan, stageName);
+    // A closure, registered where it is created: registerGradient(<closure>, { ... }).
+    const closure = place.closures.get(original);
+    if (closure && final)
+      return emit.emitWrapped(visited as ts.ArrowFunction | ts.FunctionExpression, (copy) =>
+        registrationCall(closure, plan.register, copy),
+      );
+    // (s) => /** @differentiable */ (t) => ...: the arrow's body a block holding the closure's gradients.
+    if (ts.isArrowFunction(visited) && place.body.has(original)) {
+      const { modifiers, typeParameters, parameters, type, equalsGreaterThanToken, body } = visited;
+      const block = emit.emitBodyBlock(generated(place.body.get(original), false), body);
+      return ts.factory.updateArrowFunction(
+        visited,
+        modifiers,
+        typeParameters,
+        parameters,
+        type,
+        equalsGreaterThanToken,
+        block,
+      );
+    }
+    // if (c) return /** @differentiable */ (t) => ...;: a block holding the closure's gradients and the statement.
+    if (place.before.has(original) && aloneInParent(original))
+      return emit.emitBlock([...generated(place.before.get(original), false), visited as ts.Statement]);
     return visited;
   };
   const statements = withGenerated(file.statements.map((s) => visit(s) as ts.Statement));
@@ -321,6 +431,21 @@ function withMethodGradients<T extends ts.ClassDeclaration | ts.ClassExpression>
   ) as T;
 }
 
+/** A placeholder for the closure in its printed registration (no user name contains it). */
+const CLOSURE = "__tsgrad_closure__";
+
+/**
+ * Where a node's text starts, its leading comments included: a statement's on the lines before it;
+ * an expression's also on the line before it (`return /** @differentiable *\/ (t) => ...`), so a
+ * closure's tag stays inside the call wrapping it.
+ */
+function leadingStart(node: ts.Node): number {
+  const text = node.getSourceFile().text;
+  const pos = node.getFullStart();
+  const sameLine = ts.isExpression(node) ? (ts.getTrailingCommentRanges(text, pos) ?? []) : [];
+  return [...sameLine, ...(ts.getLeadingCommentRanges(text, pos) ?? [])][0]?.pos ?? node.getStart();
+}
+
 /**
  * Where imports go in a file without any: after the header comment (the leading comments followed
  * by a blank line), never between a function and its JSDoc. 0 when there is no header.
@@ -352,18 +477,20 @@ export function transformToText(
   const print = (n: ts.Node) => printer.printNode(ts.EmitHint.Unspecified, n, file);
   const edits: { pos: number; end: number; text: string }[] = [];
 
-  for (const [anchor, c] of plan.compiled) {
-    const registration =
-      ts.isMethodDeclaration(c.d.fn) || stageName !== "final" ? [] : [registrationOf(c, plan.register)];
-    const chunks = [...c.members, ...registration].map(print);
-    edits.push({ pos: anchor.end, end: anchor.end, text: `\n\n${chunks.join("\n\n")}` });
-  }
+  const final = stageName === "final";
+  const chunks = (cs: readonly CompiledFunction[], registered: boolean) =>
+    cs.flatMap((c) => [...c.members, ...(registered && final ? [registrationOf(c, plan.register)] : [])]).map(print);
+  const insert = (pos: number, text: string) => edits.push({ pos, end: pos, text });
+  for (const [anchor, cs] of plan.place.after) insert(anchor.end, `\n\n${chunks(cs, true).join("\n\n")}`);
+  // A class's methods get theirs after each method, registered in the class's static block (below).
+  for (const c of plan.compiled.values())
+    if (c.d.place === "method") insert(c.d.anchor.end, `\n\n${chunks([c], false).join("\n\n")}`);
   const walk = (node: ts.Node): void => {
     if (ts.isCallExpression(node)) {
       const rewritten = rewriteApiCall(node, plan.ctx, plan.diagnostics);
       if (rewritten) return void edits.push({ pos: node.getStart(file), end: node.end, text: print(rewritten) });
     }
-    if ((ts.isClassDeclaration(node) || ts.isClassExpression(node)) && stageName === "final") {
+    if ((ts.isClassDeclaration(node) || ts.isClassExpression(node)) && final) {
       const methods = compiledMethodsOf(node, plan);
       if (methods.length)
         edits.push({
@@ -372,7 +499,30 @@ export function transformToText(
           text: `\n\n${print(staticRegistration(methods, plan.register))}\n`,
         });
     }
+    // What goes around a node is opened before its children's edits and closed after them, so
+    // edits at one position nest: `{ ...; return registerGradient((t) => ..., { ... }); }`.
+    const close: string[] = [];
+    const before = plan.place.before.get(node);
+    if (before) {
+      const alone = aloneInParent(node);
+      insert(leadingStart(node), `${alone ? "{\n" : ""}${chunks(before, false).join("\n\n")}\n\n`);
+      if (alone) close.push("\n}");
+    }
+    const body = ts.isArrowFunction(node) ? plan.place.body.get(node) : undefined;
+    if (body && ts.isArrowFunction(node)) {
+      insert(leadingStart(node.body), `{\n${chunks(body, false).join("\n\n")}\n\nreturn `);
+      close.push(";\n}");
+    }
+    const closure = plan.place.closures.get(node);
+    if (closure && final) {
+      // registerGradient(<closure>, { grad: ..., ... }): the table printed around a placeholder.
+      const call = print(registrationCall(closure, plan.register, emit.identifier(CLOSURE)));
+      const [open, rest] = call.split(CLOSURE);
+      insert(leadingStart(node), open);
+      close.push(rest);
+    }
     ts.forEachChild(node, walk);
+    for (const text of close.reverse()) insert(node.end, text);
   };
   walk(file);
 
@@ -406,11 +556,13 @@ export function generatedText(
 ): { text: string; diagnostics: ts.Diagnostic[]; reports: FunctionReport[] } {
   const ctx = fileContext(file, program, false, options);
   const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
-  const diagnostics: ts.Diagnostic[] = options.fn ? [] : derivativeProblems(program, file);
+  const diagnostics: ts.Diagnostic[] = options.fn
+    ? []
+    : [...derivativeProblems(program, file), ...strayTags(file).map(toDiagnostic)];
   const parts: string[] = [];
   const reports: FunctionReport[] = [];
   for (const d of findDifferentiable(file)) {
-    if (options.fn && d.name !== options.fn) continue;
+    if (options.fn && d.name !== options.fn && d.label !== options.fn) continue;
     const compiled = compileFunction(d, ctx, options.stage ?? "final", ctx.wrts.get(d.fn) ?? []);
     const refusedCall = Array.isArray(compiled) ? undefined : callOfRefused(d, ctx, compiled.members);
     const result = refusedCall ? [refusedCall] : compiled;

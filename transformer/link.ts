@@ -5,7 +5,13 @@
 
 import path from "node:path";
 import ts from "typescript";
-import { type CustomDerivative, type Differentiable, derivativeFor, findDifferentiable } from "./phases/annotations.js";
+import {
+  type CustomDerivative,
+  type Differentiable,
+  derivativeFor,
+  findDifferentiable,
+  memberGradientVisible,
+} from "./phases/annotations.js";
 import { shortPosition } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
@@ -57,7 +63,7 @@ export function fileContext(
   const checker = program.getTypeChecker(); // first: binding sets the parent links findDifferentiable reads
   const generated = new Set(RUNTIME_NAMES);
   for (const d of findDifferentiable(file))
-    if (!ts.isMethodDeclaration(d.fn)) Object.values(generatedNames(d.name)).forEach((n) => generated.add(n));
+    if (d.place !== "method") Object.values(generatedNames(d.name)).forEach((n) => generated.add(n));
   const wrts = wrtCalls(file, checker);
   // Specialized gradients' names: after the parameters, never a name the file declares at its
   // top level or another generated one (h(a, b, a_b) with [0, 1] and [2]: h_grad_a_b, h_grad_a_b_2).
@@ -165,6 +171,14 @@ export function gradientReference(
 ): { text: string; from?: string; imported?: string } {
   const expr = call.expression;
   const imported = `${callee.name}_grad`;
+  if (callee.place === "member") {
+    // vec.dot(a, b), this.dot(a, b) in a member of vec, L.vec.dot(a, b): the function vec_dot_grad,
+    // beside vec in its module, imported from there when that is another module.
+    const own = callee.fn.getSourceFile();
+    return own === ctx.file
+      ? { text: imported }
+      : { text: imported, imported, from: moduleSpecifier(ctx.file.fileName, own.fileName) };
+  }
   if (ts.isIdentifier(expr)) {
     const decl = ctx.checker.getSymbolAtLocation(expr)?.declarations?.[0];
     const text = `${expr.text}_grad`;
@@ -202,8 +216,11 @@ function namespaceSpecifier(expr: ts.Expression, ctx: FileContext): ts.StringLit
 
 /** gradientReference's expression, with its import added to the file's. */
 export function gradOf(callee: Differentiable, call: ts.CallExpression, ctx: FileContext): Expr {
-  if (ts.isMethodDeclaration(callee.fn) && !ts.isPropertyAccessExpression(call.expression)) {
+  if (callee.place === "method" && !ts.isPropertyAccessExpression(call.expression)) {
     throw refuse("methodWithoutClass", call);
+  }
+  if (callee.place === "member" && !memberGradientVisible(callee, call, ctx.file)) {
+    throw refuse("memberGradientHidden", call.expression, { name: callee.label, gradient: `${callee.name}_grad` });
   }
   const { text, from, imported } = gradientReference(callee, call, ctx);
   if (from && imported) addImport(ctx.imports, from, imported === text ? imported : `${imported} as ${text}`);

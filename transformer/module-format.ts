@@ -91,13 +91,14 @@ export function toCommonJs<T extends ts.Node>(
   context: ts.TransformationContext,
 ): T {
   const imported = importBindings(file);
+  const own = exportedVariables(file);
   const declared = declaredNames(node);
   const visit = (n: ts.Node, parent: ts.Node | undefined): ts.Node => {
     if (ts.isTypeNode(n)) return n;
     if (ts.isIdentifier(n) && parent && isReference(n, parent) && !declared.has(n.text)) {
       const member = members.get(n.text);
       if (member) return emit.propertyOf(emit.identifier(member.module), member.name);
-      const binding = imported.get(n.text);
+      const binding = imported.get(n.text) ?? own.get(n.text);
       if (binding) ts.setOriginalNode(n, binding);
       return n;
     }
@@ -120,6 +121,21 @@ function declaredNames(node: ts.Node): Set<string> {
   };
   visit(node);
   return names;
+}
+
+/**
+ * The file's exported variables (`export const vec = { ... }`), by name → the identifier that
+ * declares it: tsc's CommonJS output has no local `vec`, only `exports.vec`, which it writes for
+ * references tied to that declaration (a member's gradient reads `vec.scale`, is registered on `vec.dot`).
+ */
+function exportedVariables(file: ts.SourceFile): Map<string, ts.Identifier> {
+  const found = new Map<string, ts.Identifier>();
+  for (const s of file.statements) {
+    const exported = ts.isVariableStatement(s) && s.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+    if (!exported) continue;
+    for (const d of s.declarationList.declarations) if (ts.isIdentifier(d.name)) found.set(d.name.text, d.name);
+  }
+  return found;
 }
 
 /** The file's value imports, by local name → the identifier that binds it. */

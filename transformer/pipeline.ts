@@ -14,8 +14,18 @@ import { DiffError, shortPosition } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
 import { fence, matrixOpOf } from "./phases/fence.js";
-import { kindOf } from "./ir/syntax.js";
-import { type BStmt, type StagedFunction, type Stmt, isMatrixOp, leavesOf, num, ref, resultNames } from "./ir/ir.js";
+import { kindOf, parameterType } from "./ir/syntax.js";
+import {
+  type BStmt,
+  type StagedFunction,
+  type Stmt,
+  isArrayKind,
+  isMatrixOp,
+  leavesOf,
+  num,
+  ref,
+  resultNames,
+} from "./ir/ir.js";
 import { Namer, generatedNames } from "./ir/naming.js";
 import { accumulated, finishBackward, pruneForward, readsOf } from "./phases/optimize.js";
 import { reverse } from "./phases/reverse.js";
@@ -55,6 +65,7 @@ export function compileFunction(
   stageName: Stage = "final",
   wrts: readonly (readonly number[])[] = [],
 ): CompiledFunction | DiffError[] {
+  if (d.refusal) return [d.refusal];
   const own = ownDerivative(d, ctx);
   if (own instanceof DiffError) return [own];
   const errors = own ? signatureErrors(d, ctx.checker) : fence(d.fn, ctx.checker);
@@ -73,6 +84,7 @@ export function compileFunction(
           isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),
           // A key of matrixRules (fence.ts finds it among them).
           matrixOp: (callee) => matrixOpOf(callee, ctx.checker),
+          self: d.owner,
         });
     const activity = analyzeActivity(staged);
     if (activity.errors.length) return activity.errors;
@@ -117,7 +129,7 @@ export function compileFunction(
       );
       if (!checked || wrt || raw) return { gradFn, gradIntoFn };
       // f_gradChecked: f_grad with each gradient checked as it is written (finite.ts).
-      const checks = { fn: d.name, callee: runtimeName(ctx, "checkFinite", gNamer), source: d.fn };
+      const checks = { fn: d.label, callee: runtimeName(ctx, "checkFinite", gNamer), source: d.fn };
       const checkedFn = emit.withStack(gStack ?? "saved", () =>
         emit.emitGrad(
           gShape,
@@ -149,7 +161,7 @@ export function compileFunction(
     const vBackward = vSaved.backward;
     const reads = readsOf(vBackward);
     // An array parameter's length sizes its gradient: the backward pass reads it.
-    shape.params.forEach((p, i) => shape.kinds[i] !== "number" && reads.add(p));
+    shape.params.forEach((p, i) => (isArrayKind(shape.kinds[i]) || shape.kinds[i] === "Matrix") && reads.add(p));
     const vForward = pruneForward(vSaved.forward, [...reads, ...resultNames(staged)]);
     const cache = definedIn({ ...staged, body: vSaved.forward }).filter((n) => reads.has(n));
     const vShape = { ...shape, gradients: gradientsOf(vSaved.paramAdjoints, vBackward) };
@@ -238,7 +250,7 @@ function skipZeros(saved: { forward: Stmt[]; backward: BStmt[] }): { forward: St
  * derivative refuses f's gradient too, rather than quietly differentiate the body instead.
  */
 function ownDerivative(d: Differentiable, ctx: FileContext): CustomDerivative | DiffError | undefined {
-  if (ts.isMethodDeclaration(d.fn)) return undefined;
+  if (d.place !== "function") return undefined;
   const name = ts.isFunctionDeclaration(d.fn)
     ? d.fn.name!
     : ((d.anchor as ts.VariableStatement).declarationList.declarations[0].name as ts.Identifier);
@@ -264,10 +276,14 @@ function signatureErrors(d: Differentiable, checker: ts.TypeChecker): DiffError[
   const errors = fence(d.fn, checker).filter((e) => !body || e.node.pos < body.pos || e.node.end > body.end);
   const reported = new Set(errors.map((e) => e.node));
   for (const p of d.fn.parameters) {
-    if (reported.has(p) || checker.getTypeAtLocation(p).flags & ts.TypeFlags.NumberLike) continue;
-    errors.push(refuse("derivativeParameter", p, { parameter: p.getText() }));
+    if (reported.has(p)) continue;
+    // The derivative takes every argument as passed: one left to a default would reach it undefined.
+    if (p.questionToken || p.initializer)
+      errors.push(refuse("derivativeOptionalParameter", p, { name: p.name.getText() }));
+    else if (!(checker.getTypeAtLocation(p).flags & ts.TypeFlags.NumberLike))
+      errors.push(refuse("derivativeParameter", p, { parameter: p.getText() }));
   }
-  return errors;
+  return errors.sort((a, b) => a.node.getStart() - b.node.getStart());
 }
 
 /**
@@ -304,17 +320,18 @@ function stageThroughDerivative(
 }
 
 function shapeOf(d: Differentiable, staged: StagedFunction, checker: ts.TypeChecker): emit.FunctionShape {
-  const method = ts.isMethodDeclaration(d.fn)
-    ? {
-        isStatic: (ts.getModifiers(d.fn) ?? []).some((m) => m.kind === ts.SyntaxKind.StaticKeyword),
-        className: className(d.fn),
-      }
-    : undefined;
-  const common = { name: d.name, gradients: [], exported: d.exported, method, source: d.fn };
+  const method =
+    d.place === "method" && ts.isMethodDeclaration(d.fn)
+      ? {
+          isStatic: (ts.getModifiers(d.fn) ?? []).some((m) => m.kind === ts.SyntaxKind.StaticKeyword),
+          className: className(d.fn),
+        }
+      : undefined;
+  const common = { name: d.label, gradients: [], exported: d.exported, method, source: d.fn };
   const { signature } = staged;
   if (!signature) {
     // The fence let through only parameters of a kind it knows.
-    const kinds = d.fn.parameters.map((p) => kindOf(checker.getTypeAtLocation(p), checker) ?? "number");
+    const kinds = d.fn.parameters.map((p) => kindOf(parameterType(p, checker), checker) ?? "number");
     return { ...common, params: staged.params, kinds, types: d.fn.parameters.map((p) => p.type?.getText()) };
   }
   // Fields of object parameters: a Matrix field's gradient is typed `Model["W"]`, as the user's type says.
@@ -366,9 +383,9 @@ function savesValues(body: readonly Stmt[]): boolean {
   );
 }
 
-/** Parameters, then forward names in definition order: the order of the vjp cache. */
+/** Parameters, captured values, then forward names in definition order: the order of the vjp cache. */
 function definedIn(fn: StagedFunction): string[] {
-  const names = [...fn.params];
+  const names = [...fn.params, ...(fn.captured ?? [])];
   const visit = (body: StagedFunction["body"]) =>
     body.forEach((s) => {
       if ((s.k === "def" || s.k === "let" || s.k === "array") && !names.includes(s.name)) names.push(s.name);

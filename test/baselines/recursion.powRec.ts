@@ -4,8 +4,7 @@ export function powRec_grad(x: number, n: number): [dx: number, dn: number] {
   let diff!: number;
   let powRec_3_call!: ReturnType<typeof powRec_forward>;
   let powRec_3!: number;
-  if (n <= 0) {
-  } else {
+  if (!(n <= 0)) {
     diff = n - 1;
     powRec_3_call = powRec_forward(x, diff);
     powRec_3 = powRec_3_call.value;

@@ -2,10 +2,11 @@
 // (`1 * g` → g, zero terms dropped), each adjoint's first top-level write a declaration
 // (`let dx = ...`), `let dv = 0` before a branch that accumulates into a new adjoint, adjoints
 // that are known zeros dropped with everything reading them; and the forward values the backward
-// pass never reads pruned.
+// pass never reads pruned. At the end, known zeros in compiled functions, run against their vjp.
 
 import { describe, expect, it } from "vitest";
 import { optimizeOf, printBackward, printForward } from "./pipeline.js";
+import { checkVjp, compileF, expectClose } from "../harness.js";
 import { pruneForward, readsOf } from "../../transformer/phases/optimize.js";
 
 const source = (body: string, params = "x: number, y: number") =>
@@ -94,4 +95,27 @@ describe("optimize", () => {
     ]);
     expect(printForward(pruneForward(staged.body, readsOf(backward)))).toEqual(["const a = Math.exp(x)"]);
   });
+});
+
+describe("optimize, compiled and run: a local gradient that folds to 0", () => {
+  // A local gradient that folds to the literal 0 drops its write `dv += 0 * g`; when that was the
+  // only write of dv, dv is a known zero and its reads (in the block of v's own definition) go
+  // too, never a read of a dv nothing declared ("ReferenceError: dpow is not defined").
+  const cases: [string, string, (x: number, y: number) => number[]][] = [
+    ["an intermediate times the literal 0", "return Math.pow(x, 3) * 0 + x * y;", (x, y) => [y, x]],
+    ["an intermediate to the power 0", "return (x * y) ** 0 + x;", () => [1, 0]],
+    ["Math.pow(intermediate, 0)", "return Math.pow(x * y, 0) * 3 + y;", () => [0, 1]],
+    [
+      "Math.atan2(0, intermediate): the first operand's partial is -0 / (t * t)",
+      "return Math.atan2(0, x * y) + x;",
+      () => [1, 0],
+    ],
+  ];
+  for (const [name, body, expected] of cases) {
+    it(name, async () => {
+      const { g, m } = await compileF(body);
+      expectClose(g(1.5, 2), expected(1.5, 2));
+      checkVjp(m, "f", [1.5, 2]);
+    });
+  }
 });

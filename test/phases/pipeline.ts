@@ -151,6 +151,8 @@ export function printForward(body: readonly Stmt[], indent = ""): string[] {
         return [`${indent}const ${s.name} = new ${s.kind}(${printExpr(s.length)})`];
       case "store":
         return [`${indent}${s.array}[${printExpr(s.index)}] ${s.add ? "+=" : "="} ${printExpr(s.value)}`];
+      case "throw":
+        return [`${indent}throw ${s.expression.getText()}`];
     }
   });
 }

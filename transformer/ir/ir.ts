@@ -9,7 +9,8 @@ import type { ScalarOp } from "../../runtime/rules/scalar.js";
 import type { Template } from "../../runtime/rules/template.js";
 
 /**
- * A pure scalar expression. `ref` names an IR value; `global` is text used as is (Math.PI, this.k);
+ * A pure scalar expression. `ref` names an IR value; `global` is text used as is (Math.PI, this.k,
+ * a string literal `"l2"`, in conditions);
  * `elem` reads an element of an array parameter (`a[i]`), `length` its length (`a.length`).
  */
 export type Expr =
@@ -19,7 +20,7 @@ export type Expr =
   | { k: "elem"; array: string; index: Expr }
   /** `a.length`, or with `prop` a matrix's `M.rows` / `M.cols`: an integer. */
   | { k: "length"; array: string; prop?: "rows" | "cols" }
-  | { k: "unary"; op: "-" | "!"; arg: Expr }
+  | { k: "unary"; op: "-" | "!" | "typeof"; arg: Expr }
   | { k: "binary"; op: string; left: Expr; right: Expr }
   | { k: "call"; callee: string; args: Expr[] }
   | { k: "cond"; test: Expr; then: Expr; else: Expr }
@@ -208,13 +209,47 @@ export interface Store {
   source: ts.Node;
 }
 
-export type Stmt = Def | Let | If | Loop | Push | ArrayDecl | Store;
+/**
+ * `throw new RangeError("n < 2")`: a guard of the forward pass, the user's expression run as
+ * written, its locals renamed to their current names (`names`). No gradient: a forward pass that
+ * throws has no backward pass. The one place the IR keeps a TypeScript node, since what is thrown
+ * is never differentiated.
+ */
+export interface Throw {
+  k: "throw";
+  expression: ts.Expression;
+  names: ReadonlyMap<ts.Identifier, string>;
+  source: ts.Node;
+}
+
+export type Stmt = Def | Let | If | Loop | Push | ArrayDecl | Store | Throw;
 
 /**
- * The values tsgrad differentiates; a gradient has the same kind as its value. Int32Array holds
- * integer data (class labels): its gradient is all zeros.
+ * The values tsgrad differentiates, by the parameter's declared type; a gradient has the same kind
+ * as its value, except where a kind says otherwise:
+ *   number        a number                                   → a number
+ *   Float64Array  Float64Array                               → Float64Array
+ *   number[]      number[], readonly number[], number tuples → number[]
+ *   Float32Array  Float32Array (or Float32Array | Float64Array)  → Float64Array (exact in the
+ *                 generated code's float64 arithmetic)
+ *   ArrayLike     ArrayLike<number>, unions of array kinds, a type parameter constrained to one
+ *                 → number[] for a plain array passed, Float64Array for anything else (decided
+ *                 when the gradient runs, `Array.isArray`)
+ *   Matrix        tsgrad's Matrix                             → Matrix
+ *   Int32Array    integer data (class labels)                 → none (`undefined`): data
+ *   data          a boolean, string, string-literal union, enum or number-literal union: a mode
+ *                 or flag the function branches on           → none (`undefined`)
+ * Data is read, never differentiated: its slot in a gradient is `undefined` (see isDataKind).
  */
-export type ValueKind = "number" | "Float64Array" | "number[]" | "Matrix" | "Int32Array";
+export type ValueKind =
+  "number" | "Float64Array" | "number[]" | "Float32Array" | "ArrayLike" | "Matrix" | "Int32Array" | "data";
+
+/** Kinds that are data (labels, modes, flags): read, never differentiated, their gradient `undefined`. */
+export const isDataKind = (k: ValueKind | undefined): boolean => k === "Int32Array" || k === "data";
+
+/** Kinds read element by element (`a[i]`, `a.length`, `for...of`) whose elements have gradients. */
+export const isArrayKind = (k: ValueKind | undefined): boolean =>
+  k === "Float64Array" || k === "number[]" || k === "Float32Array" || k === "ArrayLike";
 
 /**
  * A parameter as the user declared it. A number or an array is one leaf, one staged parameter; an
@@ -230,6 +265,11 @@ export interface Param {
   tree: ParamTree;
   /** The user's type annotation, as written (`Model`, `Matrix`). */
   type?: string;
+  /**
+   * `scale?: number` (optional) or `a = 2` (the user's default, evaluated by the generated
+   * functions as by the user's): the parameter may be left out of a call.
+   */
+  optional?: { initializer?: ts.Expression };
 }
 
 /** Every leaf of a tree with its path: model → [{ path: ["W"], leaf W }, { path: ["reg"], leaf reg }]. */
@@ -243,9 +283,9 @@ export interface StagedFunction {
   name: string;
   /** The staged parameters: the leaves of `signature`, in order. */
   params: string[];
-  /** The parameters as declared; absent when each is a leaf (params). */
+  /** The parameters as declared (absent for a function staged through its own derivative: each a number). */
   signature?: Param[];
-  /** Parameters holding integer data (Int32Array labels): read, never differentiated. */
+  /** Parameters holding data (Int32Array labels, modes, flags; isDataKind): read, never differentiated. */
   data?: string[];
   body: Stmt[];
   result: string;
@@ -253,6 +293,11 @@ export interface StagedFunction {
   resultKind?: "Float64Array" | "number[]" | "object";
   /** Set when it returns an object (`return { loss, h }`): its fields, each a value of the body. */
   outputs?: Output[];
+  /**
+   * The enclosing function's parameters and locals a closure reads (ir/captures.ts), by their own
+   * names: constants of the call, read as the function reads them, kept in vjp's cache.
+   */
+  captured?: string[];
 }
 
 /** A field of a returned object: `loss` → a number the body computes, `h` → an array it made. */
@@ -486,6 +531,7 @@ export function forwardReads(body: readonly Stmt[], out: Set<string> = new Set()
     else if (s.k === "push") out.add(s.name);
     else if (s.k === "store") (refsOf(s.value, out), refsOf(s.index, out), out.add(s.array));
     else if (s.k === "array") refsOf(s.length, out);
+    else if (s.k === "throw") s.names.forEach((name) => out.add(name));
     else if (s.k === "if") {
       refsOf(s.test, out);
       forwardReads(s.then, out);

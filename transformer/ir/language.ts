@@ -45,7 +45,7 @@ const COMPOUND_TOKENS = [
 ] as const;
 /** The writes of an element of an array the function creates (with `++` and `--`). */
 const ELEMENT_WRITE_TOKENS = [K.EqualsToken, K.PlusEqualsToken, K.MinusEqualsToken] as const;
-/** `&& || ??`: in conditions only (on numbers they would pick an operand, which has no derivative here). */
+/** `&& || ??`: in conditions, and on numbers as the choice they make (`w || 1` is `w ? w : 1`). */
 const LOGICAL_TOKENS = [K.AmpersandAmpersandToken, K.BarBarToken, K.QuestionQuestionToken] as const;
 const BITWISE_TOKENS = [
   K.AmpersandToken,
@@ -82,6 +82,32 @@ export function isAssignment(op: ts.SyntaxKind): boolean {
 export function isIncrement(op: ts.SyntaxKind): boolean {
   return op === ts.SyntaxKind.PlusPlusToken || op === ts.SyntaxKind.MinusMinusToken;
 }
+
+/** Global numbers, read as constants: `NaN`, `Infinity`. */
+export const NUMERIC_GLOBALS: readonly string[] = ["NaN", "Infinity"];
+/** `Number.EPSILON`, ...: the constants of `Number`. */
+export const NUMBER_CONSTANTS: readonly string[] = [
+  "EPSILON",
+  "MAX_VALUE",
+  "MIN_VALUE",
+  "MAX_SAFE_INTEGER",
+  "MIN_SAFE_INTEGER",
+  "POSITIVE_INFINITY",
+  "NEGATIVE_INFINITY",
+  "NaN",
+];
+
+/** Tests of a value's kind, in conditions (no gradient flows through a condition): `Number.isFinite(x)`. */
+export const TYPE_TESTS: readonly string[] = [
+  "isNaN",
+  "isFinite",
+  "Number.isNaN",
+  "Number.isFinite",
+  "Number.isInteger",
+  "Number.isSafeInteger",
+  "Array.isArray",
+  "ArrayBuffer.isView",
+];
 
 /** The Math functions with a derivative rule, `Math.exp` → "exp": runtime/rules/scalar.ts's keys. */
 export const MATH_RULES: readonly string[] = Object.keys(scalarRules)
@@ -174,7 +200,9 @@ const DERIVATIVE_FORMS =
   "@derivative goes on a function declaration, or on a `const` holding an arrow function or function expression";
 const OUT_OF_RANGE = "an element read or write out of range whenever it runs";
 const NON_DIFFERENTIABLE_PARAMETER =
-  "parameters that are not `number`, `number[]`, `Float64Array`, `Matrix`, `Int32Array` or objects of them";
+  "parameters of any other type (`any`, `unknown`, functions, integer typed arrays, a union of numbers with other kinds, ...)";
+const PARAMETER_TYPES =
+  "tsgrad takes numbers, arrays of numbers (`number[]`, tuples, `Float64Array`, `Float32Array`, `ArrayLike<number>`), `Matrix`, data (booleans, strings, enums, `Int32Array` labels) and objects of them";
 const READ_ONLY_PARAMETERS = "writes to parameters' elements or fields";
 const OBJECTS_PASSED = "objects, arrays and matrices passed on or copied";
 const PROPERTY_READS = "property reads of anything but a parameter's fields";
@@ -190,6 +218,20 @@ export const LANGUAGE = {
   ifElse: yes("statement", "`if`/`else`"),
   ternary: yes("expression", "ternaries"),
   earlyReturn: yes("statement", "early returns"),
+  switch: yes("statement", "`switch`", "with `case`, `default`, fall-through, and `break` ending a case"),
+  switchBreak: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "`break` inside a `case` but at its end",
+    "a `break` that leaves a `switch` from inside an `if` or a block of a case is not supported",
+    "end the case with its `break` (put the rest in an `else`)",
+  ),
+  typeTests: yes(
+    "expression",
+    `\`typeof\` and \`${TYPE_TESTS.join(" ")}\``,
+    "as conditions and booleans (no gradient flows through a condition)",
+  ),
+  throw: yes("statement", "`throw`", "a guard of the forward pass: a call that returns never met it"),
   loops: yes("loop", "`for`, `while` and `do ... while`"),
   loopExits: yes("loop", "`break`, `continue` and `return` inside them", "without labels"),
   forOf: yes("loop", "`for...of` over an array parameter"),
@@ -283,12 +325,14 @@ export const LANGUAGE = {
   ),
 
   // -- declarations
-  var: no(
+  var: yes("declaration", "`var`", "where it behaves like `let`: used only inside its block, after it"),
+  varOutsideBlock: no(
     "declaration",
     Code.UnsupportedDeclaration,
-    "`var`",
-    `\`var\` is not supported ${IN_FN}`,
-    "use `const` or `let`",
+    "`var` used outside its block or before its declaration",
+    (a: { name: string }) =>
+      `\`${a.name}\` is declared with \`var\` and used outside the block that declares it (or before the declaration), where tsgrad cannot follow its value`,
+    "declare it with `let` before the block, where every use can see it",
   ),
   letParameterPart: no(
     "declaration",
@@ -303,11 +347,16 @@ export const LANGUAGE = {
     "destructuring is supported for the fields of an object parameter (`const { W, b } = model`)",
     "declare one variable per value",
   ),
+  elementDestructuring: yes(
+    "declaration",
+    "`const [x, y] = p` of an array parameter or a table",
+    "names for its first elements, no rest or defaults",
+  ),
   arrayDestructuring: no(
     "declaration",
     Code.UnsupportedDeclaration,
     "destructuring of anything but an object parameter",
-    `array destructuring is not supported ${IN_FN}`,
+    `array destructuring is supported only of an array parameter or a table of constants, into plain names, ${IN_FN}`,
     "read the elements by index",
   ),
   destructuringRest: no(
@@ -346,16 +395,16 @@ export const LANGUAGE = {
   nestedDeclaration: no(
     "declaration",
     Code.UnsupportedDeclaration,
-    "nested functions and closures",
+    "functions, closures and classes inside a @differentiable function",
     `nested functions and classes are not supported ${IN_FN}`,
-    "move them to module level",
+    "move them out of it: to module level, or beside it in the function that encloses it (a closure), marked @differentiable",
   ),
   closure: no(
     "declaration",
     Code.UnsupportedDeclaration,
-    "nested functions and closures",
+    "functions, closures and classes inside a @differentiable function",
     `closures are not supported ${IN_FN}`,
-    "move the function to module level and mark it @differentiable",
+    "move the function out of it (to module level, or beside it in the function that encloses it) and mark it @differentiable",
   ),
   hiddenGlobal: no(
     "declaration",
@@ -371,23 +420,43 @@ export const LANGUAGE = {
   arithmetic: yes("operator", `\`${spaced(ARITHMETIC_TOKENS)}\``),
   unaryMinus: yes("operator", "unary minus"),
   comparisons: yes("operator", "comparisons", "pass no gradient"),
-  logical: yes("operator", "`&& || !`", "in conditions only"),
+  logical: yes("operator", "`&& || ?? !`", "on numbers as the choices they make (`w || 1` is `w ? w : 1`)"),
+  assignmentInExpression: yes(
+    "expression",
+    "assignments, `++` and `--` inside expressions",
+    "and the comma operator: `a[i++]`, `x = y = 0`, `while ((n -= 1) > 0)`",
+  ),
+  assignmentSometimes: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "assignments in conditions that run only sometimes: right of `&&`, `||`, `??`, in a branch of `?:`, in a `case` value",
+    "an assignment on the right of `&&`, `||` or `??`, in a branch of `?:` or in a `case` value of a condition runs only when that part is evaluated",
+    "write it as an `if` statement before the condition",
+  ),
   booleans: yes("expression", "boolean locals"),
   moduleConstants: yes("expression", "module-level constants"),
-  thisFields: yes("expression", "`this.field` in methods"),
-  incrementInExpression: no(
+  constantTables: yes(
     "expression",
-    Code.UnsupportedExpression,
-    "`++`, `--` and assignments inside an expression",
-    "`++`/`--` inside an expression is not supported",
-    "write it as its own statement",
+    "module-level tables of numbers",
+    "as constants: a `const`, not exported, only read in its file",
   ),
-  assignmentInExpression: no(
+  changingTable: no(
     "expression",
     Code.UnsupportedExpression,
-    "`++`, `--` and assignments inside an expression",
-    "an assignment inside an expression is not supported",
-    "write it as its own statement",
+    "module-level arrays that may change",
+    (a: { name: string }) =>
+      `\`${a.name}\` is an array outside this function that could change between the forward and the backward pass`,
+    "tsgrad reads a module-level array as constant data when it is a `const`, not exported, and only read (elements, `length`, `for...of`) in its file; or pass it in as a parameter",
+    ": ",
+  ),
+  numericGlobals: yes(
+    "expression",
+    `\`${NUMERIC_GLOBALS.join(" ")}\` and \`${NUMBER_CONSTANTS.map((c) => `Number.${c}`).join(" ")}\``,
+  ),
+  thisFields: yes(
+    "expression",
+    "`this.field` in methods",
+    "read once per call: a constant of the instance, kept in vjp's cache",
   ),
   compoundOperator: no(
     "operator",
@@ -396,26 +465,12 @@ export const LANGUAGE = {
     (a: { operator: string }) => `\`${a.operator}\` has no derivative`,
     `use ${assignmentList}`,
   ),
-  comma: no(
-    "operator",
-    Code.UnsupportedExpression,
-    "the comma operator",
-    "the comma operator is not supported",
-    "write one statement per value",
-  ),
   bitwise: no(
     "operator",
     Code.UnsupportedExpression,
     "bitwise operators",
     "bitwise operators have no derivative",
     "compute this value outside the function",
-  ),
-  logicalOnNumbers: no(
-    "operator",
-    Code.UnsupportedExpression,
-    "`&&`, `||` and `??` on numbers",
-    "`&&`, `||` and `??` are supported in conditions only",
-    "for a number use a ternary `c ? a : b`",
   ),
   arrayLiteral: no(
     "expression",
@@ -448,15 +503,15 @@ export const LANGUAGE = {
   otherExpression: no(
     "expression",
     Code.UnsupportedExpression,
-    "other expressions (`new`, `typeof`, template strings, ...)",
-    (a: { kind: string }) => `this expression (${a.kind}) is not supported ${IN_FN}`,
+    "other expressions (`new`, template strings, strings but compared ones, ...)",
+    (a: { kind: string }) => `${a.kind} is not supported here ${IN_FN}`,
     "compute it outside and pass the number in",
   ),
   unstagedExpression: no(
     "expression",
     Code.UnsupportedExpression,
-    "other expressions (`new`, `typeof`, template strings, ...)",
-    (a: { kind: string }) => `this expression (${a.kind}) is not supported ${IN_FN}`,
+    "other expressions (`new`, template strings, strings but compared ones, ...)",
+    (a: { kind: string }) => `${a.kind} is not supported here ${IN_FN}`,
   ),
   writeParameterElement: no(
     "expression",
@@ -510,8 +565,9 @@ export const LANGUAGE = {
     "expression",
     Code.UnsupportedExpression,
     PROPERTY_READS,
-    "property reads are not supported yet in @differentiable functions (objects land with arrays)",
-    "pass the number as a parameter",
+    (a: { read: string }) =>
+      `\`${a.read}\` reads a property of a value that is not a parameter, a field of one or \`this\` ${IN_FN}`,
+    "pass the number in as a parameter (or as a field of an object parameter)",
   ),
   matrixMember: no(
     "expression",
@@ -566,6 +622,11 @@ export const LANGUAGE = {
   // -- Math
   mathRules: yes("math", `\`Math.${MATH_RULES.join(" ")}\``),
   mathConstants: yes("math", "the `Math` constants"),
+  mathSpread: yes(
+    "math",
+    "`Math.max(...xs)` and `Math.min(...xs)` over an array parameter or a table",
+    "as the loop they stand for, the gradient to the first element that won",
+  ),
   mathPiecewise: yes("math", `\`Math.${MATH_PIECEWISE.join(" ")}\``, "pass no gradient"),
   mathArity: no(
     "math",
@@ -587,12 +648,14 @@ export const LANGUAGE = {
   differentiableCalls: yes("call", "calls to other `@differentiable` functions"),
   customCalls: yes("call", "calls to functions with a [custom derivative](#custom-derivatives-and-stopgradient)"),
   opaqueCalls: yes("call", "calls to any other function where no gradient flows through the result"),
+  thisCalls: yes("call", "calls of the class's or object's other methods through `this` (`this.m(x)`)"),
+  memberCalls: yes("call", "calls of members of a `const` object (`vec.dot(a, b)`)"),
   spreadArgument: no(
     "call",
     Code.UnsupportedExpression,
     "spread arguments, calls of anything but named functions, method calls on values",
-    "spread arguments are not supported",
-    "pass each number explicitly",
+    "spread arguments are not supported but in `Math.max(...xs)` and `Math.min(...xs)` over an array parameter",
+    "pass each number explicitly, or write the loop over the array",
   ),
   unnamedCall: no(
     "call",
@@ -604,14 +667,44 @@ export const LANGUAGE = {
     "call",
     Code.UnsupportedExpression,
     "spread arguments, calls of anything but named functions, method calls on values",
-    `method calls on values are not supported ${IN_FN}`,
-    "call a function of a module or class (`M.f(x)`), or compute the value outside",
+    (a: { call: string }) => `\`${a.call}\` calls a method of a value, which tsgrad cannot follow ${IN_FN}`,
+    "make it a @differentiable function taking the value's numbers, call it through `this` inside its class, call a function of a module, class or `const` object (`M.f(x)`, `vec.dot(a, b)`), or compute the value outside",
+  ),
+  arrayMethod: no(
+    "call",
+    Code.UnsupportedExpression,
+    "array methods (`reduce`, `map`, `forEach`, ...)",
+    (a: { call: string }) => `array methods such as \`${a.call}\` are not supported yet ${IN_FN}`,
+    "write the `for` loop it stands for (`for (let i = 0; i < xs.length; i++) s += xs[i];`)",
   ),
   methodWithoutClass: no(
     "call",
     Code.UnsupportedExpression,
     "a @differentiable method called other than through its class",
     "call the method through its class, `Model.m(x)`",
+  ),
+  memberGradientHidden: no(
+    "call",
+    Code.UnsupportedExpression,
+    "a call of an object literal's @differentiable member where its gradient cannot be named",
+    (a: { name: string; gradient: string }) =>
+      `the gradient of \`${a.name}\` (\`${a.gradient}\`, declared beside its object) cannot be named here: the object is made inside another function, or its module does not export it with \`export const\``,
+    "call it where its object is declared, or hold the object in an exported `const` at the top of its module",
+  ),
+  classBehaviourRead: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "a getter, a method or a function-valued field of a class-typed parameter",
+    (a: { name: string; object: string }) =>
+      `\`${a.object}.${a.name}\` is a getter, a method or a function of its class, which has no gradient: a class-typed parameter is differentiated through its number fields`,
+    "compute the value from its fields in the function (or pass it in as a number)",
+  ),
+  thisOutsideMethod: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "`this` in a @differentiable function that is not a method (an arrow, a nested function, a closure)",
+    "`this` here is not an instance or an object tsgrad knows: the function is not a method of a class or of an object literal",
+    "read the field into a `const` outside (`const s = this.s;`) and use that",
   ),
   stopGradientArity: no(
     "call",
@@ -645,16 +738,33 @@ export const LANGUAGE = {
   mutableCapture: no(
     "expression",
     Code.MutableCapture,
-    "reading or writing a mutable variable declared outside the function",
+    "reading a module-level variable that is not `const`",
     (a: { name: string }) =>
       `\`${a.name}\` is a mutable variable outside this @differentiable function; its value could change between the forward and backward pass`,
     "Pass it in as a parameter, or make it const",
     ". ",
   ),
+  capturedAssignedInside: no(
+    "expression",
+    Code.MutableCapture,
+    "reading a captured variable that a function nested beside it assigns",
+    (a: { name: string; at: string }) =>
+      `\`${a.name}\` is assigned inside another nested function (${a.at}), which could run while this one does and change it between its forward and backward pass`,
+    (a: { name: string; at: string }) =>
+      `copy it into a \`const\` in the enclosing function (\`const ${a.name}0 = ${a.name};\`) and read that`,
+  ),
+  captureOfItsStatement: no(
+    "expression",
+    Code.MutableCapture,
+    "reading a captured variable that the statement creating the closure declares",
+    (a: { name: string }) =>
+      `\`${a.name}\` is declared by the statement that creates this function (a loop's header, say), before which tsgrad places its gradient, where \`${a.name}\` is not in scope`,
+    "create the function in a statement of its own inside that statement's body (`const f = (t: number) => ...;`)",
+  ),
   outerAssignment: no(
     "expression",
     Code.MutableCapture,
-    "reading or writing a mutable variable declared outside the function",
+    "writing a variable declared outside the function",
     (a: { name: string }) =>
       `\`${a.name}\` is declared outside this @differentiable function; assigning it is a side effect tsgrad cannot differentiate`,
     "Pass it in as a parameter or return it",
@@ -665,16 +775,29 @@ export const LANGUAGE = {
   numberParameter: yes("parameter", "`number`"),
   arrayParameter: yes("parameter", "`number[]`"),
   readonlyArrayParameter: yes("parameter", "`readonly number[]`"),
+  tupleParameter: yes("parameter", "tuples of numbers (`[number, number, number]`, `readonly [number, number]`)"),
   float64Parameter: yes("parameter", "`Float64Array`"),
+  float32Parameter: yes("parameter", "`Float32Array`"),
+  arrayLikeParameter: yes("parameter", "`ArrayLike<number>`"),
+  arrayUnionParameter: yes("parameter", "unions of them (`number[] | Float64Array`)"),
+  genericParameter: yes("parameter", "a type parameter constrained to one of them (`T extends ArrayLike<number>`)"),
   matrixParameter: yes("parameter", "`Matrix`"),
   labelsParameter: yes("parameter", "`Int32Array` labels"),
+  dataParameter: yes(
+    "parameter",
+    '[data](#parameters-that-are-not-numbers): booleans, strings, string-literal unions (`"l1" | "l2"`), enums',
+  ),
   objectParameter: yes("parameter", "[objects](#objects) of them"),
+  classParameter: yes("parameter", "class instances, through their number fields"),
+  aliasParameter: yes("parameter", "type aliases of any of these"),
+  defaultParameter: yes("parameter", "parameters with a default (`a = 2`)"),
+  optionalNumberParameter: yes("parameter", "optional numbers and data (`scale?: number`)"),
   parameterType: no(
     "parameter",
     Code.UnsupportedParameter,
     NON_DIFFERENTIABLE_PARAMETER,
     (a: { name: string; type: string; why: string }) =>
-      `parameter \`${a.name}\` has type \`${a.type}\`: ${a.why}. tsgrad differentiates \`number\`, \`number[]\`, \`Float64Array\`, \`Matrix\` and objects of them (\`Int32Array\` labels are data)`,
+      `parameter \`${a.name}\` has type \`${a.type}\`: ${a.why}. ${PARAMETER_TYPES}`,
   ),
   destructuredNonObject: no(
     "parameter",
@@ -692,16 +815,17 @@ export const LANGUAGE = {
   restParameter: no(
     "parameter",
     Code.UnsupportedParameter,
-    "optional, defaulted or rest parameters",
+    "rest parameters",
     "rest parameters are not supported",
-    "take each number as its own parameter",
+    "take each number as its own parameter, or the numbers as one array (`xs: number[]`)",
   ),
   optionalParameter: no(
     "parameter",
     Code.UnsupportedParameter,
-    "optional, defaulted or rest parameters",
-    `optional and default parameters are not supported ${IN_FN}`,
-    "make the parameter required",
+    "optional arrays, matrices and objects (`w?: Float64Array`)",
+    (a: { name: string; type: string }) =>
+      `\`${a.name}\` is an optional \`${a.type}\`: its gradient is made to its size, which an omitted one does not have`,
+    (a: { name: string; type: string }) => `give it a default (\`${a.name}: ${a.type} = ...\`) or make it required`,
   ),
   derivativeParameter: no(
     "parameter",
@@ -709,6 +833,23 @@ export const LANGUAGE = {
     "parameters other than `number` of a function with its own derivative",
     (a: { parameter: string }) =>
       `a function with its own derivative takes \`number\` parameters, one gradient each; \`${a.parameter}\` is not one`,
+  ),
+  defaultReadsParameter: no(
+    "parameter",
+    Code.UnsupportedParameter,
+    "a default that reads another parameter (`b = a * 3`)",
+    (a: { name: string; read: string; initializer: string }) =>
+      `the default of \`${a.name}\` reads the parameter \`${a.read}\`, and no gradient would flow to \`${a.read}\` through it when \`${a.name}\` is left out`,
+    (a: { name: string; read: string; initializer: string }) =>
+      `make \`${a.name}\` optional and give it its value in the body: \`${a.name}?: number\`, then \`const ${a.name}Value = ${a.name} === undefined ? ${a.initializer} : ${a.name}\``,
+  ),
+  derivativeOptionalParameter: no(
+    "parameter",
+    Code.UnsupportedParameter,
+    "optional and defaulted parameters of a function with its own derivative",
+    (a: { name: string }) =>
+      `\`${a.name}\` may be left out, but the derivative of a function with its own derivative takes every argument as passed`,
+    "make the parameter required (callers pass the default themselves)",
   ),
   parameterHidesFunction: no(
     "parameter",
@@ -736,12 +877,48 @@ export const LANGUAGE = {
     "async functions cannot be @differentiable",
     "differentiate the synchronous computation inside",
   ),
+  objectMembers: yes(
+    "function",
+    "members of a `const` object literal, methods or arrows (`dot(a, b) { ... }`, `norm: (v) => ...`)",
+  ),
+  closures: yes("function", "closures: a function made inside another, reading its parameters and locals"),
   anonymousClassMethod: no(
     "function",
     Code.UnsupportedFunctionForm,
     "methods of anonymous classes",
     "methods of anonymous classes cannot be @differentiable",
     "give the class a name",
+  ),
+
+  misplacedTag: no(
+    "function",
+    Code.UnsupportedFunctionForm,
+    "a `@differentiable` tag on anything but a function with a body (a class field, a getter, an overload signature, ...)",
+    (a: { what: string }) => `this @differentiable tag is on ${a.what}`,
+    "tsgrad compiles function declarations, `const f = (...) => ...`, methods of classes and object literals, and function expressions (closures)",
+    "; ",
+  ),
+  memberName: no(
+    "function",
+    Code.UnsupportedFunctionForm,
+    "object literal members with a computed or quoted name, or in an object not held by a `const`; closures where no statement holds them",
+    "a @differentiable member of an object literal needs a plain name (`dot(a, b) { ... }`, `norm: (v) => ...`)",
+    "write the key as an identifier",
+  ),
+  memberOfUnheldObject: no(
+    "function",
+    Code.UnsupportedFunctionForm,
+    "object literal members with a computed or quoted name, or in an object not held by a `const`; closures where no statement holds them",
+    (a: { name: string }) =>
+      `\`${a.name}\` is a member of an object literal that no \`const\` holds, so tsgrad has no name to place and register its gradient under`,
+    "hold the object in a `const` (`export const vec = { ... }`, objects nested in it too)",
+  ),
+  closurePlace: no(
+    "function",
+    Code.UnsupportedFunctionForm,
+    "object literal members with a computed or quoted name, or in an object not held by a `const`; closures where no statement holds them",
+    "this @differentiable function is created where no statement holds it (a default value, a class field), so tsgrad has nowhere to place its gradient",
+    "create it in a statement of a function body (`const f = ...`), or make it a method",
   ),
 
   // -- custom derivatives

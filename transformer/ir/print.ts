@@ -46,6 +46,7 @@ export function exprToTs(e: Expr): ts.Expression {
     case "global":
       return globalToTs(e.text);
     case "unary": {
+      if (e.op === "typeof") return f.createTypeOfExpression(wrap(exprToTs(e.arg), precedenceOf(e.arg) < UNARY));
       const operator = e.op === "-" ? ts.SyntaxKind.MinusToken : ts.SyntaxKind.ExclamationToken;
       // - -1 would read as a decrement; -(a * b) needs its parentheses.
       const needsParens = precedenceOf(e.arg) < UNARY || e.arg.k === "unary" || (e.arg.k === "num" && e.arg.value < 0);
@@ -100,6 +101,7 @@ export function numberLiteral(v: number): ts.Expression {
 
 /** "Math.PI" → Math.PI; "this.k" → this.k; "g_grad" → g_grad. */
 export function globalToTs(text: string): ts.Expression {
+  if (text.startsWith('"')) return f.createStringLiteral(JSON.parse(text) as string);
   const parts = text.split(".");
   let e: ts.Expression =
     parts[0] === "this"

@@ -11,6 +11,9 @@ export const boolOf = (e: Expr): boolean | undefined =>
   e.k === "global" && (e.text === "true" || e.text === "false") ? e.text === "true" : undefined;
 
 /** Bottom-up algebraic clean-up. Only literal zeros are folded, so NaN/Infinity operands are kept honest. */
+/** !e, not yet simplified. */
+export const negate = (e: Expr): Expr => ({ k: "unary", op: "!", arg: e });
+
 export function simplify(e: Expr): Expr {
   switch (e.k) {
     case "unary": {

@@ -6,19 +6,23 @@
 //   typeTree(type of `{ W: Float64Array; b: number }`) → [W: "Float64Array", b: "number"]
 
 import ts from "typescript";
-import { refuse } from "./language.js";
+import { NUMBER_CONSTANTS, NUMERIC_GLOBALS, refuse } from "./language.js";
 import { type Expr, type ValueKind, num } from "./ir.js";
 
 /**
  * A TypeScript expression as an IR expression, for conditions, opaque values and rule templates.
- * `resolve` maps identifiers (locals to their current names, the rest to globals) and property
+ * `staged` gives the value of a part the caller stages itself (an assignment); `resolve` maps identifiers (locals to their current names, the rest to globals) and property
  * reads that name a value (`model.W` → W; undefined: the read stays as written, `this.k`).
  */
 export function exprFromTs(
   e: ts.Expression,
   resolve: (e: ts.Identifier | ts.PropertyAccessExpression) => Expr | undefined,
+  staged?: (e: ts.Expression) => Expr | undefined,
 ): Expr {
-  const go = (x: ts.Expression) => exprFromTs(x, resolve);
+  // An assignment inside (`a[i++]`): the stager runs it as a statement where it is met, in order.
+  const early = staged?.(e);
+  if (early) return early;
+  const go = (x: ts.Expression) => exprFromTs(x, resolve, staged);
   if (ts.isNumericLiteral(e)) return num(Number(e.text));
   if (ts.isIdentifier(e)) return resolve(e) ?? { k: "global", text: e.text };
   if (
@@ -31,6 +35,10 @@ export function exprFromTs(
   }
   if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword)
     return { k: "global", text: e.getText() };
+  // "l2" in `kind === "l2"`, `typeof x === "number"`: strings compared in conditions.
+  if (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e))
+    return { k: "global", text: JSON.stringify(e.text) };
+  if (ts.isTypeOfExpression(e)) return { k: "unary", op: "typeof", arg: go(e.expression) };
   if (ts.isPropertyAccessExpression(e)) {
     const field = resolve(e);
     if (field) return field;
@@ -58,7 +66,7 @@ export function exprFromTs(
   if (ts.isConditionalExpression(e))
     return { k: "cond", test: go(e.condition), then: go(e.whenTrue), else: go(e.whenFalse) };
   if (ts.isCallExpression(e)) return { k: "call", callee: e.expression.getText(), args: e.arguments.map(go) };
-  throw refuse("unstagedExpression", e, { kind: ts.SyntaxKind[e.kind] });
+  throw refuse("unstagedExpression", e, { kind: expressionKind(e) });
 }
 
 /** new Float64Array(n), new Array(n).fill(0), new Array<number>(n).fill(0) → its kind and length. */
@@ -92,17 +100,62 @@ export const skipWrappers = (e: ts.Expression): ts.Expression =>
     ? skipWrappers(e.expression)
     : e;
 
-/** number → "number", Float64Array → "Float64Array", number[] or readonly number[] → "number[]", tsgrad's Matrix → "Matrix". */
+/**
+ * The kind of value a type holds (see ValueKind), or undefined for a type tsgrad cannot take:
+ *   number → "number";  Float64Array → "Float64Array";  number[], readonly number[], [number, number] → "number[]"
+ *   Float32Array → "Float32Array";  ArrayLike<number>, number[] | Float64Array → "ArrayLike"
+ *   T extends ArrayLike<number> → its constraint's kind;  tsgrad's Matrix → "Matrix";  Int32Array → "Int32Array"
+ *   boolean, string, "l1" | "l2", an enum, 1 | 2 → "data"
+ */
 export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefined {
+  if (t.flags & ts.TypeFlags.TypeParameter) {
+    const constraint = checker.getBaseConstraintOfType(t);
+    return constraint && constraint !== t ? kindOf(constraint, checker) : undefined;
+  }
   if (t.flags & ts.TypeFlags.Number) return "number";
+  if (isDataType(t)) return "data";
+  if (t.isUnion()) return unionKind(t.types.map((part) => kindOf(part, checker)));
   const symbol = t.getSymbol()?.getName();
-  if (symbol === "Float64Array" || symbol === "Int32Array") return symbol;
+  if (symbol === "Float64Array" || symbol === "Int32Array" || symbol === "Float32Array") return symbol;
   if (symbol === "Matrix" && ["rows", "cols", "data"].every((p) => t.getProperty(p))) return "Matrix";
-  if (checker.isArrayType(t)) {
+  if (checker.isArrayType(t) || checker.isTupleType(t)) {
+    const elements = checker.getTypeArguments(t as ts.TypeReference);
+    // A tuple's elements, a rest element's type too ([number, ...number[]] has number for it).
+    if (elements.length && elements.every((e) => e.flags & ts.TypeFlags.Number)) return "number[]";
+    return undefined;
+  }
+  if (symbol === "ArrayLike") {
     const [element] = checker.getTypeArguments(t as ts.TypeReference);
-    if (element && element.flags & ts.TypeFlags.Number) return "number[]";
+    if (element && element.flags & ts.TypeFlags.Number) return "ArrayLike";
   }
   return undefined;
+}
+
+/** `number[] | readonly number[]` → "number[]", `Float32Array | Float64Array` → "Float32Array", other arrays → "ArrayLike". */
+function unionKind(parts: (ValueKind | undefined)[]): ValueKind | undefined {
+  if (!parts.every((k) => k === "number[]" || k === "Float64Array" || k === "Float32Array" || k === "ArrayLike"))
+    return undefined;
+  if (parts.every((k) => k === "number[]")) return "number[]";
+  if (parts.every((k) => k === "Float64Array")) return "Float64Array";
+  if (parts.every((k) => k === "Float64Array" || k === "Float32Array")) return "Float32Array";
+  return "ArrayLike";
+}
+
+/** Strings, booleans, enums and number literals, alone or in a union: values a function branches on. */
+const DATA_FLAGS =
+  ts.TypeFlags.StringLike | ts.TypeFlags.BooleanLike | ts.TypeFlags.EnumLike | ts.TypeFlags.NumberLiteral;
+
+function isDataType(t: ts.Type): boolean {
+  return (t.isUnion() ? t.types : [t]).every((part) => (part.flags & DATA_FLAGS) !== 0);
+}
+
+/**
+ * A parameter's type as passed, without the `undefined` of one that may be left out:
+ * `scale?: number` and `a = 2` are numbers (the body handles `undefined`, or the default stands in).
+ */
+export function parameterType(p: ts.ParameterDeclaration, checker: ts.TypeChecker): ts.Type {
+  const t = checker.getTypeAtLocation(p);
+  return p.questionToken || p.initializer ? checker.getNonNullableType(t) : t;
 }
 
 /**
@@ -117,14 +170,27 @@ export function typeTree(t: ts.Type, checker: ts.TypeChecker, depth = 0): TypeTr
   const kind = kindOf(t, checker);
   if (kind) return kind;
   const shown = checker.typeToString(t);
+  if (t.isUnion() && t.types.some((part) => part.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null)))
+    return {
+      error: `\`${shown}\` can be ${t.types.some((part) => part.flags & ts.TypeFlags.Null) ? "null" : "undefined"}; a parameter that may be left out is written \`x?: number\` or with a default (\`x = 1\`)`,
+    };
+  if (t.isUnion())
+    return {
+      error: `\`${shown}\` mixes kinds of values; a union is taken when it is all arrays of numbers (\`number[] | Float64Array\`) or all data (\`"l1" | "l2"\`)`,
+    };
+  if (checker.isArrayType(t) || checker.isTupleType(t))
+    return { error: `\`${shown}\` is an array of something other than numbers` };
   if (
-    !(t.flags & ts.TypeFlags.Object) ||
-    t.isUnion() ||
-    checker.isArrayType(t) ||
-    checker.isTupleType(t) ||
-    t.getCallSignatures().length
-  ) {
-    return { error: `\`${shown}\` is not a number, a number array, a Float64Array, a Matrix or an object of them` };
+    ts.TypeFlags.Object & t.flags &&
+    /^(Ui|I)nt(8|16|32)Array$|^Uint8ClampedArray$|^Big/.test(t.getSymbol()?.name ?? "")
+  )
+    return {
+      error: `\`${shown}\` holds integers; tsgrad differentiates \`Float64Array\` and \`Float32Array\`, and reads \`Int32Array\` as labels (data)`,
+    };
+  if (!(t.flags & ts.TypeFlags.Object) || t.getCallSignatures().length) {
+    return {
+      error: `\`${shown}\` is not a number, an array of numbers, a Matrix, data (a boolean, a string or an enum) or an object of them`,
+    };
   }
   if (checker.getIndexInfosOfType(t).length)
     return {
@@ -134,6 +200,9 @@ export function typeTree(t: ts.Type, checker: ts.TypeChecker, depth = 0): TypeTr
   const fields: { key: string; tree: TypeTree }[] = [];
   for (const p of checker.getPropertiesOfType(t)) {
     const decl = p.valueDeclaration;
+    // A class's methods and accessors, and fields holding functions: no gradient, left out of the
+    // object's (the fence refuses reading them in a @differentiable function).
+    if (decl && isBehaviour(decl, checker)) continue;
     // A constructor's `public w: number` too, and `{ b }` in an inferred return type.
     const data =
       decl &&
@@ -159,4 +228,85 @@ export function typeTree(t: ts.Type, checker: ts.TypeChecker, depth = 0): TypeTr
   }
   if (!fields.length) return { error: `\`${shown}\` has no fields` };
   return fields;
+}
+
+/**
+ * A class member that is behaviour, not data: a method, a getter or setter, a field holding a
+ * function (`onStep = () => ...`). A class-typed parameter's gradient has its data fields alone.
+ */
+export function isBehaviour(decl: ts.Declaration, checker: ts.TypeChecker): boolean {
+  if (!ts.isClassLike(decl.parent)) return false;
+  if (ts.isMethodDeclaration(decl) || ts.isGetAccessorDeclaration(decl) || ts.isSetAccessorDeclaration(decl))
+    return true;
+  return ts.isPropertyDeclaration(decl) && checker.getTypeAtLocation(decl).getCallSignatures().length > 0;
+}
+
+/**
+ * `NaN`, `Infinity`, `Number.EPSILON`: a number the language defines, read as a constant (unless
+ * the user's own declaration hides the name):
+ *   Infinity → true;  Number.EPSILON → true;  Number.parseFloat → false;  a local `NaN` → false
+ */
+export function isGlobalConstant(e: ts.Expression, checker: ts.TypeChecker): boolean {
+  const fromLib = (id: ts.Expression): boolean =>
+    checker.getSymbolAtLocation(id)?.declarations?.every((d) => d.getSourceFile().isDeclarationFile) === true;
+  if (ts.isIdentifier(e)) return NUMERIC_GLOBALS.includes(e.text) && fromLib(e);
+  return (
+    ts.isPropertyAccessExpression(e) &&
+    ts.isIdentifier(e.expression) &&
+    e.expression.text === "Number" &&
+    NUMBER_CONSTANTS.includes(e.name.text) &&
+    fromLib(e.expression)
+  );
+}
+
+/**
+ * The Math function a name stands for, where a `const` makes it an alias of one:
+ *   const sqrt = Math.sqrt;  const { exp, log: ln } = Math;   sqrt → "Math.sqrt", ln → "Math.log"
+ */
+export function mathAlias(callee: ts.Expression, checker: ts.TypeChecker): string | undefined {
+  if (!ts.isIdentifier(callee)) return undefined;
+  const decl = checker.getSymbolAtLocation(callee)?.valueDeclaration;
+  if (!decl || !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) return undefined;
+  const isMath = (e: ts.Expression | undefined): boolean => {
+    if (!e || !ts.isIdentifier(e) || e.text !== "Math") return false;
+    return checker.getSymbolAtLocation(e)?.declarations?.every((d) => d.getSourceFile().isDeclarationFile) === true;
+  };
+  if (ts.isVariableDeclaration(decl) && decl.initializer) {
+    const init = skipWrappers(decl.initializer);
+    if (ts.isPropertyAccessExpression(init) && isMath(init.expression)) return `Math.${init.name.text}`;
+  }
+  if (ts.isBindingElement(decl) && ts.isObjectBindingPattern(decl.parent) && !decl.dotDotDotToken) {
+    const holder = decl.parent.parent;
+    const key = decl.propertyName ?? decl.name;
+    if (
+      ts.isVariableDeclaration(holder) &&
+      isMath(holder.initializer && skipWrappers(holder.initializer)) &&
+      ts.isIdentifier(key)
+    )
+      return `Math.${key.text}`;
+  }
+  return undefined;
+}
+
+/** What an expression is, in the words of a message: `new Foo()` → "`new`", `\`${x}\`` → "a template string". */
+export function expressionKind(e: ts.Node): string {
+  const words: Partial<Record<ts.SyntaxKind, string>> = {
+    [ts.SyntaxKind.NewExpression]: "`new`",
+    [ts.SyntaxKind.TemplateExpression]: "a template string",
+    [ts.SyntaxKind.TaggedTemplateExpression]: "a tagged template",
+    [ts.SyntaxKind.VoidExpression]: "`void`",
+    [ts.SyntaxKind.DeleteExpression]: "`delete`",
+    [ts.SyntaxKind.TypeOfExpression]: "`typeof`",
+    [ts.SyntaxKind.TypeAssertionExpression]: "a `<T>` cast",
+    [ts.SyntaxKind.AwaitExpression]: "`await`",
+    [ts.SyntaxKind.YieldExpression]: "`yield`",
+    [ts.SyntaxKind.RegularExpressionLiteral]: "a regular expression",
+    [ts.SyntaxKind.NullKeyword]: "`null`",
+    [ts.SyntaxKind.BigIntLiteral]: "a bigint",
+    [ts.SyntaxKind.SpreadElement]: "a spread",
+    [ts.SyntaxKind.ClassExpression]: "a class",
+    [ts.SyntaxKind.ThisKeyword]: "`this`",
+    [ts.SyntaxKind.SuperKeyword]: "`super`",
+  };
+  return words[e.kind] ?? "this kind of expression";
 }

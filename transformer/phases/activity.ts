@@ -27,6 +27,8 @@ export function analyzeActivity(fn: StagedFunction): Activity {
     size = varied.size;
     forEachDef(fn.body, (d) => {
       if (d.op !== null && d.args.some((a) => varied.has(operandName(a)!))) varied.add(d.name);
+      // sq(sq(x)) with sq unmarked: the inner result varies too, so the outer call is refused.
+      if (d.op === null && d.opaqueCall && [...refsOf(d.value)].some((n) => varied.has(n))) varied.add(d.name);
     });
     // h[j] = v: a local array varies once any value written into it does.
     forEachStore(fn.body, (st) => varied.has(operandName(st.value)!) && varied.add(st.array));

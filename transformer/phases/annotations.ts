@@ -11,12 +11,35 @@ export type FunctionNode = ts.FunctionDeclaration | ts.ArrowFunction | ts.Functi
 export interface Differentiable {
   /** The function itself. */
   fn: FunctionNode;
-  /** Its name: `f` for `function f`, `const f = ...`, and the method `f`. */
+  /**
+   * The name its generated functions are named after (`f` → `f_grad`): `f` for `function f` and
+   * `const f = ...`, the method `f`, `vec_dot` for the member `dot` of `const vec = { ... }`, and
+   * for a closure its variable's name or `backIn_fn` (closureName).
+   */
   name: string;
-  /** The statement or class member the generated functions are placed after. */
-  anchor: ts.Statement | ts.ClassElement;
+  /** How the user names it, in messages and doc comments: `f`, `vec.dot`. */
+  label: string;
+  /**
+   * Where the generated functions go: after this statement (a function, a `const f = ...`, the
+   * `const` holding an object literal), after this class member (a method), or before this
+   * statement (a closure; its `registerGradient` wraps the function where it is created), or in
+   * this arrow's expression body, made a block (`(s) => (t) => ...`).
+   */
+  anchor: ts.Statement | ts.ClassElement | ts.ArrowFunction;
   exported: boolean;
+  /** A function (at any depth), a class method, a member of an object literal, or a closure (an expression). */
+  place: Place;
+  /** For a member: the object as code names it, `vec` (or `lib.vec`); `this` in the member means it. */
+  owner?: string;
+  /** Why tsgrad cannot place its gradient (a tag where none can go), reported instead of compiling it. */
+  refusal?: DiffError;
 }
+
+export type Place = "function" | "method" | "member" | "closure";
+
+/** The name its value goes by in its own generated code: `dot` for vec.dot (vec_dot_grad computes `dot`), else its name. */
+export const localName = (d: Differentiable): string =>
+  d.place === "member" ? d.label.slice(d.label.lastIndexOf(".") + 1) : d.name;
 
 const TAG = "differentiable";
 const JSDOC_TAG = /^\/\*\*[\s\S]*@differentiable\b/;
@@ -27,12 +50,21 @@ const JSDOC_TAG = /^\/\*\*[\s\S]*@differentiable\b/;
  */
 export function isMarked(node: ts.Node): boolean {
   const text = node.getSourceFile().text;
-  const comments = ts.getLeadingCommentRanges(text, node.getFullStart()) ?? [];
+  const comments = commentsBefore(text, node.getFullStart());
   if (comments.some((c) => JSDOC_TAG.test(text.slice(c.pos, c.end)))) return true;
   if (ts.canHaveDecorators(node)) {
     return (ts.getDecorators(node) ?? []).some((d) => decoratorName(d) === TAG);
   }
   return false;
+}
+
+/**
+ * The comments between the previous token and a node: on the lines before it, and on the line of
+ * the previous token, which TypeScript counts as that token's trailing comments
+ * (`return /** @differentiable *\/ (t) => ...`).
+ */
+function commentsBefore(text: string, pos: number): ts.CommentRange[] {
+  return [...(ts.getTrailingCommentRanges(text, pos) ?? []), ...(ts.getLeadingCommentRanges(text, pos) ?? [])];
 }
 
 function decoratorName(d: ts.Decorator): string | undefined {
@@ -54,24 +86,273 @@ export function findDifferentiable(file: ts.SourceFile): Differentiable[] {
   return found;
 }
 
+/** A tag written as one (`@differentiable` at the start of a line of the comment), not the word in prose. */
+const TAG_LINE = /^\s*(?:\/\*\*|\*)?\s*@differentiable\b/m;
+
+/**
+ * Tags tsgrad would otherwise ignore: on what it does not compile (an overload signature, a class
+ * field holding a function, a getter, a statement declaring several variables, ...), each an
+ * error at the node it precedes, never silently dropped:
+ *   class A { /** @differentiable *\/ f = (x: number) => x * x; }   → "... a class field holding a function ..."
+ */
+export function strayTags(file: ts.SourceFile): DiffError[] {
+  if (!file.text.includes("@differentiable")) return [];
+  const claimed = new Set<ts.Node>();
+  for (const d of findDifferentiable(file)) {
+    claimed.add(d.anchor);
+    for (let n: ts.Node = d.fn; n !== d.anchor && !ts.isSourceFile(n) && !isStatementList(n); n = n.parent)
+      claimed.add(n);
+  }
+  const first = new Map<number, ts.Node>();
+  const used = new Set<number>();
+  const visit = (n: ts.Node): void => {
+    if (!ts.isSourceFile(n) && n.kind !== ts.SyntaxKind.EndOfFileToken) {
+      for (const c of commentsBefore(file.text, n.getFullStart())) {
+        if (!TAG_LINE.test(file.text.slice(c.pos, c.end))) continue;
+        if (!first.has(c.pos)) first.set(c.pos, n);
+        if (claimed.has(n)) used.add(c.pos);
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(file);
+  return [...first].filter(([pos]) => !used.has(pos)).map(([, n]) => refuse("misplacedTag", n, { what: tagged(n) }));
+}
+
+/** What a stray tag is on, for its message. */
+function tagged(n: ts.Node): string {
+  if (ts.isFunctionDeclaration(n) && !n.body)
+    return "a declaration without a body (an overload signature, `declare function`): put it on the implementation";
+  if (ts.isPropertyDeclaration(n)) return "a class field: make the function a method";
+  if (ts.isGetAccessorDeclaration(n) || ts.isSetAccessorDeclaration(n)) return "a getter or setter: make it a method";
+  if (ts.isConstructorDeclaration(n)) return "a constructor";
+  if (ts.isVariableStatement(n) && n.declarationList.declarations.length > 1)
+    return "a statement declaring several variables: declare the function in a `const` of its own";
+  if (ts.isMethodSignature(n) || ts.isPropertySignature(n)) return "a member of a type: put it on the implementation";
+  return "something that is not a function";
+}
+
 /** The declaration node → its Differentiable record, or undefined if it is not marked. */
 export function asDifferentiable(node: ts.Node): Differentiable | undefined {
   if (ts.isFunctionDeclaration(node) && node.name && node.body && isMarked(node)) {
-    return { fn: node, name: node.name.text, anchor: node, exported: hasExport(node) };
+    const name = node.name.text;
+    return { fn: node, name, label: name, anchor: node, exported: hasExport(node), place: "function" };
   }
   if (ts.isVariableStatement(node) && node.declarationList.declarations.length === 1) {
     const decl = node.declarationList.declarations[0];
     const init = decl.initializer && skipParens(decl.initializer);
     if (init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init)) && ts.isIdentifier(decl.name)) {
-      if (isMarked(node) || isMarked(init)) {
-        return { fn: init, name: decl.name.text, anchor: node, exported: hasExport(node) };
+      if (isMarked(node) || isMarked(decl.initializer!) || isMarked(init)) {
+        const name = decl.name.text;
+        return { fn: init, name, label: name, anchor: node, exported: hasExport(node), place: "function" };
       }
     }
   }
+  if (ts.isMethodDeclaration(node) && ts.isObjectLiteralExpression(node.parent))
+    return node.body && isMarked(node) ? member(node, node, node) : undefined;
+  if (ts.isPropertyAssignment(node) && ts.isObjectLiteralExpression(node.parent)) {
+    const init = skipParens(node.initializer);
+    const fn = ts.isArrowFunction(init) || ts.isFunctionExpression(init) ? init : undefined;
+    return fn && (isMarked(node) || markedExpression(fn)) ? member(fn, node, node) : undefined;
+  }
   if (ts.isMethodDeclaration(node) && node.body && ts.isIdentifier(node.name) && isMarked(node)) {
-    return { fn: node, name: node.name.text, anchor: node, exported: false };
+    const name = node.name.text;
+    return { fn: node, name, label: name, anchor: node, exported: false, place: "method" };
+  }
+  if ((ts.isArrowFunction(node) || ts.isFunctionExpression(node)) && markedExpression(node) && !boundByParent(node))
+    return closure(node);
+  return undefined;
+}
+
+/**
+ * A member of an object literal held by a `const` (at any depth, and in objects inside it):
+ *   export const vec = { /** @differentiable *\/ dot(a: number, b: number) { ... } }
+ *   → vec_dot, labelled vec.dot, its gradients placed after the const and registered on vec.dot
+ */
+function member(
+  fn: ts.MethodDeclaration | ts.ArrowFunction | ts.FunctionExpression,
+  property: ts.MethodDeclaration | ts.PropertyAssignment,
+  at: ts.Node,
+): Differentiable {
+  const key = ts.isIdentifier(property.name) ? property.name.text : undefined;
+  const path: string[] = [];
+  let literal = property.parent as ts.ObjectLiteralExpression;
+  let holder = outerOf(literal);
+  while (
+    ts.isPropertyAssignment(holder) &&
+    ts.isIdentifier(holder.name) &&
+    ts.isObjectLiteralExpression(holder.parent)
+  ) {
+    path.unshift(holder.name.text);
+    literal = holder.parent;
+    holder = outerOf(literal);
+  }
+  const statement =
+    ts.isVariableDeclaration(holder) && ts.isVariableDeclarationList(holder.parent) ? holder.parent.parent : undefined;
+  const placed =
+    key !== undefined &&
+    ts.isVariableDeclaration(holder) &&
+    ts.isIdentifier(holder.name) &&
+    (holder.parent.flags & ts.NodeFlags.Const) !== 0 &&
+    statement !== undefined &&
+    ts.isVariableStatement(statement);
+  const owner = placed ? [(holder as ts.VariableDeclaration).name.getText(), ...path].join(".") : "object";
+  const record: Differentiable = {
+    fn,
+    name: `${owner.replace(/\./g, "_")}_${key ?? "member"}`,
+    label: `${owner}.${key ?? property.name.getText()}`,
+    anchor: placed ? (statement as ts.VariableStatement) : (at as ts.ClassElement),
+    exported: placed && hasExport(statement!),
+    place: "member",
+    owner,
+  };
+  if (!placed)
+    record.refusal =
+      key === undefined
+        ? refuse("memberName", property.name)
+        : refuse("memberOfUnheldObject", property.name, { name: key });
+  return record;
+}
+
+/** A function expression with the tag on it, or on the parentheses around it: `/** @differentiable *\/ ((t) => t * t)`. */
+function markedExpression(fn: ts.Expression): boolean {
+  for (let n: ts.Node = fn; ; n = n.parent) {
+    if (isMarked(n)) return true;
+    if (!ts.isParenthesizedExpression(n.parent)) return false;
+  }
+}
+
+/** The node holding an object literal: `const vec = { ... }` → the declaration (through `as const`, parentheses). */
+function outerOf(literal: ts.Expression): ts.Node {
+  let n: ts.Node = literal;
+  while (ts.isParenthesizedExpression(n.parent) || ts.isAsExpression(n.parent) || ts.isSatisfiesExpression(n.parent))
+    n = n.parent;
+  return n.parent;
+}
+
+/**
+ * Is this function expression the one a `const f = ...` statement or an object literal's member
+ * names? Those records come from their declaration (asDifferentiable on it), not from the expression.
+ */
+function boundByParent(fn: ts.ArrowFunction | ts.FunctionExpression): boolean {
+  const holder = outerOf(fn);
+  if (ts.isPropertyAssignment(holder) && ts.isObjectLiteralExpression(holder.parent)) return true;
+  return (
+    ts.isVariableDeclaration(holder) &&
+    ts.isIdentifier(holder.name) &&
+    ts.isVariableDeclarationList(holder.parent) &&
+    holder.parent.declarations.length === 1 &&
+    ts.isVariableStatement(holder.parent.parent)
+  );
+}
+
+/**
+ * A function created where it is used, with the tag on it: returned by a factory, passed as an
+ * argument, one of several declarations. Its gradients go before the statement creating it (in
+ * the same scope, so they read what it captures), and `registerGradient(...)` wraps it there:
+ * each function the statement creates is registered with the gradients of its own captured values.
+ *   function backIn(s: number) { return /** @differentiable *\/ (t: number) => t * t * ((s + 1) * t - s); }
+ */
+function closure(fn: ts.ArrowFunction | ts.FunctionExpression): Differentiable {
+  const name = closureName(fn);
+  const place = closurePlace(fn);
+  const record: Differentiable = {
+    fn,
+    name,
+    label: name,
+    anchor: place ?? (fn as unknown as ts.Statement),
+    exported: false,
+    place: "closure",
+  };
+  if (!place) record.refusal = refuse("closurePlace", fn);
+  return record;
+}
+
+/**
+ * Where a closure's gradients go: before the statement that creates it (a statement of a block,
+ * or the body of an `if` or a loop, which becomes a block), or in the expression body of the arrow
+ * that returns it, `(s) => /** @differentiable *\/ (t) => ...` (made a block). Undefined where no
+ * statement holds it: a default parameter value, a class field.
+ */
+export function closurePlace(fn: ts.Node): ts.Statement | ts.ArrowFunction | undefined {
+  for (let n: ts.Node = fn; n.parent; n = n.parent) {
+    const p = n.parent;
+    if (ts.isArrowFunction(p) && p.body === n) return p;
+    if (isStatementList(p) || isStatementBody(n, p)) return n as ts.Statement;
+    if (ts.isFunctionLike(p) || ts.isClassLike(p) || ts.isClassStaticBlockDeclaration(p)) return undefined;
   }
   return undefined;
+}
+
+/** A node whose children are statements in a list: a block, a file, a namespace, a case. */
+export const isStatementList = (p: ts.Node): boolean =>
+  ts.isBlock(p) || ts.isSourceFile(p) || ts.isModuleBlock(p) || ts.isCaseClause(p) || ts.isDefaultClause(p);
+
+/** `s` is the body of an `if`, a loop or a label: a statement where a list could be (a block). */
+function isStatementBody(s: ts.Node, p: ts.Node): boolean {
+  return (
+    (ts.isIfStatement(p) && (p.thenStatement === s || p.elseStatement === s)) ||
+    (ts.isIterationStatement(p, false) && p.statement === s) ||
+    (ts.isLabeledStatement(p) && p.statement === s)
+  );
+}
+
+/**
+ * A closure's name, for its generated functions: its variable's (`const a = 1, f = ...` → f), its
+ * own (`function easeIn(t) { ... }`), else the enclosing function's with `_fn` (what backIn
+ * returns: backIn_fn), or `closure` at module level; `_2`, `_3` after the first of a name in the
+ * file, and around every name the file already has for its generated functions.
+ */
+export function closureName(fn: ts.ArrowFunction | ts.FunctionExpression): string {
+  const file = fn.getSourceFile();
+  let names = closureNames.get(file);
+  if (!names) closureNames.set(file, (names = nameClosures(file)));
+  return names.get(fn) ?? "closure";
+}
+
+const closureNames = new WeakMap<ts.SourceFile, Map<ts.Node, string>>();
+
+function nameClosures(file: ts.SourceFile): Map<ts.Node, string> {
+  const taken = new Set<string>();
+  const closures: (ts.ArrowFunction | ts.FunctionExpression)[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isIdentifier(n)) taken.add(n.text);
+    if ((ts.isArrowFunction(n) || ts.isFunctionExpression(n)) && markedExpression(n) && !boundByParent(n))
+      closures.push(n);
+    ts.forEachChild(n, visit);
+  };
+  visit(file);
+  const generated = (name: string) => ["_grad", "_gradInto", "_forward", "_backward"].map((s) => name + s);
+  const out = new Map<ts.Node, string>();
+  for (const fn of closures) {
+    const base = baseName(fn);
+    // A name made up (backIn_fn, closure) must also not be one the file has: its function's gradients would be named alike.
+    const own = base === fn.name?.text || base === nameOf(outerOf(fn));
+    const free = (name: string) => (own || !taken.has(name)) && !generated(name).some((g) => taken.has(g));
+    let name = base;
+    for (let i = 2; !free(name); i++) name = `${base}_${i}`;
+    [name, ...generated(name)].forEach((g) => taken.add(g));
+    out.set(fn, name);
+  }
+  return out;
+}
+
+const nameOf = (n: ts.Node): string | undefined =>
+  ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) ? n.name.text : undefined;
+
+function baseName(fn: ts.ArrowFunction | ts.FunctionExpression): string {
+  const holder = outerOf(fn);
+  if (ts.isVariableDeclaration(holder) && ts.isIdentifier(holder.name)) return holder.name.text;
+  if (fn.name) return fn.name.text;
+  for (let n = fn.parent; n; n = n.parent) {
+    if (!ts.isFunctionLike(n)) continue;
+    const named = (n as ts.SignatureDeclaration).name;
+    if (named && ts.isIdentifier(named)) return `${named.text}_fn`;
+    const around = outerOf(n as ts.Expression);
+    if ((ts.isVariableDeclaration(around) || ts.isPropertyAssignment(around)) && ts.isIdentifier(around.name))
+      return `${around.name.text}_fn`;
+  }
+  return "closure";
 }
 
 function hasExport(node: ts.Node): boolean {
@@ -94,15 +375,27 @@ export function resolveFunction(checker: ts.TypeChecker, expr: ts.Expression): D
   const decl = symbol.valueDeclaration ?? symbol.declarations?.[0];
   if (!decl) return undefined;
   const node = ts.isVariableDeclaration(decl) ? decl.parent.parent : decl;
-  const marked = asDifferentiable(node);
+  const init = (ts.isVariableDeclaration(decl) || ts.isPropertyAssignment(decl)) && decl.initializer;
+  const value = init ? skipParens(init) : undefined;
+  // `const a = 1, f = /** @differentiable */ (x) => ...`: the closure's record.
+  const marked = asDifferentiable(node) ?? (value && asDifferentiable(value));
   if (marked) return marked;
-  if (
-    ts.isFunctionLike(decl) ||
-    (ts.isVariableDeclaration(decl) && decl.initializer && ts.isFunctionLike(skipParens(decl.initializer)))
-  ) {
+  if (ts.isFunctionLike(decl) || (value && ts.isFunctionLike(value))) {
     return "unmarked";
   }
   return undefined;
+}
+
+/**
+ * Can generated code at `at` name a member's gradient (vec_dot_grad)? In its own file where the
+ * object's `const` is in scope (the gradient is declared beside it); from another module when the
+ * object is an exported `const` of its module's top level (the gradient is exported with it).
+ */
+export function memberGradientVisible(member: Differentiable, at: ts.Node, file: ts.SourceFile): boolean {
+  const scope = member.anchor.parent;
+  if (member.fn.getSourceFile() !== file) return ts.isSourceFile(scope) && member.exported;
+  for (let n: ts.Node | undefined = at; n; n = n.parent) if (n === scope) return true;
+  return false;
 }
 
 /**

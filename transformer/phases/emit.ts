@@ -10,6 +10,7 @@
 
 import ts from "typescript";
 import { exprToTs, globalToTs, printExpr } from "../ir/print.js";
+import { negate, simplify } from "../ir/simplify.js";
 import {
   type BLoop,
   type BStmt,
@@ -24,6 +25,7 @@ import {
   type ValueType,
   binary,
   isCallResult,
+  isDataKind,
   lastValue,
   leavesOf,
   num,
@@ -139,17 +141,11 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
       );
     }
     if (s.k === "if") {
-      return ts.setOriginalNode(
-        f.createIfStatement(
-          exprToTs(s.test),
-          f.createBlock(emitForward(s.then), true),
-          s.else.length ? f.createBlock(emitForward(s.else), true) : undefined,
-        ),
-        s.source,
-      );
+      return ts.setOriginalNode(ifStatement(s.test, emitForward(s.then), emitForward(s.else), exprToTs), s.source);
     }
     if (s.k === "array")
       return ts.setOriginalNode(declareConst(s.name, newArray(s.kind, exprToTs(s.length))), s.source);
+    if (s.k === "throw") return ts.setOriginalNode(f.createThrowStatement(renamed(s.expression, s.names)), s.source);
     if (s.k === "store") {
       // h[j] = v, h[j] += v
       const target = exprToTs({ k: "elem", array: s.array, index: s.index });
@@ -175,6 +171,38 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
       ? ts.addSyntheticTrailingComment(line, ts.SyntaxKind.SingleLineCommentTrivia, ` ${s.note}`, false)
       : line;
   });
+}
+
+/**
+ * `if (test) { then } else { otherwise }`, as a person writes it: an empty `then` turns the test
+ * around (`if (kind !== 1) { ... }`), and an `else` holding one `if` is an `else if`.
+ */
+function ifStatement(
+  test: Expr,
+  then: ts.Statement[],
+  otherwise: ts.Statement[],
+  toTs: (e: Expr) => ts.Expression,
+): ts.IfStatement {
+  if (!then.length && otherwise.length) [test, then, otherwise] = [simplify(negate(test)), otherwise, []];
+  const elseIf = otherwise.length === 1 && ts.isIfStatement(otherwise[0]) ? otherwise[0] : undefined;
+  return f.createIfStatement(
+    toTs(test),
+    f.createBlock(then, true),
+    elseIf ?? (otherwise.length ? f.createBlock(otherwise, true) : undefined),
+  );
+}
+
+/** The user's expression with its locals renamed: `new RangeError("n: " + n)` → `... + n_1)`. */
+function renamed(e: ts.Expression, names: ReadonlyMap<ts.Identifier, string>): ts.Expression {
+  if (!names.size) return e;
+  const rename: ts.TransformerFactory<ts.Expression> = (context) => (root) => {
+    const visit = (n: ts.Node): ts.Node => {
+      const name = ts.isIdentifier(n) ? names.get(n) : undefined;
+      return name !== undefined ? f.createIdentifier(name) : ts.visitEachChild(n, visit, context);
+    };
+    return ts.visitNode(root, visit) as ts.Expression;
+  };
+  return ts.transform(e, [rename]).transformed[0];
 }
 
 /**
@@ -256,6 +284,7 @@ function loopHeading(s: Loop): string {
   if (ts.isWhileStatement(node)) return `while (${node.expression.getText()})`;
   if (ts.isDoStatement(node)) return `do ... while (${node.expression.getText()})`;
   if (ts.isForOfStatement(node)) return `for (${node.initializer.getText()} of ${node.expression.getText()})`;
+  if (ts.isCallExpression(node)) return node.getText(); // Math.max(...xs), the loop it stands for
   return "loop";
 }
 
@@ -401,10 +430,11 @@ export function emitBackward(
         ),
       );
     } else {
-      line = f.createIfStatement(
-        expr(s.test),
-        f.createBlock(emitBackward(s.then, reassigned, tuples), true),
-        s.else.length ? f.createBlock(emitBackward(s.else, reassigned, tuples), true) : undefined,
+      line = ifStatement(
+        s.test,
+        emitBackward(s.then, reassigned, tuples),
+        emitBackward(s.else, reassigned, tuples),
+        expr,
       );
     }
     for (const note of notes) comment(line, note);
@@ -451,14 +481,27 @@ export interface FunctionShape {
   source: ts.Node;
 }
 
-/** number → number; an array parameter takes `readonly number[]` or `Float64Array`; its gradient `number[]` or `Float64Array`. */
+/**
+ * A parameter's type, or its gradient's (see ValueKind): number → number; an array takes
+ * `readonly number[]`, `Float64Array` or `ArrayLike<number>` (Float32Array, unions, type
+ * parameters), its gradient `number[]`, `Float64Array` or `number[] | Float64Array`; data (labels,
+ * modes, flags) has the type the user wrote, and no gradient: `undefined`.
+ */
 function typeOf(kind: ValueKind, gradient: boolean, written?: string): ts.TypeNode {
+  if (gradient && isDataKind(kind)) return f.createKeywordTypeNode(ts.SyntaxKind.UndefinedKeyword);
   if (kind === "Float64Array" || kind === "Int32Array") return f.createTypeReferenceNode(kind);
   if (kind === "Matrix") return f.createTypeReferenceNode(written ?? "Matrix");
   if (kind === "number[]") {
     const array = f.createArrayTypeNode(numberType());
     return gradient ? array : f.createTypeOperatorNode(ts.SyntaxKind.ReadonlyKeyword, array);
   }
+  if (kind === "Float32Array" || kind === "ArrayLike") {
+    const float64 = f.createTypeReferenceNode("Float64Array");
+    if (!gradient) return f.createTypeReferenceNode("ArrayLike", [numberType()]);
+    return kind === "Float32Array" ? float64 : f.createUnionTypeNode([f.createArrayTypeNode(numberType()), float64]);
+  }
+  if (kind === "data")
+    return written ? f.createTypeReferenceNode(written) : f.createKeywordTypeNode(ts.SyntaxKind.UnknownKeyword);
   return numberType();
 }
 
@@ -493,10 +536,19 @@ function gradientType(shape: FunctionShape, tree: ParamTree): ts.TypeNode {
 const returned = (shape: FunctionShape): readonly Param[] =>
   shape.wrt ? shape.wrt.map((i) => userParams(shape)[i]) : userParams(shape);
 
+/** `dx` for x; `d_o` for o, since `do` (like `default`, `delete`, `debugger`) cannot name a tuple member. */
+const tupleLabel = (name: string) =>
+  ["do", "default", "delete", "debugger"].includes(`d${name}`) ? `d_${name}` : `d${name}`;
+
 const tupleType = (shape: FunctionShape) =>
   f.createTupleTypeNode(
     returned(shape).map((p) =>
-      f.createNamedTupleMember(undefined, f.createIdentifier(`d${p.name}`), undefined, gradientType(shape, p.tree)),
+      f.createNamedTupleMember(
+        undefined,
+        f.createIdentifier(tupleLabel(p.name)),
+        undefined,
+        gradientType(shape, p.tree),
+      ),
     ),
   );
 
@@ -515,23 +567,45 @@ function zeroBuffer(vector: boolean, like: string, zeros: string): ts.Expression
   return f.createCallExpression(globalToTs(zeros), undefined, [f.createIdentifier(like)]);
 }
 
-/** `new Float64Array(a.length)` or `new Array<number>(a.length).fill(0)`: a zero gradient for array `a`. */
+/**
+ * A zero gradient for array `a`: `new Float64Array(a.length)` (for a Float32Array too),
+ * `new Array<number>(a.length).fill(0)`, `zerosLike(a)` for a matrix, and for an ArrayLike the
+ * kind of what is passed: `Array.isArray(a) ? new Array<number>(a.length).fill(0) : new Float64Array(a.length)`.
+ */
 function zeroArray(kind: ValueKind, array: string, zeros?: string): ts.Expression {
   if (kind === "Matrix")
     return f.createCallExpression(f.createIdentifier(zeros!), undefined, [f.createIdentifier(array)]);
   const length = f.createPropertyAccessExpression(f.createIdentifier(array), "length");
-  if (kind === "Int32Array") return f.createNewExpression(f.createIdentifier(kind), undefined, [length]);
-  return newArray(kind === "Float64Array" ? kind : "number[]", length);
+  if (kind === "ArrayLike") {
+    const isArray = f.createCallExpression(
+      f.createPropertyAccessExpression(f.createIdentifier("Array"), "isArray"),
+      undefined,
+      [f.createIdentifier(array)],
+    );
+    return f.createConditionalExpression(
+      isArray,
+      undefined,
+      newArray("number[]", length),
+      undefined,
+      newArray("Float64Array", length),
+    );
+  }
+  return newArray(kind === "number[]" ? kind : "Float64Array", length);
 }
 
-/** A staged parameter's gradient: its adjoint, or zero (`0`, `new Float64Array(a.length)`) if nothing reaches it. */
+/**
+ * A staged parameter's gradient: its adjoint, or zero (`0`, `new Float64Array(a.length)`) if nothing
+ * reaches it; `undefined` for data, which has none.
+ */
 function leafGradient(shape: FunctionShape, i: number): ts.Expression {
   const g = shape.gradients[i];
+  const kind = shape.kinds[i];
+  if (isDataKind(kind)) return f.createIdentifier("undefined");
   return g
     ? f.createIdentifier(g)
-    : shape.kinds[i] === "number"
+    : kind === "number"
       ? f.createNumericLiteral(0)
-      : zeroArray(shape.kinds[i], shape.params[i], shape.zeros);
+      : zeroArray(kind, shape.params[i], shape.zeros);
 }
 
 /** `{ W: dW, reg: dreg }` for an object parameter: its leaves' gradients under the same keys. */
@@ -548,7 +622,7 @@ const gradientTuple = (shape: FunctionShape) =>
 /** `const da = new Float64Array(a.length);` for each array parameter whose gradient the backward pass writes. */
 const arrayGradients = (shape: FunctionShape) =>
   shape.params.flatMap((p, i) =>
-    shape.kinds[i] !== "number" && shape.gradients[i]
+    shape.kinds[i] !== "number" && !isDataKind(shape.kinds[i]) && shape.gradients[i]
       ? [declareConst(shape.gradients[i]!, zeroArray(shape.kinds[i], p, shape.zeros))]
       : [],
   );
@@ -558,7 +632,11 @@ const parameters = (names: readonly string[], kinds?: readonly ValueKind[], type
     f.createParameterDeclaration(undefined, undefined, p, undefined, typeOf(kinds?.[i] ?? "number", false, types?.[i])),
   );
 
-/** The user's parameters: an object parameter under its type as written (`model: Model`). */
+/**
+ * The user's parameters: an object parameter under its type as written (`model: Model`); an
+ * optional one with its `?`, a defaulted one with the user's default (`a: number = 2`), which the
+ * generated function evaluates when the argument is left out, as the user's does.
+ */
 const signatureParameters = (shape: FunctionShape) =>
   shape.signature
     ? shape.signature.map((p) =>
@@ -566,12 +644,13 @@ const signatureParameters = (shape: FunctionShape) =>
           undefined,
           undefined,
           p.name,
-          undefined,
+          p.optional && !p.optional.initializer ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined,
           p.tree.k === "leaf"
             ? typeOf(p.tree.kind, false, p.type)
             : p.type
               ? f.createTypeReferenceNode(p.type)
               : undefined,
+          p.optional?.initializer,
         ),
       )
     : parameters(shape.params, shape.kinds, shape.types);
@@ -647,6 +726,7 @@ function declareFunction(
   doc: string,
 ): ts.Statement | ts.ClassElement {
   const block = f.createBlock(body, true);
+  params = params.map((p) => markedUnused(p, block));
   let node: ts.FunctionDeclaration | ts.MethodDeclaration;
   if (shape.method) {
     const modifiers = shape.method.isStatic ? [f.createModifier(ts.SyntaxKind.StaticKeyword)] : undefined;
@@ -659,6 +739,29 @@ function declareFunction(
   // function by its original node, and would export the user's f again instead of f_grad.
   ts.setSourceMapRange(node, shape.source);
   return ts.addSyntheticLeadingComment(node, ts.SyntaxKind.MultiLineCommentTrivia, `* ${doc} `, true);
+}
+
+/**
+ * A parameter the body never reads keeps its place, named `_x`, so that builds with
+ * noUnusedParameters accept the generated code: `dot_grad(_x: number)` when the gradient of a
+ * linear function does not depend on x, `f_backward(_cache, df)` when nothing was kept.
+ */
+function markedUnused(p: ts.ParameterDeclaration, body: ts.Block): ts.ParameterDeclaration {
+  if (!ts.isIdentifier(p.name) || p.name.text.startsWith("_") || reads(body, p.name.text)) return p;
+  return f.updateParameterDeclaration(
+    p,
+    p.modifiers,
+    p.dotDotDotToken,
+    f.createIdentifier(`_${p.name.text}`),
+    p.questionToken,
+    p.type,
+    p.initializer,
+  );
+}
+
+function reads(node: ts.Node, name: string): boolean {
+  if (ts.isIdentifier(node)) return node.text === name;
+  return ts.forEachChild(node, (c) => (reads(c, name) ? true : undefined)) ?? false;
 }
 
 /** Puts `// heading` above the first statement, before any comment it already has. */
@@ -761,7 +864,7 @@ export function emitGradInto(
     const kind = shape.kinds[i];
     if (position(i) < 0) return [];
     const g = shape.gradients[i];
-    if (kind === "number") return [];
+    if (kind === "number" || isDataKind(kind)) return []; // data: its slot is left as it is (undefined)
     if (!g) return [zeroFill(slot(i), kind)];
     return [declareConst(g, slot(i)), zeroFill(f.createIdentifier(g), kind)];
   });
@@ -955,14 +1058,21 @@ export function emitBackwardFunction(
   const reassigned = reassignedIn(backward);
   const topLevel = restoredHeaders(backward);
   const flags = cache.some((c) => topLevel.has(c)) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
-  const unpack = cache.length
+  const rest = [
+    ...arrayGradients(shape),
+    ...emitBackward(backward, reassigned),
+    f.createReturnStatement(gradientTuple(shape)),
+  ];
+  // The cache also holds what f_forward's caller reads (the array it returns): unpack only what is read here.
+  const read = cache.filter((c) => topLevel.has(c) || rest.some((st) => reads(st, c)));
+  const unpack = read.length
     ? [
         f.createVariableStatement(
           undefined,
           f.createVariableDeclarationList(
             [
               f.createVariableDeclaration(
-                f.createObjectBindingPattern(cache.map((c) => f.createBindingElement(undefined, undefined, c))),
+                f.createObjectBindingPattern(read.map((c) => f.createBindingElement(undefined, undefined, c))),
                 undefined,
                 undefined,
                 f.createIdentifier(cacheParam),
@@ -997,15 +1107,7 @@ export function emitBackwardFunction(
         ),
       ]
     : [];
-  const body = [
-    ...unpack,
-    ...seeds,
-    ...declared,
-    ...replay,
-    ...arrayGradients(shape),
-    ...emitBackward(backward, reassigned),
-    f.createReturnStatement(gradientTuple(shape)),
-  ];
+  const body = [...unpack, ...seeds, ...declared, ...replay, ...rest];
   return declareFunction(
     shape,
     name,
@@ -1016,7 +1118,10 @@ export function emitBackwardFunction(
   );
 }
 
-/** registerGradient(f, { grad: f_grad, gradInto: f_gradInto, forward: f_forward, backward: f_backward }); */
+/**
+ * registerGradient(f, { grad: f_grad, gradInto: f_gradInto, forward: f_forward, backward: f_backward }):
+ * a statement's expression, or, around a closure where it is created, the value (it returns f).
+ */
 export function emitRegistration(
   register: ts.Expression,
   target: ts.Expression,
@@ -1028,7 +1133,8 @@ export function emitRegistration(
     backward: ts.Expression;
   },
   params: readonly string[],
-): ts.Statement {
+  data: readonly number[] = [],
+): ts.CallExpression {
   const table = f.createObjectLiteralExpression([
     ...(names.grad ? [f.createPropertyAssignment("grad", names.grad)] : []),
     ...(names.gradInto ? [f.createPropertyAssignment("gradInto", names.gradInto)] : []),
@@ -1037,8 +1143,67 @@ export function emitRegistration(
     f.createPropertyAssignment("backward", names.backward),
     // The parameters' names, for the runtime's messages: "grad(f) expects 2 arguments (x, y), got 3".
     f.createPropertyAssignment("params", f.createArrayLiteralExpression(params.map((p) => f.createStringLiteral(p)))),
+    // The data parameters' indices (modes, flags, labels): no gradient, not moved by numericGrad.
+    ...(data.length
+      ? [f.createPropertyAssignment("data", f.createArrayLiteralExpression(data.map((i) => f.createNumericLiteral(i))))]
+      : []),
   ]);
-  return f.createExpressionStatement(f.createCallExpression(register, undefined, [target, table]));
+  return f.createCallExpression(register, undefined, [target, table]);
+}
+
+export const emitStatement = (e: ts.Expression): ts.Statement => f.createExpressionStatement(e);
+
+/**
+ * registerGradient(<closure>, { ... }) where the closure was, around a copy of it without a place
+ * in the text: tsc prints the closure's tag where it prints the comments after `return` or `=>`,
+ * and would print it again inside (the call itself has no place either: its comments, printed
+ * before it, could put a line break after `return`).
+ */
+export function emitWrapped(
+  closure: ts.ArrowFunction | ts.FunctionExpression,
+  wrap: (closure: ts.Expression) => ts.CallExpression,
+): ts.CallExpression {
+  const copy = ts.isArrowFunction(closure)
+    ? f.createArrowFunction(
+        closure.modifiers,
+        closure.typeParameters,
+        closure.parameters,
+        closure.type,
+        closure.equalsGreaterThanToken,
+        closure.body,
+      )
+    : f.createFunctionExpression(
+        closure.modifiers,
+        closure.asteriskToken,
+        closure.name,
+        closure.typeParameters,
+        closure.parameters,
+        closure.type,
+        closure.body,
+      );
+  return wrap(ts.setOriginalNode(copy, closure));
+}
+
+/** `vec.dot` → the property access (`f` → the identifier). */
+export const propertyPath = (path: string): ts.Expression =>
+  path
+    .split(".")
+    .slice(1)
+    .reduce<ts.Expression>(
+      (e, key) => f.createPropertyAccessExpression(e, key),
+      f.createIdentifier(path.split(".")[0]),
+    );
+
+/**
+ * The block a closure's generated functions share with the statement creating it, where that
+ * statement is the body of an `if` or a loop: `{ function f_grad(...) {...} ... return ...; }`.
+ */
+export const emitBlock = (statements: readonly ts.Statement[]): ts.Block => f.createBlock(statements, true);
+
+/** An arrow's expression body made a block, its generated functions first: `{ ...; return body; }`. */
+export function emitBodyBlock(generated: readonly ts.Statement[], body: ts.ConciseBody): ts.Block {
+  const statements = ts.isBlock(body) ? body.statements : [f.createReturnStatement(body)];
+  return f.createBlock([...generated, ...statements], true);
 }
 
 export const identifier = (name: string) => f.createIdentifier(name);

@@ -11,18 +11,41 @@
 //                elements and fields of parameters and of arrays the function creates
 
 import ts from "typescript";
-import { type FunctionNode, isRuntimeExport } from "./annotations.js";
+import { type FunctionNode, asDifferentiable, closurePlace, isRuntimeExport, resolveFunction } from "./annotations.js";
 import { type MatrixOpName, matrixRules } from "../../runtime/ops/index.js";
-import { arrayCreation, kindOf, skipWrappers, typeTree } from "../ir/syntax.js";
+import {
+  arrayCreation,
+  expressionKind,
+  isBehaviour,
+  isGlobalConstant,
+  kindOf,
+  mathAlias,
+  parameterType,
+  skipWrappers,
+  typeTree,
+} from "../ir/syntax.js";
 import { outOfRange } from "./out-of-range.js";
-import type { DiffError } from "../ir/diagnostics.js";
-import { BITWISE, ELEMENT_WRITES, LOGICAL, isAssignment, isIncrement, refuse } from "../ir/language.js";
-import type { ValueKind } from "../ir/ir.js";
+import { varDeclarations, varUseOutsideScope } from "../ir/scopes.js";
+import { isConstantTable } from "../ir/tables.js";
+import { type DiffError, shortPosition } from "../ir/diagnostics.js";
+import { assignedInNestedFunction, capturedDeclaration, ownedField } from "../ir/captures.js";
+import {
+  ARITHMETIC,
+  COMPOUND,
+  BITWISE,
+  ELEMENT_WRITES,
+  LOGICAL,
+  TYPE_TESTS,
+  LANGUAGE,
+  isAssignment,
+  isIncrement,
+  refuse,
+} from "../ir/language.js";
+import { type ValueKind, isArrayKind, isDataKind } from "../ir/ir.js";
 import { GENERATED_GLOBALS } from "../ir/naming.js";
 
 export type { ValueKind } from "../ir/ir.js";
 
-const isArrayKind = (k: ValueKind | undefined) => k === "Float64Array" || k === "number[]";
 const isBufferKind = (k: ValueKind | undefined) => isArrayKind(k) || k === "Matrix" || k === "Int32Array";
 
 /** `matmul` in `matmul(X, W)`: the runtime's matrix op a call names (a key of matrixRules), if any. */
@@ -35,16 +58,22 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   const fail = (error: DiffError): void => void errors.push(error);
   /** How many branches and loops enclose the node being checked. */
   let depth = 0;
+  /** Calls of unmarked functions a gradient surely flows through (reported only beside other errors). */
+  const unmarkedCalls: DiffError[] = [];
 
   checkSignature(fn, checker, fail);
   hiddenGlobals(fn, fail);
   if (!fn.body) return errors;
+  varsLikeLet(fn.body, checker, fail);
   if (ts.isBlock(fn.body)) fn.body.statements.forEach((s) => statement(s));
   else if (ts.isObjectLiteralExpression(skipWrappers(fn.body)))
     objectReturn(undefined, skipWrappers(fn.body) as ts.ObjectLiteralExpression);
   else expression(fn.body);
   outOfRange(fn, checker).forEach(fail);
-  return errors;
+  // The calls activity.ts would refuse, in the same build as the other errors (it runs only on
+  // functions the fence passes).
+  if (errors.length) errors.push(...unmarkedCalls);
+  return oneErrorPerCause(errors, checker);
 
   function statement(s: ts.Statement): void {
     switch (s.kind) {
@@ -98,6 +127,10 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       }
       case ts.SyntaxKind.ForOfStatement:
         return forOf(s as ts.ForOfStatement);
+      case ts.SyntaxKind.SwitchStatement:
+        return switchStatement(s as ts.SwitchStatement);
+      case ts.SyntaxKind.ThrowStatement:
+        return thrown((s as ts.ThrowStatement).expression);
       case ts.SyntaxKind.ForInStatement:
         return fail(refuse("forIn", s));
       case ts.SyntaxKind.BreakStatement:
@@ -112,6 +145,48 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       default:
         return fail(refuse("otherStatement", s, { keyword: firstWord(s) }));
     }
+  }
+
+  /** switch: its cases run as the branches of an if/else chain; a `break` may only end a case. */
+  function switchStatement(s: ts.SwitchStatement): void {
+    expression(s.expression);
+    depth++;
+    for (const clause of s.caseBlock.clauses) {
+      // case i++: a case's value is computed only when the cases before it did not match.
+      if (ts.isCaseClause(clause) && changesVariable(clause.expression))
+        fail(refuse("assignmentSometimes", clause.expression));
+      else if (ts.isCaseClause(clause)) expression(clause.expression);
+      const own =
+        clause.statements.length === 1 && ts.isBlock(clause.statements[0])
+          ? clause.statements[0].statements
+          : clause.statements;
+      own.forEach((st, i) => {
+        if (ts.isBreakStatement(st) && !st.label && i === own.length - 1) return;
+        switchBreaks(st);
+        statement(st);
+      });
+    }
+    depth--;
+  }
+
+  /** A `break` of the switch anywhere but at the end of its case (in an `if`, say). */
+  function switchBreaks(n: ts.Node): void {
+    if (ts.isBreakStatement(n) && !n.label) return fail(refuse("switchBreak", n));
+    if (ts.isFunctionLike(n) || ts.isIterationStatement(n, false) || ts.isSwitchStatement(n)) return;
+    ts.forEachChild(n, switchBreaks);
+  }
+
+  /** `throw new RangeError(...)`: anything but a change of a variable (it runs once, never differentiated). */
+  function thrown(e: ts.Expression): void {
+    const visit = (n: ts.Node): void => {
+      const changes =
+        (ts.isBinaryExpression(n) && isAssignment(n.operatorToken.kind)) ||
+        ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && isIncrement(n.operator));
+      if (changes) return fail(refuse("sideEffect", n));
+      if (ts.isFunctionLike(n)) return fail(refuse("closure", n));
+      ts.forEachChild(n, visit);
+    };
+    visit(e);
   }
 
   /** `return { loss: a + b, h }` at the end (or an arrow's `=> ({ ... })`): each field a number, or an array the function made. */
@@ -151,7 +226,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     if (s.awaitModifier) return fail(refuse("forAwait", s));
     if (
       !ts.isIdentifier(s.expression) ||
-      !isLocal(s.expression) ||
+      !(isLocal(s.expression) || isConstantTable(s.expression, checker)) ||
       !isArrayKind(kindOf(checker.getTypeAtLocation(s.expression), checker))
     ) {
       return fail(refuse("forOfNonArray", s.expression));
@@ -178,12 +253,17 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
   function variableList(list: ts.VariableDeclarationList, node: ts.Node): void {
     const flags = list.flags;
-    if (!(flags & (ts.NodeFlags.Const | ts.NodeFlags.Let))) {
-      return fail(refuse("var", node));
-    }
     for (const d of list.declarations) {
       const part = d.initializer !== undefined && isParamPart(d.initializer);
-      if (part && !(flags & ts.NodeFlags.Const) && !isNumber(d.initializer!)) {
+      if (ts.isArrayBindingPattern(d.name) && d.initializer && isElementSource(d.initializer)) {
+        // const [x, y] = p: x = p[0], y = p[1], numbers like any other.
+        d.name.elements.forEach((el) => {
+          if (ts.isOmittedExpression(el)) return;
+          if (el.dotDotDotToken) fail(refuse("destructuringRest", el));
+          else if (el.initializer) fail(refuse("destructuringDefault", el));
+          else if (!ts.isIdentifier(el.name)) fail(refuse("arrayDestructuring", el.name));
+        });
+      } else if (part && !(flags & ts.NodeFlags.Const) && !isNumber(d.initializer!)) {
         fail(refuse("letParameterPart", d));
       } else if (part && flags & ts.NodeFlags.Const) {
         // const { W1, b1 } = model, const layer = model.layer: names for read-only fields.
@@ -204,8 +284,13 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     }
   }
 
-  /** An expression statement must be an assignment to a local: `x = e`, `x += e`, `x++`. */
+  /** An expression statement must be an assignment to a local: `x = e`, `x += e`, `x++`, or a comma list of them. */
   function effect(e: ts.Expression): void {
+    e = skipWrappers(e);
+    if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.CommaToken) {
+      effect(e.left);
+      return effect(e.right);
+    }
     if (ts.isBinaryExpression(e) && isAssignment(e.operatorToken.kind)) {
       target(e.left);
       return expression(e.right);
@@ -240,6 +325,11 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
   function expression(e: ts.Expression): void {
     switch (e.kind) {
+      case ts.SyntaxKind.StringLiteral:
+      case ts.SyntaxKind.NoSubstitutionTemplateLiteral:
+        // kind === "l2", case "l2", helper(x, "l2"): a string compared or passed on; anywhere else it would be computed with.
+        if (isComparedString(e)) return;
+        return fail(refuse("otherExpression", e, { kind: "a string" }));
       case ts.SyntaxKind.NumericLiteral:
       case ts.SyntaxKind.TrueKeyword:
       case ts.SyntaxKind.FalseKeyword:
@@ -253,12 +343,12 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         return expression((e as ts.ParenthesizedExpression).expression);
       case ts.SyntaxKind.PrefixUnaryExpression: {
         const u = e as ts.PrefixUnaryExpression;
-        if (isIncrement(u.operator)) return fail(refuse("incrementInExpression", e));
+        if (isIncrement(u.operator)) return update(u);
         if (u.operator === ts.SyntaxKind.TildeToken) return fail(refuse("bitwise", e));
         return expression(u.operand);
       }
       case ts.SyntaxKind.PostfixUnaryExpression:
-        return fail(refuse("incrementInExpression", e));
+        return update(e as ts.PostfixUnaryExpression);
       case ts.SyntaxKind.BinaryExpression:
         return binaryExpression(e as ts.BinaryExpression);
       case ts.SyntaxKind.ConditionalExpression: {
@@ -271,6 +361,8 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       }
       case ts.SyntaxKind.CallExpression:
         return call(e as ts.CallExpression);
+      case ts.SyntaxKind.TypeOfExpression:
+        return; // typeof x === "number": a string about any value
       case ts.SyntaxKind.PropertyAccessExpression:
         return property(e as ts.PropertyAccessExpression);
       case ts.SyntaxKind.ElementAccessExpression:
@@ -283,26 +375,48 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       case ts.SyntaxKind.FunctionExpression:
         return fail(refuse("closure", e));
       default:
-        return fail(refuse("otherExpression", e, { kind: ts.SyntaxKind[e.kind] }));
+        return fail(refuse("otherExpression", e, { kind: expressionKind(e) }));
     }
   }
 
   function binaryExpression(b: ts.BinaryExpression): void {
     const op = b.operatorToken.kind;
-    if (isAssignment(op)) return fail(refuse("assignmentInExpression", b));
-    if (op === ts.SyntaxKind.CommaToken) return fail(refuse("comma", b));
+    if (isAssignment(op)) return update(b);
     if (BITWISE.has(op)) return fail(refuse("bitwise", b.operatorToken));
-    if (LOGICAL.has(op) && isNumber(b)) return fail(refuse("logicalOnNumbers", b));
+    // "1" + x is a string: its number (through `+` or parseFloat) has no derivative.
+    if (ARITHMETIC[op] && [b.left, b.right].some((o) => checker.getTypeAtLocation(o).flags & ts.TypeFlags.StringLike))
+      return fail(refuse("otherExpression", b, { kind: "arithmetic on a string" }));
     expression(b.left);
     expression(b.right);
   }
 
+  /**
+   * `i++`, `x = y = 0`, `s += (t = x * x)` inside an expression: staged as the statement it is,
+   * then read. (In a condition, one right of `&&` or in a branch of `?:` is refused by the stager.)
+   */
+  function update(e: ts.BinaryExpression | ts.PrefixUnaryExpression | ts.PostfixUnaryExpression): void {
+    effect(e);
+  }
+
   function call(c: ts.CallExpression): void {
     const callee = c.expression;
+    // Array.isArray(a), Number.isFinite(x): a boolean about any value, never differentiated.
+    if (TYPE_TESTS.includes(callee.getText()) && isGlobalName(callee)) return;
     if (c.arguments.some(ts.isSpreadElement)) {
+      // Math.max(...xs): the loop it stands for, over an array parameter or a table of constants.
+      const name = mathMember(callee) ?? mathAlias(callee, checker);
+      const [arg] = c.arguments;
+      const array =
+        c.arguments.length === 1 &&
+        ts.isSpreadElement(arg) &&
+        ts.isIdentifier(arg.expression) &&
+        ((isParameter(arg.expression) && isArrayKind(kindOf(checker.getTypeAtLocation(arg.expression), checker))) ||
+          isConstantTable(arg.expression, checker));
+      if ((name === "max" || name === "min" || name === "Math.max" || name === "Math.min") && array) return;
       return fail(refuse("spreadArgument", c));
     }
-    const mathName = mathMember(callee);
+    if (ts.isPropertyAccessExpression(callee) && ownCall(callee)) return void c.arguments.forEach(expression);
+    const mathName = mathMember(callee) ?? mathAlias(callee, checker);
     if (
       mathName === undefined &&
       !ts.isIdentifier(callee) &&
@@ -311,9 +425,12 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       return fail(refuse("unnamedCall", callee));
     }
     if (mathName === undefined && ts.isPropertyAccessExpression(callee) && !isNamespaceLike(callee.expression)) {
-      return fail(refuse("methodCall", callee));
+      if (isArrayMethod(callee)) return fail(refuse("arrayMethod", callee, { call: `${callee.getText()}()` }));
+      return fail(refuse("methodCall", callee, { call: `${callee.getText()}()` }));
     }
     if (ts.isIdentifier(callee)) identifier(callee);
+    if (surelyCarriesGradient(c) && resolveFunction(checker, callee) === "unmarked")
+      unmarkedCalls.push(refuse("unmarkedCall", c, { call: c.getText() }));
     if (matrixOpOf(callee, checker)) return matrixCall(c);
     c.arguments.forEach(expression);
   }
@@ -329,6 +446,15 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
   /** a[i]: an element of an array parameter, at an index computed from numbers. */
   function element(e: ts.ElementAccessExpression): void {
+    // LANCZOS[i]: an element of a module-level table of constants (ir/tables.ts).
+    if (ts.isIdentifier(e.expression) && isConstantTable(e.expression, checker))
+      return expression(e.argumentExpression);
+    if (
+      ts.isIdentifier(e.expression) &&
+      !isLocal(e.expression) &&
+      isArrayKind(kindOf(checker.getTypeAtLocation(e.expression), checker))
+    )
+      return fail(refuse("changingTable", e.expression, { name: e.expression.text }));
     if (ts.isIdentifier(e.expression) && isCreatedArray(e.expression)) return expression(e.argumentExpression);
     // model.W[i] (or W[i] after `const { W } = model`): an element of an array field of a parameter.
     const fieldKind = isParamPart(e.expression) ? kindOf(checker.getTypeAtLocation(e.expression), checker) : undefined;
@@ -354,7 +480,8 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   }
 
   function property(p: ts.PropertyAccessExpression): void {
-    if (mathMember(p) !== undefined) return;
+    if (mathMember(p) !== undefined || isGlobalConstant(p, checker)) return;
+    if (p.name.text === "length" && ts.isIdentifier(p.expression) && isConstantTable(p.expression, checker)) return;
     if (isParamPart(p.expression)) return field(p);
     const kind = ts.isIdentifier(p.expression) ? kindOf(checker.getTypeAtLocation(p.expression), checker) : undefined;
     if (
@@ -364,21 +491,31 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       (isArrayKind(kind) || kind === "Int32Array" || isCreatedArray(p.expression))
     )
       return;
-    if (p.expression.kind === ts.SyntaxKind.ThisKeyword) return; // this.k: a constant of the instance
+    if (p.expression.kind === ts.SyntaxKind.ThisKeyword) return thisRead(p); // this.k: a constant of the instance
+    // opts.k of a captured object, vec.k in a member of vec: read once per call, like this.k.
+    const owned = ownedField(p, fn, checker);
+    if (owned === "captured") return void captured(p.expression as ts.Identifier);
+    if (owned === "holder") return;
     const t = checker.getTypeAtLocation(p);
-    if (ts.isIdentifier(p.expression) && t.flags & ts.TypeFlags.NumberLiteral) return; // an enum member or a const field
-    fail(refuse("propertyRead", p));
+    // An enum member or a const field: a number, or a string compared with a data parameter (`kind === Norm.L2`).
+    if (ts.isIdentifier(p.expression) && t.flags & (ts.TypeFlags.NumberLiteral | ts.TypeFlags.StringLiteral)) return;
+    fail(refuse("propertyRead", p, { read: p.getText() }));
   }
 
   /** model.reg, model.W.length: a number field of an object parameter, or an array field's length. */
   function field(p: ts.PropertyAccessExpression): void {
+    // p.speed, a getter of p's class (or a method, a field holding a function): behaviour, not data.
+    const member = checker.getSymbolAtLocation(p)?.valueDeclaration;
+    if (member && isBehaviour(member, checker))
+      return fail(refuse("classBehaviourRead", p, { name: p.name.text, object: p.expression.getText() }));
     const kind = kindOf(checker.getTypeAtLocation(p), checker);
     const of = kindOf(checker.getTypeAtLocation(p.expression), checker);
     if (p.name.text === "length" && (isArrayKind(of) || of === "Int32Array")) return;
     // M.rows, model.W.cols: a matrix's shape, a number like an array's length.
     if ((p.name.text === "rows" || p.name.text === "cols") && of === "Matrix") return;
     if (of === "Matrix") return fail(refuse("matrixMember", p, { member: p.name.text }));
-    if (kind === "number") return;
+    // A number, or data (a mode, a flag) the function branches on.
+    if (kind === "number" || kind === "data") return;
     if (kind === "Matrix" || kind === "Int32Array" || isArrayKind(kind)) {
       return fail(refuse("bufferField", p, { field: p.getText() }));
     }
@@ -403,10 +540,103 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     }
     const symbol = checker.getSymbolAtLocation(id);
     const decl = symbol?.valueDeclaration;
-    if (!decl || isLocal(id)) return;
+    if (!decl || isLocal(id) || isGlobalConstant(id, checker) || captured(id)) return;
     if (ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
       fail(refuse("mutableCapture", id, { name: id.text }));
     }
+  }
+
+  /**
+   * `this.m(x)` in a method (of a class or an object literal), `vec.dot(a, b)` of an object
+   * literal's member (`this.dot(a, b)` inside it): calls of functions tsgrad can name. A method
+   * called on another value (`p.norm()`) is not one of them.
+   */
+  function ownCall(callee: ts.PropertyAccessExpression): boolean {
+    let symbol = checker.getSymbolAtLocation(callee);
+    if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+    const decl = symbol?.valueDeclaration;
+    const target = resolveFunction(checker, callee);
+    if (callee.expression.kind === ts.SyntaxKind.ThisKeyword) {
+      if (!thisIsItsOwner()) fail(refuse("thisOutsideMethod", callee.expression));
+      return target !== undefined;
+    }
+    const ofLiteral = decl !== undefined && ts.isObjectLiteralExpression(decl.parent);
+    return ofLiteral && target !== undefined;
+  }
+
+  /** `this.k` (or `this.m(x)`): in a method, where `this` is the instance, the class or the object literal. */
+  function thisRead(p: ts.PropertyAccessExpression): void {
+    if (!thisIsItsOwner()) fail(refuse("thisOutsideMethod", p.expression));
+  }
+
+  /** A method of a class or an object literal, or a `function` expression a literal's member holds: `this` is their owner. */
+  function thisIsItsOwner(): boolean {
+    if (ts.isMethodDeclaration(fn)) return true;
+    return (
+      ts.isFunctionExpression(fn) &&
+      ts.isPropertyAssignment(fn.parent) &&
+      ts.isObjectLiteralExpression(fn.parent.parent)
+    );
+  }
+
+  /**
+   * `k` of an enclosing function, read by a closure: a constant of the call (ir/captures.ts),
+   * unless a function nested there assigns it, which could run while this one does.
+   */
+  function captured(id: ts.Identifier): boolean {
+    const decl = capturedDeclaration(id, fn, checker);
+    if (!decl) return false;
+    const assigned = assignedInNestedFunction(decl, checker);
+    if (assigned) fail(refuse("capturedAssignedInside", id, { name: id.text, at: shortPosition(assigned) }));
+    // A closure's gradients go before the statement creating it, where what that statement declares is not yet in scope.
+    const place = closurePlace(fn);
+    if (asDifferentiable(fn)?.place === "closure" && place && !ts.isArrowFunction(place) && contains(place, decl))
+      fail(refuse("captureOfItsStatement", id, { name: id.text }));
+    return true;
+  }
+
+  function contains(ancestor: ts.Node, node: ts.Node): boolean {
+    for (let n: ts.Node | undefined = node; n; n = n.parent) if (n === ancestor) return true;
+    return false;
+  }
+
+  /**
+   * `return helper(x) * 2`, `s += helper(x)`: a call whose result is computed with or returned,
+   * an argument naming a parameter. (activity.ts decides exactly, on functions the fence passes.)
+   */
+  function surelyCarriesGradient(c: ts.CallExpression): boolean {
+    let at: ts.Node = c;
+    while (ts.isParenthesizedExpression(at.parent)) at = at.parent;
+    const p = at.parent;
+    const used =
+      ts.isReturnStatement(p) ||
+      (ts.isBinaryExpression(p) &&
+        (ARITHMETIC[p.operatorToken.kind] !== undefined || COMPOUND[p.operatorToken.kind] !== undefined)) ||
+      (ts.isPrefixUnaryExpression(p) && p.operator === ts.SyntaxKind.MinusToken);
+    const namesParameter = (n: ts.Node): boolean =>
+      (ts.isIdentifier(n) && isParameter(n)) || (ts.forEachChild(n, namesParameter) ?? false);
+    return used && c.arguments.some(namesParameter);
+  }
+
+  /** An array whose elements can be read by index: a parameter's (or a field's), or a table of constants. */
+  function isElementSource(e: ts.Expression): boolean {
+    const x = skipWrappers(e);
+    if (ts.isIdentifier(x) && isConstantTable(x, checker)) return true;
+    return isParamPart(x) && isArrayKind(kindOf(checker.getTypeAtLocation(x), checker));
+  }
+
+  /** `xs.reduce`, `xs.map`: a method of an array (or typed array). */
+  function isArrayMethod(callee: ts.PropertyAccessExpression): boolean {
+    const t = checker.getTypeAtLocation(callee.expression);
+    const kind = kindOf(t, checker);
+    return isArrayKind(kind) || checker.isArrayType(t) || checker.isTupleType(t) || kind === "Int32Array";
+  }
+
+  /** `isNaN`, `Number.isFinite`: the global the name says, not a local or an import of that name. */
+  function isGlobalName(callee: ts.Expression): boolean {
+    const head = ts.isPropertyAccessExpression(callee) ? callee.expression : callee;
+    const declarations = checker.getSymbolAtLocation(head)?.declarations ?? [];
+    return declarations.length > 0 && declarations.every((d) => d.getSourceFile().isDeclarationFile);
   }
 
   /** Does a `return` come before node's top-level statement (inside an earlier `if` or loop)? */
@@ -489,6 +719,55 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   }
 }
 
+/** `var` where a `let` would do (see ir/scopes.ts); a use outside its block is refused there. */
+function varsLikeLet(body: ts.Node, checker: ts.TypeChecker, fail: (error: DiffError) => void): void {
+  for (const [symbol, declarations] of varDeclarations(body, checker)) {
+    const use = varUseOutsideScope(body, symbol, declarations, checker);
+    if (use) fail(refuse("varOutsideBlock", use, { name: use.text }));
+  }
+}
+
+/**
+ * A parameter whose type tsgrad refuses is reported once, at the parameter, not again at each use:
+ *   (m: Map<string, number>) => m.get("a") * 2   → one error, at `m: Map<string, number>`
+ */
+function oneErrorPerCause(errors: DiffError[], checker: ts.TypeChecker): DiffError[] {
+  const refused = new Set<ts.Symbol>();
+  for (const e of errors)
+    if (e.code === LANGUAGE.parameterType.code && ts.isParameter(e.node) && ts.isIdentifier(e.node.name)) {
+      const symbol = checker.getSymbolAtLocation(e.node.name);
+      if (symbol) refused.add(symbol);
+    }
+  if (!refused.size) return errors;
+  const mentions = (n: ts.Node): boolean =>
+    (ts.isIdentifier(n) && refused.has(checker.getSymbolAtLocation(n)!)) || (ts.forEachChild(n, mentions) ?? false);
+  return errors.filter((e) => ts.isParameter(e.node) || !mentions(e.node));
+}
+
+/** An assignment or `++` anywhere in `e`. */
+function changesVariable(e: ts.Node): boolean {
+  const changes =
+    (ts.isBinaryExpression(e) && isAssignment(e.operatorToken.kind)) ||
+    ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator));
+  return changes || (ts.forEachChild(e, changesVariable) ?? false);
+}
+
+/** `"l2"` in `kind === "l2"` or `case "l2":`. */
+function isComparedString(e: ts.Expression): boolean {
+  let p = e.parent;
+  while (ts.isParenthesizedExpression(p)) p = p.parent;
+  if (ts.isCaseClause(p)) return true;
+  // helper(x, "l2"): a mode passed on to a function (a data parameter there).
+  if (ts.isCallExpression(p) && p.arguments.some((a) => a === e)) return true;
+  const k = ts.isBinaryExpression(p) ? p.operatorToken.kind : undefined;
+  return (
+    k === ts.SyntaxKind.EqualsEqualsEqualsToken ||
+    k === ts.SyntaxKind.ExclamationEqualsEqualsToken ||
+    k === ts.SyntaxKind.EqualsEqualsToken ||
+    k === ts.SyntaxKind.ExclamationEqualsToken
+  );
+}
+
 /** `const Math = ...`, `const { m: Float64Array } = p`, `(Array: number)`: refused at the name. */
 function hiddenGlobals(fn: FunctionNode, fail: (error: DiffError) => void): void {
   const visit = (n: ts.Node): void => {
@@ -510,16 +789,34 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (error:
     fail(refuse("asyncFunction", fn));
   }
   for (const p of fn.parameters) {
-    const tree = typeTree(checker.getTypeAtLocation(p), checker);
+    // `scale?: number` and `a = 2` are taken as their type without `undefined`.
+    const tree = typeTree(parameterType(p, checker), checker);
     if (ts.isIdentifier(p.name) && p.name.text === "this") fail(refuse("thisParameter", p));
     else if (p.dotDotDotToken) fail(refuse("restParameter", p));
-    else if (p.questionToken || p.initializer) fail(refuse("optionalParameter", p));
     else if (!Array.isArray(tree) && typeof tree === "object") {
       fail(
         refuse("parameterType", p, {
           name: p.name.getText(),
-          type: checker.typeToString(checker.getTypeAtLocation(p)),
+          type: p.type?.getText() ?? checker.typeToString(checker.getTypeAtLocation(p)),
           why: tree.error,
+        }),
+      );
+    } else if (p.initializer && readsParameter(p.initializer, fn, checker)) {
+      // b = a * 3: the gradient would treat b as independent of a where the call left b out.
+      const read = readsParameter(p.initializer, fn, checker)!;
+      fail(
+        refuse("defaultReadsParameter", p.initializer, {
+          name: p.name.getText(),
+          read,
+          initializer: p.initializer.getText(),
+        }),
+      );
+    } else if (p.questionToken && !p.initializer && tree !== "number" && !isDataKind(tree as ValueKind)) {
+      // An optional array, matrix or object: its gradient is sized from it, which may be missing.
+      fail(
+        refuse("optionalParameter", p, {
+          name: p.name.getText(),
+          type: p.type?.getText() ?? checker.typeToString(parameterType(p, checker)),
         }),
       );
     } else if (!ts.isIdentifier(p.name)) {
@@ -537,6 +834,22 @@ function checkSignature(fn: FunctionNode, checker: ts.TypeChecker, fail: (error:
   if (ret && !(ret.flags & ts.TypeFlags.NumberLike) && kind !== "Float64Array" && kind !== "number[]" && !flat) {
     fail(refuse("returnType", fn.type ?? fn.name ?? fn, { type: checker.typeToString(ret) }));
   }
+}
+
+/** The name of a parameter of fn that `e` (a default) reads, if any: `a * 3` → "a". */
+function readsParameter(e: ts.Expression, fn: FunctionNode, checker: ts.TypeChecker): string | undefined {
+  let found: string | undefined;
+  const visit = (n: ts.Node): void => {
+    if (found) return;
+    if (ts.isIdentifier(n)) {
+      let decl: ts.Node | undefined = checker.getSymbolAtLocation(n)?.valueDeclaration;
+      while (decl && ts.isBindingElement(decl)) decl = decl.parent.parent;
+      if (decl && ts.isParameter(decl) && decl.parent === fn) found = n.text;
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(e);
+  return found;
 }
 
 /** `{ W, layer: { b } }`: field names only, no rest, defaults or computed keys (every field is required data). */

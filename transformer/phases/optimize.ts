@@ -369,6 +369,10 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
       } else if (s.k === "push") {
         live.add(s.name);
         out.push(s);
+      } else if (s.k === "throw") {
+        // A guard stays: the gradient of a call the function refuses is refused too.
+        s.names.forEach((name) => live.add(name));
+        out.push(s);
       } else if (s.k === "loop") {
         // A loop runs if anything after it reads what it carries, or it saves values for a backward loop.
         const saves = hasPush(s.body);
@@ -399,10 +403,14 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
         (t.k === "loop" && writesTo(t.body, arrays)) ||
         (t.k === "if" && (writesTo(t.then, arrays) || writesTo(t.else, arrays))),
     );
+  // A loop that saves values for a backward loop, or checks a guard, runs.
   const hasPush = (stmts: readonly Stmt[]): boolean =>
     stmts.some(
       (t) =>
-        t.k === "push" || (t.k === "loop" && hasPush(t.body)) || (t.k === "if" && (hasPush(t.then) || hasPush(t.else))),
+        t.k === "push" ||
+        t.k === "throw" ||
+        (t.k === "loop" && hasPush(t.body)) ||
+        (t.k === "if" && (hasPush(t.then) || hasPush(t.else))),
     );
   // Two passes: a join variable's `let` comes before the branch that makes it live.
   keep(body);

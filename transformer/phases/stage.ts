@@ -15,8 +15,8 @@
 // (comparisons, Math.floor, calls of unmarked functions) become single opaque operations.
 
 import ts from "typescript";
-import { callsBack, resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
-import { ARITHMETIC, COMPOUND, refuse } from "../ir/language.js";
+import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
+import { ARITHMETIC, COMPOUND, LOGICAL, isAssignment, isIncrement, refuse } from "../ir/language.js";
 import {
   type Counter,
   type Def,
@@ -28,6 +28,7 @@ import {
   type StagedFunction,
   type Op,
   forEachDef,
+  isDataKind,
   forwardReads,
   instantiate,
   leavesOf,
@@ -37,9 +38,22 @@ import {
   scalarOp,
   substitute,
 } from "../ir/ir.js";
-import { type TypeTree, arrayCreation, exprFromTs, isLength, skipWrappers, typeTree } from "../ir/syntax.js";
+import {
+  type TypeTree,
+  arrayCreation,
+  exprFromTs,
+  isLength,
+  kindOf,
+  mathAlias,
+  parameterType,
+  skipWrappers,
+  typeTree,
+} from "../ir/syntax.js";
 import { GENERATED_GLOBALS, Namer, generatedNames, tempName } from "../ir/naming.js";
-import { boolOf, simplify } from "../ir/simplify.js";
+import { counterEscapes } from "../ir/scopes.js";
+import { isConstantTable } from "../ir/tables.js";
+import { capturedDeclaration, ownedField } from "../ir/captures.js";
+import { boolOf, negate, simplify } from "../ir/simplify.js";
 import {
   type ScalarOp,
   constantSources,
@@ -62,6 +76,8 @@ export interface StageContext {
   isStopGradient(callee: ts.Expression): boolean;
   /** The runtime's matrix op this callee names (`matmul`), if it is one. */
   matrixOp(callee: ts.Expression): MatrixOpName | undefined;
+  /** What `this` is in the generated functions of an object literal's member: the object, `vec`. */
+  self?: string;
 }
 
 /** Where a staged value goes: a fresh const (the default), a named const, or a join variable. */
@@ -72,7 +88,7 @@ interface Want {
 }
 
 export function stage(d: Differentiable, ctx: StageContext): StagedFunction {
-  return new Stager(d.fn, ctx).run(d.name);
+  return new Stager(d.fn, ctx).run(localName(d));
 }
 
 class Stager {
@@ -103,6 +119,11 @@ class Stager {
   private readonly objects = new Map<ts.Symbol, ParamTree>();
   /** Consts that name part of an object parameter (`const { W } = model`): no statement of their own. */
   private readonly aliases = new Set<ts.Symbol>();
+  /** The enclosing function's parameters and locals the function reads (a closure's captured values). */
+  private readonly captured = new Set<string>();
+  /** `this.scale` (and `opts.scale`, thisField) → the local reading it once at the top, and those reads. */
+  private readonly thisFields = new Map<string, string>();
+  private readonly fieldReads: Stmt[] = [];
 
   constructor(
     private readonly fn: FunctionNode,
@@ -112,6 +133,7 @@ class Stager {
   run(fnName: string): StagedFunction {
     const { namer } = this.ctx;
     this.calleeGradients = calleeGradientNames(this.fn, this.ctx.checker);
+    this.findCaptures();
     const signature = this.parameters();
     const params = signature.flatMap((p) => leavesOf(p.tree).map((l) => l.name));
     // Locals declared later go around every name the generated functions bind at their top.
@@ -134,23 +156,23 @@ class Stager {
     forEachDef(this.body, (d) => [...refsOf(d.value)].some((n) => changing.has(n)) && (d.snapshot = true));
     const data = signature.flatMap((p) =>
       leavesOf(p.tree)
-        .filter((l) => l.kind === "Int32Array")
+        .filter((l) => isDataKind(l.kind))
         .map((l) => l.name),
     );
     const returned = this.localArrays.has(this.result)
       ? this.body.find((st) => st.k === "array" && st.name === this.result)
       : undefined;
     const resultKind = this.outputs ? "object" : returned?.k === "array" ? returned.kind : undefined;
-    const objects = signature.some((p) => p.tree.k === "object");
     return {
       name: fnName,
       params,
-      signature: objects ? signature : undefined,
+      signature,
       data,
-      body: foldConstantBranches(hoistBranchValues(this.body)),
+      body: foldConstantBranches(hoistBranchValues([...this.fieldReads, ...this.body])),
       result: this.result,
       resultKind,
       outputs: this.outputs,
+      ...(this.captured.size ? { captured: [...this.captured] } : {}),
     };
   }
 
@@ -176,7 +198,7 @@ class Stager {
       if (symbol && current !== undefined)
         this.emit({ name, assign: false }, ref(current), scalarOp("copy"), [ref(current)], p);
       else if (symbol)
-        this.emit({ name, assign: false }, { k: "global", text: key }, null, [], p); // a module constant
+        this.emit({ name, assign: false }, this.nonLocal(p.name as ts.Identifier), null, [], p); // a constant
       else this.value(value, { name, assign: false });
       return { key, name, kind: "number" };
     });
@@ -221,15 +243,19 @@ class Stager {
         ? { k: "object", fields: t.map((f) => ({ key: f.key, tree: build(f.tree, param, prefix, [...keys, f.key]) })) }
         : { k: "leaf", name: keys.length ? nameLeaf(param, prefix, keys) : prefix, kind: t };
     const signature = this.fn.parameters.map((p, i): Param => {
-      const t = typeTree(checker.getTypeAtLocation(p), checker) as TypeTree; // the fence let through only these
+      const declared = parameterType(p, checker);
+      const t = typeTree(declared, checker) as TypeTree; // the fence let through only these
       const name = ts.isIdentifier(p.name) ? p.name.text : namer.fresh(parameterName(p));
       if (ts.isIdentifier(p.name) && !Array.isArray(t)) this.env.set(this.symbol(p.name), name);
       paramNames.add(name);
-      // An unannotated parameter (a contextually typed arrow's) gets its type written out.
+      // An unannotated parameter (a contextually typed arrow's, or `a = 2`) gets its type written
+      // out; so does one of a generic function, as its constraint (generated functions have no `T`).
+      const constraint = this.fn.typeParameters?.length ? checker.getBaseConstraintOfType(declared) : undefined;
       const type =
-        p.type?.getText() ??
-        checker.typeToString(checker.getTypeAtLocation(p), this.fn, ts.TypeFormatFlags.NoTruncation);
-      return { name, tree: build(t, i, name, []), type };
+        (constraint ? undefined : p.type?.getText()) ??
+        checker.typeToString(constraint ?? declared, this.fn, ts.TypeFormatFlags.NoTruncation);
+      const optional = p.questionToken || p.initializer ? { initializer: p.initializer } : undefined;
+      return { name, tree: build(t, i, name, []), type, ...(optional ? { optional } : {}) };
     });
     for (const [symbol, at] of paths) {
       const tree = at.keys.reduce<ParamTree | undefined>(
@@ -291,6 +317,14 @@ class Stager {
         if (this.env.has(scope.flag)) this.setFlag(scope.flag, true, s);
         return;
       }
+      if (ts.isThrowStatement(s)) return this.throwStatement(s); // the rest never runs
+      if (ts.isSwitchStatement(s) && containsExit(s, scope)) {
+        const cases = switchBranches(s.caseBlock.clauses);
+        // Every case returns (or throws): nothing after the switch runs, and nothing joins.
+        if (scope === FUNCTION_SCOPE && !this.env.has(RETURNED) && cases.exhaustive && cases.allExit)
+          return this.switchChain(s, cases.branches, false);
+        return this.underFlag(s, () => this.switchChain(s, cases.branches, true), rest);
+      }
       if (isLoop(s) && containsReturn(s)) return this.returningLoop(s, rest);
       if (ts.isBlock(s) && containsExit(s, scope)) return this.list([...s.statements, ...rest]);
       if (ts.isIfStatement(s) && containsExit(s, scope)) {
@@ -341,12 +375,32 @@ class Stager {
       return this.loop(s);
     if (ts.isBlock(s)) return this.list(s.statements);
     if (ts.isEmptyStatement(s)) return;
+    if (ts.isThrowStatement(s)) return this.throwStatement(s);
+    if (ts.isSwitchStatement(s)) return this.switchChain(s, switchBranches(s.caseBlock.clauses).branches, true);
     throw refuse("unstagedStatement", s);
+  }
+
+  /** throw new RangeError(`n = ${n}`): kept as written, its locals read under their current names. */
+  private throwStatement(s: ts.ThrowStatement): void {
+    const names = new Map<ts.Identifier, string>();
+    const visit = (n: ts.Node): void => {
+      if (ts.isIdentifier(n) && isValueName(n) && this.isLocal(n)) {
+        const current = this.current(n);
+        if (current.k === "ref") names.set(n, current.name);
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(s.expression);
+    this.body.push({ k: "throw", expression: s.expression, names, source: s });
   }
 
   private variables(s: ts.VariableStatement | ts.VariableDeclarationList): void {
     const note = ts.isVariableStatement(s) ? trailingComment(s) : undefined;
     for (const d of (ts.isVariableStatement(s) ? s.declarationList : s).declarations) {
+      if (ts.isArrayBindingPattern(d.name) && d.initializer) {
+        this.elements(d.name, d.initializer, note);
+        continue;
+      }
       // const { W1, b1 } = model, const W = model.W: names for fields, bound once in parameters().
       if (!ts.isIdentifier(d.name) || this.aliases.has(this.symbol(d.name))) continue;
       const id = d.name;
@@ -360,8 +414,26 @@ class Stager {
     }
   }
 
+  /** const [x, y] = p → x = p[0], y = p[1] (the fence allows an array parameter or a table). */
+  private elements(pattern: ts.ArrayBindingPattern, init: ts.Expression, note?: string): void {
+    const array = this.value(init);
+    if (array.k !== "ref") throw refuse("arrayDestructuring", pattern);
+    pattern.elements.forEach((el, k) => {
+      if (ts.isOmittedExpression(el) || !ts.isIdentifier(el.name)) return;
+      const name = this.declare(el.name.text);
+      const value: Expr = { k: "elem", array: array.name, index: num(k) };
+      this.emit({ name, assign: false, note }, value, scalarOp("copy"), [value], el);
+      this.env.set(this.symbol(el.name), name);
+    });
+  }
+
   /** x = e, x += e, x++ → a new version of x. */
   private assignment(e: ts.Expression, note?: string): void {
+    e = skipWrappers(e);
+    if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.CommaToken) {
+      this.effect(e.left); // i++, j--
+      return this.effect(e.right);
+    }
     const target = ts.isBinaryExpression(e)
       ? e.left
       : (e as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operand;
@@ -438,11 +510,51 @@ class Stager {
    * code for every such `if` in a row.
    */
   private guardedIf(s: ts.IfStatement, rest: readonly ts.Statement[]): void {
+    this.underFlag(s, () => this.joiningIf(s), rest);
+  }
+
+  /** Stages a statement whose exits set the scope's flag, then the rest of the list under `!flag`. */
+  private underFlag(s: ts.Statement, stage: () => void, rest: readonly ts.Statement[]): void {
     const { flag } = this.scope;
     if (!this.env.has(flag)) this.setFlag(flag, false, s);
     if (flag === RETURNED) this.guarded = true;
-    this.joiningIf(s);
+    stage();
     if (rest.length) this.join({ k: "unary", op: "!", arg: ref(this.env.get(flag)!) }, rest, [], s);
+  }
+
+  /**
+   * switch (kind) { case "l1": ...; break; case "l2": ...; default: ... } → an if/else chain over
+   * `kind === "l1"`, the discriminant evaluated once (switchBranches groups the cases). With
+   * `join`, variables the cases change are joined after it; without, every case exits.
+   */
+  private switchChain(s: ts.SwitchStatement, branches: readonly SwitchBranch[], join: boolean): void {
+    const atom = this.atom(s.expression);
+    const d = atom && atom.k !== "elem" ? atom : this.opaque(s.expression);
+    const chain = (k: number): void => {
+      const b = branches[k];
+      if (b === undefined) return;
+      if (b.tests === undefined) return this.list(b.statements);
+      const test = this.testOf(
+        b.tests
+          .map((c): Expr => ({ k: "binary", op: "===", left: d, right: this.condition(c) }))
+          .reduce((a, t) => ({ k: "binary", op: "||", left: a, right: t })),
+        b.tests[0],
+      );
+      if (join)
+        return this.joinWith(
+          test,
+          () => this.list(b.statements),
+          () => chain(k + 1),
+          s,
+        );
+      const before = new Map(this.env);
+      this.pendingTests.push(test);
+      const thenBranch = this.branch(before, b.statements);
+      const elseBranch = this.branchWith(before, () => chain(k + 1));
+      this.pendingTests.pop();
+      this.body.push({ k: "if", test, then: thenBranch.body, else: elseBranch.body, source: s });
+    };
+    chain(0);
   }
 
   /** returned = true / false (or a loop's skip and done), as a new version of the flag. */
@@ -470,14 +582,20 @@ class Stager {
    * flags, like early returns: `done` ends the loop at its test, `skip` skips the rest of the body.
    */
   private loop(s: ts.WhileStatement | ts.DoStatement | ts.ForStatement | ts.ForOfStatement): void {
-    const breaks = leavesLoop(s.statement);
+    // while ((n -= 1) > 0): the test changes a variable, so it runs in the body: the loop goes on
+    // while `done` is false, and the body first runs the test, then the rest or `done = true`.
+    const condition = ts.isForStatement(s) ? s.condition : ts.isForOfStatement(s) ? undefined : s.expression;
+    const changing = condition !== undefined && containsUpdate(condition) ? condition : undefined;
+    const breaks = leavesLoop(s.statement) || changing !== undefined;
     // for...of: a counting loop over the array; with a break or return inside, a general loop
     // carrying its index (a variable tsgrad makes, like the flags).
-    const counter = ts.isForStatement(s)
-      ? this.counterOf(s)
-      : ts.isForOfStatement(s) && !breaks
-        ? this.elementCounter(s)
-        : undefined;
+    const counter = changing
+      ? undefined
+      : ts.isForStatement(s)
+        ? this.counterOf(s)
+        : ts.isForOfStatement(s) && !breaks
+          ? this.elementCounter(s)
+          : undefined;
     const index = ts.isForOfStatement(s) && breaks ? this.elementIndex(s) : undefined;
     if (ts.isForStatement(s) && !counter && s.initializer) {
       if (ts.isVariableDeclarationList(s.initializer)) this.variables(s.initializer);
@@ -499,7 +617,7 @@ class Stager {
     this.body = [];
     const test = this.loopTest(
       s,
-      counter !== undefined,
+      counter !== undefined || changing !== undefined,
       breaks ? this.env.get(scope.done!) : undefined,
       index && { index: ref(this.env.get(index.symbol)!), array: index.array },
     );
@@ -521,7 +639,8 @@ class Stager {
         counter ? ref(counter.counter.name) : ref(this.env.get(index!.symbol)!),
         counter ? (counter.counter.to as { array: string }).array : index!.array,
       );
-    this.list([s.statement]);
+    if (changing) this.testInBody(changing, s, scope.done!);
+    else this.list([s.statement]);
     const incrementor = ts.isForStatement(s) && !counter ? s.incrementor : undefined;
     const update = incrementor
       ? () => this.assignment(incrementor)
@@ -565,6 +684,36 @@ class Stager {
       booleans: booleans.length ? booleans : undefined,
       source: s,
     });
+  }
+
+  /**
+   * The body of a loop whose test changes a variable: `while ((n -= 1) > 0) body` runs as
+   * `{ n_1 = n - 1; if (n_1 > 0) { body } else { done = true } }` (a do loop tests after its body).
+   */
+  private testInBody(condition: ts.Expression, s: ts.IterationStatement, done: ts.Symbol): void {
+    const test = () => {
+      const go = this.test(condition);
+      this.joinWith(
+        go,
+        () => {},
+        () => this.setFlag(done, true, condition),
+        s,
+      );
+    };
+    if (ts.isDoStatement(s)) {
+      this.list([s.statement]);
+      // After a break (done) or a return, the test does not run.
+      const stop = this.env.get(done)!;
+      this.joinWith(negate(ref(stop)), test, () => {}, s);
+      return;
+    }
+    const go = this.test(condition);
+    this.joinWith(
+      go,
+      () => this.list([s.statement]),
+      () => this.setFlag(done, true, condition),
+      s,
+    );
   }
 
   /**
@@ -734,16 +883,13 @@ class Stager {
    * assigned in the body and no break: its backward loop runs i back down, saving nothing.
    */
   private counterOf(s: ts.ForStatement): { symbol: ts.Symbol; counter: Counter } | undefined {
-    const init = s.initializer;
-    if (
-      !init ||
-      !ts.isVariableDeclarationList(init) ||
-      init.declarations.length !== 1 ||
-      !(init.flags & ts.NodeFlags.Let)
-    )
+    const d = counterInit(s.initializer);
+    if (!d) return undefined;
+    // `var i` (or `i = 0` of a variable declared before): a counter only if no one reads it after.
+    const varCounter = !(s.initializer!.flags & ts.NodeFlags.Let);
+    const counterSymbol = this.ctx.checker.getSymbolAtLocation(d.name);
+    if (varCounter && (!counterSymbol || counterEscapes(this.fn.body!, counterSymbol, s, this.ctx.checker)))
       return undefined;
-    const d = init.declarations[0];
-    if (!ts.isIdentifier(d.name) || !d.initializer) return undefined;
     // An integer literal, or an integer expression of lengths and enclosing counters (i + 1, a.length - 1).
     const literal = integerLiteral(d.initializer);
     const from =
@@ -847,6 +993,7 @@ class Stager {
 
   /** Stages a number-valued expression; returns an atom (num, ref or global) holding its value. */
   private value(e: ts.Expression, want?: Want): Expr {
+    if (isUpdate(e)) return this.updated(e, want);
     if (ts.isElementAccessExpression(e) && this.isLocalArray(e.expression)) return this.snapshot(e, want);
     const atom = this.atom(e);
     if (atom) return want ? this.emit(want, atom, scalarOp("copy"), [atom], e) : atom;
@@ -875,14 +1022,79 @@ class Stager {
     if (arithmetic && ts.isBinaryExpression(e))
       return this.operation(arithmetic, [this.value(e.left), this.value(e.right)], e, want);
     if (ts.isConditionalExpression(e)) return this.ternary(e, want);
+    if (ts.isBinaryExpression(e) && LOGICAL.has(e.operatorToken.kind) && this.isNumber(e)) return this.logical(e, want);
     if (ts.isCallExpression(e)) return this.call(e, want);
     return this.opaque(e, want);
+  }
+
+  /**
+   * An assignment as a value: `x = y = 0` (the value of `y = 0` is y's new value), `a[i++]` (the
+   * old i), `(t = x * x, t + 1)`. It runs as its statement where JavaScript runs it.
+   */
+  private updated(e: ts.Expression, want?: Want): Expr {
+    const read = (target: ts.Expression): Expr =>
+      ts.isIdentifier(target) ? this.current(target) : this.value(target as ts.ElementAccessExpression);
+    let result: Expr;
+    if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.CommaToken) {
+      this.effect(e.left);
+      return this.value(e.right, want);
+    } else if (ts.isPostfixUnaryExpression(e)) {
+      const old = read(skipWrappers(e.operand));
+      this.assignment(e);
+      result = old;
+    } else {
+      this.assignment(e);
+      result = read(skipWrappers(ts.isBinaryExpression(e) ? e.left : (e as ts.PrefixUnaryExpression).operand));
+    }
+    return want ? this.emit(want, result, scalarOp("copy"), [result], e) : result;
+  }
+
+  /** The left of a comma: an assignment, or a value computed for nothing (kept, in case it calls out). */
+  private effect(e: ts.Expression): void {
+    const x = skipWrappers(e);
+    if (isUpdate(x) && !(ts.isBinaryExpression(x) && x.operatorToken.kind === ts.SyntaxKind.CommaToken))
+      this.assignment(x);
+    else this.value(x);
+  }
+
+  /**
+   * `w || 1` on numbers → `w ? w : 1`; `a && b` → `a ? b : a`; `s ?? 1` → `s != null ? s : 1`:
+   * the operand chosen, only the taken side evaluated.
+   */
+  private logical(e: ts.BinaryExpression, want?: Want): Expr {
+    const left = this.value(e.left);
+    const op = e.operatorToken.kind;
+    const test: Expr =
+      op === ts.SyntaxKind.QuestionQuestionToken
+        ? { k: "binary", op: "!=", left, right: { k: "global", text: "null" } }
+        : left;
+    const right = (w: Want) => void this.value(e.right, w);
+    const same = (w: Want) => void this.emit(w, left, scalarOp("copy"), [left], e);
+    return op === ts.SyntaxKind.AmpersandAmpersandToken
+      ? this.choice(test, right, same, e, want)
+      : this.choice(test, same, right, e, want);
+  }
+
+  /** A number, a union with one (`x && 1` is `0 | 1`), or any (it may carry one): a value, not a condition. */
+  private isNumber(e: ts.Expression): boolean {
+    const t = this.ctx.checker.getTypeAtLocation(e);
+    if (t.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return true;
+    const parts = t.isUnion() ? t.types : [t];
+    return parts.some((p) => (p.flags & ts.TypeFlags.NumberLike) !== 0);
   }
 
   /** Literals, locals and constants: values that need no statement of their own. */
   private atom(e: ts.Expression): Expr | undefined {
     if (ts.isNumericLiteral(e)) return num(Number(e.text));
-    if (ts.isIdentifier(e)) return this.isLocal(e) ? this.current(e) : { k: "global", text: e.text };
+    // "l2", true: data passed as written (to a helper's mode or flag), no local of its own.
+    if (
+      ts.isStringLiteral(e) ||
+      ts.isNoSubstitutionTemplateLiteral(e) ||
+      e.kind === ts.SyntaxKind.TrueKeyword ||
+      e.kind === ts.SyntaxKind.FalseKeyword
+    )
+      return { k: "global", text: e.getText() };
+    if (ts.isIdentifier(e)) return this.isLocal(e) ? this.current(e) : this.nonLocal(e);
     const field = this.fieldRef(e);
     if (field) return field;
     // a[i] and a.length of an array parameter (the fence allows no other arrays), M.rows of a matrix.
@@ -893,13 +1105,18 @@ class Stager {
       const read = this.condition(e);
       if (read.k !== "global") return read;
     }
+    const own = this.thisField(e);
+    if (own) return own;
     if (ts.isPropertyAccessExpression(e)) return { k: "global", text: e.getText() };
     return undefined;
   }
 
   private call(e: ts.CallExpression, want?: Want): Expr {
-    const callee = e.expression.getText();
+    // const sqrt = Math.sqrt: sqrt(x) is Math.sqrt(x).
+    const callee = mathAlias(e.expression, this.ctx.checker) ?? ownCallee(e.expression.getText(), this.ctx.self);
     const isMath = callee.startsWith("Math.");
+    if ((callee === "Math.max" || callee === "Math.min") && e.arguments.some(ts.isSpreadElement))
+      return this.extremeOf(callee, e, want);
     if (isMath && isScalarOp(callee)) {
       // Math.atan2(x) type-checks only with an error, but must not reach a rule without its b.
       const { grad } = scalarRules[callee];
@@ -959,16 +1176,95 @@ class Stager {
     }
     const target = resolveFunction(this.ctx.checker, e.expression);
     if (target === "unmarked" || target === undefined) return this.opaque(e, want, e);
-    const args = e.arguments.map((a) => this.value(a));
+    const args = e.arguments.map((a, i) => (this.intoData(target.fn, i, a) ? this.detached(a) : this.value(a)));
     if (isRecursiveCall(e, target, this.fn, this.ctx.checker))
-      return this.recursiveCall(callee, args, e, want ?? this.temp(target.name, args));
+      return this.recursiveCall(callee, args, e, want ?? this.temp(localName(target), args));
     return this.emit(
-      want ?? this.temp(target.name, args),
+      want ?? this.temp(localName(target), args),
       { k: "call", callee, args },
       { kind: "call", gradient: this.ctx.gradOf(target, e) },
       args,
       e,
     );
+  }
+
+  /**
+   * Does argument `a` pass a number into a data parameter of the callee (`h(x, y)` for
+   * `h(x: number, mode: Mode)`, a numeric enum): a value no gradient flows back through?
+   */
+  private intoData(callee: FunctionNode, i: number, a: ts.Expression): boolean {
+    const { checker } = this.ctx;
+    const p = callee.parameters[i];
+    if (!p || p.dotDotDotToken || !isDataKind(kindOf(parameterType(p, checker), checker))) return false;
+    return kindOf(checker.getTypeAtLocation(a), checker) === "number";
+  }
+
+  /** The value of `a` as a constant of the backward pass (as `stopGradient(a)` is). */
+  private detached(a: ts.Expression): Expr {
+    const value = this.value(a);
+    if (value.k !== "ref") return value;
+    const target = this.temp("data", [value]);
+    this.body.push({ k: "def", name: target.name, value, op: null, args: [], assign: false, source: a });
+    return ref(target.name);
+  }
+
+  /**
+   * Math.max(...xs) → the loop it stands for, whose gradient goes to the first element that won:
+   *   let m = -Infinity; for (let i = 0; i < xs.length; i++) { const m_1 = Math.max(m, xs[i]); m = m_1; }
+   * over an array parameter or a module-level table, the one argument.
+   */
+  private extremeOf(callee: "Math.max" | "Math.min", e: ts.CallExpression, want?: Want): Expr {
+    const [spread] = e.arguments;
+    const array = e.arguments.length === 1 && ts.isSpreadElement(spread) ? this.value(spread.expression) : undefined;
+    if (!array || array.k !== "ref" || this.localArrays.has(array.name)) throw refuse("spreadArgument", e);
+    const start = callee === "Math.max" ? -Infinity : Infinity;
+    const header = this.ctx.namer.fresh(callee === "Math.max" ? "max" : "min");
+    const i = this.declare(this.ctx.namer.fresh("i"));
+    this.counters.add(i);
+    this.body.push({
+      k: "def",
+      name: header,
+      value: num(start),
+      op: scalarOp("copy"),
+      args: [num(start)],
+      assign: false,
+      mutable: true,
+      source: e,
+    });
+    const next = this.ctx.namer.version(header);
+    const operands: Expr[] = [ref(header), { k: "elem", array: array.name, index: ref(i) }];
+    const body: Stmt[] = [
+      {
+        k: "def",
+        name: next,
+        value: valueOf(callee, operands),
+        op: scalarOp(callee),
+        args: operands,
+        assign: false,
+        source: e,
+      },
+      {
+        k: "def",
+        name: header,
+        value: ref(next),
+        op: scalarOp("copy"),
+        args: [ref(next)],
+        assign: true,
+        overwrite: true,
+        source: e,
+      },
+    ];
+    const counter: Counter = { name: i, from: num(0), to: { k: "length", array: array.name }, op: "<", step: 1 };
+    this.body.push({
+      k: "loop",
+      kind: "while",
+      counter,
+      test: { k: "global", text: "true" },
+      body,
+      carried: [header],
+      source: e,
+    });
+    return want ? this.emit(want, ref(header), scalarOp("copy"), [ref(header)], e) : ref(header);
   }
 
   /**
@@ -1005,24 +1301,35 @@ class Stager {
 
   /** c ? a : b → a join variable assigned in each branch, so only the taken side is evaluated. */
   private ternary(e: ts.ConditionalExpression, want?: Want): Expr {
+    return this.choice(
+      this.test(e.condition),
+      (w) => this.value(e.whenTrue, w),
+      (w) => this.value(e.whenFalse, w),
+      e,
+      want,
+    );
+  }
+
+  /**
+   * A value chosen by a test: each side staged in its branch into the result, and a variable a
+   * side assigns (`(t -= 2) * t`) joined after it, as after an `if`.
+   */
+  private choice(
+    test: Expr,
+    whenTrue: (want: Want) => void,
+    whenFalse: (want: Want) => void,
+    e: ts.Expression,
+    want?: Want,
+  ): Expr {
     const target = want ?? { name: this.ctx.namer.fresh("choice"), assign: false };
-    const test = this.test(e.condition);
     const assign = { ...target, assign: true };
-    const before = new Map(this.env);
-    const [savedBody] = [this.body];
-    this.body = [];
-    this.pendingTests.push(test);
-    this.value(e.whenTrue, assign);
-    const thenBody = this.body;
-    this.body = [];
-    this.env = new Map(before);
-    this.value(e.whenFalse, assign);
-    this.pendingTests.pop();
-    const elseBody = this.body;
-    this.body = savedBody;
-    this.env = before;
     if (!target.assign) this.body.push({ k: "let", name: target.name });
-    this.body.push({ k: "if", test, then: thenBody, else: elseBody, source: e });
+    this.joinWith(
+      test,
+      () => whenTrue(assign),
+      () => whenFalse(assign),
+      e,
+    );
     return ref(target.name);
   }
 
@@ -1074,7 +1381,10 @@ class Stager {
    * anything with a side effect) is evaluated once, into a boolean, so both passes agree.
    */
   private test(e: ts.Expression): Expr {
-    const test = this.condition(e);
+    return this.testOf(this.condition(e), e);
+  }
+
+  private testOf(test: Expr, e: ts.Node): Expr {
     if (!hasCall(test, () => true) && ![...refsOf(test)].some((n) => this.localArrays.has(n))) return test;
     const name = this.ctx.namer.fresh("cond");
     this.body.push({ k: "def", name, value: test, op: null, args: [], assign: false, source: e, type: "boolean" });
@@ -1083,9 +1393,20 @@ class Stager {
 
   /** A condition or opaque value as one expression over current names: `x > 0 && y < 1`. */
   private condition(e: ts.Expression): Expr {
-    return exprFromTs(e, (x) =>
-      !ts.isIdentifier(x) ? this.fieldRef(x) : this.isLocal(x) ? this.current(x) : { k: "global", text: x.text },
+    // In a condition, `i < n && (x = a[i]) > 0` would run the assignment whether or not i < n.
+    const sometimes = updateRunningSometimes(e);
+    if (sometimes) throw refuse("assignmentSometimes", sometimes);
+    const value = exprFromTs(
+      e,
+      (x) =>
+        !ts.isIdentifier(x)
+          ? (this.fieldRef(x) ?? this.thisField(x))
+          : this.isLocal(x)
+            ? this.current(x)
+            : this.nonLocal(x),
+      (x) => (isUpdate(x) ? this.value(x) : undefined),
     );
+    return this.ctx.self === undefined ? value : ownCalls(value, this.ctx.self);
   }
 
   // ---- names ------------------------------------------------------------------------------
@@ -1111,6 +1432,64 @@ class Stager {
     return (this.ctx.checker.getTypeAtLocation(decl).flags & ts.TypeFlags.BooleanLike) !== 0;
   }
 
+  /**
+   * `this.scale` in a method: a constant of the instance, read once, at the top of the function,
+   * into a local named after the field (`const scale = this.scale;`), which vjp's forward pass
+   * keeps in its cache: the backward pass never reads the field again (the instance may change
+   * by then). In an object literal's member, `this` is the object: `const scale = vec.scale;`.
+   */
+  private thisField(e: ts.Expression): Expr | undefined {
+    if (!ts.isPropertyAccessExpression(e)) return undefined;
+    const self = e.expression.kind === ts.SyntaxKind.ThisKeyword;
+    // Also opts.scale of a captured object, and vec.scale in a member of vec (ir/captures.ts).
+    if (!self && !(ts.isIdentifier(e.expression) && ownedField(e, this.fn, this.ctx.checker))) return undefined;
+    const key = e.name.text;
+    const text = self ? `${this.ctx.self ?? "this"}.${key}` : e.getText();
+    let name = this.thisFields.get(text);
+    if (name === undefined) {
+      name = this.ctx.namer.fresh(key);
+      this.declared.add(name);
+      this.thisFields.set(text, name);
+      const value: Expr = { k: "global", text };
+      this.fieldReads.push({ k: "def", name, value, op: null, args: [], assign: false, source: e });
+    }
+    return ref(name);
+  }
+
+  /**
+   * A name read inside the function but declared outside it: the enclosing function's parameter
+   * or local (a captured value, ir/captures.ts) under its own name, anything else as written (a
+   * module constant, `Infinity`).
+   */
+  private nonLocal(id: ts.Identifier): Expr {
+    if (isConstantTable(id, this.ctx.checker)) {
+      // LANCZOS[i]: read by name, like an array parameter no gradient flows to.
+      this.declared.add(id.text);
+      this.ctx.namer.claim(id.text);
+      return ref(id.text);
+    }
+    return this.captured.has(id.text) && capturedDeclaration(id, this.fn, this.ctx.checker)
+      ? ref(id.text)
+      : { k: "global", text: id.text };
+  }
+
+  /**
+   * The captured values the function reads, by name. Its own locals never take their names (a
+   * local `k` shadowing a captured `k` in an inner block becomes `k_2`), so the generated
+   * functions read them as the closure does and f_backward unpacks them from vjp's cache.
+   */
+  private findCaptures(): void {
+    const visit = (n: ts.Node): void => {
+      if (ts.isIdentifier(n) && capturedDeclaration(n, this.fn, this.ctx.checker)) {
+        this.captured.add(n.text);
+        this.declared.add(n.text);
+        this.ctx.namer.claim(n.text);
+      }
+      ts.forEachChild(n, visit);
+    };
+    if (this.fn.body) visit(this.fn.body);
+  }
+
   private isLocal(id: ts.Identifier): boolean {
     const s = this.ctx.checker.getSymbolAtLocation(id);
     return s !== undefined && this.env.has(s);
@@ -1120,6 +1499,49 @@ class Stager {
     const s = this.ctx.checker.getSymbolAtLocation(node);
     if (!s) throw refuse("unresolvedName", node);
     return s;
+  }
+}
+
+/**
+ * The counter a `for` sets up, as a name and a start: `let i = 0`, `var i = 0`, or `i = 0` of a
+ * variable declared before the loop.
+ */
+function counterInit(
+  init: ts.ForInitializer | undefined,
+): { name: ts.Identifier; initializer: ts.Expression } | undefined {
+  if (!init) return undefined;
+  if (ts.isVariableDeclarationList(init)) {
+    if (init.declarations.length !== 1 || init.flags & ts.NodeFlags.Const) return undefined;
+    const [d] = init.declarations;
+    return ts.isIdentifier(d.name) && d.initializer ? { name: d.name, initializer: d.initializer } : undefined;
+  }
+  const e = skip(init);
+  if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(e.left))
+    return { name: e.left, initializer: e.right };
+  return undefined;
+}
+
+/** `this.dot` → `vec.dot`: a member's call of the object's own members, in its generated functions. */
+function ownCallee(callee: string, self: string | undefined): string {
+  return self !== undefined && callee.startsWith("this.") ? `${self}.${callee.slice("this.".length)}` : callee;
+}
+
+/** ownCallee for every call in an expression (`Math.floor(this.count(x))`). */
+function ownCalls(e: Expr, self: string): Expr {
+  const go = (x: Expr): Expr => ownCalls(x, self);
+  switch (e.k) {
+    case "call":
+      return { ...e, callee: ownCallee(e.callee, self), args: e.args.map(go) };
+    case "unary":
+      return { ...e, arg: go(e.arg) };
+    case "binary":
+      return { ...e, left: go(e.left), right: go(e.right) };
+    case "cond":
+      return { ...e, test: go(e.test), then: go(e.then), else: go(e.else) };
+    case "elem":
+      return { ...e, index: go(e.index) };
+    default:
+      return e;
   }
 }
 
@@ -1176,9 +1598,9 @@ interface ExitScope {
 
 const FUNCTION_SCOPE: ExitScope = { flag: RETURNED, isExit: ts.isReturnStatement };
 
-/** Does every path through this statement exit? */
+/** Does every path through this statement exit (a `throw` leaves every scope)? */
 function alwaysExits(s: ts.Statement, scope: ExitScope): boolean {
-  if (scope.isExit(s)) return true;
+  if (scope.isExit(s) || ts.isThrowStatement(s)) return true;
   if (ts.isBlock(s)) return s.statements.some((t) => alwaysExits(t, scope));
   if (ts.isIfStatement(s))
     return s.elseStatement !== undefined && alwaysExits(s.thenStatement, scope) && alwaysExits(s.elseStatement, scope);
@@ -1191,6 +1613,8 @@ function containsExit(node: ts.Node, scope: ExitScope): boolean {
   if (ts.isFunctionLike(node)) return false;
   // An inner loop's break and continue are its own; a return inside it leaves this loop too.
   if (scope !== FUNCTION_SCOPE && ts.isIterationStatement(node, false)) return containsReturn(node);
+  // A switch's breaks are its own; its continues and returns leave the loop.
+  if (scope !== FUNCTION_SCOPE && ts.isSwitchStatement(node)) return containsReturn(node) || containsContinue(node);
   return ts.forEachChild(node, (c) => (containsExit(c, scope) ? true : undefined)) ?? false;
 }
 
@@ -1198,14 +1622,126 @@ function containsExit(node: ts.Node, scope: ExitScope): boolean {
 function leavesLoop(node: ts.Node): boolean {
   if (ts.isBreakStatement(node) || ts.isReturnStatement(node)) return true;
   if (ts.isFunctionLike(node)) return false;
-  if (ts.isIterationStatement(node, false)) return containsReturn(node);
+  if (ts.isIterationStatement(node, false) || ts.isSwitchStatement(node)) return containsReturn(node);
   return ts.forEachChild(node, (c) => (leavesLoop(c) ? true : undefined)) ?? false;
+}
+
+/** A `continue` of the enclosing loop (not of a loop inside). */
+function containsContinue(node: ts.Node): boolean {
+  if (ts.isContinueStatement(node)) return true;
+  if (ts.isFunctionLike(node) || ts.isIterationStatement(node, false)) return false;
+  return ts.forEachChild(node, (c) => (containsContinue(c) ? true : undefined)) ?? false;
+}
+
+/**
+ * A switch's cases as the branches of an if/else chain, in order, the default last (`tests`
+ * undefined). A case's statements run on into the next case's until a `break` (dropped) or an
+ * exit; cases with no statements of their own share the next one's branch:
+ *   case 1: case 2: a(); break; default: b(); case 3: c();
+ *   → [{ tests: [1, 2], [a()] }, { tests: [3], [c()] }, { default: [b(), c()] }]
+ */
+interface SwitchBranch {
+  tests?: ts.Expression[];
+  statements: ts.Statement[];
+}
+
+function switchBranches(clauses: readonly ts.CaseOrDefaultClause[]): {
+  branches: SwitchBranch[];
+  exhaustive: boolean;
+  allExit: boolean;
+} {
+  const own = (c: ts.CaseOrDefaultClause): readonly ts.Statement[] =>
+    c.statements.length === 1 && ts.isBlock(c.statements[0]) ? c.statements[0].statements : c.statements;
+  let allExit = true;
+  const from = (j: number): ts.Statement[] => {
+    const out: ts.Statement[] = [];
+    for (let k = j; k < clauses.length; k++) {
+      const statements = own(clauses[k]);
+      const last = statements[statements.length - 1];
+      if (last && ts.isBreakStatement(last) && !last.label) {
+        allExit = false;
+        return [...out, ...statements.slice(0, -1)];
+      }
+      out.push(...statements);
+      if (last && endsCase(last)) return out;
+    }
+    allExit = false;
+    return out;
+  };
+  const branches: SwitchBranch[] = [];
+  let fallback: SwitchBranch | undefined;
+  let tests: ts.Expression[] = [];
+  let isDefault = false;
+  clauses.forEach((c, j) => {
+    if (ts.isCaseClause(c)) tests.push(c.expression);
+    else isDefault = true;
+    if (!own(c).length && j < clauses.length - 1) return;
+    const statements = from(j);
+    if (tests.length) branches.push({ tests, statements });
+    if (isDefault) fallback = { statements };
+    [tests, isDefault] = [[], false];
+  });
+  return {
+    branches: fallback ? [...branches, fallback] : branches,
+    exhaustive: fallback !== undefined,
+    allExit,
+  };
+}
+
+/** A statement after which a case does not run on: return, throw, continue, or an if/else of them. */
+function endsCase(s: ts.Statement): boolean {
+  if (ts.isReturnStatement(s) || ts.isThrowStatement(s) || ts.isContinueStatement(s)) return true;
+  if (ts.isBlock(s)) return s.statements.some(endsCase);
+  return ts.isIfStatement(s) && s.elseStatement !== undefined && endsCase(s.thenStatement) && endsCase(s.elseStatement);
 }
 
 function containsReturn(node: ts.Node): boolean {
   if (ts.isReturnStatement(node)) return true;
   if (ts.isFunctionLike(node)) return false;
   return ts.forEachChild(node, (c) => (containsReturn(c) ? true : undefined)) ?? false;
+}
+
+/** An assignment in a part of `e` that runs only sometimes: right of `&&`, `||`, `??`, or a branch of `?:`. */
+function updateRunningSometimes(e: ts.Node, sometimes = false): ts.Node | undefined {
+  if (
+    sometimes &&
+    ts.isExpression(e) &&
+    isUpdate(e) &&
+    !(ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.CommaToken)
+  )
+    return e;
+  if (ts.isFunctionLike(e)) return undefined;
+  if (ts.isBinaryExpression(e) && LOGICAL.has(e.operatorToken.kind))
+    return updateRunningSometimes(e.left, sometimes) ?? updateRunningSometimes(e.right, true);
+  if (ts.isConditionalExpression(e))
+    return (
+      updateRunningSometimes(e.condition, sometimes) ??
+      updateRunningSometimes(e.whenTrue, true) ??
+      updateRunningSometimes(e.whenFalse, true)
+    );
+  return ts.forEachChild(e, (c) => updateRunningSometimes(c, sometimes));
+}
+
+/** Does the expression change a variable somewhere inside (`(n -= 1) > 0`)? */
+function containsUpdate(e: ts.Node): boolean {
+  if (ts.isExpression(e) && isUpdate(e)) return true;
+  if (ts.isFunctionLike(e)) return false;
+  return ts.forEachChild(e, (c) => (containsUpdate(c) ? true : undefined)) ?? false;
+}
+
+/** `x = e`, `x += e`, `i++`, `--i`, `a, b`: an expression that changes a variable (or a list of them). */
+function isUpdate(e: ts.Expression): boolean {
+  if (ts.isBinaryExpression(e))
+    return isAssignment(e.operatorToken.kind) || e.operatorToken.kind === ts.SyntaxKind.CommaToken;
+  return (ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator);
+}
+
+/** `n` in `n + 1`, not the `length` of `a.length` or a key `{ n: 1 }`. */
+function isValueName(id: ts.Identifier): boolean {
+  const p = id.parent;
+  if (ts.isPropertyAccessExpression(p) && p.name === id) return false;
+  if ((ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p)) && p.name === id) return false;
+  return !ts.isTypeNode(p);
 }
 
 const isLoop = (s: ts.Node): s is ts.IterationStatement =>
@@ -1261,8 +1797,6 @@ const COUNTER_TESTS: Partial<Record<ts.SyntaxKind, Counter["op"]>> = {
   [ts.SyntaxKind.GreaterThanToken]: ">",
   [ts.SyntaxKind.GreaterThanEqualsToken]: ">=",
 };
-
-const negate = (e: Expr): Expr => ({ k: "unary", op: "!", arg: e });
 
 /** Does the rule of this operation read its output (exp: y)? Then the output must not be overwritten. */
 function readsOutput(op: Op | null): boolean {
@@ -1517,7 +2051,7 @@ function objectPaths(fn: FunctionNode, checker: ts.TypeChecker): Map<ts.Symbol, 
   };
   // Objects, and arrays too: `const b = a` names the parameter's array, it does not copy it.
   fn.parameters.forEach((p, i) => {
-    const tree = typeTree(checker.getTypeAtLocation(p), checker);
+    const tree = typeTree(parameterType(p, checker), checker);
     if (Array.isArray(tree) || (typeof tree === "string" && tree !== "number")) bind(p.name, { param: i, keys: [] });
   });
   const visit = (n: ts.Node): void => {
@@ -1584,7 +2118,7 @@ function isRecursiveCall(
   const named =
     ts.isIdentifier(call.expression) ||
     (ts.isPropertyAccessExpression(call.expression) && ts.isIdentifier(call.expression.expression));
-  return named && callsBack(checker, target.fn, caller);
+  return named && target.place !== "member" && callsBack(checker, target.fn, caller);
 }
 
 /**

@@ -1,26 +1,19 @@
-// Adversarial review of loop support (while, do...while, for, break, continue, nesting, loops in
-// branches). Each test asserts the correct behaviour; the minimal reproductions of the bugs this
-// review found (section 4b, each fixed) stay as regression tests.
+// Small loop programs for the loop tests, compiled in batches: each case is a function `c<i>` of
+// one module per list (a batch that fails to compile falls back to one module per case, so one bad
+// case does not hide the others), checked at its points against central finite differences (away
+// from kinks and trip-count changes) and vjp: f_forward's value is f's, f_backward(cache, 1) is
+// f_grad, f_backward(cache, dout) scales with dout, and f_backward run twice on one cache gives the
+// same answer. After every f_grad the shared saved-value stack must be empty again.
 //
-// Oracle: central finite differences away from kinks and trip-count changes; and for vjp,
-// f_forward's value is f's, f_backward(cache, 1) is f_grad, f_backward(cache, dout) scales with
-// dout, and running f_backward twice on one cache gives the same answer. After every f_grad the
-// shared saved-value stack must be empty again.
-//
-// To keep the file fast, cases are compiled in batches: one module per describe block, each case
-// a function `c<i>` in it (a batch that fails to compile falls back to one module per case, so one
-// bad case does not hide the others).
+// loops.test.ts runs the lists; strict.test.ts type-checks their generated code under --strict;
+// fuzz.test.ts checks random loop programs the same way.
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { transformToText } from "../transformer/files.js";
-import { compile, compilerOptions, compileToJs, createProgram, numericGradient, root } from "./harness.js";
+import { compile, numericGradient } from "./harness.js";
 
 type F = (...a: number[]) => number;
 
-interface Case {
+export interface Case {
   name: string;
   /** Parameter names, all `number`. */
   params: string[];
@@ -33,9 +26,9 @@ interface Case {
   before?: (m: Record<string, any>) => void;
 }
 
-const SAVED_EXPORT = `export { saved as __saved } from "tsgrad";`;
+export const SAVED_EXPORT = `export { saved as __saved } from "tsgrad";`;
 
-function sourceOf(cases: readonly Case[], names: readonly string[]): string {
+export function sourceOf(cases: readonly Case[], names: readonly string[]): string {
   const preambles = [...new Set(cases.map((c) => c.preamble ?? ""))].join("\n");
   const fns = cases.map(
     (c, i) =>
@@ -48,7 +41,7 @@ function sourceOf(cases: readonly Case[], names: readonly string[]): string {
  * Compiles all cases into one module (functions c0, c1, ...); if that fails, each case alone, so
  * the error is reported on the case that caused it.
  */
-function batch(cases: readonly Case[]): (i: number) => Promise<{ m: Record<string, any>; name: string }> {
+export function batch(cases: readonly Case[]): (i: number) => Promise<{ m: Record<string, any>; name: string }> {
   let all: Promise<Record<string, any> | undefined> | undefined;
   const single = new Map<number, Promise<Record<string, any>>>();
   return async (i) => {
@@ -85,7 +78,7 @@ function fdMismatch(f: F, g: readonly number[], p: readonly number[], tol: numbe
 }
 
 /** Checks one compiled function at one point: finite differences, vjp, stack balance. */
-function checkAt(m: Record<string, any>, name: string, c: Case, p: number[]): void {
+export function checkAt(m: Record<string, any>, name: string, c: Case, p: number[]): void {
   const before = () => c.before?.(m);
   const f: F = (...a) => (before(), m[name](...a));
   const where = `${c.name}\n${c.body}\nat (${p.join(", ")})`;
@@ -125,7 +118,7 @@ function closeArrays(a: readonly number[], b: readonly number[], tol: number, me
 }
 
 /** One describe block: every case compiled into one module, one `it` per case. */
-function suite(title: string, cases: Case[]): void {
+export function suite(title: string, cases: Case[]): void {
   describe(title, () => {
     const get = batch(cases);
     cases.forEach((c, i) => {
@@ -137,55 +130,22 @@ function suite(title: string, cases: Case[]): void {
   });
 }
 
-const xy = ["x", "y"];
+export const xy = ["x", "y"];
 
-const strictOptions: ts.CompilerOptions = { ...compilerOptions, strict: true, noEmit: true, noUnusedLocals: false };
-
-/** Writes `source`, transforms it as `tsgrad gen` would, and type-checks the result under --strict. */
-function strictErrorsOfSource(title: string, sourceText: string): string[] {
-  const dir = join(root, ".tsgrad-tmp", "strict-loops", title);
-  mkdirSync(dir, { recursive: true });
-  const source = join(dir, "source.ts");
-  writeFileSync(source, sourceText);
-  const program = createProgram([source], strictOptions);
-  const own = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
-  expect(own.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
-  const { text, diagnostics } = transformToText(program.getSourceFile(source)!, program);
-  expect(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
-  const out = join(dir, "generated");
-  mkdirSync(out, { recursive: true });
-  const generated = join(out, "source.ts");
-  writeFileSync(generated, text);
-  return ts
-    .getPreEmitDiagnostics(createProgram([generated], strictOptions))
-    .filter((d) => d.category === ts.DiagnosticCategory.Error)
-    .map((d) => {
-      const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
-      const line = at ? d.file!.text.split("\n")[at.line].trim() : "";
-      return `${at ? at.line + 1 : "?"}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}  |  ${line}`;
-    });
-}
-
-function strictErrorsOfGenerated(title: string, body: string): string[] {
-  return strictErrorsOfSource(title, sourceOf([{ name: title, params: xy, body, points: [] }], ["f"]));
-}
-
-const P2 = [
+export const P2 = [
   [0.7133, 1.3171],
   [-0.4127, 0.9213],
   [1.2377, -0.6119],
 ];
-const POS = [
+export const POS = [
   [0.7133, 1.3171],
   [1.4127, 0.4213],
   [0.3377, 0.8119],
 ];
 
-// ------------------------------------------------------------------------------------------------
-// 1. Every loop form
-// ------------------------------------------------------------------------------------------------
+// Every loop form
 
-const forms: Case[] = [
+export const forms: Case[] = [
   {
     name: "for i++ with <",
     params: xy,
@@ -470,13 +430,10 @@ const forms: Case[] = [
     points: P2,
   },
 ];
-suite("loop forms", forms);
 
-// ------------------------------------------------------------------------------------------------
-// 2. Loop-carried variables
-// ------------------------------------------------------------------------------------------------
+// Loop-carried variables
 
-const carried: Case[] = [
+export const carried: Case[] = [
   {
     name: "a parameter reassigned in the loop",
     params: xy,
@@ -679,13 +636,10 @@ const carried: Case[] = [
     points: P2,
   },
 ];
-suite("loop-carried variables", carried);
 
-// ------------------------------------------------------------------------------------------------
-// 3. Nesting, branches, early returns, ternaries
-// ------------------------------------------------------------------------------------------------
+// Nesting, branches, early returns, ternaries
 
-const nesting: Case[] = [
+export const nesting: Case[] = [
   {
     name: "three nested counter loops",
     params: xy,
@@ -824,11 +778,8 @@ const nesting: Case[] = [
     points: P2,
   },
 ];
-suite("nesting, branches, early returns, ternaries", nesting);
 
-// ------------------------------------------------------------------------------------------------
-// 4. Calls inside loop bodies
-// ------------------------------------------------------------------------------------------------
+// Calls inside loop bodies
 
 const CALLEES = `
 /** @differentiable */
@@ -849,7 +800,7 @@ export function gw(a: number): number {
 export function plain(v: number): number { return v > 0 ? 1 : -1; }
 `;
 
-const calls: Case[] = [
+export const calls: Case[] = [
   {
     name: "a differentiable call in a loop body",
     params: xy,
@@ -900,7 +851,6 @@ const calls: Case[] = [
     preamble: CALLEES,
   },
 ];
-suite("calls inside loop bodies", calls);
 
 // Seeded, stateful "randomness": the backward pass must not draw again.
 const PRNG = `
@@ -916,7 +866,7 @@ export function noise(): number {
 }
 `;
 const reseed = (seed: number) => (m: Record<string, any>) => m.reseed(seed);
-const stateful: Case[] = [7, 12345].flatMap((seed) => [
+export const stateful: Case[] = [7, 12345].flatMap((seed) => [
   {
     name: `seeded coin() in a branch condition in a loop (seed ${seed})`,
     params: xy,
@@ -982,430 +932,3 @@ const stateful: Case[] = [7, 12345].flatMap((seed) => [
     before: reseed(seed),
   },
 ]);
-suite("unmarked stateful functions in loops: evaluated once, the backward pass follows the forward path", stateful);
-
-describe("Math.random() in loops: the backward pass follows the path the forward pass took", () => {
-  // s = 1; each iteration multiplies by x or by y at random: the value is x^a y^b with a + b = 6,
-  // and the gradient must be (a s / x, b s / y) for the same a and b.
-  const body =
-    "let s = 1;\nfor (let i = 0; i < 6; i++) {\n  if (Math.random() < 0.5) s = s * x;\n  else s = s * y;\n}\nreturn s;";
-  const inLocal =
-    "let s = 1;\nlet k = 0;\nwhile (k < 6) {\n  const r = Math.random();\n  s = r < 0.5 ? s * x : s * y;\n  k++;\n}\nreturn s;";
-  const consistent = (m: Record<string, any>, name: string) => {
-    const x = 2,
-      y = 3;
-    for (let trial = 0; trial < 40; trial++) {
-      const { value, cache } = m[`${name}_forward`](x, y);
-      const a = [0, 1, 2, 3, 4, 5, 6].find((a) => value === x ** a * y ** (6 - a));
-      expect(a, `value ${value}`).toBeDefined();
-      const back = m[`${name}_backward`](cache, 1);
-      expect(back).toEqual([(a! * value) / x, ((6 - a!) * value) / y]);
-      expect(m[`${name}_backward`](cache, 1)).toEqual(back);
-      const g: number[] = m[`${name}_grad`](x, y);
-      const matches = [0, 1, 2, 3, 4, 5, 6].some(
-        (a) => g[0] === a * x ** (a - 1) * y ** (6 - a) && g[1] === (6 - a) * x ** a * y ** (5 - a),
-      );
-      expect(matches, `f_grad ${g}`).toBe(true);
-      expect(m.__saved.size).toBe(0);
-    }
-  };
-  it("in an if condition", async () => {
-    const { module } = await compile(
-      `${SAVED_EXPORT}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`,
-    );
-    consistent(module, "f");
-  });
-  it("in a while test (a random trip count)", async () => {
-    const { module } = await compile(
-      `${SAVED_EXPORT}\n/** @differentiable */\nexport function f(x: number, y: number): number {\nlet s = 1;\nlet k = 0;\nwhile (k < 6 && Math.random() < 0.8) {\n  s = s * x;\n  k++;\n}\nwhile (k < 6) {\n  s = s * y;\n  k++;\n}\nreturn s;\n}\n`,
-    );
-    consistent(module, "f");
-  });
-  it("stored in a local, used in a ternary", async () => {
-    const { module } = await compile(
-      `${SAVED_EXPORT}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${inLocal}\n}\n`,
-    );
-    consistent(module, "f");
-  });
-});
-
-// ------------------------------------------------------------------------------------------------
-// 4b. Minimal reproductions of the bugs this file found, fixed, kept as regression tests
-// ------------------------------------------------------------------------------------------------
-
-// Fixed: a loop without a counter inside a branch declared its iteration count inside the branch
-// block, out of reach of its backward loop and the vjp cache (save.ts now hoists it).
-suite("minimal: a loop without a counter inside an if branch (iteration count out of scope)", [
-  {
-    name: "while in an if at the top level: (0.7, 1.3) has gradient [8, 0]",
-    params: xy,
-    body: "let s = x;\nif (y > 0) {\n  while (s < 3) s = s * 2;\n}\nreturn s;",
-    points: [
-      [0.7, 1.3],
-      [0.7, -1.3],
-    ],
-  },
-  {
-    name: "do...while in an else branch",
-    params: xy,
-    body: "let s = x;\nif (y > 0) {\n  s = s * y;\n} else {\n  let k = 0;\n  do {\n    s = s * x;\n    k++;\n  } while (k < 2);\n}\nreturn s;",
-    points: [
-      [0.7, 1.3],
-      [0.7, -1.3],
-    ],
-  },
-  {
-    name: "while after a continue (the rest of the body moves into a branch)",
-    params: xy,
-    body: "let s = x;\nfor (let i = 0; i < 3; i++) {\n  if (s > 2) continue;\n  while (s < 1.5) s = s * 1.5;\n  s = s * y;\n}\nreturn s;",
-    points: [[0.7, 1.3]],
-  },
-  {
-    name: "while in an if inside a counter loop (the outer loop pushes the inner count)",
-    params: xy,
-    body: "let s = x;\nfor (let i = 0; i < 2; i++) {\n  if (y > 0) {\n    while (s < 3) s = s * 2;\n  }\n  s = s - 2;\n}\nreturn s;",
-    points: [
-      [0.7, 1.3],
-      [0.7, -1.3],
-    ],
-  },
-]);
-
-// Fixed: a loop whose backward iterations only reset an overwritten variable's adjoint was
-// dropped, so the variable kept the gradient of its final value (optimize.ts clean() keeps it).
-suite("minimal: a carried variable overwritten by a constant in the loop", [
-  {
-    name: "for (...) y = 3; return x * y: gradient [3, 0]",
-    params: xy,
-    body: "for (let i = 0; i < 2; i++) y = 3;\nreturn x * y;",
-    points: [[0.7, 1.3]],
-  },
-  {
-    name: "for (...) y = i",
-    params: xy,
-    body: "for (let i = 0; i < 2; i++) {\n  y = i;\n}\nreturn x * y + y;",
-    points: [[0.7, 1.3]],
-  },
-  {
-    name: "while (...) { y = Math.tanh(k); k++ }",
-    params: xy,
-    body: "let k = 0;\nwhile (k < 2) {\n  y = Math.tanh(k);\n  k++;\n}\nreturn x * y;",
-    points: [[0.7, 1.3]],
-  },
-  {
-    name: "the same in a loop with break",
-    params: xy,
-    body: "for (let i = 0; i < 3; i += 1) {\n  y = Math.tanh(i);\n  if (y > 1.5) break;\n}\nreturn x * y;",
-    points: [[0.7, 1.3]],
-  },
-]);
-
-// Fixed: a loop in a branch made the variable the branch test reads its own header and overwrote
-// it, so the backward pass replayed the test on the new value (stage.ts now counts the tests of
-// enclosing branches as reads).
-suite("minimal: a loop in a branch overwrites the variable the branch test reads", [
-  {
-    name: "if (x > 1) return x * y; for (...) x = x * 2; return x: gradient [4, 0] at (0.7, 1.3)",
-    params: xy,
-    body: "if (x > 1) return x * y;\nfor (let i = 0; i < 2; i++) x = x * 2;\nreturn x;",
-    points: [
-      [0.7, 1.3],
-      [1.5, 1.3],
-    ],
-  },
-  {
-    name: "let s = x; if (s > 1) return s * y; while (s < 3) s = s * 2; return s",
-    params: xy,
-    body: "let s = x;\nif (s > 1) return s * y;\nwhile (s < 3) s = s * 2;\nreturn s;",
-    points: [
-      [0.7, 1.3],
-      [1.5, 1.3],
-    ],
-  },
-  {
-    name: "if (x > 1) { y = y * 2 } else { for (...) x = x * 2 } return x * y",
-    params: xy,
-    body: "if (x > 1) {\n  y = y * 2;\n} else {\n  for (let i = 0; i < 2; i++) x = x * 2;\n}\nreturn x * y;",
-    points: [
-      [0.7, 1.3],
-      [1.5, 1.3],
-    ],
-  },
-]);
-
-// Fixed: a boolean carried by a loop was saved and restored as a number, and `const flip_1 =
-// !flip` could not be typed in the loop (saves now convert, boolean copies are annotated).
-describe("minimal: a boolean carried by a loop, generated code under tsc --strict", () => {
-  it("let flip = false; for (...) { s = flip ? s * y : s + x; flip = !flip; }", () => {
-    expect(
-      strictErrorsOfGenerated(
-        "boolean",
-        "let s = x;\nlet flip = false;\nfor (let i = 0; i < 3; i++) {\n  s = flip ? s * y : s + x;\n  flip = !flip;\n}\nreturn s;",
-      ),
-    ).toEqual([]);
-  });
-});
-
-// ------------------------------------------------------------------------------------------------
-// 5. Refusals: what must get TS94002 rather than a wrong gradient
-// ------------------------------------------------------------------------------------------------
-
-// return inside loops (supported): the return leaves every enclosing loop.
-suite("return inside loops", [
-  {
-    name: "return inside a for",
-    params: xy,
-    body: "for (let i = 0; i < 3; i++) { if (x > i) return x * y; } return y;",
-    points: [
-      [0.7, 1.3],
-      [2.5, 1.3],
-      [-0.5, 1.3],
-    ],
-  },
-  {
-    name: "return inside a while in a branch",
-    params: xy,
-    body: "if (y > 0) { while (x < 3) { x = x + 1; if (x > 2) return x * y; } } return y;",
-    points: [
-      [0.7, 1.3],
-      [0.7, -1.3],
-    ],
-  },
-  {
-    name: "return inside a nested inner loop",
-    params: xy,
-    body: "let s = x; for (let i = 0; i < 2; i++) { for (let j = 0; j < 2; j++) { s = s * y; if (s > 5) return s; } } return s;",
-    points: [
-      [0.7, 1.3],
-      [2.7, 1.9],
-      [0.7, 3.1],
-    ],
-  },
-]);
-
-describe("refusals", () => {
-  const codes = (body: string, preamble = "") =>
-    compileToJs(`${preamble}\n/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`)
-      .diagnostics.filter((d) => d.source === "tsgrad")
-      .map((d) => d.code);
-  const refused: [string, string][] = [
-    ["for...of", "let s = 0; for (const v of [x, y]) s += v; return s;"],
-    ["for...in", "let s = x; for (const k in { a: 1 }) s = s * y; return s;"],
-    [
-      "a labelled loop with break label",
-      "let s = x; outer: for (let i = 0; i < 3; i++) { for (let j = 0; j < 3; j++) { if (j > i) break outer; s = s * y; } } return s;",
-    ],
-    [
-      "a labelled loop with continue label",
-      "let s = x; outer: for (let i = 0; i < 3; i++) { for (let j = 0; j < 3; j++) { if (j > i) continue outer; s = s * y; } } return s;",
-    ],
-  ];
-  for (const [name, body] of refused) it(`${name}: TS94002`, () => expect(codes(body)).toContain(94002));
-  it("a gradient through an unmarked function's value in a loop is refused (TS94006)", () => {
-    expect(
-      codes(
-        "let s = x; for (let i = 0; i < 3; i++) s = s * y + plain(s); return s;",
-        "export function plain(v: number): number { return v > 0 ? v : -v; }",
-      ),
-    ).toContain(94006);
-  });
-});
-
-// ------------------------------------------------------------------------------------------------
-// 6. Generated code type-checks under --strict
-// ------------------------------------------------------------------------------------------------
-
-describe("generated code under tsc --strict", () => {
-  const groups: [string, Case[]][] = [
-    ["forms", forms],
-    ["carried", carried],
-    ["nesting", nesting],
-    ["calls", [...calls, ...stateful]],
-  ];
-  for (const [title, cases] of groups) {
-    it(`${title}: every case's generated functions, no TypeScript error`, () => {
-      expect(
-        strictErrorsOfSource(
-          title,
-          sourceOf(
-            cases,
-            cases.map((_, i) => `c${i}`),
-          ),
-        ),
-      ).toEqual([]);
-    });
-  }
-});
-
-// ------------------------------------------------------------------------------------------------
-// 7. Random programs with loops
-// ------------------------------------------------------------------------------------------------
-
-/**
- * A deterministic generator of @differentiable bodies over x and y with loops: counter loops up
- * and down, while and do...while with their own counters, loop-carried variables, branches,
- * break and continue under data-dependent conditions, early returns at the top level.
- */
-function loopProgram(seed: number, loopsInIfs = true): string {
-  let s = seed;
-  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)];
-  const konst = () => (rnd() * 2 - 0.5).toFixed(1);
-  const expr = (vars: readonly string[], d: number): string => {
-    if (d <= 0 || rnd() < 0.3) return rnd() < 0.85 ? pick(vars) : konst();
-    const a = expr(vars, d - 1);
-    const b = expr(vars, d - 1);
-    return pick([
-      `(${a} + ${b})`,
-      `(${a} * ${b})`,
-      `(${a} - ${b})`,
-      `Math.sin(${a})`,
-      `Math.tanh(${a})`,
-      `Math.exp(0.3 * Math.sin(${a}))`,
-      `Math.sqrt(1 + ${a} * ${a})`,
-      `(1 / (1 + Math.exp(-(${a}))))`,
-      `(${a} > ${b} ? ${a} : ${b})`,
-      `Math.max(${a}, ${b})`,
-      `Math.min(${a}, ${b})`,
-      `(${a} / (1 + ${b} * ${b}))`,
-      `(0.5 * ${a} * ${b})`,
-    ]);
-  };
-  const lines: string[] = [];
-  let n = 0;
-  let loops = 0;
-  const indent = (depth: number) => "  ".repeat(depth);
-  // `vars` can be read; `mutable` can be assigned (loop counters are read-only).
-  const block = (
-    vars: string[],
-    mutable: string[],
-    depth: number,
-    inLoop: boolean,
-    loopDepth: number,
-    inIf = false,
-  ): void => {
-    const count = 1 + Math.floor(rnd() * 3);
-    for (let i = 0; i < count; i++) {
-      const r = rnd();
-      const pad = indent(depth);
-      if (r < 0.2) {
-        const v = `v${n++}`;
-        lines.push(`${pad}let ${v} = ${expr(vars, 2)};`);
-        vars.push(v);
-        mutable.push(v);
-      } else if (r < 0.45) {
-        lines.push(`${pad}${pick(mutable)} ${pick(["=", "+=", "*=", "-="])} ${expr(vars, 2)};`);
-      } else if (r < 0.6 && depth < 4) {
-        lines.push(`${pad}if (${pick(vars)} > ${expr(vars, 1)}) {`);
-        block([...vars], [...mutable], depth + 1, inLoop, loopDepth, true);
-        if (!inLoop && loopsInIfs && rnd() < 0.3) lines.push(`${indent(depth + 1)}return ${expr(vars, 2)};`);
-        lines.push(`${pad}} else {`);
-        block([...vars], [...mutable], depth + 1, inLoop, loopDepth, true);
-        lines.push(`${pad}}`);
-      } else if (r < 0.85 && loopDepth < 2 && depth < 4 && (loopsInIfs || !inIf)) {
-        const id = loops++;
-        const trips = 1 + Math.floor(rnd() * 3);
-        const kind = pick(["up", "down", "while", "do", "up-break"]);
-        const inner = depth + 1;
-        const ipad = indent(inner);
-        const exits = (counterVars: string[]) => {
-          // break/continue under a data-dependent condition, somewhere in the body
-          if (rnd() < 0.4)
-            lines.push(`${ipad}if (${pick(counterVars)} > ${expr(counterVars, 1)}) ${pick(["break", "continue"])};`);
-        };
-        if (kind === "up" || kind === "up-break") {
-          const c = `i${id}`;
-          lines.push(`${pad}for (let ${c} = 0; ${c} < ${trips}; ${kind === "up" ? `${c}++` : `${c} += 1`}) {`);
-          const vs = [...vars, c];
-          exits(vs);
-          block(vs, [...mutable], inner, true, loopDepth + 1, inIf);
-          if (kind === "up-break") lines.push(`${ipad}if (${pick(mutable)} > ${konst()}) break;`);
-        } else if (kind === "down") {
-          const c = `i${id}`;
-          lines.push(`${pad}for (let ${c} = ${trips}; ${c} > 0; ${c}--) {`);
-          const vs = [...vars, c];
-          block(vs, [...mutable], inner, true, loopDepth + 1, inIf);
-          exits(vs);
-        } else {
-          const c = `k${id}`;
-          lines.push(`${pad}let ${c} = 0;`);
-          lines.push(kind === "while" ? `${pad}while (${c} < ${trips}) {` : `${pad}do {`);
-          lines.push(`${ipad}${c}++;`);
-          const vs = [...vars, c];
-          exits(vs);
-          block(vs, [...mutable], inner, true, loopDepth + 1, inIf);
-          vars.push(c);
-        }
-        lines.push(kind === "do" ? `${pad}} while (k${id} < ${trips});` : `${pad}}`);
-      }
-    }
-  };
-  block(["x", "y"], ["x", "y"], 0, false, 0);
-  return `${lines.join("\n")}\nreturn x * y + ${expr(["x", "y", ...Array.from({ length: n }, (_, i) => `v${i}`).filter((v) => lines.some((l) => l.startsWith(`let ${v} `)))], 2)};`;
-}
-
-function randomSuite(title: string, count: number, firstSeed: number, loopsInIfs: boolean): void {
-  describe(title, () => {
-    const PROGRAMS = count;
-    const PER_MODULE = 25;
-    const all = Array.from({ length: PROGRAMS }, (_, i) => ({
-      seed: firstSeed + 7 * i,
-      body: loopProgram(firstSeed + 7 * i, loopsInIfs),
-    }));
-    const tsOk = (body: string) =>
-      compileToJs(
-        `/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`,
-      ).diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error).length === 0;
-    const points = [
-      [0.7133, 1.3171],
-      [-0.4127, 0.9213],
-      [1.9377, -0.6119],
-    ];
-
-    for (let start = 0; start < PROGRAMS; start += PER_MODULE) {
-      const chunk = all.slice(start, start + PER_MODULE);
-      it(`programs ${start}..${start + chunk.length - 1}`, async () => {
-        const cases: Case[] = chunk.map(({ seed, body }) => ({ name: `seed ${seed}`, params: xy, body, points }));
-        const get = batch(cases);
-        const failures: string[] = [];
-        let checked = 0;
-        for (let i = 0; i < cases.length; i++) {
-          let got;
-          try {
-            got = await get(i);
-          } catch (e) {
-            if (!tsOk(cases[i].body)) continue; // not valid TypeScript (e.g. a variable read before assignment)
-            failures.push(`${cases[i].name}: compile error\n${cases[i].body}\n${String(e).slice(0, 600)}`);
-            continue;
-          }
-          for (const p of points) {
-            const v = got.m[got.name](...p);
-            if (!Number.isFinite(v) || Math.abs(v) > 1e8) continue;
-            try {
-              checkAt(got.m, got.name, cases[i], p);
-              checked++;
-            } catch (e) {
-              failures.push(`${cases[i].name}: ${String(e).slice(0, 1200)}`);
-              break;
-            }
-          }
-        }
-        expect(failures).toEqual([]);
-        expect(checked).toBeGreaterThan(chunk.length); // most programs are checked at several points
-      });
-    }
-  });
-}
-
-// Loops anywhere, early returns at the top level. Most failures here are the three bugs above:
-// "iterations is not defined" (a loop without a counter in a branch), a branch replayed on a value
-// a loop in that branch overwrote, and a lost reset of a variable overwritten by a constant.
-randomSuite(
-  "random programs with loops (fixed seeds): f_grad against finite differences, vjp against f_grad",
-  100,
-  1000,
-  true,
-);
-// Loops only outside ifs (ifs inside loops are fine) and no early returns: the same checks where
-// the bugs of loops in branches cannot hide anything else.
-randomSuite("random programs with loops outside branches (fixed seeds)", 50, 5000, false);

@@ -1,0 +1,56 @@
+// Module-level tables of numbers that a @differentiable function reads as constants:
+//   const LANCZOS = [0.99999999999980993, 676.5203681218851, ...];
+//   ... for (let i = 1; i < LANCZOS.length; i++) a += LANCZOS[i] / (x + i);
+// No gradient flows to a table, and the backward pass reads it again, so its elements must never
+// change: tsgrad takes a table only if it is a `const`, not exported, and every use of it in its
+// file reads an element (`T[i]`), its length, iterates it (`for (const c of T)`) or spreads it.
+
+import ts from "typescript";
+import { kindOf } from "./syntax.js";
+
+/** Is `id` (read inside a function) such a table? */
+export function isConstantTable(id: ts.Identifier, checker: ts.TypeChecker): boolean {
+  const symbol = checker.getSymbolAtLocation(id);
+  const decl = symbol?.valueDeclaration;
+  if (!symbol || !decl || !ts.isVariableDeclaration(decl) || !ts.isIdentifier(decl.name)) return false;
+  const statement = decl.parent.parent;
+  if (!(decl.parent.flags & ts.NodeFlags.Const) || !ts.isVariableStatement(statement)) return false;
+  if (!ts.isSourceFile(statement.parent)) return false;
+  if (statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) return false;
+  const kind = kindOf(checker.getTypeOfSymbol(symbol), checker);
+  if (kind !== "number[]" && kind !== "Float64Array") return false;
+  return onlyRead(statement.parent, symbol, decl.name, checker);
+}
+
+/** Every reference but the declaration reads an element, the length, or iterates. */
+function onlyRead(file: ts.SourceFile, symbol: ts.Symbol, name: ts.Identifier, checker: ts.TypeChecker): boolean {
+  let ok = true;
+  const visit = (n: ts.Node): void => {
+    if (!ok) return;
+    if (ts.isIdentifier(n) && n !== name && n.text === symbol.name && checker.getSymbolAtLocation(n) === symbol)
+      ok = isRead(n);
+    ts.forEachChild(n, visit);
+  };
+  visit(file);
+  return ok;
+}
+
+function isRead(id: ts.Identifier): boolean {
+  const p = id.parent;
+  if (ts.isElementAccessExpression(p) && p.expression === id) return !isWritten(p);
+  if (ts.isPropertyAccessExpression(p) && p.expression === id) return p.name.text === "length";
+  // for (const c of T), Math.max(...T): the elements read, never the array handed on.
+  return (ts.isForOfStatement(p) && p.expression === id) || ts.isSpreadElement(p);
+}
+
+/** `T[i] = v`, `T[i] += v`, `T[i]++`. */
+function isWritten(e: ts.Expression): boolean {
+  const p = e.parent;
+  if (ts.isBinaryExpression(p) && p.left === e)
+    return (
+      p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment
+    );
+  return ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)
+    ? p.operator === ts.SyntaxKind.PlusPlusToken || p.operator === ts.SyntaxKind.MinusMinusToken
+    : false;
+}
