@@ -238,14 +238,14 @@ export const LANGUAGE = {
   otherStatement: no(
     "statement",
     Code.UnsupportedStatement,
-    "statements other than declarations, assignments, `if`, loops and `return` (`switch`, `try`, `throw`, ...)",
+    "statements other than declarations, assignments, `if`, `switch`, loops, `throw` and `return` (`try`, `with`, ...)",
     (a: { keyword: string }) => `\`${a.keyword}\` statements are not supported ${IN_FN}`,
-    "use const/let, assignments, if/else and return",
+    "use declarations, assignments, if/else, switch, loops, throw and return",
   ),
   unstagedStatement: no(
     "statement",
     Code.UnsupportedStatement,
-    "statements other than declarations, assignments, `if`, loops and `return` (`switch`, `try`, `throw`, ...)",
+    "statements other than declarations, assignments, `if`, `switch`, loops, `throw` and `return` (`try`, `with`, ...)",
     `this statement is not supported ${IN_FN}`,
   ),
   returnWithoutValue: no(
@@ -343,7 +343,7 @@ export const LANGUAGE = {
   destructuring: no(
     "declaration",
     Code.UnsupportedDeclaration,
-    "destructuring of anything but an object parameter",
+    "destructuring of anything but an object parameter, an array parameter or a table",
     "destructuring is supported for the fields of an object parameter (`const { W, b } = model`)",
     "declare one variable per value",
   ),
@@ -355,7 +355,7 @@ export const LANGUAGE = {
   arrayDestructuring: no(
     "declaration",
     Code.UnsupportedDeclaration,
-    "destructuring of anything but an object parameter",
+    "destructuring of anything but an object parameter, an array parameter or a table",
     `array destructuring is supported only of an array parameter or a table of constants, into plain names, ${IN_FN}`,
     "read the elements by index",
   ),
