@@ -326,6 +326,14 @@ export const LANGUAGE = {
 
   // -- declarations
   var: yes("declaration", "`var`", "where it behaves like `let`: used only inside its block, after it"),
+  varRedeclared: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "a `var` declared twice, or naming a parameter",
+    (a: { name: string }) =>
+      `\`${a.name}\` is declared with \`var\` a second time (or it names a parameter), which assigns it where a \`let\` would declare a new variable`,
+    "declare it once and assign it after (`s = s * y`)",
+  ),
   varOutsideBlock: no(
     "declaration",
     Code.UnsupportedDeclaration,

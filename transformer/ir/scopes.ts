@@ -48,7 +48,29 @@ export function varUseOutsideScope(
 ): ts.Identifier | undefined {
   const first = declarations.reduce((a, b) => (b.getStart() < a.getStart() ? b : a));
   const scope = blockOf(first);
-  return referencesOf(body, symbol, checker).find((id) => !within(id, scope) || id.getStart() < first.name.getStart());
+  // `var s = s * y` reads s before it is set, like a use before the declaration.
+  const before = (id: ts.Identifier) =>
+    id.getStart() < first.name.getStart() || (id !== first.name && within(id, first));
+  return referencesOf(body, symbol, checker).find((id) => !within(id, scope) || before(id));
+}
+
+/**
+ * A second declaration of a `var` (`var s = x; ... var s = s * y;`), or a `var` naming a
+ * parameter: an assignment in disguise, which a `let` cannot be. Repeated loop counters
+ * (`for (var i = 0; ...)` in loops one after the other) are the exception: each loop sets the
+ * counter before anything reads it.
+ */
+export function varRedeclaration(
+  symbol: ts.Symbol,
+  declarations: readonly ts.VariableDeclaration[],
+): ts.VariableDeclaration | undefined {
+  if (symbol.declarations?.some(ts.isParameter)) return declarations[0];
+  if (declarations.length < 2) return undefined;
+  const loops = declarations.map((d) => (ts.isForStatement(d.parent.parent) ? d.parent.parent : undefined));
+  const separateCounters =
+    loops.every((l, i) => l !== undefined && declarations[i].initializer !== undefined) &&
+    loops.every((l) => loops.every((m) => l === m || !within(l!, m!)));
+  return separateCounters ? undefined : declarations[1];
 }
 
 /**
@@ -64,8 +86,9 @@ export function counterEscapes(
 ): boolean {
   return referencesOf(body, symbol, checker).some((id) => {
     if (within(id, loop)) return false;
+    // Inside a loop after this one (not around it) that sets the counter first.
     for (let n: ts.Node | undefined = id.parent; n && n !== body; n = n.parent)
-      if (ts.isForStatement(n) && setsFirst(n, symbol, checker)) return false;
+      if (ts.isForStatement(n) && !within(loop, n) && setsFirst(n, symbol, checker)) return false;
     return !isDeclarationName(id);
   });
 }
@@ -74,15 +97,22 @@ export function counterEscapes(
 function setsFirst(loop: ts.ForStatement, symbol: ts.Symbol, checker: ts.TypeChecker): boolean {
   const init = loop.initializer;
   if (!init) return false;
+  // The value it sets must not read the old one (`for (i = i + 1; ...)` reads the last loop's i).
+  const fresh = (value: ts.Expression) => !referencesOf(value, symbol, checker).length;
   if (ts.isVariableDeclarationList(init))
     return init.declarations.some(
-      (d) => d.initializer && ts.isIdentifier(d.name) && checker.getSymbolAtLocation(d.name) === symbol,
+      (d) =>
+        d.initializer &&
+        ts.isIdentifier(d.name) &&
+        checker.getSymbolAtLocation(d.name) === symbol &&
+        init.declarations.every((e) => !e.initializer || fresh(e.initializer)),
     );
   return (
     ts.isBinaryExpression(init) &&
     init.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
     ts.isIdentifier(init.left) &&
-    checker.getSymbolAtLocation(init.left) === symbol
+    checker.getSymbolAtLocation(init.left) === symbol &&
+    fresh(init.right)
   );
 }
 
@@ -91,12 +121,21 @@ function isDeclarationName(id: ts.Identifier): boolean {
   return ts.isVariableDeclaration(id.parent) && id.parent.name === id && !id.parent.initializer;
 }
 
-/** The block a declaration belongs to: a `for` initializer's is the block around the `for`. */
+/**
+ * Where a declaration is visible as a `let` would be: the block (or case) holding its statement,
+ * a `for` initializer's the one around the `for`; a statement that is itself the body of an `if`
+ * or a loop (`if (c) var t = 1;`) is its own scope.
+ */
 function blockOf(d: ts.VariableDeclaration): ts.Node {
-  let n: ts.Node = d.parent.parent;
-  if (ts.isForStatement(n) || ts.isForOfStatement(n) || ts.isForInStatement(n)) n = n.parent;
-  while (!ts.isBlock(n) && !ts.isSourceFile(n) && !ts.isFunctionLike(n)) n = n.parent;
-  return n;
+  const statement: ts.Node = d.parent.parent;
+  const holder = statement.parent;
+  return ts.isBlock(holder) ||
+    ts.isSourceFile(holder) ||
+    ts.isCaseClause(holder) ||
+    ts.isDefaultClause(holder) ||
+    ts.isModuleBlock(holder)
+    ? holder
+    : statement;
 }
 
 function within(n: ts.Node, scope: ts.Node): boolean {

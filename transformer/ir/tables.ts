@@ -2,8 +2,9 @@
 //   const LANCZOS = [0.99999999999980993, 676.5203681218851, ...];
 //   ... for (let i = 1; i < LANCZOS.length; i++) a += LANCZOS[i] / (x + i);
 // No gradient flows to a table, and the backward pass reads it again, so its elements must never
-// change: tsgrad takes a table only if it is a `const`, not exported, and every use of it in its
-// file reads an element (`T[i]`), its length, iterates it (`for (const c of T)`) or spreads it.
+// change: tsgrad takes a table only if it is a `const` list of number literals, not exported, and
+// every use of its name in its file reads an element (`T[i]`), its length, iterates it
+// (`for (const c of T)`) or spreads it.
 
 import ts from "typescript";
 import { kindOf } from "./syntax.js";
@@ -18,17 +19,28 @@ export function isConstantTable(id: ts.Identifier, checker: ts.TypeChecker): boo
   if (!ts.isSourceFile(statement.parent)) return false;
   if (statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) return false;
   const kind = kindOf(checker.getTypeOfSymbol(symbol), checker);
-  if (kind !== "number[]" && kind !== "Float64Array") return false;
-  return onlyRead(statement.parent, symbol, decl.name, checker);
+  if (kind !== "number[]" || !decl.initializer || !isNumberList(decl.initializer)) return false;
+  return onlyRead(statement.parent, decl.name);
 }
 
-/** Every reference but the declaration reads an element, the length, or iterates. */
-function onlyRead(file: ts.SourceFile, symbol: ts.Symbol, name: ts.Identifier, checker: ts.TypeChecker): boolean {
+/** `[0.99, -1.5e-3, 676.5]`: a literal list of numbers (nothing else shares it). */
+function isNumberList(e: ts.Expression): boolean {
+  const number = (x: ts.Expression): boolean =>
+    ts.isNumericLiteral(x) ||
+    (ts.isPrefixUnaryExpression(x) && x.operator === ts.SyntaxKind.MinusToken && number(x.operand));
+  return ts.isArrayLiteralExpression(e) && e.elements.every(number);
+}
+
+/**
+ * Every other use of the name in the file reads an element, the length, iterates or spreads.
+ * Any identifier of that name counts, whatever it resolves to (`export { C }`, `{ C }`): a
+ * shadowing local can only make tsgrad refuse, never miss a write.
+ */
+function onlyRead(file: ts.SourceFile, name: ts.Identifier): boolean {
   let ok = true;
   const visit = (n: ts.Node): void => {
     if (!ok) return;
-    if (ts.isIdentifier(n) && n !== name && n.text === symbol.name && checker.getSymbolAtLocation(n) === symbol)
-      ok = isRead(n);
+    if (ts.isIdentifier(n) && n !== name && n.text === name.text) ok = isRead(n);
     ts.forEachChild(n, visit);
   };
   visit(file);
@@ -40,6 +52,7 @@ function isRead(id: ts.Identifier): boolean {
   if (ts.isElementAccessExpression(p) && p.expression === id) return !isWritten(p);
   if (ts.isPropertyAccessExpression(p) && p.expression === id) return p.name.text === "length";
   // for (const c of T), Math.max(...T): the elements read, never the array handed on.
+  if (ts.isVariableDeclaration(p) && p.initializer === id) return ts.isArrayBindingPattern(p.name); // const [a, b] = T
   return (ts.isForOfStatement(p) && p.expression === id) || ts.isSpreadElement(p);
 }
 

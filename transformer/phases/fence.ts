@@ -25,7 +25,7 @@ import {
   typeTree,
 } from "../ir/syntax.js";
 import { outOfRange } from "./out-of-range.js";
-import { varDeclarations, varUseOutsideScope } from "../ir/scopes.js";
+import { varDeclarations, varRedeclaration, varUseOutsideScope } from "../ir/scopes.js";
 import { isConstantTable } from "../ir/tables.js";
 import { type DiffError, shortPosition } from "../ir/diagnostics.js";
 import { assignedInNestedFunction, capturedDeclaration, ownedField } from "../ir/captures.js";
@@ -722,6 +722,11 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 /** `var` where a `let` would do (see ir/scopes.ts); a use outside its block is refused there. */
 function varsLikeLet(body: ts.Node, checker: ts.TypeChecker, fail: (error: DiffError) => void): void {
   for (const [symbol, declarations] of varDeclarations(body, checker)) {
+    const again = varRedeclaration(symbol, declarations);
+    if (again) {
+      fail(refuse("varRedeclared", again, { name: symbol.name }));
+      continue;
+    }
     const use = varUseOutsideScope(body, symbol, declarations, checker);
     if (use) fail(refuse("varOutsideBlock", use, { name: use.text }));
   }

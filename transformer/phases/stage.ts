@@ -459,16 +459,40 @@ class Stager {
   /** h[j] = e, h[j] += e, h[j] -= e, h[j]++ on a local array (the fence allows no other writes). */
   private store(e: ts.Expression, target: ts.ElementAccessExpression): void {
     const array = (this.current(target.expression as ts.Identifier) as { name: string }).name;
-    const index = this.condition(target.argumentExpression);
+    const index = this.stableIndex(this.condition(target.argumentExpression), target);
     const write = (value: Expr, add: boolean): void =>
       void this.body.push({ k: "store", array, index, value, add, source: e });
     if (!ts.isBinaryExpression(e))
       return write(num((e as ts.PrefixUnaryExpression).operator === ts.SyntaxKind.PlusPlusToken ? 1 : -1), true);
     const kind = e.operatorToken.kind;
     if (kind === ts.SyntaxKind.EqualsToken) return write(this.value(e.right), false);
+    if (containsUpdate(e.right)) {
+      // h[0] += (h[0] = y): JavaScript reads h[0] before the right side runs, so the sum does too.
+      const element: Expr = { k: "elem", array, index };
+      const old = this.ctx.namer.fresh(`${array}_old`);
+      this.body.push({
+        k: "def",
+        name: old,
+        value: element,
+        op: scalarOp("copy"),
+        args: [element],
+        assign: false,
+        source: target,
+      });
+      const op = kind === ts.SyntaxKind.PlusEqualsToken ? "+" : "-";
+      return write(this.operation(op, [ref(old), this.value(e.right)], e), false);
+    }
     if (kind === ts.SyntaxKind.PlusEqualsToken) return write(this.value(e.right), true);
     if (kind === ts.SyntaxKind.MinusEqualsToken) return write(this.operation("neg", [this.value(e.right)], e), true);
     throw refuse("elementCompoundUnstaged", e.operatorToken, { operator: e.operatorToken.getText() });
+  }
+
+  /** An index that calls a function (`tick()`, `Math.random()`), computed once into a name. */
+  private stableIndex(index: Expr, source: ts.Node): Expr {
+    if (!hasImpureCall(index)) return index;
+    const name = this.ctx.namer.fresh("index");
+    this.body.push({ k: "def", name, value: index, op: null, args: [], assign: false, source });
+    return ref(name);
   }
 
   /** `const h_j = h[j]`: what an element of a local array holds now, kept for the backward pass. */
@@ -1103,6 +1127,8 @@ class Stager {
       (ts.isPropertyAccessExpression(e) && (isLength(e) || e.name.text === "rows" || e.name.text === "cols"))
     ) {
       const read = this.condition(e);
+      // a[Math.floor(Math.random() * n)]: the index drawn once, kept for the backward pass.
+      if (read.k === "elem") return { ...read, index: this.stableIndex(read.index, e) };
       if (read.k !== "global") return read;
     }
     const own = this.thisField(e);
