@@ -613,3 +613,18 @@ export function f(a: number[], x: number, y: number): number {
     expect([da, dx, dy]).toEqual([[0, 0.5, 0], 2 * 2 + 10, 2 * 0.5]);
   });
 });
+
+describe("an update inside the operand of a function with no gradient", () => {
+  it("runs once: Math.floor(c[j++]) * x moves j once in f_grad and f_forward", async () => {
+    const m = await load(`
+/** @differentiable */
+export function f(c: number[], x: number): number {
+  let j = 0;
+  const a = Math.floor(c[j++]) * x;
+  const b = Math.floor(c[j++] * 2) * x;
+  return a + b * x + c[j] * x;
+}`);
+    // j = 0, 1, 2: f = 2x + 2x·x + 7x.
+    expect(check(m, "f", [[2.5, 1.25, 7], 0.5])).toEqual([[0, 0, 0.5], 2 + 4 * 0.5 + 7]);
+  });
+});

@@ -1363,12 +1363,7 @@ class Stager {
   private opaque(e: ts.Expression, want?: Want, opaqueCall?: ts.Node): Expr {
     const value = this.condition(e);
     const hint = ts.isCallExpression(e) ? e.expression.getText() : "value";
-    const target =
-      want ??
-      this.temp(
-        hint,
-        ts.isCallExpression(e) ? e.arguments.map((a): Expr => this.atom(a) ?? { k: "global", text: "" }) : [],
-      );
+    const target = want ?? this.temp(hint, ts.isCallExpression(e) ? e.arguments.map((a) => this.nameOf(a)) : []);
     const type =
       this.ctx.checker.getTypeAtLocation(e).flags & ts.TypeFlags.BooleanLike ? ("boolean" as const) : undefined;
     const def: Def = {
@@ -1385,6 +1380,16 @@ class Stager {
     };
     this.body.push(def);
     return ref(target.name);
+  }
+
+  /**
+   * What an operand is called, for a temporary's name (`floor_x`), without staging it again:
+   * `Math.floor(c[j++])` has run `j++` once already.
+   */
+  private nameOf(a: ts.Expression): Expr {
+    if (ts.isNumericLiteral(a)) return num(Number(a.text));
+    if (ts.isIdentifier(a) && this.isLocal(a)) return this.current(a);
+    return (ts.isPropertyAccessExpression(a) && this.fieldRef(a)) || { k: "global", text: "" };
   }
 
   /** One differentiable operation, its operands already staged. */
