@@ -4,31 +4,51 @@
 // programs over arrays (array parameters, local arrays, element reads and writes, loops over
 // arrays), then programs over objects (object parameters of numbers, arrays and nested objects,
 // read by path, through const aliases and destructuring, in the body or the parameter list; f
-// maybe returning `{ s, u }`). The seed is fixed so the suite is repeatable; `npm run fuzz` runs thousands with a
-// fresh seed.
+// maybe returning `{ s, u }`). All three also have the statements and values of issue 13: `var`,
+// `switch`, assignments and ++/-- inside expressions, && / || on numbers, global constants, and
+// data parameters of f (modes, flags, enums), branched on. The seed is fixed so the suite is
+// repeatable; `npm run fuzz` runs thousands with a fresh seed.
 //
 // A failure prints the smallest failing program fast-check shrinks it to, with the seed and path
 // that replay it (`npm run fuzz -- --seed S --path P`).
+//
+// At the end, programs from two small generators of this file with fixed seeds: scalar bodies with
+// branches, early returns, joins and reassignment; and bodies with loops of every form.
 
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
+import ts from "typescript";
 import { afterAll, describe, expect, it } from "vitest";
 import { scalarRules } from "../runtime/rules/scalar.js";
 import tsgradTransformer from "../transformer/hosts/tsc.js";
-import { compile, compilerOptions, expectClose, numericGradient, root } from "./harness.js";
+import {
+  checkVjp,
+  compile,
+  compileF,
+  compileToJs,
+  compilerOptions,
+  expectClose,
+  numericGradient,
+  root,
+  typeScriptErrors,
+} from "./harness.js";
+import { type Case, batch, checkAt, xy } from "./loop-cases.js";
 import { createCompiler } from "./fuzz/compile.js";
 import { knownBugIn, knownBugs } from "./fuzz/known-bugs.js";
-import { checkProgram, type Result } from "./fuzz/check.js";
+import { MODULE_HEADER, checkProgram, type Result } from "./fuzz/check.js";
 import type { Compile, Module } from "./fuzz/compile.js";
 import {
   arrayKinds,
   arrayLoopForms,
   generatedRules,
   indexForms,
+  isArrayParam,
+  isData,
   isObj,
   programArbitrary,
+  programFeatures,
   programSource,
   returnedArray,
   type Program,
@@ -140,6 +160,8 @@ describe("property-based gradient checking", () => {
       previous: /\w\[i\d+ - 1\]/,
       clamped: /\w\[Math\.min\(i\d+ \+ \d, \w+\.length - 1\)\]/,
       data: /\w\[Math\.floor\(Math\.abs\(\w+\) \* 2\) % \w+\.length\]/,
+      cursor: /\w\[j\d+\+\+ % \w+\.length\]/,
+      "cursor, moved first": /\w\[\+\+j\d+ % \w+\.length\]/,
       wrapped: /\w\[\(i\d+ \+ 1\) % \w+\.length\]/,
       // writes
       ...Object.fromEntries(["=", "+=", "-="].map((op) => [`u0[i] ${op}`, new RegExp(`u\\d\\[[^\\]]+\\] \\${op} `)])),
@@ -154,6 +176,78 @@ describe("property-based gradient checking", () => {
       .map(([what]) => what);
     expect(absent).toEqual([]);
   });
+
+  it("programs have the statements and values of issue 13: var, switch, assignments in expressions, && and || on numbers, global constants, data parameters", () => {
+    const text = [{}, { arrays: true }]
+      .flatMap((sizes) => fc.sample(programArbitrary(sizes), { seed: SEED, numRuns: 300 }))
+      .map((p) => programSource(p))
+      .join("\n");
+    const spelled: Record<string, RegExp> = {
+      "var declaration": /^\s+var v\d+ = /m,
+      // a for counter declared with var, read after the loop
+      "var counter read after its loop":
+        /^(\s*)for \(var (i\d+) = [^\n]*\n(?:\1\s[^\n]*\n)*\1\}\n(?:\1[^\n]*\n)*?[^\n]*\b\2\b/m,
+      "switch on a data parameter": /switch \([xyz]\) \{/,
+      "switch on Math.floor": /switch \(Math\.floor\(/,
+      "shared case labels": /case [^\n]+:\n\s*case /,
+      default: /^\s+default:$/m,
+      "fall-through": /^\s+(?!break|return|continue|case|default)[^\n]*;\n\s*(case [^\n]+|default):$/m,
+      "return ending a case": /^\s+return [^\n]*;\n\s*(case [^\n]+|default):$/m,
+      "continue ending a case": /^\s+continue;\n\s*(case [^\n]+|default):$/m,
+      "a mode parameter": /[xyz]: "a" \| "b" \| "c"[,)]/,
+      "a boolean parameter": /[xyz]: boolean[,)]/,
+      "an enum parameter": /[xyz]: E[,)]/,
+      "a string enum parameter": /[xyz]: S[,)]/,
+      "a mode compared": /[xyz] (===|!==) "[abc]"/,
+      "an enum compared": /[xyz] (===|!==) [ES]\.[ABC]/,
+      "a flag tested": /(if \(|&& |\|\| )!?[xyz]\)? /,
+      "x++ inside an expression": /\b(x|y|z|a|b|v\d+)(\+\+|--)[^;\n]/,
+      "++x inside an expression": /(\+\+|--)(x|y|z|a|b|v\d+)\b/,
+      "a[j++] (a cursor)": /\[j\d+\+\+ % /,
+      "chained assignment": /^\s+(\w+) = (\w+) = /m,
+      "compound assignment of an assignment": /[-+*]= \((\w+) [-+*]?= /,
+      "assignment inside an operation": /\((x|y|z|a|b|v\d+) [-+*]?= [^\n]*\) [-+*/%] /,
+      "assignment in a branch of ?:": /\? \((x|y|z|a|b|v\d+) [-+*]?= /,
+      "comma expression": /[^\w.]\((x|y|z|a|b|v\d+) = [^\n]*, /,
+      "while ((k -= 1) >= 0)": /while \(\(k\d+ -= 1\) >= 0/,
+      "while (k++ < n)": /while \(k\d+\+\+ < /,
+      "do ... while (++k < n)": /\} while \(\+\+k\d+ < /,
+      "i++, j-- incrementors": /; i\d+\+\+, i\d+--\)/,
+      "|| on numbers": /, 0\) \|\| /,
+      "&& on numbers": /, 0\) && /,
+      "-Infinity as an initial max": /let (v\d+) = -Infinity;\n\s*(for [^\n]*\n\s*)?if \([^\n]* > \1\) \1 = /,
+      "Infinity as an initial min": /let (v\d+) = Infinity;\n\s*(for [^\n]*\n\s*)?if \([^\n]* < \1\) \1 = /,
+      "Number.NEGATIVE_INFINITY": /= Number\.NEGATIVE_INFINITY;/,
+      "-Number.MAX_VALUE": /= -Number\.MAX_VALUE;/,
+      "Number.EPSILON in a comparison": /[<>]=? Number\.EPSILON\b/,
+      "Number.EPSILON added to a positive value": / \+ Number\.EPSILON\b/,
+    };
+    const absent = Object.entries(spelled)
+      .filter(([, re]) => !re.test(text))
+      .map(([what]) => what);
+    expect(absent).toEqual([]);
+  });
+
+  // TypeScript narrows a data parameter's type by the tests it passes and refuses a comparison with
+  // a value it no longer has: the printer tracks the narrowing (programs.ts, DataVar). The property
+  // compiles only programs with a point to check; these are compiled whatever their points.
+  it("programs branching on data parameters type-check and are accepted by tsgrad", async () => {
+    const branching = fc
+      .sample(programArbitrary(), { seed: SEED, numRuns: 600 })
+      .filter((p) => {
+        const f = programFeatures(p);
+        return f.has("data-test") || f.has("switch-on-data");
+      })
+      .slice(0, 20);
+    expect(branching.length).toBe(20);
+    const refused: string[] = [];
+    for (const p of branching) {
+      await compileFast(MODULE_HEADER + programSource(p)).catch((e) =>
+        refused.push(`${String(e.message ?? e).slice(0, 400)}\n${programSource(p)}`),
+      );
+    }
+    expect(refused).toEqual([]);
+  }, 60_000);
 
   it("the generator produces every derivative rule in runtime/rules/scalar.ts", () => {
     const missing = Object.keys(scalarRules).filter((op) => !generatedRules.includes(op));
@@ -271,7 +365,7 @@ const mutatedBackward =
 /** The first of the seed's programs (drawn with `sizes`, kept by `keep`) that fails, and how many passed before it. */
 async function firstFailure(
   compile: Compile,
-  sizes: { arrays: true; objects?: true },
+  sizes: { arrays?: boolean; objects?: boolean },
   numRuns: number,
   keep: (p: Program) => boolean,
 ): Promise<{ result: Result; checked: number }> {
@@ -288,13 +382,13 @@ async function firstFailure(
 describe("the property fails on a wrong array gradient", () => {
   /** Programs with an array parameter, f returning an array or not. */
   const arrayPrograms = (arrayValued: boolean) => (p: Program) =>
-    p.main.params.some((t) => t !== "number") && (returnedArray(p.main) !== undefined) === arrayValued;
+    p.main.params.some(isArrayParam) && (returnedArray(p.main) !== undefined) === arrayValued;
 
   it("one element of an array gradient off by 1e-3: finite differences disagree at that element", async () => {
     // the last element of the first array gradient, e.g. dx[2] += 1e-3
     const { result, checked } = await firstFailure(
       mutatedGrad((g) => {
-        const a = g.find((x) => typeof x !== "number");
+        const a = g.find((x) => typeof x === "object" && x !== null);
         if (a && a.length) a[a.length - 1] += 1e-3;
       }),
       { arrays: true },
@@ -326,7 +420,7 @@ describe("the property fails on a wrong array gradient", () => {
 
   it("for f returning an array: vjp's backward off by 1e-3 in one element of an array gradient fails", async () => {
     const { result, checked } = await firstFailure(
-      mutatedBackward((g) => g.forEach((x) => typeof x !== "number" && x.length && (x[0] += 1e-3))),
+      mutatedBackward((g) => g.forEach((x) => typeof x === "object" && x !== null && x.length && (x[0] += 1e-3))),
       { arrays: true },
       200,
       arrayPrograms(true),
@@ -385,6 +479,22 @@ describe("the property fails on a wrong object gradient", () => {
     expect(checked).toBeLessThan(5);
     expect(result.status === "fail" && result.message).toMatch(
       /vjp\(f\) backward\(w\)\(\.\.\.\)\[\d\](\.\w+)+(\[\d\])? = .*, but finite differences give/,
+    );
+  }, 60_000);
+});
+
+describe("the property checks a data parameter's gradient", () => {
+  it("a data parameter's gradient that is not undefined (0 in its slot) fails", async () => {
+    const withData = (p: Program) => p.main.params.some(isData) && returnedArray(p.main) === undefined;
+    const { result, checked } = await firstFailure(
+      mutatedGrad((g) => g.forEach((x, i) => x === undefined && (g[i] = 0))),
+      {},
+      300,
+      withData,
+    );
+    expect(checked).toBeLessThan(3);
+    expect(result.status === "fail" && result.message).toMatch(
+      /f_grad\(\.\.\.\)\[\d\] is 0, not undefined \(the gradient of a data parameter, (mode|flag|enum|senum)\)/,
     );
   }, 60_000);
 });
@@ -650,8 +760,287 @@ export function f({ s0 }: { s0: number }, y: Float64Array): number {
     expect(m.f_grad({ s0: 0.1 }, Float64Array.of(0.5, 0.2))).toEqual([{ s0: 0 }, Float64Array.of(0, 1)]);
   }, 60_000);
 
+  // Fixed (b7e0029). Was a wrong gradient, found by the fuzzer's rows of issue 13 (assignments
+  // inside expressions): an element read whose index moves a cursor, `c[j++]`, as the direct
+  // operand of Math.floor (round, sign) inside a larger value (a product, `||`, Math.max, a switch's
+  // discriminant), was lowered with its update twice in f_grad and f_forward (`const j_1 = j + 1;
+  // const j_2 = j_1 + 1;`): they read c[2] where f reads c[1], and vjp's value was wrong too. In a
+  // loop the gradient array grew past c's length and filled with NaN.
+  // f = floor(c[0]) x + c[1] x = 5.5 at c = [1.5, 10, 20], x = 0.5; ∂f/∂c = [0, x, 0], ∂f/∂x = 1 + 10.
+  it("an element read at c[j++] as Math.floor's operand inside a product: f_grad and vjp move j once", async () => {
+    const { module: m } = await compile(`export { vjp } from "tsgrad";
+
+/** @differentiable */
+export function f(c: number[], x: number): number {
+  let j = 0;
+  const t = Math.floor(c[j++]) * x;
+  return t + c[j] * x;
+}
+`);
+    const c = [1.5, 10, 20];
+    expect(m.f(c, 0.5)).toBe(5.5);
+    expect(m.vjp(m.f)(c, 0.5).value).toBe(5.5); // was 10.5
+    expect(m.f_grad(c, 0.5)).toEqual([[0, 0.5, 0], 11]); // was [[0, 0, 0.5], 21]
+  });
+
   // An open bug gets an entry in known-bugs.ts and an it.fails test here, listed below.
   it("every open bug in known-bugs.ts has its it.fails test above", () => {
     expect(knownBugs.map((b) => b.test)).toEqual([]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Random programs from small seeded generators (differential testing): scalar programs with
+// branches, early returns, joins and reassignment, then programs with loops (counter loops up and
+// down, while and do...while, carried variables, break and continue), each compiled and checked
+// against finite differences, f_forward against f and f_backward against f_grad.
+
+describe("random programs: f_grad against finite differences, f_forward against f, f_backward against f_grad", () => {
+  /** A small deterministic generator of @differentiable bodies over x and y (seeded LCG). */
+  function program(seed: number): string {
+    let s = seed;
+    const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)];
+    const expr = (vars: string[], d: number): string => {
+      if (d <= 0 || rnd() < 0.3) return rnd() < 0.8 ? pick(vars) : (rnd() * 3).toFixed(1);
+      const a = expr(vars, d - 1);
+      const b = expr(vars, d - 1);
+      return pick([
+        `(${a} + ${b})`,
+        `(${a} * ${b})`,
+        `(${a} - ${b})`,
+        `Math.sin(${a})`,
+        `Math.tanh(${a})`,
+        `(${a} > ${b} ? ${a} : ${b})`,
+        `Math.max(${a}, ${b})`,
+        `(${a}) ** 2`,
+        `Math.hypot(${a}, ${b})`,
+        `(${a} / (1 + ${b} * ${b}))`,
+      ]);
+    };
+    const lines: string[] = [];
+    let n = 0;
+    const block = (vars: string[], depth: number): void => {
+      const count = 1 + Math.floor(rnd() * 4);
+      for (let i = 0; i < count; i++) {
+        const r = rnd();
+        if (r < 0.3) {
+          const v = `v${n++}`;
+          lines.push(`let ${v} = ${expr(vars, 2)};`);
+          vars.push(v);
+        } else if (r < 0.6) lines.push(`${pick(vars)} ${pick(["=", "+=", "*=", "-="])} ${expr(vars, 2)};`);
+        else if (r < 0.85 && depth < 3) {
+          lines.push(`if (${pick(vars)} > ${expr(vars, 1)}) {`);
+          block([...vars], depth + 1);
+          if (rnd() < 0.3) lines.push(`return ${expr(vars, 2)};`);
+          lines.push("} else {");
+          block([...vars], depth + 1);
+          lines.push("}");
+        } else if (depth > 0 && rnd() < 0.5) {
+          lines.push(`return ${expr(vars, 2)};`);
+          return;
+        }
+      }
+    };
+    block(["x", "y"], 0);
+    return `${lines.join("\n")}\nreturn x * y;`;
+  }
+
+  /** Accepts the analytic gradient if it matches central differences with h = 1e-6 or 1e-8. */
+  function closeToFd(f: (...a: number[]) => number, g: number[], p: number[]): boolean {
+    return [1e-6, 1e-8].some((h) => {
+      const n = numericGradient(f, p, h);
+      return g.every(
+        (gi, i) => !Number.isFinite(n[i]) || Math.abs(gi - n[i]) <= 1e-4 * Math.max(1, Math.abs(gi) + Math.abs(n[i])),
+      );
+    });
+  }
+
+  // Points with 4 decimals: away from the 1-decimal constants the programs compare against.
+  const points = [
+    [0.7133, 1.3171],
+    [-0.4127, 0.9213],
+    [1.9377, -0.6119],
+  ];
+  for (const seed of [2, 3, 4, 5, 11, 17, 23, 29, 31, 37, 41, 43]) {
+    it(`seed ${seed}`, async () => {
+      const body = program(seed);
+      if (
+        typeScriptErrors(`/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`)
+          .length
+      )
+        return; // e.g. unreachable code
+      const { f, g, m } = await compileF(body);
+      for (const p of points) {
+        expect(closeToFd(f, g(...p), p), `${body}\nat ${p}: ${g(...p)}`).toBe(true);
+        checkVjp(m, "f", p);
+      }
+    });
+  }
+});
+
+/**
+ * A deterministic generator of @differentiable bodies over x and y with loops: counter loops up
+ * and down, while and do...while with their own counters, loop-carried variables, branches,
+ * break and continue under data-dependent conditions, early returns at the top level.
+ */
+function loopProgram(seed: number, loopsInIfs = true): string {
+  let s = seed;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)];
+  const konst = () => (rnd() * 2 - 0.5).toFixed(1);
+  const expr = (vars: readonly string[], d: number): string => {
+    if (d <= 0 || rnd() < 0.3) return rnd() < 0.85 ? pick(vars) : konst();
+    const a = expr(vars, d - 1);
+    const b = expr(vars, d - 1);
+    return pick([
+      `(${a} + ${b})`,
+      `(${a} * ${b})`,
+      `(${a} - ${b})`,
+      `Math.sin(${a})`,
+      `Math.tanh(${a})`,
+      `Math.exp(0.3 * Math.sin(${a}))`,
+      `Math.sqrt(1 + ${a} * ${a})`,
+      `(1 / (1 + Math.exp(-(${a}))))`,
+      `(${a} > ${b} ? ${a} : ${b})`,
+      `Math.max(${a}, ${b})`,
+      `Math.min(${a}, ${b})`,
+      `(${a} / (1 + ${b} * ${b}))`,
+      `(0.5 * ${a} * ${b})`,
+    ]);
+  };
+  const lines: string[] = [];
+  let n = 0;
+  let loops = 0;
+  const indent = (depth: number) => "  ".repeat(depth);
+  // `vars` can be read; `mutable` can be assigned (loop counters are read-only).
+  const block = (
+    vars: string[],
+    mutable: string[],
+    depth: number,
+    inLoop: boolean,
+    loopDepth: number,
+    inIf = false,
+  ): void => {
+    const count = 1 + Math.floor(rnd() * 3);
+    for (let i = 0; i < count; i++) {
+      const r = rnd();
+      const pad = indent(depth);
+      if (r < 0.2) {
+        const v = `v${n++}`;
+        lines.push(`${pad}let ${v} = ${expr(vars, 2)};`);
+        vars.push(v);
+        mutable.push(v);
+      } else if (r < 0.45) {
+        lines.push(`${pad}${pick(mutable)} ${pick(["=", "+=", "*=", "-="])} ${expr(vars, 2)};`);
+      } else if (r < 0.6 && depth < 4) {
+        lines.push(`${pad}if (${pick(vars)} > ${expr(vars, 1)}) {`);
+        block([...vars], [...mutable], depth + 1, inLoop, loopDepth, true);
+        if (!inLoop && loopsInIfs && rnd() < 0.3) lines.push(`${indent(depth + 1)}return ${expr(vars, 2)};`);
+        lines.push(`${pad}} else {`);
+        block([...vars], [...mutable], depth + 1, inLoop, loopDepth, true);
+        lines.push(`${pad}}`);
+      } else if (r < 0.85 && loopDepth < 2 && depth < 4 && (loopsInIfs || !inIf)) {
+        const id = loops++;
+        const trips = 1 + Math.floor(rnd() * 3);
+        const kind = pick(["up", "down", "while", "do", "up-break"]);
+        const inner = depth + 1;
+        const ipad = indent(inner);
+        const exits = (counterVars: string[]) => {
+          // break/continue under a data-dependent condition, somewhere in the body
+          if (rnd() < 0.4)
+            lines.push(`${ipad}if (${pick(counterVars)} > ${expr(counterVars, 1)}) ${pick(["break", "continue"])};`);
+        };
+        if (kind === "up" || kind === "up-break") {
+          const c = `i${id}`;
+          lines.push(`${pad}for (let ${c} = 0; ${c} < ${trips}; ${kind === "up" ? `${c}++` : `${c} += 1`}) {`);
+          const vs = [...vars, c];
+          exits(vs);
+          block(vs, [...mutable], inner, true, loopDepth + 1, inIf);
+          if (kind === "up-break") lines.push(`${ipad}if (${pick(mutable)} > ${konst()}) break;`);
+        } else if (kind === "down") {
+          const c = `i${id}`;
+          lines.push(`${pad}for (let ${c} = ${trips}; ${c} > 0; ${c}--) {`);
+          const vs = [...vars, c];
+          block(vs, [...mutable], inner, true, loopDepth + 1, inIf);
+          exits(vs);
+        } else {
+          const c = `k${id}`;
+          lines.push(`${pad}let ${c} = 0;`);
+          lines.push(kind === "while" ? `${pad}while (${c} < ${trips}) {` : `${pad}do {`);
+          lines.push(`${ipad}${c}++;`);
+          const vs = [...vars, c];
+          exits(vs);
+          block(vs, [...mutable], inner, true, loopDepth + 1, inIf);
+          vars.push(c);
+        }
+        lines.push(kind === "do" ? `${pad}} while (k${id} < ${trips});` : `${pad}}`);
+      }
+    }
+  };
+  block(["x", "y"], ["x", "y"], 0, false, 0);
+  return `${lines.join("\n")}\nreturn x * y + ${expr(["x", "y", ...Array.from({ length: n }, (_, i) => `v${i}`).filter((v) => lines.some((l) => l.startsWith(`let ${v} `)))], 2)};`;
+}
+
+function randomSuite(title: string, count: number, firstSeed: number, loopsInIfs: boolean): void {
+  describe(title, () => {
+    const PROGRAMS = count;
+    const PER_MODULE = 25;
+    const all = Array.from({ length: PROGRAMS }, (_, i) => ({
+      seed: firstSeed + 7 * i,
+      body: loopProgram(firstSeed + 7 * i, loopsInIfs),
+    }));
+    const tsOk = (body: string) =>
+      compileToJs(
+        `/** @differentiable */\nexport function f(x: number, y: number): number {\n${body}\n}\n`,
+      ).diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error).length === 0;
+    const points = [
+      [0.7133, 1.3171],
+      [-0.4127, 0.9213],
+      [1.9377, -0.6119],
+    ];
+
+    for (let start = 0; start < PROGRAMS; start += PER_MODULE) {
+      const chunk = all.slice(start, start + PER_MODULE);
+      it(`programs ${start}..${start + chunk.length - 1}`, async () => {
+        const cases: Case[] = chunk.map(({ seed, body }) => ({ name: `seed ${seed}`, params: xy, body, points }));
+        const get = batch(cases);
+        const failures: string[] = [];
+        let checked = 0;
+        for (let i = 0; i < cases.length; i++) {
+          let got;
+          try {
+            got = await get(i);
+          } catch (e) {
+            if (!tsOk(cases[i].body)) continue; // not valid TypeScript (e.g. a variable read before assignment)
+            failures.push(`${cases[i].name}: compile error\n${cases[i].body}\n${String(e).slice(0, 600)}`);
+            continue;
+          }
+          for (const p of points) {
+            const v = got.m[got.name](...p);
+            if (!Number.isFinite(v) || Math.abs(v) > 1e8) continue;
+            try {
+              checkAt(got.m, got.name, cases[i], p);
+              checked++;
+            } catch (e) {
+              failures.push(`${cases[i].name}: ${String(e).slice(0, 1200)}`);
+              break;
+            }
+          }
+        }
+        expect(failures).toEqual([]);
+        expect(checked).toBeGreaterThan(chunk.length); // most programs are checked at several points
+      });
+    }
+  });
+}
+
+// Loops anywhere (in branches too), early returns at the top level.
+randomSuite(
+  "random programs with loops (fixed seeds): f_grad against finite differences, vjp against f_grad",
+  100,
+  1000,
+  true,
+);
+// Loops only outside ifs (ifs inside loops are fine) and no early returns.
+randomSuite("random programs with loops outside branches (fixed seeds)", 50, 5000, false);

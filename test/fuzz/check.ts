@@ -26,6 +26,8 @@
 // gradient of its kind, nested objects included; it is flattened field by field, depth first, as
 // the point is (programs.ts argsOf), and a disagreeing number is named by its path (`[0].m2.w4[1]`).
 // gradInto must refill every buffer of it in place (the nested objects and arrays it was given).
+// The gradient of a data parameter (a mode, a flag, an enum) must be `undefined` in its slot
+// (DATA_GRADIENT), and jacobian has no block for it.
 // f returning `{ s, u }` is checked like f returning an array, seeded with an object of the same
 // keys, and its jacobian has an object of blocks for an object parameter.
 
@@ -34,6 +36,7 @@ import { CompileError, type Compile, type Module } from "./compile.js";
 import {
   argsOf,
   functionsOf,
+  isData,
   isObj,
   keysOf,
   programArbitrary,
@@ -50,6 +53,12 @@ export const AGREE = 1e-6;
 // f_grad and vjp's backward pass may round differently; a small gradient left after cancellation
 // keeps that rounding in full.
 export const VJP_TOL = 1e-9;
+/**
+ * The gradient of a data parameter (a mode, a flag, an enum): tsgrad puts `undefined` in its slot
+ * (test/parameters.test.ts), in f_grad's, grad's, gradInto's and vjp's results, and jacobian has no
+ * block for it. One place to change if that convention does.
+ */
+export const DATA_GRADIENT = undefined;
 
 /** |a - b| <= tol max(1, |a| + |b|), both finite (Infinity would be "close" to anything). */
 const close = (a: number, b: number, tol: number) =>
@@ -127,6 +136,11 @@ export function flatGradient(params: readonly ParamType[], g: unknown, what: str
       flat.push(gi);
       return undefined;
     }
+    if (isData(t)) {
+      return Object.is(gi, DATA_GRADIENT)
+        ? undefined
+        : `${what}${at} is ${show(gi)}, not ${show(DATA_GRADIENT)} (the gradient of a data parameter, ${t.data})`;
+    }
     if (isObj(t)) {
       const ks = keys.get(t)!;
       const plain = typeof gi === "object" && gi !== null && !Array.isArray(gi) && !ArrayBuffer.isView(gi);
@@ -161,6 +175,7 @@ export function coordinates(params: readonly ParamType[]): string[] {
   const out: string[] = [];
   const one = (t: ParamType, at: string): void => {
     if (t === "number") out.push(at);
+    else if (isData(t)) return;
     else if (isObj(t)) t.obj.forEach((f, j) => one(f.t, `${at}.${keys.get(t)![j]}`));
     else for (let k = 0; k < t.n; k++) out.push(`${at}[${k}]`);
   };
@@ -242,7 +257,7 @@ function checkAt(m: Module, name: string, params: readonly ParamType[], o: Oracl
   const grads = m.__grad(f)(...args());
   grads.forEach((x: Arg, i: number) => typeof x === "number" && (grads[i] = 1e3));
   // arrays (nested ones included) filled with junk, numbers in objects overwritten with it
-  const inside = (x: Arg, junk?: number): object[] => (typeof x === "number" ? [] : buffersOf([x], junk));
+  const inside = (x: Arg, junk?: number): object[] => (typeof x === "object" && x !== null ? buffersOf([x], junk) : []);
   const buffers = grads.map((x: Arg) => inside(x, 1e3));
   const into = m.__gradInto(f)(grads, ...args());
   if (
@@ -364,6 +379,7 @@ function jacobianTimes(params: readonly ParamType[], blocks: unknown, w: number[
   const keys = keysOf(params);
   const out: number[] = [];
   const one = (t: ParamType, b: any, at: string): string | undefined => {
+    if (isData(t)) return b === undefined ? undefined : `block ${at} is ${show(b)}, not undefined (a data parameter)`;
     if (t === "number") {
       if (!(b instanceof Float64Array) || b.length !== w.length)
         return `block ${at} is ${show(b)}, not a Float64Array of ${w.length}`;

@@ -42,6 +42,23 @@
 //
 //   { obj: [{ t: "number", how: 2 }, { t: { array: "Float64Array", n: 2 }, how: 0 }], iface: false }   as x
 //   → f(x: { s0: number; w1: Float64Array })   const { s0: s0r } = x;   ... s0r ... x.w1[i0] ...
+//
+// The everyday statements and values of issue 13, in every family: `var` (declarations, and for
+// counters read after their loop: a var is read only in its block, after it, where tsgrad takes it
+// as a let), `switch` (on a data parameter or on `Math.floor(e)`: shared labels, fall-through,
+// default, cases ending in break, return or continue), assignments and ++/-- inside expressions
+// (`v1 = v0 = e`, `s += (t = e)`, `(v0 = e, v0 * v0)`, `x[j0++ % x.length]`, `while ((k0 -= 1) >=
+// 0)`, `i0++, i1--`; none where tsgrad refuses one: right of && or || or in a branch of ?: inside a
+// condition, which for tsgrad includes the operand of floor-like calls and a switch's
+// discriminant), `||` and `&&` on numbers (`Math.max(v0, 0) || y`), global constants (`let v0 =
+// -Infinity; if (e > v0) v0 = e;`, `Math.abs(d) > Number.EPSILON`, `e * e + Number.EPSILON`), and
+// data parameters of f (a mode `"a" | "b" | "c"`, a boolean, enums E and S; their value fixed by the
+// template, their gradient `undefined`), tested (`y === "b"`, `!z`) and switched on. TypeScript
+// narrows a data parameter by the tests it passes and refuses a comparison with a value it has
+// ruled out, so the printer tracks the values each can still have (DataVar).
+//
+//   { k: "switch", on: 0, e, clauses: [{ labels: [0, 2], body: [...], end: "fall", r }], dflt: ... }   with y: E
+//   → switch (y) { case E.A: case E.C: ... default: ... }
 
 import fc from "fast-check";
 
@@ -128,24 +145,75 @@ export type Expr =
   /** An element of an array in scope (arr mod those: local arrays, most recently written first, then parameters); with none, ref `ix.of`. */
   | { k: "elem"; arr: number; ix: Index }
   /** x.length (a constant for the gradient); with no array in scope, a constant. */
-  | { k: "len"; arr: number };
+  | { k: "len"; arr: number }
+  /**
+   * An assignment as a value: `v0 = e`, `v0 += e`, ... (target mod the assignable variables), so
+   * `v1 = v0 = e`, `s += (t = x * x)`, `(v0 = e) * v0`. Where tsgrad refuses an assignment (right
+   * of && or || and in a branch of ?: inside a condition), and with nothing assignable: e alone.
+   */
+  | { k: "set"; target: number; op: "=" | "+=" | "-=" | "*="; e: Expr }
+  /** v0++, v0--, ++v0, --v0 as a value (where no assignment may go: v0). */
+  | { k: "bump"; target: number; op: "++" | "--"; pre: boolean }
+  /** (v0 = e, a): a comma expression, `a` read after the assignment (where no assignment may go: a). */
+  | { k: "comma"; target: number; e: Expr; a: Expr }
+  /**
+   * a || b, a && b on numbers (`w || 1` is `w ? w : 1`), a in form w: a itself, Math.max(a, 0) or
+   * Math.floor(a) (which are 0 on whole regions, so both operands get chosen).
+   */
+  | { k: "logic"; op: "&&" | "||"; w: number; a: Expr; b: Expr };
 
 export type Cond =
   | { k: "cmp"; op: ">" | "<" | ">=" | "<="; a: Expr; b: Expr }
   | { k: "and" | "or"; a: Cond; b: Cond }
   | { k: "not"; a: Cond }
   /** A boolean local (index mod those in scope), or `alt` where there is none. */
-  | { k: "flag"; i: number; alt: Cond };
+  | { k: "flag"; i: number; alt: Cond }
+  /**
+   * A test of a data parameter (i mod those in scope): `y === "b"`, `y !== E.B`, `z`, `!z`; the
+   * value v mod the values its type still has there (TypeScript narrows: see Printer.narrowed),
+   * or `alt` where there is none.
+   */
+  | { k: "is"; i: number; v: number; not: boolean; alt: Cond };
 
 /**
- * for      for (let i0 = 0; i0 < 3; i0++)        forDown  for (let i0 = 3; i0 > 0; i0--)
- * forStep  for (let i0 = 0; i0 < 3; i0 += 1)     forBreak for (let i0 = 0; ; i0++) { if (i0 >= 3) break; ...
- * while    let k0 = 0; while (k0 < 3) { k0++; ...    do   let k0 = 0; do { k0++; ... } while (k0 < 3);
+ * for       for (let i0 = 0; i0 < 3; i0++)        forDown  for (let i0 = 3; i0 > 0; i0--)
+ * forStep   for (let i0 = 0; i0 < 3; i0 += 1)     forBreak for (let i0 = 0; ; i0++) { if (i0 >= 3) break; ...
+ * forPair   for (let i0 = 0, i1 = 2; i0 < 3; i0++, i1--)
+ * while     let k0 = 0; while (k0 < 3) { k0++; ...    do   let k0 = 0; do { k0++; ... } while (k0 < 3);
+ * whilePost let k0 = 0; while (k0++ < 3) { ...        whileDec  let k0 = 3; while ((k0 -= 1) >= 0) { ...
+ * doPre     let k0 = 0; do { ... } while (++k0 < 3);
+ * The for forms may declare their counters with `var` (Stmt loop.var), read after the loop.
  */
-export type LoopForm = "for" | "forDown" | "forStep" | "forBreak" | "while" | "do";
+export const loopForms = [
+  "for",
+  "forDown",
+  "forStep",
+  "forBreak",
+  "forPair",
+  "while",
+  "do",
+  "whilePost",
+  "whileDec",
+  "doPre",
+] as const;
+export type LoopForm = (typeof loopForms)[number];
+
+/**
+ * A clause of a switch: `case L1: case L2: body end` (labels mod the values the discriminant can
+ * take there, repeats dropped; a clause left with none is not printed). end: `break;`, nothing
+ * (fall-through), `return r;` or `continue;` (the last clause breaks instead, so code after the
+ * switch is reachable; continue outside a loop breaks too).
+ */
+export interface Clause {
+  labels: number[];
+  body: Stmt[];
+  end: "break" | "fall" | "return" | "continue";
+  r: Expr;
+}
 
 export type Stmt =
-  | { k: "decl"; konst: boolean; e: Expr }
+  /** const v0 = e, let v0 = e, var v0 = e (a var behaves as a let: read only in its block, after it). */
+  | { k: "decl"; kw: "const" | "let" | "var"; e: Expr }
   | { k: "assign"; target: number; op: "=" | "+=" | "-=" | "*="; e: Expr }
   /** v /= P or v %= P, P made positive by form w. */
   | { k: "posAssign"; op: "/=" | "%="; target: number; e: Expr; w: number }
@@ -155,8 +223,11 @@ export type Stmt =
   | { k: "flag"; c: Cond }
   | { k: "step"; target: number; op: "++" | "--" }
   | { k: "if"; c: Cond; then: Stmt[]; else: Stmt[] | null }
-  /** A loop of at most `trips` iterations; `c`, if any, is a data-dependent extra exit test. */
-  | { k: "loop"; form: LoopForm; trips: number; c: Cond | null; body: Stmt[] }
+  /**
+   * A loop of at most `trips` iterations; `c`, if any, is a data-dependent extra exit test; `var`:
+   * a for form's counters are declared with var and read after the loop.
+   */
+  | { k: "loop"; form: LoopForm; trips: number; c: Cond | null; body: Stmt[]; var: boolean }
   | { k: "exit"; kind: "break" | "continue"; c: Cond }
   | { k: "return"; c: Cond; e: Expr }
   /** A local array declared here; only at the function's top level before any `return` (elsewhere it prints nothing, as tsgrad refuses it). */
@@ -165,14 +236,56 @@ export type Stmt =
   | { k: "store"; arr: number; ix: Index; op: "=" | "+=" | "-="; e: Expr }
   | { k: "storeStep"; arr: number; ix: Index; op: "++" | "--" }
   /** A loop over an array in scope (arr mod those; with none, `for (let i0 = 0; i0 < 2; i0++)`); `c` an extra exit test. */
-  | { k: "arrayLoop"; form: ArrayLoopForm; arr: number; c: Cond | null; body: Stmt[] };
+  | { k: "arrayLoop"; form: ArrayLoopForm; arr: number; c: Cond | null; body: Stmt[] }
+  /**
+   * switch on a data parameter in scope (on mod those, plus one) or, for on = their number, on
+   * `Math.floor(e)` (case labels -1 to 2); a default clause last, if any.
+   */
+  | { k: "switch"; on: number; e: Expr; clauses: Clause[]; dflt: Clause | null }
+  /**
+   * A running maximum (or minimum) from a global constant: `let v0 = -Infinity;` then `if (e > v0)
+   * v0 = e;` for each e (init picks -Infinity, Number.NEGATIVE_INFINITY or -Number.MAX_VALUE); with
+   * `over`, inside a loop over an array in scope (arr mod those).
+   */
+  | { k: "extreme"; max: boolean; init: number; es: Expr[]; over: boolean; arr: number }
+  /** `let j0 = 0;`: a cursor, read and moved in indices (`x[j0++ % x.length]`, Index form cursor). */
+  | { k: "cursor" };
 
 /** How an array parameter is declared; its gradient has the same kind (`number[]` for a readonly one). */
 export const arrayKinds = ["Float64Array", "number[]", "readonly number[]"] as const;
 export type ArrayKind = (typeof arrayKinds)[number];
 
-/** A number, or an array of n numbers (n fixed by the template: the printer keeps indices below it), or an object (object programs' f only). */
-export type ParamType = "number" | { array: ArrayKind; n: number } | ObjType;
+/**
+ * A number, or an array of n numbers (n fixed by the template: the printer keeps indices below it),
+ * or an object (object programs' f only), or data (f only).
+ */
+export type ParamType = "number" | { array: ArrayKind; n: number } | ObjType | DataType;
+
+/**
+ * A data parameter of f, which the function branches on and which has no gradient (its slot is
+ * `undefined`): a string-literal mode `"a" | "b" | "c"`, a `boolean` flag, a numeric enum `E` or a
+ * string enum `S` (declared before the functions). Its value, `v` mod its values, is fixed by the
+ * template (a point has no coordinate for it).
+ */
+export const dataKinds = ["mode", "flag", "enum", "senum"] as const;
+export type DataKind = (typeof dataKinds)[number];
+export interface DataType {
+  data: DataKind;
+  v: number;
+}
+
+/** Each data kind's values: as TypeScript spells them, as the reference twin does, and at run time. */
+export const dataValues: Record<DataKind, { ts: string[]; js: string[]; run: (string | number | boolean)[] }> = {
+  mode: { ts: ['"a"', '"b"', '"c"'], js: ['"a"', '"b"', '"c"'], run: ["a", "b", "c"] },
+  flag: { ts: ["true", "false"], js: ["true", "false"], run: [true, false] },
+  enum: { ts: ["E.A", "E.B", "E.C"], js: ["0", "1", "2"], run: [0, 1, 2] },
+  senum: { ts: ["S.A", "S.B", "S.C"], js: ['"a"', '"b"', '"c"'], run: ["a", "b", "c"] },
+};
+const dataTs: Record<DataKind, string> = { mode: '"a" | "b" | "c"', flag: "boolean", enum: "E", senum: "S" };
+const enumDeclarations: Partial<Record<DataKind, string>> = {
+  enum: "export enum E {\n  A,\n  B,\n  C,\n}",
+  senum: 'export enum S {\n  A = "a",\n  B = "b",\n  C = "c",\n}',
+};
 
 /** A field of an object parameter: a number, an array or a nested object. */
 export type FieldType = "number" | { array: ArrayKind; n: number } | ObjType;
@@ -204,6 +317,9 @@ export interface Field {
 }
 
 export const isObj = (t: ParamType | FieldType): t is ObjType => typeof t === "object" && "obj" in t;
+export const isData = (t: ParamType | FieldType): t is DataType => typeof t === "object" && "data" in t;
+export const isArrayParam = (t: ParamType | FieldType): t is { array: ArrayKind; n: number } =>
+  typeof t === "object" && "array" in t;
 
 /**
  * An index into an array of n elements (see Printer.index), i an enclosing loop counter (`of` mod
@@ -213,9 +329,11 @@ export const isObj = (t: ParamType | FieldType): t is ObjType => typeof t === "o
  *   previous   i - 1                       clamped   Math.min(i + c, x.length - 1)
  *   data       Math.floor(Math.abs(v) * 2) % x.length, v a number variable (`of` mod those in
  *              scope): piecewise constant, its jumps recorded by the reference like floor's
+ *   cursor     j0++ % x.length (c odd: ++j0 % x.length), j0 a cursor (Stmt cursor; `of` mod those
+ *              in scope; with none, the constant form; where no assignment may go, j0 % x.length)
  * A form that could leave [0, n) for its counter's range is wrapped: (i + 1) % x.length.
  */
-export const indexForms = ["constant", "counter", "reversed", "next", "previous", "clamped", "data"] as const;
+export const indexForms = ["constant", "counter", "reversed", "next", "previous", "clamped", "data", "cursor"] as const;
 export interface Index {
   form: (typeof indexForms)[number];
   of: number;
@@ -317,10 +435,12 @@ export const MAX_LENGTH = 4;
 // Constants: none is an integer, so a loop counter compared with one is never at a tie.
 // SCALE is a module-level constant (declared by the modules that use it); Math.PI a Math constant.
 const SCALE = 0.75;
-const constants = [0.5, 1.5, 0.3, -0.7, 2.5, 1.3, -1.5, 0.25, 3.5, -0.4, SCALE, Math.PI] as const;
+// Number.EPSILON, a global constant, mostly shows up as a threshold (`Math.abs(v0) > Number.EPSILON`).
+const constants = [0.5, 1.5, 0.3, -0.7, 2.5, 1.3, -1.5, 0.25, 3.5, -0.4, SCALE, Math.PI, Number.EPSILON] as const;
 const constantNames = new Map<number, string>([
   [SCALE, "SCALE"],
   [Math.PI, "Math.PI"],
+  [Number.EPSILON, "Number.EPSILON"],
 ]);
 const REF_RANGE = 15;
 const FORM_RANGE = 11;
@@ -339,8 +459,10 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   // Array-only choices are appended to the scalar ones (fc.oneof draws the same for the same list).
   const arrays = s.arrays;
   const withArrays = <T>(...xs: T[]): T[] => (arrays ? xs : []);
-  // mostly a constant or the counter itself (shrinking goes to the constant)
-  const form = fc.oneof(...indexForms.map((f, i) => ({ weight: i < 2 ? 4 : 1, arbitrary: fc.constant(f) })));
+  // mostly a constant or the counter itself (shrinking goes to the constant); a cursor where there is one
+  const form = fc.oneof(
+    ...indexForms.map((f, i) => ({ weight: i < 2 ? 4 : f === "cursor" ? 2 : 1, arbitrary: fc.constant(f) })),
+  );
   const ix: fc.Arbitrary<Index> = fc.record({ form, of: fc.nat(3), c: fc.nat(7) });
   const arr = fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.nat(3) });
   const w = fc.nat(FORM_RANGE);
@@ -351,6 +473,8 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
     { weight: 1, arbitrary: fc.constant(1) },
     { weight: 2, arbitrary: fc.nat(REF_RANGE) },
   );
+  const target = index;
+  const assignOps = ["=", "+=", "-=", "*="] as const;
   const leaf: fc.Arbitrary<Expr> = fc.oneof(
     { weight: 4, arbitrary: index.map((i): Expr => ({ k: "ref", i })) },
     { weight: 1, arbitrary: constant },
@@ -377,6 +501,16 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
       { weight: 1, arbitrary: fc.record({ k: fc.constantFrom("and" as const, "or" as const), a: cmp, b: cmp }) },
       { weight: 1, arbitrary: fc.record({ k: fc.constant("not" as const), a: cmp }) },
       { weight: 1, arbitrary: fc.record({ k: fc.constant("flag" as const), i: fc.nat(3), alt: cmp }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          k: fc.constant("is" as const),
+          i: fc.nat(3),
+          v: fc.nat(5),
+          not: fc.boolean(),
+          alt: cmp,
+        }),
+      },
     );
   };
   conds.push(condOf(leaf));
@@ -417,6 +551,22 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
           weight: 2,
           arbitrary: rec({ k: kind("call"), i: fc.nat(3), args: fc.array(sub, { minLength: 2, maxLength: 2 }) }),
         },
+        // assignments and updates inside expressions, and && / || on numbers
+        { weight: 1, arbitrary: rec({ k: kind("set"), target, op: fc.constantFrom(...assignOps), e: sub }) },
+        {
+          weight: 1,
+          arbitrary: rec({
+            k: kind("bump"),
+            target,
+            op: fc.constantFrom("++" as const, "--" as const),
+            pre: fc.boolean(),
+          }),
+        },
+        { weight: 1, arbitrary: rec({ k: kind("comma"), target, e: sub, a: sub }) },
+        {
+          weight: 1,
+          arbitrary: rec({ k: kind("logic"), op: fc.constantFrom("||" as const, "&&" as const), w, a: sub, b: sub }),
+        },
       ),
     );
     conds.push(condOf(sub));
@@ -425,7 +575,6 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   const expr = exprs[Math.max(0, s.exprDepth - 1)];
   const small = exprs[Math.max(0, s.exprDepth - 2)];
   const cond = conds[Math.max(0, s.exprDepth - 2)];
-  const target = index;
   const localArray: fc.Arbitrary<LocalArray> = fc.record({
     kind: fc.constantFrom("Float64Array" as const, "Array" as const),
     len: fc.nat(7),
@@ -433,15 +582,21 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
   });
 
   const simple: fc.Arbitrary<Stmt> = fc.oneof(
-    { weight: 5, arbitrary: fc.record({ k: fc.constant("decl" as const), konst: fc.boolean(), e: expr }) },
     {
-      weight: 4,
+      weight: 5,
       arbitrary: fc.record({
-        k: fc.constant("assign" as const),
-        target,
-        op: fc.constantFrom("=" as const, "+=" as const, "-=" as const, "*=" as const),
+        k: fc.constant("decl" as const),
+        kw: fc.oneof(
+          { weight: 2, arbitrary: fc.constant("const" as const) },
+          { weight: 2, arbitrary: fc.constant("let" as const) },
+          { weight: 1, arbitrary: fc.constant("var" as const) },
+        ),
         e: expr,
       }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({ k: fc.constant("assign" as const), target, op: fc.constantFrom(...assignOps), e: expr }),
     },
     {
       weight: 1,
@@ -472,6 +627,17 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
       }),
     },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("return" as const), c: cond, e: small }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant("extreme" as const),
+        max: fc.boolean(),
+        init: fc.nat(2),
+        es: fc.array(small, { minLength: 1, maxLength: 3 }),
+        over: fc.boolean(),
+        arr,
+      }),
+    },
     ...withArrays<fc.WeightedArbitrary<Stmt>>(
       {
         weight: 5,
@@ -493,9 +659,11 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
         }),
       },
       { weight: 1, arbitrary: fc.record({ k: fc.constant("newArray" as const), a: localArray }) },
+      { weight: 2, arbitrary: fc.record({ k: fc.constant("cursor" as const) }) },
     ),
   );
   const blocks: fc.Arbitrary<Stmt[]>[] = [fc.array(simple, { maxLength: s.blockLength })];
+  const stmts: fc.Arbitrary<Stmt>[] = [simple];
   for (let d = 1; d <= s.stmtDepth; d++) {
     const inner = blocks[d - 1];
     const arrayLoop = fc.record({
@@ -505,11 +673,24 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
       c: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: cond }),
       body: inner,
     });
+    // (short clauses: a switch has several)
+    const clause: fc.Arbitrary<Clause> = fc.record({
+      labels: fc.array(fc.nat(3), { minLength: 1, maxLength: 2 }),
+      body: fc.array(stmts[d - 1], { maxLength: Math.ceil(s.blockLength / 2) }),
+      end: fc.oneof(
+        { weight: 3, arbitrary: fc.constant("break" as const) },
+        { weight: 2, arbitrary: fc.constant("fall" as const) },
+        { weight: 1, arbitrary: fc.constant("return" as const) },
+        { weight: 1, arbitrary: fc.constant("continue" as const) },
+      ),
+      r: small,
+    });
+    // (a switch has several blocks: a program has one now and then)
     const stmt: fc.Arbitrary<Stmt> = fc.oneof(
       { withCrossShrink: true },
-      { weight: 6, arbitrary: simple },
+      { weight: 12, arbitrary: simple },
       {
-        weight: 2,
+        weight: 4,
         arbitrary: fc.record({
           k: fc.constant("if" as const),
           c: cond,
@@ -518,21 +699,34 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
         }),
       },
       {
-        weight: 2,
+        weight: 4,
         arbitrary: fc.record({
           k: fc.constant("loop" as const),
-          form: fc.constantFrom<LoopForm>("for", "forDown", "forStep", "forBreak", "while", "do"),
+          form: fc.constantFrom<LoopForm>(...loopForms),
           trips: fc.constantFrom(1, 2, 3, 0),
           // a data-dependent exit test now and then (with one, loops often stop at once)
           c: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: cond }),
           body: inner,
+          var: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
         }),
       },
-      ...withArrays<fc.WeightedArbitrary<Stmt>>({ weight: 3, arbitrary: arrayLoop }),
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          k: fc.constant("switch" as const),
+          on: fc.nat(2),
+          e: small,
+          clauses: fc.array(clause, { minLength: 1, maxLength: 3 }),
+          dflt: fc.option(clause, { nil: null }),
+        }),
+      },
+      ...withArrays<fc.WeightedArbitrary<Stmt>>({ weight: 6, arbitrary: arrayLoop }),
     );
     blocks.push(fc.array(stmt, { maxLength: s.blockLength }));
+    stmts.push(stmt);
   }
   const number = fc.constant("number" as ParamType);
+  const data: fc.Arbitrary<ParamType> = fc.record({ data: fc.constantFrom(...dataKinds), v: fc.nat(2) });
   const arrayParam = fc.record({ array: fc.constantFrom(...arrayKinds), n: fc.integer({ min: 1, max: MAX_LENGTH }) });
   const fn = (
     minParams: number,
@@ -550,7 +744,10 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
     const returns = fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(1) });
     return fc.record({ ...scalar, locals: fc.array(localArray, { maxLength: 2 }), ...(vector ? { returns } : {}) });
   };
-  const mainParam = arrays ? fc.oneof({ weight: 1, arbitrary: number }, { weight: 2, arbitrary: arrayParam }) : number;
+  // f (not the helpers: a call passes numbers) may take data: a mode, a flag, an enum
+  const mainParam = arrays
+    ? fc.oneof({ weight: 2, arbitrary: number }, { weight: 4, arbitrary: arrayParam }, { weight: 1, arbitrary: data })
+    : fc.oneof({ weight: 5, arbitrary: number }, { weight: 1, arbitrary: data });
   return fc.record({
     helpers: fc.array(fn(1, 2, number), { maxLength: s.helpers }),
     main: fn(1, s.maxParams, mainParam, true),
@@ -587,10 +784,12 @@ function objectProgramArbitrary(s: Sizes): fc.Arbitrary<Program> {
     iface: fc.boolean(),
     inList: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   });
+  const data = fc.record({ data: fc.constantFrom(...dataKinds), v: fc.nat(2) });
   const param: fc.Arbitrary<ParamType> = fc.oneof(
-    { weight: 1, arbitrary: number },
-    { weight: 1, arbitrary: array },
-    { weight: 3, arbitrary: top },
+    { weight: 2, arbitrary: number },
+    { weight: 2, arbitrary: array },
+    { weight: 6, arbitrary: top },
+    { weight: 1, arbitrary: data },
   );
   return (
     fc
@@ -625,11 +824,17 @@ export type Mode = "ts" | "reference";
 
 /** A parameter's TypeScript type: "number", "Float64Array", "readonly number[]". */
 export const paramTs = (t: ParamType): string =>
-  t === "number" ? "number" : isObj(t) ? `{ ${t.obj.map((f, i) => `f${i}: ${paramTs(f.t)}`).join("; ")} }` : t.array;
+  t === "number"
+    ? "number"
+    : isObj(t)
+      ? `{ ${t.obj.map((f, i) => `f${i}: ${paramTs(f.t)}`).join("; ")} }`
+      : isData(t)
+        ? dataTs[t.data]
+        : t.array;
 
 /** The number of elements of a local array: (len 5, one array parameter of 3) → 3; (len 2) → 3. */
 export function localLength(a: LocalArray, params: readonly ParamType[]): number {
-  const arrays = params.flatMap((t) => (t === "number" || isObj(t) ? [] : [t.n]));
+  const arrays = params.flatMap((t) => (isArrayParam(t) ? [t.n] : []));
   return a.len >= 4 && arrays.length ? arrays[(a.len - 4) % arrays.length] : (a.len % 4) + 1;
 }
 
@@ -640,9 +845,9 @@ export function returnedArray(t: FnTemplate): { index: number; local: LocalArray
   return { index, local: t.locals[index], n: localLength(t.locals[index], t.params) };
 }
 
-/** Coordinates a parameter takes in a point: 1 for a number, n for an array of n. */
+/** Coordinates a parameter takes in a point: 1 for a number, n for an array of n, none for data. */
 export const dimsOf = (params: readonly ParamType[]): number =>
-  params.reduce((d, t) => d + (t === "number" ? 1 : isObj(t) ? dimsOf(t.obj.map((f) => f.t)) : t.n), 0);
+  params.reduce((d, t) => d + (t === "number" ? 1 : isObj(t) ? dimsOf(t.obj.map((f) => f.t)) : isData(t) ? 0 : t.n), 0);
 
 /**
  * The keys of an object type's fields, as the printer names them (a counter per function, in the
@@ -674,13 +879,15 @@ export function pointFor(p: readonly number[], dims: number): number[] {
 
 /**
  * A point's coordinates as the arguments of a function with these parameters, each array of its
- * kind: (x: number, y: Float64Array of 2) at [0.1, 0.2, 0.3] → [0.1, Float64Array [0.2, 0.3]].
+ * kind: (x: number, y: Float64Array of 2) at [0.1, 0.2, 0.3] → [0.1, Float64Array [0.2, 0.3]]; data
+ * takes the value its template fixes: (x: number, y: "a" | "b" | "c" with v 1) at [0.1] → [0.1, "b"].
  */
 export function argsOf(params: readonly ParamType[], flat: readonly number[]): any[] {
   let k = 0;
   const keys = keysOf(params);
   const one = (t: ParamType): any => {
     if (t === "number") return flat[k++];
+    if (isData(t)) return dataValues[t.data].run[t.v % dataValues[t.data].run.length];
     if (isObj(t)) return Object.fromEntries(t.obj.map((f, i) => [keys.get(t)![i], one(f.t)]));
     const xs = flat.slice(k, (k += t.n));
     return t.array === "Float64Array" ? Float64Array.from(xs) : xs;
@@ -689,7 +896,10 @@ export function argsOf(params: readonly ParamType[], flat: readonly number[]): a
 }
 
 // Precedence of what an expression prints as: operands of lower precedence get parentheses.
-const TERNARY = 1,
+// (an assignment, `v0 = e`, prints bare at ASSIGN: `v1 = v0 = e;`; && and || at LOGIC)
+const ASSIGN = 0,
+  TERNARY = 1,
+  LOGIC = 1.5,
   ADD = 2,
   MUL = 3,
   UNARY = 4,
@@ -698,6 +908,15 @@ const TERNARY = 1,
 interface Printed {
   s: string;
   p: number;
+  /** A number literal, or a ?: of two (`0.5 || x` is refused by TypeScript: always truthy, TS2872). */
+  lit?: boolean;
+}
+
+/** A printed condition, what it tells of the data parameters, and the kind it printed as (a flag may print its alt). */
+interface PrintedCond {
+  s: string;
+  n: Narrow;
+  k: Cond["k"];
 }
 const at = (x: Printed, min: number) => (x.p >= min ? x.s : `(${x.s})`);
 const fmt = (v: number) => constantNames.get(v) ?? (Object.is(v, -0) ? "0" : String(v));
@@ -728,11 +947,68 @@ interface Scope {
   /** Boolean locals. */
   flags: string[];
   inLoop: boolean;
+  /** Directly in a switch clause (no loop between): a `break` would leave the switch, and tsgrad refuses one under an if. */
+  inSwitch: boolean;
   /** Arrays: local ones most recently written first, then parameters. */
   arrays: ArrayInScope[];
   /** Counters of the enclosing loops, innermost first, with the values they take in the body. */
   counters: Counter[];
+  /** Cursors (`let j0 = 0;`): integers >= 0 moved by `j0++` in indices, most recent first. */
+  cursors: string[];
+  /** f's data parameters, with the values TypeScript's type still allows here. */
+  data: DataVar[];
 }
+
+/**
+ * A data parameter and the values (indices into dataValues) its type has at a point of the
+ * function. TypeScript narrows a parameter's type by the tests it passes (`if (y === "a") {` → y
+ * is "a" inside, "b" | "c" in the else branch and after `if (y === "a") return`; a switch clause
+ * likewise), and refuses a comparison with a value the type no longer has (TS2367, TS2678), so the
+ * printer tracks the narrowing as TypeScript does and draws the values it compares with from
+ * `poss`. Where unsure it narrows more than TypeScript (a smaller set is always safe to draw from).
+ */
+interface DataVar {
+  name: string;
+  kind: DataKind;
+  poss: number[];
+}
+
+/** What a condition tells of the data parameters: `y === "a"` (eq) or `y !== "a"`, combined by && || !; null for nothing. */
+type Narrow =
+  | null
+  | { k: "is"; name: string; lit: number; eq: boolean }
+  | { k: "and" | "or"; a: Narrow; b: Narrow }
+  | { k: "not"; a: Narrow };
+
+/** The data parameters' values where a condition with narrowing n is `truth`, as TypeScript narrows them. */
+function narrowed(n: Narrow, data: DataVar[], truth: boolean): DataVar[] {
+  if (!n) return data;
+  switch (n.k) {
+    case "is":
+      return data.map((d) =>
+        d.name !== n.name ? d : { ...d, poss: d.poss.filter((p) => (p === n.lit) === (n.eq === truth)) },
+      );
+    case "not":
+      return narrowed(n.a, data, !truth);
+    case "and": {
+      const a = narrowed(n.a, data, true);
+      return truth ? narrowed(n.b, a, true) : union(narrowed(n.a, data, false), narrowed(n.b, a, false));
+    }
+    case "or": {
+      const a = narrowed(n.a, data, false);
+      return truth ? union(narrowed(n.a, data, true), narrowed(n.b, a, true)) : narrowed(n.b, a, false);
+    }
+  }
+}
+
+/** Where two paths join: each parameter has the values it has on either. */
+function union(a: DataVar[], b: DataVar[]): DataVar[] {
+  return a.map((d, i) => ({ ...d, poss: [...new Set([...d.poss, ...b[i].poss])].sort((x, y) => x - y) }));
+}
+
+/** Parameter `name` restricted to the values `keep` allows. */
+const only = (data: DataVar[], name: string, keep: (p: number) => boolean): DataVar[] =>
+  data.map((d) => (d.name === name ? { ...d, poss: d.poss.filter(keep) } : d));
 
 interface ArrayInScope {
   name: string;
@@ -758,13 +1034,16 @@ interface Exposed {
 }
 
 /** A scope for a nested block: the same names, copied (the block's own go when it ends). */
-const nested = (s: Scope, inLoop = s.inLoop): Scope => ({
+const nested = (s: Scope, loop = false): Scope => ({
   vars: [...s.vars],
   mutable: [...s.mutable],
   flags: [...s.flags],
-  inLoop,
+  inLoop: s.inLoop || loop,
+  inSwitch: loop ? false : s.inSwitch,
   arrays: [...s.arrays],
   counters: [...s.counters],
+  cursors: [...s.cursors],
+  data: s.data,
 });
 
 /** Prints one program as a module: `const SCALE` if used, helpers h0, h1, ..., then f. */
@@ -772,8 +1051,18 @@ export class Printer {
   private lines: string[] = [];
   /** Constructs met while printing that known bugs are keyed on (known-bugs.ts); see the "return" case. */
   readonly features = new Set<string>();
-  private counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0 };
+  private counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0 };
   private usesScale = false;
+  /** The enums (E, S) the parameters use: declared before the functions. */
+  private enums = new Set<DataKind>();
+  /** What each boolean local tells of the data parameters (TypeScript narrows through `const b0 = y === "a"` too). */
+  private flagNarrow = new Map<string, Narrow>();
+  /** Printing a condition (>0: an assignment right of && or || or in a branch of ?: is refused there). */
+  private inCond = 0;
+  /** >0: no assignment may be printed here (Expr set, bump, comma and the cursor index print without one). */
+  private noAssign = 0;
+  /** Cursors moved so far (`j0++` in an index). */
+  private moves = 0;
   /** The function printed so far has a `return` before its last line. */
   private returned = false;
   /** The function being printed returns an array (FnTemplate.returns). */
@@ -794,13 +1083,16 @@ export class Printer {
     program.helpers.forEach((h, i) => p.fn(h, `h${i}`, ["a", "b", "c"]));
     p.fn(program.main, "f", ["x", "y", "z"]);
     if (p.usesScale) p.lines.unshift(`const SCALE = ${SCALE};`, "");
+    // the reference twin spells an enum member as its value
+    if (mode === "ts") for (const k of [...p.enums].sort().reverse()) p.lines.unshift(enumDeclarations[k]!, "");
     return p;
   }
 
   private fn(t: FnTemplate, name: string, paramNames: string[]): void {
     const params = t.params.map((_, i) => paramNames[i]);
-    this.counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0 };
+    this.counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0 };
     this.returned = false;
+    this.flagNarrow.clear();
     // object parameters: their types (interfaces declared before f), their fields bound or read by path
     const keys = keysOf(t.params);
     const interfaces: string[] = [];
@@ -815,6 +1107,10 @@ export class Printer {
     const exposed: Exposed = { lines: [], vars: [], arrays: [] };
     const decl = params.map((p, i) => {
       const pt = t.params[i];
+      if (isData(pt)) {
+        this.features.add("data-parameter");
+        if (pt.data === "enum" || pt.data === "senum") this.enums.add(pt.data);
+      }
       if (!isObj(pt)) return this.mode === "ts" ? `${p}: ${paramTs(pt)}` : p;
       const type = this.mode === "ts" ? `: ${typeOf(pt)}` : "";
       if (pt.inList) {
@@ -841,17 +1137,23 @@ export class Printer {
     const numbers = [...params.filter((_, i) => t.params[i] === "number"), ...exposed.vars];
     const arrays = [
       ...t.params.flatMap((p, i): ArrayInScope[] =>
-        p === "number" || isObj(p) ? [] : [{ name: params[i], n: p.n, local: false }],
+        isArrayParam(p) ? [{ name: params[i], n: p.n, local: false }] : [],
       ),
       ...exposed.arrays,
     ];
+    const data = t.params.flatMap((p, i): DataVar[] =>
+      isData(p) ? [{ name: params[i], kind: p.data, poss: dataValues[p.data].run.map((_, j) => j) }] : [],
+    );
     const scope: Scope = {
       vars: numbers,
       mutable: params.filter((_, i) => t.params[i] === "number"),
       flags: [],
       inLoop: false,
+      inSwitch: false,
       arrays,
       counters: [],
+      cursors: [],
+      data,
     };
     for (const a of t.locals ?? []) this.newArray(a, scope);
     // in the function's own scope, not a block's: what the top level declares reaches the return
@@ -954,10 +1256,13 @@ export class Printer {
     this.lines.push("  ".repeat(depth) + text);
   }
 
-  private block(stmts: readonly Stmt[], outer: Scope, depth: number): void {
+  /** Prints a nested block that starts with the data parameters' values `data`; returns their values at its end. */
+  private block(stmts: readonly Stmt[], outer: Scope, depth: number, data: DataVar[] = outer.data): DataVar[] {
     const scope = nested(outer);
+    scope.data = data;
     for (const st of stmts) this.stmt(st, scope, depth);
     adopt(outer, scope);
+    return scope.data;
   }
 
   private stmt(st: Stmt, scope: Scope, depth: number): void {
@@ -969,14 +1274,18 @@ export class Printer {
       case "decl": {
         const e = this.expr(st.e, scope).s;
         const v = `v${this.counters.v++}`;
-        this.emit(depth, `${st.konst ? "const" : "let"} ${v} = ${e};`);
+        // a var is read only after it, in its block (Scope): where tsgrad takes it as a let
+        if (st.kw === "var") this.features.add("var");
+        this.emit(depth, `${st.kw} ${v} = ${e};`);
         scope.vars.unshift(v);
-        if (!st.konst) scope.mutable.unshift(v);
+        if (st.kw !== "const") scope.mutable.unshift(v);
         return;
       }
       case "assign": {
         const v = pick(scope.mutable, st.target);
-        this.emit(depth, `${v} ${st.op} ${this.expr(st.e, scope).s};`);
+        // v1 = v0 = e; but s += (t = e)
+        const e = this.expr(st.e, scope);
+        this.emit(depth, `${v} ${st.op} ${st.op === "=" ? e.s : at(e, TERNARY)};`);
         return this.assigned(depth, v, scope);
       }
       case "posAssign": {
@@ -996,8 +1305,9 @@ export class Printer {
       case "flag": {
         const c = this.cond(st.c, scope);
         const b = `b${this.counters.b++}`;
-        this.emit(depth, `const ${b} = ${c};`);
+        this.emit(depth, `const ${b} = ${c.s};`);
         scope.flags.push(b);
+        this.flagNarrow.set(b, c.n);
         return;
       }
       case "step": {
@@ -1005,30 +1315,43 @@ export class Printer {
         this.emit(depth, `${v}${st.op};`);
         return this.assigned(depth, v, scope);
       }
-      case "exit":
-        if (scope.inLoop) this.emit(depth, `if (${this.cond(st.c, scope)}) ${st.kind};`);
+      case "exit": {
+        // directly in a switch clause a break would leave the switch (and tsgrad refuses it under an if)
+        if (!scope.inLoop || (st.kind === "break" && scope.inSwitch)) return;
+        const c = this.cond(st.c, scope);
+        this.emit(depth, `if (${c.s}) ${st.kind};`);
+        scope.data = narrowed(c.n, scope.data, false);
         return;
-      case "return":
+      }
+      case "return": {
         if (this.vector) return; // a function returning an array returns once, at the end
         // A known bug is keyed on what the printer sees, e.g. (fixed since) a return of max in a loop:
         //   if (scope.inLoop && st.e.k === "variadic") this.features.add("return-max-in-loop");
         if (scope.inLoop && this.listed) this.features.add("list-destructuring-then-loop-write");
-        this.emit(depth, `if (${this.cond(st.c, scope)}) return ${this.expr(st.e, scope).s};`);
+        const c = this.cond(st.c, scope);
+        const e = this.expr(st.e, { ...scope, data: narrowed(c.n, scope.data, true) });
+        this.emit(depth, `if (${c.s}) return ${e.s};`);
+        scope.data = narrowed(c.n, scope.data, false);
         this.returned = true;
         return;
-      case "if":
-        this.emit(depth, `if (${this.cond(st.c, scope)}) {`);
-        this.block(st.then, scope, depth + 1);
+      }
+      case "if": {
+        const c = this.cond(st.c, scope);
+        const entry = scope.data;
+        this.emit(depth, `if (${c.s}) {`);
+        const then = this.block(st.then, scope, depth + 1, narrowed(c.n, entry, true));
+        let other = narrowed(c.n, entry, false);
         if (st.else) {
           this.emit(depth, "} else {");
-          this.block(st.else, scope, depth + 1);
+          other = this.block(st.else, scope, depth + 1, other);
         }
         this.emit(depth, "}");
+        scope.data = union(then, other);
         return;
+      }
       case "loop":
         return this.loop(st, scope, depth);
       case "newArray":
-        // tsgrad refuses an array created in a loop or a branch
         // tsgrad refuses an array created in a loop or a branch, or after an early return
         if (depth === 1 && !this.returned) this.newArray(st.a, scope);
         return;
@@ -1039,14 +1362,141 @@ export class Printer {
         const a = locals[st.arr % locals.length];
         const element = `${a.name}[${this.index(st.ix, a, scope)}]`;
         this.emit(depth, st.k === "store" ? `${element} ${st.op} ${this.expr(st.e, scope).s};` : `${element}${st.op};`);
-        if (this.mode === "reference") this.emit(depth, `$.v(${element});`);
+        // (the element again, without moving a cursor in its index)
+        this.noAssign++;
+        if (this.mode === "reference") this.emit(depth, `$.v(${a.name}[${this.index(st.ix, a, scope)}]);`);
+        this.noAssign--;
         scope.arrays.splice(scope.arrays.indexOf(a), 1);
         scope.arrays.unshift(a);
         return;
       }
       case "arrayLoop":
         return this.arrayLoop(st, scope, depth);
+      case "switch":
+        return this.switch(st, scope, depth);
+      case "extreme":
+        return this.extreme(st, scope, depth);
+      case "cursor": {
+        const j = `j${this.counters.j++}`;
+        this.emit(depth, `let ${j} = 0;`);
+        scope.cursors.unshift(j);
+        return;
+      }
     }
+  }
+
+  /**
+   * switch (y) { case "a": case "b": ... break; default: ... }, or switch (Math.floor(e)) with
+   * labels -1 to 2 (Stmt switch, Clause). A clause starts with the values its labels leave the
+   * discriminant (plus, falling through, those the clause before ended with); what follows the
+   * switch, with those of every clause that breaks or falls out of it (and, with no default, those
+   * no label takes).
+   */
+  private switch(st: Extract<Stmt, { k: "switch" }>, scope: Scope, depth: number): void {
+    const entry = scope.data;
+    const ds = entry.filter((d) => d.poss.length);
+    const which = st.on % (ds.length + 1);
+    const d = which < ds.length ? ds[which] : undefined;
+    const used = new Set<number>();
+    const cases = st.clauses.map((cl) => ({
+      cl,
+      dflt: false,
+      lits: cl.labels
+        .map((l) => (d ? d.poss[l % d.poss.length] : (l % 4) - 1))
+        .filter((lit) => (used.has(lit) ? false : (used.add(lit), true))),
+    }));
+    const all = [...cases.filter((c) => c.lits.length), ...(st.dflt ? [{ cl: st.dflt, dflt: true, lits: [] }] : [])];
+    if (!all.length) return;
+    let head: string;
+    if (d) head = d.name;
+    else {
+      const e = this.floorOperand(st.e, scope).s;
+      head = this.mode === "ts" ? `Math.floor(${e})` : `$.floor(${e})`;
+    }
+    this.features.add(d ? "switch-on-data" : "switch");
+    const spell = (lit: number) => (d ? dataValues[d.kind][this.mode === "ts" ? "ts" : "js"][lit] : String(lit));
+    this.emit(depth, `switch (${head}) {`);
+    const exits: DataVar[][] = [];
+    let fall: DataVar[] | null = null;
+    all.forEach((c, n) => {
+      const last = n === all.length - 1;
+      if (c.dflt) this.emit(depth + 1, "default:");
+      else for (const lit of c.lits) this.emit(depth + 1, `case ${spell(lit)}:`);
+      const inner = nested(scope);
+      inner.inSwitch = true;
+      inner.data = !d ? entry : only(entry, d.name, (p) => (c.dflt ? !used.has(p) : c.lits.includes(p)));
+      if (fall) inner.data = union(inner.data, fall);
+      for (const s of c.cl.body) this.stmt(s, inner, depth + 2);
+      let end = c.cl.end;
+      if (end === "return" && (last || this.vector)) end = "break";
+      if (end === "continue" && (last || !scope.inLoop)) end = "break";
+      fall = null;
+      if (end === "break") {
+        this.emit(depth + 2, "break;");
+        exits.push(inner.data);
+      } else if (end === "fall") {
+        if (last) exits.push(inner.data);
+        else fall = inner.data;
+      } else if (end === "return") {
+        if (scope.inLoop && this.listed) this.features.add("list-destructuring-then-loop-write");
+        this.emit(depth + 2, `return ${this.expr(c.cl.r, inner).s};`);
+        this.returned = true;
+      } else this.emit(depth + 2, "continue;");
+      adopt(scope, inner);
+    });
+    this.emit(depth, "}");
+    // no label matching: none if the labels take every value left (TypeScript: an exhaustive switch)
+    if (!st.dflt && (!d || d.poss.some((p) => !used.has(p))))
+      exits.push(d ? only(entry, d.name, (p) => !used.has(p)) : entry);
+    scope.data = exits.reduce(union);
+  }
+
+  /**
+   * let v0 = -Infinity; if (e > v0) v0 = e; ... (Stmt extreme): v0 ends as the largest e (a NaN
+   * leaves it infinite, and the point is rejected). e is printed twice, the second time without its
+   * assignments.
+   */
+  private extreme(st: Extract<Stmt, { k: "extreme" }>, scope: Scope, depth: number): void {
+    const v = `v${this.counters.v++}`;
+    const init = (
+      st.max
+        ? ["-Infinity", "Number.NEGATIVE_INFINITY", "-Number.MAX_VALUE"]
+        : ["Infinity", "Number.POSITIVE_INFINITY", "Number.MAX_VALUE"]
+    )[st.init % 3];
+    this.features.add("global-constant");
+    this.emit(depth, `let ${v} = ${init};`);
+    let inner = scope;
+    let at1 = depth;
+    if (st.over && scope.arrays.length) {
+      const a = scope.arrays[st.arr % scope.arrays.length];
+      const i = `i${this.counters.i++}`;
+      inner = nested(scope, true);
+      inner.vars.push(i);
+      inner.counters.unshift({ name: i, lo: 0, hi: a.n - 1, start: true });
+      this.emit(depth, `for (let ${i} = 0; ${i} < ${a.name}.length; ${i}++) {`);
+      at1 = depth + 1;
+    }
+    for (const e of st.es.length ? st.es : [{ k: "ref", i: 0 } as Expr]) {
+      this.inCond++;
+      const test = this.expr(e, inner);
+      this.inCond--;
+      this.noAssign++;
+      const again = this.expr(e, inner);
+      this.noAssign--;
+      if (this.mode === "ts") this.emit(at1, `if (${at(test, ADD)} ${st.max ? ">" : "<"} ${v}) ${v} = ${again.s};`);
+      else {
+        this.emit(at1, `if ($.${st.max ? "gt" : "lt"}(${test.s}, ${v})) {`);
+        this.emit(at1 + 1, `${v} = ${again.s};`);
+        this.emit(at1 + 1, `$.v(${v});`);
+        this.emit(at1, "}");
+      }
+    }
+    if (inner !== scope) {
+      adopt(scope, inner);
+      this.emit(depth, "}");
+    }
+    scope.vars.unshift(v);
+    scope.mutable.unshift(v);
   }
 
   /** const u0 = new Float64Array(x.length);   const u1 = new Array<number>(3).fill(0); */
@@ -1074,25 +1524,41 @@ export class Printer {
     scope.arrays.unshift({ name, n, local: true });
   }
 
+  /** An extra exit test of a loop, on the right of && (or ||): no assignment may go there. */
+  private rightOf(c: Cond, scope: Scope, data: DataVar[] = scope.data): PrintedCond {
+    this.noAssign++;
+    const r = this.condAt(c, { ...scope, data });
+    this.noAssign--;
+    return r;
+  }
+
   /**
    * A loop over an array (forms at ArrayLoopForm); its counter joins scope.counters with its range,
    * for the indices of the body. With no array in scope, a counting loop of 2 iterations.
    */
   private arrayLoop(st: Extract<Stmt, { k: "arrayLoop" }>, scope: Scope, depth: number): void {
     if (!scope.arrays.length)
-      return this.loop({ k: "loop", form: "for", trips: 2, c: st.c, body: st.body }, scope, depth);
+      return this.loop({ k: "loop", form: "for", trips: 2, c: st.c, body: st.body, var: false }, scope, depth);
     // for...of goes over a parameter (arr mod those), the other forms over any array
     const params = scope.arrays.filter((p) => !p.local && !p.field);
     const over = st.form === "of" && params.length ? params : scope.arrays;
     const a = over[st.arr % over.length];
     const inner = nested(scope, true);
-    const extra = (test: string) => (st.c ? `${test} && ${this.condAt(st.c, scope)}` : test);
+    const entry = scope.data;
+    let start = entry;
     if (st.form === "of" && !a.local && !a.field) {
       const e = `e${this.counters.e++}`;
       this.emit(depth, `for (const ${e} of ${a.name}) {`);
-      if (st.c) this.emit(depth + 1, `if (${this.cond(st.c, scope)}) break;`);
+      if (st.c) {
+        const c = this.cond(st.c, scope);
+        this.emit(depth + 1, `if (${c.s}) break;`);
+        start = narrowed(c.n, entry, false);
+      }
       inner.vars.unshift(e);
     } else {
+      const x = st.c ? this.rightOf(st.c, scope) : undefined;
+      const extra = (test: string) => (x ? `${test} && ${x.s}` : test);
+      if (x) start = narrowed(x.n, entry, true);
       const i = `i${this.counters.i++}`;
       const outer = scope.counters.find((c) => c.start);
       const n = a.n;
@@ -1108,9 +1574,10 @@ export class Printer {
       inner.vars.push(i);
       inner.counters.unshift({ name: i, lo, hi, start: true });
     }
-    this.block(st.body, inner, depth + 1);
+    this.block(st.body, inner, depth + 1, start);
     adopt(scope, inner);
     this.emit(depth, "}");
+    scope.data = entry;
   }
 
   /**
@@ -1127,7 +1594,17 @@ export class Printer {
       const e = `Math.floor(Math.abs(${v}) * 2) % ${len}`;
       return this.mode === "reference" ? `$.jump(${e}, ${a.n})` : e;
     }
-    if (form === "constant" || form === "data" || !scope.counters.length) return constant;
+    if (form === "cursor" && scope.cursors.length) {
+      // a cursor is an integer >= 0, moved only by ++ here
+      const j = scope.cursors[ix.of % scope.cursors.length];
+      if (!this.noAssign) {
+        this.features.add("assign-in-expression");
+        this.moves++;
+      }
+      const e = `${this.noAssign ? j : ix.c % 2 ? `++${j}` : `${j}++`} % ${len}`;
+      return this.mode === "reference" ? `$.index(${e}, ${a.n})` : e;
+    }
+    if (form === "constant" || form === "data" || form === "cursor" || !scope.counters.length) return constant;
     const i = scope.counters[ix.of % scope.counters.length];
     // the index printed, and the range it takes over the counter's [lo, hi]
     const [e, lo, hi]: [string, number, number] = {
@@ -1135,7 +1612,12 @@ export class Printer {
       reversed: [`${len} - 1 - ${i.name}`, a.n - 1 - i.hi, a.n - 1 - i.lo],
       next: [`${i.name} + 1`, i.lo + 1, i.hi + 1],
       previous: [`${i.name} - 1`, i.lo - 1, i.hi - 1],
-      clamped: [`Math.min(${i.name} + ${ix.c % 3}, ${len} - 1)`, 0, a.n - 1],
+      // (a counter can end at -1 after its loop: whileDec, forPair's second)
+      clamped: [
+        `Math.min(${i.name} + ${ix.c % 3}, ${len} - 1)`,
+        Math.min(i.lo + (ix.c % 3), a.n - 1),
+        Math.min(i.hi + (ix.c % 3), a.n - 1),
+      ],
     }[form] as [string, number, number];
     // wrap what could leave [0, n), even where the loop never runs (hi < lo): tsgrad refuses
     // `u0[i1 + 1]` in `for (let i1 = ...; i1 < u0.length; i1++)` as out of range whenever it runs
@@ -1147,73 +1629,157 @@ export class Printer {
   /**
    * for (let i0 = 0; i0 < 3; i0++) { ... }          for (let i0 = 3; i0 > 0; i0--) { ... }
    * let k0 = 0; while (k0 < 3) { k0++; ... }        let k0 = 0; do { k0++; ... } while (k0 < 3);
-   * A data-dependent exit test is added with &&. Counters are read-only (the trip count stays
-   * small); a while counter is bumped first, so `continue` cannot skip it.
+   * and the forms at LoopForm. A data-dependent exit test is added with &&. Counters are read-only
+   * (the trip count stays small); a while counter is moved first or in the test, so `continue`
+   * cannot skip it. A counter read after the loop (a var, a while's) has the range it can end with.
    */
   private loop(st: Extract<Stmt, { k: "loop" }>, scope: Scope, depth: number): void {
     const inner = nested(scope, true);
-    const extra = (test: string) => (st.c ? `${test} && ${this.condAt(st.c, scope)}` : test);
-    if (st.form !== "while" && st.form !== "do") {
+    const entry = scope.data;
+    const trips = st.trips;
+    const most = Math.max(1, trips);
+    if (st.form.startsWith("for")) {
+      const kw = st.var ? "var" : "let";
+      if (st.var) this.features.add("var");
       const i = `i${this.counters.i++}`;
+      const j = st.form === "forPair" ? `i${this.counters.i++}` : "";
+      const x = st.c ? this.rightOf(st.c, scope) : undefined;
+      const extra = (test: string) => (x ? `${test} && ${x.s}` : test);
       const head = {
-        for: `let ${i} = 0; ${extra(`${i} < ${st.trips}`)}; ${i}++`,
-        forDown: `let ${i} = ${st.trips}; ${extra(`${i} > 0`)}; ${i}--`,
-        forStep: `let ${i} = 0; ${extra(`${i} < ${st.trips}`)}; ${i} += 1`,
-        forBreak: `let ${i} = 0; ; ${i}++`,
-      }[st.form];
+        for: `${kw} ${i} = 0; ${extra(`${i} < ${trips}`)}; ${i}++`,
+        forDown: `${kw} ${i} = ${trips}; ${extra(`${i} > 0`)}; ${i}--`,
+        forStep: `${kw} ${i} = 0; ${extra(`${i} < ${trips}`)}; ${i} += 1`,
+        forBreak: `${kw} ${i} = 0; ; ${i}++`,
+        forPair: `${kw} ${i} = 0, ${j} = ${trips - 1}; ${extra(`${i} < ${trips}`)}; ${i}++, ${j}--`,
+      }[st.form as "for" | "forDown" | "forStep" | "forBreak" | "forPair"];
       this.emit(depth, `for (${head}) {`);
+      let start = x ? narrowed(x.n, entry, true) : entry;
       if (st.form === "forBreak") {
-        const test = `${i} >= ${st.trips}`;
-        this.emit(depth + 1, `if (${st.c ? `${test} || ${this.condAt(st.c, scope)}` : test}) break;`);
+        const test = `${i} >= ${trips}`;
+        this.emit(depth + 1, `if (${x ? `${test} || ${x.s}` : test}) break;`);
+        start = x ? narrowed(x.n, entry, false) : entry;
       }
       inner.vars.push(i);
       inner.counters.unshift(
         st.form === "forDown"
-          ? { name: i, lo: 1, hi: st.trips, start: true }
-          : { name: i, lo: 0, hi: st.trips - 1, start: true },
+          ? { name: i, lo: 1, hi: trips, start: true }
+          : { name: i, lo: 0, hi: trips - 1, start: true },
       );
-      this.block(st.body, inner, depth + 1);
+      if (j) {
+        // i1 = 2 - i0
+        inner.vars.push(j);
+        inner.counters.splice(1, 0, { name: j, lo: 0, hi: trips - 1, start: true });
+      }
+      this.block(st.body, inner, depth + 1, start);
       adopt(scope, inner);
       this.emit(depth, "}");
+      scope.data = entry;
+      if (st.var) {
+        // i0 ends in [0, trips] (a break ends it early), i1 = trips - 1 - i0
+        scope.vars.push(i);
+        scope.counters.unshift({ name: i, lo: 0, hi: trips, start: false });
+        if (j) {
+          scope.vars.push(j);
+          scope.counters.unshift({ name: j, lo: -1, hi: Math.max(0, trips - 1), start: false });
+        }
+      }
       return;
     }
     const k = `k${this.counters.k++}`;
-    this.emit(depth, `let ${k} = 0;`);
-    this.emit(depth, st.form === "while" ? `while (${extra(`${k} < ${st.trips}`)}) {` : "do {");
-    this.emit(depth + 1, `${k}++;`);
+    const bottom = st.form === "do" || st.form === "doPre";
+    const x = st.c && !bottom ? this.rightOf(st.c, scope) : undefined;
+    const extra = (test: string) => (x ? `${test} && ${x.s}` : test);
+    // the counter's range in the body, and after the loop
+    const [lo, hi, afterLo, afterHi] = {
+      while: [1, most, 0, most],
+      do: [1, most, 0, most],
+      whilePost: [1, most, 1, trips + 1],
+      whileDec: [0, Math.max(0, trips - 1), -1, Math.max(0, trips - 1)],
+      doPre: [0, Math.max(0, trips - 1), 0, most],
+    }[st.form as "while" | "do" | "whilePost" | "whileDec" | "doPre"];
+    this.emit(depth, `let ${k} = ${st.form === "whileDec" ? trips : 0};`);
+    if (st.form !== "while" && st.form !== "do") this.features.add("assign-in-loop-test");
+    if (st.form === "while") this.emit(depth, `while (${extra(`${k} < ${trips}`)}) {`);
+    else if (st.form === "whilePost") this.emit(depth, `while (${extra(`${k}++ < ${trips}`)}) {`);
+    else if (st.form === "whileDec") this.emit(depth, `while (${extra(`(${k} -= 1) >= 0`)}) {`);
+    else this.emit(depth, "do {");
+    if (st.form === "while" || st.form === "do") this.emit(depth + 1, `${k}++;`);
     inner.vars.push(k);
-    // bumped before the body: 1 to trips inside (a do loop runs once at least), 0 to trips after
-    const most = Math.max(1, st.trips);
-    inner.counters.unshift({ name: k, lo: 1, hi: most, start: false });
-    this.block(st.body, inner, depth + 1);
+    inner.counters.unshift({ name: k, lo, hi, start: false });
+    const end = this.block(st.body, inner, depth + 1, x ? narrowed(x.n, entry, true) : entry);
     adopt(scope, inner);
-    this.emit(depth, st.form === "while" ? "}" : `} while (${extra(`${k} < ${st.trips}`)});`);
+    if (bottom) {
+      // the test sees the values the body ends with; so does what follows (a smaller set than TypeScript's)
+      const y = st.c ? this.rightOf(st.c, scope, end) : undefined;
+      const test = st.form === "do" ? `${k} < ${trips}` : `++${k} < ${trips}`;
+      this.emit(depth, `} while (${y ? `${test} && ${y.s}` : test});`);
+      scope.data = end;
+    } else {
+      this.emit(depth, "}");
+      scope.data = entry;
+    }
     scope.vars.push(k);
-    scope.counters.unshift({ name: k, lo: 0, hi: most, start: false });
+    scope.counters.unshift({ name: k, lo: afterLo, hi: afterHi, start: false });
   }
 
-  private cond(c: Cond, scope: Scope): string {
+  /** A condition, and what it tells of the data parameters (Narrow). */
+  private cond(c: Cond, scope: Scope): PrintedCond {
+    this.inCond++;
+    try {
+      return this.condition(c, scope);
+    } finally {
+      this.inCond--;
+    }
+  }
+
+  private condition(c: Cond, scope: Scope): PrintedCond {
     const cmpName = { ">": "gt", "<": "lt", ">=": "ge", "<=": "le" } as const;
     switch (c.k) {
       case "cmp": {
         const a = this.expr(c.a, scope);
         const b = this.expr(c.b, scope);
-        return this.mode === "ts" ? `${at(a, ADD)} ${c.op} ${at(b, ADD)}` : `$.${cmpName[c.op]}(${a.s}, ${b.s})`;
+        const s = this.mode === "ts" ? `${at(a, ADD)} ${c.op} ${at(b, ADD)}` : `$.${cmpName[c.op]}(${a.s}, ${b.s})`;
+        return { s, n: null, k: "cmp" };
       }
       case "and":
-      case "or":
-        return `${this.condAt(c.a, scope)} ${c.k === "and" ? "&&" : "||"} ${this.condAt(c.b, scope)}`;
-      case "not":
-        return `!(${this.cond(c.a, scope)})`;
-      case "flag":
-        return scope.flags.length ? scope.flags[c.i % scope.flags.length] : this.cond(c.alt, scope);
+      case "or": {
+        const a = this.condAt(c.a, scope);
+        // the right operand runs only sometimes: TypeScript narrows it by the left, tsgrad refuses an assignment in it
+        const b = this.rightOf(c.b, scope, narrowed(a.n, scope.data, c.k === "and"));
+        return { s: `${a.s} ${c.k === "and" ? "&&" : "||"} ${b.s}`, n: { k: c.k, a: a.n, b: b.n }, k: c.k };
+      }
+      case "not": {
+        const a = this.cond(c.a, scope);
+        return { s: `!(${a.s})`, n: { k: "not", a: a.n }, k: "not" };
+      }
+      case "flag": {
+        if (!scope.flags.length) return this.cond(c.alt, scope);
+        const b = scope.flags[c.i % scope.flags.length];
+        return { s: b, n: this.flagNarrow.get(b) ?? null, k: "flag" };
+      }
+      case "is": {
+        const ds = scope.data.filter((d) => d.poss.length);
+        if (!ds.length) return this.cond(c.alt, scope);
+        const d = ds[c.i % ds.length];
+        this.features.add("data-test");
+        // a flag by its truth (never refused, however narrowed), the others compared with a value they can have
+        if (d.kind === "flag")
+          return { s: c.not ? `!${d.name}` : d.name, n: { k: "is", name: d.name, lit: 0, eq: !c.not }, k: "is" };
+        const lit = d.poss[c.v % d.poss.length];
+        const value = dataValues[d.kind][this.mode === "ts" ? "ts" : "js"][lit];
+        return {
+          s: `${d.name} ${c.not ? "!==" : "==="} ${value}`,
+          n: { k: "is", name: d.name, lit, eq: !c.not },
+          k: "is",
+        };
+      }
     }
   }
 
-  /** A condition as an operand of && / ||: parenthesised unless it is a comparison or a negation. */
-  private condAt(c: Cond, scope: Scope): string {
-    const s = this.cond(c, scope);
-    return c.k === "and" || c.k === "or" || (c.k === "flag" && !scope.flags.length && c.alt.k !== "cmp") ? `(${s})` : s;
+  /** A condition as an operand of && / ||: parenthesised unless it is a comparison, a test or a negation. */
+  private condAt(c: Cond, scope: Scope): PrintedCond {
+    const r = this.cond(c, scope);
+    return r.k === "and" || r.k === "or" ? { ...r, s: `(${r.s})` } : r;
   }
 
   /** Math.fn(args), or in the reference the hook $.fn(args) that also records the side taken. */
@@ -1229,7 +1795,7 @@ export class Printer {
   }
 
   private seen(p: Printed): Printed {
-    return this.mode === "reference" ? { s: `$.v(${p.s})`, p: ATOM } : p;
+    return this.mode === "reference" ? { s: `$.v(${p.s})`, p: ATOM, lit: p.lit } : p;
   }
 
   /** After an assignment, the reference records the new value too. */
@@ -1240,14 +1806,25 @@ export class Printer {
     recent(scope.mutable, name);
   }
 
+  /** An assignment inside an expression: v is the latest variable written from here on. */
+  private wrote(name: string, scope: Scope): void {
+    if (scope.inLoop && this.listed) this.features.add("list-destructuring-then-loop-write");
+    this.features.add("assign-in-expression");
+    recent(scope.vars, name);
+    recent(scope.mutable, name);
+  }
+
   private node(e: Expr, scope: Scope): Printed {
     switch (e.k) {
       case "const":
         this.usesScale ||= e.v === SCALE;
-        return { s: fmt(e.v), p: e.v < 0 ? UNARY : ATOM };
+        if (e.v === Number.EPSILON) this.features.add("global-constant");
+        return { s: fmt(e.v), p: e.v < 0 ? UNARY : ATOM, lit: !constantNames.has(e.v) };
       case "ref":
         // a function of arrays alone: before its first local, the first element of an array
-        if (!scope.vars.length) return { s: `${scope.arrays[0].name}[0]`, p: ATOM };
+        if (!scope.vars.length && scope.arrays.length) return { s: `${scope.arrays[0].name}[0]`, p: ATOM };
+        // a function of data alone: a constant
+        if (!scope.vars.length) return { s: "0.5", p: ATOM, lit: true };
         return { s: scope.vars[e.i % scope.vars.length], p: ATOM };
       case "elem": {
         if (!scope.arrays.length) return this.node({ k: "ref", i: e.ix.of }, scope);
@@ -1292,12 +1869,19 @@ export class Printer {
       }
       case "piecewise": {
         // a * floor(b): piecewise constant, no gradient through b (but its jumps are recorded)
-        const b = this.call(e.fn, [this.expr(e.b, scope)], true);
+        const b = this.call(e.fn, [this.floorOperand(e.b, scope)], true);
         return { s: `${at(this.expr(e.a, scope), MUL)} * ${b.s}`, p: MUL };
       }
       case "ternary": {
+        // each branch narrowed by the test; in a condition, no assignment in a branch (tsgrad refuses it)
         const c = this.cond(e.c, scope);
-        return { s: `${c} ? ${at(this.expr(e.a, scope), ADD)} : ${at(this.expr(e.b, scope), ADD)}`, p: TERNARY };
+        const inCond = this.inCond > 0;
+        if (inCond) this.noAssign++;
+        const a = this.expr(e.a, { ...scope, data: narrowed(c.n, scope.data, true) });
+        const b = this.expr(e.b, { ...scope, data: narrowed(c.n, scope.data, false) });
+        if (inCond) this.noAssign--;
+        // (TypeScript takes `c ? 0.5 : 1.5` for a literal too)
+        return { s: `${c.s} ? ${at(a, ADD)} : ${at(b, ADD)}`, p: TERNARY, lit: a.lit && b.lit };
       }
       case "call": {
         if (this.helpers.length === 0) return this.expr(e.args[0], scope);
@@ -1305,7 +1889,59 @@ export class Printer {
         const args = Array.from({ length: h.arity }, (_, j) => this.expr(e.args[j % e.args.length], scope));
         return { s: `${h.name}(${args.map((a) => a.s).join(", ")})`, p: ATOM };
       }
+      case "set": {
+        if (this.noAssign || !scope.mutable.length) return this.expr(e.e, scope);
+        const v = scope.mutable[e.target % scope.mutable.length];
+        const value = this.expr(e.e, scope);
+        this.wrote(v, scope);
+        // bare (`v1 = v0 = e;`, `s += t = e`), parenthesised as an operand: `(v0 = e) * v0`
+        return { s: `${v} ${e.op} ${value.s}`, p: ASSIGN };
+      }
+      case "bump": {
+        if (!scope.mutable.length) return this.node({ k: "ref", i: e.target }, scope);
+        const v = scope.mutable[e.target % scope.mutable.length];
+        if (this.noAssign) return { s: v, p: ATOM };
+        this.wrote(v, scope);
+        return { s: e.pre ? `${e.op}${v}` : `${v}${e.op}`, p: UNARY };
+      }
+      case "comma": {
+        if (this.noAssign || !scope.mutable.length) return this.expr(e.a, scope);
+        const v = scope.mutable[e.target % scope.mutable.length];
+        const value = this.expr(e.e, scope);
+        this.wrote(v, scope);
+        return { s: `(${v} = ${value.s}, ${this.expr(e.a, scope).s})`, p: ATOM };
+      }
+      case "logic": {
+        // a literal is always truthy to TypeScript (TS2872): floor it too (it has no assignment to refuse)
+        const form = e.w % 3;
+        let a = form === 2 ? this.floorOperand(e.a, scope) : this.expr(e.a, scope);
+        if (form === 1) a = this.call("Math.max", [a, { s: "0", p: ATOM }], true);
+        if (form === 2 || a.lit) a = this.call("Math.floor", [a], true);
+        this.features.add("logic-on-numbers");
+        // the right operand runs only sometimes: in a condition, tsgrad refuses an assignment there
+        const inCond = this.inCond > 0;
+        if (inCond) this.noAssign++;
+        const b = this.expr(e.b, scope);
+        if (inCond) this.noAssign--;
+        // the reference records which operand a chose (its truth)
+        const left = this.mode === "reference" ? `$.tru(${a.s})` : at(a, ADD);
+        return { s: `${left} ${e.op} ${at(b, ADD)}`, p: LOGIC };
+      }
     }
+  }
+
+  /**
+   * The operand of Math.floor (or round, sign, ...): to tsgrad, a condition (no assignment right of
+   * && or || or in a branch of ?:). Notes "moved-index-in-floor", an element read at a moving index
+   * (`Math.floor(u0[j0++ % u0.length])`), which f_grad and f_forward moved twice (fixed, b7e0029).
+   */
+  private floorOperand(e: Expr, scope: Scope): Printed {
+    const moves = this.moves;
+    this.inCond++;
+    const p = this.expr(e, scope);
+    this.inCond--;
+    if (e.k === "elem" && this.moves > moves) this.features.add("moved-index-in-floor");
+    return p;
   }
 
   private neg(a: Printed): Printed {
@@ -1348,7 +1984,7 @@ export class Printer {
   private positiveForm(a: Expr, w: number, scope: Scope): Printed {
     const e = this.expr(a, scope);
     const sq = `${at(e, MUL)} * ${at(e, UNARY)}`;
-    switch (w % 6) {
+    switch (w % 8) {
       case 0:
         return { s: `1 + ${sq}`, p: ADD };
       case 1:
@@ -1359,8 +1995,15 @@ export class Printer {
         return { s: `Math.cosh(${e.s})`, p: ATOM };
       case 4:
         return { s: `1.5 + Math.tanh(${e.s})`, p: ADD };
-      default:
+      case 5:
         return { s: `0.5 + ${sq}`, p: ADD };
+      // a global constant keeping a value off 0 (the reference rejects a point where it is ~0 all the same)
+      case 6:
+        this.features.add("global-constant");
+        return { s: `${sq} + Number.EPSILON`, p: ADD };
+      default:
+        this.features.add("global-constant");
+        return { s: `${this.call("Math.abs", [e], true).s} + Number.EPSILON`, p: ADD };
     }
   }
 

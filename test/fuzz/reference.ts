@@ -7,7 +7,9 @@
 // The twin has the same arithmetic as the TypeScript source, printed from the same template, but
 // every comparison, abs, max/min, hypot, atan2, % and floor-like call goes through a hook that
 // appends the side it took to a path: `$.gt(x, 0.5)` pushes 1 or 0 (2 on a tie), `$.max(a, b)`
-// the index of the winner, `$.mod(a, b)` the integer quotient. A finite-difference estimate is
+// the index of the winner, `$.mod(a, b)` the integer quotient, `$.tru(a) || b` whether a was
+// chosen. (A switch on `Math.floor(e)` records e's floor, which picks the case; tests of data
+// parameters record nothing: a point never moves them.) A finite-difference estimate is
 // used only if every point of its stencil took exactly the path the base point took, so it never
 // straddles a branch, a kink or a jump; a point with no such estimate for some coordinate is
 // rejected (fast-check then counts the program as skipped if no point is left).
@@ -100,6 +102,8 @@ export function reference(program: Program, name = "f"): Reference {
     round: (x: number) => record(Math.round(x)),
     trunc: (x: number) => record(Math.trunc(x)),
     sign: (x: number) => record(Math.sign(x)),
+    // the left operand of && / || on numbers: which operand the expression takes
+    tru: (x: number) => (record(x ? 1 : 0), x),
     index: (i: number, n: number) => {
       if (!(Number.isInteger(i) && i >= 0 && i < n))
         throw new Error(`the fuzzer printed an index outside its array: ${i} of ${n} elements`);
