@@ -429,7 +429,12 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       return fail(refuse("methodCall", callee, { call: `${callee.getText()}()` }));
     }
     if (ts.isIdentifier(callee)) identifier(callee);
-    if (surelyCarriesGradient(c) && resolveFunction(checker, callee) === "unmarked")
+    if (
+      mathName === undefined &&
+      surelyCarriesGradient(c) &&
+      resolveFunction(checker, callee) === "unmarked" &&
+      isUserCode(callee)
+    )
       unmarkedCalls.push(refuse("unmarkedCall", c, { call: c.getText() }));
     if (matrixOpOf(callee, checker)) return matrixCall(c);
     c.arguments.forEach(expression);
@@ -623,6 +628,13 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     const x = skipWrappers(e);
     if (ts.isIdentifier(x) && isConstantTable(x, checker)) return true;
     return isParamPart(x) && isArrayKind(kindOf(checker.getTypeAtLocation(x), checker));
+  }
+
+  /** A function of the user's program, not of a library's declarations (`Math.exp`, `parseFloat`). */
+  function isUserCode(callee: ts.Expression): boolean {
+    const symbol = checker.getSymbolAtLocation(callee);
+    const target = symbol && symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+    return (target?.declarations ?? []).some((d) => !d.getSourceFile().isDeclarationFile);
   }
 
   /** `xs.reduce`, `xs.map`: a method of an array (or typed array). */
