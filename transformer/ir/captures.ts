@@ -12,6 +12,7 @@
 // the function, or something it calls, could call).
 
 import ts from "typescript";
+import { assignedIdentifier, within } from "./syntax.js";
 
 /**
  * The declaration of the enclosing function's parameter or local that `id` names inside `fn`:
@@ -45,7 +46,7 @@ export function assignedInNestedFunction(
   let found: ts.Node | undefined;
   const visit = (n: ts.Node, nested: boolean): void => {
     if (found) return;
-    const target = assignedName(n);
+    const target = assignedIdentifier(n);
     if (nested && target && checker.getSymbolAtLocation(target) === symbol) found = n;
     ts.forEachChild(n, (c) => visit(c, nested || (ts.isFunctionLike(c) && c !== scope)));
   };
@@ -90,27 +91,4 @@ export function ownedField(
     holder.initializer !== undefined &&
     within(fn, holder.initializer);
   return held ? "holder" : undefined;
-}
-
-const within = (node: ts.Node, ancestor: ts.Node): boolean => {
-  for (let n: ts.Node | undefined = node; n; n = n.parent) if (n === ancestor) return true;
-  return false;
-};
-
-/** `k` in `k = e`, `k += e`, `k++`, `--k`. */
-function assignedName(n: ts.Node): ts.Identifier | undefined {
-  if (
-    ts.isBinaryExpression(n) &&
-    n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
-    n.operatorToken.kind <= ts.SyntaxKind.LastAssignment &&
-    ts.isIdentifier(n.left)
-  )
-    return n.left;
-  if (
-    (ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) &&
-    (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) &&
-    ts.isIdentifier(n.operand)
-  )
-    return n.operand;
-  return undefined;
 }

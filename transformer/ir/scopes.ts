@@ -7,6 +7,7 @@
 // A loop's counter may also be read by later loops that set it first (`for (i = 0; ...)`).
 
 import ts from "typescript";
+import { within } from "./syntax.js";
 
 /** The `var` declarations of a function body (nested functions excluded), by symbol. */
 export function varDeclarations(body: ts.Node, checker: ts.TypeChecker): Map<ts.Symbol, ts.VariableDeclaration[]> {
@@ -136,9 +137,4 @@ function blockOf(d: ts.VariableDeclaration): ts.Node {
     ts.isModuleBlock(holder)
     ? holder
     : statement;
-}
-
-function within(n: ts.Node, scope: ts.Node): boolean {
-  for (let p: ts.Node | undefined = n; p; p = p.parent) if (p === scope) return true;
-  return false;
 }

@@ -6,7 +6,7 @@
 //   typeTree(type of `{ W: Float64Array; b: number }`) → [W: "Float64Array", b: "number"]
 
 import ts from "typescript";
-import { NUMBER_CONSTANTS, NUMERIC_GLOBALS, refuse } from "./language.js";
+import { NUMBER_CONSTANTS, NUMERIC_GLOBALS, isAssignment, isIncrement, refuse } from "./language.js";
 import { type Expr, type ValueKind, num } from "./ir.js";
 
 /**
@@ -309,4 +309,35 @@ export function expressionKind(e: ts.Node): string {
     [ts.SyntaxKind.SuperKeyword]: "`super`",
   };
   return words[e.kind] ?? "this kind of expression";
+}
+
+/** `x = e`, `x += e`, `i++`, `--i`: a change of a variable (or an element). */
+export function isChange(n: ts.Node): n is ts.BinaryExpression | ts.PrefixUnaryExpression | ts.PostfixUnaryExpression {
+  if (ts.isBinaryExpression(n)) return isAssignment(n.operatorToken.kind);
+  return (ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && isIncrement(n.operator);
+}
+
+/** `x = e`, `i++`, or `a, b`: an expression the stager runs as the statements it means. */
+export function isUpdate(e: ts.Expression): boolean {
+  return isChange(e) || (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.CommaToken);
+}
+
+/** Does `n` change a variable somewhere inside (`(n -= 1) > 0`), not counting nested functions? */
+export function containsChange(n: ts.Node): boolean {
+  if (isChange(n)) return true;
+  if (ts.isFunctionLike(n)) return false;
+  return ts.forEachChild(n, (c) => (containsChange(c) ? true : undefined)) ?? false;
+}
+
+/** `x` in `x = e`, `x += e`, `x++`, `--x`. */
+export function assignedIdentifier(n: ts.Node): ts.Identifier | undefined {
+  if (!isChange(n)) return undefined;
+  const target = ts.isBinaryExpression(n) ? n.left : n.operand;
+  return ts.isIdentifier(target) ? target : undefined;
+}
+
+/** Is `node` inside `ancestor` (or it)? */
+export function within(node: ts.Node, ancestor: ts.Node): boolean {
+  for (let n: ts.Node | undefined = node; n; n = n.parent) if (n === ancestor) return true;
+  return false;
 }

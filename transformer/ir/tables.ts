@@ -7,7 +7,7 @@
 // (`for (const c of T)`) or spreads it.
 
 import ts from "typescript";
-import { kindOf } from "./syntax.js";
+import { isChange, kindOf } from "./syntax.js";
 
 /** Is `id` (read inside a function) such a table? */
 export function isConstantTable(id: ts.Identifier, checker: ts.TypeChecker): boolean {
@@ -59,11 +59,5 @@ function isRead(id: ts.Identifier): boolean {
 /** `T[i] = v`, `T[i] += v`, `T[i]++`. */
 function isWritten(e: ts.Expression): boolean {
   const p = e.parent;
-  if (ts.isBinaryExpression(p) && p.left === e)
-    return (
-      p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment
-    );
-  return ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)
-    ? p.operator === ts.SyntaxKind.PlusPlusToken || p.operator === ts.SyntaxKind.MinusMinusToken
-    : false;
+  return isChange(p) && (ts.isBinaryExpression(p) ? p.left : p.operand) === e;
 }

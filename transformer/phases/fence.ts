@@ -15,7 +15,9 @@ import { type FunctionNode, asDifferentiable, closurePlace, isRuntimeExport, res
 import { type MatrixOpName, matrixRules } from "../../runtime/ops/index.js";
 import {
   arrayCreation,
+  containsChange,
   expressionKind,
+  isChange,
   isBehaviour,
   isGlobalConstant,
   kindOf,
@@ -153,7 +155,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     depth++;
     for (const clause of s.caseBlock.clauses) {
       // case i++: a case's value is computed only when the cases before it did not match.
-      if (ts.isCaseClause(clause) && changesVariable(clause.expression))
+      if (ts.isCaseClause(clause) && containsChange(clause.expression))
         fail(refuse("assignmentSometimes", clause.expression));
       else if (ts.isCaseClause(clause)) expression(clause.expression);
       const own =
@@ -179,10 +181,7 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   /** `throw new RangeError(...)`: anything but a change of a variable (it runs once, never differentiated). */
   function thrown(e: ts.Expression): void {
     const visit = (n: ts.Node): void => {
-      const changes =
-        (ts.isBinaryExpression(n) && isAssignment(n.operatorToken.kind)) ||
-        ((ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && isIncrement(n.operator));
-      if (changes) return fail(refuse("sideEffect", n));
+      if (isChange(n)) return fail(refuse("sideEffect", n));
       if (ts.isFunctionLike(n)) return fail(refuse("closure", n));
       ts.forEachChild(n, visit);
     };
@@ -343,12 +342,14 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         return expression((e as ts.ParenthesizedExpression).expression);
       case ts.SyntaxKind.PrefixUnaryExpression: {
         const u = e as ts.PrefixUnaryExpression;
-        if (isIncrement(u.operator)) return update(u);
+        // `a[i++]`, `x = y = 0`: checked as the statement it is (the stager runs it as one, then reads it;
+        // in a condition, one right of `&&` or in a branch of `?:` it refuses).
+        if (isIncrement(u.operator)) return effect(u);
         if (u.operator === ts.SyntaxKind.TildeToken) return fail(refuse("bitwise", e));
         return expression(u.operand);
       }
       case ts.SyntaxKind.PostfixUnaryExpression:
-        return update(e as ts.PostfixUnaryExpression);
+        return effect(e as ts.PostfixUnaryExpression);
       case ts.SyntaxKind.BinaryExpression:
         return binaryExpression(e as ts.BinaryExpression);
       case ts.SyntaxKind.ConditionalExpression: {
@@ -381,21 +382,13 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
 
   function binaryExpression(b: ts.BinaryExpression): void {
     const op = b.operatorToken.kind;
-    if (isAssignment(op)) return update(b);
+    if (isAssignment(op)) return effect(b);
     if (BITWISE.has(op)) return fail(refuse("bitwise", b.operatorToken));
     // "1" + x is a string: its number (through `+` or parseFloat) has no derivative.
     if (ARITHMETIC[op] && [b.left, b.right].some((o) => checker.getTypeAtLocation(o).flags & ts.TypeFlags.StringLike))
       return fail(refuse("otherExpression", b, { kind: "arithmetic on a string" }));
     expression(b.left);
     expression(b.right);
-  }
-
-  /**
-   * `i++`, `x = y = 0`, `s += (t = x * x)` inside an expression: staged as the statement it is,
-   * then read. (In a condition, one right of `&&` or in a branch of `?:` is refused by the stager.)
-   */
-  function update(e: ts.BinaryExpression | ts.PrefixUnaryExpression | ts.PostfixUnaryExpression): void {
-    effect(e);
   }
 
   function call(c: ts.CallExpression): void {
@@ -759,14 +752,6 @@ function oneErrorPerCause(errors: DiffError[], checker: ts.TypeChecker): DiffErr
   const mentions = (n: ts.Node): boolean =>
     (ts.isIdentifier(n) && refused.has(checker.getSymbolAtLocation(n)!)) || (ts.forEachChild(n, mentions) ?? false);
   return errors.filter((e) => ts.isParameter(e.node) || !mentions(e.node));
-}
-
-/** An assignment or `++` anywhere in `e`. */
-function changesVariable(e: ts.Node): boolean {
-  const changes =
-    (ts.isBinaryExpression(e) && isAssignment(e.operatorToken.kind)) ||
-    ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator));
-  return changes || (ts.forEachChild(e, changesVariable) ?? false);
 }
 
 /** `"l2"` in `kind === "l2"` or `case "l2":`. */

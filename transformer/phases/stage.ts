@@ -16,7 +16,7 @@
 
 import ts from "typescript";
 import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "./annotations.js";
-import { ARITHMETIC, COMPOUND, LOGICAL, isAssignment, isIncrement, refuse } from "../ir/language.js";
+import { ARITHMETIC, COMPOUND, LOGICAL, refuse } from "../ir/language.js";
 import {
   type Counter,
   type Def,
@@ -41,8 +41,12 @@ import {
 import {
   type TypeTree,
   arrayCreation,
+  assignedIdentifier,
+  containsChange,
   exprFromTs,
+  isChange,
   isLength,
+  isUpdate,
   kindOf,
   mathAlias,
   parameterType,
@@ -466,7 +470,7 @@ class Stager {
       return write(num((e as ts.PrefixUnaryExpression).operator === ts.SyntaxKind.PlusPlusToken ? 1 : -1), true);
     const kind = e.operatorToken.kind;
     if (kind === ts.SyntaxKind.EqualsToken) return write(this.value(e.right), false);
-    if (containsUpdate(e.right)) {
+    if (containsChange(e.right)) {
       // h[0] += (h[0] = y): JavaScript reads h[0] before the right side runs, so the sum does too.
       const element: Expr = { k: "elem", array, index };
       const old = this.ctx.namer.fresh(`${array}_old`);
@@ -609,7 +613,7 @@ class Stager {
     // while ((n -= 1) > 0): the test changes a variable, so it runs in the body: the loop goes on
     // while `done` is false, and the body first runs the test, then the rest or `done = true`.
     const condition = ts.isForStatement(s) ? s.condition : ts.isForOfStatement(s) ? undefined : s.expression;
-    const changing = condition !== undefined && containsUpdate(condition) ? condition : undefined;
+    const changing = condition !== undefined && containsChange(condition) ? condition : undefined;
     const breaks = leavesLoop(s.statement) || changing !== undefined;
     // for...of: a counting loop over the array; with a break or return inside, a general loop
     // carrying its index (a variable tsgrad makes, like the flags).
@@ -1076,8 +1080,7 @@ class Stager {
   /** The left of a comma: an assignment, or a value computed for nothing (kept, in case it calls out). */
   private effect(e: ts.Expression): void {
     const x = skipWrappers(e);
-    if (isUpdate(x) && !(ts.isBinaryExpression(x) && x.operatorToken.kind === ts.SyntaxKind.CommaToken))
-      this.assignment(x);
+    if (isChange(x)) this.assignment(x);
     else this.value(x);
   }
 
@@ -1734,13 +1737,7 @@ function containsReturn(node: ts.Node): boolean {
 
 /** An assignment in a part of `e` that runs only sometimes: right of `&&`, `||`, `??`, or a branch of `?:`. */
 function updateRunningSometimes(e: ts.Node, sometimes = false): ts.Node | undefined {
-  if (
-    sometimes &&
-    ts.isExpression(e) &&
-    isUpdate(e) &&
-    !(ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.CommaToken)
-  )
-    return e;
+  if (sometimes && isChange(e)) return e;
   if (ts.isFunctionLike(e)) return undefined;
   if (ts.isBinaryExpression(e) && LOGICAL.has(e.operatorToken.kind))
     return updateRunningSometimes(e.left, sometimes) ?? updateRunningSometimes(e.right, true);
@@ -1753,20 +1750,6 @@ function updateRunningSometimes(e: ts.Node, sometimes = false): ts.Node | undefi
   return ts.forEachChild(e, (c) => updateRunningSometimes(c, sometimes));
 }
 
-/** Does the expression change a variable somewhere inside (`(n -= 1) > 0`)? */
-function containsUpdate(e: ts.Node): boolean {
-  if (ts.isExpression(e) && isUpdate(e)) return true;
-  if (ts.isFunctionLike(e)) return false;
-  return ts.forEachChild(e, (c) => (containsUpdate(c) ? true : undefined)) ?? false;
-}
-
-/** `x = e`, `x += e`, `i++`, `--i`, `a, b`: an expression that changes a variable (or a list of them). */
-function isUpdate(e: ts.Expression): boolean {
-  if (ts.isBinaryExpression(e))
-    return isAssignment(e.operatorToken.kind) || e.operatorToken.kind === ts.SyntaxKind.CommaToken;
-  return (ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator);
-}
-
 /** `n` in `n + 1`, not the `length` of `a.length` or a key `{ n: 1 }`. */
 function isValueName(id: ts.Identifier): boolean {
   const p = id.parent;
@@ -1777,24 +1760,6 @@ function isValueName(id: ts.Identifier): boolean {
 
 const isLoop = (s: ts.Node): s is ts.IterationStatement =>
   ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s) || ts.isForOfStatement(s);
-
-/** `x` in `x = e`, `x += e`, `x++`. */
-function assignedIdentifier(n: ts.Node): ts.Identifier | undefined {
-  if (
-    ts.isBinaryExpression(n) &&
-    n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
-    n.operatorToken.kind <= ts.SyntaxKind.LastAssignment &&
-    ts.isIdentifier(n.left)
-  )
-    return n.left;
-  if (
-    (ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) &&
-    (n.operator === ts.SyntaxKind.PlusPlusToken || n.operator === ts.SyntaxKind.MinusMinusToken) &&
-    ts.isIdentifier(n.operand)
-  )
-    return n.operand;
-  return undefined;
-}
 
 /** `3`, `-1` → the integer; anything else → undefined. */
 function integerLiteral(e: ts.Expression): number | undefined {
