@@ -1,0 +1,50 @@
+// Arrays of zeros: local arrays, gradient buffers, the gradients of array parameters:
+//   { k: "array", name: "h", kind: "number[]", length: n }  → const h = new Array<number>(n).fill(0);
+//   the gradient of `a: Float32Array`                       → new Float64Array(a.length)
+
+import type ts from "typescript";
+import { globalToTs } from "../../ir/print.js";
+import type { ValueKind } from "../../ir/ir.js";
+import { f } from "./nodes.js";
+import { numberType } from "./types.js";
+
+/** `new Float64Array(n)` or `new Array<number>(n).fill(0)`: a zero array of length n. */
+export function newArray(kind: "Float64Array" | "number[]", length: ts.Expression): ts.Expression {
+  if (kind === "Float64Array") return f.createNewExpression(f.createIdentifier("Float64Array"), undefined, [length]);
+  const empty = f.createNewExpression(f.createIdentifier("Array"), [numberType()], [length]);
+  return f.createCallExpression(f.createPropertyAccessExpression(empty, "fill"), undefined, [
+    f.createNumericLiteral(0),
+  ]);
+}
+
+/** `zerosLike(h)` for a matrix, `new Float64Array(v.length)` for a vector: a matrix op's adjoint buffer. */
+export function zeroBuffer(vector: boolean, like: string, zeros: string): ts.Expression {
+  if (vector) return zeroArray("Float64Array", like);
+  return f.createCallExpression(globalToTs(zeros), undefined, [f.createIdentifier(like)]);
+}
+
+/**
+ * A zero gradient for array `a`: `new Float64Array(a.length)` (for a Float32Array too),
+ * `new Array<number>(a.length).fill(0)`, `zerosLike(a)` for a matrix, and for an ArrayLike the
+ * kind of what is passed: `Array.isArray(a) ? new Array<number>(a.length).fill(0) : new Float64Array(a.length)`.
+ */
+export function zeroArray(kind: ValueKind, array: string, zeros?: string): ts.Expression {
+  if (kind === "Matrix")
+    return f.createCallExpression(f.createIdentifier(zeros!), undefined, [f.createIdentifier(array)]);
+  const length = f.createPropertyAccessExpression(f.createIdentifier(array), "length");
+  if (kind === "ArrayLike") {
+    const isArray = f.createCallExpression(
+      f.createPropertyAccessExpression(f.createIdentifier("Array"), "isArray"),
+      undefined,
+      [f.createIdentifier(array)],
+    );
+    return f.createConditionalExpression(
+      isArray,
+      undefined,
+      newArray("number[]", length),
+      undefined,
+      newArray("Float64Array", length),
+    );
+  }
+  return newArray(kind === "number[]" ? kind : "Float64Array", length);
+}

@@ -1,0 +1,56 @@
+// The comments that tie the generated lines to the user's: the forward line above each backward
+// block, the loop header above its backward loop, a heading above each pass:
+//   { k: "comment", def: f = num * invden }    → // f = num * invden   (above the block it heads)
+//   for (let i = 0; i < n; i++) { ... }        → // for (let i = 0; i < n; i++), in reverse
+
+import ts from "typescript";
+import { printExpr } from "../../ir/print.js";
+import type { Def, Loop } from "../../ir/ir.js";
+
+export function comment<T extends ts.Node>(node: T, text: string): T {
+  return ts.addSyntheticLeadingComment(node, ts.SyntaxKind.SingleLineCommentTrivia, ` ${text}`, true);
+}
+
+/** `// note` after the statement, on its line. */
+export function trailingComment<T extends ts.Node>(node: T, text: string): T {
+  return ts.addSyntheticTrailingComment(node, ts.SyntaxKind.SingleLineCommentTrivia, ` ${text}`, false);
+}
+
+/** Puts `// heading` above the first statement, before any comment it already has. */
+export function withHeading(statements: ts.Statement[], heading: string): ts.Statement[] {
+  if (statements.length) {
+    const existing = ts.getSyntheticLeadingComments(statements[0]) ?? [];
+    const line: ts.SynthesizedComment = {
+      kind: ts.SyntaxKind.SingleLineCommentTrivia,
+      text: ` ${heading}`,
+      hasTrailingNewLine: true,
+      pos: -1,
+      end: -1,
+    };
+    ts.setSyntheticLeadingComments(statements[0], [line, ...existing]);
+  }
+  return statements;
+}
+
+/**
+ * The forward line a backward block differentiates, `f = num * invden`. A recursive call reads as
+ * the user wrote it, `powRec_3 = powRec(x, diff)` (not `powRec_3_call.value`).
+ */
+export function forwardLine(def: Def): string {
+  const recursive = def.op?.kind === "call" ? def.op.recursive : undefined;
+  return `${def.name} = ${printExpr(recursive ? { k: "call", callee: recursive.primal, args: def.args } : def.value)}`;
+}
+
+/** `for (let i = 0; i < n; i++)` → its header text, for the comment above the backward loop. */
+export function loopHeading(s: Loop): string {
+  const node = s.source;
+  if (ts.isForStatement(node)) {
+    const parts = [node.initializer, node.condition, node.incrementor].map((n) => n?.getText() ?? "");
+    return `for (${parts.join("; ")})`;
+  }
+  if (ts.isWhileStatement(node)) return `while (${node.expression.getText()})`;
+  if (ts.isDoStatement(node)) return `do ... while (${node.expression.getText()})`;
+  if (ts.isForOfStatement(node)) return `for (${node.initializer.getText()} of ${node.expression.getText()})`;
+  if (ts.isCallExpression(node)) return node.getText(); // Math.max(...xs), the loop it stands for
+  return "loop";
+}

@@ -1,0 +1,154 @@
+// Forward statements, one IR statement to one TypeScript statement, loops as the user wrote them:
+//   { k: "def", name: "num", value: x + sigy, note: "numerator" }  → const num = x + sigy; // numerator
+//   { k: "loop", counter: { name: "i", from: 0, op: "<", to: n } }  → for (let i = 0; i < n; i++) { ... }
+
+import ts from "typescript";
+import { exprToTs } from "../../ir/print.js";
+import { negate, simplify } from "../../ir/simplify.js";
+import { type Def, type Expr, type Loop, type Push, type Stmt, binary, isCallResult, ref } from "../../ir/ir.js";
+import { newArray } from "./arrays.js";
+import { trailingComment } from "./comments.js";
+import { declareConst, f } from "./nodes.js";
+import { slotAccess, stackCall } from "./stack.js";
+import { valueType } from "./types.js";
+
+/** Forward statements: `const num = x + sigy; // numerator`, `let y_1: number;`, branches, loops. */
+export function emitForward(body: readonly Stmt[]): ts.Statement[] {
+  return body.flatMap((s): ts.Statement | ts.Statement[] => {
+    if (s.k === "loop") return emitLoop(s);
+    if (s.k === "push") return push(s);
+    if (s.k === "let") {
+      const type = valueType(s.type);
+      const definite = s.hoisted ? f.createToken(ts.SyntaxKind.ExclamationToken) : undefined;
+      return f.createVariableStatement(
+        undefined,
+        f.createVariableDeclarationList([f.createVariableDeclaration(s.name, definite, type)], ts.NodeFlags.Let),
+      );
+    }
+    if (s.k === "if") {
+      return ts.setOriginalNode(ifStatement(s.test, emitForward(s.then), emitForward(s.else), exprToTs), s.source);
+    }
+    if (s.k === "array")
+      return ts.setOriginalNode(declareConst(s.name, newArray(s.kind, exprToTs(s.length))), s.source);
+    if (s.k === "throw") return ts.setOriginalNode(f.createThrowStatement(renamed(s.expression, s.names)), s.source);
+    if (s.k === "store") {
+      // h[j] = v, h[j] += v
+      const target = exprToTs({ k: "elem", array: s.array, index: s.index });
+      const token = s.add ? ts.SyntaxKind.PlusEqualsToken : ts.SyntaxKind.EqualsToken;
+      return ts.setOriginalNode(
+        f.createExpressionStatement(f.createBinaryExpression(target, token, exprToTs(s.value))),
+        s.source,
+      );
+    }
+    return definition(s);
+  });
+}
+
+/** `saved.push(t)`, `t_saved[i] = t`; a boolean saved as 1 or 0. */
+function push(s: Push): ts.Statement {
+  // saved.pushCall(g_1_call): a recursive call's result, kept whole for its backward pass.
+  if (isCallResult(s.type)) return f.createExpressionStatement(stackCall("pushCall", [f.createIdentifier(s.name)]));
+  const value =
+    s.type === "boolean"
+      ? f.createConditionalExpression(
+          f.createIdentifier(s.name),
+          undefined,
+          f.createNumericLiteral(1),
+          undefined,
+          f.createNumericLiteral(0),
+        )
+      : f.createIdentifier(s.name);
+  if (s.slot) return f.createExpressionStatement(f.createAssignment(slotAccess(s.slot), value));
+  return f.createExpressionStatement(stackCall("push", [value]));
+}
+
+/** `const num = x + sigy; // numerator`, or `y_1 = y * 2;` for an assignment. */
+function definition(s: Def): ts.Statement {
+  const value = exprToTs(s.value);
+  // `const done_1: boolean = !done`: in a loop, TypeScript cannot infer a boolean from another it narrows.
+  const annotate = s.type === "boolean" && (s.value.k === "ref" || (s.value.k === "unary" && s.value.op === "!"));
+  const line = s.assign
+    ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value))
+    : declareConst(
+        s.name,
+        value,
+        s.mutable ? ts.NodeFlags.Let : ts.NodeFlags.Const,
+        annotate ? valueType(s.type) : undefined,
+      );
+  ts.setOriginalNode(line, s.source);
+  return s.note ? trailingComment(line, s.note) : line;
+}
+
+/**
+ * `if (test) { then } else { otherwise }`, as a person writes it: an empty `then` turns the test
+ * around (`if (kind !== 1) { ... }`), and an `else` holding one `if` is an `else if`.
+ */
+export function ifStatement(
+  test: Expr,
+  then: ts.Statement[],
+  otherwise: ts.Statement[],
+  toTs: (e: Expr) => ts.Expression,
+): ts.IfStatement {
+  if (!then.length && otherwise.length) [test, then, otherwise] = [simplify(negate(test)), otherwise, []];
+  const elseIf = otherwise.length === 1 && ts.isIfStatement(otherwise[0]) ? otherwise[0] : undefined;
+  return f.createIfStatement(
+    toTs(test),
+    f.createBlock(then, true),
+    elseIf ?? (otherwise.length ? f.createBlock(otherwise, true) : undefined),
+  );
+}
+
+/** The user's expression with its locals renamed: `new RangeError("n: " + n)` → `... + n_1)`. */
+function renamed(e: ts.Expression, names: ReadonlyMap<ts.Identifier, string>): ts.Expression {
+  if (!names.size) return e;
+  const rename: ts.TransformerFactory<ts.Expression> = (context) => (root) => {
+    const visit = (n: ts.Node): ts.Node => {
+      const name = ts.isIdentifier(n) ? names.get(n) : undefined;
+      return name !== undefined ? f.createIdentifier(name) : ts.visitEachChild(n, visit, context);
+    };
+    return ts.visitNode(root, visit) as ts.Expression;
+  };
+  return ts.transform(e, [rename]).transformed[0];
+}
+
+/**
+ * A forward loop as the user wrote it: `for (let i = 0; i < n; i++)`, or `while (test)` and
+ * `do ... while (test)` with a count of iterations for the backward loop when it needs one.
+ */
+function emitLoop(s: Loop): ts.Statement[] {
+  const body = emitForward(s.body);
+  const out: ts.Statement[] = [];
+  if (s.count) {
+    const zero = f.createNumericLiteral(0);
+    out.push(
+      s.countHoisted
+        ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.count), zero))
+        : declareConst(s.count, zero, ts.NodeFlags.Let),
+    );
+    body.unshift(f.createExpressionStatement(f.createPostfixIncrement(f.createIdentifier(s.count))));
+  }
+  for (const frame of s.frames ?? []) out.push(declareConst(frame.array, stackCall("frame", [exprToTs(frame.length)])));
+  const block = f.createBlock(body, true);
+  let loop: ts.Statement;
+  if (s.pre) {
+    // for (;;) { const cond = f(i); if (!cond) break; ... }: the test runs where JavaScript runs it.
+    const exit = f.createIfStatement(exprToTs({ k: "unary", op: "!", arg: s.test }), f.createBreakStatement());
+    const test = [...emitForward(s.pre), exit];
+    const inner = s.kind === "do" ? [...body, ...test] : [...test, ...body];
+    loop = f.createForStatement(undefined, undefined, undefined, f.createBlock(inner, true));
+  } else if (s.counter) {
+    const c = s.counter;
+    const init = f.createVariableDeclarationList(
+      [f.createVariableDeclaration(c.name, undefined, undefined, exprToTs(c.from))],
+      ts.NodeFlags.Let,
+    );
+    loop = f.createForStatement(init, exprToTs(binary(c.op, ref(c.name), c.to)), step(c.name, c.step), block);
+  } else if (s.kind === "do") loop = f.createDoStatement(block, exprToTs(s.test));
+  else loop = f.createWhileStatement(exprToTs(s.test), block);
+  out.push(ts.setOriginalNode(loop, s.source));
+  return out;
+}
+
+/** `i++` or `i--`: a counter's step. */
+export const step = (name: string, by: 1 | -1) =>
+  by === 1 ? f.createPostfixIncrement(f.createIdentifier(name)) : f.createPostfixDecrement(f.createIdentifier(name));

@@ -1,0 +1,114 @@
+// Declarations and assignments: every assignment a new version of its variable, an array pattern
+// its elements read one by one, and a write to an element of a local array a store.
+//
+//   x = x * 2;              →   const x_1 = x * 2;
+//   const [a, b] = p;       →   const a = p[0];  const b = p[1];
+//   h[j] += x * w;          →   const xw = x * w;  h[j] += xw;   (a store)
+
+import ts from "typescript";
+import { COMPOUND, refuse } from "../../ir/language.js";
+import { type Expr, num, ref, scalarOp } from "../../ir/ir.js";
+import { arrayCreation, containsChange, skipWrappers } from "../../ir/syntax.js";
+import type { Stager } from "./stager.js";
+import { condition, effect, stableIndex, value } from "./expressions.js";
+
+export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDeclarationList): void {
+  const note = ts.isVariableStatement(s) ? trailingComment(s) : undefined;
+  for (const d of (ts.isVariableStatement(s) ? s.declarationList : s).declarations) {
+    if (ts.isArrayBindingPattern(d.name) && d.initializer) {
+      elements(st, d.name, d.initializer, note);
+      continue;
+    }
+    // const { W1, b1 } = model, const W = model.W: names for fields, bound once in parameters().
+    if (!ts.isIdentifier(d.name) || st.aliases.has(st.symbol(d.name))) continue;
+    const id = d.name;
+    const name = st.declare(id.text);
+    st.env.set(st.symbol(id), d.initializer ? name : undefined);
+    const created = d.initializer && arrayCreation(d.initializer);
+    if (created) {
+      st.localArrays.add(name);
+      st.body.push({ k: "array", name, kind: created.kind, length: condition(st, created.length), source: d });
+    } else if (d.initializer) value(st, d.initializer, { name, assign: false, note });
+  }
+}
+
+/** const [x, y] = p → x = p[0], y = p[1] (the fence allows an array parameter or a table). */
+function elements(st: Stager, pattern: ts.ArrayBindingPattern, init: ts.Expression, note?: string): void {
+  const array = value(st, init);
+  if (array.k !== "ref") throw refuse("arrayDestructuring", pattern);
+  pattern.elements.forEach((el, k) => {
+    if (ts.isOmittedExpression(el) || !ts.isIdentifier(el.name)) return;
+    const name = st.declare(el.name.text);
+    const value: Expr = { k: "elem", array: array.name, index: num(k) };
+    st.emit({ name, assign: false, note }, value, scalarOp("copy"), [value], el);
+    st.env.set(st.symbol(el.name), name);
+  });
+}
+
+/** x = e, x += e, x++ → a new version of x. */
+export function assignment(st: Stager, e: ts.Expression, note?: string): void {
+  e = skipWrappers(e);
+  if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.CommaToken) {
+    effect(st, e.left); // i++, j--
+    return effect(st, e.right);
+  }
+  const target = ts.isBinaryExpression(e)
+    ? e.left
+    : (e as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operand;
+  if (ts.isElementAccessExpression(target)) return store(st, e, target);
+  if (ts.isBinaryExpression(e)) {
+    const id = e.left as ts.Identifier;
+    const want = { name: st.ctx.namer.version(id.text), assign: false, note };
+    const op = COMPOUND[e.operatorToken.kind];
+    if (e.operatorToken.kind === ts.SyntaxKind.EqualsToken) value(st, e.right, want);
+    else if (op) st.operation(op, [st.current(id), value(st, e.right)], e, want);
+    else throw refuse("compoundOperator", e.operatorToken, { operator: e.operatorToken.getText() });
+    st.env.set(st.symbol(id), want.name);
+    return;
+  }
+  const u = e as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression;
+  const id = u.operand as ts.Identifier;
+  const want = { name: st.ctx.namer.version(id.text), assign: false, note };
+  const op = u.operator === ts.SyntaxKind.PlusPlusToken ? "+" : "-";
+  st.operation(op, [st.current(id), num(1)], e, want);
+  st.env.set(st.symbol(id), want.name);
+}
+
+/** h[j] = e, h[j] += e, h[j] -= e, h[j]++ on a local array (the fence allows no other writes). */
+function store(st: Stager, e: ts.Expression, target: ts.ElementAccessExpression): void {
+  const array = (st.current(target.expression as ts.Identifier) as { name: string }).name;
+  const index = stableIndex(st, condition(st, target.argumentExpression), target);
+  const write = (value: Expr, add: boolean): void =>
+    void st.body.push({ k: "store", array, index, value, add, source: e });
+  if (!ts.isBinaryExpression(e))
+    return write(num((e as ts.PrefixUnaryExpression).operator === ts.SyntaxKind.PlusPlusToken ? 1 : -1), true);
+  const kind = e.operatorToken.kind;
+  if (kind === ts.SyntaxKind.EqualsToken) return write(value(st, e.right), false);
+  if (containsChange(e.right)) {
+    // h[0] += (h[0] = y): JavaScript reads h[0] before the right side runs, so the sum does too.
+    const element: Expr = { k: "elem", array, index };
+    const old = st.ctx.namer.fresh(`${array}_old`);
+    st.body.push({
+      k: "def",
+      name: old,
+      value: element,
+      op: scalarOp("copy"),
+      args: [element],
+      assign: false,
+      source: target,
+    });
+    const op = kind === ts.SyntaxKind.PlusEqualsToken ? "+" : "-";
+    return write(st.operation(op, [ref(old), value(st, e.right)], e), false);
+  }
+  if (kind === ts.SyntaxKind.PlusEqualsToken) return write(value(st, e.right), true);
+  if (kind === ts.SyntaxKind.MinusEqualsToken) return write(st.operation("neg", [value(st, e.right)], e), true);
+  throw refuse("elementCompoundUnstaged", e.operatorToken, { operator: e.operatorToken.getText() });
+}
+
+/** `const num = x + sigy; // numerator` → "numerator". */
+export function trailingComment(s: ts.Statement): string | undefined {
+  const text = s.getSourceFile().text;
+  const range = ts.getTrailingCommentRanges(text, s.getEnd())?.[0];
+  if (!range || range.kind !== ts.SyntaxKind.SingleLineCommentTrivia) return undefined;
+  return text.slice(range.pos + 2, range.end).trim();
+}

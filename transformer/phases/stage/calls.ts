@@ -1,0 +1,243 @@
+// Calls: a Math function with a rule → one operation; a matrix op, a function with a custom
+// derivative or a differentiable function → one def, differentiated by the op's rule, the
+// derivative or the callee's gradient; a call in this one's recursion → the callee's forward pass.
+//
+//   g(x), g in this one's recursion  →   const g_1_call = g_forward(x);  const g_1 = g_1_call.value;
+//                                        (the backward pass hands g_1_call.cache to g_backward)
+//   Math.max(...xs)                  →   the loop it stands for: m = Math.max(m, xs[i]) for each i
+
+import ts from "typescript";
+import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "../annotations.js";
+import { refuse } from "../../ir/language.js";
+import { type Counter, type Expr, type Stmt, isDataKind, num, ref, scalarOp } from "../../ir/ir.js";
+import { kindOf, mathAlias, parameterType } from "../../ir/syntax.js";
+import { generatedNames } from "../../ir/naming.js";
+import { constantSources, isScalarOp, piecewiseConstant, scalarRules } from "../../../runtime/rules/scalar.js";
+import type { Stager, Want } from "./stager.js";
+import { valueOf } from "./rules.js";
+import { opaque, ownCallee, value } from "./expressions.js";
+
+export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
+  // const sqrt = Math.sqrt: sqrt(x) is Math.sqrt(x).
+  const callee = mathAlias(e.expression, st.ctx.checker) ?? ownCallee(e.expression.getText(), st.ctx.self);
+  const isMath = callee.startsWith("Math.");
+  if ((callee === "Math.max" || callee === "Math.min") && e.arguments.some(ts.isSpreadElement))
+    return extremeOf(st, callee, e, want);
+  if (isMath && isScalarOp(callee)) {
+    // Math.atan2(x) type-checks only with an error, but must not reach a rule without its b.
+    const { grad } = scalarRules[callee];
+    const arity = grad.kind === "partials" ? grad.partials.length : undefined;
+    if (arity !== undefined && e.arguments.length !== arity)
+      throw refuse("mathArity", e, { callee, want: arity, got: e.arguments.length });
+    return st.operation(
+      callee,
+      e.arguments.map((a) => value(st, a)),
+      e,
+      want,
+    );
+  }
+  if (piecewiseConstant.has(callee) || constantSources.has(callee)) return opaque(st, e, want);
+  if (isMath) {
+    throw refuse("mathWithoutRule", e.expression, { callee });
+  }
+  if (st.ctx.isStopGradient(e.expression)) {
+    // stopGradient(v): the value of v, through which no gradient flows.
+    if (e.arguments.length !== 1) throw refuse("stopGradientArity", e);
+    const stopped = value(st, e.arguments[0]);
+    const target = want ?? st.temp("stop", [stopped]);
+    st.body.push({
+      k: "def",
+      name: target.name,
+      value: stopped,
+      op: null,
+      args: [],
+      assign: target.assign,
+      source: e,
+      note: target.note,
+    });
+    return ref(target.name);
+  }
+  const matrixOp = st.ctx.matrixOp(e.expression);
+  if (matrixOp) {
+    // hidden = relu(z): one operation, differentiated by the op's rule in runtime/ops.
+    const args = e.arguments.map((a) => value(st, a));
+    return st.emit(
+      want ?? st.temp(matrixOp, args),
+      { k: "call", callee, args },
+      { kind: "matrix", op: matrixOp },
+      args,
+      e,
+    );
+  }
+  const custom = st.ctx.derivativeOf(e);
+  if (custom) {
+    const args = e.arguments.map((a) => value(st, a));
+    return st.emit(
+      want ?? st.temp(e.expression.getText(), args),
+      { k: "call", callee, args },
+      { kind: "custom", derivative: custom },
+      args,
+      e,
+    );
+  }
+  const target = resolveFunction(st.ctx.checker, e.expression);
+  if (target === "unmarked" || target === undefined) return opaque(st, e, want, e);
+  const args = e.arguments.map((a, i) => (intoData(st, target.fn, i, a) ? detached(st, a) : value(st, a)));
+  if (isRecursiveCall(e, target, st.fn, st.ctx.checker))
+    return recursiveCall(st, callee, args, e, want ?? st.temp(localName(target), args));
+  return st.emit(
+    want ?? st.temp(localName(target), args),
+    { k: "call", callee, args },
+    { kind: "call", gradient: st.ctx.gradOf(target, e) },
+    args,
+    e,
+  );
+}
+
+/**
+ * Does argument `a` pass a number into a data parameter of the callee (`h(x, y)` for
+ * `h(x: number, mode: Mode)`, a numeric enum): a value no gradient flows back through?
+ */
+function intoData(st: Stager, callee: FunctionNode, i: number, a: ts.Expression): boolean {
+  const { checker } = st.ctx;
+  const p = callee.parameters[i];
+  if (!p || p.dotDotDotToken || !isDataKind(kindOf(parameterType(p, checker), checker))) return false;
+  return kindOf(checker.getTypeAtLocation(a), checker) === "number";
+}
+
+/** The value of `a` as a constant of the backward pass (as `stopGradient(a)` is). */
+function detached(st: Stager, a: ts.Expression): Expr {
+  const staged = value(st, a);
+  if (staged.k !== "ref") return staged;
+  const target = st.temp("data", [staged]);
+  st.body.push({ k: "def", name: target.name, value: staged, op: null, args: [], assign: false, source: a });
+  return ref(target.name);
+}
+
+/**
+ * Math.max(...xs) → the loop it stands for, whose gradient goes to the first element that won:
+ *   let m = -Infinity; for (let i = 0; i < xs.length; i++) { const m_1 = Math.max(m, xs[i]); m = m_1; }
+ * over an array parameter or a module-level table, the one argument.
+ */
+function extremeOf(st: Stager, callee: "Math.max" | "Math.min", e: ts.CallExpression, want?: Want): Expr {
+  const [spread] = e.arguments;
+  const array = e.arguments.length === 1 && ts.isSpreadElement(spread) ? value(st, spread.expression) : undefined;
+  if (!array || array.k !== "ref" || st.localArrays.has(array.name)) throw refuse("spreadArgument", e);
+  const start = callee === "Math.max" ? -Infinity : Infinity;
+  const header = st.ctx.namer.fresh(callee === "Math.max" ? "max" : "min");
+  const i = st.declare(st.ctx.namer.fresh("i"));
+  st.counters.add(i);
+  st.body.push({
+    k: "def",
+    name: header,
+    value: num(start),
+    op: scalarOp("copy"),
+    args: [num(start)],
+    assign: false,
+    mutable: true,
+    source: e,
+  });
+  const next = st.ctx.namer.version(header);
+  const operands: Expr[] = [ref(header), { k: "elem", array: array.name, index: ref(i) }];
+  const body: Stmt[] = [
+    {
+      k: "def",
+      name: next,
+      value: valueOf(callee, operands),
+      op: scalarOp(callee),
+      args: operands,
+      assign: false,
+      source: e,
+    },
+    {
+      k: "def",
+      name: header,
+      value: ref(next),
+      op: scalarOp("copy"),
+      args: [ref(next)],
+      assign: true,
+      overwrite: true,
+      source: e,
+    },
+  ];
+  const counter: Counter = { name: i, from: num(0), to: { k: "length", array: array.name }, op: "<", step: 1 };
+  st.body.push({
+    k: "loop",
+    kind: "while",
+    counter,
+    test: { k: "global", text: "true" },
+    body,
+    carried: [header],
+    source: e,
+  });
+  return want ? st.emit(want, ref(header), scalarOp("copy"), [ref(header)], e) : ref(header);
+}
+
+/**
+ * A call of a function in this one's recursion cycle runs the callee's forward pass, whose
+ * cache the backward pass hands to the callee's backward pass (see Op, kind "call", in ir.ts):
+ *   powRec(x, diff)  →  const powRec_3_call = powRec_forward(x, diff);  const powRec_3 = powRec_3_call.value;
+ */
+function recursiveCall(st: Stager, callee: string, args: Expr[], source: ts.CallExpression, want: Want): Expr {
+  const { forward, backward } = generatedNames(callee);
+  const call = st.ctx.namer.fresh(`${want.name}_call`);
+  st.body.push({
+    k: "def",
+    name: call,
+    value: { k: "call", callee: forward, args },
+    op: null,
+    args: [],
+    assign: false,
+    source,
+    type: { forward },
+  });
+  const value: Expr = { k: "field", object: call, key: "value" };
+  st.body.push({
+    k: "def",
+    name: want.name,
+    value,
+    op: { kind: "call", gradient: { k: "global", text: backward }, recursive: { call, primal: callee } },
+    args,
+    assign: want.assign,
+    source,
+    note: want.note,
+  });
+  return ref(want.name);
+}
+
+/**
+ * A call of a function in the caller's recursion cycle (see callsBack), by a name the generated
+ * functions can put `_forward` after: `g(x)`, `Model.g(x)`.
+ */
+function isRecursiveCall(
+  call: ts.CallExpression,
+  target: Differentiable,
+  caller: FunctionNode,
+  checker: ts.TypeChecker,
+): boolean {
+  const named =
+    ts.isIdentifier(call.expression) ||
+    (ts.isPropertyAccessExpression(call.expression) && ts.isIdentifier(call.expression.expression));
+  return named && target.place !== "member" && callsBack(checker, target.fn, caller);
+}
+
+/**
+ * `g_grad` for each call `g(...)` of a differentiable function, and `g_forward`, `g_backward` for a
+ * recursive one: names the generated functions call.
+ */
+export function calleeGradientNames(fn: FunctionNode, checker: ts.TypeChecker): Set<string> {
+  const names = new Set<string>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
+      const target = resolveFunction(checker, n.expression);
+      if (target && target !== "unmarked") names.add(`${n.expression.text}_grad`);
+      if (target && target !== "unmarked" && isRecursiveCall(n, target, fn, checker)) {
+        const { forward, backward } = generatedNames(n.expression.text);
+        names.add(forward).add(backward);
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  if (fn.body) visit(fn.body);
+  return names;
+}

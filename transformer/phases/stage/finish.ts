@@ -1,0 +1,95 @@
+// The staged body's last touches, once the whole function is staged: the values a branch defines
+// declared before it, tests over constants decided, reads of a local array that still changes
+// marked to be saved rather than recomputed.
+//
+//   if (c) { const t = x * 2; }    →   let t!: number;  if (c) { t = x * 2; }
+//   if (0.5 < 0.7) {A} else {B}    →   A
+
+import { type Stmt, forEachDef, refsOf } from "../../ir/ir.js";
+import { boolOf, simplify } from "../../ir/simplify.js";
+
+/**
+ * Values defined inside branches are block-scoped, but the backward pass (a separate `if`) reads
+ * them: each top-level `if` gets `let t!: number;` before it for the values its branches define.
+ */
+export function hoistBranchValues(body: Stmt[]): Stmt[] {
+  return body.flatMap((s) => {
+    if (s.k === "loop") return [{ ...s, body: hoistBranchValues(s.body) }];
+    if (s.k !== "if") return [s];
+    const lets: Stmt[] = [];
+    const visit = (stmts: Stmt[]) =>
+      stmts.forEach((t) => {
+        if (t.k === "def" && !t.assign) {
+          t.assign = true;
+          lets.push({ k: "let", name: t.name, hoisted: true, type: t.type });
+        } else if (t.k === "if") {
+          visit(t.then);
+          visit(t.else);
+        } else if (t.k === "let") {
+          lets.push(t);
+        }
+      });
+    visit(s.then);
+    visit(s.else);
+    const strip = (stmts: Stmt[]): Stmt[] =>
+      stmts
+        .filter((t) => t.k !== "let")
+        .map((t) =>
+          t.k === "if"
+            ? { ...t, then: strip(t.then), else: strip(t.else) }
+            : t.k === "loop"
+              ? { ...t, body: hoistBranchValues(t.body) }
+              : t,
+        );
+    return [...lets, { ...s, then: strip(s.then), else: strip(s.else) }];
+  });
+}
+
+/**
+ * if (0.5 < 0.7) {A} else {B} → A: a test over constants is decided here, once, so the forward
+ * and backward passes (which simplify tests) agree on the branch and on where its values live.
+ */
+export function foldConstantBranches(body: readonly Stmt[]): Stmt[] {
+  return body.flatMap((s): Stmt[] => {
+    if (s.k === "if") {
+      const then = foldConstantBranches(s.then);
+      const otherwise = foldConstantBranches(s.else);
+      const known = boolOf(simplify(s.test));
+      if (known !== undefined) return known ? then : otherwise;
+      return [{ ...s, then, else: otherwise }];
+    }
+    if (s.k === "loop")
+      return [{ ...s, body: foldConstantBranches(s.body), pre: s.pre && foldConstantBranches(s.pre) }];
+    return [s];
+  });
+}
+
+/**
+ * A value computed from a local array's element (a test, Math.floor(h[j])) is saved, not
+ * recomputed, unless the array is final by then (written only by statements before).
+ */
+export function markSnapshots(body: readonly Stmt[], localArrays: ReadonlySet<string>): void {
+  const changing = new Set([...localArrays].filter((a) => !finalWhenRead(body, a)));
+  forEachDef(body, (d) => [...refsOf(d.value)].some((n) => changing.has(n)) && (d.snapshot = true));
+}
+
+/**
+ * Is local array `a` read only by top-level statements after every one that writes it? Then it
+ * holds its final values whenever it is read (the backward pass never writes it), and a read can
+ * be recomputed: the usual case of an array filled by one loop and read by the next ones.
+ */
+function finalWhenRead(body: readonly Stmt[], a: string): boolean {
+  const writes = (s: Stmt): boolean =>
+    (s.k === "store" && s.array === a) ||
+    (s.k === "if" && (s.then.some(writes) || s.else.some(writes))) ||
+    (s.k === "loop" && s.body.some(writes));
+  // Every read of an element is a def (a snapshot, a captured test, an opaque value).
+  const reads = (s: Stmt): boolean => {
+    let found = false;
+    forEachDef([s], (d) => (found ||= refsOf(d.value).has(a)));
+    return found;
+  };
+  const lastWrite = body.reduce((last, s, i) => (writes(s) ? i : last), -1);
+  const firstRead = body.findIndex(reads);
+  return firstRead < 0 || firstRead > lastWrite;
+}
