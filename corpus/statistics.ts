@@ -233,7 +233,7 @@ export function weightedMean(values: readonly number[], weights: readonly number
 export const cases: Cases = {
   mean: [[[1, 2.5, -0.75, 4]], [[0.3]]],
   sum: [[[1, 2.5, -0.75, 4]], [[-3, 0.25, 7.5]]],
-  sumNthPowerDeviations: [[[1, 2.5, -0.75, 4]], [[1, 2.5, -0.75, 4], 3]],
+  sumNthPowerDeviations: [[[1, 2.5, -0.75, 4]], { args: [[1, 2.5, -0.75, 4], 3], wrt: [0] }],
   sampleVariance: [[[1, 2.5, -0.75, 4]], [[0.1, 0.4, 0.35]]],
   sampleStandardDeviation: [[[1, 2.5, -0.75, 4]]],
   sampleCovariance: [

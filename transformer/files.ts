@@ -21,7 +21,7 @@ import * as emit from "./phases/emit.js";
 import { RUNTIME, generatedNames } from "./ir/naming.js";
 import { type FunctionReport } from "./phases/report.js";
 import { commonJsImports, moduleFormatOf, toCommonJs } from "./module-format.js";
-import { type CompiledFunction, type Stage, compileFunction } from "./pipeline.js";
+import { type CompiledFunction, type Stage, compileFunction, compilePullback } from "./pipeline.js";
 import {
   type FileContext,
   type TransformOptions,
@@ -69,6 +69,7 @@ function planFile(
       ctx.refused.add(d.fn);
     } else compiled.set(d.fn, result);
   }
+  if (stageName === "final") buildPullbacks(ctx, compiled, diagnostics);
   // A function calling a refused one would call its missing g_grad: refused too, at the call,
   // and so on up the callers (until nothing changes: callers may come before their callees).
   // This file's functions answer from ctx.refused meanwhile, without being compiled again.
@@ -88,6 +89,34 @@ function planFile(
   for (const d of functions) refusals(program).set(d.fn, ctx.refused.has(d.fn));
   const register = stageName === "final" && compiled.size > 0 ? runtimeName(ctx, REGISTER) : REGISTER;
   return { ctx, compiled, place: placementOf(compiled), diagnostics: uniqueDiagnostics(diagnostics), register };
+}
+
+/**
+ * The pullbacks this file's callers asked for (see Pullback in ir/ir.ts), each placed among its
+ * function's generated functions. Building one may ask for more (a helper passing its arrays on
+ * to another), until none is new. A pullback tsgrad cannot build refuses its function, and so,
+ * below, the callers of it.
+ */
+function buildPullbacks(ctx: FileContext, compiled: Map<ts.Node, CompiledFunction>, diagnostics: ts.Diagnostic[]) {
+  const built = new Set<string>();
+  for (let more = true; more;) {
+    more = false;
+    for (const requests of [...ctx.pullbacks.values()])
+      for (const request of [...requests.values()]) {
+        if (built.has(request.name)) continue;
+        built.add(request.name);
+        more = true;
+        const c = compiled.get(request.callee.fn);
+        if (!c) continue;
+        const result = compilePullback(request.callee, ctx, request.wrt, request.name);
+        if (!Array.isArray(result)) c.members.push(result);
+        else {
+          diagnostics.push(...result.map(toDiagnostic));
+          compiled.delete(request.callee.fn);
+          ctx.refused.add(request.callee.fn);
+        }
+      }
+  }
 }
 
 /**
@@ -167,7 +196,11 @@ function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts
       const target = resolveFunction(ctx.checker, n.expression);
       const callee = n.expression.getText();
       const gradient = target && target !== "unmarked" ? gradientReference(target, n, ctx).text : "";
-      const needed = used.has(gradient) || ["_forward", "_backward"].some((suffix) => used.has(callee + suffix));
+      const pullbacks = target && target !== "unmarked" ? [...(ctx.pullbacks.get(target.fn)?.values() ?? [])] : [];
+      const needed =
+        used.has(gradient) ||
+        ["_forward", "_backward"].some((suffix) => used.has(callee + suffix)) ||
+        pullbacks.some((p) => used.has(p.name));
       if (
         needed &&
         target &&
@@ -559,21 +592,36 @@ export function generatedText(
   const diagnostics: ts.Diagnostic[] = options.fn
     ? []
     : [...derivativeProblems(program, file), ...strayTags(file).map(toDiagnostic)];
+  const shown = (d: Differentiable) => !options.fn || d.name === options.fn || d.label === options.fn;
+  // Every function is compiled, also with --fn: the pullbacks of a function are what its callers ask for.
+  const compiled = new Map<ts.Node, CompiledFunction>();
+  const refusals: ts.Diagnostic[] = [];
+  for (const d of findDifferentiable(file)) {
+    const result = compileFunction(d, ctx, options.stage ?? "final", ctx.wrts.get(d.fn) ?? []);
+    if (!Array.isArray(result)) compiled.set(d.fn, result);
+    else if (shown(d)) refusals.push(...result.map(toDiagnostic));
+  }
+  if ((options.stage ?? "final") === "final") {
+    const before = [...compiled.values()];
+    const pullbackRefusals: ts.Diagnostic[] = [];
+    buildPullbacks(ctx, compiled, pullbackRefusals);
+    if (before.some((c) => !compiled.has(c.d.fn) && shown(c.d))) refusals.push(...pullbackRefusals);
+  }
   const parts: string[] = [];
   const reports: FunctionReport[] = [];
-  for (const d of findDifferentiable(file)) {
-    if (options.fn && d.name !== options.fn && d.label !== options.fn) continue;
-    const compiled = compileFunction(d, ctx, options.stage ?? "final", ctx.wrts.get(d.fn) ?? []);
-    const refusedCall = Array.isArray(compiled) ? undefined : callOfRefused(d, ctx, compiled.members);
-    const result = refusedCall ? [refusedCall] : compiled;
-    if (Array.isArray(result)) diagnostics.push(...result.map(toDiagnostic));
-    else {
-      // f_gradInto is f_grad writing into given buffers: print leaves it out (gen and the plugins emit it).
-      const shown = result.members.filter((m) => !isNamed(m, generatedNames(d.name).gradInto));
-      parts.push(...shown.map((m) => printer.printNode(ts.EmitHint.Unspecified, m, file)));
-      if (result.report) reports.push(result.report);
+  for (const c of compiled.values()) {
+    if (!shown(c.d)) continue;
+    const refusedCall = callOfRefused(c.d, ctx, c.members);
+    if (refusedCall) {
+      refusals.push(toDiagnostic(refusedCall));
+      continue;
     }
+    // f_gradInto is f_grad writing into given buffers: print leaves it out (gen and the plugins emit it).
+    const members = c.members.filter((m) => !isNamed(m, generatedNames(c.d.name).gradInto));
+    parts.push(...members.map((m) => printer.printNode(ts.EmitHint.Unspecified, m, file)));
+    if (c.report) reports.push(c.report);
   }
+  diagnostics.push(...refusals);
   return { text: parts.join("\n\n") + "\n", diagnostics: uniqueDiagnostics(diagnostics), reports };
 }
 

@@ -1,7 +1,8 @@
 // What generated code names and where it comes from, per source file (FileContext): the runtime's
 // names it imports (`saved`, aliased where the file has its own), a callee's `g_grad` (imported from
 // the callee's module), a user derivative (`softplusD`, imported or aliased), and the names of the
-// gradients `grad(f, { wrt })` asks for (`f_grad_x`).
+// gradients `grad(f, { wrt })` asks for (`f_grad_x`) and the pullbacks callers passing arrays need
+// (`mean_pullback`).
 
 import path from "node:path";
 import ts from "typescript";
@@ -15,7 +16,8 @@ import {
 import { shortPosition } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
-import { type Expr } from "./ir/ir.js";
+import { type Expr, isDataKind } from "./ir/ir.js";
+import { kindOf, parameterType } from "./ir/syntax.js";
 import { Namer, RUNTIME, generatedNames } from "./ir/naming.js";
 import { wrtCalls, checkedFunctions } from "./calls.js";
 
@@ -37,6 +39,11 @@ export interface FileContext {
   wrts: Map<ts.Node, number[][]>;
   /** Their generated names, by function and list (`"0,2"`). */
   specialized: Map<ts.Node, Map<string, { grad: string; gradInto: string }>>;
+  /**
+   * The pullbacks callers in this file need (see Pullback in ir/ir.ts), by callee and parameter
+   * list (`"0,1"`): files.ts builds each one beside its function.
+   */
+  pullbacks: Map<ts.Node, Map<string, PullbackRequest>>;
   /** Functions tsgrad refused: `grad(f)` of one is left to the runtime, which explains (no f_grad exists). */
   refused: Set<ts.Node>;
   /** tsc emits this file as CommonJS: generated code's imports are written as `require` (see module-format.ts). */
@@ -92,6 +99,7 @@ export function fileContext(
     generated,
     wrts,
     specialized,
+    pullbacks: new Map(),
     refused: new Set(),
     commonJs,
     checkFinite,
@@ -118,15 +126,50 @@ export function topLevelNames(file: ts.SourceFile): string[] {
   return names;
 }
 
+export interface PullbackRequest {
+  callee: Differentiable;
+  wrt: readonly number[];
+  name: string;
+}
+
+/**
+ * The pullback of `callee` for the parameters `wrt` a call passes gradients for, asked of the file
+ * (files.ts builds it): named after the parameters unless it is for all of them.
+ *   mean(x), wrt [0] → mean_pullback;   dot(a, w), wrt [1] → dot_pullback_w
+ */
+export function pullbackOf(callee: Differentiable, ctx: FileContext, wrt: readonly number[]): Expr {
+  const key = wrt.join();
+  const requests = ctx.pullbacks.get(callee.fn) ?? new Map<string, PullbackRequest>();
+  ctx.pullbacks.set(callee.fn, requests);
+  const known = requests.get(key);
+  if (known) return { k: "global", text: known.name };
+  const base = generatedNames(callee.name).pullback;
+  const all = callee.fn.parameters.every((p, i) => wrt.includes(i) || isDataParameter(p, ctx.checker));
+  const suffix = wrt.map((i) => parameterLabel(callee, i)).join("_");
+  let name = all ? base : `${base}_${suffix}`;
+  const taken = (n: string) =>
+    topLevelNames(ctx.file).includes(n) ||
+    [...ctx.pullbacks.values()].some((m) => [...m.values()].some((r) => r.name === n));
+  for (let i = 2; !all && taken(name); i++) name = `${base}_${suffix}_${i}`;
+  requests.set(key, { callee, wrt, name });
+  ctx.generated.add(name);
+  return { k: "global", text: name };
+}
+
+const parameterLabel = (d: Differentiable, i: number) =>
+  ts.isIdentifier(d.fn.parameters[i].name) ? d.fn.parameters[i].name.text : `${i}`;
+
+function isDataParameter(p: ts.ParameterDeclaration, checker: ts.TypeChecker): boolean {
+  return isDataKind(kindOf(parameterType(p, checker), checker));
+}
+
 /**
  * The names of the gradient of f with respect to some parameters, after them:
  *   networkLoss(net, X, y), wrt [0] → networkLoss_grad_net, networkLoss_gradInto_net
  */
 export function wrtNames(d: Differentiable, wrt: readonly number[]): { grad: string; gradInto: string } {
   const names = generatedNames(d.name);
-  const suffix = wrt
-    .map((i) => (ts.isIdentifier(d.fn.parameters[i].name) ? d.fn.parameters[i].name.text : `${i}`))
-    .join("_");
+  const suffix = wrt.map((i) => parameterLabel(d, i)).join("_");
   return { grad: `${names.grad}_${suffix}`, gradInto: `${names.gradInto}_${suffix}` };
 }
 

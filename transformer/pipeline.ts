@@ -37,7 +37,7 @@ import { skipZeroGradients } from "./phases/skip-zeros.js";
 import { poolMatrices } from "./phases/pool.js";
 import { save } from "./phases/save.js";
 import { stage } from "./phases/stage.js";
-import { type FileContext, runtimeName, gradOf, derivativeOf, derivativeName, wrtNames } from "./link.js";
+import { type FileContext, runtimeName, gradOf, derivativeOf, derivativeName, pullbackOf, wrtNames } from "./link.js";
 
 export type Stage = "staged" | "reverse" | "final";
 
@@ -74,18 +74,7 @@ export function compileFunction(
     const names = generatedNames(d.name);
     const variants = wrts.map((wrt) => ({ wrt, ...(ctx.specialized.get(d.fn)?.get(wrt.join()) ?? wrtNames(d, wrt)) }));
     const namer = new Namer([...Object.values(names), ...variants.flatMap((v) => [v.grad, v.gradInto])]);
-    const staged = own
-      ? stageThroughDerivative(d, own, ctx, namer)
-      : stage(d, {
-          checker: ctx.checker,
-          namer,
-          gradOf: (callee, call) => gradOf(callee, call, ctx),
-          derivativeOf: (call) => derivativeOf(call, ctx, namer),
-          isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),
-          // A key of matrixRules (fence.ts finds it among them).
-          matrixOp: (callee) => matrixOpOf(callee, ctx.checker),
-          self: d.owner,
-        });
+    const staged = own ? stageThroughDerivative(d, own, ctx, namer) : stageFunction(d, ctx, namer);
     const activity = analyzeActivity(staged);
     if (activity.errors.length) return activity.errors;
     const shape = shapeOf(d, staged, ctx.checker);
@@ -211,6 +200,49 @@ export function compileFunction(
 }
 
 /**
+ * The pullback of `d` for the parameters `wrt` (indexes), which callers passing arrays call (see
+ * Pullback in ir/ir.ts): f_grad's passes with the output's gradient given instead of 1, `wrt`'s
+ * arrays' gradients given by the caller and added into, and its numbers' gradients returned.
+ *   dot(a, w), wrt [0, 1] → function dot_pullback(a, w, ddot, da): number
+ */
+export function compilePullback(
+  d: Differentiable,
+  ctx: FileContext,
+  wrt: readonly number[],
+  name: string,
+): ts.Statement | ts.ClassElement | DiffError[] {
+  try {
+    const namer = new Namer([...Object.values(generatedNames(d.name)), name]);
+    const staged = stageFunction(d, ctx, namer);
+    if (staged.resultKind) throw refuse("pullbackOfVector", d.fn, { name: d.label });
+    const target = { ...staged, data: [...(staged.data ?? []), ...leavesOutside(staged, wrt)] };
+    const activity = analyzeActivity(target);
+    if (activity.errors.length) return activity.errors;
+    const seed = namer.adjoint(staged.result);
+    const passes = backwardPass(target, activity, namer, ref(seed), ctx);
+    const forward = pruneForward(passes.forward, readsOf(passes.backward));
+    if (forward.some((s) => s.k === "def" && isMatrixOp(s.op)))
+      throw refuse("pullbackOfMatrices", d.fn, { name: d.label });
+    const shape = { ...shapeOf(d, staged, ctx.checker), wrt };
+    const stack = savesValues(passes.forward) ? runtimeName(ctx, "saved", namer) : undefined;
+    const scratch = forward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", namer) : "scratch";
+    return emit.withStack(stack ?? "saved", () =>
+      emit.emitPullback(
+        { ...shape, gradients: gradientsOf(passes.paramAdjoints, passes.backward) },
+        name,
+        seed,
+        forward,
+        passes.backward,
+        scratch,
+      ),
+    );
+  } catch (e) {
+    if (e instanceof DiffError) return [e];
+    throw e;
+  }
+}
+
+/**
  * The phases after staging, one order for f_grad (and f_gradInto, f_gradChecked) and the vjp pair:
  *   reverse → optimize → preaccumulate → save → skip zeros
  * `seed` is the output's gradient: 1 for f_grad (it folds away), `dout` for f_backward. `raw`
@@ -242,6 +274,21 @@ function backwardPass(
 /** A backward loop skips the rest of an iteration whose gradient is 0 (skip-zeros.ts). */
 function skipZeros(saved: { forward: Stmt[]; backward: BStmt[] }): { forward: Stmt[]; backward: BStmt[] } {
   return { forward: saved.forward, backward: skipZeroGradients(saved.backward) };
+}
+
+/** The stage phase on `d`, with what it asks of the file: callees' gradients, pullbacks, derivatives. */
+export function stageFunction(d: Differentiable, ctx: FileContext, namer: Namer): StagedFunction {
+  return stage(d, {
+    checker: ctx.checker,
+    namer,
+    gradOf: (callee, call) => gradOf(callee, call, ctx),
+    pullbackOf: (callee) => (wrt) => pullbackOf(callee, ctx, wrt),
+    derivativeOf: (call) => derivativeOf(call, ctx, namer),
+    isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),
+    // A key of matrixRules (fence.ts finds it among them).
+    matrixOp: (callee) => matrixOpOf(callee, ctx.checker),
+    self: d.owner,
+  });
 }
 
 /**

@@ -8,9 +8,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compilerOptions, createProgram, root } from "../harness.js";
 import { type Activity, analyzeActivity } from "../../transformer/phases/activity.js";
-import { type Differentiable, findDifferentiable, isRuntimeExport } from "../../transformer/phases/annotations.js";
-import { matrixOpOf } from "../../transformer/phases/fence.js";
-import { stage } from "../../transformer/phases/stage.js";
+import { type Differentiable, findDifferentiable } from "../../transformer/phases/annotations.js";
+import { stageFunction } from "../../transformer/pipeline.js";
 import { type Reversed, reverse } from "../../transformer/phases/reverse.js";
 import { finishBackward, pruneForward, readsOf } from "../../transformer/phases/optimize.js";
 import { preaccumulate } from "../../transformer/phases/preaccumulate.js";
@@ -21,7 +20,7 @@ import { type Pooled, poolMatrices } from "../../transformer/phases/pool.js";
 import { type BStmt, type Expr, type Stmt, type StagedFunction, num, resultNames } from "../../transformer/ir/ir.js";
 import { Namer, generatedNames } from "../../transformer/ir/naming.js";
 import { printExpr } from "../../transformer/ir/print.js";
-import { type FileContext, derivativeOf, fileContext, gradOf, runtimeName } from "../../transformer/link.js";
+import { type FileContext, fileContext, runtimeName } from "../../transformer/link.js";
 
 const tmp = join(root, ".tsgrad-tmp", "phases");
 
@@ -45,14 +44,7 @@ export function stageOf(source: string, name?: string): Staged {
   const d = name === undefined ? all[0] : all.find((x) => x.name === name);
   if (!d) throw new Error(`no @differentiable function ${name ?? ""}`);
   const namer = new Namer(Object.values(generatedNames(d.name)));
-  const staged = stage(d, {
-    checker: ctx.checker,
-    namer,
-    gradOf: (callee, call) => gradOf(callee, call, ctx),
-    derivativeOf: (call) => derivativeOf(call, ctx, namer),
-    isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),
-    matrixOp: (callee) => matrixOpOf(callee, ctx.checker),
-  });
+  const staged = stageFunction(d, ctx, namer);
   return { d, ctx, namer, staged };
 }
 

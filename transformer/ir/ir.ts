@@ -49,9 +49,23 @@ export type Op =
    * recursion below at every level: a cost quadratic in the depth. `primal` is the callee as the
    * user calls it.
    */
-  | { kind: "call"; gradient: Expr; recursive?: { call: string; primal: string } }
+  | { kind: "call"; gradient: Expr; recursive?: { call: string; primal: string }; pullback?: Pullback }
   /** `y = f(x, k)` with the user's `@derivative`: `derivative` names it (`fDerivative`). */
   | { kind: "custom"; derivative: Expr };
+
+/**
+ * A call passing arrays (`m = mean(x)`): its backward pass calls the callee's pullback, which
+ * recomputes the callee's forward pass, adds into the gradient arrays it is given and returns the
+ * numbers' gradients: `const dm_dw = dot_pullback(x, w, dm, dx)`. `arrays[i]`: argument i is an
+ * array. `of(wrt)` names the pullback for the arguments that need a gradient (indexes), asking
+ * the file for it (files.ts builds each one asked for).
+ */
+export interface Pullback {
+  arrays: readonly boolean[];
+  /** The callee's parameter count: a call leaving out optional ones passes `undefined` for them. */
+  arity: number;
+  of: (wrt: readonly number[]) => Expr;
+}
 
 export const scalarOp = (rule: ScalarOp): Op => ({ kind: "scalar", rule });
 
@@ -326,8 +340,11 @@ export type BStmt =
    * `const [da_u, db_u] = g_backward(u_call.cache, du)`: a call returning one gradient per operand
    * (`names[i]`, "" for one nothing reads). With `tuple`, a recursive call's: the returned tuple is
    * kept whole under that name and read by index, `u_grads[0]`, not destructured (emit.ts).
+   * With `buffers`, a call of a callee's pullback (see Pullback), which also adds into those
+   * gradient arrays, passed after `args`: it runs even when no name is read. It returns nothing
+   * (`names` empty), one number or a tuple.
    */
-  | { k: "grads"; names: string[]; callee: Expr; args: Expr[]; tuple?: string }
+  | { k: "grads"; names: string[]; callee: Expr; args: Expr[]; tuple?: string; buffers?: string[] }
   | { k: "comment"; def: Def }
   /**
    * `addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores`: a matrix op's rule (runtime/ops)

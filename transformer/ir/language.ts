@@ -611,8 +611,8 @@ export const LANGUAGE = {
     Code.UnsupportedExpression,
     OBJECTS_PASSED,
     (a: { name: string }) =>
-      `the array \`${a.name}\` can only be indexed (\`${a.name}[i]\`) or measured (\`${a.name}.length\`) ${IN_FN} so far`,
-    "copies, array arguments and array results come later",
+      `the array \`${a.name}\` can only be indexed (\`${a.name}[i]\`), measured (\`${a.name}.length\`) or passed to a @differentiable function of this module ${IN_FN} so far`,
+    "write the loop over its elements, or pass it to a function marked @differentiable",
   ),
   readBeforeAssigned: no(
     "expression",
@@ -658,6 +658,60 @@ export const LANGUAGE = {
   opaqueCalls: yes("call", "calls to any other function where no gradient flows through the result"),
   thisCalls: yes("call", "calls of the class's or object's other methods through `this` (`this.m(x)`)"),
   memberCalls: yes("call", "calls of members of a `const` object (`vec.dot(a, b)`)"),
+  arrayArguments: yes(
+    "call",
+    "arrays passed to other `@differentiable` functions of the same module (`mean(x)`, `dot(a, w)`)",
+    "the callee's backward pass adds into the caller's gradient arrays, no copies",
+  ),
+  arrayArgumentElsewhere: no(
+    "call",
+    Code.UnsupportedExpression,
+    "an array passed to a `@differentiable` function of another module",
+    (a: { name: string; callee: string }) =>
+      `the array \`${a.name}\` is passed to \`${a.callee}\`, a @differentiable function of another module: tsgrad passes arrays only to functions of the same module so far`,
+    "move the helper into this module, or pass it the numbers it needs",
+  ),
+  arrayArgumentChanged: no(
+    "call",
+    Code.UnsupportedExpression,
+    "an array passed to a function and changed after the call, or in a loop around it",
+    (a: { name: string; callee: string }) =>
+      `the array \`${a.name}\` is passed to \`${a.callee}\` and changed after the call (or in a loop around it): its backward pass would read the changed elements`,
+    (a: { name: string; callee: string }) =>
+      `fill \`${a.name}\` completely before the call, or make a new array for each call`,
+  ),
+  arrayArgumentMethod: no(
+    "call",
+    Code.UnsupportedExpression,
+    "an array passed to a class method or a closure",
+    (a: { name: string; callee: string }) =>
+      `the array \`${a.name}\` is passed to \`${a.callee}\`, a class method or a closure: arrays are passed to functions and object members of this module so far`,
+    "make the callee a function of this module (or a member of a `const` object)",
+  ),
+  pullbackOfVector: no(
+    "call",
+    Code.UnsupportedExpression,
+    "arrays passed to a function that returns an array or an object",
+    (a: { name: string }) =>
+      `\`${a.name}\` is given arrays by a caller and returns an array or an object: tsgrad passes arrays only to functions returning a number so far`,
+    "return a number from it, or compute the result in the caller",
+  ),
+  pullbackOfMatrices: no(
+    "call",
+    Code.UnsupportedExpression,
+    "arrays passed to a function using matrix operations",
+    (a: { name: string }) =>
+      `\`${a.name}\` is given arrays by a caller and uses tsgrad's matrix operations: those run only in the function \`grad\` is called on so far`,
+    "call the matrix operations in the caller",
+  ),
+  arrayArgumentRecursive: no(
+    "call",
+    Code.UnsupportedExpression,
+    "an array passed to a function of the caller's own recursion",
+    (a: { name: string; callee: string }) =>
+      `the array \`${a.name}\` is passed to \`${a.callee}\`, which calls back into this function: arrays cross only calls outside a recursion so far`,
+    "write the recursion as a loop",
+  ),
   spreadArgument: no(
     "call",
     Code.UnsupportedExpression,

@@ -117,4 +117,6 @@ export const generatedNames = (fn: string) => ({
   gradChecked: `${fn}_gradChecked`,
   forward: `${fn}_forward`,
   backward: `${fn}_backward`,
+  /** f's backward pass for a caller that passes it arrays: adds into their gradients (see Pullback in ir.ts). */
+  pullback: `${fn}_pullback`,
 });

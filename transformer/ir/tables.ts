@@ -4,9 +4,11 @@
 // No gradient flows to a table, and the backward pass reads it again, so its elements must never
 // change: tsgrad takes a table only if it is a `const` list of number literals, not exported, and
 // every use of its name in its file reads an element (`T[i]`), its length, iterates it
-// (`for (const c of T)`) or spreads it.
+// (`for (const c of T)`), spreads it, or passes it to a @differentiable function of the file
+// (`weighted(x, T)`), which writes no element of its parameters.
 
 import ts from "typescript";
+import { isMarked } from "./marks.js";
 import { isChange, kindOf } from "./syntax.js";
 
 /** Is `id` (read inside a function) such a table? */
@@ -20,7 +22,7 @@ export function isConstantTable(id: ts.Identifier, checker: ts.TypeChecker): boo
   if (statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) return false;
   const kind = kindOf(checker.getTypeOfSymbol(symbol), checker);
   if (kind !== "number[]" || !decl.initializer || !isNumberList(decl.initializer)) return false;
-  return onlyRead(statement.parent, decl.name);
+  return onlyRead(statement.parent, decl.name, checker);
 }
 
 /** `[0.99, -1.5e-3, 676.5]`: a literal list of numbers (nothing else shares it). */
@@ -36,11 +38,11 @@ function isNumberList(e: ts.Expression): boolean {
  * Any identifier of that name counts, whatever it resolves to (`export { C }`, `{ C }`): a
  * shadowing local can only make tsgrad refuse, never miss a write.
  */
-function onlyRead(file: ts.SourceFile, name: ts.Identifier): boolean {
+function onlyRead(file: ts.SourceFile, name: ts.Identifier, checker: ts.TypeChecker): boolean {
   let ok = true;
   const visit = (n: ts.Node): void => {
     if (!ok) return;
-    if (ts.isIdentifier(n) && n !== name && n.text === name.text) ok = isRead(n);
+    if (ts.isIdentifier(n) && n !== name && n.text === name.text) ok = isRead(n) || passedToMarked(n, checker);
     ts.forEachChild(n, visit);
   };
   visit(file);
@@ -60,4 +62,17 @@ function isRead(id: ts.Identifier): boolean {
 function isWritten(e: ts.Expression): boolean {
   const p = e.parent;
   return isChange(p) && (ts.isBinaryExpression(p) ? p.left : p.operand) === e;
+}
+
+/** `weighted(x, T)` with `weighted` a @differentiable function of this file (`function` or `const`). */
+function passedToMarked(id: ts.Identifier, checker: ts.TypeChecker): boolean {
+  const call = id.parent;
+  if (!ts.isCallExpression(call) || !call.arguments.includes(id)) return false;
+  const decl = checker.getSymbolAtLocation(call.expression)?.valueDeclaration;
+  if (!decl || decl.getSourceFile() !== id.getSourceFile()) return false;
+  if (ts.isFunctionDeclaration(decl)) return isMarked(decl);
+  return (
+    ts.isVariableDeclaration(decl) &&
+    (isMarked(decl.parent.parent) || (!!decl.initializer && isMarked(decl.initializer)))
+  );
 }

@@ -5,6 +5,7 @@
 import ts from "typescript";
 import { type DiffError, shortPosition } from "../ir/diagnostics.js";
 import { refuse } from "../ir/language.js";
+import { commentsBefore, isMarked } from "../ir/marks.js";
 
 export type FunctionNode = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression | ts.MethodDeclaration;
 
@@ -40,39 +41,6 @@ export type Place = "function" | "method" | "member" | "closure";
 /** The name its value goes by in its own generated code: `dot` for vec.dot (vec_dot_grad computes `dot`), else its name. */
 export const localName = (d: Differentiable): string =>
   d.place === "member" ? d.label.slice(d.label.lastIndexOf(".") + 1) : d.name;
-
-const TAG = "differentiable";
-const JSDOC_TAG = /^\/\*\*[\s\S]*@differentiable\b/;
-
-/**
- * `/** @differentiable *\/ function f` or `@differentiable f() {}` → true. The JSDoc is read from
- * the comment text, because tsc skips parsing JSDoc tags in .ts files (JSDocParsingMode).
- */
-export function isMarked(node: ts.Node): boolean {
-  const text = node.getSourceFile().text;
-  const comments = commentsBefore(text, node.getFullStart());
-  if (comments.some((c) => JSDOC_TAG.test(text.slice(c.pos, c.end)))) return true;
-  if (ts.canHaveDecorators(node)) {
-    return (ts.getDecorators(node) ?? []).some((d) => decoratorName(d) === TAG);
-  }
-  return false;
-}
-
-/**
- * The comments between the previous token and a node: on the lines before it, and on the line of
- * the previous token, which TypeScript counts as that token's trailing comments
- * (`return /** @differentiable *\/ (t) => ...`).
- */
-function commentsBefore(text: string, pos: number): ts.CommentRange[] {
-  return [...(ts.getTrailingCommentRanges(text, pos) ?? []), ...(ts.getLeadingCommentRanges(text, pos) ?? [])];
-}
-
-function decoratorName(d: ts.Decorator): string | undefined {
-  const e = ts.isCallExpression(d.expression) ? d.expression.expression : d.expression;
-  if (ts.isIdentifier(e)) return e.text;
-  if (ts.isPropertyAccessExpression(e)) return e.name.text;
-  return undefined;
-}
 
 /** The @differentiable functions of a file, in source order, at any depth. */
 export function findDifferentiable(file: ts.SourceFile): Differentiable[] {

@@ -11,7 +11,14 @@
 //                elements and fields of parameters and of arrays the function creates
 
 import ts from "typescript";
-import { type FunctionNode, asDifferentiable, closurePlace, isRuntimeExport, resolveFunction } from "./annotations.js";
+import {
+  type Differentiable,
+  type FunctionNode,
+  asDifferentiable,
+  closurePlace,
+  isRuntimeExport,
+  resolveFunction,
+} from "./annotations.js";
 import { type MatrixOpName, matrixRules } from "../../runtime/ops/index.js";
 import {
   arrayCreation,
@@ -19,6 +26,7 @@ import {
   expressionKind,
   isChange,
   isBehaviour,
+  within,
   isGlobalConstant,
   kindOf,
   mathAlias,
@@ -408,7 +416,8 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       if ((name === "max" || name === "min" || name === "Math.max" || name === "Math.min") && array) return;
       return fail(refuse("spreadArgument", c));
     }
-    if (ts.isPropertyAccessExpression(callee) && ownCall(callee)) return void c.arguments.forEach(expression);
+    if (ts.isPropertyAccessExpression(callee) && ownCall(callee))
+      return callArguments(c, resolveFunction(checker, callee));
     const mathName = mathMember(callee) ?? mathAlias(callee, checker);
     if (
       mathName === undefined &&
@@ -430,7 +439,59 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     )
       unmarkedCalls.push(refuse("unmarkedCall", c, { call: c.getText() }));
     if (matrixOpOf(callee, checker)) return matrixCall(c);
-    c.arguments.forEach(expression);
+    callArguments(c, mathName === undefined ? resolveFunction(checker, callee) : undefined);
+  }
+
+  function callArguments(c: ts.CallExpression, target: ReturnType<typeof resolveFunction>): void {
+    c.arguments.forEach((a, i) => {
+      if (!(target && target !== "unmarked" && arrayArgument(c, target, a, i))) expression(a);
+    });
+  }
+
+  /**
+   * mean(x), dot(a, w): an array passed whole to a @differentiable function of this module, whose
+   * backward pass adds into the caller's gradient of it. An array parameter, a table of constants,
+   * or an array the function made and no longer changes. True when `a` is such an array (accepted
+   * or refused here); false leaves `a` to expression().
+   */
+  function arrayArgument(c: ts.CallExpression, target: Differentiable, a: ts.Expression, i: number): boolean {
+    const arg = skipWrappers(a);
+    if (!ts.isIdentifier(arg)) return false;
+    const callee = target.fn;
+    const param = callee.parameters[i];
+    const kind = kindOf(checker.getTypeAtLocation(arg), checker);
+    const created = isCreatedArray(arg);
+    const rest = callee.parameters.some((p) => p.dotDotDotToken);
+    if (!param || rest || !(isArrayKind(kind) || created)) return false;
+    if (!isArrayKind(kindOf(parameterType(param, checker), checker))) return false;
+    const names = { name: arg.text, callee: c.expression.getText() };
+    if (callee.getSourceFile() !== fn.getSourceFile())
+      return (fail(refuse("arrayArgumentElsewhere", arg, names)), true);
+    if (target.place === "method" || target.place === "closure")
+      return (fail(refuse("arrayArgumentMethod", arg, names)), true);
+    if (isConstantTable(arg, checker) || (isParameter(arg) && isArrayKind(kind))) return true;
+    if (!created) return false;
+    if (changedLater(arg, c)) fail(refuse("arrayArgumentChanged", arg, names));
+    return true;
+  }
+
+  /** Is an element of the array `id` written after `call`, or in a loop around it (the next iteration's call sees it)? */
+  function changedLater(id: ts.Identifier, call: ts.CallExpression): boolean {
+    const symbol = checker.getSymbolAtLocation(id);
+    const loops: ts.Node[] = [];
+    for (let n: ts.Node = call.parent; n && n !== fn; n = n.parent)
+      if (ts.isIterationStatement(n, false)) loops.push(n);
+    const writes = (n: ts.Node): boolean => {
+      if (isChange(n)) {
+        const target = skipWrappers(ts.isBinaryExpression(n) ? n.left : n.operand);
+        const array = ts.isElementAccessExpression(target) ? skipWrappers(target.expression) : undefined;
+        if (array && checker.getSymbolAtLocation(array) === symbol) {
+          if (n.pos >= call.end || loops.some((loop) => within(n, loop))) return true;
+        }
+      }
+      return ts.forEachChild(n, (child) => (writes(child) ? true : undefined)) ?? false;
+    };
+    return fn.body !== undefined && writes(fn.body);
   }
 
   /** matmul(X, W1): matrices, vectors and labels go in by name; numbers as any expression. */

@@ -40,10 +40,11 @@ function kernelAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): S
   return out;
 }
 
-/** Adjoints written element by element (`da[i] += ...`) or by kernels: arrays and matrices. */
+/** Adjoints written element by element (`da[i] += ...`), by kernels or by pullbacks: arrays and matrices. */
 export function indexedAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
     if (((s.k === "acc" || s.k === "set") && s.index) || s.k === "kernel") out.add(s.adj);
+    else if (s.k === "grads") s.buffers?.forEach((b) => out.add(b));
     else if (s.k === "if") (indexedAdjoints(s.then, out), indexedAdjoints(s.else, out));
     else if (s.k === "loop") indexedAdjoints(s.body, out);
   }
@@ -118,6 +119,8 @@ function callsWith(e: Expr, names: ReadonlyMap<string, Expr>): boolean {
 
 function dropUnusedGrads(body: readonly BStmt[], read: ReadonlySet<string>): BStmt[] {
   return body.flatMap((s): BStmt[] => {
+    // A pullback adds into gradient arrays as well: it stays, with the names nothing reads left out.
+    if (s.k === "grads" && s.buffers) return [{ ...s, names: s.names.map((n) => (read.has(n) ? n : "")) }];
     if (s.k === "grads")
       return s.names.some((n) => n && read.has(n)) ? [{ ...s, names: s.names.map((n) => (read.has(n) ? n : "")) }] : [];
     if (s.k === "if") return [{ ...s, then: dropUnusedGrads(s.then, read), else: dropUnusedGrads(s.else, read) }];
@@ -284,6 +287,7 @@ function mentions(body: readonly BStmt[], counts: Map<string, number> = new Map(
 export function accumulated(body: readonly BStmt[], out: string[] = []): string[] {
   for (const s of body) {
     if ((s.k === "acc" || s.k === "set" || s.k === "kernel") && !out.includes(s.adj)) out.push(s.adj);
+    if (s.k === "grads") s.buffers?.forEach((b) => out.includes(b) || out.push(b));
     if (s.k === "if") {
       accumulated(s.then, out);
       accumulated(s.else, out);

@@ -13,6 +13,7 @@ import {
   type Expr,
   type Loop,
   type Op,
+  type Pullback,
   type Stmt,
   type StagedFunction,
   type Store,
@@ -163,12 +164,31 @@ export function reverse(
         [{ k: "field", object: op.recursive.call, key: "cache" }, g],
         namer.fresh(`${d.name}_grads`),
       );
+    if (op.pullback) return pullbackGradients(d, op.pullback, g);
     const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${d.name}_d${operandName(arg)}`) : ""));
     const lines: BStmt[] = [{ k: "grads", names, callee: op.gradient, args: d.args }];
     d.args.forEach((arg, i) => {
       if (active(arg)) lines.push(addTo(arg, binary("*", ref(names[i]), g)));
     });
     return lines;
+  };
+
+  /**
+   * m = dot(a, w), a an array → const dm_dw = dot_pullback_a_w(a, w, dm, da); dw += dm_dw:
+   * the pullback for the operands that need a gradient adds into their arrays' gradients and
+   * returns their numbers', already scaled by dm.
+   */
+  const pullbackGradients = (d: Def, pullback: Pullback, g: Expr): BStmt[] => {
+    const wrt = d.args.flatMap((arg, i) => (active(arg) ? [i] : []));
+    const numbers = wrt.filter((i) => !pullback.arrays[i]);
+    const names = numbers.map((i) => namer.fresh(`d${d.name}_d${operandName(d.args[i])}`));
+    const buffers = wrt.filter((i) => pullback.arrays[i]).map((i) => adjointOf(operandName(d.args[i])!));
+    const omitted = Array.from({ length: pullback.arity - d.args.length }, (): Expr => ({
+      k: "global",
+      text: "undefined",
+    }));
+    const call: BStmt = { k: "grads", names, callee: pullback.of(wrt), args: [...d.args, ...omitted, g], buffers };
+    return [call, ...numbers.map((i, j) => addTo(d.args[i], ref(names[j])))];
   };
 
   /**

@@ -212,9 +212,16 @@ function checkCall(s: Extract<Line, { k: "check" }>, { tuples, expr }: Context):
   return f.createExpressionStatement(f.createCallExpression(f.createIdentifier(s.callee), undefined, args));
 }
 
-/** `const [da_u, db_u] = g_backward(u_call.cache, du)`, or `const u_grads = ...` for a recursive call. */
+/**
+ * `const [da_u, db_u] = g_backward(u_call.cache, du)`, or `const u_grads = ...` for a recursive call.
+ * A pullback (with buffers) returns what its numbers need, or nothing, after adding into arrays:
+ *   mean_pullback(x, dm, dx);   const dd_dw = dot_pullback(a, w, dd, da);
+ */
 function gradsDeclaration(s: Extract<Line, { k: "grads" }>, expr: Context["expr"]): ts.Statement {
-  const call = f.createCallExpression(expr(s.callee), undefined, s.args.map(expr));
+  const buffers = (s.buffers ?? []).map((b) => f.createIdentifier(b));
+  const call = f.createCallExpression(expr(s.callee), undefined, [...s.args.map(expr), ...buffers]);
+  if (s.buffers && !s.names.some(Boolean)) return f.createExpressionStatement(call);
+  if (s.buffers && s.names.length === 1) return declareConst(s.names[0], call);
   const pattern =
     s.tuple ??
     f.createArrayBindingPattern(

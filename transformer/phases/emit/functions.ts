@@ -78,15 +78,20 @@ export function declareWithParameters(
   type: ts.TypeNode | undefined,
   body: ts.Statement[],
   doc: string,
+  after: ts.ParameterDeclaration[] = [],
 ) {
-  return declareFunction(
-    shape,
-    name,
-    [...extra, ...signatureParameters(shape)],
-    type,
-    [...unpackFields(shape, body), ...body],
-    doc,
-  );
+  const own = after.length ? signatureParameters(shape).map(required) : signatureParameters(shape);
+  return declareFunction(shape, name, [...extra, ...own, ...after], type, [...unpackFields(shape, body), ...body], doc);
+}
+
+/**
+ * `w?: number` → `w: number | undefined`, for a parameter that other parameters follow (a
+ * pullback's seed and buffers), where an optional one cannot stand; its callers pass `undefined`.
+ */
+function required(p: ts.ParameterDeclaration): ts.ParameterDeclaration {
+  if (!p.questionToken) return p;
+  const type = p.type && f.createUnionTypeNode([p.type, f.createKeywordTypeNode(ts.SyntaxKind.UndefinedKeyword)]);
+  return f.updateParameterDeclaration(p, p.modifiers, p.dotDotDotToken, p.name, undefined, type, p.initializer);
 }
 
 export function declareFunction(

@@ -9,7 +9,7 @@
 import ts from "typescript";
 import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "../annotations.js";
 import { refuse } from "../../ir/language.js";
-import { type Counter, type Expr, type Stmt, isDataKind, num, ref, scalarOp } from "../../ir/ir.js";
+import { type Counter, type Expr, type Stmt, isArrayKind, isDataKind, num, ref, scalarOp } from "../../ir/ir.js";
 import { kindOf, mathAlias, parameterType } from "../../ir/syntax.js";
 import { generatedNames } from "../../ir/naming.js";
 import { constantSources, isScalarOp, piecewiseConstant, scalarRules } from "../../../runtime/rules/scalar.js";
@@ -83,15 +83,30 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
   const target = resolveFunction(st.ctx.checker, e.expression);
   if (target === "unmarked" || target === undefined) return opaque(st, e, want, e);
   const args = e.arguments.map((a, i) => (intoData(st, target.fn, i, a) ? detached(st, a) : value(st, a)));
-  if (isRecursiveCall(e, target, st.fn, st.ctx.checker))
-    return recursiveCall(st, callee, args, e, want ?? st.temp(localName(target), args));
+  const arrays = e.arguments.map((_, i) => intoArray(st, target.fn, i));
+  const recursive = isRecursiveCall(e, target, st.fn, st.ctx.checker);
+  if (recursive && arrays.some(Boolean)) {
+    const i = arrays.indexOf(true);
+    throw refuse("arrayArgumentRecursive", e.arguments[i], { name: e.arguments[i].getText(), callee });
+  }
+  if (recursive) return recursiveCall(st, callee, args, e, want ?? st.temp(localName(target), args));
+  // mean(x): the backward pass calls mean's pullback, which adds into x's gradient array.
+  const pullback = arrays.some(Boolean)
+    ? { arrays, arity: target.fn.parameters.length, of: st.ctx.pullbackOf(target) }
+    : undefined;
   return st.emit(
     want ?? st.temp(localName(target), args),
     { k: "call", callee, args },
-    { kind: "call", gradient: st.ctx.gradOf(target, e) },
+    { kind: "call", gradient: st.ctx.gradOf(target, e), ...(pullback ? { pullback } : {}) },
     args,
     e,
   );
+}
+
+/** Does argument i go into an array parameter of the callee (`mean(x)` for `mean(x: number[])`)? */
+function intoArray(st: Stager, callee: FunctionNode, i: number): boolean {
+  const p = callee.parameters[i];
+  return p !== undefined && !p.dotDotDotToken && isArrayKind(kindOf(parameterType(p, st.ctx.checker), st.ctx.checker));
 }
 
 /**

@@ -25,6 +25,11 @@ export interface StageContext {
   namer: Namer;
   /** The expression naming the generated gradient of a differentiable callee: `g` → `g_grad`. */
   gradOf(callee: Differentiable, call: ts.CallExpression): Expr;
+  /**
+   * The pullbacks of a differentiable callee given arrays, by the parameters needing a gradient
+   * (see Pullback in ir.ts): `mean`, [0] → `mean_pullback`.
+   */
+  pullbackOf(callee: Differentiable): (wrt: readonly number[]) => Expr;
   /** The expression naming the user's derivative of the callee, if any: `softplus` → `softplusDerivative`. */
   derivativeOf(call: ts.CallExpression): Expr | undefined;
   /** Is this callee the runtime's `stopGradient`? */

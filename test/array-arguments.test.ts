@@ -1,0 +1,194 @@
+// Arrays passed to other @differentiable functions of the same module: the caller's backward pass
+// calls the callee's pullback, which adds into the caller's gradient arrays. Every gradient is
+// checked against central differences and through every API (grad, vjp, valueAndGrad, gradInto).
+
+import { describe, expect, it } from "vitest";
+import { compile, genStrictErrors, tsgradErrors } from "./harness.js";
+import { checkEveryApi } from "./oracles.js";
+
+const statistics = `
+/** @differentiable */
+export function mean(x: readonly number[]): number {
+  if (x.length === 0) throw new Error("mean of nothing");
+  let total = 0;
+  for (let i = 0; i < x.length; i++) total += x[i];
+  return total / x.length;
+}
+
+/** @differentiable */
+export function sumNthPowerDeviations(x: readonly number[], n = 2): number {
+  const meanValue = mean(x);
+  let result = 0;
+  for (let i = 0; i < x.length; i++) result += Math.pow(x[i] - meanValue, n);
+  return result;
+}
+
+/** @differentiable */
+export function sampleVariance(x: readonly number[]): number {
+  return sumNthPowerDeviations(x, 2) / (x.length - 1);
+}
+
+/** @differentiable */
+export function sampleStandardDeviation(x: readonly number[]): number {
+  return Math.sqrt(sampleVariance(x));
+}
+
+/** @differentiable */
+export function correlation(x: readonly number[], y: readonly number[]): number {
+  const mx = mean(x);
+  const my = mean(y);
+  let total = 0;
+  for (let i = 0; i < x.length; i++) total += (x[i] - mx) * (y[i] - my);
+  return total / (x.length - 1) / sampleStandardDeviation(x) / sampleStandardDeviation(y);
+}
+`;
+
+describe("arrays passed to helpers", () => {
+  it("a chain of helpers over the caller's array (mean inside deviations inside variance)", async () => {
+    const { module: m } = await compile(statistics);
+    const x = [1, 2.5, -0.75, 4, 0.3];
+    for (const name of ["sumNthPowerDeviations", "sampleVariance", "sampleStandardDeviation"])
+      checkEveryApi(m[name], [x], { skip: name === "sumNthPowerDeviations" ? ["[1]"] : [] });
+    checkEveryApi(m.correlation, [x, [0.2, -1, 3, 0.5, 2]]);
+    // The pullbacks asked for stay inside the module: callers reach them, users call f_grad.
+    expect(m.mean_pullback).toBeUndefined();
+  });
+
+  it("the same array passed twice, and to a helper with a number parameter", async () => {
+    const { module: m } = await compile(`
+/** @differentiable */
+function dot(a: readonly number[], b: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+/** @differentiable */
+function scaledNorm(v: readonly number[], k: number): number {
+  return k * Math.sqrt(dot(v, v));
+}
+/** @differentiable */
+export function f(x: number[], w: number[], k: number): number {
+  return dot(x, w) * scaledNorm(x, k) + scaledNorm(w, k * k);
+}
+`);
+    checkEveryApi(m.f, [[0.5, -1.2, 2], [1.5, 0.25, -0.7], 1.3]);
+  });
+
+  it("a helper called in a loop, a constant table passed (no gradient asked for it), a local array filled first", async () => {
+    const { module: m, js } = await compile(`
+const WEIGHTS = [0.5, -0.25, 2];
+/** @differentiable */
+function weighted(v: readonly number[], w: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * w[i];
+  return s;
+}
+/** @differentiable */
+function sumOf(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i];
+  return s;
+}
+/** @differentiable */
+export function f(x: number[], t: number): number {
+  let total = 0;
+  for (let k = 0; k < 3; k++) total += Math.sin(t * k) * weighted(x, WEIGHTS);
+  const squares = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) squares[i] = x[i] * x[i] * t;
+  return total + sumOf(squares);
+}
+`);
+    checkEveryApi(m.f, [[0.5, -1.2, 2], 0.7]);
+    // WEIGHTS is constant data: weighted's pullback adds into v's gradient only.
+    expect(js).toMatch(/function weighted_pullback_v\(v, w, dweighted, dv\)/);
+  });
+
+  it("a member of an object literal (vec.dot), inside a branch, with the number gradient returned", async () => {
+    const { module: m } = await compile(`
+export const vec = {
+  /** @differentiable */
+  dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  },
+};
+/** @differentiable */
+function shifted(a: ArrayLike<number>, s: number): number {
+  return (a[0] + s) * (a[1] - s) * a[2];
+}
+/** @differentiable */
+export function angle(a: ArrayLike<number>, b: ArrayLike<number>, s: number): number {
+  const mag = Math.sqrt(vec.dot(a, a) * vec.dot(b, b));
+  const cosine = mag && vec.dot(a, b) / mag;
+  if (cosine > 0) return Math.acos(cosine) + shifted(b, s);
+  return shifted(a, s * s);
+}
+`);
+    checkEveryApi(m.angle, [[1, 2, 3], [0.5, -1, 2], 0.3]);
+    checkEveryApi(m.angle, [[1, 2, 3], [-0.5, 1, -2], 0.3]);
+  });
+
+  it("generated code reads like the caller's own: the pullback adds into the caller's gradient", async () => {
+    const { js } = await compile(statistics);
+    // sumNthPowerDeviations' backward pass hands mean's pullback its dx; n is data.
+    expect(js).toMatch(/mean_pullback\(x, dmeanValue, dx\);/);
+    expect(js).toMatch(/function sumNthPowerDeviations_pullback_x\(x, n = 2, dsumNthPowerDeviations, dx\)/);
+  });
+
+  it("generated pullbacks type-check under strict settings with no unused names", () => {
+    expect(genStrictErrors(statistics, "array-arguments", { noUnusedLocals: true, noUnusedParameters: true })).toEqual(
+      [],
+    );
+  });
+});
+
+describe("arrays passed to helpers, refused", () => {
+  const helper = `
+/** @differentiable */
+function total(v: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i];
+  return s;
+}
+`;
+  it("a local array changed after the call, or in the loop around it", () => {
+    const after = tsgradErrors(`${helper}
+/** @differentiable */
+export function f(x: number): number {
+  const h = new Float64Array(2);
+  h[0] = x;
+  const s = total(h);
+  h[1] = x * x;
+  return s + h[1];
+}
+`);
+    expect(after.map((e) => [e.code, e.text])).toEqual([[94003, "h"]]);
+    expect(after[0].message).toMatch(/changed after the call/);
+    const inLoop = tsgradErrors(`${helper}
+/** @differentiable */
+export function f(x: number): number {
+  const h = new Float64Array(2);
+  let s = 0;
+  for (let k = 0; k < 2; k++) {
+    s += total(h);
+    h[k] = x * k;
+  }
+  return s;
+}
+`);
+    expect(inLoop.map((e) => e.text)).toEqual(["h"]);
+  });
+
+  it("a class method given an array", () => {
+    const errors = tsgradErrors(`
+class Stats {
+  /** @differentiable */
+  total(v: readonly number[]): number { return v[0] + v[1]; }
+  /** @differentiable */
+  f(x: number[]): number { return this.total(x) * 2; }
+}
+export const s = new Stats();
+`);
+    expect(errors.map((e) => [e.code, e.text])).toEqual([[94003, "x"]]);
+    expect(errors[0].message).toMatch(/class method or a closure/);
+  });
+});
