@@ -534,11 +534,12 @@ describe("loops that are refused", () => {
     ],
   ];
   for (const [name, body] of refused) it(`${name}: TS94002`, () => expect(codes(body)).toContain(94002));
-  it("a gradient through an unmarked function's value in a loop is refused (TS94006)", () => {
+  it("a gradient through a function tsgrad cannot see into, in a loop, is refused (TS94006)", () => {
+    // Declared only (its body elsewhere); a helper defined in the module is differentiated (helpers.test.ts).
     expect(
       codes(
         "let s = x; for (let i = 0; i < 3; i++) s = s * y + plain(s); return s;",
-        "export function plain(v: number): number { return v > 0 ? v : -v; }",
+        "declare function plain(v: number): number;",
       ),
     ).toContain(94006);
   });

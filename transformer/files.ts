@@ -28,6 +28,7 @@ import {
   REGISTER,
   fileContext,
   gradientReference,
+  helperRefusal,
   runtimeName,
   topLevelNames,
   aliasesAfter,
@@ -62,12 +63,17 @@ function planFile(
   const diagnostics: ts.Diagnostic[] = [...derivativeProblems(program, file), ...strayTags(file).map(toDiagnostic)];
   const compiled = new Map<ts.Node, CompiledFunction>();
   const functions = findDifferentiable(file);
-  for (const d of functions) {
+  // Unmarked helpers first: one tsgrad cannot differentiate is opaque to its callers, and its
+  // reason is told only at a call a gradient flows through (ctx.helperErrors).
+  const helpersFirst = [...functions.filter((d) => d.implicit), ...functions.filter((d) => !d.implicit)];
+  for (const d of helpersFirst) {
     const result = compileFunction(d, ctx, stageName, ctx.wrts.get(d.fn) ?? []);
-    if (Array.isArray(result)) {
-      diagnostics.push(...result.map(toDiagnostic));
+    if (!Array.isArray(result)) compiled.set(d.fn, result);
+    else {
+      if (d.implicit) ctx.helperErrors.set(d.fn, result[0]);
+      else diagnostics.push(...result.map(toDiagnostic));
       ctx.refused.add(d.fn);
-    } else compiled.set(d.fn, result);
+    }
   }
   if (stageName === "final") buildPullbacks(ctx, compiled, diagnostics);
   // A function calling a refused one would call its missing g_grad: refused too, at the call,
@@ -82,14 +88,49 @@ function planFile(
       if (!call) continue;
       compiled.delete(d.fn);
       ctx.refused.add(d.fn);
-      diagnostics.push(toDiagnostic(call));
+      if (d.implicit) ctx.helperErrors.set(d.fn, call);
+      else diagnostics.push(toDiagnostic(call));
       changed = true;
     }
   }
+  withoutUnusedHelpers(compiled);
   for (const d of functions) refusals(program).set(d.fn, ctx.refused.has(d.fn));
   const register = stageName === "final" && compiled.size > 0 ? runtimeName(ctx, REGISTER) : REGISTER;
   return { ctx, compiled, place: placementOf(compiled), diagnostics: uniqueDiagnostics(diagnostics), register };
 }
+
+/**
+ * Keeps of an unmarked helper's generated functions (see implicitHelpers) only those other
+ * generated functions call, and what those need: `toRad_grad` for callers in loops, not
+ * `toRad_forward`; `clamp` read only in a condition needs none.
+ */
+function withoutUnusedHelpers(compiled: Map<ts.Node, CompiledFunction>): void {
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [fn, c] of compiled) {
+      if (!c.d.implicit) continue;
+      const others = [...compiled.values()].filter((o) => o !== c).flatMap((o) => o.members);
+      const used = generatedReferences(others);
+      const kept = c.members.filter((m) => used.has(memberName(m)));
+      // f_backward's type names f_forward: what the kept ones name is kept too.
+      for (let more = true; more;) {
+        const named = generatedReferences(kept);
+        const next = c.members.filter((m) => !kept.includes(m) && named.has(memberName(m)));
+        kept.push(...next);
+        more = next.length > 0;
+      }
+      if (kept.length === c.members.length) continue;
+      if (kept.length) compiled.set(fn, { ...c, members: c.members.filter((m) => kept.includes(m)) });
+      else compiled.delete(fn);
+      changed = true;
+    }
+  }
+}
+
+const memberName = (m: ts.Statement | ts.ClassElement): string => {
+  const id = (m as ts.FunctionDeclaration | ts.MethodDeclaration).name;
+  return id !== undefined && ts.isIdentifier(id) ? id.text : "";
+};
 
 /**
  * The pullbacks this file's callers asked for (see Pullback in ir/ir.ts), each placed among its
@@ -209,7 +250,8 @@ function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts
         (ctx.refused.has(target.fn) || isRefused(target, ctx.program))
       ) {
         const at = shortPosition(target.fn.name ?? target.fn);
-        found = refuse("refusedCall", n.expression, { name: target.label, at });
+        const why = ctx.helperErrors.get(target.fn);
+        found = why ? helperRefusal(n, target, why) : refuse("refusedCall", n.expression, { name: target.label, at });
       }
     }
     ts.forEachChild(n, visit);
@@ -373,7 +415,7 @@ export function transformFile(
   const generated = (cs: readonly CompiledFunction[] | undefined, registered: boolean): ts.Statement[] =>
     (cs ?? []).flatMap((c) => [
       ...(c.members as ts.Statement[]),
-      ...(registered && final ? [convert(registrationOf(c, plan.register))] : []),
+      ...(registered && final && !c.d.implicit ? [convert(registrationOf(c, plan.register))] : []),
     ]);
   const withGenerated = <T extends ts.Node>(nodes: readonly T[]): T[] =>
     nodes.flatMap((n) => {
@@ -433,7 +475,9 @@ export function transformFile(
 
 /** `module: amd` (umd, system): one error at each @differentiable function, saying what works. */
 function moduleFormatRefusal(file: ts.SourceFile, kind: string): ts.Diagnostic[] {
-  return findDifferentiable(file).map((d) => toDiagnostic(refuse("moduleFormat", d.fn.name ?? d.fn, { format: kind })));
+  return findDifferentiable(file)
+    .filter((d) => !d.implicit)
+    .map((d) => toDiagnostic(refuse("moduleFormat", d.fn.name ?? d.fn, { format: kind })));
 }
 
 /** Class members plus generated methods, and `static { registerGradient(...) }` for them. */
@@ -512,7 +556,12 @@ export function transformToText(
 
   const final = stageName === "final";
   const chunks = (cs: readonly CompiledFunction[], registered: boolean) =>
-    cs.flatMap((c) => [...c.members, ...(registered && final ? [registrationOf(c, plan.register)] : [])]).map(print);
+    cs
+      .flatMap((c) => [
+        ...c.members,
+        ...(registered && final && !c.d.implicit ? [registrationOf(c, plan.register)] : []),
+      ])
+      .map(print);
   const insert = (pos: number, text: string) => edits.push({ pos, end: pos, text });
   for (const [anchor, cs] of plan.place.after) insert(anchor.end, `\n\n${chunks(cs, true).join("\n\n")}`);
   // A class's methods get theirs after each method, registered in the class's static block (below).
@@ -587,46 +636,22 @@ export function generatedText(
   program: ts.Program,
   options: { stage?: Stage; fn?: string } & TransformOptions = {},
 ): { text: string; diagnostics: ts.Diagnostic[]; reports: FunctionReport[] } {
-  const ctx = fileContext(file, program, false, options);
-  const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
-  const diagnostics: ts.Diagnostic[] = options.fn
-    ? []
-    : [...derivativeProblems(program, file), ...strayTags(file).map(toDiagnostic)];
+  // The whole file is planned, also with --fn: a function's pullbacks are what its callers ask for.
+  const plan = planFile(file, program, options.stage ?? "final", false, options);
   const shown = (d: Differentiable) => !options.fn || d.name === options.fn || d.label === options.fn;
-  // Every function is compiled, also with --fn: the pullbacks of a function are what its callers ask for.
-  const compiled = new Map<ts.Node, CompiledFunction>();
-  const refusals: ts.Diagnostic[] = [];
-  for (const d of findDifferentiable(file)) {
-    const result = compileFunction(d, ctx, options.stage ?? "final", ctx.wrts.get(d.fn) ?? []);
-    if (!Array.isArray(result)) compiled.set(d.fn, result);
-    else if (shown(d)) refusals.push(...result.map(toDiagnostic));
-  }
-  if ((options.stage ?? "final") === "final") {
-    const before = [...compiled.values()];
-    const pullbackRefusals: ts.Diagnostic[] = [];
-    buildPullbacks(ctx, compiled, pullbackRefusals);
-    if (before.some((c) => !compiled.has(c.d.fn) && shown(c.d))) refusals.push(...pullbackRefusals);
-  }
+  const functions = findDifferentiable(file).filter(shown);
+  const inShown = (diagnostic: ts.Diagnostic) =>
+    functions.some((d) => diagnostic.start! >= d.anchor.getFullStart() && diagnostic.start! < d.anchor.end);
+  const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
   const parts: string[] = [];
   const reports: FunctionReport[] = [];
-  for (const c of compiled.values()) {
+  for (const c of plan.compiled.values()) {
     if (!shown(c.d)) continue;
-    const refusedCall = callOfRefused(c.d, ctx, c.members);
-    if (refusedCall) {
-      refusals.push(toDiagnostic(refusedCall));
-      continue;
-    }
     // f_gradInto is f_grad writing into given buffers: print leaves it out (gen and the plugins emit it).
-    const members = c.members.filter((m) => !isNamed(m, generatedNames(c.d.name).gradInto));
+    const members = c.members.filter((m) => memberName(m) !== generatedNames(c.d.name).gradInto);
     parts.push(...members.map((m) => printer.printNode(ts.EmitHint.Unspecified, m, file)));
     if (c.report) reports.push(c.report);
   }
-  diagnostics.push(...refusals);
-  return { text: parts.join("\n\n") + "\n", diagnostics: uniqueDiagnostics(diagnostics), reports };
-}
-
-/** Is this generated function or method called `name`? */
-function isNamed(member: ts.Statement | ts.ClassElement, name: string): boolean {
-  const id = (member as ts.FunctionDeclaration | ts.MethodDeclaration).name;
-  return id !== undefined && ts.isIdentifier(id) && id.text === name;
+  const diagnostics = options.fn ? plan.diagnostics.filter(inShown) : plan.diagnostics;
+  return { text: parts.join("\n\n") + "\n", diagnostics, reports };
 }

@@ -13,7 +13,7 @@ import {
   findDifferentiable,
   memberGradientVisible,
 } from "./phases/annotations.js";
-import { shortPosition } from "./ir/diagnostics.js";
+import { type DiffError, shortPosition } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
 import { type Expr, isDataKind } from "./ir/ir.js";
@@ -46,6 +46,11 @@ export interface FileContext {
   pullbacks: Map<ts.Node, Map<string, PullbackRequest>>;
   /** Functions tsgrad refused: `grad(f)` of one is left to the runtime, which explains (no f_grad exists). */
   refused: Set<ts.Node>;
+  /**
+   * Why tsgrad could not differentiate each unmarked helper it tried (see implicitHelpers in
+   * annotations.ts): its calls are then opaque, and one a gradient flows through says this.
+   */
+  helperErrors: Map<ts.Node, DiffError>;
   /** tsc emits this file as CommonJS: generated code's imports are written as `require` (see module-format.ts). */
   commonJs: boolean;
   /** Whether f gets f_gradChecked: the checkFinite option, or a `grad(f, { checkFinite: true })` in the program. */
@@ -101,6 +106,7 @@ export function fileContext(
     specialized,
     pullbacks: new Map(),
     refused: new Set(),
+    helperErrors: new Map(),
     commonJs,
     checkFinite,
   };
@@ -124,6 +130,15 @@ export function topLevelNames(file: ts.SourceFile): string[] {
     }
   }
   return names;
+}
+
+/**
+ * A call a gradient flows through of an unmarked helper tsgrad could not differentiate, `why`:
+ *   round3(x) * k → "a gradient flows through `round3(x)`, and tsgrad cannot differentiate `round3`: ..."
+ */
+export function helperRefusal(call: ts.CallExpression, helper: Differentiable, why: DiffError): DiffError {
+  const at = shortPosition(why.node);
+  return refuse("refusedHelper", call, { call: call.getText(), name: helper.label, at, why: why.message });
 }
 
 export interface PullbackRequest {

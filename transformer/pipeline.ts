@@ -9,7 +9,13 @@
 
 import ts from "typescript";
 import { analyzeActivity } from "./phases/activity.js";
-import { type CustomDerivative, type Differentiable, derivativeFor, isRuntimeExport } from "./phases/annotations.js";
+import {
+  type CustomDerivative,
+  type Differentiable,
+  derivativeFor,
+  isRuntimeExport,
+  resolveFunction,
+} from "./phases/annotations.js";
 import { DiffError, shortPosition } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
@@ -37,7 +43,16 @@ import { skipZeroGradients } from "./phases/skip-zeros.js";
 import { poolMatrices } from "./phases/pool.js";
 import { save } from "./phases/save.js";
 import { stage } from "./phases/stage.js";
-import { type FileContext, runtimeName, gradOf, derivativeOf, derivativeName, pullbackOf, wrtNames } from "./link.js";
+import {
+  type FileContext,
+  runtimeName,
+  gradOf,
+  derivativeOf,
+  derivativeName,
+  helperRefusal,
+  pullbackOf,
+  wrtNames,
+} from "./link.js";
 
 export type Stage = "staged" | "reverse" | "final";
 
@@ -76,7 +91,7 @@ export function compileFunction(
     const namer = new Namer([...Object.values(names), ...variants.flatMap((v) => [v.grad, v.gradInto])]);
     const staged = own ? stageThroughDerivative(d, own, ctx, namer) : stageFunction(d, ctx, namer);
     const activity = analyzeActivity(staged);
-    if (activity.errors.length) return activity.errors;
+    if (activity.errors.length) return activity.errors.map((e) => withHelperReason(e, ctx));
     const shape = shapeOf(d, staged, ctx.checker);
     // A Matrix parameter's gradient starts as zerosLike(W).
     if (shape.kinds.includes("Matrix")) shape.zeros = runtimeName(ctx, "zerosLike", namer);
@@ -276,6 +291,17 @@ function skipZeros(saved: { forward: Stmt[]; backward: BStmt[] }): { forward: St
   return { forward: saved.forward, backward: skipZeroGradients(saved.backward) };
 }
 
+/**
+ * An opaque call a gradient flows through (TS94006), said of a helper tsgrad tried: why it could
+ * not differentiate it, rather than "mark it @differentiable".
+ */
+function withHelperReason(error: DiffError, ctx: FileContext): DiffError {
+  if (!ts.isCallExpression(error.node)) return error;
+  const target = resolveFunction(ctx.checker, error.node.expression);
+  const why = target && target !== "unmarked" ? ctx.helperErrors.get(target.fn) : undefined;
+  return why && target && target !== "unmarked" ? helperRefusal(error.node, target, why) : error;
+}
+
 /** The stage phase on `d`, with what it asks of the file: callees' gradients, pullbacks, derivatives. */
 export function stageFunction(d: Differentiable, ctx: FileContext, namer: Namer): StagedFunction {
   return stage(d, {
@@ -283,6 +309,7 @@ export function stageFunction(d: Differentiable, ctx: FileContext, namer: Namer)
     namer,
     gradOf: (callee, call) => gradOf(callee, call, ctx),
     pullbackOf: (callee) => (wrt) => pullbackOf(callee, ctx, wrt),
+    isRefusedHelper: (callee) => ctx.helperErrors.has(callee.fn),
     derivativeOf: (call) => derivativeOf(call, ctx, namer),
     isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),
     // A key of matrixRules (fence.ts finds it among them).

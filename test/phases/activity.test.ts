@@ -46,8 +46,9 @@ describe("activity", () => {
   });
 
   it("a gradient that would flow through an unmarked function is an error", () => {
-    // g is not @differentiable: t = g(x) has no op, yet x varies and t reaches f → refused, TS94006
-    const src = source("const t = g(x); return t * k;", undefined, "function g(v: number): number { return v * 2; }");
+    // g is declared, not defined (nothing to differentiate): t = g(x) has no op, yet x varies and t
+    // reaches f → refused, TS94006. (An unmarked helper defined in the file is differentiated.)
+    const src = source("const t = g(x); return t * k;", undefined, "declare function g(v: number): number;");
     const { errors } = analyzeActivity(stageOf(src).staged);
     expect(errors.map((e) => e.code)).toEqual([Code.NotDifferentiableCall]);
   });

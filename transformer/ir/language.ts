@@ -781,6 +781,19 @@ export const LANGUAGE = {
     (a: { call: string }) => `a gradient flows through \`${a.call}\`, but that function is not marked @differentiable`,
     "add /** @differentiable */ to its declaration",
   ),
+  unmarkedHelpers: yes(
+    "call",
+    "calls of unmarked helpers of the same module (a module-level `function` or `const` arrow)",
+    "differentiated as if marked, for their callers in the module",
+  ),
+  refusedHelper: no(
+    "call",
+    Code.NotDifferentiableCall,
+    "a gradient that would flow through a call of an unmarked helper of the same module that tsgrad cannot differentiate",
+    (a: { call: string; name: string; at: string; why: string }) =>
+      `a gradient flows through \`${a.call}\`, and tsgrad cannot differentiate \`${a.name}\`: ${a.why} (${a.at})`,
+    (a: { name: string }) => `change \`${a.name}\` as that says, or give it a derivative of its own (@derivative)`,
+  ),
   refusedCall: no(
     "call",
     Code.NotDifferentiableCall,

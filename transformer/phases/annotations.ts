@@ -34,6 +34,11 @@ export interface Differentiable {
   owner?: string;
   /** Why tsgrad cannot place its gradient (a tag where none can go), reported instead of compiling it. */
   refusal?: DiffError;
+  /**
+   * An unmarked helper of the file that marked functions call (see implicitHelpers): compiled as if
+   * marked, for its callers in the file only, kept only where they use it, and never reported.
+   */
+  implicit?: boolean;
 }
 
 export type Place = "function" | "method" | "member" | "closure";
@@ -42,11 +47,15 @@ export type Place = "function" | "method" | "member" | "closure";
 export const localName = (d: Differentiable): string =>
   d.place === "member" ? d.label.slice(d.label.lastIndexOf(".") + 1) : d.name;
 
-/** The @differentiable functions of a file, in source order, at any depth. */
+/** The @differentiable functions of a file and the helpers they call, in source order, at any depth. */
 export function findDifferentiable(file: ts.SourceFile): Differentiable[] {
+  return functionsIn(file, asDifferentiable);
+}
+
+function functionsIn(file: ts.SourceFile, as: (node: ts.Node) => Differentiable | undefined): Differentiable[] {
   const found: Differentiable[] = [];
   const visit = (node: ts.Node): void => {
-    const d = asDifferentiable(node);
+    const d = as(node);
     if (d) found.push(d);
     ts.forEachChild(node, visit);
   };
@@ -100,8 +109,72 @@ function tagged(n: ts.Node): string {
   return "something that is not a function";
 }
 
-/** The declaration node → its Differentiable record, or undefined if it is not marked. */
+/**
+ * The declaration node → its Differentiable record, or undefined if it is neither marked nor a
+ * helper marked functions call (see implicitHelpers).
+ */
 export function asDifferentiable(node: ts.Node): Differentiable | undefined {
+  const helper = node.parent && ts.isSourceFile(node.parent) ? implicitHelpers(node.parent).get(node) : undefined;
+  return asMarked(node) ?? helper;
+}
+
+/**
+ * The unmarked helpers of a file that its @differentiable functions call by name, directly or
+ * through other such helpers, by their statements: a module-level `function` or `const` holding
+ * an arrow or function expression. tsgrad differentiates them as if they were marked, as the
+ * caller's code is written (`toRad(lat2 - lat1)` in a marked `haversine`); a call that merely
+ * shares a helper's name, under a local of that name, only adds a helper nothing uses.
+ */
+export function implicitHelpers(file: ts.SourceFile): ReadonlyMap<ts.Node, Differentiable> {
+  const known = helpersByFile.get(file);
+  if (known) return known;
+  const candidates = new Map<string, Differentiable>();
+  for (const statement of file.statements) {
+    const helper = unmarkedHelper(statement);
+    if (helper) candidates.set(helper.name, helper);
+  }
+  const found = new Map<ts.Node, Differentiable>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
+      const helper = candidates.get(n.expression.text);
+      if (helper && !found.has(helper.anchor)) {
+        found.set(helper.anchor, helper);
+        visit(helper.fn);
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  helpersByFile.set(file, found);
+  if (candidates.size) functionsIn(file, asMarked).forEach((d) => visit(d.fn));
+  return found;
+}
+
+const helpersByFile = new WeakMap<ts.SourceFile, Map<ts.Node, Differentiable>>();
+
+/** `function toRad(v: number) { ... }` or `const clamp = (x, lo, hi) => ...`, with no tag: its record. */
+function unmarkedHelper(statement: ts.Statement): Differentiable | undefined {
+  const record = (fn: FunctionNode, name: string): Differentiable => ({
+    fn,
+    name,
+    label: name,
+    anchor: statement,
+    exported: false,
+    place: "function",
+    implicit: true,
+  });
+  if (ts.isFunctionDeclaration(statement) && statement.name && statement.body && !isMarked(statement))
+    return record(statement, statement.name.text);
+  if (!ts.isVariableStatement(statement) || statement.declarationList.declarations.length !== 1) return undefined;
+  if (!(statement.declarationList.flags & ts.NodeFlags.Const)) return undefined;
+  const decl = statement.declarationList.declarations[0];
+  const init = decl.initializer && skipParens(decl.initializer);
+  if (!init || !(ts.isArrowFunction(init) || ts.isFunctionExpression(init)) || !ts.isIdentifier(decl.name))
+    return undefined;
+  return asMarked(statement) ? undefined : record(init, decl.name.text);
+}
+
+/** The declaration node → its Differentiable record, or undefined if it is not marked. */
+function asMarked(node: ts.Node): Differentiable | undefined {
   if (ts.isFunctionDeclaration(node) && node.name && node.body && isMarked(node)) {
     const name = node.name.text;
     return { fn: node, name, label: name, anchor: node, exported: hasExport(node), place: "function" };
@@ -327,6 +400,12 @@ function hasExport(node: ts.Node): boolean {
   return ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
 }
 
+/** Is `expr` the callee of a call in the file that declares `decl` (`toRad(x)`, not `grad(toRad)`)? */
+function calledInFile(expr: ts.Expression, decl: ts.Node): boolean {
+  const call = expr.parent;
+  return ts.isCallExpression(call) && call.expression === expr && expr.getSourceFile() === decl.getSourceFile();
+}
+
 function skipParens(e: ts.Expression): ts.Expression {
   while (ts.isParenthesizedExpression(e)) e = e.expression;
   return e;
@@ -347,6 +426,8 @@ export function resolveFunction(checker: ts.TypeChecker, expr: ts.Expression): D
   const value = init ? skipParens(init) : undefined;
   // `const a = 1, f = /** @differentiable */ (x) => ...`: the closure's record.
   const marked = asDifferentiable(node) ?? (value && asDifferentiable(value));
+  // An unmarked helper is differentiated only where a function of its file calls it.
+  if (marked?.implicit && !calledInFile(expr, decl)) return "unmarked";
   if (marked) return marked;
   if (ts.isFunctionLike(decl) || (value && ts.isFunctionLike(value))) {
     return "unmarked";

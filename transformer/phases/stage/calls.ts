@@ -81,7 +81,7 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
     );
   }
   const target = resolveFunction(st.ctx.checker, e.expression);
-  if (target === "unmarked" || target === undefined) return opaque(st, e, want, e);
+  if (target === "unmarked" || target === undefined || st.ctx.isRefusedHelper(target)) return opaque(st, e, want, e);
   const args = e.arguments.map((a, i) => (intoData(st, target.fn, i, a) ? detached(st, a) : value(st, a)));
   const arrays = e.arguments.map((_, i) => intoArray(st, target.fn, i));
   const recursive = isRecursiveCall(e, target, st.fn, st.ctx.checker);

@@ -30,6 +30,8 @@ export interface StageContext {
    * (see Pullback in ir.ts): `mean`, [0] → `mean_pullback`.
    */
   pullbackOf(callee: Differentiable): (wrt: readonly number[]) => Expr;
+  /** Is the callee an unmarked helper tsgrad could not differentiate? Its calls are then opaque. */
+  isRefusedHelper(callee: Differentiable): boolean;
   /** The expression naming the user's derivative of the callee, if any: `softplus` → `softplusDerivative`. */
   derivativeOf(call: ts.CallExpression): Expr | undefined;
   /** Is this callee the runtime's `stopGradient`? */
