@@ -297,6 +297,7 @@ export const LANGUAGE = {
     "`for...of` is supported over an array parameter (number[] or Float64Array)",
     "for anything else write `for (let i = 0; i < n; i++)`",
   ),
+  forOfEntries: yes("loop", "`for (const [i, v] of xs.entries())`", "i the index, v the element"),
   forOfUnstaged: no(
     "loop",
     Code.UnsupportedLoop,
@@ -307,7 +308,7 @@ export const LANGUAGE = {
     "loop",
     Code.UnsupportedLoop,
     "`for...of` with anything but one new variable",
-    "`for...of` needs one new variable: `for (const v of a)`",
+    "`for...of` needs one new variable, `for (const v of a)`, or an index and an element over `entries()`: `for (const [i, v] of a.entries())`",
   ),
   labelledJump: no(
     "loop",
@@ -732,12 +733,37 @@ export const LANGUAGE = {
     (a: { call: string }) => `\`${a.call}\` calls a method of a value, which tsgrad cannot follow ${IN_FN}`,
     "make it a @differentiable function taking the value's numbers, call it through `this` inside its class, call a function of a module, class or `const` object (`M.f(x)`, `vec.dot(a, b)`), or compute the value outside",
   ),
+  arrayReduce: yes(
+    "call",
+    "`reduce` with a callback written in place (`xs.reduce((s, v) => s + v * v, 0)`)",
+    "the loop it stands for, the callback's body inlined",
+  ),
+  spreadMap: yes(
+    "call",
+    "`Math.max(...xs.map(f))` and `Math.min(...Array.from(xs, f))` with a callback written in place",
+    "the loop they stand for",
+  ),
   arrayMethod: no(
     "call",
     Code.UnsupportedExpression,
-    "array methods (`reduce`, `map`, `forEach`, ...)",
+    "array methods but `reduce` and `map` in `Math.max(...)` (`forEach`, `filter`, `some`, a `map` kept as an array, ...)",
     (a: { call: string }) => `array methods such as \`${a.call}\` are not supported yet ${IN_FN}`,
     "write the `for` loop it stands for (`for (let i = 0; i < xs.length; i++) s += xs[i];`)",
+  ),
+  callbackForm: no(
+    "call",
+    Code.UnsupportedExpression,
+    "a `reduce` or `map` over anything but an array the function reads, or a callback that is not an arrow or function expression written in place with named parameters (the accumulator, the element and the index), or that returns before its end",
+    (a: { what: string }) =>
+      `tsgrad inlines the callback of \`reduce\` and \`map\` in the loop they stand for, and this one ${a.what}`,
+    "write the `for` loop it stands for",
+  ),
+  callbackAssignsOutside: no(
+    "call",
+    Code.UnsupportedExpression,
+    "a `reduce` or `map` callback assigning a variable declared outside it",
+    (a: { name: string }) => `the callback assigns \`${a.name}\`, declared outside it`,
+    "return the value from the callback instead, or write the `for` loop",
   ),
   methodWithoutClass: no(
     "call",

@@ -341,3 +341,42 @@ export function within(node: ts.Node, ancestor: ts.Node): boolean {
   for (let n: ts.Node | undefined = node; n; n = n.parent) if (n === ancestor) return true;
   return false;
 }
+
+/** A callback tsgrad inlines: an arrow or a function expression written in place. */
+export type Callback = ts.ArrowFunction | ts.FunctionExpression;
+
+/**
+ * An array method with a callback, which the stager lowers to the loop it stands for:
+ *   xs.reduce((acc, v, i) => ..., init)                    → reduce over xs, init (or none)
+ *   xs.map((v, i) => ...), Array.from(xs, (v, i) => ...)   → map over xs
+ * The receiver's type is the caller's to check (an array, not a string's `map`).
+ */
+export function arrayCallback(
+  c: ts.CallExpression,
+): { method: "reduce" | "map"; array: ts.Expression; callback: Callback; init?: ts.Expression } | undefined {
+  const callee = skipWrappers(c.expression);
+  if (!ts.isPropertyAccessExpression(callee)) return undefined;
+  const written = (e: ts.Expression | undefined): Callback | undefined => {
+    const x = e && skipWrappers(e);
+    return x && (ts.isArrowFunction(x) || ts.isFunctionExpression(x)) ? x : undefined;
+  };
+  const name = callee.name.text;
+  const [first, second] = c.arguments;
+  if (name === "from" && ts.isIdentifier(callee.expression) && callee.expression.text === "Array") {
+    const callback = c.arguments.length === 2 ? written(second) : undefined;
+    return callback && { method: "map", array: first, callback };
+  }
+  const callback = written(first);
+  if (!callback) return undefined;
+  if (name === "reduce" && c.arguments.length <= 2)
+    return { method: "reduce", array: callee.expression, callback, init: second };
+  if (name === "map" && c.arguments.length === 1) return { method: "map", array: callee.expression, callback };
+  return undefined;
+}
+
+/** `xs.entries()` in `for (const [i, v] of xs.entries())`: xs. */
+export function entriesOf(e: ts.Expression): ts.Expression | undefined {
+  const x = skipWrappers(e);
+  if (!ts.isCallExpression(x) || x.arguments.length || !ts.isPropertyAccessExpression(x.expression)) return undefined;
+  return x.expression.name.text === "entries" ? x.expression.expression : undefined;
+}

@@ -21,8 +21,11 @@ import {
 } from "./annotations.js";
 import { type MatrixOpName, matrixRules } from "../../runtime/ops/index.js";
 import {
+  type Callback,
+  arrayCallback,
   arrayCreation,
   containsChange,
+  entriesOf,
   expressionKind,
   isChange,
   isBehaviour,
@@ -231,20 +234,25 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
   function forOf(s: ts.ForOfStatement): void {
     const init = s.initializer;
     if (s.awaitModifier) return fail(refuse("forAwait", s));
+    // for (const [i, v] of xs.entries()): the index and the element.
+    const entries = entriesOf(s.expression);
+    const array = entries ? skipWrappers(entries) : s.expression;
     if (
-      !ts.isIdentifier(s.expression) ||
-      !(isLocal(s.expression) || isConstantTable(s.expression, checker)) ||
-      !isArrayKind(kindOf(checker.getTypeAtLocation(s.expression), checker))
+      !ts.isIdentifier(array) ||
+      !(isLocal(array) || isConstantTable(array, checker)) ||
+      !isArrayKind(kindOf(checker.getTypeAtLocation(array), checker))
     ) {
       return fail(refuse("forOfNonArray", s.expression));
     }
-    if (
-      !ts.isVariableDeclarationList(init) ||
-      init.declarations.length !== 1 ||
-      !ts.isIdentifier(init.declarations[0].name)
-    ) {
-      return fail(refuse("forOfBinding", init));
-    }
+    const binding = ts.isVariableDeclarationList(init) && init.declarations.length === 1 && init.declarations[0].name;
+    const pair =
+      binding &&
+      ts.isArrayBindingPattern(binding) &&
+      binding.elements.length === 2 &&
+      binding.elements.every(
+        (el) => ts.isOmittedExpression(el) || (ts.isIdentifier(el.name) && !el.dotDotDotToken && !el.initializer),
+      );
+    if (!binding || !(entries ? pair : ts.isIdentifier(binding))) return fail(refuse("forOfBinding", init));
     loopBody(s.statement);
   }
 
@@ -403,6 +411,9 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
     const callee = c.expression;
     // Array.isArray(a), Number.isFinite(x): a boolean about any value, never differentiated.
     if (TYPE_TESTS.includes(callee.getText()) && isGlobalName(callee)) return;
+    const lowered = arrayCallback(c);
+    if (lowered?.method === "reduce" && isArrayMethod(callee as ts.PropertyAccessExpression))
+      return callbackLoop(lowered);
     if (c.arguments.some(ts.isSpreadElement)) {
       // Math.max(...xs): the loop it stands for, over an array parameter or a table of constants.
       const name = mathMember(callee) ?? mathAlias(callee, checker);
@@ -413,7 +424,12 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
         ts.isIdentifier(arg.expression) &&
         ((isParameter(arg.expression) && isArrayKind(kindOf(checker.getTypeAtLocation(arg.expression), checker))) ||
           isConstantTable(arg.expression, checker));
-      if ((name === "max" || name === "min" || name === "Math.max" || name === "Math.min") && array) return;
+      const extreme = name === "max" || name === "min" || name === "Math.max" || name === "Math.min";
+      if (extreme && array) return;
+      // Math.max(...xs.map(f)), Math.min(...Array.from(xs, f)): the loop they stand for.
+      const spread = c.arguments.length === 1 && ts.isSpreadElement(arg) ? skipWrappers(arg.expression) : undefined;
+      const mapped = spread && ts.isCallExpression(spread) ? arrayCallback(spread) : undefined;
+      if (extreme && mapped?.method === "map" && isMapping(spread as ts.CallExpression)) return callbackLoop(mapped);
       return fail(refuse("spreadArgument", c));
     }
     if (ts.isPropertyAccessExpression(callee) && ownCall(callee))
@@ -440,6 +456,72 @@ export function fence(fn: FunctionNode, checker: ts.TypeChecker): DiffError[] {
       unmarkedCalls.push(refuse("unmarkedCall", c, { call: c.getText() }));
     if (matrixOpOf(callee, checker)) return matrixCall(c);
     callArguments(c, mathName === undefined ? resolveFunction(checker, callee) : undefined);
+  }
+
+  /** xs.map(f) of an array, or Array.from(xs, f) of the global Array. */
+  function isMapping(c: ts.CallExpression): boolean {
+    const callee = skipWrappers(c.expression) as ts.PropertyAccessExpression;
+    return callee.name.text === "from" ? isGlobalName(callee) : isArrayMethod(callee);
+  }
+
+  /**
+   * xs.reduce((acc, v, i) => ..., init), the xs.map((v, i) => ...) of Math.max(...): over an array
+   * the function reads, with a callback written in place that the stager inlines in the loop
+   * (callbacks.ts): named parameters, no assignment to anything outside it, a `return` only at the
+   * end of a block body.
+   */
+  function callbackLoop(lowered: { method: string; array: ts.Expression; callback: Callback; init?: ts.Expression }) {
+    const { method, array, callback, init } = lowered;
+    const arr = skipWrappers(array);
+    // xs.map(f).reduce(g, 0): one loop, f's value the element g reads.
+    const mapped = ts.isCallExpression(arr) ? arrayCallback(arr) : undefined;
+    if (mapped?.method === "map" && isMapping(arr as ts.CallExpression)) callbackLoop(mapped);
+    const readable =
+      (mapped?.method === "map" && isMapping(arr as ts.CallExpression)) ||
+      (ts.isIdentifier(arr) &&
+        (isLocal(arr) || isConstantTable(arr, checker)) &&
+        isArrayKind(kindOf(checker.getTypeAtLocation(arr), checker)));
+    const form = (what: string) => fail(refuse("callbackForm", callback, { what }));
+    if (!readable)
+      return fail(
+        refuse("callbackForm", array, {
+          what: "goes over something other than an array parameter, table or local array",
+        }),
+      );
+    const named = method === "reduce" ? 3 : 2;
+    const params = callback.parameters;
+    if (callback.asteriskToken || ts.getCombinedModifierFlags(callback) & ts.ModifierFlags.Async)
+      return form("is a generator or async");
+    if (params.length > named) return form(`takes ${params.length} parameters (the array itself is not passed)`);
+    if (params.some((p) => !ts.isIdentifier(p.name) || p.dotDotDotToken || p.initializer))
+      return form("has a parameter that is not a plain name");
+    const outside = (n: ts.Node): void => {
+      if (isChange(n)) {
+        let target = skipWrappers(ts.isBinaryExpression(n) ? n.left : (n as ts.PrefixUnaryExpression).operand);
+        while (ts.isElementAccessExpression(target) || ts.isPropertyAccessExpression(target))
+          target = skipWrappers(target.expression);
+        const decl = ts.isIdentifier(target) ? checker.getSymbolAtLocation(target)?.valueDeclaration : undefined;
+        if (ts.isIdentifier(target) && !(decl && within(decl, callback)))
+          fail(refuse("callbackAssignsOutside", n, { name: target.text }));
+      }
+      ts.forEachChild(n, outside);
+    };
+    outside(callback.body);
+    depth++;
+    if (ts.isBlock(callback.body)) {
+      const statements = callback.body.statements;
+      const last = statements[statements.length - 1];
+      const early = (n: ts.Node): boolean =>
+        !ts.isFunctionLike(n) && (ts.isReturnStatement(n) || ts.forEachChild(n, early) === true);
+      if (!last || !ts.isReturnStatement(last) || !last.expression) form("has no `return` of a value at its end");
+      else if (statements.slice(0, -1).some(early)) form("returns before its end");
+      else {
+        statements.slice(0, -1).forEach(statement);
+        expression(last.expression);
+      }
+    } else expression(callback.body);
+    depth--;
+    if (init) expression(init);
   }
 
   function callArguments(c: ts.CallExpression, target: ReturnType<typeof resolveFunction>): void {

@@ -51,6 +51,28 @@ export function loopHeading(s: Loop): string {
   if (ts.isWhileStatement(node)) return `while (${node.expression.getText()})`;
   if (ts.isDoStatement(node)) return `do ... while (${node.expression.getText()})`;
   if (ts.isForOfStatement(node)) return `for (${node.initializer.getText()} of ${node.expression.getText()})`;
-  if (ts.isCallExpression(node)) return node.getText(); // Math.max(...xs), the loop it stands for
+  if (ts.isCallExpression(node)) return oneLine(node); // Math.max(...xs), xs.reduce(f, 0): the loop it stands for
   return "loop";
+}
+
+/**
+ * A call as one comment line: a callback's block body elided.
+ *   x.reduce((acc, v) => {\n const t = v * v;\n return acc + t;\n }, 0)  →  x.reduce((acc, v) => { ... }, 0)
+ */
+function oneLine(call: ts.CallExpression): string {
+  const text = call.getText();
+  if (!text.includes("\n")) return text;
+  const start = call.getStart();
+  let out = "";
+  let at = 0;
+  const visit = (n: ts.Node): void => {
+    if (ts.isBlock(n) && (ts.isArrowFunction(n.parent) || ts.isFunctionExpression(n.parent))) {
+      out += text.slice(at, n.getStart() - start) + "{ ... }";
+      at = n.end - start;
+      return;
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(call);
+  return (out + text.slice(at)).replace(/\s*\n\s*/g, " ");
 }

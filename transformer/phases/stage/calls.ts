@@ -4,17 +4,17 @@
 //
 //   g(x), g in this one's recursion  →   const g_1_call = g_forward(x);  const g_1 = g_1_call.value;
 //                                        (the backward pass hands g_1_call.cache to g_backward)
-//   Math.max(...xs)                  →   the loop it stands for: m = Math.max(m, xs[i]) for each i
+//   Math.max(...xs), xs.reduce(f, 0)  →   the loops they stand for (callbacks.ts)
 
 import ts from "typescript";
 import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "../annotations.js";
 import { refuse } from "../../ir/language.js";
-import { type Counter, type Expr, type Stmt, isArrayKind, isDataKind, num, ref, scalarOp } from "../../ir/ir.js";
-import { kindOf, mathAlias, parameterType } from "../../ir/syntax.js";
+import { type Expr, isArrayKind, isDataKind, ref } from "../../ir/ir.js";
+import { arrayCallback, kindOf, mathAlias, parameterType } from "../../ir/syntax.js";
 import { generatedNames } from "../../ir/naming.js";
 import { constantSources, isScalarOp, piecewiseConstant, scalarRules } from "../../../runtime/rules/scalar.js";
 import type { Stager, Want } from "./stager.js";
-import { valueOf } from "./rules.js";
+import { extremeLoop, reduceLoop } from "./callbacks.js";
 import { opaque, ownCallee, value } from "./expressions.js";
 
 export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
@@ -22,7 +22,8 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
   const callee = mathAlias(e.expression, st.ctx.checker) ?? ownCallee(e.expression.getText(), st.ctx.self);
   const isMath = callee.startsWith("Math.");
   if ((callee === "Math.max" || callee === "Math.min") && e.arguments.some(ts.isSpreadElement))
-    return extremeOf(st, callee, e, want);
+    return extremeLoop(st, callee, e, want);
+  if (arrayCallback(e)?.method === "reduce") return reduceLoop(st, e, want);
   if (isMath && isScalarOp(callee)) {
     // Math.atan2(x) type-checks only with an error, but must not reach a rule without its b.
     const { grad } = scalarRules[callee];
@@ -127,65 +128,6 @@ function detached(st: Stager, a: ts.Expression): Expr {
   const target = st.temp("data", [staged]);
   st.body.push({ k: "def", name: target.name, value: staged, op: null, args: [], assign: false, source: a });
   return ref(target.name);
-}
-
-/**
- * Math.max(...xs) → the loop it stands for, whose gradient goes to the first element that won:
- *   let m = -Infinity; for (let i = 0; i < xs.length; i++) { const m_1 = Math.max(m, xs[i]); m = m_1; }
- * over an array parameter or a module-level table, the one argument.
- */
-function extremeOf(st: Stager, callee: "Math.max" | "Math.min", e: ts.CallExpression, want?: Want): Expr {
-  const [spread] = e.arguments;
-  const array = e.arguments.length === 1 && ts.isSpreadElement(spread) ? value(st, spread.expression) : undefined;
-  if (!array || array.k !== "ref" || st.localArrays.has(array.name)) throw refuse("spreadArgument", e);
-  const start = callee === "Math.max" ? -Infinity : Infinity;
-  const header = st.ctx.namer.fresh(callee === "Math.max" ? "max" : "min");
-  const i = st.declare(st.ctx.namer.fresh("i"));
-  st.counters.add(i);
-  st.body.push({
-    k: "def",
-    name: header,
-    value: num(start),
-    op: scalarOp("copy"),
-    args: [num(start)],
-    assign: false,
-    mutable: true,
-    source: e,
-  });
-  const next = st.ctx.namer.version(header);
-  const operands: Expr[] = [ref(header), { k: "elem", array: array.name, index: ref(i) }];
-  const body: Stmt[] = [
-    {
-      k: "def",
-      name: next,
-      value: valueOf(callee, operands),
-      op: scalarOp(callee),
-      args: operands,
-      assign: false,
-      source: e,
-    },
-    {
-      k: "def",
-      name: header,
-      value: ref(next),
-      op: scalarOp("copy"),
-      args: [ref(next)],
-      assign: true,
-      overwrite: true,
-      source: e,
-    },
-  ];
-  const counter: Counter = { name: i, from: num(0), to: { k: "length", array: array.name }, op: "<", step: 1 };
-  st.body.push({
-    k: "loop",
-    kind: "while",
-    counter,
-    test: { k: "global", text: "true" },
-    body,
-    carried: [header],
-    source: e,
-  });
-  return want ? st.emit(want, ref(header), scalarOp("copy"), [ref(header)], e) : ref(header);
 }
 
 /**

@@ -8,7 +8,7 @@
 import ts from "typescript";
 import { refuse } from "../../ir/language.js";
 import { type Counter, num } from "../../ir/ir.js";
-import { assignedIdentifier, isLength } from "../../ir/syntax.js";
+import { assignedIdentifier, entriesOf, isLength } from "../../ir/syntax.js";
 import { counterEscapes } from "../../ir/scopes.js";
 import type { Stager } from "./stager.js";
 import { leavesLoop } from "./exits.js";
@@ -64,7 +64,7 @@ export function counterOf(st: Stager, s: ts.ForStatement): { symbol: ts.Symbol; 
  * (the fence allows it over an array parameter, with no break or return inside).
  */
 export function elementCounter(st: Stager, s: ts.ForOfStatement): { symbol: undefined; counter: Counter } {
-  const array = value(st, s.expression);
+  const array = value(st, entriesOf(s.expression) ?? s.expression);
   if (array.k !== "ref") throw refuse("forOfUnstaged", s.expression);
   const name = st.declare(st.ctx.namer.fresh("i"));
   return {

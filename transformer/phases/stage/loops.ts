@@ -20,7 +20,7 @@ import {
   scalarOp,
 } from "../../ir/ir.js";
 import { negate } from "../../ir/simplify.js";
-import { assignedIdentifier, containsChange } from "../../ir/syntax.js";
+import { assignedIdentifier, containsChange, entriesOf } from "../../ir/syntax.js";
 import type { Stager } from "./stager.js";
 import { type ExitScope, RETURNED, containsReturn, leavesLoop } from "./exits.js";
 import { readsOutput } from "./rules.js";
@@ -302,7 +302,7 @@ function carriedBy(st: Stager, s: ts.IterationStatement, counter: ts.Symbol | un
 
 /** for...of with a break: its index, `let i = 0` before the loop, carried like a flag. */
 function elementIndex(st: Stager, s: ts.ForOfStatement): { symbol: ts.Symbol; array: string } {
-  const array = value(st, s.expression);
+  const array = value(st, entriesOf(s.expression) ?? s.expression);
   if (array.k !== "ref") throw refuse("forOfUnstaged", s.expression);
   const symbol = { name: "i" } as ts.Symbol;
   st.indexes.add(symbol);
@@ -327,11 +327,21 @@ function nextIndex(st: Stager, symbol: ts.Symbol, s: ts.Node): void {
   st.env.set(symbol, name);
 }
 
-/** `const v = a[i]`: the element a for...of iteration binds. */
+/**
+ * `const v = a[i]`: the element a for...of iteration binds; over `a.entries()`, `[i, v]` binds
+ * the index too (the counter itself, or the loop's index).
+ */
 function element(st: Stager, s: ts.ForOfStatement, index: Expr, array: string): void {
   const decl = (s.initializer as ts.VariableDeclarationList).declarations[0];
   const value: Expr = { k: "elem", array, index };
-  const name = st.declare((decl.name as ts.Identifier).text);
-  st.body.push({ k: "def", name, value, op: scalarOp("copy"), args: [value], assign: false, source: decl });
-  st.env.set(st.symbol(decl.name), name);
+  const bind = (id: ts.Identifier, v: Expr) => {
+    if (v.k === "ref") return void st.env.set(st.symbol(id), v.name);
+    const name = st.declare(id.text);
+    st.body.push({ k: "def", name, value: v, op: scalarOp("copy"), args: [v], assign: false, source: decl });
+    st.env.set(st.symbol(id), name);
+  };
+  if (ts.isIdentifier(decl.name)) return bind(decl.name, value);
+  const [first, second] = (decl.name as ts.ArrayBindingPattern).elements;
+  if (ts.isBindingElement(first)) bind(first.name as ts.Identifier, index);
+  if (ts.isBindingElement(second)) bind(second.name as ts.Identifier, value);
 }

@@ -1,0 +1,194 @@
+// Loops written as calls: `Math.max(...xs)`, `xs.reduce(f, init)` and `Math.max(...xs.map(f))`, each
+// staged as the counting loop it stands for, with the callback's body inlined in the iteration
+// (its parameters bound to the accumulator, the element and the index):
+//
+//   xs.reduce((acc, v) => acc + v * v, 0)   →   let acc = 0;
+//                                                for (i from 0 to xs.length) { const v = xs[i]; const acc_1 = acc + v * v; acc = acc_1; }
+//   Math.max(...xs.map((v) => v * v))       →   let max = -Infinity;
+//                                                for (i ...) { const v = xs[i]; const prod = v * v; const max_1 = Math.max(max, prod); max = max_1; }
+
+import ts from "typescript";
+import { refuse } from "../../ir/language.js";
+import { type Counter, type Expr, type Stmt, num, ref, scalarOp } from "../../ir/ir.js";
+import { type Callback, arrayCallback, skipWrappers } from "../../ir/syntax.js";
+import type { Stager, Want } from "./stager.js";
+import { valueOf } from "./rules.js";
+import { value } from "./expressions.js";
+
+/** The accumulator of a loop a call stands for: `let acc = init` before it, `acc = acc_1` at the end of each iteration. */
+interface Accumulator {
+  header: string;
+  /** The iteration's new value, from the element (and the index) and the header. */
+  next: (element: Expr, index: string, header: string) => Expr;
+}
+
+/**
+ * Math.max(...xs), Math.max(...xs.map(f)), Math.min(...Array.from(xs, f)) → the loop they stand
+ * for, whose gradient goes to the first element that won:
+ *   let m = -Infinity; for (let i = 0; i < xs.length; i++) { const m_1 = Math.max(m, xs[i]); m = m_1; }
+ */
+export function extremeLoop(st: Stager, callee: "Math.max" | "Math.min", e: ts.CallExpression, want?: Want): Expr {
+  const [spread] = e.arguments;
+  const inner = e.arguments.length === 1 && ts.isSpreadElement(spread) ? skipWrappers(spread.expression) : undefined;
+  const elements = inner && elementsOf(st, inner, e);
+  if (!elements || (!elements.mapped && st.localArrays.has(elements.array))) throw refuse("spreadArgument", e);
+  const start = num(callee === "Math.max" ? -Infinity : Infinity);
+  // const m = Math.max(...xs): the loop builds m itself (not the function's result, seeded once).
+  const named = want && !want.assign && want.name !== st.result;
+  const header = named ? want.name : st.ctx.namer.fresh(callee === "Math.max" ? "max" : "min");
+  const next = (element: Expr, index: string, current: string): Expr => {
+    const name = st.ctx.namer.version(current);
+    const operands = [ref(current), elements.element(element, index)];
+    return st.emit({ name, assign: false }, valueOf(callee, operands), scalarOp(callee), operands, e);
+  };
+  countingLoop(st, elements.array, 0, { header, next }, start, e, elements.index);
+  if (named) return ref(header);
+  return want ? st.emit(want, ref(header), scalarOp("copy"), [ref(header)], e) : ref(header);
+}
+
+/**
+ * xs.reduce((acc, v, i) => ..., init) → `let acc = init` and the loop over xs whose iteration is
+ * the callback's body; with no `init`, acc starts as xs[0] and the loop at 1 (an empty xs throws,
+ * as reduce does). Over xs.map(f), one loop: f's value is the element.
+ */
+export function reduceLoop(st: Stager, e: ts.CallExpression, want?: Want): Expr {
+  const { array: source, callback, init } = arrayCallback(e)!;
+  const elements = elementsOf(st, source, e);
+  const start = init ? value(st, init) : elements.element(firstElement(st, elements.array, e), "0");
+  const [accumulator] = callback.parameters;
+  const header = st.declare(accumulator ? (accumulator.name as ts.Identifier).text : "acc");
+  const next = (element: Expr, index: string, current: string) =>
+    inlined(st, callback, [ref(current), elements.element(element, index), ref(index)]);
+  const index = callback.parameters[2] ?? elements.index;
+  countingLoop(st, elements.array, init ? 0 : 1, { header, next }, start, e, index);
+  return want ? st.emit(want, ref(header), scalarOp("copy"), [ref(header)], e) : ref(header);
+}
+
+/**
+ * What a loop written as a call goes over: an array by name, each element as read, or xs.map(f)
+ * (Array.from(xs, f)), each element f's value for xs[i]; maps of maps compose.
+ */
+interface Elements {
+  array: string;
+  element: (read: Expr, index: string) => Expr;
+  mapped: boolean;
+  /** The innermost callback's index parameter, to name the loop's counter after. */
+  index?: ts.ParameterDeclaration;
+}
+
+function elementsOf(st: Stager, e: ts.Expression, source: ts.Node): Elements {
+  const x = skipWrappers(e);
+  const mapped = ts.isCallExpression(x) ? arrayCallback(x) : undefined;
+  if (mapped?.method === "map") {
+    const inner = elementsOf(st, mapped.array, source);
+    return {
+      array: inner.array,
+      element: (read, index) =>
+        inlined(st, mapped.callback, [inner.element(read, index), index === "0" ? num(0) : ref(index)]),
+      mapped: true,
+      index: mapped.callback.parameters[1] ?? inner.index,
+    };
+  }
+  const array = value(st, x);
+  if (array.k !== "ref") throw refuse("callbackForm", source, { what: "goes over an array tsgrad cannot name" });
+  return { array: array.name, element: (read) => read, mapped: false };
+}
+
+/** `if (xs.length === 0) throw new TypeError(...)` then xs[0]: reduce with no initial value. */
+function firstElement(st: Stager, array: string, e: ts.CallExpression): Expr {
+  const test: Expr = { k: "binary", op: "===", left: { k: "length", array }, right: num(0) };
+  const thrown = ts.factory.createNewExpression(ts.factory.createIdentifier("TypeError"), undefined, [
+    ts.factory.createStringLiteral("Reduce of empty array with no initial value"),
+  ]);
+  st.body.push({
+    k: "if",
+    test,
+    then: [{ k: "throw", expression: thrown, names: new Map(), source: e }],
+    else: [],
+    source: e,
+  });
+  return { k: "elem", array, index: num(0) };
+}
+
+/**
+ * The counting loop over `array` from `from`, carrying the accumulator's header: its body binds
+ * nothing itself; `next` stages the iteration from the element read and the counter, named after
+ * the callback's index parameter where it has one.
+ */
+function countingLoop(
+  st: Stager,
+  array: string,
+  from: number,
+  acc: Accumulator,
+  start: Expr,
+  source: ts.Node,
+  index?: ts.ParameterDeclaration,
+): void {
+  st.body.push({
+    k: "def",
+    name: acc.header,
+    value: start,
+    op: scalarOp("copy"),
+    args: [start],
+    assign: false,
+    mutable: true,
+    source,
+  });
+  const i = index ? st.declare((index.name as ts.Identifier).text) : st.declare(st.ctx.namer.fresh("i"));
+  const counter: Counter = { name: i, from: num(from), to: { k: "length", array }, op: "<", step: 1 };
+  const test: Expr = { k: "global", text: "true" };
+  const body = inIteration(st, i, test, () => {
+    const element: Expr = { k: "elem", array, index: ref(i) };
+    const next = acc.next(element, i, acc.header);
+    st.body.push({
+      k: "def",
+      name: acc.header,
+      value: next,
+      op: scalarOp("copy"),
+      args: [next],
+      assign: true,
+      overwrite: true,
+      source,
+    });
+  });
+  st.body.push({ k: "loop", kind: "while", counter, test, body, carried: [acc.header], source });
+}
+
+/** Stages `build` as the body of a loop with counter `i`: the stager's loop state around it. */
+function inIteration(st: Stager, i: string, test: Expr, build: () => void): Stmt[] {
+  const saved = st.body;
+  st.outer.push(saved);
+  st.body = [];
+  st.loopDepth++;
+  st.pendingTests.push(test);
+  st.counters.add(i);
+  const before = new Map(st.env);
+  build();
+  const body = st.body;
+  st.env = before;
+  st.pendingTests.pop();
+  st.loopDepth--;
+  st.body = saved;
+  st.outer.pop();
+  return body;
+}
+
+/**
+ * The callback's body, inlined: each parameter bound to its argument (the element read into a
+ * name of the parameter's: `const v = xs[i]`), a block's statements staged, its final `return`
+ * the value (the fence allows no other return).
+ */
+function inlined(st: Stager, callback: Callback, args: readonly Expr[]): Expr {
+  callback.parameters.forEach((p, k) => {
+    const id = p.name as ts.Identifier;
+    const arg = args[k];
+    if (arg.k === "ref") return void st.env.set(st.symbol(id), arg.name);
+    const name = st.declare(id.text);
+    st.body.push({ k: "def", name, value: arg, op: scalarOp("copy"), args: [arg], assign: false, source: p });
+    st.env.set(st.symbol(id), name);
+  });
+  if (!ts.isBlock(callback.body)) return value(st, callback.body);
+  const statements = callback.body.statements;
+  st.list(statements.slice(0, -1));
+  return value(st, (statements[statements.length - 1] as ts.ReturnStatement).expression!);
+}
