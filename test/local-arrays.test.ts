@@ -4,7 +4,7 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import ts from "typescript";
-import { compile, compileToJs, expectClose } from "./harness.js";
+import { bodyOf, compile, compileToJs, expectClose } from "./harness.js";
 
 const source = `
 /** A dense layer into a local array, then a ReLU and a sum of squares. */
@@ -161,6 +161,24 @@ describe("arrays the function creates", () => {
 
   it("time steps that overwrite a local array in place", () => {
     check("diffuse", [Float64Array.from([0.1, 0.5, -0.3, 0.8, 0.2, -0.4]), 0.2, 7], [2]);
+  });
+
+  it("a write out of range changes nothing, and passes no gradient (it was NaN)", async () => {
+    const { module: w, js: text } = await compile(`
+/** @differentiable */
+export function f(x: number, n: number): number {
+  const h = new Float64Array(3);
+  for (let j = 0; j < n; j++) h[j] = x * (j + 1);
+  return h[0] + h[1] * h[2];
+}`);
+    // f = x + 2x · 3x for n >= 3: the writes at 3 and 4 are dropped.
+    expect(w.f(0.5, 5)).toBe(0.5 + 1 * 1.5);
+    expect(w.f_grad(0.5, 5)).toEqual([1 + 12 * 0.5, 0]);
+    expect(w.f_backward(w.f_forward(0.5, 5).cache, 2)).toEqual([2 * (1 + 12 * 0.5), 0]);
+    // Only where the code does not prove the index inside: not h[j] of the dense layer above.
+    expect(text).toMatch(/dh\[j\] \?\? 0/);
+    expect(bodyOf(js, "layer_grad")).toContain("let dprod = dh[j];");
+    expect(bodyOf(js, "layer_grad")).not.toMatch(/\?\? 0/);
   });
 });
 

@@ -17,7 +17,8 @@ export type Expr =
   | { k: "num"; value: number }
   | { k: "ref"; name: string }
   | { k: "global"; text: string }
-  | { k: "elem"; array: string; index: Expr }
+  /** With `key`, a field of an element of a module table of records: `DATA[i].x` (ir/tables.ts). */
+  | { k: "elem"; array: string; index: Expr; key?: string }
   /** `a.length`, or with `prop` a matrix's `M.rows` / `M.cols`: an integer. */
   | { k: "length"; array: string; prop?: "rows" | "cols" }
   | { k: "unary"; op: "-" | "!" | "typeof"; arg: Expr }

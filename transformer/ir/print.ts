@@ -67,8 +67,10 @@ export function exprToTs(e: Expr): ts.Expression {
     }
     case "call":
       return f.createCallExpression(globalToTs(e.callee), undefined, e.args.map(exprToTs));
-    case "elem":
-      return f.createElementAccessExpression(f.createIdentifier(e.array), exprToTs(e.index));
+    case "elem": {
+      const element = f.createElementAccessExpression(f.createIdentifier(e.array), exprToTs(e.index));
+      return e.key ? f.createPropertyAccessExpression(element, e.key) : element;
+    }
     case "length":
       return f.createPropertyAccessExpression(f.createIdentifier(e.array), e.prop ?? "length");
     case "field":

@@ -43,6 +43,11 @@ export function exprFromTs(
     const field = resolve(e);
     if (field) return field;
   }
+  // DATA[i].x of a table of records (ir/tables.ts): the element's field.
+  if (ts.isPropertyAccessExpression(e) && ts.isElementAccessExpression(skipWrappers(e.expression))) {
+    const element = go(e.expression);
+    if (element.k === "elem" && !element.key) return { ...element, key: e.name.text };
+  }
   if (ts.isPropertyAccessExpression(e) && isLength(e)) {
     const array = go(e.expression);
     if (array.k === "ref") return { k: "length", array: array.name };

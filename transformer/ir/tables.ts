@@ -1,4 +1,5 @@
-// Module-level tables of numbers that a @differentiable function reads as constants:
+// Module-level tables of numbers (and of records of numbers) that a @differentiable function reads
+// as constants:
 //   const LANCZOS = [0.99999999999980993, 676.5203681218851, ...];
 //   ... for (let i = 1; i < LANCZOS.length; i++) a += LANCZOS[i] / (x + i);
 // No gradient flows to a table, and the backward pass reads it again, so its elements must never
@@ -13,24 +14,58 @@ import { isChange, kindOf } from "./syntax.js";
 
 /** Is `id` (read inside a function) such a table? */
 export function isConstantTable(id: ts.Identifier, checker: ts.TypeChecker): boolean {
-  const symbol = checker.getSymbolAtLocation(id);
-  const decl = symbol?.valueDeclaration;
-  if (!symbol || !decl || !ts.isVariableDeclaration(decl) || !ts.isIdentifier(decl.name)) return false;
-  const statement = decl.parent.parent;
-  if (!(decl.parent.flags & ts.NodeFlags.Const) || !ts.isVariableStatement(statement)) return false;
-  if (!ts.isSourceFile(statement.parent)) return false;
-  if (statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) return false;
-  const kind = kindOf(checker.getTypeOfSymbol(symbol), checker);
-  if (kind !== "number[]" || !decl.initializer || !isNumberList(decl.initializer)) return false;
-  return onlyRead(statement.parent, decl.name, checker);
+  const decl = tableDeclaration(id, checker);
+  if (!decl || kindOf(checker.getTypeAtLocation(decl.name), checker) !== "number[]") return false;
+  return isNumberList(decl.initializer!) && onlyRead(decl, checker, isRead);
 }
+
+/**
+ * A table of records, read as constants the same way: a `const` list of object literals with the
+ * same keys, each a number literal, read as `DATA[i].x`, `DATA.length`, or `p.x` of
+ * `for (const p of DATA)`; never an element whole, which could be handed on and changed.
+ *   const DATA = [{ x: 0.1, y: 1 }, { x: 0.5, y: 2.2 }];
+ */
+export function isRecordTable(id: ts.Identifier, checker: ts.TypeChecker): boolean {
+  const decl = tableDeclaration(id, checker);
+  return decl !== undefined && isRecordList(decl.initializer!) && onlyRead(decl, checker, isRecordRead);
+}
+
+/** The module-level, unexported `const T = [...]` that `id` names. */
+function tableDeclaration(id: ts.Identifier, checker: ts.TypeChecker): ts.VariableDeclaration | undefined {
+  const decl = checker.getSymbolAtLocation(id)?.valueDeclaration;
+  if (!decl || !ts.isVariableDeclaration(decl) || !ts.isIdentifier(decl.name) || !decl.initializer) return undefined;
+  const statement = decl.parent.parent;
+  if (!(decl.parent.flags & ts.NodeFlags.Const) || !ts.isVariableStatement(statement)) return undefined;
+  if (!ts.isSourceFile(statement.parent)) return undefined;
+  if (statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) return undefined;
+  return decl;
+}
+
+const isNumberLiteral = (x: ts.Expression): boolean =>
+  ts.isNumericLiteral(x) ||
+  (ts.isPrefixUnaryExpression(x) && x.operator === ts.SyntaxKind.MinusToken && isNumberLiteral(x.operand));
 
 /** `[0.99, -1.5e-3, 676.5]`: a literal list of numbers (nothing else shares it). */
 function isNumberList(e: ts.Expression): boolean {
-  const number = (x: ts.Expression): boolean =>
-    ts.isNumericLiteral(x) ||
-    (ts.isPrefixUnaryExpression(x) && x.operator === ts.SyntaxKind.MinusToken && number(x.operand));
-  return ts.isArrayLiteralExpression(e) && e.elements.every(number);
+  return ts.isArrayLiteralExpression(e) && e.elements.every(isNumberLiteral);
+}
+
+/** `[{ x: 0.1, y: 1 }, { y: 2, x: 0.5 }]`: object literals of number literals under the same keys. */
+function isRecordList(e: ts.Expression): boolean {
+  if (!ts.isArrayLiteralExpression(e) || e.elements.length === 0) return false;
+  const keysOf = (o: ts.Expression): string | undefined => {
+    if (!ts.isObjectLiteralExpression(o)) return undefined;
+    const keys = o.properties.map((p) =>
+      ts.isPropertyAssignment(p) &&
+      (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) &&
+      isNumberLiteral(p.initializer)
+        ? p.name.text
+        : undefined,
+    );
+    return keys.every((k) => k !== undefined) ? [...keys].sort().join() : undefined;
+  };
+  const first = keysOf(e.elements[0]);
+  return first !== undefined && first !== "" && e.elements.every((o) => keysOf(o) === first);
 }
 
 /**
@@ -38,24 +73,54 @@ function isNumberList(e: ts.Expression): boolean {
  * Any identifier of that name counts, whatever it resolves to (`export { C }`, `{ C }`): a
  * shadowing local can only make tsgrad refuse, never miss a write.
  */
-function onlyRead(file: ts.SourceFile, name: ts.Identifier, checker: ts.TypeChecker): boolean {
+function onlyRead(
+  decl: ts.VariableDeclaration,
+  checker: ts.TypeChecker,
+  read: (id: ts.Identifier, checker: ts.TypeChecker) => boolean,
+): boolean {
+  const name = decl.name as ts.Identifier;
   let ok = true;
   const visit = (n: ts.Node): void => {
     if (!ok) return;
-    if (ts.isIdentifier(n) && n !== name && n.text === name.text) ok = isRead(n) || passedToMarked(n, checker);
+    if (ts.isIdentifier(n) && n !== name && n.text === name.text) ok = read(n, checker);
     ts.forEachChild(n, visit);
   };
-  visit(file);
+  visit(decl.getSourceFile());
   return ok;
 }
 
-function isRead(id: ts.Identifier): boolean {
+/** A read of a table of numbers: an element, the length, iterated, spread, or passed to a marked function. */
+function isRead(id: ts.Identifier, checker: ts.TypeChecker): boolean {
   const p = id.parent;
   if (ts.isElementAccessExpression(p) && p.expression === id) return !isWritten(p);
   if (ts.isPropertyAccessExpression(p) && p.expression === id) return p.name.text === "length";
   // for (const c of T), Math.max(...T): the elements read, never the array handed on.
   if (ts.isVariableDeclaration(p) && p.initializer === id) return ts.isArrayBindingPattern(p.name); // const [a, b] = T
-  return (ts.isForOfStatement(p) && p.expression === id) || ts.isSpreadElement(p);
+  return (ts.isForOfStatement(p) && p.expression === id) || ts.isSpreadElement(p) || passedToMarked(id, checker);
+}
+
+/** A read of a table of records: `T[i].x` (not written), `T.length`, or `for (const p of T)` reading only `p.x`. */
+function isRecordRead(id: ts.Identifier): boolean {
+  const p = id.parent;
+  if (ts.isPropertyAccessExpression(p) && p.expression === id) return p.name.text === "length";
+  if (ts.isElementAccessExpression(p) && p.expression === id) return isFieldRead(p);
+  if (!ts.isForOfStatement(p) || p.expression !== id || !ts.isVariableDeclarationList(p.initializer)) return false;
+  const [binding] = p.initializer.declarations;
+  if (p.initializer.declarations.length !== 1 || !ts.isIdentifier(binding.name)) return false;
+  const element = binding.name;
+  let ok = true;
+  const uses = (n: ts.Node): void => {
+    if (ts.isIdentifier(n) && n !== element && n.text === element.text) ok &&= isFieldRead(n);
+    ts.forEachChild(n, uses);
+  };
+  uses(p.statement);
+  return ok;
+}
+
+/** `e.x` read, not written (`e.x = 1`, `e.x++`): e is `T[i]` or a for...of's element. */
+function isFieldRead(e: ts.Expression): boolean {
+  const p = e.parent;
+  return ts.isPropertyAccessExpression(p) && p.expression === e && !isWritten(p);
 }
 
 /** `T[i] = v`, `T[i] += v`, `T[i]++`. */

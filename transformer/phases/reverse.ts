@@ -8,6 +8,7 @@
 
 import type { Activity } from "./activity.js";
 import {
+  type ArrayDecl,
   type BStmt,
   type Def,
   type Expr,
@@ -23,8 +24,11 @@ import {
   num,
   operandName,
   ref,
+  refsOf,
 } from "../ir/ir.js";
 import type { Namer } from "../ir/naming.js";
+import { coversOnce, fixedValues } from "../ir/extent.js";
+import { sameExpr } from "../ir/print.js";
 import { type ScalarOp, scalarRules } from "../../runtime/rules/scalar.js";
 import { template } from "../../runtime/rules/template.js";
 import { matrixRules } from "../../runtime/ops/index.js";
@@ -67,6 +71,10 @@ export function reverse(
   });
   const gradientOf = (d: Def): Expr => seeds.get(d.name) ?? ref(adjointOf(d.name));
 
+  /** The loops around the statement being reversed, outermost first (for inRange). */
+  const loops: Loop[] = [];
+  const localArrays = new Map<string, ArrayDecl>();
+  forEachArray(fn.body, (a) => localArrays.set(a.name, a));
   const block = (body: readonly Stmt[]): BStmt[] => {
     const out: BStmt[] = [];
     for (let i = body.length - 1; i >= 0; i--) {
@@ -74,7 +82,9 @@ export function reverse(
       if (s.k === "if") {
         out.push({ k: "if", test: s.test, then: block(s.then), else: block(s.else) });
       } else if (s.k === "loop") {
+        loops.push(s);
         out.push({ k: "loop", loop: s, body: block(s.body), locals: localAdjoints(s) });
+        loops.pop();
       } else if (s.k === "store" && activity.active.has(s.array)) {
         out.push(...store(s));
       } else if (s.k === "def" && s.op !== null && activity.active.has(s.name) && s.args.some(active)) {
@@ -92,10 +102,13 @@ export function reverse(
   /**
    * h[j] = v  →  dv += dh[j]; dh[j] = 0   (the element's old value is gone: its gradient restarts)
    * h[j] += v →  dv += dh[j]
+   * A write the code does not prove inside the array reads `dh[j] ?? 0`: a Float64Array drops a
+   * write out of range, which so changes nothing, and the element's gradient there is undefined.
    */
   const store = (st: Store): BStmt[] => {
     const dh = adjointOf(st.array);
-    const element: Expr = { k: "elem", array: dh, index: st.index };
+    const read: Expr = { k: "elem", array: dh, index: st.index };
+    const element = inRange(st, loops, localArrays, fn.body) ? read : binary("??", read, num(0));
     const lines: BStmt[] = active(st.value) ? [addTo(st.value, element)] : [];
     if (!st.add) lines.push({ k: "set", adj: dh, index: st.index, value: num(0) });
     const text = `${st.array}[${printName(st.index)}] ${st.add ? "+=" : "="} ${printName(st.value)}`;
@@ -273,12 +286,39 @@ function localGradient(text: string, d: Def, operand: Expr): Expr {
   return instantiate(template(text), names);
 }
 
+/**
+ * Is the store's index inside its array whenever it runs: a constant below a constant length, a
+ * counter from 0 up to below the array's length, or what ir/extent.ts proves of the one or two
+ * loops around it (`hidden[i * h + j]` of an array of n * h).
+ *   h = new Float64Array(n); for (let j = 0; j < n; j++) h[j] = ...   → yes
+ */
+function inRange(st: Store, loops: readonly Loop[], arrays: ReadonlyMap<string, ArrayDecl>, forward: readonly Stmt[]) {
+  const decl = arrays.get(st.array);
+  if (!decl) return false;
+  const { index } = st;
+  if (index.k === "num")
+    return (
+      decl.length.k === "num" && Number.isInteger(index.value) && index.value >= 0 && index.value < decl.length.value
+    );
+  const { fixed, constants } = fixedValues(forward);
+  // h[j] in any loop inside `for (let j = from; j < N; j++)`, from a whole number >= 0, N h's length.
+  const counter = index.k === "ref" ? loops.find((l) => l.counter?.name === index.name)?.counter : undefined;
+  if (counter && counter.op === "<" && counter.step === 1 && counter.from.k === "num") {
+    const from = counter.from.value;
+    const to = counter.to;
+    const own = to.k === "length" && to.array === st.array && !to.prop; // h.length itself
+    const length = own || (sameExpr(to, decl.length) && [...refsOf(to)].every(fixed));
+    if (Number.isInteger(from) && from >= 0 && length) return true;
+  }
+  return [1, 2].some((n) => loops.length >= n && coversOnce(st, decl, loops.slice(-n), fixed, constants));
+}
+
 /** A short text for a comment: a ref's name, a number's digits, `a[i]`, `i + 1`. */
 function printName(e: Expr): string {
   if (e.k === "ref") return e.name;
   if (e.k === "num") return String(e.value);
   if (e.k === "global") return e.text;
-  if (e.k === "elem") return `${e.array}[${printName(e.index)}]`;
+  if (e.k === "elem") return `${e.array}[${printName(e.index)}]${e.key ? `.${e.key}` : ""}`;
   if (e.k === "binary") return `${printName(e.left)} ${e.op} ${printName(e.right)}`;
   return "...";
 }

@@ -23,19 +23,25 @@ interface Accumulator {
 }
 
 /**
- * Math.max(...xs), Math.max(...xs.map(f)), Math.min(...Array.from(xs, f)) → the loop they stand
- * for, whose gradient goes to the first element that won:
+ * Math.max(...xs), Math.max(...xs.map(f)), Math.min(...Array.from(xs, f)), Math.hypot(...xs) → the
+ * loop they stand for, one two-operand call per element (max's gradient goes to the first element
+ * that won; hypot's is 0 at the origin, as the rule of Math.hypot(a, b) says):
  *   let m = -Infinity; for (let i = 0; i < xs.length; i++) { const m_1 = Math.max(m, xs[i]); m = m_1; }
  */
-export function extremeLoop(st: Stager, callee: "Math.max" | "Math.min", e: ts.CallExpression, want?: Want): Expr {
+export function extremeLoop(
+  st: Stager,
+  callee: "Math.max" | "Math.min" | "Math.hypot",
+  e: ts.CallExpression,
+  want?: Want,
+): Expr {
   const [spread] = e.arguments;
   const inner = e.arguments.length === 1 && ts.isSpreadElement(spread) ? skipWrappers(spread.expression) : undefined;
   const elements = inner && elementsOf(st, inner, e);
   if (!elements || (!elements.mapped && st.localArrays.has(elements.array))) throw refuse("spreadArgument", e);
-  const start = num(callee === "Math.max" ? -Infinity : Infinity);
+  const start = num(callee === "Math.max" ? -Infinity : callee === "Math.min" ? Infinity : 0);
   // const m = Math.max(...xs): the loop builds m itself (not the function's result, seeded once).
   const named = want && !want.assign && want.name !== st.result;
-  const header = named ? want.name : st.ctx.namer.fresh(callee === "Math.max" ? "max" : "min");
+  const header = named ? want.name : st.ctx.namer.fresh(callee.slice("Math.".length));
   const next = (element: Expr, index: string, current: string): Expr => {
     const name = st.ctx.namer.version(current);
     const operands = [ref(current), elements.element(element, index)];

@@ -21,7 +21,10 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
   // const sqrt = Math.sqrt: sqrt(x) is Math.sqrt(x).
   const callee = mathAlias(e.expression, st.ctx.checker) ?? ownCallee(e.expression.getText(), st.ctx.self);
   const isMath = callee.startsWith("Math.");
-  if ((callee === "Math.max" || callee === "Math.min") && e.arguments.some(ts.isSpreadElement))
+  if (
+    (callee === "Math.max" || callee === "Math.min" || callee === "Math.hypot") &&
+    e.arguments.some(ts.isSpreadElement)
+  )
     return extremeLoop(st, callee, e, want);
   if (arrayCallback(e)?.method === "reduce") return reduceLoop(st, e, want);
   if (isMath && isScalarOp(callee)) {

@@ -67,7 +67,8 @@ export function atom(st: Stager, e: ts.Expression): Expr | undefined {
   // a[i] and a.length of an array parameter (the fence allows no other arrays), M.rows of a matrix.
   if (
     ts.isElementAccessExpression(e) ||
-    (ts.isPropertyAccessExpression(e) && (isLength(e) || e.name.text === "rows" || e.name.text === "cols"))
+    (ts.isPropertyAccessExpression(e) && (isLength(e) || e.name.text === "rows" || e.name.text === "cols")) ||
+    (ts.isPropertyAccessExpression(e) && ts.isElementAccessExpression(skipWrappers(e.expression))) // DATA[i].x
   ) {
     const read = condition(st, e);
     // a[Math.floor(Math.random() * n)]: the index drawn once, kept for the backward pass.

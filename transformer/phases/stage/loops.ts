@@ -20,7 +20,8 @@ import {
   scalarOp,
 } from "../../ir/ir.js";
 import { negate } from "../../ir/simplify.js";
-import { assignedIdentifier, containsChange, entriesOf } from "../../ir/syntax.js";
+import { assignedIdentifier, containsChange, entriesOf, skipWrappers } from "../../ir/syntax.js";
+import { isRecordTable } from "../../ir/tables.js";
 import type { Stager } from "./stager.js";
 import { type ExitScope, RETURNED, containsReturn, leavesLoop } from "./exits.js";
 import { readsOutput } from "./rules.js";
@@ -340,6 +341,9 @@ function element(st: Stager, s: ts.ForOfStatement, index: Expr, array: string): 
     st.body.push({ k: "def", name, value: v, op: scalarOp("copy"), args: [v], assign: false, source: decl });
     st.env.set(st.symbol(id), name);
   };
+  const over = skipWrappers(s.expression);
+  if (ts.isIdentifier(decl.name) && ts.isIdentifier(over) && isRecordTable(over, st.ctx.checker))
+    return void st.records.set(st.symbol(decl.name), { array, index }); // p.x reads DATA[i].x
   if (ts.isIdentifier(decl.name)) return bind(decl.name, value);
   const [first, second] = (decl.name as ts.ArrayBindingPattern).elements;
   if (ts.isBindingElement(first)) bind(first.name as ts.Identifier, index);

@@ -10,7 +10,7 @@ import type { FunctionNode } from "../annotations.js";
 import { type Expr, type Param, type ParamTree, ref } from "../../ir/ir.js";
 import { type TypeTree, parameterType, skipWrappers, typeTree } from "../../ir/syntax.js";
 import { GENERATED_GLOBALS } from "../../ir/naming.js";
-import { isConstantTable } from "../../ir/tables.js";
+import { isConstantTable, isRecordTable } from "../../ir/tables.js";
 import { capturedDeclaration, ownedField } from "../../ir/captures.js";
 import type { Stager } from "./stager.js";
 
@@ -115,7 +115,19 @@ function treeOf(st: Stager, e: ts.Expression): ParamTree | undefined {
 /** `model.W` → ref(W), the staged parameter of that field; undefined for anything else. */
 export function fieldRef(st: Stager, e: ts.Expression): Expr | undefined {
   const tree = ts.isPropertyAccessExpression(e) ? treeOf(st, e) : undefined;
-  return tree?.k === "leaf" ? ref(tree.name) : undefined;
+  return tree?.k === "leaf" ? ref(tree.name) : (recordField(st, e) ?? undefined);
+}
+
+/**
+ * `p.x` with `p` the element of `for (const p of DATA)` over a table of records: the field of
+ * the element it stands for, `DATA[i].x` (an elem with a key; `DATA[i].x` itself is read by
+ * exprFromTs).
+ */
+function recordField(st: Stager, e: ts.Expression): Expr | undefined {
+  if (!ts.isPropertyAccessExpression(e) || !ts.isIdentifier(e.expression)) return undefined;
+  const symbol = st.ctx.checker.getSymbolAtLocation(e.expression);
+  const element = symbol && st.records.get(symbol);
+  return element && { k: "elem", array: element.array, index: element.index, key: e.name.text };
 }
 
 /**
@@ -148,7 +160,7 @@ export function thisField(st: Stager, e: ts.Expression): Expr | undefined {
  * module constant, `Infinity`).
  */
 export function nonLocal(st: Stager, id: ts.Identifier): Expr {
-  if (isConstantTable(id, st.ctx.checker)) {
+  if (isConstantTable(id, st.ctx.checker) || isRecordTable(id, st.ctx.checker)) {
     // LANCZOS[i]: read by name, like an array parameter no gradient flows to.
     st.declared.add(id.text);
     st.ctx.namer.claim(id.text);

@@ -78,6 +78,8 @@ export abstract class Stager {
   readonly counters = new Set<string>();
   /** The indexes of for...of loops with a break, variables tsgrad makes (not booleans, unlike flags). */
   readonly indexes = new Set<ts.Symbol>();
+  /** The element a for...of over a table of records binds (`p` of `for (const p of DATA)`): array and index. */
+  readonly records = new Map<ts.Symbol, { array: string; index: Expr }>();
   /** Arrays the function creates (`const h = new Float64Array(n)`): their elements change. */
   readonly localArrays = new Set<string>();
   /** Object parameters and the consts naming an object inside one (`const layer = model.layer`). */
