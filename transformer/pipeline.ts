@@ -100,118 +100,131 @@ export function compileFunction(
       return { d, staged, members: [emit.emitStaged(shape, `${d.name}_staged`, staged)] };
     }
     const raw = stageName === "reverse";
-
-    // grad: the seed 1 folds away; only what the backward pass reads is computed.
-    const gradient = (fnNames: { grad: string; gradInto: string }, wrt?: readonly number[]) => {
-      const gNamer = namer.fork();
-      // Parameters grad(f, { wrt }) leaves out are data: inactive, so no line computes their gradient.
-      const target = wrt ? { ...staged, data: [...(staged.data ?? []), ...leavesOutside(staged, wrt)] } : staged;
-      const gSaved = backwardPass(target, wrt ? analyzeActivity(target) : activity, gNamer, num(1), ctx, raw);
-      const pruned = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
-      // Matrix ops are fused where runtime/ops/fused.ts can (fuse.ts); matrices come from the
-      // runtime's pool and go back to it before f_grad returns.
-      const usesMatrices = !raw && pruned.some((s) => s.k === "def" && isMatrixOp(s.op));
-      const pool = usesMatrices ? runtimeName(ctx, "matrixPool", gNamer) : undefined;
-      const fused = pool
-        ? fuse(pruned, gSaved.backward, (name) => runtimeName(ctx, name, gNamer))
-        : { forward: pruned, backward: gSaved.backward };
-      const lent = pool
-        ? poolMatrices(fused.forward, fused.backward, pool, (name) => runtimeName(ctx, name, gNamer))
-        : { ...fused, lent: [] };
-      const gForward = lent.forward;
-      const gBackward = lent.backward;
-      const matrices = pool ? { pool, lent: lent.lent } : undefined;
-      const gShape = { ...shape, gradients: gradientsOf(gSaved.paramAdjoints, gBackward), wrt };
-      // The stack keeps what loops save; another, `scratch`, lends f_grad its local arrays.
-      const gStack = savesValues(gSaved.forward) ? runtimeName(ctx, "saved", gNamer) : undefined;
-      const scratch = gForward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", gNamer) : "scratch";
-      const gradFn = emit.withStack(gStack ?? "saved", () =>
-        emit.emitGrad(gShape, fnNames.grad, gForward, gBackward, scratch, matrices),
-      );
-      const gradIntoFn = emit.withStack(gStack ?? "saved", () =>
-        emit.emitGradInto(gShape, fnNames.gradInto, gNamer.fresh("grads"), gForward, gBackward, scratch, matrices),
-      );
-      if (!checked || wrt || raw) return { gradFn, gradIntoFn };
-      // f_gradChecked: f_grad with each gradient checked as it is written (finite.ts).
-      const checks = { fn: d.label, callee: runtimeName(ctx, "checkFinite", gNamer), source: d.fn };
-      const checkedFn = emit.withStack(gStack ?? "saved", () =>
-        emit.emitGrad(
-          gShape,
-          names.gradChecked,
-          gForward,
-          withFiniteChecks(gBackward, checks),
-          scratch,
-          matrices,
-          "with every gradient checked for NaN and Infinity, for grad(f, { checkFinite: true })",
-        ),
-      );
-      return { gradFn, gradIntoFn, checkedFn };
-    };
     // A function returning an array or an object has no gradient, only vjp (and jacobian): no f_grad.
     const vector = staged.resultKind !== undefined;
     const checked = !vector && ctx.checkFinite(d);
-    const gradients = vector ? [] : Object.values(gradient(names));
+    const c: Compilation = { d, ctx, staged, activity, shape, namer, raw, checked };
+    const gradients = vector ? [] : Object.values(gradientFunctions(c, names));
     if (raw && !vector) return { d, staged, members: [gradients[0]] };
-    const specialized = vector || raw ? [] : variants.flatMap((v) => Object.values(gradient(v, v.wrt)));
-
-    // vjp: the forward pass keeps a cache, the backward pass takes the output's gradient (for an
-    // object, `dout`, unpacked into one gradient per field: dloss, dh).
-    const vjpNamer = namer.fork();
-    const outputs = staged.outputs?.map((o) => ({ ...o, seed: vjpNamer.adjoint(o.name) }));
-    const seed = outputs ? vjpNamer.fresh("dout") : vjpNamer.adjoint(staged.result);
-    const seeds = outputs ? new Map(outputs.map((o) => [o.name, ref(o.seed)] as const)) : ref(seed);
-    const cacheParam = vjpNamer.fresh("cache");
-    const vSaved = backwardPass(staged, activity, vjpNamer, seeds, ctx);
-    const vBackward = vSaved.backward;
-    const reads = readsOf(vBackward);
-    // An array parameter's length sizes its gradient: the backward pass reads it.
-    shape.params.forEach((p, i) => (isArrayKind(shape.kinds[i]) || shape.kinds[i] === "Matrix") && reads.add(p));
-    const vForward = pruneForward(vSaved.forward, [...reads, ...resultNames(staged)]);
-    const cache = definedIn({ ...staged, body: vSaved.forward }).filter((n) => reads.has(n));
-    const vShape = { ...shape, gradients: gradientsOf(vSaved.paramAdjoints, vBackward) };
-    const ownStack = savesValues(vSaved.forward) ? runtimeName(ctx, "ValueStack", vjpNamer) : undefined;
-    const vStack = ownStack ? vjpNamer.fresh("saved") : "saved";
-    const start = d.fn.getSourceFile().getLineAndCharacterOfPosition(d.fn.getStart());
-    const loops = loopReports(vBackward);
-    const frames = new Set(loops.flatMap((l) => l.frames));
-    const report: FunctionReport = {
-      name: d.name,
-      file: d.fn.getSourceFile().fileName,
-      line: start.line + 1,
-      cache: cache.filter((n) => !frames.has(n)),
-      loops,
-    };
-    return {
-      d,
-      staged,
-      report,
-      vector,
-      checked,
-      members: [
-        ...gradients,
-        ...specialized,
-        emit.withStack(vStack, () =>
-          emit.emitForwardFunction(vShape, names.forward, vForward, staged.outputs ?? staged.result, cache, ownStack),
-        ),
-        emit.withStack(vStack, () =>
-          emit.emitBackwardFunction(
-            vShape,
-            names.backward,
-            names.forward,
-            seed,
-            vBackward,
-            cache,
-            cacheParam,
-            ownStack !== undefined,
-            outputs ?? staged.resultKind,
-          ),
-        ),
-      ],
-    };
+    const specialized = vector || raw ? [] : variants.flatMap((v) => Object.values(gradientFunctions(c, v, v.wrt)));
+    const vjp = vjpFunctions(c);
+    return { d, staged, report: vjp.report, vector, checked, members: [...gradients, ...specialized, ...vjp.members] };
   } catch (e) {
     if (e instanceof DiffError) return [e];
     throw e;
   }
+}
+
+/** What compiling one function shares between its gradient and its vjp pair. */
+interface Compilation {
+  d: Differentiable;
+  ctx: FileContext;
+  staged: StagedFunction;
+  activity: ReturnType<typeof analyzeActivity>;
+  shape: emit.FunctionShape;
+  namer: Namer;
+  /** `tsgrad print --stage reverse`: the backward pass before clean-up. */
+  raw: boolean;
+  /** Also f_gradChecked, for grad(f, { checkFinite: true }). */
+  checked: boolean;
+}
+
+/**
+ * f_grad and f_gradInto (and f_gradChecked): the seed 1 folds away; only what the backward pass
+ * reads is computed. With `wrt`, the other parameters are data: inactive, no line computes their
+ * gradient (`f_grad_net`).
+ */
+function gradientFunctions(c: Compilation, fnNames: { grad: string; gradInto: string }, wrt?: readonly number[]) {
+  const { d, ctx, staged, raw } = c;
+  const gNamer = c.namer.fork();
+  const target = wrt ? { ...staged, data: [...(staged.data ?? []), ...leavesOutside(staged, wrt)] } : staged;
+  const gSaved = backwardPass(target, wrt ? analyzeActivity(target) : c.activity, gNamer, num(1), ctx, raw);
+  const pruned = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
+  // Matrix ops are fused where runtime/ops/fused.ts can (fuse.ts); matrices come from the
+  // runtime's pool and go back to it before f_grad returns.
+  const usesMatrices = !raw && pruned.some((s) => s.k === "def" && isMatrixOp(s.op));
+  const pool = usesMatrices ? runtimeName(ctx, "matrixPool", gNamer) : undefined;
+  const fused = pool
+    ? fuse(pruned, gSaved.backward, (name) => runtimeName(ctx, name, gNamer))
+    : { forward: pruned, backward: gSaved.backward };
+  const lent = pool
+    ? poolMatrices(fused.forward, fused.backward, pool, (name) => runtimeName(ctx, name, gNamer))
+    : { ...fused, lent: [] };
+  const { forward, backward } = lent;
+  const matrices = pool ? { pool, lent: lent.lent } : undefined;
+  const shape = { ...c.shape, gradients: gradientsOf(gSaved.paramAdjoints, backward), wrt };
+  // The stack keeps what loops save; another, `scratch`, lends f_grad its local arrays.
+  const stack = savesValues(gSaved.forward) ? runtimeName(ctx, "saved", gNamer) : "saved";
+  const scratch = forward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", gNamer) : "scratch";
+  const gradFn = emit.withStack(stack, () => emit.emitGrad(shape, fnNames.grad, forward, backward, scratch, matrices));
+  const grads = gNamer.fresh("grads");
+  const gradIntoFn = emit.withStack(stack, () =>
+    emit.emitGradInto(shape, fnNames.gradInto, grads, forward, backward, scratch, matrices),
+  );
+  if (!c.checked || wrt || raw) return { gradFn, gradIntoFn };
+  // f_gradChecked: f_grad with each gradient checked as it is written (finite.ts).
+  const checks = { fn: d.label, callee: runtimeName(ctx, "checkFinite", gNamer), source: d.fn };
+  const purpose = "with every gradient checked for NaN and Infinity, for grad(f, { checkFinite: true })";
+  const checked = withFiniteChecks(backward, checks);
+  const name = generatedNames(d.name).gradChecked;
+  const checkedFn = emit.withStack(stack, () =>
+    emit.emitGrad(shape, name, forward, checked, scratch, matrices, purpose),
+  );
+  return { gradFn, gradIntoFn, checkedFn };
+}
+
+/**
+ * f_forward and f_backward: the forward pass keeps a cache, the backward pass takes the output's
+ * gradient (for an object, `dout`, unpacked into one gradient per field: dloss, dh); and the
+ * report of what the cache keeps (tsgrad print --report).
+ */
+function vjpFunctions(c: Compilation): { members: (ts.Statement | ts.ClassElement)[]; report: FunctionReport } {
+  const { d, ctx, staged, shape } = c;
+  const names = generatedNames(d.name);
+  const vjpNamer = c.namer.fork();
+  const outputs = staged.outputs?.map((o) => ({ ...o, seed: vjpNamer.adjoint(o.name) }));
+  const seed = outputs ? vjpNamer.fresh("dout") : vjpNamer.adjoint(staged.result);
+  const seeds = outputs ? new Map(outputs.map((o) => [o.name, ref(o.seed)] as const)) : ref(seed);
+  const cacheParam = vjpNamer.fresh("cache");
+  const vSaved = backwardPass(staged, c.activity, vjpNamer, seeds, ctx);
+  const vBackward = vSaved.backward;
+  const reads = readsOf(vBackward);
+  // An array parameter's length sizes its gradient: the backward pass reads it.
+  shape.params.forEach((p, i) => (isArrayKind(shape.kinds[i]) || shape.kinds[i] === "Matrix") && reads.add(p));
+  const vForward = pruneForward(vSaved.forward, [...reads, ...resultNames(staged)]);
+  const cache = definedIn({ ...staged, body: vSaved.forward }).filter((n) => reads.has(n));
+  const vShape = { ...shape, gradients: gradientsOf(vSaved.paramAdjoints, vBackward) };
+  const ownStack = savesValues(vSaved.forward) ? runtimeName(ctx, "ValueStack", vjpNamer) : undefined;
+  const vStack = ownStack ? vjpNamer.fresh("saved") : "saved";
+  const start = d.fn.getSourceFile().getLineAndCharacterOfPosition(d.fn.getStart());
+  const loops = loopReports(vBackward);
+  const frames = new Set(loops.flatMap((l) => l.frames));
+  const file = d.fn.getSourceFile().fileName;
+  const report: FunctionReport = {
+    name: d.name,
+    file,
+    line: start.line + 1,
+    cache: cache.filter((n) => !frames.has(n)),
+    loops,
+  };
+  const result = staged.outputs ?? staged.result;
+  const forwardFn = emit.withStack(vStack, () =>
+    emit.emitForwardFunction(vShape, names.forward, vForward, result, cache, ownStack),
+  );
+  const backwardFn = emit.withStack(vStack, () =>
+    emit.emitBackwardFunction(
+      vShape,
+      names.backward,
+      names.forward,
+      seed,
+      vBackward,
+      cache,
+      cacheParam,
+      ownStack !== undefined,
+      outputs ?? staged.resultKind,
+    ),
+  );
+  return { members: [forwardFn, backwardFn], report };
 }
 
 /**

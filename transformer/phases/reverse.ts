@@ -54,224 +54,235 @@ export function reverse(
   seed: Expr | ReadonlyMap<string, Expr>,
   runtime: (exported: string) => string = (n) => n,
 ): Reversed {
-  const seeds = seed instanceof Map ? seed : new Map([[fn.result, seed as Expr]]);
-  const adjoints = new Map<string, string>();
-  const adjointOf = (primal: string): string => {
-    let name = adjoints.get(primal);
-    if (!name) adjoints.set(primal, (name = namer.adjoint(primal)));
-    return name;
-  };
-  const active = (e: Expr) => activity.active.has(operandName(e)!);
-  /** `dx += value`, or for an element of an array parameter `da[i] += value`. */
-  const addTo = (operand: Expr, value: Expr): BStmt => ({
-    k: "acc",
-    adj: adjointOf(operandName(operand)!),
-    value,
-    ...(operand.k === "elem" ? { index: operand.index } : {}),
-  });
-  const gradientOf = (d: Def): Expr => seeds.get(d.name) ?? ref(adjointOf(d.name));
-
-  /** The loops around the statement being reversed, outermost first (for inRange). */
-  const loops: Loop[] = [];
-  const localArrays = new Map<string, ArrayDecl>();
-  forEachArray(fn.body, (a) => localArrays.set(a.name, a));
-  const block = (body: readonly Stmt[]): BStmt[] => {
-    const out: BStmt[] = [];
-    for (let i = body.length - 1; i >= 0; i--) {
-      const s = body[i];
-      if (s.k === "if") {
-        out.push({ k: "if", test: s.test, then: block(s.then), else: block(s.else) });
-      } else if (s.k === "loop") {
-        loops.push(s);
-        out.push({ k: "loop", loop: s, body: block(s.body), locals: localAdjoints(s) });
-        loops.pop();
-      } else if (s.k === "store" && activity.active.has(s.array)) {
-        out.push(...store(s));
-      } else if (s.k === "def" && s.op !== null && activity.active.has(s.name) && s.args.some(active)) {
-        out.push({ k: "comment", def: s }, ...operation(s, s.op, gradientOf(s)));
-      }
-      // x = x_1 at the end of an iteration: what x held before is another value, with its own gradient.
-      if (s.k === "def" && s.overwrite && activity.active.has(s.name)) {
-        if (!s.args.some(active)) out.push({ k: "comment", def: s });
-        out.push({ k: "set", adj: adjointOf(s.name), value: num(0) });
-      }
-    }
-    return out;
-  };
-
-  /**
-   * h[j] = v  →  dv += dh[j]; dh[j] = 0   (the element's old value is gone: its gradient restarts)
-   * h[j] += v →  dv += dh[j]
-   * A write the code does not prove inside the array reads `dh[j] ?? 0`: a Float64Array drops a
-   * write out of range, which so changes nothing, and the element's gradient there is undefined.
-   */
-  const store = (st: Store): BStmt[] => {
-    const dh = adjointOf(st.array);
-    const read: Expr = { k: "elem", array: dh, index: st.index };
-    const element = inRange(st, loops, localArrays, fn.body) ? read : binary("??", read, num(0));
-    const lines: BStmt[] = active(st.value) ? [addTo(st.value, element)] : [];
-    if (!st.add) lines.push({ k: "set", adj: dh, index: st.index, value: num(0) });
-    const text = `${st.array}[${printName(st.index)}] ${st.add ? "+=" : "="} ${printName(st.value)}`;
-    return lines.length ? [{ k: "note", text }, ...lines] : [];
-  };
-
-  /** The adjoints of values a loop body defines (inner loops' too): fresh in each backward iteration. */
-  const localAdjoints = (loop: Loop): Set<string> => {
-    const names = new Set<string>();
-    const visit = (body: readonly Stmt[]) =>
-      body.forEach((s) => {
-        if (s.k === "def" && !s.overwrite && activity.active.has(s.name)) names.add(adjointOf(s.name));
-        else if (s.k === "if") {
-          visit(s.then);
-          visit(s.else);
-        } else if (s.k === "loop") visit(s.body);
-      });
-    visit(loop.body);
-    return names;
-  };
-
-  const operation = (d: Def, op: Op, g: Expr): BStmt[] => {
-    switch (op.kind) {
-      case "call":
-        return callGradients(d, op, g);
-      case "custom":
-        return vjpGradients(d, op.derivative, [...d.args, ref(d.name), g]);
-      case "matrix":
-        return matrixGradients(d, g, matrixRules[op.op]);
-      case "fused":
-        throw new Error(`fused op ${op.into} before the backward pass`);
-      case "scalar":
-        return scalarGradients(d, op.rule, g);
-    }
-  };
-
-  /** By the op's rule (runtime/rules/scalar.ts): `d<operand> += <local gradient> * g` per active operand. */
-  const scalarGradients = (d: Def, op: ScalarOp, g: Expr): BStmt[] => {
-    const { grad } = scalarRules[op];
-    if (grad.kind === "route") return [routeTo(d, 0, g)];
-    return d.args.flatMap((arg, i): BStmt[] => {
-      if (!active(arg)) return [];
-      const local = localGradient(grad.kind === "variadic" ? grad.partial : grad.partials[i], d, arg);
-      return [addTo(arg, binary("*", local, g))];
-    });
-  };
-
-  /** max/min: `if (m === a) da += dm; else if (m === b) db += dm; ...` — the first operand that won. */
-  const routeTo = (d: Def, i: number, g: Expr): BStmt => {
-    const arg = d.args[i];
-    const take: BStmt[] = active(arg) ? [addTo(arg, g)] : [];
-    if (i === d.args.length - 1) return { k: "if", test: { k: "global", text: "true" }, then: take, else: [] };
-    return { k: "if", test: binary("===", ref(d.name), arg), then: take, else: [routeTo(d, i + 1, g)] };
-  };
-
-  /**
-   * u = g(a, b) → const [du_da, du_db] = g_grad(a, b); da += du_da * du; db += du_db * du.
-   * A recursive call runs g's backward pass on the cache of its forward pass, which scales by du
-   * itself: const u_grads = g_backward(u_call.cache, du); da += u_grads[0]; db += u_grads[1].
-   */
-  const callGradients = (d: Def, op: Extract<Op, { kind: "call" }>, g: Expr): BStmt[] => {
-    if (op.recursive)
-      return vjpGradients(
-        d,
-        op.gradient,
-        [{ k: "field", object: op.recursive.call, key: "cache" }, g],
-        namer.fresh(`${d.name}_grads`),
-      );
-    if (op.pullback) return pullbackGradients(d, op.pullback, g);
-    const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${d.name}_d${operandName(arg)}`) : ""));
-    const lines: BStmt[] = [{ k: "grads", names, callee: op.gradient, args: d.args }];
-    d.args.forEach((arg, i) => {
-      if (active(arg)) lines.push(addTo(arg, binary("*", ref(names[i]), g)));
-    });
-    return lines;
-  };
-
-  /**
-   * m = dot(a, w), a an array → const dm_dw = dot_pullback_a_w(a, w, dm, da); dw += dm_dw:
-   * the pullback for the operands that need a gradient adds into their arrays' gradients and
-   * returns their numbers', already scaled by dm.
-   */
-  const pullbackGradients = (d: Def, pullback: Pullback, g: Expr): BStmt[] => {
-    const wrt = d.args.flatMap((arg, i) => (active(arg) ? [i] : []));
-    const numbers = wrt.filter((i) => !pullback.arrays[i]);
-    const names = numbers.map((i) => namer.fresh(`d${d.name}_d${operandName(d.args[i])}`));
-    const buffers = wrt.filter((i) => pullback.arrays[i]).map((i) => adjointOf(operandName(d.args[i])!));
-    const omitted = Array.from({ length: pullback.arity - d.args.length }, (): Expr => ({
-      k: "global",
-      text: "undefined",
-    }));
-    const call: BStmt = { k: "grads", names, callee: pullback.of(wrt), args: [...d.args, ...omitted, g], buffers };
-    return [call, ...numbers.map((i, j) => addTo(d.args[i], ref(names[j])))];
-  };
-
-  /**
-   * A call returning the operands' gradients already scaled by the output's: `callee(...args)`;
-   * `tuple`, see BStmt grads. With the user's derivative (op custom):
-   *   u = f(a, b) → const [da_u, db_u] = fDerivative(a, b, u, du); da += da_u; ...
-   */
-  const vjpGradients = (d: Def, callee: Expr, args: Expr[], tuple?: string): BStmt[] => {
-    const names = d.args.map((arg) => (active(arg) ? namer.fresh(`d${operandName(arg)}_${d.name}`) : ""));
-    const lines: BStmt[] = [{ k: "grads", names, callee, args, ...(tuple ? { tuple } : {}) }];
-    d.args.forEach((arg, i) => {
-      if (active(arg)) lines.push(addTo(arg, ref(names[i])));
-    });
-    return lines;
-  };
-
-  /**
-   * scores = matmul(hidden, W2) → addMatmulNT(dhidden, dscores, W2); addMatmulTN(dW2, hidden, dscores)
-   * by the op's rule (runtime/ops): its template names become the operands, y, dy and their adjoints.
-   */
-  const matrixGradients = (d: Def, g: Expr, rule: MatrixRule): BStmt[] =>
-    d.args.flatMap((arg, i): BStmt[] => {
-      const grad = rule.grads[i];
-      if (!grad || !active(arg)) return [];
-      const names = new Map<string, Expr>([
-        ["y", ref(d.name)],
-        ["dy", g],
-      ]);
-      rule.params.forEach((p, j) => names.set(p, d.args[j]));
-      const adj = adjointOf(operandName(arg)!);
-      names.set(`d${rule.params[i]}`, ref(adj));
-      const args = grad.args.map((a) => names.get(a)!);
-      const math = grad.math.replace(/[A-Za-z_]\w*/g, (w) => (names.has(w) ? printName(names.get(w)!) : w));
-      if (grad.kind === "contribution")
-        return [{ k: "acc", adj, value: { k: "call", callee: runtime(grad.call), args } }];
-      const vector = rule.kinds[i] === "vector";
-      // addTo(dA, dy): the operand's gradient is the output's, unchanged (addBias, add).
-      const identity = grad.call === "addTo" && grad.args.length === 2 && grad.args[1] === "dy";
-      return [
-        {
-          k: "kernel",
-          adj,
-          callee: runtime(grad.call),
-          fn: grad.call,
-          args,
-          math,
-          like: operandName(arg)!,
-          vector,
-          zeros: vector ? "" : runtime("zerosLike"),
-          identity,
-        },
-      ];
-    });
-
-  // A local array's gradient: one number per element, zero before the backward pass starts.
-  const arrays: BStmt[] = [];
-  // A returned array's gradient starts as a copy of the output's (the backward pass writes it).
-  const fromOf = (a: string) => {
-    const s = fn.resultKind ? seeds.get(a) : undefined;
-    return s?.k === "ref" ? { from: s.name } : {};
-  };
-  forEachArray(
-    fn.body,
-    (a) =>
-      activity.active.has(a.name) &&
-      arrays.push({ k: "alloc", adj: adjointOf(a.name), like: a.name, vector: true, zeros: "", ...fromOf(a.name) }),
+  const r = new Reverser(
+    fn,
+    activity,
+    namer,
+    seed instanceof Map ? seed : new Map([[fn.result, seed as Expr]]),
+    runtime,
   );
-  const backward = [...arrays, ...block(fn.body)];
-  const paramAdjoints = fn.params.map(adjointOf);
-  return { backward, paramAdjoints, adjoints: new Set(adjoints.values()) };
+  // A local array's gradient: one number per element, zero before the backward pass starts; a
+  // returned array's starts as a copy of the output's (the backward pass writes it).
+  const arrays: BStmt[] = [];
+  forEachArray(fn.body, (a) => {
+    if (!activity.active.has(a.name)) return;
+    const seed = fn.resultKind ? r.seeds.get(a.name) : undefined;
+    const from = seed?.k === "ref" ? { from: seed.name } : {};
+    arrays.push({ k: "alloc", adj: r.adjointOf(a.name), like: a.name, vector: true, zeros: "", ...from });
+  });
+  const backward = [...arrays, ...block(r, fn.body)];
+  const paramAdjoints = fn.params.map((p) => r.adjointOf(p));
+  return { backward, paramAdjoints, adjoints: new Set(r.adjoints.values()) };
+}
+
+/** What reversing one function shares: its names' adjoints, what is active, the loops around. */
+class Reverser {
+  readonly adjoints = new Map<string, string>();
+  /** The loops around the statement being reversed, outermost first (for inRange). */
+  readonly loops: Loop[] = [];
+  readonly localArrays = new Map<string, ArrayDecl>();
+
+  constructor(
+    readonly fn: StagedFunction,
+    readonly activity: Activity,
+    readonly namer: Namer,
+    readonly seeds: ReadonlyMap<string, Expr>,
+    readonly runtime: (exported: string) => string,
+  ) {
+    forEachArray(fn.body, (a) => this.localArrays.set(a.name, a));
+  }
+
+  adjointOf(primal: string): string {
+    let name = this.adjoints.get(primal);
+    if (!name) this.adjoints.set(primal, (name = this.namer.adjoint(primal)));
+    return name;
+  }
+
+  active(e: Expr): boolean {
+    return this.activity.active.has(operandName(e)!);
+  }
+
+  /** `dx += value`, or for an element of an array parameter `da[i] += value`. */
+  addTo(operand: Expr, value: Expr): BStmt {
+    const index = operand.k === "elem" ? { index: operand.index } : {};
+    return { k: "acc", adj: this.adjointOf(operandName(operand)!), value, ...index };
+  }
+
+  gradientOf(d: Def): Expr {
+    return this.seeds.get(d.name) ?? ref(this.adjointOf(d.name));
+  }
+}
+
+/** A statement list, last statement first: each active operation's lines, branches and loops as they are. */
+function block(r: Reverser, body: readonly Stmt[]): BStmt[] {
+  const out: BStmt[] = [];
+  const active = (e: Expr) => r.active(e);
+  for (let i = body.length - 1; i >= 0; i--) {
+    const s = body[i];
+    if (s.k === "if") {
+      out.push({ k: "if", test: s.test, then: block(r, s.then), else: block(r, s.else) });
+    } else if (s.k === "loop") {
+      r.loops.push(s);
+      out.push({ k: "loop", loop: s, body: block(r, s.body), locals: localAdjoints(r, s) });
+      r.loops.pop();
+    } else if (s.k === "store" && r.activity.active.has(s.array)) {
+      out.push(...store(r, s));
+    } else if (s.k === "def" && s.op !== null && r.activity.active.has(s.name) && s.args.some(active)) {
+      out.push({ k: "comment", def: s }, ...operation(r, s, s.op, r.gradientOf(s)));
+    }
+    // x = x_1 at the end of an iteration: what x held before is another value, with its own gradient.
+    if (s.k === "def" && s.overwrite && r.activity.active.has(s.name)) {
+      if (!s.args.some(active)) out.push({ k: "comment", def: s });
+      out.push({ k: "set", adj: r.adjointOf(s.name), value: num(0) });
+    }
+  }
+  return out;
+}
+
+/**
+ * h[j] = v  →  dv += dh[j]; dh[j] = 0   (the element's old value is gone: its gradient restarts)
+ * h[j] += v →  dv += dh[j]
+ * A write the code does not prove inside the array reads `dh[j] ?? 0`: a Float64Array drops a
+ * write out of range, which so changes nothing, and the element's gradient there is undefined.
+ */
+function store(r: Reverser, st: Store): BStmt[] {
+  const dh = r.adjointOf(st.array);
+  const read: Expr = { k: "elem", array: dh, index: st.index };
+  const element = inRange(st, r.loops, r.localArrays, r.fn.body) ? read : binary("??", read, num(0));
+  const lines: BStmt[] = r.active(st.value) ? [r.addTo(st.value, element)] : [];
+  if (!st.add) lines.push({ k: "set", adj: dh, index: st.index, value: num(0) });
+  const text = `${st.array}[${printName(st.index)}] ${st.add ? "+=" : "="} ${printName(st.value)}`;
+  return lines.length ? [{ k: "note", text }, ...lines] : [];
+}
+
+/** The adjoints of values a loop body defines (inner loops' too): fresh in each backward iteration. */
+function localAdjoints(r: Reverser, loop: Loop): Set<string> {
+  const names = new Set<string>();
+  const visit = (body: readonly Stmt[]) =>
+    body.forEach((s) => {
+      if (s.k === "def" && !s.overwrite && r.activity.active.has(s.name)) names.add(r.adjointOf(s.name));
+      else if (s.k === "if") {
+        visit(s.then);
+        visit(s.else);
+      } else if (s.k === "loop") visit(s.body);
+    });
+  visit(loop.body);
+  return names;
+}
+
+function operation(r: Reverser, d: Def, op: Op, g: Expr): BStmt[] {
+  switch (op.kind) {
+    case "call":
+      return callGradients(r, d, op, g);
+    case "custom":
+      return vjpGradients(r, d, op.derivative, [...d.args, ref(d.name), g]);
+    case "matrix":
+      return matrixGradients(r, d, g, matrixRules[op.op]);
+    case "fused":
+      throw new Error(`fused op ${op.into} before the backward pass`);
+    case "scalar":
+      return scalarGradients(r, d, op.rule, g);
+  }
+}
+
+/** By the op's rule (runtime/rules/scalar.ts): `d<operand> += <local gradient> * g` per active operand. */
+function scalarGradients(r: Reverser, d: Def, op: ScalarOp, g: Expr): BStmt[] {
+  const { grad } = scalarRules[op];
+  if (grad.kind === "route") return [routeTo(r, d, 0, g)];
+  return d.args.flatMap((arg, i): BStmt[] => {
+    if (!r.active(arg)) return [];
+    const local = localGradient(grad.kind === "variadic" ? grad.partial : grad.partials[i], d, arg);
+    return [r.addTo(arg, binary("*", local, g))];
+  });
+}
+
+/** max/min: `if (m === a) da += dm; else if (m === b) db += dm; ...` — the first operand that won. */
+function routeTo(r: Reverser, d: Def, i: number, g: Expr): BStmt {
+  const arg = d.args[i];
+  const take: BStmt[] = r.active(arg) ? [r.addTo(arg, g)] : [];
+  if (i === d.args.length - 1) return { k: "if", test: { k: "global", text: "true" }, then: take, else: [] };
+  return { k: "if", test: binary("===", ref(d.name), arg), then: take, else: [routeTo(r, d, i + 1, g)] };
+}
+
+/**
+ * u = g(a, b) → const [du_da, du_db] = g_grad(a, b); da += du_da * du; db += du_db * du.
+ * A recursive call runs g's backward pass on the cache of its forward pass, which scales by du
+ * itself: const u_grads = g_backward(u_call.cache, du); da += u_grads[0]; db += u_grads[1].
+ */
+function callGradients(r: Reverser, d: Def, op: Extract<Op, { kind: "call" }>, g: Expr): BStmt[] {
+  if (op.recursive) {
+    const cache: Expr = { k: "field", object: op.recursive.call, key: "cache" };
+    return vjpGradients(r, d, op.gradient, [cache, g], r.namer.fresh(`${d.name}_grads`));
+  }
+  if (op.pullback) return pullbackGradients(r, d, op.pullback, g);
+  const names = d.args.map((arg) => (r.active(arg) ? r.namer.fresh(`d${d.name}_d${operandName(arg)}`) : ""));
+  const lines: BStmt[] = [{ k: "grads", names, callee: op.gradient, args: d.args }];
+  d.args.forEach((arg, i) => {
+    if (r.active(arg)) lines.push(r.addTo(arg, binary("*", ref(names[i]), g)));
+  });
+  return lines;
+}
+
+/**
+ * m = dot(a, w), a an array → const dm_dw = dot_pullback_a_w(a, w, dm, da); dw += dm_dw:
+ * the pullback for the operands that need a gradient adds into their arrays' gradients and
+ * returns their numbers', already scaled by dm.
+ */
+function pullbackGradients(r: Reverser, d: Def, pullback: Pullback, g: Expr): BStmt[] {
+  const wrt = d.args.flatMap((arg, i) => (r.active(arg) ? [i] : []));
+  const numbers = wrt.filter((i) => !pullback.arrays[i]);
+  const names = numbers.map((i) => r.namer.fresh(`d${d.name}_d${operandName(d.args[i])}`));
+  const buffers = wrt.filter((i) => pullback.arrays[i]).map((i) => r.adjointOf(operandName(d.args[i])!));
+  const omitted = Array.from({ length: pullback.arity - d.args.length }, (): Expr => ({
+    k: "global",
+    text: "undefined",
+  }));
+  const call: BStmt = { k: "grads", names, callee: pullback.of(wrt), args: [...d.args, ...omitted, g], buffers };
+  return [call, ...numbers.map((i, j) => r.addTo(d.args[i], ref(names[j])))];
+}
+
+/**
+ * A call returning the operands' gradients already scaled by the output's: `callee(...args)`;
+ * `tuple`, see BStmt grads. With the user's derivative (op custom):
+ *   u = f(a, b) → const [da_u, db_u] = fDerivative(a, b, u, du); da += da_u; ...
+ */
+function vjpGradients(r: Reverser, d: Def, callee: Expr, args: Expr[], tuple?: string): BStmt[] {
+  const names = d.args.map((arg) => (r.active(arg) ? r.namer.fresh(`d${operandName(arg)}_${d.name}`) : ""));
+  const lines: BStmt[] = [{ k: "grads", names, callee, args, ...(tuple ? { tuple } : {}) }];
+  d.args.forEach((arg, i) => {
+    if (r.active(arg)) lines.push(r.addTo(arg, ref(names[i])));
+  });
+  return lines;
+}
+
+/**
+ * scores = matmul(hidden, W2) → addMatmulNT(dhidden, dscores, W2); addMatmulTN(dW2, hidden, dscores)
+ * by the op's rule (runtime/ops): its template names become the operands, y, dy and their adjoints.
+ */
+function matrixGradients(r: Reverser, d: Def, g: Expr, rule: MatrixRule): BStmt[] {
+  return d.args.flatMap((arg, i): BStmt[] => {
+    const grad = rule.grads[i];
+    if (!grad || !r.active(arg)) return [];
+    const names = new Map<string, Expr>([
+      ["y", ref(d.name)],
+      ["dy", g],
+    ]);
+    rule.params.forEach((p, j) => names.set(p, d.args[j]));
+    const adj = r.adjointOf(operandName(arg)!);
+    names.set(`d${rule.params[i]}`, ref(adj));
+    const args = grad.args.map((a) => names.get(a)!);
+    const math = grad.math.replace(/[A-Za-z_]\w*/g, (w) => (names.has(w) ? printName(names.get(w)!) : w));
+    if (grad.kind === "contribution")
+      return [{ k: "acc", adj, value: { k: "call", callee: r.runtime(grad.call), args } }];
+    const vector = rule.kinds[i] === "vector";
+    // addTo(dA, dy): the operand's gradient is the output's, unchanged (addBias, add).
+    const identity = grad.call === "addTo" && grad.args.length === 2 && grad.args[1] === "dy";
+    const zeros = vector ? "" : r.runtime("zerosLike");
+    const like = operandName(arg)!;
+    return [
+      { k: "kernel", adj, callee: r.runtime(grad.call), fn: grad.call, args, math, like, vector, zeros, identity },
+    ];
+  });
 }
 
 /** A rule's local gradient with the operation's names put in: "-a / (b * b)" for invden = 1 / den → -1 / (den * den). */
