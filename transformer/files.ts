@@ -7,13 +7,13 @@
 
 import ts from "typescript";
 import {
-  customDerivatives,
   type Differentiable,
   findDifferentiable,
   isStatementList,
   resolveFunction,
   strayTags,
 } from "./phases/annotations.js";
+import { customDerivatives } from "./phases/derivatives.js";
 import { type DiffError, shortPosition, toDiagnostic, uniqueDiagnostics } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
 import { isDataKind } from "./ir/ir.js";

@@ -6,13 +6,8 @@
 
 import path from "node:path";
 import ts from "typescript";
-import {
-  type CustomDerivative,
-  type Differentiable,
-  derivativeFor,
-  findDifferentiable,
-  memberGradientVisible,
-} from "./phases/annotations.js";
+import { type Differentiable, findDifferentiable, memberGradientVisible } from "./phases/annotations.js";
+import { type CustomDerivative, derivativeFor } from "./phases/derivatives.js";
 import { type DiffError, shortPosition } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";

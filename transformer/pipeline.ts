@@ -9,13 +9,8 @@
 
 import ts from "typescript";
 import { analyzeActivity } from "./phases/activity.js";
-import {
-  type CustomDerivative,
-  type Differentiable,
-  derivativeFor,
-  isRuntimeExport,
-  resolveFunction,
-} from "./phases/annotations.js";
+import { type Differentiable, isRuntimeExport, resolveFunction } from "./phases/annotations.js";
+import { type CustomDerivative, derivativeFor } from "./phases/derivatives.js";
 import { DiffError, shortPosition } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
 import * as emit from "./phases/emit.js";
