@@ -7,7 +7,7 @@ import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { format } from "../transformer/hosts/format.js";
-import { generatedText } from "../transformer/files.js";
+import { generatedText } from "../transformer/text.js";
 import type { Stage } from "../transformer/pipeline.js";
 import { compilerOptions, createProgram, root } from "./harness.js";
 

@@ -3,7 +3,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { transformToText } from "../transformer/files.js";
+import { transformToText } from "../transformer/text.js";
 import { compilerOptions, createProgram, root } from "./harness.js";
 
 export { compile, compileProject, compileToJs, emitProject, genStrictErrors } from "./harness.js";

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { transformToText } from "../transformer/files.js";
+import { transformToText } from "../transformer/text.js";
 import {
   checkWithStack,
   compile,

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 import { expect } from "vitest";
 import tsgradTransformer from "../transformer/hosts/tsc.js";
-import { transformToText } from "../transformer/files.js";
+import { transformToText } from "../transformer/text.js";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const tmp = join(root, ".tsgrad-tmp", "cases");

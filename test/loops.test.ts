@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
-import { generatedText } from "../transformer/files.js";
+import { generatedText } from "../transformer/text.js";
 import {
   checkWithStack,
   compile,

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import ts from "typescript";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generatedText } from "../transformer/files.js";
+import { generatedText } from "../transformer/text.js";
 import {
   compile,
   compileProject,

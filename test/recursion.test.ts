@@ -14,7 +14,7 @@
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { numericGrad } from "../runtime/index.js";
-import { generatedText } from "../transformer/files.js";
+import { generatedText } from "../transformer/text.js";
 import { compile, compilerOptions, createProgram, expectClose, genStrictErrors } from "./harness.js";
 
 const FUNCTIONS = `

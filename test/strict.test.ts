@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { transformToText } from "../transformer/files.js";
+import { transformToText } from "../transformer/text.js";
 import { compilerOptions, createProgram, root } from "./harness.js";
 import { type Case, calls, carried, forms, nesting, sourceOf, stateful, xy } from "./loop-cases.js";
 

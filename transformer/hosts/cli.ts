@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import ts from "typescript";
 import { formatDiagnostics } from "../ir/diagnostics.js";
 import { format } from "./format.js";
-import { generatedText, transformToText } from "../files.js";
+import { generatedText, transformToText } from "../text.js";
 import type { Stage } from "../pipeline.js";
 import { createProgram, readProjectConfig } from "./project.js";
 import { formatReport } from "../phases/report.js";

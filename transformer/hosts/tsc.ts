@@ -35,6 +35,7 @@ export default function tsgradTransformer(
   };
 }
 
-export { transformFile, transformToText, generatedText } from "../files.js";
+export { transformFile } from "../files.js";
+export { transformToText, generatedText } from "../text.js";
 export { compileFunction } from "../pipeline.js";
 export type { Stage } from "../pipeline.js";

@@ -10,7 +10,7 @@
 
 import type { Plugin } from "vite";
 import { formatDiagnostics } from "../ir/diagnostics.js";
-import { transformToText } from "../files.js";
+import { transformToText } from "../text.js";
 import { LiveProject, readProjectConfig } from "./project.js";
 
 export interface TsgradViteOptions {
