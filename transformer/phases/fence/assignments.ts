@@ -1,0 +1,120 @@
+// Declarations and assignments: what a declaration may hold (a number, an array the function
+// makes at its top level, names for read-only parts of a parameter) and what an assignment may
+// write (a local, an element of an array the function made); any other expression statement is
+// refused.
+//
+//   let W = model.W;                               →   letParameterPart
+//   if (c) { const h = new Float64Array(n); }      →   arrayInBranch
+//   p.w = 2;   (p a parameter)                     →   writeParameterField
+//   console.log(x);                                →   sideEffect
+
+import ts from "typescript";
+import { arrayCreation, kindOf, skipWrappers } from "../../ir/syntax.js";
+import { isConstantTable } from "../../ir/tables.js";
+import { ELEMENT_WRITES, isAssignment, isIncrement, refuse } from "../../ir/language.js";
+import { isArrayKind } from "../../ir/ir.js";
+import type { Fencer } from "./fencer.js";
+import { expression } from "./expressions.js";
+import { isCreatedArray, isLocal, isParamPart } from "./names.js";
+import { pattern } from "./signature.js";
+
+export function variables(st: Fencer, v: ts.VariableStatement): void {
+  variableList(st, v.declarationList, v);
+}
+
+export function variableList(st: Fencer, list: ts.VariableDeclarationList, node: ts.Node): void {
+  const flags = list.flags;
+  for (const d of list.declarations) {
+    const part = d.initializer !== undefined && isParamPart(st, d.initializer);
+    if (ts.isArrayBindingPattern(d.name) && d.initializer && isElementSource(st, d.initializer)) {
+      // const [x, y] = p: x = p[0], y = p[1], numbers like any other.
+      d.name.elements.forEach((el) => {
+        if (ts.isOmittedExpression(el)) return;
+        if (el.dotDotDotToken) st.fail(refuse("destructuringRest", el));
+        else if (el.initializer) st.fail(refuse("destructuringDefault", el));
+        else if (!ts.isIdentifier(el.name)) st.fail(refuse("arrayDestructuring", el.name));
+      });
+    } else if (part && !(flags & ts.NodeFlags.Const) && !isNumber(st, d.initializer!)) {
+      st.fail(refuse("letParameterPart", d));
+    } else if (part && flags & ts.NodeFlags.Const) {
+      // const { W1, b1 } = model, const layer = model.layer: names for read-only fields.
+      if (!ts.isIdentifier(d.name)) pattern(st, d.name);
+    } else if (!ts.isIdentifier(d.name)) {
+      st.fail(refuse("destructuring", d.name));
+    } else if (d.initializer && arrayCreation(d.initializer)) {
+      // const h = new Float64Array(n): at the top level, const, its length any number.
+      if (st.depth > 0 || !(flags & ts.NodeFlags.Const)) {
+        st.fail(refuse("arrayInBranch", d));
+      } else if (afterReturn(st, d)) {
+        // The code after an early return runs as a branch (`if (!returned)`), and arrays live at the top level.
+        st.fail(refuse("arrayAfterReturn", d));
+      } else expression(st, arrayCreation(d.initializer)!.length);
+    } else if (d.initializer) {
+      expression(st, d.initializer);
+    }
+  }
+}
+
+/** An expression statement must be an assignment to a local: `x = e`, `x += e`, `x++`, or a comma list of them. */
+export function effect(st: Fencer, e: ts.Expression): void {
+  e = skipWrappers(e);
+  if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.CommaToken) {
+    effect(st, e.left);
+    return effect(st, e.right);
+  }
+  if (ts.isBinaryExpression(e) && isAssignment(e.operatorToken.kind)) {
+    target(st, e.left);
+    return expression(st, e.right);
+  }
+  if ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator)) {
+    return target(st, e.operand);
+  }
+  st.fail(refuse("sideEffect", e));
+}
+
+function target(st: Fencer, e: ts.Expression): void {
+  if (ts.isElementAccessExpression(e)) {
+    if (!ts.isIdentifier(e.expression) || !isCreatedArray(st, e.expression)) {
+      return st.fail(refuse("writeParameterElement", e));
+    }
+    const op = e.parent && ts.isBinaryExpression(e.parent) ? e.parent.operatorToken.kind : undefined;
+    if (op !== undefined && !ELEMENT_WRITES.has(op)) {
+      return st.fail(refuse("elementCompoundWrite", e.parent));
+    }
+    return expression(st, e.argumentExpression);
+  }
+  if (ts.isPropertyAccessExpression(e) && isParamPart(st, e.expression)) {
+    return st.fail(refuse("writeParameterField", e));
+  }
+  if (!ts.isIdentifier(e)) {
+    return st.fail(refuse("assignmentTarget", e));
+  }
+  if (!isLocal(st, e)) {
+    st.fail(refuse("outerAssignment", e, { name: e.text }));
+  }
+}
+
+/** An array whose elements can be read by index: a parameter's (or a field's), or a table of constants. */
+function isElementSource(st: Fencer, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  if (ts.isIdentifier(x) && isConstantTable(x, st.checker)) return true;
+  return isParamPart(st, x) && isArrayKind(kindOf(st.checker.getTypeAtLocation(x), st.checker));
+}
+
+/** Does a `return` come before node's top-level statement (inside an earlier `if` or loop)? */
+function afterReturn(st: Fencer, node: ts.Node): boolean {
+  if (!st.fn.body || !ts.isBlock(st.fn.body)) return false;
+  let top: ts.Node = node;
+  while (top.parent && top.parent !== st.fn.body) top = top.parent;
+  const index = st.fn.body.statements.indexOf(top as ts.Statement);
+  const hasReturn = (n: ts.Node): boolean => ts.isReturnStatement(n) || ts.forEachChild(n, hasReturn) === true;
+  return st.fn.body.statements.slice(0, Math.max(index, 0)).some(hasReturn);
+}
+
+/** number, a number literal, a union with them (`x && 1` is `0 | 1`), or any: it may carry a number. */
+function isNumber(st: Fencer, e: ts.Expression): boolean {
+  const t = st.checker.getTypeAtLocation(e);
+  if (t.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return true;
+  const parts = t.isUnion() ? t.types : [t];
+  return parts.some((p) => (p.flags & ts.TypeFlags.NumberLike) !== 0);
+}

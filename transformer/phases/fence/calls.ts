@@ -1,0 +1,188 @@
+// Calls: of a Math function, of a function tsgrad can name (one of the program, `this.m(x)`, a
+// member of an object literal), of one of the runtime's matrix ops (at the top level only); each
+// argument an expression, or an array passed whole to a @differentiable function of this module.
+//
+//   p.norm()                           →   methodCall, at `p.norm`
+//   if (c) y = matmul(X, W);           →   matrixOpInBranch
+//   mean(h); h[0] = 1;  (h local)      →   arrayArgumentChanged, at `h`
+//   return helper(x) * 2;  (unmarked)  →   unmarkedCall, reported only beside other errors
+//   Math.max(...xs), xs.reduce(f, 0)   →   the loops they stand for, f written in place (callbacks.ts)
+
+import ts from "typescript";
+import { type Differentiable, isRuntimeExport, resolveFunction } from "../annotations.js";
+import { type MatrixOpName, matrixRules } from "../../../runtime/ops/index.js";
+import { arrayCallback, isChange, kindOf, mathAlias, parameterType, skipWrappers, within } from "../../ir/syntax.js";
+import { isConstantTable } from "../../ir/tables.js";
+import { ARITHMETIC, COMPOUND, TYPE_TESTS, refuse } from "../../ir/language.js";
+import { type ValueKind, isArrayKind } from "../../ir/ir.js";
+import type { Fencer } from "./fencer.js";
+import { callbackLoop, isMapping } from "./callbacks.js";
+import {
+  identifier,
+  isArrayMethod,
+  isCreatedArray,
+  isGlobalName,
+  isNamespaceLike,
+  isParamPart,
+  isParameter,
+  isUserCode,
+  mathMember,
+  thisIsItsOwner,
+} from "./names.js";
+
+const isBufferKind = (k: ValueKind | undefined) => isArrayKind(k) || k === "Matrix" || k === "Int32Array";
+
+/** `matmul` in `matmul(X, W)`: the runtime's matrix op a call names (a key of matrixRules), if any. */
+export function matrixOpOf(callee: ts.Expression, checker: ts.TypeChecker): MatrixOpName | undefined {
+  return (Object.keys(matrixRules) as MatrixOpName[]).find((name) => isRuntimeExport(checker, callee, name));
+}
+
+export function call(st: Fencer, c: ts.CallExpression): void {
+  const callee = c.expression;
+  // Array.isArray(a), Number.isFinite(x): a boolean about any value, never differentiated.
+  if (TYPE_TESTS.includes(callee.getText()) && isGlobalName(st, callee)) return;
+  const lowered = arrayCallback(c);
+  if (lowered?.method === "reduce" && isArrayMethod(st, callee as ts.PropertyAccessExpression))
+    return callbackLoop(st, lowered);
+  if (c.arguments.some(ts.isSpreadElement)) {
+    // Math.max(...xs): the loop it stands for, over an array parameter or a table of constants.
+    const name = mathMember(callee) ?? mathAlias(callee, st.checker);
+    const [arg] = c.arguments;
+    const array =
+      c.arguments.length === 1 &&
+      ts.isSpreadElement(arg) &&
+      ts.isIdentifier(arg.expression) &&
+      ((isParameter(st, arg.expression) &&
+        isArrayKind(kindOf(st.checker.getTypeAtLocation(arg.expression), st.checker))) ||
+        isConstantTable(arg.expression, st.checker));
+    const extreme = name === "max" || name === "min" || name === "Math.max" || name === "Math.min";
+    if (extreme && array) return;
+    // Math.max(...xs.map(f)), Math.min(...Array.from(xs, f)): the loop they stand for.
+    const spread = c.arguments.length === 1 && ts.isSpreadElement(arg) ? skipWrappers(arg.expression) : undefined;
+    const mapped = spread && ts.isCallExpression(spread) ? arrayCallback(spread) : undefined;
+    if (extreme && mapped?.method === "map" && isMapping(st, spread as ts.CallExpression))
+      return callbackLoop(st, mapped);
+    return st.fail(refuse("spreadArgument", c));
+  }
+  if (ts.isPropertyAccessExpression(callee) && ownCall(st, callee))
+    return callArguments(st, c, resolveFunction(st.checker, callee));
+  const mathName = mathMember(callee) ?? mathAlias(callee, st.checker);
+  if (
+    mathName === undefined &&
+    !ts.isIdentifier(callee) &&
+    !(ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression))
+  ) {
+    return st.fail(refuse("unnamedCall", callee));
+  }
+  if (mathName === undefined && ts.isPropertyAccessExpression(callee) && !isNamespaceLike(st, callee.expression)) {
+    if (isArrayMethod(st, callee)) return st.fail(refuse("arrayMethod", callee, { call: `${callee.getText()}()` }));
+    return st.fail(refuse("methodCall", callee, { call: `${callee.getText()}()` }));
+  }
+  if (ts.isIdentifier(callee)) identifier(st, callee);
+  if (
+    mathName === undefined &&
+    surelyCarriesGradient(st, c) &&
+    resolveFunction(st.checker, callee) === "unmarked" &&
+    isUserCode(st, callee)
+  )
+    st.unmarkedCalls.push(refuse("unmarkedCall", c, { call: c.getText() }));
+  if (matrixOpOf(callee, st.checker)) return matrixCall(st, c);
+  callArguments(st, c, mathName === undefined ? resolveFunction(st.checker, callee) : undefined);
+}
+
+function callArguments(st: Fencer, c: ts.CallExpression, target: ReturnType<typeof resolveFunction>): void {
+  c.arguments.forEach((a, i) => {
+    if (!(target && target !== "unmarked" && arrayArgument(st, c, target, a, i))) st.expression(a);
+  });
+}
+
+/**
+ * mean(x), dot(a, w): an array passed whole to a @differentiable function of this module, whose
+ * backward pass adds into the caller's gradient of it. An array parameter, a table of constants,
+ * or an array the function made and no longer changes. True when `a` is such an array (accepted
+ * or refused here); false leaves `a` to expression().
+ */
+function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable, a: ts.Expression, i: number): boolean {
+  const arg = skipWrappers(a);
+  if (!ts.isIdentifier(arg)) return false;
+  const callee = target.fn;
+  const param = callee.parameters[i];
+  const kind = kindOf(st.checker.getTypeAtLocation(arg), st.checker);
+  const created = isCreatedArray(st, arg);
+  const rest = callee.parameters.some((p) => p.dotDotDotToken);
+  if (!param || rest || !(isArrayKind(kind) || created)) return false;
+  if (!isArrayKind(kindOf(parameterType(param, st.checker), st.checker))) return false;
+  const names = { name: arg.text, callee: c.expression.getText() };
+  if (callee.getSourceFile() !== st.fn.getSourceFile())
+    return (st.fail(refuse("arrayArgumentElsewhere", arg, names)), true);
+  if (target.place === "method" || target.place === "closure")
+    return (st.fail(refuse("arrayArgumentMethod", arg, names)), true);
+  if (isConstantTable(arg, st.checker) || (isParameter(st, arg) && isArrayKind(kind))) return true;
+  if (!created) return false;
+  if (changedLater(st, arg, c)) st.fail(refuse("arrayArgumentChanged", arg, names));
+  return true;
+}
+
+/** Is an element of the array `id` written after `call`, or in a loop around it (the next iteration's call sees it)? */
+function changedLater(st: Fencer, id: ts.Identifier, call: ts.CallExpression): boolean {
+  const symbol = st.checker.getSymbolAtLocation(id);
+  const loops: ts.Node[] = [];
+  for (let n: ts.Node = call.parent; n && n !== st.fn; n = n.parent)
+    if (ts.isIterationStatement(n, false)) loops.push(n);
+  const writes = (n: ts.Node): boolean => {
+    if (isChange(n)) {
+      const target = skipWrappers(ts.isBinaryExpression(n) ? n.left : n.operand);
+      const array = ts.isElementAccessExpression(target) ? skipWrappers(target.expression) : undefined;
+      if (array && st.checker.getSymbolAtLocation(array) === symbol) {
+        if (n.pos >= call.end || loops.some((loop) => within(n, loop))) return true;
+      }
+    }
+    return ts.forEachChild(n, (child) => (writes(child) ? true : undefined)) ?? false;
+  };
+  return st.fn.body !== undefined && writes(st.fn.body);
+}
+
+/** matmul(X, W1): matrices, vectors and labels go in by name; numbers as any expression. */
+function matrixCall(st: Fencer, c: ts.CallExpression): void {
+  if (st.depth > 0) return st.fail(refuse("matrixOpInBranch", c));
+  for (const arg of c.arguments) {
+    const named = ts.isIdentifier(arg) || (ts.isPropertyAccessExpression(arg) && isParamPart(st, arg));
+    if (!(named && isBufferKind(kindOf(st.checker.getTypeAtLocation(arg), st.checker)))) st.expression(arg);
+  }
+}
+
+/**
+ * `this.m(x)` in a method (of a class or an object literal), `vec.dot(a, b)` of an object
+ * literal's member (`this.dot(a, b)` inside it): calls of functions tsgrad can name. A method
+ * called on another value (`p.norm()`) is not one of them.
+ */
+function ownCall(st: Fencer, callee: ts.PropertyAccessExpression): boolean {
+  let symbol = st.checker.getSymbolAtLocation(callee);
+  if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = st.checker.getAliasedSymbol(symbol);
+  const decl = symbol?.valueDeclaration;
+  const target = resolveFunction(st.checker, callee);
+  if (callee.expression.kind === ts.SyntaxKind.ThisKeyword) {
+    if (!thisIsItsOwner(st)) st.fail(refuse("thisOutsideMethod", callee.expression));
+    return target !== undefined;
+  }
+  const ofLiteral = decl !== undefined && ts.isObjectLiteralExpression(decl.parent);
+  return ofLiteral && target !== undefined;
+}
+
+/**
+ * `return helper(x) * 2`, `s += helper(x)`: a call whose result is computed with or returned,
+ * an argument naming a parameter. (activity.ts decides exactly, on functions the fence passes.)
+ */
+function surelyCarriesGradient(st: Fencer, c: ts.CallExpression): boolean {
+  let at: ts.Node = c;
+  while (ts.isParenthesizedExpression(at.parent)) at = at.parent;
+  const p = at.parent;
+  const used =
+    ts.isReturnStatement(p) ||
+    (ts.isBinaryExpression(p) &&
+      (ARITHMETIC[p.operatorToken.kind] !== undefined || COMPOUND[p.operatorToken.kind] !== undefined)) ||
+    (ts.isPrefixUnaryExpression(p) && p.operator === ts.SyntaxKind.MinusToken);
+  const namesParameter = (n: ts.Node): boolean =>
+    (ts.isIdentifier(n) && isParameter(st, n)) || (ts.forEachChild(n, namesParameter) ?? false);
+  return used && c.arguments.some(namesParameter);
+}

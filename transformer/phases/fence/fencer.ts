@@ -1,0 +1,42 @@
+// The fencer: the state of one function's fence, which every part of the walk shares: the
+// function and the checker, the errors found so far (in the order the walk finds them), and how
+// many branches and loops enclose the node being checked. ../fence.ts runs it.
+//
+//   if (c) { const h = new Float64Array(n); }   →   depth 1 at `const h`: errors [..., arrayInBranch]
+//   return helper(x) * 2;   (helper unmarked)   →   unmarkedCalls [unmarkedCall], reported only beside other errors
+//
+// Each part of the walk is a file of functions that take the fencer first, as `st`; a part imports
+// the parts it calls in one direction only:
+//   statements → assignments → expressions → calls → callbacks → names;  assignments → signature
+// The three calls against that direction (a statement of a callback's body, an assignment inside an
+// expression, an expression of a call or a callback) are the abstract methods below, which
+// ../fence.ts implements by calling the parts.
+
+import type ts from "typescript";
+import type { FunctionNode } from "../annotations.js";
+import type { DiffError } from "../../ir/diagnostics.js";
+
+export abstract class Fencer {
+  /** One error per offending node, in the order the walk reaches them. */
+  readonly errors: DiffError[] = [];
+  /** How many branches and loops enclose the node being checked. */
+  depth = 0;
+  /** Calls of unmarked functions a gradient surely flows through (reported only beside other errors). */
+  readonly unmarkedCalls: DiffError[] = [];
+
+  constructor(
+    readonly fn: FunctionNode,
+    readonly checker: ts.TypeChecker,
+  ) {}
+
+  fail(error: DiffError): void {
+    this.errors.push(error);
+  }
+
+  /** Checks a statement (statements.ts). */
+  abstract statement(s: ts.Statement): void;
+  /** x = e, x += e, x++, or a comma list of them: an assignment to a local (assignments.ts). */
+  abstract effect(e: ts.Expression): void;
+  /** Checks an expression (expressions.ts). */
+  abstract expression(e: ts.Expression): void;
+}

@@ -1,0 +1,194 @@
+// Names: what a name in the function refers to (a parameter or a part of one, a local, an array
+// the function made, a value a closure captures, a global, `this`), and the checks of names: a
+// name read as a number must hold one, and no declaration may hide a name the generated code uses.
+//
+//   const v = W;   (W a Float64Array)       →   arrayPassed, at `W`
+//   k * x,  k a module-level `let`          →   mutableCapture, at `k`
+//   const Math = ...                        →   hiddenGlobal
+//   if (c) { var t = 1; } return t;         →   varOutsideBlock, at the `t` returned
+
+import ts from "typescript";
+import { asDifferentiable, closurePlace } from "../annotations.js";
+import { arrayCreation, isGlobalConstant, kindOf, skipWrappers, typeTree } from "../../ir/syntax.js";
+import { varDeclarations, varRedeclaration, varUseOutsideScope } from "../../ir/scopes.js";
+import { shortPosition } from "../../ir/diagnostics.js";
+import { assignedInNestedFunction, capturedDeclaration } from "../../ir/captures.js";
+import { refuse } from "../../ir/language.js";
+import { isArrayKind } from "../../ir/ir.js";
+import { GENERATED_GLOBALS } from "../../ir/naming.js";
+import type { Fencer } from "./fencer.js";
+
+export function identifier(st: Fencer, id: ts.Identifier): void {
+  if (!isCallee(id) && isParamPart(st, id) && Array.isArray(typeTree(st.checker.getTypeAtLocation(id), st.checker))) {
+    return st.fail(refuse("objectPassed", id, { object: id.text, field: `${firstField(st, id)}` }));
+  }
+  const kind = kindOf(st.checker.getTypeAtLocation(id), st.checker);
+  if ((kind === "Matrix" || kind === "Int32Array") && !isCallee(id)) {
+    return st.fail(refuse("matrixPassed", id, { name: id.text }));
+  }
+  if ((isArrayKind(kind) || isCreatedArray(st, id)) && !isCallee(id)) {
+    return st.fail(refuse("arrayPassed", id, { name: id.text }));
+  }
+  const symbol = st.checker.getSymbolAtLocation(id);
+  const decl = symbol?.valueDeclaration;
+  if (!decl || isLocal(st, id) || isGlobalConstant(id, st.checker) || captured(st, id)) return;
+  if (ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
+    st.fail(refuse("mutableCapture", id, { name: id.text }));
+  }
+}
+
+/**
+ * `k` of an enclosing function, read by a closure: a constant of the call (ir/captures.ts),
+ * unless a function nested there assigns it, which could run while this one does.
+ */
+export function captured(st: Fencer, id: ts.Identifier): boolean {
+  const decl = capturedDeclaration(id, st.fn, st.checker);
+  if (!decl) return false;
+  const assigned = assignedInNestedFunction(decl, st.checker);
+  if (assigned) st.fail(refuse("capturedAssignedInside", id, { name: id.text, at: shortPosition(assigned) }));
+  // A closure's gradients go before the statement creating it, where what that statement declares is not yet in scope.
+  const place = closurePlace(st.fn);
+  if (asDifferentiable(st.fn)?.place === "closure" && place && !ts.isArrowFunction(place) && contains(place, decl))
+    st.fail(refuse("captureOfItsStatement", id, { name: id.text }));
+  return true;
+}
+
+function contains(ancestor: ts.Node, node: ts.Node): boolean {
+  for (let n: ts.Node | undefined = node; n; n = n.parent) if (n === ancestor) return true;
+  return false;
+}
+
+export function firstField(st: Fencer, e: ts.Expression): string | undefined {
+  const tree = typeTree(st.checker.getTypeAtLocation(e), st.checker);
+  return Array.isArray(tree) ? tree[0].key : undefined;
+}
+
+/**
+ * A method of a class or an object literal, or a `function` expression a literal's member holds:
+ * `this` is their owner.
+ */
+export function thisIsItsOwner(st: Fencer): boolean {
+  if (ts.isMethodDeclaration(st.fn)) return true;
+  return (
+    ts.isFunctionExpression(st.fn) &&
+    ts.isPropertyAssignment(st.fn.parent) &&
+    ts.isObjectLiteralExpression(st.fn.parent.parent)
+  );
+}
+
+/** `h` declared in fn as `const h = new Float64Array(n)` (or `new Array(n).fill(0)`). */
+export function isCreatedArray(st: Fencer, id: ts.Identifier): boolean {
+  const decl = st.checker.getSymbolAtLocation(id)?.valueDeclaration;
+  return (
+    decl !== undefined &&
+    isLocal(st, id) &&
+    ts.isVariableDeclaration(decl) &&
+    decl.initializer !== undefined &&
+    arrayCreation(decl.initializer) !== undefined
+  );
+}
+
+/**
+ * Read-only data of a parameter: the parameter, a field of an object parameter (`model.layer.W`),
+ * or a const naming one (`const { W } = model`, `const layer = model.layer`, `({ W }: Model)`).
+ */
+export function isParamPart(st: Fencer, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  if (ts.isPropertyAccessExpression(x))
+    return (
+      Array.isArray(typeTree(st.checker.getTypeAtLocation(x.expression), st.checker)) && isParamPart(st, x.expression)
+    );
+  if (!ts.isIdentifier(x)) return false;
+  if (isParameter(st, x)) return true;
+  let decl: ts.Node | undefined = st.checker.getSymbolAtLocation(x)?.valueDeclaration;
+  if (!decl || !isLocal(st, x)) return false;
+  while (ts.isBindingElement(decl)) decl = decl.parent.parent; // { W } → the declaration it destructures
+  if (ts.isParameter(decl)) return decl.parent === st.fn;
+  return (
+    ts.isVariableDeclaration(decl) &&
+    (ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const) !== 0 &&
+    decl.initializer !== undefined &&
+    isParamPart(st, decl.initializer)
+  );
+}
+
+export function isParameter(st: Fencer, id: ts.Identifier): boolean {
+  const decl = st.checker.getSymbolAtLocation(id)?.valueDeclaration;
+  return decl !== undefined && ts.isParameter(decl) && decl.parent === st.fn;
+}
+
+function isCallee(id: ts.Identifier): boolean {
+  return ts.isCallExpression(id.parent) && id.parent.expression === id;
+}
+
+/** Declared inside fn (a parameter or a local)? */
+export function isLocal(st: Fencer, id: ts.Identifier): boolean {
+  const decl = st.checker.getSymbolAtLocation(id)?.valueDeclaration;
+  if (!decl) return false;
+  for (let n: ts.Node | undefined = decl.parent; n; n = n.parent) if (n === st.fn) return true;
+  return false;
+}
+
+/** `M` in `M.f(x)`: a namespace import, a module, a class or an enum, not a value. */
+export function isNamespaceLike(st: Fencer, e: ts.Expression): boolean {
+  let symbol = st.checker.getSymbolAtLocation(e);
+  if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = st.checker.getAliasedSymbol(symbol);
+  return (
+    symbol !== undefined && (symbol.flags & (ts.SymbolFlags.Module | ts.SymbolFlags.Class | ts.SymbolFlags.Enum)) !== 0
+  );
+}
+
+/** A function of the user's program, not of a library's declarations (`Math.exp`, `parseFloat`). */
+export function isUserCode(st: Fencer, callee: ts.Expression): boolean {
+  const symbol = st.checker.getSymbolAtLocation(callee);
+  const target = symbol && symbol.flags & ts.SymbolFlags.Alias ? st.checker.getAliasedSymbol(symbol) : symbol;
+  return (target?.declarations ?? []).some((d) => !d.getSourceFile().isDeclarationFile);
+}
+
+/** `xs.reduce`, `xs.map`: a method of an array (or typed array). */
+export function isArrayMethod(st: Fencer, callee: ts.PropertyAccessExpression): boolean {
+  const t = st.checker.getTypeAtLocation(callee.expression);
+  const kind = kindOf(t, st.checker);
+  return isArrayKind(kind) || st.checker.isArrayType(t) || st.checker.isTupleType(t) || kind === "Int32Array";
+}
+
+/** `isNaN`, `Number.isFinite`: the global the name says, not a local or an import of that name. */
+export function isGlobalName(st: Fencer, callee: ts.Expression): boolean {
+  const head = ts.isPropertyAccessExpression(callee) ? callee.expression : callee;
+  const declarations = st.checker.getSymbolAtLocation(head)?.declarations ?? [];
+  return declarations.length > 0 && declarations.every((d) => d.getSourceFile().isDeclarationFile);
+}
+
+export function mathMember(e: ts.Expression): string | undefined {
+  return ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "Math"
+    ? e.name.text
+    : undefined;
+}
+
+/** `const Math = ...`, `const { m: Float64Array } = p`, `(Array: number)`: refused at the name. */
+export function hiddenGlobals(st: Fencer): void {
+  const visit = (n: ts.Node): void => {
+    const name =
+      (ts.isVariableDeclaration(n) || ts.isBindingElement(n) || ts.isParameter(n)) && ts.isIdentifier(n.name)
+        ? n.name
+        : undefined;
+    if (name && GENERATED_GLOBALS.has(name.text)) {
+      st.fail(refuse("hiddenGlobal", name, { name: name.text }));
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(st.fn);
+}
+
+/** `var` where a `let` would do (see ir/scopes.ts); a use outside its block is refused there. */
+export function varsLikeLet(st: Fencer, body: ts.Node): void {
+  for (const [symbol, declarations] of varDeclarations(body, st.checker)) {
+    const again = varRedeclaration(symbol, declarations);
+    if (again) {
+      st.fail(refuse("varRedeclared", again, { name: symbol.name }));
+      continue;
+    }
+    const use = varUseOutsideScope(body, symbol, declarations, st.checker);
+    if (use) st.fail(refuse("varOutsideBlock", use, { name: use.text }));
+  }
+}
