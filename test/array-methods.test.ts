@@ -56,6 +56,11 @@ export function nested(x: readonly number[], y: readonly number[]): number {
 }
 
 /** @differentiable */
+export function ofField(p: { w: number[]; c: number }): number {
+  return p.w.reduce((s, v) => s + v * p.c, 0) + Math.max(...p.w.map((v) => v * v));
+}
+
+/** @differentiable */
 export function localArray(x: readonly number[]): number {
   const h = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) h[i] = Math.exp(x[i]);
@@ -88,6 +93,7 @@ describe("array methods as loops", () => {
     checkEveryApi(m.product, [[1.5, -2, 0.5, 3]]);
     checkEveryApi(m.product, [[2.5]]);
     checkEveryApi(m.localArray, [[0.1, -0.4, 0.8]]);
+    checkEveryApi(m.ofField, [{ w: [0.5, -1.5, 2], c: 0.7 }]);
   });
 
   it("reduce with no initial value throws on an empty array where reduce does", async () => {

@@ -408,6 +408,65 @@ export function f(x: number): number {
   });
 });
 
+describe("module-level tables of records", () => {
+  const data = `
+const DATA = [
+  { x: 0.1, y: 1 },
+  { x: 0.5, y: 2.2 },
+  { y: 2.9, x: 0.9 },
+  { x: 1.4, y: 4.1 },
+];`;
+  it("read as DATA[i].x, DATA.length and p.x of for...of, as constants (a least-squares fit)", async () => {
+    const m = await load(`${data}
+/** @differentiable */
+export function fit(a: number, b: number): number {
+  let loss = 0;
+  for (let i = 0; i < DATA.length; i++) {
+    const r = a * DATA[i].x + b - DATA[i].y;
+    loss += DATA[i].x > 1 ? 0.5 * r * r : r * r;
+  }
+  return loss / DATA.length;
+}
+/** @differentiable */
+export function fitOf(a: number, b: number): number {
+  let loss = 0;
+  for (const p of DATA) {
+    if (p.y > 4) break;
+    loss += (a * p.x + b - p.y) ** 2;
+  }
+  return loss;
+}`);
+    // d/da, d/db of the mean of squared residuals (the last point half-weighted), by hand.
+    const [da, db] = check(m, "fit", [1.7, 0.4]) as number[];
+    const points = [
+      [0.1, 1],
+      [0.5, 2.2],
+      [0.9, 2.9],
+      [1.4, 4.1],
+    ];
+    const w = (x: number) => (x > 1 ? 0.5 : 1);
+    const r = (x: number, y: number) => 1.7 * x + 0.4 - y;
+    expect(da).toBeCloseTo(points.reduce((s, [x, y]) => s + 2 * w(x) * r(x, y) * x, 0) / 4, 12);
+    expect(db).toBeCloseTo(points.reduce((s, [x, y]) => s + 2 * w(x) * r(x, y), 0) / 4, 12);
+    check(m, "fitOf", [1.7, 0.4]);
+  });
+  it("a table whose records could change, or whose elements are handed on, is refused", async () => {
+    for (const change of [
+      "export function set(v: number) { DATA[0].x = v; }",
+      "export function first() { return DATA[0]; }",
+      "export function bump() { for (const p of DATA) p.y++; }",
+    ])
+      await expect(
+        load(`${data}
+${change}
+/** @differentiable */
+export function f(a: number): number {
+  return DATA[1].x * a;
+}`),
+      ).rejects.toThrow(/TS94003/);
+  });
+});
+
 describe("&&, || and ?? on values typed any, and operands that are conditions", () => {
   it("z && x * 2 with z typed any carries the number x * 2 and its gradient", async () => {
     const m = await load(`
@@ -506,6 +565,17 @@ export function spread(a: number[], b: Float64Array, x: number): number {
     // A tie goes to the first: max(2, 2) routes to a[0].
     const [da] = m.spread_grad([2, 2], Float64Array.from([0]), 1) as [number[]];
     expect(da).toEqual([4 + 0, 0]);
+  });
+  it("Math.hypot(...xs): one two-operand hypot per element, 0 gradient at the origin", async () => {
+    const m = await load(`
+/** @differentiable */
+export function norm(v: readonly number[], s: number): number {
+  return Math.hypot(...v) * s;
+}`);
+    const [dv, ds] = check(m, "norm", [[3, -4, 12], 2]) as [number[], number];
+    expect(dv.map((g) => g * 13)).toEqual([6, -8, 24].map((g) => expect.closeTo(g, 12)));
+    expect(ds).toBe(13);
+    expect(m.norm_grad([0, 0], 2)).toEqual([[0, 0], 0]);
   });
 });
 

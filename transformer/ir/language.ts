@@ -449,6 +449,11 @@ export const LANGUAGE = {
     "module-level tables of numbers",
     "as constants: a `const`, not exported, only read in its file",
   ),
+  recordTables: yes(
+    "expression",
+    "module-level tables of records (`const DATA = [{ x: 0.1, y: 1 }, ...]`), read as `DATA[i].x` and `p.x` of `for (const p of DATA)`",
+    "as constants, like tables of numbers; never an element whole",
+  ),
   changingTable: no(
     "expression",
     Code.UnsupportedExpression,
@@ -636,6 +641,7 @@ export const LANGUAGE = {
     "`Math.max(...xs)` and `Math.min(...xs)` over an array parameter or a table",
     "as the loop they stand for, the gradient to the first element that won",
   ),
+  hypotSpread: yes("math", "`Math.hypot(...xs)`", "as the loop of two-operand hypots it stands for, 0 at the origin"),
   mathPiecewise: yes("math", `\`Math.${MATH_PIECEWISE.join(" ")}\``, "pass no gradient"),
   mathArity: no(
     "math",
@@ -717,7 +723,7 @@ export const LANGUAGE = {
     "call",
     Code.UnsupportedExpression,
     "spread arguments, calls of anything but named functions, method calls on values",
-    "spread arguments are not supported but in `Math.max(...xs)` and `Math.min(...xs)` over an array parameter",
+    "spread arguments are not supported but in `Math.max(...xs)`, `Math.min(...xs)` and `Math.hypot(...xs)` over an array parameter",
     "pass each number explicitly, or write the loop over the array",
   ),
   unnamedCall: no(

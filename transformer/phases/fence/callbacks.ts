@@ -12,7 +12,7 @@ import { isConstantTable } from "../../ir/tables.js";
 import { refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
-import { isArrayMethod, isGlobalName, isLocal } from "./names.js";
+import { isArrayMethod, isGlobalName, isLocal, isParamPart } from "./names.js";
 
 /** xs.map(f) of an array, or Array.from(xs, f) of the global Array. */
 export function isMapping(st: Fencer, c: ts.CallExpression): boolean {
@@ -37,8 +37,7 @@ export function callbackLoop(
   if (mapped?.method === "map" && isMapping(st, arr as ts.CallExpression)) callbackLoop(st, mapped);
   const readable =
     (mapped?.method === "map" && isMapping(st, arr as ts.CallExpression)) ||
-    (ts.isIdentifier(arr) &&
-      (isLocal(st, arr) || isConstantTable(arr, st.checker)) &&
+    (((ts.isIdentifier(arr) && (isLocal(st, arr) || isConstantTable(arr, st.checker))) || isParamPart(st, arr)) &&
       isArrayKind(kindOf(st.checker.getTypeAtLocation(arr), st.checker)));
   const form = (what: string) => st.fail(refuse("callbackForm", callback, { what }));
   if (!readable)

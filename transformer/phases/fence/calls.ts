@@ -55,7 +55,7 @@ export function call(st: Fencer, c: ts.CallExpression): void {
       ((isParameter(st, arg.expression) &&
         isArrayKind(kindOf(st.checker.getTypeAtLocation(arg.expression), st.checker))) ||
         isConstantTable(arg.expression, st.checker));
-    const extreme = name === "max" || name === "min" || name === "Math.max" || name === "Math.min";
+    const extreme = ["max", "min", "hypot"].includes(name?.replace(/^Math\./, "") ?? "");
     if (extreme && array) return;
     // Math.max(...xs.map(f)), Math.min(...Array.from(xs, f)): the loop they stand for.
     const spread = c.arguments.length === 1 && ts.isSpreadElement(arg) ? skipWrappers(arg.expression) : undefined;

@@ -8,8 +8,8 @@
 //   p.speed, a getter of p's class      →   classBehaviourRead
 
 import ts from "typescript";
-import { expressionKind, isBehaviour, isGlobalConstant, kindOf } from "../../ir/syntax.js";
-import { isConstantTable } from "../../ir/tables.js";
+import { expressionKind, isBehaviour, isGlobalConstant, kindOf, skipWrappers } from "../../ir/syntax.js";
+import { isConstantTable, isRecordTable } from "../../ir/tables.js";
 import { ownedField } from "../../ir/captures.js";
 import { ARITHMETIC, BITWISE, isAssignment, isIncrement, refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
@@ -136,7 +136,9 @@ function element(st: Fencer, e: ts.ElementAccessExpression): void {
 
 function property(st: Fencer, p: ts.PropertyAccessExpression): void {
   if (mathMember(p) !== undefined || isGlobalConstant(p, st.checker)) return;
-  if (p.name.text === "length" && ts.isIdentifier(p.expression) && isConstantTable(p.expression, st.checker)) return;
+  const table = ts.isIdentifier(p.expression) && isTable(st, p.expression);
+  if (p.name.text === "length" && table) return;
+  if (recordField(st, p)) return;
   if (isParamPart(st, p.expression)) return field(st, p);
   const kind = ts.isIdentifier(p.expression)
     ? kindOf(st.checker.getTypeAtLocation(p.expression), st.checker)
@@ -157,6 +159,30 @@ function property(st: Fencer, p: ts.PropertyAccessExpression): void {
   // An enum member or a const field: a number, or a string compared with a data parameter (`kind === Norm.L2`).
   if (ts.isIdentifier(p.expression) && t.flags & (ts.TypeFlags.NumberLiteral | ts.TypeFlags.StringLiteral)) return;
   st.fail(refuse("propertyRead", p, { read: p.getText() }));
+}
+
+/** A module table of numbers or of records (ir/tables.ts). */
+const isTable = (st: Fencer, id: ts.Identifier) => isConstantTable(id, st.checker) || isRecordTable(id, st.checker);
+
+/**
+ * DATA[i].x of a table of records, or p.x of `for (const p of DATA)`: a constant field (true), the
+ * index checked like any. A module array of objects that could change is refused at its name.
+ */
+function recordField(st: Fencer, p: ts.PropertyAccessExpression): boolean {
+  const target = skipWrappers(p.expression);
+  if (ts.isElementAccessExpression(target) && ts.isIdentifier(target.expression)) {
+    if (isRecordTable(target.expression, st.checker)) return (expression(st, target.argumentExpression), true);
+    const decl = st.checker.getSymbolAtLocation(target.expression)?.valueDeclaration;
+    const moduleArray = decl && ts.isVariableDeclaration(decl) && ts.isSourceFile(decl.parent.parent.parent);
+    if (moduleArray && !isLocal(st, target.expression))
+      return (st.fail(refuse("changingTable", target.expression, { name: target.expression.text })), true);
+    return false;
+  }
+  if (!ts.isIdentifier(target)) return false;
+  const decl = st.checker.getSymbolAtLocation(target)?.valueDeclaration;
+  const loop = decl && ts.isVariableDeclaration(decl) ? decl.parent.parent : undefined;
+  const over = loop && ts.isForOfStatement(loop) ? skipWrappers(loop.expression) : undefined;
+  return over !== undefined && ts.isIdentifier(over) && isRecordTable(over, st.checker);
 }
 
 /** model.reg, model.W.length: a number field of an object parameter, or an array field's length. */

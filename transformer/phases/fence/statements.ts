@@ -10,7 +10,7 @@
 
 import ts from "typescript";
 import { arrayCreation, containsChange, entriesOf, isChange, kindOf, skipWrappers } from "../../ir/syntax.js";
-import { isConstantTable } from "../../ir/tables.js";
+import { isConstantTable, isRecordTable } from "../../ir/tables.js";
 import { refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
@@ -170,10 +170,13 @@ function forOf(st: Fencer, s: ts.ForOfStatement): void {
   // for (const [i, v] of xs.entries()): the index and the element.
   const entries = entriesOf(s.expression);
   const array = entries ? skipWrappers(entries) : s.expression;
+  // for (const p of DATA) over a table of records: p.x reads DATA[i].x.
+  const records = !entries && ts.isIdentifier(array) && isRecordTable(array, st.checker);
   if (
-    !ts.isIdentifier(array) ||
-    !(isLocal(st, array) || isConstantTable(array, st.checker)) ||
-    !isArrayKind(kindOf(st.checker.getTypeAtLocation(array), st.checker))
+    !records &&
+    (!ts.isIdentifier(array) ||
+      !(isLocal(st, array) || isConstantTable(array, st.checker)) ||
+      !isArrayKind(kindOf(st.checker.getTypeAtLocation(array), st.checker)))
   ) {
     return st.fail(refuse("forOfNonArray", s.expression));
   }
