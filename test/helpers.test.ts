@@ -3,7 +3,7 @@
 // gradient is checked against central differences and through every API.
 
 import { describe, expect, it } from "vitest";
-import { compile, compileProject, emitProject, genStrictErrors, tsgradErrors } from "./harness.js";
+import { bodyOf, compile, compileProject, emitProject, genStrictErrors, tsgradErrors } from "./harness.js";
 import { checkEveryApi } from "./oracles.js";
 
 const geo = `
@@ -122,5 +122,51 @@ export const g = grad(toRad);
       "main.ts",
     );
     checkEveryApi(m.f, [30]);
+  });
+});
+
+describe("helpers declared inside the function", () => {
+  it("are inlined where called: arrows, blocks, hoisted function declarations, helpers calling helpers", async () => {
+    const { module: m, js } = await compile(`
+/** @differentiable */
+export function haversine(from: readonly number[], to: readonly number[], k: number): number {
+  const degreesToRadians = (degrees: number) => ((degrees % 360) * Math.PI) / 180;
+  const hav = (theta: number) => {
+    const s = Math.sin(theta / 2);
+    return s * s * k;
+  };
+  let total = 0;
+  for (let i = 0; i < 2; i++) {
+    const a = hav(degreesToRadians(to[i] - from[i])) + scaled(from[i]);
+    total += i === 0 ? a : Math.sqrt(a * a + 1);
+  }
+  return total;
+  function scaled(v: number): number {
+    return degreesToRadians(v) * k;
+  }
+}
+`);
+    checkEveryApi(m.haversine, [[39.984, -75.343], [39.123, -75.534], 1.5], { tol: 1e-5 });
+    // No function is made at run time: dLat's lines are the helper's body, named after its parameter.
+    expect(bodyOf(js, "haversine_grad")).not.toMatch(/=>/);
+  });
+
+  it("a helper handed on as a value, assigning outside itself, or calling itself is refused at the node", () => {
+    const codes = (body: string) =>
+      tsgradErrors(`/** @differentiable */\nexport function f(x: number, xs: number[]): number {\n${body}\n}\n`).map(
+        (e) => [e.code, e.text],
+      );
+    expect(
+      codes("  const sq = (v: number) => v * v;\n  return xs.reduce((s, v) => s + v, 0) + apply(sq, x);"),
+    ).toContainEqual([94010, "sq"]);
+    expect(codes("  let n = 0;\n  const bump = (v: number) => (n += v);\n  return bump(x) + n;")[0]).toEqual([
+      94003,
+      "n += v",
+    ]);
+    const self = tsgradErrors(
+      "/** @differentiable */\nexport function f(x: number): number {\n  function down(v: number): number { return v > 1 ? down(v / 2) : v; }\n  return down(x);\n}\n",
+    );
+    expect(self.map((e) => [e.code, e.text])).toEqual([[94010, "down(v / 2)"]]);
+    expect(self[0].message).toMatch(/calls itself/);
   });
 });

@@ -408,6 +408,19 @@ export const LANGUAGE = {
     `nested functions and classes are not supported ${IN_FN}`,
     "move them out of it: to module level, or beside it in the function that encloses it (a closure), marked @differentiable",
   ),
+  localHelpers: yes(
+    "declaration",
+    "functions declared in the function (`const toRad = (d: number) => (d * Math.PI) / 180`), called by name",
+    "inlined where they are called",
+  ),
+  localHelperForm: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "a function declared in the function that assigns outside itself, returns early, takes patterns or calls itself",
+    (a: { what: string }) =>
+      `tsgrad inlines a function declared in a @differentiable function where it is called, and this one ${a.what}`,
+    "move it to module level (tsgrad differentiates it there as written)",
+  ),
   closure: no(
     "declaration",
     Code.UnsupportedDeclaration,

@@ -347,8 +347,8 @@ export function within(node: ts.Node, ancestor: ts.Node): boolean {
   return false;
 }
 
-/** A callback tsgrad inlines: an arrow or a function expression written in place. */
-export type Callback = ts.ArrowFunction | ts.FunctionExpression;
+/** A function tsgrad inlines: an arrow or a function expression written in place, or a local function. */
+export type Callback = ts.ArrowFunction | ts.FunctionExpression | ts.FunctionDeclaration;
 
 /**
  * An array method with a callback, which the stager lowers to the loop it stands for:
@@ -384,4 +384,16 @@ export function entriesOf(e: ts.Expression): ts.Expression | undefined {
   const x = skipWrappers(e);
   if (!ts.isCallExpression(x) || x.arguments.length || !ts.isPropertyAccessExpression(x.expression)) return undefined;
   return x.expression.name.text === "entries" ? x.expression.expression : undefined;
+}
+
+/**
+ * `const toRad = (d: number) => (d * Math.PI) / 180` declared in a function: the arrow or function
+ * expression a `const` names, which the stager inlines where it is called.
+ */
+export function localHelper(d: ts.Node): Callback | undefined {
+  if (ts.isFunctionDeclaration(d) && d.name && d.body && !ts.isSourceFile(d.parent)) return d;
+  if (!ts.isVariableDeclaration(d) || !ts.isIdentifier(d.name) || !d.initializer) return undefined;
+  if (!(ts.getCombinedNodeFlags(d) & ts.NodeFlags.Const)) return undefined;
+  const init = skipWrappers(d.initializer);
+  return ts.isArrowFunction(init) || ts.isFunctionExpression(init) ? init : undefined;
 }

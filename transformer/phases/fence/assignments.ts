@@ -9,7 +9,7 @@
 //   console.log(x);                                →   sideEffect
 
 import ts from "typescript";
-import { arrayCreation, kindOf, skipWrappers } from "../../ir/syntax.js";
+import { type Callback, arrayCreation, kindOf, localHelper, skipWrappers } from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
 import { ELEMENT_WRITES, isAssignment, isIncrement, refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
@@ -17,14 +17,37 @@ import type { Fencer } from "./fencer.js";
 import { expression } from "./expressions.js";
 import { isCreatedArray, isLocal, isParamPart } from "./names.js";
 import { pattern } from "./signature.js";
+import { inlinedBody } from "./callbacks.js";
 
 export function variables(st: Fencer, v: ts.VariableStatement): void {
   variableList(st, v.declarationList, v);
 }
 
+/**
+ * `const toRad = (d: number) => (d * Math.PI) / 180;`: a helper the stager inlines where it is
+ * called. It may call helpers declared before it (never itself: inlining would not end).
+ */
+export function helperDeclaration(st: Fencer, d: ts.Node, helper: Callback): void {
+  inlinedBody(st, helper, (what) => st.fail(refuse("localHelperForm", helper, { what })));
+  const calls = (n: ts.Node): void => {
+    if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
+      const decl = st.checker.getSymbolAtLocation(n.expression)?.valueDeclaration;
+      if (decl && localHelper(decl) && decl.pos >= d.pos)
+        st.fail(refuse("localHelperForm", n, { what: "calls itself, or a helper declared after it" }));
+    }
+    ts.forEachChild(n, calls);
+  };
+  calls(helper.body!);
+}
+
 export function variableList(st: Fencer, list: ts.VariableDeclarationList, node: ts.Node): void {
   const flags = list.flags;
   for (const d of list.declarations) {
+    const helper = localHelper(d);
+    if (helper) {
+      helperDeclaration(st, d, helper);
+      continue;
+    }
     const part = d.initializer !== undefined && isParamPart(st, d.initializer);
     if (ts.isArrayBindingPattern(d.name) && d.initializer && isElementSource(st, d.initializer)) {
       // const [x, y] = p: x = p[0], y = p[1], numbers like any other.

@@ -47,10 +47,21 @@ export function callbackLoop(
       }),
     );
   const named = method === "reduce" ? 3 : 2;
+  if (callback.parameters.length > named)
+    return form(`takes ${callback.parameters.length} parameters (the array itself is not passed)`);
+  inlinedBody(st, callback, form);
+  if (init) st.expression(init);
+}
+
+/**
+ * A function the stager inlines where it is used (a callback, a local helper): plain named
+ * parameters, no assignment to anything outside it, a `return` only at the end of a block body;
+ * its body fenced as part of the function.
+ */
+export function inlinedBody(st: Fencer, callback: Callback, form: (what: string) => void): void {
   const params = callback.parameters;
   if (callback.asteriskToken || ts.getCombinedModifierFlags(callback) & ts.ModifierFlags.Async)
     return form("is a generator or async");
-  if (params.length > named) return form(`takes ${params.length} parameters (the array itself is not passed)`);
   if (params.some((p) => !ts.isIdentifier(p.name) || p.dotDotDotToken || p.initializer))
     return form("has a parameter that is not a plain name");
   const outside = (n: ts.Node): void => {
@@ -64,9 +75,9 @@ export function callbackLoop(
     }
     ts.forEachChild(n, outside);
   };
-  outside(callback.body);
+  outside(callback.body!);
   st.depth++;
-  if (ts.isBlock(callback.body)) {
+  if (ts.isBlock(callback.body!)) {
     const statements = callback.body.statements;
     const last = statements[statements.length - 1];
     const early = (n: ts.Node): boolean =>
@@ -77,7 +88,6 @@ export function callbackLoop(
       statements.slice(0, -1).forEach((s) => st.statement(s));
       st.expression(last.expression);
     }
-  } else st.expression(callback.body);
+  } else st.expression(callback.body as ts.Expression);
   st.depth--;
-  if (init) st.expression(init);
 }

@@ -26,6 +26,7 @@ import {
   isParamPart,
   isParameter,
   isUserCode,
+  localHelperOf,
   mathMember,
   thisIsItsOwner,
 } from "./names.js";
@@ -44,6 +45,8 @@ export function call(st: Fencer, c: ts.CallExpression): void {
   const lowered = arrayCallback(c);
   if (lowered?.method === "reduce" && isArrayMethod(st, callee as ts.PropertyAccessExpression))
     return callbackLoop(st, lowered);
+  // toRad(x) of `const toRad = (d) => ...` in this function: inlined; its body was fenced where declared.
+  if (ts.isIdentifier(callee) && localHelperOf(st, callee)) return c.arguments.forEach((a) => st.expression(a));
   if (c.arguments.some(ts.isSpreadElement)) {
     // Math.max(...xs): the loop it stands for, over an array parameter or a table of constants.
     const name = mathMember(callee) ?? mathAlias(callee, st.checker);

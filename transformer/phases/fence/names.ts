@@ -9,7 +9,15 @@
 
 import ts from "typescript";
 import { asDifferentiable, closurePlace } from "../annotations.js";
-import { arrayCreation, isGlobalConstant, kindOf, skipWrappers, typeTree } from "../../ir/syntax.js";
+import {
+  type Callback,
+  arrayCreation,
+  isGlobalConstant,
+  kindOf,
+  localHelper,
+  skipWrappers,
+  typeTree,
+} from "../../ir/syntax.js";
 import { varDeclarations, varRedeclaration, varUseOutsideScope } from "../../ir/scopes.js";
 import { shortPosition } from "../../ir/diagnostics.js";
 import { assignedInNestedFunction, capturedDeclaration } from "../../ir/captures.js";
@@ -18,7 +26,15 @@ import { isArrayKind } from "../../ir/ir.js";
 import { GENERATED_GLOBALS } from "../../ir/naming.js";
 import type { Fencer } from "./fencer.js";
 
+/** `toRad` naming a local helper (`const toRad = (d) => ...` in this function): its function. */
+export function localHelperOf(st: Fencer, id: ts.Identifier): Callback | undefined {
+  const decl = st.checker.getSymbolAtLocation(id)?.valueDeclaration;
+  return decl && isLocal(st, id) ? localHelper(decl) : undefined;
+}
+
 export function identifier(st: Fencer, id: ts.Identifier): void {
+  // A local helper is inlined where it is called: `toRad(x)`, not handed on as a value.
+  if (localHelperOf(st, id) && !isCallee(id)) return st.fail(refuse("closure", id));
   if (!isCallee(id) && isParamPart(st, id) && Array.isArray(typeTree(st.checker.getTypeAtLocation(id), st.checker))) {
     return st.fail(refuse("objectPassed", id, { object: id.text, field: `${firstField(st, id)}` }));
   }

@@ -9,12 +9,20 @@
 //   for (const v of [a, b]) ...            →   forOfNonArray, at `[a, b]`
 
 import ts from "typescript";
-import { arrayCreation, containsChange, entriesOf, isChange, kindOf, skipWrappers } from "../../ir/syntax.js";
+import {
+  arrayCreation,
+  containsChange,
+  entriesOf,
+  isChange,
+  kindOf,
+  localHelper,
+  skipWrappers,
+} from "../../ir/syntax.js";
 import { isConstantTable, isRecordTable } from "../../ir/tables.js";
 import { refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
-import { effect, variableList, variables } from "./assignments.js";
+import { effect, helperDeclaration, variableList, variables } from "./assignments.js";
 import { expression } from "./expressions.js";
 import { isCreatedArray, isLocal } from "./names.js";
 
@@ -83,6 +91,9 @@ export function statement(st: Fencer, s: ts.Statement): void {
     case ts.SyntaxKind.LabeledStatement:
       return st.fail(refuse("labelledStatement", s));
     case ts.SyntaxKind.FunctionDeclaration:
+      // function toRad(d: number) { ... } inside: a local helper, inlined where it is called.
+      if (localHelper(s)) return helperDeclaration(st, s, localHelper(s)!);
+      return st.fail(refuse("nestedDeclaration", s));
     case ts.SyntaxKind.ClassDeclaration:
       return st.fail(refuse("nestedDeclaration", s));
     default:

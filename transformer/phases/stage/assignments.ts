@@ -8,7 +8,7 @@
 import ts from "typescript";
 import { COMPOUND, refuse } from "../../ir/language.js";
 import { type Expr, num, ref, scalarOp } from "../../ir/ir.js";
-import { arrayCreation, containsChange, skipWrappers } from "../../ir/syntax.js";
+import { arrayCreation, containsChange, localHelper, skipWrappers } from "../../ir/syntax.js";
 import type { Stager } from "./stager.js";
 import { condition, effect, stableIndex, value } from "./expressions.js";
 
@@ -21,6 +21,7 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
     }
     // const { W1, b1 } = model, const W = model.W: names for fields, bound once in parameters().
     if (!ts.isIdentifier(d.name) || st.aliases.has(st.symbol(d.name))) continue;
+    if (localHelper(d)) continue; // const toRad = (d) => ...: inlined where it is called (calls.ts)
     const id = d.name;
     const name = st.declare(id.text);
     st.env.set(st.symbol(id), d.initializer ? name : undefined);

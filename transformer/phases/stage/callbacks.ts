@@ -184,7 +184,7 @@ function inIteration(st: Stager, i: string, test: Expr, build: () => void): Stmt
  * name of the parameter's: `const v = xs[i]`), a block's statements staged, its final `return`
  * the value (the fence allows no other return).
  */
-function inlined(st: Stager, callback: Callback, args: readonly Expr[]): Expr {
+export function inlined(st: Stager, callback: Callback, args: readonly Expr[], want?: Want): Expr {
   callback.parameters.forEach((p, k) => {
     const id = p.name as ts.Identifier;
     const arg = args[k];
@@ -193,8 +193,8 @@ function inlined(st: Stager, callback: Callback, args: readonly Expr[]): Expr {
     st.body.push({ k: "def", name, value: arg, op: scalarOp("copy"), args: [arg], assign: false, source: p });
     st.env.set(st.symbol(id), name);
   });
-  if (!ts.isBlock(callback.body)) return value(st, callback.body);
+  if (!ts.isBlock(callback.body!)) return value(st, callback.body as ts.Expression, want);
   const statements = callback.body.statements;
   st.list(statements.slice(0, -1));
-  return value(st, (statements[statements.length - 1] as ts.ReturnStatement).expression!);
+  return value(st, (statements[statements.length - 1] as ts.ReturnStatement).expression!, want);
 }

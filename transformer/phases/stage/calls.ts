@@ -10,11 +10,11 @@ import ts from "typescript";
 import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "../annotations.js";
 import { refuse } from "../../ir/language.js";
 import { type Expr, isArrayKind, isDataKind, ref } from "../../ir/ir.js";
-import { arrayCallback, kindOf, mathAlias, parameterType } from "../../ir/syntax.js";
+import { arrayCallback, kindOf, localHelper, mathAlias, parameterType, within } from "../../ir/syntax.js";
 import { generatedNames } from "../../ir/naming.js";
 import { constantSources, isScalarOp, piecewiseConstant, scalarRules } from "../../../runtime/rules/scalar.js";
 import type { Stager, Want } from "./stager.js";
-import { extremeLoop, reduceLoop } from "./callbacks.js";
+import { extremeLoop, inlined, reduceLoop } from "./callbacks.js";
 import { opaque, ownCallee, value } from "./expressions.js";
 
 export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
@@ -27,6 +27,12 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
   )
     return extremeLoop(st, callee, e, want);
   if (arrayCallback(e)?.method === "reduce") return reduceLoop(st, e, want);
+  // toRad(x) of `const toRad = (d) => ...` (or `function toRad`) in this function: its body, inlined.
+  const helper = ts.isIdentifier(e.expression) ? helperOf(st, e.expression) : undefined;
+  if (helper) {
+    const args = e.arguments.map((a) => value(st, a));
+    return inlined(st, helper, args, want);
+  }
   if (isMath && isScalarOp(callee)) {
     // Math.atan2(x) type-checks only with an error, but must not reach a rule without its b.
     const { grad } = scalarRules[callee];
@@ -105,6 +111,12 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
     args,
     e,
   );
+}
+
+/** The local helper `id` names, declared in the function being staged. */
+function helperOf(st: Stager, id: ts.Identifier) {
+  const decl = st.ctx.checker.getSymbolAtLocation(id)?.valueDeclaration;
+  return decl && within(decl, st.fn) ? localHelper(decl) : undefined;
 }
 
 /** Does argument i go into an array parameter of the callee (`mean(x)` for `mean(x: number[])`)? */

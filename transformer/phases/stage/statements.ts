@@ -10,7 +10,7 @@ import ts from "typescript";
 import { refuse } from "../../ir/language.js";
 import { type Output, ref, scalarOp } from "../../ir/ir.js";
 import { negate } from "../../ir/simplify.js";
-import { skipWrappers } from "../../ir/syntax.js";
+import { localHelper, skipWrappers } from "../../ir/syntax.js";
 import type { Stager } from "./stager.js";
 import {
   FUNCTION_SCOPE,
@@ -74,6 +74,7 @@ export function list(st: Stager, statements: readonly ts.Statement[]): void {
 }
 
 function statement(st: Stager, s: ts.Statement): void {
+  if (localHelper(s)) return; // function toRad(d) { ... }: inlined where it is called (calls.ts)
   if (ts.isVariableStatement(s)) return variables(st, s);
   if (ts.isExpressionStatement(s)) return st.assignment(s.expression, trailingComment(s));
   if (ts.isIfStatement(s)) return joiningIf(st, s);
