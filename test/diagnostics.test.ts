@@ -59,7 +59,13 @@ describe("refused at compile time, at the node", () => {
     });
   });
   it("94003 arrays, objects and property reads", () => {
-    expect(only("  const a = [x, x];\n  return x;")).toMatchObject({ code: 94003, line: 4, column: 13, at: "[x, x]" });
+    expect(only("  return Math.max(...[x, 2 * x]);")).toMatchObject({ code: 94003, line: 4, column: 10 });
+    expect(only("  const a = [[x], [x]];\n  return x;")).toMatchObject({
+      code: 94003,
+      line: 4,
+      column: 13,
+      at: "[[x], [x]]",
+    });
     expect(only("  return p.k * x;", "x: number", "const p = { k: 2 };")).toMatchObject({
       code: 94003,
       line: 4,

@@ -4,7 +4,7 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import ts from "typescript";
-import { bodyOf, compile, compileToJs, expectClose } from "./harness.js";
+import { bodyOf, compile, compileToJs, expectClose, tsgradCodes as tsgradErrorCodes } from "./harness.js";
 
 const source = `
 /** A dense layer into a local array, then a ReLU and a sum of squares. */
@@ -163,6 +163,38 @@ describe("arrays the function creates", () => {
     check("diffuse", [Float64Array.from([0.1, 0.5, -0.3, 0.8, 0.2, -0.4]), 0.2, 7], [2]);
   });
 
+  it("array literals of numbers the function computes, const or a var never reassigned", async () => {
+    const { module: w, js: text } = await compile(`
+/** @differentiable */
+function norm2(v: readonly number[]): number {
+  let s = 0;
+  for (const c of v) s += c * c;
+  return s;
+}
+/** @differentiable */
+export function f(x: number, y: number): number {
+  const v = [x * 2, y, Math.sin(x), -0.5];
+  var w = [1.5, -2.25];
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * w[i % 2];
+  return s + norm2(v);
+}`);
+    // f = 1.5·2x - 2.25y + 1.5 sin x + 1.125 + 4x² + y² + sin² x + 0.25
+    const [x, y] = [0.7, -1.2];
+    const [dx, dy] = w.f_grad(x, y);
+    expect(dx).toBeCloseTo(3 + 1.5 * Math.cos(x) + 8 * x + 2 * Math.sin(x) * Math.cos(x), 12);
+    expect(dy).toBeCloseTo(-2.25 + 2 * y, 12);
+    expect(w.f_backward(w.f_forward(x, y).cache, 2)).toEqual([2 * dx, 2 * dy].map((g) => expect.closeTo(g, 12)));
+    expect(text).toMatch(/v\[3\] = -0\.5;/);
+  });
+
+  it("an array literal reassigned, or of anything but numbers, is refused", () => {
+    const codes = (body: string) =>
+      tsgradErrorCodes(`/** @differentiable */\nexport function f(x: number): number {\n${body}\n}\n`);
+    expect(codes("  let v = [x, 2];\n  v = [3, x];\n  return v[0];")).toContain(94003);
+    expect(codes('  const v = ["a", "b"];\n  return v.length * x;')).toContain(94003);
+  });
+
   it("a write out of range changes nothing, and passes no gradient (it was NaN)", async () => {
     const { module: w, js: text } = await compile(`
 /** @differentiable */
@@ -207,7 +239,9 @@ describe("array writes that are refused, at the node", () => {
         "let s = 0;\nfor (let i = 0; i < 2; i++) {\n  const h = new Float64Array(2);\n  h[0] = x;\n  s += h[0];\n}\nreturn s;",
       ).message,
     ).toMatch(/top level/);
-    expect(refused("let h = new Float64Array(2);\nh[0] = x;\nreturn h[0];").message).toMatch(/`const`/);
+    expect(refused("let h = new Float64Array(2);\nh[0] = x;\nh = new Float64Array(3);\nreturn h[0];").message).toMatch(
+      /`const`/,
+    );
   });
 
   it("*= on an element, and an array tsgrad did not see made", () => {

@@ -391,8 +391,8 @@ export const LANGUAGE = {
   arrayInBranch: no(
     "declaration",
     Code.UnsupportedDeclaration,
-    "arrays created anywhere but in a `const` at the top level, before any `return`",
-    "an array created in a @differentiable function must be a `const` at the function's top level (not in a loop or branch) for now",
+    "arrays created anywhere but at the top level in a `const` (or a variable never reassigned), before any `return`",
+    "an array created in a @differentiable function must be a `const` (or a `let` or `var` never reassigned) at the function's top level (not in a loop or branch) for now",
   ),
   arrayAfterReturn: no(
     "declaration",
@@ -499,12 +499,17 @@ export const LANGUAGE = {
     "bitwise operators have no derivative",
     "compute this value outside the function",
   ),
+  arrayLiterals: yes(
+    "declaration",
+    "array literals of numbers, declared (`const v = [x * 2, y, 0.5]`)",
+    "an array the function creates, its elements written in order",
+  ),
   arrayLiteral: no(
     "expression",
     Code.UnsupportedExpression,
-    "array literals",
-    "array literals are not supported yet in @differentiable functions",
-    "take the array as a parameter (number[] or Float64Array)",
+    "array literals but of numbers in a declaration",
+    "an array literal is taken as the value of a declared array of numbers (`const v = [a, b]`) so far",
+    "declare it (`const v = [a, b];`) and use `v`, or take the array as a parameter",
   ),
   objectLiteral: no(
     "expression",

@@ -2,7 +2,7 @@
 // expressions as IR expressions, the array creations tsgrad follows, and parameter types as the
 // kinds of values tsgrad differentiates.
 //   exprFromTs(`x * (y + 1)`)        → binary("*", ref(x), binary("+", ref(y), num(1)))
-//   arrayCreation(`new Float64Array(n)`) → { kind: "Float64Array", length: n }
+//   arrayCreation(`new Float64Array(n)`) → { kind: "Float64Array", length: n }; `[a, b]` → its elements
 //   typeTree(type of `{ W: Float64Array; b: number }`) → [W: "Float64Array", b: "number"]
 
 import ts from "typescript";
@@ -77,7 +77,13 @@ export function exprFromTs(
 /** new Float64Array(n), new Array(n).fill(0), new Array<number>(n).fill(0) → its kind and length. */
 export function arrayCreation(
   e: ts.Expression,
-): { kind: "Float64Array" | "number[]"; length: ts.Expression } | undefined {
+): { kind: "Float64Array" | "number[]"; length: ts.Expression; elements?: readonly ts.Expression[] } | undefined {
+  // [a, b * 2, 0.5]: an array of its elements' values, written in order (the fence checks they are numbers).
+  if (ts.isArrayLiteralExpression(e) && e.elements.length > 0) {
+    const plain = e.elements.every((x) => !ts.isSpreadElement(x) && !ts.isOmittedExpression(x));
+    const length = ts.factory.createNumericLiteral(e.elements.length);
+    if (plain) return { kind: "number[]", length, elements: e.elements };
+  }
   const isNew = (x: ts.Expression, name: string): x is ts.NewExpression =>
     ts.isNewExpression(x) && ts.isIdentifier(x.expression) && x.expression.text === name && x.arguments?.length === 1;
   if (isNew(e, "Float64Array")) return { kind: "Float64Array", length: e.arguments![0] };

@@ -9,7 +9,14 @@
 //   console.log(x);                                →   sideEffect
 
 import ts from "typescript";
-import { type Callback, arrayCreation, kindOf, localHelper, skipWrappers } from "../../ir/syntax.js";
+import {
+  type Callback,
+  arrayCreation,
+  assignedIdentifier,
+  kindOf,
+  localHelper,
+  skipWrappers,
+} from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
 import { ELEMENT_WRITES, isAssignment, isIncrement, refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
@@ -40,6 +47,17 @@ export function helperDeclaration(st: Fencer, d: ts.Node, helper: Callback): voi
   calls(helper.body!);
 }
 
+/** Is the variable `name` assigned anywhere in the function after its declaration (`v = other`)? */
+function reassigned(st: Fencer, name: ts.Identifier): boolean {
+  const symbol = st.checker.getSymbolAtLocation(name);
+  const visit = (n: ts.Node): boolean => {
+    const target = assignedIdentifier(n);
+    if (target && st.checker.getSymbolAtLocation(target) === symbol) return true;
+    return ts.forEachChild(n, visit) ?? false;
+  };
+  return st.fn.body !== undefined && visit(st.fn.body);
+}
+
 export function variableList(st: Fencer, list: ts.VariableDeclarationList, node: ts.Node): void {
   const flags = list.flags;
   for (const d of list.declarations) {
@@ -65,13 +83,17 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
     } else if (!ts.isIdentifier(d.name)) {
       st.fail(refuse("destructuring", d.name));
     } else if (d.initializer && arrayCreation(d.initializer)) {
-      // const h = new Float64Array(n): at the top level, const, its length any number.
-      if (st.depth > 0 || !(flags & ts.NodeFlags.Const)) {
+      // const h = new Float64Array(n), const v = [a, b]: at the top level, never reassigned, its length any number.
+      const created = arrayCreation(d.initializer)!;
+      if (st.depth > 0 || (!(flags & ts.NodeFlags.Const) && reassigned(st, d.name))) {
         st.fail(refuse("arrayInBranch", d));
       } else if (afterReturn(st, d)) {
         // The code after an early return runs as a branch (`if (!returned)`), and arrays live at the top level.
         st.fail(refuse("arrayAfterReturn", d));
-      } else expression(st, arrayCreation(d.initializer)!.length);
+      } else if (created.elements && kindOf(st.checker.getTypeAtLocation(d.initializer), st.checker) !== "number[]") {
+        st.fail(refuse("arrayLiteral", d.initializer));
+      } else if (created.elements) created.elements.forEach((x) => expression(st, x));
+      else expression(st, created.length);
     } else if (d.initializer) {
       expression(st, d.initializer);
     }

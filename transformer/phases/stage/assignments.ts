@@ -29,6 +29,10 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
     if (created) {
       st.localArrays.add(name);
       st.body.push({ k: "array", name, kind: created.kind, length: condition(st, created.length), source: d });
+      // const v = [a, b]: each element written in order, v[0] = a, v[1] = b.
+      created.elements?.forEach((x, i) =>
+        st.body.push({ k: "store", array: name, index: num(i), value: value(st, x), add: false, source: x }),
+      );
     } else if (d.initializer) value(st, d.initializer, { name, assign: false, note });
   }
 }

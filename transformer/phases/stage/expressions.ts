@@ -53,6 +53,9 @@ export function value(st: Stager, e: ts.Expression, want?: Want): Expr {
 /** Literals, locals and constants: values that need no statement of their own. */
 export function atom(st: Stager, e: ts.Expression): Expr | undefined {
   if (ts.isNumericLiteral(e)) return num(Number(e.text));
+  // -86.5: a negative number, not an operation on 86.5.
+  if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(e.operand))
+    return num(-Number(e.operand.text));
   // "l2", true: data passed as written (to a helper's mode or flag), no local of its own.
   if (
     ts.isStringLiteral(e) ||
