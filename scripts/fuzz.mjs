@@ -2,7 +2,8 @@
 // fresh seed each time, each compiled through tsgrad's transformer (dist/) and checked against
 // central finite differences of itself (test/fuzz/, which `npm test` runs with a fixed seed). Every
 // family has var, switch, assignments inside expressions, && / || on numbers, global constants
-// and data parameters (issue 13) besides its own constructs.
+// and data parameters (issue 13) besides its own constructs; array and object programs also pass
+// arrays to helpers (marked or not), read module tables and call reduce, map and entries().
 //
 //   npm run fuzz                                  # 2,000 programs, a new seed (printed)
 //   npm run fuzz -- --runs 10000                  # more programs

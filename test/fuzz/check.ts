@@ -80,8 +80,8 @@ export interface CheckOptions {
 const defaultOptions: CheckOptions = { maxPoints: 2, limits: defaultLimits, includeKnownBugs: false };
 
 /**
- * Compiles `program` with `compile` and checks f, then each helper (they are @differentiable
- * functions too), at up to maxPoints accepted points each.
+ * Compiles `program` with `compile` and checks f, then each marked helper (they are
+ * @differentiable functions too), at up to maxPoints accepted points each.
  */
 export async function checkProgram(
   program: Program,
@@ -89,7 +89,10 @@ export async function checkProgram(
   options: Partial<CheckOptions> = {},
 ): Promise<Result> {
   const { maxPoints, limits } = { ...defaultOptions, ...options };
-  const oracles = functionsOf(program).map(([name]) => ({ name, ...acceptedPoints(program, maxPoints, limits, name) }));
+  // (an unmarked helper has no gradient of its own: it is checked through its callers)
+  const oracles = functionsOf(program)
+    .filter(([, t]) => !t.unmarked)
+    .map(([name]) => ({ name, ...acceptedPoints(program, maxPoints, limits, name) }));
   const points = oracles.reduce((n, o) => n + o.accepted.length, 0);
   if (!points) return { status: "skip", reasons: oracles.flatMap((o) => o.rejected) };
   const source = programSource(program);

@@ -32,7 +32,29 @@ export interface KnownBug {
 // value (`Math.floor(c[j++]) * x`, `switch (Math.floor(c[j++]))`), moved j twice in f_grad and
 // f_forward, a wrong gradient and vjp value (found by the rows of issue 13 under heavier weights;
 // the printer still notes "moved-index-in-floor").
-export const knownBugs: readonly KnownBug[] = [];
+//
+// Found by the rows for arrays passed to helpers, unmarked helpers and array methods, and fixed: a
+// table's reduce, map and entries() refused; an array after a block callback refused (its return
+// taken for f's); a reduce callback returning its accumulator (a wrong gradient); Math.min(...xs)
+// as a returned object's field (a wrong vjp).
+//
+// Open: a table passed to an unmarked helper and array methods in a condition (refusals), and
+// xs.map(f).reduce(g, init) with an assignment in init (a wrong value, now refused), each noted by
+// the printer where it prints the construct (programs.ts).
+export const knownBugs: readonly KnownBug[] = [
+  {
+    feature: "table-to-unmarked",
+    test: "a module table passed to an unmarked helper: tsgrad compiles it",
+  },
+  {
+    feature: "array-method-in-condition",
+    test: "reduce and Math.max(...xs) in a condition: tsgrad compiles them",
+  },
+  {
+    feature: "assignment-in-map-reduce-init",
+    test: "xs.map(f).reduce(g, (a = 2)): f reads a as it was before the initial value's assignment",
+  },
+];
 
 /** The known bug a program may trigger, if any. */
 export function knownBugIn(program: Program): KnownBug | undefined {

@@ -29,6 +29,20 @@
 //   { k: "elem", arr: 0, ix: { form: "next", of: 0, c: 0 } }   in `for (let i0 = 0; i0 + 1 < x.length; i0++)`
 //   → x[i0 + 1]                                                 (i0 <= n - 2, so i0 + 1 < n)
 //
+// Array programs also pass arrays to helpers and call array methods. Helpers take arrays
+// (Float64Array, number[], readonly number[], ArrayLike<number>) and numbers, and may be left
+// unmarked (`function h0(...)`, `const h0 = (...) => ...`: checked through their callers only).
+// A call passes each array parameter an array of its length that TypeScript lets it take: a
+// parameter, a module table (`const W0 = [0.5, -1.25, 2];`, Program.tables, made for the call if
+// none fits), or a local array that no loop around the call writes, which is then written no more
+// (tsgrad refuses a write after the call). Array methods with callbacks written in place (Callback,
+// parameters acc0, el0, ix0 named by nesting depth): `xs.reduce(cb, init)` and `xs.reduce(cb)`,
+// `xs.map(cb).reduce(cb, init)`, `Math.max(...xs.map(cb))`, `Math.min(...Array.from(xs, cb))`,
+// and `for (const [i0, e0] of xs.entries())`, maybe with `if (c) break;`.
+//
+//   { k: "reduce", arr: 0, cb: { index: true, fn: false, locals: null, body }, init, map: null, op: "+" }
+//   → x.reduce((acc0, el0, ix0) => acc0 + <body>, <init>)      (ix0 a counter over [0, x.length))
+//
 // Objects (Sizes.objects, with arrays): f's parameters may also be objects (ObjType) of numbers,
 // arrays and nested objects, up to 3 levels, as type literals or interfaces declared before f.
 // Keys are printed from a counter (`s0` a number, `w1` an array, `m2` an object), unique in f, so
@@ -140,8 +154,20 @@ export type Expr =
   | { k: "sigmoid"; a: Expr }
   | { k: "piecewise"; fn: (typeof piecewiseOps)[number]; a: Expr; b: Expr }
   | { k: "ternary"; c: Cond; a: Expr; b: Expr }
-  /** A call of helper i (mod the helpers declared before this function) on the first args. */
-  | { k: "call"; i: number; args: Expr[] }
+  /**
+   * A call of helper i (mod the helpers declared before this function) on the first args; an array
+   * parameter of the helper gets an array in scope of its length and a kind it accepts (arrs[j] mod
+   * those: parameters, tables, local arrays no longer written; with none, a table made for it).
+   */
+  | { k: "call"; i: number; args: Expr[]; arrs?: number[] }
+  /**
+   * `xs.reduce(cb, init)` (no init: `xs.reduce(cb)`), or with `map`, `xs.map(map).reduce(cb, init)`,
+   * over an array in scope that has these methods (arr mod those; with none, cb's body alone); with
+   * `op`, cb returns `acc0 + body` (or `acc0 * body`), a sum or product as most reductions are.
+   */
+  | { k: "reduce"; arr: number; cb: Callback; init: Expr | null; map: Callback | null; op: "+" | "*" | null }
+  /** `Math.max(...xs.map(cb))` or (from) `Math.max(...Array.from(xs, cb))`, or Math.min (as reduce with no array). */
+  | { k: "spread"; max: boolean; from: boolean; arr: number; cb: Callback }
   /** An element of an array in scope (arr mod those: local arrays, most recently written first, then parameters); with none, ref `ix.of`. */
   | { k: "elem"; arr: number; ix: Index }
   /** x.length (a constant for the gradient); with no array in scope, a constant. */
@@ -161,6 +187,21 @@ export type Expr =
    * Math.floor(a) (which are 0 on whole regions, so both operands get chosen).
    */
   | { k: "logic"; op: "&&" | "||"; w: number; a: Expr; b: Expr };
+
+/**
+ * The callback of an array method, written in place: `(acc0, el0, ix0) => body` (reduce: the
+ * accumulator, the element, the index if `index`; map and Array.from: the element and the index).
+ * With `locals`, a block: `{ const t0 = e; let t1 = e; return body; }` (a let may be assigned by
+ * what follows it; nothing outside the callback is, as tsgrad refuses that); `fn`: a function
+ * expression, `function (acc0, el0) { ... }`. Its parameters are named by nesting depth (acc0 at
+ * the outermost callback, acc1 inside it), so sibling callbacks share names.
+ */
+export interface Callback {
+  index: boolean;
+  fn: boolean;
+  locals: { kw: "const" | "let"; e: Expr }[] | null;
+  body: Expr;
+}
 
 export type Cond =
   | { k: "cmp"; op: ">" | "<" | ">=" | "<="; a: Expr; b: Expr }
@@ -249,17 +290,29 @@ export type Stmt =
    */
   | { k: "extreme"; max: boolean; init: number; es: Expr[]; over: boolean; arr: number }
   /** `let j0 = 0;`: a cursor, read and moved in indices (`x[j0++ % x.length]`, Index form cursor). */
-  | { k: "cursor" };
+  | { k: "cursor" }
+  /**
+   * `for (const [i0, e0] of xs.entries()) { ... }` over an array in scope that has entries() (arr mod
+   * those; with none, a counting loop), `c` an exit test at the top of the body (`if (c) break;`).
+   */
+  | { k: "entries"; arr: number; c: Cond | null; body: Stmt[] };
 
 /** How an array parameter is declared; its gradient has the same kind (`number[]` for a readonly one). */
 export const arrayKinds = ["Float64Array", "number[]", "readonly number[]"] as const;
 export type ArrayKind = (typeof arrayKinds)[number];
+/**
+ * A helper's array parameter may also be `ArrayLike<number>`, which takes any array (its gradient
+ * has the kind of the array passed: an Array for the plain arrays of a point). It has no methods:
+ * it is read by index and `.length`, and by `Array.from(xs, cb)`, never by for...of.
+ */
+export const helperArrayKinds = [...arrayKinds, "ArrayLike<number>"] as const;
+export type ParamArrayKind = (typeof helperArrayKinds)[number];
 
 /**
  * A number, or an array of n numbers (n fixed by the template: the printer keeps indices below it),
  * or an object (object programs' f only), or data (f only).
  */
-export type ParamType = "number" | { array: ArrayKind; n: number } | ObjType | DataType;
+export type ParamType = "number" | { array: ParamArrayKind; n: number } | ObjType | DataType;
 
 /**
  * A data parameter of f, which the function branches on and which has no gradient (its slot is
@@ -318,7 +371,7 @@ export interface Field {
 
 export const isObj = (t: ParamType | FieldType): t is ObjType => typeof t === "object" && "obj" in t;
 export const isData = (t: ParamType | FieldType): t is DataType => typeof t === "object" && "data" in t;
-export const isArrayParam = (t: ParamType | FieldType): t is { array: ArrayKind; n: number } =>
+export const isArrayParam = (t: ParamType | FieldType): t is { array: ParamArrayKind; n: number } =>
   typeof t === "object" && "array" in t;
 
 /**
@@ -381,6 +434,12 @@ export interface FnTemplate {
   returns?: number | null;
   /** Object programs' f returning an array: return `{ s: <ret>, u: u0 }` instead (u0 unchanged). */
   retObj?: boolean;
+  /**
+   * Array programs' helpers: not marked, `function h0(...)` or `const h0 = (...) => ...` (a body of
+   * one return prints as an expression body); tsgrad differentiates them for their callers only,
+   * so they are checked through the functions that call them.
+   */
+  unmarked?: "function" | "arrow" | null;
 }
 
 /** A module: helpers h0, h1, ... (each may call the ones before it), the function under test f, and candidate points for f. */
@@ -388,6 +447,8 @@ export interface Program {
   helpers: FnTemplate[];
   main: FnTemplate;
   points: number[][];
+  /** Array programs: module-level tables, `const W0 = [0.5, -0.7, 2.5];` (not exported), read and passed by every function. */
+  tables?: number[][];
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -402,13 +463,14 @@ export interface Sizes {
   /** Statements per block. */
   blockLength: number;
   helpers: number;
-  /** Parameters of f (helpers take 1 or 2). */
+  /** Parameters of f (helpers take 1 or 2; in array programs 1 to 3). */
   maxParams: number;
   points: number;
   /**
-   * Array programs: f's parameters may be arrays (helpers keep numbers: an array cannot be passed
-   * yet), functions create local arrays, read and write elements and loop over arrays. false: the
-   * scalar generator, which draws exactly as it did before arrays; "mixed": either, half and half.
+   * Array programs: f's and the helpers' parameters may be arrays, passed on to helpers (marked or
+   * not), functions create local arrays, read and write elements, loop over arrays, read module
+   * tables and call reduce, map and entries(). false: the scalar generator, which draws exactly as
+   * it did before arrays; "mixed": either, half and half.
    */
   arrays: boolean | "mixed";
   /**
@@ -484,6 +546,22 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
     ),
   );
 
+  // a callback: mostly an arrow with an expression body; a block of a few locals; a function expression
+  const callbackOf = (body: fc.Arbitrary<Expr>): fc.Arbitrary<Callback> =>
+    fc.record({
+      index: fc.boolean(),
+      fn: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      locals: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(null) },
+        {
+          weight: 2,
+          arbitrary: fc.array(fc.record({ kw: fc.constantFrom("const" as const, "let" as const), e: body }), {
+            maxLength: 2,
+          }),
+        },
+      ),
+      body,
+    });
   const exprs: fc.Arbitrary<Expr>[] = [leaf];
   const conds: fc.Arbitrary<Cond>[] = [];
   // a comparison is mostly against a threshold constant, sometimes against another expression
@@ -548,8 +626,14 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
         { weight: 1, arbitrary: rec({ k: kind("piecewise"), fn: fc.constantFrom(...piecewiseOps), a: sub, b: sub }) },
         { weight: 1, arbitrary: rec({ k: kind("ternary"), c: conds[d - 1], a: sub, b: sub }) },
         {
-          weight: 2,
-          arbitrary: rec({ k: kind("call"), i: fc.nat(3), args: fc.array(sub, { minLength: 2, maxLength: 2 }) }),
+          weight: arrays ? 4 : 2,
+          arbitrary: rec({
+            k: kind("call"),
+            i: fc.nat(3),
+            args: fc.array(sub, { minLength: 2, maxLength: 2 }),
+            // (array programs: the arrays passed to a helper's array parameters)
+            ...(arrays ? { arrs: fc.array(arr, { minLength: 1, maxLength: 3 }) } : {}),
+          }),
         },
         // assignments and updates inside expressions, and && / || on numbers
         { weight: 1, arbitrary: rec({ k: kind("set"), target, op: fc.constantFrom(...assignOps), e: sub }) },
@@ -567,6 +651,28 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
           weight: 1,
           arbitrary: rec({ k: kind("logic"), op: fc.constantFrom("||" as const, "&&" as const), w, a: sub, b: sub }),
         },
+        // array methods with callbacks written in place (their bodies one level shallower)
+        ...withArrays<fc.WeightedArbitrary<Expr>>(
+          {
+            weight: 2,
+            arbitrary: rec({
+              k: kind("reduce"),
+              arr,
+              cb: callbackOf(sub),
+              init: fc.oneof({ weight: 2, arbitrary: sub }, { weight: 1, arbitrary: fc.constant(null) }),
+              map: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: callbackOf(sub) }),
+              op: fc.oneof(
+                { weight: 3, arbitrary: fc.constant("+" as const) },
+                { weight: 1, arbitrary: fc.constant("*" as const) },
+                { weight: 2, arbitrary: fc.constant(null) },
+              ),
+            }),
+          },
+          {
+            weight: 1,
+            arbitrary: rec({ k: kind("spread"), max: fc.boolean(), from: fc.boolean(), arr, cb: callbackOf(sub) }),
+          },
+        ),
       ),
     );
     conds.push(condOf(sub));
@@ -720,7 +826,18 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
           dflt: fc.option(clause, { nil: null }),
         }),
       },
-      ...withArrays<fc.WeightedArbitrary<Stmt>>({ weight: 6, arbitrary: arrayLoop }),
+      ...withArrays<fc.WeightedArbitrary<Stmt>>(
+        { weight: 6, arbitrary: arrayLoop },
+        {
+          weight: 2,
+          arbitrary: fc.record({
+            k: fc.constant("entries" as const),
+            arr,
+            c: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: cond }),
+            body: inner,
+          }),
+        },
+      ),
     );
     blocks.push(fc.array(stmt, { maxLength: s.blockLength }));
     stmts.push(stmt);
@@ -742,18 +859,67 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
     };
     if (!arrays) return fc.record(scalar);
     const returns = fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(1) });
-    return fc.record({ ...scalar, locals: fc.array(localArray, { maxLength: 2 }), ...(vector ? { returns } : {}) });
+    // a helper (not f) may be left unmarked: a function declaration or a const arrow
+    const unmarked = fc.oneof(
+      { weight: 2, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: fc.constant("function" as const) },
+      { weight: 1, arbitrary: fc.constant("arrow" as const) },
+    );
+    const locals = fc.array(localArray, { maxLength: 2 });
+    return vector ? fc.record({ ...scalar, locals, returns }) : fc.record({ ...scalar, locals, unmarked });
   };
-  // f (not the helpers: a call passes numbers) may take data: a mode, a flag, an enum
+  // f (not the helpers: a call passes numbers and arrays) may take data: a mode, a flag, an enum
   const mainParam = arrays
     ? fc.oneof({ weight: 2, arbitrary: number }, { weight: 4, arbitrary: arrayParam }, { weight: 1, arbitrary: data })
     : fc.oneof({ weight: 5, arbitrary: number }, { weight: 1, arbitrary: data });
-  return fc.record({
+  const program = {
     helpers: fc.array(fn(1, 2, number), { maxLength: s.helpers }),
     main: fn(1, s.maxParams, mainParam, true),
     points: fc.array(pointArb(s.maxParams * (arrays ? MAX_LENGTH : 1)), { minLength: s.points, maxLength: s.points }),
-  });
+  };
+  if (!arrays) return fc.record(program);
+  // helpers of array programs take arrays too, of a kind callers can pass (ArrayLike<number> takes any)
+  const helperArray = fc.record({
+    array: fc.oneof(
+      ...helperArrayKinds.map((k) => ({
+        weight: k === "ArrayLike<number>" || k === "readonly number[]" ? 2 : 1,
+        arbitrary: fc.constant(k),
+      })),
+    ),
+    n: fc.integer({ min: 1, max: MAX_LENGTH }),
+  }) as fc.Arbitrary<ParamType>;
+  const helperParam = fc.oneof({ weight: 1, arbitrary: number }, { weight: 1, arbitrary: helperArray });
+  const table = fc.array(fc.constantFrom(...tableValues), { minLength: 1, maxLength: MAX_LENGTH });
+  return fc
+    .record({
+      ...program,
+      helpers: fc.array(fn(1, 3, helperParam), { maxLength: s.helpers }),
+      tables: fc.oneof(
+        { weight: 2, arbitrary: fc.constant<number[][]>([]) },
+        { weight: 2, arbitrary: fc.array(table, { minLength: 1, maxLength: 1 }) },
+        { weight: 1, arbitrary: fc.array(table, { minLength: 2, maxLength: 2 }) },
+      ),
+    })
+    .map(fitHelpers);
 }
+
+/**
+ * The lengths of the helpers' array parameters taken from those of f's array parameters and the
+ * tables (a helper's length n → the (n mod their number)th), so that callers mostly have an array
+ * of the length to pass (Expr call), the helpers' own calls too.
+ */
+function fitHelpers(p: Program): Program {
+  const lengths = [
+    ...p.main.params.flatMap((t) => (isArrayParam(t) ? [t.n] : [])),
+    ...(p.tables ?? []).map((t) => t.length),
+  ];
+  if (!lengths.length) return p;
+  const fit = (t: ParamType): ParamType => (isArrayParam(t) ? { ...t, n: lengths[(t.n - 1) % lengths.length] } : t);
+  return { ...p, helpers: p.helpers.map((h) => ({ ...h, params: h.params.map(fit) })) };
+}
+
+/** The numbers of module tables (`const W0 = [0.5, -1.25, 2];`), and of those made for calls that find no array to pass. */
+const tableValues = [0.5, -1.25, 2, 0.75, -0.3, 1.5] as const;
 
 /**
  * Object programs: array programs whose f takes 1 to maxParams parameters, numbers, arrays and
@@ -1014,9 +1180,26 @@ interface ArrayInScope {
   name: string;
   n: number;
   local: boolean;
+  /** Its type: a parameter's kind; `Float64Array` or `number[]` for a local array; `number[]` for a table. */
+  kind: ParamArrayKind;
   /** An object parameter's field (x.w1, or a name bound to it): not for `for...of`, which tsgrad takes over array parameters only. */
   field?: boolean;
+  /** A module table (`W0`): read, passed to helpers, never written; not for `for...of` or a local's length. */
+  table?: boolean;
+  /**
+   * A local array passed to a helper: written no more from there on (tsgrad refuses a write after
+   * the call, since the helper's pullback reads the array as the backward pass finds it).
+   */
+  frozen?: boolean;
+  /** A local array: the loops (Printer.loops ids) it is written in; it cannot be passed to a helper inside one. */
+  writtenIn?: Set<number>;
+  /** A local array being written (its value printing) or f's returned array (added into at the end): not passed. */
+  busy?: boolean;
 }
+
+/** Whether a helper's array parameter of kind `param` takes an array of kind `arg`, as TypeScript types them. */
+const accepts = (param: ParamArrayKind, arg: ParamArrayKind): boolean =>
+  param === "ArrayLike<number>" || param === arg || (param === "readonly number[]" && arg === "number[]");
 
 /** A loop counter and the range [lo, hi] it stays in where it is visible; `start`: a `for` counter, which may start an inner counting loop. */
 interface Counter {
@@ -1051,7 +1234,7 @@ export class Printer {
   private lines: string[] = [];
   /** Constructs met while printing that known bugs are keyed on (known-bugs.ts); see the "return" case. */
   readonly features = new Set<string>();
-  private counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0 };
+  private counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0, t: 0 };
   private usesScale = false;
   /** The enums (E, S) the parameters use: declared before the functions. */
   private enums = new Set<DataKind>();
@@ -1063,12 +1246,23 @@ export class Printer {
   private noAssign = 0;
   /** Cursors moved so far (`j0++` in an index). */
   private moves = 0;
+  /** Assignments inside expressions printed so far (Printer.wrote). */
+  private writes = 0;
   /** The function printed so far has a `return` before its last line. */
   private returned = false;
   /** The function being printed returns an array (FnTemplate.returns). */
   private vector = false;
 
-  private helpers: { name: string; arity: number }[] = [];
+  private helpers: { name: string; params: ParamType[]; unmarked: boolean }[] = [];
+  /** Module tables W0, W1, ...: the template's, then those made for calls that found no array to pass. */
+  private tables: number[][] = [];
+  /** Ids of the loops around what is being printed (ArrayInScope.writtenIn). */
+  private loops: number[] = [];
+  private loopCount = 0;
+  /** Callbacks around what is being printed: their parameters are named after the depth (acc0, acc1). */
+  private callbacks = 0;
+  /** The function printed so far has a callback with a block body (known bug "array-after-block-callback"). */
+  private blockCallback = false;
   /** The function has an object parameter destructured in its parameter list (known bug "list-destructuring-then-loop-write"). */
   private listed = false;
 
@@ -1080,8 +1274,11 @@ export class Printer {
 
   static print(program: Program, mode: Mode): Printer {
     const p = new Printer(mode);
+    p.tables = (program.tables ?? []).map((t) => [...t]);
     program.helpers.forEach((h, i) => p.fn(h, `h${i}`, ["a", "b", "c"]));
     p.fn(program.main, "f", ["x", "y", "z"]);
+    // (number literals: tsgrad takes a list of them for a table)
+    if (p.tables.length) p.lines.unshift(...p.tables.map((t, i) => `const W${i} = [${t.join(", ")}];`), "");
     if (p.usesScale) p.lines.unshift(`const SCALE = ${SCALE};`, "");
     // the reference twin spells an enum member as its value
     if (mode === "ts") for (const k of [...p.enums].sort().reverse()) p.lines.unshift(enumDeclarations[k]!, "");
@@ -1090,8 +1287,9 @@ export class Printer {
 
   private fn(t: FnTemplate, name: string, paramNames: string[]): void {
     const params = t.params.map((_, i) => paramNames[i]);
-    this.counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0 };
+    this.counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0, t: 0 };
     this.returned = false;
+    this.blockCallback = false;
     this.flagNarrow.clear();
     // object parameters: their types (interfaces declared before f), their fields bound or read by path
     const keys = keysOf(t.params);
@@ -1129,17 +1327,29 @@ export class Printer {
     const arrayType = !vector ? "number" : vector.local.kind === "Float64Array" ? "Float64Array" : "number[]";
     const object = vector !== undefined && t.retObj === true;
     const type = object ? `{ s: number; u: ${arrayType} }` : arrayType;
+    const arrow = t.unmarked === "arrow";
     if (this.mode === "ts") {
       for (const i of interfaces) this.lines.push(i, "");
-      this.lines.push("/** @differentiable */", `export function ${name}(${sig}): ${type} {`);
-    } else this.lines.push(`function ${name}(${sig}) {`);
+      if (arrow) this.lines.push(`const ${name} = (${sig}): ${type} => {`);
+      else if (t.unmarked) this.lines.push(`function ${name}(${sig}): ${type} {`);
+      else this.lines.push("/** @differentiable */", `export function ${name}(${sig}): ${type} {`);
+    } else this.lines.push(arrow ? `const ${name} = (${sig}) => {` : `function ${name}(${sig}) {`);
+    const header = this.lines.length;
+    if (t.unmarked) this.features.add(arrow ? "unmarked-arrow" : "unmarked-function");
     for (const line of exposed.lines) this.emit(1, line);
     const numbers = [...params.filter((_, i) => t.params[i] === "number"), ...exposed.vars];
     const arrays = [
       ...t.params.flatMap((p, i): ArrayInScope[] =>
-        isArrayParam(p) ? [{ name: params[i], n: p.n, local: false }] : [],
+        isArrayParam(p) ? [{ name: params[i], n: p.n, local: false, kind: p.array }] : [],
       ),
       ...exposed.arrays,
+      ...this.tables.map((v, i): ArrayInScope => ({
+        name: `W${i}`,
+        n: v.length,
+        local: false,
+        kind: "number[]",
+        table: true,
+      })),
     ];
     const data = t.params.flatMap((p, i): DataVar[] =>
       isData(p) ? [{ name: params[i], kind: p.data, poss: dataValues[p.data].run.map((_, j) => j) }] : [],
@@ -1155,7 +1365,11 @@ export class Printer {
       cursors: [],
       data,
     };
-    for (const a of t.locals ?? []) this.newArray(a, scope);
+    (t.locals ?? []).forEach((a, k) => {
+      this.newArray(a, scope);
+      // f's returned array is added into at its end: never passed to a helper
+      if (vector && !object && k === vector.index) scope.arrays[0].busy = true;
+    });
     // in the function's own scope, not a block's: what the top level declares reaches the return
     for (const st of t.body) this.stmt(st, scope, 1);
     const ret = this.expr(t.ret, scope);
@@ -1172,15 +1386,22 @@ export class Printer {
       if (object) {
         // return { s: <ret>, u: u0 };
         this.features.add("returns-object");
+        // (a field that is Math.max(...xs) itself: known-bugs.ts)
+        if (t.ret.k === "spread" && value === ret.s && /^Math\.(max|min)\(\.\.\./.test(value))
+          this.features.add("spread-as-returned-field");
         this.lines.push(`  return { s: ${value}, u: ${u} };`, "}", "");
       } else {
         this.emit(1, `${u}[0] += ${value};`);
         if (this.mode === "reference") this.emit(1, `$.v(${u}[0]);`);
         this.lines.push(`  return ${u};`, "}", "");
       }
-    } else this.lines.push(`  return ${value};`, "}", "");
+    } else if (arrow && this.lines.length === header) {
+      // const h0 = (a: number): number => <value>;
+      this.lines[header - 1] = this.lines[header - 1].replace(/\{$/, `${value};`);
+      this.lines.push("");
+    } else this.lines.push(`  return ${value};`, arrow ? "};" : "}", "");
     this.vector = false;
-    this.helpers.push({ name, arity: params.length });
+    this.helpers.push({ name, params: t.params, unmarked: !!t.unmarked });
   }
 
   /** `const { ... } = x;` and the rest of what reads object x's fields (Field.how). */
@@ -1207,7 +1428,7 @@ export class Printer {
     const after: (() => void)[] = [];
     const leaf = (ft: FieldType, name: string) => {
       if (ft === "number") out.vars.push(name);
-      else if (!isObj(ft)) out.arrays.push({ name, n: ft.n, local: false, field: true });
+      else if (!isObj(ft)) out.arrays.push({ name, n: ft.n, local: false, kind: ft.array, field: true });
     };
     t.obj.forEach((f, i) => {
       const key = keys.get(t)![i];
@@ -1350,18 +1571,26 @@ export class Printer {
         return;
       }
       case "loop":
-        return this.loop(st, scope, depth);
+        return this.inLoop(() => this.loop(st, scope, depth));
       case "newArray":
         // tsgrad refuses an array created in a loop or a branch, or after an early return
         if (depth === 1 && !this.returned) this.newArray(st.a, scope);
         return;
       case "store":
       case "storeStep": {
-        const locals = scope.arrays.filter((a) => a.local);
+        // (not an array passed to a helper before: tsgrad refuses a write after the call)
+        const locals = scope.arrays.filter((a) => a.local && !a.frozen);
         if (!locals.length) return;
         const a = locals[st.arr % locals.length];
+        a.writtenIn ??= new Set();
+        for (const l of this.loops) a.writtenIn.add(l);
         const element = `${a.name}[${this.index(st.ix, a, scope)}]`;
-        this.emit(depth, st.k === "store" ? `${element} ${st.op} ${this.expr(st.e, scope).s};` : `${element}${st.op};`);
+        // the value is computed before the write: a call in it passes not the array it writes
+        const busy = a.busy;
+        a.busy = true;
+        const value = st.k === "store" ? this.expr(st.e, scope).s : "";
+        a.busy = busy;
+        this.emit(depth, st.k === "store" ? `${element} ${st.op} ${value};` : `${element}${st.op};`);
         // (the element again, without moving a cursor in its index)
         this.noAssign++;
         if (this.mode === "reference") this.emit(depth, `$.v(${a.name}[${this.index(st.ix, a, scope)}]);`);
@@ -1371,7 +1600,9 @@ export class Printer {
         return;
       }
       case "arrayLoop":
-        return this.arrayLoop(st, scope, depth);
+        return this.inLoop(() => this.arrayLoop(st, scope, depth));
+      case "entries":
+        return this.inLoop(() => this.entries(st, scope, depth));
       case "switch":
         return this.switch(st, scope, depth);
       case "extreme":
@@ -1501,11 +1732,13 @@ export class Printer {
 
   /** const u0 = new Float64Array(x.length);   const u1 = new Array<number>(3).fill(0); */
   private newArray(a: LocalArray, scope: Scope): void {
-    const params = scope.arrays.filter((p) => !p.local && !p.field);
+    const params = scope.arrays.filter((p) => !p.local && !p.field && !p.table);
     const of = a.len >= 4 && params.length ? params[(a.len - 4) % params.length] : undefined;
     const n = of ? of.n : (a.len % 4) + 1; // as localLength
     const length = of ? `${of.name}.length` : String(n);
     const name = `u${this.counters.u++}`;
+    // (tsgrad takes the `return` of a block callback before it for an early return: known-bugs.ts)
+    if (this.blockCallback) this.features.add("array-after-block-callback");
     const made =
       a.kind === "Float64Array"
         ? `new Float64Array(${length})`
@@ -1521,7 +1754,7 @@ export class Printer {
       if (this.mode === "reference") this.emit(2, `$.v(${name}[${i}]);`);
       this.emit(1, "}");
     }
-    scope.arrays.unshift({ name, n, local: true });
+    scope.arrays.unshift({ name, n, local: true, kind: a.kind === "Float64Array" ? "Float64Array" : "number[]" });
   }
 
   /** An extra exit test of a loop, on the right of && (or ||): no assignment may go there. */
@@ -1532,6 +1765,63 @@ export class Printer {
     return r;
   }
 
+  /** Prints a loop, its head and tail included, as one of the loops around what it prints (Printer.loops). */
+  private inLoop(print: () => void): void {
+    this.loops.push(this.loopCount++);
+    try {
+      print();
+    } finally {
+      this.loops.pop();
+    }
+  }
+
+  /** Arrays that have methods (reduce, map, entries): not ArrayLike<number>, not an object's field (tsgrad reads those by index only). */
+  private methodArrays(scope: Scope): ArrayInScope[] {
+    return scope.arrays.filter((a) => !a.field && a.kind !== "ArrayLike<number>");
+  }
+
+  /**
+   * An array a method goes over (arr mod those); notes a table's, and a method call in a condition,
+   * which tsgrad refuses (known-bugs.ts).
+   */
+  private overArray(arrays: ArrayInScope[], arr: number): ArrayInScope {
+    const a = arrays[arr % arrays.length];
+    if (a.table) this.features.add("table-method");
+    if (this.inCond) this.features.add("array-method-in-condition");
+    return a;
+  }
+
+  /**
+   * for (const [i0, e0] of x.entries()) { if (c) break; ... } (Stmt entries): i0 a counter of the
+   * body, e0 the element; with no array that has entries(), a counting loop of 2 iterations.
+   */
+  private entries(st: Extract<Stmt, { k: "entries" }>, scope: Scope, depth: number): void {
+    const over = this.methodArrays(scope);
+    if (!over.length)
+      return this.loop({ k: "loop", form: "for", trips: 2, c: st.c, body: st.body, var: false }, scope, depth);
+    const a = this.overArray(over, st.arr);
+    const i = `i${this.counters.i++}`;
+    const e = `e${this.counters.e++}`;
+    this.features.add("entries");
+    this.emit(depth, `for (const [${i}, ${e}] of ${a.name}.entries()) {`);
+    const inner = nested(scope, true);
+    inner.vars.unshift(e);
+    inner.vars.push(i);
+    inner.counters.unshift({ name: i, lo: 0, hi: a.n - 1, start: true });
+    const entry = scope.data;
+    let start = entry;
+    if (st.c) {
+      const c = this.cond(st.c, inner);
+      this.emit(depth + 1, `if (${c.s}) break;`);
+      this.features.add("entries-break");
+      start = narrowed(c.n, entry, false);
+    }
+    this.block(st.body, inner, depth + 1, start);
+    adopt(scope, inner);
+    this.emit(depth, "}");
+    scope.data = entry;
+  }
+
   /**
    * A loop over an array (forms at ArrayLoopForm); its counter joins scope.counters with its range,
    * for the indices of the body. With no array in scope, a counting loop of 2 iterations.
@@ -1540,13 +1830,13 @@ export class Printer {
     if (!scope.arrays.length)
       return this.loop({ k: "loop", form: "for", trips: 2, c: st.c, body: st.body, var: false }, scope, depth);
     // for...of goes over a parameter (arr mod those), the other forms over any array
-    const params = scope.arrays.filter((p) => !p.local && !p.field);
+    const params = scope.arrays.filter((p) => !p.local && !p.field && !p.table && p.kind !== "ArrayLike<number>");
     const over = st.form === "of" && params.length ? params : scope.arrays;
     const a = over[st.arr % over.length];
     const inner = nested(scope, true);
     const entry = scope.data;
     let start = entry;
-    if (st.form === "of" && !a.local && !a.field) {
+    if (st.form === "of" && params.includes(a)) {
       const e = `e${this.counters.e++}`;
       this.emit(depth, `for (const ${e} of ${a.name}) {`);
       if (st.c) {
@@ -1808,6 +2098,7 @@ export class Printer {
 
   /** An assignment inside an expression: v is the latest variable written from here on. */
   private wrote(name: string, scope: Scope): void {
+    this.writes++;
     if (scope.inLoop && this.listed) this.features.add("list-destructuring-then-loop-write");
     this.features.add("assign-in-expression");
     recent(scope.vars, name);
@@ -1886,8 +2177,39 @@ export class Printer {
       case "call": {
         if (this.helpers.length === 0) return this.expr(e.args[0], scope);
         const h = this.helpers[e.i % this.helpers.length];
-        const args = Array.from({ length: h.arity }, (_, j) => this.expr(e.args[j % e.args.length], scope));
-        return { s: `${h.name}(${args.map((a) => a.s).join(", ")})`, p: ATOM };
+        // an array parameter of a kind no table can pass (Float64Array) and nothing else fits: no call
+        if (h.params.some((t) => isArrayParam(t) && !this.fits(t, scope).length && !accepts(t.array, "number[]")))
+          return this.expr(e.args[0], scope);
+        const arrays = h.params.map((t, j) => (isArrayParam(t) ? this.passed(t, e.arrs ?? [0], j, h, scope) : null));
+        const args = h.params.map((_, j) => arrays[j] ?? this.expr(e.args[j % e.args.length], scope).s);
+        if (arrays.some((a) => a)) this.features.add(h.unmarked ? "array-to-unmarked" : "array-to-helper");
+        else if (h.unmarked) this.features.add("call-unmarked");
+        return { s: `${h.name}(${args.join(", ")})`, p: ATOM };
+      }
+      case "reduce": {
+        const over = this.methodArrays(scope);
+        if (!over.length) return this.expr(e.cb.body, scope);
+        const a = this.overArray(over, e.arr);
+        this.features.add(e.map ? "map-reduce" : e.init ? "reduce" : "reduce-no-init");
+        const array = e.map ? `${a.name}.map(${this.callback(e.map, false, a, 0, scope)})` : a.name;
+        const writes = this.writes;
+        const init = e.init ? this.expr(e.init, scope).s : undefined;
+        // (map's callback runs after an assignment in reduce's initial value: known-bugs.ts)
+        // (an update in an index, `u[j++]`, counts too: it is a change in the initial value)
+        const changes = init !== undefined && /\+\+|--|[^=!<>]=[^=]/.test(init);
+        if (e.map && (this.writes > writes || changes)) this.features.add("assignment-in-map-reduce-init");
+        const cb = this.callback(e.cb, true, a, init === undefined ? 1 : 0, scope, e.op);
+        return { s: `${array}.reduce(${cb}${init === undefined ? "" : `, ${init}`})`, p: ATOM };
+      }
+      case "spread": {
+        // Math.max(...x.map(cb)), Math.min(...Array.from(x, cb)); Array.from takes an ArrayLike<number> too
+        const over = e.from ? scope.arrays.filter((a) => !a.field) : this.methodArrays(scope);
+        if (!over.length) return this.expr(e.cb.body, scope);
+        const a = this.overArray(over, e.arr);
+        this.features.add(e.from ? "spread-from" : "spread-map");
+        const cb = this.callback(e.cb, false, a, 0, scope);
+        const list = e.from ? `Array.from(${a.name}, ${cb})` : `${a.name}.map(${cb})`;
+        return this.call(e.max ? "Math.max" : "Math.min", [{ s: `...${list}`, p: ATOM }], true);
       }
       case "set": {
         if (this.noAssign || !scope.mutable.length) return this.expr(e.e, scope);
@@ -1927,6 +2249,102 @@ export class Printer {
         const left = this.mode === "reference" ? `$.tru(${a.s})` : at(a, ADD);
         return { s: `${left} ${e.op} ${at(b, ADD)}`, p: LOGIC };
       }
+    }
+  }
+
+  /**
+   * The arrays in scope a helper's array parameter t can be passed: of t's length, of a kind
+   * TypeScript lets it take, and a parameter, a table, or a local array that no loop around here
+   * writes and that is not being written.
+   */
+  private fits(t: { array: ParamArrayKind; n: number }, scope: Scope): ArrayInScope[] {
+    return scope.arrays.filter(
+      (a) =>
+        !a.field &&
+        a.n === t.n &&
+        accepts(t.array, a.kind) &&
+        !(a.local && (a.busy || this.loops.some((l) => a.writtenIn?.has(l)))),
+    );
+  }
+
+  /**
+   * The array passed to a helper's array parameter t (Expr call): one that fits (pick mod those);
+   * with none, a table of that length (made if there is none: the caller has checked that t takes
+   * a number[]). A local array passed is frozen.
+   */
+  private passed(
+    t: { array: ParamArrayKind; n: number },
+    picks: number[],
+    j: number,
+    callee: { unmarked: boolean },
+    scope: Scope,
+  ): string {
+    const fits = this.fits(t, scope);
+    let name: string;
+    let table = false;
+    if (fits.length) {
+      const a = fits[picks[j % picks.length] % fits.length];
+      if (a.local) {
+        a.frozen = true;
+        this.features.add("local-array-to-helper");
+      } else if (!a.table) this.features.add("parameter-to-helper");
+      name = a.name;
+      table = a.table === true;
+    } else {
+      let k = this.tables.findIndex((v) => v.length === t.n);
+      if (k < 0) k = this.tables.push(tableValues.slice(0, t.n)) - 1;
+      name = `W${k}`;
+      table = true;
+    }
+    if (table) this.features.add(callee.unmarked ? "table-to-unmarked" : "table-to-helper");
+    return name;
+  }
+
+  /**
+   * A callback of an array method over array a (Callback): `(acc0, el0, ix0) => body` for reduce,
+   * `(el0, ix0) => body` for map and Array.from. Its body sees the enclosing names read-only
+   * (tsgrad refuses an assignment outside the callback) and its index as a counter over [from, n).
+   */
+  private callback(
+    cb: Callback,
+    reduce: boolean,
+    a: ArrayInScope,
+    from: number,
+    scope: Scope,
+    op: "+" | "*" | null = null,
+  ): string {
+    const d = this.callbacks++;
+    // in a condition, no assignment at all (a callback's own let included)
+    if (this.inCond) this.noAssign++;
+    try {
+      const params = [...(reduce ? [`acc${d}`] : []), `el${d}`, ...(cb.index ? [`ix${d}`] : [])];
+      const inner: Scope = { ...nested(scope), vars: [...params, ...scope.vars], mutable: [], cursors: [] };
+      if (cb.index) inner.counters.unshift({ name: `ix${d}`, lo: from, hi: a.n - 1, start: false });
+      if (cb.locals || cb.fn) {
+        this.features.add(cb.fn ? "callback-function" : "callback-block");
+        this.blockCallback = true;
+      }
+      const statements: string[] = [];
+      for (const l of cb.locals ?? []) {
+        const e = this.expr(l.e, inner).s;
+        const t = `t${this.counters.t++}`;
+        statements.push(`${l.kw} ${t} = ${e};`);
+        inner.vars.unshift(t);
+        if (l.kw === "let") inner.mutable.unshift(t);
+      }
+      const value = this.expr(cb.body, inner);
+      const body: Printed = op
+        ? this.seen({ s: `acc${d} ${op} ${at(value, op === "+" ? ADD + 1 : MUL + 1)}`, p: op === "+" ? ADD : MUL })
+        : value;
+      // (xs.reduce((acc0, el0) => acc0, init): known-bugs.ts)
+      if (reduce && body.s === `acc${d}`) this.features.add("reduce-returns-accumulator");
+      const list = params.join(", ");
+      if (!cb.locals && !cb.fn) return `(${list}) => ${at(body, TERNARY)}`;
+      statements.push(`return ${body.s};`);
+      return cb.fn ? `function (${list}) { ${statements.join(" ")} }` : `(${list}) => { ${statements.join(" ")} }`;
+    } finally {
+      if (this.inCond) this.noAssign--;
+      this.callbacks--;
     }
   }
 

@@ -93,10 +93,18 @@ function onlyRead(
 function isRead(id: ts.Identifier, checker: ts.TypeChecker): boolean {
   const p = id.parent;
   if (ts.isElementAccessExpression(p) && p.expression === id) return !isWritten(p);
-  if (ts.isPropertyAccessExpression(p) && p.expression === id) return p.name.text === "length";
+  if (ts.isPropertyAccessExpression(p) && p.expression === id) return p.name.text === "length" || isLoopMethod(p);
+  // Array.from(T, f): the elements mapped (stage/callbacks.ts).
+  if (ts.isCallExpression(p) && p.arguments[0] === id && p.expression.getText() === "Array.from") return true;
   // for (const c of T), Math.max(...T): the elements read, never the array handed on.
   if (ts.isVariableDeclaration(p) && p.initializer === id) return ts.isArrayBindingPattern(p.name); // const [a, b] = T
   return (ts.isForOfStatement(p) && p.expression === id) || ts.isSpreadElement(p) || passedToMarked(id, checker);
+}
+
+/** T.reduce(f, 0), T.map(f), T.entries(): methods the stager runs as loops over the elements, called. */
+function isLoopMethod(p: ts.PropertyAccessExpression): boolean {
+  const call = p.parent;
+  return ts.isCallExpression(call) && call.expression === p && ["reduce", "map", "entries"].includes(p.name.text);
 }
 
 /** A read of a table of records: `T[i].x` (not written), `T.length`, or `for (const p of T)` reading only `p.x`. */

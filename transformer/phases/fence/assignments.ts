@@ -152,7 +152,9 @@ function afterReturn(st: Fencer, node: ts.Node): boolean {
   let top: ts.Node = node;
   while (top.parent && top.parent !== st.fn.body) top = top.parent;
   const index = st.fn.body.statements.indexOf(top as ts.Statement);
-  const hasReturn = (n: ts.Node): boolean => ts.isReturnStatement(n) || ts.forEachChild(n, hasReturn) === true;
+  // A callback's or a local helper's `return` is its own.
+  const hasReturn = (n: ts.Node): boolean =>
+    ts.isReturnStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, hasReturn) === true);
   return st.fn.body.statements.slice(0, Math.max(index, 0)).some(hasReturn);
 }
 

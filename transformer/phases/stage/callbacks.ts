@@ -10,7 +10,7 @@
 import ts from "typescript";
 import { refuse } from "../../ir/language.js";
 import { type Counter, type Expr, type Stmt, num, ref, scalarOp } from "../../ir/ir.js";
-import { type Callback, arrayCallback, skipWrappers } from "../../ir/syntax.js";
+import { type Callback, arrayCallback, containsChange, skipWrappers } from "../../ir/syntax.js";
 import type { Stager, Want } from "./stager.js";
 import { valueOf } from "./rules.js";
 import { value } from "./expressions.js";
@@ -39,16 +39,13 @@ export function extremeLoop(
   const elements = inner && elementsOf(st, inner, e);
   if (!elements || (!elements.mapped && st.localArrays.has(elements.array))) throw refuse("spreadArgument", e);
   const start = num(callee === "Math.max" ? -Infinity : callee === "Math.min" ? Infinity : 0);
-  // const m = Math.max(...xs): the loop builds m itself (not the function's result, seeded once).
-  const named = want && !want.assign && want.name !== st.result;
-  const header = named ? want.name : st.ctx.namer.fresh(callee.slice("Math.".length));
+  const header = st.ctx.namer.fresh(callee.slice("Math.".length));
   const next = (element: Expr, index: string, current: string): Expr => {
     const name = st.ctx.namer.version(current);
     const operands = [ref(current), elements.element(element, index)];
     return st.emit({ name, assign: false }, valueOf(callee, operands), scalarOp(callee), operands, e);
   };
   countingLoop(st, elements.array, 0, { header, next }, start, e, elements.index);
-  if (named) return ref(header);
   return want ? st.emit(want, ref(header), scalarOp("copy"), [ref(header)], e) : ref(header);
 }
 
@@ -60,6 +57,9 @@ export function extremeLoop(
 export function reduceLoop(st: Stager, e: ts.CallExpression, want?: Want): Expr {
   const { array: source, callback, init } = arrayCallback(e)!;
   const elements = elementsOf(st, source, e);
+  // xs.map(f).reduce(g, (a = 2)): JavaScript runs every f before the initial value; one loop cannot.
+  if (elements.mapped && init && containsChange(init))
+    throw refuse("callbackForm", init, { what: "has an initial value that changes a variable, after a map" });
   const start = init ? value(st, init) : elements.element(firstElement(st, elements.array, e), "0");
   const [accumulator] = callback.parameters;
   const header = st.declare(accumulator ? (accumulator.name as ts.Identifier).text : "acc");
@@ -146,6 +146,8 @@ function countingLoop(
   const body = inIteration(st, i, test, () => {
     const element: Expr = { k: "elem", array, index: ref(i) };
     const next = acc.next(element, i, acc.header);
+    // (acc, v) => acc: the iteration leaves the accumulator as it is.
+    if (next.k === "ref" && next.name === acc.header) return;
     st.body.push({
       k: "def",
       name: acc.header,
