@@ -1784,10 +1784,11 @@ export class Printer {
    * An array a method goes over (arr mod those); notes a table's, and a method call in a condition,
    * which tsgrad refuses (known-bugs.ts).
    */
-  private overArray(arrays: ArrayInScope[], arr: number): ArrayInScope {
+  private overArray(arrays: ArrayInScope[], arr: number, mayThrow = false): ArrayInScope {
     const a = arrays[arr % arrays.length];
     if (a.table) this.features.add("table-method");
-    if (this.inCond) this.features.add("array-method-in-condition");
+    // reduce with no initial value, in a condition (it throws on an empty array): known-bugs.ts
+    if (this.inCond && mayThrow) this.features.add("array-method-in-condition");
     return a;
   }
 
@@ -2189,7 +2190,7 @@ export class Printer {
       case "reduce": {
         const over = this.methodArrays(scope);
         if (!over.length) return this.expr(e.cb.body, scope);
-        const a = this.overArray(over, e.arr);
+        const a = this.overArray(over, e.arr, !e.init);
         this.features.add(e.map ? "map-reduce" : e.init ? "reduce" : "reduce-no-init");
         const array = e.map ? `${a.name}.map(${this.callback(e.map, false, a, 0, scope)})` : a.name;
         const writes = this.writes;

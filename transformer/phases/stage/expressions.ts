@@ -9,7 +9,7 @@
 import ts from "typescript";
 import { ARITHMETIC, LOGICAL, refuse } from "../../ir/language.js";
 import { type Def, type Expr, num, ref, refsOf, scalarOp } from "../../ir/ir.js";
-import { exprFromTs, isChange, isLength, isUpdate, skipWrappers } from "../../ir/syntax.js";
+import { arrayCallback, exprFromTs, isChange, isLength, isUpdate, skipWrappers } from "../../ir/syntax.js";
 import type { Stager, Want } from "./stager.js";
 import { recognise } from "./rules.js";
 import { fieldRef, nonLocal, thisField } from "./parameters.js";
@@ -261,9 +261,21 @@ export function condition(st: Stager, e: ts.Expression): Expr {
     e,
     (x) =>
       !ts.isIdentifier(x) ? (fieldRef(st, x) ?? thisField(st, x)) : st.isLocal(x) ? st.current(x) : nonLocal(st, x),
-    (x) => (isUpdate(x) ? value(st, x) : undefined),
+    (x) => (isUpdate(x) || isLoopCall(x) ? value(st, x) : undefined),
   );
   return st.ctx.self === undefined ? staged : ownCalls(staged, st.ctx.self);
+}
+
+/**
+ * A call that stands for a loop and cannot throw (`xs.reduce(f, 0)`, `Math.max(...xs)`): in a
+ * condition, staged before it as the loop it is, its value then read by the test. (Without an
+ * initial value, reduce throws on an empty array, which the condition might never evaluate.)
+ */
+function isLoopCall(e: ts.Expression): boolean {
+  if (!ts.isCallExpression(e)) return false;
+  const lowered = arrayCallback(e);
+  if (lowered) return lowered.method === "reduce" && lowered.init !== undefined;
+  return ["Math.max", "Math.min", "Math.hypot"].includes(e.expression.getText()) && e.arguments.some(ts.isSpreadElement);
 }
 
 /** An assignment in a part of `e` that runs only sometimes: right of `&&`, `||`, `??`, or a branch of `?:`. */
