@@ -761,7 +761,13 @@ describe("functions returning objects that are refused, at the node", () => {
     ],
     ["quoted", "{ 'a-b': number }", "return { 'a-b': x };", "'a-b': x", /no spreads, methods or computed keys/],
     ["numeric", "{ 0: number }", "return { 0: x };", "0: x", /no spreads, methods or computed keys/],
-    ["arrayLiteral", "{ a: number[] }", "return { a: [x, x] };", "[x, x]", /an array literal is taken as the value of a declared array/],
+    [
+      "arrayLiteral",
+      "{ a: number[] }",
+      "return { a: [x, x] };",
+      "[x, x]",
+      /an array literal is taken as the value of a declared array/,
+    ],
     ["localObject", "{ a: number }", "const o = { a: x };\n  return o;", "{ a: x }", /objects are not supported/],
     ["stringField", "{ a: number; b: string }", "return { a: x, b: 'hi' };", "{ a: number; b: string }", /must return/],
     [

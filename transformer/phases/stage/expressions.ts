@@ -275,7 +275,9 @@ function isLoopCall(e: ts.Expression): boolean {
   if (!ts.isCallExpression(e)) return false;
   const lowered = arrayCallback(e);
   if (lowered) return lowered.method === "reduce" && lowered.init !== undefined;
-  return ["Math.max", "Math.min", "Math.hypot"].includes(e.expression.getText()) && e.arguments.some(ts.isSpreadElement);
+  return (
+    ["Math.max", "Math.min", "Math.hypot"].includes(e.expression.getText()) && e.arguments.some(ts.isSpreadElement)
+  );
 }
 
 /** An assignment in a part of `e` that runs only sometimes: right of `&&`, `||`, `??`, or a branch of `?:`. */
