@@ -127,6 +127,24 @@ export function angle(a: ArrayLike<number>, b: ArrayLike<number>, s: number): nu
     checkEveryApi(m.angle, [[1, 2, 3], [-0.5, 1, -2], 0.3]);
   });
 
+  it("a helper with a mode and a default parameter, called with and without it", async () => {
+    const { module: m, js } = await compile(`
+/** @differentiable */
+function norm(v: readonly number[], kind: "l1" | "l2", p = 2): number {
+  let s = 0;
+  for (const x of v) s += kind === "l1" ? Math.abs(x) : Math.abs(x) ** p;
+  return kind === "l1" ? s : s ** (1 / p);
+}
+/** @differentiable */
+export function f(a: number[], q: number): number {
+  return norm(a, "l2", q) + norm(a, "l1") * q;
+}
+`);
+    checkEveryApi(m.f, [[0.5, -1.2, 2], 2.5]);
+    // Without p, the default is a constant of the call: a pullback for v alone, passed undefined for p.
+    expect(js).toMatch(/norm_pullback_v\(a, "l1", undefined, /);
+  });
+
   it("generated code reads like the caller's own: the pullback adds into the caller's gradient", async () => {
     const { js } = await compile(statistics);
     // sumNthPowerDeviations' backward pass hands mean's pullback its dx; n is data.

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import ts from "typescript";
 import { bodyOf, compile, compileToJs, expectClose, tsgradCodes as tsgradErrorCodes } from "./harness.js";
+import { checkEveryApi } from "./oracles.js";
 
 const source = `
 /** A dense layer into a local array, then a ReLU and a sum of squares. */
@@ -195,6 +196,28 @@ export function f(x: number, y: number): number {
     expect(codes('  const v = ["a", "b"];\n  return v.length * x;')).toContain(94003);
   });
 
+  it("*=, /=, **= and %= on elements: the old value read, then replaced, in loops too", async () => {
+    const { module: w } = await compile(`
+/** @differentiable */
+export function f(x: number, y: number): number {
+  const h = new Float64Array(3);
+  h[0] = x;
+  h[1] = y;
+  h[2] = 1;
+  for (let j = 0; j < 3; j++) {
+    h[j] *= x + j;
+    h[j] /= y;
+  }
+  h[0] **= 2;
+  h[1] %= 5;
+  return h[0] + h[1] * h[2];
+}`);
+    checkEveryApi(w.f, [0.7, 1.3]);
+    // f = (x²/y)² + (y(x+1)/y % 5) · (x+2)/y = x⁴/y² + (x+1)(x+2)/y below 5
+    const [x, y] = [0.7, 1.3];
+    expect(w.f(x, y)).toBeCloseTo(x ** 4 / y ** 2 + ((x + 1) * (x + 2)) / y, 12);
+  });
+
   it("a write out of range changes nothing, and passes no gradient (it was NaN)", async () => {
     const { module: w, js: text } = await compile(`
 /** @differentiable */
@@ -244,9 +267,9 @@ describe("array writes that are refused, at the node", () => {
     );
   });
 
-  it("*= on an element, and an array tsgrad did not see made", () => {
-    expect(refused("const h = new Float64Array(2);\nh[0] = x;\nh[0] *= x;\nreturn h[0];").message).toMatch(
-      /only `=`, `\+=`, `-=`/,
+  it("&&= on an element, and an array tsgrad did not see made", () => {
+    expect(refused("const h = new Float64Array(2);\nh[0] = x;\nh[0] &&= x;\nreturn h[0];").message).toMatch(
+      /only `=`, `\+= -= \*= \/= %= \*\*=`/,
     );
     // A module-level table is read as constants (test/statements.test.ts); written, it is not one.
     expect(refused("table[0] = x;\nreturn table[0] * x;").message).toMatch(/only arrays the function creates/);

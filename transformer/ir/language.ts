@@ -43,8 +43,8 @@ const COMPOUND_TOKENS = [
   K.PercentEqualsToken,
   K.AsteriskAsteriskEqualsToken,
 ] as const;
-/** The writes of an element of an array the function creates (with `++` and `--`). */
-const ELEMENT_WRITE_TOKENS = [K.EqualsToken, K.PlusEqualsToken, K.MinusEqualsToken] as const;
+/** The writes of an element of an array the function creates (with `++` and `--`): `=` and every compound one. */
+const ELEMENT_WRITE_TOKENS = [K.EqualsToken, ...COMPOUND_TOKENS] as const;
 /** `&& || ??`: in conditions, and on numbers as the choice they make (`w || 1` is `w ? w : 1`). */
 const LOGICAL_TOKENS = [K.AmpersandAmpersandToken, K.BarBarToken, K.QuestionQuestionToken] as const;
 const BITWISE_TOKENS = [
@@ -569,14 +569,14 @@ export const LANGUAGE = {
   elementCompoundWrite: no(
     "operator",
     Code.UnsupportedExpression,
-    "element writes other than `=`, `+=`, `-=`, `++` and `--`",
-    "only `=`, `+=`, `-=`, `++` and `--` write array elements for now",
+    "element writes other than `=`, `+= -= *= /= %= **=`, `++` and `--`",
+    "only `=`, `+= -= *= /= %= **=`, `++` and `--` write array elements for now",
     "read the element into a local, compute, and assign it",
   ),
   elementCompoundUnstaged: no(
     "operator",
     Code.UnsupportedExpression,
-    "element writes other than `=`, `+=`, `-=`, `++` and `--`",
+    "element writes other than `=`, `+= -= *= /= %= **=`, `++` and `--`",
     (a: { operator: string }) => `\`${a.operator}\` on an array element is not supported yet`,
     "write `h[j] = h[j] * v` with a local first",
   ),

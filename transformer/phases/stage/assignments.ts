@@ -107,7 +107,22 @@ function store(st: Stager, e: ts.Expression, target: ts.ElementAccessExpression)
   }
   if (kind === ts.SyntaxKind.PlusEqualsToken) return write(value(st, e.right), true);
   if (kind === ts.SyntaxKind.MinusEqualsToken) return write(st.operation("neg", [value(st, e.right)], e), true);
-  throw refuse("elementCompoundUnstaged", e.operatorToken, { operator: e.operatorToken.getText() });
+  // h[j] *= v → const h_old = h[j]; const prod = h_old * v; h[j] = prod: the old value read first
+  // (at the index computed once), then replaced.
+  const op = COMPOUND[kind];
+  if (!op) throw refuse("elementCompoundUnstaged", e.operatorToken, { operator: e.operatorToken.getText() });
+  const element: Expr = { k: "elem", array, index };
+  const old = st.ctx.namer.fresh(`${array}_old`);
+  st.body.push({
+    k: "def",
+    name: old,
+    value: element,
+    op: scalarOp("copy"),
+    args: [element],
+    assign: false,
+    source: target,
+  });
+  return write(st.operation(op, [ref(old), value(st, e.right)], e), false);
 }
 
 /** `const num = x + sigy; // numerator` → "numerator". */
