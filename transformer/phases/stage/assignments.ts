@@ -89,28 +89,15 @@ function store(st: Stager, e: ts.Expression, target: ts.ElementAccessExpression)
     return write(num((e as ts.PrefixUnaryExpression).operator === ts.SyntaxKind.PlusPlusToken ? 1 : -1), true);
   const kind = e.operatorToken.kind;
   if (kind === ts.SyntaxKind.EqualsToken) return write(value(st, e.right), false);
-  if (containsChange(e.right)) {
-    // h[0] += (h[0] = y): JavaScript reads h[0] before the right side runs, so the sum does too.
-    const element: Expr = { k: "elem", array, index };
-    const old = st.ctx.namer.fresh(`${array}_old`);
-    st.body.push({
-      k: "def",
-      name: old,
-      value: element,
-      op: scalarOp("copy"),
-      args: [element],
-      assign: false,
-      source: target,
-    });
-    const op = kind === ts.SyntaxKind.PlusEqualsToken ? "+" : "-";
-    return write(st.operation(op, [ref(old), value(st, e.right)], e), false);
-  }
-  if (kind === ts.SyntaxKind.PlusEqualsToken) return write(value(st, e.right), true);
-  if (kind === ts.SyntaxKind.MinusEqualsToken) return write(st.operation("neg", [value(st, e.right)], e), true);
-  // h[j] *= v → const h_old = h[j]; const prod = h_old * v; h[j] = prod: the old value read first
-  // (at the index computed once), then replaced.
   const op = COMPOUND[kind];
   if (!op) throw refuse("elementCompoundUnstaged", e.operatorToken, { operator: e.operatorToken.getText() });
+  // h[j] += v and -= v add into the element, whose gradient passes on.
+  const changes = containsChange(e.right);
+  if (op === "+" && !changes) return write(value(st, e.right), true);
+  if (op === "-" && !changes) return write(st.operation("neg", [value(st, e.right)], e), true);
+  // h[j] *= v → const h_old = h[j]; const prod = h_old * v; h[j] = prod: the old value read first, at
+  // the index computed once, then replaced; so too h[0] += (h[0] = y), where JavaScript reads h[0]
+  // before the right side runs.
   const element: Expr = { k: "elem", array, index };
   const old = st.ctx.namer.fresh(`${array}_old`);
   st.body.push({
