@@ -397,6 +397,8 @@ export function weighted(x: number): number {
       "const D = [1, 2];\nexport { D };",
       "const D = [1, 2];\nexport const holder = { D };",
       "const S = [1, 2];\nconst D = S;\nexport function set(v: number) { S[0] = v; }",
+      // A helper of the file that writes the array it is given (one that only reads it is fine).
+      "const D = [1, 2];\nfunction bump(a: number[]): number { a[0]++; return 0; }\nexport const b = () => bump(D);",
     ])
       await expect(
         load(`${change}

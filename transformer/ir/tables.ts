@@ -5,11 +5,10 @@
 // No gradient flows to a table, and the backward pass reads it again, so its elements must never
 // change: tsgrad takes a table only if it is a `const` list of number literals, not exported, and
 // every use of its name in its file reads an element (`T[i]`), its length, iterates it
-// (`for (const c of T)`), spreads it, or passes it to a @differentiable function of the file
-// (`weighted(x, T)`), which writes no element of its parameters.
+// (`for (const c of T)`), spreads it, or passes it to a function of the file whose parameter
+// only reads it these ways (`weighted(x, T)`).
 
 import ts from "typescript";
-import { isMarked } from "./marks.js";
 import { isChange, kindOf } from "./syntax.js";
 
 /** Is `id` (read inside a function) such a table? */
@@ -89,8 +88,11 @@ function onlyRead(
   return ok;
 }
 
-/** A read of a table of numbers: an element, the length, iterated, spread, or passed to a marked function. */
-function isRead(id: ts.Identifier, checker: ts.TypeChecker): boolean {
+/**
+ * A read of a table of numbers: an element, the length, iterated, spread, or passed to a function
+ * of the file that only reads it. `seen`: the parameters being checked (a recursion reads too).
+ */
+function isRead(id: ts.Identifier, checker: ts.TypeChecker, seen: Set<ts.Node> = new Set()): boolean {
   const p = id.parent;
   if (ts.isElementAccessExpression(p) && p.expression === id) return !isWritten(p);
   if (ts.isPropertyAccessExpression(p) && p.expression === id) return p.name.text === "length" || isLoopMethod(p);
@@ -98,7 +100,7 @@ function isRead(id: ts.Identifier, checker: ts.TypeChecker): boolean {
   if (ts.isCallExpression(p) && p.arguments[0] === id && p.expression.getText() === "Array.from") return true;
   // for (const c of T), Math.max(...T): the elements read, never the array handed on.
   if (ts.isVariableDeclaration(p) && p.initializer === id) return ts.isArrayBindingPattern(p.name); // const [a, b] = T
-  return (ts.isForOfStatement(p) && p.expression === id) || ts.isSpreadElement(p) || passedToMarked(id, checker);
+  return (ts.isForOfStatement(p) && p.expression === id) || ts.isSpreadElement(p) || passedToReader(id, checker, seen);
 }
 
 /** T.reduce(f, 0), T.map(f), T.entries(): methods the stager runs as loops over the elements, called. */
@@ -137,15 +139,32 @@ function isWritten(e: ts.Expression): boolean {
   return isChange(p) && (ts.isBinaryExpression(p) ? p.left : p.operand) === e;
 }
 
-/** `weighted(x, T)` with `weighted` a @differentiable function of this file (`function` or `const`). */
-function passedToMarked(id: ts.Identifier, checker: ts.TypeChecker): boolean {
+/**
+ * `weighted(x, T)` with `weighted` a function of this file, marked or not, whose parameter only
+ * reads its array the same ways (a marked function's fence refuses writes to parameters too).
+ */
+function passedToReader(id: ts.Identifier, checker: ts.TypeChecker, seen: Set<ts.Node>): boolean {
   const call = id.parent;
   if (!ts.isCallExpression(call) || !call.arguments.includes(id)) return false;
   const decl = checker.getSymbolAtLocation(call.expression)?.valueDeclaration;
   if (!decl || decl.getSourceFile() !== id.getSourceFile()) return false;
-  if (ts.isFunctionDeclaration(decl)) return isMarked(decl);
-  return (
-    ts.isVariableDeclaration(decl) &&
-    (isMarked(decl.parent.parent) || (!!decl.initializer && isMarked(decl.initializer)))
-  );
+  const init = ts.isVariableDeclaration(decl) ? decl.initializer : undefined;
+  const fn = ts.isFunctionDeclaration(decl)
+    ? decl
+    : init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init))
+      ? init
+      : undefined;
+  const param = fn?.parameters[call.arguments.indexOf(id)];
+  if (!fn?.body || !param || param.dotDotDotToken || !ts.isIdentifier(param.name)) return false;
+  if (seen.has(param)) return true;
+  seen.add(param);
+  const symbol = checker.getSymbolAtLocation(param.name);
+  let ok = true;
+  const uses = (n: ts.Node): void => {
+    if (ok && ts.isIdentifier(n) && n !== param.name && checker.getSymbolAtLocation(n) === symbol)
+      ok = isRead(n, checker, seen);
+    ts.forEachChild(n, uses);
+  };
+  uses(fn.body);
+  return ok;
 }
