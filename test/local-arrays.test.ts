@@ -189,6 +189,26 @@ export function f(x: number, y: number): number {
     expect(text).toMatch(/v\[3\] = -0\.5;/);
   });
 
+  it("Array.from({ length: n }, (_, i) => ...): the loop filling it, the callback inlined", async () => {
+    const { module: w, js: text } = await compile(`
+/** @differentiable */
+export function f(x: number, n: number): number {
+  const w = Array.from({ length: n }, (_, i) => Math.sin(x * (i + 1)));
+  let s = 0;
+  for (let i = 0; i < w.length; i++) s += w[i] * w[i];
+  return s;
+}`);
+    // f = Σ sin²(x k), k = 1..n: f' = Σ k sin(2 x k)
+    const [x, n] = [0.7, 4];
+    const [dx] = w.f_grad(x, n);
+    expect(dx).toBeCloseTo(
+      [1, 2, 3, 4].reduce((t, k) => t + k * Math.sin(2 * x * k), 0),
+      12,
+    );
+    expect(w.f_backward(w.f_forward(x, n).cache, 1)).toEqual(w.f_grad(x, n));
+    expect(text).toMatch(/Array\.from\(\{ length: n \}, \(_, i\) => Math\.sin\(x \* \(i \+ 1\)\)\), in reverse/);
+  });
+
   it("an array literal reassigned, or of anything but numbers, is refused", () => {
     const codes = (body: string) =>
       tsgradErrorCodes(`/** @differentiable */\nexport function f(x: number): number {\n${body}\n}\n`);

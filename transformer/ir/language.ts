@@ -499,6 +499,11 @@ export const LANGUAGE = {
     "bitwise operators have no derivative",
     "compute this value outside the function",
   ),
+  arrayFromLength: yes(
+    "declaration",
+    "`Array.from({ length: n }, (_, i) => ...)`",
+    "the loop filling the array it makes, the callback inlined",
+  ),
   arrayLiterals: yes(
     "declaration",
     "array literals of numbers, declared (`const v = [x * 2, y, 0.5]`)",

@@ -77,7 +77,17 @@ export function exprFromTs(
 /** new Float64Array(n), new Array(n).fill(0), new Array<number>(n).fill(0) → its kind and length. */
 export function arrayCreation(
   e: ts.Expression,
-): { kind: "Float64Array" | "number[]"; length: ts.Expression; elements?: readonly ts.Expression[] } | undefined {
+):
+  | { kind: "Float64Array" | "number[]"; length: ts.Expression; elements?: readonly ts.Expression[]; fill?: Callback }
+  | undefined {
+  // Array.from({ length: n }, (_, i) => ...): n elements, each the callback's value at its index.
+  if (ts.isCallExpression(e) && e.expression.getText() === "Array.from" && e.arguments.length === 2) {
+    const [shape, fill] = e.arguments.map(skipWrappers);
+    const only = ts.isObjectLiteralExpression(shape) && shape.properties.length === 1 ? shape.properties[0] : undefined;
+    const callback = ts.isArrowFunction(fill) || ts.isFunctionExpression(fill) ? fill : undefined;
+    if (only && ts.isPropertyAssignment(only) && only.name.getText() === "length" && callback)
+      return { kind: "number[]", length: only.initializer, fill: callback };
+  }
   // [a, b * 2, 0.5]: an array of its elements' values, written in order (the fence checks they are numbers).
   if (ts.isArrayLiteralExpression(e) && e.elements.length > 0) {
     const plain = e.elements.every((x) => !ts.isSpreadElement(x) && !ts.isOmittedExpression(x));

@@ -93,7 +93,14 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
       } else if (created.elements && kindOf(st.checker.getTypeAtLocation(d.initializer), st.checker) !== "number[]") {
         st.fail(refuse("arrayLiteral", d.initializer));
       } else if (created.elements) created.elements.forEach((x) => expression(st, x));
-      else expression(st, created.length);
+      else {
+        expression(st, created.length);
+        // Array.from({ length: n }, (_, i) => ...): the callback inlined in the loop filling it.
+        const fill = created.fill;
+        if (fill && fill.parameters.length > 2)
+          st.fail(refuse("callbackForm", fill, { what: "takes more than the element and the index" }));
+        else if (fill) inlinedBody(st, fill, (what) => st.fail(refuse("callbackForm", fill, { what })));
+      }
     } else if (d.initializer) {
       expression(st, d.initializer);
     }

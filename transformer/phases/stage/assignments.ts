@@ -11,6 +11,7 @@ import { type Expr, num, ref, scalarOp } from "../../ir/ir.js";
 import { arrayCreation, containsChange, localHelper, skipWrappers } from "../../ir/syntax.js";
 import type { Stager } from "./stager.js";
 import { condition, effect, stableIndex, value } from "./expressions.js";
+import { fillLoop } from "./callbacks.js";
 
 export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDeclarationList): void {
   const note = ts.isVariableStatement(s) ? trailingComment(s) : undefined;
@@ -30,6 +31,7 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
       st.localArrays.add(name);
       st.body.push({ k: "array", name, kind: created.kind, length: condition(st, created.length), source: d });
       // const v = [a, b]: each element written in order, v[0] = a, v[1] = b.
+      if (created.fill) fillLoop(st, name, created.fill, d.initializer!);
       created.elements?.forEach((x, i) =>
         st.body.push({ k: "store", array: name, index: num(i), value: value(st, x), add: false, source: x }),
       );

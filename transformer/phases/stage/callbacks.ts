@@ -162,6 +162,22 @@ function countingLoop(
   st.body.push({ k: "loop", kind: "while", counter, test, body, carried: [acc.header], source });
 }
 
+/**
+ * Array.from({ length: n }, (_, i) => ...) → the loop filling the array it made, h[i] = the
+ * callback's value at i (the element it is given is `undefined`, as in JavaScript).
+ */
+export function fillLoop(st: Stager, array: string, callback: Callback, source: ts.Node): void {
+  const index = callback.parameters[1];
+  const i = index ? st.declare((index.name as ts.Identifier).text) : st.declare(st.ctx.namer.fresh("i"));
+  const counter: Counter = { name: i, from: num(0), to: { k: "length", array }, op: "<", step: 1 };
+  const test: Expr = { k: "global", text: "true" };
+  const body = inIteration(st, i, test, () => {
+    const element = inlined(st, callback, [{ k: "global", text: "undefined" }, ref(i)]);
+    st.body.push({ k: "store", array, index: ref(i), value: element, add: false, source });
+  });
+  st.body.push({ k: "loop", kind: "while", counter, test, body, carried: [], source });
+}
+
 /** Stages `build` as the body of a loop with counter `i`: the stager's loop state around it. */
 function inIteration(st: Stager, i: string, test: Expr, build: () => void): Stmt[] {
   const saved = st.body;
