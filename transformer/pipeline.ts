@@ -132,7 +132,7 @@ interface Compilation {
 function gradientFunctions(c: Compilation, fnNames: { grad: string; gradInto: string }, wrt?: readonly number[]) {
   const { d, ctx, staged, raw } = c;
   const gNamer = c.namer.fork();
-  const target = wrt ? { ...staged, data: [...(staged.data ?? []), ...leavesOutside(staged, wrt)] } : staged;
+  const target = wrt ? onlyWrt(staged, wrt) : staged;
   const gSaved = backwardPass(target, wrt ? analyzeActivity(target) : c.activity, gNamer, num(1), ctx, raw);
   const pruned = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
   // Matrix ops are fused where runtime/ops/fused.ts can (fuse.ts); matrices come from the
@@ -238,7 +238,7 @@ export function compilePullback(
     const namer = new Namer([...Object.values(generatedNames(d.name)), name]);
     const staged = stageFunction(d, ctx, namer);
     if (staged.resultKind) throw refuse("pullbackOfVector", d.fn, { name: d.label });
-    const target = { ...staged, data: [...(staged.data ?? []), ...leavesOutside(staged, wrt)] };
+    const target = onlyWrt(staged, wrt);
     const activity = analyzeActivity(target);
     if (activity.errors.length) return activity.errors;
     const seed = namer.adjoint(staged.result);
@@ -264,6 +264,12 @@ export function compilePullback(
     throw e;
   }
 }
+
+/** `staged` with the parameters `wrt` leaves out made data: inactive, no line computes their gradient. */
+const onlyWrt = (staged: StagedFunction, wrt: readonly number[]): StagedFunction => ({
+  ...staged,
+  data: [...(staged.data ?? []), ...leavesOutside(staged, wrt)],
+});
 
 /**
  * The phases after staging, one order for f_grad (and f_gradInto, f_gradChecked) and the vjp pair:

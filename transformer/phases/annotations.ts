@@ -3,7 +3,7 @@
 // reference such as `g` in `grad(g)` or `g(x)` to the declaration it names, across modules.
 
 import ts from "typescript";
-import { type DiffError, shortPosition } from "../ir/diagnostics.js";
+import { type DiffError } from "../ir/diagnostics.js";
 import { refuse } from "../ir/language.js";
 import { commentsBefore, isMarked } from "../ir/marks.js";
 

@@ -81,6 +81,8 @@ class Reverser {
   /** The loops around the statement being reversed, outermost first (for inRange). */
   readonly loops: Loop[] = [];
   readonly localArrays = new Map<string, ArrayDecl>();
+  /** The names that hold one value for the whole function, and the constants' values (for inRange). */
+  readonly fixed: ReturnType<typeof fixedValues>;
 
   constructor(
     readonly fn: StagedFunction,
@@ -90,6 +92,7 @@ class Reverser {
     readonly runtime: (exported: string) => string,
   ) {
     forEachArray(fn.body, (a) => this.localArrays.set(a.name, a));
+    this.fixed = fixedValues(fn.body);
   }
 
   adjointOf(primal: string): string {
@@ -148,7 +151,7 @@ function block(r: Reverser, body: readonly Stmt[]): BStmt[] {
 function store(r: Reverser, st: Store): BStmt[] {
   const dh = r.adjointOf(st.array);
   const read: Expr = { k: "elem", array: dh, index: st.index };
-  const element = inRange(st, r.loops, r.localArrays, r.fn.body) ? read : binary("??", read, num(0));
+  const element = inRange(r, st) ? read : binary("??", read, num(0));
   const lines: BStmt[] = r.active(st.value) ? [r.addTo(st.value, element)] : [];
   if (!st.add) lines.push({ k: "set", adj: dh, index: st.index, value: num(0) });
   const text = `${st.array}[${printName(st.index)}] ${st.add ? "+=" : "="} ${printName(st.value)}`;
@@ -303,15 +306,16 @@ function localGradient(text: string, d: Def, operand: Expr): Expr {
  * loops around it (`hidden[i * h + j]` of an array of n * h).
  *   h = new Float64Array(n); for (let j = 0; j < n; j++) h[j] = ...   → yes
  */
-function inRange(st: Store, loops: readonly Loop[], arrays: ReadonlyMap<string, ArrayDecl>, forward: readonly Stmt[]) {
-  const decl = arrays.get(st.array);
+function inRange(r: Reverser, st: Store): boolean {
+  const { loops } = r;
+  const decl = r.localArrays.get(st.array);
   if (!decl) return false;
   const { index } = st;
   if (index.k === "num")
     return (
       decl.length.k === "num" && Number.isInteger(index.value) && index.value >= 0 && index.value < decl.length.value
     );
-  const { fixed, constants } = fixedValues(forward);
+  const { fixed, constants } = r.fixed;
   // h[j] in any loop inside `for (let j = from; j < N; j++)`, from a whole number >= 0, N h's length.
   const counter = index.k === "ref" ? loops.find((l) => l.counter?.name === index.name)?.counter : undefined;
   if (counter && counter.op === "<" && counter.step === 1 && counter.from.k === "num") {

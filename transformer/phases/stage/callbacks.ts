@@ -140,10 +140,7 @@ function countingLoop(
     mutable: true,
     source,
   });
-  const i = index ? st.declare((index.name as ts.Identifier).text) : st.declare(st.ctx.namer.fresh("i"));
-  const counter: Counter = { name: i, from: num(from), to: { k: "length", array }, op: "<", step: 1 };
-  const test: Expr = { k: "global", text: "true" };
-  const body = inIteration(st, i, test, () => {
+  arrayLoop(st, array, from, index, [acc.header], source, (i) => {
     const element: Expr = { k: "elem", array, index: ref(i) };
     const next = acc.next(element, i, acc.header);
     // (acc, v) => acc: the iteration leaves the accumulator as it is.
@@ -159,7 +156,6 @@ function countingLoop(
       source,
     });
   });
-  st.body.push({ k: "loop", kind: "while", counter, test, body, carried: [acc.header], source });
 }
 
 /**
@@ -167,15 +163,30 @@ function countingLoop(
  * callback's value at i (the element it is given is `undefined`, as in JavaScript).
  */
 export function fillLoop(st: Stager, array: string, callback: Callback, source: ts.Node): void {
-  const index = callback.parameters[1];
-  const i = index ? st.declare((index.name as ts.Identifier).text) : st.declare(st.ctx.namer.fresh("i"));
-  const counter: Counter = { name: i, from: num(0), to: { k: "length", array }, op: "<", step: 1 };
-  const test: Expr = { k: "global", text: "true" };
-  const body = inIteration(st, i, test, () => {
+  arrayLoop(st, array, 0, callback.parameters[1], [], source, (i) => {
     const element = inlined(st, callback, [{ k: "global", text: "undefined" }, ref(i)]);
     st.body.push({ k: "store", array, index: ref(i), value: element, add: false, source });
   });
-  st.body.push({ k: "loop", kind: "while", counter, test, body, carried: [], source });
+}
+
+/**
+ * `for (let i = from; i < array.length; i++)` carrying `carried`, its counter named after the
+ * callback's index parameter where it has one, its body staged by `iteration(i)`.
+ */
+function arrayLoop(
+  st: Stager,
+  array: string,
+  from: number,
+  index: ts.ParameterDeclaration | undefined,
+  carried: string[],
+  source: ts.Node,
+  iteration: (i: string) => void,
+): void {
+  const i = st.declare(index ? (index.name as ts.Identifier).text : st.ctx.namer.fresh("i"));
+  const counter: Counter = { name: i, from: num(from), to: { k: "length", array }, op: "<", step: 1 };
+  const test: Expr = { k: "global", text: "true" };
+  const body = inIteration(st, i, test, () => iteration(i));
+  st.body.push({ k: "loop", kind: "while", counter, test, body, carried, source });
 }
 
 /** Stages `build` as the body of a loop with counter `i`: the stager's loop state around it. */
