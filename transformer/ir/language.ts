@@ -841,6 +841,54 @@ export const LANGUAGE = {
     "calls of unmarked helpers of the same module (a module-level `function` or `const` arrow)",
     "differentiated as if marked, for their callers in the module",
   ),
+  inlinedHelpers: yes(
+    "call",
+    "unmarked helpers of the same module that return an array or an object (`const p = softmax(z)`, `const { mean, sd } = stats(xs)`) or write into an array the caller created (`cross(out, a, b)`)",
+    "inlined where they are called: the result and the writes are the caller's own arrays and values",
+  ),
+  inlinedHelperForm: no(
+    "call",
+    Code.UnsupportedExpression,
+    "a helper returning an array or an object, or writing an array it is given, that calls itself, returns early or takes patterns",
+    (a: { name: string; what: string }) =>
+      `tsgrad inlines \`${a.name}\` where it is called (it returns an array or an object, or writes an array it is given), and this one ${a.what}`,
+    "write it with plain parameters and one `return` at its end, or mark it @differentiable and return a number",
+  ),
+  inlinedHelperRefused: no(
+    "call",
+    Code.NotDifferentiableCall,
+    "a helper tsgrad inlines (returning an array or an object, or writing an array it is given) whose body it cannot differentiate",
+    (a: { name: string; why: string; at: string }) =>
+      `tsgrad inlines \`${a.name}\` here (it returns an array or an object, or writes an array it is given), and cannot differentiate it: ${a.why} (${a.at})`,
+    (a: { name: string; why: string; at: string }) => `change \`${a.name}\` as that says`,
+  ),
+  inlinedArgument: no(
+    "call",
+    Code.UnsupportedExpression,
+    "an array given to a helper tsgrad inlines that is not a parameter or an array the function created, by name",
+    (a: { name: string; param: string }) =>
+      `\`${a.name}\` is inlined here, and its array parameter \`${a.param}\` must be given an array parameter or an array this function created, by its name`,
+    "name the array in a `const` first (`const v = new Float64Array(n)`) and pass that",
+  ),
+  inlinedWritesParameter: no(
+    "call",
+    Code.UnsupportedExpression,
+    "an out-parameter given a parameter of the function (a helper writing into an array the function did not create)",
+    (a: { name: string; param: string; arg: string }) =>
+      `\`${a.name}\` writes into its parameter \`${a.param}\`, here \`${a.arg}\`, a parameter of this function: parameters are read-only (the backward pass reads them as they were)`,
+    "create the array it writes in this function (`const out = new Float64Array(3)`) and pass that",
+  ),
+  inlinedResultUse: no(
+    "call",
+    Code.UnsupportedExpression,
+    "the array or object a helper returns used other than by naming it (`const p = softmax(z)`, `const { mean, sd } = stats(xs)`)",
+    (a: { name: string; what: string }) =>
+      `\`${a.name}\` returns ${a.what}, which tsgrad follows only when it is named where it is made`,
+    (a: { name: string; what: string }) =>
+      a.what.startsWith("an object")
+        ? "destructure it in a `const` (`const { mean, sd } = stats(xs)`) and use the names"
+        : "name it in a `const` (`const p = softmax(z)`) and read its elements",
+  ),
   refusedHelper: no(
     "call",
     Code.NotDifferentiableCall,

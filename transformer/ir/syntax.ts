@@ -75,6 +75,9 @@ export function exprFromTs(
 }
 
 /** new Float64Array(n), new Array(n).fill(0), new Array<number>(n).fill(0) → its kind and length. */
+/** What arrayCreation finds: the array's kind and length, its literal's elements or its fill callback. */
+export type ArrayCreation = NonNullable<ReturnType<typeof arrayCreation>>;
+
 export function arrayCreation(
   e: ts.Expression,
 ):

@@ -24,7 +24,8 @@ import type { Fencer } from "./fencer.js";
 import { expression } from "./expressions.js";
 import { isCreatedArray, isLocal, isParamPart } from "./names.js";
 import { pattern } from "./signature.js";
-import { inlinedBody } from "./callbacks.js";
+import { arrayContents, inlinedBody } from "./callbacks.js";
+import { inlinedHelperOf } from "../../ir/inlining.js";
 
 export function variables(st: Fencer, v: ts.VariableStatement): void {
   variableList(st, v.declarationList, v);
@@ -80,6 +81,14 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
     } else if (part && flags & ts.NodeFlags.Const) {
       // const { W1, b1 } = model, const layer = model.layer: names for read-only fields.
       if (!ts.isIdentifier(d.name)) pattern(st, d.name);
+    } else if (ts.isObjectBindingPattern(d.name) && d.initializer && objectResult(st, d.initializer)) {
+      // const { mean, sd } = stats(xs): the fields of the object literal the inlined helper returns.
+      d.name.elements.forEach((el) => {
+        if (el.dotDotDotToken) st.fail(refuse("destructuringRest", el));
+        else if (el.initializer) st.fail(refuse("destructuringDefault", el));
+        else if (!ts.isIdentifier(el.name)) st.fail(refuse("destructuring", el.name));
+      });
+      expression(st, d.initializer);
     } else if (!ts.isIdentifier(d.name)) {
       st.fail(refuse("destructuring", d.name));
     } else if (d.initializer && arrayCreation(d.initializer)) {
@@ -90,21 +99,17 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
       } else if (afterReturn(st, d)) {
         // The code after an early return runs as a branch (`if (!returned)`), and arrays live at the top level.
         st.fail(refuse("arrayAfterReturn", d));
-      } else if (created.elements && kindOf(st.checker.getTypeAtLocation(d.initializer), st.checker) !== "number[]") {
-        st.fail(refuse("arrayLiteral", d.initializer));
-      } else if (created.elements) created.elements.forEach((x) => expression(st, x));
-      else {
-        expression(st, created.length);
-        // Array.from({ length: n }, (_, i) => ...): the callback inlined in the loop filling it.
-        const fill = created.fill;
-        if (fill && fill.parameters.length > 2)
-          st.fail(refuse("callbackForm", fill, { what: "takes more than the element and the index" }));
-        else if (fill) inlinedBody(st, fill, (what) => st.fail(refuse("callbackForm", fill, { what })));
-      }
+      } else arrayContents(st, d.initializer, created);
     } else if (d.initializer) {
       expression(st, d.initializer);
     }
   }
+}
+
+/** stats(xs): a call of a helper inlined here that returns an object. */
+function objectResult(st: Fencer, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  return ts.isCallExpression(x) && inlinedHelperOf(st.checker, x.expression, st.fn)?.result === "object";
 }
 
 /** An expression statement must be an assignment to a local: `x = e`, `x += e`, `x++`, or a comma list of them. */
@@ -121,6 +126,8 @@ export function effect(st: Fencer, e: ts.Expression): void {
   if ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator)) {
     return target(st, e.operand);
   }
+  // cross(n, a, b): a helper writing into the caller's array, inlined (calls.ts).
+  if (ts.isCallExpression(e) && inlinedHelperOf(st.checker, e.expression, st.fn)) return expression(st, e);
   st.fail(refuse("sideEffect", e));
 }
 

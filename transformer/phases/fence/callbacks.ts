@@ -7,12 +7,22 @@
 //   xs.reduce((acc, v, i, all) => acc, 0)     →   callbackForm (takes 4 parameters)
 
 import ts from "typescript";
-import { type Callback, arrayCallback, isChange, kindOf, skipWrappers, within } from "../../ir/syntax.js";
+import {
+  type ArrayCreation,
+  type Callback,
+  arrayCallback,
+  arrayCreation,
+  isChange,
+  kindOf,
+  skipWrappers,
+  within,
+} from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
 import { refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
-import { isArrayMethod, isGlobalName, isLocal, isParamPart } from "./names.js";
+import { isArrayMethod, isCreatedArray, isGlobalName, isLocal, isParamPart, isParameter } from "./names.js";
+import { type InlinedHelper, inlinedHelperOf, inlinedRefusal, writtenParameters } from "../../ir/inlining.js";
 
 /** xs.map(f) of an array, or Array.from(xs, f) of the global Array. */
 export function isMapping(st: Fencer, c: ts.CallExpression): boolean {
@@ -56,14 +66,26 @@ export function callbackLoop(
 /**
  * A function the stager inlines where it is used (a callback, a local helper): plain named
  * parameters, no assignment to anything outside it, a `return` only at the end of a block body;
- * its body fenced as part of the function.
+ * its body fenced as part of the function, one level deeper (a callback runs in a loop).
  */
 export function inlinedBody(st: Fencer, callback: Callback, form: (what: string) => void): void {
+  st.depth++;
+  inlinedStatements(st, callback, form, true);
+  st.depth--;
+}
+
+/** The checks of inlinedBody; `needsValue` false lets a block end without `return` (a helper writing `out`). */
+function inlinedStatements(
+  st: Fencer,
+  callback: Callback,
+  form: (what: string) => void,
+  needsValue: boolean,
+): ts.Expression | undefined {
   const params = callback.parameters;
   if (callback.asteriskToken || ts.getCombinedModifierFlags(callback) & ts.ModifierFlags.Async)
-    return form("is a generator or async");
-  if (params.some((p) => !ts.isIdentifier(p.name) || p.dotDotDotToken || p.initializer))
-    return form("has a parameter that is not a plain name");
+    return void form("is a generator or async");
+  if (params.some((p) => !ts.isIdentifier(p.name) || p.dotDotDotToken || p.initializer || p.questionToken))
+    return void form("has a parameter that is not a plain name");
   const outside = (n: ts.Node): void => {
     if (isChange(n)) {
       let target = skipWrappers(ts.isBinaryExpression(n) ? n.left : (n as ts.PrefixUnaryExpression).operand);
@@ -76,18 +98,116 @@ export function inlinedBody(st: Fencer, callback: Callback, form: (what: string)
     ts.forEachChild(n, outside);
   };
   outside(callback.body!);
-  st.depth++;
-  if (ts.isBlock(callback.body!)) {
-    const statements = callback.body.statements;
-    const last = statements[statements.length - 1];
-    const early = (n: ts.Node): boolean =>
-      !ts.isFunctionLike(n) && (ts.isReturnStatement(n) || ts.forEachChild(n, early) === true);
-    if (!last || !ts.isReturnStatement(last) || !last.expression) form("has no `return` of a value at its end");
-    else if (statements.slice(0, -1).some(early)) form("returns before its end");
-    else {
-      statements.slice(0, -1).forEach((s) => st.statement(s));
-      st.expression(last.expression);
+  if (!ts.isBlock(callback.body!)) return void st.expression(callback.body as ts.Expression);
+  const statements = callback.body.statements;
+  const last = statements[statements.length - 1];
+  const returns = last !== undefined && ts.isReturnStatement(last);
+  const early = (n: ts.Node): boolean =>
+    !ts.isFunctionLike(n) && (ts.isReturnStatement(n) || ts.forEachChild(n, early) === true);
+  if (needsValue && !(returns && last.expression)) return void form("has no `return` of a value at its end");
+  if ((returns ? statements.slice(0, -1) : statements).some(early)) return void form("returns before its end");
+  (returns ? statements.slice(0, -1) : statements).forEach((s) => st.statement(s));
+  return returns ? (last as ts.ReturnStatement).expression : undefined;
+}
+
+/** The elements of `[a, b]` (numbers), the length of `new Float64Array(n)`, the fill of `Array.from({ length: n }, f)`. */
+export function arrayContents(st: Fencer, init: ts.Expression, created: ArrayCreation): void {
+  if (created.elements && kindOf(st.checker.getTypeAtLocation(init), st.checker) !== "number[]")
+    return st.fail(refuse("arrayLiteral", init));
+  if (created.elements) return created.elements.forEach((x) => st.expression(x));
+  st.expression(created.length);
+  // Array.from({ length: n }, (_, i) => ...): the callback inlined in the loop filling it.
+  const fill = created.fill;
+  if (fill && fill.parameters.length > 2)
+    st.fail(refuse("callbackForm", fill, { what: "takes more than the element and the index" }));
+  else if (fill) inlinedBody(st, fill, (what) => st.fail(refuse("callbackForm", fill, { what })));
+}
+
+/**
+ * An array an inlined helper is given or returns: an array parameter or a created array by name,
+ * `new Float64Array(3)` or `[x, y]` created in place (at the top level, as every array), or the
+ * array another inlined helper returns. False if `e` is none of these.
+ */
+function arrayValue(st: Fencer, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  if (ts.isIdentifier(x)) return isParameter(st, x) || isCreatedArray(st, x);
+  const created = arrayCreation(x);
+  if (created) {
+    if (st.depth > 0) st.fail(refuse("arrayInBranch", x));
+    else arrayContents(st, x, created);
+    return true;
+  }
+  const helper = ts.isCallExpression(x) ? inlinedHelperOf(st.checker, x.expression, st.fn) : undefined;
+  if (helper?.result !== "array") return false;
+  inlinedCall(st, x as ts.CallExpression, helper);
+  return true;
+}
+
+/**
+ * softmax(z), cross(n, a, b), stats(xs): a module helper inlined here (ir/inlining.ts), its body
+ * fenced as part of the function, each array parameter standing for the caller's array given to
+ * it: an array parameter of the caller (read only) or an array the caller created, which the
+ * helper may write (an out-parameter). Its result, if an array, one the caller created or the
+ * helper creates; if an object, a literal of numbers.
+ */
+export function inlinedCall(st: Fencer, c: ts.CallExpression, helper: InlinedHelper): void {
+  const { fn, name } = helper;
+  const form = (what: string) => st.fail(refuse("inlinedHelperForm", c, { name, what }));
+  if (st.inlining.includes(fn)) return form("calls itself");
+  if (c.arguments.length !== fn.parameters.length || c.arguments.some(ts.isSpreadElement))
+    return form(`takes ${fn.parameters.length} arguments, and this call passes ${c.arguments.length}`);
+  const written = writtenParameters(fn);
+  const bound: ts.Symbol[] = [];
+  const errors = st.errors.length;
+  fn.parameters.forEach((p, i) => {
+    const arg = skipWrappers(c.arguments[i]);
+    if (!isArrayKind(kindOf(st.checker.getTypeAtLocation(p), st.checker))) return st.expression(arg);
+    const param = p.name.getText();
+    if (!arrayValue(st, arg)) return st.fail(refuse("inlinedArgument", arg, { name, param }));
+    if (written.has(i) && ts.isIdentifier(arg) && isParameter(st, arg))
+      return st.fail(refuse("inlinedWritesParameter", arg, { name, param, arg: arg.text }));
+    // `out` of cross(n, a, b) stands for n; an array made in place is the helper's own.
+    const symbol = st.checker.getSymbolAtLocation(p.name);
+    if (!symbol) return;
+    if (ts.isIdentifier(arg)) st.aliases.set(symbol, arg);
+    else st.madeInPlace.add(symbol);
+    bound.push(symbol);
+  });
+  // Its body is checked only with every array given resolved (else its writes would read as the caller's parameters').
+  if (st.errors.length > errors) return;
+  st.inlining.push(fn);
+  const result = inlinedStatements(st, fn, form, helper.result !== "value");
+  if (result) inlinedResult(st, helper, result);
+  st.inlining.pop();
+  bound.forEach((symbol) => st.aliases.delete(symbol) || st.madeInPlace.delete(symbol));
+  // What the helper's body cannot do is said at the call: the caller is the function refused.
+  const inside = st.errors.splice(errors);
+  if (inside.length) st.fail(inlinedRefusal(c, helper, inside[0]));
+}
+
+/** `return out` (an array the caller or the helper created), `return { mean, sd: Math.sqrt(v) }` (numbers). */
+function inlinedResult(st: Fencer, helper: InlinedHelper, e: ts.Expression): void {
+  const x = skipWrappers(e);
+  const what = (w: string) => st.fail(refuse("inlinedHelperForm", e, { name: helper.name, what: w }));
+  if (helper.result === "array") {
+    if (ts.isIdentifier(x) && isParameter(st, x)) what("returns an array parameter of the caller");
+    else if (!arrayValue(st, x)) what("returns an array other than one it or its caller created");
+  } else if (helper.result === "object") {
+    if (!ts.isObjectLiteralExpression(x)) return what("returns an object other than a literal `{ ... }`");
+    for (const p of x.properties) {
+      const value = ts.isShorthandPropertyAssignment(p)
+        ? p.name
+        : ts.isPropertyAssignment(p)
+          ? p.initializer
+          : undefined;
+      if (
+        !value ||
+        !p.name ||
+        !ts.isIdentifier(p.name) ||
+        kindOf(st.checker.getTypeAtLocation(value), st.checker) !== "number"
+      )
+        what("returns an object with a field other than a named number");
+      else st.expression(value);
     }
-  } else st.expression(callback.body as ts.Expression);
-  st.depth--;
+  } else st.expression(x);
 }

@@ -13,10 +13,11 @@ import { type Differentiable, isRuntimeExport, resolveFunction } from "../annota
 import { type MatrixOpName, matrixRules } from "../../../runtime/ops/index.js";
 import { arrayCallback, isChange, kindOf, mathAlias, parameterType, skipWrappers, within } from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
+import { type InlinedHelper, inlinedHelperOf, writtenParameters } from "../../ir/inlining.js";
 import { ARITHMETIC, COMPOUND, TYPE_TESTS, refuse } from "../../ir/language.js";
 import { type ValueKind, isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
-import { callbackLoop, isMapping } from "./callbacks.js";
+import { callbackLoop, inlinedCall, isMapping } from "./callbacks.js";
 import {
   identifier,
   isArrayMethod,
@@ -47,6 +48,9 @@ export function call(st: Fencer, c: ts.CallExpression): void {
     return callbackLoop(st, lowered);
   // toRad(x) of `const toRad = (d) => ...` in this function: inlined; its body was fenced where declared.
   if (ts.isIdentifier(callee) && localHelperOf(st, callee)) return c.arguments.forEach((a) => st.expression(a));
+  // softmax(z), cross(out, a, b): a module helper returning an array or an object, or writing one, inlined.
+  const inlined = inlinedHelperOf(st.checker, callee, st.fn);
+  if (inlined) return void (resultUsed(st, c, inlined) && inlinedCall(st, c, inlined));
   if (c.arguments.some(ts.isSpreadElement)) {
     // Math.max(...xs): the loop it stands for, over an array parameter or a table of constants.
     const name = mathMember(callee) ?? mathAlias(callee, st.checker);
@@ -126,6 +130,25 @@ function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable,
   return true;
 }
 
+/**
+ * `const p = softmax(z)`, `const { mean, sd } = stats(xs)`, `cross(n, a, b);`: an array or object
+ * result named where it is made (or dropped), the only way tsgrad follows it; a number used anyhow.
+ */
+function resultUsed(st: Fencer, c: ts.CallExpression, helper: InlinedHelper): boolean {
+  let at: ts.Node = c;
+  while (ts.isParenthesizedExpression(at.parent) || ts.isAsExpression(at.parent)) at = at.parent;
+  const p = at.parent;
+  const named = ts.isVariableDeclaration(p) && p.initializer === at;
+  const ok =
+    helper.result === "value" ||
+    ts.isExpressionStatement(p) ||
+    (helper.result === "array" && named && ts.isIdentifier(p.name)) ||
+    (helper.result === "object" && named && ts.isObjectBindingPattern(p.name));
+  const what = helper.result === "array" ? "an array" : "an object";
+  if (!ok) st.fail(refuse("inlinedResultUse", c, { name: helper.name, what }));
+  return ok;
+}
+
 /** Is an element of the array `id` written after `call`, or in a loop around it (the next iteration's call sees it)? */
 function changedLater(st: Fencer, id: ts.Identifier, call: ts.CallExpression): boolean {
   const symbol = st.checker.getSymbolAtLocation(id);
@@ -139,6 +162,13 @@ function changedLater(st: Fencer, id: ts.Identifier, call: ts.CallExpression): b
       if (array && st.checker.getSymbolAtLocation(array) === symbol) {
         if (n.pos >= call.end || loops.some((loop) => within(n, loop))) return true;
       }
+    }
+    // cross(h, a, b) after mean(h): the inlined helper writes h.
+    const helper = ts.isCallExpression(n) ? inlinedHelperOf(st.checker, n.expression, st.fn) : undefined;
+    if (helper && (n.pos >= call.end || loops.some((loop) => within(n, loop)))) {
+      const args = (n as ts.CallExpression).arguments;
+      const written = [...writtenParameters(helper.fn)].map((i) => args[i] && skipWrappers(args[i]));
+      if (written.some((a) => a && ts.isIdentifier(a) && st.checker.getSymbolAtLocation(a) === symbol)) return true;
     }
     return ts.forEachChild(n, (child) => (writes(child) ? true : undefined)) ?? false;
   };

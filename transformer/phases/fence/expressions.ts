@@ -14,6 +14,7 @@ import { ownedField } from "../../ir/captures.js";
 import { ARITHMETIC, BITWISE, isAssignment, isIncrement, refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
+import { inlinedHelperOf } from "../../ir/inlining.js";
 import { call } from "./calls.js";
 import {
   captured,
@@ -121,6 +122,8 @@ function element(st: Fencer, e: ts.ElementAccessExpression): void {
     kindOf(st.checker.getTypeAtLocation(e.expression), st.checker) === "Int32Array"
   )
     return expression(st, e.argumentExpression);
+  // scale(v, k)[0]: a helper's array read in place, refused at the call (inlinedResultUse).
+  if (ofInlinedCall(st, e.expression)) return expression(st, e.expression);
   if (
     !ts.isIdentifier(e.expression) ||
     !isLocal(st, e.expression) ||
@@ -134,7 +137,14 @@ function element(st: Fencer, e: ts.ElementAccessExpression): void {
   expression(st, e.argumentExpression);
 }
 
+/** `softmax(z)` in `softmax(z)[0]`, `stats(xs)` in `stats(xs).mean`: a call of a helper inlined here. */
+function ofInlinedCall(st: Fencer, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  return ts.isCallExpression(x) && inlinedHelperOf(st.checker, x.expression, st.fn) !== undefined;
+}
+
 function property(st: Fencer, p: ts.PropertyAccessExpression): void {
+  if (ofInlinedCall(st, p.expression)) return expression(st, p.expression);
   if (mathMember(p) !== undefined || isGlobalConstant(p, st.checker)) return;
   const table = ts.isIdentifier(p.expression) && isTable(st, p.expression);
   if (p.name.text === "length" && table) return;

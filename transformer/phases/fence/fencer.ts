@@ -14,6 +14,7 @@
 
 import type ts from "typescript";
 import type { FunctionNode } from "../annotations.js";
+import type { Callback } from "../../ir/syntax.js";
 import type { DiffError } from "../../ir/diagnostics.js";
 
 export abstract class Fencer {
@@ -23,6 +24,12 @@ export abstract class Fencer {
   depth = 0;
   /** Calls of unmarked functions a gradient surely flows through (reported only beside other errors). */
   readonly unmarkedCalls: DiffError[] = [];
+  /** The module helpers being inlined at the call checked now, outermost first (callbacks.ts). */
+  readonly inlining: Callback[] = [];
+  /** An inlined helper's array parameter → the caller's array given to it (`out` of cross(n, a, b) → n). */
+  readonly aliases = new Map<ts.Symbol, ts.Identifier>();
+  /** An inlined helper's array parameters given an array made in place (`cross(new Float64Array(3), a, b)`). */
+  readonly madeInPlace = new Set<ts.Symbol>();
 
   constructor(
     readonly fn: FunctionNode,

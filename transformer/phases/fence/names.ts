@@ -24,6 +24,7 @@ import { assignedInNestedFunction, capturedDeclaration } from "../../ir/captures
 import { refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
 import { GENERATED_GLOBALS } from "../../ir/naming.js";
+import { inlinedHelperOf } from "../../ir/inlining.js";
 import type { Fencer } from "./fencer.js";
 
 /** `toRad` naming a local helper (`const toRad = (d) => ...` in this function): its function. */
@@ -92,16 +93,28 @@ export function thisIsItsOwner(st: Fencer): boolean {
   );
 }
 
-/** `h` declared in fn as `const h = new Float64Array(n)` (or `new Array(n).fill(0)`). */
+/**
+ * `h` declared in fn as `const h = new Float64Array(n)` (or `new Array(n).fill(0)`), or naming the
+ * array a helper inlined here returns (`const p = softmax(z)`); through an inlined helper's
+ * parameter, the caller's array given to it.
+ */
 export function isCreatedArray(st: Fencer, id: ts.Identifier): boolean {
-  const decl = st.checker.getSymbolAtLocation(id)?.valueDeclaration;
-  return (
-    decl !== undefined &&
-    isLocal(st, id) &&
-    ts.isVariableDeclaration(decl) &&
-    decl.initializer !== undefined &&
-    arrayCreation(decl.initializer) !== undefined
-  );
+  id = resolved(st, id);
+  const symbol = st.checker.getSymbolAtLocation(id);
+  if (symbol && st.madeInPlace.has(symbol)) return true;
+  const decl = symbol?.valueDeclaration;
+  if (decl === undefined || !isLocal(st, id) || !ts.isVariableDeclaration(decl) || decl.initializer === undefined)
+    return false;
+  if (arrayCreation(decl.initializer)) return true;
+  const init = skipWrappers(decl.initializer);
+  return ts.isCallExpression(init) && inlinedHelperOf(st.checker, init.expression, st.fn)?.result === "array";
+}
+
+/** An inlined helper's parameter → the caller's array given to it (`out` of cross(n, a, b) → n); else id. */
+export function resolved(st: Fencer, id: ts.Identifier): ts.Identifier {
+  const symbol = st.checker.getSymbolAtLocation(id);
+  const alias = symbol && st.aliases.get(symbol);
+  return alias ? resolved(st, alias) : id;
 }
 
 /**
@@ -116,6 +129,7 @@ export function isParamPart(st: Fencer, e: ts.Expression): boolean {
     );
   if (!ts.isIdentifier(x)) return false;
   if (isParameter(st, x)) return true;
+  if (resolved(st, x) !== x) return isParamPart(st, resolved(st, x));
   let decl: ts.Node | undefined = st.checker.getSymbolAtLocation(x)?.valueDeclaration;
   if (!decl || !isLocal(st, x)) return false;
   while (ts.isBindingElement(decl)) decl = decl.parent.parent; // { W } → the declaration it destructures
@@ -129,6 +143,7 @@ export function isParamPart(st: Fencer, e: ts.Expression): boolean {
 }
 
 export function isParameter(st: Fencer, id: ts.Identifier): boolean {
+  id = resolved(st, id);
   const decl = st.checker.getSymbolAtLocation(id)?.valueDeclaration;
   return decl !== undefined && ts.isParameter(decl) && decl.parent === st.fn;
 }
@@ -137,11 +152,12 @@ function isCallee(id: ts.Identifier): boolean {
   return ts.isCallExpression(id.parent) && id.parent.expression === id;
 }
 
-/** Declared inside fn (a parameter or a local)? */
+/** Declared inside fn (a parameter or a local), or inside a helper inlined at the call checked now? */
 export function isLocal(st: Fencer, id: ts.Identifier): boolean {
   const decl = st.checker.getSymbolAtLocation(id)?.valueDeclaration;
   if (!decl) return false;
-  for (let n: ts.Node | undefined = decl.parent; n; n = n.parent) if (n === st.fn) return true;
+  for (let n: ts.Node | undefined = decl.parent; n; n = n.parent)
+    if (n === st.fn || st.inlining.includes(n as Callback)) return true;
   return false;
 }
 

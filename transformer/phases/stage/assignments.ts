@@ -11,7 +11,8 @@ import { type Expr, num, ref, scalarOp } from "../../ir/ir.js";
 import { arrayCreation, containsChange, localHelper, skipWrappers } from "../../ir/syntax.js";
 import type { Stager } from "./stager.js";
 import { condition, effect, stableIndex, value } from "./expressions.js";
-import { fillLoop } from "./callbacks.js";
+import { createArray, inlinedFields } from "./callbacks.js";
+import { type InlinedHelper, inlinedHelperOf } from "../../ir/inlining.js";
 
 export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDeclarationList): void {
   const note = ts.isVariableStatement(s) ? trailingComment(s) : undefined;
@@ -20,22 +21,54 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
       elements(st, d.name, d.initializer, note);
       continue;
     }
+    const inline = d.initializer && inlinedCallOf(st, d.initializer);
+    if (inline && ts.isObjectBindingPattern(d.name)) {
+      fields(st, d.name, inline.helper, inline.call, note);
+      continue;
+    }
     // const { W1, b1 } = model, const W = model.W: names for fields, bound once in parameters().
     if (!ts.isIdentifier(d.name) || st.aliases.has(st.symbol(d.name))) continue;
+    if (inline?.helper.result === "array") {
+      // const p = softmax(z): p names the array softmax returns, staged in place.
+      const array = st.call(inline.call);
+      st.env.set(st.symbol(d.name), (array as { name: string }).name);
+      continue;
+    }
     if (localHelper(d)) continue; // const toRad = (d) => ...: inlined where it is called (calls.ts)
     const id = d.name;
     const name = st.declare(id.text);
     st.env.set(st.symbol(id), d.initializer ? name : undefined);
     const created = d.initializer && arrayCreation(d.initializer);
-    if (created) {
-      st.localArrays.add(name);
-      st.body.push({ k: "array", name, kind: created.kind, length: condition(st, created.length), source: d });
-      // const v = [a, b]: each element written in order, v[0] = a, v[1] = b.
-      if (created.fill) fillLoop(st, name, created.fill, d.initializer!);
-      created.elements?.forEach((x, i) =>
-        st.body.push({ k: "store", array: name, index: num(i), value: value(st, x), add: false, source: x }),
-      );
-    } else if (d.initializer) value(st, d.initializer, { name, assign: false, note });
+    if (created) createArray(st, name, created, d.initializer!);
+    else if (d.initializer) value(st, d.initializer, { name, assign: false, note });
+  }
+}
+
+/** softmax(z) of a helper inlined here (ir/inlining.ts): the call and its helper. */
+function inlinedCallOf(st: Stager, e: ts.Expression) {
+  const call = skipWrappers(e);
+  const helper = ts.isCallExpression(call) ? inlinedHelperOf(st.ctx.checker, call.expression, st.fn) : undefined;
+  return helper && { helper, call: call as ts.CallExpression };
+}
+
+/** const { mean, sd } = stats(xs) → mean and sd name the values of stats's returned fields. */
+function fields(
+  st: Stager,
+  pattern: ts.ObjectBindingPattern,
+  helper: InlinedHelper,
+  call: ts.CallExpression,
+  note?: string,
+): void {
+  const values = inlinedFields(st, helper, call);
+  for (const el of pattern.elements) {
+    const id = el.name as ts.Identifier;
+    const field = values.get((el.propertyName ?? id).getText())!;
+    if (field.k === "ref") st.env.set(st.symbol(id), field.name);
+    else {
+      const name = st.declare(id.text);
+      st.emit({ name, assign: false, note }, field, scalarOp("copy"), [field], el);
+      st.env.set(st.symbol(id), name);
+    }
   }
 }
 

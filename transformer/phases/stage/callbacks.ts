@@ -9,11 +9,21 @@
 
 import ts from "typescript";
 import { refuse } from "../../ir/language.js";
-import { type Counter, type Expr, type Stmt, num, ref, scalarOp } from "../../ir/ir.js";
-import { type Callback, arrayCallback, containsChange, skipWrappers } from "../../ir/syntax.js";
+import { type Counter, type Expr, type Stmt, isArrayKind, num, ref, scalarOp } from "../../ir/ir.js";
+import {
+  type ArrayCreation,
+  type Callback,
+  arrayCallback,
+  arrayCreation,
+  containsChange,
+  kindOf,
+  skipWrappers,
+} from "../../ir/syntax.js";
+import { type InlinedHelper, inlinedRefusal } from "../../ir/inlining.js";
+import { DiffError } from "../../ir/diagnostics.js";
 import type { Stager, Want } from "./stager.js";
 import { valueOf } from "./rules.js";
-import { value } from "./expressions.js";
+import { condition, value } from "./expressions.js";
 
 /** The accumulator of a loop a call stands for: `let acc = init` before it, `acc = acc_1` at the end of each iteration. */
 interface Accumulator {
@@ -214,6 +224,12 @@ function inIteration(st: Stager, i: string, test: Expr, build: () => void): Stmt
  * the value (the fence allows no other return).
  */
 export function inlined(st: Stager, callback: Callback, args: readonly Expr[], want?: Want): Expr {
+  const last = inlinedStatements(st, callback, args);
+  return last ? value(st, last, want) : { k: "global", text: "undefined" };
+}
+
+/** Binds the parameters and stages the statements of an inlined body → the expression it returns. */
+function inlinedStatements(st: Stager, callback: Callback, args: readonly Expr[]): ts.Expression | undefined {
   callback.parameters.forEach((p, k) => {
     const id = p.name as ts.Identifier;
     const arg = args[k];
@@ -222,8 +238,86 @@ export function inlined(st: Stager, callback: Callback, args: readonly Expr[], w
     st.body.push({ k: "def", name, value: arg, op: scalarOp("copy"), args: [arg], assign: false, source: p });
     st.env.set(st.symbol(id), name);
   });
-  if (!ts.isBlock(callback.body!)) return value(st, callback.body as ts.Expression, want);
+  if (!ts.isBlock(callback.body!)) return callback.body as ts.Expression;
   const statements = callback.body.statements;
-  st.list(statements.slice(0, -1));
-  return value(st, (statements[statements.length - 1] as ts.ReturnStatement).expression!, want);
+  const last = statements[statements.length - 1];
+  const returns = last !== undefined && ts.isReturnStatement(last);
+  st.list(returns ? statements.slice(0, -1) : statements);
+  return returns ? last.expression : undefined;
+}
+
+/**
+ * softmax(z), cross(n, a, b): a module helper's body inlined here (ir/inlining.ts), its array
+ * parameters naming the caller's arrays, so its writes are the caller's stores. An array result
+ * is the array it returns (a name, not a copy); a number is staged into `want`.
+ */
+export function inlinedCall(st: Stager, helper: InlinedHelper, e: ts.CallExpression, want?: Want): Expr {
+  return atCall(helper, e, () => {
+    const last = inlinedStatements(st, helper.fn, inlinedArguments(st, helper, e));
+    if (!last) return { k: "global", text: "undefined" };
+    return helper.result === "array" ? ref(arrayValue(st, last, helper.name)) : value(st, last, want);
+  });
+}
+
+/** Stages an inlined helper's body; what it refuses there is said at the call (ir/inlining.ts). */
+function atCall<T>(helper: InlinedHelper, call: ts.CallExpression, stage: () => T): T {
+  try {
+    return stage();
+  } catch (error) {
+    throw error instanceof DiffError ? inlinedRefusal(call, helper, error) : error;
+  }
+}
+
+/** The values given to an inlined helper's parameters: an array by the name of the caller's array. */
+function inlinedArguments(st: Stager, helper: InlinedHelper, e: ts.CallExpression): Expr[] {
+  const { checker } = st.ctx;
+  return e.arguments.map((a, i) => {
+    const p = helper.fn.parameters[i];
+    const array = isArrayKind(kindOf(checker.getTypeAtLocation(p), checker));
+    return array ? ref(arrayValue(st, a, p.name.getText())) : value(st, a);
+  });
+}
+
+/**
+ * The array an inlined helper is given or returns, by name: a parameter's or a local's,
+ * `new Float64Array(3)` or `[x, y]` created here (named after the parameter), or the array
+ * another inlined helper returns.
+ */
+function arrayValue(st: Stager, e: ts.Expression, hint: string): string {
+  const x = skipWrappers(e);
+  const created = arrayCreation(x);
+  if (created) {
+    const name = st.declare(st.ctx.namer.fresh(hint));
+    createArray(st, name, created, x);
+    return name;
+  }
+  return (value(st, x) as { name: string }).name;
+}
+
+/** const h = new Float64Array(n), [a, b], Array.from({ length: n }, f): the local array `name`, filled. */
+export function createArray(st: Stager, name: string, created: ArrayCreation, init: ts.Expression): void {
+  st.localArrays.add(name);
+  const source = ts.isVariableDeclaration(init.parent) ? init.parent : init;
+  st.body.push({ k: "array", name, kind: created.kind, length: condition(st, created.length), source });
+  // const v = [a, b]: each element written in order, v[0] = a, v[1] = b.
+  if (created.fill) fillLoop(st, name, created.fill, init);
+  created.elements?.forEach((x, i) =>
+    st.body.push({ k: "store", array: name, index: num(i), value: value(st, x), add: false, source: x }),
+  );
+}
+
+/** const { mean, sd } = stats(xs): the values of the fields of the object literal the helper returns. */
+export function inlinedFields(st: Stager, helper: InlinedHelper, e: ts.CallExpression): Map<string, Expr> {
+  return atCall(helper, e, () => {
+    const returned = inlinedStatements(st, helper.fn, inlinedArguments(st, helper, e))!;
+    const fields = new Map<string, Expr>();
+    for (const p of (skipWrappers(returned) as ts.ObjectLiteralExpression).properties) {
+      // { mean }: the local `mean` (its own symbol, not the property's).
+      const local = ts.isShorthandPropertyAssignment(p) && st.ctx.checker.getShorthandAssignmentValueSymbol(p);
+      const name = local && st.env.get(local);
+      if (local && name === undefined) throw refuse("readBeforeAssigned", p, { name: p.name.getText() });
+      fields.set(p.name!.getText(), name ? ref(name) : value(st, (p as ts.PropertyAssignment).initializer));
+    }
+    return fields;
+  });
 }

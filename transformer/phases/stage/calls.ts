@@ -14,7 +14,8 @@ import { arrayCallback, kindOf, localHelper, mathAlias, parameterType, within } 
 import { generatedNames } from "../../ir/naming.js";
 import { constantSources, isScalarOp, piecewiseConstant, scalarRules } from "../../../runtime/rules/scalar.js";
 import type { Stager, Want } from "./stager.js";
-import { extremeLoop, inlined, reduceLoop } from "./callbacks.js";
+import { extremeLoop, inlined, inlinedCall, reduceLoop } from "./callbacks.js";
+import { inlinedHelperOf } from "../../ir/inlining.js";
 import { opaque, ownCallee, value } from "./expressions.js";
 
 export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
@@ -33,6 +34,9 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
     const args = e.arguments.map((a) => value(st, a));
     return inlined(st, helper, args, want);
   }
+  // const p = softmax(z), cross(n, a, b): a module helper returning or writing arrays, inlined.
+  const inline = inlinedHelperOf(st.ctx.checker, e.expression, st.fn);
+  if (inline) return inlinedCall(st, inline, e, want);
   if (isMath && isScalarOp(callee)) {
     // Math.atan2(x) type-checks only with an error, but must not reach a rule without its b.
     const { grad } = scalarRules[callee];

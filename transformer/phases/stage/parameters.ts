@@ -8,7 +8,8 @@
 import ts from "typescript";
 import type { FunctionNode } from "../annotations.js";
 import { type Expr, type Param, type ParamTree, ref } from "../../ir/ir.js";
-import { type TypeTree, parameterType, skipWrappers, typeTree } from "../../ir/syntax.js";
+import { type Callback, type TypeTree, parameterType, skipWrappers, typeTree } from "../../ir/syntax.js";
+import { inlinedHelpersIn } from "../../ir/inlining.js";
 import { GENERATED_GLOBALS } from "../../ir/naming.js";
 import { isConstantTable, isRecordTable } from "../../ir/tables.js";
 import { capturedDeclaration, ownedField } from "../../ir/captures.js";
@@ -26,6 +27,8 @@ export function parameters(st: Stager): Param[] {
   const { namer, checker } = st.ctx;
   st.fn.parameters.forEach((p) => ts.isIdentifier(p.name) && namer.claim(p.name.text));
   for (const local of declaredNames(st.fn)) namer.claim(local);
+  // The locals of module helpers inlined here keep their names too (the first inlining's).
+  for (const helper of inlinedHelpersIn(st.fn, checker)) for (const local of declaredNames(helper)) namer.claim(local);
   const paths = objectPaths(st.fn, checker);
   const aliasOf = new Map<string, string>();
   for (const [symbol, at] of paths)
@@ -244,7 +247,7 @@ const RESERVED = new Set(
 );
 
 /** Names the user declares in the body; they keep their names, generated ones go around them. */
-function declaredNames(fn: FunctionNode): string[] {
+function declaredNames(fn: FunctionNode | Callback): string[] {
   const names: string[] = [];
   const visit = (n: ts.Node): void => {
     if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name)) names.push(n.name.text);

@@ -76,6 +76,9 @@ export function list(st: Stager, statements: readonly ts.Statement[]): void {
 function statement(st: Stager, s: ts.Statement): void {
   if (localHelper(s)) return; // function toRad(d) { ... }: inlined where it is called (calls.ts)
   if (ts.isVariableStatement(s)) return variables(st, s);
+  // cross(n, a, b); a helper writing the caller's arrays, inlined (the fence allows no other call here).
+  if (ts.isExpressionStatement(s) && ts.isCallExpression(skipWrappers(s.expression)))
+    return void st.call(skipWrappers(s.expression) as ts.CallExpression);
   if (ts.isExpressionStatement(s)) return st.assignment(s.expression, trailingComment(s));
   if (ts.isIfStatement(s)) return joiningIf(st, s);
   if (ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s) || ts.isForOfStatement(s))

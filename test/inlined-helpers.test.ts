@@ -1,0 +1,261 @@
+// Module helpers that return an array or an object, or write into an array they are given
+// (ir/inlining.ts): inlined where a @differentiable function calls them, their results and writes
+// the caller's own arrays and values. Every gradient is checked against central differences
+// through every API; the refusals are checked at their nodes.
+
+import { describe, expect, it } from "vitest";
+import { compile, tsgradErrors } from "./harness.js";
+import { checkEveryApi } from "./oracles.js";
+
+const vectors = `
+function sub(out: Float64Array, a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  out[0] = a[0] - b[0];
+  out[1] = a[1] - b[1];
+  out[2] = a[2] - b[2];
+  return out;
+}
+
+function cross(out: Float64Array, a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  const ax = a[0], ay = a[1], az = a[2];
+  const bx = b[0], by = b[1], bz = b[2];
+  out[0] = ay * bz - az * by;
+  out[1] = az * bx - ax * bz;
+  out[2] = ax * by - ay * bx;
+  return out;
+}
+
+/** @differentiable */
+export function triangleArea(a: number[], b: number[], c: number[]): number {
+  const ab = new Float64Array(3);
+  const ac = new Float64Array(3);
+  const n = new Float64Array(3);
+  sub(ab, b, a);
+  sub(ac, c, a);
+  cross(n, ab, ac);
+  return 0.5 * Math.hypot(n[0], n[1], n[2]);
+}
+
+/** @differentiable */
+export function torque(r: number[], f: number[], w: number): number {
+  const t = cross(new Float64Array(3), r, f);
+  return t[0] * w + t[1] * t[2];
+}
+`;
+
+describe("out-parameters", () => {
+  it("gl-matrix style: sub and cross write the caller's vectors, chained", async () => {
+    const { module: m, js } = await compile(vectors);
+    checkEveryApi(m.triangleArea, [
+      [0.1, 0.2, -0.3],
+      [1.5, 0.4, 0.2],
+      [0.3, 2.1, 0.7],
+    ]);
+    // An array made in place for the out-parameter, named after it.
+    checkEveryApi(m.torque, [[0.4, -1.2, 0.9], [1.1, 0.3, -0.5], 1.7]);
+    // No copies and no pullback: the writes are the caller's stores.
+    expect(js).not.toMatch(/sub_pullback|cross_grad/);
+    expect(js).toMatch(/ab\[0\] = /);
+  });
+
+  it("axpy: a void helper adding into an array the caller made, called in a loop", async () => {
+    const { module: m } = await compile(`
+function axpy(alpha: number, x: ArrayLike<number>, y: Float64Array): void {
+  for (let i = 0; i < x.length; i++) y[i] += alpha * x[i];
+}
+
+/** @differentiable */
+export function mix(weights: number[], basis: number[], scale: number): number {
+  const acc = new Float64Array(basis.length);
+  for (let k = 0; k < weights.length; k++) axpy(weights[k] * scale, basis, acc);
+  let s = 0;
+  for (let i = 0; i < acc.length; i++) s += Math.sin(acc[i]) * (i + 1);
+  return s;
+}
+`);
+    checkEveryApi(m.mix, [[0.3, -0.7, 1.1], [0.5, 1.5, -0.25, 2], 0.8]);
+  });
+
+  it("a helper writing a parameter of the caller is refused at the argument", () => {
+    const errors = tsgradErrors(`
+function scaleInPlace(v: Float64Array, k: number): void {
+  for (let i = 0; i < v.length; i++) v[i] *= k;
+}
+
+/** @differentiable */
+export function f(v: Float64Array, k: number): number {
+  scaleInPlace(v, k);
+  return v[0];
+}
+`);
+    expect(errors).toHaveLength(1);
+    expect(errors[0].code).toBe(94003);
+    expect(errors[0].text).toBe("v");
+    expect(errors[0].message).toMatch(
+      /`scaleInPlace` writes into its parameter `v`, here `v`, a parameter of this function/,
+    );
+  });
+});
+
+describe("helpers returning arrays and objects", () => {
+  it("const p = softmax(z): the array the helper creates, read by the caller", async () => {
+    const { module: m, js } = await compile(`
+function softmax(z: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < z.length; i++) if (z[i] > max) max = z[i];
+  const p = new Float64Array(z.length);
+  let total = 0;
+  for (let i = 0; i < z.length; i++) {
+    p[i] = Math.exp(z[i] - max);
+    total += p[i];
+  }
+  for (let i = 0; i < z.length; i++) p[i] /= total;
+  return p;
+}
+
+/** @differentiable */
+export function crossEntropy(logits: number[], target: number[]): number {
+  const p = softmax(logits);
+  let loss = 0;
+  for (let i = 0; i < p.length; i++) loss -= target[i] * Math.log(p[i]);
+  return loss;
+}
+
+/** @differentiable */
+export function twoSoftmaxes(a: number[], b: number[]): number {
+  const pa = softmax(a);
+  const pb = softmax(b);
+  return pa[0] * pb[1] + pa[1] / pb[0];
+}
+`);
+    checkEveryApi(m.crossEntropy, [
+      [0.2, -1.3, 0.7, 2.1],
+      [0.1, 0.2, 0.3, 0.4],
+    ]);
+    checkEveryApi(m.twoSoftmaxes, [
+      [0.5, -0.2, 1],
+      [1.4, 0.3, -0.6],
+    ]);
+    expect(js).not.toMatch(/softmax_grad|softmax_pullback/);
+  });
+
+  it("const { mean, sd } = stats(xs): the fields of the object the helper returns", async () => {
+    const { module: m, js } = await compile(`
+function stats(xs: readonly number[]): { mean: number; sd: number } {
+  let s = 0;
+  for (const x of xs) s += x;
+  const mean = s / xs.length;
+  let q = 0;
+  for (const x of xs) q += (x - mean) ** 2;
+  return { mean, sd: Math.sqrt(q / (xs.length - 1)) };
+}
+
+/** @differentiable */
+export function zscore(xs: number[], y: number): number {
+  const { mean, sd } = stats(xs);
+  return (y - mean) / sd;
+}
+
+/** @differentiable */
+export function renamed(xs: number[], ys: number[]): number {
+  const mean = 2;
+  const { mean: mx, sd: sx } = stats(xs);
+  const { mean: my, sd: sy } = stats(ys);
+  return (mx - my) / Math.sqrt(sx * sx + sy * sy) + mean;
+}
+`);
+    checkEveryApi(m.zscore, [[1, 2.5, -0.75, 4], 1.7]);
+    checkEveryApi(m.renamed, [
+      [1, 2.5, -0.75, 4],
+      [0.3, -0.2, 1.1],
+    ]);
+    expect(js).not.toMatch(/stats_grad/);
+  });
+
+  it("a helper calling another helper, and a result passed to a @differentiable helper", async () => {
+    const { module: m } = await compile(`
+function scale(v: ArrayLike<number>, k: number): Float64Array {
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i] * k;
+  return out;
+}
+
+function normalized(v: ArrayLike<number>): Float64Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return scale(v, 1 / Math.sqrt(s));
+}
+
+/** @differentiable */
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** @differentiable */
+export function cosine(a: number[], b: number[]): number {
+  const ua = normalized(a);
+  const ub = normalized(b);
+  return dot(ua, ub);
+}
+`);
+    checkEveryApi(m.cosine, [
+      [1, 2, -0.5],
+      [0.3, -1, 2],
+    ]);
+  });
+
+  it("refuses a result used in place, a helper calling itself, and an early return", () => {
+    const errors = tsgradErrors(`
+function scale(v: ArrayLike<number>, k: number): Float64Array {
+  const out = new Float64Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v[i] * k;
+  return out;
+}
+
+function halve(v: Float64Array, n: number): Float64Array {
+  if (n <= 0) return v;
+  for (let i = 0; i < v.length; i++) v[i] /= 2;
+  return halve(v, n - 1);
+}
+
+/** @differentiable */
+export function f(v: number[], k: number): number {
+  return scale(v, k)[0];
+}
+
+/** @differentiable */
+export function g(v: number[]): number {
+  const h = new Float64Array(2);
+  h[0] = v[0];
+  halve(h, 2);
+  return h[0];
+}
+`);
+    expect(errors.map((e) => [e.code, e.text])).toEqual([
+      [94003, "scale(v, k)"],
+      [94003, "halve(h, 2)"],
+    ]);
+    expect(errors[0].message).toMatch(
+      /`scale` returns an array, which tsgrad follows only when it is named where it is made/,
+    );
+    expect(errors[1].message).toMatch(/returns before its end/);
+  });
+
+  it("what tsgrad cannot do in a helper's body is said at the call, with the reason and its line", () => {
+    const errors = tsgradErrors(`
+function softmax(logits: readonly number[]): number[] {
+  const exps = logits.map((z) => Math.exp(z));
+  return exps;
+}
+
+/** @differentiable */
+export function entropyLike(logits: readonly number[]): number {
+  const p = softmax(logits);
+  return p[0] + p[1];
+}
+`);
+    expect(errors.map((e) => [e.code, e.text])).toEqual([[94006, "softmax(logits)"]]);
+    expect(errors[0].message).toMatch(/tsgrad inlines `softmax` here .*: .*logits\.map\(\).* \(case_.*\.ts:3\)/);
+  });
+});

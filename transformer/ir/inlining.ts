@@ -1,0 +1,108 @@
+// Module helpers inlined where a differentiable function calls them: unmarked functions of the
+// caller's file that return an array or an object, or write into an array they are given. Their
+// result and their writes become the caller's own arrays and values, with no copy and no pullback
+// (a result array has no gradient buffer in the caller until it is one of the caller's arrays).
+//
+//   const p = softmax(z);              →   softmax's body staged in place; p names the array it returns
+//   cross(n, a, b);                    →   cross's writes to `out` are writes to the caller's n
+//   const { mean, sd } = stats(xs);    →   mean and sd name the values of the object it returns
+
+import ts from "typescript";
+import { isArrayKind } from "./ir.js";
+import { isMarked } from "./marks.js";
+import { type DiffError, shortPosition } from "./diagnostics.js";
+import { refuse } from "./language.js";
+import { type Callback, isChange, kindOf, skipWrappers, typeTree, within } from "./syntax.js";
+
+/** What an inlined helper hands back: an array of the caller's, an object's fields, or a value. */
+export type InlinedResult = "array" | "object" | "value";
+
+export interface InlinedHelper {
+  fn: Callback;
+  name: string;
+  result: InlinedResult;
+}
+
+/**
+ * `softmax` in `softmax(z)`: the helper inlined there, if it is one. A `function` or a `const`
+ * holding an arrow at the top level of the caller's file, with no @differentiable tag (a marked
+ * function has gradient functions of its own), returning an array or an object, or writing an
+ * element of one of its parameters.
+ */
+export function inlinedHelperOf(
+  checker: ts.TypeChecker,
+  callee: ts.Expression,
+  caller: ts.Node,
+): InlinedHelper | undefined {
+  if (!ts.isIdentifier(callee)) return undefined;
+  const decl = checker.getSymbolAtLocation(callee)?.valueDeclaration;
+  if (!decl || decl.getSourceFile() !== caller.getSourceFile()) return undefined;
+  const fn = topLevelFunction(decl);
+  if (!fn) return undefined;
+  const marked = ts.isFunctionDeclaration(fn) ? isMarked(fn) : [fn, decl, decl.parent.parent].some(isMarked);
+  if (marked) return undefined;
+  const signature = checker.getSignatureFromDeclaration(fn);
+  const returned = signature && checker.getReturnTypeOfSignature(signature);
+  const result = returned ? resultOf(returned, checker) : "value";
+  if (result === "value" && writtenParameters(fn).size === 0) return undefined;
+  return { fn, name: callee.text, result };
+}
+
+function topLevelFunction(decl: ts.Declaration): Callback | undefined {
+  if (ts.isFunctionDeclaration(decl)) return decl.body && ts.isSourceFile(decl.parent) ? decl : undefined;
+  if (!ts.isVariableDeclaration(decl) || !decl.initializer || !ts.isSourceFile(decl.parent.parent.parent))
+    return undefined;
+  if (!(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) return undefined;
+  const init = skipWrappers(decl.initializer);
+  return ts.isArrowFunction(init) || ts.isFunctionExpression(init) ? init : undefined;
+}
+
+function resultOf(t: ts.Type, checker: ts.TypeChecker): InlinedResult {
+  if (isArrayKind(kindOf(t, checker))) return "array";
+  const tree = typeTree(t, checker);
+  return Array.isArray(tree) ? "object" : "value";
+}
+
+/** The parameters of fn whose elements it writes (`out[0] = ...`, `y[i] += a * x[i]`), by position. */
+export function writtenParameters(fn: Callback): Set<number> {
+  const written = new Set<string>();
+  const visit = (n: ts.Node): void => {
+    if (isChange(n)) {
+      let target = skipWrappers(ts.isBinaryExpression(n) ? n.left : n.operand);
+      const element = ts.isElementAccessExpression(target);
+      while (ts.isElementAccessExpression(target)) target = skipWrappers(target.expression);
+      if (element && ts.isIdentifier(target)) written.add(target.text);
+    }
+    ts.forEachChild(n, visit);
+  };
+  if (fn.body) visit(fn.body);
+  const positions = new Set<number>();
+  fn.parameters.forEach((p, i) => ts.isIdentifier(p.name) && written.has(p.name.text) && positions.add(i));
+  return positions;
+}
+
+/** The helpers inlined in fn, and in those, each once: `cosine` → normalized, scale. */
+export function inlinedHelpersIn(fn: ts.Node, checker: ts.TypeChecker): Callback[] {
+  const found: Callback[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isCallExpression(n)) {
+      const helper = inlinedHelperOf(checker, n.expression, fn);
+      if (helper && !found.includes(helper.fn)) {
+        found.push(helper.fn);
+        visit(helper.fn);
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(fn);
+  return found;
+}
+
+/**
+ * An error inside an inlined helper's body, said at its call instead (the caller is the function
+ * refused, and the helper is no @differentiable function of its own); any other error as it is.
+ */
+export function inlinedRefusal(call: ts.CallExpression, helper: InlinedHelper, error: DiffError): DiffError {
+  if (!within(error.node, helper.fn)) return error;
+  return refuse("inlinedHelperRefused", call, { name: helper.name, why: error.message, at: shortPosition(error.node) });
+}
