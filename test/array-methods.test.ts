@@ -3,7 +3,7 @@
 // entries(). Every gradient is checked against central differences and through every API.
 
 import { describe, expect, it } from "vitest";
-import { compile, genStrictErrors, tsgradErrors } from "./harness.js";
+import { bodyOf, compile, genStrictErrors, tsgradErrors } from "./harness.js";
 import { checkEveryApi } from "./oracles.js";
 
 const methods = `
@@ -157,10 +157,83 @@ describe("array methods, refused", () => {
     expect(early[0].message).toMatch(/returns before its end/);
   });
 
-  it("a map kept as an array and other methods say to write the loop", () => {
-    const kept = refusedOf("  const ys = x.map((v) => v * y);\n  return ys[0];");
-    expect(kept.map((e) => e[0])).toContain(94003);
+  it("filter and a copy of what is not an array by name say what to write", () => {
     const each = refusedOf("  return x.filter((v) => v > y).length;");
     expect(each.map((e) => e[0])).toContain(94003);
+    const copied = tsgradErrors(
+      "/** @differentiable */\nexport function f(x: number[], y: number): number {\n  const c = x.map((v) => v * y).slice();\n  return c[0];\n}\n",
+    );
+    expect(copied.map((e) => [e.code, e.text])).toEqual([[94003, "x.map((v) => v * y)"]]);
+    expect(copied[0].message).toMatch(
+      /is copied or mapped here, and tsgrad copies only arrays the function reads by name/,
+    );
+  });
+});
+
+const copies = `
+/** @differentiable */
+export function unrolled(x0: readonly number[], lr: number, steps: number): number {
+  const x = x0.slice();
+  for (let k = 0; k < steps; k++) for (let i = 0; i < x.length; i++) x[i] -= lr * Math.sin(x[i]) * (i + 1);
+  let s = 0;
+  for (const v of x) s += v * v;
+  return s;
+}
+
+/** @differentiable */
+export function mapped(p: readonly number[], q: Float64Array): number {
+  const m = p.map((v, i) => (v + q[i]) / 2);
+  const e = Array.from(q, (v) => Math.exp(v));
+  const c = [...p];
+  const f = new Float64Array(q);
+  c[0] *= 2;
+  f[1] += m[0];
+  return m[0] * e[1] + Math.log(m[1]) + c[0] * f[1] + c[2];
+}
+
+/** @differentiable */
+export function guarded(x: readonly number[], t: number): number {
+  if (x.some((v) => v <= 0)) throw new Error("positive numbers only");
+  if (!x.every((v) => v < 100)) return 0;
+  const i = x.findIndex((v) => v > t);
+  const j = x.indexOf(Math.max(...x));
+  const k = i === -1 ? x.length - 1 : i;
+  return Math.log(x[k]) * t + x[j] * (x.includes(t) ? 2 : 1);
+}
+`;
+
+const piecewise = `
+/** @differentiable */
+export function piecewiseLinear(xs: readonly number[], ys: readonly number[], t: number): number {
+  if (xs.some((x, i) => i > 0 && x <= xs[i - 1])) throw new Error("xs must increase");
+  const i = xs.findIndex((x) => x > t);
+  if (i <= 0) return i === 0 ? ys[0] : ys[ys.length - 1];
+  const u = (t - xs[i - 1]) / (xs[i] - xs[i - 1]);
+  return ys[i - 1] * (1 - u) + ys[i] * u;
+}
+`;
+
+describe("copies, maps and searches", () => {
+  it("the README's piecewiseLinear: a search guards, another picks the segment", async () => {
+    const { module: m } = await compile(piecewise);
+    for (const t of [-1, 0.4, 1.7, 2.9, 5]) checkEveryApi(m.piecewiseLinear, [[0, 1, 2.5, 4], [1, -2, 0.5, 3], t]);
+    expect(() => m.piecewiseLinear_grad([0, 2, 1], [1, 2, 3], 1)).toThrow("xs must increase");
+  });
+
+  it("slice, spread, Array.from and new Float64Array copy; map and Array.from(xs, f) fill a new array", async () => {
+    const { module: m, js } = await compile(copies);
+    checkEveryApi(m.unrolled, [[0.3, -0.5, 1.2], 0.1, 3], { skip: ["[2]"] });
+    checkEveryApi(m.mapped, [[0.5, 1.5, -0.25], Float64Array.of(0.2, 0.7, 1.1)]);
+    // The copy is a loop into a new array, not a call of slice.
+    for (const name of ["unrolled_grad", "mapped_grad"])
+      expect(bodyOf(js, name)).not.toMatch(/\.slice\(|\.map\(|\.from\(/);
+  });
+
+  it("some, every, findIndex, indexOf and includes: data from a loop, the gradient through what they choose", async () => {
+    const { module: m } = await compile(copies);
+    checkEveryApi(m.guarded, [[0.5, 2.5, 1.2, 3.1], 1.7]);
+    checkEveryApi(m.guarded, [[0.5, 2.5, 1.2, 3.1], 9]);
+    expect(() => m.guarded_grad([0.5, -1, 2], 1)).toThrow("positive numbers only");
+    expect(m.guarded_grad([0.5, 200, 2], 1)).toEqual([[0, 0, 0], 0]);
   });
 });

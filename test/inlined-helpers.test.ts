@@ -245,7 +245,7 @@ export function g(v: number[]): number {
   it("what tsgrad cannot do in a helper's body is said at the call, with the reason and its line", () => {
     const errors = tsgradErrors(`
 function softmax(logits: readonly number[]): number[] {
-  const exps = logits.map((z) => Math.exp(z));
+  const exps = logits.filter((z) => z > 0);
   return exps;
 }
 
@@ -256,6 +256,6 @@ export function entropyLike(logits: readonly number[]): number {
 }
 `);
     expect(errors.map((e) => [e.code, e.text])).toEqual([[94006, "softmax(logits)"]]);
-    expect(errors[0].message).toMatch(/tsgrad inlines `softmax` here .*: .*logits\.map\(\).* \(case_.*\.ts:3\)/);
+    expect(errors[0].message).toMatch(/tsgrad inlines `softmax` here .*: .*logits\.filter\(\).* \(case_.*\.ts:3\)/);
   });
 });

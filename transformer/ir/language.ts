@@ -772,10 +772,15 @@ export const LANGUAGE = {
     "`Math.max(...xs.map(f))` and `Math.min(...Array.from(xs, f))` with a callback written in place",
     "the loop they stand for",
   ),
+  arraySearch: yes(
+    "call",
+    "`some`, `every` and `findIndex` with a callback written in place, `indexOf` and `includes` (`if (xs.some((v) => v <= 0)) throw ...`)",
+    "the loop over every element they stand for; a boolean or an index, no gradient",
+  ),
   arrayMethod: no(
     "call",
     Code.UnsupportedExpression,
-    "array methods but `reduce` and `map` in `Math.max(...)` (`forEach`, `filter`, `some`, a `map` kept as an array, ...)",
+    "array methods but `reduce`, `map`, `some`, `every`, `findIndex`, `indexOf`, `includes` and copies (`forEach`, `filter`, `find`, `push`, ...)",
     (a: { call: string }) => `array methods such as \`${a.call}\` are not supported yet ${IN_FN}`,
     "write the `for` loop it stands for (`for (let i = 0; i < xs.length; i++) s += xs[i];`)",
   ),
@@ -853,6 +858,19 @@ export const LANGUAGE = {
     (a: { name: string; what: string }) =>
       `tsgrad inlines \`${a.name}\` where it is called (it returns an array or an object, or writes an array it is given), and this one ${a.what}`,
     "write it with plain parameters and one `return` at its end, or mark it @differentiable and return a number",
+  ),
+  arrayCopies: yes(
+    "declaration",
+    "copies and maps of arrays (`xs.slice()`, `[...xs]`, `Array.from(xs)`, `new Float64Array(xs)`, `xs.map((v, i) => ...)`, `Array.from(xs, f)`)",
+    "a new local array of xs's length and the loop filling it, the callback inlined",
+  ),
+  arrayCopySource: no(
+    "declaration",
+    Code.UnsupportedExpression,
+    "a copy or a map of anything but an array the function reads by name",
+    (a: { name: string }) =>
+      `\`${a.name}\` is copied or mapped here, and tsgrad copies only arrays the function reads by name: a parameter (or a field of one), a local array or a module table`,
+    "name the array first",
   ),
   inlinedHelperRefused: no(
     "call",

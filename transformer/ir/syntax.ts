@@ -74,15 +74,30 @@ export function exprFromTs(
   throw refuse("unstagedExpression", e, { kind: expressionKind(e) });
 }
 
-/** new Float64Array(n), new Array(n).fill(0), new Array<number>(n).fill(0) → its kind and length. */
-/** What arrayCreation finds: the array's kind and length, its literal's elements or its fill callback. */
-export type ArrayCreation = NonNullable<ReturnType<typeof arrayCreation>>;
+/**
+ * A new array: its kind and length (an expression, or the length of the array it copies or maps),
+ * and what fills it: a literal's elements, a callback of the index, or the elements of `source`,
+ * each through `fill` where it maps.
+ */
+export interface ArrayCreation {
+  kind: "Float64Array" | "number[]";
+  length?: ts.Expression;
+  elements?: readonly ts.Expression[];
+  /** `(_, i) => ...` of Array.from({ length: n }, f); `(v, i) => ...` of xs.map(f) (with `source`). */
+  fill?: Callback;
+  /** xs of xs.slice(), [...xs], Array.from(xs), new Float64Array(xs), xs.map(f): an array read, element by element. */
+  source?: ts.Expression;
+}
 
-export function arrayCreation(
-  e: ts.Expression,
-):
-  | { kind: "Float64Array" | "number[]"; length: ts.Expression; elements?: readonly ts.Expression[]; fill?: Callback }
-  | undefined {
+/**
+ * new Float64Array(n), new Array(n).fill(0), [a, b], Array.from({ length: n }, f): a new array, its
+ * kind and length; a copy (xs.slice(), [...xs], Array.from(xs), Float64Array.from(xs),
+ * new Float64Array(xs)) or a map (xs.map(f), Array.from(xs, f), Float64Array.from(xs, f)) of the
+ * array xs, its length xs's. The checker tells `new Float64Array(n)` from `new Float64Array(xs)`.
+ */
+export function arrayCreation(e: ts.Expression, checker: ts.TypeChecker): ArrayCreation | undefined {
+  const copied = copyOrMap(e, checker);
+  if (copied) return copied;
   // Array.from({ length: n }, (_, i) => ...): n elements, each the callback's value at its index.
   if (ts.isCallExpression(e) && e.expression.getText() === "Array.from" && e.arguments.length === 2) {
     const [shape, fill] = e.arguments.map(skipWrappers);
@@ -99,7 +114,8 @@ export function arrayCreation(
   }
   const isNew = (x: ts.Expression, name: string): x is ts.NewExpression =>
     ts.isNewExpression(x) && ts.isIdentifier(x.expression) && x.expression.text === name && x.arguments?.length === 1;
-  if (isNew(e, "Float64Array")) return { kind: "Float64Array", length: e.arguments![0] };
+  if (isNew(e, "Float64Array") && isNumberType(checker.getTypeAtLocation(e.arguments![0])))
+    return { kind: "Float64Array", length: e.arguments![0] };
   if (
     ts.isCallExpression(e) &&
     ts.isPropertyAccessExpression(e.expression) &&
@@ -111,6 +127,40 @@ export function arrayCreation(
     if (ts.isNumericLiteral(fill) && Number(fill.text) === 0 && isNew(inner, "Array"))
       return { kind: "number[]", length: inner.arguments![0] };
   }
+  return undefined;
+}
+
+const isNumberType = (t: ts.Type) => (t.flags & ts.TypeFlags.NumberLike) !== 0;
+
+/** xs.slice(), [...xs], Array.from(xs[, f]), Float64Array.from(xs[, f]), new Float64Array(xs), xs.map(f). */
+function copyOrMap(e: ts.Expression, checker: ts.TypeChecker): ArrayCreation | undefined {
+  const callback = (x: ts.Expression | undefined) => {
+    const f = x && skipWrappers(x);
+    return f && (ts.isArrowFunction(f) || ts.isFunctionExpression(f)) ? f : undefined;
+  };
+  const isArray = (x: ts.Expression) => !isNumberType(checker.getTypeAtLocation(x));
+  // [...xs]
+  if (ts.isArrayLiteralExpression(e) && e.elements.length === 1 && ts.isSpreadElement(e.elements[0]))
+    return { kind: "number[]", source: e.elements[0].expression };
+  // new Float64Array(xs)
+  if (ts.isNewExpression(e) && e.expression.getText() === "Float64Array" && e.arguments?.length === 1) {
+    const [source] = e.arguments;
+    return isArray(source) ? { kind: "Float64Array", source } : undefined;
+  }
+  if (!ts.isCallExpression(e) || !ts.isPropertyAccessExpression(e.expression)) return undefined;
+  const [first, second] = e.arguments;
+  const method = e.expression.name.text;
+  const owner = e.expression.expression;
+  // Array.from(xs), Array.from(xs, f), Float64Array.from(xs, f): not Array.from({ length: n }, f).
+  if (method === "from" && ts.isIdentifier(owner) && (owner.text === "Array" || owner.text === "Float64Array")) {
+    const kind = owner.text === "Array" ? "number[]" : "Float64Array";
+    if (!first || ts.isObjectLiteralExpression(skipWrappers(first)) || e.arguments.length > 2) return undefined;
+    if (second && !callback(second)) return undefined;
+    return { kind, source: first, fill: callback(second) };
+  }
+  if (method === "slice" && e.arguments.length === 0) return { kind: "number[]", source: owner };
+  if (method === "map" && e.arguments.length === 1 && callback(first))
+    return { kind: "number[]", source: owner, fill: callback(first) };
   return undefined;
 }
 
@@ -395,6 +445,32 @@ export function arrayCallback(
   if (name === "reduce" && c.arguments.length <= 2)
     return { method: "reduce", array: callee.expression, callback, init: second };
   if (name === "map" && c.arguments.length === 1) return { method: "map", array: callee.expression, callback };
+  return undefined;
+}
+
+/**
+ * A search of an array, whose result is data no gradient flows through (a boolean, an index):
+ *   xs.some((v, i) => ...), xs.every(f), xs.findIndex(f)   → with its callback
+ *   xs.indexOf(v), xs.includes(v)                          → with the value sought
+ */
+export interface ArraySearch {
+  method: "some" | "every" | "findIndex" | "indexOf" | "includes";
+  array: ts.Expression;
+  callback?: Callback;
+  sought?: ts.Expression;
+}
+
+export function arraySearch(c: ts.CallExpression): ArraySearch | undefined {
+  const callee = skipWrappers(c.expression);
+  if (!ts.isPropertyAccessExpression(callee) || c.arguments.length !== 1) return undefined;
+  const method = callee.name.text;
+  const [arg] = c.arguments;
+  const x = skipWrappers(arg);
+  const callback = ts.isArrowFunction(x) || ts.isFunctionExpression(x) ? x : undefined;
+  if ((method === "some" || method === "every" || method === "findIndex") && callback)
+    return { method, array: callee.expression, callback };
+  if ((method === "indexOf" || method === "includes") && !callback)
+    return { method, array: callee.expression, sought: arg };
   return undefined;
 }
 

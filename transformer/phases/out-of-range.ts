@@ -56,8 +56,8 @@ function constantProblem(e: ts.ElementAccessExpression, checker: ts.TypeChecker)
     return refuse("indexNeverValid", e, { access: e.getText(), index, ...access(e) });
   const decl = ts.isIdentifier(e.expression) ? checker.getSymbolAtLocation(e.expression)?.valueDeclaration : undefined;
   const created =
-    decl && ts.isVariableDeclaration(decl) && decl.initializer ? arrayCreation(decl.initializer) : undefined;
-  const length = created && constantOf(created.length);
+    decl && ts.isVariableDeclaration(decl) && decl.initializer ? arrayCreation(decl.initializer, checker) : undefined;
+  const length = created?.length && constantOf(created.length);
   if (length !== undefined && index >= length)
     return refuse("indexPastLength", e, { access: e.getText(), array: e.expression.getText(), length, ...access(e) });
   return undefined;

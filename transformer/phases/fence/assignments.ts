@@ -91,9 +91,9 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
       expression(st, d.initializer);
     } else if (!ts.isIdentifier(d.name)) {
       st.fail(refuse("destructuring", d.name));
-    } else if (d.initializer && arrayCreation(d.initializer)) {
+    } else if (d.initializer && arrayCreation(d.initializer, st.checker)) {
       // const h = new Float64Array(n), const v = [a, b]: at the top level, never reassigned, its length any number.
-      const created = arrayCreation(d.initializer)!;
+      const created = arrayCreation(d.initializer, st.checker)!;
       if (st.depth > 0 || (!(flags & ts.NodeFlags.Const) && reassigned(st, d.name))) {
         st.fail(refuse("arrayInBranch", d));
       } else if (afterReturn(st, d)) {

@@ -9,6 +9,7 @@
 import ts from "typescript";
 import {
   type ArrayCreation,
+  type ArraySearch,
   type Callback,
   arrayCallback,
   arrayCreation,
@@ -30,6 +31,15 @@ export function isMapping(st: Fencer, c: ts.CallExpression): boolean {
   return callee.name.text === "from" ? isGlobalName(st, callee) : isArrayMethod(st, callee);
 }
 
+/** An array parameter (or a field of one), a local array, or a module table: an array the function reads by name. */
+function readableArray(st: Fencer, e: ts.Expression): boolean {
+  const arr = skipWrappers(e);
+  return (
+    ((ts.isIdentifier(arr) && (isLocal(st, arr) || isConstantTable(arr, st.checker))) || isParamPart(st, arr)) &&
+    isArrayKind(kindOf(st.checker.getTypeAtLocation(arr), st.checker))
+  );
+}
+
 /**
  * xs.reduce((acc, v, i) => ..., init), the xs.map((v, i) => ...) of Math.max(...): over an array
  * the function reads, with a callback written in place that the stager inlines in the loop
@@ -45,10 +55,7 @@ export function callbackLoop(
   // xs.map(f).reduce(g, 0): one loop, f's value the element g reads.
   const mapped = ts.isCallExpression(arr) ? arrayCallback(arr) : undefined;
   if (mapped?.method === "map" && isMapping(st, arr as ts.CallExpression)) callbackLoop(st, mapped);
-  const readable =
-    (mapped?.method === "map" && isMapping(st, arr as ts.CallExpression)) ||
-    (((ts.isIdentifier(arr) && (isLocal(st, arr) || isConstantTable(arr, st.checker))) || isParamPart(st, arr)) &&
-      isArrayKind(kindOf(st.checker.getTypeAtLocation(arr), st.checker)));
+  const readable = (mapped?.method === "map" && isMapping(st, arr as ts.CallExpression)) || readableArray(st, arr);
   const form = (what: string) => st.fail(refuse("callbackForm", callback, { what }));
   if (!readable)
     return st.fail(
@@ -61,6 +68,21 @@ export function callbackLoop(
     return form(`takes ${callback.parameters.length} parameters (the array itself is not passed)`);
   inlinedBody(st, callback, form);
   if (init) st.expression(init);
+}
+
+/** xs.some((v, i) => ...), xs.indexOf(v): over an array the function reads, the callback inlined in the loop. */
+export function searchCall(st: Fencer, search: ArraySearch): void {
+  const { array, callback, sought } = search;
+  if (!readableArray(st, array))
+    return st.fail(
+      refuse("callbackForm", array, {
+        what: "goes over something other than an array parameter, table or local array",
+      }),
+    );
+  if (sought) return st.expression(sought);
+  const form = (what: string) => st.fail(refuse("callbackForm", callback!, { what }));
+  if (callback!.parameters.length > 2) return form("takes 3 parameters (the array itself is not passed)");
+  inlinedBody(st, callback!, form);
 }
 
 /**
@@ -115,7 +137,15 @@ export function arrayContents(st: Fencer, init: ts.Expression, created: ArrayCre
   if (created.elements && kindOf(st.checker.getTypeAtLocation(init), st.checker) !== "number[]")
     return st.fail(refuse("arrayLiteral", init));
   if (created.elements) return created.elements.forEach((x) => st.expression(x));
-  st.expression(created.length);
+  // xs.slice(), xs.map((v, i) => ...): a copy or a map of an array the function reads.
+  if (created.source && !readableArray(st, created.source))
+    return st.fail(refuse("arrayCopySource", created.source, { name: created.source.getText() }));
+  if (created.source && created.fill && created.fill.parameters.length > 2)
+    return st.fail(refuse("callbackForm", created.fill, { what: "takes more than the element and the index" }));
+  if (created.source && created.fill)
+    return inlinedBody(st, created.fill, (what) => st.fail(refuse("callbackForm", created.fill!, { what })));
+  if (created.source) return;
+  st.expression(created.length!);
   // Array.from({ length: n }, (_, i) => ...): the callback inlined in the loop filling it.
   const fill = created.fill;
   if (fill && fill.parameters.length > 2)
@@ -131,7 +161,7 @@ export function arrayContents(st: Fencer, init: ts.Expression, created: ArrayCre
 function arrayValue(st: Fencer, e: ts.Expression): boolean {
   const x = skipWrappers(e);
   if (ts.isIdentifier(x)) return isParameter(st, x) || isCreatedArray(st, x);
-  const created = arrayCreation(x);
+  const created = arrayCreation(x, st.checker);
   if (created) {
     if (st.depth > 0) st.fail(refuse("arrayInBranch", x));
     else arrayContents(st, x, created);

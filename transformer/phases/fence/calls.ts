@@ -11,13 +11,22 @@
 import ts from "typescript";
 import { type Differentiable, isRuntimeExport, resolveFunction } from "../annotations.js";
 import { type MatrixOpName, matrixRules } from "../../../runtime/ops/index.js";
-import { arrayCallback, isChange, kindOf, mathAlias, parameterType, skipWrappers, within } from "../../ir/syntax.js";
+import {
+  arrayCallback,
+  arraySearch,
+  isChange,
+  kindOf,
+  mathAlias,
+  parameterType,
+  skipWrappers,
+  within,
+} from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
 import { type InlinedHelper, inlinedHelperOf, writtenParameters } from "../../ir/inlining.js";
 import { ARITHMETIC, COMPOUND, TYPE_TESTS, refuse } from "../../ir/language.js";
 import { type ValueKind, isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
-import { callbackLoop, inlinedCall, isMapping } from "./callbacks.js";
+import { callbackLoop, inlinedCall, isMapping, searchCall } from "./callbacks.js";
 import {
   identifier,
   isArrayMethod,
@@ -46,6 +55,9 @@ export function call(st: Fencer, c: ts.CallExpression): void {
   const lowered = arrayCallback(c);
   if (lowered?.method === "reduce" && isArrayMethod(st, callee as ts.PropertyAccessExpression))
     return callbackLoop(st, lowered);
+  // xs.some(f), xs.indexOf(v): the search loop they stand for (a boolean or an index, no gradient).
+  const search = arraySearch(c);
+  if (search && isArrayMethod(st, callee as ts.PropertyAccessExpression)) return searchCall(st, search);
   // toRad(x) of `const toRad = (d) => ...` in this function: inlined; its body was fenced where declared.
   if (ts.isIdentifier(callee) && localHelperOf(st, callee)) return c.arguments.forEach((a) => st.expression(a));
   // softmax(z), cross(out, a, b): a module helper returning an array or an object, or writing one, inlined.

@@ -105,7 +105,7 @@ export function isCreatedArray(st: Fencer, id: ts.Identifier): boolean {
   const decl = symbol?.valueDeclaration;
   if (decl === undefined || !isLocal(st, id) || !ts.isVariableDeclaration(decl) || decl.initializer === undefined)
     return false;
-  if (arrayCreation(decl.initializer)) return true;
+  if (arrayCreation(decl.initializer, st.checker)) return true;
   const init = skipWrappers(decl.initializer);
   return ts.isCallExpression(init) && inlinedHelperOf(st.checker, init.expression, st.fn)?.result === "array";
 }

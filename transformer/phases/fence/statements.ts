@@ -163,7 +163,7 @@ export function objectReturn(st: Fencer, r: ts.ReturnStatement | undefined, o: t
         decl !== undefined &&
         ts.isVariableDeclaration(decl) &&
         decl.initializer !== undefined &&
-        arrayCreation(decl.initializer) !== undefined;
+        arrayCreation(decl.initializer, st.checker) !== undefined;
       if (!created) expression(st, p.name);
       else once(p, st.checker.getShorthandAssignmentValueSymbol(p));
     } else if (ts.isPropertyAssignment(p) && ts.isIdentifier(p.name)) {

@@ -38,7 +38,7 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
     const id = d.name;
     const name = st.declare(id.text);
     st.env.set(st.symbol(id), d.initializer ? name : undefined);
-    const created = d.initializer && arrayCreation(d.initializer);
+    const created = d.initializer && arrayCreation(d.initializer, st.ctx.checker);
     if (created) createArray(st, name, created, d.initializer!);
     else if (d.initializer) value(st, d.initializer, { name, assign: false, note });
   }

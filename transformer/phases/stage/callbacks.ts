@@ -12,6 +12,7 @@ import { refuse } from "../../ir/language.js";
 import { type Counter, type Expr, type Stmt, isArrayKind, num, ref, scalarOp } from "../../ir/ir.js";
 import {
   type ArrayCreation,
+  type ArraySearch,
   type Callback,
   arrayCallback,
   arrayCreation,
@@ -78,6 +79,78 @@ export function reduceLoop(st: Stager, e: ts.CallExpression, want?: Want): Expr 
   const index = callback.parameters[2] ?? elements.index;
   countingLoop(st, elements.array, init ? 0 : 1, { header, next }, start, e, index);
   return want ? st.emit(want, ref(header), scalarOp("copy"), [ref(header)], e) : ref(header);
+}
+
+/**
+ * xs.some(f), xs.every(f), xs.findIndex(f), xs.indexOf(v), xs.includes(v) → the loop over every
+ * element they stand for, its result data no gradient flows through. The callback has no effects
+ * (the fence allows none), so testing the elements past the first hit changes nothing but time:
+ *   let some = false; for (let i = 0; i < xs.length; i++) { const v = xs[i]; const t = v <= 0; some = some || t; }
+ *   let index = -1; ... index = index === -1 && t ? i : index;
+ */
+export function searchLoop(st: Stager, search: ArraySearch, e: ts.CallExpression, want?: Want): Expr {
+  const { method, callback } = search;
+  const elements = elementsOf(st, search.array, e);
+  const sought = search.sought && value(st, search.sought);
+  const indexed = method === "findIndex" || method === "indexOf";
+  const header = st.ctx.namer.fresh(indexed ? "index" : method === "includes" ? "found" : method);
+  const start: Expr = indexed ? num(-1) : { k: "global", text: String(method === "every") };
+  const type = indexed ? undefined : "boolean";
+  st.body.push({
+    k: "def",
+    name: header,
+    value: start,
+    op: null,
+    args: [],
+    assign: false,
+    mutable: true,
+    source: e,
+    type,
+  });
+  arrayLoop(
+    st,
+    elements.array,
+    0,
+    callback?.parameters[1] ?? elements.index,
+    [header],
+    e,
+    (i) => {
+      const element = elements.element({ k: "elem", array: elements.array, index: ref(i) }, i);
+      const hit = callback
+        ? inlined(st, callback, [element, ref(i)])
+        : ({ k: "binary", op: "===", left: element, right: sought! } as Expr);
+      const current = ref(header);
+      const next: Expr =
+        method === "every"
+          ? { k: "binary", op: "&&", left: current, right: hit }
+          : indexed
+            ? {
+                k: "cond",
+                test: {
+                  k: "binary",
+                  op: "&&",
+                  left: { k: "binary", op: "===", left: current, right: num(-1) },
+                  right: hit,
+                },
+                then: ref(i),
+                else: current,
+              }
+            : { k: "binary", op: "||", left: current, right: hit };
+      st.body.push({
+        k: "def",
+        name: header,
+        value: next,
+        op: null,
+        args: [],
+        assign: true,
+        overwrite: true,
+        source: e,
+        type,
+      });
+    },
+    type ? [header] : undefined,
+  );
+  return want ? st.emit(want, ref(header), null, [], e) : ref(header);
 }
 
 /**
@@ -180,6 +253,31 @@ export function fillLoop(st: Stager, array: string, callback: Callback, source: 
 }
 
 /**
+ * const x = x0.slice() → the array of x0's length and the loop copying it, `x[i] = x0_i`;
+ * const m = p.map((v, i) => ...) → the loop storing the callback's value for each element.
+ */
+function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.Node): void {
+  const from = value(st, created.source!);
+  if (from.k !== "ref")
+    throw refuse("callbackForm", created.source!, { what: "goes over an array tsgrad cannot name" });
+  const length: Expr = { k: "length", array: from.name };
+  st.body.push({ k: "array", name, kind: created.kind, length, source });
+  arrayLoop(st, name, 0, created.fill?.parameters[1], [], source, (i) => {
+    const read: Expr = { k: "elem", array: from.name, index: ref(i) };
+    const element = created.fill
+      ? inlined(st, created.fill, [read, ref(i)])
+      : st.emit(
+          { name: st.ctx.namer.fresh(`${from.name}_${i}`), assign: false },
+          read,
+          scalarOp("copy"),
+          [read],
+          source,
+        );
+    st.body.push({ k: "store", array: name, index: ref(i), value: element, add: false, source });
+  });
+}
+
+/**
  * `for (let i = from; i < array.length; i++)` carrying `carried`, its counter named after the
  * callback's index parameter where it has one, its body staged by `iteration(i)`.
  */
@@ -191,12 +289,13 @@ function arrayLoop(
   carried: string[],
   source: ts.Node,
   iteration: (i: string) => void,
+  booleans?: string[],
 ): void {
   const i = st.declare(index ? (index.name as ts.Identifier).text : st.ctx.namer.fresh("i"));
   const counter: Counter = { name: i, from: num(from), to: { k: "length", array }, op: "<", step: 1 };
   const test: Expr = { k: "global", text: "true" };
   const body = inIteration(st, i, test, () => iteration(i));
-  st.body.push({ k: "loop", kind: "while", counter, test, body, carried, source });
+  st.body.push({ k: "loop", kind: "while", counter, test, body, carried, source, ...(booleans ? { booleans } : {}) });
 }
 
 /** Stages `build` as the body of a loop with counter `i`: the stager's loop state around it. */
@@ -285,7 +384,7 @@ function inlinedArguments(st: Stager, helper: InlinedHelper, e: ts.CallExpressio
  */
 function arrayValue(st: Stager, e: ts.Expression, hint: string): string {
   const x = skipWrappers(e);
-  const created = arrayCreation(x);
+  const created = arrayCreation(x, st.ctx.checker);
   if (created) {
     const name = st.declare(st.ctx.namer.fresh(hint));
     createArray(st, name, created, x);
@@ -298,7 +397,8 @@ function arrayValue(st: Stager, e: ts.Expression, hint: string): string {
 export function createArray(st: Stager, name: string, created: ArrayCreation, init: ts.Expression): void {
   st.localArrays.add(name);
   const source = ts.isVariableDeclaration(init.parent) ? init.parent : init;
-  st.body.push({ k: "array", name, kind: created.kind, length: condition(st, created.length), source });
+  if (created.source) return copyLoop(st, name, created, source);
+  st.body.push({ k: "array", name, kind: created.kind, length: condition(st, created.length!), source });
   // const v = [a, b]: each element written in order, v[0] = a, v[1] = b.
   if (created.fill) fillLoop(st, name, created.fill, init);
   created.elements?.forEach((x, i) =>

@@ -10,11 +10,11 @@ import ts from "typescript";
 import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "../annotations.js";
 import { refuse } from "../../ir/language.js";
 import { type Expr, isArrayKind, isDataKind, ref } from "../../ir/ir.js";
-import { arrayCallback, kindOf, localHelper, mathAlias, parameterType, within } from "../../ir/syntax.js";
+import { arrayCallback, arraySearch, kindOf, localHelper, mathAlias, parameterType, within } from "../../ir/syntax.js";
 import { generatedNames } from "../../ir/naming.js";
 import { constantSources, isScalarOp, piecewiseConstant, scalarRules } from "../../../runtime/rules/scalar.js";
 import type { Stager, Want } from "./stager.js";
-import { extremeLoop, inlined, inlinedCall, reduceLoop } from "./callbacks.js";
+import { extremeLoop, inlined, inlinedCall, reduceLoop, searchLoop } from "./callbacks.js";
 import { inlinedHelperOf } from "../../ir/inlining.js";
 import { opaque, ownCallee, value } from "./expressions.js";
 
@@ -28,6 +28,9 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
   )
     return extremeLoop(st, callee, e, want);
   if (arrayCallback(e)?.method === "reduce") return reduceLoop(st, e, want);
+  // xs.some(f), xs.indexOf(v): the search loop they stand for, data no gradient flows through.
+  const search = arraySearch(e);
+  if (search) return searchLoop(st, search, e, want);
   // toRad(x) of `const toRad = (d) => ...` (or `function toRad`) in this function: its body, inlined.
   const helper = ts.isIdentifier(e.expression) ? helperOf(st, e.expression) : undefined;
   if (helper) {

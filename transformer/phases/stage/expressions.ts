@@ -9,7 +9,7 @@
 import ts from "typescript";
 import { ARITHMETIC, LOGICAL, refuse } from "../../ir/language.js";
 import { type Def, type Expr, num, ref, refsOf, scalarOp } from "../../ir/ir.js";
-import { arrayCallback, exprFromTs, isChange, isLength, isUpdate, skipWrappers } from "../../ir/syntax.js";
+import { arrayCallback, arraySearch, exprFromTs, isChange, isLength, isUpdate, skipWrappers } from "../../ir/syntax.js";
 import type { Stager, Want } from "./stager.js";
 import { recognise } from "./rules.js";
 import { fieldRef, nonLocal, thisField } from "./parameters.js";
@@ -275,6 +275,7 @@ function isLoopCall(e: ts.Expression): boolean {
   if (!ts.isCallExpression(e)) return false;
   const lowered = arrayCallback(e);
   if (lowered) return lowered.method === "reduce" && lowered.init !== undefined;
+  if (arraySearch(e)) return true;
   return (
     ["Math.max", "Math.min", "Math.hypot"].includes(e.expression.getText()) && e.arguments.some(ts.isSpreadElement)
   );
