@@ -62,9 +62,11 @@ export type Grad<T> = unknown extends T
               ? number[]
               : T extends ArrayLike<number>
                 ? number[] | Float64Array
-                : T extends object
-                  ? { -readonly [K in keyof T as T[K] extends Function ? never : K]: Grad<T[K]> } // a class's methods have no gradient
-                  : never;
+                : T extends readonly (infer E)[]
+                  ? Grad<E>[] // rows of a number[][], records { x, y }[]
+                  : T extends object
+                    ? { -readonly [K in keyof T as T[K] extends Function ? never : K]: Grad<T[K]> } // a class's methods have no gradient
+                    : never;
 
 /**
  * One gradient per parameter, in order: [x: number, y: number] → [x: number, y: number]. An optional

@@ -18,7 +18,11 @@ export interface Slot {
 }
 
 const isNumberArray = (v: unknown): v is number[] | Float64Array | Float32Array =>
-  Array.isArray(v) || v instanceof Float64Array || v instanceof Float32Array;
+  (Array.isArray(v) && !isNested(v)) || v instanceof Float64Array || v instanceof Float32Array;
+
+/** An array of arrays or of objects (the rows of a `number[][]`, records `{ x, y }[]`): walked element by element. */
+const isNested = (v: unknown): v is unknown[] =>
+  Array.isArray(v) && v.length > 0 && typeof v[0] === "object" && v[0] !== null;
 
 /**
  * Data a function reads but is not differentiated by: Int32Array labels, strings, booleans, and
@@ -43,6 +47,7 @@ export function numberSlots(values: unknown[]): Slot[] {
     else if (isData(v))
       return; // labels, modes, flags: data, no gradient
     else if (isMatrix(v)) visitArray(v.data, `${path}.data`);
+    else if (isNested(v)) v.forEach((_, i) => visit(v, i, `${path}[${i}]`));
     else if (isNumberArray(v)) visitArray(v, path);
     else if (typeof v === "object" && v !== null) for (const k of Object.keys(v)) visit(v, k, `${path}.${k}`);
     else
@@ -66,6 +71,7 @@ export function numberSlots(values: unknown[]): Slot[] {
 export function cloneValue<T>(v: T): T {
   if (typeof v !== "object" || v === null || v instanceof Int32Array) return v;
   if (isMatrix(v)) return matrix(v.rows, v.cols, v.data.slice()) as T;
+  if (isNested(v)) return v.map(cloneValue) as T;
   if (v instanceof Float32Array) return Float64Array.from(v) as T;
   if (v instanceof Float64Array || Array.isArray(v)) return v.slice() as T;
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cloneValue(x)])) as T;
@@ -77,6 +83,7 @@ export function zeroGradient(v: unknown): unknown {
   if (isData(v)) return undefined;
   if (isMatrix(v)) return matrix(v.rows, v.cols);
   if (v instanceof Float64Array || v instanceof Float32Array) return new Float64Array(v.length);
+  if (isNested(v)) return v.map(zeroGradient);
   if (Array.isArray(v)) return new Array<number>(v.length).fill(0);
   if (typeof v === "object" && v !== null)
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, zeroGradient(x)]));
@@ -91,7 +98,7 @@ export function copyGradient(into: any, from: any): any {
   if (typeof from === "number" || from === undefined) return from;
   if (isMatrix(from)) into.data.set(from.data);
   else if (ArrayBuffer.isView(from)) (into as Float64Array).set(from as Float64Array);
-  else if (Array.isArray(from)) for (let i = 0; i < from.length; i++) into[i] = from[i];
+  else if (Array.isArray(from)) for (let i = 0; i < from.length; i++) into[i] = copyGradient(into[i], from[i]);
   else for (const k of Object.keys(from)) into[k] = copyGradient(into[k], from[k]);
   return into;
 }
@@ -105,6 +112,7 @@ export function jacobianBlock(v: unknown, m: number): unknown {
   if (typeof v === "number") return new Float64Array(m);
   if (isData(v)) return undefined;
   if (isMatrix(v)) return matrix(m, v.rows * v.cols);
+  if (isNested(v)) return v.map((x) => jacobianBlock(x, m));
   if (isNumberArray(v)) return matrix(m, v.length);
   if (typeof v === "object" && v !== null)
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jacobianBlock(x, m)]));
@@ -162,6 +170,14 @@ export function gradientMismatch(g: unknown, a: unknown): Mismatch | undefined {
   if (a instanceof Float64Array || a instanceof Float32Array)
     return g instanceof Float64Array && g.length === a.length ? undefined : off(g, a);
   if (a instanceof Int32Array) return undefined; // labels: data, their slot is not written
+  if (isNested(a)) {
+    if (!Array.isArray(g) || g.length !== a.length) return off(g, a);
+    for (let i = 0; i < a.length; i++) {
+      const m = gradientMismatch(g[i], a[i]);
+      if (m) return { ...m, path: `[${i}]${m.path}` };
+    }
+    return undefined;
+  }
   if (Array.isArray(a)) return Array.isArray(g) && g.length === a.length ? undefined : off(g, a);
   if (typeof a !== "object" || a === null) return undefined; // not a value tsgrad differentiates: f's own business
   if (typeof g !== "object" || g === null || isArrayLike(g) || isMatrix(g)) return off(g, a);

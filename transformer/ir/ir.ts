@@ -17,10 +17,13 @@ export type Expr =
   | { k: "num"; value: number }
   | { k: "ref"; name: string }
   | { k: "global"; text: string }
-  /** With `key`, a field of an element of a module table of records: `DATA[i].x` (ir/tables.ts). */
-  | { k: "elem"; array: string; index: Expr; key?: string }
-  /** `a.length`, or with `prop` a matrix's `M.rows` / `M.cols`: an integer. */
-  | { k: "length"; array: string; prop?: "rows" | "cols" }
+  /**
+   * With `key`, a field of an element of a module table of records: `DATA[i].x` (ir/tables.ts);
+   * with `inner`, an element of a row of a `number[][]` parameter: `A[i][j]`.
+   */
+  | { k: "elem"; array: string; index: Expr; key?: string; inner?: Expr }
+  /** `a.length`, or with `prop` a matrix's `M.rows` / `M.cols`: an integer; with `at`, a row's, `A[i].length`. */
+  | { k: "length"; array: string; prop?: "rows" | "cols"; at?: Expr }
   | { k: "unary"; op: "-" | "!" | "typeof"; arg: Expr }
   | { k: "binary"; op: string; left: Expr; right: Expr }
   | { k: "call"; callee: string; args: Expr[] }
@@ -257,7 +260,16 @@ export type Stmt = Def | Let | If | Loop | Push | ArrayDecl | Store | Throw;
  * Data is read, never differentiated: its slot in a gradient is `undefined` (see isDataKind).
  */
 export type ValueKind =
-  "number" | "Float64Array" | "number[]" | "Float32Array" | "ArrayLike" | "Matrix" | "Int32Array" | "data";
+  | "number"
+  | "Float64Array"
+  | "number[]"
+  | "Float32Array"
+  | "ArrayLike"
+  | "Matrix"
+  | "Int32Array"
+  | "data"
+  /** `number[][]`: rows of numbers, read `A[i][j]`, its gradient `number[][]` of the same shape. */
+  | "rows";
 
 /** Kinds that are data (labels, modes, flags): read, never differentiated, their gradient `undefined`. */
 export const isDataKind = (k: ValueKind | undefined): boolean => k === "Int32Array" || k === "data";
@@ -332,9 +344,9 @@ export const resultNames = (fn: StagedFunction): string[] => (fn.outputs ? fn.ou
  */
 export type BStmt =
   /** With `index`, the adjoint is an array and the line adds to one element: `da[i] += value`. */
-  | { k: "acc"; adj: string; value: Expr; declare?: boolean; index?: Expr }
+  | { k: "acc"; adj: string; value: Expr; declare?: boolean; index?: Expr; inner?: Expr }
   /** `dv = value`: after an overwrite the adjoint restarts (`dx = 0`, folded into the next write); with `index`, one element: `dh[j] = 0`. */
-  | { k: "set"; adj: string; value: Expr; declare?: boolean; index?: Expr }
+  | { k: "set"; adj: string; value: Expr; declare?: boolean; index?: Expr; inner?: Expr }
   | { k: "zero"; adj: string }
   | { k: "if"; test: Expr; then: BStmt[]; else: BStmt[] }
   /**
@@ -345,7 +357,16 @@ export type BStmt =
    * gradient arrays, passed after `args`: it runs even when no name is read. It returns nothing
    * (`names` empty), one number or a tuple.
    */
-  | { k: "grads"; names: string[]; callee: Expr; args: Expr[]; tuple?: string; buffers?: string[] }
+  | {
+      k: "grads";
+      names: string[];
+      callee: Expr;
+      args: Expr[];
+      tuple?: string;
+      buffers?: string[];
+      /** The row of each buffer passed, where a row of a number[][] is (`dA[i]` for `A[i]`). */
+      rows?: (Expr | undefined)[];
+    }
   | { k: "comment"; def: Def }
   /**
    * `addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores`: a matrix op's rule (runtime/ops)
@@ -453,9 +474,11 @@ export function refsOf(e: Expr, out: Set<string> = new Set()): Set<string> {
     case "elem":
       out.add(e.array);
       refsOf(e.index, out);
+      if (e.inner) refsOf(e.inner, out);
       break;
     case "length":
       out.add(e.array);
+      if (e.at) refsOf(e.at, out);
       break;
     case "field":
       out.add(e.object);
@@ -478,7 +501,9 @@ export function substitute(e: Expr, map: ReadonlyMap<string, Expr>): Expr {
     case "cond":
       return { ...e, test: substitute(e.test, map), then: substitute(e.then, map), else: substitute(e.else, map) };
     case "elem":
-      return { ...e, index: substitute(e.index, map) };
+      return { ...e, index: substitute(e.index, map), ...(e.inner ? { inner: substitute(e.inner, map) } : {}) };
+    case "length":
+      return e.at ? { ...e, at: substitute(e.at, map) } : e;
     case "field": {
       const to = map.get(e.object);
       return to?.k === "ref" ? { ...e, object: to.name } : e;

@@ -872,6 +872,27 @@ export const LANGUAGE = {
       `\`${a.name}\` is copied or mapped here, and tsgrad copies only arrays the function reads by name: a parameter (or a field of one), a local array or a module table`,
     "name the array first",
   ),
+  rows: yes(
+    "parameter",
+    "nested arrays `number[][]` as parameters (`A[i][j]`, `A[i].length`, `const row = A[i]`, `for (const row of A)`)",
+    "its gradient a `number[][]` of the same shape",
+  ),
+  rowUse: no(
+    "expression",
+    Code.UnsupportedExpression,
+    "a row of a `number[][]` parameter used other than by reading its elements and length",
+    (a: { row: string; rows: string }) =>
+      `\`${a.row}\` is a row of \`${a.rows}\`, which tsgrad follows only through its elements (\`${a.row}[j]\`) and its length`,
+    "read its elements where they are needed, or name it in a `const` (`const row = A[i]`) and read `row[j]`",
+  ),
+  forOfRow: no(
+    "loop",
+    Code.UnsupportedLoop,
+    "`for...of` over a row of a `number[][]` parameter",
+    (a: { row: string }) => `\`for...of\` over \`${a.row}\`, a row of a \`number[][]\` parameter, is not supported yet`,
+    (a: { row: string }) =>
+      `write the counting loop: \`for (let j = 0; j < ${a.row}.length; j++)\` reading \`${a.row}[j]\``,
+  ),
   inlinedHelperRefused: no(
     "call",
     Code.NotDifferentiableCall,

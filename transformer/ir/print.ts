@@ -69,10 +69,15 @@ export function exprToTs(e: Expr): ts.Expression {
       return f.createCallExpression(globalToTs(e.callee), undefined, e.args.map(exprToTs));
     case "elem": {
       const element = f.createElementAccessExpression(f.createIdentifier(e.array), exprToTs(e.index));
+      if (e.inner) return f.createElementAccessExpression(element, exprToTs(e.inner));
       return e.key ? f.createPropertyAccessExpression(element, e.key) : element;
     }
-    case "length":
-      return f.createPropertyAccessExpression(f.createIdentifier(e.array), e.prop ?? "length");
+    case "length": {
+      const array = e.at
+        ? f.createElementAccessExpression(f.createIdentifier(e.array), exprToTs(e.at))
+        : f.createIdentifier(e.array);
+      return f.createPropertyAccessExpression(array, e.prop ?? "length");
+    }
     case "field":
       return f.createPropertyAccessExpression(f.createIdentifier(e.object), e.key);
     case "cond":

@@ -52,6 +52,11 @@ export function exprFromTs(
     const array = go(e.expression);
     if (array.k === "ref") return { k: "length", array: array.name };
   }
+  // A[i].length, row.length of `const row = A[i]`: a row's length.
+  if (ts.isPropertyAccessExpression(e) && e.name.text === "length") {
+    const row = go(e.expression);
+    if (row.k === "elem" && !row.key && !row.inner) return { k: "length", array: row.array, at: row.index };
+  }
   if (ts.isPropertyAccessExpression(e) && (e.name.text === "rows" || e.name.text === "cols")) {
     const matrix = go(e.expression);
     if (matrix.k === "ref") return { k: "length", array: matrix.name, prop: e.name.text };
@@ -59,6 +64,8 @@ export function exprFromTs(
   if (ts.isElementAccessExpression(e)) {
     const array = go(e.expression);
     if (array.k === "ref") return { k: "elem", array: array.name, index: go(e.argumentExpression) };
+    // A[i][j] of rows (number[][]): the row's element.
+    if (array.k === "elem" && !array.key && !array.inner) return { ...array, inner: go(e.argumentExpression) };
   }
   if (ts.isPropertyAccessExpression(e)) return { k: "global", text: e.getText() };
   if (ts.isPrefixUnaryExpression(e)) {
@@ -196,6 +203,8 @@ export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefin
     const elements = checker.getTypeArguments(t as ts.TypeReference);
     // A tuple's elements, a rest element's type too ([number, ...number[]] has number for it).
     if (elements.length && elements.every((e) => e.flags & ts.TypeFlags.Number)) return "number[]";
+    // number[][], readonly (readonly number[])[]: rows of plain arrays.
+    if (checker.isArrayType(t) && elements.length === 1 && kindOf(elements[0], checker) === "number[]") return "rows";
     return undefined;
   }
   if (symbol === "ArrayLike") {

@@ -305,7 +305,8 @@ export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): S
   for (const s of body) {
     if (s.k === "acc" || s.k === "set") {
       refsOf(s.value, out);
-      if ((s.k === "acc" || s.k === "set") && s.index) refsOf(s.index, out);
+      if (s.index) refsOf(s.index, out);
+      if (s.inner) refsOf(s.inner, out);
     } else if (s.k === "grads") s.args.forEach((a) => refsOf(a, out));
     else if (s.k === "kernel") (s.args.forEach((a) => refsOf(a, out)), out.add(s.like));
     else if (s.k === "alloc") out.add(s.same ?? s.like);

@@ -147,7 +147,9 @@ function writesOf(body: readonly BStmt[], adj: string): number {
 function readsElementOf(e: Expr, adjoints: ReadonlySet<string>): boolean {
   switch (e.k) {
     case "elem":
-      return adjoints.has(e.array) || readsElementOf(e.index, adjoints);
+      return (
+        adjoints.has(e.array) || readsElementOf(e.index, adjoints) || (!!e.inner && readsElementOf(e.inner, adjoints))
+      );
     case "unary":
       return readsElementOf(e.arg, adjoints);
     case "binary":

@@ -107,7 +107,8 @@ class Reverser {
 
   /** `dx += value`, or for an element of an array parameter `da[i] += value`. */
   addTo(operand: Expr, value: Expr): BStmt {
-    const index = operand.k === "elem" ? { index: operand.index } : {};
+    const index =
+      operand.k === "elem" ? { index: operand.index, ...(operand.inner ? { inner: operand.inner } : {}) } : {};
     return { k: "acc", adj: this.adjointOf(operandName(operand)!), value, ...index };
   }
 
@@ -235,12 +236,22 @@ function pullbackGradients(r: Reverser, d: Def, pullback: Pullback, g: Expr): BS
   const wrt = d.args.flatMap((arg, i) => (r.active(arg) ? [i] : []));
   const numbers = wrt.filter((i) => !pullback.arrays[i]);
   const names = numbers.map((i) => r.namer.fresh(`d${d.name}_d${operandName(d.args[i])}`));
-  const buffers = wrt.filter((i) => pullback.arrays[i]).map((i) => r.adjointOf(operandName(d.args[i])!));
+  const arrays = wrt.filter((i) => pullback.arrays[i]);
+  const buffers = arrays.map((i) => r.adjointOf(operandName(d.args[i])!));
+  // logSumExp(A[i]) of a number[][] A: its row of dA, dA[i].
+  const rows = arrays.map((i) => (d.args[i].k === "elem" ? (d.args[i] as { index: Expr }).index : undefined));
   const omitted = Array.from({ length: pullback.arity - d.args.length }, (): Expr => ({
     k: "global",
     text: "undefined",
   }));
-  const call: BStmt = { k: "grads", names, callee: pullback.of(wrt), args: [...d.args, ...omitted, g], buffers };
+  const call: BStmt = {
+    k: "grads",
+    names,
+    callee: pullback.of(wrt),
+    args: [...d.args, ...omitted, g],
+    buffers,
+    ...(rows.some(Boolean) ? { rows } : {}),
+  };
   return [call, ...numbers.map((i, j) => r.addTo(d.args[i], ref(names[j])))];
 }
 
@@ -321,7 +332,7 @@ function inRange(r: Reverser, st: Store): boolean {
   if (counter && counter.op === "<" && counter.step === 1 && counter.from.k === "num") {
     const from = counter.from.value;
     const to = counter.to;
-    const own = to.k === "length" && to.array === st.array && !to.prop; // h.length itself
+    const own = to.k === "length" && to.array === st.array && !to.prop && !to.at; // h.length itself
     const length = own || (sameExpr(to, decl.length) && [...refsOf(to)].every(fixed));
     if (Number.isInteger(from) && from >= 0 && length) return true;
   }
@@ -333,7 +344,8 @@ function printName(e: Expr): string {
   if (e.k === "ref") return e.name;
   if (e.k === "num") return String(e.value);
   if (e.k === "global") return e.text;
-  if (e.k === "elem") return `${e.array}[${printName(e.index)}]${e.key ? `.${e.key}` : ""}`;
+  if (e.k === "elem")
+    return `${e.array}[${printName(e.index)}]${e.inner ? `[${printName(e.inner)}]` : ""}${e.key ? `.${e.key}` : ""}`;
   if (e.k === "binary") return `${printName(e.left)} ${e.op} ${printName(e.right)}`;
   return "...";
 }

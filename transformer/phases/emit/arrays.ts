@@ -32,6 +32,21 @@ export function zeroArray(kind: ValueKind, array: string, zeros?: string): ts.Ex
   if (kind === "Matrix")
     return f.createCallExpression(f.createIdentifier(zeros!), undefined, [f.createIdentifier(array)]);
   const length = f.createPropertyAccessExpression(f.createIdentifier(array), "length");
+  if (kind === "rows") {
+    // A.map((row) => new Array<number>(row.length).fill(0)): zeros of A's shape.
+    const row = f.createPropertyAccessExpression(f.createIdentifier("row"), "length");
+    const zeros = f.createArrowFunction(
+      undefined,
+      undefined,
+      [f.createParameterDeclaration(undefined, undefined, "row")],
+      undefined,
+      undefined,
+      newArray("number[]", row),
+    );
+    return f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(array), "map"), undefined, [
+      zeros,
+    ]);
+  }
   if (kind === "ArrayLike") {
     const isArray = f.createCallExpression(
       f.createPropertyAccessExpression(f.createIdentifier("Array"), "isArray"),

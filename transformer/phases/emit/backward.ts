@@ -172,7 +172,9 @@ function restore(s: Extract<Line, { k: "pop" }>, reassigned: ReadonlySet<string>
 function writeGradient(s: Extract<Line, { k: "set" | "acc" }>, expr: Context["expr"]): ts.Statement {
   if (s.declare) return declareConst(s.adj, expr(s.value), ts.NodeFlags.Let);
   // da[i] += e for an element of an array's gradient.
-  const target = s.index ? expr({ k: "elem", array: s.adj, index: s.index }) : f.createIdentifier(s.adj);
+  const target = s.index
+    ? expr({ k: "elem", array: s.adj, index: s.index, ...(s.inner ? { inner: s.inner } : {}) })
+    : f.createIdentifier(s.adj);
   if (s.k === "set") return f.createExpressionStatement(f.createAssignment(target, expr(s.value)));
   // dv += -e reads better as dv -= e.
   const negated =
@@ -218,7 +220,10 @@ function checkCall(s: Extract<Line, { k: "check" }>, { tuples, expr }: Context):
  *   mean_pullback(x, dm, dx);   const dd_dw = dot_pullback(a, w, dd, da);
  */
 function gradsDeclaration(s: Extract<Line, { k: "grads" }>, expr: Context["expr"]): ts.Statement {
-  const buffers = (s.buffers ?? []).map((b) => f.createIdentifier(b));
+  const buffers = (s.buffers ?? []).map((b, i) => {
+    const row = s.rows?.[i];
+    return row ? f.createElementAccessExpression(f.createIdentifier(b), expr(row)) : f.createIdentifier(b);
+  });
   const call = f.createCallExpression(expr(s.callee), undefined, [...s.args.map(expr), ...buffers]);
   if (s.buffers && !s.names.some(Boolean)) return f.createExpressionStatement(call);
   if (s.buffers && s.names.length === 1) return declareConst(s.names[0], call);

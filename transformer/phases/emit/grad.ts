@@ -156,17 +156,29 @@ export function emitGradInto(
       (e, key) => f.createPropertyAccessExpression(e, key),
       f.createElementAccessExpression(f.createIdentifier(grads), position(i)),
     );
-  const zeroFill = (target: ts.Expression, kind: ValueKind) =>
-    f.createExpressionStatement(
-      f.createCallExpression(
-        f.createPropertyAccessExpression(
-          kind === "Matrix" ? f.createPropertyAccessExpression(target, "data") : target,
-          "fill",
-        ),
-        undefined,
-        [f.createNumericLiteral(0)],
-      ),
-    );
+  const zeroFill = (target: ts.Expression, kind: ValueKind): ts.Statement =>
+    kind === "rows"
+      ? // for (const row of dA) row.fill(0);
+        f.createForOfStatement(
+          undefined,
+          f.createVariableDeclarationList([f.createVariableDeclaration("row")], ts.NodeFlags.Const),
+          target,
+          f.createExpressionStatement(
+            f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier("row"), "fill"), undefined, [
+              f.createNumericLiteral(0),
+            ]),
+          ),
+        )
+      : f.createExpressionStatement(
+          f.createCallExpression(
+            f.createPropertyAccessExpression(
+              kind === "Matrix" ? f.createPropertyAccessExpression(target, "data") : target,
+              "fill",
+            ),
+            undefined,
+            [f.createNumericLiteral(0)],
+          ),
+        );
   const buffers = shape.params.flatMap((_, i): ts.Statement[] => {
     const kind = shape.kinds[i];
     if (position(i) < 0) return [];

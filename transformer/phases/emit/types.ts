@@ -60,6 +60,16 @@ export function typeOf(kind: ValueKind, gradient: boolean, written?: string): ts
     const array = f.createArrayTypeNode(numberType());
     return gradient ? array : f.createTypeOperatorNode(ts.SyntaxKind.ReadonlyKeyword, array);
   }
+  if (kind === "rows") {
+    // readonly (readonly number[])[]; its gradient number[][].
+    const row = f.createArrayTypeNode(numberType());
+    if (gradient) return f.createArrayTypeNode(row);
+    const readonlyRow = f.createTypeOperatorNode(ts.SyntaxKind.ReadonlyKeyword, row);
+    return f.createTypeOperatorNode(
+      ts.SyntaxKind.ReadonlyKeyword,
+      f.createArrayTypeNode(f.createParenthesizedType(readonlyRow)),
+    );
+  }
   if (kind === "Float32Array" || kind === "ArrayLike") {
     const float64 = f.createTypeReferenceNode("Float64Array");
     if (!gradient) return f.createTypeReferenceNode("ArrayLike", [numberType()]);

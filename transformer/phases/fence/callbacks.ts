@@ -22,7 +22,16 @@ import { isConstantTable } from "../../ir/tables.js";
 import { refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
-import { isArrayMethod, isCreatedArray, isGlobalName, isLocal, isParamPart, isParameter } from "./names.js";
+import {
+  isArrayMethod,
+  isCreatedArray,
+  isGlobalName,
+  isLocal,
+  isParamPart,
+  isParameter,
+  isRow,
+  isRowsParam,
+} from "./names.js";
 import { type InlinedHelper, inlinedHelperOf, inlinedRefusal, writtenParameters } from "../../ir/inlining.js";
 
 /** xs.map(f) of an array, or Array.from(xs, f) of the global Array. */
@@ -34,6 +43,8 @@ export function isMapping(st: Fencer, c: ts.CallExpression): boolean {
 /** An array parameter (or a field of one), a local array, or a module table: an array the function reads by name. */
 function readableArray(st: Fencer, e: ts.Expression): boolean {
   const arr = skipWrappers(e);
+  // A row of a number[][] (`const z = A[i]`): read by index only, so far.
+  if (isRow(st, arr)) return false;
   return (
     ((ts.isIdentifier(arr) && (isLocal(st, arr) || isConstantTable(arr, st.checker))) || isParamPart(st, arr)) &&
     isArrayKind(kindOf(st.checker.getTypeAtLocation(arr), st.checker))
@@ -191,7 +202,14 @@ export function inlinedCall(st: Fencer, c: ts.CallExpression, helper: InlinedHel
   const errors = st.errors.length;
   fn.parameters.forEach((p, i) => {
     const arg = skipWrappers(c.arguments[i]);
-    if (!isArrayKind(kindOf(st.checker.getTypeAtLocation(p), st.checker))) return st.expression(arg);
+    const kind = kindOf(st.checker.getTypeAtLocation(p), st.checker);
+    // matVec(out, A, x) of a number[][] A: the helper's A is the caller's.
+    if (kind === "rows" && ts.isIdentifier(arg) && isRowsParam(st, arg)) {
+      const symbol = st.checker.getSymbolAtLocation(p.name);
+      if (symbol) (st.aliases.set(symbol, arg), bound.push(symbol));
+      return;
+    }
+    if (!isArrayKind(kind)) return st.expression(arg);
     const param = p.name.getText();
     if (!arrayValue(st, arg)) return st.fail(refuse("inlinedArgument", arg, { name, param }));
     if (written.has(i) && ts.isIdentifier(arg) && isParameter(st, arg))

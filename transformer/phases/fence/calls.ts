@@ -35,6 +35,8 @@ import {
   isNamespaceLike,
   isParamPart,
   isParameter,
+  isRow,
+  isRowsParam,
   isUserCode,
   localHelperOf,
   mathMember,
@@ -123,6 +125,14 @@ function callArguments(st: Fencer, c: ts.CallExpression, target: ReturnType<type
  */
 function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable, a: ts.Expression, i: number): boolean {
   const arg = skipWrappers(a);
+  // logSumExp(A[i]), logSumExp(row): a row of a number[][], its gradient the row dA[i].
+  const into = target.fn.parameters[i];
+  if (isRow(st, arg) && into && isArrayKind(kindOf(parameterType(into, st.checker), st.checker))) {
+    if (target.fn.getSourceFile() !== st.fn.getSourceFile() || target.place === "method" || target.place === "closure")
+      st.fail(refuse("arrayArgumentElsewhere", arg, { name: arg.getText(), callee: c.expression.getText() }));
+    else if (ts.isElementAccessExpression(arg)) st.expression(arg.argumentExpression);
+    return true;
+  }
   if (!ts.isIdentifier(arg)) return false;
   const callee = target.fn;
   const param = callee.parameters[i];

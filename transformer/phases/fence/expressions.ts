@@ -26,6 +26,8 @@ import {
   isParameter,
   mathMember,
   thisIsItsOwner,
+  isRow,
+  isRowsParam,
 } from "./names.js";
 
 export function expression(st: Fencer, e: ts.Expression): void {
@@ -100,6 +102,10 @@ function binaryExpression(st: Fencer, b: ts.BinaryExpression): void {
 
 /** a[i]: an element of an array parameter, at an index computed from numbers. */
 function element(st: Fencer, e: ts.ElementAccessExpression): void {
+  // A[i][j], row[j]: an element of a row of a number[][] parameter; A[i] alone is refused below.
+  if (isRow(st, e.expression)) return (rowElement(st, e.expression), expression(st, e.argumentExpression));
+  if (isRowsParam(st, e.expression))
+    return st.fail(refuse("rowUse", e, { row: e.getText(), rows: e.expression.getText() }));
   // LANCZOS[i]: an element of a module-level table of constants (ir/tables.ts).
   if (ts.isIdentifier(e.expression) && isConstantTable(e.expression, st.checker))
     return expression(st, e.argumentExpression);
@@ -143,7 +149,14 @@ function ofInlinedCall(st: Fencer, e: ts.Expression): boolean {
   return ts.isCallExpression(x) && inlinedHelperOf(st.checker, x.expression, st.fn) !== undefined;
 }
 
+/** The index of `A[i]` in `A[i][j]` or `A[i].length` (a row named by a const or a loop has none). */
+function rowElement(st: Fencer, row: ts.Expression): void {
+  const x = skipWrappers(row);
+  if (ts.isElementAccessExpression(x)) expression(st, x.argumentExpression);
+}
+
 function property(st: Fencer, p: ts.PropertyAccessExpression): void {
+  if (p.name.text === "length" && isRow(st, p.expression)) return rowElement(st, p.expression);
   if (ofInlinedCall(st, p.expression)) return expression(st, p.expression);
   if (mathMember(p) !== undefined || isGlobalConstant(p, st.checker)) return;
   const table = ts.isIdentifier(p.expression) && isTable(st, p.expression);
@@ -203,7 +216,7 @@ function field(st: Fencer, p: ts.PropertyAccessExpression): void {
     return st.fail(refuse("classBehaviourRead", p, { name: p.name.text, object: p.expression.getText() }));
   const kind = kindOf(st.checker.getTypeAtLocation(p), st.checker);
   const of = kindOf(st.checker.getTypeAtLocation(p.expression), st.checker);
-  if (p.name.text === "length" && (isArrayKind(of) || of === "Int32Array")) return;
+  if (p.name.text === "length" && (isArrayKind(of) || of === "Int32Array" || of === "rows")) return;
   // M.rows, model.W.cols: a matrix's shape, a number like an array's length.
   if ((p.name.text === "rows" || p.name.text === "cols") && of === "Matrix") return;
   if (of === "Matrix") return st.fail(refuse("matrixMember", p, { member: p.name.text }));

@@ -43,7 +43,7 @@ export function identifier(st: Fencer, id: ts.Identifier): void {
   if ((kind === "Matrix" || kind === "Int32Array") && !isCallee(id)) {
     return st.fail(refuse("matrixPassed", id, { name: id.text }));
   }
-  if ((isArrayKind(kind) || isCreatedArray(st, id)) && !isCallee(id)) {
+  if ((isArrayKind(kind) || kind === "rows" || isCreatedArray(st, id)) && !isCallee(id)) {
     return st.fail(refuse("arrayPassed", id, { name: id.text }));
   }
   const symbol = st.checker.getSymbolAtLocation(id);
@@ -108,6 +108,32 @@ export function isCreatedArray(st: Fencer, id: ts.Identifier): boolean {
   if (arrayCreation(decl.initializer, st.checker)) return true;
   const init = skipWrappers(decl.initializer);
   return ts.isCallExpression(init) && inlinedHelperOf(st.checker, init.expression, st.fn)?.result === "array";
+}
+
+/** `A`, a `number[][]` parameter (or a field of one): its rows are read as `A[i][j]`. */
+export function isRowsParam(st: Fencer, e: ts.Expression): boolean {
+  return isParamPart(st, e) && kindOf(st.checker.getTypeAtLocation(e), st.checker) === "rows";
+}
+
+/**
+ * A row of a `number[][]` parameter: `A[i]`, a `const` naming one (`const row = A[i]`), or the
+ * variable of `for (const row of A)`; read as `row[j]` and `row.length`, never passed on.
+ */
+export function isRow(st: Fencer, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  if (ts.isElementAccessExpression(x)) return isRowsParam(st, x.expression);
+  if (!ts.isIdentifier(x) || !isLocal(st, x)) return false;
+  const decl = st.checker.getSymbolAtLocation(x)?.valueDeclaration;
+  if (!decl || !ts.isVariableDeclaration(decl) || !ts.isVariableDeclarationList(decl.parent)) return false;
+  const loop = decl.parent.parent;
+  if (ts.isForOfStatement(loop)) return loop.initializer === decl.parent && isRowsParam(st, loop.expression);
+  const init = decl.initializer && skipWrappers(decl.initializer);
+  return (
+    (decl.parent.flags & ts.NodeFlags.Const) !== 0 &&
+    init !== undefined &&
+    ts.isElementAccessExpression(init) &&
+    isRowsParam(st, init.expression)
+  );
 }
 
 /** An inlined helper's parameter → the caller's array given to it (`out` of cross(n, a, b) → n); else id. */

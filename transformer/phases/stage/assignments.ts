@@ -8,7 +8,7 @@
 import ts from "typescript";
 import { COMPOUND, refuse } from "../../ir/language.js";
 import { type Expr, num, ref, scalarOp } from "../../ir/ir.js";
-import { arrayCreation, containsChange, localHelper, skipWrappers } from "../../ir/syntax.js";
+import { arrayCreation, containsChange, kindOf, localHelper, skipWrappers } from "../../ir/syntax.js";
 import type { Stager } from "./stager.js";
 import { condition, effect, stableIndex, value } from "./expressions.js";
 import { createArray, inlinedFields } from "./callbacks.js";
@@ -28,6 +28,11 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
     }
     // const { W1, b1 } = model, const W = model.W: names for fields, bound once in parameters().
     if (!ts.isIdentifier(d.name) || st.aliases.has(st.symbol(d.name))) continue;
+    // const row = A[i] of a number[][] A: row[j] reads A[i][j] (the index as it is now).
+    if (d.initializer && isRowRead(st, d.initializer)) {
+      st.rows.set(st.symbol(d.name), condition(st, d.initializer));
+      continue;
+    }
     if (inline?.helper.result === "array") {
       // const p = softmax(z): p names the array softmax returns, staged in place.
       const array = st.call(inline.call);
@@ -42,6 +47,13 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
     if (created) createArray(st, name, created, d.initializer!);
     else if (d.initializer) value(st, d.initializer, { name, assign: false, note });
   }
+}
+
+/** A[i] of a number[][] parameter A. */
+function isRowRead(st: Stager, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  const { checker } = st.ctx;
+  return ts.isElementAccessExpression(x) && kindOf(checker.getTypeAtLocation(x.expression), checker) === "rows";
 }
 
 /** softmax(z) of a helper inlined here (ir/inlining.ts): the call and its helper. */

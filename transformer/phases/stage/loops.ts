@@ -20,7 +20,7 @@ import {
   scalarOp,
 } from "../../ir/ir.js";
 import { negate } from "../../ir/simplify.js";
-import { assignedIdentifier, containsChange, entriesOf, skipWrappers } from "../../ir/syntax.js";
+import { assignedIdentifier, containsChange, entriesOf, kindOf, skipWrappers } from "../../ir/syntax.js";
 import { isRecordTable } from "../../ir/tables.js";
 import type { Stager } from "./stager.js";
 import { type ExitScope, RETURNED, containsReturn, leavesLoop } from "./exits.js";
@@ -344,6 +344,8 @@ function element(st: Stager, s: ts.ForOfStatement, index: Expr, array: string): 
   const over = skipWrappers(s.expression);
   if (ts.isIdentifier(decl.name) && ts.isIdentifier(over) && isRecordTable(over, st.ctx.checker))
     return void st.records.set(st.symbol(decl.name), { array, index }); // p.x reads DATA[i].x
+  if (ts.isIdentifier(decl.name) && kindOf(st.ctx.checker.getTypeAtLocation(over), st.ctx.checker) === "rows")
+    return void st.rows.set(st.symbol(decl.name), value); // row[j] reads A[i][j]
   if (ts.isIdentifier(decl.name)) return bind(decl.name, value);
   const [first, second] = (decl.name as ts.ArrayBindingPattern).elements;
   if (ts.isBindingElement(first)) bind(first.name as ts.Identifier, index);

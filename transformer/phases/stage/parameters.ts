@@ -163,6 +163,9 @@ export function thisField(st: Stager, e: ts.Expression): Expr | undefined {
  * module constant, `Infinity`).
  */
 export function nonLocal(st: Stager, id: ts.Identifier): Expr {
+  const symbol = st.ctx.checker.getSymbolAtLocation(id);
+  const row = symbol && st.rows.get(symbol);
+  if (row) return row; // row of `const row = A[i]`: A[i], read as A[i][j]
   if (isConstantTable(id, st.ctx.checker) || isRecordTable(id, st.ctx.checker)) {
     // LANCZOS[i]: read by name, like an array parameter no gradient flows to.
     st.declared.add(id.text);

@@ -80,6 +80,8 @@ export abstract class Stager {
   readonly indexes = new Set<ts.Symbol>();
   /** The element a for...of over a table of records binds (`p` of `for (const p of DATA)`): array and index. */
   readonly records = new Map<ts.Symbol, { array: string; index: Expr }>();
+  /** A row of a number[][] parameter a name stands for (`const row = A[i]`, `for (const row of A)`): `A[i]`, read as `row[j]`. */
+  readonly rows = new Map<ts.Symbol, Expr>();
   /** Arrays the function creates (`const h = new Float64Array(n)`): their elements change. */
   readonly localArrays = new Set<string>();
   /** Object parameters and the consts naming an object inside one (`const layer = model.layer`). */
