@@ -160,3 +160,87 @@ export function f(A: number[][]): number {
     ]);
   });
 });
+
+const records = `
+interface Point {
+  x: number;
+  y: number;
+}
+
+/** @differentiable */
+export function lineFit(points: readonly Point[], slope: number, intercept: number): number {
+  return points.reduce((sum, p) => sum + (slope * p.x + intercept - p.y) ** 2, 0) / points.length;
+}
+
+/** @differentiable */
+export function pathLength(pts: { x: number; y: number }[]): number {
+  let s = 0;
+  for (const p of pts) s += p.x * p.y;
+  for (let i = 1; i < pts.length; i++) {
+    const a = pts[i - 1];
+    s += Math.hypot(pts[i].x - a.x, pts[i].y - a.y);
+  }
+  return s + Math.max(...pts.map((p) => p.x));
+}
+
+interface Body {
+  x: number;
+  v: number;
+  mass: number;
+}
+
+/** @differentiable */
+export function energy(bodies: readonly Body[], model: { g: number; bodies: Body[] }): number {
+  let e = 0;
+  for (let i = 0; i < bodies.length; i++) e += 0.5 * bodies[i].mass * bodies[i].v ** 2 + model.g * bodies[i].x;
+  for (const b of model.bodies) e += b.mass * b.x;
+  return e;
+}
+`;
+
+describe("arrays of records as parameters", () => {
+  it("fields read by index, through a const, a for...of and callbacks; the gradient records of the same keys", async () => {
+    const { module: m, js } = await compile(records);
+    const points = [
+      { x: 0.5, y: 1.2 },
+      { x: 1.5, y: 2.1 },
+      { x: -0.7, y: 0.3 },
+    ];
+    checkEveryApi(m.lineFit, [points, 1.3, -0.2]);
+    checkEveryApi(m.pathLength, [points]);
+    const [dpts] = m.pathLength_grad(points);
+    expect(Object.keys(dpts[0])).toEqual(["x", "y"]);
+    expect(js).toMatch(/dpts\[i\]\.x \+=/);
+    const bodies = [
+      { x: 1, v: -0.5, mass: 2 },
+      { x: -0.3, v: 1.5, mass: 0.7 },
+    ];
+    checkEveryApi(m.energy, [bodies, { g: 9.8, bodies: [{ x: 0.2, v: 1, mass: 3 }] }]);
+  });
+
+  it("generated code type-checks under strict settings with no unused names", () => {
+    expect(genStrictErrors(records, "records", { noUnusedLocals: true, noUnusedParameters: true })).toEqual([]);
+  });
+
+  it("refuses a record passed on and a write into a record", () => {
+    const errors = tsgradErrors(`
+interface Point {
+  x: number;
+  y: number;
+}
+
+/** @differentiable */
+function norm(p: Point): number {
+  return Math.hypot(p.x, p.y);
+}
+
+/** @differentiable */
+export function f(pts: Point[]): number {
+  pts[0].x = 2;
+  return norm(pts[1]);
+}
+`);
+    expect(errors.map((e) => e.code)).toEqual([94003, 94003]);
+    expect(errors.map((e) => e.text)).toEqual(["pts[0].x", "pts[1]"]);
+  });
+});

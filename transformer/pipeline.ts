@@ -438,6 +438,7 @@ function shapeOf(d: Differentiable, staged: StagedFunction, checker: ts.TypeChec
     params: staged.params,
     kinds: leaves.map((l) => l.kind),
     types: leaves.map((l) => l.type),
+    ...(leaves.some((l) => l.keys) ? { keys: leaves.map((l) => l.keys) } : {}),
     signature,
   };
 }

@@ -269,7 +269,9 @@ export type ValueKind =
   | "Int32Array"
   | "data"
   /** `number[][]`: rows of numbers, read `A[i][j]`, its gradient `number[][]` of the same shape. */
-  | "rows";
+  | "rows"
+  /** `{ x: number; y: number }[]`: records of numbers, read `p[i].x`, the gradient records of the same keys. */
+  | "records";
 
 /** Kinds that are data (labels, modes, flags): read, never differentiated, their gradient `undefined`. */
 export const isDataKind = (k: ValueKind | undefined): boolean => k === "Int32Array" || k === "data";
@@ -284,7 +286,8 @@ export const isArrayKind = (k: ValueKind | undefined): boolean =>
  *   model: { W: Float64Array; reg: number }  →  leaves W, reg (staged params), read as model.W, model.reg
  */
 export type ParamTree =
-  { k: "leaf"; name: string; kind: ValueKind } | { k: "object"; fields: { key: string; tree: ParamTree }[] };
+  | { k: "leaf"; name: string; kind: ValueKind; keys?: readonly string[] }
+  | { k: "object"; fields: { key: string; tree: ParamTree }[] };
 
 export interface Param {
   /** The name the generated functions give the parameter (the user's, or one for a destructured one). */
@@ -300,8 +303,11 @@ export interface Param {
 }
 
 /** Every leaf of a tree with its path: model → [{ path: ["W"], leaf W }, { path: ["reg"], leaf reg }]. */
-export function leavesOf(tree: ParamTree, path: string[] = []): { path: string[]; name: string; kind: ValueKind }[] {
-  if (tree.k === "leaf") return [{ path, name: tree.name, kind: tree.kind }];
+export function leavesOf(
+  tree: ParamTree,
+  path: string[] = [],
+): { path: string[]; name: string; kind: ValueKind; keys?: readonly string[] }[] {
+  if (tree.k === "leaf") return [{ path, name: tree.name, kind: tree.kind, ...(tree.keys ? { keys: tree.keys } : {}) }];
   return tree.fields.flatMap((f) => leavesOf(f.tree, [...path, f.key]));
 }
 
@@ -344,7 +350,7 @@ export const resultNames = (fn: StagedFunction): string[] => (fn.outputs ? fn.ou
  */
 export type BStmt =
   /** With `index`, the adjoint is an array and the line adds to one element: `da[i] += value`. */
-  | { k: "acc"; adj: string; value: Expr; declare?: boolean; index?: Expr; inner?: Expr }
+  | { k: "acc"; adj: string; value: Expr; declare?: boolean; index?: Expr; inner?: Expr; key?: string }
   /** `dv = value`: after an overwrite the adjoint restarts (`dx = 0`, folded into the next write); with `index`, one element: `dh[j] = 0`. */
   | { k: "set"; adj: string; value: Expr; declare?: boolean; index?: Expr; inner?: Expr }
   | { k: "zero"; adj: string }

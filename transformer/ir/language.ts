@@ -877,13 +877,18 @@ export const LANGUAGE = {
     "nested arrays `number[][]` as parameters (`A[i][j]`, `A[i].length`, `const row = A[i]`, `for (const row of A)`)",
     "its gradient a `number[][]` of the same shape",
   ),
+  records: yes(
+    "parameter",
+    "arrays of records of numbers as parameters (`pts: { x: number; y: number }[]`, `readonly Point[]`: `pts[i].x`, `const p = pts[i]`, `for (const p of pts)`, `pts.reduce((s, p) => s + p.x, 0)`)",
+    "the gradient an array of records of the same keys",
+  ),
   rowUse: no(
     "expression",
     Code.UnsupportedExpression,
-    "a row of a `number[][]` parameter used other than by reading its elements and length",
+    "an element of a `number[][]` or records parameter used other than by reading its numbers",
     (a: { row: string; rows: string }) =>
-      `\`${a.row}\` is a row of \`${a.rows}\`, which tsgrad follows only through its elements (\`${a.row}[j]\`) and its length`,
-    "read its elements where they are needed, or name it in a `const` (`const row = A[i]`) and read `row[j]`",
+      `\`${a.row}\` is an element of \`${a.rows}\`, which tsgrad follows only through its numbers (\`${a.row}[j]\`, \`${a.row}.length\` of a row; \`${a.row}.x\` of a record)`,
+    "read its numbers where they are needed, or name it in a `const` (`const row = A[i]`, `const p = pts[i]`) and read those",
   ),
   forOfRow: no(
     "loop",

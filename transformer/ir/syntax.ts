@@ -205,6 +205,8 @@ export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefin
     if (elements.length && elements.every((e) => e.flags & ts.TypeFlags.Number)) return "number[]";
     // number[][], readonly (readonly number[])[]: rows of plain arrays.
     if (checker.isArrayType(t) && elements.length === 1 && kindOf(elements[0], checker) === "number[]") return "rows";
+    // { x: number; y: number }[], readonly Point[]: records of numbers.
+    if (checker.isArrayType(t) && elements.length === 1 && recordKeys(elements[0], checker)) return "records";
     return undefined;
   }
   if (symbol === "ArrayLike") {
@@ -212,6 +214,18 @@ export function kindOf(t: ts.Type, checker: ts.TypeChecker): ValueKind | undefin
     if (element && element.flags & ts.TypeFlags.Number) return "ArrayLike";
   }
   return undefined;
+}
+
+/**
+ * The fields of a record of numbers, `{ x: number; y: number }` → ["x", "y"] (an interface, a type
+ * literal, a class's data): every field a required number; undefined for any other type.
+ */
+export function recordKeys(t: ts.Type, checker: ts.TypeChecker): string[] | undefined {
+  if (!(t.flags & ts.TypeFlags.Object) || checker.isArrayType(t) || checker.isTupleType(t)) return undefined;
+  if (t.getCallSignatures().length || kindOf(t, checker) !== undefined) return undefined;
+  const tree = typeTree(t, checker);
+  if (!Array.isArray(tree) || !tree.every((f) => f.tree === "number")) return undefined;
+  return tree.map((f) => f.key);
 }
 
 /** `number[] | readonly number[]` → "number[]", `Float32Array | Float64Array` → "Float32Array", other arrays → "ArrayLike". */

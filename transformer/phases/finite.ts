@@ -39,7 +39,7 @@ export function withFiniteChecks(body: readonly BStmt[], checks: FiniteChecks): 
 /** The gradients a statement writes: `da[i] += e` → da at i; a kernel → its whole buffer; `[dx, dy] = g_grad(..)` → both. */
 function writtenBy(s: BStmt): { adj: string; index?: Expr }[] {
   // dA[i][j] of a number[][]'s gradient: checked as the whole gradient, at the end (an element's check names one index).
-  if ((s.k === "acc" || s.k === "set") && s.inner) return [{ adj: s.adj }];
+  if ((s.k === "acc" || s.k === "set") && (s.inner || (s.k === "acc" && s.key))) return [{ adj: s.adj }];
   if (s.k === "acc" || s.k === "set") return [{ adj: s.adj, index: s.index }];
   if (s.k === "kernel") return [{ adj: s.adj }];
   if (s.k === "grads") return s.names.filter((n) => n).map((adj) => ({ adj }));

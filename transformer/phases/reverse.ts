@@ -108,7 +108,13 @@ class Reverser {
   /** `dx += value`, or for an element of an array parameter `da[i] += value`. */
   addTo(operand: Expr, value: Expr): BStmt {
     const index =
-      operand.k === "elem" ? { index: operand.index, ...(operand.inner ? { inner: operand.inner } : {}) } : {};
+      operand.k === "elem"
+        ? {
+            index: operand.index,
+            ...(operand.inner ? { inner: operand.inner } : {}),
+            ...(operand.key ? { key: operand.key } : {}),
+          }
+        : {};
     return { k: "acc", adj: this.adjointOf(operandName(operand)!), value, ...index };
   }
 

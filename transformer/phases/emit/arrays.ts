@@ -28,7 +28,24 @@ export function zeroBuffer(vector: boolean, like: string, zeros: string): ts.Exp
  * `new Array<number>(a.length).fill(0)`, `zerosLike(a)` for a matrix, and for an ArrayLike the
  * kind of what is passed: `Array.isArray(a) ? new Array<number>(a.length).fill(0) : new Float64Array(a.length)`.
  */
-export function zeroArray(kind: ValueKind, array: string, zeros?: string): ts.Expression {
+export function zeroArray(kind: ValueKind, array: string, zeros?: string, keys?: readonly string[]): ts.Expression {
+  if (kind === "records") {
+    // points.map(() => ({ x: 0, y: 0 })): a zero record per record.
+    const record = f.createObjectLiteralExpression(
+      (keys ?? []).map((k) => f.createPropertyAssignment(k, f.createNumericLiteral(0))),
+    );
+    const zero = f.createArrowFunction(
+      undefined,
+      undefined,
+      [],
+      undefined,
+      undefined,
+      f.createParenthesizedExpression(record),
+    );
+    return f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(array), "map"), undefined, [
+      zero,
+    ]);
+  }
   if (kind === "Matrix")
     return f.createCallExpression(f.createIdentifier(zeros!), undefined, [f.createIdentifier(array)]);
   const length = f.createPropertyAccessExpression(f.createIdentifier(array), "length");

@@ -173,7 +173,13 @@ function writeGradient(s: Extract<Line, { k: "set" | "acc" }>, expr: Context["ex
   if (s.declare) return declareConst(s.adj, expr(s.value), ts.NodeFlags.Let);
   // da[i] += e for an element of an array's gradient.
   const target = s.index
-    ? expr({ k: "elem", array: s.adj, index: s.index, ...(s.inner ? { inner: s.inner } : {}) })
+    ? expr({
+        k: "elem",
+        array: s.adj,
+        index: s.index,
+        ...(s.inner ? { inner: s.inner } : {}),
+        ...(s.k === "acc" && s.key ? { key: s.key } : {}),
+      })
     : f.createIdentifier(s.adj);
   if (s.k === "set") return f.createExpressionStatement(f.createAssignment(target, expr(s.value)));
   // dv += -e reads better as dv -= e.

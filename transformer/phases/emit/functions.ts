@@ -28,7 +28,7 @@ const signatureParameters = (shape: FunctionShape) =>
           p.name,
           p.optional && !p.optional.initializer ? f.createToken(ts.SyntaxKind.QuestionToken) : undefined,
           p.tree.k === "leaf"
-            ? typeOf(p.tree.kind, false, p.type)
+            ? typeOf(p.tree.kind, false, p.type, p.tree.keys)
             : p.type
               ? f.createTypeReferenceNode(p.type)
               : undefined,

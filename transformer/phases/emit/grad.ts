@@ -156,36 +156,53 @@ export function emitGradInto(
       (e, key) => f.createPropertyAccessExpression(e, key),
       f.createElementAccessExpression(f.createIdentifier(grads), position(i)),
     );
-  const zeroFill = (target: ts.Expression, kind: ValueKind): ts.Statement =>
-    kind === "rows"
-      ? // for (const row of dA) row.fill(0);
+  const zeroFill = (target: ts.Expression, kind: ValueKind, keys?: readonly string[]): ts.Statement =>
+    kind === "records"
+      ? // for (const r of dpoints) (r.x = 0), (r.y = 0);
         f.createForOfStatement(
           undefined,
-          f.createVariableDeclarationList([f.createVariableDeclaration("row")], ts.NodeFlags.Const),
+          f.createVariableDeclarationList([f.createVariableDeclaration("r")], ts.NodeFlags.Const),
           target,
-          f.createExpressionStatement(
-            f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier("row"), "fill"), undefined, [
-              f.createNumericLiteral(0),
-            ]),
+          f.createBlock(
+            (keys ?? []).map((k) =>
+              f.createExpressionStatement(
+                f.createAssignment(
+                  f.createPropertyAccessExpression(f.createIdentifier("r"), k),
+                  f.createNumericLiteral(0),
+                ),
+              ),
+            ),
           ),
         )
-      : f.createExpressionStatement(
-          f.createCallExpression(
-            f.createPropertyAccessExpression(
-              kind === "Matrix" ? f.createPropertyAccessExpression(target, "data") : target,
-              "fill",
-            ),
+      : kind === "rows"
+        ? // for (const row of dA) row.fill(0);
+          f.createForOfStatement(
             undefined,
-            [f.createNumericLiteral(0)],
-          ),
-        );
+            f.createVariableDeclarationList([f.createVariableDeclaration("row")], ts.NodeFlags.Const),
+            target,
+            f.createExpressionStatement(
+              f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier("row"), "fill"), undefined, [
+                f.createNumericLiteral(0),
+              ]),
+            ),
+          )
+        : f.createExpressionStatement(
+            f.createCallExpression(
+              f.createPropertyAccessExpression(
+                kind === "Matrix" ? f.createPropertyAccessExpression(target, "data") : target,
+                "fill",
+              ),
+              undefined,
+              [f.createNumericLiteral(0)],
+            ),
+          );
   const buffers = shape.params.flatMap((_, i): ts.Statement[] => {
     const kind = shape.kinds[i];
     if (position(i) < 0) return [];
     const g = shape.gradients[i];
     if (kind === "number" || isDataKind(kind)) return []; // data: its slot is left as it is (undefined)
-    if (!g) return [zeroFill(slot(i), kind)];
-    return [declareConst(g, slot(i)), zeroFill(f.createIdentifier(g), kind)];
+    if (!g) return [zeroFill(slot(i), kind, shape.keys?.[i])];
+    return [declareConst(g, slot(i)), zeroFill(f.createIdentifier(g), kind, shape.keys?.[i])];
   });
   const numbers = shape.params.flatMap((_, i): ts.Statement[] => {
     if (shape.kinds[i] !== "number" || position(i) < 0) return [];

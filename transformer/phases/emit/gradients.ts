@@ -14,7 +14,7 @@ import { typeOf } from "./types.js";
 function gradientType(shape: FunctionShape, tree: ParamTree): ts.TypeNode {
   if (tree.k === "leaf") {
     const i = shape.params.indexOf(tree.name);
-    return typeOf(shape.kinds[i], true, shape.types?.[i]);
+    return typeOf(shape.kinds[i], true, shape.types?.[i], shape.keys?.[i]);
   }
   return f.createTypeLiteralNode(
     tree.fields.map((fl) => f.createPropertySignature(undefined, fl.key, undefined, gradientType(shape, fl.tree))),
@@ -50,7 +50,7 @@ function leafGradient(shape: FunctionShape, i: number): ts.Expression {
     ? f.createIdentifier(g)
     : kind === "number"
       ? f.createNumericLiteral(0)
-      : zeroArray(kind, shape.params[i], shape.zeros);
+      : zeroArray(kind, shape.params[i], shape.zeros, shape.keys?.[i]);
 }
 
 /** `{ W: dW, reg: dreg }` for an object parameter: its leaves' gradients under the same keys. */
@@ -69,6 +69,6 @@ export const gradientTuple = (shape: FunctionShape) =>
 export const arrayGradients = (shape: FunctionShape) =>
   shape.params.flatMap((p, i) =>
     shape.kinds[i] !== "number" && !isDataKind(shape.kinds[i]) && shape.gradients[i]
-      ? [declareConst(shape.gradients[i]!, zeroArray(shape.kinds[i], p, shape.zeros))]
+      ? [declareConst(shape.gradients[i]!, zeroArray(shape.kinds[i], p, shape.zeros, shape.keys?.[i]))]
       : [],
   );

@@ -17,6 +17,8 @@ export interface FunctionShape {
    * `Model["W"]` for a field).
    */
   types?: readonly (string | undefined)[];
+  /** The keys of each records parameter's records (`pts: Point[]` → ["x", "y"]). */
+  keys?: readonly (readonly string[] | undefined)[];
   /** The parameters as declared, when some are objects: generated functions take these and unpack their fields. */
   signature?: readonly Param[];
   /** For `grad(f, { wrt })`: the indices of the parameters whose gradients are returned, in that order. */
@@ -35,7 +37,11 @@ export interface FunctionShape {
 export function userParams(shape: FunctionShape): readonly Param[] {
   return (
     shape.signature ??
-    shape.params.map((name, i) => ({ name, tree: { k: "leaf", name, kind: shape.kinds[i] }, type: shape.types?.[i] }))
+    shape.params.map((name, i) => ({
+      name,
+      tree: { k: "leaf", name, kind: shape.kinds[i], ...(shape.keys?.[i] ? { keys: shape.keys[i] } : {}) },
+      type: shape.types?.[i],
+    }))
   );
 }
 

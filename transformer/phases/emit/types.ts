@@ -52,7 +52,16 @@ export function spellingOut<T>(build: () => T): T {
  * parameters), its gradient `number[]`, `Float64Array` or `number[] | Float64Array`; data (labels,
  * modes, flags) has the type the user wrote, and no gradient: `undefined`.
  */
-export function typeOf(kind: ValueKind, gradient: boolean, written?: string): ts.TypeNode {
+export function typeOf(kind: ValueKind, gradient: boolean, written?: string, keys?: readonly string[]): ts.TypeNode {
+  if (kind === "records") {
+    // points: readonly Point[] as written; its gradient { x: number; y: number }[].
+    if (!gradient && written) return f.createTypeReferenceNode(written);
+    const record = f.createTypeLiteralNode(
+      (keys ?? []).map((k) => f.createPropertySignature(undefined, k, undefined, numberType())),
+    );
+    const array = f.createArrayTypeNode(record);
+    return gradient ? array : f.createTypeOperatorNode(ts.SyntaxKind.ReadonlyKeyword, array);
+  }
   if (gradient && isDataKind(kind)) return f.createKeywordTypeNode(ts.SyntaxKind.UndefinedKeyword);
   if (kind === "Float64Array" || kind === "Int32Array") return f.createTypeReferenceNode(kind);
   if (kind === "Matrix") return f.createTypeReferenceNode(written ?? "Matrix");

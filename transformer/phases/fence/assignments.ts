@@ -22,7 +22,7 @@ import { ELEMENT_WRITES, isAssignment, isIncrement, refuse } from "../../ir/lang
 import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
 import { expression } from "./expressions.js";
-import { isCreatedArray, isLocal, isParamPart, isRow } from "./names.js";
+import { isCreatedArray, isLocal, isParamPart, isRecord, isRow } from "./names.js";
 import { pattern } from "./signature.js";
 import { arrayContents, inlinedBody } from "./callbacks.js";
 import { inlinedHelperOf } from "../../ir/inlining.js";
@@ -68,7 +68,7 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
       continue;
     }
     // const row = A[i]: a name for a row of a number[][] parameter, read as row[j].
-    if (ts.isIdentifier(d.name) && d.initializer && isRow(st, d.initializer)) {
+    if (ts.isIdentifier(d.name) && d.initializer && (isRow(st, d.initializer) || isRecord(st, d.initializer))) {
       if (!(flags & ts.NodeFlags.Const)) st.fail(refuse("letParameterPart", d));
       else expression(st, (skipWrappers(d.initializer) as ts.ElementAccessExpression).argumentExpression);
       continue;

@@ -29,6 +29,7 @@ import {
   isLocal,
   isParamPart,
   isParameter,
+  isRecordsParam,
   isRow,
   isRowsParam,
 } from "./names.js";
@@ -45,6 +46,7 @@ function readableArray(st: Fencer, e: ts.Expression): boolean {
   const arr = skipWrappers(e);
   // A row of a number[][] (`const z = A[i]`): read by index only, so far.
   if (isRow(st, arr)) return false;
+  if (isRecordsParam(st, arr)) return true; // pts.reduce((s, p) => s + p.x, 0): p.x reads pts[i].x
   return (
     ((ts.isIdentifier(arr) && (isLocal(st, arr) || isConstantTable(arr, st.checker))) || isParamPart(st, arr)) &&
     isArrayKind(kindOf(st.checker.getTypeAtLocation(arr), st.checker))

@@ -26,6 +26,8 @@ import {
   isParameter,
   mathMember,
   thisIsItsOwner,
+  isRecord,
+  isRecordsParam,
   isRow,
   isRowsParam,
 } from "./names.js";
@@ -104,7 +106,7 @@ function binaryExpression(st: Fencer, b: ts.BinaryExpression): void {
 function element(st: Fencer, e: ts.ElementAccessExpression): void {
   // A[i][j], row[j]: an element of a row of a number[][] parameter; A[i] alone is refused below.
   if (isRow(st, e.expression)) return (rowElement(st, e.expression), expression(st, e.argumentExpression));
-  if (isRowsParam(st, e.expression))
+  if (isRowsParam(st, e.expression) || isRecordsParam(st, e.expression))
     return st.fail(refuse("rowUse", e, { row: e.getText(), rows: e.expression.getText() }));
   // LANCZOS[i]: an element of a module-level table of constants (ir/tables.ts).
   if (ts.isIdentifier(e.expression) && isConstantTable(e.expression, st.checker))
@@ -193,6 +195,8 @@ const isTable = (st: Fencer, id: ts.Identifier) => isConstantTable(id, st.checke
  */
 function recordField(st: Fencer, p: ts.PropertyAccessExpression): boolean {
   const target = skipWrappers(p.expression);
+  // pts[i].x, p.x of `const p = pts[i]`: a number field of a record of a records parameter.
+  if (isRecord(st, target)) return (rowElement(st, target), true);
   if (ts.isElementAccessExpression(target) && ts.isIdentifier(target.expression)) {
     if (isRecordTable(target.expression, st.checker)) return (expression(st, target.argumentExpression), true);
     const decl = st.checker.getSymbolAtLocation(target.expression)?.valueDeclaration;
@@ -216,7 +220,7 @@ function field(st: Fencer, p: ts.PropertyAccessExpression): void {
     return st.fail(refuse("classBehaviourRead", p, { name: p.name.text, object: p.expression.getText() }));
   const kind = kindOf(st.checker.getTypeAtLocation(p), st.checker);
   const of = kindOf(st.checker.getTypeAtLocation(p.expression), st.checker);
-  if (p.name.text === "length" && (isArrayKind(of) || of === "Int32Array" || of === "rows")) return;
+  if (p.name.text === "length" && (isArrayKind(of) || of === "Int32Array" || of === "rows" || of === "records")) return;
   // M.rows, model.W.cols: a matrix's shape, a number like an array's length.
   if ((p.name.text === "rows" || p.name.text === "cols") && of === "Matrix") return;
   if (of === "Matrix") return st.fail(refuse("matrixMember", p, { member: p.name.text }));

@@ -43,7 +43,7 @@ export function identifier(st: Fencer, id: ts.Identifier): void {
   if ((kind === "Matrix" || kind === "Int32Array") && !isCallee(id)) {
     return st.fail(refuse("matrixPassed", id, { name: id.text }));
   }
-  if ((isArrayKind(kind) || kind === "rows" || isCreatedArray(st, id)) && !isCallee(id)) {
+  if ((isArrayKind(kind) || kind === "rows" || kind === "records" || isCreatedArray(st, id)) && !isCallee(id)) {
     return st.fail(refuse("arrayPassed", id, { name: id.text }));
   }
   const symbol = st.checker.getSymbolAtLocation(id);
@@ -133,6 +133,42 @@ export function isRow(st: Fencer, e: ts.Expression): boolean {
     init !== undefined &&
     ts.isElementAccessExpression(init) &&
     isRowsParam(st, init.expression)
+  );
+}
+
+/** `pts`, a records parameter (`{ x: number; y: number }[]`, or a field holding one): read as `pts[i].x`. */
+export function isRecordsParam(st: Fencer, e: ts.Expression): boolean {
+  return isParamPart(st, e) && kindOf(st.checker.getTypeAtLocation(e), st.checker) === "records";
+}
+
+/**
+ * A record of a records parameter: `pts[i]`, a `const` naming one (`const p = pts[i]`), the
+ * variable of `for (const p of pts)`, or the element parameter of a callback over pts
+ * (`pts.reduce((s, p) => ..., 0)`); read as `p.x`, never passed on.
+ */
+export function isRecord(st: Fencer, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  if (ts.isElementAccessExpression(x)) return isRecordsParam(st, x.expression);
+  if (!ts.isIdentifier(x) || !isLocal(st, x)) return false;
+  const decl = st.checker.getSymbolAtLocation(x)?.valueDeclaration;
+  if (decl && ts.isParameter(decl) && (ts.isArrowFunction(decl.parent) || ts.isFunctionExpression(decl.parent))) {
+    const call = decl.parent.parent;
+    const over =
+      ts.isCallExpression(call) && ts.isPropertyAccessExpression(call.expression)
+        ? call.expression.expression
+        : undefined;
+    const position = call && ts.isCallExpression(call) && call.expression.getText().endsWith(".reduce") ? 1 : 0;
+    return over !== undefined && decl.parent.parameters.indexOf(decl) === position && isRecordsParam(st, over);
+  }
+  if (!decl || !ts.isVariableDeclaration(decl) || !ts.isVariableDeclarationList(decl.parent)) return false;
+  const loop = decl.parent.parent;
+  if (ts.isForOfStatement(loop)) return loop.initializer === decl.parent && isRecordsParam(st, loop.expression);
+  const init = decl.initializer && skipWrappers(decl.initializer);
+  return (
+    (decl.parent.flags & ts.NodeFlags.Const) !== 0 &&
+    init !== undefined &&
+    ts.isElementAccessExpression(init) &&
+    isRecordsParam(st, init.expression)
   );
 }
 

@@ -24,7 +24,7 @@ import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
 import { effect, helperDeclaration, variableList, variables } from "./assignments.js";
 import { expression } from "./expressions.js";
-import { isCreatedArray, isLocal, isRow, isRowsParam } from "./names.js";
+import { isCreatedArray, isLocal, isRecordsParam, isRow, isRowsParam } from "./names.js";
 
 export function statement(st: Fencer, s: ts.Statement): void {
   switch (s.kind) {
@@ -182,7 +182,11 @@ function forOf(st: Fencer, s: ts.ForOfStatement): void {
   const entries = entriesOf(s.expression);
   const array = entries ? skipWrappers(entries) : s.expression;
   // for (const p of DATA) over a table of records: p.x reads DATA[i].x.
-  const records = !entries && ((ts.isIdentifier(array) && isRecordTable(array, st.checker)) || isRowsParam(st, array));
+  const records =
+    !entries &&
+    ((ts.isIdentifier(array) && isRecordTable(array, st.checker)) ||
+      isRowsParam(st, array) ||
+      isRecordsParam(st, array));
   // for (const v of row), row a row of a number[][]: not yet.
   if (isRow(st, array)) return st.fail(refuse("forOfRow", s.expression, { row: array.getText() }));
   if (

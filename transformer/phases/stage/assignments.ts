@@ -29,8 +29,14 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
     // const { W1, b1 } = model, const W = model.W: names for fields, bound once in parameters().
     if (!ts.isIdentifier(d.name) || st.aliases.has(st.symbol(d.name))) continue;
     // const row = A[i] of a number[][] A: row[j] reads A[i][j] (the index as it is now).
-    if (d.initializer && isRowRead(st, d.initializer)) {
+    if (d.initializer && isRowRead(st, d.initializer, "rows")) {
       st.rows.set(st.symbol(d.name), condition(st, d.initializer));
+      continue;
+    }
+    // const p = pts[i] of records pts: p.x reads pts[i].x.
+    if (d.initializer && isRowRead(st, d.initializer, "records")) {
+      const element = condition(st, d.initializer) as { array: string; index: Expr };
+      st.records.set(st.symbol(d.name), { array: element.array, index: element.index });
       continue;
     }
     if (inline?.helper.result === "array") {
@@ -49,11 +55,11 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
   }
 }
 
-/** A[i] of a number[][] parameter A. */
-function isRowRead(st: Stager, e: ts.Expression): boolean {
+/** A[i] of a number[][] parameter A ("rows"), pts[i] of a records parameter ("records"). */
+function isRowRead(st: Stager, e: ts.Expression, kind: "rows" | "records"): boolean {
   const x = skipWrappers(e);
   const { checker } = st.ctx;
-  return ts.isElementAccessExpression(x) && kindOf(checker.getTypeAtLocation(x.expression), checker) === "rows";
+  return ts.isElementAccessExpression(x) && kindOf(checker.getTypeAtLocation(x.expression), checker) === kind;
 }
 
 /** softmax(z) of a helper inlined here (ir/inlining.ts): the call and its helper. */

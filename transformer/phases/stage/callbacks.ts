@@ -18,6 +18,7 @@ import {
   arrayCreation,
   containsChange,
   kindOf,
+  recordKeys,
   skipWrappers,
 } from "../../ir/syntax.js";
 import { type InlinedHelper, inlinedRefusal } from "../../ir/inlining.js";
@@ -329,10 +330,14 @@ export function inlined(st: Stager, callback: Callback, args: readonly Expr[], w
 
 /** Binds the parameters and stages the statements of an inlined body → the expression it returns. */
 function inlinedStatements(st: Stager, callback: Callback, args: readonly Expr[]): ts.Expression | undefined {
+  const { checker } = st.ctx;
   callback.parameters.forEach((p, k) => {
     const id = p.name as ts.Identifier;
     const arg = args[k];
     if (arg.k === "ref") return void st.env.set(st.symbol(id), arg.name);
+    // (s, p) => s + p.x over records: p.x reads pts[i].x.
+    if (arg.k === "elem" && !arg.key && !arg.inner && recordKeys(checker.getTypeAtLocation(p), checker))
+      return void st.records.set(st.symbol(id), { array: arg.array, index: arg.index });
     const name = st.declare(id.text);
     st.body.push({ k: "def", name, value: arg, op: scalarOp("copy"), args: [arg], assign: false, source: p });
     st.env.set(st.symbol(id), name);

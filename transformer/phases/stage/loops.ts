@@ -342,7 +342,11 @@ function element(st: Stager, s: ts.ForOfStatement, index: Expr, array: string): 
     st.env.set(st.symbol(id), name);
   };
   const over = skipWrappers(s.expression);
-  if (ts.isIdentifier(decl.name) && ts.isIdentifier(over) && isRecordTable(over, st.ctx.checker))
+  const overKind = kindOf(st.ctx.checker.getTypeAtLocation(over), st.ctx.checker);
+  if (
+    ts.isIdentifier(decl.name) &&
+    ((ts.isIdentifier(over) && isRecordTable(over, st.ctx.checker)) || overKind === "records")
+  )
     return void st.records.set(st.symbol(decl.name), { array, index }); // p.x reads DATA[i].x
   if (ts.isIdentifier(decl.name) && kindOf(st.ctx.checker.getTypeAtLocation(over), st.ctx.checker) === "rows")
     return void st.rows.set(st.symbol(decl.name), value); // row[j] reads A[i][j]

@@ -8,7 +8,7 @@
 import ts from "typescript";
 import type { FunctionNode } from "../annotations.js";
 import { type Expr, type Param, type ParamTree, ref } from "../../ir/ir.js";
-import { type Callback, type TypeTree, parameterType, skipWrappers, typeTree } from "../../ir/syntax.js";
+import { type Callback, type TypeTree, parameterType, recordKeys, skipWrappers, typeTree } from "../../ir/syntax.js";
 import { inlinedHelpersIn } from "../../ir/inlining.js";
 import { GENERATED_GLOBALS } from "../../ir/naming.js";
 import { isConstantTable, isRecordTable } from "../../ir/tables.js";
@@ -51,10 +51,21 @@ export function parameters(st: Stager): Param[] {
     leafNames.add(name);
     return name;
   };
+  // The type at a field path of parameter `param`, for the keys of its records.
+  const typeAt = (param: number, keys: string[]) =>
+    keys.reduce<ts.Type>(
+      (t, key) => checker.getTypeOfSymbol(t.getProperty(key)!),
+      parameterType(st.fn.parameters[param], checker),
+    );
   const build = (t: TypeTree, param: number, prefix: string, keys: string[]): ParamTree =>
     Array.isArray(t)
       ? { k: "object", fields: t.map((f) => ({ key: f.key, tree: build(f.tree, param, prefix, [...keys, f.key]) })) }
-      : { k: "leaf", name: keys.length ? nameLeaf(param, prefix, keys) : prefix, kind: t };
+      : {
+          k: "leaf",
+          name: keys.length ? nameLeaf(param, prefix, keys) : prefix,
+          kind: t,
+          ...(t === "records" ? { keys: recordsOf(typeAt(param, keys), checker) } : {}),
+        };
   const signature = st.fn.parameters.map((p, i): Param => {
     const declared = parameterType(p, checker);
     const t = typeTree(declared, checker) as TypeTree; // the fence let through only these
@@ -248,6 +259,12 @@ const RESERVED = new Set(
     .split(" ")
     .concat([...GENERATED_GLOBALS]),
 );
+
+/** The keys of the records of `pts: Point[]` → ["x", "y"]. */
+function recordsOf(t: ts.Type, checker: ts.TypeChecker): string[] {
+  const [element] = checker.getTypeArguments(checker.getNonNullableType(t) as ts.TypeReference);
+  return recordKeys(element, checker)!;
+}
 
 /** Names the user declares in the body; they keep their names, generated ones go around them. */
 function declaredNames(fn: FunctionNode | Callback): string[] {
