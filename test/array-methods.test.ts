@@ -192,6 +192,19 @@ export function mapped(p: readonly number[], q: Float64Array): number {
 }
 
 /** @differentiable */
+export function refilled(x: readonly number[], k: number): number {
+  const w = new Array<number>(x.length).fill(1 / x.length);
+  const g = new Float64Array(x.length);
+  let s = 0;
+  for (let step = 0; step < 3; step++) {
+    g.fill(k * step);
+    for (let i = 0; i < x.length; i++) g[i] += w[i] * x[i];
+    for (let i = 0; i < x.length; i++) s += Math.sin(g[i]);
+  }
+  return s;
+}
+
+/** @differentiable */
 export function guarded(x: readonly number[], t: number): number {
   if (x.some((v) => v <= 0)) throw new Error("positive numbers only");
   if (!x.every((v) => v < 100)) return 0;
@@ -225,6 +238,8 @@ describe("copies, maps and searches", () => {
     checkEveryApi(m.unrolled, [[0.3, -0.5, 1.2], 0.1, 3], { skip: ["[2]"] });
     checkEveryApi(m.mapped, [[0.5, 1.5, -0.25], Float64Array.of(0.2, 0.7, 1.1)]);
     // The copy is a loop into a new array, not a call of slice.
+    // fill(v) in a declaration and as a statement, refilling an array each iteration.
+    checkEveryApi(m.refilled, [[0.3, -0.5, 1.2], 0.7]);
     for (const name of ["unrolled_grad", "mapped_grad"])
       expect(bodyOf(js, name)).not.toMatch(/\.slice\(|\.map\(|\.from\(/);
   });

@@ -864,6 +864,11 @@ export const LANGUAGE = {
     "copies and maps of arrays (`xs.slice()`, `[...xs]`, `Array.from(xs)`, `new Float64Array(xs)`, `xs.map((v, i) => ...)`, `Array.from(xs, f)`)",
     "a new local array of xs's length and the loop filling it, the callback inlined",
   ),
+  arrayFill: yes(
+    "declaration",
+    "`new Array(n).fill(v)`, and `h.fill(v)` as a statement on an array the function made",
+    "the loop storing v (computed once) in every element",
+  ),
   arrayCopySource: no(
     "declaration",
     Code.UnsupportedExpression,

@@ -94,6 +94,8 @@ export interface ArrayCreation {
   fill?: Callback;
   /** xs of xs.slice(), [...xs], Array.from(xs), new Float64Array(xs), xs.map(f): an array read, element by element. */
   source?: ts.Expression;
+  /** v of new Array(n).fill(v), v not 0: the value of every element. */
+  value?: ts.Expression;
 }
 
 /**
@@ -133,6 +135,8 @@ export function arrayCreation(e: ts.Expression, checker: ts.TypeChecker): ArrayC
     const inner = e.expression.expression;
     if (ts.isNumericLiteral(fill) && Number(fill.text) === 0 && isNew(inner, "Array"))
       return { kind: "number[]", length: inner.arguments![0] };
+    // new Array(n).fill(1 / n): every element that value.
+    if (isNew(inner, "Array")) return { kind: "number[]", length: inner.arguments![0], value: fill };
   }
   return undefined;
 }

@@ -112,6 +112,18 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
   }
 }
 
+/** `h.fill(v)` of an array the function created (or an inlined helper's out-parameter). */
+function arrayFill(st: Fencer, e: ts.CallExpression): boolean {
+  const callee = skipWrappers(e.expression);
+  return (
+    ts.isPropertyAccessExpression(callee) &&
+    callee.name.text === "fill" &&
+    e.arguments.length === 1 &&
+    ts.isIdentifier(callee.expression) &&
+    isCreatedArray(st, callee.expression)
+  );
+}
+
 /** stats(xs): a call of a helper inlined here that returns an object. */
 function objectResult(st: Fencer, e: ts.Expression): boolean {
   const x = skipWrappers(e);
@@ -132,6 +144,8 @@ export function effect(st: Fencer, e: ts.Expression): void {
   if ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator)) {
     return target(st, e.operand);
   }
+  // h.fill(v) of an array the function created: every element v.
+  if (ts.isCallExpression(e) && arrayFill(st, e)) return expression(st, e.arguments[0]);
   // cross(n, a, b): a helper writing into the caller's array, inlined (calls.ts).
   if (ts.isCallExpression(e) && inlinedHelperOf(st.checker, e.expression, st.fn)) return expression(st, e);
   st.fail(refuse("sideEffect", e));

@@ -159,6 +159,7 @@ export function arrayContents(st: Fencer, init: ts.Expression, created: ArrayCre
     return inlinedBody(st, created.fill, (what) => st.fail(refuse("callbackForm", created.fill!, { what })));
   if (created.source) return;
   st.expression(created.length!);
+  if (created.value) st.expression(created.value);
   // Array.from({ length: n }, (_, i) => ...): the callback inlined in the loop filling it.
   const fill = created.fill;
   if (fill && fill.parameters.length > 2)

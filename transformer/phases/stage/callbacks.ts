@@ -278,6 +278,13 @@ function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.N
   });
 }
 
+/** h.fill(v), new Array(n).fill(v): v computed once, then the loop storing it in every element. */
+export function fillWith(st: Stager, array: string, v: Expr, source: ts.Node): void {
+  arrayLoop(st, array, 0, undefined, [], source, (i) =>
+    st.body.push({ k: "store", array, index: ref(i), value: v, add: false, source }),
+  );
+}
+
 /**
  * `for (let i = from; i < array.length; i++)` carrying `carried`, its counter named after the
  * callback's index parameter where it has one, its body staged by `iteration(i)`.
@@ -406,6 +413,7 @@ export function createArray(st: Stager, name: string, created: ArrayCreation, in
   st.body.push({ k: "array", name, kind: created.kind, length: condition(st, created.length!), source });
   // const v = [a, b]: each element written in order, v[0] = a, v[1] = b.
   if (created.fill) fillLoop(st, name, created.fill, init);
+  if (created.value) fillWith(st, name, value(st, created.value), init);
   created.elements?.forEach((x, i) =>
     st.body.push({ k: "store", array: name, index: num(i), value: value(st, x), add: false, source: x }),
   );

@@ -26,6 +26,7 @@ import { guardedIf, join, joiningIf, returningIf, switchChain, underFlag } from 
 import { type LoopStatement, loop } from "./loops.js";
 import { value } from "./expressions.js";
 import { nonLocal } from "./parameters.js";
+import { fillWith } from "./callbacks.js";
 
 /**
  * Stages a statement list; an `if` that exits (returns, or in a loop breaks or continues) takes
@@ -73,12 +74,28 @@ export function list(st: Stager, statements: readonly ts.Statement[]): void {
   }
 }
 
+/** `h.fill(v)` of a local array (the fence allows no other). */
+function isFill(st: Stager, e: ts.CallExpression): boolean {
+  const callee = skipWrappers(e.expression);
+  return ts.isPropertyAccessExpression(callee) && callee.name.text === "fill" && st.isLocalArray(callee.expression);
+}
+
 function statement(st: Stager, s: ts.Statement): void {
   if (localHelper(s)) return; // function toRad(d) { ... }: inlined where it is called (calls.ts)
   if (ts.isVariableStatement(s)) return variables(st, s);
   // cross(n, a, b); a helper writing the caller's arrays, inlined (the fence allows no other call here).
-  if (ts.isExpressionStatement(s) && ts.isCallExpression(skipWrappers(s.expression)))
-    return void st.call(skipWrappers(s.expression) as ts.CallExpression);
+  const called = ts.isExpressionStatement(s) ? skipWrappers(s.expression) : undefined;
+  // h.fill(v): every element of a local array v.
+  if (called && ts.isCallExpression(called) && isFill(st, called)) {
+    const array = (called.expression as ts.PropertyAccessExpression).expression;
+    return fillWith(
+      st,
+      (st.current(array as ts.Identifier) as { name: string }).name,
+      value(st, called.arguments[0]),
+      s,
+    );
+  }
+  if (called && ts.isCallExpression(called)) return void st.call(called);
   if (ts.isExpressionStatement(s)) return st.assignment(s.expression, trailingComment(s));
   if (ts.isIfStatement(s)) return joiningIf(st, s);
   if (ts.isWhileStatement(s) || ts.isDoStatement(s) || ts.isForStatement(s) || ts.isForOfStatement(s))
