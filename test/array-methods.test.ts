@@ -157,6 +157,13 @@ describe("array methods, refused", () => {
     expect(early[0].message).toMatch(/returns before its end/);
   });
 
+  it("a forEach callback that returns says to write the loop with continue", () => {
+    const early = refusedOf(
+      "  let s = 0;\n  x.forEach((v) => {\n    if (v < 0) return;\n    s += v * y;\n  });\n  return s;",
+    );
+    expect(early).toEqual([[94003, "(v) => {\n    if (v < 0) return;\n    s += v * y;\n  }"]]);
+  });
+
   it("filter and a copy of what is not an array by name say what to write", () => {
     const each = refusedOf("  return x.filter((v) => v > y).length;");
     expect(each.map((e) => e[0])).toContain(94003);
@@ -189,6 +196,22 @@ export function mapped(p: readonly number[], q: Float64Array): number {
   c[0] *= 2;
   f[1] += m[0];
   return m[0] * e[1] + Math.log(m[1]) + c[0] * f[1] + c[2];
+}
+
+/** @differentiable */
+export function neuron(weights: readonly number[], bias: number, inputs: readonly number[]): number {
+  let sum = bias;
+  inputs.forEach((input, k) => {
+    sum += weights[k] * input;
+  });
+  let m = 0;
+  inputs.forEach((v) => (m = Math.max(m, v * sum)));
+  const h = new Float64Array(inputs.length);
+  inputs.forEach((v, i) => {
+    if (v > 0) h[i] = v * m;
+    else h[i] = Math.exp(v);
+  });
+  return 1 / (1 + Math.exp(-sum)) + h[0] * h[1];
 }
 
 /** @differentiable */
@@ -238,6 +261,8 @@ describe("copies, maps and searches", () => {
     checkEveryApi(m.unrolled, [[0.3, -0.5, 1.2], 0.1, 3], { skip: ["[2]"] });
     checkEveryApi(m.mapped, [[0.5, 1.5, -0.25], Float64Array.of(0.2, 0.7, 1.1)]);
     // The copy is a loop into a new array, not a call of slice.
+    // forEach: a loop body assigning the function's variables and writing its arrays.
+    checkEveryApi(m.neuron, [[0.5, -1.2, 0.8], 0.3, [1.5, -0.4, 2.2]]);
     // fill(v) in a declaration and as a statement, refilling an array each iteration.
     checkEveryApi(m.refilled, [[0.3, -0.5, 1.2], 0.7]);
     for (const name of ["unrolled_grad", "mapped_grad"])

@@ -780,7 +780,7 @@ export const LANGUAGE = {
   arrayMethod: no(
     "call",
     Code.UnsupportedExpression,
-    "array methods but `reduce`, `map`, `some`, `every`, `findIndex`, `indexOf`, `includes` and copies (`forEach`, `filter`, `find`, `push`, ...)",
+    "array methods but `reduce`, `map`, `forEach`, `some`, `every`, `findIndex`, `indexOf`, `includes` and copies (`filter`, `find`, `push`, ...)",
     (a: { call: string }) => `array methods such as \`${a.call}\` are not supported yet ${IN_FN}`,
     "write the `for` loop it stands for (`for (let i = 0; i < xs.length; i++) s += xs[i];`)",
   ),
@@ -863,6 +863,11 @@ export const LANGUAGE = {
     "declaration",
     "copies and maps of arrays (`xs.slice()`, `[...xs]`, `Array.from(xs)`, `new Float64Array(xs)`, `xs.map((v, i) => ...)`, `Array.from(xs, f)`)",
     "a new local array of xs's length and the loop filling it, the callback inlined",
+  ),
+  arrayForEach: yes(
+    "call",
+    "`forEach` with a callback written in place, as a statement (`xs.forEach((v, i) => { s += v * w[i]; })`)",
+    "the loop it stands for, the callback's body its body, assigning the function's variables as any loop",
   ),
   arrayFill: yes(
     "declaration",

@@ -501,6 +501,15 @@ export function arraySearch(c: ts.CallExpression): ArraySearch | undefined {
   return undefined;
 }
 
+/** xs.forEach((v, i) => { ... }): the array and the callback written in place. */
+export function forEachCall(c: ts.CallExpression): { array: ts.Expression; callback: Callback } | undefined {
+  const callee = skipWrappers(c.expression);
+  if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== "forEach" || c.arguments.length !== 1)
+    return undefined;
+  const f = skipWrappers(c.arguments[0]);
+  return ts.isArrowFunction(f) || ts.isFunctionExpression(f) ? { array: callee.expression, callback: f } : undefined;
+}
+
 /** `xs.entries()` in `for (const [i, v] of xs.entries())`: xs. */
 export function entriesOf(e: ts.Expression): ts.Expression | undefined {
   const x = skipWrappers(e);

@@ -16,15 +16,16 @@ import {
   kindOf,
   localHelper,
   skipWrappers,
+  forEachCall,
 } from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
 import { ELEMENT_WRITES, isAssignment, isIncrement, refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
 import { expression } from "./expressions.js";
-import { isCreatedArray, isLocal, isParamPart, isRecord, isRow } from "./names.js";
+import { isArrayMethod, isCreatedArray, isLocal, isParamPart, isRecord, isRow } from "./names.js";
 import { pattern } from "./signature.js";
-import { arrayContents, inlinedBody } from "./callbacks.js";
+import { arrayContents, forEachLoop, inlinedBody } from "./callbacks.js";
 import { inlinedHelperOf } from "../../ir/inlining.js";
 
 export function variables(st: Fencer, v: ts.VariableStatement): void {
@@ -144,6 +145,10 @@ export function effect(st: Fencer, e: ts.Expression): void {
   if ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator)) {
     return target(st, e.operand);
   }
+  // xs.forEach((v, i) => { s += v; }): the loop it stands for, its body the callback's.
+  const each = ts.isCallExpression(e) ? forEachCall(e) : undefined;
+  if (each && isArrayMethod(st, skipWrappers((e as ts.CallExpression).expression) as ts.PropertyAccessExpression))
+    return forEachLoop(st, each);
   // h.fill(v) of an array the function created: every element v.
   if (ts.isCallExpression(e) && arrayFill(st, e)) return expression(st, e.arguments[0]);
   // cross(n, a, b): a helper writing into the caller's array, inlined (calls.ts).

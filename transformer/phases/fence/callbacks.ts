@@ -83,6 +83,34 @@ export function callbackLoop(
   if (init) st.expression(init);
 }
 
+/**
+ * xs.forEach((v, i) => { ... }) as a statement: over an array the function reads, its callback a
+ * loop body that may assign the function's variables (`s += v`), with no `return` (which would
+ * end only the iteration).
+ */
+export function forEachLoop(st: Fencer, each: { array: ts.Expression; callback: Callback }): void {
+  const { array, callback } = each;
+  const form = (what: string) => st.fail(refuse("callbackForm", callback, { what }));
+  if (!readableArray(st, array))
+    return st.fail(
+      refuse("callbackForm", array, {
+        what: "goes over something other than an array parameter, table or local array",
+      }),
+    );
+  if (callback.parameters.length > 2) return form("takes 3 parameters (the array itself is not passed)");
+  if (callback.parameters.some((p) => !ts.isIdentifier(p.name) || p.dotDotDotToken || p.initializer))
+    return form("has a parameter that is not a plain name");
+  const returns = (n: ts.Node): boolean =>
+    !ts.isFunctionLike(n) && (ts.isReturnStatement(n) || ts.forEachChild(n, returns) === true);
+  const body = callback.body!;
+  if (ts.isBlock(body) && body.statements.some(returns))
+    return form("returns (which ends only its iteration): write the `for` loop with `continue`");
+  st.depth++;
+  if (ts.isBlock(body)) body.statements.forEach((s: ts.Statement) => st.statement(s));
+  else st.effect(body);
+  st.depth--;
+}
+
 /** xs.some((v, i) => ...), xs.indexOf(v): over an array the function reads, the callback inlined in the loop. */
 export function searchCall(st: Fencer, search: ArraySearch): void {
   const { array, callback, sought } = search;

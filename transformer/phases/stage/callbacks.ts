@@ -278,6 +278,37 @@ function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.N
   });
 }
 
+/**
+ * The loop over xs of xs.forEach(callback): the callback's parameters bound to the element and
+ * the counter, then `iteration` stages the body; `headers` are the loop's carried variables.
+ */
+export function eachElement(
+  st: Stager,
+  source: ts.Expression,
+  callback: Callback,
+  e: ts.Node,
+  headers: string[],
+  booleans: string[],
+  iteration: () => void,
+): void {
+  const elements = elementsOf(st, source, e);
+  const index = callback.parameters[1] ?? elements.index;
+  arrayLoop(
+    st,
+    elements.array,
+    0,
+    index,
+    headers,
+    e,
+    (i) => {
+      const element = elements.element({ k: "elem", array: elements.array, index: ref(i) }, i);
+      bindParameters(st, callback, [element, ref(i)]);
+      iteration();
+    },
+    booleans.length ? booleans : undefined,
+  );
+}
+
 /** h.fill(v), new Array(n).fill(v): v computed once, then the loop storing it in every element. */
 export function fillWith(st: Stager, array: string, v: Expr, source: ts.Node): void {
   arrayLoop(st, array, 0, undefined, [], source, (i) =>
@@ -337,6 +368,17 @@ export function inlined(st: Stager, callback: Callback, args: readonly Expr[], w
 
 /** Binds the parameters and stages the statements of an inlined body → the expression it returns. */
 function inlinedStatements(st: Stager, callback: Callback, args: readonly Expr[]): ts.Expression | undefined {
+  bindParameters(st, callback, args);
+  if (!ts.isBlock(callback.body!)) return callback.body as ts.Expression;
+  const statements = callback.body.statements;
+  const last = statements[statements.length - 1];
+  const returns = last !== undefined && ts.isReturnStatement(last);
+  st.list(returns ? statements.slice(0, -1) : statements);
+  return returns ? last.expression : undefined;
+}
+
+/** Each parameter of an inlined function bound to its argument: a name, a record, or `const v = xs[i]`. */
+function bindParameters(st: Stager, callback: Callback, args: readonly Expr[]): void {
   const { checker } = st.ctx;
   callback.parameters.forEach((p, k) => {
     const id = p.name as ts.Identifier;
@@ -349,12 +391,6 @@ function inlinedStatements(st: Stager, callback: Callback, args: readonly Expr[]
     st.body.push({ k: "def", name, value: arg, op: scalarOp("copy"), args: [arg], assign: false, source: p });
     st.env.set(st.symbol(id), name);
   });
-  if (!ts.isBlock(callback.body!)) return callback.body as ts.Expression;
-  const statements = callback.body.statements;
-  const last = statements[statements.length - 1];
-  const returns = last !== undefined && ts.isReturnStatement(last);
-  st.list(returns ? statements.slice(0, -1) : statements);
-  return returns ? last.expression : undefined;
 }
 
 /**

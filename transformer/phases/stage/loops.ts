@@ -20,12 +20,13 @@ import {
   scalarOp,
 } from "../../ir/ir.js";
 import { negate } from "../../ir/simplify.js";
-import { assignedIdentifier, containsChange, entriesOf, kindOf, skipWrappers } from "../../ir/syntax.js";
+import { assignedIdentifier, containsChange, entriesOf, forEachCall, kindOf, skipWrappers } from "../../ir/syntax.js";
 import { isRecordTable } from "../../ir/tables.js";
 import type { Stager } from "./stager.js";
 import { type ExitScope, RETURNED, containsReturn, leavesLoop } from "./exits.js";
 import { readsOutput } from "./rules.js";
 import { variables } from "./assignments.js";
+import { eachElement } from "./callbacks.js";
 import { condition, hasImpureCall, test, value } from "./expressions.js";
 import { counterOf, elementCounter } from "./counters.js";
 
@@ -164,6 +165,33 @@ function loopBody(
   st.outer.pop();
   st.env = before;
   return body;
+}
+
+/**
+ * xs.forEach((v, i) => { s += v * w[i]; }) → the counting loop over xs whose body is the
+ * callback's, `const v = xs[i]` first; each variable of the function it assigns a header, as in
+ * any loop.
+ */
+export function forEachLoop(st: Stager, e: ts.CallExpression): void {
+  const { array, callback } = forEachCall(e)!;
+  const carried: ts.Symbol[] = [];
+  const visit = (n: ts.Node): void => {
+    const target = assignedIdentifier(n);
+    const symbol = target && st.ctx.checker.getSymbolAtLocation(target);
+    if (symbol && st.env.has(symbol) && !carried.includes(symbol)) carried.push(symbol);
+    ts.forEachChild(n, visit);
+  };
+  const body = callback.body!;
+  visit(body);
+  const headers = carried.map((symbol) => header(st, symbol, e));
+  carried.forEach((symbol, i) => st.env.set(symbol, headers[i]));
+  const booleans = headers.filter((_, i) => st.isBoolean(carried[i]));
+  eachElement(st, array, callback, e, headers, booleans, () => {
+    if (ts.isBlock(body)) st.list(body.statements);
+    else st.assignment(body);
+    writeHeaders(st, carried, headers, e);
+  });
+  carried.forEach((symbol, i) => st.env.set(symbol, headers[i]));
 }
 
 /** The end of an iteration: each header takes its variable's new value (`x = x_1`). */

@@ -10,7 +10,7 @@ import ts from "typescript";
 import { refuse } from "../../ir/language.js";
 import { type Output, ref, scalarOp } from "../../ir/ir.js";
 import { negate } from "../../ir/simplify.js";
-import { localHelper, skipWrappers } from "../../ir/syntax.js";
+import { forEachCall, localHelper, skipWrappers } from "../../ir/syntax.js";
 import type { Stager } from "./stager.js";
 import {
   FUNCTION_SCOPE,
@@ -23,7 +23,7 @@ import {
 } from "./exits.js";
 import { trailingComment, variables } from "./assignments.js";
 import { guardedIf, join, joiningIf, returningIf, switchChain, underFlag } from "./branches.js";
-import { type LoopStatement, loop } from "./loops.js";
+import { type LoopStatement, forEachLoop, loop } from "./loops.js";
 import { value } from "./expressions.js";
 import { nonLocal } from "./parameters.js";
 import { fillWith } from "./callbacks.js";
@@ -95,6 +95,8 @@ function statement(st: Stager, s: ts.Statement): void {
       s,
     );
   }
+  // xs.forEach((v, i) => { ... }): the loop it stands for.
+  if (called && ts.isCallExpression(called) && forEachCall(called)) return forEachLoop(st, called);
   if (called && ts.isCallExpression(called)) return void st.call(called);
   if (ts.isExpressionStatement(s)) return st.assignment(s.expression, trailingComment(s));
   if (ts.isIfStatement(s)) return joiningIf(st, s);
