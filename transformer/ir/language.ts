@@ -780,7 +780,7 @@ export const LANGUAGE = {
   arrayMethod: no(
     "call",
     Code.UnsupportedExpression,
-    "array methods but `reduce`, `map`, `forEach`, `some`, `every`, `findIndex`, `indexOf`, `includes` and copies (`filter`, `find`, `push`, ...)",
+    "array methods but `reduce`, `map`, `forEach`, `filter`, `some`, `every`, `findIndex`, `indexOf`, `includes` and copies (`find`, `push`, `slice(start)`, ...)",
     (a: { call: string }) => `array methods such as \`${a.call}\` are not supported yet ${IN_FN}`,
     "write the `for` loop it stands for (`for (let i = 0; i < xs.length; i++) s += xs[i];`)",
   ),
@@ -863,6 +863,11 @@ export const LANGUAGE = {
     "declaration",
     "copies and maps of arrays (`xs.slice()`, `[...xs]`, `Array.from(xs)`, `new Float64Array(xs)`, `xs.map((v, i) => ...)`, `Array.from(xs, f)`)",
     "a new local array of xs's length and the loop filling it, the callback inlined",
+  ),
+  arrayFilter: yes(
+    "declaration",
+    "`filter` with a callback written in place (`const kept = xs.filter((v) => Number.isFinite(v))`)",
+    "two loops over xs: one counting what is kept (the new array's length), one storing it in order",
   ),
   arrayForEach: yes(
     "call",

@@ -94,6 +94,8 @@ export interface ArrayCreation {
   fill?: Callback;
   /** xs of xs.slice(), [...xs], Array.from(xs), new Float64Array(xs), xs.map(f): an array read, element by element. */
   source?: ts.Expression;
+  /** `(v, i) => ...` of xs.filter(f) (with `source`): which elements it keeps, its length theirs. */
+  filter?: Callback;
   /** v of new Array(n).fill(v), v not 0: the value of every element. */
   value?: ts.Expression;
 }
@@ -170,6 +172,8 @@ function copyOrMap(e: ts.Expression, checker: ts.TypeChecker): ArrayCreation | u
     return { kind, source: first, fill: callback(second) };
   }
   if (method === "slice" && e.arguments.length === 0) return { kind: "number[]", source: owner };
+  if (method === "filter" && e.arguments.length === 1 && callback(first))
+    return { kind: "number[]", source: owner, filter: callback(first) };
   if (method === "map" && e.arguments.length === 1 && callback(first))
     return { kind: "number[]", source: owner, fill: callback(first) };
   return undefined;

@@ -179,12 +179,17 @@ export function arrayContents(st: Fencer, init: ts.Expression, created: ArrayCre
     return st.fail(refuse("arrayLiteral", init));
   if (created.elements) return created.elements.forEach((x) => st.expression(x));
   // xs.slice(), xs.map((v, i) => ...): a copy or a map of an array the function reads.
-  if (created.source && !readableArray(st, created.source))
+  // dense(W, b, x).map(f): the array an inlined helper returns, mapped as it is made.
+  const made = created.source && skipWrappers(created.source);
+  const returned = made && ts.isCallExpression(made) && inlinedHelperOf(st.checker, made.expression, st.fn);
+  if (returned && returned.result === "array") inlinedCall(st, made as ts.CallExpression, returned);
+  else if (created.source && !readableArray(st, created.source))
     return st.fail(refuse("arrayCopySource", created.source, { name: created.source.getText() }));
-  if (created.source && created.fill && created.fill.parameters.length > 2)
-    return st.fail(refuse("callbackForm", created.fill, { what: "takes more than the element and the index" }));
-  if (created.source && created.fill)
-    return inlinedBody(st, created.fill, (what) => st.fail(refuse("callbackForm", created.fill!, { what })));
+  const callback = created.fill ?? created.filter;
+  if (created.source && callback && callback.parameters.length > 2)
+    return st.fail(refuse("callbackForm", callback, { what: "takes more than the element and the index" }));
+  if (created.source && callback)
+    return inlinedBody(st, callback, (what) => st.fail(refuse("callbackForm", callback, { what })));
   if (created.source) return;
   st.expression(created.length!);
   if (created.value) st.expression(created.value);

@@ -9,7 +9,7 @@
 
 import ts from "typescript";
 import { refuse } from "../../ir/language.js";
-import { type Counter, type Expr, type Stmt, isArrayKind, num, ref, scalarOp } from "../../ir/ir.js";
+import { type Counter, type Expr, type Stmt, binary, isArrayKind, num, ref, scalarOp } from "../../ir/ir.js";
 import {
   type ArrayCreation,
   type ArraySearch,
@@ -257,13 +257,14 @@ export function fillLoop(st: Stager, array: string, callback: Callback, source: 
  * const x = x0.slice() → the array of x0's length and the loop copying it, `x[i] = x0_i`;
  * const m = p.map((v, i) => ...) → the loop storing the callback's value for each element.
  */
-function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.Node): void {
+function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.Node, init: ts.Expression): void {
   const from = value(st, created.source!);
   if (from.k !== "ref")
     throw refuse("callbackForm", created.source!, { what: "goes over an array tsgrad cannot name" });
+  if (created.filter) return filterLoops(st, name, from.name, created.filter, source, init);
   const length: Expr = { k: "length", array: from.name };
   st.body.push({ k: "array", name, kind: created.kind, length, source });
-  arrayLoop(st, name, 0, created.fill?.parameters[1], [], source, (i) => {
+  arrayLoop(st, name, 0, created.fill?.parameters[1], [], init, (i) => {
     const read: Expr = { k: "elem", array: from.name, index: ref(i) };
     const element = created.fill
       ? inlined(st, created.fill, [read, ref(i)])
@@ -314,6 +315,50 @@ export function fillWith(st: Stager, array: string, v: Expr, source: ts.Node): v
   arrayLoop(st, array, 0, undefined, [], source, (i) =>
     st.body.push({ k: "store", array, index: ref(i), value: v, add: false, source }),
   );
+}
+
+/**
+ * const kept = xs.filter((v, i) => ...) → two loops over xs: the first counts the elements the
+ * callback keeps (the array's length), the second stores them in order. The callback has no
+ * effects (the fence allows none), so running it twice changes nothing but time; which elements
+ * are kept is data, no gradient:
+ *   let count = 0; for (...) { const v = xs[i]; const keep = ...; count = keep ? count + 1 : count; }
+ *   const kept = ...(count); let at = 0; for (...) { ...; if (keep) kept[at] = xs_i; at = keep ? at + 1 : at; }
+ */
+function filterLoops(
+  st: Stager,
+  name: string,
+  array: string,
+  callback: Callback,
+  source: ts.Node,
+  init: ts.Expression,
+): void {
+  const counted = (header: string, iteration: (i: string, keep: Expr) => void) => {
+    st.body.push({ k: "def", name: header, value: num(0), op: null, args: [], assign: false, mutable: true, source });
+    arrayLoop(st, array, 0, callback.parameters[1], [header], init, (i) => {
+      const read: Expr = { k: "elem", array, index: ref(i) };
+      const keep = inlined(st, callback, [read, ref(i)]);
+      iteration(i, keep);
+      const next: Expr = { k: "cond", test: keep, then: binary("+", ref(header), num(1)), else: ref(header) };
+      st.body.push({ k: "def", name: header, value: next, op: null, args: [], assign: true, overwrite: true, source });
+    });
+  };
+  const count = st.ctx.namer.fresh("count");
+  counted(count, () => {});
+  st.body.push({ k: "array", name, kind: "number[]", length: ref(count), source });
+  const at = st.ctx.namer.fresh("at");
+  counted(at, (i, keep) => {
+    const read: Expr = { k: "elem", array, index: ref(i) };
+    const element = st.emit(
+      { name: st.ctx.namer.fresh(`${array}_${i}`), assign: false },
+      read,
+      scalarOp("copy"),
+      [read],
+      source,
+    );
+    const store: Stmt = { k: "store", array: name, index: ref(at), value: element, add: false, source };
+    st.body.push({ k: "if", test: keep, then: [store], else: [], source });
+  });
 }
 
 /**
@@ -445,7 +490,7 @@ function arrayValue(st: Stager, e: ts.Expression, hint: string): string {
 export function createArray(st: Stager, name: string, created: ArrayCreation, init: ts.Expression): void {
   st.localArrays.add(name);
   const source = ts.isVariableDeclaration(init.parent) ? init.parent : init;
-  if (created.source) return copyLoop(st, name, created, source);
+  if (created.source) return copyLoop(st, name, created, source, init);
   st.body.push({ k: "array", name, kind: created.kind, length: condition(st, created.length!), source });
   // const v = [a, b]: each element written in order, v[0] = a, v[1] = b.
   if (created.fill) fillLoop(st, name, created.fill, init);
