@@ -244,3 +244,38 @@ export function f(pts: Point[]): number {
     expect(errors.map((e) => e.text)).toEqual(["pts[0].x", "pts[1]"]);
   });
 });
+
+describe("rows and records named while their index changes", () => {
+  it("const row = A[k] keeps row k after k changes, in a loop too", async () => {
+    const { module: m } = await compile(`
+interface P {
+  x: number;
+  y: number;
+}
+
+/** @differentiable */
+export function shifted(A: number[][], pts: P[]): number {
+  let k = 0;
+  const row = A[k];
+  const p = pts[k];
+  let s = 0;
+  for (let t = 0; t < 2; t++) {
+    s += row[t] * p.x + A[k][t] * p.y;
+    k = k + 1;
+  }
+  return s;
+}
+`);
+    checkEveryApi(m.shifted, [
+      [
+        [1, 2],
+        [0.5, -0.75],
+        [3, 0.25],
+      ],
+      [
+        { x: 0.5, y: 1.5 },
+        { x: -1, y: 2 },
+      ],
+    ]);
+  });
+});

@@ -30,12 +30,12 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
     if (!ts.isIdentifier(d.name) || st.aliases.has(st.symbol(d.name))) continue;
     // const row = A[i] of a number[][] A: row[j] reads A[i][j] (the index as it is now).
     if (d.initializer && isRowRead(st, d.initializer, "rows")) {
-      st.rows.set(st.symbol(d.name), condition(st, d.initializer));
+      st.rows.set(st.symbol(d.name), elementAt(st, d.name, d.initializer));
       continue;
     }
     // const p = pts[i] of records pts: p.x reads pts[i].x.
     if (d.initializer && isRowRead(st, d.initializer, "records")) {
-      const element = condition(st, d.initializer) as { array: string; index: Expr };
+      const element = elementAt(st, d.name, d.initializer);
       st.records.set(st.symbol(d.name), { array: element.array, index: element.index });
       continue;
     }
@@ -53,6 +53,19 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
     if (created) createArray(st, name, created, d.initializer!);
     else if (d.initializer) value(st, d.initializer, { name, assign: false, note });
   }
+}
+
+/**
+ * The element `A[i]` a const names, its index kept as it is now: `const row = A[k]` then
+ * `k = k + 1` still reads row k. An index other than a number is computed once, `const row_at = k`.
+ */
+function elementAt(st: Stager, id: ts.Identifier, e: ts.Expression): { k: "elem"; array: string; index: Expr } {
+  const element = condition(st, e) as { k: "elem"; array: string; index: Expr };
+  const index = element.index;
+  if (index.k === "num" || (index.k === "ref" && st.counters.has(index.name))) return element; // fixed while it is read
+  const at = st.ctx.namer.fresh(`${id.text}_at`);
+  st.body.push({ k: "def", name: at, value: element.index, op: null, args: [], assign: false, source: e });
+  return { ...element, index: ref(at) };
 }
 
 /** A[i] of a number[][] parameter A ("rows"), pts[i] of a records parameter ("records"). */
