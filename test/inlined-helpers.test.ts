@@ -267,3 +267,76 @@ export function entropyLike(logits: readonly number[]): number {
     expect(errors[0].message).toMatch(/tsgrad inlines `softmax` here .*: .*logits\.slice\(\).* \(case_.*\.ts:3\)/);
   });
 });
+
+describe("inlined helpers, found by the fuzzer", () => {
+  const source = `
+function triple(u: Float64Array, a: number): void {
+  for (let i = 0; i < 2; i++) a = a * 3;
+  u[0] = a;
+}
+
+/** @differentiable */
+export function paramAssigned(x: number): number {
+  const u0 = new Float64Array(1);
+  let v = x * 2;
+  triple(u0, v);
+  return u0[0] + v;
+}
+
+function pairSum(v: ArrayLike<number>, out: Float64Array): void {
+  out[0] = v[0] * v[1] + out[0];
+}
+
+/** @differentiable */
+export function reboundInBranch(x: number[], y: number[]): number {
+  const o = new Float64Array(1);
+  pairSum(y, o);
+  if (o[0] > 0) pairSum(x, o);
+  for (let k = 0; k < 2; k++) {
+    if (o[0] > 100) break;
+    pairSum(x, o);
+  }
+  return o[0];
+}
+
+const SPREAD = 0.5;
+const center = (a: number): { mean: number; sd: number } => ({ mean: a * 2, sd: SPREAD });
+
+function running(xs: readonly number[]): { m: number } {
+  let s = 0;
+  for (var i = 0; i < xs.length; i++) s += xs[i];
+  return { m: s / i };
+}
+
+/** @differentiable */
+export function literalFields(a: number, xs: number[]): number {
+  const { mean, sd } = center(a);
+  const { m } = running(xs);
+  return (mean - m) / sd + m * m;
+}
+`;
+
+  it("a parameter the helper assigns is its own variable: the caller's keeps its value (was 36 for 20)", async () => {
+    const { module: m } = await compile(source);
+    expect(m.paramAssigned(0.5)).toBe(10);
+    expect(m.paramAssigned_grad(0.5)[0]).toBeCloseTo(20, 12);
+    checkEveryApi(m.paramAssigned, [0.5]);
+  });
+
+  it("a helper given other arrays in a branch and a loop than before declares nothing after them", async () => {
+    const { module: m } = await compile(source);
+    checkEveryApi(m.reboundInBranch, [
+      [0.5, 1.5],
+      [1.2, 0.7],
+    ]);
+    checkEveryApi(m.reboundInBranch, [
+      [0.5, 1.5],
+      [-1.2, 0.7],
+    ]);
+  });
+
+  it("an expression body returning an object, a field of a literal's type, a var counter read after its loop", async () => {
+    const { module: m } = await compile(source);
+    checkEveryApi(m.literalFields, [0.8, [1, 2.5, -0.5]]);
+  });
+});

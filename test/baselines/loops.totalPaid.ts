@@ -6,7 +6,6 @@ export function totalPaid_grad(
 ): [dprincipal: number, dmonthlyRate: number, dpayment: number] {
   // forward pass
   let balance = principal;
-  let paid = 0;
   let iterations = 0;
   while (balance > 0) {
     iterations++;
@@ -14,10 +13,8 @@ export function totalPaid_grad(
     const balance_1 = balance * sum;
     const p = Math.min(payment, balance_1);
     const balance_2 = balance_1 - p;
-    const paid_1 = paid + p;
     saved.push(balance);
     balance = balance_2;
-    paid = paid_1;
   }
   // backward pass
   // totalPaid = paid

@@ -133,7 +133,8 @@ export function searchCall(st: Fencer, search: ArraySearch): void {
  */
 export function inlinedBody(st: Fencer, callback: Callback, form: (what: string) => void): void {
   st.depth++;
-  inlinedStatements(st, callback, form, true);
+  const last = inlinedStatements(st, callback, form, true);
+  if (last) st.expression(last);
   st.depth--;
 }
 
@@ -161,7 +162,7 @@ function inlinedStatements(
     ts.forEachChild(n, outside);
   };
   outside(callback.body!);
-  if (!ts.isBlock(callback.body!)) return void st.expression(callback.body as ts.Expression);
+  if (!ts.isBlock(callback.body!)) return callback.body as ts.Expression;
   const statements = callback.body.statements;
   const last = statements[statements.length - 1];
   const returns = last !== undefined && ts.isReturnStatement(last);
@@ -288,7 +289,7 @@ function inlinedResult(st: Fencer, helper: InlinedHelper, e: ts.Expression): voi
         !value ||
         !p.name ||
         !ts.isIdentifier(p.name) ||
-        kindOf(st.checker.getTypeAtLocation(value), st.checker) !== "number"
+        !(st.checker.getTypeAtLocation(value).flags & ts.TypeFlags.NumberLike)
       )
         what("returns an object with a field other than a named number");
       else st.expression(value);

@@ -16,10 +16,12 @@ import {
   type Callback,
   arrayCallback,
   arrayCreation,
+  assignedIdentifier,
   containsChange,
   kindOf,
   recordKeys,
   skipWrappers,
+  within,
 } from "../../ir/syntax.js";
 import { type InlinedHelper, inlinedRefusal } from "../../ir/inlining.js";
 import { DiffError } from "../../ir/diagnostics.js";
@@ -422,13 +424,36 @@ function inlinedStatements(st: Stager, callback: Callback, args: readonly Expr[]
   return returns ? last.expression : undefined;
 }
 
+/** Does fn's body assign the variable `symbol` (`a = a * 3`, `a++`)? */
+function assigns(fn: Callback, symbol: ts.Symbol, checker: ts.TypeChecker): boolean {
+  const visit = (n: ts.Node): boolean => {
+    const target = assignedIdentifier(n);
+    if (target && checker.getSymbolAtLocation(target) === symbol) return true;
+    return ts.forEachChild(n, visit) === true;
+  };
+  return fn.body !== undefined && visit(fn.body);
+}
+
+/**
+ * After an inlined body: its parameters and locals leave the environment, so that a branch or a
+ * loop around the call does not join them as if they were the function's variables (a second
+ * call in a branch binds the parameters again, to other arrays).
+ */
+function forgetLocals(st: Stager, callback: Callback): void {
+  for (const symbol of [...st.env.keys()]) {
+    const decl = symbol.valueDeclaration;
+    if (decl && decl !== callback && within(decl, callback)) st.env.delete(symbol);
+  }
+}
+
 /** Each parameter of an inlined function bound to its argument: a name, a record, or `const v = xs[i]`. */
 function bindParameters(st: Stager, callback: Callback, args: readonly Expr[]): void {
   const { checker } = st.ctx;
   callback.parameters.forEach((p, k) => {
     const id = p.name as ts.Identifier;
     const arg = args[k];
-    if (arg.k === "ref") return void st.env.set(st.symbol(id), arg.name);
+    // A parameter the body assigns (`a = a * 3`) is a variable of its own, not the caller's.
+    if (arg.k === "ref" && !assigns(callback, st.symbol(id), checker)) return void st.env.set(st.symbol(id), arg.name);
     // (s, p) => s + p.x over records: p.x reads pts[i].x.
     if (arg.k === "elem" && !arg.key && !arg.inner && recordKeys(checker.getTypeAtLocation(p), checker))
       return void st.records.set(st.symbol(id), { array: arg.array, index: arg.index });
@@ -446,8 +471,13 @@ function bindParameters(st: Stager, callback: Callback, args: readonly Expr[]): 
 export function inlinedCall(st: Stager, helper: InlinedHelper, e: ts.CallExpression, want?: Want): Expr {
   return atCall(helper, e, () => {
     const last = inlinedStatements(st, helper.fn, inlinedArguments(st, helper, e));
-    if (!last) return { k: "global", text: "undefined" };
-    return helper.result === "array" ? ref(arrayValue(st, last, helper.name)) : value(st, last, want);
+    const result: Expr = !last
+      ? { k: "global", text: "undefined" }
+      : helper.result === "array"
+        ? ref(arrayValue(st, last, helper.name))
+        : value(st, last, want);
+    forgetLocals(st, helper.fn);
+    return result;
   });
 }
 
@@ -512,6 +542,7 @@ export function inlinedFields(st: Stager, helper: InlinedHelper, e: ts.CallExpre
       if (local && name === undefined) throw refuse("readBeforeAssigned", p, { name: p.name.getText() });
       fields.set(p.name!.getText(), name ? ref(name) : value(st, (p as ts.PropertyAssignment).initializer));
     }
+    forgetLocals(st, helper.fn);
     return fields;
   });
 }

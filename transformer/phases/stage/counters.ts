@@ -25,7 +25,12 @@ export function counterOf(st: Stager, s: ts.ForStatement): { symbol: ts.Symbol; 
   // `var i` (or `i = 0` of a variable declared before): a counter only if no one reads it after.
   const varCounter = !(s.initializer!.flags & ts.NodeFlags.Let);
   const counterSymbol = st.ctx.checker.getSymbolAtLocation(d.name);
-  if (varCounter && (!counterSymbol || counterEscapes(st.fn.body!, counterSymbol, s, st.ctx.checker))) return undefined;
+  // Read after the loop anywhere in the function declaring it: the function, or a helper inlined in it.
+  let owner: ts.Node = s;
+  while (owner.parent && !ts.isFunctionLike(owner)) owner = owner.parent;
+  const body = ts.isFunctionLike(owner) ? (owner as ts.FunctionLikeDeclaration).body : st.fn.body;
+  if (varCounter && (!counterSymbol || counterEscapes(body ?? st.fn.body!, counterSymbol, s, st.ctx.checker)))
+    return undefined;
   // An integer literal, or an integer expression of lengths and enclosing counters (i + 1, a.length - 1).
   const literal = integerLiteral(d.initializer);
   const from =
