@@ -4,13 +4,17 @@
 //   node scripts/bench.mjs --quick         fewer rounds; writes .tsgrad-tmp/BENCHMARKS.quick.md
 //   node scripts/bench.mjs --dry-run       compile and run the correctness checks only; writes nothing
 //   node scripts/bench.mjs --only gmm-1k   the workloads whose id matches (a regular expression)
+//   node scripts/bench.mjs --only factored the factored code against the inline code it computes as
 //   node scripts/bench.mjs --out FILE      write the results there instead
 //
 // For each workload (the seed's staged example and sigmoid neuron, a 1,000-step logistic map,
 // a recursive x^n 4,000 calls deep, the two-layer spiral network in its matrix-op and loop
 // versions, ADBench GMM on every instance in data/adbench/gmm/, ADBench BA on ba1): the forward
 // pass, tsgrad's generated gradient, a hand-written gradient, central finite differences and
-// TensorFlow.js (@tensorflow/tfjs, cpu backend, float32; not for the recursion). Everything is
+// TensorFlow.js (@tensorflow/tfjs, cpu backend, float32; not for the recursion). And the network
+// and GMM (on four instances) written the factored way, with small helpers
+// (examples/network/factored.ts, examples/adbench/gmm-factored.ts; ids ending in -factored),
+// timed against the inline versions they compute the same function as. Everything is
 // compiled here through tsgrad's transformer from dist/ (scripts/bench/compile.mjs), checked for
 // correctness first (a disagreement exits 1 before any timing), then timed in interleaved rounds
 // (scripts/bench/measure.mjs). BENCHMARKS.md is generated from the results
@@ -34,7 +38,8 @@ if (typeof globalThis.gc !== "function") {
   process.exit(r.status ?? 1);
 }
 
-const { compileExamples, compileScalar, loadExamples, loadScalar } = await import("./bench/compile.mjs");
+const { compileExamples, compileScalar, loadExamples, loadScalar, transformerDiagnostics } =
+  await import("./bench/compile.mjs");
 const { measure, finish, bytesPerCall, sinkValue, median: medianOf } = await import("./bench/measure.mjs");
 const { initTfjs, tfjsVersion } = await import("./bench/tfjs.mjs");
 const W = await import("./bench/workloads.mjs");
@@ -119,8 +124,14 @@ const factories = [
   ...["staged", "neuron", "logistic"].map((id) => ({ id, make: () => W.scalarWorkloads(m).find((w) => w.id === id) })),
   { id: "recursion", make: () => W.recursionWorkload(m) },
   { id: "network", make: () => W.networkWorkload(m, m.runtime.matrix) },
+  { id: "network-factored", make: () => W.networkFactoredWorkload(m) },
   { id: "ba1", make: () => W.baWorkload(m, data) },
-  ...gmmInstances.map((name) => ({ id: W.gmmId(name), make: () => W.gmmWorkload(m, data, name, { quick }) })),
+  ...gmmInstances.flatMap((name) => [
+    { id: W.gmmId(name), make: () => W.gmmWorkload(m, data, name, { quick }) },
+    ...(W.FACTORED_GMM_INSTANCES.includes(name)
+      ? [{ id: `${W.gmmId(name)}-factored`, make: () => W.gmmFactoredWorkload(m, data, name) }]
+      : []),
+  ]),
 ];
 
 if (child) {
@@ -134,10 +145,10 @@ if (child) {
   const out = { entries: entries.map(({ label, scale, times, wallTimes }) => ({ label, scale, times, wallTimes })) };
   if (child.allocation && w.allocation) {
     globalThis.gc();
-    out.allocation = w.allocation.map((a) =>
-      skip.has(a.entry)
-        ? { name: a.name, wrong: true }
-        : { name: a.name, bytes: bytesPerCall(a.fn, a.args, { calls: 4, samples: quick ? 5 : 9 }) },
+    out.allocation = w.allocation.map(({ fn, args, entry, ...about }) =>
+      skip.has(entry)
+        ? { ...about, wrong: true }
+        : { ...about, bytes: bytesPerCall(fn, args, { calls: 4, samples: quick ? 5 : 9 }) },
     );
   }
   process.stdout.write(`BENCH-RESULT ${JSON.stringify(out)}\n`);
@@ -146,6 +157,8 @@ if (child) {
 
 const workloads = factories.filter((f) => !only || only.test(f.id)).map((f) => f.make());
 if (workloads.length === 0) usage(`--only ${option("--only")} matches no workload`);
+// The natural forms of the factored examples that tsgrad refused: what it says about them now.
+if (workloads.some((w) => w.kind === "factored")) m.refusals = await transformerDiagnostics(root, W.FACTORED_REFUSALS);
 
 // ---------------------------------------------------------------------------------------------
 // 1. Correctness, before any timing.

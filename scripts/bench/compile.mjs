@@ -8,7 +8,7 @@
 // this package itself (package.json "name" + "exports"), so generated code and the benchmark
 // share one runtime (one saved-value stack).
 
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
@@ -22,21 +22,24 @@ const compilerOptions = {
   types: ["node"],
 };
 
-/** The examples the benchmark times, relative to examples/; their imports come along. */
-export const EXAMPLE_FILES = [
-  "seed.ts",
-  "network.ts",
-  "network/loops.ts",
-  "network/hand.ts",
-  "network/params.ts",
-  "network/spiral.ts",
-  "adbench/io.ts",
-  "adbench/gmm.ts",
-  "adbench/gmm-hand.ts",
-  "adbench/ba.ts",
-  "adbench/ba-hand.ts",
-  "recursion.ts",
-];
+/** The examples the benchmark times, relative to examples/, by the name loadExamples gives each module; their imports come along. */
+const EXAMPLES = {
+  seed: "seed.ts",
+  network: "network.ts",
+  networkLoops: "network/loops.ts",
+  networkFactored: "network/factored.ts",
+  networkHand: "network/hand.ts",
+  params: "network/params.ts",
+  spiral: "network/spiral.ts",
+  io: "adbench/io.ts",
+  gmm: "adbench/gmm.ts",
+  gmmFactored: "adbench/gmm-factored.ts",
+  gmmHand: "adbench/gmm-hand.ts",
+  ba: "adbench/ba.ts",
+  baHand: "adbench/ba-hand.ts",
+  recursion: "recursion.ts",
+};
+export const EXAMPLE_FILES = Object.values(EXAMPLES);
 
 async function loadTransformer(root) {
   try {
@@ -65,7 +68,10 @@ async function compile(root, files, rootDir, outDir) {
 
 const importFrom = (dir, rel) => import(pathToFileURL(join(dir, rel.replace(/\.ts$/, ".js"))).href);
 
-/** The examples, compiled and imported: { seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand, recursion }. */
+/**
+ * The examples, compiled and imported, by the names of EXAMPLES: { seed, network, networkLoops,
+ * networkFactored, ... }, and compiledSource(name), the JavaScript of one of them.
+ */
 export async function compileExamples(root) {
   const src = join(root, "examples");
   await compile(
@@ -83,9 +89,13 @@ const scalarOut = (root) => join(root, ".tsgrad-tmp", "bench", "scalar");
 /** The examples as compileExamples last compiled them (the benchmark's timing processes). */
 export async function loadExamples(root) {
   const out = examplesOut(root);
-  const [seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand, recursion] =
-    await Promise.all(EXAMPLE_FILES.map((f) => importFrom(out, f)));
-  return { seed, network, networkLoops, networkHand, params, spiral, io, gmm, gmmHand, ba, baHand, recursion };
+  const names = Object.keys(EXAMPLES);
+  const modules = await Promise.all(names.map((name) => importFrom(out, EXAMPLES[name])));
+  return {
+    ...Object.fromEntries(names.map((name, i) => [name, modules[i]])),
+    /** The JavaScript a module was compiled to (with its unexported functions: pullbacks, helpers). */
+    compiledSource: (name) => readFileSync(join(out, EXAMPLES[name].replace(/\.ts$/, ".js")), "utf8"),
+  };
 }
 
 /** scripts/bench/scalar.ts (the recurrence and the scalar hand-written gradients), compiled and imported. */
@@ -97,3 +107,31 @@ export async function compileScalar(root) {
 
 /** scripts/bench/scalar.ts as compileScalar last compiled it. */
 export const loadScalar = (root) => importFrom(scalarOut(root), "scalar.ts");
+
+/**
+ * What tsgrad says about small programs, each `{ name, what, source }` (TypeScript text), compiled
+ * through the transformer one by one in .tsgrad-tmp/bench/refused/: [{ name, what, source,
+ * diagnostics }], diagnostics the transformer's errors ("file(line,col): error TS94xxx: ...";
+ * none when it accepts the program). The benchmark reports the natural forms it could not use.
+ */
+export async function transformerDiagnostics(root, programs) {
+  const transformer = await loadTransformer(root);
+  const dir = join(root, ".tsgrad-tmp", "bench", "refused");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => dir, getNewLine: () => "\n" };
+  return programs.map((p) => {
+    const file = join(dir, `${p.name}.ts`);
+    writeFileSync(file, p.source);
+    const program = ts.createProgram([file], { ...compilerOptions, rootDir: dir, outDir: join(dir, "out") });
+    const diagnostics = [];
+    program.emit(undefined, undefined, undefined, false, {
+      before: [transformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })],
+    });
+    const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
+    return {
+      ...p,
+      diagnostics: errors.map((d) => ts.formatDiagnostic(d, host).trim().replace(/\s+/g, " ")),
+    };
+  });
+}

@@ -235,3 +235,167 @@ function baReasons(rows, m) {
     ],
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Factored code (examples/network/factored.ts, examples/adbench/gmm-factored.ts).
+
+/** One top-level function of a compiled module's JavaScript, by name (its pullbacks are not exported). */
+function functionSource(moduleSource, name) {
+  const lines = moduleSource.split("\n");
+  const first = lines.findIndex((l) => new RegExp(`^(export )?function ${name}\\(`).test(l));
+  if (first < 0) return "";
+  const last = lines.findIndex((l, i) => i > first && l === "}");
+  return lines.slice(first, last + 1).join("\n");
+}
+
+const bytes = (b) => (Math.abs(b) < 1024 ? `${Math.round(b)} B` : `${(b / 1024).toFixed(1)} KiB`);
+
+/**
+ * Why the factored code misses a target: rows from report.mjs factoredRows, alloc from
+ * factoredAllocation. Each reason is kept only if its lines are in this run's generated code.
+ */
+export function factoredReasons(rows, alloc, m) {
+  const out = [];
+  const timed = rows.filter((r) => !r.failed);
+  const net = timed.filter((r) => r.workload.id === "network-factored");
+  const gmm = timed.filter((r) => r.workload.gmm);
+  const netMissed = net.filter((r) => !r.met);
+  const gmmMissed = gmm.filter((r) => !r.met);
+  const wrong = rows.filter((r) => r.failed);
+  if (!netMissed.length && !gmmMissed.length && !wrong.length && alloc.stepMet && alloc.helperMet) return out;
+  if (wrong.length)
+    out.push(
+      `${wrong.map((r) => r.name).join(", ")}: a correctness check failed (see Correctness), so it was not timed: a compiler bug, for the compiler's owners.`,
+      "",
+    );
+
+  if (netMissed.length) {
+    const F = m.networkFactored;
+    const g = F.factoredLoss_grad_W1_b1_W2_b2;
+    const layer = net.filter((r) => r.kind === "layer");
+    const split = netMissed.filter((r) => r.kind === "factored");
+    const list = (rs) =>
+      rs.map((r) => `${r.name}: ${x2(r.overInline.median)} (forward ${x2(r.forwardOverInline.median)})`).join("; ");
+    out.push(
+      ...render(
+        "Factored code: the network",
+        `Missed: ${list(netMissed)}. ${
+          split.length && layer.length && layer.every((r) => r.met)
+            ? `The same loss with the per-layer helper \`denseRelu\` (the same helpers otherwise: the same ${net[0].workload.allocation?.[0]?.helperCalls ?? ""} pullback calls per gradient) is within the target: ${list(layer)}. So the pullback calls cost nothing measurable here; what costs is the code itself, as its forward pass, run as plain code, shows:`
+            : "The generated code (`npx tsgrad print examples/network/factored.ts --fn factoredLoss`):"
+        }`,
+        [
+          split.length
+            ? reason(
+                "`relu(dense(X, W1, b1, n))` makes the hidden layer in two arrays, `dense`'s and `relu`'s, and two passes over them, forward and back (inlined, each helper is the loop it stands for: `relu`'s forward loop and its backward loop below), where loopsLoss stores `Math.max(0, z)` as it computes each unit: an extra n × h pass each way, which the factored forward pass already pays as plain code.",
+                "factoredLoss_grad_W1_b1_W2_b2",
+                g,
+                /const (d?)out_2 = scratch\.zeros|const max = Math\.max\(0, out_i_2\)|let dmax = dout_2|for \(let i_2 = /,
+                7,
+              )
+            : null,
+        ],
+      ),
+    );
+  }
+
+  if (gmmMissed.length) {
+    const G = m.gmmFactored;
+    const g = G.gmmFactored_grad;
+    const pullback = functionSource(m.compiledSource("gmmFactored"), "pointLogLikelihood_pullback");
+    const list = gmmMissed
+      .map(
+        (r) =>
+          `${r.name}: factored / inline ${x2(r.overInline.median)} (forward ${x2(r.forwardOverInline.median)}${r.ablationOverInline ? `; without the forward call ${x2(r.ablationOverInline.median)}` : ""})`,
+      )
+      .join("; ");
+    const plain = alloc.list.filter((a) => a.role === "gmm, plain" && !a.wrong);
+    const perPoint = plain.map((a) => `${bytes(a.bytes / a.points)} per point at ${a.name.split(":")[0]}`).join(", ");
+    out.push(
+      ...render(
+        "Factored code: GMM",
+        `Missed: ${list}. The inline gradient (\`gmmObjective_grad\`) runs each point's forward work once, saving what its reverse loop needs. The generated \`gmmFactored_grad\` (\`npx tsgrad print examples/adbench/gmm-factored.ts --fn gmmFactored\`; the pullback with \`--fn pointLogLikelihood\`):`,
+        [
+          reason(
+            `Its forward loop calls the plain \`pointLogLikelihood\` on each point, for a value its backward pass never reads (only the objective's value needs it), and that call, plain code, allocates the helper's three \`Float64Array\`s each time${perPoint ? ` (\`gmmFactored\` as plain code: ${perPoint}; the inline objective allocates nothing)` : ""}. Without that line (the ablation: the same generated code otherwise, the same gradient to the last bit), factored / inline is ${gmm
+              .filter((r) => r.ablationOverInline)
+              .map((r) => `${x2(r.ablationOverInline.median)} on ${r.name}`)
+              .join(", ")}.`,
+            "gmmFactored_grad",
+            g,
+            /const \w+ = pointLogLikelihood\(/,
+            2,
+          ),
+          reason(
+            "Its backward loop calls `pointLogLikelihood_pullback` on each point, which runs the helper's forward pass again before its backward pass: each point's forward work is done twice, once more than the inline gradient does.",
+            "gmmFactored_grad",
+            g,
+            /pointLogLikelihood_pullback\(/,
+            2,
+            true,
+          ),
+          reason(
+            "In that forward pass the pullback saves, per point and component, every x_ia − μ_ka the product with Q_k reads (`centered` is rewritten for each component, so its reads are saved: d(d − 1)/2 + d numbers) and each `qc[j]` twice (the two reads of `qc[j] * qc[j]`): d(d − 1)/2 + 3d + 1 numbers, where the inline gradient saves d + 5 (8 against 7 at d = 2, 76 against 15 at d = 10); and it takes six frames of the scratch stack, for its three arrays and their gradients, on every call.",
+            "pointLogLikelihood_pullback",
+            pullback,
+            /saved\.push\(|scratch\.zeros\(/,
+            10,
+          ),
+        ],
+      ),
+    );
+  }
+
+  if (!alloc.stepMet || !alloc.helperMet) {
+    const step = alloc.list.find((a) => a.role === "step" && !a.wrong);
+    const slot = alloc.list.find((a) => a.role === "step, slot" && !a.wrong);
+    const gInto = alloc.list.filter((a) => a.role === "gmm" && !a.wrong);
+    const gSlot = alloc.list.filter((a) => a.role === "gmm, slot" && !a.wrong);
+    const gPlain = alloc.list.filter((a) => a.role === "gmm, plain" && !a.wrong);
+    const F = m.networkFactored;
+    const pullback = functionSource(m.compiledSource("gmmFactored"), "pointLogLikelihood_pullback");
+    const reasons = [];
+    if (step)
+      reasons.push(
+        reason(
+          `A factored network step allocates ${bytes(step.bytes)}, ${alloc.perHelper(step).toFixed(1)} B per pullback call: each call passes its output gradient, a fractional number, as an argument (\`dlogsumexp_2\` below), and V8 passes a fractional number to a call it does not inline as a new 16-byte heap number (examples/network/params.ts's \`descend\` notes the same for the step size).${slot ? ` With the gradient handed over in a Float64Array slot instead (the ablation; the same gradient), the step allocates ${bytes(slot.bytes)}.` : ""} The inline code has no call in its loops, and allocates nothing.`,
+          "factoredLoss_gradInto_W1_b1_W2_b2",
+          F.factoredLoss_gradInto_W1_b1_W2_b2,
+          /_pullback\w*\(/,
+          3,
+        ),
+      );
+    const gInit = alloc.list.filter((a) => a.role === "inline, initialized" && !a.wrong);
+    const gInline = alloc.list.filter((a) => a.role === "inline" && a.points && !a.wrong);
+    const at = (a) => a.name.split(":")[0].replace(/, inline$/, "");
+    const perPoint = (list, title) => list.find((a) => at(a) === title);
+    if (gInto.length)
+      reasons.push(
+        reason(
+          `A factored GMM \`gradInto\` call allocates, per point: ${gInto
+            .map((a) => {
+              const t = at(a);
+              const p = a.points;
+              const plainRow = perPoint(gPlain, t);
+              const slotRow = perPoint(gSlot, t);
+              const parts =
+                plainRow && slotRow
+                  ? ` = ${bytes(plainRow.bytes / p)} for its forward loop's call of the plain \`pointLogLikelihood\` (the helper's three arrays, real allocations in plain code: the \`gmmFactored\` row) + ${bytes((a.bytes - slotRow.bytes) / p)} for the pullback's boxed gradient argument (what the slot ablation saves) + ${bytes((slotRow.bytes - plainRow.bytes) / p)}, the array the pullback returns (below: the gradients of its number arguments \`xi\` and \`d\`, always zero)`
+                  : "";
+              return `${bytes(a.bytes / p)} on ${t}${parts}`;
+            })
+            .join("; ")}.${
+            gInline.length
+              ? ` The inline \`gmmObjective_gradInto\` allocates ${gInline.map((a) => `${bytes(a.bytes / a.points)} per point on ${at(a)}`).join(", ")} itself: the temporaries of its log-sum-exp branches (\`let exp_diff_3;\`, undefined until a branch assigns them) are kept by V8 as heap numbers${gInit.length ? `; declared \`= 0\` (the ablation; the same gradient), they leave ${gInit.map((a) => `${bytes(a.bytes / a.points)} per point`).join(", ")}` : ""}.`
+              : ""
+          }`,
+          "pointLogLikelihood_pullback",
+          pullback,
+          /^\s*return \[/,
+          1,
+        ),
+      );
+    out.push(...render("Factored code: allocation", "Bytes per call (the table above):", reasons));
+  }
+  return out;
+}

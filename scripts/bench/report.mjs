@@ -3,7 +3,7 @@
 // why, with the generated lines that show it (scripts/bench/reasons.mjs).
 
 import { median, pairedRatio } from "./measure.mjs";
-import { reasonsFor } from "./reasons.mjs";
+import { factoredReasons, reasonsFor } from "./reasons.mjs";
 
 /** Published ratios time(gradient) / time(objective), as quoted in issue 5 (ADBench paper). */
 export const PUBLISHED = {
@@ -16,6 +16,9 @@ export const PUBLISHED = {
 
 /** Our targets (issue 5, and issue 4 for the network's gradient / forward). */
 const TARGET = { gmmSmall: 3, gmmD64: 6, ba: 8, scalarHand: 1.1, arrayHand: 1.15, networkForward: 3 };
+
+/** Factored code (issue "Real code as written (2)"): against the inline code, and its allocation. */
+const FACTORED_TARGET = { overInline: 1.1, stepBytes: 64, helperCallBytes: 1 };
 
 // ---------------------------------------------------------------------------------------------
 
@@ -108,6 +111,13 @@ export function summarize(results) {
     const t = row.targets.map((x) => `${x.met ? "met" : "MISSED"}: ${x.short}`).join("; ");
     consoleLines.push(
       `  ${row.name.padEnd(36)} tsgrad/objective ${x2(row.gradOverObjective.median).padStart(7)}  hand/objective ${x2(row.handOverObjective.median).padStart(7)}  tsgrad/hand ${x2(row.tsgradOverHand.median).padStart(6)}  tfjs/tsgrad ${row.tfjsOverTsgrad ? x2(row.tfjsOverTsgrad.median).padStart(7) : "      –"}${t ? `   [${t}]` : ""}`,
+    );
+  }
+  for (const f of factoredRows(results)) {
+    consoleLines.push(
+      f.failed
+        ? `  ${f.name.padEnd(36)} WRONG GRADIENT: not timed`
+        : `  ${f.name}: factored/inline gradient ${x2(f.overInline.median)}, forward ${x2(f.forwardOverInline.median)}   [${f.met ? "met" : "MISSED"}: ≤ ${FACTORED_TARGET.overInline}]`,
     );
   }
   return { rows, console: consoleLines };
@@ -324,7 +334,7 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
   push(...whereWeStand(rows, m));
 
   // Allocation.
-  const alloc = results.find((r) => r.allocation);
+  const alloc = results.find((r) => r.allocation && r.workload.id === "network");
   if (alloc) {
     push(
       "## Bytes allocated per training step (network)",
@@ -338,6 +348,9 @@ export function renderMarkdown({ env, results, checks, summary, m, failed }) {
       "",
     );
   }
+
+  // Factored code against inline code.
+  push(...factoredSection(results, env, checks, m));
 
   // Workload notes.
   push("## The workloads", "");
@@ -529,5 +542,185 @@ function whereWeStand(rows, m) {
       "",
     );
   }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Factored code: the same functions written with small helpers, against the inline versions.
+
+/** The factored rows of every workload that has them: ratios to the inline code, per process too. */
+export function factoredRows(results) {
+  const rows = [];
+  for (const r of results) {
+    for (const f of r.workload.factored ?? []) {
+      const by = new Map(r.entries.map((e) => [e.label, e]));
+      const factored = by.get(f.factored);
+      const inline = by.get(f.inline);
+      if (r.failed || !factored || !inline) {
+        rows.push({ workload: r.workload, name: f.name, kind: f.kind, failed: true, met: false });
+        continue;
+      }
+      const perProcess = (r.perProcess ?? []).map((entries) => {
+        const p = new Map(entries.map((e) => [e.label, e]));
+        return p.has(f.factored) && p.has(f.inline) ? pairedRatio(p.get(f.factored), p.get(f.inline)).median : NaN;
+      });
+      const overInline = pairedRatio(factored, inline);
+      const ablated = f.ablation ? by.get(f.ablation) : undefined;
+      rows.push({
+        workload: r.workload,
+        name: f.name,
+        kind: f.kind,
+        overInline,
+        perProcess,
+        forwardOverInline: pairedRatio(by.get(f.factoredForward), by.get(f.inlineForward)),
+        ablationOverInline: ablated ? pairedRatio(ablated, inline) : undefined,
+        t: { factored: stats(factored), inline: stats(inline) },
+        rounds: `${r.options.processes} × ${r.options.rounds / r.options.processes}`,
+        met: overInline.median <= FACTORED_TARGET.overInline,
+      });
+    }
+  }
+  return rows;
+}
+
+/** The bytes measured for the factored workloads, and the two allocation targets. */
+export function factoredAllocation(results) {
+  const list = results.flatMap((r) => (r.workload.kind === "factored" ? (r.allocation ?? []) : []));
+  const perHelper = (a) => a.bytes / a.helperCalls;
+  const steps = list.filter((a) => a.role === "step" || a.role === "layer step");
+  const helperRows = list.filter((a) => ["step", "layer step", "gmm"].includes(a.role));
+  return {
+    list,
+    perHelper,
+    steps,
+    helperRows,
+    stepMet: steps.length > 0 && steps.every((a) => !a.wrong && a.bytes < FACTORED_TARGET.stepBytes),
+    helperMet:
+      helperRows.length > 0 && helperRows.every((a) => !a.wrong && perHelper(a) < FACTORED_TARGET.helperCallBytes),
+  };
+}
+
+function factoredSection(results, env, checks, m) {
+  const rows = factoredRows(results);
+  if (!rows.length) return [];
+  const out = [];
+  const push = (...lines) => out.push(...lines);
+  const worst = checks
+    .filter((c) => c.workload.kind === "factored")
+    .flatMap((c) => c.results.filter((x) => x.tolerance === 1e-10).map((x) => x.error));
+  push(
+    "## Factored code",
+    "",
+    `The two-layer network (its loops version, examples/network/loops.ts) and the GMM objective (examples/adbench/gmm.ts) written the way numeric code is usually factored, into small helpers (examples/network/factored.ts, examples/adbench/gmm-factored.ts): \`@differentiable\` helpers that take arrays and return a number, which the caller's backward pass calls through their pullbacks (\`logsumexp\`, \`dot\`, GMM's per-point \`pointLogLikelihood\`), and unmarked helpers that return a new array or write into an array they are given, which tsgrad inlines (\`dense\`, \`relu\`, \`denseRelu\`, GMM's \`subtract\` and \`qTimes\`). The network is written twice: \`factoredLoss\` computes the hidden layer as \`relu(dense(X, W1, b1, n))\`, \`layerLoss\` with a per-layer helper \`denseRelu\` that applies the ReLU as it computes each unit, as the inline code does. Each computes the same function as its inline version: before timing, the same value and the same gradient to 1e-10 (largest error ${worst.length ? Math.max(...worst).toExponential(1) : "–"}; see Correctness). The factored and the inline code are entries of one workload (\`--only factored\`), timed side by side in the same rounds of the same processes, as everything else here; a ratio is the median of the per-round ratios, with its interquartile range.${env.only ? ` This section is from a run of \`node scripts/bench.mjs --only ${env.only}${env.quick ? " --quick" : ""}\` on ${env.date} (load average at its end ${env.loadAverage.map((l) => l.toFixed(2)).join(", ")}, a batch's wall-clock time ${env.wallOverCpu.toFixed(2)} times its CPU time: a busy machine, where the per-round ratios spread more; the run took ${Math.max(1, Math.round(env.seconds / 60))} min).` : ""}`,
+    "",
+    `- *factored / inline gradient*: the factored gradient against the inline gradient of the same kind (\`grad\` wrt the weights, or \`gradInto\`, for the network; \`f_grad\` for GMM, as the GMM rows above time it). Target: at most ${FACTORED_TARGET.overInline}x.`,
+    "- *factored / inline forward*: the factored function run as plain code against the inline one: what the factoring costs before any differentiation.",
+    "- *without the forward call* (GMM): the ablation below, the generated gradient without its forward loop's call of `pointLogLikelihood`, against the inline gradient.",
+    "",
+    table(
+      [
+        "code",
+        "factored / inline gradient",
+        "(in each process)",
+        "factored / inline forward",
+        "without the forward call",
+        "inline gradient",
+        "factored gradient",
+        "processes × rounds",
+        `target ≤ ${FACTORED_TARGET.overInline}x`,
+      ],
+      rows.map((r) =>
+        r.failed
+          ? [r.name, WRONG, "", "", "", "", "", "", "**missed**"]
+          : [
+              r.name,
+              ratio(r.overInline),
+              r.perProcess.map((v) => v.toFixed(2)).join(", "),
+              ratio(r.forwardOverInline),
+              r.ablationOverInline ? ratio(r.ablationOverInline) : "–",
+              time(r.t.inline),
+              time(r.t.factored),
+              r.rounds,
+              r.met ? "met" : "**missed**",
+            ],
+      ),
+      [0, 8],
+    ),
+    "",
+  );
+
+  const refusals = m.refusals ?? [];
+  if (refusals.length) {
+    const refused = refusals.filter((r) => r.diagnostics.length);
+    push(
+      `**Natural forms tsgrad refused.** GMM's per-point helper was first written as ADBench's reference code factors it, with a helper for the squared norm: \`beta[k] = alphas[k] + sumQ[k] - 0.5 * sqnorm(qc)\`, \`qc\` written by \`qTimes\` for each component. tsgrad refused it, and the forms its diagnostics point to. Minimal programs of each (scripts/bench/workloads.mjs \`FACTORED_REFUSALS\`), compiled through the transformer in this run:`,
+      "",
+      ...refusals.map(
+        (r) =>
+          `- ${r.what}: ${r.diagnostics.length ? r.diagnostics.map((d) => `\`\` ${d.replace(/^[^(]*\((\d+,\d+)\): error /, "($1) ")} \`\``).join("; ") : "**accepted in this run**: gmm-factored.ts could be written this way now"}`,
+      ),
+      "",
+      refused.length
+        ? "examples/adbench/gmm-factored.ts uses the nearest form tsgrad accepts: the squared norm summed by a loop in `pointLogLikelihood` itself, the other helpers (`subtract`, `qTimes`, `logsumexp`) as they were. The network's natural forms were all accepted (`relu(dense(...))` nested, `dot(W1, W1)` with one array passed twice)."
+        : "",
+      "",
+    );
+  }
+
+  const alloc = factoredAllocation(results);
+  if (alloc.list.length) {
+    const fmtPer = (a) => (a.helperCalls && !a.wrong ? `${alloc.perHelper(a).toFixed(2)} B` : "–");
+    push(
+      "Bytes allocated per call, measured as in the network's table above (heap bytes, V8 heap plus ArrayBuffer memory, over 4 calls with no garbage collection in between, minus an empty loop's; the median of several samples; after timing), on the network and on the 1k GMM instances (4 calls of the 10k ones allocate more than the young generation holds, and a scavenge in between would hide some). Each factored gradient calls its `@differentiable` helpers' pullbacks in its loops (the network: one `logsumexp` per point; GMM: one `pointLogLikelihood` per point, which calls one `logsumexp`): *per helper call* is the call's bytes divided by the number of these pullback calls in it. An allocation made on every helper call is at least 16 bytes (one heap number), so under 1 byte per helper call on average means the calls allocate nothing. The *(ablation)* rows are the same generated module with one thing changed, checked to give the same gradient (see Correctness).",
+      "",
+      table(
+        ["gradient", "bytes per call", "helper (pullback) calls per call", "bytes per helper call"],
+        alloc.list.map((a) =>
+          a.wrong
+            ? [a.name, WRONG, "", ""]
+            : [
+                a.name,
+                fmtBytes(a.bytes),
+                a.helperCalls ? `${a.helperCalls.toLocaleString("en-US")} (${a.helpers})` : "–",
+                fmtPer(a),
+              ],
+        ),
+        [0, 2],
+      ),
+      "",
+      table(
+        ["target", "measured", ""],
+        [
+          [
+            `a \`gradInto\` step of the factored network under ${FACTORED_TARGET.stepBytes} bytes`,
+            alloc.steps.length
+              ? alloc.steps
+                  .map(
+                    (a) =>
+                      `${a.wrong ? "wrong gradient" : fmtBytes(a.bytes)} (${a.role === "step" ? "factoredLoss" : "layerLoss"})`,
+                  )
+                  .join(", ")
+              : "not run",
+            alloc.stepMet ? "met" : "**missed**",
+          ],
+          [
+            "a helper call in a hot loop allocates nothing per iteration (a factored `gradInto`, under 1 byte per helper call)",
+            alloc.helperRows.length
+              ? alloc.helperRows
+                  .map(
+                    (a) =>
+                      `${fmtPer(a)} (${a.role === "gmm" ? a.name.split(":")[0] : a.role === "step" ? "factoredLoss" : "layerLoss"})`,
+                  )
+                  .join(", ")
+              : "not run",
+            alloc.helperMet ? "met" : "**missed**",
+          ],
+        ],
+        [0, 2],
+      ),
+      "",
+    );
+  }
+  push(...factoredReasons(rows, alloc, m));
   return out;
 }

@@ -815,3 +815,536 @@ export function baWorkload(m, data) {
     ],
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Factored code: the two-layer network and the GMM objective written with small helpers
+// (examples/network/factored.ts, examples/adbench/gmm-factored.ts), timed side by side with the
+// inline versions they compute the same function as (network/loops.ts, adbench/gmm.ts).
+
+/** The GMM instances the factored objective is timed on (beside gmm.ts's gmmObjective). */
+export const FACTORED_GMM_INSTANCES = ["1k/gmm_d2_K5", "1k/gmm_d10_K5", "10k/gmm_d2_K5", "10k/gmm_d10_K5"];
+
+/** The runtime's stacks, to check that a gradient leaves them as it found them. */
+const stackSizes = (runtime) => [runtime.saved.size, runtime.scratch.size];
+const sameStacks = (a, b) => a.every((v, i) => v === b[i]);
+
+/**
+ * An ablation that needs a module's unexported functions (its pullbacks): the module rebuilt from
+ * the JavaScript it was compiled to, `source`, with the lines `edit` changes (edit(lines) → lines),
+ * its imports given by `scope` and the functions `names` returned. null when nothing changed.
+ */
+export function rebuiltModule(source, edit, scope, names) {
+  const lines = source.split("\n");
+  const edited = edit([...lines]);
+  if (edited.every((l, i) => l === lines[i]) && edited.length === lines.length) return null;
+  const body = edited
+    .filter((l) => !/^import /.test(l))
+    .map((l) => l.replace(/^export /, ""))
+    .join("\n");
+  return new Function(...Object.keys(scope), `${body}\nreturn { ${names.join(", ")} };`)(...Object.values(scope));
+}
+
+/**
+ * An edit for rebuiltModule: every pullback's output gradient (`dlogsumexp` of
+ * `logsumexp_pullback_v(v, start, count, dlogsumexp, dv)`) handed over in a Float64Array slot
+ * instead of as an argument, the argument then 0: what a fractional number passed to a call
+ * costs (V8 boxes it, 16 bytes, when it does not inline the callee). The pullback reads the slot
+ * first, before any call of its own.
+ */
+export function gradientsThroughSlot(lines) {
+  const slot = "tsgradBenchSlot";
+  const gradientAt = new Map();
+  lines.forEach((l, i) => {
+    const head = /^function ((\w+)_pullback\w*)\(([^)]*)\) \{$/.exec(l);
+    if (!head) return;
+    const at = head[3].split(", ").indexOf(`d${head[2]}`);
+    if (at < 0) return;
+    gradientAt.set(head[1], at);
+    lines[i] = `${l} d${head[2]} = ${slot}[0];`;
+  });
+  if (!gradientAt.size) return lines;
+  const call = new RegExp(`\\b(${[...gradientAt.keys()].join("|")})\\(([^()]*)\\);`);
+  for (let i = 0; i < lines.length; i++) {
+    if (/^\s*\/\//.test(lines[i]) || /^function /.test(lines[i])) continue;
+    lines[i] = lines[i].replace(call, (_, fn, args) => {
+      const list = args.split(", ");
+      list[gradientAt.get(fn)] = `(${slot}[0] = ${list[gradientAt.get(fn)]}, 0)`;
+      return `${fn}(${list.join(", ")});`;
+    });
+  }
+  lines.unshift(`const ${slot} = new Float64Array(1);`);
+  return lines;
+}
+
+/** The lines of `fn`'s body in a module's lines: [first, last] (the closing brace at column 0). */
+function functionLines(lines, fn) {
+  const first = lines.findIndex((l) => new RegExp(`^(export )?function ${fn}\\(`).test(l));
+  if (first < 0) return [0, 0]; // not there: nothing to edit
+  const last = lines.findIndex((l, i) => i > first && l === "}");
+  return [first, last];
+}
+
+export function networkFactoredWorkload(m) {
+  const { spiral, params: P, networkLoops: L, networkFactored: F, networkHand: H } = m;
+  const { X, y } = spiral.spiral({ seed: 0 });
+  // The parameters of the network workload: halfway through training.
+  const params = P.initParams(P.SPIRAL_NET, 1);
+  H.train(params, X, y, { steps: 300, stepSize: 1 });
+  const { W1, b1, W2, b2 } = params;
+  const args = [W1, b1, W2, b2, X, y, P.REG];
+  const n = y.length;
+  // Three versions of one function: inline (loopsLoss), factored (relu(dense(...))), layer
+  // (denseRelu): their forward pass, `grad` wrt the weights, and `gradInto` into an earlier result.
+  const versions = {
+    inline: {
+      f: L.loopsLoss,
+      name: "loopsLoss",
+      grad: L.loopsLoss_grad_W1_b1_W2_b2,
+      into: L.loopsLoss_gradInto_W1_b1_W2_b2,
+      all: L.loopsLoss_grad,
+    },
+    factored: {
+      f: F.factoredLoss,
+      name: "factoredLoss",
+      grad: F.factoredLoss_grad_W1_b1_W2_b2,
+      into: F.factoredLoss_gradInto_W1_b1_W2_b2,
+      all: F.factoredLoss_grad,
+    },
+    layer: {
+      f: F.layerLoss,
+      name: "layerLoss",
+      grad: F.layerLoss_grad_W1_b1_W2_b2,
+      into: F.layerLoss_gradInto_W1_b1_W2_b2,
+      all: F.layerLoss_grad,
+    },
+  };
+  for (const v of Object.values(versions)) v.intoArgs = [v.grad(...args), ...args];
+  // Allocation ablation: factoredLoss's gradInto with each pullback's gradient handed over in a
+  // Float64Array slot rather than as a (boxed) argument.
+  const slotInto = rebuiltModule(m.compiledSource("networkFactored"), gradientsThroughSlot, m.runtime, [
+    "factoredLoss_gradInto_W1_b1_W2_b2",
+  ])?.factoredLoss_gradInto_W1_b1_W2_b2;
+  const slotIntoArgs = [versions.factored.grad(...args), ...args];
+  const work = H.makeWorkspace(y.length, P.SPIRAL_NET);
+  const grads = P.zeroParams(P.SPIRAL_NET);
+  // All of a gradient's numbers, `undefined` (the labels') left out.
+  const numbers = (g) => flat(g.filter((v) => v !== undefined).map((v) => (typeof v === "number" ? [v] : v)));
+  const helpers = `${n} \`logsumexp\`, 2 \`dot\``;
+  const kinds = [
+    ["factored", "`relu(dense(X, W1, b1, n))`"],
+    ["layer", "per-layer helper `denseRelu(X, W1, b1, n)`"],
+  ];
+  return {
+    id: "network-factored",
+    title: "two-layer network, factored",
+    kind: "factored",
+    about: `examples/network/factored.ts \`factoredLoss\` and \`layerLoss\` against examples/network/loops.ts \`loopsLoss\` (the same function; the parameters of the network workload): \`dense\`, \`relu\` and \`denseRelu\` (unmarked, returning a new array: inlined), \`logsumexp\` of each row's scores (\`@differentiable\`: ${n} pullback calls per gradient) and \`dot(W, W)\` for the L2 term (\`@differentiable\`: two pullback calls). \`factoredLoss\` computes the hidden layer as \`relu(dense(X, W1, b1, n))\`, a second array and pass for the ReLU; \`layerLoss\` as \`denseRelu(X, W1, b1, n)\`, the ReLU applied as each unit is computed (loopsLoss's one pass)`,
+    options: { rounds: 31, batchNs: 2e7, warmupNs: 5e8 },
+    check() {
+      H.lossAndGradHand(params, X, y, grads, work, P.REG);
+      const hand = flat([grads.W1, grads.b1, grads.W2, grads.b2]);
+      const { inline } = versions;
+      const expected = flat(inline.grad(...args));
+      const checks = [];
+      for (const [kind] of kinds) {
+        const v = versions[kind];
+        const before = stackSizes(m.runtime);
+        const g = v.grad(...args);
+        v.into(...v.intoArgs);
+        const balanced = sameStacks(before, stackSizes(m.runtime));
+        checks.push(
+          {
+            what: `\`${v.name}\` value vs inline (\`loopsLoss\`)`,
+            error: maxError([v.f(...args)], [inline.f(...args)]),
+            tolerance: TOL.exact,
+          },
+          {
+            what: `\`${v.name}\` \`grad\` wrt the weights vs inline`,
+            error: maxError(flat(g), expected),
+            tolerance: TOL.exact,
+            entries: [`${kind} tsgrad`],
+          },
+          {
+            what: `\`${v.name}\` \`gradInto\` vs inline`,
+            error: maxError(flat(v.intoArgs[0]), expected),
+            tolerance: TOL.exact,
+            entries: [`${kind} tsgrad into`],
+          },
+          {
+            what: `\`${v.name}\` \`grad\` of every parameter (X and reg too) vs inline`,
+            error: maxError(numbers(v.all(...args)), numbers(inline.all(...args))),
+            tolerance: TOL.exact,
+          },
+          {
+            what: `\`${v.name}\` \`grad\` wrt the weights vs hand-written`,
+            error: maxError(flat(g), hand),
+            tolerance: TOL.exact,
+          },
+          {
+            what: `\`${v.name}\` gradients leave the saved-value and scratch stacks as they found them`,
+            error: balanced ? 0 : Infinity,
+            tolerance: 0,
+          },
+        );
+      }
+      if (slotInto)
+        checks.push({
+          what: "ablation: `factoredLoss_gradInto_W1_b1_W2_b2` with the pullbacks' gradients in a slot, not arguments, vs as generated",
+          error: maxError(flat(slotInto(...slotIntoArgs)), flat(versions.factored.into(...versions.factored.intoArgs))),
+          tolerance: 0,
+          entries: ["factored tsgrad into, gradients in a slot"],
+        });
+      return checks;
+    },
+    entries: () =>
+      Object.entries(versions).flatMap(([kind, v]) => [
+        entry(`${kind} forward`, v.f, args),
+        entry(`${kind} tsgrad`, v.grad, args),
+        entry(`${kind} tsgrad into`, v.into, v.intoArgs),
+      ]),
+    rows: [],
+    factored: kinds.flatMap(([kind, how]) => [
+      {
+        name: `network, ${how}: \`grad(f, { wrt: [0, 1, 2, 3] })\``,
+        kind,
+        factored: `${kind} tsgrad`,
+        inline: "inline tsgrad",
+        factoredForward: `${kind} forward`,
+        inlineForward: "inline forward",
+      },
+      {
+        name: `network, ${how}: \`gradInto\``,
+        kind,
+        factored: `${kind} tsgrad into`,
+        inline: "inline tsgrad into",
+        factoredForward: `${kind} forward`,
+        inlineForward: "inline forward",
+      },
+    ]),
+    allocation: [
+      ...kinds.map(([kind]) => ({
+        name: `network: \`${versions[kind].name}_gradInto_W1_b1_W2_b2\``,
+        entry: `${kind} tsgrad into`,
+        fn: versions[kind].into,
+        args: versions[kind].intoArgs,
+        helperCalls: n + 2,
+        helpers,
+        role: kind === "factored" ? "step" : "layer step",
+      })),
+      ...(slotInto
+        ? [
+            {
+              name: "network: `factoredLoss_gradInto_W1_b1_W2_b2`, each pullback's gradient handed over in a Float64Array slot, not as an argument (ablation)",
+              entry: "factored tsgrad into, gradients in a slot",
+              fn: slotInto,
+              args: slotIntoArgs,
+              helperCalls: n + 2,
+              helpers,
+              role: "step, slot",
+            },
+          ]
+        : []),
+      {
+        name: "network, inline: `loopsLoss_gradInto_W1_b1_W2_b2`",
+        role: "inline",
+        entry: "inline tsgrad into",
+        fn: versions.inline.into,
+        args: versions.inline.intoArgs,
+      },
+    ],
+  };
+}
+
+/**
+ * `name` like "1k/gmm_d2_K5": gmm-factored.ts's gmmFactored against gmm.ts's gmmObjective, and an
+ * ablation: gmmFactored_grad without its forward loop's call of the plain `pointLogLikelihood`,
+ * whose value its backward pass does not read.
+ */
+export function gmmFactoredWorkload(m, data, name) {
+  const { io, gmm, gmmFactored: F } = m;
+  const [size, file] = name.split("/");
+  const [, d, K] = /gmm_d(\d+)_K(\d+)/.exec(file);
+  // Bytes per call are measured over 4 calls with no collection in between: only where 4 calls
+  // allocate less than the young generation holds (the 1k instances), or a scavenge hides some.
+  const measureBytes = size === "1k";
+  let state;
+  const setup = () => {
+    if (state) return state;
+    const g = io.readGmm(join(data, "gmm", `${name}.txt`));
+    const ref = io.readGmmReference(join(data, "reference", "gmm", name));
+    const args = [g.alphas, g.means, g.icf, g.x, g.d, g.K, g.n, g.wishartGamma, g.wishartM];
+    const inlineIntoArgs = [gmm.gmmObjective_grad(...args), ...args];
+    const factoredIntoArgs = [F.gmmFactored_grad(...args), ...args];
+    const scope = { ...m.runtime, gmmConstant: gmm.gmmConstant };
+    const noCall = rebuiltModule(
+      m.compiledSource("gmmFactored"),
+      (lines) => {
+        const [first, last] = functionLines(lines, "gmmFactored_grad");
+        for (let i = first; i < last; i++)
+          lines[i] = lines[i].replace(/^(\s*const \w+ = )pointLogLikelihood\(.*\);$/, "$10;");
+        return lines;
+      },
+      scope,
+      ["gmmFactored_grad"],
+    );
+    const slot = measureBytes
+      ? rebuiltModule(m.compiledSource("gmmFactored"), gradientsThroughSlot, scope, ["gmmFactored_gradInto"])
+      : null;
+    // Allocation ablation: the inline gradInto with the temporaries its branches assign (`let
+    // exp_diff_3;`, undefined until a branch runs) declared `= 0`.
+    const initialized = measureBytes
+      ? rebuiltModule(
+          m.compiledSource("gmm"),
+          (lines) => {
+            const [first, last] = functionLines(lines, "gmmObjective_gradInto");
+            for (let i = first; i < last; i++) lines[i] = lines[i].replace(/^(\s*let \w+);$/, "$1 = 0;");
+            return lines;
+          },
+          m.runtime,
+          ["gmmObjective_gradInto"],
+        )
+      : null;
+    state = {
+      g,
+      ref,
+      args,
+      inlineIntoArgs,
+      initializedInto: initialized?.gmmObjective_gradInto,
+      initializedIntoArgs: measureBytes ? [gmm.gmmObjective_grad(...args), ...args] : null,
+      factoredIntoArgs,
+      noCall: noCall?.gmmFactored_grad,
+      slotInto: slot?.gmmFactored_gradInto,
+      slotIntoArgs: measureBytes ? [F.gmmFactored_grad(...args), ...args] : null,
+    };
+    return state;
+  };
+  const three = (gr) => flat(gr.slice(0, 3));
+  // Per gradient call: a pointLogLikelihood pullback per point, which calls a logsumexp pullback;
+  // one more logsumexp pullback for LSE(α).
+  const helperCalls = () => 2 * setup().g.n + 1;
+  const helpers = () =>
+    `${setup().g.n.toLocaleString("en-US")} \`pointLogLikelihood\`, ${(setup().g.n + 1).toLocaleString("en-US")} \`logsumexp\``;
+  const title = `GMM ${size} d=${d} K=${K}`;
+  return {
+    id: `${gmmId(name)}-factored`,
+    title: `${title}, factored`,
+    kind: "factored",
+    gmm: { n: size, d: Number(d), K: Number(K) },
+    get about() {
+      const s = setup();
+      return `data/adbench/gmm/${name}.txt (n = ${s.g.n.toLocaleString("en-US")}): examples/adbench/gmm-factored.ts \`gmmFactored\` against examples/adbench/gmm.ts \`gmmObjective\`: a per-point helper \`pointLogLikelihood\` (\`@differentiable\`, one pullback call per point) that centers the point on each mean (\`subtract\`, unmarked, writing into an array: inlined), multiplies by Q_k (\`qTimes\`, the same), sums the squares, and ends with \`logsumexp\` over the components (\`@differentiable\`: a pullback call per point, and one for LSE(α))`;
+    },
+    // More rounds than the GMM workloads: a ratio of two gradients of the same size is what is read here.
+    options: { rounds: 21, batchNs: 2e7, warmupNs: 5e8 },
+    setup,
+    check() {
+      const s = setup();
+      const { args, ref } = s;
+      const before = stackSizes(m.runtime);
+      const factored = three(F.gmmFactored_grad(...args));
+      const balanced = sameStacks(before, stackSizes(m.runtime));
+      const inline = three(gmm.gmmObjective_grad(...args));
+      F.gmmFactored_gradInto(...s.factoredIntoArgs);
+      const checks = [
+        {
+          what: "factored value vs inline (`gmmFactored` vs `gmmObjective`)",
+          error: maxError([F.gmmFactored(...args)], [gmm.gmmObjective(...args)]),
+          tolerance: TOL.exact,
+        },
+        { what: "factored gradient vs inline", error: maxError(factored, inline), tolerance: TOL.exact },
+        {
+          what: "factored `gradInto` vs inline",
+          error: maxError(three(s.factoredIntoArgs[0]), inline),
+          tolerance: TOL.exact,
+        },
+        {
+          what: "factored gradient on the data x vs inline",
+          error: maxError(F.gmmFactored_grad(...args)[3], gmm.gmmObjective_grad(...args)[3]),
+          tolerance: TOL.exact,
+        },
+        { what: "factored gradient vs reference", error: maxError(factored, ref.gradient), tolerance: TOL.adbench },
+        {
+          what: "factored gradient leaves the saved-value and scratch stacks as it found them",
+          error: balanced ? 0 : Infinity,
+          tolerance: 0,
+        },
+      ];
+      if (s.noCall)
+        checks.push({
+          what: "ablation: factored gradient without the forward loop's call of `pointLogLikelihood` vs factored",
+          error: maxError(flat(s.noCall(...args).slice(0, 4)), flat(F.gmmFactored_grad(...args).slice(0, 4))),
+          tolerance: 0,
+          entries: ["factored tsgrad, no forward call"],
+        });
+      if (s.slotInto)
+        checks.push({
+          what: "ablation: `gmmFactored_gradInto` with the pullbacks' gradients in a slot, not arguments, vs as generated",
+          error: maxError(three(s.slotInto(...s.slotIntoArgs)), three(s.factoredIntoArgs[0])),
+          tolerance: 0,
+          entries: ["factored tsgrad into, gradients in a slot"],
+        });
+      if (s.initializedInto)
+        checks.push({
+          what: "ablation: inline `gmmObjective_gradInto` with its branch temporaries declared `= 0` vs as generated",
+          error: maxError(three(s.initializedInto(...s.initializedIntoArgs)), inline),
+          tolerance: 0,
+          entries: ["inline tsgrad into, initialized"],
+        });
+      return checks;
+    },
+    entries() {
+      const s = setup();
+      return [
+        entry("inline forward", gmm.gmmObjective, s.args),
+        entry("factored forward", F.gmmFactored, s.args),
+        entry("inline tsgrad", gmm.gmmObjective_grad, s.args),
+        entry("factored tsgrad", F.gmmFactored_grad, s.args),
+        ...(s.noCall ? [entry("factored tsgrad, no forward call", s.noCall, s.args)] : []),
+      ];
+    },
+    rows: [],
+    factored: [
+      {
+        name: title,
+        factored: "factored tsgrad",
+        inline: "inline tsgrad",
+        factoredForward: "factored forward",
+        inlineForward: "inline forward",
+        ablation: "factored tsgrad, no forward call",
+      },
+    ],
+    get allocation() {
+      if (!measureBytes) return undefined;
+      const s = setup();
+      return [
+        {
+          name: `${title}: \`gmmFactored_gradInto\``,
+          entry: "factored tsgrad",
+          fn: F.gmmFactored_gradInto,
+          args: s.factoredIntoArgs,
+          helperCalls: helperCalls(),
+          helpers: helpers(),
+          points: s.g.n,
+          role: "gmm",
+        },
+        ...(s.slotInto
+          ? [
+              {
+                name: `${title}: \`gmmFactored_gradInto\`, each pullback's gradient handed over in a Float64Array slot, not as an argument (ablation)`,
+                entry: "factored tsgrad into, gradients in a slot",
+                fn: s.slotInto,
+                args: s.slotIntoArgs,
+                helperCalls: helperCalls(),
+                helpers: helpers(),
+                points: s.g.n,
+                role: "gmm, slot",
+              },
+            ]
+          : []),
+        {
+          name: `${title}: \`gmmFactored\` (plain code, no gradient)`,
+          points: s.g.n,
+          role: "gmm, plain",
+          entry: "factored forward",
+          fn: F.gmmFactored,
+          args: s.args,
+        },
+        {
+          name: `${title}, inline: \`gmmObjective_gradInto\``,
+          points: s.g.n,
+          role: "inline",
+          entry: "inline tsgrad",
+          fn: gmm.gmmObjective_gradInto,
+          args: s.inlineIntoArgs,
+        },
+        ...(s.initializedInto
+          ? [
+              {
+                name: `${title}, inline: \`gmmObjective_gradInto\` with the temporaries its branches assign declared \`= 0\` (ablation)`,
+                points: s.g.n,
+                role: "inline, initialized",
+                entry: "inline tsgrad into, initialized",
+                fn: s.initializedInto,
+                args: s.initializedIntoArgs,
+              },
+            ]
+          : []),
+      ];
+    },
+    release() {
+      state = undefined;
+    },
+  };
+}
+
+/**
+ * The natural forms of examples/adbench/gmm-factored.ts that tsgrad refused, as small programs
+ * (compile.mjs transformerDiagnostics says, in each run, whether it still does): the file uses the
+ * nearest form it accepts, its squared norm written as a loop in `pointLogLikelihood`.
+ */
+export const FACTORED_REFUSALS = [
+  {
+    name: "sqnorm-of-a-reused-array",
+    what: "a `@differentiable` helper called on an array the loop around it rewrites (`sqnorm(qc)`, `qc` filled by `qTimes` for each component)",
+    source: `/** @differentiable */
+function sqnorm(v: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < v.length; j++) s += v[j] * v[j];
+  return s;
+}
+
+/** @differentiable */
+export function sumOfSquaredDistances(x: Float64Array, means: Float64Array, d: number, K: number): number {
+  const c = new Float64Array(d);
+  let total = 0;
+  for (let k = 0; k < K; k++) {
+    for (let j = 0; j < d; j++) c[j] = x[j] - means[k * d + j];
+    total += sqnorm(c);
+  }
+  return total;
+}
+`,
+  },
+  {
+    name: "sqnorm-of-a-new-array-per-call",
+    what: "the same with a new array for each call, as that diagnostic suggests (`const c = new Float64Array(d)` inside the loop)",
+    source: `/** @differentiable */
+function sqnorm(v: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < v.length; j++) s += v[j] * v[j];
+  return s;
+}
+
+/** @differentiable */
+export function sumOfSquaredDistances(x: Float64Array, means: Float64Array, d: number, K: number): number {
+  let total = 0;
+  for (let k = 0; k < K; k++) {
+    const c = new Float64Array(d);
+    for (let j = 0; j < d; j++) c[j] = x[j] - means[k * d + j];
+    total += sqnorm(c);
+  }
+  return total;
+}
+`,
+  },
+  {
+    name: "helper-returning-a-new-array-in-a-loop",
+    what: "an unmarked helper returning a new array, called in the loop (`const qc = qTimes(...)` for each component)",
+    source: `function centered(x: Float64Array, means: Float64Array, k: number, d: number): Float64Array {
+  const c = new Float64Array(d);
+  for (let j = 0; j < d; j++) c[j] = x[j] - means[k * d + j];
+  return c;
+}
+
+/** @differentiable */
+export function sumOfSquaredDistances(x: Float64Array, means: Float64Array, d: number, K: number): number {
+  let total = 0;
+  for (let k = 0; k < K; k++) {
+    const c = centered(x, means, k, d);
+    for (let j = 0; j < d; j++) total += c[j] * c[j];
+  }
+  return total;
+}
+`,
+  },
+];
