@@ -86,7 +86,7 @@ export function inlinedHelpersIn(fn: ts.Node, checker: ts.TypeChecker): Callback
   const found: Callback[] = [];
   const visit = (n: ts.Node): void => {
     if (ts.isCallExpression(n)) {
-      const helper = inlinedHelperOf(checker, n.expression, fn);
+      const helper = inlinedHelperOf(checker, n.expression, fn) ?? inlinedAtCall(checker, n, fn);
       if (helper && !found.includes(helper.fn)) {
         found.push(helper.fn);
         visit(helper.fn);
@@ -105,4 +105,71 @@ export function inlinedHelpersIn(fn: ts.Node, checker: ts.TypeChecker): Callback
 export function inlinedRefusal(call: ts.CallExpression, helper: InlinedHelper, error: DiffError): DiffError {
   if (!within(error.node, helper.fn)) return error;
   return refuse("inlinedHelperRefused", call, { name: helper.name, why: error.message, at: shortPosition(error.node) });
+}
+
+/**
+ * A @differentiable helper of the file given a local array that changes after the call, or in a
+ * loop around it (`c` refilled for each component, then `sqnorm(c)`): its pullback would read
+ * the changed elements, so the helper is inlined there instead, its reads of `c` then the
+ * caller's, kept as they were when read. A plain top-level function returning a number.
+ */
+export function inlinedAtCall(
+  checker: ts.TypeChecker,
+  call: ts.CallExpression,
+  caller: ts.Node,
+): InlinedHelper | undefined {
+  const callee = call.expression;
+  if (!ts.isIdentifier(callee)) return undefined;
+  const decl = checker.getSymbolAtLocation(callee)?.valueDeclaration;
+  if (!decl || decl.getSourceFile() !== caller.getSourceFile()) return undefined;
+  const fn = topLevelFunction(decl);
+  if (!fn || fn === caller || inlinedHelperOf(checker, callee, caller)) return undefined;
+  const changing = call.arguments.some((a) => {
+    const arg = skipWrappers(a);
+    const local = ts.isIdentifier(arg) ? checker.getSymbolAtLocation(arg)?.valueDeclaration : undefined;
+    return (
+      local !== undefined &&
+      ts.isVariableDeclaration(local) &&
+      within(local, caller) &&
+      isArrayKind(kindOf(checker.getTypeAtLocation(arg), checker)) &&
+      changedAfter(caller, call, arg as ts.Identifier, checker)
+    );
+  });
+  return changing ? { fn, name: callee.text, result: "value" } : undefined;
+}
+
+/** Is an element of the array `id` written after `call` in `fn`, or in a loop around the call (the next iteration's call sees it)? */
+export function changedAfter(
+  fn: ts.Node,
+  call: ts.CallExpression,
+  id: ts.Identifier,
+  checker: ts.TypeChecker,
+): boolean {
+  const symbol = checker.getSymbolAtLocation(id);
+  const loops: ts.Node[] = [];
+  for (let n: ts.Node = call.parent; n && n !== fn; n = n.parent) if (ts.isIterationStatement(n, false)) loops.push(n);
+  const later = (n: ts.Node) => n.pos >= call.end || loops.some((loop) => within(n, loop));
+  const writes = (n: ts.Node): boolean => {
+    if (isChange(n)) {
+      const target = skipWrappers(ts.isBinaryExpression(n) ? n.left : n.operand);
+      const array = ts.isElementAccessExpression(target) ? skipWrappers(target.expression) : undefined;
+      if (array && checker.getSymbolAtLocation(array) === symbol && later(n)) return true;
+    }
+    // cross(h, a, b) after mean(h): the inlined helper writes h; h.fill(0) too.
+    if (ts.isCallExpression(n) && later(n)) {
+      const helper = inlinedHelperOf(checker, n.expression, fn);
+      const args = n.arguments;
+      const written = helper ? [...writtenParameters(helper.fn)].map((i) => args[i] && skipWrappers(args[i])) : [];
+      if (written.some((a) => a && ts.isIdentifier(a) && checker.getSymbolAtLocation(a) === symbol)) return true;
+      const callee = skipWrappers(n.expression);
+      const filled =
+        ts.isPropertyAccessExpression(callee) && callee.name.text === "fill"
+          ? skipWrappers(callee.expression)
+          : undefined;
+      if (filled && checker.getSymbolAtLocation(filled) === symbol) return true;
+    }
+    return ts.forEachChild(n, (child) => (writes(child) ? true : undefined)) ?? false;
+  };
+  const body = (fn as ts.FunctionLikeDeclaration).body;
+  return body !== undefined && writes(body);
 }

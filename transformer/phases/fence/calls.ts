@@ -22,7 +22,7 @@ import {
   within,
 } from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
-import { type InlinedHelper, inlinedHelperOf, writtenParameters } from "../../ir/inlining.js";
+import { type InlinedHelper, changedAfter, inlinedAtCall, inlinedHelperOf } from "../../ir/inlining.js";
 import { ARITHMETIC, COMPOUND, TYPE_TESTS, refuse } from "../../ir/language.js";
 import { type ValueKind, isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
@@ -38,6 +38,7 @@ import {
   isRow,
   isRowsParam,
   isUserCode,
+  resolved,
   localHelperOf,
   mathMember,
   thisIsItsOwner,
@@ -65,6 +66,9 @@ export function call(st: Fencer, c: ts.CallExpression): void {
   // softmax(z), cross(out, a, b): a module helper returning an array or an object, or writing one, inlined.
   const inlined = inlinedHelperOf(st.checker, callee, st.fn);
   if (inlined) return void (resultUsed(st, c, inlined) && inlinedCall(st, c, inlined));
+  // sqnorm(c), c refilled in the loop around: the helper inlined, its reads of c the caller's.
+  const at = inlinedAtCall(st.checker, c, st.fn);
+  if (at) return inlinedCall(st, c, at);
   if (c.arguments.some(ts.isSpreadElement)) {
     // Math.max(...xs): the loop it stands for, over an array parameter or a table of constants.
     const name = mathMember(callee) ?? mathAlias(callee, st.checker);
@@ -148,7 +152,8 @@ function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable,
     return (st.fail(refuse("arrayArgumentMethod", arg, names)), true);
   if (isConstantTable(arg, st.checker) || (isParameter(st, arg) && isArrayKind(kind))) return true;
   if (!created) return false;
-  if (changedLater(st, arg, c)) st.fail(refuse("arrayArgumentChanged", arg, names));
+  // Through an inlined helper's parameter, the caller's array it stands for.
+  if (changedAfter(st.fn, c, resolved(st, arg), st.checker)) st.fail(refuse("arrayArgumentChanged", arg, names));
   return true;
 }
 
@@ -169,32 +174,6 @@ function resultUsed(st: Fencer, c: ts.CallExpression, helper: InlinedHelper): bo
   const what = helper.result === "array" ? "an array" : "an object";
   if (!ok) st.fail(refuse("inlinedResultUse", c, { name: helper.name, what }));
   return ok;
-}
-
-/** Is an element of the array `id` written after `call`, or in a loop around it (the next iteration's call sees it)? */
-function changedLater(st: Fencer, id: ts.Identifier, call: ts.CallExpression): boolean {
-  const symbol = st.checker.getSymbolAtLocation(id);
-  const loops: ts.Node[] = [];
-  for (let n: ts.Node = call.parent; n && n !== st.fn; n = n.parent)
-    if (ts.isIterationStatement(n, false)) loops.push(n);
-  const writes = (n: ts.Node): boolean => {
-    if (isChange(n)) {
-      const target = skipWrappers(ts.isBinaryExpression(n) ? n.left : n.operand);
-      const array = ts.isElementAccessExpression(target) ? skipWrappers(target.expression) : undefined;
-      if (array && st.checker.getSymbolAtLocation(array) === symbol) {
-        if (n.pos >= call.end || loops.some((loop) => within(n, loop))) return true;
-      }
-    }
-    // cross(h, a, b) after mean(h): the inlined helper writes h.
-    const helper = ts.isCallExpression(n) ? inlinedHelperOf(st.checker, n.expression, st.fn) : undefined;
-    if (helper && (n.pos >= call.end || loops.some((loop) => within(n, loop)))) {
-      const args = (n as ts.CallExpression).arguments;
-      const written = [...writtenParameters(helper.fn)].map((i) => args[i] && skipWrappers(args[i]));
-      if (written.some((a) => a && ts.isIdentifier(a) && st.checker.getSymbolAtLocation(a) === symbol)) return true;
-    }
-    return ts.forEachChild(n, (child) => (writes(child) ? true : undefined)) ?? false;
-  };
-  return st.fn.body !== undefined && writes(st.fn.body);
 }
 
 /** matmul(X, W1): matrices, vectors and labels go in by name; numbers as any expression. */

@@ -15,7 +15,7 @@ import { generatedNames } from "../../ir/naming.js";
 import { constantSources, isScalarOp, piecewiseConstant, scalarRules } from "../../../runtime/rules/scalar.js";
 import type { Stager, Want } from "./stager.js";
 import { extremeLoop, inlined, inlinedCall, reduceLoop, searchLoop } from "./callbacks.js";
-import { inlinedHelperOf } from "../../ir/inlining.js";
+import { inlinedAtCall, inlinedHelperOf } from "../../ir/inlining.js";
 import { opaque, ownCallee, value } from "./expressions.js";
 
 export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
@@ -38,7 +38,7 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
     return inlined(st, helper, args, want);
   }
   // const p = softmax(z), cross(n, a, b): a module helper returning or writing arrays, inlined.
-  const inline = inlinedHelperOf(st.ctx.checker, e.expression, st.fn);
+  const inline = inlinedHelperOf(st.ctx.checker, e.expression, st.fn) ?? inlinedAtCall(st.ctx.checker, e, st.fn);
   if (inline) return inlinedCall(st, inline, e, want);
   if (isMath && isScalarOp(callee)) {
     // Math.atan2(x) type-checks only with an error, but must not reach a rule without its b.
