@@ -371,3 +371,52 @@ export function distances(x: Float64Array, means: Float64Array, d: number, K: nu
     expect(js).toMatch(/sqnorm_pullback/);
   });
 });
+
+describe("an inlined helper passing its array on to a @differentiable helper", () => {
+  it("is taken when nothing changes the array after, and refused when the helper writes it after", async () => {
+    const { module: m } = await compile(`
+/** @differentiable */
+function first(a: ArrayLike<number>): number {
+  return a[0] * a[1];
+}
+
+function readOnly(a: Float64Array): Float64Array {
+  const out = new Float64Array(1);
+  out[0] = first(a) + a[1];
+  return out;
+}
+
+/** @differentiable */
+export function f(x: number[]): number {
+  const u0 = new Float64Array(2);
+  u0[0] = x[0] * 2;
+  u0[1] = x[1];
+  const r = readOnly(u0);
+  return r[0] * x[0];
+}
+`);
+    checkEveryApi(m.f, [[0.7, -1.3]]);
+    const errors = tsgradErrors(`
+/** @differentiable */
+function first(a: ArrayLike<number>): number {
+  return a[0] * a[1];
+}
+
+function thenWrite(a: Float64Array): number {
+  const s = first(a);
+  a[0] = 5;
+  return s;
+}
+
+/** @differentiable */
+export function g(x: number[]): number {
+  const u0 = new Float64Array(2);
+  u0[0] = x[0];
+  u0[1] = x[1];
+  return thenWrite(u0) + u0[0];
+}
+`);
+    expect(errors.map((e) => e.code)).toEqual([94006]);
+    expect(errors[0].message).toMatch(/changed after the call/);
+  });
+});

@@ -261,8 +261,10 @@ export function inlinedCall(st: Fencer, c: ts.CallExpression, helper: InlinedHel
   // Its body is checked only with every array given resolved (else its writes would read as the caller's parameters').
   if (st.errors.length > errors) return;
   st.inlining.push(fn);
+  st.inlinedCalls.push(c);
   const result = inlinedStatements(st, fn, form, helper.result !== "value");
   if (result) inlinedResult(st, helper, result);
+  st.inlinedCalls.pop();
   st.inlining.pop();
   bound.forEach((symbol) => st.aliases.delete(symbol) || st.madeInPlace.delete(symbol));
   // What the helper's body cannot do is said at the call: the caller is the function refused.

@@ -152,8 +152,14 @@ function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable,
     return (st.fail(refuse("arrayArgumentMethod", arg, names)), true);
   if (isConstantTable(arg, st.checker) || (isParameter(st, arg) && isArrayKind(kind))) return true;
   if (!created) return false;
-  // Through an inlined helper's parameter, the caller's array it stands for.
-  if (changedAfter(st.fn, c, resolved(st, arg), st.checker)) st.fail(refuse("arrayArgumentChanged", arg, names));
+  // In an inlined helper's body: the caller's array it stands for, after the function's call of the
+  // helper (positions compare within one function), and the helper's own writes after this call.
+  const helper = [...st.inlining].reverse().find((h) => within(c, h));
+  const site = helper ? st.inlinedCalls[0] : c;
+  const changed =
+    changedAfter(st.fn, site, resolved(st, arg), st.checker) ||
+    (helper !== undefined && changedAfter(helper, c, arg, st.checker));
+  if (changed) st.fail(refuse("arrayArgumentChanged", arg, names));
   return true;
 }
 

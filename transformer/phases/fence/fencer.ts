@@ -26,6 +26,8 @@ export abstract class Fencer {
   readonly unmarkedCalls: DiffError[] = [];
   /** The module helpers being inlined at the call checked now, outermost first (callbacks.ts). */
   readonly inlining: Callback[] = [];
+  /** The calls of those helpers, outermost first: the first is where the function calls them. */
+  readonly inlinedCalls: ts.CallExpression[] = [];
   /** An inlined helper's array parameter → the caller's array given to it (`out` of cross(n, a, b) → n). */
   readonly aliases = new Map<ts.Symbol, ts.Identifier>();
   /** An inlined helper's array parameters given an array made in place (`cross(new Float64Array(3), a, b)`). */
