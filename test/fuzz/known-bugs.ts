@@ -44,6 +44,28 @@ export interface KnownBug {
 // Open: a reduce with no initial value in a condition (refused), and xs.map(f).reduce(g, init)
 // with an assignment in init (a wrong value, now refused), each noted by the printer where it
 // prints the construct (programs.ts).
+//
+// Found by the rows for helpers tsgrad inlines (an out-parameter written, an array or an object
+// returned; programs.ts Inline, InlineCall), and fixed (ed1efad), each with its regression test:
+// an inlined helper called in a branch (an arm of an if, a clause of a switch, what follows a
+// break, continue or return, the body of `while (k++ < n)`) with another array or variable for a
+// parameter than an earlier call gave it declared a variable named after it at the join, `let x:
+// number; ... x = y;`, shadowing the parameter x (the module did not load, or f_grad read x[0] of
+// undefined); an inlined helper assigning a number parameter in a loop wrote the caller's variable
+// given it (a wrong value and gradient: f(0.5) = 10, vjp's value 18, f_grad 36 for 20); a field of
+// a number literal's type (`sd: 0.5`, `sd: a && 0.5`) refused; an arrow helper returning an object
+// from an expression body refused; a var counter of an inlined helper read after its loop undefined
+// in f_forward. The printer still notes "inline-rebound-in-block", "inline-param-assigned-in-loop",
+// "inline-literal-field", "inline-expression-body" and "inline-helper-var-counter" where it prints
+// what could trigger them (supersets), should they come back.
+//
+// Found by the same rows at 7781cfe, and fixed (3936efb, and the commit after it), each with its
+// regression test: a local array written before the call, given to an inlined helper that passes
+// it on to a @differentiable helper, was refused as changed after the call (positions inside the
+// helper's body were compared with the function's); and f_grad never returned for a loop that may
+// end early writing an array only a reduce without an initial value keeps (the forward pruning of
+// ed1efad dropped the flag the loop's test reads). The printer still notes
+// "inline-passes-on-local" and "loop-exit-and-reduce-no-init" where they could come back.
 export const knownBugs: readonly KnownBug[] = [
   {
     feature: "array-method-in-condition",

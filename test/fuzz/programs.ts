@@ -43,6 +43,20 @@
 //   { k: "reduce", arr: 0, cb: { index: true, fn: false, locals: null, body }, init, map: null, op: "+" }
 //   → x.reduce((acc0, el0, ix0) => acc0 + <body>, <init>)      (ix0 a counter over [0, x.length))
 //
+// Array programs also have helpers tsgrad inlines where a @differentiable function calls them
+// (Inline, InlineCall; ir/inlining.ts): unmarked helpers that write an out-parameter (`h0(out, a,
+// b)`, gl-matrix style, `out[i0] += ...` as BLAS's axpy, in a loop over out.length or element by
+// element, returning out or nothing), that return a new array (`const u0 = new
+// Float64Array(a.length)`, filled, returned; or the array an earlier one returns), or that return an
+// object of numbers (`return { mean, sd: ... }`). Callers (f, and helpers, marked or not) give an out
+// an array they created (a local array, one an earlier call returned, or `new Float64Array(3)` in
+// place), call them at the top level and, where they create no array, in loops and branches, name
+// what they return (`const u2 = h1(x, v0);`, `const { mean, sd: sd1 } = h2(x);`), and go on reading
+// and writing those arrays.
+//
+//   { k: "inline", i: 0, args, arrs: [0], fresh: false, named: false, drop: 0, rename: 0 }   h0 an out helper
+//   → h0(u1, x, v0);            (u1 a local array of out's length and kind; in a loop too)
+//
 // Objects (Sizes.objects, with arrays): f's parameters may also be objects (ObjType) of numbers,
 // arrays and nested objects, up to 3 levels, as type literals or interfaces declared before f.
 // Keys are printed from a counter (`s0` a number, `w1` an array, `m2` an object), unique in f, so
@@ -295,7 +309,68 @@ export type Stmt =
    * `for (const [i0, e0] of xs.entries()) { ... }` over an array in scope that has entries() (arr mod
    * those; with none, a counting loop), `c` an exit test at the top of the body (`if (c) break;`).
    */
-  | { k: "entries"; arr: number; c: Cond | null; body: Stmt[] };
+  | { k: "entries"; arr: number; c: Cond | null; body: Stmt[] }
+  /** A call of a helper tsgrad inlines (InlineCall, Inline): `h0(u1, x, v0);`, `const u2 = h1(x, 0.5);`, `const { mean, sd: sd1 } = h2(x);`. */
+  | ({ k: "inline" } & InlineCall);
+
+/**
+ * A call of an unmarked helper that tsgrad inlines where a @differentiable function calls it
+ * (Inline; i mod those declared before; with none, nothing is printed). Each array parameter gets
+ * an array of its length and kind (arrs[j] mod those that fit): the parameter it writes, an array
+ * the caller created and may still write (a local array, or one an earlier call returned), never a
+ * parameter or a table; the others any array parameter or local array (tsgrad takes no table
+ * there), or, with none, a list made in place (`[v0, x[1]]`); number parameters get args[j mod].
+ *   out:    h0(u1, x, v0);     or, fresh, h0(new Float64Array(3), x, v0) (at the top level only)
+ *           named (the helper returns out, at the top level): const u2 = h0(u1, x, v0);   (u2 is u1)
+ *   array:  const u2 = h1(x, v0);                       (at the top level only: it creates an array)
+ *   object: const { mean, sd: sd1 } = h2(x, v0);        (drop: the fields left out, bit k for field k;
+ *           rename: bit k renames field k, as does a name already bound)
+ * A helper that creates an array (its own, or in place, or through the helpers it calls) is called
+ * only at the function's top level before any return (tsgrad refuses an array created in a loop or
+ * a branch); one that passes an array parameter on to a helper it does not inline freezes what the
+ * caller gives it there, as such a call does (Printer.passed).
+ */
+export interface InlineCall {
+  i: number;
+  args: Expr[];
+  arrs: number[];
+  fresh: boolean;
+  named: boolean;
+  drop: number;
+  rename: number;
+}
+
+/**
+ * An unmarked helper that returns an array or an object, or writes an element of an array
+ * parameter: tsgrad inlines it where a @differentiable function calls it (ir/inlining.ts), so it
+ * has no return but the last (its early returns print nothing, as f's returning an array).
+ *   out     a parameter `out` (params[at], outKind) it writes (the body's element writes may go
+ *           there too), ending with writes of every element, `out[i0] op <ret>` in a loop over
+ *           out.length (loop) or `out[0] op <ret>; out[1] op <es[0]>; ...`, then `return out;`
+ *           (returnsOut) or nothing (void): gl-matrix's `cross(out, a, b)`, BLAS's axpy (op +=)
+ *   array   the local array locals[returns] (created at its top, maybe filled by a loop), ending with
+ *           the same writes into it and `return u0;`, or, with tail, `return h1(...)`, the array an
+ *           earlier such helper returns
+ *   object  `return { mean: <ret>, sd: <es[0]>, ... }` (the keys of fields, OBJECT_KEYS), a field
+ *           true declared first, `const mean = <ret>;`, and returned by shorthand, `{ mean }`
+ * Without scratch, an out or object helper creates no array (its locals and newArray print
+ * nothing), so it may be called anywhere, in loops and branches too.
+ */
+export interface Inline {
+  kind: "out" | "array" | "object";
+  at: number;
+  outKind: "Float64Array" | "number[]";
+  returnsOut: boolean;
+  loop: boolean;
+  op: "=" | "+=" | "-=";
+  es: Expr[];
+  fields: boolean[];
+  scratch: boolean;
+  tail: InlineCall | null;
+}
+
+/** The keys of the objects inlined helpers return, in order: `{ mean: number; sd: number }`. */
+export const OBJECT_KEYS = ["mean", "sd", "lo", "hi"] as const;
 
 /** How an array parameter is declared; its gradient has the same kind (`number[]` for a readonly one). */
 export const arrayKinds = ["Float64Array", "number[]", "readonly number[]"] as const;
@@ -440,6 +515,13 @@ export interface FnTemplate {
    * so they are checked through the functions that call them.
    */
   unmarked?: "function" | "arrow" | null;
+  /** Array programs' helpers: one tsgrad inlines (Inline), unmarked; an out helper has its `out` at params[inline.at]. */
+  inline?: Inline | null;
+  /**
+   * Array programs: calls of helpers tsgrad inlines at the top level, after `locals` and before the
+   * body (Stmt inline prints them anywhere; those that create an array print only here, mostly).
+   */
+  calls?: InlineCall[];
 }
 
 /** A module: helpers h0, h1, ... (each may call the ones before it), the function under test f, and candidate points for f. */
@@ -686,6 +768,16 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
     len: fc.nat(7),
     init: fc.option(small, { nil: null }),
   });
+  // a call of a helper tsgrad inlines (array programs): an out-parameter written, an array or an object returned
+  const inlineCall: fc.Arbitrary<InlineCall> = fc.record({
+    i: fc.nat(3),
+    args: fc.array(small, { minLength: 1, maxLength: 2 }),
+    arrs: fc.array(arr, { minLength: 1, maxLength: 3 }),
+    fresh: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    named: fc.boolean(),
+    drop: fc.nat(7),
+    rename: fc.nat(7),
+  });
 
   const simple: fc.Arbitrary<Stmt> = fc.oneof(
     {
@@ -766,6 +858,7 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
       },
       { weight: 1, arbitrary: fc.record({ k: fc.constant("newArray" as const), a: localArray }) },
       { weight: 2, arbitrary: fc.record({ k: fc.constant("cursor" as const) }) },
+      { weight: 9, arbitrary: inlineCall.map((c): Stmt => ({ k: "inline", ...c })) },
     ),
   );
   const blocks: fc.Arbitrary<Stmt[]>[] = [fc.array(simple, { maxLength: s.blockLength })];
@@ -842,6 +935,29 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
     blocks.push(fc.array(stmt, { maxLength: s.blockLength }));
     stmts.push(stmt);
   }
+  const inlineShape: fc.Arbitrary<Inline> = fc.record({
+    kind: fc.oneof(
+      { weight: 3, arbitrary: fc.constant("out" as const) },
+      { weight: 2, arbitrary: fc.constant("array" as const) },
+      { weight: 2, arbitrary: fc.constant("object" as const) },
+    ),
+    at: fc.nat(3),
+    outKind: fc.oneof(
+      { weight: 2, arbitrary: fc.constant("Float64Array" as const) },
+      { weight: 1, arbitrary: fc.constant("number[]" as const) },
+    ),
+    returnsOut: fc.boolean(),
+    loop: fc.boolean(),
+    op: fc.oneof(
+      { weight: 2, arbitrary: fc.constant("=" as const) },
+      { weight: 2, arbitrary: fc.constant("+=" as const) },
+      { weight: 1, arbitrary: fc.constant("-=" as const) },
+    ),
+    es: fc.array(small, { maxLength: 2 }),
+    fields: fc.array(fc.boolean(), { minLength: 1, maxLength: 3 }),
+    scratch: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    tail: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: inlineCall }),
+  });
   const number = fc.constant("number" as ParamType);
   const data: fc.Arbitrary<ParamType> = fc.record({ data: fc.constantFrom(...dataKinds), v: fc.nat(2) });
   const arrayParam = fc.record({ array: fc.constantFrom(...arrayKinds), n: fc.integer({ min: 1, max: MAX_LENGTH }) });
@@ -866,7 +982,11 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
       { weight: 1, arbitrary: fc.constant("arrow" as const) },
     );
     const locals = fc.array(localArray, { maxLength: 2 });
-    return vector ? fc.record({ ...scalar, locals, returns }) : fc.record({ ...scalar, locals, unmarked });
+    const calls = fc.array(inlineCall, { maxLength: 2 });
+    if (vector) return fc.record({ ...scalar, locals, returns, calls });
+    // a helper may be one tsgrad inlines (shapeHelpers makes it unmarked, and gives an out helper its out)
+    const inline = fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: inlineShape });
+    return fc.record({ ...scalar, locals, unmarked, inline, returns: fc.nat(1), calls });
   };
   // f (not the helpers: a call passes numbers and arrays) may take data: a mode, a flag, an enum
   const mainParam = arrays
@@ -900,7 +1020,69 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
         { weight: 1, arbitrary: fc.array(table, { minLength: 2, maxLength: 2 }) },
       ),
     })
-    .map(fitHelpers);
+    .map((p) => fitOuts(fitHelpers(shapeHelpers(p))));
+}
+
+/**
+ * An out helper's out made the length and kind of one of f's local arrays (inline.at mod those),
+ * if f has any, so that f has an array to give it wherever it calls it (in loops too, where none
+ * may be made in place).
+ */
+function fitOuts(p: Program): Program {
+  // (f with no local array gets one for the first out helper: `const u0 = new Float64Array(3);`)
+  const first = p.helpers.map(inlineOf).find((i) => i?.kind === "out");
+  if (!p.main.locals?.length && first) {
+    const h = p.helpers.find((h) => inlineOf(h) === first)!;
+    const out = h.params[first.at] as { array: ParamArrayKind; n: number };
+    const local: LocalArray = {
+      kind: out.array === "Float64Array" ? "Float64Array" : "Array",
+      len: out.n - 1,
+      init: null,
+    };
+    p = { ...p, main: { ...p.main, locals: [local] } };
+  }
+  const locals = p.main.locals ?? [];
+  if (!locals.length) return p;
+  const helpers = p.helpers.map((h): FnTemplate => {
+    const inline = inlineOf(h);
+    if (inline?.kind !== "out") return h;
+    const local = locals[inline.at % locals.length];
+    const out: ParamType = {
+      array: local.kind === "Float64Array" ? "Float64Array" : "number[]",
+      n: localLength(local, p.main.params),
+    };
+    return {
+      ...h,
+      params: h.params.map((t, i) => (i === inline.at ? out : t)),
+      inline: { ...inline, outKind: local.kind === "Float64Array" ? "Float64Array" : "number[]" },
+    };
+  });
+  return { ...p, helpers };
+}
+
+/**
+ * Helpers tsgrad inlines (Inline) made consistent: unmarked; an out helper given its out parameter
+ * (at position inline.at mod one more than its parameters, which inline.at then names); an array
+ * helper given an array to return (locals[returns]); scratch arrays (locals) only where the shape
+ * allows them. Every other helper returns a number (returns null).
+ */
+function shapeHelpers(p: Program): Program {
+  const helpers = p.helpers.map((h): FnTemplate => {
+    const inline = h.inline;
+    if (!inline) return { ...h, returns: null };
+    const unmarked = h.unmarked ?? "function";
+    if (inline.kind === "array") {
+      const locals = h.locals?.length ? h.locals : [{ kind: "Float64Array" as const, len: 4, init: null }];
+      return { ...h, unmarked, locals, returns: h.returns ?? 0 };
+    }
+    const locals = inline.scratch ? h.locals : [];
+    if (inline.kind === "object") return { ...h, unmarked, locals, returns: null };
+    const at = inline.at % (h.params.length + 1);
+    const out: ParamType = { array: inline.outKind, n: (inline.at % MAX_LENGTH) + 1 };
+    const params = [...h.params.slice(0, at), out, ...h.params.slice(at)];
+    return { ...h, unmarked, locals, returns: null, params, inline: { ...inline, at } };
+  });
+  return { ...p, helpers };
 }
 
 /**
@@ -1009,6 +1191,22 @@ export function returnedArray(t: FnTemplate): { index: number; local: LocalArray
   if (t.returns == null || !t.locals?.length) return undefined;
   const index = t.returns % t.locals.length;
   return { index, local: t.locals[index], n: localLength(t.locals[index], t.params) };
+}
+
+/**
+ * A helper's Inline, if it is one tsgrad inlines as printed: an out helper whose out (params[at]) is
+ * an array it can write, an array helper with an array to return; else null (a helper returning a
+ * number, as every other).
+ */
+export function inlineOf(t: FnTemplate): Inline | null {
+  const inline = t.inline;
+  if (!inline) return null;
+  if (inline.kind === "out") {
+    const out = t.params[inline.at];
+    return out && isArrayParam(out) && (out.array === "Float64Array" || out.array === "number[]") ? inline : null;
+  }
+  if (inline.kind === "array") return returnedArray(t) ? inline : null;
+  return inline;
 }
 
 /** Coordinates a parameter takes in a point: 1 for a number, n for an array of n, none for data. */
@@ -1123,6 +1321,8 @@ interface Scope {
   cursors: string[];
   /** f's data parameters, with the values TypeScript's type still allows here. */
   data: DataVar[];
+  /** In a branch: an arm of an if or a clause of a switch (Printer.inlineCall). */
+  branch?: boolean;
 }
 
 /**
@@ -1195,6 +1395,34 @@ interface ArrayInScope {
   writtenIn?: Set<number>;
   /** A local array being written (its value printing) or f's returned array (added into at the end): not passed. */
   busy?: boolean;
+  /** The function's parameter of this index (Printer.passedOn). */
+  param?: number;
+  /** Another name of a local array (`const u2 = h0(u1, x)`, an out helper returning u1): read only, and passed to inlined helpers only. */
+  alias?: boolean;
+}
+
+/** What a caller needs to know of a helper tsgrad inlines (Inline), once it is printed. */
+interface InlineInfo {
+  kind: Inline["kind"];
+  /** The parameters it writes (an out helper's out). */
+  written: Set<number>;
+  /** The array parameters it passes on to helpers it does not inline (directly or through those it inlines). */
+  passedOn: Set<number>;
+  /** The number parameters it assigns in a loop (known bug "inline-param-assigned-in-loop"). */
+  loopAssigned: Set<number>;
+  /** The inlined helpers it calls, directly or through others, each with whether a call is in a block or after a return. */
+  calls: Map<string, boolean>;
+  /** It creates an array (its own, in place, or through the helpers it inlines): called only at the top level. */
+  creates: boolean;
+  /** An array it returns (its kind and length), the keys of the object it returns, or nothing. */
+  result: { kind: "Float64Array" | "number[]"; n: number } | string[] | null;
+}
+
+interface HelperInScope {
+  name: string;
+  params: ParamType[];
+  unmarked: boolean;
+  inline?: InlineInfo;
 }
 
 /** Whether a helper's array parameter of kind `param` takes an array of kind `arg`, as TypeScript types them. */
@@ -1227,6 +1455,7 @@ const nested = (s: Scope, loop = false): Scope => ({
   counters: [...s.counters],
   cursors: [...s.cursors],
   data: s.data,
+  branch: s.branch,
 });
 
 /** Prints one program as a module: `const SCALE` if used, helpers h0, h1, ..., then f. */
@@ -1253,11 +1482,46 @@ export class Printer {
   /** The function being printed returns an array (FnTemplate.returns). */
   private vector = false;
 
-  private helpers: { name: string; params: ParamType[]; unmarked: boolean }[] = [];
+  private helpers: HelperInScope[] = [];
+  /** Printing a helper tsgrad inlines that may create no array (Inline.scratch): newArray and creating calls print nothing. */
+  private noCreate = false;
+  /** Arrays the function printed so far creates (its own, in place, through inlined helpers). */
+  private created = 0;
+  /** The function's array parameters (indices) it passes on to helpers it does not inline (InlineInfo.passedOn). */
+  private passedOn = new Set<number>();
+  /** Names the function binds by destructuring an inlined helper's object, and a counter for renames (`sd: sd1`). */
+  private bound = new Set<string>();
+  private renames = 0;
+  /** Inlined helpers the function printed so far calls (by name): a second call is noted. */
+  private inlined = new Set<string>();
+  /** The function being printed (f, h0, ...). */
+  private fnName = "";
+  /** The function being printed is a helper tsgrad inlines. */
+  private inlining = false;
+  /** Its parameters by name, and those of its number parameters it assigns in a loop. */
+  private paramIndex = new Map<string, number>();
+  private loopAssigned = new Set<number>();
+  /** The variables the function assigns after their declaration, so far. */
+  private reassigned = new Set<string>();
+  /** An inlined helper's var counters, once their loop has ended (known bug "inline-helper-var-counter"). */
+  private afterLoop = new Set<string>();
+  /** Local consts whose type is a number literal (`const v0 = 0.5;` is of type 0.5): known bug "inline-literal-field". */
+  private literalConsts = new Set<string>();
+  /**
+   * The arrays each inlined helper's array parameters were given by the calls printed so far in
+   * the function (a name, or a token of its own for one made in place): known bug
+   * "inline-rebound-in-block" (known-bugs.ts).
+   */
+  private bindings = new Map<string, string[][]>();
+  /** The inlined helpers the function calls so far (InlineInfo.calls). */
+  private callees = new Map<string, boolean>();
+  private madeInPlace = 0;
   /** Module tables W0, W1, ...: the template's, then those made for calls that found no array to pass. */
   private tables: number[][] = [];
   /** Ids of the loops around what is being printed (ArrayInScope.writtenIn). */
   private loops: number[] = [];
+  /** Per loop around what is being printed: a break, continue or return was printed in it (Printer.exited). */
+  private exits: boolean[] = [];
   private loopCount = 0;
   /** Callbacks around what is being printed: their parameters are named after the depth (acc0, acc1). */
   private callbacks = 0;
@@ -1275,20 +1539,42 @@ export class Printer {
   static print(program: Program, mode: Mode): Printer {
     const p = new Printer(mode);
     p.tables = (program.tables ?? []).map((t) => [...t]);
-    program.helpers.forEach((h, i) => p.fn(h, `h${i}`, ["a", "b", "c"]));
+    program.helpers.forEach((h, i) => p.fn(h, `h${i}`, ["a", "b", "c", "d"]));
     p.fn(program.main, "f", ["x", "y", "z"]);
     // (number literals: tsgrad takes a list of them for a table)
     if (p.tables.length) p.lines.unshift(...p.tables.map((t, i) => `const W${i} = [${t.join(", ")}];`), "");
     if (p.usesScale) p.lines.unshift(`const SCALE = ${SCALE};`, "");
     // the reference twin spells an enum member as its value
     if (mode === "ts") for (const k of [...p.enums].sort().reverse()) p.lines.unshift(enumDeclarations[k]!, "");
+    // (a loop that may end early, and an array kept only by a reduce's check for an empty array: known-bugs.ts)
+    if (p.features.has("loop-exit") && p.features.has("reduce-no-init-over-local"))
+      p.features.add("loop-exit-and-reduce-no-init");
     return p;
   }
 
   private fn(t: FnTemplate, name: string, paramNames: string[]): void {
-    const params = t.params.map((_, i) => paramNames[i]);
+    const inline = inlineOf(t);
+    // an out helper's written parameter is `out`, the others a, b, c in order
+    const outAt = inline?.kind === "out" ? inline.at : -1;
+    let named = 0;
+    const params = t.params.map((_, i) => (i === outAt ? "out" : paramNames[named++]));
     this.counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0, t: 0 };
     this.returned = false;
+    this.fnName = name;
+    this.noCreate = inline !== null && inline.kind !== "array" && !inline.scratch;
+    this.created = 0;
+    this.passedOn = new Set();
+    this.bound = new Set();
+    this.renames = 0;
+    this.inlined = new Set();
+    this.bindings = new Map();
+    this.callees = new Map();
+    this.inlining = inline !== null;
+    this.literalConsts = new Set();
+    this.paramIndex = new Map(params.map((p, i) => [p, i]));
+    this.loopAssigned = new Set();
+    this.reassigned = new Set();
+    this.afterLoop = new Set();
     this.blockCallback = false;
     this.flagNarrow.clear();
     // object parameters: their types (interfaces declared before f), their fields bound or read by path
@@ -1322,25 +1608,40 @@ export class Printer {
     });
     const sig = decl.join(", ");
     this.listed = t.params.some((pt) => isObj(pt) && pt.inList === true);
-    const vector = returnedArray(t);
-    this.vector = vector !== undefined;
+    // (an inlined helper returning an array is printed as f returning one, but for its end)
+    const vector = !inline || inline.kind === "array" ? returnedArray(t) : undefined;
+    // an inlined helper has no return but its last (as f returning an array)
+    this.vector = vector !== undefined || inline !== null;
     const arrayType = !vector ? "number" : vector.local.kind === "Float64Array" ? "Float64Array" : "number[]";
-    const object = vector !== undefined && t.retObj === true;
-    const type = object ? `{ s: number; u: ${arrayType} }` : arrayType;
-    const arrow = t.unmarked === "arrow";
+    const object = vector !== undefined && t.retObj === true && !inline;
+    const type = object
+      ? `{ s: number; u: ${arrayType} }`
+      : inline?.kind === "out"
+        ? inline.returnsOut
+          ? paramTs(t.params[outAt])
+          : "void"
+        : inline?.kind === "object"
+          ? `{ ${inline.fields.map((_, k) => `${OBJECT_KEYS[k % OBJECT_KEYS.length]}: number`).join("; ")} }`
+          : arrayType;
+    const unmarked = t.unmarked ?? (inline ? "function" : null);
+    const arrow = unmarked === "arrow";
     if (this.mode === "ts") {
       for (const i of interfaces) this.lines.push(i, "");
       if (arrow) this.lines.push(`const ${name} = (${sig}): ${type} => {`);
-      else if (t.unmarked) this.lines.push(`function ${name}(${sig}): ${type} {`);
+      else if (unmarked) this.lines.push(`function ${name}(${sig}): ${type} {`);
       else this.lines.push("/** @differentiable */", `export function ${name}(${sig}): ${type} {`);
     } else this.lines.push(arrow ? `const ${name} = (${sig}) => {` : `function ${name}(${sig}) {`);
     const header = this.lines.length;
-    if (t.unmarked) this.features.add(arrow ? "unmarked-arrow" : "unmarked-function");
+    if (unmarked) this.features.add(arrow ? "unmarked-arrow" : "unmarked-function");
+    if (inline) this.features.add(`inlined-${inline.kind}-helper`);
     for (const line of exposed.lines) this.emit(1, line);
     const numbers = [...params.filter((_, i) => t.params[i] === "number"), ...exposed.vars];
     const arrays = [
+      // (an out helper's out: written, as a local array, and never passed to a helper it does not inline)
       ...t.params.flatMap((p, i): ArrayInScope[] =>
-        isArrayParam(p) ? [{ name: params[i], n: p.n, local: false, kind: p.array }] : [],
+        isArrayParam(p)
+          ? [{ name: params[i], n: p.n, local: i === outAt, busy: i === outAt, kind: p.array, param: i }]
+          : [],
       ),
       ...exposed.arrays,
       ...this.tables.map((v, i): ArrayInScope => ({
@@ -1365,13 +1666,22 @@ export class Printer {
       cursors: [],
       data,
     };
-    (t.locals ?? []).forEach((a, k) => {
+    (this.noCreate ? [] : (t.locals ?? [])).forEach((a, k) => {
       this.newArray(a, scope);
       // f's returned array is added into at its end: never passed to a helper
       if (vector && !object && k === vector.index) scope.arrays[0].busy = true;
     });
+    for (const c of t.calls ?? []) this.inlineStmt(c, scope, 1);
     // in the function's own scope, not a block's: what the top level declares reaches the return
     for (const st of t.body) this.stmt(st, scope, 1);
+    if (inline) {
+      const info = this.inlineEnd(t, inline, scope, vector ? `u${vector.index}` : undefined, header, arrow, type);
+      this.vector = false;
+      this.noCreate = false;
+      this.inlining = false;
+      this.helpers.push({ name, params: t.params, unmarked: true, inline: info });
+      return;
+    }
     const ret = this.expr(t.ret, scope);
     // not the loop counters; every element of the local arrays
     const sunk = [
@@ -1401,7 +1711,123 @@ export class Printer {
       this.lines.push("");
     } else this.lines.push(`  return ${value};`, arrow ? "};" : "}", "");
     this.vector = false;
-    this.helpers.push({ name, params: t.params, unmarked: !!t.unmarked });
+    this.helpers.push({ name, params: t.params, unmarked: !!unmarked });
+  }
+
+  /**
+   * The end of a helper tsgrad inlines (Inline): the writes into its out (or the array it returns,
+   * `into`) and its return, or the object it returns; the header's return type changed for a tail
+   * call's array. What its callers need to know of it.
+   */
+  private inlineEnd(
+    t: FnTemplate,
+    inline: Inline,
+    scope: Scope,
+    into: string | undefined,
+    header: number,
+    arrow: boolean,
+    type: string,
+  ): InlineInfo {
+    const close = arrow ? "};" : "}";
+    // not the loop counters; every element of the local arrays (as f's sink)
+    const sunk = [
+      ...scope.vars.filter((v) => !/^[ik]\d/.test(v)),
+      ...scope.arrays.filter((a) => a.local).flatMap((a) => Array.from({ length: a.n }, (_, j) => `${a.name}[${j}]`)),
+    ];
+    const total =
+      t.sink && sunk.length
+        ? this.seen({ s: sunk.length > 1 ? `(${sunk.join(" + ")})` : sunk[0], p: ATOM })
+        : undefined;
+    const es = [t.ret, ...inline.es];
+    // an expression of the template; the first (ret) with the sink added
+    const valueOf = (k: number, sc: Scope, op: string): string => {
+      const v = this.expr(es[k % es.length], sc);
+      if (k % es.length === 0 && total) return `${at(v, ADD)} + ${total.s}`;
+      return op === "=" ? v.s : at(v, TERNARY);
+    };
+    const info: InlineInfo = {
+      kind: inline.kind,
+      written: new Set(inline.kind === "out" ? [inline.at] : []),
+      passedOn: this.passedOn,
+      loopAssigned: this.loopAssigned,
+      calls: this.callees,
+      creates: false,
+      result: null,
+    };
+    if (inline.kind === "object") {
+      const keys = inline.fields.map((_, k) => OBJECT_KEYS[k % OBJECT_KEYS.length]);
+      const entries = inline.fields.map((short, k) => {
+        // (a field `key: value` of a number literal's type, `sd: 0.5`, `sd: SCALE`: known-bugs.ts)
+        const literal = !(k % es.length === 0 && total) && this.literalTyped(es[k % es.length], scope);
+        const value = valueOf(k, scope, "=");
+        // { mean }: a local of that name returned by shorthand, if the name is free
+        if (!short || this.bound.has(keys[k]) || scope.vars.includes(keys[k])) {
+          if (literal) this.features.add("inline-literal-field");
+          return `${keys[k]}: ${value}`;
+        }
+        this.emit(1, `const ${keys[k]} = ${value};`);
+        this.features.add("inline-shorthand-field");
+        return keys[k];
+      });
+      const literal = `{ ${entries.join(", ")} }`;
+      if (arrow && this.lines.length === header) {
+        // const h0 = (a: number): { mean: number } => ({ mean: a * 2 });
+        this.lines[header - 1] = this.lines[header - 1].replace(/\{$/, `(${literal});`);
+        this.features.add("inline-expression-body");
+        this.lines.push("");
+      } else this.lines.push(`  return ${literal};`, close, "");
+      info.result = keys;
+    } else {
+      const a = scope.arrays.find((x) => x.name === (inline.kind === "out" ? "out" : into))!;
+      const op = inline.op;
+      if (inline.loop) {
+        // for (let i0 = 0; i0 < out.length; i0++) out[i0] += <ret>;
+        this.inLoop(() => {
+          const i = `i${this.counters.i++}`;
+          const inner = nested(scope, true);
+          inner.vars.push(i);
+          inner.counters.unshift({ name: i, lo: 0, hi: a.n - 1, start: true });
+          this.emit(1, `for (let ${i} = 0; ${i} < ${a.name}.length; ${i}++) {`);
+          this.emit(2, `${a.name}[${i}] ${op} ${valueOf(0, inner, op)};`);
+          if (this.mode === "reference") this.emit(2, `$.v(${a.name}[${i}]);`);
+          this.emit(1, "}");
+          adopt(scope, inner);
+        });
+      } else {
+        // out[0] = <ret>; out[1] = <es[0]>; ...
+        for (let k = 0; k < a.n; k++) {
+          this.emit(1, `${a.name}[${k}] ${op} ${valueOf(k, scope, op)};`);
+          if (this.mode === "reference") this.emit(1, `$.v(${a.name}[${k}]);`);
+        }
+      }
+      const kind = (x: ParamArrayKind) => (x === "Float64Array" ? "Float64Array" : "number[]");
+      if (inline.kind === "out") {
+        if (inline.returnsOut) {
+          this.lines.push("  return out;");
+          info.result = { kind: kind(a.kind), n: a.n };
+        }
+      } else {
+        // return h1(...): the array an earlier helper returns (a tail call), else its own
+        const tail = inline.tail ? this.inlineCall(inline.tail, scope, !this.returned, true, 1) : undefined;
+        if (tail && tail.info.result && !Array.isArray(tail.info.result)) {
+          this.lines.push(`  return ${tail.s};`);
+          tail.done();
+          this.features.add("inline-tail-call");
+          info.result = tail.info.result;
+          const patched = `): ${tail.info.result.kind} `;
+          const line = this.lines[header - 1];
+          const where = line.lastIndexOf(`): ${type} `);
+          if (this.mode === "ts" && where >= 0)
+            this.lines[header - 1] = line.slice(0, where) + patched + line.slice(where + `): ${type} `.length);
+        } else {
+          this.lines.push(`  return ${a.name};`);
+          info.result = { kind: kind(a.kind), n: a.n };
+        }
+      }
+      this.lines.push(close, "");
+    }
+    info.creates = this.created > 0;
+    return info;
   }
 
   /** `const { ... } = x;` and the rest of what reads object x's fields (Field.how). */
@@ -1478,9 +1904,16 @@ export class Printer {
   }
 
   /** Prints a nested block that starts with the data parameters' values `data`; returns their values at its end. */
-  private block(stmts: readonly Stmt[], outer: Scope, depth: number, data: DataVar[] = outer.data): DataVar[] {
+  private block(
+    stmts: readonly Stmt[],
+    outer: Scope,
+    depth: number,
+    data: DataVar[] = outer.data,
+    branch = false,
+  ): DataVar[] {
     const scope = nested(outer);
     scope.data = data;
+    scope.branch ||= branch;
     for (const st of stmts) this.stmt(st, scope, depth);
     adopt(outer, scope);
     return scope.data;
@@ -1493,8 +1926,10 @@ export class Printer {
       return;
     switch (st.k) {
       case "decl": {
+        const literal = st.kw === "const" && this.literalTyped(st.e, scope);
         const e = this.expr(st.e, scope).s;
         const v = `v${this.counters.v++}`;
+        if (literal) this.literalConsts.add(v);
         // a var is read only after it, in its block (Scope): where tsgrad takes it as a let
         if (st.kw === "var") this.features.add("var");
         this.emit(depth, `${st.kw} ${v} = ${e};`);
@@ -1541,6 +1976,7 @@ export class Printer {
         if (!scope.inLoop || (st.kind === "break" && scope.inSwitch)) return;
         const c = this.cond(st.c, scope);
         this.emit(depth, `if (${c.s}) ${st.kind};`);
+        this.exited();
         scope.data = narrowed(c.n, scope.data, false);
         return;
       }
@@ -1554,17 +1990,18 @@ export class Printer {
         this.emit(depth, `if (${c.s}) return ${e.s};`);
         scope.data = narrowed(c.n, scope.data, false);
         this.returned = true;
+        this.exited();
         return;
       }
       case "if": {
         const c = this.cond(st.c, scope);
         const entry = scope.data;
         this.emit(depth, `if (${c.s}) {`);
-        const then = this.block(st.then, scope, depth + 1, narrowed(c.n, entry, true));
+        const then = this.block(st.then, scope, depth + 1, narrowed(c.n, entry, true), true);
         let other = narrowed(c.n, entry, false);
         if (st.else) {
           this.emit(depth, "} else {");
-          other = this.block(st.else, scope, depth + 1, other);
+          other = this.block(st.else, scope, depth + 1, other, true);
         }
         this.emit(depth, "}");
         scope.data = union(then, other);
@@ -1574,7 +2011,7 @@ export class Printer {
         return this.inLoop(() => this.loop(st, scope, depth));
       case "newArray":
         // tsgrad refuses an array created in a loop or a branch, or after an early return
-        if (depth === 1 && !this.returned) this.newArray(st.a, scope);
+        if (depth === 1 && !this.returned && !this.noCreate) this.newArray(st.a, scope);
         return;
       case "store":
       case "storeStep": {
@@ -1613,7 +2050,244 @@ export class Printer {
         scope.cursors.unshift(j);
         return;
       }
+      case "inline":
+        return this.inlineStmt(st, scope, depth);
     }
+  }
+
+  /**
+   * A call of a helper tsgrad inlines, as a statement (InlineCall): `h0(u1, x);`, `const u2 =
+   * h0(new Float64Array(3), x);`, `const u2 = h1(x, v0);`, `const { mean, sd: sd1 } = h2(x);`.
+   * What it returns joins the scope: an array (an alias of the out given, read only), numbers.
+   */
+  private inlineStmt(c: InlineCall, scope: Scope, depth: number): void {
+    const top = depth === 1 && !scope.inLoop && !this.returned;
+    const call = this.inlineCall(c, scope, top, false, depth);
+    if (!call) return;
+    const { info } = call;
+    if (Array.isArray(info.result)) {
+      // const { mean, sd: sd1 } = h2(x);   (a name already bound is renamed)
+      const keys = info.result;
+      let kept = keys.filter((_, k) => !((c.drop >> k) & 1));
+      if (!kept.length) kept = [keys[0]];
+      const names: string[] = [];
+      const entries = kept.map((key) => {
+        const k = keys.indexOf(key);
+        if (!((c.rename >> k) & 1) && !this.bound.has(key)) return (names.push(key), key);
+        const name = `${key}${++this.renames}`;
+        this.features.add("inline-renamed-field");
+        return (names.push(name), `${key}: ${name}`);
+      });
+      this.emit(depth, `const { ${entries.join(", ")} } = ${call.s};`);
+      call.done();
+      for (const n of names) {
+        this.bound.add(n);
+        scope.vars.unshift(n);
+      }
+      if (this.mode === "reference") this.emit(depth, `$.v(${names.join(" + ")});`);
+    } else if (info.result && (info.kind === "array" || (c.named && top))) {
+      // const u2 = h1(x);   const u3 = h0(u1, x) (u3 is u1: read only)
+      const name = `u${this.counters.u++}`;
+      this.emit(depth, `const ${name} = ${call.s};`);
+      call.done();
+      const alias = typeof call.out === "object";
+      if (alias) this.features.add("inline-alias");
+      scope.arrays.unshift({
+        name,
+        n: info.result.n,
+        local: true,
+        kind: info.result.kind,
+        ...(alias ? { alias: true, frozen: true } : {}),
+      });
+    } else {
+      this.emit(depth, `${call.s};`);
+      call.done();
+    }
+  }
+
+  /**
+   * A call of a helper tsgrad inlines (InlineCall; with `array`, one that returns an array), its
+   * arguments chosen and printed: its text, the helper, the array given its out (if any), and
+   * `done`, which records what the call did to the caller's arrays once it is printed (written,
+   * frozen, created). Undefined where no call fits: no such helper, one that creates an array
+   * where none may be (`top` false), or an array parameter with nothing to give it.
+   */
+  private inlineCall(
+    c: InlineCall,
+    scope: Scope,
+    top: boolean,
+    array: boolean,
+    depth: number,
+  ): { s: string; info: InlineInfo; out: ArrayInScope | "new" | undefined; done: () => void } | undefined {
+    const create = top && !this.noCreate;
+    // (one that creates an array only where one may be created)
+    const callees = this.helpers.filter(
+      (h) =>
+        h.inline &&
+        (create || !h.inline.creates) &&
+        (!array || (h.inline.result !== null && !Array.isArray(h.inline.result))),
+    );
+    if (!callees.length) return undefined;
+    const h = callees[c.i % callees.length];
+    const info = h.inline!;
+    const picks = c.arrs.length ? c.arrs : [0];
+    const chosen: (ArrayInScope | "new" | "list" | undefined)[] = h.params.map(() => undefined);
+    // what it writes first: an array the caller created and may still write, or one made in place
+    for (const j of info.written) {
+      const t = h.params[j];
+      if (!isArrayParam(t)) return undefined;
+      const fits = scope.arrays.filter((a) => a.local && !a.frozen && !a.alias && a.n === t.n && a.kind === t.array);
+      if ((c.fresh || !fits.length) && create) chosen[j] = "new";
+      else if (fits.length) chosen[j] = fits[picks[j % picks.length] % fits.length];
+      else return undefined;
+    }
+    const writes = chosen.filter((a): a is ArrayInScope => typeof a === "object");
+    const arrays = h.params.flatMap((t, j) => (isArrayParam(t) ? [j] : []));
+    for (const j of arrays) {
+      const t = h.params[j] as { array: ParamArrayKind; n: number };
+      if (info.written.has(j)) continue;
+      // an array it passes on to a helper it does not inline is passed as to that helper (and frozen)
+      const fits = info.passedOn.has(j)
+        ? this.fits(t, scope).filter((a) => !a.table && !writes.includes(a))
+        : scope.arrays.filter((a) => !a.field && !a.table && a.n === t.n && accepts(t.array, a.kind));
+      const list = create && accepts(t.array, "number[]");
+      if (list && (!fits.length || (c.fresh && j === arrays[arrays.length - 1]))) chosen[j] = "list";
+      else if (fits.length) chosen[j] = fits[picks[j % picks.length] % fits.length];
+      else return undefined;
+    }
+    // (an array it writes is not passed on by its arguments: a write after that call is refused)
+    const busy = writes.map((a) => a.busy);
+    for (const a of writes) a.busy = true;
+    const args = h.params.map((t, j) => {
+      const a = chosen[j];
+      if (!isArrayParam(t)) return this.expr(c.args[j % c.args.length], scope).s;
+      if (a === "new") return this.made(t, scope);
+      if (a === "list") {
+        this.features.add("inline-list-in-place");
+        const xs = Array.from({ length: t.n }, (_, k) => this.expr(c.args[(j + k) % c.args.length], scope).s);
+        return `[${xs.join(", ")}]`;
+      }
+      return a!.name;
+    });
+    writes.forEach((a, k) => (a.busy = busy[k]));
+    const out = [...info.written].map((j) => chosen[j])[0] as ArrayInScope | "new" | undefined;
+    const done = () => {
+      this.features.add(`inline-${info.kind}`);
+      if (this.fnName !== "f") this.features.add("inline-in-helper");
+      if (scope.inLoop) this.features.add("inline-in-loop");
+      if (this.inlined.has(h.name)) this.features.add("inline-twice");
+      this.inlined.add(h.name);
+      // (a call in a block giving an array parameter another array than an earlier call: known-bugs.ts)
+      // (a number given by name, or by an assignment, is bound to that name; any other value to a temporary)
+      const binding = chosen.map((a, j) =>
+        typeof a === "object"
+          ? a.name
+          : a
+            ? `#${this.madeInPlace++}`
+            : /^[A-Za-z_$][\w$]*$/.test(args[j])
+              ? args[j]
+              : /\+\+|--|[^=!<>]=[^=]/.test(args[j])
+                ? `#${this.madeInPlace++}`
+                : "",
+      );
+      // (in a branch, or after a break, continue or return in a loop around it or in the function; "*":
+      // bound by a call inside another inlined helper)
+      const inBlock = scope.branch === true || this.exits.some((x) => x) || this.returned;
+      const before = this.bindings.get(h.name) ?? [];
+      const named = (j: number) => binding[j] !== "";
+      if (
+        inBlock &&
+        before.some((b) =>
+          b[0] === "*" ? binding.some((_, j) => named(j)) : b.some((x, j) => named(j) && x !== binding[j]),
+        )
+      )
+        this.features.add("inline-rebound-in-block");
+      this.callees.set(h.name, (this.callees.get(h.name) ?? false) || inBlock);
+      for (const [g, inner] of info.calls) {
+        const earlier = this.bindings.get(g) ?? [];
+        if ((inBlock || inner) && earlier.length) this.features.add("inline-rebound-in-block");
+        this.bindings.set(g, [...earlier, ["*"]]);
+        this.callees.set(g, (this.callees.get(g) ?? false) || inBlock || inner);
+      }
+      // (a number parameter it assigns in a loop given a name: known-bugs.ts; all but a parameter of a
+      // caller that is not inlined, never assigned, which tsgrad copies first)
+      const variable = (x: string) =>
+        x.startsWith("#") || this.paramIndex.get(x) === undefined || this.reassigned.has(x) || this.inlining;
+      if ([...info.loopAssigned].some((j) => binding[j] !== "" && variable(binding[j])))
+        this.features.add("inline-param-assigned-in-loop");
+      this.bindings.set(h.name, [...before, binding]);
+      if (info.creates) this.created++;
+      chosen.forEach((a, j) => {
+        if (a === "new" || a === "list") {
+          this.created++;
+          if (a === "new") this.features.add("inline-out-in-place");
+          return;
+        }
+        if (!a) return;
+        if (info.written.has(j)) {
+          this.features.add("inline-writes-local");
+          a.writtenIn ??= new Set();
+          for (const l of this.loops) a.writtenIn.add(l);
+          // what it wrote is read next
+          scope.arrays.splice(scope.arrays.indexOf(a), 1);
+          scope.arrays.unshift(a);
+        }
+        if (info.passedOn.has(j)) {
+          this.features.add("inline-passes-on");
+          // (a local array there: known-bugs.ts)
+          if (a.local) this.features.add("inline-passes-on-local");
+          if (a.local) a.frozen = true;
+          if (a.param !== undefined) this.passedOn.add(a.param);
+        }
+      });
+    };
+    return { s: `${h.name}(${args.join(", ")})`, info, out, done };
+  }
+
+  /**
+   * Whether e prints as a value TypeScript gives a number literal's type (0.5, -0.7, SCALE, a ?:
+   * of two, `v0 = 0.5`, `a && 0.5`, a const initialised so): tsgrad refuses such a field of a returned object
+   * (known bug "inline-literal-field"). Errs toward true.
+   */
+  private literalTyped(e: Expr, scope: Scope): boolean {
+    switch (e.k) {
+      case "const":
+        return e.v !== Math.PI && e.v !== Number.EPSILON;
+      case "neg":
+        return e.a.k === "const" && e.a.v > 0 && !constantNames.has(e.a.v);
+      case "ternary":
+        return this.literalTyped(e.a, scope) && this.literalTyped(e.b, scope);
+      case "set":
+        return this.literalTyped(e.e, scope);
+      case "comma":
+        return this.literalTyped(e.a, scope);
+      case "ref":
+        return scope.vars.length ? this.literalConsts.has(scope.vars[e.i % scope.vars.length]) : !scope.arrays.length;
+      case "elem":
+        return !scope.arrays.length && this.literalTyped({ k: "ref", i: e.ix.of }, scope);
+      case "len":
+        return !scope.arrays.length;
+      case "call":
+        return this.literalTyped(e.args[0], scope);
+      case "reduce":
+        return !this.methodArrays(scope).length && this.literalTyped(e.cb.body, scope);
+      case "spread":
+        return !scope.arrays.length && this.literalTyped(e.cb.body, scope);
+      // (`a && 0.5` is of type 0 | 0.5; `a || 0.5` of type number)
+      case "logic":
+        return e.op === "&&" && this.literalTyped(e.b, scope);
+      default:
+        return false;
+    }
+  }
+
+  /** An array made in place for an out-parameter: `new Float64Array(x.length)`, `new Array<number>(3).fill(0)`. */
+  private made(t: { array: ParamArrayKind; n: number }, scope: Scope): string {
+    const of = scope.arrays.find((a) => !a.local && !a.field && !a.table && a.param !== undefined && a.n === t.n);
+    const length = of ? `${of.name}.length` : String(t.n);
+    return t.array === "Float64Array"
+      ? `new Float64Array(${length})`
+      : `new Array${this.mode === "ts" ? "<number>" : ""}(${length}).fill(0)`;
   }
 
   /**
@@ -1655,6 +2329,7 @@ export class Printer {
       else for (const lit of c.lits) this.emit(depth + 1, `case ${spell(lit)}:`);
       const inner = nested(scope);
       inner.inSwitch = true;
+      inner.branch = true;
       inner.data = !d ? entry : only(entry, d.name, (p) => (c.dflt ? !used.has(p) : c.lits.includes(p)));
       if (fall) inner.data = union(inner.data, fall);
       for (const s of c.cl.body) this.stmt(s, inner, depth + 2);
@@ -1672,7 +2347,11 @@ export class Printer {
         if (scope.inLoop && this.listed) this.features.add("list-destructuring-then-loop-write");
         this.emit(depth + 2, `return ${this.expr(c.cl.r, inner).s};`);
         this.returned = true;
-      } else this.emit(depth + 2, "continue;");
+        this.exited();
+      } else {
+        this.emit(depth + 2, "continue;");
+        this.exited();
+      }
       adopt(scope, inner);
     });
     this.emit(depth, "}");
@@ -1737,6 +2416,7 @@ export class Printer {
     const n = of ? of.n : (a.len % 4) + 1; // as localLength
     const length = of ? `${of.name}.length` : String(n);
     const name = `u${this.counters.u++}`;
+    this.created++;
     // (tsgrad takes the `return` of a block callback before it for an early return: known-bugs.ts)
     if (this.blockCallback) this.features.add("array-after-block-callback");
     const made =
@@ -1768,11 +2448,19 @@ export class Printer {
   /** Prints a loop, its head and tail included, as one of the loops around what it prints (Printer.loops). */
   private inLoop(print: () => void): void {
     this.loops.push(this.loopCount++);
+    this.exits.push(false);
     try {
       print();
     } finally {
       this.loops.pop();
+      this.exits.pop();
     }
+  }
+
+  /** A break, continue or return printed: what follows in the loops around it runs only on some paths. */
+  private exited(): void {
+    this.exits.fill(true);
+    this.features.add("loop-exit");
   }
 
   /** Arrays that have methods (reduce, map, entries): not ArrayLike<number>, not an object's field (tsgrad reads those by index only). */
@@ -1814,6 +2502,7 @@ export class Printer {
     if (st.c) {
       const c = this.cond(st.c, inner);
       this.emit(depth + 1, `if (${c.s}) break;`);
+      this.exited();
       this.features.add("entries-break");
       start = narrowed(c.n, entry, false);
     }
@@ -1843,11 +2532,13 @@ export class Printer {
       if (st.c) {
         const c = this.cond(st.c, scope);
         this.emit(depth + 1, `if (${c.s}) break;`);
+        this.exited();
         start = narrowed(c.n, entry, false);
       }
       inner.vars.unshift(e);
     } else {
       const x = st.c ? this.rightOf(st.c, scope) : undefined;
+      if (x) this.features.add("loop-exit");
       const extra = (test: string) => (x ? `${test} && ${x.s}` : test);
       if (x) start = narrowed(x.n, entry, true);
       const i = `i${this.counters.i++}`;
@@ -1881,7 +2572,7 @@ export class Printer {
     const len = `${a.name}.length`;
     const constant = String(ix.c % a.n);
     if (form === "data" && scope.vars.length) {
-      const v = scope.vars[ix.of % scope.vars.length];
+      const v = this.read(scope.vars[ix.of % scope.vars.length]);
       const e = `Math.floor(Math.abs(${v}) * 2) % ${len}`;
       return this.mode === "reference" ? `$.jump(${e}, ${a.n})` : e;
     }
@@ -1897,6 +2588,7 @@ export class Printer {
     }
     if (form === "constant" || form === "data" || form === "cursor" || !scope.counters.length) return constant;
     const i = scope.counters[ix.of % scope.counters.length];
+    this.read(i.name);
     // the index printed, and the range it takes over the counter's [lo, hi]
     const [e, lo, hi]: [string, number, number] = {
       counter: [i.name, i.lo, i.hi],
@@ -1935,6 +2627,7 @@ export class Printer {
       const i = `i${this.counters.i++}`;
       const j = st.form === "forPair" ? `i${this.counters.i++}` : "";
       const x = st.c ? this.rightOf(st.c, scope) : undefined;
+      if (x) this.features.add("loop-exit");
       const extra = (test: string) => (x ? `${test} && ${x.s}` : test);
       const head = {
         for: `${kw} ${i} = 0; ${extra(`${i} < ${trips}`)}; ${i}++`,
@@ -1948,6 +2641,7 @@ export class Printer {
       if (st.form === "forBreak") {
         const test = `${i} >= ${trips}`;
         this.emit(depth + 1, `if (${x ? `${test} || ${x.s}` : test}) break;`);
+        this.exited();
         start = x ? narrowed(x.n, entry, false) : entry;
       }
       inner.vars.push(i);
@@ -1966,6 +2660,8 @@ export class Printer {
       this.emit(depth, "}");
       scope.data = entry;
       if (st.var) {
+        // (a var counter of a helper tsgrad inlines read after its loop: known-bugs.ts)
+        if (this.inlining) for (const c of j ? [i, j] : [i]) this.afterLoop.add(c);
         // i0 ends in [0, trips] (a break ends it early), i1 = trips - 1 - i0
         scope.vars.push(i);
         scope.counters.unshift({ name: i, lo: 0, hi: trips, start: false });
@@ -1979,6 +2675,7 @@ export class Printer {
     const k = `k${this.counters.k++}`;
     const bottom = st.form === "do" || st.form === "doPre";
     const x = st.c && !bottom ? this.rightOf(st.c, scope) : undefined;
+    if (st.c) this.features.add("loop-exit");
     const extra = (test: string) => (x ? `${test} && ${x.s}` : test);
     // the counter's range in the body, and after the loop
     const [lo, hi, afterLo, afterHi] = {
@@ -1994,6 +2691,8 @@ export class Printer {
     else if (st.form === "whilePost") this.emit(depth, `while (${extra(`${k}++ < ${trips}`)}) {`);
     else if (st.form === "whileDec") this.emit(depth, `while (${extra(`(${k} -= 1) >= 0`)}) {`);
     else this.emit(depth, "do {");
+    // (tsgrad moves a while's test that assigns into the body, an exit before the rest: Printer.exited)
+    if (st.form === "whilePost" || st.form === "whileDec") this.exited();
     if (st.form === "while" || st.form === "do") this.emit(depth + 1, `${k}++;`);
     inner.vars.push(k);
     inner.counters.unshift({ name: k, lo, hi, start: false });
@@ -2092,15 +2791,30 @@ export class Printer {
   /** After an assignment, the reference records the new value too. */
   private assigned(depth: number, name: string, scope: Scope): void {
     if (scope.inLoop && this.listed) this.features.add("list-destructuring-then-loop-write");
+    this.assignedInLoop(name, scope);
     if (this.mode === "reference") this.emit(depth, `$.v(${name});`);
     recent(scope.vars, name);
     recent(scope.mutable, name);
+  }
+
+  /** A variable read: notes an inlined helper's var counter read after its loop (known-bugs.ts). */
+  private read(name: string): string {
+    if (this.afterLoop.has(name)) this.features.add("inline-helper-var-counter");
+    return name;
+  }
+
+  /** A number parameter of a helper tsgrad inlines assigned in a loop (InlineInfo.loopAssigned). */
+  private assignedInLoop(name: string, scope: Scope): void {
+    this.reassigned.add(name);
+    const i = this.paramIndex.get(name);
+    if (this.inlining && scope.inLoop && i !== undefined) this.loopAssigned.add(i);
   }
 
   /** An assignment inside an expression: v is the latest variable written from here on. */
   private wrote(name: string, scope: Scope): void {
     this.writes++;
     if (scope.inLoop && this.listed) this.features.add("list-destructuring-then-loop-write");
+    this.assignedInLoop(name, scope);
     this.features.add("assign-in-expression");
     recent(scope.vars, name);
     recent(scope.mutable, name);
@@ -2117,7 +2831,7 @@ export class Printer {
         if (!scope.vars.length && scope.arrays.length) return { s: `${scope.arrays[0].name}[0]`, p: ATOM };
         // a function of data alone: a constant
         if (!scope.vars.length) return { s: "0.5", p: ATOM, lit: true };
-        return { s: scope.vars[e.i % scope.vars.length], p: ATOM };
+        return { s: this.read(scope.vars[e.i % scope.vars.length]), p: ATOM };
       case "elem": {
         if (!scope.arrays.length) return this.node({ k: "ref", i: e.ix.of }, scope);
         const a = scope.arrays[e.arr % scope.arrays.length];
@@ -2176,8 +2890,10 @@ export class Printer {
         return { s: `${c.s} ? ${at(a, ADD)} : ${at(b, ADD)}`, p: TERNARY, lit: a.lit && b.lit };
       }
       case "call": {
-        if (this.helpers.length === 0) return this.expr(e.args[0], scope);
-        const h = this.helpers[e.i % this.helpers.length];
+        // (not a helper tsgrad inlines: those are called by statements, Stmt inline)
+        const callees = this.helpers.filter((h) => !h.inline);
+        if (callees.length === 0) return this.expr(e.args[0], scope);
+        const h = callees[e.i % callees.length];
         // an array parameter of a kind no table can pass (Float64Array) and nothing else fits: no call
         if (h.params.some((t) => isArrayParam(t) && !this.fits(t, scope).length && !accepts(t.array, "number[]")))
           return this.expr(e.args[0], scope);
@@ -2192,7 +2908,11 @@ export class Printer {
         if (!over.length) return this.expr(e.cb.body, scope);
         const a = this.overArray(over, e.arr, !e.init);
         this.features.add(e.map ? "map-reduce" : e.init ? "reduce" : "reduce-no-init");
-        const array = e.map ? `${a.name}.map(${this.callback(e.map, false, a, 0, scope)})` : a.name;
+        // (over a local array, or a parameter of an inlined helper, which may stand for one: known-bugs.ts)
+        if (!e.init && (a.local || (this.inlining && a.param !== undefined)))
+          this.features.add("reduce-no-init-over-local");
+        // (map's callback typed to return a number where reduce has no initial value: Printer.callback)
+        const array = e.map ? `${a.name}.map(${this.callback(e.map, false, a, 0, scope, null, !e.init)})` : a.name;
         const writes = this.writes;
         const init = e.init ? this.expr(e.init, scope).s : undefined;
         // (map's callback runs after an assignment in reduce's initial value: known-bugs.ts)
@@ -2262,6 +2982,7 @@ export class Printer {
     return scope.arrays.filter(
       (a) =>
         !a.field &&
+        !a.alias &&
         a.n === t.n &&
         accepts(t.array, a.kind) &&
         !(a.local && (a.busy || this.loops.some((l) => a.writtenIn?.has(l)))),
@@ -2289,6 +3010,8 @@ export class Printer {
         a.frozen = true;
         this.features.add("local-array-to-helper");
       } else if (!a.table) this.features.add("parameter-to-helper");
+      // (a parameter of a helper tsgrad inlines: what its callers give it there is passed on)
+      if (a.param !== undefined) this.passedOn.add(a.param);
       name = a.name;
       table = a.table === true;
     } else {
@@ -2313,6 +3036,7 @@ export class Printer {
     from: number,
     scope: Scope,
     op: "+" | "*" | null = null,
+    widen = false,
   ): string {
     const d = this.callbacks++;
     // in a condition, no assignment at all (a callback's own let included)
@@ -2327,12 +3051,17 @@ export class Printer {
       }
       const statements: string[] = [];
       for (const l of cb.locals ?? []) {
+        const literal = l.kw === "const" && this.literalTyped(l.e, inner);
         const e = this.expr(l.e, inner).s;
         const t = `t${this.counters.t++}`;
+        if (literal) this.literalConsts.add(t);
         statements.push(`${l.kw} ${t} = ${e};`);
         inner.vars.unshift(t);
         if (l.kw === "let") inner.mutable.unshift(t);
       }
+      // a map callback returning `x[0] && 0.5` (of type 0 | 0.5) makes a (0 | 0.5)[], whose reduce
+      // without an initial value must return 0 | 0.5 (TypeScript): with `widen`, it returns a number
+      const returns = widen && this.mode === "ts" && this.literalTyped(cb.body, inner) ? ": number" : "";
       const value = this.expr(cb.body, inner);
       const body: Printed = op
         ? this.seen({ s: `acc${d} ${op} ${at(value, op === "+" ? ADD + 1 : MUL + 1)}`, p: op === "+" ? ADD : MUL })
@@ -2340,9 +3069,11 @@ export class Printer {
       // (xs.reduce((acc0, el0) => acc0, init): known-bugs.ts)
       if (reduce && body.s === `acc${d}`) this.features.add("reduce-returns-accumulator");
       const list = params.join(", ");
-      if (!cb.locals && !cb.fn) return `(${list}) => ${at(body, TERNARY)}`;
+      if (!cb.locals && !cb.fn) return `(${list})${returns} => ${at(body, TERNARY)}`;
       statements.push(`return ${body.s};`);
-      return cb.fn ? `function (${list}) { ${statements.join(" ")} }` : `(${list}) => { ${statements.join(" ")} }`;
+      return cb.fn
+        ? `function (${list})${returns} { ${statements.join(" ")} }`
+        : `(${list})${returns} => { ${statements.join(" ")} }`;
     } finally {
       if (this.inCond) this.noAssign--;
       this.callbacks--;

@@ -383,8 +383,12 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
         const saves = hasPush(s.body);
         const fills = writesTo(s.body, live);
         if (!s.carried.some((c) => live.has(c)) && !saves && !fills && !(s.count && live.has(s.count))) continue;
-        // What the body needs, to a fixpoint over the back edge: a carried variable nothing after
+        // What the test reads runs (the flag a break sets: without it the loop would not end), then
+        // what the body needs, to a fixpoint over the back edge: a carried variable nothing after
         // the loop or in it needs (the objective's running sum in f_grad) is not computed.
+        refsOf(s.test, live);
+        if (s.pre) forwardReads(s.pre, live);
+        if (s.counter) (refsOf(s.counter.from, live), refsOf(s.counter.to, live));
         let body: Stmt[];
         for (let size = -1; size !== live.size;) {
           size = live.size;
@@ -392,9 +396,6 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
         }
         const carried = s.carried.filter((c) => live.has(c));
         const booleans = s.booleans?.filter((c) => live.has(c));
-        refsOf(s.test, live);
-        if (s.pre) forwardReads(s.pre, live);
-        if (s.counter) (refsOf(s.counter.from, live), refsOf(s.counter.to, live));
         out.push({ ...s, body: body!, carried, ...(s.booleans ? { booleans } : {}) });
       } else if (s.k === "if") {
         const then = keep(s.then);
