@@ -9,6 +9,11 @@
 //
 // The transformer is a parameter: vitest passes transformer/hosts/tsc.ts (so an in-process change to
 // the rule table is seen, as the mutation test needs); scripts/fuzz.mjs passes dist/.
+//
+// Every while, do and for loop of the loaded module counts its iterations against a budget far
+// above what a generated program runs (LOOP_BUDGET): a loop of the generated code that never ends
+// throws instead of holding the process (a hang at run time, which no watchdog of a compile sees,
+// is then a failure the property reports and shrinks, as any other).
 
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -71,7 +76,46 @@ export function createCompiler(options: {
     const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
     if (errors.length) throw new CompileError(ts.formatDiagnostics(errors, format));
     const out = file.replace(/\.ts$/, ".js");
-    writeFileSync(out, js);
+    writeFileSync(out, guardLoops(js));
     return import(pathToFileURL(out).href);
   };
+}
+
+/** Loop iterations a loaded module may run in all (its checks run each function a few dozen times, loops of a few trips). */
+export const LOOP_BUDGET = 20_000_000;
+
+/**
+ * `js` with every while, do and for loop's test preceded by a count against LOOP_BUDGET:
+ * `while (!done)` → `while (__fuzzLoop() && (!done))`; for...of and for...in go over finite arrays.
+ * (Spliced into the text at the tests' positions: printing the module again costs more than it.)
+ */
+export function guardLoops(js: string): string {
+  const source = ts.createSourceFile("module.js", js, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  const edits: { at: number; text: string }[] = [];
+  const wrap = (test: ts.Expression) =>
+    edits.push({ at: test.getStart(source), text: "__fuzzLoop() && (" }, { at: test.end, text: ")" });
+  const visit = (n: ts.Node): void => {
+    if (ts.isWhileStatement(n) || ts.isDoStatement(n)) wrap(n.expression);
+    else if (ts.isForStatement(n)) {
+      if (n.condition) wrap(n.condition);
+      else {
+        // for (init; ; step): after the first `;`
+        const semicolon = n.getChildren(source).find((c) => c.kind === ts.SyntaxKind.SemicolonToken)!;
+        edits.push({ at: semicolon.end, text: " __fuzzLoop()" });
+      }
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(source);
+  // from the end, so that the positions still to come hold
+  edits.sort((x, y) => y.at - x.at);
+  let out = js;
+  for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.at);
+  const counter =
+    `let __fuzzLoops = 0;\n` +
+    `function __fuzzLoop() {\n` +
+    `  if (++__fuzzLoops > ${LOOP_BUDGET}) throw new Error("the compiled module ran ${LOOP_BUDGET} loop iterations: a loop of the generated code does not end");\n` +
+    `  return true;\n` +
+    `}\n`;
+  return counter + out;
 }

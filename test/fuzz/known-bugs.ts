@@ -59,13 +59,17 @@ export interface KnownBug {
 // "inline-literal-field", "inline-expression-body" and "inline-helper-var-counter" where it prints
 // what could trigger them (supersets), should they come back.
 //
-// Found by the same rows at 7781cfe, and fixed (3936efb, and the commit after it), each with its
-// regression test: a local array written before the call, given to an inlined helper that passes
-// it on to a @differentiable helper, was refused as changed after the call (positions inside the
-// helper's body were compared with the function's); and f_grad never returned for a loop that may
-// end early writing an array only a reduce without an initial value keeps (the forward pruning of
-// ed1efad dropped the flag the loop's test reads). The printer still notes
-// "inline-passes-on-local" and "loop-exit-and-reduce-no-init" where they could come back.
+// Found by the same rows at 7781cfe, and fixed (3936efb, 190508d), each with its regression test:
+// a local array written before the call, given to an inlined helper that passes it on to a
+// @differentiable helper, was refused as changed after the call (positions inside the helper's
+// body were compared with the function's); and f_grad never returned for a loop that may end early
+// (a break, `while (k++ < n && c)`) kept in the forward pass for what it writes (an array the rest
+// reads, or one only a reduce without an initial value keeps): the forward pruning of ed1efad
+// dropped the flag the loop's test reads, `while (!done) { ... }` with nothing assigning done. The
+// fuzzer hung on it (its watchdog covers compiles only): the modules it loads now count their
+// loops' iterations (compile.ts guardLoops), so such a hang is a failure it reports and shrinks.
+// The printer still notes "inline-passes-on-local", and "store-in-loop-that-may-end" for a loop
+// that may end early writing an element, where they could come back.
 export const knownBugs: readonly KnownBug[] = [
   {
     feature: "array-method-in-condition",

@@ -1522,6 +1522,9 @@ export class Printer {
   private loops: number[] = [];
   /** Per loop around what is being printed: a break, continue or return was printed in it (Printer.exited). */
   private exits: boolean[] = [];
+  /** Per loop around what is being printed: it may end early (Printer.mayEndEarly), it writes an element (Printer.stored). */
+  private mayEnd: boolean[] = [];
+  private stores: boolean[] = [];
   private loopCount = 0;
   /** Callbacks around what is being printed: their parameters are named after the depth (acc0, acc1). */
   private callbacks = 0;
@@ -1546,9 +1549,6 @@ export class Printer {
     if (p.usesScale) p.lines.unshift(`const SCALE = ${SCALE};`, "");
     // the reference twin spells an enum member as its value
     if (mode === "ts") for (const k of [...p.enums].sort().reverse()) p.lines.unshift(enumDeclarations[k]!, "");
-    // (a loop that may end early, and an array kept only by a reduce's check for an empty array: known-bugs.ts)
-    if (p.features.has("loop-exit") && p.features.has("reduce-no-init-over-local"))
-      p.features.add("loop-exit-and-reduce-no-init");
     return p;
   }
 
@@ -2028,6 +2028,7 @@ export class Printer {
         const value = st.k === "store" ? this.expr(st.e, scope).s : "";
         a.busy = busy;
         this.emit(depth, st.k === "store" ? `${element} ${st.op} ${value};` : `${element}${st.op};`);
+        this.stored();
         // (the element again, without moving a cursor in its index)
         this.noAssign++;
         if (this.mode === "reference") this.emit(depth, `$.v(${a.name}[${this.index(st.ix, a, scope)}]);`);
@@ -2226,6 +2227,7 @@ export class Printer {
         if (!a) return;
         if (info.written.has(j)) {
           this.features.add("inline-writes-local");
+          this.stored();
           a.writtenIn ??= new Set();
           for (const l of this.loops) a.writtenIn.add(l);
           // what it wrote is read next
@@ -2449,18 +2451,34 @@ export class Printer {
   private inLoop(print: () => void): void {
     this.loops.push(this.loopCount++);
     this.exits.push(false);
+    this.mayEnd.push(false);
+    this.stores.push(false);
     try {
       print();
     } finally {
       this.loops.pop();
       this.exits.pop();
+      // (a loop that may end early and writes an element: known-bugs.ts)
+      if (this.mayEnd.pop() && this.stores.pop()) this.features.add("store-in-loop-that-may-end");
     }
   }
 
   /** A break, continue or return printed: what follows in the loops around it runs only on some paths. */
   private exited(): void {
     this.exits.fill(true);
+    this.mayEnd.fill(true);
     this.features.add("loop-exit");
+  }
+
+  /** The innermost loop may end before its count: a data-dependent test, a test that assigns. */
+  private mayEndEarly(): void {
+    if (this.mayEnd.length) this.mayEnd[this.mayEnd.length - 1] = true;
+    this.features.add("loop-exit");
+  }
+
+  /** An element written (a store, an out-parameter an inlined helper writes), in the loops around it. */
+  private stored(): void {
+    this.stores.fill(true);
   }
 
   /** Arrays that have methods (reduce, map, entries): not ArrayLike<number>, not an object's field (tsgrad reads those by index only). */
@@ -2538,7 +2556,7 @@ export class Printer {
       inner.vars.unshift(e);
     } else {
       const x = st.c ? this.rightOf(st.c, scope) : undefined;
-      if (x) this.features.add("loop-exit");
+      if (x) this.mayEndEarly();
       const extra = (test: string) => (x ? `${test} && ${x.s}` : test);
       if (x) start = narrowed(x.n, entry, true);
       const i = `i${this.counters.i++}`;
@@ -2627,7 +2645,7 @@ export class Printer {
       const i = `i${this.counters.i++}`;
       const j = st.form === "forPair" ? `i${this.counters.i++}` : "";
       const x = st.c ? this.rightOf(st.c, scope) : undefined;
-      if (x) this.features.add("loop-exit");
+      if (x) this.mayEndEarly();
       const extra = (test: string) => (x ? `${test} && ${x.s}` : test);
       const head = {
         for: `${kw} ${i} = 0; ${extra(`${i} < ${trips}`)}; ${i}++`,
@@ -2675,7 +2693,7 @@ export class Printer {
     const k = `k${this.counters.k++}`;
     const bottom = st.form === "do" || st.form === "doPre";
     const x = st.c && !bottom ? this.rightOf(st.c, scope) : undefined;
-    if (st.c) this.features.add("loop-exit");
+    if (st.c || st.form === "whilePost" || st.form === "whileDec" || st.form === "doPre") this.mayEndEarly();
     const extra = (test: string) => (x ? `${test} && ${x.s}` : test);
     // the counter's range in the body, and after the loop
     const [lo, hi, afterLo, afterHi] = {
@@ -2908,9 +2926,6 @@ export class Printer {
         if (!over.length) return this.expr(e.cb.body, scope);
         const a = this.overArray(over, e.arr, !e.init);
         this.features.add(e.map ? "map-reduce" : e.init ? "reduce" : "reduce-no-init");
-        // (over a local array, or a parameter of an inlined helper, which may stand for one: known-bugs.ts)
-        if (!e.init && (a.local || (this.inlining && a.param !== undefined)))
-          this.features.add("reduce-no-init-over-local");
         // (map's callback typed to return a number where reduce has no initial value: Printer.callback)
         const array = e.map ? `${a.name}.map(${this.callback(e.map, false, a, 0, scope, null, !e.init)})` : a.name;
         const writes = this.writes;
