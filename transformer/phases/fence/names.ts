@@ -120,20 +120,7 @@ export function isRowsParam(st: Fencer, e: ts.Expression): boolean {
  * variable of `for (const row of A)`; read as `row[j]` and `row.length`, never passed on.
  */
 export function isRow(st: Fencer, e: ts.Expression): boolean {
-  const x = skipWrappers(e);
-  if (ts.isElementAccessExpression(x)) return isRowsParam(st, x.expression);
-  if (!ts.isIdentifier(x) || !isLocal(st, x)) return false;
-  const decl = st.checker.getSymbolAtLocation(x)?.valueDeclaration;
-  if (!decl || !ts.isVariableDeclaration(decl) || !ts.isVariableDeclarationList(decl.parent)) return false;
-  const loop = decl.parent.parent;
-  if (ts.isForOfStatement(loop)) return loop.initializer === decl.parent && isRowsParam(st, loop.expression);
-  const init = decl.initializer && skipWrappers(decl.initializer);
-  return (
-    (decl.parent.flags & ts.NodeFlags.Const) !== 0 &&
-    init !== undefined &&
-    ts.isElementAccessExpression(init) &&
-    isRowsParam(st, init.expression)
-  );
+  return isElementOf(st, e, "rows");
 }
 
 /** `pts`, a records parameter (`{ x: number; y: number }[]`, or a field holding one): read as `pts[i].x`. */
@@ -147,28 +134,43 @@ export function isRecordsParam(st: Fencer, e: ts.Expression): boolean {
  * (`pts.reduce((s, p) => ..., 0)`); read as `p.x`, never passed on.
  */
 export function isRecord(st: Fencer, e: ts.Expression): boolean {
+  return isElementOf(st, e, "records");
+}
+
+/**
+ * An element of a rows or records parameter (`A[i]`), or a name for one: a `const` (`const p =
+ * pts[i]`), the variable of a for...of over the parameter, and for records the element
+ * parameter of a callback over it.
+ */
+function isElementOf(st: Fencer, e: ts.Expression, kind: "rows" | "records"): boolean {
+  const over = (a: ts.Expression) => isParamPart(st, a) && kindOf(st.checker.getTypeAtLocation(a), st.checker) === kind;
   const x = skipWrappers(e);
-  if (ts.isElementAccessExpression(x)) return isRecordsParam(st, x.expression);
+  if (ts.isElementAccessExpression(x)) return over(x.expression);
   if (!ts.isIdentifier(x) || !isLocal(st, x)) return false;
   const decl = st.checker.getSymbolAtLocation(x)?.valueDeclaration;
-  if (decl && ts.isParameter(decl) && (ts.isArrowFunction(decl.parent) || ts.isFunctionExpression(decl.parent))) {
+  if (
+    kind === "records" &&
+    decl &&
+    ts.isParameter(decl) &&
+    (ts.isArrowFunction(decl.parent) || ts.isFunctionExpression(decl.parent))
+  ) {
     const call = decl.parent.parent;
-    const over =
+    const array =
       ts.isCallExpression(call) && ts.isPropertyAccessExpression(call.expression)
         ? call.expression.expression
         : undefined;
     const position = call && ts.isCallExpression(call) && call.expression.getText().endsWith(".reduce") ? 1 : 0;
-    return over !== undefined && decl.parent.parameters.indexOf(decl) === position && isRecordsParam(st, over);
+    return array !== undefined && decl.parent.parameters.indexOf(decl) === position && over(array);
   }
   if (!decl || !ts.isVariableDeclaration(decl) || !ts.isVariableDeclarationList(decl.parent)) return false;
   const loop = decl.parent.parent;
-  if (ts.isForOfStatement(loop)) return loop.initializer === decl.parent && isRecordsParam(st, loop.expression);
+  if (ts.isForOfStatement(loop)) return loop.initializer === decl.parent && over(loop.expression);
   const init = decl.initializer && skipWrappers(decl.initializer);
   return (
     (decl.parent.flags & ts.NodeFlags.Const) !== 0 &&
     init !== undefined &&
     ts.isElementAccessExpression(init) &&
-    isRecordsParam(st, init.expression)
+    over(init.expression)
   );
 }
 
