@@ -116,6 +116,11 @@ export function printBackward(body: readonly BStmt[], indent = ""): string[] {
         return [`${indent}loop {`, ...printBackward(s.body, indent + "  "), `${indent}}`];
       case "check":
         return [`${indent}check ${s.adj}`];
+      case "rebind":
+        return [
+          `${indent}[${s.names.join(", ")}] = [${s.from.join(", ")}]`,
+          ...(s.adjoints ? [`${indent}[${s.adjoints.names.join(", ")}] = [${s.adjoints.from.join(", ")}]`] : []),
+        ];
     }
   });
 }
@@ -145,6 +150,8 @@ export function printForward(body: readonly Stmt[], indent = ""): string[] {
         return [`${indent}${s.array}[${printExpr(s.index)}] ${s.add ? "+=" : "="} ${printExpr(s.value)}`];
       case "throw":
         return [`${indent}throw ${s.expression.getText()}`];
+      case "rebind":
+        return [`${indent}[${s.names.join(", ")}] = [${s.from.join(", ")}]`];
     }
   });
 }

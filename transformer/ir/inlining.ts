@@ -117,6 +117,7 @@ export function inlinedAtCall(
   checker: ts.TypeChecker,
   call: ts.CallExpression,
   caller: ts.Node,
+  sites: readonly ts.CallExpression[] = [],
 ): InlinedHelper | undefined {
   const callee = call.expression;
   if (!ts.isIdentifier(callee)) return undefined;
@@ -125,17 +126,43 @@ export function inlinedAtCall(
   const fn = topLevelFunction(decl);
   if (!fn || fn === caller || inlinedHelperOf(checker, callee, caller)) return undefined;
   const changing = call.arguments.some((a) => {
-    const arg = skipWrappers(a);
-    const local = ts.isIdentifier(arg) ? checker.getSymbolAtLocation(arg)?.valueDeclaration : undefined;
+    const given = skipWrappers(a);
+    // In a helper inlined here (`dot(a, a)` in norm(w)): the caller's array the parameter stands for.
+    const arg = ts.isIdentifier(given) && sites.length ? callerArgument(checker, given, sites) : given;
+    const local = arg && ts.isIdentifier(arg) ? checker.getSymbolAtLocation(arg)?.valueDeclaration : undefined;
     return (
       local !== undefined &&
       ts.isVariableDeclaration(local) &&
       within(local, caller) &&
-      isArrayKind(kindOf(checker.getTypeAtLocation(arg), checker)) &&
-      changedAfter(caller, call, arg as ts.Identifier, checker)
+      isArrayKind(kindOf(checker.getTypeAtLocation(arg!), checker)) &&
+      changedAfter(caller, sites[0] ?? call, arg as ts.Identifier, checker)
     );
   });
   return changing ? { fn, name: callee.text, result: "value" } : undefined;
+}
+
+/**
+ * The caller's argument an inlined helper's parameter stands for, through the calls being inlined
+ * (`sites`, outermost first): `a` in norm's body, norm(w) inlined → w. Undefined when a call gives
+ * the parameter anything but a name.
+ */
+export function callerArgument(
+  checker: ts.TypeChecker,
+  id: ts.Identifier,
+  sites: readonly ts.CallExpression[],
+): ts.Identifier | undefined {
+  let at: ts.Identifier = id;
+  for (let i = sites.length - 1; i >= 0; i--) {
+    const param = checker.getSymbolAtLocation(at)?.valueDeclaration;
+    if (!param || !ts.isParameter(param)) return at;
+    const declared = checker.getSymbolAtLocation(sites[i].expression)?.valueDeclaration;
+    if (!declared || topLevelFunction(declared) !== param.parent) return at;
+    const given = sites[i].arguments[param.parent.parameters.indexOf(param)];
+    const arg = given && skipWrappers(given);
+    if (!arg || !ts.isIdentifier(arg)) return undefined;
+    at = arg;
+  }
+  return at;
 }
 
 /** Is an element of the array `id` written after `call` in `fn`, or in a loop around the call (the next iteration's call sees it)? */
@@ -146,6 +173,8 @@ export function changedAfter(
   checker: ts.TypeChecker,
 ): boolean {
   const symbol = checker.getSymbolAtLocation(id);
+  const body = (fn as ts.FunctionLikeDeclaration).body;
+  if (body !== undefined && symbol !== undefined && movesArray(body, symbol, checker)) return true;
   const loops: ts.Node[] = [];
   for (let n: ts.Node = call.parent; n && n !== fn; n = n.parent) if (ts.isIterationStatement(n, false)) loops.push(n);
   const later = (n: ts.Node) => n.pos >= call.end || loops.some((loop) => within(n, loop));
@@ -170,6 +199,26 @@ export function changedAfter(
     }
     return ts.forEachChild(n, (child) => (writes(child) ? true : undefined)) ?? false;
   };
-  const body = (fn as ts.FunctionLikeDeclaration).body;
   return body !== undefined && writes(body);
+}
+
+/**
+ * Is the array variable given another array, or given to another variable (`u = next`,
+ * `[u, next] = [next, u]`, `const tmp = u`)? Then writes through other names reach what it
+ * holds (stage/rebinds.ts), so it counts as changing.
+ */
+function movesArray(body: ts.Node, symbol: ts.Symbol, checker: ts.TypeChecker): boolean {
+  const named = (e: ts.Expression | undefined): boolean => {
+    const x = e && skipWrappers(e);
+    if (!x) return false;
+    if (ts.isArrayLiteralExpression(x)) return x.elements.some(named);
+    return ts.isIdentifier(x) && checker.getSymbolAtLocation(x) === symbol;
+  };
+  const visit = (n: ts.Node): boolean =>
+    (ts.isBinaryExpression(n) &&
+      n.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+      (named(n.left) || named(n.right))) ||
+    (ts.isVariableDeclaration(n) && named(n.initializer)) ||
+    ts.forEachChild(n, visit) === true;
+  return visit(body);
 }

@@ -228,6 +228,21 @@ export interface Store {
 }
 
 /**
+ * `[u, next] = [next, u]`: local arrays change places, all at once: `names[i]` takes the array
+ * `from[i]` held, a permutation of `names`. Where a variable is given another local array
+ * (`const tmp = u; u = next; next = tmp`) or a new one in a loop or a branch (`h = cell(h)`), the
+ * stager keeps the arrays' names and moves the arrays between them at the end of the iteration or
+ * branch, so each name holds one array wherever the code after reads it. The backward pass moves
+ * the arrays and their gradients back the other way at the same place.
+ */
+export interface Rebind {
+  k: "rebind";
+  names: string[];
+  from: string[];
+  source: ts.Node;
+}
+
+/**
  * `throw new RangeError("n < 2")`: a guard of the forward pass, the user's expression run as
  * written, its locals renamed to their current names (`names`). No gradient: a forward pass that
  * throws has no backward pass. The one place the IR keeps a TypeScript node, since what is thrown
@@ -240,7 +255,7 @@ export interface Throw {
   source: ts.Node;
 }
 
-export type Stmt = Def | Let | If | Loop | Push | ArrayDecl | Store | Throw;
+export type Stmt = Def | Let | If | Loop | Push | ArrayDecl | Store | Rebind | Throw;
 
 /**
  * The values tsgrad differentiates, by the parameter's declared type; a gradient has the same kind
@@ -403,6 +418,11 @@ export type BStmt =
   | BLoop
   /** `const t = saved.pop()` (declare) or `x = saved.pop()`: a saved value restored under its own name. */
   | { k: "pop"; name: string; declare: boolean; type?: ValueType; slot?: Slot }
+  /**
+   * A Rebind undone: the arrays go back (`names[i]` takes what `from[i]` holds), the primal
+   * arrays and, in `adjoints`, their gradients: `[u, next] = [next, u]; [du, dnext] = [dnext, du]`.
+   */
+  | { k: "rebind"; names: string[]; from: string[]; adjoints?: { names: string[]; from: string[] } }
   /** Forward statements recomputed inside a backward loop, from restored values. */
   | { k: "recompute"; body: Stmt[] }
   /**
@@ -564,6 +584,22 @@ export function forEachArray(body: readonly Stmt[], visit: (a: ArrayDecl) => voi
   for (const s of body) if (s.k === "array") visit(s);
 }
 
+/** Visits every Rebind, in order, also inside branches and loops. */
+export function forEachRebind(body: readonly Stmt[], visit: (r: Rebind) => void): void {
+  for (const s of body) {
+    if (s.k === "rebind") visit(s);
+    else if (s.k === "if") (forEachRebind(s.then, visit), forEachRebind(s.else, visit));
+    else if (s.k === "loop") forEachRebind(s.body, visit);
+  }
+}
+
+/** The local arrays some Rebind moves: `let`, not `const`, in the generated code. */
+export function reboundArrays(body: readonly Stmt[]): Set<string> {
+  const out = new Set<string>();
+  forEachRebind(body, (r) => r.names.forEach((n) => out.add(n)));
+  return out;
+}
+
 /** Visits every Store, in order, also inside branches and loops. */
 export function forEachStore(body: readonly Stmt[], visit: (s: Store) => void): void {
   for (const s of body) {
@@ -581,6 +617,7 @@ export function forwardReads(body: readonly Stmt[], out: Set<string> = new Set()
     else if (s.k === "store") (refsOf(s.value, out), refsOf(s.index, out), out.add(s.array));
     else if (s.k === "array") refsOf(s.length, out);
     else if (s.k === "throw") s.names.forEach((name) => out.add(name));
+    else if (s.k === "rebind") s.from.forEach((name) => out.add(name));
     else if (s.k === "if") {
       refsOf(s.test, out);
       forwardReads(s.then, out);

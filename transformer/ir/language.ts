@@ -388,18 +388,46 @@ export const LANGUAGE = {
     "computed or quoted keys are not supported in destructuring",
     "write the field name",
   ),
-  arrayInBranch: no(
+  arraysAnywhere: yes(
     "declaration",
-    Code.UnsupportedDeclaration,
-    "arrays created anywhere but at the top level in a `const` (or a variable never reassigned), before any `return`",
-    "an array created in a @differentiable function must be a `const` (or a `let` or `var` never reassigned) at the function's top level (not in a loop or branch) for now",
+    "arrays created in loops and branches, and after an early `return`",
+    "made once, before the loop or branch, and filled again each time (no allocation per iteration)",
   ),
-  arrayAfterReturn: no(
+  arrayRebinding: yes(
+    "statement",
+    "`let` arrays given another array: double buffering (`const tmp = u; u = next; next = tmp`), a new state each step (`h = step(x, h)`)",
+    "the arrays change places, no element is copied; the backward pass moves them and their gradients back",
+  ),
+  arrayLengthInLoop: no(
     "declaration",
     Code.UnsupportedDeclaration,
-    "arrays created anywhere but in a `const` at the top level, before any `return`",
-    "an array created after an early `return` is not supported yet",
-    "create it before the first `return` (its length must be known there)",
+    "arrays created in a loop with a length that changes in it",
+    (a: { name: string }) =>
+      `this array is made once, before the loop or branch it is in, and reused; its length must be known there, and \`${a.name}\` is not`,
+    "give it a length fixed before the loop (the largest one it needs), or create it before the loop",
+  ),
+  arraysAliased: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "two variables holding one array at the end of a loop iteration or a branch",
+    (a: { a: string; b: string }) =>
+      `\`${a.a}\` and \`${a.b}\` hold the same array at the end of this loop iteration or branch: a write through one would change the other`,
+    "swap the two arrays (`const tmp = a; a = b; b = tmp`), or give one a copy (`a = b.slice()`)",
+  ),
+  arrayRebindForm: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "`let` arrays given something but a local array, a new array or a helper's result",
+    (a: { name: string }) =>
+      `\`${a.name}\` holds an array the function made; it can be given another such array, a new array, or an array an inlined helper returns, and nothing else`,
+    "give it a local array by name, a new array (`new Float64Array(n)`, `xs.slice()`, `xs.map(f)`), or a helper's result",
+  ),
+  arrayReturnedRebound: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "returning an array that a loop or a branch gives another array",
+    "the function returns an array whose variable a loop or a branch gives another array",
+    "return a copy made after the loop (`return u.slice()`), or return a number computed from it",
   ),
   nestedDeclaration: no(
     "declaration",

@@ -9,6 +9,7 @@ import {
   type Stmt,
   type StagedFunction,
   forEachDef,
+  forEachRebind,
   forEachStore,
   operandName,
   refsOf,
@@ -32,6 +33,8 @@ export function analyzeActivity(fn: StagedFunction): Activity {
     });
     // h[j] = v: a local array varies once any value written into it does.
     forEachStore(fn.body, (st) => varied.has(operandName(st.value)!) && varied.add(st.array));
+    // [u, next] = [next, u]: arrays that change places are one group, each holding the others' values.
+    forEachRebind(fn.body, (r) => r.names.some((n) => varied.has(n)) && r.names.forEach((n) => varied.add(n)));
   }
 
   const useful = new Set(resultNames(fn));
@@ -47,6 +50,8 @@ export function analyzeActivity(fn: StagedFunction): Activity {
           size = useful.size;
           backward(s.body);
         }
+      } else if (s.k === "rebind" && s.names.some((n) => useful.has(n))) {
+        s.names.forEach((n) => useful.add(n));
       } else if (s.k === "store" && useful.has(s.array)) {
         const v = operandName(s.value);
         if (v) useful.add(v);

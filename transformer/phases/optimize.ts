@@ -310,6 +310,7 @@ export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): S
     } else if (s.k === "grads") s.args.forEach((a) => refsOf(a, out));
     else if (s.k === "kernel") (s.args.forEach((a) => refsOf(a, out)), out.add(s.like));
     else if (s.k === "alloc") out.add(s.same ?? s.like);
+    else if (s.k === "rebind") s.from.forEach((n) => out.add(n));
     else if (s.k === "if") {
       refsOf(s.test, out);
       readsOf(s.then, out);
@@ -371,6 +372,10 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
       } else if (s.k === "array" && live.has(s.name)) {
         refsOf(s.length, live);
         out.push(s);
+      } else if (s.k === "rebind" && s.names.some((n) => live.has(n))) {
+        // [u, next] = [next, u]: what is read later as u was written as next.
+        s.names.forEach((n) => live.add(n));
+        out.push(s);
       } else if (s.k === "push") {
         live.add(s.name);
         out.push(s);
@@ -412,6 +417,7 @@ export function pruneForward(body: readonly Stmt[], roots: Iterable<string>): St
     stmts.some(
       (t) =>
         (t.k === "store" && arrays.has(t.array)) ||
+        (t.k === "rebind" && t.names.some((n) => arrays.has(n))) ||
         (t.k === "loop" && writesTo(t.body, arrays)) ||
         (t.k === "if" && (writesTo(t.then, arrays) || writesTo(t.else, arrays))),
     );

@@ -56,11 +56,29 @@ function constantProblem(e: ts.ElementAccessExpression, checker: ts.TypeChecker)
     return refuse("indexNeverValid", e, { access: e.getText(), index, ...access(e) });
   const decl = ts.isIdentifier(e.expression) ? checker.getSymbolAtLocation(e.expression)?.valueDeclaration : undefined;
   const created =
-    decl && ts.isVariableDeclaration(decl) && decl.initializer ? arrayCreation(decl.initializer, checker) : undefined;
+    decl && ts.isVariableDeclaration(decl) && decl.initializer && !givenAnother(decl, checker)
+      ? arrayCreation(decl.initializer, checker)
+      : undefined;
   const length = created?.length && constantOf(created.length);
   if (length !== undefined && index >= length)
     return refuse("indexPastLength", e, { access: e.getText(), array: e.expression.getText(), length, ...access(e) });
   return undefined;
+}
+
+/** `let h = new Float64Array(2); ...; h = new Float64Array(3)`: is the variable given another array somewhere? */
+function givenAnother(decl: ts.VariableDeclaration, checker: ts.TypeChecker): boolean {
+  if (ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const) return false;
+  const symbol = checker.getSymbolAtLocation(decl.name);
+  let scope: ts.Node = decl;
+  while (scope.parent && !ts.isFunctionLike(scope)) scope = scope.parent;
+  const targets = (e: ts.Expression): ts.Expression[] =>
+    ts.isArrayLiteralExpression(e) ? e.elements.flatMap(targets) : [skip(e)];
+  const visit = (n: ts.Node): boolean =>
+    (ts.isBinaryExpression(n) &&
+      n.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+      targets(n.left).some((t) => ts.isIdentifier(t) && checker.getSymbolAtLocation(t) === symbol)) ||
+    ts.forEachChild(n, visit) === true;
+  return visit(scope);
 }
 
 /** a[i + c] in the body of `for (let i = ...; i < a.length; i++)` where the first or last iteration misses. */

@@ -13,14 +13,15 @@
 // the element, which this proves from the code's shape alone:
 //   - the store is the array's only write, an `=`, directly in the innermost loop's body (not in
 //     a branch), after the value's definition in the same body;
-//   - the array is made at the top level with length N (one loop) or N · H (two), is not returned;
+//   - the array is made at the top level with length N (one loop) or N · H (two), is not returned,
+//     and never changes places with another (a Rebind);
 //   - the loops around the store are `for (let i = 0; i < N; i++)` and, inside it,
 //     `for (let j = 0; j < H; j++)`, with N and H fixed for the whole nest (and, for two loops,
 //     whole numbers: lengths, integer literals, roundings, sums and products of them), and the index is i,
 //     or i * H + j: a different element for every iteration, and inside the array.
 // Anything else is saved or recomputed as before.
 
-import { type ArrayDecl, type Def, type Loop, type Stmt, forEachStore, scalarOp } from "../ir/ir.js";
+import { type ArrayDecl, type Def, type Loop, type Stmt, forEachStore, reboundArrays, scalarOp } from "../ir/ir.js";
 import { coversOnce, fixedValues } from "../ir/extent.js";
 
 /**
@@ -33,12 +34,14 @@ export function reloadable(forward: readonly Stmt[], results: readonly string[])
   forEachStore(forward, (s) => stores.set(s.array, (stores.get(s.array) ?? 0) + 1));
   const arrays = new Map(forward.filter((s): s is ArrayDecl => s.k === "array").map((a) => [a.name, a]));
   const { fixed, constants } = fixedValues(forward);
+  // An array that changes places with another (a Rebind) is written through both names.
+  const moved = reboundArrays(forward);
   const visit = (body: readonly Stmt[], loops: Loop[]) => {
     body.forEach((s, at) => {
       if (s.k === "loop") visit(s.body, [...loops, s]);
       if (s.k !== "store" || s.add || s.value.k !== "ref" || loops.length === 0) return;
       const decl = arrays.get(s.array);
-      if (!decl || stores.get(s.array) !== 1 || results.includes(s.array)) return;
+      if (!decl || stores.get(s.array) !== 1 || results.includes(s.array) || moved.has(s.array)) return;
       const value = s.value.name;
       const def = body.slice(0, at).find((d): d is Def => d.k === "def" && d.name === value);
       if (!def || def.assign || def.mutable || def.overwrite || def.type === "boolean") return;

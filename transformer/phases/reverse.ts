@@ -15,6 +15,7 @@ import {
   type Loop,
   type Op,
   type Pullback,
+  type Rebind,
   type Stmt,
   type StagedFunction,
   type Store,
@@ -137,6 +138,8 @@ function block(r: Reverser, body: readonly Stmt[]): BStmt[] {
       r.loops.pop();
     } else if (s.k === "store" && r.activity.active.has(s.array)) {
       out.push(...store(r, s));
+    } else if (s.k === "rebind") {
+      out.push(unbind(r, s));
     } else if (s.k === "def" && s.op !== null && r.activity.active.has(s.name) && s.args.some(active)) {
       out.push({ k: "comment", def: s }, ...operation(r, s, s.op, r.gradientOf(s)));
     }
@@ -163,6 +166,18 @@ function store(r: Reverser, st: Store): BStmt[] {
   if (!st.add) lines.push({ k: "set", adj: dh, index: st.index, value: num(0) });
   const text = `${st.array}[${printName(st.index)}] ${st.add ? "+=" : "="} ${printName(st.value)}`;
   return lines.length ? [{ k: "note", text }, ...lines] : [];
+}
+
+/**
+ * [u, next] = [next, u] → [next, u] = [u, next] and [dnext, du] = [du, dnext]: the arrays go back
+ * to the names they had before, and their gradients with them (the inverse permutation).
+ */
+function unbind(r: Reverser, s: Rebind): BStmt {
+  const active = s.names.some((n) => r.activity.active.has(n));
+  const adjoints = active
+    ? { names: s.from.map((n) => r.adjointOf(n)), from: s.names.map((n) => r.adjointOf(n)) }
+    : undefined;
+  return { k: "rebind", names: [...s.from], from: [...s.names], ...(adjoints ? { adjoints } : {}) };
 }
 
 /** The adjoints of values a loop body defines (inner loops' too): fresh in each backward iteration. */

@@ -21,7 +21,7 @@ import {
 } from "../../ir/ir.js";
 import { zeroBuffer } from "./arrays.js";
 import { comment, forwardLine, loopHeading, trailingComment } from "./comments.js";
-import { emitForward, ifStatement, step } from "./forward.js";
+import { emitForward, ifStatement, step, swap } from "./forward.js";
 import { declareConst, f } from "./nodes.js";
 import { slotAccess, stackCall } from "./stack.js";
 
@@ -36,7 +36,7 @@ interface Context {
 }
 
 /** A backward statement that is one line of its own (not a comment, a recomputation or a loop). */
-type Line = Exclude<BStmt, { k: "note" | "comment" | "recompute" | "loop" }>;
+type Line = Exclude<BStmt, { k: "note" | "comment" | "recompute" | "loop" | "rebind" }>;
 
 /** Backward statements; a comment line `// f = num * invden` heads each block. */
 export function emitBackward(
@@ -62,6 +62,11 @@ export function emitBackward(
     } else if (s.k === "loop") {
       out.push(...backwardLoop(s, tuples, pending));
       pending = undefined;
+    } else if (s.k === "rebind") {
+      // [next, u] = [u, next]; [dnext, du] = [du, dnext]: the arrays and their gradients go back.
+      const lines = [swap(s.names, s.from), ...(s.adjoints ? [swap(s.adjoints.names, s.adjoints.from)] : [])];
+      comment(lines[0], `[${s.from.join(", ")}] = [${s.names.join(", ")}], in reverse`);
+      out.push(...lines);
     } else {
       const line = backwardLine(s, context);
       if (s.k === "pop" && body[0] === s) comment(line, "restore this iteration's saved values");
@@ -87,7 +92,7 @@ function backwardLine(s: Line, context: Context): ts.Statement {
     case "zero":
       return declareConst(s.adj, f.createNumericLiteral(0), ts.NodeFlags.Let);
     case "alloc":
-      return allocate(s);
+      return allocate(s, context.reassigned.has(s.adj) ? ts.NodeFlags.Let : ts.NodeFlags.Const);
     case "kernel": {
       // addMatmulTN(dW2, hidden, dscores); // dW2 += hiddenᵀ · dscores
       const line = f.createExpressionStatement(
@@ -195,13 +200,17 @@ function writeGradient(s: Extract<Line, { k: "set" | "acc" }>, expr: Context["ex
 }
 
 /** `const dh = zerosLike(h)`, `const dh = Float64Array.from(dout_h)`, or another gradient's buffer, shared. */
-function allocate(s: Extract<Line, { k: "alloc" }>): ts.Statement {
+function allocate(s: Extract<Line, { k: "alloc" }>, flags: ts.NodeFlags): ts.Statement {
   const copy =
     s.from &&
     f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier("Float64Array"), "from"), undefined, [
       f.createIdentifier(s.from),
     ]);
-  const line = declareConst(s.adj, s.same ? f.createIdentifier(s.same) : copy || zeroBuffer(s.vector, s.like, s.zeros));
+  const line = declareConst(
+    s.adj,
+    s.same ? f.createIdentifier(s.same) : copy || zeroBuffer(s.vector, s.like, s.zeros),
+    flags,
+  );
   return s.same ? trailingComment(line, `${s.adj} += ${s.same} (${s.adj} was zero): ${s.same}'s buffer, shared`) : line;
 }
 
@@ -262,6 +271,7 @@ function tupleElements(body: readonly BStmt[], out: Map<string, Expr> = new Map(
 export function reassignedIn(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
     if (s.k === "pop" && !s.declare) out.add(s.name);
+    else if (s.k === "rebind") [...s.names, ...(s.adjoints?.names ?? [])].forEach((n) => out.add(n));
     else if (s.k === "loop") reassignedIn(s.body, out);
     else if (s.k === "if") (reassignedIn(s.then, out), reassignedIn(s.else, out));
   }

@@ -5,7 +5,17 @@
 import ts from "typescript";
 import { exprToTs } from "../../ir/print.js";
 import { negate, simplify } from "../../ir/simplify.js";
-import { type Def, type Expr, type Loop, type Push, type Stmt, binary, isCallResult, ref } from "../../ir/ir.js";
+import {
+  type Def,
+  type Expr,
+  type Loop,
+  type Push,
+  type Stmt,
+  binary,
+  isCallResult,
+  reboundArrays,
+  ref,
+} from "../../ir/ir.js";
 import { newArray } from "./arrays.js";
 import { trailingComment } from "./comments.js";
 import { declareConst, f } from "./nodes.js";
@@ -13,7 +23,7 @@ import { slotAccess, stackCall } from "./stack.js";
 import { valueType } from "./types.js";
 
 /** Forward statements: `const num = x + sigy; // numerator`, `let y_1: number;`, branches, loops. */
-export function emitForward(body: readonly Stmt[]): ts.Statement[] {
+export function emitForward(body: readonly Stmt[], rebound: ReadonlySet<string> = reboundArrays(body)): ts.Statement[] {
   return body.flatMap((s): ts.Statement | ts.Statement[] => {
     if (s.k === "loop") return emitLoop(s);
     if (s.k === "push") return push(s);
@@ -28,8 +38,12 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
     if (s.k === "if") {
       return ts.setOriginalNode(ifStatement(s.test, emitForward(s.then), emitForward(s.else), exprToTs), s.source);
     }
-    if (s.k === "array")
-      return ts.setOriginalNode(declareConst(s.name, newArray(s.kind, exprToTs(s.length))), s.source);
+    if (s.k === "array") {
+      const flags = rebound.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
+      return ts.setOriginalNode(declareConst(s.name, newArray(s.kind, exprToTs(s.length)), flags), s.source);
+    }
+    // [u, next] = [next, u]: the arrays change places (the user's swap, or a new array kept).
+    if (s.k === "rebind") return ts.setOriginalNode(swap(s.names, s.from), s.source);
     if (s.k === "throw") return ts.setOriginalNode(f.createThrowStatement(renamed(s.expression, s.names)), s.source);
     if (s.k === "store") {
       // h[j] = v, h[j] += v
@@ -42,6 +56,12 @@ export function emitForward(body: readonly Stmt[]): ts.Statement[] {
     }
     return definition(s);
   });
+}
+
+/** `[u, next] = [next, u]`: names[i] takes what from[i] holds, all at once. */
+export function swap(names: readonly string[], from: readonly string[]): ts.Statement {
+  const list = (xs: readonly string[]) => f.createArrayLiteralExpression(xs.map((x) => f.createIdentifier(x)));
+  return f.createExpressionStatement(f.createBinaryExpression(list(names), ts.SyntaxKind.EqualsToken, list(from)));
 }
 
 /** `saved.push(t)`, `t_saved[i] = t`; a boolean saved as 1 or 0. */

@@ -11,7 +11,15 @@
 
 import ts from "typescript";
 import { exprToTs, globalToTs } from "../../ir/print.js";
-import { type BStmt, type Stmt, type ValueKind, type StagedFunction, isArrayKind, isDataKind } from "../../ir/ir.js";
+import {
+  type BStmt,
+  type Stmt,
+  type ValueKind,
+  type StagedFunction,
+  isArrayKind,
+  isDataKind,
+  reboundArrays,
+} from "../../ir/ir.js";
 import { emitBackward } from "./backward.js";
 import { withHeading } from "./comments.js";
 import { emitForward } from "./forward.js";
@@ -250,24 +258,33 @@ function pooledPasses(
   const call = (method: string, args: ts.Expression[]) =>
     f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(scratch), method), undefined, args);
   const locals = new Set(forward.flatMap((s) => (s.k === "array" ? [s.name] : [])));
+  // Arrays that change places (a Rebind) are `let`; their gradients are taken when the backward
+  // pass starts, each of the length its array has then, so each pair moves back together.
+  const rebound = reboundArrays(forward);
   const allocs = new Map(
     backward.flatMap((s) =>
       s.k === "alloc" && s.vector && !s.same && locals.has(s.like) ? [[s.like, s] as const] : [],
     ),
   );
   const order: string[] = [];
+  const take = (name: string, length: ts.Expression, flags = ts.NodeFlags.Const) =>
+    declareConst(name, call("zeros", [length]), flags);
+  const lengthOf = (name: string) => f.createPropertyAccessExpression(f.createIdentifier(name), "length");
   const forwardLines = forward.flatMap((s): ts.Statement[] => {
-    if (s.k !== "array") return emitForward([s]);
-    const alloc = allocs.get(s.name);
+    if (s.k !== "array") return emitForward([s], rebound);
+    const alloc = rebound.has(s.name) ? undefined : allocs.get(s.name);
     order.push(s.name, ...(alloc ? [alloc.adj] : []));
-    const take = (name: string, length: ts.Expression) =>
-      ts.setOriginalNode(declareConst(name, call("zeros", [length])), s.source);
-    return [
-      take(s.name, exprToTs(s.length)),
-      ...(alloc ? [take(alloc.adj, f.createPropertyAccessExpression(f.createIdentifier(s.name), "length"))] : []),
-    ];
+    const flags = rebound.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
+    return [take(s.name, exprToTs(s.length), flags), ...(alloc ? [take(alloc.adj, lengthOf(s.name))] : [])].map(
+      (line) => ts.setOriginalNode(line, s.source),
+    );
   });
-  const backwardLines = emitBackward(backward.filter((s) => !(s.k === "alloc" && allocs.get(s.like) === s)));
+  const moving = [...allocs.values()].filter((a) => rebound.has(a.like));
+  moving.forEach((a) => order.push(a.adj));
+  const backwardLines = [
+    ...moving.map((a) => take(a.adj, lengthOf(a.like), ts.NodeFlags.Let)),
+    ...emitBackward(backward.filter((s) => !(s.k === "alloc" && allocs.get(s.like) === s))),
+  ];
   const release = order.reverse().map((n) => f.createExpressionStatement(call("release", [f.createIdentifier(n)])));
   const giveBack = (matrices?.lent ?? []).map((n) =>
     f.createExpressionStatement(

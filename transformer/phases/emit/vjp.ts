@@ -100,7 +100,9 @@ export function emitBackwardFunction(
   ];
   // The cache also holds what f_forward's caller reads (the array it returns): unpack only what is read here.
   const read = cache.filter((c) => topLevel.has(c) || rest.some((st) => reads(st, c)));
-  const flags = cache.some((c) => topLevel.has(c)) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
+  // Arrays that change places (a Rebind) move back in the backward pass: `let` too.
+  const moved = reassignedIn(backward);
+  const flags = cache.some((c) => topLevel.has(c) || moved.has(c)) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
   const unpack = read.length
     ? [
         declareConst(

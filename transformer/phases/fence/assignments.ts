@@ -99,18 +99,47 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
     } else if (!ts.isIdentifier(d.name)) {
       st.fail(refuse("destructuring", d.name));
     } else if (d.initializer && arrayCreation(d.initializer, st.checker)) {
-      // const h = new Float64Array(n), const v = [a, b]: at the top level, never reassigned, its length any number.
-      const created = arrayCreation(d.initializer, st.checker)!;
-      if (st.depth > 0 || (!(flags & ts.NodeFlags.Const) && reassigned(st, d.name))) {
-        st.fail(refuse("arrayInBranch", d));
-      } else if (afterReturn(st, d)) {
-        // The code after an early return runs as a branch (`if (!returned)`), and arrays live at the top level.
-        st.fail(refuse("arrayAfterReturn", d));
-      } else arrayContents(st, d.initializer, created);
+      // const h = new Float64Array(n), const v = [a, b], anywhere (in a loop: made once, before it).
+      arrayContents(st, d.initializer, arrayCreation(d.initializer, st.checker)!);
+    } else if (d.initializer && isLocalArrayName(st, d.initializer)) {
+      // const tmp = u: another name for the array u (double buffering swaps through it).
     } else if (d.initializer) {
       expression(st, d.initializer);
     }
   }
+}
+
+/** `u = next`, `u = u0.slice()`, `h = cell(x, h)`: the array variable u given another local array, a new one, or a helper's. */
+function arrayAssignment(st: Fencer, e: ts.BinaryExpression): void {
+  const created = arrayCreation(skipWrappers(e.right), st.checker);
+  if (e.operatorToken.kind !== ts.SyntaxKind.EqualsToken)
+    st.fail(refuse("arrayRebindForm", e, { name: e.left.getText() }));
+  else if (created) arrayContents(st, skipWrappers(e.right), created);
+  else if (isLocalArrayName(st, e.right)) return;
+  else if (objectResult(st, e.right) || !arrayResult(st, e.right))
+    st.fail(refuse("arrayRebindForm", e.right, { name: e.left.getText() }));
+  else expression(st, e.right);
+}
+
+/** `[u, next] = [next, u]`: arrays the function created, given to each other at once. */
+export function isArraySwap(st: Fencer, e: ts.BinaryExpression): boolean {
+  const [left, right] = [skipWrappers(e.left), skipWrappers(e.right)];
+  if (e.operatorToken.kind !== ts.SyntaxKind.EqualsToken) return false;
+  if (!ts.isArrayLiteralExpression(left) || !ts.isArrayLiteralExpression(right)) return false;
+  const names = (list: ts.ArrayLiteralExpression) => list.elements.every((x) => isLocalArrayName(st, x));
+  return left.elements.length === right.elements.length && names(left) && names(right);
+}
+
+/** `u` naming an array the function created. */
+function isLocalArrayName(st: Fencer, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  return ts.isIdentifier(x) && isCreatedArray(st, x);
+}
+
+/** cell(x, h): a call of a helper inlined here that returns an array. */
+function arrayResult(st: Fencer, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  return ts.isCallExpression(x) && inlinedHelperOf(st.checker, x.expression, st.fn)?.result === "array";
 }
 
 /** `h.fill(v)` of an array the function created (or an inlined helper's out-parameter). */
@@ -138,8 +167,11 @@ export function effect(st: Fencer, e: ts.Expression): void {
     effect(st, e.left);
     return effect(st, e.right);
   }
+  if (ts.isBinaryExpression(e) && isArraySwap(st, e)) return; // [u, next] = [next, u]
   if (ts.isBinaryExpression(e) && isAssignment(e.operatorToken.kind)) {
     target(st, e.left);
+    // u = next, u = u0.slice(), h = cell(x, h): a variable holding an array given another one.
+    if (ts.isIdentifier(e.left) && isCreatedArray(st, e.left)) return arrayAssignment(st, e);
     return expression(st, e.right);
   }
   if ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator)) {

@@ -203,7 +203,7 @@ export function arrayContents(st: Fencer, init: ts.Expression, created: ArrayCre
 
 /**
  * An array an inlined helper is given or returns: an array parameter or a created array by name,
- * `new Float64Array(3)` or `[x, y]` created in place (at the top level, as every array), or the
+ * `new Float64Array(3)` or `[x, y]` created in place, or the
  * array another inlined helper returns. False if `e` is none of these.
  */
 function arrayValue(st: Fencer, e: ts.Expression): boolean {
@@ -211,8 +211,7 @@ function arrayValue(st: Fencer, e: ts.Expression): boolean {
   if (ts.isIdentifier(x)) return isParameter(st, x) || isCreatedArray(st, x);
   const created = arrayCreation(x, st.checker);
   if (created) {
-    if (st.depth > 0) st.fail(refuse("arrayInBranch", x));
-    else arrayContents(st, x, created);
+    arrayContents(st, x, created);
     return true;
   }
   const helper = ts.isCallExpression(x) ? inlinedHelperOf(st.checker, x.expression, st.fn) : undefined;
@@ -248,6 +247,14 @@ export function inlinedCall(st: Fencer, c: ts.CallExpression, helper: InlinedHel
     }
     if (!isArrayKind(kind)) return st.expression(arg);
     const param = p.name.getText();
+    // dot(W[j], x), cell(..., x, h) with x a row of a number[][]: the helper's parameter reads the row.
+    if (isRow(st, arg)) {
+      if (written.has(i)) return st.fail(refuse("inlinedWritesParameter", arg, { name, param, arg: arg.getText() }));
+      if (ts.isElementAccessExpression(arg)) st.expression(arg.argumentExpression);
+      const symbol = st.checker.getSymbolAtLocation(p.name);
+      if (symbol) (st.rowsGiven.add(symbol), bound.push(symbol));
+      return;
+    }
     if (!arrayValue(st, arg)) return st.fail(refuse("inlinedArgument", arg, { name, param }));
     if (written.has(i) && ts.isIdentifier(arg) && isParameter(st, arg))
       return st.fail(refuse("inlinedWritesParameter", arg, { name, param, arg: arg.text }));
@@ -266,7 +273,7 @@ export function inlinedCall(st: Fencer, c: ts.CallExpression, helper: InlinedHel
   if (result) inlinedResult(st, helper, result);
   st.inlinedCalls.pop();
   st.inlining.pop();
-  bound.forEach((symbol) => st.aliases.delete(symbol) || st.madeInPlace.delete(symbol));
+  bound.forEach((symbol) => st.aliases.delete(symbol) || st.madeInPlace.delete(symbol) || st.rowsGiven.delete(symbol));
   // What the helper's body cannot do is said at the call: the caller is the function refused.
   const inside = st.errors.splice(errors);
   if (inside.length) st.fail(inlinedRefusal(c, helper, inside[0]));

@@ -67,7 +67,7 @@ export function call(st: Fencer, c: ts.CallExpression): void {
   const inlined = inlinedHelperOf(st.checker, callee, st.fn);
   if (inlined) return void (resultUsed(st, c, inlined) && inlinedCall(st, c, inlined));
   // sqnorm(c), c refilled in the loop around: the helper inlined, its reads of c the caller's.
-  const at = inlinedAtCall(st.checker, c, st.fn);
+  const at = inlinedAtCall(st.checker, c, st.fn, st.inlinedCalls);
   if (at) return inlinedCall(st, c, at);
   if (c.arguments.some(ts.isSpreadElement)) {
     // Math.max(...xs): the loop it stands for, over an array parameter or a table of constants.
@@ -164,7 +164,7 @@ function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable,
 }
 
 /**
- * `const p = softmax(z)`, `const { mean, sd } = stats(xs)`, `cross(n, a, b);`: an array or object
+ * `const p = softmax(z)`, `h = cell(x, h)`, `const { mean, sd } = stats(xs)`, `cross(n, a, b);`: an array or object
  * result named where it is made (or dropped), the only way tsgrad follows it; a number used anyhow.
  */
 function resultUsed(st: Fencer, c: ts.CallExpression, helper: InlinedHelper): boolean {
@@ -172,10 +172,17 @@ function resultUsed(st: Fencer, c: ts.CallExpression, helper: InlinedHelper): bo
   while (ts.isParenthesizedExpression(at.parent) || ts.isAsExpression(at.parent)) at = at.parent;
   const p = at.parent;
   const named = ts.isVariableDeclaration(p) && p.initializer === at;
+  // h = cell(x, h): an array variable given the new array (stage/rebinds.ts).
+  const assigned =
+    ts.isBinaryExpression(p) &&
+    p.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+    p.right === at &&
+    ts.isIdentifier(p.left) &&
+    ts.isExpressionStatement(p.parent);
   const ok =
     helper.result === "value" ||
     ts.isExpressionStatement(p) ||
-    (helper.result === "array" && named && ts.isIdentifier(p.name)) ||
+    (helper.result === "array" && ((named && ts.isIdentifier(p.name)) || assigned)) ||
     (helper.result === "object" && named && ts.isObjectBindingPattern(p.name));
   const what = helper.result === "array" ? "an array" : "an object";
   if (!ok) st.fail(refuse("inlinedResultUse", c, { name: helper.name, what }));

@@ -32,6 +32,8 @@ export abstract class Fencer {
   readonly aliases = new Map<ts.Symbol, ts.Identifier>();
   /** An inlined helper's array parameters given an array made in place (`cross(new Float64Array(3), a, b)`). */
   readonly madeInPlace = new Set<ts.Symbol>();
+  /** Parameters of helpers being inlined that are given a row of a number[][] (`dot(W[j], x)`). */
+  readonly rowsGiven = new Set<ts.Symbol>();
 
   constructor(
     readonly fn: FunctionNode,

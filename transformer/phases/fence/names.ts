@@ -107,6 +107,9 @@ export function isCreatedArray(st: Fencer, id: ts.Identifier): boolean {
     return false;
   if (arrayCreation(decl.initializer, st.checker)) return true;
   const init = skipWrappers(decl.initializer);
+  // const tmp = u: another name for a created array.
+  const earlier = ts.isIdentifier(init) && st.checker.getSymbolAtLocation(init)?.valueDeclaration;
+  if (earlier && earlier.pos < decl.pos && isCreatedArray(st, init as ts.Identifier)) return true;
   return ts.isCallExpression(init) && inlinedHelperOf(st.checker, init.expression, st.fn)?.result === "array";
 }
 
@@ -146,6 +149,7 @@ function isElementOf(st: Fencer, e: ts.Expression, kind: "rows" | "records"): bo
   const over = (a: ts.Expression) => isParamPart(st, a) && kindOf(st.checker.getTypeAtLocation(a), st.checker) === kind;
   const x = skipWrappers(e);
   if (ts.isElementAccessExpression(x)) return over(x.expression);
+  if (kind === "rows" && ts.isIdentifier(x) && st.rowsGiven.has(st.checker.getSymbolAtLocation(x)!)) return true;
   if (!ts.isIdentifier(x) || !isLocal(st, x)) return false;
   const decl = st.checker.getSymbolAtLocation(x)?.valueDeclaration;
   if (

@@ -10,7 +10,7 @@ import { COMPOUND, refuse } from "../../ir/language.js";
 import { type Expr, num, ref, scalarOp } from "../../ir/ir.js";
 import { arrayCreation, containsChange, kindOf, localHelper, skipWrappers } from "../../ir/syntax.js";
 import type { Stager } from "./stager.js";
-import { condition, effect, stableIndex, value } from "./expressions.js";
+import { condition, effect, elementAt, isRowRead, stableIndex, value } from "./expressions.js";
 import { createArray, inlinedFields } from "./callbacks.js";
 import { type InlinedHelper, inlinedHelperOf } from "../../ir/inlining.js";
 
@@ -46,6 +46,14 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
       continue;
     }
     if (localHelper(d)) continue; // const toRad = (d) => ...: inlined where it is called (calls.ts)
+    // const tmp = u of a local array u: tmp names u's array (rebinds.ts).
+    if (d.initializer && st.isLocalArray(skipWrappers(d.initializer))) {
+      st.env.set(
+        st.symbol(d.name),
+        (st.current(skipWrappers(d.initializer) as ts.Identifier) as { name: string }).name,
+      );
+      continue;
+    }
     const id = d.name;
     const name = st.declare(id.text);
     st.env.set(st.symbol(id), d.initializer ? name : undefined);
@@ -53,26 +61,6 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
     if (created) createArray(st, name, created, d.initializer!);
     else if (d.initializer) value(st, d.initializer, { name, assign: false, note });
   }
-}
-
-/**
- * The element `A[i]` a const names, its index kept as it is now: `const row = A[k]` then
- * `k = k + 1` still reads row k. An index other than a number is computed once, `const row_at = k`.
- */
-function elementAt(st: Stager, id: ts.Identifier, e: ts.Expression): { k: "elem"; array: string; index: Expr } {
-  const element = condition(st, e) as { k: "elem"; array: string; index: Expr };
-  const index = element.index;
-  if (index.k === "num" || (index.k === "ref" && st.counters.has(index.name))) return element; // fixed while it is read
-  const at = st.ctx.namer.fresh(`${id.text}_at`);
-  st.body.push({ k: "def", name: at, value: element.index, op: null, args: [], assign: false, source: e });
-  return { ...element, index: ref(at) };
-}
-
-/** A[i] of a number[][] parameter A ("rows"), pts[i] of a records parameter ("records"). */
-function isRowRead(st: Stager, e: ts.Expression, kind: "rows" | "records"): boolean {
-  const x = skipWrappers(e);
-  const { checker } = st.ctx;
-  return ts.isElementAccessExpression(x) && kindOf(checker.getTypeAtLocation(x.expression), checker) === kind;
 }
 
 /** softmax(z) of a helper inlined here (ir/inlining.ts): the call and its helper. */
@@ -127,6 +115,15 @@ export function assignment(st: Stager, e: ts.Expression, note?: string): void {
     ? e.left
     : (e as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operand;
   if (ts.isElementAccessExpression(target)) return store(st, e, target);
+  // [u, next] = [next, u]: each variable names the array the other held (the fence allows local arrays only).
+  if (ts.isArrayLiteralExpression(target) && ts.isBinaryExpression(e)) {
+    const from = (skipWrappers(e.right) as ts.ArrayLiteralExpression).elements.map(
+      (x) => (st.current(skipWrappers(x) as ts.Identifier) as { name: string }).name,
+    );
+    target.elements.forEach((x, i) => st.env.set(st.symbol(skipWrappers(x)), from[i]));
+    return;
+  }
+  if (ts.isBinaryExpression(e) && st.isLocalArray(e.left)) return arrayAssignment(st, e.left as ts.Identifier, e.right);
   if (ts.isBinaryExpression(e)) {
     const id = e.left as ts.Identifier;
     const want = { name: st.ctx.namer.version(id.text), assign: false, note };
@@ -143,6 +140,26 @@ export function assignment(st: Stager, e: ts.Expression, note?: string): void {
   const op = u.operator === ts.SyntaxKind.PlusPlusToken ? "+" : "-";
   st.operation(op, [st.current(id), num(1)], e, want);
   st.env.set(st.symbol(id), want.name);
+}
+
+/**
+ * u = next, u = u0.slice(), h = cell(x, h) of a variable holding a local array: u names the other
+ * array, or the new one (made before the loop, in a loop); the end of the loop iteration or
+ * branch puts the arrays back in their names (rebinds.ts).
+ */
+function arrayAssignment(st: Stager, id: ts.Identifier, right: ts.Expression): void {
+  const x = skipWrappers(right);
+  const created = arrayCreation(x, st.ctx.checker);
+  let array: string;
+  if (created) {
+    array = st.declare(st.ctx.namer.fresh(id.text));
+    createArray(st, array, created, x);
+  } else if (st.isLocalArray(x)) {
+    array = (st.current(x as ts.Identifier) as { name: string }).name;
+  } else if (inlinedCallOf(st, x)?.helper.result === "array") {
+    array = (st.call(x as ts.CallExpression) as { name: string }).name;
+  } else throw refuse("arrayRebindForm", right, { name: id.text });
+  st.env.set(st.symbol(id), array);
 }
 
 /** h[j] = e, h[j] += e, h[j] -= e, h[j]++ on a local array (the fence allows no other writes). */

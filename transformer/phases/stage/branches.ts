@@ -11,6 +11,7 @@ import { type Expr, type Stmt, ref, refsOf, scalarOp, substitute } from "../../i
 import type { Stager } from "./stager.js";
 import { FUNCTION_SCOPE, RETURNED, type SwitchBranch } from "./exits.js";
 import { atom, condition, opaque, test, testOf } from "./expressions.js";
+import { rebindArrays } from "./rebinds.js";
 
 /** An `if` that does not return: both branches, then a join for each variable they change. */
 export function joiningIf(st: Stager, s: ts.IfStatement): void {
@@ -105,8 +106,9 @@ export function join(
 export function joinWith(st: Stager, test: Expr, thenStage: () => void, elseStage: () => void, s: ts.Node): void {
   const before = new Map(st.env);
   st.pendingTests.push(test);
-  const thenBranch = branchWith(st, before, thenStage);
-  const elseBranch = branchWith(st, before, elseStage);
+  // Each branch ends with its array variables back in their names (rebinds.ts).
+  const thenBranch = branchWith(st, before, () => (thenStage(), rebindArrays(st, before, s)));
+  const elseBranch = branchWith(st, before, () => (elseStage(), rebindArrays(st, before, s)));
   st.pendingTests.pop();
   const joins: Stmt[] = [];
   for (const [symbol, old] of before) {

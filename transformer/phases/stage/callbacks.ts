@@ -26,8 +26,9 @@ import {
 import { type InlinedHelper, inlinedRefusal } from "../../ir/inlining.js";
 import { DiffError } from "../../ir/diagnostics.js";
 import type { Stager, Want } from "./stager.js";
+import { declareArray } from "./rebinds.js";
 import { valueOf } from "./rules.js";
-import { condition, value } from "./expressions.js";
+import { condition, elementAt, isRowRead, value } from "./expressions.js";
 
 /** The accumulator of a loop a call stands for: `let acc = init` before it, `acc = acc_1` at the end of each iteration. */
 interface Accumulator {
@@ -265,7 +266,7 @@ function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.N
     throw refuse("callbackForm", created.source!, { what: "goes over an array tsgrad cannot name" });
   if (created.filter) return filterLoops(st, name, from.name, created.filter, source, init);
   const length: Expr = { k: "length", array: from.name };
-  st.body.push({ k: "array", name, kind: created.kind, length, source });
+  declareArray(st, { k: "array", name, kind: created.kind, length, source });
   arrayLoop(st, name, 0, created.fill?.parameters[1], [], init, (i) => {
     const read: Expr = { k: "elem", array: from.name, index: ref(i) };
     const element = created.fill
@@ -347,7 +348,7 @@ function filterLoops(
   };
   const count = st.ctx.namer.fresh("count");
   counted(count, () => {});
-  st.body.push({ k: "array", name, kind: "number[]", length: ref(count), source });
+  declareArray(st, { k: "array", name, kind: "number[]", length: ref(count), source });
   const at = st.ctx.namer.fresh("at");
   counted(at, (i, keep) => {
     const read: Expr = { k: "elem", array, index: ref(i) };
@@ -454,6 +455,9 @@ function bindParameters(st: Stager, callback: Callback, args: readonly Expr[]): 
     const arg = args[k];
     // A parameter the body assigns (`a = a * 3`) is a variable of its own, not the caller's.
     if (arg.k === "ref" && !assigns(callback, st.symbol(id), checker)) return void st.env.set(st.symbol(id), arg.name);
+    // dot(W[j], x) inlined: a reads the row W[j] (inlinedArguments).
+    if (arg.k === "elem" && !arg.key && !arg.inner && isArrayKind(kindOf(checker.getTypeAtLocation(p), checker)))
+      return void st.rows.set(st.symbol(id), arg);
     // (s, p) => s + p.x over records: p.x reads pts[i].x.
     if (arg.k === "elem" && !arg.key && !arg.inner && recordKeys(checker.getTypeAtLocation(p), checker))
       return void st.records.set(st.symbol(id), { array: arg.array, index: arg.index });
@@ -469,7 +473,7 @@ function bindParameters(st: Stager, callback: Callback, args: readonly Expr[]): 
  * is the array it returns (a name, not a copy); a number is staged into `want`.
  */
 export function inlinedCall(st: Stager, helper: InlinedHelper, e: ts.CallExpression, want?: Want): Expr {
-  return atCall(helper, e, () => {
+  return atCall(st, helper, e, () => {
     const last = inlinedStatements(st, helper.fn, inlinedArguments(st, helper, e));
     const result: Expr = !last
       ? { k: "global", text: "undefined" }
@@ -482,11 +486,14 @@ export function inlinedCall(st: Stager, helper: InlinedHelper, e: ts.CallExpress
 }
 
 /** Stages an inlined helper's body; what it refuses there is said at the call (ir/inlining.ts). */
-function atCall<T>(helper: InlinedHelper, call: ts.CallExpression, stage: () => T): T {
+function atCall<T>(st: Stager, helper: InlinedHelper, call: ts.CallExpression, stage: () => T): T {
+  st.inlinedSites.push(call);
   try {
     return stage();
   } catch (error) {
     throw error instanceof DiffError ? inlinedRefusal(call, helper, error) : error;
+  } finally {
+    st.inlinedSites.pop();
   }
 }
 
@@ -496,8 +503,19 @@ function inlinedArguments(st: Stager, helper: InlinedHelper, e: ts.CallExpressio
   return e.arguments.map((a, i) => {
     const p = helper.fn.parameters[i];
     const array = isArrayKind(kindOf(checker.getTypeAtLocation(p), checker));
-    return array ? ref(arrayValue(st, a, p.name.getText())) : value(st, a);
+    if (!array) return value(st, a);
+    return rowArgument(st, a, p.name.getText()) ?? ref(arrayValue(st, a, p.name.getText()));
   });
+}
+
+/**
+ * A row of a number[][] given for an array parameter (`dot(W[j], x)`, `rnnCell(..., x, h)` with
+ * x a row): `W[j]` with its index as it is at the call; the parameter then reads `W[j][i]`.
+ */
+function rowArgument(st: Stager, e: ts.Expression, hint: string): Expr | undefined {
+  const x = skipWrappers(e);
+  if (ts.isIdentifier(x)) return st.rows.get(st.symbol(x));
+  return isRowRead(st, x, "rows") ? elementAt(st, { text: hint }, x) : undefined;
 }
 
 /**
@@ -521,10 +539,13 @@ export function createArray(st: Stager, name: string, created: ArrayCreation, in
   st.localArrays.add(name);
   const source = ts.isVariableDeclaration(init.parent) ? init.parent : init;
   if (created.source) return copyLoop(st, name, created, source, init);
-  st.body.push({ k: "array", name, kind: created.kind, length: condition(st, created.length!), source });
+  const length = condition(st, created.length!);
+  const { hoisted } = declareArray(st, { k: "array", name, kind: created.kind, length, source });
   // const v = [a, b]: each element written in order, v[0] = a, v[1] = b.
   if (created.fill) fillLoop(st, name, created.fill, init);
   if (created.value) fillWith(st, name, value(st, created.value), init);
+  // Made again in each iteration: the array made before the loop gets its zeros again.
+  else if (hoisted && !created.fill && !created.elements) fillWith(st, name, num(0), init);
   created.elements?.forEach((x, i) =>
     st.body.push({ k: "store", array: name, index: num(i), value: value(st, x), add: false, source: x }),
   );
@@ -532,7 +553,7 @@ export function createArray(st: Stager, name: string, created: ArrayCreation, in
 
 /** const { mean, sd } = stats(xs): the values of the fields of the object literal the helper returns. */
 export function inlinedFields(st: Stager, helper: InlinedHelper, e: ts.CallExpression): Map<string, Expr> {
-  return atCall(helper, e, () => {
+  return atCall(st, helper, e, () => {
     const returned = inlinedStatements(st, helper.fn, inlinedArguments(st, helper, e))!;
     const fields = new Map<string, Expr>();
     for (const p of (skipWrappers(returned) as ts.ObjectLiteralExpression).properties) {

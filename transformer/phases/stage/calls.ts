@@ -38,7 +38,8 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
     return inlined(st, helper, args, want);
   }
   // const p = softmax(z), cross(n, a, b): a module helper returning or writing arrays, inlined.
-  const inline = inlinedHelperOf(st.ctx.checker, e.expression, st.fn) ?? inlinedAtCall(st.ctx.checker, e, st.fn);
+  const inline =
+    inlinedHelperOf(st.ctx.checker, e.expression, st.fn) ?? inlinedAtCall(st.ctx.checker, e, st.fn, st.inlinedSites);
   if (inline) return inlinedCall(st, inline, e, want);
   if (isMath && isScalarOp(callee)) {
     // Math.atan2(x) type-checks only with an error, but must not reach a rule without its b.

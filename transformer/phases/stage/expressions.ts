@@ -9,7 +9,16 @@
 import ts from "typescript";
 import { ARITHMETIC, LOGICAL, refuse } from "../../ir/language.js";
 import { type Def, type Expr, num, ref, refsOf, scalarOp } from "../../ir/ir.js";
-import { arrayCallback, arraySearch, exprFromTs, isChange, isLength, isUpdate, skipWrappers } from "../../ir/syntax.js";
+import {
+  arrayCallback,
+  arraySearch,
+  exprFromTs,
+  isChange,
+  isLength,
+  isUpdate,
+  kindOf,
+  skipWrappers,
+} from "../../ir/syntax.js";
 import type { Stager, Want } from "./stager.js";
 import { recognise } from "./rules.js";
 import { fieldRef, nonLocal, thisField } from "./parameters.js";
@@ -339,4 +348,28 @@ function hasCall(e: Expr, counts: (callee: string) => boolean): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * The element `A[i]` a const names, its index kept as it is now: `const row = A[k]` then
+ * `k = k + 1` still reads row k. An index other than a number is computed once, `const row_at = k`.
+ */
+export function elementAt(
+  st: Stager,
+  id: { text: string },
+  e: ts.Expression,
+): { k: "elem"; array: string; index: Expr } {
+  const element = condition(st, e) as { k: "elem"; array: string; index: Expr };
+  const index = element.index;
+  if (index.k === "num" || (index.k === "ref" && st.counters.has(index.name))) return element; // fixed while it is read
+  const at = st.ctx.namer.fresh(`${id.text}_at`);
+  st.body.push({ k: "def", name: at, value: element.index, op: null, args: [], assign: false, source: e });
+  return { ...element, index: ref(at) };
+}
+
+/** A[i] of a number[][] parameter A ("rows"), pts[i] of a records parameter ("records"). */
+export function isRowRead(st: Stager, e: ts.Expression, kind: "rows" | "records"): boolean {
+  const x = skipWrappers(e);
+  const { checker } = st.ctx;
+  return ts.isElementAccessExpression(x) && kindOf(checker.getTypeAtLocation(x.expression), checker) === kind;
 }

@@ -81,6 +81,8 @@ export function markSnapshots(body: readonly Stmt[], localArrays: ReadonlySet<st
 function finalWhenRead(body: readonly Stmt[], a: string): boolean {
   const writes = (s: Stmt): boolean =>
     (s.k === "store" && s.array === a) ||
+    // [u, next] = [next, u]: u holds other elements from then on, as if written.
+    (s.k === "rebind" && s.names.includes(a)) ||
     (s.k === "if" && (s.then.some(writes) || s.else.some(writes))) ||
     (s.k === "loop" && s.body.some(writes));
   // Every read of an element is a def (a snapshot, a captured test, an opaque value).

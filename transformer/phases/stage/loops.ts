@@ -28,6 +28,7 @@ import { readsOutput } from "./rules.js";
 import { variables } from "./assignments.js";
 import { eachElement } from "./callbacks.js";
 import { condition, hasImpureCall, test, value } from "./expressions.js";
+import { rebindArrays } from "./rebinds.js";
 import { counterOf, elementCounter } from "./counters.js";
 
 /** The loops the stager takes (the fence refuses for...in). */
@@ -157,6 +158,7 @@ function loopBody(
       : undefined;
   if (update && breaks) st.joinWith(negate(ref(st.env.get(scope.done!)!)), update, () => {}, s);
   else if (update) update();
+  rebindArrays(st, before, s);
   writeHeaders(st, carried, headers, s);
   const body = st.body;
   st.pendingTests.pop();
@@ -178,7 +180,7 @@ export function forEachLoop(st: Stager, e: ts.CallExpression): void {
   const visit = (n: ts.Node): void => {
     const target = assignedIdentifier(n);
     const symbol = target && st.ctx.checker.getSymbolAtLocation(target);
-    if (symbol && st.env.has(symbol) && !carried.includes(symbol)) carried.push(symbol);
+    if (symbol && st.env.has(symbol) && !carried.includes(symbol) && !holdsArray(st, symbol)) carried.push(symbol);
     ts.forEachChild(n, visit);
   };
   const body = callback.body!;
@@ -187,8 +189,10 @@ export function forEachLoop(st: Stager, e: ts.CallExpression): void {
   carried.forEach((symbol, i) => st.env.set(symbol, headers[i]));
   const booleans = headers.filter((_, i) => st.isBoolean(carried[i]));
   eachElement(st, array, callback, e, headers, booleans, () => {
+    const before = new Map(st.env);
     if (ts.isBlock(body)) st.list(body.statements);
     else st.assignment(body);
+    rebindArrays(st, before, e);
     writeHeaders(st, carried, headers, e);
   });
   carried.forEach((symbol, i) => st.env.set(symbol, headers[i]));
@@ -321,12 +325,19 @@ function carriedBy(st: Stager, s: ts.IterationStatement, counter: ts.Symbol | un
     const target = assignedIdentifier(n);
     if (target) {
       const symbol = st.ctx.checker.getSymbolAtLocation(target);
-      if (symbol && symbol !== counter && st.env.has(symbol) && !out.includes(symbol)) out.push(symbol);
+      if (symbol && symbol !== counter && st.env.has(symbol) && !out.includes(symbol) && !holdsArray(st, symbol))
+        out.push(symbol);
     }
     ts.forEachChild(n, visit);
   };
   visit(s);
   return out;
+}
+
+/** A variable holding a local array: not a header, its array is moved back by a Rebind (rebinds.ts). */
+function holdsArray(st: Stager, symbol: ts.Symbol): boolean {
+  const current = st.env.get(symbol);
+  return current !== undefined && st.localArrays.has(current);
 }
 
 /** for...of with a break: its index, `let i = 0` before the loop, carried like a flag. */

@@ -84,6 +84,10 @@ export abstract class Stager {
   readonly rows = new Map<ts.Symbol, Expr>();
   /** Arrays the function creates (`const h = new Float64Array(n)`): their elements change. */
   readonly localArrays = new Set<string>();
+  /** The calls of module helpers being inlined, outermost first (ir/inlining.ts callerArgument). */
+  readonly inlinedSites: ts.CallExpression[] = [];
+  /** Local arrays made in a loop or a branch, declared before it and reused (rebinds.ts). */
+  readonly hoisted = new Set<string>();
   /** Object parameters and the consts naming an object inside one (`const layer = model.layer`). */
   readonly objects = new Map<ts.Symbol, ParamTree>();
   /** Consts that name part of an object parameter (`const { W } = model`): no statement of their own. */
