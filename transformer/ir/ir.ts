@@ -215,6 +215,11 @@ export interface ArrayDecl {
   length: Expr;
   kind: "Float64Array" | "number[]";
   source: ts.Node;
+  /**
+   * `const out: number[] = []`, grown by `out.push(v)`: staged as stores at its length so far
+   * (`out[out_length] = v`), its gradient as long as the array when the backward pass starts.
+   */
+  growable?: boolean;
 }
 
 /** `h[j] = v` or, with `add`, `h[j] += v`: a write to an element of a local array; `value` is an atom. */

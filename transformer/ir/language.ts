@@ -398,6 +398,26 @@ export const LANGUAGE = {
     "`let` arrays given another array: double buffering (`const tmp = u; u = next; next = tmp`), a new state each step (`h = step(x, h)`)",
     "the arrays change places, no element is copied; the backward pass moves them and their gradients back",
   ),
+  arrayPush: yes(
+    "statement",
+    "`push` onto an array created empty (`const out: number[] = []; out.push(v)`)",
+    "each push a store at the length so far; loops over the array come after its last push",
+  ),
+  pushArrayInLoop: no(
+    "declaration",
+    Code.UnsupportedDeclaration,
+    "an empty array grown by `push`, created in a loop or a branch",
+    "an array grown by `push` must be created at the function's top level, before any loop or branch",
+    "create it (`const out: number[] = []`) before the loop, or make it of its final length (`new Array<number>(n).fill(0)`) and write its elements",
+  ),
+  pushLengthRead: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "a loop over an array grown by `push` before its last push",
+    (a: { name: string }) =>
+      `this loops over \`${a.name}\` before a later \`push\` onto it: tsgrad loops over an array grown by push only after its last push`,
+    "loop over it after the pushes, or with a counting loop up to a length of your own",
+  ),
   arrayLengthInLoop: no(
     "declaration",
     Code.UnsupportedDeclaration,
@@ -808,7 +828,7 @@ export const LANGUAGE = {
   arrayMethod: no(
     "call",
     Code.UnsupportedExpression,
-    "array methods but `reduce`, `map`, `forEach`, `filter`, `some`, `every`, `findIndex`, `indexOf`, `includes` and copies (`find`, `push`, `slice(start)`, ...)",
+    "array methods but `reduce`, `map`, `forEach`, `filter`, `some`, `every`, `findIndex`, `indexOf`, `includes` and copies (`find`, `pop`, `slice(start)`, ...)",
     (a: { call: string }) => `array methods such as \`${a.call}\` are not supported yet ${IN_FN}`,
     "write the `for` loop it stands for (`for (let i = 0; i < xs.length; i++) s += xs[i];`)",
   ),

@@ -98,6 +98,8 @@ export interface ArrayCreation {
   filter?: Callback;
   /** v of new Array(n).fill(v), v not 0: the value of every element. */
   value?: ts.Expression;
+  /** `[]`: empty, grown by `push` (its length counted as it grows). */
+  growable?: boolean;
 }
 
 /**
@@ -117,6 +119,9 @@ export function arrayCreation(e: ts.Expression, checker: ts.TypeChecker): ArrayC
     if (only && ts.isPropertyAssignment(only) && only.name.getText() === "length" && callback)
       return { kind: "number[]", length: only.initializer, fill: callback };
   }
+  // const out: number[] = []: empty, grown by push.
+  if (ts.isArrayLiteralExpression(e) && e.elements.length === 0)
+    return { kind: "number[]", length: ts.factory.createNumericLiteral(0), growable: true };
   // [a, b * 2, 0.5]: an array of its elements' values, written in order (the fence checks they are numbers).
   if (ts.isArrayLiteralExpression(e) && e.elements.length > 0) {
     const plain = e.elements.every((x) => !ts.isSpreadElement(x) && !ts.isOmittedExpression(x));

@@ -59,7 +59,8 @@ function constantProblem(e: ts.ElementAccessExpression, checker: ts.TypeChecker)
     decl && ts.isVariableDeclaration(decl) && decl.initializer && !givenAnother(decl, checker)
       ? arrayCreation(decl.initializer, checker)
       : undefined;
-  const length = created?.length && constantOf(created.length);
+  // An array grown by push has no fixed length.
+  const length = created?.length && !created.growable ? constantOf(created.length) : undefined;
   if (length !== undefined && index >= length)
     return refuse("indexPastLength", e, { access: e.getText(), array: e.expression.getText(), length, ...access(e) });
   return undefined;

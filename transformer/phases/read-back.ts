@@ -41,7 +41,8 @@ export function reloadable(forward: readonly Stmt[], results: readonly string[])
       if (s.k === "loop") visit(s.body, [...loops, s]);
       if (s.k !== "store" || s.add || s.value.k !== "ref" || loops.length === 0) return;
       const decl = arrays.get(s.array);
-      if (!decl || stores.get(s.array) !== 1 || results.includes(s.array) || moved.has(s.array)) return;
+      if (!decl || decl.growable || stores.get(s.array) !== 1 || results.includes(s.array) || moved.has(s.array))
+        return;
       const value = s.value.name;
       const def = body.slice(0, at).find((d): d is Def => d.k === "def" && d.name === value);
       if (!def || def.assign || def.mutable || def.overwrite || def.type === "boolean") return;

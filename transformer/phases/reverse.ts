@@ -342,6 +342,7 @@ function inRange(r: Reverser, st: Store): boolean {
   const { loops } = r;
   const decl = r.localArrays.get(st.array);
   if (!decl) return false;
+  if (decl.growable) return true; // out.push(v): at the length so far, inside the array from then on
   const { index } = st;
   if (index.k === "num")
     return (

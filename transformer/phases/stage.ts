@@ -26,6 +26,7 @@ import { type StageContext, Stager, type Want } from "./stage/stager.js";
 import { hasNestedReturn } from "./stage/exits.js";
 import { foldConstantBranches, hoistBranchValues, markSnapshots } from "./stage/finish.js";
 import { checkRebinds } from "./stage/rebinds.js";
+import { checkGrowing } from "./stage/growing.js";
 import { findCaptures, parameters } from "./stage/parameters.js";
 import { value } from "./stage/expressions.js";
 import * as statements from "./stage/statements.js";
@@ -64,6 +65,7 @@ class FunctionStager extends Stager {
     if (this.guarded) this.body.forEach((s) => s.k === "let" && s.name === this.result && (s.hoisted = true));
     markSnapshots(this.body, this.localArrays);
     checkRebinds(this);
+    checkGrowing(this);
     const data = signature.flatMap((p) =>
       leavesOf(p.tree)
         .filter((l) => isDataKind(l.kind))

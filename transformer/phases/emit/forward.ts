@@ -20,7 +20,7 @@ import { newArray } from "./arrays.js";
 import { trailingComment } from "./comments.js";
 import { declareConst, f } from "./nodes.js";
 import { slotAccess, stackCall } from "./stack.js";
-import { valueType } from "./types.js";
+import { numberType, valueType } from "./types.js";
 
 /** Forward statements: `const num = x + sigy; // numerator`, `let y_1: number;`, branches, loops. */
 export function emitForward(body: readonly Stmt[], rebound: ReadonlySet<string> = reboundArrays(body)): ts.Statement[] {
@@ -38,6 +38,17 @@ export function emitForward(body: readonly Stmt[], rebound: ReadonlySet<string> 
     if (s.k === "if") {
       return ts.setOriginalNode(ifStatement(s.test, emitForward(s.then), emitForward(s.else), exprToTs), s.source);
     }
+    // const out: number[] = [], grown by push.
+    if (s.k === "array" && s.growable)
+      return ts.setOriginalNode(
+        declareConst(
+          s.name,
+          f.createArrayLiteralExpression([]),
+          ts.NodeFlags.Const,
+          f.createArrayTypeNode(numberType()),
+        ),
+        s.source,
+      );
     if (s.k === "array") {
       const flags = rebound.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
       return ts.setOriginalNode(declareConst(s.name, newArray(s.kind, exprToTs(s.length)), flags), s.source);

@@ -261,6 +261,8 @@ function pooledPasses(
   // Arrays that change places (a Rebind) are `let`; their gradients are taken when the backward
   // pass starts, each of the length its array has then, so each pair moves back together.
   const rebound = reboundArrays(forward);
+  // So are those of arrays grown by push (`const out: number[] = []`), of the length they reached.
+  const late = new Set([...rebound, ...forward.flatMap((s) => (s.k === "array" && s.growable ? [s.name] : []))]);
   const allocs = new Map(
     backward.flatMap((s) =>
       s.k === "alloc" && s.vector && !s.same && locals.has(s.like) ? [[s.like, s] as const] : [],
@@ -271,18 +273,18 @@ function pooledPasses(
     declareConst(name, call("zeros", [length]), flags);
   const lengthOf = (name: string) => f.createPropertyAccessExpression(f.createIdentifier(name), "length");
   const forwardLines = forward.flatMap((s): ts.Statement[] => {
-    if (s.k !== "array") return emitForward([s], rebound);
-    const alloc = rebound.has(s.name) ? undefined : allocs.get(s.name);
+    if (s.k !== "array" || s.growable) return emitForward([s], rebound);
+    const alloc = late.has(s.name) ? undefined : allocs.get(s.name);
     order.push(s.name, ...(alloc ? [alloc.adj] : []));
     const flags = rebound.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
     return [take(s.name, exprToTs(s.length), flags), ...(alloc ? [take(alloc.adj, lengthOf(s.name))] : [])].map(
       (line) => ts.setOriginalNode(line, s.source),
     );
   });
-  const moving = [...allocs.values()].filter((a) => rebound.has(a.like));
+  const moving = [...allocs.values()].filter((a) => late.has(a.like));
   moving.forEach((a) => order.push(a.adj));
   const backwardLines = [
-    ...moving.map((a) => take(a.adj, lengthOf(a.like), ts.NodeFlags.Let)),
+    ...moving.map((a) => take(a.adj, lengthOf(a.like), rebound.has(a.like) ? ts.NodeFlags.Let : ts.NodeFlags.Const)),
     ...emitBackward(backward.filter((s) => !(s.k === "alloc" && allocs.get(s.like) === s))),
   ];
   const release = order.reverse().map((n) => f.createExpressionStatement(call("release", [f.createIdentifier(n)])));

@@ -23,7 +23,7 @@ import { ELEMENT_WRITES, isAssignment, isIncrement, refuse } from "../../ir/lang
 import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
 import { expression } from "./expressions.js";
-import { isArrayMethod, isCreatedArray, isLocal, isParamPart, isRecord, isRow } from "./names.js";
+import { isArrayMethod, isCreatedArray, isLocal, isParamPart, isRecord, isRow, resolved } from "./names.js";
 import { pattern } from "./signature.js";
 import { arrayContents, forEachLoop, inlinedBody } from "./callbacks.js";
 import { inlinedHelperOf } from "../../ir/inlining.js";
@@ -154,6 +154,18 @@ function arrayFill(st: Fencer, e: ts.CallExpression): boolean {
   );
 }
 
+/** `out.push(v, w)` of an array created empty here (`const out: number[] = []`), no spread. */
+function arrayPush(st: Fencer, e: ts.CallExpression): boolean {
+  const callee = skipWrappers(e.expression);
+  if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== "push" || !ts.isIdentifier(callee.expression))
+    return false;
+  const decl = st.checker.getSymbolAtLocation(resolved(st, callee.expression))?.valueDeclaration;
+  const init = decl && ts.isVariableDeclaration(decl) && decl.initializer ? skipWrappers(decl.initializer) : undefined;
+  const empty = init !== undefined && ts.isArrayLiteralExpression(init) && init.elements.length === 0;
+  if (empty && e.arguments.some(ts.isSpreadElement)) st.fail(refuse("spreadArgument", e));
+  return empty && isCreatedArray(st, callee.expression);
+}
+
 /** stats(xs): a call of a helper inlined here that returns an object. */
 function objectResult(st: Fencer, e: ts.Expression): boolean {
   const x = skipWrappers(e);
@@ -183,6 +195,8 @@ export function effect(st: Fencer, e: ts.Expression): void {
     return forEachLoop(st, each);
   // h.fill(v) of an array the function created: every element v.
   if (ts.isCallExpression(e) && arrayFill(st, e)) return expression(st, e.arguments[0]);
+  // out.push(v, w) of an array the function created empty (`const out: number[] = []`).
+  if (ts.isCallExpression(e) && arrayPush(st, e)) return e.arguments.forEach((a) => expression(st, a));
   // cross(n, a, b): a helper writing into the caller's array, inlined (calls.ts).
   if (ts.isCallExpression(e) && inlinedHelperOf(st.checker, e.expression, st.fn)) return expression(st, e);
   st.fail(refuse("sideEffect", e));

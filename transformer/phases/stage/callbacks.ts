@@ -27,6 +27,7 @@ import { type InlinedHelper, inlinedRefusal } from "../../ir/inlining.js";
 import { DiffError } from "../../ir/diagnostics.js";
 import type { Stager, Want } from "./stager.js";
 import { declareArray } from "./rebinds.js";
+import { createGrowable } from "./growing.js";
 import { valueOf } from "./rules.js";
 import { condition, elementAt, isRowRead, value } from "./expressions.js";
 
@@ -538,6 +539,7 @@ function arrayValue(st: Stager, e: ts.Expression, hint: string): string {
 export function createArray(st: Stager, name: string, created: ArrayCreation, init: ts.Expression): void {
   st.localArrays.add(name);
   const source = ts.isVariableDeclaration(init.parent) ? init.parent : init;
+  if (created.growable) return createGrowable(st, name, source);
   if (created.source) return copyLoop(st, name, created, source, init);
   const length = condition(st, created.length!);
   const { hoisted } = declareArray(st, { k: "array", name, kind: created.kind, length, source });

@@ -29,6 +29,7 @@ import { variables } from "./assignments.js";
 import { eachElement } from "./callbacks.js";
 import { condition, hasImpureCall, test, value } from "./expressions.js";
 import { rebindArrays } from "./rebinds.js";
+import { pushedLength } from "./growing.js";
 import { counterOf, elementCounter } from "./counters.js";
 
 /** The loops the stager takes (the fence refuses for...in). */
@@ -181,6 +182,8 @@ export function forEachLoop(st: Stager, e: ts.CallExpression): void {
     const target = assignedIdentifier(n);
     const symbol = target && st.ctx.checker.getSymbolAtLocation(target);
     if (symbol && st.env.has(symbol) && !carried.includes(symbol) && !holdsArray(st, symbol)) carried.push(symbol);
+    const pushed = pushedLength(st, n);
+    if (pushed && !carried.includes(pushed)) carried.push(pushed);
     ts.forEachChild(n, visit);
   };
   const body = callback.body!;
@@ -328,6 +331,9 @@ function carriedBy(st: Stager, s: ts.IterationStatement, counter: ts.Symbol | un
       if (symbol && symbol !== counter && st.env.has(symbol) && !out.includes(symbol) && !holdsArray(st, symbol))
         out.push(symbol);
     }
+    // out.push(v): the loop carries out's length.
+    const pushed = pushedLength(st, n);
+    if (pushed && !out.includes(pushed)) out.push(pushed);
     ts.forEachChild(n, visit);
   };
   visit(s);

@@ -129,7 +129,17 @@ function treeOf(st: Stager, e: ts.Expression): ParamTree | undefined {
 /** `model.W` → ref(W), the staged parameter of that field; undefined for anything else. */
 export function fieldRef(st: Stager, e: ts.Expression): Expr | undefined {
   const tree = ts.isPropertyAccessExpression(e) ? treeOf(st, e) : undefined;
-  return tree?.k === "leaf" ? ref(tree.name) : (recordField(st, e) ?? undefined);
+  return tree?.k === "leaf" ? ref(tree.name) : (recordField(st, e) ?? grownLength(st, e));
+}
+
+/** `out.length` of an array grown by push (stage/growing.ts): its count so far, a value like any other. */
+function grownLength(st: Stager, e: ts.Expression): Expr | undefined {
+  if (!ts.isPropertyAccessExpression(e) || e.name.text !== "length" || !ts.isIdentifier(e.expression)) return undefined;
+  const symbol = st.ctx.checker.getSymbolAtLocation(e.expression);
+  const array = symbol && st.env.get(symbol);
+  const length = array !== undefined ? st.growable.get(array) : undefined;
+  const count = length && st.env.get(length);
+  return count !== undefined ? ref(count) : undefined;
 }
 
 /**

@@ -76,6 +76,8 @@ export function rebindArrays(st: Stager, canonical: ReadonlyMap<ts.Symbol, strin
     else moved.push([symbol, was]);
   }
   if (moved.length === 0) return;
+  const grown = moved.find(([symbol, was]) => st.growable.has(was) || st.growable.has(st.env.get(symbol)!));
+  if (grown) throw refuse("arrayRebindForm", source, { name: grown[0].name });
   const sources = new Map<string, ts.Symbol>();
   for (const [symbol, was] of moved) {
     const now = st.env.get(symbol)!;

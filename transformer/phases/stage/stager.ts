@@ -86,6 +86,8 @@ export abstract class Stager {
   readonly localArrays = new Set<string>();
   /** The calls of module helpers being inlined, outermost first (ir/inlining.ts callerArgument). */
   readonly inlinedSites: ts.CallExpression[] = [];
+  /** Local arrays grown by push (`const out: number[] = []`) → the symbol of their length so far (growing.ts). */
+  readonly growable = new Map<string, ts.Symbol>();
   /** Local arrays made in a loop or a branch, declared before it and reused (rebinds.ts). */
   readonly hoisted = new Set<string>();
   /** Object parameters and the consts naming an object inside one (`const layer = model.layer`). */

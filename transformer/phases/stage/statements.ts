@@ -27,6 +27,7 @@ import { type LoopStatement, forEachLoop, loop } from "./loops.js";
 import { value } from "./expressions.js";
 import { nonLocal } from "./parameters.js";
 import { fillWith } from "./callbacks.js";
+import { pushOnto, pushedLength } from "./growing.js";
 
 /**
  * Stages a statement list; an `if` that exits (returns, or in a loop breaks or continues) takes
@@ -95,6 +96,8 @@ function statement(st: Stager, s: ts.Statement): void {
       s,
     );
   }
+  // out.push(v): a store at out's length so far (growing.ts).
+  if (called && ts.isCallExpression(called) && pushedLength(st, called)) return pushOnto(st, called);
   // xs.forEach((v, i) => { ... }): the loop it stands for.
   if (called && ts.isCallExpression(called) && forEachCall(called)) return forEachLoop(st, called);
   if (called && ts.isCallExpression(called)) return void st.call(called);
