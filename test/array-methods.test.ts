@@ -299,3 +299,66 @@ describe("copies, maps and searches", () => {
     expect(m.guarded_grad([0.5, 200, 2], 1)).toEqual([[0, 0, 0], 0]);
   });
 });
+
+const overRows = `
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function softmax(z: readonly number[]): number[] {
+  const max = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - max));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+}
+
+/** @differentiable */
+export function attention(q: readonly number[], keys: number[][], values: readonly number[]): number {
+  const scores = keys.map((k) => dot(q, k) / Math.sqrt(q.length));
+  const w = softmax(scores);
+  return w.reduce((s, wi, i) => s + wi * values[i], 0);
+}
+
+/** @differentiable */
+export function rowNorms(A: number[][], c: number): number {
+  let total = A.reduce((s, row) => s + Math.sqrt(dot(row, row)), 0);
+  A.forEach((row, i) => {
+    total += row[0] * c * (i + 1);
+  });
+  return total + Math.max(...A.map((row) => row[row.length - 1] * c));
+}
+
+/** @differentiable */
+export function localExtremes(x: readonly number[], k: number): number {
+  const h = x.map((v) => Math.sin(v * k));
+  const top = Math.max(...h);
+  h[0] = top * k;
+  return top - Math.min(...h) + Math.hypot(...h);
+}
+`;
+
+describe("callbacks over the rows of a number[][], and Math.max over an array the function made", () => {
+  it("keys.map((k) => dot(q, k)): each row given to a helper, its gradient the row's", async () => {
+    const { module: m } = await compile(overRows);
+    const keys = [
+      [0.5, -1, 0.25],
+      [1.5, 0.2, -0.7],
+      [-0.3, 0.8, 1.1],
+      [0.9, 0.4, -0.2],
+    ];
+    checkEveryApi(m.attention, [[0.3, -0.6, 1.2], keys, [1, -2, 0.5, 3]]);
+    checkEveryApi(m.rowNorms, [keys, 0.7]);
+  });
+
+  it("Math.max, Math.min and Math.hypot over a local array read each element as it is then", async () => {
+    const { module: m } = await compile(overRows);
+    checkEveryApi(m.localExtremes, [[0.3, -0.6, 1.2, 2], 0.9]);
+    checkEveryApi(m.localExtremes, [[1.7, 0.2], -1.3]);
+  });
+
+  it("generated code type-checks under strict settings with no unused names", () => {
+    expect(genStrictErrors(overRows, "over-rows", { noUnusedLocals: true, noUnusedParameters: true })).toEqual([]);
+  });
+});

@@ -12,7 +12,7 @@ import { isArrayKind } from "./ir.js";
 import { isMarked } from "./marks.js";
 import { type DiffError, shortPosition } from "./diagnostics.js";
 import { refuse } from "./language.js";
-import { type Callback, isChange, kindOf, skipWrappers, typeTree, within } from "./syntax.js";
+import { type Callback, isChange, kindOf, recordKeys, skipWrappers, typeTree, within } from "./syntax.js";
 
 /** What an inlined helper hands back: an array of the caller's, an object's fields, or a value. */
 export type InlinedResult = "array" | "object" | "value";
@@ -125,6 +125,11 @@ export function inlinedAtCall(
   if (!decl || decl.getSourceFile() !== caller.getSourceFile()) return undefined;
   const fn = topLevelFunction(decl);
   if (!fn || fn === caller || inlinedHelperOf(checker, callee, caller)) return undefined;
+  // bodyDistance(bodies[i], bodies[j]): a record has no gradient buffer of its own; the helper is
+  // inlined, its parameter reading the caller's record.
+  const isRecord = (n: ts.Node) => recordKeys(checker.getTypeAtLocation(n), checker) !== undefined;
+  const record = fn.parameters.some((p, i) => isRecord(p) && call.arguments[i] && isRecord(call.arguments[i]));
+  if (record) return { fn, name: callee.text, result: "value" };
   const changing = call.arguments.some((a) => {
     const given = skipWrappers(a);
     // In a helper inlined here (`dot(a, a)` in norm(w)): the caller's array the parameter stands for.

@@ -709,7 +709,7 @@ export const LANGUAGE = {
   mathConstants: yes("math", "the `Math` constants"),
   mathSpread: yes(
     "math",
-    "`Math.max(...xs)` and `Math.min(...xs)` over an array parameter or a table",
+    "`Math.max(...xs)` and `Math.min(...xs)` over an array parameter, a table or an array the function made",
     "as the loop they stand for, the gradient to the first element that won",
   ),
   hypotSpread: yes("math", "`Math.hypot(...xs)`", "as the loop of two-operand hypots it stands for, 0 at the origin"),
@@ -794,7 +794,7 @@ export const LANGUAGE = {
     "call",
     Code.UnsupportedExpression,
     "spread arguments, calls of anything but named functions, method calls on values",
-    "spread arguments are not supported but in `Math.max(...xs)`, `Math.min(...xs)` and `Math.hypot(...xs)` over an array parameter",
+    "spread arguments are not supported but in `Math.max(...xs)`, `Math.min(...xs)` and `Math.hypot(...xs)` over an array",
     "pass each number explicitly, or write the loop over the array",
   ),
   unnamedCall: no(

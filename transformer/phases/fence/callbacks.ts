@@ -15,6 +15,7 @@ import {
   arrayCreation,
   isChange,
   kindOf,
+  recordKeys,
   skipWrappers,
   within,
 } from "../../ir/syntax.js";
@@ -29,6 +30,7 @@ import {
   isLocal,
   isParamPart,
   isParameter,
+  isRecord,
   isRecordsParam,
   isRow,
   isRowsParam,
@@ -41,12 +43,17 @@ export function isMapping(st: Fencer, c: ts.CallExpression): boolean {
   return callee.name.text === "from" ? isGlobalName(st, callee) : isArrayMethod(st, callee);
 }
 
-/** An array parameter (or a field of one), a local array, or a module table: an array the function reads by name. */
-function readableArray(st: Fencer, e: ts.Expression): boolean {
+/**
+ * An array parameter (or a field of one), a local array, or a module table: an array the function
+ * reads by name. With `rows`, a number[][] parameter too, for a callback given each row
+ * (`keys.map((k) => dot(q, k))`), which reads the row's numbers.
+ */
+function readableArray(st: Fencer, e: ts.Expression, rows = false): boolean {
   const arr = skipWrappers(e);
   // A row of a number[][] (`const z = A[i]`): read by index only, so far.
   if (isRow(st, arr)) return false;
   if (isRecordsParam(st, arr)) return true; // pts.reduce((s, p) => s + p.x, 0): p.x reads pts[i].x
+  if (rows && isRowsParam(st, arr)) return true;
   return (
     ((ts.isIdentifier(arr) && (isLocal(st, arr) || isConstantTable(arr, st.checker))) || isParamPart(st, arr)) &&
     isArrayKind(kindOf(st.checker.getTypeAtLocation(arr), st.checker))
@@ -68,7 +75,8 @@ export function callbackLoop(
   // xs.map(f).reduce(g, 0): one loop, f's value the element g reads.
   const mapped = ts.isCallExpression(arr) ? arrayCallback(arr) : undefined;
   if (mapped?.method === "map" && isMapping(st, arr as ts.CallExpression)) callbackLoop(st, mapped);
-  const readable = (mapped?.method === "map" && isMapping(st, arr as ts.CallExpression)) || readableArray(st, arr);
+  const readable =
+    (mapped?.method === "map" && isMapping(st, arr as ts.CallExpression)) || readableArray(st, arr, true);
   const form = (what: string) => st.fail(refuse("callbackForm", callback, { what }));
   if (!readable)
     return st.fail(
@@ -91,7 +99,7 @@ export function callbackLoop(
 export function forEachLoop(st: Fencer, each: { array: ts.Expression; callback: Callback }): void {
   const { array, callback } = each;
   const form = (what: string) => st.fail(refuse("callbackForm", callback, { what }));
-  if (!readableArray(st, array))
+  if (!readableArray(st, array, true))
     return st.fail(
       refuse("callbackForm", array, {
         what: "goes over something other than an array parameter, table or local array",
@@ -185,7 +193,7 @@ export function arrayContents(st: Fencer, init: ts.Expression, created: ArrayCre
   const made = created.source && skipWrappers(created.source);
   const returned = made && ts.isCallExpression(made) && inlinedHelperOf(st.checker, made.expression, st.fn);
   if (returned && returned.result === "array") inlinedCall(st, made as ts.CallExpression, returned);
-  else if (created.source && !readableArray(st, created.source))
+  else if (created.source && !readableArray(st, created.source, created.fill !== undefined))
     return st.fail(refuse("arrayCopySource", created.source, { name: created.source.getText() }));
   const callback = created.fill ?? created.filter;
   if (created.source && callback && callback.parameters.length > 2)
@@ -246,6 +254,13 @@ export function inlinedCall(st: Fencer, c: ts.CallExpression, helper: InlinedHel
       if (symbol) (st.aliases.set(symbol, arg), bound.push(symbol));
       return;
     }
+    // bodyDistance(bodies[i], bodies[j]), body a record of a records parameter: the helper's parameter reads it.
+    if (isRecord(st, arg) && recordKeys(st.checker.getTypeAtLocation(p), st.checker)) {
+      if (ts.isElementAccessExpression(arg)) st.expression(arg.argumentExpression);
+      const symbol = st.checker.getSymbolAtLocation(p.name);
+      if (symbol) (st.recordsGiven.add(symbol), bound.push(symbol));
+      return;
+    }
     if (!isArrayKind(kind)) return st.expression(arg);
     const param = p.name.getText();
     // dot(W[j], x), cell(..., x, h) with x a row of a number[][]: the helper's parameter reads the row.
@@ -274,7 +289,8 @@ export function inlinedCall(st: Fencer, c: ts.CallExpression, helper: InlinedHel
   if (result) inlinedResult(st, helper, result);
   st.inlinedCalls.pop();
   st.inlining.pop();
-  bound.forEach((symbol) => st.aliases.delete(symbol) || st.madeInPlace.delete(symbol) || st.rowsGiven.delete(symbol));
+  for (const symbol of bound)
+    [st.aliases, st.madeInPlace, st.rowsGiven, st.recordsGiven].forEach((given) => given.delete(symbol));
   // What the helper's body cannot do is said at the call: the caller is the function refused.
   const inside = st.errors.splice(errors);
   if (inside.length) st.fail(inlinedRefusal(c, helper, inside[0]));

@@ -70,7 +70,7 @@ export function call(st: Fencer, c: ts.CallExpression): void {
   const at = inlinedAtCall(st.checker, c, st.fn, st.inlinedCalls);
   if (at) return inlinedCall(st, c, at);
   if (c.arguments.some(ts.isSpreadElement)) {
-    // Math.max(...xs): the loop it stands for, over an array parameter or a table of constants.
+    // Math.max(...xs): the loop it stands for, over an array parameter, a table of constants or a local array.
     const name = mathMember(callee) ?? mathAlias(callee, st.checker);
     const [arg] = c.arguments;
     const array =
@@ -79,7 +79,8 @@ export function call(st: Fencer, c: ts.CallExpression): void {
       ts.isIdentifier(arg.expression) &&
       ((isParameter(st, arg.expression) &&
         isArrayKind(kindOf(st.checker.getTypeAtLocation(arg.expression), st.checker))) ||
-        isConstantTable(arg.expression, st.checker));
+        isConstantTable(arg.expression, st.checker) ||
+        isCreatedArray(st, arg.expression));
     const extreme = ["max", "min", "hypot"].includes(name?.replace(/^Math\./, "") ?? "");
     if (extreme && array) return;
     // Math.max(...xs.map(f)), Math.min(...Array.from(xs, f)): the loop they stand for.

@@ -34,6 +34,8 @@ export abstract class Fencer {
   readonly madeInPlace = new Set<ts.Symbol>();
   /** Parameters of helpers being inlined that are given a row of a number[][] (`dot(W[j], x)`). */
   readonly rowsGiven = new Set<ts.Symbol>();
+  /** Parameters of helpers being inlined that are given a record of a records parameter (`bodyDistance(bodies[i], b)`). */
+  readonly recordsGiven = new Set<ts.Symbol>();
 
   constructor(
     readonly fn: FunctionNode,

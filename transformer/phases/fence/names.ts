@@ -149,15 +149,12 @@ function isElementOf(st: Fencer, e: ts.Expression, kind: "rows" | "records"): bo
   const over = (a: ts.Expression) => isParamPart(st, a) && kindOf(st.checker.getTypeAtLocation(a), st.checker) === kind;
   const x = skipWrappers(e);
   if (ts.isElementAccessExpression(x)) return over(x.expression);
-  if (kind === "rows" && ts.isIdentifier(x) && st.rowsGiven.has(st.checker.getSymbolAtLocation(x)!)) return true;
+  const given = kind === "rows" ? st.rowsGiven : st.recordsGiven;
+  if (ts.isIdentifier(x) && given.has(st.checker.getSymbolAtLocation(x)!)) return true;
   if (!ts.isIdentifier(x) || !isLocal(st, x)) return false;
   const decl = st.checker.getSymbolAtLocation(x)?.valueDeclaration;
-  if (
-    kind === "records" &&
-    decl &&
-    ts.isParameter(decl) &&
-    (ts.isArrowFunction(decl.parent) || ts.isFunctionExpression(decl.parent))
-  ) {
+  // The element parameter of a callback over the array: (s, p) => s + p.x, (k) => dot(q, k).
+  if (decl && ts.isParameter(decl) && (ts.isArrowFunction(decl.parent) || ts.isFunctionExpression(decl.parent))) {
     const call = decl.parent.parent;
     const array =
       ts.isCallExpression(call) && ts.isPropertyAccessExpression(call.expression)

@@ -53,12 +53,25 @@ export function extremeLoop(
   const [spread] = e.arguments;
   const inner = e.arguments.length === 1 && ts.isSpreadElement(spread) ? skipWrappers(spread.expression) : undefined;
   const elements = inner && elementsOf(st, inner, e);
-  if (!elements || (!elements.mapped && st.localArrays.has(elements.array))) throw refuse("spreadArgument", e);
+  if (!elements) throw refuse("spreadArgument", e);
+  // A local array's element is read into a value of its own first (`const scores_i = scores[i]`):
+  // what it held then, which a later write may change.
+  const local = !elements.mapped && st.localArrays.has(elements.array);
+  const read = (element: Expr, index: string): Expr =>
+    local
+      ? st.emit(
+          { name: st.ctx.namer.fresh(`${elements.array}_${index}`), assign: false },
+          element,
+          scalarOp("copy"),
+          [element],
+          e,
+        )
+      : elements.element(element, index);
   const start = num(callee === "Math.max" ? -Infinity : callee === "Math.min" ? Infinity : 0);
   const header = st.ctx.namer.fresh(callee.slice("Math.".length));
   const next = (element: Expr, index: string, current: string): Expr => {
     const name = st.ctx.namer.version(current);
-    const operands = [ref(current), elements.element(element, index)];
+    const operands = [ref(current), read(element, index)];
     return st.emit({ name, assign: false }, valueOf(callee, operands), scalarOp(callee), operands, e);
   };
   countingLoop(st, elements.array, 0, { header, next }, start, e, elements.index);
@@ -504,9 +517,24 @@ function inlinedArguments(st: Stager, helper: InlinedHelper, e: ts.CallExpressio
   return e.arguments.map((a, i) => {
     const p = helper.fn.parameters[i];
     const array = isArrayKind(kindOf(checker.getTypeAtLocation(p), checker));
+    const record = recordKeys(checker.getTypeAtLocation(p), checker) && recordArgument(st, a, p.name.getText());
+    if (record) return record;
     if (!array) return value(st, a);
     return rowArgument(st, a, p.name.getText()) ?? ref(arrayValue(st, a, p.name.getText()));
   });
+}
+
+/**
+ * A record of a records parameter given for a record parameter (`bodyDistance(bodies[i], b)`):
+ * `bodies[i]` with its index as it is at the call; the parameter then reads `bodies[i].x`.
+ */
+function recordArgument(st: Stager, e: ts.Expression, hint: string): Expr | undefined {
+  const x = skipWrappers(e);
+  if (ts.isIdentifier(x)) {
+    const record = st.records.get(st.symbol(x));
+    return record && { k: "elem", array: record.array, index: record.index };
+  }
+  return isRowRead(st, x, "records") ? elementAt(st, { text: hint }, x) : undefined;
 }
 
 /**
