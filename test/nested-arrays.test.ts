@@ -325,3 +325,71 @@ describe("records given to helpers", () => {
     ).toEqual([]);
   });
 });
+
+const recordVariables = `
+interface Point {
+  x: number;
+  y: number;
+}
+
+/** @differentiable */
+export function shoelace(polygon: readonly Point[]): number {
+  const n = polygon.length;
+  let a: Point;
+  let b = polygon[n - 1];
+  let area = 0;
+  for (let i = 0; i < n; i++) {
+    a = b;
+    b = polygon[i];
+    area += a.y * b.x - a.x * b.y;
+  }
+  return area / 2;
+}
+
+/** @differentiable */
+export function farthest(pts: readonly Point[], q: Point): number {
+  let best = pts[0];
+  for (const p of pts) {
+    if ((p.x - q.x) ** 2 + (p.y - q.y) ** 2 > (best.x - q.x) ** 2 + (best.y - q.y) ** 2) best = p;
+  }
+  return Math.hypot(best.x - q.x, best.y - q.y);
+}
+`;
+
+describe("let variables naming records", () => {
+  it("a = b; b = pts[i] in a loop, and a record chosen in a branch: each holds its record's index", async () => {
+    const { module: m } = await compile(recordVariables);
+    const square = [
+      { x: 0, y: 0 },
+      { x: 2, y: 0.2 },
+      { x: 2.1, y: 1.9 },
+      { x: -0.1, y: 2 },
+    ];
+    checkEveryApi(m.shoelace, [square]);
+    expect(m.shoelace(square)).toBeCloseTo(-3.885, 12); // d3 signs a counter-clockwise ring negative
+    checkEveryApi(m.farthest, [square, { x: 0.3, y: 0.1 }]);
+  });
+
+  it("a record variable given anything but a record of its array is refused at the value", () => {
+    const errors = tsgradErrors(`
+interface Point {
+  x: number;
+  y: number;
+}
+
+/** @differentiable */
+export function f(pts: Point[], other: Point[]): number {
+  let a = pts[0];
+  a = other[1];
+  return a.x;
+}
+`);
+    expect(errors.map((e) => [e.code, e.text])).toEqual([[94001, "other[1]"]]);
+  });
+
+  it("generated code type-checks under strict settings with no unused names", () => {
+    expect(
+      genStrictErrors(recordVariables, "record-variables", { noUnusedLocals: true, noUnusedParameters: true }),
+    ).toEqual([]);
+  });
+});

@@ -20,6 +20,7 @@ import {
   type BStmt,
   type StagedFunction,
   type Stmt,
+  type ValueKind,
   isArrayKind,
   isMatrixOp,
   leavesOf,
@@ -185,7 +186,8 @@ function vjpFunctions(c: Compilation): { members: (ts.Statement | ts.ClassElemen
   const vBackward = vSaved.backward;
   const reads = readsOf(vBackward);
   // An array parameter's length sizes its gradient: the backward pass reads it.
-  shape.params.forEach((p, i) => (isArrayKind(shape.kinds[i]) || shape.kinds[i] === "Matrix") && reads.add(p));
+  const sized = (k: ValueKind) => isArrayKind(k) || k === "Matrix" || k === "rows" || k === "records";
+  shape.params.forEach((p, i) => sized(shape.kinds[i]) && reads.add(p));
   const vForward = pruneForward(vSaved.forward, [...reads, ...resultNames(staged)]);
   const cache = definedIn({ ...staged, body: vSaved.forward }).filter((n) => reads.has(n));
   const vShape = { ...shape, gradients: gradientsOf(vSaved.paramAdjoints, vBackward) };

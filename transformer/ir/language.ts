@@ -418,6 +418,19 @@ export const LANGUAGE = {
       `this loops over \`${a.name}\` before a later \`push\` onto it: tsgrad loops over an array grown by push only after its last push`,
     "loop over it after the pushes, or with a counting loop up to a length of your own",
   ),
+  recordVariables: yes(
+    "declaration",
+    "`let` variables naming records of an array of records (`let b = pts[n - 1]`, then `a = b; b = pts[i]`)",
+    "each holds the index of the record it names",
+  ),
+  recordVariableForm: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "a `let` record variable given anything but a record of one array of records",
+    (a: { name: string }) =>
+      `\`${a.name}\` names records of one array of records by their index; it can be given \`pts[i]\` or another such variable of the same array, and nothing else`,
+    "read the numbers you need into variables of their own",
+  ),
   arrayLengthInLoop: no(
     "declaration",
     Code.UnsupportedDeclaration,

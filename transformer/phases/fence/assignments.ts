@@ -23,7 +23,16 @@ import { ELEMENT_WRITES, isAssignment, isIncrement, refuse } from "../../ir/lang
 import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
 import { expression } from "./expressions.js";
-import { isArrayMethod, isCreatedArray, isLocal, isParamPart, isRecord, isRow, resolved } from "./names.js";
+import {
+  isArrayMethod,
+  isCreatedArray,
+  isLocal,
+  isParamPart,
+  isRecord,
+  isRecordVariable,
+  isRow,
+  resolved,
+} from "./names.js";
 import { pattern } from "./signature.js";
 import { arrayContents, forEachLoop, inlinedBody } from "./callbacks.js";
 import { inlinedHelperOf } from "../../ir/inlining.js";
@@ -70,7 +79,8 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
     }
     // const row = A[i]: a name for a row of a number[][] parameter, read as row[j].
     if (ts.isIdentifier(d.name) && d.initializer && (isRow(st, d.initializer) || isRecord(st, d.initializer))) {
-      if (!(flags & ts.NodeFlags.Const)) st.fail(refuse("letParameterPart", d));
+      // let b = pts[k]: a record variable, given other records of pts later (stage/assignments.ts).
+      if (!(flags & ts.NodeFlags.Const) && !isRecord(st, d.initializer)) st.fail(refuse("letParameterPart", d));
       else expression(st, (skipWrappers(d.initializer) as ts.ElementAccessExpression).argumentExpression);
       continue;
     }
@@ -119,6 +129,14 @@ function arrayAssignment(st: Fencer, e: ts.BinaryExpression): void {
   else if (objectResult(st, e.right) || !arrayResult(st, e.right))
     st.fail(refuse("arrayRebindForm", e.right, { name: e.left.getText() }));
   else expression(st, e.right);
+}
+
+/** `b = pts[i]`, `a = b`: a record variable given a record (its index, in the staged code). */
+function recordValue(st: Fencer, e: ts.BinaryExpression): void {
+  const right = skipWrappers(e.right);
+  if (e.operatorToken.kind !== ts.SyntaxKind.EqualsToken || !isRecord(st, right))
+    return st.fail(refuse("recordVariableForm", e.right, { name: e.left.getText() }));
+  if (ts.isElementAccessExpression(right)) expression(st, right.argumentExpression);
 }
 
 /** `[u, next] = [next, u]`: arrays the function created, given to each other at once. */
@@ -182,6 +200,8 @@ export function effect(st: Fencer, e: ts.Expression): void {
   if (ts.isBinaryExpression(e) && isArraySwap(st, e)) return; // [u, next] = [next, u]
   if (ts.isBinaryExpression(e) && isAssignment(e.operatorToken.kind)) {
     target(st, e.left);
+    // a = b, b = pts[i] of a record variable: another record of the array.
+    if (ts.isIdentifier(e.left) && isRecordVariable(st, e.left)) return recordValue(st, e);
     // u = next, u = u0.slice(), h = cell(x, h): a variable holding an array given another one.
     if (ts.isIdentifier(e.left) && isCreatedArray(st, e.left)) return arrayAssignment(st, e);
     return expression(st, e.right);

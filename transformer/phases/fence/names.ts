@@ -15,6 +15,7 @@ import {
   isGlobalConstant,
   kindOf,
   localHelper,
+  recordKeys,
   skipWrappers,
   typeTree,
 } from "../../ir/syntax.js";
@@ -164,6 +165,7 @@ function isElementOf(st: Fencer, e: ts.Expression, kind: "rows" | "records"): bo
     return array !== undefined && decl.parent.parameters.indexOf(decl) === position && over(array);
   }
   if (!decl || !ts.isVariableDeclaration(decl) || !ts.isVariableDeclarationList(decl.parent)) return false;
+  if (kind === "records" && isRecordVariable(st, x)) return true;
   const loop = decl.parent.parent;
   if (ts.isForOfStatement(loop)) return loop.initializer === decl.parent && over(loop.expression);
   const init = decl.initializer && skipWrappers(decl.initializer);
@@ -173,6 +175,20 @@ function isElementOf(st: Fencer, e: ts.Expression, kind: "rows" | "records"): bo
     ts.isElementAccessExpression(init) &&
     over(init.expression)
   );
+}
+
+/**
+ * `let b = pts[k]` or `let a: Point` (a record type, not `const`, not a loop's variable): a
+ * variable naming records of an array of records, each assignment checked where it is
+ * (assignments.ts).
+ */
+export function isRecordVariable(st: Fencer, id: ts.Identifier): boolean {
+  const decl = st.checker.getSymbolAtLocation(id)?.valueDeclaration;
+  if (!decl || !ts.isVariableDeclaration(decl) || !isLocal(st, id) || !ts.isVariableDeclarationList(decl.parent))
+    return false;
+  if (decl.parent.flags & ts.NodeFlags.Const || ts.isForOfStatement(decl.parent.parent)) return false;
+  if (!recordKeys(st.checker.getTypeAtLocation(decl.name), st.checker)) return false;
+  return decl.initializer === undefined || isRecord(st, decl.initializer);
 }
 
 /** An inlined helper's parameter → the caller's array given to it (`out` of cross(n, a, b) → n); else id. */

@@ -8,7 +8,7 @@
 import ts from "typescript";
 import { COMPOUND, refuse } from "../../ir/language.js";
 import { type Expr, num, ref, scalarOp } from "../../ir/ir.js";
-import { arrayCreation, containsChange, kindOf, localHelper, skipWrappers } from "../../ir/syntax.js";
+import { arrayCreation, containsChange, kindOf, localHelper, recordKeys, skipWrappers } from "../../ir/syntax.js";
 import type { Stager } from "./stager.js";
 import { condition, effect, elementAt, isRowRead, stableIndex, value } from "./expressions.js";
 import { createArray, inlinedFields } from "./callbacks.js";
@@ -31,6 +31,13 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
     // const row = A[i] of a number[][] A: row[j] reads A[i][j] (the index as it is now).
     if (d.initializer && isRowRead(st, d.initializer, "rows")) {
       st.rows.set(st.symbol(d.name), elementAt(st, d.name, d.initializer));
+      continue;
+    }
+    // let b = pts[k], let a: Point: a variable naming records of pts by their index.
+    if (isRecordVariable(st, d)) {
+      st.recordVars.set(st.symbol(d.name), "");
+      st.env.set(st.symbol(d.name), undefined);
+      if (d.initializer) recordAssignment(st, d.name, d.initializer);
       continue;
     }
     // const p = pts[i] of records pts: p.x reads pts[i].x.
@@ -124,6 +131,8 @@ export function assignment(st: Stager, e: ts.Expression, note?: string): void {
     return;
   }
   if (ts.isBinaryExpression(e) && st.isLocalArray(e.left)) return arrayAssignment(st, e.left as ts.Identifier, e.right);
+  if (ts.isBinaryExpression(e) && ts.isIdentifier(e.left) && st.recordVars.has(st.symbol(e.left)))
+    return recordAssignment(st, e.left, e.right);
   if (ts.isBinaryExpression(e)) {
     const id = e.left as ts.Identifier;
     const want = { name: st.ctx.namer.version(id.text), assign: false, note };
@@ -160,6 +169,40 @@ function arrayAssignment(st: Stager, id: ts.Identifier, right: ts.Expression): v
     array = (st.call(x as ts.CallExpression) as { name: string }).name;
   } else throw refuse("arrayRebindForm", right, { name: id.text });
   st.env.set(st.symbol(id), array);
+}
+
+/** `let b = pts[k]` (not const) or `let a: Point` of a record type: a variable naming records by index. */
+function isRecordVariable(st: Stager, d: ts.VariableDeclaration): boolean {
+  if (!ts.isIdentifier(d.name) || ts.getCombinedNodeFlags(d) & ts.NodeFlags.Const) return false;
+  const { checker } = st.ctx;
+  if (!recordKeys(checker.getTypeAtLocation(d.name), checker)) return false;
+  return d.initializer === undefined || isRowRead(st, d.initializer, "records") || isRecordName(st, d.initializer);
+}
+
+function isRecordName(st: Stager, e: ts.Expression): boolean {
+  const x = skipWrappers(e);
+  return ts.isIdentifier(x) && (st.recordVars.has(st.symbol(x)) || st.records.has(st.symbol(x)));
+}
+
+/**
+ * b = pts[i], a = b of a record variable: its new index (a value no gradient flows through),
+ * `const b_1 = i`; b.x then reads `pts[b_1].x`.
+ */
+function recordAssignment(st: Stager, id: ts.Identifier, right: ts.Expression): void {
+  const symbol = st.symbol(id);
+  const x = skipWrappers(right);
+  let element: { array: string; index: Expr };
+  if (ts.isIdentifier(x) && st.recordVars.has(st.symbol(x)))
+    element = { array: st.recordVars.get(st.symbol(x))!, index: st.current(x) };
+  else if (ts.isIdentifier(x) && st.records.has(st.symbol(x))) element = st.records.get(st.symbol(x))!;
+  else if (isRowRead(st, x, "records")) element = condition(st, x) as { k: "elem"; array: string; index: Expr };
+  else throw refuse("recordVariableForm", right, { name: id.text });
+  const was = st.recordVars.get(symbol);
+  if (was && was !== element.array) throw refuse("recordVariableForm", right, { name: id.text });
+  st.recordVars.set(symbol, element.array);
+  const name = st.env.get(symbol) === undefined ? st.declare(id.text) : st.ctx.namer.version(id.text);
+  st.body.push({ k: "def", name, value: element.index, op: null, args: [], assign: false, source: right });
+  st.env.set(symbol, name);
 }
 
 /** h[j] = e, h[j] += e, h[j] -= e, h[j]++ on a local array (the fence allows no other writes). */

@@ -531,6 +531,8 @@ function inlinedArguments(st: Stager, helper: InlinedHelper, e: ts.CallExpressio
 function recordArgument(st: Stager, e: ts.Expression, hint: string): Expr | undefined {
   const x = skipWrappers(e);
   if (ts.isIdentifier(x)) {
+    const array = st.recordVars.get(st.symbol(x));
+    if (array) return { k: "elem", array, index: st.current(x) };
     const record = st.records.get(st.symbol(x));
     return record && { k: "elem", array: record.array, index: record.index };
   }

@@ -150,6 +150,10 @@ function grownLength(st: Stager, e: ts.Expression): Expr | undefined {
 function recordField(st: Stager, e: ts.Expression): Expr | undefined {
   if (!ts.isPropertyAccessExpression(e) || !ts.isIdentifier(e.expression)) return undefined;
   const symbol = st.ctx.checker.getSymbolAtLocation(e.expression);
+  // b.x of `let b = pts[k]` (stage/assignments.ts): the record at b's index now.
+  const array = symbol && st.recordVars.get(symbol);
+  const index = symbol && st.env.get(symbol);
+  if (array && index !== undefined) return { k: "elem", array, index: ref(index), key: e.name.text };
   const element = symbol && st.records.get(symbol);
   return element && { k: "elem", array: element.array, index: element.index, key: e.name.text };
 }

@@ -82,6 +82,11 @@ export abstract class Stager {
   readonly records = new Map<ts.Symbol, { array: string; index: Expr }>();
   /** A row of a number[][] parameter a name stands for (`const row = A[i]`, `for (const row of A)`): `A[i]`, read as `row[j]`. */
   readonly rows = new Map<ts.Symbol, Expr>();
+  /**
+   * `let b = pts[k]` of records pts, reassigned (`b = pts[i]`, `a = b`): the variable holds the
+   * index of the record it names (env), and `b.x` reads `pts[b].x`. Its array, here.
+   */
+  readonly recordVars = new Map<ts.Symbol, string>();
   /** Arrays the function creates (`const h = new Float64Array(n)`): their elements change. */
   readonly localArrays = new Set<string>();
   /** The calls of module helpers being inlined, outermost first (ir/inlining.ts callerArgument). */
