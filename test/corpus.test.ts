@@ -11,7 +11,7 @@ import { type CorpusResult, describeWrong, report, ridders, runCorpus, summarize
 
 // The number of corpus functions tsgrad accepts today. When the language grows and `npm run
 // corpus` reports more, raise this to the new count, so that no later change loses them again.
-const ACCEPTED_FLOOR = 169;
+const ACCEPTED_FLOOR = 170;
 
 describe("Ridders' extrapolation (the oracle)", () => {
   it("differentiates smooth functions to about 1e-12", () => {

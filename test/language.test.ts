@@ -667,8 +667,36 @@ describe("accepted constants: enums, const objects, this.field, Math constants",
       1e-6,
       "enum E { A = 2, B = A * 3 }\nconst K = { k: 4 } as const;",
     ));
-  it("a module-level `let` is refused (it could change between forward and backward)", () => {
-    expect(refusedCodes("return x * k;", undefined, "let k = 2;")).toContain(94008);
+  it("a module-level `let` of another type than number is refused (it could change between forward and backward)", () => {
+    expect(refusedCodes("return k ? x : 1;", undefined, "let k = true;")).toContain(94008);
+  });
+  it("a module-level `let` number is read where the code reads it, and the backward pass keeps that value", async () => {
+    const { module } = await compile(`
+import { grad, vjp } from "tsgrad";
+export let k = 2;
+export function setK(v: number) { k = v; }
+/** @differentiable */
+export function f(x: number): number {
+  let s = 0;
+  for (let i = 0; i < 3; i++) s += Math.sin(x * k + i);
+  return s * k;
+}
+export const gradAt = (x: number) => grad(f)(x);
+export function changedBetween(x: number) {
+  const v = vjp(f)(x);
+  setK(5);
+  const g = v.backward(1);
+  setK(2);
+  return g;
+}
+`);
+    // d/dx of k * sum sin(x k + i) is k^2 * sum cos(x k + i), at k = 2.
+    const expected = 4 * [0, 1, 2].reduce((s, i) => s + Math.cos(0.3 * 2 + i), 0);
+    expectClose(module.gradAt(0.3), [expected]);
+    expectClose(module.changedBetween(0.3), [expected]);
+    module.setK(5);
+    expectClose(module.gradAt(0.3), [25 * [0, 1, 2].reduce((s, i) => s + Math.cos(0.3 * 5 + i), 0)]);
+    module.setK(2);
   });
   it("this.field in methods, through grad, valueAndGrad and vjp", async () => {
     const { module } = await compile(`

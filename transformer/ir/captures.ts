@@ -92,3 +92,18 @@ export function ownedField(
     within(fn, holder.initializer);
   return held ? "holder" : undefined;
 }
+
+/**
+ * `let gravity = 9.81` at the module's top level, of type number: the function reads its value
+ * where the code reads it, into a value of its own that the backward pass keeps (never reads the
+ * variable again), so a change between the passes changes nothing.
+ */
+export function isModuleNumber(decl: ts.VariableDeclaration, checker: ts.TypeChecker): boolean {
+  const statement = decl.parent?.parent;
+  return (
+    statement !== undefined &&
+    ts.isVariableStatement(statement) &&
+    ts.isSourceFile(statement.parent) &&
+    (checker.getTypeAtLocation(decl.name).flags & ts.TypeFlags.NumberLike) !== 0
+  );
+}

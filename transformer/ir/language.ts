@@ -418,6 +418,11 @@ export const LANGUAGE = {
       `this loops over \`${a.name}\` before a later \`push\` onto it: tsgrad loops over an array grown by push only after its last push`,
     "loop over it after the pushes, or with a counting loop up to a length of your own",
   ),
+  moduleNumbers: yes(
+    "expression",
+    "module-level `let` numbers (`let gravity = 9.81`)",
+    "read where the code reads them, into a value the backward pass keeps",
+  ),
   recordVariables: yes(
     "declaration",
     "`let` variables naming records of an array of records (`let b = pts[n - 1]`, then `a = b; b = pts[i]`)",
@@ -1036,7 +1041,7 @@ export const LANGUAGE = {
   mutableCapture: no(
     "expression",
     Code.MutableCapture,
-    "reading a module-level variable that is not `const`",
+    "reading a module-level variable that is not `const`, but a number",
     (a: { name: string }) =>
       `\`${a.name}\` is a mutable variable outside this @differentiable function; its value could change between the forward and backward pass`,
     "Pass it in as a parameter, or make it const",

@@ -21,7 +21,7 @@ import {
 } from "../../ir/syntax.js";
 import { varDeclarations, varRedeclaration, varUseOutsideScope } from "../../ir/scopes.js";
 import { shortPosition } from "../../ir/diagnostics.js";
-import { assignedInNestedFunction, capturedDeclaration } from "../../ir/captures.js";
+import { assignedInNestedFunction, capturedDeclaration, isModuleNumber } from "../../ir/captures.js";
 import { refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
 import { GENERATED_GLOBALS } from "../../ir/naming.js";
@@ -51,7 +51,8 @@ export function identifier(st: Fencer, id: ts.Identifier): void {
   const decl = symbol?.valueDeclaration;
   if (!decl || isLocal(st, id) || isGlobalConstant(id, st.checker) || captured(st, id)) return;
   if (ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
-    st.fail(refuse("mutableCapture", id, { name: id.text }));
+    // let gravity = 9.81 at module level: a number read where it is read, and kept (stage).
+    if (!isModuleNumber(decl, st.checker)) st.fail(refuse("mutableCapture", id, { name: id.text }));
   }
 }
 

@@ -12,7 +12,7 @@ import { type Callback, type TypeTree, parameterType, recordKeys, skipWrappers, 
 import { inlinedHelpersIn } from "../../ir/inlining.js";
 import { GENERATED_GLOBALS } from "../../ir/naming.js";
 import { isConstantTable, isRecordTable } from "../../ir/tables.js";
-import { capturedDeclaration, ownedField } from "../../ir/captures.js";
+import { capturedDeclaration, isModuleNumber, ownedField } from "../../ir/captures.js";
 import type { Stager } from "./stager.js";
 
 /**
@@ -197,9 +197,18 @@ export function nonLocal(st: Stager, id: ts.Identifier): Expr {
     st.ctx.namer.claim(id.text);
     return ref(id.text);
   }
-  return st.captured.has(id.text) && capturedDeclaration(id, st.fn, st.ctx.checker)
-    ? ref(id.text)
-    : { k: "global", text: id.text };
+  if (st.captured.has(id.text) && capturedDeclaration(id, st.fn, st.ctx.checker)) return ref(id.text);
+  // let gravity = 9.81 at module level: its value now, kept for the backward pass (a snapshot).
+  const decl = symbol?.valueDeclaration;
+  if (decl && ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
+    if (isModuleNumber(decl, st.ctx.checker)) {
+      const name = st.ctx.namer.version(id.text);
+      const value: Expr = { k: "global", text: id.text };
+      st.body.push({ k: "def", name, value, op: null, args: [], assign: false, source: id, snapshot: true });
+      return ref(name);
+    }
+  }
+  return { k: "global", text: id.text };
 }
 
 /** Where a name points inside an object parameter: parameter index and field keys. */
