@@ -163,6 +163,85 @@ const cheap = (d: Def) =>
   !d.snapshot &&
   (d.op === null ? !d.opaqueCall && !hasImpureCall(d.value) : d.op.kind === "scalar" && CHEAP.has(d.op.rule));
 
+/** How a loop's backward iteration gets each value it reads (see the top of this file). */
+interface ValuePlan {
+  restored: Set<string>;
+  recomputed: Set<Def>;
+  /** Defs read back from the array they were stored in (read-back.ts): recomputed as that read. */
+  reread: Map<Def, Def>;
+  /** Each recomputed name → the names its recomputation reads. */
+  inputs: Map<string, string[]>;
+}
+
+/**
+ * Restored, recomputed or reread, from the names the backward iteration reads: a cheap value is
+ * recomputed from its operands, which are planned in turn; `keep` names are restored as they are.
+ */
+function planValues(
+  loop: Loop,
+  level: Level,
+  reads: ReadonlySet<string>,
+  reloads: ReadonlyMap<string, Def>,
+  keep: ReadonlySet<string>,
+): ValuePlan {
+  const plan: ValuePlan = { restored: new Set(), recomputed: new Set(), reread: new Map(), inputs: new Map() };
+  const work = [...reads];
+  // A recursive call's value is read back from its result when the backward pass restores that
+  // anyway (for the callee's backward pass): `const g_1 = g_1_call.value`.
+  const fromCall = (d: Def) => d.op?.kind === "call" && d.op.recursive !== undefined && reads.has(d.op.recursive.call);
+  const seen = new Set<string>();
+  const expand = (name: string, names: string[]) => (plan.inputs.set(name, names), work.push(...names));
+  while (work.length) {
+    const name = work.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const defs = level.defs.get(name);
+    const reload = reloads.get(name);
+    if (loop.carried.includes(name) || level.fromLoops.has(name) || keep.has(name)) plan.restored.add(name);
+    else if (reload && defs?.length === 1) {
+      plan.recomputed.add(defs[0]);
+      plan.reread.set(defs[0], reload);
+      expand(name, [...refsOf(reload.value)]);
+    } else if (defs && defs.every((d) => cheap(d) || fromCall(d))) {
+      defs.forEach((d) => plan.recomputed.add(d));
+      expand(
+        name,
+        defs.flatMap((d) => [...refsOf(d.value), ...level.tests.get(d)!.flatMap((t) => [...refsOf(t)])]),
+      );
+    } else if (defs || level.lets.has(name)) plan.restored.add(name);
+  }
+  return plan;
+}
+
+/**
+ * Values cheaper to restore than to recompute: a value the backward iteration reads whose
+ * recomputation needs two or more restored values that nothing else needs. `sum` of
+ * `u[i - 1] - 2 * u[i] + u[i + 1]`, read for `dalpha += sum * dprod`, is one number to keep
+ * rather than three elements to keep and two operations to redo.
+ */
+function cuts(plan: ValuePlan, reads: ReadonlySet<string>): Set<string> {
+  const leaves = (name: string, out = new Set<string>(), seen = new Set<string>()): Set<string> => {
+    if (seen.has(name)) return out;
+    seen.add(name);
+    if (plan.restored.has(name)) out.add(name);
+    else for (const n of plan.inputs.get(name) ?? []) leaves(n, out, seen);
+    return out;
+  };
+  const recomputedReads = [...reads].filter(
+    (n) => plan.inputs.has(n) && ![...plan.reread.keys()].some((d) => d.name === n),
+  );
+  const cut = new Set<string>();
+  for (const name of recomputedReads) {
+    const mine = leaves(name);
+    // Restored values another read needs stay restored either way.
+    const others = new Set<string>();
+    for (const other of reads) if (other !== name) leaves(other, others);
+    const own = [...mine].filter((n) => !others.has(n));
+    if (own.length >= 2) cut.add(name);
+  }
+  return cut;
+}
+
 /**
  * `outermost`: a counting loop at the function's top level keeps its values in frames, arrays
  * indexed by the counter (`x_saved[i] = x`), as one would by hand; other loops push and pop.
@@ -175,34 +254,11 @@ function planLoop(
   reloads: ReadonlyMap<string, Def>,
 ): { loop: Loop; backward: BLoop } {
   const level = levelOf(loop.body);
-  const restored = new Set<string>();
-  const recomputed = new Set<Def>();
-  // Defs read back from the array they were stored in (read-back.ts): recomputed as that read.
-  const reread = new Map<Def, Def>();
   const reads = readsOf(backward.body);
-  const work = [...reads];
-  // A recursive call's value is read back from its result when the backward pass restores that
-  // anyway (for the callee's backward pass): `const g_1 = g_1_call.value`.
-  const fromCall = (d: Def) => d.op?.kind === "call" && d.op.recursive !== undefined && reads.has(d.op.recursive.call);
-  const seen = new Set<string>();
-  while (work.length) {
-    const name = work.pop()!;
-    if (seen.has(name)) continue;
-    seen.add(name);
-    const defs = level.defs.get(name);
-    const reload = reloads.get(name);
-    if (loop.carried.includes(name) || level.fromLoops.has(name)) restored.add(name);
-    else if (reload && defs?.length === 1) {
-      recomputed.add(defs[0]);
-      reread.set(defs[0], reload);
-      work.push(...refsOf(reload.value));
-    } else if (defs && defs.every((d) => cheap(d) || fromCall(d))) {
-      for (const d of defs) {
-        recomputed.add(d);
-        work.push(...refsOf(d.value), ...level.tests.get(d)!.flatMap((t) => [...refsOf(t)]));
-      }
-    } else if (defs || level.lets.has(name)) restored.add(name);
-  }
+  const first = planValues(loop, level, reads, reloads, new Set());
+  const { restored, recomputed, reread } = first.restored.size
+    ? planValues(loop, level, reads, reloads, cuts(first, reads))
+    : first;
 
   const typeOf = (name: string) =>
     level.defs.get(name)?.[0]?.type ??
