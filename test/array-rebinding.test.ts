@@ -280,3 +280,51 @@ describe("arrays given another array, refused", () => {
     expect(message).toMatch(/holds an array the function made/);
   });
 });
+
+// Found in review: an array made in a loop is one array refilled each iteration, so a helper given
+// it (marked or not) is inlined there, never called back in the backward pass with the last
+// iteration's elements.
+const madeInLoopGiven = `
+function prod(a: readonly number[]): number {
+  return Math.exp(a[0]) * a[1];
+}
+
+function sumsq(a: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return s;
+}
+
+/** @differentiable */
+function marked(a: readonly number[]): number {
+  return a[0] * a[1] + Math.sin(a[1]);
+}
+
+/** @differentiable */
+export function literalToHelper(x: readonly number[], y: number): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const p = [x[i] * y, x[i] + y];
+    s += prod(p) + marked(p);
+  }
+  return s;
+}
+
+/** @differentiable */
+export function mapToHelper(x: readonly number[], y: number): number {
+  let s = 0;
+  for (let t = 0; t < 3; t++) {
+    const r = x.map((v) => v * (t + y));
+    s += sumsq(r);
+  }
+  return s;
+}
+`;
+
+describe("arrays made in a loop, given to helpers", () => {
+  it("are read by the helper inlined in the loop, as each iteration made them", async () => {
+    const { module: m } = await compile(madeInLoopGiven);
+    checkEveryApi(m.literalToHelper, [[0.3, -0.8, 1.1], 0.9]);
+    checkEveryApi(m.mapToHelper, [[0.3, -0.8, 1.1], 0.9]);
+  });
+});

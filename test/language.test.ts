@@ -698,6 +698,32 @@ export function changedBetween(x: number) {
     expectClose(module.gradAt(0.3), [25 * [0, 1, 2].reduce((s, i) => s + Math.cos(0.3 * 5 + i), 0)]);
     module.setK(2);
   });
+  it("a helper of the module reading a module-level `let` is inlined, so vjp's backward pass keeps its reads", async () => {
+    const { module } = await compile(`
+import { vjp } from "tsgrad";
+export let k = 2;
+export function setK(v: number) { k = v; }
+function helper(x: number): number {
+  let s = 0;
+  for (let i = 0; i < 2; i++) s += Math.sin(x * k + i);
+  return s;
+}
+/** @differentiable */
+export function viaHelper(x: number): number {
+  return helper(x) * x;
+}
+export function changedBetween(x: number) {
+  const v = vjp(viaHelper)(x);
+  setK(5);
+  const g = v.backward(1);
+  setK(2);
+  return g;
+}
+`);
+    // d/dx of x * sum sin(2x + i) = sum sin(2x + i) + 2x * sum cos(2x + i), at k = 2.
+    const expected = [0, 1].reduce((s, i) => s + Math.sin(0.6 + i) + 0.6 * Math.cos(0.6 + i), 0);
+    expectClose(module.changedBetween(0.3), [expected]);
+  });
   it("this.field in methods, through grad, valueAndGrad and vjp", async () => {
     const { module } = await compile(`
 import { grad, valueAndGrad, vjp } from "tsgrad";

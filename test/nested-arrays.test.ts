@@ -393,3 +393,56 @@ export function f(pts: Point[], other: Point[]): number {
     ).toEqual([]);
   });
 });
+
+describe("records and rows named again (found in review)", () => {
+  it("const t = a of a record or a row names the same element; comparing records is refused", async () => {
+    const { module: m } = await compile(`
+interface P {
+  x: number;
+  y: number;
+}
+
+/** @differentiable */
+export function aliases(pts: readonly P[], A: number[][], w: number): number {
+  let a = pts[0];
+  let s = 0;
+  for (const p of pts) {
+    const t = a;
+    s += (p.x - t.x) * w * p.y;
+    if (p.y > a.y) a = p;
+  }
+  const r = A[1];
+  const r2 = r;
+  return s + r2[0] * w + a.x;
+}
+`);
+    checkEveryApi(m.aliases, [
+      [
+        { x: 0.5, y: 0.2 },
+        { x: -1, y: 0.9 },
+        { x: 0.3, y: 0.4 },
+      ],
+      [
+        [1, 2],
+        [0.5, -0.7],
+      ],
+      1.3,
+    ]);
+    const errors = tsgradErrors(`
+interface P {
+  x: number;
+  y: number;
+}
+
+/** @differentiable */
+export function f(pts: P[], w: number): number {
+  let a = pts[0];
+  let s = 0;
+  for (const p of pts) if (p !== a) s += (p.x - a.x) * w;
+  return s;
+}
+`);
+    expect(errors.map((e) => e.code)).toEqual([94003]);
+    expect(errors[0].message).toMatch(/which tsgrad follows only through its numbers/);
+  });
+});

@@ -104,6 +104,9 @@ export function isModuleNumber(decl: ts.VariableDeclaration, checker: ts.TypeChe
     statement !== undefined &&
     ts.isVariableStatement(statement) &&
     ts.isSourceFile(statement.parent) &&
+    // Not `declare var Infinity: number` of a lib file, nor any ambient declaration.
+    !statement.parent.isDeclarationFile &&
+    !(ts.getCombinedModifierFlags(decl) & ts.ModifierFlags.Ambient) &&
     (checker.getTypeAtLocation(decl.name).flags & ts.TypeFlags.NumberLike) !== 0
   );
 }

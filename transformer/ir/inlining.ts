@@ -13,6 +13,7 @@ import { isMarked } from "./marks.js";
 import { type DiffError, shortPosition } from "./diagnostics.js";
 import { refuse } from "./language.js";
 import { type Callback, isChange, kindOf, recordKeys, skipWrappers, typeTree, within } from "./syntax.js";
+import { isModuleNumber } from "./captures.js";
 
 /** What an inlined helper hands back: an array of the caller's, an object's fields, or a value. */
 export type InlinedResult = "array" | "object" | "value";
@@ -127,6 +128,9 @@ export function inlinedAtCall(
   if (!fn || fn === caller || inlinedHelperOf(checker, callee, caller)) return undefined;
   // bodyDistance(bodies[i], bodies[j]): a record has no gradient buffer of its own; the helper is
   // inlined, its parameter reading the caller's record.
+  // A helper reading a module-level `let` (directly or through its calls): its reads become the
+  // caller's, each a value the backward pass keeps; its own gradient would read the variable again.
+  if (readsModuleLet(fn, checker) && !assignsOutside(fn, checker)) return { fn, name: callee.text, result: "value" };
   const isRecord = (n: ts.Node) => recordKeys(checker.getTypeAtLocation(n), checker) !== undefined;
   const record = fn.parameters.some((p, i) => isRecord(p) && call.arguments[i] && isRecord(call.arguments[i]));
   if (record) return { fn, name: callee.text, result: "value" };
@@ -180,6 +184,13 @@ export function changedAfter(
   const symbol = checker.getSymbolAtLocation(id);
   const body = (fn as ts.FunctionLikeDeclaration).body;
   if (body !== undefined && symbol !== undefined && movesArray(body, symbol, checker)) return true;
+  // An array made in a loop is one array, made once and refilled each iteration (stage/rebinds.ts);
+  // not a row of a parameter named there (`const row = A[i]`, `for (const row of A)`).
+  const decl = symbol?.valueDeclaration;
+  const init = decl && ts.isVariableDeclaration(decl) && decl.initializer && skipWrappers(decl.initializer);
+  const made = init && !ts.isElementAccessExpression(init) && !ts.isForOfStatement(decl!.parent.parent);
+  for (let n: ts.Node | undefined = decl?.parent; made && n && n !== fn; n = n.parent)
+    if (ts.isIterationStatement(n, false)) return true;
   const loops: ts.Node[] = [];
   for (let n: ts.Node = call.parent; n && n !== fn; n = n.parent) if (ts.isIterationStatement(n, false)) loops.push(n);
   const later = (n: ts.Node) => n.pos >= call.end || loops.some((loop) => within(n, loop));
@@ -205,6 +216,50 @@ export function changedAfter(
     return ts.forEachChild(n, (child) => (writes(child) ? true : undefined)) ?? false;
   };
   return body !== undefined && writes(body);
+}
+
+/**
+ * Does fn read a module-level `let` number (ir/captures.ts isModuleNumber), itself or through the
+ * functions it calls? Then a gradient that runs it again in a later backward pass would read the
+ * variable as it is then, not as the forward pass did.
+ */
+export function readsModuleLet(fn: ts.Node, checker: ts.TypeChecker, seen = new Set<ts.Node>()): boolean {
+  if (seen.has(fn)) return false;
+  seen.add(fn);
+  const visit = (n: ts.Node): boolean => {
+    if (ts.isIdentifier(n)) {
+      let symbol = checker.getSymbolAtLocation(n);
+      if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+      const decl = symbol?.valueDeclaration;
+      if (decl && ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const))
+        if (isModuleNumber(decl, checker)) return true;
+      if (decl && ts.isCallExpression(n.parent) && n.parent.expression === n) {
+        const called = ts.isFunctionDeclaration(decl) ? decl : topLevelFunction(decl);
+        if (called && readsModuleLet(called, checker, seen)) return true;
+      }
+    }
+    return ts.forEachChild(n, visit) === true;
+  };
+  const body = (fn as ts.FunctionLikeDeclaration).body;
+  return body !== undefined && visit(body);
+}
+
+/** Does fn assign a variable declared outside it (a module-level counter: not a helper to inline)? */
+function assignsOutside(fn: ts.Node, checker: ts.TypeChecker): boolean {
+  const visit = (n: ts.Node): boolean => {
+    const target =
+      ts.isBinaryExpression(n) &&
+      n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
+      n.operatorToken.kind <= ts.SyntaxKind.LastAssignment
+        ? n.left
+        : (ts.isPrefixUnaryExpression(n) || ts.isPostfixUnaryExpression(n)) && isChange(n)
+          ? n.operand
+          : undefined;
+    const decl = target && ts.isIdentifier(target) ? checker.getSymbolAtLocation(target)?.valueDeclaration : undefined;
+    if (decl && !within(decl, fn)) return true;
+    return ts.forEachChild(n, visit) === true;
+  };
+  return visit(fn);
 }
 
 /**

@@ -423,6 +423,14 @@ export const LANGUAGE = {
     "module-level `let` numbers (`let gravity = 9.81`)",
     "read where the code reads them, into a value the backward pass keeps",
   ),
+  moduleLetElsewhere: no(
+    "call",
+    Code.MutableCapture,
+    "a call of a function of another module, or a method, that reads a module-level `let`",
+    (a: { name: string }) =>
+      `\`${a.name}\` reads a module-level \`let\` (itself or through its calls), and the backward pass would run it again when the variable may have changed`,
+    "pass the value in as a parameter, or move the function into this module (tsgrad then inlines it here)",
+  ),
   recordVariables: yes(
     "declaration",
     "`let` variables naming records of an array of records (`let b = pts[n - 1]`, then `a = b; b = pts[i]`)",

@@ -80,8 +80,10 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
     // const row = A[i]: a name for a row of a number[][] parameter, read as row[j].
     if (ts.isIdentifier(d.name) && d.initializer && (isRow(st, d.initializer) || isRecord(st, d.initializer))) {
       // let b = pts[k]: a record variable, given other records of pts later (stage/assignments.ts).
+      const init = skipWrappers(d.initializer);
       if (!(flags & ts.NodeFlags.Const) && !isRecord(st, d.initializer)) st.fail(refuse("letParameterPart", d));
-      else expression(st, (skipWrappers(d.initializer) as ts.ElementAccessExpression).argumentExpression);
+      // const t = a: another name for the row or record a names (its index as it is now).
+      else if (ts.isElementAccessExpression(init)) expression(st, init.argumentExpression);
       continue;
     }
     const part = d.initializer !== undefined && isParamPart(st, d.initializer);

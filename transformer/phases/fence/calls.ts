@@ -10,6 +10,7 @@
 
 import ts from "typescript";
 import { type Differentiable, isRuntimeExport, resolveFunction } from "../annotations.js";
+import { isMarked } from "../../ir/marks.js";
 import { type MatrixOpName, matrixRules } from "../../../runtime/ops/index.js";
 import {
   arrayCallback,
@@ -22,7 +23,7 @@ import {
   within,
 } from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
-import { type InlinedHelper, changedAfter, inlinedAtCall, inlinedHelperOf } from "../../ir/inlining.js";
+import { type InlinedHelper, changedAfter, inlinedAtCall, inlinedHelperOf, readsModuleLet } from "../../ir/inlining.js";
 import { ARITHMETIC, COMPOUND, TYPE_TESTS, refuse } from "../../ir/language.js";
 import { type ValueKind, isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
@@ -117,6 +118,14 @@ export function call(st: Fencer, c: ts.CallExpression): void {
 }
 
 function callArguments(st: Fencer, c: ts.CallExpression, target: ReturnType<typeof resolveFunction>): void {
+  // g(x) with g of another module (or a method) reading a module-level `let`: the backward pass
+  // would run g's gradient when the variable may have changed (same-module helpers are inlined).
+  const elsewhere =
+    target &&
+    target !== "unmarked" &&
+    (target.fn.getSourceFile() !== st.fn.getSourceFile() || target.place !== "function");
+  if (elsewhere && target.fn !== st.fn && isMarked(target.fn) && readsModuleLet(target.fn, st.checker))
+    st.fail(refuse("moduleLetElsewhere", c.expression, { name: c.expression.getText() }));
   c.arguments.forEach((a, i) => {
     if (!(target && target !== "unmarked" && arrayArgument(st, c, target, a, i))) st.expression(a);
   });

@@ -98,6 +98,9 @@ function binaryExpression(st: Fencer, b: ts.BinaryExpression): void {
   // "1" + x is a string: its number (through `+` or parseFloat) has no derivative.
   if (ARITHMETIC[op] && [b.left, b.right].some((o) => st.checker.getTypeAtLocation(o).flags & ts.TypeFlags.StringLike))
     return st.fail(refuse("otherExpression", b, { kind: "arithmetic on a string" }));
+  // p !== a of records or rows: tsgrad names them by index, never as objects to compare.
+  const whole = [b.left, b.right].find((o) => isRecord(st, o) || isRow(st, o));
+  if (whole) return st.fail(refuse("rowUse", whole, { row: whole.getText(), rows: "its array" }));
   expression(st, b.left);
   expression(st, b.right);
 }

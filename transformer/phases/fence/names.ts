@@ -170,12 +170,11 @@ function isElementOf(st: Fencer, e: ts.Expression, kind: "rows" | "records"): bo
   const loop = decl.parent.parent;
   if (ts.isForOfStatement(loop)) return loop.initializer === decl.parent && over(loop.expression);
   const init = decl.initializer && skipWrappers(decl.initializer);
-  return (
-    (decl.parent.flags & ts.NodeFlags.Const) !== 0 &&
-    init !== undefined &&
-    ts.isElementAccessExpression(init) &&
-    over(init.expression)
-  );
+  if (!(decl.parent.flags & ts.NodeFlags.Const) || init === undefined) return false;
+  // const t = a: another name for the row or record a names (declared before it).
+  const from = ts.isIdentifier(init) ? st.checker.getSymbolAtLocation(init)?.valueDeclaration : undefined;
+  if (from && from.pos < decl.pos) return isElementOf(st, init, kind);
+  return ts.isElementAccessExpression(init) && over(init.expression);
 }
 
 /**

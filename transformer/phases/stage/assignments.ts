@@ -33,6 +33,8 @@ export function variables(st: Stager, s: ts.VariableStatement | ts.VariableDecla
       st.rows.set(st.symbol(d.name), elementAt(st, d.name, d.initializer));
       continue;
     }
+    // const t = a of a row or a record: t names what a names now (a record variable's index now).
+    if (d.initializer && ts.isIdentifier(skipWrappers(d.initializer)) && aliasOfElement(st, d)) continue;
     // let b = pts[k], let a: Point: a variable naming records of pts by their index.
     if (isRecordVariable(st, d)) {
       st.recordVars.set(st.symbol(d.name), "");
@@ -169,6 +171,22 @@ function arrayAssignment(st: Stager, id: ts.Identifier, right: ts.Expression): v
     array = (st.call(x as ts.CallExpression) as { name: string }).name;
   } else throw refuse("arrayRebindForm", right, { name: id.text });
   st.env.set(st.symbol(id), array);
+}
+
+/** `const t = a` (or `let t = a`) of a row or a record a: t bound to the same element. True if bound. */
+function aliasOfElement(st: Stager, d: ts.VariableDeclaration): boolean {
+  const from = st.symbol(skipWrappers(d.initializer!));
+  const symbol = st.symbol(d.name);
+  const row = st.rows.get(from);
+  if (row) return (st.rows.set(symbol, row), true);
+  const record = st.records.get(from);
+  const array = st.recordVars.get(from);
+  if (record && !isRecordVariable(st, d)) return (st.records.set(symbol, record), true);
+  if (array && !isRecordVariable(st, d)) {
+    st.records.set(symbol, { array, index: st.current(skipWrappers(d.initializer!) as ts.Identifier) });
+    return true;
+  }
+  return false;
 }
 
 /** `let b = pts[k]` (not const) or `let a: Point` of a record type: a variable naming records by index. */
