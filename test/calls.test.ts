@@ -2,7 +2,8 @@
 // namespace imports), recursion, class methods, and grad() on function values passed at run time.
 
 import { describe, expect, it } from "vitest";
-import { checkVjp, compile, compileProject, expectClose, numericGradient } from "./harness.js";
+import ts from "typescript";
+import { checkVjp, compile, compileProject, emitProject, expectClose, numericGradient } from "./harness.js";
 
 const lib = `
 /** @differentiable */
@@ -26,6 +27,53 @@ export function f(x: number, y: number): number { return square(x * y) + sp(x) +
       "main.ts",
     );
     expectClose(module.f_grad(0.7, -0.4), numericGradient(module.f, [0.7, -0.4]));
+  });
+});
+
+describe("module-level lets across modules", () => {
+  const config = `
+export let scale = 2;
+export function setScale(v: number) { scale = v; }
+/** @differentiable */
+export function scaled(x: number): number { return Math.sin(x) * scale; }
+`;
+
+  it("an imported let number is read where the code reads it, and kept for vjp's backward pass", async () => {
+    const { module } = await compileProject(
+      {
+        "config.ts": config,
+        "main.ts": `
+import { vjp } from "tsgrad";
+import { scale, setScale } from "./config.js";
+/** @differentiable */
+export function f(x: number): number { return Math.exp(x * scale); }
+export function changedBetween(x: number) {
+  const v = vjp(f)(x);
+  setScale(5);
+  const g = v.backward(1);
+  setScale(2);
+  return g;
+}
+`,
+      },
+      "main.ts",
+    );
+    expectClose(module.changedBetween(0.3), [2 * Math.exp(0.6)]);
+  });
+
+  it("a marked function of another module reading its let is refused at the call", () => {
+    const { diagnostics } = emitProject({
+      "config.ts": config,
+      "main.ts": `
+import { scaled } from "./config.js";
+/** @differentiable */
+export function f(x: number): number { return scaled(x * x); }
+`,
+    });
+    const errors = diagnostics.filter((d) => d.code === 94008);
+    expect(errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, " "))).toEqual([
+      expect.stringMatching(/`scaled` reads a module-level `let`.*pass the value in as a parameter/),
+    ]);
   });
 });
 

@@ -48,7 +48,9 @@ export function identifier(st: Fencer, id: ts.Identifier): void {
     return st.fail(refuse("arrayPassed", id, { name: id.text }));
   }
   const symbol = st.checker.getSymbolAtLocation(id);
-  const decl = symbol?.valueDeclaration;
+  // An imported name is the exporting module's declaration (`import { k } from "./config"`).
+  const target = symbol && symbol.flags & ts.SymbolFlags.Alias ? st.checker.getAliasedSymbol(symbol) : symbol;
+  const decl = target?.valueDeclaration;
   if (!decl || isLocal(st, id) || isGlobalConstant(id, st.checker) || captured(st, id)) return;
   if (ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
     // let gravity = 9.81 at module level: a number read where it is read, and kept (stage).

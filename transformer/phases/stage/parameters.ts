@@ -198,8 +198,10 @@ export function nonLocal(st: Stager, id: ts.Identifier): Expr {
     return ref(id.text);
   }
   if (st.captured.has(id.text) && capturedDeclaration(id, st.fn, st.ctx.checker)) return ref(id.text);
-  // let gravity = 9.81 at module level: its value now, kept for the backward pass (a snapshot).
-  const decl = symbol?.valueDeclaration;
+  // let gravity = 9.81 at module level (this one's or an imported one): its value now, kept for
+  // the backward pass (a snapshot).
+  const target = symbol && symbol.flags & ts.SymbolFlags.Alias ? st.ctx.checker.getAliasedSymbol(symbol) : symbol;
+  const decl = target?.valueDeclaration;
   if (decl && ts.isVariableDeclaration(decl) && !(ts.getCombinedNodeFlags(decl) & ts.NodeFlags.Const)) {
     if (isModuleNumber(decl, st.ctx.checker)) {
       const name = st.ctx.namer.version(id.text);
