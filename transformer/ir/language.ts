@@ -234,7 +234,10 @@ export const LANGUAGE = {
   throw: yes("statement", "`throw`", "a guard of the forward pass: a call that returns never met it"),
   loops: yes("loop", "`for`, `while` and `do ... while`"),
   loopExits: yes("loop", "`break`, `continue` and `return` inside them", "without labels"),
-  forOf: yes("loop", "`for...of` over an array parameter"),
+  forOf: yes(
+    "loop",
+    "`for...of` over an array: a parameter, a module table, an array the function made, the rows of a `number[][]` or the records of an array of records",
+  ),
   otherStatement: no(
     "statement",
     Code.UnsupportedStatement,
@@ -293,16 +296,16 @@ export const LANGUAGE = {
   forOfNonArray: no(
     "loop",
     Code.UnsupportedLoop,
-    "`for...of` over anything but an array parameter",
-    "`for...of` is supported over an array parameter (number[] or Float64Array)",
+    "`for...of` over anything but an array",
+    "`for...of` is supported over an array (a parameter, a table, an array the function made)",
     "for anything else write `for (let i = 0; i < n; i++)`",
   ),
   forOfEntries: yes("loop", "`for (const [i, v] of xs.entries())`", "i the index, v the element"),
   forOfUnstaged: no(
     "loop",
     Code.UnsupportedLoop,
-    "`for...of` over anything but an array parameter",
-    "`for...of` goes over an array parameter here",
+    "`for...of` over anything but an array",
+    "`for...of` goes over an array here (a parameter, a table, an array the function made)",
   ),
   forOfBinding: no(
     "loop",
