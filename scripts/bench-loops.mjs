@@ -14,30 +14,36 @@
 //
 // The workloads are TypeScript compiled here, with the typescript package and tsgrad's
 // transformer from dist/, to .tsgrad-tmp/bench/ (gitignored); there `import ... from "tsgrad"`
-// resolves to this package (package.json "name" + "exports").
+// resolves to this package (package.json "name" + "exports"). The compiling and measuring code is
+// shared with scripts/bench-arrays.mjs, in scripts/bench/loops-common.mjs.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import os from "node:os";
-import v8 from "node:v8";
-import ts from "typescript";
+import {
+  BATCH_NS,
+  ROUNDS,
+  WARMUP_NS,
+  batchRunner,
+  bytesPerCall,
+  compileWorkload,
+  failer,
+  fmtRatio,
+  fmtUs,
+  measure,
+  median,
+  pairedRatio,
+  peakDepth,
+  printHeader,
+  relErr,
+  setup,
+  sinkValue,
+} from "./bench/loops-common.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, ".tsgrad-tmp", "bench");
-
-if (typeof globalThis.gc !== "function") {
-  console.error("bench-loops: run with `node --expose-gc scripts/bench-loops.mjs` (the allocation check needs gc()).");
-  process.exit(2);
-}
-
-let tsgradTransformer;
-try {
-  ({ default: tsgradTransformer } = await import(pathToFileURL(join(root, "dist/transformer/hosts/tsc.js")).href));
-} catch (e) {
-  console.error("bench-loops: dist/ is missing or stale; run `npm run build` first.\n" + e);
-  process.exit(2);
-}
+const tsgradTransformer = await setup("bench-loops", root);
+const fail = failer("bench-loops");
 
 // ---------------------------------------------------------------------------------------------
 // The workloads. STEPS is substituted (1,000 for timing; 10,000 too for the allocation check).
@@ -152,66 +158,13 @@ export function springHand(k: number, m: number, x0: number): [number, number, n
 }
 `;
 
-const compilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  strict: true,
-  skipLibCheck: true,
-  types: [],
-};
-
 async function compileWorkloads(steps) {
   const dir = join(outDir, `steps${steps}`);
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, "workloads.ts");
+  mkdirSync(dir, { recursive: true });
   writeFileSync(file, workloadSource(steps));
-  const program = ts.createProgram([file], compilerOptions);
-  const diagnostics = [...ts.getPreEmitDiagnostics(program)];
-  let js = "";
-  program.emit(
-    undefined,
-    (name, text) => {
-      if (name.endsWith(".js")) writeFileSync(name, (js = text));
-    },
-    undefined,
-    false,
-    { before: [tsgradTransformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] },
-  );
-  const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (errors.length || !js) {
-    fail(
-      `compiling ${file}:\n` +
-        ts.formatDiagnostics(errors, {
-          getCanonicalFileName: (f) => f,
-          getCurrentDirectory: () => root,
-          getNewLine: () => "\n",
-        }),
-    );
-  }
-  return import(pathToFileURL(file.replace(/\.ts$/, ".js")).href);
+  return compileWorkload({ root, transformer: tsgradTransformer, file, outDir: dir, fail });
 }
-
-function fail(message) {
-  console.error(`\nbench-loops: FAILED: ${message}`);
-  process.exit(1);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers.
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
-const quantile = (xs, q) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
-};
-const relErr = (a, b) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), Number.MIN_VALUE);
 
 function centralDifferences(f, args) {
   return args.map((_, i) => {
@@ -224,86 +177,13 @@ function centralDifferences(f, args) {
   });
 }
 
-// A batch runner per function, each from its own source text so that each has its own feedback
-// (a monomorphic call site), and the sum of results is used so no call can be dropped.
-function batchRunner(fn, args, returnsArray) {
-  const names = args.map((_, i) => `a${i}`);
-  const body = `
-    return function run(reps) {
-      let sink = 0;
-      for (let i = 0; i < reps; i++) {
-        const r = fn(${names.join(", ")});
-        sink += ${returnsArray ? "r[0]" : "r"};
-      }
-      return sink;
-    };`;
-  return new Function("fn", ...names, body)(fn, ...args);
-}
-
-let globalSink = 0;
-const now = () => process.hrtime.bigint();
-
-/** Times one batch of `reps` calls; nanoseconds per call. */
-function timeBatch(run, reps) {
-  const t0 = now();
-  globalSink += run(reps);
-  return Number(now() - t0) / reps;
-}
-
-const ROUNDS = 61;
-const BATCH_NS = 4e6; // ~4 ms per batch
-const WARMUP_NS = 3e8; // ~0.3 s of calls per function before timing
-
-function measure(entries) {
-  // Warm up (to optimized code), then size each function's batch to ~BATCH_NS.
-  for (const e of entries) {
-    let reps = 1;
-    const t0 = now();
-    while (Number(now() - t0) < WARMUP_NS) {
-      timeBatch(e.run, reps);
-      reps = Math.min(reps * 2, 1 << 16);
-    }
-    const perCall = median([0, 1, 2, 3, 4].map(() => timeBatch(e.run, 200)));
-    e.reps = Math.max(10, Math.round(BATCH_NS / perCall));
-    e.times = [];
-  }
-  // Interleaved rounds; the order rotates through all permutations of the entries.
-  const orders = permutations(entries.map((_, i) => i));
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const i of orders[r % orders.length]) entries[i].times.push(timeBatch(entries[i].run, entries[i].reps));
-  }
-}
-
-function permutations(xs) {
-  if (xs.length <= 1) return [xs];
-  return xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
-}
-
-/** Median over rounds of a.times[r] / b.times[r], with the interquartile range. */
-function pairedRatio(a, b) {
-  const rs = a.times.map((t, r) => t / b.times[r]);
-  return { median: median(rs), q1: quantile(rs, 0.25), q3: quantile(rs, 0.75) };
-}
-
-const fmtRatio = ({ median, q1, q3 }) => `${median.toFixed(3)}x  (IQR ${q1.toFixed(3)}-${q3.toFixed(3)})`;
-const fmtUs = (ns) => `${(ns / 1000).toFixed(2)} us`;
-
 // ---------------------------------------------------------------------------------------------
 // Main.
 
 const STEPS = 1000;
 const BIG = 10000;
 
-console.log("tsgrad loop benchmark (scripts/bench-loops.mjs)");
-console.log(
-  `node ${process.version}, V8 ${process.versions.v8}, ${process.platform}/${process.arch}, ${os.cpus().length} CPUs, load average ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ")}`,
-);
-console.log(
-  `${ROUNDS} interleaved rounds of ~${BATCH_NS / 1e6} ms batches per function, after ~${WARMUP_NS / 1e9} s warm-up each; ratios are medians of per-round ratios\n`,
-);
+printHeader("tsgrad loop benchmark (scripts/bench-loops.mjs)");
 
 const mod = await compileWorkloads(STEPS);
 const modBig = await compileWorkloads(BIG);
@@ -362,9 +242,9 @@ console.log("  all agree\n");
 const results = [];
 for (const w of workloads) {
   const entries = [
-    { label: "forward", run: batchRunner(mod[w.name], w.args, false) },
-    { label: "tsgrad", run: batchRunner(mod[`${w.name}_grad`], w.args, true) },
-    { label: "hand", run: batchRunner(mod[`${w.name}Hand`], w.args, true) },
+    { label: "forward", run: batchRunner(mod[w.name], w.args, "") },
+    { label: "tsgrad", run: batchRunner(mod[`${w.name}_grad`], w.args, "[0]") },
+    { label: "hand", run: batchRunner(mod[`${w.name}Hand`], w.args, "[0]") },
   ];
   measure(entries);
   const [fwd, tg, hand] = entries;
@@ -400,22 +280,13 @@ console.log();
 //   static:  what the generated f_grad saves per iteration: saved.push( statements, or for a
 //            counting loop its frames (`x_saved[step] = x`), one slot per value per iteration.
 console.log("Bytes saved per iteration (8 bytes per Float64Array slot)");
-const SENTINEL = -1.2345678912345e300;
-const peakDepth = (g, args) => {
-  const data = saved.data; // the stack's Float64Array (a TypeScript-private field)
-  data.fill(SENTINEL);
-  g(...args);
-  let top = data.length;
-  while (top > 0 && data[top - 1] === SENTINEL) top--;
-  return top;
-};
 for (const w of workloads) {
   const src = mod[`${w.name}_grad`].toString();
   const frames = (src.match(/\bsaved\.frame\(/g) ?? []).length;
   const pushes = (src.match(/\bsaved\.push\(/g) ?? []).length + frames;
   const pops = (src.match(/\bsaved\.pop\(/g) ?? []).length + frames;
-  const peak = peakDepth(mod[`${w.name}_grad`], w.args);
-  const peakBig = peakDepth(modBig[`${w.name}_grad`], w.args);
+  const peak = peakDepth(saved, mod[`${w.name}_grad`], w.args);
+  const peakBig = peakDepth(saved, modBig[`${w.name}_grad`], w.args);
   const kept = mod[`${w.name}_forward`](...w.args).cache.saved.size;
   console.log(
     `  ${w.name}: f_grad peak stack depth ${peak} values at ${STEPS} steps, ${peakBig} at ${BIG} steps; f_forward keeps ${kept};` +
@@ -434,38 +305,6 @@ console.log(
 //    the same measurement around an empty loop. Every function is already optimized (timed above,
 //    or warmed up here), and the stack has grown to its largest size. If nothing is allocated per
 //    iteration, the per-call bytes are the same at 1,000 and 10,000 steps: the returned array.
-const used = () => v8.getHeapStatistics().used_heap_size;
-// One measuring function per gradient function (its own source text, so its own feedback, like
-// the timing runners): f_grad is measured as it runs when called from a hot monomorphic caller.
-function allocationMeter(fn, args) {
-  const names = args.map((_, i) => `a${i}`);
-  return new Function(
-    "fn",
-    "used",
-    ...names,
-    `
-    return function meter(calls) {
-      gc();
-      gc();
-      const h0 = used();
-      let sink = 0;
-      for (let i = 0; i < calls; i++) sink += fn(${names.join(", ")})[0];
-      const h1 = used();
-      gc();
-      gc();
-      const e0 = used();
-      for (let i = 0; i < calls; i++) sink += 0;
-      const e1 = used();
-      return { bytes: (h1 - h0 - (e1 - e0)) / calls, sink };
-    };`,
-  )(fn, used, ...args);
-}
-function bytesPerCall(fn, args, calls) {
-  const meter = allocationMeter(fn, args);
-  const t0 = now();
-  while (Number(now() - t0) < 2e8) globalSink += meter(50).sink; // warm up by time, to optimized code
-  return median([0, 1, 2, 3, 4, 5, 6].map(() => meter(calls).bytes));
-}
 console.log("Allocation: heap bytes per call (median of 7 samples of 500 calls, after gc())");
 let allocOk = true;
 for (const w of workloads) {
@@ -476,8 +315,8 @@ for (const w of workloads) {
   ]) {
     const small = mod[name];
     const big = modBig[name];
-    const bSmall = bytesPerCall(small, w.args, 500);
-    const bBig = bytesPerCall(big, w.args, 500);
+    const bSmall = bytesPerCall(small, w.args, 500, "[0]");
+    const bBig = bytesPerCall(big, w.args, 500, "[0]");
     const perIter = (bBig - bSmall) / (BIG - STEPS);
     rows.push(
       `${label}: ${bSmall.toFixed(1)} B/call at ${STEPS} steps, ${bBig.toFixed(1)} B/call at ${BIG} steps => ${perIter.toFixed(4)} B/iteration`,
@@ -497,4 +336,4 @@ console.log(
 console.log();
 if (!allocOk) fail("allocation per iteration");
 console.log(speedOk ? "All speed targets met." : "Some speed targets NOT met (see FAIL above).");
-if (globalSink === 42) console.log(""); // keep the sink observable
+if (sinkValue() === 42) console.log(""); // keep the sink observable
