@@ -362,3 +362,38 @@ describe("callbacks over the rows of a number[][], and Math.max over an array th
     expect(genStrictErrors(overRows, "over-rows", { noUnusedLocals: true, noUnusedParameters: true })).toEqual([]);
   });
 });
+
+const joined = `
+/** @differentiable */
+export function concatenated(a: readonly number[], b: Float64Array, k: number): number {
+  const bs = Array.from(b);
+  const c = a.concat(bs);
+  const d = [...a, ...b];
+  let s = 0;
+  for (let i = 0; i < c.length; i++) s += c[i] * d[d.length - 1 - i] * (i + k);
+  return s;
+}
+
+/** @differentiable */
+export function joinedInLoop(a: readonly number[], k: number): number {
+  let s = 0;
+  for (let t = 0; t < 3; t++) {
+    const scaled = a.map((v) => v * (t + k));
+    const both = scaled.concat(a);
+    s += both.reduce((acc, v, i) => acc + v * v * (i + 1), 0);
+  }
+  return s;
+}
+`;
+
+describe("concat and spreads of several arrays", () => {
+  it("a.concat(b) and [...a, ...b] copy each array after the one before", async () => {
+    const { module: m } = await compile(joined);
+    checkEveryApi(m.concatenated, [[0.5, -1.5, 2], Float64Array.of(0.3, -0.7), 0.9]);
+    checkEveryApi(m.joinedInLoop, [[0.5, -1.5, 2], 0.9]);
+  });
+
+  it("generated code type-checks under strict settings with no unused names", () => {
+    expect(genStrictErrors(joined, "joined", { noUnusedLocals: true, noUnusedParameters: true })).toEqual([]);
+  });
+});

@@ -941,6 +941,11 @@ export const LANGUAGE = {
     "copies and maps of arrays (`xs.slice()`, `[...xs]`, `Array.from(xs)`, `new Float64Array(xs)`, `xs.map((v, i) => ...)`, `Array.from(xs, f)`)",
     "a new local array of xs's length and the loop filling it, the callback inlined",
   ),
+  arrayConcat: yes(
+    "declaration",
+    "arrays joined (`a.concat(b)`, `[...a, ...b]`)",
+    "a new local array of their lengths summed, and a loop copying each after the one before",
+  ),
   arrayFilter: yes(
     "declaration",
     "`filter` with a callback written in place (`const kept = xs.filter((v) => Number.isFinite(v))`)",

@@ -100,6 +100,8 @@ export interface ArrayCreation {
   value?: ts.Expression;
   /** `[]`: empty, grown by `push` (its length counted as it grows). */
   growable?: boolean;
+  /** `a.concat(b, c)`, `[...a, ...b]`: the arrays read one after another, its length theirs. */
+  joined?: readonly ts.Expression[];
 }
 
 /**
@@ -160,6 +162,9 @@ function copyOrMap(e: ts.Expression, checker: ts.TypeChecker): ArrayCreation | u
   // [...xs]
   if (ts.isArrayLiteralExpression(e) && e.elements.length === 1 && ts.isSpreadElement(e.elements[0]))
     return { kind: "number[]", source: e.elements[0].expression };
+  // [...a, ...b]
+  if (ts.isArrayLiteralExpression(e) && e.elements.length > 1 && e.elements.every(ts.isSpreadElement))
+    return { kind: "number[]", joined: e.elements.map((x) => (x as ts.SpreadElement).expression) };
   // new Float64Array(xs)
   if (ts.isNewExpression(e) && e.expression.getText() === "Float64Array" && e.arguments?.length === 1) {
     const [source] = e.arguments;
@@ -177,6 +182,9 @@ function copyOrMap(e: ts.Expression, checker: ts.TypeChecker): ArrayCreation | u
     return { kind, source: first, fill: callback(second) };
   }
   if (method === "slice" && e.arguments.length === 0) return { kind: "number[]", source: owner };
+  // a.concat(b, c) of arrays
+  if (method === "concat" && e.arguments.length > 0 && e.arguments.every(isArray) && isArray(owner))
+    return { kind: "number[]", joined: [owner, ...e.arguments] };
   if (method === "filter" && e.arguments.length === 1 && callback(first))
     return { kind: "number[]", source: owner, filter: callback(first) };
   if (method === "map" && e.arguments.length === 1 && callback(first))

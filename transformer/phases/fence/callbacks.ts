@@ -185,6 +185,11 @@ function inlinedStatements(
 /** The elements of `[a, b]` (numbers), the length of `new Float64Array(n)`, the fill of `Array.from({ length: n }, f)`. */
 export function arrayContents(st: Fencer, init: ts.Expression, created: ArrayCreation): void {
   if (created.growable) return; // [], filled by push
+  // a.concat(b), [...a, ...b]: arrays the function reads by name.
+  if (created.joined)
+    return created.joined.forEach(
+      (x) => readableArray(st, x) || st.fail(refuse("arrayCopySource", x, { name: x.getText() })),
+    );
   if (created.elements && kindOf(st.checker.getTypeAtLocation(init), st.checker) !== "number[]")
     return st.fail(refuse("arrayLiteral", init));
   if (created.elements) return created.elements.forEach((x) => st.expression(x));

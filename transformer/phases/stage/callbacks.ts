@@ -297,6 +297,42 @@ function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.N
 }
 
 /**
+ * const c = a.concat(b), [...a, ...b] → the array of a.length + b.length and a loop copying each
+ * array after the one before: `c[i] = a_i`, then `c[a.length + i_2] = b_i_2`.
+ */
+function joinLoops(
+  st: Stager,
+  name: string,
+  joined: readonly ts.Expression[],
+  source: ts.Node,
+  init: ts.Expression,
+): void {
+  const froms = joined.map((x) => {
+    const from = value(st, x);
+    if (from.k !== "ref") throw refuse("callbackForm", x, { what: "goes over an array tsgrad cannot name" });
+    return from.name;
+  });
+  const lengths = froms.map((a): Expr => ({ k: "length", array: a }));
+  const total = lengths.reduce((sum, l) => binary("+", sum, l));
+  declareArray(st, { k: "array", name, kind: "number[]", length: total, source });
+  froms.forEach((from, k) => {
+    const offset = lengths.slice(0, k).reduce<Expr | undefined>((sum, l) => (sum ? binary("+", sum, l) : l), undefined);
+    arrayLoop(st, from, 0, undefined, [], init, (i) => {
+      const read: Expr = { k: "elem", array: from, index: ref(i) };
+      const element = st.emit(
+        { name: st.ctx.namer.fresh(`${from}_${i}`), assign: false },
+        read,
+        scalarOp("copy"),
+        [read],
+        source,
+      );
+      const index = offset ? binary("+", offset, ref(i)) : ref(i);
+      st.body.push({ k: "store", array: name, index, value: element, add: false, source });
+    });
+  });
+}
+
+/**
  * The loop over xs of xs.forEach(callback): the callback's parameters bound to the element and
  * the counter, then `iteration` stages the body; `headers` are the loop's carried variables.
  */
@@ -570,6 +606,7 @@ export function createArray(st: Stager, name: string, created: ArrayCreation, in
   st.localArrays.add(name);
   const source = ts.isVariableDeclaration(init.parent) ? init.parent : init;
   if (created.growable) return createGrowable(st, name, source);
+  if (created.joined) return joinLoops(st, name, created.joined, source, init);
   if (created.source) return copyLoop(st, name, created, source, init);
   const length = condition(st, created.length!);
   const { hoisted } = declareArray(st, { k: "array", name, kind: created.kind, length, source });
