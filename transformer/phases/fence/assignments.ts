@@ -9,15 +9,7 @@
 //   console.log(x);                                →   sideEffect
 
 import ts from "typescript";
-import {
-  type Callback,
-  arrayCreation,
-  assignedIdentifier,
-  kindOf,
-  localHelper,
-  skipWrappers,
-  forEachCall,
-} from "../../ir/syntax.js";
+import { type Callback, arrayCreation, kindOf, localHelper, skipWrappers, forEachCall } from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
 import { ELEMENT_WRITES, isAssignment, isIncrement, refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
@@ -56,17 +48,6 @@ export function helperDeclaration(st: Fencer, d: ts.Node, helper: Callback): voi
     ts.forEachChild(n, calls);
   };
   calls(helper.body!);
-}
-
-/** Is the variable `name` assigned anywhere in the function after its declaration (`v = other`)? */
-function reassigned(st: Fencer, name: ts.Identifier): boolean {
-  const symbol = st.checker.getSymbolAtLocation(name);
-  const visit = (n: ts.Node): boolean => {
-    const target = assignedIdentifier(n);
-    if (target && st.checker.getSymbolAtLocation(target) === symbol) return true;
-    return ts.forEachChild(n, visit) ?? false;
-  };
-  return st.fn.body !== undefined && visit(st.fn.body);
 }
 
 export function variableList(st: Fencer, list: ts.VariableDeclarationList, node: ts.Node): void {
@@ -251,18 +232,6 @@ function isElementSource(st: Fencer, e: ts.Expression): boolean {
   const x = skipWrappers(e);
   if (ts.isIdentifier(x) && isConstantTable(x, st.checker)) return true;
   return isParamPart(st, x) && isArrayKind(kindOf(st.checker.getTypeAtLocation(x), st.checker));
-}
-
-/** Does a `return` come before node's top-level statement (inside an earlier `if` or loop)? */
-function afterReturn(st: Fencer, node: ts.Node): boolean {
-  if (!st.fn.body || !ts.isBlock(st.fn.body)) return false;
-  let top: ts.Node = node;
-  while (top.parent && top.parent !== st.fn.body) top = top.parent;
-  const index = st.fn.body.statements.indexOf(top as ts.Statement);
-  // A callback's or a local helper's `return` is its own.
-  const hasReturn = (n: ts.Node): boolean =>
-    ts.isReturnStatement(n) || (!ts.isFunctionLike(n) && ts.forEachChild(n, hasReturn) === true);
-  return st.fn.body.statements.slice(0, Math.max(index, 0)).some(hasReturn);
 }
 
 /** number, a number literal, a union with them (`x && 1` is `0 | 1`), or any: it may carry a number. */

@@ -12,16 +12,7 @@ import ts from "typescript";
 import { type Differentiable, isRuntimeExport, resolveFunction } from "../annotations.js";
 import { isMarked } from "../../ir/marks.js";
 import { type MatrixOpName, matrixRules } from "../../../runtime/ops/index.js";
-import {
-  arrayCallback,
-  arraySearch,
-  isChange,
-  kindOf,
-  mathAlias,
-  parameterType,
-  skipWrappers,
-  within,
-} from "../../ir/syntax.js";
+import { arrayCallback, arraySearch, kindOf, mathAlias, parameterType, skipWrappers, within } from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
 import { type InlinedHelper, changedAfter, inlinedAtCall, inlinedHelperOf, readsModuleLet } from "../../ir/inlining.js";
 import { ARITHMETIC, COMPOUND, TYPE_TESTS, refuse } from "../../ir/language.js";
@@ -37,7 +28,6 @@ import {
   isParamPart,
   isParameter,
   isRow,
-  isRowsParam,
   isUserCode,
   resolved,
   localHelperOf,

@@ -8,7 +8,7 @@
 import ts from "typescript";
 import { COMPOUND, refuse } from "../../ir/language.js";
 import { type Expr, num, ref, scalarOp } from "../../ir/ir.js";
-import { arrayCreation, containsChange, kindOf, localHelper, recordKeys, skipWrappers } from "../../ir/syntax.js";
+import { arrayCreation, containsChange, localHelper, recordKeys, skipWrappers } from "../../ir/syntax.js";
 import type { Stager } from "./stager.js";
 import { condition, effect, elementAt, isRowRead, stableIndex, value } from "./expressions.js";
 import { createArray, inlinedFields } from "./callbacks.js";

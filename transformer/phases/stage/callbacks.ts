@@ -552,37 +552,29 @@ function inlinedArguments(st: Stager, helper: InlinedHelper, e: ts.CallExpressio
   const { checker } = st.ctx;
   return e.arguments.map((a, i) => {
     const p = helper.fn.parameters[i];
-    const array = isArrayKind(kindOf(checker.getTypeAtLocation(p), checker));
-    const record = recordKeys(checker.getTypeAtLocation(p), checker) && recordArgument(st, a, p.name.getText());
+    const type = checker.getTypeAtLocation(p);
+    const hint = p.name.getText();
+    const record = recordKeys(type, checker) && elementArgument(st, a, hint, "records");
     if (record) return record;
-    if (!array) return value(st, a);
-    return rowArgument(st, a, p.name.getText()) ?? ref(arrayValue(st, a, p.name.getText()));
+    if (!isArrayKind(kindOf(type, checker))) return value(st, a);
+    return elementArgument(st, a, hint, "rows") ?? ref(arrayValue(st, a, hint));
   });
 }
 
 /**
- * A record of a records parameter given for a record parameter (`bodyDistance(bodies[i], b)`):
- * `bodies[i]` with its index as it is at the call; the parameter then reads `bodies[i].x`.
+ * A row of a number[][] given for an array parameter (`dot(W[j], x)`, `rnnCell(..., x, h)` with x
+ * a row), or a record of an array of records for a record parameter (`bodyDistance(bodies[i], b)`):
+ * `W[j]` with its index as it is at the call; the parameter then reads `W[j][i]` (or `bodies[i].x`).
  */
-function recordArgument(st: Stager, e: ts.Expression, hint: string): Expr | undefined {
+function elementArgument(st: Stager, e: ts.Expression, hint: string, kind: "rows" | "records"): Expr | undefined {
   const x = skipWrappers(e);
-  if (ts.isIdentifier(x)) {
-    const array = st.recordVars.get(st.symbol(x));
-    if (array) return { k: "elem", array, index: st.current(x) };
-    const record = st.records.get(st.symbol(x));
-    return record && { k: "elem", array: record.array, index: record.index };
-  }
-  return isRowRead(st, x, "records") ? elementAt(st, { text: hint }, x) : undefined;
-}
-
-/**
- * A row of a number[][] given for an array parameter (`dot(W[j], x)`, `rnnCell(..., x, h)` with
- * x a row): `W[j]` with its index as it is at the call; the parameter then reads `W[j][i]`.
- */
-function rowArgument(st: Stager, e: ts.Expression, hint: string): Expr | undefined {
-  const x = skipWrappers(e);
-  if (ts.isIdentifier(x)) return st.rows.get(st.symbol(x));
-  return isRowRead(st, x, "rows") ? elementAt(st, { text: hint }, x) : undefined;
+  if (!ts.isIdentifier(x)) return isRowRead(st, x, kind) ? elementAt(st, { text: hint }, x) : undefined;
+  const symbol = st.symbol(x);
+  if (kind === "rows") return st.rows.get(symbol);
+  const array = st.recordVars.get(symbol); // let b = pts[k]: the record at b's index now
+  if (array) return { k: "elem", array, index: st.current(x) };
+  const record = st.records.get(symbol);
+  return record && { k: "elem", array: record.array, index: record.index };
 }
 
 /**

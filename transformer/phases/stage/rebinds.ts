@@ -19,7 +19,6 @@ import { refuse } from "../../ir/language.js";
 import {
   type ArrayDecl,
   type Expr,
-  type Stmt,
   forEachArray,
   forEachDef,
   forEachRebind,
@@ -95,16 +94,6 @@ export function rebindArrays(st: Stager, canonical: ReadonlyMap<ts.Symbol, strin
   from.push(...freed);
   st.body.push({ k: "rebind", names, from, source });
   for (const [symbol, was] of moved) st.env.set(symbol, was);
-}
-
-/** Does a statement list rebind array `a` (directly or inside)? Then its elements change as a write would. */
-export function rebinds(body: readonly Stmt[], a: string): boolean {
-  return body.some(
-    (s) =>
-      (s.k === "rebind" && s.names.includes(a)) ||
-      (s.k === "if" && (rebinds(s.then, a) || rebinds(s.else, a))) ||
-      (s.k === "loop" && rebinds(s.body, a)),
-  );
 }
 
 /**
