@@ -275,6 +275,20 @@ describe("arrays given another array, refused", () => {
     expect(errors.map((e) => e.message).join("\n")).toMatch(/whose variable a loop or a branch gives another array/);
   });
 
+  // Found by the fuzzer (a wrong gradient): JavaScript goes on over the array the loop started
+  // with, while the staged loop read u[i] through the name, the other array by then.
+  it("an array given another inside a loop over it: for...of, entries(), forEach", () => {
+    for (const loop of [
+      "for (const [i, e] of u.entries()) {\n    s += e * i;\n    u = [0, 0];\n  }",
+      "for (const e of u) {\n    s += e;\n    if (s > y) [u, v] = [v, u];\n  }",
+      "u.forEach((e) => {\n    s += e;\n    const t = u;\n    u = v;\n    v = t;\n  });",
+    ]) {
+      const errors = refusedOf(`  let u = [x[0], y];\n  let v = [y, y];\n  let s = 0;\n  ${loop}\n  return s + v[0];`);
+      expect(errors.map(([code]) => code)).toEqual([94001]);
+      expect(errors[0][1]).toMatch(/goes over the array `u` held when it started, and here `u` is given another/);
+    }
+  });
+
   it("an array variable given a parameter's array", () => {
     const [[, message]] = refusedOf("  let a = x.slice();\n  if (y > 0) a = x;\n  return a[0] * y;");
     expect(message).toMatch(/holds an array the function made/);
@@ -320,6 +334,51 @@ export function mapToHelper(x: readonly number[], y: number): number {
   return s;
 }
 `;
+
+// Found by the fuzzer (f_grad threw `dv is not defined`): arrays that change places in a loop and
+// are read only before it; the activity analysis met the swap before the read that made u's
+// gradient needed, so v's gradient was never made while the backward swap moved it.
+const readBeforeMoving = `
+/** @differentiable */
+export function swappedAfterRead(x: number): number {
+  let u = [x];
+  let v = [0];
+  const y = u[0] * 2;
+  for (let i = 0; i < 1; i++) [u, v] = [v, u];
+  return y;
+}
+
+/** @differentiable */
+export function replacedAfterRead(x: number): number {
+  let u = [x];
+  const y = u[0] * 2;
+  for (let i = 0; i < 2; i++) u = [x * i, 1];
+  return y;
+}
+
+/** @differentiable */
+export function replacedAfterReturningLoop(x: number): number {
+  const u = [x];
+  let v = [0];
+  for (let i = 0; i < 1; i++) {
+    if (x > 5) return x;
+    v[0] = u[0];
+  }
+  v = [1];
+  return x + v[0] + u[0];
+}
+`;
+
+describe("arrays that change places after their last read", () => {
+  it("have gradients made for every array that moves", async () => {
+    const { module: m } = await compile(readBeforeMoving);
+    checkEveryApi(m.swappedAfterRead, [0.5]);
+    checkEveryApi(m.replacedAfterRead, [0.5]);
+    checkEveryApi(m.replacedAfterReturningLoop, [0.5]);
+    checkEveryApi(m.replacedAfterReturningLoop, [6]);
+    expect(m.swappedAfterRead_grad(0.5)).toEqual([2]);
+  });
+});
 
 describe("arrays made in a loop, given to helpers", () => {
   it("are read by the helper inlined in the loop, as each iteration made them", async () => {

@@ -471,6 +471,14 @@ export const LANGUAGE = {
       `\`${a.name}\` holds an array the function made; it can be given another such array, a new array, or an array an inlined helper returns, and nothing else`,
     "give it a local array by name, a new array (`new Float64Array(n)`, `xs.slice()`, `xs.map(f)`), or a helper's result",
   ),
+  arrayRebindIterated: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "a `let` array given another array inside a loop or callback going over it",
+    (a: { name: string }) =>
+      `this loop goes over the array \`${a.name}\` held when it started, and here \`${a.name}\` is given another array before the loop ends`,
+    "go over it with a counting loop (`for (let i = 0; i < n; i++)`), or give it the other array after the loop",
+  ),
   arrayReturnedRebound: no(
     "statement",
     Code.UnsupportedStatement,

@@ -63,7 +63,13 @@ export function analyzeActivity(fn: StagedFunction): Activity {
       }
     }
   };
-  backward(fn.body);
+  // Arrays that change places share their gradients' buffers: once one is useful anywhere (also
+  // before the Rebind, which the pass above met first), all are, at every Rebind.
+  for (let size = -1; size !== useful.size;) {
+    size = useful.size;
+    backward(fn.body);
+    forEachRebind(fn.body, (r) => r.names.some((n) => useful.has(n)) && r.names.forEach((n) => useful.add(n)));
+  }
   const unique = new Map(errors.map((e) => [e.node, e]));
 
   const active = new Set([...varied].filter((n) => useful.has(n)));

@@ -9,7 +9,17 @@
 //   console.log(x);                                →   sideEffect
 
 import ts from "typescript";
-import { type Callback, arrayCreation, kindOf, localHelper, skipWrappers, forEachCall } from "../../ir/syntax.js";
+import {
+  type Callback,
+  arrayCallback,
+  arrayCreation,
+  arraySearch,
+  entriesOf,
+  forEachCall,
+  kindOf,
+  localHelper,
+  skipWrappers,
+} from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
 import { ELEMENT_WRITES, isAssignment, isIncrement, refuse } from "../../ir/language.js";
 import { isArrayKind } from "../../ir/ir.js";
@@ -131,6 +141,32 @@ export function isArraySwap(st: Fencer, e: ts.BinaryExpression): boolean {
   return left.elements.length === right.elements.length && names(left) && names(right);
 }
 
+/**
+ * `for (const v of u) { ...; u = next; }`, `u.forEach((v) => { [u, w] = [w, u]; })`: JavaScript
+ * goes on over the array u held when the loop started, the staged loop reads u[i] through the
+ * name, which holds the other array by then. Refused at the assignment.
+ */
+function iteratedRebind(st: Fencer, e: ts.BinaryExpression): void {
+  const left = skipWrappers(e.left);
+  const names = ts.isArrayLiteralExpression(left) ? left.elements.map(skipWrappers) : [left];
+  const symbols = new Set(names.map((x) => st.checker.getSymbolAtLocation(x)));
+  for (let n: ts.Node = e; n.parent && n !== st.fn; n = n.parent) {
+    const over = iterated(n);
+    const x = over && skipWrappers(over);
+    if (x && ts.isIdentifier(x) && symbols.has(st.checker.getSymbolAtLocation(x)))
+      return st.fail(refuse("arrayRebindIterated", e, { name: x.text }));
+  }
+}
+
+/** The array a loop body or a callback `n` goes over: `u` of `for (const v of u) n`, `u.forEach(n)`. */
+function iterated(n: ts.Node): ts.Expression | undefined {
+  const p = n.parent;
+  if (ts.isForOfStatement(p) && p.statement === n) return entriesOf(p.expression) ?? p.expression;
+  if (!(ts.isArrowFunction(n) || ts.isFunctionExpression(n)) || !ts.isCallExpression(p)) return undefined;
+  const call = forEachCall(p) ?? arrayCallback(p) ?? arraySearch(p);
+  return call?.callback === n ? call.array : undefined;
+}
+
 /** `u` naming an array the function created. */
 function isLocalArrayName(st: Fencer, e: ts.Expression): boolean {
   const x = skipWrappers(e);
@@ -180,13 +216,16 @@ export function effect(st: Fencer, e: ts.Expression): void {
     effect(st, e.left);
     return effect(st, e.right);
   }
-  if (ts.isBinaryExpression(e) && isArraySwap(st, e)) return; // [u, next] = [next, u]
+  if (ts.isBinaryExpression(e) && isArraySwap(st, e)) return iteratedRebind(st, e); // [u, next] = [next, u]
   if (ts.isBinaryExpression(e) && isAssignment(e.operatorToken.kind)) {
     target(st, e.left);
     // a = b, b = pts[i] of a record variable: another record of the array.
     if (ts.isIdentifier(e.left) && isRecordVariable(st, e.left)) return recordValue(st, e);
     // u = next, u = u0.slice(), h = cell(x, h): a variable holding an array given another one.
-    if (ts.isIdentifier(e.left) && isCreatedArray(st, e.left)) return arrayAssignment(st, e);
+    if (ts.isIdentifier(e.left) && isCreatedArray(st, e.left)) {
+      iteratedRebind(st, e);
+      return arrayAssignment(st, e);
+    }
     return expression(st, e.right);
   }
   if ((ts.isPrefixUnaryExpression(e) || ts.isPostfixUnaryExpression(e)) && isIncrement(e.operator)) {
