@@ -3,7 +3,8 @@
 // central finite differences of itself (test/fuzz/, which `npm test` runs with a fixed seed). Every
 // family has var, switch, assignments inside expressions, && / || on numbers, global constants
 // and data parameters (issue 13) besides its own constructs; array and object programs also pass
-// arrays to helpers (marked or not), read module tables and call reduce, map and entries().
+// arrays to helpers (marked or not), read module tables, call reduce, map and entries(), make
+// arrays in loops and branches, and give let arrays other arrays (swaps, rotations, new states).
 //
 //   npm run fuzz                                  # 2,000 programs, a new seed (printed)
 //   npm run fuzz -- --runs 10000                  # more programs

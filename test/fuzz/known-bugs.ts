@@ -70,6 +70,36 @@ export interface KnownBug {
 // loops' iterations (compile.ts guardLoops), so such a hang is a failure it reports and shrinks.
 // The printer still notes "inline-passes-on-local", and "store-in-loop-that-may-end" for a loop
 // that may end early writing an element, where they could come back.
+//
+// Found by the rows for arrays made in loops and branches and let arrays that change places
+// (programs.ts Stmt newArray anywhere, buffers, rebind, replace, steps; Inline kind map), and fixed,
+// each with its regression test in test/array-rebinding.test.ts:
+//   - arrays that change places in a loop, read before it and not after, or a let array given a
+//     new one after a loop that may return: f_grad threw at `[dv, du] = [du, dv]`, dv never
+//     declared (the activity analysis now takes arrays that change places as useful together);
+//     the printer still notes "moved-then-unread" (a superset);
+//   - a wrong gradient: a let array iterated by `for (const [i, e] of u.entries())` (or
+//     `u.forEach`) whose body gives u another array: JavaScript goes on over the array it started
+//     with, f_grad read the elements through u. Now refused at the assignment (TS94001), and the
+//     printer no longer gives an array another while a loop goes over it;
+//   - a wrong gradient, found by hand while writing the rows: an array made in a loop by a map, a
+//     copy or a literal, given to a @differentiable helper in the same iteration: the helper's
+//     pullback read the array as the backward pass found it (7ff946c inlines the helper there);
+//     the printer still notes "made-in-loop-to-helper".
+//
+// Open, found by the same rows, each with its it.fails test:
+//   - a module table copied with slice(), new Float64Array or Float64Array.from (here, or in a
+//     helper given it) is refused, and every read of the table with it ("table-copied");
+//   - two sets of arrays of different lengths changing places at the end of one loop iteration:
+//     an array made in the loop with the length of one of them is refused ("uneven-rebind", a
+//     superset);
+//   - a helper tsgrad writes out at the call (given an array that changes) in the arguments of a
+//     call of the same helper that it inlines or writes out too, `h0(u, h0(u, x))`, or `h0(u,
+//     h1(u))` with h1 inlining the map helper h0, is refused ("written-out-in-inline-arguments",
+//     a superset: any helper written out in the arguments of a call inlined or written out).
+// Found by the same campaign, older than those rows: an inlined helper returning a field of a
+// union of number literals' type, `{ mean: a, sd: a && 0.5 }` (0 | 0.5) or `sd: c ? 0.5 : 1.5`, is
+// refused (TS94006) where `sd: 0.5` is taken since ed1efad ("inline-literal-union-field").
 export const knownBugs: readonly KnownBug[] = [
   {
     feature: "array-method-in-condition",
@@ -78,6 +108,22 @@ export const knownBugs: readonly KnownBug[] = [
   {
     feature: "assignment-in-map-reduce-init",
     test: "xs.map(f).reduce(g, (a = 2)): f reads a as it was before the initial value's assignment",
+  },
+  {
+    feature: "table-copied",
+    test: "a module table copied by slice(), new Float64Array or Float64Array.from: tsgrad compiles it",
+  },
+  {
+    feature: "uneven-rebind",
+    test: "arrays of two lengths changing places in one loop, a map of one made there: tsgrad compiles it",
+  },
+  {
+    feature: "inline-literal-union-field",
+    test: "an inlined helper returning { mean: a, sd: a && 0.5 }: tsgrad takes a field of a union of literals' type",
+  },
+  {
+    feature: "written-out-in-inline-arguments",
+    test: "a helper written out at a call in the arguments of a call of the same helper: tsgrad compiles it",
   },
 ];
 

@@ -20,8 +20,8 @@
 //
 // Arrays (Sizes.arrays; off, the generator is the scalar one, drawing exactly as before): array
 // parameters of a length fixed by the template (`x: Float64Array` of 3, flattened to 3 coordinates
-// of a point), arrays created at the top level before any return (`const u0 = new
-// Float64Array(x.length)`, maybe filled by a loop), element reads and writes (`u0[i0 + 1] += ...`),
+// of a point), arrays created at the top level (`const u0 = new Float64Array(x.length)`, maybe
+// filled by a loop) and anywhere else (below), element reads and writes (`u0[i0 + 1] += ...`),
 // `.length`, loops over arrays, and an f that returns one of its arrays. An index is in range by
 // construction: the printer knows every array's length and every loop counter's range, and wraps
 // an index that could leave [0, n) (`(i0 + 1) % x.length`); the reference twin asserts it.
@@ -48,14 +48,31 @@
 // b)`, gl-matrix style, `out[i0] += ...` as BLAS's axpy, in a loop over out.length or element by
 // element, returning out or nothing), that return a new array (`const u0 = new
 // Float64Array(a.length)`, filled, returned; or the array an earlier one returns), or that return an
-// object of numbers (`return { mean, sd: ... }`). Callers (f, and helpers, marked or not) give an out
-// an array they created (a local array, one an earlier call returned, or `new Float64Array(3)` in
-// place), call them at the top level and, where they create no array, in loops and branches, name
-// what they return (`const u2 = h1(x, v0);`, `const { mean, sd: sd1 } = h2(x);`), and go on reading
-// and writing those arrays.
+// object of numbers (`return { mean, sd: ... }`), or the map of an array they are given (`return
+// a.map(...)`). Callers (f, and helpers, marked or not) give an out an array they created (a local
+// array, one an earlier call returned, or `new Float64Array(3)` in place), call them anywhere (in a
+// helper that creates no array, only those that create none), name what they return (`const u2 =
+// h1(x, v0);`, `const { mean, sd: sd1 } = h2(x);`), and go on reading and writing those arrays.
 //
 //   { k: "inline", i: 0, args, arrs: [0], fresh: false, named: false, drop: 0, rename: 0 }   h0 an out helper
 //   → h0(u1, x, v0);            (u1 a local array of out's length and kind; in a loop too)
+//
+// Array programs also make arrays anywhere and give `let` arrays other arrays (tsgrad makes an
+// array created in a loop or a branch once, before them, and moves arrays between names at the end
+// of an iteration or a branch, stage/rebinds.ts): arrays made in loops, in branches and after an
+// early return, as zeros, fills, copies, maps and literals of a length known before the loop
+// (`const u3 = x.map((el0) => el0 * y);`, `const u4 = [v0, x[1]];`, Stmt newArray, ArrayMake); let
+// arrays of one kind and length (Stmt buffers) that change places, by destructuring (`[u1, u2] =
+// [u2, u1];`), through a tmp in a block, or rotating three (Stmt rebind); a let array given a new
+// one, its map (`u1 = u1.map((el0, ix0) => Math.tanh(el0 * y + x[ix0]));`) or the map a helper
+// tsgrad inlines returns (`u1 = h2(u1, y);`, Inline kind map) (Stmt replace); and time steps, a
+// loop whose body ends with the next buffer filled from the current one and the arrays changing
+// places, or the state given a new array, maybe under an if, in every loop form (Stmt steps).
+// Where such an array changes (moved, or made in a loop around a call), a helper given it is one
+// tsgrad can write out at the call (HelperInScope.inlinable), as tsgrad then does.
+//
+//   { k: "steps", form: "while", trips: 2, arrays: [<x.slice()>], swap: false, a: <map of itself>, ... }
+//   → let u1 = x.slice(); let k0 = 0; while (k0 < 2) { k0++; ...; u1 = u1.map((el0) => Math.sin(el0) * y); }
 //
 // Objects (Sizes.objects, with arrays): f's parameters may also be objects (ObjType) of numbers,
 // arrays and nested objects, up to 3 levels, as type literals or interfaces declared before f.
@@ -285,8 +302,52 @@ export type Stmt =
   | { k: "loop"; form: LoopForm; trips: number; c: Cond | null; body: Stmt[]; var: boolean }
   | { k: "exit"; kind: "break" | "continue"; c: Cond }
   | { k: "return"; c: Cond; e: Expr }
-  /** A local array declared here; only at the function's top level before any `return` (elsewhere it prints nothing, as tsgrad refuses it). */
+  /**
+   * A local array declared here, anywhere: in a loop or a branch (tsgrad makes it once, before the
+   * outermost one, and fills it again each time), after an early return; made as `a.make` says
+   * (`const u3 = x.map(cb);`, `let u3 = [v0, x[1]];`); in its block only.
+   */
   | { k: "newArray"; a: LocalArray }
+  /**
+   * `let` arrays of one kind and length that change places (2 or 3; the first made decides the kind
+   * and length, the others made to match): `let u1 = x.slice(); let u2 = new Float64Array(x.length);`
+   */
+  | { k: "buffers"; arrays: LocalArray[] }
+  /**
+   * The let arrays of a group in scope (g mod those no helper was given) change places, form mod the
+   * forms there are: by destructuring (`[u1, u2] = [u2, u1];`), a rotation of three (`[u1, u2, u3] =
+   * [u2, u3, u1];`) or a swap of two of them, or, in a block (a tmp at the top level would hold an
+   * array of the group for the rest of the function), through a tmp (`const tmp0 = u1; u1 = u2; u2 =
+   * tmp0;`, rotating three so too). With no group, nothing.
+   */
+  | { k: "rebind"; g: number; form: number }
+  /**
+   * A let array in scope (arr mod those no helper was given) given a new array of its kind and
+   * length (Printer.replace): `h = h.map(cb)` (a.make map, over h itself where it can), `h =
+   * x.slice()`, `h = new Float64Array(x.length)`; or, with `call`, the array a helper tsgrad inlines
+   * returns, `h = h2(h, v0)` (h2 returning `a.map(cb)`, Inline kind map). With none, nothing.
+   */
+  | { k: "replace"; arr: number; a: LocalArray; call: InlineCall | null }
+  /**
+   * Time steps over let arrays, double buffering or a recurrent state: the `arrays` declared as by
+   * buffers, then a loop of `form` and `trips` (as Stmt loop) whose body is `body`, then maybe `for
+   * (let i0 = 0; i0 < u2.length; i0++) u2[i0] = <fill>;` (u1 read first), then, under `if (c)` if
+   * any, the arrays changing places (swap, with 2 or 3: Stmt rebind's `form`) or the first given a
+   * new array (Stmt replace's `a` and `call`): `h = h.map((el0, ix0) => Math.tanh(el0 * y + x[ix0]));`.
+   */
+  | {
+      k: "steps";
+      form: LoopForm;
+      trips: number;
+      arrays: LocalArray[];
+      body: Stmt[];
+      fill: Expr | null;
+      c: Cond | null;
+      swap: boolean;
+      rebind: number;
+      a: LocalArray;
+      call: InlineCall | null;
+    }
   /** h0[ix] = e, += e, -= e on a local array (arr mod those in scope; none: nothing printed). */
   | { k: "store"; arr: number; ix: Index; op: "=" | "+=" | "-="; e: Expr }
   | { k: "storeStep"; arr: number; ix: Index; op: "++" | "--" }
@@ -320,15 +381,18 @@ export type Stmt =
  * the caller created and may still write (a local array, or one an earlier call returned), never a
  * parameter or a table; the others any array parameter or local array (tsgrad takes no table
  * there), or, with none, a list made in place (`[v0, x[1]]`); number parameters get args[j mod].
- *   out:    h0(u1, x, v0);     or, fresh, h0(new Float64Array(3), x, v0) (at the top level only)
- *           named (the helper returns out, at the top level): const u2 = h0(u1, x, v0);   (u2 is u1)
- *   array:  const u2 = h1(x, v0);                       (at the top level only: it creates an array)
+ *   out:    h0(u1, x, v0);     or, fresh, h0(new Float64Array(3), x, v0)
+ *           named (the helper returns out, at the top level, given no let array): const u2 =
+ *           h0(u1, x, v0);   (u2 is u1)
+ *   array:  const u2 = h1(x, v0);
+ *   map:    const u2 = h3(x, v0);   or, giving a let array a new state (Stmt replace): h = h3(h, v0);
  *   object: const { mean, sd: sd1 } = h2(x, v0);        (drop: the fields left out, bit k for field k;
  *           rename: bit k renames field k, as does a name already bound)
  * A helper that creates an array (its own, or in place, or through the helpers it calls) is called
- * only at the function's top level before any return (tsgrad refuses an array created in a loop or
- * a branch); one that passes an array parameter on to a helper it does not inline freezes what the
- * caller gives it there, as such a call does (Printer.passed).
+ * where the function may create one: anywhere but in a helper that creates none (Inline scratch);
+ * tsgrad makes arrays created in loops and branches once, before them. One that passes an array
+ * parameter on to a helper it does not inline freezes what the caller gives it there, as such a
+ * call does (Printer.passed).
  */
 export interface InlineCall {
   i: number;
@@ -353,11 +417,16 @@ export interface InlineCall {
  *           earlier such helper returns
  *   object  `return { mean: <ret>, sd: <es[0]>, ... }` (the keys of fields, OBJECT_KEYS), a field
  *           true declared first, `const mean = <ret>;`, and returned by shorthand, `{ mean }`
- * Without scratch, an out or object helper creates no array (its locals and newArray print
- * nothing), so it may be called anywhere, in loops and branches too.
+ *   map     `return a.map((el0, ix0) => <ret>);`, a the array parameter params[at] (a Float64Array,
+ *           or for outKind number[] a readonly number[]): a new state for a recurrent one, `h =
+ *           h2(h, v0)` (Stmt replace); the callback takes the index with `loop`, and is a function
+ *           expression with `returnsOut`
+ * Without scratch, an out, object or map helper creates no array (its locals and newArray print
+ * nothing); where a function may create arrays (not in such a helper), any of them may be called
+ * anywhere, in loops and branches and after a return too.
  */
 export interface Inline {
-  kind: "out" | "array" | "object";
+  kind: "out" | "array" | "object" | "map";
   at: number;
   outKind: "Float64Array" | "number[]";
   returnsOut: boolean;
@@ -480,13 +549,36 @@ export type ArrayLoopForm = (typeof arrayLoopForms)[number];
 /**
  * `const u0 = new Float64Array(n)` or `new Array<number>(n).fill(0)`: n = len + 1 for len < 4, else
  * the length of array parameter len - 4 (mod those there are); with `init`, then filled by a loop:
- * `for (let i0 = 0; i0 < u0.length; i0++) u0[i0] = <init>;` (init sees i0, not u0).
+ * `for (let i0 = 0; i0 < u0.length; i0++) u0[i0] = <init>;` (init sees i0, not u0). With `make`
+ * (the arrays statements make: Stmt newArray, buffers, replace, steps), made as it says.
  */
 export interface LocalArray {
   kind: "Float64Array" | "Array";
   len: number;
   init: Expr | null;
+  make?: ArrayMake;
 }
+
+/**
+ * How a statement makes an array (Printer.making), of kind LocalArray.kind where the form allows:
+ *   zeros    new Float64Array(x.length), new Array<number>(3).fill(0)   (length as LocalArray.len)
+ *   fill     new Array<number>(3).fill(<es[0]>)                           (a Float64Array: zeros)
+ *   copy     x.slice(), [...x], Array.from(x), new Float64Array(x), Float64Array.from(x)
+ *   map      x.map(cb), Array.from(x, cb), Float64Array.from(x, cb)
+ *   literal  [<es[0]>, <es[1]>, ...]                                      (a number[] of len + 1)
+ * copy and map go over an array in scope (src mod those; with none, zeros), spelled as `spell`
+ * picks among the spellings its kind and the source's allow. `let`: declared with let (a single
+ * let array, which Stmt replace may give a new one).
+ */
+export interface ArrayMake {
+  how: "zeros" | "fill" | "copy" | "map" | "literal";
+  src: number;
+  spell: number;
+  cb: Callback;
+  es: Expr[];
+  let: boolean;
+}
+export const arrayMakes = ["zeros", "fill", "copy", "map", "literal"] as const;
 
 export interface FnTemplate {
   params: ParamType[];
@@ -519,7 +611,7 @@ export interface FnTemplate {
   inline?: Inline | null;
   /**
    * Array programs: calls of helpers tsgrad inlines at the top level, after `locals` and before the
-   * body (Stmt inline prints them anywhere; those that create an array print only here, mostly).
+   * body (Stmt inline prints them anywhere).
    */
   calls?: InlineCall[];
 }
@@ -768,6 +860,22 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
     len: fc.nat(7),
     init: fc.option(small, { nil: null }),
   });
+  // an array a statement makes (Stmt newArray, buffers, replace, steps): zeros, a fill, a copy, a map, a literal
+  const madeArray: fc.Arbitrary<LocalArray> = fc.record({
+    kind: fc.constantFrom("Float64Array" as const, "Array" as const),
+    len: fc.nat(7),
+    init: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: small }),
+    make: fc.record({
+      how: fc.oneof(
+        ...arrayMakes.map((how) => ({ weight: how === "copy" || how === "map" ? 3 : 2, arbitrary: fc.constant(how) })),
+      ),
+      src: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.nat(3) }),
+      spell: fc.nat(5),
+      cb: callbackOf(small),
+      es: fc.array(small, { minLength: 1, maxLength: 3 }),
+      let: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    }),
+  });
   // a call of a helper tsgrad inlines (array programs): an out-parameter written, an array or an object returned
   const inlineCall: fc.Arbitrary<InlineCall> = fc.record({
     i: fc.nat(3),
@@ -856,9 +964,27 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
           op: fc.constantFrom("++" as const, "--" as const),
         }),
       },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant("newArray" as const), a: localArray }) },
+      { weight: 3, arbitrary: fc.record({ k: fc.constant("newArray" as const), a: madeArray }) },
       { weight: 2, arbitrary: fc.record({ k: fc.constant("cursor" as const) }) },
       { weight: 9, arbitrary: inlineCall.map((c): Stmt => ({ k: "inline", ...c })) },
+      // let arrays that change places, and a state given a new array
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          k: fc.constant("buffers" as const),
+          arrays: fc.array(madeArray, { minLength: 2, maxLength: 3 }),
+        }),
+      },
+      { weight: 2, arbitrary: fc.record({ k: fc.constant("rebind" as const), g: fc.nat(3), form: fc.nat(7) }) },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          k: fc.constant("replace" as const),
+          arr: fc.nat(3),
+          a: madeArray,
+          call: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: inlineCall }),
+        }),
+      },
     ),
   );
   const blocks: fc.Arbitrary<Stmt[]>[] = [fc.array(simple, { maxLength: s.blockLength })];
@@ -930,6 +1056,22 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
             body: inner,
           }),
         },
+        {
+          weight: 3,
+          arbitrary: fc.record({
+            k: fc.constant("steps" as const),
+            form: fc.constantFrom<LoopForm>(...loopForms),
+            trips: fc.constantFrom(1, 2, 3, 0),
+            arrays: fc.array(madeArray, { minLength: 1, maxLength: 3 }),
+            body: inner,
+            fill: fc.oneof({ weight: 2, arbitrary: small }, { weight: 1, arbitrary: fc.constant(null) }),
+            c: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: cond }),
+            swap: fc.oneof({ weight: 2, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+            rebind: fc.nat(7),
+            a: madeArray,
+            call: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: inlineCall }),
+          }),
+        },
       ),
     );
     blocks.push(fc.array(stmt, { maxLength: s.blockLength }));
@@ -940,6 +1082,7 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
       { weight: 3, arbitrary: fc.constant("out" as const) },
       { weight: 2, arbitrary: fc.constant("array" as const) },
       { weight: 2, arbitrary: fc.constant("object" as const) },
+      { weight: 3, arbitrary: fc.constant("map" as const) },
     ),
     at: fc.nat(3),
     outKind: fc.oneof(
@@ -974,6 +1117,9 @@ export function programArbitrary(sizes: Partial<Sizes> = {}): fc.Arbitrary<Progr
       sink: fc.boolean(),
     };
     if (!arrays) return fc.record(scalar);
+    // (array programs: mostly with the sink, which reads every local array at the end; without it
+    // arrays that change places may be read no more, "moved-then-unread", a bug fixed since)
+    scalar.sink = fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
     const returns = fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(1) });
     // a helper (not f) may be left unmarked: a function declaration or a const arrow
     const unmarked = fc.oneof(
@@ -1062,7 +1208,8 @@ function fitOuts(p: Program): Program {
 
 /**
  * Helpers tsgrad inlines (Inline) made consistent: unmarked; an out helper given its out parameter
- * (at position inline.at mod one more than its parameters, which inline.at then names); an array
+ * (at position inline.at mod one more than its parameters, which inline.at then names), a map
+ * helper the array it maps, likewise; an array
  * helper given an array to return (locals[returns]); scratch arrays (locals) only where the shape
  * allows them. Every other helper returns a number (returns null).
  */
@@ -1078,7 +1225,9 @@ function shapeHelpers(p: Program): Program {
     const locals = inline.scratch ? h.locals : [];
     if (inline.kind === "object") return { ...h, unmarked, locals, returns: null };
     const at = inline.at % (h.params.length + 1);
-    const out: ParamType = { array: inline.outKind, n: (inline.at % MAX_LENGTH) + 1 };
+    // (a map helper's array: one with a map method, of the kind its result has)
+    const kind = inline.kind === "map" && inline.outKind === "number[]" ? "readonly number[]" : inline.outKind;
+    const out: ParamType = { array: kind, n: (inline.at % MAX_LENGTH) + 1 };
     const params = [...h.params.slice(0, at), out, ...h.params.slice(at)];
     return { ...h, unmarked, locals, returns: null, params, inline: { ...inline, at } };
   });
@@ -1195,8 +1344,8 @@ export function returnedArray(t: FnTemplate): { index: number; local: LocalArray
 
 /**
  * A helper's Inline, if it is one tsgrad inlines as printed: an out helper whose out (params[at]) is
- * an array it can write, an array helper with an array to return; else null (a helper returning a
- * number, as every other).
+ * an array it can write, an array helper with an array to return, a map helper with an array that
+ * has a map method (params[at]); else null (a helper returning a number, as every other).
  */
 export function inlineOf(t: FnTemplate): Inline | null {
   const inline = t.inline;
@@ -1206,6 +1355,10 @@ export function inlineOf(t: FnTemplate): Inline | null {
     return out && isArrayParam(out) && (out.array === "Float64Array" || out.array === "number[]") ? inline : null;
   }
   if (inline.kind === "array") return returnedArray(t) ? inline : null;
+  if (inline.kind === "map") {
+    const a = t.params[inline.at];
+    return a && isArrayParam(a) && a.array !== "ArrayLike<number>" ? inline : null;
+  }
   return inline;
 }
 
@@ -1295,8 +1448,8 @@ function recent(names: string[], name: string): void {
 function adopt(outer: Scope, inner: Scope): void {
   outer.vars = inner.vars.filter((v) => outer.vars.includes(v));
   outer.mutable = inner.mutable.filter((v) => outer.mutable.includes(v));
-  // arrays are created at the top level only, and visible to the end of the function
-  outer.arrays = inner.arrays;
+  // (in the order the block left them; an array it declared is gone with it)
+  outer.arrays = inner.arrays.filter((a) => outer.arrays.includes(a));
 }
 
 /**
@@ -1323,6 +1476,18 @@ interface Scope {
   data: DataVar[];
   /** In a branch: an arm of an if or a clause of a switch (Printer.inlineCall). */
   branch?: boolean;
+  /**
+   * Let arrays one of which a tmp of an enclosing block holds (`const tmp0 = u1; u1 = u2; u2 =
+   * tmp0;`): not moved again in this block, where at its end tmp0 and the one given that array
+   * would hold one array, which tsgrad refuses (Printer.rebind).
+   */
+  pinned?: Set<ArrayInScope>;
+  /**
+   * Let arrays one of which a tmp of this block holds (pinned in the blocks it nests, and after a
+   * break, continue or return in this block, whose rest tsgrad takes for a branch), with the exits
+   * printed before the tmp (Printer.exitCount).
+   */
+  tmps?: Map<ArrayInScope, number>;
 }
 
 /**
@@ -1399,11 +1564,54 @@ interface ArrayInScope {
   param?: number;
   /** Another name of a local array (`const u2 = h0(u1, x)`, an out helper returning u1): read only, and passed to inlined helpers only. */
   alias?: boolean;
+  /**
+   * What its length is, as tsgrad follows it back through copies and maps (stage/rebinds.ts
+   * lengthOf): the parameter or table whose length it has (`x`, `W0`), `#3` for a constant 3;
+   * undefined for anything else (keyOf). Arrays that change places have one (a group, a state
+   * and its new arrays): where their lengths differ, tsgrad refuses an array made in a loop with
+   * the length of one of them (TS94010, "a length that changes in it").
+   */
+  len?: string;
+  /** A `let` array: Stmt replace may give it a new array. */
+  mutable?: boolean;
+  /** The let arrays it changes places with, itself included (Stmt buffers, rebind). */
+  group?: ArrayInScope[];
+  /**
+   * Given another array somewhere (a rebind, a replace): tsgrad then takes it for an array that
+   * changes, and writes a helper given it out at the call (Printer.changing).
+   */
+  moved?: boolean;
+  /** The loops (Printer.loops ids) it is made in: made again in each of their iterations. */
+  madeIn?: number[];
+  /** Moved, and not read by the sink at the function's end (known bug "moved-then-unread"). */
+  unread?: boolean;
+  /** The loops around each read of its elements, by any means, and around each move (known bug "moved-then-unread"). */
+  reads?: number[][];
+  movesAt?: number[][];
 }
+
+/** An array's kind, length and what its length is (ArrayInScope.len): what a made array must match to change places with another. */
+interface Shape {
+  kind: "Float64Array" | "number[]";
+  n: number;
+  len: string;
+}
+
+/** An array's ArrayInScope.len, or one of its own (its length is no other's). */
+const keyOf = (a: ArrayInScope): string => a.len ?? `?${a.name}`;
+const shapeOf = (a: ArrayInScope): Shape => ({
+  kind: a.kind === "Float64Array" ? "Float64Array" : "number[]",
+  n: a.n,
+  len: keyOf(a),
+});
+/** (el0) => el0 */
+const IDENTITY: Callback = { index: false, fn: false, locals: null, body: { k: "ref", i: 0 } };
 
 /** What a caller needs to know of a helper tsgrad inlines (Inline), once it is printed. */
 interface InlineInfo {
   kind: Inline["kind"];
+  /** A map helper: the parameter whose array it maps (its result has that array's length). */
+  mapped?: number;
   /** The parameters it writes (an out helper's out). */
   written: Set<number>;
   /** The array parameters it passes on to helpers it does not inline (directly or through those it inlines). */
@@ -1412,7 +1620,7 @@ interface InlineInfo {
   loopAssigned: Set<number>;
   /** The inlined helpers it calls, directly or through others, each with whether a call is in a block or after a return. */
   calls: Map<string, boolean>;
-  /** It creates an array (its own, in place, or through the helpers it inlines): called only at the top level. */
+  /** It creates an array (its own, in place, or through the helpers it inlines): not called in a helper that creates none. */
   creates: boolean;
   /** An array it returns (its kind and length), the keys of the object it returns, or nothing. */
   result: { kind: "Float64Array" | "number[]"; n: number } | string[] | null;
@@ -1423,6 +1631,15 @@ interface HelperInScope {
   params: ParamType[];
   unmarked: boolean;
   inline?: InlineInfo;
+  /**
+   * A helper returning a number that tsgrad can write out at a call (ir/inlining.ts inlinedAtCall):
+   * one return, at its end, and no array given to a helper that cannot be written out. It may be
+   * given an array that changes (Printer.changing); tsgrad then writes it out there, since its
+   * pullback would read the array as the backward pass finds it.
+   */
+  inlinable?: boolean;
+  /** Its array parameters it copies with slice, new Float64Array or Float64Array.from (known bug "table-copied" where a table is given). */
+  copies?: Set<number>;
 }
 
 /** Whether a helper's array parameter of kind `param` takes an array of kind `arg`, as TypeScript types them. */
@@ -1456,6 +1673,8 @@ const nested = (s: Scope, loop = false): Scope => ({
   cursors: [...s.cursors],
   data: s.data,
   branch: s.branch,
+  pinned: new Set([...(s.pinned ?? []), ...(s.tmps?.keys() ?? [])]),
+  tmps: new Map(),
 });
 
 /** Prints one program as a module: `const SCALE` if used, helpers h0, h1, ..., then f. */
@@ -1463,7 +1682,7 @@ export class Printer {
   private lines: string[] = [];
   /** Constructs met while printing that known bugs are keyed on (known-bugs.ts); see the "return" case. */
   readonly features = new Set<string>();
-  private counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0, t: 0 };
+  private counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0, t: 0, r: 0 };
   private usesScale = false;
   /** The enums (E, S) the parameters use: declared before the functions. */
   private enums = new Set<DataKind>();
@@ -1489,6 +1708,26 @@ export class Printer {
   private created = 0;
   /** The function's array parameters (indices) it passes on to helpers it does not inline (InlineInfo.passedOn). */
   private passedOn = new Set<number>();
+  /** The function gives an array to a helper tsgrad could not write out at the call (HelperInScope.inlinable). */
+  private fixed = false;
+  /**
+   * Per block around what is being printed (a loop body, an arm of an if): the arrays moved in it;
+   * those moved in one block with others of another length, and the local arrays that arrays made
+   * in loops and branches copy or map (known bug "uneven-rebind", Printer.unevenMoves).
+   */
+  private moveFrames: ArrayInScope[][] = [];
+  private uneven = new Set<ArrayInScope>();
+  private hoistedFrom = new Set<ArrayInScope>();
+  /** The function's array parameters (indices) it copies as tsgrad takes no table (HelperInScope.copies). */
+  private copied = new Set<number>();
+  /** The breaks, continues and returns printed so far (Scope.tmps). */
+  private exitCount = 0;
+  /** The arrays the entries() loops around what is being printed go over. */
+  private iterated: ArrayInScope[] = [];
+  /** Printing the arguments of a call of a helper tsgrad inlines or writes out at the call (>0). */
+  private inlineArgs = 0;
+  /** The arrays the function printed so far gives another array (Printer.moved). */
+  private movedArrays: { set: ArrayInScope[]; early: boolean; detached?: boolean }[] = [];
   /** Names the function binds by destructuring an inlined helper's object, and a counter for renames (`sd: sd1`). */
   private bound = new Set<string>();
   private renames = 0;
@@ -1507,6 +1746,8 @@ export class Printer {
   private afterLoop = new Set<string>();
   /** Local consts whose type is a number literal (`const v0 = 0.5;` is of type 0.5): known bug "inline-literal-field". */
   private literalConsts = new Set<string>();
+  /** Those whose type is a union of number literals (`const v0 = a && 0.5;`): known bug "inline-literal-union-field". */
+  private literalUnions = new Set<string>();
   /**
    * The arrays each inlined helper's array parameters were given by the calls printed so far in
    * the function (a name, or a token of its own for one made in place): known bug
@@ -1558,12 +1799,19 @@ export class Printer {
     const outAt = inline?.kind === "out" ? inline.at : -1;
     let named = 0;
     const params = t.params.map((_, i) => (i === outAt ? "out" : paramNames[named++]));
-    this.counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0, t: 0 };
+    this.counters = { v: 0, i: 0, k: 0, b: 0, u: 0, e: 0, j: 0, t: 0, r: 0 };
     this.returned = false;
     this.fnName = name;
     this.noCreate = inline !== null && inline.kind !== "array" && !inline.scratch;
+    // (a map helper returns the map of params[at])
+    const mapped = inline?.kind === "map" ? (t.params[inline.at] as { array: ParamArrayKind; n: number }) : undefined;
     this.created = 0;
     this.passedOn = new Set();
+    this.fixed = false;
+    this.movedArrays = [];
+    this.copied = new Set();
+    this.uneven = new Set();
+    this.hoistedFrom = new Set();
     this.bound = new Set();
     this.renames = 0;
     this.inlined = new Set();
@@ -1571,6 +1819,7 @@ export class Printer {
     this.callees = new Map();
     this.inlining = inline !== null;
     this.literalConsts = new Set();
+    this.literalUnions = new Set();
     this.paramIndex = new Map(params.map((p, i) => [p, i]));
     this.loopAssigned = new Set();
     this.reassigned = new Set();
@@ -1622,7 +1871,11 @@ export class Printer {
           : "void"
         : inline?.kind === "object"
           ? `{ ${inline.fields.map((_, k) => `${OBJECT_KEYS[k % OBJECT_KEYS.length]}: number`).join("; ")} }`
-          : arrayType;
+          : mapped
+            ? mapped.array === "Float64Array"
+              ? "Float64Array"
+              : "number[]"
+            : arrayType;
     const unmarked = t.unmarked ?? (inline ? "function" : null);
     const arrow = unmarked === "arrow";
     if (this.mode === "ts") {
@@ -1640,7 +1893,17 @@ export class Printer {
       // (an out helper's out: written, as a local array, and never passed to a helper it does not inline)
       ...t.params.flatMap((p, i): ArrayInScope[] =>
         isArrayParam(p)
-          ? [{ name: params[i], n: p.n, local: i === outAt, busy: i === outAt, kind: p.array, param: i }]
+          ? [
+              {
+                name: params[i],
+                n: p.n,
+                local: i === outAt,
+                busy: i === outAt,
+                kind: p.array,
+                param: i,
+                ...(i === outAt ? {} : { len: params[i] }),
+              },
+            ]
           : [],
       ),
       ...exposed.arrays,
@@ -1650,6 +1913,7 @@ export class Printer {
         local: false,
         kind: "number[]",
         table: true,
+        len: `W${i}`,
       })),
     ];
     const data = t.params.flatMap((p, i): DataVar[] =>
@@ -1667,7 +1931,7 @@ export class Printer {
       data,
     };
     (this.noCreate ? [] : (t.locals ?? [])).forEach((a, k) => {
-      this.newArray(a, scope);
+      this.newArray(a, scope, 1);
       // f's returned array is added into at its end: never passed to a helper
       if (vector && !object && k === vector.index) scope.arrays[0].busy = true;
     });
@@ -1690,6 +1954,7 @@ export class Printer {
     ];
     const total = this.seen({ s: sunk.length > 1 ? `(${sunk.join(" + ")})` : sunk[0], p: ATOM });
     const value = t.sink && sunk.length ? `${at(ret, ADD)} + ${total.s}` : ret.s;
+    this.unreadMoves(t.sink ? scope : undefined);
     if (vector) {
       // u0[0] += <ret>; return u0;
       const u = `u${vector.index}`;
@@ -1711,7 +1976,8 @@ export class Printer {
       this.lines.push("");
     } else this.lines.push(`  return ${value};`, arrow ? "};" : "}", "");
     this.vector = false;
-    this.helpers.push({ name, params: t.params, unmarked: !!unmarked });
+    const inlinable = !this.returned && !this.fixed;
+    this.helpers.push({ name, params: t.params, unmarked: !!unmarked, inlinable, copies: this.copied });
   }
 
   /**
@@ -1738,6 +2004,8 @@ export class Printer {
       t.sink && sunk.length
         ? this.seen({ s: sunk.length > 1 ? `(${sunk.join(" + ")})` : sunk[0], p: ATOM })
         : undefined;
+    // (its sink reaches what the caller reads of its result, maybe nothing: it counts for no read)
+    this.unreadMoves();
     const es = [t.ret, ...inline.es];
     // an expression of the template; the first (ret) with the sink added
     const valueOf = (k: number, sc: Scope, op: string): string => {
@@ -1759,10 +2027,12 @@ export class Printer {
       const entries = inline.fields.map((short, k) => {
         // (a field `key: value` of a number literal's type, `sd: 0.5`, `sd: SCALE`: known-bugs.ts)
         const literal = !(k % es.length === 0 && total) && this.literalTyped(es[k % es.length], scope);
+        const union = literal && this.literalTyped(es[k % es.length], scope, true);
         const value = valueOf(k, scope, "=");
         // { mean }: a local of that name returned by shorthand, if the name is free
         if (!short || this.bound.has(keys[k]) || scope.vars.includes(keys[k])) {
           if (literal) this.features.add("inline-literal-field");
+          if (union) this.features.add("inline-literal-union-field");
           return `${keys[k]}: ${value}`;
         }
         this.emit(1, `const ${keys[k]} = ${value};`);
@@ -1777,6 +2047,16 @@ export class Printer {
         this.lines.push("");
       } else this.lines.push(`  return ${literal};`, close, "");
       info.result = keys;
+    } else if (inline.kind === "map") {
+      // return a.map((el0, ix0) => <ret> + <sink>);
+      const a = scope.arrays.find((x) => x.param === inline.at)!;
+      const cb: Callback = { index: inline.loop, fn: inline.returnsOut, locals: null, body: t.ret };
+      const f = this.callback(cb, false, a, 0, scope, null, true, total?.s);
+      this.created++;
+      this.features.add("inline-map-helper-returns");
+      this.lines.push(`  return ${a.name}.map(${f});`, close, "");
+      info.mapped = inline.at;
+      info.result = { kind: a.kind === "Float64Array" ? "Float64Array" : "number[]", n: a.n };
     } else {
       const a = scope.arrays.find((x) => x.name === (inline.kind === "out" ? "out" : into))!;
       const op = inline.op;
@@ -1903,20 +2183,39 @@ export class Printer {
     this.lines.push("  ".repeat(depth) + text);
   }
 
-  /** Prints a nested block that starts with the data parameters' values `data`; returns their values at its end. */
+  /** Prints a nested block that starts with the data parameters' values `data`, then `tail`; returns their values at its end. */
   private block(
     stmts: readonly Stmt[],
     outer: Scope,
     depth: number,
     data: DataVar[] = outer.data,
     branch = false,
+    tail?: (scope: Scope, depth: number) => void,
   ): DataVar[] {
     const scope = nested(outer);
     scope.data = data;
     scope.branch ||= branch;
+    this.moveFrames.push([]);
     for (const st of stmts) this.stmt(st, scope, depth);
+    tail?.(scope, depth);
+    this.unevenMoves(this.moveFrames.pop()!);
     adopt(outer, scope);
     return scope.data;
+  }
+
+  /**
+   * The arrays moved in a block that ends (Printer.moveFrames): tsgrad rebinds them at its end in one
+   * Rebind, and where their lengths differ it takes each for an array whose length changes, refusing
+   * an array made in a loop or a branch with the length of one of them (known bug "uneven-rebind";
+   * a superset: a branch nested in the block rebinds its own at its end).
+   */
+  private unevenMoves(moved: ArrayInScope[]): void {
+    if (new Set(moved.map(keyOf)).size > 1) for (const a of moved) this.uneven.add(a);
+  }
+
+  /** A local array copied or mapped by an array made here: in a loop or a branch, it has its length (Printer.unevenMoves). */
+  private lengthFrom(a: ArrayInScope, scope: Scope): void {
+    if (a.local && (this.loops.length || scope.branch)) this.hoistedFrom.add(a);
   }
 
   private stmt(st: Stmt, scope: Scope, depth: number): void {
@@ -1927,9 +2226,11 @@ export class Printer {
     switch (st.k) {
       case "decl": {
         const literal = st.kw === "const" && this.literalTyped(st.e, scope);
+        const union = literal && this.literalTyped(st.e, scope, true);
         const e = this.expr(st.e, scope).s;
         const v = `v${this.counters.v++}`;
         if (literal) this.literalConsts.add(v);
+        if (union) this.literalUnions.add(v);
         // a var is read only after it, in its block (Scope): where tsgrad takes it as a let
         if (st.kw === "var") this.features.add("var");
         this.emit(depth, `${st.kw} ${v} = ${e};`);
@@ -2010,9 +2311,30 @@ export class Printer {
       case "loop":
         return this.inLoop(() => this.loop(st, scope, depth));
       case "newArray":
-        // tsgrad refuses an array created in a loop or a branch, or after an early return
-        if (depth === 1 && !this.returned && !this.noCreate) this.newArray(st.a, scope);
+        // anywhere (in a loop or a branch tsgrad makes it once, before them), but where no array may be made
+        if (!this.noCreate) this.newArray(st.a, scope, depth);
         return;
+      case "buffers":
+        if (!this.noCreate) this.buffers(st.arrays, scope, depth);
+        return;
+      case "rebind": {
+        // (not a group an array of which a helper was given: tsgrad refuses a change after the call)
+        const groups = scope.arrays.filter(
+          (a) => a.group?.[0] === a && a.group.every((g) => this.movable(g, scope) && scope.arrays.includes(g)),
+        );
+        if (groups.length) this.rebind(groups[st.g % groups.length].group!, st.form, scope, depth);
+        return;
+      }
+      case "replace": {
+        const lets = scope.arrays.filter((a) => a.mutable && !a.frozen && !this.iterated.includes(a));
+        // (given a helper's map: a state some map helper returns the shape of, if there is one)
+        const mapped = st.call ? lets.filter((a) => this.mapHelpers(shapeOf(a)).length) : [];
+        const those = mapped.length ? mapped : lets;
+        if (lets.length && !this.noCreate) this.replace(those[st.arr % those.length], st.a, st.call, scope, depth);
+        return;
+      }
+      case "steps":
+        return this.steps(st, scope, depth);
       case "store":
       case "storeStep": {
         // (not an array passed to a helper before: tsgrad refuses a write after the call)
@@ -2086,19 +2408,40 @@ export class Printer {
         scope.vars.unshift(n);
       }
       if (this.mode === "reference") this.emit(depth, `$.v(${names.join(" + ")});`);
-    } else if (info.result && (info.kind === "array" || (c.named && top))) {
-      // const u2 = h1(x);   const u3 = h0(u1, x) (u3 is u1: read only)
+    } else if (
+      info.result &&
+      (info.kind === "array" ||
+        info.kind === "map" ||
+        // (not another name for a let array: both would hold one array where it changes places)
+        (c.named && top && !(typeof call.out === "object" && call.out.mutable)))
+    ) {
+      // const u2 = h1(x);   const u3 = h0(u1, x) (u3 is u1: read only)   const u4 = h3(x) (x.map(...))
       const name = `u${this.counters.u++}`;
       this.emit(depth, `const ${name} = ${call.s};`);
       call.done();
-      const alias = typeof call.out === "object";
+      const alias = typeof call.out === "object" ? call.out : undefined;
       if (alias) this.features.add("inline-alias");
+      // a map has the length of the array it maps
+      const mapped = info.mapped !== undefined ? call.chosen[info.mapped] : undefined;
+      if (typeof mapped === "object") this.lengthFrom(mapped, scope);
+      const len = alias
+        ? keyOf(alias)
+        : typeof mapped === "object"
+          ? keyOf(mapped)
+          : mapped === "list"
+            ? `#${info.result.n}`
+            : undefined;
       scope.arrays.unshift({
         name,
         n: info.result.n,
         local: true,
         kind: info.result.kind,
-        ...(alias ? { alias: true, frozen: true } : {}),
+        ...(len !== undefined ? { len } : {}),
+        ...(alias
+          ? { alias: true, frozen: true }
+          : this.loops.length
+            ? { madeIn: [...this.loops], writtenIn: new Set(this.loops) }
+            : {}),
       });
     } else {
       this.emit(depth, `${call.s};`);
@@ -2108,10 +2451,12 @@ export class Printer {
 
   /**
    * A call of a helper tsgrad inlines (InlineCall; with `array`, one that returns an array), its
-   * arguments chosen and printed: its text, the helper, the array given its out (if any), and
-   * `done`, which records what the call did to the caller's arrays once it is printed (written,
-   * frozen, created). Undefined where no call fits: no such helper, one that creates an array
-   * where none may be (`top` false), or an array parameter with nothing to give it.
+   * arguments chosen and printed: its text, the helper, the array given its out (if any), the
+   * arrays given its array parameters, and `done`, which records what the call did to the
+   * caller's arrays once it is printed (written, frozen, created). With `want` (Stmt replace), a map
+   * helper whose result has that shape, its mapped parameter given `prefer` or an array of its
+   * length. Undefined where no call fits: no such helper, one that creates an array where none may
+   * be (a helper that creates none, Inline scratch), or an array parameter with nothing to give it.
    */
   private inlineCall(
     c: InlineCall,
@@ -2119,14 +2464,28 @@ export class Printer {
     top: boolean,
     array: boolean,
     depth: number,
-  ): { s: string; info: InlineInfo; out: ArrayInScope | "new" | undefined; done: () => void } | undefined {
-    const create = top && !this.noCreate;
-    // (one that creates an array only where one may be created)
+    o: { want?: Shape; prefer?: ArrayInScope } = {},
+  ):
+    | {
+        s: string;
+        info: InlineInfo;
+        out: ArrayInScope | "new" | undefined;
+        chosen: (ArrayInScope | "new" | "list" | undefined)[];
+        done: () => void;
+      }
+    | undefined {
+    // (tsgrad makes an array created in a loop or a branch once, before them)
+    const create = !this.noCreate;
+    const { want, prefer } = o;
+    // (one that creates an array only where one may be created; for a new state, a map of its shape
+    // that passes nothing on, as the state it is given changes)
+    const maps = want && this.mapHelpers(want);
     const callees = this.helpers.filter(
       (h) =>
         h.inline &&
         (create || !h.inline.creates) &&
-        (!array || (h.inline.result !== null && !Array.isArray(h.inline.result))),
+        (!array || (h.inline.result !== null && !Array.isArray(h.inline.result))) &&
+        (!maps || maps.includes(h)),
     );
     if (!callees.length) return undefined;
     const h = callees[c.i % callees.length];
@@ -2151,6 +2510,14 @@ export class Printer {
       const fits = info.passedOn.has(j)
         ? this.fits(t, scope).filter((a) => !a.table && !writes.includes(a))
         : scope.arrays.filter((a) => !a.field && !a.table && a.n === t.n && accepts(t.array, a.kind));
+      if (want && j === info.mapped) {
+        // the array mapped into the new state: the state itself, or one of its length
+        const same = fits.filter((a) => keyOf(a) === want.len);
+        if (prefer && same.includes(prefer)) chosen[j] = prefer;
+        else if (same.length) chosen[j] = same[picks[j % picks.length] % same.length];
+        else return undefined;
+        continue;
+      }
       const list = create && accepts(t.array, "number[]");
       if (list && (!fits.length || (c.fresh && j === arrays[arrays.length - 1]))) chosen[j] = "list";
       else if (fits.length) chosen[j] = fits[picks[j % picks.length] % fits.length];
@@ -2159,6 +2526,7 @@ export class Printer {
     // (an array it writes is not passed on by its arguments: a write after that call is refused)
     const busy = writes.map((a) => a.busy);
     for (const a of writes) a.busy = true;
+    this.inlineArgs++;
     const args = h.params.map((t, j) => {
       const a = chosen[j];
       if (!isArrayParam(t)) return this.expr(c.args[j % c.args.length], scope).s;
@@ -2168,12 +2536,16 @@ export class Printer {
         const xs = Array.from({ length: t.n }, (_, k) => this.expr(c.args[(j + k) % c.args.length], scope).s);
         return `[${xs.join(", ")}]`;
       }
+      this.reading(a!);
       return a!.name;
     });
+    this.inlineArgs--;
     writes.forEach((a, k) => (a.busy = busy[k]));
     const out = [...info.written].map((j) => chosen[j])[0] as ArrayInScope | "new" | undefined;
     const done = () => {
       this.features.add(`inline-${info.kind}`);
+      // (what it passes on would change where a caller writes this function out: HelperInScope.inlinable)
+      if (info.passedOn.size) this.fixed = true;
       if (this.fnName !== "f") this.features.add("inline-in-helper");
       if (scope.inLoop) this.features.add("inline-in-loop");
       if (this.inlined.has(h.name)) this.features.add("inline-twice");
@@ -2243,38 +2615,42 @@ export class Printer {
         }
       });
     };
-    return { s: `${h.name}(${args.join(", ")})`, info, out, done };
+    return { s: `${h.name}(${args.join(", ")})`, info, out, chosen, done };
   }
 
   /**
    * Whether e prints as a value TypeScript gives a number literal's type (0.5, -0.7, SCALE, a ?:
    * of two, `v0 = 0.5`, `a && 0.5`, a const initialised so): tsgrad refuses such a field of a returned object
-   * (known bug "inline-literal-field"). Errs toward true.
+   * (known bug "inline-literal-field"). Errs toward true. With `union`, a union of them (`a && 0.5`
+   * is of type 0 | 0.5, `c ? 0.5 : 1.5` of type 0.5 | 1.5), which tsgrad still refuses there (known
+   * bug "inline-literal-union-field").
    */
-  private literalTyped(e: Expr, scope: Scope): boolean {
+  private literalTyped(e: Expr, scope: Scope, union = false): boolean {
     switch (e.k) {
       case "const":
-        return e.v !== Math.PI && e.v !== Number.EPSILON;
+        return !union && e.v !== Math.PI && e.v !== Number.EPSILON;
       case "neg":
-        return e.a.k === "const" && e.a.v > 0 && !constantNames.has(e.a.v);
+        return !union && e.a.k === "const" && e.a.v > 0 && !constantNames.has(e.a.v);
       case "ternary":
         return this.literalTyped(e.a, scope) && this.literalTyped(e.b, scope);
       case "set":
-        return this.literalTyped(e.e, scope);
+        return this.literalTyped(e.e, scope, union);
       case "comma":
-        return this.literalTyped(e.a, scope);
-      case "ref":
-        return scope.vars.length ? this.literalConsts.has(scope.vars[e.i % scope.vars.length]) : !scope.arrays.length;
+        return this.literalTyped(e.a, scope, union);
+      case "ref": {
+        const consts = union ? this.literalUnions : this.literalConsts;
+        return scope.vars.length ? consts.has(scope.vars[e.i % scope.vars.length]) : !union && !scope.arrays.length;
+      }
       case "elem":
-        return !scope.arrays.length && this.literalTyped({ k: "ref", i: e.ix.of }, scope);
+        return !scope.arrays.length && this.literalTyped({ k: "ref", i: e.ix.of }, scope, union);
       case "len":
-        return !scope.arrays.length;
+        return !union && !scope.arrays.length;
       case "call":
-        return this.literalTyped(e.args[0], scope);
+        return this.literalTyped(e.args[0], scope, union);
       case "reduce":
-        return !this.methodArrays(scope).length && this.literalTyped(e.cb.body, scope);
+        return !this.methodArrays(scope).length && this.literalTyped(e.cb.body, scope, union);
       case "spread":
-        return !scope.arrays.length && this.literalTyped(e.cb.body, scope);
+        return !scope.arrays.length && this.literalTyped(e.cb.body, scope, union);
       // (`a && 0.5` is of type 0 | 0.5; `a || 0.5` of type number)
       case "logic":
         return e.op === "&&" && this.literalTyped(e.b, scope);
@@ -2411,32 +2787,393 @@ export class Printer {
     scope.mutable.unshift(v);
   }
 
-  /** const u0 = new Float64Array(x.length);   const u1 = new Array<number>(3).fill(0); */
-  private newArray(a: LocalArray, scope: Scope): void {
-    const params = scope.arrays.filter((p) => !p.local && !p.field && !p.table);
-    const of = a.len >= 4 && params.length ? params[(a.len - 4) % params.length] : undefined;
-    const n = of ? of.n : (a.len % 4) + 1; // as localLength
-    const length = of ? `${of.name}.length` : String(n);
+  /**
+   * Declares an array and returns it: `const u0 = new Float64Array(x.length);`, `const u1 = new
+   * Array<number>(3).fill(0);` (a LocalArray without make: the function's locals), or made as its make
+   * says (Printer.making), `let u2 = x.map(cb);`; maybe filled by a loop (init). It joins the scope of
+   * its block. With `want`, of that shape (a group's arrays after the first); undefined where no array
+   * of it can be made.
+   */
+  private newArray(
+    a: LocalArray,
+    scope: Scope,
+    depth: number,
+    want?: Shape,
+    kw: "const" | "let" = a.make?.let ? "let" : "const",
+  ): ArrayInScope | undefined {
+    const made = this.making(a, scope, want);
+    if (!made) return undefined;
+    const { n, kind, len } = made.shape;
     const name = `u${this.counters.u++}`;
     this.created++;
     // (tsgrad takes the `return` of a block callback before it for an early return: known-bugs.ts)
     if (this.blockCallback) this.features.add("array-after-block-callback");
-    const made =
-      a.kind === "Float64Array"
-        ? `new Float64Array(${length})`
-        : `new Array${this.mode === "ts" ? "<number>" : ""}(${length}).fill(0)`;
-    this.emit(1, `const ${name} = ${made};`);
+    if (a.make) this.features.add(`made-by-${a.make.how}`);
+    // made again in each iteration of the loops around it (tsgrad: made once, before them, and refilled)
+    if (this.loops.length) this.features.add("made-in-loop");
+    if (scope.branch) this.features.add("made-in-branch");
+    if (this.returned) this.features.add("made-after-return");
+    if (kw === "let") this.features.add("let-array");
+    // (a let Float64Array typed as such: `x.slice()` is a Float64Array<ArrayBuffer>, and a helper's
+    // result, a Float64Array<ArrayBufferLike>, could not be given it)
+    const type = kw === "let" && kind === "Float64Array" && this.mode === "ts" ? ": Float64Array" : "";
+    this.emit(depth, `${kw} ${name}${type} = ${made.s};`);
     if (a.init) {
       const i = `i${this.counters.i++}`;
       const inner = nested(scope, true);
       inner.vars.push(i);
       inner.counters.unshift({ name: i, lo: 0, hi: n - 1, start: true });
-      this.emit(1, `for (let ${i} = 0; ${i} < ${name}.length; ${i}++) {`);
-      this.emit(2, `${name}[${i}] = ${this.expr(a.init, inner).s};`);
-      if (this.mode === "reference") this.emit(2, `$.v(${name}[${i}]);`);
-      this.emit(1, "}");
+      this.emit(depth, `for (let ${i} = 0; ${i} < ${name}.length; ${i}++) {`);
+      this.emit(depth + 1, `${name}[${i}] = ${this.expr(a.init, inner).s};`);
+      if (this.mode === "reference") this.emit(depth + 1, `$.v(${name}[${i}]);`);
+      this.emit(depth, "}");
     }
-    scope.arrays.unshift({ name, n, local: true, kind: a.kind === "Float64Array" ? "Float64Array" : "number[]" });
+    const entry: ArrayInScope = {
+      name,
+      n,
+      local: true,
+      kind,
+      len,
+      ...(kw === "let" ? { mutable: true } : {}),
+      ...(this.loops.length ? { madeIn: [...this.loops], writtenIn: new Set(this.loops) } : {}),
+    };
+    scope.arrays.unshift(entry);
+    return entry;
+  }
+
+  /**
+   * A new array (LocalArray make; without one, zeros), of shape `want` if given (Shape: a group's
+   * arrays after the first, a replacement), with `first` first among the arrays it may copy or map
+   * (Stmt replace: h = h.map(cb)): its text and shape. A form that cannot make it gives zeros, and
+   * zeros of a length no parameter or constant gives, a copy (undefined if none can).
+   */
+  private making(
+    a: LocalArray,
+    scope: Scope,
+    want?: Shape,
+    first?: ArrayInScope,
+  ): { s: string; shape: Shape } | undefined {
+    const m = a.make;
+    const kind = want?.kind ?? (a.kind === "Float64Array" ? "Float64Array" : "number[]");
+    const params = scope.arrays.filter((p) => !p.local && !p.field && !p.table);
+    // new Float64Array(x.length), new Array<number>(3).fill(0), or .fill(e) (a number[] only)
+    const zeros = (fill: Expr | null): { s: string; shape: Shape } | undefined => {
+      let length: string;
+      let shape: Shape;
+      if (want) {
+        const p = params.find((x) => keyOf(x) === want.len);
+        if (p) length = `${p.name}.length`;
+        else if (want.len === `#${want.n}`) length = String(want.n);
+        else return undefined;
+        shape = want;
+      } else {
+        const of = a.len >= 4 && params.length ? params[(a.len - 4) % params.length] : undefined;
+        const n = of ? of.n : (a.len % 4) + 1; // as localLength
+        length = of ? `${of.name}.length` : String(n);
+        shape = { kind, n, len: of ? keyOf(of) : `#${n}` };
+      }
+      if (kind === "Float64Array") return { s: `new Float64Array(${length})`, shape };
+      const value = fill ? this.expr(fill, scope).s : "0";
+      return { s: `new Array${this.mode === "ts" ? "<number>" : ""}(${length}).fill(${value})`, shape };
+    };
+    // x.slice(), Array.from(x, cb), ... over an array in scope (of want's length if given)
+    const copy = (map: boolean, src: number, spell: number): { s: string; shape: Shape } | undefined => {
+      const sources = scope.arrays.filter((x) => !x.field && (!want || (x.n === want.n && keyOf(x) === want.len)));
+      if (first && sources.includes(first)) sources.unshift(...sources.splice(sources.indexOf(first), 1));
+      if (!sources.length) return undefined;
+      const x = sources[src % sources.length];
+      this.reading(x);
+      this.lengthFrom(x, scope);
+      const methods = x.kind === "number[]" || x.kind === "readonly number[]";
+      const name = x.name;
+      // (# stands for the callback)
+      const forms = map
+        ? kind === "Float64Array"
+          ? x.kind === "Float64Array"
+            ? [`${name}.map(#)`, `Float64Array.from(${name}, #)`]
+            : [`Float64Array.from(${name}, #)`]
+          : methods
+            ? [`${name}.map(#)`, `Array.from(${name}, #)`]
+            : [`Array.from(${name}, #)`]
+        : kind === "Float64Array"
+          ? x.kind === "Float64Array"
+            ? [`${name}.slice()`, `new Float64Array(${name})`, `Float64Array.from(${name})`]
+            : [`new Float64Array(${name})`, `Float64Array.from(${name})`]
+          : methods
+            ? [`${name}.slice()`, `[...${name}]`, `Array.from(${name})`]
+            : x.kind === "Float64Array"
+              ? [`Array.from(${name})`, `[...${name}]`]
+              : [`Array.from(${name})`];
+      const form = forms[spell % forms.length];
+      // (a table copied by slice, new Float64Array or Float64Array.from, here or where a parameter is
+      // given one: known-bugs.ts)
+      if (/^(new Float64Array\(|Float64Array\.from\(|\w+\.slice\()/.test(form)) {
+        if (x.table) this.features.add("table-copied");
+        if (x.param !== undefined) this.copied.add(x.param);
+      }
+      const s = map ? form.replace("#", () => this.callback(m?.cb ?? IDENTITY, false, x, 0, scope, null, true)) : form;
+      if (map) this.features.add(x === first ? "map-of-itself" : "map-of-array");
+      return { s, shape: { kind, n: x.n, len: keyOf(x) } };
+    };
+    const how = m?.how ?? "zeros";
+    let made: { s: string; shape: Shape } | undefined;
+    if (how === "literal" && (!want || (want.kind === "number[]" && want.len === `#${want.n}`))) {
+      // [e0, e1, e2]: a number[] of its elements
+      const n = want?.n ?? (a.len % 4) + 1;
+      const xs = Array.from({ length: n }, (_, k) => this.expr(m!.es[k % m!.es.length], scope).s);
+      made = { s: `[${xs.join(", ")}]`, shape: { kind: "number[]", n, len: `#${n}` } };
+    } else if (how === "copy" || how === "map") made = copy(how === "map", m!.src, m!.spell);
+    made ??= zeros(how === "fill" ? m!.es[0] : null);
+    return made ?? copy(false, m?.src ?? 0, m?.spell ?? 0);
+  }
+
+  /**
+   * `let u1 = x.slice(); let u2 = new Float64Array(x.length);` (Stmt buffers): let arrays, the first
+   * made as it says (of shape `first` if given), the others of its shape; a group
+   * (ArrayInScope.group) if more than one is made.
+   */
+  private buffers(arrays: LocalArray[], scope: Scope, depth: number, first?: Shape): ArrayInScope[] {
+    const group: ArrayInScope[] = [];
+    for (const a of arrays) {
+      const want = group.length ? shapeOf(group[0]) : first;
+      const made = this.newArray(a, scope, depth, want, "let");
+      if (made) group.push(made);
+    }
+    if (group.length > 1) {
+      for (const g of group) g.group = group;
+      this.features.add(`let-group-of-${group.length}`);
+    }
+    return group;
+  }
+
+  /**
+   * The arrays of a let group change places (Stmt rebind), form mod the forms: `[u1, u2] = [u2,
+   * u1];`, `[u1, u2, u3] = [u2, u3, u1];`, a swap of two of three, or in a block, through a tmp,
+   * `const tmp0 = u1; u1 = u2; u2 = tmp0;` (at the function's top level, tmp0 would hold one of the
+   * arrays from there on, which tsgrad refuses at the end of a later loop iteration that moves it;
+   * in a block, the blocks it nests after it do not move them: Scope.pinned).
+   */
+  private rebind(group: ArrayInScope[], form: number, scope: Scope, depth: number): void {
+    const [a, b, c] = group.map((g) => g.name);
+    const swap = (xs: string[], ys: string[]) => [`[${xs.join(", ")}] = [${ys.join(", ")}];`];
+    const cycle = (xs: string[]) => () => {
+      const t = `tmp${this.counters.r++}`;
+      return [
+        `const ${t} = ${xs[0]};`,
+        ...xs.slice(1).map((x, k) => `${xs[k]} = ${x};`),
+        `${xs[xs.length - 1]} = ${t};`,
+      ];
+    };
+    // (not in a switch clause, whose tmp the clauses after it would see)
+    const block = depth > 1 && !scope.inSwitch;
+    const forms: (() => string[])[] = c
+      ? [
+          () => swap([a, b, c], [b, c, a]),
+          () => swap([a, c], [c, a]),
+          () => swap([a, b, c], [c, a, b]),
+          () => swap([b, c], [c, b]),
+          ...(block ? [cycle([a, b, c]), cycle([c, b, a])] : []),
+        ]
+      : [() => swap([a, b], [b, a]), ...(block ? [cycle([a, b]), cycle([b, a])] : [])];
+    const lines = forms[form % forms.length]();
+    for (const line of lines) this.emit(depth, line);
+    this.features.add(lines.length > 1 ? "rebind-tmp" : "rebind-destructuring");
+    if (lines.length > 1) for (const g of group) scope.tmps?.set(g, this.exitCount);
+    if (c) this.features.add("rebind-of-three");
+    this.moved(group, scope);
+  }
+
+  /**
+   * A let array given a new array of its shape (Stmt replace): `h = h.map(cb)`, `h = x.slice()`,
+   * `h = new Float64Array(x.length)`, ... (Printer.making, h first among what it may map), or, with
+   * `call`, the map a helper tsgrad inlines returns, given h or an array of its length: `h = h2(h,
+   * v0)`.
+   */
+  private replace(h: ArrayInScope, a: LocalArray, call: InlineCall | null, scope: Scope, depth: number): void {
+    const want = shapeOf(h);
+    let s: string | undefined;
+    let done: (() => void) | undefined;
+    // (h is given another array here: not to a helper in what makes it, which tsgrad would write out)
+    const busy = h.busy;
+    h.busy = true;
+    if (call) {
+      const r = this.inlineCall(call, scope, true, true, depth, { want, prefer: h });
+      if (r) ({ s, done } = r);
+    }
+    if (s === undefined) s = this.making(a, scope, want, h)?.s;
+    h.busy = busy;
+    if (s === undefined) return;
+    this.emit(depth, `${h.name} = ${s};`);
+    done?.();
+    // (at the top level h names a new array from here on: the sink reads it, not the one moved before;
+    // after an early return, where tsgrad takes the rest for a branch, one it moves back at its end)
+    if (!this.loops.length && !scope.branch) for (const m of this.movedArrays) if (m.set.includes(h)) m.detached = true;
+    if (done) this.lengthFrom(h, scope);
+    this.created++;
+    this.features.add(done ? "replace-by-helper" : "replace");
+    this.moved([h], scope);
+  }
+
+  /**
+   * At the end of a function (the local arrays of `sunk` read by its sink): notes an array given
+   * another that the sink does not read ("moved-then-unread", fixed: f_grad moved gradient
+   * arrays it never declared, `[dv, du] = [du, dv]`, where arrays that change places are read
+   * before, outside the loops around the change, and not after: tsgrad's activity, going back from
+   * the end, saw no reason for their gradients at the change; so too where they changed places
+   * before with others, whose reads reach them there too late; and let arrays moved after an
+   * early return, at the top level (Printer.moved). A superset: any read after, in a condition, in a
+   * callback, may count for nothing, so only the sink's is taken).
+   */
+  private unreadMoves(sunk?: Scope): void {
+    for (const a of sunk?.arrays ?? []) if (a.local) a.unread = false;
+    if (this.movedArrays.some((m) => m.detached || (m.early && m.set.some((a) => a.unread))))
+      this.features.add("moved-then-unread");
+    if ([...this.hoistedFrom].some((a) => this.uneven.has(a))) this.features.add("uneven-rebind");
+  }
+
+  /** An array's elements read (Printer.unreadMoves). */
+  private reading(a: ArrayInScope): void {
+    (a.reads ??= []).push([...this.loops]);
+  }
+
+  /**
+   * The helpers tsgrad inlines that could give a state of this shape a new array (Stmt replace,
+   * Printer.inlineCall with want): map helpers returning an array of its kind and length, that pass
+   * nothing on, where the function may create an array.
+   */
+  private mapHelpers(want: Shape): HelperInScope[] {
+    return this.noCreate
+      ? []
+      : this.helpers.filter(
+          (h) =>
+            h.inline?.kind === "map" &&
+            !h.inline.passedOn.size &&
+            !Array.isArray(h.inline.result) &&
+            h.inline.result?.kind === want.kind &&
+            h.inline.result.n === want.n,
+        );
+  }
+
+  /**
+   * A shape for a state that map helper i (mod those) could map each step: its result's kind and
+   * length, and the length of an array in scope it could be given (a parameter's, a table's, ...).
+   */
+  private mapShape(i: number, scope: Scope): Shape | undefined {
+    if (this.noCreate) return undefined;
+    const maps = this.helpers.filter((h) => h.inline?.kind === "map" && !h.inline.passedOn.size);
+    if (!maps.length) return undefined;
+    const info = maps[i % maps.length].inline!;
+    const result = info.result as { kind: "Float64Array" | "number[]"; n: number };
+    const x = scope.arrays.find((a) => !a.field && a.n === result.n);
+    return x ? { kind: result.kind, n: result.n, len: keyOf(x) } : undefined;
+  }
+
+  /**
+   * Whether an array of a let group may change places here: no helper was given it (tsgrad refuses
+   * a change after the call), and no tmp holds one of its group where this block ends (Scope.pinned,
+   * tmps): the tmp and the array given that array would hold one array there, which tsgrad refuses.
+   */
+  private movable(g: ArrayInScope, scope: Scope): boolean {
+    const tmp = scope.tmps?.get(g);
+    // (nor one a loop over it goes on iterating: tsgrad refuses giving it another array there)
+    const iterated = this.iterated.includes(g);
+    return !g.frozen && !iterated && !scope.pinned?.has(g) && !(tmp !== undefined && this.exitCount > tmp);
+  }
+
+  /** Arrays given another array (rebind, replace): they change, in the loops around too; what they hold is read next. */
+  private moved(arrays: ArrayInScope[], scope: Scope): void {
+    // (read or moved before, outside the loops around here, these or those they change places with:
+    // Printer.unreadMoves)
+    const linked = new Set(arrays.flatMap((a) => a.group ?? [a]));
+    const outside = (at: number[]) => !at.some((l) => this.loops.includes(l));
+    const early = [...linked].some((a) => a.reads?.some(outside) || a.movesAt?.some(outside));
+    this.movedArrays.push({ set: arrays, early });
+    for (const a of arrays) (a.movesAt ??= []).push([...this.loops]);
+    for (const frame of this.moveFrames) frame.push(...arrays);
+    // (after an early return, at the top level: Printer.unreadMoves)
+    if (!this.loops.length && !scope.branch && this.returned) this.features.add("moved-then-unread");
+    for (const g of arrays) {
+      g.moved = true;
+      g.unread = true;
+      g.writtenIn ??= new Set();
+      for (const l of this.loops) g.writtenIn.add(l);
+      scope.arrays.splice(scope.arrays.indexOf(g), 1);
+      scope.arrays.unshift(g);
+    }
+    if (this.loops.length) this.features.add("moved-in-loop");
+    if (scope.branch) this.features.add("moved-in-branch");
+  }
+
+  /**
+   * Time steps (Stmt steps): let arrays, then a loop whose body ends with the next buffer filled
+   * from the current one and the arrays changing places, or the state replaced, maybe under an if:
+   *
+   *   let u1 = x.slice();                            let u1 = x.map((el0) => el0 * 2);
+   *   let u2 = new Float64Array(x.length);           let k0 = 0;
+   *   for (let i0 = 0; i0 < 3; i0++) {              while (k0 < 2) {
+   *     ...                                            k0++;
+   *     for (let i1 = 0; i1 < u2.length; i1++) {       ...
+   *       u2[i1] = Math.sin(u1[i1]) * y;              if (u1[0] > 0.5) {
+   *     }                                                u1 = u1.map((el0, ix0) => Math.tanh(el0 * y + x[ix0]));
+   *     const tmp0 = u1;                               }
+   *     u1 = u2;                                     }
+   *     u2 = tmp0;
+   *   }
+   */
+  private steps(st: Extract<Stmt, { k: "steps" }>, scope: Scope, depth: number): void {
+    // (a state a helper maps each step: made of a shape some map helper returns, if there is one)
+    const want = !st.swap && st.call ? this.mapShape(st.call.i, scope) : undefined;
+    const group = this.noCreate ? [] : this.buffers(st.arrays, scope, depth, want);
+    if (group.length) this.features.add(st.form.startsWith("for") ? "steps-for" : "steps-while");
+    const tail = (inner: Scope, d: number) => {
+      if (!group.length) return;
+      const [cur, next] = group;
+      if (st.fill && next && !next.frozen) this.fill(next, cur, st.fill, inner, d);
+      const swap = st.swap && group.length > 1;
+      if (swap ? group.some((g) => !this.movable(g, inner) || (st.c && inner.tmps?.has(g))) : cur.frozen) return;
+      const end = (sc: Scope, dd: number) =>
+        swap ? this.rebind(group, st.rebind, sc, dd) : this.replace(cur, st.a, st.call, sc, dd);
+      if (!st.c) return end(inner, d);
+      // a branch choosing whether they change places (or the state is replaced)
+      const entry = inner.data;
+      const c = this.cond(st.c, inner);
+      this.emit(d, `if (${c.s}) {`);
+      const arm = nested(inner);
+      arm.branch = true;
+      arm.data = narrowed(c.n, entry, true);
+      end(arm, d + 1);
+      adopt(inner, arm);
+      this.emit(d, "}");
+      inner.data = union(arm.data, narrowed(c.n, entry, false));
+    };
+    this.inLoop(() =>
+      this.loop({ k: "loop", form: st.form, trips: st.trips, c: null, body: st.body, var: false }, scope, depth, tail),
+    );
+  }
+
+  /** `for (let i0 = 0; i0 < u2.length; i0++) u2[i0] = <e>;` (Stmt steps): the next buffer filled, the current one read first. */
+  private fill(next: ArrayInScope, cur: ArrayInScope, e: Expr, scope: Scope, depth: number): void {
+    this.inLoop(() => {
+      const i = `i${this.counters.i++}`;
+      const inner = nested(scope, true);
+      inner.vars.push(i);
+      inner.counters.unshift({ name: i, lo: 0, hi: next.n - 1, start: true });
+      inner.arrays.unshift(...inner.arrays.splice(inner.arrays.indexOf(cur), 1));
+      this.emit(depth, `for (let ${i} = 0; ${i} < ${next.name}.length; ${i}++) {`);
+      // (the value is computed before the write: a call in it passes not the array it writes)
+      const busy = next.busy;
+      next.busy = true;
+      const value = this.expr(e, inner).s;
+      next.busy = busy;
+      this.emit(depth + 1, `${next.name}[${i}] = ${value};`);
+      if (this.mode === "reference") this.emit(depth + 1, `$.v(${next.name}[${i}]);`);
+      this.emit(depth, "}");
+      next.writtenIn ??= new Set();
+      for (const l of this.loops) next.writtenIn.add(l);
+      this.stored();
+      adopt(scope, inner);
+      scope.arrays.unshift(...scope.arrays.splice(scope.arrays.indexOf(next), 1));
+    });
   }
 
   /** An extra exit test of a loop, on the right of && (or ||): no assignment may go there. */
@@ -2465,6 +3202,7 @@ export class Printer {
 
   /** A break, continue or return printed: what follows in the loops around it runs only on some paths. */
   private exited(): void {
+    this.exitCount++;
     this.exits.fill(true);
     this.mayEnd.fill(true);
     this.features.add("loop-exit");
@@ -2492,6 +3230,7 @@ export class Printer {
    */
   private overArray(arrays: ArrayInScope[], arr: number, mayThrow = false): ArrayInScope {
     const a = arrays[arr % arrays.length];
+    this.reading(a);
     if (a.table) this.features.add("table-method");
     // reduce with no initial value, in a condition (it throws on an empty array): known-bugs.ts
     if (this.inCond && mayThrow) this.features.add("array-method-in-condition");
@@ -2524,7 +3263,11 @@ export class Printer {
       this.features.add("entries-break");
       start = narrowed(c.n, entry, false);
     }
+    // (the array iterated, which the body may not give another array: tsgrad refuses it, as
+    // JavaScript goes on over the array the loop started with)
+    this.iterated.push(a);
     this.block(st.body, inner, depth + 1, start);
+    this.iterated.pop();
     adopt(scope, inner);
     this.emit(depth, "}");
     scope.data = entry;
@@ -2633,8 +3376,14 @@ export class Printer {
    * and the forms at LoopForm. A data-dependent exit test is added with &&. Counters are read-only
    * (the trip count stays small); a while counter is moved first or in the test, so `continue`
    * cannot skip it. A counter read after the loop (a var, a while's) has the range it can end with.
+   * `tail` prints the end of the body, in its scope (Stmt steps).
    */
-  private loop(st: Extract<Stmt, { k: "loop" }>, scope: Scope, depth: number): void {
+  private loop(
+    st: Extract<Stmt, { k: "loop" }>,
+    scope: Scope,
+    depth: number,
+    tail?: (scope: Scope, depth: number) => void,
+  ): void {
     const inner = nested(scope, true);
     const entry = scope.data;
     const trips = st.trips;
@@ -2673,7 +3422,7 @@ export class Printer {
         inner.vars.push(j);
         inner.counters.splice(1, 0, { name: j, lo: 0, hi: trips - 1, start: true });
       }
-      this.block(st.body, inner, depth + 1, start);
+      this.block(st.body, inner, depth + 1, start, false, tail);
       adopt(scope, inner);
       this.emit(depth, "}");
       scope.data = entry;
@@ -2714,7 +3463,7 @@ export class Printer {
     if (st.form === "while" || st.form === "do") this.emit(depth + 1, `${k}++;`);
     inner.vars.push(k);
     inner.counters.unshift({ name: k, lo, hi, start: false });
-    const end = this.block(st.body, inner, depth + 1, x ? narrowed(x.n, entry, true) : entry);
+    const end = this.block(st.body, inner, depth + 1, x ? narrowed(x.n, entry, true) : entry, false, tail);
     adopt(scope, inner);
     if (bottom) {
       // the test sees the values the body ends with; so does what follows (a smaller set than TypeScript's)
@@ -2853,6 +3602,7 @@ export class Printer {
       case "elem": {
         if (!scope.arrays.length) return this.node({ k: "ref", i: e.ix.of }, scope);
         const a = scope.arrays[e.arr % scope.arrays.length];
+        this.reading(a);
         return { s: `${a.name}[${this.index(e.ix, a, scope)}]`, p: ATOM };
       }
       case "len":
@@ -2912,11 +3662,25 @@ export class Printer {
         const callees = this.helpers.filter((h) => !h.inline);
         if (callees.length === 0) return this.expr(e.args[0], scope);
         const h = callees[e.i % callees.length];
+        // the arrays given it (undefined: a table); one that changes where tsgrad can write the helper
+        // out at the call, but then no table (it takes arrays of the function there, by name)
+        const picks = e.arrs ?? [0];
+        const choose = (out: boolean) =>
+          h.params.map((t, j) => (isArrayParam(t) ? this.choose(t, picks, j, scope, out) : null));
+        // (not in a helper tsgrad inlines: there it refuses a changing array given to a helper, TS94006)
+        let chosen = choose(h.inlinable === true && !this.inlining);
+        const changing = chosen.some((a) => a && this.changing(a));
+        if (changing && h.params.some((t, j) => isArrayParam(t) && (!chosen[j] || chosen[j]!.table)))
+          chosen = choose(false);
         // an array parameter of a kind no table can pass (Float64Array) and nothing else fits: no call
-        if (h.params.some((t) => isArrayParam(t) && !this.fits(t, scope).length && !accepts(t.array, "number[]")))
+        if (h.params.some((t, j) => isArrayParam(t) && !chosen[j] && !accepts(t.array, "number[]")))
           return this.expr(e.args[0], scope);
-        const arrays = h.params.map((t, j) => (isArrayParam(t) ? this.passed(t, e.arrs ?? [0], j, h, scope) : null));
+        const out = chosen.some((a) => a && this.changing(a));
+        const arrays = h.params.map((t, j) => (isArrayParam(t) ? this.passed(t, chosen[j] ?? undefined, j, h) : null));
+        // (written out at the call: its arguments are printed as an inlined helper's, Printer.inlineArgs)
+        if (out) this.inlineArgs++;
         const args = h.params.map((_, j) => arrays[j] ?? this.expr(e.args[j % e.args.length], scope).s);
+        if (out) this.inlineArgs--;
         if (arrays.some((a) => a)) this.features.add(h.unmarked ? "array-to-unmarked" : "array-to-helper");
         else if (h.unmarked) this.features.add("call-unmarked");
         return { s: `${h.name}(${args.join(", ")})`, p: ATOM };
@@ -2990,43 +3754,75 @@ export class Printer {
 
   /**
    * The arrays in scope a helper's array parameter t can be passed: of t's length, of a kind
-   * TypeScript lets it take, and a parameter, a table, or a local array that no loop around here
-   * writes and that is not being written.
+   * TypeScript lets it take, and a parameter, a table, or a local array that is not being written
+   * and does not change there (Printer.changing), or, to a helper tsgrad can write out at the call
+   * (`writtenOut`, HelperInScope.inlinable), one that does.
    */
-  private fits(t: { array: ParamArrayKind; n: number }, scope: Scope): ArrayInScope[] {
+  private fits(t: { array: ParamArrayKind; n: number }, scope: Scope, writtenOut = false): ArrayInScope[] {
     return scope.arrays.filter(
       (a) =>
         !a.field &&
         !a.alias &&
         a.n === t.n &&
         accepts(t.array, a.kind) &&
-        !(a.local && (a.busy || this.loops.some((l) => a.writtenIn?.has(l)))),
+        !(a.local && (a.busy || (!writtenOut && this.changing(a)))),
     );
   }
 
   /**
-   * The array passed to a helper's array parameter t (Expr call): one that fits (pick mod those);
-   * with none, a table of that length (made if there is none: the caller has checked that t takes
-   * a number[]). A local array passed is frozen.
+   * A local array that changes where a helper given it would read it: written (or made) in a loop
+   * around here, or given another array anywhere (a let array moved by a rebind or a replace; ir/
+   * inlining.ts changedAfter, movesArray). A helper's pullback reads the array as the backward pass
+   * finds it, so tsgrad writes the helper out at such a call, or refuses it where it cannot.
    */
-  private passed(
+  private changing(a: ArrayInScope): boolean {
+    return a.local && (a.moved === true || this.loops.some((l) => a.writtenIn?.has(l)));
+  }
+
+  /** An array that fits a helper's array parameter t (Printer.fits; pick mod those), if any. */
+  private choose(
     t: { array: ParamArrayKind; n: number },
     picks: number[],
     j: number,
-    callee: { unmarked: boolean },
     scope: Scope,
+    writtenOut: boolean,
+  ): ArrayInScope | undefined {
+    const fits = this.fits(t, scope, writtenOut);
+    return fits.length ? fits[picks[j % picks.length] % fits.length] : undefined;
+  }
+
+  /**
+   * The array passed to a helper's array parameter t (Expr call): `a`, chosen (Printer.choose); with
+   * none, a table of that length (made if there is none: the caller has checked that t takes a
+   * number[]). A local array passed is frozen.
+   */
+  private passed(
+    t: { array: ParamArrayKind; n: number },
+    a: ArrayInScope | undefined,
+    j: number,
+    callee: HelperInScope,
   ): string {
-    const fits = this.fits(t, scope);
     let name: string;
     let table = false;
-    if (fits.length) {
-      const a = fits[picks[j % picks.length] % fits.length];
+    if (a) {
+      this.reading(a);
       if (a.local) {
+        // (one that changes: tsgrad writes the helper out at the call; in the arguments of a call of a
+        // helper it inlines or writes out: known bug "written-out-in-inline-arguments")
+        if (this.changing(a)) this.features.add("changing-array-to-helper");
+        if (this.changing(a) && this.inlineArgs) this.features.add("written-out-in-inline-arguments");
+        // (made in a loop around the call, a map, a copy, a literal: made again each iteration; tsgrad
+        // inlines the helper there since 7ff946c)
+        if (a.madeIn?.some((l) => this.loops.includes(l))) this.features.add("made-in-loop-to-helper");
         a.frozen = true;
         this.features.add("local-array-to-helper");
       } else if (!a.table) this.features.add("parameter-to-helper");
+      // (a caller of this function given a changing array could not write it out: it would have to write this helper out too)
+      if (!a.table && !callee.inlinable) this.fixed = true;
       // (a parameter of a helper tsgrad inlines: what its callers give it there is passed on)
       if (a.param !== undefined) this.passedOn.add(a.param);
+      // (a parameter of this function passed where a table would be copied: known bug "table-copied")
+      if (a.param !== undefined && callee.copies?.has(j)) this.copied.add(a.param);
       name = a.name;
       table = a.table === true;
     } else {
@@ -3036,13 +3832,15 @@ export class Printer {
       table = true;
     }
     if (table) this.features.add(callee.unmarked ? "table-to-unmarked" : "table-to-helper");
+    if (table && callee.copies?.has(j)) this.features.add("table-copied");
     return name;
   }
 
   /**
    * A callback of an array method over array a (Callback): `(acc0, el0, ix0) => body` for reduce,
    * `(el0, ix0) => body` for map and Array.from. Its body sees the enclosing names read-only
-   * (tsgrad refuses an assignment outside the callback) and its index as a counter over [from, n).
+   * (tsgrad refuses an assignment outside the callback) and its index as a counter over [from, n);
+   * `plus` is added to its value (a map helper's sink).
    */
   private callback(
     cb: Callback,
@@ -3052,6 +3850,7 @@ export class Printer {
     scope: Scope,
     op: "+" | "*" | null = null,
     widen = false,
+    plus?: string,
   ): string {
     const d = this.callbacks++;
     // in a condition, no assignment at all (a callback's own let included)
@@ -3077,7 +3876,9 @@ export class Printer {
       // a map callback returning `x[0] && 0.5` (of type 0 | 0.5) makes a (0 | 0.5)[], whose reduce
       // without an initial value must return 0 | 0.5 (TypeScript): with `widen`, it returns a number
       const returns = widen && this.mode === "ts" && this.literalTyped(cb.body, inner) ? ": number" : "";
-      const value = this.expr(cb.body, inner);
+      let value = this.expr(cb.body, inner);
+      // (a map helper's sink: `<body> + (v0 + b)`)
+      if (plus) value = this.seen({ s: `${at(value, ADD)} + ${plus}`, p: ADD });
       const body: Printed = op
         ? this.seen({ s: `acc${d} ${op} ${at(value, op === "+" ? ADD + 1 : MUL + 1)}`, p: op === "+" ? ADD : MUL })
         : value;
