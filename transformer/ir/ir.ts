@@ -133,10 +133,22 @@ export interface Let {
  * valueType in emit.ts). It is kept whole (saved per iteration in a loop with `saved.pushCall`),
  * never pushed as a number.
  */
-export type ValueType = "boolean" | { forward: string };
+export type ValueType = "boolean" | { forward: string } | MatrixType;
+
+/**
+ * A matrix (the result of a matrix op, or a variable holding one), with its TypeScript type as the
+ * checker prints it where the user's function is (`Matrix<number, number>`, `Matrix<2, 3>`): the
+ * type of a join variable `let h_1: Matrix<number, number>;` a branch assigns.
+ */
+export interface MatrixType {
+  matrix: string;
+}
+
+export const isMatrixType = (t: ValueType | undefined): t is MatrixType => typeof t === "object" && "matrix" in t;
 
 /** Is this the type of a recursive call's result? */
-export const isCallResult = (t: ValueType | undefined): t is { forward: string } => typeof t === "object";
+export const isCallResult = (t: ValueType | undefined): t is { forward: string } =>
+  typeof t === "object" && "forward" in t;
 
 export interface If {
   k: "if";

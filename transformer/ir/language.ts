@@ -269,12 +269,17 @@ export const LANGUAGE = {
     "returning an array or object anywhere but in one `return` at the end",
     "a @differentiable function returns its object with one `return` at the end of the function for now",
   ),
-  matrixOpInBranch: no(
+  matrixOps: yes(
+    "call",
+    "the runtime's [matrix operations](#matrix-operations) at the top level and in branches (a layer chosen by a flag: `if`, `switch`, `?:`), and `Matrix` variables given another matrix in a branch",
+    "each op differentiated by its rule; a gradient shared by the branches made once before the `if`",
+  ),
+  matrixOpInLoop: no(
     "statement",
     Code.UnsupportedStatement,
-    "matrix operations inside loops and branches",
-    "matrix operations inside loops and branches are not supported yet",
-    "compute them at the top level of the function",
+    "matrix operations inside loops, callbacks and inlined helpers",
+    "matrix operations inside loops (and callbacks or helpers tsgrad inlines) are not supported yet",
+    "compute them outside the loop, at the top level of the function or in a branch",
   ),
   sideEffect: no(
     "statement",

@@ -183,6 +183,31 @@ function foldResets(body: readonly BStmt[]): BStmt[] {
   return dropEmptyComments(out);
 }
 
+/**
+ * The declaration of an adjoint before the `if` or loop whose statements add into it: `let dv = 0`,
+ * or for a matrix's (a kernel adds into it there) a buffer of zeros its shape, as at a first kernel.
+ */
+function zeroBefore(adj: string, body: readonly BStmt[]): BStmt {
+  const kernel = firstKernel(adj, body);
+  return kernel
+    ? { k: "alloc", adj, like: kernel.like, vector: kernel.vector, zeros: kernel.zeros }
+    : { k: "zero", adj };
+}
+
+function firstKernel(adj: string, body: readonly BStmt[]): Extract<BStmt, { k: "kernel" }> | undefined {
+  for (const s of body) {
+    if (s.k === "kernel" && s.adj === adj) return s;
+    const inner =
+      s.k === "if"
+        ? (firstKernel(adj, s.then) ?? firstKernel(adj, s.else))
+        : s.k === "loop"
+          ? firstKernel(adj, s.body)
+          : undefined;
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
 /** if (true) {A} → A; if (c) {} else {B} → if (!c) {B}; if (c) {} → nothing. */
 function cleanIf(test: Expr, then: BStmt[], otherwise: BStmt[]): BStmt[] {
   const known = boolOf(test);
@@ -249,7 +274,7 @@ function declare(
         const shared = inside < (total.get(adj) ?? 0) || (inThen.has(adj) && inElse.has(adj));
         if (!declared.has(adj) && shared) {
           declared.add(adj);
-          out.push({ k: "zero", adj });
+          out.push(zeroBefore(adj, [s]));
         }
       }
       out.push({

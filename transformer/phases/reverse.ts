@@ -22,6 +22,7 @@ import {
   binary,
   forEachArray,
   instantiate,
+  isMatrixType,
   num,
   operandName,
   ref,
@@ -206,8 +207,33 @@ function operation(r: Reverser, d: Def, op: Op, g: Expr): BStmt[] {
     case "fused":
       throw new Error(`fused op ${op.into} before the backward pass`);
     case "scalar":
-      return scalarGradients(r, d, op.rule, g);
+      return isMatrixType(d.type) ? matrixCopyGradient(r, d, g) : scalarGradients(r, d, op.rule, g);
   }
+}
+
+/**
+ * h_1 = h of a matrix (a branch's side of a join) → addTo(dh, dh_1): the output's gradient added
+ * whole, so an adjoint made for it here shares dh_1's buffer (optimize.ts), as addBias's does.
+ */
+function matrixCopyGradient(r: Reverser, d: Def, g: Expr): BStmt[] {
+  const [arg] = d.args;
+  if (!r.active(arg)) return [];
+  const like = operandName(arg)!;
+  const adj = r.adjointOf(like);
+  return [
+    {
+      k: "kernel",
+      adj,
+      callee: r.runtime("addTo"),
+      fn: "addTo",
+      args: [ref(adj), g],
+      math: `${adj} += ${printName(g)}`,
+      like,
+      vector: false,
+      zeros: r.runtime("zerosLike"),
+      identity: true,
+    },
+  ];
 }
 
 /** By the op's rule (runtime/rules/scalar.ts): `d<operand> += <local gradient> * g` per active operand. */

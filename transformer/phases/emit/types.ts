@@ -3,7 +3,7 @@
 //   a parameter of kind "number[]"                                  → xs: readonly number[]  (its gradient number[])
 
 import ts from "typescript";
-import { type ValueKind, type ValueType, isCallResult, isDataKind } from "../../ir/ir.js";
+import { type ValueKind, type ValueType, isCallResult, isDataKind, isMatrixType } from "../../ir/ir.js";
 import { f } from "./nodes.js";
 
 export const numberType = () => f.createKeywordTypeNode(ts.SyntaxKind.NumberKeyword);
@@ -19,6 +19,7 @@ export const numberType = () => f.createKeywordTypeNode(ts.SyntaxKind.NumberKeyw
  */
 export function valueType(type: ValueType | undefined): ts.TypeNode {
   if (type === "boolean") return f.createKeywordTypeNode(ts.SyntaxKind.BooleanKeyword);
+  if (isMatrixType(type)) return f.createTypeReferenceNode(type.matrix);
   if (!isCallResult(type)) return numberType();
   const [first, ...rest] = type.forward.split(".");
   const forward = f.createTypeQueryNode(

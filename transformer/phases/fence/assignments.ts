@@ -86,7 +86,12 @@ export function variableList(st: Fencer, list: ts.VariableDeclarationList, node:
         else if (el.initializer) st.fail(refuse("destructuringDefault", el));
         else if (!ts.isIdentifier(el.name)) st.fail(refuse("arrayDestructuring", el.name));
       });
-    } else if (part && !(flags & ts.NodeFlags.Const) && !isNumber(st, d.initializer!)) {
+    } else if (
+      part &&
+      !(flags & ts.NodeFlags.Const) &&
+      !isNumber(st, d.initializer!) &&
+      !isMatrix(st, d.initializer!)
+    ) {
       st.fail(refuse("letParameterPart", d));
     } else if (part && flags & ts.NodeFlags.Const) {
       // const { W1, b1 } = model, const layer = model.layer: names for read-only fields.
@@ -165,6 +170,11 @@ function iterated(n: ts.Node): ts.Expression | undefined {
   if (!(ts.isArrowFunction(n) || ts.isFunctionExpression(n)) || !ts.isCallExpression(p)) return undefined;
   const call = forEachCall(p) ?? arrayCallback(p) ?? arraySearch(p);
   return call?.callback === n ? call.array : undefined;
+}
+
+/** `X` of a Matrix parameter: `let input = X` is a variable a branch may give another matrix (no op writes one). */
+function isMatrix(st: Fencer, e: ts.Expression): boolean {
+  return kindOf(st.checker.getTypeAtLocation(e), st.checker) === "Matrix";
 }
 
 /** `u` naming an array the function created. */

@@ -3,7 +3,7 @@
 // argument an expression, or an array passed whole to a @differentiable function of this module.
 //
 //   p.norm()                           →   methodCall, at `p.norm`
-//   if (c) y = matmul(X, W);           →   matrixOpInBranch
+//   for (...) y = matmul(X, W);        →   matrixOpInLoop
 //   mean(h); h[0] = 1;  (h local)      →   arrayArgumentChanged, at `h`
 //   return helper(x) * 2;  (unmarked)  →   unmarkedCall, reported only beside other errors
 //   Math.max(...xs), xs.reduce(f, 0)   →   the loops they stand for, f written in place (callbacks.ts)
@@ -191,7 +191,7 @@ function resultUsed(st: Fencer, c: ts.CallExpression, helper: InlinedHelper): bo
 
 /** matmul(X, W1): matrices, vectors and labels go in by name; numbers as any expression. */
 function matrixCall(st: Fencer, c: ts.CallExpression): void {
-  if (st.depth > 0) return st.fail(refuse("matrixOpInBranch", c));
+  if (st.loops > 0) return st.fail(refuse("matrixOpInLoop", c));
   for (const arg of c.arguments) {
     const named = ts.isIdentifier(arg) || (ts.isPropertyAccessExpression(arg) && isParamPart(st, arg));
     if (!(named && isBufferKind(kindOf(st.checker.getTypeAtLocation(arg), st.checker)))) st.expression(arg);

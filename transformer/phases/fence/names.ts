@@ -34,6 +34,28 @@ export function localHelperOf(st: Fencer, id: ts.Identifier): Callback | undefin
   return decl && isLocal(st, id) ? localHelper(decl) : undefined;
 }
 
+/**
+ * A matrix given whole to a variable, maybe as a side of a choice: `const h = z`, `h = z`,
+ * `const h = flag ? relu(z) : z`. (In a loop it would be a loop's matrix variable: not yet.)
+ */
+function isMatrixGiven(id: ts.Identifier): boolean {
+  let at: ts.Node = id;
+  const up = () => (at = at.parent);
+  while (
+    ts.isParenthesizedExpression(at.parent) ||
+    (ts.isConditionalExpression(at.parent) && at !== at.parent.condition)
+  )
+    up();
+  const p = at.parent;
+  if (ts.isVariableDeclaration(p)) return p.initializer === at && ts.isIdentifier(p.name);
+  return (
+    ts.isBinaryExpression(p) &&
+    p.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+    p.right === at &&
+    ts.isIdentifier(p.left)
+  );
+}
+
 export function identifier(st: Fencer, id: ts.Identifier): void {
   // A local helper is inlined where it is called: `toRad(x)`, not handed on as a value.
   if (localHelperOf(st, id) && !isCallee(id)) return st.fail(refuse("closure", id));
@@ -42,6 +64,7 @@ export function identifier(st: Fencer, id: ts.Identifier): void {
   }
   const kind = kindOf(st.checker.getTypeAtLocation(id), st.checker);
   if ((kind === "Matrix" || kind === "Int32Array") && !isCallee(id)) {
+    if (kind === "Matrix" && st.loops === 0 && isMatrixGiven(id)) return;
     return st.fail(refuse("matrixPassed", id, { name: id.text }));
   }
   if ((isArrayKind(kind) || kind === "rows" || kind === "records" || isCreatedArray(st, id)) && !isCallee(id)) {

@@ -7,7 +7,7 @@
 
 import ts from "typescript";
 import type { Namer } from "../../ir/naming.js";
-import { type Expr, type Stmt, ref, refsOf, scalarOp, substitute } from "../../ir/ir.js";
+import { type Expr, type MatrixType, type Stmt, ref, refsOf, scalarOp, substitute } from "../../ir/ir.js";
 import type { Stager } from "./stager.js";
 import { FUNCTION_SCOPE, RETURNED, type SwitchBranch } from "./exits.js";
 import { atom, condition, opaque, test, testOf } from "./expressions.js";
@@ -115,8 +115,9 @@ export function joinWith(st: Stager, test: Expr, thenStage: () => void, elseStag
     const a = thenBranch.env.get(symbol);
     const b = elseBranch.env.get(symbol);
     if (a === b) continue;
-    const joined = joinVariable(symbol.name, old, [thenBranch, a], [elseBranch, b], st.ctx.namer, s);
-    joins.push({ k: "let", name: joined, type: st.isBoolean(symbol) ? "boolean" : undefined });
+    const matrix = st.matrixType(symbol);
+    const joined = joinVariable(symbol.name, old, [thenBranch, a], [elseBranch, b], st.ctx.namer, s, matrix);
+    joins.push({ k: "let", name: joined, type: matrix ?? (st.isBoolean(symbol) ? "boolean" : undefined) });
     st.env.set(symbol, joined);
   }
   st.body.push(...joins, { k: "if", test, then: thenBranch.body, else: elseBranch.body, source: s });
@@ -155,6 +156,7 @@ function joinVariable(
   b: [Branch, string | undefined],
   namer: Namer,
   source: ts.Node,
+  matrix?: MatrixType,
 ): string {
   const inside = (name: string | undefined) => name !== undefined && name !== old;
   const joined = inside(a[1]) ? a[1]! : inside(b[1]) ? b[1]! : namer.version(user);
@@ -170,6 +172,8 @@ function joinVariable(
         args: [ref(name)],
         assign: true,
         source,
+        // (then { h_1 = h }: a matrix's gradient is added into the other's, `addTo(dh, dh_1)`)
+        ...(matrix ? { type: matrix } : {}),
       });
   }
   return joined;

@@ -79,13 +79,18 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
   if (matrixOp) {
     // hidden = relu(z): one operation, differentiated by the op's rule in runtime/ops.
     const args = e.arguments.map((a) => value(st, a));
-    return st.emit(
+    const result = st.emit(
       want ?? st.temp(matrixOp, args),
       { k: "call", callee, args },
       { kind: "matrix", op: matrixOp },
       args,
       e,
     );
+    // (a matrix, typed: a branch may assign it to a join variable declared before)
+    const type = st.matrixTypeOf(e);
+    const def = st.body[st.body.length - 1];
+    if (type && def.k === "def") def.type = type;
+    return result;
   }
   const custom = st.ctx.derivativeOf(e);
   if (custom) {

@@ -13,7 +13,17 @@
 import ts from "typescript";
 import type { Differentiable, FunctionNode } from "../annotations.js";
 import { refuse } from "../../ir/language.js";
-import { type Expr, type Op, type Output, type ParamTree, type Stmt, ref, scalarOp } from "../../ir/ir.js";
+import {
+  type Expr,
+  type MatrixType,
+  type Op,
+  type Output,
+  type ParamTree,
+  type Stmt,
+  ref,
+  scalarOp,
+} from "../../ir/ir.js";
+import { kindOf } from "../../ir/syntax.js";
 import { type Namer, tempName } from "../../ir/naming.js";
 import type { ScalarOp } from "../../../runtime/rules/scalar.js";
 import type { MatrixOpName } from "../../../runtime/ops/index.js";
@@ -169,6 +179,20 @@ export abstract class Stager {
     const decl = symbol.valueDeclaration;
     if (decl === undefined) return true; // returned, skip, done: flags tsgrad made
     return (this.ctx.checker.getTypeAtLocation(decl).flags & ts.TypeFlags.BooleanLike) !== 0;
+  }
+
+  /** A variable holding a matrix: its type as written where the function is (`Matrix<number, number>`). */
+  matrixType(symbol: ts.Symbol): MatrixType | undefined {
+    const decl = symbol.valueDeclaration;
+    return decl && this.matrixTypeOf(decl);
+  }
+
+  /** The type of a node that is a Matrix (a variable's declaration, a matrix op's call), printed. */
+  matrixTypeOf(node: ts.Node): MatrixType | undefined {
+    const { checker } = this.ctx;
+    const type = checker.getTypeAtLocation(node);
+    if (kindOf(type, checker) !== "Matrix") return undefined;
+    return { matrix: checker.typeToString(type, this.fn, ts.TypeFormatFlags.NoTruncation) };
   }
 
   isLocalArray(e: ts.Expression): boolean {

@@ -1,0 +1,173 @@
+// Matrix operations inside branches: a layer chosen by a flag (if/else, a `switch`, `?:`), an
+// optional bias, an input chosen by a flag, matrices made and used inside one branch, an early
+// return of a matrix's sum. Every gradient is checked against central differences and through
+// every API (grad, vjp twice, valueAndGrad, gradInto); the generated code type-checks under strict
+// settings. Matrix operations inside loops stay refused, with a message saying so.
+
+import { describe, expect, it } from "vitest";
+import { compile, genStrictErrors, tsgradErrors } from "./harness.js";
+import { checkEveryApi, runtime } from "./oracles.js";
+
+const source = `
+import { type Matrix, addBias, matmul, mul, relu, scale, softmaxCrossEntropy, sum, tanh } from "tsgrad";
+
+/** @differentiable */
+export function chosenActivation(W: Matrix, X: Matrix, useRelu: boolean): number {
+  let h = matmul(X, W);
+  if (useRelu) h = relu(h);
+  else h = tanh(h);
+  return sum(mul(h, h));
+}
+
+/** @differentiable */
+export function byTernary(W: Matrix, X: Matrix, useRelu: boolean): number {
+  const z = matmul(X, W);
+  const h = useRelu ? relu(z) : tanh(z);
+  return sum(mul(h, z));
+}
+
+/** @differentiable */
+export function identityOrRelu(W: Matrix, X: Matrix, linear: boolean): number {
+  const z = matmul(X, W);
+  const h = linear ? z : relu(z);
+  return sum(mul(h, z));
+}
+
+/** @differentiable */
+export function bySwitch(W: Matrix, X: Matrix, kind: "relu" | "tanh" | "none"): number {
+  let h = matmul(X, W);
+  switch (kind) {
+    case "relu":
+      h = relu(h);
+      break;
+    case "tanh":
+      h = tanh(h);
+      break;
+  }
+  return sum(mul(h, h));
+}
+
+/** @differentiable */
+export function optionalBias(W: Matrix, b: Matrix, X: Matrix, useBias: boolean, y: Int32Array): number {
+  let scores = matmul(X, W);
+  if (useBias) {
+    scores = addBias(scores, b);
+  }
+  return softmaxCrossEntropy(scores, y);
+}
+
+/** @differentiable */
+export function chosenInput(W: Matrix, X: Matrix, Y: Matrix, useY: boolean): number {
+  let input = X;
+  if (useY) input = Y;
+  const h = tanh(matmul(input, W));
+  return sum(mul(h, h));
+}
+
+/** @differentiable */
+export function madeInBranch(W: Matrix, X: Matrix, k: number): number {
+  const z = matmul(X, W);
+  let s = sum(z);
+  if (k > 0) {
+    const t = tanh(scale(z, k));
+    s += sum(mul(t, t));
+  } else {
+    s -= sum(relu(z)) * k;
+  }
+  return s;
+}
+
+/** @differentiable */
+export function earlyReturn(W: Matrix, X: Matrix, k: number): number {
+  const z = matmul(X, W);
+  if (k > 1) return sum(tanh(z)) * k;
+  return sum(mul(z, z));
+}
+
+/** z is read by the fused chain and inside a branch: the chain must keep it. */
+/** @differentiable */
+export function readInBranchToo(W: Matrix, b: Matrix, X: Matrix, y: Int32Array, extra: boolean): number {
+  const z = matmul(X, W);
+  const h = relu(addBias(z, b));
+  let loss = softmaxCrossEntropy(h, y);
+  if (extra) loss += 0.1 * sum(mul(z, z));
+  return loss;
+}
+`;
+
+/** A seeded matrix with entries in [-1, 1), none at 0 (where relu has no derivative). */
+function rand(rows: number, cols: number, seed: number) {
+  const data = Float64Array.from({ length: rows * cols }, (_, i) => Math.sin(seed * 91.7 + i * 12.9898) + 0.01);
+  return runtime.matrix(rows, cols, data);
+}
+
+const W = rand(3, 4, 1);
+const X = rand(5, 3, 2);
+const Y = rand(5, 3, 3);
+const b = rand(1, 4, 4);
+const labels = Int32Array.of(0, 3, 1, 2, 3);
+
+describe("matrix operations inside branches", () => {
+  it("a layer chosen by a flag: if/else, ?:, a switch; each path's gradient", async () => {
+    const { module: m } = await compile(source);
+    for (const flag of [true, false]) {
+      checkEveryApi(m.chosenActivation, [W, X, flag]);
+      checkEveryApi(m.byTernary, [W, X, flag]);
+      checkEveryApi(m.identityOrRelu, [W, X, flag]);
+    }
+    for (const kind of ["relu", "tanh", "none"]) checkEveryApi(m.bySwitch, [W, X, kind]);
+  });
+
+  it("an optional bias, an input chosen by a flag", async () => {
+    const { module: m } = await compile(source);
+    for (const flag of [true, false]) {
+      const g = checkEveryApi(m.optionalBias, [W, b, X, flag, labels]);
+      // Without the bias, the bias gets no gradient at all.
+      if (!flag) expect(Array.from(g[1].data)).toEqual([0, 0, 0, 0]);
+      const h = checkEveryApi(m.chosenInput, [W, X, Y, flag]);
+      // The input not chosen gets a zero gradient.
+      expect(Array.from((flag ? h[1] : h[2]).data as Float64Array).every((v) => v === 0)).toBe(true);
+    }
+  });
+
+  it("matrices made and used in one branch, an early return, a value read by a fused chain and a branch", async () => {
+    const { module: m } = await compile(source);
+    for (const k of [0.7, -0.4]) checkEveryApi(m.madeInBranch, [W, X, k]);
+    for (const k of [2, 0.5]) checkEveryApi(m.earlyReturn, [W, X, k]);
+    for (const extra of [true, false]) checkEveryApi(m.readInBranchToo, [W, b, X, labels, extra]);
+  });
+
+  it("reads like the notes: one buffer for the shared gradient before the if, each branch adding its part", async () => {
+    const { js } = await compile(source);
+    const grad = js.slice(
+      js.indexOf("function chosenActivation_grad"),
+      js.indexOf("function chosenActivation_forward"),
+    );
+    expect(grad).toMatch(/const dh = matrixPool\.zerosLike\(h\);\s+if \(useRelu\) \{/);
+    expect(grad).toMatch(/addReluGrad\(dh, dh_1, h_1\);/);
+    expect(grad).toMatch(/addTanhGrad\(dh, dh_1, h_1\);/);
+    const switched = js.slice(js.indexOf("function bySwitch_grad"), js.indexOf("function bySwitch_forward"));
+    // case "none" keeps h: its gradient added whole.
+    expect(switched).toMatch(/addTo\(dh, dh_1\);/);
+  });
+
+  it("generated code type-checks under strict settings with no unused names", () => {
+    expect(genStrictErrors(source, "matrix-branches", { noUnusedLocals: true, noUnusedParameters: true })).toEqual([]);
+  });
+});
+
+describe("matrix operations inside loops, refused", () => {
+  it("says they are not supported in loops yet, and where to compute them", () => {
+    const errors = tsgradErrors(`
+import { type Matrix, matmul, sum, tanh } from "tsgrad";
+/** @differentiable */
+export function f(W: Matrix, X: Matrix, steps: number): number {
+  let s = 0;
+  for (let t = 0; t < steps; t++) s += sum(tanh(matmul(X, W)));
+  return s;
+}
+`);
+    expect(errors.map((e) => [e.code, e.text])).toEqual([[94001, "sum(tanh(matmul(X, W)))"]]);
+    expect(errors[0].message).toMatch(/matrix operations inside loops .* are not supported yet/);
+  });
+});
