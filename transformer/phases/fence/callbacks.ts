@@ -305,6 +305,11 @@ export function inlinedCall(st: Fencer, c: ts.CallExpression, helper: InlinedHel
   if (inside.length) st.fail(inlinedRefusal(c, helper, inside[0]));
 }
 
+/** A number, a number literal, or a union of them (`a && 0.5` is `0 | 0.5`). */
+function isNumberish(t: ts.Type): boolean {
+  return t.isUnion() ? t.types.every(isNumberish) : (t.flags & ts.TypeFlags.NumberLike) !== 0;
+}
+
 /** `return out` (an array the caller or the helper created), `return { mean, sd: Math.sqrt(v) }` (numbers). */
 function inlinedResult(st: Fencer, helper: InlinedHelper, e: ts.Expression): void {
   const x = skipWrappers(e);
@@ -320,12 +325,7 @@ function inlinedResult(st: Fencer, helper: InlinedHelper, e: ts.Expression): voi
         : ts.isPropertyAssignment(p)
           ? p.initializer
           : undefined;
-      if (
-        !value ||
-        !p.name ||
-        !ts.isIdentifier(p.name) ||
-        !(st.checker.getTypeAtLocation(value).flags & ts.TypeFlags.NumberLike)
-      )
+      if (!value || !p.name || !ts.isIdentifier(p.name) || !isNumberish(st.checker.getTypeAtLocation(value)))
         what("returns an object with a field other than a named number");
       else st.expression(value);
     }
