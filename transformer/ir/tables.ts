@@ -96,17 +96,22 @@ function isRead(id: ts.Identifier, checker: ts.TypeChecker, seen: Set<ts.Node> =
   const p = id.parent;
   if (ts.isElementAccessExpression(p) && p.expression === id) return !isWritten(p);
   if (ts.isPropertyAccessExpression(p) && p.expression === id) return p.name.text === "length" || isLoopMethod(p);
-  // Array.from(T, f): the elements mapped (stage/callbacks.ts).
-  if (ts.isCallExpression(p) && p.arguments[0] === id && p.expression.getText() === "Array.from") return true;
+  // Array.from(T, f), Float64Array.from(T): the elements mapped or copied (stage/callbacks.ts).
+  if (ts.isCallExpression(p) && p.arguments[0] === id && /^(Array|Float64Array)\.from$/.test(p.expression.getText()))
+    return true;
+  // new Float64Array(T): a copy.
+  if (ts.isNewExpression(p) && p.arguments?.[0] === id && p.expression.getText() === "Float64Array") return true;
   // for (const c of T), Math.max(...T): the elements read, never the array handed on.
   if (ts.isVariableDeclaration(p) && p.initializer === id) return ts.isArrayBindingPattern(p.name); // const [a, b] = T
   return (ts.isForOfStatement(p) && p.expression === id) || ts.isSpreadElement(p) || passedToReader(id, checker, seen);
 }
 
-/** T.reduce(f, 0), T.map(f), T.entries(): methods the stager runs as loops over the elements, called. */
+/** T.reduce(f, 0), T.map(f), T.entries(), T.slice(): methods the stager runs as loops over the elements, called. */
 function isLoopMethod(p: ts.PropertyAccessExpression): boolean {
   const call = p.parent;
-  return ts.isCallExpression(call) && call.expression === p && ["reduce", "map", "entries"].includes(p.name.text);
+  return (
+    ts.isCallExpression(call) && call.expression === p && ["reduce", "map", "entries", "slice"].includes(p.name.text)
+  );
 }
 
 /** A read of a table of records: `T[i].x` (not written), `T.length`, or `for (const p of T)` reading only `p.x`. */
