@@ -87,18 +87,101 @@ describe("arrays grown by push", () => {
   });
 });
 
+// pop: the last element read, the length one less. A stack evaluating as it goes, a pop as a
+// statement, a pop assigned, loops and methods over the array after the pops (which go to the
+// length the pops left, not to the elements tsgrad keeps for the backward pass).
+const popping = `
+/** @differentiable */
+export function stackMachine(x: readonly number[], k: number): number {
+  const stack: number[] = [];
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    stack.push(x[i] * k);
+    if (stack.length > 2) {
+      const top = stack.pop()!;
+      const under = stack.pop()!;
+      stack.push(top * under);
+    }
+  }
+  while (stack.length > 0) s += Math.sin(stack.pop()!);
+  return s;
+}
+
+/** @differentiable */
+export function droppedLast(x: readonly number[]): number {
+  const out: number[] = [];
+  for (const v of x) out.push(v * v);
+  out.pop();
+  let s = 0;
+  for (const v of out) s += Math.exp(v);
+  for (let i = 0; i < out.length; i++) s += out[i] * (i + 1);
+  return s + out.reduce((a, v) => a + v, 0) + Math.max(...out);
+}
+
+/** A loop over the array between pushes goes to the count so far, as JavaScript's does. */
+/** @differentiable */
+export function runningMean(x: readonly number[]): number {
+  const out: number[] = [];
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    out.push(Math.sin(x[i]));
+    const m = out.reduce((a, v) => a + v, 0) / out.length;
+    let q = 0;
+    for (const v of out) q += (v - m) * (v - m);
+    s += m * m + q;
+  }
+  return s;
+}
+
+/** @differentiable */
+export function poppedThenPushed(x: readonly number[]): number {
+  const out: number[] = [];
+  out.push(x[0], x[1] * 2, x[2]);
+  let last = 0;
+  last = out.pop()!;
+  out.push(last * x[0]);
+  const copy = out.slice();
+  return out[2] + copy.reduce((a, v) => a + v * v, 0);
+}
+`;
+
+describe("arrays shortened by pop", () => {
+  it("a stack machine, a pop as a statement and assigned, loops over what the pops left or between pushes", async () => {
+    const { module: m } = await compile(popping);
+    for (const x of [[0.3, -0.8, 1.1, 0.4, 0.9], [0.5, 0.2], []]) if (x.length) checkEveryApi(m.stackMachine, [x, 1.3]);
+    expect(m.stackMachine_grad([], 1.3)).toEqual([[], 0]);
+    checkEveryApi(m.droppedLast, [[0.3, -0.8, 1.1, 0.4]]);
+    // The loops go over 3 of the 4 squares: exp(0.09) + exp(0.64) + exp(1.21) + ...
+    expect(m.droppedLast([0.3, -0.8, 1.1, 2])).toBeCloseTo(
+      Math.exp(0.09) + Math.exp(0.64) + Math.exp(1.21) + (0.09 + 2 * 0.64 + 3 * 1.21) + (0.09 + 0.64 + 1.21) + 1.21,
+      12,
+    );
+    checkEveryApi(m.poppedThenPushed, [[0.3, -0.8, 1.1]]);
+    checkEveryApi(m.runningMean, [[0.3, -0.8, 1.1, 0.4]]);
+  });
+
+  it("generated code type-checks under strict settings with no unused names", () => {
+    expect(genStrictErrors(popping, "array-pop", { noUnusedLocals: true, noUnusedParameters: true })).toEqual([]);
+  });
+});
+
 describe("arrays grown by push, refused", () => {
   const refusedOf = (body: string) =>
     tsgradErrors(`/** @differentiable */\nexport function f(x: number[], y: number): number {\n${body}\n}\n`).map(
       (e) => [e.code, e.message],
     );
 
-  it("a loop over the array before a later push", () => {
-    const [[code, message]] = refusedOf(
-      "  const out: number[] = [];\n  out.push(y);\n  const n = out.reduce((s, v) => s + v, 0);\n  out.push(y * n);\n  return out[1];",
+  it("returning an array a pop shortens; a pop that runs only sometimes", () => {
+    const errors = tsgradErrors(
+      "/** @differentiable */\nexport function f(x: number[]): number[] {\n  const out: number[] = [];\n  for (const v of x) out.push(v * v);\n  out.pop();\n  return out;\n}\n",
     );
-    expect(code).toBe(94001);
-    expect(message).toMatch(/loops over `out` before a later `push`/);
+    expect(errors.map((e) => [e.code, e.text])).toEqual([[94001, "out.pop()"]]);
+    expect(errors[0].message).toMatch(/returns `out`, which `pop` shortens.*return a copy \(`return out.slice\(\)`\)/);
+    const [[code, message]] = refusedOf(
+      "  const out: number[] = [];\n  out.push(y, y * 2);\n  const v = y > 0 && out.pop()!;\n  return v + out[0];",
+    );
+    expect(code).toBe(94003);
+    expect(message).toMatch(/`out.pop\(\)`/);
   });
 
   it("an empty array made in a loop", () => {

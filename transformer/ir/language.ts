@@ -408,8 +408,8 @@ export const LANGUAGE = {
   ),
   arrayPush: yes(
     "statement",
-    "`push` onto an array created empty (`const out: number[] = []; out.push(v)`)",
-    "each push a store at the length so far; loops over the array come after its last push",
+    "`push` and `pop` on an array created empty (`const out: number[] = []; out.push(v)`, `const v = out.pop()!`)",
+    "each push a store at the count so far, each pop a read of the last element and the count one less; loops over the array go to the count at their start",
   ),
   pushArrayInLoop: no(
     "declaration",
@@ -418,13 +418,13 @@ export const LANGUAGE = {
     "an array grown by `push` must be created at the function's top level, before any loop or branch",
     "create it (`const out: number[] = []`) before the loop, or make it of its final length (`new Array<number>(n).fill(0)`) and write its elements",
   ),
-  pushLengthRead: no(
+  poppedReturned: no(
     "statement",
     Code.UnsupportedStatement,
-    "a loop over an array grown by `push` before its last push",
+    "returning an array shortened by `pop`",
     (a: { name: string }) =>
-      `this loops over \`${a.name}\` before a later \`push\` onto it: tsgrad loops over an array grown by push only after its last push`,
-    "loop over it after the pushes, or with a counting loop up to a length of your own",
+      `the function returns \`${a.name}\`, which \`pop\` shortens: tsgrad keeps the elements a pop leaves behind, for the backward pass`,
+    "return a copy (`return out.slice()`), which has the length the pops left",
   ),
   moduleNumbers: yes(
     "expression",
@@ -870,7 +870,7 @@ export const LANGUAGE = {
   arrayMethod: no(
     "call",
     Code.UnsupportedExpression,
-    "array methods but `reduce`, `map`, `forEach`, `filter`, `some`, `every`, `findIndex`, `indexOf`, `includes` and copies (`find`, `pop`, `slice(start)`, ...)",
+    "array methods but `reduce`, `map`, `forEach`, `filter`, `some`, `every`, `findIndex`, `indexOf`, `includes` and copies (`find`, `slice(start)`, `shift`, ...)",
     (a: { call: string }) => `array methods such as \`${a.call}\` are not supported yet ${IN_FN}`,
     "write the `for` loop it stands for (`for (let i = 0; i < xs.length; i++) s += xs[i];`)",
   ),

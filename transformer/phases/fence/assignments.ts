@@ -26,8 +26,10 @@ import { isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
 import { expression } from "./expressions.js";
 import {
+  arrayPop,
   isArrayMethod,
   isCreatedArray,
+  isGrownArray,
   isLocal,
   isParamPart,
   isRecord,
@@ -206,11 +208,9 @@ function arrayPush(st: Fencer, e: ts.CallExpression): boolean {
   const callee = skipWrappers(e.expression);
   if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== "push" || !ts.isIdentifier(callee.expression))
     return false;
-  const decl = st.checker.getSymbolAtLocation(resolved(st, callee.expression))?.valueDeclaration;
-  const init = decl && ts.isVariableDeclaration(decl) && decl.initializer ? skipWrappers(decl.initializer) : undefined;
-  const empty = init !== undefined && ts.isArrayLiteralExpression(init) && init.elements.length === 0;
-  if (empty && e.arguments.some(ts.isSpreadElement)) st.fail(refuse("spreadArgument", e));
-  return empty && isCreatedArray(st, callee.expression);
+  const grown = isGrownArray(st, callee.expression);
+  if (grown && e.arguments.some(ts.isSpreadElement)) st.fail(refuse("spreadArgument", e));
+  return grown;
 }
 
 /** stats(xs): a call of a helper inlined here that returns an object. */
@@ -249,6 +249,8 @@ export function effect(st: Fencer, e: ts.Expression): void {
   if (ts.isCallExpression(e) && arrayFill(st, e)) return expression(st, e.arguments[0]);
   // out.push(v, w) of an array the function created empty (`const out: number[] = []`).
   if (ts.isCallExpression(e) && arrayPush(st, e)) return e.arguments.forEach((a) => expression(st, a));
+  // out.pop() of such an array: one element fewer.
+  if (ts.isCallExpression(e) && arrayPop(st, e)) return;
   // cross(n, a, b): a helper writing into the caller's array, inlined (calls.ts).
   if (ts.isCallExpression(e) && inlinedHelperOf(st.checker, e.expression, st.fn)) return expression(st, e);
   st.fail(refuse("sideEffect", e));

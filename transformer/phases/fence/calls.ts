@@ -20,6 +20,7 @@ import { type ValueKind, isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
 import { callbackLoop, inlinedCall, isMapping, searchCall } from "./callbacks.js";
 import {
+  arrayPop,
   identifier,
   isArrayMethod,
   isCreatedArray,
@@ -92,6 +93,8 @@ export function call(st: Fencer, c: ts.CallExpression): void {
     return st.fail(refuse("unnamedCall", callee));
   }
   if (mathName === undefined && ts.isPropertyAccessExpression(callee) && !isNamespaceLike(st, callee.expression)) {
+    // const v = out.pop()! of an array grown by push: its last element, the array one shorter.
+    if (arrayPop(st, c)) return;
     if (isArrayMethod(st, callee)) return st.fail(refuse("arrayMethod", callee, { call: `${callee.getText()}()` }));
     return st.fail(refuse("methodCall", callee, { call: `${callee.getText()}()` }));
   }

@@ -330,3 +330,33 @@ export function varsLikeLet(st: Fencer, body: ts.Node): void {
     if (use) st.fail(refuse("varOutsideBlock", use, { name: use.text }));
   }
 }
+
+/** `out` of `const out: number[] = []`: an array the function created empty, grown by `push`. */
+export function isGrownArray(st: Fencer, id: ts.Identifier): boolean {
+  const decl = st.checker.getSymbolAtLocation(resolved(st, id))?.valueDeclaration;
+  const init = decl && ts.isVariableDeclaration(decl) && decl.initializer ? skipWrappers(decl.initializer) : undefined;
+  const empty = init !== undefined && ts.isArrayLiteralExpression(init) && init.elements.length === 0;
+  return empty && isCreatedArray(st, id);
+}
+
+/**
+ * `out.pop()` of an array grown by push: its last element, and the array one shorter. Anywhere
+ * but where it would run only sometimes (right of `&&`, `||`, `??`, a side of `?:`), as for any
+ * assignment inside an expression.
+ */
+export function arrayPop(st: Fencer, c: ts.CallExpression): boolean {
+  const callee = skipWrappers(c.expression);
+  if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== "pop" || c.arguments.length) return false;
+  if (!ts.isIdentifier(callee.expression) || !isGrownArray(st, callee.expression)) return false;
+  for (let at: ts.Node = c; !ts.isStatement(at.parent) && at.parent !== st.fn; at = at.parent) {
+    const p = at.parent;
+    if (ts.isConditionalExpression(p) && at !== p.condition) return false;
+    const sometimes = [
+      ts.SyntaxKind.AmpersandAmpersandToken,
+      ts.SyntaxKind.BarBarToken,
+      ts.SyntaxKind.QuestionQuestionToken,
+    ];
+    if (ts.isBinaryExpression(p) && p.right === at && sometimes.includes(p.operatorToken.kind)) return false;
+  }
+  return true;
+}

@@ -203,7 +203,7 @@ function elementsOf(st: Stager, e: ts.Expression, source: ts.Node): Elements {
 
 /** `if (xs.length === 0) throw new TypeError(...)` then xs[0]: reduce with no initial value. */
 function firstElement(st: Stager, array: string, e: ts.CallExpression): Expr {
-  const test: Expr = { k: "binary", op: "===", left: { k: "length", array }, right: num(0) };
+  const test: Expr = { k: "binary", op: "===", left: st.lengthOf(array), right: num(0) };
   const thrown = ts.factory.createNewExpression(ts.factory.createIdentifier("TypeError"), undefined, [
     ts.factory.createStringLiteral("Reduce of empty array with no initial value"),
   ]);
@@ -279,7 +279,7 @@ function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.N
   if (from.k !== "ref")
     throw refuse("callbackForm", created.source!, { what: "goes over an array tsgrad cannot name" });
   if (created.filter) return filterLoops(st, name, from.name, created.filter, source, init);
-  const length: Expr = { k: "length", array: from.name };
+  const length = st.lengthOf(from.name);
   declareArray(st, { k: "array", name, kind: created.kind, length, source });
   arrayLoop(st, name, 0, created.fill?.parameters[1], [], init, (i) => {
     const read: Expr = { k: "elem", array: from.name, index: ref(i) };
@@ -312,7 +312,7 @@ function joinLoops(
     if (from.k !== "ref") throw refuse("callbackForm", x, { what: "goes over an array tsgrad cannot name" });
     return from.name;
   });
-  const lengths = froms.map((a): Expr => ({ k: "length", array: a }));
+  const lengths = froms.map((a) => st.lengthOf(a));
   const total = lengths.reduce((sum, l) => binary("+", sum, l));
   declareArray(st, { k: "array", name, kind: "number[]", length: total, source });
   froms.forEach((from, k) => {
@@ -429,7 +429,7 @@ function arrayLoop(
   booleans?: string[],
 ): void {
   const i = st.declare(index ? (index.name as ts.Identifier).text : st.ctx.namer.fresh("i"));
-  const counter: Counter = { name: i, from: num(from), to: { k: "length", array }, op: "<", step: 1 };
+  const counter: Counter = { name: i, from: num(from), to: st.lengthOf(array), op: "<", step: 1 };
   const test: Expr = { k: "global", text: "true" };
   const body = inIteration(st, i, test, () => iteration(i));
   st.body.push({ k: "loop", kind: "while", counter, test, body, carried, source, ...(booleans ? { booleans } : {}) });

@@ -7,6 +7,7 @@
 //   Math.max(...xs), xs.reduce(f, 0)  →   the loops they stand for (callbacks.ts)
 
 import ts from "typescript";
+import { isPop, popFrom } from "./growing.js";
 import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "../annotations.js";
 import { refuse } from "../../ir/language.js";
 import { type Expr, isArrayKind, isDataKind, ref } from "../../ir/ir.js";
@@ -28,6 +29,8 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
   )
     return extremeLoop(st, callee, e, want);
   if (arrayCallback(e)?.method === "reduce") return reduceLoop(st, e, want);
+  // const v = out.pop()!: out's last element, out one shorter (growing.ts).
+  if (isPop(st, e)) return popFrom(st, e, want);
   // xs.some(f), xs.indexOf(v): the search loop they stand for, data no gradient flows through.
   const search = arraySearch(e);
   if (search) return searchLoop(st, search, e, want);

@@ -68,13 +68,17 @@ export function counterOf(st: Stager, s: ts.ForStatement): { symbol: ts.Symbol; 
  * for (const v of a) → for (let i = 0; i < a.length; i++) with `const v = a[i]` first in the body
  * (the fence allows it over an array parameter, with no break or return inside).
  */
-export function elementCounter(st: Stager, s: ts.ForOfStatement): { symbol: undefined; counter: Counter } {
+export function elementCounter(
+  st: Stager,
+  s: ts.ForOfStatement,
+): { symbol: undefined; counter: Counter; array: string } {
   const array = value(st, entriesOf(s.expression) ?? s.expression);
   if (array.k !== "ref") throw refuse("forOfUnstaged", s.expression);
   const name = st.declare(st.ctx.namer.fresh("i"));
   return {
     symbol: undefined,
-    counter: { name, from: num(0), to: { k: "length", array: array.name }, op: "<", step: 1 },
+    counter: { name, from: num(0), to: st.lengthOf(array.name), op: "<", step: 1 },
+    array: array.name,
   };
 }
 

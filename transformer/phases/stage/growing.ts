@@ -6,13 +6,13 @@
 //   for (...) out.push(s / n);         →   for (...) { out[out_length] = quot; out_length = out_length + 1; }
 //   out.length                         →   out_length (its value there)
 //
-// A loop over the array (for...of, reduce, map) runs to its length when the backward pass runs
-// too, so it must come after the last push.
+// A pop reads the last element and makes the count one less; loops over the array (for...of,
+// reduce, map) go to the count at their start.
 
 import ts from "typescript";
 import { refuse } from "../../ir/language.js";
-import { type ArrayDecl, type Expr, type Stmt, binary, num, ref } from "../../ir/ir.js";
-import type { Stager } from "./stager.js";
+import { type Expr, binary, num, ref, scalarOp } from "../../ir/ir.js";
+import type { Stager, Want } from "./stager.js";
 import { value } from "./expressions.js";
 
 /** `const out: number[] = []`: the empty array `name` and its length so far, 0. */
@@ -53,9 +53,58 @@ export function pushOnto(st: Stager, e: ts.CallExpression): void {
   }
 }
 
-/** `out.push(...)` of a local array grown by push: the symbol of its length, which the push changes. */
+/**
+ * `const v = out.pop()!`: the length one less, then the element there read (a snapshot: a later
+ * push writes over it). As a statement, `out.pop();`, only the length.
+ *   const v = out.pop()!   →   const out_length_2 = out_length_1 - 1;  const v = out[out_length_2];
+ */
+export function popFrom(st: Stager, e: ts.CallExpression, want?: Want): Expr {
+  const array = (
+    st.current((e.expression as ts.PropertyAccessExpression).expression as ts.Identifier) as Expr & {
+      name: string;
+    }
+  ).name;
+  const length = st.growable.get(array)!;
+  st.popped.set(array, e);
+  const last = st.ctx.namer.version(`${array}_length`);
+  const before = ref(st.env.get(length)!);
+  st.body.push({
+    k: "def",
+    name: last,
+    value: binary("-", before, num(1)),
+    op: null,
+    args: [],
+    assign: false,
+    source: e,
+  });
+  st.env.set(length, last);
+  const element: Expr = { k: "elem", array, index: ref(last) };
+  const target = want ?? { name: st.ctx.namer.fresh(`${array}_last`), assign: false };
+  st.body.push({
+    k: "def",
+    name: target.name,
+    value: element,
+    op: scalarOp("copy"),
+    args: [element],
+    assign: target.assign,
+    source: e,
+    note: target.note,
+  });
+  return ref(target.name);
+}
+
+/** `out.pop()` of a local array grown by push. */
+export function isPop(st: Stager, e: ts.CallExpression): boolean {
+  return grownBy(st, e, "pop") !== undefined;
+}
+
+/** `out.push(...)` or `out.pop()` of a local array grown by push: the symbol of its length, which they change. */
 export function pushedLength(st: Stager, n: ts.Node): ts.Symbol | undefined {
-  if (!ts.isCallExpression(n) || !ts.isPropertyAccessExpression(n.expression) || n.expression.name.text !== "push")
+  return grownBy(st, n, "push") ?? grownBy(st, n, "pop");
+}
+
+function grownBy(st: Stager, n: ts.Node, method: "push" | "pop"): ts.Symbol | undefined {
+  if (!ts.isCallExpression(n) || !ts.isPropertyAccessExpression(n.expression) || n.expression.name.text !== method)
     return undefined;
   const target = n.expression.expression;
   if (!ts.isIdentifier(target) || !st.isLocalArray(target)) return undefined;
@@ -63,64 +112,14 @@ export function pushedLength(st: Stager, n: ts.Node): ts.Symbol | undefined {
 }
 
 /**
- * After staging: a loop over a grown array (its bound `out.length`, read again by the backward
- * pass) comes after its last push (top-level statements in order).
+ * After staging: a function returning an array a pop shortens is refused (the array keeps the
+ * popped elements, which the backward pass reads). Loops over a grown array need no check: each
+ * goes to the count at its start (Stager.lengthOf), as JavaScript's would.
  */
 export function checkGrowing(st: Stager): void {
-  for (const name of st.growable.keys()) {
-    const pushes = (s: Stmt): boolean =>
-      (s.k === "store" && s.array === name) ||
-      (s.k === "if" && (s.then.some(pushes) || s.else.some(pushes))) ||
-      (s.k === "loop" && s.body.some(pushes));
-    const last = st.body.reduce((at, s, i) => (pushes(s) ? i : at), -1);
-    const early = st.body.slice(0, last + 1).find((s) => readsLength(s, name));
-    if (early) throw refuse("pushLengthRead", sourceOf(early) ?? st.fn, { name });
+  const returned = st.outputs ? st.outputs.map((o) => o.name) : [st.result];
+  for (const [name, pop] of st.popped) {
+    const array = (pop.expression as ts.PropertyAccessExpression).expression.getText();
+    if (returned.includes(name)) throw refuse("poppedReturned", pop, { name: array });
   }
-}
-
-/** Does a statement read `name.length` (in a value, a test, a loop's bounds, an index)? */
-function readsLength(s: Stmt, name: string): boolean {
-  const inExpr = (e: Expr | undefined): boolean => {
-    if (!e) return false;
-    switch (e.k) {
-      case "length":
-        return e.array === name || inExpr(e.at);
-      case "unary":
-        return inExpr(e.arg);
-      case "binary":
-        return inExpr(e.left) || inExpr(e.right);
-      case "call":
-        return e.args.some(inExpr);
-      case "cond":
-        return inExpr(e.test) || inExpr(e.then) || inExpr(e.else);
-      case "elem":
-        return inExpr(e.index) || inExpr(e.inner);
-      default:
-        return false;
-    }
-  };
-  switch (s.k) {
-    case "def":
-      return inExpr(s.value);
-    case "store":
-      return inExpr(s.index) || inExpr(s.value);
-    case "array":
-      return inExpr(s.length);
-    case "if":
-      return inExpr(s.test) || s.then.some((t) => readsLength(t, name)) || s.else.some((t) => readsLength(t, name));
-    case "loop":
-      return (
-        inExpr(s.test) ||
-        inExpr(s.counter?.from) ||
-        inExpr(s.counter?.to) ||
-        (s.pre ?? []).some((t) => readsLength(t, name)) ||
-        s.body.some((t) => readsLength(t, name))
-      );
-    default:
-      return false;
-  }
-}
-
-function sourceOf(s: Stmt): ts.Node | undefined {
-  return "source" in s ? (s as ArrayDecl).source : undefined;
 }

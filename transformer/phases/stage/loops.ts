@@ -42,7 +42,7 @@ interface LoopShape {
   /** Can the loop end from inside its body? Then its `done` flag ends it. */
   breaks: boolean;
   /** The counter of a counting loop (counters.ts). */
-  counter?: { symbol?: ts.Symbol; counter: Counter };
+  counter?: { symbol?: ts.Symbol; counter: Counter; array?: string };
   /** The index of a for...of that can end early, over its array. */
   index?: { symbol: ts.Symbol; array: string };
   /** What exits the body, and its flags: `skip` (continue) and `done` (break). */
@@ -147,7 +147,7 @@ function loopBody(
       st,
       s,
       counter ? ref(counter.counter.name) : ref(st.env.get(index!.symbol)!),
-      counter ? (counter.counter.to as { array: string }).array : index!.array,
+      counter ? counter.array! : index!.array,
     );
   if (changing) testInBody(st, changing, s, scope.done!);
   else st.list([s.statement]);
@@ -260,7 +260,7 @@ function loopTest(
 ): Expr {
   const cond = counted || ts.isForOfStatement(s) ? undefined : ts.isForStatement(s) ? s.condition : s.expression;
   let result: Expr = element
-    ? { k: "binary", op: "<", left: element.index, right: { k: "length", array: element.array } }
+    ? { k: "binary", op: "<", left: element.index, right: st.lengthOf(element.array) }
     : { k: "global", text: "true" };
   // A test that calls a function is computed by statements run before each evaluation (pre).
   if (cond) {

@@ -137,9 +137,7 @@ function grownLength(st: Stager, e: ts.Expression): Expr | undefined {
   if (!ts.isPropertyAccessExpression(e) || e.name.text !== "length" || !ts.isIdentifier(e.expression)) return undefined;
   const symbol = st.ctx.checker.getSymbolAtLocation(e.expression);
   const array = symbol && st.env.get(symbol);
-  const length = array !== undefined ? st.growable.get(array) : undefined;
-  const count = length && st.env.get(length);
-  return count !== undefined ? ref(count) : undefined;
+  return array !== undefined && st.growable.has(array) ? st.lengthOf(array) : undefined;
 }
 
 /**

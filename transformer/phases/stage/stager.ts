@@ -103,6 +103,8 @@ export abstract class Stager {
   readonly inlinedSites: ts.CallExpression[] = [];
   /** Local arrays grown by push (`const out: number[] = []`) → the symbol of their length so far (growing.ts). */
   readonly growable = new Map<string, ts.Symbol>();
+  /** Arrays grown by push that a pop shortens, each with a pop (growing.ts). */
+  readonly popped = new Map<string, ts.CallExpression>();
   /** Local arrays made in a loop or a branch, declared before it and reused (rebinds.ts). */
   readonly hoisted = new Set<string>();
   /** Object parameters and the consts naming an object inside one (`const layer = model.layer`). */
@@ -179,6 +181,13 @@ export abstract class Stager {
     const decl = symbol.valueDeclaration;
     if (decl === undefined) return true; // returned, skip, done: flags tsgrad made
     return (this.ctx.checker.getTypeAtLocation(decl).flags & ts.TypeFlags.BooleanLike) !== 0;
+  }
+
+  /** `out.length` as the code reads it now: an array's length, or for one grown by push (growing.ts) its count so far. */
+  lengthOf(array: string): Expr {
+    const length = this.growable.get(array);
+    const count = length && this.env.get(length);
+    return count !== undefined ? ref(count) : { k: "length", array };
   }
 
   /** A variable holding a matrix: its type as written where the function is (`Matrix<number, number>`). */

@@ -27,7 +27,7 @@ import { type LoopStatement, forEachLoop, loop } from "./loops.js";
 import { value } from "./expressions.js";
 import { nonLocal } from "./parameters.js";
 import { fillWith } from "./callbacks.js";
-import { pushOnto, pushedLength } from "./growing.js";
+import { isPop, popFrom, pushOnto, pushedLength } from "./growing.js";
 
 /**
  * Stages a statement list; an `if` that exits (returns, or in a loop breaks or continues) takes
@@ -97,6 +97,7 @@ function statement(st: Stager, s: ts.Statement): void {
     );
   }
   // out.push(v): a store at out's length so far (growing.ts).
+  if (called && ts.isCallExpression(called) && isPop(st, called)) return void popFrom(st, called);
   if (called && ts.isCallExpression(called) && pushedLength(st, called)) return pushOnto(st, called);
   // xs.forEach((v, i) => { ... }): the loop it stands for.
   if (called && ts.isCallExpression(called) && forEachCall(called)) return forEachLoop(st, called);
