@@ -9,7 +9,7 @@ import { compile, genStrictErrors, tsgradErrors } from "./harness.js";
 import { checkEveryApi, runtime } from "./oracles.js";
 
 const source = `
-import { type Matrix, addBias, matmul, mul, relu, scale, softmaxCrossEntropy, sum, tanh } from "tsgrad";
+import { type Matrix, addBias, dot, matmul, matvec, mul, relu, scale, sigmoid, softmaxCrossEntropy, sum, tanh } from "tsgrad";
 
 /** @differentiable */
 export function chosenActivation(W: Matrix, X: Matrix, useRelu: boolean): number {
@@ -84,6 +84,43 @@ export function earlyReturn(W: Matrix, X: Matrix, k: number): number {
   return sum(mul(z, z));
 }
 
+/** @differentiable */
+export function vectorJoined(X: Matrix, Y: Matrix, x: Float64Array, useY: boolean): number {
+  let v = matvec(X, x);
+  if (useY) v = matvec(Y, x);
+  const w = useY ? matvec(X, x) : matvec(Y, x);
+  return dot(v, v) + dot(w, v);
+}
+
+/** @differentiable */
+export function vectorInBranch(X: Matrix, x: Float64Array, c: boolean): number {
+  let s = 0;
+  if (c) {
+    const v = matvec(X, x);
+    s = dot(v, v);
+  }
+  return s;
+}
+
+/** A Matrix parameter given another value, then named by a const: the const names that value. */
+/** @differentiable */
+export function parameterGivenThenNamed(X: Matrix, Z: Matrix, c: boolean): number {
+  Z = tanh(X);
+  const t = Z;
+  Z = sigmoid(X);
+  if (c) Z = t;
+  return sum(mul(Z, X)) + sum(mul(t, t));
+}
+
+/** A join after an early return: assigned where it is read, declared \`let h_1!: ...\`. */
+/** @differentiable */
+export function joinAfterReturn(W: Matrix, X: Matrix, c: boolean, d: boolean): number {
+  let h = matmul(X, W);
+  if (c) return sum(h);
+  if (d) h = relu(h);
+  return sum(mul(h, h));
+}
+
 /** z is read by the fused chain and inside a branch: the chain must keep it. */
 /** @differentiable */
 export function readInBranchToo(W: Matrix, b: Matrix, X: Matrix, y: Int32Array, extra: boolean): number {
@@ -137,6 +174,25 @@ describe("matrix operations inside branches", () => {
     for (const extra of [true, false]) checkEveryApi(m.readInBranchToo, [W, b, X, labels, extra]);
   });
 
+  // Found in review: a vector's join was typed a number (f_grad threw in addOuter), one made in a
+  // branch declared \`let v!: number\` (strict errors); a const naming a Matrix parameter given
+  // another value named the parameter as passed (a wrong gradient).
+  it("vectors joined and made in a branch; a Matrix parameter given another value, then named", async () => {
+    const { module: m } = await compile(source);
+    const x = Float64Array.of(0.3, -0.7, 0.5);
+    for (const flag of [true, false]) {
+      checkEveryApi(m.vectorJoined, [X, Y, x, flag]);
+      checkEveryApi(m.vectorInBranch, [X, x, flag]);
+      checkEveryApi(m.parameterGivenThenNamed, [X, Y, flag]);
+    }
+    for (const [c, d] of [
+      [true, true],
+      [false, true],
+      [false, false],
+    ])
+      checkEveryApi(m.joinAfterReturn, [W, X, c, d]);
+  });
+
   it("reads like the notes: one buffer for the shared gradient before the if, each branch adding its part", async () => {
     const { js } = await compile(source);
     const grad = js.slice(
@@ -153,6 +209,29 @@ describe("matrix operations inside branches", () => {
 
   it("generated code type-checks under strict settings with no unused names", () => {
     expect(genStrictErrors(source, "matrix-branches", { noUnusedLocals: true, noUnusedParameters: true })).toEqual([]);
+  });
+});
+
+describe("imports of generated code", () => {
+  // Found in review: a kernel planned and then replaced by a shared buffer (a copy's addTo) or
+  // folded into a fused one was still imported: \`'addTo' is declared but its value is never read\`.
+  it("name only what the generated functions call", () => {
+    const only = `
+import { type Matrix, addBias, matmul, mul, sum, tanh } from "tsgrad";
+
+/** @differentiable */
+export function copied(X: Matrix, Z: Matrix): number {
+  Z = tanh(X);
+  const t = Z;
+  return sum(mul(t, X));
+}
+
+/** @differentiable */
+export function fused(W: Matrix, b: Matrix, X: Matrix): number {
+  return sum(tanh(addBias(matmul(X, W), b)));
+}
+`;
+    expect(genStrictErrors(only, "matrix-imports", { noUnusedLocals: true, noUnusedParameters: true })).toEqual([]);
   });
 });
 

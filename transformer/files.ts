@@ -12,7 +12,7 @@ import * as emit from "./phases/emit.js";
 import { RUNTIME, generatedNames } from "./ir/naming.js";
 import { commonJsImports, moduleFormatOf, toCommonJs } from "./module-format.js";
 import { type CompiledFunction, type Stage } from "./pipeline.js";
-import { type TransformOptions, topLevelNames, aliasesAfter } from "./link.js";
+import { REGISTER, type TransformOptions, topLevelNames, aliasesAfter } from "./link.js";
 import { rewriteApiCall, mentionsApi } from "./calls.js";
 import { type FilePlan, aloneInParent, planFile } from "./plan.js";
 
@@ -93,8 +93,30 @@ export function staticRegistration(methods: readonly CompiledFunction[], registe
  * other modules' f_grad and derivatives), then the aliases of the file's own function derivatives.
  */
 export function importsOf(plan: FilePlan): ts.Statement[] {
-  const imports = [...plan.ctx.imports].map(([from, names]) => emit.emitImport([...names], from));
+  const imports = [...usedImports(plan)].map(([from, names]) => emit.emitImport([...names], from));
   return [...imports, ...(aliasesAfter(plan.ctx).get(plan.ctx.file) ?? [])];
+}
+
+/**
+ * The imports, less the runtime's names no generated function ended up calling: a kernel the
+ * backward pass planned and then replaced by a shared buffer (`const dt_1 = dt` for
+ * `addTo(dt_1, dt)`) or folded into a fused one. (The registrations name registerGradient.)
+ */
+function usedImports(plan: FilePlan): Map<string, ReadonlySet<string>> {
+  const used = new Set<string>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isIdentifier(n)) used.add(ts.idText(n));
+    ts.forEachChild(n, visit);
+  };
+  for (const c of plan.compiled.values()) c.members.forEach(visit);
+  const kept = (n: string) => n.split(" as ")[0] === REGISTER || used.has(n.split(" as ").pop()!);
+  return new Map(
+    [...plan.ctx.imports].flatMap(([from, names]): [string, ReadonlySet<string>][] => {
+      if (from !== RUNTIME) return [[from, names]];
+      const runtime = new Set([...names].filter(kept));
+      return runtime.size ? [[from, runtime]] : [];
+    }),
+  );
 }
 
 /**
@@ -107,7 +129,7 @@ function requiresOf(
 ): { statements: ts.Statement[]; convert: <T extends ts.Node>(node: T) => T } {
   const { ctx, compiled } = plan;
   const { statements, members } = commonJsImports(
-    ctx.imports,
+    usedImports(plan),
     RUNTIME,
     new Set([...topLevelNames(ctx.file), ...ctx.generated]),
   );

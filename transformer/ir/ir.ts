@@ -136,12 +136,15 @@ export interface Let {
 export type ValueType = "boolean" | { forward: string } | MatrixType;
 
 /**
- * A matrix (the result of a matrix op, or a variable holding one), with its TypeScript type as the
- * checker prints it where the user's function is (`Matrix<number, number>`, `Matrix<2, 3>`): the
- * type of a join variable `let h_1: Matrix<number, number>;` a branch assigns.
+ * A matrix or a vector (the result of a matrix op, or a variable holding one), with its TypeScript
+ * type as the checker prints it where the user's function is (`Matrix<number, number>`,
+ * `Matrix<2, 3>`, `Float64Array`): the type of a join variable `let h_1: Matrix<number, number>;`
+ * a branch assigns.
  */
 export interface MatrixType {
   matrix: string;
+  /** A vector (`matvec`'s result): a Float64Array, its gradient one too. */
+  vector?: boolean;
 }
 
 export const isMatrixType = (t: ValueType | undefined): t is MatrixType => typeof t === "object" && "matrix" in t;

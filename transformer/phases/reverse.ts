@@ -220,6 +220,7 @@ function matrixCopyGradient(r: Reverser, d: Def, g: Expr): BStmt[] {
   if (!r.active(arg)) return [];
   const like = operandName(arg)!;
   const adj = r.adjointOf(like);
+  const vector = isMatrixType(d.type) && d.type.vector === true;
   return [
     {
       k: "kernel",
@@ -229,8 +230,8 @@ function matrixCopyGradient(r: Reverser, d: Def, g: Expr): BStmt[] {
       args: [ref(adj), g],
       math: `${adj} += ${printName(g)}`,
       like,
-      vector: false,
-      zeros: r.runtime("zerosLike"),
+      vector,
+      zeros: vector ? "" : r.runtime("zerosLike"),
       identity: true,
     },
   ];

@@ -24,7 +24,7 @@ import { type Expr, type StagedFunction, isDataKind, leavesOf } from "../ir/ir.j
 import { skipWrappers } from "../ir/syntax.js";
 import { type StageContext, Stager, type Want } from "./stage/stager.js";
 import { hasNestedReturn } from "./stage/exits.js";
-import { foldConstantBranches, hoistBranchValues, markSnapshots, typeMatrixCopies } from "./stage/finish.js";
+import { foldConstantBranches, hoistBranchValues, markSnapshots } from "./stage/finish.js";
 import { checkRebinds } from "./stage/rebinds.js";
 import { checkGrowing } from "./stage/growing.js";
 import { findCaptures, parameters } from "./stage/parameters.js";
@@ -51,6 +51,9 @@ class FunctionStager extends Stager {
     const params = signature.flatMap((p) => leavesOf(p.tree).map((l) => l.name));
     // Locals declared later go around every name the generated functions bind at their top.
     [...params, ...signature.map((p) => p.name)].forEach((name) => this.declared.add(name));
+    // Matrix parameters: a copy of one (`let input = X`) is a matrix, typed `typeof X`.
+    for (const leaf of signature.flatMap((p) => leavesOf(p.tree)))
+      if (leaf.kind === "Matrix") this.matrices.set(leaf.name, { matrix: `typeof ${leaf.name}` });
     this.result = namer.fresh(fnName);
     const body = this.fn.body!;
     if (!ts.isBlock(body) && ts.isObjectLiteralExpression(skipWrappers(body))) {
@@ -64,8 +67,6 @@ class FunctionStager extends Stager {
     }
     if (this.guarded) this.body.forEach((s) => s.k === "let" && s.name === this.result && (s.hoisted = true));
     markSnapshots(this.body, this.localArrays);
-    const matrices = signature.flatMap((p) => leavesOf(p.tree).filter((l) => l.kind === "Matrix"));
-    typeMatrixCopies(this.body, new Map(matrices.map((l) => [l.name, { matrix: `typeof ${l.name}` }])));
     checkRebinds(this);
     checkGrowing(this);
     const data = signature.flatMap((p) =>

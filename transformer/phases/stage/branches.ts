@@ -115,8 +115,10 @@ export function joinWith(st: Stager, test: Expr, thenStage: () => void, elseStag
     const a = thenBranch.env.get(symbol);
     const b = elseBranch.env.get(symbol);
     if (a === b) continue;
-    const matrix = st.matrixType(symbol);
+    // (a matrix or a vector on either side: the join is one, typed like it)
+    const matrix = [a, b, old].map((n) => n !== undefined && st.matrices.get(n)).find(Boolean) || undefined;
     const joined = joinVariable(symbol.name, old, [thenBranch, a], [elseBranch, b], st.ctx.namer, s, matrix);
+    if (matrix) st.matrices.set(joined, matrix);
     joins.push({ k: "let", name: joined, type: matrix ?? (st.isBoolean(symbol) ? "boolean" : undefined) });
     st.env.set(symbol, joined);
   }

@@ -7,6 +7,7 @@
 //   Math.max(...xs), xs.reduce(f, 0)  →   the loops they stand for (callbacks.ts)
 
 import ts from "typescript";
+import { matrixRules } from "../../../runtime/ops/index.js";
 import { isPop, popFrom } from "./growing.js";
 import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "../annotations.js";
 import { refuse } from "../../ir/language.js";
@@ -89,10 +90,13 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
       args,
       e,
     );
-    // (a matrix, typed: a branch may assign it to a join variable declared before)
-    const type = st.matrixTypeOf(e);
+    // (a matrix or a vector, typed: a branch may assign it to a join variable declared before)
+    const type = st.matrixTypeOf(e, matrixRules[matrixOp].output);
     const def = st.body[st.body.length - 1];
-    if (type && def.k === "def") def.type = type;
+    if (type && def.k === "def") {
+      def.type = type;
+      st.matrices.set(def.name, type);
+    }
     return result;
   }
   const custom = st.ctx.derivativeOf(e);

@@ -8,7 +8,7 @@
 
 import ts from "typescript";
 import { ARITHMETIC, LOGICAL, refuse } from "../../ir/language.js";
-import { type Def, type Expr, forEachDef, num, ref, refsOf, scalarOp } from "../../ir/ir.js";
+import { type Def, type Expr, type Stmt, num, ref, refsOf, scalarOp } from "../../ir/ir.js";
 import {
   arrayCallback,
   arraySearch,
@@ -174,18 +174,17 @@ function choice(
 ): Expr {
   const target = want ?? { name: st.ctx.namer.fresh("choice"), assign: false };
   const assign = { ...target, assign: true };
-  // flag ? relu(z) : z, a matrix: `let h: Matrix<number, number>`, and a side copying one adds its gradient whole
-  const matrix = st.matrixTypeOf(e);
-  if (!target.assign) st.body.push({ k: "let", name: target.name, ...(matrix ? { type: matrix } : {}) });
+  const declared: Stmt = { k: "let", name: target.name };
+  if (!target.assign) st.body.push(declared);
   st.joinWith(
     test,
     () => whenTrue(assign),
     () => whenFalse(assign),
     e,
   );
-  const chosen = st.body[st.body.length - 1];
-  if (matrix && chosen.k === "if")
-    forEachDef([chosen], (d) => d.name === target.name && d.op?.kind === "scalar" && (d.type = matrix));
+  // flag ? relu(z) : z, a matrix: `let h: Matrix<number, number>` (a side's op or copy typed it)
+  const matrix = st.matrices.get(target.name);
+  if (matrix) declared.type = matrix;
   return ref(target.name);
 }
 

@@ -5,7 +5,7 @@
 //   if (c) { const t = x * 2; }    →   let t!: number;  if (c) { t = x * 2; }
 //   if (0.5 < 0.7) {A} else {B}    →   A
 
-import { type MatrixType, type Stmt, forEachDef, isMatrixType, refsOf } from "../../ir/ir.js";
+import { type Stmt, forEachDef, refsOf } from "../../ir/ir.js";
 import { boolOf, simplify } from "../../ir/simplify.js";
 
 /**
@@ -26,7 +26,9 @@ export function hoistBranchValues(body: Stmt[]): Stmt[] {
           visit(t.then);
           visit(t.else);
         } else if (t.k === "let") {
-          lets.push(t);
+          // (a join inside a branch, declared before the outer `if`: assigned where it is read,
+          // which TypeScript cannot see across the two: `let h_1!: ...`)
+          lets.push({ ...t, hoisted: true });
         }
       });
     visit(s.then);
@@ -94,17 +96,4 @@ function finalWhenRead(body: readonly Stmt[], a: string): boolean {
   const lastWrite = body.reduce((last, s, i) => (writes(s) ? i : last), -1);
   const firstRead = body.findIndex(reads);
   return firstRead < 0 || firstRead > lastWrite;
-}
-
-/**
- * `const input = X`, `h_1 = z`: a copy of a matrix is a matrix, typed like it, so its gradient is
- * added whole (`addTo(dX, dinput)`) and a branch's copy is declared with the matrix's type.
- * `matrices`: the matrix parameters, each typed `typeof X`.
- */
-export function typeMatrixCopies(body: readonly Stmt[], matrices: Map<string, MatrixType>): void {
-  forEachDef(body, (d) => {
-    const from = d.value.k === "ref" && d.op?.kind === "scalar" ? matrices.get(d.value.name) : undefined;
-    if (from && !d.type) d.type = from;
-    if (isMatrixType(d.type)) matrices.set(d.name, d.type);
-  });
 }

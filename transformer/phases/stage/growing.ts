@@ -29,28 +29,28 @@ export function createGrowable(st: Stager, name: string, source: ts.Node): void 
 
 /** `out.push(v, w)` of an array created empty: `out[out_length] = v`, then the length one more, per value. */
 export function pushOnto(st: Stager, e: ts.CallExpression): void {
-  const array = (
-    st.current((e.expression as ts.PropertyAccessExpression).expression as ts.Identifier) as Expr & {
-      name: string;
-    }
-  ).name;
-  const length = st.growable.get(array)!;
+  const array = grownArray(st, e);
   for (const arg of e.arguments) {
     const v = value(st, arg);
-    const at = ref(st.env.get(length)!);
+    const at = ref(st.env.get(st.growable.get(array)!)!);
     st.body.push({ k: "store", array, index: at, value: v, add: false, source: e });
-    const next = st.ctx.namer.version(`${array}_length`);
-    st.body.push({
-      k: "def",
-      name: next,
-      value: binary("+", at, num(1)),
-      op: null,
-      args: [],
-      assign: false,
-      source: e,
-    });
-    st.env.set(length, next);
+    count(st, array, binary("+", at, num(1)), e);
   }
+}
+
+/** The local array `out` of `out.push(...)` or `out.pop()`, by its staged name. */
+function grownArray(st: Stager, e: ts.CallExpression): string {
+  const target = (e.expression as ts.PropertyAccessExpression).expression as ts.Identifier;
+  return (st.current(target) as Expr & { name: string }).name;
+}
+
+/** `const out_length_2 = out_length_1 + 1`: the array's new count, now what its length reads. */
+function count(st: Stager, array: string, value: Expr, source: ts.Node): Expr {
+  const length = st.growable.get(array)!;
+  const next = st.ctx.namer.version(`${array}_length`);
+  st.body.push({ k: "def", name: next, value, op: null, args: [], assign: false, source });
+  st.env.set(length, next);
+  return ref(next);
 }
 
 /**
@@ -59,26 +59,10 @@ export function pushOnto(st: Stager, e: ts.CallExpression): void {
  *   const v = out.pop()!   →   const out_length_2 = out_length_1 - 1;  const v = out[out_length_2];
  */
 export function popFrom(st: Stager, e: ts.CallExpression, want?: Want): Expr {
-  const array = (
-    st.current((e.expression as ts.PropertyAccessExpression).expression as ts.Identifier) as Expr & {
-      name: string;
-    }
-  ).name;
-  const length = st.growable.get(array)!;
+  const array = grownArray(st, e);
   st.popped.set(array, e);
-  const last = st.ctx.namer.version(`${array}_length`);
-  const before = ref(st.env.get(length)!);
-  st.body.push({
-    k: "def",
-    name: last,
-    value: binary("-", before, num(1)),
-    op: null,
-    args: [],
-    assign: false,
-    source: e,
-  });
-  st.env.set(length, last);
-  const element: Expr = { k: "elem", array, index: ref(last) };
+  const last = count(st, array, binary("-", ref(st.env.get(st.growable.get(array)!)!), num(1)), e);
+  const element: Expr = { k: "elem", array, index: last };
   const target = want ?? { name: st.ctx.namer.fresh(`${array}_last`), assign: false };
   st.body.push({
     k: "def",

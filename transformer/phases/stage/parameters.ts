@@ -8,7 +8,15 @@
 import ts from "typescript";
 import type { FunctionNode } from "../annotations.js";
 import { type Expr, type Param, type ParamTree, ref } from "../../ir/ir.js";
-import { type Callback, type TypeTree, parameterType, recordKeys, skipWrappers, typeTree } from "../../ir/syntax.js";
+import {
+  type Callback,
+  type TypeTree,
+  assignedIdentifier,
+  parameterType,
+  recordKeys,
+  skipWrappers,
+  typeTree,
+} from "../../ir/syntax.js";
 import { inlinedHelpersIn } from "../../ir/inlining.js";
 import { GENERATED_GLOBALS } from "../../ir/naming.js";
 import { isConstantTable, isRecordTable } from "../../ir/tables.js";
@@ -248,10 +256,22 @@ function objectPaths(fn: FunctionNode, checker: ts.TypeChecker): Map<ts.Symbol, 
     const base = pathOf(x.expression);
     return base && { param: base.param, keys: [...base.keys, x.name.text] };
   };
-  // Objects, and arrays too: `const b = a` names the parameter's array, it does not copy it.
+  // Objects, and arrays too: `const b = a` names the parameter's array, it does not copy it. Not a
+  // parameter the function gives another value (`Z = tanh(X)` of a Matrix Z): `const t = Z` then
+  // names what Z holds there.
+  const assigned = new Set<ts.Symbol>();
+  const changes = (n: ts.Node): void => {
+    const id = assignedIdentifier(n);
+    const symbol = id && checker.getSymbolAtLocation(id);
+    if (symbol) assigned.add(symbol);
+    ts.forEachChild(n, changes);
+  };
+  if (fn.body) changes(fn.body);
   fn.parameters.forEach((p, i) => {
     const tree = typeTree(parameterType(p, checker), checker);
-    if (Array.isArray(tree) || (typeof tree === "string" && tree !== "number")) bind(p.name, { param: i, keys: [] });
+    const given = ts.isIdentifier(p.name) && assigned.has(checker.getSymbolAtLocation(p.name)!);
+    if (!given && (Array.isArray(tree) || (typeof tree === "string" && tree !== "number")))
+      bind(p.name, { param: i, keys: [] });
   });
   const visit = (n: ts.Node): void => {
     if (ts.isVariableDeclaration(n) && n.initializer && ts.getCombinedNodeFlags(n) & ts.NodeFlags.Const) {

@@ -23,7 +23,6 @@ import {
   ref,
   scalarOp,
 } from "../../ir/ir.js";
-import { kindOf } from "../../ir/syntax.js";
 import { type Namer, tempName } from "../../ir/naming.js";
 import type { ScalarOp } from "../../../runtime/rules/scalar.js";
 import type { MatrixOpName } from "../../../runtime/ops/index.js";
@@ -103,6 +102,8 @@ export abstract class Stager {
   readonly inlinedSites: ts.CallExpression[] = [];
   /** Local arrays grown by push (`const out: number[] = []`) → the symbol of their length so far (growing.ts). */
   readonly growable = new Map<string, ts.Symbol>();
+  /** The values holding a matrix or a vector, by name (Matrix parameters, matrix ops' results, their copies and joins). */
+  readonly matrices = new Map<string, MatrixType>();
   /** Arrays grown by push that a pop shortens, each with a pop (growing.ts). */
   readonly popped = new Map<string, ts.CallExpression>();
   /** Local arrays made in a loop or a branch, declared before it and reused (rebinds.ts). */
@@ -132,7 +133,20 @@ export abstract class Stager {
   abstract call(e: ts.CallExpression, want?: Want): Expr;
 
   emit(want: Want, value: Expr, op: Op | null, args: Expr[], source: ts.Node): Expr {
-    this.body.push({ k: "def", name: want.name, value, op, args, assign: want.assign, source, note: want.note });
+    // t = h of a matrix h: t is the matrix too (its gradient added whole, reverse.ts).
+    const copied = op?.kind === "scalar" && value.k === "ref" ? this.matrices.get(value.name) : undefined;
+    this.body.push({
+      k: "def",
+      name: want.name,
+      value,
+      op,
+      args,
+      assign: want.assign,
+      source,
+      note: want.note,
+      ...(copied ? { type: copied } : {}),
+    });
+    if (copied) this.matrices.set(want.name, copied);
     return ref(want.name);
   }
 
@@ -190,18 +204,15 @@ export abstract class Stager {
     return count !== undefined ? ref(count) : { k: "length", array };
   }
 
-  /** A variable holding a matrix: its type as written where the function is (`Matrix<number, number>`). */
-  matrixType(symbol: ts.Symbol): MatrixType | undefined {
-    const decl = symbol.valueDeclaration;
-    return decl && this.matrixTypeOf(decl);
-  }
-
-  /** The type of a node that is a Matrix (a variable's declaration, a matrix op's call), printed. */
-  matrixTypeOf(node: ts.Node): MatrixType | undefined {
+  /**
+   * The type of a matrix op's result where it is called: a matrix's as the checker prints it where
+   * the function is (`Matrix<number, number>`), or a vector's, `Float64Array`; none for a number.
+   */
+  matrixTypeOf(call: ts.Node, output: "matrix" | "vector" | "number"): MatrixType | undefined {
+    if (output === "vector") return { matrix: "Float64Array", vector: true };
+    if (output === "number") return undefined;
     const { checker } = this.ctx;
-    const type = checker.getTypeAtLocation(node);
-    if (kindOf(type, checker) !== "Matrix") return undefined;
-    return { matrix: checker.typeToString(type, this.fn, ts.TypeFormatFlags.NoTruncation) };
+    return { matrix: checker.typeToString(checker.getTypeAtLocation(call), this.fn, ts.TypeFormatFlags.NoTruncation) };
   }
 
   isLocalArray(e: ts.Expression): boolean {
