@@ -43,7 +43,7 @@ export class ValueStack {
 
   /** Keeps a recursive call's result (its value and the cache its backward pass reads). */
   pushCall(call: object): void {
-    (this.calls ??= [])[this.callsTop++] = call;
+    this.pushObject(call);
   }
 
   /**
@@ -52,14 +52,28 @@ export class ValueStack {
    * it is done with.
    */
   popCall<F extends (...args: never[]) => object>(forward: F): ReturnType<F> {
+    void forward;
+    return this.popObject<ReturnType<F>>();
+  }
+
+  /**
+   * Keeps a matrix or a vector a loop iteration made (`saved.pushObject(h)`), beside the numbers,
+   * on the stack pushCall keeps calls on: the backward iteration reads it whole.
+   */
+  pushObject(value: object): void {
+    (this.calls ??= [])[this.callsTop++] = value;
+  }
+
+  /** What pushObject (or pushCall) kept last, typed by the caller: `saved.popObject<Matrix>()`. */
+  popObject<T>(): T {
     if (this.callsTop === 0)
       throw new Error(
-        "tsgrad: the saved-call stack is empty (a backward pass popped more calls than its forward pass pushed)",
+        "tsgrad: the saved-object stack is empty (a backward pass popped more than its forward pass pushed)",
       );
     const calls = this.calls!;
-    const call = calls[--this.callsTop];
+    const value = calls[--this.callsTop];
     if (!this.replaying) calls[this.callsTop] = undefined;
-    return call as ReturnType<F>;
+    return value as T;
   }
 
   /**

@@ -287,3 +287,21 @@ describe("checkGradient", () => {
     expect(() => checkGradient(mul, [3, -4], [1] as unknown as [number, number])).toThrow(RangeError);
   });
 });
+
+describe("the saved-value stack keeps objects beside numbers", () => {
+  it("pushObject and popObject are last in, first out, apart from the numbers, and say when empty", async () => {
+    const { ValueStack } = await import("../runtime/stack.js");
+    const stack = new ValueStack();
+    const a = { rows: 1 };
+    const b = { rows: 2 };
+    stack.pushObject(a);
+    stack.push(1.5);
+    stack.pushObject(b);
+    stack.push(2.5);
+    expect(stack.pop()).toBe(2.5);
+    expect(stack.popObject<typeof b>()).toBe(b);
+    expect(stack.pop()).toBe(1.5);
+    expect(stack.popObject<typeof a>()).toBe(a);
+    expect(() => stack.popObject()).toThrow(/saved-object stack is empty/);
+  });
+});

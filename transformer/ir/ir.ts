@@ -153,6 +153,9 @@ export const isMatrixType = (t: ValueType | undefined): t is MatrixType => typeo
 export const isCallResult = (t: ValueType | undefined): t is { forward: string } =>
   typeof t === "object" && "forward" in t;
 
+/** A value a loop saves whole, apart from the numbers: a recursive call's result, a matrix, a vector. */
+export const isKeptWhole = (t: ValueType | undefined): boolean => isCallResult(t) || isMatrixType(t);
+
 export interface If {
   k: "if";
   test: Expr;
@@ -387,7 +390,8 @@ export type BStmt =
   /** With `index`, the adjoint is an array and the line adds to one element: `da[i] += value`. */
   | { k: "acc"; adj: string; value: Expr; declare?: boolean; index?: Expr; inner?: Expr; key?: string }
   /** `dv = value`: after an overwrite the adjoint restarts (`dx = 0`, folded into the next write); with `index`, one element: `dh[j] = 0`. */
-  | { k: "set"; adj: string; value: Expr; declare?: boolean; index?: Expr; inner?: Expr }
+  /** With `whole`, a matrix's or a vector's gradient zeroed in place: `dh.data.fill(0)`, `dv.fill(0)`. */
+  | { k: "set"; adj: string; value: Expr; declare?: boolean; index?: Expr; inner?: Expr; whole?: "matrix" | "vector" }
   | { k: "zero"; adj: string }
   | { k: "if"; test: Expr; then: BStmt[]; else: BStmt[] }
   /**

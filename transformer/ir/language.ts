@@ -271,15 +271,15 @@ export const LANGUAGE = {
   ),
   matrixOps: yes(
     "call",
-    "the runtime's [matrix operations](#matrix-operations) at the top level and in branches (a layer chosen by a flag: `if`, `switch`, `?:`), and `Matrix` variables given another matrix in a branch",
-    "each op differentiated by its rule; a gradient shared by the branches made once before the `if`",
+    "the runtime's [matrix operations](#matrix-operations) anywhere in the function: in branches (a layer chosen by a flag: `if`, `switch`, `?:`) and loops (a recurrent network's time steps), and `Matrix` variables given another matrix there",
+    "each op differentiated by its rule; a gradient shared by the branches made once before the `if`; the matrices each iteration makes kept whole for its backward iteration",
   ),
-  matrixOpInLoop: no(
+  matrixOpInCallback: no(
     "statement",
     Code.UnsupportedStatement,
-    "matrix operations inside loops, callbacks and inlined helpers",
-    "matrix operations inside loops (and callbacks or helpers tsgrad inlines) are not supported yet",
-    "compute them outside the loop, at the top level of the function or in a branch",
+    "matrix operations inside callbacks and helpers tsgrad inlines",
+    "matrix operations inside a callback (`xs.map(...)`, `forEach`) or a helper tsgrad inlines are not supported yet",
+    "write the loop the callback stands for (`for (let i = 0; i < xs.length; i++)`), or mark the helper @differentiable",
   ),
   sideEffect: no(
     "statement",

@@ -262,7 +262,7 @@ function declare(
       for (const adj of mentions(s.body).keys()) {
         if (!declared.has(adj) && !s.locals.has(adj) && adjoints.has(adj)) {
           declared.add(adj);
-          out.push({ k: "zero", adj });
+          out.push(zeroBefore(adj, s.body));
         }
       }
       out.push({ ...s, body: declare(s.body, new Set(declared), total, adjoints) });

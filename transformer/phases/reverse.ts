@@ -147,7 +147,8 @@ function block(r: Reverser, body: readonly Stmt[]): BStmt[] {
     // x = x_1 at the end of an iteration: what x held before is another value, with its own gradient.
     if (s.k === "def" && s.overwrite && r.activity.active.has(s.name)) {
       if (!s.args.some(active)) out.push({ k: "comment", def: s });
-      out.push({ k: "set", adj: r.adjointOf(s.name), value: num(0) });
+      const whole = isMatrixType(s.type) ? (s.type.vector ? "vector" : "matrix") : undefined;
+      out.push({ k: "set", adj: r.adjointOf(s.name), value: num(0), ...(whole ? { whole } : {}) });
     }
   }
   return out;
@@ -221,6 +222,8 @@ function matrixCopyGradient(r: Reverser, d: Def, g: Expr): BStmt[] {
   const like = operandName(arg)!;
   const adj = r.adjointOf(like);
   const vector = isMatrixType(d.type) && d.type.vector === true;
+  // (h = h_1 ending an iteration: dh restarts right after, so dh_1 must not share its buffer)
+  const identity = !d.overwrite;
   return [
     {
       k: "kernel",
@@ -232,7 +235,7 @@ function matrixCopyGradient(r: Reverser, d: Def, g: Expr): BStmt[] {
       like,
       vector,
       zeros: vector ? "" : r.runtime("zerosLike"),
-      identity: true,
+      identity,
     },
   ];
 }

@@ -31,7 +31,7 @@ import {
   type Loop,
   type Push,
   type Stmt,
-  isCallResult,
+  isKeptWhole,
   refsOf,
   restoredHeaders,
   slotIndex,
@@ -260,9 +260,14 @@ function planLoop(
     ? planValues(loop, level, reads, reloads, cuts(first, reads))
     : first;
 
+  // (a header's type is its overwrite's, `h = h_1` at the iteration's end: a matrix's, say)
+  const overwrites = new Map(
+    loop.body.flatMap((t) => (t.k === "def" && t.overwrite && t.type ? [[t.name, t.type] as const] : [])),
+  );
   const typeOf = (name: string) =>
     level.defs.get(name)?.[0]?.type ??
     level.lets.get(name)?.type ??
+    overwrites.get(name) ??
     (loop.booleans?.includes(name) || level.booleans.has(name) ? "boolean" : undefined);
   // Body values in the order they are made, then the headers' values from the start of the iteration.
   const order = [
@@ -270,8 +275,8 @@ function planLoop(
     ...loop.carried.filter((n) => restored.has(n)),
   ];
   const counter = outermost && !loop.pre ? loop.counter : undefined;
-  // A recursive call's result (an object) is pushed whole, never into a frame of numbers.
-  const inFrames = order.filter((name) => !isCallResult(typeOf(name)));
+  // A recursive call's result, a matrix or a vector (objects) is pushed whole, never into a frame of numbers.
+  const inFrames = order.filter((name) => !isKeptWhole(typeOf(name)));
   const frames: Frame[] = counter
     ? inFrames.map((name) => ({ array: namer.fresh(`${name}_saved`), length: simplify(tripCount(counter)) }))
     : [];

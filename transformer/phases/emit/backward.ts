@@ -14,6 +14,7 @@ import {
   type Expr,
   binary,
   isCallResult,
+  isMatrixType,
   lastValue,
   num,
   ref,
@@ -24,6 +25,7 @@ import { comment, forwardLine, loopHeading, trailingComment } from "./comments.j
 import { emitForward, ifStatement, step, swap } from "./forward.js";
 import { declareConst, f } from "./nodes.js";
 import { slotAccess, stackCall } from "./stack.js";
+import { valueType } from "./types.js";
 
 /** What the lines of one backward pass are built with. */
 interface Context {
@@ -163,7 +165,9 @@ function restore(s: Extract<Line, { k: "pop" }>, reassigned: ReadonlySet<string>
     ? slotAccess(s.slot)
     : isCallResult(s.type)
       ? stackCall("popCall", [globalToTs(s.type.forward)])
-      : stackCall("pop", []);
+      : isMatrixType(s.type)
+        ? stackCall("popObject", [], [valueType(s.type)])
+        : stackCall("pop", []);
   const value =
     s.type === "boolean"
       ? f.createBinaryExpression(read, ts.SyntaxKind.EqualsEqualsEqualsToken, f.createNumericLiteral(1))
@@ -175,6 +179,12 @@ function restore(s: Extract<Line, { k: "pop" }>, reassigned: ReadonlySet<string>
 
 /** `dv = e`, `dv += e`, `da[i] += e`; `let dv = e` where the gradient is declared. */
 function writeGradient(s: Extract<Line, { k: "set" | "acc" }>, expr: Context["expr"]): ts.Statement {
+  if (s.k === "set" && s.whole) {
+    // dh.data.fill(0): a matrix's gradient restarts, its buffer kept.
+    const data = s.whole === "matrix" ? f.createPropertyAccessExpression(f.createIdentifier(s.adj), "data") : undefined;
+    const fill = f.createPropertyAccessExpression(data ?? f.createIdentifier(s.adj), "fill");
+    return f.createExpressionStatement(f.createCallExpression(fill, undefined, [f.createNumericLiteral(0)]));
+  }
   if (s.declare) return declareConst(s.adj, expr(s.value), ts.NodeFlags.Let);
   // da[i] += e for an element of an array's gradient.
   const target = s.index

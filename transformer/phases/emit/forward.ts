@@ -13,6 +13,7 @@ import {
   type Stmt,
   binary,
   isCallResult,
+  isMatrixType,
   reboundArrays,
   ref,
 } from "../../ir/ir.js";
@@ -79,6 +80,8 @@ export function swap(names: readonly string[], from: readonly string[]): ts.Stat
 function push(s: Push): ts.Statement {
   // saved.pushCall(g_1_call): a recursive call's result, kept whole for its backward pass.
   if (isCallResult(s.type)) return f.createExpressionStatement(stackCall("pushCall", [f.createIdentifier(s.name)]));
+  // saved.pushObject(h): a matrix or a vector this iteration made, kept whole.
+  if (isMatrixType(s.type)) return f.createExpressionStatement(stackCall("pushObject", [f.createIdentifier(s.name)]));
   const value =
     s.type === "boolean"
       ? f.createConditionalExpression(

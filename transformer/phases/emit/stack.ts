@@ -25,8 +25,8 @@ export function withStack<T>(name: string, build: () => T): T {
 }
 
 /** `saved.push(t)`, `saved.pop()`, `saved.frame(n)`: a call of the stack's `method`. */
-export const stackCall = (method: string, args: ts.Expression[]) =>
-  f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(stack), method), undefined, args);
+export const stackCall = (method: string, args: ts.Expression[], types?: ts.TypeNode[]) =>
+  f.createCallExpression(f.createPropertyAccessExpression(f.createIdentifier(stack), method), types, args);
 
 /** `x_saved[i]`: the slot of iteration i in a frame. */
 export const slotAccess = (slot: Slot) =>

@@ -114,10 +114,8 @@ export function forEachLoop(st: Fencer, each: { array: ts.Expression; callback: 
   if (ts.isBlock(body) && body.statements.some(returns))
     return form("returns (which ends only its iteration): write the `for` loop with `continue`");
   st.depth++;
-  st.loops++;
   if (ts.isBlock(body)) body.statements.forEach((s: ts.Statement) => st.statement(s));
   else st.effect(body);
-  st.loops--;
   st.depth--;
 }
 
@@ -143,10 +141,8 @@ export function searchCall(st: Fencer, search: ArraySearch): void {
  */
 export function inlinedBody(st: Fencer, callback: Callback, form: (what: string) => void): void {
   st.depth++;
-  st.loops++;
   const last = inlinedStatements(st, callback, form, true);
   if (last) st.expression(last);
-  st.loops--;
   st.depth--;
 }
 

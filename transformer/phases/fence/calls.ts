@@ -3,7 +3,7 @@
 // argument an expression, or an array passed whole to a @differentiable function of this module.
 //
 //   p.norm()                           →   methodCall, at `p.norm`
-//   for (...) y = matmul(X, W);        →   matrixOpInLoop
+//   xs.map((x) => sum(scale(A, x)));   →   matrixOpInCallback
 //   mean(h); h[0] = 1;  (h local)      →   arrayArgumentChanged, at `h`
 //   return helper(x) * 2;  (unmarked)  →   unmarkedCall, reported only beside other errors
 //   Math.max(...xs), xs.reduce(f, 0)   →   the loops they stand for, f written in place (callbacks.ts)
@@ -22,6 +22,7 @@ import { callbackLoop, inlinedCall, isMapping, searchCall } from "./callbacks.js
 import {
   arrayPop,
   identifier,
+  insideFunction,
   isArrayMethod,
   isCreatedArray,
   isGlobalName,
@@ -194,7 +195,7 @@ function resultUsed(st: Fencer, c: ts.CallExpression, helper: InlinedHelper): bo
 
 /** matmul(X, W1): matrices, vectors and labels go in by name; numbers as any expression. */
 function matrixCall(st: Fencer, c: ts.CallExpression): void {
-  if (st.loops > 0) return st.fail(refuse("matrixOpInLoop", c));
+  if (insideFunction(st, c)) return st.fail(refuse("matrixOpInCallback", c));
   for (const arg of c.arguments) {
     const named = ts.isIdentifier(arg) || (ts.isPropertyAccessExpression(arg) && isParamPart(st, arg));
     if (!(named && isBufferKind(kindOf(st.checker.getTypeAtLocation(arg), st.checker)))) st.expression(arg);

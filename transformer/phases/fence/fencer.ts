@@ -22,8 +22,6 @@ export abstract class Fencer {
   readonly errors: DiffError[] = [];
   /** How many branches and loops enclose the node being checked. */
   depth = 0;
-  /** How many of those are loops (or callbacks and helpers inlined, which may run in one). */
-  loops = 0;
   /** Calls of unmarked functions a gradient surely flows through (reported only beside other errors). */
   readonly unmarkedCalls: DiffError[] = [];
   /** The module helpers being inlined at the call checked now, outermost first (callbacks.ts). */

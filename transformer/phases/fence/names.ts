@@ -36,7 +36,7 @@ export function localHelperOf(st: Fencer, id: ts.Identifier): Callback | undefin
 
 /**
  * A matrix given whole to a variable, maybe as a side of a choice: `const h = z`, `h = z`,
- * `const h = flag ? relu(z) : z`. (In a loop it would be a loop's matrix variable: not yet.)
+ * `const h = flag ? relu(z) : z`.
  */
 function isMatrixGiven(id: ts.Identifier): boolean {
   let at: ts.Node = id;
@@ -56,6 +56,12 @@ function isMatrixGiven(id: ts.Identifier): boolean {
   );
 }
 
+/** Is `n` inside a callback or a helper tsgrad inlines (a function inside the function)? */
+export function insideFunction(st: Fencer, n: ts.Node): boolean {
+  for (let at = n.parent; at && at !== st.fn; at = at.parent) if (ts.isFunctionLike(at)) return true;
+  return st.inlining.length > 0;
+}
+
 export function identifier(st: Fencer, id: ts.Identifier): void {
   // A local helper is inlined where it is called: `toRad(x)`, not handed on as a value.
   if (localHelperOf(st, id) && !isCallee(id)) return st.fail(refuse("closure", id));
@@ -64,7 +70,7 @@ export function identifier(st: Fencer, id: ts.Identifier): void {
   }
   const kind = kindOf(st.checker.getTypeAtLocation(id), st.checker);
   if ((kind === "Matrix" || kind === "Int32Array") && !isCallee(id)) {
-    if (kind === "Matrix" && st.loops === 0 && isMatrixGiven(id)) return;
+    if (kind === "Matrix" && isMatrixGiven(id) && !insideFunction(st, id)) return;
     return st.fail(refuse("matrixPassed", id, { name: id.text }));
   }
   if ((isArrayKind(kind) || kind === "rows" || kind === "records" || isCreatedArray(st, id)) && !isCallee(id)) {

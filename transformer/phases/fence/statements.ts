@@ -211,9 +211,7 @@ function forOf(st: Fencer, s: ts.ForOfStatement): void {
 
 function loopBody(st: Fencer, body: ts.Statement): void {
   st.depth++;
-  st.loops++;
   statement(st, body);
-  st.loops--;
   st.depth--;
 }
 

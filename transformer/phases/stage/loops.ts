@@ -206,6 +206,7 @@ function writeHeaders(st: Stager, carried: readonly ts.Symbol[], headers: readon
   carried.forEach((symbol, i) => {
     const current = st.env.get(symbol);
     if (current !== undefined && current !== headers[i]) {
+      const matrix = st.matrices.get(current);
       st.body.push({
         k: "def",
         name: headers[i],
@@ -215,6 +216,7 @@ function writeHeaders(st: Stager, carried: readonly ts.Symbol[], headers: readon
         assign: true,
         overwrite: true,
         source: s,
+        ...(matrix ? { type: matrix } : {}),
       });
     }
   });
@@ -292,7 +294,9 @@ function header(st: Stager, symbol: ts.Symbol, source: ts.Node): string {
     }
   }
   const name = st.ctx.namer.version(symbol.name);
-  const type = st.isBoolean(symbol) ? ("boolean" as const) : undefined;
+  const matrix = current !== undefined ? st.matrices.get(current) : undefined;
+  if (matrix) st.matrices.set(name, matrix);
+  const type = matrix ?? (st.isBoolean(symbol) ? ("boolean" as const) : undefined);
   if (current === undefined) st.body.push({ k: "let", name, hoisted: true, type });
   else
     st.body.push({

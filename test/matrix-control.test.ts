@@ -1,15 +1,17 @@
-// Matrix operations inside branches: a layer chosen by a flag (if/else, a `switch`, `?:`), an
-// optional bias, an input chosen by a flag, matrices made and used inside one branch, an early
-// return of a matrix's sum. Every gradient is checked against central differences and through
-// every API (grad, vjp twice, valueAndGrad, gradInto); the generated code type-checks under strict
-// settings. Matrix operations inside loops stay refused, with a message saying so.
+// Matrix operations inside branches and loops: a layer chosen by a flag (if/else, a `switch`,
+// `?:`), an optional bias, an input chosen by a flag, matrices made and used inside one branch, an
+// early return of a matrix's sum; a recurrent network's time steps (a matrix carried by the loop),
+// a loop summing over steps, a while loop, a branch in a loop, nested loops, a break. Every
+// gradient is checked against central differences and through every API (grad, vjp twice,
+// valueAndGrad, gradInto); the generated code type-checks under strict settings. Matrix
+// operations inside callbacks stay refused, with a message saying so.
 
 import { describe, expect, it } from "vitest";
 import { compile, genStrictErrors, tsgradErrors } from "./harness.js";
 import { checkEveryApi, runtime } from "./oracles.js";
 
 const source = `
-import { type Matrix, addBias, dot, matmul, matvec, mul, relu, scale, sigmoid, softmaxCrossEntropy, sum, tanh } from "tsgrad";
+import { type Matrix, add, addBias, dot, matmul, matvec, mul, relu, scale, sigmoid, softmaxCrossEntropy, sum, tanh } from "tsgrad";
 
 /** @differentiable */
 export function chosenActivation(W: Matrix, X: Matrix, useRelu: boolean): number {
@@ -121,6 +123,49 @@ export function joinAfterReturn(W: Matrix, X: Matrix, c: boolean, d: boolean): n
   return sum(mul(h, h));
 }
 
+/** A recurrent network: h carried from step to step, a loss at every step. */
+/** @differentiable */
+export function recurrent(Wh: Matrix, Wx: Matrix, X: Matrix, h0: Matrix, steps: number): number {
+  let h = h0;
+  let loss = 0;
+  for (let t = 0; t < steps; t++) {
+    h = tanh(add(matmul(h, Wh), matmul(X, Wx)));
+    loss += sum(mul(h, h)) / (t + 1);
+  }
+  return loss + sum(h);
+}
+
+/** @differentiable */
+export function overSteps(W: Matrix, X: Matrix, steps: number): number {
+  let loss = 0;
+  for (let t = 0; t < steps; t++) {
+    const h = tanh(scale(matmul(X, W), t + 1));
+    loss += sum(mul(h, h));
+  }
+  return loss;
+}
+
+/** A while loop until a matrix's sum is small, a layer chosen in the loop, nested loops, a break. */
+/** @differentiable */
+export function untilSmall(W: Matrix, X: Matrix, useRelu: boolean): number {
+  let h = matmul(X, W);
+  let n = 0;
+  while (sum(mul(h, h)) > 0.5 && n < 6) {
+    if (useRelu && n % 2 === 0) h = relu(scale(h, 0.8));
+    else h = tanh(scale(h, 0.7));
+    n++;
+  }
+  let s = 0;
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 2; j++) {
+      const p = scale(h, i + j * 0.5);
+      s += sum(mul(p, h));
+      if (s > 40) break;
+    }
+  }
+  return s + n;
+}
+
 /** z is read by the fused chain and inside a branch: the chain must keep it. */
 /** @differentiable */
 export function readInBranchToo(W: Matrix, b: Matrix, X: Matrix, y: Int32Array, extra: boolean): number {
@@ -208,7 +253,29 @@ describe("matrix operations inside branches", () => {
   });
 
   it("generated code type-checks under strict settings with no unused names", () => {
-    expect(genStrictErrors(source, "matrix-branches", { noUnusedLocals: true, noUnusedParameters: true })).toEqual([]);
+    expect(genStrictErrors(source, "matrix-control", { noUnusedLocals: true, noUnusedParameters: true })).toEqual([]);
+  });
+});
+
+describe("matrix operations inside loops", () => {
+  const Wh = rand(4, 4, 6);
+  const h0 = rand(5, 4, 7);
+  it("a recurrent network's steps, a loop over steps, a while loop with a branch, nested loops with a break", async () => {
+    const { module: m } = await compile(source);
+    for (const steps of [0, 1, 4]) checkEveryApi(m.recurrent, [Wh, W, X, h0, steps], { skip: ["[4]"] });
+    for (const steps of [0, 3]) checkEveryApi(m.overSteps, [W, X, steps], { skip: ["[2]"] });
+    for (const flag of [true, false]) checkEveryApi(m.untilSmall, [W, X, flag]);
+  });
+
+  it("keeps each iteration's matrices whole on the stack, and the carried one's gradient in one buffer", async () => {
+    const { js } = await compile(source);
+    const grad = js.slice(js.indexOf("function recurrent_grad"), js.indexOf("function recurrent_gradInto"));
+    expect(grad).toMatch(/saved\.pushObject\(h\);\s+h = h_1;/);
+    expect(grad).toMatch(/h = saved\.popObject\(\);/);
+    // dh is made once, before the backward loop; each iteration hands it to dh_1 and restarts it.
+    expect(grad).toMatch(/const dh = zerosLike\(h\);[^]*\/\/ for \(let t = 0; t < steps; t\+\+\), in reverse/);
+    expect(grad.match(/const dh = /g)?.length).toBe(1);
+    expect(grad).toMatch(/addTo\(dh_1, dh\); \/\/ dh_1 \+= dh\s+dh\.data\.fill\(0\);/);
   });
 });
 
@@ -235,18 +302,16 @@ export function fused(W: Matrix, b: Matrix, X: Matrix): number {
   });
 });
 
-describe("matrix operations inside loops, refused", () => {
-  it("says they are not supported in loops yet, and where to compute them", () => {
+describe("matrix operations inside callbacks, refused", () => {
+  it("says they are not supported in callbacks yet, and what to write", () => {
     const errors = tsgradErrors(`
-import { type Matrix, matmul, sum, tanh } from "tsgrad";
+import { type Matrix, matmul, scale, sum } from "tsgrad";
 /** @differentiable */
-export function f(W: Matrix, X: Matrix, steps: number): number {
-  let s = 0;
-  for (let t = 0; t < steps; t++) s += sum(tanh(matmul(X, W)));
-  return s;
+export function f(W: Matrix, X: Matrix, ks: readonly number[]): number {
+  return ks.reduce((s, k) => s + sum(scale(matmul(X, W), k)), 0);
 }
 `);
-    expect(errors.map((e) => [e.code, e.text])).toEqual([[94001, "sum(tanh(matmul(X, W)))"]]);
-    expect(errors[0].message).toMatch(/matrix operations inside loops .* are not supported yet/);
+    expect(errors.map((e) => [e.code, e.text])).toEqual([[94001, "sum(scale(matmul(X, W), k))"]]);
+    expect(errors[0].message).toMatch(/inside a callback .* are not supported yet; write the loop/);
   });
 });
