@@ -166,6 +166,17 @@ export function untilSmall(W: Matrix, X: Matrix, useRelu: boolean): number {
   return s + n;
 }
 
+/** A carried matrix whose shape changes: X is 5×3, W 3×4, then V 4×4 (found in review: f_grad threw). */
+/** @differentiable */
+export function changingShape(W: Matrix, V: Matrix, X: Matrix, depth: number): number {
+  let h = X;
+  for (let l = 0; l < depth; l++) {
+    if (l === 0) h = tanh(matmul(h, W));
+    else h = tanh(matmul(h, V));
+  }
+  return sum(mul(h, h));
+}
+
 /** z is read by the fused chain and inside a branch: the chain must keep it. */
 /** @differentiable */
 export function readInBranchToo(W: Matrix, b: Matrix, X: Matrix, y: Int32Array, extra: boolean): number {
@@ -260,11 +271,12 @@ describe("matrix operations inside branches", () => {
 describe("matrix operations inside loops", () => {
   const Wh = rand(4, 4, 6);
   const h0 = rand(5, 4, 7);
-  it("a recurrent network's steps, a loop over steps, a while loop with a branch, nested loops with a break", async () => {
+  it("a recurrent network's steps, a loop over steps, a while loop with a branch, nested loops with a break, a carried matrix changing shape", async () => {
     const { module: m } = await compile(source);
     for (const steps of [0, 1, 4]) checkEveryApi(m.recurrent, [Wh, W, X, h0, steps], { skip: ["[4]"] });
     for (const steps of [0, 3]) checkEveryApi(m.overSteps, [W, X, steps], { skip: ["[2]"] });
     for (const flag of [true, false]) checkEveryApi(m.untilSmall, [W, X, flag]);
+    for (const depth of [0, 1, 3]) checkEveryApi(m.changingShape, [W, Wh, X, depth], { skip: ["[3]"] });
   });
 
   it("keeps each iteration's matrices whole on the stack, and the carried one's gradient in one buffer", async () => {
@@ -273,9 +285,27 @@ describe("matrix operations inside loops", () => {
     expect(grad).toMatch(/saved\.pushObject\(h\);\s+h = h_1;/);
     expect(grad).toMatch(/h = saved\.popObject\(\);/);
     // dh is made once, before the backward loop; each iteration hands it to dh_1 and restarts it.
-    expect(grad).toMatch(/const dh = zerosLike\(h\);[^]*\/\/ for \(let t = 0; t < steps; t\+\+\), in reverse/);
-    expect(grad.match(/const dh = /g)?.length).toBe(1);
-    expect(grad).toMatch(/addTo\(dh_1, dh\); \/\/ dh_1 \+= dh\s+dh\.data\.fill\(0\);/);
+    expect(grad).toMatch(
+      /let dh = matrixPool\.zerosLike\(h\);[^]*\/\/ for \(let t = 0; t < steps; t\+\+\), in reverse/,
+    );
+    expect(grad.match(/let dh = /g)?.length).toBe(1);
+    // The matrices an iteration keeps come from the pool, and go back at the end of its backward iteration.
+    expect(grad).toMatch(/const h_1 = tanhInto\(matrixPool\.matrix\(/);
+    expect(grad).toMatch(/\/\/ this iteration's matrices go back to the pool\s+matrixPool\.release\(/);
+    // (a new buffer of h's shape as the iteration found it: a carried matrix may change shape)
+    expect(grad).toMatch(/addTo\(dh_1, dh\); \/\/ dh_1 \+= dh\s+dh = restartGradient\(dh, h\);/);
+  });
+
+  it("a training step allocates no matrix once the pool has warmed up", async () => {
+    const { module: m } = await compile(source);
+    const pool = runtime.matrixPool as unknown as { matrices: Map<number, Map<number, unknown[]>> };
+    const free = () => [...pool.matrices.values()].flatMap((byCols) => [...byCols.values()]).flat().length;
+    m.recurrent_grad(Wh, W, X, h0, 5);
+    const after = free();
+    for (let k = 0; k < 3; k++) m.recurrent_grad(Wh, W, X, h0, 5);
+    // Every matrix of the later steps came from the pool and went back: none new.
+    expect(free()).toBe(after);
+    expect(after).toBeGreaterThan(20); // about 8 per step were lent and given back
   });
 });
 

@@ -152,6 +152,23 @@ describe("matrix code that is refused, at the node", () => {
     );
   });
 
+  // Found in review: sq(matmul(A, B)) of an unmarked helper was taken, and f_grad multiplied a
+  // matrix by a number (it threw); a matrix named in the arguments was refused already.
+  it("a matrix made in place and passed to a function", () => {
+    const src = `import { type Matrix, matmul, mul, sum } from "tsgrad";
+function sq(m: Matrix): number {
+  return sum(mul(m, m));
+}
+/** @differentiable */
+export function f(A: Matrix, B: Matrix, x: number): number {
+  return sq(matmul(A, B)) * x;
+}
+`;
+    const { diagnostics } = compileToJs(src);
+    const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && d.code >= 94000);
+    expect(errors.map((d) => [d.code, src.slice(d.start!, d.start! + d.length!)])).toEqual([[94003, "matmul(A, B)"]]);
+  });
+
   it("a matrix read by field, or written into", () => {
     expect(refused("return A.data[0];").message).toMatch(/matrix operations|only elements/);
     expect(refused("matmulInto(A, A, B);\nreturn sum(A);").message).toMatch(/./);

@@ -22,6 +22,7 @@ import {
   type Stmt,
   type ValueKind,
   isArrayKind,
+  forEachDef,
   isMatrixOp,
   leavesOf,
   num,
@@ -138,7 +139,8 @@ function gradientFunctions(c: Compilation, fnNames: { grad: string; gradInto: st
   const pruned = raw ? gSaved.forward : pruneForward(gSaved.forward, readsOf(gSaved.backward));
   // Matrix ops are fused where runtime/ops/fused.ts can (fuse.ts); matrices come from the
   // runtime's pool and go back to it before f_grad returns.
-  const usesMatrices = !raw && pruned.some((s) => s.k === "def" && isMatrixOp(s.op));
+  let usesMatrices = false;
+  forEachDef(pruned, (s) => (usesMatrices ||= !raw && isMatrixOp(s.op)));
   const pool = usesMatrices ? runtimeName(ctx, "matrixPool", gNamer) : undefined;
   const fused = pool
     ? fuse(pruned, gSaved.backward, (name) => runtimeName(ctx, name, gNamer))

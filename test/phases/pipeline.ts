@@ -121,6 +121,8 @@ export function printBackward(body: readonly BStmt[], indent = ""): string[] {
           `${indent}[${s.names.join(", ")}] = [${s.from.join(", ")}]`,
           ...(s.adjoints ? [`${indent}[${s.adjoints.names.join(", ")}] = [${s.adjoints.from.join(", ")}]`] : []),
         ];
+      case "release":
+        return s.names.map((n) => `${indent}${s.callee}(${n})`);
     }
   });
 }

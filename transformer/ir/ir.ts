@@ -390,8 +390,21 @@ export type BStmt =
   /** With `index`, the adjoint is an array and the line adds to one element: `da[i] += value`. */
   | { k: "acc"; adj: string; value: Expr; declare?: boolean; index?: Expr; inner?: Expr; key?: string }
   /** `dv = value`: after an overwrite the adjoint restarts (`dx = 0`, folded into the next write); with `index`, one element: `dh[j] = 0`. */
-  /** With `whole`, a matrix's or a vector's gradient zeroed in place: `dh.data.fill(0)`, `dv.fill(0)`. */
-  | { k: "set"; adj: string; value: Expr; declare?: boolean; index?: Expr; inner?: Expr; whole?: "matrix" | "vector" }
+  /**
+   * With `whole`, a matrix's or a vector's gradient restarted at zero for `whole.like` as the
+   * iteration found it (a carried matrix may change shape from one iteration to the next):
+   * `dh = restartGradient(dh, h)`, `whole.restart` the runtime function's local name; a
+   * parameter's gradient, which is returned (and refilled by gradInto), in place: `dX.data.fill(0)`.
+   */
+  | {
+      k: "set";
+      adj: string;
+      value: Expr;
+      declare?: boolean;
+      index?: Expr;
+      inner?: Expr;
+      whole?: { like: string; restart?: string; fill?: "data" | "self" };
+    }
   | { k: "zero"; adj: string }
   | { k: "if"; test: Expr; then: BStmt[]; else: BStmt[] }
   /**
@@ -449,6 +462,8 @@ export type BStmt =
   | { k: "rebind"; names: string[]; from: string[]; adjoints?: { names: string[]; from: string[] } }
   /** Forward statements recomputed inside a backward loop, from restored values. */
   | { k: "recompute"; body: Stmt[] }
+  /** `matrixPool.release(h_1)`: matrices a backward iteration is done with, given back to the pool (pool.ts). */
+  | { k: "release"; callee: string; names: string[]; why?: string }
   /**
    * `checkFinite("staged", "dden", dden, "seed.ts:12", "const invden = 1 / den;")`: in f_gradChecked
    * only (finite.ts), after a line that wrote the gradient `adj` (its element `index`).

@@ -7,9 +7,12 @@
 //   const dhidden = zerosLike(hidden);  →  const dhidden = matrixPool.zerosLike(hidden);
 //                                          ... matrixPool.release(dhidden); matrixPool.release(XW1);
 // Parameters' gradients are returned, so they are never lent; a gradient sharing another's
-// buffer (`const dprod = dscores`) is given back once, as that other.
+// buffer (`const dprod = dscores`) is given back once, as that other. In a loop, the matrices an
+// iteration makes and keeps for its backward iteration, and the gradients that backward iteration
+// makes, are lent too, and given back at the end of the backward iteration: a training step
+// allocates no matrix once the pool has as many of each shape as the longest loop needs.
 
-import { type BStmt, type Expr, type Stmt, num } from "../ir/ir.js";
+import { type BStmt, type Def, type Expr, type Stmt, isMatrixType, num } from "../ir/ir.js";
 import { matrixRules } from "../../runtime/ops/index.js";
 import type { MatrixRule } from "../../runtime/ops/rule.js";
 import { fusedRule } from "./fuse.js";
@@ -29,12 +32,11 @@ export function poolMatrices(
   runtime: (name: string) => string,
 ): Pooled {
   const lent: string[] = [];
-  const pooledForward = forward.map((s): Stmt => {
-    const op = s.k === "def" ? s.op : null;
-    const rule: Pick<MatrixRule, "params" | "size" | "math" | "into" | "output"> | undefined =
-      op?.kind === "matrix" ? matrixRules[op.op] : op?.kind === "fused" ? fusedRule(op.into) : undefined;
-    if (s.k !== "def" || !rule?.into || s.value.k !== "call") return s;
-    lent.push(s.name);
+  // Made in a loop and kept for its backward iteration: given back at that iteration's end.
+  const kept = new Set<string>();
+  const lend = (s: Def): Def => {
+    const rule = ruleOf(s);
+    if (!rule?.into || s.value.k !== "call") return s;
     const args = s.value.args;
     const buffer: Expr = {
       k: "call",
@@ -42,13 +44,52 @@ export function poolMatrices(
       args: sizeOf(rule, args),
     };
     return { ...s, value: { k: "call", callee: runtime(rule.into), args: [buffer, ...args] } };
+  };
+  const inLoop = (body: readonly Stmt[]): Stmt[] => {
+    // (only what the iteration pushes whole: a matrix it does not keep may live on, in the next
+    // iteration or after the loop, where nothing would give it back)
+    const pushed = new Set(body.flatMap((t) => (t.k === "push" && isMatrixType(t.type) ? [t.name] : [])));
+    return body.map((t): Stmt => {
+      if (t.k === "loop") return { ...t, body: inLoop(t.body) };
+      if (t.k !== "def" || t.assign || !pushed.has(t.name) || !ruleOf(t)?.into) return t;
+      kept.add(t.name);
+      return lend(t);
+    });
+  };
+  const pooledForward = forward.map((s): Stmt => {
+    if (s.k === "loop") return { ...s, body: inLoop(s.body) };
+    if (s.k !== "def" || !ruleOf(s)?.into || s.value.k !== "call") return s;
+    lent.push(s.name);
+    return lend(s);
   });
+  const zeros = (s: Extract<BStmt, { k: "alloc" }>): BStmt => ({ ...s, zeros: `${pool}.zerosLike` });
+  const pooled = (s: BStmt) => s.k === "alloc" && !s.vector && !s.from && !s.same;
+  const backLoop = (b: Extract<BStmt, { k: "loop" }>): BStmt => {
+    const body = b.body.flatMap((t): BStmt[] => {
+      if (t.k === "loop") return [backLoop(t)];
+      if (pooled(t)) return [zeros(t as Extract<BStmt, { k: "alloc" }>)];
+      return [t];
+    });
+    const names = [
+      ...b.body.flatMap((t) => (t.k === "pop" && t.declare && kept.has(t.name) ? [t.name] : [])),
+      ...b.body.flatMap((t) => (pooled(t) ? [(t as Extract<BStmt, { k: "alloc" }>).adj] : [])),
+    ];
+    const why = "this iteration's matrices go back to the pool";
+    return { ...b, body: names.length ? [...body, { k: "release", callee: `${pool}.release`, names, why }] : body };
+  };
   const pooledBackward = backward.map((s): BStmt => {
-    if (s.k !== "alloc" || s.vector || s.from || s.same) return s;
-    lent.push(s.adj);
-    return { ...s, zeros: `${pool}.zerosLike` };
+    if (s.k === "loop") return backLoop(s);
+    if (!pooled(s)) return s;
+    lent.push((s as Extract<BStmt, { k: "alloc" }>).adj);
+    return zeros(s as Extract<BStmt, { k: "alloc" }>);
   });
   return { forward: pooledForward, backward: pooledBackward, lent };
+}
+
+/** The rule of a matrix op's def (a fused one's too), which says its `...Into` form and its size. */
+function ruleOf(s: Stmt): Pick<MatrixRule, "params" | "size" | "math" | "into" | "output"> | undefined {
+  const op = s.k === "def" ? s.op : null;
+  return op?.kind === "matrix" ? matrixRules[op.op] : op?.kind === "fused" ? fusedRule(op.into) : undefined;
 }
 
 /** The rule's size template over the call's operands: ["A.rows", "B.cols"] for matmul(X, W1) → X.rows, W1.cols. */

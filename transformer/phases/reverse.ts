@@ -147,7 +147,15 @@ function block(r: Reverser, body: readonly Stmt[]): BStmt[] {
     // x = x_1 at the end of an iteration: what x held before is another value, with its own gradient.
     if (s.k === "def" && s.overwrite && r.activity.active.has(s.name)) {
       if (!s.args.some(active)) out.push({ k: "comment", def: s });
-      const whole = isMatrixType(s.type) ? (s.type.vector ? "vector" : "matrix") : undefined;
+      // h = h_1 of a matrix: dh restarts for h as this iteration found it (its buffer, if h's shape);
+      // a parameter's gradient in its own buffer.
+      const param = r.fn.params.includes(s.name);
+      const fill = isMatrixType(s.type) && s.type.vector ? ("self" as const) : ("data" as const);
+      const whole = !isMatrixType(s.type)
+        ? undefined
+        : param
+          ? { like: s.name, fill }
+          : { like: s.name, restart: r.runtime("restartGradient") };
       out.push({ k: "set", adj: r.adjointOf(s.name), value: num(0), ...(whole ? { whole } : {}) });
     }
   }

@@ -38,7 +38,7 @@ interface Context {
 }
 
 /** A backward statement that is one line of its own (not a comment, a recomputation or a loop). */
-type Line = Exclude<BStmt, { k: "note" | "comment" | "recompute" | "loop" | "rebind" }>;
+type Line = Exclude<BStmt, { k: "note" | "comment" | "recompute" | "loop" | "rebind" | "release" }>;
 
 /** Backward statements; a comment line `// f = num * invden` heads each block. */
 export function emitBackward(
@@ -60,6 +60,13 @@ export function emitBackward(
     else if (s.k === "recompute") {
       const lines = emitForward(s.body);
       if (lines.length) comment(lines[0], "recompute this iteration's values");
+      out.push(...lines);
+    } else if (s.k === "release") {
+      // matrixPool.release(h_1): the matrices this iteration made, and their gradients, go back.
+      const lines = s.names.map((n) =>
+        f.createExpressionStatement(f.createCallExpression(globalToTs(s.callee), undefined, [f.createIdentifier(n)])),
+      );
+      if (lines.length && s.why) comment(lines[0], s.why);
       out.push(...lines);
     } else if (s.k === "loop") {
       out.push(...backwardLoop(s, tuples, pending));
@@ -104,6 +111,7 @@ function backwardLine(s: Line, context: Context): ts.Statement {
     }
     case "check":
       return checkCall(s, context);
+
     case "grads":
       return gradsDeclaration(s, expr);
     case "if":
@@ -180,10 +188,19 @@ function restore(s: Extract<Line, { k: "pop" }>, reassigned: ReadonlySet<string>
 /** `dv = e`, `dv += e`, `da[i] += e`; `let dv = e` where the gradient is declared. */
 function writeGradient(s: Extract<Line, { k: "set" | "acc" }>, expr: Context["expr"]): ts.Statement {
   if (s.k === "set" && s.whole) {
-    // dh.data.fill(0): a matrix's gradient restarts, its buffer kept.
-    const data = s.whole === "matrix" ? f.createPropertyAccessExpression(f.createIdentifier(s.adj), "data") : undefined;
-    const fill = f.createPropertyAccessExpression(data ?? f.createIdentifier(s.adj), "fill");
-    return f.createExpressionStatement(f.createCallExpression(fill, undefined, [f.createNumericLiteral(0)]));
+    // dX.data.fill(0): a parameter's gradient restarts in its own buffer.
+    if (!s.whole.restart) {
+      const data =
+        s.whole.fill === "data" ? f.createPropertyAccessExpression(f.createIdentifier(s.adj), "data") : undefined;
+      const fill = f.createPropertyAccessExpression(data ?? f.createIdentifier(s.adj), "fill");
+      return f.createExpressionStatement(f.createCallExpression(fill, undefined, [f.createNumericLiteral(0)]));
+    }
+    // dh = restartGradient(dh, h): a matrix's gradient restarts, for h as this iteration found it.
+    const restart = f.createCallExpression(f.createIdentifier(s.whole.restart), undefined, [
+      f.createIdentifier(s.adj),
+      f.createIdentifier(s.whole.like),
+    ]);
+    return f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.adj), restart));
   }
   if (s.declare) return declareConst(s.adj, expr(s.value), ts.NodeFlags.Let);
   // da[i] += e for an element of an array's gradient.
@@ -281,6 +298,7 @@ function tupleElements(body: readonly BStmt[], out: Map<string, Expr> = new Map(
 export function reassignedIn(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
     if (s.k === "pop" && !s.declare) out.add(s.name);
+    else if (s.k === "set" && s.whole?.restart) out.add(s.adj);
     else if (s.k === "rebind") [...s.names, ...(s.adjoints?.names ?? [])].forEach((n) => out.add(n));
     else if (s.k === "loop") reassignedIn(s.body, out);
     else if (s.k === "if") (reassignedIn(s.then, out), reassignedIn(s.else, out));

@@ -121,6 +121,10 @@ function callArguments(st: Fencer, c: ts.CallExpression, target: ReturnType<type
   if (elsewhere && target.fn !== st.fn && isMarked(target.fn) && readsModuleLet(target.fn, st.checker))
     st.fail(refuse("moduleLetElsewhere", c.expression, { name: c.expression.getText() }));
   c.arguments.forEach((a, i) => {
+    // sq(matmul(X, W)): a matrix made in place, passed on (a named one is refused as it is read).
+    const x = skipWrappers(a);
+    if (!ts.isIdentifier(x) && kindOf(st.checker.getTypeAtLocation(x), st.checker) === "Matrix")
+      return st.fail(refuse("matrixPassed", x, { name: x.getText() }));
     if (!(target && target !== "unmarked" && arrayArgument(st, c, target, a, i))) st.expression(a);
   });
 }
