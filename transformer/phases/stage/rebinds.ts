@@ -19,6 +19,7 @@ import { refuse } from "../../ir/language.js";
 import {
   type ArrayDecl,
   type Expr,
+  type Rebind,
   forEachArray,
   forEachDef,
   forEachRebind,
@@ -109,15 +110,35 @@ export function checkRebinds(st: Stager): void {
   const decls = new Map<string, ArrayDecl>();
   forEachArray(st.body, (a) => decls.set(a.name, a));
   const uneven = new Set<string>();
+  // (per cycle of the permutation: [a, a2, b, b2] = [a2, a, b2, b] moves a and a2 among
+  // themselves, b and b2 among themselves, and each pair may have its own length)
   forEachRebind(st.body, (r) => {
-    const [first, ...rest] = r.names.map((n) => lengthOf(decls, n));
-    if (rest.some((l) => !sameExpr(l, first))) r.names.forEach((n) => uneven.add(n));
+    for (const cycle of cyclesOf(r)) {
+      const [first, ...rest] = cycle.map((n) => lengthOf(decls, n));
+      if (rest.some((l) => !sameExpr(l, first))) cycle.forEach((n) => uneven.add(n));
+    }
   });
   for (const a of decls.values()) {
     if (!st.hoisted.has(a.name)) continue;
     const from = [...refsOf(a.length)].find((n) => uneven.has(n));
     if (from !== undefined) throw refuse("arrayLengthInLoop", a.source, { name: `${from}.length` });
   }
+}
+
+/** The cycles of a Rebind's permutation (names[i] takes what from[i] held): [[a, a2], [b, b2]]. */
+function cyclesOf(r: Rebind): string[][] {
+  const fromOf = new Map(r.names.map((n, i) => [n, r.from[i]]));
+  const seen = new Set<string>();
+  const cycles: string[][] = [];
+  for (const start of r.names) {
+    const cycle: string[] = [];
+    for (let n: string | undefined = start; n !== undefined && !seen.has(n); n = fromOf.get(n)) {
+      seen.add(n);
+      cycle.push(n);
+    }
+    if (cycle.length) cycles.push(cycle);
+  }
+  return cycles;
 }
 
 /** An array's length in terms of what made it: u of `u0.slice()` → `u0.length`; next of `new Array(n)` → n. */
