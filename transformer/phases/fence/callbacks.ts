@@ -248,6 +248,15 @@ export function inlinedCall(st: Fencer, c: ts.CallExpression, helper: InlinedHel
   if (c.arguments.length !== fn.parameters.length || c.arguments.some(ts.isSpreadElement))
     return form(`takes ${fn.parameters.length} arguments, and this call passes ${c.arguments.length}`);
   const written = writtenParameters(fn);
+  // The bindings of the helper's parameters as they were: `h0(u, h0(u, x))` binds them again inside
+  // an argument, and the outer call's must come back after.
+  const given = [st.aliases, st.madeInPlace, st.rowsGiven, st.recordsGiven] as const;
+  const saved = fn.parameters.flatMap((p) => {
+    const symbol = st.checker.getSymbolAtLocation(p.name);
+    return symbol
+      ? [{ symbol, alias: st.aliases.get(symbol), sets: given.slice(1).map((g) => (g as Set<ts.Symbol>).has(symbol)) }]
+      : [];
+  });
   const bound: ts.Symbol[] = [];
   const errors = st.errors.length;
   fn.parameters.forEach((p, i) => {
@@ -294,8 +303,11 @@ export function inlinedCall(st: Fencer, c: ts.CallExpression, helper: InlinedHel
   if (result) inlinedResult(st, helper, result);
   st.inlinedCalls.pop();
   st.inlining.pop();
-  for (const symbol of bound)
-    [st.aliases, st.madeInPlace, st.rowsGiven, st.recordsGiven].forEach((given) => given.delete(symbol));
+  for (const symbol of bound) given.forEach((g) => g.delete(symbol));
+  for (const { symbol, alias, sets } of saved) {
+    if (alias) st.aliases.set(symbol, alias);
+    sets.forEach((had, k) => had && (given[k + 1] as Set<ts.Symbol>).add(symbol));
+  }
   // What the helper's body cannot do is said at the call: the caller is the function refused.
   const inside = st.errors.splice(errors);
   if (inside.length) st.fail(inlinedRefusal(c, helper, inside[0]));
