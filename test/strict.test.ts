@@ -134,3 +134,16 @@ describe("a boolean carried by a loop, generated code under tsc --strict", () =>
     ).toEqual([]);
   });
 });
+
+// Found in review: `const done_3 = done || returned;` in a loop that returns from a nested loop was
+// TS7022 (implicitly any, referenced in its own initializer): logical joins of flags are typed.
+describe("a return from nested loops, generated code under tsc --strict", () => {
+  it("for (...) { for (...) { if (...) return g * h; } }", () => {
+    expect(
+      strictErrorsOfGenerated(
+        "nested-return",
+        "let h = x;\nfor (let i = 0; i < 3; i++) {\n  let g = h;\n  for (let j = 0; j < 3; j++) {\n    g = Math.tanh(g * y);\n    if (i === 1 && j === 2) return g * h;\n  }\n  h = Math.sin(g + h);\n}\nreturn h;",
+      ),
+    ).toEqual([]);
+  });
+});

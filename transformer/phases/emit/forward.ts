@@ -99,8 +99,11 @@ function push(s: Push): ts.Statement {
 /** `const num = x + sigy; // numerator`, or `y_1 = y * 2;` for an assignment. */
 function definition(s: Def): ts.Statement {
   const value = exprToTs(s.value);
-  // `const done_1: boolean = !done`: in a loop, TypeScript cannot infer a boolean from another it narrows.
-  const annotate = s.type === "boolean" && (s.value.k === "ref" || (s.value.k === "unary" && s.value.op === "!"));
+  // `const done_1: boolean = !done`, `done || returned`: in a loop, TypeScript cannot infer a
+  // boolean from others it narrows (TS7022).
+  const logical = s.value.k === "binary" && (s.value.op === "||" || s.value.op === "&&");
+  const annotate =
+    s.type === "boolean" && (s.value.k === "ref" || (s.value.k === "unary" && s.value.op === "!") || logical);
   const line = s.assign
     ? f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.name), value))
     : declareConst(
