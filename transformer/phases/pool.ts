@@ -62,29 +62,29 @@ export function poolMatrices(
     lent.push(s.name);
     return lend(s);
   });
-  const zeros = (s: Extract<BStmt, { k: "alloc" }>): BStmt => ({ ...s, zeros: `${pool}.zerosLike` });
-  const pooled = (s: BStmt) => s.k === "alloc" && !s.vector && !s.from && !s.same;
+  const zeros = (s: Alloc): BStmt => ({ ...s, zeros: `${pool}.zerosLike` });
   const backLoop = (b: Extract<BStmt, { k: "loop" }>): BStmt => {
-    const body = b.body.flatMap((t): BStmt[] => {
-      if (t.k === "loop") return [backLoop(t)];
-      if (pooled(t)) return [zeros(t as Extract<BStmt, { k: "alloc" }>)];
-      return [t];
-    });
+    const body = b.body.map((t) => (t.k === "loop" ? backLoop(t) : isPooled(t) ? zeros(t) : t));
     const names = [
       ...b.body.flatMap((t) => (t.k === "pop" && t.declare && kept.has(t.name) ? [t.name] : [])),
-      ...b.body.flatMap((t) => (pooled(t) ? [(t as Extract<BStmt, { k: "alloc" }>).adj] : [])),
+      ...b.body.flatMap((t) => (isPooled(t) ? [t.adj] : [])),
     ];
     const why = "this iteration's matrices go back to the pool";
     return { ...b, body: names.length ? [...body, { k: "release", callee: `${pool}.release`, names, why }] : body };
   };
   const pooledBackward = backward.map((s): BStmt => {
     if (s.k === "loop") return backLoop(s);
-    if (!pooled(s)) return s;
-    lent.push((s as Extract<BStmt, { k: "alloc" }>).adj);
-    return zeros(s as Extract<BStmt, { k: "alloc" }>);
+    if (!isPooled(s)) return s;
+    lent.push(s.adj);
+    return zeros(s);
   });
   return { forward: pooledForward, backward: pooledBackward, lent };
 }
+
+type Alloc = Extract<BStmt, { k: "alloc" }>;
+
+/** A matrix gradient's buffer made zero (not a vector's, a copy or another's buffer shared): the pool's to lend. */
+const isPooled = (s: BStmt): s is Alloc => s.k === "alloc" && !s.vector && !s.from && !s.same;
 
 /** The rule of a matrix op's def (a fused one's too), which says its `...Into` form and its size. */
 function ruleOf(s: Stmt): Pick<MatrixRule, "params" | "size" | "math" | "into" | "output"> | undefined {
