@@ -1,11 +1,14 @@
 // Which values need an adjoint: those that depend on a parameter (varied) and reach the result
 // through differentiable operations (useful). No adjoint, no backward line, for anything else.
 //   f(x, k) { const s = Math.floor(k); const t = x * s; return t }   → active: x, t (not k, s)
+//   const z = a - a                                                  → z does not vary with a
 // Also refuses a gradient that would have to flow through a call tsgrad cannot see into.
 
 import type { DiffError } from "../ir/diagnostics.js";
 import { refuse } from "../ir/language.js";
+import { sameExpr } from "../ir/print.js";
 import {
+  type Def,
   type Stmt,
   type StagedFunction,
   forEachDef,
@@ -27,7 +30,7 @@ export function analyzeActivity(fn: StagedFunction): Activity {
   for (let size = -1; size !== varied.size;) {
     size = varied.size;
     forEachDef(fn.body, (d) => {
-      if (d.op !== null && d.args.some((a) => varied.has(operandName(a)!))) varied.add(d.name);
+      if (d.op !== null && !isSelfDifference(d) && d.args.some((a) => varied.has(operandName(a)!))) varied.add(d.name);
       // sq(sq(x)) with sq unmarked: the inner result varies too, so the outer call is refused.
       if (d.op === null && d.opaqueCall && [...refsOf(d.value)].some((n) => varied.has(n))) varied.add(d.name);
     });
@@ -74,4 +77,9 @@ export function analyzeActivity(fn: StagedFunction): Activity {
 
   const active = new Set([...varied].filter((n) => useful.has(n)));
   return { active, errors: [...unique.values()] };
+}
+
+/** `d = a - a`: a value that does not depend on a (0, or NaN where a is not finite), so no gradient flows. */
+export function isSelfDifference(d: Def): boolean {
+  return d.op?.kind === "scalar" && d.op.rule === "-" && d.args.length === 2 && sameExpr(d.args[0], d.args[1]);
 }
