@@ -291,6 +291,10 @@ describe("matrix operations inside loops", () => {
     expect(grad.match(/let dh = /g)?.length).toBe(1);
     // The matrices an iteration keeps come from the pool, and go back at the end of its backward iteration.
     expect(grad).toMatch(/const h_1 = tanhInto\(matrixPool\.matrix\(/);
+    // h·Wh, only added to X·Wx, goes back as soon as its iteration ends.
+    expect(grad).toMatch(
+      /\/\/ matrices this iteration is done with go back to the pool\s+matrixPool\.release\(hWh\);\s+\}/,
+    );
     expect(grad).toMatch(/\/\/ this iteration's matrices go back to the pool\s+matrixPool\.release\(/);
     // (a new buffer of h's shape as the iteration found it: a carried matrix may change shape)
     expect(grad).toMatch(/addTo\(dh_1, dh\); \/\/ dh_1 \+= dh\s+dh = restartGradient\(dh, h\);/);

@@ -154,6 +154,8 @@ export function printForward(body: readonly Stmt[], indent = ""): string[] {
         return [`${indent}throw ${s.expression.getText()}`];
       case "rebind":
         return [`${indent}[${s.names.join(", ")}] = [${s.from.join(", ")}]`];
+      case "release":
+        return s.names.map((n) => `${indent}${s.callee}(${n})`);
     }
   });
 }

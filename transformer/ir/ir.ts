@@ -278,7 +278,18 @@ export interface Throw {
   source: ts.Node;
 }
 
-export type Stmt = Def | Let | If | Loop | Push | ArrayDecl | Store | Rebind | Throw;
+export type Stmt = Def | Let | If | Loop | Push | ArrayDecl | Store | Rebind | Throw | Release;
+
+/**
+ * `matrixPool.release(h_1)`: matrices given back to the pool (pool.ts, which runs last): at the end
+ * of a backward iteration, or of a forward one for those it made and no longer needs.
+ */
+export interface Release {
+  k: "release";
+  callee: string;
+  names: string[];
+  why?: string;
+}
 
 /**
  * The values tsgrad differentiates, by the parameter's declared type; a gradient has the same kind
@@ -462,8 +473,7 @@ export type BStmt =
   | { k: "rebind"; names: string[]; from: string[]; adjoints?: { names: string[]; from: string[] } }
   /** Forward statements recomputed inside a backward loop, from restored values. */
   | { k: "recompute"; body: Stmt[] }
-  /** `matrixPool.release(h_1)`: matrices a backward iteration is done with, given back to the pool (pool.ts). */
-  | { k: "release"; callee: string; names: string[]; why?: string }
+  | Release
   /**
    * `checkFinite("staged", "dden", dden, "seed.ts:12", "const invden = 1 / den;")`: in f_gradChecked
    * only (finite.ts), after a line that wrote the gradient `adj` (its element `index`).

@@ -12,7 +12,17 @@
 // makes, are lent too, and given back at the end of the backward iteration: a training step
 // allocates no matrix once the pool has as many of each shape as the longest loop needs.
 
-import { type BStmt, type Def, type Expr, type Stmt, isMatrixType, num } from "../ir/ir.js";
+import {
+  type BStmt,
+  type Def,
+  type Expr,
+  type Stmt,
+  forEachDef,
+  forwardReads,
+  isMatrixType,
+  num,
+  refsOf,
+} from "../ir/ir.js";
 import { matrixRules } from "../../runtime/ops/index.js";
 import type { MatrixRule } from "../../runtime/ops/rule.js";
 import { fusedRule } from "./fuse.js";
@@ -46,15 +56,22 @@ export function poolMatrices(
     return { ...s, value: { k: "call", callee: runtime(rule.into), args: [buffer, ...args] } };
   };
   const inLoop = (body: readonly Stmt[]): Stmt[] => {
-    // (only what the iteration pushes whole: a matrix it does not keep may live on, in the next
-    // iteration or after the loop, where nothing would give it back)
+    // What the iteration pushes whole goes back at the end of its backward iteration; what only
+    // other matrix ops of the iteration read (`matmul(h, Wh)` added to another), at the end of
+    // this one. (Any other matrix may live on, in the next iteration or after the loop.)
     const pushed = new Set(body.flatMap((t) => (t.k === "push" && isMatrixType(t.type) ? [t.name] : [])));
-    return body.map((t): Stmt => {
+    const temporary = operandsOnly(body);
+    const done: string[] = [];
+    const lentHere = body.map((t): Stmt => {
       if (t.k === "loop") return { ...t, body: inLoop(t.body) };
-      if (t.k !== "def" || t.assign || !pushed.has(t.name) || !ruleOf(t)?.into) return t;
-      kept.add(t.name);
+      if (t.k !== "def" || t.assign || !ruleOf(t)?.into || t.value.k !== "call") return t;
+      if (pushed.has(t.name)) kept.add(t.name);
+      else if (temporary.has(t.name)) done.push(t.name);
+      else return t;
       return lend(t);
     });
+    const why = "matrices this iteration is done with go back to the pool";
+    return done.length ? [...lentHere, { k: "release", callee: `${pool}.release`, names: done, why }] : lentHere;
   };
   const pooledForward = forward.map((s): Stmt => {
     if (s.k === "loop") return { ...s, body: inLoop(s.body) };
@@ -82,6 +99,33 @@ export function poolMatrices(
 }
 
 type Alloc = Extract<BStmt, { k: "alloc" }>;
+
+/** The values a loop body reads only as operands of matrix ops (a matrix op reads, and never keeps, its operands). */
+function operandsOnly(body: readonly Stmt[]): Set<string> {
+  const other = new Set<string>();
+  const visit = (stmts: readonly Stmt[]): void =>
+    stmts.forEach((t) => {
+      if (t.k === "def" && ruleOf(t)) return;
+      if (t.k === "if") {
+        refsOf(t.test, other);
+        return (visit(t.then), visit(t.else));
+      }
+      if (t.k === "loop") {
+        forwardReads([{ ...t, body: [] }], other);
+        return visit(t.body);
+      }
+      forwardReads([t], other);
+    });
+  visit(body);
+  const names = new Set<string>();
+  forEachDef(body, (d) => ruleOf(d) && refsOfArgs(d, names));
+  return new Set([...names].filter((n) => !other.has(n)));
+}
+
+/** The names a def's operands are. */
+function refsOfArgs(d: Def, out: Set<string>): void {
+  d.args.forEach((a) => refsOf(a, out));
+}
 
 /** A matrix gradient's buffer made zero (not a vector's, a copy or another's buffer shared): the pool's to lend. */
 const isPooled = (s: BStmt): s is Alloc => s.k === "alloc" && !s.vector && !s.from && !s.same;

@@ -22,7 +22,7 @@ import {
 } from "../../ir/ir.js";
 import { zeroBuffer } from "./arrays.js";
 import { comment, forwardLine, loopHeading, trailingComment } from "./comments.js";
-import { emitForward, ifStatement, step, swap } from "./forward.js";
+import { emitForward, ifStatement, releaseLines, step, swap } from "./forward.js";
 import { declareConst, f } from "./nodes.js";
 import { slotAccess, stackCall } from "./stack.js";
 import { valueType } from "./types.js";
@@ -62,12 +62,7 @@ export function emitBackward(
       if (lines.length) comment(lines[0], "recompute this iteration's values");
       out.push(...lines);
     } else if (s.k === "release") {
-      // matrixPool.release(h_1): the matrices this iteration made, and their gradients, go back.
-      const lines = s.names.map((n) =>
-        f.createExpressionStatement(f.createCallExpression(globalToTs(s.callee), undefined, [f.createIdentifier(n)])),
-      );
-      if (lines.length && s.why) comment(lines[0], s.why);
-      out.push(...lines);
+      out.push(...releaseLines(s));
     } else if (s.k === "loop") {
       out.push(...backwardLoop(s, tuples, pending));
       pending = undefined;

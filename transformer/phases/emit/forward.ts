@@ -3,13 +3,14 @@
 //   { k: "loop", counter: { name: "i", from: 0, op: "<", to: n } }  → for (let i = 0; i < n; i++) { ... }
 
 import ts from "typescript";
-import { exprToTs } from "../../ir/print.js";
+import { exprToTs, globalToTs } from "../../ir/print.js";
 import { negate, simplify } from "../../ir/simplify.js";
 import {
   type Def,
   type Expr,
   type Loop,
   type Push,
+  type Release,
   type Stmt,
   binary,
   isCallResult,
@@ -18,7 +19,7 @@ import {
   ref,
 } from "../../ir/ir.js";
 import { newArray } from "./arrays.js";
-import { trailingComment } from "./comments.js";
+import { comment, trailingComment } from "./comments.js";
 import { declareConst, f } from "./nodes.js";
 import { slotAccess, stackCall } from "./stack.js";
 import { numberType, valueType } from "./types.js";
@@ -57,6 +58,7 @@ export function emitForward(body: readonly Stmt[], rebound: ReadonlySet<string> 
     // [u, next] = [next, u]: the arrays change places (the user's swap, or a new array kept).
     if (s.k === "rebind") return ts.setOriginalNode(swap(s.names, s.from), s.source);
     if (s.k === "throw") return ts.setOriginalNode(f.createThrowStatement(renamed(s.expression, s.names)), s.source);
+    if (s.k === "release") return releaseLines(s);
     if (s.k === "store") {
       // h[j] = v, h[j] += v
       const target = exprToTs({ k: "elem", array: s.array, index: s.index });
@@ -68,6 +70,15 @@ export function emitForward(body: readonly Stmt[], rebound: ReadonlySet<string> 
     }
     return definition(s);
   });
+}
+
+/** `matrixPool.release(h_1);` per matrix, the first line under the comment saying why. */
+export function releaseLines(s: Release): ts.Statement[] {
+  const lines = s.names.map((n) =>
+    f.createExpressionStatement(f.createCallExpression(globalToTs(s.callee), undefined, [f.createIdentifier(n)])),
+  );
+  if (lines.length && s.why) comment(lines[0], s.why);
+  return lines;
 }
 
 /** `[u, next] = [next, u]`: names[i] takes what from[i] holds, all at once. */
