@@ -33,9 +33,13 @@ export function initNetwork(seed: number): Network {
   return { W1: matrix(d, h, p.W1), b1: matrix(1, h, p.b1), W2: matrix(h, k, p.W2), b2: matrix(1, k, p.b2) };
 }
 
-/** The fraction of rows whose highest score is their label. */
+/** The fraction of rows the network scores highest at their label. */
 export function accuracy(net: Network, X: Matrix, y: Int32Array): number {
-  const scores = addBias(matmul(relu(addBias(matmul(X, net.W1), net.b1)), net.W2), net.b2);
+  return labelAccuracy(addBias(matmul(relu(addBias(matmul(X, net.W1), net.b1)), net.W2), net.b2), y);
+}
+
+/** The fraction of rows of `scores` whose highest score is their label. */
+export function labelAccuracy(scores: Matrix, y: Int32Array): number {
   let right = 0;
   for (let i = 0; i < scores.rows; i++) {
     let best = 0;

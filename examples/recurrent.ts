@@ -6,6 +6,7 @@
 //   npx tsgrad print examples/recurrent.ts --fn recurrentLoss    shows the generated backward loop
 
 import { type Matrix, add, addBias, grad, matmul, matrix, mul, relu, softmaxCrossEntropy, sum, tanh } from "tsgrad";
+import { labelAccuracy } from "./network.js";
 import { mulberry32, normal } from "./network/rng.js";
 
 /** The input weights U, the recurrent weights W and bias b, the output weights V and bias c. */
@@ -69,13 +70,5 @@ export function trainRecurrent(
 export function recurrentAccuracy(net: Recurrent, X: Matrix, y: Int32Array, steps: number): number {
   let h = tanh(addBias(matmul(X, net.U), net.b));
   for (let t = 1; t < steps; t++) h = tanh(addBias(add(matmul(h, net.W), matmul(X, net.U)), net.b));
-  const scores = addBias(matmul(h, net.V), net.c);
-  let right = 0;
-  for (let i = 0; i < scores.rows; i++) {
-    let best = 0;
-    for (let j = 1; j < scores.cols; j++)
-      if (scores.data[i * scores.cols + j] > scores.data[i * scores.cols + best]) best = j;
-    if (best === y[i]) right++;
-  }
-  return right / scores.rows;
+  return labelAccuracy(addBias(matmul(h, net.V), net.c), y);
 }

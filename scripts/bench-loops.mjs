@@ -163,7 +163,7 @@ async function compileWorkloads(steps) {
   const file = join(dir, "workloads.ts");
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, workloadSource(steps));
-  return compileWorkload({ root, transformer: tsgradTransformer, file, outDir: dir, fail });
+  return compileWorkload({ root, transformer: tsgradTransformer, file, outDir: join(dir, "js"), fail });
 }
 
 function centralDifferences(f, args) {

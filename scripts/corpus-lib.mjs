@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
+import { compilerOptions } from "./bench/compile.mjs";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const corpusDir = join(root, "corpus");
@@ -184,15 +185,6 @@ export function findFunctions(sourceFile) {
 
 // ---------------------------------------------------------------------------------------------
 // Compiling and classifying.
-
-const compilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  strict: true,
-  skipLibCheck: true,
-  types: [],
-};
 
 const message = (d) => ts.flattenDiagnosticMessageText(d.messageText, " ").replace(/^tsgrad: /, "");
 const where = (d) => {

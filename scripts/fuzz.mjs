@@ -33,6 +33,7 @@ import { Worker } from "node:worker_threads";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
+import { compilerOptions } from "./bench/compile.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -110,15 +111,6 @@ try {
 }
 const fuzzer = await loadFuzzer();
 
-// The options of test/harness.ts.
-const compilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  strict: true,
-  skipLibCheck: true,
-  types: [],
-};
 const outDir = join(root, ".tsgrad-tmp", "fuzz", `run-${process.pid}`);
 
 /**

@@ -9,17 +9,18 @@
 // share one runtime (one saved-value stack).
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 
-const compilerOptions = {
+/** The options of test/harness.ts, which the scripts compiling through the transformer share. */
+export const compilerOptions = {
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,
   strict: true,
   skipLibCheck: true,
-  types: ["node"],
+  types: [],
 };
 
 /** The examples the benchmark times, relative to examples/, by the name loadExamples gives each module; their imports come along. */
@@ -49,12 +50,15 @@ async function loadTransformer(root) {
   }
 }
 
-/** Compiles `files` (absolute) with rootDir → outDir through the transformer; throws on any error. */
-async function compile(root, files, rootDir, outDir) {
-  const transformer = await loadTransformer(root);
+/**
+ * Compiles `files` (absolute) with rootDir → outDir through the transformer (dist/'s, unless one
+ * is given); throws on any error. The examples read Node's types (performance, console).
+ */
+export async function compileFiles(root, files, rootDir, outDir, transformer) {
+  transformer ??= await loadTransformer(root);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const program = ts.createProgram(files, { ...compilerOptions, rootDir, outDir });
+  const program = ts.createProgram(files, { ...compilerOptions, types: ["node"], rootDir, outDir });
   const diagnostics = [...ts.getPreEmitDiagnostics(program)];
   program.emit(undefined, undefined, undefined, false, {
     before: [transformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })],
@@ -62,7 +66,9 @@ async function compile(root, files, rootDir, outDir) {
   const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
   if (errors.length) {
     const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" };
-    throw new Error(`compiling the benchmark's TypeScript:\n${ts.formatDiagnostics(errors, host)}`);
+    throw new Error(
+      `compiling ${files.map((f) => relative(root, f)).join(", ")}:\n${ts.formatDiagnostics(errors, host)}`,
+    );
   }
 }
 
@@ -74,7 +80,7 @@ const importFrom = (dir, rel) => import(pathToFileURL(join(dir, rel.replace(/\.t
  */
 export async function compileExamples(root) {
   const src = join(root, "examples");
-  await compile(
+  await compileFiles(
     root,
     EXAMPLE_FILES.map((f) => join(src, f)),
     src,
@@ -101,7 +107,7 @@ export async function loadExamples(root) {
 /** scripts/bench/scalar.ts (the recurrence and the scalar hand-written gradients), compiled and imported. */
 export async function compileScalar(root) {
   const src = join(root, "scripts", "bench");
-  await compile(root, [join(src, "scalar.ts")], src, scalarOut(root));
+  await compileFiles(root, [join(src, "scalar.ts")], src, scalarOut(root));
   return loadScalar(root);
 }
 

@@ -6,12 +6,11 @@
 // `pick` (batchRunner, bytesPerCall) is what is read from each call's result to keep it
 // observable, a property access written after it: "" for a number, "[0]" for [dx, ...].
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import os from "node:os";
 import v8 from "node:v8";
-import ts from "typescript";
+import { compileFiles } from "./compile.mjs";
 
 /** The checks both scripts make before anything else: gc() is exposed, and dist/ is built. */
 export async function setup(script, root) {
@@ -33,45 +32,17 @@ export const failer = (script) => (message) => {
   process.exit(1);
 };
 
-const compilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  strict: true,
-  skipLibCheck: true,
-  types: [],
-};
-
 /**
  * Compiles `file` (TypeScript, absolute) through the transformer to outDir and imports it; under
  * the repository, `import ... from "tsgrad"` there resolves to this package (name + exports).
  */
 export async function compileWorkload({ root, transformer, file, outDir, fail }) {
-  mkdirSync(outDir, { recursive: true });
-  const program = ts.createProgram([file], { ...compilerOptions, rootDir: resolve(file, ".."), outDir });
-  const diagnostics = [...ts.getPreEmitDiagnostics(program)];
-  let jsFile = "";
-  program.emit(
-    undefined,
-    (name, text) => {
-      if (name.endsWith(".js")) writeFileSync((jsFile = name), text);
-    },
-    undefined,
-    false,
-    { before: [transformer(program, {}, { addDiagnostic: (d) => diagnostics.push(d) })] },
-  );
-  const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (errors.length || !jsFile) {
-    fail(
-      `compiling ${file}:\n` +
-        ts.formatDiagnostics(errors, {
-          getCanonicalFileName: (f) => f,
-          getCurrentDirectory: () => root,
-          getNewLine: () => "\n",
-        }),
-    );
+  try {
+    await compileFiles(root, [file], dirname(file), outDir, transformer);
+  } catch (e) {
+    fail(e.message);
   }
-  return import(pathToFileURL(jsFile).href);
+  return import(pathToFileURL(join(outDir, basename(file).replace(/\.ts$/, ".js"))).href);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -282,18 +282,17 @@ function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.N
   const length = st.lengthOf(from.name);
   declareArray(st, { k: "array", name, kind: created.kind, length, source });
   arrayLoop(st, name, 0, created.fill?.parameters[1], [], init, (i) => {
-    const read: Expr = { k: "elem", array: from.name, index: ref(i) };
     const element = created.fill
-      ? inlined(st, created.fill, [read, ref(i)])
-      : st.emit(
-          { name: st.ctx.namer.fresh(`${from.name}_${i}`), assign: false },
-          read,
-          scalarOp("copy"),
-          [read],
-          source,
-        );
+      ? inlined(st, created.fill, [{ k: "elem", array: from.name, index: ref(i) }, ref(i)])
+      : elementOf(st, from.name, i, source);
     st.body.push({ k: "store", array: name, index: ref(i), value: element, add: false, source });
   });
+}
+
+/** `const a_i = a[i]`: the element a copy reads, under a name of its own. */
+function elementOf(st: Stager, array: string, i: string, source: ts.Node): Expr {
+  const read: Expr = { k: "elem", array, index: ref(i) };
+  return st.emit({ name: st.ctx.namer.fresh(`${array}_${i}`), assign: false }, read, scalarOp("copy"), [read], source);
 }
 
 /**
@@ -318,14 +317,7 @@ function joinLoops(
   froms.forEach((from, k) => {
     const offset = lengths.slice(0, k).reduce<Expr | undefined>((sum, l) => (sum ? binary("+", sum, l) : l), undefined);
     arrayLoop(st, from, 0, undefined, [], init, (i) => {
-      const read: Expr = { k: "elem", array: from, index: ref(i) };
-      const element = st.emit(
-        { name: st.ctx.namer.fresh(`${from}_${i}`), assign: false },
-        read,
-        scalarOp("copy"),
-        [read],
-        source,
-      );
+      const element = elementOf(st, from, i, source);
       const index = offset ? binary("+", offset, ref(i)) : ref(i);
       st.body.push({ k: "store", array: name, index, value: element, add: false, source });
     });
@@ -401,14 +393,7 @@ function filterLoops(
   declareArray(st, { k: "array", name, kind: "number[]", length: ref(count), source });
   const at = st.ctx.namer.fresh("at");
   counted(at, (i, keep) => {
-    const read: Expr = { k: "elem", array, index: ref(i) };
-    const element = st.emit(
-      { name: st.ctx.namer.fresh(`${array}_${i}`), assign: false },
-      read,
-      scalarOp("copy"),
-      [read],
-      source,
-    );
+    const element = elementOf(st, array, i, source);
     const store: Stmt = { k: "store", array: name, index: ref(at), value: element, add: false, source };
     st.body.push({ k: "if", test: keep, then: [store], else: [], source });
   });
