@@ -561,8 +561,6 @@ describe("the rule table mirrors the ops", () => {
     "isMatrix",
     "shapeOf",
     "MatrixPool",
-    // the gradient of a matrix a loop carries, restarted by the engine (reverse.ts), no rule's
-    "restartGradient",
   ]);
   // Kernels of runtime/ops/fused.ts, named by its tables (test/fuse.test.ts checks them).
   const fused = new Set([
@@ -603,20 +601,6 @@ describe("the rule table mirrors the ops", () => {
       );
     expect(unaccounted).toEqual([]);
     for (const k of Object.keys(ops)) expect(Object.hasOwn(runtime, k), `runtime/index.ts exports ${k}`).toBe(true);
-  });
-
-  it("restartGradient zeroes the buffer of the same shape, or makes one of the new shape", () => {
-    const g = ops.matrix(2, 3, Float64Array.of(1, 2, 3, 4, 5, 6));
-    const same = ops.restartGradient(g, ops.zeros(2, 3));
-    expect(same).toBe(g);
-    expect(Array.from(g.data)).toEqual([0, 0, 0, 0, 0, 0]);
-    const other = ops.restartGradient(g, ops.zeros(3, 2));
-    expect(other).not.toBe(g);
-    expect([other.rows, other.cols, Array.from(other.data)]).toEqual([3, 2, [0, 0, 0, 0, 0, 0]]);
-    const v = Float64Array.of(1, 2);
-    expect(ops.restartGradient(v, new Float64Array(2))).toBe(v);
-    expect(Array.from(v)).toEqual([0, 0]);
-    expect(ops.restartGradient(v, new Float64Array(3)).length).toBe(3);
   });
 
   it("rule() refuses malformed entries", () => {

@@ -5,7 +5,7 @@
 //
 // Element-wise ...Into variants may write over an operand: addInto(A, A, B) is A += B.
 
-import { type Matrix, type SameSize, matrix } from "./matrix.js";
+import type { Matrix, SameSize } from "./matrix.js";
 import { accumulate, contribution, rule } from "./rule.js";
 import {
   checkElementwiseAlias,
@@ -37,24 +37,6 @@ export function addTo(dst: Matrix | Float64Array, X: Matrix | Float64Array): voi
   const d = gradData("addTo", dst, X),
     x = X instanceof Float64Array ? X : X.data;
   for (let i = 0; i < d.length; i++) d[i] += x[i];
-}
-
-/**
- * The gradient of a matrix a loop carries, restarted at zero for the matrix as the backward
- * iteration finds it: the same buffer, zeroed, when its shape is unchanged (nothing allocated);
- * otherwise a new one of `like`'s shape (a carried matrix may change shape from step to step).
- */
-export function restartGradient<T extends Matrix | Float64Array>(grad: T, like: Matrix | Float64Array): T {
-  if (grad instanceof Float64Array) {
-    const v = like as Float64Array;
-    return (grad.length === v.length ? grad.fill(0) : new Float64Array(v.length)) as T;
-  }
-  const m = like as Matrix;
-  if (grad.rows === m.rows && grad.cols === m.cols) {
-    grad.data.fill(0);
-    return grad;
-  }
-  return matrix(m.rows, m.cols) as T;
 }
 
 /** dst -= X (matrices of one shape, or vectors of one length). */

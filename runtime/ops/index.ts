@@ -33,16 +33,7 @@ export { softmax, softmaxInto, logSumExp, logSumExpInto, softmaxCrossEntropy, ty
 // The backward kernels the rules call: each adds into its first argument and allocates nothing
 // (innerProduct returns a number).
 export { addMatmulNT, addMatmulTN, addOuter, addMatvecT, addTransposed } from "./linear.js";
-export {
-  addTo,
-  subFrom,
-  addScaled,
-  addConstant,
-  addMul,
-  innerProduct,
-  addColumnSums,
-  restartGradient,
-} from "./elementwise.js";
+export { addTo, subFrom, addScaled, addConstant, addMul, innerProduct, addColumnSums } from "./elementwise.js";
 export { addReluGrad, addDiv, addTanhGrad, addSigmoidGrad } from "./activations.js";
 export { addMeanGrad } from "./reductions.js";
 export { addSoftmaxGrad, addLogSumExpGrad, addSoftmaxCrossEntropyGrad } from "./softmax.js";

@@ -403,9 +403,10 @@ export type BStmt =
   /** `dv = value`: after an overwrite the adjoint restarts (`dx = 0`, folded into the next write); with `index`, one element: `dh[j] = 0`. */
   /**
    * With `whole`, a matrix's or a vector's gradient restarted at zero for `whole.like` as the
-   * iteration found it (a carried matrix may change shape from one iteration to the next):
-   * `dh = restartGradient(dh, h)`, `whole.restart` the runtime function's local name; a
-   * parameter's gradient, which is returned (and refilled by gradInto), in place: `dX.data.fill(0)`.
+   * iteration found it (a carried matrix may change shape from one iteration to the next): a new
+   * buffer, `dh = zerosLike(h)` (`whole.zeros` the function, "" for a vector's), after dh_1 took
+   * the old one; a parameter's gradient, which is returned (and refilled by gradInto), in place:
+   * `dX.data.fill(0)`.
    */
   | {
       k: "set";
@@ -414,7 +415,7 @@ export type BStmt =
       declare?: boolean;
       index?: Expr;
       inner?: Expr;
-      whole?: { like: string; restart?: string; fill?: "data" | "self" };
+      whole?: { like: string; vector: boolean; zeros?: string; fill?: "data" | "self" };
     }
   | { k: "zero"; adj: string }
   | { k: "if"; test: Expr; then: BStmt[]; else: BStmt[] }
@@ -460,7 +461,17 @@ export type BStmt =
    * with `from`, a copy of the returned array's gradient (`Float64Array.from(dh)`); with `same`,
    * that gradient's own buffer (`const dprod = dscores`, see optimize.ts).
    */
-  | { k: "alloc"; adj: string; like: string; vector: boolean; zeros: string; from?: string; same?: string }
+  | {
+      k: "alloc";
+      adj: string;
+      like: string;
+      vector: boolean;
+      zeros: string;
+      from?: string;
+      same?: string;
+      /** With `same`: the buffer is handed on for good (`const dh_1 = dh`, then dh a new one). */
+      moved?: boolean;
+    }
   /** A comment of its own, on the next line: `// this iteration's local gradients, per unit of dx`. */
   | { k: "note"; text: string }
   | BLoop

@@ -75,9 +75,20 @@ function withoutDeadAdjoints(body: BStmt[], adjoints: ReadonlySet<string>): BStm
   }
 }
 
-/** Adjoints that start as a copy of the output's gradient (`const du = Float64Array.from(dout)`). */
+/**
+ * Adjoints that start as a copy of the output's gradient (`const du = Float64Array.from(dout)`), or
+ * with another gradient's buffer handed on (`const dh_1 = dh` of a matrix a loop carries).
+ */
 function copiedIn(body: readonly BStmt[]): string[] {
-  return body.flatMap((s) => (s.k === "alloc" && s.from ? [s.adj] : []));
+  return body.flatMap((s): string[] =>
+    s.k === "alloc" && (s.from || s.moved)
+      ? [s.adj]
+      : s.k === "if"
+        ? [...copiedIn(s.then), ...copiedIn(s.else)]
+        : s.k === "loop"
+          ? copiedIn(s.body)
+          : [],
+  );
 }
 
 /** The names the calls given a known-zero gradient (one of `dead`) return. */
@@ -332,8 +343,11 @@ export function readsOf(body: readonly BStmt[], out: Set<string> = new Set()): S
       refsOf(s.value, out);
       if (s.index) refsOf(s.index, out);
       if (s.inner) refsOf(s.inner, out);
+      // dh = zerosLike(h): a new buffer of h's shape as the iteration found it.
+      if (s.k === "set" && s.whole?.zeros !== undefined) out.add(s.whole.like);
     } else if (s.k === "grads") s.args.forEach((a) => refsOf(a, out));
-    else if (s.k === "kernel") (s.args.forEach((a) => refsOf(a, out)), out.add(s.like));
+    // (a kernel's buffer is made by its alloc, which reads the value it is shaped like)
+    else if (s.k === "kernel") s.args.forEach((a) => refsOf(a, out));
     else if (s.k === "alloc") out.add(s.same ?? s.like);
     else if (s.k === "rebind") s.from.forEach((n) => out.add(n));
     else if (s.k === "if") {

@@ -80,11 +80,15 @@ export function poolMatrices(
     return lend(s);
   });
   const zeros = (s: Alloc): BStmt => ({ ...s, zeros: `${pool}.zerosLike` });
+  // dh = zerosLike(h) of a carried matrix, after dh_1 took dh's buffer: a new one from the pool.
+  const renewed = (s: BStmt): BStmt =>
+    s.k === "set" && s.whole?.zeros ? { ...s, whole: { ...s.whole, zeros: `${pool}.zerosLike` } } : s;
   const backLoop = (b: Extract<BStmt, { k: "loop" }>): BStmt => {
-    const body = b.body.map((t) => (t.k === "loop" ? backLoop(t) : isPooled(t) ? zeros(t) : t));
+    const body = b.body.map((t) => (t.k === "loop" ? backLoop(t) : isPooled(t) ? zeros(t) : renewed(t)));
     const names = [
       ...b.body.flatMap((t) => (t.k === "pop" && t.declare && kept.has(t.name) ? [t.name] : [])),
-      ...b.body.flatMap((t) => (isPooled(t) ? [t.adj] : [])),
+      // (dh_1 = dh, handed on: the buffer dh had, which dh then renews from the pool)
+      ...b.body.flatMap((t) => (t.k === "alloc" && (t.moved || isPooled(t)) ? [t.adj] : [])),
     ];
     const why = "this iteration's matrices go back to the pool";
     return { ...b, body: names.length ? [...body, { k: "release", callee: `${pool}.release`, names, why }] : body };

@@ -21,6 +21,7 @@ import {
   type Store,
   binary,
   forEachArray,
+  forEachDef,
   instantiate,
   isMatrixType,
   num,
@@ -147,15 +148,14 @@ function block(r: Reverser, body: readonly Stmt[]): BStmt[] {
     // x = x_1 at the end of an iteration: what x held before is another value, with its own gradient.
     if (s.k === "def" && s.overwrite && r.activity.active.has(s.name)) {
       if (!s.args.some(active)) out.push({ k: "comment", def: s });
-      // h = h_1 of a matrix: dh restarts for h as this iteration found it (its buffer, if h's shape);
-      // a parameter's gradient in its own buffer.
-      const param = r.fn.params.includes(s.name);
-      const fill = isMatrixType(s.type) && s.type.vector ? ("self" as const) : ("data" as const);
+      // h = h_1 of a matrix: dh restarts for h as this iteration found it, a new buffer after dh_1
+      // took the old one (matrixCopyGradient); a parameter's gradient in its own buffer.
+      const vector = isMatrixType(s.type) && s.type.vector === true;
       const whole = !isMatrixType(s.type)
         ? undefined
-        : param
-          ? { like: s.name, fill }
-          : { like: s.name, restart: r.runtime("restartGradient") };
+        : handsOn(r, s)
+          ? { like: s.name, vector, zeros: vector ? "" : r.runtime("zerosLike") }
+          : { like: s.name, vector, fill: vector ? ("self" as const) : ("data" as const) };
       out.push({ k: "set", adj: r.adjointOf(s.name), value: num(0), ...(whole ? { whole } : {}) });
     }
   }
@@ -221,6 +221,19 @@ function operation(r: Reverser, d: Def, op: Op, g: Expr): BStmt[] {
 }
 
 /**
+ * h = h_1 ending an iteration, h a matrix the loop carries and h_1 made in its body: the backward
+ * iteration hands dh's buffer to dh_1 and gives dh a new one. (A parameter's gradient is returned,
+ * and gradInto refills it: it keeps its buffer, added into dX_1 and zeroed.)
+ */
+function handsOn(r: Reverser, d: Def): boolean {
+  const from = operandName(d.args[0]);
+  const loop = r.loops[r.loops.length - 1];
+  let made = false;
+  if (loop && from !== undefined) forEachDef(loop.body, (t) => (made ||= t.name === from && !t.overwrite));
+  return d.overwrite === true && !r.fn.params.includes(d.name) && made;
+}
+
+/**
  * h_1 = h of a matrix (a branch's side of a join) → addTo(dh, dh_1): the output's gradient added
  * whole, so an adjoint made for it here shares dh_1's buffer (optimize.ts), as addBias's does.
  */
@@ -230,7 +243,10 @@ function matrixCopyGradient(r: Reverser, d: Def, g: Expr): BStmt[] {
   const like = operandName(arg)!;
   const adj = r.adjointOf(like);
   const vector = isMatrixType(d.type) && d.type.vector === true;
-  // (h = h_1 ending an iteration: dh restarts right after, so dh_1 must not share its buffer)
+  const zeros = vector ? "" : r.runtime("zerosLike");
+  // h = h_1 ending an iteration: dh_1 takes dh's buffer, and dh starts again in a new one.
+  if (handsOn(r, d)) return [{ k: "alloc", adj, like, vector, zeros, same: r.adjointOf(d.name), moved: true }];
+  // (a parameter's gradient restarts in place right after, so dX_1 must not share its buffer)
   const identity = !d.overwrite;
   return [
     {
@@ -242,7 +258,7 @@ function matrixCopyGradient(r: Reverser, d: Def, g: Expr): BStmt[] {
       math: `${adj} += ${printName(g)}`,
       like,
       vector,
-      zeros: vector ? "" : r.runtime("zerosLike"),
+      zeros,
       identity,
     },
   ];

@@ -184,18 +184,15 @@ function restore(s: Extract<Line, { k: "pop" }>, reassigned: ReadonlySet<string>
 function writeGradient(s: Extract<Line, { k: "set" | "acc" }>, expr: Context["expr"]): ts.Statement {
   if (s.k === "set" && s.whole) {
     // dX.data.fill(0): a parameter's gradient restarts in its own buffer.
-    if (!s.whole.restart) {
+    if (s.whole.fill) {
       const data =
         s.whole.fill === "data" ? f.createPropertyAccessExpression(f.createIdentifier(s.adj), "data") : undefined;
       const fill = f.createPropertyAccessExpression(data ?? f.createIdentifier(s.adj), "fill");
       return f.createExpressionStatement(f.createCallExpression(fill, undefined, [f.createNumericLiteral(0)]));
     }
-    // dh = restartGradient(dh, h): a matrix's gradient restarts, for h as this iteration found it.
-    const restart = f.createCallExpression(f.createIdentifier(s.whole.restart), undefined, [
-      f.createIdentifier(s.adj),
-      f.createIdentifier(s.whole.like),
-    ]);
-    return f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.adj), restart));
+    // dh = zerosLike(h): a new buffer, for h as this iteration found it (its old one handed on).
+    const { vector, like, zeros = "" } = s.whole;
+    return f.createExpressionStatement(f.createAssignment(f.createIdentifier(s.adj), zeroBuffer(vector, like, zeros)));
   }
   if (s.declare) return declareConst(s.adj, expr(s.value), ts.NodeFlags.Let);
   // da[i] += e for an element of an array's gradient.
@@ -233,6 +230,7 @@ function allocate(s: Extract<Line, { k: "alloc" }>, flags: ts.NodeFlags): ts.Sta
     s.same ? f.createIdentifier(s.same) : copy || zeroBuffer(s.vector, s.like, s.zeros),
     flags,
   );
+  if (s.moved) return trailingComment(line, `${s.adj} += ${s.same} (${s.adj} was zero): ${s.same}'s buffer, handed on`);
   return s.same ? trailingComment(line, `${s.adj} += ${s.same} (${s.adj} was zero): ${s.same}'s buffer, shared`) : line;
 }
 
@@ -293,7 +291,7 @@ function tupleElements(body: readonly BStmt[], out: Map<string, Expr> = new Map(
 export function reassignedIn(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
     if (s.k === "pop" && !s.declare) out.add(s.name);
-    else if (s.k === "set" && s.whole?.restart) out.add(s.adj);
+    else if (s.k === "set" && s.whole && !s.whole.fill) out.add(s.adj);
     else if (s.k === "rebind") [...s.names, ...(s.adjoints?.names ?? [])].forEach((n) => out.add(n));
     else if (s.k === "loop") reassignedIn(s.body, out);
     else if (s.k === "if") (reassignedIn(s.then, out), reassignedIn(s.else, out));
