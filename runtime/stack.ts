@@ -10,6 +10,9 @@
 
 const INITIAL_CAPACITY = 64;
 
+/** Slots of `unboxed` (below): the output's gradient and up to 255 number arguments' gradients. */
+export const UNBOXED_SLOTS = 256;
+
 export class ValueStack {
   private data: Float64Array;
   private top = 0;
@@ -140,3 +143,15 @@ export const saved = new ValueStack(1024);
  * `saved`, whose values loops push and pop in between.
  */
 export const scratch = new ValueStack(1024);
+
+/**
+ * The numbers a call of a pullback hands over (a helper given arrays, called from a backward
+ * pass): the caller writes the output's gradient into [0] before the call, the pullback writes the
+ * gradients of its number arguments into [1], [2], ... before it returns, and the caller reads them
+ * right after:
+ *   unboxed[0] = dlogsumexp_2;  logsumexp_pullback(v, dv);        (in the pullback: const dlogsumexp = unboxed[0])
+ * V8 passes a fractional number to a call it does not inline, and returns one from it, as a new
+ * 16-byte heap number; in a Float64Array slot it stays a double, so a helper called in a loop
+ * allocates nothing. Each slot is read right after it is written, so nested pullbacks share it.
+ */
+export const unboxed = new Float64Array(UNBOXED_SLOTS);

@@ -100,7 +100,7 @@ export function f(x: number[], t: number): number {
 `);
     checkEveryApi(m.f, [[0.5, -1.2, 2], 0.7]);
     // WEIGHTS is constant data: weighted's pullback adds into v's gradient only.
-    expect(js).toMatch(/function weighted_pullback_v\(v, w, dweighted, dv\)/);
+    expect(js).toMatch(/function weighted_pullback_v\(v, w, dv\) \{\s*const dweighted = unboxed\[0\];/);
   });
 
   it("a member of an object literal (vec.dot), inside a branch, with the number gradient returned", async () => {
@@ -147,9 +147,55 @@ export function f(a: number[], q: number): number {
 
   it("generated code reads like the caller's own: the pullback adds into the caller's gradient", async () => {
     const { js } = await compile(statistics);
-    // sumNthPowerDeviations' backward pass hands mean's pullback its dx; n is data.
-    expect(js).toMatch(/mean_pullback\(x, dmeanValue, dx\);/);
-    expect(js).toMatch(/function sumNthPowerDeviations_pullback_x\(x, n = 2, dsumNthPowerDeviations, dx\)/);
+    // sumNthPowerDeviations' backward pass hands mean's pullback its dx, and the output's gradient
+    // in the runtime's unboxed slot (a number passed as an argument would be boxed); n is data.
+    expect(js).toMatch(/unboxed\[0\] = dmeanValue;\s*mean_pullback\(x, dx\);/);
+    expect(js).toMatch(
+      /function sumNthPowerDeviations_pullback_x\(x, n = 2, dx\) \{\s*const dsumNthPowerDeviations = unboxed\[0\];/,
+    );
+  });
+
+  it("numbers handed back by nested pullbacks called in a loop: each read right after its call", async () => {
+    // scaled's pullback calls shift's, both hand back two number gradients; the caller's loop
+    // calls scaled's on each step. A slot read late (or overwritten by the nested call) would
+    // give another call's gradient.
+    const { module: m, js } = await compile(`
+/** @differentiable */
+function shift(v: Float64Array, a: number, b: number): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += Math.sin(v[i] * a + b);
+  return s;
+}
+/** @differentiable */
+function scaled(v: Float64Array, a: number, b: number): number {
+  return shift(v, a * b, b - a) * a + shift(v, b, a) * b;
+}
+/** @differentiable */
+export function f(v: Float64Array, p: number, q: number): number {
+  let total = 0;
+  for (let k = 0; k < 3; k++) total += Math.cos(scaled(v, p + k, q * k));
+  return total;
+}
+`);
+    checkEveryApi(m.f, [Float64Array.of(0.3, -1.1, 0.8), 0.7, -0.4]);
+    expect(js).toMatch(/unboxed\[1\] = da;\s*unboxed\[2\] = db;\s*\}/);
+  });
+
+  it("a helper given arrays with more than 255 number parameters is refused, the reason at the helper", () => {
+    const params = Array.from({ length: 256 }, (_, i) => `p${i}: number`).join(", ");
+    const args = Array.from({ length: 256 }, () => "x").join(", ");
+    const errors = tsgradErrors(`
+/** @differentiable */
+function many(v: Float64Array, ${params}): number {
+  return v[0] * p0 + p255;
+}
+/** @differentiable */
+export function f(v: Float64Array, x: number): number {
+  return many(v, ${args});
+}
+`);
+    expect(errors.map((e) => e.code)).toContain(94003);
+    expect(errors.map((e) => e.message).join("\n")).toMatch(/more than 255 number parameters/);
   });
 
   it("generated pullbacks type-check under strict settings with no unused names", () => {

@@ -123,9 +123,7 @@ export function rayleigh(A: number[][], x: number[]): number {
       ],
       Int32Array.of(2, 0),
     ]);
-    expect(js).toMatch(
-      /logSumExp_pullback\(row, dtotal_\d*, dlogits\[i\]\)|logSumExp_pullback\(logits\[i\], [^)]*, dlogits\[i\]\)/,
-    );
+    expect(js).toMatch(/logSumExp_pullback\(row, dlogits\[i\]\)|logSumExp_pullback\(logits\[i\], dlogits\[i\]\)/);
     checkEveryApi(m.rayleigh, [
       [
         [2, 0.5, -0.3],

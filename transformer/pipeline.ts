@@ -13,6 +13,7 @@ import { type Differentiable, isRuntimeExport, resolveFunction } from "./phases/
 import { type CustomDerivative, derivativeFor } from "./phases/derivatives.js";
 import { DiffError, shortPosition } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
+import { UNBOXED_SLOTS } from "../runtime/stack.js";
 import * as emit from "./phases/emit.js";
 import { fence, matrixOpOf } from "./phases/fence.js";
 import { kindOf, parameterType } from "./ir/syntax.js";
@@ -251,6 +252,8 @@ export function compilePullback(
     if (forward.some((s) => s.k === "def" && isMatrixOp(s.op)))
       throw refuse("pullbackOfMatrices", d.fn, { name: d.label });
     const shape = { ...shapeOf(d, staged, ctx.checker), wrt };
+    if (emit.pullbackNumbers(shape).length >= UNBOXED_SLOTS)
+      throw refuse("pullbackOfManyNumbers", d.fn, { name: d.label });
     const stack = savesValues(passes.forward) ? runtimeName(ctx, "saved", namer) : undefined;
     const scratch = forward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", namer) : "scratch";
     return emit.withStack(stack ?? "saved", () =>
@@ -258,6 +261,7 @@ export function compilePullback(
         { ...shape, gradients: gradientsOf(passes.paramAdjoints, passes.backward) },
         name,
         seed,
+        runtimeName(ctx, "unboxed", namer),
         forward,
         passes.backward,
         scratch,

@@ -424,8 +424,9 @@ export type BStmt =
    * (`names[i]`, "" for one nothing reads). With `tuple`, a recursive call's: the returned tuple is
    * kept whole under that name and read by index, `u_grads[0]`, not destructured (emit.ts).
    * With `buffers`, a call of a callee's pullback (see Pullback), which also adds into those
-   * gradient arrays, passed after `args`: it runs even when no name is read. It returns nothing
-   * (`names` empty), one number or a tuple.
+   * gradient arrays, passed after `args`: it runs even when no name is read. Its numbers go
+   * through the runtime's `unboxed` slots (named `unboxed` here): the last of `args`, the seed, is
+   * written into slot 0 before the call, and `names` are read from slots 1, 2, ... after it.
    */
   | {
       k: "grads";
@@ -434,6 +435,7 @@ export type BStmt =
       args: Expr[];
       tuple?: string;
       buffers?: string[];
+      unboxed?: string;
       /** The row of each buffer passed, where a row of a number[][] is (`dA[i]` for `A[i]`). */
       rows?: (Expr | undefined)[];
     }

@@ -824,6 +824,14 @@ export const LANGUAGE = {
       `\`${a.name}\` is given arrays by a caller and uses tsgrad's matrix operations: those run only in the function \`grad\` is called on so far`,
     "call the matrix operations in the caller",
   ),
+  pullbackOfManyNumbers: no(
+    "call",
+    Code.UnsupportedExpression,
+    "arrays passed to a function with more than 255 number parameters",
+    (a: { name: string }) =>
+      `\`${a.name}\` is given arrays by a caller and has more than 255 number parameters to give gradients for: its backward pass hands those back in 255 slots`,
+    "pass the numbers in an array",
+  ),
   arrayArgumentRecursive: no(
     "call",
     Code.UnsupportedExpression,

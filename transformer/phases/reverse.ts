@@ -303,9 +303,9 @@ function callGradients(r: Reverser, d: Def, op: Extract<Op, { kind: "call" }>, g
 }
 
 /**
- * m = dot(a, w), a an array → const dm_dw = dot_pullback_a_w(a, w, dm, da); dw += dm_dw:
- * the pullback for the operands that need a gradient adds into their arrays' gradients and
- * returns their numbers', already scaled by dm.
+ * m = dot(a, w), a an array → unboxed[0] = dm; dot_pullback_a_w(a, w, da); const dm_dw = unboxed[1];
+ * dw += dm_dw: the pullback for the operands that need a gradient adds into their arrays'
+ * gradients and hands back their numbers', already scaled by dm (the seed, the last of `args`).
  */
 function pullbackGradients(r: Reverser, d: Def, pullback: Pullback, g: Expr): BStmt[] {
   const wrt = d.args.flatMap((arg, i) => (r.active(arg) ? [i] : []));
@@ -325,6 +325,7 @@ function pullbackGradients(r: Reverser, d: Def, pullback: Pullback, g: Expr): BS
     callee: pullback.of(wrt),
     args: [...d.args, ...omitted, g],
     buffers,
+    unboxed: r.runtime("unboxed"),
     ...(rows.some(Boolean) ? { rows } : {}),
   };
   return [call, ...numbers.map((i, j) => r.addTo(d.args[i], ref(names[j])))];

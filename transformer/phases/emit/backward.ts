@@ -40,6 +40,9 @@ interface Context {
 /** A backward statement that is one line of its own (not a comment, a recomputation or a loop). */
 type Line = Exclude<BStmt, { k: "note" | "comment" | "recompute" | "loop" | "rebind" | "release" }>;
 
+/** A call of a callee's gradient, its backward pass or its pullback (see gradsCall). */
+type Grads = Extract<BStmt, { k: "grads" }>;
+
 /** Backward statements; a comment line `// f = num * invden` heads each block. */
 export function emitBackward(
   body: readonly BStmt[],
@@ -72,20 +75,20 @@ export function emitBackward(
       comment(lines[0], `[${s.from.join(", ")}] = [${s.names.join(", ")}], in reverse`);
       out.push(...lines);
     } else {
-      const line = backwardLine(s, context);
-      if (s.k === "pop" && body[0] === s) comment(line, "restore this iteration's saved values");
-      for (const note of notes) comment(line, note);
-      if (pending) comment(line, pending);
+      const lines = s.k === "grads" ? gradsCall(s, context.expr) : [backwardLine(s, context)];
+      if (s.k === "pop" && body[0] === s) comment(lines[0], "restore this iteration's saved values");
+      for (const note of notes) comment(lines[0], note);
+      if (pending) comment(lines[0], pending);
       pending = undefined;
       notes = [];
-      out.push(line);
+      out.push(...lines);
     }
   }
   return out;
 }
 
 /** One backward line: a restored value, a gradient written, a buffer, a kernel, a check, a branch. */
-function backwardLine(s: Line, context: Context): ts.Statement {
+function backwardLine(s: Exclude<Line, Grads>, context: Context): ts.Statement {
   const { expr } = context;
   switch (s.k) {
     case "pop":
@@ -106,9 +109,6 @@ function backwardLine(s: Line, context: Context): ts.Statement {
     }
     case "check":
       return checkCall(s, context);
-
-    case "grads":
-      return gradsDeclaration(s, expr);
     case "if":
       return ifStatement(
         s.test,
@@ -251,23 +251,35 @@ function checkCall(s: Extract<Line, { k: "check" }>, { tuples, expr }: Context):
 
 /**
  * `const [da_u, db_u] = g_backward(u_call.cache, du)`, or `const u_grads = ...` for a recursive call.
- * A pullback (with buffers) returns what its numbers need, or nothing, after adding into arrays:
- *   mean_pullback(x, dm, dx);   const dd_dw = dot_pullback(a, w, dd, da);
+ * A pullback (with buffers) adds into arrays and hands its numbers over in `unboxed` (see Grads in
+ * ir.ts), the seed in slot 0 and the numbers' gradients back from slot 1:
+ *   unboxed[0] = dm;  mean_pullback(x, dx);
+ *   unboxed[0] = dd;  dot_pullback(a, w, da);  const dd_dw = unboxed[1];
  */
-function gradsDeclaration(s: Extract<Line, { k: "grads" }>, expr: Context["expr"]): ts.Statement {
-  const buffers = (s.buffers ?? []).map((b, i) => {
-    const row = s.rows?.[i];
-    return row ? f.createElementAccessExpression(f.createIdentifier(b), expr(row)) : f.createIdentifier(b);
-  });
-  const call = f.createCallExpression(expr(s.callee), undefined, [...s.args.map(expr), ...buffers]);
-  if (s.buffers && !s.names.some(Boolean)) return f.createExpressionStatement(call);
-  if (s.buffers && s.names.length === 1) return declareConst(s.names[0], call);
+function gradsCall(s: Grads, expr: Context["expr"]): ts.Statement[] {
+  if (s.unboxed) return pullbackCall(s, s.unboxed, expr);
+  const call = f.createCallExpression(expr(s.callee), undefined, s.args.map(expr));
   const pattern =
     s.tuple ??
     f.createArrayBindingPattern(
       s.names.map((n) => (n ? f.createBindingElement(undefined, undefined, n) : f.createOmittedExpression())),
     );
-  return declareConst(pattern, call);
+  return [declareConst(pattern, call)];
+}
+
+function pullbackCall(s: Grads, unboxed: string, expr: Context["expr"]): ts.Statement[] {
+  const slot = (i: number) => f.createElementAccessExpression(f.createIdentifier(unboxed), i);
+  const buffers = (s.buffers ?? []).map((b, i) => {
+    const row = s.rows?.[i];
+    return row ? f.createElementAccessExpression(f.createIdentifier(b), expr(row)) : f.createIdentifier(b);
+  });
+  const seed = s.args[s.args.length - 1];
+  const args = [...s.args.slice(0, -1).map(expr), ...buffers];
+  return [
+    f.createExpressionStatement(f.createAssignment(slot(0), expr(seed))),
+    f.createExpressionStatement(f.createCallExpression(expr(s.callee), undefined, args)),
+    ...s.names.flatMap((n, i) => (n ? [declareConst(n, slot(i + 1))] : [])),
+  ];
 }
 
 /**
