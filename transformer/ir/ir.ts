@@ -118,7 +118,7 @@ export interface Def {
 /**
  * `let name: number;` — a join variable that each branch of the following `if` assigns; or, with
  * `hoisted`, a value computed inside a branch that the backward pass reads outside it
- * (`let t!: number;`: assigned on the paths that read it, which TypeScript cannot see).
+ * (`let t = 0;`: assigned on the paths that read it; see letStatement in emit/forward.ts).
  */
 export interface Let {
   k: "let";

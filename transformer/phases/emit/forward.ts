@@ -24,19 +24,26 @@ import { declareConst, f } from "./nodes.js";
 import { slotAccess, stackCall } from "./stack.js";
 import { numberType, valueType } from "./types.js";
 
+/**
+ * `let y_1: number;`, a join each branch assigns. A hoisted number, which only some paths assign,
+ * starts at 0: `let exp_diff_3 = 0;`. Left undefined on the others, V8 keeps it as a heap number
+ * (a new one each time a branch assigns it, 16 bytes), where a variable that is always a number
+ * stays a plain double. Other hoisted values are declared assigned: `let h_2!: Matrix`.
+ */
+function letStatement(s: Extract<Stmt, { k: "let" }>): ts.Statement {
+  const zero = s.hoisted && s.type === undefined;
+  const type = zero ? undefined : valueType(s.type);
+  const definite = s.hoisted && !zero ? f.createToken(ts.SyntaxKind.ExclamationToken) : undefined;
+  const declaration = f.createVariableDeclaration(s.name, definite, type, zero ? f.createNumericLiteral(0) : undefined);
+  return f.createVariableStatement(undefined, f.createVariableDeclarationList([declaration], ts.NodeFlags.Let));
+}
+
 /** Forward statements: `const num = x + sigy; // numerator`, `let y_1: number;`, branches, loops. */
 export function emitForward(body: readonly Stmt[], rebound: ReadonlySet<string> = reboundArrays(body)): ts.Statement[] {
   return body.flatMap((s): ts.Statement | ts.Statement[] => {
     if (s.k === "loop") return emitLoop(s);
     if (s.k === "push") return push(s);
-    if (s.k === "let") {
-      const type = valueType(s.type);
-      const definite = s.hoisted ? f.createToken(ts.SyntaxKind.ExclamationToken) : undefined;
-      return f.createVariableStatement(
-        undefined,
-        f.createVariableDeclarationList([f.createVariableDeclaration(s.name, definite, type)], ts.NodeFlags.Let),
-      );
-    }
+    if (s.k === "let") return letStatement(s);
     if (s.k === "if") {
       return ts.setOriginalNode(ifStatement(s.test, emitForward(s.then), emitForward(s.else), exprToTs), s.source);
     }
