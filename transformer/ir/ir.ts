@@ -188,7 +188,7 @@ export interface Loop {
   carried: string[];
   /** The headers that hold booleans (flags, conditions), saved as 1 or 0. */
   booleans?: string[];
-  /** Set by save.ts when the count is declared earlier (`let iterations!: number`), outside a branch. */
+  /** Set by save.ts when the count is declared earlier (`let iterations = 0`), outside a branch. */
   countHoisted?: boolean;
   source: ts.Node;
   /** Set by save.ts: the name counting iterations, for loops without a counter. */

@@ -87,7 +87,7 @@ export function save(
 
 /**
  * A loop's count is read after the loop, by its backward loop (and an enclosing loop's push): for
- * a loop inside a branch, `let iterations!: number;` goes before the branch, like the branch's
+ * a loop inside a branch, `let iterations = 0;` goes before the branch, like the branch's
  * other values (see hoistBranchValues in stage.ts), and the loop starts it at 0.
  */
 function hoistCounts(body: readonly Stmt[]): Stmt[] {

@@ -24,7 +24,7 @@ import { type Expr, type StagedFunction, isDataKind, leavesOf } from "../ir/ir.j
 import { skipWrappers } from "../ir/syntax.js";
 import { type StageContext, Stager, type Want } from "./stage/stager.js";
 import { hasNestedReturn } from "./stage/exits.js";
-import { foldConstantBranches, hoistBranchValues, markSnapshots } from "./stage/finish.js";
+import { foldConstantBranches, hoistBranchValues, markSnapshots, shareRepeatedReads } from "./stage/finish.js";
 import { checkRebinds } from "./stage/rebinds.js";
 import { checkGrowing } from "./stage/growing.js";
 import { findCaptures, parameters } from "./stage/parameters.js";
@@ -66,6 +66,7 @@ class FunctionStager extends Stager {
       this.list(body.statements);
     }
     if (this.guarded) this.body.forEach((s) => s.k === "let" && s.name === this.result && (s.hoisted = true));
+    shareRepeatedReads(this.body);
     markSnapshots(this.body, this.localArrays);
     checkRebinds(this);
     checkGrowing(this);

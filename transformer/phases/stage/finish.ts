@@ -2,15 +2,16 @@
 // declared before it, tests over constants decided, reads of a local array that still changes
 // marked to be saved rather than recomputed.
 //
-//   if (c) { const t = x * 2; }    →   let t!: number;  if (c) { t = x * 2; }
+//   if (c) { const t = x * 2; }    →   let t = 0;  if (c) { t = x * 2; }
 //   if (0.5 < 0.7) {A} else {B}    →   A
 
-import { type Stmt, forEachDef, refsOf } from "../../ir/ir.js";
+import { type Expr, type Stmt, forEachDef, ref, refsOf } from "../../ir/ir.js";
+import { printExpr } from "../../ir/print.js";
 import { boolOf, simplify } from "../../ir/simplify.js";
 
 /**
  * Values defined inside branches are block-scoped, but the backward pass (a separate `if`) reads
- * them: each top-level `if` gets `let t!: number;` before it for the values its branches define.
+ * them: each top-level `if` gets `let t = 0;` before it for the values its branches define.
  */
 export function hoistBranchValues(body: Stmt[]): Stmt[] {
   return body.flatMap((s) => {
@@ -27,7 +28,7 @@ export function hoistBranchValues(body: Stmt[]): Stmt[] {
           visit(t.else);
         } else if (t.k === "let") {
           // (a join inside a branch, declared before the outer `if`: assigned where it is read,
-          // which TypeScript cannot see across the two: `let h_1!: ...`)
+          // which TypeScript cannot see across the two: `let h_1 = 0`, `let m_1!: Matrix`)
           lets.push({ ...t, hoisted: true });
         }
       });
@@ -65,6 +66,46 @@ export function foldConstantBranches(body: readonly Stmt[]): Stmt[] {
     return [s];
   });
 }
+
+/**
+ *   const qc_j = qc[j];  const qc_j_2 = qc[j];  →  const qc_j = qc[j];  const qc_j_2 = qc_j;
+ * The same element read twice with nothing between that could change it (`qc[j] * qc[j]`) is one
+ * value: saved once, where each read of an array that still changes is saved (markSnapshots). Only
+ * a run of defs counts: any other statement, a reassignment or a call other than Math's ends it.
+ */
+export function shareRepeatedReads(body: readonly Stmt[]): void {
+  const reads = new Map<string, string>();
+  for (const s of body) {
+    if (s.k === "loop") shareRepeatedReads(s.body);
+    else if (s.k === "if") (shareRepeatedReads(s.then), shareRepeatedReads(s.else));
+    if (s.k !== "def" || s.assign || s.mutable || s.overwrite || callsOutsideMath(s.value)) {
+      reads.clear();
+      continue;
+    }
+    if (s.value.k !== "elem" || s.op?.kind !== "scalar" || s.op.rule !== "copy") continue;
+    const key = printExpr(s.value);
+    const first = reads.get(key);
+    if (first === undefined) reads.set(key, s.name);
+    else ((s.value = ref(first)), (s.args = [ref(first)]));
+  }
+}
+
+const callsOutsideMath = (e: Expr): boolean => {
+  switch (e.k) {
+    case "call":
+      return !e.callee.startsWith("Math.") || e.args.some(callsOutsideMath);
+    case "unary":
+      return callsOutsideMath(e.arg);
+    case "binary":
+      return callsOutsideMath(e.left) || callsOutsideMath(e.right);
+    case "cond":
+      return callsOutsideMath(e.test) || callsOutsideMath(e.then) || callsOutsideMath(e.else);
+    case "elem":
+      return callsOutsideMath(e.index) || (e.inner !== undefined && callsOutsideMath(e.inner));
+    default:
+      return false;
+  }
+};
 
 /**
  * A value computed from a local array's element (a test, Math.floor(h[j])) is saved, not
