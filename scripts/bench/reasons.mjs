@@ -251,8 +251,9 @@ function functionSource(moduleSource, name) {
 const bytes = (b) => (Math.abs(b) < 1024 ? `${Math.round(b)} B` : `${(b / 1024).toFixed(1)} KiB`);
 
 /**
- * Why the factored code misses a target: rows from report.mjs factoredRows, alloc from
- * factoredAllocation. Each reason is kept only if its lines are in this run's generated code.
+ * Why the factored code misses a target, and where its bytes go: rows from report.mjs
+ * factoredRows, alloc from factoredAllocation. Each reason is kept only if its lines are in this
+ * run's generated code.
  */
 export function factoredReasons(rows, alloc, m) {
   const out = [];
@@ -262,7 +263,7 @@ export function factoredReasons(rows, alloc, m) {
   const netMissed = net.filter((r) => !r.met);
   const gmmMissed = gmm.filter((r) => !r.met);
   const wrong = rows.filter((r) => r.failed);
-  if (!netMissed.length && !gmmMissed.length && !wrong.length && alloc.stepMet && alloc.helperMet) return out;
+  if (!netMissed.length && !gmmMissed.length && !wrong.length && !alloc.list.length) return out;
   if (wrong.length)
     out.push(
       `${wrong.map((r) => r.name).join(", ")}: a correctness check failed (see Correctness), so it was not timed: a compiler bug, for the compiler's owners.`,
@@ -346,53 +347,59 @@ export function factoredReasons(rows, alloc, m) {
     );
   }
 
-  if (!alloc.stepMet || !alloc.helperMet) {
-    const step = alloc.list.find((a) => a.role === "step" && !a.wrong);
-    const slot = alloc.list.find((a) => a.role === "step, slot" && !a.wrong);
+  if (alloc.list.length) {
+    const steps = alloc.steps.filter((a) => !a.wrong);
     const gInto = alloc.list.filter((a) => a.role === "gmm" && !a.wrong);
-    const gSlot = alloc.list.filter((a) => a.role === "gmm, slot" && !a.wrong);
-    const gPlain = alloc.list.filter((a) => a.role === "gmm, plain" && !a.wrong);
-    const F = m.networkFactored;
-    const pullback = functionSource(m.compiledSource("gmmFactored"), "pointLogLikelihood_pullback");
-    const reasons = [];
-    if (step)
-      reasons.push(
-        reason(
-          `A factored network step allocates ${bytes(step.bytes)}, ${alloc.perHelper(step).toFixed(1)} B per pullback call: each call passes its output gradient, a fractional number, as an argument (\`dlogsumexp_2\` below), and V8 passes a fractional number to a call it does not inline as a new 16-byte heap number (examples/network/params.ts's \`descend\` notes the same for the step size).${slot ? ` With the gradient handed over in a Float64Array slot instead (the ablation; the same gradient), the step allocates ${bytes(slot.bytes)}.` : ""} The inline code has no call in its loops, and allocates nothing.`,
-          "factoredLoss_gradInto_W1_b1_W2_b2",
-          F.factoredLoss_gradInto_W1_b1_W2_b2,
-          /_pullback\w*\(/,
-          3,
-        ),
-      );
     const gInit = alloc.list.filter((a) => a.role === "inline, initialized" && !a.wrong);
     const gInline = alloc.list.filter((a) => a.role === "inline" && a.points && !a.wrong);
     const at = (a) => a.name.split(":")[0].replace(/, inline$/, "");
-    const perPoint = (list, title) => list.find((a) => at(a) === title);
-    if (gInto.length)
+    const perHelper = (a) => `${alloc.perHelper(a).toFixed(2)} B`;
+    const nothing = (rows) => rows.every((a) => alloc.perHelper(a) < alloc.helperCallBytes);
+    const G = m.gmmFactored;
+    const pullback = functionSource(m.compiledSource("gmmFactored"), "pointLogLikelihood_pullback");
+    const reasons = [];
+    // The convention these explain is in the generated code only if its lines use `unboxed`.
+    const through = (r, slot) => (r && r.evidence.some((l) => l.includes(slot)) ? r : null);
+    if (steps.length)
+      reasons.push(
+        through(
+          reason(
+            `A factored network step allocates ${steps.map((a) => `${bytes(a.bytes)} (${a.role === "step" ? "factoredLoss" : "layerLoss"}: ${perHelper(a)} per pullback call)`).join(", ")}. Each call hands the pullback its output's gradient, a fractional number (\`dlogsumexp_2\` below), in slot 0 of the runtime's \`unboxed\` Float64Array (runtime/stack.ts), not as an argument: V8 passes a fractional number to a call it does not inline as a new 16-byte heap number (examples/network/params.ts's \`descend\` notes the same for the step size), which a helper called in a loop would allocate on every call.${nothing(steps) ? " No fractional number is passed to these calls, and they allocate nothing; nor does the inline code, which has no call in its loops." : ""}`,
+            "factoredLoss_gradInto_W1_b1_W2_b2",
+            m.networkFactored.factoredLoss_gradInto_W1_b1_W2_b2,
+            /unboxed\[0\] = |_pullback\w*\(/,
+            6,
+          ),
+          "unboxed[0] =",
+        ),
+      );
+    if (gInto.length) {
+      const caller = through(
+        reason(
+          `A factored GMM \`gradInto\` call allocates ${gInto.map((a) => `${bytes(a.bytes)} on ${at(a)} (${perHelper(a)} per helper call)`).join(", ")}. Its pullbacks take their seed the same way, and \`pointLogLikelihood_pullback\` writes the gradients of its number arguments (\`xi\`, \`d\`) into \`unboxed[1]\` and \`unboxed[2]\`, which the caller reads back, rather than returning them: a fractional number returned from a call V8 does not inline is boxed as an argument is, and an array of them is a new array on every call.${nothing(gInto) ? " So the pullback calls, two per point, allocate nothing." : ""}`,
+          "gmmFactored_gradInto",
+          G.gmmFactored_gradInto,
+          /unboxed\[\d\]|_pullback\w*\(/,
+          6,
+          true,
+        ),
+        "unboxed[1]",
+      );
+      const callee = reason("", "pointLogLikelihood_pullback", pullback, /unboxed\[\d\]/, 4);
+      // One block: the caller's lines, then the pullback's (each block ends with its closing fence).
+      if (caller)
+        reasons.push(
+          callee ? { ...caller, evidence: [...caller.evidence.slice(0, -1), ...callee.evidence.slice(1)] } : caller,
+        );
+    }
+    if (gInline.length)
       reasons.push(
         reason(
-          `A factored GMM \`gradInto\` call allocates, per point: ${gInto
-            .map((a) => {
-              const t = at(a);
-              const p = a.points;
-              const plainRow = perPoint(gPlain, t);
-              const slotRow = perPoint(gSlot, t);
-              const parts =
-                plainRow && slotRow
-                  ? ` = ${bytes(plainRow.bytes / p)} for its forward loop's call of the plain \`pointLogLikelihood\` (the helper's three arrays, real allocations in plain code: the \`gmmFactored\` row) + ${bytes((a.bytes - slotRow.bytes) / p)} for the pullback's boxed gradient argument (what the slot ablation saves) + ${bytes((slotRow.bytes - plainRow.bytes) / p)}, the array the pullback returns (below: the gradients of its number arguments \`xi\` and \`d\`, always zero)`
-                  : "";
-              return `${bytes(a.bytes / p)} on ${t}${parts}`;
-            })
-            .join("; ")}.${
-            gInline.length
-              ? ` The inline \`gmmObjective_gradInto\` allocates ${gInline.map((a) => `${bytes(a.bytes / a.points)} per point on ${at(a)}`).join(", ")} itself: the temporaries of its log-sum-exp branches (\`let exp_diff_3;\`, undefined until a branch assigns them) are kept by V8 as heap numbers${gInit.length ? `; declared \`= 0\` (the ablation; the same gradient), they leave ${gInit.map((a) => `${bytes(a.bytes / a.points)} per point`).join(", ")}` : ""}.`
-              : ""
-          }`,
-          "pointLogLikelihood_pullback",
-          pullback,
-          /^\s*return \[/,
-          1,
+          `The inline \`gmmObjective_gradInto\` allocates ${gInline.map((a) => `${bytes(a.bytes / a.points)} per point on ${at(a)}`).join(", ")}: the temporaries of its log-sum-exp branches (\`let exp_diff_3;\`, undefined until a branch assigns them) are kept by V8 as heap numbers${gInit.length ? `; declared \`= 0\` (the ablation; the same gradient), they leave ${gInit.map((a) => `${bytes(a.bytes)} per call (${bytes(a.bytes / a.points)} per point) on ${at(a)}`).join(", ")}` : ""}.`,
+          "gmmObjective_gradInto",
+          m.gmm.gmmObjective_gradInto,
+          /^\s*let \w+;\s*$/,
+          4,
         ),
       );
     out.push(...render("Factored code: allocation", "Bytes per call (the table above):", reasons));

@@ -592,6 +592,7 @@ export function factoredAllocation(results) {
   return {
     list,
     perHelper,
+    helperCallBytes: FACTORED_TARGET.helperCallBytes,
     steps,
     helperRows,
     stepMet: steps.length > 0 && steps.every((a) => !a.wrong && a.bytes < FACTORED_TARGET.stepBytes),

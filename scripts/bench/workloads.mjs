@@ -844,38 +844,6 @@ export function rebuiltModule(source, edit, scope, names) {
   return new Function(...Object.keys(scope), `${body}\nreturn { ${names.join(", ")} };`)(...Object.values(scope));
 }
 
-/**
- * An edit for rebuiltModule: every pullback's output gradient (`dlogsumexp` of
- * `logsumexp_pullback_v(v, start, count, dlogsumexp, dv)`) handed over in a Float64Array slot
- * instead of as an argument, the argument then 0: what a fractional number passed to a call
- * costs (V8 boxes it, 16 bytes, when it does not inline the callee). The pullback reads the slot
- * first, before any call of its own.
- */
-export function gradientsThroughSlot(lines) {
-  const slot = "tsgradBenchSlot";
-  const gradientAt = new Map();
-  lines.forEach((l, i) => {
-    const head = /^function ((\w+)_pullback\w*)\(([^)]*)\) \{$/.exec(l);
-    if (!head) return;
-    const at = head[3].split(", ").indexOf(`d${head[2]}`);
-    if (at < 0) return;
-    gradientAt.set(head[1], at);
-    lines[i] = `${l} d${head[2]} = ${slot}[0];`;
-  });
-  if (!gradientAt.size) return lines;
-  const call = new RegExp(`\\b(${[...gradientAt.keys()].join("|")})\\(([^()]*)\\);`);
-  for (let i = 0; i < lines.length; i++) {
-    if (/^\s*\/\//.test(lines[i]) || /^function /.test(lines[i])) continue;
-    lines[i] = lines[i].replace(call, (_, fn, args) => {
-      const list = args.split(", ");
-      list[gradientAt.get(fn)] = `(${slot}[0] = ${list[gradientAt.get(fn)]}, 0)`;
-      return `${fn}(${list.join(", ")});`;
-    });
-  }
-  lines.unshift(`const ${slot} = new Float64Array(1);`);
-  return lines;
-}
-
 /** The lines of `fn`'s body in a module's lines: [first, last] (the closing brace at column 0). */
 function functionLines(lines, fn) {
   const first = lines.findIndex((l) => new RegExp(`^(export )?function ${fn}\\(`).test(l));
@@ -919,12 +887,6 @@ export function networkFactoredWorkload(m) {
     },
   };
   for (const v of Object.values(versions)) v.intoArgs = [v.grad(...args), ...args];
-  // Allocation ablation: factoredLoss's gradInto with each pullback's gradient handed over in a
-  // Float64Array slot rather than as a (boxed) argument.
-  const slotInto = rebuiltModule(m.compiledSource("networkFactored"), gradientsThroughSlot, m.runtime, [
-    "factoredLoss_gradInto_W1_b1_W2_b2",
-  ])?.factoredLoss_gradInto_W1_b1_W2_b2;
-  const slotIntoArgs = [versions.factored.grad(...args), ...args];
   const work = H.makeWorkspace(y.length, P.SPIRAL_NET);
   const grads = P.zeroParams(P.SPIRAL_NET);
   // All of a gradient's numbers, `undefined` (the labels') left out.
@@ -987,13 +949,6 @@ export function networkFactoredWorkload(m) {
           },
         );
       }
-      if (slotInto)
-        checks.push({
-          what: "ablation: `factoredLoss_gradInto_W1_b1_W2_b2` with the pullbacks' gradients in a slot, not arguments, vs as generated",
-          error: maxError(flat(slotInto(...slotIntoArgs)), flat(versions.factored.into(...versions.factored.intoArgs))),
-          tolerance: 0,
-          entries: ["factored tsgrad into, gradients in a slot"],
-        });
       return checks;
     },
     entries: () =>
@@ -1031,19 +986,6 @@ export function networkFactoredWorkload(m) {
         helpers,
         role: kind === "factored" ? "step" : "layer step",
       })),
-      ...(slotInto
-        ? [
-            {
-              name: "network: `factoredLoss_gradInto_W1_b1_W2_b2`, each pullback's gradient handed over in a Float64Array slot, not as an argument (ablation)",
-              entry: "factored tsgrad into, gradients in a slot",
-              fn: slotInto,
-              args: slotIntoArgs,
-              helperCalls: n + 2,
-              helpers,
-              role: "step, slot",
-            },
-          ]
-        : []),
       {
         name: "network, inline: `loopsLoss_gradInto_W1_b1_W2_b2`",
         role: "inline",
@@ -1087,9 +1029,6 @@ export function gmmFactoredWorkload(m, data, name) {
       scope,
       ["gmmFactored_grad"],
     );
-    const slot = measureBytes
-      ? rebuiltModule(m.compiledSource("gmmFactored"), gradientsThroughSlot, scope, ["gmmFactored_gradInto"])
-      : null;
     // Allocation ablation: the inline gradInto with the temporaries its branches assign (`let
     // exp_diff_3;`, undefined until a branch runs) declared `= 0`.
     const initialized = measureBytes
@@ -1113,8 +1052,6 @@ export function gmmFactoredWorkload(m, data, name) {
       initializedIntoArgs: measureBytes ? [gmm.gmmObjective_grad(...args), ...args] : null,
       factoredIntoArgs,
       noCall: noCall?.gmmFactored_grad,
-      slotInto: slot?.gmmFactored_gradInto,
-      slotIntoArgs: measureBytes ? [F.gmmFactored_grad(...args), ...args] : null,
     };
     return state;
   };
@@ -1176,13 +1113,6 @@ export function gmmFactoredWorkload(m, data, name) {
           tolerance: 0,
           entries: ["factored tsgrad, no forward call"],
         });
-      if (s.slotInto)
-        checks.push({
-          what: "ablation: `gmmFactored_gradInto` with the pullbacks' gradients in a slot, not arguments, vs as generated",
-          error: maxError(three(s.slotInto(...s.slotIntoArgs)), three(s.factoredIntoArgs[0])),
-          tolerance: 0,
-          entries: ["factored tsgrad into, gradients in a slot"],
-        });
       if (s.initializedInto)
         checks.push({
           what: "ablation: inline `gmmObjective_gradInto` with its branch temporaries declared `= 0` vs as generated",
@@ -1227,20 +1157,6 @@ export function gmmFactoredWorkload(m, data, name) {
           points: s.g.n,
           role: "gmm",
         },
-        ...(s.slotInto
-          ? [
-              {
-                name: `${title}: \`gmmFactored_gradInto\`, each pullback's gradient handed over in a Float64Array slot, not as an argument (ablation)`,
-                entry: "factored tsgrad into, gradients in a slot",
-                fn: s.slotInto,
-                args: s.slotIntoArgs,
-                helperCalls: helperCalls(),
-                helpers: helpers(),
-                points: s.g.n,
-                role: "gmm, slot",
-              },
-            ]
-          : []),
         {
           name: `${title}: \`gmmFactored\` (plain code, no gradient)`,
           points: s.g.n,
