@@ -113,7 +113,33 @@ const callsOutsideMath = (e: Expr): boolean => {
  */
 export function markSnapshots(body: readonly Stmt[], localArrays: ReadonlySet<string>): void {
   const changing = new Set([...localArrays].filter((a) => !finalWhenRead(body, a)));
-  forEachDef(body, (d) => [...refsOf(d.value)].some((n) => changing.has(n)) && (d.snapshot = true));
+  const resized = resizedArrays(body);
+  forEachDef(body, (d) => [...contentReads(d.value, resized)].some((n) => changing.has(n)) && (d.snapshot = true));
+}
+
+/**
+ * The names `e` reads, but for the length of an array that keeps its length (`centered.length`):
+ * writing elements does not change it, so a value of it is recomputed, not saved per iteration.
+ */
+function contentReads(e: Expr, resized: ReadonlySet<string>): Set<string> {
+  if (e.k === "length" && !resized.has(e.array)) return e.at ? refsOf(e.at) : new Set();
+  if (e.k === "binary") return new Set([...contentReads(e.left, resized), ...contentReads(e.right, resized)]);
+  if (e.k === "unary") return contentReads(e.arg, resized);
+  return refsOf(e);
+}
+
+/**
+ * Local arrays whose length may change: grown by push, changing places with another, or made anew
+ * in a loop (each iteration's may be another length).
+ */
+function resizedArrays(body: readonly Stmt[], inLoop = false, out = new Set<string>()): Set<string> {
+  for (const s of body) {
+    if (s.k === "array" && (s.growable || inLoop)) out.add(s.name);
+    else if (s.k === "rebind") s.names.forEach((n) => out.add(n));
+    else if (s.k === "loop") resizedArrays(s.body, true, out);
+    else if (s.k === "if") (resizedArrays(s.then, inLoop, out), resizedArrays(s.else, inLoop, out));
+  }
+  return out;
 }
 
 /**
