@@ -362,6 +362,7 @@ export {
   type GradientCheckResult,
 } from "./check.js";
 export { ValueStack, saved, scratch, unboxed } from "./stack.js";
+export { Workspace } from "./workspace.js";
 export { checkFinite, NonFiniteGradientError } from "./finite.js";
 // Matrix and vector ops, their Into variants, backward kernels and derivative rules (ops/index.ts).
 export * from "./ops/index.js";

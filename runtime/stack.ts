@@ -10,8 +10,15 @@
 
 const INITIAL_CAPACITY = 64;
 
-/** Up to this length, zeros() zeroes a frame with a loop rather than fill (see there). */
-const SHORT = 32;
+/**
+ * `a`, all zeros. A helper's few entries (a point's d coordinates) are zeroed faster by a loop
+ * than by a call of the fill builtin, which pays off on long arrays.
+ */
+export function zeroed(a: Float64Array): Float64Array {
+  if (a.length <= 32) for (let i = 0; i < a.length; i++) a[i] = 0;
+  else a.fill(0);
+  return a;
+}
 
 /** Slots of `unboxed` (below): the output's gradient and up to 255 number arguments' gradients. */
 export const UNBOXED_SLOTS = 256;
@@ -104,12 +111,7 @@ export class ValueStack {
   zeros(n: number): Float64Array {
     if (!(Number.isInteger(n) && n >= 0))
       throw new RangeError(`tsgrad: an array of length ${n} (a length must be a whole number >= 0)`);
-    const frame = this.frame(n);
-    // A helper's few entries (a point's d coordinates) are zeroed faster by a loop than by a
-    // call of the fill builtin, which pays off on long arrays.
-    if (n <= SHORT) for (let i = 0; i < n; i++) frame[i] = 0;
-    else frame.fill(0);
-    return frame;
+    return zeroed(this.frame(n));
   }
 
   /** Gives a frame's slots back, after its backward loop. */

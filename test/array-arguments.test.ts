@@ -181,6 +181,32 @@ export function f(v: Float64Array, p: number, q: number): number {
     expect(js).toMatch(/unboxed\[1\] = da;\s*unboxed\[2\] = db;\s*\}/);
   });
 
+  it("a helper making arrays, called on arrays of two lengths in turn: its workspace keeps one of each call's", async () => {
+    // centeredNorm's arrays come from its pullback's workspace, made again when the length
+    // changes from one call to the next, and zeroed when it does not.
+    const { module: m, js } = await compile(`
+/** @differentiable */
+function centeredNorm(v: Float64Array, w: number): number {
+  const c = new Float64Array(v.length);
+  let mean = 0;
+  for (let i = 0; i < v.length; i++) mean += v[i] / v.length;
+  for (let i = 0; i < v.length; i++) c[i] = (v[i] - mean) * w;
+  let s = 0;
+  for (let i = 0; i < c.length; i++) s += c[i] * c[i];
+  return Math.sqrt(s);
+}
+/** @differentiable */
+export function f(a: Float64Array, b: Float64Array, w: number): number {
+  let total = 0;
+  for (let k = 0; k < 3; k++) total += centeredNorm(a, w + k) * centeredNorm(b, w - k);
+  return total;
+}
+`);
+    checkEveryApi(m.f, [Float64Array.of(0.3, -1.1, 0.8), Float64Array.of(2, 0.5, -0.7, 1.9, 0.1), 0.7]);
+    expect(js).toMatch(/const centeredNorm_pullback_arrays = new Workspace\(\);/);
+    expect(js).toMatch(/const c = centeredNorm_pullback_arrays\.zeros\(0, v\.length\);/);
+  });
+
   it("a helper given arrays with more than 255 number parameters is refused, the reason at the helper", () => {
     const params = Array.from({ length: 256 }, (_, i) => `p${i}: number`).join(", ");
     const args = Array.from({ length: 256 }, () => "x").join(", ");

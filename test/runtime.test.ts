@@ -12,6 +12,7 @@ import {
   relativeError,
   valueAndGrad,
   vjp,
+  Workspace,
 } from "../runtime/index.js";
 
 // mul(x, y) = x * y, so d/dx = y and d/dy = x.
@@ -303,5 +304,27 @@ describe("the saved-value stack keeps objects beside numbers", () => {
     expect(stack.pop()).toBe(1.5);
     expect(stack.popObject<typeof a>()).toBe(a);
     expect(() => stack.popObject()).toThrow(/saved-object stack is empty/);
+  });
+});
+
+describe("Workspace (a pullback's arrays, kept between calls)", () => {
+  it("gives the same array, zeroed, for a slot and length; a new one when the length changes", () => {
+    const ws = new Workspace();
+    const a = ws.zeros(0, 3);
+    a.set([1, 2, 3]);
+    const long = ws.zeros(1, 40);
+    long.fill(7);
+    expect(ws.zeros(0, 3)).toBe(a);
+    expect([...a]).toEqual([0, 0, 0]);
+    expect(ws.zeros(1, 40)).toBe(long);
+    expect(long.every((v) => v === 0)).toBe(true);
+    const b = ws.zeros(0, 5);
+    expect(b).not.toBe(a);
+    expect([...b]).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it("rejects a length that is not a whole number >= 0 with a RangeError", () => {
+    expect(() => new Workspace().zeros(0, 2.5)).toThrow(RangeError);
+    expect(() => new Workspace().zeros(0, -1)).toThrow(RangeError);
   });
 });

@@ -49,6 +49,7 @@ import {
   derivativeName,
   helperRefusal,
   pullbackOf,
+  topLevelNames,
   wrtNames,
 } from "./link.js";
 
@@ -238,7 +239,7 @@ export function compilePullback(
   ctx: FileContext,
   wrt: readonly number[],
   name: string,
-): ts.Statement | ts.ClassElement | DiffError[] {
+): { members: (ts.Statement | ts.ClassElement)[] } | DiffError[] {
   try {
     const namer = new Namer([...Object.values(generatedNames(d.name)), name]);
     const staged = stageFunction(d, ctx, namer);
@@ -255,8 +256,12 @@ export function compilePullback(
     if (emit.pullbackNumbers(shape).length >= UNBOXED_SLOTS)
       throw refuse("pullbackOfManyNumbers", d.fn, { name: d.label });
     const stack = savesValues(passes.forward) ? runtimeName(ctx, "saved", namer) : undefined;
-    const scratch = forward.some((s) => s.k === "array") ? runtimeName(ctx, "scratch", namer) : "scratch";
-    return emit.withStack(stack ?? "saved", () =>
+    // Its arrays: kept in a workspace of its own (runtime/workspace.ts), but in a class, where
+    // the pullback is a method and takes them from the scratch stack.
+    const arrays = forward.some((s) => s.k === "array");
+    const workspace = arrays && !shape.method ? workspaceName(ctx, name, namer) : undefined;
+    const scratch = arrays && !workspace ? runtimeName(ctx, "scratch", namer) : "scratch";
+    const pullback = emit.withStack(stack ?? "saved", () =>
       emit.emitPullback(
         { ...shape, gradients: gradientsOf(passes.paramAdjoints, passes.backward) },
         name,
@@ -265,12 +270,23 @@ export function compilePullback(
         forward,
         passes.backward,
         scratch,
+        workspace,
       ),
     );
+    if (!workspace) return { members: [pullback] };
+    return { members: [emit.emitWorkspace(workspace, name, runtimeName(ctx, "Workspace", namer)), pullback] };
   } catch (e) {
     if (e instanceof DiffError) return [e];
     throw e;
   }
+}
+
+/** `mean_pullback_arrays`, or with a number where the file or the pullback has that name already. */
+function workspaceName(ctx: FileContext, pullback: string, locals: Namer): string {
+  const taken = new Set(topLevelNames(ctx.file));
+  let name = `${pullback}_arrays`;
+  for (let i = 2; taken.has(name) || locals.has(name); i++) name = `${pullback}_arrays_${i}`;
+  return name;
 }
 
 /** `staged` with the parameters `wrt` leaves out made data: inactive, no line computes their gradient. */

@@ -135,7 +135,7 @@ function buildPullbacks(ctx: FileContext, compiled: Map<ts.Node, CompiledFunctio
         const c = compiled.get(request.callee.fn);
         if (!c) continue;
         const result = compilePullback(request.callee, ctx, request.wrt, request.name);
-        if (!Array.isArray(result)) c.members.push(result);
+        if (!Array.isArray(result)) c.members.push(...result.members);
         else {
           diagnostics.push(...result.map(toDiagnostic));
           compiled.delete(request.callee.fn);

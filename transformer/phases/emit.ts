@@ -15,7 +15,15 @@
 //   placement.ts, imports.ts   registrations, static blocks, imports and requires around them
 
 export { emitBackwardFunction, emitForwardFunction } from "./emit/vjp.js";
-export { emitGrad, emitGradInto, emitPullback, emitStaged, pullbackNumbers, type LentMatrices } from "./emit/grad.js";
+export {
+  emitGrad,
+  emitGradInto,
+  emitPullback,
+  emitStaged,
+  emitWorkspace,
+  pullbackNumbers,
+  type LentMatrices,
+} from "./emit/grad.js";
 export { type FunctionShape } from "./emit/shape.js";
 export { withStack } from "./emit/stack.js";
 export { emitAlias, emitImport, emitRequireModule, emitRequireNames } from "./emit/imports.js";
