@@ -12,7 +12,16 @@ import { isArrayKind } from "./ir.js";
 import { isMarked } from "./marks.js";
 import { type DiffError, shortPosition } from "./diagnostics.js";
 import { refuse } from "./language.js";
-import { type Callback, isChange, kindOf, recordKeys, skipWrappers, typeTree, within } from "./syntax.js";
+import {
+  type Callback,
+  arrayCreation,
+  isChange,
+  kindOf,
+  recordKeys,
+  skipWrappers,
+  typeTree,
+  within,
+} from "./syntax.js";
 import { isModuleNumber } from "./captures.js";
 
 /** What an inlined helper hands back: an array of the caller's, an object's fields, or a value. */
@@ -134,6 +143,14 @@ export function inlinedAtCall(
   const isRecord = (n: ts.Node) => recordKeys(checker.getTypeAtLocation(n), checker) !== undefined;
   const record = fn.parameters.some((p, i) => isRecord(p) && call.arguments[i] && isRecord(call.arguments[i]));
   if (record) return { fn, name: callee.text, result: "value" };
+  // mean(xs.slice(i, i + 3)) in a loop: the array made for the call is made once and refilled each
+  // iteration, as a named one made there is.
+  const made = (a: ts.Expression) => {
+    const created = arrayCreation(skipWrappers(a), checker);
+    return created !== undefined && !created.growable;
+  };
+  if (call.arguments.some(made) && [call, ...sites].some((c) => inLoop(c)))
+    return { fn, name: callee.text, result: "value" };
   const changing = call.arguments.some((a) => {
     const given = skipWrappers(a);
     // In a helper inlined here (`dot(a, a)` in norm(w)): the caller's array the parameter stands for.
@@ -148,6 +165,22 @@ export function inlinedAtCall(
     );
   });
   return changing ? { fn, name: callee.text, result: "value" } : undefined;
+}
+
+/** A loop statement, or a callback a loop stands for (`xs.forEach((v) => ...)`, `Array.from({ length: n }, f)`). */
+function isLoop(n: ts.Node): boolean {
+  return ts.isIterationStatement(n, false) || (ts.isFunctionLike(n) && isCallback(n));
+}
+
+const isCallback = (n: ts.Node) => ts.isCallExpression(n.parent) && n.parent.arguments.includes(n as ts.Expression);
+
+/** Is `n` in a loop of the function it is in, up to that function's own body? */
+function inLoop(n: ts.Node): boolean {
+  for (let at = n.parent; at && !ts.isSourceFile(at); at = at.parent) {
+    if (isLoop(at)) return true;
+    if (ts.isFunctionLike(at)) return false;
+  }
+  return false;
 }
 
 /**
@@ -189,10 +222,9 @@ export function changedAfter(
   const decl = symbol?.valueDeclaration;
   const init = decl && ts.isVariableDeclaration(decl) && decl.initializer && skipWrappers(decl.initializer);
   const made = init && !ts.isElementAccessExpression(init) && !ts.isForOfStatement(decl!.parent.parent);
-  for (let n: ts.Node | undefined = decl?.parent; made && n && n !== fn; n = n.parent)
-    if (ts.isIterationStatement(n, false)) return true;
+  for (let n: ts.Node | undefined = decl?.parent; made && n && n !== fn; n = n.parent) if (isLoop(n)) return true;
   const loops: ts.Node[] = [];
-  for (let n: ts.Node = call.parent; n && n !== fn; n = n.parent) if (ts.isIterationStatement(n, false)) loops.push(n);
+  for (let n: ts.Node = call.parent; n && n !== fn; n = n.parent) if (isLoop(n)) loops.push(n);
   const later = (n: ts.Node) => n.pos >= call.end || loops.some((loop) => within(n, loop));
   const writes = (n: ts.Node): boolean => {
     if (isChange(n)) {

@@ -476,6 +476,15 @@ export const LANGUAGE = {
       `\`${a.name}\` holds an array the function made; it can be given another such array, a new array, or an array an inlined helper returns, and nothing else`,
     "give it a local array by name, a new array (`new Float64Array(n)`, `xs.slice()`, `xs.map(f)`), or a helper's result",
   ),
+  partRebound: no(
+    "statement",
+    Code.UnsupportedStatement,
+    "a `let` array given a part of an array whose bounds are known only in a loop or a branch",
+    (a: { name: string }) =>
+      `\`${a.name}\` is given a part of an array whose bounds are known only inside this loop or branch: tsgrad makes that part once, before it, as long as the whole array`,
+    (a: { name: string }) =>
+      `name the part in a \`const\` inside the loop or branch (\`const ${a.name}Part = xs.slice(i, i + 2)\`) and read it there`,
+  ),
   arrayRebindIterated: no(
     "statement",
     Code.UnsupportedStatement,
@@ -872,13 +881,27 @@ export const LANGUAGE = {
   ),
   arraySearch: yes(
     "call",
-    "`some`, `every` and `findIndex` with a callback written in place, `indexOf` and `includes` (`if (xs.some((v) => v <= 0)) throw ...`)",
+    "`some`, `every`, `findIndex` and `findLastIndex` with a callback written in place, `indexOf` and `includes` (`if (xs.some((v) => v <= 0)) throw ...`)",
     "the loop over every element they stand for; a boolean or an index, no gradient",
+  ),
+  arrayFind: yes(
+    "call",
+    "`find` and `findLast` with a callback written in place, over an array of numbers (`xs.find((v) => v > t) ?? 0`)",
+    "the loop of `findIndex`, then the element found (or `undefined`), whose gradient goes to that element alone",
+  ),
+  findOfRecords: no(
+    "call",
+    Code.UnsupportedExpression,
+    "`find` over records or rows",
+    (a: { call: string; array: string }) =>
+      `\`${a.call}\` would give a record or a row of \`${a.array}\`, which tsgrad follows only through its numbers`,
+    (a: { call: string; array: string }) =>
+      `find its index (\`${a.array}.${a.call.endsWith("findLast") ? "findLastIndex" : "findIndex"}(...)\`) and read the numbers there (\`${a.array}[i].x\`)`,
   ),
   arrayMethod: no(
     "call",
     Code.UnsupportedExpression,
-    "array methods but `reduce`, `map`, `forEach`, `filter`, `some`, `every`, `findIndex`, `indexOf`, `includes` and copies (`find`, `slice(start)`, `shift`, ...)",
+    "array methods but `reduce`, `map`, `forEach`, `filter`, `some`, `every`, `find`, `findIndex`, `indexOf`, `includes`, copies and slices (`shift`, `splice`, `sort`, ...)",
     (a: { call: string }) => `array methods such as \`${a.call}\` are not supported yet ${IN_FN}`,
     "write the `for` loop it stands for (`for (let i = 0; i < xs.length; i++) s += xs[i];`)",
   ),
@@ -967,6 +990,16 @@ export const LANGUAGE = {
     "arrays joined (`a.concat(b)`, `[...a, ...b]`)",
     "a new local array of their lengths summed, and a loop copying each after the one before",
   ),
+  arraySlices: yes(
+    "declaration",
+    "parts of arrays (`xs.slice(start)`, `xs.slice(start, end)`, and `xs.subarray(start, end)` of a typed array while nothing writes either)",
+    "a new local array of the part's length and the loop copying it, the bounds counted as JavaScript counts them (negative from the end, clamped to the length); made in a loop with bounds known only there, as long as xs, its length the part's",
+  ),
+  arraysMadeForCalls: yes(
+    "call",
+    "arrays made in place for a call (`mean(xs.slice(a, b))`, `norm(xs.map((v) => v - m))`)",
+    "made before the call, as if named; in a loop, the callee inlined there",
+  ),
   arrayFilter: yes(
     "declaration",
     "`filter` with a callback written in place (`const kept = xs.filter((v) => Number.isFinite(v))`)",
@@ -982,6 +1015,13 @@ export const LANGUAGE = {
     "`new Array(n).fill(v)`, and `h.fill(v)` as a statement on an array the function made",
     "the loop storing v (computed once) in every element",
   ),
+  copyUse: no(
+    "declaration",
+    Code.UnsupportedExpression,
+    "a copy, a part or a map of an array used other than by naming it or passing it to a function",
+    "tsgrad makes a copy, a part or a map of an array where a `const` names it or a call takes it",
+    "name it first (`const tail = xs.slice(1)`) and use the name",
+  ),
   arrayCopySource: no(
     "declaration",
     Code.UnsupportedExpression,
@@ -989,6 +1029,22 @@ export const LANGUAGE = {
     (a: { name: string }) =>
       `\`${a.name}\` is copied or mapped here, and tsgrad copies only arrays the function reads by name: a parameter (or a field of one), a local array or a module table`,
     "name the array first",
+  ),
+  viewAliased: no(
+    "declaration",
+    Code.UnsupportedExpression,
+    "a `subarray` view written, kept other than in a `const`, or of an array written after it is made",
+    (a: { view: string; array: string; why: string }) =>
+      `\`${a.view}\` shares its elements with \`${a.array}\`, and ${a.why}: tsgrad reads a view as a copy of the part, which a write through either would tell apart`,
+    "copy the part with `slice` and the same bounds, or finish writing the array before making the view",
+  ),
+  partArgument: no(
+    "call",
+    Code.UnsupportedExpression,
+    "a slice made in a branch, its bounds known only there, passed to a `@differentiable` function",
+    (a: { name: string; callee: string }) =>
+      `\`${a.name}\` is a part of an array made in a branch with bounds known only there: tsgrad makes it before the branch as long as the whole array, and \`${a.callee}\` would read all of that`,
+    "compute the bounds before the branch (`const k = ...; if (c) s = mean(xs.slice(k))`)",
   ),
   rows: yes(
     "parameter",

@@ -7,7 +7,7 @@
 
 import ts from "typescript";
 import { NUMBER_CONSTANTS, NUMERIC_GLOBALS, isAssignment, isIncrement, refuse } from "./language.js";
-import { type Expr, type ValueKind, num } from "./ir.js";
+import { type Expr, type ValueKind, isArrayKind, num } from "./ir.js";
 
 /**
  * A TypeScript expression as an IR expression, for conditions, opaque values and rule templates.
@@ -102,6 +102,20 @@ export interface ArrayCreation {
   growable?: boolean;
   /** `a.concat(b, c)`, `[...a, ...b]`: the arrays read one after another, its length theirs. */
   joined?: readonly ts.Expression[];
+  /** xs.slice(start, end), xs.subarray(start, end) (with `source`): the part read, its length the part's. */
+  part?: Part;
+}
+
+/**
+ * The bounds of `xs.slice(start, end)` or `xs.subarray(start, end)`, counted as JavaScript counts
+ * them (an index from the end where negative, clamped to [0, xs.length]); no `end` is xs.length.
+ * A `view` (subarray) shares xs's elements: tsgrad reads it as the copy it equals while nothing
+ * writes either (the fence's check).
+ */
+export interface Part {
+  start?: ts.Expression;
+  end?: ts.Expression;
+  view: boolean;
 }
 
 /**
@@ -182,6 +196,13 @@ function copyOrMap(e: ts.Expression, checker: ts.TypeChecker): ArrayCreation | u
     return { kind, source: first, fill: callback(second) };
   }
   if (method === "slice" && e.arguments.length === 0) return { kind: "number[]", source: owner };
+  // xs.slice(1), xs.slice(a, b), xs.subarray(a, b) of an array of numbers: a Float64Array's part is one too.
+  const numbers = kindOf(checker.getTypeAtLocation(owner), checker);
+  const spread = e.arguments.some(ts.isSpreadElement);
+  if ((method === "slice" || method === "subarray") && isArrayKind(numbers) && !spread && e.arguments.length <= 2) {
+    const kind = numbers === "Float64Array" ? "Float64Array" : "number[]";
+    return { kind, source: owner, part: { start: first, end: second, view: method === "subarray" } };
+  }
   // a.concat(b, c) of arrays
   if (method === "concat" && e.arguments.length > 0 && e.arguments.every(isArray) && isArray(owner))
     return { kind: "number[]", joined: [owner, ...e.arguments] };
@@ -493,16 +514,23 @@ export function arrayCallback(
 }
 
 /**
- * A search of an array, whose result is data no gradient flows through (a boolean, an index):
- *   xs.some((v, i) => ...), xs.every(f), xs.findIndex(f)   → with its callback
- *   xs.indexOf(v), xs.includes(v)                          → with the value sought
+ * A search of an array, whose result is data no gradient flows through (a boolean, an index), or
+ * the element it finds:
+ *   xs.some((v, i) => ...), xs.every(f), xs.findIndex(f), xs.findLastIndex(f)   → with its callback
+ *   xs.find(f), xs.findLast(f)                                                  → the element (or undefined)
+ *   xs.indexOf(v), xs.includes(v)                                               → with the value sought
  */
 export interface ArraySearch {
-  method: "some" | "every" | "findIndex" | "indexOf" | "includes";
+  method: SearchMethod;
   array: ts.Expression;
   callback?: Callback;
   sought?: ts.Expression;
 }
+
+const CALLBACK_SEARCHES = ["some", "every", "findIndex", "findLastIndex", "find", "findLast"] as const;
+export type SearchMethod = (typeof CALLBACK_SEARCHES)[number] | "indexOf" | "includes";
+const isCallbackSearch = (m: string): m is (typeof CALLBACK_SEARCHES)[number] =>
+  (CALLBACK_SEARCHES as readonly string[]).includes(m);
 
 export function arraySearch(c: ts.CallExpression): ArraySearch | undefined {
   const callee = skipWrappers(c.expression);
@@ -511,8 +539,7 @@ export function arraySearch(c: ts.CallExpression): ArraySearch | undefined {
   const [arg] = c.arguments;
   const x = skipWrappers(arg);
   const callback = ts.isArrowFunction(x) || ts.isFunctionExpression(x) ? x : undefined;
-  if ((method === "some" || method === "every" || method === "findIndex") && callback)
-    return { method, array: callee.expression, callback };
+  if (isCallbackSearch(method) && callback) return { method, array: callee.expression, callback };
   if ((method === "indexOf" || method === "includes") && !callback)
     return { method, array: callee.expression, sought: arg };
   return undefined;

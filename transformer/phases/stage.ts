@@ -104,7 +104,7 @@ class FunctionStager extends Stager {
     branches.joinWith(this, test, thenStage, elseStage, s);
   }
 
-  call(e: ts.CallExpression, want?: Want): Expr {
-    return calls.call(this, e, want);
+  call(e: ts.CallExpression, want?: Want, orElse?: ts.Expression): Expr {
+    return calls.call(this, e, want, orElse);
   }
 }

@@ -36,6 +36,7 @@ import {
   isRowsParam,
 } from "./names.js";
 import { type InlinedHelper, inlinedHelperOf, inlinedRefusal, writtenParameters } from "../../ir/inlining.js";
+import { part } from "./views.js";
 
 /** xs.map(f) of an array, or Array.from(xs, f) of the global Array. */
 export function isMapping(st: Fencer, c: ts.CallExpression): boolean {
@@ -119,7 +120,7 @@ export function forEachLoop(st: Fencer, each: { array: ts.Expression; callback: 
   st.depth--;
 }
 
-/** xs.some((v, i) => ...), xs.indexOf(v): over an array the function reads, the callback inlined in the loop. */
+/** xs.some((v, i) => ...), xs.indexOf(v), xs.find(f): over an array the function reads, the callback inlined in the loop. */
 export function searchCall(st: Fencer, search: ArraySearch): void {
   const { array, callback, sought } = search;
   if (!readableArray(st, array))
@@ -128,6 +129,12 @@ export function searchCall(st: Fencer, search: ArraySearch): void {
         what: "goes over something other than an array parameter, table or local array",
       }),
     );
+  // pts.find((p) => p.x > 0): a record, which tsgrad follows only by its fields.
+  const numbers = isArrayKind(kindOf(st.checker.getTypeAtLocation(array), st.checker));
+  if ((search.method === "find" || search.method === "findLast") && !numbers) {
+    const call = `${array.getText()}.${search.method}`;
+    return st.fail(refuse("findOfRecords", array.parent, { call, array: array.getText() }));
+  }
   if (sought) return st.expression(sought);
   const form = (what: string) => st.fail(refuse("callbackForm", callback!, { what }));
   if (callback!.parameters.length > 2) return form("takes 3 parameters (the array itself is not passed)");
@@ -200,6 +207,7 @@ export function arrayContents(st: Fencer, init: ts.Expression, created: ArrayCre
   if (returned && returned.result === "array") inlinedCall(st, made as ts.CallExpression, returned);
   else if (created.source && !readableArray(st, created.source, created.fill !== undefined))
     return st.fail(refuse("arrayCopySource", created.source, { name: created.source.getText() }));
+  if (created.part) part(st, init, created.part, created.source!);
   const callback = created.fill ?? created.filter;
   if (created.source && callback && callback.parameters.length > 2)
     return st.fail(refuse("callbackForm", callback, { what: "takes more than the element and the index" }));

@@ -12,13 +12,22 @@ import ts from "typescript";
 import { type Differentiable, isRuntimeExport, resolveFunction } from "../annotations.js";
 import { isMarked } from "../../ir/marks.js";
 import { type MatrixOpName, matrixRules } from "../../../runtime/ops/index.js";
-import { arrayCallback, arraySearch, kindOf, mathAlias, parameterType, skipWrappers, within } from "../../ir/syntax.js";
+import {
+  arrayCallback,
+  arrayCreation,
+  arraySearch,
+  kindOf,
+  mathAlias,
+  parameterType,
+  skipWrappers,
+  within,
+} from "../../ir/syntax.js";
 import { isConstantTable } from "../../ir/tables.js";
 import { type InlinedHelper, changedAfter, inlinedAtCall, inlinedHelperOf, readsModuleLet } from "../../ir/inlining.js";
 import { ARITHMETIC, COMPOUND, TYPE_TESTS, refuse } from "../../ir/language.js";
 import { type ValueKind, isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
-import { callbackLoop, inlinedCall, isMapping, searchCall } from "./callbacks.js";
+import { arrayContents, callbackLoop, inlinedCall, isMapping, searchCall } from "./callbacks.js";
 import {
   arrayPop,
   identifier,
@@ -96,6 +105,8 @@ export function call(st: Fencer, c: ts.CallExpression): void {
   if (mathName === undefined && ts.isPropertyAccessExpression(callee) && !isNamespaceLike(st, callee.expression)) {
     // const v = out.pop()! of an array grown by push: its last element, the array one shorter.
     if (arrayPop(st, c)) return;
+    // xs.slice(1).length: a copy, a part or a map tsgrad makes only where it is named or passed.
+    if (isArrayMethod(st, callee) && arrayCreation(c, st.checker)) return st.fail(refuse("copyUse", c));
     if (isArrayMethod(st, callee)) return st.fail(refuse("arrayMethod", callee, { call: `${callee.getText()}()` }));
     return st.fail(refuse("methodCall", callee, { call: `${callee.getText()}()` }));
   }
@@ -145,12 +156,22 @@ function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable,
     else if (ts.isElementAccessExpression(arg)) st.expression(arg.argumentExpression);
     return true;
   }
-  if (!ts.isIdentifier(arg)) return false;
   const callee = target.fn;
   const param = callee.parameters[i];
+  // mean(xs.slice(a, b)), norm(xs.map(f)): an array made for the call, read by the callee alone.
+  const made = !ts.isIdentifier(arg) ? arrayCreation(arg, st.checker) : undefined;
+  const rest = callee.parameters.some((p) => p.dotDotDotToken);
+  if (made && !made.growable && param && !rest && isArrayKind(kindOf(parameterType(param, st.checker), st.checker))) {
+    const names = { name: arg.getText(), callee: c.expression.getText() };
+    if (callee.getSourceFile() !== st.fn.getSourceFile()) st.fail(refuse("arrayArgumentElsewhere", arg, names));
+    else if (target.place === "method" || target.place === "closure")
+      st.fail(refuse("arrayArgumentMethod", arg, names));
+    else arrayContents(st, arg, made);
+    return true;
+  }
+  if (!ts.isIdentifier(arg)) return false;
   const kind = kindOf(st.checker.getTypeAtLocation(arg), st.checker);
   const created = isCreatedArray(st, arg);
-  const rest = callee.parameters.some((p) => p.dotDotDotToken);
   if (!param || rest || !(isArrayKind(kind) || created)) return false;
   if (!isArrayKind(kindOf(parameterType(param, st.checker), st.checker))) return false;
   const names = { name: arg.text, callee: c.expression.getText() };

@@ -26,10 +26,10 @@ import {
 import { type InlinedHelper, inlinedRefusal } from "../../ir/inlining.js";
 import { DiffError } from "../../ir/diagnostics.js";
 import type { Stager, Want } from "./stager.js";
-import { declareArray } from "./rebinds.js";
+import { declareArray, declarePart } from "./rebinds.js";
 import { createGrowable } from "./growing.js";
 import { valueOf } from "./rules.js";
-import { condition, elementAt, isRowRead, value } from "./expressions.js";
+import { choice, condition, elementAt, isRowRead, value } from "./expressions.js";
 
 /** The accumulator of a loop a call stands for: `let acc = init` before it, `acc = acc_1` at the end of each iteration. */
 interface Accumulator {
@@ -104,13 +104,22 @@ export function reduceLoop(st: Stager, e: ts.CallExpression, want?: Want): Expr 
  * element they stand for, its result data no gradient flows through. The callback has no effects
  * (the fence allows none), so testing the elements past the first hit changes nothing but time:
  *   let some = false; for (let i = 0; i < xs.length; i++) { const v = xs[i]; const t = v <= 0; some = some || t; }
- *   let index = -1; ... index = index === -1 && t ? i : index;
+ *   let index = -1; ... index = index === -1 && t ? i : index;     (findLastIndex: index = t ? i : index)
+ * xs.find(f), xs.findLast(f) → that index, then the element there (foundAt).
  */
-export function searchLoop(st: Stager, search: ArraySearch, e: ts.CallExpression, want?: Want): Expr {
+export function searchLoop(
+  st: Stager,
+  search: ArraySearch,
+  e: ts.CallExpression,
+  want?: Want,
+  orElse?: ts.Expression,
+): Expr {
   const { method, callback } = search;
   const elements = elementsOf(st, search.array, e);
   const sought = search.sought && value(st, search.sought);
-  const indexed = method === "findIndex" || method === "indexOf";
+  const found = method === "find" || method === "findLast";
+  const last = method === "findLast" || method === "findLastIndex";
+  const indexed = found || last || method === "findIndex" || method === "indexOf";
   const header = st.ctx.namer.fresh(indexed ? "index" : method === "includes" ? "found" : method);
   const start: Expr = indexed ? num(-1) : { k: "global", text: String(method === "every") };
   const type = indexed ? undefined : "boolean";
@@ -138,18 +147,14 @@ export function searchLoop(st: Stager, search: ArraySearch, e: ts.CallExpression
         ? inlined(st, callback, [element, ref(i)])
         : ({ k: "binary", op: "===", left: element, right: sought! } as Expr);
       const current = ref(header);
+      const first: Expr = { k: "binary", op: "===", left: current, right: num(-1) };
       const next: Expr =
         method === "every"
           ? { k: "binary", op: "&&", left: current, right: hit }
           : indexed
             ? {
                 k: "cond",
-                test: {
-                  k: "binary",
-                  op: "&&",
-                  left: { k: "binary", op: "===", left: current, right: num(-1) },
-                  right: hit,
-                },
+                test: last ? hit : { k: "binary", op: "&&", left: first, right: hit },
                 then: ref(i),
                 else: current,
               }
@@ -168,7 +173,38 @@ export function searchLoop(st: Stager, search: ArraySearch, e: ts.CallExpression
     },
     type ? [header] : undefined,
   );
+  if (found) return foundAt(st, elements.array, header, e, want, orElse);
   return want ? st.emit(want, ref(header), null, [], e) : ref(header);
+}
+
+/**
+ * The element xs.find(f) gives, at the index its loop found: xs[index], whose gradient goes to that
+ * element alone. None found (index -1), `orElse` of `xs.find(f) ?? orElse`; alone, the read of
+ * xs[-1], undefined as find's, with no gradient:
+ *   let found: number; if (index === -1) { found = orElse; } else { found = xs[index]; }
+ */
+function foundAt(
+  st: Stager,
+  array: string,
+  index: string,
+  e: ts.Expression,
+  want?: Want,
+  orElse?: ts.Expression,
+): Expr {
+  const element: Expr = { k: "elem", array, index: ref(index) };
+  const none: Expr = { k: "binary", op: "===", left: ref(index), right: num(-1) };
+  const note = "undefined: no element passed";
+  const undefinedHere = (w: Want) =>
+    void st.body.push({ k: "def", name: w.name, value: element, op: null, args: [], assign: true, source: e, note });
+  const target = want ?? { name: st.ctx.namer.fresh(`${array}_found`), assign: false };
+  return choice(
+    st,
+    none,
+    orElse ? (w) => void value(st, orElse, w) : undefinedHere,
+    (w) => void st.emit(w, element, scalarOp("copy"), [element], e),
+    e,
+    target,
+  );
 }
 
 /**
@@ -279,6 +315,7 @@ function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.N
   if (from.k !== "ref")
     throw refuse("callbackForm", created.source!, { what: "goes over an array tsgrad cannot name" });
   if (created.filter) return filterLoops(st, name, from.name, created.filter, source, init);
+  if (created.part) return partLoop(st, name, from.name, created, source, init);
   const length = st.lengthOf(from.name);
   declareArray(st, { k: "array", name, kind: created.kind, length, source });
   arrayLoop(st, name, 0, created.fill?.parameters[1], [], init, (i) => {
@@ -289,10 +326,95 @@ function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.N
   });
 }
 
-/** `const a_i = a[i]`: the element a copy reads, under a name of its own. */
-function elementOf(st: Stager, array: string, i: string, source: ts.Node): Expr {
-  const read: Expr = { k: "elem", array, index: ref(i) };
+/** `const a_i = a[i]` (or a[at]): the element a copy reads, under a name of its own. */
+function elementOf(st: Stager, array: string, i: string, source: ts.Node, at: Expr = ref(i)): Expr {
+  const read: Expr = { k: "elem", array, index: at };
   return st.emit({ name: st.ctx.namer.fresh(`${array}_${i}`), assign: false }, read, scalarOp("copy"), [read], source);
+}
+
+/**
+ * const t = xs.slice(a, b), xs.subarray(a, b) → its bounds as slice counts them, the array of the
+ * part's length and the loop copying the part, whose backward line adds dt[i] into dxs[t_start + i]:
+ *   const t_start = Math.min(1, xs.length);  const t = ...(xs.length - t_start);      (xs.slice(1))
+ *   for (let i = 0; i < t.length; i++) { const xs_i = xs[t_start + i]; t[i] = xs_i; }
+ * Made in a loop with bounds known only there, t is made before it as long as xs (declarePart).
+ */
+function partLoop(
+  st: Stager,
+  name: string,
+  from: string,
+  created: ArrayCreation,
+  source: ts.Node,
+  init: ts.Expression,
+) {
+  const { start, end } = created.part!;
+  const length = st.lengthOf(from);
+  const lo = start ? bound(st, `${name}_start`, start, length, false, source) : num(0);
+  const hi = end ? bound(st, `${name}_end`, end, length, true, source) : length;
+  // Without an end the part is never longer than xs: lo is at most xs.length.
+  const size = !end ? (isZero(lo) ? length : binary("-", length, lo)) : call("Math.max", binary("-", hi, lo), num(0));
+  // A part of a part made in the loop: as long as that one was made (its own length, fixed before the loop).
+  const whole: Expr = st.partial.has(from) || !st.growable.has(from) ? { k: "length", array: from } : length;
+  declarePart(st, { k: "array", name, kind: created.kind, length: size, source }, whole);
+  arrayLoop(st, name, 0, undefined, [], init, (i) => {
+    const element = elementOf(st, from, i, source, isZero(lo) ? ref(i) : binary("+", lo, ref(i)));
+    st.body.push({ k: "store", array: name, index: ref(i), value: element, add: false, source });
+  });
+}
+
+const isZero = (e: Expr) => e.k === "num" && e.value === 0;
+const call = (callee: string, ...args: Expr[]): Expr => ({ k: "call", callee, args });
+
+/**
+ * A bound of slice, as JavaScript counts it, in a const of its own (data: no gradient flows
+ * through an index). Written k, from the end when negative, clamped to [0, n], n the array's length:
+ *   1 → Math.min(1, n);  -2 → Math.max(n - 2, 0);  i of a counting loop → i < 0 ? Math.max(n + i, 0) : Math.min(i, n)
+ */
+function bound(st: Stager, hint: string, e: ts.Expression, n: Expr, isEnd: boolean, source: ts.Node): Expr {
+  const written = condition(st, e);
+  // -2: the number, not an operation on 2.
+  const k = written.k === "unary" && written.op === "-" && written.arg.k === "num" ? num(-written.arg.value) : written;
+  const named = (value: Expr, suffix = ""): Expr => {
+    const name = st.ctx.namer.fresh(`${hint}${suffix}`);
+    st.body.push({ k: "def", name, value, op: null, args: [], assign: false, source });
+    return ref(name);
+  };
+  if (k.k === "num" && Number.isInteger(k.value)) {
+    if (k.value === 0 && !isEnd) return num(0);
+    return named(k.value >= 0 ? call("Math.min", k, n) : call("Math.max", binary("-", n, num(-k.value)), num(0)));
+  }
+  const at = relative(st, e, k, n, isEnd, (v) => named(v, "_at"));
+  const fromEnd = call("Math.max", binary("+", n, at), num(0));
+  return named({ k: "cond", test: binary("<", at, num(0)), then: fromEnd, else: call("Math.min", at, n) });
+}
+
+/**
+ * A bound as the integer slice counts from: k itself where it is whole; else truncated, NaN
+ * counting as 0 (`const t_start_at = Math.trunc(a) || 0`); `undefined` (of `end?: number`) is n
+ * for an end, 0 for a start.
+ */
+function relative(st: Stager, e: ts.Expression, k: Expr, n: Expr, isEnd: boolean, named: (v: Expr) => Expr): Expr {
+  const optional = mayBeUndefined(st, e);
+  if (!optional && isWhole(st, k)) return k.k === "ref" || k.k === "length" ? k : named(k);
+  const truncated = binary("||", call("Math.trunc", k), num(0));
+  if (!optional) return named(truncated);
+  const missing = binary("===", k, { k: "global", text: "undefined" });
+  return named({ k: "cond", test: missing, then: isEnd ? n : num(0), else: truncated });
+}
+
+/** An integer by construction, never NaN: an integer literal, a length, a loop's counter, sums and products of them. */
+function isWhole(st: Stager, e: Expr): boolean {
+  if (e.k === "num") return Number.isInteger(e.value);
+  if (e.k === "length") return true;
+  if (e.k === "ref") return st.counters.has(e.name);
+  if (e.k === "unary") return e.op === "-" && isWhole(st, e.arg);
+  return e.k === "binary" && ["+", "-", "*"].includes(e.op) && isWhole(st, e.left) && isWhole(st, e.right);
+}
+
+/** Can `e` be `undefined` (an optional parameter's `end?: number`)? */
+function mayBeUndefined(st: Stager, e: ts.Expression): boolean {
+  const t = st.ctx.checker.getTypeAtLocation(e);
+  return (t.isUnion() ? t.types : [t]).some((p) => (p.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Void)) !== 0);
 }
 
 /**

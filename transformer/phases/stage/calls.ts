@@ -12,15 +12,25 @@ import { isPop, popFrom } from "./growing.js";
 import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "../annotations.js";
 import { refuse } from "../../ir/language.js";
 import { type Expr, isArrayKind, isDataKind, ref } from "../../ir/ir.js";
-import { arrayCallback, arraySearch, kindOf, localHelper, mathAlias, parameterType, within } from "../../ir/syntax.js";
+import {
+  arrayCallback,
+  arrayCreation,
+  arraySearch,
+  kindOf,
+  localHelper,
+  mathAlias,
+  parameterType,
+  skipWrappers,
+  within,
+} from "../../ir/syntax.js";
 import { generatedNames } from "../../ir/naming.js";
 import { constantSources, isScalarOp, piecewiseConstant, scalarRules } from "../../../runtime/rules/scalar.js";
 import type { Stager, Want } from "./stager.js";
-import { extremeLoop, inlined, inlinedCall, reduceLoop, searchLoop } from "./callbacks.js";
+import { createArray, extremeLoop, inlined, inlinedCall, reduceLoop, searchLoop } from "./callbacks.js";
 import { inlinedAtCall, inlinedHelperOf } from "../../ir/inlining.js";
 import { opaque, ownCallee, value } from "./expressions.js";
 
-export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
+export function call(st: Stager, e: ts.CallExpression, want?: Want, orElse?: ts.Expression): Expr {
   // const sqrt = Math.sqrt: sqrt(x) is Math.sqrt(x).
   const callee = mathAlias(e.expression, st.ctx.checker) ?? ownCallee(e.expression.getText(), st.ctx.self);
   const isMath = callee.startsWith("Math.");
@@ -34,7 +44,7 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
   if (isPop(st, e)) return popFrom(st, e, want);
   // xs.some(f), xs.indexOf(v): the search loop they stand for, data no gradient flows through.
   const search = arraySearch(e);
-  if (search) return searchLoop(st, search, e, want);
+  if (search) return searchLoop(st, search, e, want, orElse);
   // toRad(x) of `const toRad = (d) => ...` (or `function toRad`) in this function: its body, inlined.
   const helper = ts.isIdentifier(e.expression) ? helperOf(st, e.expression) : undefined;
   if (helper) {
@@ -112,8 +122,13 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want): Expr {
   }
   const target = resolveFunction(st.ctx.checker, e.expression);
   if (target === "unmarked" || target === undefined || st.ctx.isRefusedHelper(target)) return opaque(st, e, want, e);
-  const args = e.arguments.map((a, i) => (intoData(st, target.fn, i, a) ? detached(st, a) : value(st, a)));
   const arrays = e.arguments.map((_, i) => intoArray(st, target.fn, i));
+  const args = e.arguments.map((a, i) =>
+    intoData(st, target.fn, i, a) ? detached(st, a) : arrays[i] ? arrayArgument(st, target.fn, i, a) : value(st, a),
+  );
+  // if (c) s = mean(xs.slice(k)), k made in the branch: the part is as long as xs (declarePart).
+  const part = args.findIndex((a, i) => arrays[i] && a.k === "ref" && st.partial.has(a.name));
+  if (part >= 0) throw refuse("partArgument", e.arguments[part], { name: e.arguments[part].getText(), callee });
   const recursive = isRecursiveCall(e, target, st.fn, st.ctx.checker);
   if (recursive && arrays.some(Boolean)) {
     const i = arrays.indexOf(true);
@@ -143,6 +158,19 @@ function helperOf(st: Stager, id: ts.Identifier) {
 function intoArray(st: Stager, callee: FunctionNode, i: number): boolean {
   const p = callee.parameters[i];
   return p !== undefined && !p.dotDotDotToken && isArrayKind(kindOf(parameterType(p, st.ctx.checker), st.ctx.checker));
+}
+
+/**
+ * An array given to an array parameter: by name, or made in place for the call (`mean(xs.slice(1))`,
+ * made first as if named after the parameter: `const x = ...; mean(x)`).
+ */
+function arrayArgument(st: Stager, callee: FunctionNode, i: number, a: ts.Expression): Expr {
+  const x = skipWrappers(a);
+  const created = arrayCreation(x, st.ctx.checker);
+  if (!created || created.growable) return value(st, a);
+  const name = st.declare(st.ctx.namer.fresh(callee.parameters[i].name.getText()));
+  createArray(st, name, created, x);
+  return ref(name);
 }
 
 /**

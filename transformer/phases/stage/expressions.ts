@@ -127,8 +127,11 @@ export function effect(st: Stager, e: ts.Expression): void {
  * the operand chosen, only the taken side evaluated.
  */
 function logical(st: Stager, e: ts.BinaryExpression, want?: Want): Expr {
-  const left = value(st, e.left);
   const op = e.operatorToken.kind;
+  // xs.find(f) ?? v: the element found, or v where none is (callbacks.ts foundAt).
+  const found = op === ts.SyntaxKind.QuestionQuestionToken ? foundCall(e.left) : undefined;
+  if (found) return st.call(found, want, e.right);
+  const left = value(st, e.left);
   const test: Expr =
     op === ts.SyntaxKind.QuestionQuestionToken
       ? { k: "binary", op: "!=", left, right: { k: "global", text: "null" } }
@@ -138,6 +141,13 @@ function logical(st: Stager, e: ts.BinaryExpression, want?: Want): Expr {
   return op === ts.SyntaxKind.AmpersandAmpersandToken
     ? choice(st, test, right, same, e, want)
     : choice(st, test, same, right, e, want);
+}
+
+/** `xs.find(f)` or `xs.findLast(f)`, through parentheses and casts. */
+function foundCall(e: ts.Expression): ts.CallExpression | undefined {
+  const x = skipWrappers(e);
+  const search = ts.isCallExpression(x) ? arraySearch(x) : undefined;
+  return search?.method === "find" || search?.method === "findLast" ? (x as ts.CallExpression) : undefined;
 }
 
 /** A number, a union with one (`x && 1` is `0 | 1`), or any (it may carry one): a value, not a condition. */
@@ -164,7 +174,7 @@ function ternary(st: Stager, e: ts.ConditionalExpression, want?: Want): Expr {
  * A value chosen by a test: each side staged in its branch into the result, and a variable a
  * side assigns (`(t -= 2) * t`) joined after it, as after an `if`.
  */
-function choice(
+export function choice(
   st: Stager,
   test: Expr,
   whenTrue: (want: Want) => void,

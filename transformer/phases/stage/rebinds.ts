@@ -47,6 +47,27 @@ export function declareArray(st: Stager, decl: ArrayDecl): { hoisted: boolean } 
   return { hoisted: true };
 }
 
+/**
+ * A part of an array (`xs.slice(i, i + 3)`) made in a loop or a branch with a length known only
+ * there: declared before it as long as the whole array (`whole`, fixed there), its length the
+ * part's, which the code reads as it reads a pushed array's count (Stager.lengthOf, growing.ts):
+ *   for (...) { const w = xs.slice(i, i + 3); ... }   →   const w = ...(xs.length) before the loop;
+ *                                                          in it, `const w_length = ...` and the copy
+ * Anywhere else, an array of the part's length (declareArray).
+ */
+export function declarePart(st: Stager, decl: ArrayDecl, whole: Expr): void {
+  if (st.outer.length === 0 || [...refsOf(decl.length)].every((name) => knownAtTop(st, name)))
+    return void declareArray(st, decl);
+  declareArray(st, { ...decl, length: whole });
+  const length = { name: `${decl.name}_length` } as ts.Symbol;
+  st.indexes.add(length); // a number, not a flag
+  st.growable.set(decl.name, length);
+  st.partial.add(decl.name);
+  const count = st.ctx.namer.fresh(`${decl.name}_length`);
+  st.body.push({ k: "def", name: count, value: decl.length, op: null, args: [], assign: false, source: decl.source });
+  st.env.set(length, count);
+}
+
 /** Does `name` hold one value from the top level on: not made inside, not a loop's counter or header? */
 function knownAtTop(st: Stager, name: string): boolean {
   if (st.counters.has(name)) return false;
@@ -77,6 +98,9 @@ export function rebindArrays(st: Stager, canonical: ReadonlyMap<ts.Symbol, strin
   }
   if (moved.length === 0) return;
   const grown = moved.find(([symbol, was]) => st.growable.has(was) || st.growable.has(st.env.get(symbol)!));
+  // w = xs.slice(i, i + 2) in the loop: an array as long as xs, its length counted (declarePart).
+  const part = moved.find(([symbol]) => st.partial.has(st.env.get(symbol)!));
+  if (part) throw refuse("partRebound", source, { name: part[0].name });
   if (grown) throw refuse("arrayRebindForm", source, { name: grown[0].name });
   const sources = new Map<string, ts.Symbol>();
   for (const [symbol, was] of moved) {

@@ -100,8 +100,13 @@ export abstract class Stager {
   readonly localArrays = new Set<string>();
   /** The calls of module helpers being inlined, outermost first (ir/inlining.ts callerArgument). */
   readonly inlinedSites: ts.CallExpression[] = [];
-  /** Local arrays grown by push (`const out: number[] = []`) → the symbol of their length so far (growing.ts). */
+  /**
+   * Local arrays grown by push (`const out: number[] = []`) → the symbol of their length so far
+   * (growing.ts); and parts made in a loop as long as their array (`partial`, rebinds.ts declarePart).
+   */
   readonly growable = new Map<string, ts.Symbol>();
+  /** Parts of arrays (`xs.slice(i, i + 3)`) made in a loop as long as the whole array, their length their count. */
+  readonly partial = new Set<string>();
   /** The values holding a matrix or a vector, by name (Matrix parameters, matrix ops' results, their copies and joins). */
   readonly matrices = new Map<string, MatrixType>();
   /** Arrays grown by push that a pop shortens, each with a pop (growing.ts). */
@@ -129,8 +134,8 @@ export abstract class Stager {
   abstract assignment(e: ts.Expression, note?: string): void;
   /** Stages both sides of a branch, then joins each variable they change (branches.ts). */
   abstract joinWith(test: Expr, thenStage: () => void, elseStage: () => void, s: ts.Node): void;
-  /** Stages a call (calls.ts). */
-  abstract call(e: ts.CallExpression, want?: Want): Expr;
+  /** Stages a call (calls.ts); `orElse`, the value where `xs.find(f) ?? orElse` finds none. */
+  abstract call(e: ts.CallExpression, want?: Want, orElse?: ts.Expression): Expr;
 
   emit(want: Want, value: Expr, op: Op | null, args: Expr[], source: ts.Node): Expr {
     // t = h of a matrix h: t is the matrix too (its gradient added whole, reverse.ts).
