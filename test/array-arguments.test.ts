@@ -207,6 +207,23 @@ export function f(a: Float64Array, b: Float64Array, w: number): number {
     expect(js).toMatch(/const c = centeredNorm_pullback_arrays\.zeros\(0, v\.length\);/);
   });
 
+  it("an unmarked helper making an array: its pullback's workspace is kept with it (fuzzer, seed 20260611)", async () => {
+    // Unmarked helpers keep only the generated functions callers use; the workspace the pullback
+    // names was dropped with the unused ones, and the pullback threw a ReferenceError.
+    const { module: m } = await compile(`
+function h0(a: Float64Array, b: number): number {
+  const u0 = new Float64Array(1);
+  for (let i0 = 0; i0 < u0.length; i0++) u0[i0] = 0.5 / (1 + a[0] * a[0]);
+  return b + (b + u0[0]);
+}
+/** @differentiable */
+export function f(x: Float64Array): number {
+  return h0(x, x[0]) + x[0] || x[0];
+}
+`);
+    checkEveryApi(m.f, [Float64Array.of(0.3)]);
+  });
+
   it("a helper given arrays with more than 255 number parameters is refused, the reason at the helper", () => {
     const params = Array.from({ length: 256 }, (_, i) => `p${i}: number`).join(", ");
     const args = Array.from({ length: 256 }, () => "x").join(", ");

@@ -113,7 +113,10 @@ function withoutUnusedHelpers(compiled: Map<ts.Node, CompiledFunction>): void {
 }
 
 export const memberName = (m: ts.Statement | ts.ClassElement): string => {
-  const id = (m as ts.FunctionDeclaration | ts.MethodDeclaration).name;
+  // const mean_pullback_arrays = new Workspace(): a pullback's workspace, kept with its pullback.
+  const id = ts.isVariableStatement(m)
+    ? m.declarationList.declarations[0].name
+    : (m as ts.FunctionDeclaration | ts.MethodDeclaration).name;
   return id !== undefined && ts.isIdentifier(id) ? id.text : "";
 };
 
