@@ -303,44 +303,39 @@ export function factoredReasons(rows, alloc, m) {
   if (gmmMissed.length) {
     const G = m.gmmFactored;
     const g = G.gmmFactored_grad;
-    const pullback = functionSource(m.compiledSource("gmmFactored"), "pointLogLikelihood_pullback");
+    const source = m.compiledSource("gmmFactored");
+    const pullback = functionSource(source, "pointLogLikelihood_pullback");
+    const lse = functionSource(source, "logsumexp_pullback");
     const list = gmmMissed
-      .map(
-        (r) =>
-          `${r.name}: factored / inline ${x2(r.overInline.median)} (forward ${x2(r.forwardOverInline.median)}${r.ablationOverInline ? `; without the forward call ${x2(r.ablationOverInline.median)}` : ""})`,
-      )
+      .map((r) => `${r.name}: factored / inline ${x2(r.overInline.median)} (forward ${x2(r.forwardOverInline.median)})`)
       .join("; ");
-    const plain = alloc.list.filter((a) => a.role === "gmm, plain" && !a.wrong);
-    const perPoint = plain.map((a) => `${bytes(a.bytes / a.points)} per point at ${a.name.split(":")[0]}`).join(", ");
+    // Values saved per point and component, counted from the generated loops (see reason 2).
+    const ds = [...new Set(gmmMissed.map((r) => r.workload.gmm.d))].sort((a, b) => a - b);
+    const counts = ds.map((d) => `${(d * (d - 1)) / 2 + 2 * d} against ${d + 5} at d = ${d}`).join(", ");
+    // One evidence block of two functions' lines (each block ends with its closing fence).
+    const joined = (a, b) => (a && b ? { ...a, evidence: [...a.evidence.slice(0, -1), ...b.evidence.slice(1)] } : null);
+    const forwardOnce = !grep(g, /pointLogLikelihood\(/).length;
     out.push(
       ...render(
         "Factored code: GMM",
-        `Missed: ${list}. The inline gradient (\`gmmObjective_grad\`) runs each point's forward work once, saving what its reverse loop needs. The generated \`gmmFactored_grad\` (\`npx tsgrad print examples/adbench/gmm-factored.ts --fn gmmFactored\`; the pullback with \`--fn pointLogLikelihood\`):`,
+        `Missed: ${list}. The generated \`gmmFactored_grad\` (\`npx tsgrad print examples/adbench/gmm-factored.ts --fn gmmFactored\`; the pullbacks with \`--fn pointLogLikelihood\` and \`--fn logsumexp\`)${forwardOnce ? " does not call the helper in its forward loop (the objective's value is dead in a gradient): it saves each point's index, and its backward loop calls `pointLogLikelihood_pullback` on each point, which runs the helper's forward pass, saving what its backward pass reads, then its backward pass. Each point's forward work is done once, as in the inline gradient (`gmmObjective_grad`); what differs, in the generated code:" : ":"}`,
         [
-          reason(
-            `Its forward loop calls the plain \`pointLogLikelihood\` on each point, for a value its backward pass never reads (only the objective's value needs it), and that call, plain code, allocates the helper's three \`Float64Array\`s each time${perPoint ? ` (\`gmmFactored\` as plain code: ${perPoint}; the inline objective allocates nothing)` : ""}. Without that line (the ablation: the same generated code otherwise, the same gradient to the last bit), factored / inline is ${gmm
-              .filter((r) => r.ablationOverInline)
-              .map((r) => `${x2(r.ablationOverInline.median)} on ${r.name}`)
-              .join(", ")}.`,
-            "gmmFactored_grad",
-            g,
-            /const \w+ = pointLogLikelihood\(/,
-            2,
+          joined(
+            reason(
+              "Per point, the pullback zeroes its six arrays (`centered`, `qc`, `beta` and their gradients, kept in its `Workspace` from one call to the next) and calls `logsumexp_pullback` on the point's K values, which takes two frames of the saved-value stack, for its running maximum and its exponentials, and gives them back (`saved.frame`, `saved.release`): two pullback calls and four calls of the stack per point, where the inline gradient computes the log-sum-exp as it goes, in its loop over the components, and saves its running maximum and sum with the rest.",
+              "pointLogLikelihood_pullback",
+              pullback,
+              /_arrays\.zeros\(|logsumexp_pullback\(/,
+              7,
+            ),
+            reason("", "logsumexp_pullback", lse, /saved\.(frame|release)\(/, 4),
           ),
           reason(
-            "Its backward loop calls `pointLogLikelihood_pullback` on each point, which runs the helper's forward pass again before its backward pass: each point's forward work is done twice, once more than the inline gradient does.",
-            "gmmFactored_grad",
-            g,
-            /pointLogLikelihood_pullback\(/,
-            2,
-            true,
-          ),
-          reason(
-            "In that forward pass the pullback saves, per point and component, every x_ia − μ_ka the product with Q_k reads (`centered` is rewritten for each component, so its reads are saved: d(d − 1)/2 + d numbers) and each `qc[j]` twice (the two reads of `qc[j] * qc[j]`): d(d − 1)/2 + 3d + 1 numbers, where the inline gradient saves d + 5 (8 against 7 at d = 2, 76 against 15 at d = 10); and it takes six frames of the scratch stack, for its three arrays and their gradients, on every call.",
+            `The pullback saves every x_ia − μ_ka the product with Q_k reads (\`centered\` is rewritten for each component, so its reads are saved) and reads them back (\`const centered_a = saved.pop()\`), where the inline reverse loop recomputes x_ia − μ_ka from x and μ; and each \`qc[j]\`, once. That is d(d − 1)/2 + 2d values per point and component, where the inline gradient saves d + 5 (${counts}). Each is a \`saved.push\` going forward and a \`saved.pop\` going back, a method call of the runtime's stack (runtime/stack.ts) per value, in the inline gradient as well.`,
             "pointLogLikelihood_pullback",
             pullback,
-            /saved\.push\(|scratch\.zeros\(/,
-            10,
+            /saved\.push\(|= saved\.pop\(\)/,
+            8,
           ),
         ],
       ),
@@ -350,7 +345,6 @@ export function factoredReasons(rows, alloc, m) {
   if (alloc.list.length) {
     const steps = alloc.steps.filter((a) => !a.wrong);
     const gInto = alloc.list.filter((a) => a.role === "gmm" && !a.wrong);
-    const gInit = alloc.list.filter((a) => a.role === "inline, initialized" && !a.wrong);
     const gInline = alloc.list.filter((a) => a.role === "inline" && a.points && !a.wrong);
     const at = (a) => a.name.split(":")[0].replace(/, inline$/, "");
     const perHelper = (a) => `${alloc.perHelper(a).toFixed(2)} B`;
@@ -395,11 +389,11 @@ export function factoredReasons(rows, alloc, m) {
     if (gInline.length)
       reasons.push(
         reason(
-          `The inline \`gmmObjective_gradInto\` allocates ${gInline.map((a) => `${bytes(a.bytes / a.points)} per point on ${at(a)}`).join(", ")}: the temporaries of its log-sum-exp branches (\`let exp_diff_3;\`, undefined until a branch assigns them) are kept by V8 as heap numbers${gInit.length ? `; declared \`= 0\` (the ablation; the same gradient), they leave ${gInit.map((a) => `${bytes(a.bytes)} per call (${bytes(a.bytes / a.points)} per point) on ${at(a)}`).join(", ")}` : ""}.`,
+          `The inline \`gmmObjective_gradInto\` allocates ${gInline.map((a) => `${bytes(a.bytes)} per call (${bytes(a.bytes / a.points)} per point) on ${at(a)}`).join(", ")}. The temporaries its log-sum-exp branches assign, each in one branch only, are declared \`= 0\`: a number on every path, which V8 keeps unboxed. Declared without a value (\`let exp_diff_3;\`, as tsgrad did before), they were undefined until a branch assigned them, and V8 kept them as heap numbers, a new 16-byte one each time a branch assigned one.`,
           "gmmObjective_gradInto",
           m.gmm.gmmObjective_gradInto,
-          /^\s*let \w+;\s*$/,
-          4,
+          /^\s*let \w+ = 0;\s*$/,
+          5,
         ),
       );
     out.push(...render("Factored code: allocation", "Bytes per call (the table above):", reasons));

@@ -828,30 +828,6 @@ export const FACTORED_GMM_INSTANCES = ["1k/gmm_d2_K5", "1k/gmm_d10_K5", "10k/gmm
 const stackSizes = (runtime) => [runtime.saved.size, runtime.scratch.size];
 const sameStacks = (a, b) => a.every((v, i) => v === b[i]);
 
-/**
- * An ablation that needs a module's unexported functions (its pullbacks): the module rebuilt from
- * the JavaScript it was compiled to, `source`, with the lines `edit` changes (edit(lines) → lines),
- * its imports given by `scope` and the functions `names` returned. null when nothing changed.
- */
-export function rebuiltModule(source, edit, scope, names) {
-  const lines = source.split("\n");
-  const edited = edit([...lines]);
-  if (edited.every((l, i) => l === lines[i]) && edited.length === lines.length) return null;
-  const body = edited
-    .filter((l) => !/^import /.test(l))
-    .map((l) => l.replace(/^export /, ""))
-    .join("\n");
-  return new Function(...Object.keys(scope), `${body}\nreturn { ${names.join(", ")} };`)(...Object.values(scope));
-}
-
-/** The lines of `fn`'s body in a module's lines: [first, last] (the closing brace at column 0). */
-function functionLines(lines, fn) {
-  const first = lines.findIndex((l) => new RegExp(`^(export )?function ${fn}\\(`).test(l));
-  if (first < 0) return [0, 0]; // not there: nothing to edit
-  const last = lines.findIndex((l, i) => i > first && l === "}");
-  return [first, last];
-}
-
 export function networkFactoredWorkload(m) {
   const { spiral, params: P, networkLoops: L, networkFactored: F, networkHand: H } = m;
   const { X, y } = spiral.spiral({ seed: 0 });
@@ -997,11 +973,7 @@ export function networkFactoredWorkload(m) {
   };
 }
 
-/**
- * `name` like "1k/gmm_d2_K5": gmm-factored.ts's gmmFactored against gmm.ts's gmmObjective, and an
- * ablation: gmmFactored_grad without its forward loop's call of the plain `pointLogLikelihood`,
- * whose value its backward pass does not read.
- */
+/** `name` like "1k/gmm_d2_K5": gmm-factored.ts's gmmFactored against gmm.ts's gmmObjective. */
 export function gmmFactoredWorkload(m, data, name) {
   const { io, gmm, gmmFactored: F } = m;
   const [size, file] = name.split("/");
@@ -1017,42 +989,7 @@ export function gmmFactoredWorkload(m, data, name) {
     const args = [g.alphas, g.means, g.icf, g.x, g.d, g.K, g.n, g.wishartGamma, g.wishartM];
     const inlineIntoArgs = [gmm.gmmObjective_grad(...args), ...args];
     const factoredIntoArgs = [F.gmmFactored_grad(...args), ...args];
-    const scope = { ...m.runtime, gmmConstant: gmm.gmmConstant };
-    const noCall = rebuiltModule(
-      m.compiledSource("gmmFactored"),
-      (lines) => {
-        const [first, last] = functionLines(lines, "gmmFactored_grad");
-        for (let i = first; i < last; i++)
-          lines[i] = lines[i].replace(/^(\s*const \w+ = )pointLogLikelihood\(.*\);$/, "$10;");
-        return lines;
-      },
-      scope,
-      ["gmmFactored_grad"],
-    );
-    // Allocation ablation: the inline gradInto with the temporaries its branches assign (`let
-    // exp_diff_3;`, undefined until a branch runs) declared `= 0`.
-    const initialized = measureBytes
-      ? rebuiltModule(
-          m.compiledSource("gmm"),
-          (lines) => {
-            const [first, last] = functionLines(lines, "gmmObjective_gradInto");
-            for (let i = first; i < last; i++) lines[i] = lines[i].replace(/^(\s*let \w+);$/, "$1 = 0;");
-            return lines;
-          },
-          m.runtime,
-          ["gmmObjective_gradInto"],
-        )
-      : null;
-    state = {
-      g,
-      ref,
-      args,
-      inlineIntoArgs,
-      initializedInto: initialized?.gmmObjective_gradInto,
-      initializedIntoArgs: measureBytes ? [gmm.gmmObjective_grad(...args), ...args] : null,
-      factoredIntoArgs,
-      noCall: noCall?.gmmFactored_grad,
-    };
+    state = { g, ref, args, inlineIntoArgs, factoredIntoArgs };
     return state;
   };
   const three = (gr) => flat(gr.slice(0, 3));
@@ -1106,20 +1043,6 @@ export function gmmFactoredWorkload(m, data, name) {
           tolerance: 0,
         },
       ];
-      if (s.noCall)
-        checks.push({
-          what: "ablation: factored gradient without the forward loop's call of `pointLogLikelihood` vs factored",
-          error: maxError(flat(s.noCall(...args).slice(0, 4)), flat(F.gmmFactored_grad(...args).slice(0, 4))),
-          tolerance: 0,
-          entries: ["factored tsgrad, no forward call"],
-        });
-      if (s.initializedInto)
-        checks.push({
-          what: "ablation: inline `gmmObjective_gradInto` with its branch temporaries declared `= 0` vs as generated",
-          error: maxError(three(s.initializedInto(...s.initializedIntoArgs)), inline),
-          tolerance: 0,
-          entries: ["inline tsgrad into, initialized"],
-        });
       return checks;
     },
     entries() {
@@ -1129,7 +1052,6 @@ export function gmmFactoredWorkload(m, data, name) {
         entry("factored forward", F.gmmFactored, s.args),
         entry("inline tsgrad", gmm.gmmObjective_grad, s.args),
         entry("factored tsgrad", F.gmmFactored_grad, s.args),
-        ...(s.noCall ? [entry("factored tsgrad, no forward call", s.noCall, s.args)] : []),
       ];
     },
     rows: [],
@@ -1140,7 +1062,6 @@ export function gmmFactoredWorkload(m, data, name) {
         inline: "inline tsgrad",
         factoredForward: "factored forward",
         inlineForward: "inline forward",
-        ablation: "factored tsgrad, no forward call",
       },
     ],
     get allocation() {
@@ -1173,18 +1094,6 @@ export function gmmFactoredWorkload(m, data, name) {
           fn: gmm.gmmObjective_gradInto,
           args: s.inlineIntoArgs,
         },
-        ...(s.initializedInto
-          ? [
-              {
-                name: `${title}, inline: \`gmmObjective_gradInto\` with the temporaries its branches assign declared \`= 0\` (ablation)`,
-                points: s.g.n,
-                role: "inline, initialized",
-                entry: "inline tsgrad into, initialized",
-                fn: s.initializedInto,
-                args: s.initializedIntoArgs,
-              },
-            ]
-          : []),
       ];
     },
     release() {
