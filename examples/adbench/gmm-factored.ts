@@ -7,12 +7,13 @@
 //
 // - `subtract` and `qTimes` are unmarked and write into an array they are given: tsgrad inlines
 //   them where they are called;
-// - `pointLogLikelihood` and `logsumexp` are `@differentiable`, take arrays and return a number:
-//   the caller's backward pass calls their pullbacks.
+// - `pointLogLikelihood`, `logsumexp` and `sqnorm` are `@differentiable`, take arrays and return
+//   a number: the caller's backward pass calls their pullbacks (but sqnorm's, see below).
 //
-// The squared norm is summed by a loop in pointLogLikelihood, not by a `sqnorm(qc)` helper: tsgrad
-// refuses a helper called on an array the loop around it rewrites (TS94003), and an array created
-// in the loop for each call (TS94010); BENCHMARKS.md, "Factored code", shows what it says.
+// `sqnorm(qc)` is called on an array the loop around it rewrites for each component, so its
+// pullback, run at the end, would read the last component's qc: tsgrad writes sqnorm out at that
+// call instead (inlined, each read of qc kept as it was), as the README's "Arrays passed to
+// helpers" says.
 //
 //   npx tsgrad print examples/adbench/gmm-factored.ts --fn gmmFactored
 
@@ -42,6 +43,14 @@ function qTimes(
     for (let a = 0; a < j; a++) row += icf[lk + (a * (2 * d - 3 - a)) / 2 + j - 1] * v[a];
     out[j] = row;
   }
+}
+
+/** ‖v‖². */
+/** @differentiable */
+function sqnorm(v: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < v.length; j++) s += v[j] * v[j];
+  return s;
 }
 
 /** log Σ exp(v[k]), shifted by the largest. */
@@ -74,9 +83,7 @@ function pointLogLikelihood(
   for (let k = 0; k < K; k++) {
     subtract(centered, x, xi, means, k * d);
     qTimes(qc, diagonal, k * d, icf, k * icfSize + d, centered);
-    let s = 0; // ‖qc‖²
-    for (let j = 0; j < d; j++) s += qc[j] * qc[j];
-    beta[k] = alphas[k] + sumQ[k] - 0.5 * s;
+    beta[k] = alphas[k] + sumQ[k] - 0.5 * sqnorm(qc);
   }
   return logsumexp(beta);
 }
