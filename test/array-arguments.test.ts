@@ -224,6 +224,36 @@ export function f(x: Float64Array): number {
     checkEveryApi(m.f, [Float64Array.of(0.3)]);
   });
 
+  it("a local number[] handed to a helper stays a number[]: the helper's own code runs on it", async () => {
+    // f_grad made `a` a Float64Array from the scratch stack; g's value, computed by g's own code,
+    // then threw (a Float64Array has no concat), and strict generated code did not type-check
+    // (a Float64Array is no readonly number[]).
+    const source = `
+/** @differentiable */
+function g(v: readonly number[]): number {
+  const one = [1];
+  const w = v.concat(one);
+  let s = 0;
+  for (let i = 0; i < w.length; i++) s += w[i] * w[i];
+  return s;
+}
+/** @differentiable */
+function sum2(v: readonly number[]): number {
+  return v[0] * v[1] + v[0];
+}
+/** @differentiable */
+export function f(x: number, y: number): number {
+  const a = [x, y];
+  const t = g(a);
+  return t * t + x + a[0] * sum2(a) * a[0];
+}
+`;
+    const { module: m, js } = await compile(source);
+    checkEveryApi(m.f, [0.3, -0.7]);
+    expect(js).toMatch(/const a = new Array\(2\)\.fill\(0\);/);
+    expect(genStrictErrors(source, "number-array-handed", { noUnusedLocals: true })).toEqual([]);
+  });
+
   it("a helper given arrays with more than 255 number parameters is refused, the reason at the helper", () => {
     const params = Array.from({ length: 256 }, (_, i) => `p${i}: number`).join(", ");
     const args = Array.from({ length: 256 }, () => "x").join(", ");

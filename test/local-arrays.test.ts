@@ -291,3 +291,33 @@ describe("array writes that are refused, at the node", () => {
     expect(refused("table[0] = x;\nreturn table[0] * x;").message).toMatch(/only arrays the function creates/);
   });
 });
+
+describe("an element of a local array at a random index", () => {
+  it("is read where the index is drawn, twice for two draws; its gradient goes to that element", async () => {
+    // a[Math.floor(Math.random() * 3)] - a[Math.floor(Math.random() * 3)]: two draws, two reads.
+    // The two reads print alike, but are not one value (they were, when Math.random counted as
+    // pure), and the backward pass adds into the element drawn, not one drawn again.
+    const { module: m } = await compile(`
+/** @differentiable */
+export function f(x: number): number {
+  const a = [x, 2 * x, 3 * x];
+  return a[Math.floor(Math.random() * 3)] - a[Math.floor(Math.random() * 3)];
+}
+`);
+    const random = Math.random;
+    const draws = [0.1, 0.9, 0.5, 0.2];
+    let next = 0;
+    Math.random = () => draws[next++ % draws.length];
+    try {
+      // Draws 0.1, 0.9: a[0] - a[2] = -2x; then 0.5, 0.2: a[1] - a[0] = x.
+      const first = m.f_grad(1.5);
+      const second = m.f_grad(1.5);
+      expect(first).toEqual([-2]);
+      expect(second).toEqual([1]);
+      next = 0;
+      expect(m.f(1.5)).toBeCloseTo(-3, 12);
+    } finally {
+      Math.random = random;
+    }
+  });
+});

@@ -256,10 +256,11 @@ export function compilePullback(
     if (emit.pullbackNumbers(shape).length >= UNBOXED_SLOTS)
       throw refuse("pullbackOfManyNumbers", d.fn, { name: d.label });
     const stack = savesValues(passes.forward) ? runtimeName(ctx, "saved", namer) : undefined;
-    // Its arrays: kept in a workspace of its own (runtime/workspace.ts), but in a class, where
-    // the pullback is a method and takes them from the scratch stack.
+    // Its arrays and its outer loops' frames: kept in a workspace of its own (runtime/workspace.ts),
+    // but in a class, where the pullback is a method and takes them from the scratch stack.
     const arrays = forward.some((s) => s.k === "array");
-    const workspace = arrays && !shape.method ? workspaceName(ctx, name, namer) : undefined;
+    const kept = arrays || framesOutsideLoops(forward);
+    const workspace = kept && !shape.method ? workspaceName(ctx, name, namer) : undefined;
     const scratch = arrays && !workspace ? runtimeName(ctx, "scratch", namer) : "scratch";
     const pullback = emit.withStack(stack ?? "saved", () =>
       emit.emitPullback(
@@ -280,6 +281,14 @@ export function compilePullback(
     throw e;
   }
 }
+
+/** Does a loop outside any other loop save values in a frame (which a workspace can keep)? */
+const framesOutsideLoops = (body: readonly Stmt[]): boolean =>
+  body.some((s) =>
+    s.k === "loop"
+      ? (s.frames?.length ?? 0) > 0
+      : s.k === "if" && (framesOutsideLoops(s.then) || framesOutsideLoops(s.else)),
+  );
 
 /** `mean_pullback_arrays`, or with a number where the file or the pullback has that name already. */
 function workspaceName(ctx: FileContext, pullback: string, locals: Namer): string {

@@ -24,7 +24,7 @@ import { zeroBuffer } from "./arrays.js";
 import { comment, forwardLine, loopHeading, trailingComment } from "./comments.js";
 import { emitForward, ifStatement, releaseLines, step, swap } from "./forward.js";
 import { declareConst, f } from "./nodes.js";
-import { slotAccess, stackCall } from "./stack.js";
+import { insideLoop, releasesFrame, slotAccess, stackCall } from "./stack.js";
 import { valueType } from "./types.js";
 
 /** What the lines of one backward pass are built with. */
@@ -130,6 +130,7 @@ function backwardLoop(s: BLoop, tuples: ReadonlyMap<string, Expr>, pending: stri
   if (pending) comment(before[0] ?? line, pending);
   const release = [...(s.loop.frames ?? [])]
     .reverse()
+    .filter((frame) => releasesFrame(frame.array))
     .map((frame) => f.createExpressionStatement(stackCall("release", [f.createIdentifier(frame.array)])));
   return [...before, line, ...release];
 }
@@ -139,7 +140,10 @@ function backwardLoop(s: BLoop, tuples: ReadonlyMap<string, Expr>, pending: stri
  * (`for (let i = n - 1; i >= 0; i--)`); other loops run as many times as the forward loop counted.
  */
 function emitBackwardLoop(s: BLoop, tuples: ReadonlyMap<string, Expr>): ts.Statement {
-  const body = f.createBlock(emitBackward(s.body, reassignedIn([s]), tuples), true);
+  const body = f.createBlock(
+    insideLoop(() => emitBackward(s.body, reassignedIn([s]), tuples)),
+    true,
+  );
   const c = s.loop.counter;
   if (c) {
     const init = f.createVariableDeclarationList(

@@ -21,7 +21,7 @@ import {
 import { newArray } from "./arrays.js";
 import { comment, trailingComment } from "./comments.js";
 import { declareConst, f } from "./nodes.js";
-import { slotAccess, stackCall } from "./stack.js";
+import { frameDeclaration, insideLoop, slotAccess, stackCall } from "./stack.js";
 import { numberType, valueType } from "./types.js";
 
 /**
@@ -171,7 +171,7 @@ function renamed(e: ts.Expression, names: ReadonlyMap<ts.Identifier, string>): t
  * `do ... while (test)` with a count of iterations for the backward loop when it needs one.
  */
 function emitLoop(s: Loop): ts.Statement[] {
-  const body = emitForward(s.body);
+  const body = insideLoop(() => emitForward(s.body));
   const out: ts.Statement[] = [];
   if (s.count) {
     const zero = f.createNumericLiteral(0);
@@ -182,7 +182,7 @@ function emitLoop(s: Loop): ts.Statement[] {
     );
     body.unshift(f.createExpressionStatement(f.createPostfixIncrement(f.createIdentifier(s.count))));
   }
-  for (const frame of s.frames ?? []) out.push(declareConst(frame.array, stackCall("frame", [exprToTs(frame.length)])));
+  for (const frame of s.frames ?? []) out.push(frameDeclaration(frame.array, exprToTs(frame.length)));
   const block = f.createBlock(body, true);
   let loop: ts.Statement;
   if (s.pre) {

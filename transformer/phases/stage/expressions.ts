@@ -232,7 +232,9 @@ function nameOf(st: Stager, a: ts.Expression): Expr {
 
 /** `const h_j = h[j]`: what an element of a local array holds now, kept for the backward pass. */
 function snapshot(st: Stager, e: ts.ElementAccessExpression, want?: Want): Expr {
-  const value = condition(st, e);
+  const read = condition(st, e);
+  // h[Math.floor(Math.random() * n)]: the index drawn once, the backward pass's too.
+  const value = read.k === "elem" ? { ...read, index: stableIndex(st, read.index, e) } : read;
   const index = value.k === "elem" && value.index.k === "ref" ? value.index.name : "elem";
   const target = want ?? {
     name: st.ctx.namer.fresh(`${(value as { array: string }).array}_${index}`),
@@ -359,6 +361,8 @@ function hasCall(e: Expr, counts: (callee: string) => boolean): boolean {
       return hasCall(e.left, counts) || hasCall(e.right, counts);
     case "cond":
       return hasCall(e.test, counts) || hasCall(e.then, counts) || hasCall(e.else, counts);
+    case "elem":
+      return hasCall(e.index, counts) || (e.inner !== undefined && hasCall(e.inner, counts));
     default:
       return false;
   }

@@ -6,6 +6,7 @@
 //   if (0.5 < 0.7) {A} else {B}    →   A
 
 import { type Expr, type Stmt, forEachDef, ref, refsOf } from "../../ir/ir.js";
+import { hasImpureCall } from "./expressions.js";
 import { printExpr } from "../../ir/print.js";
 import { boolOf, simplify } from "../../ir/simplify.js";
 
@@ -71,14 +72,15 @@ export function foldConstantBranches(body: readonly Stmt[]): Stmt[] {
  *   const qc_j = qc[j];  const qc_j_2 = qc[j];  →  const qc_j = qc[j];  const qc_j_2 = qc_j;
  * The same element read twice with nothing between that could change it (`qc[j] * qc[j]`) is one
  * value: saved once, where each read of an array that still changes is saved (markSnapshots). Only
- * a run of defs counts: any other statement, a reassignment or a call other than Math's ends it.
+ * a run of defs counts: any other statement, a reassignment or a call that may do something else
+ * than compute (a function's but Math's pure ones, Math.random) ends it.
  */
 export function shareRepeatedReads(body: readonly Stmt[]): void {
   const reads = new Map<string, string>();
   for (const s of body) {
     if (s.k === "loop") shareRepeatedReads(s.body);
     else if (s.k === "if") (shareRepeatedReads(s.then), shareRepeatedReads(s.else));
-    if (s.k !== "def" || s.assign || s.mutable || s.overwrite || callsOutsideMath(s.value)) {
+    if (s.k !== "def" || s.assign || s.mutable || s.overwrite || hasImpureCall(s.value)) {
       reads.clear();
       continue;
     }
@@ -89,23 +91,6 @@ export function shareRepeatedReads(body: readonly Stmt[]): void {
     else ((s.value = ref(first)), (s.args = [ref(first)]));
   }
 }
-
-const callsOutsideMath = (e: Expr): boolean => {
-  switch (e.k) {
-    case "call":
-      return !e.callee.startsWith("Math.") || e.args.some(callsOutsideMath);
-    case "unary":
-      return callsOutsideMath(e.arg);
-    case "binary":
-      return callsOutsideMath(e.left) || callsOutsideMath(e.right);
-    case "cond":
-      return callsOutsideMath(e.test) || callsOutsideMath(e.then) || callsOutsideMath(e.else);
-    case "elem":
-      return callsOutsideMath(e.index) || (e.inner !== undefined && callsOutsideMath(e.inner));
-    default:
-      return false;
-  }
-};
 
 /**
  * A value computed from a local array's element (a test, Math.floor(h[j])) is saved, not
