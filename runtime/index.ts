@@ -361,7 +361,7 @@ export {
   type GradientCheckEntry,
   type GradientCheckResult,
 } from "./check.js";
-export { ValueStack, saved, scratch, unboxed } from "./stack.js";
+export { ValueStack, discarded, saved, scratch, unboxed } from "./stack.js";
 export { Workspace } from "./workspace.js";
 export { checkFinite, NonFiniteGradientError } from "./finite.js";
 // Matrix and vector ops, their Into variants, backward kernels and derivative rules (ops/index.ts).

@@ -165,3 +165,20 @@ export const scratch = new ValueStack(1024);
  * allocates nothing. Each slot is read right after it is written, so nested pullbacks share it.
  */
 export const unboxed = new Float64Array(UNBOXED_SLOTS);
+
+let sink = new Float64Array(64);
+
+/**
+ * A gradient buffer nobody reads, for an array argument of an imported pullback (which takes one
+ * buffer per array parameter) whose gradient the caller does not need: a data array, a constant
+ * table, a parameter outside `wrt`.
+ *   unboxed[0] = dloss;  dot_pullback(xs, w, discarded(xs.length), dw);
+ * One array, grown (never shrunk) to the longest length asked for, shared by every such call:
+ * pullbacks only add into it and nothing ever reads it, so whatever garbage accumulates there, or
+ * two arguments of one call share it, changes no result. It is at least `n` long, so the
+ * pullback's writes stay in bounds (V8 keeps an in-bounds `+=` on a typed array fast).
+ */
+export function discarded(n: number): Float64Array {
+  if (sink.length < n) sink = new Float64Array(Math.max(n, sink.length * 2));
+  return sink;
+}

@@ -6,7 +6,12 @@
 
 import path from "node:path";
 import ts from "typescript";
-import { type Differentiable, findDifferentiable, memberGradientVisible } from "./phases/annotations.js";
+import {
+  type Differentiable,
+  exportedPullback,
+  findDifferentiable,
+  memberGradientVisible,
+} from "./phases/annotations.js";
 import { type CustomDerivative, derivativeFor } from "./phases/derivatives.js";
 import { type DiffError, shortPosition } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
@@ -140,6 +145,11 @@ export interface PullbackRequest {
   callee: Differentiable;
   wrt: readonly number[];
   name: string;
+  /**
+   * A call of this file needs it. Unasked: only the one a function exports for callers in other
+   * modules (exportedPullback), left out, not an error, where tsgrad cannot build it.
+   */
+  asked: boolean;
 }
 
 /**
@@ -147,11 +157,12 @@ export interface PullbackRequest {
  * (files.ts builds it): named after the parameters unless it is for all of them.
  *   mean(x), wrt [0] → mean_pullback;   dot(a, w), wrt [1] → dot_pullback_w
  */
-export function pullbackOf(callee: Differentiable, ctx: FileContext, wrt: readonly number[]): Expr {
+export function pullbackOf(callee: Differentiable, ctx: FileContext, wrt: readonly number[], asked = true): Expr {
   const key = wrt.join();
   const requests = ctx.pullbacks.get(callee.fn) ?? new Map<string, PullbackRequest>();
   ctx.pullbacks.set(callee.fn, requests);
   const known = requests.get(key);
+  if (known) known.asked ||= asked;
   if (known) return { k: "global", text: known.name };
   const base = generatedNames(callee.name).pullback;
   const all = callee.fn.parameters.every((p, i) => wrt.includes(i) || isDataParameter(p, ctx.checker));
@@ -161,9 +172,34 @@ export function pullbackOf(callee: Differentiable, ctx: FileContext, wrt: readon
     topLevelNames(ctx.file).includes(n) ||
     [...ctx.pullbacks.values()].some((m) => [...m.values()].some((r) => r.name === n));
   for (let i = 2; !all && taken(name); i++) name = `${base}_${suffix}_${i}`;
-  requests.set(key, { callee, wrt, name });
+  requests.set(key, { callee, wrt, name, asked });
   ctx.generated.add(name);
   return { k: "global", text: name };
+}
+
+/**
+ * The expression naming the pullback `callee`, a function of another module, exports (see
+ * exportedPullback), at a call passing it arrays, and the import it needs, as gradOf names g_grad:
+ *   dot(a, w), import { dot } from "./linalg.js"      → dot_pullback, imported from "./linalg.js"
+ *   linalg.dot(a, w), import * as linalg              → linalg.dot_pullback
+ * undefined where the call names the callee otherwise (a namespace re-exporting it renamed).
+ */
+export function importedPullbackOf(
+  callee: Differentiable,
+  call: ts.CallExpression,
+  ctx: FileContext,
+): Expr | undefined {
+  const expr = call.expression;
+  const name = `${callee.name}_pullback`;
+  if (ts.isPropertyAccessExpression(expr)) {
+    const specifier = namespaceSpecifier(expr.expression, ctx);
+    const own = specifier && declaringModule(specifier, callee, ctx) === specifier.text;
+    return own ? { k: "global", text: `${expr.expression.getText()}.${name}` } : undefined;
+  }
+  const { text, from, imported } = gradientReference(callee, call, ctx, "_pullback");
+  if (!from || !imported) return undefined;
+  addImport(ctx.imports, from, imported === text ? imported : `${imported} as ${text}`);
+  return { k: "global", text };
 }
 
 const parameterLabel = (d: Differentiable, i: number) =>
@@ -221,9 +257,10 @@ export function gradientReference(
   callee: Differentiable,
   call: ts.CallExpression,
   ctx: FileContext,
+  suffix: "_grad" | "_pullback" = "_grad",
 ): { text: string; from?: string; imported?: string } {
   const expr = call.expression;
-  const imported = `${callee.name}_grad`;
+  const imported = `${callee.name}${suffix}`;
   if (callee.place === "member") {
     // vec.dot(a, b), this.dot(a, b) in a member of vec, L.vec.dot(a, b): the function vec_dot_grad,
     // beside vec in its module, imported from there when that is another module.
@@ -234,7 +271,7 @@ export function gradientReference(
   }
   if (ts.isIdentifier(expr)) {
     const decl = ctx.checker.getSymbolAtLocation(expr)?.declarations?.[0];
-    const text = `${expr.text}_grad`;
+    const text = `${expr.text}${suffix}`;
     if (!decl || !(ts.isImportSpecifier(decl) || ts.isImportClause(decl))) return { text };
     const specifier = (ts.isImportSpecifier(decl) ? decl.parent.parent.parent : decl.parent)
       .moduleSpecifier as ts.StringLiteral;
@@ -245,7 +282,7 @@ export function gradientReference(
     if (specifier && declaringModule(specifier, callee, ctx) === specifier.text)
       return { text: `${expr.expression.getText()}.${imported}` };
   }
-  return { text: `${expr.getText()}_grad` };
+  return { text: `${expr.getText()}${suffix}` };
 }
 
 /**

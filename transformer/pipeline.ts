@@ -9,7 +9,7 @@
 
 import ts from "typescript";
 import { analyzeActivity } from "./phases/activity.js";
-import { type Differentiable, isRuntimeExport, resolveFunction } from "./phases/annotations.js";
+import { type Differentiable, exportedPullback, isRuntimeExport, resolveFunction } from "./phases/annotations.js";
 import { type CustomDerivative, derivativeFor } from "./phases/derivatives.js";
 import { DiffError, shortPosition } from "./ir/diagnostics.js";
 import { refuse } from "./ir/language.js";
@@ -49,6 +49,7 @@ import {
   derivativeName,
   helperRefusal,
   pullbackOf,
+  importedPullbackOf,
   topLevelNames,
   wrtNames,
 } from "./link.js";
@@ -233,12 +234,15 @@ function vjpFunctions(c: Compilation): { members: (ts.Statement | ts.ClassElemen
  * Pullback in ir/ir.ts): f_grad's passes with the output's gradient given instead of 1, `wrt`'s
  * arrays' gradients given by the caller and added into, and its numbers' gradients returned.
  *   dot(a, w), wrt [0, 1] → function dot_pullback(a, w, ddot, da): number
+ * `exported`: the one for all of them an exported function exports for callers in other modules
+ * (exportedPullback in annotations.ts).
  */
 export function compilePullback(
   d: Differentiable,
   ctx: FileContext,
   wrt: readonly number[],
   name: string,
+  exported = false,
 ): { members: (ts.Statement | ts.ClassElement)[] } | DiffError[] {
   try {
     const namer = new Namer([...Object.values(generatedNames(d.name)), name]);
@@ -272,6 +276,7 @@ export function compilePullback(
         passes.backward,
         scratch,
         workspace,
+        exported,
       ),
     );
     if (!workspace) return { members: [pullback] };
@@ -356,6 +361,11 @@ export function stageFunction(d: Differentiable, ctx: FileContext, namer: Namer)
     namer,
     gradOf: (callee, call) => gradOf(callee, call, ctx),
     pullbackOf: (callee) => (wrt) => pullbackOf(callee, ctx, wrt),
+    importedPullbackOf: (callee, call) => {
+      const every = exportedPullback(callee, ctx.checker);
+      const of = every && importedPullbackOf(callee, call, ctx);
+      return every && of ? { of, every } : undefined;
+    },
     isRefusedHelper: (callee) => ctx.helperErrors.has(callee.fn),
     derivativeOf: (call) => derivativeOf(call, ctx, namer),
     isStopGradient: (callee) => isRuntimeExport(ctx.checker, callee, "stopGradient"),

@@ -7,6 +7,7 @@
 import ts from "typescript";
 import {
   type Differentiable,
+  exportedPullback,
   findDifferentiable,
   isStatementList,
   resolveFunction,
@@ -18,13 +19,18 @@ import { refuse } from "./ir/language.js";
 import { type CompiledFunction, type Stage, compileFunction, compilePullback } from "./pipeline.js";
 import {
   type FileContext,
+  type PullbackRequest,
   type TransformOptions,
   REGISTER,
   fileContext,
   gradientReference,
   helperRefusal,
+  pullbackOf,
   runtimeName,
 } from "./link.js";
+import { generatedNames } from "./ir/naming.js";
+import { isArrayKind } from "./ir/ir.js";
+import { kindOf } from "./ir/syntax.js";
 
 /** What a file gets: compiled functions (by the user's function node), and the diagnostics of the refused ones. */
 export interface FilePlan {
@@ -60,7 +66,10 @@ export function planFile(
       ctx.refused.add(d.fn);
     }
   }
-  if (stageName === "final") buildPullbacks(ctx, compiled, diagnostics);
+  if (stageName === "final") {
+    requestExportedPullbacks(ctx, compiled);
+    buildPullbacks(ctx, compiled, diagnostics);
+  }
   // A function calling a refused one would call its missing g_grad: refused too, at the call,
   // and so on up the callers (until nothing changes: callers may come before their callees).
   // This file's functions answer from ctx.refused meanwhile, without being compiled again.
@@ -137,8 +146,11 @@ function buildPullbacks(ctx: FileContext, compiled: Map<ts.Node, CompiledFunctio
         more = true;
         const c = compiled.get(request.callee.fn);
         if (!c) continue;
-        const result = compilePullback(request.callee, ctx, request.wrt, request.name);
+        const exported = isExportedPullback(request, ctx);
+        const result = compilePullback(request.callee, ctx, request.wrt, request.name, exported);
         if (!Array.isArray(result)) c.members.push(...result.members);
+        // One only exported, that no call here needs: left out; callers elsewhere are refused at the call.
+        else if (!request.asked) continue;
         else {
           diagnostics.push(...result.map(toDiagnostic));
           compiled.delete(request.callee.fn);
@@ -146,6 +158,25 @@ function buildPullbacks(ctx: FileContext, compiled: Map<ts.Node, CompiledFunctio
         }
       }
   }
+}
+
+/**
+ * Asks, for each compiled exported function taking arrays, for its pullback of every parameter
+ * (see exportedPullback), which callers in other modules call: `export function dot(a, w)` →
+ * `export function dot_pullback(a, w, da, dw)`. Unasked: tsgrad leaves it out where it cannot
+ * build it, and such callers are refused (importedPullbackProblem), not the function.
+ */
+function requestExportedPullbacks(ctx: FileContext, compiled: Map<ts.Node, CompiledFunction>): void {
+  for (const c of compiled.values()) {
+    const every = exportedPullback(c.d, ctx.checker);
+    if (every && !c.vector) pullbackOf(c.d, ctx, every, false);
+  }
+}
+
+/** Is `request` the pullback its function exports: the one of every parameter (the same name then)? */
+function isExportedPullback(request: PullbackRequest, ctx: FileContext): boolean {
+  const every = exportedPullback(request.callee, ctx.checker);
+  return every !== undefined && every.join() === request.wrt.join();
 }
 
 /**
@@ -226,10 +257,16 @@ function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts
       const callee = n.expression.getText();
       const gradient = target && target !== "unmarked" ? gradientReference(target, n, ctx).text : "";
       const pullbacks = target && target !== "unmarked" ? [...(ctx.pullbacks.get(target.fn)?.values() ?? [])] : [];
+      // dot(xs, w) of another module: the pullback it exports, as this file names it.
+      const imported =
+        target && target !== "unmarked" && target.fn.getSourceFile() !== ctx.file
+          ? gradientReference(target, n, ctx, "_pullback").text
+          : "";
       const needed =
         used.has(gradient) ||
         ["_forward", "_backward"].some((suffix) => used.has(callee + suffix)) ||
-        pullbacks.some((p) => used.has(p.name));
+        pullbacks.some((p) => used.has(p.name)) ||
+        used.has(imported);
       if (
         needed &&
         target &&
@@ -240,12 +277,49 @@ function callOfRefused(d: Differentiable, ctx: FileContext, members: readonly ts
         const at = shortPosition(target.fn.name ?? target.fn);
         const why = ctx.helperErrors.get(target.fn);
         found = why ? helperRefusal(n, target, why) : refuse("refusedCall", n.expression, { name: target.label, at });
+      } else if (target && target !== "unmarked" && imported && used.has(imported)) {
+        found = importedPullbackProblem(target, n, ctx);
       }
     }
     ts.forEachChild(n, visit);
   };
   if (d.fn.body) visit(d.fn.body);
   return found;
+}
+
+/** Per program: why each function of it that callers elsewhere pass arrays exports no pullback (undefined: it does). */
+const pullbackProblems = new WeakMap<ts.Program, Map<ts.Node, DiffError | undefined>>();
+
+/**
+ * A call `call` passing arrays to `target`, a function of another module: the error to report at
+ * its first array where tsgrad cannot build the pullback `target` exports (it returns an array,
+ * uses matrix operations, ...), built once per program in `target`'s own file:
+ *   norm(xs) → the array `xs` is passed to `norm` of another module, whose pullback tsgrad cannot build: ...
+ */
+function importedPullbackProblem(
+  target: Differentiable,
+  call: ts.CallExpression,
+  ctx: FileContext,
+): DiffError | undefined {
+  const known = pullbackProblems.get(ctx.program) ?? new Map<ts.Node, DiffError | undefined>();
+  pullbackProblems.set(ctx.program, known);
+  if (!known.has(target.fn)) {
+    const own = fileContext(target.fn.getSourceFile(), ctx.program);
+    const every = exportedPullback(target, ctx.checker) ?? [];
+    const name = generatedNames(target.name).pullback;
+    const result = compilePullback(target, own, every, name, true);
+    known.set(target.fn, Array.isArray(result) ? result[0] : undefined);
+  }
+  const why = known.get(target.fn);
+  if (!why) return undefined;
+  const array = (a: ts.Expression) => isArrayKind(kindOf(ctx.checker.getTypeAtLocation(a), ctx.checker));
+  const arg = call.arguments.find(array) ?? call;
+  return refuse("importedPullbackRefused", arg, {
+    name: arg.getText(),
+    callee: call.expression.getText(),
+    why: why.message,
+    at: shortPosition(why.node),
+  });
 }
 
 /** What generated nodes name: each identifier, and each `a.b` in full (`A.f_grad`, not `B.f_grad`'s `f_grad`). */

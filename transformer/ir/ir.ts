@@ -69,6 +69,12 @@ export interface Pullback {
   /** The callee's parameter count: a call leaving out optional ones passes `undefined` for them. */
   arity: number;
   of: (wrt: readonly number[]) => Expr;
+  /**
+   * A callee of another module: the pullback it exports takes gradients for these parameters
+   * (every one but data), whatever the call needs (`of` ignores `wrt`). An array argument whose
+   * gradient is not needed gets the runtime's `discarded(n)` buffer, a number's slot is not read.
+   */
+  every?: readonly number[];
 }
 
 export const scalarOp = (rule: ScalarOp): Op => ({ kind: "scalar", rule });
@@ -438,6 +444,12 @@ export type BStmt =
       unboxed?: string;
       /** The row of each buffer passed, where a row of a number[][] is (`dA[i]` for `A[i]`). */
       rows?: (Expr | undefined)[];
+      /**
+       * An imported pullback's buffers nobody reads (see Pullback's `every`): for each buffer named
+       * "" in `buffers`, the argument (its index in `args`) whose length it needs, passed
+       * `discard(xs.length)`, `discard` the runtime's `discarded` as the file names it.
+       */
+      sinks?: { discard: string; of: (number | undefined)[] };
     }
   | { k: "comment"; def: Def }
   /**

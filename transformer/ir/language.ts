@@ -789,16 +789,33 @@ export const LANGUAGE = {
   memberCalls: yes("call", "calls of members of a `const` object (`vec.dot(a, b)`)"),
   arrayArguments: yes(
     "call",
-    "arrays passed to other `@differentiable` functions of the same module (`mean(x)`, `dot(a, w)`)",
-    "the callee's backward pass adds into the caller's gradient arrays, no copies",
+    "arrays passed to other `@differentiable` functions of the same module or imported (`mean(x)`, `dot(a, w)`, `linalg.dot(a, w)`)",
+    "the callee's backward pass adds into the caller's gradient arrays, no copies; an exported function taking arrays exports its pullback (`dot_pullback`) for callers in other modules",
   ),
   arrayArgumentElsewhere: no(
     "call",
     Code.UnsupportedExpression,
-    "an array passed to a `@differentiable` function of another module",
+    "an array passed to a `@differentiable` function of another module that tsgrad does not compile (a `.d.ts`, a package), that its module does not export where it declares it, or that takes objects, matrices or rows",
+    (a: { name: string; callee: string; why: string; instead: string }) =>
+      `the array \`${a.name}\` is passed to \`${a.callee}\`, a @differentiable function of another module ${a.why}: such a function has no pullback tsgrad can call`,
+    (a: { name: string; callee: string; why: string; instead: string }) => a.instead,
+  ),
+  arrayArgumentUnnamed: no(
+    "call",
+    Code.UnsupportedExpression,
+    "an array passed to a function of another module through a namespace that re-exports it renamed, or a name that is not an import",
     (a: { name: string; callee: string }) =>
-      `the array \`${a.name}\` is passed to \`${a.callee}\`, a @differentiable function of another module: tsgrad passes arrays only to functions of the same module so far`,
-    "move the helper into this module, or pass it the numbers it needs",
+      `the array \`${a.name}\` is passed to \`${a.callee}\`, which tsgrad cannot name the pullback of here (a namespace of a module re-exporting it renamed, or a name that is not its import)`,
+    'import the function by name from its module (`import { dot } from "./linalg.js"`)',
+  ),
+  importedPullbackRefused: no(
+    "call",
+    Code.UnsupportedExpression,
+    "an array passed to a function of another module whose pullback tsgrad cannot build (returning an array or an object, using matrix operations, ...)",
+    (a: { name: string; callee: string; why: string; at: string }) =>
+      `the array \`${a.name}\` is passed to \`${a.callee}\` of another module, whose pullback tsgrad cannot build: ${a.why} (${a.at})`,
+    (a: { name: string; callee: string; why: string; at: string }) =>
+      `change \`${a.callee}\` as that says, or pass it the numbers it needs`,
   ),
   arrayArgumentChanged: no(
     "call",

@@ -145,14 +145,17 @@ function isWritten(e: ts.Expression): boolean {
 }
 
 /**
- * `weighted(x, T)` with `weighted` a function of this file, marked or not, whose parameter only
- * reads its array the same ways (a marked function's fence refuses writes to parameters too).
+ * `weighted(x, T)` with `weighted` a function with a body, of this file or imported (`dot(T, w)`,
+ * `linalg.dot(T, w)`), marked or not, whose parameter only reads its array the same ways (a
+ * marked function's fence refuses writes to parameters too).
  */
 function passedToReader(id: ts.Identifier, checker: ts.TypeChecker, seen: Set<ts.Node>): boolean {
   const call = id.parent;
   if (!ts.isCallExpression(call) || !call.arguments.includes(id)) return false;
-  const decl = checker.getSymbolAtLocation(call.expression)?.valueDeclaration;
-  if (!decl || decl.getSourceFile() !== id.getSourceFile()) return false;
+  let symbol = checker.getSymbolAtLocation(call.expression);
+  if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+  const decl = symbol?.valueDeclaration;
+  if (!decl || decl.getSourceFile().isDeclarationFile) return false;
   const init = ts.isVariableDeclaration(decl) ? decl.initializer : undefined;
   const fn = ts.isFunctionDeclaration(decl)
     ? decl
@@ -163,10 +166,10 @@ function passedToReader(id: ts.Identifier, checker: ts.TypeChecker, seen: Set<ts
   if (!fn?.body || !param || param.dotDotDotToken || !ts.isIdentifier(param.name)) return false;
   if (seen.has(param)) return true;
   seen.add(param);
-  const symbol = checker.getSymbolAtLocation(param.name);
+  const own = checker.getSymbolAtLocation(param.name);
   let ok = true;
   const uses = (n: ts.Node): void => {
-    if (ok && ts.isIdentifier(n) && n !== param.name && checker.getSymbolAtLocation(n) === symbol)
+    if (ok && ts.isIdentifier(n) && n !== param.name && checker.getSymbolAtLocation(n) === own)
       ok = isRead(n, checker, seen);
     ts.forEachChild(n, uses);
   };

@@ -6,6 +6,8 @@ import ts from "typescript";
 import { type DiffError } from "../ir/diagnostics.js";
 import { refuse } from "../ir/language.js";
 import { commentsBefore, isMarked } from "../ir/marks.js";
+import { isArrayKind, isDataKind } from "../ir/ir.js";
+import { kindOf, parameterType } from "../ir/syntax.js";
 
 export type FunctionNode = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression | ts.MethodDeclaration;
 
@@ -504,4 +506,19 @@ export function isRuntimeExport(checker: ts.TypeChecker, expr: ts.Expression, na
   if (!importDecl || !ts.isStringLiteral(importDecl.moduleSpecifier) || importDecl.moduleSpecifier.text !== "tsgrad")
     return false;
   return ts.isImportSpecifier(decl) ? (decl.propertyName ?? decl.name).text === name : id.text === name;
+}
+
+/**
+ * The parameters the pullback a function exports takes gradients for (every one but data), or
+ * undefined when it exports none: only an exported function of its module's top level taking an
+ * array, whose parameters are all numbers, arrays or data, gets one, `dot_pullback`, for callers
+ * in other modules passing arrays (its module cannot know which parameters they need).
+ *   export function dot(a: Float64Array, w: number[], mode: Mode) → [0, 1]
+ */
+export function exportedPullback(d: Differentiable, checker: ts.TypeChecker): number[] | undefined {
+  if (d.place !== "function" || !d.exported || d.implicit) return undefined;
+  const kinds = d.fn.parameters.map((p) => (p.dotDotDotToken ? undefined : kindOf(parameterType(p, checker), checker)));
+  const usable = kinds.every((k) => k === "number" || isArrayKind(k) || isDataKind(k));
+  if (!usable || !kinds.some(isArrayKind)) return undefined;
+  return kinds.flatMap((k, i) => (isDataKind(k) ? [] : [i]));
 }

@@ -44,7 +44,7 @@ function kernelAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): S
 export function indexedAdjoints(body: readonly BStmt[], out: Set<string> = new Set()): Set<string> {
   for (const s of body) {
     if (((s.k === "acc" || s.k === "set") && s.index) || s.k === "kernel") out.add(s.adj);
-    else if (s.k === "grads") s.buffers?.forEach((b) => out.add(b));
+    else if (s.k === "grads") s.buffers?.forEach((b) => b && out.add(b));
     else if (s.k === "if") (indexedAdjoints(s.then, out), indexedAdjoints(s.else, out));
     else if (s.k === "loop") indexedAdjoints(s.body, out);
   }
@@ -323,7 +323,7 @@ function mentions(body: readonly BStmt[], counts: Map<string, number> = new Map(
 export function accumulated(body: readonly BStmt[], out: string[] = []): string[] {
   for (const s of body) {
     if ((s.k === "acc" || s.k === "set" || s.k === "kernel") && !out.includes(s.adj)) out.push(s.adj);
-    if (s.k === "grads") s.buffers?.forEach((b) => out.includes(b) || out.push(b));
+    if (s.k === "grads") s.buffers?.forEach((b) => !b || out.includes(b) || out.push(b));
     if (s.k === "if") {
       accumulated(s.then, out);
       accumulated(s.else, out);

@@ -306,13 +306,21 @@ function callGradients(r: Reverser, d: Def, op: Extract<Op, { kind: "call" }>, g
  * m = dot(a, w), a an array → unboxed[0] = dm; dot_pullback_a_w(a, w, da); const dm_dw = unboxed[1];
  * dw += dm_dw: the pullback for the operands that need a gradient adds into their arrays'
  * gradients and hands back their numbers', already scaled by dm (the seed, the last of `args`).
+ * An imported one (Pullback's `every`) takes all of them: m = dot(xs, w), xs data →
+ * dot_pullback(xs, w, discarded(xs.length)), its buffer for xs one nobody reads.
  */
 function pullbackGradients(r: Reverser, d: Def, pullback: Pullback, g: Expr): BStmt[] {
-  const wrt = d.args.flatMap((arg, i) => (r.active(arg) ? [i] : []));
+  const active = (i: number) => i < d.args.length && r.active(d.args[i]);
+  const needed = d.args.flatMap((_, i) => (active(i) ? [i] : []));
+  // An imported pullback takes every parameter's gradient: the others' go to no name, or a sink.
+  const wrt = pullback.every ?? needed;
   const numbers = wrt.filter((i) => !pullback.arrays[i]);
-  const names = numbers.map((i) => r.namer.fresh(`d${d.name}_d${operandName(d.args[i])}`));
+  const names = numbers.map((i) => (active(i) ? r.namer.fresh(`d${d.name}_d${operandName(d.args[i])}`) : ""));
   const arrays = wrt.filter((i) => pullback.arrays[i]);
-  const buffers = arrays.map((i) => r.adjointOf(operandName(d.args[i])!));
+  const buffers = arrays.map((i) => (active(i) ? r.adjointOf(operandName(d.args[i])!) : ""));
+  const sinks = buffers.some((b) => !b)
+    ? { discard: r.runtime("discarded"), of: arrays.map((i, j) => (buffers[j] ? undefined : i)) }
+    : undefined;
   // logSumExp(A[i]) of a number[][] A: its row of dA, dA[i].
   const rows = arrays.map((i) => (d.args[i].k === "elem" ? (d.args[i] as { index: Expr }).index : undefined));
   const omitted = Array.from({ length: pullback.arity - d.args.length }, (): Expr => ({
@@ -327,8 +335,9 @@ function pullbackGradients(r: Reverser, d: Def, pullback: Pullback, g: Expr): BS
     buffers,
     unboxed: r.runtime("unboxed"),
     ...(rows.some(Boolean) ? { rows } : {}),
+    ...(sinks ? { sinks } : {}),
   };
-  return [call, ...numbers.map((i, j) => r.addTo(d.args[i], ref(names[j])))];
+  return [call, ...numbers.flatMap((i, j) => (names[j] ? [r.addTo(d.args[i], ref(names[j]))] : []))];
 }
 
 /**

@@ -274,6 +274,12 @@ function gradsCall(s: Grads, expr: Context["expr"]): ts.Statement[] {
 function pullbackCall(s: Grads, unboxed: string, expr: Context["expr"]): ts.Statement[] {
   const slot = (i: number) => f.createElementAccessExpression(f.createIdentifier(unboxed), i);
   const buffers = (s.buffers ?? []).map((b, i) => {
+    // A buffer nobody reads, as long as its argument: discarded(xs.length).
+    const of = s.sinks?.of[i];
+    if (!b && s.sinks && of !== undefined) {
+      const length = f.createPropertyAccessExpression(expr(s.args[of]), "length");
+      return f.createCallExpression(f.createIdentifier(s.sinks.discard), undefined, [length]);
+    }
     const row = s.rows?.[i];
     return row ? f.createElementAccessExpression(f.createIdentifier(b), expr(row)) : f.createIdentifier(b);
   });

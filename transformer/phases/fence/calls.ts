@@ -9,7 +9,7 @@
 //   Math.max(...xs), xs.reduce(f, 0)   →   the loops they stand for, f written in place (callbacks.ts)
 
 import ts from "typescript";
-import { type Differentiable, isRuntimeExport, resolveFunction } from "../annotations.js";
+import { type Differentiable, exportedPullback, isRuntimeExport, resolveFunction } from "../annotations.js";
 import { isMarked } from "../../ir/marks.js";
 import { type MatrixOpName, matrixRules } from "../../../runtime/ops/index.js";
 import {
@@ -25,6 +25,7 @@ import {
 import { isConstantTable } from "../../ir/tables.js";
 import { type InlinedHelper, changedAfter, inlinedAtCall, inlinedHelperOf, readsModuleLet } from "../../ir/inlining.js";
 import { ARITHMETIC, COMPOUND, TYPE_TESTS, refuse } from "../../ir/language.js";
+import type { DiffError } from "../../ir/diagnostics.js";
 import { type ValueKind, isArrayKind } from "../../ir/ir.js";
 import type { Fencer } from "./fencer.js";
 import { arrayContents, callbackLoop, inlinedCall, isMapping, searchCall } from "./callbacks.js";
@@ -151,8 +152,11 @@ function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable,
   // logSumExp(A[i]), logSumExp(row): a row of a number[][], its gradient the row dA[i].
   const into = target.fn.parameters[i];
   if (isRow(st, arg) && into && isArrayKind(kindOf(parameterType(into, st.checker), st.checker))) {
-    if (target.fn.getSourceFile() !== st.fn.getSourceFile() || target.place === "method" || target.place === "closure")
-      st.fail(refuse("arrayArgumentElsewhere", arg, { name: arg.getText(), callee: c.expression.getText() }));
+    const names = { name: arg.getText(), callee: c.expression.getText() };
+    const elsewhere = importedArrayRefusal(st, c, target, arg);
+    if (elsewhere) st.fail(elsewhere);
+    else if (target.place === "method" || target.place === "closure")
+      st.fail(refuse("arrayArgumentMethod", arg, names));
     else if (ts.isElementAccessExpression(arg)) st.expression(arg.argumentExpression);
     return true;
   }
@@ -163,7 +167,8 @@ function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable,
   const rest = callee.parameters.some((p) => p.dotDotDotToken);
   if (made && !made.growable && param && !rest && isArrayKind(kindOf(parameterType(param, st.checker), st.checker))) {
     const names = { name: arg.getText(), callee: c.expression.getText() };
-    if (callee.getSourceFile() !== st.fn.getSourceFile()) st.fail(refuse("arrayArgumentElsewhere", arg, names));
+    const elsewhere = importedArrayRefusal(st, c, target, arg);
+    if (elsewhere) st.fail(elsewhere);
     else if (target.place === "method" || target.place === "closure")
       st.fail(refuse("arrayArgumentMethod", arg, names));
     else arrayContents(st, arg, made);
@@ -175,8 +180,8 @@ function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable,
   if (!param || rest || !(isArrayKind(kind) || created)) return false;
   if (!isArrayKind(kindOf(parameterType(param, st.checker), st.checker))) return false;
   const names = { name: arg.text, callee: c.expression.getText() };
-  if (callee.getSourceFile() !== st.fn.getSourceFile())
-    return (st.fail(refuse("arrayArgumentElsewhere", arg, names)), true);
+  const elsewhere = importedArrayRefusal(st, c, target, arg);
+  if (elsewhere) return (st.fail(elsewhere), true);
   if (target.place === "method" || target.place === "closure")
     return (st.fail(refuse("arrayArgumentMethod", arg, names)), true);
   if (isConstantTable(arg, st.checker) || (isParameter(st, arg) && isArrayKind(kind))) return true;
@@ -190,6 +195,47 @@ function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable,
     (helper !== undefined && changedAfter(helper, c, arg, st.checker));
   if (changed) st.fail(refuse("arrayArgumentChanged", arg, names));
   return true;
+}
+
+/**
+ * Why an array cannot be passed to `target`, a function of another module, or undefined where
+ * it can (or `target` is of this module): its module must export its pullback, which tsgrad
+ * writes beside every exported function of a module it compiles taking arrays and numbers
+ * (exportedPullback in annotations.ts):
+ *   dot(a, w), dot in linalg.d.ts or a package            → not compiled by tsgrad
+ *   dot(a, w), `function dot` and `export { dot }`         → not exported where it is declared
+ *   fit(xs, model), model an object                        → takes objects
+ * (A class method or a closure is refused by the caller as arrayArgumentMethod.)
+ */
+function importedArrayRefusal(
+  st: Fencer,
+  c: ts.CallExpression,
+  target: Differentiable,
+  arg: ts.Expression,
+): DiffError | undefined {
+  const own = target.fn.getSourceFile();
+  if (own === st.fn.getSourceFile() || target.place === "method" || target.place === "closure") return undefined;
+  const names = { name: arg.getText(), callee: c.expression.getText() };
+  const file = own.fileName.split(/[\\/]/).pop();
+  const refusal = (why: string, instead: string) => refuse("arrayArgumentElsewhere", arg, { ...names, why, instead });
+  if (own.isDeclarationFile || /[\\/]node_modules[\\/]/.test(own.fileName))
+    return refusal(
+      `declared in \`${file}\`, which tsgrad does not compile (a declaration file or a package)`,
+      "pass it the numbers it needs, or compile its source with tsgrad in this project",
+    );
+  if (target.place === "member")
+    return refusal("held by an object", `make \`${target.label}\` an exported function of its module`);
+  if (!target.exported)
+    return refusal(
+      `that \`${file}\` does not export where it declares it`,
+      `write \`export\` on its declaration (\`export function ${target.name}\`)`,
+    );
+  if (!exportedPullback(target, st.checker))
+    return refusal(
+      "taking objects, matrices, rows or rest parameters",
+      "give it arrays and numbers only, or pass it the numbers it needs",
+    );
+  return undefined;
 }
 
 /**

@@ -11,7 +11,7 @@ import { matrixRules } from "../../../runtime/ops/index.js";
 import { isPop, popFrom } from "./growing.js";
 import { callsBack, localName, resolveFunction, type Differentiable, type FunctionNode } from "../annotations.js";
 import { refuse } from "../../ir/language.js";
-import { type Expr, isArrayKind, isDataKind, ref } from "../../ir/ir.js";
+import { type Expr, type Pullback, isArrayKind, isDataKind, ref } from "../../ir/ir.js";
 import {
   arrayCallback,
   arrayCreation,
@@ -136,16 +136,39 @@ export function call(st: Stager, e: ts.CallExpression, want?: Want, orElse?: ts.
   }
   if (recursive) return recursiveCall(st, callee, args, e, want ?? st.temp(localName(target), args));
   // mean(x): the backward pass calls mean's pullback, which adds into x's gradient array.
-  const pullback = arrays.some(Boolean)
-    ? { arrays, arity: target.fn.parameters.length, of: st.ctx.pullbackOf(target) }
-    : undefined;
+  const pullback = arrays.some(Boolean) ? pullbackOf(st, target, e, arrays) : undefined;
+  // (passing arrays to another module's function names no g_grad: its pullback stands for it, and
+  // g_grad is not imported)
+  const gradient = pullback?.every
+    ? { k: "global" as const, text: `${localName(target)}_grad` }
+    : st.ctx.gradOf(target, e);
   return st.emit(
     want ?? st.temp(localName(target), args),
     { k: "call", callee, args },
-    { kind: "call", gradient: st.ctx.gradOf(target, e), ...(pullback ? { pullback } : {}) },
+    { kind: "call", gradient, ...(pullback ? { pullback } : {}) },
     args,
     e,
   );
+}
+
+/**
+ * The pullback a call passing arrays calls: one of this module, asked of the file for the
+ * arguments needing a gradient; or the one a callee of another module exports, for all of them:
+ *   mean(x)           → mean_pullback (this module's)
+ *   dot(xs, w)        → dot_pullback, imported from dot's module, `every` [0, 1]
+ */
+function pullbackOf(st: Stager, target: Differentiable, e: ts.CallExpression, arrays: boolean[]): Pullback {
+  const arity = target.fn.parameters.length;
+  if (target.fn.getSourceFile() === st.fn.getSourceFile()) return { arrays, arity, of: st.ctx.pullbackOf(target) };
+  const imported = st.ctx.importedPullbackOf(target, e);
+  if (!imported) {
+    const i = arrays.indexOf(true);
+    throw refuse("arrayArgumentUnnamed", e.arguments[i], {
+      name: e.arguments[i].getText(),
+      callee: e.expression.getText(),
+    });
+  }
+  return { arrays, arity, of: () => imported.of, every: imported.every };
 }
 
 /** The local helper `id` names, declared in the function being staged. */

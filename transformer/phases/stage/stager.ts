@@ -39,6 +39,12 @@ export interface StageContext {
    * (see Pullback in ir.ts): `mean`, [0] → `mean_pullback`.
    */
   pullbackOf(callee: Differentiable): (wrt: readonly number[]) => Expr;
+  /**
+   * A callee of another module given arrays: the pullback its module exports and the parameters
+   * it takes gradients for (`linalg.dot` → `linalg.dot_pullback`, [0, 1]; see exportedPullback in
+   * link.ts), its import added; undefined where it exports none or the call cannot name it.
+   */
+  importedPullbackOf(callee: Differentiable, call: ts.CallExpression): { of: Expr; every: number[] } | undefined;
   /** Is the callee an unmarked helper tsgrad could not differentiate? Its calls are then opaque. */
   isRefusedHelper(callee: Differentiable): boolean;
   /** The expression naming the user's derivative of the callee, if any: `softplus` → `softplusDerivative`. */
