@@ -10,6 +10,17 @@ import ts from "typescript";
 import { compile, emitProject, genStrictErrors, tsgradErrors } from "./harness.js";
 import { checkEveryApi } from "./oracles.js";
 
+/** A module with one @differentiable `f(params)` of `body`, after `pre`. */
+const one = (body: string, params = "x: number, y: number", pre = "") =>
+  `${pre}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`;
+
+/** check(), or a note of the refusal where tsgrad refuses the program (not a bug). */
+const tolerant = async (name: string, src: string, args: any[][], opts: { skip?: string[] } = {}) => {
+  const errs = tsgradErrors(src);
+  if (errs.length) return void console.log(`${name} refused:`, errs.map((e) => e.code + " " + e.message).join(" | "));
+  await check(src, "f", args, opts);
+};
+
 let folder = 0;
 async function check(source: string, name: string, argSets: any[][], opts: { skip?: string[]; tol?: number } = {}) {
   const { module: m, js } = await compile(source);
@@ -552,9 +563,6 @@ export class K {
 });
 
 describe("shared repeated reads", () => {
-  const one = (body: string, params = "x: number, y: number", pre = "") =>
-    `${pre}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`;
-
   it("r1: a[i] * (a[i] = 2 * y) (assignment inside the expression)", async () => {
     await check(
       one(`const a = [x, y, x * y]; let i = 1; const r = a[i] * (a[i] = 2 * x) * a[i]; return r + a[1];`),
@@ -716,14 +724,6 @@ describe("shared repeated reads", () => {
 });
 
 describe("lengths recomputed", () => {
-  const one = (body: string, params = "x: number, y: number", pre = "") =>
-    `${pre}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`;
-  const tolerant = async (name: string, src: string, args: any[][], opts: { skip?: string[] } = {}) => {
-    const errs = tsgradErrors(src);
-    if (errs.length) return void console.log(`${name} refused:`, errs.map((e) => e.code + " " + e.message).join(" | "));
-    await check(src, "f", args, opts);
-  };
-
   it("l1: a slice in a loop, its length (varying per iteration) used nonlinearly", async () => {
     await tolerant(
       "l1",
@@ -828,13 +828,6 @@ describe("lengths recomputed", () => {
 });
 
 describe("slice, subarray, find", () => {
-  const one = (body: string, params = "x: number, y: number", pre = "") =>
-    `${pre}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`;
-  const tolerant = async (name: string, src: string, args: any[][], opts: { skip?: string[] } = {}) => {
-    const errs = tsgradErrors(src);
-    if (errs.length) return void console.log(`${name} refused:`, errs.map((e) => e.code + " " + e.message).join(" | "));
-    await check(src, "f", args, opts);
-  };
   const xs = [0.3, -0.7, 1.2, 0.4, 2.1];
 
   it("s1: slice bounds from data numbers: negative, fractional, NaN, reversed, beyond", async () => {
@@ -955,13 +948,6 @@ describe("slice, subarray, find", () => {
 });
 
 describe("branch temporaries = 0", () => {
-  const one = (body: string, params = "x: number, y: number", pre = "") =>
-    `${pre}\n/** @differentiable */\nexport function f(${params}): number {\n${body}\n}\n`;
-  const tolerant = async (name: string, src: string, args: any[][], opts: { skip?: string[] } = {}) => {
-    const errs = tsgradErrors(src);
-    if (errs.length) return void console.log(`${name} refused:`, errs.map((e) => e.code + " " + e.message).join(" | "));
-    await check(src, "f", args, opts);
-  };
   it("b1: booleans, indices and records defined in a branch", async () => {
     await tolerant(
       "b1",
