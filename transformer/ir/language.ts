@@ -566,13 +566,18 @@ export const LANGUAGE = {
     "module-level tables of records (`const DATA = [{ x: 0.1, y: 1 }, ...]`), read as `DATA[i].x` and `p.x` of `for (const p of DATA)`",
     "as constants, like tables of numbers; never an element whole",
   ),
+  moduleScratch: yes(
+    "expression",
+    "module-level scratch arrays the function writes (`const tmp = new Float64Array(3)`, gl-matrix's `sub(tmp, b, a)`)",
+    "as a local array of the generated code, a copy of the module array's contents made at its start; the gradient never writes the module array",
+  ),
   changingTable: no(
     "expression",
     Code.UnsupportedExpression,
-    "module-level arrays that may change",
+    "module-level arrays that may change, but scratch arrays the function writes itself (exported or `let` ones, ones the function only reads, ones a function it calls names, ones passed to a `@differentiable` function)",
     (a: { name: string }) =>
       `\`${a.name}\` is an array outside this function that could change between the forward and the backward pass`,
-    "tsgrad reads a module-level array as constant data when it is a `const`, not exported, and only read (elements, `length`, `for...of`) in its file; or pass it in as a parameter",
+    "tsgrad reads a module-level array as constant data when it is a `const`, not exported, and only read (elements, `length`, `for...of`) in its file, and as the function's own scratch copy when the function writes it and no function it calls names it; or pass it in as a parameter",
     ": ",
   ),
   numericGlobals: yes(

@@ -9,7 +9,8 @@
 // only reads it these ways (`weighted(x, T)`).
 
 import ts from "typescript";
-import { isChange, kindOf } from "./syntax.js";
+import { isChange, kindOf, skipWrappers } from "./syntax.js";
+import { inlinedHelperOf, writtenParameters } from "./inlining.js";
 
 /** Is `id` (read inside a function) such a table? */
 export function isConstantTable(id: ts.Identifier, checker: ts.TypeChecker): boolean {
@@ -175,4 +176,126 @@ function passedToReader(id: ts.Identifier, checker: ts.TypeChecker, seen: Set<ts
   };
   uses(fn.body);
   return ok;
+}
+
+/**
+ * Module-level scratch arrays a @differentiable function writes, as gl-matrix reuses them:
+ *   const tmpA = new Float64Array(3);  ...  sub(tmpA, b, a); ... tmpA[0] ...   →   { tmpA }
+ * In the generated code each is a local array of the function, made at its start as a copy of
+ * the module array's contents (stage/callbacks.ts scratchCopy): an element read before it is
+ * written sees what the plain function sees, a constant; the gradient never writes the module's.
+ * Taken only when that copy is the whole story: a `const`, not exported, made by
+ * `new Float64Array(n)`, `new Array(n).fill(v)` or a literal of numbers, written by fn itself
+ * (`tmpA[i] = ...`, `tmpA.fill(0)`, or as the out-parameter of a helper inlined there), and named
+ * by no function fn calls (a callee writing it, or fn called again, would change what fn reads
+ * after the call, which fn's copy would not see). Any other module array stays refused (changingTable).
+ */
+export function scratchArrays(fn: ts.Node, checker: ts.TypeChecker): Map<ts.Symbol, "Float64Array" | "number[]"> {
+  const kinds = new Map<ts.Symbol, "Float64Array" | "number[]">();
+  const written = new Set<ts.Symbol>();
+  const visit = (n: ts.Node): void => {
+    const symbol = ts.isIdentifier(n) ? checker.getSymbolAtLocation(n) : undefined;
+    const kind = symbol && scratchKind(symbol);
+    if (symbol && kind) {
+      kinds.set(symbol, kind);
+      if (writesScratch(n as ts.Identifier, fn, checker)) written.add(symbol);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(fn);
+  const touched = namedByCallees(fn, checker, new Set(kinds.keys()));
+  for (const symbol of [...kinds.keys()]) if (!written.has(symbol) || touched.has(symbol)) kinds.delete(symbol);
+  return kinds;
+}
+
+/** `const tmp = new Float64Array(3)` (or `new Array(3).fill(0)`, `[0, 0, 0]`), at module level, not exported: its kind. */
+function scratchKind(symbol: ts.Symbol): "Float64Array" | "number[]" | undefined {
+  const decl = symbol.valueDeclaration;
+  if (!decl || !ts.isVariableDeclaration(decl) || !ts.isIdentifier(decl.name) || !decl.initializer) return undefined;
+  const statement = decl.parent.parent;
+  if (!(decl.parent.flags & ts.NodeFlags.Const) || !ts.isVariableStatement(statement)) return undefined;
+  if (!ts.isSourceFile(statement.parent)) return undefined;
+  if (statement.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) return undefined;
+  if (exportedByName(decl.name)) return undefined;
+  const init = skipWrappers(decl.initializer);
+  if (isNumberList(init)) return "number[]";
+  const isNew = (x: ts.Expression, name: string): x is ts.NewExpression =>
+    ts.isNewExpression(x) && ts.isIdentifier(x.expression) && x.expression.text === name && x.arguments?.length === 1;
+  if (isNew(init, "Float64Array") && ts.isNumericLiteral(init.arguments![0])) return "Float64Array";
+  // new Array(3).fill(0): every element a number.
+  const fill =
+    ts.isCallExpression(init) && ts.isPropertyAccessExpression(init.expression) ? init.expression : undefined;
+  const array = fill?.expression;
+  if (fill?.name.text !== "fill" || !array || !isNew(array, "Array") || !ts.isNumericLiteral(array.arguments![0]))
+    return undefined;
+  return (init as ts.CallExpression).arguments.length === 1 && isNumberLiteral((init as ts.CallExpression).arguments[0])
+    ? "number[]"
+    : undefined;
+}
+
+/** `export { tmp }`, `export default tmp`: handed to other modules, which could change it. */
+function exportedByName(name: ts.Identifier): boolean {
+  let found = false;
+  const visit = (n: ts.Node): void => {
+    if (
+      ts.isIdentifier(n) &&
+      n.text === name.text &&
+      (ts.isExportSpecifier(n.parent) || ts.isExportAssignment(n.parent))
+    )
+      found = true;
+    if (!found) ts.forEachChild(n, visit);
+  };
+  visit(name.getSourceFile());
+  return found;
+}
+
+/** `tmp[i] = v` (`+=`, `++`), `tmp.fill(0)`, or `sub(tmp, b, a)` with sub inlined in fn and writing that parameter. */
+function writesScratch(id: ts.Identifier, fn: ts.Node, checker: ts.TypeChecker): boolean {
+  const p = id.parent;
+  if (ts.isElementAccessExpression(p) && p.expression === id) return isWritten(p);
+  if (ts.isPropertyAccessExpression(p) && p.expression === id) return p.name.text === "fill";
+  if (!ts.isCallExpression(p) || !p.arguments.includes(id)) return false;
+  const helper = inlinedHelperOf(checker, p.expression, fn);
+  return helper !== undefined && writtenParameters(helper.fn).has(p.arguments.indexOf(id));
+}
+
+/**
+ * The scratch arrays named in the body of a function fn calls, or one those call, of fn's file
+ * (fn itself too, if it recurses): `norm(v)` with norm reading `tmp` → { tmp }.
+ */
+function namedByCallees(fn: ts.Node, checker: ts.TypeChecker, scratch: ReadonlySet<ts.Symbol>): Set<ts.Symbol> {
+  const named = new Set<ts.Symbol>();
+  const seen = new Set<ts.Node>();
+  const calls = (n: ts.Node): void => {
+    if (ts.isCallExpression(n)) {
+      const body = calleeBody(n.expression, fn, checker);
+      if (body && !seen.has(body)) {
+        seen.add(body);
+        names(body);
+        calls(body);
+      }
+    }
+    ts.forEachChild(n, calls);
+  };
+  const names = (n: ts.Node): void => {
+    const symbol = ts.isIdentifier(n) ? checker.getSymbolAtLocation(n) : undefined;
+    if (symbol && scratch.has(symbol)) named.add(symbol);
+    ts.forEachChild(n, names);
+  };
+  calls(fn);
+  return named;
+}
+
+/** The body of the function a callee names (`sub`, `vec3.dot`, `this.m`), when it is in fn's file. */
+function calleeBody(callee: ts.Expression, fn: ts.Node, checker: ts.TypeChecker): ts.Node | undefined {
+  let symbol = checker.getSymbolAtLocation(callee);
+  if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+  const decl = symbol?.valueDeclaration;
+  if (!decl || decl.getSourceFile() !== fn.getSourceFile()) return undefined;
+  if (ts.isFunctionLike(decl) && "body" in decl) return (decl as ts.FunctionLikeDeclaration).body;
+  const init =
+    ts.isVariableDeclaration(decl) || ts.isPropertyAssignment(decl)
+      ? decl.initializer && skipWrappers(decl.initializer)
+      : undefined;
+  return init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init)) ? init.body : undefined;
 }

@@ -29,6 +29,8 @@ import { checkRebinds } from "./stage/rebinds.js";
 import { checkGrowing } from "./stage/growing.js";
 import { findCaptures, parameters } from "./stage/parameters.js";
 import { value } from "./stage/expressions.js";
+import { scratchCopy } from "./stage/callbacks.js";
+import { scratchArrays } from "../ir/tables.js";
 import * as statements from "./stage/statements.js";
 import * as assignments from "./stage/assignments.js";
 import * as branches from "./stage/branches.js";
@@ -54,6 +56,8 @@ class FunctionStager extends Stager {
     // Matrix parameters: a copy of one (`let input = X`) is a matrix, typed `typeof X`.
     for (const leaf of signature.flatMap((p) => leavesOf(p.tree)))
       if (leaf.kind === "Matrix") this.matrices.set(leaf.name, { matrix: `typeof ${leaf.name}` });
+    // tmpA of `const tmpA = new Float64Array(3)` at module level, written here: a local copy.
+    for (const [symbol, kind] of scratchArrays(this.fn, this.ctx.checker)) scratchCopy(this, symbol, kind);
     this.result = namer.fresh(fnName);
     const body = this.fn.body!;
     if (!ts.isBlock(body) && ts.isObjectLiteralExpression(skipWrappers(body))) {

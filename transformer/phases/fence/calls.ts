@@ -186,6 +186,9 @@ function arrayArgument(st: Fencer, c: ts.CallExpression, target: Differentiable,
     return (st.fail(refuse("arrayArgumentMethod", arg, names)), true);
   if (isConstantTable(arg, st.checker) || (isParameter(st, arg) && isArrayKind(kind))) return true;
   if (!created) return false;
+  // dot(tmpA, v) of a module scratch array, dot @differentiable: its pullback is not given fn's copy.
+  const scratch = st.checker.getSymbolAtLocation(resolved(st, arg));
+  if (scratch && st.scratch.has(scratch)) return (st.fail(refuse("changingTable", arg, { name: arg.text })), true);
   // In an inlined helper's body: the caller's array it stands for, after the function's call of the
   // helper (positions compare within one function), and the helper's own writes after this call.
   const helper = [...st.inlining].reverse().find((h) => within(c, h));

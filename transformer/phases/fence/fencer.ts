@@ -16,6 +16,7 @@ import type ts from "typescript";
 import type { FunctionNode } from "../annotations.js";
 import type { Callback } from "../../ir/syntax.js";
 import type { DiffError } from "../../ir/diagnostics.js";
+import { scratchArrays } from "../../ir/tables.js";
 
 export abstract class Fencer {
   /** One error per offending node, in the order the walk reaches them. */
@@ -41,6 +42,12 @@ export abstract class Fencer {
     readonly fn: FunctionNode,
     readonly checker: ts.TypeChecker,
   ) {}
+
+  private scratchKinds?: ReadonlyMap<ts.Symbol, "Float64Array" | "number[]">;
+  /** Module scratch arrays fn writes (ir/tables.ts scratchArrays): local arrays of fn, copies of the module's. */
+  get scratch(): ReadonlyMap<ts.Symbol, "Float64Array" | "number[]"> {
+    return (this.scratchKinds ??= scratchArrays(this.fn, this.checker));
+  }
 
   fail(error: DiffError): void {
     this.errors.push(error);

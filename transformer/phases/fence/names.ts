@@ -134,7 +134,7 @@ export function thisIsItsOwner(st: Fencer): boolean {
 export function isCreatedArray(st: Fencer, id: ts.Identifier): boolean {
   id = resolved(st, id);
   const symbol = st.checker.getSymbolAtLocation(id);
-  if (symbol && st.madeInPlace.has(symbol)) return true;
+  if (symbol && (st.madeInPlace.has(symbol) || st.scratch.has(symbol))) return true;
   const decl = symbol?.valueDeclaration;
   if (decl === undefined || !isLocal(st, id) || !ts.isVariableDeclaration(decl) || decl.initializer === undefined)
     return false;
@@ -266,7 +266,9 @@ function isCallee(id: ts.Identifier): boolean {
 
 /** Declared inside fn (a parameter or a local), or inside a helper inlined at the call checked now? */
 export function isLocal(st: Fencer, id: ts.Identifier): boolean {
-  const decl = st.checker.getSymbolAtLocation(id)?.valueDeclaration;
+  const symbol = st.checker.getSymbolAtLocation(id);
+  if (symbol && st.scratch.has(symbol)) return true; // tmpA of module scratch: fn's own copy
+  const decl = symbol?.valueDeclaration;
   if (!decl) return false;
   for (let n: ts.Node | undefined = decl.parent; n; n = n.parent)
     if (n === st.fn || st.inlining.includes(n as Callback)) return true;

@@ -326,6 +326,28 @@ function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.N
   });
 }
 
+/**
+ * tmpA, a module scratch array the function writes (ir/tables.ts scratchArrays) → its local copy,
+ * made at the start, which the function then writes and reads in its place:
+ *   const tmpA_1 = new Float64Array(tmpA.length);  for (...) { const tmpA_i = tmpA[i]; tmpA_1[i] = tmpA_i; }
+ * The module array is only read, once: its contents then are constants, as the plain function
+ * sees them; the gradient never writes it.
+ */
+export function scratchCopy(st: Stager, symbol: ts.Symbol, kind: "Float64Array" | "number[]"): void {
+  const module = symbol.name;
+  st.declared.add(module);
+  st.ctx.namer.claim(module);
+  const name = st.declare(st.ctx.namer.fresh(module));
+  const source = symbol.valueDeclaration!;
+  st.localArrays.add(name);
+  declareArray(st, { k: "array", name, kind, length: { k: "length", array: module }, source });
+  arrayLoop(st, name, 0, undefined, [], source, (i) => {
+    const element = elementOf(st, module, i, source);
+    st.body.push({ k: "store", array: name, index: ref(i), value: element, add: false, source });
+  });
+  st.env.set(symbol, name);
+}
+
 /** `const a_i = a[i]` (or a[at]): the element a copy reads, under a name of its own. */
 function elementOf(st: Stager, array: string, i: string, source: ts.Node, at: Expr = ref(i)): Expr {
   const read: Expr = { k: "elem", array, index: at };
