@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { emitProject, root } from "./harness.js";
+import { GEN_TSCONFIG, emitProject, root } from "./harness.js";
 import { checkEveryApi, checkGenerated, expectFd, runtime } from "./oracles.js";
 
 const require = createRequire(import.meta.url);
@@ -290,22 +290,7 @@ describe("tsgrad gen", () => {
     expect(readFileSync(join(dir, "out/model.ts"), "utf8")).toMatch(
       /import \{ dot_pullback, norm_pullback, scaledDistance_pullback as dist_pullback \} from "\.\/linalg\.js"/,
     );
-    writeFileSync(
-      join(dir, "out/tsconfig.json"),
-      JSON.stringify({
-        compilerOptions: {
-          target: "es2022",
-          module: "nodenext",
-          moduleResolution: "nodenext",
-          strict: true,
-          skipLibCheck: true,
-          types: [],
-          rootDir: ".",
-          outDir: "../js",
-        },
-        include: ["**/*.ts"],
-      }),
-    );
+    writeFileSync(join(dir, "out/tsconfig.json"), GEN_TSCONFIG);
     const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "out")], {
       encoding: "utf8",
     });

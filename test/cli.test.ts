@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { format } from "../transformer/hosts/format.js";
-import { expectClose, numericGradient, root } from "./harness.js";
+import { GEN_TSCONFIG, expectClose, numericGradient, root } from "./harness.js";
 
 const cli = join(root, "dist/transformer/hosts/cli.js");
 const tmp = join(root, ".tsgrad-tmp/cli-test");
@@ -149,19 +149,7 @@ export const result = {
 };
 `;
   // Plain tsc, no "plugins": what an esbuild/swc/Bun/TypeScript 7 user has.
-  const TSCONFIG = JSON.stringify({
-    compilerOptions: {
-      target: "es2022",
-      module: "nodenext",
-      moduleResolution: "nodenext",
-      strict: true,
-      skipLibCheck: true,
-      types: [],
-      rootDir: ".",
-      outDir: "../js",
-    },
-    include: ["**/*.ts"],
-  });
+  const TSCONFIG = GEN_TSCONFIG;
 
   it("writes plain TypeScript that plain tsc compiles into correct gradients", async () => {
     const dir = project("gen", {

@@ -372,3 +372,21 @@ export function genStrictErrors(
     line: d.start === undefined ? "" : lines[d.file!.getLineAndCharacterOfPosition(d.start).line].trim(),
   }));
 }
+
+/**
+ * The tsconfig.json of a folder `tsgrad gen` wrote (`out/`): plain tsc with no plugins, strict,
+ * Node's module resolution, compiled into `../js`.
+ */
+export const GEN_TSCONFIG = JSON.stringify({
+  compilerOptions: {
+    target: "es2022",
+    module: "nodenext",
+    moduleResolution: "nodenext",
+    strict: true,
+    skipLibCheck: true,
+    types: [],
+    rootDir: ".",
+    outDir: "../js",
+  },
+  include: ["**/*.ts"],
+});
