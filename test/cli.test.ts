@@ -148,8 +148,6 @@ export const result = {
   vjp: vjp(staged)(3, -4).backward(2),
 };
 `;
-  // Plain tsc, no "plugins": what an esbuild/swc/Bun/TypeScript 7 user has.
-  const TSCONFIG = GEN_TSCONFIG;
 
   it("writes plain TypeScript that plain tsc compiles into correct gradients", async () => {
     const dir = project("gen", {
@@ -164,7 +162,8 @@ export const result = {
     expect(await format(seedOut)).toBe(seedOut);
     expect(readFileSync(join(dir, "out/main.ts"), "utf8")).toMatch(/import \{ staged_grad \} from "\.\/lib\/seed\.js"/);
 
-    writeFileSync(join(dir, "out/tsconfig.json"), TSCONFIG);
+    // Plain tsc, no "plugins": what an esbuild/swc/Bun/TypeScript 7 user has.
+    writeFileSync(join(dir, "out/tsconfig.json"), GEN_TSCONFIG);
     const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(dir, "out")], {
       encoding: "utf8",
     });
