@@ -20,6 +20,13 @@ export function zeroed(a: Float64Array): Float64Array {
   return a;
 }
 
+/** `n`, the length of an array f_grad makes, if it is one: a whole number >= 0. */
+export function checkedLength(n: number): number {
+  if (!(Number.isInteger(n) && n >= 0))
+    throw new RangeError(`tsgrad: an array of length ${n} (a length must be a whole number >= 0)`);
+  return n;
+}
+
 /** Slots of `unboxed` (below): the output's gradient and up to 255 number arguments' gradients. */
 export const UNBOXED_SLOTS = 256;
 
@@ -109,9 +116,7 @@ export class ValueStack {
    * gradients, given back with release() at the end, so a gradient allocates no arrays of its own.
    */
   zeros(n: number): Float64Array {
-    if (!(Number.isInteger(n) && n >= 0))
-      throw new RangeError(`tsgrad: an array of length ${n} (a length must be a whole number >= 0)`);
-    return zeroed(this.frame(n));
+    return zeroed(this.frame(checkedLength(n)));
   }
 
   /** Gives a frame's slots back, after its backward loop. */

@@ -10,7 +10,7 @@
 //   const top_saved = logsumexp_pullback_arrays.frame(0, Math.ceil(count) - 1);
 // A throw inside the pullback leaves nothing to give back.
 
-import { zeroed } from "./stack.js";
+import { checkedLength, zeroed } from "./stack.js";
 
 export class Workspace {
   private readonly arrays: Float64Array[] = [];
@@ -31,11 +31,7 @@ export class Workspace {
   /** The pullback's array number `slot`, `n` zeros: the one of the last call, or a new one of that length. */
   zeros(slot: number, n: number): Float64Array {
     const kept = this.arrays[slot];
-    if (kept === undefined || kept.length !== n) {
-      if (!(Number.isInteger(n) && n >= 0))
-        throw new RangeError(`tsgrad: an array of length ${n} (a length must be a whole number >= 0)`);
-      return (this.arrays[slot] = new Float64Array(n));
-    }
+    if (kept === undefined || kept.length !== n) return (this.arrays[slot] = new Float64Array(checkedLength(n)));
     return zeroed(kept);
   }
 }

@@ -13,6 +13,7 @@ import ts from "typescript";
 import { exprToTs, globalToTs } from "../../ir/print.js";
 import {
   type BStmt,
+  type Expr,
   type Stmt,
   type ValueKind,
   type StagedFunction,
@@ -145,14 +146,15 @@ export function emitPullback(
 /** Local arrays passed to a call, in the forward pass (a helper's value) or the backward pass (its pullback). */
 function handedToCalls(forward: readonly Stmt[], backward: readonly BStmt[]): Set<string> {
   const out = new Set<string>();
-  forEachDef(forward, (d) => d.value.k === "call" && d.args.forEach((a) => a.k === "ref" && out.add(a.name)));
+  const names = (args: readonly Expr[]) => args.forEach((a) => a.k === "ref" && out.add(a.name));
+  const calls = (body: readonly Stmt[]) => forEachDef(body, (d) => d.value.k === "call" && names(d.args));
+  calls(forward);
   const visit = (body: readonly BStmt[]) =>
     body.forEach((s) => {
-      if (s.k === "grads") s.args.forEach((a) => a.k === "ref" && out.add(a.name));
+      if (s.k === "grads") names(s.args);
       else if (s.k === "loop") visit(s.body);
       else if (s.k === "if") (visit(s.then), visit(s.else));
-      else if (s.k === "recompute")
-        forEachDef(s.body, (d) => d.value.k === "call" && d.args.forEach((a) => a.k === "ref" && out.add(a.name)));
+      else if (s.k === "recompute") calls(s.body);
     });
   visit(backward);
   return out;
@@ -324,20 +326,15 @@ function pooledPasses(
   const handed = handedToCalls(forward, backward);
   const forwardLines = forward.flatMap((s): ts.Statement[] => {
     if (s.k !== "array" || s.growable) return emitForward([s], rebound);
-    if (s.kind === "number[]" && handed.has(s.name)) {
-      const alloc = late.has(s.name) ? undefined : allocs.get(s.name);
-      if (alloc) order.push(alloc.adj);
-      const flags = rebound.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
-      const made = declareConst(s.name, newArray("number[]", exprToTs(s.length)), flags);
-      return [made, ...(alloc ? [take(alloc.adj, lengthOf(s.name))] : [])].map((line) =>
-        ts.setOriginalNode(line, s.source),
-      );
-    }
     const alloc = late.has(s.name) ? undefined : allocs.get(s.name);
-    order.push(s.name, ...(alloc ? [alloc.adj] : []));
+    const own = s.kind === "number[]" && handed.has(s.name);
+    order.push(...(own ? [] : [s.name]), ...(alloc ? [alloc.adj] : []));
     const flags = rebound.has(s.name) ? ts.NodeFlags.Let : ts.NodeFlags.Const;
-    return [take(s.name, exprToTs(s.length), flags), ...(alloc ? [take(alloc.adj, lengthOf(s.name))] : [])].map(
-      (line) => ts.setOriginalNode(line, s.source),
+    const made = own
+      ? declareConst(s.name, newArray("number[]", exprToTs(s.length)), flags)
+      : take(s.name, exprToTs(s.length), flags);
+    return [made, ...(alloc ? [take(alloc.adj, lengthOf(s.name))] : [])].map((line) =>
+      ts.setOriginalNode(line, s.source),
     );
   });
   const moving = [...allocs.values()].filter((a) => late.has(a.like));
