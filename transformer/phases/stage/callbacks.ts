@@ -316,12 +316,25 @@ function copyLoop(st: Stager, name: string, created: ArrayCreation, source: ts.N
     throw refuse("callbackForm", created.source!, { what: "goes over an array tsgrad cannot name" });
   if (created.filter) return filterLoops(st, name, from.name, created.filter, source, init);
   if (created.part) return partLoop(st, name, from.name, created, source, init);
-  const length = st.lengthOf(from.name);
-  declareArray(st, { k: "array", name, kind: created.kind, length, source });
-  arrayLoop(st, name, 0, created.fill?.parameters[1], [], init, (i) => {
-    const element = created.fill
-      ? inlined(st, created.fill, [{ k: "elem", array: from.name, index: ref(i) }, ref(i)])
-      : elementOf(st, from.name, i, source);
+  copyElements(st, name, from.name, created.kind, st.lengthOf(from.name), source, init, created.fill);
+}
+
+/** `name`, a new array of `length`, element i `from[i]` (or a map's `fill(from[i], i)`), by a loop. */
+function copyElements(
+  st: Stager,
+  name: string,
+  from: string,
+  kind: "Float64Array" | "number[]",
+  length: Expr,
+  source: ts.Node,
+  init: ts.Node,
+  fill?: ArrayCreation["fill"],
+): void {
+  declareArray(st, { k: "array", name, kind, length, source });
+  arrayLoop(st, name, 0, fill?.parameters[1], [], init, (i) => {
+    const element = fill
+      ? inlined(st, fill, [{ k: "elem", array: from, index: ref(i) }, ref(i)])
+      : elementOf(st, from, i, source);
     st.body.push({ k: "store", array: name, index: ref(i), value: element, add: false, source });
   });
 }
@@ -340,11 +353,7 @@ export function scratchCopy(st: Stager, symbol: ts.Symbol, kind: "Float64Array" 
   const name = st.declare(st.ctx.namer.fresh(module));
   const source = symbol.valueDeclaration!;
   st.localArrays.add(name);
-  declareArray(st, { k: "array", name, kind, length: { k: "length", array: module }, source });
-  arrayLoop(st, name, 0, undefined, [], source, (i) => {
-    const element = elementOf(st, module, i, source);
-    st.body.push({ k: "store", array: name, index: ref(i), value: element, add: false, source });
-  });
+  copyElements(st, name, module, kind, { k: "length", array: module }, source, source);
   st.env.set(symbol, name);
 }
 
