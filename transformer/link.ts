@@ -190,7 +190,7 @@ export function importedPullbackOf(
   ctx: FileContext,
 ): Expr | undefined {
   const expr = call.expression;
-  const name = `${callee.name}_pullback`;
+  const name = generatedNames(callee.name).pullback;
   if (ts.isPropertyAccessExpression(expr)) {
     const specifier = namespaceSpecifier(expr.expression, ctx);
     const own = specifier && declaringModule(specifier, callee, ctx) === specifier.text;
